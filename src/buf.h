@@ -1,0 +1,31 @@
+/* buf.h: growable byte buffers with a hard cap fixed at creation. */
+#ifndef VIGIL_BUF_H
+#define VIGIL_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct buf {
+	char   *data;   /* always NUL-terminated when non-NULL */
+	size_t  len;
+	size_t  alloc;
+	size_t  cap;    /* appends that would make len exceed cap fail */
+};
+
+/* Initialise an empty buffer that may never hold more than cap bytes. */
+void	 buf_init(struct buf *, size_t cap);
+/* Release the storage; the buffer may be re-initialised. */
+void	 buf_free(struct buf *);
+/* Reset length to zero, keeping the storage. */
+void	 buf_reset(struct buf *);
+/* Append; return 0, or -1 if the cap would be exceeded or memory ran out
+ * (the buffer is left unchanged). */
+int	 buf_append(struct buf *, const void *, size_t);
+int	 buf_puts(struct buf *, const char *);
+int	 buf_printf(struct buf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 buf_vprintf(struct buf *, const char *, va_list);
+/* Hand the data over to the caller (who frees it); the buffer is emptied. */
+char	*buf_detach(struct buf *, size_t *lenp);
+
+#endif

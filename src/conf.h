@@ -1,0 +1,47 @@
+/* conf.h: the vigil.conf(5) configuration, "key = value" lines. */
+#ifndef VIGIL_CONF_H
+#define VIGIL_CONF_H
+
+#include <stddef.h>
+
+struct conf {
+	/* database */
+	char	 db_host[256];
+	unsigned db_port;
+	char	 db_socket[512];
+	char	 db_user[128];
+	char	 db_password[256];
+	char	 db_name[128];
+	/* vigil-api */
+	char	 listen[512];        /* "127.0.0.1:9000" or a unix socket path */
+	int	 workers;
+	int	 max_requests;       /* a worker exits after this many; 0 = never */
+	/* logging: "stderr", "syslog" or a file path */
+	char	 log[512];
+	/* rate limits, per key and per minute */
+	int	 rate_read_per_min;
+	int	 rate_write_per_min;
+	/* trust X-Forwarded-For from these (not used yet) */
+	/* webhooks and scanner (later issues) */
+	int	 allow_private_targets;
+	int	 allow_http_webhooks;
+	char	 secret_key_file[512];
+	char	 rules_dir[512];
+	char	 openapi_file[512];
+};
+
+/* Fill in the documented defaults (see vigil.conf(5)). */
+void	 conf_defaults(struct conf *);
+/* Parse text (pure: no I/O) over the current values. On error return -1
+ * and write "line N: what" into err. Unknown keys are errors. */
+int	 conf_parse(struct conf *, const char *text, char *err, size_t errsz);
+/* Defaults, then the file at path; -1 with err set if unreadable/invalid. */
+int	 conf_load(struct conf *, const char *path, char *err, size_t errsz);
+/* Which file to read: the -c argument if given, else $VIGIL_CONF, else
+ * SYSCONFDIR "/vigil/vigil.conf". The result is static or cli. */
+const char *conf_path(const char *cli);
+
+/* The process-wide configuration, loaded once by main(). */
+extern struct conf g_conf;
+
+#endif

@@ -1,0 +1,92 @@
+/* db.h: the database layer. Every statement is prepared from the table in
+ * db.c and named by an enum; nothing builds SQL from request text. */
+#ifndef VIGIL_DB_H
+#define VIGIL_DB_H
+
+#include <stddef.h>
+#include <string.h>
+
+struct conf;
+
+enum db_stmt {
+	SQL_PING,
+	SQL_NOW,
+	/* tenants */
+	SQL_TENANT_INSERT,
+	SQL_TENANT_BY_NAME,
+	SQL_TENANT_LIST,
+	/* api keys */
+	SQL_KEY_INSERT,
+	SQL_KEY_GET,
+	SQL_KEY_LIST,
+	SQL_KEY_COUNT_ACTIVE,
+	SQL_KEY_REVOKE,
+	SQL_KEY_REVOKE_ANY,
+	SQL_KEY_LOCK_TENANT,
+	/* authentication and rate limit in one round trip */
+	SQL_AUTH,
+	/* audit */
+	SQL_AUDIT_LAST,
+	SQL_AUDIT_INSERT,
+	SQL__COUNT
+};
+
+enum db_type { DBT_NULL, DBT_INT, DBT_STR };
+
+struct db_val {
+	enum db_type	 t;
+	long long	 i;
+	const char	*s;
+	size_t		 len;
+};
+
+#define DB_INT(x)  ((struct db_val){ DBT_INT, (long long)(x), NULL, 0 })
+#define DB_STR(x)  ((struct db_val){ DBT_STR, 0, (x), strlen(x) })
+#define DB_STRN(x, n) ((struct db_val){ DBT_STR, 0, (x), (n) })
+#define DB_NUL     ((struct db_val){ DBT_NULL, 0, NULL, 0 })
+/* A string or NULL when the pointer is NULL. */
+#define DB_STR0(x) ((x) ? DB_STR(x) : DB_NUL)
+
+/* A result: every cell as text (NULL pointer for SQL NULL), row-major. */
+struct db_res {
+	size_t		  nrows;
+	size_t		  ncols;
+	char		**cells;
+	unsigned long	 *lens;
+	unsigned long long affected;
+	unsigned long long insert_id;
+};
+
+/* Return codes of db_exec besides 0. */
+#define DB_ERR    (-1)   /* anything else: logged, reply 500/503 */
+#define DB_DUP    (-2)   /* duplicate key */
+#define DB_DOWN   (-3)   /* cannot reach the server */
+
+struct db;
+
+/* A handle; nothing connects until the first statement (so it may be
+ * created before fork). */
+struct db *db_new(const struct conf *);
+void	 db_free(struct db *);
+/* Connect now if not connected; 0 or DB_DOWN. */
+int	 db_connect(struct db *);
+/* Drop the connection (e.g. in a child after fork). */
+void	 db_disconnect(struct db *);
+/* Execute a prepared statement with params; when out is not NULL the
+ * result rows are returned (caller frees with db_res_free). Reconnects
+ * and retries once when the connection was lost outside a transaction. */
+int	 db_exec(struct db *, enum db_stmt, const struct db_val *params,
+	    size_t nparams, struct db_res **out);
+void	 db_res_free(struct db_res *);
+const char *db_cell(const struct db_res *, size_t row, size_t col);
+long long db_cell_int(const struct db_res *, size_t row, size_t col);
+int	 db_begin(struct db *);
+int	 db_commit(struct db *);
+int	 db_rollback(struct db *);
+/* The text of a statement (for EXPLAIN in benchmarks and tests). */
+const char *db_sql(enum db_stmt);
+/* The raw connection for the migration runner only. */
+void	*db_mysql(struct db *);
+const char *db_error(struct db *);
+
+#endif

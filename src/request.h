@@ -1,0 +1,93 @@
+/* request.h: one HTTP request as Vigil sees it, independent of FastCGI,
+ * and the response being built for it. Handlers get only this. */
+#ifndef VIGIL_REQUEST_H
+#define VIGIL_REQUEST_H
+
+#include <stddef.h>
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "vigil.h"
+
+#define REQUEST_MAX_PARAMS   64
+#define REQUEST_MAX_PATHVARS 4
+#define REQUEST_MAX_PATH     2048
+#define REQUEST_MAX_QUERY    8192
+
+enum scope { SCOPE_NONE = 0, SCOPE_READ = 1, SCOPE_WRITE = 2, SCOPE_ADMIN = 4 };
+
+struct param {
+	char	*name;
+	char	*value;
+};
+
+/* Who is calling, filled by authentication. */
+struct auth {
+	char	 key_id[VIGIL_ID_LEN];
+	char	 tenant_id[VIGIL_ID_LEN];
+	char	 tenant_name[128];
+	unsigned scopes;               /* SCOPE_* bits */
+};
+
+struct request {
+	char	 id[VIGIL_ID_LEN];         /* "req_…" */
+	long long start_us;
+	/* from the environment (CGI/FastCGI params) */
+	char	 method[16];
+	char	*path;                     /* raw path, no query string */
+	char	*query;                    /* raw query string, may be "" */
+	char	*content_type;             /* NULL if absent */
+	long long content_length;          /* -1 if absent */
+	char	*authorization;
+	char	*x_license_key;
+	char	*x_api_key;
+	char	*remote_addr;
+	/* query parameters, percent-decoded, in order */
+	struct param params[REQUEST_MAX_PARAMS];
+	size_t	 nparams;
+	/* body as read, NUL-terminated */
+	char	*body;
+	size_t	 body_len;
+	json_object *json;                 /* parsed body, or NULL */
+	/* routing */
+	char	*pathvars[REQUEST_MAX_PATHVARS];
+	size_t	 npathvars;
+	unsigned route_class;              /* SCOPE_READ or SCOPE_WRITE for rate limits */
+	struct auth auth;                  /* key_id[0] == 0 when unauthenticated */
+	/* the response */
+	int	 status;
+	struct buf headers;                /* "Name: value\r\n" lines */
+	struct buf out;                    /* body */
+};
+
+/* Initialise from a NULL-terminated "NAME=value" environment (FastCGI
+ * params or CGI environ). Copies what it keeps. Returns 0, or an HTTP
+ * status (400, 414, 431) when the request line itself is unacceptable;
+ * in that case the request is still usable for an error reply. */
+int	 request_init(struct request *, char *const *envp);
+/* Parse the query string into params[]; 0, or -1 on bad percent-encoding,
+ * invalid UTF-8, NUL bytes or too many parameters. */
+int	 request_parse_query(struct request *);
+/* The first value of a query parameter, or NULL. */
+const char *request_param(const struct request *, const char *name);
+/* Release everything the request owns. */
+void	 request_free(struct request *);
+
+/* Response building. */
+void	 response_header(struct request *, const char *name, const char *fmt,
+	    ...) __attribute__((format(printf, 3, 4)));
+/* Reply with a JSON body (takes the reference to obj). */
+void	 response_json(struct request *, int status, json_object *obj);
+/* Reply with the error shape of SPEC §3. field, if not NULL, goes into
+ * details.field. */
+void	 response_error(struct request *, int status, const char *code,
+	    const char *message, const char *field);
+/* Reply with raw bytes of the given content type. */
+void	 response_raw(struct request *, int status, const char *ctype,
+	    const char *data, size_t len);
+/* The full CGI response (Status line, headers incl. security headers and
+ * X-Request-Id, blank line, body) into out. */
+int	 response_serialize(const struct request *, struct buf *out);
+const char *response_reason(int status);
+
+#endif

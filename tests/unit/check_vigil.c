@@ -1,0 +1,25 @@
+/* check_vigil.c: the one runner for every unit suite. */
+#include <stdlib.h>
+
+#include "suites.h"
+
+int
+main(void)
+{
+	Suite *(*suites[])(void) = {
+		buf_suite, conf_suite, crypto_suite, id_suite, log_suite,
+		ratelimit_suite, request_suite, router_suite, vjson_suite,
+		vtime_suite,
+	};
+	SRunner *sr;
+	size_t i;
+	int failed;
+
+	sr = srunner_create(NULL);
+	for (i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
+		srunner_add_suite(sr, suites[i]());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

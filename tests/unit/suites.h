@@ -1,0 +1,18 @@
+/* suites.h: one Check suite per module, all run by check_vigil. */
+#ifndef VIGIL_SUITES_H
+#define VIGIL_SUITES_H
+
+#include <check.h>
+
+Suite	*buf_suite(void);
+Suite	*conf_suite(void);
+Suite	*crypto_suite(void);
+Suite	*id_suite(void);
+Suite	*log_suite(void);
+Suite	*ratelimit_suite(void);
+Suite	*request_suite(void);
+Suite	*router_suite(void);
+Suite	*vjson_suite(void);
+Suite	*vtime_suite(void);
+
+#endif
