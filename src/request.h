@@ -68,6 +68,9 @@ int	 request_init(struct request *, char *const *envp);
 /* Parse the query string into params[]; 0, or -1 on bad percent-encoding,
  * invalid UTF-8, NUL bytes or too many parameters. */
 int	 request_parse_query(struct request *);
+/* Percent-decode s[0..len) into a new string the caller frees ('+' means
+ * space when plus is set); NULL on bad escapes, NUL, or invalid UTF-8. */
+char	*request_decode(const char *s, size_t len, int plus);
 /* The first value of a query parameter, or NULL. */
 const char *request_param(const struct request *, const char *name);
 /* Release everything the request owns. */

@@ -1,0 +1,54 @@
+-- 0003: authenticate a key and count the request against its rate limit in
+-- one round trip. Returns one row when the key exists:
+--   key_id, tenant_id, tenant_name, scopes, expired (0/1), revoked (0/1),
+--   limit, count
+-- and an empty result otherwise. Only usable keys are counted.
+DROP PROCEDURE IF EXISTS vigil_auth;
+
+DELIMITER $$
+CREATE PROCEDURE vigil_auth(IN p_hash CHAR(64), IN p_class CHAR(5),
+    IN p_window BIGINT, IN p_default_limit BIGINT)
+BEGIN
+	DECLARE v_key VARCHAR(40) DEFAULT NULL;
+	DECLARE v_tenant VARCHAR(40);
+	DECLARE v_name VARCHAR(63);
+	DECLARE v_scopes VARCHAR(32);
+	DECLARE v_expired INT DEFAULT 0;
+	DECLARE v_revoked INT DEFAULT 0;
+	DECLARE v_limit BIGINT;
+	DECLARE v_count BIGINT DEFAULT 0;
+
+	SELECT k.id, k.tenant_id, t.name, k.scopes,
+	    k.expires_at IS NOT NULL AND k.expires_at <= UTC_TIMESTAMP(),
+	    k.revoked_at IS NOT NULL,
+	    COALESCE(IF(p_class = 'read', t.rate_read_per_min,
+	        t.rate_write_per_min), p_default_limit)
+	  INTO v_key, v_tenant, v_name, v_scopes, v_expired, v_revoked, v_limit
+	  FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+	 WHERE k.key_hash = p_hash;
+
+	IF v_key IS NOT NULL AND v_expired = 0 AND v_revoked = 0 THEN
+		INSERT INTO rate_limits (key_id, class, window_start, count,
+		    last_used_at)
+		VALUES (v_key, p_class, p_window, 1, UTC_TIMESTAMP())
+		ON DUPLICATE KEY UPDATE
+		    count = LAST_INSERT_ID(IF(window_start = VALUES(window_start),
+		        count + 1, 1)),
+		    window_start = VALUES(window_start),
+		    last_used_at = VALUES(last_used_at);
+		-- 1 row affected: inserted, count is 1; 2: updated, and
+		-- LAST_INSERT_ID() holds this connection's own new count, so
+		-- concurrent requests never read each other's increments.
+		IF ROW_COUNT() = 1 THEN
+			SET v_count = 1;
+		ELSE
+			SET v_count = LAST_INSERT_ID();
+		END IF;
+	END IF;
+
+	SELECT v_key, v_tenant, v_name, v_scopes, v_expired, v_revoked,
+	    v_limit, v_count
+	  FROM DUAL WHERE v_key IS NOT NULL;
+END
+$$
+DELIMITER ;

@@ -1,0 +1,535 @@
+/* db.c: MariaDB/MySQL access. All SQL lives in sqls[] below, prepared on
+ * first use per connection; results come back as text cells. */
+#include "vigil.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mysql.h>
+#include <errmsg.h>
+#include <mysqld_error.h>
+
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+
+static const char *const sqls[SQL__COUNT] = {
+	[SQL_PING] = "SELECT 1",
+	[SQL_NOW] = "SELECT UTC_TIMESTAMP()",
+
+	[SQL_TENANT_INSERT] =
+	    "INSERT INTO tenants (id, name, created_at) "
+	    "VALUES (?, ?, UTC_TIMESTAMP())",
+	[SQL_TENANT_BY_NAME] =
+	    "SELECT id, name, created_at FROM tenants WHERE name = ?",
+	[SQL_TENANT_LIST] =
+	    "SELECT id, name, created_at, rate_read_per_min, "
+	    "rate_write_per_min FROM tenants ORDER BY name",
+
+	[SQL_KEY_INSERT] =
+	    "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, "
+	    "scopes, created_at, expires_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), ?)",
+	[SQL_KEY_GET] =
+	    "SELECT id, name, prefix, scopes, created_at, expires_at, "
+	    "revoked_at FROM api_keys WHERE id = ? AND tenant_id = ?",
+	/* Active keys of a tenant after a keyset cursor (the last id). */
+	[SQL_KEY_LIST] =
+	    "SELECT k.id, k.name, k.prefix, k.scopes, k.created_at, "
+	    "(SELECT MAX(r.last_used_at) FROM rate_limits r "
+	    "WHERE r.key_id = k.id), k.expires_at "
+	    "FROM api_keys k WHERE k.tenant_id = ? AND k.revoked_at IS NULL "
+	    "AND (k.expires_at IS NULL OR k.expires_at > UTC_TIMESTAMP()) "
+	    "AND k.id > ? ORDER BY k.id LIMIT ?",
+	/* Every key of a tenant, for vigilctl. */
+	[SQL_KEY_LIST_ALL] =
+	    "SELECT k.id, k.name, k.prefix, k.scopes, k.created_at, "
+	    "(SELECT MAX(r.last_used_at) FROM rate_limits r "
+	    "WHERE r.key_id = k.id), k.expires_at, k.revoked_at "
+	    "FROM api_keys k WHERE k.tenant_id = ? ORDER BY k.id",
+	[SQL_KEY_COUNT_ACTIVE] =
+	    "SELECT COUNT(*) FROM api_keys WHERE tenant_id = ? "
+	    "AND revoked_at IS NULL "
+	    "AND (expires_at IS NULL OR expires_at > UTC_TIMESTAMP())",
+	[SQL_KEY_REVOKE] =
+	    "UPDATE api_keys SET revoked_at = UTC_TIMESTAMP() "
+	    "WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL",
+	[SQL_KEY_REVOKE_ANY] =
+	    "UPDATE api_keys SET revoked_at = UTC_TIMESTAMP() "
+	    "WHERE id = ? AND revoked_at IS NULL",
+	/* Serialises key creation within a tenant (the 10-key cap). */
+	[SQL_KEY_LOCK_TENANT] =
+	    "SELECT id FROM tenants WHERE id = ? FOR UPDATE",
+
+	/* (key hash, class, window start, default limit) -> key_id,
+	 * tenant_id, tenant_name, scopes, expired, revoked, limit, count */
+	[SQL_AUTH] = "CALL vigil_auth(?, ?, ?, ?)",
+
+	[SQL_AUDIT_LAST] =
+	    "SELECT seq, hash FROM audit_log WHERE tenant_id = ? "
+	    "ORDER BY seq DESC LIMIT 1 FOR UPDATE",
+	[SQL_AUDIT_INSERT] =
+	    "INSERT INTO audit_log (id, tenant_id, seq, at, actor, action, "
+	    "object, detail, prev_hash, hash) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+};
+
+#define DB_MAX_PARAMS  32
+#define DB_MAX_COLS    64
+#define DB_CELL_INLINE 128
+
+struct db {
+	const struct conf	*conf;
+	MYSQL			*my;
+	MYSQL_STMT		*stmts[SQL__COUNT];
+	int			 in_tx;
+	char			 err[256];
+};
+
+const char *
+db_sql(enum db_stmt s)
+{
+	return (s < SQL__COUNT) ? sqls[s] : NULL;
+}
+
+/* A new handle; caller frees with db_free. NULL only on out of memory. */
+struct db *
+db_new(const struct conf *conf)
+{
+	struct db *db;
+
+	if ((db = calloc(1, sizeof(*db))) == NULL)
+		return NULL;
+	db->conf = conf;
+	return db;
+}
+
+void
+db_disconnect(struct db *db)
+{
+	size_t i;
+
+	if (db == NULL)
+		return;
+	for (i = 0; i < SQL__COUNT; i++) {
+		if (db->stmts[i] != NULL)
+			mysql_stmt_close(db->stmts[i]);
+		db->stmts[i] = NULL;
+	}
+	if (db->my != NULL)
+		mysql_close(db->my);
+	db->my = NULL;
+	db->in_tx = 0;
+}
+
+void
+db_free(struct db *db)
+{
+	if (db == NULL)
+		return;
+	db_disconnect(db);
+	free(db);
+}
+
+const char *
+db_error(struct db *db)
+{
+	return db->err;
+}
+
+void *
+db_mysql(struct db *db)
+{
+	return db->my;
+}
+
+static int
+is_conn_error(unsigned int e)
+{
+	switch (e) {
+	case CR_SERVER_GONE_ERROR:
+	case CR_SERVER_LOST:
+	case CR_CONNECTION_ERROR:
+	case CR_CONN_HOST_ERROR:
+	case CR_SERVER_LOST_EXTENDED:
+	case ER_CONNECTION_KILLED:
+	case ER_SERVER_SHUTDOWN:
+	case CR_COMMANDS_OUT_OF_SYNC:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+db_connect(struct db *db)
+{
+	const struct conf *c = db->conf;
+	unsigned int timeout = 3, rwtimeout = 30;
+	const char *host, *sock;
+
+	if (db->my != NULL)
+		return 0;
+	if ((db->my = mysql_init(NULL)) == NULL) {
+		snprintf(db->err, sizeof(db->err), "mysql_init failed");
+		return DB_DOWN;
+	}
+	mysql_options(db->my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_options(db->my, MYSQL_OPT_READ_TIMEOUT, &rwtimeout);
+	mysql_options(db->my, MYSQL_OPT_WRITE_TIMEOUT, &rwtimeout);
+	mysql_options(db->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	sock = c->db_socket[0] ? c->db_socket : NULL;
+	host = sock ? "localhost" : c->db_host;
+	if (mysql_real_connect(db->my, host, c->db_user,
+	    c->db_password[0] ? c->db_password : NULL, c->db_name,
+	    c->db_port, sock, CLIENT_MULTI_RESULTS) == NULL) {
+		snprintf(db->err, sizeof(db->err), "connect: %s",
+		    mysql_error(db->my));
+		mysql_close(db->my);
+		db->my = NULL;
+		return DB_DOWN;
+	}
+	return 0;
+}
+
+/* The prepared statement for s on the current connection, or NULL. */
+static MYSQL_STMT *
+stmt_get(struct db *db, enum db_stmt s, unsigned int *errnop)
+{
+	MYSQL_STMT *st;
+
+	*errnop = 0;
+	if (db->stmts[s] != NULL)
+		return db->stmts[s];
+	if ((st = mysql_stmt_init(db->my)) == NULL) {
+		*errnop = CR_OUT_OF_MEMORY;
+		return NULL;
+	}
+	if (mysql_stmt_prepare(st, sqls[s], strlen(sqls[s])) != 0) {
+		*errnop = mysql_stmt_errno(st);
+		snprintf(db->err, sizeof(db->err), "prepare %d: %s", (int)s,
+		    mysql_stmt_error(st));
+		mysql_stmt_close(st);
+		return NULL;
+	}
+	db->stmts[s] = st;
+	return st;
+}
+
+void
+db_res_free(struct db_res *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->nrows * r->ncols; i++)
+		free(r->cells[i]);
+	free(r->cells);
+	free(r->lens);
+	free(r);
+}
+
+const char *
+db_cell(const struct db_res *r, size_t row, size_t col)
+{
+	if (r == NULL || row >= r->nrows || col >= r->ncols)
+		return NULL;
+	return r->cells[row * r->ncols + col];
+}
+
+long long
+db_cell_int(const struct db_res *r, size_t row, size_t col)
+{
+	const char *s = db_cell(r, row, col);
+
+	return s ? strtoll(s, NULL, 10) : 0;
+}
+
+/* Append one fetched row to r; 0 or -1 (out of memory / fetch error). */
+static int
+res_add_row(struct db_res *r, MYSQL_STMT *st, const unsigned long *lens,
+    const my_bool *nulls, char (*inl)[DB_CELL_INLINE])
+{
+	size_t n = r->ncols, base = r->nrows * n, i;
+	char **cells;
+	unsigned long *clens;
+
+	cells = realloc(r->cells, (base + n) * sizeof(*cells));
+	if (cells == NULL)
+		return -1;
+	r->cells = cells;
+	clens = realloc(r->lens, (base + n) * sizeof(*clens));
+	if (clens == NULL)
+		return -1;
+	r->lens = clens;
+	for (i = 0; i < n; i++) {
+		r->cells[base + i] = NULL;
+		r->lens[base + i] = 0;
+	}
+	r->nrows++;
+	for (i = 0; i < n; i++) {
+		char *cell;
+
+		if (nulls[i])
+			continue;
+		if ((cell = malloc(lens[i] + 1)) == NULL)
+			return -1;
+		if (lens[i] < DB_CELL_INLINE) {
+			memcpy(cell, inl[i], lens[i]);
+		} else {
+			MYSQL_BIND b;
+
+			memset(&b, 0, sizeof(b));
+			b.buffer_type = MYSQL_TYPE_STRING;
+			b.buffer = cell;
+			b.buffer_length = lens[i] + 1;
+			if (mysql_stmt_fetch_column(st, &b, (unsigned)i, 0)) {
+				free(cell);
+				return -1;
+			}
+		}
+		cell[lens[i]] = '\0';
+		r->cells[base + i] = cell;
+		r->lens[base + i] = lens[i];
+	}
+	return 0;
+}
+
+/* Read the current result set of st into a new db_res (*out), or discard
+ * it when out is NULL. 0, or the MySQL error number. */
+static unsigned int
+res_read(struct db *db, MYSQL_STMT *st, struct db_res **out)
+{
+	MYSQL_BIND bind[DB_MAX_COLS];
+	unsigned long lens[DB_MAX_COLS];
+	my_bool nulls[DB_MAX_COLS], errs[DB_MAX_COLS];
+	char inl[DB_MAX_COLS][DB_CELL_INLINE];
+	struct db_res *r = NULL;
+	unsigned int ncols, i, e = 0;
+	int rc;
+
+	ncols = mysql_stmt_field_count(st);
+	if (ncols > DB_MAX_COLS) {
+		snprintf(db->err, sizeof(db->err), "too many columns");
+		return CR_UNKNOWN_ERROR;
+	}
+	memset(bind, 0, sizeof(bind));
+	for (i = 0; i < ncols; i++) {
+		bind[i].buffer_type = MYSQL_TYPE_STRING;
+		bind[i].buffer = inl[i];
+		bind[i].buffer_length = DB_CELL_INLINE;
+		bind[i].length = &lens[i];
+		bind[i].is_null = &nulls[i];
+		bind[i].error = &errs[i];
+	}
+	if (mysql_stmt_bind_result(st, bind) != 0 ||
+	    mysql_stmt_store_result(st) != 0) {
+		e = mysql_stmt_errno(st);
+		snprintf(db->err, sizeof(db->err), "result: %s",
+		    mysql_stmt_error(st));
+		return e ? e : CR_UNKNOWN_ERROR;
+	}
+	if (out != NULL) {
+		if ((r = calloc(1, sizeof(*r))) == NULL) {
+			e = CR_OUT_OF_MEMORY;
+			goto out;
+		}
+		r->ncols = ncols;
+	}
+	while ((rc = mysql_stmt_fetch(st)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
+		if (r != NULL && res_add_row(r, st, lens, nulls, inl)) {
+			e = CR_OUT_OF_MEMORY;
+			goto out;
+		}
+	}
+	if (rc == 1) {
+		e = mysql_stmt_errno(st);
+		snprintf(db->err, sizeof(db->err), "fetch: %s",
+		    mysql_stmt_error(st));
+	}
+out:
+	mysql_stmt_free_result(st);
+	if (e != 0) {
+		db_res_free(r);
+		return e;
+	}
+	if (out != NULL)
+		*out = r;
+	return 0;
+}
+
+/* One attempt at running s. 0 or the MySQL error number. */
+static unsigned int
+exec_once(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
+    struct db_res **out)
+{
+	MYSQL_BIND bind[DB_MAX_PARAMS];
+	MYSQL_STMT *st;
+	unsigned long plens[DB_MAX_PARAMS];
+	my_bool pnull[DB_MAX_PARAMS];
+	long long ints[DB_MAX_PARAMS];
+	unsigned long long affected = 0, insert_id = 0;
+	unsigned int e;
+	size_t i;
+	int more;
+
+	if ((st = stmt_get(db, s, &e)) == NULL)
+		return e ? e : CR_UNKNOWN_ERROR;
+	if (mysql_stmt_param_count(st) != np || np > DB_MAX_PARAMS) {
+		snprintf(db->err, sizeof(db->err),
+		    "statement %d: %zu parameters given", (int)s, np);
+		return CR_UNKNOWN_ERROR;
+	}
+	memset(bind, 0, sizeof(bind));
+	for (i = 0; i < np; i++) {
+		pnull[i] = 0;
+		switch (p[i].t) {
+		case DBT_NULL:
+			pnull[i] = 1;
+			bind[i].buffer_type = MYSQL_TYPE_NULL;
+			break;
+		case DBT_INT:
+			ints[i] = p[i].i;
+			bind[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			bind[i].buffer = &ints[i];
+			break;
+		case DBT_STR:
+			plens[i] = (unsigned long)p[i].len;
+			bind[i].buffer_type = MYSQL_TYPE_STRING;
+			bind[i].buffer = (void *)(uintptr_t)p[i].s;
+			bind[i].buffer_length = plens[i];
+			bind[i].length = &plens[i];
+			break;
+		}
+		bind[i].is_null = &pnull[i];
+	}
+	if (np > 0 && mysql_stmt_bind_param(st, bind) != 0)
+		goto err;
+	if (mysql_stmt_execute(st) != 0)
+		goto err;
+	/* A CALL returns its result sets followed by a status result; keep
+	 * the first result set, drain the rest. */
+	affected = mysql_stmt_affected_rows(st);
+	insert_id = mysql_stmt_insert_id(st);
+	do {
+		if (mysql_stmt_field_count(st) > 0) {
+			e = res_read(db, st,
+			    (out != NULL && *out == NULL) ? out : NULL);
+			if (e != 0)
+				return e;
+		}
+		more = mysql_stmt_next_result(st);
+		if (more > 0)
+			goto err;
+	} while (more == 0);
+	if (out != NULL && *out == NULL) {
+		/* No result set: an INSERT/UPDATE/DELETE. */
+		if ((*out = calloc(1, sizeof(**out))) == NULL)
+			return CR_OUT_OF_MEMORY;
+		(*out)->affected = affected;
+		(*out)->insert_id = insert_id;
+	}
+	return 0;
+err:
+	e = mysql_stmt_errno(st);
+	snprintf(db->err, sizeof(db->err), "statement %d: %s", (int)s,
+	    mysql_stmt_error(st));
+	if (e == 0)
+		e = CR_UNKNOWN_ERROR;
+	return e;
+}
+
+int
+db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
+    struct db_res **out)
+{
+	unsigned int e;
+	int attempt;
+
+	if (out != NULL)
+		*out = NULL;
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (db_connect(db) != 0)
+			return DB_DOWN;
+		e = exec_once(db, s, p, np, out);
+		if (e == 0)
+			return 0;
+		if (out != NULL) {
+			db_res_free(*out);
+			*out = NULL;
+		}
+		if (e == ER_DUP_ENTRY)
+			return DB_DUP;
+		if (!is_conn_error(e)) {
+			log_err("db: %s", db->err);
+			return DB_ERR;
+		}
+		/* The connection is gone: inside a transaction the work so
+		 * far is lost, so the caller must see the failure. */
+		log_warn("db: connection lost (%s), reconnecting", db->err);
+		if (db->in_tx) {
+			db_disconnect(db);
+			return DB_DOWN;
+		}
+		db_disconnect(db);
+	}
+	return DB_DOWN;
+}
+
+static int
+tx_command(struct db *db, const char *what)
+{
+	my_bool rc;
+
+	if (db_connect(db) != 0)
+		return DB_DOWN;
+	if (strcmp(what, "begin") == 0) {
+		if (mysql_autocommit(db->my, 0) == 0) {
+			db->in_tx = 1;
+			return 0;
+		}
+	} else {
+		rc = strcmp(what, "commit") == 0 ? mysql_commit(db->my) :
+		    mysql_rollback(db->my);
+		db->in_tx = 0;
+		if (rc == 0 && mysql_autocommit(db->my, 1) == 0)
+			return 0;
+	}
+	snprintf(db->err, sizeof(db->err), "%s: %s", what, mysql_error(db->my));
+	log_err("db: %s", db->err);
+	if (is_conn_error(mysql_errno(db->my))) {
+		db_disconnect(db);
+		return DB_DOWN;
+	}
+	return DB_ERR;
+}
+
+int
+db_begin(struct db *db)
+{
+	int rc;
+
+	/* Nothing has happened yet, so a connection found dead here may be
+	 * replaced once. */
+	if ((rc = tx_command(db, "begin")) == DB_DOWN)
+		rc = tx_command(db, "begin");
+	return rc;
+}
+
+int
+db_commit(struct db *db)
+{
+	return tx_command(db, "commit");
+}
+
+int
+db_rollback(struct db *db)
+{
+	if (db->my == NULL) {
+		db->in_tx = 0;
+		return 0;
+	}
+	return tx_command(db, "rollback");
+}

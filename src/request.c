@@ -1,0 +1,221 @@
+/* request.c: build a struct request from CGI/FastCGI parameters and parse
+ * its query string. Pure: no FastCGI, no I/O. */
+#include "vigil.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "id.h"
+#include "request.h"
+#include "vjson.h"
+#include "vtime.h"
+
+/* The value of NAME in a "NAME=value" environment, or NULL. */
+static const char *
+env_get(char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; envp != NULL && *envp != NULL; envp++)
+		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int
+request_init(struct request *r, char *const *envp)
+{
+	const char *m, *uri, *q, *cl;
+	char *end;
+	size_t plen;
+	int rc = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->start_us = vtime_mono_us();
+	r->content_length = -1;
+	r->status = 0;
+	buf_init(&r->headers, 64 * 1024);
+	buf_init(&r->out, 64 * 1024 * 1024);
+	if (id_new("req", r->id, sizeof(r->id)) != 0)
+		snprintf(r->id, sizeof(r->id), "req_unknown");
+
+	m = env_get(envp, "REQUEST_METHOD");
+	if (m == NULL || *m == '\0' || strlen(m) >= sizeof(r->method)) {
+		snprintf(r->method, sizeof(r->method), "GET");
+		rc = 400;
+	} else
+		snprintf(r->method, sizeof(r->method), "%s", m);
+
+	/* REQUEST_URI is the raw target as the client sent it; without it
+	 * (some CGI servers) rebuild it from SCRIPT_NAME and PATH_INFO. */
+	uri = env_get(envp, "REQUEST_URI");
+	if (uri != NULL && *uri != '\0') {
+		q = strchr(uri, '?');
+		plen = q ? (size_t)(q - uri) : strlen(uri);
+		r->path = strndup(uri, plen);
+		r->query = strdup(q ? q + 1 : "");
+	} else {
+		const char *sn = env_get(envp, "SCRIPT_NAME");
+		const char *pi = env_get(envp, "PATH_INFO");
+		size_t a = sn ? strlen(sn) : 0, b = pi ? strlen(pi) : 0;
+
+		if ((r->path = malloc(a + b + 2)) != NULL)
+			snprintf(r->path, a + b + 2, "%s%s", sn ? sn : "",
+			    pi ? pi : "");
+		q = env_get(envp, "QUERY_STRING");
+		r->query = strdup(q ? q : "");
+	}
+	if (r->path == NULL || r->query == NULL) {
+		free(r->path);
+		free(r->query);
+		r->path = strdup("/");
+		r->query = strdup("");
+		return 500;
+	}
+	if (strlen(r->path) > REQUEST_MAX_PATH ||
+	    strlen(r->query) > REQUEST_MAX_QUERY)
+		rc = 414;
+
+	r->content_type = dup_or_null(env_get(envp, "CONTENT_TYPE"));
+	if (r->content_type != NULL && *r->content_type == '\0') {
+		free(r->content_type);
+		r->content_type = NULL;
+	}
+	if ((cl = env_get(envp, "CONTENT_LENGTH")) != NULL && *cl != '\0') {
+		errno = 0;
+		r->content_length = strtoll(cl, &end, 10);
+		if (errno != 0 || *end != '\0' || r->content_length < 0)
+			rc = rc ? rc : 400;
+	}
+	r->authorization = dup_or_null(env_get(envp, "HTTP_AUTHORIZATION"));
+	r->x_license_key = dup_or_null(env_get(envp, "HTTP_X_LICENSE_KEY"));
+	r->x_api_key = dup_or_null(env_get(envp, "HTTP_X_API_KEY"));
+	r->remote_addr = dup_or_null(env_get(envp, "REMOTE_ADDR"));
+	return rc;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decode s[0..len) into a new string ('+' is a space when plus is
+ * set). NULL on bad escapes, NUL bytes, invalid UTF-8 or out of memory. */
+char *
+request_decode(const char *s, size_t len, int plus)
+{
+	char *out, *o;
+	size_t i;
+
+	if ((out = malloc(len + 1)) == NULL)
+		return NULL;
+	for (i = 0, o = out; i < len; i++) {
+		if (s[i] == '%') {
+			int hi, lo;
+
+			if (i + 2 >= len)
+				goto bad;
+			hi = hexval(s[i + 1]);
+			lo = hexval(s[i + 2]);
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				goto bad;
+			*o++ = (char)(hi * 16 + lo);
+			i += 2;
+		} else if (s[i] == '+' && plus) {
+			*o++ = ' ';
+		} else if (s[i] == '\0') {
+			goto bad;
+		} else
+			*o++ = s[i];
+	}
+	*o = '\0';
+	if (!vjson_utf8_valid(out, (size_t)(o - out)))
+		goto bad;
+	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+int
+request_parse_query(struct request *r)
+{
+	const char *p = r->query, *amp, *eq;
+	size_t len;
+
+	while (p != NULL && *p != '\0') {
+		amp = strchr(p, '&');
+		len = amp ? (size_t)(amp - p) : strlen(p);
+		if (len > 0) {
+			struct param *pm;
+
+			if (r->nparams >= REQUEST_MAX_PARAMS)
+				return -1;
+			pm = &r->params[r->nparams];
+			eq = memchr(p, '=', len);
+			pm->name = request_decode(p, eq ? (size_t)(eq - p) : len, 1);
+			pm->value = eq ? request_decode(eq + 1,
+			    len - (size_t)(eq - p) - 1, 1) : strdup("");
+			if (pm->name == NULL || pm->value == NULL) {
+				free(pm->name);
+				free(pm->value);
+				pm->name = pm->value = NULL;
+				return -1;
+			}
+			r->nparams++;
+		}
+		p = amp ? amp + 1 : NULL;
+	}
+	return 0;
+}
+
+const char *
+request_param(const struct request *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->nparams; i++)
+		if (strcmp(r->params[i].name, name) == 0)
+			return r->params[i].value;
+	return NULL;
+}
+
+void
+request_free(struct request *r)
+{
+	size_t i;
+
+	free(r->path);
+	free(r->query);
+	free(r->content_type);
+	free(r->authorization);
+	free(r->x_license_key);
+	free(r->x_api_key);
+	free(r->remote_addr);
+	for (i = 0; i < r->nparams; i++) {
+		free(r->params[i].name);
+		free(r->params[i].value);
+	}
+	for (i = 0; i < r->npathvars; i++)
+		free(r->pathvars[i]);
+	free(r->body);
+	if (r->json != NULL)
+		json_object_put(r->json);
+	buf_free(&r->headers);
+	buf_free(&r->out);
+	memset(r, 0, sizeof(*r));
+}
