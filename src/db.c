@@ -2,6 +2,7 @@
  * first use per connection; results come back as text cells. */
 #include "vigil.h"
 
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,8 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_KEY_REVOKE_ANY] =
 	    "UPDATE api_keys SET revoked_at = UTC_TIMESTAMP() "
 	    "WHERE id = ? AND revoked_at IS NULL",
+	[SQL_KEY_TENANT] =
+	    "SELECT tenant_id FROM api_keys WHERE id = ?",
 	/* Serialises key creation within a tenant (the 10-key cap). */
 	[SQL_KEY_LOCK_TENANT] =
 	    "SELECT id FROM tenants WHERE id = ? FOR UPDATE",

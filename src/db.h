@@ -24,6 +24,7 @@ enum db_stmt {
 	SQL_KEY_REVOKE,
 	SQL_KEY_REVOKE_ANY,
 	SQL_KEY_LOCK_TENANT,
+	SQL_KEY_TENANT,
 	/* authentication and rate limit in one round trip */
 	SQL_AUTH,
 	/* audit */

@@ -2,6 +2,7 @@
  * its query string. Pure: no FastCGI, no I/O. */
 #include "vigil.h"
 
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

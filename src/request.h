@@ -54,6 +54,10 @@ struct request {
 	size_t	 npathvars;
 	unsigned route_class;              /* SCOPE_READ or SCOPE_WRITE for rate limits */
 	struct auth auth;                  /* key_id[0] == 0 when unauthenticated */
+	/* rate-limit state for the X-RateLimit-* headers, kept apart from
+	 * headers so that an error reply does not drop it */
+	int	 rl_set;
+	long	 rl_limit, rl_remaining, rl_reset;
 	/* the response */
 	int	 status;
 	struct buf headers;                /* "Name: value\r\n" lines */

@@ -2,6 +2,7 @@
  * the error shape, and serialisation into a CGI response. */
 #include "vigil.h"
 
+#include <stdio.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -119,6 +120,10 @@ response_serialize(const struct request *r, struct buf *out)
 	buf_printf(out, "Status: %d %s\r\n", status, response_reason(status));
 	if (r->headers.len > 0)
 		buf_append(out, r->headers.data, r->headers.len);
+	if (r->rl_set)
+		buf_printf(out, "X-RateLimit-Limit: %ld\r\n"
+		    "X-RateLimit-Remaining: %ld\r\nX-RateLimit-Reset: %ld\r\n",
+		    r->rl_limit, r->rl_remaining, r->rl_reset);
 	buf_printf(out,
 	    "X-Request-Id: %s\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"

@@ -1,6 +1,7 @@
 /* router.c: match a request against the route table. Pure. */
 #include "vigil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,0 +1,52 @@
+/* api.h: the pieces of vigil-api shared between its files. */
+#ifndef VIGIL_API_H
+#define VIGIL_API_H
+
+#include <stddef.h>
+
+#include "router.h"
+
+struct db;
+
+/* How dispatch reads the body and writes the response. */
+struct api_io {
+	/* Read up to n bytes; bytes read, 0 at the end, -1 on error. */
+	long	 (*read)(void *ctx, char *buf, size_t n);
+	/* Write all n bytes; 0 or -1. */
+	int	 (*write)(void *ctx, const char *buf, size_t n);
+	void	*ctx;
+};
+
+/* Serve one request described by a "NAME=value" environment. */
+void	 dispatch(struct db *, char *const *envp, const struct api_io *);
+
+/* Authenticate, rate-limit and scope-check req for a route needing scope.
+ * Returns 0 to go on, or -1 after writing the error reply. */
+int	 auth_check(struct request *, struct db *, unsigned scope);
+/* Extract the key from the three accepted headers; NULL if none. */
+const char *auth_key_from(const struct request *);
+/* "key:<id>" for the audit trail. */
+void	 auth_actor(const struct request *, char *out, size_t outsz);
+
+/* The pre-fork pool (pool.c): runs until SIGTERM; exit status. */
+int	 pool_run(const char *listen, int workers, const char *pidfile,
+	    const char *conffile);
+/* Serve FastCGI requests on an already listening fd until told to stop
+ * or max_requests have been served. */
+void	 worker_loop(int listen_fd, int max_requests);
+
+/* Route tables: one per resource file. */
+extern const struct route health_routes[];
+extern const size_t health_nroutes;
+extern const struct route openapi_routes[];
+extern const size_t openapi_nroutes;
+extern const struct route apikeys_routes[];
+extern const size_t apikeys_nroutes;
+
+/* The assembled table (routes.c). */
+const struct route *routes_table(size_t *n);
+
+/* Reply 500 or 503 for a DB_* error code. */
+void	 api_db_error(struct request *, int rc);
+
+#endif

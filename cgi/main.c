@@ -1,0 +1,134 @@
+/* main.c: vigil-api, the FastCGI responder, in its three modes: a pre-fork
+ * pool (--listen), a process spawned by mod_fcgid (socket on fd 0), or
+ * plain CGI for one request. */
+#include "vigil.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "api.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+
+extern char **environ;
+
+static long
+cgi_read(void *ctx, char *buf, size_t n)
+{
+	size_t got = fread(buf, 1, n, (FILE *)ctx);
+
+	if (got == 0 && ferror((FILE *)ctx))
+		return -1;
+	return (long)got;
+}
+
+static int
+cgi_write(void *ctx, const char *buf, size_t n)
+{
+	(void)ctx;
+	return fwrite(buf, 1, n, stdout) == n ? 0 : -1;
+}
+
+/* Plain CGI: one request from environ and stdin. */
+static int
+run_cgi(void)
+{
+	struct api_io io = { cgi_read, cgi_write, stdin };
+	struct db *db;
+
+	if ((db = db_new(&g_conf)) == NULL)
+		return 1;
+	dispatch(db, environ, &io);
+	fflush(stdout);
+	db_free(db);
+	return 0;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: vigil-api [-c file] [--listen addr] "
+	    "[--workers n] [--pidfile file]\n"
+	    "       vigil-api --version\n");
+	exit(2);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "config",  required_argument, NULL, 'c' },
+		{ "listen",  required_argument, NULL, 'l' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "version", no_argument,       NULL, 'V' },
+		{ "help",    no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *cfile = NULL, *listen = NULL, *pidfile = NULL, *path;
+	char err[512], *end;
+	long workers = 0;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:l:w:p:Vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cfile = optarg;
+			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'w':
+			workers = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || workers < 1 ||
+			    workers > 256)
+				usage();
+			break;
+		case 'p':
+			pidfile = optarg;
+			break;
+		case 'V':
+			printf("vigil-api %s\n", VIGIL_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	path = conf_path(cfile);
+	if (conf_load(&g_conf, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vigil-api: %s: %s\n", path, err);
+		return 1;
+	}
+	if (log_open("vigil-api", g_conf.log) != 0) {
+		fprintf(stderr, "vigil-api: cannot open log %s\n", g_conf.log);
+		return 1;
+	}
+	if (FCGX_Init() != 0) {
+		log_err("FCGX_Init failed");
+		return 1;
+	}
+	if (listen != NULL)
+		return pool_run(listen, workers ? (int)workers :
+		    g_conf.workers, pidfile, path);
+	if (!FCGX_IsCGI()) {
+		/* mod_fcgid (or spawn-fcgi) handed us a listening socket. */
+		worker_loop(0, g_conf.max_requests);
+		return 0;
+	}
+	if (getenv("GATEWAY_INTERFACE") != NULL)
+		return run_cgi();
+	fprintf(stderr, "vigil-api: no --listen, no FastCGI socket on "
+	    "standard input and no CGI environment\n");
+	usage();
+	return 2;
+}

@@ -1,0 +1,329 @@
+/* pool.c: the pre-fork pool. The master owns the listening socket, keeps
+ * N workers alive, drains them on SIGTERM and recycles them on SIGHUP;
+ * each worker accepts and serves FastCGI requests one at a time. */
+#include "vigil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "api.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+
+#define POOL_MAX_WORKERS 256
+#define POOL_DRAIN_SECS  30
+
+static volatile sig_atomic_t got_term, got_hup, got_chld;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGTERM || sig == SIGINT)
+		got_term = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
+	else if (sig == SIGCHLD)
+		got_chld = 1;
+}
+
+static void
+set_handler(int sig, void (*fn)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a worker blocked in accept() must wake up. */
+	sa.sa_flags = 0;
+	sigaction(sig, &sa, NULL);
+}
+
+/* FastCGI stream adaptors for dispatch(). */
+static long
+fcgi_read(void *ctx, char *buf, size_t n)
+{
+	FCGX_Request *req = ctx;
+	int got;
+
+	if (n > 65536)
+		n = 65536;
+	got = FCGX_GetStr(buf, (int)n, req->in);
+	if (got < 0)
+		return -1;
+	return got;
+}
+
+static int
+fcgi_write(void *ctx, const char *buf, size_t n)
+{
+	FCGX_Request *req = ctx;
+
+	while (n > 0) {
+		int chunk = n > 65536 ? 65536 : (int)n;
+
+		if (FCGX_PutStr(buf, chunk, req->out) != chunk)
+			return -1;
+		buf += chunk;
+		n -= (size_t)chunk;
+	}
+	return 0;
+}
+
+void
+worker_loop(int listen_fd, int max_requests)
+{
+	FCGX_Request req;
+	struct api_io io = { fcgi_read, fcgi_write, &req };
+	struct db *db;
+	sigset_t none, term;
+	int served = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	set_handler(SIGTERM, on_signal);
+	set_handler(SIGINT, on_signal);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGINT);
+
+	/* Connect after fork: a connection is never shared between
+	 * processes. db_exec connects on first use. */
+	if ((db = db_new(&g_conf)) == NULL) {
+		log_err("worker: out of memory");
+		_exit(1);
+	}
+	if (FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_err("worker: FCGX_InitRequest failed");
+		_exit(1);
+	}
+	while (!got_term) {
+		if (FCGX_Accept_r(&req) < 0)
+			break;
+		/* A request in hand is finished before SIGTERM is acted on:
+		 * the signal stays pending until it is answered. */
+		sigprocmask(SIG_BLOCK, &term, NULL);
+		dispatch(db, req.envp, &io);
+		FCGX_Finish_r(&req);
+		sigprocmask(SIG_UNBLOCK, &term, NULL);
+		if (max_requests > 0 && ++served >= max_requests)
+			break;
+	}
+	FCGX_Free(&req, 1);
+	db_free(db);
+}
+
+struct worker {
+	pid_t	 pid;
+	time_t	 started;
+	int	 old;     /* from before the last SIGHUP: to be recycled */
+};
+
+static struct worker workers[POOL_MAX_WORKERS];
+static int nworkers;
+
+static pid_t
+spawn(int fd, struct worker *w)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		log_err("pool: fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		worker_loop(fd, g_conf.max_requests);
+		_exit(0);
+	}
+	w->pid = pid;
+	w->started = time(NULL);
+	w->old = 0;
+	return pid;
+}
+
+static int
+write_pidfile(const char *path)
+{
+	FILE *f;
+
+	if (path == NULL)
+		return 0;
+	if ((f = fopen(path, "w")) == NULL) {
+		log_err("pool: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+	return 0;
+}
+
+/* Open the listening socket: "host:port", ":port" or a unix path. */
+static int
+open_listener(const char *addr)
+{
+	int fd;
+
+	if (addr[0] == '/') {
+		unlink(addr);
+		fd = FCGX_OpenSocket(addr, 128);
+		if (fd >= 0)
+			chmod(addr, 0666);
+	} else
+		fd = FCGX_OpenSocket(addr, 128);
+	if (fd < 0)
+		log_err("pool: cannot listen on %s", addr);
+	return fd;
+}
+
+/* Reap dead workers; replace them unless draining. */
+static void
+reap(int fd, int draining)
+{
+	pid_t pid;
+	int status, i;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < nworkers; i++) {
+			if (workers[i].pid != pid)
+				continue;
+			if (WIFSIGNALED(status) &&
+			    WTERMSIG(status) != SIGTERM)
+				log_warn("pool: worker %ld killed by signal %d",
+				    (long)pid, WTERMSIG(status));
+			else if (WIFEXITED(status) && WEXITSTATUS(status))
+				log_warn("pool: worker %ld exited %d",
+				    (long)pid, WEXITSTATUS(status));
+			workers[i].pid = 0;
+			if (draining)
+				break;
+			/* A worker that dies at once, again and again,
+			 * must not turn the master into a fork loop. */
+			if (time(NULL) - workers[i].started < 1)
+				sleep(1);
+			spawn(fd, &workers[i]);
+			break;
+		}
+	}
+}
+
+static int
+alive(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < nworkers; i++)
+		if (workers[i].pid > 0)
+			n++;
+	return n;
+}
+
+/* Replace each worker with a fresh one, one at a time, so that the pool
+ * never stops answering. */
+static void
+recycle(int fd)
+{
+	int i;
+
+	for (i = 0; i < nworkers; i++)
+		workers[i].old = workers[i].pid > 0;
+	for (i = 0; i < nworkers; i++) {
+		pid_t old;
+
+		if (!workers[i].old)
+			continue;
+		old = workers[i].pid;
+		/* The reaper sees pid 0 and leaves the slot to us. */
+		workers[i].pid = 0;
+		kill(old, SIGTERM);
+		spawn(fd, &workers[i]);
+	}
+}
+
+int
+pool_run(const char *listen, int n, const char *pidfile,
+    const char *conffile)
+{
+	sigset_t block, none;
+	char err[512];
+	time_t deadline;
+	int fd, i;
+
+	if (n < 1 || n > POOL_MAX_WORKERS)
+		n = 4;
+	if ((fd = open_listener(listen)) < 0)
+		return 1;
+	if (write_pidfile(pidfile) != 0)
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	set_handler(SIGTERM, on_signal);
+	set_handler(SIGINT, on_signal);
+	set_handler(SIGHUP, on_signal);
+	set_handler(SIGCHLD, on_signal);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	sigemptyset(&none);
+
+	nworkers = n;
+	for (i = 0; i < nworkers; i++)
+		spawn(fd, &workers[i]);
+	log_info("pool: listening on %s with %d workers", listen, nworkers);
+
+	while (!got_term) {
+		sigsuspend(&none);
+		if (got_chld) {
+			got_chld = 0;
+			reap(fd, 0);
+		}
+		if (got_hup && !got_term) {
+			got_hup = 0;
+			if (conf_load(&g_conf, conffile, err, sizeof(err)) != 0)
+				log_err("pool: reload %s: %s; keeping the "
+				    "old configuration", conffile, err);
+			log_reopen();
+			log_info("pool: recycling workers");
+			recycle(fd);
+		}
+	}
+
+	/* Drain: workers finish their current request and exit. */
+	log_info("pool: draining %d workers", alive());
+	for (i = 0; i < nworkers; i++)
+		if (workers[i].pid > 0)
+			kill(workers[i].pid, SIGTERM);
+	deadline = time(NULL) + POOL_DRAIN_SECS;
+	sigprocmask(SIG_UNBLOCK, &block, NULL);
+	while (alive() > 0 && time(NULL) < deadline) {
+		reap(fd, 1);
+		if (alive() > 0)
+			usleep(50000);
+	}
+	for (i = 0; i < nworkers; i++)
+		if (workers[i].pid > 0)
+			kill(workers[i].pid, SIGKILL);
+	reap(fd, 1);
+	close(fd);
+	if (listen[0] == '/')
+		unlink(listen);
+	if (pidfile != NULL)
+		unlink(pidfile);
+	log_info("pool: stopped");
+	return 0;
+}

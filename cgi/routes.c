@@ -1,0 +1,33 @@
+/* routes.c: every resource's routes in one table. */
+#include "vigil.h"
+
+#include <string.h>
+
+#include "api.h"
+
+#define ROUTES_MAX 256
+
+static struct route table[ROUTES_MAX];
+static size_t ntable;
+
+static void
+add(const struct route *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && ntable < ROUTES_MAX; i++)
+		table[ntable++] = r[i];
+}
+
+/* The route table, assembled on first use from each resource's list. */
+const struct route *
+routes_table(size_t *n)
+{
+	if (ntable == 0) {
+		add(health_routes, health_nroutes);
+		add(openapi_routes, openapi_nroutes);
+		add(apikeys_routes, apikeys_nroutes);
+	}
+	*n = ntable;
+	return table;
+}

@@ -1,0 +1,439 @@
+/* vigilctl.c: administration from the command line: migrations, tenants
+ * and API keys. The only way to create a tenant's first key. */
+#include "vigil.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "conf.h"
+#include "crypto.h"
+#include "db.h"
+#include "id.h"
+#include "log.h"
+#include "migrate.h"
+#include "vjson.h"
+#include "vtime.h"
+
+#define EX_OK    0
+#define EX_FAIL  1
+#define EX_USAGE 2
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: vigilctl [-c file] migrate\n"
+	    "       vigilctl [-c file] tenant create NAME\n"
+	    "       vigilctl [-c file] tenant list\n"
+	    "       vigilctl [-c file] key create --tenant NAME "
+	    "--scopes read,write[,admin]\n"
+	    "                          [--expires RFC3339] [--name LABEL]\n"
+	    "       vigilctl [-c file] key list --tenant NAME\n"
+	    "       vigilctl [-c file] key revoke ID\n");
+}
+
+/* Who is acting, for the audit log. */
+static void
+actor(char *out, size_t outsz)
+{
+	const char *u = getenv("SUDO_USER");
+
+	if (u == NULL || *u == '\0')
+		u = getenv("USER");
+	snprintf(out, outsz, "vigilctl:%s", (u && *u) ? u : "unknown");
+}
+
+static int
+tenant_name_valid(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n < 1 || n > 63)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    (i > 0 && (c == '-' || c == '_'));
+
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+/* Look up a tenant id by name into id; 0 found, 1 not found, -1 error. */
+static int
+tenant_lookup(struct db *db, const char *name, char *id, size_t idsz)
+{
+	struct db_res *res;
+	int rc;
+
+	rc = db_exec(db, SQL_TENANT_BY_NAME,
+	    (struct db_val[]){ DB_STR(name) }, 1, &res);
+	if (rc != 0) {
+		fprintf(stderr, "vigilctl: %s\n", db_error(db));
+		return -1;
+	}
+	if (res->nrows == 0) {
+		db_res_free(res);
+		fprintf(stderr, "vigilctl: no tenant named %s\n", name);
+		return 1;
+	}
+	snprintf(id, idsz, "%s", db_cell(res, 0, 0));
+	db_res_free(res);
+	return 0;
+}
+
+static int
+cmd_migrate(struct db *db, int argc, char **argv)
+{
+	if (argc != 1) {
+		usage();
+		return EX_USAGE;
+	}
+	return migrate_run(db, migrate_dir(), stdout) == 0 ? EX_OK : EX_FAIL;
+}
+
+static int
+cmd_tenant(struct db *db, int argc, char **argv)
+{
+	struct db_res *res;
+	char id[VIGIL_ID_LEN];
+	size_t i;
+	int rc;
+
+	if (argc == 3 && strcmp(argv[1], "create") == 0) {
+		if (!tenant_name_valid(argv[2])) {
+			fprintf(stderr, "vigilctl: tenant names are 1 to 63 "
+			    "of a-z, 0-9, '-' and '_', starting with a "
+			    "letter or digit\n");
+			return EX_USAGE;
+		}
+		if (id_new("tnt", id, sizeof(id)) != 0)
+			return EX_FAIL;
+		rc = db_exec(db, SQL_TENANT_INSERT, (struct db_val[]){
+		    DB_STR(id), DB_STR(argv[2]) }, 2, NULL);
+		if (rc == DB_DUP) {
+			fprintf(stderr, "vigilctl: tenant %s already exists\n",
+			    argv[2]);
+			return EX_FAIL;
+		}
+		if (rc != 0) {
+			fprintf(stderr, "vigilctl: %s\n", db_error(db));
+			return EX_FAIL;
+		}
+		printf("%s\n", id);
+		return EX_OK;
+	}
+	if (argc == 2 && strcmp(argv[1], "list") == 0) {
+		if (db_exec(db, SQL_TENANT_LIST, NULL, 0, &res) != 0) {
+			fprintf(stderr, "vigilctl: %s\n", db_error(db));
+			return EX_FAIL;
+		}
+		for (i = 0; i < res->nrows; i++)
+			printf("%s\t%s\t%s\n", db_cell(res, i, 0),
+			    db_cell(res, i, 1), db_cell(res, i, 2));
+		db_res_free(res);
+		return EX_OK;
+	}
+	usage();
+	return EX_USAGE;
+}
+
+/* "read,write" -> the SET text in canonical order; -1 if invalid. */
+static int
+scopes_canon(const char *in, char *out, size_t outsz)
+{
+	static const char *const names[] = { "read", "write", "admin" };
+	unsigned seen = 0;
+	const char *p = in;
+	size_t i;
+
+	while (*p != '\0') {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		int found = 0;
+
+		for (i = 0; i < NELEM(names); i++)
+			if (strlen(names[i]) == len &&
+			    strncmp(p, names[i], len) == 0) {
+				seen |= 1u << i;
+				found = 1;
+			}
+		if (!found)
+			return -1;
+		p = e ? e + 1 : p + len;
+	}
+	if (seen == 0)
+		return -1;
+	out[0] = '\0';
+	for (i = 0; i < NELEM(names); i++)
+		if (seen & (1u << i)) {
+			size_t l = strlen(out);
+
+			snprintf(out + l, outsz - l, "%s%s", l ? "," : "",
+			    names[i]);
+		}
+	return 0;
+}
+
+static int
+key_create(struct db *db, const char *tenant, const char *scopes_in,
+    const char *expires, const char *name)
+{
+	json_object *detail;
+	char tid[VIGIL_ID_LEN], id[VIGIL_ID_LEN], key[64], prefix[16];
+	char hash[CRYPTO_SHA256_HEX], scopes[32], expsql[VTIME_SQL_LEN];
+	char who[128];
+	time_t exp_t = 0;
+	int rc;
+
+	if (scopes_canon(scopes_in, scopes, sizeof(scopes)) != 0) {
+		fprintf(stderr, "vigilctl: --scopes takes read, write and "
+		    "admin, comma-separated\n");
+		return EX_USAGE;
+	}
+	if (expires != NULL) {
+		if (vtime_parse_rfc3339(expires, &exp_t) != 0) {
+			fprintf(stderr, "vigilctl: --expires must be an "
+			    "RFC 3339 timestamp\n");
+			return EX_USAGE;
+		}
+		if (exp_t <= time(NULL)) {
+			fprintf(stderr, "vigilctl: --expires is in the "
+			    "past\n");
+			return EX_USAGE;
+		}
+		vtime_sql(exp_t, expsql, sizeof(expsql));
+	}
+	if (strlen(name) < 1 || strlen(name) > 100 ||
+	    !vjson_utf8_valid(name, strlen(name))) {
+		fprintf(stderr, "vigilctl: --name must be 1 to 100 bytes\n");
+		return EX_USAGE;
+	}
+	if ((rc = tenant_lookup(db, tenant, tid, sizeof(tid))) != 0)
+		return EX_FAIL;
+	memcpy(key, "vgl_", 4);
+	if (crypto_random_base62(key + 4, 40) != 0 ||
+	    id_new("key", id, sizeof(id)) != 0)
+		return EX_FAIL;
+	crypto_sha256_hex(key, strlen(key), hash);
+	snprintf(prefix, sizeof(prefix), "%.12s", key);
+	actor(who, sizeof(who));
+
+	if (db_begin(db) != 0)
+		goto fail;
+	if (db_exec(db, SQL_KEY_INSERT, (struct db_val[]){ DB_STR(id),
+	    DB_STR(tid), DB_STR(name), DB_STR(prefix), DB_STR(hash),
+	    DB_STR(scopes), exp_t ? DB_STR(expsql) : DB_NUL }, 7, NULL) != 0)
+		goto fail;
+	detail = json_object_new_object();
+	json_object_object_add(detail, "name", json_object_new_string(name));
+	json_object_object_add(detail, "scopes",
+	    json_object_new_string(scopes));
+	json_object_object_add(detail, "prefix",
+	    json_object_new_string(prefix));
+	rc = audit_append(db, tid, who, "api_key.create", id, detail);
+	json_object_put(detail);
+	if (rc != 0 || db_commit(db) != 0)
+		goto fail;
+	/* The key alone on stdout so that scripts can capture it. */
+	printf("%s\n", key);
+	fprintf(stderr, "created %s (%s) for tenant %s with scopes %s; "
+	    "the key is shown only once\n", id, prefix, tenant, scopes);
+	crypto_wipe(key, sizeof(key));
+	return EX_OK;
+fail:
+	fprintf(stderr, "vigilctl: %s\n", db_error(db));
+	db_rollback(db);
+	crypto_wipe(key, sizeof(key));
+	return EX_FAIL;
+}
+
+static int
+key_list(struct db *db, const char *tenant)
+{
+	struct db_res *res;
+	char tid[VIGIL_ID_LEN];
+	size_t i, j;
+
+	if (tenant_lookup(db, tenant, tid, sizeof(tid)) != 0)
+		return EX_FAIL;
+	if (db_exec(db, SQL_KEY_LIST_ALL, (struct db_val[]){ DB_STR(tid) },
+	    1, &res) != 0) {
+		fprintf(stderr, "vigilctl: %s\n", db_error(db));
+		return EX_FAIL;
+	}
+	printf("id\tprefix\tscopes\tcreated_at\tlast_used_at\texpires_at\t"
+	    "revoked_at\tname\n");
+	for (i = 0; i < res->nrows; i++) {
+		static const size_t cols[] = { 0, 2, 3, 4, 5, 6, 7, 1 };
+
+		for (j = 0; j < NELEM(cols); j++) {
+			const char *c = db_cell(res, i, cols[j]);
+
+			printf("%s%s", c ? c : "-",
+			    j + 1 < NELEM(cols) ? "\t" : "\n");
+		}
+	}
+	db_res_free(res);
+	return EX_OK;
+}
+
+static int
+key_revoke(struct db *db, const char *id)
+{
+	struct db_res *res = NULL;
+	char who[128];
+	int rc;
+
+	if (!id_valid("key", id)) {
+		fprintf(stderr, "vigilctl: %s is not a key id\n", id);
+		return EX_FAIL;
+	}
+	actor(who, sizeof(who));
+	if (db_begin(db) != 0 || db_exec(db, SQL_KEY_REVOKE_ANY,
+	    (struct db_val[]){ DB_STR(id) }, 1, &res) != 0)
+		goto fail;
+	if (res->affected == 0) {
+		db_res_free(res);
+		db_rollback(db);
+		fprintf(stderr, "vigilctl: no active key %s\n", id);
+		return EX_FAIL;
+	}
+	db_res_free(res);
+	res = NULL;
+	/* The tenant, for the audit entry. */
+	if (db_exec(db, SQL_KEY_TENANT, (struct db_val[]){ DB_STR(id) }, 1,
+	    &res) != 0 || res->nrows != 1)
+		goto fail;
+	rc = audit_append(db, db_cell(res, 0, 0), who, "api_key.revoke", id,
+	    NULL);
+	if (rc != 0 || db_commit(db) != 0)
+		goto fail;
+	db_res_free(res);
+	printf("revoked %s\n", id);
+	return EX_OK;
+fail:
+	fprintf(stderr, "vigilctl: %s\n", db_error(db));
+	db_res_free(res);
+	db_rollback(db);
+	return EX_FAIL;
+}
+
+static int
+cmd_key(struct db *db, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "tenant",  required_argument, NULL, 't' },
+		{ "scopes",  required_argument, NULL, 's' },
+		{ "expires", required_argument, NULL, 'e' },
+		{ "name",    required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *tenant = NULL, *scopes = NULL, *expires = NULL;
+	const char *name = "vigilctl";
+	const char *sub;
+	int ch;
+
+	if (argc < 2) {
+		usage();
+		return EX_USAGE;
+	}
+	sub = argv[1];
+	if (strcmp(sub, "revoke") == 0) {
+		if (argc != 3) {
+			usage();
+			return EX_USAGE;
+		}
+		return key_revoke(db, argv[2]);
+	}
+	/* Parse the options after the subcommand: argv[1] becomes argv[0]. */
+	argc--;
+	argv++;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 't': tenant = optarg; break;
+		case 's': scopes = optarg; break;
+		case 'e': expires = optarg; break;
+		case 'n': name = optarg; break;
+		default:
+			usage();
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc || tenant == NULL) {
+		usage();
+		return EX_USAGE;
+	}
+	if (strcmp(sub, "create") == 0) {
+		if (scopes == NULL) {
+			usage();
+			return EX_USAGE;
+		}
+		return key_create(db, tenant, scopes, expires, name);
+	}
+	if (strcmp(sub, "list") == 0)
+		return key_list(db, tenant);
+	usage();
+	return EX_USAGE;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *cfile = NULL, *path;
+	struct db *db;
+	char err[512];
+	int ch, rc;
+
+	/* Options before the command only. */
+	while ((ch = getopt(argc, argv, "+c:h")) != -1) {
+		switch (ch) {
+		case 'c':
+			cfile = optarg;
+			break;
+		default:
+			usage();
+			return EX_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		usage();
+		return EX_USAGE;
+	}
+	if (strcmp(argv[0], "migrate") != 0 && strcmp(argv[0], "tenant") &&
+	    strcmp(argv[0], "key") != 0) {
+		usage();
+		return EX_USAGE;
+	}
+	path = conf_path(cfile);
+	if (conf_load(&g_conf, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vigilctl: %s: %s\n", path, err);
+		return EX_FAIL;
+	}
+	log_open("vigilctl", "stderr");
+	if ((db = db_new(&g_conf)) == NULL)
+		return EX_FAIL;
+	if (db_connect(db) != 0) {
+		fprintf(stderr, "vigilctl: %s\n", db_error(db));
+		db_free(db);
+		return EX_FAIL;
+	}
+	if (strcmp(argv[0], "migrate") == 0)
+		rc = cmd_migrate(db, argc, argv);
+	else if (strcmp(argv[0], "tenant") == 0)
+		rc = cmd_tenant(db, argc, argv);
+	else
+		rc = cmd_key(db, argc, argv);
+	db_free(db);
+	return rc;
+}
