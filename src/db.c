@@ -28,6 +28,10 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT id, name, created_at, rate_read_per_min, "
 	    "rate_write_per_min FROM tenants ORDER BY name",
 
+	[SQL_TENANT_SET_LIMITS] =
+	    "UPDATE tenants SET rate_read_per_min = ?, "
+	    "rate_write_per_min = ? WHERE name = ?",
+
 	[SQL_KEY_INSERT] =
 	    "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, "
 	    "scopes, created_at, expires_at) "

@@ -30,6 +30,8 @@ usage(void)
 	    "usage: vigilctl [-c file] migrate\n"
 	    "       vigilctl [-c file] tenant create NAME\n"
 	    "       vigilctl [-c file] tenant list\n"
+	    "       vigilctl [-c file] tenant limits NAME --read N|default "
+	    "--write N|default\n"
 	    "       vigilctl [-c file] key create --tenant NAME "
 	    "--scopes read,write[,admin]\n"
 	    "                          [--expires RFC3339] [--name LABEL]\n"
@@ -99,6 +101,63 @@ cmd_migrate(struct db *db, int argc, char **argv)
 	return migrate_run(db, migrate_dir(), stdout) == 0 ? EX_OK : EX_FAIL;
 }
 
+/* "default" -> NULL (the vigil.conf limit), else 1..1000000. */
+static int
+limit_arg(const char *s, struct db_val *out)
+{
+	char *end;
+	long v;
+
+	if (strcmp(s, "default") == 0) {
+		*out = DB_NUL;
+		return 0;
+	}
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || v < 1 || v > 1000000)
+		return -1;
+	*out = DB_INT(v);
+	return 0;
+}
+
+/* tenant limits NAME --read N --write N: per-tenant rate-limit override. */
+static int
+tenant_limits(struct db *db, const char *name, int argc, char **argv)
+{
+	struct db_val p[3] = { DB_NUL, DB_NUL, DB_STR(name) };
+	struct db_res *res;
+	int i, seen = 0;
+
+	for (i = 0; i + 1 < argc; i += 2) {
+		int which = strcmp(argv[i], "--read") == 0 ? 0 :
+		    strcmp(argv[i], "--write") == 0 ? 1 : -1;
+
+		if (which < 0 || (seen & (1 << which)) ||
+		    limit_arg(argv[i + 1], &p[which]) != 0) {
+			usage();
+			return EX_USAGE;
+		}
+		seen |= 1 << which;
+	}
+	if (seen != 3) {
+		usage();
+		return EX_USAGE;
+	}
+	if (db_exec(db, SQL_TENANT_SET_LIMITS, p, 3, &res) != 0) {
+		fprintf(stderr, "vigilctl: %s\n", db_error(db));
+		return EX_FAIL;
+	}
+	if (res->affected == 0) {
+		char id[VIGIL_ID_LEN];
+
+		db_res_free(res);
+		/* Unchanged values also affect no rows: tell them apart. */
+		return tenant_lookup(db, name, id, sizeof(id)) == 0 ?
+		    EX_OK : EX_FAIL;
+	}
+	db_res_free(res);
+	return EX_OK;
+}
+
 static int
 cmd_tenant(struct db *db, int argc, char **argv)
 {
@@ -130,14 +189,20 @@ cmd_tenant(struct db *db, int argc, char **argv)
 		printf("%s\n", id);
 		return EX_OK;
 	}
+	if (argc == 7 && strcmp(argv[1], "limits") == 0)
+		return tenant_limits(db, argv[2], argc - 3, argv + 3);
 	if (argc == 2 && strcmp(argv[1], "list") == 0) {
 		if (db_exec(db, SQL_TENANT_LIST, NULL, 0, &res) != 0) {
 			fprintf(stderr, "vigilctl: %s\n", db_error(db));
 			return EX_FAIL;
 		}
+		printf("id\tname\tcreated_at\trate_read_per_min\t"
+		    "rate_write_per_min\n");
 		for (i = 0; i < res->nrows; i++)
-			printf("%s\t%s\t%s\n", db_cell(res, i, 0),
-			    db_cell(res, i, 1), db_cell(res, i, 2));
+			printf("%s\t%s\t%s\t%s\t%s\n", db_cell(res, i, 0),
+			    db_cell(res, i, 1), db_cell(res, i, 2),
+			    db_cell(res, i, 3) ? db_cell(res, i, 3) : "default",
+			    db_cell(res, i, 4) ? db_cell(res, i, 4) : "default");
 		db_res_free(res);
 		return EX_OK;
 	}
