@@ -1,0 +1,296 @@
+/* conf.c: vigil.conf(5), "key = value" lines with '#' comments. */
+#include "vigil.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "crypto.h"
+
+#ifndef SYSCONFDIR
+#error "SYSCONFDIR must be defined by the build"
+#endif
+#ifndef PKGDATADIR
+#error "PKGDATADIR must be defined by the build"
+#endif
+
+#define CONF_MAX_FILE	(64 * 1024)
+#define CONF_MAX_LINE	4096
+
+struct conf g_conf;
+
+enum conf_type { CONF_STR, CONF_UINT, CONF_INT, CONF_BOOL };
+
+struct conf_key {
+	const char	*name;
+	enum conf_type	 type;
+	size_t		 off;
+	size_t		 size;	/* CONF_STR: sizeof the array */
+	long		 min;
+	long		 max;
+};
+
+#define STR(f)		 CONF_STR, offsetof(struct conf, f), \
+			    sizeof(((struct conf *)0)->f), 0, 0
+#define INT(f, lo, hi)	 CONF_INT, offsetof(struct conf, f), 0, lo, hi
+#define BOOL(f)		 CONF_BOOL, offsetof(struct conf, f), 0, 0, 1
+
+static const struct conf_key conf_keys[] = {
+	{ "db_host",		STR(db_host) },
+	{ "db_port",		CONF_UINT, offsetof(struct conf, db_port), 0,
+				    1, 65535 },
+	{ "db_socket",		STR(db_socket) },
+	{ "db_user",		STR(db_user) },
+	{ "db_password",	STR(db_password) },
+	{ "db_name",		STR(db_name) },
+	{ "listen",		STR(listen) },
+	{ "workers",		INT(workers, 1, 256) },
+	{ "max_requests",	INT(max_requests, 0, 1000000000) },
+	{ "log",		STR(log) },
+	{ "rate_read_per_min",	INT(rate_read_per_min, 1, 1000000) },
+	{ "rate_write_per_min",	INT(rate_write_per_min, 1, 1000000) },
+	{ "allow_private_targets", BOOL(allow_private_targets) },
+	{ "allow_http_webhooks", BOOL(allow_http_webhooks) },
+	{ "secret_key_file",	STR(secret_key_file) },
+	{ "rules_dir",		STR(rules_dir) },
+	{ "openapi_file",	STR(openapi_file) },
+};
+
+#undef STR
+#undef INT
+#undef BOOL
+
+void
+conf_defaults(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->db_host, sizeof(c->db_host), "127.0.0.1");
+	c->db_port = 3306;
+	snprintf(c->db_user, sizeof(c->db_user), "vigil");
+	snprintf(c->db_name, sizeof(c->db_name), "vigil");
+	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:9000");
+	c->workers = 4;
+	c->max_requests = 0;
+	snprintf(c->log, sizeof(c->log), "stderr");
+	c->rate_read_per_min = 120;
+	c->rate_write_per_min = 30;
+	c->allow_private_targets = 0;
+	c->allow_http_webhooks = 0;
+	snprintf(c->rules_dir, sizeof(c->rules_dir), "%s/rules", PKGDATADIR);
+	snprintf(c->openapi_file, sizeof(c->openapi_file), "%s/openapi.json",
+	    PKGDATADIR);
+}
+
+/* 1 and *out set if v names a boolean, else 0. */
+static int
+conf_bool(const char *v, int *out)
+{
+	static const char *const yes[] = { "true", "yes", "1", "on" };
+	static const char *const no[] = { "false", "no", "0", "off" };
+	size_t	 i;
+
+	for (i = 0; i < NELEM(yes); i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = 1;
+			return 1;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = 0;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Store value v for key k into c; NULL, or what was wrong with it. */
+static const char *
+conf_set(struct conf *c, const struct conf_key *k, const char *v)
+{
+	char	*base = (char *)c + k->off, *end;
+	long	 n;
+	int	 b;
+
+	switch (k->type) {
+	case CONF_STR:
+		if (strlen(v) >= k->size)
+			return "value too long";
+		memcpy(base, v, strlen(v) + 1);
+		return NULL;
+	case CONF_UINT:
+	case CONF_INT:
+		if (*v == '\0')
+			return "expected a number";
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (*end != '\0' || errno == ERANGE)
+			return "expected a number";
+		if (n < k->min || n > k->max)
+			return "out of range";
+		if (k->type == CONF_UINT)
+			*(unsigned *)(void *)base = (unsigned)n;
+		else
+			*(int *)(void *)base = (int)n;
+		return NULL;
+	case CONF_BOOL:
+		if (!conf_bool(v, &b))
+			return "expected true or false";
+		*(int *)(void *)base = b;
+		return NULL;
+	}
+	return "bad key type";
+}
+
+/* Trim leading and trailing white space in place; returns the start. */
+static char *
+conf_trim(char *s)
+{
+	char	*e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Parse one line (a NUL-terminated copy); NULL or the error text. */
+static const char *
+conf_line(struct conf *c, char *line, char *key, size_t keysz)
+{
+	const struct conf_key	*k = NULL;
+	char			*eq, *name, *val;
+	size_t			 i;
+
+	key[0] = '\0';
+	name = conf_trim(line);
+	if (*name == '\0' || *name == '#')
+		return NULL;
+	if ((eq = strchr(name, '=')) == NULL)
+		return "expected key = value";
+	*eq = '\0';
+	name = conf_trim(name);
+	val = conf_trim(eq + 1);
+	if (*name == '\0')
+		return "missing key";
+	snprintf(key, keysz, "%s", name);
+	for (i = 0; i < NELEM(conf_keys); i++)
+		if (strcmp(conf_keys[i].name, name) == 0)
+			k = &conf_keys[i];
+	if (k == NULL)
+		return "unknown key";
+	return conf_set(c, k, val);
+}
+
+int
+conf_parse(struct conf *c, const char *text, char *err, size_t errsz)
+{
+	char		 line[CONF_MAX_LINE + 1], key[64];
+	const char	*p, *nl, *why;
+	size_t		 len, lineno = 0;
+
+	if (errsz > 0)
+		err[0] = '\0';
+	for (p = text; *p != '\0'; p = nl == NULL ? p + len : nl + 1) {
+		lineno++;
+		nl = strchr(p, '\n');
+		len = nl == NULL ? strlen(p) : (size_t)(nl - p);
+		if (len > CONF_MAX_LINE) {
+			snprintf(err, errsz, "line %zu: line too long", lineno);
+			return -1;
+		}
+		memcpy(line, p, len);
+		line[len] = '\0';
+		if ((why = conf_line(c, line, key, sizeof(key))) != NULL) {
+			if (key[0] != '\0')
+				snprintf(err, errsz, "line %zu: %s: %s",
+				    lineno, key, why);
+			else
+				snprintf(err, errsz, "line %zu: %s",
+				    lineno, why);
+			return -1;
+		}
+		if (nl == NULL)
+			break;
+	}
+	return 0;
+}
+
+/* Reads the whole file (bounded) and parses it over the defaults. */
+int
+conf_load(struct conf *c, const char *path, char *err, size_t errsz)
+{
+	char	*text = NULL;
+	size_t	 len = 0;
+	ssize_t	 n;
+	int	 fd = -1, rc = -1;
+
+	conf_defaults(c);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((text = malloc(CONF_MAX_FILE + 1)) == NULL) {
+		snprintf(err, errsz, "%s: out of memory", path);
+		goto out;
+	}
+	for (;;) {
+		n = read(fd, text + len, CONF_MAX_FILE + 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > CONF_MAX_FILE) {
+			snprintf(err, errsz, "%s: file too large", path);
+			goto out;
+		}
+	}
+	text[len] = '\0';
+	if (memchr(text, '\0', len) != NULL) {
+		snprintf(err, errsz, "%s: contains a NUL byte", path);
+		goto out;
+	}
+	if (conf_parse(c, text, err, errsz) == -1) {
+		/* Prefix the file name to "line N: ...". */
+		char	 tmp[512];
+
+		snprintf(tmp, sizeof(tmp), "%s", err);
+		snprintf(err, errsz, "%s: %s", path, tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (text != NULL) {
+		/* The file may hold db_password. */
+		crypto_wipe(text, len);
+		free(text);
+	}
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+const char *
+conf_path(const char *cli)
+{
+	const char	*env;
+
+	if (cli != NULL && *cli != '\0')
+		return cli;
+	if ((env = getenv("VIGIL_CONF")) != NULL && *env != '\0')
+		return env;
+	return SYSCONFDIR "/vigil/vigil.conf";
+}
