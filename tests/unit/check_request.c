@@ -2,6 +2,7 @@
 #include "vigil.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <check.h>
 

@@ -1,6 +1,7 @@
 /* check_router.c: the route table matcher. */
 #include "vigil.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <check.h>
 
