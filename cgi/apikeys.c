@@ -68,7 +68,8 @@ param_limit(struct request *r, long def, long max, long *out)
 static void
 apikeys_list(struct request *r, struct db *db)
 {
-	struct db_res *res = NULL;
+	struct db_res *res = NULL, *count = NULL;
+	long long total;
 	const char *cursor = request_param(r, "cursor");
 	json_object *root, *arr;
 	long limit;
@@ -90,6 +91,15 @@ apikeys_list(struct request *r, struct db *db)
 		api_db_error(r, rc);
 		return;
 	}
+	rc = db_exec(db, SQL_KEY_COUNT_ACTIVE,
+	    (struct db_val[]){ DB_STR(r->auth.tenant_id) }, 1, &count);
+	if (rc != 0) {
+		db_res_free(res);
+		api_db_error(r, rc);
+		return;
+	}
+	total = db_cell_int(count, 0, 0);
+	db_res_free(count);
 	n = res->nrows > (size_t)limit ? (size_t)limit : res->nrows;
 	root = json_object_new_object();
 	arr = json_object_new_array();
@@ -113,7 +123,7 @@ apikeys_list(struct request *r, struct db *db)
 		json_object_array_add(arr, k);
 	}
 	json_object_object_add(root, "api_keys", arr);
-	json_object_object_add(root, "total", json_object_new_int64((int64_t)n));
+	json_object_object_add(root, "total", json_object_new_int64(total));
 	json_object_object_add(root, "has_more",
 	    json_object_new_boolean(res->nrows > (size_t)limit));
 	json_object_object_add(root, "next_cursor",

@@ -100,13 +100,13 @@ handle(struct request *r, struct db *db, const struct api_io *io)
 			    "The request body could not be read.", "body");
 		return;
 	}
+	if (rt->scope != SCOPE_NONE && auth_check(r, db, rt->scope) != 0)
+		return;
 	if (request_parse_query(r) != 0) {
 		response_error(r, 400, "invalid_request",
 		    "The query string is malformed.", "query");
 		return;
 	}
-	if (rt->scope != SCOPE_NONE && auth_check(r, db, rt->scope) != 0)
-		return;
 	if (r->body_len > 0 || (rt->flags & ROUTE_JSON_BODY)) {
 		if (r->body_len > 0 && !is_json_type(r->content_type)) {
 			response_error(r, 415, "unsupported_media_type",
