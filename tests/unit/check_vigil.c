@@ -7,7 +7,8 @@ int
 main(void)
 {
 	Suite *(*suites[])(void) = {
-		buf_suite, conf_suite, crypto_suite, id_suite, log_suite,
+		buf_suite, conf_suite, crypto_suite, id_suite, lifecycle_suite,
+		log_suite,
 		ratelimit_suite, request_suite, router_suite, vjson_suite,
 		vtime_suite,
 	};

@@ -8,6 +8,7 @@ Suite	*buf_suite(void);
 Suite	*conf_suite(void);
 Suite	*crypto_suite(void);
 Suite	*id_suite(void);
+Suite	*lifecycle_suite(void);
 Suite	*log_suite(void);
 Suite	*ratelimit_suite(void);
 Suite	*request_suite(void);
