@@ -133,6 +133,18 @@ apikeys_list(struct request *r, struct db *db)
 	response_json(r, 200, root);
 }
 
+/* Code points in a string already checked to be valid UTF-8. */
+static size_t
+utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
 /* Validate the POST body into name, scope set text and expiry.
  * 0, or -1 after a 400. */
 static int
@@ -146,11 +158,20 @@ create_args(struct request *r, const char **name, char *scopes,
 	unsigned seen = 0;
 	size_t i, n;
 
+	*name = NULL;
+	*expires = NULL;
+	/* 100 characters of UTF-8 are at most 400 bytes; counted below. */
 	if (vjson_only_keys(r->json, allowed, &e) != 0 ||
-	    vjson_get_string(r->json, "name", 1, 1, 100, name, &e) < 0 ||
+	    vjson_get_string(r->json, "name", 1, 1, 400, name, &e) < 0 ||
 	    vjson_get_string_array(r->json, "scopes", 1, 3, 16, &arr, &e) < 0 ||
 	    vjson_get_string(r->json, "expires_at", 0, 1, 64, expires, &e) < 0)
 		goto bad;
+	if (utf8_chars(*name) > 100) {
+		snprintf(e.field, sizeof(e.field), "name");
+		snprintf(e.message, sizeof(e.message),
+		    "name must be 1 to 100 characters long.");
+		goto bad;
+	}
 	n = json_object_array_length(arr);
 	if (n == 0) {
 		snprintf(e.field, sizeof(e.field), "scopes");
@@ -207,11 +228,12 @@ apikeys_create(struct request *r, struct db *db)
 {
 	struct db_res *res = NULL;
 	json_object *root, *detail;
-	const char *name, *expires;
+	const char *name = NULL, *expires = NULL;
 	char scopes[32], key[64], hash[CRYPTO_SHA256_HEX], prefix[16];
 	char id[VIGIL_ID_LEN], expsql[VTIME_SQL_LEN], actor[128];
 	char created[VTIME_RFC3339_LEN], exprfc[VTIME_RFC3339_LEN];
-	time_t exp_t, now;
+	char nowsql[VTIME_SQL_LEN];
+	time_t exp_t, now = time(NULL);
 	int rc;
 
 	if (create_args(r, &name, scopes, sizeof(scopes), &expires,
@@ -227,6 +249,8 @@ apikeys_create(struct request *r, struct db *db)
 	snprintf(prefix, sizeof(prefix), "%.*s", APIKEYS_PREFIX_LEN, key);
 	if (exp_t)
 		vtime_sql(exp_t, expsql, sizeof(expsql));
+	/* created_at is stored as reported, not as the server's clock. */
+	vtime_sql(now, nowsql, sizeof(nowsql));
 	auth_actor(r, actor, sizeof(actor));
 
 	if ((rc = db_begin(db)) != 0)
@@ -248,8 +272,8 @@ apikeys_create(struct request *r, struct db *db)
 	res = NULL;
 	if ((rc = db_exec(db, SQL_KEY_INSERT, (struct db_val[]){
 	    DB_STR(id), DB_STR(r->auth.tenant_id), DB_STR(name),
-	    DB_STR(prefix), DB_STR(hash), DB_STR(scopes),
-	    exp_t ? DB_STR(expsql) : DB_NUL }, 7, NULL)) != 0)
+	    DB_STR(prefix), DB_STR(hash), DB_STR(scopes), DB_STR(nowsql),
+	    exp_t ? DB_STR(expsql) : DB_NUL }, 8, NULL)) != 0)
 		goto dberr;
 	detail = json_object_new_object();
 	json_object_object_add(detail, "name", json_object_new_string(name));
@@ -261,7 +285,6 @@ apikeys_create(struct request *r, struct db *db)
 	if (rc != 0 || (rc = db_commit(db)) != 0)
 		goto dberr;
 
-	now = time(NULL);
 	vtime_rfc3339(now, created, sizeof(created));
 	root = json_object_new_object();
 	json_object_object_add(root, "id", json_object_new_string(id));

@@ -90,7 +90,7 @@ auth_check(struct request *r, struct db *db, unsigned scope)
 	char hash[CRYPTO_SHA256_HEX];
 	const char *class;
 	time_t now = time(NULL);
-	long window = ratelimit_window(now), deflimit;
+	long deflimit;
 	int rc, ret = -1;
 
 	if (key == NULL || !key_wellformed(key)) {
@@ -109,12 +109,12 @@ auth_check(struct request *r, struct db *db, unsigned scope)
 	 * that matters happened in the database on a SHA-256 of the key:
 	 * timing reveals nothing about the key itself. */
 	rc = db_exec(db, SQL_AUTH, (struct db_val[]){ DB_STR(hash),
-	    DB_STR(class), DB_INT(window), DB_INT(deflimit) }, 4, &res);
+	    DB_STR(class), DB_INT(deflimit) }, 3, &res);
 	if (rc != 0) {
 		api_db_error(r, rc);
 		goto out;
 	}
-	if (res->nrows != 1 || res->ncols < 8 || db_cell(res, 0, 0) == NULL ||
+	if (res->nrows != 1 || res->ncols < 9 || db_cell(res, 0, 0) == NULL ||
 	    db_cell_int(res, 0, 4) != 0 || db_cell_int(res, 0, 5) != 0) {
 		unauthorized(r);
 		goto out;
@@ -126,8 +126,9 @@ auth_check(struct request *r, struct db *db, unsigned scope)
 	snprintf(r->auth.tenant_name, sizeof(r->auth.tenant_name), "%s",
 	    db_cell(res, 0, 2) ? db_cell(res, 0, 2) : "");
 	r->auth.scopes = parse_scopes(db_cell(res, 0, 3));
+	/* The window comes from the database clock (shared by all hosts). */
 	ratelimit_decide(db_cell_int(res, 0, 6), db_cell_int(res, 0, 7),
-	    window, now, &rl);
+	    (long)db_cell_int(res, 0, 8), now, &rl);
 	r->rl_set = 1;
 	r->rl_limit = rl.limit;
 	r->rl_remaining = rl.remaining;

@@ -25,6 +25,8 @@
 #define POOL_DRAIN_SECS  30
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
+/* In a worker: the listening fd, and /dev/null to put in its place. */
+static int worker_listen_fd = -1, worker_null_fd = -1;
 
 static void
 on_signal(int sig)
@@ -35,6 +37,22 @@ on_signal(int sig)
 		got_hup = 1;
 	else if (sig == SIGCHLD)
 		got_chld = 1;
+}
+
+/* A worker's SIGTERM. It is blocked while a request is being served, so
+ * when this runs the worker is idle: making the listening descriptor a
+ * non-socket makes the pending or next accept() fail at once, wherever
+ * the signal landed (libfcgi retries an accept() interrupted by EINTR). */
+static void
+on_worker_term(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	got_term = 1;
+	if (worker_listen_fd >= 0 && worker_null_fd >= 0)
+		dup2(worker_null_fd, worker_listen_fd);
+	errno = saved;
 }
 
 static void
@@ -93,8 +111,10 @@ worker_loop(int listen_fd, int max_requests)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
-	set_handler(SIGTERM, on_signal);
-	set_handler(SIGINT, on_signal);
+	worker_listen_fd = listen_fd;
+	worker_null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	set_handler(SIGTERM, on_worker_term);
+	set_handler(SIGINT, on_worker_term);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	sigemptyset(&term);
@@ -135,6 +155,9 @@ struct worker {
 
 static struct worker workers[POOL_MAX_WORKERS];
 static int nworkers;
+/* Workers told to stop by a recycle, still finishing their request. */
+static pid_t retired[POOL_MAX_WORKERS * 4];
+static int nretired;
 
 static pid_t
 spawn(int fd, struct worker *w)
@@ -178,8 +201,21 @@ open_listener(const char *addr)
 	int fd;
 
 	if (addr[0] == '/') {
-		unlink(addr);
+		struct stat st;
+
+		/* Replace a stale socket, never any other kind of file. */
+		if (lstat(addr, &st) == 0) {
+			if (!S_ISSOCK(st.st_mode)) {
+				log_err("pool: %s exists and is not a socket",
+				    addr);
+				return -1;
+			}
+			unlink(addr);
+		}
 		fd = FCGX_OpenSocket(addr, 128);
+		/* The web server must be able to connect; who else can is
+		 * decided by the permissions of the socket's directory
+		 * (vigil-api(8)). */
 		if (fd >= 0)
 			chmod(addr, 0666);
 	} else
@@ -194,41 +230,64 @@ static void
 reap(int fd, int draining)
 {
 	pid_t pid;
-	int status, i;
+	int status, i, crashed;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < nretired; i++)
+			if (retired[i] == pid)
+				retired[i] = retired[--nretired];
 		for (i = 0; i < nworkers; i++) {
 			if (workers[i].pid != pid)
 				continue;
-			if (WIFSIGNALED(status) &&
-			    WTERMSIG(status) != SIGTERM)
-				log_warn("pool: worker %ld killed by signal %d",
-				    (long)pid, WTERMSIG(status));
-			else if (WIFEXITED(status) && WEXITSTATUS(status))
-				log_warn("pool: worker %ld exited %d",
-				    (long)pid, WEXITSTATUS(status));
+			crashed = (WIFSIGNALED(status) &&
+			    WTERMSIG(status) != SIGTERM) ||
+			    (WIFEXITED(status) && WEXITSTATUS(status) != 0);
+			if (crashed)
+				log_warn("pool: worker %ld died (%s %d)",
+				    (long)pid, WIFSIGNALED(status) ?
+				    "signal" : "exit status",
+				    WIFSIGNALED(status) ? WTERMSIG(status) :
+				    WEXITSTATUS(status));
 			workers[i].pid = 0;
 			if (draining)
 				break;
-			/* A worker that dies at once, again and again,
-			 * must not turn the master into a fork loop. */
-			if (time(NULL) - workers[i].started < 1)
+			/* A worker that crashes at once, again and again,
+			 * must not turn the master into a fork loop; a
+			 * worker recycled after max_requests is replaced
+			 * without delay. */
+			if (crashed && time(NULL) - workers[i].started < 1)
 				sleep(1);
 			spawn(fd, &workers[i]);
 			break;
 		}
 	}
+	/* Slots left empty by a failed fork are retried here. */
+	for (i = 0; i < nworkers && !draining; i++)
+		if (workers[i].pid == 0)
+			spawn(fd, &workers[i]);
 }
 
 static int
 alive(void)
 {
-	int i, n = 0;
+	int i, n = nretired;
 
 	for (i = 0; i < nworkers; i++)
 		if (workers[i].pid > 0)
 			n++;
 	return n;
+}
+
+static void
+kill_all(int sig)
+{
+	int i;
+
+	for (i = 0; i < nworkers; i++)
+		if (workers[i].pid > 0)
+			kill(workers[i].pid, sig);
+	for (i = 0; i < nretired; i++)
+		kill(retired[i], sig);
 }
 
 /* Replace each worker with a fresh one, one at a time, so that the pool
@@ -246,7 +305,8 @@ recycle(int fd)
 		if (!workers[i].old)
 			continue;
 		old = workers[i].pid;
-		/* The reaper sees pid 0 and leaves the slot to us. */
+		if (nretired < (int)NELEM(retired))
+			retired[nretired++] = old;
 		workers[i].pid = 0;
 		kill(old, SIGTERM);
 		spawn(fd, &workers[i]);
@@ -258,6 +318,7 @@ pool_run(const char *listen, int n, const char *pidfile,
     const char *conffile)
 {
 	sigset_t block, none;
+	struct conf nc;
 	char err[512];
 	time_t deadline;
 	int fd, i;
@@ -294,20 +355,24 @@ pool_run(const char *listen, int n, const char *pidfile,
 		}
 		if (got_hup && !got_term) {
 			got_hup = 0;
-			if (conf_load(&g_conf, conffile, err, sizeof(err)) != 0)
+			log_reopen();
+			/* A broken file must not replace a working
+			 * configuration: load aside, then swap. */
+			if (conf_load(&nc, conffile, err, sizeof(err)) != 0) {
 				log_err("pool: reload %s: %s; keeping the "
 				    "old configuration", conffile, err);
-			log_reopen();
-			log_info("pool: recycling workers");
+				continue;
+			}
+			g_conf = nc;
+			log_info("pool: configuration reloaded, recycling "
+			    "workers");
 			recycle(fd);
 		}
 	}
 
 	/* Drain: workers finish their current request and exit. */
 	log_info("pool: draining %d workers", alive());
-	for (i = 0; i < nworkers; i++)
-		if (workers[i].pid > 0)
-			kill(workers[i].pid, SIGTERM);
+	kill_all(SIGTERM);
 	deadline = time(NULL) + POOL_DRAIN_SECS;
 	sigprocmask(SIG_UNBLOCK, &block, NULL);
 	while (alive() > 0 && time(NULL) < deadline) {
@@ -315,9 +380,13 @@ pool_run(const char *listen, int n, const char *pidfile,
 		if (alive() > 0)
 			usleep(50000);
 	}
-	for (i = 0; i < nworkers; i++)
-		if (workers[i].pid > 0)
-			kill(workers[i].pid, SIGKILL);
+	if (alive() > 0) {
+		log_warn("pool: %d workers did not drain in %d s; killing "
+		    "them", alive(), POOL_DRAIN_SECS);
+		kill_all(SIGKILL);
+		while (alive() > 0 && waitpid(-1, NULL, 0) > 0)
+			reap(fd, 1);
+	}
 	reap(fd, 1);
 	close(fd);
 	if (listen[0] == '/')

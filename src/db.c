@@ -35,7 +35,7 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_KEY_INSERT] =
 	    "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, "
 	    "scopes, created_at, expires_at) "
-	    "VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), ?)",
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 	[SQL_KEY_GET] =
 	    "SELECT id, name, prefix, scopes, created_at, expires_at, "
 	    "revoked_at FROM api_keys WHERE id = ? AND tenant_id = ?",
@@ -69,9 +69,9 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_KEY_LOCK_TENANT] =
 	    "SELECT id FROM tenants WHERE id = ? FOR UPDATE",
 
-	/* (key hash, class, window start, default limit) -> key_id,
-	 * tenant_id, tenant_name, scopes, expired, revoked, limit, count */
-	[SQL_AUTH] = "CALL vigil_auth(?, ?, ?, ?)",
+	/* (key hash, class, default limit) -> key_id, tenant_id,
+	 * tenant_name, scopes, expired, revoked, limit, count, window */
+	[SQL_AUTH] = "CALL vigil_auth(?, ?, ?)",
 
 	[SQL_AUDIT_LAST] =
 	    "SELECT seq, hash FROM audit_log WHERE tenant_id = ? "
@@ -368,9 +368,21 @@ out:
 }
 
 /* One attempt at running s. 0 or the MySQL error number. */
+/* Throw away whatever results st still holds, so that the connection is
+ * in sync for the next statement even after a failure midway. */
+static void
+drain(MYSQL_STMT *st)
+{
+	do
+		mysql_stmt_free_result(st);
+	while (mysql_stmt_next_result(st) == 0);
+}
+
+/* One attempt at running s; *sent is set once the server may have run it.
+ * 0 or the MySQL error number. */
 static unsigned int
 exec_once(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
-    struct db_res **out)
+    struct db_res **out, int *sent)
 {
 	MYSQL_BIND bind[DB_MAX_PARAMS];
 	MYSQL_STMT *st;
@@ -412,10 +424,15 @@ exec_once(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 		}
 		bind[i].is_null = &pnull[i];
 	}
+	*sent = 0;
 	if (np > 0 && mysql_stmt_bind_param(st, bind) != 0)
 		goto err;
-	if (mysql_stmt_execute(st) != 0)
+	if (mysql_stmt_execute(st) != 0) {
+		/* "Gone away" means the request never reached a server. */
+		*sent = mysql_stmt_errno(st) != CR_SERVER_GONE_ERROR;
 		goto err;
+	}
+	*sent = 1;
 	/* A CALL returns its result sets followed by a status result; keep
 	 * the first result set, drain the rest. */
 	affected = mysql_stmt_affected_rows(st);
@@ -424,8 +441,11 @@ exec_once(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 		if (mysql_stmt_field_count(st) > 0) {
 			e = res_read(db, st,
 			    (out != NULL && *out == NULL) ? out : NULL);
-			if (e != 0)
+			if (e != 0) {
+				if (!is_conn_error(e))
+					drain(st);
 				return e;
+			}
 		}
 		more = mysql_stmt_next_result(st);
 		if (more > 0)
@@ -448,19 +468,28 @@ err:
 	return e;
 }
 
+/* 1 if running s twice is harmless: reads, and the authentication
+ * procedure (a retry may count one request twice, never lose data). */
+static int
+retry_safe(enum db_stmt s)
+{
+	return strncmp(sqls[s], "SELECT", 6) == 0 ||
+	    strncmp(sqls[s], "CALL", 4) == 0;
+}
+
 int
 db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
     struct db_res **out)
 {
 	unsigned int e;
-	int attempt;
+	int attempt, sent;
 
 	if (out != NULL)
 		*out = NULL;
 	for (attempt = 0; attempt < 2; attempt++) {
 		if (db_connect(db) != 0)
 			return DB_DOWN;
-		e = exec_once(db, s, p, np, out);
+		e = exec_once(db, s, p, np, out, &sent);
 		if (e == 0)
 			return 0;
 		if (out != NULL) {
@@ -476,11 +505,12 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 		/* The connection is gone: inside a transaction the work so
 		 * far is lost, so the caller must see the failure. */
 		log_warn("db: connection lost (%s), reconnecting", db->err);
-		if (db->in_tx) {
-			db_disconnect(db);
-			return DB_DOWN;
-		}
 		db_disconnect(db);
+		/* Inside a transaction the work so far is lost; and a
+		 * statement the server may have run is only repeated when
+		 * running it twice does no harm. */
+		if (db->in_tx || (sent && !retry_safe(s)))
+			return DB_DOWN;
 	}
 	return DB_DOWN;
 }

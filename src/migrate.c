@@ -121,6 +121,7 @@ run_stmt(const char *stmt, size_t len, void *arg)
 {
 	struct run_ctx *c = arg;
 	MYSQL_RES *res;
+	int rc;
 
 	c->n++;
 	if (mysql_real_query(c->my, stmt, (unsigned long)len) != 0) {
@@ -128,11 +129,19 @@ run_stmt(const char *stmt, size_t len, void *arg)
 		    c->file, c->n, mysql_error(c->my));
 		return -1;
 	}
-	/* Drain anything a statement returned. */
-	do {
+	/* Drain anything a statement returned; a later result can carry
+	 * the error (a CALL failing midway). */
+	for (;;) {
 		if ((res = mysql_store_result(c->my)) != NULL)
 			mysql_free_result(res);
-	} while (mysql_next_result(c->my) == 0);
+		if ((rc = mysql_next_result(c->my)) == -1)
+			break;
+		if (rc > 0) {
+			fprintf(c->out, "migrate: %s: statement %d failed: "
+			    "%s\n", c->file, c->n, mysql_error(c->my));
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -210,6 +219,26 @@ out:
 	return rc;
 }
 
+/* Take the migration lock: 1 taken, 0 timed out, -1 error. */
+static int
+get_lock(MYSQL *my, FILE *out)
+{
+	const char *sql = "SELECT GET_LOCK('vigil_migrate', 60)";
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	int rc = -1;
+
+	if (mysql_real_query(my, sql, (unsigned long)strlen(sql)) != 0 ||
+	    (res = mysql_store_result(my)) == NULL) {
+		fprintf(out, "migrate: lock: %s\n", mysql_error(my));
+		return -1;
+	}
+	if ((row = mysql_fetch_row(res)) != NULL)
+		rc = (row[0] != NULL && strcmp(row[0], "1") == 0) ? 1 : 0;
+	mysql_free_result(res);
+	return rc;
+}
+
 static int
 cmp_names(const void *a, const void *b)
 {
@@ -281,8 +310,12 @@ migrate_run(struct db *db, const char *dir, FILE *out)
 	qsort(names, n, sizeof(names[0]), cmp_names);
 
 	/* One migrator at a time, across hosts. */
-	if (query(my, "SELECT GET_LOCK('vigil_migrate', 60)", out) != 0)
+	if ((a = get_lock(my, out)) != 1) {
+		if (a == 0)
+			fprintf(out, "migrate: another migration is running "
+			    "(waited 60 s)\n");
 		goto out;
+	}
 	locked = 1;
 	if (query(my, "CREATE TABLE IF NOT EXISTS schema_migrations ("
 	    "version CHAR(4) NOT NULL PRIMARY KEY, "

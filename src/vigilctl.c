@@ -254,7 +254,7 @@ key_create(struct db *db, const char *tenant, const char *scopes_in,
 	json_object *detail;
 	char tid[VIGIL_ID_LEN], id[VIGIL_ID_LEN], key[64], prefix[16];
 	char hash[CRYPTO_SHA256_HEX], scopes[32], expsql[VTIME_SQL_LEN];
-	char who[128];
+	char who[128], nowsql[VTIME_SQL_LEN];
 	time_t exp_t = 0;
 	int rc;
 
@@ -290,12 +290,14 @@ key_create(struct db *db, const char *tenant, const char *scopes_in,
 	crypto_sha256_hex(key, strlen(key), hash);
 	snprintf(prefix, sizeof(prefix), "%.12s", key);
 	actor(who, sizeof(who));
+	vtime_sql(time(NULL), nowsql, sizeof(nowsql));
 
 	if (db_begin(db) != 0)
 		goto fail;
 	if (db_exec(db, SQL_KEY_INSERT, (struct db_val[]){ DB_STR(id),
 	    DB_STR(tid), DB_STR(name), DB_STR(prefix), DB_STR(hash),
-	    DB_STR(scopes), exp_t ? DB_STR(expsql) : DB_NUL }, 7, NULL) != 0)
+	    DB_STR(scopes), DB_STR(nowsql), exp_t ? DB_STR(expsql) : DB_NUL },
+	    8, NULL) != 0)
 		goto fail;
 	detail = json_object_new_object();
 	json_object_object_add(detail, "name", json_object_new_string(name));

@@ -1,13 +1,14 @@
 -- 0003: authenticate a key and count the request against its rate limit in
 -- one round trip. Returns one row when the key exists:
 --   key_id, tenant_id, tenant_name, scopes, expired (0/1), revoked (0/1),
---   limit, count
+--   limit, count, window_start
 -- and an empty result otherwise. Only usable keys are counted.
-DROP PROCEDURE IF EXISTS vigil_auth;
-
+--
+-- The window is taken from the database clock, so that every worker on
+-- every host agrees on which minute a request belongs to.
 DELIMITER $$
-CREATE PROCEDURE vigil_auth(IN p_hash CHAR(64), IN p_class CHAR(5),
-    IN p_window BIGINT, IN p_default_limit BIGINT)
+CREATE OR REPLACE PROCEDURE vigil_auth(IN p_hash CHAR(64), IN p_class CHAR(5),
+    IN p_default_limit BIGINT)
 BEGIN
 	DECLARE v_key VARCHAR(40) DEFAULT NULL;
 	DECLARE v_tenant VARCHAR(40);
@@ -17,6 +18,7 @@ BEGIN
 	DECLARE v_revoked INT DEFAULT 0;
 	DECLARE v_limit BIGINT;
 	DECLARE v_count BIGINT DEFAULT 0;
+	DECLARE v_window BIGINT DEFAULT UNIX_TIMESTAMP() DIV 60 * 60;
 
 	SELECT k.id, k.tenant_id, t.name, k.scopes,
 	    k.expires_at IS NOT NULL AND k.expires_at <= UTC_TIMESTAMP(),
@@ -30,11 +32,11 @@ BEGIN
 	IF v_key IS NOT NULL AND v_expired = 0 AND v_revoked = 0 THEN
 		INSERT INTO rate_limits (key_id, class, window_start, count,
 		    last_used_at)
-		VALUES (v_key, p_class, p_window, 1, UTC_TIMESTAMP())
+		VALUES (v_key, p_class, v_window, 1, UTC_TIMESTAMP())
 		ON DUPLICATE KEY UPDATE
-		    count = LAST_INSERT_ID(IF(window_start = VALUES(window_start),
-		        count + 1, 1)),
-		    window_start = VALUES(window_start),
+		    count = LAST_INSERT_ID(IF(VALUES(window_start) > window_start,
+		        1, count + 1)),
+		    window_start = GREATEST(window_start, VALUES(window_start)),
 		    last_used_at = VALUES(last_used_at);
 		-- 1 row affected: inserted, count is 1; 2: updated, and
 		-- LAST_INSERT_ID() holds this connection's own new count, so
@@ -47,7 +49,7 @@ BEGIN
 	END IF;
 
 	SELECT v_key, v_tenant, v_name, v_scopes, v_expired, v_revoked,
-	    v_limit, v_count
+	    v_limit, v_count, v_window
 	  FROM DUAL WHERE v_key IS NOT NULL;
 END
 $$
