@@ -42,16 +42,14 @@ static const char *const sqls[SQL__COUNT] = {
 	/* Active keys of a tenant after a keyset cursor (the last id). */
 	[SQL_KEY_LIST] =
 	    "SELECT k.id, k.name, k.prefix, k.scopes, k.created_at, "
-	    "(SELECT MAX(r.last_used_at) FROM rate_limits r "
-	    "WHERE r.key_id = k.id), k.expires_at "
+	    "k.last_used_at, k.expires_at "
 	    "FROM api_keys k WHERE k.tenant_id = ? AND k.revoked_at IS NULL "
 	    "AND (k.expires_at IS NULL OR k.expires_at > UTC_TIMESTAMP()) "
 	    "AND k.id > ? ORDER BY k.id LIMIT ?",
 	/* Every key of a tenant, for vigilctl. */
 	[SQL_KEY_LIST_ALL] =
 	    "SELECT k.id, k.name, k.prefix, k.scopes, k.created_at, "
-	    "(SELECT MAX(r.last_used_at) FROM rate_limits r "
-	    "WHERE r.key_id = k.id), k.expires_at, k.revoked_at "
+	    "k.last_used_at, k.expires_at, k.revoked_at "
 	    "FROM api_keys k WHERE k.tenant_id = ? ORDER BY k.id",
 	[SQL_KEY_COUNT_ACTIVE] =
 	    "SELECT COUNT(*) FROM api_keys WHERE tenant_id = ? "

@@ -30,14 +30,12 @@ BEGIN
 	 WHERE k.key_hash = p_hash;
 
 	IF v_key IS NOT NULL AND v_expired = 0 AND v_revoked = 0 THEN
-		INSERT INTO rate_limits (key_id, class, window_start, count,
-		    last_used_at)
-		VALUES (v_key, p_class, v_window, 1, UTC_TIMESTAMP())
+		INSERT INTO rate_limits (key_id, class, window_start, count)
+		VALUES (v_key, p_class, v_window, 1)
 		ON DUPLICATE KEY UPDATE
 		    count = LAST_INSERT_ID(IF(VALUES(window_start) > window_start,
 		        1, count + 1)),
-		    window_start = GREATEST(window_start, VALUES(window_start)),
-		    last_used_at = VALUES(last_used_at);
+		    window_start = GREATEST(window_start, VALUES(window_start));
 		-- 1 row affected: inserted, count is 1; 2: updated, and
 		-- LAST_INSERT_ID() holds this connection's own new count, so
 		-- concurrent requests never read each other's increments.
@@ -45,6 +43,12 @@ BEGIN
 			SET v_count = 1;
 		ELSE
 			SET v_count = LAST_INSERT_ID();
+		END IF;
+		-- The first request of each minute records the key's use.
+		IF v_count = 1 THEN
+			UPDATE api_keys SET last_used_at = UTC_TIMESTAMP()
+			 WHERE id = v_key AND (last_used_at IS NULL OR
+			    last_used_at < UTC_TIMESTAMP() - INTERVAL 1 MINUTE);
 		END IF;
 	END IF;
 
