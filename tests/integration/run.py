@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""run.py: the integration suite, as an automake test.
+
+Skipped (exit 77) unless VIGIL_INTEGRATION=1 (./dev test sets it). Otherwise
+starts a private stack (MariaDB, the vigil-api pool, nginx, Apache with
+mod_fcgid and mod_proxy_fcgi; see stack.py) in a fresh temporary directory,
+runs test_api.py against it, checks that the stack survived and that no
+sanitizer reported anything, and stops everything by pid. Exit 0 pass,
+1 fail, 99 hard error (the stack would not start).
+
+Environment: VIGIL_BUILDDIR, VIGIL_SRCDIR (set by "make check");
+VIGIL_KEEP=1 keeps the temporary directory; VIGIL_TESTS="T03Auth ..." runs
+only those test names (unittest names, as for "python3 -m unittest");
+VIGIL_NO_APACHE=1 runs against nginx only.
+"""
+
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+import unittest
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+WORKERS = 4
+TIME_LIMIT = 1200     # seconds for the whole run; then it is a failure
+
+# Crashes the pool or mod_fcgid logged (SIGKILL is the suite's own doing).
+CRASH_RE = re.compile(r"killed by signal (?!9\b)\d+|get unexpected signal|"
+                      r"exited \d+.*core dumped|segfault", re.I)
+
+
+class Timeout(Exception):
+    pass
+
+
+def on_alarm(signum, frame):
+    raise Timeout("the integration suite ran over %d s" % TIME_LIMIT)
+
+
+def dump_logs(st):
+    for name in sorted(os.listdir(st.logdir)):
+        path = os.path.join(st.logdir, name)
+        try:
+            with open(path, errors="replace") as f:
+                lines = f.readlines()
+        except OSError:
+            continue
+        print("----- %s (last 40 of %d lines) -----" % (path, len(lines)))
+        sys.stdout.write("".join(lines[-40:]))
+    sys.stdout.flush()
+
+
+def main():
+    if os.environ.get("VIGIL_INTEGRATION") != "1":
+        print("integration tests skipped: set VIGIL_INTEGRATION=1 "
+              "(./dev test does)")
+        return 77
+    import stack
+    import test_api
+
+    srcdir = os.environ.get("VIGIL_SRCDIR") or os.path.dirname(
+        os.path.dirname(HERE))
+    builddir = os.environ.get("VIGIL_BUILDDIR") or os.getcwd()
+    for prog in ("vigil-api", "vigilctl"):
+        if not os.access(os.path.join(builddir, prog), os.X_OK):
+            print("%s/%s is not built" % (builddir, prog))
+            return 99
+    with_apache = os.environ.get("VIGIL_NO_APACHE") != "1"
+
+    root = tempfile.mkdtemp(prefix="vigil-it-", dir="/tmp")
+    os.chmod(root, 0o755)
+    st = stack.Stack(root, srcdir, builddir, sanitize=True)
+    ok = False
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(TIME_LIMIT)
+    try:
+        t0 = time.monotonic()
+        try:
+            # A generous default limit, so that the suite's own traffic is
+            # never rate limited; the rate-limit tests set small per-tenant
+            # overrides.
+            st.up(apache=with_apache, workers=WORKERS,
+                  conf_extra={"rate_read_per_min": 100000,
+                              "rate_write_per_min": 100000})
+        except Exception:
+            traceback.print_exc()
+            dump_logs(st)
+            return 99
+        print("stack up in %.1fs under %s: %s" % (
+            time.monotonic() - t0, root, st.urls()), flush=True)
+
+        test_api.STACK = st
+        test_api.WORKERS = WORKERS
+        loader = unittest.TestLoader()
+        names = os.environ.get("VIGIL_TESTS", "").split()
+        if names:
+            suite = loader.loadTestsFromNames(names, test_api)
+        else:
+            suite = loader.loadTestsFromModule(test_api)
+        result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2,
+                                         buffer=False).run(suite)
+        ok = result.wasSuccessful()
+
+        # Afterwards: the pool has its workers, every front end answers.
+        problems = []
+        workers = st.api_workers()
+        if len(workers) != WORKERS:
+            problems.append("pool has %d workers, not %d" %
+                            (len(workers), WORKERS))
+        for name, base in sorted(st.urls().items()):
+            status, body = stack.http_get(base + "/healthz")
+            if status != 200:
+                problems.append("%s /healthz: %s %r" % (name, status, body))
+        for path, excerpt in st.sanitizer_reports():
+            problems.append("sanitizer report in %s:\n%s" % (path, excerpt))
+        for name in ("vigil-api.log", "apache-error.log"):
+            try:
+                with open(st.logfile(name), errors="replace") as f:
+                    for line in f:
+                        if CRASH_RE.search(line):
+                            problems.append("%s: %s" % (name, line.strip()))
+            except OSError:
+                pass
+        if problems:
+            ok = False
+            print("\nFAIL: after the tests:\n  " + "\n  ".join(problems))
+    except Timeout as e:
+        print("FAIL: %s" % e)
+        ok = False
+    finally:
+        signal.alarm(0)
+        try:
+            st.down()
+        except Exception:
+            traceback.print_exc()
+            ok = False
+        # The pool's master exits last; its leak report lands after down().
+        for path, excerpt in st.sanitizer_reports():
+            if ok:
+                print("FAIL: sanitizer report in %s:\n%s" % (path, excerpt))
+            ok = False
+        if not ok:
+            dump_logs(st)
+        if os.environ.get("VIGIL_KEEP") == "1":
+            print("kept " + root)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

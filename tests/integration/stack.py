@@ -1,0 +1,805 @@
+#!/usr/bin/env python3
+"""stack.py: a private Vigil stack in one directory (Python 3 stdlib only).
+
+It runs, all on 127.0.0.1 and all owned by files under ROOT:
+
+  * MariaDB      ROOT/db/data, socket ROOT/run/mariadb.sock, a free TCP port
+  * vigil-api    the pre-fork pool on the unix socket ROOT/run/vigil-api.sock
+  * nginx        etc/nginx/vigil.conf filled in, in front of the pool
+  * Apache       (optional) etc/apache/vigil-fcgid.conf (mod_fcgid spawning
+                 vigil-api) and etc/apache/vigil-proxy-fcgi.conf (mod_proxy_fcgi
+                 to the pool), one Apache, two ports
+
+No system service is used or touched: every daemon is started here in the
+foreground of its own session, with its pid in ROOT/run, its log in ROOT/log,
+and stopped by that pid (SIGTERM, then SIGKILL after a timeout).
+
+Used by tests/integration/run.py (as a module) and by ./dev (as a CLI):
+
+  python3 tests/integration/stack.py up ROOT [--builddir DIR] [--port N]
+          [--apache] [--demo-tenant NAME]
+  python3 tests/integration/stack.py down ROOT
+  python3 tests/integration/stack.py status ROOT
+
+ROOT/stack.json keeps the database password and ports, so "up" after "down"
+reuses the data (and the ports when they are still free).
+"""
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_SRCDIR = os.path.dirname(os.path.dirname(HERE))
+
+APACHE_MODULES = "/usr/lib/apache2/modules"
+NGINX_FASTCGI_PARAMS = "/etc/nginx/fastcgi_params"
+
+# What a sanitizer says when it finds something (ASan, LSan, UBSan).
+SANITIZER_RE = re.compile(
+    r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|"
+    r"SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer)")
+
+
+class StackError(Exception):
+    pass
+
+
+def log(msg):
+    print("stack: " + msg, file=sys.stderr, flush=True)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nobody is listening on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_free(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def which(*names):
+    for n in names:
+        p = shutil.which(n, path=os.environ.get("PATH", "") +
+                         ":/usr/sbin:/sbin:/usr/bin:/bin")
+        if p:
+            return p
+    raise StackError("none of %s found in PATH" % ", ".join(names))
+
+
+# --- processes --------------------------------------------------------------
+
+def proc_state(pid):
+    """The /proc state letter of pid, or None when there is no such process."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            data = f.read()
+    except OSError:
+        return None
+    return data[data.rindex(")") + 2:].split()[0]
+
+
+def pid_alive(pid):
+    st = proc_state(pid)
+    return st is not None and st not in ("Z", "X")
+
+
+def proc_ppid(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            data = f.read()
+    except OSError:
+        return None
+    return int(data[data.rindex(")") + 2:].split()[1])
+
+
+def proc_cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def children(pid):
+    """Live child pids of pid (from /proc)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit() and proc_ppid(int(d)) == pid and pid_alive(int(d)):
+            out.append(int(d))
+    return sorted(out)
+
+
+def read_pidfile(path):
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def wait_gone(pid, timeout, popen=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if popen is not None:
+            if popen.poll() is not None:
+                return True
+        elif not pid_alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def stop_pid(pid, what, sig=signal.SIGTERM, timeout=20.0, popen=None,
+             group=False):
+    """Stop one process by pid: sig, then SIGKILL (of its process group
+    when group is set) after timeout. True when it had to be killed."""
+    if pid is None or not pid_alive(pid):
+        if popen is not None:
+            popen.poll()
+        return False
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        return False
+    if wait_gone(pid, timeout, popen):
+        return False
+    log("%s (pid %d) ignored %s for %.0fs: SIGKILL" %
+        (what, pid, signal.Signals(sig).name, timeout))
+    try:
+        if group:
+            os.killpg(pid, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    wait_gone(pid, 5, popen)
+    return True
+
+
+# --- the stack --------------------------------------------------------------
+
+class Stack:
+    """A private stack under root. All paths absolute."""
+
+    def __init__(self, root, srcdir=None, builddir=None, sanitize=False):
+        self.root = os.path.abspath(root)
+        self.srcdir = os.path.abspath(srcdir or os.environ.get(
+            "VIGIL_SRCDIR") or DEFAULT_SRCDIR)
+        self.builddir = os.path.abspath(builddir or os.environ.get(
+            "VIGIL_BUILDDIR") or os.path.join(self.srcdir, "build"))
+        self.sanitize = sanitize
+        self.run = os.path.join(self.root, "run")
+        self.logdir = os.path.join(self.root, "log")
+        self.datadir = os.path.join(self.root, "db", "data")
+        self.sandir = os.path.join(self.root, "sanitizer")
+        self.db_sock = os.path.join(self.run, "mariadb.sock")
+        self.api_sock = os.path.join(self.run, "vigil-api.sock")
+        self.conf = os.path.join(self.root, "vigil.conf")
+        self.state_file = os.path.join(self.root, "stack.json")
+        self.vigil_api = os.path.join(self.builddir, "vigil-api")
+        self.vigilctl_bin = os.path.join(self.builddir, "vigilctl")
+        self.procs = {}          # name -> Popen, for what this object started
+        self.state = {}
+        self._load_state()
+
+    # -- bookkeeping --------------------------------------------------------
+
+    def _load_state(self):
+        try:
+            with open(self.state_file) as f:
+                self.state = json.load(f)
+        except (OSError, ValueError):
+            self.state = {}
+
+    def _save_state(self):
+        tmp = self.state_file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.state, f, indent=1, sort_keys=True)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.state_file)
+
+    def _port(self, name, wanted=None):
+        """A port for name: wanted, else the remembered one if still free,
+        else a fresh free one."""
+        ports = self.state.setdefault("ports", {})
+        if wanted:
+            port = int(wanted)
+        elif ports.get(name) and port_free(ports[name]):
+            port = ports[name]
+        else:
+            port = free_port()
+        ports[name] = port
+        self._save_state()
+        return port
+
+    def pidfile(self, name):
+        return os.path.join(self.run, name + ".pid")
+
+    def logfile(self, name):
+        return os.path.join(self.logdir, name)
+
+    def mkdirs(self):
+        for d in (self.root, self.run, self.logdir, self.sandir,
+                  os.path.dirname(self.datadir)):
+            os.makedirs(d, exist_ok=True)
+        # Apache's children and the vigil-api processes mod_fcgid spawns run
+        # as www-data: they must reach the run directory, the config and the
+        # sanitizer log directory.
+        for d in (self.root, self.run, self.logdir):
+            os.chmod(d, 0o755)
+        os.chmod(self.sandir, 0o1777)
+
+    def env(self):
+        """The environment for vigil-api and vigilctl."""
+        e = dict(os.environ)
+        e["VIGIL_CONF"] = self.conf
+        e["VIGIL_MIGRATIONS"] = os.path.join(self.srcdir, "db", "migrations")
+        e.update(self.sanitizer_env())
+        return e
+
+    def sanitizer_env(self):
+        if not self.sanitize:
+            return {}
+        return {
+            "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:"
+                            "log_path=%s/asan" % self.sandir,
+            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:"
+                             "log_path=%s/ubsan" % self.sandir,
+        }
+
+    def _spawn(self, name, argv, env=None, logname=None):
+        """Start argv in its own session, stdout+stderr to ROOT/log."""
+        logname = logname or name + ".log"
+        out = open(self.logfile(logname), "ab")
+        try:
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                 stderr=subprocess.STDOUT, env=env,
+                                 cwd=self.root, start_new_session=True)
+        finally:
+            out.close()
+        self.procs[name] = p
+        return p
+
+    def _tail(self, name, n=30):
+        try:
+            with open(self.logfile(name), errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return "(no log)"
+
+    def _stop(self, name, timeout=20.0, sig=signal.SIGTERM, group=False):
+        pid = read_pidfile(self.pidfile(name))
+        p = self.procs.get(name)
+        if p is not None and (pid is None or pid == p.pid):
+            pid = p.pid
+        killed = stop_pid(pid, name, sig=sig, timeout=timeout, popen=p,
+                          group=group)
+        self.procs.pop(name, None)
+        try:
+            os.unlink(self.pidfile(name))
+        except FileNotFoundError:
+            pass
+        return killed
+
+    # -- MariaDB ------------------------------------------------------------
+
+    def db_init(self):
+        if os.path.isdir(os.path.join(self.datadir, "mysql")):
+            return
+        os.makedirs(self.datadir, exist_ok=True)
+        argv = [which("mariadb-install-db", "mysql_install_db"),
+                "--no-defaults", "--datadir=" + self.datadir,
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db"]
+        if os.geteuid() == 0:
+            argv.append("--user=root")
+        log("initialising MariaDB in " + self.datadir)
+        with open(self.logfile("mariadb-install.log"), "ab") as out:
+            rc = subprocess.call(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                 stderr=subprocess.STDOUT)
+        if rc != 0:
+            shutil.rmtree(self.datadir, ignore_errors=True)
+            raise StackError("mariadb-install-db failed:\n" +
+                             self._tail("mariadb-install.log"))
+
+    def db_running(self):
+        pid = read_pidfile(self.pidfile("mariadb"))
+        return pid is not None and pid_alive(pid)
+
+    def db_start(self, timeout=60.0):
+        if self.db_running():
+            return
+        port = self.state.get("ports", {}).get("db") or self._port("db")
+        argv = [which("mariadbd", "mysqld"), "--no-defaults",
+                "--datadir=" + self.datadir, "--socket=" + self.db_sock,
+                "--port=%d" % port, "--bind-address=127.0.0.1",
+                "--skip-name-resolve", "--pid-file=" + self.pidfile("mariadb"),
+                "--log-error=" + self.logfile("mariadb.err"),
+                "--character-set-server=utf8mb4",
+                "--collation-server=utf8mb4_general_ci",
+                "--innodb-buffer-pool-size=64M", "--max-connections=300"]
+        if os.geteuid() == 0:
+            argv.append("--user=root")
+        p = self._spawn("mariadb", argv)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if p.poll() is not None:
+                raise StackError("mariadbd exited %s:\n%s" % (
+                    p.returncode, self._tail("mariadb.err")))
+            if self.sql("SELECT 1", check=False).returncode == 0:
+                # mariadbd writes its own pid file; ours is the same pid.
+                with open(self.pidfile("mariadb"), "w") as f:
+                    f.write("%d\n" % p.pid)
+                return
+            time.sleep(0.2)
+        raise StackError("mariadbd did not answer within %ds:\n%s" % (
+            timeout, self._tail("mariadb.err")))
+
+    def db_stop(self, timeout=60.0):
+        self._stop("mariadb", timeout=timeout)
+
+    def sql(self, statement, database=None, check=True):
+        """Run SQL as root through the socket; CompletedProcess (text)."""
+        argv = [which("mariadb", "mysql"), "--no-defaults", "-S", self.db_sock,
+                "-uroot", "-N", "-B", "-e", statement]
+        if database:
+            argv.append(database)
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise StackError("SQL failed (%s): %s" % (statement, r.stderr))
+        return r
+
+    def query(self, statement, database="vigil"):
+        """Rows of a query as lists of strings."""
+        out = self.sql(statement, database=database).stdout
+        return [line.split("\t") for line in out.splitlines()]
+
+    def db_setup(self):
+        pw = self.state.get("db_password")
+        if not pw:
+            pw = secrets.token_hex(16)
+            self.state["db_password"] = pw
+            self._save_state()
+        stmts = ["CREATE DATABASE IF NOT EXISTS vigil "
+                 "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"]
+        for host in ("127.0.0.1", "localhost"):
+            stmts += [
+                "CREATE USER IF NOT EXISTS 'vigil'@'%s' IDENTIFIED BY '%s'"
+                % (host, pw),
+                "ALTER USER 'vigil'@'%s' IDENTIFIED BY '%s'" % (host, pw),
+                "GRANT ALL PRIVILEGES ON vigil.* TO 'vigil'@'%s'" % host]
+        self.sql("; ".join(stmts))
+
+    # -- vigil.conf and vigilctl ----------------------------------------------
+
+    def write_conf(self, **extra):
+        """Write ROOT/vigil.conf (contract keys); extra overrides/adds keys."""
+        kv = {
+            "db_host": "127.0.0.1",
+            "db_port": str(self.state["ports"]["db"]),
+            "db_user": "vigil",
+            "db_password": self.state["db_password"],
+            "db_name": "vigil",
+            "listen": self.api_sock,
+            "workers": "4",
+            "log": "stderr",
+            "openapi_file": os.path.join(self.srcdir, "doc", "openapi.json"),
+        }
+        kv.update(self.state.get("conf_extra", {}))
+        kv.update({k: str(v) for k, v in extra.items()})
+        if extra:
+            ce = self.state.setdefault("conf_extra", {})
+            ce.update({k: str(v) for k, v in extra.items()})
+            self._save_state()
+        lines = ["# Written by tests/integration/stack.py; rewritten by "
+                 "every 'up'."]
+        lines += ["%s = %s" % (k, v) for k, v in kv.items()]
+        tmp = self.conf + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        # Readable by www-data (mod_fcgid's vigil-api): a private loopback
+        # stack, not a production install.
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, self.conf)
+
+    def vigilctl(self, *args, check=True, timeout=60):
+        r = subprocess.run([self.vigilctl_bin, *args], env=self.env(),
+                           stdin=subprocess.DEVNULL, capture_output=True,
+                           text=True, timeout=timeout)
+        if check and r.returncode != 0:
+            raise StackError("vigilctl %s: exit %d\n%s%s" % (
+                " ".join(args), r.returncode, r.stdout, r.stderr))
+        return r
+
+    def migrate(self):
+        return self.vigilctl("migrate").stdout
+
+    def tenant_ensure(self, name):
+        rows = self.query("SELECT id FROM tenants WHERE name = '%s'" % name)
+        if rows:
+            return rows[0][0]
+        return self.vigilctl("tenant", "create", name).stdout.strip()
+
+    def key_create(self, tenant, scopes="read,write,admin", expires=None,
+                   name=None):
+        """(key, key_id) of a new key made with vigilctl."""
+        args = ["key", "create", "--tenant", tenant, "--scopes", scopes]
+        if expires:
+            args += ["--expires", expires]
+        if name:
+            args += ["--name", name]
+        r = self.vigilctl(*args)
+        key = r.stdout.splitlines()[0].strip()
+        m = re.search(r"key_[0-9A-Za-z]{26}", r.stderr + r.stdout)
+        return key, (m.group(0) if m else None)
+
+    # -- vigil-api pool -------------------------------------------------------
+
+    def api_pid(self):
+        return read_pidfile(self.pidfile("vigil-api"))
+
+    def api_workers(self):
+        pid = self.api_pid()
+        return children(pid) if pid else []
+
+    def api_start(self, workers=4, timeout=30.0):
+        pid = self.api_pid()
+        if pid and pid_alive(pid):
+            return
+        if not os.access(self.vigil_api, os.X_OK):
+            raise StackError("%s is not built" % self.vigil_api)
+        argv = [self.vigil_api, "-c", self.conf, "--listen", self.api_sock,
+                "--workers", str(workers), "--pidfile",
+                self.pidfile("vigil-api")]
+        try:
+            os.unlink(self.pidfile("vigil-api"))
+        except FileNotFoundError:
+            pass
+        p = self._spawn("vigil-api", argv, env=self.env())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if p.poll() is not None:
+                raise StackError("vigil-api exited %s:\n%s" % (
+                    p.returncode, self._tail("vigil-api.log")))
+            if (read_pidfile(self.pidfile("vigil-api")) == p.pid and
+                    os.path.exists(self.api_sock) and
+                    len(children(p.pid)) >= workers):
+                return
+            time.sleep(0.05)
+        raise StackError("vigil-api pool did not come up:\n" +
+                         self._tail("vigil-api.log"))
+
+    def api_stop(self, timeout=40.0):
+        """SIGTERM the master (it drains), SIGKILL its group if it hangs.
+        Returns the master's exit status when this object started it."""
+        pid = self.api_pid()
+        p = self.procs.get("vigil-api")
+        workers = children(pid) if pid else []
+        self._stop("vigil-api", timeout=timeout, group=True)
+        for w in workers:          # orphans, should the master have died
+            stop_pid(w, "vigil-api worker", timeout=5)
+        return p.returncode if p is not None else None
+
+    # -- nginx ----------------------------------------------------------------
+
+    def fill(self, template, values):
+        """Fill a shipped template's @PLACEHOLDERS@; any left is an error."""
+        with open(os.path.join(self.srcdir, template)) as f:
+            text = f.read()
+        for k, v in values.items():
+            text = text.replace("@%s@" % k, str(v))
+        # Only lines that are not comments may not keep a placeholder.
+        body = "\n".join(line for line in text.splitlines()
+                         if not line.lstrip().startswith("#"))
+        left = re.findall(r"@[A-Z_]+@", body)
+        if left:
+            raise StackError("%s: unfilled %s" % (template, ", ".join(left)))
+        return text
+
+    def nginx_start(self, port=None):
+        pid = read_pidfile(self.pidfile("nginx"))
+        if pid and pid_alive(pid):
+            return
+        port = self._port("nginx", port)
+        d = os.path.join(self.root, "nginx")
+        for sub in ("", "tmp"):
+            os.makedirs(os.path.join(d, sub), exist_ok=True)
+        # The snippet's "include fastcgi_params" is relative to the
+        # configuration's directory, as on a normal install.
+        shutil.copy(NGINX_FASTCGI_PARAMS, os.path.join(d, "fastcgi_params"))
+        snippet = os.path.join(d, "vigil.conf")
+        with open(snippet, "w") as f:
+            f.write(self.fill("etc/nginx/vigil.conf", {
+                "LISTEN": "127.0.0.1:%d" % port,
+                "FCGI_ADDR": "unix:" + self.api_sock}))
+        conf = os.path.join(d, "nginx.conf")
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        t = os.path.join(d, "tmp")
+        with open(conf, "w") as f:
+            f.write(f"""# Written by tests/integration/stack.py.
+{user}worker_processes 2;
+daemon off;
+pid {self.pidfile("nginx")};
+error_log {self.logfile("nginx-error.log")} warn;
+events {{ worker_connections 512; }}
+http {{
+    access_log {self.logfile("nginx-access.log")};
+    client_body_temp_path {t}/body;
+    proxy_temp_path {t}/proxy;
+    fastcgi_temp_path {t}/fastcgi;
+    uwsgi_temp_path {t}/uwsgi;
+    scgi_temp_path {t}/scgi;
+    include {snippet};
+}}
+""")
+        argv = [which("nginx"), "-p", d + "/", "-c", conf,
+                "-e", self.logfile("nginx-error.log")]
+        r = subprocess.run(argv + ["-t"], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise StackError("nginx -t failed:\n" + r.stderr)
+        p = self._spawn("nginx", argv)
+        self._wait_port(port, p, "nginx", "nginx-error.log")
+        with open(self.pidfile("nginx"), "w") as f:
+            f.write("%d\n" % p.pid)
+
+    def nginx_stop(self):
+        self._stop("nginx", timeout=15)
+
+    def _wait_port(self, port, p, what, logname, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if p.poll() is not None:
+                raise StackError("%s exited %s:\n%s" % (
+                    what, p.returncode, self._tail(logname)))
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise StackError("%s does not listen on %d:\n%s" % (
+            what, port, self._tail(logname)))
+
+    # -- Apache ----------------------------------------------------------------
+
+    def apache_start(self, fcgid_port=None, proxy_port=None):
+        pid = read_pidfile(self.pidfile("apache"))
+        if pid and pid_alive(pid):
+            return
+        fport = self._port("apache_fcgid", fcgid_port)
+        pport = self._port("apache_proxy", proxy_port)
+        d = os.path.join(self.root, "apache")
+        for sub in ("", "run", "htdocs", "fcgid"):
+            os.makedirs(os.path.join(d, sub), exist_ok=True)
+        os.chmod(d, 0o755)
+        user = "www-data"
+        try:
+            import pwd
+            pw = pwd.getpwnam(user)
+            os.chown(os.path.join(d, "fcgid"), pw.pw_uid, pw.pw_gid)
+        except (KeyError, PermissionError):
+            pass
+        fcgid = os.path.join(d, "vigil-fcgid.conf")
+        with open(fcgid, "w") as f:
+            f.write(self.fill("etc/apache/vigil-fcgid.conf", {
+                "PORT": fport, "VIGIL_API": self.vigil_api,
+                "VIGIL_CONF": self.conf}))
+        proxy = os.path.join(d, "vigil-proxy-fcgi.conf")
+        with open(proxy, "w") as f:
+            f.write(self.fill("etc/apache/vigil-proxy-fcgi.conf", {
+                "PORT": pport,
+                "FCGI_URL": "unix:%s|fcgi://localhost/" % self.api_sock}))
+        mods = ["mpm_event", "authz_core", "alias", "fcgid", "proxy",
+                "proxy_fcgi"]
+        loads = "\n".join("LoadModule %s_module %s/mod_%s.so" %
+                          (m, APACHE_MODULES, m) for m in mods)
+        initenv = "\n".join("FcgidInitialEnv %s %s" % kv
+                            for kv in self.sanitizer_env().items())
+        conf = os.path.join(d, "httpd.conf")
+        with open(conf, "w") as f:
+            f.write(f"""# Written by tests/integration/stack.py.
+ServerRoot {d}
+ServerName 127.0.0.1
+Listen 127.0.0.1:{fport}
+Listen 127.0.0.1:{pport}
+PidFile {self.pidfile("apache")}.own
+ErrorLog {self.logfile("apache-error.log")}
+LogLevel warn
+DefaultRuntimeDir {d}/run
+Mutex file:{d}/run default
+{loads}
+User {user}
+Group {user}
+DocumentRoot {d}/htdocs
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+LogFormat "%h %t \\"%r\\" %>s %b %D" vigil
+CustomLog {self.logfile("apache-access.log")} vigil
+StartServers 2
+ThreadsPerChild 25
+MaxRequestWorkers 100
+FcgidIPCDir {d}/fcgid
+FcgidProcessTableFile {d}/run/fcgid_shm
+{initenv}
+Include {fcgid}
+Include {proxy}
+""")
+        argv = [which("apache2", "httpd"), "-f", conf, "-DFOREGROUND"]
+        r = subprocess.run([argv[0], "-f", conf, "-t"], capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            raise StackError("apache2 -t failed:\n" + r.stderr + r.stdout)
+        p = self._spawn("apache", argv, logname="apache-stderr.log")
+        self._wait_port(fport, p, "apache2", "apache-error.log")
+        self._wait_port(pport, p, "apache2", "apache-error.log")
+        with open(self.pidfile("apache"), "w") as f:
+            f.write("%d\n" % p.pid)
+
+    def apache_stop(self):
+        self._stop("apache", timeout=20)
+
+    # -- all of it ----------------------------------------------------------------
+
+    def urls(self):
+        """Base URLs of the running front ends: name -> http://127.0.0.1:N."""
+        out = {}
+        ports = self.state.get("ports", {})
+        for name, key, pidname in (("nginx", "nginx", "nginx"),
+                                   ("apache-fcgid", "apache_fcgid", "apache"),
+                                   ("apache-proxy-fcgi", "apache_proxy",
+                                    "apache")):
+            pid = read_pidfile(self.pidfile(pidname))
+            if key in ports and pid and pid_alive(pid):
+                out[name] = "http://127.0.0.1:%d" % ports[key]
+        return out
+
+    def up(self, port=None, apache=False, conf_extra=None, workers=4):
+        self.mkdirs()
+        self.db_init()
+        self.db_start()
+        self.db_setup()
+        self.write_conf(**(conf_extra or {}))
+        out = self.migrate()
+        if out.strip():
+            log("migrate: " + out.strip().replace("\n", "; "))
+        self.api_start(workers=workers)
+        self.nginx_start(port)
+        if apache:
+            self.apache_start()
+        self.start_background_jobs()
+
+    def start_background_jobs(self):
+        """HOOK: vigil-spool and vigil-scan arrive in later issues. Start them
+        here the same way as the pool (self._spawn with a pidfile in
+        ROOT/run) and stop them in down()."""
+        for prog in ("vigil-spool", "vigil-scan"):
+            if os.access(os.path.join(self.builddir, prog), os.X_OK):
+                log("%s is built but not started yet (see "
+                    "Stack.start_background_jobs)" % prog)
+
+    def down(self):
+        """Stop everything, front ends first, the database last."""
+        self._stop("apache", timeout=20)
+        self._stop("nginx", timeout=15)
+        self.api_stop()
+        self.db_stop()
+
+    def status(self):
+        out = {}
+        for name in ("mariadb", "vigil-api", "nginx", "apache"):
+            pid = read_pidfile(self.pidfile(name))
+            out[name] = pid if pid and pid_alive(pid) else None
+        return out
+
+    def sanitizer_reports(self):
+        """[(file, excerpt)] of every sanitizer report the stack's processes
+        wrote: the log_path files and the captured stderr logs."""
+        found = []
+        if os.path.isdir(self.sandir):
+            for n in sorted(os.listdir(self.sandir)):
+                p = os.path.join(self.sandir, n)
+                with open(p, errors="replace") as f:
+                    found.append((p, f.read()[:4000]))
+        for n in ("vigil-api.log", "apache-error.log", "apache-stderr.log"):
+            p = self.logfile(n)
+            try:
+                with open(p, errors="replace") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            m = SANITIZER_RE.search(text)
+            if m:
+                found.append((p, text[max(0, m.start() - 200):
+                                      m.start() + 3000]))
+        return found
+
+
+def http_get(url, headers=None, timeout=10):
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+# --- command line ---------------------------------------------------------------
+
+def demo_key(stack, tenant, url):
+    """The demo key kept in ROOT/demo-key while it still works, else a new
+    one (read,write,admin)."""
+    stack.tenant_ensure(tenant)
+    path = os.path.join(stack.root, "demo-key")
+    try:
+        with open(path) as f:
+            key = f.read().strip()
+        status, _ = http_get(url + "/api/v1/api-keys", {"X-API-Key": key})
+        if status == 200:
+            return key
+    except OSError:
+        pass
+    key, _ = stack.key_create(tenant, "read,write,admin", name="demo")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key + "\n")
+    return key
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("command", choices=("up", "down", "status"))
+    ap.add_argument("root")
+    ap.add_argument("--srcdir")
+    ap.add_argument("--builddir")
+    ap.add_argument("--port", type=int, help="nginx port (default: free)")
+    ap.add_argument("--apache", action="store_true",
+                    help="also start Apache (mod_fcgid and mod_proxy_fcgi)")
+    ap.add_argument("--demo-tenant", help="create this tenant and a key")
+    ap.add_argument("--workers", type=int, default=4)
+    a = ap.parse_args(argv)
+    st = Stack(a.root, a.srcdir, a.builddir)
+    try:
+        if a.command == "down":
+            st.down()
+            print("stopped")
+        elif a.command == "status":
+            print(json.dumps({"pids": st.status(), "urls": st.urls()},
+                             indent=1))
+        else:
+            if a.port and not port_free(a.port) and not st.status()["nginx"]:
+                raise StackError("port %d is in use" % a.port)
+            st.up(port=a.port, apache=a.apache, workers=a.workers)
+            urls = st.urls()
+            result = {"urls": urls, "pids": st.status()}
+            if a.demo_tenant:
+                result["key"] = demo_key(st, a.demo_tenant, urls["nginx"])
+            print(json.dumps(result, indent=1))
+    except StackError as e:
+        print("stack: %s" % e, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

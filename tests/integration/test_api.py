@@ -1,0 +1,1117 @@
+"""test_api.py: Vigil's HTTP API and tools against a running private stack.
+
+Run by run.py, which starts the stack (stack.py) and sets STACK. Every HTTP
+test runs against each front end the stack has (nginx -> pool, Apache
+mod_fcgid, Apache mod_proxy_fcgi -> pool), as a subTest per front end.
+"""
+
+import concurrent.futures
+import contextlib
+import datetime
+import hashlib
+import http.client
+import itertools
+import json
+import os
+import re
+import signal
+import socket
+import struct
+import threading
+import time
+import unittest
+import urllib.parse
+
+import stack as stackmod
+
+STACK = None        # a stack.Stack, set by run.py
+WORKERS = 4         # the pool's --workers, set by run.py
+
+REQ_ID_RE = re.compile(r"^req_[0-9A-Z]{26}$")
+KEY_RE = re.compile(r"^vgl_[0-9A-Za-z]{40}$")
+KEY_ID_RE = re.compile(r"^key_[0-9A-Z]{26}$")
+TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+JSON_CT = "application/json; charset=utf-8"
+HEALTH_OK = {"status": "ok", "db": "ok", "version": "0.1.0"}
+HEALTH_DOWN = {"status": "degraded", "db": "unreachable", "version": "0.1.0"}
+SQL_EVIL = ["' OR 1=1 --", '"; DROP TABLE tenants; --',
+            "key_' OR '1'='1", "1; DELETE FROM api_keys"]
+MIB = 1024 * 1024
+
+_names = itertools.count(1)
+
+
+def setUpModule():
+    if STACK is None:
+        raise unittest.SkipTest("no stack: run tests/integration/run.py")
+
+
+# --- HTTP ------------------------------------------------------------------
+
+class Resp:
+    def __init__(self, status, headers, body, frontend=""):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.frontend = frontend
+
+    def header(self, name):
+        return self.headers.get(name)
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    def __repr__(self):
+        return "<%s %d %r>" % (self.frontend, self.status, self.body[:300])
+
+
+def request(base, method, path, body=None, headers=None, timeout=60):
+    """One request on a fresh connection. body: bytes, str or a JSON-able
+    object (sent as application/json unless headers say otherwise)."""
+    u = urllib.parse.urlsplit(base)
+    h = dict(headers or {})
+    if body is not None and not isinstance(body, (bytes, str)):
+        body = json.dumps(body).encode()
+        h.setdefault("Content-Type", "application/json")
+    if isinstance(body, str):
+        body = body.encode()
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        for k, v in h.items():
+            conn.putheader(k, v)
+        if body is not None:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        r = conn.getresponse()
+        data = r.read()
+        return Resp(r.status, r.headers, data, base)
+    finally:
+        conn.close()
+
+
+def auth(key, form="X-API-Key"):
+    if form == "Authorization":
+        return {"Authorization": "Bearer " + key}
+    return {form: key}
+
+
+# --- fixtures -------------------------------------------------------------------
+
+def new_tenant(prefix="t"):
+    name = "%s-%d-%d" % (prefix, os.getpid() % 100000, next(_names))
+    tid = STACK.vigilctl("tenant", "create", name).stdout.strip()
+    return name, tid
+
+
+def new_key(tenant, scopes="read,write,admin", expires=None, name=None):
+    """(key, id) made with vigilctl."""
+    return STACK.key_create(tenant, scopes, expires=expires, name=name)
+
+
+def rfc3339(t):
+    return datetime.datetime.fromtimestamp(
+        int(t), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def table_fingerprint():
+    """The schema and the row counts that hostile input must not change."""
+    cols = STACK.query(
+        "SELECT table_name, column_name, column_type FROM "
+        "information_schema.columns WHERE table_schema = 'vigil' "
+        "ORDER BY 1, 2", database=None)
+    routines = STACK.query(
+        "SELECT routine_name, created, last_altered FROM "
+        "information_schema.routines WHERE routine_schema = 'vigil' "
+        "ORDER BY 1", database=None)
+    tenants = STACK.query("SELECT COUNT(*) FROM tenants")
+    migrations = STACK.query(
+        "SELECT * FROM schema_migrations ORDER BY 1")
+    return cols, routines, tenants, migrations
+
+
+def wait_until(pred, timeout, step=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
+# --- a tiny FastCGI client (to hold a pool worker mid-request) ---------------
+
+def _fcgi_record(rtype, content, req_id=1):
+    pad = (8 - len(content) % 8) % 8
+    return struct.pack(">BBHHBx", 1, rtype, req_id, len(content), pad) + \
+        content + b"\0" * pad
+
+
+def _fcgi_len(n):
+    return bytes([n]) if n < 128 else struct.pack(">I", n | 0x80000000)
+
+
+def fcgi_begin(path, params, stdin_part):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(60)
+    s.connect(path)
+    s.sendall(_fcgi_record(1, struct.pack(">HB5x", 1, 0)))
+    enc = b"".join(_fcgi_len(len(k)) + _fcgi_len(len(v)) + k + v for k, v in
+                   ((k.encode(), str(v).encode()) for k, v in params.items()))
+    s.sendall(_fcgi_record(4, enc) + _fcgi_record(4, b""))
+    if stdin_part:
+        s.sendall(_fcgi_record(5, stdin_part))
+    return s
+
+
+def fcgi_finish(s, stdin_rest):
+    """Send the rest of stdin, read STDOUT until END_REQUEST."""
+    if stdin_rest:
+        s.sendall(_fcgi_record(5, stdin_rest))
+    s.sendall(_fcgi_record(5, b""))
+    buf, out = b"", b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+        while len(buf) >= 8:
+            _, rtype, _, clen, pad = struct.unpack(">BBHHBx", buf[:8])
+            if len(buf) < 8 + clen + pad:
+                break
+            if rtype == 6:
+                out += buf[8:8 + clen]
+            buf = buf[8 + clen + pad:]
+            if rtype == 3:
+                s.close()
+                return out
+    s.close()
+    return out
+
+
+# --- the base class ------------------------------------------------------------
+
+class Base(unittest.TestCase):
+    maxDiff = 4000
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tenant, cls.tenant_id = new_tenant(cls.__name__.lower()[:20])
+        cls.key, cls.key_id = new_key(cls.tenant, "read,write,admin",
+                                      name="admin")
+
+    def frontends(self):
+        urls = STACK.urls()
+        self.assertIn("nginx", urls)
+        return sorted(urls.items())
+
+
+    def assert_common_headers(self, r, json_body=True):
+        h = r.headers
+        self.assertRegex(h.get("X-Request-Id") or "", REQ_ID_RE, r)
+        self.assertEqual(h.get("X-Content-Type-Options"), "nosniff", r)
+        self.assertEqual(h.get("X-Frame-Options"), "DENY", r)
+        self.assertIsNotNone(h.get("Referrer-Policy"), r)
+        self.assertEqual(h.get("Cache-Control"), "no-store", r)
+        for name in ("X-Request-Id", "X-Frame-Options", "Cache-Control"):
+            self.assertEqual(len(h.get_all(name) or []), 1,
+                             "%s repeated: %r" % (name, r))
+        if json_body:
+            self.assertEqual(h.get("Content-Type"), JSON_CT, r)
+
+    def assert_error(self, r, status, code, field=None):
+        self.assertEqual(r.status, status, r)
+        self.assert_common_headers(r)
+        body = r.json()
+        self.assertEqual(set(body), {"error"}, r)
+        e = body["error"]
+        self.assertEqual(e.get("code"), code, r)
+        self.assertIsInstance(e.get("message"), str, r)
+        self.assertTrue(e["message"], r)
+        self.assertEqual(e.get("request_id"), r.header("X-Request-Id"), r)
+        self.assertIsInstance(e.get("details"), dict, r)
+        if field is not None:
+            self.assertEqual(e["details"].get("field"), field, r)
+        # No internals in error bodies.
+        for leak in ("SELECT ", "INSERT ", "mysql", "MariaDB", "/tmp/",
+                     STACK.root, "vgl_"):
+            self.assertNotIn(leak, r.body.decode("utf-8", "replace"), r)
+        return e
+
+    def assert_health(self, base):
+        r = request(base, "GET", "/healthz")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), HEALTH_OK)
+
+    @contextlib.contextmanager
+    def same_workers(self):
+        """The pool's workers are the same processes afterwards (none died
+        and was replaced) and every front end still answers."""
+        before = STACK.api_workers()
+        self.assertEqual(len(before), WORKERS)
+        yield
+        for name, base in self.frontends():
+            self.assert_health(base)
+        self.assertEqual(STACK.api_workers(), before,
+                         "a pool worker died during the test (see "
+                         "log/vigil-api.log)")
+
+    def create_key(self, base, key, name="k", scopes=("read",), **extra):
+        body = {"name": name, "scopes": list(scopes)}
+        body.update(extra)
+        return request(base, "POST", "/api/v1/api-keys", body, auth(key))
+
+    def list_keys(self, base, key):
+        r = request(base, "GET", "/api/v1/api-keys", headers=auth(key))
+        self.assertEqual(r.status, 200, r)
+        return r
+
+
+# --- basics ------------------------------------------------------------------
+
+class T01Basics(Base):
+
+    def test_health(self):
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                r = request(base, "GET", "/healthz")
+                self.assertEqual(r.status, 200, r)
+                self.assert_common_headers(r)
+                self.assertEqual(r.json(), HEALTH_OK)
+                r = request(base, "HEAD", "/healthz")
+                self.assertEqual(r.status, 200, r)
+
+    def test_openapi(self):
+        with open(os.path.join(STACK.srcdir, "doc", "openapi.json"),
+                  "rb") as f:
+            shipped = json.load(f)
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                r = request(base, "GET", "/api/v1/openapi.json")
+                self.assertEqual(r.status, 200, r)
+                self.assert_common_headers(r)
+                doc = r.json()
+                self.assertEqual(doc.get("openapi"), "3.1.0")
+                self.assertEqual(doc, shipped)
+
+    def test_not_found(self):
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                for path in ("/", "/nope", "/api/v1/nope", "/api/v2/api-keys",
+                             "/api/v1/api-keys/a/b", "/healthz/x",
+                             "/api/v1/" + "a" * 3000):
+                    r = request(base, "GET", path)
+                    if path.endswith("a" * 3000) and r.status == 414:
+                        continue
+                    self.assert_error(r, 404, "not_found")
+
+    def test_method_not_allowed(self):
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                r = request(base, "DELETE", "/healthz")
+                self.assert_error(r, 405, "method_not_allowed")
+                self.assertIn("GET", r.header("Allow") or "", r)
+                r = request(base, "PUT", "/api/v1/api-keys", {},
+                            headers=auth(self.key))
+                self.assert_error(r, 405, "method_not_allowed")
+                allow = {m.strip() for m in (r.header("Allow") or "").split(",")}
+                self.assertTrue({"GET", "POST"} <= allow, r)
+                r = request(base, "POST", "/api/v1/openapi.json", {})
+                self.assert_error(r, 405, "method_not_allowed")
+
+    def test_security_headers_everywhere(self):
+        big = b'{"name":"' + b"a" * (MIB + MIB // 2) + b'"}'
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                cases = [
+                    (200, request(base, "GET", "/healthz")),
+                    (200, request(base, "GET", "/api/v1/api-keys",
+                                  headers=auth(self.key))),
+                    (401, request(base, "GET", "/api/v1/api-keys")),
+                    (404, request(base, "GET", "/nope")),
+                    (405, request(base, "PATCH", "/healthz", {})),
+                    (413, request(base, "POST", "/api/v1/api-keys", big,
+                                  {"Content-Type": "application/json"})),
+                ]
+                ids = set()
+                for status, r in cases:
+                    self.assertEqual(r.status, status, r)
+                    self.assert_common_headers(r)
+                    ids.add(r.header("X-Request-Id"))
+                self.assertEqual(len(ids), len(cases), "request ids repeat")
+
+    def test_payload_too_large(self):
+        big = b'{"name":"' + b"a" * (MIB + MIB // 2) + b'"}'
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                with self.same_workers():
+                    r = request(base, "POST", "/api/v1/api-keys", big,
+                                {"Content-Type": "application/json",
+                                 **auth(self.key)})
+                    self.assert_error(r, 413, "payload_too_large")
+                    # Size is checked before authentication.
+                    r = request(base, "POST", "/api/v1/api-keys", big,
+                                {"Content-Type": "application/json"})
+                    self.assert_error(r, 413, "payload_too_large")
+                    # Exactly 1 MiB is not too large (it is bad JSON here).
+                    ok = b"[" + b" " * (MIB - 2) + b"]"
+                    r = request(base, "POST", "/api/v1/api-keys", ok,
+                                {"Content-Type": "application/json",
+                                 **auth(self.key)})
+                    self.assertEqual(r.status, 400, r)
+
+    def test_unsupported_media_type(self):
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                for ct in ("text/plain", "application/x-www-form-urlencoded",
+                           "application/jsonp"):
+                    r = request(base, "POST", "/api/v1/api-keys",
+                                b'{"name":"x","scopes":["read"]}',
+                                {"Content-Type": ct, **auth(self.key)})
+                    self.assert_error(r, 415, "unsupported_media_type")
+                r = request(base, "POST", "/api/v1/api-keys",
+                            b'{"name":"x","scopes":["read"]}', auth(self.key))
+                self.assert_error(r, 415, "unsupported_media_type")
+
+
+# --- hostile input --------------------------------------------------------------
+
+class T02HostileInput(Base):
+
+    def post(self, base, body, ct="application/json"):
+        return request(base, "POST", "/api/v1/api-keys", body,
+                       {"Content-Type": ct, **auth(self.key)})
+
+    def test_malformed_json(self):
+        bodies = [b'{"name":', b"{", b"nul", b'{"name":"x",}', b"\x00",
+                  b'{"name":"x"}garbage', b'{"name":"x","scopes":["read"]',
+                  b'{"a":1e99999}' + b" " * 10]
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                with self.same_workers():
+                    for b in bodies:
+                        r = self.post(base, b)
+                        self.assert_error(r, 400, "invalid_request")
+                    for b in (b"[]", b'"str"', b"1", b"null"):
+                        r = self.post(base, b)
+                        self.assert_error(r, 400, "invalid_request", "body")
+                    r = self.post(base, b"")
+                    self.assertEqual(r.status, 400, r)
+
+    def test_invalid_utf8_body(self):
+        bodies = [b'{"name":"\xff\xfe","scopes":["read"]}',
+                  b'{"name":"\xc0\xaf","scopes":["read"]}',
+                  b'{"name":"\xed\xa0\x80","scopes":["read"]}',
+                  b'{"\xe2\x82":"x"}']
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                with self.same_workers():
+                    for b in bodies:
+                        r = self.post(base, b)
+                        self.assert_error(r, 400, "invalid_request", "body")
+
+    def test_invalid_utf8_query(self):
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                with self.same_workers():
+                    for q in ("cursor=%FF", "limit=%C0%AF", "cursor=%ED%A0%80",
+                              "%FF=1", "cursor=%00", "cursor=%zz"):
+                        r = request(base, "GET", "/api/v1/api-keys?" + q,
+                                    headers=auth(self.key))
+                        self.assert_error(r, 400, "invalid_request")
+
+    def test_deep_json(self):
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                with self.same_workers():
+                    for depth in (33, 1000, 100000):
+                        b = '{"a":' * depth + "1" + "}" * depth
+                        r = self.post(base, b)
+                        self.assert_error(r, 400, "invalid_request", "body")
+                        b = '{"name":' + "[" * depth + "]" * depth + "}"
+                        r = self.post(base, b)
+                        self.assert_error(r, 400, "invalid_request", "body")
+
+    def test_wrong_types_and_values(self):
+        past = rfc3339(time.time() - 3600)
+        cases = [
+            ({"name": 5, "scopes": ["read"]}, "name"),
+            ({"name": None, "scopes": ["read"]}, "name"),
+            ({"name": "", "scopes": ["read"]}, "name"),
+            ({"name": "x" * 101, "scopes": ["read"]}, "name"),
+            ({"name": ["x"], "scopes": ["read"]}, "name"),
+            ({"scopes": ["read"]}, "name"),
+            ({"name": "x", "scopes": "read"}, "scopes"),
+            ({"name": "x", "scopes": ["root"]}, "scopes"),
+            ({"name": "x", "scopes": ["READ"]}, "scopes"),
+            ({"name": "x", "scopes": [1]}, "scopes"),
+            ({"name": "x", "scopes": []}, "scopes"),
+            ({"name": "x"}, "scopes"),
+            ({"name": "x", "scopes": ["read"], "expires_at": past},
+             "expires_at"),
+            ({"name": "x", "scopes": ["read"], "expires_at": "tomorrow"},
+             "expires_at"),
+            ({"name": "x", "scopes": ["read"], "expires_at": 12},
+             "expires_at"),
+            ({"name": "x", "scopes": ["read"], "admin": True}, None),
+        ]
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                with self.same_workers():
+                    for body, field in cases:
+                        r = self.post(base, json.dumps(body))
+                        e = self.assert_error(r, 400, "invalid_request", field)
+                        if field is None:
+                            self.assertTrue(e["details"].get("field"), r)
+                    # Nothing was created by any of them.
+                    r = self.list_keys(base, self.key)
+                    self.assertEqual(r.json()["total"], 1, r)
+
+    def test_huge_headers(self):
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                with self.same_workers():
+                    # Too big for the front end: its own 4xx is fine.
+                    try:
+                        r = request(base, "GET", "/api/v1/api-keys",
+                                    headers={"X-Filler": "a" * 65536,
+                                             **auth(self.key)})
+                        self.assertTrue(400 <= r.status < 500, r)
+                    except (ConnectionError, http.client.HTTPException):
+                        pass
+                    try:
+                        many = {"X-H%d" % i: "v" * 100 for i in range(300)}
+                        r = request(base, "GET", "/healthz", headers=many)
+                        self.assertTrue(r.status == 200 or
+                                        400 <= r.status < 500, r)
+                    except (ConnectionError, http.client.HTTPException):
+                        pass
+                    # Big enough to reach vigil-api: a clean 401.
+                    for hdr in ({"X-API-Key": "vgl_" + "A" * 6000},
+                                {"Authorization": "Bearer " + "A" * 6000},
+                                {"X-License-Key": "x" * 6000}):
+                        r = request(base, "GET", "/api/v1/api-keys", headers=hdr)
+                        self.assert_error(r, 401, "invalid_license_key")
+
+    def test_sql_metacharacters(self):
+        before = table_fingerprint()
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                with self.same_workers():
+                    for evil in SQL_EVIL:
+                        q = urllib.parse.quote(evil, safe="")
+                        r = request(base, "DELETE", "/api/v1/api-keys/" + q,
+                                    headers=auth(self.key))
+                        self.assertIn(r.status, (400, 404), r)
+                        self.assert_error(r, r.status, r.json()["error"]["code"])
+                        for p in ("cursor", "limit"):
+                            r = request(base, "GET", "/api/v1/api-keys?%s=%s" %
+                                        (p, q), headers=auth(self.key))
+                            self.assert_error(r, 400, "invalid_request", p)
+                        for form in ("X-API-Key", "X-License-Key",
+                                     "Authorization"):
+                            r = request(base, "GET", "/api/v1/api-keys",
+                                        headers=auth(evil, form))
+                            self.assert_error(r, 401, "invalid_license_key")
+                        r = self.post(base, json.dumps(
+                            {"name": "x", "scopes": [evil]}))
+                        self.assert_error(r, 400, "invalid_request", "scopes")
+                        r = self.post(base, json.dumps(
+                            {"name": "x", "scopes": ["read"], "expires_at": evil}))
+                        self.assert_error(r, 400, "invalid_request",
+                                          "expires_at")
+                        # As a name it is just text: stored and returned as is.
+                        r = self.post(base, json.dumps(
+                            {"name": evil, "scopes": ["read"]}))
+                        self.assertEqual(r.status, 201, r)
+                        created = r.json()
+                        self.assertEqual(created["name"], evil)
+                        listed = self.list_keys(base, self.key).json()["api_keys"]
+                        self.assertIn(evil, [k["name"] for k in listed])
+                        r = request(base, "DELETE",
+                                    "/api/v1/api-keys/" + created["id"],
+                                    headers=auth(self.key))
+                        self.assertEqual(r.status, 200, r)
+                    # The tenant's own key still works and is alone.
+                    r = self.list_keys(base, self.key)
+                    self.assertEqual(r.json()["total"], 1, r)
+        self.assertEqual(table_fingerprint(), before)
+
+    def test_garbage_methods_and_targets(self):
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                with self.same_workers():
+                    r = request(base, "BREW", "/healthz")
+                    self.assertTrue(400 <= r.status < 500 or r.status == 501, r)
+                    r = request(base, "GET", "/api/v1/api-keys/%00",
+                                headers=auth(self.key))
+                    self.assertTrue(400 <= r.status < 500, r)
+                    r = request(base, "GET", "/api/v1/%ff%fe",
+                                headers=auth(self.key))
+                    self.assertTrue(400 <= r.status < 500, r)
+                    r = request(base, "GET", "/healthz?" + "a=b&" * 3000)
+                    self.assertTrue(r.status == 200 or 400 <= r.status < 500, r)
+
+
+# --- authentication ----------------------------------------------------------------
+
+class T03Auth(Base):
+
+    def test_each_key_header_form(self):
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                for form in ("X-License-Key", "Authorization", "X-API-Key"):
+                    r = request(base, "GET", "/api/v1/api-keys",
+                                headers=auth(self.key, form))
+                    self.assertEqual(r.status, 200, (form, r))
+                    self.assert_common_headers(r)
+                    ids = [k["id"] for k in r.json()["api_keys"]]
+                    self.assertEqual(ids, [self.key_id])
+
+    def test_bad_keys(self):
+        unknown = "vgl_" + "Q" * 40
+        bad = [{}, {"X-API-Key": ""}, {"X-API-Key": "garbage"},
+               {"X-API-Key": unknown}, {"X-License-Key": unknown},
+               {"Authorization": "Bearer " + unknown},
+               {"Authorization": "Bearer"},
+               {"Authorization": "Basic dXNlcjpwYXNz"},
+               {"Authorization": self.key},        # no "Bearer "
+               {"X-API-Key": self.key[:-1]},
+               {"X-API-Key": self.key + "x"},
+               {"X-API-Key": self.key.upper()},
+               {"X-API-Key": b"vgl_\xff\xfe" + b"A" * 38}]
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                for h in bad:
+                    r = request(base, "GET", "/api/v1/api-keys", headers=h)
+                    self.assert_error(r, 401, "invalid_license_key")
+                    self.assertIsNone(r.header("X-RateLimit-Limit"), r)
+
+    def test_revoked_key(self):
+        key, kid = new_key(self.tenant, "read,admin")
+        self.assertRegex(kid or "", KEY_ID_RE)
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                self.list_keys(base, key)
+        STACK.vigilctl("key", "revoke", kid)
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                for form in ("X-License-Key", "Authorization", "X-API-Key"):
+                    r = request(base, "GET", "/api/v1/api-keys",
+                                headers=auth(key, form))
+                    self.assert_error(r, 401, "invalid_license_key")
+
+    def test_expired_key(self):
+        key, kid = new_key(self.tenant, "read,admin",
+                           expires=rfc3339(time.time() + 4))
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                self.list_keys(base, key)
+        time.sleep(max(0.0, int(time.time()) + 6 - time.time()))
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                r = request(base, "GET", "/api/v1/api-keys", headers=auth(key))
+                self.assert_error(r, 401, "invalid_license_key")
+
+    def test_insufficient_scope(self):
+        ro, _ = new_key(self.tenant, "read")
+        wo, _ = new_key(self.tenant, "write")
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                r = request(base, "GET", "/api/v1/api-keys", headers=auth(ro))
+                self.assert_error(r, 403, "insufficient_scope")
+                r = self.create_key(base, wo)
+                self.assert_error(r, 403, "insufficient_scope")
+                r = request(base, "DELETE", "/api/v1/api-keys/" + self.key_id,
+                            headers=auth(ro))
+                self.assert_error(r, 403, "insufficient_scope")
+        # ... and the admin key was not revoked by any of that.
+        self.list_keys(STACK.urls()["nginx"], self.key)
+
+    def test_auth_before_body(self):
+        """Order of checks: auth (401) before media type (415) and JSON
+        (400); 404/405 before auth."""
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                r = request(base, "POST", "/api/v1/api-keys", b"not json",
+                            {"Content-Type": "text/plain"})
+                self.assert_error(r, 401, "invalid_license_key")
+                r = request(base, "GET", "/api/v1/nothing-here")
+                self.assert_error(r, 404, "not_found")
+
+
+# --- the api-keys resource ---------------------------------------------------------
+
+class T04ApiKeys(Base):
+
+    def test_create_list_delete(self):
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                exp = rfc3339(time.time() + 86400)
+                r = self.create_key(base, self.key, name="ci " + name,
+                                    scopes=("write", "read"), expires_at=exp)
+                self.assertEqual(r.status, 201, r)
+                self.assert_common_headers(r)
+                c = r.json()
+                self.assertEqual(set(c), {"id", "key", "prefix", "name", "scopes",
+                                          "created_at", "expires_at"}, c)
+                self.assertRegex(c["id"], KEY_ID_RE)
+                self.assertRegex(c["key"], KEY_RE)
+                self.assertEqual(c["prefix"], c["key"][:12])
+                self.assertEqual(c["name"], "ci " + name)
+                self.assertEqual(sorted(c["scopes"]), ["read", "write"])
+                self.assertRegex(c["created_at"], TS_RE)
+                self.assertEqual(c["expires_at"], exp)
+                secret = c["key"]
+                digest = hashlib.sha256(secret.encode()).hexdigest()
+
+                r = self.list_keys(base, self.key)
+                self.assert_common_headers(r)
+                body = r.json()
+                self.assertEqual(set(body), {"api_keys", "total", "has_more",
+                                             "next_cursor"})
+                self.assertEqual(body["total"], 2)
+                self.assertFalse(body["has_more"])
+                self.assertIsNone(body["next_cursor"])
+                self.assertNotIn(secret.encode(), r.body)
+                self.assertNotIn(secret[12:].encode(), r.body)
+                self.assertNotIn(digest.encode(), r.body)
+                self.assertNotIn(digest.upper().encode(), r.body)
+                for k in body["api_keys"]:
+                    self.assertEqual(set(k), {"id", "name", "prefix", "scopes",
+                                              "created_at", "last_used_at",
+                                              "expires_at"}, k)
+                mine = [k for k in body["api_keys"] if k["id"] == c["id"]]
+                self.assertEqual(len(mine), 1)
+                self.assertEqual(mine[0]["prefix"], c["prefix"])
+                self.assertEqual(mine[0]["expires_at"], exp)
+                self.assertIsNone(mine[0]["last_used_at"])
+
+                # The new key works (write scope: a 403 on admin routes, which
+                # means it authenticated).
+                r = request(base, "GET", "/api/v1/api-keys", headers=auth(secret))
+                self.assert_error(r, 403, "insufficient_scope")
+
+                r = request(base, "DELETE", "/api/v1/api-keys/" + c["id"],
+                            headers=auth(self.key))
+                self.assertEqual(r.status, 200, r)
+                self.assert_common_headers(r)
+                d = r.json()
+                self.assertEqual(d["id"], c["id"])
+                self.assertIs(d["revoked"], True)
+                self.assertRegex(d["revoked_at"] or "", TS_RE)
+                r = request(base, "GET", "/api/v1/api-keys", headers=auth(secret))
+                self.assert_error(r, 401, "invalid_license_key")
+                r = request(base, "DELETE", "/api/v1/api-keys/" + c["id"],
+                            headers=auth(self.key))
+                self.assert_error(r, 404, "not_found")
+                ids = [k["id"] for k in self.list_keys(
+                    base, self.key).json()["api_keys"]]
+                self.assertEqual(ids, [self.key_id])
+
+    def test_at_most_ten_active(self):
+        tenant, _ = new_tenant("ten")
+        admin, _ = new_key(tenant, "read,write,admin")
+        base = STACK.urls()["nginx"]
+        made = []
+        for i in range(9):
+            r = self.create_key(base, admin, name="k%d" % i)
+            self.assertEqual(r.status, 201, r)
+            made.append(r.json()["id"])
+        for name, b in self.frontends():
+            with self.subTest(frontend=name):
+                r = self.create_key(b, admin, name="eleventh")
+                self.assert_error(r, 409, "conflict")
+                self.assertEqual(self.list_keys(b, admin).json()["total"], 10)
+        r = request(base, "DELETE", "/api/v1/api-keys/" + made[0],
+                    headers=auth(admin))
+        self.assertEqual(r.status, 200, r)
+        r = self.create_key(base, admin, name="room again")
+        self.assertEqual(r.status, 201, r)
+        r = self.create_key(base, admin, name="full again")
+        self.assert_error(r, 409, "conflict")
+
+    def test_pagination(self):
+        tenant, _ = new_tenant("page")
+        admin, admin_id = new_key(tenant, "read,write,admin")
+        base = STACK.urls()["nginx"]
+        for i in range(4):
+            self.assertEqual(self.create_key(base, admin, name="p%d" % i)
+                             .status, 201)
+        for name, b in self.frontends():
+            with self.subTest(frontend=name):
+                seen, cursor = [], None
+                while True:
+                    path = "/api/v1/api-keys?limit=2"
+                    if cursor:
+                        path += "&cursor=" + cursor
+                    r = request(b, "GET", path, headers=auth(admin))
+                    self.assertEqual(r.status, 200, r)
+                    page = r.json()
+                    self.assertEqual(page["total"], 5)
+                    self.assertLessEqual(len(page["api_keys"]), 2)
+                    seen += [k["id"] for k in page["api_keys"]]
+                    if not page["has_more"]:
+                        self.assertIsNone(page["next_cursor"])
+                        break
+                    cursor = page["next_cursor"]
+                    self.assertTrue(cursor)
+                self.assertEqual(len(seen), 5)
+                self.assertEqual(len(set(seen)), 5)
+                for bad in ("0", "501", "-1", "x", ""):
+                    r = request(b, "GET", "/api/v1/api-keys?limit=" + bad,
+                                headers=auth(admin))
+                    if bad == "":
+                        self.assertIn(r.status, (200, 400), r)
+                    else:
+                        self.assert_error(r, 400, "invalid_request", "limit")
+
+    def test_other_tenants_key(self):
+        other, _ = new_tenant("other")
+        okey, oid = new_key(other, "read,write,admin")
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                r = request(base, "DELETE", "/api/v1/api-keys/" + oid,
+                            headers=auth(self.key))
+                self.assert_error(r, 404, "not_found")
+                ids = [k["id"] for k in self.list_keys(
+                    base, self.key).json()["api_keys"]]
+                self.assertNotIn(oid, ids)
+                # Unchanged: still active and working.
+                r = self.list_keys(base, okey)
+                self.assertEqual([k["id"] for k in r.json()["api_keys"]], [oid])
+        rows = STACK.query("SELECT revoked_at IS NULL FROM api_keys "
+                           "WHERE id = '%s'" % oid)
+        self.assertEqual(rows, [["1"]])
+
+    def test_last_used_at(self):
+        base = STACK.urls()["nginx"]
+        r = self.create_key(base, self.key, name="lu",
+                            scopes=("read", "admin"))
+        self.assertEqual(r.status, 201, r)
+        c = r.json()
+        find = lambda: [k for k in self.list_keys(base, self.key).json()[
+            "api_keys"] if k["id"] == c["id"]][0]
+        self.assertIsNone(find()["last_used_at"])
+        self.list_keys(base, c["key"])
+        used = find()["last_used_at"]
+        self.assertRegex(used or "", TS_RE)
+        now = time.time()
+        t = datetime.datetime.strptime(used, "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+        self.assertLess(abs(now - t), 120)
+        request(base, "DELETE", "/api/v1/api-keys/" + c["id"],
+                headers=auth(self.key))
+
+
+# --- rate limits ----------------------------------------------------------------
+
+def wait_for_fresh_window(need=25):
+    """Sleep until at least need seconds are left in the current minute."""
+    left = 60 - time.time() % 60
+    if left < need:
+        time.sleep(left + 0.5)
+
+
+class T05RateLimit(Base):
+
+    def test_headers_and_remaining(self):
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                for attempt in range(2):
+                    wait_for_fresh_window(10)
+                    rs = [request(base, "GET", "/api/v1/api-keys",
+                                  headers=auth(self.key)) for _ in range(3)]
+                    resets = {r.header("X-RateLimit-Reset") for r in rs}
+                    if len(resets) == 1:
+                        break
+                for r in rs:
+                    self.assertEqual(r.status, 200, r)
+                    for h in ("X-RateLimit-Limit", "X-RateLimit-Remaining",
+                              "X-RateLimit-Reset"):
+                        self.assertRegex(r.header(h) or "", r"^\d+$", (h, r))
+                rem = [int(r.header("X-RateLimit-Remaining")) for r in rs]
+                self.assertEqual(rem, sorted(rem, reverse=True), rem)
+                self.assertLess(rem[-1], rem[0], rem)
+                reset = int(rs[0].header("X-RateLimit-Reset"))
+                self.assertEqual(reset % 60, 0)
+                self.assertTrue(time.time() < reset <= time.time() + 61)
+                # Errors after authentication carry them too.
+                r = request(base, "GET", "/api/v1/api-keys?limit=0",
+                            headers=auth(self.key))
+                self.assertEqual(r.status, 400, r)
+                self.assertIsNotNone(r.header("X-RateLimit-Remaining"), r)
+
+    def test_429_across_workers(self):
+        limit, total = 10, 30
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                tenant, tid = new_tenant("rl")
+                STACK.sql("UPDATE tenants SET rate_read_per_min = %d, "
+                          "rate_write_per_min = 5 WHERE id = '%s'" % (limit, tid),
+                          database="vigil")
+                for attempt in range(2):
+                    key, _ = new_key(tenant, "read,write,admin")
+                    wait_for_fresh_window(25)
+                    barrier = threading.Barrier(10)
+
+                    def one(_):
+                        try:
+                            barrier.wait(5)
+                        except threading.BrokenBarrierError:
+                            pass
+                        return request(base, "GET", "/api/v1/api-keys",
+                                       headers=auth(key))
+
+                    with concurrent.futures.ThreadPoolExecutor(10) as ex:
+                        rs = list(ex.map(one, range(total)))
+                    resets = {r.header("X-RateLimit-Reset") for r in rs}
+                    if len(resets) == 1:
+                        break       # all in one window: conclusive
+                ok = [r for r in rs if r.status == 200]
+                limited = [r for r in rs if r.status == 429]
+                self.assertEqual(len(ok), limit, [r.status for r in rs])
+                self.assertEqual(len(limited), total - limit)
+                for r in limited:
+                    self.assert_error(r, 429, "rate_limited")
+                    ra = int(r.header("Retry-After") or "0")
+                    self.assertTrue(1 <= ra <= 60, r)
+                    self.assertEqual(r.header("X-RateLimit-Limit"), str(limit))
+                    self.assertEqual(r.header("X-RateLimit-Remaining"), "0")
+                for r in ok:
+                    self.assertEqual(r.header("X-RateLimit-Limit"), str(limit))
+                self.assertEqual(
+                    sorted(int(r.header("X-RateLimit-Remaining")) for r in ok),
+                    list(range(limit)))
+                if name != "apache-fcgid":
+                    pids = self._served_by([r.header("X-Request-Id")
+                                            for r in rs])
+                    if pids:
+                        self.assertGreater(len(pids), 1,
+                                           "one worker served every request")
+                # Writes have their own budget.
+                r = self.create_key(base, key, name="w")
+                self.assertEqual(r.status, 201, r)
+                self.assertEqual(r.header("X-RateLimit-Limit"), "5")
+
+    @staticmethod
+    def _served_by(ids):
+        """Pids of the pool workers that logged these request ids."""
+        want, pids = set(ids), set()
+        try:
+            with open(STACK.logfile("vigil-api.log"), errors="replace") as f:
+                for line in f:
+                    m = re.search(r"\[(\d+)\].*req=(req_\w+)", line)
+                    if m and m.group(2) in want:
+                        pids.add(m.group(1))
+        except OSError:
+            pass
+        return pids
+
+
+# --- the database going away ---------------------------------------------------------
+
+class T06Database(Base):
+
+    def test_503_while_db_down_then_recovery(self):
+        master, workers = STACK.api_pid(), STACK.api_workers()
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                self.list_keys(base, self.key)
+        STACK.db_stop()
+        try:
+            for name, base in self.frontends():
+                with self.subTest(frontend=name):
+                    r = request(base, "GET", "/healthz")
+                    self.assertEqual(r.status, 503, r)
+                    self.assert_common_headers(r)
+                    self.assertEqual(r.json(), HEALTH_DOWN)
+                    r = request(base, "GET", "/api/v1/api-keys",
+                                headers=auth(self.key))
+                    self.assert_error(r, 503, "service_unavailable")
+                    # Routes that need no database still work.
+                    r = request(base, "GET", "/api/v1/openapi.json")
+                    self.assertEqual(r.status, 200, r)
+                    r = request(base, "GET", "/nope")
+                    self.assert_error(r, 404, "not_found")
+        finally:
+            STACK.db_start()
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                ok = wait_until(lambda: request(base, "GET", "/healthz").status
+                                == 200, 30, 0.5)
+                self.assertTrue(ok, "no recovery through " + name)
+                # Every worker reconnects, not just the first to be asked.
+                for _ in range(3 * WORKERS):
+                    self.assert_health(base)
+                    self.list_keys(base, self.key)
+        self.assertEqual(STACK.api_pid(), master)
+        self.assertEqual(STACK.api_workers(), workers,
+                         "workers were replaced while the database was down")
+
+
+# --- the pre-fork pool ------------------------------------------------------------
+
+class T07Pool(Base):
+
+    def answering(self, n=8):
+        base = STACK.urls()["nginx"]
+        for _ in range(n):
+            self.assert_health(base)
+            self.list_keys(base, self.key)
+
+    def test_version(self):
+        r = stackmod.subprocess.run([STACK.vigil_api, "--version"],
+                                    capture_output=True, text=True,
+                                    env=STACK.env())
+        self.assertEqual(r.returncode, 0)
+        self.assertEqual(r.stdout.strip(), "vigil-api 0.1.0")
+
+    def test_killed_worker_is_replaced(self):
+        master = STACK.api_pid()
+        before = STACK.api_workers()
+        self.assertEqual(len(before), WORKERS)
+        victim = before[1]
+        os.kill(victim, signal.SIGKILL)
+        ok = wait_until(lambda: victim not in STACK.api_workers() and
+                        len(STACK.api_workers()) == WORKERS, 10)
+        self.assertTrue(ok, STACK.api_workers())
+        self.answering()
+        self.assertEqual(STACK.api_pid(), master)
+        self.assertEqual(len(STACK.api_workers()), WORKERS)
+
+    def test_sighup_recycles_workers(self):
+        master = STACK.api_pid()
+        before = set(STACK.api_workers())
+        base = STACK.urls()["nginx"]
+        failures, stop = [], threading.Event()
+
+        def load():
+            while not stop.is_set():
+                r = request(base, "GET", "/api/v1/api-keys",
+                            headers=auth(self.key))
+                if r.status != 200:
+                    failures.append(r)
+
+        t = threading.Thread(target=load)
+        t.start()
+        try:
+            time.sleep(0.3)
+            os.kill(master, signal.SIGHUP)
+            ok = wait_until(lambda: not (set(STACK.api_workers()) & before)
+                            and len(STACK.api_workers()) == WORKERS, 30)
+            time.sleep(0.3)
+        finally:
+            stop.set()
+            t.join()
+        self.assertTrue(ok, (before, STACK.api_workers()))
+        self.assertEqual(failures, [], "requests failed during SIGHUP")
+        self.assertEqual(STACK.api_pid(), master)
+        self.answering()
+
+    def test_sigterm_drains_and_exits(self):
+        master = STACK.api_pid()
+        workers = STACK.api_workers()
+        tenant, _ = new_tenant("drain")
+        key, _ = new_key(tenant, "read,write,admin")
+        body = json.dumps({"name": "drained", "scopes": ["read"]}).encode()
+        params = {
+            "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL": "HTTP/1.1",
+            "REQUEST_METHOD": "POST", "REQUEST_URI": "/api/v1/api-keys",
+            "SCRIPT_NAME": "/api/v1/api-keys", "QUERY_STRING": "",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)), "HTTP_X_API_KEY": key,
+            "REMOTE_ADDR": "127.0.0.1", "SERVER_NAME": "localhost",
+            "SERVER_PORT": "80"}
+        popen = STACK.procs.get("vigil-api")
+        try:
+            # A worker is now in the middle of reading this request's body.
+            s = fcgi_begin(STACK.api_sock, params, body[:7])
+            time.sleep(0.5)
+            os.kill(master, signal.SIGTERM)
+            time.sleep(1.0)
+            self.assertTrue(stackmod.pid_alive(master),
+                            "the master did not wait for the request")
+            out = fcgi_finish(s, body[7:])
+            head = out.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+            self.assertRegex(head, r"(?im)^Status: 201", out[:500])
+            if popen is not None:
+                self.assertEqual(popen.wait(35), 0)
+            else:
+                self.assertTrue(stackmod.wait_gone(master, 35))
+            self.assertEqual([w for w in workers if stackmod.pid_alive(w)],
+                             [])
+            self.assertFalse(os.path.exists(STACK.api_sock))
+            self.assertFalse(os.path.exists(STACK.pidfile("vigil-api")))
+        finally:
+            STACK.api_stop()
+            STACK.api_start(workers=WORKERS)
+        # The drained request was committed.
+        names = [k["name"] for k in self.list_keys(
+            STACK.urls()["nginx"], key).json()["api_keys"]]
+        self.assertIn("drained", names)
+        self.answering()
+
+
+# --- vigilctl ------------------------------------------------------------------------
+
+class T08Vigilctl(Base):
+
+    def test_migrate_twice(self):
+        before = table_fingerprint()
+        r = STACK.vigilctl("migrate")
+        self.assertEqual(r.stdout.strip(), "nothing to do")
+        self.assertEqual(table_fingerprint(), before)
+
+    def test_usage_errors_exit_2(self):
+        for args in ([], ["frobnicate"], ["migrate", "extra"], ["tenant"],
+                     ["tenant", "create"], ["tenant", "frob"],
+                     ["key"], ["key", "create"],
+                     ["key", "create", "--tenant", self.tenant],
+                     ["key", "create", "--scopes", "read"],
+                     ["key", "list"], ["key", "revoke"],
+                     ["key", "create", "--tenant", self.tenant, "--scopes",
+                      "read", "--bogus", "x"], ["-c"]):
+            r = STACK.vigilctl(*args, check=False)
+            self.assertEqual(r.returncode, 2, (args, r.stdout, r.stderr))
+            self.assertTrue(r.stderr.strip(), args)
+
+    def test_failures_exit_1(self):
+        r = STACK.vigilctl("tenant", "create", self.tenant, check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        r = STACK.vigilctl("key", "revoke", "key_" + "0" * 26, check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        r = STACK.vigilctl("key", "create", "--tenant", "no-such-tenant-x",
+                           "--scopes", "read", check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        for bad in ("Bad", "-x", "a b", "x" * 64, "", "a'b"):
+            r = STACK.vigilctl("tenant", "create", bad, check=False)
+            self.assertIn(r.returncode, (1, 2), (bad, r.stderr))
+        r = STACK.vigilctl("key", "create", "--tenant", self.tenant,
+                           "--scopes", "read", "--expires", "yesterday",
+                           check=False)
+        self.assertIn(r.returncode, (1, 2), r.stderr)
+
+    def test_key_create_and_list(self):
+        r = STACK.vigilctl("key", "create", "--tenant", self.tenant,
+                           "--scopes", "read,write", "--name", "cli")
+        lines = r.stdout.splitlines()
+        self.assertRegex(lines[0], KEY_RE)
+        self.assertNotIn(lines[0], r.stderr)
+        listing = STACK.vigilctl("key", "list", "--tenant", self.tenant)
+        self.assertIn(lines[0][:12], listing.stdout)
+        self.assertNotIn(lines[0], listing.stdout)
+        base = STACK.urls()["nginx"]
+        rr = request(base, "GET", "/api/v1/api-keys", headers=auth(lines[0]))
+        self.assert_error(rr, 403, "insufficient_scope")
+
+    def test_tenant_list(self):
+        r = STACK.vigilctl("tenant", "list")
+        self.assertIn(self.tenant, r.stdout)
+        self.assertIn(self.tenant_id, r.stdout)
+        self.assertRegex(self.tenant_id, r"^tnt_[0-9A-Z]{26}$")
+
+
+if __name__ == "__main__":
+    unittest.main()
