@@ -32,8 +32,8 @@ WORKERS = 4
 TIME_LIMIT = 1200     # seconds for the whole run; then it is a failure
 
 # Crashes the pool or mod_fcgid logged (SIGKILL is the suite's own doing).
-CRASH_RE = re.compile(r"killed by signal (?!9\b)\d+|get unexpected signal|"
-                      r"exited \d+.*core dumped|segfault", re.I)
+CRASH_RE = re.compile(r"killed by signal (?!9\b)\d+|died \(signal (?!9\b)\d+|"
+                      r"get unexpected signal|core dumped|segfault", re.I)
 
 
 class Timeout(Exception):
