@@ -42,6 +42,8 @@ extern const struct route openapi_routes[];
 extern const size_t openapi_nroutes;
 extern const struct route apikeys_routes[];
 extern const size_t apikeys_nroutes;
+extern const struct route findings_routes[];
+extern const size_t findings_nroutes;
 
 /* The assembled table (routes.c). */
 const struct route *routes_table(size_t *n);

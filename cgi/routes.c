@@ -27,6 +27,7 @@ routes_table(size_t *n)
 		add(health_routes, health_nroutes);
 		add(openapi_routes, openapi_nroutes);
 		add(apikeys_routes, apikeys_nroutes);
+		add(findings_routes, findings_nroutes);
 	}
 	*n = ntable;
 	return table;

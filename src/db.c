@@ -15,6 +15,14 @@
 #include "db.h"
 #include "log.h"
 
+#define FINDING_COLS \
+	"seq, id, rule_id, provider, subscription_id, environment, " \
+	"resource_id, title, severity, category, layer, framework, " \
+	"description, recommendation, evidence, fingerprint, state, " \
+	"remediation, resolved_by, awaiting_scan, accepted_until, " \
+	"snoozed_until, detected_at, updated_at, last_seen_at, resolved_at, " \
+	"assignee, notes"
+
 static const char *const sqls[SQL__COUNT] = {
 	[SQL_PING] = "SELECT 1",
 	[SQL_NOW] = "SELECT UTC_TIMESTAMP()",
@@ -78,6 +86,79 @@ static const char *const sqls[SQL__COUNT] = {
 	    "INSERT INTO audit_log (id, tenant_id, seq, at, actor, action, "
 	    "object, detail, prev_hash, hash) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+
+	/* findings: FINDING_COLS is the column order findings.c reads */
+	[SQL_FINDING_GET] =
+	    "SELECT " FINDING_COLS " FROM findings "
+	    "WHERE tenant_id = ? AND id = ?",
+	[SQL_FINDING_GET_LOCK] =
+	    "SELECT " FINDING_COLS " FROM findings "
+	    "WHERE tenant_id = ? AND id = ? FOR UPDATE",
+	[SQL_FINDING_INSERT] =
+	    "INSERT INTO findings (tenant_id, id, rule_id, provider, "
+	    "subscription_id, environment, resource_id, title, severity, "
+	    "category, layer, framework, description, recommendation, "
+	    "evidence, fingerprint, state, remediation, resolved_by, "
+	    "awaiting_scan, accepted_until, snoozed_until, detected_at, "
+	    "updated_at, last_seen_at, resolved_at) VALUES (?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[SQL_FINDING_UPDATE_STATE] =
+	    "UPDATE findings SET severity = ?, state = ?, remediation = ?, "
+	    "resolved_by = ?, awaiting_scan = ?, fingerprint = ?, "
+	    "accepted_until = ?, snoozed_until = ?, detected_at = ?, "
+	    "updated_at = ?, last_seen_at = ?, resolved_at = ? "
+	    "WHERE tenant_id = ? AND id = ?",
+	[SQL_FINDING_UPDATE_DESC] =
+	    "UPDATE findings SET subscription_id = ?, environment = ?, "
+	    "resource_id = ?, title = ?, category = ?, layer = ?, "
+	    "framework = ?, description = ?, recommendation = ?, "
+	    "evidence = ? WHERE tenant_id = ? AND id = ?",
+	[SQL_FINDING_PATCH] =
+	    "UPDATE findings SET assignee = ?, notes = ?, updated_at = ? "
+	    "WHERE tenant_id = ? AND id = ?",
+	/* Filters that are NULL match everything; severity and state are
+	 * lists of up to five values (repeat one to fill the slots). MariaDB
+	 * optimises each execution with its values, so "? IS NULL" folds
+	 * away and the (tenant_id, state, [severity,] seq) indexes apply. */
+	[SQL_FINDING_LIST] =
+	    "SELECT " FINDING_COLS " FROM findings WHERE tenant_id = ? "
+	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
+	    "AND (? IS NULL OR category = ?) "
+	    "AND (? IS NULL OR subscription_id = ?) "
+	    "AND (? IS NULL OR environment = ?) "
+	    "AND (? IS NULL OR updated_at > ?) "
+	    "AND seq < ? ORDER BY seq DESC LIMIT ?",
+	[SQL_FINDING_COUNT] =
+	    "SELECT COUNT(*) FROM findings WHERE tenant_id = ? "
+	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
+	    "AND (? IS NULL OR category = ?) "
+	    "AND (? IS NULL OR subscription_id = ?) "
+	    "AND (? IS NULL OR environment = ?) "
+	    "AND (? IS NULL OR updated_at > ?)",
+	[SQL_FINDING_DUE] =
+	    "SELECT tenant_id, id FROM findings WHERE state = 'accepted' "
+	    "AND accepted_until IS NOT NULL AND accepted_until <= ? "
+	    "UNION ALL SELECT tenant_id, id FROM findings "
+	    "WHERE state = 'snoozed' AND snoozed_until <= ? LIMIT 1000",
+	/* What a complete scan of a provider may find absent. */
+	[SQL_FINDING_PRESENT] =
+	    "SELECT id FROM findings WHERE tenant_id = ? AND provider = ? "
+	    "AND (state IN ('open', 'accepted', 'snoozed') "
+	    "OR (state = 'resolved' AND awaiting_scan = 1))",
+	[SQL_HISTORY_INSERT] =
+	    "INSERT INTO finding_history (tenant_id, finding_id, action, at, "
+	    "actor, fields) VALUES (?, ?, ?, ?, ?, ?)",
+	[SQL_HISTORY_LIST] =
+	    "SELECT action, at, actor, fields FROM finding_history "
+	    "WHERE tenant_id = ? AND finding_id = ? ORDER BY seq",
+	[SQL_EVENT_INSERT] =
+	    "INSERT INTO events (id, tenant_id, type, created_at, payload) "
+	    "VALUES (?, ?, ?, ?, ?)",
+	[SQL_SETTINGS_LIFECYCLE] =
+	    "SELECT allow_auto_remediate FROM tenant_settings "
+	    "WHERE tenant_id = ?",
+
+	/* settings, posture, audit API (add below this line) */
 };
 
 #define DB_MAX_PARAMS  32

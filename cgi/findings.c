@@ -1,0 +1,677 @@
+/* findings.c: the Findings API of seed 000: list, get, history, the
+ * actions (accept, resolve, remediate, snooze, dismiss), PATCH and bulk. */
+#include "vigil.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "db.h"
+#include "findings.h"
+#include "lifecycle.h"
+#include "vjson.h"
+#include "vtime.h"
+
+#define LIST_DEFAULT 100
+#define LIST_MAX     500
+#define BULK_MAX     500
+#define NOTES_MAX    10000
+
+static void
+not_found(struct request *r)
+{
+	response_error(r, 404, "finding_not_found",
+	    "The finding does not exist or is not visible to this tenant.",
+	    "id");
+}
+
+/* Finding ids are slugs; anything else cannot name one. */
+static int
+id_ok(const char *id)
+{
+	size_t i, n = strlen(id);
+
+	if (n < 1 || n >= FINDING_ID_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = id[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+bad(struct request *r, const char *field, const char *msg)
+{
+	response_error(r, 400, "invalid_request", msg, field);
+}
+
+/* Split a comma list of enum names into vals (up to 5, deduplicated);
+ * -1 on an unknown or empty name. */
+static int
+parse_list(const char *s, const char *const *names, size_t nnames,
+    const char **vals, size_t *nvals)
+{
+	const char *p = s;
+	size_t i;
+
+	*nvals = 0;
+	for (;;) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		int found = -1;
+
+		for (i = 0; i < nnames; i++)
+			if (strlen(names[i]) == len &&
+			    strncmp(p, names[i], len) == 0)
+				found = (int)i;
+		if (found < 0)
+			return -1;
+		for (i = 0; i < *nvals; i++)
+			if (vals[i] == names[found])
+				break;
+		if (i == *nvals)
+			vals[(*nvals)++] = names[found];
+		if (e == NULL)
+			break;
+		p = e + 1;
+	}
+	return 0;
+}
+
+static const char *const severities[] = { "critical", "high", "medium",
+    "low", "info" };
+static const char *const states[] = { "open", "accepted", "resolved",
+    "snoozed", "dismissed" };
+
+/* A string filter: absent (NULL) or 1..max bytes. */
+static int
+str_param(struct request *r, const char *name, size_t max,
+    const char **out)
+{
+	const char *v = request_param(r, name);
+
+	*out = v;
+	if (v != NULL && (*v == '\0' || strlen(v) > max)) {
+		bad(r, name, "The filter must be 1 to 255 characters.");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+findings_list(struct request *r, struct db *db)
+{
+	static const char *const known[] = { "severity", "category",
+	    "subscription_id", "environment", "state", "since", "limit",
+	    "cursor" };
+	const char *sev[5], *st[5], *category, *sub, *env, *s;
+	char since_sql[VTIME_SQL_LEN], cursor[32];
+	struct db_val p[29];
+	struct db_res *res = NULL, *cnt = NULL;
+	json_object *root, *arr;
+	size_t nsev = 5, nst = 1, i, j, n;
+	long long before = (1LL << 62);
+	long limit = LIST_DEFAULT;
+	time_t since = 0;
+	char *end;
+	int rc;
+
+	for (i = 0; i < r->nparams; i++) {
+		for (j = 0; j < NELEM(known); j++)
+			if (strcmp(r->params[i].name, known[j]) == 0)
+				break;
+		if (j == NELEM(known)) {
+			bad(r, r->params[i].name, "Unknown query parameter.");
+			return;
+		}
+	}
+	memcpy(sev, severities, sizeof(sev));
+	st[0] = "open";
+	if ((s = request_param(r, "severity")) != NULL &&
+	    parse_list(s, severities, 5, sev, &nsev) != 0) {
+		bad(r, "severity", "severity must be one or a comma list of "
+		    "critical, high, medium, low, info.");
+		return;
+	}
+	if ((s = request_param(r, "state")) != NULL) {
+		if (strcmp(s, "all") == 0) {
+			memcpy(st, states, sizeof(st));
+			nst = 5;
+		} else if (parse_list(s, states, 5, st, &nst) != 0) {
+			bad(r, "state", "state must be all, or one or a comma "
+			    "list of open, accepted, resolved, snoozed, "
+			    "dismissed.");
+			return;
+		}
+	}
+	if (str_param(r, "category", 32, &category) != 0 ||
+	    str_param(r, "subscription_id", 64, &sub) != 0 ||
+	    str_param(r, "environment", 32, &env) != 0)
+		return;
+	if ((s = request_param(r, "since")) != NULL) {
+		if (vtime_parse_rfc3339(s, &since) != 0) {
+			bad(r, "since", "since must be an RFC 3339 timestamp.");
+			return;
+		}
+		vtime_sql(since, since_sql, sizeof(since_sql));
+	}
+	if ((s = request_param(r, "limit")) != NULL) {
+		errno = 0;
+		limit = strtol(s, &end, 10);
+		if (*s == '\0' || *end != '\0' || errno || limit < 1 ||
+		    limit > LIST_MAX) {
+			bad(r, "limit", "limit must be an integer between 1 "
+			    "and 500.");
+			return;
+		}
+	}
+	if ((s = request_param(r, "cursor")) != NULL) {
+		/* "s" + the seq of the last finding of the previous page. */
+		errno = 0;
+		before = (s[0] == 's') ? strtoll(s + 1, &end, 10) : -1;
+		if (s[0] != 's' || s[1] == '\0' || *end != '\0' || errno ||
+		    before < 1) {
+			bad(r, "cursor", "cursor is not valid.");
+			return;
+		}
+	}
+
+	/* Fill the IN lists' five slots by repeating the last value. */
+	p[0] = DB_STR(r->auth.tenant_id);
+	for (i = 0; i < 5; i++) {
+		p[1 + i] = DB_STR(st[i < nst ? i : nst - 1]);
+		p[6 + i] = DB_STR(sev[i < nsev ? i : nsev - 1]);
+	}
+	p[11] = DB_STR0(category);
+	p[12] = DB_STR0(category);
+	p[13] = DB_STR0(sub);
+	p[14] = DB_STR0(sub);
+	p[15] = DB_STR0(env);
+	p[16] = DB_STR0(env);
+	p[17] = since ? DB_STR(since_sql) : DB_NUL;
+	p[18] = since ? DB_STR(since_sql) : DB_NUL;
+	p[19] = DB_INT(before);
+	p[20] = DB_INT(limit + 1);
+	if ((rc = db_exec(db, SQL_FINDING_LIST, p, 21, &res)) != 0 ||
+	    (rc = db_exec(db, SQL_FINDING_COUNT, p, 19, &cnt)) != 0) {
+		db_res_free(res);
+		api_db_error(r, rc);
+		return;
+	}
+	n = res->nrows > (size_t)limit ? (size_t)limit : res->nrows;
+	root = json_object_new_object();
+	arr = json_object_new_array_ext((int)n);
+	for (i = 0; i < n; i++) {
+		struct finding_row *row = findings_row_at(res, i);
+
+		if (row == NULL) {
+			json_object_put(root);
+			json_object_put(arr);
+			db_res_free(res);
+			db_res_free(cnt);
+			api_db_error(r, DB_ERR);
+			return;
+		}
+		if (i == n - 1)
+			snprintf(cursor, sizeof(cursor), "s%lld", row->seq);
+		json_object_array_add(arr, findings_to_json(row, 0));
+		findings_row_free(row);
+	}
+	json_object_object_add(root, "findings", arr);
+	json_object_object_add(root, "total",
+	    json_object_new_int64(db_cell_int(cnt, 0, 0)));
+	json_object_object_add(root, "has_more",
+	    json_object_new_boolean(res->nrows > (size_t)limit));
+	json_object_object_add(root, "next_cursor",
+	    res->nrows > (size_t)limit ? json_object_new_string(cursor) :
+	    NULL);
+	db_res_free(res);
+	db_res_free(cnt);
+	response_json(r, 200, root);
+}
+
+static void
+findings_get(struct request *r, struct db *db)
+{
+	struct finding_row *row = NULL;
+	int rc;
+
+	if (!id_ok(r->pathvars[0])) {
+		not_found(r);
+		return;
+	}
+	rc = findings_load(db, r->auth.tenant_id, r->pathvars[0], 0, &row);
+	if (rc < 0) {
+		api_db_error(r, rc);
+		return;
+	}
+	if (rc == 0) {
+		not_found(r);
+		return;
+	}
+	response_json(r, 200, findings_to_json(row, 1));
+	findings_row_free(row);
+}
+
+static void
+findings_history(struct request *r, struct db *db)
+{
+	struct finding_row *row = NULL;
+	struct db_res *res = NULL;
+	json_object *root, *arr;
+	size_t i;
+	int rc;
+
+	if (!id_ok(r->pathvars[0])) {
+		not_found(r);
+		return;
+	}
+	rc = findings_load(db, r->auth.tenant_id, r->pathvars[0], 0, &row);
+	if (rc <= 0) {
+		if (rc == 0)
+			not_found(r);
+		else
+			api_db_error(r, rc);
+		return;
+	}
+	findings_row_free(row);
+	rc = db_exec(db, SQL_HISTORY_LIST, (struct db_val[]){
+	    DB_STR(r->auth.tenant_id), DB_STR(r->pathvars[0]) }, 2, &res);
+	if (rc != 0) {
+		api_db_error(r, rc);
+		return;
+	}
+	root = json_object_new_object();
+	arr = json_object_new_array();
+	for (i = 0; i < res->nrows; i++) {
+		json_object *h = json_object_new_object(), *fields;
+		char ts[VTIME_RFC3339_LEN];
+
+		json_object_object_add(h, "action",
+		    json_object_new_string(db_cell(res, i, 0)));
+		if (vtime_sql_to_rfc3339(db_cell(res, i, 1), ts,
+		    sizeof(ts)) != 0)
+			ts[0] = '\0';
+		json_object_object_add(h, "timestamp",
+		    json_object_new_string(ts));
+		json_object_object_add(h, "by",
+		    json_object_new_string(db_cell(res, i, 2)));
+		/* The action's own fields, flattened as in seed 000. */
+		fields = json_tokener_parse(db_cell(res, i, 3));
+		if (fields != NULL &&
+		    json_object_is_type(fields, json_type_object)) {
+			json_object_object_foreach(fields, k, v)
+				json_object_object_add(h, k,
+				    json_object_get(v));
+		}
+		json_object_put(fields);
+		json_object_array_add(arr, h);
+	}
+	db_res_free(res);
+	json_object_object_add(root, "finding_id",
+	    json_object_new_string(r->pathvars[0]));
+	json_object_object_add(root, "history", arr);
+	response_json(r, 200, root);
+}
+
+/* The body of an action, validated into in. Returns 0, or -1 after a
+ * 400. user defaults to the calling key. */
+static int
+action_input(struct request *r, json_object *body, enum lc_kind kind,
+    struct lc_input *in, char *defuser, size_t defusersz,
+    const char *const *extra_allowed)
+{
+	static const char *const a_accept[] = { "user", "justification",
+	    "expires_at", NULL };
+	static const char *const a_resolve[] = { "user", "evidence", NULL };
+	static const char *const a_remediate[] = { "user",
+	    "approval_required", NULL };
+	static const char *const a_snooze[] = { "user", "days", NULL };
+	static const char *const a_dismiss[] = { "user", "reason", NULL };
+	const char *const *allowed;
+	const char *allow[12];
+	struct vjson_err e;
+	const char *s = NULL;
+	json_object *empty = NULL;
+	int64_t days;
+	int b, rc = -1;
+	size_t n = 0, i;
+
+	memset(in, 0, sizeof(*in));
+	in->kind = kind;
+	switch (kind) {
+	case LC_ACCEPT: allowed = a_accept; break;
+	case LC_RESOLVE: allowed = a_resolve; break;
+	case LC_REMEDIATE: allowed = a_remediate; break;
+	case LC_SNOOZE: allowed = a_snooze; break;
+	default: allowed = a_dismiss; break;
+	}
+	for (i = 0; allowed[i] != NULL; i++)
+		allow[n++] = allowed[i];
+	for (i = 0; extra_allowed != NULL && extra_allowed[i] != NULL; i++)
+		allow[n++] = extra_allowed[i];
+	allow[n] = NULL;
+	if (body == NULL)
+		body = empty = json_object_new_object();
+	if (vjson_only_keys(body, allow, &e) != 0)
+		goto bad;
+	if (vjson_get_string(body, "user", 0, 1, LC_USER_MAX, &s, &e) < 0)
+		goto bad;
+	in->user = s ? s : defuser;
+	(void)defusersz;
+	switch (kind) {
+	case LC_ACCEPT:
+		if (vjson_get_string(body, "justification", 1, 1, LC_TEXT_MAX,
+		    &in->u.accept.justification, &e) < 0)
+			goto bad;
+		s = NULL;
+		if (vjson_get_string(body, "expires_at", 0, 1, 64, &s, &e) < 0)
+			goto bad;
+		if (s != NULL && vtime_parse_rfc3339(s,
+		    &in->u.accept.expires_at) != 0) {
+			snprintf(e.field, sizeof(e.field), "expires_at");
+			snprintf(e.message, sizeof(e.message),
+			    "expires_at must be an RFC 3339 timestamp.");
+			goto bad;
+		}
+		break;
+	case LC_RESOLVE:
+		if (vjson_get_string(body, "evidence", 0, 1, LC_TEXT_MAX,
+		    &in->u.resolve.evidence, &e) < 0)
+			goto bad;
+		break;
+	case LC_REMEDIATE:
+		b = 0;
+		if (vjson_get_bool(body, "approval_required", 0, &b, &e) < 0)
+			goto bad;
+		in->u.remediate.approval_required = b;
+		break;
+	case LC_SNOOZE:
+		if (vjson_get_int(body, "days", 1, 1, 90, &days, &e) < 0)
+			goto bad;
+		in->u.snooze.days = (long)days;
+		break;
+	default:
+		if (vjson_get_string(body, "reason", 1, 1, LC_TEXT_MAX,
+		    &in->u.dismiss.reason, &e) < 0)
+			goto bad;
+		break;
+	}
+	rc = 0;
+	goto out;
+bad:
+	bad(r, e.field, e.message);
+out:
+	/* Strings point into body; an empty body holds none. */
+	if (empty != NULL)
+		json_object_put(empty);
+	return rc;
+}
+
+/* Reply for a refusal or error of findings_act. */
+static void
+act_reply(struct request *r, enum findings_outcome o,
+    const struct lc_result *res, int rc)
+{
+	switch (o) {
+	case FINDINGS_NOT_FOUND:
+		not_found(r);
+		break;
+	case FINDINGS_REFUSED:
+		response_error(r, res->status, res->code, res->message,
+		    res->field);
+		break;
+	default:
+		api_db_error(r, rc ? rc : DB_ERR);
+		break;
+	}
+}
+
+static void
+findings_action(struct request *r, struct db *db, enum lc_kind kind)
+{
+	struct finding_row *after = NULL;
+	struct lc_result res;
+	struct lc_input in;
+	enum findings_outcome o;
+	char actor[128];
+	int rc;
+
+	if (!id_ok(r->pathvars[0])) {
+		not_found(r);
+		return;
+	}
+	auth_actor(r, actor, sizeof(actor));
+	if (action_input(r, r->json, kind, &in, actor, sizeof(actor),
+	    NULL) != 0)
+		return;
+	o = findings_act(db, r->auth.tenant_id, r->pathvars[0], &in, actor,
+	    time(NULL), &res, &after, &rc);
+	if (o == FINDINGS_OK)
+		response_json(r, 200, findings_to_json(after, 1));
+	else
+		act_reply(r, o, &res, rc);
+	lifecycle_result_free(&res);
+	findings_row_free(after);
+}
+
+static void
+findings_accept(struct request *r, struct db *db)
+{
+	findings_action(r, db, LC_ACCEPT);
+}
+
+static void
+findings_resolve(struct request *r, struct db *db)
+{
+	findings_action(r, db, LC_RESOLVE);
+}
+
+static void
+findings_remediate(struct request *r, struct db *db)
+{
+	findings_action(r, db, LC_REMEDIATE);
+}
+
+static void
+findings_snooze(struct request *r, struct db *db)
+{
+	findings_action(r, db, LC_SNOOZE);
+}
+
+static void
+findings_dismiss(struct request *r, struct db *db)
+{
+	findings_action(r, db, LC_DISMISS);
+}
+
+static void
+findings_patch_h(struct request *r, struct db *db)
+{
+	static const char *const allowed[] = { "assignee", "notes", "user",
+	    NULL };
+	struct finding_row *after = NULL;
+	struct vjson_err e;
+	enum findings_outcome o;
+	const char *assignee = NULL, *notes = NULL, *user = NULL;
+	char actor[128];
+	int aset, nset, rc;
+
+	if (!id_ok(r->pathvars[0])) {
+		not_found(r);
+		return;
+	}
+	if (vjson_only_keys(r->json, allowed, &e) != 0 ||
+	    (aset = vjson_get_string(r->json, "assignee", 0, 1, 254,
+	    &assignee, &e)) < 0 ||
+	    (nset = vjson_get_string(r->json, "notes", 0, 0, NOTES_MAX,
+	    &notes, &e)) < 0 ||
+	    vjson_get_string(r->json, "user", 0, 1, LC_USER_MAX, &user,
+	    &e) < 0) {
+		bad(r, e.field, e.message);
+		return;
+	}
+	/* A key present with null clears the field. */
+	aset = aset || json_object_object_get_ex(r->json, "assignee", NULL);
+	nset = nset || json_object_object_get_ex(r->json, "notes", NULL);
+	if (!aset && !nset) {
+		bad(r, "body", "Give assignee and/or notes.");
+		return;
+	}
+	auth_actor(r, actor, sizeof(actor));
+	o = findings_patch(db, r->auth.tenant_id, r->pathvars[0], aset,
+	    assignee, nset, notes, user ? user : actor, actor, time(NULL),
+	    &after, &rc);
+	if (o == FINDINGS_OK)
+		response_json(r, 200, findings_to_json(after, 1));
+	else
+		act_reply(r, o, NULL, rc);
+	findings_row_free(after);
+}
+
+static int
+cmp_ids(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* POST /findings/bulk {"action":"…","ids":[…], …the action's fields}:
+ * each id in its own transaction, a result per id, in sorted order (so
+ * that concurrent bulk calls lock rows in one order). */
+static void
+findings_bulk(struct request *r, struct db *db)
+{
+	static const char *const actions[] = { "accept", "resolve",
+	    "remediate", "snooze", "dismiss" };
+	static const enum lc_kind kinds[] = { LC_ACCEPT, LC_RESOLVE,
+	    LC_REMEDIATE, LC_SNOOZE, LC_DISMISS };
+	static const char *const extra[] = { "action", "ids", NULL };
+	const char *action = NULL, **ids = NULL;
+	struct vjson_err e;
+	struct lc_input in;
+	json_object *arr, *root, *results;
+	char actor[128];
+	size_t i, n, k, ok = 0;
+	time_t now = time(NULL);
+
+	if (vjson_get_string(r->json, "action", 1, 1, 16, &action, &e) < 0 ||
+	    vjson_get_string_array(r->json, "ids", 1, BULK_MAX,
+	    FINDING_ID_MAX - 1, &arr, &e) < 0) {
+		bad(r, e.field, e.message);
+		return;
+	}
+	for (k = 0; k < NELEM(actions); k++)
+		if (strcmp(action, actions[k]) == 0)
+			break;
+	if (k == NELEM(actions)) {
+		bad(r, "action", "action must be one of accept, resolve, "
+		    "remediate, snooze, dismiss.");
+		return;
+	}
+	n = json_object_array_length(arr);
+	if (n == 0) {
+		bad(r, "ids", "ids must list 1 to 500 finding ids.");
+		return;
+	}
+	auth_actor(r, actor, sizeof(actor));
+	if (action_input(r, r->json, kinds[k], &in, actor, sizeof(actor),
+	    extra) != 0)
+		return;
+	if ((ids = calloc(n, sizeof(*ids))) == NULL) {
+		api_db_error(r, DB_ERR);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		ids[i] = json_object_get_string(json_object_array_get_idx(arr,
+		    i));
+	qsort(ids, n, sizeof(*ids), cmp_ids);
+	root = json_object_new_object();
+	results = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		json_object *one = json_object_new_object();
+		struct finding_row *after = NULL;
+		struct lc_result res;
+		enum findings_outcome o = FINDINGS_NOT_FOUND;
+		int rc = 0, status;
+		const char *code = NULL;
+
+		memset(&res, 0, sizeof(res));
+		if (i > 0 && strcmp(ids[i], ids[i - 1]) == 0) {
+			json_object_put(one);
+			continue;
+		}
+		if (id_ok(ids[i]))
+			o = findings_act(db, r->auth.tenant_id, ids[i], &in,
+			    actor, now, &res, &after, &rc);
+		switch (o) {
+		case FINDINGS_OK:
+			status = 200;
+			ok++;
+			break;
+		case FINDINGS_NOT_FOUND:
+			status = 404;
+			code = "finding_not_found";
+			break;
+		case FINDINGS_REFUSED:
+			status = res.status;
+			code = res.code;
+			break;
+		default:
+			status = rc == DB_DOWN ? 503 : 500;
+			code = rc == DB_DOWN ? "service_unavailable" :
+			    "internal_error";
+			break;
+		}
+		json_object_object_add(one, "id",
+		    json_object_new_string(ids[i]));
+		json_object_object_add(one, "status",
+		    json_object_new_int(status));
+		if (code != NULL)
+			json_object_object_add(one, "error",
+			    json_object_new_string(code));
+		else
+			json_object_object_add(one, "state",
+			    json_object_new_string(
+			    finding_state_str(after->f.state)));
+		json_object_array_add(results, one);
+		lifecycle_result_free(&res);
+		findings_row_free(after);
+	}
+	free(ids);
+	json_object_object_add(root, "action", json_object_new_string(action));
+	json_object_object_add(root, "succeeded", json_object_new_int64(
+	    (int64_t)ok));
+	json_object_object_add(root, "failed", json_object_new_int64(
+	    (int64_t)(json_object_array_length(results) - ok)));
+	json_object_object_add(root, "results", results);
+	response_json(r, 200, root);
+}
+
+const struct route findings_routes[] = {
+	{ "GET", "/api/v1/findings", SCOPE_READ, 0, findings_list },
+	{ "POST", "/api/v1/findings/bulk", SCOPE_WRITE, ROUTE_JSON_BODY,
+	    findings_bulk },
+	{ "GET", "/api/v1/findings/{id}", SCOPE_READ, 0, findings_get },
+	{ "PATCH", "/api/v1/findings/{id}", SCOPE_WRITE, ROUTE_JSON_BODY,
+	    findings_patch_h },
+	{ "GET", "/api/v1/findings/{id}/history", SCOPE_READ, 0,
+	    findings_history },
+	{ "POST", "/api/v1/findings/{id}/accept", SCOPE_WRITE,
+	    ROUTE_JSON_BODY, findings_accept },
+	{ "POST", "/api/v1/findings/{id}/resolve", SCOPE_WRITE, 0,
+	    findings_resolve },
+	{ "POST", "/api/v1/findings/{id}/remediate", SCOPE_WRITE, 0,
+	    findings_remediate },
+	{ "POST", "/api/v1/findings/{id}/snooze", SCOPE_WRITE,
+	    ROUTE_JSON_BODY, findings_snooze },
+	{ "POST", "/api/v1/findings/{id}/dismiss", SCOPE_WRITE,
+	    ROUTE_JSON_BODY, findings_dismiss },
+};
+const size_t findings_nroutes = NELEM(findings_routes);

@@ -1,0 +1,763 @@
+/* findings.c: findings in the database. The decisions are lifecycle.c's;
+ * this file loads, writes, and keeps each change, its history, its audit
+ * entry and its events in one transaction. */
+#include "vigil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "buf.h"
+#include "crypto.h"
+#include "db.h"
+#include "findings.h"
+#include "id.h"
+#include "log.h"
+#include "vjson.h"
+#include "vtime.h"
+
+/* Column order of FINDING_COLS in db.c. */
+enum {
+	C_SEQ, C_ID, C_RULE, C_PROVIDER, C_SUB, C_ENV, C_RES, C_TITLE, C_SEV,
+	C_CAT, C_LAYER, C_FW, C_DESC, C_REC, C_EVID, C_FP, C_STATE, C_REM,
+	C_RBY, C_AWAIT, C_ACC_UNTIL, C_SNZ_UNTIL, C_DET, C_UPD, C_SEEN,
+	C_RESOLVED, C_ASSIGNEE, C_NOTES, C__N
+};
+
+void
+findings_make_id(const char *provider, const char *rule_id,
+    const char *resource_id, char *out, size_t outsz)
+{
+	unsigned char h[CRYPTO_SHA256_LEN];
+	char hex[CRYPTO_SHA256_HEX], *low;
+	size_t i, n = strlen(resource_id);
+
+	/* Azure resource ids are case-insensitive. */
+	if ((low = malloc(n + 1)) == NULL) {
+		snprintf(out, outsz, "%s-%s-00000000", provider, rule_id);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		low[i] = (resource_id[i] >= 'A' && resource_id[i] <= 'Z') ?
+		    (char)(resource_id[i] - 'A' + 'a') : resource_id[i];
+	crypto_sha256(low, n, h);
+	free(low);
+	crypto_hex(h, 4, hex);
+	/* "azure" + "nsg-ssh-internet", or a rule id that already carries
+	 * its provider: "azure-nsg-ssh-internet". */
+	if (strncmp(rule_id, provider, strlen(provider)) == 0 &&
+	    rule_id[strlen(provider)] == '-')
+		snprintf(out, outsz, "%s-%s", rule_id, hex);
+	else
+		snprintf(out, outsz, "%s-%s-%s", provider, rule_id, hex);
+}
+
+/* Serialise with object keys sorted, so that equal configurations give
+ * equal text whatever order the source listed them in. */
+static void
+canonical(json_object *o, struct buf *b)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_object: {
+		const char *keys[512];
+		size_t n = 0, i, j;
+
+		json_object_object_foreach(o, k, v) {
+			(void)v;
+			if (n < NELEM(keys))
+				keys[n++] = k;
+		}
+		for (i = 1; i < n; i++)
+			for (j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0;
+			    j--) {
+				const char *t = keys[j];
+
+				keys[j] = keys[j - 1];
+				keys[j - 1] = t;
+			}
+		buf_puts(b, "{");
+		for (i = 0; i < n; i++) {
+			json_object *ks = json_object_new_string(keys[i]);
+
+			buf_printf(b, "%s%s:", i ? "," : "",
+			    json_object_to_json_string_ext(ks,
+			    JSON_C_TO_STRING_PLAIN));
+			json_object_put(ks);
+			canonical(json_object_object_get(o, keys[i]), b);
+		}
+		buf_puts(b, "}");
+		break;
+	}
+	case json_type_array: {
+		size_t i, n = json_object_array_length(o);
+
+		buf_puts(b, "[");
+		for (i = 0; i < n; i++) {
+			if (i)
+				buf_puts(b, ",");
+			canonical(json_object_array_get_idx(o, i), b);
+		}
+		buf_puts(b, "]");
+		break;
+	}
+	default:
+		buf_puts(b, o ? json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PLAIN) : "null");
+	}
+}
+
+void
+findings_fingerprint(json_object *evidence, char out[65])
+{
+	struct buf b;
+
+	buf_init(&b, 16 * 1024 * 1024);
+	canonical(evidence, &b);
+	crypto_sha256_hex(b.data ? b.data : "", b.len, out);
+	buf_free(&b);
+}
+
+void
+findings_row_free(struct finding_row *r)
+{
+	if (r == NULL)
+		return;
+	free(r->rule_id);
+	free(r->provider);
+	free(r->subscription_id);
+	free(r->environment);
+	free(r->resource_id);
+	free(r->title);
+	free(r->category);
+	free(r->layer);
+	free(r->framework);
+	free(r->description);
+	free(r->recommendation);
+	free(r->evidence);
+	free(r->assignee);
+	free(r->notes);
+	free(r);
+}
+
+static time_t
+cell_time(const struct db_res *res, size_t row, size_t col)
+{
+	const char *s = db_cell(res, row, col);
+	time_t t;
+
+	if (s == NULL || vtime_parse_sql(s, &t) != 0)
+		return 0;
+	return t;
+}
+
+static char *
+cell_dup(const struct db_res *res, size_t row, size_t col)
+{
+	const char *s = db_cell(res, row, col);
+
+	return strdup(s ? s : "");
+}
+
+struct finding_row *
+findings_row_at(const struct db_res *res, size_t i)
+{
+	struct finding_row *r;
+	const char *s;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->seq = db_cell_int(res, i, C_SEQ);
+	snprintf(r->f.id, sizeof(r->f.id), "%s", db_cell(res, i, C_ID));
+	finding_severity_from_str(db_cell(res, i, C_SEV), &r->f.severity);
+	finding_state_from_str(db_cell(res, i, C_STATE), &r->f.state);
+	finding_remediation_from_str(db_cell(res, i, C_REM),
+	    &r->f.remediation);
+	finding_resolver_from_str(db_cell(res, i, C_RBY), &r->f.resolved_by);
+	r->f.awaiting_scan = db_cell_int(res, i, C_AWAIT) != 0;
+	snprintf(r->f.fingerprint, sizeof(r->f.fingerprint), "%s",
+	    db_cell(res, i, C_FP) ? db_cell(res, i, C_FP) : "");
+	r->f.accepted_until = cell_time(res, i, C_ACC_UNTIL);
+	r->f.snoozed_until = cell_time(res, i, C_SNZ_UNTIL);
+	r->f.detected_at = cell_time(res, i, C_DET);
+	r->f.updated_at = cell_time(res, i, C_UPD);
+	r->f.last_seen_at = cell_time(res, i, C_SEEN);
+	r->f.resolved_at = cell_time(res, i, C_RESOLVED);
+	r->rule_id = cell_dup(res, i, C_RULE);
+	r->provider = cell_dup(res, i, C_PROVIDER);
+	r->subscription_id = cell_dup(res, i, C_SUB);
+	r->environment = cell_dup(res, i, C_ENV);
+	r->resource_id = cell_dup(res, i, C_RES);
+	r->title = cell_dup(res, i, C_TITLE);
+	r->category = cell_dup(res, i, C_CAT);
+	r->layer = cell_dup(res, i, C_LAYER);
+	r->framework = cell_dup(res, i, C_FW);
+	r->description = cell_dup(res, i, C_DESC);
+	r->recommendation = cell_dup(res, i, C_REC);
+	r->evidence = cell_dup(res, i, C_EVID);
+	if ((s = db_cell(res, i, C_ASSIGNEE)) != NULL)
+		r->assignee = strdup(s);
+	if ((s = db_cell(res, i, C_NOTES)) != NULL)
+		r->notes = strdup(s);
+	if (r->rule_id == NULL || r->provider == NULL ||
+	    r->subscription_id == NULL || r->environment == NULL ||
+	    r->resource_id == NULL || r->title == NULL || r->category == NULL ||
+	    r->layer == NULL || r->framework == NULL ||
+	    r->description == NULL || r->recommendation == NULL ||
+	    r->evidence == NULL) {
+		findings_row_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+int
+findings_load(struct db *db, const char *tenant_id, const char *id,
+    int for_update, struct finding_row **out)
+{
+	struct db_res *res = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = db_exec(db, for_update ? SQL_FINDING_GET_LOCK : SQL_FINDING_GET,
+	    (struct db_val[]){ DB_STR(tenant_id), DB_STR(id) }, 2, &res);
+	if (rc != 0)
+		return rc;
+	if (res->nrows == 0) {
+		db_res_free(res);
+		return 0;
+	}
+	*out = findings_row_at(res, 0);
+	db_res_free(res);
+	return *out ? 1 : DB_ERR;
+}
+
+/* Fills a caller buffer with the RFC 3339 form of t, and returns a JSON
+ * string of it (or JSON null for 0). */
+static json_object *
+ts_json(time_t t)
+{
+	char s[VTIME_RFC3339_LEN];
+
+	if (t == 0)
+		return NULL;
+	vtime_rfc3339(t, s, sizeof(s));
+	return json_object_new_string(s);
+}
+
+static void
+add_str(json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+}
+
+json_object *
+findings_to_json(const struct finding_row *r, int full)
+{
+	json_object *o = json_object_new_object();
+
+	add_str(o, "id", r->f.id);
+	add_str(o, "title", r->title);
+	add_str(o, "severity", finding_severity_str(r->f.severity));
+	add_str(o, "category", r->category);
+	add_str(o, "layer", r->layer);
+	add_str(o, "subscription_id", r->subscription_id);
+	add_str(o, "environment", r->environment);
+	add_str(o, "resource_id", r->resource_id);
+	add_str(o, "framework", r->framework);
+	add_str(o, "description", r->description);
+	add_str(o, "recommendation", r->recommendation);
+	json_object_object_add(o, "detected_at", ts_json(r->f.detected_at));
+	json_object_object_add(o, "updated_at", ts_json(r->f.updated_at));
+	add_str(o, "state", finding_state_str(r->f.state));
+	if (!full)
+		return o;
+	add_str(o, "rule_id", r->rule_id);
+	add_str(o, "provider", r->provider);
+	json_object_object_add(o, "last_seen_at", ts_json(r->f.last_seen_at));
+	json_object_object_add(o, "resolved_at", ts_json(r->f.resolved_at));
+	add_str(o, "resolved_by", r->f.state == FINDING_RESOLVED ?
+	    finding_resolver_str(r->f.resolved_by) : NULL);
+	json_object_object_add(o, "accepted_until",
+	    r->f.state == FINDING_ACCEPTED ? ts_json(r->f.accepted_until) :
+	    NULL);
+	json_object_object_add(o, "snoozed_until",
+	    r->f.state == FINDING_SNOOZED ? ts_json(r->f.snoozed_until) :
+	    NULL);
+	add_str(o, "remediation", finding_remediation_str(r->f.remediation));
+	add_str(o, "assignee", r->assignee);
+	add_str(o, "notes", r->notes);
+	json_object_object_add(o, "evidence",
+	    json_tokener_parse(r->evidence));
+	return o;
+}
+
+int
+findings_tenant_settings(struct db *db, const char *tenant_id,
+    struct lc_tenant *out)
+{
+	struct db_res *res = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = db_exec(db, SQL_SETTINGS_LIFECYCLE,
+	    (struct db_val[]){ DB_STR(tenant_id) }, 1, &res);
+	if (rc != 0)
+		return rc;
+	if (res->nrows > 0)
+		out->allow_auto_remediate = db_cell_int(res, 0, 0) != 0;
+	db_res_free(res);
+	return 0;
+}
+
+/* A DATETIME parameter for t, or NULL for 0. buf holds the text. */
+static struct db_val
+time_val(time_t t, char *buf, size_t bufsz)
+{
+	if (t == 0)
+		return DB_NUL;
+	vtime_sql(t, buf, bufsz);
+	return DB_STR(buf);
+}
+
+static int
+write_state(struct db *db, const char *tenant_id, const struct finding *f)
+{
+	char acc[VTIME_SQL_LEN], snz[VTIME_SQL_LEN], det[VTIME_SQL_LEN];
+	char upd[VTIME_SQL_LEN], seen[VTIME_SQL_LEN], res[VTIME_SQL_LEN];
+
+	return db_exec(db, SQL_FINDING_UPDATE_STATE, (struct db_val[]){
+	    DB_STR(finding_severity_str(f->severity)),
+	    DB_STR(finding_state_str(f->state)),
+	    DB_STR(finding_remediation_str(f->remediation)),
+	    DB_STR(finding_resolver_str(f->resolved_by)),
+	    DB_INT(f->awaiting_scan), DB_STR(f->fingerprint),
+	    time_val(f->accepted_until, acc, sizeof(acc)),
+	    time_val(f->snoozed_until, snz, sizeof(snz)),
+	    time_val(f->detected_at, det, sizeof(det)),
+	    time_val(f->updated_at, upd, sizeof(upd)),
+	    time_val(f->last_seen_at, seen, sizeof(seen)),
+	    time_val(f->resolved_at, res, sizeof(res)),
+	    DB_STR(tenant_id), DB_STR(f->id) }, 14, NULL);
+}
+
+/* The history rows, events and audit entry of a decision applied to
+ * row (already holding the new state). */
+static int
+write_effects(struct db *db, const char *tenant_id,
+    const struct finding_row *row, const struct lc_result *res,
+    const char *actor)
+{
+	json_object *detail = NULL, *actions;
+	char at[VTIME_SQL_LEN], evid[VIGIL_ID_LEN];
+	char ts[VTIME_RFC3339_LEN];
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < res->nhistory; i++) {
+		const struct lc_history *h = &res->history[i];
+		size_t len;
+		const char *fields = vjson_str(h->fields, &len);
+
+		vtime_sql(h->timestamp, at, sizeof(at));
+		rc = db_exec(db, SQL_HISTORY_INSERT, (struct db_val[]){
+		    DB_STR(tenant_id), DB_STR(row->f.id), DB_STR(h->action),
+		    DB_STR(at), DB_STR(h->by), DB_STRN(fields, len) }, 6,
+		    NULL);
+		if (rc != 0)
+			return rc;
+	}
+	for (i = 0; i < res->nevents; i++) {
+		json_object *env, *data;
+		const char *payload;
+		size_t len;
+		time_t now = res->nhistory ?
+		    res->history[0].timestamp : row->f.updated_at;
+
+		if (id_new("evt", evid, sizeof(evid)) != 0)
+			return DB_ERR;
+		vtime_rfc3339(now, ts, sizeof(ts));
+		vtime_sql(now, at, sizeof(at));
+		env = json_object_new_object();
+		data = json_object_new_object();
+		json_object_object_add(data, "finding",
+		    findings_to_json(row, 0));
+		add_str(env, "event_id", evid);
+		add_str(env, "event_type", res->events[i]);
+		add_str(env, "tenant_id", tenant_id);
+		add_str(env, "timestamp", ts);
+		json_object_object_add(env, "data", data);
+		payload = vjson_str(env, &len);
+		rc = db_exec(db, SQL_EVENT_INSERT, (struct db_val[]){
+		    DB_STR(evid), DB_STR(tenant_id), DB_STR(res->events[i]),
+		    DB_STR(at), DB_STRN(payload, len) }, 5, NULL);
+		json_object_put(env);
+		if (rc != 0)
+			return rc;
+	}
+	if (res->nhistory == 0)
+		return 0;
+	/* One audit entry per change, naming what the history says. */
+	detail = json_object_new_object();
+	actions = json_object_new_array();
+	for (i = 0; i < res->nhistory; i++)
+		json_object_array_add(actions,
+		    lifecycle_history_json(&res->history[i]));
+	json_object_object_add(detail, "history", actions);
+	add_str(detail, "state", finding_state_str(row->f.state));
+	rc = audit_append(db, tenant_id, actor, res->history[0].action,
+	    row->f.id, detail);
+	json_object_put(detail);
+	return rc;
+}
+
+enum findings_outcome
+findings_act_tx(struct db *db, const char *tenant_id, const char *id,
+    const struct lc_input *in, const char *actor, time_t now,
+    struct lc_result *res, struct finding_row **after, int *rc)
+{
+	struct finding_row *row = NULL;
+	struct lc_tenant tenant;
+	int found;
+
+	*after = NULL;
+	*rc = 0;
+	memset(res, 0, sizeof(*res));
+	if ((found = findings_load(db, tenant_id, id, 1, &row)) < 0) {
+		*rc = found;
+		return FINDINGS_DB_ERROR;
+	}
+	if (found == 0)
+		return FINDINGS_NOT_FOUND;
+	if ((*rc = findings_tenant_settings(db, tenant_id, &tenant)) != 0)
+		goto dberr;
+	if (lifecycle_apply(&row->f, in, now, &tenant, res) != 0) {
+		*rc = DB_ERR;
+		goto dberr;
+	}
+	if (res->status != 0) {
+		findings_row_free(row);
+		return FINDINGS_REFUSED;
+	}
+	row->f = res->finding;
+	if (res->changed) {
+		if ((*rc = write_state(db, tenant_id, &row->f)) != 0 ||
+		    (*rc = write_effects(db, tenant_id, row, res, actor)) != 0)
+			goto dberr;
+	}
+	*after = row;
+	return FINDINGS_OK;
+dberr:
+	findings_row_free(row);
+	return FINDINGS_DB_ERROR;
+}
+
+enum findings_outcome
+findings_act(struct db *db, const char *tenant_id, const char *id,
+    const struct lc_input *in, const char *actor, time_t now,
+    struct lc_result *res, struct finding_row **after, int *rc)
+{
+	enum findings_outcome o;
+
+	*after = NULL;
+	memset(res, 0, sizeof(*res));
+	if ((*rc = db_begin(db)) != 0)
+		return FINDINGS_DB_ERROR;
+	o = findings_act_tx(db, tenant_id, id, in, actor, now, res, after, rc);
+	if (o == FINDINGS_OK && (*rc = db_commit(db)) != 0) {
+		findings_row_free(*after);
+		*after = NULL;
+		o = FINDINGS_DB_ERROR;
+	}
+	if (o != FINDINGS_OK)
+		db_rollback(db);
+	return o;
+}
+
+enum findings_outcome
+findings_patch(struct db *db, const char *tenant_id, const char *id,
+    int assignee_set, const char *assignee, int notes_set, const char *notes,
+    const char *user, const char *actor, time_t now,
+    struct finding_row **after, int *rc)
+{
+	struct finding_row *row = NULL;
+	struct lc_result res;
+	char upd[VTIME_SQL_LEN];
+	int found;
+
+	*after = NULL;
+	memset(&res, 0, sizeof(res));
+	if ((*rc = db_begin(db)) != 0)
+		return FINDINGS_DB_ERROR;
+	if ((found = findings_load(db, tenant_id, id, 1, &row)) <= 0) {
+		db_rollback(db);
+		*rc = found;
+		return found == 0 ? FINDINGS_NOT_FOUND : FINDINGS_DB_ERROR;
+	}
+	if (assignee_set) {
+		free(row->assignee);
+		row->assignee = assignee ? strdup(assignee) : NULL;
+	}
+	if (notes_set) {
+		free(row->notes);
+		row->notes = notes ? strdup(notes) : NULL;
+	}
+	row->f.updated_at = now;
+	vtime_sql(now, upd, sizeof(upd));
+	/* The history entry and event, in the lifecycle's shapes. */
+	res.changed = 1;
+	res.nhistory = 1;
+	res.history[0].action = "updated";
+	res.history[0].timestamp = now;
+	snprintf(res.history[0].by, sizeof(res.history[0].by), "%s", user);
+	res.history[0].fields = json_object_new_object();
+	if (assignee_set)
+		add_str(res.history[0].fields, "assignee", row->assignee);
+	if (notes_set)
+		add_str(res.history[0].fields, "notes", row->notes);
+	res.nevents = 1;
+	res.events[0] = "finding.updated";
+	*rc = db_exec(db, SQL_FINDING_PATCH, (struct db_val[]){
+	    DB_STR0(row->assignee), DB_STR0(row->notes), DB_STR(upd),
+	    DB_STR(tenant_id), DB_STR(id) }, 5, NULL);
+	if (*rc == 0)
+		*rc = write_effects(db, tenant_id, row, &res, actor);
+	if (*rc == 0)
+		*rc = db_commit(db);
+	lifecycle_result_free(&res);
+	if (*rc != 0) {
+		db_rollback(db);
+		findings_row_free(row);
+		return FINDINGS_DB_ERROR;
+	}
+	*after = row;
+	return FINDINGS_OK;
+}
+
+static int
+insert_row(struct db *db, const char *tenant_id,
+    const struct finding_obs *obs, const struct finding *f,
+    const char *evidence, size_t evlen)
+{
+	char acc[VTIME_SQL_LEN], snz[VTIME_SQL_LEN], det[VTIME_SQL_LEN];
+	char upd[VTIME_SQL_LEN], seen[VTIME_SQL_LEN], res[VTIME_SQL_LEN];
+
+	return db_exec(db, SQL_FINDING_INSERT, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(f->id), DB_STR(obs->rule_id),
+	    DB_STR(obs->provider), DB_STR(obs->subscription_id),
+	    DB_STR(obs->environment), DB_STR(obs->resource_id),
+	    DB_STR(obs->title), DB_STR(finding_severity_str(f->severity)),
+	    DB_STR(obs->category), DB_STR(obs->layer), DB_STR(obs->framework),
+	    DB_STR(obs->description), DB_STR(obs->recommendation),
+	    DB_STRN(evidence, evlen), DB_STR(f->fingerprint),
+	    DB_STR(finding_state_str(f->state)),
+	    DB_STR(finding_remediation_str(f->remediation)),
+	    DB_STR(finding_resolver_str(f->resolved_by)),
+	    DB_INT(f->awaiting_scan),
+	    time_val(f->accepted_until, acc, sizeof(acc)),
+	    time_val(f->snoozed_until, snz, sizeof(snz)),
+	    time_val(f->detected_at, det, sizeof(det)),
+	    time_val(f->updated_at, upd, sizeof(upd)),
+	    time_val(f->last_seen_at, seen, sizeof(seen)),
+	    time_val(f->resolved_at, res, sizeof(res)) }, 26, NULL);
+}
+
+/* Copy the observation's descriptive columns into row (for events). */
+static int
+row_set_desc(struct finding_row *row, const struct finding_obs *obs,
+    const char *evidence)
+{
+	char **dst[] = { &row->rule_id, &row->provider, &row->subscription_id,
+	    &row->environment, &row->resource_id, &row->title, &row->category,
+	    &row->layer, &row->framework, &row->description,
+	    &row->recommendation, &row->evidence };
+	const char *src[] = { obs->rule_id, obs->provider,
+	    obs->subscription_id, obs->environment, obs->resource_id,
+	    obs->title, obs->category, obs->layer, obs->framework,
+	    obs->description, obs->recommendation, evidence };
+	size_t i;
+
+	for (i = 0; i < NELEM(dst); i++) {
+		free(*dst[i]);
+		if ((*dst[i] = strdup(src[i] ? src[i] : "")) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+int
+findings_observe(struct db *db, const char *tenant_id,
+    const struct finding_obs *obs, time_t now, char *id_out)
+{
+	struct finding_row *row = NULL;
+	struct lc_result res;
+	struct lc_input in;
+	struct lc_tenant tenant;
+	json_object *empty = NULL;
+	const char *evidence;
+	char id[FINDING_ID_MAX], fp[65];
+	size_t evlen;
+	int rc, found;
+
+	memset(&res, 0, sizeof(res));
+	findings_make_id(obs->provider, obs->rule_id, obs->resource_id, id,
+	    sizeof(id));
+	if (id_out != NULL)
+		snprintf(id_out, FINDING_ID_MAX, "%s", id);
+	if (obs->evidence == NULL)
+		empty = json_object_new_object();
+	findings_fingerprint(obs->evidence ? obs->evidence : empty, fp);
+	evidence = vjson_str(obs->evidence ? obs->evidence : empty, &evlen);
+
+	memset(&in, 0, sizeof(in));
+	in.kind = LC_SEEN;
+	in.u.seen.fingerprint = fp;
+	in.u.seen.severity = obs->severity;
+
+	if ((rc = db_begin(db)) != 0)
+		goto out;
+	if ((found = findings_load(db, tenant_id, id, 1, &row)) < 0) {
+		rc = found;
+		goto fail;
+	}
+	if ((rc = findings_tenant_settings(db, tenant_id, &tenant)) != 0)
+		goto fail;
+	if (lifecycle_apply(found ? &row->f : NULL, &in, now, &tenant,
+	    &res) != 0 || res.status != 0) {
+		log_err("findings: observation of %s refused: %s", id,
+		    res.message ? res.message : "error");
+		rc = DB_ERR;
+		goto fail;
+	}
+	if (!found) {
+		if ((row = calloc(1, sizeof(*row))) == NULL) {
+			rc = DB_ERR;
+			goto fail;
+		}
+		row->f = res.finding;
+		snprintf(row->f.id, sizeof(row->f.id), "%s", id);
+		res.finding = row->f;
+		if (row_set_desc(row, obs, evidence) != 0) {
+			rc = DB_ERR;
+			goto fail;
+		}
+		rc = insert_row(db, tenant_id, obs, &row->f, evidence, evlen);
+	} else {
+		row->f = res.finding;
+		if (row_set_desc(row, obs, evidence) != 0) {
+			rc = DB_ERR;
+			goto fail;
+		}
+		rc = db_exec(db, SQL_FINDING_UPDATE_DESC, (struct db_val[]){
+		    DB_STR(row->subscription_id), DB_STR(row->environment),
+		    DB_STR(row->resource_id), DB_STR(row->title),
+		    DB_STR(row->category), DB_STR(row->layer),
+		    DB_STR(row->framework), DB_STR(row->description),
+		    DB_STR(row->recommendation), DB_STRN(evidence, evlen),
+		    DB_STR(tenant_id), DB_STR(id) }, 12, NULL);
+		if (rc == 0 && res.changed)
+			rc = write_state(db, tenant_id, &row->f);
+	}
+	if (rc != 0 ||
+	    (rc = write_effects(db, tenant_id, row, &res, LC_BY_SCANNER)) != 0)
+		goto fail;
+	rc = db_commit(db);
+	goto out;
+fail:
+	db_rollback(db);
+out:
+	lifecycle_result_free(&res);
+	findings_row_free(row);
+	if (empty != NULL)
+		json_object_put(empty);
+	return rc;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Apply one non-user input to each (tenant, id) pair, each in its own
+ * transaction. The number changed, or a DB_* code if the database went
+ * away. */
+static long
+apply_each(struct db *db, const struct db_res *ids, size_t tcol,
+    const char *tenant_id, size_t icol, enum lc_kind kind, const char *by,
+    time_t now, char **skip, size_t nskip)
+{
+	struct lc_input in;
+	long changed = 0;
+	size_t i;
+
+	memset(&in, 0, sizeof(in));
+	in.kind = kind;
+	for (i = 0; i < ids->nrows; i++) {
+		const char *t = tenant_id ? tenant_id : db_cell(ids, i, tcol);
+		const char *id = db_cell(ids, i, icol);
+		struct finding_row *after = NULL;
+		struct lc_result res;
+		enum findings_outcome o;
+		int rc;
+
+		if (skip != NULL && bsearch(&id, skip, nskip, sizeof(*skip),
+		    cmp_str) != NULL)
+			continue;
+		o = findings_act(db, t, id, &in, by, now, &res, &after, &rc);
+		if (o == FINDINGS_OK && res.changed)
+			changed++;
+		lifecycle_result_free(&res);
+		findings_row_free(after);
+		if (o == FINDINGS_DB_ERROR && rc == DB_DOWN)
+			return DB_DOWN;
+	}
+	return changed;
+}
+
+long
+findings_reconcile_absent(struct db *db, const char *tenant_id,
+    const char *provider, char *const *seen, size_t n, time_t now)
+{
+	struct db_res *ids = NULL;
+	char **sorted = NULL;
+	long changed;
+	int rc;
+
+	rc = db_exec(db, SQL_FINDING_PRESENT, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(provider) }, 2, &ids);
+	if (rc != 0)
+		return rc;
+	if (n > 0) {
+		if ((sorted = malloc(n * sizeof(*sorted))) == NULL) {
+			db_res_free(ids);
+			return DB_ERR;
+		}
+		memcpy(sorted, seen, n * sizeof(*sorted));
+		qsort(sorted, n, sizeof(*sorted), cmp_str);
+	}
+	changed = apply_each(db, ids, 0, tenant_id, 0, LC_NOT_SEEN,
+	    LC_BY_SCANNER, now, sorted, n);
+	free(sorted);
+	db_res_free(ids);
+	return changed;
+}
+
+long
+findings_expire_due(struct db *db, time_t now)
+{
+	struct db_res *ids = NULL;
+	char t1[VTIME_SQL_LEN];
+	long changed;
+	int rc;
+
+	vtime_sql(now, t1, sizeof(t1));
+	rc = db_exec(db, SQL_FINDING_DUE, (struct db_val[]){ DB_STR(t1),
+	    DB_STR(t1) }, 2, &ids);
+	if (rc != 0)
+		return rc;
+	changed = apply_each(db, ids, 0, NULL, 1, LC_TICK, LC_BY_SYSTEM, now,
+	    NULL, 0);
+	db_res_free(ids);
+	return changed;
+}

@@ -1,0 +1,131 @@
+/* findings.h: findings in the database. Every change goes through
+ * findings_act / findings_observe, which run the pure lifecycle and write
+ * the row, its history, the audit entry and the events in one
+ * transaction. */
+#ifndef VIGIL_FINDINGS_H
+#define VIGIL_FINDINGS_H
+
+#include <time.h>
+#include <json-c/json.h>
+
+#include "finding.h"
+#include "lifecycle.h"
+
+struct db;
+
+/* A stored finding: the lifecycle part plus the descriptive columns
+ * (owned strings, never NULL except assignee and notes). */
+struct finding_row {
+	struct finding	 f;
+	char		*rule_id;
+	char		*provider;
+	char		*subscription_id;
+	char		*environment;
+	char		*resource_id;
+	char		*title;
+	char		*category;
+	char		*layer;
+	char		*framework;
+	char		*description;
+	char		*recommendation;
+	char		*evidence;       /* JSON text */
+	char		*assignee;       /* NULL if unassigned */
+	char		*notes;          /* NULL if none */
+	long long	 seq;
+};
+
+/* What a scan (or an import) reports for one resource and rule. The
+ * strings are borrowed. id is derived by findings_make_id. */
+struct finding_obs {
+	const char	*rule_id;
+	const char	*provider;
+	const char	*subscription_id;
+	const char	*environment;
+	const char	*resource_id;
+	const char	*title;
+	enum finding_severity severity;
+	const char	*category;
+	const char	*layer;
+	const char	*framework;
+	const char	*description;
+	const char	*recommendation;
+	json_object	*evidence;        /* borrowed; NULL = {} */
+};
+
+/* The deterministic id "<provider>-<rule_id>-<8 hex of SHA-256 of the
+ * resource id, lowercased>" into out (FINDING_ID_MAX). Pure. */
+void	 findings_make_id(const char *provider, const char *rule_id,
+	    const char *resource_id, char *out, size_t outsz);
+/* The fingerprint of the offending configuration: SHA-256 hex of the
+ * evidence serialised with sorted keys. Pure. */
+void	 findings_fingerprint(json_object *evidence, char out[65]);
+
+/* Load one finding of a tenant: 1 found (*out set, free with
+ * findings_row_free), 0 not found, or a DB_* error code (< 0). With
+ * for_update the row is locked (inside a transaction). */
+int	 findings_load(struct db *, const char *tenant_id, const char *id,
+	    int for_update, struct finding_row **out);
+void	 findings_row_free(struct finding_row *);
+/* Decode row i of a result of SQL_FINDING_GET/LIST (the FINDING_COLS
+ * order) into a new row; NULL if out of memory. */
+struct db_res;
+struct finding_row *findings_row_at(const struct db_res *, size_t i);
+
+/* The API representation (seed 000's shape; full adds evidence,
+ * lifecycle details, assignee and notes). New object, caller puts. */
+json_object *findings_to_json(const struct finding_row *, int full);
+
+/* Outcome of findings_act. */
+enum findings_outcome {
+	FINDINGS_OK = 0,        /* applied; *after holds the new row */
+	FINDINGS_NOT_FOUND,     /* 404 finding_not_found */
+	FINDINGS_REFUSED,       /* the lifecycle refused: see res */
+	FINDINGS_DB_ERROR,      /* rc holds the DB_* code */
+};
+
+/* Apply a user action (or clock tick) to one finding of a tenant in its
+ * own transaction: lock, decide, write row + history + audit + events,
+ * commit. actor is recorded in the audit log ("key:…"). On FINDINGS_OK
+ * *after is the new row (caller frees) and res the decision (caller
+ * frees with lifecycle_result_free in every case). *rc gets the DB code
+ * on FINDINGS_DB_ERROR. */
+enum findings_outcome findings_act(struct db *, const char *tenant_id,
+	    const char *id, const struct lc_input *in, const char *actor,
+	    time_t now, struct lc_result *res, struct finding_row **after,
+	    int *rc);
+
+/* Within the caller's transaction: the same as findings_act without the
+ * transaction, for bulk actions (refusals leave nothing written). */
+enum findings_outcome findings_act_tx(struct db *, const char *tenant_id,
+	    const char *id, const struct lc_input *in, const char *actor,
+	    time_t now, struct lc_result *res, struct finding_row **after,
+	    int *rc);
+
+/* PATCH: set assignee and/or notes (a NULL value clears; *_set says which
+ * to touch) in one transaction with an "updated" history entry, its audit
+ * entry and a finding.updated event. Same outcomes as findings_act. */
+enum findings_outcome findings_patch(struct db *, const char *tenant_id,
+	    const char *id, int assignee_set, const char *assignee,
+	    int notes_set, const char *notes, const char *user,
+	    const char *actor, time_t now, struct finding_row **after, int *rc);
+
+/* Upsert one observation (the scanner's and the importer's path) in its
+ * own transaction: new -> detected; present -> lifecycle LC_SEEN;
+ * descriptive columns refreshed. 0 or a DB_* code. If id_out is not
+ * NULL the finding id is copied there (FINDING_ID_MAX). */
+int	 findings_observe(struct db *, const char *tenant_id,
+	    const struct finding_obs *, time_t now, char *id_out);
+/* Every finding of tenant and provider whose id is not in seen[0..n)
+ * and that is not already resolved or dismissed gets LC_NOT_SEEN, each
+ * in its own transaction. Returns the number changed or a DB_* code. */
+long	 findings_reconcile_absent(struct db *, const char *tenant_id,
+	    const char *provider, char *const *seen, size_t n, time_t now);
+/* Expire acceptances and snoozes whose time has passed, across all
+ * tenants (LC_TICK). Returns the number changed or a DB_* code. */
+long	 findings_expire_due(struct db *, time_t now);
+
+/* Tenant settings the lifecycle needs (defaults if none stored). */
+int	 findings_tenant_settings(struct db *, const char *tenant_id,
+	    struct lc_tenant *out);
+
+#endif
