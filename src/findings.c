@@ -320,6 +320,15 @@ time_val(time_t t, char *buf, size_t bufsz)
 	return DB_STR(buf);
 }
 
+/* The resolved_by column: 'none' when nobody resolved it. */
+static const char *
+resolver_db(enum finding_resolver v)
+{
+	const char *s = finding_resolver_str(v);
+
+	return s ? s : "none";
+}
+
 static int
 write_state(struct db *db, const char *tenant_id, const struct finding *f)
 {
@@ -330,7 +339,7 @@ write_state(struct db *db, const char *tenant_id, const struct finding *f)
 	    DB_STR(finding_severity_str(f->severity)),
 	    DB_STR(finding_state_str(f->state)),
 	    DB_STR(finding_remediation_str(f->remediation)),
-	    DB_STR(finding_resolver_str(f->resolved_by)),
+	    DB_STR(resolver_db(f->resolved_by)),
 	    DB_INT(f->awaiting_scan), DB_STR(f->fingerprint),
 	    time_val(f->accepted_until, acc, sizeof(acc)),
 	    time_val(f->snoozed_until, snz, sizeof(snz)),
@@ -552,7 +561,7 @@ insert_row(struct db *db, const char *tenant_id,
 	    DB_STRN(evidence, evlen), DB_STR(f->fingerprint),
 	    DB_STR(finding_state_str(f->state)),
 	    DB_STR(finding_remediation_str(f->remediation)),
-	    DB_STR(finding_resolver_str(f->resolved_by)),
+	    DB_STR(resolver_db(f->resolved_by)),
 	    DB_INT(f->awaiting_scan),
 	    time_val(f->accepted_until, acc, sizeof(acc)),
 	    time_val(f->snoozed_until, snz, sizeof(snz)),

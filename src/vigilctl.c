@@ -13,7 +13,9 @@
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
+#include "findings.h"
 #include "id.h"
+#include "import.h"
 #include "log.h"
 #include "migrate.h"
 #include "vjson.h"
@@ -36,7 +38,10 @@ usage(void)
 	    "--scopes read,write[,admin]\n"
 	    "                          [--expires RFC3339] [--name LABEL]\n"
 	    "       vigilctl [-c file] key list --tenant NAME\n"
-	    "       vigilctl [-c file] key revoke ID\n");
+	    "       vigilctl [-c file] key revoke ID\n"
+	    "       vigilctl [-c file] findings import --tenant NAME "
+	    "[--no-reconcile] FILE\n"
+	    "       vigilctl [-c file] findings expire\n");
 }
 
 /* Who is acting, for the audit log. */
@@ -452,6 +457,98 @@ cmd_key(struct db *db, int argc, char **argv)
 	return EX_USAGE;
 }
 
+/* Read a whole JSON file (at most 256 MiB) into a new object, or NULL. */
+static json_object *
+read_json_file(const char *path)
+{
+	json_object *o;
+	FILE *f;
+	char *text = NULL;
+	size_t len = 0, n;
+	struct vjson_err e;
+	char chunk[65536];
+
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "vigilctl: %s: cannot open\n", path);
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		char *t;
+
+		if (len + n > 256u * 1024 * 1024 ||
+		    (t = realloc(text, len + n + 1)) == NULL) {
+			fprintf(stderr, "vigilctl: %s: too large\n", path);
+			free(text);
+			fclose(f);
+			return NULL;
+		}
+		text = t;
+		memcpy(text + len, chunk, n);
+		len += n;
+	}
+	fclose(f);
+	o = vjson_parse(text ? text : "", len, 64, len + 1, &e);
+	if (o == NULL)
+		fprintf(stderr, "vigilctl: %s: %s\n", path, e.message);
+	free(text);
+	return o;
+}
+
+/* findings import --tenant NAME [--no-reconcile] FILE | findings expire */
+static int
+cmd_findings(struct db *db, int argc, char **argv)
+{
+	struct import_stats st;
+	json_object *doc;
+	const char *tenant = NULL, *file = NULL;
+	char tid[VIGIL_ID_LEN], err[512];
+	int i, reconcile = 1, rc;
+	long n;
+
+	if (argc == 2 && strcmp(argv[1], "expire") == 0) {
+		if ((n = findings_expire_due(db, time(NULL))) < 0) {
+			fprintf(stderr, "vigilctl: %s\n", db_error(db));
+			return EX_FAIL;
+		}
+		printf("expired %ld\n", n);
+		return EX_OK;
+	}
+	if (argc < 2 || strcmp(argv[1], "import") != 0) {
+		usage();
+		return EX_USAGE;
+	}
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--tenant") == 0 && i + 1 < argc)
+			tenant = argv[++i];
+		else if (strcmp(argv[i], "--no-reconcile") == 0)
+			reconcile = 0;
+		else if (argv[i][0] != '-' && file == NULL)
+			file = argv[i];
+		else {
+			usage();
+			return EX_USAGE;
+		}
+	}
+	if (tenant == NULL || file == NULL) {
+		usage();
+		return EX_USAGE;
+	}
+	if (tenant_lookup(db, tenant, tid, sizeof(tid)) != 0)
+		return EX_FAIL;
+	if ((doc = read_json_file(file)) == NULL)
+		return EX_FAIL;
+	rc = import_findings(db, tid, doc, reconcile, time(NULL), &st, err,
+	    sizeof(err));
+	json_object_put(doc);
+	if (rc != 0) {
+		fprintf(stderr, "vigilctl: %s: %s\n", file, err);
+		return EX_FAIL;
+	}
+	printf("imported %ld findings, resolved %ld no longer present\n",
+	    st.observed, st.resolved);
+	return EX_OK;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -478,7 +575,7 @@ main(int argc, char *argv[])
 		return EX_USAGE;
 	}
 	if (strcmp(argv[0], "migrate") != 0 && strcmp(argv[0], "tenant") &&
-	    strcmp(argv[0], "key") != 0) {
+	    strcmp(argv[0], "key") != 0 && strcmp(argv[0], "findings") != 0) {
 		usage();
 		return EX_USAGE;
 	}
@@ -499,6 +596,8 @@ main(int argc, char *argv[])
 		rc = cmd_migrate(db, argc, argv);
 	else if (strcmp(argv[0], "tenant") == 0)
 		rc = cmd_tenant(db, argc, argv);
+	else if (strcmp(argv[0], "findings") == 0)
+		rc = cmd_findings(db, argc, argv);
 	else
 		rc = cmd_key(db, argc, argv);
 	db_free(db);

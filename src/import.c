@@ -1,0 +1,170 @@
+/* import.c: findings from JSON, through findings_observe and
+ * findings_reconcile_absent, so that imported findings behave exactly as
+ * scanned ones. */
+#include "vigil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "findings.h"
+#include "import.h"
+#include "vjson.h"
+
+#define IMPORT_MAX 100000
+
+/* Read entry o into obs; 0, or -1 with err naming the field. */
+static int
+entry(json_object *o, size_t i, struct finding_obs *obs, char *err,
+    size_t errsz)
+{
+	static const char *const allowed[] = { "rule_id", "provider",
+	    "subscription_id", "environment", "resource_id", "title",
+	    "severity", "category", "layer", "framework", "description",
+	    "recommendation", "evidence", NULL };
+	struct {
+		const char	 *name;
+		const char	**dst;
+		int		  required;
+		size_t		  max;
+	} f[] = {
+		{ "rule_id", &obs->rule_id, 1, 100 },
+		{ "provider", &obs->provider, 1, 32 },
+		{ "subscription_id", &obs->subscription_id, 0, 64 },
+		{ "environment", &obs->environment, 0, 32 },
+		{ "resource_id", &obs->resource_id, 1, 1024 },
+		{ "title", &obs->title, 1, 255 },
+		{ "category", &obs->category, 1, 32 },
+		{ "layer", &obs->layer, 0, 32 },
+		{ "framework", &obs->framework, 0, 255 },
+		{ "description", &obs->description, 1, 8192 },
+		{ "recommendation", &obs->recommendation, 1, 8192 },
+	};
+	struct vjson_err e;
+	const char *sev = NULL;
+	size_t k;
+
+	memset(obs, 0, sizeof(*obs));
+	if (!json_object_is_type(o, json_type_object)) {
+		snprintf(err, errsz, "findings[%zu]: must be an object", i);
+		return -1;
+	}
+	if (vjson_only_keys(o, allowed, &e) != 0)
+		goto bad;
+	for (k = 0; k < NELEM(f); k++)
+		if (vjson_get_string(o, f[k].name, f[k].required, 1, f[k].max,
+		    f[k].dst, &e) < 0)
+			goto bad;
+	if (vjson_get_string(o, "severity", 1, 1, 16, &sev, &e) < 0)
+		goto bad;
+	if (finding_severity_from_str(sev, &obs->severity) != 0) {
+		snprintf(err, errsz, "findings[%zu].severity: must be "
+		    "critical, high, medium, low or info", i);
+		return -1;
+	}
+	if (json_object_object_get_ex(o, "evidence", &obs->evidence) &&
+	    !json_object_is_type(obs->evidence, json_type_object)) {
+		snprintf(err, errsz, "findings[%zu].evidence: must be an "
+		    "object", i);
+		return -1;
+	}
+	if (obs->subscription_id == NULL)
+		obs->subscription_id = "";
+	if (obs->environment == NULL)
+		obs->environment = "";
+	if (obs->layer == NULL)
+		obs->layer = "";
+	if (obs->framework == NULL)
+		obs->framework = "";
+	return 0;
+bad:
+	snprintf(err, errsz, "findings[%zu].%s: %s", i, e.field, e.message);
+	return -1;
+}
+
+int
+import_findings(struct db *db, const char *tenant_id, json_object *doc,
+    int reconcile, time_t now, struct import_stats *st, char *err,
+    size_t errsz)
+{
+	struct finding_obs *obs = NULL;
+	json_object *arr = doc;
+	char **ids = NULL, providers[8][33];
+	size_t n, i, j, nprov = 0;
+	int rc = 1;
+	long r;
+
+	memset(st, 0, sizeof(*st));
+	if (json_object_is_type(doc, json_type_object) &&
+	    !json_object_object_get_ex(doc, "findings", &arr))
+		arr = NULL;
+	if (arr == NULL || !json_object_is_type(arr, json_type_array)) {
+		snprintf(err, errsz, "expected {\"findings\":[…]} or an array");
+		return 1;
+	}
+	n = json_object_array_length(arr);
+	if (n > IMPORT_MAX) {
+		snprintf(err, errsz, "at most %d findings per import",
+		    IMPORT_MAX);
+		return 1;
+	}
+	obs = calloc(n ? n : 1, sizeof(*obs));
+	ids = calloc(n ? n : 1, sizeof(*ids));
+	if (obs == NULL || ids == NULL) {
+		snprintf(err, errsz, "out of memory");
+		rc = DB_ERR;
+		goto out;
+	}
+	/* Everything is checked before anything is written. */
+	for (i = 0; i < n; i++) {
+		if (entry(json_object_array_get_idx(arr, i), i, &obs[i], err,
+		    errsz) != 0)
+			goto out;
+		for (j = 0; j < nprov; j++)
+			if (strcmp(providers[j], obs[i].provider) == 0)
+				break;
+		if (j == nprov) {
+			if (nprov == NELEM(providers)) {
+				snprintf(err, errsz, "too many providers");
+				goto out;
+			}
+			snprintf(providers[nprov++], sizeof(providers[0]),
+			    "%s", obs[i].provider);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if ((ids[i] = malloc(FINDING_ID_MAX)) == NULL) {
+			snprintf(err, errsz, "out of memory");
+			rc = DB_ERR;
+			goto out;
+		}
+		if ((rc = findings_observe(db, tenant_id, &obs[i], now,
+		    ids[i])) != 0) {
+			rc = rc > 0 ? DB_ERR : rc;
+			snprintf(err, errsz, "findings[%zu]: database error",
+			    i);
+			goto out;
+		}
+		st->observed++;
+	}
+	if (reconcile)
+		for (j = 0; j < nprov; j++) {
+			r = findings_reconcile_absent(db, tenant_id,
+			    providers[j], ids, n, now);
+			if (r < 0) {
+				rc = (int)r;
+				snprintf(err, errsz, "reconcile: database "
+				    "error");
+				goto out;
+			}
+			st->resolved += r;
+		}
+	rc = 0;
+out:
+	for (i = 0; ids != NULL && i < n; i++)
+		free(ids[i]);
+	free(ids);
+	free(obs);
+	return rc;
+}
