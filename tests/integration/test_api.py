@@ -95,9 +95,23 @@ def request(base, method, path, body=None, headers=None, timeout=60,
             conn.endheaders(body)
         r = conn.getresponse()
         data = r.read()
-        return Resp(r.status, r.headers, data, base)
+        resp = Resp(r.status, r.headers, data, base)
+        _observe(method, path, resp)
+        return resp
     finally:
         conn.close()
+
+
+# Every response vigil-api gave the suite, checked against the OpenAPI
+# document at the end (T99OpenApi).
+OBSERVED = []
+_observed_lock = threading.Lock()
+
+
+def _observe(method, path, resp):
+    with _observed_lock:
+        if len(OBSERVED) < 20000:
+            OBSERVED.append((method, path, resp))
 
 
 def auth(key, form="X-API-Key"):
@@ -148,6 +162,197 @@ def wait_until(pred, timeout, step=0.1):
             return v
         time.sleep(step)
     return pred()
+
+
+# --- OpenAPI conformance ---------------------------------------------------------
+
+class OpenApi:
+    """Checks responses against doc/openapi.json: the operation's documented
+    statuses, required headers and body schema (a JSON Schema subset:
+    $ref, type, const, enum, properties, required, additionalProperties,
+    items, min/maxItems, uniqueItems, min/maxLength, pattern, minimum,
+    maximum, anyOf, oneOf, allOf)."""
+
+    def __init__(self, path):
+        with open(path) as f:
+            self.doc = json.load(f)
+        self.ops = []
+        for tmpl, item in self.doc.get("paths", {}).items():
+            rx = re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+",
+                                         re.escape(tmpl)) + "$")
+            self.ops.append((tmpl, rx, item))
+
+    def resolve(self, node):
+        seen = 0
+        while isinstance(node, dict) and "$ref" in node:
+            ref = node["$ref"]
+            if not ref.startswith("#/"):
+                raise ValueError("external $ref " + ref)
+            node = self.doc
+            for part in ref[2:].split("/"):
+                node = node[part.replace("~1", "/").replace("~0", "~")]
+            seen += 1
+            if seen > 50:
+                raise ValueError("$ref loop at " + ref)
+        return node
+
+    def validate(self, value, schema, where="$"):
+        """A list of problems (empty when value conforms)."""
+        schema = self.resolve(schema)
+        if schema is True or schema == {}:
+            return []
+        if schema is False:
+            return ["%s: not allowed" % where]
+        errs = []
+        t = schema.get("type")
+        if t is not None:
+            types = t if isinstance(t, list) else [t]
+            if not any(self._is_type(value, x) for x in types):
+                return ["%s: %r is not of type %s" % (where, value, t)]
+        if "const" in schema and not self._same(value, schema["const"]):
+            errs.append("%s: %r is not %r" % (where, value, schema["const"]))
+        if "enum" in schema and not any(self._same(value, e)
+                                        for e in schema["enum"]):
+            errs.append("%s: %r not in %r" % (where, value, schema["enum"]))
+        if isinstance(value, str):
+            if len(value) < schema.get("minLength", 0):
+                errs.append("%s: shorter than minLength" % where)
+            if "maxLength" in schema and len(value) > schema["maxLength"]:
+                errs.append("%s: longer than maxLength" % where)
+            if "pattern" in schema and not re.search(schema["pattern"],
+                                                     value):
+                errs.append("%s: %r does not match %s" % (
+                    where, value, schema["pattern"]))
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if "minimum" in schema and value < schema["minimum"]:
+                errs.append("%s: %r < minimum" % (where, value))
+            if "maximum" in schema and value > schema["maximum"]:
+                errs.append("%s: %r > maximum" % (where, value))
+        if isinstance(value, dict):
+            props = schema.get("properties", {})
+            for k in schema.get("required", []):
+                if k not in value:
+                    errs.append("%s: missing %r" % (where, k))
+            addl = schema.get("additionalProperties", True)
+            for k, v in value.items():
+                if k in props:
+                    errs += self.validate(v, props[k], "%s.%s" % (where, k))
+                elif addl is False:
+                    errs.append("%s: unexpected property %r" % (where, k))
+                elif isinstance(addl, dict):
+                    errs += self.validate(v, addl, "%s.%s" % (where, k))
+        if isinstance(value, list):
+            if len(value) < schema.get("minItems", 0):
+                errs.append("%s: fewer than minItems" % where)
+            if "maxItems" in schema and len(value) > schema["maxItems"]:
+                errs.append("%s: more than maxItems" % where)
+            if schema.get("uniqueItems") and len(
+                    {json.dumps(v, sort_keys=True) for v in value}) != \
+                    len(value):
+                errs.append("%s: items repeat" % where)
+            if "items" in schema:
+                for i, v in enumerate(value):
+                    errs += self.validate(v, schema["items"],
+                                          "%s[%d]" % (where, i))
+        for sub in schema.get("allOf", []):
+            errs += self.validate(value, sub, where)
+        if "anyOf" in schema and not any(
+                not self.validate(value, sub, where)
+                for sub in schema["anyOf"]):
+            errs.append("%s: %r matches none of anyOf" % (where, value))
+        if "oneOf" in schema and sum(
+                1 for sub in schema["oneOf"]
+                if not self.validate(value, sub, where)) != 1:
+            errs.append("%s: %r does not match exactly one of oneOf" %
+                        (where, value))
+        return errs
+
+    @staticmethod
+    def _is_type(v, t):
+        return {
+            "null": v is None,
+            "boolean": isinstance(v, bool),
+            "integer": isinstance(v, int) and not isinstance(v, bool),
+            "number": isinstance(v, (int, float)) and
+            not isinstance(v, bool),
+            "string": isinstance(v, str),
+            "array": isinstance(v, list),
+            "object": isinstance(v, dict),
+        }.get(t, False)
+
+    @staticmethod
+    def _same(a, b):
+        return type(a) is type(b) and a == b
+
+    def check(self, method, target, status, headers, body):
+        """Problems with one response. An operation's undocumented status is
+        a problem; unknown paths and methods must still be Error bodies."""
+        path = urllib.parse.urlsplit(target).path
+        op = None
+        for tmpl, rx, item in self.ops:
+            if rx.match(path):
+                op = item.get(method.lower())
+                if op is None and method == "HEAD":
+                    op = item.get("get")
+                break
+        where = "%s %s -> %d" % (method, path[:80], status)
+        if op is None:
+            resp = {"content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"}}},
+                "headers": {k: {"$ref": "#/components/headers/" + k}
+                            for k in ("X-Request-Id", "X-Content-Type-Options",
+                                      "X-Frame-Options", "Referrer-Policy",
+                                      "Cache-Control")}}
+        else:
+            responses = op.get("responses", {})
+            resp = responses.get(str(status)) or \
+                responses.get("%dXX" % (status // 100)) or \
+                responses.get("default")
+            if resp is None:
+                return ["%s: status not documented (documented: %s)" % (
+                    where, ", ".join(sorted(responses)))]
+        resp = self.resolve(resp)
+        errs = []
+        for name, h in resp.get("headers", {}).items():
+            h = self.resolve(h)
+            v = headers.get(name)
+            if v is None:
+                if h.get("required"):
+                    errs.append("%s: header %s missing" % (where, name))
+                continue
+            sch = self.resolve(h.get("schema", {}))
+            if self._is_int_schema(sch):
+                if not re.match(r"^-?\d+$", v):
+                    errs.append("%s: header %s=%r is not an integer" % (
+                        where, name, v))
+                    continue
+                v = int(v)
+            errs += ["%s: header %s" % (where, e) for e in
+                     self.validate(v, sch, name)]
+        content = resp.get("content")
+        if method == "HEAD" or not content:
+            return errs
+        ct = (headers.get("Content-Type") or "").split(";")[0].strip()
+        media = content.get(ct)
+        if media is None:
+            return errs + ["%s: Content-Type %r not documented" % (where, ct)]
+        try:
+            value = json.loads(body.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as e:
+            return errs + ["%s: body is not JSON: %s" % (where, e)]
+        if "schema" in media:
+            errs += ["%s: %s" % (where, e) for e in
+                     self.validate(value, media["schema"])]
+        return errs
+
+    def _is_int_schema(self, sch):
+        t = sch.get("type")
+        return t == "integer" or (isinstance(t, list) and "integer" in t)
+
+
+def from_vigil(resp):
+    """True when vigil-api made this response (not nginx or Apache)."""
+    return resp.header("X-Request-Id") is not None
 
 
 # --- a tiny FastCGI client (to hold a pool worker mid-request) ---------------
@@ -1143,6 +1348,48 @@ class T08Vigilctl(Base):
         self.assertIn(self.tenant, r.stdout)
         self.assertIn(self.tenant_id, r.stdout)
         self.assertRegex(self.tenant_id, r"^tnt_[0-9A-Z]{26}$")
+
+
+# --- the contract -----------------------------------------------------------------
+
+class T99OpenApi(Base):
+    """Runs last: every response vigil-api gave the suite (through every
+    front end) against doc/openapi.json."""
+
+    def test_document(self):
+        api = OpenApi(os.path.join(STACK.srcdir, "doc", "openapi.json"))
+        self.assertEqual(api.doc.get("openapi"), "3.1.0")
+        for tmpl, rx, item in api.ops:
+            for method, op in item.items():
+                if isinstance(op, dict) and "responses" in op:
+                    for status, resp in op["responses"].items():
+                        api.resolve(resp)       # every $ref resolves
+
+    def test_responses_match_the_document(self):
+        api = OpenApi(os.path.join(STACK.srcdir, "doc", "openapi.json"))
+        # A few of each kind, in case this test runs alone.
+        base = STACK.urls()["nginx"]
+        request(base, "GET", "/healthz")
+        request(base, "GET", "/api/v1/api-keys", headers=auth(self.key))
+        request(base, "GET", "/api/v1/api-keys")
+        request(base, "DELETE", "/api/v1/api-keys/key_" + "0" * 26,
+                headers=auth(self.key))
+        with _observed_lock:
+            seen = list(OBSERVED)
+        problems, checked = {}, 0
+        for method, target, resp in seen:
+            if not from_vigil(resp):
+                continue
+            checked += 1
+            for p in api.check(method, target, resp.status, resp.headers,
+                               resp.body):
+                problems.setdefault(p, 0)
+                problems[p] += 1
+        self.assertGreater(checked, 0)
+        self.assertEqual(
+            problems, {}, "%d responses checked; not as documented:\n  %s" % (
+                checked, "\n  ".join("%s (x%d)" % kv for kv in
+                                     sorted(problems.items()))))
 
 
 if __name__ == "__main__":
