@@ -128,6 +128,12 @@ def children(pid):
     return sorted(out)
 
 
+# What each pid file's process runs, so that a stale pid file (after a
+# reboot, say) never gets an unrelated process signalled.
+EXPECTED = {"mariadb": ("mariadbd", "mysqld"), "vigil-api": ("vigil-api",),
+            "nginx": ("nginx",), "apache": ("apache2", "httpd")}
+
+
 def read_pidfile(path):
     try:
         with open(path) as f:
@@ -252,6 +258,18 @@ class Stack:
     def pidfile(self, name):
         return os.path.join(self.run, name + ".pid")
 
+    def running_pid(self, name):
+        """The live pid in name's pid file, if it runs what it should."""
+        pid = read_pidfile(self.pidfile(name))
+        if pid is None or not pid_alive(pid):
+            return None
+        cmd = proc_cmdline(pid)
+        if not any(x in cmd for x in EXPECTED.get(name, (name,))):
+            log("%s: pid %d is not ours (%r); ignoring the stale pid file"
+                % (name, pid, cmd[:80]))
+            return None
+        return pid
+
     def logfile(self, name):
         return os.path.join(self.logdir, name)
 
@@ -307,7 +325,7 @@ class Stack:
             return "(no log)"
 
     def _stop(self, name, timeout=20.0, sig=signal.SIGTERM, group=False):
-        pid = read_pidfile(self.pidfile(name))
+        pid = self.running_pid(name)
         p = self.procs.get(name)
         if p is not None and (pid is None or pid == p.pid):
             pid = p.pid
@@ -342,8 +360,7 @@ class Stack:
                              self._tail("mariadb-install.log"))
 
     def db_running(self):
-        pid = read_pidfile(self.pidfile("mariadb"))
-        return pid is not None and pid_alive(pid)
+        return self.running_pid("mariadb") is not None
 
     def db_start(self, timeout=60.0):
         if self.db_running():
@@ -477,15 +494,14 @@ class Stack:
     # -- vigil-api pool -------------------------------------------------------
 
     def api_pid(self):
-        return read_pidfile(self.pidfile("vigil-api"))
+        return self.running_pid("vigil-api")
 
     def api_workers(self):
         pid = self.api_pid()
         return children(pid) if pid else []
 
     def api_start(self, workers=4, timeout=30.0):
-        pid = self.api_pid()
-        if pid and pid_alive(pid):
+        if self.api_pid():
             return
         if not os.access(self.vigil_api, os.X_OK):
             raise StackError("%s is not built" % self.vigil_api)
@@ -538,8 +554,7 @@ class Stack:
         return text
 
     def nginx_start(self, port=None):
-        pid = read_pidfile(self.pidfile("nginx"))
-        if pid and pid_alive(pid):
+        if self.running_pid("nginx"):
             return
         port = self._port("nginx", port)
         d = os.path.join(self.root, "nginx")
@@ -603,8 +618,7 @@ http {{
     # -- Apache ----------------------------------------------------------------
 
     def apache_start(self, fcgid_port=None, proxy_port=None):
-        pid = read_pidfile(self.pidfile("apache"))
-        if pid and pid_alive(pid):
+        if self.running_pid("apache"):
             return
         fport = self._port("apache_fcgid", fcgid_port)
         pport = self._port("apache_proxy", proxy_port)
@@ -690,8 +704,7 @@ Include {proxy}
                                    ("apache-fcgid", "apache_fcgid", "apache"),
                                    ("apache-proxy-fcgi", "apache_proxy",
                                     "apache")):
-            pid = read_pidfile(self.pidfile(pidname))
-            if key in ports and pid and pid_alive(pid):
+            if key in ports and self.running_pid(pidname):
                 out[name] = "http://127.0.0.1:%d" % ports[key]
         return out
 
@@ -731,8 +744,7 @@ Include {proxy}
     def status(self):
         out = {}
         for name in ("mariadb", "vigil-api", "nginx", "apache"):
-            pid = read_pidfile(self.pidfile(name))
-            out[name] = pid if pid and pid_alive(pid) else None
+            out[name] = self.running_pid(name)
         return out
 
     def sanitizer_reports(self):
