@@ -44,6 +44,12 @@ extern const struct route apikeys_routes[];
 extern const size_t apikeys_nroutes;
 extern const struct route findings_routes[];
 extern const size_t findings_nroutes;
+extern const struct route settings_routes[];
+extern const size_t settings_nroutes;
+extern const struct route posture_routes[];
+extern const size_t posture_nroutes;
+extern const struct route auditapi_routes[];
+extern const size_t auditapi_nroutes;
 
 /* The assembled table (routes.c). */
 const struct route *routes_table(size_t *n);

@@ -28,6 +28,9 @@ routes_table(size_t *n)
 		add(openapi_routes, openapi_nroutes);
 		add(apikeys_routes, apikeys_nroutes);
 		add(findings_routes, findings_nroutes);
+		add(settings_routes, settings_nroutes);
+		add(posture_routes, posture_nroutes);
+		add(auditapi_routes, auditapi_nroutes);
 	}
 	*n = ntable;
 	return table;

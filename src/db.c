@@ -159,6 +159,75 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE tenant_id = ?",
 
 	/* settings, posture, audit API (add below this line) */
+	/* A tenant's settings; the settings columns are NULL when no row
+	 * was ever written (the handler then shows the defaults). */
+	[SQL_SETTINGS_GET] =
+	    "SELECT t.rate_read_per_min, t.rate_write_per_min, "
+	    "s.allow_auto_remediate, s.scan_interval_minutes, s.ip_allowlist, "
+	    "s.updated_at FROM tenants t "
+	    "LEFT JOIN tenant_settings s ON s.tenant_id = t.id WHERE t.id = ?",
+	[SQL_SETTINGS_GET_LOCK] =
+	    "SELECT t.rate_read_per_min, t.rate_write_per_min, "
+	    "s.allow_auto_remediate, s.scan_interval_minutes, s.ip_allowlist, "
+	    "s.updated_at FROM tenants t "
+	    "LEFT JOIN tenant_settings s ON s.tenant_id = t.id WHERE t.id = ? "
+	    "FOR UPDATE",
+	/* The values twice: VALUES() in the update part is deprecated in
+	 * MySQL 8 and the alias syntax does not exist in MariaDB. */
+	[SQL_SETTINGS_UPSERT] =
+	    "INSERT INTO tenant_settings (tenant_id, allow_auto_remediate, "
+	    "scan_interval_minutes, ip_allowlist, updated_at) "
+	    "VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
+	    "allow_auto_remediate = ?, scan_interval_minutes = ?, "
+	    "ip_allowlist = ?, updated_at = ?",
+	[SQL_SETTINGS_SET_RATES] =
+	    "UPDATE tenants SET rate_read_per_min = ?, "
+	    "rate_write_per_min = ? WHERE id = ?",
+	/* posture: open findings only; (tenant_id, state, severity, seq)
+	 * serves the first two, the rest read the tenant's open rows. */
+	[SQL_POSTURE_SEVERITY] =
+	    "SELECT severity, COUNT(*) FROM findings "
+	    "WHERE tenant_id = ? AND state = 'open' GROUP BY severity",
+	[SQL_POSTURE_STATE] =
+	    "SELECT state, COUNT(*) FROM findings "
+	    "WHERE tenant_id = ? GROUP BY state",
+	[SQL_POSTURE_SPREAD] =
+	    "SELECT COUNT(DISTINCT NULLIF(subscription_id, '')), "
+	    "COUNT(DISTINCT resource_id) FROM findings "
+	    "WHERE tenant_id = ? AND state = 'open'",
+	[SQL_POSTURE_CATEGORY] =
+	    "SELECT category, COUNT(*) AS n FROM findings "
+	    "WHERE tenant_id = ? AND state = 'open' GROUP BY category "
+	    "ORDER BY n DESC, category LIMIT 100",
+	/* ENUM columns sort by their declared order: critical first. */
+	[SQL_POSTURE_TOP] =
+	    "SELECT id, title, severity, category, resource_id, detected_at "
+	    "FROM findings WHERE tenant_id = ? AND state = 'open' "
+	    "ORDER BY severity, detected_at, id LIMIT 5",
+	/* audit: newest first after a keyset cursor (a seq); NULL filters
+	 * match everything. */
+	[SQL_AUDIT_LIST] =
+	    "SELECT id, seq, at, actor, action, object, detail, prev_hash, "
+	    "hash FROM audit_log WHERE tenant_id = ? "
+	    "AND (? IS NULL OR action = ?) AND (? IS NULL OR at >= ?) "
+	    "AND seq < ? ORDER BY seq DESC LIMIT ?",
+	[SQL_AUDIT_COUNT] =
+	    "SELECT COUNT(*) FROM audit_log WHERE tenant_id = ? "
+	    "AND (? IS NULL OR action = ?) AND (? IS NULL OR at >= ?)",
+	/* An export in chain order, since/until inclusive. */
+	[SQL_AUDIT_RANGE] =
+	    "SELECT id, seq, at, actor, action, object, detail, prev_hash, "
+	    "hash FROM audit_log WHERE tenant_id = ? "
+	    "AND (? IS NULL OR at >= ?) AND (? IS NULL OR at <= ?) "
+	    "ORDER BY seq LIMIT ?",
+	[SQL_AUDIT_HEAD] =
+	    "SELECT seq, hash FROM audit_log WHERE tenant_id = ? "
+	    "ORDER BY seq DESC LIMIT 1",
+	/* vigilctl audit verify: the chain in batches after a seq. */
+	[SQL_AUDIT_CHAIN] =
+	    "SELECT id, seq, at, actor, action, object, detail, prev_hash, "
+	    "hash FROM audit_log WHERE tenant_id = ? AND seq > ? "
+	    "ORDER BY seq LIMIT ?",
 };
 
 #define DB_MAX_PARAMS  32

@@ -41,7 +41,9 @@ usage(void)
 	    "       vigilctl [-c file] key revoke ID\n"
 	    "       vigilctl [-c file] findings import --tenant NAME "
 	    "[--no-reconcile] FILE\n"
-	    "       vigilctl [-c file] findings expire\n");
+	    "       vigilctl [-c file] findings expire\n"
+	    "       vigilctl [-c file] audit verify [--tenant NAME "
+	    "[--head SEQ:HASH]]\n");
 }
 
 /* Who is acting, for the audit log. */
@@ -549,6 +551,183 @@ cmd_findings(struct db *db, int argc, char **argv)
 	return EX_OK;
 }
 
+/* Rows per round trip when walking an audit chain. */
+#define AUDIT_BATCH 5000
+
+/* Walk one tenant's audit chain in seq order and print one line: "ok: …"
+ * or "TAMPERED: …". With hseq > 0, the entry hseq must exist and have hash
+ * hhash (a chain_head saved from an export). 0 intact, 1 tampered, -1 on
+ * a database error. */
+static int
+audit_verify_tenant(struct db *db, const char *tid, const char *name,
+    long long hseq, const char *hhash)
+{
+	struct audit_row *rows = NULL;
+	struct audit_problem p;
+	struct audit_chain chain;
+	struct db_res *res = NULL;
+	long long count = 0;
+	char what[512];
+	int head_seen = 0, ret = -1;
+	size_t i;
+
+	if ((rows = calloc(AUDIT_BATCH, sizeof(*rows))) == NULL)
+		return -1;
+	audit_chain_init(&chain);
+	what[0] = '\0';
+	for (;;) {
+		if (db_exec(db, SQL_AUDIT_CHAIN, (struct db_val[]){ DB_STR(tid),
+		    DB_INT(chain.seq), DB_INT(AUDIT_BATCH) }, 3, &res) != 0) {
+			fprintf(stderr, "vigilctl: %s\n", db_error(db));
+			goto out;
+		}
+		for (i = 0; i < res->nrows; i++) {
+			rows[i].id = db_cell(res, i, 0);
+			rows[i].seq = db_cell_int(res, i, 1);
+			rows[i].at = db_cell(res, i, 2);
+			rows[i].actor = db_cell(res, i, 3);
+			rows[i].action = db_cell(res, i, 4);
+			rows[i].object = db_cell(res, i, 5);
+			rows[i].detail = db_cell(res, i, 6);
+			rows[i].prev_hash = db_cell(res, i, 7);
+			rows[i].hash = db_cell(res, i, 8);
+		}
+		if (audit_verify_rows(&chain, rows, res->nrows, &p) != 0) {
+			audit_problem_str(&p, what, sizeof(what));
+			break;
+		}
+		for (i = 0; i < res->nrows && hseq > 0; i++)
+			if (rows[i].seq == hseq) {
+				head_seen = 1;
+				if (strcmp(rows[i].hash, hhash) != 0) {
+					snprintf(what, sizeof(what), "entry %s "
+					    "(seq %lld) does not match the "
+					    "recorded head: the chain was "
+					    "rewritten up to there", rows[i].id,
+					    hseq);
+					break;
+				}
+			}
+		count += (long long)res->nrows;
+		if (what[0] != '\0' || res->nrows < AUDIT_BATCH)
+			break;
+		db_res_free(res);
+		res = NULL;
+	}
+	if (what[0] == '\0' && hseq > 0 && !head_seen)
+		snprintf(what, sizeof(what), "entries after seq %lld up to the "
+		    "recorded head (seq %lld) were deleted", chain.seq, hseq);
+	if (what[0] != '\0') {
+		printf("TAMPERED: tenant %s: %s\n", name, what);
+		ret = 1;
+	} else {
+		printf("ok: tenant %s, %lld entries, head %s\n", name, count,
+		    chain.hash);
+		ret = 0;
+	}
+out:
+	db_res_free(res);
+	free(rows);
+	return ret;
+}
+
+/* "SEQ:HASH" (an export's chain_head) into its parts; 0 or -1. */
+static int
+head_arg(const char *s, long long *seq, char hash[65])
+{
+	const char *colon = strchr(s, ':');
+	char *end;
+	size_t i;
+
+	if (colon == NULL || strlen(colon + 1) != 64)
+		return -1;
+	*seq = strtoll(s, &end, 10);
+	if (end != colon || *seq < 1 || s[0] < '0' || s[0] > '9')
+		return -1;
+	for (i = 0; i < 64; i++) {
+		char c = colon[1 + i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return -1;
+		hash[i] = c;
+	}
+	hash[64] = '\0';
+	return 0;
+}
+
+/* audit verify [--tenant NAME [--head SEQ:HASH]]: every tenant's chain
+ * by default. Exits 1 if any chain is tampered with (or on error). */
+static int
+cmd_audit(struct db *db, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "tenant", required_argument, NULL, 't' },
+		{ "head",   required_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct db_res *res = NULL;
+	const char *tenant = NULL, *head = NULL;
+	char tid[VIGIL_ID_LEN], hhash[65];
+	long long hseq = 0;
+	int ch, rc = EX_OK, v;
+	size_t i;
+
+	if (argc < 2 || strcmp(argv[1], "verify") != 0) {
+		usage();
+		return EX_USAGE;
+	}
+	argc--;
+	argv++;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 't': tenant = optarg; break;
+		case 'H': head = optarg; break;
+		default:
+			usage();
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc || (head != NULL && tenant == NULL)) {
+		usage();
+		return EX_USAGE;
+	}
+	if (head != NULL && head_arg(head, &hseq, hhash) != 0) {
+		fprintf(stderr, "vigilctl: --head takes SEQ:HASH as in an "
+		    "export's chain_head, e.g. 42:9f86d0…\n");
+		return EX_USAGE;
+	}
+	/* One snapshot: entries appended meanwhile are not half seen. */
+	if (db_begin(db) != 0) {
+		fprintf(stderr, "vigilctl: %s\n", db_error(db));
+		return EX_FAIL;
+	}
+	if (tenant != NULL) {
+		if (tenant_lookup(db, tenant, tid, sizeof(tid)) != 0)
+			rc = EX_FAIL;
+		else if (audit_verify_tenant(db, tid, tenant, hseq, hhash) != 0)
+			rc = EX_FAIL;
+		goto out;
+	}
+	if (db_exec(db, SQL_TENANT_LIST, NULL, 0, &res) != 0) {
+		fprintf(stderr, "vigilctl: %s\n", db_error(db));
+		rc = EX_FAIL;
+		goto out;
+	}
+	for (i = 0; i < res->nrows; i++) {
+		v = audit_verify_tenant(db, db_cell(res, i, 0),
+		    db_cell(res, i, 1), 0, NULL);
+		if (v != 0)
+			rc = EX_FAIL;
+		if (v < 0)
+			break;
+	}
+out:
+	db_res_free(res);
+	db_rollback(db);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -575,7 +754,8 @@ main(int argc, char *argv[])
 		return EX_USAGE;
 	}
 	if (strcmp(argv[0], "migrate") != 0 && strcmp(argv[0], "tenant") &&
-	    strcmp(argv[0], "key") != 0 && strcmp(argv[0], "findings") != 0) {
+	    strcmp(argv[0], "key") != 0 && strcmp(argv[0], "findings") != 0 &&
+	    strcmp(argv[0], "audit") != 0) {
 		usage();
 		return EX_USAGE;
 	}
@@ -598,6 +778,8 @@ main(int argc, char *argv[])
 		rc = cmd_tenant(db, argc, argv);
 	else if (strcmp(argv[0], "findings") == 0)
 		rc = cmd_findings(db, argc, argv);
+	else if (strcmp(argv[0], "audit") == 0)
+		rc = cmd_audit(db, argc, argv);
 	else
 		rc = cmd_key(db, argc, argv);
 	db_free(db);

@@ -4,12 +4,14 @@
 
 #include <check.h>
 
+Suite	*audit_suite(void);
 Suite	*buf_suite(void);
 Suite	*conf_suite(void);
 Suite	*crypto_suite(void);
 Suite	*id_suite(void);
 Suite	*lifecycle_suite(void);
 Suite	*log_suite(void);
+Suite	*posture_suite(void);
 Suite	*ratelimit_suite(void);
 Suite	*request_suite(void);
 Suite	*router_suite(void);
