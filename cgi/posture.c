@@ -34,6 +34,18 @@ struct snapshot {
 	struct db_res		*cat;
 };
 
+/* These resources take no query parameters: any is a 400, so that a
+ * client's typo is not silently ignored. 0, or -1 after the reply. */
+static int
+no_params(struct request *r)
+{
+	if (r->nparams == 0)
+		return 0;
+	response_error(r, 400, "invalid_request", "Unknown query parameter.",
+	    r->params[0].name);
+	return -1;
+}
+
 static void
 snapshot_free(struct snapshot *p)
 {
@@ -158,6 +170,8 @@ posture_risk_score(struct request *r, struct db *db)
 	json_object *o;
 	int rc;
 
+	if (no_params(r) != 0)
+		return;
 	if ((rc = snapshot_load(db, r->auth.tenant_id, 0, &p)) != 0) {
 		snapshot_free(&p);
 		api_db_error(r, rc);
@@ -184,6 +198,8 @@ posture_summary_get(struct request *r, struct db *db)
 	size_t i;
 	int rc;
 
+	if (no_params(r) != 0)
+		return;
 	if ((rc = snapshot_load(db, r->auth.tenant_id, 1, &p)) != 0) {
 		snapshot_free(&p);
 		api_db_error(r, rc);

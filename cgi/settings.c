@@ -42,6 +42,18 @@ struct settings {
 	char		 updated_at[VTIME_SQL_LEN];   /* "" if never written */
 };
 
+/* These resources take no query parameters: any is a 400, so that a
+ * client's typo is not silently ignored. 0, or -1 after the reply. */
+static int
+no_params(struct request *r)
+{
+	if (r->nparams == 0)
+		return 0;
+	response_error(r, 400, "invalid_request", "Unknown query parameter.",
+	    r->params[0].name);
+	return -1;
+}
+
 static void
 settings_clear(struct settings *s)
 {
@@ -136,6 +148,8 @@ settings_get(struct request *r, struct db *db)
 	struct settings s;
 	int rc;
 
+	if (no_params(r) != 0)
+		return;
 	if ((rc = settings_load(db, r->auth.tenant_id, 0, &s)) != 0) {
 		api_db_error(r, rc);
 		return;
@@ -352,6 +366,8 @@ settings_put(struct request *r, struct db *db)
 	char actor[128], now[VTIME_SQL_LEN];
 	int rc;
 
+	if (no_params(r) != 0)
+		return;
 	memset(&s, 0, sizeof(s));
 	auth_actor(r, actor, sizeof(actor));
 	/* Load under the locks first: a partial update merges onto what
