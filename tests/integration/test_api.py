@@ -367,10 +367,14 @@ def _fcgi_len(n):
     return bytes([n]) if n < 128 else struct.pack(">I", n | 0x80000000)
 
 
-def fcgi_begin(path, params, stdin_part):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+def fcgi_begin(addr, params, stdin_part):
+    """addr: a unix socket path or a (host, port) pair."""
+    if isinstance(addr, str):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.settimeout(60)
-    s.connect(path)
+    s.connect(addr)
     s.sendall(_fcgi_record(1, struct.pack(">HB5x", 1, 0)))
     enc = b"".join(_fcgi_len(len(k)) + _fcgi_len(len(v)) + k + v for k, v in
                    ((k.encode(), str(v).encode()) for k, v in params.items()))
@@ -403,6 +407,34 @@ def fcgi_finish(s, stdin_rest):
                 return out
     s.close()
     return out
+
+
+def fcgi_request(addr, method, uri, body=b"", headers=None):
+    """One whole FastCGI request: (status, headers dict, body)."""
+    path, _, query = uri.partition("?")
+    params = {"GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL": "HTTP/1.1",
+              "REQUEST_METHOD": method, "REQUEST_URI": uri,
+              "SCRIPT_NAME": path, "QUERY_STRING": query,
+              "REMOTE_ADDR": "127.0.0.1", "SERVER_NAME": "localhost",
+              "SERVER_PORT": "80", "CONTENT_LENGTH": str(len(body))}
+    for k, v in (headers or {}).items():
+        if k.lower() == "content-type":
+            params["CONTENT_TYPE"] = v
+        else:
+            params["HTTP_" + k.upper().replace("-", "_")] = v
+    return parse_cgi(fcgi_finish(fcgi_begin(addr, params, b""), body))
+
+
+def parse_cgi(out):
+    """A CGI response (headers, blank line, body): (status, headers, body)."""
+    sep = b"\r\n\r\n" if b"\r\n\r\n" in out else b"\n\n"
+    head, _, body = out.partition(sep)
+    hdrs = {}
+    for line in head.decode("latin-1").splitlines():
+        k, _, v = line.partition(":")
+        hdrs[k.strip().lower()] = v.strip()
+    status = int((hdrs.get("status") or "200").split()[0])
+    return status, hdrs, body
 
 
 # --- the base class ------------------------------------------------------------
@@ -481,6 +513,49 @@ class Base(unittest.TestCase):
         r = request(base, "GET", "/api/v1/api-keys", headers=auth(key))
         self.assertEqual(r.status, 200, r)
         return r
+
+
+# --- the shipped front-end templates -------------------------------------------
+
+class T00Templates(unittest.TestCase):
+    """The traps PERF.md names stay out of the shipped configurations, and
+    every placeholder is documented in the file's header comment. (The
+    integration stack runs these very files.)"""
+
+    def read(self, rel):
+        with open(os.path.join(STACK.srcdir, rel)) as f:
+            text = f.read()
+        header = "\n".join(l for l in text.splitlines()
+                           if l.startswith("#"))
+        body = "\n".join(l for l in text.splitlines()
+                         if not l.lstrip().startswith("#"))
+        for ph in set(re.findall(r"@[A-Z_]+@", body)):
+            self.assertIn(ph, header, "%s: %s undocumented" % (rel, ph))
+        return body
+
+    def test_nginx(self):
+        body = self.read("etc/nginx/vigil.conf")
+        self.assertNotRegex(body, r"fastcgi_keep_conn\s+on")
+        self.assertRegex(body, r"fastcgi_pass\s+@FCGI_ADDR@")
+        m = re.search(r"client_max_body_size\s+(\d+)([km]?)", body)
+        size = int(m.group(1)) * {"": 1, "k": 1024, "m": MIB}[m.group(2)]
+        self.assertGreater(size, MIB)
+
+    def test_apache_fcgid(self):
+        body = self.read("etc/apache/vigil-fcgid.conf")
+        self.assertRegex(body, r"Mutex\s+pthread\s+fcgid-proctbl")
+        m = re.search(r"FcgidMaxRequestLen\s+(\d+)", body)
+        self.assertGreater(int(m.group(1)), MIB)
+        m = re.search(r"FcgidMaxProcessesPerClass\s+(\d+)", body)
+        self.assertGreaterEqual(int(m.group(1)), 8)
+        self.assertIn("FcgidInitialEnv VIGIL_CONF @VIGIL_CONF@", body)
+        self.assertRegex(body, r"CGIPassAuth\s+On")
+
+    def test_apache_proxy_fcgi(self):
+        body = self.read("etc/apache/vigil-proxy-fcgi.conf")
+        self.assertNotRegex(body, r"enablereuse=on")
+        self.assertRegex(body, r"ProxyPass\s+\S+\s+\"?@FCGI_URL@")
+        self.assertRegex(body, r"CGIPassAuth\s+On")
 
 
 # --- basics ------------------------------------------------------------------
@@ -1276,6 +1351,84 @@ class T07Pool(Base):
         self.assertEqual(failures, [], "requests failed during SIGHUP")
         self.assertEqual(STACK.api_pid(), master)
         self.answering()
+
+    def test_tcp_listener_and_max_requests(self):
+        """A second pool on 127.0.0.1:PORT whose workers retire after two
+        requests each (max_requests) and are replaced."""
+        port = stackmod.free_port()
+        conf = os.path.join(STACK.root, "vigil-tcp.conf")
+        with open(STACK.conf) as f:
+            text = f.read()
+        with open(conf, "w") as f:
+            f.write(text + "max_requests = 2\n")
+        pidfile = os.path.join(STACK.run, "vigil-api-tcp.pid")
+        logf = open(STACK.logfile("vigil-api-tcp.log"), "ab")
+        p = stackmod.subprocess.Popen(
+            [STACK.vigil_api, "-c", conf, "--listen", "127.0.0.1:%d" % port,
+             "--workers", "2", "--pidfile", pidfile],
+            stdin=stackmod.subprocess.DEVNULL, stdout=logf,
+            stderr=stackmod.subprocess.STDOUT, env=STACK.env(),
+            start_new_session=True)
+        logf.close()
+        try:
+            self.assertTrue(wait_until(
+                lambda: stackmod.read_pidfile(pidfile) == p.pid and
+                len(stackmod.children(p.pid)) == 2, 20))
+            first = set(stackmod.children(p.pid))
+            for i in range(10):
+                status, hdrs, body = fcgi_request(
+                    ("127.0.0.1", port), "GET", "/api/v1/api-keys",
+                    headers={"X-API-Key": self.key})
+                self.assertEqual(status, 200, body)
+                self.assertRegex(hdrs.get("x-request-id", ""), REQ_ID_RE)
+            self.assertTrue(wait_until(
+                lambda: len(stackmod.children(p.pid)) == 2, 10))
+            self.assertFalse(first & set(stackmod.children(p.pid)),
+                             "workers did not retire after max_requests")
+        finally:
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(p.wait(40), 0)
+        self.assertFalse(os.path.exists(pidfile))
+
+    def test_cgi_mode(self):
+        """vigil-api as plain CGI: one request from the environment."""
+        env = dict(STACK.env(), GATEWAY_INTERFACE="CGI/1.1",
+                   SERVER_PROTOCOL="HTTP/1.1", REQUEST_METHOD="GET",
+                   REQUEST_URI="/api/v1/api-keys", SCRIPT_NAME="",
+                   QUERY_STRING="", REMOTE_ADDR="127.0.0.1",
+                   HTTP_X_API_KEY=self.key)
+        r = stackmod.subprocess.run([STACK.vigil_api], env=env,
+                                    stdin=stackmod.subprocess.DEVNULL,
+                                    capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        status, hdrs, body = parse_cgi(r.stdout)
+        self.assertEqual(status, 200, r.stdout[:500])
+        self.assertEqual(hdrs.get("content-type"), JSON_CT)
+        self.assertEqual([k["id"] for k in json.loads(body)["api_keys"]],
+                         [self.key_id])
+        # A POST with its body on standard input.
+        data = json.dumps({"name": "cgi", "scopes": ["read"]}).encode()
+        env.update(REQUEST_METHOD="POST", CONTENT_TYPE="application/json",
+                   CONTENT_LENGTH=str(len(data)))
+        r = stackmod.subprocess.run([STACK.vigil_api], env=env, input=data,
+                                    capture_output=True, timeout=60)
+        status, hdrs, body = parse_cgi(r.stdout)
+        self.assertEqual(status, 201, r.stdout[:500])
+        kid = json.loads(body)["id"]
+        r = request(STACK.urls()["nginx"], "DELETE", "/api/v1/api-keys/" +
+                    kid, headers=auth(self.key))
+        self.assertEqual(r.status, 200, r)
+
+    def test_no_mode_is_a_usage_error(self):
+        env = dict(STACK.env())
+        env.pop("GATEWAY_INTERFACE", None)
+        r = stackmod.subprocess.run([STACK.vigil_api], env=env,
+                                    stdin=stackmod.subprocess.DEVNULL,
+                                    capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        r = stackmod.subprocess.run([STACK.vigil_api, "--workers", "0"],
+                                    env=env, capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 2, r.stderr)
 
     def test_sighup_rereads_config(self):
         base = STACK.urls()["nginx"]
