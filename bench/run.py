@@ -12,6 +12,12 @@ Paths measured (wrk, 2 threads, CONNECTIONS connections, DURATION seconds):
   api-keys (auth)         GET /api/v1/api-keys
                           authentication + rate limit in one CALL, then
                           the page and the count: three round trips
+  findings                over BENCH_FINDINGS (100,000) findings of one
+                          tenant: GET /api/v1/findings?limit=100 with and
+                          without filters, GET /api/v1/findings/{id}, and
+                          POST /api/v1/findings/{id}/accept
+Then the list queries' EXPLAIN over BENCH_EXPLAIN_ROWS (1,000,000) findings
+(set it to 0 to skip loading them).
 Needs wrk (apt-get install wrk). Environment: VIGIL_BUILDDIR, VIGIL_SRCDIR,
 BENCH_DURATION (default 10), BENCH_CONNECTIONS (default 16), BENCH_WORKERS
 (default 4).
@@ -34,11 +40,40 @@ import stack  # noqa: E402
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
+FINDINGS = int(os.environ.get("BENCH_FINDINGS", "100000"))
+EXPLAIN_ROWS = int(os.environ.get("BENCH_EXPLAIN_ROWS", "1000000"))
 
 
-def wrk(url, headers=()):
+def load_findings(st, tenant_id, n):
+    """n synthetic findings for tenant_id, straight into the table (the
+    Sequence engine makes the rows; going through the API would measure
+    the loader, not the reads)."""
+    st.sql("""INSERT INTO findings (tenant_id, id, rule_id, provider,
+        subscription_id, environment, resource_id, title, severity,
+        category, layer, framework, description, recommendation, evidence,
+        fingerprint, state, detected_at, updated_at, last_seen_at)
+      SELECT '%s', CONCAT('azure-bench-rule-', LPAD(HEX(seq), 8, '0')),
+        CONCAT('bench-rule-', seq %% 40), 'azure',
+        ELT(1 + seq %% 3, 'sub-prod', 'sub-staging', 'sub-dev'),
+        ELT(1 + seq %% 3, 'PROD', 'STAGING', 'DEV'),
+        CONCAT('/subscriptions/sub/resourceGroups/rg/providers/x/r', seq),
+        CONCAT('Benchmark finding ', seq),
+        ELT(1 + seq %% 5, 'critical', 'high', 'medium', 'low', 'info'),
+        ELT(1 + seq %% 5, 'network', 'identity', 'storage', 'keyvault',
+            'compliance'),
+        'infrastructure', 'NIST 800-53 SC-7, CIS Azure 6.1',
+        'NSG rule allows inbound from 0.0.0.0/0 to port 22.',
+        'Restrict source to corporate IPs or use Azure Bastion.',
+        '{"name":"allow-ssh","properties":{"access":"Allow"}}',
+        SHA2(seq, 256),
+        IF(seq %% 10 = 0, 'accepted', 'open'),
+        NOW() - INTERVAL seq SECOND, NOW() - INTERVAL seq SECOND, NOW()
+      FROM seq_1_to_%d""" % (tenant_id, n), database="vigil")
+
+
+def wrk(url, headers=(), extra=()):
     argv = ["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % DURATION,
-            "--latency"]
+            "--latency"] + list(extra)
     for h in headers:
         argv += ["-H", h]
     out = subprocess.run(argv + [url], capture_output=True, text=True,
@@ -93,11 +128,62 @@ def main():
                  ("X-API-Key: " + key,))):
             rps, p99, bad = wrk(vigil + path, hdrs)
             rows.append((name, rps, p99, bad))
+        tid = st.tenant_ensure("bench")
+        log_load = time.monotonic()
+        load_findings(st, tid, FINDINGS)
+        print("loaded %d findings in %.1f s\n" % (
+            FINDINGS, time.monotonic() - log_load))
+        fid = st.query("SELECT id FROM findings WHERE tenant_id = '%s' "
+                       "AND state = 'open' LIMIT 1" % tid)[0][0]
+        script = os.path.join(root, "accept.lua")
+        with open(script, "w") as f:
+            f.write('wrk.method = "POST"\n'
+                    'wrk.body = \'{"justification":"benchmark",'
+                    '"user":"bench@example.com"}\'\n'
+                    'wrk.headers["Content-Type"] = "application/json"\n')
+        auth = ("X-API-Key: " + key,)
+        for name, path, extra in (
+                ("GET /findings?limit=100", "/api/v1/findings?limit=100",
+                 ()),
+                ("  + severity,category", "/api/v1/findings?limit=100&"
+                 "severity=critical,high&category=network", ()),
+                ("  + state=all&env", "/api/v1/findings?limit=100&"
+                 "state=all&environment=PROD", ()),
+                ("GET /findings/{id}", "/api/v1/findings/" + fid, ()),
+                ("POST /findings/{id}/accept", "/api/v1/findings/" + fid +
+                 "/accept", ("-s", script))):
+            rps, p99, bad = wrk(vigil + path, auth, extra)
+            rows.append((name, rps, p99, bad))
         print("%-26s %10s %10s %8s %8s" % ("path", "req/s", "p99 ms",
                                            "ratio", "non-2xx"))
         for name, rps, p99, bad in rows:
             print("%-26s %10.0f %10.2f %7.0f%% %8d" % (
                 name, rps, p99, 100.0 * rps / m_rps, bad))
+        if EXPLAIN_ROWS > 0:
+            big = st.tenant_ensure("bench-explain")
+            t0 = time.monotonic()
+            load_findings(st, big, EXPLAIN_ROWS)
+            st.sql("ANALYZE TABLE findings", database="vigil")
+            print("\nloaded %d more findings in %.1f s; EXPLAIN of the "
+                  "list queries over them:" % (EXPLAIN_ROWS,
+                                               time.monotonic() - t0))
+            where = ("tenant_id = '%s' AND state IN ('open','open','open',"
+                     "'open','open') AND severity IN (%s) "
+                     "AND (NULL IS NULL OR category = NULL) "
+                     "AND seq < 4611686018427387904" % (big, "%s"))
+            allsev = "'critical','high','medium','low','info'"
+            for what, cond in (
+                    ("default (state=open)", where % allsev),
+                    ("severity=critical,high", where %
+                     "'critical','high','high','high','high'"),
+                    ("category=network", (where % allsev).replace(
+                        "(NULL IS NULL OR category = NULL)",
+                        "('network' IS NULL OR category = 'network')"))):
+                print("  " + what)
+                for row in st.query("EXPLAIN SELECT seq, id FROM findings "
+                                    "WHERE %s ORDER BY seq DESC LIMIT 101"
+                                    % cond):
+                    print("    " + "\t".join(str(c) for c in row))
         print("\nEXPLAIN of the authentication lookup:")
         for row in st.query("EXPLAIN SELECT k.id FROM api_keys k JOIN "
                             "tenants t ON t.id = k.tenant_id WHERE "

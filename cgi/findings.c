@@ -200,7 +200,8 @@ findings_list(struct request *r, struct db *db)
 	p[19] = DB_INT(before);
 	p[20] = DB_INT(limit + 1);
 	if ((rc = db_exec(db, SQL_FINDING_LIST, p, 21, &res)) != 0 ||
-	    (rc = db_exec(db, SQL_FINDING_COUNT, p, 19, &cnt)) != 0) {
+	    (rc = db_exec(db, since ? SQL_FINDING_COUNT_SINCE :
+	    SQL_FINDING_COUNT, p, since ? 19 : 17, &cnt)) != 0) {
 		db_res_free(res);
 		api_db_error(r, rc);
 		return;

@@ -128,7 +128,15 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND (? IS NULL OR environment = ?) "
 	    "AND (? IS NULL OR updated_at > ?) "
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?",
+	/* Without "since", the trigger-kept counts answer exactly. */
 	[SQL_FINDING_COUNT] =
+	    "SELECT COALESCE(SUM(n), 0) FROM finding_counts "
+	    "WHERE tenant_id = ? "
+	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
+	    "AND (? IS NULL OR category = ?) "
+	    "AND (? IS NULL OR subscription_id = ?) "
+	    "AND (? IS NULL OR environment = ?)",
+	[SQL_FINDING_COUNT_SINCE] =
 	    "SELECT COUNT(*) FROM findings WHERE tenant_id = ? "
 	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
