@@ -63,3 +63,12 @@ INSERT INTO finding_counts
 SELECT tenant_id, state, severity, category, subscription_id, environment,
     COUNT(*) FROM findings
  GROUP BY tenant_id, state, severity, category, subscription_id, environment;
+
+-- Lists that span several states read findings newest first along this
+-- index and filter as they go, stopping after one page; ranges over several
+-- values of (state, severity) would have to sort every match instead.
+ALTER TABLE findings ADD INDEX IF NOT EXISTS findings_tenant_seq
+    (tenant_id, seq);
+-- The seed's own example filter, by category, gets its own path.
+ALTER TABLE findings ADD INDEX IF NOT EXISTS findings_state_cat_seq
+    (tenant_id, state, category, seq);
