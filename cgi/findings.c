@@ -99,7 +99,8 @@ str_param(struct request *r, const char *name, size_t max,
 
 	*out = v;
 	if (v != NULL && (*v == '\0' || strlen(v) > max)) {
-		bad(r, name, "The filter must be 1 to 255 characters.");
+		bad(r, name, "The filter must not be empty or longer than "
+		    "the field.");
 		return -1;
 	}
 	return 0;
@@ -352,6 +353,7 @@ action_input(struct request *r, json_object *body, enum lc_kind kind,
 	static const char *const a_accept[] = { "user", "justification",
 	    "expires_at", NULL };
 	static const char *const a_resolve[] = { "user", "evidence", NULL };
+	static const char *const a_approve[] = { "user", NULL };
 	static const char *const a_remediate[] = { "user",
 	    "approval_required", NULL };
 	static const char *const a_snooze[] = { "user", "days", NULL };
@@ -372,6 +374,7 @@ action_input(struct request *r, json_object *body, enum lc_kind kind,
 	case LC_RESOLVE: allowed = a_resolve; break;
 	case LC_REMEDIATE: allowed = a_remediate; break;
 	case LC_SNOOZE: allowed = a_snooze; break;
+	case LC_APPROVE_REMEDIATION: allowed = a_approve; break;
 	default: allowed = a_dismiss; break;
 	}
 	for (i = 0; allowed[i] != NULL; i++)
@@ -418,6 +421,8 @@ action_input(struct request *r, json_object *body, enum lc_kind kind,
 		if (vjson_get_int(body, "days", 1, 1, 90, &days, &e) < 0)
 			goto bad;
 		in->u.snooze.days = (long)days;
+		break;
+	case LC_APPROVE_REMEDIATION:
 		break;
 	default:
 		if (vjson_get_string(body, "reason", 1, 1, LC_TEXT_MAX,
@@ -499,6 +504,15 @@ static void
 findings_remediate(struct request *r, struct db *db)
 {
 	findings_action(r, db, LC_REMEDIATE);
+}
+
+/* POST /findings/{id}/remediation/approve: the "(approved)" step of a
+ * remediation requested with approval_required; admin scope, so that the
+ * approver can be someone other than the requester. */
+static void
+findings_approve(struct request *r, struct db *db)
+{
+	findings_action(r, db, LC_APPROVE_REMEDIATION);
 }
 
 static void
@@ -690,6 +704,8 @@ const struct route findings_routes[] = {
 	    findings_resolve },
 	{ "POST", "/api/v1/findings/{id}/remediate", SCOPE_WRITE, 0,
 	    findings_remediate },
+	{ "POST", "/api/v1/findings/{id}/remediation/approve", SCOPE_ADMIN,
+	    0, findings_approve },
 	{ "POST", "/api/v1/findings/{id}/snooze", SCOPE_WRITE,
 	    ROUTE_JSON_BODY, findings_snooze },
 	{ "POST", "/api/v1/findings/{id}/dismiss", SCOPE_WRITE,
