@@ -134,6 +134,29 @@ EXPECTED = {"mariadb": ("mariadbd", "mysqld"), "vigil-api": ("vigil-api",),
             "nginx": ("nginx",), "apache": ("apache2", "httpd")}
 
 
+def world_reachable(path, mode=os.R_OK):
+    """True when a process of another user (Apache's www-data) can read
+    (or, mode os.X_OK, execute) path: o+x on every directory above it."""
+    path = os.path.abspath(path)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    need = 0o001 if mode == os.X_OK else 0o004
+    if not st.st_mode & need:
+        return False
+    d = os.path.dirname(path)
+    while True:
+        try:
+            if not os.stat(d).st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+        if d == "/":
+            return True
+        d = os.path.dirname(d)
+
+
 def read_pidfile(path):
     try:
         with open(path) as f:
@@ -633,11 +656,32 @@ http {{
             os.chown(os.path.join(d, "fcgid"), pw.pw_uid, pw.pw_gid)
         except (KeyError, PermissionError):
             pass
+        # mod_fcgid runs vigil-api as www-data: when the build or source
+        # tree is out of its reach (a checkout under /root, say), it gets
+        # copies under ROOT.
+        api = self.vigil_api
+        if not world_reachable(api, os.X_OK):
+            os.makedirs(os.path.join(d, "bin"), exist_ok=True)
+            api = os.path.join(d, "bin", "vigil-api")
+            shutil.copy2(self.vigil_api, api)
+            os.chmod(api, 0o755)
+        fcgid_conf = self.conf
+        openapi = os.path.join(self.srcdir, "doc", "openapi.json")
+        if not world_reachable(openapi):
+            shutil.copy2(openapi, os.path.join(d, "openapi.json"))
+            os.chmod(os.path.join(d, "openapi.json"), 0o644)
+            fcgid_conf = os.path.join(d, "vigil.conf")
+            with open(self.conf) as f:
+                text = f.read()
+            with open(fcgid_conf, "w") as f:
+                f.write(text.replace(openapi, os.path.join(d,
+                                                           "openapi.json")))
+            os.chmod(fcgid_conf, 0o644)
         fcgid = os.path.join(d, "vigil-fcgid.conf")
         with open(fcgid, "w") as f:
             f.write(self.fill("etc/apache/vigil-fcgid.conf", {
-                "PORT": fport, "VIGIL_API": self.vigil_api,
-                "VIGIL_CONF": self.conf}))
+                "PORT": fport, "VIGIL_API": api,
+                "VIGIL_CONF": fcgid_conf}))
         proxy = os.path.join(d, "vigil-proxy-fcgi.conf")
         with open(proxy, "w") as f:
             f.write(self.fill("etc/apache/vigil-proxy-fcgi.conf", {
