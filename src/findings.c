@@ -594,6 +594,58 @@ row_set_desc(struct finding_row *row, const struct finding_obs *obs,
 	return 0;
 }
 
+/* Seed 000's finding.updated "details change (... description updated)":
+ * when a scan reports other descriptive text for a stored finding, add a
+ * "details_updated" history entry naming the fields, and the event (unless
+ * the lifecycle already raised it). -1 if out of memory. */
+static int
+desc_changed(struct finding_row *row, const struct finding_obs *obs,
+    struct lc_result *res, time_t now)
+{
+	const char *names[] = { "title", "category", "layer", "framework",
+	    "description", "recommendation", "subscription_id", "environment" };
+	const char *old[] = { row->title, row->category, row->layer,
+	    row->framework, row->description, row->recommendation,
+	    row->subscription_id, row->environment };
+	const char *cur[] = { obs->title, obs->category, obs->layer,
+	    obs->framework, obs->description, obs->recommendation,
+	    obs->subscription_id, obs->environment };
+	struct lc_history *h;
+	json_object *list = NULL;
+	size_t i;
+
+	for (i = 0; i < NELEM(names); i++)
+		if (strcmp(old[i] ? old[i] : "", cur[i] ? cur[i] : "") != 0) {
+			if (list == NULL && (list = json_object_new_array()) ==
+			    NULL)
+				return -1;
+			json_object_array_add(list,
+			    json_object_new_string(names[i]));
+		}
+	if (list == NULL)
+		return 0;
+	if (res->nhistory == LC_MAX_HISTORY) {
+		json_object_put(list);
+		return 0;
+	}
+	h = &res->history[res->nhistory++];
+	memset(h, 0, sizeof(*h));
+	h->action = "details_updated";
+	h->timestamp = now;
+	snprintf(h->by, sizeof(h->by), "%s", LC_BY_SCANNER);
+	h->fields = json_object_new_object();
+	json_object_object_add(h->fields, "fields", list);
+	for (i = 0; i < res->nevents; i++)
+		if (strcmp(res->events[i], "finding.updated") == 0)
+			break;
+	if (i == res->nevents && res->nevents < LC_MAX_EVENTS)
+		res->events[res->nevents++] = "finding.updated";
+	row->f.updated_at = now;
+	res->finding.updated_at = now;
+	res->changed = 1;
+	return 0;
+}
+
 int
 findings_observe(struct db *db, const char *tenant_id,
     const struct finding_obs *obs, time_t now, char *id_out)
@@ -653,6 +705,10 @@ findings_observe(struct db *db, const char *tenant_id,
 		rc = insert_row(db, tenant_id, obs, &row->f, evidence, evlen);
 	} else {
 		row->f = res.finding;
+		if (desc_changed(row, obs, &res, now) != 0) {
+			rc = DB_ERR;
+			goto fail;
+		}
 		if (row_set_desc(row, obs, evidence) != 0) {
 			rc = DB_ERR;
 			goto fail;
