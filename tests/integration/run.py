@@ -36,8 +36,9 @@ CRASH_RE = re.compile(r"killed by signal (?!9\b)\d+|died \(signal (?!9\b)\d+|"
                       r"get unexpected signal|core dumped|segfault", re.I)
 
 
-class Timeout(Exception):
-    pass
+class Timeout(KeyboardInterrupt):
+    """A KeyboardInterrupt so that unittest lets it through (it records
+    any other exception as one test's error and carries on)."""
 
 
 def on_alarm(signum, frame):
