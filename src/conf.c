@@ -62,6 +62,8 @@ static const struct conf_key conf_keys[] = {
 	{ "secret_key_file",	STR(secret_key_file) },
 	{ "rules_dir",		STR(rules_dir) },
 	{ "openapi_file",	STR(openapi_file) },
+	{ "azure_authority_url", STR(azure_authority_url) },
+	{ "azure_arm_url",	STR(azure_arm_url) },
 };
 
 #undef STR
@@ -85,6 +87,10 @@ conf_defaults(struct conf *c)
 	c->allow_private_targets = 0;
 	c->allow_http_webhooks = 0;
 	snprintf(c->rules_dir, sizeof(c->rules_dir), "%s/rules", PKGDATADIR);
+	snprintf(c->azure_authority_url, sizeof(c->azure_authority_url),
+	    "https://login.microsoftonline.com");
+	snprintf(c->azure_arm_url, sizeof(c->azure_arm_url),
+	    "https://management.azure.com");
 	snprintf(c->openapi_file, sizeof(c->openapi_file), "%s/openapi.json",
 	    PKGDATADIR);
 }

@@ -28,6 +28,10 @@ struct conf {
 	char	 secret_key_file[512];
 	char	 rules_dir[512];
 	char	 openapi_file[512];
+	/* Azure endpoints: public cloud by default; sovereign clouds and the
+	 * tests point them elsewhere */
+	char	 azure_authority_url[512];
+	char	 azure_arm_url[512];
 };
 
 /* Fill in the documented defaults (see vigil.conf(5)). */

@@ -31,6 +31,23 @@ long	 crypto_unbase64(const char *in, size_t n, unsigned char *out,
 /* n random base62 characters into out (n+1 bytes, NUL-terminated),
  * without modulo bias; 0 or -1. */
 int	 crypto_random_base62(char *out, size_t n);
+/* AES-256-GCM for secrets at rest. Seal n bytes of pt under key into a
+ * new string "v1." + base64(12-byte nonce | ciphertext | 16-byte tag),
+ * authenticated together with aad (may be NULL: e.g. the owning row's id,
+ * so a sealed value cannot be moved to another row). Caller frees; NULL
+ * on failure. */
+char	*crypto_seal(const unsigned char key[32], const void *pt, size_t n,
+	    const char *aad);
+/* Open what crypto_seal made: a new NUL-terminated plaintext (caller
+ * wipes and frees) with its length in *lenp, or NULL if it was altered,
+ * the key or aad is wrong, or the text is malformed. */
+char	*crypto_open(const unsigned char key[32], const char *sealed,
+	    const char *aad, size_t *lenp);
+/* Read a 256-bit key from path: 32 raw bytes, or 64 hex digits, or
+ * base64 of 32 bytes (trailing newline allowed). The file must not be
+ * readable by others. 0, or -1 with err set. */
+int	 crypto_load_key(const char *path, unsigned char key[32], char *err,
+	    size_t errsz);
 /* Wipe memory the compiler may not optimise away. */
 void	 crypto_wipe(void *, size_t);
 

@@ -1,0 +1,55 @@
+/* rules.h: declarative JSON rules (etc/rules/<provider>/*.json) and their
+ * evaluation over one resource's ARM JSON. Pure: no I/O except
+ * rules_load_dir, no clock, no database. */
+#ifndef VIGIL_RULES_H
+#define VIGIL_RULES_H
+
+#include <stddef.h>
+#include <json-c/json.h>
+
+#include "finding.h"
+
+struct rule {
+	char			*id;            /* "nsg-ssh-internet" */
+	char			*provider;      /* "azure" */
+	char			*resource_type; /* "Microsoft.Network/networkSecurityGroups" */
+	char			*title;
+	enum finding_severity	 severity;
+	char			*category;      /* network|identity|storage|keyvault|compliance */
+	char			*layer;
+	char			*framework;     /* "CIS Azure 6.1, NIST 800-53 SC-7" */
+	char			*description;
+	char			*recommendation;
+	json_object		*condition;     /* owned */
+	json_object		*remediation;   /* owned; NULL if none: {"api_version","patch":{…}} */
+	char			*file;          /* where it was loaded from */
+};
+
+struct ruleset {
+	struct rule	*rules;
+	size_t		 n;
+};
+
+/* Parse and validate one rule file's text (a rule object or an array of
+ * them) and append its rules to set. On error return -1 and write
+ * "FILE: rule ID: PATH: what" into err; set is left as it was. Pure. */
+int	 rules_parse(struct ruleset *set, const char *text, size_t len,
+	    const char *file, char *err, size_t errsz);
+/* Load every *.json under dir (recursively, sorted), validating all; a
+ * duplicate rule id is an error. 0 or -1 with err set. */
+int	 rules_load_dir(struct ruleset *set, const char *dir, char *err,
+	    size_t errsz);
+void	 rules_free(struct ruleset *set);
+
+/* Evaluate rule over resource (one ARM resource object). Returns 1 if it
+ * fires, with *evidence a new JSON array of the offending sub-objects
+ * (caller puts), 0 if not (evidence NULL), -1 on an internal error.
+ * Rules whose resource_type differs (case-insensitively) from the
+ * resource's "type" return 0. */
+int	 rules_eval(const struct rule *rule, json_object *resource,
+	    json_object **evidence);
+
+/* Rule listing for GET /rules: a new JSON object for one rule. */
+json_object *rules_to_json(const struct rule *rule);
+
+#endif
