@@ -96,12 +96,13 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE tenant_id = ? AND id = ? FOR UPDATE",
 	[SQL_FINDING_INSERT] =
 	    "INSERT INTO findings (tenant_id, id, rule_id, provider, "
+	    "integration_id, "
 	    "subscription_id, environment, resource_id, title, severity, "
 	    "category, layer, framework, description, recommendation, "
 	    "evidence, fingerprint, state, remediation, resolved_by, "
 	    "awaiting_scan, accepted_until, snoozed_until, detected_at, "
 	    "updated_at, last_seen_at, resolved_at) VALUES (?, ?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[SQL_FINDING_UPDATE_STATE] =
 	    "UPDATE findings SET severity = ?, state = ?, remediation = ?, "
 	    "resolved_by = ?, awaiting_scan = ?, fingerprint = ?, "
@@ -109,7 +110,8 @@ static const char *const sqls[SQL__COUNT] = {
 	    "updated_at = ?, last_seen_at = ?, resolved_at = ? "
 	    "WHERE tenant_id = ? AND id = ?",
 	[SQL_FINDING_UPDATE_DESC] =
-	    "UPDATE findings SET subscription_id = ?, environment = ?, "
+	    "UPDATE findings SET integration_id = ?, "
+	    "subscription_id = ?, environment = ?, "
 	    "resource_id = ?, title = ?, category = ?, layer = ?, "
 	    "framework = ?, description = ?, recommendation = ?, "
 	    "evidence = ? WHERE tenant_id = ? AND id = ?",
@@ -182,7 +184,8 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE state = 'snoozed' AND snoozed_until <= ? LIMIT 1000",
 	/* What a complete scan of a provider may find absent. */
 	[SQL_FINDING_PRESENT] =
-	    "SELECT id FROM findings WHERE tenant_id = ? AND provider = ? "
+	    "SELECT id FROM findings WHERE tenant_id = ? "
+	    "AND integration_id <=> ? AND provider = ? "
 	    "AND (state IN ('open', 'accepted', 'snoozed') "
 	    "OR (state = 'resolved' AND awaiting_scan = 1))",
 	[SQL_HISTORY_INSERT] =

@@ -553,7 +553,8 @@ insert_row(struct db *db, const char *tenant_id,
 
 	return db_exec(db, SQL_FINDING_INSERT, (struct db_val[]){
 	    DB_STR(tenant_id), DB_STR(f->id), DB_STR(obs->rule_id),
-	    DB_STR(obs->provider), DB_STR(obs->subscription_id),
+	    DB_STR(obs->provider), DB_STR0(obs->integration_id),
+	    DB_STR(obs->subscription_id),
 	    DB_STR(obs->environment), DB_STR(obs->resource_id),
 	    DB_STR(obs->title), DB_STR(finding_severity_str(f->severity)),
 	    DB_STR(obs->category), DB_STR(obs->layer), DB_STR(obs->framework),
@@ -568,7 +569,7 @@ insert_row(struct db *db, const char *tenant_id,
 	    time_val(f->detected_at, det, sizeof(det)),
 	    time_val(f->updated_at, upd, sizeof(upd)),
 	    time_val(f->last_seen_at, seen, sizeof(seen)),
-	    time_val(f->resolved_at, res, sizeof(res)) }, 26, NULL);
+	    time_val(f->resolved_at, res, sizeof(res)) }, 27, NULL);
 }
 
 /* Copy the observation's descriptive columns into row (for events). */
@@ -714,12 +715,13 @@ findings_observe(struct db *db, const char *tenant_id,
 			goto fail;
 		}
 		rc = db_exec(db, SQL_FINDING_UPDATE_DESC, (struct db_val[]){
+		    DB_STR0(obs->integration_id),
 		    DB_STR(row->subscription_id), DB_STR(row->environment),
 		    DB_STR(row->resource_id), DB_STR(row->title),
 		    DB_STR(row->category), DB_STR(row->layer),
 		    DB_STR(row->framework), DB_STR(row->description),
 		    DB_STR(row->recommendation), DB_STRN(evidence, evlen),
-		    DB_STR(tenant_id), DB_STR(id) }, 12, NULL);
+		    DB_STR(tenant_id), DB_STR(id) }, 13, NULL);
 		if (rc == 0 && res.changed)
 			rc = write_state(db, tenant_id, &row->f);
 	}
@@ -782,7 +784,8 @@ apply_each(struct db *db, const struct db_res *ids, size_t tcol,
 
 long
 findings_reconcile_absent(struct db *db, const char *tenant_id,
-    const char *provider, char *const *seen, size_t n, time_t now)
+    const char *integration_id, const char *provider, char *const *seen,
+    size_t n, time_t now)
 {
 	struct db_res *ids = NULL;
 	char **sorted = NULL;
@@ -790,7 +793,8 @@ findings_reconcile_absent(struct db *db, const char *tenant_id,
 	int rc;
 
 	rc = db_exec(db, SQL_FINDING_PRESENT, (struct db_val[]){
-	    DB_STR(tenant_id), DB_STR(provider) }, 2, &ids);
+	    DB_STR(tenant_id), DB_STR0(integration_id), DB_STR(provider) }, 3,
+	    &ids);
 	if (rc != 0)
 		return rc;
 	if (n > 0) {

@@ -39,6 +39,7 @@ struct finding_row {
 struct finding_obs {
 	const char	*rule_id;
 	const char	*provider;
+	const char	*integration_id;  /* NULL: imported, not scanned */
 	const char	*subscription_id;
 	const char	*environment;
 	const char	*resource_id;
@@ -115,11 +116,13 @@ enum findings_outcome findings_patch(struct db *, const char *tenant_id,
  * NULL the finding id is copied there (FINDING_ID_MAX). */
 int	 findings_observe(struct db *, const char *tenant_id,
 	    const struct finding_obs *, time_t now, char *id_out);
-/* Every finding of tenant and provider whose id is not in seen[0..n)
- * and that is not already resolved or dismissed gets LC_NOT_SEEN, each
+/* Every finding of the tenant that the same source last reported
+ * (integration_id, or for imports NULL and the provider) whose id is not
+ * in seen[0..n) and that a scan may still change gets LC_NOT_SEEN, each
  * in its own transaction. Returns the number changed or a DB_* code. */
 long	 findings_reconcile_absent(struct db *, const char *tenant_id,
-	    const char *provider, char *const *seen, size_t n, time_t now);
+	    const char *integration_id, const char *provider,
+	    char *const *seen, size_t n, time_t now);
 /* Expire acceptances and snoozes whose time has passed, across all
  * tenants (LC_TICK). Returns the number changed or a DB_* code. */
 long	 findings_expire_due(struct db *, time_t now);

@@ -150,7 +150,7 @@ import_findings(struct db *db, const char *tenant_id, json_object *doc,
 	}
 	if (reconcile)
 		for (j = 0; j < nprov; j++) {
-			r = findings_reconcile_absent(db, tenant_id,
+			r = findings_reconcile_absent(db, tenant_id, NULL,
 			    providers[j], ids, n, now);
 			if (r < 0) {
 				rc = (int)r;
