@@ -2,8 +2,15 @@
  * the encodings Vigil needs; nothing here is hand-rolled cryptography. */
 #include "vigil.h"
 
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -190,4 +197,225 @@ crypto_wipe(void *p, size_t n)
 {
 	if (p != NULL && n > 0)
 		OPENSSL_cleanse(p, n);
+}
+
+/* --- sealing secrets at rest (AES-256-GCM) ------------------------------- */
+
+#define CRYPTO_SEAL_PREFIX	"v1."
+#define CRYPTO_SEAL_NONCE	12
+#define CRYPTO_SEAL_TAG		16
+/* Secrets are short; refuse absurd inputs before any arithmetic. */
+#define CRYPTO_SEAL_MAX		(16 * 1024 * 1024)
+
+/* Returns a new "v1.<base64>" string the caller frees, or NULL. */
+char *
+crypto_seal(const unsigned char key[32], const void *pt, size_t n,
+    const char *aad)
+{
+	EVP_CIPHER_CTX	*ctx = NULL;
+	unsigned char	*raw = NULL;
+	char		*out = NULL, *ret = NULL;
+	size_t		 rawlen, plen = sizeof(CRYPTO_SEAL_PREFIX) - 1;
+	int		 len, fin;
+
+	if (key == NULL || (pt == NULL && n > 0) || n > CRYPTO_SEAL_MAX)
+		goto out;
+	rawlen = CRYPTO_SEAL_NONCE + n + CRYPTO_SEAL_TAG;
+	if ((raw = malloc(rawlen)) == NULL ||
+	    (out = malloc(plen + 4 * ((rawlen + 2) / 3) + 1)) == NULL)
+		goto out;
+	if (crypto_random(raw, CRYPTO_SEAL_NONCE) == -1)
+		goto out;
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN,
+	    CRYPTO_SEAL_NONCE, NULL) != 1 ||
+	    EVP_EncryptInit_ex(ctx, NULL, NULL, key, raw) != 1)
+		goto out;
+	if (aad != NULL && *aad != '\0' && EVP_EncryptUpdate(ctx, NULL, &len,
+	    (const unsigned char *)aad, (int)strlen(aad)) != 1)
+		goto out;
+	len = 0;
+	if (n > 0 && EVP_EncryptUpdate(ctx, raw + CRYPTO_SEAL_NONCE, &len,
+	    pt, (int)n) != 1)
+		goto out;
+	if (EVP_EncryptFinal_ex(ctx, raw + CRYPTO_SEAL_NONCE + len, &fin) != 1 ||
+	    (size_t)len + (size_t)fin != n)
+		goto out;
+	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, CRYPTO_SEAL_TAG,
+	    raw + CRYPTO_SEAL_NONCE + n) != 1)
+		goto out;
+	memcpy(out, CRYPTO_SEAL_PREFIX, plen);
+	crypto_base64(raw, rawlen, out + plen);
+	ret = out;
+	out = NULL;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	if (raw != NULL) {
+		crypto_wipe(raw, CRYPTO_SEAL_NONCE + n + CRYPTO_SEAL_TAG);
+		free(raw);
+	}
+	free(out);
+	return ret;
+}
+
+/* Returns a new NUL-terminated plaintext the caller wipes and frees, or
+ * NULL if sealed is malformed or fails authentication. */
+char *
+crypto_open(const unsigned char key[32], const char *sealed, const char *aad,
+    size_t *lenp)
+{
+	EVP_CIPHER_CTX	*ctx = NULL;
+	unsigned char	*raw = NULL;
+	char		*pt = NULL, *ret = NULL;
+	const char	*b64;
+	size_t		 b64len, rawcap, n = 0, plen = sizeof(CRYPTO_SEAL_PREFIX) - 1;
+	long		 rawlen = 0;
+	int		 len, fin;
+
+	if (lenp != NULL)
+		*lenp = 0;
+	if (key == NULL || sealed == NULL ||
+	    strncmp(sealed, CRYPTO_SEAL_PREFIX, plen) != 0)
+		goto out;
+	b64 = sealed + plen;
+	b64len = strlen(b64);
+	if (b64len > 4 * ((CRYPTO_SEAL_MAX + CRYPTO_SEAL_NONCE +
+	    CRYPTO_SEAL_TAG + 2) / 3))
+		goto out;
+	rawcap = b64len / 4 * 3;
+	if ((raw = malloc(rawcap + 1)) == NULL)
+		goto out;
+	rawlen = crypto_unbase64(b64, b64len, raw, rawcap);
+	if (rawlen < CRYPTO_SEAL_NONCE + CRYPTO_SEAL_TAG)
+		goto out;
+	n = (size_t)rawlen - CRYPTO_SEAL_NONCE - CRYPTO_SEAL_TAG;
+	if ((pt = malloc(n + 1)) == NULL)
+		goto out;
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN,
+	    CRYPTO_SEAL_NONCE, NULL) != 1 ||
+	    EVP_DecryptInit_ex(ctx, NULL, NULL, key, raw) != 1)
+		goto out;
+	if (aad != NULL && *aad != '\0' && EVP_DecryptUpdate(ctx, NULL, &len,
+	    (const unsigned char *)aad, (int)strlen(aad)) != 1)
+		goto out;
+	len = 0;
+	if (n > 0 && EVP_DecryptUpdate(ctx, (unsigned char *)pt, &len,
+	    raw + CRYPTO_SEAL_NONCE, (int)n) != 1)
+		goto out;
+	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, CRYPTO_SEAL_TAG,
+	    raw + CRYPTO_SEAL_NONCE + n) != 1)
+		goto out;
+	/* Only here is the tag checked; nothing decrypted leaves before. */
+	if (EVP_DecryptFinal_ex(ctx, (unsigned char *)pt + len, &fin) != 1 ||
+	    (size_t)len + (size_t)fin != n)
+		goto out;
+	pt[n] = '\0';
+	if (lenp != NULL)
+		*lenp = n;
+	ret = pt;
+	pt = NULL;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	if (pt != NULL) {
+		crypto_wipe(pt, n + 1);
+		free(pt);
+	}
+	if (raw != NULL) {
+		crypto_wipe(raw, rawlen > 0 ? (size_t)rawlen : 0);
+		free(raw);
+	}
+	return ret;
+}
+
+static int
+crypto_hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Fills key[32] from path; 0, or -1 with err set (never the key itself). */
+int
+crypto_load_key(const char *path, unsigned char key[32], char *err,
+    size_t errsz)
+{
+	unsigned char	 text[128];
+	struct stat	 st;
+	ssize_t		 r;
+	size_t		 n = 0, i;
+	int		 fd = -1, rc = -1, hi, lo;
+
+	if (path == NULL || *path == '\0') {
+		snprintf(err, errsz, "no key file configured");
+		goto out;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errsz, "%s: not a regular file", path);
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0) {
+		snprintf(err, errsz, "%s: key file is accessible by group or "
+		    "others (mode %03o); chmod 600 it", path,
+		    (unsigned)(st.st_mode & 0777));
+		goto out;
+	}
+	/* Read one byte more than any valid form to spot longer files. */
+	while (n < sizeof(text)) {
+		r = read(fd, text + n, sizeof(text) - n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n == 32) {
+		memcpy(key, text, 32);
+		rc = 0;
+		goto out;
+	}
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		n--;
+	if (n == 64) {
+		for (i = 0; i < 32; i++) {
+			hi = crypto_hexval(text[2 * i]);
+			lo = crypto_hexval(text[2 * i + 1]);
+			if (hi == -1 || lo == -1)
+				break;
+			key[i] = (unsigned char)(hi << 4 | lo);
+		}
+		if (i == 32)
+			rc = 0;
+	} else if (n == 44 && crypto_unbase64((const char *)text, n, key,
+	    32) == 32)
+		rc = 0;
+	if (rc == -1) {
+		crypto_wipe(key, 32);
+		snprintf(err, errsz, "%s: not a 256-bit key (want 32 raw "
+		    "bytes, 64 hex digits or base64 of 32 bytes)", path);
+	}
+out:
+	crypto_wipe(text, sizeof(text));
+	if (fd != -1)
+		close(fd);
+	return rc;
 }

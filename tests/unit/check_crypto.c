@@ -1,8 +1,13 @@
-/* check_crypto.c: digests, MACs, encodings and randomness. */
+/* check_crypto.c: digests, MACs, encodings, randomness and sealing. */
 #include "vigil.h"
 
+#include <sys/stat.h>
+
 #include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto.h"
 #include "suites.h"
@@ -214,6 +219,222 @@ START_TEST(test_crypto_equal_wipe)
 }
 END_TEST
 
+static const unsigned char seal_key[32] = {
+	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+	0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+	0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+	0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+};
+
+START_TEST(test_crypto_seal_roundtrip)
+{
+	static const char *const pts[] = {
+		"", "x", "client-secret~with.symbols_0123456789",
+		"a longer secret that spans more than one AES block of data",
+	};
+	char	*s1, *s2, *pt;
+	size_t	 i, n;
+
+	for (i = 0; i < NELEM(pts); i++) {
+		s1 = crypto_seal(seal_key, pts[i], strlen(pts[i]), "int_1");
+		ck_assert_ptr_nonnull(s1);
+		ck_assert_int_eq(strncmp(s1, "v1.", 3), 0);
+		/* 12-byte nonce + plaintext + 16-byte tag, base64. */
+		ck_assert_uint_eq(strlen(s1),
+		    3 + 4 * ((12 + strlen(pts[i]) + 16 + 2) / 3));
+		ck_assert_ptr_null(strstr(s1, pts[i][0] ? pts[i] : "\x01"));
+		/* A fresh nonce each time: the same input seals differently. */
+		s2 = crypto_seal(seal_key, pts[i], strlen(pts[i]), "int_1");
+		ck_assert_ptr_nonnull(s2);
+		ck_assert_str_ne(s1, s2);
+		pt = crypto_open(seal_key, s1, "int_1", &n);
+		ck_assert_ptr_nonnull(pt);
+		ck_assert_uint_eq(n, strlen(pts[i]));
+		ck_assert_str_eq(pt, pts[i]);
+		crypto_wipe(pt, n);
+		free(pt);
+		pt = crypto_open(seal_key, s2, "int_1", NULL);
+		ck_assert_ptr_nonnull(pt);
+		ck_assert_str_eq(pt, pts[i]);
+		free(pt);
+		free(s1);
+		free(s2);
+	}
+	/* No aad: NULL and "" are the same (nothing authenticated). */
+	s1 = crypto_seal(seal_key, "abc", 3, NULL);
+	ck_assert_ptr_nonnull(s1);
+	pt = crypto_open(seal_key, s1, NULL, &n);
+	ck_assert_ptr_nonnull(pt);
+	ck_assert_str_eq(pt, "abc");
+	free(pt);
+	ck_assert_ptr_null(crypto_open(seal_key, s1, "int_1", &n));
+	free(s1);
+	/* Binary plaintext with a NUL inside survives with its length. */
+	s1 = crypto_seal(seal_key, "a\0b", 3, "x");
+	pt = crypto_open(seal_key, s1, "x", &n);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(memcmp(pt, "a\0b", 4), 0);
+	free(pt);
+	free(s1);
+}
+END_TEST
+
+START_TEST(test_crypto_seal_tamper)
+{
+	unsigned char	 other[32], raw[128];
+	char		*s, *t, enc[200];
+	size_t		 n, i, len;
+	long		 rawlen;
+
+	memcpy(other, seal_key, sizeof(other));
+	other[31] ^= 0x01;
+	s = crypto_seal(seal_key, "hunter2-secret", 14, "int_1");
+	ck_assert_ptr_nonnull(s);
+	n = 99;
+	ck_assert_ptr_null(crypto_open(other, s, "int_1", &n));
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(crypto_open(seal_key, s, "int_2", NULL));
+	ck_assert_ptr_null(crypto_open(seal_key, s, NULL, NULL));
+	ck_assert_ptr_null(crypto_open(seal_key, s, "int_1x", NULL));
+
+	/* Flip one bit of every byte in turn: nonce (0..11), ciphertext
+	 * (12..25) and tag (26..41) are all covered. */
+	len = strlen(s + 3);
+	rawlen = crypto_unbase64(s + 3, len, raw, sizeof(raw));
+	ck_assert_int_eq(rawlen, 12 + 14 + 16);
+	for (i = 0; i < (size_t)rawlen; i++) {
+		raw[i] ^= 0x80;
+		memcpy(enc, "v1.", 3);
+		crypto_base64(raw, (size_t)rawlen, enc + 3);
+		ck_assert_msg(crypto_open(seal_key, enc, "int_1", NULL) ==
+		    NULL, "byte %zu flipped but opened", i);
+		raw[i] ^= 0x80;
+	}
+	/* Truncated: drop the last tag byte, and shorter than nonce+tag. */
+	memcpy(enc, "v1.", 3);
+	crypto_base64(raw, (size_t)rawlen - 1, enc + 3);
+	ck_assert_ptr_null(crypto_open(seal_key, enc, "int_1", NULL));
+	crypto_base64(raw, 27, enc + 3);
+	ck_assert_ptr_null(crypto_open(seal_key, enc, "int_1", NULL));
+	crypto_base64(raw, 0, enc + 3);
+	ck_assert_ptr_null(crypto_open(seal_key, enc, "int_1", NULL));
+	/* Truncated text (no longer valid base64). */
+	t = strdup(s);
+	t[strlen(t) - 1] = '\0';
+	ck_assert_ptr_null(crypto_open(seal_key, t, "int_1", NULL));
+	free(t);
+	/* Bad prefixes and garbage. */
+	ck_assert_ptr_null(crypto_open(seal_key, s + 3, "int_1", NULL));
+	t = strdup(s);
+	t[1] = '2';
+	ck_assert_ptr_null(crypto_open(seal_key, t, "int_1", NULL));
+	t[0] = 'V';
+	t[1] = '1';
+	ck_assert_ptr_null(crypto_open(seal_key, t, "int_1", NULL));
+	free(t);
+	ck_assert_ptr_null(crypto_open(seal_key, "", NULL, NULL));
+	ck_assert_ptr_null(crypto_open(seal_key, "v1.", NULL, NULL));
+	ck_assert_ptr_null(crypto_open(seal_key, "v1.!!!!", NULL, NULL));
+	ck_assert_ptr_null(crypto_open(seal_key, NULL, NULL, NULL));
+	/* The untouched original still opens. */
+	t = crypto_open(seal_key, s, "int_1", NULL);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_str_eq(t, "hunter2-secret");
+	free(t);
+	free(s);
+}
+END_TEST
+
+/* Write content to a fresh file in dir with mode; returns its path in p. */
+static void
+write_key_file(const char *dir, const char *name, const void *content,
+    size_t n, mode_t mode, char *p, size_t psz)
+{
+	FILE	*f;
+
+	snprintf(p, psz, "%s/%s", dir, name);
+	f = fopen(p, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(content, 1, n, f), n);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(p, mode), 0);
+}
+
+START_TEST(test_crypto_load_key)
+{
+	static const struct {
+		const char	*name;
+		const char	*content;	/* NULL: the raw key */
+		mode_t		 mode;
+		int		 want;
+	} t[] = {
+		{ "raw", NULL, 0600, 0 },
+		{ "raw400", NULL, 0400, 0 },
+		{ "hex", "000102030405060708090a0b0c0d0e0f"
+		    "101112131415161718191a1b1c1d1e1f", 0600, 0 },
+		{ "hexnl", "000102030405060708090A0B0C0D0E0F"
+		    "101112131415161718191A1B1C1D1E1F\n", 0600, 0 },
+		{ "hexcrlf", "000102030405060708090a0b0c0d0e0f"
+		    "101112131415161718191a1b1c1d1e1f\r\n", 0600, 0 },
+		{ "b64", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", 0600,
+		    0 },
+		{ "b64nl", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
+		    0600, 0 },
+		{ "grp", "000102030405060708090a0b0c0d0e0f"
+		    "101112131415161718191a1b1c1d1e1f", 0640, -1 },
+		{ "oth", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", 0604,
+		    -1 },
+		{ "rawgrp", NULL, 0660, -1 },
+		{ "short", "0001020304", 0600, -1 },
+		{ "badhex", "000102030405060708090a0b0c0d0e0f"
+		    "101112131415161718191a1b1c1d1e1g", 0600, -1 },
+		{ "hex63", "000102030405060708090a0b0c0d0e0f"
+		    "101112131415161718191a1b1c1d1e1", 0600, -1 },
+		{ "b64short", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==",
+		    0600, -1 },
+		{ "long", "000102030405060708090a0b0c0d0e0f"
+		    "101112131415161718191a1b1c1d1e1f00", 0600, -1 },
+		{ "empty", "", 0600, -1 },
+	};
+	char		 dir[] = "/tmp/vigil-keyXXXXXX", p[256], err[256];
+	unsigned char	 key[32];
+	size_t		 i;
+	int		 rc;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	for (i = 0; i < NELEM(t); i++) {
+		if (t[i].content == NULL)
+			write_key_file(dir, t[i].name, seal_key,
+			    sizeof(seal_key), t[i].mode, p, sizeof(p));
+		else
+			write_key_file(dir, t[i].name, t[i].content,
+			    strlen(t[i].content), t[i].mode, p, sizeof(p));
+		memset(key, 0xee, sizeof(key));
+		err[0] = '\0';
+		rc = crypto_load_key(p, key, err, sizeof(err));
+		ck_assert_msg(rc == t[i].want, "%s: rc %d (%s)", t[i].name,
+		    rc, err);
+		if (rc == 0)
+			ck_assert_int_eq(memcmp(key, seal_key, 32), 0);
+		else {
+			ck_assert_msg(err[0] != '\0', "%s: no error",
+			    t[i].name);
+			ck_assert_ptr_nonnull(strstr(err, t[i].name));
+		}
+		if (t[i].mode & 077)
+			ck_assert_ptr_nonnull(strstr(err, "chmod 600"));
+		unlink(p);
+	}
+	ck_assert_int_eq(crypto_load_key("/nonexistent/vigil.key", key, err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/vigil.key"));
+	/* A directory is not a key file. */
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	ck_assert_int_eq(crypto_load_key(dir, key, err, sizeof(err)), -1);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 Suite *
 crypto_suite(void)
 {
@@ -227,6 +448,9 @@ crypto_suite(void)
 	tcase_add_test(tc, test_crypto_base64_bad);
 	tcase_add_test(tc, test_crypto_random);
 	tcase_add_test(tc, test_crypto_equal_wipe);
+	tcase_add_test(tc, test_crypto_seal_roundtrip);
+	tcase_add_test(tc, test_crypto_seal_tamper);
+	tcase_add_test(tc, test_crypto_load_key);
 	suite_add_tcase(s, tc);
 	return s;
 }
