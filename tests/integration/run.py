@@ -4,13 +4,16 @@
 Skipped (exit 77) unless VIGIL_INTEGRATION=1 (./dev test sets it). Otherwise
 starts a private stack (MariaDB, the vigil-api pool, nginx, Apache with
 mod_fcgid and mod_proxy_fcgi; see stack.py) in a fresh temporary directory,
-runs test_api.py against it, checks that the stack survived and that no
-sanitizer reported anything, and stops everything by pid. Exit 0 pass,
-1 fail, 99 hard error (the stack would not start).
+runs test_api.py and then test_findings.py against it, checks that the
+stack survived and that no sanitizer reported anything, and stops
+everything by pid. Exit 0 pass, 1 fail, 99 hard error (the stack would not
+start).
 
 Environment: VIGIL_BUILDDIR, VIGIL_SRCDIR (set by "make check");
 VIGIL_KEEP=1 keeps the temporary directory; VIGIL_TESTS="T03Auth ..." runs
-only those test names (unittest names, as for "python3 -m unittest");
+only those test names (unittest names, as for "python3 -m unittest", looked
+up in whichever module has them; a module name runs all of it:
+VIGIL_TESTS="test_findings");
 VIGIL_NO_APACHE=1 runs against nginx only.
 """
 
@@ -58,6 +61,22 @@ def dump_logs(st):
     sys.stdout.flush()
 
 
+def load_name(loader, name, modules):
+    """VIGIL_TESTS names: a module ("test_findings"), a module-qualified
+    name ("test_findings.T40ImportList.test_filters"), or a name in
+    whichever module has it ("T03Auth", "T43Actions.test_accept")."""
+    head = name.split(".")[0]
+    for mod in modules:
+        if head == mod.__name__:
+            rest = name[len(head) + 1:]
+            return loader.loadTestsFromName(rest, mod) if rest else \
+                loader.loadTestsFromModule(mod)
+    for mod in modules:
+        if hasattr(mod, head):
+            return loader.loadTestsFromName(name, mod)
+    return loader.loadTestsFromName(name, modules[0])   # its error
+
+
 def main():
     if os.environ.get("VIGIL_INTEGRATION") != "1":
         print("integration tests skipped: set VIGIL_INTEGRATION=1 "
@@ -65,6 +84,7 @@ def main():
         return 77
     import stack
     import test_api
+    import test_findings
 
     srcdir = os.environ.get("VIGIL_SRCDIR") or os.path.dirname(
         os.path.dirname(HERE))
@@ -97,14 +117,19 @@ def main():
         print("stack up in %.1fs under %s: %s" % (
             time.monotonic() - t0, root, st.urls()), flush=True)
 
-        test_api.STACK = st
-        test_api.WORKERS = WORKERS
+        modules = (test_api, test_findings)
+        for mod in modules:
+            mod.STACK = st
+            mod.WORKERS = WORKERS
         loader = unittest.TestLoader()
         names = os.environ.get("VIGIL_TESTS", "").split()
         if names:
-            suite = loader.loadTestsFromNames(names, test_api)
+            suite = unittest.TestSuite()
+            for name in names:
+                suite.addTests(load_name(loader, name, modules))
         else:
-            suite = loader.loadTestsFromModule(test_api)
+            suite = unittest.TestSuite(loader.loadTestsFromModule(m)
+                                       for m in modules)
         result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2,
                                          buffer=False).run(suite)
         ok = result.wasSuccessful()
