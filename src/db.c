@@ -673,7 +673,7 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
     struct db_res **out)
 {
 	unsigned int e;
-	int attempt, sent;
+	int attempt, sent, was_tx;
 
 	if (out != NULL)
 		*out = NULL;
@@ -689,6 +689,10 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 		}
 		if (e == ER_DUP_ENTRY)
 			return DB_DUP;
+		if (e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT) {
+			log_warn("db: %s", db->err);
+			return DB_RETRY;
+		}
 		if (!is_conn_error(e)) {
 			log_err("db: %s", db->err);
 			return DB_ERR;
@@ -696,11 +700,13 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 		/* The connection is gone: inside a transaction the work so
 		 * far is lost, so the caller must see the failure. */
 		log_warn("db: connection lost (%s), reconnecting", db->err);
+		/* Inside a transaction the work so far is lost: never go on
+		 * on a fresh connection in autocommit. And a statement the
+		 * server may have run is only repeated when running it twice
+		 * does no harm. */
+		was_tx = db->in_tx;
 		db_disconnect(db);
-		/* Inside a transaction the work so far is lost; and a
-		 * statement the server may have run is only repeated when
-		 * running it twice does no harm. */
-		if (db->in_tx || (sent && !retry_safe(s)))
+		if (was_tx || (sent && !retry_safe(s)))
 			return DB_DOWN;
 	}
 	return DB_DOWN;
@@ -724,6 +730,13 @@ tx_command(struct db *db, const char *what)
 		db->in_tx = 0;
 		if (rc == 0 && mysql_autocommit(db->my, 1) == 0)
 			return 0;
+		/* Never leave a connection in manual-commit mode behind: the
+		 * next autocommit statement would hold its locks. */
+		snprintf(db->err, sizeof(db->err), "%s: %s", what,
+		    mysql_error(db->my));
+		log_err("db: %s", db->err);
+		db_disconnect(db);
+		return DB_DOWN;
 	}
 	snprintf(db->err, sizeof(db->err), "%s: %s", what, mysql_error(db->my));
 	log_err("db: %s", db->err);

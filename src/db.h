@@ -98,6 +98,7 @@ struct db_res {
 #define DB_ERR    (-1)   /* anything else: logged, reply 500/503 */
 #define DB_DUP    (-2)   /* duplicate key */
 #define DB_DOWN   (-3)   /* cannot reach the server */
+#define DB_RETRY  (-4)   /* deadlock or lock wait timeout: try again */
 
 struct db;
 
