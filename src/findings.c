@@ -60,12 +60,18 @@ canonical(json_object *o, struct buf *b)
 {
 	switch (json_object_get_type(o)) {
 	case json_type_object: {
-		const char *keys[512];
-		size_t n = 0, i, j;
+		size_t n = 0, i, j, cap = (size_t)json_object_object_length(o);
+		const char **keys = calloc(cap ? cap : 1, sizeof(*keys));
 
+		if (keys == NULL) {
+			/* Out of memory: poison the text so no two differ
+			 * silently; the caller's hash still changes. */
+			buf_puts(b, "\x01");
+			break;
+		}
 		json_object_object_foreach(o, k, v) {
 			(void)v;
-			if (n < NELEM(keys))
+			if (n < cap)
 				keys[n++] = k;
 		}
 		for (i = 1; i < n; i++)
@@ -87,6 +93,7 @@ canonical(json_object *o, struct buf *b)
 			canonical(json_object_object_get(o, keys[i]), b);
 		}
 		buf_puts(b, "}");
+		free(keys);
 		break;
 	}
 	case json_type_array: {
@@ -414,8 +421,10 @@ write_effects(struct db *db, const char *tenant_id,
 		    lifecycle_history_json(&res->history[i]));
 	json_object_object_add(detail, "history", actions);
 	add_str(detail, "state", finding_state_str(row->f.state));
-	rc = audit_append(db, tenant_id, actor, res->history[0].action,
-	    row->f.id, detail);
+	/* Named after the input's own entry: an expiry the lifecycle
+	 * settled first comes before it in the history. */
+	rc = audit_append(db, tenant_id, actor,
+	    res->history[res->nhistory - 1].action, row->f.id, detail);
 	json_object_put(detail);
 	return rc;
 }
@@ -461,6 +470,16 @@ dberr:
 	return FINDINGS_DB_ERROR;
 }
 
+/* Every findings transaction takes the tenant row first: audit_append
+ * needs it anyway, and one lock order (tenant, finding, counts, audit)
+ * leaves nothing to deadlock on between writers of one tenant. */
+static int
+lock_tenant(struct db *db, const char *tenant_id)
+{
+	return db_exec(db, SQL_KEY_LOCK_TENANT,
+	    (struct db_val[]){ DB_STR(tenant_id) }, 1, NULL);
+}
+
 enum findings_outcome
 findings_act(struct db *db, const char *tenant_id, const char *id,
     const struct lc_input *in, const char *actor, time_t now,
@@ -468,18 +487,30 @@ findings_act(struct db *db, const char *tenant_id, const char *id,
 {
 	enum findings_outcome o;
 
-	*after = NULL;
-	memset(res, 0, sizeof(*res));
-	if ((*rc = db_begin(db)) != 0)
-		return FINDINGS_DB_ERROR;
-	o = findings_act_tx(db, tenant_id, id, in, actor, now, res, after, rc);
-	if (o == FINDINGS_OK && (*rc = db_commit(db)) != 0) {
-		findings_row_free(*after);
+	int attempt;
+
+	/* A deadlock or lock timeout rolls the whole transaction back;
+	 * running it again from the start is safe. */
+	for (attempt = 0; attempt < 3; attempt++) {
 		*after = NULL;
+		memset(res, 0, sizeof(*res));
+		if ((*rc = db_begin(db)) != 0)
+			return FINDINGS_DB_ERROR;
 		o = FINDINGS_DB_ERROR;
+		if ((*rc = lock_tenant(db, tenant_id)) == 0)
+			o = findings_act_tx(db, tenant_id, id, in, actor, now,
+			    res, after, rc);
+		if (o == FINDINGS_OK && (*rc = db_commit(db)) != 0) {
+			findings_row_free(*after);
+			*after = NULL;
+			o = FINDINGS_DB_ERROR;
+		}
+		if (o != FINDINGS_OK)
+			db_rollback(db);
+		if (o != FINDINGS_DB_ERROR || *rc != DB_RETRY)
+			break;
+		lifecycle_result_free(res);
 	}
-	if (o != FINDINGS_OK)
-		db_rollback(db);
 	return o;
 }
 
@@ -498,6 +529,10 @@ findings_patch(struct db *db, const char *tenant_id, const char *id,
 	memset(&res, 0, sizeof(res));
 	if ((*rc = db_begin(db)) != 0)
 		return FINDINGS_DB_ERROR;
+	if ((*rc = lock_tenant(db, tenant_id)) != 0) {
+		db_rollback(db);
+		return FINDINGS_DB_ERROR;
+	}
 	if ((found = findings_load(db, tenant_id, id, 1, &row)) <= 0) {
 		db_rollback(db);
 		*rc = found;
@@ -647,8 +682,8 @@ desc_changed(struct finding_row *row, const struct finding_obs *obs,
 	return 0;
 }
 
-int
-findings_observe(struct db *db, const char *tenant_id,
+static int
+observe_once(struct db *db, const char *tenant_id,
     const struct finding_obs *obs, time_t now, char *id_out)
 {
 	struct finding_row *row = NULL;
@@ -678,6 +713,8 @@ findings_observe(struct db *db, const char *tenant_id,
 
 	if ((rc = db_begin(db)) != 0)
 		goto out;
+	if ((rc = lock_tenant(db, tenant_id)) != 0)
+		goto fail;
 	if ((found = findings_load(db, tenant_id, id, 1, &row)) < 0) {
 		rc = found;
 		goto fail;
@@ -737,6 +774,17 @@ out:
 	findings_row_free(row);
 	if (empty != NULL)
 		json_object_put(empty);
+	return rc;
+}
+
+int
+findings_observe(struct db *db, const char *tenant_id,
+    const struct finding_obs *obs, time_t now, char *id_out)
+{
+	int attempt, rc = DB_RETRY;
+
+	for (attempt = 0; attempt < 3 && rc == DB_RETRY; attempt++)
+		rc = observe_once(db, tenant_id, obs, now, id_out);
 	return rc;
 }
 

@@ -14,6 +14,16 @@
 
 #define IMPORT_MAX 100000
 
+static int
+slug(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		    *s == '-' || *s == '_' || *s == '.'))
+			return 0;
+	return 1;
+}
+
 /* Read entry o into obs; 0, or -1 with err naming the field. */
 static int
 entry(json_object *o, size_t i, struct finding_obs *obs, char *err,
@@ -67,6 +77,17 @@ entry(json_object *o, size_t i, struct finding_obs *obs, char *err,
 	    !json_object_is_type(obs->evidence, json_type_object)) {
 		snprintf(err, errsz, "findings[%zu].evidence: must be an "
 		    "object", i);
+		return -1;
+	}
+	/* They make up the finding id, which the API only accepts as a
+	 * slug of at most 127 characters. */
+	if (!slug(obs->provider) || !slug(obs->rule_id) ||
+	    strlen(obs->provider) + strlen(obs->rule_id) + 10 >=
+	    FINDING_ID_MAX) {
+		snprintf(err, errsz, "findings[%zu].rule_id: provider and "
+		    "rule_id must be lowercase letters, digits, '-', '_' or "
+		    "'.', together at most %d characters", i,
+		    FINDING_ID_MAX - 11);
 		return -1;
 	}
 	if (obs->subscription_id == NULL)

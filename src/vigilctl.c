@@ -299,7 +299,9 @@ key_create(struct db *db, const char *tenant, const char *scopes_in,
 	actor(who, sizeof(who));
 	vtime_sql(time(NULL), nowsql, sizeof(nowsql));
 
-	if (db_begin(db) != 0)
+	/* The tenant row first, as every writer of a tenant does. */
+	if (db_begin(db) != 0 || db_exec(db, SQL_KEY_LOCK_TENANT,
+	    (struct db_val[]){ DB_STR(tid) }, 1, NULL) != 0)
 		goto fail;
 	if (db_exec(db, SQL_KEY_INSERT, (struct db_val[]){ DB_STR(id),
 	    DB_STR(tid), DB_STR(name), DB_STR(prefix), DB_STR(hash),

@@ -125,6 +125,10 @@ vtime_parse_rfc3339(const char *s, time_t *out)
 	} else
 		return -1;
 	*out = t - off;
+	/* An offset can carry 9999-12-31 past the years the database and
+	 * the formatters handle: 0001..9999 only. */
+	if (*out < -62135596800LL || *out > 253402300799LL)
+		return -1;
 	return 0;
 }
 
