@@ -7,8 +7,9 @@ int
 main(void)
 {
 	Suite *(*suites[])(void) = {
-		audit_suite,
-		buf_suite, conf_suite, crypto_suite, id_suite, lifecycle_suite,
+		audit_suite, azure_suite,
+		buf_suite, conf_suite, crypto_suite, id_suite, inventory_suite,
+		lifecycle_suite,
 		log_suite, posture_suite,
 		ratelimit_suite, request_suite, router_suite, vjson_suite,
 		vtime_suite,

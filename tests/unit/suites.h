@@ -5,10 +5,12 @@
 #include <check.h>
 
 Suite	*audit_suite(void);
+Suite	*azure_suite(void);
 Suite	*buf_suite(void);
 Suite	*conf_suite(void);
 Suite	*crypto_suite(void);
 Suite	*id_suite(void);
+Suite	*inventory_suite(void);
 Suite	*lifecycle_suite(void);
 Suite	*log_suite(void);
 Suite	*posture_suite(void);

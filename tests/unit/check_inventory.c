@@ -1,0 +1,272 @@
+/* check_inventory.c: the inventory connector over a temporary directory —
+ * both file shapes, order, recursion, caps, malformed files named, and
+ * read-only patching. */
+#include "vigil.h"
+
+#include <sys/stat.h>
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "connector.h"
+#include "inventory.h"
+#include "suites.h"
+
+/* What the emitter saw: ids in order, and subscriptionIds. */
+struct seen {
+	char	 ids[64][128];
+	char	 subs[64][64];
+	size_t	 n;
+	size_t	 stop_at;	/* non-zero: return 7 at this count */
+};
+
+static int
+seen_emit(void *arg, json_object *res)
+{
+	struct seen	*s = arg;
+	json_object	*v;
+
+	ck_assert_uint_lt(s->n, 64);
+	json_object_object_get_ex(res, "id", &v);
+	snprintf(s->ids[s->n], sizeof(s->ids[0]), "%s",
+	    json_object_get_string(v));
+	s->subs[s->n][0] = '\0';
+	if (json_object_object_get_ex(res, "subscriptionId", &v))
+		snprintf(s->subs[s->n], sizeof(s->subs[0]), "%s",
+		    json_object_get_string(v));
+	s->n++;
+	return s->stop_at != 0 && s->n == s->stop_at ? 7 : 0;
+}
+
+static void
+put_file(const char *dir, const char *rel, const char *text)
+{
+	char	 p[512];
+	FILE	*f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	ck_assert_ptr_nonnull(f = fopen(p, "w"));
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void
+rm_tree(const char *dir)
+{
+	char	 cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+#define RES(sub, name) "{\"id\":\"/subscriptions/" sub "/resourceGroups/rg/" \
+	"providers/Microsoft.KeyVault/vaults/" name "\",\"type\":" \
+	"\"Microsoft.KeyVault/vaults\",\"name\":\"" name "\"}"
+
+START_TEST(test_inventory_parse)
+{
+	static const struct {
+		const char	*text;
+		long		 n;
+		const char	*err;	/* substring, when n == -1 */
+	} t[] = {
+		{ RES("s1", "a"), 1, NULL },
+		{ "{\"value\":[" RES("s1", "a") "," RES("s2", "b") "]}", 2,
+		    NULL },
+		{ "[" RES("s1", "a") "]", 1, NULL },
+		{ "{\"value\":[]}", 0, NULL },
+		{ "{\"value\":[" RES("s1", "a") "],\"nextLink\":null}", 1,
+		    NULL },
+		{ "{\"value\":[" RES("s1", "a") ",{\"id\":\"x\"}]}", -1,
+		    "f.json item 1: not an ARM resource" },
+		{ "{\"value\":[5]}", -1, "item 0" },
+		{ "{\"value\":{}}", -1, "\"value\" is not an array" },
+		{ "{\"name\":\"x\"}", -1, "not an ARM resource" },
+		{ "{\"id\":5,\"type\":\"t\"}", -1, "not an ARM resource" },
+		{ "{\"id\":\"/x\"", -1, "f.json: malformed JSON" },
+		{ "", -1, "malformed JSON" },
+		{ "{} {}", -1, "malformed JSON" },
+		{ "null", -1, "malformed JSON" },
+		{ "\"str\"", -1, "not an ARM resource" },
+	};
+	struct seen	 s;
+	char		 err[256];
+	size_t		 i;
+	long		 got;
+
+	for (i = 0; i < NELEM(t); i++) {
+		memset(&s, 0, sizeof(s));
+		err[0] = '\0';
+		got = inventory_parse(t[i].text, strlen(t[i].text), "f.json",
+		    seen_emit, &s, err, sizeof(err));
+		ck_assert_msg(got == t[i].n, "%s: got %ld (%s)", t[i].text,
+		    got, err);
+		if (t[i].n >= 0)
+			ck_assert_uint_eq(s.n, (size_t)t[i].n);
+		else
+			ck_assert_msg(strstr(err, t[i].err) != NULL,
+			    "%s: err %s", t[i].text, err);
+	}
+	/* subscriptionId comes from the id unless present. */
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(inventory_parse("{\"value\":[" RES("s1", "a") ","
+	    "{\"id\":\"/subscriptions/s2/x\",\"type\":\"t\","
+	    "\"subscriptionId\":\"given\"},{\"id\":\"/tenant/x\",\"type\":"
+	    "\"t\"}]}", strlen("{\"value\":[" RES("s1", "a") ","
+	    "{\"id\":\"/subscriptions/s2/x\",\"type\":\"t\","
+	    "\"subscriptionId\":\"given\"},{\"id\":\"/tenant/x\",\"type\":"
+	    "\"t\"}]}"), "f", seen_emit, &s, err, sizeof(err)), 3);
+	ck_assert_str_eq(s.subs[0], "s1");
+	ck_assert_str_eq(s.subs[1], "given");
+	ck_assert_str_eq(s.subs[2], "");
+	/* The emitter can stop the collection. */
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 1;
+	ck_assert_int_eq(inventory_parse("[" RES("s1", "a") "," RES("s1", "b")
+	    "]", strlen("[" RES("s1", "a") "," RES("s1", "b") "]"), "f",
+	    seen_emit, &s, err, sizeof(err)), -1);
+	ck_assert_uint_eq(s.n, 1);
+	ck_assert_ptr_nonnull(strstr(err, "stopped"));
+}
+END_TEST
+
+START_TEST(test_inventory_collect)
+{
+	char			 dir[] = "/tmp/vigil-invXXXXXX", p[512],
+				 err[256];
+	struct connector	*c;
+	struct seen		 s;
+	json_object		*after = (json_object *)&s, *body;
+	char			**paths;
+	size_t			 n;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(p, sizeof(p), "%s/sub2", dir);
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/sub2/deeper", dir);
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/.git", dir);
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	put_file(dir, "b.json", "{\"value\":[" RES("s1", "b1") ","
+	    RES("s1", "b2") "]}");
+	put_file(dir, "a.json", RES("s1", "a"));
+	put_file(dir, "sub2/c.JSON", RES("s2", "c"));
+	put_file(dir, "sub2/deeper/d.json", "[" RES("s2", "d") "]");
+	put_file(dir, "notes.txt", "not json at all");
+	put_file(dir, ".hidden.json", "{broken");
+	put_file(dir, ".git/x.json", "{broken");
+	snprintf(p, sizeof(p), "%s/loop", dir);
+	ck_assert_int_eq(symlink(dir, p), 0);	/* not followed */
+
+	ck_assert_int_eq(inventory_list(dir, &paths, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_str_eq(paths[0], "a.json");
+	ck_assert_str_eq(paths[1], "b.json");
+	ck_assert_str_eq(paths[2], "sub2/c.JSON");
+	ck_assert_str_eq(paths[3], "sub2/deeper/d.json");
+	inventory_paths_free(paths, n);
+
+	ck_assert_int_eq(connector_inventory_check(dir, err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(c = connector_inventory_new(dir));
+	ck_assert_str_eq(c->type, "inventory");
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(c->collect(c, seen_emit, &s, err, sizeof(err)), 0);
+	ck_assert_uint_eq(s.n, 5);
+	ck_assert_ptr_nonnull(strstr(s.ids[0], "/vaults/a"));
+	ck_assert_ptr_nonnull(strstr(s.ids[1], "/vaults/b1"));
+	ck_assert_ptr_nonnull(strstr(s.ids[2], "/vaults/b2"));
+	ck_assert_ptr_nonnull(strstr(s.ids[3], "/vaults/c"));
+	ck_assert_ptr_nonnull(strstr(s.ids[4], "/vaults/d"));
+	ck_assert_str_eq(s.subs[3], "s2");
+
+	/* Read-only. */
+	body = json_tokener_parse("{\"properties\":{}}");
+	ck_assert_int_eq(c->patch(c, "/subscriptions/s1/x", "2023-07-01",
+	    body, &after, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "the inventory connector is read-only");
+	ck_assert_ptr_null(after);
+	json_object_put(body);
+
+	/* One malformed file fails the whole collection, naming it. */
+	put_file(dir, "sub2/deeper/e.json", "{\"value\":[" RES("s2", "e") ",");
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(c->collect(c, seen_emit, &s, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "sub2/deeper/e.json: malformed JSON") !=
+	    NULL, "%s", err);
+	ck_assert_int_eq(connector_inventory_check(dir, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "sub2/deeper/e.json"));
+	c->free(c);
+
+	/* Empty, missing, relative, a file. */
+	rm_tree(dir);
+	memcpy(dir + strlen(dir) - 6, "XXXXXX", 6);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(connector_inventory_check(dir, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "no *.json files"));
+	put_file(dir, "a.json", RES("s1", "a"));
+	snprintf(p, sizeof(p), "%s/a.json", dir);
+	ck_assert_int_eq(connector_inventory_check(p, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "not a directory"));
+	ck_assert_int_eq(connector_inventory_check("etc/samples", err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "absolute"));
+	ck_assert_ptr_nonnull(c = connector_inventory_new("/nonexistent/inv"));
+	ck_assert_int_eq(c->collect(c, seen_emit, &s, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/inv"));
+	c->free(c);
+	rm_tree(dir);
+}
+END_TEST
+
+START_TEST(test_inventory_caps)
+{
+	char			 dir[] = "/tmp/vigil-invXXXXXX", p[512],
+				 err[256], deep[2048];
+	struct connector	*c;
+	struct seen		 s;
+	FILE			*f;
+	size_t			 i;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	/* A file over the cap: a sparse file, so no real 64 MiB written. */
+	snprintf(p, sizeof(p), "%s/huge.json", dir);
+	ck_assert_ptr_nonnull(f = fopen(p, "w"));
+	ck_assert_int_eq(fseek(f, (long)INVENTORY_MAX_FILE, SEEK_SET), 0);
+	fputc('}', f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_ptr_nonnull(c = connector_inventory_new(dir));
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(c->collect(c, seen_emit, &s, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "huge.json: file is larger than") != NULL,
+	    "%s", err);
+	ck_assert_int_eq(unlink(p), 0);
+
+	/* JSON nested deeper than the parser allows. */
+	for (i = 0; i < 200; i++)
+		deep[i] = '[';
+	deep[i] = '\0';
+	put_file(dir, "deep.json", deep);
+	ck_assert_int_eq(c->collect(c, seen_emit, &s, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "deep.json: malformed JSON"));
+	c->free(c);
+	rm_tree(dir);
+}
+END_TEST
+
+Suite *
+inventory_suite(void)
+{
+	Suite	*s = suite_create("inventory");
+	TCase	*tc = tcase_create("core");
+
+	tcase_add_test(tc, test_inventory_parse);
+	tcase_add_test(tc, test_inventory_collect);
+	tcase_add_test(tc, test_inventory_caps);
+	suite_add_tcase(s, tc);
+	return s;
+}
