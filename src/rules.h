@@ -1,4 +1,4 @@
-/* rules.h: declarative JSON rules (etc/rules/<provider>/*.json) and their
+/* rules.h: declarative JSON rules (etc/rules/PROVIDER/NAME.json) and their
  * evaluation over one resource's ARM JSON. Pure: no I/O except
  * rules_load_dir, no clock, no database. */
 #ifndef VIGIL_RULES_H
