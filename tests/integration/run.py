@@ -77,6 +77,22 @@ def load_name(loader, name, modules):
     return loader.loadTestsFromName(name, modules[0])   # its error
 
 
+def flatten(suite):
+    for t in suite:
+        if isinstance(t, unittest.TestSuite):
+            yield from flatten(t)
+        else:
+            yield t
+
+
+def last_things_last(suite):
+    """The same tests, those of T99* classes (the OpenAPI check of every
+    response the other tests got, whichever module they are in) last."""
+    tests = list(flatten(suite))
+    tests.sort(key=lambda t: type(t).__name__.startswith("T99"))
+    return unittest.TestSuite(tests)
+
+
 def main():
     if os.environ.get("VIGIL_INTEGRATION") != "1":
         print("integration tests skipped: set VIGIL_INTEGRATION=1 "
@@ -130,6 +146,7 @@ def main():
         else:
             suite = unittest.TestSuite(loader.loadTestsFromModule(m)
                                        for m in modules)
+        suite = last_things_last(suite)
         result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2,
                                          buffer=False).run(suite)
         ok = result.wasSuccessful()
