@@ -497,11 +497,19 @@ class T40ImportList(FBase):
                             with self.subTest(id=fid[:40], op=method + path):
                                 self.assert_error(r, 404,
                                                   "finding_not_found")
-                    # Too long for a front end: its own 414 is fine.
+                    # Too long for a front end: its own 4xx is fine (nginx
+                    # and Apache mod_proxy_fcgi pass it on; Apache with
+                    # mod_fcgid answers its own HTML 403, the name being
+                    # too long for the file system).
                     r = request(base, "GET", "/api/v1/findings/" +
                                 "a" * 5000, headers=auth(self.key))
-                    if r.status != 414:
+                    if from_vigil(r) and r.status == 414:
+                        # vigil-api's own limit on the request line.
+                        self.assert_error(r, 414, "invalid_request")
+                    elif from_vigil(r):
                         self.assert_error(r, 404, "finding_not_found")
+                    else:
+                        self.assertIn(r.status, (403, 414), r)
         self.assertEqual(STACK.query("SELECT COUNT(*) FROM findings"), before)
 
 
