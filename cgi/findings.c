@@ -2,6 +2,7 @@
  * actions (accept, resolve, remediate, snooze, dismiss), PATCH and bulk. */
 #include "vigil.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,7 +168,8 @@ findings_list(struct request *r, struct db *db)
 	if ((s = request_param(r, "limit")) != NULL) {
 		errno = 0;
 		limit = strtol(s, &end, 10);
-		if (*s == '\0' || *end != '\0' || errno || limit < 1 ||
+		if (!isdigit((unsigned char)*s) || *end != '\0' || errno ||
+		    limit < 1 ||
 		    limit > LIST_MAX) {
 			bad(r, "limit", "limit must be an integer between 1 "
 			    "and 500.");
@@ -177,9 +179,9 @@ findings_list(struct request *r, struct db *db)
 	if ((s = request_param(r, "cursor")) != NULL) {
 		/* "s" + the seq of the last finding of the previous page. */
 		errno = 0;
-		before = (s[0] == 's') ? strtoll(s + 1, &end, 10) : -1;
-		if (s[0] != 's' || s[1] == '\0' || *end != '\0' || errno ||
-		    before < 1) {
+		before = (s[0] == 's' && isdigit((unsigned char)s[1])) ?
+		    strtoll(s + 1, &end, 10) : -1;
+		if (before < 1 || *end != '\0' || errno) {
 			bad(r, "cursor", "cursor is not valid.");
 			return;
 		}
@@ -386,6 +388,17 @@ action_input(struct request *r, json_object *body, enum lc_kind kind,
 		body = empty = json_object_new_object();
 	if (vjson_only_keys(body, allow, &e) != 0)
 		goto bad;
+	/* Optional means "leave it out", not null: a null is a wrong type. */
+	{
+		json_object_object_foreach(body, k, v) {
+			if (v == NULL) {
+				snprintf(e.field, sizeof(e.field), "%s", k);
+				snprintf(e.message, sizeof(e.message),
+				    "%s must not be null.", k);
+				goto bad;
+			}
+		}
+	}
 	if (vjson_get_string(body, "user", 0, 1, LC_USER_MAX, &s, &e) < 0)
 		goto bad;
 	in->user = s ? s : defuser;

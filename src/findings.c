@@ -458,7 +458,10 @@ findings_act_tx(struct db *db, const char *tenant_id, const char *id,
 		return FINDINGS_REFUSED;
 	}
 	row->f = res->finding;
-	if (res->changed) {
+	/* A renewal can leave the row as it was and still be an action
+	 * with its history entry and event: write whenever there is
+	 * something to record. */
+	if (res->changed || res->nhistory > 0 || res->nevents > 0) {
 		if ((*rc = write_state(db, tenant_id, &row->f)) != 0 ||
 		    (*rc = write_effects(db, tenant_id, row, res, actor)) != 0)
 			goto dberr;

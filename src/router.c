@@ -78,7 +78,10 @@ capture(const char *pattern, const char **segs, const size_t *lens, int n,
 			continue;
 		if (req->npathvars == REQUEST_MAX_PATHVARS)
 			return -1;
-		if ((v = request_decode(segs[i], lens[i], 0)) == NULL)
+		/* A segment that does not decode is kept as sent: the
+		 * handler's own check rejects it with its resource's 404. */
+		if ((v = request_decode(segs[i], lens[i], 0)) == NULL &&
+		    (v = strndup(segs[i], lens[i])) == NULL)
 			return -1;
 		req->pathvars[req->npathvars++] = v;
 	}

@@ -43,8 +43,8 @@ static const struct {
 	{ "GET", "/api/v1/things/a/b/c", ROUTER_NOT_FOUND, NULL, NULL, NULL },
 	{ "GET", "", ROUTER_NOT_FOUND, NULL, NULL, NULL },
 	{ "GET", "api/v1/things", ROUTER_NOT_FOUND, NULL, NULL, NULL },
-	{ "DELETE", "/api/v1/things/%00", ROUTER_NOT_FOUND, NULL, NULL, NULL },
-	{ "DELETE", "/api/v1/things/%ff", ROUTER_NOT_FOUND, NULL, NULL, NULL },
+	{ "DELETE", "/api/v1/things/%00", ROUTER_FOUND, h_delete, "%00", NULL },
+	{ "DELETE", "/api/v1/things/%ff", ROUTER_FOUND, h_delete, "%ff", NULL },
 	{ "GET", "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r/s", ROUTER_NOT_FOUND,
 	    NULL, NULL, NULL },
 };
