@@ -1,5 +1,6 @@
-/* auth.c: API keys in, tenant and scopes out, with the rate limit counted
- * in the same database round trip (the vigil_auth procedure). */
+/* auth.c: API keys in, tenant and scopes out, with the request counted
+ * against the key's rate limit in the same statement that checks the key
+ * may still be used. */
 #include "vigil.h"
 
 #include <stdio.h>
@@ -81,6 +82,75 @@ unauthorized(struct request *r)
 	    "The provided license key is invalid or has been revoked.", NULL);
 }
 
+/*
+ * What a key is (its id, tenant and scopes) never changes once created, so
+ * each worker keeps what it has looked up. Whether the key may still be
+ * used (revoked, expired) is decided by the database on every request, in
+ * the same statement that counts it: revocation takes effect at once.
+ */
+#define AUTH_CACHE 64
+
+struct auth_entry {
+	char		hash[CRYPTO_SHA256_HEX];
+	struct auth	auth;
+};
+
+static struct auth_entry cache[AUTH_CACHE];
+static unsigned cache_next;
+
+/* The cached identity of a key hash, or NULL. */
+static const struct auth *
+cache_find(const char *hash)
+{
+	size_t i;
+
+	for (i = 0; i < AUTH_CACHE; i++)
+		if (cache[i].hash[0] != '\0' &&
+		    strcmp(cache[i].hash, hash) == 0)
+			return &cache[i].auth;
+	return NULL;
+}
+
+static void
+cache_put(const char *hash, const struct auth *a)
+{
+	struct auth_entry *e = &cache[cache_next++ % AUTH_CACHE];
+
+	snprintf(e->hash, sizeof(e->hash), "%s", hash);
+	e->auth = *a;
+}
+
+/* Look up what key hash is into a; 1 found, 0 unknown, or a DB_* code. */
+static int
+identify(struct db *db, const char *hash, struct auth *a)
+{
+	const struct auth *c;
+	struct db_res *res = NULL;
+	int rc;
+
+	if ((c = cache_find(hash)) != NULL) {
+		*a = *c;
+		return 1;
+	}
+	rc = db_exec(db, SQL_AUTH_INFO, (struct db_val[]){ DB_STR(hash) }, 1,
+	    &res);
+	if (rc != 0)
+		return rc;
+	if (res->nrows != 1) {
+		db_res_free(res);
+		return 0;
+	}
+	memset(a, 0, sizeof(*a));
+	snprintf(a->key_id, sizeof(a->key_id), "%s", db_cell(res, 0, 0));
+	snprintf(a->tenant_id, sizeof(a->tenant_id), "%s", db_cell(res, 0, 1));
+	snprintf(a->tenant_name, sizeof(a->tenant_name), "%s",
+	    db_cell(res, 0, 2) ? db_cell(res, 0, 2) : "");
+	a->scopes = parse_scopes(db_cell(res, 0, 3));
+	db_res_free(res);
+	cache_put(hash, a);
+	return 1;
+}
+
 int
 auth_check(struct request *r, struct db *db, unsigned scope)
 {
@@ -90,13 +160,17 @@ auth_check(struct request *r, struct db *db, unsigned scope)
 	char hash[CRYPTO_SHA256_HEX];
 	const char *class;
 	time_t now = time(NULL);
-	long deflimit;
+	unsigned long long v;
+	long deflimit, limit, count;
 	int rc, ret = -1;
 
 	if (key == NULL || !key_wellformed(key)) {
 		unauthorized(r);
 		return -1;
 	}
+	/* Keys are looked up by their SHA-256 through an index: nothing is
+	 * compared byte by byte against the key itself, so timing reveals
+	 * nothing about it. */
 	crypto_sha256_hex(key, strlen(key), hash);
 	if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) {
 		class = "read";
@@ -105,30 +179,39 @@ auth_check(struct request *r, struct db *db, unsigned scope)
 		class = "write";
 		deflimit = g_conf.rate_write_per_min;
 	}
-	/* The procedure looks the hash up by an index, so the comparison
-	 * that matters happened in the database on a SHA-256 of the key:
-	 * timing reveals nothing about the key itself. */
-	rc = db_exec(db, SQL_AUTH, (struct db_val[]){ DB_STR(hash),
-	    DB_STR(class), DB_INT(deflimit) }, 3, &res);
+	rc = db_exec(db, SQL_AUTH_COUNT, (struct db_val[]){ DB_STR(class),
+	    DB_STR(class), DB_INT(deflimit), DB_STR(hash) }, 4, &res);
 	if (rc != 0) {
 		api_db_error(r, rc);
 		goto out;
 	}
-	if (res->nrows != 1 || res->ncols < 9 || db_cell(res, 0, 0) == NULL ||
-	    db_cell_int(res, 0, 4) != 0 || db_cell_int(res, 0, 5) != 0) {
+	/* 0 rows: no usable key by that hash. 1: the window's first
+	 * request. 2: counted in an existing window. */
+	v = res->insert_id;
+	if (res->affected == 1) {
+		count = 1;
+		limit = (long)v;
+	} else if (res->affected == 2) {
+		count = (long)(v >> 32);
+		limit = (long)(v & 0xffffffffULL);
+	} else {
 		unauthorized(r);
 		goto out;
 	}
-	snprintf(r->auth.key_id, sizeof(r->auth.key_id), "%s",
-	    db_cell(res, 0, 0));
-	snprintf(r->auth.tenant_id, sizeof(r->auth.tenant_id), "%s",
-	    db_cell(res, 0, 1));
-	snprintf(r->auth.tenant_name, sizeof(r->auth.tenant_name), "%s",
-	    db_cell(res, 0, 2) ? db_cell(res, 0, 2) : "");
-	r->auth.scopes = parse_scopes(db_cell(res, 0, 3));
-	/* The window comes from the database clock (shared by all hosts). */
-	ratelimit_decide(db_cell_int(res, 0, 6), db_cell_int(res, 0, 7),
-	    (long)db_cell_int(res, 0, 8), now, &rl);
+	if ((rc = identify(db, hash, &r->auth)) <= 0) {
+		if (rc == 0)
+			unauthorized(r);
+		else
+			api_db_error(r, rc);
+		goto out;
+	}
+	/* The first request of a window records the key's use: at most one
+	 * durable write per key and minute. A failure here loses nothing
+	 * that matters. */
+	if (count == 1)
+		db_exec(db, SQL_KEY_TOUCH, (struct db_val[]){
+		    DB_STR(r->auth.key_id) }, 1, NULL);
+	ratelimit_decide(limit, count, ratelimit_window(now), now, &rl);
 	r->rl_set = 1;
 	r->rl_limit = rl.limit;
 	r->rl_remaining = rl.remaining;

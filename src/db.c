@@ -75,9 +75,34 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_KEY_LOCK_TENANT] =
 	    "SELECT id FROM tenants WHERE id = ? FOR UPDATE",
 
-	/* (key hash, class, default limit) -> key_id, tenant_id,
-	 * tenant_name, scopes, expired, revoked, limit, count, window */
-	[SQL_AUTH] = "CALL vigil_auth(?, ?, ?)",
+	/* (class, default limit, key hash): counts a request of a usable
+	 * key (affected rows 0: unknown, revoked or expired). The limit and
+	 * count come back in LAST_INSERT_ID(): the limit alone when the row
+	 * was inserted (count 1), count << 32 | limit when it was updated.
+	 * ODKU assignments run left to right, so the last one sees the new
+	 * count. The window is the database clock's minute. */
+	[SQL_AUTH_COUNT] =
+	    "INSERT INTO rate_limits (key_id, class, window_start, count, "
+	    "lim) SELECT k.id, ?, UNIX_TIMESTAMP() DIV 60 * 60, 1, "
+	    "LAST_INSERT_ID(COALESCE(IF(? = 'read', t.rate_read_per_min, "
+	    "t.rate_write_per_min), ?)) "
+	    "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
+	    "WHERE k.key_hash = ? AND k.revoked_at IS NULL "
+	    "AND (k.expires_at IS NULL OR k.expires_at > UTC_TIMESTAMP()) "
+	    "ON DUPLICATE KEY UPDATE "
+	    "count = IF(VALUES(window_start) > window_start, 1, count + 1), "
+	    "window_start = GREATEST(window_start, VALUES(window_start)), "
+	    "lim = VALUES(lim) + 0 * LAST_INSERT_ID(count * 4294967296 + "
+	    "VALUES(lim))",
+	/* What a key is: never changes, so each worker keeps it. */
+	[SQL_AUTH_INFO] =
+	    "SELECT k.id, k.tenant_id, t.name, k.scopes FROM api_keys k "
+	    "JOIN tenants t ON t.id = k.tenant_id WHERE k.key_hash = ?",
+	/* At most one durable write per key and minute. */
+	[SQL_KEY_TOUCH] =
+	    "UPDATE api_keys SET last_used_at = UTC_TIMESTAMP() WHERE id = ? "
+	    "AND (last_used_at IS NULL OR "
+	    "last_used_at < UTC_TIMESTAMP() - INTERVAL 1 MINUTE)",
 
 	[SQL_AUDIT_LAST] =
 	    "SELECT seq, hash FROM audit_log WHERE tenant_id = ? "

@@ -27,7 +27,9 @@ enum db_stmt {
 	SQL_KEY_LOCK_TENANT,
 	SQL_KEY_TENANT,
 	/* authentication and rate limit in one round trip */
-	SQL_AUTH,
+	SQL_AUTH_COUNT,
+	SQL_AUTH_INFO,
+	SQL_KEY_TOUCH,
 	/* audit */
 	SQL_AUDIT_LAST,
 	SQL_AUDIT_INSERT,
