@@ -50,6 +50,12 @@ extern const struct route posture_routes[];
 extern const size_t posture_nroutes;
 extern const struct route auditapi_routes[];
 extern const size_t auditapi_nroutes;
+extern const struct route integrations_routes[];
+extern const size_t integrations_nroutes;
+extern const struct route scans_routes[];
+extern const size_t scans_nroutes;
+extern const struct route rules_routes[];
+extern const size_t rules_nroutes;
 
 /* The assembled table (routes.c). */
 const struct route *routes_table(size_t *n);

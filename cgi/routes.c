@@ -31,6 +31,9 @@ routes_table(size_t *n)
 		add(settings_routes, settings_nroutes);
 		add(posture_routes, posture_nroutes);
 		add(auditapi_routes, auditapi_nroutes);
+		add(integrations_routes, integrations_nroutes);
+		add(scans_routes, scans_nroutes);
+		add(rules_routes, rules_nroutes);
 	}
 	*n = ntable;
 	return table;

@@ -23,6 +23,16 @@
 	"snoozed_until, detected_at, updated_at, last_seen_at, resolved_at, " \
 	"assignee, notes"
 
+/* scanner: the column orders scan.h names (SCAN_C_*, INT_C_*) */
+#define SCAN_COLS \
+	"id, tenant_id, integration_id, status, trigger_type, created_at, " \
+	"started_at, finished_at, runner, resources_scanned, " \
+	"rules_evaluated, findings_detected, findings_resolved, " \
+	"findings_reopened, counts, error, duration_ms"
+#define INTEGRATION_COLS \
+	"id, tenant_id, type, name, config, secret, created_at, deleted_at, " \
+	"last_scan_at"
+
 static const char *const sqls[SQL__COUNT] = {
 	[SQL_PING] = "SELECT 1",
 	[SQL_NOW] = "SELECT UTC_TIMESTAMP()",
@@ -296,6 +306,124 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT id, seq, at, actor, action, object, detail, prev_hash, "
 	    "hash FROM audit_log WHERE tenant_id = ? AND seq > ? "
 	    "ORDER BY seq LIMIT ?",
+	/* scanner (scan.c, integrations, scans, rules API) */
+	/* The per-integration scan lock lives on the scanner's connection
+	 * and dies with it. */
+	[SQL_SCAN_LOCK] =
+	    "SELECT GET_LOCK(CONCAT('vigil_scan_', ?), 0)",
+	[SQL_SCAN_UNLOCK] =
+	    "SELECT RELEASE_LOCK(CONCAT('vigil_scan_', ?))",
+	[SQL_SCAN_LOCK_FREE] =
+	    "SELECT IS_FREE_LOCK(CONCAT('vigil_scan_', ?))",
+	/* SCAN_COLS order: scan.h SCAN_C_* */
+	[SQL_SCAN_GET] =
+	    "SELECT " SCAN_COLS " FROM scans WHERE id = ?",
+	[SQL_SCAN_GET_TENANT] =
+	    "SELECT " SCAN_COLS " FROM scans WHERE tenant_id = ? AND id = ?",
+	[SQL_SCAN_INSERT] =
+	    "INSERT INTO scans (id, tenant_id, integration_id, status, "
+	    "trigger_type, created_at) VALUES (?, ?, ?, 'queued', ?, ?)",
+	[SQL_SCAN_START] =
+	    "UPDATE scans SET status = 'running', runner = ?, started_at = ? "
+	    "WHERE id = ? AND status = 'queued'",
+	[SQL_SCAN_PROGRESS] =
+	    "UPDATE scans SET resources_scanned = ?, rules_evaluated = ? "
+	    "WHERE id = ? AND status = 'running'",
+	[SQL_SCAN_FINISH] =
+	    "UPDATE scans SET status = ?, finished_at = ?, "
+	    "resources_scanned = ?, rules_evaluated = ?, "
+	    "findings_detected = ?, findings_resolved = ?, "
+	    "findings_reopened = ?, counts = ?, error = ?, duration_ms = ? "
+	    "WHERE id = ? AND status = 'running'",
+	/* A scan that cannot run (or whose runner died): (finished_at,
+	 * error, id, the status it must still have). */
+	[SQL_SCAN_FAIL] =
+	    "UPDATE scans SET status = 'failed', finished_at = ?, error = ? "
+	    "WHERE id = ? AND status = ?",
+	[SQL_SCAN_RUNNING] =
+	    "SELECT id FROM scans WHERE status = 'running' "
+	    "ORDER BY created_at, id LIMIT 1000",
+	[SQL_SCAN_QUEUED] =
+	    "SELECT id FROM scans WHERE status = 'queued' "
+	    "ORDER BY created_at, id LIMIT 1000",
+	[SQL_SCAN_ACTIVE_FOR] =
+	    "SELECT id, status FROM scans WHERE integration_id = ? "
+	    "AND status IN ('queued', 'running') ORDER BY created_at LIMIT 1",
+	/* Newest first after a keyset cursor (the last id: ULIDs sort by
+	 * creation time). */
+	[SQL_SCAN_LIST] =
+	    "SELECT " SCAN_COLS " FROM scans WHERE tenant_id = ? AND id < ? "
+	    "ORDER BY id DESC LIMIT ?",
+	[SQL_SCAN_COUNT] =
+	    "SELECT COUNT(*) FROM scans WHERE tenant_id = ?",
+	/* One row per finding a scan touched; a finding reported twice in
+	 * one scan (the same resource in two files) keeps its first
+	 * outcome, a remediation result overrides it. */
+	[SQL_SCAN_RESULT_INSERT] =
+	    "INSERT INTO scan_results (scan_id, finding_id, rule_id, "
+	    "resource_id, severity, outcome) VALUES (?, ?, ?, ?, ?, ?) "
+	    "ON DUPLICATE KEY UPDATE outcome = outcome",
+	[SQL_SCAN_RESULT_SET] =
+	    "INSERT INTO scan_results (scan_id, finding_id, rule_id, "
+	    "resource_id, severity, outcome) VALUES (?, ?, ?, ?, ?, ?) "
+	    "ON DUPLICATE KEY UPDATE outcome = ?",
+	[SQL_SCAN_RESULTS] =
+	    "SELECT finding_id, rule_id, resource_id, severity, outcome "
+	    "FROM scan_results WHERE scan_id = ? AND finding_id > ? "
+	    "ORDER BY finding_id LIMIT ?",
+	[SQL_SCAN_RESULTS_COUNT] =
+	    "SELECT COUNT(*) FROM scan_results WHERE scan_id = ?",
+	/* Open findings of an integration by severity, after its scan. */
+	[SQL_SCAN_OPEN_COUNTS] =
+	    "SELECT severity, COUNT(*) FROM findings WHERE tenant_id = ? "
+	    "AND integration_id = ? AND state = 'open' GROUP BY severity",
+	/* What SQL_FINDING_PRESENT offers to reconcile, with the state
+	 * before it, to count what the scan resolved. */
+	[SQL_SCAN_ABSENT] =
+	    "SELECT id, state, rule_id, resource_id, severity FROM findings "
+	    "WHERE tenant_id = ? AND integration_id <=> ? AND provider = ? "
+	    "AND (state IN ('open', 'accepted', 'snoozed') "
+	    "OR (state = 'resolved' AND awaiting_scan = 1))",
+	/* Findings of an integration with a remediation asked for; the
+	 * lifecycle decides which are due. */
+	[SQL_SCAN_REMEDIATION] =
+	    "SELECT id FROM findings WHERE tenant_id = ? "
+	    "AND integration_id = ? AND state = 'open' "
+	    "AND remediation IN ('requested', 'approved')",
+	/* Live integrations whose tenant's interval has passed since their
+	 * last scan (never scanned: due), oldest first. */
+	[SQL_SCAN_DUE_INTEGRATIONS] =
+	    "SELECT i.id, i.tenant_id FROM integrations i "
+	    "LEFT JOIN tenant_settings s ON s.tenant_id = i.tenant_id "
+	    "WHERE i.deleted_at IS NULL AND (i.last_scan_at IS NULL OR "
+	    "i.last_scan_at <= CAST(? AS DATETIME) - INTERVAL "
+	    "COALESCE(s.scan_interval_minutes, 60) MINUTE) "
+	    "ORDER BY i.last_scan_at, i.id LIMIT 1000",
+	/* INTEGRATION_COLS order: scan.h INT_C_* */
+	[SQL_INTEGRATION_GET] =
+	    "SELECT " INTEGRATION_COLS " FROM integrations WHERE id = ?",
+	[SQL_INTEGRATION_GET_TENANT] =
+	    "SELECT " INTEGRATION_COLS " FROM integrations "
+	    "WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL",
+	/* Serialises "is a scan queued or running?" with queueing one. */
+	[SQL_INTEGRATION_LOCK] =
+	    "SELECT id FROM integrations WHERE tenant_id = ? AND id = ? "
+	    "AND deleted_at IS NULL FOR UPDATE",
+	[SQL_INTEGRATION_INSERT] =
+	    "INSERT INTO integrations (id, tenant_id, type, name, config, "
+	    "secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	[SQL_INTEGRATION_LIST] =
+	    "SELECT " INTEGRATION_COLS " FROM integrations "
+	    "WHERE tenant_id = ? AND deleted_at IS NULL AND id > ? "
+	    "ORDER BY id LIMIT ?",
+	[SQL_INTEGRATION_COUNT] =
+	    "SELECT COUNT(*) FROM integrations "
+	    "WHERE tenant_id = ? AND deleted_at IS NULL",
+	[SQL_INTEGRATION_DELETE] =
+	    "UPDATE integrations SET deleted_at = ? "
+	    "WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL",
+	[SQL_INTEGRATION_SCANNED] =
+	    "UPDATE integrations SET last_scan_at = ? WHERE id = ?",
 };
 
 #define DB_MAX_PARAMS  32

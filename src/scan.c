@@ -1,0 +1,1301 @@
+/* scan.c: one scan of one integration. The per-integration lock is a
+ * MariaDB named lock on the scanner's own connection, so it dies with the
+ * process; every finding change is its own transaction (findings.c), so a
+ * scan killed midway leaves findings consistent and the next
+ * "vigil-scan --due" marks it failed. */
+#include "vigil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "connector.h"
+#include "crypto.h"
+#include "db.h"
+#include "finding.h"
+#include "findings.h"
+#include "id.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "rules.h"
+#include "scan.h"
+#include "vjson.h"
+#include "vtime.h"
+
+#define SCAN_ERR_MAX		512
+#define SCAN_PROGRESS_US	2000000LL	/* scans row refresh */
+#define SCAN_ENV_MAX		32		/* findings.environment */
+#define SCAN_SUB_MAX		64		/* findings.subscription_id */
+#define SCAN_RESOURCE_MAX	1024		/* findings.resource_id */
+#define SCAN_CONFIG_MAX		(64 * 1024)
+
+/* One scan (or dry run) in progress. */
+struct ctx {
+	struct db		*db;
+	const struct scan_opts	*opts;
+	struct scan_stats	*st;
+	const char		*scan_id;	/* NULL in a dry run */
+	char			 tenant_id[VIGIL_ID_LEN];
+	char			 integration_id[VIGIL_ID_LEN];
+	struct lc_tenant	 tenant;
+	struct connector	*conn;
+	char			*secret;	/* plaintext, wiped at the end */
+	size_t			 secretlen;
+	char			**seen;		/* finding ids observed */
+	size_t			 nseen, aseen;
+	time_t			 now;
+	long long		 t0_us, last_us;
+	char			 err[SCAN_ERR_MAX];
+};
+
+/* -- small helpers ------------------------------------------------------- */
+
+static const char *
+jstr(json_object *o, const char *k)
+{
+	json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, k, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static void
+add_str(json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+}
+
+/* RFC 3339 from a DATETIME cell, or JSON null. */
+static json_object *
+ts_cell(const char *sql)
+{
+	char out[VTIME_RFC3339_LEN];
+
+	if (sql == NULL || vtime_sql_to_rfc3339(sql, out, sizeof(out)) != 0)
+		return NULL;
+	return json_object_new_string(out);
+}
+
+static json_object *
+int_cell(const struct db_res *res, size_t i, size_t col)
+{
+	return json_object_new_int64(db_cell_int(res, i, col));
+}
+
+/* Keep a copy of a finding id seen by this scan; 0 or -1. */
+static int
+seen_add(struct ctx *c, const char *id)
+{
+	if (c->nseen == c->aseen) {
+		size_t n = c->aseen ? c->aseen * 2 : 256;
+		char **p = realloc(c->seen, n * sizeof(*p));
+
+		if (p == NULL)
+			return -1;
+		c->seen = p;
+		c->aseen = n;
+	}
+	if ((c->seen[c->nseen] = strdup(id)) == NULL)
+		return -1;
+	c->nseen++;
+	return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The subscription of a resource: its subscriptionId, else the segment
+ * after "/subscriptions/" of its id; "" if neither. */
+static void
+resource_subscription(json_object *res, const char *rid, char *out,
+    size_t outsz)
+{
+	const char *s = jstr(res, "subscriptionId"), *p;
+	size_t n;
+
+	out[0] = '\0';
+	if (s != NULL && strlen(s) <= SCAN_SUB_MAX) {
+		snprintf(out, outsz, "%s", s);
+		return;
+	}
+	if (strncasecmp(rid, "/subscriptions/", 15) != 0)
+		return;
+	p = rid + 15;
+	n = strcspn(p, "/");
+	if (n > 0 && n <= SCAN_SUB_MAX && n < outsz) {
+		memcpy(out, p, n);
+		out[n] = '\0';
+	}
+}
+
+/* The environment of a resource: its "environment" (or "env") tag, any
+ * case, uppercased; "" if none or too long. */
+static void
+resource_environment(json_object *res, char *out, size_t outsz)
+{
+	static const char *const names[] = { "environment", "env" };
+	json_object *tags;
+	const char *v = NULL;
+	size_t i, n;
+
+	out[0] = '\0';
+	if (!json_object_object_get_ex(res, "tags", &tags) ||
+	    !json_object_is_type(tags, json_type_object))
+		return;
+	for (i = 0; i < NELEM(names) && v == NULL; i++) {
+		json_object_object_foreach(tags, k, tv) {
+			if (strcasecmp(k, names[i]) == 0 &&
+			    json_object_is_type(tv, json_type_string)) {
+				v = json_object_get_string(tv);
+				break;
+			}
+		}
+	}
+	if (v == NULL || (n = strlen(v)) > SCAN_ENV_MAX || n >= outsz)
+		return;
+	for (i = 0; i < n; i++)
+		out[i] = (v[i] >= 'a' && v[i] <= 'z') ? (char)(v[i] - 32) :
+		    v[i];
+	out[n] = '\0';
+}
+
+/* A finding's outcome in this scan from its state before (NULL: it did
+ * not exist) and after. */
+static const char *
+classify(const struct finding *before, enum finding_state after)
+{
+	if (before == NULL)
+		return "detected";
+	if (before->state != FINDING_OPEN && after == FINDING_OPEN)
+		return "reopened";
+	return "present";
+}
+
+static int
+result_row(struct ctx *c, enum db_stmt s, const char *fid,
+    const char *rule_id, const char *resource_id,
+    enum finding_severity sev, const char *outcome)
+{
+	struct db_val p[7] = { DB_STR(c->scan_id), DB_STR(fid),
+	    DB_STR(rule_id), DB_STR(resource_id),
+	    DB_STR(finding_severity_str(sev)), DB_STR(outcome),
+	    DB_STR(outcome) };
+
+	return db_exec(c->db, s, p, s == SQL_SCAN_RESULT_SET ? 7 : 6, NULL);
+}
+
+/* -- evaluating one resource ----------------------------------------------- */
+
+/* One firing of rule on resource rid: observe it (or, dry run, predict
+ * it). 0, or -1 with c->err set. */
+static int
+observe(struct ctx *c, const struct rule *rule, const char *rid,
+    const char *sub, const char *env, json_object *ev)
+{
+	struct finding_row *before = NULL, *after = NULL;
+	struct finding_obs obs;
+	struct lc_result res;
+	struct lc_input in;
+	char id[FINDING_ID_MAX], fp[65];
+	const char *outcome;
+	enum finding_state st;
+	int found, rc = -1;
+
+	memset(&res, 0, sizeof(res));
+	findings_make_id(rule->provider, rule->id, rid, id, sizeof(id));
+	if ((found = findings_load(c->db, c->tenant_id, id, 0, &before)) < 0)
+		goto dberr;
+	if (c->opts->dry_run) {
+		memset(&in, 0, sizeof(in));
+		findings_fingerprint(ev, fp);
+		in.kind = LC_SEEN;
+		in.u.seen.fingerprint = fp;
+		in.u.seen.severity = rule->severity;
+		if (lifecycle_apply(found ? &before->f : NULL, &in, c->now,
+		    &c->tenant, &res) != 0 || res.status != 0) {
+			snprintf(c->err, sizeof(c->err), "finding %s: the "
+			    "lifecycle refused an observation", id);
+			goto out;
+		}
+		st = res.finding.state;
+	} else {
+		memset(&obs, 0, sizeof(obs));
+		obs.rule_id = rule->id;
+		obs.provider = rule->provider;
+		obs.integration_id = c->integration_id;
+		obs.subscription_id = sub;
+		obs.environment = env;
+		obs.resource_id = rid;
+		obs.title = rule->title;
+		obs.severity = rule->severity;
+		obs.category = rule->category;
+		obs.layer = rule->layer ? rule->layer : "";
+		obs.framework = rule->framework ? rule->framework : "";
+		obs.description = rule->description;
+		obs.recommendation = rule->recommendation;
+		obs.evidence = ev;
+		if (findings_observe(c->db, c->tenant_id, &obs, c->now,
+		    NULL) != 0)
+			goto dberr;
+		st = FINDING_OPEN;
+		/* Only a finding that was not open can have been reopened. */
+		if (found && before->f.state != FINDING_OPEN) {
+			if (findings_load(c->db, c->tenant_id, id, 0,
+			    &after) != 1)
+				goto dberr;
+			st = after->f.state;
+		}
+	}
+	outcome = classify(found ? &before->f : NULL, st);
+	if (strcmp(outcome, "detected") == 0)
+		c->st->detected++;
+	else if (strcmp(outcome, "reopened") == 0)
+		c->st->reopened++;
+	else
+		c->st->present++;
+	if (c->opts->dry_run) {
+		if (strcmp(outcome, "present") != 0 && c->opts->change)
+			c->opts->change(c->opts->arg, strcmp(outcome,
+			    "detected") == 0 ? "new" : outcome, id, rule->id,
+			    rid);
+	} else if (result_row(c, SQL_SCAN_RESULT_INSERT, id, rule->id, rid,
+	    rule->severity, outcome) != 0)
+		goto dberr;
+	if (seen_add(c, id) != 0) {
+		snprintf(c->err, sizeof(c->err), "out of memory");
+		goto out;
+	}
+	rc = 0;
+	goto out;
+dberr:
+	snprintf(c->err, sizeof(c->err), "database error while recording "
+	    "finding %s", id);
+out:
+	lifecycle_result_free(&res);
+	findings_row_free(before);
+	findings_row_free(after);
+	return rc;
+}
+
+static void
+progress(struct ctx *c)
+{
+	long long t = vtime_mono_us();
+
+	if (c->opts->progress)
+		c->opts->progress(c->opts->arg, c->st);
+	if (c->scan_id != NULL && t - c->last_us >= SCAN_PROGRESS_US) {
+		c->last_us = t;
+		/* Best effort: GET /scans/{id} shows how far it got. */
+		(void)db_exec(c->db, SQL_SCAN_PROGRESS, (struct db_val[]){
+		    DB_INT(c->st->resources), DB_INT(c->st->rules_evaluated),
+		    DB_STR(c->scan_id) }, 3, NULL);
+	}
+}
+
+/* connector_emit: evaluate every rule of the resource's type. Non-zero
+ * stops the collection (c->err says why). */
+static int
+on_resource(void *arg, json_object *res)
+{
+	struct ctx *c = arg;
+	const struct ruleset *rs = c->opts->rules;
+	const char *type = jstr(res, "type"), *rid = jstr(res, "id");
+	char sub[SCAN_SUB_MAX + 1], env[SCAN_ENV_MAX + 1];
+	size_t i;
+
+	c->st->resources++;
+	if (type == NULL || rid == NULL || *rid == '\0' ||
+	    strlen(rid) > SCAN_RESOURCE_MAX) {
+		log_warn("scan: a resource without a usable id or type was "
+		    "skipped");
+		progress(c);
+		return 0;
+	}
+	resource_subscription(res, rid, sub, sizeof(sub));
+	resource_environment(res, env, sizeof(env));
+	for (i = 0; i < rs->n; i++) {
+		const struct rule *rule = &rs->rules[i];
+		json_object *ev = NULL;
+		int fired;
+
+		if (strcasecmp(rule->resource_type, type) != 0)
+			continue;
+		c->st->rules_evaluated++;
+		if ((fired = rules_eval(rule, res, &ev)) < 0) {
+			snprintf(c->err, sizeof(c->err), "rule %s could not "
+			    "be evaluated", rule->id);
+			return 1;
+		}
+		if (fired == 0)
+			continue;
+		fired = observe(c, rule, rid, sub, env, ev);
+		json_object_put(ev);
+		if (fired != 0)
+			return 1;
+	}
+	progress(c);
+	return 0;
+}
+
+/* -- reconcile and remediation ----------------------------------------------- */
+
+/* Findings of the integration that this complete scan did not see are
+ * resolved by the scanner (the lifecycle decides). 0 or -1 (c->err). */
+static int
+reconcile(struct ctx *c)
+{
+	const struct ruleset *rs = c->opts->rules;
+	struct db_res *cand = NULL;
+	struct finding_row *row = NULL;
+	struct lc_result res;
+	struct lc_input in;
+	size_t i, j, k;
+	long n;
+	int rc = -1;
+
+	memset(&res, 0, sizeof(res));
+	if (c->nseen > 0)
+		qsort(c->seen, c->nseen, sizeof(*c->seen), cmp_str);
+	memset(&in, 0, sizeof(in));
+	in.kind = LC_NOT_SEEN;
+	/* Once per provider among the rules ("azure"). */
+	for (i = 0; i < rs->n; i++) {
+		const char *prov = rs->rules[i].provider;
+
+		for (j = 0; j < i; j++)
+			if (strcmp(rs->rules[j].provider, prov) == 0)
+				break;
+		if (j < i)
+			continue;
+		if (db_exec(c->db, SQL_SCAN_ABSENT, (struct db_val[]){
+		    DB_STR(c->tenant_id), DB_STR(c->integration_id),
+		    DB_STR(prov) }, 3, &cand) != 0)
+			goto dberr;
+		if (!c->opts->dry_run) {
+			n = findings_reconcile_absent(c->db, c->tenant_id,
+			    c->integration_id, prov, c->seen, c->nseen, c->now);
+			if (n < 0)
+				goto dberr;
+		}
+		for (k = 0; k < cand->nrows; k++) {
+			const char *id = db_cell(cand, k, 0);
+			enum finding_state was, now;
+			enum finding_severity sev = FINDING_SEV_INFO;
+
+			if (c->nseen > 0 && bsearch(&id, c->seen, c->nseen,
+			    sizeof(*c->seen), cmp_str) != NULL)
+				continue;
+			if (finding_state_from_str(db_cell(cand, k, 1),
+			    &was) != 0 || was == FINDING_RESOLVED)
+				continue;
+			if (findings_load(c->db, c->tenant_id, id, 0,
+			    &row) != 1)
+				goto dberr;
+			now = row->f.state;
+			if (c->opts->dry_run) {
+				if (lifecycle_apply(&row->f, &in, c->now,
+				    &c->tenant, &res) == 0 && res.status == 0)
+					now = res.finding.state;
+				lifecycle_result_free(&res);
+			}
+			if (now == FINDING_RESOLVED) {
+				c->st->resolved++;
+				if (c->opts->dry_run && c->opts->change)
+					c->opts->change(c->opts->arg,
+					    "resolved", id, row->rule_id,
+					    row->resource_id);
+				finding_severity_from_str(db_cell(cand, k, 4),
+				    &sev);
+				if (!c->opts->dry_run && result_row(c,
+				    SQL_SCAN_RESULT_SET, id,
+				    db_cell(cand, k, 2), db_cell(cand, k, 3),
+				    sev, "resolved") != 0)
+					goto dberr;
+			}
+			findings_row_free(row);
+			row = NULL;
+		}
+		db_res_free(cand);
+		cand = NULL;
+	}
+	rc = 0;
+	goto out;
+dberr:
+	snprintf(c->err, sizeof(c->err), "database error while resolving "
+	    "findings no longer seen");
+out:
+	findings_row_free(row);
+	db_res_free(cand);
+	return rc;
+}
+
+static const struct rule *
+rule_find(const struct ruleset *rs, const char *provider, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < rs->n; i++)
+		if (strcmp(rs->rules[i].id, id) == 0 &&
+		    strcmp(rs->rules[i].provider, provider) == 0)
+			return &rs->rules[i];
+	return NULL;
+}
+
+/* Apply the rule's PATCH for one due finding and record the result. The
+ * PATCH counts only when the resource read back no longer matches. */
+static int
+remediate_one(struct ctx *c, struct finding_row *row)
+{
+	const struct rule *rule;
+	struct finding_row *after = NULL;
+	struct lc_result res;
+	struct lc_input in;
+	json_object *back = NULL, *ev = NULL, *body = NULL;
+	enum findings_outcome o;
+	const char *av = NULL;
+	char why[SCAN_ERR_MAX];
+	int rc = 0, e;
+
+	memset(&in, 0, sizeof(in));
+	in.kind = LC_REMEDIATION_RESULT;
+	why[0] = '\0';
+	rule = rule_find(c->opts->rules, row->provider, row->rule_id);
+	if (rule == NULL || rule->remediation == NULL) {
+		snprintf(why, sizeof(why), "rule %s has no automatic "
+		    "remediation", row->rule_id);
+	} else {
+		av = jstr(rule->remediation, "api_version");
+		json_object_object_get_ex(rule->remediation, "patch", &body);
+		if (c->conn->patch(c->conn, row->resource_id, av ? av : "",
+		    body, &back, why, sizeof(why)) == 0) {
+			e = back ? rules_eval(rule, back, &ev) : -1;
+			if (e == 1)
+				snprintf(why, sizeof(why), "the resource still "
+				    "matches the rule after the change");
+			else if (e < 0)
+				snprintf(why, sizeof(why), "the resource read "
+				    "back could not be evaluated");
+		} else if (why[0] == '\0')
+			snprintf(why, sizeof(why), "the change was refused");
+	}
+	in.u.remediation.ok = why[0] == '\0';
+	in.u.remediation.error = why[0] ? why : NULL;
+	o = findings_act(c->db, c->tenant_id, row->f.id, &in, LC_BY_SCANNER,
+	    c->now, &res, &after, &rc);
+	if (o == FINDINGS_OK && res.changed) {
+		const char *outcome = in.u.remediation.ok ? "remediated" :
+		    "remediation_failed";
+
+		if (in.u.remediation.ok)
+			c->st->remediated++;
+		else
+			c->st->remediation_failed++;
+		log_info("scan: finding %s: %s%s%s", row->f.id, outcome,
+		    why[0] ? ": " : "", why);
+		rc = result_row(c, SQL_SCAN_RESULT_SET, row->f.id,
+		    row->rule_id, row->resource_id, row->f.severity, outcome);
+	} else if (o == FINDINGS_DB_ERROR) {
+		rc = rc ? rc : DB_ERR;
+	}
+	lifecycle_result_free(&res);
+	findings_row_free(after);
+	json_object_put(back);
+	json_object_put(ev);
+	return rc;
+}
+
+static int
+remediate(struct ctx *c)
+{
+	struct db_res *ids = NULL;
+	struct finding_row *row = NULL;
+	size_t i;
+	int rc = -1;
+
+	if (db_exec(c->db, SQL_SCAN_REMEDIATION, (struct db_val[]){
+	    DB_STR(c->tenant_id), DB_STR(c->integration_id) }, 2, &ids) != 0)
+		goto dberr;
+	for (i = 0; i < ids->nrows; i++) {
+		if (findings_load(c->db, c->tenant_id, db_cell(ids, i, 0), 0,
+		    &row) != 1)
+			goto dberr;
+		if (lifecycle_remediation_due(&row->f, &c->tenant)) {
+			if (c->opts->dry_run) {
+				if (c->opts->change)
+					c->opts->change(c->opts->arg,
+					    "remediate", row->f.id,
+					    row->rule_id, row->resource_id);
+			} else if (remediate_one(c, row) != 0)
+				goto dberr;
+		}
+		findings_row_free(row);
+		row = NULL;
+	}
+	rc = 0;
+	goto out;
+dberr:
+	snprintf(c->err, sizeof(c->err), "database error while applying "
+	    "remediations");
+out:
+	findings_row_free(row);
+	db_res_free(ids);
+	return rc;
+}
+
+/* -- connectors ---------------------------------------------------------------- */
+
+/* The connector of integration row 0 of res into c->conn; 0, or -1 with
+ * c->err set (never naming the secret). */
+static int
+connector_build(struct ctx *c, const struct db_res *res)
+{
+	const char *type = db_cell(res, 0, INT_C_TYPE);
+	const char *cfgtext = db_cell(res, 0, INT_C_CONFIG);
+	const char *sealed = db_cell(res, 0, INT_C_SECRET);
+	const char **subs = NULL;
+	struct azure_config az;
+	struct vjson_err e;
+	json_object *cfg, *arr;
+	unsigned char key[32];
+	char kerr[256];
+	size_t i, n;
+	int rc = -1;
+
+	cfg = vjson_parse(cfgtext ? cfgtext : "", cfgtext ? strlen(cfgtext) :
+	    0, 8, SCAN_CONFIG_MAX, &e);
+	if (cfg == NULL || !json_object_is_type(cfg, json_type_object)) {
+		snprintf(c->err, sizeof(c->err), "the integration's stored "
+		    "configuration is not valid");
+		goto out;
+	}
+	if (strcmp(type, "inventory") == 0) {
+		const char *path = jstr(cfg, "path");
+
+		if (path == NULL) {
+			snprintf(c->err, sizeof(c->err), "the inventory "
+			    "integration has no path");
+			goto out;
+		}
+		if ((c->conn = connector_inventory_new(path)) == NULL) {
+			snprintf(c->err, sizeof(c->err), "out of memory");
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	if (strcmp(type, "azure") != 0) {
+		snprintf(c->err, sizeof(c->err), "unknown integration type");
+		goto out;
+	}
+	if (sealed == NULL || g_conf.secret_key_file[0] == '\0') {
+		snprintf(c->err, sizeof(c->err), "the client secret cannot be "
+		    "read: no secret_key_file is configured");
+		goto out;
+	}
+	if (crypto_load_key(g_conf.secret_key_file, key, kerr,
+	    sizeof(kerr)) != 0) {
+		log_err("scan: secret_key_file: %s", kerr);
+		snprintf(c->err, sizeof(c->err), "the client secret cannot be "
+		    "read: the secret key file is unusable");
+		goto out;
+	}
+	c->secret = crypto_open(key, sealed, c->integration_id,
+	    &c->secretlen);
+	crypto_wipe(key, sizeof(key));
+	if (c->secret == NULL) {
+		snprintf(c->err, sizeof(c->err), "the client secret cannot be "
+		    "decrypted (wrong secret_key_file?)");
+		goto out;
+	}
+	if (!json_object_object_get_ex(cfg, "subscription_ids", &arr) ||
+	    !json_object_is_type(arr, json_type_array) ||
+	    (n = json_object_array_length(arr)) == 0 ||
+	    (subs = calloc(n, sizeof(*subs))) == NULL) {
+		snprintf(c->err, sizeof(c->err), "the integration has no "
+		    "subscription ids");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		subs[i] = json_object_get_string(
+		    json_object_array_get_idx(arr, i));
+	memset(&az, 0, sizeof(az));
+	az.tenant_id = jstr(cfg, "tenant_id");
+	az.client_id = jstr(cfg, "client_id");
+	az.client_secret = c->secret;
+	az.subscription_ids = subs;
+	az.nsubscriptions = n;
+	az.authority_url = g_conf.azure_authority_url;
+	az.arm_url = g_conf.azure_arm_url;
+	if (az.tenant_id == NULL || az.client_id == NULL) {
+		snprintf(c->err, sizeof(c->err), "the integration's "
+		    "configuration lacks tenant_id or client_id");
+		goto out;
+	}
+	if ((c->conn = connector_azure_new(&az)) == NULL) {
+		snprintf(c->err, sizeof(c->err), "the Azure connector could "
+		    "not be created");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(subs);
+	json_object_put(cfg);
+	return rc;
+}
+
+/* Collect, evaluate, and when the collection was complete reconcile
+ * and remediate. 0, or -1 with c->err set. */
+static int
+scan_body(struct ctx *c, const struct db_res *integration)
+{
+	char cerr[SCAN_ERR_MAX];
+	int rc;
+
+	if (findings_tenant_settings(c->db, c->tenant_id, &c->tenant) != 0) {
+		snprintf(c->err, sizeof(c->err), "database error");
+		return -1;
+	}
+	if (connector_build(c, integration) != 0)
+		return -1;
+	cerr[0] = '\0';
+	rc = c->conn->collect(c->conn, on_resource, c, cerr, sizeof(cerr));
+	progress(c);
+	if (c->err[0] != '\0')
+		return -1;
+	if (rc != 0) {
+		/* Incomplete: nothing it could not see is resolved. */
+		snprintf(c->err, sizeof(c->err), "%s", cerr[0] ? cerr :
+		    "the collection did not complete");
+		return -1;
+	}
+	if (reconcile(c) != 0 || remediate(c) != 0)
+		return -1;
+	return 0;
+}
+
+static void
+ctx_free(struct ctx *c)
+{
+	size_t i;
+
+	if (c->conn != NULL)
+		c->conn->free(c->conn);
+	c->conn = NULL;
+	if (c->secret != NULL) {
+		crypto_wipe(c->secret, c->secretlen);
+		free(c->secret);
+	}
+	c->secret = NULL;
+	for (i = 0; i < c->nseen; i++)
+		free(c->seen[i]);
+	free(c->seen);
+	c->seen = NULL;
+	c->nseen = c->aseen = 0;
+}
+
+/* -- recording ------------------------------------------------------------------- */
+
+/* A scan.completed / scan.failed envelope into the events outbox, inside
+ * the caller's transaction. scan is borrowed. */
+static int
+scan_event(struct db *db, const char *tenant_id, const char *type,
+    json_object *scan, time_t now)
+{
+	json_object *env, *data;
+	char evid[VIGIL_ID_LEN], ts[VTIME_RFC3339_LEN], at[VTIME_SQL_LEN];
+	const char *payload;
+	size_t len;
+	int rc;
+
+	if (id_new("evt", evid, sizeof(evid)) != 0)
+		return DB_ERR;
+	vtime_rfc3339(now, ts, sizeof(ts));
+	vtime_sql(now, at, sizeof(at));
+	env = json_object_new_object();
+	data = json_object_new_object();
+	json_object_object_add(data, "scan", json_object_get(scan));
+	add_str(env, "event_id", evid);
+	add_str(env, "event_type", type);
+	add_str(env, "tenant_id", tenant_id);
+	add_str(env, "timestamp", ts);
+	json_object_object_add(env, "data", data);
+	payload = vjson_str(env, &len);
+	rc = db_exec(db, SQL_EVENT_INSERT, (struct db_val[]){ DB_STR(evid),
+	    DB_STR(tenant_id), DB_STR(type), DB_STR(at),
+	    DB_STRN(payload, len) }, 5, NULL);
+	json_object_put(env);
+	return rc;
+}
+
+/* Open findings of the integration by severity: a new object. */
+static json_object *
+open_counts(struct db *db, const char *tenant_id, const char *integration_id)
+{
+	static const char *const sev[] = { "critical", "high", "medium",
+	    "low", "info" };
+	struct db_res *res = NULL;
+	json_object *o = json_object_new_object();
+	size_t i, j;
+
+	for (i = 0; i < NELEM(sev); i++)
+		json_object_object_add(o, sev[i], json_object_new_int64(0));
+	if (db_exec(db, SQL_SCAN_OPEN_COUNTS, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(integration_id) }, 2, &res) != 0)
+		return o;
+	for (j = 0; j < res->nrows; j++)
+		if (db_cell(res, j, 0) != NULL)
+			json_object_object_add(o, db_cell(res, j, 0),
+			    int_cell(res, j, 1));
+	db_res_free(res);
+	return o;
+}
+
+/* Record the end of a running scan: its row and its event in one
+ * transaction. error NULL: completed. 0 or a DB_* code. */
+static int
+scan_finish(struct ctx *c, const char *error)
+{
+	json_object *scan, *counts;
+	char fin[VTIME_SQL_LEN];
+	const char *ctext;
+	struct db_res *res = NULL;
+	time_t end = time(NULL);
+	size_t clen;
+	int rc;
+
+	c->st->duration_ms = (vtime_mono_us() - c->t0_us) / 1000;
+	counts = open_counts(c->db, c->tenant_id, c->integration_id);
+	ctext = vjson_str(counts, &clen);
+	vtime_sql(end, fin, sizeof(fin));
+	scan = json_object_new_object();
+	add_str(scan, "id", c->scan_id);
+	add_str(scan, "integration_id", c->integration_id);
+	add_str(scan, "status", error ? "failed" : "completed");
+	json_object_object_add(scan, "resources_scanned",
+	    json_object_new_int64(c->st->resources));
+	json_object_object_add(scan, "rules_evaluated",
+	    json_object_new_int64(c->st->rules_evaluated));
+	json_object_object_add(scan, "findings_detected",
+	    json_object_new_int64(c->st->detected));
+	json_object_object_add(scan, "findings_resolved",
+	    json_object_new_int64(c->st->resolved));
+	json_object_object_add(scan, "findings_reopened",
+	    json_object_new_int64(c->st->reopened));
+	json_object_object_add(scan, "counts", json_object_get(counts));
+	json_object_object_add(scan, "duration_ms",
+	    json_object_new_int64(c->st->duration_ms));
+	if (error != NULL)
+		add_str(scan, "error", error);
+	if ((rc = db_begin(c->db)) != 0)
+		goto out;
+	rc = db_exec(c->db, SQL_SCAN_FINISH, (struct db_val[]){
+	    DB_STR(error ? "failed" : "completed"), DB_STR(fin),
+	    DB_INT(c->st->resources), DB_INT(c->st->rules_evaluated),
+	    DB_INT(c->st->detected), DB_INT(c->st->resolved),
+	    DB_INT(c->st->reopened), DB_STRN(ctext, clen), DB_STR0(error),
+	    DB_INT(c->st->duration_ms), DB_STR(c->scan_id) }, 11, &res);
+	if (rc == 0 && res->affected == 0) {
+		/* Someone marked it failed meanwhile (our lock was lost with
+		 * a dropped connection): their verdict stands. */
+		log_warn("scan %s: no longer running when it finished",
+		    c->scan_id);
+		db_rollback(c->db);
+		goto out;
+	}
+	if (rc == 0)
+		rc = scan_event(c->db, c->tenant_id, error ? "scan.failed" :
+		    "scan.completed", scan, end);
+	if (rc == 0)
+		rc = db_commit(c->db);
+	if (rc != 0)
+		db_rollback(c->db);
+out:
+	db_res_free(res);
+	json_object_put(scan);
+	json_object_put(counts);
+	return rc;
+}
+
+/* Mark a scan that never ran (or whose runner died) failed, with its
+ * event, if it still has status was. 1 marked, 0 not, or a DB_* code. */
+static int
+scan_fail_row(struct db *db, const char *scan_id, const char *tenant_id,
+    const char *integration_id, const char *was, const char *error,
+    time_t now)
+{
+	struct db_res *res = NULL;
+	json_object *scan;
+	char fin[VTIME_SQL_LEN];
+	int rc;
+
+	vtime_sql(now, fin, sizeof(fin));
+	if ((rc = db_begin(db)) != 0)
+		return rc;
+	rc = db_exec(db, SQL_SCAN_FAIL, (struct db_val[]){ DB_STR(fin),
+	    DB_STR(error), DB_STR(scan_id), DB_STR(was) }, 4, &res);
+	if (rc != 0 || res->affected == 0) {
+		db_res_free(res);
+		db_rollback(db);
+		return rc;
+	}
+	db_res_free(res);
+	scan = json_object_new_object();
+	add_str(scan, "id", scan_id);
+	add_str(scan, "integration_id", integration_id);
+	add_str(scan, "status", "failed");
+	add_str(scan, "error", error);
+	rc = scan_event(db, tenant_id, "scan.failed", scan, now);
+	json_object_put(scan);
+	if (rc == 0)
+		rc = db_commit(db);
+	if (rc != 0) {
+		db_rollback(db);
+		return rc;
+	}
+	return 1;
+}
+
+/* -- entry points ------------------------------------------------------------------ */
+
+int
+scan_insert(struct db *db, const char *tenant_id, const char *integration_id,
+    const char *trigger, time_t now, char *id, size_t idsz)
+{
+	char at[VTIME_SQL_LEN];
+
+	if (id_new("scn", id, idsz) != 0)
+		return DB_ERR;
+	vtime_sql(now, at, sizeof(at));
+	return db_exec(db, SQL_SCAN_INSERT, (struct db_val[]){ DB_STR(id),
+	    DB_STR(tenant_id), DB_STR(integration_id), DB_STR(trigger),
+	    DB_STR(at) }, 5, NULL);
+}
+
+/* Take the integration's lock: 1 taken, 0 held elsewhere, or DB_*. */
+static int
+lock_take(struct db *db, const char *integration_id)
+{
+	struct db_res *res = NULL;
+	const char *v;
+	int rc;
+
+	if ((rc = db_exec(db, SQL_SCAN_LOCK, (struct db_val[]){
+	    DB_STR(integration_id) }, 1, &res)) != 0)
+		return rc;
+	v = db_cell(res, 0, 0);
+	rc = v == NULL ? DB_ERR : strcmp(v, "1") == 0;
+	db_res_free(res);
+	return rc;
+}
+
+static void
+lock_release(struct db *db, const char *integration_id)
+{
+	struct db_res *res = NULL;
+
+	if (db_exec(db, SQL_SCAN_UNLOCK, (struct db_val[]){
+	    DB_STR(integration_id) }, 1, &res) == 0)
+		db_res_free(res);
+}
+
+/* The scan row (SCAN_COLS) of id into *out: 1, 0 not found, or DB_*. */
+static int
+scan_load(struct db *db, const char *id, struct db_res **out)
+{
+	int rc;
+
+	*out = NULL;
+	if ((rc = db_exec(db, SQL_SCAN_GET, (struct db_val[]){ DB_STR(id) }, 1,
+	    out)) != 0)
+		return rc;
+	if ((*out)->nrows == 0) {
+		db_res_free(*out);
+		*out = NULL;
+		return 0;
+	}
+	return 1;
+}
+
+enum scan_outcome
+scan_run(struct db *db, const char *scan_id, const struct scan_opts *opts,
+    struct scan_stats *st, char *err, size_t errsz)
+{
+	struct ctx c;
+	struct db_res *scan = NULL, *integ = NULL, *res = NULL;
+	enum scan_outcome out = SCAN_ERROR;
+	char runner[300], host[256], at[VTIME_SQL_LEN];
+	int locked = 0, rc;
+
+	memset(st, 0, sizeof(*st));
+	memset(&c, 0, sizeof(c));
+	err[0] = '\0';
+	if ((rc = scan_load(db, scan_id, &scan)) <= 0) {
+		snprintf(err, errsz, rc == 0 ? "no scan %s" :
+		    "database error: %s", rc == 0 ? scan_id : db_error(db));
+		goto out;
+	}
+	snprintf(c.tenant_id, sizeof(c.tenant_id), "%s",
+	    db_cell(scan, 0, SCAN_C_TENANT));
+	snprintf(c.integration_id, sizeof(c.integration_id), "%s",
+	    db_cell(scan, 0, SCAN_C_INTEGRATION));
+	if (strcmp(db_cell(scan, 0, SCAN_C_STATUS), "queued") != 0) {
+		out = SCAN_SKIPPED;
+		goto out;
+	}
+	if ((rc = lock_take(db, c.integration_id)) < 0) {
+		snprintf(err, errsz, "database error: %s", db_error(db));
+		goto out;
+	}
+	if (rc == 0) {
+		out = SCAN_BUSY;
+		goto out;
+	}
+	locked = 1;
+	/* Under the lock: is it still queued, and may it run? */
+	db_res_free(scan);
+	if ((rc = scan_load(db, scan_id, &scan)) <= 0) {
+		snprintf(err, errsz, "database error: %s", db_error(db));
+		goto out;
+	}
+	if (strcmp(db_cell(scan, 0, SCAN_C_STATUS), "queued") != 0) {
+		out = SCAN_SKIPPED;
+		goto out;
+	}
+	c.now = time(NULL);
+	if ((rc = db_exec(db, SQL_INTEGRATION_GET, (struct db_val[]){
+	    DB_STR(c.integration_id) }, 1, &integ)) != 0) {
+		snprintf(err, errsz, "database error: %s", db_error(db));
+		goto out;
+	}
+	if (integ->nrows == 0 || db_cell(integ, 0, INT_C_DELETED) != NULL) {
+		snprintf(err, errsz, "the integration was deleted");
+		rc = scan_fail_row(db, scan_id, c.tenant_id, c.integration_id,
+		    "queued", err, c.now);
+		out = rc < 0 ? SCAN_ERROR : rc == 1 ? SCAN_FAILED :
+		    SCAN_SKIPPED;
+		goto out;
+	}
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(runner, sizeof(runner), "%s:%ld", host, (long)getpid());
+	vtime_sql(c.now, at, sizeof(at));
+	if ((rc = db_exec(db, SQL_SCAN_START, (struct db_val[]){
+	    DB_STR(runner), DB_STR(at), DB_STR(scan_id) }, 3, &res)) != 0 ||
+	    (rc = db_exec(db, SQL_INTEGRATION_SCANNED, (struct db_val[]){
+	    DB_STR(at), DB_STR(c.integration_id) }, 2, NULL)) != 0) {
+		snprintf(err, errsz, "database error: %s", db_error(db));
+		goto out;
+	}
+	if (res->affected == 0) {
+		out = SCAN_SKIPPED;
+		goto out;
+	}
+	log_info("scan %s: integration %s (%s): started", scan_id,
+	    c.integration_id, db_cell(integ, 0, INT_C_TYPE));
+	c.db = db;
+	c.opts = opts;
+	c.st = st;
+	c.scan_id = scan_id;
+	c.t0_us = c.last_us = vtime_mono_us();
+	rc = scan_body(&c, integ);
+	if (rc != 0)
+		snprintf(err, errsz, "%s", c.err);
+	if (scan_finish(&c, rc != 0 ? c.err : NULL) != 0) {
+		/* The row stays "running"; the next --due fails it. */
+		snprintf(err, errsz, "database error while recording the "
+		    "scan's end");
+		goto out;
+	}
+	out = rc != 0 ? SCAN_FAILED : SCAN_OK;
+	log_info("scan %s: %s%s%s: %ld resources, %ld rules evaluated, "
+	    "%ld detected, %ld resolved, %ld reopened, %lld ms", scan_id,
+	    rc != 0 ? "failed" : "completed", rc != 0 ? ": " : "",
+	    rc != 0 ? c.err : "", st->resources, st->rules_evaluated,
+	    st->detected, st->resolved, st->reopened, st->duration_ms);
+out:
+	ctx_free(&c);
+	if (locked)
+		lock_release(db, c.integration_id);
+	db_res_free(res);
+	db_res_free(integ);
+	db_res_free(scan);
+	return out;
+}
+
+enum scan_outcome
+scan_dry_run(struct db *db, const char *integration_id,
+    const struct scan_opts *opts, struct scan_stats *st, char *err,
+    size_t errsz)
+{
+	struct ctx c;
+	struct db_res *integ = NULL;
+	struct scan_opts o = *opts;
+	enum scan_outcome out = SCAN_ERROR;
+
+	memset(st, 0, sizeof(*st));
+	memset(&c, 0, sizeof(c));
+	err[0] = '\0';
+	o.dry_run = 1;
+	if (db_exec(db, SQL_INTEGRATION_GET, (struct db_val[]){
+	    DB_STR(integration_id) }, 1, &integ) != 0) {
+		snprintf(err, errsz, "database error: %s", db_error(db));
+		goto out;
+	}
+	if (integ->nrows == 0 || db_cell(integ, 0, INT_C_DELETED) != NULL) {
+		snprintf(err, errsz, "no integration %s", integration_id);
+		goto out;
+	}
+	snprintf(c.tenant_id, sizeof(c.tenant_id), "%s",
+	    db_cell(integ, 0, INT_C_TENANT));
+	snprintf(c.integration_id, sizeof(c.integration_id), "%s",
+	    integration_id);
+	c.db = db;
+	c.opts = &o;
+	c.st = st;
+	c.now = time(NULL);
+	c.t0_us = c.last_us = vtime_mono_us();
+	if (scan_body(&c, integ) != 0) {
+		snprintf(err, errsz, "%s", c.err);
+		out = SCAN_FAILED;
+	} else
+		out = SCAN_OK;
+	st->duration_ms = (vtime_mono_us() - c.t0_us) / 1000;
+out:
+	ctx_free(&c);
+	db_res_free(integ);
+	return out;
+}
+
+long
+scan_fail_stale(struct db *db, time_t now)
+{
+	struct db_res *ids = NULL, *scan = NULL, *fr = NULL;
+	char error[512];
+	long n = 0;
+	size_t i;
+	int rc;
+
+	if ((rc = db_exec(db, SQL_SCAN_RUNNING, NULL, 0, &ids)) != 0)
+		return rc;
+	for (i = 0; i < ids->nrows; i++) {
+		const char *id = db_cell(ids, i, 0), *integ, *runner;
+
+		if ((rc = scan_load(db, id, &scan)) < 0)
+			break;
+		if (rc == 0)
+			continue;
+		integ = db_cell(scan, 0, SCAN_C_INTEGRATION);
+		if ((rc = db_exec(db, SQL_SCAN_LOCK_FREE, (struct db_val[]){
+		    DB_STR(integ) }, 1, &fr)) != 0)
+			break;
+		if (db_cell(fr, 0, 0) != NULL &&
+		    strcmp(db_cell(fr, 0, 0), "1") == 0) {
+			runner = db_cell(scan, 0, SCAN_C_RUNNER);
+			snprintf(error, sizeof(error), "the scanner running "
+			    "it (%s) stopped before it finished",
+			    runner ? runner : "unknown");
+			rc = scan_fail_row(db, id, db_cell(scan, 0,
+			    SCAN_C_TENANT), integ, "running", error, now);
+			if (rc < 0)
+				break;
+			if (rc == 1) {
+				log_warn("scan %s: %s; marked failed", id,
+				    error);
+				n++;
+			}
+		}
+		rc = 0;
+		db_res_free(fr);
+		fr = NULL;
+		db_res_free(scan);
+		scan = NULL;
+	}
+	db_res_free(fr);
+	db_res_free(scan);
+	db_res_free(ids);
+	return rc < 0 ? rc : n;
+}
+
+static void
+tally(struct scan_due_stats *d, enum scan_outcome o, const char *id,
+    const char *err)
+{
+	switch (o) {
+	case SCAN_OK:
+		d->completed++;
+		break;
+	case SCAN_FAILED:
+		d->failed++;
+		break;
+	case SCAN_BUSY:
+		d->busy++;
+		log_info("scan %s: another scanner holds its integration; "
+		    "skipped", id);
+		break;
+	case SCAN_SKIPPED:
+		break;
+	case SCAN_ERROR:
+		log_err("scan %s: %s", id, err);
+		break;
+	}
+}
+
+int
+scan_queue_tx(struct db *db, const char *tenant_id,
+    const char *integration_id, const char *trigger, time_t now, char *id,
+    size_t idsz)
+{
+	struct db_res *res = NULL;
+	int rc;
+
+	if ((rc = db_exec(db, SQL_INTEGRATION_LOCK, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(integration_id) }, 2, &res)) != 0)
+		return rc;
+	if (res->nrows == 0) {
+		db_res_free(res);
+		return SCAN_Q_NO_INTEGRATION;
+	}
+	db_res_free(res);
+	if ((rc = db_exec(db, SQL_SCAN_ACTIVE_FOR, (struct db_val[]){
+	    DB_STR(integration_id) }, 1, &res)) != 0)
+		return rc;
+	if (res->nrows > 0) {
+		snprintf(id, idsz, "%s", db_cell(res, 0, 0));
+		db_res_free(res);
+		return SCAN_Q_ACTIVE;
+	}
+	db_res_free(res);
+	if ((rc = scan_insert(db, tenant_id, integration_id, trigger, now, id,
+	    idsz)) != 0)
+		return rc;
+	return SCAN_Q_QUEUED;
+}
+
+int
+scan_queue(struct db *db, const char *tenant_id, const char *integration_id,
+    const char *trigger, time_t now, char *id, size_t idsz)
+{
+	int rc, q;
+
+	if ((rc = db_begin(db)) != 0)
+		return rc;
+	q = scan_queue_tx(db, tenant_id, integration_id, trigger, now, id,
+	    idsz);
+	if (q == SCAN_Q_QUEUED && (rc = db_commit(db)) != 0)
+		q = rc;
+	if (q != SCAN_Q_QUEUED)
+		db_rollback(db);
+	return q;
+}
+
+int
+scan_due(struct db *db, const struct scan_opts *opts,
+    struct scan_due_stats *d)
+{
+	struct db_res *ids = NULL;
+	struct scan_stats st;
+	enum scan_outcome o;
+	char err[SCAN_ERR_MAX], at[VTIME_SQL_LEN], id[VIGIL_ID_LEN];
+	time_t now = time(NULL);
+	long n;
+	size_t i;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	if ((n = scan_fail_stale(db, now)) < 0)
+		return (int)n;
+	d->stale = n;
+	if ((rc = db_exec(db, SQL_SCAN_QUEUED, NULL, 0, &ids)) != 0)
+		return rc;
+	for (i = 0; i < ids->nrows; i++) {
+		o = scan_run(db, db_cell(ids, i, 0), opts, &st, err,
+		    sizeof(err));
+		tally(d, o, db_cell(ids, i, 0), err);
+	}
+	db_res_free(ids);
+	ids = NULL;
+	vtime_sql(now, at, sizeof(at));
+	if ((rc = db_exec(db, SQL_SCAN_DUE_INTEGRATIONS, (struct db_val[]){
+	    DB_STR(at) }, 1, &ids)) != 0)
+		return rc;
+	for (i = 0; i < ids->nrows; i++) {
+		rc = scan_queue(db, db_cell(ids, i, 1), db_cell(ids, i, 0),
+		    "schedule", now, id, sizeof(id));
+		if (rc < 0)
+			break;
+		if (rc != SCAN_Q_QUEUED)
+			continue;
+		log_info("scan %s: scheduled for integration %s", id,
+		    db_cell(ids, i, 0));
+		o = scan_run(db, id, opts, &st, err, sizeof(err));
+		tally(d, o, id, err);
+		rc = 0;
+	}
+	db_res_free(ids);
+	return rc < 0 ? rc : 0;
+}
+
+json_object *
+scan_to_json(const struct db_res *res, size_t i)
+{
+	json_object *o = json_object_new_object(), *counts = NULL;
+	const char *ct = db_cell(res, i, SCAN_C_COUNTS);
+
+	add_str(o, "id", db_cell(res, i, SCAN_C_ID));
+	add_str(o, "integration_id", db_cell(res, i, SCAN_C_INTEGRATION));
+	add_str(o, "status", db_cell(res, i, SCAN_C_STATUS));
+	add_str(o, "trigger", db_cell(res, i, SCAN_C_TRIGGER));
+	json_object_object_add(o, "created_at",
+	    ts_cell(db_cell(res, i, SCAN_C_CREATED)));
+	json_object_object_add(o, "started_at",
+	    ts_cell(db_cell(res, i, SCAN_C_STARTED)));
+	json_object_object_add(o, "finished_at",
+	    ts_cell(db_cell(res, i, SCAN_C_FINISHED)));
+	json_object_object_add(o, "resources_scanned",
+	    int_cell(res, i, SCAN_C_RESOURCES));
+	json_object_object_add(o, "rules_evaluated",
+	    int_cell(res, i, SCAN_C_RULES));
+	json_object_object_add(o, "findings_detected",
+	    int_cell(res, i, SCAN_C_DETECTED));
+	json_object_object_add(o, "findings_resolved",
+	    int_cell(res, i, SCAN_C_RESOLVED));
+	json_object_object_add(o, "findings_reopened",
+	    int_cell(res, i, SCAN_C_REOPENED));
+	if (ct != NULL)
+		counts = json_tokener_parse(ct);
+	json_object_object_add(o, "counts", counts);
+	json_object_object_add(o, "duration_ms",
+	    db_cell(res, i, SCAN_C_DURATION) ?
+	    int_cell(res, i, SCAN_C_DURATION) : NULL);
+	add_str(o, "error", db_cell(res, i, SCAN_C_ERROR));
+	return o;
+}
+
+json_object *
+scan_integration_to_json(const struct db_res *res, size_t i)
+{
+	json_object *o = json_object_new_object();
+	const char *cfg = db_cell(res, i, INT_C_CONFIG);
+
+	add_str(o, "id", db_cell(res, i, INT_C_ID));
+	add_str(o, "type", db_cell(res, i, INT_C_TYPE));
+	add_str(o, "name", db_cell(res, i, INT_C_NAME));
+	/* The stored config never holds the secret (that is sealed apart). */
+	json_object_object_add(o, "config", cfg ? json_tokener_parse(cfg) :
+	    json_object_new_object());
+	json_object_object_add(o, "created_at",
+	    ts_cell(db_cell(res, i, INT_C_CREATED)));
+	json_object_object_add(o, "last_scan_at",
+	    ts_cell(db_cell(res, i, INT_C_LAST_SCAN)));
+	return o;
+}

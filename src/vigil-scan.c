@@ -1,0 +1,256 @@
+/* vigil-scan.c: the scanner, run by cron every minute (--due) or by hand
+ * (--once --integration ID, optionally --dry-run). The work is scan.c's;
+ * this file parses the command line, shows progress and maps outcomes to
+ * exit codes (vigil-scan(8)). */
+#include "vigil.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "db.h"
+#include "id.h"
+#include "log.h"
+#include "rules.h"
+#include "scan.h"
+#include "vtime.h"
+
+#define EX_OK		0	/* done, or nothing was due */
+#define EX_FAILED	1	/* a scan failed */
+#define EX_USAGE	2
+#define EX_CONFIG	3	/* configuration or database error */
+#define EX_BUSY		4	/* another scanner holds the integration */
+
+#define PROGRESS_US	100000LL	/* TTY refresh */
+
+/* The TTY progress line. */
+struct show {
+	int		 tty;
+	long long	 last_us;
+	int		 drawn;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: vigil-scan [-c file] --due\n"
+	    "       vigil-scan [-c file] --once --integration ID "
+	    "[--dry-run]\n"
+	    "       vigil-scan --version\n");
+}
+
+static void
+on_progress(void *arg, const struct scan_stats *st)
+{
+	struct show *s = arg;
+	long long t = vtime_mono_us();
+
+	if (!s->tty || t - s->last_us < PROGRESS_US)
+		return;
+	s->last_us = t;
+	s->drawn = 1;
+	fprintf(stderr, "\r\033[K%ld resources fetched, %ld rules evaluated, "
+	    "%ld findings", st->resources, st->rules_evaluated,
+	    st->detected + st->present + st->reopened);
+	fflush(stderr);
+}
+
+static void
+progress_end(struct show *s)
+{
+	if (s->tty && s->drawn)
+		fprintf(stderr, "\r\033[K");
+	s->drawn = 0;
+}
+
+static void
+on_change(void *arg, const char *what, const char *finding_id,
+    const char *rule_id, const char *resource_id)
+{
+	struct show *s = arg;
+
+	progress_end(s);
+	printf("%s\t%s\t%s\t%s\n", what, finding_id, rule_id, resource_id);
+}
+
+/* --once [--dry-run]: queue a scan with trigger cli (or take the one
+ * already queued) and run it now. */
+static int
+run_once(struct db *db, const char *integration_id, int dry,
+    struct scan_opts *opts, struct show *show)
+{
+	struct db_res *res = NULL;
+	struct scan_stats st;
+	enum scan_outcome o;
+	char id[VIGIL_ID_LEN], err[512], tenant[VIGIL_ID_LEN];
+	int q;
+
+	if (!id_valid("int", integration_id)) {
+		fprintf(stderr, "vigil-scan: %s is not an integration id\n",
+		    integration_id);
+		return EX_USAGE;
+	}
+	if (dry) {
+		o = scan_dry_run(db, integration_id, opts, &st, err,
+		    sizeof(err));
+		progress_end(show);
+		if (o != SCAN_OK) {
+			fprintf(stderr, "vigil-scan: %s\n", err);
+			return o == SCAN_FAILED ? EX_FAILED : EX_CONFIG;
+		}
+		printf("dry run: %ld resources, %ld rules evaluated: would "
+		    "detect %ld, reopen %ld, resolve %ld; %ld unchanged\n",
+		    st.resources, st.rules_evaluated, st.detected,
+		    st.reopened, st.resolved, st.present);
+		return EX_OK;
+	}
+	if (db_exec(db, SQL_INTEGRATION_GET, (struct db_val[]){
+	    DB_STR(integration_id) }, 1, &res) != 0) {
+		fprintf(stderr, "vigil-scan: %s\n", db_error(db));
+		return EX_CONFIG;
+	}
+	if (res->nrows == 0 || db_cell(res, 0, INT_C_DELETED) != NULL) {
+		db_res_free(res);
+		fprintf(stderr, "vigil-scan: no integration %s\n",
+		    integration_id);
+		return EX_USAGE;
+	}
+	snprintf(tenant, sizeof(tenant), "%s", db_cell(res, 0, INT_C_TENANT));
+	db_res_free(res);
+	/* A scan left running by a dead scanner must not block this one. */
+	if (scan_fail_stale(db, time(NULL)) < 0) {
+		fprintf(stderr, "vigil-scan: %s\n", db_error(db));
+		return EX_CONFIG;
+	}
+	q = scan_queue(db, tenant, integration_id, "cli", time(NULL), id,
+	    sizeof(id));
+	if (q < 0) {
+		fprintf(stderr, "vigil-scan: %s\n", db_error(db));
+		return EX_CONFIG;
+	}
+	if (q == SCAN_Q_NO_INTEGRATION) {
+		fprintf(stderr, "vigil-scan: no integration %s\n",
+		    integration_id);
+		return EX_USAGE;
+	}
+	/* SCAN_Q_ACTIVE: one is queued (run it) or running (busy). */
+	o = scan_run(db, id, opts, &st, err, sizeof(err));
+	progress_end(show);
+	switch (o) {
+	case SCAN_OK:
+		printf("%s completed: %ld resources, %ld rules evaluated, "
+		    "%ld detected, %ld resolved, %ld reopened, %ld "
+		    "remediated, %ld remediation failed\n", id, st.resources,
+		    st.rules_evaluated, st.detected, st.resolved, st.reopened,
+		    st.remediated, st.remediation_failed);
+		return EX_OK;
+	case SCAN_FAILED:
+		fprintf(stderr, "vigil-scan: %s failed: %s\n", id, err);
+		return EX_FAILED;
+	case SCAN_BUSY:
+	case SCAN_SKIPPED:
+		fprintf(stderr, "vigil-scan: another scanner is scanning "
+		    "%s (%s)\n", integration_id, id);
+		return EX_BUSY;
+	case SCAN_ERROR:
+		break;
+	}
+	fprintf(stderr, "vigil-scan: %s\n", err);
+	return EX_CONFIG;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "config",      required_argument, NULL, 'c' },
+		{ "due",         no_argument,       NULL, 'd' },
+		{ "once",        no_argument,       NULL, 'o' },
+		{ "integration", required_argument, NULL, 'i' },
+		{ "dry-run",     no_argument,       NULL, 'n' },
+		{ "version",     no_argument,       NULL, 'V' },
+		{ "help",        no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ruleset rules = { NULL, 0 };
+	struct scan_due_stats d;
+	struct scan_opts so;
+	struct show show;
+	struct db *db = NULL;
+	const char *cfile = NULL, *integ = NULL, *path;
+	char err[1024];
+	int ch, due = 0, once = 0, dry = 0, rc;
+
+	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': cfile = optarg; break;
+		case 'd': due = 1; break;
+		case 'o': once = 1; break;
+		case 'i': integ = optarg; break;
+		case 'n': dry = 1; break;
+		case 'V':
+			printf("vigil-scan %s\n", VIGIL_VERSION);
+			return EX_OK;
+		default:
+			usage();
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc || due + once != 1 || (once && integ == NULL) ||
+	    (due && (integ != NULL || dry))) {
+		usage();
+		return EX_USAGE;
+	}
+	path = conf_path(cfile);
+	if (conf_load(&g_conf, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vigil-scan: %s: %s\n", path, err);
+		return EX_CONFIG;
+	}
+	if (log_open("vigil-scan", g_conf.log) != 0) {
+		fprintf(stderr, "vigil-scan: cannot open log %s\n", g_conf.log);
+		return EX_CONFIG;
+	}
+	if (rules_load_dir(&rules, g_conf.rules_dir, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vigil-scan: rules: %s\n", err);
+		log_err("rules: %s", err);
+		return EX_CONFIG;
+	}
+	if ((db = db_new(&g_conf)) == NULL || db_connect(db) != 0) {
+		fprintf(stderr, "vigil-scan: %s\n", db ? db_error(db) :
+		    "out of memory");
+		rc = EX_CONFIG;
+		goto out;
+	}
+	memset(&show, 0, sizeof(show));
+	show.tty = isatty(STDERR_FILENO);
+	memset(&so, 0, sizeof(so));
+	so.rules = &rules;
+	so.progress = on_progress;
+	so.change = on_change;
+	so.arg = &show;
+	if (once) {
+		rc = run_once(db, integ, dry, &so, &show);
+		goto out;
+	}
+	if (scan_due(db, &so, &d) != 0) {
+		progress_end(&show);
+		fprintf(stderr, "vigil-scan: %s\n", db_error(db));
+		rc = EX_CONFIG;
+		goto out;
+	}
+	progress_end(&show);
+	if (d.stale + d.completed + d.failed + d.busy > 0)
+		log_info("due: %ld completed, %ld failed, %ld skipped (another "
+		    "scanner), %ld stale marked failed", d.completed, d.failed,
+		    d.busy, d.stale);
+	rc = d.failed > 0 ? EX_FAILED : EX_OK;
+out:
+	db_free(db);
+	rules_free(&rules);
+	return rc;
+}
