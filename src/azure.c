@@ -523,13 +523,13 @@ azure_http(struct azure *az, const char *method, const char *url,
 
 	azure_describe(method, url, what, sizeof(what));
 	buf_init(&auth, 16 * 1024);
-	if (with_token && (buf_printf(&auth, "Authorization: Bearer %s",
-	    az->token) == -1 || (h = curl_slist_append(hdrs, auth.data)) ==
-	    NULL)) {
-		snprintf(err, errsz, "%s: out of memory", what);
-		goto out;
-	} else if (with_token)
+	if (with_token) {
+		if (buf_printf(&auth, "Authorization: Bearer %s",
+		    az->token) == -1 ||
+		    (h = curl_slist_append(hdrs, auth.data)) == NULL)
+			goto oom;
 		hdrs = h;
+	}
 	if ((h = curl_slist_append(hdrs, "Accept: application/json")) == NULL)
 		goto oom;
 	hdrs = h;
