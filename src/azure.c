@@ -655,7 +655,7 @@ azure_token(struct azure *az, char *err, size_t errsz)
 	struct buf	 url, form, resp;
 	json_object	*obj = NULL;
 	const char	*tok;
-	char		*e, what[64], etext[256];
+	char		*e, etext[256];
 	const char	*fields[4][2];
 	long		 status, expires;
 	size_t		 i;
@@ -671,7 +671,6 @@ azure_token(struct azure *az, char *err, size_t errsz)
 	buf_init(&url, AZURE_URL_MAX);
 	buf_init(&form, 16 * 1024);
 	buf_init(&resp, AZURE_TOKEN_MAX);
-	snprintf(what, sizeof(what), "token request");
 	fields[0][0] = "grant_type";
 	fields[0][1] = "client_credentials";
 	fields[1][0] = "client_id";
