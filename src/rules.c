@@ -273,9 +273,12 @@ scalar_eq(json_object *a, json_object *b, int cs)
 	return 0;
 }
 
-/* One port range. */
+/* One port range; for the ranges found in a resource, also where. */
 struct prange {
 	unsigned	 lo, hi;
+	size_t		 order;		/* rank of its value in the walk */
+	json_object	*value;
+	const char	*path;
 };
 
 static int
@@ -1409,7 +1412,8 @@ collect(struct names *ns, const char *dir, int depth, char *err,
 			goto out;
 		}
 	}
-	qsort(sub.v, sub.n, sizeof(*sub.v), name_cmp);
+	if (sub.n > 1)
+		qsort(sub.v, sub.n, sizeof(*sub.v), name_cmp);
 	for (i = 0; i < sub.n; i++) {
 		if (stat(sub.v[i], &st) == -1) {
 			snprintf(err, errsz, "%s: %s", sub.v[i],
@@ -1653,13 +1657,20 @@ ports_collect(struct leaf *l, json_object *v)
 	size_t		 len, part;
 	int		 any = 0;
 
+	memset(&r, 0, sizeof(r));
 	if (json_object_is_type(v, json_type_int)) {
 		if (!port_spec_json(v, &r))
 			return 0;
+		r.order = l->nvals;
+		r.value = v;
+		r.path = l->cur_path;
 		return range_add(l, r) == -1 ? -1 : 1;
 	}
 	if (!json_object_is_type(v, json_type_string))
 		return 0;
+	r.order = l->nvals;
+	r.value = v;
+	r.path = l->cur_path;
 	s = json_object_get_string(v);
 	len = jstr_len(v);
 	while (len > 0) {
@@ -1682,7 +1693,6 @@ static int
 leaf_visit(void *arg, json_object *v)
 {
 	struct leaf	*l = arg;
-	int		 r;
 
 	if (l->nvals++ == 0) {
 		l->first = v;
@@ -1690,15 +1700,8 @@ leaf_visit(void *arg, json_object *v)
 	}
 	if (l->op == OP_EXISTS || l->op == OP_ABSENT)
 		return 0;
-	if (l->op == OP_PORTS) {
-		if ((r = ports_collect(l, v)) == -1)
-			return -1;
-		if (r == 1 && l->match == NULL) {
-			l->match = v;
-			l->match_path = l->cur_path;
-		}
-		return 0;
-	}
+	if (l->op == OP_PORTS)
+		return ports_collect(l, v) == -1 ? -1 : 0;
 	if (l->match == NULL && leaf_test(l, v)) {
 		l->match = v;
 		l->match_path = l->cur_path;
@@ -1714,12 +1717,15 @@ range_cmp(const void *a, const void *b)
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-/* 1 if the union of the collected ranges covers all of spec. */
+/* 1 if the union of the collected (sorted) ranges covers all of spec;
+ * then the first value in document order that overlaps spec becomes the
+ * leaf's match. */
 static int
 ports_cover(struct leaf *l, const struct prange *spec)
 {
-	size_t		 i;
-	unsigned long	 cur = spec->lo;
+	const struct prange	*best = NULL;
+	size_t			 i;
+	unsigned long		 cur = spec->lo;
 
 	for (i = 0; i < l->nranges; i++) {
 		if (l->ranges[i].lo > cur)
@@ -1727,9 +1733,20 @@ ports_cover(struct leaf *l, const struct prange *spec)
 		if (l->ranges[i].hi >= cur)
 			cur = (unsigned long)l->ranges[i].hi + 1;
 		if (cur > spec->hi)
-			return 1;
+			break;
 	}
-	return 0;
+	if (cur <= spec->hi)
+		return 0;
+	for (i = 0; i < l->nranges; i++)
+		if (l->ranges[i].lo <= spec->hi &&
+		    l->ranges[i].hi >= spec->lo &&
+		    (best == NULL || l->ranges[i].order < best->order))
+			best = &l->ranges[i];
+	if (best != NULL) {
+		l->match = best->value;
+		l->match_path = best->path;
+	}
+	return 1;
 }
 
 static int

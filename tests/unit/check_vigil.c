@@ -11,7 +11,8 @@ main(void)
 		buf_suite, conf_suite, crypto_suite, id_suite, inventory_suite,
 		lifecycle_suite,
 		log_suite, posture_suite,
-		ratelimit_suite, request_suite, router_suite, vjson_suite,
+		ratelimit_suite, request_suite, router_suite, rules_suite,
+		vjson_suite,
 		vtime_suite,
 	};
 	SRunner *sr;

@@ -17,6 +17,7 @@ Suite	*posture_suite(void);
 Suite	*ratelimit_suite(void);
 Suite	*request_suite(void);
 Suite	*router_suite(void);
+Suite	*rules_suite(void);
 Suite	*vjson_suite(void);
 Suite	*vtime_suite(void);
 
