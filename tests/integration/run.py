@@ -101,6 +101,7 @@ def main():
     import stack
     import test_api
     import test_findings
+    import test_scanner
 
     srcdir = os.environ.get("VIGIL_SRCDIR") or os.path.dirname(
         os.path.dirname(HERE))
@@ -133,7 +134,7 @@ def main():
         print("stack up in %.1fs under %s: %s" % (
             time.monotonic() - t0, root, st.urls()), flush=True)
 
-        modules = (test_api, test_findings)
+        modules = (test_api, test_findings, test_scanner)
         for mod in modules:
             mod.STACK = st
             mod.WORKERS = WORKERS

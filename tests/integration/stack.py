@@ -244,6 +244,8 @@ class Stack:
         self.state_file = os.path.join(self.root, "stack.json")
         self.vigil_api = os.path.join(self.builddir, "vigil-api")
         self.vigilctl_bin = os.path.join(self.builddir, "vigilctl")
+        self.vigil_scan_bin = os.path.join(self.builddir, "vigil-scan")
+        self.secret_key = os.path.join(self.root, "secret.key")
         self.procs = {}          # name -> Popen, for what this object started
         self.state = {}
         self._load_state()
@@ -465,6 +467,8 @@ class Stack:
             "workers": "4",
             "log": "stderr",
             "openapi_file": os.path.join(self.srcdir, "doc", "openapi.json"),
+            "secret_key_file": self.secret_key_ensure(),
+            "rules_dir": os.path.join(self.srcdir, "etc", "rules"),
         }
         kv.update(self.state.get("conf_extra", {}))
         kv.update({k: str(v) for k, v in extra.items()})
@@ -482,6 +486,34 @@ class Stack:
         # stack, not a production install.
         os.chmod(tmp, 0o644)
         os.replace(tmp, self.conf)
+
+    def secret_key_ensure(self):
+        """ROOT/secret.key: the AES-256 key sealing integration secrets
+        (64 hex digits, mode 0600), made once and kept across "up"s."""
+        if not os.path.exists(self.secret_key):
+            fd = os.open(self.secret_key, os.O_WRONLY | os.O_CREAT |
+                         os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32) + "\n")
+        return self.secret_key
+
+    def scan(self, *args, conf=None, timeout=300, wait=True):
+        """Run vigil-scan (-c conf, default ROOT/vigil.conf) with args; its
+        stderr is also appended to ROOT/log/vigil-scan.log. wait=False
+        returns the Popen (stdout/stderr pipes) instead."""
+        argv = [self.vigil_scan_bin, "-c", conf or self.conf, *args]
+        if not wait:
+            return subprocess.Popen(argv, env=self.env(),
+                                    stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True,
+                                    start_new_session=True)
+        r = subprocess.run(argv, env=self.env(), stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=timeout)
+        with open(self.logfile("vigil-scan.log"), "a") as f:
+            f.write("$ vigil-scan %s (exit %d)\n%s%s" % (
+                " ".join(args), r.returncode, r.stdout, r.stderr))
+        return r
 
     def vigilctl(self, *args, check=True, timeout=60):
         r = subprocess.run([self.vigilctl_bin, *args], env=self.env(),

@@ -1,0 +1,499 @@
+"""test_scanner.py: integrations, scans and vigil-scan against a running
+private stack: scans queued through the API and run by `vigil-scan --due`,
+reconcile across successive scans (resolved by the scanner, reopened,
+accepted with changed evidence), failed scans that resolve nothing, the
+per-integration lock (two scanners, a scanner killed midway), remediation
+through the read-only inventory connector, dry runs, tenants apart, and no
+secret in any response or log.
+
+The scans use a small rule set of their own (written here, in the rule
+language of src/rules.c) over inventories written here, so that what each
+test changes decides exactly which finding moves; vigil-scan reads them
+through a copy of the stack's vigil.conf whose rules_dir points there.
+Run by run.py, which sets STACK here.
+"""
+
+import json
+import os
+import shutil
+import signal
+import tempfile
+import time
+import unittest
+
+import test_api as api
+from test_api import auth, new_key, new_tenant, wait_until
+
+STACK = None        # a stack.Stack, set by run.py
+WORKERS = 4
+
+TMP = None
+CONF = None         # vigil.conf with rules_dir = TMP/rules
+
+SUB = "5f2a9c1e-0b7d-4e3a-9c6f-2d8e1a4b7c90"
+
+RULES = [
+    {"id": "t-storage-secure-transfer", "provider": "azure",
+     "resource_type": "Microsoft.Storage/storageAccounts",
+     "title": "Storage account accepts plain HTTP", "severity": "medium",
+     "category": "storage", "framework": "CIS Azure 3.1, NIST 800-53 SC-8",
+     "description": "Secure transfer is off.",
+     "recommendation": "Turn on secure transfer.",
+     "condition": {"path": "properties.supportsHttpsTrafficOnly",
+                   "ne": True, "default": False},
+     "remediation": {"api_version": "2023-01-01", "patch": {
+         "properties": {"supportsHttpsTrafficOnly": True}}}},
+    {"id": "t-nsg-ssh-internet", "provider": "azure",
+     "resource_type": "Microsoft.Network/networkSecurityGroups",
+     "title": "NSG allows SSH from the internet", "severity": "critical",
+     "category": "network", "framework": "CIS Azure 6.2",
+     "description": "SSH is open to the internet.",
+     "recommendation": "Restrict the source.",
+     "condition": {"each": "properties.securityRules[*]", "where": {"all": [
+         {"path": "properties.access", "eq": "Allow"},
+         {"path": "properties.direction", "eq": "Inbound"},
+         {"path": ["properties.destinationPortRange",
+                   "properties.destinationPortRanges[*]"], "ports": 22},
+         {"path": ["properties.sourceAddressPrefix",
+                   "properties.sourceAddressPrefixes[*]"],
+          "internet": True}]}}},
+]
+
+
+def setUpModule():
+    global STACK, TMP, CONF
+    if STACK is None:
+        STACK = api.STACK
+    if STACK is None:
+        raise unittest.SkipTest("no stack: run tests/integration/run.py")
+    if not os.access(STACK.vigil_scan_bin, os.X_OK):
+        raise unittest.SkipTest("vigil-scan is not built")
+    TMP = tempfile.mkdtemp(prefix="vigil-scanner-")
+    os.chmod(TMP, 0o755)
+    os.makedirs(os.path.join(TMP, "rules"))
+    with open(os.path.join(TMP, "rules", "test.json"), "w") as f:
+        json.dump(RULES, f)
+    CONF = os.path.join(TMP, "vigil.conf")
+    with open(STACK.conf) as f:
+        lines = [ln for ln in f.read().splitlines()
+                 if not ln.startswith("rules_dir")]
+    lines.append("rules_dir = " + os.path.join(TMP, "rules"))
+    with open(CONF, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def tearDownModule():
+    if TMP:
+        shutil.rmtree(TMP, ignore_errors=True)
+
+
+# --- fixtures ---------------------------------------------------------------
+
+def rid(kind, name):
+    prov = {"st": "Microsoft.Storage/storageAccounts",
+            "nsg": "Microsoft.Network/networkSecurityGroups"}[kind]
+    return "/subscriptions/%s/resourceGroups/rg-test/providers/%s/%s" % (
+        SUB, prov, name)
+
+
+def storage(name, https, env="prod"):
+    return {"id": rid("st", name), "name": name,
+            "type": "Microsoft.Storage/storageAccounts",
+            "tags": {"Environment": env},
+            "properties": {"supportsHttpsTrafficOnly": https}}
+
+
+def nsg(name, port="22", source="*"):
+    return {"id": rid("nsg", name), "name": name,
+            "type": "Microsoft.Network/networkSecurityGroups",
+            "tags": {"env": "staging"},
+            "properties": {"securityRules": [{"name": "ssh", "properties": {
+                "access": "Allow", "direction": "Inbound",
+                "protocol": "Tcp", "sourceAddressPrefix": source,
+                "destinationPortRange": port, "priority": 100}}]}}
+
+
+def write_inventory(d, resources):
+    """One {"value": [...]} file per resource kind, as az exports them."""
+    os.makedirs(d, exist_ok=True)
+    for n in os.listdir(d):
+        os.unlink(os.path.join(d, n))
+    by = {}
+    for r in resources:
+        by.setdefault(r["type"].split("/")[-1], []).append(r)
+    for kind, rs in by.items():
+        with open(os.path.join(d, kind + ".json"), "w") as f:
+            json.dump({"value": rs}, f)
+
+
+def fid(rule, resource):
+    import hashlib
+    return "azure-%s-%s" % (rule, hashlib.sha256(
+        resource.lower().encode()).hexdigest()[:8])
+
+
+def events(tenant_id, type_prefix, since=0):
+    rows = STACK.query("SELECT seq, type, payload FROM events WHERE "
+                       "tenant_id = '%s' AND type LIKE '%s%%' AND seq > %d "
+                       "ORDER BY seq" % (tenant_id, type_prefix, since))
+    return [(int(s), t, json.loads(p)) for s, t, p in rows]
+
+
+def last_event_seq():
+    rows = STACK.query("SELECT COALESCE(MAX(seq), 0) FROM events")
+    return int(rows[0][0])
+
+
+class ScanBase(unittest.TestCase):
+    maxDiff = 4000
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tenant, cls.tenant_id = new_tenant("scan")
+        cls.key, _ = new_key(cls.tenant, "read,write,admin")
+        cls.base = STACK.urls()["nginx"]
+        cls.inv = tempfile.mkdtemp(prefix="inv-", dir=TMP)
+        os.chmod(cls.inv, 0o755)
+        write_inventory(cls.inv, [storage("placeholder", True)])
+
+    def req(self, method, path, body=None, key=None):
+        return api.request(self.base, method, path, body,
+                           auth(key or self.key))
+
+    def integration(self, path=None, name="inventory"):
+        r = self.req("POST", "/api/v1/integrations", {
+            "type": "inventory", "name": name,
+            "config": {"path": path or self.inv}})
+        self.assertEqual(r.status, 201, r)
+        return r.json()["id"]
+
+    def queue(self, integ):
+        r = self.req("POST", "/api/v1/scans", {"integration_id": integ})
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual(r.json()["status"], "queued")
+        return r.json()["scan_id"]
+
+    def scan(self, integ, expect_rc=0):
+        """Queue through the API, run --due, return the finished scan."""
+        sid = self.queue(integ)
+        p = STACK.scan("--due", conf=CONF)
+        self.assertEqual(p.returncode, expect_rc, p.stdout + p.stderr)
+        r = self.req("GET", "/api/v1/scans/" + sid)
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def finding(self, fid_):
+        r = self.req("GET", "/api/v1/findings/" + fid_)
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+
+class T70Integrations(ScanBase):
+    def test_create_list_validate(self):
+        integ = self.integration(name="estate")
+        r = self.req("GET", "/api/v1/integrations")
+        self.assertEqual(r.status, 200, r)
+        body = r.json()
+        mine = [i for i in body["integrations"] if i["id"] == integ]
+        self.assertEqual(len(mine), 1)
+        self.assertEqual(mine[0]["type"], "inventory")
+        self.assertEqual(mine[0]["config"], {"path": self.inv})
+        for bad, field in (
+                ({"type": "gcp", "name": "x", "config": {}}, "type"),
+                ({"type": "inventory", "name": "x",
+                  "config": {"path": "/nonexistent/vigil"}}, "config"),
+                ({"type": "inventory", "name": "x",
+                  "config": {"path": "relative"}}, "config"),
+                ({"type": "inventory", "name": "x",
+                  "config": {"path": self.inv, "extra": 1}}, "config"),
+                ({"type": "inventory", "name": "", "config": {}}, "name"),
+                ({"type": "inventory", "name": "x"}, "config"),
+                ({"type": "azure", "name": "x", "config": {
+                    "tenant_id": "t", "client_id": "c",
+                    "subscription_ids": ["s"]}}, "config")):
+            r = self.req("POST", "/api/v1/integrations", bad)
+            self.assertEqual(r.status, 400, (bad, r))
+            self.assertEqual(r.json()["error"]["details"]["field"], field,
+                             (bad, r))
+        # admin scope only
+        wkey, _ = new_key(self.tenant, "read,write")
+        r = self.req("POST", "/api/v1/integrations", {
+            "type": "inventory", "name": "x", "config": {"path": self.inv}},
+            key=wkey)
+        self.assertEqual(r.status, 403, r)
+        # audited
+        rows = STACK.query("SELECT action FROM audit_log WHERE tenant_id = "
+                           "'%s' AND object = '%s'" % (self.tenant_id, integ))
+        self.assertEqual(rows, [["integration.create"]])
+
+
+class T71ScanLifecycle(ScanBase):
+    """One integration through successive scans."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.st1 = storage("st1bad", False)
+        cls.st2 = storage("st2good", True)
+        cls.nsg1 = nsg("nsg1")
+        write_inventory(cls.inv, [cls.st1, cls.st2, cls.nsg1])
+        cls.f_st = fid("t-storage-secure-transfer", cls.st1["id"])
+        cls.f_nsg = fid("t-nsg-ssh-internet", cls.nsg1["id"])
+
+    def test_1_first_scan(self):
+        integ = self.integration()
+        type(self).integ = integ
+        sid = self.queue(integ)
+        r = self.req("POST", "/api/v1/scans", {"integration_id": integ})
+        self.assertEqual(r.status, 409, r)
+        self.assertEqual(r.json()["error"]["code"], "conflict")
+        seq0 = last_event_seq()
+        p = STACK.scan("--due", conf=CONF)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        s = self.req("GET", "/api/v1/scans/" + sid).json()
+        self.assertEqual(s["status"], "completed", s)
+        self.assertEqual(s["resources_scanned"], 3)
+        self.assertEqual(s["rules_evaluated"], 3)
+        self.assertEqual(s["findings_detected"], 2)
+        self.assertEqual(s["counts"], {"critical": 1, "high": 0,
+                                       "medium": 1, "low": 0, "info": 0})
+        self.assertIsNone(s["error"])
+        r = self.req("GET", "/api/v1/scans/%s/results" % sid).json()
+        self.assertEqual(sorted((x["finding_id"], x["outcome"])
+                                for x in r["results"]),
+                         sorted([(self.f_st, "detected"),
+                                 (self.f_nsg, "detected")]))
+        f = self.finding(self.f_st)
+        self.assertEqual(f["state"], "open")
+        self.assertEqual(f["environment"], "PROD")
+        self.assertEqual(f["subscription_id"], SUB)
+        self.assertEqual(self.finding(self.f_nsg)["environment"], "STAGING")
+        rows = STACK.query("SELECT id, integration_id FROM findings WHERE "
+                           "tenant_id = '%s' ORDER BY id" % self.tenant_id)
+        self.assertEqual(rows, sorted([[self.f_nsg, integ],
+                                       [self.f_st, integ]]))
+        evs = events(self.tenant_id, "scan.", seq0)
+        self.assertEqual([t for _, t, _ in evs], ["scan.completed"])
+        data = evs[0][2]["data"]["scan"]
+        self.assertEqual(data["id"], sid)
+        self.assertEqual(data["findings_detected"], 2)
+        self.assertIn("duration_ms", data)
+        detected = events(self.tenant_id, "finding.detected", seq0)
+        self.assertEqual(len(detected), 2)
+        # listed
+        r = self.req("GET", "/api/v1/scans?limit=1").json()
+        self.assertEqual(r["scans"][0]["id"], sid)
+
+    def test_2_resolved_then_reopened(self):
+        seq0 = last_event_seq()
+        write_inventory(self.inv, [storage("st1bad", True), self.st2,
+                                   self.nsg1])
+        s = self.scan(self.integ)
+        self.assertEqual(s["status"], "completed", s)
+        self.assertEqual(s["findings_resolved"], 1, s)
+        f = self.finding(self.f_st)
+        self.assertEqual(f["state"], "resolved")
+        self.assertEqual(f["resolved_by"], "scanner")
+        self.assertEqual(self.finding(self.f_nsg)["state"], "open")
+        self.assertEqual([e[2]["data"]["finding"]["id"] for e in
+                          events(self.tenant_id, "finding.resolved", seq0)],
+                         [self.f_st])
+        r = self.req("GET", "/api/v1/scans/%s/results" % s["id"]).json()
+        self.assertIn((self.f_st, "resolved"),
+                      [(x["finding_id"], x["outcome"]) for x in r["results"]])
+        write_inventory(self.inv, [self.st1, self.st2, self.nsg1])
+        seq1 = last_event_seq()
+        s = self.scan(self.integ)
+        self.assertEqual(s["findings_reopened"], 1, s)
+        self.assertEqual(self.finding(self.f_st)["state"], "open")
+        self.assertEqual(len(events(self.tenant_id, "finding.reopened",
+                                    seq1)), 1)
+
+    def test_3_accepted_evidence_changes(self):
+        r = self.req("POST", "/api/v1/findings/%s/accept" % self.f_nsg,
+                     {"user": "ops@example.com",
+                      "justification": "jump host, reviewed"})
+        self.assertEqual(r.status, 200, r)
+        # Same offence, same evidence: stays accepted.
+        s = self.scan(self.integ)
+        self.assertEqual(self.finding(self.f_nsg)["state"], "accepted")
+        # The rule now covers 20-25: still SSH, other evidence.
+        write_inventory(self.inv, [self.st1, self.st2,
+                                   nsg("nsg1", port="20-25")])
+        s = self.scan(self.integ)
+        self.assertEqual(s["findings_reopened"], 1, s)
+        self.assertEqual(self.finding(self.f_nsg)["state"], "open")
+        write_inventory(self.inv, [self.st1, self.st2, self.nsg1])
+        self.scan(self.integ)
+
+    def test_4_malformed_file_fails_and_resolves_nothing(self):
+        write_inventory(self.inv, [self.st2])     # both offenders gone...
+        with open(os.path.join(self.inv, "zz-broken.json"), "w") as f:
+            f.write('{"value": [ {"id": ')        # ...but the scan fails
+        seq0 = last_event_seq()
+        s = self.scan(self.integ, expect_rc=1)
+        self.assertEqual(s["status"], "failed", s)
+        self.assertTrue(s["error"], s)
+        self.assertEqual(s["findings_resolved"], 0)
+        self.assertEqual(self.finding(self.f_st)["state"], "open")
+        self.assertEqual(self.finding(self.f_nsg)["state"], "open")
+        self.assertEqual([t for _, t, _ in events(self.tenant_id, "scan.",
+                                                  seq0)], ["scan.failed"])
+        self.assertEqual(events(self.tenant_id, "finding.resolved", seq0),
+                         [])
+        write_inventory(self.inv, [self.st1, self.st2, self.nsg1])
+
+    def test_5_dry_run_writes_nothing(self):
+        write_inventory(self.inv, [self.st2, self.nsg1,
+                                   storage("st3new", False)])
+        before = STACK.query(
+            "SELECT (SELECT COUNT(*) FROM scans), (SELECT COUNT(*) FROM "
+            "events), (SELECT COUNT(*) FROM finding_history)")
+        p = STACK.scan("--once", "--integration", self.integ, "--dry-run",
+                       conf=CONF)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        lines = [ln.split("\t") for ln in p.stdout.splitlines()
+                 if "\t" in ln]
+        self.assertIn(["resolved", self.f_st], [ln[:2] for ln in lines])
+        self.assertIn(["new", fid("t-storage-secure-transfer",
+                                  rid("st", "st3new"))],
+                      [ln[:2] for ln in lines])
+        self.assertEqual(len(lines), 2, p.stdout)
+        after = STACK.query(
+            "SELECT (SELECT COUNT(*) FROM scans), (SELECT COUNT(*) FROM "
+            "events), (SELECT COUNT(*) FROM finding_history)")
+        self.assertEqual(before, after)
+        self.assertEqual(self.finding(self.f_st)["state"], "open")
+        write_inventory(self.inv, [self.st1, self.st2, self.nsg1])
+
+    def test_6_remediation_inventory_is_read_only(self):
+        r = self.req("PUT", "/api/v1/settings",
+                     {"allow_auto_remediate": True})
+        self.assertEqual(r.status, 200, r)
+        r = self.req("POST", "/api/v1/findings/%s/remediate" % self.f_st,
+                     {"user": "ops@example.com"})
+        self.assertIn(r.status, (200, 202), r)
+        seq0 = last_event_seq()
+        s = self.scan(self.integ)
+        self.assertEqual(s["status"], "completed", s)
+        evs = events(self.tenant_id, "finding.remediation_failed", seq0)
+        self.assertEqual([e[2]["data"]["finding"]["id"] for e in evs],
+                         [self.f_st])
+        r = self.req("GET", "/api/v1/scans/%s/results" % s["id"]).json()
+        self.assertIn((self.f_st, "remediation_failed"),
+                      [(x["finding_id"], x["outcome"]) for x in r["results"]])
+        hist = self.req("GET", "/api/v1/findings/%s/history" %
+                        self.f_st).json()
+        self.assertIn("read-only", json.dumps(hist))
+
+    def test_7_other_tenant_and_delete(self):
+        other, _ = new_tenant("scanother")
+        okey, _ = new_key(other, "read,write,admin")
+        for method, path, body in (
+                ("DELETE", "/api/v1/integrations/" + self.integ, None),
+                ("POST", "/api/v1/scans", {"integration_id": self.integ}),
+                ("GET", "/api/v1/scans/%s" % self.last_scan_id(), None),
+                ("GET", "/api/v1/scans/%s/results" % self.last_scan_id(),
+                 None)):
+            r = self.req(method, path, body, key=okey)
+            self.assertEqual(r.status, 404, (method, path, r))
+        r = self.req("GET", "/api/v1/integrations", key=okey).json()
+        self.assertEqual(r["integrations"], [])
+        r = self.req("DELETE", "/api/v1/integrations/" + self.integ)
+        self.assertEqual(r.status, 200, r)
+        r = self.req("DELETE", "/api/v1/integrations/" + self.integ)
+        self.assertEqual(r.status, 404, r)
+        r = self.req("POST", "/api/v1/scans", {"integration_id": self.integ})
+        self.assertEqual(r.status, 404, r)
+        self.assertEqual(self.finding(self.f_nsg)["state"], "open")
+        ids = [i["id"] for i in self.req("GET", "/api/v1/integrations")
+               .json()["integrations"]]
+        self.assertNotIn(self.integ, ids)
+
+    def last_scan_id(self):
+        return STACK.query("SELECT id FROM scans WHERE integration_id = "
+                           "'%s' ORDER BY id DESC LIMIT 1" % self.integ)[0][0]
+
+
+class T72Concurrency(ScanBase):
+    """The per-integration lock: two scanners, and one killed midway."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # Big enough that a scan takes a while under the sanitizers.
+        res = [storage("bulk%05d" % i, i % 2 == 0) for i in range(3000)]
+        write_inventory(cls.inv, res)
+
+    def test_1_two_scanners_one_scan(self):
+        integ = self.integration(name="bulk")
+        sid = self.queue(integ)
+        p1 = STACK.scan("--due", conf=CONF, wait=False)
+        p2 = STACK.scan("--due", conf=CONF, wait=False)
+        outs = [p.communicate(timeout=600) for p in (p1, p2)]
+        self.assertEqual([p1.returncode, p2.returncode], [0, 0], outs)
+        rows = STACK.query("SELECT id, status FROM scans WHERE "
+                           "integration_id = '%s'" % integ)
+        self.assertEqual(rows, [[sid, "completed"]])
+        s = self.req("GET", "/api/v1/scans/" + sid).json()
+        self.assertEqual(s["findings_detected"], 1500)
+        type(self).integ = integ
+
+    def test_2_killed_midway(self):
+        integ = self.integ
+        sid = self.queue(integ)
+        p = STACK.scan("--due", conf=CONF, wait=False)
+        ok = wait_until(lambda: STACK.query(
+            "SELECT status FROM scans WHERE id = '%s'" % sid) ==
+            [["running"]], 60, 0.02)
+        self.assertTrue(ok, "the scan never ran")
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        self.assertEqual(STACK.query("SELECT status FROM scans WHERE id = "
+                                     "'%s'" % sid), [["running"]])
+        # A new scan cannot be queued while it "runs".
+        r = self.req("POST", "/api/v1/scans", {"integration_id": integ})
+        self.assertEqual(r.status, 409, r)
+        seq0 = last_event_seq()
+        # The lock died with the connection; the next --due fails it.
+        ok = wait_until(lambda: STACK.scan("--due", conf=CONF).returncode
+                        == 0 and self.req("GET", "/api/v1/scans/" + sid)
+                        .json()["status"] == "failed", 30, 0.5)
+        s = self.req("GET", "/api/v1/scans/" + sid).json()
+        self.assertEqual(s["status"], "failed", s)
+        self.assertIn("stopped", s["error"])
+        self.assertEqual([e[2]["data"]["scan"]["id"] for e in
+                          events(self.tenant_id, "scan.failed", seq0)],
+                         [sid])
+        # Findings are whole: every one observed is a complete row.
+        n = STACK.query("SELECT COUNT(*) FROM findings WHERE tenant_id = "
+                        "'%s' AND state = 'open'" % self.tenant_id)
+        self.assertEqual(n, [["1500"]])
+        s = self.scan(integ)
+        self.assertEqual(s["status"], "completed", s)
+
+
+class T73Secrets(ScanBase):
+    def test_rules_and_no_secret_anywhere(self):
+        r = self.req("GET", "/api/v1/rules")
+        if os.path.isdir(os.path.join(STACK.srcdir, "etc", "rules")):
+            self.assertEqual(r.status, 200, r)
+            body = r.json()
+            self.assertGreaterEqual(body["total"], 20)
+            self.assertTrue(all("id" in x and "severity" in x
+                                for x in body["rules"]))
+        secret = "vigil-test-secret-%d" % os.getpid()
+        r = self.req("POST", "/api/v1/integrations", {
+            "type": "azure", "name": "az", "config": {
+                "tenant_id": "00000000-0000-0000-0000-000000000000",
+                "client_id": "c", "client_secret": secret,
+                "subscription_ids": [SUB]}}, )
+        self.assertEqual(r.status, 400, r)
+        self.assertNotIn(secret, r.body.decode())
+        for name in os.listdir(STACK.logdir):
+            with open(os.path.join(STACK.logdir, name), "rb") as f:
+                self.assertNotIn(secret.encode(), f.read(), name)
+        rows = STACK.query("SELECT COUNT(*) FROM integrations WHERE "
+                           "config LIKE '%%%s%%' OR secret LIKE '%%%s%%'"
+                           % (secret, secret))
+        self.assertEqual(rows, [["0"]])
