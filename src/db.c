@@ -113,7 +113,6 @@ static const char *const sqls[SQL__COUNT] = {
 	    "UPDATE api_keys SET last_used_at = UTC_TIMESTAMP() WHERE id = ? "
 	    "AND (last_used_at IS NULL OR "
 	    "last_used_at < UTC_TIMESTAMP() - INTERVAL 1 MINUTE)",
-
 	[SQL_AUDIT_LAST] =
 	    "SELECT seq, hash FROM audit_log WHERE tenant_id = ? "
 	    "ORDER BY seq DESC LIMIT 1 FOR UPDATE",
@@ -306,6 +305,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT id, seq, at, actor, action, object, detail, prev_hash, "
 	    "hash FROM audit_log WHERE tenant_id = ? AND seq > ? "
 	    "ORDER BY seq LIMIT ?",
+
 	/* scanner (scan.c, integrations, scans, rules API) */
 	/* The per-integration scan lock lives on the scanner's connection
 	 * and dies with it. */
@@ -812,13 +812,12 @@ err:
 	return e;
 }
 
-/* 1 if running s twice is harmless: reads, and the authentication
- * procedure (a retry may count one request twice, never lose data). */
+/* 1 if running s twice is harmless: reads, and the authentication count
+ * (a retry may count one request twice, never lose data). */
 static int
 retry_safe(enum db_stmt s)
 {
-	return strncmp(sqls[s], "SELECT", 6) == 0 ||
-	    strncmp(sqls[s], "CALL", 4) == 0;
+	return strncmp(sqls[s], "SELECT", 6) == 0 || s == SQL_AUTH_COUNT;
 }
 
 int
