@@ -11,6 +11,7 @@
 
 #include "audit.h"
 #include "conf.h"
+#include "connector.h"
 #include "crypto.h"
 #include "db.h"
 #include "findings.h"
@@ -42,6 +43,8 @@ usage(void)
 	    "       vigilctl [-c file] findings import --tenant NAME "
 	    "[--no-reconcile] FILE\n"
 	    "       vigilctl [-c file] findings expire\n"
+	    "       vigilctl [-c file] integration add-inventory --tenant NAME "
+	    "--name LABEL --path DIR\n"
 	    "       vigilctl [-c file] audit verify [--tenant NAME "
 	    "[--head SEQ:HASH]]\n");
 }
@@ -553,6 +556,90 @@ cmd_findings(struct db *db, int argc, char **argv)
 	return EX_OK;
 }
 
+/* integration add-inventory --tenant NAME --name LABEL --path DIR: an
+ * inventory integration (a directory of ARM JSON exports), as POST
+ * /integrations makes it; prints its id. */
+static int
+cmd_integration(struct db *db, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "tenant", required_argument, NULL, 't' },
+		{ "name",   required_argument, NULL, 'n' },
+		{ "path",   required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 }
+	};
+	json_object *cfg, *detail;
+	const char *tenant = NULL, *name = NULL, *path = NULL, *ctext;
+	char tid[VIGIL_ID_LEN], id[VIGIL_ID_LEN], who[128], err[512];
+	char nowsql[VTIME_SQL_LEN];
+	size_t clen;
+	int ch, rc;
+
+	if (argc < 2 || strcmp(argv[1], "add-inventory") != 0) {
+		usage();
+		return EX_USAGE;
+	}
+	argc--;
+	argv++;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 't': tenant = optarg; break;
+		case 'n': name = optarg; break;
+		case 'p': path = optarg; break;
+		default:
+			usage();
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc || tenant == NULL || name == NULL ||
+	    path == NULL) {
+		usage();
+		return EX_USAGE;
+	}
+	if (strlen(name) < 1 || strlen(name) > 100 ||
+	    !vjson_utf8_valid(name, strlen(name)) || strlen(path) > 1024) {
+		fprintf(stderr, "vigilctl: --name must be 1 to 100 bytes, "
+		    "--path at most 1024\n");
+		return EX_USAGE;
+	}
+	if (connector_inventory_check(path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vigilctl: %s\n", err);
+		return EX_FAIL;
+	}
+	if (tenant_lookup(db, tenant, tid, sizeof(tid)) != 0 ||
+	    id_new("int", id, sizeof(id)) != 0)
+		return EX_FAIL;
+	actor(who, sizeof(who));
+	vtime_sql(time(NULL), nowsql, sizeof(nowsql));
+	cfg = json_object_new_object();
+	json_object_object_add(cfg, "path", json_object_new_string(path));
+	ctext = vjson_str(cfg, &clen);
+	if (db_begin(db) != 0)
+		goto fail;
+	if (db_exec(db, SQL_INTEGRATION_INSERT, (struct db_val[]){
+	    DB_STR(id), DB_STR(tid), DB_STR("inventory"), DB_STR(name),
+	    DB_STRN(ctext, clen), DB_NUL, DB_STR(nowsql) }, 7, NULL) != 0)
+		goto fail;
+	detail = json_object_new_object();
+	json_object_object_add(detail, "type",
+	    json_object_new_string("inventory"));
+	json_object_object_add(detail, "name", json_object_new_string(name));
+	json_object_object_add(detail, "config", json_object_get(cfg));
+	rc = audit_append(db, tid, who, "integration.create", id, detail);
+	json_object_put(detail);
+	if (rc != 0 || db_commit(db) != 0)
+		goto fail;
+	json_object_put(cfg);
+	printf("%s\n", id);
+	return EX_OK;
+fail:
+	fprintf(stderr, "vigilctl: %s\n", db_error(db));
+	db_rollback(db);
+	json_object_put(cfg);
+	return EX_FAIL;
+}
+
 /* Rows per round trip when walking an audit chain. */
 #define AUDIT_BATCH 5000
 
@@ -757,7 +844,8 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(argv[0], "migrate") != 0 && strcmp(argv[0], "tenant") &&
 	    strcmp(argv[0], "key") != 0 && strcmp(argv[0], "findings") != 0 &&
-	    strcmp(argv[0], "audit") != 0) {
+	    strcmp(argv[0], "audit") != 0 &&
+	    strcmp(argv[0], "integration") != 0) {
 		usage();
 		return EX_USAGE;
 	}
@@ -782,6 +870,8 @@ main(int argc, char *argv[])
 		rc = cmd_findings(db, argc, argv);
 	else if (strcmp(argv[0], "audit") == 0)
 		rc = cmd_audit(db, argc, argv);
+	else if (strcmp(argv[0], "integration") == 0)
+		rc = cmd_integration(db, argc, argv);
 	else
 		rc = cmd_key(db, argc, argv);
 	db_free(db);
