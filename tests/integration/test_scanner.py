@@ -497,3 +497,107 @@ class T73Secrets(ScanBase):
                            "config LIKE '%%%s%%' OR secret LIKE '%%%s%%'"
                            % (secret, secret))
         self.assertEqual(rows, [["0"]])
+
+
+class T74Azure(ScanBase):
+    """The azure connector end to end against tests/integration/fakearm.py
+    (a fake Entra token endpoint and ARM on loopback): the API and the
+    scanner are pointed at it (vigil.conf azure_authority_url and
+    azure_arm_url; the pool is restarted to read them)."""
+
+    @classmethod
+    def setUpClass(cls):
+        try:
+            from fakearm import FakeArm
+        except ImportError:
+            raise unittest.SkipTest("tests/integration/fakearm.py missing")
+        super().setUpClass()
+        res = [storage("staz%d" % i, i != 0) for i in range(3)]
+        res.append(nsg("nsgaz"))
+        cls.fa = FakeArm(resources=res, page_size=1)
+        cls.fa.start()
+        cls.st_bad = res[0]
+        cls.f_st = fid("t-storage-secure-transfer", res[0]["id"])
+        cls.f_nsg = fid("t-nsg-ssh-internet", res[3]["id"])
+        STACK.write_conf(azure_authority_url=cls.fa.url,
+                         azure_arm_url=cls.fa.url)
+        STACK.api_stop()
+        STACK.api_start(workers=WORKERS)
+        global CONF
+        cls.old_conf = CONF
+        CONF = os.path.join(TMP, "vigil-azure.conf")
+        with open(STACK.conf) as f:
+            lines = [ln for ln in f.read().splitlines()
+                     if not ln.startswith("rules_dir")]
+        lines.append("rules_dir = " + os.path.join(TMP, "rules"))
+        with open(CONF, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        global CONF
+        CONF = cls.old_conf
+        cls.fa.stop()
+
+    def config(self, secret=None):
+        return {"tenant_id": self.fa.tenant_id,
+                "client_id": self.fa.client_id,
+                "client_secret": secret or self.fa.client_secret,
+                "subscription_ids": self.fa.subscriptions}
+
+    def test_1_wrong_secret(self):
+        r = self.req("POST", "/api/v1/integrations", {
+            "type": "azure", "name": "az", "config": self.config(
+                "wrong-" + self.fa.client_secret)})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json()["error"]["details"]["field"], "config")
+        self.assertNotIn(self.fa.client_secret, r.body.decode())
+
+    def test_2_scan_pages_retries_remediation(self):
+        r = self.req("POST", "/api/v1/integrations", {
+            "type": "azure", "name": "az", "config": self.config()})
+        self.assertEqual(r.status, 201, r)
+        integ = r.json()["id"]
+        self.assertNotIn("client_secret", r.json()["config"])
+        self.assertNotIn(self.fa.client_secret, r.body.decode())
+        sealed = STACK.query("SELECT secret FROM integrations WHERE id = "
+                             "'%s'" % integ)[0][0]
+        self.assertTrue(sealed.startswith("v1."), sealed)
+        self.assertNotIn(self.fa.client_secret, sealed)
+        # Pages of one resource each, a 429 and a 500 on the way.
+        self.fa.fault("429", count=1, retry_after="1")
+        self.fa.fault("500", count=1)
+        s = self.scan(integ)
+        self.assertEqual(s["status"], "completed", s)
+        self.assertEqual(s["resources_scanned"], 4, s)
+        self.assertEqual(s["findings_detected"], 2, s)
+        self.fa.clear_faults()
+        # Malformed JSON from ARM: failed, nothing resolved.
+        self.fa.fault("malformed", count=-1)
+        seq0 = last_event_seq()
+        s = self.scan(integ, expect_rc=1)
+        self.fa.clear_faults()
+        self.assertEqual(s["status"], "failed", s)
+        self.assertEqual(events(self.tenant_id, "finding.resolved", seq0),
+                         [])
+        self.assertEqual(self.finding(self.f_st)["state"], "open")
+        # A remediation PATCH applied and read back.
+        r = self.req("PUT", "/api/v1/settings",
+                     {"allow_auto_remediate": True})
+        self.assertEqual(r.status, 200, r)
+        r = self.req("POST", "/api/v1/findings/%s/remediate" % self.f_st,
+                     {"user": "ops@example.com"})
+        self.assertIn(r.status, (200, 202), r)
+        seq0 = last_event_seq()
+        s = self.scan(integ)
+        self.assertEqual(s["status"], "completed", s)
+        self.assertEqual(len(self.fa.patches), 1, self.fa.patches)
+        self.assertEqual([e[2]["data"]["finding"]["id"] for e in
+                          events(self.tenant_id, "finding.remediated",
+                                 seq0)], [self.f_st])
+        self.assertEqual(self.fa.resource(self.st_bad["id"])["properties"]
+                         ["supportsHttpsTrafficOnly"], True)
+        for name in os.listdir(STACK.logdir):
+            with open(os.path.join(STACK.logdir, name), "rb") as f:
+                self.assertNotIn(self.fa.client_secret.encode(), f.read(),
+                                 name)
