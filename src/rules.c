@@ -80,7 +80,8 @@
  *
  * Evidence: the elements that "each" matched, and for every leaf that held
  * outside an "each" (and outside none/not) a {"path": P, "value": V} (or
- * {"path": P, "missing": true}) object. A failed "all" drops what its
+ * {"path": P, "missing": true}) object; at most RULES_MAX_EVIDENCE (256)
+ * items, the first in document order. A failed "all" drops what its
  * earlier children collected.
  *
  * Validation at load rejects unknown keys and operators, wrong types, bad
@@ -119,6 +120,7 @@
 #define RULES_MAX_KEY		128	/* bytes in one key */
 #define RULES_MAX_DIRDEPTH	8
 #define RULES_ERRPATH		256
+#define RULES_MAX_EVIDENCE	256	/* items listed per finding */
 
 enum op {
 	OP_EQ, OP_NE, OP_IN, OP_NOT_IN, OP_LT, OP_LE, OP_GT, OP_GE,
@@ -1547,12 +1549,16 @@ struct ectx {
 	json_object	*ev;	/* the evidence array */
 };
 
-/* Append o (a new reference is taken) unless it is already there. */
+/* Append o (a new reference is taken) unless it is already there or the
+ * array is full (the first RULES_MAX_EVIDENCE items in document order are
+ * listed; the rule fires all the same). */
 static int
 ev_add(json_object *ev, json_object *o)
 {
 	size_t	 i, n = json_object_array_length(ev);
 
+	if (n >= RULES_MAX_EVIDENCE)
+		return 0;
 	for (i = 0; i < n; i++)
 		if (json_object_array_get_idx(ev, i) == o)
 			return 0;
@@ -1877,7 +1883,8 @@ leaf_eval(json_object *node, json_object *cur, struct ectx *x, int collect)
 		break;
 	}
 
-	if (res && collect) {
+	if (res && collect &&
+	    json_object_array_length(x->ev) < RULES_MAX_EVIDENCE) {
 		if (used_default)
 			ev = leaf_evidence(json_object_get_string(p0), NULL,
 			    def);

@@ -453,6 +453,40 @@ START_TEST(test_rules_combinators)
 }
 END_TEST
 
+/* 10,000 offending elements: the rule fires with the first 256 as
+ * evidence, in document order (and without quadratic time). */
+START_TEST(test_rules_evidence_cap)
+{
+	struct ruleset	 set = { NULL, 0 };
+	json_object	*res, *arr, *el, *ev = NULL, *v;
+	char		 err[512];
+	int		 i;
+
+	ck_assert_int_eq(parse_q(&set, "{" HEAD ",'condition':{'any':["
+	    "{'each':'r[*]','where':{'path':'v','ge':0}},"
+	    "{'path':'w','eq':1}]}}", err, sizeof(err)), 0);
+	res = json_object_new_object();
+	arr = json_object_new_array();
+	for (i = 0; i < 10000; i++) {
+		el = json_object_new_object();
+		json_object_object_add(el, "v", json_object_new_int(i));
+		json_object_array_add(arr, el);
+	}
+	json_object_object_add(res, "r", arr);
+	json_object_object_add(res, "w", json_object_new_int(1));
+	json_object_object_add(res, "type",
+	    json_object_new_string("Test/things"));
+	ck_assert_int_eq(rules_eval(&set.rules[0], res, &ev), 1);
+	ck_assert_uint_eq(json_object_array_length(ev), 256);
+	ck_assert(json_object_object_get_ex(json_object_array_get_idx(ev,
+	    255), "v", &v));
+	ck_assert_int_eq(json_object_get_int(v), 255);
+	json_object_put(ev);
+	json_object_put(res);
+	rules_free(&set);
+}
+END_TEST
+
 START_TEST(test_rules_eval_type)
 {
 	struct ruleset	 set = { NULL, 0 };
@@ -1095,6 +1129,7 @@ rules_suite(void)
 	tcase_add_test(tc, test_rules_defaults);
 	tcase_add_test(tc, test_rules_combinators);
 	tcase_add_test(tc, test_rules_eval_type);
+	tcase_add_test(tc, test_rules_evidence_cap);
 	tcase_add_test(tc, test_rules_validation);
 	tcase_add_test(tc, test_rules_parse_appends);
 	tcase_add_test(tc, test_rules_to_json);
