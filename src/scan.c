@@ -1145,6 +1145,7 @@ tally(struct scan_due_stats *d, enum scan_outcome o, const char *id,
 	case SCAN_SKIPPED:
 		break;
 	case SCAN_ERROR:
+		d->errors++;
 		log_err("scan %s: %s", id, err);
 		break;
 	}

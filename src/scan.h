@@ -110,6 +110,7 @@ struct scan_due_stats {
 	long		 completed;
 	long		 failed;
 	long		 busy;        /* skipped: another scanner has it */
+	long		 errors;      /* could not run: database errors */
 };
 /* Fail stale scans, run every queued scan, then queue and run a
  * scheduled scan for every live integration whose tenant's

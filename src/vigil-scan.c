@@ -244,11 +244,11 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	progress_end(&show);
-	if (d.stale + d.completed + d.failed + d.busy > 0)
+	if (d.stale + d.completed + d.failed + d.busy + d.errors > 0)
 		log_info("due: %ld completed, %ld failed, %ld skipped (another "
-		    "scanner), %ld stale marked failed", d.completed, d.failed,
-		    d.busy, d.stale);
-	rc = d.failed > 0 ? EX_FAILED : EX_OK;
+		    "scanner), %ld stale marked failed, %ld could not run",
+		    d.completed, d.failed, d.busy, d.stale, d.errors);
+	rc = d.errors > 0 ? EX_CONFIG : d.failed > 0 ? EX_FAILED : EX_OK;
 out:
 	db_free(db);
 	rules_free(&rules);
