@@ -296,6 +296,8 @@ class OpenApi:
                     op = item.get("get")
                 break
         where = "%s %s -> %d" % (method, path[:80], status)
+        if op is None and status < 400:
+            return ["%s: operation not in the OpenAPI document" % where]
         if op is None:
             resp = {"content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/Error"}}},
