@@ -18,6 +18,7 @@ Suite	*ratelimit_suite(void);
 Suite	*request_suite(void);
 Suite	*router_suite(void);
 Suite	*rules_suite(void);
+Suite	*sign_suite(void);
 Suite	*vjson_suite(void);
 Suite	*vtime_suite(void);
 

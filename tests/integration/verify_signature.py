@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""verify_signature.py: check a webhook delivery's two signatures the way a
+receiver would, independently of Vigil's C code.
+
+  X-Vigil-Signature  seed 000's verify_webhook snippet, verbatim (the seed
+                     calls the header X-Titan-Signature; the function itself
+                     names no header, so not a character of it changed).
+  webhook-signature  the Standard Webhooks symmetric algorithm ("v1,"
+                     + base64 HMAC-SHA256 of "id.timestamp.body", any of the
+                     space-separated entries may match, timestamp within
+                     300 s). The key is the base64 decoding of what follows
+                     "whsec_" (missing '=' padding allowed, as the Python
+                     reference library does), or, for a secret without that
+                     prefix, the secret's own bytes: Vigil's documented rule,
+                     so a standard library is given "whsec_" + base64(secret).
+
+Usage:
+  verify_signature.py --secret S (--body TEXT | --body-file PATH|-)
+      [--vigil-signature HEX]
+      [--webhook-id ID --webhook-timestamp TS --webhook-signature SIG
+       [--now EPOCH]]
+
+Exit status 0 when every signature given verifies, 1 when one does not,
+2 on a usage error. The integration tests can also import verify_webhook
+and verify_standard.
+"""
+
+import argparse
+import base64
+import binascii
+import sys
+import time
+
+# --- seed 000, verbatim ----------------------------------------------------
+# Python example
+import hmac, hashlib
+
+def verify_webhook(body_bytes, signature_header, shared_secret):
+    expected = hmac.new(
+        shared_secret.encode(),
+        body_bytes,
+        hashlib.sha256
+    ).hexdigest()
+    return hmac.compare_digest(expected, signature_header)
+# --- end of seed 000 -------------------------------------------------------
+
+TOLERANCE = 300
+PREFIX = "whsec_"
+
+
+def standard_key(secret):
+    """The Standard Webhooks key bytes for secret (ValueError if empty)."""
+    if secret.startswith(PREFIX):
+        b64 = secret[len(PREFIX):]
+        if not b64:
+            raise ValueError("empty secret")
+        b64 += "=" * (-len(b64) % 4)
+        try:
+            key = base64.b64decode(b64, validate=True)
+        except binascii.Error as e:
+            raise ValueError("whsec_ secret is not base64: %s" % e)
+    else:
+        key = secret.encode()
+    if not key:
+        raise ValueError("empty secret")
+    return key
+
+
+def sign_standard(secret, msg_id, timestamp, body_bytes):
+    content = ("%s.%s." % (msg_id, timestamp)).encode() + body_bytes
+    mac = hmac.new(standard_key(secret), content, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+def verify_standard(body_bytes, msg_id, timestamp, signature_header, secret,
+                    now=None):
+    """True if the webhook-* headers verify (as the reference libraries)."""
+    if not msg_id or not timestamp or not signature_header:
+        return False
+    try:
+        ts = int(timestamp)
+    except ValueError:
+        return False
+    now = int(time.time()) if now is None else int(now)
+    if now - ts > TOLERANCE or ts > now + TOLERANCE:
+        return False
+    expected = sign_standard(secret, msg_id, ts, body_bytes)
+    ok = False
+    for entry in signature_header.split(" "):
+        if hmac.compare_digest(entry.encode(), expected.encode()):
+            ok = True
+    return ok
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--secret", required=True)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--body")
+    src.add_argument("--body-file")
+    ap.add_argument("--vigil-signature")
+    ap.add_argument("--webhook-id")
+    ap.add_argument("--webhook-timestamp")
+    ap.add_argument("--webhook-signature")
+    ap.add_argument("--now", type=int)
+    a = ap.parse_args(argv)
+
+    if a.body is not None:
+        body = a.body.encode()
+    elif a.body_file == "-":
+        body = sys.stdin.buffer.read()
+    else:
+        with open(a.body_file, "rb") as f:
+            body = f.read()
+
+    standard = (a.webhook_id, a.webhook_timestamp, a.webhook_signature)
+    if a.vigil_signature is None and all(x is None for x in standard):
+        ap.error("give --vigil-signature and/or the --webhook-* headers")
+    if any(x is None for x in standard) and not all(x is None
+                                                    for x in standard):
+        ap.error("--webhook-id, --webhook-timestamp and --webhook-signature "
+                 "go together")
+
+    ok = True
+    if a.vigil_signature is not None:
+        v = verify_webhook(body, a.vigil_signature, a.secret)
+        print("X-Vigil-Signature: %s" % ("ok" if v else "MISMATCH"))
+        ok = ok and v
+    if a.webhook_signature is not None:
+        try:
+            v = verify_standard(body, a.webhook_id, a.webhook_timestamp,
+                                a.webhook_signature, a.secret, a.now)
+        except ValueError as e:
+            print("webhook-signature: bad secret (%s)" % e)
+            v = False
+        else:
+            print("webhook-signature: %s" % ("ok" if v else "MISMATCH"))
+        ok = ok and v
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
