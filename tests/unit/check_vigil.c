@@ -7,7 +7,7 @@ int
 main(void)
 {
 	Suite *(*suites[])(void) = {
-		audit_suite, azure_suite,
+		audit_suite, azure_suite, backoff_suite,
 		buf_suite, conf_suite, crypto_suite, id_suite, inventory_suite,
 		lifecycle_suite,
 		log_suite, posture_suite,
