@@ -14,6 +14,7 @@ Suite	*id_suite(void);
 Suite	*inventory_suite(void);
 Suite	*lifecycle_suite(void);
 Suite	*log_suite(void);
+Suite	*netguard_suite(void);
 Suite	*posture_suite(void);
 Suite	*ratelimit_suite(void);
 Suite	*request_suite(void);
