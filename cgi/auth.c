@@ -181,6 +181,10 @@ auth_check(struct request *r, struct db *db, unsigned scope)
 	}
 	rc = db_exec(db, SQL_AUTH_COUNT, (struct db_val[]){ DB_STR(class),
 	    DB_STR(class), DB_INT(deflimit), DB_STR(hash) }, 4, &res);
+	if (rc == DB_RETRY)	/* a deadlock victim: it ran not at all */
+		rc = db_exec(db, SQL_AUTH_COUNT, (struct db_val[]){
+		    DB_STR(class), DB_STR(class), DB_INT(deflimit),
+		    DB_STR(hash) }, 4, &res);
 	if (rc != 0) {
 		api_db_error(r, rc);
 		goto out;

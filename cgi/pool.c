@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,15 +132,23 @@ worker_loop(int listen_fd, int max_requests)
 		log_err("worker: FCGX_InitRequest failed");
 		_exit(1);
 	}
+	/* SIGTERM is delivered only inside ppoll(): never while libfcgi is
+	 * between accept() and having read the request (it would drop it). */
+	sigprocmask(SIG_BLOCK, &term, NULL);
+	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
 	while (!got_term) {
-		if (FCGX_Accept_r(&req) < 0)
+		struct pollfd pfd = { listen_fd, POLLIN, 0 };
+		int rc;
+
+		if (ppoll(&pfd, 1, NULL, &none) < 0)
+			continue;
+		rc = FCGX_Accept_r(&req);
+		if (rc == -EAGAIN || rc == -EWOULDBLOCK)
+			continue;		/* another worker took it */
+		if (rc < 0)
 			break;
-		/* A request in hand is finished before SIGTERM is acted on:
-		 * the signal stays pending until it is answered. */
-		sigprocmask(SIG_BLOCK, &term, NULL);
 		dispatch(db, req.envp, &io);
 		FCGX_Finish_r(&req);
-		sigprocmask(SIG_UNBLOCK, &term, NULL);
 		if (max_requests > 0 && ++served >= max_requests)
 			break;
 	}

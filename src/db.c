@@ -530,6 +530,14 @@ db_connect(struct db *db)
 	mysql_options(db->my, MYSQL_OPT_READ_TIMEOUT, &rwtimeout);
 	mysql_options(db->my, MYSQL_OPT_WRITE_TIMEOUT, &rwtimeout);
 	mysql_options(db->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	/* READ COMMITTED: every writer takes the row locks it needs
+	 * explicitly (FOR UPDATE, the tenant row first), and the
+	 * authentication count's INSERT ... SELECT then reads the key
+	 * without share-locking it, which would deadlock with a key being
+	 * created in the same tenant. Needs binlog_format MIXED or ROW (the
+	 * default) if the server writes a binary log. */
+	mysql_options(db->my, MYSQL_INIT_COMMAND,
+	    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
 	sock = c->db_socket[0] ? c->db_socket : NULL;
 	host = sock ? "localhost" : c->db_host;
 	if (mysql_real_connect(db->my, host, c->db_user,
