@@ -802,10 +802,11 @@ Include {proxy}
         self.start_background_jobs()
 
     def start_background_jobs(self):
-        """HOOK: vigil-spool and vigil-scan arrive in later issues. Start them
-        here the same way as the pool (self._spawn with a pidfile in
-        ROOT/run) and stop them in down()."""
-        for prog in ("vigil-spool", "vigil-scan"):
+        """HOOK: vigil-spool arrives with the webhooks issue. Start it here
+        the same way as the pool (self._spawn with a pidfile in ROOT/run)
+        and stop it in down(). vigil-scan is not a daemon: Stack.scan runs
+        it."""
+        for prog in ("vigil-spool",):
             if os.access(os.path.join(self.builddir, prog), os.X_OK):
                 log("%s is built but not started yet (see "
                     "Stack.start_background_jobs)" % prog)
