@@ -1331,11 +1331,11 @@ class T06Database(Base):
 
 class T07Pool(Base):
 
-    def answering(self, n=8):
+    def answering(self, n=8, key=None):
         base = STACK.urls()["nginx"]
         for _ in range(n):
             self.assert_health(base)
-            self.list_keys(base, self.key)
+            self.list_keys(base, key or self.key)
 
     def test_version(self):
         r = stackmod.subprocess.run([STACK.vigil_api, "--version"],
@@ -1488,7 +1488,9 @@ class T07Pool(Base):
             os.kill(STACK.api_pid(), signal.SIGHUP)
             time.sleep(1.5)
             self.assertEqual(len(STACK.api_workers()), WORKERS)
-            self.answering(2)
+            # The class key may have used up 777 this minute already:
+            # the lowered default limit applies to every key.
+            self.answering(2, key)
             r = self.list_keys(base, key)
             self.assertEqual(r.header("X-RateLimit-Limit"), "777", r)
         finally:

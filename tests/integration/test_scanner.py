@@ -601,3 +601,30 @@ class T74Azure(ScanBase):
             with open(os.path.join(STACK.logdir, name), "rb") as f:
                 self.assertNotIn(self.fa.client_secret.encode(), f.read(),
                                  name)
+
+    def test_3_slow_and_truncated_responses(self):
+        r = self.req("POST", "/api/v1/integrations", {
+            "type": "azure", "name": "az-slow", "config": self.config()})
+        self.assertEqual(r.status, 201, r)
+        integ = r.json()["id"]
+        s = self.scan(integ)
+        self.assertEqual(s["status"], "completed", s)
+        # Slow pages (well inside the connector's timeouts) are waited
+        # for: the scan completes and sees everything.
+        self.fa.fault("slow", count=2, seconds=2)
+        s = self.scan(integ)
+        self.fa.clear_faults()
+        self.assertEqual(s["status"], "completed", s)
+        self.assertEqual(s["resources_scanned"], 4, s)
+        # Bodies cut short on every try: the collection is incomplete, the
+        # scan fails, and no finding is resolved for what was not seen.
+        self.fa.fault("truncate", count=-1)
+        seq0 = last_event_seq()
+        s = self.scan(integ, expect_rc=1)
+        self.fa.clear_faults()
+        self.assertEqual(s["status"], "failed", s)
+        self.assertTrue(s.get("error"), s)
+        self.assertEqual(events(self.tenant_id, "finding.resolved", seq0),
+                         [])
+        self.assertEqual(len(events(self.tenant_id, "scan.failed", seq0)),
+                         1)
