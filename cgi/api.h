@@ -60,6 +60,14 @@ extern const size_t rules_nroutes;
 /* The assembled table (routes.c). */
 const struct route *routes_table(size_t *n);
 
+/* List parameters (params.c): limit (1..500, default 100) and a keyset
+ * cursor "s<seq>" (absent: *before is past every seq). Each returns 0, or
+ * -1 after answering 400 with details.field. */
+#define PARAMS_LIMIT_DEFAULT 100
+#define PARAMS_LIMIT_MAX     500
+int	 params_limit(struct request *, long *out);
+int	 params_seq_cursor(struct request *, long long *before);
+
 /* Reply 500 or 503 for a DB_* error code. */
 void	 api_db_error(struct request *, int rc);
 

@@ -43,28 +43,6 @@ scopes_array(const char *set)
 	return a;
 }
 
-/* Parse and validate ?limit= (1..max, default def); -1 after a 400. */
-static int
-param_limit(struct request *r, long def, long max, long *out)
-{
-	const char *s = request_param(r, "limit");
-	char *end;
-	long v;
-
-	if (s == NULL) {
-		*out = def;
-		return 0;
-	}
-	v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || v < 1 || v > max) {
-		response_error(r, 400, "invalid_request",
-		    "limit must be an integer between 1 and 500.", "limit");
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 static void
 apikeys_list(struct request *r, struct db *db)
 {
@@ -76,7 +54,7 @@ apikeys_list(struct request *r, struct db *db)
 	size_t i, n;
 	int rc;
 
-	if (param_limit(r, 100, 500, &limit) != 0)
+	if (params_limit(r, &limit) != 0)
 		return;
 	if (cursor != NULL && !id_valid("key", cursor)) {
 		response_error(r, 400, "invalid_request",

@@ -25,8 +25,6 @@
 #include "vjson.h"
 #include "vtime.h"
 
-#define AUDIT_LIST_DEFAULT	100
-#define AUDIT_LIST_MAX		500
 #define AUDIT_EXPORT_MAX	10000
 /* Stop an export before the response buffer's 64 MiB cap. */
 #define AUDIT_EXPORT_BYTES	(32L * 1024 * 1024)
@@ -114,10 +112,9 @@ auditapi_list(struct request *r, struct db *db)
 	char since_sql[VTIME_SQL_LEN], cursor[32];
 	json_object *root, *arr;
 	long long before = (1LL << 62);
-	long limit = AUDIT_LIST_DEFAULT, bytes = 0;
+	long limit, bytes = 0;
 	time_t since = 0;
 	size_t i, j, n;
-	char *end;
 	int rc;
 
 	for (i = 0; i < r->nparams; i++) {
@@ -142,26 +139,9 @@ auditapi_list(struct request *r, struct db *db)
 		}
 		vtime_sql(since, since_sql, sizeof(since_sql));
 	}
-	if ((s = request_param(r, "limit")) != NULL) {
-		errno = 0;
-		limit = strtol(s, &end, 10);
-		if (*s == '\0' || *end != '\0' || errno || limit < 1 ||
-		    limit > AUDIT_LIST_MAX) {
-			bad(r, "limit", "limit must be an integer between 1 "
-			    "and 500.");
-			return;
-		}
-	}
-	if ((s = request_param(r, "cursor")) != NULL) {
-		/* "s" + the seq of the last entry of the previous page. */
-		errno = 0;
-		before = (s[0] == 's') ? strtoll(s + 1, &end, 10) : -1;
-		if (s[0] != 's' || s[1] < '0' || s[1] > '9' || *end != '\0' ||
-		    errno || before < 1) {
-			bad(r, "cursor", "cursor is not valid.");
-			return;
-		}
-	}
+	if (params_limit(r, &limit) != 0 ||
+	    params_seq_cursor(r, &before) != 0)
+		return;
 	/* One row more than asked tells whether there is a next page. */
 	rc = db_exec(db, SQL_AUDIT_LIST, (struct db_val[]){
 	    DB_STR(r->auth.tenant_id), DB_STR0(action), DB_STR0(action),

@@ -16,8 +16,6 @@
 #include "vjson.h"
 #include "vtime.h"
 
-#define LIST_DEFAULT 100
-#define LIST_MAX     500
 #define BULK_MAX     500
 #define NOTES_MAX    10000
 
@@ -120,10 +118,9 @@ findings_list(struct request *r, struct db *db)
 	json_object *root, *arr;
 	size_t nsev = 5, nst = 1, i, j, n;
 	long long before = (1LL << 62);
-	long limit = LIST_DEFAULT;
+	long limit;
 	time_t since = 0;
 	enum db_stmt stmt;
-	char *end;
 	int rc;
 
 	for (i = 0; i < r->nparams; i++) {
@@ -165,27 +162,9 @@ findings_list(struct request *r, struct db *db)
 		}
 		vtime_sql(since, since_sql, sizeof(since_sql));
 	}
-	if ((s = request_param(r, "limit")) != NULL) {
-		errno = 0;
-		limit = strtol(s, &end, 10);
-		if (!isdigit((unsigned char)*s) || *end != '\0' || errno ||
-		    limit < 1 ||
-		    limit > LIST_MAX) {
-			bad(r, "limit", "limit must be an integer between 1 "
-			    "and 500.");
-			return;
-		}
-	}
-	if ((s = request_param(r, "cursor")) != NULL) {
-		/* "s" + the seq of the last finding of the previous page. */
-		errno = 0;
-		before = (s[0] == 's' && isdigit((unsigned char)s[1])) ?
-		    strtoll(s + 1, &end, 10) : -1;
-		if (before < 1 || *end != '\0' || errno) {
-			bad(r, "cursor", "cursor is not valid.");
-			return;
-		}
-	}
+	if (params_limit(r, &limit) != 0 ||
+	    params_seq_cursor(r, &before) != 0)
+		return;
 
 	/* Fill the IN lists' five slots by repeating the last value. */
 	p[0] = DB_STR(r->auth.tenant_id);

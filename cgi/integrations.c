@@ -23,8 +23,6 @@
 #include "vjson.h"
 #include "vtime.h"
 
-#define INTEGRATIONS_LIST_DEFAULT 100
-#define INTEGRATIONS_LIST_MAX     500
 #define INTEGRATIONS_NAME_CHARS   100
 #define INTEGRATIONS_PATH_MAX     1024
 #define INTEGRATIONS_SECRET_MAX   1024
@@ -269,10 +267,9 @@ integrations_list(struct request *r, struct db *db)
 	static const char *const known[] = { "limit", "cursor" };
 	struct db_res *res = NULL, *cnt = NULL;
 	json_object *root, *arr;
-	const char *cursor = request_param(r, "cursor"), *s;
-	long limit = INTEGRATIONS_LIST_DEFAULT;
+	const char *cursor = request_param(r, "cursor");
+	long limit;
 	size_t i, j, n;
-	char *end;
 	int rc;
 
 	for (i = 0; i < r->nparams; i++) {
@@ -284,15 +281,8 @@ integrations_list(struct request *r, struct db *db)
 			return;
 		}
 	}
-	if ((s = request_param(r, "limit")) != NULL) {
-		limit = strtol(s, &end, 10);
-		if (*s == '\0' || *end != '\0' || limit < 1 ||
-		    limit > INTEGRATIONS_LIST_MAX) {
-			bad(r, "limit", "limit must be an integer between 1 "
-			    "and 500.");
-			return;
-		}
-	}
+	if (params_limit(r, &limit) != 0)
+		return;
 	if (cursor != NULL && !id_valid("int", cursor)) {
 		bad(r, "cursor", "cursor is not valid.");
 		return;

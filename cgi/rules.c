@@ -13,8 +13,6 @@
 #include "log.h"
 #include "rules.h"
 
-#define RULES_LIST_DEFAULT 100
-#define RULES_LIST_MAX     500
 
 /* The worker's rules: loaded on first use, kept until exit. */
 static struct ruleset loaded;
@@ -50,12 +48,11 @@ rules_list(struct request *r, struct db *db)
 	    "cursor" };
 	const char *sev = request_param(r, "severity");
 	const char *cat = request_param(r, "category");
-	const char *cursor = request_param(r, "cursor"), *s, *last = NULL;
+	const char *cursor = request_param(r, "cursor"), *last = NULL;
 	enum finding_severity want = FINDING_SEV_UNSET;
 	json_object *root, *arr;
-	long limit = RULES_LIST_DEFAULT, total = 0, shown = 0;
+	long limit, total = 0, shown = 0;
 	size_t i, j, start = 0;
-	char *end;
 	int more = 0;
 
 	(void)db;
@@ -73,15 +70,8 @@ rules_list(struct request *r, struct db *db)
 		    "medium, low, info.");
 		return;
 	}
-	if ((s = request_param(r, "limit")) != NULL) {
-		limit = strtol(s, &end, 10);
-		if (*s == '\0' || *end != '\0' || limit < 1 ||
-		    limit > RULES_LIST_MAX) {
-			bad(r, "limit", "limit must be an integer between 1 "
-			    "and 500.");
-			return;
-		}
-	}
+	if (params_limit(r, &limit) != 0)
+		return;
 	if (rules_ready() != 0) {
 		response_error(r, 500, "internal_error",
 		    "The rules could not be loaded.", NULL);

@@ -15,8 +15,6 @@
 #include "scan.h"
 #include "vjson.h"
 
-#define SCANS_LIST_DEFAULT 100
-#define SCANS_LIST_MAX     500
 
 static void
 bad(struct request *r, const char *field, const char *msg)
@@ -29,8 +27,6 @@ bad(struct request *r, const char *field, const char *msg)
 static int
 list_params(struct request *r, long *limit)
 {
-	const char *s;
-	char *end;
 	size_t i;
 
 	for (i = 0; i < r->nparams; i++)
@@ -39,17 +35,7 @@ list_params(struct request *r, long *limit)
 			bad(r, r->params[i].name, "Unknown query parameter.");
 			return -1;
 		}
-	*limit = SCANS_LIST_DEFAULT;
-	if ((s = request_param(r, "limit")) != NULL) {
-		*limit = strtol(s, &end, 10);
-		if (*s == '\0' || *end != '\0' || *limit < 1 ||
-		    *limit > SCANS_LIST_MAX) {
-			bad(r, "limit", "limit must be an integer between 1 "
-			    "and 500.");
-			return -1;
-		}
-	}
-	return 0;
+	return params_limit(r, limit);
 }
 
 /* The tenant's scan id as a SCAN_COLS row: 1 (*out set), 0 after a
