@@ -106,7 +106,7 @@ main(int argc, char *argv[])
 
 	path = conf_path(cfile);
 	if (conf_load(&g_conf, path, err, sizeof(err)) != 0) {
-		fprintf(stderr, "vigil-api: %s: %s\n", path, err);
+		fprintf(stderr, "vigil-api: %s\n", err);
 		return 1;
 	}
 	if (log_open("vigil-api", g_conf.log) != 0) {

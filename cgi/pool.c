@@ -364,13 +364,23 @@ pool_run(const char *listen, int n, const char *pidfile,
 		}
 		if (got_hup && !got_term) {
 			got_hup = 0;
-			log_reopen();
 			/* A broken file must not replace a working
 			 * configuration: load aside, then swap. */
 			if (conf_load(&nc, conffile, err, sizeof(err)) != 0) {
-				log_err("pool: reload %s: %s; keeping the "
-				    "old configuration", conffile, err);
+				log_reopen();
+				log_err("pool: reload: %s; keeping the old "
+				    "configuration", err);
 				continue;
+			}
+			/* The log: reopened where it was (logrotate), or
+			 * opened where the new file says. */
+			if (strcmp(nc.log, g_conf.log) == 0)
+				log_reopen();
+			else if (log_open("vigil-api", nc.log) != 0) {
+				log_err("pool: cannot open log %s; keeping "
+				    "%s", nc.log, g_conf.log);
+				snprintf(nc.log, sizeof(nc.log), "%s",
+				    g_conf.log);
 			}
 			g_conf = nc;
 			log_info("pool: configuration reloaded, recycling "

@@ -1,7 +1,7 @@
 /* settings.c: GET /api/v1/settings (read) and PUT /api/v1/settings (admin,
  * partial update): auto-remediation opt-in, scan interval, the tenant's
- * rate-limit overrides (kept on the tenants row, where the auth procedure
- * reads them) and the IP allowlist.
+ * rate-limit overrides (kept on the tenants row, where the authentication
+ * statement reads them) and the IP allowlist.
  *
  * The allowlist is validated, canonicalised and stored; requests are NOT
  * yet refused by it (auth.c does not read it): enforcing it needs the

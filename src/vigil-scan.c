@@ -208,7 +208,7 @@ main(int argc, char *argv[])
 	}
 	path = conf_path(cfile);
 	if (conf_load(&g_conf, path, err, sizeof(err)) != 0) {
-		fprintf(stderr, "vigil-scan: %s: %s\n", path, err);
+		fprintf(stderr, "vigil-scan: %s\n", err);
 		return EX_CONFIG;
 	}
 	if (log_open("vigil-scan", g_conf.log) != 0) {

@@ -851,7 +851,7 @@ main(int argc, char *argv[])
 	}
 	path = conf_path(cfile);
 	if (conf_load(&g_conf, path, err, sizeof(err)) != 0) {
-		fprintf(stderr, "vigilctl: %s: %s\n", path, err);
+		fprintf(stderr, "vigilctl: %s\n", err);
 		return EX_FAIL;
 	}
 	log_open("vigilctl", "stderr");
