@@ -56,6 +56,8 @@ extern const struct route scans_routes[];
 extern const size_t scans_nroutes;
 extern const struct route rules_routes[];
 extern const size_t rules_nroutes;
+extern const struct route webhooks_routes[];
+extern const size_t webhooks_nroutes;
 
 /* The assembled table (routes.c). */
 const struct route *routes_table(size_t *n);

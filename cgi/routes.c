@@ -34,6 +34,7 @@ routes_table(size_t *n)
 		add(integrations_routes, integrations_nroutes);
 		add(scans_routes, scans_nroutes);
 		add(rules_routes, rules_nroutes);
+		add(webhooks_routes, webhooks_nroutes);
 	}
 	*n = ntable;
 	return table;

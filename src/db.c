@@ -33,6 +33,13 @@
 	"id, tenant_id, type, name, config, secret, created_at, deleted_at, " \
 	"last_scan_at"
 
+/* webhooks: the column orders webhooks.c names (WH_C_*, DL_C_*) */
+#define WEBHOOK_COLS "id, url, events, created_at, disabled_at, " \
+	"disabled_reason"
+#define DELIVERY_COLS "d.id, d.event_id, e.type, d.status, d.attempts, " \
+	"d.last_status_code, d.last_latency_ms, d.next_attempt_at, " \
+	"d.webhook_id"
+
 static const char *const sqls[SQL__COUNT] = {
 	[SQL_PING] = "SELECT 1",
 	[SQL_NOW] = "SELECT UTC_TIMESTAMP()",
@@ -424,6 +431,64 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL",
 	[SQL_INTEGRATION_SCANNED] =
 	    "UPDATE integrations SET last_scan_at = ? WHERE id = ?",
+
+	/* webhooks (webhooks.c) */
+	[SQL_WEBHOOK_INSERT] =
+	    "INSERT INTO webhooks (id, tenant_id, url, events, secret, "
+	    "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+	/* WEBHOOK_COLS order: webhooks.c WH_C_* */
+	[SQL_WEBHOOK_GET] =
+	    "SELECT " WEBHOOK_COLS " FROM webhooks "
+	    "WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL",
+	[SQL_WEBHOOK_LIST] =
+	    "SELECT " WEBHOOK_COLS " FROM webhooks "
+	    "WHERE tenant_id = ? AND deleted_at IS NULL AND id > ? "
+	    "ORDER BY id LIMIT ?",
+	[SQL_WEBHOOK_COUNT] =
+	    "SELECT COUNT(*) FROM webhooks "
+	    "WHERE tenant_id = ? AND deleted_at IS NULL",
+	[SQL_WEBHOOK_DELETE] =
+	    "UPDATE webhooks SET deleted_at = ? "
+	    "WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL",
+	/* No delivery starts after the webhook is deleted. */
+	[SQL_DELIVERY_CANCEL] =
+	    "UPDATE deliveries SET status = 'failed', "
+	    "last_error = 'webhook deleted', updated_at = ? "
+	    "WHERE tenant_id = ? AND webhook_id = ? AND status = 'pending'",
+	/* DELIVERY_COLS order: webhooks.c DL_C_* */
+	[SQL_DELIVERY_GET] =
+	    "SELECT " DELIVERY_COLS " FROM deliveries d "
+	    "JOIN events e ON e.id = d.event_id "
+	    "WHERE d.tenant_id = ? AND d.id = ?",
+	[SQL_DELIVERY_LIST] =
+	    "SELECT " DELIVERY_COLS " FROM deliveries d "
+	    "JOIN events e ON e.id = d.event_id "
+	    "WHERE d.tenant_id = ? AND d.webhook_id = ? AND d.id > ? "
+	    "ORDER BY d.id LIMIT ?",
+	[SQL_DELIVERY_COUNT] =
+	    "SELECT COUNT(*) FROM deliveries "
+	    "WHERE tenant_id = ? AND webhook_id = ?",
+	/* Only a failed or dead delivery of a webhook still there. */
+	[SQL_DELIVERY_RETRY] =
+	    "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, "
+	    "lease_until = NULL, updated_at = ? "
+	    "WHERE tenant_id = ? AND id = ? AND status IN ('failed','dead') "
+	    "AND webhook_id IN (SELECT id FROM webhooks "
+	    "WHERE tenant_id = ? AND deleted_at IS NULL)",
+	/* Oldest first from a seq; type exact or a prefix; since. The
+	 * NULL-able filters repeat their parameter. */
+	[SQL_EVENT_LIST] =
+	    "SELECT seq, payload FROM events "
+	    "WHERE tenant_id = ? AND seq > ? "
+	    "AND (? IS NULL OR type = ?) "
+	    "AND (? IS NULL OR LEFT(type, CHAR_LENGTH(?)) = ?) "
+	    "AND (? IS NULL OR created_at >= ?) "
+	    "ORDER BY seq LIMIT ?",
+	[SQL_EVENT_COUNT] =
+	    "SELECT COUNT(*) FROM events WHERE tenant_id = ? "
+	    "AND (? IS NULL OR type = ?) "
+	    "AND (? IS NULL OR LEFT(type, CHAR_LENGTH(?)) = ?) "
+	    "AND (? IS NULL OR created_at >= ?)",
 };
 
 #define DB_MAX_PARAMS  32

@@ -102,6 +102,7 @@ def main():
     import test_api
     import test_findings
     import test_scanner
+    import test_webhooks
 
     srcdir = os.environ.get("VIGIL_SRCDIR") or os.path.dirname(
         os.path.dirname(HERE))
@@ -134,7 +135,7 @@ def main():
         print("stack up in %.1fs under %s: %s" % (
             time.monotonic() - t0, root, st.urls()), flush=True)
 
-        modules = (test_api, test_findings, test_scanner)
+        modules = (test_api, test_findings, test_scanner, test_webhooks)
         for mod in modules:
             mod.STACK = st
             mod.WORKERS = WORKERS
