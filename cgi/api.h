@@ -69,6 +69,15 @@ const struct route *routes_table(size_t *n);
 #define PARAMS_LIMIT_MAX     500
 int	 params_limit(struct request *, long *out);
 int	 params_seq_cursor(struct request *, long long *before);
+struct db_res;
+/* An id-keyed page: res holds up to limit + 1 rows (one more than asked
+ * says there is a next page). params_page_rows is how many to show;
+ * params_page_end adds name: items (taking the reference), total,
+ * has_more and next_cursor (column cursor_col of the last row shown). */
+size_t	 params_page_rows(const struct db_res *res, long limit);
+void	 params_page_end(json_object *root, const char *name,
+	    json_object *items, const struct db_res *res, long limit,
+	    long long total, size_t cursor_col);
 
 /* Reply 500 or 503 for a DB_* error code. */
 void	 api_db_error(struct request *, int rc);

@@ -78,7 +78,7 @@ apikeys_list(struct request *r, struct db *db)
 	}
 	total = db_cell_int(count, 0, 0);
 	db_res_free(count);
-	n = res->nrows > (size_t)limit ? (size_t)limit : res->nrows;
+	n = params_page_rows(res, limit);
 	root = json_object_new_object();
 	arr = json_object_new_array();
 	for (i = 0; i < n; i++) {
@@ -100,13 +100,7 @@ apikeys_list(struct request *r, struct db *db)
 		    ts_or_null(db_cell(res, i, 6)));
 		json_object_array_add(arr, k);
 	}
-	json_object_object_add(root, "api_keys", arr);
-	json_object_object_add(root, "total", json_object_new_int64(total));
-	json_object_object_add(root, "has_more",
-	    json_object_new_boolean(res->nrows > (size_t)limit));
-	json_object_object_add(root, "next_cursor",
-	    res->nrows > (size_t)limit ?
-	    json_object_new_string(db_cell(res, n - 1, 0)) : NULL);
+	params_page_end(root, "api_keys", arr, res, limit, total, 0);
 	db_res_free(res);
 	response_json(r, 200, root);
 }

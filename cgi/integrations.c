@@ -296,19 +296,13 @@ integrations_list(struct request *r, struct db *db)
 		api_db_error(r, rc);
 		return;
 	}
-	n = res->nrows > (size_t)limit ? (size_t)limit : res->nrows;
+	n = params_page_rows(res, limit);
 	root = json_object_new_object();
 	arr = json_object_new_array();
 	for (i = 0; i < n; i++)
 		json_object_array_add(arr, scan_integration_to_json(res, i));
-	json_object_object_add(root, "integrations", arr);
-	json_object_object_add(root, "total",
-	    json_object_new_int64(db_cell_int(cnt, 0, 0)));
-	json_object_object_add(root, "has_more",
-	    json_object_new_boolean(res->nrows > (size_t)limit));
-	json_object_object_add(root, "next_cursor",
-	    res->nrows > (size_t)limit ?
-	    json_object_new_string(db_cell(res, n - 1, 0)) : NULL);
+	params_page_end(root, "integrations", arr, res, limit,
+	    db_cell_int(cnt, 0, 0), 0);
 	db_res_free(cnt);
 	db_res_free(res);
 	response_json(r, 200, root);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "api.h"
+#include "db.h"
 
 int
 params_limit(struct request *r, long *out)
@@ -51,4 +52,26 @@ params_seq_cursor(struct request *r, long long *before)
 	}
 	*before = v;
 	return 0;
+}
+
+size_t
+params_page_rows(const struct db_res *res, long limit)
+{
+	return res->nrows > (size_t)limit ? (size_t)limit : res->nrows;
+}
+
+void
+params_page_end(json_object *root, const char *name, json_object *items,
+    const struct db_res *res, long limit, long long total,
+    size_t cursor_col)
+{
+	int more = res->nrows > (size_t)limit;
+	size_t n = params_page_rows(res, limit);
+
+	json_object_object_add(root, name, items);
+	json_object_object_add(root, "total", json_object_new_int64(total));
+	json_object_object_add(root, "has_more",
+	    json_object_new_boolean(more));
+	json_object_object_add(root, "next_cursor", more && n > 0 ?
+	    json_object_new_string(db_cell(res, n - 1, cursor_col)) : NULL);
 }

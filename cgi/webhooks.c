@@ -415,19 +415,13 @@ webhooks_list(struct request *r, struct db *db)
 		api_db_error(r, rc);
 		return;
 	}
-	n = res->nrows > (size_t)limit ? (size_t)limit : res->nrows;
+	n = params_page_rows(res, limit);
 	root = json_object_new_object();
 	arr = json_object_new_array();
 	for (i = 0; i < n; i++)
 		json_object_array_add(arr, webhook_json(res, i, 1));
-	json_object_object_add(root, "webhooks", arr);
-	json_object_object_add(root, "total",
-	    json_object_new_int64(db_cell_int(cnt, 0, 0)));
-	json_object_object_add(root, "has_more",
-	    json_object_new_boolean(res->nrows > (size_t)limit));
-	json_object_object_add(root, "next_cursor",
-	    res->nrows > (size_t)limit ?
-	    json_object_new_string(db_cell(res, n - 1, WH_C_ID)) : NULL);
+	params_page_end(root, "webhooks", arr, res, limit,
+	    db_cell_int(cnt, 0, 0), WH_C_ID);
 	db_res_free(cnt);
 	db_res_free(res);
 	response_json(r, 200, root);
@@ -569,19 +563,13 @@ webhooks_deliveries(struct request *r, struct db *db)
 		api_db_error(r, rc);
 		return;
 	}
-	n = res->nrows > (size_t)limit ? (size_t)limit : res->nrows;
+	n = params_page_rows(res, limit);
 	root = json_object_new_object();
 	arr = json_object_new_array();
 	for (i = 0; i < n; i++)
 		json_object_array_add(arr, delivery_json(res, i));
-	json_object_object_add(root, "deliveries", arr);
-	json_object_object_add(root, "total",
-	    json_object_new_int64(db_cell_int(cnt, 0, 0)));
-	json_object_object_add(root, "has_more",
-	    json_object_new_boolean(res->nrows > (size_t)limit));
-	json_object_object_add(root, "next_cursor",
-	    res->nrows > (size_t)limit ?
-	    json_object_new_string(db_cell(res, n - 1, DL_C_ID)) : NULL);
+	params_page_end(root, "deliveries", arr, res, limit,
+	    db_cell_int(cnt, 0, 0), DL_C_ID);
 	db_res_free(cnt);
 	db_res_free(res);
 	response_json(r, 200, root);
@@ -754,7 +742,7 @@ events_list(struct request *r, struct db *db)
 		return;
 	}
 #undef EV_FILTERS
-	n = res->nrows > (size_t)limit ? (size_t)limit : res->nrows;
+	n = params_page_rows(res, limit);
 	root = json_object_new_object();
 	arr = json_object_new_array();
 	for (i = 0; i < n; i++) {
