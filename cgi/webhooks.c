@@ -38,7 +38,7 @@
 enum { WH_C_ID, WH_C_URL, WH_C_EVENTS, WH_C_CREATED, WH_C_DISABLED,
     WH_C_DISABLED_REASON };
 enum { DL_C_ID, DL_C_EVENT, DL_C_TYPE, DL_C_STATUS, DL_C_ATTEMPTS,
-    DL_C_CODE, DL_C_LATENCY, DL_C_NEXT, DL_C_WEBHOOK };
+    DL_C_CODE, DL_C_LATENCY, DL_C_NEXT, DL_C_WEBHOOK, DL_C_ERROR };
 
 /* What a subscription may name: these exactly, or "finding.*", or "*". */
 static const char *const event_types[] = {
@@ -46,7 +46,7 @@ static const char *const event_types[] = {
 	"finding.accepted", "finding.expired", "finding.reopened",
 	"finding.snoozed", "finding.dismissed", "finding.remediated",
 	"finding.remediation_failed", "scan.completed", "scan.failed",
-	"webhook.test",
+	"webhook.test", "webhook.disabled",
 };
 
 static void
@@ -165,6 +165,8 @@ delivery_json(const struct db_res *res, size_t i)
 	    int_or_null(db_cell(res, i, DL_C_LATENCY)));
 	json_object_object_add(o, "next_attempt_at",
 	    ts_json(db_cell(res, i, DL_C_NEXT)));
+	json_object_object_add(o, "last_error", db_cell(res, i, DL_C_ERROR) ?
+	    json_object_new_string(db_cell(res, i, DL_C_ERROR)) : NULL);
 	return o;
 }
 

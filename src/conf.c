@@ -27,7 +27,8 @@
 
 struct conf g_conf;
 
-enum conf_type { CONF_STR, CONF_UINT, CONF_INT, CONF_BOOL };
+/* CONF_FRACTION: a double in (0, 1]. */
+enum conf_type { CONF_STR, CONF_UINT, CONF_INT, CONF_BOOL, CONF_FRACTION };
 
 struct conf_key {
 	const char	*name;
@@ -42,6 +43,7 @@ struct conf_key {
 			    sizeof(((struct conf *)0)->f), 0, 0
 #define INT(f, lo, hi)	 CONF_INT, offsetof(struct conf, f), 0, lo, hi
 #define BOOL(f)		 CONF_BOOL, offsetof(struct conf, f), 0, 0, 1
+#define FRACTION(f)	 CONF_FRACTION, offsetof(struct conf, f), 0, 0, 1
 
 static const struct conf_key conf_keys[] = {
 	{ "db_host",		STR(db_host) },
@@ -64,11 +66,20 @@ static const struct conf_key conf_keys[] = {
 	{ "openapi_file",	STR(openapi_file) },
 	{ "azure_authority_url", STR(azure_authority_url) },
 	{ "azure_arm_url",	STR(azure_arm_url) },
+	{ "spool_concurrency",	INT(spool_concurrency, 1, 1024) },
+	{ "spool_poll_ms",	INT(spool_poll_ms, 10, 60000) },
+	{ "webhook_connect_timeout_ms", INT(webhook_connect_timeout_ms, 100,
+	    60000) },
+	{ "webhook_timeout_ms",	INT(webhook_timeout_ms, 100, 300000) },
+	{ "webhook_lease",	INT(webhook_lease, 1, 86400) },
+	{ "webhook_backoff_scale", FRACTION(webhook_backoff_scale) },
+	{ "webhook_disable_after", INT(webhook_disable_after, 1, 31536000) },
 };
 
 #undef STR
 #undef INT
 #undef BOOL
+#undef FRACTION
 
 void
 conf_defaults(struct conf *c)
@@ -93,6 +104,13 @@ conf_defaults(struct conf *c)
 	    "https://management.azure.com");
 	snprintf(c->openapi_file, sizeof(c->openapi_file), "%s/openapi.json",
 	    PKGDATADIR);
+	c->spool_concurrency = 16;
+	c->spool_poll_ms = 200;
+	c->webhook_connect_timeout_ms = 5000;
+	c->webhook_timeout_ms = 15000;
+	c->webhook_lease = 60;
+	c->webhook_backoff_scale = 1.0;
+	c->webhook_disable_after = 5 * 86400;
 }
 
 /* 1 and *out set if v names a boolean, else 0. */
@@ -121,6 +139,7 @@ static const char *
 conf_set(struct conf *c, const struct conf_key *k, const char *v)
 {
 	char	*base = (char *)c + k->off, *end;
+	double	 d;
 	long	 n;
 	int	 b;
 
@@ -149,6 +168,17 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v)
 		if (!conf_bool(v, &b))
 			return "expected true or false";
 		*(int *)(void *)base = b;
+		return NULL;
+	case CONF_FRACTION:
+		if (*v == '\0')
+			return "expected a number";
+		errno = 0;
+		d = strtod(v, &end);
+		if (*end != '\0' || errno == ERANGE)
+			return "expected a number";
+		if (!(d > 0.0 && d <= 1.0))
+			return "out of range";
+		*(double *)(void *)base = d;
 		return NULL;
 	}
 	return "bad key type";

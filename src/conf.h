@@ -32,6 +32,14 @@ struct conf {
 	 * tests point them elsewhere */
 	char	 azure_authority_url[512];
 	char	 azure_arm_url[512];
+	/* vigil-spool */
+	int	 spool_concurrency;          /* parallel deliveries */
+	int	 spool_poll_ms;              /* idle wait between looks */
+	int	 webhook_connect_timeout_ms;
+	int	 webhook_timeout_ms;         /* whole attempt */
+	int	 webhook_lease;              /* seconds a claim holds */
+	double	 webhook_backoff_scale;      /* (0, 1]: 1 in production */
+	int	 webhook_disable_after;      /* seconds of failing */
 };
 
 /* Fill in the documented defaults (see vigil.conf(5)). */

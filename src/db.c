@@ -37,8 +37,10 @@
 #define WEBHOOK_COLS "id, url, events, created_at, disabled_at, " \
 	"disabled_reason"
 #define DELIVERY_COLS "d.id, d.event_id, e.type, d.status, d.attempts, " \
-	"d.last_status_code, d.last_latency_ms, d.next_attempt_at, " \
-	"d.webhook_id"
+	"d.last_status_code, d.last_latency_ms, " \
+	"IF(d.status IN ('pending', 'delivering'), " \
+	"DATE_FORMAT(d.next_attempt_at, '%Y-%m-%d %H:%i:%s'), NULL), " \
+	"d.webhook_id, d.last_error"
 
 static const char *const sqls[SQL__COUNT] = {
 	[SQL_PING] = "SELECT 1",
@@ -489,6 +491,70 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND (? IS NULL OR type = ?) "
 	    "AND (? IS NULL OR LEFT(type, CHAR_LENGTH(?)) = ?) "
 	    "AND (? IS NULL OR created_at >= ?)",
+
+	/* vigil-spool (spool.c) */
+	/* Events not yet fanned out, oldest first; a webhook.test event
+	 * names its one webhook. */
+	[SQL_SPOOL_EVENTS] =
+	    "SELECT seq, id, tenant_id, type, created_at, "
+	    "IF(type = 'webhook.test', "
+	    "JSON_VALUE(payload, '$.data.webhook_id'), NULL) "
+	    "FROM events WHERE dispatched = 0 ORDER BY dispatched, seq "
+	    "LIMIT ? FOR UPDATE SKIP LOCKED",
+	/* The webhooks an event of the tenant may go to. */
+	[SQL_SPOOL_WEBHOOKS] =
+	    "SELECT id, events, created_at FROM webhooks "
+	    "WHERE tenant_id = ? AND deleted_at IS NULL AND disabled_at IS NULL",
+	[SQL_SPOOL_DELIVERY_ADD] =
+	    "INSERT INTO deliveries (id, tenant_id, webhook_id, event_id, "
+	    "event_seq, status, attempts, next_attempt_at, created_at, "
+	    "updated_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) "
+	    "ON DUPLICATE KEY UPDATE id = id",
+	[SQL_SPOOL_EVENT_DONE] =
+	    "UPDATE events SET dispatched = 1 WHERE seq = ?",
+	/* Due deliveries: pending ones whose time came, and delivering ones
+	 * whose lease expired (a claim sets next_attempt_at to the lease's
+	 * end). No ORDER BY: the (status, next_attempt_at) range is read in
+	 * index order and the scan stops at the limit. */
+	[SQL_SPOOL_DUE] =
+	    "SELECT id FROM deliveries "
+	    "WHERE status IN ('pending', 'delivering') AND next_attempt_at <= ? "
+	    "LIMIT ? FOR UPDATE SKIP LOCKED",
+	[SQL_SPOOL_CLAIM] =
+	    "UPDATE deliveries SET status = 'delivering', "
+	    "attempts = attempts + 1, lease_owner = ?, lease_until = ?, "
+	    "next_attempt_at = ?, updated_at = ? WHERE id = ?",
+	/* What a claim took: SPOOL_C_* in spool.c. */
+	[SQL_SPOOL_CLAIMED] =
+	    "SELECT d.id, d.webhook_id, d.attempts, e.id, e.type, e.payload, "
+	    "w.url, w.secret, "
+	    "(w.id IS NULL OR w.deleted_at IS NOT NULL "
+	    "OR w.disabled_at IS NOT NULL), w.failing_since IS NOT NULL, "
+	    "d.tenant_id "
+	    "FROM deliveries d JOIN events e ON e.id = d.event_id "
+	    "LEFT JOIN webhooks w ON w.id = d.webhook_id "
+	    "WHERE d.lease_owner = ? AND d.status = 'delivering'",
+	/* An attempt's outcome, only by the claim that made it. */
+	[SQL_SPOOL_DONE] =
+	    "UPDATE deliveries SET status = ?, next_attempt_at = ?, "
+	    "lease_owner = NULL, lease_until = NULL, last_status_code = ?, "
+	    "last_latency_ms = ?, last_error = ?, updated_at = ? "
+	    "WHERE id = ? AND lease_owner = ? AND status = 'delivering'",
+	[SQL_SPOOL_WEBHOOK_OK] =
+	    "UPDATE webhooks SET failing_since = NULL "
+	    "WHERE id = ? AND failing_since IS NOT NULL",
+	[SQL_SPOOL_WEBHOOK_FAILING] =
+	    "UPDATE webhooks SET failing_since = ? "
+	    "WHERE id = ? AND failing_since IS NULL",
+	/* Disable on 410 (the flag) or after failing since the cut-off. */
+	[SQL_SPOOL_WEBHOOK_DISABLE] =
+	    "UPDATE webhooks SET disabled_at = ?, disabled_reason = ? "
+	    "WHERE id = ? AND deleted_at IS NULL AND disabled_at IS NULL "
+	    "AND (? = 1 OR failing_since <= ?)",
+	/* A disabled webhook's pending deliveries fail with it. */
+	[SQL_SPOOL_WEBHOOK_DROP] =
+	    "UPDATE deliveries SET status = 'failed', last_error = ?, "
+	    "updated_at = ? WHERE webhook_id = ? AND status = 'pending'",
 };
 
 #define DB_MAX_PARAMS  32

@@ -160,3 +160,26 @@ vtime_mono_us(void)
 		return 0;
 	return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
+
+/* Milliseconds since the epoch on the wall clock. */
+long long
+vtime_now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		return (long long)time(NULL) * 1000LL;
+	return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+void
+vtime_sql_ms(long long ms, char *out, size_t outsz)
+{
+	char	 sec[VTIME_SQL_LEN];
+	long long m = ms % 1000;
+
+	if (m < 0)
+		m += 1000;
+	vtime_sql((time_t)((ms - m) / 1000), sec, sizeof(sec));
+	snprintf(out, outsz, "%s.%03lld", sec, m);
+}

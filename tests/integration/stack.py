@@ -132,6 +132,8 @@ def children(pid):
 # reboot, say) never gets an unrelated process signalled.
 EXPECTED = {"mariadb": ("mariadbd", "mysqld"), "vigil-api": ("vigil-api",),
             "nginx": ("nginx",), "apache": ("apache2", "httpd")}
+# vigil-spool and the extra spoolers the delivery tests start (vigil-spool-b)
+SPOOL_EXPECTED = ("vigil-spool",)
 
 
 def world_reachable(path, mode=os.R_OK):
@@ -245,6 +247,7 @@ class Stack:
         self.vigil_api = os.path.join(self.builddir, "vigil-api")
         self.vigilctl_bin = os.path.join(self.builddir, "vigilctl")
         self.vigil_scan_bin = os.path.join(self.builddir, "vigil-scan")
+        self.vigil_spool_bin = os.path.join(self.builddir, "vigil-spool")
         self.secret_key = os.path.join(self.root, "secret.key")
         self.procs = {}          # name -> Popen, for what this object started
         self.state = {}
@@ -289,7 +292,9 @@ class Stack:
         if pid is None or not pid_alive(pid):
             return None
         cmd = proc_cmdline(pid)
-        if not any(x in cmd for x in EXPECTED.get(name, (name,))):
+        expect = SPOOL_EXPECTED if name.startswith("vigil-spool") else \
+            EXPECTED.get(name, (name,))
+        if not any(x in cmd for x in expect):
             log("%s: pid %d is not ours (%r); ignoring the stale pid file"
                 % (name, pid, cmd[:80]))
             return None
@@ -512,6 +517,60 @@ class Stack:
                            capture_output=True, text=True, timeout=timeout)
         with open(self.logfile("vigil-scan.log"), "a") as f:
             f.write("$ vigil-scan %s (exit %d)\n%s%s" % (
+                " ".join(args), r.returncode, r.stdout, r.stderr))
+        return r
+
+    # -- vigil-spool ----------------------------------------------------------
+
+    def spool_start(self, name="vigil-spool", conf=None, args=()):
+        """Start a vigil-spool daemon (-c conf, default ROOT/vigil.conf)
+        logging to ROOT/log/NAME.log, its pid in ROOT/run/NAME.pid. Several
+        may run under different names."""
+        if self.running_pid(name):
+            return self.running_pid(name)
+        if not os.access(self.vigil_spool_bin, os.X_OK):
+            raise StackError("%s is not built" % self.vigil_spool_bin)
+        argv = [self.vigil_spool_bin, "-c", conf or self.conf, *args]
+        p = self._spawn(name, argv, env=self.env())
+        with open(self.pidfile(name), "w") as f:
+            f.write("%d\n" % p.pid)
+        time.sleep(0.2)
+        if p.poll() is not None:
+            raise StackError("%s exited %s:\n%s" % (
+                name, p.returncode, self._tail(name + ".log")))
+        return p.pid
+
+    def spool_stop(self, name="vigil-spool", sig=signal.SIGTERM,
+                   timeout=30.0):
+        """Stop a spooler (SIGTERM: it finishes what is in flight). Returns
+        its exit status when this object started it."""
+        p = self.procs.get(name)
+        self._stop(name, timeout=timeout, sig=sig)
+        return p.returncode if p is not None else None
+
+    def spool_names(self):
+        try:
+            return sorted(f[:-4] for f in os.listdir(self.run)
+                          if f.startswith("vigil-spool") and
+                          f.endswith(".pid"))
+        except FileNotFoundError:
+            return []
+
+    def spool_once(self, *args, conf=None, timeout=120, wait=True):
+        """vigil-spool --once; its stderr is appended to
+        ROOT/log/vigil-spool-once.log. wait=False returns the Popen."""
+        argv = [self.vigil_spool_bin, "-c", conf or self.conf, "--once",
+                *args]
+        if not wait:
+            return subprocess.Popen(argv, env=self.env(),
+                                    stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True,
+                                    start_new_session=True)
+        r = subprocess.run(argv, env=self.env(), stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=timeout)
+        with open(self.logfile("vigil-spool-once.log"), "a") as f:
+            f.write("$ vigil-spool --once %s (exit %d)\n%s%s" % (
                 " ".join(args), r.returncode, r.stdout, r.stderr))
         return r
 
@@ -784,7 +843,8 @@ Include {proxy}
                 out[name] = "http://127.0.0.1:%d" % ports[key]
         return out
 
-    def up(self, port=None, apache=False, conf_extra=None, workers=4):
+    def up(self, port=None, apache=False, conf_extra=None, workers=4,
+           spool=False):
         self.mkdirs()
         self.db_init()
         if not self.db_running():
@@ -799,28 +859,29 @@ Include {proxy}
         self.nginx_start(port)
         if apache:
             self.apache_start()
-        self.start_background_jobs()
+        if spool:
+            self.start_background_jobs()
 
     def start_background_jobs(self):
-        """HOOK: vigil-spool arrives with the webhooks issue. Start it here
-        the same way as the pool (self._spawn with a pidfile in ROOT/run)
-        and stop it in down(). vigil-scan is not a daemon: Stack.scan runs
-        it."""
-        for prog in ("vigil-spool",):
-            if os.access(os.path.join(self.builddir, prog), os.X_OK):
-                log("%s is built but not started yet (see "
-                    "Stack.start_background_jobs)" % prog)
+        """The vigil-spool daemon (./dev up). The integration suite does not
+        run one for its whole length: test_delivery starts and stops its
+        own spoolers, so that the API tests see deliveries stay as they
+        left them. vigil-scan is not a daemon: Stack.scan runs it."""
+        self.spool_start()
 
     def down(self):
         """Stop everything, front ends first, the database last."""
         self._stop("apache", timeout=20)
         self._stop("nginx", timeout=15)
+        for name in self.spool_names():
+            self.spool_stop(name)
         self.api_stop()
         self.db_stop()
 
     def status(self):
         out = {}
-        for name in ("mariadb", "vigil-api", "nginx", "apache"):
+        for name in ["mariadb", "vigil-api", "nginx", "apache"] + \
+                self.spool_names():
             out[name] = self.running_pid(name)
         return out
 
@@ -889,6 +950,10 @@ def main(argv=None):
                     help="also start Apache (mod_fcgid and mod_proxy_fcgi)")
     ap.add_argument("--demo-tenant", help="create this tenant and a key")
     ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--spool", action="store_true",
+                    help="also start the vigil-spool daemon")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a vigil.conf key (kept for later 'up's)")
     a = ap.parse_args(argv)
     st = Stack(a.root, a.srcdir, a.builddir)
     try:
@@ -901,7 +966,9 @@ def main(argv=None):
         else:
             if a.port and not port_free(a.port) and not st.status()["nginx"]:
                 raise StackError("port %d is in use" % a.port)
-            st.up(port=a.port, apache=a.apache, workers=a.workers)
+            extra = dict(kv.split("=", 1) for kv in a.set)
+            st.up(port=a.port, apache=a.apache, workers=a.workers,
+                  spool=a.spool, conf_extra=extra)
             urls = st.urls()
             result = {"urls": urls, "pids": st.status()}
             if a.demo_tenant:

@@ -1,0 +1,542 @@
+/* vigil-spool.c: delivers webhook events (vigil-spool(8)). A daemon, or
+ * --once to drain what is due and exit (cron). The database work is
+ * spool.c's; this file sends: libcurl's multi interface keeps up to
+ * --concurrency attempts in flight, each signed (sign.c), checked against
+ * netguard at connect time, and timed out per vigil.conf. */
+#include "vigil.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "backoff.h"
+#include "conf.h"
+#include "crypto.h"
+#include "db.h"
+#include "log.h"
+#include "netguard.h"
+#include "sign.h"
+#include "spool.h"
+#include "vtime.h"
+
+#define EX_OK      0
+#define EX_FAILED  1   /* --once: the database failed mid-way */
+#define EX_USAGE   64
+#define EX_CONFIG  78
+
+#define FANOUT_BATCH   500
+#define RESPONSE_KEEP  200            /* bytes of a response kept */
+#define RESPONSE_MAX   (64 * 1024)    /* bytes read before hanging up */
+
+static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t hup_flag;
+
+/* One attempt in flight. */
+struct xfer {
+	struct spool_job	 job;
+	CURL			*h;
+	struct curl_slist	*hdrs;
+	char			 errbuf[CURL_ERROR_SIZE];
+	char			 snippet[RESPONSE_KEEP + 1];
+	size_t			 got;
+	int			 refused;     /* netguard said no */
+	int			 capped;      /* response too long */
+	char			 refused_why[128];
+	int			 busy;
+};
+
+struct spooler {
+	struct db		*db;
+	CURLM			*multi;
+	struct xfer		*x;
+	int			 n;          /* slots */
+	int			 inflight;
+	unsigned char		 key[32];
+	struct spool_conf	 sc;
+	/* finished attempts waiting to be recorded */
+	struct spool_job	**done_jobs;
+	struct spool_result	*done_res;
+	size_t			 ndone;
+	long			 delivered, failed;
+};
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		hup_flag = 1;
+	else
+		stop_flag = 1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: vigil-spool [-c file] [--once] [--concurrency N]\n"
+	    "       vigil-spool --version\n");
+}
+
+static size_t
+on_body(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer *x = arg;
+	size_t n = size * nmemb, keep;
+
+	if (x->got < RESPONSE_KEEP) {
+		keep = RESPONSE_KEEP - x->got;
+		if (keep > n)
+			keep = n;
+		memcpy(x->snippet + x->got, p, keep);
+		x->snippet[x->got + keep] = '\0';
+	}
+	x->got += n;
+	if (x->got > RESPONSE_MAX) {
+		x->capped = 1;
+		return 0;   /* hang up: the status line is what counts */
+	}
+	return n;
+}
+
+/* Connect-time check against DNS rebinding: every address libcurl is
+ * about to connect to is judged again, whatever the name resolved to at
+ * registration. */
+static curl_socket_t
+on_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct xfer *x = arg;
+	const char *cls;
+
+	(void)purpose;
+	if (!netguard_addr_allowed(&a->addr, g_conf.allow_private_targets)) {
+		cls = netguard_addr_class(&a->addr, NULL);
+		x->refused = 1;
+		snprintf(x->refused_why, sizeof(x->refused_why),
+		    "refused at connect time: the target resolved to a %s "
+		    "address", cls ? cls : "non-public");
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype, a->protocol);
+}
+
+/* Printable ASCII only (last_error is shown by the API and logged). */
+static void
+clean(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = ' ';
+}
+
+static int
+header(struct curl_slist **l, const char *name, const char *value)
+{
+	char line[512];
+	struct curl_slist *n;
+
+	snprintf(line, sizeof(line), "%s: %s", name, value);
+	if ((n = curl_slist_append(*l, line)) == NULL)
+		return -1;
+	*l = n;
+	return 0;
+}
+
+/* Queue a finished attempt for recording; the job moves out of the slot. */
+static int
+finish(struct spooler *s, struct xfer *x, const struct spool_result *r)
+{
+	struct spool_job *j;
+
+	if ((j = malloc(sizeof(*j))) == NULL)
+		return -1;
+	*j = x->job;
+	memset(&x->job, 0, sizeof(x->job));
+	s->done_jobs[s->ndone] = j;
+	s->done_res[s->ndone] = *r;
+	s->ndone++;
+	if (r->verdict == BACKOFF_SUCCESS)
+		s->delivered++;
+	else
+		s->failed++;
+	return 0;
+}
+
+static void
+release(struct spooler *s, struct xfer *x)
+{
+	if (x->h != NULL) {
+		curl_multi_remove_handle(s->multi, x->h);
+		curl_easy_cleanup(x->h);
+	}
+	curl_slist_free_all(x->hdrs);
+	x->h = NULL;
+	x->hdrs = NULL;
+	x->busy = 0;
+	s->inflight--;
+}
+
+/* Start sending job (moved into a free slot); a job that must not be
+ * sent is finished at once. */
+static void
+start(struct spooler *s, struct spool_job *job)
+{
+	struct spool_result r;
+	struct xfer *x = NULL;
+	char vsig[SIGN_VIGIL_LEN], ssig[SIGN_STANDARD_LEN], ts[32], ua[64];
+	long long now = time(NULL);
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (!s->x[i].busy) {
+			x = &s->x[i];
+			break;
+		}
+	if (x == NULL)
+		return;   /* cannot happen: claims never exceed free slots */
+	memset(x, 0, sizeof(*x));
+	x->job = *job;
+	memset(job, 0, sizeof(*job));
+	x->busy = 1;
+	s->inflight++;
+
+	memset(&r, 0, sizeof(r));
+	r.latency_ms = -1;
+	if (x->job.skip != NULL) {
+		r.verdict = BACKOFF_FAIL;
+		snprintf(r.error, sizeof(r.error), "%s", x->job.skip);
+		goto now;
+	}
+	snprintf(ts, sizeof(ts), "%lld", now);
+	snprintf(ua, sizeof(ua), "vigil-spool/%s", VIGIL_VERSION);
+	if (sign_vigil(x->job.secret, x->job.body, x->job.len, vsig) != 0 ||
+	    sign_standard(x->job.secret, x->job.event_id, now, x->job.body,
+	    x->job.len, ssig, sizeof(ssig)) != 0) {
+		r.verdict = BACKOFF_FAIL;
+		snprintf(r.error, sizeof(r.error), "cannot sign with the "
+		    "webhook's secret");
+		goto now;
+	}
+	if (header(&x->hdrs, "Content-Type", "application/json") != 0 ||
+	    header(&x->hdrs, "X-Vigil-Event", x->job.type) != 0 ||
+	    header(&x->hdrs, "X-Vigil-Delivery", x->job.id) != 0 ||
+	    header(&x->hdrs, "X-Vigil-Signature", vsig) != 0 ||
+	    header(&x->hdrs, "webhook-id", x->job.event_id) != 0 ||
+	    header(&x->hdrs, "webhook-timestamp", ts) != 0 ||
+	    header(&x->hdrs, "webhook-signature", ssig) != 0 ||
+	    /* no "Expect: 100-continue" round trip */
+	    (x->hdrs = curl_slist_append(x->hdrs, "Expect:")) == NULL ||
+	    (x->h = curl_easy_init()) == NULL) {
+		r.verdict = BACKOFF_RETRY;
+		snprintf(r.error, sizeof(r.error), "out of memory");
+		goto now;
+	}
+	curl_easy_setopt(x->h, CURLOPT_URL, x->job.url);
+	curl_easy_setopt(x->h, CURLOPT_POST, 1L);
+	curl_easy_setopt(x->h, CURLOPT_POSTFIELDS, x->job.body);
+	curl_easy_setopt(x->h, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)x->job.len);
+	curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, x->hdrs);
+	curl_easy_setopt(x->h, CURLOPT_USERAGENT, ua);
+	curl_easy_setopt(x->h, CURLOPT_PROTOCOLS_STR,
+	    g_conf.allow_http_webhooks ? "http,https" : "https");
+	curl_easy_setopt(x->h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(x->h, CURLOPT_PROXY, "");   /* no proxy from env */
+	curl_easy_setopt(x->h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(x->h, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)g_conf.webhook_connect_timeout_ms);
+	curl_easy_setopt(x->h, CURLOPT_TIMEOUT_MS,
+	    (long)g_conf.webhook_timeout_ms);
+	curl_easy_setopt(x->h, CURLOPT_OPENSOCKETFUNCTION, on_socket);
+	curl_easy_setopt(x->h, CURLOPT_OPENSOCKETDATA, x);
+	curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(x->h, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(x->h, CURLOPT_PRIVATE, x);
+	if (curl_multi_add_handle(s->multi, x->h) != CURLM_OK) {
+		r.verdict = BACKOFF_RETRY;
+		snprintf(r.error, sizeof(r.error), "cannot start the transfer");
+		goto now;
+	}
+	return;
+now:
+	if (finish(s, x, &r) != 0)
+		spool_job_free(&x->job);
+	release(s, x);
+}
+
+/* An attempt libcurl finished: its verdict. */
+static void
+completed(struct spooler *s, CURL *h, CURLcode cc)
+{
+	struct spool_result r;
+	struct xfer *x = NULL;
+	enum backoff_errkind kind;
+	curl_off_t ra = 0, us = 0;
+	long code = 0;
+
+	curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&x);
+	if (x == NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &us);
+	curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra);
+	kind = backoff_curl_kind((int)cc);
+	if (x->refused)
+		kind = BACKOFF_ERR_REFUSED;
+	else if (x->capped && code > 0)
+		kind = BACKOFF_ERR_NONE;   /* we hung up on a long answer */
+	r.http_status = (int)code;
+	r.latency_ms = (long)(us / 1000);
+	r.retry_after = (code == 429 || code == 503) ? (long)ra : 0;
+	r.verdict = backoff_classify((int)code, kind);
+	if (x->refused)
+		snprintf(r.error, sizeof(r.error), "%s", x->refused_why);
+	else if (kind != BACKOFF_ERR_NONE)
+		snprintf(r.error, sizeof(r.error), "%s", x->errbuf[0] ?
+		    x->errbuf : curl_easy_strerror(cc));
+	else if (r.verdict != BACKOFF_SUCCESS)
+		snprintf(r.error, sizeof(r.error), "HTTP %ld: %s", code,
+		    x->snippet);
+	clean(r.error);
+	if (r.verdict != BACKOFF_SUCCESS)
+		log_info("delivery %s (webhook %s, attempt %d): %s",
+		    x->job.id, x->job.webhook_id, x->job.attempts, r.error);
+	if (finish(s, x, &r) != 0)
+		spool_job_free(&x->job);
+	release(s, x);
+}
+
+/* Write what finished; on failure the leases expire and the deliveries
+ * are attempted again (at least once). */
+static int
+flush(struct spooler *s)
+{
+	size_t i;
+	int rc;
+
+	if (s->ndone == 0)
+		return 0;
+	rc = spool_record(s->db, s->done_jobs, s->done_res, s->ndone,
+	    vtime_now_ms(), &s->sc);
+	if (rc != 0)
+		log_err("recording %zu outcomes: %s (their leases will expire "
+		    "and they will be attempted again)", s->ndone,
+		    db_error(s->db));
+	for (i = 0; i < s->ndone; i++) {
+		spool_job_free(s->done_jobs[i]);
+		free(s->done_jobs[i]);
+	}
+	s->ndone = 0;
+	return rc;
+}
+
+/* One round: fan out, claim into free slots, run transfers for up to
+ * wait_ms. *busy is set when there was work (look again at once). */
+static int
+round_once(struct spooler *s, int claiming, int wait_ms, int *busy)
+{
+	struct spool_job *jobs = NULL;
+	struct CURLMsg *m;
+	size_t njobs = 0, i;
+	long ne = 0, nd = 0;
+	int running, left, rc = 0, free_slots;
+
+	*busy = 0;
+	if (claiming) {
+		if ((rc = spool_fanout(s->db, FANOUT_BATCH, vtime_now_ms(), &ne,
+		    &nd)) != 0)
+			log_err("fan-out: %s", db_error(s->db));
+		if (ne >= FANOUT_BATCH)
+			*busy = 1;
+		free_slots = s->n - s->inflight;
+		if (rc == 0 && free_slots > 0) {
+			rc = spool_claim(s->db, s->key, free_slots,
+			    vtime_now_ms(), &s->sc, &jobs, &njobs);
+			if (rc != 0)
+				log_err("claim: %s", db_error(s->db));
+			for (i = 0; i < njobs; i++)
+				start(s, &jobs[i]);
+			spool_jobs_free(jobs, njobs);
+			if (njobs > 0 && (int)njobs == free_slots)
+				*busy = 1;
+		}
+	}
+	if (s->inflight > 0 || s->ndone == 0) {
+		curl_multi_perform(s->multi, &running);
+		if (!*busy && s->ndone == 0)
+			curl_multi_poll(s->multi, NULL, 0, wait_ms, NULL);
+		curl_multi_perform(s->multi, &running);
+		while ((m = curl_multi_info_read(s->multi, &left)) != NULL)
+			if (m->msg == CURLMSG_DONE)
+				completed(s, m->easy_handle, m->data.result);
+	}
+	if (s->ndone > 0) {
+		*busy = 1;
+		if (flush(s) != 0 && rc == 0)
+			rc = DB_ERR;
+	}
+	if (njobs > 0 || ne > 0)
+		*busy = 1;
+	return rc;
+}
+
+static int
+run(struct spooler *s, int once)
+{
+	int busy, rc, errors = 0, idle_rounds = 0;
+
+	for (;;) {
+		if (hup_flag) {
+			hup_flag = 0;
+			log_reopen();
+		}
+		if (stop_flag && s->inflight == 0)
+			break;
+		rc = round_once(s, !stop_flag, g_conf.spool_poll_ms, &busy);
+		if (rc != 0) {
+			errors++;
+			if (once)
+				return EX_FAILED;
+			/* the database is away: wait, then try again */
+			usleep(1000 * 1000);
+			continue;
+		}
+		if (once && !busy && s->inflight == 0) {
+			/* two quiet rounds: nothing new was committed
+			 * between them */
+			if (++idle_rounds >= 2)
+				break;
+		} else
+			idle_rounds = 0;
+	}
+	(void)errors;
+	return EX_OK;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "config",      required_argument, NULL, 'c' },
+		{ "once",        no_argument,       NULL, 'o' },
+		{ "concurrency", required_argument, NULL, 'n' },
+		{ "version",     no_argument,       NULL, 'V' },
+		{ "help",        no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct sigaction sa;
+	struct spooler s;
+	const char *cfile = NULL, *path;
+	char err[1024], *end;
+	long conc = 0;
+	int ch, once = 0, rc, i;
+
+	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': cfile = optarg; break;
+		case 'o': once = 1; break;
+		case 'n':
+			conc = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || conc < 1 ||
+			    conc > 1024) {
+				fprintf(stderr, "vigil-spool: --concurrency "
+				    "takes 1 to 1024\n");
+				return EX_USAGE;
+			}
+			break;
+		case 'V':
+			printf("vigil-spool %s\n", VIGIL_VERSION);
+			return EX_OK;
+		default:
+			usage();
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		return EX_USAGE;
+	}
+	path = conf_path(cfile);
+	if (conf_load(&g_conf, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vigil-spool: %s\n", err);
+		return EX_CONFIG;
+	}
+	if (log_open("vigil-spool", g_conf.log) != 0) {
+		fprintf(stderr, "vigil-spool: cannot open log %s\n",
+		    g_conf.log);
+		return EX_CONFIG;
+	}
+	memset(&s, 0, sizeof(s));
+	if (g_conf.secret_key_file[0] == '\0' ||
+	    crypto_load_key(g_conf.secret_key_file, s.key, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "vigil-spool: secret_key_file: %s\n",
+		    g_conf.secret_key_file[0] ? err : "not set");
+		log_err("secret_key_file: %s", g_conf.secret_key_file[0] ?
+		    err : "not set");
+		return EX_CONFIG;
+	}
+	s.n = conc > 0 ? (int)conc : g_conf.spool_concurrency;
+	s.sc.lease_s = g_conf.webhook_lease;
+	s.sc.disable_after_s = g_conf.webhook_disable_after;
+	s.sc.policy = (struct backoff_policy)BACKOFF_POLICY_DEFAULT;
+	s.sc.policy.scale = g_conf.webhook_backoff_scale;
+	if (s.sc.lease_s * 1000 <= g_conf.webhook_timeout_ms) {
+		fprintf(stderr, "vigil-spool: webhook_lease (%d s) must be "
+		    "longer than webhook_timeout_ms (%d ms)\n", s.sc.lease_s,
+		    g_conf.webhook_timeout_ms);
+		return EX_CONFIG;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    (s.multi = curl_multi_init()) == NULL ||
+	    (s.x = calloc((size_t)s.n, sizeof(*s.x))) == NULL ||
+	    (s.done_jobs = calloc((size_t)s.n, sizeof(*s.done_jobs))) ==
+	    NULL ||
+	    (s.done_res = calloc((size_t)s.n, sizeof(*s.done_res))) == NULL) {
+		fprintf(stderr, "vigil-spool: out of memory\n");
+		return EX_CONFIG;
+	}
+	curl_multi_setopt(s.multi, CURLMOPT_MAXCONNECTS, (long)s.n);
+	if ((s.db = db_new(&g_conf)) == NULL || db_connect(s.db) != 0) {
+		fprintf(stderr, "vigil-spool: %s\n", s.db ? db_error(s.db) :
+		    "out of memory");
+		if (once)
+			return EX_CONFIG;
+		log_err("database: %s (retrying)", s.db ? db_error(s.db) :
+		    "out of memory");
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	log_info("started (%s, %d parallel deliveries)", once ? "--once" :
+	    "daemon", s.n);
+	rc = run(&s, once);
+	log_info("stopping: %ld delivered, %ld failed attempts", s.delivered,
+	    s.failed);
+	for (i = 0; i < s.n; i++)
+		if (s.x[i].busy) {
+			spool_job_free(&s.x[i].job);
+			release(&s, &s.x[i]);
+		}
+	curl_multi_cleanup(s.multi);
+	curl_global_cleanup();
+	crypto_wipe(s.key, sizeof(s.key));
+	db_free(s.db);
+	free(s.x);
+	free(s.done_jobs);
+	free(s.done_res);
+	return rc;
+}
