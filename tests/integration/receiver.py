@@ -17,8 +17,8 @@ segment:
   /big/...         200 with a 1 MiB body
 
 and a test may script a path: script(path, [500, 500, 200]) answers the
-listed actions in turn (an int status, (status, {headers}), "hang" or
-"drop"), the last one repeating.
+listed actions in turn (an int status, (status, {headers}), ("delay",
+seconds, status), "hang" or "drop"), the last one repeating.
 
 Every request is recorded (arrival time, path, headers with lower-case
 names, body bytes). In a test, Receiver runs in a thread of the test
@@ -194,6 +194,9 @@ class Receiver:
                 if act == "hang":
                     await self.release_hung.wait()
                     act = 200
+                if isinstance(act, tuple) and act[0] == "delay":
+                    await asyncio.sleep(act[1])
+                    act = act[2]
                 extra, payload = {}, b'{"ok":true}'
                 if isinstance(act, tuple):
                     status = act[0]

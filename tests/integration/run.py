@@ -103,6 +103,7 @@ def main():
     import test_findings
     import test_scanner
     import test_webhooks
+    import test_delivery
 
     srcdir = os.environ.get("VIGIL_SRCDIR") or os.path.dirname(
         os.path.dirname(HERE))
@@ -135,7 +136,8 @@ def main():
         print("stack up in %.1fs under %s: %s" % (
             time.monotonic() - t0, root, st.urls()), flush=True)
 
-        modules = (test_api, test_findings, test_scanner, test_webhooks)
+        modules = (test_api, test_findings, test_scanner, test_webhooks,
+                   test_delivery)
         for mod in modules:
             mod.STACK = st
             mod.WORKERS = WORKERS

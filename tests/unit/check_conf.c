@@ -33,6 +33,35 @@ START_TEST(test_conf_defaults)
 	ck_assert_str_eq(c.secret_key_file, "");
 	ck_assert_str_eq(c.rules_dir, PKGDATADIR "/rules");
 	ck_assert_str_eq(c.openapi_file, PKGDATADIR "/openapi.json");
+	ck_assert_int_eq(c.spool_concurrency, 16);
+	ck_assert_int_eq(c.spool_poll_ms, 200);
+	ck_assert_int_eq(c.webhook_connect_timeout_ms, 5000);
+	ck_assert_int_eq(c.webhook_timeout_ms, 15000);
+	ck_assert_int_eq(c.webhook_lease, 60);
+	ck_assert(c.webhook_backoff_scale == 1.0);
+	ck_assert_int_eq(c.webhook_disable_after, 432000);
+}
+END_TEST
+
+START_TEST(test_conf_spool_keys)
+{
+	struct conf	 c;
+	char		 err[128];
+
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_parse(&c, "webhook_backoff_scale = 0.0001\n"
+	    "spool_concurrency = 4\nwebhook_lease = 3\n"
+	    "webhook_timeout_ms = 2000\nwebhook_disable_after = 1\n",
+	    err, sizeof(err)), 0);
+	ck_assert(c.webhook_backoff_scale > 0.00009 &&
+	    c.webhook_backoff_scale < 0.00011);
+	ck_assert_int_eq(c.spool_concurrency, 4);
+	ck_assert_int_eq(c.webhook_lease, 3);
+	ck_assert_int_eq(c.webhook_timeout_ms, 2000);
+	ck_assert_int_eq(c.webhook_disable_after, 1);
+	ck_assert_int_eq(conf_parse(&c, "webhook_backoff_scale = 1\n", err,
+	    sizeof(err)), 0);
+	ck_assert(c.webhook_backoff_scale == 1.0);
 }
 END_TEST
 
@@ -138,6 +167,24 @@ START_TEST(test_conf_parse_bad)
 		{ "Workers = 4\n", "line 1: Workers: unknown key" },
 		{ "allow_private_targets = maybe\n",
 		    "line 1: allow_private_targets: expected true or false" },
+		{ "webhook_backoff_scale = 0\n",
+		    "line 1: webhook_backoff_scale: out of range" },
+		{ "webhook_backoff_scale = 1.5\n",
+		    "line 1: webhook_backoff_scale: out of range" },
+		{ "webhook_backoff_scale = -0.1\n",
+		    "line 1: webhook_backoff_scale: out of range" },
+		{ "webhook_backoff_scale = nan\n",
+		    "line 1: webhook_backoff_scale: out of range" },
+		{ "webhook_backoff_scale = 0.5x\n",
+		    "line 1: webhook_backoff_scale: expected a number" },
+		{ "webhook_backoff_scale =\n",
+		    "line 1: webhook_backoff_scale: expected a number" },
+		{ "spool_concurrency = 0\n",
+		    "line 1: spool_concurrency: out of range" },
+		{ "spool_concurrency = 1025\n",
+		    "line 1: spool_concurrency: out of range" },
+		{ "webhook_lease = 0\n", "line 1: webhook_lease: out of range" },
+		{ "spool_poll_ms = 9\n", "line 1: spool_poll_ms: out of range" },
 	};
 	struct conf	 c;
 	char		 err[128];
@@ -240,6 +287,7 @@ conf_suite(void)
 	TCase	*tc = tcase_create("core");
 
 	tcase_add_test(tc, test_conf_defaults);
+	tcase_add_test(tc, test_conf_spool_keys);
 	tcase_add_test(tc, test_conf_parse_good);
 	tcase_add_test(tc, test_conf_bools);
 	tcase_add_test(tc, test_conf_parse_bad);

@@ -12,7 +12,7 @@ main(void)
 		lifecycle_suite,
 		log_suite, netguard_suite, posture_suite,
 		ratelimit_suite, request_suite, router_suite, rules_suite,
-		sign_suite,
+		sign_suite, spool_suite,
 		vjson_suite,
 		vtime_suite,
 	};

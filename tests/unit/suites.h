@@ -21,6 +21,7 @@ Suite	*request_suite(void);
 Suite	*router_suite(void);
 Suite	*rules_suite(void);
 Suite	*sign_suite(void);
+Suite	*spool_suite(void);
 Suite	*vjson_suite(void);
 Suite	*vtime_suite(void);
 
