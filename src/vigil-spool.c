@@ -64,6 +64,9 @@ struct spooler {
 	struct spool_job	**done_jobs;
 	struct spool_result	*done_res;
 	size_t			 ndone;
+	long long		 done_at;    /* ms, first of them finished */
+	long long		 fan_at;     /* ms, last fan-out */
+	int			 fan_hot;    /* it found events: again */
 	long			 delivered, failed;
 };
 
@@ -158,6 +161,8 @@ finish(struct spooler *s, struct xfer *x, const struct spool_result *r)
 		return -1;
 	*j = x->job;
 	memset(&x->job, 0, sizeof(x->job));
+	if (s->ndone == 0)
+		s->done_at = vtime_mono_us() / 1000;
 	s->done_jobs[s->ndone] = j;
 	s->done_res[s->ndone] = *r;
 	s->ndone++;
@@ -339,25 +344,38 @@ flush(struct spooler *s)
 }
 
 /* One round: fan out, claim into free slots, run transfers for up to
- * wait_ms. *busy is set when there was work (look again at once). */
+ * wait_ms, record what finished. *busy is set when there was work (look
+ * again at once). Work is batched to spare the database commits: fan-out
+ * runs every spool_poll_ms unless the last one found events, claims wait
+ * for a quarter of the slots to be free (or all), and outcomes are
+ * recorded a quarter of the slots at a time, or when nothing else is in
+ * flight, or after FLUSH_MS. */
+#define FLUSH_MS 20
+
 static int
-round_once(struct spooler *s, int claiming, int wait_ms, int *busy)
+round_once(struct spooler *s, int claiming, int once, int wait_ms,
+    int *busy)
 {
 	struct spool_job *jobs = NULL;
 	struct CURLMsg *m;
 	size_t njobs = 0, i;
 	long ne = 0, nd = 0;
-	int running, left, rc = 0, free_slots;
+	long long now = vtime_mono_us() / 1000;
+	int running, left, rc = 0, free_slots, batch, timeout;
 
 	*busy = 0;
+	batch = (s->n + 3) / 4;
 	if (claiming) {
-		if ((rc = spool_fanout(s->db, FANOUT_BATCH, vtime_now_ms(), &ne,
-		    &nd)) != 0)
-			log_err("fan-out: %s", db_error(s->db));
-		if (ne >= FANOUT_BATCH)
-			*busy = 1;
+		if (once || s->fan_hot || now - s->fan_at >= wait_ms) {
+			if ((rc = spool_fanout(s->db, FANOUT_BATCH,
+			    vtime_now_ms(), &ne, &nd)) != 0)
+				log_err("fan-out: %s", db_error(s->db));
+			s->fan_at = now;
+			s->fan_hot = ne > 0;
+		}
 		free_slots = s->n - s->inflight;
-		if (rc == 0 && free_slots > 0) {
+		if (rc == 0 && free_slots > 0 && (free_slots >= batch ||
+		    s->inflight == 0)) {
 			rc = spool_claim(s->db, s->key, free_slots,
 			    vtime_now_ms(), &s->sc, &jobs, &njobs);
 			if (rc != 0)
@@ -365,25 +383,25 @@ round_once(struct spooler *s, int claiming, int wait_ms, int *busy)
 			for (i = 0; i < njobs; i++)
 				start(s, &jobs[i]);
 			spool_jobs_free(jobs, njobs);
-			if (njobs > 0 && (int)njobs == free_slots)
-				*busy = 1;
 		}
 	}
-	if (s->inflight > 0 || s->ndone == 0) {
-		curl_multi_perform(s->multi, &running);
-		if (!*busy && s->ndone == 0)
-			curl_multi_poll(s->multi, NULL, 0, wait_ms, NULL);
-		curl_multi_perform(s->multi, &running);
-		while ((m = curl_multi_info_read(s->multi, &left)) != NULL)
-			if (m->msg == CURLMSG_DONE)
-				completed(s, m->easy_handle, m->data.result);
-	}
-	if (s->ndone > 0) {
+	if (ne > 0 || njobs > 0)
+		*busy = 1;
+	timeout = *busy ? 0 : (s->ndone > 0 ? FLUSH_MS : wait_ms);
+	curl_multi_perform(s->multi, &running);
+	if (timeout > 0)
+		curl_multi_poll(s->multi, NULL, 0, timeout, NULL);
+	curl_multi_perform(s->multi, &running);
+	while ((m = curl_multi_info_read(s->multi, &left)) != NULL)
+		if (m->msg == CURLMSG_DONE)
+			completed(s, m->easy_handle, m->data.result);
+	if (s->ndone > 0 && ((int)s->ndone >= batch || s->inflight == 0 ||
+	    !claiming || vtime_mono_us() / 1000 - s->done_at >= FLUSH_MS)) {
 		*busy = 1;
 		if (flush(s) != 0 && rc == 0)
 			rc = DB_ERR;
 	}
-	if (njobs > 0 || ne > 0)
+	if (s->ndone > 0 || s->inflight > 0)
 		*busy = 1;
 	return rc;
 }
@@ -400,7 +418,8 @@ run(struct spooler *s, int once)
 		}
 		if (stop_flag && s->inflight == 0)
 			break;
-		rc = round_once(s, !stop_flag, g_conf.spool_poll_ms, &busy);
+		rc = round_once(s, !stop_flag, once, g_conf.spool_poll_ms,
+		    &busy);
 		if (rc != 0) {
 			errors++;
 			if (once)
@@ -498,9 +517,10 @@ main(int argc, char *argv[])
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    (s.multi = curl_multi_init()) == NULL ||
 	    (s.x = calloc((size_t)s.n, sizeof(*s.x))) == NULL ||
-	    (s.done_jobs = calloc((size_t)s.n, sizeof(*s.done_jobs))) ==
+	    (s.done_jobs = calloc(2 * (size_t)s.n, sizeof(*s.done_jobs))) ==
 	    NULL ||
-	    (s.done_res = calloc((size_t)s.n, sizeof(*s.done_res))) == NULL) {
+	    (s.done_res = calloc(2 * (size_t)s.n, sizeof(*s.done_res))) ==
+	    NULL) {
 		fprintf(stderr, "vigil-spool: out of memory\n");
 		return EX_CONFIG;
 	}
