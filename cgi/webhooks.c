@@ -665,7 +665,8 @@ deliveries_retry(struct request *r, struct db *db)
 	if (changed == 0) {
 		db_res_free(res);
 		response_error(r, 409, "conflict", "Only a failed or dead "
-		    "delivery of a webhook that still exists can be retried.",
+		    "delivery of a webhook neither deleted nor disabled can "
+		    "be retried.",
 		    "status");
 		return;
 	}

@@ -470,13 +470,16 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_DELIVERY_COUNT] =
 	    "SELECT COUNT(*) FROM deliveries "
 	    "WHERE tenant_id = ? AND webhook_id = ?",
-	/* Only a failed or dead delivery of a webhook still there. */
+	/* Only a failed or dead delivery of a webhook neither deleted nor
+	 * disabled; the schedule starts over (attempts from 0). */
 	[SQL_DELIVERY_RETRY] =
 	    "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, "
-	    "lease_until = NULL, updated_at = ? "
+	    "attempts = 0, lease_until = NULL, lease_owner = NULL, "
+	    "updated_at = ? "
 	    "WHERE tenant_id = ? AND id = ? AND status IN ('failed','dead') "
 	    "AND webhook_id IN (SELECT id FROM webhooks "
-	    "WHERE tenant_id = ? AND deleted_at IS NULL)",
+	    "WHERE tenant_id = ? AND deleted_at IS NULL "
+	    "AND disabled_at IS NULL)",
 	/* Oldest first from a seq; type exact or a prefix; since. The
 	 * NULL-able filters repeat their parameter. */
 	[SQL_EVENT_LIST] =

@@ -520,18 +520,20 @@ main(int argc, char *argv[])
 	    (s.done_jobs = calloc(2 * (size_t)s.n, sizeof(*s.done_jobs))) ==
 	    NULL ||
 	    (s.done_res = calloc(2 * (size_t)s.n, sizeof(*s.done_res))) ==
-	    NULL) {
+	    NULL || (s.db = db_new(&g_conf)) == NULL) {
 		fprintf(stderr, "vigil-spool: out of memory\n");
-		return EX_CONFIG;
+		rc = EX_CONFIG;
+		goto out;
 	}
 	curl_multi_setopt(s.multi, CURLMOPT_MAXCONNECTS, (long)s.n);
-	if ((s.db = db_new(&g_conf)) == NULL || db_connect(s.db) != 0) {
-		fprintf(stderr, "vigil-spool: %s\n", s.db ? db_error(s.db) :
-		    "out of memory");
-		if (once)
-			return EX_CONFIG;
-		log_err("database: %s (retrying)", s.db ? db_error(s.db) :
-		    "out of memory");
+	if (db_connect(s.db) != 0) {
+		fprintf(stderr, "vigil-spool: %s\n", db_error(s.db));
+		if (once) {
+			rc = EX_CONFIG;
+			goto out;
+		}
+		/* a daemon waits for the database */
+		log_err("database: %s (retrying)", db_error(s.db));
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -546,12 +548,14 @@ main(int argc, char *argv[])
 	rc = run(&s, once);
 	log_info("stopping: %ld delivered, %ld failed attempts", s.delivered,
 	    s.failed);
-	for (i = 0; i < s.n; i++)
+out:
+	for (i = 0; s.x != NULL && i < s.n; i++)
 		if (s.x[i].busy) {
 			spool_job_free(&s.x[i].job);
 			release(&s, &s.x[i]);
 		}
-	curl_multi_cleanup(s.multi);
+	if (s.multi != NULL)
+		curl_multi_cleanup(s.multi);
 	curl_global_cleanup();
 	crypto_wipe(s.key, sizeof(s.key));
 	db_free(s.db);

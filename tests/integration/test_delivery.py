@@ -340,8 +340,9 @@ class T85Retries(DeliveryBase):
         self.assertEqual(r.status, 202, r)
         self.assertEqual(r.json()["status"], "pending")
         d = self.wait_delivery(wh["webhook_id"], ("succeeded",))
+        # the schedule started over
         self.assertEqual((d["attempts"], d["last_status_code"],
-                          d["last_error"]), (12, 200, None), d)
+                          d["last_error"]), (1, 200, None), d)
         self.assertEqual(len(RX.requests(path)), 12)
         # and its webhook is healthy again
         self.assertEqual(STACK.query(
@@ -426,6 +427,9 @@ class T86Disable(DeliveryBase):
                          ["webhook.disabled"])
         self.assert_signed(got[0], watcher["secret"],
                            evs[0]["event_id"])
+        # its failed delivery cannot be retried while it is disabled
+        r = self.call("POST", "/deliveries/%s/retry" % d["id"])
+        self.assert_error(r, 409, "conflict", "status")
         # a disabled webhook gets nothing more
         self.fire_test(wh["webhook_id"])
         self.once()
