@@ -91,13 +91,16 @@ static size_t
 on_body(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct xfer *x = arg;
-	size_t n = size * nmemb, keep;
+	size_t n = size * nmemb, keep, i;
 
 	if (x->got < RESPONSE_KEEP) {
 		keep = RESPONSE_KEEP - x->got;
 		if (keep > n)
 			keep = n;
-		memcpy(x->snippet + x->got, p, keep);
+		/* printable ASCII only: it is shown by the API and logged */
+		for (i = 0; i < keep; i++)
+			x->snippet[x->got + i] = ((unsigned char)p[i] < 0x20 ||
+			    (unsigned char)p[i] > 0x7e) ? ' ' : p[i];
 		x->snippet[x->got + keep] = '\0';
 	}
 	x->got += n;

@@ -392,6 +392,31 @@ class T85Retries(DeliveryBase):
             self.assertIsNone(r.json().get("disabled_at"), r)
 
 
+    def test_hostile_answers(self):
+        """A 1 MiB answer is cut off at 64 KiB without failing a 2xx; bad
+        bytes in an error answer are not stored as they came."""
+        big = uniq("big")
+        wh = self.hook(big)
+        self.fire_test(wh["webhook_id"])
+        path = uniq("script")
+        RX.script(path, [(400, {}, b"\xff\xfe\x00\x1b[31mboom\r\n"
+                          b"X-Injected: 1" + b"A" * 5000)])
+        bad = self.hook(path)
+        self.fire_test(bad["webhook_id"])
+        self.once()
+        d = self.wait_delivery(wh["webhook_id"], ("succeeded",))
+        self.assertEqual((d["attempts"], d["last_status_code"]), (1, 200))
+        d = self.wait_delivery(bad["webhook_id"], ("failed",))
+        self.assertEqual((d["attempts"], d["last_status_code"]), (1, 400))
+        self.assertTrue(d["last_error"].startswith("HTTP 400: "), d)
+        self.assertIn("boom", d["last_error"])
+        rows = STACK.query("SELECT HEX(last_error) FROM deliveries WHERE "
+                           "id = %s" % q(d["id"]))
+        stored = bytes.fromhex(rows[0][0])
+        self.assertLessEqual(len(stored), 255)
+        self.assertTrue(all(0x20 <= c <= 0x7e for c in stored), stored)
+
+
 class T86Disable(DeliveryBase):
 
     def disabled_event(self, wid):
