@@ -532,6 +532,71 @@ dberr:
 	api_db_error(r, rc);
 }
 
+/* POST /api/v1/webhooks/{id}/enable: a webhook vigil-spool disabled (410,
+ * or failing for webhook_disable_after) gets deliveries again, from the
+ * events committed after this; its failure count starts over. 200 with
+ * the webhook; an enabled one is returned as it is. */
+static void
+webhooks_enable(struct request *r, struct db *db)
+{
+	struct db_res *res = NULL;
+	json_object *o, *detail;
+	const char *id = r->pathvars[0];
+	char actor[128];
+	int rc;
+
+	if (webhook_load(r, db, &res) != 0)
+		return;
+	if (db_cell(res, 0, WH_C_DISABLED) == NULL) {
+		o = webhook_json(res, 0, 1);
+		db_res_free(res);
+		response_json(r, 200, o);
+		return;
+	}
+	detail = json_object_new_object();
+	json_object_object_add(detail, "was_disabled_because",
+	    json_object_new_string(db_cell(res, 0, WH_C_DISABLED_REASON) ?
+	    db_cell(res, 0, WH_C_DISABLED_REASON) : ""));
+	db_res_free(res);
+	res = NULL;
+	auth_actor(r, actor, sizeof(actor));
+	if ((rc = db_begin(db)) != 0 ||
+	    (rc = db_exec(db, SQL_WEBHOOK_ENABLE, (struct db_val[]){
+	    DB_STR(r->auth.tenant_id), DB_STR(id) }, 2, &res)) != 0) {
+		json_object_put(detail);
+		goto dberr;
+	}
+	if (res->affected == 0) {
+		/* deleted or enabled by another request meanwhile */
+		json_object_put(detail);
+		db_res_free(res);
+		db_rollback(db);
+		if (webhook_load(r, db, &res) != 0)
+			return;
+		o = webhook_json(res, 0, 1);
+		db_res_free(res);
+		response_json(r, 200, o);
+		return;
+	}
+	db_res_free(res);
+	res = NULL;
+	rc = audit_append(db, r->auth.tenant_id, actor, "webhook.enable", id,
+	    detail);
+	json_object_put(detail);
+	if (rc != 0 || (rc = db_commit(db)) != 0)
+		goto dberr;
+	if (webhook_load(r, db, &res) != 0)
+		return;
+	o = webhook_json(res, 0, 1);
+	db_res_free(res);
+	response_json(r, 200, o);
+	return;
+dberr:
+	db_res_free(res);
+	db_rollback(db);
+	api_db_error(r, rc);
+}
+
 /* GET /api/v1/webhooks/{id}/deliveries: oldest first, keyset by id. */
 static void
 webhooks_deliveries(struct request *r, struct db *db)
@@ -779,6 +844,8 @@ const struct route webhooks_routes[] = {
 	{ "GET", "/api/v1/webhooks/{id}", SCOPE_READ, 0, webhooks_get },
 	{ "DELETE", "/api/v1/webhooks/{id}", SCOPE_ADMIN, 0,
 	    webhooks_delete },
+	{ "POST", "/api/v1/webhooks/{id}/enable", SCOPE_ADMIN, 0,
+	    webhooks_enable },
 	{ "GET", "/api/v1/webhooks/{id}/deliveries", SCOPE_READ, 0,
 	    webhooks_deliveries },
 	{ "POST", "/api/v1/webhooks/{id}/test", SCOPE_WRITE, 0,

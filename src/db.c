@@ -452,6 +452,10 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_WEBHOOK_DELETE] =
 	    "UPDATE webhooks SET deleted_at = ? "
 	    "WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL",
+	[SQL_WEBHOOK_ENABLE] =
+	    "UPDATE webhooks SET disabled_at = NULL, disabled_reason = NULL, "
+	    "failing_since = NULL WHERE tenant_id = ? AND id = ? "
+	    "AND deleted_at IS NULL AND disabled_at IS NOT NULL",
 	/* No delivery starts after the webhook is deleted. */
 	[SQL_DELIVERY_CANCEL] =
 	    "UPDATE deliveries SET status = 'failed', "

@@ -460,6 +460,30 @@ class T86Disable(DeliveryBase):
         self.once()
         time.sleep(0.3)
         self.assertEqual(len(RX.requests(path)), 1)
+        # Enabled again (admin), it is delivered to; its old failed
+        # delivery stays failed.
+        RX.script(path, [200])
+        ro, _ = api.new_key(self.tenant, "read,write")
+        for key, wid, status in ((ro, wh["webhook_id"], 403),
+                                 (None, "wh_01JV7QB2C3D4E5F6G7H8J9K000", 404),
+                                 (None, "wh_x'OR'1'='1", 404),
+                                 (None, watcher["webhook_id"], 200)):
+            r = self.call("POST", "/webhooks/%s/enable" % wid, key=key)
+            self.assertEqual(r.status, status, r)
+        r = self.call("POST", "/webhooks/%s/enable" % wh["webhook_id"])
+        self.assertEqual(r.status, 200, r)
+        self.assertIsNone(r.json()["disabled_at"], r)
+        self.assertIsNone(r.json()["disabled_reason"], r)
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM audit_log WHERE tenant_id = %s AND "
+            "action = 'webhook.enable' AND object = %s"
+            % (q(self.tenant_id), q(wh["webhook_id"])))[0][0], "1")
+        ev = self.fire_test(wh["webhook_id"])
+        self.once()
+        got = RX.wait_for(2, path, timeout=10)
+        self.assertEqual([g.headers["webhook-id"] for g in got][1:], [ev])
+        self.assertEqual(self.deliveries(wh["webhook_id"])[0]["status"],
+                         "failed")
 
     def test_failing_for_too_long(self):
         """webhook_disable_after (5 days; 1 s here) of nothing but

@@ -295,6 +295,7 @@ class T82WebhookManage(WebhookBase):
                 ("DELETE", "/webhooks/%s" % mine["webhook_id"]),
                 ("GET", "/webhooks/%s/deliveries" % mine["webhook_id"]),
                 ("POST", "/webhooks/%s/test" % mine["webhook_id"]),
+                ("POST", "/webhooks/%s/enable" % mine["webhook_id"]),
                 ("POST", "/deliveries/%s/retry" % did),
                 ("GET", "/webhooks/wh_nope"),
                 ("POST", "/deliveries/dlv_nope/retry")):
