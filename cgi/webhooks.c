@@ -540,7 +540,7 @@ static void
 webhooks_enable(struct request *r, struct db *db)
 {
 	struct db_res *res = NULL;
-	json_object *o, *detail;
+	json_object *detail;
 	const char *id = r->pathvars[0];
 	char actor[128];
 	int rc;
@@ -548,9 +548,8 @@ webhooks_enable(struct request *r, struct db *db)
 	if (webhook_load(r, db, &res) != 0)
 		return;
 	if (db_cell(res, 0, WH_C_DISABLED) == NULL) {
-		o = webhook_json(res, 0, 1);
 		db_res_free(res);
-		response_json(r, 200, o);
+		webhooks_get(r, db);   /* not disabled: as it is */
 		return;
 	}
 	detail = json_object_new_object();
@@ -571,11 +570,7 @@ webhooks_enable(struct request *r, struct db *db)
 		json_object_put(detail);
 		db_res_free(res);
 		db_rollback(db);
-		if (webhook_load(r, db, &res) != 0)
-			return;
-		o = webhook_json(res, 0, 1);
-		db_res_free(res);
-		response_json(r, 200, o);
+		webhooks_get(r, db);
 		return;
 	}
 	db_res_free(res);
@@ -585,11 +580,7 @@ webhooks_enable(struct request *r, struct db *db)
 	json_object_put(detail);
 	if (rc != 0 || (rc = db_commit(db)) != 0)
 		goto dberr;
-	if (webhook_load(r, db, &res) != 0)
-		return;
-	o = webhook_json(res, 0, 1);
-	db_res_free(res);
-	response_json(r, 200, o);
+	webhooks_get(r, db);
 	return;
 dberr:
 	db_res_free(res);

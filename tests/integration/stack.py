@@ -502,11 +502,12 @@ class Stack:
                 f.write(secrets.token_hex(32) + "\n")
         return self.secret_key
 
-    def scan(self, *args, conf=None, timeout=300, wait=True):
-        """Run vigil-scan (-c conf, default ROOT/vigil.conf) with args; its
-        stderr is also appended to ROOT/log/vigil-scan.log. wait=False
-        returns the Popen (stdout/stderr pipes) instead."""
-        argv = [self.vigil_scan_bin, "-c", conf or self.conf, *args]
+    def _run_logged(self, binary, args, logname, conf=None, timeout=300,
+                    wait=True):
+        """Run binary -c conf (default ROOT/vigil.conf) with args; its output
+        is also appended to ROOT/log/LOGNAME. wait=False returns the Popen
+        (stdout/stderr pipes) instead."""
+        argv = [binary, "-c", conf or self.conf, *args]
         if not wait:
             return subprocess.Popen(argv, env=self.env(),
                                     stdin=subprocess.DEVNULL,
@@ -515,10 +516,16 @@ class Stack:
                                     start_new_session=True)
         r = subprocess.run(argv, env=self.env(), stdin=subprocess.DEVNULL,
                            capture_output=True, text=True, timeout=timeout)
-        with open(self.logfile("vigil-scan.log"), "a") as f:
-            f.write("$ vigil-scan %s (exit %d)\n%s%s" % (
-                " ".join(args), r.returncode, r.stdout, r.stderr))
+        with open(self.logfile(logname), "a") as f:
+            f.write("$ %s %s (exit %d)\n%s%s" % (
+                os.path.basename(binary), " ".join(args), r.returncode,
+                r.stdout, r.stderr))
         return r
+
+    def scan(self, *args, conf=None, timeout=300, wait=True):
+        """vigil-scan with args (see _run_logged)."""
+        return self._run_logged(self.vigil_scan_bin, args, "vigil-scan.log",
+                                conf=conf, timeout=timeout, wait=wait)
 
     # -- vigil-spool ----------------------------------------------------------
 
@@ -557,22 +564,10 @@ class Stack:
             return []
 
     def spool_once(self, *args, conf=None, timeout=120, wait=True):
-        """vigil-spool --once; its stderr is appended to
-        ROOT/log/vigil-spool-once.log. wait=False returns the Popen."""
-        argv = [self.vigil_spool_bin, "-c", conf or self.conf, "--once",
-                *args]
-        if not wait:
-            return subprocess.Popen(argv, env=self.env(),
-                                    stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True,
-                                    start_new_session=True)
-        r = subprocess.run(argv, env=self.env(), stdin=subprocess.DEVNULL,
-                           capture_output=True, text=True, timeout=timeout)
-        with open(self.logfile("vigil-spool-once.log"), "a") as f:
-            f.write("$ vigil-spool --once %s (exit %d)\n%s%s" % (
-                " ".join(args), r.returncode, r.stdout, r.stderr))
-        return r
+        """vigil-spool --once with args (see _run_logged)."""
+        return self._run_logged(self.vigil_spool_bin, ("--once",) + args,
+                                "vigil-spool-once.log", conf=conf,
+                                timeout=timeout, wait=wait)
 
     def vigilctl(self, *args, check=True, timeout=60):
         r = subprocess.run([self.vigilctl_bin, *args], env=self.env(),
