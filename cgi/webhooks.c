@@ -489,7 +489,11 @@ webhooks_delete(struct request *r, struct db *db)
 	}
 	vtime_sql(now, now_sql, sizeof(now_sql));
 	auth_actor(r, actor, sizeof(actor));
-	if ((rc = db_begin(db)) != 0)
+	/* The tenant row first, as every audited write (vigil-spool's
+	 * disabling takes it before the webhook row too). */
+	if ((rc = db_begin(db)) != 0 ||
+	    (rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+	    DB_STR(r->auth.tenant_id) }, 1, NULL)) != 0)
 		goto dberr;
 	if ((rc = db_exec(db, SQL_WEBHOOK_DELETE, (struct db_val[]){
 	    DB_STR(now_sql), DB_STR(r->auth.tenant_id), DB_STR(id) }, 3,
@@ -560,6 +564,8 @@ webhooks_enable(struct request *r, struct db *db)
 	res = NULL;
 	auth_actor(r, actor, sizeof(actor));
 	if ((rc = db_begin(db)) != 0 ||
+	    (rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+	    DB_STR(r->auth.tenant_id) }, 1, NULL)) != 0 ||
 	    (rc = db_exec(db, SQL_WEBHOOK_ENABLE, (struct db_val[]){
 	    DB_STR(r->auth.tenant_id), DB_STR(id) }, 2, &res)) != 0) {
 		json_object_put(detail);
@@ -639,9 +645,10 @@ static void
 webhooks_test(struct request *r, struct db *db)
 {
 	struct db_res *wh = NULL;
-	json_object *env, *data, *root;
+	json_object *env, *data, *root, *detail;
 	const char *id = r->pathvars[0], *payload;
 	char evid[VIGIL_ID_LEN], ts[VTIME_RFC3339_LEN], at[VTIME_SQL_LEN];
+	char actor[128];
 	time_t now = time(NULL);
 	size_t len;
 	int rc;
@@ -666,17 +673,25 @@ webhooks_test(struct request *r, struct db *db)
 	json_object_object_add(env, "timestamp", json_object_new_string(ts));
 	json_object_object_add(env, "data", data);
 	payload = vjson_str(env, &len);
+	auth_actor(r, actor, sizeof(actor));
+	detail = json_object_new_object();
+	json_object_object_add(detail, "event_id",
+	    json_object_new_string(evid));
 	if ((rc = db_begin(db)) != 0 ||
+	    (rc = audit_append(db, r->auth.tenant_id, actor, "webhook.test",
+	    id, detail)) != 0 ||
 	    (rc = db_exec(db, SQL_EVENT_INSERT, (struct db_val[]){
 	    DB_STR(evid), DB_STR(r->auth.tenant_id), DB_STR("webhook.test"),
 	    DB_STR(at), DB_STRN(payload, len) }, 5, NULL)) != 0 ||
 	    (rc = db_commit(db)) != 0) {
+		json_object_put(detail);
 		db_rollback(db);
 		json_object_put(env);
 		api_db_error(r, rc);
 		return;
 	}
 	json_object_put(env);
+	json_object_put(detail);
 	root = json_object_new_object();
 	json_object_object_add(root, "event_id", json_object_new_string(evid));
 	response_json(r, 202, root);
@@ -688,9 +703,9 @@ static void
 deliveries_retry(struct request *r, struct db *db)
 {
 	struct db_res *res = NULL;
+	json_object *o, *detail;
 	const char *id = r->pathvars[0];
-	char now_sql[VTIME_SQL_LEN];
-	json_object *o;
+	char now_sql[VTIME_SQL_LEN], actor[128];
 	unsigned long long changed;
 	int rc;
 
@@ -699,15 +714,28 @@ deliveries_retry(struct request *r, struct db *db)
 		return;
 	}
 	vtime_sql(time(NULL), now_sql, sizeof(now_sql));
-	if ((rc = db_exec(db, SQL_DELIVERY_RETRY, (struct db_val[]){
-	    DB_STR(now_sql), DB_STR(now_sql), DB_STR(r->auth.tenant_id),
-	    DB_STR(id), DB_STR(r->auth.tenant_id) }, 5, &res)) != 0) {
-		api_db_error(r, rc);
-		return;
-	}
+	auth_actor(r, actor, sizeof(actor));
+	/* The tenant row first, as every audited write. */
+	if ((rc = db_begin(db)) != 0 ||
+	    (rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+	    DB_STR(r->auth.tenant_id) }, 1, NULL)) != 0 ||
+	    (rc = db_exec(db, SQL_DELIVERY_RETRY, (struct db_val[]){
+	    DB_STR(now_sql), DB_STR(r->auth.tenant_id), DB_STR(id),
+	    DB_STR(r->auth.tenant_id) }, 4, &res)) != 0)
+		goto dberr;
 	changed = res->affected;
 	db_res_free(res);
 	res = NULL;
+	if (changed > 0) {
+		detail = json_object_new_object();
+		rc = audit_append(db, r->auth.tenant_id, actor,
+		    "delivery.retry", id, detail);
+		json_object_put(detail);
+		if (rc != 0)
+			goto dberr;
+	}
+	if ((rc = db_commit(db)) != 0)
+		goto dberr;
 	if ((rc = db_exec(db, SQL_DELIVERY_GET, (struct db_val[]){
 	    DB_STR(r->auth.tenant_id), DB_STR(id) }, 2, &res)) != 0) {
 		api_db_error(r, rc);
@@ -729,6 +757,11 @@ deliveries_retry(struct request *r, struct db *db)
 	o = delivery_json(res, 0);
 	db_res_free(res);
 	response_json(r, 202, o);
+	return;
+dberr:
+	db_res_free(res);
+	db_rollback(db);
+	api_db_error(r, rc);
 }
 
 /* GET /api/v1/events: the tenant's events oldest first (seq order), for

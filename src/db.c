@@ -477,7 +477,8 @@ static const char *const sqls[SQL__COUNT] = {
 	/* Only a failed or dead delivery of a webhook neither deleted nor
 	 * disabled; the schedule starts over (attempts from 0). */
 	[SQL_DELIVERY_RETRY] =
-	    "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, "
+	    "UPDATE deliveries SET status = 'pending', "
+	    "next_attempt_at = UTC_TIMESTAMP(3), "
 	    "attempts = 0, lease_until = NULL, lease_owner = NULL, "
 	    "updated_at = ? "
 	    "WHERE tenant_id = ? AND id = ? AND status IN ('failed','dead') "
@@ -512,25 +513,35 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_SPOOL_WEBHOOKS] =
 	    "SELECT id, events, created_at FROM webhooks "
 	    "WHERE tenant_id = ? AND deleted_at IS NULL AND disabled_at IS NULL",
+	/* Times that spoolers on several hosts compare (due, leases, the
+	 * failing clock) come from the database's clock, never a host's. */
 	[SQL_SPOOL_DELIVERY_ADD] =
 	    "INSERT INTO deliveries (id, tenant_id, webhook_id, event_id, "
 	    "event_seq, status, attempts, next_attempt_at, created_at, "
-	    "updated_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) "
+	    "updated_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, "
+	    "UTC_TIMESTAMP(3), UTC_TIMESTAMP(), UTC_TIMESTAMP()) "
 	    "ON DUPLICATE KEY UPDATE id = id",
 	[SQL_SPOOL_EVENT_DONE] =
 	    "UPDATE events SET dispatched = 1 WHERE seq = ?",
-	/* Due deliveries: pending ones whose time came, and delivering ones
-	 * whose lease expired (a claim sets next_attempt_at to the lease's
-	 * end). No ORDER BY: the (status, next_attempt_at) range is read in
+	/* Due deliveries: delivering ones whose lease expired (a claim sets
+	 * next_attempt_at to the lease's end) first, so that a backlog of
+	 * pending ones never starves them, then pending ones whose time
+	 * came. No ORDER BY: the (status, next_attempt_at) range is read in
 	 * index order and the scan stops at the limit. */
+	[SQL_SPOOL_DUE_LEASED] =
+	    "SELECT id FROM deliveries WHERE status = 'delivering' "
+	    "AND next_attempt_at <= UTC_TIMESTAMP(3) "
+	    "LIMIT ? FOR UPDATE SKIP LOCKED",
 	[SQL_SPOOL_DUE] =
-	    "SELECT id FROM deliveries "
-	    "WHERE status IN ('pending', 'delivering') AND next_attempt_at <= ? "
+	    "SELECT id FROM deliveries WHERE status = 'pending' "
+	    "AND next_attempt_at <= UTC_TIMESTAMP(3) "
 	    "LIMIT ? FOR UPDATE SKIP LOCKED",
 	[SQL_SPOOL_CLAIM] =
 	    "UPDATE deliveries SET status = 'delivering', "
-	    "attempts = attempts + 1, lease_owner = ?, lease_until = ?, "
-	    "next_attempt_at = ?, updated_at = ? WHERE id = ?",
+	    "attempts = attempts + 1, lease_owner = ?, "
+	    "lease_until = UTC_TIMESTAMP(3) + INTERVAL ? SECOND, "
+	    "next_attempt_at = UTC_TIMESTAMP(3) + INTERVAL ? SECOND, "
+	    "updated_at = UTC_TIMESTAMP() WHERE id = ?",
 	/* What a claim took: SPOOL_C_* in spool.c. */
 	[SQL_SPOOL_CLAIMED] =
 	    "SELECT d.id, d.webhook_id, d.attempts, e.id, e.type, e.payload, "
@@ -542,22 +553,30 @@ static const char *const sqls[SQL__COUNT] = {
 	    "LEFT JOIN webhooks w ON w.id = d.webhook_id "
 	    "WHERE d.lease_owner = ? AND d.status = 'delivering'",
 	/* An attempt's outcome, only by the claim that made it. */
+	/* next_attempt_at: now plus a delay in milliseconds. */
 	[SQL_SPOOL_DONE] =
-	    "UPDATE deliveries SET status = ?, next_attempt_at = ?, "
+	    "UPDATE deliveries SET status = ?, "
+	    "next_attempt_at = UTC_TIMESTAMP(3) + INTERVAL ? * 1000 MICROSECOND, "
 	    "lease_owner = NULL, lease_until = NULL, last_status_code = ?, "
-	    "last_latency_ms = ?, last_error = ?, updated_at = ? "
+	    "last_latency_ms = ?, last_error = ?, updated_at = UTC_TIMESTAMP() "
 	    "WHERE id = ? AND lease_owner = ? AND status = 'delivering'",
 	[SQL_SPOOL_WEBHOOK_OK] =
 	    "UPDATE webhooks SET failing_since = NULL "
 	    "WHERE id = ? AND failing_since IS NOT NULL",
 	[SQL_SPOOL_WEBHOOK_FAILING] =
-	    "UPDATE webhooks SET failing_since = ? "
+	    "UPDATE webhooks SET failing_since = UTC_TIMESTAMP() "
 	    "WHERE id = ? AND failing_since IS NULL",
-	/* Disable on 410 (the flag) or after failing since the cut-off. */
+	/* Is it to be disabled: on 410 (the flag), or failing for more than
+	 * so many seconds? Read first, without locks, so that the tenant
+	 * lock is only taken when it is. */
+	[SQL_SPOOL_WEBHOOK_DUE_OFF] =
+	    "SELECT 1 FROM webhooks "
+	    "WHERE id = ? AND deleted_at IS NULL AND disabled_at IS NULL "
+	    "AND (? = 1 OR failing_since <= UTC_TIMESTAMP() - INTERVAL ? SECOND)",
 	[SQL_SPOOL_WEBHOOK_DISABLE] =
 	    "UPDATE webhooks SET disabled_at = ?, disabled_reason = ? "
 	    "WHERE id = ? AND deleted_at IS NULL AND disabled_at IS NULL "
-	    "AND (? = 1 OR failing_since <= ?)",
+	    "AND (? = 1 OR failing_since <= UTC_TIMESTAMP() - INTERVAL ? SECOND)",
 	/* A disabled webhook's pending deliveries fail with it. */
 	[SQL_SPOOL_WEBHOOK_DROP] =
 	    "UPDATE deliveries SET status = 'failed', last_error = ?, "

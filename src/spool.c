@@ -64,18 +64,16 @@ struct tenant_hooks {
 };
 
 static int
-fanout_tx(struct db *db, int batch, long long now_ms, long *nev, long *ndl)
+fanout_tx(struct db *db, int batch, long *nev, long *ndl)
 {
 	struct db_res *ev = NULL;
 	struct tenant_hooks *th = NULL;
 	size_t nth = 0, i, j, k;
-	char now[VTIME_SQL_MS_LEN], now_s[VTIME_SQL_LEN], dlv[VIGIL_ID_LEN];
+	char dlv[VIGIL_ID_LEN];
 	int rc;
 
 	*nev = 0;
 	*ndl = 0;
-	vtime_sql_ms(now_ms, now, sizeof(now));
-	vtime_sql((time_t)(now_ms / 1000), now_s, sizeof(now_s));
 	if ((rc = db_begin(db)) != 0)
 		return rc;
 	if ((rc = db_exec(db, SQL_SPOOL_EVENTS,
@@ -125,8 +123,8 @@ fanout_tx(struct db *db, int batch, long long now_ms, long *nev, long *ndl)
 			if ((rc = db_exec(db, SQL_SPOOL_DELIVERY_ADD,
 			    (struct db_val[]){ DB_STR(dlv), DB_STR(tenant),
 			    DB_STR(wid), DB_STR(db_cell(ev, i, EV_C_ID)),
-			    DB_INT(db_cell_int(ev, i, EV_C_SEQ)), DB_STR(now),
-			    DB_STR(now_s), DB_STR(now_s) }, 8, NULL)) != 0)
+			    DB_INT(db_cell_int(ev, i, EV_C_SEQ)) }, 5,
+			    NULL)) != 0)
 				goto fail;
 			(*ndl)++;
 		}
@@ -153,14 +151,13 @@ out:
 }
 
 int
-spool_fanout(struct db *db, int batch, long long now_ms, long *nevents,
-    long *ndeliveries)
+spool_fanout(struct db *db, int batch, long *nevents, long *ndeliveries)
 {
 	long ne = 0, nd = 0;
 	int rc = 0, tries;
 
 	for (tries = 0; tries < SPOOL_TX_TRIES; tries++)
-		if ((rc = fanout_tx(db, batch, now_ms, &ne, &nd)) != DB_RETRY)
+		if ((rc = fanout_tx(db, batch, &ne, &nd)) != DB_RETRY)
 			break;
 	if (nevents != NULL)
 		*nevents = ne;
@@ -205,45 +202,57 @@ spool_jobs_free(struct spool_job *jobs, size_t n)
 	free(jobs);
 }
 
+/* Lease the rows of due (ids in column 0). */
 static int
-claim_tx(struct db *db, int max, long long now_ms, const char *lease,
-    const struct spool_conf *sc, size_t *taken)
+claim_rows(struct db *db, const struct db_res *due, const char *lease,
+    const struct spool_conf *sc)
 {
-	struct db_res *due = NULL;
-	char now[VTIME_SQL_MS_LEN], until[VTIME_SQL_MS_LEN], now_s[VTIME_SQL_LEN];
 	size_t i;
 	int rc;
 
-	*taken = 0;
-	vtime_sql_ms(now_ms, now, sizeof(now));
-	vtime_sql_ms(now_ms + (long long)sc->lease_s * 1000, until,
-	    sizeof(until));
-	vtime_sql((time_t)(now_ms / 1000), now_s, sizeof(now_s));
-	if ((rc = db_begin(db)) != 0)
-		return rc;
-	if ((rc = db_exec(db, SQL_SPOOL_DUE, (struct db_val[]){ DB_STR(now),
-	    DB_INT(max) }, 2, &due)) != 0)
-		goto fail;
 	for (i = 0; i < due->nrows; i++)
 		if ((rc = db_exec(db, SQL_SPOOL_CLAIM, (struct db_val[]){
-		    DB_STR(lease), DB_STR(until), DB_STR(until),
-		    DB_STR(now_s), DB_STR(db_cell(due, i, 0)) }, 5,
-		    NULL)) != 0)
-			goto fail;
+		    DB_STR(lease), DB_INT(sc->lease_s), DB_INT(sc->lease_s),
+		    DB_STR(db_cell(due, i, 0)) }, 4, NULL)) != 0)
+			return rc;
+	return 0;
+}
+
+static int
+claim_tx(struct db *db, int max, const char *lease,
+    const struct spool_conf *sc, size_t *taken)
+{
+	struct db_res *leased = NULL, *due = NULL;
+	int rc;
+
+	*taken = 0;
+	if ((rc = db_begin(db)) != 0)
+		return rc;
+	if ((rc = db_exec(db, SQL_SPOOL_DUE_LEASED,
+	    (struct db_val[]){ DB_INT(max) }, 1, &leased)) != 0 ||
+	    (rc = claim_rows(db, leased, lease, sc)) != 0)
+		goto fail;
+	if ((int)leased->nrows < max &&
+	    ((rc = db_exec(db, SQL_SPOOL_DUE, (struct db_val[]){
+	    DB_INT(max - (int)leased->nrows) }, 1, &due)) != 0 ||
+	    (rc = claim_rows(db, due, lease, sc)) != 0))
+		goto fail;
 	if ((rc = db_commit(db)) != 0)
 		goto fail;
-	*taken = due->nrows;
+	*taken = leased->nrows + (due ? due->nrows : 0);
+	db_res_free(leased);
 	db_res_free(due);
 	return 0;
 fail:
 	db_rollback(db);
+	db_res_free(leased);
 	db_res_free(due);
 	return rc;
 }
 
 int
 spool_claim(struct db *db, const unsigned char key[32], int max,
-    long long now_ms, const struct spool_conf *sc, struct spool_job **jobsp,
+    const struct spool_conf *sc, struct spool_job **jobsp,
     size_t *njobs)
 {
 	struct db_res *res = NULL;
@@ -257,8 +266,7 @@ spool_claim(struct db *db, const unsigned char key[32], int max,
 	if (id_new("lease", lease, sizeof(lease)) != 0)
 		return DB_ERR;
 	for (tries = 0; tries < SPOOL_TX_TRIES; tries++)
-		if ((rc = claim_tx(db, max, now_ms, lease, sc, &taken)) !=
-		    DB_RETRY)
+		if ((rc = claim_tx(db, max, lease, sc, &taken)) != DB_RETRY)
 			break;
 	if (rc != 0 || taken == 0)
 		return rc;
@@ -297,13 +305,20 @@ spool_claim(struct db *db, const unsigned char key[32], int max,
 		else if (db_cell(res, i, CL_C_SECRET) == NULL ||
 		    (j->secret = crypto_open(key, db_cell(res, i, CL_C_SECRET),
 		    j->webhook_id, &slen)) == NULL) {
-			j->skip = "webhook secret cannot be opened "
-			    "(secret_key_file changed?)";
+			/* this host's key, not the delivery, is wrong:
+			 * retried on the schedule (another host may send
+			 * it) */
+			j->skip = "webhook secret cannot be opened with this "
+			    "spooler's secret_key_file";
+			j->skip_retry = 1;
 			log_err("delivery %s: cannot open the secret of webhook "
-			    "%s", j->id, j->webhook_id);
+			    "%s: is secret_key_file the API's?", j->id,
+			    j->webhook_id);
 		}
-		if (j->body == NULL || j->url == NULL)
+		if (j->body == NULL || j->url == NULL) {
 			j->skip = "out of memory";
+			j->skip_retry = 1;
+		}
 	}
 	*jobsp = jobs;
 	*njobs = res->nrows;
@@ -323,14 +338,15 @@ rnd01(void)
 	return (double)r / (double)UINT32_MAX;
 }
 
-/* The status an outcome leaves, and when the next attempt is due. */
+/* The status an outcome leaves, and in how many milliseconds the next
+ * attempt is due. */
 static const char *
 outcome(const struct spool_job *j, const struct spool_result *r,
-    long long now_ms, const struct spool_conf *sc, long long *next_ms)
+    const struct spool_conf *sc, long long *delay_ms)
 {
 	long long delay;
 
-	*next_ms = now_ms;
+	*delay_ms = 0;
 	switch (r->verdict) {
 	case BACKOFF_SUCCESS:
 		return "succeeded";
@@ -339,7 +355,7 @@ outcome(const struct spool_job *j, const struct spool_result *r,
 		    &sc->policy);
 		if (delay < 0)
 			return "dead";
-		*next_ms = now_ms + delay;
+		*delay_ms = delay;
 		return "pending";
 	case BACKOFF_FAIL:
 	case BACKOFF_FAIL_DISABLE:
@@ -348,60 +364,97 @@ outcome(const struct spool_job *j, const struct spool_result *r,
 	return "failed";
 }
 
+/* What a batch says of one webhook. */
+struct hook_tally {
+	const char	*webhook_id;
+	const struct spool_job *job;   /* one of its jobs (for disable_tx) */
+	int		 ok;           /* a 2xx */
+	int		 bad;          /* a failure */
+	int		 gone;         /* a 410 */
+	int		 failing;      /* failing_since was set at the claim */
+};
+
+static int
+tally_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct hook_tally *)a)->webhook_id,
+	    ((const struct hook_tally *)b)->webhook_id);
+}
+
+/* The outcomes, then each webhook's failure clock in webhook id order (so
+ * that concurrent spoolers lock webhook rows in one order). Fills tally
+ * (n entries at most), *ntally. */
 static int
 record_tx(struct db *db, struct spool_job *const *jobs,
-    const struct spool_result *res, size_t n, long long now_ms,
-    const struct spool_conf *sc, int *maybe_disable)
+    const struct spool_result *res, size_t n, const struct spool_conf *sc,
+    struct hook_tally *tally, size_t *ntally)
 {
 	struct db_res *u = NULL;
-	char next[VTIME_SQL_MS_LEN], now_s[VTIME_SQL_LEN];
-	long long next_ms;
+	long long delay;
 	const char *status;
-	size_t i;
+	size_t i, k, nt = 0;
 	int rc, lost;
 
-	vtime_sql((time_t)(now_ms / 1000), now_s, sizeof(now_s));
+	*ntally = 0;
 	if ((rc = db_begin(db)) != 0)
 		return rc;
 	for (i = 0; i < n; i++) {
 		const struct spool_job *j = jobs[i];
 		const struct spool_result *r = &res[i];
 
-		maybe_disable[i] = 0;
-		status = outcome(j, r, now_ms, sc, &next_ms);
-		vtime_sql_ms(next_ms, next, sizeof(next));
+		status = outcome(j, r, sc, &delay);
 		if ((rc = db_exec(db, SQL_SPOOL_DONE, (struct db_val[]){
-		    DB_STR(status), DB_STR(next),
+		    DB_STR(status), DB_INT(delay),
 		    r->http_status > 0 ? DB_INT(r->http_status) : DB_NUL,
 		    r->latency_ms >= 0 ? DB_INT(r->latency_ms) : DB_NUL,
-		    r->error[0] ? DB_STR(r->error) : DB_NUL, DB_STR(now_s),
-		    DB_STR(j->id), DB_STR(j->lease) }, 8, &u)) != 0)
+		    r->error[0] ? DB_STR(r->error) : DB_NUL,
+		    DB_STR(j->id), DB_STR(j->lease) }, 7, &u)) != 0)
 			goto fail;
 		lost = u->affected == 0;
 		db_res_free(u);
+		u = NULL;
 		if (lost)
 			log_warn("delivery %s: lease %s was taken over; this "
 			    "attempt's outcome is not recorded", j->id, j->lease);
 		if (j->skip != NULL || lost)
 			continue;
-		if (r->verdict == BACKOFF_SUCCESS) {
-			if (j->failing && (rc = db_exec(db,
-			    SQL_SPOOL_WEBHOOK_OK, (struct db_val[]){
-			    DB_STR(j->webhook_id) }, 1, NULL)) != 0)
-				goto fail;
-			continue;
+		for (k = 0; k < nt; k++)
+			if (strcmp(tally[k].webhook_id, j->webhook_id) == 0)
+				break;
+		if (k == nt) {
+			memset(&tally[nt], 0, sizeof(tally[nt]));
+			tally[nt].webhook_id = j->webhook_id;
+			tally[nt].job = j;
+			nt++;
 		}
-		if (!j->failing && (rc = db_exec(db, SQL_SPOOL_WEBHOOK_FAILING,
-		    (struct db_val[]){ DB_STR(now_s), DB_STR(j->webhook_id) },
-		    2, NULL)) != 0)
+		if (r->verdict == BACKOFF_SUCCESS)
+			tally[k].ok = 1;
+		else
+			tally[k].bad = 1;
+		if (r->verdict == BACKOFF_FAIL_DISABLE)
+			tally[k].gone = 1;
+		if (j->failing)
+			tally[k].failing = 1;
+	}
+	qsort(tally, nt, sizeof(*tally), tally_cmp);
+	for (k = 0; k < nt; k++) {
+		/* Any success stops the clock; failures start it. */
+		if (tally[k].ok)
+			rc = db_exec(db, SQL_SPOOL_WEBHOOK_OK, (struct db_val[]){
+			    DB_STR(tally[k].webhook_id) }, 1, NULL);
+		else
+			rc = db_exec(db, SQL_SPOOL_WEBHOOK_FAILING,
+			    (struct db_val[]){ DB_STR(tally[k].webhook_id) },
+			    1, NULL);
+		if (rc != 0)
 			goto fail;
-		maybe_disable[i] = r->verdict == BACKOFF_FAIL_DISABLE ? 2 :
-		    j->failing ? 1 : 0;
 	}
 	if ((rc = db_commit(db)) != 0)
 		goto fail;
+	*ntally = nt;
 	return 0;
 fail:
+	db_res_free(u);
 	db_rollback(db);
 	return rc;
 }
@@ -416,15 +469,26 @@ disable_tx(struct db *db, const struct spool_job *j, int force,
 {
 	struct db_res *res = NULL;
 	json_object *env, *data, *detail;
-	char now_s[VTIME_SQL_LEN], cut[VTIME_SQL_LEN], ts[VTIME_RFC3339_LEN];
+	char now_s[VTIME_SQL_LEN], ts[VTIME_RFC3339_LEN];
 	char evid[VIGIL_ID_LEN], reason[160];
 	const char *payload;
 	time_t now = (time_t)(now_ms / 1000);
 	size_t len;
 	int rc;
 
+	/* Most failures of a failing webhook are not yet the one that
+	 * disables it: ask without locks first. */
+	if ((rc = db_exec(db, SQL_SPOOL_WEBHOOK_DUE_OFF, (struct db_val[]){
+	    DB_STR(j->webhook_id), DB_INT(force ? 1 : 0),
+	    DB_INT(sc->disable_after_s) }, 3, &res)) != 0)
+		return rc;
+	if (res->nrows == 0) {
+		db_res_free(res);
+		return 0;
+	}
+	db_res_free(res);
+	res = NULL;
 	vtime_sql(now, now_s, sizeof(now_s));
-	vtime_sql(now - sc->disable_after_s, cut, sizeof(cut));
 	vtime_rfc3339(now, ts, sizeof(ts));
 	if (force)
 		snprintf(reason, sizeof(reason), "the receiver answered 410 "
@@ -447,7 +511,8 @@ disable_tx(struct db *db, const struct spool_job *j, int force,
 	json_object_put(detail);
 	if ((rc = db_exec(db, SQL_SPOOL_WEBHOOK_DISABLE, (struct db_val[]){
 	    DB_STR(now_s), DB_STR(reason), DB_STR(j->webhook_id),
-	    DB_INT(force ? 1 : 0), DB_STR(cut) }, 5, &res)) != 0)
+	    DB_INT(force ? 1 : 0), DB_INT(sc->disable_after_s) }, 5,
+	    &res)) != 0)
 		goto fail;
 	if (res->affected == 0) {
 		/* Not (yet) due, or already disabled or deleted: nothing,
@@ -495,33 +560,34 @@ spool_record(struct db *db, struct spool_job *const *jobs,
     const struct spool_result *res, size_t n, long long now_ms,
     const struct spool_conf *sc)
 {
-	int *dis, rc = 0, tries;
-	size_t i, k;
+	struct hook_tally *tally;
+	size_t nt = 0, k;
+	int rc = 0, rc2 = 0, tries;
 
 	if (n == 0)
 		return 0;
-	if ((dis = calloc(n, sizeof(*dis))) == NULL)
+	if ((tally = calloc(n, sizeof(*tally))) == NULL)
 		return DB_ERR;
+	/* Repeatable: an outcome is only written under its own lease. A
+	 * lost connection is retried too (db_begin reconnects). */
 	for (tries = 0; tries < SPOOL_TX_TRIES; tries++)
-		if ((rc = record_tx(db, jobs, res, n, now_ms, sc, dis)) !=
-		    DB_RETRY)
+		if ((rc = record_tx(db, jobs, res, n, sc, tally, &nt)) !=
+		    DB_RETRY && rc != DB_DOWN)
 			break;
-	for (i = 0; rc == 0 && i < n; i++) {
-		if (dis[i] == 0)
+	for (k = 0; rc == 0 && k < nt; k++) {
+		/* A 410 disables at once; other failures once the webhook
+		 * has been failing long enough (it was already failing when
+		 * claimed, and nothing in this batch succeeded). */
+		if (!tally[k].gone && (tally[k].ok || !tally[k].failing))
 			continue;
-		/* One try per webhook per batch, forced if any 410. */
-		for (k = i + 1; k < n; k++)
-			if (dis[k] != 0 && strcmp(jobs[k]->webhook_id,
-			    jobs[i]->webhook_id) == 0) {
-				if (dis[k] > dis[i])
-					dis[i] = dis[k];
-				dis[k] = 0;
-			}
 		for (tries = 0; tries < SPOOL_TX_TRIES; tries++)
-			if ((rc = disable_tx(db, jobs[i], dis[i] == 2, now_ms,
-			    sc)) != DB_RETRY)
+			if ((rc2 = disable_tx(db, tally[k].job, tally[k].gone,
+			    now_ms, sc)) != DB_RETRY)
 				break;
+		if (rc2 != 0)
+			log_err("webhook %s: could not be disabled: %s",
+			    tally[k].webhook_id, db_error(db));
 	}
-	free(dis);
+	free(tally);
 	return rc;
 }

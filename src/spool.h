@@ -15,6 +15,9 @@
  *            this claim's: succeeded, pending again at the next time of the
  *            backoff schedule, failed, or dead after the last retry.
  *
+ * Every time spoolers compare (due, lease, failing since) is the
+ * database's clock, so hosts with skewed clocks still agree.
+ *
  * A process that dies anywhere leaves either an uncommitted transaction
  * (rolled back: the rows are due again) or a committed lease that expires;
  * nothing is lost, and a delivery is repeated at most when a spooler dies
@@ -46,6 +49,7 @@ struct spool_job {
 	/* Why it must not be sent (webhook deleted or disabled, secret
 	 * unreadable), or NULL. */
 	const char *skip;
+	int	 skip_retry;     /* the skip is this host's problem: retry */
 	int	 failing;        /* the webhook has failing_since set */
 };
 
@@ -71,21 +75,23 @@ int	 spool_match(const char *events_json, const char *type);
 
 /* Fan out up to batch undispatched events; *nevents and *ndeliveries (may
  * be NULL) say how many. 0 or a DB_* code. */
-int	 spool_fanout(struct db *, int batch, long long now_ms, long *nevents,
+int	 spool_fanout(struct db *, int batch, long *nevents,
 	    long *ndeliveries);
 
 /* Claim up to max due deliveries under a fresh lease; *jobs (an array of
  * *njobs, free with spool_jobs_free) is what was taken. key opens the
  * webhook secrets. 0 or a DB_* code. */
 int	 spool_claim(struct db *, const unsigned char key[32], int max,
-	    long long now_ms, const struct spool_conf *, struct spool_job **jobs,
-	    size_t *njobs);
+	    const struct spool_conf *, struct spool_job **jobs, size_t *njobs);
 void	 spool_jobs_free(struct spool_job *, size_t n);
 void	 spool_job_free(struct spool_job *);
 
 /* Record n outcomes (jobs[i] with res[i]) in one transaction, retried on
- * deadlock; disables webhooks (410, or failing past disable_after) with a
- * webhook.disabled event and an audit entry. 0 or a DB_* code. */
+ * deadlock or a lost connection; then disables webhooks (410, or failing
+ * past disable_after) with a webhook.disabled event and an audit entry,
+ * each in its own transaction. 0 or the DB_* code of the outcomes'
+ * transaction (a failed disable is logged and tried again at the next
+ * failure). */
 int	 spool_record(struct db *, struct spool_job *const *jobs,
 	    const struct spool_result *res, size_t n, long long now_ms,
 	    const struct spool_conf *);

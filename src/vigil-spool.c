@@ -217,7 +217,7 @@ start(struct spooler *s, struct spool_job *job)
 	memset(&r, 0, sizeof(r));
 	r.latency_ms = -1;
 	if (x->job.skip != NULL) {
-		r.verdict = BACKOFF_FAIL;
+		r.verdict = x->job.skip_retry ? BACKOFF_RETRY : BACKOFF_FAIL;
 		snprintf(r.error, sizeof(r.error), "%s", x->job.skip);
 		goto now;
 	}
@@ -288,6 +288,7 @@ completed(struct spooler *s, CURL *h, CURLcode cc)
 	enum backoff_errkind kind;
 	curl_off_t ra = 0, us = 0;
 	long code = 0;
+	int refused;
 
 	curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&x);
 	if (x == NULL)
@@ -297,15 +298,20 @@ completed(struct spooler *s, CURL *h, CURLcode cc)
 	curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &us);
 	curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra);
 	kind = backoff_curl_kind((int)cc);
-	if (x->refused)
+	/* A refused address only counts when no other one connected
+	 * (libcurl tries the host's next address after a refusal). */
+	refused = x->refused && cc == CURLE_COULDNT_CONNECT;
+	if (refused)
 		kind = BACKOFF_ERR_REFUSED;
 	else if (x->capped && code > 0)
 		kind = BACKOFF_ERR_NONE;   /* we hung up on a long answer */
+	if (ra > BACKOFF_RETRY_AFTER_MAX)
+		ra = BACKOFF_RETRY_AFTER_MAX;
 	r.http_status = (int)code;
 	r.latency_ms = (long)(us / 1000);
 	r.retry_after = (code == 429 || code == 503) ? (long)ra : 0;
 	r.verdict = backoff_classify((int)code, kind);
-	if (x->refused)
+	if (refused)
 		snprintf(r.error, sizeof(r.error), "%s", x->refused_why);
 	else if (kind != BACKOFF_ERR_NONE)
 		snprintf(r.error, sizeof(r.error), "%s", x->errbuf[0] ?
@@ -334,10 +340,15 @@ flush(struct spooler *s)
 		return 0;
 	rc = spool_record(s->db, s->done_jobs, s->done_res, s->ndone,
 	    vtime_now_ms(), &s->sc);
-	if (rc != 0)
-		log_err("recording %zu outcomes: %s (their leases will expire "
-		    "and they will be attempted again)", s->ndone,
-		    db_error(s->db));
+	if (rc != 0) {
+		/* Kept and tried again next round: an outcome is written
+		 * only under its own lease, so a late write is harmless,
+		 * and one that comes after the lease expired is dropped
+		 * (the delivery is then attempted again). */
+		log_err("recording %zu outcomes: %s (will try again)",
+		    s->ndone, db_error(s->db));
+		return rc;
+	}
 	for (i = 0; i < s->ndone; i++) {
 		spool_job_free(s->done_jobs[i]);
 		free(s->done_jobs[i]);
@@ -364,25 +375,27 @@ round_once(struct spooler *s, int claiming, int once, int wait_ms,
 	size_t njobs = 0, i;
 	long ne = 0, nd = 0;
 	long long now = vtime_mono_us() / 1000;
-	int running, left, rc = 0, free_slots, batch, timeout;
+	int running, left, rc = 0, rc2, free_slots, batch, timeout;
 
 	*busy = 0;
 	batch = (s->n + 3) / 4;
 	if (claiming) {
 		if (once || s->fan_hot || now - s->fan_at >= wait_ms) {
-			if ((rc = spool_fanout(s->db, FANOUT_BATCH,
-			    vtime_now_ms(), &ne, &nd)) != 0)
+				if ((rc = spool_fanout(s->db, FANOUT_BATCH, &ne,
+			    &nd)) != 0)
 				log_err("fan-out: %s", db_error(s->db));
 			s->fan_at = now;
 			s->fan_hot = ne > 0;
 		}
 		free_slots = s->n - s->inflight;
-		if (rc == 0 && free_slots > 0 && (free_slots >= batch ||
-		    s->inflight == 0)) {
-			rc = spool_claim(s->db, s->key, free_slots,
-			    vtime_now_ms(), &s->sc, &jobs, &njobs);
-			if (rc != 0)
+		/* done_* hold 2n: unrecorded outcomes stop new claims */
+		if (free_slots > 0 && (int)s->ndone < s->n &&
+		    (free_slots >= batch || s->inflight == 0)) {
+			if ((rc2 = spool_claim(s->db, s->key, free_slots,
+			    &s->sc, &jobs, &njobs)) != 0) {
 				log_err("claim: %s", db_error(s->db));
+				rc = rc2;
+			}
 			for (i = 0; i < njobs; i++)
 				start(s, &jobs[i]);
 			spool_jobs_free(jobs, njobs);
@@ -412,23 +425,29 @@ round_once(struct spooler *s, int claiming, int once, int wait_ms,
 static int
 run(struct spooler *s, int once)
 {
-	int busy, rc, errors = 0, idle_rounds = 0;
+	int busy, rc, failed = 0, idle_rounds = 0;
 
 	for (;;) {
 		if (hup_flag) {
 			hup_flag = 0;
 			log_reopen();
 		}
-		if (stop_flag && s->inflight == 0)
+		if (stop_flag && s->inflight == 0 && (s->ndone == 0 || failed))
 			break;
 		rc = round_once(s, !stop_flag, once, g_conf.spool_poll_ms,
 		    &busy);
 		if (rc != 0) {
-			errors++;
-			if (once)
-				return EX_FAILED;
-			/* the database is away: wait, then try again */
-			usleep(1000 * 1000);
+			if (once) {
+				/* finish what is in flight, then fail */
+				failed = 1;
+				stop_flag = 1;
+				continue;
+			}
+			/* The database is away: wait a second before the
+			 * next look, unless transfers need driving (the
+			 * round's own poll waits then). */
+			if (s->inflight == 0)
+				usleep(1000 * 1000);
 			continue;
 		}
 		if (once && !busy && s->inflight == 0) {
@@ -439,8 +458,7 @@ run(struct spooler *s, int once)
 		} else
 			idle_rounds = 0;
 	}
-	(void)errors;
-	return EX_OK;
+	return failed ? EX_FAILED : EX_OK;
 }
 
 int
@@ -552,6 +570,13 @@ main(int argc, char *argv[])
 	log_info("stopping: %ld delivered, %ld failed attempts", s.delivered,
 	    s.failed);
 out:
+	if (s.ndone > 0)
+		log_warn("%zu outcomes not recorded: those deliveries will be "
+		    "attempted again when their leases expire", s.ndone);
+	for (i = 0; (size_t)i < s.ndone; i++) {
+		spool_job_free(s.done_jobs[i]);
+		free(s.done_jobs[i]);
+	}
 	for (i = 0; s.x != NULL && i < s.n; i++)
 		if (s.x[i].busy) {
 			spool_job_free(&s.x[i].job);

@@ -339,6 +339,14 @@ class T85Retries(DeliveryBase):
         r = self.call("POST", "/deliveries/%s/retry" % d["id"])
         self.assertEqual(r.status, 202, r)
         self.assertEqual(r.json()["status"], "pending")
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM audit_log WHERE tenant_id = %s AND "
+            "action = 'delivery.retry' AND object = %s"
+            % (q(self.tenant_id), q(d["id"])))[0][0], "1")
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM audit_log WHERE tenant_id = %s AND "
+            "action = 'webhook.test' AND object = %s"
+            % (q(self.tenant_id), q(wh["webhook_id"])))[0][0], "1")
         d = self.wait_delivery(wh["webhook_id"], ("succeeded",))
         # the schedule started over
         self.assertEqual((d["attempts"], d["last_status_code"],
@@ -622,6 +630,39 @@ class T88Spoolers(DeliveryBase):
         # two processes' logs both report deliveries)
         self.assertEqual(len({g.headers["x-vigil-delivery"] for g in got}),
                          n)
+
+    def test_expired_lease_first(self):
+        """A lease left by a dead spooler is taken before a backlog of
+        pending deliveries."""
+        backlog = uniq("ok")
+        a = self.hook(backlog)
+        for _ in range(30):
+            self.fire_test(a["webhook_id"])
+        lone = uniq("ok")
+        b = self.hook(lone)
+        ev = self.fire_test(b["webhook_id"])
+        self.once()      # fanned out and delivered once
+        self.assertEqual(len(RX.wait_for(30, backlog, timeout=10)), 30)
+        t0 = time.time()
+        # Again: a's 30 due, b's "claimed" by a spooler that died an hour
+        # ago.
+        STACK.sql("UPDATE deliveries SET status = 'pending', "
+                  "next_attempt_at = UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE "
+                  "WHERE webhook_id = %s" % q(a["webhook_id"]),
+                  database="vigil")
+        STACK.sql("UPDATE deliveries SET status = 'delivering', "
+                  "lease_owner = 'lease_dead', lease_until = "
+                  "UTC_TIMESTAMP(3) - INTERVAL 1 HOUR, next_attempt_at = "
+                  "UTC_TIMESTAMP(3) - INTERVAL 1 HOUR WHERE webhook_id = %s"
+                  % q(b["webhook_id"]), database="vigil")
+        self.once("--concurrency", "1")
+        again = [g for g in RX.requests(backlog) if g.t > t0]
+        self.assertEqual(len(again), 30)
+        took = [g for g in RX.requests(lone) if g.t > t0]
+        self.assertEqual([g.headers["webhook-id"] for g in took], [ev])
+        self.assertLess(took[0].t, min(g.t for g in again))
+        d = self.wait_delivery(b["webhook_id"], ("succeeded",))
+        self.assertEqual(d["attempts"], 2)
 
     def test_sigkill_mid_delivery(self):
         path = uniq("hang")
