@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "db.h"
 #include "log.h"
+#include "ratetable.h"
 
 #define POOL_MAX_WORKERS 256
 #define POOL_DRAIN_SECS  30
@@ -101,7 +102,7 @@ fcgi_write(void *ctx, const char *buf, size_t n)
 }
 
 void
-worker_loop(int listen_fd, int max_requests)
+worker_loop(int listen_fd, int max_requests, struct ratetable *rt)
 {
 	FCGX_Request req;
 	struct api_io io = { fcgi_read, fcgi_write, &req };
@@ -122,6 +123,7 @@ worker_loop(int listen_fd, int max_requests)
 	sigaddset(&term, SIGTERM);
 	sigaddset(&term, SIGINT);
 
+	auth_use_ratetable(rt);
 	/* Connect after fork: a connection is never shared between
 	 * processes. db_exec connects on first use. */
 	if ((db = db_new(&g_conf)) == NULL) {
@@ -167,6 +169,9 @@ static int nworkers;
 /* Workers told to stop by a recycle, still finishing their request. */
 static pid_t retired[POOL_MAX_WORKERS * 4];
 static int nretired;
+/* The rate-limit counters every worker shares (ratetable.c), made before
+ * the first fork and kept across SIGHUP; NULL if it could not be made. */
+static struct ratetable *rtable;
 
 static pid_t
 spawn(int fd, struct worker *w)
@@ -178,7 +183,7 @@ spawn(int fd, struct worker *w)
 		return -1;
 	}
 	if (pid == 0) {
-		worker_loop(fd, g_conf.max_requests);
+		worker_loop(fd, g_conf.max_requests, rtable);
 		_exit(0);
 	}
 	w->pid = pid;
@@ -351,6 +356,9 @@ pool_run(const char *listen, int n, const char *pidfile,
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	sigemptyset(&none);
 
+	if ((rtable = ratetable_new()) == NULL)
+		log_warn("pool: no shared memory for rate limits (%s); "
+		    "counting them in the database", strerror(errno));
 	nworkers = n;
 	for (i = 0; i < nworkers; i++)
 		spawn(fd, &workers[i]);
@@ -408,6 +416,7 @@ pool_run(const char *listen, int n, const char *pidfile,
 	}
 	reap(fd, 1);
 	close(fd);
+	ratetable_free(rtable);
 	if (listen[0] == '/')
 		unlink(listen);
 	if (pidfile != NULL)

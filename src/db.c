@@ -111,9 +111,36 @@ static const char *const sqls[SQL__COUNT] = {
 	    "window_start = GREATEST(window_start, VALUES(window_start)), "
 	    "lim = VALUES(lim) + 0 * LAST_INSERT_ID(count * 4294967296 + "
 	    "VALUES(lim))",
-	/* What a key is: never changes, so each worker keeps it. */
+	/* (class, window start, delta, class, key hash): what a pool's
+	 * shared table (ratetable.c) sends about once a second per key and
+	 * class. Like SQL_AUTH_COUNT, but it adds delta (>= 1, so the row
+	 * always changes) for the host's window and hands back the total
+	 * and the tenant's own limit (0: none; the caller applies its
+	 * configured default): the override alone when inserted (total
+	 * delta), total << 32 | override when updated. A host whose clock
+	 * is behind the row's window adds to the newer window. */
+	[SQL_AUTH_SYNC] =
+	    "INSERT INTO rate_limits (key_id, class, window_start, count, "
+	    "lim) SELECT k.id, ?, ?, ?, "
+	    "LAST_INSERT_ID(COALESCE(IF(? = 'read', t.rate_read_per_min, "
+	    "t.rate_write_per_min), 0)) "
+	    "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
+	    "WHERE k.key_hash = ? AND k.revoked_at IS NULL "
+	    "AND (k.expires_at IS NULL OR k.expires_at > UTC_TIMESTAMP()) "
+	    "ON DUPLICATE KEY UPDATE "
+	    "count = IF(VALUES(window_start) > window_start, VALUES(count), "
+	    "count + VALUES(count)), "
+	    "window_start = GREATEST(window_start, VALUES(window_start)), "
+	    "lim = VALUES(lim) + 0 * LAST_INSERT_ID(count * 4294967296 + "
+	    "VALUES(lim))",
+	/* What a key is: never changes, so each worker keeps it. The
+	 * expiry (seconds since the epoch, whatever the session's time
+	 * zone; NULL: never) lets a pool refuse an expired key on time
+	 * between two syncs. */
 	[SQL_AUTH_INFO] =
-	    "SELECT k.id, k.tenant_id, t.name, k.scopes FROM api_keys k "
+	    "SELECT k.id, k.tenant_id, t.name, k.scopes, "
+	    "TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', k.expires_at) "
+	    "FROM api_keys k "
 	    "JOIN tenants t ON t.id = k.tenant_id WHERE k.key_hash = ?",
 	/* At most one durable write per key and minute. */
 	[SQL_KEY_TOUCH] =
@@ -885,12 +912,13 @@ err:
 	return e;
 }
 
-/* 1 if running s twice is harmless: reads, and the authentication count
- * (a retry may count one request twice, never lose data). */
+/* 1 if running s twice is harmless: reads, and the authentication counts
+ * (a retry may count requests twice, never lose data). */
 static int
 retry_safe(enum db_stmt s)
 {
-	return strncmp(sqls[s], "SELECT", 6) == 0 || s == SQL_AUTH_COUNT;
+	return strncmp(sqls[s], "SELECT", 6) == 0 || s == SQL_AUTH_COUNT ||
+	    s == SQL_AUTH_SYNC;
 }
 
 int
