@@ -23,6 +23,17 @@
 	"snoozed_until, detected_at, updated_at, last_seen_at, resolved_at, " \
 	"assignee, notes"
 
+/* A list page shows part of a finding (findings_to_json without full):
+ * the columns it does not show are NULL here, in FINDING_COLS' order, so
+ * that findings_row_at reads both; evidence, the largest, is not sent. */
+#define FINDING_LIST_COLS \
+	"seq, id, NULL, NULL, subscription_id, environment, " \
+	"resource_id, title, severity, category, layer, framework, " \
+	"description, recommendation, NULL, NULL, state, " \
+	"NULL, NULL, NULL, NULL, " \
+	"NULL, detected_at, updated_at, NULL, NULL, " \
+	"NULL, NULL"
+
 /* scanner: the column orders scan.h names (SCAN_C_*, INT_C_*) */
 #define SCAN_COLS \
 	"id, tenant_id, integration_id, status, trigger_type, created_at, " \
@@ -192,7 +203,7 @@ static const char *const sqls[SQL__COUNT] = {
 	 * away. One state: walk (tenant_id, state, seq) newest first and
 	 * filter, stopping after a page (EXPLAIN in make bench). */
 	[SQL_FINDING_LIST] =
-	    "SELECT " FINDING_COLS " FROM findings "
+	    "SELECT " FINDING_LIST_COLS " FROM findings "
 	    "FORCE INDEX (findings_state_seq) WHERE tenant_id = ? "
 	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
@@ -202,7 +213,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?",
 	/* One state and one severity, or one state and a category. */
 	[SQL_FINDING_LIST_SEV] =
-	    "SELECT " FINDING_COLS " FROM findings "
+	    "SELECT " FINDING_LIST_COLS " FROM findings "
 	    "FORCE INDEX (findings_state_sev_seq) WHERE tenant_id = ? "
 	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
@@ -211,7 +222,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND (? IS NULL OR updated_at > ?) "
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?",
 	[SQL_FINDING_LIST_CAT] =
-	    "SELECT " FINDING_COLS " FROM findings "
+	    "SELECT " FINDING_LIST_COLS " FROM findings "
 	    "FORCE INDEX (findings_state_cat_seq) WHERE tenant_id = ? "
 	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
@@ -222,7 +233,7 @@ static const char *const sqls[SQL__COUNT] = {
 	/* The same over several states: walk (tenant_id, seq) newest first
 	 * and filter, rather than sort every match of a multi-value range. */
 	[SQL_FINDING_LIST_SCAN] =
-	    "SELECT " FINDING_COLS " FROM findings "
+	    "SELECT " FINDING_LIST_COLS " FROM findings "
 	    "FORCE INDEX (findings_tenant_seq) WHERE tenant_id = ? "
 	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
