@@ -10,8 +10,10 @@ Paths measured (wrk, 2 threads, CONNECTIONS connections, DURATION seconds):
   minimal                 GET /            no database
   healthz                 GET /healthz     one prepared SELECT 1
   api-keys (auth)         GET /api/v1/api-keys
-                          authentication + rate limit in one CALL, then
-                          the page and the count: three round trips
+                          authentication and the rate limit (counted in
+                          the pool's shared memory, synced about once a
+                          second), then the page and the count: two
+                          round trips
   findings                over BENCH_FINDINGS (100,000) findings of one
                           tenant: GET /api/v1/findings?limit=100 with and
                           without filters, GET /api/v1/findings/{id}, and

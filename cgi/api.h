@@ -27,13 +27,22 @@ int	 auth_check(struct request *, struct db *, unsigned scope);
 const char *auth_key_from(const struct request *);
 /* "key:<id>" for the audit trail. */
 void	 auth_actor(const struct request *, char *out, size_t outsz);
+struct ratetable;
+/* Count in the pool's shared table t from now on (NULL: in the database,
+ * one statement per request). */
+void	 auth_use_ratetable(struct ratetable *t);
+/* After revoking a key, or changing a tenant's limits: its next request
+ * on this host asks the database first. */
+void	 auth_forget_key(const char *key_id);
+void	 auth_forget_tenant(const char *tenant_id);
 
 /* The pre-fork pool (pool.c): runs until SIGTERM; exit status. */
 int	 pool_run(const char *listen, int workers, const char *pidfile,
 	    const char *conffile);
 /* Serve FastCGI requests on an already listening fd until told to stop
- * or max_requests have been served. */
-void	 worker_loop(int listen_fd, int max_requests);
+ * or max_requests have been served, counting rate limits in the pool's
+ * table rt (NULL: in the database). */
+void	 worker_loop(int listen_fd, int max_requests, struct ratetable *rt);
 
 /* Route tables: one per resource file. */
 extern const struct route health_routes[];

@@ -316,6 +316,8 @@ apikeys_delete(struct request *r, struct db *db)
 		goto dberr;
 	if ((rc = db_commit(db)) != 0)
 		goto dberr;
+	/* This pool refuses the key from its next request on. */
+	auth_forget_key(id);
 	root = json_object_new_object();
 	json_object_object_add(root, "id", json_object_new_string(id));
 	json_object_object_add(root, "revoked", json_object_new_boolean(1));

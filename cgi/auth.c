@@ -1,6 +1,7 @@
 /* auth.c: API keys in, tenant and scopes out, with the request counted
- * against the key's rate limit in the same statement that checks the key
- * may still be used. */
+ * against the key's rate limit: in the pool's shared table (ratetable.c),
+ * which asks the database about once a second whether the key may still
+ * be used, or, without a pool, in the same statement that checks it. */
 #include "vigil.h"
 
 #include <stdio.h>
@@ -13,6 +14,8 @@
 #include "crypto.h"
 #include "db.h"
 #include "ratelimit.h"
+#include "ratetable.h"
+#include "vtime.h"
 
 #define KEY_PREFIX "vgl_"
 #define KEY_LEN    44      /* "vgl_" + 40 base62 */
@@ -83,23 +86,50 @@ unauthorized(struct request *r)
 }
 
 /*
- * What a key is (its id, tenant and scopes) never changes once created, so
- * each worker keeps what it has looked up. Whether the key may still be
- * used (revoked, expired) is decided by the database on every request, in
- * the same statement that counts it: revocation takes effect at once.
+ * What a key is (its id, tenant, scopes and expiry) never changes once
+ * created, so each worker keeps what it has looked up. Whether the key may
+ * still be used (revoked, expired) is decided by the database: on every
+ * request without a pool; in a pool, whenever the shared table syncs the
+ * key (at least once a second, and before the next request after a
+ * revocation through this pool), with the expiry checked here every time.
  */
 #define AUTH_CACHE 64
 
 struct auth_entry {
 	char		hash[CRYPTO_SHA256_HEX];
 	struct auth	auth;
+	long long	expires;	/* epoch seconds; 0: never */
 };
+
+/* The pool's shared counters, set once in each worker before it serves
+ * anything (process configuration, like g_conf); NULL without a pool. */
+static struct ratetable *rtable;
+
+void
+auth_use_ratetable(struct ratetable *t)
+{
+	rtable = t;
+}
+
+void
+auth_forget_key(const char *key_id)
+{
+	if (rtable != NULL)
+		ratetable_forget_key(rtable, key_id);
+}
+
+void
+auth_forget_tenant(const char *tenant_id)
+{
+	if (rtable != NULL)
+		ratetable_forget_tenant(rtable, tenant_id);
+}
 
 static struct auth_entry cache[AUTH_CACHE];
 static unsigned cache_next;
 
-/* The cached identity of a key hash, or NULL. */
-static const struct auth *
+/* The cached entry of a key hash, or NULL. */
+static const struct auth_entry *
 cache_find(const char *hash)
 {
 	size_t i;
@@ -107,29 +137,33 @@ cache_find(const char *hash)
 	for (i = 0; i < AUTH_CACHE; i++)
 		if (cache[i].hash[0] != '\0' &&
 		    strcmp(cache[i].hash, hash) == 0)
-			return &cache[i].auth;
+			return &cache[i];
 	return NULL;
 }
 
 static void
-cache_put(const char *hash, const struct auth *a)
+cache_put(const char *hash, const struct auth *a, long long expires)
 {
 	struct auth_entry *e = &cache[cache_next++ % AUTH_CACHE];
 
 	snprintf(e->hash, sizeof(e->hash), "%s", hash);
 	e->auth = *a;
+	e->expires = expires;
 }
 
-/* Look up what key hash is into a; 1 found, 0 unknown, or a DB_* code. */
+/* Look up what key hash is into a and when it expires (0: never); 1
+ * found, 0 unknown, or a DB_* code. */
 static int
-identify(struct db *db, const char *hash, struct auth *a)
+identify(struct db *db, const char *hash, struct auth *a,
+    long long *expires)
 {
-	const struct auth *c;
+	const struct auth_entry *c;
 	struct db_res *res = NULL;
 	int rc;
 
 	if ((c = cache_find(hash)) != NULL) {
-		*a = *c;
+		*a = c->auth;
+		*expires = c->expires;
 		return 1;
 	}
 	rc = db_exec(db, SQL_AUTH_INFO, (struct db_val[]){ DB_STR(hash) }, 1,
@@ -146,23 +180,151 @@ identify(struct db *db, const char *hash, struct auth *a)
 	snprintf(a->tenant_name, sizeof(a->tenant_name), "%s",
 	    db_cell(res, 0, 2) ? db_cell(res, 0, 2) : "");
 	a->scopes = parse_scopes(db_cell(res, 0, 3));
+	*expires = db_cell(res, 0, 4) ? db_cell_int(res, 0, 4) : 0;
+	if (db_cell(res, 0, 4) && *expires == 0)
+		*expires = -1;	/* the epoch itself: long expired */
 	db_res_free(res);
-	cache_put(hash, a);
+	cache_put(hash, a, *expires);
 	return 1;
+}
+
+/* Without a pool, or with its table full: check and count in one
+ * statement. 0 with *count and *limit and r->auth set, or -1 after
+ * answering. */
+static int
+count_in_db(struct request *r, struct db *db, const char *hash,
+    const char *class, long deflimit, long *count, long *limit)
+{
+	struct db_res *res = NULL;
+	unsigned long long v;
+	long long expires;
+	int rc, ret = -1;
+
+	rc = db_exec(db, SQL_AUTH_COUNT, (struct db_val[]){ DB_STR(class),
+	    DB_STR(class), DB_INT(deflimit), DB_STR(hash) }, 4, &res);
+	if (rc == DB_RETRY)	/* a deadlock victim: it ran not at all */
+		rc = db_exec(db, SQL_AUTH_COUNT, (struct db_val[]){
+		    DB_STR(class), DB_STR(class), DB_INT(deflimit),
+		    DB_STR(hash) }, 4, &res);
+	if (rc != 0) {
+		api_db_error(r, rc);
+		goto out;
+	}
+	/* 0 rows: no usable key by that hash. 1: the window's first
+	 * request. 2: counted in an existing window. */
+	v = res->insert_id;
+	if (res->affected == 1) {
+		*count = 1;
+		*limit = (long)v;
+	} else if (res->affected == 2) {
+		*count = (long)(v >> 32);
+		*limit = (long)(v & 0xffffffffULL);
+	} else {
+		unauthorized(r);
+		goto out;
+	}
+	if ((rc = identify(db, hash, &r->auth, &expires)) <= 0) {
+		if (rc == 0)
+			unauthorized(r);
+		else
+			api_db_error(r, rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	db_res_free(res);
+	return ret;
+}
+
+/*
+ * With a pool: count in the shared table, running SQL_AUTH_SYNC when it
+ * says so. 0 with *count, *limit and *window set (and r->auth), or -1
+ * after answering; 1 when the table has no room: count in the database.
+ */
+static int
+count_shared(struct request *r, struct db *db, const char *hash,
+    const char *class, long deflimit, time_t now, long *count, long *limit,
+    long *window, int *first)
+{
+	struct ratetable_ticket tk;
+	struct db_res *res = NULL;
+	struct db_val p[5];
+	unsigned long long v;
+	long long expires;
+	long total = 0, override = 0;
+	int rc, usable = 0;
+
+	if ((rc = identify(db, hash, &r->auth, &expires)) <= 0) {
+		if (rc == 0)
+			unauthorized(r);
+		else
+			api_db_error(r, rc);
+		return -1;
+	}
+	/* As the database would: a key is usable until its expiry. */
+	if (expires != 0 && (long long)now >= expires) {
+		unauthorized(r);
+		return -1;
+	}
+	switch (ratetable_count(rtable, hash, class[0], r->auth.key_id,
+	    r->auth.tenant_id, deflimit, ratelimit_window(now),
+	    vtime_mono_us() / 1000, &tk)) {
+	case RATETABLE_NONE:
+		return 1;
+	case RATETABLE_COUNTED:
+		break;
+	case RATETABLE_SYNC:
+		p[0] = DB_STR(class);
+		p[1] = DB_INT(tk.window);
+		p[2] = DB_INT(tk.delta);
+		p[3] = DB_STR(class);
+		p[4] = DB_STR(hash);
+		rc = db_exec(db, SQL_AUTH_SYNC, p, 5, &res);
+		if (rc == DB_RETRY)
+			rc = db_exec(db, SQL_AUTH_SYNC, p, 5, &res);
+		if (rc != 0) {
+			ratetable_sync_failed(rtable, &tk);
+			api_db_error(r, rc);
+			return -1;
+		}
+		/* 0 rows: the key is no longer usable. 1: the row was
+		 * made by this delta. 2: added to it. */
+		v = res->insert_id;
+		if (res->affected == 1) {
+			usable = 1;
+			total = tk.delta;
+			override = (long)v;
+		} else if (res->affected == 2) {
+			usable = 1;
+			total = (long)(v >> 32);
+			override = (long)(v & 0xffffffffULL);
+		}
+		db_res_free(res);
+		ratetable_synced(rtable, &tk, usable, total, override,
+		    vtime_mono_us() / 1000);
+		if (!usable) {
+			unauthorized(r);
+			return -1;
+		}
+		break;
+	}
+	*count = tk.count;
+	*limit = tk.override > 0 ? tk.override : deflimit;
+	*window = tk.window;
+	*first = tk.first;
+	return 0;
 }
 
 int
 auth_check(struct request *r, struct db *db, unsigned scope)
 {
 	const char *key = auth_key_from(r);
-	struct db_res *res = NULL;
 	struct ratelimit rl;
 	char hash[CRYPTO_SHA256_HEX];
 	const char *class;
 	time_t now = time(NULL);
-	unsigned long long v;
-	long deflimit, limit, count;
-	int rc, ret = -1;
+	long deflimit, limit = 0, count = 0, window = ratelimit_window(now);
+	int rc = 1, first;
 
 	if (key == NULL || !key_wellformed(key)) {
 		unauthorized(r);
@@ -179,43 +341,22 @@ auth_check(struct request *r, struct db *db, unsigned scope)
 		class = "write";
 		deflimit = g_conf.rate_write_per_min;
 	}
-	rc = db_exec(db, SQL_AUTH_COUNT, (struct db_val[]){ DB_STR(class),
-	    DB_STR(class), DB_INT(deflimit), DB_STR(hash) }, 4, &res);
-	if (rc == DB_RETRY)	/* a deadlock victim: it ran not at all */
-		rc = db_exec(db, SQL_AUTH_COUNT, (struct db_val[]){
-		    DB_STR(class), DB_STR(class), DB_INT(deflimit),
-		    DB_STR(hash) }, 4, &res);
-	if (rc != 0) {
-		api_db_error(r, rc);
-		goto out;
-	}
-	/* 0 rows: no usable key by that hash. 1: the window's first
-	 * request. 2: counted in an existing window. */
-	v = res->insert_id;
-	if (res->affected == 1) {
-		count = 1;
-		limit = (long)v;
-	} else if (res->affected == 2) {
-		count = (long)(v >> 32);
-		limit = (long)(v & 0xffffffffULL);
-	} else {
-		unauthorized(r);
-		goto out;
-	}
-	if ((rc = identify(db, hash, &r->auth)) <= 0) {
-		if (rc == 0)
-			unauthorized(r);
-		else
-			api_db_error(r, rc);
-		goto out;
+	if (rtable != NULL && (rc = count_shared(r, db, hash, class,
+	    deflimit, now, &count, &limit, &window, &first)) < 0)
+		return -1;
+	if (rc > 0) {
+		if (count_in_db(r, db, hash, class, deflimit, &count,
+		    &limit) != 0)
+			return -1;
+		first = count == 1;
 	}
 	/* The first request of a window records the key's use: at most one
-	 * durable write per key and minute. A failure here loses nothing
-	 * that matters. */
-	if (count == 1)
+	 * durable write per key and minute (and host, with a pool). A
+	 * failure here loses nothing that matters. */
+	if (first)
 		db_exec(db, SQL_KEY_TOUCH, (struct db_val[]){
 		    DB_STR(r->auth.key_id) }, 1, NULL);
-	ratelimit_decide(limit, count, ratelimit_window(now), now, &rl);
+	ratelimit_decide(limit, count, window, now, &rl);
 	r->rl_set = 1;
 	r->rl_limit = rl.limit;
 	r->rl_remaining = rl.remaining;
@@ -223,14 +364,14 @@ auth_check(struct request *r, struct db *db, unsigned scope)
 	if ((r->auth.scopes & scope) != scope) {
 		response_error(r, 403, "insufficient_scope",
 		    "This key lacks the scope this operation needs.", NULL);
-	} else if (!rl.allowed) {
+		return -1;
+	}
+	if (!rl.allowed) {
 		response_error(r, 429, "rate_limited",
 		    "Too many requests. Back off and retry after the time "
 		    "given in the Retry-After header.", NULL);
 		response_header(r, "Retry-After", "%ld", rl.retry_after);
-	} else
-		ret = 0;
-out:
-	db_res_free(res);
-	return ret;
+		return -1;
+	}
+	return 0;
 }

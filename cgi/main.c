@@ -121,8 +121,10 @@ main(int argc, char *argv[])
 		return pool_run(listen, workers ? (int)workers :
 		    g_conf.workers, pidfile, path);
 	if (!FCGX_IsCGI()) {
-		/* mod_fcgid (or spawn-fcgi) handed us a listening socket. */
-		worker_loop(0, g_conf.max_requests);
+		/* mod_fcgid (or spawn-fcgi) handed us a listening socket.
+		 * No master to share counters through: rate limits are
+		 * counted in the database, exact, one statement each. */
+		worker_loop(0, g_conf.max_requests, NULL);
 		return 0;
 	}
 	if (getenv("GATEWAY_INTERFACE") != NULL)

@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "db.h"
 #include "log.h"
+#include "ratetable.h"
 
 #define POOL_MAX_WORKERS 256
 #define POOL_DRAIN_SECS  30
@@ -100,8 +101,31 @@ fcgi_write(void *ctx, const char *buf, size_t n)
 	return 0;
 }
 
+/*
+ * 1 once the web server has sent all of the request (its empty stdin
+ * record), reading and dropping at most 64 KiB more of it. Then nothing
+ * more will come on this connection, and a detached request is closed at
+ * once: libfcgi would otherwise shut down its side and wait for the web
+ * server to close first (against a reset that could lose the response if
+ * more input arrived after the close), keeping this worker from its next
+ * request, and costing both processes a wake-up, every time. What is
+ * left of a refused larger body still gets libfcgi's way.
+ */
+static int
+input_read(FCGX_Request *req)
+{
+	char buf[4096];
+	int i;
+
+	for (i = 0; i < 16; i++)
+		if (FCGX_GetStr(buf, (int)sizeof(buf), req->in) <
+		    (int)sizeof(buf))
+			break;
+	return FCGX_HasSeenEOF(req->in) == EOF;
+}
+
 void
-worker_loop(int listen_fd, int max_requests)
+worker_loop(int listen_fd, int max_requests, struct ratetable *rt)
 {
 	FCGX_Request req;
 	struct api_io io = { fcgi_read, fcgi_write, &req };
@@ -122,6 +146,7 @@ worker_loop(int listen_fd, int max_requests)
 	sigaddset(&term, SIGTERM);
 	sigaddset(&term, SIGINT);
 
+	auth_use_ratetable(rt);
 	/* Connect after fork: a connection is never shared between
 	 * processes. db_exec connects on first use. */
 	if ((db = db_new(&g_conf)) == NULL) {
@@ -148,6 +173,8 @@ worker_loop(int listen_fd, int max_requests)
 		if (rc < 0)
 			break;
 		dispatch(db, req.envp, &io);
+		if (!req.keepConnection && input_read(&req))
+			FCGX_Detach(&req);
 		FCGX_Finish_r(&req);
 		if (max_requests > 0 && ++served >= max_requests)
 			break;
@@ -167,6 +194,9 @@ static int nworkers;
 /* Workers told to stop by a recycle, still finishing their request. */
 static pid_t retired[POOL_MAX_WORKERS * 4];
 static int nretired;
+/* The rate-limit counters every worker shares (ratetable.c), made before
+ * the first fork and kept across SIGHUP; NULL if it could not be made. */
+static struct ratetable *rtable;
 
 static pid_t
 spawn(int fd, struct worker *w)
@@ -178,7 +208,7 @@ spawn(int fd, struct worker *w)
 		return -1;
 	}
 	if (pid == 0) {
-		worker_loop(fd, g_conf.max_requests);
+		worker_loop(fd, g_conf.max_requests, rtable);
 		_exit(0);
 	}
 	w->pid = pid;
@@ -351,6 +381,9 @@ pool_run(const char *listen, int n, const char *pidfile,
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	sigemptyset(&none);
 
+	if ((rtable = ratetable_new()) == NULL)
+		log_warn("pool: no shared memory for rate limits (%s); "
+		    "counting them in the database", strerror(errno));
 	nworkers = n;
 	for (i = 0; i < nworkers; i++)
 		spawn(fd, &workers[i]);
@@ -408,6 +441,7 @@ pool_run(const char *listen, int n, const char *pidfile,
 	}
 	reap(fd, 1);
 	close(fd);
+	ratetable_free(rtable);
 	if (listen[0] == '/')
 		unlink(listen);
 	if (pidfile != NULL)

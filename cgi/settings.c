@@ -400,6 +400,8 @@ settings_put(struct request *r, struct db *db)
 	    "settings.update", r->auth.tenant_id, out)) != 0 ||
 	    (rc = db_commit(db)) != 0)
 		goto dberr;
+	/* The new limits apply on this pool from the next request on. */
+	auth_forget_tenant(r->auth.tenant_id);
 	response_json(r, 200, out);
 	out = NULL;
 	goto out;

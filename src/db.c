@@ -23,6 +23,17 @@
 	"snoozed_until, detected_at, updated_at, last_seen_at, resolved_at, " \
 	"assignee, notes"
 
+/* A list page shows part of a finding (findings_to_json without full):
+ * the columns it does not show are NULL here, in FINDING_COLS' order, so
+ * that findings_row_at reads both; evidence, the largest, is not sent. */
+#define FINDING_LIST_COLS \
+	"seq, id, NULL, NULL, subscription_id, environment, " \
+	"resource_id, title, severity, category, layer, framework, " \
+	"description, recommendation, NULL, NULL, state, " \
+	"NULL, NULL, NULL, NULL, " \
+	"NULL, detected_at, updated_at, NULL, NULL, " \
+	"NULL, NULL"
+
 /* scanner: the column orders scan.h names (SCAN_C_*, INT_C_*) */
 #define SCAN_COLS \
 	"id, tenant_id, integration_id, status, trigger_type, created_at, " \
@@ -113,9 +124,36 @@ static const char *const sqls[SQL__COUNT] = {
 	    "window_start = GREATEST(window_start, VALUES(window_start)), "
 	    "lim = VALUES(lim) + 0 * LAST_INSERT_ID(count * 4294967296 + "
 	    "VALUES(lim))",
-	/* What a key is: never changes, so each worker keeps it. */
+	/* (class, window start, delta, class, key hash): what a pool's
+	 * shared table (ratetable.c) sends about once a second per key and
+	 * class. Like SQL_AUTH_COUNT, but it adds delta (>= 1, so the row
+	 * always changes) for the host's window and hands back the total
+	 * and the tenant's own limit (0: none; the caller applies its
+	 * configured default): the override alone when inserted (total
+	 * delta), total << 32 | override when updated. A host whose clock
+	 * is behind the row's window adds to the newer window. */
+	[SQL_AUTH_SYNC] =
+	    "INSERT INTO rate_limits (key_id, class, window_start, count, "
+	    "lim) SELECT k.id, ?, ?, ?, "
+	    "LAST_INSERT_ID(COALESCE(IF(? = 'read', t.rate_read_per_min, "
+	    "t.rate_write_per_min), 0)) "
+	    "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
+	    "WHERE k.key_hash = ? AND k.revoked_at IS NULL "
+	    "AND (k.expires_at IS NULL OR k.expires_at > UTC_TIMESTAMP()) "
+	    "ON DUPLICATE KEY UPDATE "
+	    "count = IF(VALUES(window_start) > window_start, VALUES(count), "
+	    "count + VALUES(count)), "
+	    "window_start = GREATEST(window_start, VALUES(window_start)), "
+	    "lim = VALUES(lim) + 0 * LAST_INSERT_ID(count * 4294967296 + "
+	    "VALUES(lim))",
+	/* What a key is: never changes, so each worker keeps it. The
+	 * expiry (seconds since the epoch, whatever the session's time
+	 * zone; NULL: never) lets a pool refuse an expired key on time
+	 * between two syncs. */
 	[SQL_AUTH_INFO] =
-	    "SELECT k.id, k.tenant_id, t.name, k.scopes FROM api_keys k "
+	    "SELECT k.id, k.tenant_id, t.name, k.scopes, "
+	    "TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', k.expires_at) "
+	    "FROM api_keys k "
 	    "JOIN tenants t ON t.id = k.tenant_id WHERE k.key_hash = ?",
 	/* At most one durable write per key and minute. */
 	[SQL_KEY_TOUCH] =
@@ -167,7 +205,7 @@ static const char *const sqls[SQL__COUNT] = {
 	 * away. One state: walk (tenant_id, state, seq) newest first and
 	 * filter, stopping after a page (EXPLAIN in make bench). */
 	[SQL_FINDING_LIST] =
-	    "SELECT " FINDING_COLS " FROM findings "
+	    "SELECT " FINDING_LIST_COLS " FROM findings "
 	    "FORCE INDEX (findings_state_seq) WHERE tenant_id = ? "
 	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
@@ -177,7 +215,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?",
 	/* One state and one severity, or one state and a category. */
 	[SQL_FINDING_LIST_SEV] =
-	    "SELECT " FINDING_COLS " FROM findings "
+	    "SELECT " FINDING_LIST_COLS " FROM findings "
 	    "FORCE INDEX (findings_state_sev_seq) WHERE tenant_id = ? "
 	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
@@ -186,7 +224,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND (? IS NULL OR updated_at > ?) "
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?",
 	[SQL_FINDING_LIST_CAT] =
-	    "SELECT " FINDING_COLS " FROM findings "
+	    "SELECT " FINDING_LIST_COLS " FROM findings "
 	    "FORCE INDEX (findings_state_cat_seq) WHERE tenant_id = ? "
 	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
@@ -197,7 +235,7 @@ static const char *const sqls[SQL__COUNT] = {
 	/* The same over several states: walk (tenant_id, seq) newest first
 	 * and filter, rather than sort every match of a multi-value range. */
 	[SQL_FINDING_LIST_SCAN] =
-	    "SELECT " FINDING_COLS " FROM findings "
+	    "SELECT " FINDING_LIST_COLS " FROM findings "
 	    "FORCE INDEX (findings_tenant_seq) WHERE tenant_id = ? "
 	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
@@ -977,12 +1015,13 @@ err:
 	return e;
 }
 
-/* 1 if running s twice is harmless: reads, and the authentication count
- * (a retry may count one request twice, never lose data). */
+/* 1 if running s twice is harmless: reads, and the authentication counts
+ * (a retry may count requests twice, never lose data). */
 static int
 retry_safe(enum db_stmt s)
 {
-	return strncmp(sqls[s], "SELECT", 6) == 0 || s == SQL_AUTH_COUNT;
+	return strncmp(sqls[s], "SELECT", 6) == 0 || s == SQL_AUTH_COUNT ||
+	    s == SQL_AUTH_SYNC;
 }
 
 int

@@ -28,6 +28,7 @@ enum db_stmt {
 	SQL_KEY_TENANT,
 	/* authentication and rate limit in one round trip */
 	SQL_AUTH_COUNT,
+	SQL_AUTH_SYNC,
 	SQL_AUTH_INFO,
 	SQL_KEY_TOUCH,
 	/* audit */

@@ -258,44 +258,59 @@ add_str(json_object *o, const char *k, const char *v)
 	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
 }
 
+/* Add under k, a string literal that o does not have yet: json-c then
+ * neither copies the key nor looks it up first (a list page adds 1,400
+ * members). For building a new object only. */
+static void
+add_new(json_object *o, const char *k, json_object *v)
+{
+	json_object_object_add_ex(o, k, v, JSON_C_OBJECT_ADD_KEY_IS_NEW |
+	    JSON_C_OBJECT_KEY_IS_CONSTANT);
+}
+
+static void
+add_new_str(json_object *o, const char *k, const char *v)
+{
+	add_new(o, k, v ? json_object_new_string(v) : NULL);
+}
+
 json_object *
 findings_to_json(const struct finding_row *r, int full)
 {
 	json_object *o = json_object_new_object();
 
-	add_str(o, "id", r->f.id);
-	add_str(o, "title", r->title);
-	add_str(o, "severity", finding_severity_str(r->f.severity));
-	add_str(o, "category", r->category);
-	add_str(o, "layer", r->layer);
-	add_str(o, "subscription_id", r->subscription_id);
-	add_str(o, "environment", r->environment);
-	add_str(o, "resource_id", r->resource_id);
-	add_str(o, "framework", r->framework);
-	add_str(o, "description", r->description);
-	add_str(o, "recommendation", r->recommendation);
-	json_object_object_add(o, "detected_at", ts_json(r->f.detected_at));
-	json_object_object_add(o, "updated_at", ts_json(r->f.updated_at));
-	add_str(o, "state", finding_state_str(r->f.state));
+	add_new_str(o, "id", r->f.id);
+	add_new_str(o, "title", r->title);
+	add_new_str(o, "severity", finding_severity_str(r->f.severity));
+	add_new_str(o, "category", r->category);
+	add_new_str(o, "layer", r->layer);
+	add_new_str(o, "subscription_id", r->subscription_id);
+	add_new_str(o, "environment", r->environment);
+	add_new_str(o, "resource_id", r->resource_id);
+	add_new_str(o, "framework", r->framework);
+	add_new_str(o, "description", r->description);
+	add_new_str(o, "recommendation", r->recommendation);
+	add_new(o, "detected_at", ts_json(r->f.detected_at));
+	add_new(o, "updated_at", ts_json(r->f.updated_at));
+	add_new_str(o, "state", finding_state_str(r->f.state));
 	if (!full)
 		return o;
-	add_str(o, "rule_id", r->rule_id);
-	add_str(o, "provider", r->provider);
-	json_object_object_add(o, "last_seen_at", ts_json(r->f.last_seen_at));
-	json_object_object_add(o, "resolved_at", ts_json(r->f.resolved_at));
-	add_str(o, "resolved_by", r->f.state == FINDING_RESOLVED ?
+	add_new_str(o, "rule_id", r->rule_id);
+	add_new_str(o, "provider", r->provider);
+	add_new(o, "last_seen_at", ts_json(r->f.last_seen_at));
+	add_new(o, "resolved_at", ts_json(r->f.resolved_at));
+	add_new_str(o, "resolved_by", r->f.state == FINDING_RESOLVED ?
 	    finding_resolver_str(r->f.resolved_by) : NULL);
-	json_object_object_add(o, "accepted_until",
+	add_new(o, "accepted_until",
 	    r->f.state == FINDING_ACCEPTED ? ts_json(r->f.accepted_until) :
 	    NULL);
-	json_object_object_add(o, "snoozed_until",
+	add_new(o, "snoozed_until",
 	    r->f.state == FINDING_SNOOZED ? ts_json(r->f.snoozed_until) :
 	    NULL);
-	add_str(o, "remediation", finding_remediation_str(r->f.remediation));
-	add_str(o, "assignee", r->assignee);
-	add_str(o, "notes", r->notes);
-	json_object_object_add(o, "evidence",
-	    json_tokener_parse(r->evidence));
+	add_new_str(o, "remediation", finding_remediation_str(r->f.remediation));
+	add_new_str(o, "assignee", r->assignee);
+	add_new_str(o, "notes", r->notes);
+	add_new(o, "evidence", json_tokener_parse(r->evidence));
 	return o;
 }
 

@@ -910,8 +910,21 @@ class T03Auth(Base):
             with self.subTest(frontend=name):
                 self.list_keys(base, key)
         STACK.vigilctl("key", "revoke", kid)
+        revoked = time.monotonic()
         for name, base in self.frontends():
             with self.subTest(frontend=name):
+                # A pool learns of a revocation made elsewhere (here by
+                # vigilctl) at its key's next sync: within a second.
+                # Without a pool, and through the API on the same pool,
+                # it takes effect at once.
+                while time.monotonic() - revoked < 3:
+                    r = request(base, "GET", "/api/v1/api-keys",
+                                headers=auth(key))
+                    if r.status != 200:
+                        break
+                    self.assertNotEqual(name, "apache-fcgid", r)
+                    time.sleep(0.05)
+                self.assertLess(time.monotonic() - revoked, 1.5)
                 for form in ("X-License-Key", "Authorization", "X-API-Key"):
                     r = request(base, "GET", "/api/v1/api-keys",
                                 headers=auth(key, form))
@@ -1270,6 +1283,92 @@ class T05RateLimit(Base):
                 r = self.create_key(base, key, name="w")
                 self.assertEqual(r.status, 201, r)
                 self.assertEqual(r.header("X-RateLimit-Limit"), "5")
+
+    def test_pool_shares_one_counter(self):
+        """The pool's workers count in one shared table: together they
+        allow exactly the limit, hand out every Remaining once, and tell
+        the database every request at their next sync."""
+        limit, total = 60, 150
+        base = STACK.urls()["nginx"]
+        tenant, tid = new_tenant("rls")
+        STACK.sql("UPDATE tenants SET rate_read_per_min = %d WHERE id = '%s'"
+                  % (limit, tid), database="vigil")
+        for attempt in range(2):
+            key, kid = new_key(tenant, "read,admin")
+            wait_for_fresh_window(30)
+            with concurrent.futures.ThreadPoolExecutor(10) as ex:
+                rs = list(ex.map(
+                    lambda _: request(base, "GET", "/api/v1/api-keys",
+                                      headers=auth(key)), range(total)))
+            if len({r.header("X-RateLimit-Reset") for r in rs}) == 1:
+                break
+        ok = [r for r in rs if r.status == 200]
+        self.assertEqual(len(ok), limit, [r.status for r in rs])
+        self.assertEqual(len([r for r in rs if r.status == 429]),
+                         total - limit)
+        self.assertEqual(
+            sorted(int(r.header("X-RateLimit-Remaining")) for r in ok),
+            list(range(limit)))
+        pids = self._served_by([r.header("X-Request-Id") for r in rs])
+        if pids:
+            self.assertGreater(len(pids), 1, "one worker served every request")
+        # A request a second later syncs: the database has them all.
+        time.sleep(1.2)
+        r = request(base, "GET", "/api/v1/api-keys", headers=auth(key))
+        self.assert_error(r, 429, "rate_limited")
+        rows = STACK.query("SELECT count FROM rate_limits WHERE key_id = "
+                           "'%s' AND class = 'read'" % kid)
+        self.assertEqual(rows, [[str(total + 1)]])
+
+    def test_other_hosts_count(self):
+        """Requests another host reported to the database count here:
+        at once without a pool, at the next sync (within a second) with
+        one."""
+        limit = 100
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                tenant, tid = new_tenant("rlh")
+                STACK.sql("UPDATE tenants SET rate_read_per_min = %d "
+                          "WHERE id = '%s'" % (limit, tid), database="vigil")
+                key, kid = new_key(tenant, "read,admin")
+                wait_for_fresh_window(10)
+                r = request(base, "GET", "/api/v1/api-keys",
+                            headers=auth(key))
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.header("X-RateLimit-Remaining"),
+                                 str(limit - 1))
+                # Another host's 95 requests, as its sync would add them.
+                STACK.sql("UPDATE rate_limits SET count = count + 95 "
+                          "WHERE key_id = '%s' AND class = 'read'" % kid,
+                          database="vigil")
+                time.sleep(1.2)
+                rs = [request(base, "GET", "/api/v1/api-keys",
+                              headers=auth(key)) for _ in range(6)]
+                self.assertEqual([r.status for r in rs],
+                                 [200] * 4 + [429] * 2, rs)
+                self.assertEqual(
+                    [r.header("X-RateLimit-Remaining") for r in rs],
+                    ["3", "2", "1", "0", "0", "0"])
+                for r in rs:
+                    self.assertEqual(r.header("X-RateLimit-Limit"),
+                                     str(limit))
+
+    def test_limits_changed_here_apply_at_once(self):
+        """PUT /settings on a pool applies the new limit to the very
+        next request (elsewhere within a second)."""
+        base = STACK.urls()["nginx"]
+        tenant, _ = new_tenant("rlc")
+        key, _ = new_key(tenant, "read,write,admin")
+        r = request(base, "GET", "/api/v1/api-keys", headers=auth(key))
+        self.assertEqual(r.status, 200, r)
+        self.assertNotEqual(r.header("X-RateLimit-Limit"), "4321", r)
+        r = request(base, "PUT", "/api/v1/settings",
+                    json.dumps({"rate_limits": {"read_per_min": 4321}}).encode(),
+                    dict(auth(key), **{"Content-Type": "application/json"}))
+        self.assertEqual(r.status, 200, r)
+        r = request(base, "GET", "/api/v1/api-keys", headers=auth(key))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.header("X-RateLimit-Limit"), "4321", r)
 
     @staticmethod
     def _served_by(ids):

@@ -17,6 +17,7 @@ Suite	*log_suite(void);
 Suite	*netguard_suite(void);
 Suite	*posture_suite(void);
 Suite	*ratelimit_suite(void);
+Suite	*ratetable_suite(void);
 Suite	*request_suite(void);
 Suite	*router_suite(void);
 Suite	*rules_suite(void);

@@ -1,0 +1,338 @@
+/* check_ratetable.c: the pool's shared rate-limit counters, with the
+ * database row they sync with played by a variable. */
+#include "vigil.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ratetable.h"
+#include "suites.h"
+
+#define KEY_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define KEY_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define W0 1200L	/* a window start */
+
+/* The database row of one (key, class), as SQL_AUTH_SYNC keeps it. */
+struct row {
+	long	 window, count;
+	long	 override;
+	int	 usable;
+};
+
+/* One request of key on table t at now_ms: what the caller of
+ * ratetable_count does, with row as the database. Returns the request's
+ * count; *synced tells whether it ran the statement. */
+static long
+req(struct ratetable *t, struct row *row, const char *key, long deflimit,
+    long window, int64_t now_ms, int *synced)
+{
+	struct ratetable_ticket tk;
+	enum ratetable_verdict v;
+
+	v = ratetable_count(t, key, 'r', "key_1", "ten_1", deflimit, window,
+	    now_ms, &tk);
+	ck_assert_int_ne(v, RATETABLE_NONE);
+	if (synced != NULL)
+		*synced = v == RATETABLE_SYNC;
+	if (v == RATETABLE_SYNC) {
+		ck_assert_int_ge(tk.delta, 1);
+		if (!row->usable)
+			;	/* the statement inserts nothing */
+		else if (tk.window > row->window) {
+			row->window = tk.window;
+			row->count = tk.delta;
+		} else
+			row->count += tk.delta;
+		ratetable_synced(t, &tk, row->usable, row->count,
+		    row->override, now_ms);
+	}
+	ck_assert_int_eq(tk.window, window > W0 ? window : W0);
+	return tk.count;
+}
+
+START_TEST(test_ratetable_one_host_exact)
+{
+	struct ratetable *t = ratetable_new();
+	struct row row = { 0, 0, 0, 1 };
+	long i, n;
+	int synced, syncs = 0;
+
+	ck_assert_ptr_nonnull(t);
+	/* The first request asks the database. */
+	ck_assert_int_eq(req(t, &row, KEY_A, 1000, W0, 5000, &synced), 1);
+	ck_assert_int_eq(synced, 1);
+	/* Then every number once, in order, syncing at most every tenth
+	 * of the limit (100) or second. */
+	for (i = 2; i <= 1500; i++) {
+		n = req(t, &row, KEY_A, 1000, W0, 5000 + i, &synced);
+		ck_assert_int_eq(n, i);
+		syncs += synced;
+	}
+	ck_assert_int_ge(syncs, 14);
+	ck_assert_int_le(syncs, 16);
+	/* The database has heard of every request but the last few. */
+	ck_assert_int_le(1500 - row.count, 100);
+	/* Another key has its own count (and row). */
+	row.count = 0;
+	ck_assert_int_eq(req(t, &row, KEY_B, 1000, W0, 7000, NULL), 1);
+	ratetable_free(t);
+}
+END_TEST
+
+START_TEST(test_ratetable_sync_interval)
+{
+	struct ratetable *t = ratetable_new();
+	struct ratetable_ticket tk, tk2;
+	struct row row = { 0, 0, 0, 1 };
+	int synced;
+
+	req(t, &row, KEY_A, 1000000, W0, 10000, NULL);
+	ck_assert_int_eq(req(t, &row, KEY_A, 1000000, W0, 10999, &synced), 2);
+	ck_assert_int_eq(synced, 0);
+	/* A second after the last sync, one request syncs, sending what
+	 * was not sent; another worker meanwhile counts on. */
+	ck_assert_int_eq(ratetable_count(t, KEY_A, 'r', "key_1", "ten_1",
+	    1000000, W0, 11000, &tk), RATETABLE_SYNC);
+	ck_assert_int_eq(tk.delta, 2);
+	ck_assert_int_eq(tk.count, 3);
+	ck_assert_int_eq(ratetable_count(t, KEY_A, 'r', "key_1", "ten_1",
+	    1000000, W0, 11001, &tk2), RATETABLE_COUNTED);
+	ck_assert_int_eq(tk2.count, 4);
+	/* Other hosts sent 50 meanwhile: the database says 1 + 2 + 50. */
+	ratetable_synced(t, &tk, 1, 53, 7, 11002);
+	ck_assert_int_eq(tk.count, 53);
+	ck_assert_int_eq(tk.override, 7);
+	ck_assert_int_eq(ratetable_count(t, KEY_A, 'r', "key_1", "ten_1",
+	    1000000, W0, 11003, &tk2), RATETABLE_SYNC);	/* 7/10 < 1 */
+	ck_assert_int_eq(tk2.count, 55);
+	ck_assert_int_eq(tk2.override, 7);
+	ratetable_free(t);
+}
+END_TEST
+
+START_TEST(test_ratetable_failed_sync)
+{
+	struct ratetable *t = ratetable_new();
+	struct ratetable_ticket tk;
+	struct row row = { 0, 0, 0, 1 };
+
+	req(t, &row, KEY_A, 1000000, W0, 10000, NULL);
+	req(t, &row, KEY_A, 1000000, W0, 10001, NULL);
+	ck_assert_int_eq(ratetable_count(t, KEY_A, 'r', "key_1", "ten_1",
+	    1000000, W0, 11001, &tk), RATETABLE_SYNC);
+	ck_assert_int_eq(tk.delta, 2);
+	ratetable_sync_failed(t, &tk);
+	/* The next request tries again at once and sends all three. */
+	ck_assert_int_eq(ratetable_count(t, KEY_A, 'r', "key_1", "ten_1",
+	    1000000, W0, 11002, &tk), RATETABLE_SYNC);
+	ck_assert_int_eq(tk.delta, 3);
+	ck_assert_int_eq(tk.count, 4);
+	ratetable_free(t);
+}
+END_TEST
+
+START_TEST(test_ratetable_window_turns)
+{
+	struct ratetable *t = ratetable_new();
+	struct ratetable_ticket tk, late;
+	struct row row = { 0, 0, 0, 1 };
+	int synced;
+
+	req(t, &row, KEY_A, 1000000, W0, 10000, NULL);
+	ck_assert_int_eq(ratetable_count(t, KEY_A, 'r', "key_1", "ten_1",
+	    1000000, W0, 11000, &late), RATETABLE_SYNC);
+	/* A worker whose clock is a moment behind counts in the slot's
+	 * window. */
+	ck_assert_int_eq(req(t, &row, KEY_A, 1000000, W0 - 60, 11001, NULL),
+	    3);
+	/* The next window starts at 1 and marks the first request; it
+	 * syncs, since the sync under way belongs to the old window. */
+	ck_assert_int_eq(ratetable_count(t, KEY_A, 'r', "key_1", "ten_1",
+	    1000000, W0 + 60, 11002, &tk), RATETABLE_SYNC);
+	ck_assert_int_eq(tk.count, 1);
+	ck_assert_int_eq(tk.delta, 1);
+	ck_assert_int_eq(tk.first, 1);
+	ck_assert_int_eq(tk.window, W0 + 60);
+	/* The old window's sync ends after it: it changes nothing now. */
+	ratetable_synced(t, &tk, 1, 1, 0, 11002);
+	ratetable_synced(t, &late, 1, 1000, 0, 11003);
+	ck_assert_int_eq(late.count, 2);
+	ck_assert_int_eq(tk.count, 1);
+	ck_assert_int_eq(req(t, &row, KEY_A, 1000000, W0 + 60, 11004,
+	    &synced), 2);
+	ck_assert_int_eq(synced, 0);
+	ratetable_free(t);
+}
+END_TEST
+
+START_TEST(test_ratetable_unusable_and_forget)
+{
+	struct ratetable *t = ratetable_new();
+	struct row row = { 0, 0, 0, 1 };
+	int synced;
+
+	req(t, &row, KEY_A, 1000000, W0, 10000, NULL);
+	req(t, &row, KEY_A, 1000000, W0, 10001, &synced);
+	ck_assert_int_eq(synced, 0);
+	/* Revoked on this host: the next request asks first. */
+	ratetable_forget_key(t, "key_other");
+	req(t, &row, KEY_A, 1000000, W0, 10002, &synced);
+	ck_assert_int_eq(synced, 0);
+	ratetable_forget_key(t, "key_1");
+	row.usable = 0;
+	req(t, &row, KEY_A, 1000000, W0, 10003, &synced);
+	ck_assert_int_eq(synced, 1);
+	/* Refused: the slot is dropped, so every request asks again. Were
+	 * the key usable again, the requests the database heard of in this
+	 * window would still count (as another host's). */
+	req(t, &row, KEY_A, 1000000, W0, 10004, &synced);
+	ck_assert_int_eq(synced, 1);
+	row.usable = 1;
+	ck_assert_int_eq(req(t, &row, KEY_A, 1000000, W0, 10005, &synced),
+	    2);
+	ck_assert_int_eq(synced, 1);
+	/* A tenant's limits changed on this host. */
+	ratetable_forget_tenant(t, "ten_1");
+	req(t, &row, KEY_A, 1000000, W0, 10006, &synced);
+	ck_assert_int_eq(synced, 1);
+	req(t, &row, KEY_A, 1000000, W0, 10007, &synced);
+	ck_assert_int_eq(synced, 0);
+	ratetable_free(t);
+}
+END_TEST
+
+START_TEST(test_ratetable_full)
+{
+	struct ratetable *t = ratetable_new();
+	struct ratetable_ticket tk;
+	char key[RATETABLE_KEY_LEN + 1];
+	int i, none = 0;
+
+	for (i = 0; i < RATETABLE_SLOTS + 100; i++) {
+		snprintf(key, sizeof(key), "%064d", i);
+		if (ratetable_count(t, key, 'w', "key_x", "ten_x", 30, W0,
+		    1000, &tk) == RATETABLE_NONE)
+			none++;
+	}
+	/* Some keys find no room in their probe range before the table
+	 * is full; every one past its size does not. */
+	ck_assert_int_ge(none, 100);
+	/* A later window may take any slot of an earlier one. */
+	ck_assert_int_eq(ratetable_count(t, "new", 'w', "key_x", "ten_x",
+	    30, W0 + 60, 1000, &tk), RATETABLE_SYNC);
+	ratetable_free(t);
+}
+END_TEST
+
+/* Two hosts and one database row: each host is exact about its own
+ * requests and learns the other's at its next sync. */
+START_TEST(test_ratetable_two_hosts)
+{
+	struct ratetable *a = ratetable_new(), *b = ratetable_new();
+	struct row row = { 0, 0, 0, 1 };
+	long limit = 1000, allowed = 0, n;
+	int64_t ms;
+
+	/* 10 requests a millisecond on each host: 20,000 a second. */
+	for (ms = 1000; ms < 3000; ms++) {
+		int i;
+
+		for (i = 0; i < 10; i++) {
+			n = req(a, &row, KEY_A, limit, W0, ms, NULL);
+			allowed += n <= limit;
+			n = req(b, &row, KEY_A, limit, W0, ms, NULL);
+			allowed += n <= limit;
+		}
+	}
+	/* The overshoot is bounded by what a host had not sent: a tenth
+	 * of the limit. */
+	ck_assert_int_ge(allowed, limit);
+	ck_assert_int_le(allowed, limit + limit / 10);
+	ratetable_free(a);
+	ratetable_free(b);
+}
+END_TEST
+
+/* Four processes share one table: between them, exactly limit requests
+ * are allowed, and every number is handed out once. */
+START_TEST(test_ratetable_processes)
+{
+	enum { NPROC = 4, EACH = 500, LIMIT = 777 };
+	struct ratetable *t = ratetable_new();
+	struct ratetable_ticket tk;
+	unsigned char seen[NPROC * EACH + 1];
+	int fds[2], i, status;
+	long n, allowed = 0;
+
+	memset(seen, 0, sizeof(seen));
+	ck_assert_int_eq(pipe(fds), 0);
+	/* Checked once, as a first request would be. */
+	ck_assert_int_eq(ratetable_count(t, KEY_A, 'r', "key_1", "ten_1",
+	    LIMIT, W0, 1000, &tk), RATETABLE_SYNC);
+	ratetable_synced(t, &tk, 1, 1, 0, 1000);
+	seen[1] = 1;
+	allowed = 1;
+	for (i = 0; i < NPROC; i++) {
+		if (fork() == 0) {
+			int j;
+
+			close(fds[0]);
+			for (j = 0; j < EACH - (i == 0); j++) {
+				enum ratetable_verdict v;
+
+				/* No clock moves: only the batch size
+				 * (77) makes a request sync; the other
+				 * host is silent, so its total is ours. */
+				v = ratetable_count(t, KEY_A, 'r', "key_1",
+				    "ten_1", LIMIT, W0, 1000, &tk);
+				if (v == RATETABLE_SYNC)
+					ratetable_synced(t, &tk, 1, 0, 0,
+					    1000);
+				n = tk.count;
+				if (write(fds[1], &n, sizeof(n)) !=
+				    (ssize_t)sizeof(n))
+					_exit(1);
+			}
+			_exit(0);
+		}
+	}
+	close(fds[1]);
+	while (read(fds[0], &n, sizeof(n)) == (ssize_t)sizeof(n)) {
+		ck_assert_int_ge(n, 1);
+		ck_assert_int_le(n, NPROC * EACH);
+		ck_assert_int_eq(seen[n], 0);
+		seen[n] = 1;
+		allowed += n <= LIMIT;
+	}
+	close(fds[0]);
+	for (i = 0; i < NPROC; i++) {
+		ck_assert_int_gt(wait(&status), 0);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	ck_assert_int_eq(allowed, LIMIT);
+	for (n = 1; n <= NPROC * EACH; n++)
+		ck_assert_int_eq(seen[n], 1);
+	ratetable_free(t);
+}
+END_TEST
+
+Suite *
+ratetable_suite(void)
+{
+	Suite	*s = suite_create("ratetable");
+	TCase	*tc = tcase_create("core");
+
+	tcase_add_test(tc, test_ratetable_one_host_exact);
+	tcase_add_test(tc, test_ratetable_sync_interval);
+	tcase_add_test(tc, test_ratetable_failed_sync);
+	tcase_add_test(tc, test_ratetable_window_turns);
+	tcase_add_test(tc, test_ratetable_unusable_and_forget);
+	tcase_add_test(tc, test_ratetable_full);
+	tcase_add_test(tc, test_ratetable_two_hosts);
+	tcase_add_test(tc, test_ratetable_processes);
+	suite_add_tcase(s, tc);
+	return s;
+}
