@@ -36,6 +36,16 @@ void	 auth_use_ratetable(struct ratetable *t);
 void	 auth_forget_key(const char *key_id);
 void	 auth_forget_tenant(const char *tenant_id);
 
+struct cidr;
+/* The tenant's IP allowlist (allowlist.c): 0 to go on, or -1 after the
+ * 403 ip_not_allowed (or a database error) reply. */
+int	 allowlist_check(struct request *, struct db *);
+/* The request's client address (REMOTE_ADDR, or X-Forwarded-For behind
+ * trusted_proxies); 1 with *out set, 0 if there is none. */
+int	 allowlist_client(const struct request *, struct cidr *out);
+/* After PUT /settings: the tenant's next request reads the list again. */
+void	 allowlist_forget(const char *tenant_id);
+
 /* The pre-fork pool (pool.c): runs until SIGTERM; exit status. */
 int	 pool_run(const char *listen, int workers, const char *pidfile,
 	    const char *conffile);

@@ -361,6 +361,8 @@ auth_check(struct request *r, struct db *db, unsigned scope)
 	r->rl_limit = rl.limit;
 	r->rl_remaining = rl.remaining;
 	r->rl_reset = rl.reset;
+	if (allowlist_check(r, db) != 0)
+		return -1;
 	if ((r->auth.scopes & scope) != scope) {
 		response_error(r, 403, "insufficient_scope",
 		    "This key lacks the scope this operation needs.", NULL);

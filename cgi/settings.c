@@ -3,10 +3,10 @@
  * rate-limit overrides (kept on the tenants row, where the authentication
  * statement reads them) and the IP allowlist.
  *
- * The allowlist is validated, canonicalised and stored; requests are NOT
- * yet refused by it (auth.c does not read it): enforcing it needs the
- * client address as seen behind the proxy (X-Forwarded-For trust), which
- * is a later issue. */
+ * The allowlist is validated, canonicalised and stored, and enforced on
+ * every authenticated request by allowlist.c; a PUT that would refuse its
+ * own client address is refused (400), so that an admin cannot lock
+ * themselves out. */
 #include "vigil.h"
 
 #include <arpa/inet.h>
@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "cidr.h"
 #include "audit.h"
 #include "db.h"
 #include "vjson.h"
@@ -356,6 +357,28 @@ settings_args(json_object *body, struct settings *s, struct vjson_err *e)
 	return 0;
 }
 
+/* 1 if the non-empty canonical list would refuse this very request. */
+static int
+locks_out(const struct request *r, json_object *list)
+{
+	struct cidr c, client;
+	size_t i, n = list ? json_object_array_length(list) : 0;
+
+	if (n == 0)
+		return 0;
+	if (!allowlist_client(r, &client))
+		return 1;
+	for (i = 0; i < n; i++) {
+		json_object *it = json_object_array_get_idx(list, i);
+
+		if (cidr_parse(json_object_get_string(it),
+		    (size_t)json_object_get_string_len(it), &c) &&
+		    cidr_contains(&c, &client))
+			return 0;
+	}
+	return 1;
+}
+
 static void
 settings_put(struct request *r, struct db *db)
 {
@@ -380,6 +403,15 @@ settings_put(struct request *r, struct db *db)
 		response_error(r, 400, "invalid_request", e.message, e.field);
 		goto out;
 	}
+	if (json_object_object_get_ex(r->json, "ip_allowlist", NULL) &&
+	    locks_out(r, s.allowlist)) {
+		db_rollback(db);
+		response_error(r, 400, "invalid_request", "ip_allowlist does "
+		    "not include the address this request comes from: it "
+		    "would lock this client out. Include it (or set the "
+		    "list from an address it includes).", "ip_allowlist");
+		goto out;
+	}
 	vtime_sql(time(NULL), now, sizeof(now));
 	snprintf(s.updated_at, sizeof(s.updated_at), "%s", now);
 	list = vjson_str(s.allowlist, NULL);
@@ -400,8 +432,10 @@ settings_put(struct request *r, struct db *db)
 	    "settings.update", r->auth.tenant_id, out)) != 0 ||
 	    (rc = db_commit(db)) != 0)
 		goto dberr;
-	/* The new limits apply on this pool from the next request on. */
+	/* The new limits and allowlist apply in this worker from the next
+	 * request on (the limits on the whole pool). */
 	auth_forget_tenant(r->auth.tenant_id);
+	allowlist_forget(r->auth.tenant_id);
 	response_json(r, 200, out);
 	out = NULL;
 	goto out;

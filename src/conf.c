@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "conf.h"
 #include "crypto.h"
 
@@ -27,8 +28,10 @@
 
 struct conf g_conf;
 
-/* CONF_FRACTION: a double in (0, 1]. */
-enum conf_type { CONF_STR, CONF_UINT, CONF_INT, CONF_BOOL, CONF_FRACTION };
+/* CONF_FRACTION: a double in (0, 1]. CONF_CIDRS: a string, a comma-
+ * separated list of addresses or prefixes (conf_cidrs). */
+enum conf_type { CONF_STR, CONF_UINT, CONF_INT, CONF_BOOL, CONF_FRACTION,
+    CONF_CIDRS };
 
 struct conf_key {
 	const char	*name;
@@ -74,6 +77,10 @@ static const struct conf_key conf_keys[] = {
 	{ "webhook_lease",	INT(webhook_lease, 1, 86400) },
 	{ "webhook_backoff_scale", FRACTION(webhook_backoff_scale) },
 	{ "webhook_disable_after", INT(webhook_disable_after, 1, 31536000) },
+	{ "trusted_proxies",	CONF_CIDRS, offsetof(struct conf,
+				    trusted_proxies),
+				    sizeof(((struct conf *)0)->trusted_proxies),
+				    0, 0 },
 };
 
 #undef STR
@@ -113,6 +120,33 @@ conf_defaults(struct conf *c)
 	c->webhook_disable_after = 5 * 86400;
 }
 
+int
+conf_cidrs(const char *list, struct cidr *out, size_t max)
+{
+	struct cidr c;
+	const char *p = list, *e;
+	size_t n = 0, len;
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		for (e = p; *e != '\0' && *e != ','; e++)
+			;
+		len = (size_t)(e - p);
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == 0 || n == max || !cidr_parse(p, len, &c))
+			return -1;
+		if (out != NULL)
+			out[n] = c;
+		n++;
+		p = *e == ',' ? e + 1 : e;
+		if (*e == ',' && *p == '\0')
+			return -1;   /* a trailing comma */
+	}
+	return (int)n;
+}
+
 /* 1 and *out set if v names a boolean, else 0. */
 static int
 conf_bool(const char *v, int *out)
@@ -144,6 +178,11 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v)
 	int	 b;
 
 	switch (k->type) {
+	case CONF_CIDRS:
+		if (conf_cidrs(v, NULL, CONF_CIDRS_MAX) < 0)
+			return "expected addresses or CIDR ranges separated "
+			    "by commas (at most 32)";
+		/* FALLTHROUGH */
 	case CONF_STR:
 		if (strlen(v) >= k->size)
 			return "value too long";

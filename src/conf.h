@@ -40,7 +40,17 @@ struct conf {
 	int	 webhook_lease;              /* seconds a claim holds */
 	double	 webhook_backoff_scale;      /* (0, 1]: 1 in production */
 	int	 webhook_disable_after;      /* seconds of failing */
+	/* vigil-api: peers whose X-Forwarded-For is believed (the IP
+	 * allowlist's client address); "" = none */
+	char	 trusted_proxies[1024];
 };
+
+struct cidr;
+#define CONF_CIDRS_MAX 32
+/* Parse a comma-separated list of addresses or prefixes into out (max
+ * entries; out may be NULL to only check): the count, or -1 if an entry
+ * is not one or there are more than max. */
+int	 conf_cidrs(const char *list, struct cidr *out, size_t max);
 
 /* Fill in the documented defaults (see vigil.conf(5)). */
 void	 conf_defaults(struct conf *);

@@ -285,6 +285,9 @@ static const char *const sqls[SQL__COUNT] = {
 	/* settings, posture, audit API (add below this line) */
 	/* A tenant's settings; the settings columns are NULL when no row
 	 * was ever written (the handler then shows the defaults). */
+	/* The IP allowlist alone (cgi/allowlist.c). */
+	[SQL_SETTINGS_ALLOWLIST] =
+	    "SELECT ip_allowlist FROM tenant_settings WHERE tenant_id = ?",
 	[SQL_SETTINGS_GET] =
 	    "SELECT t.rate_read_per_min, t.rate_write_per_min, "
 	    "s.allow_auto_remediate, s.scan_interval_minutes, s.ip_allowlist, "

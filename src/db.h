@@ -55,6 +55,7 @@ enum db_stmt {
 	SQL_SETTINGS_LIFECYCLE,
 	/* settings, posture, audit API (add below this line) */
 	SQL_SETTINGS_GET,
+	SQL_SETTINGS_ALLOWLIST,
 	SQL_SETTINGS_GET_LOCK,
 	SQL_SETTINGS_UPSERT,
 	SQL_SETTINGS_SET_RATES,

@@ -99,6 +99,8 @@ request_init(struct request *r, char *const *envp)
 	r->x_license_key = dup_or_null(env_get(envp, "HTTP_X_LICENSE_KEY"));
 	r->x_api_key = dup_or_null(env_get(envp, "HTTP_X_API_KEY"));
 	r->remote_addr = dup_or_null(env_get(envp, "REMOTE_ADDR"));
+	r->x_forwarded_for = dup_or_null(env_get(envp,
+	    "HTTP_X_FORWARDED_FOR"));
 	return rc;
 }
 
@@ -207,6 +209,7 @@ request_free(struct request *r)
 	free(r->x_license_key);
 	free(r->x_api_key);
 	free(r->remote_addr);
+	free(r->x_forwarded_for);
 	for (i = 0; i < r->nparams; i++) {
 		free(r->params[i].name);
 		free(r->params[i].value);

@@ -42,6 +42,7 @@ struct request {
 	char	*x_license_key;
 	char	*x_api_key;
 	char	*remote_addr;
+	char	*x_forwarded_for;          /* believed from trusted_proxies */
 	/* query parameters, percent-decoded, in order */
 	struct param params[REQUEST_MAX_PARAMS];
 	size_t	 nparams;

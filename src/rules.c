@@ -107,6 +107,7 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "cidr.h"
 #include "rules.h"
 #include "vjson.h"
 
@@ -347,68 +348,6 @@ port_spec_json(json_object *o, struct prange *r)
 	if (json_object_is_type(o, json_type_string))
 		return port_spec(json_object_get_string(o), jstr_len(o), r);
 	return 0;
-}
-
-/* An address prefix. */
-struct cidr {
-	int		 family;	/* AF_INET or AF_INET6 */
-	unsigned char	 addr[16];
-	unsigned	 bits;
-};
-
-/* Parse "a.b.c.d[/n]" or "x::y[/n]"; 1 or 0. */
-static int
-cidr_parse(const char *s, size_t len, struct cidr *c)
-{
-	char		 host[64];
-	const char	*slash;
-	size_t		 hlen;
-	unsigned	 maxbits;
-
-	memset(c, 0, sizeof(*c));
-	if ((slash = memchr(s, '/', len)) != NULL)
-		hlen = (size_t)(slash - s);
-	else
-		hlen = len;
-	if (hlen == 0 || hlen >= sizeof(host))
-		return 0;
-	memcpy(host, s, hlen);
-	host[hlen] = '\0';
-	if (inet_pton(AF_INET, host, c->addr) == 1) {
-		c->family = AF_INET;
-		maxbits = 32;
-	} else if (inet_pton(AF_INET6, host, c->addr) == 1) {
-		c->family = AF_INET6;
-		maxbits = 128;
-	} else
-		return 0;
-	c->bits = maxbits;
-	if (slash != NULL) {
-		/* port_num reads up to 5 digits; prefixes are <= 128. */
-		if (!port_num(slash + 1, len - hlen - 1, &c->bits) ||
-		    c->bits > maxbits || len - hlen - 1 > 3)
-			return 0;
-	}
-	return 1;
-}
-
-/* 1 if prefix a contains all of prefix b. */
-static int
-cidr_contains(const struct cidr *a, const struct cidr *b)
-{
-	unsigned	 full, rest;
-	unsigned char	 mask;
-
-	if (a->family != b->family || a->bits > b->bits)
-		return 0;
-	full = a->bits / 8;
-	rest = a->bits % 8;
-	if (memcmp(a->addr, b->addr, full) != 0)
-		return 0;
-	if (rest == 0)
-		return 1;
-	mask = (unsigned char)(0xff << (8 - rest));
-	return (a->addr[full] & mask) == (b->addr[full] & mask);
 }
 
 /* 1 if the string value is an internet source: a tag, or a prefix that

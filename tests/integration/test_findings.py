@@ -1581,14 +1581,15 @@ class T50Settings(FBase):
                 r = self.settings_put(base, {
                     "allow_auto_remediate": True,
                     "ip_allowlist": ["192.0.2.7", "10.0.0.0/8",
-                                     "2001:DB8::/32"]}, key=key)
+                                     "2001:DB8::/32", "127.0.0.0/8"]},
+                    key=key)
                 self.assertEqual(r.status, 200, r)
                 got = r.json()
                 self.assertIs(got["allow_auto_remediate"], True)
                 self.assertEqual(got["scan_interval_minutes"], 30)
                 self.assertEqual(got["ip_allowlist"],
                                  ["192.0.2.7/32", "10.0.0.0/8",
-                                  "2001:db8::/32"])
+                                  "2001:db8::/32", "127.0.0.0/8"])
                 r = request(base, "GET", "/api/v1/settings",
                             headers=auth(key))
                 self.assertEqual(r.json(), got)
@@ -1635,6 +1636,122 @@ class T50Settings(FBase):
                 self.assertEqual(len(a), 2)
                 self.assertEqual(a[-1][4], stored)
 
+
+
+class T51Allowlist(FBase):
+    """The IP allowlist is enforced: REMOTE_ADDR, or X-Forwarded-For from
+    vigil.conf's trusted_proxies; a PUT that would lock its own client
+    out is refused."""
+
+    def set_list(self, tid, cidrs):
+        STACK.sql("INSERT INTO tenant_settings (tenant_id, "
+                  "allow_auto_remediate, scan_interval_minutes, "
+                  "ip_allowlist, updated_at) VALUES (%s, 0, 60, %s, "
+                  "UTC_TIMESTAMP()) ON DUPLICATE KEY UPDATE ip_allowlist = "
+                  "VALUES(ip_allowlist)" % (q(tid), q(json.dumps(cidrs))),
+                  database="vigil")
+        time.sleep(1.1)      # every worker's cache of it is a second
+
+    def test_enforced(self):
+        tenant, tid = new_tenant("t51")
+        key, _ = new_key(tenant, "read,write,admin")
+        other, _ = new_tenant("t51o")
+        okey, _ = new_key(other, "read,write,admin")
+        base = STACK.urls()["nginx"]
+        # Locking oneself out is refused, and changes nothing.
+        r = self.settings_put(base, {"ip_allowlist": ["10.0.0.0/8"]},
+                              key=key)
+        self.assert_error(r, 400, "invalid_request", "ip_allowlist")
+        r = request(base, "GET", "/api/v1/settings", headers=auth(key))
+        self.assertEqual(r.json()["ip_allowlist"], [])
+        r = self.settings_put(base, {"ip_allowlist": [
+            "10.0.0.0/8", "127.0.0.1"]}, key=key)
+        self.assertEqual(r.status, 200, r)
+        time.sleep(1.1)
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                r = request(base, "GET", "/api/v1/findings",
+                            headers=auth(key))
+                self.assertEqual(r.status, 200, r)
+        # Set behind its back: every route refuses, after auth (a bad key
+        # is still 401) and before anything else; other tenants are not
+        # touched.
+        self.set_list(tid, ["10.0.0.0/8", "::1/128"])
+        before = counts(tid)
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                for method, path, body in (
+                        ("GET", "/api/v1/settings", None),
+                        ("GET", "/api/v1/findings", None),
+                        ("PUT", "/api/v1/settings", {"ip_allowlist": []}),
+                        ("POST", "/api/v1/findings/bulk",
+                         {"action": "dismiss", "ids": ["x"]})):
+                    r = request(base, method, path, body, headers=auth(key))
+                    self.assert_error(r, 403, "ip_not_allowed")
+                    self.assertIn("X-RateLimit-Limit", r.headers)
+                r = request(base, "GET", "/api/v1/settings",
+                            headers=auth("vgl_" + "A" * 40))
+                self.assert_error(r, 401, "invalid_license_key")
+                r = request(base, "GET", "/api/v1/settings",
+                            headers=auth(okey))
+                self.assertEqual(r.status, 200, r)
+        self.assertEqual(counts(tid), before)
+        self.assertEqual(json.loads(STACK.query(
+            "SELECT ip_allowlist FROM tenant_settings WHERE tenant_id = %s"
+            % q(tid))[0][0]), ["10.0.0.0/8", "::1/128"])
+        self.set_list(tid, [])
+
+    def test_trusted_proxies(self):
+        tenant, tid = new_tenant("t51p")
+        key, _ = new_key(tenant, "read,write,admin")
+        base = STACK.urls()["nginx"]
+        try:
+            STACK.write_conf(trusted_proxies="127.0.0.1, 10.9.0.0/16")
+            STACK.api_stop()
+            STACK.api_start(workers=WORKERS)
+
+            def get(xff):
+                h = auth(key)
+                if xff is not None:
+                    h["X-Forwarded-For"] = xff
+                return request(base, "GET", "/api/v1/settings", headers=h)
+
+            def put(xff, cidrs):
+                h = auth(key)
+                h["X-Forwarded-For"] = xff
+                return request(base, "PUT", "/api/v1/settings",
+                               {"ip_allowlist": cidrs}, headers=h)
+            # The lockout guard reads the client through the proxy.
+            self.assert_error(put("10.1.2.3", ["192.0.2.0/24"]), 400,
+                              "invalid_request", "ip_allowlist")
+            r = put("192.0.2.9", ["192.0.2.0/24"])
+            self.assertEqual(r.status, 200, r)
+            time.sleep(1.1)
+            self.assertEqual(get("192.0.2.9").status, 200)
+            # the proxies' own hops are skipped, from the right
+            self.assertEqual(get("192.0.2.9, 10.9.1.1").status, 200)
+            for xff in ("10.1.2.3", "192.0.2.9, 198.51.100.1",
+                        "198.51.100.1, 10.9.1.1", None, "", "junk",
+                        "192.0.2.9/32", "10.9.1.1"):
+                with self.subTest(xff=xff):
+                    self.assert_error(get(xff), 403, "ip_not_allowed")
+            # a client cannot smuggle an address in front
+            self.assert_error(get("192.0.2.9, 203.0.113.5"), 403,
+                              "ip_not_allowed")
+        finally:
+            STACK.write_conf(trusted_proxies="")
+            STACK.api_stop()
+            STACK.api_start(workers=WORKERS)
+        # Without trusted proxies X-Forwarded-For is ignored: the peer
+        # (127.0.0.1) is not in the list.
+        time.sleep(1.1)
+        h = auth(key)
+        h["X-Forwarded-For"] = "192.0.2.9"
+        r = request(base, "GET", "/api/v1/settings", headers=h)
+        self.assert_error(r, 403, "ip_not_allowed")
+        self.set_list(tid, [])
+        r = request(base, "GET", "/api/v1/settings", headers=auth(key))
+        self.assertEqual(r.status, 200, r)
 
 class T51Posture(FBase):
 

@@ -8,6 +8,7 @@ Suite	*audit_suite(void);
 Suite	*azure_suite(void);
 Suite	*backoff_suite(void);
 Suite	*buf_suite(void);
+Suite	*cidr_suite(void);
 Suite	*conf_suite(void);
 Suite	*crypto_suite(void);
 Suite	*id_suite(void);

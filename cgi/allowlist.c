@@ -1,0 +1,149 @@
+/* allowlist.c: the tenant's IP allowlist (ip_allowlist of PUT
+ * /api/v1/settings), enforced on every authenticated request.
+ *
+ * The client address is REMOTE_ADDR (the web server's peer) unless that
+ * peer is one of vigil.conf's trusted_proxies; then it is the right-most
+ * X-Forwarded-For entry not itself a trusted proxy (cidr_client). An
+ * empty allowlist allows every address. Each worker keeps a tenant's list
+ * for up to a second; a change through PUT /api/v1/settings applies in
+ * that worker at once and in the others within the second. */
+#include "vigil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "api.h"
+#include "cidr.h"
+#include "conf.h"
+#include "db.h"
+#include "vtime.h"
+
+#define AL_CACHE   64
+#define AL_TTL_MS  1000
+#define AL_MAX     100      /* what PUT /settings accepts */
+
+struct al_entry {
+	char		 tenant[VIGIL_ID_LEN];
+	long long	 at_ms;         /* monotonic; 0 = free */
+	size_t		 n;
+	struct cidr	 list[AL_MAX];
+};
+
+static struct al_entry cache[AL_CACHE];
+static unsigned cache_next;
+
+/* vigil.conf's trusted_proxies, parsed again when a reload changed it. */
+static char trusted_text[sizeof(g_conf.trusted_proxies)];
+static struct cidr trusted[CONF_CIDRS_MAX];
+static size_t ntrusted;
+static int trusted_init;
+
+static void
+trusted_refresh(void)
+{
+	int n;
+
+	if (trusted_init && strcmp(trusted_text, g_conf.trusted_proxies) == 0)
+		return;
+	snprintf(trusted_text, sizeof(trusted_text), "%s",
+	    g_conf.trusted_proxies);
+	n = conf_cidrs(trusted_text, trusted, CONF_CIDRS_MAX);
+	ntrusted = n > 0 ? (size_t)n : 0;
+	trusted_init = 1;
+}
+
+int
+allowlist_client(const struct request *r, struct cidr *out)
+{
+	trusted_refresh();
+	return cidr_client(r->remote_addr, r->x_forwarded_for, trusted,
+	    ntrusted, out);
+}
+
+void
+allowlist_forget(const char *tenant_id)
+{
+	size_t i;
+
+	for (i = 0; i < AL_CACHE; i++)
+		if (strcmp(cache[i].tenant, tenant_id) == 0)
+			cache[i].at_ms = 0;
+}
+
+/* Parse the stored JSON array into e; entries that do not parse (none
+ * should: PUT /settings canonicalises them) are skipped. */
+static void
+al_parse(struct al_entry *e, const char *text)
+{
+	json_object *arr, *it;
+	size_t i, n;
+
+	e->n = 0;
+	if (text == NULL || (arr = json_tokener_parse(text)) == NULL)
+		return;
+	if (json_object_is_type(arr, json_type_array)) {
+		n = json_object_array_length(arr);
+		for (i = 0; i < n && e->n < AL_MAX; i++) {
+			it = json_object_array_get_idx(arr, i);
+			if (json_object_is_type(it, json_type_string) &&
+			    cidr_parse(json_object_get_string(it),
+			    (size_t)json_object_get_string_len(it),
+			    &e->list[e->n]))
+				e->n++;
+		}
+	}
+	json_object_put(arr);
+}
+
+/* The tenant's entry, fresh; NULL after answering a database error. */
+static const struct al_entry *
+al_get(struct request *r, struct db *db)
+{
+	struct al_entry *e = NULL;
+	struct db_res *res = NULL;
+	long long now = vtime_mono_us() / 1000;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < AL_CACHE; i++)
+		if (cache[i].at_ms != 0 &&
+		    strcmp(cache[i].tenant, r->auth.tenant_id) == 0) {
+			if (now - cache[i].at_ms < AL_TTL_MS)
+				return &cache[i];
+			e = &cache[i];
+			break;
+		}
+	if ((rc = db_exec(db, SQL_SETTINGS_ALLOWLIST, (struct db_val[]){
+	    DB_STR(r->auth.tenant_id) }, 1, &res)) != 0) {
+		api_db_error(r, rc);
+		return NULL;
+	}
+	if (e == NULL)
+		e = &cache[cache_next++ % AL_CACHE];
+	snprintf(e->tenant, sizeof(e->tenant), "%s", r->auth.tenant_id);
+	al_parse(e, res->nrows == 1 ? db_cell(res, 0, 0) : NULL);
+	e->at_ms = now > 0 ? now : 1;
+	db_res_free(res);
+	return e;
+}
+
+int
+allowlist_check(struct request *r, struct db *db)
+{
+	const struct al_entry *e;
+	struct cidr client;
+
+	if ((e = al_get(r, db)) == NULL)
+		return -1;
+	if (e->n == 0)
+		return 0;
+	if (allowlist_client(r, &client) &&
+	    cidr_list_contains(e->list, e->n, &client))
+		return 0;
+	response_error(r, 403, "ip_not_allowed", "This tenant's IP allowlist "
+	    "does not include the address this request comes from.", NULL);
+	return -1;
+}

@@ -1,0 +1,135 @@
+/* cidr.c: address prefixes and the client address (cidr.h). */
+#include "vigil.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+
+#include <string.h>
+
+#include "cidr.h"
+
+static const unsigned char v4mapped[12] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+};
+
+int
+cidr_parse(const char *s, size_t len, struct cidr *c)
+{
+	char		 host[CIDR_TEXT_MAX];
+	const char	*slash;
+	size_t		 hlen, i;
+	unsigned	 maxbits, bits;
+
+	memset(c, 0, sizeof(*c));
+	if (s == NULL)
+		return 0;
+	if ((slash = memchr(s, '/', len)) != NULL)
+		hlen = (size_t)(slash - s);
+	else
+		hlen = len;
+	if (hlen == 0 || hlen >= sizeof(host))
+		return 0;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(AF_INET, host, c->addr) == 1) {
+		c->family = AF_INET;
+		maxbits = 32;
+	} else if (inet_pton(AF_INET6, host, c->addr) == 1) {
+		c->family = AF_INET6;
+		maxbits = 128;
+	} else
+		return 0;
+	bits = maxbits;
+	if (slash != NULL) {
+		if (len - hlen - 1 < 1 || len - hlen - 1 > 3)
+			return 0;
+		for (bits = 0, i = hlen + 1; i < len; i++) {
+			if (s[i] < '0' || s[i] > '9')
+				return 0;
+			bits = bits * 10 + (unsigned)(s[i] - '0');
+		}
+		if (bits > maxbits)
+			return 0;
+	}
+	c->bits = bits;
+	if (c->family == AF_INET6 && bits >= 96 &&
+	    memcmp(c->addr, v4mapped, sizeof(v4mapped)) == 0) {
+		memmove(c->addr, c->addr + 12, 4);
+		memset(c->addr + 4, 0, 12);
+		c->family = AF_INET;
+		c->bits = bits - 96;
+	}
+	return 1;
+}
+
+int
+cidr_contains(const struct cidr *a, const struct cidr *b)
+{
+	unsigned	 full, rest;
+	unsigned char	 mask;
+
+	if (a->family != b->family || a->bits > b->bits)
+		return 0;
+	full = a->bits / 8;
+	rest = a->bits % 8;
+	if (memcmp(a->addr, b->addr, full) != 0)
+		return 0;
+	if (rest == 0)
+		return 1;
+	mask = (unsigned char)(0xff << (8 - rest));
+	return (a->addr[full] & mask) == (b->addr[full] & mask);
+}
+
+int
+cidr_list_contains(const struct cidr *list, size_t n,
+    const struct cidr *addr)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (cidr_contains(&list[i], addr))
+			return 1;
+	return 0;
+}
+
+/* An address alone (no prefix), trimmed of spaces; 1 or 0. */
+static int
+one_addr(const char *s, size_t len, struct cidr *c)
+{
+	while (len > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (memchr(s, '/', len) != NULL)
+		return 0;
+	return cidr_parse(s, len, c);
+}
+
+int
+cidr_client(const char *remote, const char *xff,
+    const struct cidr *trusted, size_t ntrusted, struct cidr *out)
+{
+	const char	*end, *p;
+
+	if (remote == NULL || !one_addr(remote, strlen(remote), out))
+		return 0;
+	if (!cidr_list_contains(trusted, ntrusted, out))
+		return 1;
+	/* The peer is a trusted proxy: walk back what proxies appended. */
+	if (xff == NULL)
+		return 0;
+	end = xff + strlen(xff);
+	while (end > xff) {
+		for (p = end; p > xff && p[-1] != ','; p--)
+			;
+		if (!one_addr(p, (size_t)(end - p), out))
+			return 0;
+		if (!cidr_list_contains(trusted, ntrusted, out))
+			return 1;
+		end = p > xff ? p - 1 : xff;
+	}
+	return 0;
+}
