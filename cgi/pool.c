@@ -4,6 +4,7 @@
 #include "vigil.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -233,6 +234,33 @@ write_pidfile(const char *path)
 	return 0;
 }
 
+/* Give the unix socket at path vigil.conf's group and mode; 0 or -1. */
+static int
+socket_access(const char *path)
+{
+	struct group *gr;
+
+	if (g_conf.listen_group[0] != '\0') {
+		if ((gr = getgrnam(g_conf.listen_group)) == NULL) {
+			log_err("pool: listen_group %s: no such group",
+			    g_conf.listen_group);
+			return -1;
+		}
+		if (chown(path, (uid_t)-1, gr->gr_gid) != 0) {
+			log_err("pool: %s: cannot give it group %s: %s (is "
+			    "this user a member of it?)", path,
+			    g_conf.listen_group, strerror(errno));
+			return -1;
+		}
+	}
+	if (chmod(path, (mode_t)g_conf.listen_mode) != 0) {
+		log_err("pool: %s: chmod %04o: %s", path, g_conf.listen_mode,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Open the listening socket: "host:port", ":port" or a unix path. */
 static int
 open_listener(const char *addr)
@@ -252,11 +280,15 @@ open_listener(const char *addr)
 			unlink(addr);
 		}
 		fd = FCGX_OpenSocket(addr, 128);
-		/* The web server must be able to connect; who else can is
-		 * decided by the permissions of the socket's directory
-		 * (vigil-api(8)). */
-		if (fd >= 0)
-			chmod(addr, 0666);
+		/* Who may connect: the socket's group (listen_group, the web
+		 * server's) and mode (listen_mode, 0660); a process that
+		 * reaches the socket can send any FastCGI parameter,
+		 * REMOTE_ADDR included (vigil-api(8)). */
+		if (fd >= 0 && socket_access(addr) != 0) {
+			close(fd);
+			unlink(addr);
+			return -1;
+		}
 	} else
 		fd = FCGX_OpenSocket(addr, 128);
 	if (fd < 0)

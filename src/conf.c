@@ -31,7 +31,7 @@ struct conf g_conf;
 /* CONF_FRACTION: a double in (0, 1]. CONF_CIDRS: a string, a comma-
  * separated list of addresses or prefixes (conf_cidrs). */
 enum conf_type { CONF_STR, CONF_UINT, CONF_INT, CONF_BOOL, CONF_FRACTION,
-    CONF_CIDRS };
+    CONF_CIDRS, CONF_MODE };
 
 struct conf_key {
 	const char	*name;
@@ -57,6 +57,9 @@ static const struct conf_key conf_keys[] = {
 	{ "db_password",	STR(db_password) },
 	{ "db_name",		STR(db_name) },
 	{ "listen",		STR(listen) },
+	{ "listen_group",	STR(listen_group) },
+	{ "listen_mode",	CONF_MODE, offsetof(struct conf, listen_mode), 0,
+				    0, 0777 },
 	{ "workers",		INT(workers, 1, 256) },
 	{ "max_requests",	INT(max_requests, 0, 1000000000) },
 	{ "log",		STR(log) },
@@ -97,6 +100,7 @@ conf_defaults(struct conf *c)
 	snprintf(c->db_user, sizeof(c->db_user), "vigil");
 	snprintf(c->db_name, sizeof(c->db_name), "vigil");
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:9000");
+	c->listen_mode = 0660;
 	c->workers = 4;
 	c->max_requests = 0;
 	snprintf(c->log, sizeof(c->log), "stderr");
@@ -202,6 +206,16 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v)
 			*(unsigned *)(void *)base = (unsigned)n;
 		else
 			*(int *)(void *)base = (int)n;
+		return NULL;
+	case CONF_MODE:
+		/* octal, as chmod(1) takes it: "0660" or "660" */
+		if (*v == '\0' || strlen(v) > 4)
+			return "expected an octal mode such as 0660";
+		errno = 0;
+		n = strtol(v, &end, 8);
+		if (*end != '\0' || errno == ERANGE || n < k->min || n > k->max)
+			return "expected an octal mode such as 0660";
+		*(int *)(void *)base = (int)n;
 		return NULL;
 	case CONF_BOOL:
 		if (!conf_bool(v, &b))

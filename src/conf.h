@@ -14,6 +14,8 @@ struct conf {
 	char	 db_name[128];
 	/* vigil-api */
 	char	 listen[512];        /* "127.0.0.1:9000" or a unix socket path */
+	char	 listen_group[64];   /* a unix socket's group; "" = ours */
+	int	 listen_mode;        /* a unix socket's mode (0660) */
 	int	 workers;
 	int	 max_requests;       /* a worker exits after this many; 0 = never */
 	/* logging: "stderr", "syslog" or a file path */

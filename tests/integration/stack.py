@@ -469,6 +469,10 @@ class Stack:
             "db_password": self.state["db_password"],
             "db_name": "vigil",
             "listen": self.api_sock,
+            # The private stack's nginx workers (nobody) and Apache
+            # (www-data) must reach the socket; a production install
+            # gives it the web server's group instead (vigil-api(8)).
+            "listen_mode": "0666",
             "workers": "4",
             "log": "stderr",
             "openapi_file": os.path.join(self.srcdir, "doc", "openapi.json"),

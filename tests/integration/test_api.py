@@ -17,6 +17,7 @@ import re
 import signal
 import socket
 import struct
+import sys
 import threading
 import time
 import unittest
@@ -1522,6 +1523,65 @@ class T07Pool(Base):
             p.send_signal(signal.SIGTERM)
             self.assertEqual(p.wait(40), 0)
         self.assertFalse(os.path.exists(pidfile))
+
+    def test_socket_mode_and_group(self):
+        """A unix socket gets vigil.conf's listen_mode and listen_group:
+        another local user cannot connect (a process that reaches the
+        socket could claim any REMOTE_ADDR); an unknown group is a
+        start-up error."""
+        import grp
+        import pwd
+        sock = os.path.join(STACK.run, "vigil-api-mode.sock")
+        pidfile = os.path.join(STACK.run, "vigil-api-mode.pid")
+
+        def start(extra):
+            conf = os.path.join(STACK.root, "vigil-mode.conf")
+            with open(STACK.conf) as f:
+                text = f.read()
+            with open(conf, "w") as f:
+                f.write(text + extra)
+            logf = open(STACK.logfile("vigil-api-mode.log"), "ab")
+            p = stackmod.subprocess.Popen(
+                [STACK.vigil_api, "-c", conf, "--listen", sock,
+                 "--workers", "1", "--pidfile", pidfile],
+                stdin=stackmod.subprocess.DEVNULL, stdout=logf,
+                stderr=stackmod.subprocess.STDOUT, env=STACK.env(),
+                start_new_session=True)
+            logf.close()
+            return p
+
+        p = start("listen_mode = 0640\nlisten_group = nogroup\n")
+        try:
+            self.assertTrue(wait_until(
+                lambda: stackmod.read_pidfile(pidfile) == p.pid and
+                len(stackmod.children(p.pid)) == 1, 20))
+            st = os.stat(sock)
+            self.assertEqual(st.st_mode & 0o777, 0o640)
+            self.assertEqual(st.st_gid, grp.getgrnam("nogroup").gr_gid)
+            status, _, body = fcgi_request(sock, "GET", "/api/v1/api-keys",
+                                           headers={"X-API-Key": self.key})
+            self.assertEqual(status, 200, body)
+            # "nobody" (not in group nogroup's write bits) is refused
+            nobody = pwd.getpwnam("nobody")
+            # the system's python3: nobody may not reach a private one
+            py = "/usr/bin/python3" if os.access("/usr/bin/python3",
+                                                 os.X_OK) else sys.executable
+            probe = stackmod.subprocess.run(
+                [py, "-c",
+                 "import socket,sys; s=socket.socket(socket.AF_UNIX); "
+                 "s.connect(sys.argv[1])", sock],
+                user=nobody.pw_uid, group=nobody.pw_gid, extra_groups=[],
+                capture_output=True, text=True, timeout=30)
+            self.assertNotEqual(probe.returncode, 0)
+            self.assertIn("Permission denied", probe.stderr)
+        finally:
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(p.wait(40), 0)
+        p = start("listen_group = no-such-group-here\n")
+        self.assertNotEqual(p.wait(30), 0)
+        self.assertFalse(os.path.exists(sock))
+        with open(STACK.logfile("vigil-api-mode.log")) as f:
+            self.assertIn("listen_group no-such-group-here", f.read())
 
     def test_cgi_mode(self):
         """vigil-api as plain CGI: one request from the environment."""

@@ -33,6 +33,8 @@ START_TEST(test_conf_defaults)
 	ck_assert_str_eq(c.secret_key_file, "");
 	ck_assert_str_eq(c.rules_dir, PKGDATADIR "/rules");
 	ck_assert_str_eq(c.openapi_file, PKGDATADIR "/openapi.json");
+	ck_assert_int_eq(c.listen_mode, 0660);
+	ck_assert_str_eq(c.listen_group, "");
 	ck_assert_int_eq(c.spool_concurrency, 16);
 	ck_assert_int_eq(c.spool_poll_ms, 200);
 	ck_assert_int_eq(c.webhook_connect_timeout_ms, 5000);
@@ -59,8 +61,12 @@ START_TEST(test_conf_spool_keys)
 	ck_assert_int_eq(c.webhook_lease, 3);
 	ck_assert_int_eq(c.webhook_timeout_ms, 2000);
 	ck_assert_int_eq(c.webhook_disable_after, 1);
-	ck_assert_int_eq(conf_parse(&c, "webhook_backoff_scale = 1\n", err,
-	    sizeof(err)), 0);
+	ck_assert_int_eq(conf_parse(&c, "webhook_backoff_scale = 1\n"
+	    "listen_mode = 640\nlisten_group = www-data\n"
+	    "trusted_proxies = 10.0.0.0/8, ::1\n", err, sizeof(err)), 0);
+	ck_assert_int_eq(c.listen_mode, 0640);
+	ck_assert_str_eq(c.listen_group, "www-data");
+	ck_assert_str_eq(c.trusted_proxies, "10.0.0.0/8, ::1");
 	ck_assert(c.webhook_backoff_scale == 1.0);
 }
 END_TEST
@@ -185,6 +191,15 @@ START_TEST(test_conf_parse_bad)
 		    "line 1: spool_concurrency: out of range" },
 		{ "webhook_lease = 0\n", "line 1: webhook_lease: out of range" },
 		{ "spool_poll_ms = 9\n", "line 1: spool_poll_ms: out of range" },
+		{ "listen_mode = 0668\n",
+		    "line 1: listen_mode: expected an octal mode such as 0660" },
+		{ "listen_mode = 01777\n",
+		    "line 1: listen_mode: expected an octal mode such as 0660" },
+		{ "listen_mode =\n",
+		    "line 1: listen_mode: expected an octal mode such as 0660" },
+		{ "trusted_proxies = proxy.example\n",
+		    "line 1: trusted_proxies: expected addresses or CIDR ranges "
+		    "separated by commas (at most 32)" },
 	};
 	struct conf	 c;
 	char		 err[128];
