@@ -80,6 +80,7 @@ static const struct conf_key conf_keys[] = {
 	{ "webhook_lease",	INT(webhook_lease, 1, 86400) },
 	{ "webhook_backoff_scale", FRACTION(webhook_backoff_scale) },
 	{ "webhook_disable_after", INT(webhook_disable_after, 1, 31536000) },
+	{ "event_retention_days", INT(event_retention_days, 0, 36500) },
 	{ "trusted_proxies",	CONF_CIDRS, offsetof(struct conf,
 				    trusted_proxies),
 				    sizeof(((struct conf *)0)->trusted_proxies),
@@ -122,6 +123,7 @@ conf_defaults(struct conf *c)
 	c->webhook_lease = 60;
 	c->webhook_backoff_scale = 1.0;
 	c->webhook_disable_after = 5 * 86400;
+	c->event_retention_days = 30;
 }
 
 int

@@ -622,6 +622,17 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_SPOOL_WEBHOOK_DROP] =
 	    "UPDATE deliveries SET status = 'failed', last_error = ?, "
 	    "updated_at = ? WHERE webhook_id = ? AND status = 'pending'",
+
+	/* retention (vigilctl events prune): finished deliveries, then the
+	 * dispatched events no delivery refers to any more, in batches. */
+	[SQL_PRUNE_DELIVERIES] =
+	    "DELETE FROM deliveries WHERE status IN ('succeeded', 'failed', "
+	    "'dead') AND updated_at < UTC_TIMESTAMP() - INTERVAL ? DAY "
+	    "LIMIT 5000",
+	[SQL_PRUNE_EVENTS] =
+	    "DELETE FROM events WHERE created_at < UTC_TIMESTAMP() - INTERVAL ? "
+	    "DAY AND dispatched = 1 AND NOT EXISTS (SELECT 1 FROM deliveries d "
+	    "WHERE d.event_id = events.id) LIMIT 5000",
 };
 
 #define DB_MAX_PARAMS  32

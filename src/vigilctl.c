@@ -46,7 +46,8 @@ usage(void)
 	    "       vigilctl [-c file] integration add-inventory --tenant NAME "
 	    "--name LABEL --path DIR\n"
 	    "       vigilctl [-c file] audit verify [--tenant NAME "
-	    "[--head SEQ:HASH]]\n");
+	    "[--head SEQ:HASH]]\n"
+	    "       vigilctl [-c file] events prune [--days N]\n");
 }
 
 /* Who is acting, for the audit log. */
@@ -556,6 +557,62 @@ cmd_findings(struct db *db, int argc, char **argv)
 	return EX_OK;
 }
 
+/* events prune [--days N]: finished deliveries (succeeded, failed, dead)
+ * last changed more than N days ago (vigil.conf event_retention_days, 30;
+ * 0 keeps everything), then the dispatched events of that age that no
+ * delivery refers to. Pending deliveries and their events stay, and so
+ * does the audit log. Batches of 5000 rows, each its own statement. */
+static int
+cmd_events(struct db *db, int argc, char **argv)
+{
+	struct db_res *res = NULL;
+	long long days = g_conf.event_retention_days, nd = 0, ne = 0, got;
+	char *end;
+	int rc;
+
+	if (argc == 4 && strcmp(argv[1], "prune") == 0 &&
+	    strcmp(argv[2], "--days") == 0) {
+		days = strtoll(argv[3], &end, 10);
+		if (*argv[3] == '\0' || *end != '\0' || days < 0 ||
+		    days > 36500) {
+			usage();
+			return EX_USAGE;
+		}
+	} else if (argc != 2 || strcmp(argv[1], "prune") != 0) {
+		usage();
+		return EX_USAGE;
+	}
+	if (days == 0) {
+		printf("pruned nothing (retention 0: keep everything)\n");
+		return EX_OK;
+	}
+	do {
+		if ((rc = db_exec(db, SQL_PRUNE_DELIVERIES, (struct db_val[]){
+		    DB_INT(days) }, 1, &res)) != 0)
+			goto fail;
+		got = (long long)res->affected;
+		db_res_free(res);
+		res = NULL;
+		nd += got;
+	} while (got == 5000);
+	do {
+		if ((rc = db_exec(db, SQL_PRUNE_EVENTS, (struct db_val[]){
+		    DB_INT(days) }, 1, &res)) != 0)
+			goto fail;
+		got = (long long)res->affected;
+		db_res_free(res);
+		res = NULL;
+		ne += got;
+	} while (got == 5000);
+	printf("pruned %lld deliveries and %lld events older than %lld "
+	    "days\n", nd, ne, days);
+	return EX_OK;
+fail:
+	fprintf(stderr, "vigilctl: %s (pruned %lld deliveries and %lld events "
+	    "before)\n", db_error(db), nd, ne);
+	return EX_FAIL;
+}
+
 /* integration add-inventory --tenant NAME --name LABEL --path DIR: an
  * inventory integration (a directory of ARM JSON exports), as POST
  * /integrations makes it; prints its id. */
@@ -844,7 +901,7 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(argv[0], "migrate") != 0 && strcmp(argv[0], "tenant") &&
 	    strcmp(argv[0], "key") != 0 && strcmp(argv[0], "findings") != 0 &&
-	    strcmp(argv[0], "audit") != 0 &&
+	    strcmp(argv[0], "audit") != 0 && strcmp(argv[0], "events") != 0 &&
 	    strcmp(argv[0], "integration") != 0) {
 		usage();
 		return EX_USAGE;
@@ -872,6 +929,8 @@ main(int argc, char *argv[])
 		rc = cmd_audit(db, argc, argv);
 	else if (strcmp(argv[0], "integration") == 0)
 		rc = cmd_integration(db, argc, argv);
+	else if (strcmp(argv[0], "events") == 0)
+		rc = cmd_events(db, argc, argv);
 	else
 		rc = cmd_key(db, argc, argv);
 	db_free(db);

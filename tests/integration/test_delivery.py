@@ -716,3 +716,63 @@ class T88Spoolers(DeliveryBase):
                            timeout=30)
         self.assertEqual(r.returncode, 78, r)
         self.assertIn("webhook_lease", r.stderr)
+
+
+class T89Retention(DeliveryBase):
+
+    def test_prune(self):
+        """vigilctl events prune: finished deliveries and the events no
+        delivery needs, older than the retention; pending work, recent
+        rows, undispatched events and the audit log stay."""
+        wh = self.hook(uniq("ok"))
+        old_done = self.fire_test(wh["webhook_id"])
+        old_pending = self.fire_test(wh["webhook_id"])
+        recent = self.fire_test(wh["webhook_id"])
+        self.once()
+        RX.wait_for(3, wh["url"].split(str(RX.port), 1)[1], timeout=10)
+        # a delivery-less old event, and one no spooler has seen yet
+        lone = self.fire_test(wh["webhook_id"])
+        self.once()
+        undispatched = self.fire_test(wh["webhook_id"])
+        ids = (old_done, old_pending, lone, undispatched)
+        STACK.sql("UPDATE events SET created_at = UTC_TIMESTAMP() - "
+                  "INTERVAL 40 DAY WHERE id IN (%s)"
+                  % ", ".join(q(i) for i in ids), database="vigil")
+        STACK.sql("DELETE FROM deliveries WHERE event_id = %s" % q(lone),
+                  database="vigil")
+        STACK.sql("UPDATE deliveries SET updated_at = UTC_TIMESTAMP() - "
+                  "INTERVAL 40 DAY WHERE event_id IN (%s, %s)"
+                  % (q(old_done), q(old_pending)), database="vigil")
+        STACK.sql("UPDATE deliveries SET status = 'pending', "
+                  "next_attempt_at = UTC_TIMESTAMP(3) + INTERVAL 1 DAY "
+                  "WHERE event_id = %s" % q(old_pending), database="vigil")
+        audit = STACK.query("SELECT COUNT(*) FROM audit_log")[0][0]
+        for bad in (["events"], ["events", "prune", "--days"],
+                    ["events", "prune", "--days", "-1"],
+                    ["events", "prune", "--days", "x"],
+                    ["events", "purge"]):
+            r = STACK.vigilctl(*bad, check=False)
+            self.assertEqual(r.returncode, 2, (bad, r.stderr))
+        r = STACK.vigilctl("events", "prune", "--days", "0")
+        self.assertIn("pruned nothing", r.stdout)
+        r = STACK.vigilctl("events", "prune", "--days", "30")
+        self.assertRegex(r.stdout, r"pruned \d+ deliveries and \d+ events")
+
+        def there(table, col, value):
+            return STACK.query("SELECT COUNT(*) FROM %s WHERE %s = %s"
+                               % (table, col, q(value)))[0][0] == "1"
+        self.assertFalse(there("events", "id", old_done))
+        self.assertFalse(there("deliveries", "event_id", old_done))
+        self.assertFalse(there("events", "id", lone))
+        self.assertTrue(there("events", "id", old_pending))
+        self.assertTrue(there("deliveries", "event_id", old_pending))
+        self.assertTrue(there("events", "id", recent))
+        self.assertTrue(there("deliveries", "event_id", recent))
+        self.assertTrue(there("events", "id", undispatched))
+        self.assertEqual(STACK.query("SELECT COUNT(*) FROM audit_log")[0][0],
+                         audit)
+        r = self.call("GET", "/events?type=webhook.test&limit=500")
+        seen = {e["event_id"] for e in r.json()["events"]}
+        self.assertNotIn(old_done, seen)
+        self.assertIn(recent, seen)
+

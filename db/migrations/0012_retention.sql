@@ -1,0 +1,4 @@
+-- 0012: what vigilctl events prune needs to find old rows without
+-- scanning: events by age, and the deliveries of an event.
+ALTER TABLE events ADD KEY IF NOT EXISTS events_created (created_at);
+ALTER TABLE deliveries ADD KEY IF NOT EXISTS deliveries_event (event_id);
