@@ -19,6 +19,7 @@
 #include "cidr.h"
 #include "conf.h"
 #include "db.h"
+#include "log.h"
 #include "vtime.h"
 
 #define AL_CACHE   64
@@ -28,6 +29,7 @@
 struct al_entry {
 	char		 tenant[VIGIL_ID_LEN];
 	long long	 at_ms;         /* monotonic; 0 = free */
+	int		 broken;        /* stored, but not a list we can read */
 	size_t		 n;
 	struct cidr	 list[AL_MAX];
 };
@@ -73,8 +75,9 @@ allowlist_forget(const char *tenant_id)
 			cache[i].at_ms = 0;
 }
 
-/* Parse the stored JSON array into e; entries that do not parse (none
- * should: PUT /settings canonicalises them) are skipped. */
+/* Parse the stored JSON array into e. Text that is not an array of
+ * addresses and ranges (PUT /settings never stores one; a hand edit
+ * might) marks the entry broken: refused, never read as "no list". */
 static void
 al_parse(struct al_entry *e, const char *text)
 {
@@ -82,18 +85,26 @@ al_parse(struct al_entry *e, const char *text)
 	size_t i, n;
 
 	e->n = 0;
-	if (text == NULL || (arr = json_tokener_parse(text)) == NULL)
+	e->broken = 0;
+	if (text == NULL)
 		return;
-	if (json_object_is_type(arr, json_type_array)) {
-		n = json_object_array_length(arr);
-		for (i = 0; i < n && e->n < AL_MAX; i++) {
-			it = json_object_array_get_idx(arr, i);
-			if (json_object_is_type(it, json_type_string) &&
-			    cidr_parse(json_object_get_string(it),
-			    (size_t)json_object_get_string_len(it),
-			    &e->list[e->n]))
-				e->n++;
+	if ((arr = json_tokener_parse(text)) == NULL ||
+	    !json_object_is_type(arr, json_type_array)) {
+		e->broken = 1;
+		json_object_put(arr);
+		return;
+	}
+	n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		it = json_object_array_get_idx(arr, i);
+		if (e->n == AL_MAX ||
+		    !json_object_is_type(it, json_type_string) ||
+		    !cidr_parse(json_object_get_string(it),
+		    (size_t)json_object_get_string_len(it), &e->list[e->n])) {
+			e->broken = 1;
+			break;
 		}
+		e->n++;
 	}
 	json_object_put(arr);
 }
@@ -138,6 +149,14 @@ allowlist_check(struct request *r, struct db *db)
 
 	if ((e = al_get(r, db)) == NULL)
 		return -1;
+	if (e->broken) {
+		log_err("tenant %s: its stored ip_allowlist cannot be read; "
+		    "refusing its requests until it is set again",
+		    r->auth.tenant_id);
+		response_error(r, 403, "ip_not_allowed", "This tenant's IP "
+		    "allowlist cannot be read; ask the operator.", NULL);
+		return -1;
+	}
 	if (e->n == 0)
 		return 0;
 	if (allowlist_client(r, &client) &&

@@ -341,6 +341,20 @@ auth_check(struct request *r, struct db *db, unsigned scope)
 		class = "write";
 		deflimit = g_conf.rate_write_per_min;
 	}
+	/* The tenant's IP allowlist before anything is counted or touched:
+	 * a leaked key used from elsewhere must not spend the owner's rate
+	 * limit nor look used. An unknown key goes on to its 401. */
+	{
+		long long expires;
+
+		if ((rc = identify(db, hash, &r->auth, &expires)) < 0) {
+			api_db_error(r, rc);
+			return -1;
+		}
+		if (rc == 1 && allowlist_check(r, db) != 0)
+			return -1;
+		rc = 1;
+	}
 	if (rtable != NULL && (rc = count_shared(r, db, hash, class,
 	    deflimit, now, &count, &limit, &window, &first)) < 0)
 		return -1;
@@ -361,8 +375,6 @@ auth_check(struct request *r, struct db *db, unsigned scope)
 	r->rl_limit = rl.limit;
 	r->rl_remaining = rl.remaining;
 	r->rl_reset = rl.reset;
-	if (allowlist_check(r, db) != 0)
-		return -1;
 	if ((r->auth.scopes & scope) != scope) {
 		response_error(r, 403, "insufficient_scope",
 		    "This key lacks the scope this operation needs.", NULL);

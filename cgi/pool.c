@@ -258,6 +258,11 @@ socket_access(const char *path)
 		    strerror(errno));
 		return -1;
 	}
+	if (g_conf.listen_group[0] == '\0' && (g_conf.listen_mode & 07) == 0)
+		log_warn("pool: %s is mode %04o with this process's group and "
+		    "no listen_group: the web server can connect only if it "
+		    "runs in that group (set listen_group = www-data)", path,
+		    g_conf.listen_mode);
 	return 0;
 }
 
@@ -265,6 +270,7 @@ socket_access(const char *path)
 static int
 open_listener(const char *addr)
 {
+	mode_t old_mask;
 	int fd;
 
 	if (addr[0] == '/') {
@@ -279,7 +285,11 @@ open_listener(const char *addr)
 			}
 			unlink(addr);
 		}
+		/* Created owner-only, then widened to listen_mode: no
+		 * moment where the process umask leaves it open. */
+		old_mask = umask(0177);
 		fd = FCGX_OpenSocket(addr, 128);
+		umask(old_mask);
 		/* Who may connect: the socket's group (listen_group, the web
 		 * server's) and mode (listen_mode, 0660); a process that
 		 * reaches the socket can send any FastCGI parameter,

@@ -93,19 +93,37 @@ cidr_list_contains(const struct cidr *list, size_t n,
 	return 0;
 }
 
-/* An address alone (no prefix), trimmed of spaces; 1 or 0. */
+/* An address alone (no prefix), trimmed of spaces; also read from the
+ * forms proxies write: "[v6]", "[v6]:port", "v4:port", and with an IPv6
+ * zone ("fe80::1%eth0", the zone dropped). 1 or 0. */
 static int
 one_addr(const char *s, size_t len, struct cidr *c)
 {
+	const char *close, *colon, *pct;
+
 	while (len > 0 && (*s == ' ' || *s == '\t')) {
 		s++;
 		len--;
 	}
 	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
 		len--;
-	if (memchr(s, '/', len) != NULL)
+	if (len == 0 || memchr(s, '/', len) != NULL)
 		return 0;
-	return cidr_parse(s, len, c);
+	if (s[0] == '[') {
+		if ((close = memchr(s, ']', len)) == NULL)
+			return 0;
+		/* nothing, or ":port", may follow */
+		if ((size_t)(close - s) + 1 < len && close[1] != ':')
+			return 0;
+		len = (size_t)(close - s) - 1;
+		s++;
+	} else if ((colon = memchr(s, ':', len)) != NULL &&
+	    memchr(colon + 1, ':', len - (size_t)(colon - s) - 1) == NULL &&
+	    memchr(s, '.', (size_t)(colon - s)) != NULL)
+		len = (size_t)(colon - s);	/* "a.b.c.d:port" */
+	if ((pct = memchr(s, '%', len)) != NULL)
+		len = (size_t)(pct - s);
+	return len > 0 && cidr_parse(s, len, c);
 }
 
 int

@@ -585,12 +585,13 @@ static const char *const sqls[SQL__COUNT] = {
 	    "updated_at = UTC_TIMESTAMP() WHERE id = ?",
 	/* What a claim took: SPOOL_C_* in spool.c. */
 	[SQL_SPOOL_CLAIMED] =
-	    "SELECT d.id, d.webhook_id, d.attempts, e.id, e.type, e.payload, "
+	    "SELECT d.id, d.webhook_id, d.attempts, d.event_id, e.type, "
+	    "e.payload, "
 	    "w.url, w.secret, "
 	    "(w.id IS NULL OR w.deleted_at IS NOT NULL "
 	    "OR w.disabled_at IS NOT NULL), w.failing_since IS NOT NULL, "
 	    "d.tenant_id "
-	    "FROM deliveries d JOIN events e ON e.id = d.event_id "
+	    "FROM deliveries d LEFT JOIN events e ON e.id = d.event_id "
 	    "LEFT JOIN webhooks w ON w.id = d.webhook_id "
 	    "WHERE d.lease_owner = ? AND d.status = 'delivering'",
 	/* An attempt's outcome, only by the claim that made it. */
@@ -629,10 +630,16 @@ static const char *const sqls[SQL__COUNT] = {
 	    "DELETE FROM deliveries WHERE status IN ('succeeded', 'failed', "
 	    "'dead') AND updated_at < UTC_TIMESTAMP() - INTERVAL ? DAY "
 	    "LIMIT 5000",
+	/* Only below the oldest event not yet fanned out: a fan-out that
+	 * commits while the DELETE runs cannot have its new deliveries
+	 * missed by NOT EXISTS (which reads without locks). */
+	[SQL_PRUNE_HORIZON] =
+	    "SELECT COALESCE(MIN(seq), 9223372036854775807) FROM events "
+	    "WHERE dispatched = 0",
 	[SQL_PRUNE_EVENTS] =
 	    "DELETE FROM events WHERE created_at < UTC_TIMESTAMP() - INTERVAL ? "
-	    "DAY AND dispatched = 1 AND NOT EXISTS (SELECT 1 FROM deliveries d "
-	    "WHERE d.event_id = events.id) LIMIT 5000",
+	    "DAY AND dispatched = 1 AND seq < ? AND NOT EXISTS (SELECT 1 FROM "
+	    "deliveries d WHERE d.event_id = events.id) LIMIT 5000",
 };
 
 #define DB_MAX_PARAMS  32

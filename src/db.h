@@ -131,6 +131,7 @@ enum db_stmt {
 	SQL_SPOOL_WEBHOOK_DISABLE,
 	SQL_SPOOL_WEBHOOK_DROP,
 	/* retention (vigilctl events prune) */
+	SQL_PRUNE_HORIZON,
 	SQL_PRUNE_DELIVERIES,
 	SQL_PRUNE_EVENTS,
 	SQL__COUNT

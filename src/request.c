@@ -30,6 +30,36 @@ dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* Every NAME in the environment, in order, joined with ", " (nginx before
+ * 1.23 passes a header sent twice as two parameters; believing only the
+ * first would let a client's own X-Forwarded-For line win); NULL if none
+ * or out of memory. */
+static char *
+env_join(char *const *envp, const char *name)
+{
+	size_t n = strlen(name), len = 0, vl;
+	char *out = NULL, *p;
+
+	for (; envp != NULL && *envp != NULL; envp++) {
+		if (strncmp(*envp, name, n) != 0 || (*envp)[n] != '=')
+			continue;
+		vl = strlen(*envp + n + 1);
+		if ((p = realloc(out, len + vl + 3)) == NULL) {
+			free(out);
+			return NULL;
+		}
+		out = p;
+		if (len > 0) {
+			memcpy(out + len, ", ", 2);
+			len += 2;
+		}
+		memcpy(out + len, *envp + n + 1, vl);
+		len += vl;
+		out[len] = '\0';
+	}
+	return out;
+}
+
 int
 request_init(struct request *r, char *const *envp)
 {
@@ -99,8 +129,7 @@ request_init(struct request *r, char *const *envp)
 	r->x_license_key = dup_or_null(env_get(envp, "HTTP_X_LICENSE_KEY"));
 	r->x_api_key = dup_or_null(env_get(envp, "HTTP_X_API_KEY"));
 	r->remote_addr = dup_or_null(env_get(envp, "REMOTE_ADDR"));
-	r->x_forwarded_for = dup_or_null(env_get(envp,
-	    "HTTP_X_FORWARDED_FOR"));
+	r->x_forwarded_for = env_join(envp, "HTTP_X_FORWARDED_FOR");
 	return rc;
 }
 

@@ -300,7 +300,9 @@ spool_claim(struct db *db, const unsigned char key[32], int max,
 		j->len = j->body ? strlen(j->body) : 0;
 		j->url = strdup(db_cell(res, i, CL_C_URL) ?
 		    db_cell(res, i, CL_C_URL) : "");
-		if (db_cell_int(res, i, CL_C_GONE) != 0)
+		if (db_cell(res, i, CL_C_TYPE) == NULL)
+			j->skip = "its event was pruned (event_retention_days)";
+		else if (db_cell_int(res, i, CL_C_GONE) != 0)
 			j->skip = "webhook deleted or disabled";
 		else if (db_cell(res, i, CL_C_SECRET) == NULL ||
 		    (j->secret = crypto_open(key, db_cell(res, i, CL_C_SECRET),

@@ -567,6 +567,7 @@ cmd_events(struct db *db, int argc, char **argv)
 {
 	struct db_res *res = NULL;
 	long long days = g_conf.event_retention_days, nd = 0, ne = 0, got;
+	long long horizon;
 	char *end;
 	int rc;
 
@@ -595,9 +596,14 @@ cmd_events(struct db *db, int argc, char **argv)
 		res = NULL;
 		nd += got;
 	} while (got == 5000);
+	if ((rc = db_exec(db, SQL_PRUNE_HORIZON, NULL, 0, &res)) != 0)
+		goto fail;
+	horizon = db_cell_int(res, 0, 0);
+	db_res_free(res);
+	res = NULL;
 	do {
 		if ((rc = db_exec(db, SQL_PRUNE_EVENTS, (struct db_val[]){
-		    DB_INT(days) }, 1, &res)) != 0)
+		    DB_INT(days), DB_INT(horizon) }, 2, &res)) != 0)
 			goto fail;
 		got = (long long)res->affected;
 		db_res_free(res);

@@ -13,6 +13,7 @@ last in this module.
 
 import concurrent.futures
 import hashlib
+import http.client
 import itertools
 import json
 import os
@@ -1688,7 +1689,8 @@ class T51Allowlist(FBase):
                          {"action": "dismiss", "ids": ["x"]})):
                     r = request(base, method, path, body, headers=auth(key))
                     self.assert_error(r, 403, "ip_not_allowed")
-                    self.assertIn("X-RateLimit-Limit", r.headers)
+                    # refused before counting: no rate-limit state
+                    self.assertNotIn("X-RateLimit-Limit", r.headers)
                 r = request(base, "GET", "/api/v1/settings",
                             headers=auth("vgl_" + "A" * 40))
                 self.assert_error(r, 401, "invalid_license_key")
@@ -1699,6 +1701,17 @@ class T51Allowlist(FBase):
         self.assertEqual(json.loads(STACK.query(
             "SELECT ip_allowlist FROM tenant_settings WHERE tenant_id = %s"
             % q(tid))[0][0]), ["10.0.0.0/8", "::1/128"])
+        # A list that cannot be read (a hand edit) refuses, never opens.
+        for text in ('["127.0.0.1/32 "]', '"127.0.0.1"', "[1]", "{}",
+                     "not json"):
+            with self.subTest(stored=text):
+                STACK.sql("UPDATE tenant_settings SET ip_allowlist = %s "
+                          "WHERE tenant_id = %s" % (q(text), q(tid)),
+                          database="vigil")
+                time.sleep(1.1)
+                r = request(STACK.urls()["nginx"], "GET", "/api/v1/settings",
+                            headers=auth(key))
+                self.assert_error(r, 403, "ip_not_allowed")
         self.set_list(tid, [])
 
     def test_trusted_proxies(self):
@@ -1738,6 +1751,22 @@ class T51Allowlist(FBase):
             # a client cannot smuggle an address in front
             self.assert_error(get("192.0.2.9, 203.0.113.5"), 403,
                               "ip_not_allowed")
+            # nor in a header line of its own before the proxy's (nginx
+            # 1.22 passes a repeated header as two parameters)
+            u = urllib.parse.urlsplit(base)
+            for lines, want in ((["192.0.2.9", "198.51.100.1"], 403),
+                                (["198.51.100.1", "192.0.2.9"], 200)):
+                c = http.client.HTTPConnection(u.hostname, u.port,
+                                               timeout=30)
+                c.putrequest("GET", "/api/v1/settings")
+                c.putheader("X-API-Key", key)
+                for v in lines:
+                    c.putheader("X-Forwarded-For", v)
+                c.endheaders()
+                resp = c.getresponse()
+                resp.read()
+                c.close()
+                self.assertEqual(resp.status, want, lines)
         finally:
             STACK.write_conf(trusted_proxies="")
             STACK.api_stop()

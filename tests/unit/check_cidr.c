@@ -104,6 +104,21 @@ START_TEST(test_cidr_client)
 	    sizeof(c)) == 0);
 	ck_assert(cidr_client("127.0.0.1", "2001:db8::5", t, 2, &c));
 	ck_assert_int_eq(c.family, AF_INET6);
+	/* the forms load balancers and kernels write */
+	ck_assert(cidr_client("fe80::1%eth0", NULL, t, 2, &c));
+	ck_assert(memcmp(&c, &(struct cidr[]){ P("fe80::1") }[0],
+	    sizeof(c)) == 0);
+	ck_assert(cidr_client("127.0.0.1", "203.0.113.9:51234", t, 2, &c));
+	ck_assert(memcmp(&c, &(struct cidr[]){ P("203.0.113.9") }[0],
+	    sizeof(c)) == 0);
+	ck_assert(cidr_client("127.0.0.1", "[2001:db8::5]:443", t, 2, &c));
+	ck_assert(memcmp(&c, &(struct cidr[]){ P("2001:db8::5") }[0],
+	    sizeof(c)) == 0);
+	ck_assert(cidr_client("127.0.0.1", "[2001:db8::5]", t, 2, &c));
+	ck_assert(!cidr_client("127.0.0.1", "[2001:db8::5", t, 2, &c));
+	ck_assert(!cidr_client("127.0.0.1", "[2001:db8::5]x", t, 2, &c));
+	ck_assert(!cidr_client("127.0.0.1", "[]", t, 2, &c));
+	ck_assert(!cidr_client("127.0.0.1", "%eth0", t, 2, &c));
 	/* nothing usable behind a trusted peer: no client */
 	ck_assert(!cidr_client("127.0.0.1", NULL, t, 2, &c));
 	ck_assert(!cidr_client("127.0.0.1", "10.0.0.1, 10.0.0.2", t, 2, &c));

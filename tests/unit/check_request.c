@@ -38,6 +38,32 @@ START_TEST(test_init_basic)
 }
 END_TEST
 
+/* A header sent twice reaches FastCGI as two parameters from nginx before
+ * 1.23: all of them count, in order, for the client address. */
+START_TEST(test_init_forwarded_for)
+{
+	char *one[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/",
+	    "HTTP_X_FORWARDED_FOR=192.0.2.1", NULL };
+	char *two[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/",
+	    "HTTP_X_FORWARDED_FOR=10.0.0.1", "HTTP_X_API_KEY=k",
+	    "HTTP_X_FORWARDED_FOR=192.0.2.1, 198.51.100.2", NULL };
+	char *none[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/",
+	    "HTTP_X_FORWARDED_FORX=1.2.3.4", NULL };
+	struct request r;
+
+	ck_assert_int_eq(request_init(&r, one), 0);
+	ck_assert_str_eq(r.x_forwarded_for, "192.0.2.1");
+	request_free(&r);
+	ck_assert_int_eq(request_init(&r, two), 0);
+	ck_assert_str_eq(r.x_forwarded_for,
+	    "10.0.0.1, 192.0.2.1, 198.51.100.2");
+	request_free(&r);
+	ck_assert_int_eq(request_init(&r, none), 0);
+	ck_assert_ptr_null(r.x_forwarded_for);
+	request_free(&r);
+}
+END_TEST
+
 START_TEST(test_init_cgi_fallback)
 {
 	char *env[] = { "REQUEST_METHOD=POST", "SCRIPT_NAME=/api",
@@ -216,6 +242,7 @@ request_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_init_basic);
+	tcase_add_test(tc, test_init_forwarded_for);
 	tcase_add_test(tc, test_init_cgi_fallback);
 	tcase_add_loop_test(tc, test_init_bad_length, 0,
 	    (int)NELEM(bad_env));
