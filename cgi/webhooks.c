@@ -549,11 +549,25 @@ webhooks_enable(struct request *r, struct db *db)
 	char actor[128];
 	int rc;
 
-	if (webhook_load(r, db, &res) != 0)
+	if (!id_valid("wh", id)) {
+		not_found(r, "No such webhook.");
 		return;
-	if (db_cell(res, 0, WH_C_DISABLED) == NULL) {
+	}
+	auth_actor(r, actor, sizeof(actor));
+	/* Read under the tenant lock that every writer of the webhook
+	 * (delete, enable, vigil-spool's disabling) takes first, so that
+	 * the audited reason is the one being cleared. */
+	if ((rc = db_begin(db)) != 0 ||
+	    (rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+	    DB_STR(r->auth.tenant_id) }, 1, NULL)) != 0 ||
+	    (rc = db_exec(db, SQL_WEBHOOK_GET, (struct db_val[]){
+	    DB_STR(r->auth.tenant_id), DB_STR(id) }, 2, &res)) != 0)
+		goto dberr;
+	if (res->nrows != 1 || db_cell(res, 0, WH_C_DISABLED) == NULL) {
+		/* gone, or not disabled: nothing to do */
 		db_res_free(res);
-		webhooks_get(r, db);   /* not disabled: as it is */
+		db_rollback(db);
+		webhooks_get(r, db);
 		return;
 	}
 	detail = json_object_new_object();
@@ -562,29 +576,15 @@ webhooks_enable(struct request *r, struct db *db)
 	    db_cell(res, 0, WH_C_DISABLED_REASON) : ""));
 	db_res_free(res);
 	res = NULL;
-	auth_actor(r, actor, sizeof(actor));
-	if ((rc = db_begin(db)) != 0 ||
-	    (rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
-	    DB_STR(r->auth.tenant_id) }, 1, NULL)) != 0 ||
-	    (rc = db_exec(db, SQL_WEBHOOK_ENABLE, (struct db_val[]){
-	    DB_STR(r->auth.tenant_id), DB_STR(id) }, 2, &res)) != 0) {
+	if ((rc = db_exec(db, SQL_WEBHOOK_ENABLE, (struct db_val[]){
+	    DB_STR(r->auth.tenant_id), DB_STR(id) }, 2, NULL)) != 0 ||
+	    (rc = audit_append(db, r->auth.tenant_id, actor,
+	    "webhook.enable", id, detail)) != 0) {
 		json_object_put(detail);
 		goto dberr;
 	}
-	if (res->affected == 0) {
-		/* deleted or enabled by another request meanwhile */
-		json_object_put(detail);
-		db_res_free(res);
-		db_rollback(db);
-		webhooks_get(r, db);
-		return;
-	}
-	db_res_free(res);
-	res = NULL;
-	rc = audit_append(db, r->auth.tenant_id, actor, "webhook.enable", id,
-	    detail);
 	json_object_put(detail);
-	if (rc != 0 || (rc = db_commit(db)) != 0)
+	if ((rc = db_commit(db)) != 0)
 		goto dberr;
 	webhooks_get(r, db);
 	return;
