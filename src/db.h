@@ -8,6 +8,9 @@
 
 struct conf;
 
+/* How many ids SQL_SPOOL_CLAIM and SQL_SPOOL_EVENT_DONE take at once. */
+#define SPOOL_IN 16
+
 enum db_stmt {
 	SQL_PING,
 	SQL_NOW,

@@ -128,10 +128,18 @@ fanout_tx(struct db *db, int batch, long *nev, long *ndl)
 				goto fail;
 			(*ndl)++;
 		}
-		if ((rc = db_exec(db, SQL_SPOOL_EVENT_DONE, (struct db_val[]){
-		    DB_INT(db_cell_int(ev, i, EV_C_SEQ)) }, 1, NULL)) != 0)
-			goto fail;
 		(*nev)++;
+	}
+	/* Marked dispatched SPOOL_IN at a time. */
+	for (i = 0; i < ev->nrows; i += SPOOL_IN) {
+		struct db_val p[SPOOL_IN];
+
+		for (k = 0; k < SPOOL_IN; k++)
+			p[k] = DB_INT(i + k < ev->nrows ?
+			    db_cell_int(ev, i + k, EV_C_SEQ) : 0);
+		if ((rc = db_exec(db, SQL_SPOOL_EVENT_DONE, p, SPOOL_IN,
+		    NULL)) != 0)
+			goto fail;
 	}
 done:
 	rc = db_commit(db);
@@ -202,44 +210,51 @@ spool_jobs_free(struct spool_job *jobs, size_t n)
 	free(jobs);
 }
 
-/* Lease the rows of due (ids in column 0). */
+/* Lease the rows of due (ids in column 0), SPOOL_IN at a time. */
 static int
 claim_rows(struct db *db, const struct db_res *due, const char *lease,
     const struct spool_conf *sc)
 {
-	size_t i;
+	struct db_val p[3 + SPOOL_IN];
+	size_t i, k;
 	int rc;
 
-	for (i = 0; i < due->nrows; i++)
-		if ((rc = db_exec(db, SQL_SPOOL_CLAIM, (struct db_val[]){
-		    DB_STR(lease), DB_INT(sc->lease_s), DB_INT(sc->lease_s),
-		    DB_STR(db_cell(due, i, 0)) }, 4, NULL)) != 0)
+	for (i = 0; i < due->nrows; i += SPOOL_IN) {
+		p[0] = DB_STR(lease);
+		p[1] = DB_INT(sc->lease_s);
+		p[2] = DB_INT(sc->lease_s);
+		for (k = 0; k < SPOOL_IN; k++)
+			p[3 + k] = i + k < due->nrows ?
+			    DB_STR(db_cell(due, i + k, 0)) : DB_STR("");
+		if ((rc = db_exec(db, SQL_SPOOL_CLAIM, p, 3 + SPOOL_IN,
+		    NULL)) != 0)
 			return rc;
+	}
 	return 0;
 }
 
 static int
-claim_tx(struct db *db, int max, const char *lease,
+claim_tx(struct db *db, int max, int expired, const char *lease,
     const struct spool_conf *sc, size_t *taken)
 {
 	struct db_res *leased = NULL, *due = NULL;
-	int rc;
+	int rc, n;
 
 	*taken = 0;
 	if ((rc = db_begin(db)) != 0)
 		return rc;
-	if ((rc = db_exec(db, SQL_SPOOL_DUE_LEASED,
+	if (expired && ((rc = db_exec(db, SQL_SPOOL_DUE_LEASED,
 	    (struct db_val[]){ DB_INT(max) }, 1, &leased)) != 0 ||
-	    (rc = claim_rows(db, leased, lease, sc)) != 0)
+	    (rc = claim_rows(db, leased, lease, sc)) != 0))
 		goto fail;
-	if ((int)leased->nrows < max &&
-	    ((rc = db_exec(db, SQL_SPOOL_DUE, (struct db_val[]){
-	    DB_INT(max - (int)leased->nrows) }, 1, &due)) != 0 ||
+	n = leased ? (int)leased->nrows : 0;
+	if (n < max && ((rc = db_exec(db, SQL_SPOOL_DUE, (struct db_val[]){
+	    DB_INT(max - n) }, 1, &due)) != 0 ||
 	    (rc = claim_rows(db, due, lease, sc)) != 0))
 		goto fail;
 	if ((rc = db_commit(db)) != 0)
 		goto fail;
-	*taken = leased->nrows + (due ? due->nrows : 0);
+	*taken = (size_t)n + (due ? due->nrows : 0);
 	db_res_free(leased);
 	db_res_free(due);
 	return 0;
@@ -252,7 +267,7 @@ fail:
 
 int
 spool_claim(struct db *db, const unsigned char key[32], int max,
-    const struct spool_conf *sc, struct spool_job **jobsp,
+    int expired, const struct spool_conf *sc, struct spool_job **jobsp,
     size_t *njobs)
 {
 	struct db_res *res = NULL;
@@ -266,7 +281,8 @@ spool_claim(struct db *db, const unsigned char key[32], int max,
 	if (id_new("lease", lease, sizeof(lease)) != 0)
 		return DB_ERR;
 	for (tries = 0; tries < SPOOL_TX_TRIES; tries++)
-		if ((rc = claim_tx(db, max, lease, sc, &taken)) != DB_RETRY)
+		if ((rc = claim_tx(db, max, expired, lease, sc, &taken)) !=
+		    DB_RETRY)
 			break;
 	if (rc != 0 || taken == 0)
 		return rc;

@@ -78,11 +78,13 @@ int	 spool_match(const char *events_json, const char *type);
 int	 spool_fanout(struct db *, int batch, long *nevents,
 	    long *ndeliveries);
 
-/* Claim up to max due deliveries under a fresh lease; *jobs (an array of
- * *njobs, free with spool_jobs_free) is what was taken. key opens the
- * webhook secrets. 0 or a DB_* code. */
+/* Claim up to max due deliveries under a fresh lease, those whose lease
+ * expired first when expired is set (the daemon looks for them once a
+ * second); *jobs (an array of *njobs, free with spool_jobs_free) is what
+ * was taken. key opens the webhook secrets. 0 or a DB_* code. */
 int	 spool_claim(struct db *, const unsigned char key[32], int max,
-	    const struct spool_conf *, struct spool_job **jobs, size_t *njobs);
+	    int expired, const struct spool_conf *, struct spool_job **jobs,
+	    size_t *njobs);
 void	 spool_jobs_free(struct spool_job *, size_t n);
 void	 spool_job_free(struct spool_job *);
 

@@ -66,6 +66,7 @@ struct spooler {
 	size_t			 ndone;
 	long long		 done_at;    /* ms, first of them finished */
 	long long		 fan_at;     /* ms, last fan-out */
+	long long		 expired_at; /* ms, last look for expired leases */
 	int			 fan_hot;    /* it found events: again */
 	long			 delivered, failed;
 };
@@ -375,7 +376,7 @@ round_once(struct spooler *s, int claiming, int once, int wait_ms,
 	size_t njobs = 0, i;
 	long ne = 0, nd = 0;
 	long long now = vtime_mono_us() / 1000;
-	int running, left, rc = 0, rc2, free_slots, batch, timeout;
+	int running, left, rc = 0, rc2, free_slots, batch, timeout, expired;
 
 	*busy = 0;
 	batch = (s->n + 3) / 4;
@@ -391,8 +392,11 @@ round_once(struct spooler *s, int claiming, int once, int wait_ms,
 		/* done_* hold 2n: unrecorded outcomes stop new claims */
 		if (free_slots > 0 && (int)s->ndone < s->n &&
 		    (free_slots >= batch || s->inflight == 0)) {
+			expired = once || now - s->expired_at >= 1000;
+			if (expired)
+				s->expired_at = now;
 			if ((rc2 = spool_claim(s->db, s->key, free_slots,
-			    &s->sc, &jobs, &njobs)) != 0) {
+			    expired, &s->sc, &jobs, &njobs)) != 0) {
 				log_err("claim: %s", db_error(s->db));
 				rc = rc2;
 			}
