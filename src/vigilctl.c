@@ -918,13 +918,11 @@ main(int argc, char *argv[])
 		return EX_FAIL;
 	}
 	log_open("vigilctl", "stderr");
+	/* Nothing connects until a command's first statement, so that a
+	 * usage error is reported as one whether or not the database is
+	 * up; a command that cannot reach it says so and exits 1. */
 	if ((db = db_new(&g_conf)) == NULL)
 		return EX_FAIL;
-	if (db_connect(db) != 0) {
-		fprintf(stderr, "vigilctl: %s\n", db_error(db));
-		db_free(db);
-		return EX_FAIL;
-	}
 	if (strcmp(argv[0], "migrate") == 0)
 		rc = cmd_migrate(db, argc, argv);
 	else if (strcmp(argv[0], "tenant") == 0)
