@@ -142,27 +142,40 @@ al_get(struct request *r, struct db *db)
 }
 
 int
-allowlist_check(struct request *r, struct db *db)
+allowlist_check(struct request *r, struct db *db, const char *key_hash)
 {
 	const struct al_entry *e;
+	struct db_res *res = NULL;
 	struct cidr client;
+	int rc;
 
 	if ((e = al_get(r, db)) == NULL)
 		return -1;
-	if (e->broken) {
+	if (e->broken)
 		log_err("tenant %s: its stored ip_allowlist cannot be read; "
 		    "refusing its requests until it is set again",
 		    r->auth.tenant_id);
-		response_error(r, 403, "ip_not_allowed", "This tenant's IP "
-		    "allowlist cannot be read; ask the operator.", NULL);
+	else if (e->n == 0 || (allowlist_client(r, &client) &&
+	    cidr_list_contains(e->list, e->n, &client)))
+		return 0;
+	/* About to refuse: a key that is no longer usable gets the 401 it
+	 * would get from anywhere, so the 403 says nothing about it. */
+	if ((rc = db_exec(db, SQL_AUTH_USABLE, (struct db_val[]){
+	    DB_STR(key_hash) }, 1, &res)) != 0) {
+		api_db_error(r, rc);
 		return -1;
 	}
-	if (e->n == 0)
-		return 0;
-	if (allowlist_client(r, &client) &&
-	    cidr_list_contains(e->list, e->n, &client))
-		return 0;
-	response_error(r, 403, "ip_not_allowed", "This tenant's IP allowlist "
-	    "does not include the address this request comes from.", NULL);
+	rc = (int)res->nrows;
+	db_res_free(res);
+	if (rc == 0) {
+		response_error(r, 401, "invalid_license_key",
+		    "The provided license key is invalid or has been revoked.",
+		    NULL);
+		return -1;
+	}
+	response_error(r, 403, "ip_not_allowed", e->broken ?
+	    "This tenant's IP allowlist cannot be read; ask the operator." :
+	    "This tenant's IP allowlist does not include the address this "
+	    "request comes from.", NULL);
 	return -1;
 }

@@ -37,9 +37,10 @@ void	 auth_forget_key(const char *key_id);
 void	 auth_forget_tenant(const char *tenant_id);
 
 struct cidr;
-/* The tenant's IP allowlist (allowlist.c): 0 to go on, or -1 after the
- * 403 ip_not_allowed (or a database error) reply. */
-int	 allowlist_check(struct request *, struct db *);
+/* The tenant's IP allowlist (allowlist.c) for a request whose key (by its
+ * hash) is known: 0 to go on, or -1 after the reply: 403 ip_not_allowed,
+ * 401 if the key is no longer usable, or a database error. */
+int	 allowlist_check(struct request *, struct db *, const char *key_hash);
 /* The request's client address (REMOTE_ADDR, or X-Forwarded-For behind
  * trusted_proxies); 1 with *out set, 0 if there is none. */
 int	 allowlist_client(const struct request *, struct cidr *out);

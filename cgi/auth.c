@@ -351,7 +351,7 @@ auth_check(struct request *r, struct db *db, unsigned scope)
 			api_db_error(r, rc);
 			return -1;
 		}
-		if (rc == 1 && allowlist_check(r, db) != 0)
+		if (rc == 1 && allowlist_check(r, db, hash) != 0)
 			return -1;
 		rc = 1;
 	}

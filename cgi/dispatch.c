@@ -1,6 +1,6 @@
 /* dispatch.c: one request from parameters to response, in the order of
- * checks the README documents: route, size, auth, scope, rate limit,
- * media type, JSON, handler. */
+ * checks the README documents: route, size, auth, the IP allowlist,
+ * scope, rate limit, media type, JSON, handler. */
 #include "vigil.h"
 
 #include <string.h>

@@ -155,6 +155,11 @@ static const char *const sqls[SQL__COUNT] = {
 	    "TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', k.expires_at) "
 	    "FROM api_keys k "
 	    "JOIN tenants t ON t.id = k.tenant_id WHERE k.key_hash = ?",
+	/* Whether a key may still be used, asked fresh (allowlist.c asks
+	 * before refusing, so that a revoked key gets its 401). */
+	[SQL_AUTH_USABLE] =
+	    "SELECT 1 FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL "
+	    "AND (expires_at IS NULL OR expires_at > UTC_TIMESTAMP())",
 	/* At most one durable write per key and minute. */
 	[SQL_KEY_TOUCH] =
 	    "UPDATE api_keys SET last_used_at = UTC_TIMESTAMP() WHERE id = ? "

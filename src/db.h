@@ -33,6 +33,7 @@ enum db_stmt {
 	SQL_AUTH_COUNT,
 	SQL_AUTH_SYNC,
 	SQL_AUTH_INFO,
+	SQL_AUTH_USABLE,
 	SQL_KEY_TOUCH,
 	/* audit */
 	SQL_AUDIT_LAST,

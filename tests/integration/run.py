@@ -4,7 +4,8 @@
 Skipped (exit 77) unless VIGIL_INTEGRATION=1 (./dev test sets it). Otherwise
 starts a private stack (MariaDB, the vigil-api pool, nginx, Apache with
 mod_fcgid and mod_proxy_fcgi; see stack.py) in a fresh temporary directory,
-runs test_api.py and then test_findings.py against it, checks that the
+runs test_api.py, test_findings.py, test_scanner.py, test_webhooks.py
+and test_delivery.py against it, checks that the
 stack survived and that no sanitizer reported anything, and stops
 everything by pid. Exit 0 pass, 1 fail, 99 hard error (the stack would not
 start).

@@ -16,8 +16,9 @@ and stopped by that pid (SIGTERM, then SIGKILL after a timeout).
 
 Used by tests/integration/run.py (as a module) and by ./dev (as a CLI):
 
-  python3 tests/integration/stack.py up ROOT [--builddir DIR] [--port N]
-          [--apache] [--demo-tenant NAME]
+  python3 tests/integration/stack.py up ROOT [--srcdir DIR] [--builddir DIR]
+          [--port N] [--apache] [--demo-tenant NAME] [--workers N]
+          [--spool] [--set KEY=VALUE ...]
   python3 tests/integration/stack.py down ROOT
   python3 tests/integration/stack.py status ROOT
 

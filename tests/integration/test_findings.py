@@ -1677,6 +1677,8 @@ class T51Allowlist(FBase):
         # Set behind its back: every route refuses, after auth (a bad key
         # is still 401) and before anything else; other tenants are not
         # touched.
+        gone, gone_id = new_key(tenant, "read")
+        STACK.vigilctl("key", "revoke", gone_id)
         self.set_list(tid, ["10.0.0.0/8", "::1/128"])
         before = counts(tid)
         for name, base in self.frontends():
@@ -1693,6 +1695,10 @@ class T51Allowlist(FBase):
                     self.assertNotIn("X-RateLimit-Limit", r.headers)
                 r = request(base, "GET", "/api/v1/settings",
                             headers=auth("vgl_" + "A" * 40))
+                self.assert_error(r, 401, "invalid_license_key")
+                # a revoked key gets its 401, not a hint that it exists
+                r = request(base, "GET", "/api/v1/settings",
+                            headers=auth(gone))
                 self.assert_error(r, 401, "invalid_license_key")
                 r = request(base, "GET", "/api/v1/settings",
                             headers=auth(okey))
