@@ -36,7 +36,7 @@
 
 /* db.c WEBHOOK_COLS and DELIVERY_COLS */
 enum { WH_C_ID, WH_C_URL, WH_C_EVENTS, WH_C_CREATED, WH_C_DISABLED,
-    WH_C_DISABLED_REASON };
+    WH_C_DISABLED_REASON, WH_C_FAILING };
 enum { DL_C_ID, DL_C_EVENT, DL_C_TYPE, DL_C_STATUS, DL_C_ATTEMPTS,
     DL_C_CODE, DL_C_LATENCY, DL_C_NEXT, DL_C_WEBHOOK, DL_C_ERROR };
 
@@ -137,6 +137,8 @@ webhook_json(const struct db_res *res, size_t i, int full)
 		json_object_object_add(o, "disabled_reason",
 		    vjson_new_string_or_null(db_cell(res, i,
 		    WH_C_DISABLED_REASON)));
+		json_object_object_add(o, "failing_since",
+		    ts_json(db_cell(res, i, WH_C_FAILING)));
 	}
 	return o;
 }

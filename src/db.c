@@ -46,7 +46,7 @@
 
 /* webhooks: the column orders webhooks.c names (WH_C_*, DL_C_*) */
 #define WEBHOOK_COLS "id, url, events, created_at, disabled_at, " \
-	"disabled_reason"
+	"disabled_reason, failing_since"
 #define DELIVERY_COLS "d.id, d.event_id, e.type, d.status, d.attempts, " \
 	"d.last_status_code, d.last_latency_ms, " \
 	"IF(d.status IN ('pending', 'delivering'), " \

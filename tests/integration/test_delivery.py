@@ -505,9 +505,11 @@ class T86Disable(DeliveryBase):
         self.once(conf=conf)
         d = self.wait_delivery(wh["webhook_id"], ("pending",))
         self.assertEqual(d["attempts"], 1)
-        self.assertEqual(STACK.query(
-            "SELECT failing_since IS NOT NULL FROM webhooks WHERE id = %s"
-            % q(wh["webhook_id"]))[0][0], "1")
+        # the API shows since when it has been failing
+        r = self.call("GET", "/webhooks/%s" % wh["webhook_id"])
+        self.assertRegex(r.json()["failing_since"] or "",
+                         r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        self.assertIsNone(r.json()["disabled_at"])
         time.sleep(2.1)
         # time passes: the retry (30 s away) is due now
         STACK.sql("UPDATE deliveries SET next_attempt_at = "
@@ -533,6 +535,7 @@ class T86Disable(DeliveryBase):
         self.assertEqual(d["attempts"], 2)
         r = self.call("GET", "/webhooks/%s" % wh["webhook_id"])
         self.assertIsNone(r.json()["disabled_at"])
+        self.assertIsNone(r.json()["failing_since"])
 
 
 class T87Safety(DeliveryBase):

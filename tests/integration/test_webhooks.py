@@ -257,7 +257,7 @@ class T82WebhookManage(WebhookBase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json(), dict(
             {k: a[k] for k in ("webhook_id", "url", "events", "created_at")},
-            disabled_at=None, disabled_reason=None))
+            disabled_at=None, disabled_reason=None, failing_since=None))
         # Delete: pending deliveries fail with it, others stay.
         pend = self.add_delivery(a["webhook_id"], "pending")
         dead = self.add_delivery(a["webhook_id"], "dead")
