@@ -382,7 +382,7 @@ round_once(struct spooler *s, int claiming, int once, int wait_ms,
 	batch = (s->n + 3) / 4;
 	if (claiming) {
 		if (once || s->fan_hot || now - s->fan_at >= wait_ms) {
-				if ((rc = spool_fanout(s->db, FANOUT_BATCH, &ne,
+			if ((rc = spool_fanout(s->db, FANOUT_BATCH, &ne,
 			    &nd)) != 0)
 				log_err("fan-out: %s", db_error(s->db));
 			s->fan_at = now;
@@ -429,14 +429,19 @@ round_once(struct spooler *s, int claiming, int once, int wait_ms,
 static int
 run(struct spooler *s, int once)
 {
-	int busy, rc, failed = 0, idle_rounds = 0;
+	int busy, rc, failed = 0, idle_rounds = 0, stop_rounds = 0;
 
 	for (;;) {
 		if (hup_flag) {
 			hup_flag = 0;
 			log_reopen();
 		}
-		if (stop_flag && s->inflight == 0 && (s->ndone == 0 || failed))
+		/* Stopping: once nothing is in flight, and what finished is
+		 * recorded, or could not be after a few tries (the database
+		 * is away: those leases expire and the deliveries are sent
+		 * again, at least once). */
+		if (stop_flag && s->inflight == 0 && (s->ndone == 0 || failed ||
+		    ++stop_rounds > 5))
 			break;
 		rc = round_once(s, !stop_flag, once, g_conf.spool_poll_ms,
 		    &busy);
