@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "db.h"
 #include "router.h"
 
 struct db;
@@ -98,6 +99,29 @@ size_t	 params_page_rows(const struct db_res *res, long limit);
 void	 params_page_end(json_object *root, const char *name,
 	    json_object *items, const struct db_res *res, long limit,
 	    long long total, size_t cursor_col);
+
+/* Only limit and cursor among the query parameters (any other is 400),
+ * and the limit: 0, or -1 after the reply. */
+int	 params_list(struct request *, long *limit);
+
+/* A whole id-keyed list answered in one call: the cursor must be one of
+ * prefix's ids (else 400), list runs with keys..., the cursor (first for
+ * the first page) and limit + 1, count with keys..., each row shown
+ * becomes item(res, row), and the page (name, total, has_more,
+ * next_cursor from cursor_col) is answered 200, or the database error. */
+struct params_id_list {
+	const char	*name;
+	const char	*prefix;
+	const char	*first;
+	enum db_stmt	 list;
+	enum db_stmt	 count;
+	const struct db_val *keys;
+	size_t		 nkeys;
+	json_object	*(*item)(const struct db_res *, size_t row);
+	size_t		 cursor_col;
+};
+void	 params_id_page(struct request *, struct db *, long limit,
+	    const struct params_id_list *);
 
 /* Reply 500 or 503 for a DB_* error code. */
 void	 api_db_error(struct request *, int rc);

@@ -43,66 +43,38 @@ scopes_array(const char *set)
 	return a;
 }
 
+/* Row i of SQL_KEY_LIST as the API shows a key (never its secret). */
+static json_object *
+apikey_json(const struct db_res *res, size_t i)
+{
+	json_object *k = json_object_new_object();
+
+	json_object_object_add(k, "id",
+	    json_object_new_string(db_cell(res, i, 0)));
+	json_object_object_add(k, "name",
+	    json_object_new_string(db_cell(res, i, 1)));
+	json_object_object_add(k, "prefix",
+	    json_object_new_string(db_cell(res, i, 2)));
+	json_object_object_add(k, "scopes", scopes_array(db_cell(res, i, 3)));
+	json_object_object_add(k, "created_at", ts_or_null(db_cell(res, i, 4)));
+	json_object_object_add(k, "last_used_at",
+	    ts_or_null(db_cell(res, i, 5)));
+	json_object_object_add(k, "expires_at", ts_or_null(db_cell(res, i, 6)));
+	return k;
+}
+
+/* total counts the active keys (what the limit of 10 is about). */
 static void
 apikeys_list(struct request *r, struct db *db)
 {
-	struct db_res *res = NULL, *count = NULL;
-	long long total;
-	const char *cursor = request_param(r, "cursor");
-	json_object *root, *arr;
 	long limit;
-	size_t i, n;
-	int rc;
 
 	if (params_limit(r, &limit) != 0)
 		return;
-	if (cursor != NULL && !id_valid("key", cursor)) {
-		response_error(r, 400, "invalid_request",
-		    "cursor is not valid.", "cursor");
-		return;
-	}
-	/* One row more than asked tells whether there is a next page. */
-	rc = db_exec(db, SQL_KEY_LIST, (struct db_val[]){
-	    DB_STR(r->auth.tenant_id), DB_STR(cursor ? cursor : ""),
-	    DB_INT(limit + 1) }, 3, &res);
-	if (rc != 0) {
-		api_db_error(r, rc);
-		return;
-	}
-	rc = db_exec(db, SQL_KEY_COUNT_ACTIVE,
-	    (struct db_val[]){ DB_STR(r->auth.tenant_id) }, 1, &count);
-	if (rc != 0) {
-		db_res_free(res);
-		api_db_error(r, rc);
-		return;
-	}
-	total = db_cell_int(count, 0, 0);
-	db_res_free(count);
-	n = params_page_rows(res, limit);
-	root = json_object_new_object();
-	arr = json_object_new_array();
-	for (i = 0; i < n; i++) {
-		json_object *k = json_object_new_object();
-
-		json_object_object_add(k, "id",
-		    json_object_new_string(db_cell(res, i, 0)));
-		json_object_object_add(k, "name",
-		    json_object_new_string(db_cell(res, i, 1)));
-		json_object_object_add(k, "prefix",
-		    json_object_new_string(db_cell(res, i, 2)));
-		json_object_object_add(k, "scopes",
-		    scopes_array(db_cell(res, i, 3)));
-		json_object_object_add(k, "created_at",
-		    ts_or_null(db_cell(res, i, 4)));
-		json_object_object_add(k, "last_used_at",
-		    ts_or_null(db_cell(res, i, 5)));
-		json_object_object_add(k, "expires_at",
-		    ts_or_null(db_cell(res, i, 6)));
-		json_object_array_add(arr, k);
-	}
-	params_page_end(root, "api_keys", arr, res, limit, total, 0);
-	db_res_free(res);
-	response_json(r, 200, root);
+	params_id_page(r, db, limit, &(struct params_id_list){
+	    "api_keys", "key", "", SQL_KEY_LIST, SQL_KEY_COUNT_ACTIVE,
+	    (struct db_val[]){ DB_STR(r->auth.tenant_id) }, 1, apikey_json,
+	    0 });
 }
 
 /* Code points in a string already checked to be valid UTF-8. */

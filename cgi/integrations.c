@@ -264,48 +264,14 @@ dberr:
 static void
 integrations_list(struct request *r, struct db *db)
 {
-	static const char *const known[] = { "limit", "cursor" };
-	struct db_res *res = NULL, *cnt = NULL;
-	json_object *root, *arr;
-	const char *cursor = request_param(r, "cursor");
 	long limit;
-	size_t i, j, n;
-	int rc;
 
-	for (i = 0; i < r->nparams; i++) {
-		for (j = 0; j < NELEM(known); j++)
-			if (strcmp(r->params[i].name, known[j]) == 0)
-				break;
-		if (j == NELEM(known)) {
-			bad(r, r->params[i].name, "Unknown query parameter.");
-			return;
-		}
-	}
-	if (params_limit(r, &limit) != 0)
+	if (params_list(r, &limit) != 0)
 		return;
-	if (cursor != NULL && !id_valid("int", cursor)) {
-		bad(r, "cursor", "cursor is not valid.");
-		return;
-	}
-	if ((rc = db_exec(db, SQL_INTEGRATION_LIST, (struct db_val[]){
-	    DB_STR(r->auth.tenant_id), DB_STR(cursor ? cursor : ""),
-	    DB_INT(limit + 1) }, 3, &res)) != 0 ||
-	    (rc = db_exec(db, SQL_INTEGRATION_COUNT, (struct db_val[]){
-	    DB_STR(r->auth.tenant_id) }, 1, &cnt)) != 0) {
-		db_res_free(res);
-		api_db_error(r, rc);
-		return;
-	}
-	n = params_page_rows(res, limit);
-	root = json_object_new_object();
-	arr = json_object_new_array();
-	for (i = 0; i < n; i++)
-		json_object_array_add(arr, scan_integration_to_json(res, i));
-	params_page_end(root, "integrations", arr, res, limit,
-	    db_cell_int(cnt, 0, 0), 0);
-	db_res_free(cnt);
-	db_res_free(res);
-	response_json(r, 200, root);
+	params_id_page(r, db, limit, &(struct params_id_list){
+	    "integrations", "int", "", SQL_INTEGRATION_LIST,
+	    SQL_INTEGRATION_COUNT, (struct db_val[]){
+	    DB_STR(r->auth.tenant_id) }, 1, scan_integration_to_json, 0 });
 }
 
 /* Soft delete: the integration stops being scanned; its findings stay. */

@@ -6,9 +6,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api.h"
 #include "db.h"
+#include "id.h"
+
+/* Keys before the cursor in an id-keyed list statement, at most. */
+#define DB_MAX_LIST_KEYS 4
 
 int
 params_limit(struct request *r, long *out)
@@ -74,4 +79,57 @@ params_page_end(json_object *root, const char *name, json_object *items,
 	    json_object_new_boolean(more));
 	json_object_object_add(root, "next_cursor", more && n > 0 ?
 	    json_object_new_string(db_cell(res, n - 1, cursor_col)) : NULL);
+}
+
+int
+params_list(struct request *r, long *limit)
+{
+	size_t i;
+
+	for (i = 0; i < r->nparams; i++)
+		if (strcmp(r->params[i].name, "limit") != 0 &&
+		    strcmp(r->params[i].name, "cursor") != 0) {
+			response_error(r, 400, "invalid_request",
+			    "Unknown query parameter.", r->params[i].name);
+			return -1;
+		}
+	return params_limit(r, limit);
+}
+
+void
+params_id_page(struct request *r, struct db *db, long limit,
+    const struct params_id_list *l)
+{
+	struct db_res *res = NULL, *cnt = NULL;
+	struct db_val p[DB_MAX_LIST_KEYS + 2];
+	const char *cursor = request_param(r, "cursor");
+	json_object *root, *arr;
+	size_t i, n;
+	int rc;
+
+	if (cursor != NULL && !id_valid(l->prefix, cursor)) {
+		response_error(r, 400, "invalid_request", "cursor is not valid.",
+		    "cursor");
+		return;
+	}
+	for (i = 0; i < l->nkeys && i < DB_MAX_LIST_KEYS; i++)
+		p[i] = l->keys[i];
+	p[i] = DB_STR(cursor ? cursor : l->first);
+	p[i + 1] = DB_INT(limit + 1);
+	if ((rc = db_exec(db, l->list, p, i + 2, &res)) != 0 ||
+	    (rc = db_exec(db, l->count, l->keys, i, &cnt)) != 0) {
+		db_res_free(res);
+		api_db_error(r, rc);
+		return;
+	}
+	n = params_page_rows(res, limit);
+	root = json_object_new_object();
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++)
+		json_object_array_add(arr, l->item(res, i));
+	params_page_end(root, l->name, arr, res, limit,
+	    db_cell_int(cnt, 0, 0), l->cursor_col);
+	db_res_free(cnt);
+	db_res_free(res);
+	response_json(r, 200, root);
 }

@@ -22,22 +22,6 @@ bad(struct request *r, const char *field, const char *msg)
 	response_error(r, 400, "invalid_request", msg, field);
 }
 
-/* Only the named query parameters, and limit within bounds; -1 after a
- * 400. */
-static int
-list_params(struct request *r, long *limit)
-{
-	size_t i;
-
-	for (i = 0; i < r->nparams; i++)
-		if (strcmp(r->params[i].name, "limit") != 0 &&
-		    strcmp(r->params[i].name, "cursor") != 0) {
-			bad(r, r->params[i].name, "Unknown query parameter.");
-			return -1;
-		}
-	return params_limit(r, limit);
-}
-
 /* The tenant's scan id as a SCAN_COLS row: 1 (*out set), 0 after a
  * 404, or -1 after a 5xx. */
 static int
@@ -137,39 +121,15 @@ dberr:
 static void
 scans_list(struct request *r, struct db *db)
 {
-	struct db_res *res = NULL, *cnt = NULL;
-	const char *cursor = request_param(r, "cursor");
-	json_object *root, *arr;
 	long limit;
-	size_t i, n;
-	int rc;
 
-	if (list_params(r, &limit) != 0)
+	if (params_list(r, &limit) != 0)
 		return;
-	if (cursor != NULL && !id_valid("scn", cursor)) {
-		bad(r, "cursor", "cursor is not valid.");
-		return;
-	}
-	/* "~" sorts after every ULID: the first page. */
-	if ((rc = db_exec(db, SQL_SCAN_LIST, (struct db_val[]){
-	    DB_STR(r->auth.tenant_id), DB_STR(cursor ? cursor : "~"),
-	    DB_INT(limit + 1) }, 3, &res)) != 0 ||
-	    (rc = db_exec(db, SQL_SCAN_COUNT, (struct db_val[]){
-	    DB_STR(r->auth.tenant_id) }, 1, &cnt)) != 0) {
-		db_res_free(res);
-		api_db_error(r, rc);
-		return;
-	}
-	n = params_page_rows(res, limit);
-	root = json_object_new_object();
-	arr = json_object_new_array();
-	for (i = 0; i < n; i++)
-		json_object_array_add(arr, scan_to_json(res, i));
-	params_page_end(root, "scans", arr, res, limit,
-	    db_cell_int(cnt, 0, 0), SCAN_C_ID);
-	db_res_free(cnt);
-	db_res_free(res);
-	response_json(r, 200, root);
+	/* "~" sorts after every ULID: the first page (newest first). */
+	params_id_page(r, db, limit, &(struct params_id_list){
+	    "scans", "scn", "~", SQL_SCAN_LIST, SQL_SCAN_COUNT,
+	    (struct db_val[]){ DB_STR(r->auth.tenant_id) }, 1, scan_to_json,
+	    SCAN_C_ID });
 }
 
 static void
@@ -211,7 +171,7 @@ scans_results(struct request *r, struct db *db)
 	size_t i, j, n;
 	int rc;
 
-	if (list_params(r, &limit) != 0)
+	if (params_list(r, &limit) != 0)
 		return;
 	if (cursor != NULL && !cursor_ok(cursor)) {
 		bad(r, "cursor", "cursor is not valid.");

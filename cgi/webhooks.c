@@ -143,6 +143,13 @@ webhook_json(const struct db_res *res, size_t i, int full)
 	return o;
 }
 
+/* The same with the disabled and failing fields (GET, list). */
+static json_object *
+webhook_json_full(const struct db_res *res, size_t i)
+{
+	return webhook_json(res, i, 1);
+}
+
 /* Row i of a DELIVERY_COLS result: a new object. */
 static json_object *
 delivery_json(const struct db_res *res, size_t i)
@@ -395,40 +402,14 @@ dberr:
 static void
 webhooks_list(struct request *r, struct db *db)
 {
-	static const char *const known[] = { "limit", "cursor" };
-	struct db_res *res = NULL, *cnt = NULL;
-	json_object *root, *arr;
-	const char *cursor = request_param(r, "cursor");
 	long limit;
-	size_t i, n;
-	int rc;
 
-	if (only_params(r, known, NELEM(known)) != 0 ||
-	    params_limit(r, &limit) != 0)
+	if (params_list(r, &limit) != 0)
 		return;
-	if (cursor != NULL && !id_valid("wh", cursor)) {
-		bad(r, "cursor", "cursor is not valid.");
-		return;
-	}
-	if ((rc = db_exec(db, SQL_WEBHOOK_LIST, (struct db_val[]){
-	    DB_STR(r->auth.tenant_id), DB_STR(cursor ? cursor : ""),
-	    DB_INT(limit + 1) }, 3, &res)) != 0 ||
-	    (rc = db_exec(db, SQL_WEBHOOK_COUNT, (struct db_val[]){
-	    DB_STR(r->auth.tenant_id) }, 1, &cnt)) != 0) {
-		db_res_free(res);
-		api_db_error(r, rc);
-		return;
-	}
-	n = params_page_rows(res, limit);
-	root = json_object_new_object();
-	arr = json_object_new_array();
-	for (i = 0; i < n; i++)
-		json_object_array_add(arr, webhook_json(res, i, 1));
-	params_page_end(root, "webhooks", arr, res, limit,
-	    db_cell_int(cnt, 0, 0), WH_C_ID);
-	db_res_free(cnt);
-	db_res_free(res);
-	response_json(r, 200, root);
+	params_id_page(r, db, limit, &(struct params_id_list){
+	    "webhooks", "wh", "", SQL_WEBHOOK_LIST, SQL_WEBHOOK_COUNT,
+	    (struct db_val[]){ DB_STR(r->auth.tenant_id) }, 1,
+	    webhook_json_full, WH_C_ID });
 }
 
 /* Load the tenant's live webhook pathvars[0] into *out. 0; or -1 after
@@ -600,45 +581,18 @@ dberr:
 static void
 webhooks_deliveries(struct request *r, struct db *db)
 {
-	static const char *const known[] = { "limit", "cursor" };
-	struct db_res *wh = NULL, *res = NULL, *cnt = NULL;
-	json_object *root, *arr;
-	const char *cursor = request_param(r, "cursor");
-	const char *id = r->pathvars[0];
+	struct db_res *wh = NULL;
 	long limit;
-	size_t i, n;
-	int rc;
 
 	if (webhook_load(r, db, &wh) != 0)
 		return;
 	db_res_free(wh);
-	if (only_params(r, known, NELEM(known)) != 0 ||
-	    params_limit(r, &limit) != 0)
+	if (params_list(r, &limit) != 0)
 		return;
-	if (cursor != NULL && !id_valid("dlv", cursor)) {
-		bad(r, "cursor", "cursor is not valid.");
-		return;
-	}
-	if ((rc = db_exec(db, SQL_DELIVERY_LIST, (struct db_val[]){
-	    DB_STR(r->auth.tenant_id), DB_STR(id),
-	    DB_STR(cursor ? cursor : ""), DB_INT(limit + 1) }, 4,
-	    &res)) != 0 ||
-	    (rc = db_exec(db, SQL_DELIVERY_COUNT, (struct db_val[]){
-	    DB_STR(r->auth.tenant_id), DB_STR(id) }, 2, &cnt)) != 0) {
-		db_res_free(res);
-		api_db_error(r, rc);
-		return;
-	}
-	n = params_page_rows(res, limit);
-	root = json_object_new_object();
-	arr = json_object_new_array();
-	for (i = 0; i < n; i++)
-		json_object_array_add(arr, delivery_json(res, i));
-	params_page_end(root, "deliveries", arr, res, limit,
-	    db_cell_int(cnt, 0, 0), DL_C_ID);
-	db_res_free(cnt);
-	db_res_free(res);
-	response_json(r, 200, root);
+	params_id_page(r, db, limit, &(struct params_id_list){
+	    "deliveries", "dlv", "", SQL_DELIVERY_LIST, SQL_DELIVERY_COUNT,
+	    (struct db_val[]){ DB_STR(r->auth.tenant_id),
+	    DB_STR(r->pathvars[0]) }, 2, delivery_json, DL_C_ID });
 }
 
 /* POST /api/v1/webhooks/{id}/test: a webhook.test event in the outbox
