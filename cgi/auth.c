@@ -189,15 +189,14 @@ identify(struct db *db, const char *hash, struct auth *a,
 }
 
 /* Without a pool, or with its table full: check and count in one
- * statement. 0 with *count and *limit and r->auth set, or -1 after
- * answering. */
+ * statement (r->auth already says what the key is). 0 with *count and
+ * *limit set, or -1 after answering. */
 static int
 count_in_db(struct request *r, struct db *db, const char *hash,
     const char *class, long deflimit, long *count, long *limit)
 {
 	struct db_res *res = NULL;
 	unsigned long long v;
-	long long expires;
 	int rc, ret = -1;
 
 	rc = db_exec(db, SQL_AUTH_COUNT, (struct db_val[]){ DB_STR(class),
@@ -223,13 +222,6 @@ count_in_db(struct request *r, struct db *db, const char *hash,
 		unauthorized(r);
 		goto out;
 	}
-	if ((rc = identify(db, hash, &r->auth, &expires)) <= 0) {
-		if (rc == 0)
-			unauthorized(r);
-		else
-			api_db_error(r, rc);
-		goto out;
-	}
 	ret = 0;
 out:
 	db_res_free(res);
@@ -238,29 +230,22 @@ out:
 
 /*
  * With a pool: count in the shared table, running SQL_AUTH_SYNC when it
- * says so. 0 with *count, *limit and *window set (and r->auth), or -1
- * after answering; 1 when the table has no room: count in the database.
+ * says so (r->auth already says what the key is, expires when it ends).
+ * 0 with *count, *limit and *window set, or -1 after answering; 1 when
+ * the table has no room: count in the database.
  */
 static int
 count_shared(struct request *r, struct db *db, const char *hash,
-    const char *class, long deflimit, time_t now, long *count, long *limit,
-    long *window, int *first)
+    const char *class, long deflimit, time_t now, long long expires,
+    long *count, long *limit, long *window, int *first)
 {
 	struct ratetable_ticket tk;
 	struct db_res *res = NULL;
 	struct db_val p[5];
 	unsigned long long v;
-	long long expires;
 	long total = 0, override = 0;
 	int rc, usable = 0;
 
-	if ((rc = identify(db, hash, &r->auth, &expires)) <= 0) {
-		if (rc == 0)
-			unauthorized(r);
-		else
-			api_db_error(r, rc);
-		return -1;
-	}
 	/* As the database would: a key is usable until its expiry. */
 	if (expires != 0 && (long long)now >= expires) {
 		unauthorized(r);
@@ -324,6 +309,7 @@ auth_check(struct request *r, struct db *db, unsigned scope)
 	const char *class;
 	time_t now = time(NULL);
 	long deflimit, limit = 0, count = 0, window = ratelimit_window(now);
+	long long expires;
 	int rc = 1, first;
 
 	if (key == NULL || !key_wellformed(key)) {
@@ -341,22 +327,22 @@ auth_check(struct request *r, struct db *db, unsigned scope)
 		class = "write";
 		deflimit = g_conf.rate_write_per_min;
 	}
-	/* The tenant's IP allowlist before anything is counted or touched:
-	 * a leaked key used from elsewhere must not spend the owner's rate
-	 * limit nor look used. An unknown key goes on to its 401. */
-	{
-		long long expires;
-
-		if ((rc = identify(db, hash, &r->auth, &expires)) < 0) {
+	/* What the key is (each worker remembers), then the tenant's IP
+	 * allowlist before anything is counted or touched: a leaked key used
+	 * from elsewhere must not spend the owner's rate limit nor look
+	 * used. Whether the key is still usable is the count's question. */
+	if ((rc = identify(db, hash, &r->auth, &expires)) <= 0) {
+		if (rc == 0)
+			unauthorized(r);
+		else
 			api_db_error(r, rc);
-			return -1;
-		}
-		if (rc == 1 && allowlist_check(r, db, hash) != 0)
-			return -1;
-		rc = 1;
+		return -1;
 	}
+	if (allowlist_check(r, db, hash) != 0)
+		return -1;
+	rc = 1;
 	if (rtable != NULL && (rc = count_shared(r, db, hash, class,
-	    deflimit, now, &count, &limit, &window, &first)) < 0)
+	    deflimit, now, expires, &count, &limit, &window, &first)) < 0)
 		return -1;
 	if (rc > 0) {
 		if (count_in_db(r, db, hash, class, deflimit, &count,

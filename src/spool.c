@@ -20,33 +20,41 @@
 
 #define SPOOL_TX_TRIES 5
 
-int
-spool_match(const char *events_json, const char *type)
+/* spool_match over an already parsed array. */
+static int
+match_list(json_object *arr, const char *type)
 {
-	json_object *arr;
 	const char *p;
 	size_t i, n, plen;
-	int hit = 0;
 
-	if (events_json == NULL || type == NULL ||
-	    (arr = json_tokener_parse(events_json)) == NULL)
+	if (arr == NULL || type == NULL ||
+	    !json_object_is_type(arr, json_type_array))
 		return 0;
-	if (!json_object_is_type(arr, json_type_array)) {
-		json_object_put(arr);
-		return 0;
-	}
 	n = json_object_array_length(arr);
-	for (i = 0; i < n && !hit; i++) {
+	for (i = 0; i < n; i++) {
 		p = json_object_get_string(json_object_array_get_idx(arr, i));
 		if (p == NULL)
 			continue;
 		plen = strlen(p);
 		if (strcmp(p, "*") == 0 || strcmp(p, type) == 0)
-			hit = 1;
-		else if (plen >= 2 && strcmp(p + plen - 2, ".*") == 0 &&
+			return 1;
+		if (plen >= 2 && strcmp(p + plen - 2, ".*") == 0 &&
 		    strncmp(p, type, plen - 1) == 0)
-			hit = 1;   /* "finding.*": the prefix with its dot */
+			return 1;   /* "finding.*": the prefix with its dot */
 	}
+	return 0;
+}
+
+int
+spool_match(const char *events_json, const char *type)
+{
+	json_object *arr;
+	int hit;
+
+	if (events_json == NULL ||
+	    (arr = json_tokener_parse(events_json)) == NULL)
+		return 0;
+	hit = match_list(arr, type);
 	json_object_put(arr);
 	return hit;
 }
@@ -57,11 +65,24 @@ enum { EV_C_SEQ, EV_C_ID, EV_C_TENANT, EV_C_TYPE, EV_C_CREATED,
     EV_C_TARGET };
 enum { WH_C_ID, WH_C_EVENTS, WH_C_CREATED };
 
-/* The webhooks of one tenant, read once per batch. */
+/* The webhooks of one tenant, read (and their subscriptions parsed) once
+ * per batch. */
 struct tenant_hooks {
 	const char	*tenant_id;   /* borrowed from the events result */
 	struct db_res	*res;
+	json_object	**subs;       /* per row: its events array */
 };
+
+static void
+hooks_free(struct tenant_hooks *t)
+{
+	size_t j;
+
+	for (j = 0; t->subs != NULL && j < t->res->nrows; j++)
+		json_object_put(t->subs[j]);
+	free(t->subs);
+	db_res_free(t->res);
+}
 
 static int
 fanout_tx(struct db *db, int batch, long *nev, long *ndl)
@@ -100,7 +121,17 @@ fanout_tx(struct db *db, int batch, long *nev, long *ndl)
 			    (struct db_val[]){ DB_STR(tenant) }, 1,
 			    &th[nth].res)) != 0)
 				goto fail;
-			th[nth++].tenant_id = tenant;
+			th[nth].tenant_id = tenant;
+			if ((th[nth].subs = calloc(th[nth].res->nrows + 1,
+			    sizeof(*th[nth].subs))) == NULL) {
+				nth++;
+				rc = DB_ERR;
+				goto fail;
+			}
+			for (j = 0; j < th[nth].res->nrows; j++)
+				th[nth].subs[j] = json_tokener_parse(db_cell(
+				    th[nth].res, j, WH_C_EVENTS));
+			nth++;
 		}
 		wh = th[k].res;
 		for (j = 0; j < wh->nrows; j++) {
@@ -113,8 +144,7 @@ fanout_tx(struct db *db, int batch, long *nev, long *ndl)
 				if (target == NULL || strcmp(target, wid) != 0)
 					continue;
 			} else if (strcmp(db_cell(wh, j, WH_C_CREATED),
-			    created) > 0 ||
-			    !spool_match(db_cell(wh, j, WH_C_EVENTS), type))
+			    created) > 0 || !match_list(th[k].subs[j], type))
 				continue;
 			if (id_new("dlv", dlv, sizeof(dlv)) != 0) {
 				rc = DB_ERR;
@@ -152,7 +182,7 @@ fail:
 	*ndl = 0;
 out:
 	for (k = 0; k < nth; k++)
-		db_res_free(th[k].res);
+		hooks_free(&th[k]);
 	free(th);
 	db_res_free(ev);
 	return rc;
