@@ -152,7 +152,8 @@ cache_put(const char *hash, const struct auth *a, long long expires)
 }
 
 /* Look up what key hash is into a and when it expires (0: never); 1
- * found, 0 unknown, or a DB_* code. */
+ * found, 0 unknown, or a DB_* code. *expires is set on every path, so
+ * that no caller reads an unset value whatever the return. */
 static int
 identify(struct db *db, const char *hash, struct auth *a,
     long long *expires)
@@ -161,6 +162,7 @@ identify(struct db *db, const char *hash, struct auth *a,
 	struct db_res *res = NULL;
 	int rc;
 
+	*expires = 0;
 	if ((c = cache_find(hash)) != NULL) {
 		*a = c->auth;
 		*expires = c->expires;

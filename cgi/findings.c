@@ -1,4 +1,4 @@
-/* findings.c: the Findings API of seed 000: list, get, history, the
+/* findings.c: the Findings API: list, get, history, the
  * actions (accept, resolve, remediate, snooze, dismiss), PATCH and bulk. */
 #include "vigil.h"
 
@@ -306,7 +306,7 @@ findings_history(struct request *r, struct db *db)
 		    json_object_new_string(ts));
 		json_object_object_add(h, "by",
 		    json_object_new_string(db_cell(res, i, 2)));
-		/* The action's own fields, flattened as in seed 000. */
+		/* The action's own fields, flattened into the entry. */
 		fields = json_tokener_parse(db_cell(res, i, 3));
 		if (fields != NULL &&
 		    json_object_is_type(fields, json_type_object)) {

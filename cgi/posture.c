@@ -1,5 +1,5 @@
 /* posture.c: GET /api/v1/risk-score and GET /api/v1/posture-summary
- * (read scope), seed 001's shapes adapted to Vigil's findings.
+ * (read scope), computed from Vigil's findings.
  *
  * Only open findings count. The score is
  *

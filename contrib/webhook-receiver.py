@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 import argparse, base64, hashlib, hmac, http.server, json, os, time
 
-def verify_webhook(body_bytes, signature_header, shared_secret):  # seed 000
+def verify_webhook(body_bytes, signature_header, shared_secret):
     expected = hmac.new(
         shared_secret.encode(),
         body_bytes,

@@ -1,6 +1,8 @@
 #!/bin/sh
-# checksrc.sh: fail on the calls STYLE.md bans, and on a migration the
-# build would not install. Usage: checksrc.sh SRCDIR
+# checksrc.sh: fail on banned calls (unbounded string functions, atoi),
+# on SQL outside the statement table, on a migration the build would not
+# install, and on any file that points at documents the project does not
+# ship. Usage: checksrc.sh SRCDIR
 top=${1:-.}
 status=0
 files=$(find "$top/src" "$top/cgi" "$top/tests" -name '*.[ch]' 2>/dev/null | sort)
@@ -22,4 +24,22 @@ for m in "$top"/db/migrations/*.sql; do
 		status=1
 	fi
 done
+# Everything a user needs is in the tree: no file may send the reader to
+# design notes, specifications or seed material kept outside it (what they
+# say belongs in the README, the man pages or the file's own comments). The
+# patterns are written so that they do not match themselves.
+if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	all=$(git -C "$top" ls-files | sed "s|^|$top/|")
+else
+	all=$(find "$top" -type d \( -name .git -o -name 'build*' -o -name var \
+	    -o -name autom4te.cache -o -name 'vigil-[0-9]*' \) -prune \
+	    -o -type f -print)
+fi
+outside='(PERF|SPEC|STYLE)[.]md|[.][.]/shared/|/work/share[d]|shared/(seeds|testdata)'
+outside="$outside|(^|[^a-z])seeds?[ _-]?[0-9]{3}|the s[e]ed([^s]|$)|s[e]ed's |SPE[C] §"
+if [ -n "$all" ] && printf '%s\n' "$all" | tr '\n' '\0' |
+    xargs -0 grep -InHiE "$outside" 2>/dev/null; then
+	echo "checksrc: the lines above refer to documents outside the project; say what the reader needs here instead" >&2
+	status=1
+fi
 exit $status

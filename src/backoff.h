@@ -1,7 +1,7 @@
 /* backoff.h: when to try a failed webhook delivery again, and whether to.
  * Pure: the clock and the randomness are arguments.
  *
- * The schedule (SPEC §4, issue 5). A delivery is attempted at once, then
+ * The schedule (issue 5). A delivery is attempted at once, then
  * retried after each failure that is worth retrying, waiting
  *
  *   retry    1     2      3      4       5       6    7    8    9    10

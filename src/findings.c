@@ -648,7 +648,7 @@ row_set_desc(struct finding_row *row, const struct finding_obs *obs,
 	return 0;
 }
 
-/* Seed 000's finding.updated "details change (... description updated)":
+/* finding.updated on a "details change (... description updated)":
  * when a scan reports other descriptive text for a stored finding, add a
  * "details_updated" history entry naming the fields, and the event (unless
  * the lifecycle already raised it). -1 if out of memory. */

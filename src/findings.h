@@ -72,7 +72,7 @@ void	 findings_row_free(struct finding_row *);
 struct db_res;
 struct finding_row *findings_row_at(const struct db_res *, size_t i);
 
-/* The API representation (seed 000's shape; full adds evidence,
+/* The API representation (the list shape; full adds evidence,
  * lifecycle details, assignee and notes). New object, caller puts. */
 json_object *findings_to_json(const struct finding_row *, int full);
 

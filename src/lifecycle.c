@@ -1,4 +1,4 @@
-/* lifecycle.c: the finding state machine (SPEC §4, seed 000). Pure: the
+/* lifecycle.c: the finding state machine (README, Lifecycle). Pure: the
  * caller loads the finding, passes the clock, and stores the result, its
  * history and its events in one transaction.
  *

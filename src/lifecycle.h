@@ -21,11 +21,11 @@
 #define LC_BY_SYSTEM	"system"	/* the clock: expiries */
 
 /*
- * Error codes of refusals (lc_result.code). The seed's codes, plus:
- * a high-severity (or info) finding may not be auto-remediated: the seed
+ * Error codes of refusals (lc_result.code). The API's codes, plus:
+ * a high-severity (or info) finding may not be auto-remediated: the API
  * allows low and medium only. That refusal is 403
  * "remediation_severity_not_allowed", checked after the critical check
- * (critical keeps the seed's own "critical_remediation_blocked") and
+ * (critical keeps its own "critical_remediation_blocked") and
  * before the tenant opt-in, so that the answer does not depend on the
  * setting: a critical or high finding is refused the same way whether the
  * tenant opted in or not.
@@ -91,7 +91,7 @@ struct lc_tenant {
 	int	 allow_auto_remediate;
 };
 
-/* One history row: the seed's {action, timestamp, by, ...fields}. */
+/* One history row: the API's {action, timestamp, by, ...fields}. */
 struct lc_history {
 	const char	*action;	/* static string */
 	time_t		 timestamp;
@@ -134,7 +134,7 @@ int	 lifecycle_apply(const struct finding *in, const struct lc_input *what,
 /* Release the history fields held by r; r may be reused afterwards. */
 void	 lifecycle_result_free(struct lc_result *r);
 
-/* A new object in the seed's history shape: action, timestamp (RFC 3339),
+/* A new object in the API's history shape: action, timestamp (RFC 3339),
  * by, then the entry's own fields. The caller puts it; NULL if out of
  * memory. h is not modified. */
 json_object *lifecycle_history_json(const struct lc_history *h);

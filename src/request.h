@@ -86,7 +86,7 @@ void	 response_header(struct request *, const char *name, const char *fmt,
 	    ...) __attribute__((format(printf, 3, 4)));
 /* Reply with a JSON body (takes the reference to obj). */
 void	 response_json(struct request *, int status, json_object *obj);
-/* Reply with the error shape of SPEC §3. field, if not NULL, goes into
+/* Reply with the API's error shape (README, API conventions). field, if not NULL, goes into
  * details.field. */
 void	 response_error(struct request *, int status, const char *code,
 	    const char *message, const char *field);

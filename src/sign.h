@@ -1,4 +1,4 @@
-/* sign.h: the two signatures every webhook delivery carries (SPEC §4).
+/* sign.h: the two signatures every webhook delivery carries.
  * Pure: no database, no network, no clock; the only side effect in this
  * module is sign_secret_new's draw from the CSPRNG. */
 #ifndef VIGIL_SIGN_H
@@ -16,7 +16,7 @@
 /*
  * X-Vigil-Signature: lowercase hex HMAC-SHA256 of the exact body, keyed with
  * the bytes of the secret string as given (a "whsec_" secret included,
- * prefix and all), which is what seed 000's Python verify_webhook computes.
+ * prefix and all), which is what the README's Python verify_webhook computes.
  * 0, or -1 if secret is NULL or empty (out is then "").
  */
 int	 sign_vigil(const char *secret, const void *body, size_t len,

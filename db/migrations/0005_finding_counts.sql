@@ -69,6 +69,6 @@ SELECT tenant_id, state, severity, category, subscription_id, environment,
 -- values of (state, severity) would have to sort every match instead.
 ALTER TABLE findings ADD INDEX IF NOT EXISTS findings_tenant_seq
     (tenant_id, seq);
--- The seed's own example filter, by category, gets its own path.
+-- The documented example filter, by category, gets its own path.
 ALTER TABLE findings ADD INDEX IF NOT EXISTS findings_state_cat_seq
     (tenant_id, state, category, seq);

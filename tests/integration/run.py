@@ -4,8 +4,8 @@
 Skipped (exit 77) unless VIGIL_INTEGRATION=1 (./dev test sets it). Otherwise
 starts a private stack (MariaDB, the vigil-api pool, nginx, Apache with
 mod_fcgid and mod_proxy_fcgi; see stack.py) in a fresh temporary directory,
-runs test_api.py, test_findings.py, test_scanner.py, test_webhooks.py
-and test_delivery.py against it, checks that the
+runs test_api.py, test_findings.py, test_scanner.py, test_webhooks.py,
+test_delivery.py and test_cron.py against it, checks that the
 stack survived and that no sanitizer reported anything, and stops
 everything by pid. Exit 0 pass, 1 fail, 99 hard error (the stack would not
 start).
@@ -105,6 +105,7 @@ def main():
     import test_scanner
     import test_webhooks
     import test_delivery
+    import test_cron
 
     srcdir = os.environ.get("VIGIL_SRCDIR") or os.path.dirname(
         os.path.dirname(HERE))
@@ -138,7 +139,7 @@ def main():
             time.monotonic() - t0, root, st.urls()), flush=True)
 
         modules = (test_api, test_findings, test_scanner, test_webhooks,
-                   test_delivery)
+                   test_delivery, test_cron)
         for mod in modules:
             mod.STACK = st
             mod.WORKERS = WORKERS

@@ -521,9 +521,10 @@ class Base(unittest.TestCase):
 # --- the shipped front-end templates -------------------------------------------
 
 class T00Templates(unittest.TestCase):
-    """The traps PERF.md names stay out of the shipped configurations, and
-    every placeholder is documented in the file's header comment. (The
-    integration stack runs these very files.)"""
+    """The known front-end traps (FastCGI keep-alive to blocking workers,
+    mod_fcgid's file mutex, body limits below vigil-api's own) stay out of
+    the shipped configurations, and every placeholder is documented in the
+    file's header comment. (The integration stack runs these very files.)"""
 
     def read(self, rel):
         with open(os.path.join(STACK.srcdir, rel)) as f:

@@ -1,6 +1,6 @@
 """test_delivery.py: vigil-spool delivering to a real receiver on loopback
 (receiver.py): a finding action's events arrive byte for byte with both
-signatures (checked with seed 000's snippet and the Standard Webhooks
+signatures (checked with the README's verify_webhook and the Standard Webhooks
 algorithm, also as a separate program), subscriptions and tenants apart,
 retries on the (compressed) schedule up to dead-lettering and a manual
 retry, Retry-After, network errors and timeouts, 4xx, 410 and the 5-day
@@ -195,7 +195,7 @@ class DeliveryBase(api.Base):
         self.assertEqual(set(env), {"event_id", "event_type", "tenant_id",
                                     "timestamp", "data"})
         self.assertEqual(env["tenant_id"], self.tenant_id)
-        # seed 000's snippet, unchanged
+        # the README's verify_webhook, unchanged
         self.assertTrue(vs.verify_webhook(body, h["x-vigil-signature"],
                                           secret))
         self.assertTrue(vs.verify_standard(body, h["webhook-id"],
@@ -234,7 +234,7 @@ class T84DeliverySigned(DeliveryBase):
             env = g.json()
             self.assertEqual(env["event_type"], ids[env["event_id"]])
             self.assertEqual(env["data"]["finding"]["id"], fid)
-        # The seed's verifier as a program, on the real delivery.
+        # The README's verifier as a program, on the real delivery.
         g = got[0]
         p = subprocess.run(
             [sys.executable, os.path.join(HERE, "verify_signature.py"),

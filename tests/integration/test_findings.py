@@ -1,4 +1,4 @@
-"""test_findings.py: the Findings API of seed 000 (list, get, history, the
+"""test_findings.py: the Findings API (list, get, history, the
 actions, PATCH, bulk), its lifecycle, expiry without scans, settings,
 posture and the audit log, against a running private stack.
 

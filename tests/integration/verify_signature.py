@@ -2,9 +2,9 @@
 """verify_signature.py: check a webhook delivery's two signatures the way a
 receiver would, independently of Vigil's C code.
 
-  X-Vigil-Signature  seed 000's verify_webhook snippet, verbatim (the seed
-                     calls the header X-Titan-Signature; the function itself
-                     names no header, so not a character of it changed).
+  X-Vigil-Signature  the verify_webhook snippet of the README's "Receiving
+                     webhooks", verbatim (the published Python example the
+                     signature was made to satisfy: it names no header).
   webhook-signature  the Standard Webhooks symmetric algorithm ("v1,"
                      + base64 HMAC-SHA256 of "id.timestamp.body", any of the
                      space-separated entries may match, timestamp within
@@ -31,7 +31,7 @@ import binascii
 import sys
 import time
 
-# --- seed 000, verbatim ----------------------------------------------------
+# --- the README's verify_webhook, verbatim ---------------------------------
 # Python example
 import hmac, hashlib
 
@@ -42,7 +42,7 @@ def verify_webhook(body_bytes, signature_header, shared_secret):
         hashlib.sha256
     ).hexdigest()
     return hmac.compare_digest(expected, signature_header)
-# --- end of seed 000 -------------------------------------------------------
+# --- end of the README's verify_webhook -----------------------------------
 
 TOLERANCE = 300
 PREFIX = "whsec_"

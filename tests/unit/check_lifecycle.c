@@ -1,5 +1,6 @@
 /* check_lifecycle.c: the finding state machine, one table row per
- * transition of SPEC §4, plus the seed's history example as a golden. */
+ * transition of the README's lifecycle, plus the history example of
+ * doc/openapi.json as a golden. */
 #include "vigil.h"
 
 #include <check.h>
@@ -565,10 +566,10 @@ ts(const char *s)
 	return t;
 }
 
-/* Seed 000's history example, replayed through the lifecycle, must come
- * out byte for byte (the seed's page text has "[email protected]" as the
- * user, so that is the user here too). */
-START_TEST(test_lifecycle_seed_history)
+/* The history example of doc/openapi.json, replayed through the
+ * lifecycle, must come out byte for byte (its "by" is "[email protected]",
+ * so that is the user here too). */
+START_TEST(test_lifecycle_history_example)
 {
 	static const char want_text[] =
 	    "{ \"finding_id\": \"azure-nsg-prod-vnet-rule1-abc123\","
@@ -737,7 +738,7 @@ lifecycle_suite(void)
 	tcase_add_test(tc, test_lifecycle_seen_unchanged);
 	tcase_add_test(tc, test_lifecycle_refusal_discards_expiry);
 	tcase_add_test(tc, test_lifecycle_misuse);
-	tcase_add_test(tc, test_lifecycle_seed_history);
+	tcase_add_test(tc, test_lifecycle_history_example);
 	tcase_add_test(tc, test_lifecycle_remediation_chain);
 	tcase_add_test(tc, test_finding_enums);
 	suite_add_tcase(s, tc);

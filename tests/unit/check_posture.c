@@ -24,7 +24,7 @@ static const struct {
 	{ { 2, 0, 0, 0, 0 }, 64, "High" },
 	{ { 3, 0, 0, 0, 0 }, 78, "Critical" },
 	{ { 0, 0, 0, 1000, 0 }, 100, "Critical" },
-	{ { 3, 14, 28, 41, 0 }, 100, "Critical" },	/* seed 001's counts */
+	{ { 3, 14, 28, 41, 0 }, 100, "Critical" },	/* 3 critical, 14 high, ... */
 	{ { 0, 0, 0, 0x7fffffffffffffffLL, 0 }, 100, "Critical" },
 };
 

@@ -1,7 +1,7 @@
 /* check_sign.c: webhook signatures against the Standard Webhooks reference
- * vectors (tests/data/webhooks-vectors.json, a copy of
- * ../shared/testdata/webhooks-vectors.json) and against seed 000's Python
- * verifier run by tests/integration/verify_signature.py. */
+ * vectors (tests/data/webhooks-vectors.json, gathered from the upstream test
+ * suites) and against the README's Python verify_webhook, run by
+ * tests/integration/verify_signature.py. */
 #include "vigil.h"
 
 #include <sys/types.h>
@@ -283,7 +283,7 @@ END_TEST
 START_TEST(test_sign_vigil)
 {
 	/* Expected values from Python's hmac.new(secret.encode(), body,
-	 * hashlib.sha256).hexdigest(), i.e. seed 000's verify_webhook. */
+	 * hashlib.sha256).hexdigest(), i.e. the README's verify_webhook. */
 	static const struct {
 		const char	*secret;
 		const char	*body;
