@@ -1,93 +1,10 @@
 /*
- * rules.c: the declarative rule language, its load-time validation and its
- * evaluation over one resource's ARM JSON. Pure except rules_load_dir,
- * which reads files.
- *
- * A rule file holds one rule object or an array of them:
- *
- *   { "id": "nsg-ssh-internet",          [a-z0-9-], no provider prefix
- *     "provider": "azure",
- *     "resource_type": "Microsoft.Network/networkSecurityGroups",
- *     "title": "...", "severity": "critical|high|medium|low|info",
- *     "category": "network|identity|storage|keyvault|compliance",
- *     "layer": "infrastructure|application|data|identity|monitoring",
- *                                        optional, default infrastructure
- *     "framework": "CIS ..., NIST 800-53 ...",
- *     "description": "...", "recommendation": "...",
- *     "condition": COND,
- *     "remediation": { "api_version": "2023-01-01", "patch": {...} },
- *                                        optional, low/medium rules only
- *     "comment": "..." }                 optional, ignored
- *
- * A rule fires on a resource whose "type" equals resource_type (ARM type
- * names are case-insensitive) when COND holds. COND is one of:
- *
- *   {"all":  [COND, ...]}    every one holds (stops at the first that fails)
- *   {"any":  [COND, ...]}    at least one holds
- *   {"none": [COND, ...]}    not one holds
- *   {"not":  COND}           COND does not hold
- *   {"each": PATH, "where": COND}
- *                            at least one element that PATH yields (it must
- *                            contain [*]) satisfies COND, which is evaluated
- *                            with paths relative to the element. Every such
- *                            element is evidence (e.g. the NSG security rule
- *                            object).
- *   a leaf: {"path": PATH or [PATH, ...], OP: ARG,
- *            "default": VALUE, "case_sensitive": BOOL}
- *
- * Any node may carry a "comment" string. PATH is dot-separated keys, each
- * optionally followed by [*] (every element of an array) or [N] (one
- * element): "properties.securityRules[*].properties.access". "@" is the
- * current node itself. A leaf with several paths pools the values of all
- * of them, which is how the singular and plural ARM fields are read
- * together: ["properties.destinationPortRange",
- * "properties.destinationPortRanges[*]"]. JSON null counts as missing.
- *
- * OP, over the values the paths yield:
- *   eq VALUE, in [VALUE, ...]   some value is equal to (one of) them
- *   ne VALUE, not_in [...]      no value is: exactly "not eq" / "not in"
- *   lt, le, gt, ge NUMBER       some value compares so; a string value
- *                               counts if it is a plain decimal ("1.2")
- *   exists BOOL, absent BOOL    some value is present / none is
- *   ports SPEC or [SPEC, ...]   port coverage: SPEC is a port (22), a
- *                               range ("20-25") or "*"; holds when the union
- *                               of the port ranges in the values ("22",
- *                               "20-25", "*", 22, "80,443") covers the whole
- *                               of some SPEC. "0-65535" means all ports.
- *   internet true|false|[CIDR, ...]
- *                               some value (true) / no value (false) is an
- *                               internet source: "*", "Internet" or "Any"
- *                               (any case), or an IPv4/IPv6 prefix that
- *                               contains one of the CIDRs given, by
- *                               default 0.0.0.0/1, 128.0.0.0/1, ::/1 and
- *                               8000::/1 -- so 0.0.0.0/0, ::/0 and
- *                               0.0.0.0/1 count, while 10.0.0.0/8,
- *                               192.168.1.0/24, a single address and
- *                               service tags such as AzureLoadBalancer or
- *                               VirtualNetwork do not.
- *
- * Strings compare case-insensitively (ASCII), because ARM treats enum
- * values such as Allow/allow that way; "case_sensitive": true makes a
- * leaf's eq/ne/in/not_in exact. Values of different JSON types are never
- * equal ("true" is not true).
- *
- * Missing fields: when no path yields a value, a leaf with "default" is
- * evaluated as if the field held that value. Without one, a missing field
- * satisfies no comparison: eq, in, lt..ge, ports and internet:true are
- * false; ne, not_in and internet:false are true; absent is true and exists
- * false. So a missing "access" is not Allow, and a missing
- * "enablePurgeProtection" is "ne": true. exists/absent take no default.
- *
- * Evidence: the elements that "each" matched, and for every leaf that held
- * outside an "each" (and outside none/not) a {"path": P, "value": V} (or
- * {"path": P, "missing": true}) object; at most RULES_MAX_EVIDENCE (256)
- * items, the first in document order. A failed "all" drops what its
- * earlier children collected.
- *
- * Validation at load rejects unknown keys and operators, wrong types, bad
- * paths, unknown severities and categories and missing fields with
- * "FILE: rule ID: PATH: what", PATH being where in the rule the problem is
- * (condition.all[2].ports).
+ * rules.c: loading rules: rule files and directories of them into a
+ * ruleset, the set's duplicate ids, and the listing GET /rules shows.
+ * Each rule object is validated, and its condition built into a tree, by
+ * rules_check.c (whose opening comment is the rule language's reference);
+ * rules_eval.c evaluates it. Pure except rules_load_dir, which reads
+ * files.
  */
 #include "vigil.h"
 
@@ -109,18 +26,13 @@
 #include "buf.h"
 #include "cidr.h"
 #include "rules.h"
+#include "rules_check.h"
 #include "vjson.h"
 
 #define RULES_MAX_FILE		(1024 * 1024)	/* bytes per rule file */
 #define RULES_MAX_PER_FILE	1000
-#define RULES_MAX_NEST		16	/* nested combinators/each/not */
-#define RULES_MAX_LIST		256	/* items in all/any/none/in/ports */
-#define RULES_MAX_PATHS		16	/* paths in one leaf */
-#define RULES_MAX_PATH		256	/* bytes in one path */
-#define RULES_MAX_STEPS		32	/* keys and indexes in one path */
 #define RULES_MAX_KEY		128	/* bytes in one key */
 #define RULES_MAX_DIRDEPTH	8
-#define RULES_ERRPATH		256
 #define RULES_MAX_EVIDENCE	256	/* items listed per finding */
 
 enum op {
@@ -131,21 +43,6 @@ enum op {
 static const char *const op_names[OP__N] = {
 	"eq", "ne", "in", "not_in", "lt", "le", "gt", "ge",
 	"exists", "absent", "ports", "internet",
-};
-
-static const char *const categories[] = {
-	"network", "identity", "storage", "keyvault", "compliance", NULL,
-};
-
-static const char *const layers[] = {
-	"infrastructure", "application", "data", "identity", "monitoring",
-	NULL,
-};
-
-static const char *const rule_keys[] = {
-	"id", "provider", "resource_type", "title", "severity", "category",
-	"layer", "framework", "description", "recommendation", "condition",
-	"remediation", "comment", NULL,
 };
 
 /* The default "internet" list: any prefix spanning half an address
@@ -189,31 +86,10 @@ jstr_len(json_object *o)
 }
 
 static int
-is_scalar(json_object *o)
-{
-	return json_object_is_type(o, json_type_string) ||
-	    json_object_is_type(o, json_type_int) ||
-	    json_object_is_type(o, json_type_double) ||
-	    json_object_is_type(o, json_type_boolean);
-}
-
-static int
 is_number(json_object *o)
 {
 	return json_object_is_type(o, json_type_int) ||
 	    json_object_is_type(o, json_type_double);
-}
-
-/* Index of s in the NULL-terminated list, or -1. */
-static int
-in_list(const char *const *list, const char *s)
-{
-	size_t	 i;
-
-	for (i = 0; list[i] != NULL; i++)
-		if (strcmp(list[i], s) == 0)
-			return (int)i;
-	return -1;
 }
 
 /* A number from a JSON number or a plain decimal string ("1.2", "-3",
@@ -387,66 +263,6 @@ internet_str(const char *s, size_t len, json_object *list)
 /* ------------------------------------------------------------------ */
 /* Paths                                                               */
 
-/* Check a path's syntax; NULL if good, else why not. */
-static const char *
-path_syntax(const char *s, size_t len)
-{
-	size_t	 i = 0, steps = 0, k;
-	int	 need_name = 0;	/* after a '.' */
-
-	if (len == 0)
-		return "must not be empty";
-	if (len > RULES_MAX_PATH)
-		return "is too long";
-	if (strlen(s) != len)
-		return "must not contain NUL";
-	if (len == 1 && s[0] == '@')
-		return NULL;
-	while (i < len) {
-		if (++steps > RULES_MAX_STEPS)
-			return "has too many steps";
-		if (s[i] == '[') {
-			if (need_name)
-				return "expects a key after '.'";
-			if (i + 2 < len && s[i + 1] == '*' && s[i + 2] == ']')
-				i += 3;
-			else {
-				for (k = i + 1; k < len && s[k] >= '0' &&
-				    s[k] <= '9'; k++)
-					;
-				if (k == i + 1 || k - i - 1 > 9 || k >= len ||
-				    s[k] != ']')
-					return "has a bad index (use [*] or "
-					    "[N])";
-				i = k + 1;
-			}
-		} else {
-			for (k = i; k < len && s[k] != '.' && s[k] != '[' &&
-			    s[k] != ']'; k++)
-				if ((unsigned char)s[k] < 0x20 || s[k] == ' ')
-					return "has a control character or "
-					    "space in a key";
-			if (k == i)
-				return "has an empty key";
-			if (k - i > RULES_MAX_KEY)
-				return "has a key that is too long";
-			if (k < len && s[k] == ']')
-				return "has an unbalanced ']'";
-			if (steps > 1 && !need_name)
-				return "expects '.' before a key";
-			i = k;
-		}
-		need_name = 0;
-		if (i < len && s[i] == '.') {
-			i++;
-			need_name = 1;
-			if (i == len)
-				return "must not end with '.'";
-		}
-	}
-	return NULL;
-}
-
 typedef int (*visit_fn)(void *arg, json_object *value);
 
 /* Call fn for every non-null value that path p yields from cur, in
@@ -509,662 +325,6 @@ path_walk(json_object *cur, const char *p, visit_fn fn, void *arg)
 	}
 }
 
-/* ------------------------------------------------------------------ */
-/* Validation                                                          */
-
-struct vctx {
-	const char	*file;
-	char		 rule[80];	/* the id, or "[N]" before it is known */
-	char		*err;
-	size_t		 errsz;
-	char		 path[RULES_ERRPATH];
-	size_t		 plen;
-};
-
-static void vfail(struct vctx *, const char *, ...)
-	    __attribute__((format(printf, 2, 3)));
-
-static void
-vfail(struct vctx *c, const char *fmt, ...)
-{
-	char	 what[384];
-	va_list	 ap;
-
-	if (c->err == NULL || c->errsz == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	if (c->plen > 0)
-		snprintf(c->err, c->errsz, "%s: rule %s: %s: %s", c->file,
-		    c->rule, c->path, what);
-	else
-		snprintf(c->err, c->errsz, "%s: rule %s: %s", c->file,
-		    c->rule, what);
-}
-
-/* Append ".key" (or "key" at the start) to the error path, with bytes
- * that are not printable ASCII shown as '?'; returns the old length. */
-static size_t
-vpush_key(struct vctx *c, const char *key)
-{
-	size_t	 old = c->plen, i;
-
-	if (c->plen > 0 && c->plen + 1 < sizeof(c->path))
-		c->path[c->plen++] = '.';
-	for (i = 0; key[i] != '\0' && c->plen + 1 < sizeof(c->path); i++)
-		c->path[c->plen++] = ((unsigned char)key[i] < 0x20 ||
-		    (unsigned char)key[i] > 0x7e) ? '?' : key[i];
-	c->path[c->plen] = '\0';
-	return old;
-}
-
-static size_t
-vpush_idx(struct vctx *c, size_t i)
-{
-	size_t	 old = c->plen;
-	int	 n;
-
-	n = snprintf(c->path + c->plen, sizeof(c->path) - c->plen, "[%zu]",
-	    i);
-	if (n > 0 && (size_t)n < sizeof(c->path) - c->plen)
-		c->plen += (size_t)n;
-	else
-		c->path[c->plen] = '\0';
-	return old;
-}
-
-static void
-vpop(struct vctx *c, size_t old)
-{
-	c->plen = old;
-	c->path[old] = '\0';
-}
-
-/* Fail on a key of o not in allowed (NULL-terminated); 0 or -1. */
-static int
-check_keys(struct vctx *c, json_object *o, const char *const *allowed,
-    const char *what)
-{
-	struct json_object_iterator	 it, end;
-	const char			*k;
-
-	it = json_object_iter_begin(o);
-	end = json_object_iter_end(o);
-	for (; !json_object_iter_equal(&it, &end);
-	    json_object_iter_next(&it)) {
-		k = json_object_iter_peek_name(&it);
-		if (in_list(allowed, k) < 0) {
-			vpush_key(c, k);
-			vfail(c, "unknown %s", what);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Check that key of o is a valid string of minlen..maxlen bytes (or
- * absent and not required); 1 with *out set, 0 absent, -1 error. */
-static int
-check_str(struct vctx *c, json_object *o, const char *key, int required,
-    size_t minlen, size_t maxlen, const char **out)
-{
-	json_object	*v = NULL;
-	size_t		 old, len;
-
-	*out = NULL;
-	old = vpush_key(c, key);
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL) {
-		if (!required) {
-			vpop(c, old);
-			return 0;
-		}
-		vfail(c, "missing");
-		return -1;
-	}
-	if (!json_object_is_type(v, json_type_string)) {
-		vfail(c, "must be a string");
-		return -1;
-	}
-	len = jstr_len(v);
-	if (strlen(json_object_get_string(v)) != len ||
-	    !vjson_utf8_valid(json_object_get_string(v), len)) {
-		vfail(c, "must be valid UTF-8 without NUL");
-		return -1;
-	}
-	if (len < minlen || len > maxlen) {
-		vfail(c, "must be %zu to %zu bytes long", minlen, maxlen);
-		return -1;
-	}
-	vpop(c, old);
-	*out = json_object_get_string(v);
-	return 1;
-}
-
-static int
-check_path_value(struct vctx *c, json_object *v)
-{
-	const char	*why;
-
-	if (!json_object_is_type(v, json_type_string)) {
-		vfail(c, "must be a path string");
-		return -1;
-	}
-	if ((why = path_syntax(json_object_get_string(v), jstr_len(v)))
-	    != NULL) {
-		vfail(c, "bad path \"%.80s\": %s",
-		    json_object_get_string(v), why);
-		return -1;
-	}
-	return 0;
-}
-
-static int check_cond(struct vctx *, json_object *, int);
-
-/* A non-empty array of at most RULES_MAX_LIST items; 0 or -1. */
-static int
-check_array(struct vctx *c, json_object *v, const char *what)
-{
-	size_t	 n;
-
-	if (!json_object_is_type(v, json_type_array)) {
-		vfail(c, "must be an array of %s", what);
-		return -1;
-	}
-	n = json_object_array_length(v);
-	if (n == 0 || n > RULES_MAX_LIST) {
-		vfail(c, "must have 1 to %d %s", RULES_MAX_LIST, what);
-		return -1;
-	}
-	return 0;
-}
-
-/* The argument of op; c->path names it. 0 or -1. */
-static int
-check_arg(struct vctx *c, enum op op, json_object *v)
-{
-	struct prange	 r;
-	struct cidr	 ci;
-	json_object	*it;
-	size_t		 i, n, old;
-	double		 d;
-
-	switch (op) {
-	case OP_EQ:
-	case OP_NE:
-		if (v == NULL || !is_scalar(v)) {
-			vfail(c, "must be a string, number or boolean "
-			    "(use absent for a missing field)");
-			return -1;
-		}
-		if (json_object_is_type(v, json_type_double) &&
-		    !isfinite(json_object_get_double(v))) {
-			vfail(c, "must be a finite number");
-			return -1;
-		}
-		return 0;
-	case OP_IN:
-	case OP_NOT_IN:
-		if (v == NULL || check_array(c, v, "values") == -1)
-			return -1;
-		n = json_object_array_length(v);
-		for (i = 0; i < n; i++) {
-			old = vpush_idx(c, i);
-			if (check_arg(c, OP_EQ, json_object_array_get_idx(v,
-			    i)) == -1)
-				return -1;
-			vpop(c, old);
-		}
-		return 0;
-	case OP_LT:
-	case OP_LE:
-	case OP_GT:
-	case OP_GE:
-		if (v == NULL || !is_number(v) || !num_of(v, &d)) {
-			vfail(c, "must be a number");
-			return -1;
-		}
-		return 0;
-	case OP_EXISTS:
-	case OP_ABSENT:
-		if (v == NULL || !json_object_is_type(v, json_type_boolean)) {
-			vfail(c, "must be true or false");
-			return -1;
-		}
-		return 0;
-	case OP_PORTS:
-		if (json_object_is_type(v, json_type_array)) {
-			if (check_array(c, v, "port specs") == -1)
-				return -1;
-			n = json_object_array_length(v);
-			for (i = 0; i < n; i++) {
-				it = json_object_array_get_idx(v, i);
-				old = vpush_idx(c, i);
-				if (json_object_is_type(it,
-				    json_type_array)) {
-					vfail(c, "must be a port spec");
-					return -1;
-				}
-				if (check_arg(c, OP_PORTS, it) == -1)
-					return -1;
-				vpop(c, old);
-			}
-			return 0;
-		}
-		if (v == NULL || !port_spec_json(v, &r)) {
-			vfail(c, "must be a port (0-65535), a range \"LO-HI\" "
-			    "or \"*\", or a list of them");
-			return -1;
-		}
-		return 0;
-	case OP_INTERNET:
-		if (json_object_is_type(v, json_type_boolean))
-			return 0;
-		if (v == NULL || check_array(c, v, "CIDR strings") == -1)
-			return -1;
-		n = json_object_array_length(v);
-		for (i = 0; i < n; i++) {
-			it = json_object_array_get_idx(v, i);
-			old = vpush_idx(c, i);
-			if (!json_object_is_type(it, json_type_string) ||
-			    !cidr_parse(json_object_get_string(it),
-			    jstr_len(it), &ci)) {
-				vfail(c, "must be an IPv4 or IPv6 CIDR");
-				return -1;
-			}
-			vpop(c, old);
-		}
-		return 0;
-	default:
-		vfail(c, "unknown operator");
-		return -1;
-	}
-}
-
-static int
-check_leaf(struct vctx *c, json_object *o)
-{
-	struct json_object_iterator	 it, end;
-	json_object			*pathv = NULL, *v, *arg = NULL;
-	const char			*k;
-	size_t				 i, n, old;
-	int				 op = -1, o2;
-
-	it = json_object_iter_begin(o);
-	end = json_object_iter_end(o);
-	for (; !json_object_iter_equal(&it, &end);
-	    json_object_iter_next(&it)) {
-		k = json_object_iter_peek_name(&it);
-		v = json_object_iter_peek_value(&it);
-		old = vpush_key(c, k);
-		if (strcmp(k, "path") == 0)
-			pathv = v;
-		else if (strcmp(k, "comment") == 0) {
-			if (!json_object_is_type(v, json_type_string)) {
-				vfail(c, "must be a string");
-				return -1;
-			}
-		} else if (strcmp(k, "case_sensitive") == 0) {
-			if (!json_object_is_type(v, json_type_boolean)) {
-				vfail(c, "must be true or false");
-				return -1;
-			}
-		} else if (strcmp(k, "default") == 0) {
-			if (v == NULL || !is_scalar(v)) {
-				vfail(c, "must be a string, number or "
-				    "boolean");
-				return -1;
-			}
-		} else {
-			for (o2 = 0; o2 < OP__N; o2++)
-				if (strcmp(k, op_names[o2]) == 0)
-					break;
-			if (o2 == OP__N) {
-				vfail(c, "unknown operator (eq, ne, in, "
-				    "not_in, lt, le, gt, ge, exists, absent, "
-				    "ports, internet)");
-				return -1;
-			}
-			if (op != -1) {
-				vfail(c, "a leaf has one operator (also %s)",
-				    op_names[op]);
-				return -1;
-			}
-			op = o2;
-			arg = v;
-			if (check_arg(c, (enum op)op, arg) == -1)
-				return -1;
-		}
-		vpop(c, old);
-	}
-	if (op == -1) {
-		vfail(c, "no operator (eq, ne, in, not_in, lt, le, gt, ge, "
-		    "exists, absent, ports, internet)");
-		return -1;
-	}
-	old = vpush_key(c, "path");
-	if (json_object_is_type(pathv, json_type_array)) {
-		n = json_object_array_length(pathv);
-		if (n == 0 || n > RULES_MAX_PATHS) {
-			vfail(c, "must have 1 to %d paths", RULES_MAX_PATHS);
-			return -1;
-		}
-		for (i = 0; i < n; i++) {
-			size_t	 o3 = vpush_idx(c, i);
-
-			if (check_path_value(c,
-			    json_object_array_get_idx(pathv, i)) == -1)
-				return -1;
-			vpop(c, o3);
-		}
-	} else if (check_path_value(c, pathv) == -1)
-		return -1;
-	vpop(c, old);
-	if ((op == OP_EXISTS || op == OP_ABSENT) &&
-	    json_object_object_get_ex(o, "default", NULL)) {
-		vpush_key(c, "default");
-		vfail(c, "exists and absent take no default");
-		return -1;
-	}
-	if (json_object_object_get_ex(o, "case_sensitive", NULL) &&
-	    op != OP_EQ && op != OP_NE && op != OP_IN && op != OP_NOT_IN) {
-		vpush_key(c, "case_sensitive");
-		vfail(c, "only for eq, ne, in and not_in");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-check_cond(struct vctx *c, json_object *o, int depth)
-{
-	static const char *const comb_keys[] = {
-		"all", "any", "none", "not", "each", NULL,
-	};
-	static const char *const each_keys[] = {
-		"each", "where", "comment", NULL,
-	};
-	json_object	*v = NULL, *w = NULL;
-	const char	*which = NULL, *k2[3];
-	size_t		 i, n, old;
-
-	if (!json_object_is_type(o, json_type_object)) {
-		vfail(c, "must be an object (all, any, none, not, each or a "
-		    "leaf with path)");
-		return -1;
-	}
-	if (depth > RULES_MAX_NEST) {
-		vfail(c, "nested more than %d levels deep", RULES_MAX_NEST);
-		return -1;
-	}
-	if (json_object_object_get_ex(o, "path", NULL))
-		return check_leaf(c, o);
-	for (i = 0; comb_keys[i] != NULL; i++) {
-		if (json_object_object_get_ex(o, comb_keys[i], NULL)) {
-			if (which != NULL) {
-				vfail(c, "has both %s and %s", which,
-				    comb_keys[i]);
-				return -1;
-			}
-			which = comb_keys[i];
-		}
-	}
-	if (which == NULL) {
-		vfail(c, "not a condition: expected all, any, none, not, "
-		    "each, or a leaf with path");
-		return -1;
-	}
-	if (strcmp(which, "each") == 0) {
-		if (check_keys(c, o, each_keys, "key") == -1)
-			return -1;
-		json_object_object_get_ex(o, "each", &v);
-		old = vpush_key(c, "each");
-		if (check_path_value(c, v) == -1)
-			return -1;
-		if (strstr(json_object_get_string(v), "[*]") == NULL) {
-			vfail(c, "the path must contain [*]");
-			return -1;
-		}
-		vpop(c, old);
-		if (!json_object_object_get_ex(o, "where", &w)) {
-			vfail(c, "each needs where");
-			return -1;
-		}
-		old = vpush_key(c, "where");
-		if (check_cond(c, w, depth + 1) == -1)
-			return -1;
-		vpop(c, old);
-		return 0;
-	}
-	k2[0] = which;
-	k2[1] = "comment";
-	k2[2] = NULL;
-	if (check_keys(c, o, k2, "key") == -1)
-		return -1;
-	json_object_object_get_ex(o, which, &v);
-	old = vpush_key(c, which);
-	if (strcmp(which, "not") == 0) {
-		if (check_cond(c, v, depth + 1) == -1)
-			return -1;
-		vpop(c, old);
-		return 0;
-	}
-	if (check_array(c, v, "conditions") == -1)
-		return -1;
-	n = json_object_array_length(v);
-	for (i = 0; i < n; i++) {
-		size_t	 o2 = vpush_idx(c, i);
-
-		if (check_cond(c, json_object_array_get_idx(v, i),
-		    depth + 1) == -1)
-			return -1;
-		vpop(c, o2);
-	}
-	vpop(c, old);
-	return 0;
-}
-
-/* "2023-01-01" or "2023-01-01-preview". */
-static int
-api_version_ok(const char *s)
-{
-	static const char	 pat[] = "dddd-dd-dd";
-	size_t			 i;
-
-	for (i = 0; pat[i] != '\0'; i++) {
-		if (s[i] == '\0')
-			return 0;
-		if (pat[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != '-')
-			return 0;
-	}
-	return s[i] == '\0' || strcmp(s + i, "-preview") == 0;
-}
-
-static int
-check_remediation(struct vctx *c, json_object *o, enum finding_severity sev)
-{
-	static const char *const keys[] = {
-		"api_version", "patch", "comment", NULL,
-	};
-	json_object	*patch = NULL;
-	const char	*ver;
-	size_t		 old;
-
-	old = vpush_key(c, "remediation");
-	if (!json_object_is_type(o, json_type_object)) {
-		vfail(c, "must be an object {\"api_version\", \"patch\"}");
-		return -1;
-	}
-	if (sev != FINDING_SEV_LOW && sev != FINDING_SEV_MEDIUM) {
-		vfail(c, "only low and medium rules can carry a remediation "
-		    "(critical and high findings are never auto-remediated)");
-		return -1;
-	}
-	if (check_keys(c, o, keys, "key") == -1)
-		return -1;
-	if (check_str(c, o, "api_version", 1, 1, 32, &ver) == -1)
-		return -1;
-	if (!api_version_ok(ver)) {
-		vpush_key(c, "api_version");
-		vfail(c, "must look like 2023-01-01 (or 2023-01-01-preview)");
-		return -1;
-	}
-	vpush_key(c, "patch");
-	if (!json_object_object_get_ex(o, "patch", &patch)) {
-		vfail(c, "missing");
-		return -1;
-	}
-	if (!json_object_is_type(patch, json_type_object) ||
-	    json_object_object_length(patch) == 0) {
-		vfail(c, "must be a non-empty object (the ARM PATCH body)");
-		return -1;
-	}
-	vpop(c, old);
-	return 0;
-}
-
-static int
-id_ok(const char *s)
-{
-	size_t	 i;
-
-	for (i = 0; s[i] != '\0'; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || (s[i] == '-' && i > 0)))
-			return 0;
-	return i > 0 && s[i - 1] != '-';
-}
-
-static void
-rule_clear(struct rule *r)
-{
-	free(r->id);
-	free(r->provider);
-	free(r->resource_type);
-	free(r->title);
-	free(r->category);
-	free(r->layer);
-	free(r->framework);
-	free(r->description);
-	free(r->recommendation);
-	free(r->file);
-	if (r->condition != NULL)
-		json_object_put(r->condition);
-	if (r->remediation != NULL)
-		json_object_put(r->remediation);
-	memset(r, 0, sizeof(*r));
-}
-
-/* Validate rule object o (number idx in its file) into *r, which the
- * caller clears with rule_clear on any result. 0 or -1 with err set. */
-static int
-rule_build(struct vctx *c, json_object *o, size_t idx, struct rule *r)
-{
-	const char	*id, *prov, *rtype, *title, *sev, *cat, *layer;
-	const char	*fw, *desc, *rec, *cmt;
-	json_object	*cond = NULL, *rem = NULL;
-	size_t		 plen;
-
-	snprintf(c->rule, sizeof(c->rule), "[%zu]", idx);
-	vpop(c, 0);
-	if (!json_object_is_type(o, json_type_object)) {
-		vfail(c, "must be an object");
-		return -1;
-	}
-	if (check_str(c, o, "id", 1, 1, 64, &id) == -1)
-		return -1;
-	if (!id_ok(id)) {
-		vpush_key(c, "id");
-		vfail(c, "must be lowercase letters, digits and inner "
-		    "hyphens");
-		return -1;
-	}
-	snprintf(c->rule, sizeof(c->rule), "%s", id);
-	if (check_keys(c, o, rule_keys, "field") == -1)
-		return -1;
-	if (check_str(c, o, "provider", 1, 1, 32, &prov) == -1)
-		return -1;
-	if (!id_ok(prov)) {
-		vpush_key(c, "provider");
-		vfail(c, "must be lowercase letters, digits and hyphens");
-		return -1;
-	}
-	plen = strlen(prov);
-	if (strncmp(id, prov, plen) == 0 && id[plen] == '-') {
-		vpush_key(c, "id");
-		vfail(c, "must not start with the provider (\"%s-\"): "
-		    "finding ids add it", prov);
-		return -1;
-	}
-	if (check_str(c, o, "resource_type", 1, 3, 256, &rtype) == -1)
-		return -1;
-	if (strchr(rtype, '/') == NULL) {
-		vpush_key(c, "resource_type");
-		vfail(c, "must be an ARM type such as "
-		    "Microsoft.Storage/storageAccounts");
-		return -1;
-	}
-	if (check_str(c, o, "title", 1, 1, 200, &title) == -1 ||
-	    check_str(c, o, "severity", 1, 1, 16, &sev) == -1 ||
-	    check_str(c, o, "category", 1, 1, 32, &cat) == -1 ||
-	    check_str(c, o, "layer", 0, 1, 32, &layer) == -1 ||
-	    check_str(c, o, "framework", 1, 1, 500, &fw) == -1 ||
-	    check_str(c, o, "description", 1, 1, 4000, &desc) == -1 ||
-	    check_str(c, o, "recommendation", 1, 1, 4000, &rec) == -1 ||
-	    check_str(c, o, "comment", 0, 0, 4000, &cmt) == -1)
-		return -1;
-	if (finding_severity_from_str(sev, &r->severity) == -1) {
-		vpush_key(c, "severity");
-		vfail(c, "unknown severity \"%.32s\" (critical, high, medium, "
-		    "low, info)", sev);
-		return -1;
-	}
-	if (in_list(categories, cat) < 0) {
-		vpush_key(c, "category");
-		vfail(c, "unknown category \"%.32s\" (network, identity, "
-		    "storage, keyvault, compliance)", cat);
-		return -1;
-	}
-	if (layer == NULL)
-		layer = "infrastructure";
-	else if (in_list(layers, layer) < 0) {
-		vpush_key(c, "layer");
-		vfail(c, "unknown layer \"%.32s\" (infrastructure, "
-		    "application, data, identity, monitoring)", layer);
-		return -1;
-	}
-	if (!json_object_object_get_ex(o, "condition", &cond) ||
-	    cond == NULL) {
-		vpush_key(c, "condition");
-		vfail(c, "missing");
-		return -1;
-	}
-	vpush_key(c, "condition");
-	if (check_cond(c, cond, 1) == -1)
-		return -1;
-	vpop(c, 0);
-	if (json_object_object_get_ex(o, "remediation", &rem) &&
-	    check_remediation(c, rem, r->severity) == -1)
-		return -1;
-
-	if ((r->id = strdup(id)) == NULL ||
-	    (r->provider = strdup(prov)) == NULL ||
-	    (r->resource_type = strdup(rtype)) == NULL ||
-	    (r->title = strdup(title)) == NULL ||
-	    (r->category = strdup(cat)) == NULL ||
-	    (r->layer = strdup(layer)) == NULL ||
-	    (r->framework = strdup(fw)) == NULL ||
-	    (r->description = strdup(desc)) == NULL ||
-	    (r->recommendation = strdup(rec)) == NULL ||
-	    (r->file = strdup(c->file)) == NULL) {
-		vfail(c, "out of memory");
-		return -1;
-	}
-	r->condition = json_object_get(cond);
-	r->remediation = rem != NULL ? json_object_get(rem) : NULL;
-	return 0;
-}
-
 /* The rule with this id in set[0..n), or NULL. */
 static const struct rule *
 find_id(const struct rule *rules, size_t n, const char *id)
@@ -1181,25 +341,23 @@ int
 rules_parse(struct ruleset *set, const char *text, size_t len,
     const char *file, char *err, size_t errsz)
 {
-	struct vctx		 c;
 	struct vjson_err	 jerr;
 	struct rule		*tmp = NULL, *grown;
 	const struct rule	*dup;
 	json_object		*doc = NULL, *o;
+	char			 what[384];
 	size_t			 i, n = 0, count;
 	int			 rc = -1, isarr;
 
-	memset(&c, 0, sizeof(c));
-	c.file = file != NULL ? file : "-";
-	c.err = err;
-	c.errsz = errsz;
+	if (file == NULL)
+		file = "-";
 	if (err != NULL && errsz > 0)
 		err[0] = '\0';
 	memset(&jerr, 0, sizeof(jerr));
 	if ((doc = vjson_parse(text, len, VIGIL_MAX_JSON_DEPTH,
 	    RULES_MAX_FILE, &jerr)) == NULL) {
 		if (err != NULL)
-			snprintf(err, errsz, "%s: invalid JSON: %s", c.file,
+			snprintf(err, errsz, "%s: invalid JSON: %s", file,
 			    jerr.message);
 		goto out;
 	}
@@ -1207,31 +365,35 @@ rules_parse(struct ruleset *set, const char *text, size_t len,
 	if (!isarr && !json_object_is_type(doc, json_type_object)) {
 		if (err != NULL)
 			snprintf(err, errsz, "%s: must hold a rule object or "
-			    "an array of rules", c.file);
+			    "an array of rules", file);
 		goto out;
 	}
 	count = isarr ? json_object_array_length(doc) : 1;
 	if (count == 0 || count > RULES_MAX_PER_FILE) {
 		if (err != NULL)
 			snprintf(err, errsz, "%s: must hold 1 to %d rules",
-			    c.file, RULES_MAX_PER_FILE);
+			    file, RULES_MAX_PER_FILE);
 		goto out;
 	}
 	if ((tmp = calloc(count, sizeof(*tmp))) == NULL) {
 		if (err != NULL)
-			snprintf(err, errsz, "%s: out of memory", c.file);
+			snprintf(err, errsz, "%s: out of memory", file);
 		goto out;
 	}
 	for (n = 0; n < count; n++) {
 		o = isarr ? json_object_array_get_idx(doc, n) : doc;
-		if (rule_build(&c, o, n, &tmp[n]) == -1) {
+		if (rules_check_rule(file, o, n, &tmp[n], err, errsz) == -1) {
 			n++;	/* clear the partly built one too */
 			goto out;
 		}
 		if ((dup = find_id(set->rules, set->n, tmp[n].id)) != NULL ||
 		    (dup = find_id(tmp, n, tmp[n].id)) != NULL) {
-			vpush_key(&c, "id");
-			vfail(&c, "duplicate id (also in %s)", dup->file);
+			/* worded and cut as rules_check.c words its errors */
+			snprintf(what, sizeof(what), "duplicate id (also in "
+			    "%s)", dup->file);
+			if (err != NULL)
+				snprintf(err, errsz, "%s: rule %s: id: %s",
+				    file, tmp[n].id, what);
 			n++;
 			goto out;
 		}
@@ -1240,7 +402,7 @@ rules_parse(struct ruleset *set, const char *text, size_t len,
 	    (grown = realloc(set->rules, (set->n + count) *
 	    sizeof(*grown))) == NULL) {
 		if (err != NULL)
-			snprintf(err, errsz, "%s: out of memory", c.file);
+			snprintf(err, errsz, "%s: out of memory", file);
 		goto out;
 	}
 	set->rules = grown;
@@ -1250,7 +412,7 @@ rules_parse(struct ruleset *set, const char *text, size_t len,
 	rc = 0;
 out:
 	for (i = 0; i < n; i++)
-		rule_clear(&tmp[i]);
+		rules_check_clear(&tmp[i]);
 	free(tmp);
 	if (doc != NULL)
 		json_object_put(doc);
@@ -1265,7 +427,7 @@ rules_free(struct ruleset *set)
 	if (set == NULL)
 		return;
 	for (i = 0; i < set->n; i++)
-		rule_clear(&set->rules[i]);
+		rules_check_clear(&set->rules[i]);
 	free(set->rules);
 	set->rules = NULL;
 	set->n = 0;
