@@ -22,8 +22,8 @@ struct rule {
 	char			*framework;     /* "CIS Azure 6.1, NIST 800-53 SC-7" */
 	char			*description;
 	char			*recommendation;
-	json_object		*condition;     /* owned */
-	struct rules_node	*cond;          /* owned: the condition tree */
+	struct rules_node	*cond;          /* owned: the condition, built
+						 * by rules_check.c */
 	json_object		*remediation;   /* owned; NULL if none: {"api_version","patch":{…}} */
 	char			*file;          /* where it was loaded from */
 };

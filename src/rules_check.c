@@ -1055,8 +1055,6 @@ rules_check_clear(struct rule *r)
 	free(r->recommendation);
 	free(r->file);
 	node_free(r->cond);
-	if (r->condition != NULL)
-		json_object_put(r->condition);
 	if (r->remediation != NULL)
 		json_object_put(r->remediation);
 	memset(r, 0, sizeof(*r));
@@ -1170,7 +1168,6 @@ rules_check_rule(const char *file, json_object *o, size_t idx,
 		vfail(c, "out of memory");
 		return -1;
 	}
-	r->condition = json_object_get(cond);
 	r->remediation = rem != NULL ? json_object_get(rem) : NULL;
 	return 0;
 }
