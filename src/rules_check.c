@@ -149,8 +149,6 @@ struct vctx {
 	size_t		 plen;
 };
 
-static void node_free(struct rules_node *);
-
 /* ------------------------------------------------------------------ */
 /* Small pure helpers                                                  */
 
