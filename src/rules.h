@@ -22,8 +22,7 @@ struct rule {
 	char			*framework;     /* "CIS Azure 6.1, NIST 800-53 SC-7" */
 	char			*description;
 	char			*recommendation;
-	struct rules_node	*cond;          /* owned: the condition, built
-						 * by rules_check.c */
+	struct rules_node	*cond;          /* owned: the condition tree */
 	json_object		*remediation;   /* owned; NULL if none: {"api_version","patch":{…}} */
 	char			*file;          /* where it was loaded from */
 };

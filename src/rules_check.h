@@ -19,7 +19,7 @@ enum rules_kind {
 	RULES_ANY,		/* some kid holds */
 	RULES_NONE,		/* no kid holds */
 	RULES_NOT,		/* kids[0] does not hold */
-	RULES_EACH,		/* some element of each_path satisfies kids[0] */
+	RULES_EACH,		/* an element each yields satisfies kids[0] */
 	RULES_LEAF,
 };
 
