@@ -9,6 +9,8 @@
 
 #include "finding.h"
 
+struct rules_node;
+
 struct rule {
 	char			*id;            /* "nsg-ssh-internet" */
 	char			*provider;      /* "azure" */
@@ -20,7 +22,7 @@ struct rule {
 	char			*framework;     /* "CIS Azure 6.1, NIST 800-53 SC-7" */
 	char			*description;
 	char			*recommendation;
-	json_object		*condition;     /* owned */
+	struct rules_node	*cond;          /* owned: the condition tree */
 	json_object		*remediation;   /* owned; NULL if none: {"api_version","patch":{…}} */
 	char			*file;          /* where it was loaded from */
 };
