@@ -495,7 +495,7 @@ read_json_file(const char *path)
 		len += n;
 	}
 	fclose(f);
-	o = vjson_parse(text ? text : "", len, 64, len + 1, &e);
+	o = vjson_parse_unique(text ? text : "", len, 64, len + 1, &e);
 	if (o == NULL)
 		fprintf(stderr, "vigilctl: %s: %s\n", path, e.message);
 	free(text);

@@ -18,6 +18,13 @@ struct vjson_err {
 json_object *vjson_parse(const char *text, size_t len, int maxdepth,
 	    size_t maxlen, struct vjson_err *err);
 
+/* vjson_parse, and also refuse a key that appears twice in one object
+ * (json-c would keep the last): err->field is then the key's path, dotted,
+ * with [N] for array elements ("asset.hostname", "items[2].id"). For
+ * input a person or client writes: request bodies, imports. */
+json_object *vjson_parse_unique(const char *text, size_t len, int maxdepth,
+	    size_t maxlen, struct vjson_err *err);
+
 /* Getters on an object. Return 1 if present and valid (value stored),
  * 0 if absent (or JSON null) and not required, -1 if invalid or required
  * but absent (err filled with the field name and a message). Strings must
