@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "text.h"
 #include "vjson.h"
 
 static void vjson_fail(struct vjson_err *, const char *, const char *, ...)
@@ -439,10 +440,11 @@ vjson_lookup(json_object *obj, const char *field, int required,
 	return 1;
 }
 
-/* Check one string value; 0 or -1 with err set. */
+/* Check one string value; 0 or -1 with err set. multiline allows newline
+ * and tab among the control characters (text.c). */
 static int
 vjson_check_string(json_object *v, const char *field, const char *what,
-    size_t minlen, size_t maxlen, struct vjson_err *err)
+    size_t minlen, size_t maxlen, int multiline, struct vjson_err *err)
 {
 	const char	*s;
 	size_t		 len;
@@ -463,6 +465,12 @@ vjson_check_string(json_object *v, const char *field, const char *what,
 		vjson_fail(err, field, "%s must be valid UTF-8", what);
 		return -1;
 	}
+	if (text_control(s, len, multiline) != len) {
+		vjson_fail(err, field, multiline ? "%s must not contain "
+		    "control characters other than newline and tab" :
+		    "%s must not contain control characters", what);
+		return -1;
+	}
 	if (len < minlen || len > maxlen) {
 		vjson_fail(err, field, "%s must be %zu to %zu bytes long",
 		    what, minlen, maxlen);
@@ -471,19 +479,37 @@ vjson_check_string(json_object *v, const char *field, const char *what,
 	return 0;
 }
 
-int
-vjson_get_string(json_object *obj, const char *field, int required,
-    size_t minlen, size_t maxlen, const char **out, struct vjson_err *err)
+static int
+vjson_get_str(json_object *obj, const char *field, int required,
+    size_t minlen, size_t maxlen, int multiline, const char **out,
+    struct vjson_err *err)
 {
 	json_object	*v;
 	int		 rc;
 
 	if ((rc = vjson_lookup(obj, field, required, &v, err)) != 1)
 		return rc;
-	if (vjson_check_string(v, field, field, minlen, maxlen, err) == -1)
+	if (vjson_check_string(v, field, field, minlen, maxlen, multiline,
+	    err) == -1)
 		return -1;
 	*out = json_object_get_string(v);
 	return 1;
+}
+
+int
+vjson_get_string(json_object *obj, const char *field, int required,
+    size_t minlen, size_t maxlen, const char **out, struct vjson_err *err)
+{
+	return vjson_get_str(obj, field, required, minlen, maxlen, 0, out,
+	    err);
+}
+
+int
+vjson_get_text(json_object *obj, const char *field, int required,
+    size_t minlen, size_t maxlen, const char **out, struct vjson_err *err)
+{
+	return vjson_get_str(obj, field, required, minlen, maxlen, 1, out,
+	    err);
 }
 
 /* json-c saturates integers that overflow int64; a value it had to
@@ -558,7 +584,7 @@ vjson_get_string_array(json_object *obj, const char *field, int required,
 	for (i = 0; i < n; i++) {
 		snprintf(what, sizeof(what), "%.80s[%zu]", field, i);
 		if (vjson_check_string(json_object_array_get_idx(v, i), field,
-		    what, 1, maxlen, err) == -1)
+		    what, 1, maxlen, 0, err) == -1)
 			return -1;
 	}
 	*out = v;

@@ -229,6 +229,64 @@ parse_ok(const char *text)
 	return o;
 }
 
+/* A label refuses every control character, escaped or raw in the JSON;
+ * a text keeps newline and tab only; arrays of strings are labels. */
+START_TEST(test_vjson_controls)
+{
+	static const struct {
+		const char	*field;
+		int		 label_ok, text_ok;
+	} t[] = {
+		{ "plain", 1, 1 },
+		{ "nbsp", 1, 1 },
+		{ "tab", 0, 1 },
+		{ "nl", 0, 1 },
+		{ "cr", 0, 0 },
+		{ "esc", 0, 0 },
+		{ "bel", 0, 0 },
+		{ "del", 0, 0 },
+		{ "csi", 0, 0 },
+		{ "c1raw", 0, 0 },
+	};
+	struct vjson_err	 err;
+	json_object		*o, *arr;
+	const char		*v;
+	size_t			 i;
+
+	o = parse_ok("{\"plain\":\"ok name\",\"nbsp\":\"a\\u00a0b\","
+	    "\"tab\":\"a\\tb\",\"nl\":\"a\\nb\",\"cr\":\"a\\rb\","
+	    "\"esc\":\"\\u001b[31mred\",\"bel\":\"x\\u0007\","
+	    "\"del\":\"x\\u007f\",\"csi\":\"x\\u009b2J\","
+	    "\"c1raw\":\"x\xc2\x85y\","
+	    "\"list\":[\"ok\",\"b\\u001bad\"]}");
+	for (i = 0; i < NELEM(t); i++) {
+		memset(&err, 0, sizeof(err));
+		ck_assert_int_eq(vjson_get_string(o, t[i].field, 1, 0, 100, &v,
+		    &err), t[i].label_ok ? 1 : -1);
+		if (!t[i].label_ok) {
+			ck_assert_str_eq(err.field, t[i].field);
+			ck_assert_ptr_nonnull(strstr(err.message,
+			    "must not contain control characters"));
+		}
+		memset(&err, 0, sizeof(err));
+		ck_assert_int_eq(vjson_get_text(o, t[i].field, 1, 0, 100, &v,
+		    &err), t[i].text_ok ? 1 : -1);
+		if (!t[i].text_ok) {
+			ck_assert_str_eq(err.field, t[i].field);
+			ck_assert_ptr_nonnull(strstr(err.message,
+			    "other than newline and tab"));
+		}
+	}
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(vjson_get_string_array(o, "list", 1, 5, 10, &arr,
+	    &err), -1);
+	ck_assert_str_eq(err.field, "list");
+	ck_assert_str_eq(err.message,
+	    "list[1] must not contain control characters");
+	json_object_put(o);
+}
+END_TEST
+
 START_TEST(test_vjson_get_string)
 {
 	static const struct {
@@ -499,6 +557,7 @@ vjson_suite(void)
 	tcase_add_test(tc, test_vjson_utf8);
 	tcase_add_test(tc, test_vjson_parse);
 	tcase_add_test(tc, test_vjson_parse_duplicates);
+	tcase_add_test(tc, test_vjson_controls);
 	tcase_add_test(tc, test_vjson_parse_caps);
 	tcase_add_test(tc, test_vjson_get_string);
 	tcase_add_test(tc, test_vjson_get_int);
