@@ -54,21 +54,28 @@ usage(void)
 /* Print s (NULL as "-") with its control characters, backslashes and
  * invalid bytes escaped (text_escape), then end: every string a listing
  * shows goes through here, since a tenant set many of them and rows stored
- * before labels were checked may hold anything. */
+ * before labels were checked may hold anything; so do errors that quote
+ * an import file. */
 static void
-out(const char *s, const char *end)
+fout(FILE *f, const char *s, const char *end)
 {
 	char *e;
 
 	if (s == NULL) {
-		fputs("-", stdout);
+		fputs("-", f);
 	} else if ((e = text_escape(s)) == NULL) {
-		fputs("?", stdout);
+		fputs("?", f);
 	} else {
-		fputs(e, stdout);
+		fputs(e, f);
 		free(e);
 	}
-	fputs(end, stdout);
+	fputs(end, f);
+}
+
+static void
+out(const char *s, const char *end)
+{
+	fout(stdout, s, end);
 }
 
 /* 1 if an operator's --name is a label the API would take too. */
@@ -528,8 +535,10 @@ read_json_file(const char *path)
 	}
 	fclose(f);
 	o = vjson_parse_unique(text ? text : "", len, 64, len + 1, &e);
-	if (o == NULL)
-		fprintf(stderr, "vigilctl: %s: %s\n", path, e.message);
+	if (o == NULL) {
+		fprintf(stderr, "vigilctl: %s: ", path);
+		fout(stderr, e.message, "\n");
+	}
 	free(text);
 	return o;
 }
@@ -581,7 +590,8 @@ cmd_findings(struct db *db, int argc, char **argv)
 	    sizeof(err));
 	json_object_put(doc);
 	if (rc != 0) {
-		fprintf(stderr, "vigilctl: %s: %s\n", file, err);
+		fprintf(stderr, "vigilctl: %s: ", file);
+		fout(stderr, err, "\n");
 		return EX_FAIL;
 	}
 	printf("imported %ld findings, resolved %ld no longer present\n",
