@@ -124,7 +124,7 @@ static void
 dup_skip_string(struct dupwalk *w)
 {
 	for (w->p++; w->p < w->end && *w->p != '"'; w->p++)
-		if (*w->p == '\\')
+		if (*w->p == '\\' && w->p + 1 < w->end)
 			w->p++;
 	if (w->p < w->end)
 		w->p++;

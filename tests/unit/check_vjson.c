@@ -149,6 +149,9 @@ START_TEST(test_vjson_parse_duplicates)
 		{ "{\"a\":1,\"A\":2,\"a \":3,\"\\u0061b\":4}", NULL },
 		{ "{}", NULL },
 		{ "[{},[],{\"x\":[1,2.5e3,true,false,null,\"a\"]}]", NULL },
+		/* json-c cuts a key at \u0000: two keys it cannot tell apart. */
+		{ "{\"a\\u0000b\":1,\"a\\u0000c\":2}", "a" },
+		{ "{\"k\":\"\\\\\",\"k\\\\\":1,\"k\":2}", "k" },
 	};
 	struct vjson_err	 err;
 	json_object		*o;
