@@ -89,11 +89,11 @@ utf8_chars(const char *s)
 	return n;
 }
 
-/* Validate the POST body into name, scope set text and expiry.
- * 0, or -1 after a 400. */
+/* Validate the POST body into name, scope set text (and its SCOPE_* bits
+ * in *bits) and expiry. 0, or -1 after a 400. */
 static int
 create_args(struct request *r, const char **name, char *scopes,
-    size_t scopessz, const char **expires, time_t *exp_t)
+    size_t scopessz, unsigned *bits, const char **expires, time_t *exp_t)
 {
 	static const char *const allowed[] = { "name", "scopes",
 	    "expires_at", NULL };
@@ -146,6 +146,7 @@ create_args(struct request *r, const char **name, char *scopes,
 	    (seen & SCOPE_WRITE) ? "write" : "",
 	    (seen & SCOPE_WRITE) && (seen & SCOPE_ADMIN) ? "," : "",
 	    (seen & SCOPE_ADMIN) ? "admin" : "");
+	*bits = seen;
 	*exp_t = 0;
 	if (*expires != NULL) {
 		if (vtime_parse_rfc3339(*expires, exp_t) != 0) {
@@ -178,11 +179,20 @@ apikeys_create(struct request *r, struct db *db)
 	char created[VTIME_RFC3339_LEN], exprfc[VTIME_RFC3339_LEN];
 	char nowsql[VTIME_SQL_LEN];
 	time_t exp_t, now = time(NULL);
+	unsigned bits;
 	int rc;
 
-	if (create_args(r, &name, scopes, sizeof(scopes), &expires,
+	if (create_args(r, &name, scopes, sizeof(scopes), &bits, &expires,
 	    &exp_t) != 0)
 		return;
+	/* No key may mint a key that can do more than itself: admin lets a
+	 * key manage keys, not grant read or write it lacks. */
+	if ((bits & ~r->auth.scopes) != 0) {
+		response_error(r, 403, "insufficient_scope",
+		    "A key can only create keys with scopes it holds itself.",
+		    "scopes");
+		return;
+	}
 	memcpy(key, "vgl_", 4);
 	if (crypto_random_base62(key + 4, 40) != 0 ||
 	    id_new("key", id, sizeof(id)) != 0) {

@@ -292,6 +292,7 @@ dberr:
 
 const struct route auditapi_routes[] = {
 	{ "GET", "/api/v1/audit", SCOPE_ADMIN, 0, auditapi_list },
-	{ "POST", "/api/v1/audit/export", SCOPE_ADMIN, 0, auditapi_export },
+	{ "POST", "/api/v1/audit/export", SCOPE_ADMIN, ROUTE_OPT_BODY,
+	    auditapi_export },
 };
 const size_t auditapi_nroutes = NELEM(auditapi_routes);

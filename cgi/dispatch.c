@@ -105,9 +105,22 @@ handle(struct request *r, struct db *db, const struct api_io *io)
 	}
 	if (rt->scope != SCOPE_NONE && auth_check(r, db, rt->scope) != 0)
 		return;
-	if (request_parse_query(r) != 0) {
+	if ((rc = request_parse_query(r)) != 0) {
+		if (rc == -2)
+			response_error(r, 400, "invalid_request",
+			    "A query parameter must not be repeated.",
+			    r->params[r->nparams - 1].name);
+		else
+			response_error(r, 400, "invalid_request",
+			    "The query string is malformed.", "query");
+		return;
+	}
+	/* A route that declares no body refuses one rather than ignore it:
+	 * the client meant something by it. */
+	if (r->body_len > 0 &&
+	    !(rt->flags & (ROUTE_JSON_BODY | ROUTE_OPT_BODY))) {
 		response_error(r, 400, "invalid_request",
-		    "The query string is malformed.", "query");
+		    "This operation takes no request body.", "body");
 		return;
 	}
 	if (r->body_len > 0 || (rt->flags & ROUTE_JSON_BODY)) {
@@ -121,11 +134,11 @@ handle(struct request *r, struct db *db, const struct api_io *io)
 			    "A JSON body is required.", "body");
 			return;
 		}
-		r->json = vjson_parse(r->body, r->body_len,
+		r->json = vjson_parse_unique(r->body, r->body_len,
 		    VIGIL_MAX_JSON_DEPTH, VIGIL_MAX_BODY, &jerr);
 		if (r->json == NULL) {
 			response_error(r, 400, "invalid_request",
-			    jerr.message, "body");
+			    jerr.message, jerr.field);
 			return;
 		}
 		if (!json_object_is_type(r->json, json_type_object)) {

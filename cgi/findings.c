@@ -384,7 +384,7 @@ action_input(struct request *r, json_object *body, enum lc_kind kind,
 	(void)defusersz;
 	switch (kind) {
 	case LC_ACCEPT:
-		if (vjson_get_string(body, "justification", 1, 1, LC_TEXT_MAX,
+		if (vjson_get_text(body, "justification", 1, 1, LC_TEXT_MAX,
 		    &in->u.accept.justification, &e) < 0)
 			goto bad;
 		s = NULL;
@@ -399,7 +399,7 @@ action_input(struct request *r, json_object *body, enum lc_kind kind,
 		}
 		break;
 	case LC_RESOLVE:
-		if (vjson_get_string(body, "evidence", 0, 1, LC_TEXT_MAX,
+		if (vjson_get_text(body, "evidence", 0, 1, LC_TEXT_MAX,
 		    &in->u.resolve.evidence, &e) < 0)
 			goto bad;
 		break;
@@ -417,7 +417,7 @@ action_input(struct request *r, json_object *body, enum lc_kind kind,
 	case LC_APPROVE_REMEDIATION:
 		break;
 	default:
-		if (vjson_get_string(body, "reason", 1, 1, LC_TEXT_MAX,
+		if (vjson_get_text(body, "reason", 1, 1, LC_TEXT_MAX,
 		    &in->u.dismiss.reason, &e) < 0)
 			goto bad;
 		break;
@@ -538,7 +538,7 @@ findings_patch_h(struct request *r, struct db *db)
 	if (vjson_only_keys(r->json, allowed, &e) != 0 ||
 	    (aset = vjson_get_string(r->json, "assignee", 0, 1, 254,
 	    &assignee, &e)) < 0 ||
-	    (nset = vjson_get_string(r->json, "notes", 0, 0, NOTES_MAX,
+	    (nset = vjson_get_text(r->json, "notes", 0, 0, NOTES_MAX,
 	    &notes, &e)) < 0 ||
 	    vjson_get_string(r->json, "user", 0, 1, LC_USER_MAX, &user,
 	    &e) < 0) {
@@ -692,12 +692,12 @@ const struct route findings_routes[] = {
 	    findings_history },
 	{ "POST", "/api/v1/findings/{id}/accept", SCOPE_WRITE,
 	    ROUTE_JSON_BODY, findings_accept },
-	{ "POST", "/api/v1/findings/{id}/resolve", SCOPE_WRITE, 0,
-	    findings_resolve },
-	{ "POST", "/api/v1/findings/{id}/remediate", SCOPE_WRITE, 0,
-	    findings_remediate },
+	{ "POST", "/api/v1/findings/{id}/resolve", SCOPE_WRITE,
+	    ROUTE_OPT_BODY, findings_resolve },
+	{ "POST", "/api/v1/findings/{id}/remediate", SCOPE_WRITE,
+	    ROUTE_OPT_BODY, findings_remediate },
 	{ "POST", "/api/v1/findings/{id}/remediation/approve", SCOPE_ADMIN,
-	    0, findings_approve },
+	    ROUTE_OPT_BODY, findings_approve },
 	{ "POST", "/api/v1/findings/{id}/snooze", SCOPE_WRITE,
 	    ROUTE_JSON_BODY, findings_snooze },
 	{ "POST", "/api/v1/findings/{id}/dismiss", SCOPE_WRITE,

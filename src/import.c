@@ -38,18 +38,19 @@ entry(json_object *o, size_t i, struct finding_obs *obs, char *err,
 		const char	**dst;
 		int		  required;
 		size_t		  max;
+		int		  multiline;	/* newline and tab allowed */
 	} f[] = {
-		{ "rule_id", &obs->rule_id, 1, 100 },
-		{ "provider", &obs->provider, 1, 32 },
-		{ "subscription_id", &obs->subscription_id, 0, 64 },
-		{ "environment", &obs->environment, 0, 32 },
-		{ "resource_id", &obs->resource_id, 1, 1024 },
-		{ "title", &obs->title, 1, 255 },
-		{ "category", &obs->category, 1, 32 },
-		{ "layer", &obs->layer, 0, 32 },
-		{ "framework", &obs->framework, 0, 255 },
-		{ "description", &obs->description, 1, 8192 },
-		{ "recommendation", &obs->recommendation, 1, 8192 },
+		{ "rule_id", &obs->rule_id, 1, 100, 0 },
+		{ "provider", &obs->provider, 1, 32, 0 },
+		{ "subscription_id", &obs->subscription_id, 0, 64, 0 },
+		{ "environment", &obs->environment, 0, 32, 0 },
+		{ "resource_id", &obs->resource_id, 1, 1024, 0 },
+		{ "title", &obs->title, 1, 255, 0 },
+		{ "category", &obs->category, 1, 32, 0 },
+		{ "layer", &obs->layer, 0, 32, 0 },
+		{ "framework", &obs->framework, 0, 255, 0 },
+		{ "description", &obs->description, 1, 8192, 1 },
+		{ "recommendation", &obs->recommendation, 1, 8192, 1 },
 	};
 	struct vjson_err e;
 	const char *sev = NULL;
@@ -63,8 +64,8 @@ entry(json_object *o, size_t i, struct finding_obs *obs, char *err,
 	if (vjson_only_keys(o, allowed, &e) != 0)
 		goto bad;
 	for (k = 0; k < NELEM(f); k++)
-		if (vjson_get_string(o, f[k].name, f[k].required, 1, f[k].max,
-		    f[k].dst, &e) < 0)
+		if ((f[k].multiline ? vjson_get_text : vjson_get_string)(o,
+		    f[k].name, f[k].required, 1, f[k].max, f[k].dst, &e) < 0)
 			goto bad;
 	if (vjson_get_string(o, "severity", 1, 1, 16, &sev, &e) < 0)
 		goto bad;

@@ -187,7 +187,7 @@ int
 request_parse_query(struct request *r)
 {
 	const char *p = r->query, *amp, *eq;
-	size_t len;
+	size_t len, i;
 
 	while (p != NULL && *p != '\0') {
 		amp = strchr(p, '&');
@@ -209,12 +209,18 @@ request_parse_query(struct request *r)
 				return -1;
 			}
 			r->nparams++;
+			/* Which of two values a client meant is a guess; refuse
+			 * the repeat (compared decoded, so l%69mit is limit). */
+			for (i = 0; i + 1 < r->nparams; i++)
+				if (strcmp(r->params[i].name, pm->name) == 0)
+					return -2;
 		}
 		p = amp ? amp + 1 : NULL;
 	}
 	return 0;
 }
 
+/* Each name appears once (request_parse_query refuses repeats). */
 const char *
 request_param(const struct request *r, const char *name)
 {

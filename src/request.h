@@ -71,12 +71,13 @@ struct request {
  * in that case the request is still usable for an error reply. */
 int	 request_init(struct request *, char *const *envp);
 /* Parse the query string into params[]; 0, or -1 on bad percent-encoding,
- * invalid UTF-8, NUL bytes or too many parameters. */
+ * invalid UTF-8, NUL bytes or too many parameters, or -2 when a name
+ * (decoded) appears twice: the repeated one is params[nparams - 1].name. */
 int	 request_parse_query(struct request *);
 /* Percent-decode s[0..len) into a new string the caller frees ('+' means
  * space when plus is set); NULL on bad escapes, NUL, or invalid UTF-8. */
 char	*request_decode(const char *s, size_t len, int plus);
-/* The first value of a query parameter, or NULL. */
+/* The value of a query parameter, or NULL. */
 const char *request_param(const struct request *, const char *name);
 /* Release everything the request owns. */
 void	 request_free(struct request *);

@@ -15,7 +15,9 @@ struct route {
 	route_handler	 handler;
 };
 
-#define ROUTE_JSON_BODY 0x1    /* the body must be JSON (415 otherwise) */
+/* Neither flag: the route takes no body, and any body is a 400. */
+#define ROUTE_JSON_BODY 0x1    /* a JSON object body is required */
+#define ROUTE_OPT_BODY  0x2    /* a JSON object body may be sent */
 
 enum router_result { ROUTER_FOUND, ROUTER_NOT_FOUND, ROUTER_BAD_METHOD };
 

@@ -19,6 +19,7 @@
 #include "import.h"
 #include "log.h"
 #include "migrate.h"
+#include "text.h"
 #include "vjson.h"
 #include "vtime.h"
 
@@ -48,6 +49,43 @@ usage(void)
 	    "       vigilctl [-c file] audit verify [--tenant NAME "
 	    "[--head SEQ:HASH]]\n"
 	    "       vigilctl [-c file] events prune [--days N]\n");
+}
+
+/* Print s (NULL as "-") with its control characters, backslashes and
+ * invalid bytes escaped (text_escape), then end: every string a listing
+ * shows goes through here, since a tenant set many of them and rows stored
+ * before labels were checked may hold anything; so do errors that quote
+ * an import file. */
+static void
+fout(FILE *f, const char *s, const char *end)
+{
+	char *e;
+
+	if (s == NULL) {
+		fputs("-", f);
+	} else if ((e = text_escape(s)) == NULL) {
+		fputs("?", f);
+	} else {
+		fputs(e, f);
+		free(e);
+	}
+	fputs(end, f);
+}
+
+static void
+out(const char *s, const char *end)
+{
+	fout(stdout, s, end);
+}
+
+/* 1 if an operator's --name is a label the API would take too. */
+static int
+label_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 100 && vjson_utf8_valid(s, n) &&
+	    text_control(s, n, 0) == n;
 }
 
 /* Who is acting, for the audit log. */
@@ -209,11 +247,15 @@ cmd_tenant(struct db *db, int argc, char **argv)
 		}
 		printf("id\tname\tcreated_at\trate_read_per_min\t"
 		    "rate_write_per_min\n");
-		for (i = 0; i < res->nrows; i++)
-			printf("%s\t%s\t%s\t%s\t%s\n", db_cell(res, i, 0),
-			    db_cell(res, i, 1), db_cell(res, i, 2),
-			    db_cell(res, i, 3) ? db_cell(res, i, 3) : "default",
-			    db_cell(res, i, 4) ? db_cell(res, i, 4) : "default");
+		for (i = 0; i < res->nrows; i++) {
+			out(db_cell(res, i, 0), "\t");
+			out(db_cell(res, i, 1), "\t");
+			out(db_cell(res, i, 2), "\t");
+			out(db_cell(res, i, 3) ? db_cell(res, i, 3) : "default",
+			    "\t");
+			out(db_cell(res, i, 4) ? db_cell(res, i, 4) : "default",
+			    "\n");
+		}
 		db_res_free(res);
 		return EX_OK;
 	}
@@ -287,9 +329,9 @@ key_create(struct db *db, const char *tenant, const char *scopes_in,
 		}
 		vtime_sql(exp_t, expsql, sizeof(expsql));
 	}
-	if (strlen(name) < 1 || strlen(name) > 100 ||
-	    !vjson_utf8_valid(name, strlen(name))) {
-		fprintf(stderr, "vigilctl: --name must be 1 to 100 bytes\n");
+	if (!label_ok(name)) {
+		fprintf(stderr, "vigilctl: --name must be 1 to 100 bytes of "
+		    "UTF-8 without control characters\n");
 		return EX_USAGE;
 	}
 	if ((rc = tenant_lookup(db, tenant, tid, sizeof(tid))) != 0)
@@ -354,12 +396,9 @@ key_list(struct db *db, const char *tenant)
 	for (i = 0; i < res->nrows; i++) {
 		static const size_t cols[] = { 0, 2, 3, 4, 5, 6, 7, 1 };
 
-		for (j = 0; j < NELEM(cols); j++) {
-			const char *c = db_cell(res, i, cols[j]);
-
-			printf("%s%s", c ? c : "-",
+		for (j = 0; j < NELEM(cols); j++)
+			out(db_cell(res, i, cols[j]),
 			    j + 1 < NELEM(cols) ? "\t" : "\n");
-		}
 	}
 	db_res_free(res);
 	return EX_OK;
@@ -495,9 +534,11 @@ read_json_file(const char *path)
 		len += n;
 	}
 	fclose(f);
-	o = vjson_parse(text ? text : "", len, 64, len + 1, &e);
-	if (o == NULL)
-		fprintf(stderr, "vigilctl: %s: %s\n", path, e.message);
+	o = vjson_parse_unique(text ? text : "", len, 64, len + 1, &e);
+	if (o == NULL) {
+		fprintf(stderr, "vigilctl: %s: ", path);
+		fout(stderr, e.message, "\n");
+	}
 	free(text);
 	return o;
 }
@@ -549,7 +590,8 @@ cmd_findings(struct db *db, int argc, char **argv)
 	    sizeof(err));
 	json_object_put(doc);
 	if (rc != 0) {
-		fprintf(stderr, "vigilctl: %s: %s\n", file, err);
+		fprintf(stderr, "vigilctl: %s: ", file);
+		fout(stderr, err, "\n");
 		return EX_FAIL;
 	}
 	printf("imported %ld findings, resolved %ld no longer present\n",
@@ -665,10 +707,11 @@ cmd_integration(struct db *db, int argc, char **argv)
 		usage();
 		return EX_USAGE;
 	}
-	if (strlen(name) < 1 || strlen(name) > 100 ||
-	    !vjson_utf8_valid(name, strlen(name)) || strlen(path) > 1024) {
-		fprintf(stderr, "vigilctl: --name must be 1 to 100 bytes, "
-		    "--path at most 1024\n");
+	if (!label_ok(name) || strlen(path) > 1024 ||
+	    text_control(path, strlen(path), 0) != strlen(path)) {
+		fprintf(stderr, "vigilctl: --name must be 1 to 100 bytes of "
+		    "UTF-8 without control characters, --path at most 1024 "
+		    "without control characters\n");
 		return EX_USAGE;
 	}
 	if (connector_inventory_check(path, err, sizeof(err)) != 0) {
@@ -775,11 +818,15 @@ audit_verify_tenant(struct db *db, const char *tid, const char *name,
 		snprintf(what, sizeof(what), "entries after seq %lld up to the "
 		    "recorded head (seq %lld) were deleted", chain.seq, hseq);
 	if (what[0] != '\0') {
-		printf("TAMPERED: tenant %s: %s\n", name, what);
+		printf("TAMPERED: tenant ");
+		out(name, ": ");
+		out(what, "\n");
 		ret = 1;
 	} else {
-		printf("ok: tenant %s, %lld entries, head %s\n", name, count,
-		    chain.hash);
+		printf("ok: tenant ");
+		out(name, ", ");
+		printf("%lld entries, head ", count);
+		out(chain.hash, "\n");
 		ret = 0;
 	}
 out:

@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "text.h"
 #include "vjson.h"
 
 static void vjson_fail(struct vjson_err *, const char *, const char *, ...)
@@ -70,6 +71,271 @@ vjson_utf8_valid(const char *s, size_t len)
 		i += n + 1;
 	}
 	return 1;
+}
+
+
+/* The string a JSON string literal s[0..len) stands for, unescaped by
+ * json-c itself: a new object the caller puts, or NULL. */
+static json_object *
+dup_unescape(const char *s, size_t len)
+{
+	struct json_tokener	*tok;
+	json_object		*o;
+
+	if (len > INT_MAX || (tok = json_tokener_new()) == NULL)
+		return NULL;
+	o = json_tokener_parse_ex(tok, s, (int)len);
+	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success
+	    || !json_object_is_type(o, json_type_string))) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+/*
+ * Repeated keys. json-c keeps the last of two equal keys in an object and
+ * has no flag to refuse them, so after it has accepted the text, a second
+ * walk counts each object's members in the text and compares the count
+ * with the parsed object's: they differ exactly when a key repeats. The
+ * walk trusts the grammar json-c (strict mode) has just checked and only
+ * keeps inside the text. Objects that pass are walked member by member
+ * beside the tree (json-c keeps keys in document order), so a repeat at
+ * any depth is named by its path: "asset.hostname", "items[2].id".
+ */
+struct dupwalk {
+	const char		*p, *end;
+	char			 path[256];
+	size_t			 pathlen;
+	struct vjson_err	*err;
+};
+
+static void
+dup_ws(struct dupwalk *w)
+{
+	while (w->p < w->end && (*w->p == ' ' || *w->p == '\t' ||
+	    *w->p == '\n' || *w->p == '\r'))
+		w->p++;
+}
+
+/* Past the string literal at w->p (its opening quote). */
+static void
+dup_skip_string(struct dupwalk *w)
+{
+	for (w->p++; w->p < w->end && *w->p != '"'; w->p++)
+		if (*w->p == '\\' && w->p + 1 < w->end)
+			w->p++;
+	if (w->p < w->end)
+		w->p++;
+}
+
+/* Past the value at w->p, without looking at the tree. */
+static void
+dup_skip_value(struct dupwalk *w)
+{
+	size_t depth = 0;
+
+	dup_ws(w);
+	do {
+		if (w->p >= w->end)
+			return;
+		if (*w->p == '"') {
+			dup_skip_string(w);
+			continue;
+		}
+		if (*w->p == '{' || *w->p == '[')
+			depth++;
+		else if (*w->p == '}' || *w->p == ']')
+			depth--;
+		else if (depth == 0) {
+			/* A number, true, false or null. */
+			while (w->p < w->end && strchr(",]} \t\r\n", *w->p)
+			    == NULL)
+				w->p++;
+			return;
+		}
+		w->p++;
+	} while (depth > 0);
+}
+
+/* Append ".name" (or "name" at the top) or "[i]" to the path; the old
+ * length, to restore. */
+static size_t
+dup_push(struct dupwalk *w, const char *name, size_t idx)
+{
+	size_t old = w->pathlen;
+	int n;
+
+	if (name != NULL)
+		n = snprintf(w->path + old, sizeof(w->path) - old, "%s%s",
+		    old > 0 ? "." : "", name);
+	else
+		n = snprintf(w->path + old, sizeof(w->path) - old, "[%zu]",
+		    idx);
+	if (n > 0)
+		w->pathlen = old + (size_t)n < sizeof(w->path) ?
+		    old + (size_t)n : sizeof(w->path) - 1;
+	return old;
+}
+
+static void
+dup_pop(struct dupwalk *w, size_t old)
+{
+	w->pathlen = old;
+	w->path[old] = '\0';
+}
+
+/* The members of the object whose text starts after its '{' at start are
+ * more than the parsed object holds: find the first key that repeats, by
+ * its unescaped name (json-c unescapes it: "a" and "\u0061" are one key),
+ * and fill err. Always -1. */
+static int
+dup_report(struct dupwalk *w, const char *start)
+{
+	json_object	*seen, *name = NULL;
+	const char	*k;
+	size_t		 old;
+
+	w->p = start;
+	if ((seen = json_object_new_object()) == NULL)
+		goto fail;
+	for (;;) {
+		dup_ws(w);
+		if (w->p >= w->end || *w->p != '"')
+			break;
+		k = w->p;
+		dup_skip_string(w);
+		name = dup_unescape(k, (size_t)(w->p - k));
+		if (name == NULL)
+			break;
+		if (json_object_object_get_ex(seen,
+		    json_object_get_string(name), NULL)) {
+			old = dup_push(w, json_object_get_string(name), 0);
+			vjson_fail(w->err, w->path,
+			    "%s appears more than once in its object",
+			    w->path);
+			dup_pop(w, old);
+			json_object_put(name);
+			json_object_put(seen);
+			return -1;
+		}
+		json_object_object_add(seen, json_object_get_string(name),
+		    NULL);
+		json_object_put(name);
+		name = NULL;
+		dup_ws(w);
+		if (w->p < w->end && *w->p == ':')
+			w->p++;
+		dup_skip_value(w);
+		dup_ws(w);
+		if (w->p < w->end && *w->p == ',')
+			w->p++;
+	}
+	json_object_put(seen);
+fail:
+	/* Counts differed but no name repeated: only json-c's own reading
+	 * of a key (say, one cut short by \u0000) can do that. */
+	vjson_fail(w->err, w->pathlen > 0 ? w->path : "body",
+	    "%s has a key that appears more than once",
+	    w->pathlen > 0 ? w->path : "body");
+	return -1;
+}
+
+static int dup_value(struct dupwalk *, json_object *);
+
+/* w->p is at '{'; v the object json-c made of it. */
+static int
+dup_object(struct dupwalk *w, json_object *v)
+{
+	struct json_object_iterator	 it, end;
+	const char			*start;
+	size_t				 n = 0, old;
+
+	start = ++w->p;
+	for (;;) {
+		dup_ws(w);
+		if (w->p >= w->end || *w->p != '"')
+			break;
+		dup_skip_string(w);
+		dup_ws(w);
+		if (w->p < w->end && *w->p == ':')
+			w->p++;
+		dup_skip_value(w);
+		n++;
+		dup_ws(w);
+		if (w->p < w->end && *w->p == ',')
+			w->p++;
+	}
+	if (!json_object_is_type(v, json_type_object))
+		goto skip;
+	if (n != (size_t)json_object_object_length(v))
+		return dup_report(w, start);
+	w->p = start;
+	it = json_object_iter_begin(v);
+	end = json_object_iter_end(v);
+	for (; !json_object_iter_equal(&it, &end);
+	    json_object_iter_next(&it)) {
+		dup_ws(w);
+		if (w->p >= w->end || *w->p != '"')
+			break;
+		dup_skip_string(w);
+		dup_ws(w);
+		if (w->p < w->end && *w->p == ':')
+			w->p++;
+		old = dup_push(w, json_object_iter_peek_name(&it), 0);
+		if (dup_value(w, json_object_iter_peek_value(&it)) != 0)
+			return -1;
+		dup_pop(w, old);
+		dup_ws(w);
+		if (w->p < w->end && *w->p == ',')
+			w->p++;
+	}
+skip:
+	dup_ws(w);
+	if (w->p < w->end && *w->p == '}')
+		w->p++;
+	return 0;
+}
+
+/* w->p is at '['; v the array json-c made of it. */
+static int
+dup_array(struct dupwalk *w, json_object *v)
+{
+	size_t	 i, old;
+	int	 isarr = json_object_is_type(v, json_type_array);
+
+	w->p++;
+	for (i = 0;; i++) {
+		dup_ws(w);
+		if (w->p >= w->end || *w->p == ']')
+			break;
+		old = dup_push(w, NULL, i);
+		if (dup_value(w, isarr && i < json_object_array_length(v) ?
+		    json_object_array_get_idx(v, i) : NULL) != 0)
+			return -1;
+		dup_pop(w, old);
+		dup_ws(w);
+		if (w->p < w->end && *w->p == ',')
+			w->p++;
+	}
+	if (w->p < w->end)
+		w->p++;
+	return 0;
+}
+
+static int
+dup_value(struct dupwalk *w, json_object *v)
+{
+	dup_ws(w);
+	if (w->p >= w->end)
+		return 0;
+	if (*w->p == '{')
+		return dup_object(w, v);
+	if (*w->p == '[')
+		return dup_array(w, v);
+	dup_skip_value(w);
+	return 0;
 }
 
 /* Returns a new object the caller puts, or NULL with err set. */
@@ -174,10 +440,11 @@ vjson_lookup(json_object *obj, const char *field, int required,
 	return 1;
 }
 
-/* Check one string value; 0 or -1 with err set. */
+/* Check one string value; 0 or -1 with err set. multiline allows newline
+ * and tab among the control characters (text.c). */
 static int
 vjson_check_string(json_object *v, const char *field, const char *what,
-    size_t minlen, size_t maxlen, struct vjson_err *err)
+    size_t minlen, size_t maxlen, int multiline, struct vjson_err *err)
 {
 	const char	*s;
 	size_t		 len;
@@ -198,6 +465,12 @@ vjson_check_string(json_object *v, const char *field, const char *what,
 		vjson_fail(err, field, "%s must be valid UTF-8", what);
 		return -1;
 	}
+	if (text_control(s, len, multiline) != len) {
+		vjson_fail(err, field, multiline ? "%s must not contain "
+		    "control characters other than newline and tab" :
+		    "%s must not contain control characters", what);
+		return -1;
+	}
 	if (len < minlen || len > maxlen) {
 		vjson_fail(err, field, "%s must be %zu to %zu bytes long",
 		    what, minlen, maxlen);
@@ -206,19 +479,37 @@ vjson_check_string(json_object *v, const char *field, const char *what,
 	return 0;
 }
 
-int
-vjson_get_string(json_object *obj, const char *field, int required,
-    size_t minlen, size_t maxlen, const char **out, struct vjson_err *err)
+static int
+vjson_get_str(json_object *obj, const char *field, int required,
+    size_t minlen, size_t maxlen, int multiline, const char **out,
+    struct vjson_err *err)
 {
 	json_object	*v;
 	int		 rc;
 
 	if ((rc = vjson_lookup(obj, field, required, &v, err)) != 1)
 		return rc;
-	if (vjson_check_string(v, field, field, minlen, maxlen, err) == -1)
+	if (vjson_check_string(v, field, field, minlen, maxlen, multiline,
+	    err) == -1)
 		return -1;
 	*out = json_object_get_string(v);
 	return 1;
+}
+
+int
+vjson_get_string(json_object *obj, const char *field, int required,
+    size_t minlen, size_t maxlen, const char **out, struct vjson_err *err)
+{
+	return vjson_get_str(obj, field, required, minlen, maxlen, 0, out,
+	    err);
+}
+
+int
+vjson_get_text(json_object *obj, const char *field, int required,
+    size_t minlen, size_t maxlen, const char **out, struct vjson_err *err)
+{
+	return vjson_get_str(obj, field, required, minlen, maxlen, 1, out,
+	    err);
 }
 
 /* json-c saturates integers that overflow int64; a value it had to
@@ -293,7 +584,7 @@ vjson_get_string_array(json_object *obj, const char *field, int required,
 	for (i = 0; i < n; i++) {
 		snprintf(what, sizeof(what), "%.80s[%zu]", field, i);
 		if (vjson_check_string(json_object_array_get_idx(v, i), field,
-		    what, 1, maxlen, err) == -1)
+		    what, 1, maxlen, 0, err) == -1)
 			return -1;
 	}
 	*out = v;
@@ -328,6 +619,23 @@ vjson_only_keys(json_object *obj, const char *const *allowed,
 		}
 	}
 	return 0;
+}
+
+/* vjson_parse, then no key repeated in any object. */
+json_object *
+vjson_parse_unique(const char *text, size_t len, int maxdepth,
+    size_t maxlen, struct vjson_err *err)
+{
+	json_object	*obj;
+	struct dupwalk	 w = { text, text + len, "", 0, err };
+
+	if ((obj = vjson_parse(text, len, maxdepth, maxlen, err)) == NULL)
+		return NULL;
+	if (dup_value(&w, obj) != 0) {
+		json_object_put(obj);
+		return NULL;
+	}
+	return obj;
 }
 
 /* The string belongs to obj and lives until obj is next serialised or

@@ -18,19 +18,33 @@ struct vjson_err {
 json_object *vjson_parse(const char *text, size_t len, int maxdepth,
 	    size_t maxlen, struct vjson_err *err);
 
+/* vjson_parse, and also refuse a key that appears twice in one object
+ * (json-c would keep the last): err->field is then the key's path, dotted,
+ * with [N] for array elements ("asset.hostname", "items[2].id"). For
+ * input a person or client writes: request bodies, imports. */
+json_object *vjson_parse_unique(const char *text, size_t len, int maxdepth,
+	    size_t maxlen, struct vjson_err *err);
+
 /* Getters on an object. Return 1 if present and valid (value stored),
  * 0 if absent (or JSON null) and not required, -1 if invalid or required
  * but absent (err filled with the field name and a message). Strings must
  * be valid UTF-8 without NUL bytes and have minlen..maxlen bytes; the
- * returned pointer belongs to obj. */
+ * returned pointer belongs to obj. vjson_get_string is for single-line
+ * values (names, labels, ids, URLs, secrets) and refuses every control
+ * character (text_control: C0, DEL, C1); vjson_get_text is for multi-line
+ * free text and allows newline and tab among them. */
 int	 vjson_get_string(json_object *obj, const char *field, int required,
+	    size_t minlen, size_t maxlen, const char **out,
+	    struct vjson_err *err);
+int	 vjson_get_text(json_object *obj, const char *field, int required,
 	    size_t minlen, size_t maxlen, const char **out,
 	    struct vjson_err *err);
 int	 vjson_get_int(json_object *obj, const char *field, int required,
 	    int64_t min, int64_t max, int64_t *out, struct vjson_err *err);
 int	 vjson_get_bool(json_object *obj, const char *field, int required,
 	    int *out, struct vjson_err *err);
-/* An array of strings, each 1..maxlen bytes, at most maxitems items. */
+/* An array of single-line strings, each 1..maxlen bytes, at most maxitems
+ * items. */
 int	 vjson_get_string_array(json_object *obj, const char *field,
 	    int required, size_t maxitems, size_t maxlen, json_object **out,
 	    struct vjson_err *err);

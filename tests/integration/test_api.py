@@ -1763,6 +1763,304 @@ class T08Vigilctl(Base):
         self.assertRegex(self.tenant_id, r"^tnt_[0-9A-Z]{26}$")
 
 
+# --- what a key may grant, and input that is ambiguous or hostile ----------------
+
+def q(s):
+    """A SQL string literal (test data only)."""
+    return "'" + s.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def active_key_ids(tenant_id):
+    return sorted(r[0] for r in STACK.query(
+        "SELECT id FROM api_keys WHERE tenant_id = %s AND revoked_at IS NULL"
+        % q(tenant_id)))
+
+
+class T09KeyScopes(Base):
+    """A key creates keys only with scopes it holds itself."""
+
+    def test_no_key_grants_what_it_lacks(self):
+        admin_only, _ = new_key(self.tenant, "admin", name="admin only")
+        read_admin, _ = new_key(self.tenant, "read,admin", name="ra")
+        base = STACK.urls()["nginx"]
+        for key, scopes in ((admin_only, ["read", "write"]),
+                            (admin_only, ["read"]),
+                            (admin_only, ["write", "admin"]),
+                            (admin_only, ["admin", "read", "write"]),
+                            (read_admin, ["write"]),
+                            (read_admin, ["read", "write", "admin"])):
+            with self.subTest(scopes=scopes):
+                before = active_key_ids(self.tenant_id)
+                r = self.create_key(base, key, name="escalate",
+                                    scopes=scopes)
+                self.assert_error(r, 403, "insufficient_scope", "scopes")
+                self.assertEqual(active_key_ids(self.tenant_id), before)
+        # The issue's case: the key it would have minted cannot exist, so
+        # an admin-only key still reads nothing.
+        r = request(base, "GET", "/api/v1/findings", headers=auth(admin_only))
+        self.assert_error(r, 403, "insufficient_scope")
+        names = STACK.query("SELECT name FROM api_keys WHERE tenant_id = %s"
+                            % q(self.tenant_id))
+        self.assertNotIn(["escalate"], names)
+
+    def test_what_a_key_holds_it_may_grant(self):
+        tenant, _ = new_tenant("t09grant")
+        full, _ = new_key(tenant, "read,write,admin", name="full")
+        admin_only, _ = new_key(tenant, "admin", name="admin only")
+        read_admin, _ = new_key(tenant, "read,admin", name="ra")
+        base = STACK.urls()["nginx"]
+        made = {}
+        for key, scopes in ((admin_only, ["admin"]),
+                            (read_admin, ["read"]),
+                            (read_admin, ["admin", "read"]),
+                            (full, ["read", "write", "admin"]),
+                            (full, ["write"])):
+            with self.subTest(scopes=scopes):
+                r = self.create_key(base, key, name="ok", scopes=scopes)
+                self.assertEqual(r.status, 201, r)
+                self.assertEqual(sorted(r.json()["scopes"]), sorted(scopes))
+                made[tuple(scopes)] = r.json()["key"]
+        # The admin-only key's child is admin-only too: it manages keys
+        # and reads nothing.
+        child = made[("admin",)]
+        r = request(base, "GET", "/api/v1/api-keys", headers=auth(child))
+        self.assertEqual(r.status, 200, r)
+        r = request(base, "GET", "/api/v1/findings", headers=auth(child))
+        self.assert_error(r, 403, "insufficient_scope")
+
+    def test_vigilctl_grants_any(self):
+        key, _ = new_key(self.tenant, "read,write,admin", name="cli full")
+        r = request(STACK.urls()["nginx"], "GET", "/api/v1/findings",
+                    headers=auth(key))
+        self.assertEqual(r.status, 200, r)
+
+
+class T10AmbiguousInput(Base):
+    """A repeated JSON key, a repeated query parameter and a body sent to
+    an operation that takes none are refused, naming what, and change
+    nothing."""
+
+    def post_key(self, base, raw):
+        return request(base, "POST", "/api/v1/api-keys", raw,
+                       {"Content-Type": "application/json",
+                        **auth(self.key)})
+
+    def test_repeated_json_keys(self):
+        cases = [
+            ('{"name":"a","name":"b","scopes":["read"]}', "name"),
+            ('{"name":"a","scopes":["read"],"name":"a"}', "name"),
+            ('{"name":"a","\\u006eame":"b","scopes":["read"]}', "name"),
+            ('{"name":"a","scopes":["read"],"scopes":["read","write"]}',
+             "scopes"),
+        ]
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                with self.same_workers():
+                    before = active_key_ids(self.tenant_id)
+                    for raw, field in cases:
+                        r = self.post_key(base, raw)
+                        e = self.assert_error(r, 400, "invalid_request",
+                                              field)
+                        self.assertIn("more than once", e["message"], r)
+                    self.assertEqual(active_key_ids(self.tenant_id), before)
+        base = STACK.urls()["nginx"]
+        # Nested: named by path, and the settings stay as they were.
+        before = request(base, "GET", "/api/v1/settings",
+                         headers=auth(self.key)).json()
+        r = request(base, "PUT", "/api/v1/settings",
+                    '{"rate_limits":{"read_per_min":7,"read_per_min":9}}',
+                    {"Content-Type": "application/json", **auth(self.key)})
+        self.assert_error(r, 400, "invalid_request",
+                          "rate_limits.read_per_min")
+        r = request(base, "POST", "/api/v1/findings/bulk",
+                    '{"action":"snooze","ids":["azure-x-00000000"],'
+                    '"days":1,"days":90}',
+                    {"Content-Type": "application/json", **auth(self.key)})
+        self.assert_error(r, 400, "invalid_request", "days")
+        after = request(base, "GET", "/api/v1/settings",
+                        headers=auth(self.key)).json()
+        self.assertEqual(after, before)
+
+    def test_repeated_query_parameters(self):
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                for path, field in (
+                        ("/api/v1/api-keys?limit=1&limit=2", "limit"),
+                        ("/api/v1/api-keys?limit=1&limit=1", "limit"),
+                        ("/api/v1/api-keys?limit=1&l%69mit=1", "limit"),
+                        ("/api/v1/findings?severity=high&severity=low",
+                         "severity"),
+                        ("/api/v1/findings?state=all&limit=5&state=open",
+                         "state"),
+                        ("/api/v1/events?type=*&type=*", "type")):
+                    r = request(base, "GET", path, headers=auth(self.key))
+                    self.assert_error(r, 400, "invalid_request", field)
+                # One parameter with a comma list is how to ask for two.
+                r = request(base, "GET",
+                            "/api/v1/findings?severity=high,low&limit=1",
+                            headers=auth(self.key))
+                self.assertEqual(r.status, 200, r)
+
+    def test_body_on_an_operation_without_one(self):
+        base = STACK.urls()["nginx"]
+        victim, vid = new_key(self.tenant, "read", name="victim")
+        for body, ct in (({}, None), (b"{}", "text/plain"),
+                         ({"id": vid}, None), (b" ", "application/json")):
+            h = dict(auth(self.key))
+            if ct:
+                h["Content-Type"] = ct
+            for method, path in (
+                    ("DELETE", "/api/v1/api-keys/" + vid),
+                    ("GET", "/api/v1/api-keys"),
+                    ("GET", "/api/v1/findings"),
+                    ("POST", "/api/v1/webhooks/whk_" + "0" * 26 + "/test"),
+                    ("POST", "/api/v1/webhooks/whk_" + "0" * 26 +
+                     "/enable"),
+                    ("POST", "/api/v1/deliveries/dlv_" + "0" * 26 +
+                     "/retry")):
+                with self.subTest(method=method, path=path, body=body):
+                    r = request(base, method, path, body, h)
+                    self.assert_error(r, 400, "invalid_request", "body")
+        # The DELETE with a body revoked nothing.
+        self.assertIn(vid, active_key_ids(self.tenant_id))
+        r = request(base, "GET", "/api/v1/settings", headers=auth(victim))
+        self.assertEqual(r.status, 200, r)
+        # An optional body still takes {} (and none).
+        for body in ({}, None):
+            r = request(base, "POST", "/api/v1/findings/azure-x-00000000/"
+                        "resolve", body, auth(self.key))
+            self.assert_error(r, 404, "finding_not_found")
+            r = request(base, "POST", "/api/v1/audit/export", body,
+                        auth(self.key))
+            self.assertEqual(r.status, 200, r)
+
+
+class T11ControlCharacters(Base):
+    """Labels refuse control characters (400 naming the field, nothing
+    written); multi-line texts keep newline and tab only; vigilctl escapes
+    whatever it prints, including rows stored before the check."""
+
+    EVIL = ["\u001b[31mred", "a\tb", "a\nkey_FORGED", "bell\u0007",
+            "del\u007f", "csi\u009b2J", "nul\u0000x", "cr\rx", "\u0085"]
+
+    def test_key_names(self):
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                with self.same_workers():
+                    before = active_key_ids(self.tenant_id)
+                    for evil in self.EVIL:
+                        r = self.create_key(base, self.key, name=evil)
+                        e = self.assert_error(r, 400, "invalid_request",
+                                              "name")
+                        self.assertRegex(e["message"], "control|NUL", r)
+                    # Raw (unescaped) C1 bytes in the JSON text as well.
+                    r = request(base, "POST", "/api/v1/api-keys",
+                                b'{"name":"x\xc2\x9b2J","scopes":["read"]}',
+                                {"Content-Type": "application/json",
+                                 **auth(self.key)})
+                    self.assert_error(r, 400, "invalid_request", "name")
+                    self.assertEqual(active_key_ids(self.tenant_id), before)
+                    # Non-ASCII that is no control is a fine label.
+                    r = self.create_key(base, self.key,
+                                        name="caf\u00e9 \u00a0\u20ac")
+                    self.assertEqual(r.status, 201, r)
+                    request(base, "DELETE", "/api/v1/api-keys/" +
+                            r.json()["id"], headers=auth(self.key))
+
+    def test_other_labels_and_texts(self):
+        base = STACK.urls()["nginx"]
+        fid = "azure-nsg-ssh-internet-00000000"
+        cases = [
+            ("POST", "/api/v1/integrations",
+             {"type": "inventory", "name": "inv\u001b]0;pwned\u0007",
+              "config": {"path": "/nonexistent"}}, "name"),
+            ("POST", "/api/v1/integrations",
+             {"type": "inventory", "name": "inv",
+              "config": {"path": "/tmp/\nx"}}, "config"),
+            ("PATCH", "/api/v1/findings/" + fid,
+             {"assignee": "alice\u001b[2J"}, "assignee"),
+            ("PATCH", "/api/v1/findings/" + fid,
+             {"assignee": "a\tb"}, "assignee"),
+            ("PATCH", "/api/v1/findings/" + fid,
+             {"notes": "line\u001b[1A"}, "notes"),
+            ("PATCH", "/api/v1/findings/" + fid,
+             {"notes": "over\rwrite"}, "notes"),
+            ("PATCH", "/api/v1/findings/" + fid,
+             {"notes": "ok", "user": "bob\n"}, "user"),
+            ("POST", "/api/v1/findings/%s/accept" % fid,
+             {"justification": "ding\u0007"}, "justification"),
+            ("POST", "/api/v1/findings/%s/dismiss" % fid,
+             {"reason": "x\u009b"}, "reason"),
+            ("POST", "/api/v1/findings/%s/resolve" % fid,
+             {"evidence": "\u001bc"}, "evidence"),
+            ("POST", "/api/v1/findings/bulk",
+             {"action": "dismiss", "ids": [fid], "reason": "r",
+              "user": "u\u001b"}, "user"),
+            ("POST", "/api/v1/webhooks",
+             {"url": "https://example.com/\u001b", "events": ["*"]}, "url"),
+        ]
+        for method, path, body, field in cases:
+            with self.subTest(path=path, body=body):
+                r = request(base, method, path, body, auth(self.key))
+                self.assert_error(r, 400, "invalid_request", field)
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM integrations WHERE tenant_id = %s"
+            % q(self.tenant_id)), [["0"]])
+        # Newline and tab are fine in multi-line texts: these get past the
+        # body and meet the (missing) finding.
+        for method, path, body in (
+                ("PATCH", "/api/v1/findings/" + fid,
+                 {"notes": "line one\n\tline two"}),
+                ("POST", "/api/v1/findings/%s/accept" % fid,
+                 {"justification": "why:\n- reason"}),
+                ("POST", "/api/v1/findings/%s/dismiss" % fid,
+                 {"reason": "a\tb"})):
+            r = request(base, method, path, body, auth(self.key))
+            self.assert_error(r, 404, "finding_not_found")
+
+    def test_vigilctl_escapes_what_it_lists(self):
+        _, kid = new_key(self.tenant, "read", name="plain")
+        evil = ("CONCAT('evil', CHAR(27), '[31m', CHAR(10), 'key_FORGED', "
+                "CHAR(9), 'vgl_x', CHAR(7), CHAR(13), '\\\\', "
+                "_utf8mb4 0xC29B, '2J')")
+        STACK.sql("UPDATE api_keys SET name = %s WHERE id = %s"
+                  % (evil, q(kid)), database="vigil")
+        r = subprocess_bytes(["key", "list", "--tenant", self.tenant])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = r.stdout
+        for c in (b"\x1b", b"\x07", b"\r", b"\xc2\x9b"):
+            self.assertNotIn(c, out)
+        lines = out.split(b"\n")
+        self.assertEqual(lines[-1], b"")
+        lines = lines[:-1]
+        # The header and one line per key: no forged row.
+        n = len(STACK.query("SELECT id FROM api_keys WHERE tenant_id = %s"
+                            % q(self.tenant_id)))
+        self.assertEqual(len(lines), n + 1, out)
+        mine = [ln for ln in lines if ln.startswith(kid.encode())]
+        self.assertEqual(len(mine), 1, out)
+        self.assertEqual(len(mine[0].split(b"\t")), 8, mine[0])
+        self.assertTrue(mine[0].endswith(
+            b"\tevil\\x1b[31m\\x0akey_FORGED\\x09vgl_x\\x07\\x0d\\\\"
+            b"\\xc2\\x9b2J"), mine[0])
+        # And the operator's own --name is held to the API's rule.
+        count = STACK.query("SELECT COUNT(*) FROM api_keys")
+        for bad in ("a\tb", "x\x1b[31m", "\x07"):
+            r = STACK.vigilctl("key", "create", "--tenant", self.tenant,
+                               "--scopes", "read", "--name", bad,
+                               check=False)
+            self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertEqual(STACK.query("SELECT COUNT(*) FROM api_keys"), count)
+
+
+def subprocess_bytes(args):
+    """vigilctl with its output as bytes, exactly as a terminal gets it."""
+    import subprocess
+    return subprocess.run([STACK.vigilctl_bin, *args], env=STACK.env(),
+                          stdin=subprocess.DEVNULL, capture_output=True,
+                          timeout=60)
+
+
 # --- audit chain verification ------------------------------------------------------
 
 class T30AuditVerify(Base):

@@ -2116,6 +2116,61 @@ class T53HostileInput(FBase):
                 self.assertEqual(len(db_history(self.tenant_id, fid)),
                                  1 + len(SQL_EVIL) + 2)
 
+    def test_repeated_keys_and_control_characters(self):
+        """On a real finding: a repeated key, a control character where
+        none may be, a repeated query parameter, a body on GET; each 400
+        naming what, and the finding, its history, events and audit log
+        untouched."""
+        base = STACK.urls()["nginx"]
+        fid = self.fresh("low")
+        row, n = db_row(self.tenant_id, fid), counts(self.tenant_id)
+        h = {"Content-Type": "application/json", **auth(self.wkey)}
+        for method, path, raw, field in (
+                ("POST", "accept", '{"justification":"a",'
+                 '"justification":"b"}', "justification"),
+                ("POST", "snooze", '{"days":3,"days":90}', "days"),
+                ("POST", "snooze", '{"days":3,"user":"a","\\u0075ser":"b"}',
+                 "user"),
+                ("POST", "dismiss", '{"reason":"r","user":"x\\u001b[8m"}',
+                 "user"),
+                ("POST", "accept", '{"justification":"\\u001b]52;c;x\\u0007"}',
+                 "justification"),
+                ("PATCH", "", '{"assignee":"eve\\r\\nX-Forged: 1"}',
+                 "assignee"),
+                ("PATCH", "", '{"notes":"a","notes":"b"}', "notes"),
+                ("POST", "bulk", '{"action":"snooze","ids":["%s"],'
+                 '"days":3,"ids":["%s"]}' % (fid, fid), "ids")):
+            url = ("/api/v1/findings/bulk" if path == "bulk" else
+                   "/api/v1/findings/%s%s" % (fid, "/" + path if path
+                                               else ""))
+            with self.subTest(path=path, raw=raw):
+                r = request(base, method, url, raw, h)
+                self.assert_error(r, 400, "invalid_request", field)
+        r = request(base, "GET", "/api/v1/findings/%s" % fid, b"{}", h)
+        self.assert_error(r, 400, "invalid_request", "body")
+        r = request(base, "GET", "/api/v1/findings?state=all&state=open",
+                    headers=auth(self.wkey))
+        self.assert_error(r, 400, "invalid_request", "state")
+        self.assertEqual(db_row(self.tenant_id, fid), row)
+        self.assertEqual(counts(self.tenant_id), n)
+
+    def test_import_refuses_repeated_keys_and_controls(self):
+        e = entry("low")
+        for text, what in (
+                ('{"findings":[%s,"title":"again"}]}' % json.dumps(e)[:-1],
+                 "findings[0].title"),
+                (json.dumps({"findings": [dict(e, title="t\u001b[2J")]}),
+                 "title")):
+            path = os.path.join(TMP, "import-bad-%d.json" % next(_seq))
+            with open(path, "w") as f:
+                f.write(text)
+            r = STACK.vigilctl("findings", "import", "--tenant", self.tenant,
+                               path, check=False)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn(what, r.stderr)
+            self.assertNotIn("\x1b", r.stderr.replace("\\x1b", ""))
+        self.assertEqual(db_row(self.tenant_id, eid(e)), [])
+
 
 # --- the contract ----------------------------------------------------------------------
 

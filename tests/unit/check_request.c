@@ -153,16 +153,49 @@ START_TEST(test_query_too_many)
 {
 	char *env[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/x", NULL };
 	struct request r;
-	char q[REQUEST_MAX_PARAMS * 5 + 16];
+	char q[REQUEST_MAX_PARAMS * 8 + 16];
 	size_t i, len = 0;
 
 	for (i = 0; i <= REQUEST_MAX_PARAMS; i++)
-		len += (size_t)snprintf(q + len, sizeof(q) - len, "a=%zu&",
-		    i % 10);
+		len += (size_t)snprintf(q + len, sizeof(q) - len, "a%zu=1&",
+		    i);
 	ck_assert_int_eq(request_init(&r, env), 0);
 	free(r.query);
 	r.query = strdup(q);
 	ck_assert_int_eq(request_parse_query(&r), -1);
+	request_free(&r);
+}
+END_TEST
+
+/* A repeated name is refused, whatever its values or spelling, and the
+ * name is there to report; distinct names are not. */
+static const struct {
+	const char	*query;
+	int		 rc;
+	const char	*repeated;
+} repeats[] = {
+	{ "limit=1&limit=2", -2, "limit" },
+	{ "severity=high&severity=low", -2, "severity" },
+	{ "limit=1&cursor=x&limit=1", -2, "limit" },
+	{ "limit=1&l%69mit=1", -2, "limit" },
+	{ "a&a", -2, "a" },
+	{ "a+b=1&a%20b=2", -2, "a b" },
+	{ "limit=1&Limit=2", 0, NULL },
+	{ "limit=1&limits=2", 0, NULL },
+};
+
+START_TEST(test_query_repeated)
+{
+	char *env[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/x", NULL };
+	struct request r;
+
+	ck_assert_int_eq(request_init(&r, env), 0);
+	free(r.query);
+	r.query = strdup(repeats[_i].query);
+	ck_assert_int_eq(request_parse_query(&r), repeats[_i].rc);
+	if (repeats[_i].repeated != NULL)
+		ck_assert_str_eq(r.params[r.nparams - 1].name,
+		    repeats[_i].repeated);
 	request_free(&r);
 }
 END_TEST
@@ -249,6 +282,7 @@ request_suite(void)
 	tcase_add_test(tc, test_init_missing_method);
 	tcase_add_loop_test(tc, test_query, 0, (int)NELEM(queries));
 	tcase_add_test(tc, test_query_too_many);
+	tcase_add_loop_test(tc, test_query_repeated, 0, (int)NELEM(repeats));
 	tcase_add_test(tc, test_error_shape);
 	tcase_add_test(tc, test_header_injection);
 	suite_add_tcase(s, tc);

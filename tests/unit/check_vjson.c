@@ -121,6 +121,68 @@ START_TEST(test_vjson_parse)
 }
 END_TEST
 
+/* A key given twice in one object is refused at any depth, named by its
+ * path, however it is spelt ("a" and "\u0061" are one key to json-c);
+ * equal keys in different objects, and keys that only look alike, are
+ * not repeats. */
+START_TEST(test_vjson_parse_duplicates)
+{
+	static const struct {
+		const char	*text;
+		const char	*field;	/* NULL: accepted */
+	} t[] = {
+		{ "{\"a\":1,\"a\":2}", "a" },
+		{ "{\"a\":1,\"b\":2,\"a\":1}", "a" },
+		{ "{ \"a\" : 1 , \"a\" : 1 }", "a" },
+		{ "{\"a\":1,\"\\u0061\":2}", "a" },
+		{ "{\"\\u00e9\":1,\"\xc3\xa9\":2}", "\xc3\xa9" },
+		{ "{\"a\\\"b\":1,\"a\\u0022b\":2}", "a\"b" },
+		{ "{\"asset\":{\"hostname\":\"x\",\"hostname\":\"y\"}}",
+		    "asset.hostname" },
+		{ "{\"ids\":[{\"x\":1},{\"x\":1,\"x\":2}]}", "ids[1].x" },
+		{ "[{\"x\":1},{\"y\":{\"z\":[{\"k\":1,\"k\":1}]}}]",
+		    "[1].y.z[0].k" },
+		{ "{\"a\":{\"b\":1},\"a\":{\"b\":1}}", "a" },
+		{ "{\"s\":\"{\\\"a\\\":1,\\\"a\\\":2}\",\"t\":[\"}\",\"{\"]}",
+		    NULL },
+		{ "{\"a\":1,\"b\":{\"a\":1},\"c\":[{\"a\":1},{\"a\":2}]}", NULL },
+		{ "{\"a\":1,\"A\":2,\"a \":3,\"\\u0061b\":4}", NULL },
+		{ "{}", NULL },
+		{ "[{},[],{\"x\":[1,2.5e3,true,false,null,\"a\"]}]", NULL },
+		/* json-c cuts a key at \u0000: two keys it cannot tell apart. */
+		{ "{\"a\\u0000b\":1,\"a\\u0000c\":2}", "a" },
+		{ "{\"k\":\"\\\\\",\"k\\\\\":1,\"k\":2}", "k" },
+	};
+	struct vjson_err	 err;
+	json_object		*o;
+	size_t			 i;
+
+	for (i = 0; i < NELEM(t); i++) {
+		memset(&err, 0, sizeof(err));
+		o = vjson_parse_unique(t[i].text, strlen(t[i].text),
+		    VIGIL_MAX_JSON_DEPTH, VIGIL_MAX_BODY, &err);
+		if (t[i].field == NULL) {
+			ck_assert_msg(o != NULL, "row %zu: %s", i,
+			    err.message);
+			json_object_put(o);
+			continue;
+		}
+		ck_assert_msg(o == NULL, "row %zu accepted", i);
+		ck_assert_str_eq(err.field, t[i].field);
+		ck_assert_msg(strstr(err.message, "more than once") != NULL,
+		    "row %zu: %s", i, err.message);
+	}
+	/* vjson_parse itself keeps json-c's reading (the last wins); the
+	 * other errors are still vjson_parse's. */
+	o = vjson_parse("{\"a\":1,\"a\":2}", 13, 32, VIGIL_MAX_BODY, &err);
+	ck_assert_ptr_nonnull(o);
+	json_object_put(o);
+	o = vjson_parse_unique("{\"a\":1", 6, 32, VIGIL_MAX_BODY, &err);
+	ck_assert_ptr_null(o);
+	ck_assert_str_eq(err.field, "body");
+}
+END_TEST
+
 START_TEST(test_vjson_parse_caps)
 {
 	static const struct {
@@ -169,6 +231,64 @@ parse_ok(const char *text)
 	ck_assert_msg(o != NULL, "%s: %s", text, err.message);
 	return o;
 }
+
+/* A label refuses every control character, escaped or raw in the JSON;
+ * a text keeps newline and tab only; arrays of strings are labels. */
+START_TEST(test_vjson_controls)
+{
+	static const struct {
+		const char	*field;
+		int		 label_ok, text_ok;
+	} t[] = {
+		{ "plain", 1, 1 },
+		{ "nbsp", 1, 1 },
+		{ "tab", 0, 1 },
+		{ "nl", 0, 1 },
+		{ "cr", 0, 0 },
+		{ "esc", 0, 0 },
+		{ "bel", 0, 0 },
+		{ "del", 0, 0 },
+		{ "csi", 0, 0 },
+		{ "c1raw", 0, 0 },
+	};
+	struct vjson_err	 err;
+	json_object		*o, *arr;
+	const char		*v;
+	size_t			 i;
+
+	o = parse_ok("{\"plain\":\"ok name\",\"nbsp\":\"a\\u00a0b\","
+	    "\"tab\":\"a\\tb\",\"nl\":\"a\\nb\",\"cr\":\"a\\rb\","
+	    "\"esc\":\"\\u001b[31mred\",\"bel\":\"x\\u0007\","
+	    "\"del\":\"x\\u007f\",\"csi\":\"x\\u009b2J\","
+	    "\"c1raw\":\"x\xc2\x85y\","
+	    "\"list\":[\"ok\",\"b\\u001bad\"]}");
+	for (i = 0; i < NELEM(t); i++) {
+		memset(&err, 0, sizeof(err));
+		ck_assert_int_eq(vjson_get_string(o, t[i].field, 1, 0, 100, &v,
+		    &err), t[i].label_ok ? 1 : -1);
+		if (!t[i].label_ok) {
+			ck_assert_str_eq(err.field, t[i].field);
+			ck_assert_ptr_nonnull(strstr(err.message,
+			    "must not contain control characters"));
+		}
+		memset(&err, 0, sizeof(err));
+		ck_assert_int_eq(vjson_get_text(o, t[i].field, 1, 0, 100, &v,
+		    &err), t[i].text_ok ? 1 : -1);
+		if (!t[i].text_ok) {
+			ck_assert_str_eq(err.field, t[i].field);
+			ck_assert_ptr_nonnull(strstr(err.message,
+			    "other than newline and tab"));
+		}
+	}
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(vjson_get_string_array(o, "list", 1, 5, 10, &arr,
+	    &err), -1);
+	ck_assert_str_eq(err.field, "list");
+	ck_assert_str_eq(err.message,
+	    "list[1] must not contain control characters");
+	json_object_put(o);
+}
+END_TEST
 
 START_TEST(test_vjson_get_string)
 {
@@ -439,6 +559,8 @@ vjson_suite(void)
 
 	tcase_add_test(tc, test_vjson_utf8);
 	tcase_add_test(tc, test_vjson_parse);
+	tcase_add_test(tc, test_vjson_parse_duplicates);
+	tcase_add_test(tc, test_vjson_controls);
 	tcase_add_test(tc, test_vjson_parse_caps);
 	tcase_add_test(tc, test_vjson_get_string);
 	tcase_add_test(tc, test_vjson_get_int);

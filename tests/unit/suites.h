@@ -24,6 +24,7 @@ Suite	*router_suite(void);
 Suite	*rules_suite(void);
 Suite	*sign_suite(void);
 Suite	*spool_suite(void);
+Suite	*text_suite(void);
 Suite	*vjson_suite(void);
 Suite	*vtime_suite(void);
 

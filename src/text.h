@@ -1,0 +1,20 @@
+/* text.h: what a tenant-set string may hold, and how to show one safely. */
+#ifndef VIGIL_TEXT_H
+#define VIGIL_TEXT_H
+
+#include <stddef.h>
+
+/* The first control character in the UTF-8 string s[0..len): a C0 code
+ * point (U+0000-U+001F), DEL (U+007F) or a C1 (U+0080-U+009F). With
+ * multiline set, newline and tab are allowed (not CR, which rewrites a
+ * terminal line). Returns its offset, or len if there is none. Pure. */
+size_t	 text_control(const char *s, size_t len, int multiline);
+
+/* s made printable for a terminal or a tab-separated listing: a control
+ * character (as above, tab and newline included), a backslash and a byte
+ * that is not valid UTF-8 become \xNN (\\ for the backslash; a C1 is its
+ * two bytes, \xc2\x9b); everything else is copied. A new string the caller
+ * frees, or NULL when out of memory. Pure. */
+char	*text_escape(const char *s);
+
+#endif
