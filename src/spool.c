@@ -63,7 +63,7 @@ spool_match(const char *events_json, const char *type)
 
 enum { EV_C_SEQ, EV_C_ID, EV_C_TENANT, EV_C_TYPE, EV_C_CREATED,
     EV_C_TARGET };
-enum { WH_C_ID, WH_C_EVENTS, WH_C_CREATED };
+enum { WH_C_ID, WH_C_EVENTS, WH_C_CREATED_SEQ };
 
 /* The webhooks of one tenant, read (and their subscriptions parsed) once
  * per batch. */
@@ -109,7 +109,7 @@ fanout_tx(struct db *db, int batch, long *nev, long *ndl)
 	for (i = 0; i < ev->nrows; i++) {
 		const char *tenant = db_cell(ev, i, EV_C_TENANT);
 		const char *type = db_cell(ev, i, EV_C_TYPE);
-		const char *created = db_cell(ev, i, EV_C_CREATED);
+		long long seq = db_cell_int(ev, i, EV_C_SEQ);
 		const char *target = db_cell(ev, i, EV_C_TARGET);
 		struct db_res *wh = NULL;
 
@@ -138,13 +138,15 @@ fanout_tx(struct db *db, int batch, long *nev, long *ndl)
 			const char *wid = db_cell(wh, j, WH_C_ID);
 
 			/* A test event goes to its one webhook; any other
-			 * to the subscribers that existed when it was
-			 * written (to the second). */
+			 * to the subscribers created before it was
+			 * committed: its seq is after their created_seq
+			 * (the tenant's events commit in seq order, see
+			 * SQL_EVENT_INSERT), whatever its created_at. */
 			if (strcmp(type, "webhook.test") == 0) {
 				if (target == NULL || strcmp(target, wid) != 0)
 					continue;
-			} else if (strcmp(db_cell(wh, j, WH_C_CREATED),
-			    created) > 0 || !match_list(th[k].subs[j], type))
+			} else if (seq <= db_cell_int(wh, j, WH_C_CREATED_SEQ) ||
+			    !match_list(th[k].subs[j], type))
 				continue;
 			if (id_new("dlv", dlv, sizeof(dlv)) != 0) {
 				rc = DB_ERR;

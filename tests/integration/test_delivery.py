@@ -288,8 +288,7 @@ class T84DeliverySigned(DeliveryBase):
         self.import_finding(self.tenant)
         ev = STACK.query("SELECT id FROM events WHERE tenant_id = %s "
                          "ORDER BY seq DESC LIMIT 1" % q(self.tenant_id))
-        time.sleep(1.1)      # to the second: later webhooks miss it
-        late = self.hook(uniq("ok"), events=["*"])
+        late = self.hook(uniq("ok"), events=["*"])   # after it: misses it
         t = self.fire_test(star["webhook_id"])
         self.once()
         time.sleep(0.3)
@@ -305,6 +304,49 @@ class T84DeliverySigned(DeliveryBase):
         self.assertEqual(self.deliveries(late["webhook_id"]), [])
         self.assertEqual(STACK.query("SELECT COUNT(*) FROM events WHERE "
                                      "dispatched = 0")[0][0], "0")
+
+
+    def inject_event(self, minutes):
+        """An event of the tenant committed now but stamped `minutes` from
+        now, as a scan's events carry their observation time; its id."""
+        _n[0] += 1
+        evid = "evt_inject%d%d" % (os.getpid(), _n[0])
+        env = {"event_id": evid, "event_type": "finding.detected",
+               "tenant_id": self.tenant_id, "timestamp": "x",
+               "data": {"finding": {"id": "fnd_x"}}}
+        STACK.sql("INSERT INTO events (id, tenant_id, type, created_at, "
+                  "payload) VALUES (%s, %s, 'finding.detected', "
+                  "UTC_TIMESTAMP() + INTERVAL %d MINUTE, %s)"
+                  % (q(evid), q(self.tenant_id), minutes,
+                     q(json.dumps(env))), database="vigil")
+        return evid
+
+    def last_event(self):
+        return STACK.query("SELECT id FROM events WHERE tenant_id = %s "
+                           "ORDER BY seq DESC LIMIT 1"
+                           % q(self.tenant_id))[0][0]
+
+    def test_new_webhook_boundary(self):
+        """A new webhook gets exactly the events committed after it, by
+        commit order and not by their timestamps: nothing committed just
+        before it (even stamped later), everything right after it (even
+        stamped long before, as a long scan's findings are)."""
+        self.import_finding(self.tenant)
+        just_before = self.last_event()
+        stamped_later = self.inject_event(+10)
+        wh = self.hook(uniq("ok"), events=["*"])
+        self.import_finding(self.tenant)
+        right_after = self.last_event()
+        stamped_earlier = self.inject_event(-10)
+        self.once()
+        path = wh["url"].split(str(RX.port), 1)[1]
+        got = RX.wait_for(2, path, timeout=10)
+        time.sleep(0.3)
+        got = sorted(r.headers["webhook-id"] for r in RX.requests(path))
+        self.assertEqual(got, sorted([right_after, stamped_earlier]),
+                         {"just_before": just_before,
+                          "stamped_later": stamped_later})
+        self.assertEqual(len(self.deliveries(wh["webhook_id"])), 2)
 
 
 class T85Retries(DeliveryBase):
