@@ -582,14 +582,24 @@ static const char *const sqls[SQL__COUNT] = {
 	 * next_attempt_at to the lease's end) first, so that a backlog of
 	 * pending ones never starves them, then pending ones whose time
 	 * came. No ORDER BY: the (status, next_attempt_at) range is read in
-	 * index order and the scan stops at the limit. */
+	 * index order and the scan stops at the limit. Not those of the
+	 * webhooks and tenants at their cap of attempts in flight (two
+	 * comma-separated id lists, '' for none): the scan reads past their
+	 * due rows (and releases them at once: READ COMMITTED) to reach
+	 * other webhooks'. */
 	[SQL_SPOOL_DUE_LEASED] =
-	    "SELECT id FROM deliveries WHERE status = 'delivering' "
+	    "SELECT id, webhook_id, tenant_id FROM deliveries "
+	    "WHERE status = 'delivering' "
 	    "AND next_attempt_at <= UTC_TIMESTAMP(3) "
+	    "AND FIND_IN_SET(webhook_id, ?) = 0 "
+	    "AND FIND_IN_SET(tenant_id, ?) = 0 "
 	    "LIMIT ? FOR UPDATE SKIP LOCKED",
 	[SQL_SPOOL_DUE] =
-	    "SELECT id FROM deliveries WHERE status = 'pending' "
+	    "SELECT id, webhook_id, tenant_id FROM deliveries "
+	    "WHERE status = 'pending' "
 	    "AND next_attempt_at <= UTC_TIMESTAMP(3) "
+	    "AND FIND_IN_SET(webhook_id, ?) = 0 "
+	    "AND FIND_IN_SET(tenant_id, ?) = 0 "
 	    "LIMIT ? FOR UPDATE SKIP LOCKED",
 	/* SPOOL_IN ids at a time (unused ones ''), to spare round trips. */
 	[SQL_SPOOL_CLAIM] =

@@ -763,6 +763,52 @@ class T88Spoolers(DeliveryBase):
         self.assertIn("webhook_lease", r.stderr)
 
 
+class T88Fairness(DeliveryBase):
+
+    def test_hanging_receiver_does_not_starve_others(self):
+        """One tenant's receivers that hang hold at most half of a
+        spooler's slots per webhook and three quarters per tenant, so
+        another tenant's delivery goes out at once, not after the hung
+        attempts time out."""
+        hung = [self.hook(uniq("hang"), events=["finding.*"])
+                for _ in range(2)]
+        hung_paths = [h["url"].split(str(RX.port), 1)[1] for h in hung]
+        _, b_tid = api.new_tenant("deliv-fair")
+        b_name = STACK.query("SELECT name FROM tenants WHERE id = %s"
+                             % q(b_tid))[0][0]
+        b_key, _ = api.new_key(b_name)
+        healthy = self.hook(uniq("ok"), events=["*"], key=b_key)
+        b_path = healthy["url"].split(str(RX.port), 1)[1]
+        self.import_finding(self.tenant, n=12)     # 24 due deliveries
+        # A timeout long enough to tell "at once" from "after it".
+        conf = alt_conf("fair", webhook_timeout_ms=6000, webhook_lease=8)
+        STACK.spool_start("vigil-spool-fair", conf=conf,
+                          args=("--concurrency", "4"))
+
+        def hung_now():
+            return [len(RX.requests(p)) for p in hung_paths]
+        end = time.time() + 15
+        while sum(hung_now()) < 3 and time.time() < end:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        # 4 slots: at most 2 per webhook, 3 for the tenant.
+        self.assertEqual(sum(hung_now()), 3, hung_now())
+        self.assertLessEqual(max(hung_now()), 2, hung_now())
+        t0 = time.time()
+        r = self.call("POST", "/webhooks/%s/test" % healthy["webhook_id"],
+                      key=b_key)
+        self.assertEqual(r.status, 202, r)
+        got = RX.wait_for(1, b_path, timeout=15)
+        took = time.time() - t0
+        self.assertEqual(len(got), 1, got)
+        self.assertEqual(got[0].headers["webhook-id"],
+                         r.json()["event_id"])
+        # Well inside one attempt timeout (6 s): nothing waited for the
+        # hung attempts.
+        self.assertLess(took, 3.0, "the other tenant waited %.1f s" % took)
+        self.assertEqual(sum(hung_now()), 3, hung_now())
+
+
 class T89Retention(DeliveryBase):
 
     def test_prune(self):
