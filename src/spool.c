@@ -449,7 +449,7 @@ spool_claim(struct db *db, const unsigned char key[32], int max,
 	memset(&cs, 0, sizeof(cs));
 	cs.caps = caps != NULL ? caps : &none;
 	room = cs.caps->nbusy + (size_t)max;
-	/* ids of in-flight webhooks and tenants, at most 1024 of each */
+	/* room ids at most in each list, each with its comma */
 	buf_init(&cs.hooks_off, room * VIGIL_ID_LEN + 1);
 	buf_init(&cs.tenants_off, room * VIGIL_ID_LEN + 1);
 	if ((cs.hooks = calloc(room, sizeof(*cs.hooks))) == NULL ||
