@@ -695,13 +695,12 @@ deliveries_retry(struct request *r, struct db *db)
 		if (rc != 0)
 			goto dberr;
 	}
-	if ((rc = db_commit(db)) != 0)
-		goto dberr;
+	/* Read before the commit: a spooler may claim the delivery as soon
+	 * as it is committed, and the answer is what this request did. */
 	if ((rc = db_exec(db, SQL_DELIVERY_GET, (struct db_val[]){
-	    DB_STR(r->auth.tenant_id), DB_STR(id) }, 2, &res)) != 0) {
-		api_db_error(r, rc);
-		return;
-	}
+	    DB_STR(r->auth.tenant_id), DB_STR(id) }, 2, &res)) != 0 ||
+	    (rc = db_commit(db)) != 0)
+		goto dberr;
 	if (res->nrows != 1) {
 		db_res_free(res);
 		not_found(r, "No such delivery.");
