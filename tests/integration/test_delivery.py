@@ -310,7 +310,7 @@ class T84DeliverySigned(DeliveryBase):
         """An event of the tenant committed now but stamped `minutes` from
         now, as a scan's events carry their observation time; its id."""
         _n[0] += 1
-        evid = "evt_inject%d%d" % (os.getpid(), _n[0])
+        evid = "evt_0NJECT%020d" % (os.getpid() * 1000 + _n[0])
         env = {"event_id": evid, "event_type": "finding.detected",
                "tenant_id": self.tenant_id, "timestamp": "x",
                "data": {"finding": {"id": "fnd_x"}}}

