@@ -102,7 +102,9 @@ def main():
         st.up(workers=4, conf_extra={
             "allow_private_targets": "true", "allow_http_webhooks": "true",
             "rate_read_per_min": 1000000, "rate_write_per_min": 1000000,
-            "spool_concurrency": os.environ.get("BENCH_SPOOL_CONCURRENCY", "16")})
+            "spool_concurrency": os.environ.get("BENCH_SPOOL_CONCURRENCY", "16"),
+            "spool_webhook_concurrency": os.environ.get(
+                "BENCH_SPOOL_WEBHOOK_CONCURRENCY", "0")})
         tid = st.tenant_ensure("bench")
         key, _ = st.key_create("bench", scopes="read,write,admin")
         base = st.urls()["nginx"]

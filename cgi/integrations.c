@@ -95,7 +95,7 @@ azure_args(struct request *r, json_object *cfg, const char *id,
 	unsigned char key[32];
 	char err[512];
 	size_t i, n;
-	int rc = -1;
+	int rc = -1, crc;
 
 	*stored = NULL;
 	*sealed = NULL;
@@ -154,7 +154,20 @@ azure_args(struct request *r, json_object *cfg, const char *id,
 	az.nsubscriptions = n;
 	az.authority_url = g_conf.azure_authority_url;
 	az.arm_url = g_conf.azure_arm_url;
-	if (connector_azure_check(&az, err, sizeof(err)) != 0) {
+	if ((crc = connector_azure_check(&az, err, sizeof(err))) == -2) {
+		/* Nothing was judged: not the client's mistake, and worth
+		 * another try later. */
+		crypto_wipe(key, sizeof(key));
+		log_warn("req=%s: azure credential check: no verdict: %s",
+		    r->id, err);
+		response_error(r, 503, "service_unavailable", "The Entra ID "
+		    "token endpoint did not answer in time, so the credentials "
+		    "could not be checked and the integration was not "
+		    "created; try again later.", "config");
+		response_header(r, "Retry-After", "%d", 30);
+		goto out;
+	}
+	if (crc != 0) {
 		crypto_wipe(key, sizeof(key));
 		log_info("req=%s: azure credentials refused: %s", r->id, err);
 		bad(r, "config", "No token could be obtained with these "

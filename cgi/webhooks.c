@@ -362,12 +362,17 @@ webhooks_create(struct request *r, struct db *db)
 	vtime_sql(now, now_sql, sizeof(now_sql));
 	vtime_rfc3339(now, now_rfc, sizeof(now_rfc));
 	auth_actor(r, actor, sizeof(actor));
-	if ((rc = db_begin(db)) != 0)
+	/* The tenant row first: no event of the tenant is being written
+	 * while the webhook's created_seq is read (see SQL_EVENT_INSERT),
+	 * so it gets exactly the events committed after this one. */
+	if ((rc = db_begin(db)) != 0 ||
+	    (rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+	    DB_STR(r->auth.tenant_id) }, 1, NULL)) != 0)
 		goto dberr;
 	if ((rc = db_exec(db, SQL_WEBHOOK_INSERT, (struct db_val[]){
 	    DB_STR(id), DB_STR(r->auth.tenant_id), DB_STR(url),
-	    DB_STRN(etext, elen), DB_STR(sealed), DB_STR(now_sql) }, 6,
-	    NULL)) != 0)
+	    DB_STRN(etext, elen), DB_STR(sealed), DB_STR(now_sql),
+	    DB_STR(r->auth.tenant_id) }, 7, NULL)) != 0)
 		goto dberr;
 	detail = json_object_new_object();
 	json_object_object_add(detail, "url", json_object_new_string(url));
@@ -690,13 +695,12 @@ deliveries_retry(struct request *r, struct db *db)
 		if (rc != 0)
 			goto dberr;
 	}
-	if ((rc = db_commit(db)) != 0)
-		goto dberr;
+	/* Read before the commit: a spooler may claim the delivery as soon
+	 * as it is committed, and the answer is what this request did. */
 	if ((rc = db_exec(db, SQL_DELIVERY_GET, (struct db_val[]){
-	    DB_STR(r->auth.tenant_id), DB_STR(id) }, 2, &res)) != 0) {
-		api_db_error(r, rc);
-		return;
-	}
+	    DB_STR(r->auth.tenant_id), DB_STR(id) }, 2, &res)) != 0 ||
+	    (rc = db_commit(db)) != 0)
+		goto dberr;
 	if (res->nrows != 1) {
 		db_res_free(res);
 		not_found(r, "No such delivery.");

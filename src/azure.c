@@ -38,6 +38,11 @@
 #define AZURE_MAX_PAGES		100000	/* per list, against nextLink loops */
 #define AZURE_URL_MAX		8192
 #define AZURE_TOKEN_MAX		(64 * 1024)	/* token endpoint answers */
+/* The API's credential check runs on a web server's worker: one try,
+ * bounded well under the web server's timeout (nginx's and Apache's
+ * default 60 s, and what a client waits for). */
+#define AZURE_CHECK_CONNECT_MS	2000
+#define AZURE_CHECK_TOTAL_MS	4000
 
 /* The resource types collected and their ARM api-versions, in one place.
  * Child resources use their parent's version. */
@@ -63,9 +68,11 @@ struct azure {
 	size_t		 nsubs;
 	char		*authority;     /* no trailing slash */
 	char		*arm;           /* no trailing slash */
-	long		 timeout;
+	long		 timeout_ms;    /* per try */
+	long		 connect_ms;
 	size_t		 max_response;
 	int		 max_retries;
+	int		 no_answer;     /* the last token request got none */
 
 	CURL		*curl;
 	char		*token;         /* cached bearer token, wiped on free */
@@ -567,9 +574,9 @@ azure_http(struct azure *az, const char *method, const char *url,
 		curl_easy_setopt(az->curl, CURLOPT_HEADERDATA, &x);
 		curl_easy_setopt(az->curl, CURLOPT_ERRORBUFFER, cerr);
 		curl_easy_setopt(az->curl, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(az->curl, CURLOPT_TIMEOUT, az->timeout);
-		curl_easy_setopt(az->curl, CURLOPT_CONNECTTIMEOUT,
-		    az->timeout < 10 ? az->timeout : 10L);
+		curl_easy_setopt(az->curl, CURLOPT_TIMEOUT_MS, az->timeout_ms);
+		curl_easy_setopt(az->curl, CURLOPT_CONNECTTIMEOUT_MS,
+		    az->connect_ms);
 		curl_easy_setopt(az->curl, CURLOPT_MAXFILESIZE_LARGE,
 		    (curl_off_t)az->max_response);
 		curl_easy_setopt(az->curl, CURLOPT_ACCEPT_ENCODING, "");
@@ -705,10 +712,14 @@ azure_token(struct azure *az, char *err, size_t errsz)
 		crypto_wipe(e, strlen(e));
 		curl_free(e);
 	}
+	az->no_answer = 1;
 	if (azure_http(az, "POST", url.data, form.data,
 	    "Content-Type: application/x-www-form-urlencoded", 0, &resp,
 	    &status, err, errsz) == -1)
 		goto out;
+	/* Throttled or failing: the authority did not judge the
+	 * credentials. */
+	az->no_answer = status == 429 || status >= 500;
 	obj = vjson_parse(resp.data != NULL ? resp.data : "", resp.len,
 	    AZURE_MAX_DEPTH, AZURE_TOKEN_MAX, NULL);
 	if (status != 200) {
@@ -1237,8 +1248,9 @@ azure_new_priv(const struct azure_config *cfg, char *err, size_t errsz)
 			goto oom;
 		az->nsubs++;
 	}
-	az->timeout = cfg->timeout_secs > 0 ? cfg->timeout_secs :
-	    AZURE_DEFAULT_TIMEOUT;
+	az->timeout_ms = 1000L * (cfg->timeout_secs > 0 ? cfg->timeout_secs :
+	    AZURE_DEFAULT_TIMEOUT);
+	az->connect_ms = az->timeout_ms < 10000 ? az->timeout_ms : 10000;
 	az->max_response = cfg->max_response > 0 ? cfg->max_response :
 	    AZURE_DEFAULT_MAX;
 	az->max_retries = cfg->max_retries > 0 ? cfg->max_retries :
@@ -1288,7 +1300,13 @@ connector_azure_check(const struct azure_config *cfg, char *err,
 
 	if ((az = azure_new_priv(cfg, err, errsz)) == NULL)
 		return -1;
-	rc = azure_token(az, err, errsz);
+	/* One try within a bound that a web server's worker can afford,
+	 * whatever the scanner's timeouts and retries. */
+	az->max_retries = 0;
+	az->timeout_ms = AZURE_CHECK_TOTAL_MS;
+	az->connect_ms = AZURE_CHECK_CONNECT_MS;
+	if ((rc = azure_token(az, err, errsz)) != 0 && az->no_answer)
+		rc = -2;
 	azure_free_priv(az);
 	return rc;
 }

@@ -36,6 +36,8 @@ struct conf {
 	char	 azure_arm_url[512];
 	/* vigil-spool */
 	int	 spool_concurrency;          /* parallel deliveries */
+	int	 spool_webhook_concurrency;  /* of them per webhook; 0: 3/4 */
+	int	 spool_tenant_concurrency;   /* per tenant; 0: 7/8 */
 	int	 spool_poll_ms;              /* idle wait between looks */
 	int	 webhook_connect_timeout_ms;
 	int	 webhook_timeout_ms;         /* whole attempt */

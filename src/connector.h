@@ -47,7 +47,10 @@ struct azure_config {
 struct connector *connector_azure_new(const struct azure_config *);
 struct connector *connector_inventory_new(const char *dir);
 /* Validate credentials by obtaining a token (azure) or reading the
- * directory (inventory): 0 or -1 with err set. */
+ * directory (inventory): 0, or -1 with err set. The azure check makes one
+ * try of at most a few seconds (it runs on an API worker) and returns -2
+ * (err set) when the authority gave no verdict in that time: no answer,
+ * or a 429 or 5xx. */
 int	 connector_azure_check(const struct azure_config *, char *err,
 	    size_t errsz);
 int	 connector_inventory_check(const char *dir, char *err, size_t errsz);

@@ -280,6 +280,10 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_HISTORY_LIST] =
 	    "SELECT action, at, actor, fields FROM finding_history "
 	    "WHERE tenant_id = ? AND finding_id = ? ORDER BY seq",
+	/* Every writer of an event holds its tenant's row lock
+	 * (SQL_KEY_LOCK_TENANT) from before this INSERT to its commit, so a
+	 * tenant's events commit in seq order and a webhook's created_seq
+	 * (0013_webhook_created_seq.sql) splits them exactly. */
 	[SQL_EVENT_INSERT] =
 	    "INSERT INTO events (id, tenant_id, type, created_at, payload) "
 	    "VALUES (?, ?, ?, ?, ?)",
@@ -481,9 +485,12 @@ static const char *const sqls[SQL__COUNT] = {
 	    "UPDATE integrations SET last_scan_at = ? WHERE id = ?",
 
 	/* webhooks (webhooks.c) */
+	/* created_seq: see 0013_webhook_created_seq.sql; read under the
+	 * tenant row lock (SQL_KEY_LOCK_TENANT). */
 	[SQL_WEBHOOK_INSERT] =
 	    "INSERT INTO webhooks (id, tenant_id, url, events, secret, "
-	    "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+	    "created_at, created_seq) SELECT ?, ?, ?, ?, ?, ?, "
+	    "COALESCE(MAX(seq), 0) FROM events WHERE tenant_id = ?",
 	/* WEBHOOK_COLS order: webhooks.c WH_C_* */
 	[SQL_WEBHOOK_GET] =
 	    "SELECT " WEBHOOK_COLS " FROM webhooks "
@@ -557,7 +564,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "LIMIT ? FOR UPDATE SKIP LOCKED",
 	/* The webhooks an event of the tenant may go to. */
 	[SQL_SPOOL_WEBHOOKS] =
-	    "SELECT id, events, created_at FROM webhooks "
+	    "SELECT id, events, created_seq FROM webhooks "
 	    "WHERE tenant_id = ? AND deleted_at IS NULL AND disabled_at IS NULL",
 	/* Times that spoolers on several hosts compare (due, leases, the
 	 * failing clock) come from the database's clock, never a host's. */
@@ -575,14 +582,24 @@ static const char *const sqls[SQL__COUNT] = {
 	 * next_attempt_at to the lease's end) first, so that a backlog of
 	 * pending ones never starves them, then pending ones whose time
 	 * came. No ORDER BY: the (status, next_attempt_at) range is read in
-	 * index order and the scan stops at the limit. */
+	 * index order and the scan stops at the limit. Not those of the
+	 * webhooks and tenants at their cap of attempts in flight (two
+	 * comma-separated id lists, '' for none): the scan reads past their
+	 * due rows (and releases them at once: READ COMMITTED) to reach
+	 * other webhooks'. */
 	[SQL_SPOOL_DUE_LEASED] =
-	    "SELECT id FROM deliveries WHERE status = 'delivering' "
+	    "SELECT id, webhook_id, tenant_id FROM deliveries "
+	    "WHERE status = 'delivering' "
 	    "AND next_attempt_at <= UTC_TIMESTAMP(3) "
+	    "AND FIND_IN_SET(webhook_id, ?) = 0 "
+	    "AND FIND_IN_SET(tenant_id, ?) = 0 "
 	    "LIMIT ? FOR UPDATE SKIP LOCKED",
 	[SQL_SPOOL_DUE] =
-	    "SELECT id FROM deliveries WHERE status = 'pending' "
+	    "SELECT id, webhook_id, tenant_id FROM deliveries "
+	    "WHERE status = 'pending' "
 	    "AND next_attempt_at <= UTC_TIMESTAMP(3) "
+	    "AND FIND_IN_SET(webhook_id, ?) = 0 "
+	    "AND FIND_IN_SET(tenant_id, ?) = 0 "
 	    "LIMIT ? FOR UPDATE SKIP LOCKED",
 	/* SPOOL_IN ids at a time (unused ones ''), to spare round trips. */
 	[SQL_SPOOL_CLAIM] =

@@ -797,6 +797,13 @@ scan_finish(struct ctx *c, const char *error)
 		add_str(scan, "error", error);
 	if ((rc = db_begin(c->db)) != 0)
 		goto out;
+	/* The tenant row first, as every writer of an event (see
+	 * SQL_EVENT_INSERT). */
+	if ((rc = db_exec(c->db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+	    DB_STR(c->tenant_id) }, 1, NULL)) != 0) {
+		db_rollback(c->db);
+		goto out;
+	}
 	rc = db_exec(c->db, SQL_SCAN_FINISH, (struct db_val[]){
 	    DB_STR(error ? "failed" : "completed"), DB_STR(fin),
 	    DB_INT(c->st->resources), DB_INT(c->st->rules_evaluated),
@@ -840,6 +847,12 @@ scan_fail_row(struct db *db, const char *scan_id, const char *tenant_id,
 	vtime_sql(now, fin, sizeof(fin));
 	if ((rc = db_begin(db)) != 0)
 		return rc;
+	/* The tenant row first, as every writer of an event. */
+	if ((rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+	    DB_STR(tenant_id) }, 1, NULL)) != 0) {
+		db_rollback(db);
+		return rc;
+	}
 	rc = db_exec(db, SQL_SCAN_FAIL, (struct db_val[]){ DB_STR(fin),
 	    DB_STR(error), DB_STR(scan_id), DB_STR(was) }, 4, &res);
 	if (rc != 0 || res->affected == 0) {

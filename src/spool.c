@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "audit.h"
+#include "buf.h"
 #include "crypto.h"
 #include "db.h"
 #include "id.h"
@@ -63,7 +64,7 @@ spool_match(const char *events_json, const char *type)
 
 enum { EV_C_SEQ, EV_C_ID, EV_C_TENANT, EV_C_TYPE, EV_C_CREATED,
     EV_C_TARGET };
-enum { WH_C_ID, WH_C_EVENTS, WH_C_CREATED };
+enum { WH_C_ID, WH_C_EVENTS, WH_C_CREATED_SEQ };
 
 /* The webhooks of one tenant, read (and their subscriptions parsed) once
  * per batch. */
@@ -109,7 +110,7 @@ fanout_tx(struct db *db, int batch, long *nev, long *ndl)
 	for (i = 0; i < ev->nrows; i++) {
 		const char *tenant = db_cell(ev, i, EV_C_TENANT);
 		const char *type = db_cell(ev, i, EV_C_TYPE);
-		const char *created = db_cell(ev, i, EV_C_CREATED);
+		long long seq = db_cell_int(ev, i, EV_C_SEQ);
 		const char *target = db_cell(ev, i, EV_C_TARGET);
 		struct db_res *wh = NULL;
 
@@ -138,13 +139,15 @@ fanout_tx(struct db *db, int batch, long *nev, long *ndl)
 			const char *wid = db_cell(wh, j, WH_C_ID);
 
 			/* A test event goes to its one webhook; any other
-			 * to the subscribers that existed when it was
-			 * written (to the second). */
+			 * to the subscribers created before it was
+			 * committed: its seq is after their created_seq
+			 * (the tenant's events commit in seq order, see
+			 * SQL_EVENT_INSERT), whatever its created_at. */
 			if (strcmp(type, "webhook.test") == 0) {
 				if (target == NULL || strcmp(target, wid) != 0)
 					continue;
-			} else if (strcmp(db_cell(wh, j, WH_C_CREATED),
-			    created) > 0 || !match_list(th[k].subs[j], type))
+			} else if (seq <= db_cell_int(wh, j, WH_C_CREATED_SEQ) ||
+			    !match_list(th[k].subs[j], type))
 				continue;
 			if (id_new("dlv", dlv, sizeof(dlv)) != 0) {
 				rc = DB_ERR;
@@ -240,22 +243,21 @@ spool_jobs_free(struct spool_job *jobs, size_t n)
 	free(jobs);
 }
 
-/* Lease the rows of due (ids in column 0), SPOOL_IN at a time. */
+/* Lease the n rows ids, SPOOL_IN at a time. */
 static int
-claim_rows(struct db *db, const struct db_res *due, const char *lease,
-    const struct spool_conf *sc)
+claim_rows(struct db *db, const char *const *ids, size_t n,
+    const char *lease, const struct spool_conf *sc)
 {
 	struct db_val p[3 + SPOOL_IN];
 	size_t i, k;
 	int rc;
 
-	for (i = 0; i < due->nrows; i += SPOOL_IN) {
+	for (i = 0; i < n; i += SPOOL_IN) {
 		p[0] = DB_STR(lease);
 		p[1] = DB_INT(sc->lease_s);
 		p[2] = DB_INT(sc->lease_s);
 		for (k = 0; k < SPOOL_IN; k++)
-			p[3 + k] = i + k < due->nrows ?
-			    DB_STR(db_cell(due, i + k, 0)) : DB_STR("");
+			p[3 + k] = DB_STR(i + k < n ? ids[i + k] : "");
 		if ((rc = db_exec(db, SQL_SPOOL_CLAIM, p, 3 + SPOOL_IN,
 		    NULL)) != 0)
 			return rc;
@@ -263,57 +265,211 @@ claim_rows(struct db *db, const struct db_res *due, const char *lease,
 	return 0;
 }
 
+/* Attempts in flight per webhook or tenant id, during one claim. */
+struct inflight {
+	char	 id[VIGIL_ID_LEN];
+	int	 n;
+};
+
+struct claim_state {
+	const struct spool_caps *caps;
+	struct inflight	*hooks, *tenants;   /* nbusy + max entries each */
+	size_t		 nhooks, ntenants;
+	const char	**ids;              /* max: accepted in one pass */
+	struct buf	 hooks_off, tenants_off;   /* "id,id": at their cap */
+	int		 excluded;   /* a pass left out some at their cap */
+};
+
+static struct inflight *
+inflight_find(struct inflight *a, size_t n, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(a[i].id, id) == 0)
+			return &a[i];
+	return NULL;
+}
+
+/* One more attempt of id; the entry must fit (the arrays are sized for
+ * everything in flight plus everything claimable). */
+static void
+inflight_add(struct inflight *a, size_t *n, const char *id)
+{
+	struct inflight *e;
+
+	if ((e = inflight_find(a, *n, id)) == NULL) {
+		e = &a[(*n)++];
+		snprintf(e->id, sizeof(e->id), "%s", id);
+		e->n = 0;
+	}
+	e->n++;
+}
+
+/* The ids of a at or over cap, comma-separated (FIND_IN_SET's list: ids
+ * have no commas), into b. */
+static int
+inflight_off(const struct inflight *a, size_t n, int cap, struct buf *b)
+{
+	size_t i;
+
+	buf_reset(b);
+	for (i = 0; cap > 0 && i < n; i++)
+		if (a[i].n >= cap && buf_printf(b, "%s%s", b->len ? "," : "",
+		    a[i].id) != 0)
+			return -1;
+	return 0;
+}
+
+static int
+at_cap(struct inflight *a, size_t n, const char *id, int cap)
+{
+	const struct inflight *e;
+
+	return cap > 0 && (e = inflight_find(a, n, id)) != NULL && e->n >= cap;
+}
+
+/* Up to want rows of stmt (SQL_SPOOL_DUE or _DUE_LEASED) that the caps
+ * allow, leased. *got: how many; *dropped: rows returned but over a cap
+ * (a webhook or tenant reached it within this pass). */
+static int
+claim_pass(struct db *db, int stmt, int want, const char *lease,
+    const struct spool_conf *sc, struct claim_state *cs, size_t *got,
+    size_t *dropped)
+{
+	const struct spool_caps *c = cs->caps;
+	struct db_res *due = NULL;
+	const char *wid, *tid;
+	size_t i, n = 0;
+	int rc;
+
+	*got = 0;
+	*dropped = 0;
+	if (inflight_off(cs->hooks, cs->nhooks, c->per_webhook,
+	    &cs->hooks_off) != 0 || inflight_off(cs->tenants, cs->ntenants,
+	    c->per_tenant, &cs->tenants_off) != 0)
+		return DB_ERR;
+	if (cs->hooks_off.len > 0 || cs->tenants_off.len > 0)
+		cs->excluded = 1;
+	if ((rc = db_exec(db, stmt, (struct db_val[]){
+	    DB_STR(cs->hooks_off.len ? cs->hooks_off.data : ""),
+	    DB_STR(cs->tenants_off.len ? cs->tenants_off.data : ""),
+	    DB_INT(want) }, 3, &due)) != 0)
+		return rc;
+	for (i = 0; i < due->nrows && n < (size_t)want; i++) {
+		wid = db_cell(due, i, 1);
+		tid = db_cell(due, i, 2);
+		if (wid == NULL || tid == NULL)
+			continue;
+		if (at_cap(cs->hooks, cs->nhooks, wid, c->per_webhook) ||
+		    at_cap(cs->tenants, cs->ntenants, tid, c->per_tenant)) {
+			(*dropped)++;
+			continue;
+		}
+		inflight_add(cs->hooks, &cs->nhooks, wid);
+		inflight_add(cs->tenants, &cs->ntenants, tid);
+		cs->ids[n++] = db_cell(due, i, 0);
+	}
+	rc = claim_rows(db, cs->ids, n, lease, sc);
+	db_res_free(due);
+	if (rc == 0)
+		*got = n;
+	return rc;
+}
+
+/* Passes per kind of due row: a pass whose rows went over a cap is run
+ * again without them, so that other webhooks' rows behind them are seen
+ * in the same claim. */
+#define CLAIM_PASSES 3
+
 static int
 claim_tx(struct db *db, int max, int expired, const char *lease,
-    const struct spool_conf *sc, size_t *taken)
+    const struct spool_conf *sc, struct claim_state *cs, size_t *taken,
+    int *capped)
 {
-	struct db_res *leased = NULL, *due = NULL;
-	int rc, n;
+	static const int stmts[] = { SQL_SPOOL_DUE_LEASED, SQL_SPOOL_DUE };
+	const struct spool_caps *c = cs->caps;
+	size_t got, dropped, k;
+	int rc, pass;
 
 	*taken = 0;
+	*capped = 0;
+	cs->nhooks = cs->ntenants = 0;
+	cs->excluded = 0;
+	for (k = 0; k < c->nbusy; k++) {
+		inflight_add(cs->hooks, &cs->nhooks, c->busy_webhooks[k]);
+		inflight_add(cs->tenants, &cs->ntenants, c->busy_tenants[k]);
+	}
 	if ((rc = db_begin(db)) != 0)
 		return rc;
-	if (expired && ((rc = db_exec(db, SQL_SPOOL_DUE_LEASED,
-	    (struct db_val[]){ DB_INT(max) }, 1, &leased)) != 0 ||
-	    (rc = claim_rows(db, leased, lease, sc)) != 0))
-		goto fail;
-	n = leased ? (int)leased->nrows : 0;
-	if (n < max && ((rc = db_exec(db, SQL_SPOOL_DUE, (struct db_val[]){
-	    DB_INT(max - n) }, 1, &due)) != 0 ||
-	    (rc = claim_rows(db, due, lease, sc)) != 0))
-		goto fail;
+	for (k = expired ? 0 : 1; k < NELEM(stmts); k++)
+		for (pass = 0; pass < CLAIM_PASSES && *taken < (size_t)max;
+		    pass++) {
+			if ((rc = claim_pass(db, stmts[k], max - (int)*taken,
+			    lease, sc, cs, &got, &dropped)) != 0)
+				goto fail;
+			*taken += got;
+			if (dropped == 0)
+				break;
+			*capped = 1;
+		}
 	if ((rc = db_commit(db)) != 0)
 		goto fail;
-	*taken = (size_t)n + (due ? due->nrows : 0);
-	db_res_free(leased);
-	db_res_free(due);
+	/* Short of max with some left out: a claim before one of them
+	 * finishes would likely find nothing either. */
+	*capped = (*capped || cs->excluded) && *taken < (size_t)max;
 	return 0;
 fail:
 	db_rollback(db);
-	db_res_free(leased);
-	db_res_free(due);
+	*taken = 0;
 	return rc;
 }
 
 int
 spool_claim(struct db *db, const unsigned char key[32], int max,
-    int expired, const struct spool_conf *sc, struct spool_job **jobsp,
-    size_t *njobs)
+    int expired, const struct spool_conf *sc, const struct spool_caps *caps,
+    int *capped, struct spool_job **jobsp, size_t *njobs)
 {
+	static const struct spool_caps none;
+	struct claim_state cs;
 	struct db_res *res = NULL;
 	struct spool_job *jobs, *j;
 	char lease[VIGIL_ID_LEN];
-	size_t taken = 0, i, slen;
-	int rc = 0, tries;
+	size_t taken = 0, i, slen, room;
+	int rc = 0, tries, cap = 0;
 
 	*jobsp = NULL;
 	*njobs = 0;
+	if (capped != NULL)
+		*capped = 0;
+	if (max <= 0)
+		return 0;
 	if (id_new("lease", lease, sizeof(lease)) != 0)
 		return DB_ERR;
+	memset(&cs, 0, sizeof(cs));
+	cs.caps = caps != NULL ? caps : &none;
+	room = cs.caps->nbusy + (size_t)max;
+	/* room ids at most in each list, each with its comma */
+	buf_init(&cs.hooks_off, room * VIGIL_ID_LEN + 1);
+	buf_init(&cs.tenants_off, room * VIGIL_ID_LEN + 1);
+	if ((cs.hooks = calloc(room, sizeof(*cs.hooks))) == NULL ||
+	    (cs.tenants = calloc(room, sizeof(*cs.tenants))) == NULL ||
+	    (cs.ids = calloc((size_t)max, sizeof(*cs.ids))) == NULL) {
+		rc = DB_ERR;
+		goto out;
+	}
 	for (tries = 0; tries < SPOOL_TX_TRIES; tries++)
-		if ((rc = claim_tx(db, max, expired, lease, sc, &taken)) !=
-		    DB_RETRY)
+		if ((rc = claim_tx(db, max, expired, lease, sc, &cs, &taken,
+		    &cap)) != DB_RETRY)
 			break;
+out:
+	free(cs.hooks);
+	free(cs.tenants);
+	free(cs.ids);
+	buf_free(&cs.hooks_off);
+	buf_free(&cs.tenants_off);
+	if (capped != NULL)
+		*capped = rc == 0 && cap;
 	if (rc != 0 || taken == 0)
 		return rc;
 	/* Read back outside the claim: joining webhooks and events under

@@ -78,13 +78,28 @@ int	 spool_match(const char *events_json, const char *type);
 int	 spool_fanout(struct db *, int batch, long *nevents,
 	    long *ndeliveries);
 
+/* Caps on one spooler's attempts in flight, so that a receiver that
+ * hangs holds at most per_webhook of its slots (and a tenant per_tenant):
+ * the others stay free for other webhooks and tenants. busy_webhooks and
+ * busy_tenants (nbusy each, borrowed) name what is in flight now. */
+struct spool_caps {
+	int		  per_webhook;    /* 0: no cap */
+	int		  per_tenant;     /* 0: no cap */
+	const char *const *busy_webhooks;
+	const char *const *busy_tenants;
+	size_t		  nbusy;
+};
+
 /* Claim up to max due deliveries under a fresh lease, those whose lease
  * expired first when expired is set (the daemon looks for them once a
- * second); *jobs (an array of *njobs, free with spool_jobs_free) is what
+ * second), none beyond caps (may be NULL): those are not claimed at all
+ * (their attempts are not counted, another spooler may take them), and
+ * *capped (may be NULL) is set when due deliveries were left for that
+ * reason. *jobs (an array of *njobs, free with spool_jobs_free) is what
  * was taken. key opens the webhook secrets. 0 or a DB_* code. */
 int	 spool_claim(struct db *, const unsigned char key[32], int max,
-	    int expired, const struct spool_conf *, struct spool_job **jobs,
-	    size_t *njobs);
+	    int expired, const struct spool_conf *, const struct spool_caps *,
+	    int *capped, struct spool_job **jobs, size_t *njobs);
 void	 spool_jobs_free(struct spool_job *, size_t n);
 void	 spool_job_free(struct spool_job *);
 

@@ -288,8 +288,7 @@ class T84DeliverySigned(DeliveryBase):
         self.import_finding(self.tenant)
         ev = STACK.query("SELECT id FROM events WHERE tenant_id = %s "
                          "ORDER BY seq DESC LIMIT 1" % q(self.tenant_id))
-        time.sleep(1.1)      # to the second: later webhooks miss it
-        late = self.hook(uniq("ok"), events=["*"])
+        late = self.hook(uniq("ok"), events=["*"])   # after it: misses it
         t = self.fire_test(star["webhook_id"])
         self.once()
         time.sleep(0.3)
@@ -305,6 +304,49 @@ class T84DeliverySigned(DeliveryBase):
         self.assertEqual(self.deliveries(late["webhook_id"]), [])
         self.assertEqual(STACK.query("SELECT COUNT(*) FROM events WHERE "
                                      "dispatched = 0")[0][0], "0")
+
+
+    def inject_event(self, minutes):
+        """An event of the tenant committed now but stamped `minutes` from
+        now, as a scan's events carry their observation time; its id."""
+        _n[0] += 1
+        evid = "evt_0NJECT%020d" % (os.getpid() * 1000 + _n[0])
+        env = {"event_id": evid, "event_type": "finding.detected",
+               "tenant_id": self.tenant_id, "timestamp": "x",
+               "data": {"finding": {"id": "fnd_x"}}}
+        STACK.sql("INSERT INTO events (id, tenant_id, type, created_at, "
+                  "payload) VALUES (%s, %s, 'finding.detected', "
+                  "UTC_TIMESTAMP() + INTERVAL %d MINUTE, %s)"
+                  % (q(evid), q(self.tenant_id), minutes,
+                     q(json.dumps(env))), database="vigil")
+        return evid
+
+    def last_event(self):
+        return STACK.query("SELECT id FROM events WHERE tenant_id = %s "
+                           "ORDER BY seq DESC LIMIT 1"
+                           % q(self.tenant_id))[0][0]
+
+    def test_new_webhook_boundary(self):
+        """A new webhook gets exactly the events committed after it, by
+        commit order and not by their timestamps: nothing committed just
+        before it (even stamped later), everything right after it (even
+        stamped long before, as a long scan's findings are)."""
+        self.import_finding(self.tenant)
+        just_before = self.last_event()
+        stamped_later = self.inject_event(+10)
+        wh = self.hook(uniq("ok"), events=["*"])
+        self.import_finding(self.tenant)
+        right_after = self.last_event()
+        stamped_earlier = self.inject_event(-10)
+        self.once()
+        path = wh["url"].split(str(RX.port), 1)[1]
+        got = RX.wait_for(2, path, timeout=10)
+        time.sleep(0.3)
+        got = sorted(r.headers["webhook-id"] for r in RX.requests(path))
+        self.assertEqual(got, sorted([right_after, stamped_earlier]),
+                         {"just_before": just_before,
+                          "stamped_later": stamped_later})
+        self.assertEqual(len(self.deliveries(wh["webhook_id"])), 2)
 
 
 class T85Retries(DeliveryBase):
@@ -719,6 +761,52 @@ class T88Spoolers(DeliveryBase):
                            timeout=30)
         self.assertEqual(r.returncode, 78, r)
         self.assertIn("webhook_lease", r.stderr)
+
+
+class T88Fairness(DeliveryBase):
+
+    def test_hanging_receiver_does_not_starve_others(self):
+        """One tenant's receivers that hang hold at most three quarters
+        of a spooler's slots per webhook and seven eighths per tenant, so
+        another tenant's delivery goes out at once, not after the hung
+        attempts time out."""
+        hung = [self.hook(uniq("hang"), events=["finding.*"])
+                for _ in range(2)]
+        hung_paths = [h["url"].split(str(RX.port), 1)[1] for h in hung]
+        _, b_tid = api.new_tenant("deliv-fair")
+        b_name = STACK.query("SELECT name FROM tenants WHERE id = %s"
+                             % q(b_tid))[0][0]
+        b_key, _ = api.new_key(b_name)
+        healthy = self.hook(uniq("ok"), events=["*"], key=b_key)
+        b_path = healthy["url"].split(str(RX.port), 1)[1]
+        self.import_finding(self.tenant, n=12)     # 24 due deliveries
+        # A timeout long enough to tell "at once" from "after it".
+        conf = alt_conf("fair", webhook_timeout_ms=6000, webhook_lease=8)
+        STACK.spool_start("vigil-spool-fair", conf=conf,
+                          args=("--concurrency", "8"))
+
+        def hung_now():
+            return [len(RX.requests(p)) for p in hung_paths]
+        end = time.time() + 15
+        while sum(hung_now()) < 7 and time.time() < end:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        # 8 slots: at most 6 per webhook, 7 for the tenant.
+        self.assertEqual(sum(hung_now()), 7, hung_now())
+        self.assertLessEqual(max(hung_now()), 6, hung_now())
+        t0 = time.time()
+        r = self.call("POST", "/webhooks/%s/test" % healthy["webhook_id"],
+                      key=b_key)
+        self.assertEqual(r.status, 202, r)
+        got = RX.wait_for(1, b_path, timeout=15)
+        took = time.time() - t0
+        self.assertEqual(len(got), 1, got)
+        self.assertEqual(got[0].headers["webhook-id"],
+                         r.json()["event_id"])
+        # Well inside one attempt timeout (6 s): nothing waited for the
+        # hung attempts.
+        self.assertLess(took, 3.0, "the other tenant waited %.1f s" % took)
+        self.assertEqual(sum(hung_now()), 7, hung_now())
 
 
 class T89Retention(DeliveryBase):

@@ -488,7 +488,9 @@ class T73Secrets(ScanBase):
                 "tenant_id": "00000000-0000-0000-0000-000000000000",
                 "client_id": "c", "client_secret": secret,
                 "subscription_ids": [SUB]}}, )
-        self.assertEqual(r.status, 400, r)
+        # Refused (400), or no verdict from an authority out of reach
+        # (503): nothing stored either way.
+        self.assertIn(r.status, (400, 503), r)
         self.assertNotIn(secret, r.body.decode())
         for name in os.listdir(STACK.logdir):
             with open(os.path.join(STACK.logdir, name), "rb") as f:
@@ -601,6 +603,65 @@ class T74Azure(ScanBase):
             with open(os.path.join(STACK.logdir, name), "rb") as f:
                 self.assertNotIn(self.fa.client_secret.encode(), f.read(),
                                  name)
+
+    def test_4_authority_without_answer(self):
+        """POST /integrations checks the credentials on an API worker: an
+        Entra ID that does not answer (or answers 503) gets one short try,
+        a 503 naming the config, no integration, and the other workers
+        keep serving meanwhile."""
+        import threading
+        names = lambda: [i["name"] for i in self.req(
+            "GET", "/api/v1/integrations?limit=100").json()["integrations"]]
+        # Slower than the check's bound (4 s) but inside the scanner's
+        # 30 s, so only the check's own bound stops waiting.
+        self.fa.fault("slow", count=-1, token=True, match="/token",
+                      seconds=12)
+        try:
+            other = {}
+
+            def meanwhile():
+                time.sleep(1)
+                t0 = time.monotonic()
+                other["r"] = self.req("GET", "/api/v1/integrations")
+                other["s"] = time.monotonic() - t0
+            th = threading.Thread(target=meanwhile)
+            th.start()
+            t0 = time.monotonic()
+            r = self.req("POST", "/api/v1/integrations", {
+                "type": "azure", "name": "az-silent",
+                "config": self.config()})
+            took = time.monotonic() - t0
+            th.join(30)
+        finally:
+            self.fa.clear_faults()
+        self.assertEqual(r.status, 503, r)
+        self.assertEqual(r.json()["error"]["code"], "service_unavailable")
+        self.assertEqual(r.json()["error"]["details"]["field"], "config")
+        self.assertNotIn(self.fa.client_secret, r.body.decode())
+        self.assertGreater(took, 3, "the check gave up early")
+        self.assertLess(took, 8, "the check held the worker %.1f s" % took)
+        self.assertEqual(other["r"].status, 200, other["r"])
+        self.assertLess(other["s"], 2.5, "another request waited %.1f s"
+                        % other["s"])
+        self.assertNotIn("az-silent", names())
+        # An authority that answers 503 judged nothing either: no
+        # retries on the worker, and not a 400 about the credentials.
+        self.fa.fault("503", count=-1, token=True, match="/token")
+        try:
+            t0 = time.monotonic()
+            r = self.req("POST", "/api/v1/integrations", {
+                "type": "azure", "name": "az-busy",
+                "config": self.config()})
+            took = time.monotonic() - t0
+        finally:
+            self.fa.clear_faults()
+        self.assertEqual(r.status, 503, r)
+        self.assertLess(took, 3, took)
+        self.assertNotIn("az-busy", names())
+        # Once it answers again, the same request succeeds.
+        r = self.req("POST", "/api/v1/integrations", {
+            "type": "azure", "name": "az-back", "config": self.config()})
+        self.assertEqual(r.status, 201, r)
 
     def test_3_slow_and_truncated_responses(self):
         r = self.req("POST", "/api/v1/integrations", {

@@ -453,13 +453,13 @@ START_TEST(test_azure_config)
 	ck_assert_int_eq(connector_azure_check(&c, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "authority URL"));
 	ck_assert_ptr_null(strstr(err, "s3cr3t"));
-	/* Nothing listens on port 9 of loopback: a clear network error,
-	 * with no secret in it. */
+	/* Nothing listens on port 9 of loopback: no verdict (-2, not a
+	 * refusal), a clear network error, with no secret in it. */
 	c = good;
 	c.authority_url = "http://127.0.0.1:9";
 	c.timeout_secs = 2;
 	c.max_retries = 1;
-	ck_assert_int_eq(connector_azure_check(&c, err, sizeof(err)), -1);
+	ck_assert_int_eq(connector_azure_check(&c, err, sizeof(err)), -2);
 	ck_assert_ptr_nonnull(strstr(err, "POST /tenant-1/oauth2/v2.0/token"));
 	ck_assert_ptr_null(strstr(err, "s3cr3t"));
 }
