@@ -611,8 +611,7 @@ check_arg(struct vctx *c, struct rules_leaf *l, json_object *v)
 		return check_scalar(c, v, &l->vals[0]);
 	case RULES_IN:
 	case RULES_NOT_IN:
-		/* A null list fails without a message, as it always has. */
-		if (v == NULL || check_array(c, v, "values") == -1)
+		if (check_array(c, v, "values") == -1)
 			return -1;
 		n = json_object_array_length(v);
 		if ((l->vals = vcalloc(c, n, sizeof(*l->vals))) == NULL)
@@ -687,8 +686,7 @@ check_arg(struct vctx *c, struct rules_leaf *l, json_object *v)
 					l->ncidrs++;
 			return 0;
 		}
-		/* A null list fails without a message, as it always has. */
-		if (v == NULL || check_array(c, v, "CIDR strings") == -1)
+		if (check_array(c, v, "CIDR strings") == -1)
 			return -1;
 		l->flag = 1;
 		n = json_object_array_length(v);
