@@ -54,8 +54,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct cidr	 trusted[MAX_TRUSTED], out, remote_c;
-	const char	*p, *e, *line[3] = { "", "", NULL };
-	size_t		 n = 0, i;
+	const char	*p, *line[3] = { "", "", NULL };
+	char		*e;
+	size_t		 n = 0, i, len;
 	char		*text;
 	int		 ok, remote_ok, rc;
 
@@ -64,13 +65,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	/* line 1: trusted prefixes; 2: REMOTE_ADDR; 3: X-Forwarded-For */
 	line[0] = text;
-	for (i = 1, p = text; i < 3 && (e = strchr(p, '\n')) != NULL; i++) {
-		*(char *)(uintptr_t)e = '\0';
-		line[i] = p = e + 1;
+	for (i = 1, e = text; i < 3 && (e = strchr(e, '\n')) != NULL; i++) {
+		*e++ = '\0';
+		line[i] = e;
 	}
-	for (p = line[0]; *p != '\0' && n < MAX_TRUSTED; p = *e ? e + 1 : e) {
-		e = p + strcspn(p, ",");
-		prefix(p, (size_t)(e - p), &trusted[n], &ok);
+	for (p = line[0]; *p != '\0' && n < MAX_TRUSTED; p += len + (p[len] == ',')) {
+		len = strcspn(p, ",");
+		prefix(p, len, &trusted[n], &ok);
 		if (ok)
 			n++;
 	}

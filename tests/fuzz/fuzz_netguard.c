@@ -124,7 +124,7 @@ addresses(const uint8_t *d, size_t size)
 	verdict((struct sockaddr *)&sin6, class4(v4));
 	memset(sin6.sin6_addr.s6_addr, 0, 12);
 	sin6.sin6_addr.s6_addr[1] = 0x64;
-	sin6.sin6_addr.s6_addr[2] = sin6.sin6_addr.s6_addr[3] = 0xff;
+	sin6.sin6_addr.s6_addr[2] = 0xff;
 	sin6.sin6_addr.s6_addr[3] = 0x9b;
 	verdict((struct sockaddr *)&sin6, class4(v4));
 	memset(sin6.sin6_addr.s6_addr, 0, 16);
