@@ -7,11 +7,12 @@
  *
  * with w = critical 0.40, high 0.15, medium 0.04, low 0.01, info 0, in
  * integer fixed point; label 0-19 Low, 20-39 Medium, 40-69 High, 70-100
- * Critical. src/posture.c reads the findings and builds both answers. top_risks: the five open findings ordered
- * by severity, then oldest detected_at, then id. Everything here is a
- * function of the stored findings: the same data gives the same bytes
- * (no clock is read). The README's "Risk score and posture summary"
- * section says the same for users.
+ * Critical. top_risks: the five open findings ordered by severity, then
+ * oldest detected_at, then id. Everything here is a function of the
+ * stored findings: the same data gives the same bytes (no clock is
+ * read). The README's "Risk score and posture summary" section says the
+ * same for users. src/posture.c reads the findings and builds both
+ * answers.
  */
 #include "vigil.h"
 
