@@ -1,7 +1,9 @@
-/* audit.c: append-only, hash-chained audit entries. */
+/* audit.c: append-only, hash-chained audit entries: appending, verifying
+ * a chain, and reading it back for the API. */
 #include "vigil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -11,6 +13,12 @@
 #include "id.h"
 #include "vjson.h"
 #include "vtime.h"
+
+/* An export's limits: entries, and the size of those shown (as stored,
+ * plus a little per field), to stop well before the response buffer's
+ * 64 MiB cap. */
+#define AUDIT_EXPORT_MAX	10000
+#define AUDIT_EXPORT_BYTES	(32L * 1024 * 1024)
 
 void
 audit_hash(const char *prev_hash, long long seq, const char *at,
@@ -235,4 +243,223 @@ audit_problem_str(const struct audit_problem *p, char *buf, size_t bufsz)
 			    "order", id, p->seq);
 		break;
 	}
+}
+
+/* -- reading the log back ------------------------------------------------ */
+
+/* Columns of SQL_AUDIT_LIST and SQL_AUDIT_RANGE (one order). */
+enum { A_C_ID, A_C_SEQ, A_C_AT, A_C_ACTOR, A_C_ACTION, A_C_OBJECT,
+    A_C_DETAIL, A_C_PREV, A_C_HASH };
+/* Columns of SQL_AUDIT_HEAD. */
+enum { HEAD_C_SEQ, HEAD_C_HASH };
+
+/* rows[0..n) of res as audit rows borrowing its cells: a new array the
+ * caller frees, or NULL if out of memory (n == 0 gives a 1-row array). */
+static struct audit_row *
+rows_at(const struct db_res *res, size_t n)
+{
+	struct audit_row *rows;
+	size_t i;
+
+	if ((rows = calloc(n ? n : 1, sizeof(*rows))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		rows[i].id = db_cell(res, i, A_C_ID);
+		rows[i].seq = db_cell_int(res, i, A_C_SEQ);
+		rows[i].at = db_cell(res, i, A_C_AT);
+		rows[i].actor = db_cell(res, i, A_C_ACTOR);
+		rows[i].action = db_cell(res, i, A_C_ACTION);
+		rows[i].object = db_cell(res, i, A_C_OBJECT);
+		rows[i].detail = db_cell(res, i, A_C_DETAIL);
+		rows[i].prev_hash = db_cell(res, i, A_C_PREV);
+		rows[i].hash = db_cell(res, i, A_C_HASH);
+	}
+	return rows;
+}
+
+void
+audit_page_free(struct audit_page *p)
+{
+	if (p == NULL)
+		return;
+	free(p->rows);
+	db_res_free(p->res);
+	free(p);
+}
+
+int
+audit_list(struct db *db, const char *tenant_id, const char *action,
+    const time_t *since, long long before, long limit,
+    struct audit_page **out)
+{
+	struct audit_page *p;
+	struct db_res *cnt = NULL;
+	char at[VTIME_SQL_LEN];
+	int rc;
+
+	*out = NULL;
+	if (since != NULL)
+		vtime_sql(*since, at, sizeof(at));
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return DB_ERR;
+	/* One row more than asked tells whether there is a next page. */
+	if ((rc = db_exec(db, SQL_AUDIT_LIST, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR0(action), DB_STR0(action),
+	    since ? DB_STR(at) : DB_NUL, since ? DB_STR(at) : DB_NUL,
+	    DB_INT(before), DB_INT(limit + 1) }, 7, &p->res)) != 0 ||
+	    (rc = db_exec(db, SQL_AUDIT_COUNT, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR0(action), DB_STR0(action),
+	    since ? DB_STR(at) : DB_NUL, since ? DB_STR(at) : DB_NUL }, 5,
+	    &cnt)) != 0)
+		goto out;
+	p->has_more = p->res->nrows > (size_t)limit;
+	p->n = p->has_more ? (size_t)limit : p->res->nrows;
+	p->total = db_cell_int(cnt, 0, 0);
+	if ((p->rows = rows_at(p->res, p->n)) == NULL) {
+		rc = DB_ERR;
+		goto out;
+	}
+	*out = p;
+	p = NULL;
+out:
+	db_res_free(cnt);
+	audit_page_free(p);
+	return rc;
+}
+
+void
+audit_export_free(struct audit_export *x)
+{
+	if (x == NULL)
+		return;
+	free(x->rows);
+	db_res_free(x->res);
+	free(x);
+}
+
+int
+audit_export(struct db *db, const char *tenant_id, const time_t *since,
+    const time_t *until, struct audit_export **out)
+{
+	struct audit_export *x;
+	struct db_res *head = NULL;
+	char from[VTIME_SQL_LEN], to[VTIME_SQL_LEN];
+	const struct db_res *res;
+	long bytes = 0;
+	size_t i, col, n;
+	int rc;
+
+	*out = NULL;
+	if (since != NULL)
+		vtime_sql(*since, from, sizeof(from));
+	if (until != NULL)
+		vtime_sql(*until, to, sizeof(to));
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return DB_ERR;
+	/* One snapshot for the entries and the head. */
+	if ((rc = db_begin(db)) != 0 ||
+	    (rc = db_exec(db, SQL_AUDIT_RANGE, (struct db_val[]){
+	    DB_STR(tenant_id),
+	    since ? DB_STR(from) : DB_NUL, since ? DB_STR(from) : DB_NUL,
+	    until ? DB_STR(to) : DB_NUL, until ? DB_STR(to) : DB_NUL,
+	    DB_INT(AUDIT_EXPORT_MAX + 1) }, 6, &x->res)) != 0 ||
+	    (rc = db_exec(db, SQL_AUDIT_HEAD, (struct db_val[]){
+	    DB_STR(tenant_id) }, 1, &head)) != 0 ||
+	    (rc = db_commit(db)) != 0) {
+		db_rollback(db);
+		goto out;
+	}
+	res = x->res;
+	n = res->nrows > AUDIT_EXPORT_MAX ? AUDIT_EXPORT_MAX : res->nrows;
+	x->truncated = res->nrows > AUDIT_EXPORT_MAX;
+	for (i = 0; i < n; i++) {
+		if (bytes > AUDIT_EXPORT_BYTES) {
+			x->truncated = 1;
+			break;
+		}
+		for (col = 0; col < res->ncols; col++)
+			bytes += (long)res->lens[i * res->ncols + col] + 16;
+	}
+	x->n = i;
+	x->head_seq = head->nrows > 0 ? db_cell_int(head, 0, HEAD_C_SEQ) : 0;
+	snprintf(x->head_hash, sizeof(x->head_hash), "%s",
+	    head->nrows > 0 && db_cell(head, 0, HEAD_C_HASH) ?
+	    db_cell(head, 0, HEAD_C_HASH) : AUDIT_GENESIS);
+	if ((x->rows = rows_at(res, x->n)) == NULL) {
+		rc = DB_ERR;
+		goto out;
+	}
+	*out = x;
+	x = NULL;
+out:
+	db_res_free(head);
+	audit_export_free(x);
+	return rc;
+}
+
+static json_object *
+str_or_empty(const char *s)
+{
+	return json_object_new_string(s ? s : "");
+}
+
+json_object *
+audit_entry_to_json(const struct audit_row *a, int with_text)
+{
+	json_object *o = json_object_new_object(), *d = NULL;
+	char ts[VTIME_RFC3339_LEN];
+	struct vjson_err e;
+
+	json_object_object_add(o, "id", str_or_empty(a->id));
+	json_object_object_add(o, "seq", json_object_new_int64(a->seq));
+	json_object_object_add(o, "at", a->at != NULL &&
+	    vtime_sql_to_rfc3339(a->at, ts, sizeof(ts)) == 0 ?
+	    json_object_new_string(ts) : NULL);
+	json_object_object_add(o, "actor", str_or_empty(a->actor));
+	json_object_object_add(o, "action", str_or_empty(a->action));
+	json_object_object_add(o, "object", str_or_empty(a->object));
+	/* Written by audit_append from json-c, so it parses; an entry
+	 * edited by hand into something else is shown as its text. */
+	if (a->detail != NULL)
+		d = vjson_parse(a->detail, strlen(a->detail),
+		    VIGIL_MAX_JSON_DEPTH, VIGIL_MAX_BODY * 16, &e);
+	json_object_object_add(o, "detail", d != NULL ? d :
+	    str_or_empty(a->detail));
+	if (with_text)
+		json_object_object_add(o, "detail_text",
+		    str_or_empty(a->detail));
+	json_object_object_add(o, "prev_hash", str_or_empty(a->prev_hash));
+	json_object_object_add(o, "hash", str_or_empty(a->hash));
+	return o;
+}
+
+json_object *
+audit_export_to_json(const struct audit_export *x, const char *tenant_id,
+    time_t now)
+{
+	json_object *root = json_object_new_object(), *arr, *h;
+	char at[VTIME_RFC3339_LEN];
+	size_t i;
+
+	vtime_rfc3339(now, at, sizeof(at));
+	arr = json_object_new_array();
+	for (i = 0; i < x->n; i++)
+		json_object_array_add(arr, audit_entry_to_json(&x->rows[i], 1));
+	json_object_object_add(root, "exported_at",
+	    json_object_new_string(at));
+	json_object_object_add(root, "tenant_id",
+	    json_object_new_string(tenant_id));
+	json_object_object_add(root, "total_entries",
+	    json_object_new_int64((int64_t)x->n));
+	json_object_object_add(root, "truncated",
+	    json_object_new_boolean(x->truncated));
+	json_object_object_add(root, "entries", arr);
+	/* The head of the whole chain, not of the range: keep it to prove
+	 * later that nothing up to it was deleted. */
+	h = json_object_new_object();
+	json_object_object_add(h, "seq", json_object_new_int64(x->head_seq));
+	json_object_object_add(h, "hash",
+	    json_object_new_string(x->head_hash));
+	json_object_object_add(root, "chain_head", h);
+	return root;
 }

@@ -1,4 +1,6 @@
-/* audit.h: the per-tenant audit log, each entry hashed onto the last. */
+/* audit.h: the per-tenant audit log, each entry hashed onto the last:
+ * appending, verifying a chain, and reading it back for the API (a page
+ * newest first, an export in chain order with the chain's head). */
 #ifndef VIGIL_AUDIT_H
 #define VIGIL_AUDIT_H
 
@@ -76,5 +78,57 @@ int	 audit_verify_rows(struct audit_chain *chain,
 /* A one-line English description of a problem into buf. Pure. */
 void	 audit_problem_str(const struct audit_problem *, char *buf,
 	    size_t bufsz);
+
+struct db_res;
+
+/* A page of the log, newest first. rows borrow their strings from res,
+ * which the page owns. */
+struct audit_page {
+	struct audit_row *rows;
+	size_t		  n;
+	long long	  total;     /* entries matching the filters */
+	int		  has_more;  /* then rows[n - 1].seq is the cursor */
+	struct db_res	 *res;
+};
+
+/* Entries of tenant_id with seq below before, newest first, at most
+ * limit: only those of action (NULL: any) at or after *since (NULL: any
+ * time). 0 with *out set (free with audit_page_free), or a DB_* code
+ * (< 0) with *out NULL. */
+int	 audit_list(struct db *, const char *tenant_id, const char *action,
+	    const time_t *since, long long before, long limit,
+	    struct audit_page **out);
+void	 audit_page_free(struct audit_page *);
+
+/* An export: a range in chain order and the head of the whole chain.
+ * rows borrow their strings from res, which the export owns. */
+struct audit_export {
+	struct audit_row *rows;
+	size_t		  n;
+	int		  truncated;  /* more entries in the range than shown */
+	long long	  head_seq;   /* 0 and AUDIT_GENESIS if no entry */
+	char		  head_hash[65];
+	struct db_res	 *res;
+};
+
+/* The entries of tenant_id between *since and *until (inclusive; NULL:
+ * open-ended) in chain order, and the chain's head, read in one
+ * transaction. At most 10000 entries, and it stops once the entries
+ * shown hold 32 MiB (truncated says so). 0 with *out set (free with
+ * audit_export_free), or a DB_* code (< 0) with *out NULL. */
+int	 audit_export(struct db *, const char *tenant_id, const time_t *since,
+	    const time_t *until, struct audit_export **out);
+void	 audit_export_free(struct audit_export *);
+
+/* One entry as the API shows it: {id, seq, at, actor, action, object,
+ * detail, [detail_text,] prev_hash, hash}; with_text adds detail_text
+ * (the exact bytes that were hashed). A new object the caller puts.
+ * Pure. */
+json_object *audit_entry_to_json(const struct audit_row *, int with_text);
+/* POST /audit/export's answer: {exported_at (now), tenant_id,
+ * total_entries, truncated, entries, chain_head}. A new object the
+ * caller puts. Pure. */
+json_object *audit_export_to_json(const struct audit_export *,
+	    const char *tenant_id, time_t now);
 
 #endif

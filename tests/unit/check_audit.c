@@ -1,5 +1,6 @@
 /* check_audit.c: audit_verify_rows against a real hash chain and each
- * kind of tampering a database administrator could do to it. */
+ * kind of tampering a database administrator could do to it; entries and
+ * exports as the API shows them, byte for byte. */
 #include "vigil.h"
 
 #include <check.h>
@@ -8,6 +9,7 @@
 
 #include "audit.h"
 #include "suites.h"
+#include "vjson.h"
 
 #define NROWS 6
 
@@ -377,6 +379,115 @@ START_TEST(test_null_column)
 }
 END_TEST
 
+/* detail is shown parsed; detail_text, in an export, is the text that
+ * was hashed, escaped as a JSON string. */
+START_TEST(test_entry_json)
+{
+	struct chain c;
+	json_object *o;
+	char want[512];
+
+	build(&c);
+	o = audit_entry_to_json(&c.rows[0], 0);
+	snprintf(want, sizeof(want), "{\"id\":\"aud_1\",\"seq\":1,"
+	    "\"at\":\"2026-05-10T10:00:00Z\",\"actor\":\"key:key_01\","
+	    "\"action\":\"api_key.create\",\"object\":\"tnt_1\","
+	    "\"detail\":{\"n\":1},\"prev_hash\":\"%s\",\"hash\":\"%s\"}",
+	    AUDIT_GENESIS, c.hash[0]);
+	ck_assert_str_eq(vjson_str(o, NULL), want);
+	json_object_put(o);
+}
+END_TEST
+
+START_TEST(test_entry_json_text)
+{
+	struct chain c;
+	json_object *o;
+	char want[512];
+
+	build(&c);
+	o = audit_entry_to_json(&c.rows[1], 1);
+	snprintf(want, sizeof(want), "{\"id\":\"aud_2\",\"seq\":2,"
+	    "\"at\":\"2026-05-11T10:00:00Z\",\"actor\":\"key:key_01\","
+	    "\"action\":\"settings.update\",\"object\":\"tnt_1\","
+	    "\"detail\":{\"n\":2},\"detail_text\":\"{\\\"n\\\":2}\","
+	    "\"prev_hash\":\"%s\",\"hash\":\"%s\"}", c.hash[0], c.hash[1]);
+	ck_assert_str_eq(vjson_str(o, NULL), want);
+	json_object_put(o);
+}
+END_TEST
+
+/* A row edited by hand: a detail that is not JSON is shown as its text,
+ * an unreadable time as null, a missing column as "". */
+START_TEST(test_entry_json_damaged)
+{
+	struct audit_row r = { .id = "aud_9", .seq = 9, .at = "yesterday",
+	    .actor = NULL, .action = "x", .object = "o", .detail = "{oops",
+	    .prev_hash = "p", .hash = "h" };
+	json_object *o;
+
+	o = audit_entry_to_json(&r, 1);
+	ck_assert_str_eq(vjson_str(o, NULL), "{\"id\":\"aud_9\","
+	    "\"seq\":9,\"at\":null,\"actor\":\"\",\"action\":\"x\","
+	    "\"object\":\"o\",\"detail\":\"{oops\","
+	    "\"detail_text\":\"{oops\",\"prev_hash\":\"p\","
+	    "\"hash\":\"h\"}");
+	json_object_put(o);
+}
+END_TEST
+
+START_TEST(test_export_json)
+{
+	struct chain c;
+	struct audit_export x;
+	json_object *o, *e;
+	char want[256];
+
+	build(&c);
+	memset(&x, 0, sizeof(x));
+	x.rows = &c.rows[2];
+	x.n = 2;
+	x.truncated = 1;
+	x.head_seq = NROWS;
+	snprintf(x.head_hash, sizeof(x.head_hash), "%s", c.hash[NROWS - 1]);
+	/* 2026-05-15T18:42:11Z */
+	o = audit_export_to_json(&x, "tnt_1", 1778870531);
+	e = json_object_object_get(o, "entries");
+	ck_assert_uint_eq(json_object_array_length(e), 2);
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(
+	    json_object_array_get_idx(e, 1), "seq")), 4);
+	/* Entries in an export carry detail_text. */
+	ck_assert_ptr_nonnull(json_object_object_get(
+	    json_object_array_get_idx(e, 0), "detail_text"));
+	/* Everything but the entries, in order. */
+	json_object_object_add(o, "entries", json_object_new_array());
+	snprintf(want, sizeof(want), "{\"exported_at\":"
+	    "\"2026-05-15T18:42:11Z\",\"tenant_id\":\"tnt_1\","
+	    "\"total_entries\":2,\"truncated\":true,\"entries\":[],"
+	    "\"chain_head\":{\"seq\":%d,\"hash\":\"%s\"}}", NROWS,
+	    c.hash[NROWS - 1]);
+	ck_assert_str_eq(vjson_str(o, NULL), want);
+	json_object_put(o);
+}
+END_TEST
+
+/* An empty log: no entries, and the head is the genesis. */
+START_TEST(test_export_json_empty)
+{
+	struct audit_export x;
+	json_object *o;
+
+	memset(&x, 0, sizeof(x));
+	snprintf(x.head_hash, sizeof(x.head_hash), "%s", AUDIT_GENESIS);
+	o = audit_export_to_json(&x, "tnt_1", 1778870531);
+	ck_assert_str_eq(vjson_str(o, NULL), "{\"exported_at\":"
+	    "\"2026-05-15T18:42:11Z\",\"tenant_id\":\"tnt_1\","
+	    "\"total_entries\":0,\"truncated\":false,\"entries\":[],"
+	    "\"chain_head\":{\"seq\":0,\"hash\":\"" AUDIT_GENESIS "\"}}");
+	json_object_put(o);
+}
+END_TEST
+
 Suite *
 audit_suite(void)
 {
@@ -399,6 +510,13 @@ audit_suite(void)
 	tcase_add_test(tc, test_out_of_order_input);
 	tcase_add_test(tc, test_batches);
 	tcase_add_test(tc, test_null_column);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("json");
+	tcase_add_test(tc, test_entry_json);
+	tcase_add_test(tc, test_entry_json_text);
+	tcase_add_test(tc, test_entry_json_damaged);
+	tcase_add_test(tc, test_export_json);
+	tcase_add_test(tc, test_export_json_empty);
 	suite_add_tcase(s, tc);
 	return s;
 }

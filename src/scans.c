@@ -1,0 +1,204 @@
+/* scans.c: scans as the API and vigilctl see them. Queuing goes through
+ * scan_queue_tx (scan.c), which locks the integration row, so that two
+ * requests never queue two scans of one integration; the audit entry is
+ * written in the same transaction. The rows are shown by scan_to_json. */
+#include "vigil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "audit.h"
+#include "db.h"
+#include "id.h"
+#include "scan.h"
+#include "scans.h"
+
+/* Columns of SQL_SCAN_RESULTS, and the field each becomes. */
+enum { RES_C_FINDING, RES_C_RULE, RES_C_RESOURCE, RES_C_SEVERITY,
+    RES_C_OUTCOME, RES_C__N };
+static const char *const result_field[RES_C__N] = {
+	[RES_C_FINDING] = "finding_id",
+	[RES_C_RULE] = "rule_id",
+	[RES_C_RESOURCE] = "resource_id",
+	[RES_C_SEVERITY] = "severity",
+	[RES_C_OUTCOME] = "outcome",
+};
+
+static json_object *
+str_or_empty(const char *s)
+{
+	return json_object_new_string(s ? s : "");
+}
+
+/* Add name: items (taking the reference), total, has_more and
+ * next_cursor to root, for a result of up to limit + 1 rows whose last
+ * row shown has its cursor in column cursor_col. */
+static void
+page_end(json_object *root, const char *name, json_object *items,
+    const struct db_res *res, long limit, long long total,
+    size_t cursor_col)
+{
+	int more = res->nrows > (size_t)limit;
+	size_t n = more ? (size_t)limit : res->nrows;
+
+	json_object_object_add(root, name, items);
+	json_object_object_add(root, "total", json_object_new_int64(total));
+	json_object_object_add(root, "has_more",
+	    json_object_new_boolean(more));
+	json_object_object_add(root, "next_cursor", more && n > 0 ?
+	    str_or_empty(db_cell(res, n - 1, cursor_col)) : NULL);
+}
+
+/* The tenant's scan id as a SCAN_COLS row: 1 (*res set, caller frees),
+ * 0 not found, or a DB_* code. */
+static int
+row_load(struct db *db, const char *tenant_id, const char *id,
+    struct db_res **res)
+{
+	int rc;
+
+	*res = NULL;
+	if (!id_valid("scn", id))
+		return 0;
+	if ((rc = db_exec(db, SQL_SCAN_GET_TENANT, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(id) }, 2, res)) != 0)
+		return rc;
+	if ((*res)->nrows == 0) {
+		db_res_free(*res);
+		*res = NULL;
+		return 0;
+	}
+	return 1;
+}
+
+int
+scans_load(struct db *db, const char *tenant_id, const char *id,
+    json_object **out)
+{
+	struct db_res *res;
+	int rc;
+
+	*out = NULL;
+	if ((rc = row_load(db, tenant_id, id, &res)) != 1)
+		return rc;
+	*out = scan_to_json(res, 0);
+	db_res_free(res);
+	return 1;
+}
+
+enum scans_outcome
+scans_queue(struct db *db, const char *tenant_id, const char *integration_id,
+    const char *trigger, const char *actor, time_t now, char *id,
+    size_t idsz, json_object **out, int *rc)
+{
+	json_object *detail;
+	int q;
+
+	*out = NULL;
+	*rc = 0;
+	if (idsz > 0)
+		id[0] = '\0';
+	if (!id_valid("int", integration_id))
+		return SCANS_NO_INTEGRATION;
+	if ((*rc = db_begin(db)) != 0)
+		goto dberr;
+	q = scan_queue_tx(db, tenant_id, integration_id, trigger, now, id,
+	    idsz);
+	if (q < 0) {
+		*rc = q;
+		goto dberr;
+	}
+	if (q == SCAN_Q_NO_INTEGRATION || q == SCAN_Q_ACTIVE) {
+		db_rollback(db);
+		return q == SCAN_Q_ACTIVE ? SCANS_ACTIVE :
+		    SCANS_NO_INTEGRATION;
+	}
+	detail = json_object_new_object();
+	json_object_object_add(detail, "integration_id",
+	    json_object_new_string(integration_id));
+	*rc = audit_append(db, tenant_id, actor, "scan.create", id, detail);
+	json_object_put(detail);
+	if (*rc != 0 || (*rc = db_commit(db)) != 0)
+		goto dberr;
+	/* Committed: a failure to read it back is still an error reply. */
+	if ((q = scans_load(db, tenant_id, id, out)) != 1) {
+		*rc = q < 0 ? q : DB_ERR;
+		return SCANS_DB_ERROR;
+	}
+	return SCANS_QUEUED;
+dberr:
+	db_rollback(db);
+	return SCANS_DB_ERROR;
+}
+
+int
+scans_page(struct db *db, const char *tenant_id, const char *cursor,
+    long limit, json_object **out)
+{
+	struct db_res *res = NULL, *cnt = NULL;
+	json_object *arr;
+	size_t i, n;
+	int rc;
+
+	*out = NULL;
+	/* "~" sorts after every ULID: the first page (newest first). One
+	 * row more than asked tells whether there is a next page. */
+	if ((rc = db_exec(db, SQL_SCAN_LIST, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(cursor ? cursor : "~"),
+	    DB_INT(limit + 1) }, 3, &res)) != 0 ||
+	    (rc = db_exec(db, SQL_SCAN_COUNT, (struct db_val[]){
+	    DB_STR(tenant_id) }, 1, &cnt)) != 0)
+		goto out;
+	n = res->nrows > (size_t)limit ? (size_t)limit : res->nrows;
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++)
+		json_object_array_add(arr, scan_to_json(res, i));
+	*out = json_object_new_object();
+	page_end(*out, "scans", arr, res, limit, db_cell_int(cnt, 0, 0),
+	    SCAN_C_ID);
+out:
+	db_res_free(cnt);
+	db_res_free(res);
+	return rc;
+}
+
+int
+scans_results_page(struct db *db, const char *tenant_id,
+    const char *scan_id, const char *cursor, long limit, json_object **out)
+{
+	struct db_res *scan = NULL, *res = NULL, *cnt = NULL;
+	json_object *arr;
+	size_t i, j, n;
+	int rc;
+
+	*out = NULL;
+	if ((rc = row_load(db, tenant_id, scan_id, &scan)) != 1)
+		return rc;
+	if ((rc = db_exec(db, SQL_SCAN_RESULTS, (struct db_val[]){
+	    DB_STR(scan_id), DB_STR(cursor ? cursor : ""),
+	    DB_INT(limit + 1) }, 3, &res)) != 0 ||
+	    (rc = db_exec(db, SQL_SCAN_RESULTS_COUNT, (struct db_val[]){
+	    DB_STR(scan_id) }, 1, &cnt)) != 0)
+		goto out;
+	n = res->nrows > (size_t)limit ? (size_t)limit : res->nrows;
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+
+		for (j = 0; j < RES_C__N; j++)
+			json_object_object_add(o, result_field[j],
+			    str_or_empty(db_cell(res, i, j)));
+		json_object_array_add(arr, o);
+	}
+	*out = json_object_new_object();
+	json_object_object_add(*out, "scan_id",
+	    json_object_new_string(scan_id));
+	page_end(*out, "results", arr, res, limit, db_cell_int(cnt, 0, 0),
+	    RES_C_FINDING);
+	rc = 1;
+out:
+	db_res_free(cnt);
+	db_res_free(res);
+	db_res_free(scan);
+	return rc;
+}
