@@ -10,28 +10,25 @@
 #include "vigil.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include <json-c/json.h>
 
 #include "api.h"
 #include "cidr.h"
 #include "conf.h"
 #include "db.h"
 #include "log.h"
+#include "settings.h"
 #include "vtime.h"
 
 #define AL_CACHE   64
 #define AL_TTL_MS  1000
-#define AL_MAX     100      /* what PUT /settings accepts */
 
 struct al_entry {
 	char		 tenant[VIGIL_ID_LEN];
 	long long	 at_ms;         /* monotonic; 0 = free */
 	int		 broken;        /* stored, but not a list we can read */
 	size_t		 n;
-	struct cidr	 list[AL_MAX];
+	struct cidr	 list[SETTINGS_ALLOWLIST_MAX];
 };
 
 static struct al_entry cache[AL_CACHE];
@@ -75,48 +72,14 @@ allowlist_forget(const char *tenant_id)
 			cache[i].at_ms = 0;
 }
 
-/* Parse the stored JSON array into e. Text that is not an array of
- * addresses and ranges (PUT /settings never stores one; a hand edit
- * might) marks the entry broken: refused, never read as "no list". */
-static void
-al_parse(struct al_entry *e, const char *text)
-{
-	json_object *arr, *it;
-	size_t i, n;
-
-	e->n = 0;
-	e->broken = 0;
-	if (text == NULL)
-		return;
-	if ((arr = json_tokener_parse(text)) == NULL ||
-	    !json_object_is_type(arr, json_type_array)) {
-		e->broken = 1;
-		json_object_put(arr);
-		return;
-	}
-	n = json_object_array_length(arr);
-	for (i = 0; i < n; i++) {
-		it = json_object_array_get_idx(arr, i);
-		if (e->n == AL_MAX ||
-		    !json_object_is_type(it, json_type_string) ||
-		    !cidr_parse(json_object_get_string(it),
-		    (size_t)json_object_get_string_len(it), &e->list[e->n])) {
-			e->broken = 1;
-			break;
-		}
-		e->n++;
-	}
-	json_object_put(arr);
-}
-
 /* The tenant's entry, fresh; NULL after answering a database error. */
 static const struct al_entry *
 al_get(struct request *r, struct db *db)
 {
 	struct al_entry *e = NULL;
-	struct db_res *res = NULL;
+	struct cidr list[SETTINGS_ALLOWLIST_MAX];
 	long long now = vtime_mono_us() / 1000;
-	size_t i;
+	size_t i, n;
 	int rc;
 
 	for (i = 0; i < AL_CACHE; i++)
@@ -127,17 +90,20 @@ al_get(struct request *r, struct db *db)
 			e = &cache[i];
 			break;
 		}
-	if ((rc = db_exec(db, SQL_SETTINGS_ALLOWLIST, (struct db_val[]){
-	    DB_STR(r->auth.tenant_id) }, 1, &res)) != 0) {
+	if ((rc = settings_allowlist(db, r->auth.tenant_id, list, &n)) < 0) {
 		api_db_error(r, rc);
 		return NULL;
 	}
 	if (e == NULL)
 		e = &cache[cache_next++ % AL_CACHE];
 	snprintf(e->tenant, sizeof(e->tenant), "%s", r->auth.tenant_id);
-	al_parse(e, res->nrows == 1 ? db_cell(res, 0, 0) : NULL);
+	/* A stored text that cannot be read (PUT never stores one; a hand
+	 * edit might) marks the entry broken: refused, never read as "no
+	 * list". */
+	e->broken = rc == 0;
+	memcpy(e->list, list, n * sizeof(list[0]));
+	e->n = n;
 	e->at_ms = now > 0 ? now : 1;
-	db_res_free(res);
 	return e;
 }
 

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "cidr.h"
@@ -13,12 +14,16 @@ static const unsigned char v4mapped[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
 };
 
-int
-cidr_parse(const char *s, size_t len, struct cidr *c)
+/* The parse cidr_parse and cidr_canon share: no IPv4-mapped reading;
+ * with strict, a prefix with a leading zero ("/08") is refused. 1, 0 if
+ * s is not an address or address/prefix, or -1 if the prefix is longer
+ * than the address. */
+static int
+parse(const char *s, size_t len, int strict, struct cidr *c)
 {
 	char		 host[CIDR_TEXT_MAX];
 	const char	*slash;
-	size_t		 hlen, i;
+	size_t		 hlen, plen, i;
 	unsigned	 maxbits, bits;
 
 	memset(c, 0, sizeof(*c));
@@ -42,7 +47,9 @@ cidr_parse(const char *s, size_t len, struct cidr *c)
 		return 0;
 	bits = maxbits;
 	if (slash != NULL) {
-		if (len - hlen - 1 < 1 || len - hlen - 1 > 3)
+		plen = len - hlen - 1;
+		if (plen < 1 || plen > 3 ||
+		    (strict && plen > 1 && slash[1] == '0'))
 			return 0;
 		for (bits = 0, i = hlen + 1; i < len; i++) {
 			if (s[i] < '0' || s[i] > '9')
@@ -50,17 +57,47 @@ cidr_parse(const char *s, size_t len, struct cidr *c)
 			bits = bits * 10 + (unsigned)(s[i] - '0');
 		}
 		if (bits > maxbits)
-			return 0;
+			return -1;
 	}
 	c->bits = bits;
-	if (c->family == AF_INET6 && bits >= 96 &&
+	return 1;
+}
+
+int
+cidr_parse(const char *s, size_t len, struct cidr *c)
+{
+	if (parse(s, len, 0, c) != 1) {
+		memset(c, 0, sizeof(*c));
+		return 0;
+	}
+	if (c->family == AF_INET6 && c->bits >= 96 &&
 	    memcmp(c->addr, v4mapped, sizeof(v4mapped)) == 0) {
 		memmove(c->addr, c->addr + 12, 4);
 		memset(c->addr + 4, 0, 12);
 		c->family = AF_INET;
-		c->bits = bits - 96;
+		c->bits -= 96;
 	}
 	return 1;
+}
+
+enum cidr_canon_err
+cidr_canon(const char *s, size_t len, char *out, size_t outsz)
+{
+	struct cidr	 c;
+	char		 text[INET6_ADDRSTRLEN];
+	unsigned	 maxbits, i;
+	int		 rc;
+
+	if ((rc = parse(s, len, 1, &c)) != 1)
+		return rc < 0 ? CIDR_CANON_PREFIX : CIDR_CANON_SYNTAX;
+	maxbits = c.family == AF_INET6 ? 128 : 32;
+	for (i = c.bits; i < maxbits; i++)
+		if (c.addr[i / 8] & (0x80 >> (i % 8)))
+			return CIDR_CANON_HOST_BITS;
+	if (inet_ntop(c.family, c.addr, text, sizeof(text)) == NULL ||
+	    (size_t)snprintf(out, outsz, "%s/%u", text, c.bits) >= outsz)
+		return CIDR_CANON_SYNTAX;
+	return CIDR_CANON_OK;
 }
 
 int

@@ -4,8 +4,12 @@
 #define VIGIL_CIDR_H
 
 #include <stddef.h>
+#include <netinet/in.h>
 
 #define CIDR_TEXT_MAX 64   /* longest "address/prefix" accepted */
+/* Room for cidr_canon's text: the longest address inet_ntop writes, "/128"
+ * and the NUL. */
+#define CIDR_CANON_LEN (INET6_ADDRSTRLEN + 5)
 
 /* An address prefix; an address alone is a /32 or /128. */
 struct cidr {
@@ -19,6 +23,26 @@ struct cidr {
  * (::ffff:a.b.c.d, with a prefix of at least 96) is read as the IPv4
  * one, so that a dual-stack listener's clients match IPv4 ranges. */
 int	 cidr_parse(const char *s, size_t len, struct cidr *c);
+
+/* Why cidr_canon refused an entry. */
+enum cidr_canon_err {
+	CIDR_CANON_OK = 0,
+	CIDR_CANON_SYNTAX,      /* not an address or address/prefix */
+	CIDR_CANON_PREFIX,      /* the prefix is longer than the address */
+	CIDR_CANON_HOST_BITS,   /* bits set past the prefix */
+};
+
+/*
+ * s[0..len) as an entry of a list a person writes (the IP allowlist):
+ * what cidr_parse reads, but stricter, since a typo must not silently
+ * open a wider range: no leading zero in the prefix, and no bit set past
+ * it (refused, not masked). On CIDR_CANON_OK out (outsz, at least
+ * CIDR_CANON_LEN) holds the canonical "address/prefix": the address as
+ * inet_ntop writes it (lowercase, "::" for the longest run of zeros; an
+ * IPv4-mapped address stays IPv6) and a bare address as a /32 or /128.
+ */
+enum cidr_canon_err cidr_canon(const char *s, size_t len, char *out,
+	    size_t outsz);
 
 /* 1 if prefix a contains all of prefix b (an address is a full-length
  * prefix). */

@@ -292,11 +292,12 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE tenant_id = ?",
 
 	/* settings, posture, audit API (add below this line) */
-	/* A tenant's settings; the settings columns are NULL when no row
-	 * was ever written (the handler then shows the defaults). */
-	/* The IP allowlist alone (cgi/allowlist.c). */
+	/* The IP allowlist alone, for its enforcement (settings.c). */
 	[SQL_SETTINGS_ALLOWLIST] =
 	    "SELECT ip_allowlist FROM tenant_settings WHERE tenant_id = ?",
+	/* A tenant's settings, in settings.c's SET_C_* order; the settings
+	 * columns are NULL when no row was ever written (the defaults then
+	 * apply). */
 	[SQL_SETTINGS_GET] =
 	    "SELECT t.rate_read_per_min, t.rate_write_per_min, "
 	    "s.allow_auto_remediate, s.scan_interval_minutes, s.ip_allowlist, "

@@ -53,6 +53,70 @@ START_TEST(test_cidr_parse)
 }
 END_TEST
 
+/* The allowlist's strict reading: the forms PUT /api/v1/settings has
+ * always accepted, their canonical text, and why the others are refused. */
+START_TEST(test_cidr_canon)
+{
+	static const struct {
+		const char		*in;
+		enum cidr_canon_err	 err;
+		const char		*out;
+	} t[] = {
+		{ "192.0.2.7", CIDR_CANON_OK, "192.0.2.7/32" },
+		{ "10.0.0.0/8", CIDR_CANON_OK, "10.0.0.0/8" },
+		{ "0.0.0.0/0", CIDR_CANON_OK, "0.0.0.0/0" },
+		{ "2001:DB8::/32", CIDR_CANON_OK, "2001:db8::/32" },
+		{ "2001:db8:0:0:1:0:0:1", CIDR_CANON_OK,
+		    "2001:db8::1:0:0:1/128" },
+		{ "::1", CIDR_CANON_OK, "::1/128" },
+		{ "::/0", CIDR_CANON_OK, "::/0" },
+		/* stays IPv6 (cidr_parse reads it as 192.0.2.7/32) */
+		{ "::ffff:192.0.2.7", CIDR_CANON_OK, "::ffff:192.0.2.7/128" },
+		{ "::ffff:10.0.0.0/104", CIDR_CANON_OK, "::ffff:10.0.0.0/104" },
+		/* a leading zero in the prefix: cidr_parse reads "/08" */
+		{ "10.0.0.0/08", CIDR_CANON_SYNTAX, NULL },
+		{ "10.0.0.0/00", CIDR_CANON_SYNTAX, NULL },
+		{ "10.0.0.0/099", CIDR_CANON_SYNTAX, NULL },
+		{ "10.0.0.0/0008", CIDR_CANON_SYNTAX, NULL },
+		{ "", CIDR_CANON_SYNTAX, NULL },
+		{ "/8", CIDR_CANON_SYNTAX, NULL },
+		{ "10.0.0.0/", CIDR_CANON_SYNTAX, NULL },
+		{ "10.0.0.0/+8", CIDR_CANON_SYNTAX, NULL },
+		{ "10.0.0.0/8/8", CIDR_CANON_SYNTAX, NULL },
+		{ "10.0.0.0 ", CIDR_CANON_SYNTAX, NULL },
+		{ "not an ip", CIDR_CANON_SYNTAX, NULL },
+		{ "01.2.3.4", CIDR_CANON_SYNTAX, NULL },
+		{ "fe80::1%eth0", CIDR_CANON_SYNTAX, NULL },
+		{ "[::1]", CIDR_CANON_SYNTAX, NULL },
+		{ "10.0.0.1/33", CIDR_CANON_PREFIX, NULL },
+		{ "10.0.0.0/999", CIDR_CANON_PREFIX, NULL },
+		{ "::1/129", CIDR_CANON_PREFIX, NULL },
+		/* host bits are refused, not masked */
+		{ "10.0.0.1/24", CIDR_CANON_HOST_BITS, NULL },
+		{ "10.0.0.0/0", CIDR_CANON_HOST_BITS, NULL },
+		{ "2001:db8::1/64", CIDR_CANON_HOST_BITS, NULL },
+		{ "::ffff:10.0.0.0/95", CIDR_CANON_HOST_BITS, NULL },
+	};
+	char out[CIDR_CANON_LEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ck_assert_msg(cidr_canon(t[i].in, strlen(t[i].in), out,
+		    sizeof(out)) == t[i].err, "%s", t[i].in);
+		if (t[i].out != NULL)
+			ck_assert_str_eq(out, t[i].out);
+	}
+	/* len bounds the text, as for cidr_parse */
+	ck_assert(cidr_canon("10.0.0.0/8", 8, out, sizeof(out)) ==
+	    CIDR_CANON_OK);
+	ck_assert_str_eq(out, "10.0.0.0/32");
+	/* a full-length address, with its /128, fits */
+	ck_assert(cidr_canon("1111:2222:3333:4444:5555:ffff:255.255.255.255",
+	    45, out, sizeof(out)) == CIDR_CANON_OK);
+	ck_assert_str_eq(out, "1111:2222:3333:4444:5555:ffff:ffff:ffff/128");
+}
+END_TEST
+
 START_TEST(test_cidr_contains)
 {
 	struct cidr l[3];
@@ -161,6 +225,7 @@ cidr_suite(void)
 	TCase	*tc = tcase_create("core");
 
 	tcase_add_test(tc, test_cidr_parse);
+	tcase_add_test(tc, test_cidr_canon);
 	tcase_add_test(tc, test_cidr_contains);
 	tcase_add_test(tc, test_cidr_client);
 	tcase_add_test(tc, test_conf_cidrs);

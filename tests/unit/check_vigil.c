@@ -13,7 +13,7 @@ main(void)
 		log_suite, netguard_suite, posture_suite,
 		ratelimit_suite, ratetable_suite, request_suite, router_suite,
 		rules_suite,
-		sign_suite, spool_suite, text_suite,
+		settings_suite, sign_suite, spool_suite, text_suite,
 		vjson_suite,
 		vtime_suite,
 	};

@@ -22,6 +22,7 @@ Suite	*ratetable_suite(void);
 Suite	*request_suite(void);
 Suite	*router_suite(void);
 Suite	*rules_suite(void);
+Suite	*settings_suite(void);
 Suite	*sign_suite(void);
 Suite	*spool_suite(void);
 Suite	*text_suite(void);
