@@ -459,7 +459,8 @@ static const char *const sqls[SQL__COUNT] = {
 	    "i.last_scan_at <= CAST(? AS DATETIME) - INTERVAL "
 	    "COALESCE(s.scan_interval_minutes, 60) MINUTE) "
 	    "ORDER BY i.last_scan_at, i.id LIMIT 1000",
-	/* INTEGRATION_COLS order: scan.h INT_C_* */
+	/* INTEGRATION_COLS order: scan.h INT_C_* (the scanner) and
+	 * integrations.c IC_* */
 	[SQL_INTEGRATION_GET] =
 	    "SELECT " INTEGRATION_COLS " FROM integrations WHERE id = ?",
 	[SQL_INTEGRATION_GET_TENANT] =

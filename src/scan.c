@@ -1294,22 +1294,3 @@ scan_to_json(const struct db_res *res, size_t i)
 	add_str(o, "error", db_cell(res, i, SCAN_C_ERROR));
 	return o;
 }
-
-json_object *
-scan_integration_to_json(const struct db_res *res, size_t i)
-{
-	json_object *o = json_object_new_object();
-	const char *cfg = db_cell(res, i, INT_C_CONFIG);
-
-	add_str(o, "id", db_cell(res, i, INT_C_ID));
-	add_str(o, "type", db_cell(res, i, INT_C_TYPE));
-	add_str(o, "name", db_cell(res, i, INT_C_NAME));
-	/* The stored config never holds the secret (that is sealed apart). */
-	json_object_object_add(o, "config", cfg ? json_tokener_parse(cfg) :
-	    json_object_new_object());
-	json_object_object_add(o, "created_at",
-	    ts_cell(db_cell(res, i, INT_C_CREATED)));
-	json_object_object_add(o, "last_scan_at",
-	    ts_cell(db_cell(res, i, INT_C_LAST_SCAN)));
-	return o;
-}

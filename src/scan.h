@@ -122,8 +122,5 @@ int	 scan_due(struct db *, const struct scan_opts *,
 /* The API representation of row i of a SCAN_COLS result: a new object
  * the caller puts. */
 json_object *scan_to_json(const struct db_res *, size_t i);
-/* The API representation of row i of an INTEGRATION_COLS result, its
- * config without secrets: a new object the caller puts. */
-json_object *scan_integration_to_json(const struct db_res *, size_t i);
 
 #endif

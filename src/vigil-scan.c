@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "db.h"
 #include "id.h"
+#include "integrations.h"
 #include "log.h"
 #include "rules.h"
 #include "scan.h"
@@ -84,11 +85,11 @@ static int
 run_once(struct db *db, const char *integration_id, int dry,
     struct scan_opts *opts, struct show *show)
 {
-	struct db_res *res = NULL;
+	struct integration *integ;
 	struct scan_stats st;
 	enum scan_outcome o;
 	char id[VIGIL_ID_LEN], err[512], tenant[VIGIL_ID_LEN];
-	int q;
+	int q, rc;
 
 	if (!id_valid("int", integration_id)) {
 		fprintf(stderr, "vigil-scan: %s is not an integration id\n",
@@ -109,19 +110,17 @@ run_once(struct db *db, const char *integration_id, int dry,
 		    st.reopened, st.resolved, st.present);
 		return EX_OK;
 	}
-	if (db_exec(db, SQL_INTEGRATION_GET, (struct db_val[]){
-	    DB_STR(integration_id) }, 1, &res) != 0) {
+	if ((rc = integrations_find(db, integration_id, &integ)) < 0) {
 		fprintf(stderr, "vigil-scan: %s\n", db_error(db));
 		return EX_CONFIG;
 	}
-	if (res->nrows == 0 || db_cell(res, 0, INT_C_DELETED) != NULL) {
-		db_res_free(res);
+	if (rc == 0) {
 		fprintf(stderr, "vigil-scan: no integration %s\n",
 		    integration_id);
 		return EX_USAGE;
 	}
-	snprintf(tenant, sizeof(tenant), "%s", db_cell(res, 0, INT_C_TENANT));
-	db_res_free(res);
+	snprintf(tenant, sizeof(tenant), "%s", integ->tenant_id);
+	integrations_free(integ);
 	/* A scan left running by a dead scanner must not block this one. */
 	if (scan_fail_stale(db, time(NULL)) < 0) {
 		fprintf(stderr, "vigil-scan: %s\n", db_error(db));

@@ -11,12 +11,12 @@
 
 #include "audit.h"
 #include "conf.h"
-#include "connector.h"
 #include "crypto.h"
 #include "db.h"
 #include "findings.h"
 #include "id.h"
 #include "import.h"
+#include "integrations.h"
 #include "log.h"
 #include "migrate.h"
 #include "text.h"
@@ -667,8 +667,9 @@ fail:
 }
 
 /* integration add-inventory --tenant NAME --name LABEL --path DIR: an
- * inventory integration (a directory of ARM JSON exports), as POST
- * /integrations makes it; prints its id. */
+ * inventory integration (a directory of ARM JSON exports), made by
+ * integrations_create as POST /integrations makes it (same rules, same
+ * audit entry); prints its id. */
 static int
 cmd_integration(struct db *db, int argc, char **argv)
 {
@@ -678,12 +679,13 @@ cmd_integration(struct db *db, int argc, char **argv)
 		{ "path",   required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 }
 	};
-	json_object *cfg, *detail;
-	const char *tenant = NULL, *name = NULL, *path = NULL, *ctext;
-	char tid[VIGIL_ID_LEN], id[VIGIL_ID_LEN], who[128], err[512];
-	char nowsql[VTIME_SQL_LEN];
-	size_t clen;
-	int ch, rc;
+	struct integrations_new nw;
+	struct integrations_err err;
+	struct integration *in = NULL;
+	json_object *cfg = NULL;
+	const char *tenant = NULL, *name = NULL, *path = NULL;
+	char tid[VIGIL_ID_LEN], who[128];
+	int ch, rc, ret = EX_FAIL;
 
 	if (argc < 2 || strcmp(argv[1], "add-inventory") != 0) {
 		usage();
@@ -707,48 +709,45 @@ cmd_integration(struct db *db, int argc, char **argv)
 		usage();
 		return EX_USAGE;
 	}
-	if (!label_ok(name) || strlen(path) > 1024 ||
+	/* The command line's shape, as the API checks a body's: the rules
+	 * on the values are integrations_create's. */
+	if (strlen(path) > 1024 ||
 	    text_control(path, strlen(path), 0) != strlen(path)) {
-		fprintf(stderr, "vigilctl: --name must be 1 to 100 bytes of "
-		    "UTF-8 without control characters, --path at most 1024 "
+		fprintf(stderr, "vigilctl: --path must be at most 1024 bytes "
 		    "without control characters\n");
 		return EX_USAGE;
 	}
-	if (connector_inventory_check(path, err, sizeof(err)) != 0) {
-		fprintf(stderr, "vigilctl: %s\n", err);
-		return EX_FAIL;
-	}
-	if (tenant_lookup(db, tenant, tid, sizeof(tid)) != 0 ||
-	    id_new("int", id, sizeof(id)) != 0)
+	if (tenant_lookup(db, tenant, tid, sizeof(tid)) != 0)
 		return EX_FAIL;
 	actor(who, sizeof(who));
-	vtime_sql(time(NULL), nowsql, sizeof(nowsql));
 	cfg = json_object_new_object();
 	json_object_object_add(cfg, "path", json_object_new_string(path));
-	ctext = vjson_str(cfg, &clen);
-	if (db_begin(db) != 0)
-		goto fail;
-	if (db_exec(db, SQL_INTEGRATION_INSERT, (struct db_val[]){
-	    DB_STR(id), DB_STR(tid), DB_STR("inventory"), DB_STR(name),
-	    DB_STRN(ctext, clen), DB_NUL, DB_STR(nowsql) }, 7, NULL) != 0)
-		goto fail;
-	detail = json_object_new_object();
-	json_object_object_add(detail, "type",
-	    json_object_new_string("inventory"));
-	json_object_object_add(detail, "name", json_object_new_string(name));
-	json_object_object_add(detail, "config", json_object_get(cfg));
-	rc = audit_append(db, tid, who, "integration.create", id, detail);
-	json_object_put(detail);
-	if (rc != 0 || db_commit(db) != 0)
-		goto fail;
+	memset(&nw, 0, sizeof(nw));
+	nw.tenant_id = tid;
+	nw.type = "inventory";
+	nw.name = name;
+	nw.config = cfg;
+	nw.actor = who;
+	nw.log_ctx = "vigilctl";
+	nw.now = time(NULL);
+	switch (integrations_create(db, &nw, &err, &in, &rc)) {
+	case INTEGRATIONS_OK:
+		printf("%s\n", in->id);
+		ret = EX_OK;
+		break;
+	case INTEGRATIONS_INVALID:
+		/* A bad label is a usage error; an unusable directory is
+		 * the failure it always was. */
+		fprintf(stderr, "vigilctl: %s\n", err.message);
+		ret = strcmp(err.field, "name") == 0 ? EX_USAGE : EX_FAIL;
+		break;
+	default:
+		fprintf(stderr, "vigilctl: %s\n", db_error(db));
+		break;
+	}
+	integrations_free(in);
 	json_object_put(cfg);
-	printf("%s\n", id);
-	return EX_OK;
-fail:
-	fprintf(stderr, "vigilctl: %s\n", db_error(db));
-	db_rollback(db);
-	json_object_put(cfg);
-	return EX_FAIL;
+	return ret;
 }
 
 /* Rows per round trip when walking an audit chain. */

@@ -226,6 +226,86 @@ class T70Integrations(ScanBase):
                            "'%s' AND object = '%s'" % (self.tenant_id, integ))
         self.assertEqual(rows, [["integration.create"]])
 
+    def test_vigilctl_same_rules_as_api(self):
+        """vigilctl integration add-inventory and POST /integrations
+        refuse the same names and paths with the same message, accept the
+        same ones (a name is 1 to 100 characters, not bytes) and write the
+        same row and the same audit entry."""
+        notdir = os.path.join(self.inv, "storageAccounts.json")
+        self.assertTrue(os.path.isfile(notdir))
+
+        def api_create(name, path):
+            return self.req("POST", "/api/v1/integrations", {
+                "type": "inventory", "name": name, "config": {"path": path}})
+
+        def ctl_create(name, path):
+            return STACK.vigilctl("integration", "add-inventory",
+                                  "--tenant", self.tenant, "--name", name,
+                                  "--path", path, check=False)
+
+        def names():
+            rows = STACK.query("SELECT HEX(name) FROM integrations WHERE "
+                               "tenant_id = '%s'" % self.tenant_id)
+            return sorted(bytes.fromhex(r[0]).decode() for r in rows)
+
+        before = names()
+        for name, path, field, rc in (
+                ("bell\x07name", self.inv, "name", 2),
+                ("c1\u0085name", self.inv, "name", 2),
+                ("x" * 101, self.inv, "name", 2),
+                ("\u00e9" * 101, self.inv, "name", 2),
+                ("not a directory", notdir, "config", 1),
+                ("missing", "/nonexistent/vigil", "config", 1),
+                ("relative", "relative/dir", "config", 1)):
+            r = api_create(name, path)
+            self.assertEqual(r.status, 400, (name, path, r))
+            err = r.json()["error"]
+            self.assertEqual(err["details"]["field"], field, (name, r))
+            c = ctl_create(name, path)
+            self.assertEqual(c.returncode, rc, (name, path, c.stderr))
+            self.assertIn("vigilctl: " + err["message"] + "\n", c.stderr,
+                          (name, path))
+            self.assertEqual(c.stdout, "")
+        self.assertEqual(names(), before)
+
+        # 100 characters of two bytes each: a name, whichever way it comes
+        good = "\u00e9" * 100
+        r = api_create(good, self.inv)
+        self.assertEqual(r.status, 201, r)
+        via_api = r.json()["id"]
+        c = ctl_create(good, self.inv)
+        self.assertEqual(c.returncode, 0, c.stderr)
+        via_ctl = c.stdout.strip()
+        self.assertRegex(via_ctl, r"^int_[0-9A-Z]{26}$")
+
+        listed = {i["id"]: i for i in
+                  self.req("GET", "/api/v1/integrations?limit=500")
+                  .json()["integrations"]}
+        for i in (via_api, via_ctl):
+            self.assertEqual(
+                {k: listed[i][k] for k in ("type", "name", "config",
+                                           "last_scan_at")},
+                {"type": "inventory", "name": good,
+                 "config": {"path": self.inv}, "last_scan_at": None})
+
+        def audit(obj):
+            rows = STACK.query("SELECT action, actor, HEX(detail) FROM "
+                               "audit_log WHERE tenant_id = '%s' AND "
+                               "object = '%s'" % (self.tenant_id, obj))
+            self.assertEqual(len(rows), 1, rows)
+            action, actor, detail = rows[0]
+            return action, actor, json.loads(bytes.fromhex(detail))
+
+        a_action, a_actor, a_detail = audit(via_api)
+        c_action, c_actor, c_detail = audit(via_ctl)
+        self.assertEqual(a_action, "integration.create")
+        self.assertEqual(c_action, "integration.create")
+        self.assertTrue(a_actor.startswith("key:"), a_actor)
+        self.assertTrue(c_actor.startswith("vigilctl:"), c_actor)
+        self.assertEqual(a_detail, c_detail)
+        self.assertEqual(a_detail, {"type": "inventory", "name": good,
+                                    "config": {"path": self.inv}})
+
 
 class T71ScanLifecycle(ScanBase):
     """One integration through successive scans."""
