@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -71,30 +72,71 @@ set_handler(int sig, void (*fn)(int))
 	sigaction(sig, &sa, NULL);
 }
 
-/* FastCGI stream adaptors for dispatch(). */
+/* A worker's connection: the request, and whether the answer's deadline
+ * is running yet. */
+struct conn {
+	FCGX_Request	 req;
+	int		 writing;
+};
+
+/* FastCGI stream adaptors for dispatch(). Each read spends the request's
+ * budget (request_timeout_ms, shared with the parameters); on expiry the
+ * connection's reading side is shut down, and the answer can still be
+ * sent. */
 static long
 fcgi_read(void *ctx, char *buf, size_t n)
 {
-	FCGX_Request *req = ctx;
+	struct conn *c = ctx;
 	int got;
 
 	if (n > 65536)
 		n = 65536;
-	got = FCGX_GetStr(buf, (int)n, req->in);
-	if (got < 0)
+	deadline_run(&c->req.ipcFd, SHUT_RD, NULL);
+	got = FCGX_GetStr(buf, (int)n, c->req.in);
+	deadline_stop();
+	if (deadline_expired())
+		return API_IO_TIMEOUT;
+	if (got < 0 || (got == 0 && FCGX_GetError(c->req.in) != 0))
 		return -1;
 	return got;
 }
 
+/*
+ * 1 if nothing of the body is buffered here nor waiting on the socket, so
+ * the next read would wait for the client. libfcgi may hold the next
+ * record in its own buffer past stop: then this says 1 for a read that
+ * does not wait, and the request counts briefly as waiting; never the
+ * other way round.
+ */
+static int
+fcgi_starved(void *ctx)
+{
+	struct conn *c = ctx;
+	struct pollfd pfd = { c->req.ipcFd, POLLIN, 0 };
+
+	if (c->req.in == NULL || c->req.in->isClosed ||
+	    c->req.in->rdNext != c->req.in->stop)
+		return 0;
+	return poll(&pfd, 1, 0) == 0;
+}
+
+/* The answer gets a budget of its own, from its first byte until the
+ * connection is closed: a client that does not read it (or keeps
+ * libfcgi's lingering close going) loses its connection. */
 static int
 fcgi_write(void *ctx, const char *buf, size_t n)
 {
-	FCGX_Request *req = ctx;
+	struct conn *c = ctx;
 
+	if (!c->writing) {
+		c->writing = 1;
+		deadline_start(g_conf.request_timeout_ms);
+		deadline_run(&c->req.ipcFd, SHUT_RDWR, NULL);
+	}
 	while (n > 0) {
 		int chunk = n > 65536 ? 65536 : (int)n;
 
-		if (FCGX_PutStr(buf, chunk, req->out) != chunk)
+		if (FCGX_PutStr(buf, chunk, c->req.out) != chunk)
 			return -1;
 		buf += chunk;
 		n -= (size_t)chunk;
@@ -104,35 +146,48 @@ fcgi_write(void *ctx, const char *buf, size_t n)
 
 /*
  * 1 once the web server has sent all of the request (its empty stdin
- * record), reading and dropping at most 64 KiB more of it. Then nothing
- * more will come on this connection, and a detached request is closed at
- * once: libfcgi would otherwise shut down its side and wait for the web
- * server to close first (against a reset that could lose the response if
- * more input arrived after the close), keeping this worker from its next
- * request, and costing both processes a wake-up, every time. What is
- * left of a refused larger body still gets libfcgi's way.
+ * record), reading and dropping at most 64 KiB more of it, and only what
+ * has already arrived. Then nothing more will come on this connection,
+ * and a detached request is closed at once: libfcgi would otherwise shut
+ * down its side and wait for the web server to close first (against a
+ * reset that could lose the response if more input arrived after the
+ * close), keeping this worker from its next request, and costing both
+ * processes a wake-up, every time.
  */
 static int
-input_read(FCGX_Request *req)
+input_read(struct conn *c)
 {
 	char buf[4096];
 	int i;
 
-	for (i = 0; i < 16; i++)
-		if (FCGX_GetStr(buf, (int)sizeof(buf), req->in) <
+	for (i = 0; i < 16 && !fcgi_starved(c); i++)
+		if (FCGX_GetStr(buf, (int)sizeof(buf), c->req.in) <
 		    (int)sizeof(buf))
 			break;
-	return FCGX_HasSeenEOF(req->in) == EOF;
+	return FCGX_HasSeenEOF(c->req.in) == EOF;
+}
+
+/* 1 if fd is a unix socket: closing one with input unread loses nothing
+ * of what was written to it (a TCP connection would be reset). */
+static int
+is_unix(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    ss.ss_family == AF_UNIX;
 }
 
 void
-worker_loop(int listen_fd, int max_requests, struct ratetable *rt)
+worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
+    int slot, int wait_cap)
 {
-	FCGX_Request req;
-	struct api_io io = { fcgi_read, fcgi_write, &req };
+	struct conn c;
+	struct api_io io = { fcgi_read, fcgi_write, fcgi_starved, &c };
 	struct db *db;
 	sigset_t none, term;
-	int served = 0;
+	int served = 0, unix_sock;
 
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -141,6 +196,10 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt)
 	worker_null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	set_handler(SIGTERM, on_worker_term);
 	set_handler(SIGINT, on_worker_term);
+	if (deadline_init() != 0) {
+		log_err("worker: cannot handle SIGALRM: %s", strerror(errno));
+		_exit(1);
+	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	sigemptyset(&term);
@@ -148,13 +207,17 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt)
 	sigaddset(&term, SIGINT);
 
 	auth_use_ratetable(rt);
+	auth_use_wait_slot(slot, wait_cap);
+	unix_sock = is_unix(listen_fd);
 	/* Connect after fork: a connection is never shared between
 	 * processes. db_exec connects on first use. */
 	if ((db = db_new(&g_conf)) == NULL) {
 		log_err("worker: out of memory");
 		_exit(1);
 	}
-	if (FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	memset(&c, 0, sizeof(c));
+	if (FCGX_InitRequest(&c.req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) !=
+	    0) {
 		log_err("worker: FCGX_InitRequest failed");
 		_exit(1);
 	}
@@ -168,19 +231,42 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt)
 
 		if (ppoll(&pfd, 1, NULL, &none) < 0)
 			continue;
-		rc = FCGX_Accept_r(&req);
+		/* The parameters (and the body, below) must arrive within
+		 * request_timeout_ms. On expiry libfcgi drops the
+		 * connection and would accept the next one under the same
+		 * spent clock: the handler takes its listening socket away
+		 * (c.req.listen_sock = -1), so it returns instead. */
+		deadline_start(g_conf.request_timeout_ms);
+		deadline_run(&c.req.ipcFd, SHUT_RDWR, &c.req.listen_sock);
+		rc = FCGX_Accept_r(&c.req);
+		deadline_stop();
+		c.req.listen_sock = listen_fd;
+		if (deadline_expired()) {
+			log_warn("worker: a request's parameters did not "
+			    "arrive within request_timeout_ms (%d); dropped "
+			    "it", g_conf.request_timeout_ms);
+			if (rc == 0) {
+				FCGX_Detach(&c.req);
+				FCGX_Finish_r(&c.req);
+			}
+			continue;
+		}
 		if (rc == -EAGAIN || rc == -EWOULDBLOCK)
 			continue;		/* another worker took it */
 		if (rc < 0)
 			break;
-		dispatch(db, req.envp, &io);
-		if (!req.keepConnection && input_read(&req))
-			FCGX_Detach(&req);
-		FCGX_Finish_r(&req);
+		c.writing = 0;
+		dispatch(db, c.req.envp, &io);
+		/* Input left unread (a refused or timed-out body, a client
+		 * still sending): on a unix socket, close at once. */
+		if (!c.req.keepConnection && (input_read(&c) || unix_sock))
+			FCGX_Detach(&c.req);
+		FCGX_Finish_r(&c.req);
+		deadline_stop();
 		if (max_requests > 0 && ++served >= max_requests)
 			break;
 	}
-	FCGX_Free(&req, 1);
+	FCGX_Free(&c.req, 1);
 	db_free(db);
 }
 
@@ -209,7 +295,10 @@ spawn(int fd, struct worker *w)
 		return -1;
 	}
 	if (pid == 0) {
-		worker_loop(fd, g_conf.max_requests, rtable);
+		/* Half the workers (at least one) for one tenant's requests
+		 * waiting on their bodies: the rest serve everyone else. */
+		worker_loop(fd, g_conf.max_requests, rtable,
+		    (int)(w - workers), nworkers / 2 > 1 ? nworkers / 2 : 1);
 		_exit(0);
 	}
 	w->pid = pid;
