@@ -54,6 +54,7 @@ read_body(struct request *r, const struct api_io *io)
 {
 	struct buf b;
 	char chunk[16384];
+	size_t want;
 	long n;
 	int ret = -1;
 
@@ -65,7 +66,12 @@ read_body(struct request *r, const struct api_io *io)
 		if (io->starved != NULL && io->starved(io->ctx) &&
 		    auth_wait_begin(r) != 0)
 			goto out;
-		n = io->read(io->ctx, chunk, sizeof(chunk));
+		/* No more than announced: a read waits for all it asks. */
+		want = sizeof(chunk);
+		if (r->content_length >= 0 &&
+		    r->content_length - (long long)b.len < (long long)want)
+			want = (size_t)(r->content_length - (long long)b.len);
+		n = io->read(io->ctx, chunk, want);
 		if (n == API_IO_TIMEOUT) {
 			log_warn("request %s: the body did not arrive within "
 			    "request_timeout_ms (%d)", r->id,

@@ -27,6 +27,7 @@
 
 #define POOL_MAX_WORKERS 256
 #define POOL_DRAIN_SECS  30
+#define DRAIN_IDLE_MS    200     /* see input_drain */
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
 /* In a worker: the listening fd, and /dev/null to put in its place. */
@@ -87,16 +88,24 @@ static long
 fcgi_read(void *ctx, char *buf, size_t n)
 {
 	struct conn *c = ctx;
+	FCGX_Stream *in = c->req.in;
+	long avail = (long)(in->stop - in->rdNext);
 	int got;
 
-	if (n > 65536)
-		n = 65536;
+	/* As read(2) does: what is here, or as soon as anything is (one
+	 * byte asked for makes libfcgi read what the socket has). Asking
+	 * for more would make FCGX_GetStr wait for all of it, unseen by
+	 * fcgi_starved. */
+	if (avail <= 0)
+		n = 1;
+	else if ((long)n > avail)
+		n = (size_t)avail;
 	deadline_run(&c->req.ipcFd, SHUT_RD, NULL);
-	got = FCGX_GetStr(buf, (int)n, c->req.in);
+	got = FCGX_GetStr(buf, (int)n, in);
 	deadline_stop();
 	if (deadline_expired())
 		return API_IO_TIMEOUT;
-	if (got < 0 || (got == 0 && FCGX_GetError(c->req.in) != 0))
+	if (got < 0 || (got == 0 && FCGX_GetError(in) != 0))
 		return -1;
 	return got;
 }
@@ -145,38 +154,36 @@ fcgi_write(void *ctx, const char *buf, size_t n)
 }
 
 /*
- * 1 once the web server has sent all of the request (its empty stdin
- * record), reading and dropping at most 64 KiB more of it, and only what
- * has already arrived. Then nothing more will come on this connection,
- * and a detached request is closed at once: libfcgi would otherwise shut
- * down its side and wait for the web server to close first (against a
- * reset that could lose the response if more input arrived after the
- * close), keeping this worker from its next request, and costing both
- * processes a wake-up, every time.
+ * Take what is left of the request's input until the web server has sent
+ * all of it (its empty stdin record) or has sent nothing more for
+ * DRAIN_IDLE_MS. Then the connection is closed at once (detached): a web
+ * server still pushing a refused body has finished and reads the answer
+ * rather than failing its write on a closed socket, and a client that
+ * stopped sending (its body refused, or late) holds the worker no longer.
+ * libfcgi's own lingering close would instead wait up to 2 s, for every
+ * request, for the web server to close first. All of it runs under the
+ * answer's deadline.
  */
-static int
-input_read(struct conn *c)
+static void
+input_drain(struct conn *c)
 {
+	FCGX_Stream *in = c->req.in;
 	char buf[4096];
-	int i;
+	long avail;
 
-	for (i = 0; i < 16 && !fcgi_starved(c); i++)
-		if (FCGX_GetStr(buf, (int)sizeof(buf), c->req.in) <
-		    (int)sizeof(buf))
-			break;
-	return FCGX_HasSeenEOF(c->req.in) == EOF;
-}
+	while (FCGX_HasSeenEOF(in) != EOF) {
+		/* Never ask for more than is here: FCGX_GetStr waits for all
+		 * it is asked for. */
+		if ((avail = (long)(in->stop - in->rdNext)) <= 0) {
+			struct pollfd pfd = { c->req.ipcFd, POLLIN, 0 };
 
-/* 1 if fd is a unix socket: closing one with input unread loses nothing
- * of what was written to it (a TCP connection would be reset). */
-static int
-is_unix(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
-	    ss.ss_family == AF_UNIX;
+			if (poll(&pfd, 1, DRAIN_IDLE_MS) <= 0)
+				return;
+			avail = 1;
+		}
+		FCGX_GetStr(buf, avail < (long)sizeof(buf) ? (int)avail :
+		    (int)sizeof(buf), in);
+	}
 }
 
 void
@@ -187,7 +194,7 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 	struct api_io io = { fcgi_read, fcgi_write, fcgi_starved, &c };
 	struct db *db;
 	sigset_t none, term;
-	int served = 0, unix_sock;
+	int served = 0;
 
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -208,7 +215,6 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 
 	auth_use_ratetable(rt);
 	auth_use_wait_slot(slot, wait_cap);
-	unix_sock = is_unix(listen_fd);
 	/* Connect after fork: a connection is never shared between
 	 * processes. db_exec connects on first use. */
 	if ((db = db_new(&g_conf)) == NULL) {
@@ -257,10 +263,13 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 			break;
 		c.writing = 0;
 		dispatch(db, c.req.envp, &io);
-		/* Input left unread (a refused or timed-out body, a client
-		 * still sending): on a unix socket, close at once. */
-		if (!c.req.keepConnection && (input_read(&c) || unix_sock))
+		if (!c.req.keepConnection) {
+			/* The answer first: the web server need not wait
+			 * for the drain to have it. */
+			FCGX_FFlush(c.req.out);
+			input_drain(&c);
 			FCGX_Detach(&c.req);
+		}
 		FCGX_Finish_r(&c.req);
 		deadline_stop();
 		if (max_requests > 0 && ++served >= max_requests)
