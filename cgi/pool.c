@@ -111,20 +111,43 @@ fcgi_read(void *ctx, char *buf, size_t n)
 }
 
 /*
- * 1 if nothing of the body is buffered here nor waiting on the socket, so
- * the next read would wait for the client. libfcgi may hold the next
- * record in its own buffer past stop: then this says 1 for a read that
- * does not wait, and the request counts briefly as waiting; never the
- * other way round.
+ * libfcgi keeps what it has read past the current record (the next
+ * records' headers and contents) in the private part of its stream,
+ * fcgiapp.c's FCGX_Stream_Data, the same since libfcgi 2.4.0; its first
+ * fields, mirrored here, say whether any is there. Right after
+ * FCGX_Accept_r no stdin record has been looked at, so without them every
+ * body nginx sent along with the parameters would look not yet arrived.
+ */
+struct fcgi_stream_data {
+	unsigned char	*buff;
+	int		 bufflen;
+	unsigned char	*mBuff;
+	unsigned char	*buffStop;
+	int		 type;
+	int		 eorStop;
+	int		 skip;
+	int		 contentLen;
+	int		 paddingLen;
+};
+
+/*
+ * 1 if nothing more of the body is buffered here nor waiting on the
+ * socket, so that the next read would wait for the client. A whole
+ * record header buffered past the current record counts as something
+ * (well-formed senders send a record's header and content together).
  */
 static int
 fcgi_starved(void *ctx)
 {
 	struct conn *c = ctx;
+	FCGX_Stream *in = c->req.in;
+	const struct fcgi_stream_data *d;
 	struct pollfd pfd = { c->req.ipcFd, POLLIN, 0 };
 
-	if (c->req.in == NULL || c->req.in->isClosed ||
-	    c->req.in->rdNext != c->req.in->stop)
+	if (in == NULL || in->isClosed || in->rdNext != in->stop)
+		return 0;
+	d = in->data;
+	if (d != NULL && d->buffStop - in->stop >= (long)d->paddingLen + 8)
 		return 0;
 	return poll(&pfd, 1, 0) == 0;
 }
