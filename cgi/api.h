@@ -17,7 +17,7 @@ struct api_io {
 	/* Write all n bytes; 0 or -1. */
 	int	 (*write)(void *ctx, const char *buf, size_t n);
 	/* 1 if the next read would wait for bytes the client has not sent
-	 * yet; NULL: never asked (the body is all there, or CGI). */
+	 * yet (none arrive within a short grace); NULL: never asked. */
 	int	 (*starved)(void *ctx);
 	void	*ctx;
 };

@@ -28,6 +28,7 @@
 #define POOL_MAX_WORKERS 256
 #define POOL_DRAIN_SECS  30
 #define DRAIN_IDLE_MS    200     /* see input_drain */
+#define STARVED_GRACE_MS 100     /* see fcgi_starved */
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
 /* In a worker: the listening fd, and /dev/null to put in its place. */
@@ -131,15 +132,15 @@ struct fcgi_stream_data {
 };
 
 /*
- * 1 if nothing more of the body is buffered here nor waiting on the
- * socket, so that the next read would wait for the client. A whole
- * record header buffered past the current record counts as something
- * (well-formed senders send a record's header and content together).
+ * 1 if nothing more of the body is buffered here nor arrives on the
+ * socket within ms, so that the next read would wait for the client. A
+ * whole record header buffered past the current record counts as
+ * something (well-formed senders send a record's header and content
+ * together).
  */
 static int
-fcgi_starved(void *ctx)
+starved_for(struct conn *c, int ms)
 {
-	struct conn *c = ctx;
 	FCGX_Stream *in = c->req.in;
 	const struct fcgi_stream_data *d;
 	struct pollfd pfd = { c->req.ipcFd, POLLIN, 0 };
@@ -149,7 +150,24 @@ fcgi_starved(void *ctx)
 	d = in->data;
 	if (d != NULL && d->buffStop - in->stop >= (long)d->paddingLen + 8)
 		return 0;
-	return poll(&pfd, 1, 0) == 0;
+	return poll(&pfd, 1, ms) == 0;
+}
+
+/* For dispatch: a body that is on its way counts as arrived. Web servers
+ * write the parameters and the body separately (mod_proxy_fcgi even when
+ * it has the whole body), so "nothing on the socket" right after the
+ * parameters does not yet mean a slow client. The wait is the client's:
+ * it spends the request's budget like a read. */
+static int
+fcgi_starved(void *ctx)
+{
+	struct conn *c = ctx;
+	int starved;
+
+	deadline_run(&c->req.ipcFd, SHUT_RD, NULL);
+	starved = starved_for(c, STARVED_GRACE_MS);
+	deadline_stop();
+	return starved;
 }
 
 /* The answer gets a budget of its own, from its first byte until the
@@ -200,7 +218,9 @@ input_drain(struct conn *c)
 		if ((avail = (long)(in->stop - in->rdNext)) <= 0) {
 			struct pollfd pfd = { c->req.ipcFd, POLLIN, 0 };
 
-			if (poll(&pfd, 1, DRAIN_IDLE_MS) <= 0)
+			/* (The empty stdin record usually sits in
+			 * libfcgi's buffer already.) */
+			if (starved_for(c, 0) && poll(&pfd, 1, DRAIN_IDLE_MS) <= 0)
 				return;
 			avail = 1;
 		}
