@@ -74,7 +74,8 @@ void	 ratetable_forget_tenant(struct ratetable *, const char *tenant_id);
  * body of a request of tenant_id. 1 if fewer than cap slots wait for that
  * tenant (slot is then counted as waiting until ratetable_wait_end), 0 if
  * not. A replacement worker calls ratetable_wait_end for its slot first,
- * so a worker that died waiting is not counted for ever.
+ * so a worker that died waiting is not counted for ever (while a reload
+ * has an old and a new worker on one slot, the count may be one low).
  */
 int	 ratetable_wait_begin(struct ratetable *, unsigned slot,
 	    const char *tenant_id, int cap);

@@ -1889,6 +1889,24 @@ class T09SlowClients(Base):
         self.assertEqual(fcgi_status(data), 401, data)
         self.assertLess(took, request_timeout() / 2)
 
+    def test_late_parameters_are_dropped(self):
+        """A connection that sends only part of its FastCGI parameters is
+        closed when request_timeout_ms has passed, and the worker serves
+        on."""
+        with self.same_workers():
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect(STACK.api_sock)
+                s.sendall(_fcgi_record(1, struct.pack(">HB5x", 1, 0)) +
+                          _fcgi_record(4, b"\x0e\x03REQUEST_METHOD"))
+                t0 = time.monotonic()
+                data = read_all(s, t0 + request_timeout() + 3)
+                took = time.monotonic() - t0
+            finally:
+                s.close()
+            self.assertEqual(data, b"")
+            self.assertGreater(took, request_timeout() - 0.5)
+
     def test_slow_but_honest_client(self):
         """A body sent in three pieces over about a second arrives within
         the deadline and is served."""
