@@ -11,12 +11,32 @@ struct db;
 
 /* How dispatch reads the body and writes the response. */
 struct api_io {
-	/* Read up to n bytes; bytes read, 0 at the end, -1 on error. */
+	/* Read up to n bytes; bytes read, 0 at the end, -1 on error,
+	 * API_IO_TIMEOUT when request_timeout_ms ran out. */
 	long	 (*read)(void *ctx, char *buf, size_t n);
 	/* Write all n bytes; 0 or -1. */
 	int	 (*write)(void *ctx, const char *buf, size_t n);
+	/* 1 if the next read would wait for bytes the client has not sent
+	 * yet (none arrive within a short grace); NULL: never asked. */
+	int	 (*starved)(void *ctx);
 	void	*ctx;
 };
+#define API_IO_TIMEOUT (-2)
+
+/*
+ * The client's time limit (deadline.c). deadline_init installs the
+ * SIGALRM handler (0 or -1). deadline_start gives a request ms of waiting
+ * on its client; deadline_run spends it until deadline_stop, and when it
+ * runs out shuts *fd down with how (SHUT_RD, SHUT_RDWR, or DEADLINE_NULL:
+ * /dev/null put in its place, for a pipe) and sets *listen_fd, if not
+ * NULL, to -1. Never leave it running across a database call.
+ */
+#define DEADLINE_NULL (-1)
+int	 deadline_init(void);
+void	 deadline_start(long ms);
+void	 deadline_run(int *fd, int how, int *listen_fd);
+void	 deadline_stop(void);
+int	 deadline_expired(void);
 
 /* Serve one request described by a "NAME=value" environment. */
 void	 dispatch(struct db *, char *const *envp, const struct api_io *);
@@ -32,10 +52,19 @@ struct ratetable;
 /* Count in the pool's shared table t from now on (NULL: in the database,
  * one statement per request). */
 void	 auth_use_ratetable(struct ratetable *t);
+/* This worker's slot in the pool (0..workers-1) and how many workers one
+ * tenant may have waiting on request bodies at once. */
+void	 auth_use_wait_slot(int slot, int cap);
 /* After revoking a key, or changing a tenant's limits: its next request
  * on this host asks the database first. */
 void	 auth_forget_key(const char *key_id);
 void	 auth_forget_tenant(const char *tenant_id);
+/* Before waiting for the body of an authenticated request: 0 to go on
+ * (the worker counts as waiting for its tenant until auth_wait_end), or
+ * -1 after answering 429 because the tenant already has half the pool's
+ * workers waiting on bodies. Always 0 without a pool. */
+int	 auth_wait_begin(struct request *);
+void	 auth_wait_end(void);
 
 struct cidr;
 /* The tenant's IP allowlist (allowlist.c) for a request whose key (by its
@@ -53,8 +82,10 @@ int	 pool_run(const char *listen, int workers, const char *pidfile,
 	    const char *conffile);
 /* Serve FastCGI requests on an already listening fd until told to stop
  * or max_requests have been served, counting rate limits in the pool's
- * table rt (NULL: in the database). */
-void	 worker_loop(int listen_fd, int max_requests, struct ratetable *rt);
+ * table rt (NULL: in the database), as worker number slot, which lets one
+ * tenant have at most wait_cap workers waiting on request bodies. */
+void	 worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
+	    int slot, int wait_cap);
 
 /* Route tables: one per resource file. */
 extern const struct route health_routes[];

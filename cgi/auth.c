@@ -111,6 +111,46 @@ auth_use_ratetable(struct ratetable *t)
 	rtable = t;
 }
 
+/* This worker's slot in the shared table and the per-tenant cap on
+ * workers waiting on bodies; -1 while this worker waits on none. */
+static int wait_slot, wait_cap, waiting = -1;
+
+void
+auth_use_wait_slot(int slot, int cap)
+{
+	wait_slot = slot;
+	wait_cap = cap > 0 ? cap : 1;
+	if (rtable != NULL)
+		ratetable_wait_end(rtable, (unsigned)wait_slot);
+}
+
+int
+auth_wait_begin(struct request *r)
+{
+	if (rtable == NULL || waiting >= 0 || r->auth.tenant_id[0] == '\0')
+		return 0;
+	if (!ratetable_wait_begin(rtable, (unsigned)wait_slot,
+	    r->auth.tenant_id, wait_cap)) {
+		response_error(r, 429, "rate_limited",
+		    "Too many of this tenant's requests are waiting for their "
+		    "bodies; send the body with the request, or retry after "
+		    "the time given in the Retry-After header.", NULL);
+		response_header(r, "Retry-After", "%ld",
+		    (long)(g_conf.request_timeout_ms + 999) / 1000);
+		return -1;
+	}
+	waiting = wait_slot;
+	return 0;
+}
+
+void
+auth_wait_end(void)
+{
+	if (waiting >= 0 && rtable != NULL)
+		ratetable_wait_end(rtable, (unsigned)waiting);
+	waiting = -1;
+}
+
 void
 auth_forget_key(const char *key_id)
 {

@@ -1,6 +1,8 @@
 /* dispatch.c: one request from parameters to response, in the order of
- * checks the README documents: route, size, auth, the IP allowlist,
- * scope, rate limit, media type, JSON, handler. */
+ * checks the README documents: route, declared size, auth, the IP
+ * allowlist, scope, rate limit (all from the headers), then the body
+ * (its deadline, size and the tenant's share of waiting workers), media
+ * type, JSON, handler. */
 #include "vigil.h"
 
 #include <string.h>
@@ -8,6 +10,7 @@
 
 #include "api.h"
 #include "buf.h"
+#include "conf.h"
 #include "db.h"
 #include "log.h"
 #include "vjson.h"
@@ -38,37 +41,67 @@ is_json_type(const char *ct)
 	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
 }
 
-/* Read the body, at most VIGIL_MAX_BODY bytes. 0, or 413 / 400. */
+/*
+ * Read the body, at most VIGIL_MAX_BODY bytes, once the request is
+ * authenticated: 0, or -1 after answering (413, 400 when it could not be
+ * read or did not arrive within request_timeout_ms, 429 when the tenant
+ * already has its share of workers waiting on bodies). A worker counts as
+ * waiting only once a read would wait for bytes not yet sent: a body that
+ * is all there (nginx and mod_fcgid send it whole) never counts.
+ */
 static int
 read_body(struct request *r, const struct api_io *io)
 {
 	struct buf b;
 	char chunk[16384];
+	size_t want;
 	long n;
+	int ret = -1;
 
-	if (r->content_length > VIGIL_MAX_BODY)
-		return 413;
 	buf_init(&b, VIGIL_MAX_BODY);
 	for (;;) {
-		n = io->read(io->ctx, chunk, sizeof(chunk));
+		if (r->content_length >= 0 &&
+		    (long long)b.len >= r->content_length)
+			break;
+		if (io->starved != NULL && io->starved(io->ctx) &&
+		    auth_wait_begin(r) != 0)
+			goto out;
+		/* No more than announced: a read waits for all it asks. */
+		want = sizeof(chunk);
+		if (r->content_length >= 0 &&
+		    r->content_length - (long long)b.len < (long long)want)
+			want = (size_t)(r->content_length - (long long)b.len);
+		n = io->read(io->ctx, chunk, want);
+		if (n == API_IO_TIMEOUT) {
+			log_warn("request %s: the body did not arrive within "
+			    "request_timeout_ms (%d)", r->id,
+			    g_conf.request_timeout_ms);
+			response_error(r, 400, "invalid_request", "The request "
+			    "body did not arrive in time (request_timeout_ms).",
+			    "body");
+			goto out;
+		}
 		if (n < 0) {
-			buf_free(&b);
-			return 400;
+			response_error(r, 400, "invalid_request",
+			    "The request body could not be read.", "body");
+			goto out;
 		}
 		if (n == 0)
 			break;
 		if (buf_append(&b, chunk, (size_t)n) != 0) {
-			buf_free(&b);
-			return 413;
+			response_error(r, 413, "payload_too_large",
+			    "The request body is larger than 1 MiB.", "body");
+			goto out;
 		}
-		if (r->content_length >= 0 &&
-		    (long long)b.len >= r->content_length)
-			break;
 	}
 	if (b.data == NULL)
 		buf_append(&b, "", 0);
 	r->body = buf_detach(&b, &r->body_len);
-	return 0;
+	ret = 0;
+out:
+	auth_wait_end();
+	buf_free(&b);
+	return ret;
 }
 
 static void
@@ -94,16 +127,16 @@ handle(struct request *r, struct db *db, const struct api_io *io)
 	case ROUTER_FOUND:
 		break;
 	}
-	if ((rc = read_body(r, io)) != 0) {
-		if (rc == 413)
-			response_error(r, 413, "payload_too_large",
-			    "The request body is larger than 1 MiB.", "body");
-		else
-			response_error(r, 400, "invalid_request",
-			    "The request body could not be read.", "body");
+	if (r->content_length > VIGIL_MAX_BODY) {
+		response_error(r, 413, "payload_too_large",
+		    "The request body is larger than 1 MiB.", "body");
 		return;
 	}
+	/* From the headers alone: no body is read for (or waited on by) a
+	 * client that has no usable key. */
 	if (rt->scope != SCOPE_NONE && auth_check(r, db, rt->scope) != 0)
+		return;
+	if (read_body(r, io) != 0)
 		return;
 	if ((rc = request_parse_query(r)) != 0) {
 		if (rc == -2)

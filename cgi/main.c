@@ -19,11 +19,21 @@
 
 extern char **environ;
 
+/* Standard input: the body. On expiry /dev/null takes its place; -1:
+ * no deadline (no SIGALRM handler). */
+static int cgi_stdin = -1;
+
 static long
 cgi_read(void *ctx, char *buf, size_t n)
 {
-	size_t got = fread(buf, 1, n, (FILE *)ctx);
+	size_t got;
 
+	if (cgi_stdin >= 0)
+		deadline_run(&cgi_stdin, DEADLINE_NULL, NULL);
+	got = fread(buf, 1, n, (FILE *)ctx);
+	deadline_stop();
+	if (deadline_expired())
+		return API_IO_TIMEOUT;
 	if (got == 0 && ferror((FILE *)ctx))
 		return -1;
 	return (long)got;
@@ -40,11 +50,17 @@ cgi_write(void *ctx, const char *buf, size_t n)
 static int
 run_cgi(void)
 {
-	struct api_io io = { cgi_read, cgi_write, stdin };
+	struct api_io io = { cgi_read, cgi_write, NULL, stdin };
 	struct db *db;
 
 	if ((db = db_new(&g_conf)) == NULL)
 		return 1;
+	/* The body gets request_timeout_ms too (mod_cgi passes it on as
+	 * it arrives). */
+	if (deadline_init() == 0) {
+		cgi_stdin = STDIN_FILENO;
+		deadline_start(g_conf.request_timeout_ms);
+	}
 	dispatch(db, environ, &io);
 	fflush(stdout);
 	db_free(db);
@@ -124,7 +140,7 @@ main(int argc, char *argv[])
 		/* mod_fcgid (or spawn-fcgi) handed us a listening socket.
 		 * No master to share counters through: rate limits are
 		 * counted in the database, exact, one statement each. */
-		worker_loop(0, g_conf.max_requests, NULL);
+		worker_loop(0, g_conf.max_requests, NULL, 0, 1);
 		return 0;
 	}
 	if (getenv("GATEWAY_INTERFACE") != NULL)

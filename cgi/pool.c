@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,6 +27,8 @@
 
 #define POOL_MAX_WORKERS 256
 #define POOL_DRAIN_SECS  30
+#define DRAIN_IDLE_MS    200     /* see input_drain */
+#define STARVED_GRACE_MS 100     /* see fcgi_starved */
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
 /* In a worker: the listening fd, and /dev/null to put in its place. */
@@ -71,30 +74,119 @@ set_handler(int sig, void (*fn)(int))
 	sigaction(sig, &sa, NULL);
 }
 
-/* FastCGI stream adaptors for dispatch(). */
+/* A worker's connection: the request, and whether the answer's deadline
+ * is running yet. */
+struct conn {
+	FCGX_Request	 req;
+	int		 writing;
+};
+
+/* FastCGI stream adaptors for dispatch(). Each read spends the request's
+ * budget (request_timeout_ms, shared with the parameters); on expiry the
+ * connection's reading side is shut down, and the answer can still be
+ * sent. */
 static long
 fcgi_read(void *ctx, char *buf, size_t n)
 {
-	FCGX_Request *req = ctx;
+	struct conn *c = ctx;
+	FCGX_Stream *in = c->req.in;
+	long avail = (long)(in->stop - in->rdNext);
 	int got;
 
-	if (n > 65536)
-		n = 65536;
-	got = FCGX_GetStr(buf, (int)n, req->in);
-	if (got < 0)
+	/* As read(2) does: what is here, or as soon as anything is (one
+	 * byte asked for makes libfcgi read what the socket has). Asking
+	 * for more would make FCGX_GetStr wait for all of it, unseen by
+	 * fcgi_starved. */
+	if (avail <= 0)
+		n = 1;
+	else if ((long)n > avail)
+		n = (size_t)avail;
+	deadline_run(&c->req.ipcFd, SHUT_RD, NULL);
+	got = FCGX_GetStr(buf, (int)n, in);
+	deadline_stop();
+	if (deadline_expired())
+		return API_IO_TIMEOUT;
+	if (got < 0 || (got == 0 && FCGX_GetError(in) != 0))
 		return -1;
 	return got;
 }
 
+/*
+ * libfcgi keeps what it has read past the current record (the next
+ * records' headers and contents) in the private part of its stream,
+ * fcgiapp.c's FCGX_Stream_Data, the same since libfcgi 2.4.0; its first
+ * fields, mirrored here, say whether any is there. Right after
+ * FCGX_Accept_r no stdin record has been looked at, so without them every
+ * body nginx sent along with the parameters would look not yet arrived.
+ */
+struct fcgi_stream_data {
+	unsigned char	*buff;
+	int		 bufflen;
+	unsigned char	*mBuff;
+	unsigned char	*buffStop;
+	int		 type;
+	int		 eorStop;
+	int		 skip;
+	int		 contentLen;
+	int		 paddingLen;
+};
+
+/*
+ * 1 if nothing more of the body is buffered here nor arrives on the
+ * socket within ms, so that the next read would wait for the client. A
+ * whole record header buffered past the current record counts as
+ * something (well-formed senders send a record's header and content
+ * together).
+ */
+static int
+starved_for(struct conn *c, int ms)
+{
+	FCGX_Stream *in = c->req.in;
+	const struct fcgi_stream_data *d;
+	struct pollfd pfd = { c->req.ipcFd, POLLIN, 0 };
+
+	if (in == NULL || in->isClosed || in->rdNext != in->stop)
+		return 0;
+	d = in->data;
+	if (d != NULL && d->buffStop - in->stop >= (long)d->paddingLen + 8)
+		return 0;
+	return poll(&pfd, 1, ms) == 0;
+}
+
+/* For dispatch: a body that is on its way counts as arrived. Web servers
+ * write the parameters and the body separately (mod_proxy_fcgi even when
+ * it has the whole body), so "nothing on the socket" right after the
+ * parameters does not yet mean a slow client. The wait is the client's:
+ * it spends the request's budget like a read. */
+static int
+fcgi_starved(void *ctx)
+{
+	struct conn *c = ctx;
+	int starved;
+
+	deadline_run(&c->req.ipcFd, SHUT_RD, NULL);
+	starved = starved_for(c, STARVED_GRACE_MS);
+	deadline_stop();
+	return starved;
+}
+
+/* The answer gets a budget of its own, from its first byte until the
+ * connection is closed: a client that does not read it (or keeps
+ * libfcgi's lingering close going) loses its connection. */
 static int
 fcgi_write(void *ctx, const char *buf, size_t n)
 {
-	FCGX_Request *req = ctx;
+	struct conn *c = ctx;
 
+	if (!c->writing) {
+		c->writing = 1;
+		deadline_start(g_conf.request_timeout_ms);
+		deadline_run(&c->req.ipcFd, SHUT_RDWR, NULL);
+	}
 	while (n > 0) {
 		int chunk = n > 65536 ? 65536 : (int)n;
 
-		if (FCGX_PutStr(buf, chunk, req->out) != chunk)
+		if (FCGX_PutStr(buf, chunk, c->req.out) != chunk)
 			return -1;
 		buf += chunk;
 		n -= (size_t)chunk;
@@ -103,33 +195,46 @@ fcgi_write(void *ctx, const char *buf, size_t n)
 }
 
 /*
- * 1 once the web server has sent all of the request (its empty stdin
- * record), reading and dropping at most 64 KiB more of it. Then nothing
- * more will come on this connection, and a detached request is closed at
- * once: libfcgi would otherwise shut down its side and wait for the web
- * server to close first (against a reset that could lose the response if
- * more input arrived after the close), keeping this worker from its next
- * request, and costing both processes a wake-up, every time. What is
- * left of a refused larger body still gets libfcgi's way.
+ * Take what is left of the request's input until the web server has sent
+ * all of it (its empty stdin record) or has sent nothing more for
+ * DRAIN_IDLE_MS. Then the connection is closed at once (detached): a web
+ * server still pushing a refused body has finished and reads the answer
+ * rather than failing its write on a closed socket, and a client that
+ * stopped sending (its body refused, or late) holds the worker no longer.
+ * libfcgi's own lingering close would instead wait up to 2 s, for every
+ * request, for the web server to close first. All of it runs under the
+ * answer's deadline.
  */
-static int
-input_read(FCGX_Request *req)
+static void
+input_drain(struct conn *c)
 {
+	FCGX_Stream *in = c->req.in;
 	char buf[4096];
-	int i;
+	long avail;
 
-	for (i = 0; i < 16; i++)
-		if (FCGX_GetStr(buf, (int)sizeof(buf), req->in) <
-		    (int)sizeof(buf))
-			break;
-	return FCGX_HasSeenEOF(req->in) == EOF;
+	while (FCGX_HasSeenEOF(in) != EOF) {
+		/* Never ask for more than is here: FCGX_GetStr waits for all
+		 * it is asked for. */
+		if ((avail = (long)(in->stop - in->rdNext)) <= 0) {
+			struct pollfd pfd = { c->req.ipcFd, POLLIN, 0 };
+
+			/* (The empty stdin record usually sits in
+			 * libfcgi's buffer already.) */
+			if (starved_for(c, 0) && poll(&pfd, 1, DRAIN_IDLE_MS) <= 0)
+				return;
+			avail = 1;
+		}
+		FCGX_GetStr(buf, avail < (long)sizeof(buf) ? (int)avail :
+		    (int)sizeof(buf), in);
+	}
 }
 
 void
-worker_loop(int listen_fd, int max_requests, struct ratetable *rt)
+worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
+    int slot, int wait_cap)
 {
-	FCGX_Request req;
-	struct api_io io = { fcgi_read, fcgi_write, &req };
+	struct conn c;
+	struct api_io io = { fcgi_read, fcgi_write, fcgi_starved, &c };
 	struct db *db;
 	sigset_t none, term;
 	int served = 0;
@@ -141,6 +246,10 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt)
 	worker_null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	set_handler(SIGTERM, on_worker_term);
 	set_handler(SIGINT, on_worker_term);
+	if (deadline_init() != 0) {
+		log_err("worker: cannot handle SIGALRM: %s", strerror(errno));
+		_exit(1);
+	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	sigemptyset(&term);
@@ -148,13 +257,16 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt)
 	sigaddset(&term, SIGINT);
 
 	auth_use_ratetable(rt);
+	auth_use_wait_slot(slot, wait_cap);
 	/* Connect after fork: a connection is never shared between
 	 * processes. db_exec connects on first use. */
 	if ((db = db_new(&g_conf)) == NULL) {
 		log_err("worker: out of memory");
 		_exit(1);
 	}
-	if (FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	memset(&c, 0, sizeof(c));
+	if (FCGX_InitRequest(&c.req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) !=
+	    0) {
 		log_err("worker: FCGX_InitRequest failed");
 		_exit(1);
 	}
@@ -168,19 +280,45 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt)
 
 		if (ppoll(&pfd, 1, NULL, &none) < 0)
 			continue;
-		rc = FCGX_Accept_r(&req);
+		/* The parameters (and the body, below) must arrive within
+		 * request_timeout_ms. On expiry libfcgi drops the
+		 * connection and would accept the next one under the same
+		 * spent clock: the handler takes its listening socket away
+		 * (c.req.listen_sock = -1), so it returns instead. */
+		deadline_start(g_conf.request_timeout_ms);
+		deadline_run(&c.req.ipcFd, SHUT_RDWR, &c.req.listen_sock);
+		rc = FCGX_Accept_r(&c.req);
+		deadline_stop();
+		c.req.listen_sock = listen_fd;
+		if (deadline_expired()) {
+			log_warn("worker: a request's parameters did not "
+			    "arrive within request_timeout_ms (%d); dropped "
+			    "it", g_conf.request_timeout_ms);
+			if (rc == 0) {
+				FCGX_Detach(&c.req);
+				FCGX_Finish_r(&c.req);
+			}
+			continue;
+		}
 		if (rc == -EAGAIN || rc == -EWOULDBLOCK)
 			continue;		/* another worker took it */
 		if (rc < 0)
 			break;
-		dispatch(db, req.envp, &io);
-		if (!req.keepConnection && input_read(&req))
-			FCGX_Detach(&req);
-		FCGX_Finish_r(&req);
+		c.writing = 0;
+		dispatch(db, c.req.envp, &io);
+		if (!c.req.keepConnection) {
+			/* The answer first: the web server need not wait
+			 * for the drain to have it. */
+			FCGX_FFlush(c.req.out);
+			input_drain(&c);
+			FCGX_Detach(&c.req);
+		}
+		FCGX_Finish_r(&c.req);
+		deadline_stop();
 		if (max_requests > 0 && ++served >= max_requests)
 			break;
 	}
-	FCGX_Free(&req, 1);
+	FCGX_Free(&c.req, 1);
 	db_free(db);
 }
 
@@ -209,7 +347,10 @@ spawn(int fd, struct worker *w)
 		return -1;
 	}
 	if (pid == 0) {
-		worker_loop(fd, g_conf.max_requests, rtable);
+		/* Half the workers (at least one) for one tenant's requests
+		 * waiting on their bodies: the rest serve everyone else. */
+		worker_loop(fd, g_conf.max_requests, rtable,
+		    (int)(w - workers), nworkers / 2 > 1 ? nworkers / 2 : 1);
 		_exit(0);
 	}
 	w->pid = pid;

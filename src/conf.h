@@ -18,6 +18,7 @@ struct conf {
 	int	 listen_mode;        /* a unix socket's mode (0660) */
 	int	 workers;
 	int	 max_requests;       /* a worker exits after this many; 0 = never */
+	int	 request_timeout_ms; /* to send a request, and to take the answer */
 	/* logging: "stderr", "syslog" or a file path */
 	char	 log[512];
 	/* rate limits, per key and per minute */

@@ -18,6 +18,10 @@
  * what the others counted since their last sync: about one second of
  * their traffic, and at most a tenth of the limit per host.
  *
+ * The same mapping holds, per worker slot, the tenant whose request body
+ * the worker is waiting for (if any), so that one tenant's slow clients
+ * cannot hold every worker of the pool (ratetable_wait_begin).
+ *
  * The lock is one process-shared robust mutex around a few compares and
  * additions, never held across I/O; a worker that dies holding it leaves
  * the table usable (EOWNERDEAD).
@@ -51,6 +55,8 @@ struct slot {
 struct ratetable {
 	pthread_mutex_t	 lock;
 	struct slot	 slots[RATETABLE_SLOTS];
+	/* per worker slot: the tenant it waits on a body for; "" none */
+	char		 waiting[RATETABLE_WAITERS][RATETABLE_ID_LEN];
 };
 
 struct ratetable *
@@ -305,5 +311,37 @@ ratetable_forget_tenant(struct ratetable *t, const char *tenant_id)
 		if (t->slots[i].used &&
 		    strcmp(t->slots[i].tenant_id, tenant_id) == 0)
 			forget(&t->slots[i]);
+	unlock(t);
+}
+
+int
+ratetable_wait_begin(struct ratetable *t, unsigned slot,
+    const char *tenant_id, int cap)
+{
+	int i, n = 0;
+
+	if (slot >= RATETABLE_WAITERS || tenant_id[0] == '\0')
+		return 1;
+	if (lock(t) != 0)
+		return 1;	/* uncounted rather than refused */
+	for (i = 0; i < RATETABLE_WAITERS; i++)
+		if ((unsigned)i != slot && strncmp(t->waiting[i], tenant_id,
+		    RATETABLE_ID_LEN) == 0)
+			n++;
+	if (n >= cap) {
+		unlock(t);
+		return 0;
+	}
+	copy_id(t->waiting[slot], sizeof(t->waiting[slot]), tenant_id);
+	unlock(t);
+	return 1;
+}
+
+void
+ratetable_wait_end(struct ratetable *t, unsigned slot)
+{
+	if (slot >= RATETABLE_WAITERS || lock(t) != 0)
+		return;
+	t->waiting[slot][0] = '\0';
 	unlock(t);
 }

@@ -12,6 +12,7 @@
 #define RATETABLE_SYNC_MS 1000   /* longest time between database syncs */
 #define RATETABLE_KEY_LEN 64     /* a key's SHA-256 in hex */
 #define RATETABLE_ID_LEN  64     /* VIGIL_ID_LEN */
+#define RATETABLE_WAITERS 256    /* worker slots (the pool's maximum) */
 
 struct ratetable;
 
@@ -66,5 +67,18 @@ void	 ratetable_sync_failed(struct ratetable *,
  * it is served: after a revocation or a change of limits on this host. */
 void	 ratetable_forget_key(struct ratetable *, const char *key_id);
 void	 ratetable_forget_tenant(struct ratetable *, const char *tenant_id);
+
+/*
+ * Workers waiting on request bodies, per tenant: worker slot (0 to
+ * RATETABLE_WAITERS - 1, each worker its own) is about to wait for the
+ * body of a request of tenant_id. 1 if fewer than cap slots wait for that
+ * tenant (slot is then counted as waiting until ratetable_wait_end), 0 if
+ * not. A replacement worker calls ratetable_wait_end for its slot first,
+ * so a worker that died waiting is not counted for ever (while a reload
+ * has an old and a new worker on one slot, the count may be one low).
+ */
+int	 ratetable_wait_begin(struct ratetable *, unsigned slot,
+	    const char *tenant_id, int cap);
+void	 ratetable_wait_end(struct ratetable *, unsigned slot);
 
 #endif

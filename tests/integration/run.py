@@ -128,9 +128,12 @@ def main():
             # A generous default limit, so that the suite's own traffic is
             # never rate limited; the rate-limit tests set small per-tenant
             # overrides.
+            # A short request_timeout_ms, so that the slow-client tests
+            # (T09SlowClients) wait for it quickly.
             st.up(apache=with_apache, workers=WORKERS,
                   conf_extra={"rate_read_per_min": 100000,
-                              "rate_write_per_min": 100000})
+                              "rate_write_per_min": 100000,
+                              "request_timeout_ms": 3000})
         except Exception:
             traceback.print_exc()
             dump_logs(st)

@@ -772,11 +772,12 @@ http {{
         with open(fcgid, "w") as f:
             f.write(self.fill("etc/apache/vigil-fcgid.conf", {
                 "PORT": fport, "VIGIL_API": api,
+                "APACHE_MODULES": APACHE_MODULES,
                 "VIGIL_CONF": fcgid_conf}))
         proxy = os.path.join(d, "vigil-proxy-fcgi.conf")
         with open(proxy, "w") as f:
             f.write(self.fill("etc/apache/vigil-proxy-fcgi.conf", {
-                "PORT": pport,
+                "PORT": pport, "APACHE_MODULES": APACHE_MODULES,
                 "FCGI_URL": "unix:%s|fcgi://localhost/" % self.api_sock}))
         mods = ["mpm_event", "authz_core", "alias", "fcgid", "proxy",
                 "proxy_fcgi"]

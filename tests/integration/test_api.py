@@ -561,6 +561,16 @@ class T00Templates(unittest.TestCase):
         self.assertRegex(body, r"ProxyPass\s+\S+\s+\"?@FCGI_URL@")
         self.assertRegex(body, r"CGIPassAuth\s+On")
 
+    def test_apache_request_read_timeout(self):
+        """Both Apache snippets load and configure mod_reqtimeout, so that
+        clients that send nothing do not hold Apache's threads."""
+        for rel in ("etc/apache/vigil-fcgid.conf",
+                    "etc/apache/vigil-proxy-fcgi.conf"):
+            body = self.read(rel)
+            self.assertRegex(body, r"LoadModule\s+reqtimeout_module", rel)
+            self.assertRegex(body, r"RequestReadTimeout\s+header=\d+.*"
+                             r"body=\d+", rel)
+
 
 # --- basics ------------------------------------------------------------------
 
@@ -1702,6 +1712,243 @@ class T07Pool(Base):
             STACK.urls()["nginx"], key).json()["api_keys"]]
         self.assertIn("drained", names)
         self.answering()
+
+
+# --- slow clients ---------------------------------------------------------------
+
+SLOW_CLIENTS = 16
+SLOW_PART = b'{"integrat'          # 10 of the 100 bytes announced
+
+
+def request_timeout():
+    """The stack's request_timeout_ms, in seconds (run.py sets it)."""
+    ms = STACK.state.get("conf_extra", {}).get("request_timeout_ms", 10000)
+    return int(ms) / 1000.0
+
+
+def slow_params(key, uri="/api/v1/scans"):
+    p = {"GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL": "HTTP/1.1",
+         "REQUEST_METHOD": "POST", "REQUEST_URI": uri, "SCRIPT_NAME": uri,
+         "QUERY_STRING": "", "CONTENT_TYPE": "application/json",
+         "CONTENT_LENGTH": "100", "REMOTE_ADDR": "127.0.0.1",
+         "SERVER_NAME": "localhost", "SERVER_PORT": "80"}
+    if key:
+        p["HTTP_X_API_KEY"] = key
+    return p
+
+
+def slow_fcgi(key, part=SLOW_PART, length=100):
+    """A FastCGI request on the pool's socket that announces a body of
+    length bytes and sends part of it; the socket, left open."""
+    params = slow_params(key)
+    params["CONTENT_LENGTH"] = str(length)
+    return fcgi_begin(STACK.api_sock, params, part)
+
+
+def slow_http(base, key, part=SLOW_PART, length=100, path="/api/v1/scans"):
+    """The same as raw HTTP to a front end; the socket, left open."""
+    u = urllib.parse.urlsplit(base)
+    s = socket.create_connection((u.hostname, u.port), timeout=10)
+    head = ("POST %s HTTP/1.1\r\nHost: vigil\r\nConnection: close\r\n"
+            "Content-Type: application/json\r\nContent-Length: %d\r\n" %
+            (path, length))
+    if key:
+        head += "X-API-Key: %s\r\n" % key
+    s.sendall(head.encode() + b"\r\n" + part)
+    return s
+
+
+def read_all(s, end):
+    """What the peer sends until it closes, or until time.monotonic()
+    reaches end (then None: it was still holding the connection)."""
+    data = b""
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            return None
+        s.settimeout(left)
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            return None
+        except OSError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+def fcgi_status(data):
+    """The HTTP status in a FastCGI STDOUT stream (None if none)."""
+    out, buf = b"", data or b""
+    while len(buf) >= 8:
+        _, rtype, _, clen, pad = struct.unpack(">BBHHBx", buf[:8])
+        if rtype == 6:
+            out += buf[8:8 + clen]
+        buf = buf[8 + clen + pad:]
+    if not out:
+        return None
+    return parse_cgi(out)[0]
+
+
+def http_status(data):
+    m = re.match(rb"HTTP/1\.[01] (\d{3}) ", data or b"")
+    return int(m.group(1)) if m else None
+
+
+class T09SlowClients(Base):
+    """Clients that announce a body and send part of it, with or without a
+    key, directly on the pool's socket or through Apache mod_proxy_fcgi
+    (which passes bodies on as they arrive), cannot keep the pool from
+    answering others for longer than request_timeout_ms. (nginx and
+    mod_fcgid read the whole body before they pass a request on.)"""
+
+    def run_slow(self, opener, key, allowed, parse):
+        limit = request_timeout()
+        nginx = STACK.urls()["nginx"]
+        socks = []
+        with self.same_workers():
+            try:
+                for _ in range(SLOW_CLIENTS):
+                    socks.append(opener(key))
+                time.sleep(0.3)     # the pool has taken up the first ones
+                for path, hdrs in (("/healthz", {}),
+                                   ("/api/v1/findings", auth(self.key))):
+                    t0 = time.monotonic()
+                    try:
+                        r = request(nginx, "GET", path, headers=hdrs,
+                                    timeout=limit * 3)
+                    except OSError as e:
+                        self.fail("GET %s through nginx: %r" % (path, e))
+                    took = time.monotonic() - t0
+                    self.assertEqual(r.status, 200, r)
+                    self.assertLess(took, limit, "GET %s took %.2fs behind "
+                                    "%d slow clients" % (path, took,
+                                                         SLOW_CLIENTS))
+                # The pool answers (or lets go of) each slow client within
+                # the deadline.
+                end = time.monotonic() + limit + 2
+                answers = [parse(read_all(s, end)) for s in socks]
+            finally:
+                for s in socks:
+                    s.close()
+        for a in answers:
+            self.assertIn(a, allowed, answers)
+        return answers
+
+    def test_no_key_on_the_socket(self):
+        answers = self.run_slow(slow_fcgi, None, {401}, fcgi_status)
+        self.assertEqual(answers, [401] * SLOW_CLIENTS)
+
+    def test_key_on_the_socket(self):
+        tenant, _ = new_tenant("slow")
+        key, _ = new_key(tenant, "read,write")
+        answers = self.run_slow(slow_fcgi, key, {400, 429}, fcgi_status)
+        # At most half the workers wait for one tenant's bodies (and
+        # answer 400 when the deadline passes); the others are refused
+        # at once, with 429.
+        self.assertLessEqual(answers.count(400), WORKERS // 2, answers)
+        self.assertGreaterEqual(answers.count(429),
+                                SLOW_CLIENTS - WORKERS, answers)
+
+    def apache(self):
+        base = STACK.urls().get("apache-proxy-fcgi")
+        if base is None:
+            self.skipTest("no Apache in this stack")
+        return base
+
+    # mod_proxy_fcgi reads up to 16 KiB of a body before it connects to
+    # the pool, and passes the rest on as it arrives: these clients send
+    # 20 KB of the 64 KiB they announce. The pool answers and lets go as on
+    # its socket, but Apache itself goes on reading the client's body until
+    # mod_reqtimeout gives up (408): what the client sees by then is
+    # Apache's business.
+    def slow_apache(self, base, key):
+        return slow_http(base, key, b'{"name":"' + b"a" * 20000, 65536)
+
+    def test_no_key_through_apache(self):
+        base = self.apache()
+        self.run_slow(lambda k: self.slow_apache(base, k), None,
+                      {401, 408, None}, http_status)
+
+    def test_key_through_apache(self):
+        base = self.apache()
+        tenant, _ = new_tenant("slow")
+        key, _ = new_key(tenant, "read,write")
+        self.run_slow(lambda k: self.slow_apache(base, k), key,
+                      {400, 408, 429, None}, http_status)
+
+    def test_no_key_is_refused_without_waiting_for_the_body(self):
+        """401 at once, with the body still to come."""
+        s = slow_fcgi(None)
+        try:
+            t0 = time.monotonic()
+            data = read_all(s, t0 + request_timeout() * 2)
+            took = time.monotonic() - t0
+        finally:
+            s.close()
+        self.assertEqual(fcgi_status(data), 401, data)
+        self.assertLess(took, request_timeout() / 2)
+
+    def test_late_parameters_are_dropped(self):
+        """A connection that sends only part of its FastCGI parameters is
+        closed when request_timeout_ms has passed, and the worker serves
+        on."""
+        with self.same_workers():
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect(STACK.api_sock)
+                s.sendall(_fcgi_record(1, struct.pack(">HB5x", 1, 0)) +
+                          _fcgi_record(4, b"\x0e\x03REQUEST_METHOD"))
+                t0 = time.monotonic()
+                data = read_all(s, t0 + request_timeout() + 3)
+                took = time.monotonic() - t0
+            finally:
+                s.close()
+            self.assertEqual(data, b"")
+            self.assertGreater(took, request_timeout() - 0.5)
+
+    def test_slow_but_honest_client(self):
+        """A body sent in three pieces over about a second arrives within
+        the deadline and is served."""
+        body = json.dumps({"name": "slow-honest", "scopes": ["read"]}).encode()
+        third = len(body) // 3
+        pieces = [body[:third], body[third:2 * third], body[2 * third:]]
+        targets = [("socket", None)]
+        base = STACK.urls().get("apache-proxy-fcgi")
+        if base is not None:
+            targets.append(("apache-proxy-fcgi", base))
+        for name, base in targets:
+            with self.subTest(frontend=name):
+                if base is None:
+                    params = slow_params(self.key, "/api/v1/api-keys")
+                    params["CONTENT_LENGTH"] = str(len(body))
+                    s = fcgi_begin(STACK.api_sock, params, pieces[0])
+                else:
+                    s = slow_http(base, self.key, pieces[0], len(body),
+                                  "/api/v1/api-keys")
+                try:
+                    for p in pieces[1:]:
+                        time.sleep(0.5)
+                        if base is None:
+                            s.sendall(_fcgi_record(5, p))
+                        else:
+                            s.sendall(p)
+                    if base is None:
+                        s.sendall(_fcgi_record(5, b""))
+                    data = read_all(s, time.monotonic() +
+                                    request_timeout() + 5)
+                finally:
+                    s.close()
+                status = fcgi_status(data) if base is None else \
+                    http_status(data)
+                self.assertEqual(status, 201, data)
+                kid = re.search(rb'"id":\s*"(key_[0-9A-Z]+)"', data)
+                self.assertIsNotNone(kid, data)
+                r = request(STACK.urls()["nginx"], "DELETE",
+                            "/api/v1/api-keys/" + kid.group(1).decode(),
+                            headers=auth(self.key))
+                self.assertEqual(r.status, 200, r)
 
 
 # --- vigilctl ------------------------------------------------------------------------

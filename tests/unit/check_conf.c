@@ -25,6 +25,7 @@ START_TEST(test_conf_defaults)
 	ck_assert_str_eq(c.listen, "127.0.0.1:9000");
 	ck_assert_int_eq(c.workers, 4);
 	ck_assert_int_eq(c.max_requests, 0);
+	ck_assert_int_eq(c.request_timeout_ms, 10000);
 	ck_assert_str_eq(c.log, "stderr");
 	ck_assert_int_eq(c.rate_read_per_min, 120);
 	ck_assert_int_eq(c.rate_write_per_min, 30);
@@ -83,6 +84,7 @@ START_TEST(test_conf_parse_good)
 	    "listen = /run/vigil/api.sock\n"
 	    "workers = 16\n"
 	    "max_requests = 1000000000\n"
+	    "request_timeout_ms = 2000\n"
 	    "log = syslog\n"
 	    "rate_read_per_min = 1\n"
 	    "rate_write_per_min = 1000000\n"
@@ -106,6 +108,7 @@ START_TEST(test_conf_parse_good)
 	ck_assert_str_eq(c.listen, "/run/vigil/api.sock");
 	ck_assert_int_eq(c.workers, 16);
 	ck_assert_int_eq(c.max_requests, 1000000000);
+	ck_assert_int_eq(c.request_timeout_ms, 2000);
 	ck_assert_str_eq(c.log, "syslog");
 	ck_assert_int_eq(c.rate_read_per_min, 1);
 	ck_assert_int_eq(c.rate_write_per_min, 1000000);
@@ -166,6 +169,10 @@ START_TEST(test_conf_parse_bad)
 		{ "max_requests = -1\n", "line 1: max_requests: out of range" },
 		{ "max_requests = 1000000001\n",
 		    "line 1: max_requests: out of range" },
+		{ "request_timeout_ms = 99\n",
+		    "line 1: request_timeout_ms: out of range" },
+		{ "request_timeout_ms = 600001\n",
+		    "line 1: request_timeout_ms: out of range" },
 		{ "rate_read_per_min = 0\n",
 		    "line 1: rate_read_per_min: out of range" },
 		{ "rate_write_per_min = 1000001\n",

@@ -319,6 +319,40 @@ START_TEST(test_ratetable_processes)
 }
 END_TEST
 
+
+/* Workers waiting on bodies: a tenant gets at most cap of them; a slot
+ * that stops waiting (or is reset by the worker that replaces a dead one)
+ * frees its place; other tenants are not affected. */
+START_TEST(test_ratetable_wait_share)
+{
+	struct ratetable *t = ratetable_new();
+
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(ratetable_wait_begin(t, 0, "tnt_A", 2), 1);
+	ck_assert_int_eq(ratetable_wait_begin(t, 1, "tnt_A", 2), 1);
+	ck_assert_int_eq(ratetable_wait_begin(t, 2, "tnt_A", 2), 0);
+	ck_assert_int_eq(ratetable_wait_begin(t, 2, "tnt_B", 2), 1);
+	ck_assert_int_eq(ratetable_wait_begin(t, 3, "tnt_B", 2), 1);
+	ck_assert_int_eq(ratetable_wait_begin(t, 4, "tnt_B", 2), 0);
+	ratetable_wait_end(t, 1);
+	ck_assert_int_eq(ratetable_wait_begin(t, 5, "tnt_A", 2), 1);
+	ck_assert_int_eq(ratetable_wait_begin(t, 6, "tnt_A", 2), 0);
+	/* A slot asking again for the same tenant is not counted twice. */
+	ck_assert_int_eq(ratetable_wait_begin(t, 0, "tnt_A", 2), 1);
+	/* A cap of one; slots out of range and empty tenants are let
+	 * through uncounted. */
+	ck_assert_int_eq(ratetable_wait_begin(t, 7, "tnt_C", 1), 1);
+	ck_assert_int_eq(ratetable_wait_begin(t, 8, "tnt_C", 1), 0);
+	ck_assert_int_eq(ratetable_wait_begin(t, RATETABLE_WAITERS, "tnt_C",
+	    1), 1);
+	ck_assert_int_eq(ratetable_wait_begin(t, 9, "", 1), 1);
+	ck_assert_int_eq(ratetable_wait_begin(t, 10, "", 1), 1);
+	ratetable_wait_end(t, 7);
+	ck_assert_int_eq(ratetable_wait_begin(t, 8, "tnt_C", 1), 1);
+	ratetable_free(t);
+}
+END_TEST
+
 Suite *
 ratetable_suite(void)
 {
@@ -333,6 +367,7 @@ ratetable_suite(void)
 	tcase_add_test(tc, test_ratetable_full);
 	tcase_add_test(tc, test_ratetable_two_hosts);
 	tcase_add_test(tc, test_ratetable_processes);
+	tcase_add_test(tc, test_ratetable_wait_share);
 	suite_add_tcase(s, tc);
 	return s;
 }
