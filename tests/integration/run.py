@@ -49,6 +49,12 @@ def on_alarm(signum, frame):
     raise Timeout("the integration suite ran over %d s" % TIME_LIMIT)
 
 
+def on_term(signum, frame):
+    """Stopped from outside (make interrupted, CI cancelled): the stack is
+    still stopped by pid on the way out, as after a failure."""
+    raise Timeout("the integration suite was stopped by signal %d" % signum)
+
+
 def dump_logs(st):
     for name in sorted(os.listdir(st.logdir)):
         path = os.path.join(st.logdir, name)
@@ -121,6 +127,8 @@ def main():
     st = stack.Stack(root, srcdir, builddir, sanitize=True)
     ok = False
     signal.signal(signal.SIGALRM, on_alarm)
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)
     signal.alarm(TIME_LIMIT)
     try:
         t0 = time.monotonic()
