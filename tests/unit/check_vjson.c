@@ -210,6 +210,20 @@ START_TEST(test_vjson_parse_caps)
 		json_object_put(o);
 		free(s);
 	}
+	/* An empty innermost container counts as a level too (json-c's own
+	 * limit counts values, and let these through). */
+	static const char *const empty_inside[] = { "{\"a\":[]}", "[[]]",
+	    "[{}]", "{\"a\":{}}" };
+	for (i = 0; i < NELEM(empty_inside); i++) {
+		o = vjson_parse(empty_inside[i], strlen(empty_inside[i]), 1,
+		    VIGIL_MAX_BODY, &err);
+		ck_assert_msg(o == NULL, "%s", empty_inside[i]);
+		ck_assert_ptr_nonnull(strstr(err.message, "nested"));
+		o = vjson_parse(empty_inside[i], strlen(empty_inside[i]), 2,
+		    VIGIL_MAX_BODY, &err);
+		ck_assert_msg(o != NULL, "%s", empty_inside[i]);
+		json_object_put(o);
+	}
 	/* Size: len == maxlen passes, one more byte does not. */
 	o = vjson_parse("[1, 2]", 6, 32, 6, &err);
 	ck_assert_ptr_nonnull(o);
