@@ -145,6 +145,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(again != NULL);
 	s2 = vjson_str(again, &l2);
 	FUZZ_CHECK(l1 == l2 && memcmp(copy, s2, l1) == 0);
+	json_object_put(again);
+	/* vjson_parse_unique: what json-c writes back holds no key twice, so
+	 * it must pass; the input itself passes, or is refused naming where
+	 * a key repeats (the field is the
+	 * key's path, which is "" for the empty key at the top) */
+	again = vjson_parse_unique(copy, l1, maxdepth, VIGIL_MAX_BODY, &e);
+	FUZZ_CHECK(again != NULL);
+	json_object_put(again);
+	memset(&e, 0, sizeof(e));
+	again = vjson_parse_unique((const char *)data, size, maxdepth,
+	    VIGIL_MAX_BODY, &e);
+	if (again == NULL)
+		FUZZ_CHECK(strstr(e.message, "more than once") != NULL);
 	getters(o);
 	free(copy);
 	json_object_put(again);
