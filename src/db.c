@@ -556,7 +556,7 @@ static const char *const sqls[SQL__COUNT] = {
 
 	/* vigil-spool (spool.c) */
 	/* Events not yet fanned out, oldest first; a webhook.test event
-	 * names its one webhook. */
+	 * (the one type events.c marks targeted) names its one webhook. */
 	[SQL_SPOOL_EVENTS] =
 	    "SELECT seq, id, tenant_id, type, created_at, "
 	    "IF(type = 'webhook.test', "

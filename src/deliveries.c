@@ -93,7 +93,8 @@ deliveries_to_json(const struct delivery *d)
 	    json_object_new_string(d->event_id));
 	json_object_object_add(o, "event_type",
 	    vjson_new_string_or_null(d->event_type));
-	json_object_object_add(o, "status", vjson_new_string_or_null(d->status));
+	json_object_object_add(o, "status",
+	    vjson_new_string_or_null(d->status));
 	json_object_object_add(o, "attempts", num_json(d->attempts));
 	json_object_object_add(o, "last_status_code",
 	    num_json(d->last_status_code));

@@ -36,7 +36,7 @@ struct deliveries_page {
 	json_object	*items;      /* array, owned */
 	long long	 total;
 	int		 has_more;
-	char		 next_cursor[VIGIL_ID_LEN];   /* "" unless has_more */
+	char		 next_cursor[VIGIL_ID_LEN]; /* "" unless has_more */
 };
 /* Up to limit deliveries of a tenant's webhook, oldest first, after the
  * id cursor (NULL: from the first), into *out (free with

@@ -16,7 +16,7 @@ struct db;
 struct events_type {
 	const char	*name;       /* "finding.detected" */
 	const char	*fires;      /* when it is written */
-	const char	*data;       /* the members of its data, space-separated */
+	const char	*data;       /* its data members, space-separated */
 	int		 targeted;   /* delivered to data.webhook_id alone,
 	                              * whatever that webhook subscribes to */
 };

@@ -125,7 +125,8 @@ fanout_tx(struct db *db, int batch, long *nev, long *ndl)
 			if (et != NULL && et->targeted) {
 				if (target == NULL || strcmp(target, wid) != 0)
 					continue;
-			} else if (seq <= db_cell_int(wh, j, SPOOL_WH_CREATED_SEQ) ||
+			} else if (seq <= db_cell_int(wh, j,
+			    SPOOL_WH_CREATED_SEQ) ||
 			    !events_match(th[k].subs[j], type))
 				continue;
 			if (id_new("dlv", dlv, sizeof(dlv)) != 0) {

@@ -51,13 +51,13 @@ struct webhooks_page {
 	json_object	*items;      /* array, owned */
 	long long	 total;
 	int		 has_more;
-	char		 next_cursor[VIGIL_ID_LEN];   /* "" unless has_more */
+	char		 next_cursor[VIGIL_ID_LEN]; /* "" unless has_more */
 };
 /* Up to limit live webhooks of a tenant (full shape), oldest first,
  * after the id cursor (NULL: from the first), into *out (free with
  * webhooks_page_free, also after an error). 0 or a DB_* code. */
-int	 webhooks_list(struct db *, const char *tenant_id, const char *cursor,
-	    long limit, struct webhooks_page *out);
+int	 webhooks_list(struct db *, const char *tenant_id,
+	    const char *cursor, long limit, struct webhooks_page *out);
 void	 webhooks_page_free(struct webhooks_page *);
 
 /* Outcome of a change. */
@@ -71,7 +71,7 @@ enum webhooks_outcome {
 /* What registering a webhook takes (borrowed). */
 struct webhooks_new {
 	const char	*url;
-	json_object	*events;    /* array of strings, 1..WEBHOOKS_EVENTS_MAX */
+	json_object	*events;    /* array of names, 1..WEBHOOKS_EVENTS_MAX */
 	const char	*secret;    /* NULL: one is generated */
 };
 
