@@ -14,7 +14,6 @@
 #include <time.h>
 
 #include "api.h"
-#include "db.h"
 #include "deliveries.h"
 #include "events.h"
 #include "id.h"
