@@ -44,7 +44,8 @@
 	"id, tenant_id, type, name, config, secret, created_at, deleted_at, " \
 	"last_scan_at"
 
-/* webhooks: the column orders webhooks.c names (WH_C_*, DL_C_*) */
+/* webhooks: the column orders webhooks.c and deliveries.c name
+ * (WEBHOOK_COL_*, DELIVERY_COL_*) */
 #define WEBHOOK_COLS "id, url, events, created_at, disabled_at, " \
 	"disabled_reason, failing_since"
 #define DELIVERY_COLS "d.id, d.event_id, e.type, d.status, d.attempts, " \
@@ -486,14 +487,14 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_INTEGRATION_SCANNED] =
 	    "UPDATE integrations SET last_scan_at = ? WHERE id = ?",
 
-	/* webhooks (webhooks.c) */
+	/* webhooks (webhooks.c, deliveries.c, events.c) */
 	/* created_seq: see 0013_webhook_created_seq.sql; read under the
 	 * tenant row lock (SQL_KEY_LOCK_TENANT). */
 	[SQL_WEBHOOK_INSERT] =
 	    "INSERT INTO webhooks (id, tenant_id, url, events, secret, "
 	    "created_at, created_seq) SELECT ?, ?, ?, ?, ?, ?, "
 	    "COALESCE(MAX(seq), 0) FROM events WHERE tenant_id = ?",
-	/* WEBHOOK_COLS order: webhooks.c WH_C_* */
+	/* WEBHOOK_COLS order: webhooks.c WEBHOOK_COL_* */
 	[SQL_WEBHOOK_GET] =
 	    "SELECT " WEBHOOK_COLS " FROM webhooks "
 	    "WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL",
@@ -516,7 +517,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "UPDATE deliveries SET status = 'failed', "
 	    "last_error = 'webhook deleted', updated_at = ? "
 	    "WHERE tenant_id = ? AND webhook_id = ? AND status = 'pending'",
-	/* DELIVERY_COLS order: webhooks.c DL_C_* */
+	/* DELIVERY_COLS order: deliveries.c DELIVERY_COL_* */
 	[SQL_DELIVERY_GET] =
 	    "SELECT " DELIVERY_COLS " FROM deliveries d "
 	    "JOIN events e ON e.id = d.event_id "
@@ -557,7 +558,7 @@ static const char *const sqls[SQL__COUNT] = {
 
 	/* vigil-spool (spool.c) */
 	/* Events not yet fanned out, oldest first; a webhook.test event
-	 * names its one webhook. */
+	 * (the one type events.c marks targeted) names its one webhook. */
 	[SQL_SPOOL_EVENTS] =
 	    "SELECT seq, id, tenant_id, type, created_at, "
 	    "IF(type = 'webhook.test', "
@@ -611,7 +612,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "next_attempt_at = UTC_TIMESTAMP(3) + INTERVAL ? SECOND, "
 	    "updated_at = UTC_TIMESTAMP() WHERE id IN "
 	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	/* What a claim took: SPOOL_C_* in spool.c. */
+	/* What a claim took: CL_C_* in spool.c. */
 	[SQL_SPOOL_CLAIMED] =
 	    "SELECT d.id, d.webhook_id, d.attempts, d.event_id, e.type, "
 	    "e.payload, "

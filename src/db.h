@@ -105,7 +105,7 @@ enum db_stmt {
 	SQL_INTEGRATION_COUNT,
 	SQL_INTEGRATION_DELETE,
 	SQL_INTEGRATION_SCANNED,
-	/* webhooks (webhooks.c) */
+	/* webhooks (webhooks.c, deliveries.c, events.c) */
 	SQL_WEBHOOK_INSERT,
 	SQL_WEBHOOK_GET,
 	SQL_WEBHOOK_LIST,

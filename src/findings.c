@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "crypto.h"
 #include "db.h"
+#include "events.h"
 #include "findings.h"
 #include "id.h"
 #include "log.h"
@@ -380,8 +381,7 @@ write_effects(struct db *db, const char *tenant_id,
     const char *actor)
 {
 	json_object *detail = NULL, *actions;
-	char at[VTIME_SQL_LEN], evid[VIGIL_ID_LEN];
-	char ts[VTIME_RFC3339_LEN];
+	char at[VTIME_SQL_LEN];
 	size_t i;
 	int rc = 0;
 
@@ -399,31 +399,15 @@ write_effects(struct db *db, const char *tenant_id,
 			return rc;
 	}
 	for (i = 0; i < res->nevents; i++) {
-		json_object *env, *data;
-		const char *payload;
-		size_t len;
+		json_object *data;
 		time_t now = res->nhistory ?
 		    res->history[0].timestamp : row->f.updated_at;
 
-		if (id_new("evt", evid, sizeof(evid)) != 0)
-			return DB_ERR;
-		vtime_rfc3339(now, ts, sizeof(ts));
-		vtime_sql(now, at, sizeof(at));
-		env = json_object_new_object();
 		data = json_object_new_object();
 		json_object_object_add(data, "finding",
 		    findings_to_json(row, 0));
-		add_str(env, "event_id", evid);
-		add_str(env, "event_type", res->events[i]);
-		add_str(env, "tenant_id", tenant_id);
-		add_str(env, "timestamp", ts);
-		json_object_object_add(env, "data", data);
-		payload = vjson_str(env, &len);
-		rc = db_exec(db, SQL_EVENT_INSERT, (struct db_val[]){
-		    DB_STR(evid), DB_STR(tenant_id), DB_STR(res->events[i]),
-		    DB_STR(at), DB_STRN(payload, len) }, 5, NULL);
-		json_object_put(env);
-		if (rc != 0)
+		if ((rc = events_append(db, tenant_id, res->events[i], now,
+		    data, NULL)) != 0)
 			return rc;
 	}
 	if (res->nhistory == 0)

@@ -15,6 +15,7 @@
 #include "connector.h"
 #include "crypto.h"
 #include "db.h"
+#include "events.h"
 #include "finding.h"
 #include "findings.h"
 #include "id.h"
@@ -704,36 +705,16 @@ ctx_free(struct ctx *c)
 
 /* -- recording ------------------------------------------------------------------- */
 
-/* A scan.completed / scan.failed envelope into the events outbox, inside
- * the caller's transaction. scan is borrowed. */
+/* A scan.completed / scan.failed event inside the caller's transaction
+ * (which holds the tenant row lock). scan is borrowed. */
 static int
 scan_event(struct db *db, const char *tenant_id, const char *type,
     json_object *scan, time_t now)
 {
-	json_object *env, *data;
-	char evid[VIGIL_ID_LEN], ts[VTIME_RFC3339_LEN], at[VTIME_SQL_LEN];
-	const char *payload;
-	size_t len;
-	int rc;
+	json_object *data = json_object_new_object();
 
-	if (id_new("evt", evid, sizeof(evid)) != 0)
-		return DB_ERR;
-	vtime_rfc3339(now, ts, sizeof(ts));
-	vtime_sql(now, at, sizeof(at));
-	env = json_object_new_object();
-	data = json_object_new_object();
 	json_object_object_add(data, "scan", json_object_get(scan));
-	add_str(env, "event_id", evid);
-	add_str(env, "event_type", type);
-	add_str(env, "tenant_id", tenant_id);
-	add_str(env, "timestamp", ts);
-	json_object_object_add(env, "data", data);
-	payload = vjson_str(env, &len);
-	rc = db_exec(db, SQL_EVENT_INSERT, (struct db_val[]){ DB_STR(evid),
-	    DB_STR(tenant_id), DB_STR(type), DB_STR(at),
-	    DB_STRN(payload, len) }, 5, NULL);
-	json_object_put(env);
-	return rc;
+	return events_append(db, tenant_id, type, now, data, NULL);
 }
 
 /* Open findings of the integration by severity: a new object. */

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "crypto.h"
 #include "db.h"
+#include "events.h"
 #include "id.h"
 #include "log.h"
 #include "spool.h"
@@ -20,31 +21,6 @@
 #include "vtime.h"
 
 #define SPOOL_TX_TRIES 5
-
-/* spool_match over an already parsed array. */
-static int
-match_list(json_object *arr, const char *type)
-{
-	const char *p;
-	size_t i, n, plen;
-
-	if (arr == NULL || type == NULL ||
-	    !json_object_is_type(arr, json_type_array))
-		return 0;
-	n = json_object_array_length(arr);
-	for (i = 0; i < n; i++) {
-		p = json_object_get_string(json_object_array_get_idx(arr, i));
-		if (p == NULL)
-			continue;
-		plen = strlen(p);
-		if (strcmp(p, "*") == 0 || strcmp(p, type) == 0)
-			return 1;
-		if (plen >= 2 && strcmp(p + plen - 2, ".*") == 0 &&
-		    strncmp(p, type, plen - 1) == 0)
-			return 1;   /* "finding.*": the prefix with its dot */
-	}
-	return 0;
-}
 
 int
 spool_match(const char *events_json, const char *type)
@@ -55,16 +31,17 @@ spool_match(const char *events_json, const char *type)
 	if (events_json == NULL ||
 	    (arr = json_tokener_parse(events_json)) == NULL)
 		return 0;
-	hit = match_list(arr, type);
+	hit = events_match(arr, type);
 	json_object_put(arr);
 	return hit;
 }
 
 /* --- fan-out ------------------------------------------------------------ */
 
-enum { EV_C_SEQ, EV_C_ID, EV_C_TENANT, EV_C_TYPE, EV_C_CREATED,
-    EV_C_TARGET };
-enum { WH_C_ID, WH_C_EVENTS, WH_C_CREATED_SEQ };
+/* The columns of SQL_SPOOL_EVENTS and SQL_SPOOL_WEBHOOKS. */
+enum { SPOOL_EV_SEQ, SPOOL_EV_ID, SPOOL_EV_TENANT, SPOOL_EV_TYPE,
+    SPOOL_EV_CREATED, SPOOL_EV_TARGET };
+enum { SPOOL_WH_ID, SPOOL_WH_EVENTS, SPOOL_WH_CREATED_SEQ };
 
 /* The webhooks of one tenant, read (and their subscriptions parsed) once
  * per batch. */
@@ -108,10 +85,11 @@ fanout_tx(struct db *db, int batch, long *nev, long *ndl)
 		goto fail;
 	}
 	for (i = 0; i < ev->nrows; i++) {
-		const char *tenant = db_cell(ev, i, EV_C_TENANT);
-		const char *type = db_cell(ev, i, EV_C_TYPE);
-		long long seq = db_cell_int(ev, i, EV_C_SEQ);
-		const char *target = db_cell(ev, i, EV_C_TARGET);
+		const char *tenant = db_cell(ev, i, SPOOL_EV_TENANT);
+		const char *type = db_cell(ev, i, SPOOL_EV_TYPE);
+		long long seq = db_cell_int(ev, i, SPOOL_EV_SEQ);
+		const char *target = db_cell(ev, i, SPOOL_EV_TARGET);
+		const struct events_type *et = events_type(type);
 		struct db_res *wh = NULL;
 
 		for (k = 0; k < nth; k++)
@@ -131,23 +109,25 @@ fanout_tx(struct db *db, int batch, long *nev, long *ndl)
 			}
 			for (j = 0; j < th[nth].res->nrows; j++)
 				th[nth].subs[j] = json_tokener_parse(db_cell(
-				    th[nth].res, j, WH_C_EVENTS));
+				    th[nth].res, j, SPOOL_WH_EVENTS));
 			nth++;
 		}
 		wh = th[k].res;
 		for (j = 0; j < wh->nrows; j++) {
-			const char *wid = db_cell(wh, j, WH_C_ID);
+			const char *wid = db_cell(wh, j, SPOOL_WH_ID);
 
-			/* A test event goes to its one webhook; any other
+			/* A targeted event (webhook.test) goes to its one
+			 * webhook (SQL_SPOOL_EVENTS reads which); any other
 			 * to the subscribers created before it was
 			 * committed: its seq is after their created_seq
 			 * (the tenant's events commit in seq order, see
 			 * SQL_EVENT_INSERT), whatever its created_at. */
-			if (strcmp(type, "webhook.test") == 0) {
+			if (et != NULL && et->targeted) {
 				if (target == NULL || strcmp(target, wid) != 0)
 					continue;
-			} else if (seq <= db_cell_int(wh, j, WH_C_CREATED_SEQ) ||
-			    !match_list(th[k].subs[j], type))
+			} else if (seq <= db_cell_int(wh, j,
+			    SPOOL_WH_CREATED_SEQ) ||
+			    !events_match(th[k].subs[j], type))
 				continue;
 			if (id_new("dlv", dlv, sizeof(dlv)) != 0) {
 				rc = DB_ERR;
@@ -155,8 +135,8 @@ fanout_tx(struct db *db, int batch, long *nev, long *ndl)
 			}
 			if ((rc = db_exec(db, SQL_SPOOL_DELIVERY_ADD,
 			    (struct db_val[]){ DB_STR(dlv), DB_STR(tenant),
-			    DB_STR(wid), DB_STR(db_cell(ev, i, EV_C_ID)),
-			    DB_INT(db_cell_int(ev, i, EV_C_SEQ)) }, 5,
+			    DB_STR(wid), DB_STR(db_cell(ev, i, SPOOL_EV_ID)),
+			    DB_INT(db_cell_int(ev, i, SPOOL_EV_SEQ)) }, 5,
 			    NULL)) != 0)
 				goto fail;
 			(*ndl)++;
@@ -169,7 +149,7 @@ fanout_tx(struct db *db, int batch, long *nev, long *ndl)
 
 		for (k = 0; k < SPOOL_IN; k++)
 			p[k] = DB_INT(i + k < ev->nrows ?
-			    db_cell_int(ev, i + k, EV_C_SEQ) : 0);
+			    db_cell_int(ev, i + k, SPOOL_EV_SEQ) : 0);
 		if ((rc = db_exec(db, SQL_SPOOL_EVENT_DONE, p, SPOOL_IN,
 		    NULL)) != 0)
 			goto fail;
@@ -209,6 +189,7 @@ spool_fanout(struct db *db, int batch, long *nevents, long *ndeliveries)
 
 /* --- claims --------------------------------------------------------------- */
 
+/* The columns of SQL_SPOOL_CLAIMED. */
 enum { CL_C_ID, CL_C_WEBHOOK, CL_C_ATTEMPTS, CL_C_EVENT, CL_C_TYPE,
     CL_C_PAYLOAD, CL_C_URL, CL_C_SECRET, CL_C_GONE, CL_C_FAILING,
     CL_C_TENANT };
@@ -264,6 +245,9 @@ claim_rows(struct db *db, const char *const *ids, size_t n,
 	}
 	return 0;
 }
+
+/* The columns of SQL_SPOOL_DUE and SQL_SPOOL_DUE_LEASED. */
+enum { DUE_C_ID, DUE_C_WEBHOOK, DUE_C_TENANT };
 
 /* Attempts in flight per webhook or tenant id, during one claim. */
 struct inflight {
@@ -357,8 +341,8 @@ claim_pass(struct db *db, int stmt, int want, const char *lease,
 	    DB_INT(want) }, 3, &due)) != 0)
 		return rc;
 	for (i = 0; i < due->nrows && n < (size_t)want; i++) {
-		wid = db_cell(due, i, 1);
-		tid = db_cell(due, i, 2);
+		wid = db_cell(due, i, DUE_C_WEBHOOK);
+		tid = db_cell(due, i, DUE_C_TENANT);
 		if (wid == NULL || tid == NULL)
 			continue;
 		if (at_cap(cs->hooks, cs->nhooks, wid, c->per_webhook) ||
@@ -368,7 +352,7 @@ claim_pass(struct db *db, int stmt, int want, const char *lease,
 		}
 		inflight_add(cs->hooks, &cs->nhooks, wid);
 		inflight_add(cs->tenants, &cs->ntenants, tid);
-		cs->ids[n++] = db_cell(due, i, 0);
+		cs->ids[n++] = db_cell(due, i, DUE_C_ID);
 	}
 	rc = claim_rows(db, cs->ids, n, lease, sc);
 	db_res_free(due);
@@ -672,12 +656,9 @@ disable_tx(struct db *db, const struct spool_job *j, int force,
     long long now_ms, const struct spool_conf *sc)
 {
 	struct db_res *res = NULL;
-	json_object *env, *data, *detail;
-	char now_s[VTIME_SQL_LEN], ts[VTIME_RFC3339_LEN];
-	char evid[VIGIL_ID_LEN], reason[160];
-	const char *payload;
+	json_object *data, *detail;
+	char now_s[VTIME_SQL_LEN], ts[VTIME_RFC3339_LEN], reason[160];
 	time_t now = (time_t)(now_ms / 1000);
-	size_t len;
 	int rc;
 
 	/* Most failures of a failing webhook are not yet the one that
@@ -700,8 +681,6 @@ disable_tx(struct db *db, const struct spool_job *j, int force,
 	else
 		snprintf(reason, sizeof(reason), "every delivery failed for "
 		    "%d seconds", sc->disable_after_s);
-	if (id_new("evt", evid, sizeof(evid)) != 0)
-		return DB_ERR;
 	if ((rc = db_begin(db)) != 0)
 		return rc;
 	detail = json_object_new_object();
@@ -730,25 +709,15 @@ disable_tx(struct db *db, const struct spool_job *j, int force,
 	    DB_STR("webhook disabled"), DB_STR(now_s),
 	    DB_STR(j->webhook_id) }, 3, NULL)) != 0)
 		goto fail;
-	env = json_object_new_object();
 	data = json_object_new_object();
 	json_object_object_add(data, "webhook_id",
 	    json_object_new_string(j->webhook_id));
 	json_object_object_add(data, "url", json_object_new_string(j->url));
 	json_object_object_add(data, "reason", json_object_new_string(reason));
 	json_object_object_add(data, "disabled_at", json_object_new_string(ts));
-	json_object_object_add(env, "event_id", json_object_new_string(evid));
-	json_object_object_add(env, "event_type",
-	    json_object_new_string("webhook.disabled"));
-	json_object_object_add(env, "tenant_id",
-	    json_object_new_string(j->tenant_id));
-	json_object_object_add(env, "timestamp", json_object_new_string(ts));
-	json_object_object_add(env, "data", data);
-	payload = vjson_str(env, &len);
-	rc = db_exec(db, SQL_EVENT_INSERT, (struct db_val[]){ DB_STR(evid),
-	    DB_STR(j->tenant_id), DB_STR("webhook.disabled"), DB_STR(now_s),
-	    DB_STRN(payload, len) }, 5, NULL);
-	json_object_put(env);
+	/* audit_append above took the tenant row lock the event needs. */
+	rc = events_append(db, j->tenant_id, "webhook.disabled", now, data,
+	    NULL);
 	if (rc != 0 || (rc = db_commit(db)) != 0)
 		goto fail;
 	log_warn("webhook %s (tenant %s) disabled: %s", j->webhook_id,

@@ -70,7 +70,8 @@ struct spool_conf {
 };
 
 /* 1 if a webhook subscribed to events_json (its JSON array of names:
- * exact types, "prefix.*" or "*") receives an event of type. Pure. */
+ * exact types, "prefix.*" or "*") receives an event of type: events_match
+ * over the stored text. Pure. */
 int	 spool_match(const char *events_json, const char *type);
 
 /* Fan out up to batch undispatched events; *nevents and *ndeliveries (may

@@ -8,7 +8,7 @@ main(void)
 {
 	Suite *(*suites[])(void) = {
 		audit_suite, azure_suite, backoff_suite,
-		buf_suite, cidr_suite, conf_suite, crypto_suite, id_suite, inventory_suite,
+		buf_suite, cidr_suite, conf_suite, crypto_suite, events_suite, id_suite, inventory_suite,
 		lifecycle_suite,
 		log_suite, netguard_suite, posture_suite,
 		ratelimit_suite, ratetable_suite, request_suite, router_suite,

@@ -11,6 +11,7 @@ Suite	*buf_suite(void);
 Suite	*cidr_suite(void);
 Suite	*conf_suite(void);
 Suite	*crypto_suite(void);
+Suite	*events_suite(void);
 Suite	*id_suite(void);
 Suite	*inventory_suite(void);
 Suite	*lifecycle_suite(void);

@@ -1,0 +1,231 @@
+/* events.c: the events outbox (events.h): the event types, the one
+ * writer of an event, and the page GET /events serves. */
+#include "vigil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "events.h"
+#include "id.h"
+#include "log.h"
+#include "vjson.h"
+#include "vtime.h"
+
+/* doc/openapi.json lists the same types (EventType, WebhookSubscription,
+ * the type parameter of GET /events) and data members (EventEnvelope);
+ * tests/unit/check_events.c holds the two to each other. */
+const struct events_type events_types[] = {
+	{ "finding.detected", "a scan (or an import) finds a new problem",
+	    "finding", 0 },
+	{ "finding.updated", "the scanner rescores or redescribes a finding; "
+	    "a remediation is requested or approved; assignee or notes change",
+	    "finding", 0 },
+	{ "finding.resolved", "a user resolves it, or a complete scan no "
+	    "longer finds it", "finding", 0 },
+	{ "finding.accepted", "risk accepted (also a renewal)", "finding", 0 },
+	{ "finding.expired", "an acceptance reaches its expiry", "finding", 0 },
+	{ "finding.reopened", "a resolved finding is seen again; an accepted "
+	    "finding's configuration changes; a snooze ends", "finding", 0 },
+	{ "finding.snoozed", "snoozed", "finding", 0 },
+	{ "finding.dismissed", "dismissed", "finding", 0 },
+	{ "finding.remediated", "the scanner applied a remediation",
+	    "finding", 0 },
+	{ "finding.remediation_failed", "the scanner's remediation failed",
+	    "finding", 0 },
+	{ "scan.completed", "a scan ends having collected every resource",
+	    "scan", 0 },
+	{ "scan.failed", "a scan ends with an error, or is marked failed "
+	    "because it never ran or its scanner died", "scan", 0 },
+	{ "webhook.test", "POST /webhooks/{id}/test", "webhook_id", 1 },
+	{ "webhook.disabled", "vigil-spool disables a webhook (410, or "
+	    "failing for webhook_disable_after)",
+	    "webhook_id url reason disabled_at", 0 },
+};
+const size_t events_ntypes = NELEM(events_types);
+
+const char *const events_subscription_patterns[] = { "*", "finding.*" };
+const size_t events_nsubscription_patterns =
+    NELEM(events_subscription_patterns);
+const char *const events_filter_patterns[] = { "finding.*", "scan.*",
+    "webhook.*", "*" };
+const size_t events_nfilter_patterns = NELEM(events_filter_patterns);
+
+const struct events_type *
+events_type(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < events_ntypes; i++)
+		if (strcmp(name, events_types[i].name) == 0)
+			return &events_types[i];
+	return NULL;
+}
+
+static int
+listed(const char *s, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(s, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+events_subscription_valid(const char *s)
+{
+	return s != NULL && (events_type(s) != NULL ||
+	    listed(s, events_subscription_patterns,
+	    events_nsubscription_patterns));
+}
+
+int
+events_match(json_object *subs, const char *type)
+{
+	const char *p;
+	size_t i, n, plen;
+
+	if (subs == NULL || type == NULL ||
+	    !json_object_is_type(subs, json_type_array))
+		return 0;
+	n = json_object_array_length(subs);
+	for (i = 0; i < n; i++) {
+		p = json_object_get_string(json_object_array_get_idx(subs, i));
+		if (p == NULL)
+			continue;
+		plen = strlen(p);
+		if (strcmp(p, "*") == 0 || strcmp(p, type) == 0)
+			return 1;
+		if (plen >= 2 && strcmp(p + plen - 2, ".*") == 0 &&
+		    strncmp(p, type, plen - 1) == 0)
+			return 1;   /* "finding.*": the prefix with its dot */
+	}
+	return 0;
+}
+
+int
+events_id_new(char *id, size_t idsz)
+{
+	return id_new("evt", id, idsz);
+}
+
+int
+events_append(struct db *db, const char *tenant_id, const char *type,
+    time_t at, json_object *data, const char *id)
+{
+	json_object *env;
+	char evid[VIGIL_ID_LEN], ts[VTIME_RFC3339_LEN], sql[VTIME_SQL_LEN];
+	const char *payload;
+	size_t len;
+	int rc;
+
+	if (events_type(type) == NULL) {
+		log_err("event type %s is not in events_types", type);
+		json_object_put(data);
+		return DB_ERR;
+	}
+	if (id == NULL) {
+		if (events_id_new(evid, sizeof(evid)) != 0) {
+			json_object_put(data);
+			return DB_ERR;
+		}
+		id = evid;
+	}
+	vtime_rfc3339(at, ts, sizeof(ts));
+	vtime_sql(at, sql, sizeof(sql));
+	/* The envelope's member order is part of what receivers verify
+	 * signatures over (the body is sent as stored). */
+	env = json_object_new_object();
+	json_object_object_add(env, "event_id", json_object_new_string(id));
+	json_object_object_add(env, "event_type",
+	    json_object_new_string(type));
+	json_object_object_add(env, "tenant_id",
+	    json_object_new_string(tenant_id));
+	json_object_object_add(env, "timestamp", json_object_new_string(ts));
+	json_object_object_add(env, "data", data);
+	payload = vjson_str(env, &len);
+	rc = db_exec(db, SQL_EVENT_INSERT, (struct db_val[]){ DB_STR(id),
+	    DB_STR(tenant_id), DB_STR(type), DB_STR(sql),
+	    DB_STRN(payload, len) }, 5, NULL);
+	json_object_put(env);
+	return rc;
+}
+
+int
+events_filter_parse(const char *type, struct events_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (type == NULL || strcmp(type, "*") == 0)
+		return 0;
+	if (events_type(type) != NULL) {
+		f->type = type;
+		return 0;
+	}
+	if (!listed(type, events_filter_patterns, events_nfilter_patterns))
+		return -1;
+	/* "finding.*": the types starting "finding." */
+	snprintf(f->prefix, sizeof(f->prefix), "%.*s",
+	    (int)(strlen(type) - 1), type);
+	return 0;
+}
+
+/* SQL_EVENT_LIST's columns. */
+enum { EVENT_COL_SEQ, EVENT_COL_PAYLOAD };
+
+int
+events_list(struct db *db, const char *tenant_id,
+    const struct events_filter *f, long long after, long limit,
+    struct events_page *out)
+{
+	struct db_res *res = NULL, *cnt = NULL;
+	const char *exact = f->type;
+	const char *prefix = f->prefix[0] ? f->prefix : NULL;
+	char since[VTIME_SQL_LEN] = "";
+	json_object *env;
+	size_t i, n;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (f->has_since)
+		vtime_sql(f->since, since, sizeof(since));
+	/* The NULL-able filters repeat their parameter. */
+#define EV_FILTERS \
+	DB_STR0(exact), DB_STR0(exact), \
+	DB_STR0(prefix), DB_STR0(prefix), DB_STR0(prefix), \
+	f->has_since ? DB_STR(since) : DB_NUL, \
+	f->has_since ? DB_STR(since) : DB_NUL
+	if ((rc = db_exec(db, SQL_EVENT_LIST, (struct db_val[]){
+	    DB_STR(tenant_id), DB_INT(after), EV_FILTERS,
+	    DB_INT(limit + 1) }, 10, &res)) != 0 ||
+	    (rc = db_exec(db, SQL_EVENT_COUNT, (struct db_val[]){
+	    DB_STR(tenant_id), EV_FILTERS }, 8, &cnt)) != 0)
+		goto out;
+#undef EV_FILTERS
+	n = res->nrows > (size_t)limit ? (size_t)limit : res->nrows;
+	out->events = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		env = json_tokener_parse(db_cell(res, i, EVENT_COL_PAYLOAD));
+		if (env != NULL)
+			json_object_array_add(out->events, env);
+	}
+	out->total = db_cell_int(cnt, 0, 0);
+	out->has_more = res->nrows > (size_t)limit;
+	if (n > 0)
+		out->last_seq = db_cell_int(res, n - 1, EVENT_COL_SEQ);
+out:
+	db_res_free(cnt);
+	db_res_free(res);
+	return rc;
+}
+
+void
+events_page_free(struct events_page *p)
+{
+	if (p == NULL)
+		return;
+	json_object_put(p->events);
+	memset(p, 0, sizeof(*p));
+}
