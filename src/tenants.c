@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "db.h"
 #include "id.h"
 #include "tenants.h"
@@ -173,7 +174,7 @@ tenants_list_free(struct tenant_list *l)
 }
 
 enum tenants_outcome
-tenants_set_limits(struct db *db, const char *tenant_id, long long read,
+tenants_set_limits_tx(struct db *db, const char *tenant_id, long long read,
     long long write, int *rc)
 {
 	*rc = 0;
@@ -186,4 +187,58 @@ tenants_set_limits(struct db *db, const char *tenant_id, long long read,
 	    read > 0 ? DB_INT(read) : DB_NUL,
 	    write > 0 ? DB_INT(write) : DB_NUL, DB_STR(tenant_id) }, 3, NULL);
 	return *rc == 0 ? TENANTS_OK : TENANTS_DB_ERROR;
+}
+
+/* A rate as the API shows it: the number, or null for the default. */
+static json_object *
+rate_json(long long v)
+{
+	return v > 0 ? json_object_new_int64(v) : NULL;
+}
+
+enum tenants_outcome
+tenants_set_limits(struct db *db, const char *tenant_id, long long read,
+    long long write, const char *actor, int *rc)
+{
+	struct db_res *res = NULL;
+	json_object *detail, *rl;
+	enum tenants_outcome o = TENANTS_DB_ERROR;
+
+	*rc = 0;
+	if (read < 0 || read > TENANTS_LIMIT_MAX || write < 0 ||
+	    write > TENANTS_LIMIT_MAX)
+		return TENANTS_BAD_LIMIT;
+	if ((*rc = db_begin(db)) != 0)
+		return TENANTS_DB_ERROR;
+	if ((*rc = db_exec(db, SQL_KEY_LOCK_TENANT,
+	    (struct db_val[]){ DB_STR(tenant_id) }, 1, &res)) != 0)
+		goto rollback;
+	if (res->nrows == 0) {
+		o = TENANTS_NOT_FOUND;
+		goto rollback;
+	}
+	if ((o = tenants_set_limits_tx(db, tenant_id, read, write, rc)) !=
+	    TENANTS_OK) {
+		o = TENANTS_DB_ERROR;
+		goto rollback;
+	}
+	rl = json_object_new_object();
+	json_object_object_add(rl, "read_per_min", rate_json(read));
+	json_object_object_add(rl, "write_per_min", rate_json(write));
+	detail = json_object_new_object();
+	json_object_object_add(detail, "rate_limits", rl);
+	*rc = audit_append(db, tenant_id, actor, "tenant.limits", tenant_id,
+	    detail);
+	json_object_put(detail);
+	if (*rc != 0 || (*rc = db_commit(db)) != 0) {
+		o = TENANTS_DB_ERROR;
+		goto rollback;
+	}
+	o = TENANTS_OK;
+	goto out;
+rollback:
+	db_rollback(db);
+out:
+	db_res_free(res);
+	return o;
 }

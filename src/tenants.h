@@ -1,7 +1,7 @@
 /* tenants.h: tenants in the database: creating one, finding one by name,
- * listing them, and their rate-limit overrides. vigilctl creates and
- * lists tenants; vigilctl tenant limits and PUT /settings both set the
- * limits through tenants_set_limits, so the two cannot disagree. */
+ * listing them, and their rate-limit overrides. Used by vigilctl; the
+ * limits' one writer is tenants_set_limits_tx, which PUT /settings can
+ * run inside its own transaction. */
 #ifndef VIGIL_TENANTS_H
 #define VIGIL_TENANTS_H
 
@@ -33,6 +33,7 @@ enum tenants_outcome {
 	TENANTS_BAD_NAME,       /* not [a-z0-9][a-z0-9_-]{0,62} */
 	TENANTS_EXISTS,         /* the name is taken */
 	TENANTS_BAD_LIMIT,      /* a rate outside 0..TENANTS_LIMIT_MAX */
+	TENANTS_NOT_FOUND,      /* no tenant with that id */
 	TENANTS_DB_ERROR,       /* *rc holds the DB_* code */
 };
 
@@ -58,13 +59,20 @@ int	 tenants_list(struct db *, struct tenant_list **out);
 void	 tenants_list_free(struct tenant_list *);
 
 /* Set a tenant's rate-limit overrides, read (GET, HEAD) and write (the
- * other methods), in requests per minute and key; 0 removes the override.
- * One statement: on its own, or inside the caller's transaction (PUT
- * /settings writes it together with the other settings and their audit
- * entry). The tenant is the caller's (looked up or authenticated): an
- * unknown id changes nothing and is not reported. TENANTS_OK,
- * TENANTS_BAD_LIMIT, or TENANTS_DB_ERROR with *rc set. */
+ * other methods), in requests per minute and key; 0 removes the override
+ * (the tenant follows vigil.conf). In its own transaction, under the
+ * tenant row's lock, with a tenant.limits audit entry by actor whose
+ * detail is {"rate_limits":{"read_per_min":N|null,"write_per_min":N|null}}
+ * (the shape PUT /settings shows). TENANTS_OK, TENANTS_BAD_LIMIT,
+ * TENANTS_NOT_FOUND, or TENANTS_DB_ERROR with *rc set. */
 enum tenants_outcome tenants_set_limits(struct db *, const char *tenant_id,
+	    long long read, long long write, const char *actor, int *rc);
+/* The same write alone, one statement inside the caller's transaction and
+ * without an audit entry, for a caller that audits the change as part of
+ * a larger one (PUT /settings and its settings.update). An unknown id
+ * changes nothing and is not reported. TENANTS_OK, TENANTS_BAD_LIMIT, or
+ * TENANTS_DB_ERROR with *rc set. */
+enum tenants_outcome tenants_set_limits_tx(struct db *, const char *tenant_id,
 	    long long read, long long write, int *rc);
 
 #endif

@@ -163,12 +163,13 @@ limit_arg(const char *s, long long *out)
 }
 
 /* tenant limits NAME --read N --write N: per-tenant rate-limit override,
- * through the same tenants_set_limits as PUT /settings. */
+ * audited (tenants_set_limits). */
 static int
 tenant_limits(struct db *db, const char *name, int argc, char **argv)
 {
 	struct tenant *t;
 	long long v[2] = { 0, 0 };
+	char who[128];
 	int i, rc, seen = 0;
 	enum tenants_outcome o;
 
@@ -189,17 +190,23 @@ tenant_limits(struct db *db, const char *name, int argc, char **argv)
 	}
 	if (tenant_find(db, name, &t) != 0)
 		return EX_FAIL;
-	o = tenants_set_limits(db, t->id, v[0], v[1], &rc);
+	actor(who, sizeof(who));
+	o = tenants_set_limits(db, t->id, v[0], v[1], who, &rc);
 	tenants_free(t);
-	if (o == TENANTS_BAD_LIMIT) {
+	switch (o) {
+	case TENANTS_OK:
+		return EX_OK;
+	case TENANTS_BAD_LIMIT:
 		usage();
 		return EX_USAGE;
-	}
-	if (o != TENANTS_OK) {
+	case TENANTS_NOT_FOUND:
+		fprintf(stderr, "vigilctl: no tenant named ");
+		fout(stderr, name, "\n");
+		return EX_FAIL;
+	default:
 		fprintf(stderr, "vigilctl: %s\n", db_error(db));
 		return EX_FAIL;
 	}
-	return EX_OK;
 }
 
 static int

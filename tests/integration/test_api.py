@@ -1756,6 +1756,39 @@ class T08Vigilctl(Base):
         rr = request(base, "GET", "/api/v1/api-keys", headers=auth(lines[0]))
         self.assert_error(rr, 403, "insufficient_scope")
 
+    def test_tenant_limits_audited(self):
+        """vigilctl tenant limits is written to the tenant's audit log,
+        as a change of the same limits through PUT /settings is, with
+        the rate_limits shape the settings show."""
+        tenant, tid = new_tenant("t08lim")
+        admin, _ = new_key(tenant, "read,write,admin")
+        base = STACK.urls()["nginx"]
+        STACK.vigilctl("tenant", "limits", tenant, "--read", "600",
+                       "--write", "default")
+        r = request(base, "GET", "/api/v1/audit?action=tenant.limits",
+                    headers=auth(admin))
+        self.assertEqual(r.status, 200, r)
+        entries = r.json()["entries"]
+        self.assertEqual(len(entries), 1, entries)
+        e = entries[0]
+        self.assertEqual(e["object"], tid, e)
+        self.assertTrue(e["actor"].startswith("vigilctl:"), e)
+        self.assertEqual(e["detail"], {"rate_limits": {
+            "read_per_min": 600, "write_per_min": None}}, e)
+        rows = STACK.query("SELECT rate_read_per_min, rate_write_per_min "
+                           "FROM tenants WHERE id = '%s'" % tid)
+        self.assertEqual(rows, [["600", "NULL"]])
+        # A refused value writes neither the limits nor an entry.
+        r = STACK.vigilctl("tenant", "limits", tenant, "--read", "0",
+                           "--write", "5", check=False)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        r = request(base, "GET", "/api/v1/audit?action=tenant.limits",
+                    headers=auth(admin))
+        self.assertEqual(r.json()["total"], 1, r)
+        v = STACK.vigilctl("audit", "verify", "--tenant", tenant,
+                           check=False)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+
     def test_tenant_list(self):
         r = STACK.vigilctl("tenant", "list")
         self.assertIn(self.tenant, r.stdout)
