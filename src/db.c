@@ -44,6 +44,12 @@
 	"id, tenant_id, type, name, config, secret, created_at, deleted_at, " \
 	"last_scan_at"
 
+/* tenants and API keys: the column orders tenants.c and keys.c name */
+#define TENANT_COLS \
+	"id, name, created_at, rate_read_per_min, rate_write_per_min"
+#define KEY_COLS "id, name, prefix, scopes, created_at, last_used_at, " \
+	"expires_at, revoked_at"
+
 /* webhooks: the column orders webhooks.c and deliveries.c name
  * (WEBHOOK_COL_*, DELIVERY_COL_*) */
 #define WEBHOOK_COLS "id, url, events, created_at, disabled_at, " \
@@ -61,35 +67,33 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_TENANT_INSERT] =
 	    "INSERT INTO tenants (id, name, created_at) "
 	    "VALUES (?, ?, UTC_TIMESTAMP())",
+	/* TENANT_COLS order: tenants.c TENANT_C_* */
 	[SQL_TENANT_BY_NAME] =
-	    "SELECT id, name, created_at FROM tenants WHERE name = ?",
+	    "SELECT " TENANT_COLS " FROM tenants WHERE name = ?",
 	[SQL_TENANT_LIST] =
-	    "SELECT id, name, created_at, rate_read_per_min, "
-	    "rate_write_per_min FROM tenants ORDER BY name",
+	    "SELECT " TENANT_COLS " FROM tenants ORDER BY name",
 
 	[SQL_TENANT_SET_LIMITS] =
 	    "UPDATE tenants SET rate_read_per_min = ?, "
-	    "rate_write_per_min = ? WHERE name = ?",
+	    "rate_write_per_min = ? WHERE id = ?",
 
 	[SQL_KEY_INSERT] =
 	    "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, "
 	    "scopes, created_at, expires_at) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	/* KEY_COLS order: keys.c KEY_C_* */
 	[SQL_KEY_GET] =
-	    "SELECT id, name, prefix, scopes, created_at, expires_at, "
-	    "revoked_at FROM api_keys WHERE id = ? AND tenant_id = ?",
+	    "SELECT " KEY_COLS " FROM api_keys WHERE id = ? AND tenant_id = ?",
 	/* Active keys of a tenant after a keyset cursor (the last id). */
 	[SQL_KEY_LIST] =
-	    "SELECT k.id, k.name, k.prefix, k.scopes, k.created_at, "
-	    "k.last_used_at, k.expires_at "
-	    "FROM api_keys k WHERE k.tenant_id = ? AND k.revoked_at IS NULL "
-	    "AND (k.expires_at IS NULL OR k.expires_at > UTC_TIMESTAMP()) "
-	    "AND k.id > ? ORDER BY k.id LIMIT ?",
+	    "SELECT " KEY_COLS " FROM api_keys "
+	    "WHERE tenant_id = ? AND revoked_at IS NULL "
+	    "AND (expires_at IS NULL OR expires_at > UTC_TIMESTAMP()) "
+	    "AND id > ? ORDER BY id LIMIT ?",
 	/* Every key of a tenant, for vigilctl. */
 	[SQL_KEY_LIST_ALL] =
-	    "SELECT k.id, k.name, k.prefix, k.scopes, k.created_at, "
-	    "k.last_used_at, k.expires_at, k.revoked_at "
-	    "FROM api_keys k WHERE k.tenant_id = ? ORDER BY k.id",
+	    "SELECT " KEY_COLS " FROM api_keys WHERE tenant_id = ? "
+	    "ORDER BY id",
 	[SQL_KEY_COUNT_ACTIVE] =
 	    "SELECT COUNT(*) FROM api_keys WHERE tenant_id = ? "
 	    "AND revoked_at IS NULL "
@@ -97,9 +101,6 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_KEY_REVOKE] =
 	    "UPDATE api_keys SET revoked_at = UTC_TIMESTAMP() "
 	    "WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL",
-	[SQL_KEY_REVOKE_ANY] =
-	    "UPDATE api_keys SET revoked_at = UTC_TIMESTAMP() "
-	    "WHERE id = ? AND revoked_at IS NULL",
 	[SQL_KEY_TENANT] =
 	    "SELECT tenant_id FROM api_keys WHERE id = ?",
 	/* Serialises key creation within a tenant (the 10-key cap). */

@@ -26,7 +26,6 @@ enum db_stmt {
 	SQL_KEY_LIST_ALL,
 	SQL_KEY_COUNT_ACTIVE,
 	SQL_KEY_REVOKE,
-	SQL_KEY_REVOKE_ANY,
 	SQL_KEY_LOCK_TENANT,
 	SQL_KEY_TENANT,
 	/* authentication and rate limit in one round trip */

@@ -17,8 +17,10 @@
 #include "id.h"
 #include "import.h"
 #include "integrations.h"
+#include "keys.h"
 #include "log.h"
 #include "migrate.h"
+#include "tenants.h"
 #include "text.h"
 #include "vjson.h"
 #include "vtime.h"
@@ -78,16 +80,6 @@ out(const char *s, const char *end)
 	fout(stdout, s, end);
 }
 
-/* 1 if an operator's --name is a label the API would take too. */
-static int
-label_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 1 && n <= 100 && vjson_utf8_valid(s, n) &&
-	    text_control(s, n, 0) == n;
-}
-
 /* Who is acting, for the audit log. */
 static void
 actor(char *out, size_t outsz)
@@ -99,44 +91,36 @@ actor(char *out, size_t outsz)
 	snprintf(out, outsz, "vigilctl:%s", (u && *u) ? u : "unknown");
 }
 
+/* Look a tenant up by name: 0 found (*out set, free with tenants_free),
+ * 1 not found, -1 error; either failure is reported. */
 static int
-tenant_name_valid(const char *s)
+tenant_find(struct db *db, const char *name, struct tenant **out)
 {
-	size_t i, n = strlen(s);
+	int rc = tenants_by_name(db, name, out);
 
-	if (n < 1 || n > 63)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-		int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    (i > 0 && (c == '-' || c == '_'));
-
-		if (!ok)
-			return 0;
+	if (rc < 0) {
+		fprintf(stderr, "vigilctl: %s\n", db_error(db));
+		return -1;
 	}
-	return 1;
+	if (rc == 0) {
+		fprintf(stderr, "vigilctl: no tenant named ");
+		fout(stderr, name, "\n");
+		return 1;
+	}
+	return 0;
 }
 
 /* Look up a tenant id by name into id; 0 found, 1 not found, -1 error. */
 static int
 tenant_lookup(struct db *db, const char *name, char *id, size_t idsz)
 {
-	struct db_res *res;
+	struct tenant *t;
 	int rc;
 
-	rc = db_exec(db, SQL_TENANT_BY_NAME,
-	    (struct db_val[]){ DB_STR(name) }, 1, &res);
-	if (rc != 0) {
-		fprintf(stderr, "vigilctl: %s\n", db_error(db));
-		return -1;
-	}
-	if (res->nrows == 0) {
-		db_res_free(res);
-		fprintf(stderr, "vigilctl: no tenant named %s\n", name);
-		return 1;
-	}
-	snprintf(id, idsz, "%s", db_cell(res, 0, 0));
-	db_res_free(res);
+	if ((rc = tenant_find(db, name, &t)) != 0)
+		return rc;
+	snprintf(id, idsz, "%s", t->id);
+	tenants_free(t);
 	return 0;
 }
 
@@ -150,38 +134,41 @@ cmd_migrate(struct db *db, int argc, char **argv)
 	return migrate_run(db, migrate_dir(), stdout) == 0 ? EX_OK : EX_FAIL;
 }
 
-/* "default" -> NULL (the vigil.conf limit), else 1..1000000. */
+/* "default" -> 0 (the vigil.conf limit), else 1..TENANTS_LIMIT_MAX. */
 static int
-limit_arg(const char *s, struct db_val *out)
+limit_arg(const char *s, long long *out)
 {
 	char *end;
-	long v;
+	long long v;
 
 	if (strcmp(s, "default") == 0) {
-		*out = DB_NUL;
+		*out = 0;
 		return 0;
 	}
-	v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || v < 1 || v > 1000000)
+	v = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || v < 1 || v > TENANTS_LIMIT_MAX)
 		return -1;
-	*out = DB_INT(v);
+	*out = v;
 	return 0;
 }
 
-/* tenant limits NAME --read N --write N: per-tenant rate-limit override. */
+/* tenant limits NAME --read N --write N: per-tenant rate-limit override,
+ * audited (tenants_set_limits). */
 static int
 tenant_limits(struct db *db, const char *name, int argc, char **argv)
 {
-	struct db_val p[3] = { DB_NUL, DB_NUL, DB_STR(name) };
-	struct db_res *res;
-	int i, seen = 0;
+	struct tenant *t;
+	long long v[2] = { 0, 0 };
+	char who[128];
+	int i, rc, seen = 0;
+	enum tenants_outcome o;
 
 	for (i = 0; i + 1 < argc; i += 2) {
 		int which = strcmp(argv[i], "--read") == 0 ? 0 :
 		    strcmp(argv[i], "--write") == 0 ? 1 : -1;
 
 		if (which < 0 || (seen & (1 << which)) ||
-		    limit_arg(argv[i + 1], &p[which]) != 0) {
+		    limit_arg(argv[i + 1], &v[which]) != 0) {
 			usage();
 			return EX_USAGE;
 		}
@@ -191,258 +178,229 @@ tenant_limits(struct db *db, const char *name, int argc, char **argv)
 		usage();
 		return EX_USAGE;
 	}
-	if (db_exec(db, SQL_TENANT_SET_LIMITS, p, 3, &res) != 0) {
+	if (tenant_find(db, name, &t) != 0)
+		return EX_FAIL;
+	actor(who, sizeof(who));
+	o = tenants_set_limits(db, t->id, v[0], v[1], who, &rc);
+	tenants_free(t);
+	switch (o) {
+	case TENANTS_OK:
+		return EX_OK;
+	case TENANTS_BAD_LIMIT:
+		usage();
+		return EX_USAGE;
+	case TENANTS_NOT_FOUND:
+		fprintf(stderr, "vigilctl: no tenant named ");
+		fout(stderr, name, "\n");
+		return EX_FAIL;
+	default:
 		fprintf(stderr, "vigilctl: %s\n", db_error(db));
 		return EX_FAIL;
 	}
-	if (res->affected == 0) {
-		char id[VIGIL_ID_LEN];
-
-		db_res_free(res);
-		/* Unchanged values also affect no rows: tell them apart. */
-		return tenant_lookup(db, name, id, sizeof(id)) == 0 ?
-		    EX_OK : EX_FAIL;
-	}
-	db_res_free(res);
-	return EX_OK;
 }
 
 static int
 cmd_tenant(struct db *db, int argc, char **argv)
 {
-	struct db_res *res;
-	char id[VIGIL_ID_LEN];
+	struct tenant_list *l;
+	struct tenant *t;
+	char n[32];
 	size_t i;
 	int rc;
 
 	if (argc == 3 && strcmp(argv[1], "create") == 0) {
-		if (!tenant_name_valid(argv[2])) {
+		switch (tenants_create(db, argv[2], &t, &rc)) {
+		case TENANTS_OK:
+			printf("%s\n", t->id);
+			tenants_free(t);
+			return EX_OK;
+		case TENANTS_BAD_NAME:
 			fprintf(stderr, "vigilctl: tenant names are 1 to 63 "
 			    "of a-z, 0-9, '-' and '_', starting with a "
 			    "letter or digit\n");
 			return EX_USAGE;
-		}
-		if (id_new("tnt", id, sizeof(id)) != 0)
-			return EX_FAIL;
-		rc = db_exec(db, SQL_TENANT_INSERT, (struct db_val[]){
-		    DB_STR(id), DB_STR(argv[2]) }, 2, NULL);
-		if (rc == DB_DUP) {
+		case TENANTS_EXISTS:
 			fprintf(stderr, "vigilctl: tenant %s already exists\n",
 			    argv[2]);
 			return EX_FAIL;
-		}
-		if (rc != 0) {
+		default:
 			fprintf(stderr, "vigilctl: %s\n", db_error(db));
 			return EX_FAIL;
 		}
-		printf("%s\n", id);
-		return EX_OK;
 	}
 	if (argc == 7 && strcmp(argv[1], "limits") == 0)
 		return tenant_limits(db, argv[2], argc - 3, argv + 3);
 	if (argc == 2 && strcmp(argv[1], "list") == 0) {
-		if (db_exec(db, SQL_TENANT_LIST, NULL, 0, &res) != 0) {
+		if (tenants_list(db, &l) != 0) {
 			fprintf(stderr, "vigilctl: %s\n", db_error(db));
 			return EX_FAIL;
 		}
 		printf("id\tname\tcreated_at\trate_read_per_min\t"
 		    "rate_write_per_min\n");
-		for (i = 0; i < res->nrows; i++) {
-			out(db_cell(res, i, 0), "\t");
-			out(db_cell(res, i, 1), "\t");
-			out(db_cell(res, i, 2), "\t");
-			out(db_cell(res, i, 3) ? db_cell(res, i, 3) : "default",
-			    "\t");
-			out(db_cell(res, i, 4) ? db_cell(res, i, 4) : "default",
-			    "\n");
+		for (i = 0; i < l->n; i++) {
+			t = &l->items[i];
+			out(t->id, "\t");
+			out(t->name, "\t");
+			out(t->created_at, "\t");
+			snprintf(n, sizeof(n), "%lld", t->rate_read);
+			out(t->rate_read > 0 ? n : "default", "\t");
+			snprintf(n, sizeof(n), "%lld", t->rate_write);
+			out(t->rate_write > 0 ? n : "default", "\n");
 		}
-		db_res_free(res);
+		tenants_list_free(l);
 		return EX_OK;
 	}
 	usage();
 	return EX_USAGE;
 }
 
-/* "read,write" -> the SET text in canonical order; -1 if invalid. */
+/* "read,write" -> SCOPE_* bits; -1 if empty or naming anything else. */
 static int
-scopes_canon(const char *in, char *out, size_t outsz)
+scopes_arg(const char *in, unsigned *bits)
 {
-	static const char *const names[] = { "read", "write", "admin" };
-	unsigned seen = 0;
+	static const struct {
+		const char	*name;
+		unsigned	 bit;
+	} names[] = { { "read", SCOPE_READ }, { "write", SCOPE_WRITE },
+	    { "admin", SCOPE_ADMIN } };
 	const char *p = in;
-	size_t i;
+	size_t i, len;
+	int found;
 
+	*bits = 0;
 	while (*p != '\0') {
-		const char *e = strchr(p, ',');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		int found = 0;
-
+		len = strcspn(p, ",");
+		found = 0;
 		for (i = 0; i < NELEM(names); i++)
-			if (strlen(names[i]) == len &&
-			    strncmp(p, names[i], len) == 0) {
-				seen |= 1u << i;
+			if (strlen(names[i].name) == len &&
+			    strncmp(p, names[i].name, len) == 0) {
+				*bits |= names[i].bit;
 				found = 1;
 			}
 		if (!found)
 			return -1;
-		p = e ? e + 1 : p + len;
+		p += len;
+		if (*p == ',')
+			p++;
 	}
-	if (seen == 0)
-		return -1;
-	out[0] = '\0';
-	for (i = 0; i < NELEM(names); i++)
-		if (seen & (1u << i)) {
-			size_t l = strlen(out);
-
-			snprintf(out + l, outsz - l, "%s%s", l ? "," : "",
-			    names[i]);
-		}
-	return 0;
+	return *bits == 0 ? -1 : 0;
 }
 
+/* key create: the API's rules (keys_create), except that the operator may
+ * give any scopes. */
 static int
 key_create(struct db *db, const char *tenant, const char *scopes_in,
     const char *expires, const char *name)
 {
-	json_object *detail;
-	char tid[VIGIL_ID_LEN], id[VIGIL_ID_LEN], key[64], prefix[16];
-	char hash[CRYPTO_SHA256_HEX], scopes[32], expsql[VTIME_SQL_LEN];
-	char who[128], nowsql[VTIME_SQL_LEN];
-	time_t exp_t = 0;
+	struct keys_new nk = { name, 0, 0, KEYS_SCOPES_ALL };
+	struct key_row *k = NULL;
+	char tid[VIGIL_ID_LEN], who[128], scopes[32];
 	int rc;
 
-	if (scopes_canon(scopes_in, scopes, sizeof(scopes)) != 0) {
+	if (scopes_arg(scopes_in, &nk.scopes) != 0) {
 		fprintf(stderr, "vigilctl: --scopes takes read, write and "
 		    "admin, comma-separated\n");
 		return EX_USAGE;
 	}
-	if (expires != NULL) {
-		if (vtime_parse_rfc3339(expires, &exp_t) != 0) {
-			fprintf(stderr, "vigilctl: --expires must be an "
-			    "RFC 3339 timestamp\n");
-			return EX_USAGE;
-		}
-		if (exp_t <= time(NULL)) {
-			fprintf(stderr, "vigilctl: --expires is in the "
-			    "past\n");
-			return EX_USAGE;
-		}
-		vtime_sql(exp_t, expsql, sizeof(expsql));
-	}
-	if (!label_ok(name)) {
-		fprintf(stderr, "vigilctl: --name must be 1 to 100 bytes of "
-		    "UTF-8 without control characters\n");
+	if (expires != NULL &&
+	    vtime_parse_rfc3339(expires, &nk.expires_at) != 0) {
+		fprintf(stderr, "vigilctl: --expires must be an "
+		    "RFC 3339 timestamp\n");
 		return EX_USAGE;
 	}
-	if ((rc = tenant_lookup(db, tenant, tid, sizeof(tid))) != 0)
+	/* Checked again by keys_create; here so that a bad label is a
+	 * usage error whether or not the tenant exists. */
+	if (!keys_name_ok(name))
+		goto bad_name;
+	if (tenant_lookup(db, tenant, tid, sizeof(tid)) != 0)
 		return EX_FAIL;
-	memcpy(key, "vgl_", 4);
-	if (crypto_random_base62(key + 4, 40) != 0 ||
-	    id_new("key", id, sizeof(id)) != 0)
-		return EX_FAIL;
-	crypto_sha256_hex(key, strlen(key), hash);
-	snprintf(prefix, sizeof(prefix), "%.12s", key);
 	actor(who, sizeof(who));
-	vtime_sql(time(NULL), nowsql, sizeof(nowsql));
-
-	/* The tenant row first, as every writer of a tenant does. */
-	if (db_begin(db) != 0 || db_exec(db, SQL_KEY_LOCK_TENANT,
-	    (struct db_val[]){ DB_STR(tid) }, 1, NULL) != 0)
-		goto fail;
-	if (db_exec(db, SQL_KEY_INSERT, (struct db_val[]){ DB_STR(id),
-	    DB_STR(tid), DB_STR(name), DB_STR(prefix), DB_STR(hash),
-	    DB_STR(scopes), DB_STR(nowsql), exp_t ? DB_STR(expsql) : DB_NUL },
-	    8, NULL) != 0)
-		goto fail;
-	detail = json_object_new_object();
-	json_object_object_add(detail, "name", json_object_new_string(name));
-	json_object_object_add(detail, "scopes",
-	    json_object_new_string(scopes));
-	json_object_object_add(detail, "prefix",
-	    json_object_new_string(prefix));
-	rc = audit_append(db, tid, who, "api_key.create", id, detail);
-	json_object_put(detail);
-	if (rc != 0 || db_commit(db) != 0)
-		goto fail;
+	switch (keys_create(db, tid, &nk, who, time(NULL), &k, &rc)) {
+	case KEYS_OK:
+		break;
+	case KEYS_BAD_NAME:
+		goto bad_name;
+	case KEYS_BAD_EXPIRY:
+		fprintf(stderr, "vigilctl: --expires is in the past\n");
+		return EX_USAGE;
+	case KEYS_LIMIT:
+		fprintf(stderr, "vigilctl: tenant %s has %d active keys "
+		    "already; revoke one first\n", tenant, KEYS_MAX_ACTIVE);
+		return EX_FAIL;
+	default:
+		fprintf(stderr, "vigilctl: %s\n", db_error(db));
+		return EX_FAIL;
+	}
 	/* The key alone on stdout so that scripts can capture it. */
-	printf("%s\n", key);
+	printf("%s\n", k->secret);
+	keys_scopes_text(k->scopes, scopes, sizeof(scopes));
 	fprintf(stderr, "created %s (%s) for tenant %s with scopes %s; "
-	    "the key is shown only once\n", id, prefix, tenant, scopes);
-	crypto_wipe(key, sizeof(key));
+	    "the key is shown only once\n", k->id, k->prefix, tenant, scopes);
+	keys_free(k);
 	return EX_OK;
-fail:
-	fprintf(stderr, "vigilctl: %s\n", db_error(db));
-	db_rollback(db);
-	crypto_wipe(key, sizeof(key));
-	return EX_FAIL;
+bad_name:
+	fprintf(stderr, "vigilctl: --name must be 1 to %d characters of "
+	    "UTF-8 without control characters\n", KEYS_NAME_MAX);
+	return EX_USAGE;
 }
 
 static int
 key_list(struct db *db, const char *tenant)
 {
-	struct db_res *res;
-	char tid[VIGIL_ID_LEN];
-	size_t i, j;
+	struct keys_page *p;
+	struct key_row *k;
+	char tid[VIGIL_ID_LEN], scopes[32];
+	size_t i;
 
 	if (tenant_lookup(db, tenant, tid, sizeof(tid)) != 0)
 		return EX_FAIL;
-	if (db_exec(db, SQL_KEY_LIST_ALL, (struct db_val[]){ DB_STR(tid) },
-	    1, &res) != 0) {
+	if (keys_list_all(db, tid, &p) != 0) {
 		fprintf(stderr, "vigilctl: %s\n", db_error(db));
 		return EX_FAIL;
 	}
 	printf("id\tprefix\tscopes\tcreated_at\tlast_used_at\texpires_at\t"
 	    "revoked_at\tname\n");
-	for (i = 0; i < res->nrows; i++) {
-		static const size_t cols[] = { 0, 2, 3, 4, 5, 6, 7, 1 };
-
-		for (j = 0; j < NELEM(cols); j++)
-			out(db_cell(res, i, cols[j]),
-			    j + 1 < NELEM(cols) ? "\t" : "\n");
+	for (i = 0; i < p->n; i++) {
+		k = p->items[i];
+		keys_scopes_text(k->scopes, scopes, sizeof(scopes));
+		out(k->id, "\t");
+		out(k->prefix, "\t");
+		out(scopes, "\t");
+		out(k->created_at, "\t");
+		out(k->last_used_at, "\t");
+		out(k->expires_at, "\t");
+		out(k->revoked_at, "\t");
+		out(k->name, "\n");
 	}
-	db_res_free(res);
+	keys_page_free(p);
 	return EX_OK;
 }
 
 static int
 key_revoke(struct db *db, const char *id)
 {
-	struct db_res *res = NULL;
+	struct key_row *k = NULL;
 	char who[128];
 	int rc;
 
 	if (!id_valid("key", id)) {
-		fprintf(stderr, "vigilctl: %s is not a key id\n", id);
+		fprintf(stderr, "vigilctl: ");
+		fout(stderr, id, " is not a key id\n");
 		return EX_FAIL;
 	}
 	actor(who, sizeof(who));
-	if (db_begin(db) != 0 || db_exec(db, SQL_KEY_REVOKE_ANY,
-	    (struct db_val[]){ DB_STR(id) }, 1, &res) != 0)
-		goto fail;
-	if (res->affected == 0) {
-		db_res_free(res);
-		db_rollback(db);
+	switch (keys_revoke(db, NULL, id, who, &k, &rc)) {
+	case KEYS_OK:
+		keys_free(k);
+		printf("revoked %s\n", id);
+		return EX_OK;
+	case KEYS_NOT_FOUND:
 		fprintf(stderr, "vigilctl: no active key %s\n", id);
 		return EX_FAIL;
+	default:
+		fprintf(stderr, "vigilctl: %s\n", db_error(db));
+		return EX_FAIL;
 	}
-	db_res_free(res);
-	res = NULL;
-	/* The tenant, for the audit entry. */
-	if (db_exec(db, SQL_KEY_TENANT, (struct db_val[]){ DB_STR(id) }, 1,
-	    &res) != 0 || res->nrows != 1)
-		goto fail;
-	rc = audit_append(db, db_cell(res, 0, 0), who, "api_key.revoke", id,
-	    NULL);
-	if (rc != 0 || db_commit(db) != 0)
-		goto fail;
-	db_res_free(res);
-	printf("revoked %s\n", id);
-	return EX_OK;
-fail:
-	fprintf(stderr, "vigilctl: %s\n", db_error(db));
-	db_res_free(res);
-	db_rollback(db);
-	return EX_FAIL;
 }
 
 static int
@@ -868,7 +826,7 @@ cmd_audit(struct db *db, int argc, char **argv)
 		{ "head",   required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct db_res *res = NULL;
+	struct tenant_list *tl = NULL;
 	const char *tenant = NULL, *head = NULL;
 	char tid[VIGIL_ID_LEN], hhash[65];
 	long long hseq = 0;
@@ -912,21 +870,21 @@ cmd_audit(struct db *db, int argc, char **argv)
 			rc = EX_FAIL;
 		goto out;
 	}
-	if (db_exec(db, SQL_TENANT_LIST, NULL, 0, &res) != 0) {
+	if (tenants_list(db, &tl) != 0) {
 		fprintf(stderr, "vigilctl: %s\n", db_error(db));
 		rc = EX_FAIL;
 		goto out;
 	}
-	for (i = 0; i < res->nrows; i++) {
-		v = audit_verify_tenant(db, db_cell(res, i, 0),
-		    db_cell(res, i, 1), 0, NULL);
+	for (i = 0; i < tl->n; i++) {
+		v = audit_verify_tenant(db, tl->items[i].id,
+		    tl->items[i].name, 0, NULL);
 		if (v != 0)
 			rc = EX_FAIL;
 		if (v < 0)
 			break;
 	}
 out:
-	db_res_free(res);
+	tenants_list_free(tl);
 	db_rollback(db);
 	return rc;
 }

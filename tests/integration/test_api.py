@@ -2003,6 +2003,39 @@ class T08Vigilctl(Base):
         rr = request(base, "GET", "/api/v1/api-keys", headers=auth(lines[0]))
         self.assert_error(rr, 403, "insufficient_scope")
 
+    def test_tenant_limits_audited(self):
+        """vigilctl tenant limits is written to the tenant's audit log,
+        as a change of the same limits through PUT /settings is, with
+        the rate_limits shape the settings show."""
+        tenant, tid = new_tenant("t08lim")
+        admin, _ = new_key(tenant, "read,write,admin")
+        base = STACK.urls()["nginx"]
+        STACK.vigilctl("tenant", "limits", tenant, "--read", "600",
+                       "--write", "default")
+        r = request(base, "GET", "/api/v1/audit?action=tenant.limits",
+                    headers=auth(admin))
+        self.assertEqual(r.status, 200, r)
+        entries = r.json()["entries"]
+        self.assertEqual(len(entries), 1, entries)
+        e = entries[0]
+        self.assertEqual(e["object"], tid, e)
+        self.assertTrue(e["actor"].startswith("vigilctl:"), e)
+        self.assertEqual(e["detail"], {"rate_limits": {
+            "read_per_min": 600, "write_per_min": None}}, e)
+        rows = STACK.query("SELECT rate_read_per_min, rate_write_per_min "
+                           "FROM tenants WHERE id = '%s'" % tid)
+        self.assertEqual(rows, [["600", "NULL"]])
+        # A refused value writes neither the limits nor an entry.
+        r = STACK.vigilctl("tenant", "limits", tenant, "--read", "0",
+                           "--write", "5", check=False)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        r = request(base, "GET", "/api/v1/audit?action=tenant.limits",
+                    headers=auth(admin))
+        self.assertEqual(r.json()["total"], 1, r)
+        v = STACK.vigilctl("audit", "verify", "--tenant", tenant,
+                           check=False)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+
     def test_tenant_list(self):
         r = STACK.vigilctl("tenant", "list")
         self.assertIn(self.tenant, r.stdout)
@@ -2298,6 +2331,138 @@ class T11ControlCharacters(Base):
                                check=False)
             self.assertEqual(r.returncode, 2, r.stderr)
         self.assertEqual(STACK.query("SELECT COUNT(*) FROM api_keys"), count)
+
+
+class T12KeysBothWays(Base):
+    """POST /api-keys and vigilctl key create, DELETE /api-keys/{id} and
+    vigilctl key revoke go through one domain module (src/keys.c): the
+    same name rule (characters, not bytes), the same limit of 10 active
+    keys, the same audit records. vigilctl used to count a name in bytes,
+    write scopes into the audit log as a string and make an 11th key."""
+
+    def cli_create(self, tenant, name, scopes="read"):
+        """(returncode, key id or None, prefix or None, stderr)."""
+        r = STACK.vigilctl("key", "create", "--tenant", tenant, "--scopes",
+                           scopes, "--name", name, check=False)
+        m = re.search(r"created (key_[0-9A-Za-z]{26}) \((vgl_[0-9A-Za-z]{8})"
+                      r"\)", r.stderr)
+        return (r.returncode, m.group(1) if m else None,
+                m.group(2) if m else None, r.stderr)
+
+    def listed(self, base, key, kid):
+        keys = [k for k in self.list_keys(base, key).json()["api_keys"]
+                if k["id"] == kid]
+        return keys[0] if keys else None
+
+    def test_name_in_characters_both_ways(self):
+        base = STACK.urls()["nginx"]
+        # One to four bytes a character: 100 are a name (up to 400 bytes),
+        # 101 are not, whichever way the key is made.
+        for ch in ("x", "\u00e9", "\u20ac", "\U0001f511"):
+            with self.subTest(bytes_per_char=len(ch.encode())):
+                before = active_key_ids(self.tenant_id)
+                r = self.create_key(base, self.key, name=ch * 101)
+                self.assert_error(r, 400, "invalid_request", "name")
+                rc, kid, _, err = self.cli_create(self.tenant, ch * 101)
+                self.assertEqual(rc, 2, err)
+                self.assertIn("1 to 100 characters", err)
+                self.assertEqual(active_key_ids(self.tenant_id), before)
+
+                r = self.create_key(base, self.key, name=ch * 100)
+                self.assertEqual(r.status, 201, r)
+                api_id = r.json()["id"]
+                self.assertEqual(r.json()["name"], ch * 100)
+                rc, cli_id, _, err = self.cli_create(self.tenant, ch * 100)
+                self.assertEqual(rc, 0, err)
+                self.assertEqual(self.listed(base, self.key, cli_id)["name"],
+                                 ch * 100)
+                # Each revoked the other way round.
+                STACK.vigilctl("key", "revoke", api_id)
+                r = request(base, "DELETE", "/api/v1/api-keys/" + cli_id,
+                            headers=auth(self.key))
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(active_key_ids(self.tenant_id), before)
+        # A control character is refused both ways too.
+        r = self.create_key(base, self.key, name="a\tb")
+        self.assert_error(r, 400, "invalid_request", "name")
+        self.assertEqual(self.cli_create(self.tenant, "a\tb")[0], 2)
+
+    def test_same_audit_records(self):
+        tenant, tid = new_tenant("t12audit")
+        admin, admin_id = new_key(tenant, "read,write,admin", name="admin")
+        base = STACK.urls()["nginx"]
+        r = self.create_key(base, admin, name="by api",
+                            scopes=("write", "read"))
+        self.assertEqual(r.status, 201, r)
+        api_id, api_prefix = r.json()["id"], r.json()["prefix"]
+        rc, cli_id, cli_prefix, err = self.cli_create(tenant, "by vigilctl",
+                                                      "write,read")
+        self.assertEqual(rc, 0, err)
+        r = request(base, "DELETE", "/api/v1/api-keys/" + cli_id,
+                    headers=auth(admin))
+        self.assertEqual(r.status, 200, r)
+        STACK.vigilctl("key", "revoke", api_id)
+
+        r = request(base, "GET", "/api/v1/audit?limit=500",
+                    headers=auth(admin))
+        self.assertEqual(r.status, 200, r)
+        got = {(e["action"], e["object"]): e for e in r.json()["entries"]}
+        want_create = {
+            admin_id: {"name": "admin", "scopes": ["read", "write", "admin"],
+                       "prefix": admin[:12]},
+            api_id: {"name": "by api", "scopes": ["read", "write"],
+                     "prefix": api_prefix},
+            cli_id: {"name": "by vigilctl", "scopes": ["read", "write"],
+                     "prefix": cli_prefix},
+        }
+        for kid, detail in want_create.items():
+            e = got[("api_key.create", kid)]
+            self.assertEqual(e["detail"], detail, e)
+        self.assertEqual(got[("api_key.create", api_id)]["actor"],
+                         "key:" + admin_id)
+        self.assertTrue(got[("api_key.create", cli_id)]["actor"]
+                        .startswith("vigilctl:"))
+        for kid, actor in ((cli_id, "key:" + admin_id),
+                           (api_id, "vigilctl:")):
+            e = got[("api_key.revoke", kid)]
+            self.assertEqual(e["detail"], {}, e)
+            self.assertTrue(e["actor"].startswith(actor), e)
+        v = STACK.vigilctl("audit", "verify", "--tenant", tenant,
+                           check=False)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+
+    def test_ten_active_either_way(self):
+        tenant, tid = new_tenant("t12ten")
+        admin, _ = new_key(tenant, "read,write,admin")
+        base = STACK.urls()["nginx"]
+        for i in range(4):
+            r = self.create_key(base, admin, name="api%d" % i)
+            self.assertEqual(r.status, 201, r)
+        made = []
+        for i in range(5):
+            rc, kid, _, err = self.cli_create(tenant, "cli%d" % i)
+            self.assertEqual(rc, 0, err)
+            made.append(kid)
+        self.assertEqual(len(active_key_ids(tid)), 10)
+        r = self.create_key(base, admin, name="eleventh")
+        self.assert_error(r, 409, "conflict")
+        rc, kid, _, err = self.cli_create(tenant, "eleventh")
+        self.assertEqual(rc, 1, err)
+        self.assertIn("10 active keys", err)
+        self.assertIsNone(kid)
+        self.assertEqual(len(active_key_ids(tid)), 10)
+        # Room made either way is room for either.
+        STACK.vigilctl("key", "revoke", made[0])
+        r = self.create_key(base, admin, name="api again")
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.cli_create(tenant, "full again")[0], 1)
+        r = request(base, "DELETE", "/api/v1/api-keys/" + made[1],
+                    headers=auth(admin))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.cli_create(tenant, "cli again")[0], 0)
+        self.assert_error(self.create_key(base, admin, name="full"), 409,
+                          "conflict")
+        self.assertEqual(len(active_key_ids(tid)), 10)
 
 
 def subprocess_bytes(args):
