@@ -319,9 +319,6 @@ static const char *const sqls[SQL__COUNT] = {
 	    "VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
 	    "allow_auto_remediate = ?, scan_interval_minutes = ?, "
 	    "ip_allowlist = ?, updated_at = ?",
-	[SQL_SETTINGS_SET_RATES] =
-	    "UPDATE tenants SET rate_read_per_min = ?, "
-	    "rate_write_per_min = ? WHERE id = ?",
 	/* posture: open findings only; (tenant_id, state, severity, seq)
 	 * serves the first two, the rest read the tenant's open rows. */
 	[SQL_POSTURE_SEVERITY] =

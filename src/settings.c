@@ -282,11 +282,14 @@ settings_put(struct db *db, const char *tenant_id,
 	    DB_INT(s->auto_remediate), DB_INT(s->scan_interval),
 	    DB_STR(text), DB_STR(s->updated_at) }, 9, NULL)) != 0)
 		goto dberr;
-	if ((r = db_exec(db, SQL_SETTINGS_SET_RATES, (struct db_val[]){
-	    s->rate_read > 0 ? DB_INT(s->rate_read) : DB_NUL,
-	    s->rate_write > 0 ? DB_INT(s->rate_write) : DB_NUL,
-	    DB_STR(tenant_id) }, 3, NULL)) != 0)
+	/* The limits' one writer; no audit entry of its own: the
+	 * settings.update entry below records them. */
+	if (tenants_set_limits_tx(db, tenant_id, s->rate_read, s->rate_write,
+	    &r) != TENANTS_OK) {
+		if (r == 0)
+			r = DB_ERR;
 		goto dberr;
+	}
 	/* The audit detail is the new settings as the API shows them. */
 	detail = settings_to_json(s);
 	if ((r = audit_append(db, tenant_id, actor, "settings.update",

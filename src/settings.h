@@ -21,8 +21,10 @@ struct db;
 /* A tenant's rate limits per key and minute (tenants.rate_read_per_min,
  * rate_write_per_min), whoever sets them: PUT /api/v1/settings and
  * vigilctl tenant limits take the same bounds. */
+#include "tenants.h"
+
 #define SETTINGS_RATE_MIN       1
-#define SETTINGS_RATE_MAX       100000
+#define SETTINGS_RATE_MAX       TENANTS_LIMIT_MAX
 #define SETTINGS_ALLOWLIST_MAX  100     /* entries */
 #define SETTINGS_CIDR_MAX       CIDR_TEXT_MAX   /* bytes of an entry as sent */
 

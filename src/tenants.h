@@ -9,8 +9,9 @@
 
 struct db;
 
-/* The highest per-tenant limit, in requests per minute and key. */
-#define TENANTS_LIMIT_MAX 1000000
+/* The highest per-tenant limit, in requests per minute and key: the one
+ * bound of PUT /api/v1/settings and vigilctl tenant limits. */
+#define TENANTS_LIMIT_MAX 100000
 
 /* A tenant (owned strings, never NULL). A rate of 0 means none of its
  * own: the tenant follows vigil.conf's limit. */

@@ -2036,6 +2036,40 @@ class T08Vigilctl(Base):
                            check=False)
         self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
 
+    def test_tenant_limits_same_bounds_as_settings(self):
+        """vigilctl tenant limits and PUT /settings share one bound
+        (1 to 100000): each refuses 100001 and leaves the limits alone,
+        each accepts 100000."""
+        tenant, tid = new_tenant("t08bnd")
+        admin, _ = new_key(tenant, "read,write,admin")
+        base = STACK.urls()["nginx"]
+
+        def limits():
+            return STACK.query("SELECT rate_read_per_min, "
+                               "rate_write_per_min FROM tenants "
+                               "WHERE id = '%s'" % tid)
+
+        r = STACK.vigilctl("tenant", "limits", tenant, "--read", "100001",
+                           "--write", "5", check=False)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        r = request(base, "PUT", "/api/v1/settings",
+                    {"rate_limits": {"read_per_min": 100001,
+                                     "write_per_min": 5}},
+                    headers=auth(admin))
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json()["error"]["details"]["field"],
+                         "rate_limits.read_per_min", r)
+        self.assertEqual(limits(), [["NULL", "NULL"]])
+        STACK.vigilctl("tenant", "limits", tenant, "--read", "100000",
+                       "--write", "7")
+        self.assertEqual(limits(), [["100000", "7"]])
+        r = request(base, "PUT", "/api/v1/settings",
+                    {"rate_limits": {"read_per_min": 99999,
+                                     "write_per_min": 100000}},
+                    headers=auth(admin))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(limits(), [["99999", "100000"]])
+
     def test_tenant_list(self):
         r = STACK.vigilctl("tenant", "list")
         self.assertIn(self.tenant, r.stdout)
