@@ -94,7 +94,9 @@ struct db_res;
 /* An id-keyed page: res holds up to limit + 1 rows (one more than asked
  * says there is a next page). params_page_rows is how many to show;
  * params_page_end adds name: items (taking the reference), total,
- * has_more and next_cursor (column cursor_col of the last row shown). */
+ * has_more and next_cursor (column cursor_col of the last row shown).
+ * The same as page_rows and page_end_res (src/page.h), which new code
+ * calls; the 400 helpers every handler shares are in reply.h. */
 size_t	 params_page_rows(const struct db_res *res, long limit);
 void	 params_page_end(json_object *root, const char *name,
 	    json_object *items, const struct db_res *res, long limit,

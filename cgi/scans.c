@@ -10,15 +10,9 @@
 #include "api.h"
 #include "finding.h"
 #include "id.h"
+#include "reply.h"
 #include "scans.h"
 #include "vjson.h"
-
-
-static void
-bad(struct request *r, const char *field, const char *msg)
-{
-	response_error(r, 400, "invalid_request", msg, field);
-}
 
 static void
 scans_create(struct request *r, struct db *db)
@@ -33,7 +27,7 @@ scans_create(struct request *r, struct db *db)
 	if (vjson_only_keys(r->json, allowed, &e) != 0 ||
 	    vjson_get_string(r->json, "integration_id", 1, 1, 64, &integ,
 	    &e) < 0) {
-		bad(r, e.field, e.message);
+		reply_bad(r, e.field, e.message);
 		return;
 	}
 	auth_actor(r, actor, sizeof(actor));
@@ -70,7 +64,7 @@ scans_list(struct request *r, struct db *db)
 	if (params_list(r, &limit) != 0)
 		return;
 	if (cursor != NULL && !id_valid("scn", cursor)) {
-		bad(r, "cursor", "cursor is not valid.");
+		reply_bad(r, "cursor", "cursor is not valid.");
 		return;
 	}
 	if ((rc = scans_page(db, r->auth.tenant_id, cursor, limit,
@@ -123,7 +117,7 @@ scans_results(struct request *r, struct db *db)
 	if (params_list(r, &limit) != 0)
 		return;
 	if (cursor != NULL && !cursor_ok(cursor)) {
-		bad(r, "cursor", "cursor is not valid.");
+		reply_bad(r, "cursor", "cursor is not valid.");
 		return;
 	}
 	if ((rc = scans_results_page(db, r->auth.tenant_id, r->pathvars[0],
