@@ -105,6 +105,10 @@ void	 params_page_end(json_object *root, const char *name,
 /* Only limit and cursor among the query parameters (any other is 400),
  * and the limit: 0, or -1 after the reply. */
 int	 params_list(struct request *, long *limit);
+/* params_list, and the cursor (NULL if absent) if valid(cursor) says
+ * it can be one, else -1 after 400 "cursor is not valid.". */
+int	 params_list_cursor(struct request *, long *limit,
+	    int (*valid)(const char *), const char **cursor);
 
 /* A whole id-keyed list answered in one call: the cursor must be one of
  * prefix's ids (else 400), list runs with keys..., the cursor (first for

@@ -29,24 +29,6 @@ not_found(struct request *r)
 	    "id");
 }
 
-/* Finding ids are slugs; anything else cannot name one. */
-static int
-id_ok(const char *id)
-{
-	size_t i, n = strlen(id);
-
-	if (n < 1 || n >= FINDING_ID_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = id[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || c == '.'))
-			return 0;
-	}
-	return 1;
-}
-
 /* Split a comma list of enum names into vals (up to 5, deduplicated);
  * -1 on an unknown or empty name. */
 static int
@@ -166,7 +148,7 @@ findings_get(struct request *r, struct db *db)
 	struct finding_row *row = NULL;
 	int rc;
 
-	if (!id_ok(r->pathvars[0])) {
+	if (!finding_id_valid(r->pathvars[0])) {
 		not_found(r);
 		return;
 	}
@@ -189,7 +171,7 @@ findings_history_h(struct request *r, struct db *db)
 	json_object *history;
 	int rc;
 
-	if (!id_ok(r->pathvars[0]))
+	if (!finding_id_valid(r->pathvars[0]))
 		not_found(r);
 	else if ((rc = findings_history(db, r->auth.tenant_id,
 	    r->pathvars[0], &history)) < 0)
@@ -338,7 +320,7 @@ findings_action(struct request *r, struct db *db, enum lc_kind kind)
 	char actor[128];
 	int rc;
 
-	if (!id_ok(r->pathvars[0])) {
+	if (!finding_id_valid(r->pathvars[0])) {
 		not_found(r);
 		return;
 	}
@@ -407,7 +389,7 @@ findings_patch_h(struct request *r, struct db *db)
 	char actor[128];
 	int aset, nset, rc;
 
-	if (!id_ok(r->pathvars[0])) {
+	if (!finding_id_valid(r->pathvars[0])) {
 		not_found(r);
 		return;
 	}
@@ -510,7 +492,7 @@ findings_bulk(struct request *r, struct db *db)
 			json_object_put(one);
 			continue;
 		}
-		if (id_ok(ids[i]))
+		if (finding_id_valid(ids[i]))
 			o = findings_act(db, r->auth.tenant_id, ids[i], &in,
 			    actor, now, &res, &after, &rc);
 		switch (o) {

@@ -84,6 +84,20 @@ params_list(struct request *r, long *limit)
 	return params_limit(r, limit);
 }
 
+int
+params_list_cursor(struct request *r, long *limit,
+    int (*valid)(const char *), const char **cursor)
+{
+	if (params_list(r, limit) != 0)
+		return -1;
+	*cursor = request_param(r, "cursor");
+	if (*cursor != NULL && !valid(*cursor)) {
+		reply_bad(r, "cursor", "cursor is not valid.");
+		return -1;
+	}
+	return 0;
+}
+
 void
 params_id_page(struct request *r, struct db *db, long limit,
     const struct params_id_list *l)
