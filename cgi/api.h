@@ -125,7 +125,9 @@ struct db_res;
 /* An id-keyed page: res holds up to limit + 1 rows (one more than asked
  * says there is a next page). params_page_rows is how many to show;
  * params_page_end adds name: items (taking the reference), total,
- * has_more and next_cursor (column cursor_col of the last row shown). */
+ * has_more and next_cursor (column cursor_col of the last row shown).
+ * The same as page_rows and page_end_res (src/page.h), which new code
+ * calls; the 400 helpers every handler shares are in reply.h. */
 size_t	 params_page_rows(const struct db_res *res, long limit);
 void	 params_page_end(json_object *root, const char *name,
 	    json_object *items, const struct db_res *res, long limit,
@@ -134,6 +136,10 @@ void	 params_page_end(json_object *root, const char *name,
 /* Only limit and cursor among the query parameters (any other is 400),
  * and the limit: 0, or -1 after the reply. */
 int	 params_list(struct request *, long *limit);
+/* params_list, and the cursor (NULL if absent) if valid(cursor) says
+ * it can be one, else -1 after 400 "cursor is not valid.". */
+int	 params_list_cursor(struct request *, long *limit,
+	    int (*valid)(const char *), const char **cursor);
 
 /* A whole id-keyed list answered in one call: the cursor must be one of
  * prefix's ids (else 400), list runs with keys..., the cursor (first for

@@ -13,22 +13,16 @@
  * verify --head SEQ:HASH`) must still contain that entry with that hash. */
 #include "vigil.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "api.h"
 #include "audit.h"
+#include "page.h"
+#include "reply.h"
 #include "vjson.h"
-#include "vtime.h"
 
 #define AUDIT_ACTION_MAX	64
-
-static void
-bad(struct request *r, const char *field, const char *msg)
-{
-	response_error(r, 400, "invalid_request", msg, field);
-}
 
 /* An action name as audit_append callers write them: "settings.update". */
 static int
@@ -50,42 +44,31 @@ static void
 auditapi_list(struct request *r, struct db *db)
 {
 	static const char *const known[] = { "action", "since", "limit",
-	    "cursor" };
+	    "cursor", NULL };
 	struct audit_page *page;
-	const char *action, *s;
-	char cursor[32];
+	const char *action;
+	char cursor[PAGE_SEQ_CURSOR_LEN] = "";
 	json_object *root, *arr;
 	long long before = (1LL << 62);
 	long limit;
 	time_t since = 0;
-	size_t i, j;
-	int rc;
+	size_t i;
+	int has_since, rc;
 
-	for (i = 0; i < r->nparams; i++) {
-		for (j = 0; j < NELEM(known); j++)
-			if (strcmp(r->params[i].name, known[j]) == 0)
-				break;
-		if (j == NELEM(known)) {
-			bad(r, r->params[i].name, "Unknown query parameter.");
-			return;
-		}
-	}
+	if (reply_unknown_params(r, known) != 0)
+		return;
 	if ((action = request_param(r, "action")) != NULL &&
 	    !action_valid(action)) {
-		bad(r, "action", "action must be 1 to 64 of a-z, 0-9, '.', "
-		    "'_' and '-', e.g. settings.update.");
+		reply_bad(r, "action", "action must be 1 to 64 of a-z, 0-9, "
+		    "'.', '_' and '-', e.g. settings.update.");
 		return;
 	}
-	if ((s = request_param(r, "since")) != NULL &&
-	    vtime_parse_rfc3339(s, &since) != 0) {
-		bad(r, "since", "since must be an RFC 3339 timestamp.");
-		return;
-	}
-	if (params_limit(r, &limit) != 0 ||
+	if ((has_since = reply_since(r, "since", &since)) < 0 ||
+	    params_limit(r, &limit) != 0 ||
 	    params_seq_cursor(r, &before) != 0)
 		return;
 	if ((rc = audit_list(db, r->auth.tenant_id, action,
-	    s != NULL ? &since : NULL, before, limit, &page)) != 0) {
+	    has_since ? &since : NULL, before, limit, &page)) != 0) {
 		api_db_error(r, rc);
 		return;
 	}
@@ -94,17 +77,10 @@ auditapi_list(struct request *r, struct db *db)
 	for (i = 0; i < page->n; i++)
 		json_object_array_add(arr,
 		    audit_entry_to_json(&page->rows[i], 0));
-	json_object_object_add(root, "entries", arr);
-	json_object_object_add(root, "total",
-	    json_object_new_int64(page->total));
-	json_object_object_add(root, "has_more",
-	    json_object_new_boolean(page->has_more));
-	/* The cursor params_seq_cursor reads: the last seq shown. */
 	if (page->has_more)
-		snprintf(cursor, sizeof(cursor), "s%lld",
-		    page->rows[page->n - 1].seq);
-	json_object_object_add(root, "next_cursor", page->has_more ?
-	    json_object_new_string(cursor) : NULL);
+		page_seq_cursor(page->rows[page->n - 1].seq, cursor,
+		    sizeof(cursor));
+	page_end(root, "entries", arr, page->total, page->has_more, cursor);
 	audit_page_free(page);
 	response_json(r, 200, root);
 }
@@ -127,19 +103,14 @@ export_args(struct request *r, time_t *ts, time_t *tu, const time_t **since,
 	if (vjson_only_keys(r->json, allowed, &e) != 0 ||
 	    vjson_get_string(r->json, "since", 0, 1, 64, &s, &e) < 0 ||
 	    vjson_get_string(r->json, "until", 0, 1, 64, &u, &e) < 0) {
-		bad(r, e.field, e.message);
+		reply_bad(r, e.field, e.message);
 		return -1;
 	}
-	if (s != NULL && vtime_parse_rfc3339(s, ts) != 0) {
-		bad(r, "since", "since must be an RFC 3339 timestamp.");
+	if (reply_time(r, "since", s, ts) < 0 ||
+	    reply_time(r, "until", u, tu) < 0)
 		return -1;
-	}
-	if (u != NULL && vtime_parse_rfc3339(u, tu) != 0) {
-		bad(r, "until", "until must be an RFC 3339 timestamp.");
-		return -1;
-	}
 	if (s != NULL && u != NULL && *tu < *ts) {
-		bad(r, "until", "until must not be before since.");
+		reply_bad(r, "until", "until must not be before since.");
 		return -1;
 	}
 	*since = s != NULL ? ts : NULL;
@@ -155,10 +126,8 @@ auditapi_export(struct request *r, struct db *db)
 	time_t ts, tu;
 	int rc;
 
-	if (r->nparams > 0) {
-		bad(r, r->params[0].name, "Unknown query parameter.");
+	if (reply_unknown_params(r, NULL) != 0)
 		return;
-	}
 	if (export_args(r, &ts, &tu, &since, &until) != 0)
 		return;
 	if ((rc = audit_export(db, r->auth.tenant_id, since, until,

@@ -13,6 +13,8 @@
 #include "db.h"
 #include "findings.h"
 #include "lifecycle.h"
+#include "page.h"
+#include "reply.h"
 #include "vjson.h"
 #include "vtime.h"
 
@@ -25,30 +27,6 @@ not_found(struct request *r)
 	response_error(r, 404, "finding_not_found",
 	    "The finding does not exist or is not visible to this tenant.",
 	    "id");
-}
-
-/* Finding ids are slugs; anything else cannot name one. */
-static int
-id_ok(const char *id)
-{
-	size_t i, n = strlen(id);
-
-	if (n < 1 || n >= FINDING_ID_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = id[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || c == '.'))
-			return 0;
-	}
-	return 1;
-}
-
-static void
-bad(struct request *r, const char *field, const char *msg)
-{
-	response_error(r, 400, "invalid_request", msg, field);
 }
 
 /* Split a comma list of enum names into vals (up to 5, deduplicated);
@@ -98,7 +76,7 @@ str_param(struct request *r, const char *name, size_t max,
 
 	*out = v;
 	if (v != NULL && (*v == '\0' || strlen(v) > max)) {
-		bad(r, name, "The filter must not be empty or longer than "
+		reply_bad(r, name, "The filter must not be empty or longer than "
 		    "the field.");
 		return -1;
 	}
@@ -106,137 +84,61 @@ str_param(struct request *r, const char *name, size_t max,
 }
 
 static void
-findings_list(struct request *r, struct db *db)
+findings_list_h(struct request *r, struct db *db)
 {
 	static const char *const known[] = { "severity", "category",
 	    "subscription_id", "environment", "state", "since", "limit",
-	    "cursor" };
-	const char *sev[5], *st[5], *category, *sub, *env, *s;
-	char since_sql[VTIME_SQL_LEN], cursor[32];
-	struct db_val p[29];
-	struct db_res *res = NULL, *cnt = NULL;
+	    "cursor", NULL };
+	struct findings_filter f = { .nseverity = 5, .nstate = 1 };
+	struct findings_page *page;
+	const char *s;
+	char cursor[PAGE_SEQ_CURSOR_LEN] = "";
 	json_object *root, *arr;
-	size_t nsev = 5, nst = 1, i, j, n;
-	long long before = (1LL << 62);
-	long limit;
-	time_t since = 0;
-	enum db_stmt stmt;
+	size_t i;
 	int rc;
 
-	for (i = 0; i < r->nparams; i++) {
-		for (j = 0; j < NELEM(known); j++)
-			if (strcmp(r->params[i].name, known[j]) == 0)
-				break;
-		if (j == NELEM(known)) {
-			bad(r, r->params[i].name, "Unknown query parameter.");
-			return;
-		}
-	}
-	memcpy(sev, severities, sizeof(sev));
-	st[0] = "open";
+	if (reply_unknown_params(r, known) != 0)
+		return;
+	memcpy(f.severity, severities, sizeof(f.severity));
+	f.state[0] = "open";
 	if ((s = request_param(r, "severity")) != NULL &&
-	    parse_list(s, severities, 5, sev, &nsev) != 0) {
-		bad(r, "severity", "severity must be one or a comma list of "
-		    "critical, high, medium, low, info.");
+	    parse_list(s, severities, 5, f.severity, &f.nseverity) != 0) {
+		reply_bad(r, "severity", "severity must be one or a comma "
+		    "list of critical, high, medium, low, info.");
 		return;
 	}
 	if ((s = request_param(r, "state")) != NULL) {
 		if (strcmp(s, "all") == 0) {
-			memcpy(st, states, sizeof(st));
-			nst = 5;
-		} else if (parse_list(s, states, 5, st, &nst) != 0) {
-			bad(r, "state", "state must be all, or one or a comma "
-			    "list of open, accepted, resolved, snoozed, "
+			memcpy(f.state, states, sizeof(f.state));
+			f.nstate = 5;
+		} else if (parse_list(s, states, 5, f.state,
+		    &f.nstate) != 0) {
+			reply_bad(r, "state", "state must be all, or one or a "
+			    "comma list of open, accepted, resolved, snoozed, "
 			    "dismissed.");
 			return;
 		}
 	}
-	if (str_param(r, "category", 32, &category) != 0 ||
-	    str_param(r, "subscription_id", 64, &sub) != 0 ||
-	    str_param(r, "environment", 32, &env) != 0)
+	if (str_param(r, "category", 32, &f.category) != 0 ||
+	    str_param(r, "subscription_id", 64, &f.subscription_id) != 0 ||
+	    str_param(r, "environment", 32, &f.environment) != 0 ||
+	    reply_since(r, "since", &f.since) < 0 ||
+	    params_limit(r, &f.limit) != 0 ||
+	    params_seq_cursor(r, &f.before) != 0)
 		return;
-	if ((s = request_param(r, "since")) != NULL) {
-		if (vtime_parse_rfc3339(s, &since) != 0) {
-			bad(r, "since", "since must be an RFC 3339 timestamp.");
-			return;
-		}
-		vtime_sql(since, since_sql, sizeof(since_sql));
-	}
-	if (params_limit(r, &limit) != 0 ||
-	    params_seq_cursor(r, &before) != 0)
-		return;
-
-	/* Fill the IN lists' five slots by repeating the last value. */
-	p[0] = DB_STR(r->auth.tenant_id);
-	for (i = 0; i < 5; i++) {
-		p[1 + i] = DB_STR(st[i < nst ? i : nst - 1]);
-		p[6 + i] = DB_STR(sev[i < nsev ? i : nsev - 1]);
-	}
-	p[11] = DB_STR0(category);
-	p[12] = DB_STR0(category);
-	p[13] = DB_STR0(sub);
-	p[14] = DB_STR0(sub);
-	p[15] = DB_STR0(env);
-	p[16] = DB_STR0(env);
-	p[17] = since ? DB_STR(since_sql) : DB_NUL;
-	p[18] = since ? DB_STR(since_sql) : DB_NUL;
-	p[19] = DB_INT(before);
-	p[20] = DB_INT(limit + 1);
-	/* The count first: an empty answer needs no walk at all. Then the
-	 * index whose order is the page's order and whose prefix the
-	 * filters pin down (EXPLAIN in make bench). */
-	if ((rc = db_exec(db, since ? SQL_FINDING_COUNT_SINCE :
-	    SQL_FINDING_COUNT, p, since ? 19 : 17, &cnt)) != 0) {
+	if ((rc = findings_list(db, r->auth.tenant_id, &f, &page)) != 0) {
 		api_db_error(r, rc);
 		return;
 	}
-	if (nst > 1)
-		stmt = SQL_FINDING_LIST_SCAN;
-	else if (nsev == 1)
-		stmt = SQL_FINDING_LIST_SEV;
-	else if (category != NULL)
-		stmt = SQL_FINDING_LIST_CAT;
-	else
-		stmt = SQL_FINDING_LIST;
-	if (db_cell_int(cnt, 0, 0) == 0 && !since) {
-		if ((res = calloc(1, sizeof(*res))) == NULL)
-			rc = DB_ERR;
-	} else
-		rc = db_exec(db, stmt, p, 21, &res);
-	if (rc != 0) {
-		db_res_free(cnt);
-		api_db_error(r, rc);
-		return;
-	}
-	n = res->nrows > (size_t)limit ? (size_t)limit : res->nrows;
+	arr = json_object_new_array_ext((int)page->n);
+	for (i = 0; i < page->n; i++)
+		json_object_array_add(arr, findings_to_json(page->rows[i], 0));
+	if (page->has_more)
+		page_seq_cursor(page->rows[page->n - 1]->seq, cursor,
+		    sizeof(cursor));
 	root = json_object_new_object();
-	arr = json_object_new_array_ext((int)n);
-	for (i = 0; i < n; i++) {
-		struct finding_row *row = findings_row_at(res, i);
-
-		if (row == NULL) {
-			json_object_put(root);
-			json_object_put(arr);
-			db_res_free(res);
-			db_res_free(cnt);
-			api_db_error(r, DB_ERR);
-			return;
-		}
-		if (i == n - 1)
-			snprintf(cursor, sizeof(cursor), "s%lld", row->seq);
-		json_object_array_add(arr, findings_to_json(row, 0));
-		findings_row_free(row);
-	}
-	json_object_object_add(root, "findings", arr);
-	json_object_object_add(root, "total",
-	    json_object_new_int64(db_cell_int(cnt, 0, 0)));
-	json_object_object_add(root, "has_more",
-	    json_object_new_boolean(res->nrows > (size_t)limit));
-	json_object_object_add(root, "next_cursor",
-	    res->nrows > (size_t)limit ? json_object_new_string(cursor) :
-	    NULL);
-	db_res_free(res);
-	db_res_free(cnt);
+	page_end(root, "findings", arr, page->total, page->has_more, cursor);
+	findings_page_free(page);
 	response_json(r, 200, root);
 }
 
@@ -246,7 +148,7 @@ findings_get(struct request *r, struct db *db)
 	struct finding_row *row = NULL;
 	int rc;
 
-	if (!id_ok(r->pathvars[0])) {
+	if (!finding_id_valid(r->pathvars[0])) {
 		not_found(r);
 		return;
 	}
@@ -264,64 +166,20 @@ findings_get(struct request *r, struct db *db)
 }
 
 static void
-findings_history(struct request *r, struct db *db)
+findings_history_h(struct request *r, struct db *db)
 {
-	struct finding_row *row = NULL;
-	struct db_res *res = NULL;
-	json_object *root, *arr;
-	size_t i;
+	json_object *history;
 	int rc;
 
-	if (!id_ok(r->pathvars[0])) {
+	if (!finding_id_valid(r->pathvars[0]))
 		not_found(r);
-		return;
-	}
-	rc = findings_load(db, r->auth.tenant_id, r->pathvars[0], 0, &row);
-	if (rc <= 0) {
-		if (rc == 0)
-			not_found(r);
-		else
-			api_db_error(r, rc);
-		return;
-	}
-	findings_row_free(row);
-	rc = db_exec(db, SQL_HISTORY_LIST, (struct db_val[]){
-	    DB_STR(r->auth.tenant_id), DB_STR(r->pathvars[0]) }, 2, &res);
-	if (rc != 0) {
+	else if ((rc = findings_history(db, r->auth.tenant_id,
+	    r->pathvars[0], &history)) < 0)
 		api_db_error(r, rc);
-		return;
-	}
-	root = json_object_new_object();
-	arr = json_object_new_array();
-	for (i = 0; i < res->nrows; i++) {
-		json_object *h = json_object_new_object(), *fields;
-		char ts[VTIME_RFC3339_LEN];
-
-		json_object_object_add(h, "action",
-		    json_object_new_string(db_cell(res, i, 0)));
-		if (vtime_sql_to_rfc3339(db_cell(res, i, 1), ts,
-		    sizeof(ts)) != 0)
-			ts[0] = '\0';
-		json_object_object_add(h, "timestamp",
-		    json_object_new_string(ts));
-		json_object_object_add(h, "by",
-		    json_object_new_string(db_cell(res, i, 2)));
-		/* The action's own fields, flattened into the entry. */
-		fields = json_tokener_parse(db_cell(res, i, 3));
-		if (fields != NULL &&
-		    json_object_is_type(fields, json_type_object)) {
-			json_object_object_foreach(fields, k, v)
-				json_object_object_add(h, k,
-				    json_object_get(v));
-		}
-		json_object_put(fields);
-		json_object_array_add(arr, h);
-	}
-	db_res_free(res);
-	json_object_object_add(root, "finding_id",
-	    json_object_new_string(r->pathvars[0]));
-	json_object_object_add(root, "history", arr);
-	response_json(r, 200, root);
+	else if (rc == 0)
+		not_found(r);
+	else
+		response_json(r, 200, history);
 }
 
 /* The body of an action, validated into in. Returns 0, or -1 after a
@@ -425,7 +283,7 @@ action_input(struct request *r, json_object *body, enum lc_kind kind,
 	rc = 0;
 	goto out;
 bad:
-	bad(r, e.field, e.message);
+	reply_bad(r, e.field, e.message);
 out:
 	/* Strings point into body; an empty body holds none. */
 	if (empty != NULL)
@@ -462,7 +320,7 @@ findings_action(struct request *r, struct db *db, enum lc_kind kind)
 	char actor[128];
 	int rc;
 
-	if (!id_ok(r->pathvars[0])) {
+	if (!finding_id_valid(r->pathvars[0])) {
 		not_found(r);
 		return;
 	}
@@ -531,7 +389,7 @@ findings_patch_h(struct request *r, struct db *db)
 	char actor[128];
 	int aset, nset, rc;
 
-	if (!id_ok(r->pathvars[0])) {
+	if (!finding_id_valid(r->pathvars[0])) {
 		not_found(r);
 		return;
 	}
@@ -542,14 +400,14 @@ findings_patch_h(struct request *r, struct db *db)
 	    &notes, &e)) < 0 ||
 	    vjson_get_string(r->json, "user", 0, 1, LC_USER_MAX, &user,
 	    &e) < 0) {
-		bad(r, e.field, e.message);
+		reply_bad(r, e.field, e.message);
 		return;
 	}
 	/* A key present with null clears the field. */
 	aset = aset || json_object_object_get_ex(r->json, "assignee", NULL);
 	nset = nset || json_object_object_get_ex(r->json, "notes", NULL);
 	if (!aset && !nset) {
-		bad(r, "body", "Give assignee and/or notes.");
+		reply_bad(r, "body", "Give assignee and/or notes.");
 		return;
 	}
 	auth_actor(r, actor, sizeof(actor));
@@ -591,20 +449,20 @@ findings_bulk(struct request *r, struct db *db)
 	if (vjson_get_string(r->json, "action", 1, 1, 16, &action, &e) < 0 ||
 	    vjson_get_string_array(r->json, "ids", 1, BULK_MAX,
 	    FINDING_ID_MAX - 1, &arr, &e) < 0) {
-		bad(r, e.field, e.message);
+		reply_bad(r, e.field, e.message);
 		return;
 	}
 	for (k = 0; k < NELEM(actions); k++)
 		if (strcmp(action, actions[k]) == 0)
 			break;
 	if (k == NELEM(actions)) {
-		bad(r, "action", "action must be one of accept, resolve, "
+		reply_bad(r, "action", "action must be one of accept, resolve, "
 		    "remediate, snooze, dismiss.");
 		return;
 	}
 	n = json_object_array_length(arr);
 	if (n == 0) {
-		bad(r, "ids", "ids must list 1 to 500 finding ids.");
+		reply_bad(r, "ids", "ids must list 1 to 500 finding ids.");
 		return;
 	}
 	auth_actor(r, actor, sizeof(actor));
@@ -634,7 +492,7 @@ findings_bulk(struct request *r, struct db *db)
 			json_object_put(one);
 			continue;
 		}
-		if (id_ok(ids[i]))
+		if (finding_id_valid(ids[i]))
 			o = findings_act(db, r->auth.tenant_id, ids[i], &in,
 			    actor, now, &res, &after, &rc);
 		switch (o) {
@@ -682,14 +540,14 @@ findings_bulk(struct request *r, struct db *db)
 }
 
 const struct route findings_routes[] = {
-	{ "GET", "/api/v1/findings", SCOPE_READ, 0, findings_list },
+	{ "GET", "/api/v1/findings", SCOPE_READ, 0, findings_list_h },
 	{ "POST", "/api/v1/findings/bulk", SCOPE_WRITE, ROUTE_JSON_BODY,
 	    findings_bulk },
 	{ "GET", "/api/v1/findings/{id}", SCOPE_READ, 0, findings_get },
 	{ "PATCH", "/api/v1/findings/{id}", SCOPE_WRITE, ROUTE_JSON_BODY,
 	    findings_patch_h },
 	{ "GET", "/api/v1/findings/{id}/history", SCOPE_READ, 0,
-	    findings_history },
+	    findings_history_h },
 	{ "POST", "/api/v1/findings/{id}/accept", SCOPE_WRITE,
 	    ROUTE_JSON_BODY, findings_accept },
 	{ "POST", "/api/v1/findings/{id}/resolve", SCOPE_WRITE,

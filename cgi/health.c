@@ -8,7 +8,7 @@ static void
 health_get(struct request *r, struct db *db)
 {
 	json_object *o = json_object_new_object();
-	int ok = db_exec(db, SQL_PING, NULL, 0, NULL) == 0;
+	int ok = db_ping(db) == 0;
 
 	json_object_object_add(o, "status",
 	    json_object_new_string(ok ? "ok" : "degraded"));

@@ -11,6 +11,8 @@
 #include "api.h"
 #include "db.h"
 #include "id.h"
+#include "page.h"
+#include "reply.h"
 
 /* Keys before the cursor in an id-keyed list statement, at most. */
 #define DB_MAX_LIST_KEYS 4
@@ -29,8 +31,8 @@ params_limit(struct request *r, long *out)
 	errno = 0;
 	v = isdigit((unsigned char)*s) ? strtol(s, &end, 10) : -1;
 	if (v < 1 || v > PARAMS_LIMIT_MAX || *end != '\0' || errno) {
-		response_error(r, 400, "invalid_request",
-		    "limit must be an integer between 1 and 500.", "limit");
+		reply_bad(r, "limit",
+		    "limit must be an integer between 1 and 500.");
 		return -1;
 	}
 	*out = v;
@@ -51,8 +53,7 @@ params_seq_cursor(struct request *r, long long *before)
 	v = (s[0] == 's' && isdigit((unsigned char)s[1])) ?
 	    strtoll(s + 1, &end, 10) : -1;
 	if (v < 1 || *end != '\0' || errno) {
-		response_error(r, 400, "invalid_request",
-		    "cursor is not valid.", "cursor");
+		reply_bad(r, "cursor", "cursor is not valid.");
 		return -1;
 	}
 	*before = v;
@@ -62,7 +63,7 @@ params_seq_cursor(struct request *r, long long *before)
 size_t
 params_page_rows(const struct db_res *res, long limit)
 {
-	return res->nrows > (size_t)limit ? (size_t)limit : res->nrows;
+	return page_rows(res, limit);
 }
 
 void
@@ -70,30 +71,31 @@ params_page_end(json_object *root, const char *name, json_object *items,
     const struct db_res *res, long limit, long long total,
     size_t cursor_col)
 {
-	int more = res->nrows > (size_t)limit;
-	size_t n = params_page_rows(res, limit);
-
-	json_object_object_add(root, name, items);
-	json_object_object_add(root, "total", json_object_new_int64(total));
-	json_object_object_add(root, "has_more",
-	    json_object_new_boolean(more));
-	json_object_object_add(root, "next_cursor", more && n > 0 ?
-	    json_object_new_string(db_cell(res, n - 1, cursor_col)) : NULL);
+	page_end_res(root, name, items, res, limit, total, cursor_col);
 }
 
 int
 params_list(struct request *r, long *limit)
 {
-	size_t i;
+	static const char *const known[] = { "limit", "cursor", NULL };
 
-	for (i = 0; i < r->nparams; i++)
-		if (strcmp(r->params[i].name, "limit") != 0 &&
-		    strcmp(r->params[i].name, "cursor") != 0) {
-			response_error(r, 400, "invalid_request",
-			    "Unknown query parameter.", r->params[i].name);
-			return -1;
-		}
+	if (reply_unknown_params(r, known) != 0)
+		return -1;
 	return params_limit(r, limit);
+}
+
+int
+params_list_cursor(struct request *r, long *limit,
+    int (*valid)(const char *), const char **cursor)
+{
+	if (params_list(r, limit) != 0)
+		return -1;
+	*cursor = request_param(r, "cursor");
+	if (*cursor != NULL && !valid(*cursor)) {
+		reply_bad(r, "cursor", "cursor is not valid.");
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -108,8 +110,7 @@ params_id_page(struct request *r, struct db *db, long limit,
 	int rc;
 
 	if (cursor != NULL && !id_valid(l->prefix, cursor)) {
-		response_error(r, 400, "invalid_request", "cursor is not valid.",
-		    "cursor");
+		reply_bad(r, "cursor", "cursor is not valid.");
 		return;
 	}
 	for (i = 0; i < l->nkeys && i < DB_MAX_LIST_KEYS; i++)
@@ -122,12 +123,12 @@ params_id_page(struct request *r, struct db *db, long limit,
 		api_db_error(r, rc);
 		return;
 	}
-	n = params_page_rows(res, limit);
+	n = page_rows(res, limit);
 	root = json_object_new_object();
 	arr = json_object_new_array();
 	for (i = 0; i < n; i++)
 		json_object_array_add(arr, l->item(res, i));
-	params_page_end(root, l->name, arr, res, limit,
+	page_end_res(root, l->name, arr, res, limit,
 	    db_cell_int(cnt, 0, 0), l->cursor_col);
 	db_res_free(cnt);
 	db_res_free(res);

@@ -18,18 +18,7 @@
 
 #include "api.h"
 #include "posture.h"
-
-/* These resources take no query parameters: any is a 400, so that a
- * client's typo is not silently ignored. 0, or -1 after the reply. */
-static int
-no_params(struct request *r)
-{
-	if (r->nparams == 0)
-		return 0;
-	response_error(r, 400, "invalid_request", "Unknown query parameter.",
-	    r->params[0].name);
-	return -1;
-}
+#include "reply.h"
 
 static void
 posture_risk_score(struct request *r, struct db *db)
@@ -37,7 +26,8 @@ posture_risk_score(struct request *r, struct db *db)
 	struct posture *p;
 	int rc;
 
-	if (no_params(r) != 0)
+	/* No query parameters: a client's typo is a 400, not ignored. */
+	if (reply_unknown_params(r, NULL) != 0)
 		return;
 	if ((rc = posture_load(db, r->auth.tenant_id, 0, &p)) != 0) {
 		api_db_error(r, rc);
@@ -53,7 +43,7 @@ posture_summary_get(struct request *r, struct db *db)
 	struct posture *p;
 	int rc;
 
-	if (no_params(r) != 0)
+	if (reply_unknown_params(r, NULL) != 0)
 		return;
 	if ((rc = posture_load(db, r->auth.tenant_id, 1, &p)) != 0) {
 		api_db_error(r, rc);

@@ -11,18 +11,13 @@
 #include "conf.h"
 #include "finding.h"
 #include "log.h"
+#include "page.h"
+#include "reply.h"
 #include "rules.h"
-
 
 /* The worker's rules: loaded on first use, kept until exit. */
 static struct ruleset loaded;
 static int loaded_ok;
-
-static void
-bad(struct request *r, const char *field, const char *msg)
-{
-	response_error(r, 400, "invalid_request", msg, field);
-}
 
 static int
 rules_ready(void)
@@ -45,28 +40,21 @@ static void
 rules_list(struct request *r, struct db *db)
 {
 	static const char *const known[] = { "severity", "category", "limit",
-	    "cursor" };
+	    "cursor", NULL };
 	const char *sev = request_param(r, "severity");
 	const char *cat = request_param(r, "category");
 	const char *cursor = request_param(r, "cursor"), *last = NULL;
 	enum finding_severity want = FINDING_SEV_UNSET;
 	json_object *root, *arr;
 	long limit, total = 0, shown = 0;
-	size_t i, j, start = 0;
+	size_t i, start = 0;
 	int more = 0;
 
 	(void)db;
-	for (i = 0; i < r->nparams; i++) {
-		for (j = 0; j < NELEM(known); j++)
-			if (strcmp(r->params[i].name, known[j]) == 0)
-				break;
-		if (j == NELEM(known)) {
-			bad(r, r->params[i].name, "Unknown query parameter.");
-			return;
-		}
-	}
+	if (reply_unknown_params(r, known) != 0)
+		return;
 	if (sev != NULL && finding_severity_from_str(sev, &want) != 0) {
-		bad(r, "severity", "severity must be one of critical, high, "
+		reply_bad(r, "severity", "severity must be one of critical, high, "
 		    "medium, low, info.");
 		return;
 	}
@@ -82,7 +70,7 @@ rules_list(struct request *r, struct db *db)
 			if (strcmp(loaded.rules[i].id, cursor) == 0)
 				break;
 		if (i == loaded.n) {
-			bad(r, "cursor", "cursor is not valid.");
+			reply_bad(r, "cursor", "cursor is not valid.");
 			return;
 		}
 		start = i + 1;
@@ -106,12 +94,7 @@ rules_list(struct request *r, struct db *db)
 		last = ru->id;
 		shown++;
 	}
-	json_object_object_add(root, "rules", arr);
-	json_object_object_add(root, "total", json_object_new_int64(total));
-	json_object_object_add(root, "has_more",
-	    json_object_new_boolean(more));
-	json_object_object_add(root, "next_cursor", more && last != NULL ?
-	    json_object_new_string(last) : NULL);
+	page_end(root, "rules", arr, total, more, last);
 	response_json(r, 200, root);
 }
 

@@ -4,21 +4,14 @@
 #include "vigil.h"
 
 #include <stdio.h>
-#include <string.h>
 #include <time.h>
 
 #include "api.h"
 #include "finding.h"
 #include "id.h"
+#include "reply.h"
 #include "scans.h"
 #include "vjson.h"
-
-
-static void
-bad(struct request *r, const char *field, const char *msg)
-{
-	response_error(r, 400, "invalid_request", msg, field);
-}
 
 static void
 scans_create(struct request *r, struct db *db)
@@ -33,7 +26,7 @@ scans_create(struct request *r, struct db *db)
 	if (vjson_only_keys(r->json, allowed, &e) != 0 ||
 	    vjson_get_string(r->json, "integration_id", 1, 1, 64, &integ,
 	    &e) < 0) {
-		bad(r, e.field, e.message);
+		reply_bad(r, e.field, e.message);
 		return;
 	}
 	auth_actor(r, actor, sizeof(actor));
@@ -59,20 +52,24 @@ scans_create(struct request *r, struct db *db)
 	}
 }
 
+/* A scans cursor is the last scan id of the previous page; a results
+ * cursor the last finding id. */
+static int
+scan_id_ok(const char *s)
+{
+	return id_valid("scn", s);
+}
+
 static void
 scans_list(struct request *r, struct db *db)
 {
-	const char *cursor = request_param(r, "cursor");
+	const char *cursor;
 	json_object *root;
 	long limit;
 	int rc;
 
-	if (params_list(r, &limit) != 0)
+	if (params_list_cursor(r, &limit, scan_id_ok, &cursor) != 0)
 		return;
-	if (cursor != NULL && !id_valid("scn", cursor)) {
-		bad(r, "cursor", "cursor is not valid.");
-		return;
-	}
 	if ((rc = scans_page(db, r->auth.tenant_id, cursor, limit,
 	    &root)) != 0) {
 		api_db_error(r, rc);
@@ -96,36 +93,16 @@ scans_get(struct request *r, struct db *db)
 		response_json(r, 200, scan);
 }
 
-/* A results cursor is the last finding id of the previous page. */
-static int
-cursor_ok(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n < 1 || n >= FINDING_ID_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
-		    s[i] == '_' || s[i] == '.'))
-			return 0;
-	return 1;
-}
-
 static void
 scans_results(struct request *r, struct db *db)
 {
-	const char *cursor = request_param(r, "cursor");
+	const char *cursor;
 	json_object *root;
 	long limit;
 	int rc;
 
-	if (params_list(r, &limit) != 0)
+	if (params_list_cursor(r, &limit, finding_id_valid, &cursor) != 0)
 		return;
-	if (cursor != NULL && !cursor_ok(cursor)) {
-		bad(r, "cursor", "cursor is not valid.");
-		return;
-	}
 	if ((rc = scans_results_page(db, r->auth.tenant_id, r->pathvars[0],
 	    cursor, limit, &root)) < 0)
 		api_db_error(r, rc);

@@ -15,20 +15,9 @@
 #include "api.h"
 #include "cidr.h"
 #include "db.h"
+#include "reply.h"
 #include "settings.h"
 #include "vjson.h"
-
-/* These resources take no query parameters: any is a 400, so that a
- * client's typo is not silently ignored. 0, or -1 after the reply. */
-static int
-no_params(struct request *r)
-{
-	if (r->nparams == 0)
-		return 0;
-	response_error(r, 400, "invalid_request", "Unknown query parameter.",
-	    r->params[0].name);
-	return -1;
-}
 
 static void
 settings_get_h(struct request *r, struct db *db)
@@ -36,7 +25,8 @@ settings_get_h(struct request *r, struct db *db)
 	struct settings *s;
 	int rc;
 
-	if (no_params(r) != 0)
+	/* No query parameters: a client's typo is a 400, not ignored. */
+	if (reply_unknown_params(r, NULL) != 0)
 		return;
 	/* 0: the tenant just authenticated is gone. */
 	if ((rc = settings_get(db, r->auth.tenant_id, &s)) != 1) {
@@ -183,10 +173,10 @@ settings_put_h(struct request *r, struct db *db)
 	char actor[128];
 	int rc;
 
-	if (no_params(r) != 0)
+	if (reply_unknown_params(r, NULL) != 0)
 		return;
 	if (change_args(r->json, &c, items, &e) != 0) {
-		response_error(r, 400, "invalid_request", e.message, e.field);
+		reply_bad(r, e.field, e.message);
 		return;
 	}
 	c.guard = 1;
@@ -204,14 +194,13 @@ settings_put_h(struct request *r, struct db *db)
 		settings_free(after);
 		break;
 	case SETTINGS_INVALID:
-		response_error(r, 400, "invalid_request", se.message,
-		    se.field);
+		reply_bad(r, se.field, se.message);
 		break;
 	case SETTINGS_LOCKOUT:
-		response_error(r, 400, "invalid_request", "ip_allowlist does "
-		    "not include the address this request comes from: it "
-		    "would lock this client out. Include it (or set the "
-		    "list from an address it includes).", "ip_allowlist");
+		reply_bad(r, "ip_allowlist", "ip_allowlist does not include "
+		    "the address this request comes from: it would lock "
+		    "this client out. Include it (or set the list from an "
+		    "address it includes).");
 		break;
 	case SETTINGS_DB_ERROR:
 		api_db_error(r, rc);

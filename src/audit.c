@@ -407,14 +407,11 @@ json_object *
 audit_entry_to_json(const struct audit_row *a, int with_text)
 {
 	json_object *o = json_object_new_object(), *d = NULL;
-	char ts[VTIME_RFC3339_LEN];
 	struct vjson_err e;
 
 	json_object_object_add(o, "id", str_or_empty(a->id));
 	json_object_object_add(o, "seq", json_object_new_int64(a->seq));
-	json_object_object_add(o, "at", a->at != NULL &&
-	    vtime_sql_to_rfc3339(a->at, ts, sizeof(ts)) == 0 ?
-	    json_object_new_string(ts) : NULL);
+	json_object_object_add(o, "at", vtime_sql_json(a->at));
 	json_object_object_add(o, "actor", str_or_empty(a->actor));
 	json_object_object_add(o, "action", str_or_empty(a->action));
 	json_object_object_add(o, "object", str_or_empty(a->object));

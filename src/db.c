@@ -1116,6 +1116,12 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 	return DB_DOWN;
 }
 
+int
+db_ping(struct db *db)
+{
+	return db_exec(db, SQL_PING, NULL, 0, NULL);
+}
+
 static int
 tx_command(struct db *db, const char *what)
 {

@@ -186,6 +186,9 @@ void	 db_disconnect(struct db *);
  * and retries once when the connection was lost outside a transaction. */
 int	 db_exec(struct db *, enum db_stmt, const struct db_val *params,
 	    size_t nparams, struct db_res **out);
+/* One round trip to the server (connecting, or reconnecting once, as
+ * db_exec does): 0 if it answered, else a DB_* code. For health checks. */
+int	 db_ping(struct db *);
 void	 db_res_free(struct db_res *);
 const char *db_cell(const struct db_res *, size_t row, size_t col);
 long long db_cell_int(const struct db_res *, size_t row, size_t col);

@@ -108,3 +108,18 @@ finding_resolver_from_str(const char *s, enum finding_resolver *out)
 	*out = (enum finding_resolver)i;
 	return 0;
 }
+
+int
+finding_id_valid(const char *id)
+{
+	size_t i, n = strlen(id);
+
+	if (n < 1 || n >= FINDING_ID_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((id[i] >= 'a' && id[i] <= 'z') ||
+		    (id[i] >= '0' && id[i] <= '9') || id[i] == '-' ||
+		    id[i] == '_' || id[i] == '.'))
+			return 0;
+	return 1;
+}

@@ -88,4 +88,8 @@ int	 finding_remediation_from_str(const char *, enum finding_remediation *);
 const char *finding_resolver_str(enum finding_resolver);
 int	 finding_resolver_from_str(const char *, enum finding_resolver *);
 
+/* 1 if id can name a finding: 1 to FINDING_ID_MAX - 1 of a-z, 0-9, '-',
+ * '_' and '.' (what findings_make_id writes); 0 otherwise. */
+int	 finding_id_valid(const char *id);
+
 #endif

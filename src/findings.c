@@ -315,6 +315,161 @@ findings_to_json(const struct finding_row *r, int full)
 	return o;
 }
 
+void
+findings_page_free(struct findings_page *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->n; i++)
+		findings_row_free(p->rows[i]);
+	free(p->rows);
+	free(p);
+}
+
+/* The parameters SQL_FINDING_LIST* and SQL_FINDING_COUNT* share, in
+ * their order (the count statements take the first LP_SINCE or LP_BEFORE
+ * of them). The IN lists have five slots each. */
+enum {
+	LP_TENANT, LP_STATE, LP_SEV = LP_STATE + 5, LP_CAT = LP_SEV + 5,
+	LP_SUB = LP_CAT + 2, LP_ENV = LP_SUB + 2, LP_SINCE = LP_ENV + 2,
+	LP_BEFORE = LP_SINCE + 2, LP_LIMIT, LP__N
+};
+
+int
+findings_list(struct db *db, const char *tenant_id,
+    const struct findings_filter *f, struct findings_page **out)
+{
+	struct findings_page *page;
+	struct db_res *res = NULL, *cnt = NULL;
+	struct db_val p[LP__N];
+	char since_sql[VTIME_SQL_LEN];
+	enum db_stmt stmt;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if ((page = calloc(1, sizeof(*page))) == NULL)
+		return DB_ERR;
+	if (f->since)
+		vtime_sql(f->since, since_sql, sizeof(since_sql));
+	/* Fill the IN lists' five slots by repeating the last value. */
+	p[LP_TENANT] = DB_STR(tenant_id);
+	for (i = 0; i < 5; i++) {
+		p[LP_STATE + i] = DB_STR(f->state[i < f->nstate ? i :
+		    f->nstate - 1]);
+		p[LP_SEV + i] = DB_STR(f->severity[i < f->nseverity ? i :
+		    f->nseverity - 1]);
+	}
+	p[LP_CAT] = p[LP_CAT + 1] = DB_STR0(f->category);
+	p[LP_SUB] = p[LP_SUB + 1] = DB_STR0(f->subscription_id);
+	p[LP_ENV] = p[LP_ENV + 1] = DB_STR0(f->environment);
+	p[LP_SINCE] = p[LP_SINCE + 1] = f->since ? DB_STR(since_sql) :
+	    DB_NUL;
+	p[LP_BEFORE] = DB_INT(f->before);
+	/* One row more than asked tells whether there is a next page. */
+	p[LP_LIMIT] = DB_INT(f->limit + 1);
+	/* The count first: an empty answer needs no walk at all. Then the
+	 * index whose order is the page's order and whose prefix the
+	 * filters pin down (EXPLAIN in make bench). */
+	if ((rc = db_exec(db, f->since ? SQL_FINDING_COUNT_SINCE :
+	    SQL_FINDING_COUNT, p, f->since ? LP_BEFORE : LP_SINCE,
+	    &cnt)) != 0)
+		goto out;
+	page->total = db_cell_int(cnt, 0, 0);
+	if (page->total == 0 && !f->since) {
+		*out = page;
+		page = NULL;
+		goto out;
+	}
+	if (f->nstate > 1)
+		stmt = SQL_FINDING_LIST_SCAN;
+	else if (f->nseverity == 1)
+		stmt = SQL_FINDING_LIST_SEV;
+	else if (f->category != NULL)
+		stmt = SQL_FINDING_LIST_CAT;
+	else
+		stmt = SQL_FINDING_LIST;
+	if ((rc = db_exec(db, stmt, p, LP__N, &res)) != 0)
+		goto out;
+	page->has_more = res->nrows > (size_t)f->limit;
+	i = page->has_more ? (size_t)f->limit : res->nrows;
+	if (i > 0 && (page->rows = calloc(i, sizeof(*page->rows))) == NULL) {
+		rc = DB_ERR;
+		goto out;
+	}
+	for (page->n = 0; page->n < i; page->n++)
+		if ((page->rows[page->n] = findings_row_at(res,
+		    page->n)) == NULL) {
+			rc = DB_ERR;
+			goto out;
+		}
+	*out = page;
+	page = NULL;
+out:
+	db_res_free(res);
+	db_res_free(cnt);
+	findings_page_free(page);
+	return rc;
+}
+
+/* Columns of SQL_HISTORY_LIST. */
+enum { HIST_C_ACTION, HIST_C_AT, HIST_C_ACTOR, HIST_C_FIELDS };
+
+/* Row i of SQL_HISTORY_LIST as the API shows an entry: {action,
+ * timestamp, by, ...the action's own fields, flattened}. */
+static json_object *
+history_entry(const struct db_res *res, size_t i)
+{
+	json_object *h = json_object_new_object(), *fields;
+	char ts[VTIME_RFC3339_LEN];
+
+	json_object_object_add(h, "action",
+	    json_object_new_string(db_cell(res, i, HIST_C_ACTION)));
+	if (vtime_sql_to_rfc3339(db_cell(res, i, HIST_C_AT), ts,
+	    sizeof(ts)) != 0)
+		ts[0] = '\0';
+	json_object_object_add(h, "timestamp", json_object_new_string(ts));
+	json_object_object_add(h, "by",
+	    json_object_new_string(db_cell(res, i, HIST_C_ACTOR)));
+	fields = json_tokener_parse(db_cell(res, i, HIST_C_FIELDS));
+	if (fields != NULL && json_object_is_type(fields, json_type_object)) {
+		json_object_object_foreach(fields, k, v)
+			json_object_object_add(h, k, json_object_get(v));
+	}
+	json_object_put(fields);
+	return h;
+}
+
+int
+findings_history(struct db *db, const char *tenant_id, const char *id,
+    json_object **out)
+{
+	struct finding_row *row = NULL;
+	struct db_res *res = NULL;
+	json_object *arr;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	/* The finding first: a finding without history is not "none". */
+	if ((rc = findings_load(db, tenant_id, id, 0, &row)) <= 0)
+		return rc;
+	findings_row_free(row);
+	if ((rc = db_exec(db, SQL_HISTORY_LIST, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(id) }, 2, &res)) != 0)
+		return rc;
+	arr = json_object_new_array();
+	for (i = 0; i < res->nrows; i++)
+		json_object_array_add(arr, history_entry(res, i));
+	db_res_free(res);
+	*out = json_object_new_object();
+	json_object_object_add(*out, "finding_id", json_object_new_string(id));
+	json_object_object_add(*out, "history", arr);
+	return 1;
+}
+
 int
 findings_tenant_settings(struct db *db, const char *tenant_id,
     struct lc_tenant *out)

@@ -76,6 +76,50 @@ struct finding_row *findings_row_at(const struct db_res *, size_t i);
  * lifecycle details, assignee and notes). New object, caller puts. */
 json_object *findings_to_json(const struct finding_row *, int full);
 
+/* The filters of a list. severity and state name 1 to 5 values each
+ * (finding_severity_str / finding_state_str names; the rows match any);
+ * category, subscription_id and environment NULL for any; since 0 for
+ * any time, else updated after it; before the keyset cursor (rows with
+ * a smaller seq; 1 << 62 for the first page); limit 1..500. Strings are
+ * borrowed. */
+struct findings_filter {
+	const char	*severity[5];
+	size_t		 nseverity;
+	const char	*state[5];
+	size_t		 nstate;
+	const char	*category;
+	const char	*subscription_id;
+	const char	*environment;
+	time_t		 since;
+	long long	 before;
+	long		 limit;
+};
+
+/* A page of a list, newest first (in the list shape: findings_to_json
+ * without full). */
+struct findings_page {
+	struct finding_row **rows;
+	size_t		  n;
+	long long	  total;     /* findings matching the filters */
+	int		  has_more;  /* then rows[n - 1]->seq is the cursor */
+};
+
+/* The tenant's findings matching f, a page of at most f->limit: 0 with
+ * *out set (free with findings_page_free), or a DB_* code (< 0) with
+ * *out NULL. Two statements at most: the count (from the trigger-kept
+ * counts unless since is set), then the page, skipped when the count
+ * says there is none. */
+int	 findings_list(struct db *, const char *tenant_id,
+	    const struct findings_filter *f, struct findings_page **out);
+void	 findings_page_free(struct findings_page *);
+
+/* GET /findings/{id}/history's answer, {finding_id, history: [{action,
+ * timestamp, by, ...the action's fields}]} oldest first: 1 with *out set
+ * (a new object the caller puts), 0 if the tenant has no such finding,
+ * or a DB_* code (< 0). */
+int	 findings_history(struct db *, const char *tenant_id, const char *id,
+	    json_object **out);
+
 /* Outcome of findings_act. */
 enum findings_outcome {
 	FINDINGS_OK = 0,        /* applied; *after holds the new row */

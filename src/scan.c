@@ -71,17 +71,6 @@ add_str(json_object *o, const char *k, const char *v)
 	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
 }
 
-/* RFC 3339 from a DATETIME cell, or JSON null. */
-static json_object *
-ts_cell(const char *sql)
-{
-	char out[VTIME_RFC3339_LEN];
-
-	if (sql == NULL || vtime_sql_to_rfc3339(sql, out, sizeof(out)) != 0)
-		return NULL;
-	return json_object_new_string(out);
-}
-
 static json_object *
 int_cell(const struct db_res *res, size_t i, size_t col)
 {
@@ -1251,11 +1240,11 @@ scan_to_json(const struct db_res *res, size_t i)
 	add_str(o, "status", db_cell(res, i, SCAN_C_STATUS));
 	add_str(o, "trigger", db_cell(res, i, SCAN_C_TRIGGER));
 	json_object_object_add(o, "created_at",
-	    ts_cell(db_cell(res, i, SCAN_C_CREATED)));
+	    vtime_sql_json(db_cell(res, i, SCAN_C_CREATED)));
 	json_object_object_add(o, "started_at",
-	    ts_cell(db_cell(res, i, SCAN_C_STARTED)));
+	    vtime_sql_json(db_cell(res, i, SCAN_C_STARTED)));
 	json_object_object_add(o, "finished_at",
-	    ts_cell(db_cell(res, i, SCAN_C_FINISHED)));
+	    vtime_sql_json(db_cell(res, i, SCAN_C_FINISHED)));
 	json_object_object_add(o, "resources_scanned",
 	    int_cell(res, i, SCAN_C_RESOURCES));
 	json_object_object_add(o, "rules_evaluated",

@@ -10,6 +10,7 @@
 #include "audit.h"
 #include "db.h"
 #include "id.h"
+#include "page.h"
 #include "scan.h"
 #include "scans.h"
 
@@ -28,25 +29,6 @@ static json_object *
 str_or_empty(const char *s)
 {
 	return json_object_new_string(s ? s : "");
-}
-
-/* Add name: items (taking the reference), total, has_more and
- * next_cursor to root, for a result of up to limit + 1 rows whose last
- * row shown has its cursor in column cursor_col. */
-static void
-page_end(json_object *root, const char *name, json_object *items,
-    const struct db_res *res, long limit, long long total,
-    size_t cursor_col)
-{
-	int more = res->nrows > (size_t)limit;
-	size_t n = more ? (size_t)limit : res->nrows;
-
-	json_object_object_add(root, name, items);
-	json_object_object_add(root, "total", json_object_new_int64(total));
-	json_object_object_add(root, "has_more",
-	    json_object_new_boolean(more));
-	json_object_object_add(root, "next_cursor", more && n > 0 ?
-	    str_or_empty(db_cell(res, n - 1, cursor_col)) : NULL);
 }
 
 /* The tenant's scan id as a SCAN_COLS row: 1 (*res set, caller frees),
@@ -149,12 +131,12 @@ scans_page(struct db *db, const char *tenant_id, const char *cursor,
 	    (rc = db_exec(db, SQL_SCAN_COUNT, (struct db_val[]){
 	    DB_STR(tenant_id) }, 1, &cnt)) != 0)
 		goto out;
-	n = res->nrows > (size_t)limit ? (size_t)limit : res->nrows;
+	n = page_rows(res, limit);
 	arr = json_object_new_array();
 	for (i = 0; i < n; i++)
 		json_object_array_add(arr, scan_to_json(res, i));
 	*out = json_object_new_object();
-	page_end(*out, "scans", arr, res, limit, db_cell_int(cnt, 0, 0),
+	page_end_res(*out, "scans", arr, res, limit, db_cell_int(cnt, 0, 0),
 	    SCAN_C_ID);
 out:
 	db_res_free(cnt);
@@ -180,7 +162,7 @@ scans_results_page(struct db *db, const char *tenant_id,
 	    (rc = db_exec(db, SQL_SCAN_RESULTS_COUNT, (struct db_val[]){
 	    DB_STR(scan_id) }, 1, &cnt)) != 0)
 		goto out;
-	n = res->nrows > (size_t)limit ? (size_t)limit : res->nrows;
+	n = page_rows(res, limit);
 	arr = json_object_new_array();
 	for (i = 0; i < n; i++) {
 		json_object *o = json_object_new_object();
@@ -193,7 +175,7 @@ scans_results_page(struct db *db, const char *tenant_id,
 	*out = json_object_new_object();
 	json_object_object_add(*out, "scan_id",
 	    json_object_new_string(scan_id));
-	page_end(*out, "results", arr, res, limit, db_cell_int(cnt, 0, 0),
+	page_end_res(*out, "results", arr, res, limit, db_cell_int(cnt, 0, 0),
 	    RES_C_FINDING);
 	rc = 1;
 out:

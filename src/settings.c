@@ -101,7 +101,6 @@ json_object *
 settings_to_json(const struct settings *s)
 {
 	json_object *o = json_object_new_object(), *rl;
-	char ts[VTIME_RFC3339_LEN];
 
 	rl = json_object_new_object();
 	json_object_object_add(rl, "read_per_min", rate_or_null(s->rate_read));
@@ -115,9 +114,8 @@ settings_to_json(const struct settings *s)
 	/* Shared with s: the object gets its own reference. */
 	json_object_object_add(o, "ip_allowlist",
 	    json_object_get(s->allowlist));
-	json_object_object_add(o, "updated_at", s->updated_at[0] != '\0' &&
-	    vtime_sql_to_rfc3339(s->updated_at, ts, sizeof(ts)) == 0 ?
-	    json_object_new_string(ts) : NULL);
+	json_object_object_add(o, "updated_at",
+	    vtime_sql_json(s->updated_at));
 	return o;
 }
 

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
 #include "vtime.h"
 
 /* Literal formats only, so the compiler can check them; an empty
@@ -149,6 +151,16 @@ vtime_sql_to_rfc3339(const char *sql, char *out, size_t outsz)
 		return -1;
 	vtime_rfc3339(t, out, outsz);
 	return 0;
+}
+
+json_object *
+vtime_sql_json(const char *sql)
+{
+	char out[VTIME_RFC3339_LEN];
+
+	if (sql == NULL || vtime_sql_to_rfc3339(sql, out, sizeof(out)) != 0)
+		return NULL;
+	return json_object_new_string(out);
 }
 
 long long

@@ -19,6 +19,10 @@ int	 vtime_parse_rfc3339(const char *s, time_t *out);
 int	 vtime_parse_sql(const char *s, time_t *out);
 /* Database text "YYYY-MM-DD HH:MM:SS" to RFC 3339 in out; -1 if malformed. */
 int	 vtime_sql_to_rfc3339(const char *sql, char *out, size_t outsz);
+struct json_object;
+/* The API's form of a database DATETIME cell: a new JSON string in RFC
+ * 3339, or NULL (JSON null) when sql is NULL (SQL NULL) or malformed. */
+struct json_object *vtime_sql_json(const char *sql);
 #define VTIME_SQL_MS_LEN  24   /* "2026-05-15 18:42:11.123" + NUL */
 /* Format ms (milliseconds since the epoch) as "YYYY-MM-DD HH:MM:SS.mmm"
  * (UTC) for DATETIME(3) columns. */

@@ -4,6 +4,8 @@
 #include <check.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "suites.h"
 #include "vtime.h"
 
@@ -145,6 +147,20 @@ START_TEST(test_vtime_sql_ms)
 }
 END_TEST
 
+/* A DATETIME cell as the API writes it: RFC 3339, or null. */
+START_TEST(test_vtime_sql_json)
+{
+	json_object *o = vtime_sql_json("2026-05-15 18:42:11");
+
+	ck_assert_ptr_nonnull(o);
+	ck_assert_str_eq(json_object_get_string(o), "2026-05-15T18:42:11Z");
+	json_object_put(o);
+	ck_assert_ptr_null(vtime_sql_json(NULL));
+	ck_assert_ptr_null(vtime_sql_json(""));
+	ck_assert_ptr_null(vtime_sql_json("2026-05-15T18:42:11Z"));
+}
+END_TEST
+
 Suite *
 vtime_suite(void)
 {
@@ -156,6 +172,7 @@ vtime_suite(void)
 	tcase_add_test(tc, test_vtime_parse_sql);
 	tcase_add_test(tc, test_vtime_mono);
 	tcase_add_test(tc, test_vtime_sql_ms);
+	tcase_add_test(tc, test_vtime_sql_json);
 	suite_add_tcase(s, tc);
 	return s;
 }

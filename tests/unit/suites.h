@@ -18,6 +18,7 @@ Suite	*keys_suite(void);
 Suite	*lifecycle_suite(void);
 Suite	*log_suite(void);
 Suite	*netguard_suite(void);
+Suite	*page_suite(void);
 Suite	*posture_suite(void);
 Suite	*ratelimit_suite(void);
 Suite	*ratetable_suite(void);

@@ -1,0 +1,34 @@
+/* page.h: the list shape every list of the API answers,
+ * {<name>: [...], total, has_more, next_cursor}, for the handlers in cgi/
+ * and the domain modules that build a whole page (scans.c). Pure. */
+#ifndef VIGIL_PAGE_H
+#define VIGIL_PAGE_H
+
+#include <stddef.h>
+#include <json-c/json.h>
+
+struct db_res;
+
+/* Room for the "s<seq>" keyset cursor of findings, audit and events. */
+#define PAGE_SEQ_CURSOR_LEN 32
+
+/* Add name: items (taking the reference), total, has_more and
+ * next_cursor (cursor, copied; JSON null when !has_more) to root, in
+ * that order. */
+void	 page_end(json_object *root, const char *name, json_object *items,
+	    long long total, int has_more, const char *cursor);
+
+/* A result of up to limit + 1 rows (one more than asked says there is a
+ * next page): how many rows to show. */
+size_t	 page_rows(const struct db_res *res, long limit);
+/* page_end for such a result: has_more from its row count, next_cursor
+ * from column cursor_col of the last row shown (NULL cell: ""). */
+void	 page_end_res(json_object *root, const char *name,
+	    json_object *items, const struct db_res *res, long limit,
+	    long long total, size_t cursor_col);
+
+/* The "s<seq>" cursor (what cgi/params.c's params_seq_cursor reads) of
+ * the last seq shown, into out (PAGE_SEQ_CURSOR_LEN). */
+void	 page_seq_cursor(long long seq, char *out, size_t outsz);
+
+#endif
