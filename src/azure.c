@@ -88,19 +88,6 @@ struct azure_xfer {
 
 /* --- pure helpers ------------------------------------------------------- */
 
-const char *
-azure_api_version(const char *type)
-{
-	size_t	 i;
-
-	if (type == NULL)
-		return NULL;
-	for (i = 0; i < azure_napis; i++)
-		if (strcasecmp(azure_apis[i].type, type) == 0)
-			return azure_apis[i].api_version;
-	return NULL;
-}
-
 static int
 azure_is_unreserved(int c)
 {

@@ -20,9 +20,6 @@ struct azure_api {
 extern const struct azure_api	 azure_apis[];
 extern const size_t		 azure_napis;
 
-/* The api-version for a type (case-insensitive), or NULL if unknown. */
-const char *azure_api_version(const char *type);
-
 /* 0 if url may be used as an authority or ARM base: "https://host…", or
  * "http://" only to a loopback host (127.0.0.1, ::1, localhost — the test
  * servers); no userinfo, query or fragment. -1 with err set otherwise. */

@@ -104,14 +104,3 @@ backoff_delay_ms(int attempt, long retry_after_secs, double rnd01,
 	return (double)r < ms ? r + 1 : r;
 }
 
-time_t
-backoff_next(int attempt, long retry_after_secs, double rnd01,
-    const struct backoff_policy *policy, time_t now)
-{
-	long long	 ms;
-
-	ms = backoff_delay_ms(attempt, retry_after_secs, rnd01, policy);
-	if (ms < 0)
-		return BACKOFF_DEAD;
-	return now + (time_t)((ms + 999) / 1000);
-}

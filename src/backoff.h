@@ -78,8 +78,4 @@ enum backoff_errkind backoff_curl_kind(int curlcode);
 long long backoff_delay_ms(int attempt, long retry_after_secs, double rnd01,
 	    const struct backoff_policy *policy);
 
-/* now plus backoff_delay_ms rounded up to a whole second, or BACKOFF_DEAD. */
-time_t	 backoff_next(int attempt, long retry_after_secs, double rnd01,
-	    const struct backoff_policy *policy, time_t now);
-
 #endif

@@ -81,7 +81,7 @@ buf_puts(struct buf *b, const char *s)
 	return buf_append(b, s, strlen(s));
 }
 
-int
+static int
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list	 aq;

@@ -24,7 +24,6 @@ int	 buf_append(struct buf *, const void *, size_t);
 int	 buf_puts(struct buf *, const char *);
 int	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
-int	 buf_vprintf(struct buf *, const char *, va_list);
 /* Hand the data over to the caller (who frees it); the buffer is emptied. */
 char	*buf_detach(struct buf *, size_t *lenp);
 

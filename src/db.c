@@ -62,7 +62,6 @@
 
 static const char *const sqls[SQL__COUNT] = {
 	[SQL_PING] = "SELECT 1",
-	[SQL_NOW] = "SELECT UTC_TIMESTAMP()",
 
 	[SQL_TENANT_INSERT] =
 	    "INSERT INTO tenants (id, name, created_at) "
@@ -681,12 +680,6 @@ struct db {
 	char			 err[256];
 };
 
-const char *
-db_sql(enum db_stmt s)
-{
-	return (s < SQL__COUNT) ? sqls[s] : NULL;
-}
-
 /* A new handle; caller frees with db_free. NULL only on out of memory. */
 struct db *
 db_new(const struct conf *conf)
@@ -699,7 +692,8 @@ db_new(const struct conf *conf)
 	return db;
 }
 
-void
+/* Drop the connection (e.g. in a child after fork). */
+static void
 db_disconnect(struct db *db)
 {
 	size_t i;

@@ -13,7 +13,6 @@ struct conf;
 
 enum db_stmt {
 	SQL_PING,
-	SQL_NOW,
 	/* tenants */
 	SQL_TENANT_INSERT,
 	SQL_TENANT_BY_NAME,
@@ -179,8 +178,6 @@ struct db *db_new(const struct conf *);
 void	 db_free(struct db *);
 /* Connect now if not connected; 0 or DB_DOWN. */
 int	 db_connect(struct db *);
-/* Drop the connection (e.g. in a child after fork). */
-void	 db_disconnect(struct db *);
 /* Execute a prepared statement with params; when out is not NULL the
  * result rows are returned (caller frees with db_res_free). Reconnects
  * and retries once when the connection was lost outside a transaction. */
@@ -195,8 +192,6 @@ long long db_cell_int(const struct db_res *, size_t row, size_t col);
 int	 db_begin(struct db *);
 int	 db_commit(struct db *);
 int	 db_rollback(struct db *);
-/* The text of a statement (for EXPLAIN in benchmarks and tests). */
-const char *db_sql(enum db_stmt);
 /* The raw connection for the migration runner only. */
 void	*db_mysql(struct db *);
 const char *db_error(struct db *);

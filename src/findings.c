@@ -583,7 +583,9 @@ write_effects(struct db *db, const char *tenant_id,
 	return rc;
 }
 
-enum findings_outcome
+/* Within the caller's transaction: the same as findings_act without the
+ * transaction, for bulk actions (refusals leave nothing written). */
+static enum findings_outcome
 findings_act_tx(struct db *db, const char *tenant_id, const char *id,
     const struct lc_input *in, const char *actor, time_t now,
     struct lc_result *res, struct finding_row **after, int *rc)

@@ -139,13 +139,6 @@ enum findings_outcome findings_act(struct db *, const char *tenant_id,
 	    time_t now, struct lc_result *res, struct finding_row **after,
 	    int *rc);
 
-/* Within the caller's transaction: the same as findings_act without the
- * transaction, for bulk actions (refusals leave nothing written). */
-enum findings_outcome findings_act_tx(struct db *, const char *tenant_id,
-	    const char *id, const struct lc_input *in, const char *actor,
-	    time_t now, struct lc_result *res, struct finding_row **after,
-	    int *rc);
-
 /* PATCH: set assignee and/or notes (a NULL value clears; *_set says which
  * to touch) in one transaction with an "updated" history entry, its audit
  * entry and a finding.updated event. Same outcomes as findings_act. */

@@ -119,7 +119,10 @@ load(struct db *db, enum db_stmt stmt, const struct db_val *params,
 	return *out ? 1 : DB_ERR;
 }
 
-int
+/* Load a live integration of a tenant: 1 found (*out set, free with
+ * integrations_free), 0 not found (or not an integration id), or a DB_*
+ * error code (< 0). */
+static int
 integrations_get(struct db *db, const char *tenant_id, const char *id,
     struct integration **out)
 {

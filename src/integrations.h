@@ -27,11 +27,6 @@ struct integration {
 	char	*last_scan_at;  /* NULL if never scanned */
 };
 
-/* Load a live integration of a tenant: 1 found (*out set, free with
- * integrations_free), 0 not found (or not an integration id), or a DB_*
- * error code (< 0). */
-int	 integrations_get(struct db *, const char *tenant_id, const char *id,
-	    struct integration **out);
 /* The same for a live integration of any tenant (vigil-scan's command
  * line names one by id alone). */
 int	 integrations_find(struct db *, const char *id,

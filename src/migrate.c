@@ -45,7 +45,11 @@ emit(const char *s, size_t len, int (*fn)(const char *, size_t, void *),
 	return len > 0 ? fn(s, len, arg) : 0;
 }
 
-int
+/* Split a migration file into statements, calling fn for each one
+ * (trimmed, without its terminator). Understands "--" comments, quoted
+ * strings and "DELIMITER x" lines as the mysql client does. Returns 0, or
+ * the first non-zero value fn returned, or -1 on an unterminated string. */
+static int
 migrate_split(const char *text, int (*fn)(const char *, size_t, void *),
     void *arg)
 {

@@ -7,12 +7,6 @@
 
 struct db;
 
-/* Split a migration file into statements, calling fn for each one
- * (trimmed, without its terminator). Understands "--" comments, quoted
- * strings and "DELIMITER x" lines as the mysql client does. Returns 0, or
- * the first non-zero value fn returned, or -1 on an unterminated string. */
-int	 migrate_split(const char *text,
-	    int (*fn)(const char *stmt, size_t len, void *arg), void *arg);
 /* Apply every migration in dir that schema_migrations does not list,
  * reporting each to out. 0 if all went well (or nothing was to do), -1
  * after printing which step failed and why. */

@@ -72,7 +72,8 @@ posture_label(int score)
 	return "Low";
 }
 
-int
+/* Index of a severity name, or -1. */
+static int
 posture_sev_index(const char *name)
 {
 	int i;

@@ -42,8 +42,6 @@ struct posture_counts {
 int	 posture_score(const long long open[POSTURE_NSEV]);
 /* "Low", "Medium", "High" or "Critical". */
 const char *posture_label(int score);
-/* Index of a severity name, or -1. */
-int	 posture_sev_index(const char *);
 /* The deterministic summary into out (truncated to outsz). Pure. */
 void	 posture_summary(const struct posture_counts *, char *out,
 	    size_t outsz);

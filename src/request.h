@@ -97,6 +97,5 @@ void	 response_raw(struct request *, int status, const char *ctype,
 /* The full CGI response (Status line, headers incl. security headers and
  * X-Request-Id, blank line, body) into out. */
 int	 response_serialize(const struct request *, struct buf *out);
-const char *response_reason(int status);
 
 #endif

@@ -9,7 +9,7 @@
 #include "request.h"
 #include "vjson.h"
 
-const char *
+static const char *
 response_reason(int status)
 {
 	switch (status) {

@@ -849,7 +849,11 @@ scan_fail_row(struct db *db, const char *scan_id, const char *tenant_id,
 
 /* -- entry points ------------------------------------------------------------------ */
 
-int
+/* Queue a scan of an integration: a new "scn_…" id into id (VIGIL_ID_LEN)
+ * and a queued row. trigger is "api", "schedule" or "cli". In its own
+ * statement; the caller ensures no scan is queued or running (the API
+ * and the scheduler lock the integration row first). 0 or a DB_* code. */
+static int
 scan_insert(struct db *db, const char *tenant_id, const char *integration_id,
     const char *trigger, time_t now, char *id, size_t idsz)
 {

@@ -64,14 +64,6 @@ struct scan_opts {
 	void		*arg;
 };
 
-/* Queue a scan of an integration: a new "scn_…" id into id (VIGIL_ID_LEN)
- * and a queued row. trigger is "api", "schedule" or "cli". In its own
- * statement; the caller ensures no scan is queued or running (the API
- * and the scheduler lock the integration row first). 0 or a DB_* code. */
-int	 scan_insert(struct db *, const char *tenant_id,
-	    const char *integration_id, const char *trigger, time_t now,
-	    char *id, size_t idsz);
-
 /* Outcomes of scan_queue besides DB_* codes (< 0). */
 #define SCAN_Q_QUEUED		1	/* a new queued scan: its id in id */
 #define SCAN_Q_ACTIVE		2	/* one is queued or running: its id */

@@ -22,20 +22,6 @@
 
 #define SPOOL_TX_TRIES 5
 
-int
-spool_match(const char *events_json, const char *type)
-{
-	json_object *arr;
-	int hit;
-
-	if (events_json == NULL ||
-	    (arr = json_tokener_parse(events_json)) == NULL)
-		return 0;
-	hit = events_match(arr, type);
-	json_object_put(arr);
-	return hit;
-}
-
 /* --- fan-out ------------------------------------------------------------ */
 
 /* The columns of SQL_SPOOL_EVENTS and SQL_SPOOL_WEBHOOKS. */

@@ -69,11 +69,6 @@ struct spool_conf {
 	struct backoff_policy policy;
 };
 
-/* 1 if a webhook subscribed to events_json (its JSON array of names:
- * exact types, "prefix.*" or "*") receives an event of type: events_match
- * over the stored text. Pure. */
-int	 spool_match(const char *events_json, const char *type);
-
 /* Fan out up to batch undispatched events; *nevents and *ndeliveries (may
  * be NULL) say how many. 0 or a DB_* code. */
 int	 spool_fanout(struct db *, int batch, long *nevents,

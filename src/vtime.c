@@ -184,14 +184,3 @@ vtime_now_ms(void)
 	return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-void
-vtime_sql_ms(long long ms, char *out, size_t outsz)
-{
-	char	 sec[VTIME_SQL_LEN];
-	long long m = ms % 1000;
-
-	if (m < 0)
-		m += 1000;
-	vtime_sql((time_t)((ms - m) / 1000), sec, sizeof(sec));
-	snprintf(out, outsz, "%s.%03lld", sec, m);
-}

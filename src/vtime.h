@@ -23,10 +23,6 @@ struct json_object;
 /* The API's form of a database DATETIME cell: a new JSON string in RFC
  * 3339, or NULL (JSON null) when sql is NULL (SQL NULL) or malformed. */
 struct json_object *vtime_sql_json(const char *sql);
-#define VTIME_SQL_MS_LEN  24   /* "2026-05-15 18:42:11.123" + NUL */
-/* Format ms (milliseconds since the epoch) as "YYYY-MM-DD HH:MM:SS.mmm"
- * (UTC) for DATETIME(3) columns. */
-void	 vtime_sql_ms(long long ms, char *out, size_t outsz);
 /* Milliseconds since the epoch (wall clock). */
 long long vtime_now_ms(void);
 /* Microseconds on the monotonic clock. */

@@ -235,25 +235,6 @@ START_TEST(test_backoff_policy)
 }
 END_TEST
 
-START_TEST(test_backoff_next)
-{
-	struct backoff_policy	 fast = { BACKOFF_RETRIES, 0.001, 0.2, 3600 };
-	struct backoff_policy	 zero = { 2, 0.0, 0.2, 3600 };
-	const time_t		 now = 1700000000;
-
-	ck_assert_int_eq(backoff_next(1, 0, 0.5, NULL, now), now + 30);
-	ck_assert_int_eq(backoff_next(10, 0, 0.5, NULL, now), now + 28800);
-	ck_assert_int_eq(backoff_next(1, 120, 0.5, NULL, now), now + 120);
-	ck_assert_int_eq(backoff_next(11, 0, 0.5, NULL, now), BACKOFF_DEAD);
-	/* Milliseconds round up to the next whole second, never down to
-	 * "now" (which would retry in a tight loop). */
-	ck_assert_int_eq(backoff_next(1, 0, 0.5, &fast, now), now + 1);
-	ck_assert_int_eq(backoff_next(9, 0, 0.5, &fast, now), now + 29);
-	ck_assert_int_eq(backoff_next(1, 0, 0.5, &zero, now), now);
-	ck_assert_int_eq(backoff_next(3, 0, 0.5, &zero, now), BACKOFF_DEAD);
-}
-END_TEST
-
 Suite *
 backoff_suite(void)
 {
@@ -266,7 +247,6 @@ backoff_suite(void)
 	tcase_add_test(tc, test_backoff_jitter);
 	tcase_add_test(tc, test_backoff_retry_after);
 	tcase_add_test(tc, test_backoff_policy);
-	tcase_add_test(tc, test_backoff_next);
 	suite_add_tcase(s, tc);
 	return s;
 }
