@@ -15,7 +15,7 @@
 #include "api.h"
 #include "cidr.h"
 #include "conf.h"
-#include "db.h"
+#include "keyauth.h"
 #include "log.h"
 #include "settings.h"
 #include "vtime.h"
@@ -111,7 +111,6 @@ int
 allowlist_check(struct request *r, struct db *db, const char *key_hash)
 {
 	const struct al_entry *e;
-	struct db_res *res = NULL;
 	struct cidr client;
 	int rc;
 
@@ -126,13 +125,10 @@ allowlist_check(struct request *r, struct db *db, const char *key_hash)
 		return 0;
 	/* About to refuse: a key that is no longer usable gets the 401 it
 	 * would get from anywhere, so the 403 says nothing about it. */
-	if ((rc = db_exec(db, SQL_AUTH_USABLE, (struct db_val[]){
-	    DB_STR(key_hash) }, 1, &res)) != 0) {
+	if ((rc = keyauth_usable(db, key_hash)) < 0) {
 		api_db_error(r, rc);
 		return -1;
 	}
-	rc = (int)res->nrows;
-	db_res_free(res);
 	if (rc == 0) {
 		response_error(r, 401, "invalid_license_key",
 		    "The provided license key is invalid or has been revoked.",

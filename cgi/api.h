@@ -160,7 +160,7 @@ struct params_id_list {
 void	 params_id_page(struct request *, struct db *, long limit,
 	    const struct params_id_list *);
 
-/* Reply 500 or 503 for a DB_* error code. */
+/* Reply 500 or 503 for a DB_* error code (api.c). */
 void	 api_db_error(struct request *, int rc);
 
 #endif

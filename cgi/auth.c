@@ -12,7 +12,7 @@
 #include "api.h"
 #include "conf.h"
 #include "crypto.h"
-#include "db.h"
+#include "keyauth.h"
 #include "ratelimit.h"
 #include "ratetable.h"
 #include "vtime.h"
@@ -56,22 +56,6 @@ key_wellformed(const char *k)
 	return 1;
 }
 
-static unsigned
-parse_scopes(const char *s)
-{
-	unsigned sc = 0;
-
-	if (s == NULL)
-		return 0;
-	if (strstr(s, "read"))
-		sc |= SCOPE_READ;
-	if (strstr(s, "write"))
-		sc |= SCOPE_WRITE;
-	if (strstr(s, "admin"))
-		sc |= SCOPE_ADMIN;
-	return sc;
-}
-
 void
 auth_actor(const struct request *r, char *out, size_t outsz)
 {
@@ -97,8 +81,7 @@ unauthorized(struct request *r)
 
 struct auth_entry {
 	char		hash[CRYPTO_SHA256_HEX];
-	struct auth	auth;
-	long long	expires;	/* epoch seconds; 0: never */
+	struct keyauth	key;
 };
 
 /* The pool's shared counters, set once in each worker before it serves
@@ -182,13 +165,12 @@ cache_find(const char *hash)
 }
 
 static void
-cache_put(const char *hash, const struct auth *a, long long expires)
+cache_put(const char *hash, const struct keyauth *k)
 {
 	struct auth_entry *e = &cache[cache_next++ % AUTH_CACHE];
 
 	snprintf(e->hash, sizeof(e->hash), "%s", hash);
-	e->auth = *a;
-	e->expires = expires;
+	e->key = *k;
 }
 
 /* Look up what key hash is into a and when it expires (0: never); 1
@@ -199,34 +181,20 @@ identify(struct db *db, const char *hash, struct auth *a,
     long long *expires)
 {
 	const struct auth_entry *c;
-	struct db_res *res = NULL;
+	struct keyauth k;
 	int rc;
 
 	*expires = 0;
 	if ((c = cache_find(hash)) != NULL) {
-		*a = c->auth;
-		*expires = c->expires;
+		*a = c->key.auth;
+		*expires = c->key.expires;
 		return 1;
 	}
-	rc = db_exec(db, SQL_AUTH_INFO, (struct db_val[]){ DB_STR(hash) }, 1,
-	    &res);
-	if (rc != 0)
+	if ((rc = keyauth_lookup(db, hash, &k)) != 1)
 		return rc;
-	if (res->nrows != 1) {
-		db_res_free(res);
-		return 0;
-	}
-	memset(a, 0, sizeof(*a));
-	snprintf(a->key_id, sizeof(a->key_id), "%s", db_cell(res, 0, 0));
-	snprintf(a->tenant_id, sizeof(a->tenant_id), "%s", db_cell(res, 0, 1));
-	snprintf(a->tenant_name, sizeof(a->tenant_name), "%s",
-	    db_cell(res, 0, 2) ? db_cell(res, 0, 2) : "");
-	a->scopes = parse_scopes(db_cell(res, 0, 3));
-	*expires = db_cell(res, 0, 4) ? db_cell_int(res, 0, 4) : 0;
-	if (db_cell(res, 0, 4) && *expires == 0)
-		*expires = -1;	/* the epoch itself: long expired */
-	db_res_free(res);
-	cache_put(hash, a, *expires);
+	*a = k.auth;
+	*expires = k.expires;
+	cache_put(hash, &k);
 	return 1;
 }
 
@@ -237,44 +205,23 @@ static int
 count_in_db(struct request *r, struct db *db, const char *hash,
     const char *class, long deflimit, long *count, long *limit)
 {
-	struct db_res *res = NULL;
-	unsigned long long v;
-	int rc, ret = -1;
+	int rc;
 
-	rc = db_exec(db, SQL_AUTH_COUNT, (struct db_val[]){ DB_STR(class),
-	    DB_STR(class), DB_INT(deflimit), DB_STR(hash) }, 4, &res);
-	if (rc == DB_RETRY)	/* a deadlock victim: it ran not at all */
-		rc = db_exec(db, SQL_AUTH_COUNT, (struct db_val[]){
-		    DB_STR(class), DB_STR(class), DB_INT(deflimit),
-		    DB_STR(hash) }, 4, &res);
-	if (rc != 0) {
-		api_db_error(r, rc);
-		goto out;
-	}
-	/* 0 rows: no usable key by that hash. 1: the window's first
-	 * request. 2: counted in an existing window. */
-	v = res->insert_id;
-	if (res->affected == 1) {
-		*count = 1;
-		*limit = (long)v;
-	} else if (res->affected == 2) {
-		*count = (long)(v >> 32);
-		*limit = (long)(v & 0xffffffffULL);
-	} else {
+	if ((rc = keyauth_count(db, hash, class, deflimit, count,
+	    limit)) == 1)
+		return 0;
+	if (rc == 0)
 		unauthorized(r);
-		goto out;
-	}
-	ret = 0;
-out:
-	db_res_free(res);
-	return ret;
+	else
+		api_db_error(r, rc);
+	return -1;
 }
 
 /*
- * With a pool: count in the shared table, running SQL_AUTH_SYNC when it
- * says so (r->auth already says what the key is, expires when it ends).
- * 0 with *count, *limit and *window set, or -1 after answering; 1 when
- * the table has no room: count in the database.
+ * With a pool: count in the shared table, syncing with the database when
+ * it says so (r->auth already says what the key is, expires when it
+ * ends). 0 with *count, *limit and *window set, or -1 after answering; 1
+ * when the table has no room: count in the database.
  */
 static int
 count_shared(struct request *r, struct db *db, const char *hash,
@@ -282,11 +229,8 @@ count_shared(struct request *r, struct db *db, const char *hash,
     long *count, long *limit, long *window, int *first)
 {
 	struct ratetable_ticket tk;
-	struct db_res *res = NULL;
-	struct db_val p[5];
-	unsigned long long v;
-	long total = 0, override = 0;
-	int rc, usable = 0;
+	long total, override;
+	int rc;
 
 	/* As the database would: a key is usable until its expiry. */
 	if (expires != 0 && (long long)now >= expires) {
@@ -301,35 +245,16 @@ count_shared(struct request *r, struct db *db, const char *hash,
 	case RATETABLE_COUNTED:
 		break;
 	case RATETABLE_SYNC:
-		p[0] = DB_STR(class);
-		p[1] = DB_INT(tk.window);
-		p[2] = DB_INT(tk.delta);
-		p[3] = DB_STR(class);
-		p[4] = DB_STR(hash);
-		rc = db_exec(db, SQL_AUTH_SYNC, p, 5, &res);
-		if (rc == DB_RETRY)
-			rc = db_exec(db, SQL_AUTH_SYNC, p, 5, &res);
-		if (rc != 0) {
+		rc = keyauth_sync(db, hash, class, tk.window, tk.delta, &total,
+		    &override);
+		if (rc < 0) {
 			ratetable_sync_failed(rtable, &tk);
 			api_db_error(r, rc);
 			return -1;
 		}
-		/* 0 rows: the key is no longer usable. 1: the row was
-		 * made by this delta. 2: added to it. */
-		v = res->insert_id;
-		if (res->affected == 1) {
-			usable = 1;
-			total = tk.delta;
-			override = (long)v;
-		} else if (res->affected == 2) {
-			usable = 1;
-			total = (long)(v >> 32);
-			override = (long)(v & 0xffffffffULL);
-		}
-		db_res_free(res);
-		ratetable_synced(rtable, &tk, usable, total, override,
+		ratetable_synced(rtable, &tk, rc, total, override,
 		    vtime_mono_us() / 1000);
-		if (!usable) {
+		if (rc == 0) {
 			unauthorized(r);
 			return -1;
 		}
@@ -396,8 +321,7 @@ auth_check(struct request *r, struct db *db, unsigned scope)
 	 * durable write per key and minute (and host, with a pool). A
 	 * failure here loses nothing that matters. */
 	if (first)
-		db_exec(db, SQL_KEY_TOUCH, (struct db_val[]){
-		    DB_STR(r->auth.key_id) }, 1, NULL);
+		keyauth_touch(db, r->auth.key_id);
 	ratelimit_decide(limit, count, window, now, &rl);
 	r->rl_set = 1;
 	r->rl_limit = rl.limit;

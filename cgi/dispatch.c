@@ -11,24 +11,9 @@
 #include "api.h"
 #include "buf.h"
 #include "conf.h"
-#include "db.h"
 #include "log.h"
 #include "vjson.h"
 #include "vtime.h"
-
-void
-api_db_error(struct request *r, int rc)
-{
-	if (rc == DB_DOWN)
-		response_error(r, 503, "service_unavailable",
-		    "The database is unreachable; try again shortly.", NULL);
-	else if (rc == DB_RETRY)
-		response_error(r, 503, "service_unavailable",
-		    "The database is busy; try again shortly.", NULL);
-	else
-		response_error(r, 500, "internal_error",
-		    "An unexpected error occurred.", NULL);
-}
 
 /* 1 if the Content-Type names JSON (parameters such as charset allowed). */
 static int

@@ -77,9 +77,8 @@ keys_scopes_json(unsigned bits)
 	return a;
 }
 
-/* The SCOPE_* bits of a stored SET value ("read,admin"). */
-static unsigned
-scopes_of_set(const char *set)
+unsigned
+keys_scopes_parse(const char *set)
 {
 	unsigned bits = 0;
 	size_t i, len;
@@ -184,7 +183,7 @@ key_at(const struct db_res *res, size_t i)
 	k->id = dup0(db_cell(res, i, KEY_C_ID), &oom);
 	k->name = dup0(db_cell(res, i, KEY_C_NAME), &oom);
 	k->prefix = dup0(db_cell(res, i, KEY_C_PREFIX), &oom);
-	k->scopes = scopes_of_set(db_cell(res, i, KEY_C_SCOPES));
+	k->scopes = keys_scopes_parse(db_cell(res, i, KEY_C_SCOPES));
 	k->created_at = dup0(db_cell(res, i, KEY_C_CREATED), &oom);
 	k->last_used_at = dup0(db_cell(res, i, KEY_C_LAST_USED), &oom);
 	k->expires_at = dup0(db_cell(res, i, KEY_C_EXPIRES), &oom);

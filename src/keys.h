@@ -48,6 +48,9 @@ int	 keys_name_ok(const char *name);
 /* The scope set as stored and printed: "read,write,admin" in that order,
  * the ones in bits only, into out (at least 17 bytes). Pure. */
 void	 keys_scopes_text(unsigned bits, char *out, size_t outsz);
+/* The SCOPE_* bits of a scope set as stored ("read,admin"; NULL: none);
+ * names it does not know add nothing. Pure. */
+unsigned keys_scopes_parse(const char *set);
 /* The scopes as the API shows them, ["read","write"]. New array. */
 json_object *keys_scopes_json(unsigned bits);
 

@@ -1,6 +1,6 @@
 /* check_keys.c: the rules keys.c applies before touching the database,
  * the same for the API and vigilctl: what a key name may be, and how a
- * scope set is written and shown. */
+ * scope set is written, read back and shown. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,11 +83,17 @@ START_TEST(test_keys_scopes)
 	for (i = 0; i < NELEM(t); i++) {
 		keys_scopes_text(t[i].bits, buf, sizeof(buf));
 		ck_assert_str_eq(buf, t[i].text);
+		/* What is stored reads back as the same scopes: what
+		 * authentication grants a key is what it was given. */
+		ck_assert_uint_eq(keys_scopes_parse(buf), t[i].bits);
 		a = keys_scopes_json(t[i].bits);
 		ck_assert_str_eq(json_object_to_json_string_ext(a,
 		    JSON_C_TO_STRING_PLAIN), t[i].json);
 		json_object_put(a);
 	}
+	ck_assert_uint_eq(keys_scopes_parse(NULL), 0);
+	ck_assert_uint_eq(keys_scopes_parse("admin,read"),
+	    SCOPE_READ | SCOPE_ADMIN);
 }
 END_TEST
 
