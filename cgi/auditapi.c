@@ -1,7 +1,8 @@
 /* auditapi.c: GET /api/v1/audit (admin; newest first, keyset cursor) and
  * POST /api/v1/audit/export (admin; a range in chain order plus the
- * chain head). The entries are written by audit_append and read back by
- * audit_list and audit_export (src/audit.c); nothing here writes.
+ * chain head). The domain writes the entries, with the change each
+ * records, and reads them back (audit_list and audit_export in
+ * src/audit.c); nothing here writes.
  *
  * An entry's hash can be checked outside Vigil: it is the lowercase hex
  * SHA-256 of the compact JSON array
@@ -24,7 +25,7 @@
 
 #define AUDIT_ACTION_MAX	64
 
-/* An action name as audit_append callers write them: "settings.update". */
+/* An action name as the domain writes them: "settings.update". */
 static int
 action_valid(const char *s)
 {

@@ -259,7 +259,7 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 	auth_use_ratetable(rt);
 	auth_use_wait_slot(slot, wait_cap);
 	/* Connect after fork: a connection is never shared between
-	 * processes. db_exec connects on first use. */
+	 * processes. The first statement connects. */
 	if ((db = db_new(&g_conf)) == NULL) {
 		log_err("worker: out of memory");
 		_exit(1);
