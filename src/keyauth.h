@@ -8,7 +8,7 @@
 #ifndef VIGIL_KEYAUTH_H
 #define VIGIL_KEYAUTH_H
 
-#include "request.h"
+#include "vigil.h"
 
 struct db;
 

@@ -9,7 +9,7 @@
 #include <time.h>
 #include <json-c/json.h>
 
-#include "request.h"
+#include "vigil.h"
 
 struct db;
 

@@ -14,19 +14,9 @@
 #define REQUEST_MAX_PATH     2048
 #define REQUEST_MAX_QUERY    8192
 
-enum scope { SCOPE_NONE = 0, SCOPE_READ = 1, SCOPE_WRITE = 2, SCOPE_ADMIN = 4 };
-
 struct param {
 	char	*name;
 	char	*value;
-};
-
-/* Who is calling, filled by authentication. */
-struct auth {
-	char	 key_id[VIGIL_ID_LEN];
-	char	 tenant_id[VIGIL_ID_LEN];
-	char	 tenant_name[128];
-	unsigned scopes;               /* SCOPE_* bits */
 };
 
 struct request {

@@ -16,4 +16,16 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
+/* What an API key may do: independent bits, not levels. */
+enum scope { SCOPE_NONE = 0, SCOPE_READ = 1, SCOPE_WRITE = 2, SCOPE_ADMIN = 4 };
+
+/* Who is calling: an API key and its tenant, filled by authentication
+ * (the API's request carries one; the keys domain fills it). */
+struct auth {
+	char	 key_id[VIGIL_ID_LEN];
+	char	 tenant_id[VIGIL_ID_LEN];
+	char	 tenant_name[128];
+	unsigned scopes;               /* SCOPE_* bits */
+};
+
 #endif
