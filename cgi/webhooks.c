@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "api.h"
@@ -18,15 +17,11 @@
 #include "events.h"
 #include "id.h"
 #include "netguard.h"
+#include "page.h"
+#include "reply.h"
 #include "vjson.h"
 #include "vtime.h"
 #include "webhooks.h"
-
-static void
-bad(struct request *r, const char *field, const char *msg)
-{
-	response_error(r, 400, "invalid_request", msg, field);
-}
 
 static void
 not_found(struct request *r, const char *what)
@@ -34,54 +29,29 @@ not_found(struct request *r, const char *what)
 	response_error(r, 404, "not_found", what, "id");
 }
 
-/* Reject any query parameter not in known[0..n). 0, or -1 after a 400. */
+/* The cursor of the webhooks list is the last webhook id of the previous
+ * page; of a deliveries list, the last delivery id. */
 static int
-only_params(struct request *r, const char *const *known, size_t n)
+webhook_id_ok(const char *s)
 {
-	size_t i, j;
-
-	for (i = 0; i < r->nparams; i++) {
-		for (j = 0; j < n; j++)
-			if (strcmp(r->params[i].name, known[j]) == 0)
-				break;
-		if (j == n) {
-			bad(r, r->params[i].name, "Unknown query parameter.");
-			return -1;
-		}
-	}
-	return 0;
+	return id_valid("wh", s);
 }
 
-/* limit and an id cursor of prefix's ids (params_list, then the cursor):
- * 0, or -1 after the 400. */
 static int
-id_list_params(struct request *r, const char *prefix, long *limit,
-    const char **cursor)
+delivery_id_ok(const char *s)
 {
-	if (params_list(r, limit) != 0)
-		return -1;
-	*cursor = request_param(r, "cursor");
-	if (*cursor != NULL && !id_valid(prefix, *cursor)) {
-		bad(r, "cursor", "cursor is not valid.");
-		return -1;
-	}
-	return 0;
+	return id_valid("dlv", s);
 }
 
 /* Answer 200 with a list page: name: items (taken over), total,
- * has_more, next_cursor. */
+ * has_more, next_cursor ("" unless has_more). */
 static void
 page_reply(struct request *r, const char *name, json_object *items,
     long long total, int has_more, const char *next_cursor)
 {
 	json_object *root = json_object_new_object();
 
-	json_object_object_add(root, name, items);
-	json_object_object_add(root, "total", json_object_new_int64(total));
-	json_object_object_add(root, "has_more",
-	    json_object_new_boolean(has_more));
-	json_object_object_add(root, "next_cursor", next_cursor[0] ?
-	    json_object_new_string(next_cursor) : NULL);
+	page_end(root, name, items, total, has_more, next_cursor);
 	response_json(r, 200, root);
 }
 
@@ -105,7 +75,7 @@ webhooks_post(struct request *r, struct db *db)
 	    64, &in.events, &e) < 0 ||
 	    vjson_get_string(r->json, "secret", 0, WEBHOOKS_SECRET_MIN,
 	    WEBHOOKS_SECRET_MAX, &in.secret, &e) < 0) {
-		bad(r, e.field, e.message);
+		reply_bad(r, e.field, e.message);
 		return;
 	}
 	auth_actor(r, actor, sizeof(actor));
@@ -120,7 +90,7 @@ webhooks_post(struct request *r, struct db *db)
 		response_json(r, 201, o);
 		return;
 	case WEBHOOKS_INVALID:
-		bad(r, e.field, e.message);
+		reply_bad(r, e.field, e.message);
 		return;
 	case WEBHOOKS_NOT_FOUND:
 	case WEBHOOKS_DB_ERROR:
@@ -138,7 +108,7 @@ webhooks_index(struct request *r, struct db *db)
 	long limit;
 	int rc;
 
-	if (id_list_params(r, "wh", &limit, &cursor) != 0)
+	if (params_list_cursor(r, &limit, webhook_id_ok, &cursor) != 0)
 		return;
 	if ((rc = webhooks_list(db, r->auth.tenant_id, cursor, limit,
 	    &p)) != 0) {
@@ -252,7 +222,7 @@ webhooks_deliveries(struct request *r, struct db *db)
 		return;
 	}
 	webhooks_free(w);
-	if (id_list_params(r, "dlv", &limit, &cursor) != 0)
+	if (params_list_cursor(r, &limit, delivery_id_ok, &cursor) != 0)
 		return;
 	if ((rc = deliveries_list(db, r->auth.tenant_id, r->pathvars[0],
 	    cursor, limit, &p)) != 0) {
@@ -329,19 +299,18 @@ static void
 events_index(struct request *r, struct db *db)
 {
 	static const char *const known[] = { "limit", "cursor", "type",
-	    "since" };
+	    "since", NULL };
 	struct events_filter f;
 	struct events_page p;
 	json_object *root;
 	const char *cursor = request_param(r, "cursor");
 	const char *type = request_param(r, "type");
-	const char *since = request_param(r, "since");
 	char next[32], *end;
 	long long after = 0;
 	long limit;
 	int rc;
 
-	if (only_params(r, known, NELEM(known)) != 0 ||
+	if (reply_unknown_params(r, known) != 0 ||
 	    params_limit(r, &limit) != 0)
 		return;
 	if (cursor != NULL) {
@@ -350,22 +319,18 @@ events_index(struct request *r, struct db *db)
 		    isdigit((unsigned char)cursor[1])) ?
 		    strtoll(cursor + 1, &end, 10) : -1;
 		if (after < 1 || *end != '\0' || errno) {
-			bad(r, "cursor", "cursor is not valid.");
+			reply_bad(r, "cursor", "cursor is not valid.");
 			return;
 		}
 	}
 	if (events_filter_parse(type, &f) != 0) {
-		bad(r, "type", "type must be an event type, or "
+		reply_bad(r, "type", "type must be an event type, or "
 		    "finding.*, scan.*, webhook.* or *.");
 		return;
 	}
-	if (since != NULL) {
-		if (vtime_parse_rfc3339(since, &f.since) != 0) {
-			bad(r, "since", "since must be an RFC 3339 timestamp.");
-			return;
-		}
-		f.has_since = 1;
-	}
+	if ((rc = reply_since(r, "since", &f.since)) < 0)
+		return;
+	f.has_since = rc;
 	if ((rc = events_list(db, r->auth.tenant_id, &f, after, limit,
 	    &p)) != 0) {
 		events_page_free(&p);
