@@ -19,7 +19,7 @@
 #include "id.h"
 #include "request.h"
 
-static const char *const prefixes[] = { "key", "int", "whk", "scn",
+static const char *const prefixes[] = { "key", "int", "wh", "scn",
     "dlv" };
 
 /* The prefix params_list_cursor's valid() checks against. */
