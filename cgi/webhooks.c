@@ -29,6 +29,34 @@ not_found(struct request *r, const char *what)
 	response_error(r, 404, "not_found", what, "id");
 }
 
+/* The reply when a webhooks_* call on the webhook of the path did not
+ * succeed: 404 if the tenant has no such webhook, else the database error
+ * rc. */
+static void
+webhook_failed(struct request *r, enum webhooks_outcome oc, int rc)
+{
+	if (oc == WEBHOOKS_NOT_FOUND)
+		not_found(r, "No such webhook.");
+	else
+		api_db_error(r, rc);
+}
+
+/* The webhook of the path into *w (the caller frees it with
+ * webhooks_free): 0, or -1 after the 404 or the database error. */
+static int
+webhook_load(struct request *r, struct db *db, struct webhook **w)
+{
+	int rc;
+
+	if ((rc = webhooks_get(db, r->auth.tenant_id, r->pathvars[0],
+	    w)) <= 0) {
+		webhook_failed(r, rc == 0 ? WEBHOOKS_NOT_FOUND :
+		    WEBHOOKS_DB_ERROR, rc);
+		return -1;
+	}
+	return 0;
+}
+
 /* The cursor of the webhooks list is the last webhook id of the previous
  * page; of a deliveries list, the last delivery id. */
 static int
@@ -126,16 +154,9 @@ static void
 webhooks_show(struct request *r, struct db *db)
 {
 	struct webhook *w = NULL;
-	int rc;
 
-	if ((rc = webhooks_get(db, r->auth.tenant_id, r->pathvars[0],
-	    &w)) <= 0) {
-		if (rc == 0)
-			not_found(r, "No such webhook.");
-		else
-			api_db_error(r, rc);
+	if (webhook_load(r, db, &w) != 0)
 		return;
-	}
 	response_json(r, 200, webhooks_to_json(w, 1));
 	webhooks_free(w);
 }
@@ -145,33 +166,26 @@ webhooks_show(struct request *r, struct db *db)
 static void
 webhooks_remove(struct request *r, struct db *db)
 {
+	enum webhooks_outcome oc;
 	json_object *root;
 	char actor[128], now_rfc[VTIME_RFC3339_LEN];
 	time_t now = time(NULL);
 	int rc;
 
 	auth_actor(r, actor, sizeof(actor));
-	switch (webhooks_delete(db, r->auth.tenant_id, r->pathvars[0], actor,
-	    now, &rc)) {
-	case WEBHOOKS_OK:
-		vtime_rfc3339(now, now_rfc, sizeof(now_rfc));
-		root = json_object_new_object();
-		json_object_object_add(root, "webhook_id",
-		    json_object_new_string(r->pathvars[0]));
-		json_object_object_add(root, "deleted",
-		    json_object_new_boolean(1));
-		json_object_object_add(root, "deleted_at",
-		    json_object_new_string(now_rfc));
-		response_json(r, 200, root);
+	if ((oc = webhooks_delete(db, r->auth.tenant_id, r->pathvars[0],
+	    actor, now, &rc)) != WEBHOOKS_OK) {
+		webhook_failed(r, oc, rc);
 		return;
-	case WEBHOOKS_NOT_FOUND:
-		not_found(r, "No such webhook.");
-		return;
-	case WEBHOOKS_INVALID:
-	case WEBHOOKS_DB_ERROR:
-		break;
 	}
-	api_db_error(r, rc);
+	vtime_rfc3339(now, now_rfc, sizeof(now_rfc));
+	root = json_object_new_object();
+	json_object_object_add(root, "webhook_id",
+	    json_object_new_string(r->pathvars[0]));
+	json_object_object_add(root, "deleted", json_object_new_boolean(1));
+	json_object_object_add(root, "deleted_at",
+	    json_object_new_string(now_rfc));
+	response_json(r, 200, root);
 }
 
 /* POST /api/v1/webhooks/{id}/enable: a webhook vigil-spool disabled (410,
@@ -180,25 +194,19 @@ webhooks_remove(struct request *r, struct db *db)
 static void
 webhooks_enable_post(struct request *r, struct db *db)
 {
+	enum webhooks_outcome oc;
 	struct webhook *w = NULL;
 	char actor[128];
 	int rc;
 
 	auth_actor(r, actor, sizeof(actor));
-	switch (webhooks_enable(db, r->auth.tenant_id, r->pathvars[0], actor,
-	    &w, &rc)) {
-	case WEBHOOKS_OK:
-		response_json(r, 200, webhooks_to_json(w, 1));
-		webhooks_free(w);
+	if ((oc = webhooks_enable(db, r->auth.tenant_id, r->pathvars[0],
+	    actor, &w, &rc)) != WEBHOOKS_OK) {
+		webhook_failed(r, oc, rc);
 		return;
-	case WEBHOOKS_NOT_FOUND:
-		not_found(r, "No such webhook.");
-		return;
-	case WEBHOOKS_INVALID:
-	case WEBHOOKS_DB_ERROR:
-		break;
 	}
-	api_db_error(r, rc);
+	response_json(r, 200, webhooks_to_json(w, 1));
+	webhooks_free(w);
 }
 
 /* GET /api/v1/webhooks/{id}/deliveries: oldest first, keyset by id. The
@@ -213,14 +221,8 @@ webhooks_deliveries(struct request *r, struct db *db)
 	long limit;
 	int rc;
 
-	if ((rc = webhooks_get(db, r->auth.tenant_id, r->pathvars[0],
-	    &w)) <= 0) {
-		if (rc == 0)
-			not_found(r, "No such webhook.");
-		else
-			api_db_error(r, rc);
+	if (webhook_load(r, db, &w) != 0)
 		return;
-	}
 	webhooks_free(w);
 	if (params_list_cursor(r, &limit, delivery_id_ok, &cursor) != 0)
 		return;
@@ -240,27 +242,20 @@ webhooks_deliveries(struct request *r, struct db *db)
 static void
 webhooks_test_post(struct request *r, struct db *db)
 {
+	enum webhooks_outcome oc;
 	json_object *root;
 	char actor[128], evid[VIGIL_ID_LEN];
 	int rc;
 
 	auth_actor(r, actor, sizeof(actor));
-	switch (webhooks_test(db, r->auth.tenant_id, r->pathvars[0], actor,
-	    time(NULL), evid, &rc)) {
-	case WEBHOOKS_OK:
-		root = json_object_new_object();
-		json_object_object_add(root, "event_id",
-		    json_object_new_string(evid));
-		response_json(r, 202, root);
+	if ((oc = webhooks_test(db, r->auth.tenant_id, r->pathvars[0], actor,
+	    time(NULL), evid, &rc)) != WEBHOOKS_OK) {
+		webhook_failed(r, oc, rc);
 		return;
-	case WEBHOOKS_NOT_FOUND:
-		not_found(r, "No such webhook.");
-		return;
-	case WEBHOOKS_INVALID:
-	case WEBHOOKS_DB_ERROR:
-		break;
 	}
-	api_db_error(r, rc);
+	root = json_object_new_object();
+	json_object_object_add(root, "event_id", json_object_new_string(evid));
+	response_json(r, 202, root);
 }
 
 /* POST /api/v1/deliveries/{id}/retry: a failed or dead delivery back to
