@@ -116,23 +116,13 @@ const struct route *routes_table(size_t *n);
 
 /* List parameters (params.c): limit (1..500, default 100) and a keyset
  * cursor "s<seq>" (absent: *before is past every seq). Each returns 0, or
- * -1 after answering 400 with details.field. */
+ * -1 after answering 400 with details.field. The page they ask for is
+ * written by src/page.h; the other 400s every handler shares are in
+ * reply.h. */
 #define PARAMS_LIMIT_DEFAULT 100
 #define PARAMS_LIMIT_MAX     500
 int	 params_limit(struct request *, long *out);
 int	 params_seq_cursor(struct request *, long long *before);
-struct db_res;
-/* An id-keyed page: res holds up to limit + 1 rows (one more than asked
- * says there is a next page). params_page_rows is how many to show;
- * params_page_end adds name: items (taking the reference), total,
- * has_more and next_cursor (column cursor_col of the last row shown).
- * The same as page_rows and page_end_res (src/page.h), which new code
- * calls; the 400 helpers every handler shares are in reply.h. */
-size_t	 params_page_rows(const struct db_res *res, long limit);
-void	 params_page_end(json_object *root, const char *name,
-	    json_object *items, const struct db_res *res, long limit,
-	    long long total, size_t cursor_col);
-
 /* Only limit and cursor among the query parameters (any other is 400),
  * and the limit: 0, or -1 after the reply. */
 int	 params_list(struct request *, long *limit);
@@ -140,25 +130,6 @@ int	 params_list(struct request *, long *limit);
  * it can be one, else -1 after 400 "cursor is not valid.". */
 int	 params_list_cursor(struct request *, long *limit,
 	    int (*valid)(const char *), const char **cursor);
-
-/* A whole id-keyed list answered in one call: the cursor must be one of
- * prefix's ids (else 400), list runs with keys..., the cursor (first for
- * the first page) and limit + 1, count with keys..., each row shown
- * becomes item(res, row), and the page (name, total, has_more,
- * next_cursor from cursor_col) is answered 200, or the database error. */
-struct params_id_list {
-	const char	*name;
-	const char	*prefix;
-	const char	*first;
-	enum db_stmt	 list;
-	enum db_stmt	 count;
-	const struct db_val *keys;
-	size_t		 nkeys;
-	json_object	*(*item)(const struct db_res *, size_t row);
-	size_t		 cursor_col;
-};
-void	 params_id_page(struct request *, struct db *, long limit,
-	    const struct params_id_list *);
 
 /* Reply 500 or 503 for a DB_* error code (api.c). */
 void	 api_db_error(struct request *, int rc);

@@ -4,17 +4,20 @@
  * reads the request and maps the outcome to the reply. */
 #include "vigil.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "api.h"
 #include "id.h"
 #include "keys.h"
+#include "page.h"
+#include "reply.h"
 #include "vjson.h"
 #include "vtime.h"
 
-/* total counts the active keys (what the limit of 10 is about). */
+/* total counts the active keys (what the limit of 10 is about). Unlike
+ * the other lists it has always let unknown query parameters be, hence
+ * params_limit and the cursor rather than params_list_cursor. */
 static void
 apikeys_list(struct request *r, struct db *db)
 {
@@ -28,8 +31,7 @@ apikeys_list(struct request *r, struct db *db)
 	if (params_limit(r, &limit) != 0)
 		return;
 	if (cursor != NULL && !id_valid("key", cursor)) {
-		response_error(r, 400, "invalid_request", "cursor is not valid.",
-		    "cursor");
+		reply_bad(r, "cursor", "cursor is not valid.");
 		return;
 	}
 	if ((rc = keys_page_active(db, r->auth.tenant_id, cursor, limit,
@@ -41,17 +43,16 @@ apikeys_list(struct request *r, struct db *db)
 	items = json_object_new_array();
 	for (i = 0; i < page->n; i++)
 		json_object_array_add(items, keys_to_json(page->items[i]));
-	json_object_object_add(root, "api_keys", items);
-	json_object_object_add(root, "total",
-	    json_object_new_int64(page->total));
-	json_object_object_add(root, "has_more",
-	    json_object_new_boolean(page->has_more));
-	json_object_object_add(root, "next_cursor", page->has_more &&
-	    page->n > 0 ? json_object_new_string(page->items[page->n - 1]->id) :
-	    NULL);
+	page_end(root, "api_keys", items, page->total, page->has_more,
+	    page->n > 0 ? page->items[page->n - 1]->id : NULL);
 	keys_page_free(page);
 	response_json(r, 200, root);
 }
+
+/* The 400s that both the request's shape and keys_create can answer. */
+static const char bad_name[] = "name must be 1 to 100 characters long.";
+static const char bad_scopes[] =
+    "scopes must name at least one of read, write, admin.";
 
 /* Read the POST body into *nk (name, scope bits, parsed expiry): the
  * shape of the request (types, unknown fields, scope names, RFC 3339),
@@ -73,20 +74,19 @@ create_args(struct request *r, struct keys_new *nk)
 	if (vjson_only_keys(r->json, allowed, &e) != 0 ||
 	    vjson_get_string(r->json, "name", 1, 1, 400, &nk->name, &e) < 0 ||
 	    vjson_get_string_array(r->json, "scopes", 1, 3, 16, &arr, &e) < 0 ||
-	    vjson_get_string(r->json, "expires_at", 0, 1, 64, &expires, &e) < 0)
-		goto bad;
+	    vjson_get_string(r->json, "expires_at", 0, 1, 64, &expires,
+	    &e) < 0) {
+		reply_bad(r, e.field, e.message);
+		return -1;
+	}
 	if (!keys_name_ok(nk->name)) {
-		snprintf(e.field, sizeof(e.field), "name");
-		snprintf(e.message, sizeof(e.message),
-		    "name must be 1 to 100 characters long.");
-		goto bad;
+		reply_bad(r, "name", bad_name);
+		return -1;
 	}
 	n = json_object_array_length(arr);
 	if (n == 0) {
-		snprintf(e.field, sizeof(e.field), "scopes");
-		snprintf(e.message, sizeof(e.message),
-		    "scopes must name at least one of read, write, admin.");
-		goto bad;
+		reply_bad(r, "scopes", bad_scopes);
+		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		const char *s = json_object_get_string(
@@ -96,28 +96,19 @@ create_args(struct request *r, struct keys_new *nk)
 		    strcmp(s, "admin") == 0 ? SCOPE_ADMIN : 0;
 
 		if (bit == 0 || (seen & bit)) {
-			snprintf(e.field, sizeof(e.field), "scopes");
-			snprintf(e.message, sizeof(e.message), bit ?
+			reply_bad(r, "scopes", bit ?
 			    "scopes must not repeat a scope." :
 			    "scopes may only contain read, write and admin.");
-			goto bad;
+			return -1;
 		}
 		seen |= bit;
 	}
 	nk->scopes = seen;
-	if (expires != NULL &&
-	    vtime_parse_rfc3339(expires, &nk->expires_at) != 0) {
-		snprintf(e.field, sizeof(e.field), "expires_at");
-		snprintf(e.message, sizeof(e.message),
-		    "expires_at must be an RFC 3339 timestamp.");
-		goto bad;
-	}
+	if (reply_time(r, "expires_at", expires, &nk->expires_at) < 0)
+		return -1;
 	/* A key grants only what it holds (keys_create checks). */
 	nk->may_grant = r->auth.scopes;
 	return 0;
-bad:
-	response_error(r, 400, "invalid_request", e.message, e.field);
-	return -1;
 }
 
 static void
@@ -138,17 +129,13 @@ apikeys_create(struct request *r, struct db *db)
 		keys_free(k);
 		return;
 	case KEYS_BAD_NAME:
-		response_error(r, 400, "invalid_request",
-		    "name must be 1 to 100 characters long.", "name");
+		reply_bad(r, "name", bad_name);
 		return;
 	case KEYS_BAD_SCOPES:
-		response_error(r, 400, "invalid_request",
-		    "scopes must name at least one of read, write, admin.",
-		    "scopes");
+		reply_bad(r, "scopes", bad_scopes);
 		return;
 	case KEYS_BAD_EXPIRY:
-		response_error(r, 400, "invalid_request",
-		    "expires_at must be in the future.", "expires_at");
+		reply_bad(r, "expires_at", "expires_at must be in the future.");
 		return;
 	case KEYS_NOT_HELD:
 		response_error(r, 403, "insufficient_scope",
@@ -172,7 +159,7 @@ apikeys_delete(struct request *r, struct db *db)
 	struct key_row *k = NULL;
 	json_object *root;
 	const char *id = r->pathvars[0];
-	char actor[128], at[VTIME_RFC3339_LEN];
+	char actor[128];
 	int rc;
 
 	if (!id_valid("key", id)) {
@@ -196,9 +183,8 @@ apikeys_delete(struct request *r, struct db *db)
 	root = json_object_new_object();
 	json_object_object_add(root, "id", json_object_new_string(id));
 	json_object_object_add(root, "revoked", json_object_new_boolean(1));
-	json_object_object_add(root, "revoked_at", k->revoked_at != NULL &&
-	    vtime_sql_to_rfc3339(k->revoked_at, at, sizeof(at)) == 0 ?
-	    json_object_new_string(at) : NULL);
+	json_object_object_add(root, "revoked_at",
+	    vtime_sql_json(k->revoked_at));
 	keys_free(k);
 	response_json(r, 200, root);
 }

@@ -14,14 +14,10 @@
 #include "db.h"
 #include "id.h"
 #include "integrations.h"
+#include "page.h"
+#include "reply.h"
 #include "vjson.h"
 #include "vtime.h"
-
-static void
-bad(struct request *r, const char *field, const char *msg)
-{
-	response_error(r, 400, "invalid_request", msg, field);
-}
 
 static void
 not_found(struct request *r)
@@ -47,7 +43,7 @@ integrations_create_h(struct request *r, struct db *db)
 	if (vjson_only_keys(r->json, allowed, &e) != 0 ||
 	    vjson_get_string(r->json, "type", 1, 1, 16, &type, &e) < 0 ||
 	    vjson_get_string(r->json, "name", 1, 1, 400, &name, &e) < 0) {
-		bad(r, e.field, e.message);
+		reply_bad(r, e.field, e.message);
 		return;
 	}
 	json_object_object_get_ex(r->json, "config", &cfg);
@@ -67,7 +63,7 @@ integrations_create_h(struct request *r, struct db *db)
 		integrations_free(in);
 		return;
 	case INTEGRATIONS_INVALID:
-		bad(r, err.field, err.message);
+		reply_bad(r, err.field, err.message);
 		return;
 	case INTEGRATIONS_NO_VERDICT:
 		response_error(r, 503, "service_unavailable", err.message,
@@ -81,22 +77,25 @@ integrations_create_h(struct request *r, struct db *db)
 	api_db_error(r, rc);
 }
 
+/* A cursor is the last integration id of the previous page. */
+static int
+integration_id_ok(const char *s)
+{
+	return id_valid("int", s);
+}
+
 static void
 integrations_list_h(struct request *r, struct db *db)
 {
 	struct integrations_page *p = NULL;
-	const char *cursor = request_param(r, "cursor");
+	const char *cursor;
 	json_object *root, *arr;
 	long limit;
 	size_t i;
 	int rc;
 
-	if (params_list(r, &limit) != 0)
+	if (params_list_cursor(r, &limit, integration_id_ok, &cursor) != 0)
 		return;
-	if (cursor != NULL && !id_valid("int", cursor)) {
-		bad(r, "cursor", "cursor is not valid.");
-		return;
-	}
 	if ((rc = integrations_list(db, r->auth.tenant_id,
 	    cursor ? cursor : "", limit, &p)) != 0) {
 		api_db_error(r, rc);
@@ -106,12 +105,8 @@ integrations_list_h(struct request *r, struct db *db)
 	arr = json_object_new_array();
 	for (i = 0; i < p->n; i++)
 		json_object_array_add(arr, integrations_to_json(p->items[i]));
-	json_object_object_add(root, "integrations", arr);
-	json_object_object_add(root, "total", json_object_new_int64(p->total));
-	json_object_object_add(root, "has_more",
-	    json_object_new_boolean(p->has_more));
-	json_object_object_add(root, "next_cursor", p->has_more && p->n > 0 ?
-	    json_object_new_string(p->items[p->n - 1]->id) : NULL);
+	page_end(root, "integrations", arr, p->total, p->has_more,
+	    p->n > 0 ? p->items[p->n - 1]->id : NULL);
 	integrations_page_free(p);
 	response_json(r, 200, root);
 }

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "api.h"
@@ -18,15 +17,11 @@
 #include "events.h"
 #include "id.h"
 #include "netguard.h"
+#include "page.h"
+#include "reply.h"
 #include "vjson.h"
 #include "vtime.h"
 #include "webhooks.h"
-
-static void
-bad(struct request *r, const char *field, const char *msg)
-{
-	response_error(r, 400, "invalid_request", msg, field);
-}
 
 static void
 not_found(struct request *r, const char *what)
@@ -34,54 +29,57 @@ not_found(struct request *r, const char *what)
 	response_error(r, 404, "not_found", what, "id");
 }
 
-/* Reject any query parameter not in known[0..n). 0, or -1 after a 400. */
-static int
-only_params(struct request *r, const char *const *known, size_t n)
+/* The reply when a webhooks_* call on the webhook of the path did not
+ * succeed: 404 if the tenant has no such webhook, else the database error
+ * rc. */
+static void
+webhook_failed(struct request *r, enum webhooks_outcome oc, int rc)
 {
-	size_t i, j;
+	if (oc == WEBHOOKS_NOT_FOUND)
+		not_found(r, "No such webhook.");
+	else
+		api_db_error(r, rc);
+}
 
-	for (i = 0; i < r->nparams; i++) {
-		for (j = 0; j < n; j++)
-			if (strcmp(r->params[i].name, known[j]) == 0)
-				break;
-		if (j == n) {
-			bad(r, r->params[i].name, "Unknown query parameter.");
-			return -1;
-		}
+/* The webhook of the path into *w (the caller frees it with
+ * webhooks_free): 0, or -1 after the 404 or the database error. */
+static int
+webhook_load(struct request *r, struct db *db, struct webhook **w)
+{
+	int rc;
+
+	if ((rc = webhooks_get(db, r->auth.tenant_id, r->pathvars[0],
+	    w)) <= 0) {
+		webhook_failed(r, rc == 0 ? WEBHOOKS_NOT_FOUND :
+		    WEBHOOKS_DB_ERROR, rc);
+		return -1;
 	}
 	return 0;
 }
 
-/* limit and an id cursor of prefix's ids (params_list, then the cursor):
- * 0, or -1 after the 400. */
+/* The cursor of the webhooks list is the last webhook id of the previous
+ * page; of a deliveries list, the last delivery id. */
 static int
-id_list_params(struct request *r, const char *prefix, long *limit,
-    const char **cursor)
+webhook_id_ok(const char *s)
 {
-	if (params_list(r, limit) != 0)
-		return -1;
-	*cursor = request_param(r, "cursor");
-	if (*cursor != NULL && !id_valid(prefix, *cursor)) {
-		bad(r, "cursor", "cursor is not valid.");
-		return -1;
-	}
-	return 0;
+	return id_valid("wh", s);
+}
+
+static int
+delivery_id_ok(const char *s)
+{
+	return id_valid("dlv", s);
 }
 
 /* Answer 200 with a list page: name: items (taken over), total,
- * has_more, next_cursor. */
+ * has_more, next_cursor ("" unless has_more). */
 static void
 page_reply(struct request *r, const char *name, json_object *items,
     long long total, int has_more, const char *next_cursor)
 {
 	json_object *root = json_object_new_object();
 
-	json_object_object_add(root, name, items);
-	json_object_object_add(root, "total", json_object_new_int64(total));
-	json_object_object_add(root, "has_more",
-	    json_object_new_boolean(has_more));
-	json_object_object_add(root, "next_cursor", next_cursor[0] ?
-	    json_object_new_string(next_cursor) : NULL);
+	page_end(root, name, items, total, has_more, next_cursor);
 	response_json(r, 200, root);
 }
 
@@ -105,7 +103,7 @@ webhooks_post(struct request *r, struct db *db)
 	    64, &in.events, &e) < 0 ||
 	    vjson_get_string(r->json, "secret", 0, WEBHOOKS_SECRET_MIN,
 	    WEBHOOKS_SECRET_MAX, &in.secret, &e) < 0) {
-		bad(r, e.field, e.message);
+		reply_bad(r, e.field, e.message);
 		return;
 	}
 	auth_actor(r, actor, sizeof(actor));
@@ -120,7 +118,7 @@ webhooks_post(struct request *r, struct db *db)
 		response_json(r, 201, o);
 		return;
 	case WEBHOOKS_INVALID:
-		bad(r, e.field, e.message);
+		reply_bad(r, e.field, e.message);
 		return;
 	case WEBHOOKS_NOT_FOUND:
 	case WEBHOOKS_DB_ERROR:
@@ -138,7 +136,7 @@ webhooks_index(struct request *r, struct db *db)
 	long limit;
 	int rc;
 
-	if (id_list_params(r, "wh", &limit, &cursor) != 0)
+	if (params_list_cursor(r, &limit, webhook_id_ok, &cursor) != 0)
 		return;
 	if ((rc = webhooks_list(db, r->auth.tenant_id, cursor, limit,
 	    &p)) != 0) {
@@ -156,16 +154,9 @@ static void
 webhooks_show(struct request *r, struct db *db)
 {
 	struct webhook *w = NULL;
-	int rc;
 
-	if ((rc = webhooks_get(db, r->auth.tenant_id, r->pathvars[0],
-	    &w)) <= 0) {
-		if (rc == 0)
-			not_found(r, "No such webhook.");
-		else
-			api_db_error(r, rc);
+	if (webhook_load(r, db, &w) != 0)
 		return;
-	}
 	response_json(r, 200, webhooks_to_json(w, 1));
 	webhooks_free(w);
 }
@@ -175,33 +166,26 @@ webhooks_show(struct request *r, struct db *db)
 static void
 webhooks_remove(struct request *r, struct db *db)
 {
+	enum webhooks_outcome oc;
 	json_object *root;
 	char actor[128], now_rfc[VTIME_RFC3339_LEN];
 	time_t now = time(NULL);
 	int rc;
 
 	auth_actor(r, actor, sizeof(actor));
-	switch (webhooks_delete(db, r->auth.tenant_id, r->pathvars[0], actor,
-	    now, &rc)) {
-	case WEBHOOKS_OK:
-		vtime_rfc3339(now, now_rfc, sizeof(now_rfc));
-		root = json_object_new_object();
-		json_object_object_add(root, "webhook_id",
-		    json_object_new_string(r->pathvars[0]));
-		json_object_object_add(root, "deleted",
-		    json_object_new_boolean(1));
-		json_object_object_add(root, "deleted_at",
-		    json_object_new_string(now_rfc));
-		response_json(r, 200, root);
+	if ((oc = webhooks_delete(db, r->auth.tenant_id, r->pathvars[0],
+	    actor, now, &rc)) != WEBHOOKS_OK) {
+		webhook_failed(r, oc, rc);
 		return;
-	case WEBHOOKS_NOT_FOUND:
-		not_found(r, "No such webhook.");
-		return;
-	case WEBHOOKS_INVALID:
-	case WEBHOOKS_DB_ERROR:
-		break;
 	}
-	api_db_error(r, rc);
+	vtime_rfc3339(now, now_rfc, sizeof(now_rfc));
+	root = json_object_new_object();
+	json_object_object_add(root, "webhook_id",
+	    json_object_new_string(r->pathvars[0]));
+	json_object_object_add(root, "deleted", json_object_new_boolean(1));
+	json_object_object_add(root, "deleted_at",
+	    json_object_new_string(now_rfc));
+	response_json(r, 200, root);
 }
 
 /* POST /api/v1/webhooks/{id}/enable: a webhook vigil-spool disabled (410,
@@ -210,25 +194,19 @@ webhooks_remove(struct request *r, struct db *db)
 static void
 webhooks_enable_post(struct request *r, struct db *db)
 {
+	enum webhooks_outcome oc;
 	struct webhook *w = NULL;
 	char actor[128];
 	int rc;
 
 	auth_actor(r, actor, sizeof(actor));
-	switch (webhooks_enable(db, r->auth.tenant_id, r->pathvars[0], actor,
-	    &w, &rc)) {
-	case WEBHOOKS_OK:
-		response_json(r, 200, webhooks_to_json(w, 1));
-		webhooks_free(w);
+	if ((oc = webhooks_enable(db, r->auth.tenant_id, r->pathvars[0],
+	    actor, &w, &rc)) != WEBHOOKS_OK) {
+		webhook_failed(r, oc, rc);
 		return;
-	case WEBHOOKS_NOT_FOUND:
-		not_found(r, "No such webhook.");
-		return;
-	case WEBHOOKS_INVALID:
-	case WEBHOOKS_DB_ERROR:
-		break;
 	}
-	api_db_error(r, rc);
+	response_json(r, 200, webhooks_to_json(w, 1));
+	webhooks_free(w);
 }
 
 /* GET /api/v1/webhooks/{id}/deliveries: oldest first, keyset by id. The
@@ -243,16 +221,10 @@ webhooks_deliveries(struct request *r, struct db *db)
 	long limit;
 	int rc;
 
-	if ((rc = webhooks_get(db, r->auth.tenant_id, r->pathvars[0],
-	    &w)) <= 0) {
-		if (rc == 0)
-			not_found(r, "No such webhook.");
-		else
-			api_db_error(r, rc);
+	if (webhook_load(r, db, &w) != 0)
 		return;
-	}
 	webhooks_free(w);
-	if (id_list_params(r, "dlv", &limit, &cursor) != 0)
+	if (params_list_cursor(r, &limit, delivery_id_ok, &cursor) != 0)
 		return;
 	if ((rc = deliveries_list(db, r->auth.tenant_id, r->pathvars[0],
 	    cursor, limit, &p)) != 0) {
@@ -270,27 +242,20 @@ webhooks_deliveries(struct request *r, struct db *db)
 static void
 webhooks_test_post(struct request *r, struct db *db)
 {
+	enum webhooks_outcome oc;
 	json_object *root;
 	char actor[128], evid[VIGIL_ID_LEN];
 	int rc;
 
 	auth_actor(r, actor, sizeof(actor));
-	switch (webhooks_test(db, r->auth.tenant_id, r->pathvars[0], actor,
-	    time(NULL), evid, &rc)) {
-	case WEBHOOKS_OK:
-		root = json_object_new_object();
-		json_object_object_add(root, "event_id",
-		    json_object_new_string(evid));
-		response_json(r, 202, root);
+	if ((oc = webhooks_test(db, r->auth.tenant_id, r->pathvars[0], actor,
+	    time(NULL), evid, &rc)) != WEBHOOKS_OK) {
+		webhook_failed(r, oc, rc);
 		return;
-	case WEBHOOKS_NOT_FOUND:
-		not_found(r, "No such webhook.");
-		return;
-	case WEBHOOKS_INVALID:
-	case WEBHOOKS_DB_ERROR:
-		break;
 	}
-	api_db_error(r, rc);
+	root = json_object_new_object();
+	json_object_object_add(root, "event_id", json_object_new_string(evid));
+	response_json(r, 202, root);
 }
 
 /* POST /api/v1/deliveries/{id}/retry: a failed or dead delivery back to
@@ -329,19 +294,18 @@ static void
 events_index(struct request *r, struct db *db)
 {
 	static const char *const known[] = { "limit", "cursor", "type",
-	    "since" };
+	    "since", NULL };
 	struct events_filter f;
 	struct events_page p;
 	json_object *root;
 	const char *cursor = request_param(r, "cursor");
 	const char *type = request_param(r, "type");
-	const char *since = request_param(r, "since");
 	char next[32], *end;
 	long long after = 0;
 	long limit;
 	int rc;
 
-	if (only_params(r, known, NELEM(known)) != 0 ||
+	if (reply_unknown_params(r, known) != 0 ||
 	    params_limit(r, &limit) != 0)
 		return;
 	if (cursor != NULL) {
@@ -350,22 +314,18 @@ events_index(struct request *r, struct db *db)
 		    isdigit((unsigned char)cursor[1])) ?
 		    strtoll(cursor + 1, &end, 10) : -1;
 		if (after < 1 || *end != '\0' || errno) {
-			bad(r, "cursor", "cursor is not valid.");
+			reply_bad(r, "cursor", "cursor is not valid.");
 			return;
 		}
 	}
 	if (events_filter_parse(type, &f) != 0) {
-		bad(r, "type", "type must be an event type, or "
+		reply_bad(r, "type", "type must be an event type, or "
 		    "finding.*, scan.*, webhook.* or *.");
 		return;
 	}
-	if (since != NULL) {
-		if (vtime_parse_rfc3339(since, &f.since) != 0) {
-			bad(r, "since", "since must be an RFC 3339 timestamp.");
-			return;
-		}
-		f.has_since = 1;
-	}
+	if ((rc = reply_since(r, "since", &f.since)) < 0)
+		return;
+	f.has_since = rc;
 	if ((rc = events_list(db, r->auth.tenant_id, &f, after, limit,
 	    &p)) != 0) {
 		events_page_free(&p);

@@ -198,17 +198,6 @@ add_str(json_object *o, const char *k, const char *v)
 	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
 }
 
-/* RFC 3339 from a DATETIME text, or JSON null. */
-static json_object *
-ts_json(const char *sql)
-{
-	char out[VTIME_RFC3339_LEN];
-
-	if (sql == NULL || vtime_sql_to_rfc3339(sql, out, sizeof(out)) != 0)
-		return NULL;
-	return json_object_new_string(out);
-}
-
 json_object *
 integrations_to_json(const struct integration *in)
 {
@@ -220,8 +209,10 @@ integrations_to_json(const struct integration *in)
 	/* The stored config never holds the secret (that is sealed apart). */
 	json_object_object_add(o, "config", in->config ?
 	    json_tokener_parse(in->config) : json_object_new_object());
-	json_object_object_add(o, "created_at", ts_json(in->created_at));
-	json_object_object_add(o, "last_scan_at", ts_json(in->last_scan_at));
+	json_object_object_add(o, "created_at",
+	    vtime_sql_json(in->created_at));
+	json_object_object_add(o, "last_scan_at",
+	    vtime_sql_json(in->last_scan_at));
 	return o;
 }
 
