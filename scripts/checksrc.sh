@@ -1,8 +1,9 @@
 #!/bin/sh
 # checksrc.sh: fail on banned calls (unbounded string functions, atoi),
 # on SQL outside the statement table, on a migration the build would not
-# install, and on any file that points at documents the project does not
-# ship. Usage: checksrc.sh SRCDIR
+# install, on any file that points at documents the project does not
+# ship, and on an include across the layers of src/ (HACKING.md).
+# Usage: checksrc.sh SRCDIR
 top=${1:-.}
 status=0
 files=$(find "$top/src" "$top/cgi" "$top/tests" -name '*.[ch]' 2>/dev/null | sort)
@@ -42,4 +43,34 @@ if [ -n "$all" ] && printf '%s\n' "$all" | tr '\n' '\0' |
 	echo "checksrc: the lines above refer to documents outside the project; say what the reader needs here instead" >&2
 	status=1
 fi
+# Layers: each folder of src/ includes headers of the folders it stands on,
+# never of one above or beside it (a header is included by its bare name,
+# so its folder is looked up). base: buffers, JSON, time, ids, crypto,
+# configuration, log, addresses; db: the connection and its statements;
+# http: the API's request, response, router and rate limits; domain: the
+# resources; scan: the scanner; cmd: the programs (and cgi/, vigil-api).
+may_include() {
+	case $1 in
+	base)	echo "base" ;;
+	db)	echo "base db" ;;
+	http)	echo "base http" ;;
+	domain)	echo "base db domain" ;;
+	scan)	echo "base db domain scan" ;;
+	*)	echo "base db http domain scan cmd" ;;
+	esac
+}
+for f in $(cd "$top/src" && ls */*.[ch] 2>/dev/null); do
+	dir=${f%%/*}
+	ok=$(may_include "$dir")
+	for h in $(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$top/src/$f"); do
+		owner=$(cd "$top/src" && ls */"$h" 2>/dev/null | head -1)
+		[ -n "$owner" ] || continue
+		case " $ok " in
+		*" ${owner%%/*} "*) ;;
+		*)	echo "src/$f: includes $owner" >&2
+			echo "checksrc: src/$dir/ may include only from: $ok" >&2
+			status=1 ;;
+		esac
+	done
+done
 exit $status

@@ -2369,7 +2369,7 @@ class T11ControlCharacters(Base):
 
 class T12KeysBothWays(Base):
     """POST /api-keys and vigilctl key create, DELETE /api-keys/{id} and
-    vigilctl key revoke go through one domain module (src/keys.c): the
+    vigilctl key revoke go through one domain module (src/domain/keys.c): the
     same name rule (characters, not bytes), the same limit of 10 active
     keys, the same audit records. vigilctl used to count a name in bytes,
     write scopes into the audit log as a string and make an 11th key."""

@@ -7,7 +7,7 @@ through the read-only inventory connector, dry runs, tenants apart, and no
 secret in any response or log.
 
 The scans use a small rule set of their own (written here, in the rule
-language of src/rules_check.c) over inventories written here, so that what
+language of src/scan/rules_check.c) over inventories written here, so that what
 each test changes decides exactly which finding moves; vigil-scan reads
 them through a copy of the stack's vigil.conf whose rules_dir points there.
 Run by run.py, which sets STACK here.
