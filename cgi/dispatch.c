@@ -121,7 +121,18 @@ handle(struct request *r, struct db *db, const struct api_io *io)
 	 * client that has no usable key. */
 	if (rt->scope != SCOPE_NONE && auth_check(r, db, rt->scope) != 0)
 		return;
-	if (read_body(r, io) != 0)
+	/* A route that declares no body refuses one rather than ignore it
+	 * (the client meant something by it) -- from the headers when they
+	 * announce one, so that nobody, with a key or without, makes a worker
+	 * wait for a body it would refuse; the open routes (health, the
+	 * OpenAPI document) never read one at all. */
+	if (!(rt->flags & (ROUTE_JSON_BODY | ROUTE_OPT_BODY)) &&
+	    r->content_length > 0) {
+		response_error(r, 400, "invalid_request",
+		    "This operation takes no request body.", "body");
+		return;
+	}
+	if (rt->scope != SCOPE_NONE && read_body(r, io) != 0)
 		return;
 	if ((rc = request_parse_query(r)) != 0) {
 		if (rc == -2)
@@ -133,8 +144,7 @@ handle(struct request *r, struct db *db, const struct api_io *io)
 			    "The query string is malformed.", "query");
 		return;
 	}
-	/* A route that declares no body refuses one rather than ignore it:
-	 * the client meant something by it. */
+	/* The same for a body that came without a Content-Length. */
 	if (r->body_len > 0 &&
 	    !(rt->flags & (ROUTE_JSON_BODY | ROUTE_OPT_BODY))) {
 		response_error(r, 400, "invalid_request",

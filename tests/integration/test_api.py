@@ -1851,6 +1851,35 @@ class T09SlowClients(Base):
         self.assertGreaterEqual(answers.count(429),
                                 SLOW_CLIENTS - WORKERS, answers)
 
+    def test_open_routes_on_the_socket(self):
+        """The routes that need no key take no body either: one announced
+        to /healthz is refused from the headers, at once, whether it
+        arrives or not."""
+        def opener(key):
+            params = slow_params(None, "/healthz")
+            params["REQUEST_METHOD"] = "GET"
+            params["CONTENT_LENGTH"] = "100000"
+            return fcgi_begin(STACK.api_sock, params, SLOW_PART)
+        answers = self.run_slow(opener, None, {400}, fcgi_status)
+        self.assertEqual(answers, [400] * SLOW_CLIENTS)
+
+    def test_no_body_route_refuses_an_announced_body_at_once(self):
+        """A DELETE with a key and an announced body that never comes is
+        400 at once, not after request_timeout_ms."""
+        tenant, _ = new_tenant("slowdel")
+        key, _ = new_key(tenant, "read,write,admin")
+        params = slow_params(key, "/api/v1/webhooks/wh_" + "0" * 26)
+        params["REQUEST_METHOD"] = "DELETE"
+        s = fcgi_begin(STACK.api_sock, params, SLOW_PART)
+        try:
+            t0 = time.monotonic()
+            data = read_all(s, t0 + request_timeout() * 2)
+            took = time.monotonic() - t0
+        finally:
+            s.close()
+        self.assertEqual(fcgi_status(data), 400, data)
+        self.assertLess(took, request_timeout() / 2)
+
     def apache(self):
         base = STACK.urls().get("apache-proxy-fcgi")
         if base is None:
