@@ -104,7 +104,9 @@ create_args(struct request *r, struct keys_new *nk)
 		seen |= bit;
 	}
 	nk->scopes = seen;
-	if (reply_time(r, "expires_at", expires, &nk->expires_at) < 0)
+	/* 1 when given (the epoch is a time too, long past), 0 when not. */
+	if ((nk->expires = reply_time(r, "expires_at", expires,
+	    &nk->expires_at)) < 0)
 		return -1;
 	/* A key grants only what it holds (keys_create checks). */
 	nk->may_grant = r->auth.scopes;

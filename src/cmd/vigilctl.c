@@ -292,7 +292,7 @@ static int
 key_create(struct db *db, const char *tenant, const char *scopes_in,
     const char *expires, const char *name)
 {
-	struct keys_new nk = { name, 0, 0, KEYS_SCOPES_ALL };
+	struct keys_new nk = { .name = name, .may_grant = KEYS_SCOPES_ALL };
 	struct key_row *k = NULL;
 	char tid[VIGIL_ID_LEN], who[128], scopes[32];
 	int rc;
@@ -308,6 +308,7 @@ key_create(struct db *db, const char *tenant, const char *scopes_in,
 		    "RFC 3339 timestamp\n");
 		return EX_USAGE;
 	}
+	nk.expires = expires != NULL;
 	/* Checked again by keys_create; here so that a bad label is a
 	 * usage error whether or not the tenant exists. */
 	if (!keys_name_ok(name))

@@ -237,7 +237,7 @@ keys_create(struct db *db, const char *tenant_id, const struct keys_new *nk,
 		return KEYS_BAD_NAME;
 	if (nk->scopes == 0 || (nk->scopes & ~KEYS_SCOPES_ALL) != 0)
 		return KEYS_BAD_SCOPES;
-	if (nk->expires_at != 0 && nk->expires_at <= now)
+	if (nk->expires && nk->expires_at <= now)
 		return KEYS_BAD_EXPIRY;
 	/* No key may mint a key that can do more than itself: admin lets a
 	 * key manage keys, not grant read or write it lacks. */
@@ -255,7 +255,7 @@ keys_create(struct db *db, const char *tenant_id, const struct keys_new *nk,
 	keys_scopes_text(nk->scopes, scopes, sizeof(scopes));
 	/* created_at is stored as reported, not as the server's clock. */
 	vtime_sql(now, nowsql, sizeof(nowsql));
-	if (nk->expires_at != 0)
+	if (nk->expires)
 		vtime_sql(nk->expires_at, expsql, sizeof(expsql));
 
 	if ((*rc = db_begin(db)) != 0)
@@ -273,7 +273,7 @@ keys_create(struct db *db, const char *tenant_id, const struct keys_new *nk,
 	if ((*rc = db_exec(db, SQL_KEY_INSERT, (struct db_val[]){
 	    DB_STR(id), DB_STR(tenant_id), DB_STR(nk->name), DB_STR(prefix),
 	    DB_STR(hash), DB_STR(scopes), DB_STR(nowsql),
-	    nk->expires_at != 0 ? DB_STR(expsql) : DB_NUL }, 8, NULL)) != 0)
+	    nk->expires ? DB_STR(expsql) : DB_NUL }, 8, NULL)) != 0)
 		goto rollback;
 	detail = json_object_new_object();
 	json_object_object_add(detail, "name",
@@ -296,7 +296,7 @@ keys_create(struct db *db, const char *tenant_id, const struct keys_new *nk,
 	k->prefix = dup0(prefix, &oom);
 	k->scopes = nk->scopes;
 	k->created_at = dup0(nowsql, &oom);
-	k->expires_at = nk->expires_at != 0 ? dup0(expsql, &oom) : NULL;
+	k->expires_at = nk->expires ? dup0(expsql, &oom) : NULL;
 	k->secret = dup0(key, &oom);
 	if (oom) {
 		*rc = DB_ERR;

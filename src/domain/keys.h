@@ -76,7 +76,8 @@ enum keys_outcome {
 struct keys_new {
 	const char	*name;
 	unsigned	 scopes;          /* SCOPE_* bits */
-	time_t		 expires_at;      /* 0: never */
+	int		 expires;         /* 0: never; 1: at expires_at */
+	time_t		 expires_at;
 	/* The scopes the creator may give: a key over the API grants only
 	 * what it holds itself; vigilctl, the operator's, KEYS_SCOPES_ALL. */
 	unsigned	 may_grant;

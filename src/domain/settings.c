@@ -280,9 +280,12 @@ settings_put(struct db *db, const char *tenant_id,
 	    DB_INT(s->auto_remediate), DB_INT(s->scan_interval),
 	    DB_STR(text), DB_STR(s->updated_at) }, 9, NULL)) != 0)
 		goto dberr;
-	/* The limits' one writer; no audit entry of its own: the
+	/* The limits' one writer, only when they change (a tenant may hold
+	 * a limit set before the bound was lowered, which a change of its
+	 * allowlist must not trip over); no audit entry of its own: the
 	 * settings.update entry below records them. */
-	if (tenants_set_limits_tx(db, tenant_id, s->rate_read, s->rate_write,
+	if ((c->set_rate_read || c->set_rate_write) &&
+	    tenants_set_limits_tx(db, tenant_id, s->rate_read, s->rate_write,
 	    &r) != TENANTS_OK) {
 		if (r == 0)
 			r = DB_ERR;

@@ -777,6 +777,11 @@ class T02HostileInput(Base):
             ({"name": "x"}, "scopes"),
             ({"name": "x", "scopes": ["read"], "expires_at": past},
              "expires_at"),
+            # The epoch is a time long past, not "never".
+            ({"name": "x", "scopes": ["read"],
+              "expires_at": "1970-01-01T00:00:00Z"}, "expires_at"),
+            ({"name": "x", "scopes": ["read"],
+              "expires_at": "1970-01-01T01:00:00+01:00"}, "expires_at"),
             ({"name": "x", "scopes": ["read"], "expires_at": "tomorrow"},
              "expires_at"),
             ({"name": "x", "scopes": ["read"], "expires_at": 12},
@@ -2018,6 +2023,16 @@ class T08Vigilctl(Base):
                            "--scopes", "read", "--expires", "yesterday",
                            check=False)
         self.assertIn(r.returncode, (1, 2), r.stderr)
+        # The epoch is in the past, not "never"; nothing is created.
+        before = STACK.vigilctl("key", "list", "--tenant",
+                                self.tenant).stdout
+        r = STACK.vigilctl("key", "create", "--tenant", self.tenant,
+                           "--scopes", "read", "--expires",
+                           "1970-01-01T00:00:00Z", check=False)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("past", r.stderr)
+        self.assertEqual(STACK.vigilctl("key", "list", "--tenant",
+                                        self.tenant).stdout, before)
 
     def test_key_create_and_list(self):
         r = STACK.vigilctl("key", "create", "--tenant", self.tenant,
@@ -2098,6 +2113,23 @@ class T08Vigilctl(Base):
                     headers=auth(admin))
         self.assertEqual(r.status, 200, r)
         self.assertEqual(limits(), [["99999", "100000"]])
+
+    def test_limit_set_before_the_bound_survives_other_settings(self):
+        """A tenant whose limit was set above today's bound (vigilctl took
+        up to 1000000 before) can still change its other settings: the
+        limits are written only when they change."""
+        tenant, tid = new_tenant("t08old")
+        admin, _ = new_key(tenant, "read,write,admin")
+        base = STACK.urls()["nginx"]
+        STACK.sql("UPDATE tenants SET rate_read_per_min = 500000 "
+                  "WHERE id = '%s'" % tid, database="vigil")
+        r = request(base, "PUT", "/api/v1/settings",
+                    {"scan_interval_minutes": 60}, headers=auth(admin))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["scan_interval_minutes"], 60, r)
+        rows = STACK.query("SELECT rate_read_per_min FROM tenants "
+                           "WHERE id = '%s'" % tid)
+        self.assertEqual(rows, [["500000"]])
 
     def test_tenant_list(self):
         r = STACK.vigilctl("tenant", "list")
