@@ -326,21 +326,49 @@ struct worker {
 	pid_t	 pid;
 	time_t	 started;
 	int	 old;     /* from before the last SIGHUP: to be recycled */
+	int	 slot;    /* its place in the shared table's list of waiters */
 };
 
 static struct worker workers[POOL_MAX_WORKERS];
 static int nworkers;
 /* Workers told to stop by a recycle, still finishing their request. */
-static pid_t retired[POOL_MAX_WORKERS * 4];
+static struct retiree {
+	pid_t	 pid;
+	int	 slot;
+} retired[POOL_MAX_WORKERS * 4];
 static int nretired;
 /* The rate-limit counters every worker shares (ratetable.c), made before
  * the first fork and kept across SIGHUP; NULL if it could not be made. */
 static struct ratetable *rtable;
 
+/*
+ * The waiter slot for a new worker in place i: i or i + POOL_MAX_WORKERS,
+ * whichever no retired worker still holds, so that a worker recycled by a
+ * reload while it waits on a body stays counted until it exits (then its
+ * slot is cleared by reap).
+ */
+static int
+waiter_slot(int i)
+{
+	int k, cand[2] = { i, i + POOL_MAX_WORKERS }, c;
+
+	for (c = 0; c < 2; c++) {
+		for (k = 0; k < nretired; k++)
+			if (retired[k].slot == cand[c])
+				break;
+		if (k == nretired)
+			return cand[c];
+	}
+	return i;
+}
+
 static pid_t
 spawn(int fd, struct worker *w)
 {
-	pid_t pid = fork();
+	pid_t pid;
+
+	w->slot = waiter_slot((int)(w - workers));
+	pid = fork();
 
 	if (pid < 0) {
 		log_err("pool: fork: %s", strerror(errno));
@@ -349,8 +377,8 @@ spawn(int fd, struct worker *w)
 	if (pid == 0) {
 		/* Half the workers (at least one) for one tenant's requests
 		 * waiting on their bodies: the rest serve everyone else. */
-		worker_loop(fd, g_conf.max_requests, rtable,
-		    (int)(w - workers), nworkers / 2 > 1 ? nworkers / 2 : 1);
+		worker_loop(fd, g_conf.max_requests, rtable, w->slot,
+		    nworkers / 2 > 1 ? nworkers / 2 : 1);
 		_exit(0);
 	}
 	w->pid = pid;
@@ -456,11 +484,20 @@ reap(int fd, int draining)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (i = 0; i < nretired; i++)
-			if (retired[i] == pid)
+			if (retired[i].pid == pid) {
+				/* gone: it waits on no body any more */
+				if (rtable != NULL)
+					ratetable_wait_end(rtable,
+					    (unsigned)retired[i].slot);
 				retired[i] = retired[--nretired];
+				break;
+			}
 		for (i = 0; i < nworkers; i++) {
 			if (workers[i].pid != pid)
 				continue;
+			if (rtable != NULL)
+				ratetable_wait_end(rtable,
+				    (unsigned)workers[i].slot);
 			crashed = (WIFSIGNALED(status) &&
 			    WTERMSIG(status) != SIGTERM) ||
 			    (WIFEXITED(status) && WEXITSTATUS(status) != 0);
@@ -509,7 +546,7 @@ kill_all(int sig)
 		if (workers[i].pid > 0)
 			kill(workers[i].pid, sig);
 	for (i = 0; i < nretired; i++)
-		kill(retired[i], sig);
+		kill(retired[i].pid, sig);
 }
 
 /* Replace each worker with a fresh one, one at a time, so that the pool
@@ -527,8 +564,10 @@ recycle(int fd)
 		if (!workers[i].old)
 			continue;
 		old = workers[i].pid;
-		if (nretired < (int)NELEM(retired))
-			retired[nretired++] = old;
+		if (nretired < (int)NELEM(retired)) {
+			retired[nretired].pid = old;
+			retired[nretired++].slot = workers[i].slot;
+		}
 		workers[i].pid = 0;
 		kill(old, SIGTERM);
 		spawn(fd, &workers[i]);

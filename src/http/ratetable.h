@@ -12,7 +12,9 @@
 #define RATETABLE_SYNC_MS 1000   /* longest time between database syncs */
 #define RATETABLE_KEY_LEN 64     /* a key's SHA-256 in hex */
 #define RATETABLE_ID_LEN  64     /* VIGIL_ID_LEN */
-#define RATETABLE_WAITERS 256    /* worker slots (the pool's maximum) */
+#define RATETABLE_WAITERS 512    /* worker slots: twice the pool's maximum,
+                                    so that a reload's new workers and the
+                                    old ones finishing have their own */
 
 struct ratetable;
 
@@ -73,9 +75,9 @@ void	 ratetable_forget_tenant(struct ratetable *, const char *tenant_id);
  * RATETABLE_WAITERS - 1, each worker its own) is about to wait for the
  * body of a request of tenant_id. 1 if fewer than cap slots wait for that
  * tenant (slot is then counted as waiting until ratetable_wait_end), 0 if
- * not. A replacement worker calls ratetable_wait_end for its slot first,
- * so a worker that died waiting is not counted for ever (while a reload
- * has an old and a new worker on one slot, the count may be one low).
+ * not. The pool clears a worker's slot when it reaps it, so a worker
+ * that died waiting is not counted for ever, and gives a reload's new
+ * workers slots apart from the old ones still finishing (cgi/pool.c).
  */
 int	 ratetable_wait_begin(struct ratetable *, unsigned slot,
 	    const char *tenant_id, int cap);
