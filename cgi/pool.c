@@ -173,16 +173,22 @@ fcgi_starved(void *ctx)
 /* The answer gets a budget of its own, from its first byte until the
  * connection is closed: a client that does not read it (or keeps
  * libfcgi's lingering close going) loses its connection. */
-static int
-fcgi_write(void *ctx, const char *buf, size_t n)
+static void
+answer_deadline(struct conn *c)
 {
-	struct conn *c = ctx;
-
 	if (!c->writing) {
 		c->writing = 1;
 		deadline_start(g_conf.request_timeout_ms);
 		deadline_run(&c->req.ipcFd, SHUT_RDWR, NULL);
 	}
+}
+
+static int
+fcgi_write(void *ctx, const char *buf, size_t n)
+{
+	struct conn *c = ctx;
+
+	answer_deadline(c);
 	while (n > 0) {
 		int chunk = n > 65536 ? 65536 : (int)n;
 
@@ -308,7 +314,10 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 		dispatch(db, c.req.envp, &io);
 		if (!c.req.keepConnection) {
 			/* The answer first: the web server need not wait
-			 * for the drain to have it. */
+			 * for the drain to have it. Under the answer's
+			 * deadline even when dispatch wrote nothing (out of
+			 * memory), so the drain cannot outlast it. */
+			answer_deadline(&c);
 			FCGX_FFlush(c.req.out);
 			input_drain(&c);
 			FCGX_Detach(&c.req);
