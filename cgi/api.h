@@ -117,7 +117,7 @@ const struct route *routes_table(size_t *n);
 /* List parameters (params.c): limit (1..500, default 100) and a keyset
  * cursor "s<seq>" (absent: *before is past every seq). Each returns 0, or
  * -1 after answering 400 with details.field. The page they ask for is
- * written by src/page.h; the other 400s every handler shares are in
+ * written by src/domain/page.h; the other 400s every handler shares are in
  * reply.h. */
 #define PARAMS_LIMIT_DEFAULT 100
 #define PARAMS_LIMIT_MAX     500

@@ -1,6 +1,6 @@
 /* apikeys.c: GET/POST /api/v1/api-keys and DELETE /api/v1/api-keys/{id}.
  * A key is shown once, at creation; afterwards only its prefix. The rules
- * and the writes are src/keys.c's (vigilctl uses the same); this file
+ * and the writes are src/domain/keys.c's (vigilctl uses the same); this file
  * reads the request and maps the outcome to the reply. */
 #include "vigil.h"
 

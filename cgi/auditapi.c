@@ -2,7 +2,7 @@
  * POST /api/v1/audit/export (admin; a range in chain order plus the
  * chain head). The domain writes the entries, with the change each
  * records, and reads them back (audit_list and audit_export in
- * src/audit.c); nothing here writes.
+ * src/domain/audit.c); nothing here writes.
  *
  * An entry's hash can be checked outside Vigil: it is the lowercase hex
  * SHA-256 of the compact JSON array

@@ -1,7 +1,7 @@
 /* integrations.c: POST/GET /api/v1/integrations and DELETE
  * /api/v1/integrations/{id}: where a tenant's resources come from. The
  * rules, the sealing of an Azure secret, the row and the audit entry are
- * src/integrations.c's; this file reads the request and maps outcomes to
+ * src/scan/integrations.c's; this file reads the request and maps outcomes to
  * replies. */
 #include "vigil.h"
 

@@ -11,7 +11,7 @@
  * oldest detected_at, then id. Everything here is a function of the
  * stored findings: the same data gives the same bytes (no clock is
  * read). The README's "Risk score and posture summary" section says the
- * same for users. src/posture.c reads the findings and builds both
+ * same for users. src/domain/posture.c reads the findings and builds both
  * answers.
  */
 #include "vigil.h"

@@ -14,7 +14,7 @@
  *		return;
  *
  * The list parameters (limit, cursors) and the page builders are in
- * api.h (params.c) and src/page.h; a database error is api_db_error. */
+ * api.h (params.c) and src/domain/page.h; a database error is api_db_error. */
 #ifndef VIGIL_REPLY_H
 #define VIGIL_REPLY_H
 

@@ -1,6 +1,6 @@
 /* scans.c: POST/GET /api/v1/scans, GET /api/v1/scans/{id} and
  * /api/v1/scans/{id}/results. The API only queues; vigil-scan runs.
- * src/scans.c reads and queues. */
+ * src/scan/scans.c reads and queues. */
 #include "vigil.h"
 
 #include <stdio.h>

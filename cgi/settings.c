@@ -1,5 +1,5 @@
 /* settings.c: GET /api/v1/settings (read) and PUT /api/v1/settings (admin,
- * partial update) of the tenant's settings (src/settings.c): the
+ * partial update) of the tenant's settings (src/domain/settings.c): the
  * auto-remediation opt-in, the scan interval, the rate-limit overrides and
  * the IP allowlist.
  *

@@ -64,6 +64,12 @@ for f in $(cd "$top/src" && ls */*.[ch] 2>/dev/null); do
 	ok=$(may_include "$dir")
 	for h in $(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$top/src/$f"); do
 		owner=$(cd "$top/src" && ls */"$h" 2>/dev/null | head -1)
+		if [ -z "$owner" ] && [ -e "$top/cgi/$h" ]; then
+			echo "src/$f: includes cgi/$h" >&2
+			echo "checksrc: src/ may not include vigil-api's own headers (cgi/)" >&2
+			status=1
+			continue
+		fi
 		[ -n "$owner" ] || continue
 		case " $ok " in
 		*" ${owner%%/*} "*) ;;
