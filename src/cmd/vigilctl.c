@@ -719,41 +719,29 @@ static int
 audit_verify_tenant(struct db *db, const char *tid, const char *name,
     long long hseq, const char *hhash)
 {
-	struct audit_row *rows = NULL;
+	struct audit_page *pg = NULL;
+	const struct audit_row *rows;
 	struct audit_problem p;
 	struct audit_chain chain;
-	struct db_res *res = NULL;
 	long long count = 0;
 	char what[512];
 	int head_seen = 0, ret = -1;
 	size_t i;
 
-	if ((rows = calloc(AUDIT_BATCH, sizeof(*rows))) == NULL)
-		return -1;
 	audit_chain_init(&chain);
 	what[0] = '\0';
 	for (;;) {
-		if (db_exec(db, SQL_AUDIT_CHAIN, (struct db_val[]){ DB_STR(tid),
-		    DB_INT(chain.seq), DB_INT(AUDIT_BATCH) }, 3, &res) != 0) {
+		if (audit_chain_next(db, tid, chain.seq, AUDIT_BATCH,
+		    &pg) != 0) {
 			fprintf(stderr, "vigilctl: %s\n", db_error(db));
 			goto out;
 		}
-		for (i = 0; i < res->nrows; i++) {
-			rows[i].id = db_cell(res, i, 0);
-			rows[i].seq = db_cell_int(res, i, 1);
-			rows[i].at = db_cell(res, i, 2);
-			rows[i].actor = db_cell(res, i, 3);
-			rows[i].action = db_cell(res, i, 4);
-			rows[i].object = db_cell(res, i, 5);
-			rows[i].detail = db_cell(res, i, 6);
-			rows[i].prev_hash = db_cell(res, i, 7);
-			rows[i].hash = db_cell(res, i, 8);
-		}
-		if (audit_verify_rows(&chain, rows, res->nrows, &p) != 0) {
+		rows = pg->rows;
+		if (audit_verify_rows(&chain, rows, pg->n, &p) != 0) {
 			audit_problem_str(&p, what, sizeof(what));
 			break;
 		}
-		for (i = 0; i < res->nrows && hseq > 0; i++)
+		for (i = 0; i < pg->n && hseq > 0; i++)
 			if (rows[i].seq == hseq) {
 				head_seen = 1;
 				if (strcmp(rows[i].hash, hhash) != 0) {
@@ -765,11 +753,11 @@ audit_verify_tenant(struct db *db, const char *tid, const char *name,
 					break;
 				}
 			}
-		count += (long long)res->nrows;
-		if (what[0] != '\0' || res->nrows < AUDIT_BATCH)
+		count += (long long)pg->n;
+		if (what[0] != '\0' || pg->n < AUDIT_BATCH)
 			break;
-		db_res_free(res);
-		res = NULL;
+		audit_page_free(pg);
+		pg = NULL;
 	}
 	if (what[0] == '\0' && hseq > 0 && !head_seen)
 		snprintf(what, sizeof(what), "entries after seq %lld up to the "
@@ -787,8 +775,7 @@ audit_verify_tenant(struct db *db, const char *tid, const char *name,
 		ret = 0;
 	}
 out:
-	db_res_free(res);
-	free(rows);
+	audit_page_free(pg);
 	return ret;
 }
 

@@ -99,6 +99,12 @@ int	 audit_list(struct db *, const char *tenant_id, const char *action,
 	    const time_t *since, long long before, long limit,
 	    struct audit_page **out);
 void	 audit_page_free(struct audit_page *);
+/* The next at most limit entries of tenant_id's chain after seq after, in
+ * chain order (vigilctl audit verify walks a chain in such batches; total
+ * is n, has_more 0). 0 with *out set (free with audit_page_free), or a
+ * DB_* code (< 0) with *out NULL. */
+int	 audit_chain_next(struct db *, const char *tenant_id,
+	    long long after, long limit, struct audit_page **out);
 
 /* An export: a range in chain order and the head of the whole chain.
  * rows borrow their strings from res, which the export owns. */

@@ -26,13 +26,6 @@
 #define INTEGRATIONS_SECRET_MAX   1024
 #define INTEGRATIONS_SUBS_MAX     100
 
-/* Column order of INTEGRATION_COLS in db.c (SQL_INTEGRATION_GET,
- * _GET_TENANT, _LIST). */
-enum {
-	IC_ID, IC_TENANT, IC_TYPE, IC_NAME, IC_CONFIG, IC_SECRET, IC_CREATED,
-	IC_DELETED, IC_LAST_SCAN
-};
-
 static void
 invalid(struct integrations_err *err, const char *field, const char *msg)
 {
@@ -82,14 +75,14 @@ row_at(const struct db_res *res, size_t i)
 
 	if ((in = calloc(1, sizeof(*in))) == NULL)
 		return NULL;
-	in->id = cell_dup(res, i, IC_ID, &oom);
-	in->tenant_id = cell_dup(res, i, IC_TENANT, &oom);
-	in->type = cell_dup(res, i, IC_TYPE, &oom);
-	in->name = cell_dup(res, i, IC_NAME, &oom);
-	in->config = cell_dup(res, i, IC_CONFIG, &oom);
-	in->created_at = cell_dup(res, i, IC_CREATED, &oom);
-	in->deleted_at = cell_dup(res, i, IC_DELETED, &oom);
-	in->last_scan_at = cell_dup(res, i, IC_LAST_SCAN, &oom);
+	in->id = cell_dup(res, i, INTEGRATION_C_ID, &oom);
+	in->tenant_id = cell_dup(res, i, INTEGRATION_C_TENANT, &oom);
+	in->type = cell_dup(res, i, INTEGRATION_C_TYPE, &oom);
+	in->name = cell_dup(res, i, INTEGRATION_C_NAME, &oom);
+	in->config = cell_dup(res, i, INTEGRATION_C_CONFIG, &oom);
+	in->created_at = cell_dup(res, i, INTEGRATION_C_CREATED, &oom);
+	in->deleted_at = cell_dup(res, i, INTEGRATION_C_DELETED, &oom);
+	in->last_scan_at = cell_dup(res, i, INTEGRATION_C_LAST_SCAN, &oom);
 	if (oom || in->id == NULL || in->tenant_id == NULL ||
 	    in->type == NULL || in->name == NULL) {
 		integrations_free(in);
@@ -110,7 +103,7 @@ load(struct db *db, enum db_stmt stmt, const struct db_val *params,
 	*out = NULL;
 	if ((rc = db_exec(db, stmt, params, nparams, &res)) != 0)
 		return rc;
-	if (res->nrows == 0 || db_cell(res, 0, IC_DELETED) != NULL) {
+	if (res->nrows == 0 || db_cell(res, 0, INTEGRATION_C_DELETED) != NULL) {
 		db_res_free(res);
 		return 0;
 	}
