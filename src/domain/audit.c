@@ -87,6 +87,19 @@ audit_append(struct db *db, const char *tenant_id, const char *actor,
 	    DB_STR(prev), DB_STR(hash) }, 10, NULL);
 }
 
+int
+audit_commit(struct db *db, const char *tenant_id, const char *actor,
+    const char *action, const char *object, json_object *detail)
+{
+	int rc;
+
+	rc = audit_append(db, tenant_id, actor, action, object, detail);
+	json_object_put(detail);
+	if (rc == 0)
+		rc = db_commit(db);
+	return rc;
+}
+
 void
 audit_chain_init(struct audit_chain *c)
 {

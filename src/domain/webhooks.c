@@ -410,10 +410,8 @@ webhooks_create(struct db *db, const char *tenant_id,
 	detail = json_object_new_object();
 	json_object_object_add(detail, "url", json_object_new_string(in->url));
 	json_object_object_add(detail, "events", json_object_get(events));
-	*rc = audit_append(db, tenant_id, actor, "webhook.create", id,
-	    detail);
-	json_object_put(detail);
-	if (*rc != 0 || (*rc = db_commit(db)) != 0)
+	if ((*rc = audit_commit(db, tenant_id, actor, "webhook.create", id,
+	    detail)) != 0)
 		goto dberr;
 	if ((*out = created(id, in->url, etext, now, generated ? gen :
 	    NULL)) == NULL) {
@@ -475,10 +473,8 @@ webhooks_delete(struct db *db, const char *tenant_id, const char *id,
 	detail = json_object_new_object();
 	json_object_object_add(detail, "deliveries_cancelled",
 	    json_object_new_int64((int64_t)cancelled));
-	*rc = audit_append(db, tenant_id, actor, "webhook.delete", id,
-	    detail);
-	json_object_put(detail);
-	if (*rc != 0 || (*rc = db_commit(db)) != 0)
+	if ((*rc = audit_commit(db, tenant_id, actor, "webhook.delete", id,
+	    detail)) != 0)
 		goto fail;
 	return WEBHOOKS_OK;
 fail:

@@ -416,10 +416,8 @@ insert(struct db *db, const struct integrations_new *nw, const char *id,
 	json_object_object_add(detail, "name",
 	    json_object_new_string(nw->name));
 	json_object_object_add(detail, "config", json_object_get(stored));
-	rc = audit_append(db, nw->tenant_id, nw->actor, "integration.create",
-	    id, detail);
-	json_object_put(detail);
-	if (rc != 0 || (rc = db_commit(db)) != 0)
+	if ((rc = audit_commit(db, nw->tenant_id, nw->actor,
+	    "integration.create", id, detail)) != 0)
 		goto fail;
 	return 0;
 fail:
@@ -501,9 +499,8 @@ integrations_delete(struct db *db, const char *tenant_id, const char *id,
 	}
 	db_res_free(res);
 	res = NULL;
-	if ((*rc = audit_append(db, tenant_id, actor, "integration.delete",
-	    id, NULL)) != 0 ||
-	    (*rc = db_commit(db)) != 0)
+	if ((*rc = audit_commit(db, tenant_id, actor, "integration.delete",
+	    id, NULL)) != 0)
 		goto fail;
 	return INTEGRATIONS_OK;
 fail:
