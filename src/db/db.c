@@ -1130,6 +1130,21 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 }
 
 int
+db_exec_affected(struct db *db, enum db_stmt s, const struct db_val *p,
+    size_t np, unsigned long long *affected)
+{
+	struct db_res *res = NULL;
+	int rc;
+
+	*affected = 0;
+	if ((rc = db_exec(db, s, p, np, &res)) != 0)
+		return rc;
+	*affected = res->affected;
+	db_res_free(res);
+	return 0;
+}
+
+int
 db_ping(struct db *db)
 {
 	return db_exec(db, SQL_PING, NULL, 0, NULL);

@@ -480,8 +480,8 @@ enum integrations_outcome
 integrations_delete(struct db *db, const char *tenant_id, const char *id,
     const char *actor, time_t now, int *rc)
 {
-	struct db_res *res = NULL;
 	char now_sql[VTIME_SQL_LEN];
+	unsigned long long deleted;
 
 	*rc = 0;
 	if (!id_valid("int", id))
@@ -489,22 +489,19 @@ integrations_delete(struct db *db, const char *tenant_id, const char *id,
 	vtime_sql(now, now_sql, sizeof(now_sql));
 	if ((*rc = db_begin(db)) != 0)
 		goto fail;
-	if ((*rc = db_exec(db, SQL_INTEGRATION_DELETE, (struct db_val[]){
-	    DB_STR(now_sql), DB_STR(tenant_id), DB_STR(id) }, 3, &res)) != 0)
+	if ((*rc = db_exec_affected(db, SQL_INTEGRATION_DELETE,
+	    (struct db_val[]){ DB_STR(now_sql), DB_STR(tenant_id),
+	    DB_STR(id) }, 3, &deleted)) != 0)
 		goto fail;
-	if (res->affected == 0) {
-		db_res_free(res);
+	if (deleted == 0) {
 		db_rollback(db);
 		return INTEGRATIONS_NOT_FOUND;
 	}
-	db_res_free(res);
-	res = NULL;
 	if ((*rc = audit_commit(db, tenant_id, actor, "integration.delete",
 	    id, NULL)) != 0)
 		goto fail;
 	return INTEGRATIONS_OK;
 fail:
-	db_res_free(res);
 	db_rollback(db);
 	return INTEGRATIONS_ERROR;
 }
