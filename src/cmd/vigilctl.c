@@ -91,6 +91,34 @@ actor(char *out, size_t outsz)
 	snprintf(out, outsz, "vigilctl:%s", (u && *u) ? u : "unknown");
 }
 
+/* The options after a subcommand (argv[1]), each one's value into
+ * vals[v] for the option whose val is v (0 .. nvals - 1). 0, or -1 with
+ * the usage printed on an unknown option, a missing value or a stray
+ * argument. */
+static int
+sub_opts(int argc, char **argv, const struct option *opts,
+    const char **vals, int nvals)
+{
+	int ch;
+
+	/* argv[1] becomes argv[0], so that getopt starts after it. */
+	argc--;
+	argv++;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch < 0 || ch >= nvals) {
+			usage();
+			return -1;
+		}
+		vals[ch] = optarg;
+	}
+	if (optind != argc) {
+		usage();
+		return -1;
+	}
+	return 0;
+}
+
 /* Look a tenant up by name: 0 found (*out set, free with tenants_free),
  * 1 not found, -1 error; either failure is reported. */
 static int
@@ -406,17 +434,16 @@ key_revoke(struct db *db, const char *id)
 static int
 cmd_key(struct db *db, int argc, char **argv)
 {
+	enum { O_TENANT, O_SCOPES, O_EXPIRES, O_NAME, O__N };
 	static const struct option opts[] = {
-		{ "tenant",  required_argument, NULL, 't' },
-		{ "scopes",  required_argument, NULL, 's' },
-		{ "expires", required_argument, NULL, 'e' },
-		{ "name",    required_argument, NULL, 'n' },
+		{ "tenant",  required_argument, NULL, O_TENANT },
+		{ "scopes",  required_argument, NULL, O_SCOPES },
+		{ "expires", required_argument, NULL, O_EXPIRES },
+		{ "name",    required_argument, NULL, O_NAME },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *tenant = NULL, *scopes = NULL, *expires = NULL;
-	const char *name = "vigilctl";
+	const char *v[O__N] = { NULL, NULL, NULL, "vigilctl" };
 	const char *sub;
-	int ch;
 
 	if (argc < 2) {
 		usage();
@@ -430,34 +457,22 @@ cmd_key(struct db *db, int argc, char **argv)
 		}
 		return key_revoke(db, argv[2]);
 	}
-	/* Parse the options after the subcommand: argv[1] becomes argv[0]. */
-	argc--;
-	argv++;
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 't': tenant = optarg; break;
-		case 's': scopes = optarg; break;
-		case 'e': expires = optarg; break;
-		case 'n': name = optarg; break;
-		default:
-			usage();
-			return EX_USAGE;
-		}
-	}
-	if (optind != argc || tenant == NULL) {
+	if (sub_opts(argc, argv, opts, v, O__N) != 0)
+		return EX_USAGE;
+	if (v[O_TENANT] == NULL) {
 		usage();
 		return EX_USAGE;
 	}
 	if (strcmp(sub, "create") == 0) {
-		if (scopes == NULL) {
+		if (v[O_SCOPES] == NULL) {
 			usage();
 			return EX_USAGE;
 		}
-		return key_create(db, tenant, scopes, expires, name);
+		return key_create(db, v[O_TENANT], v[O_SCOPES], v[O_EXPIRES],
+		    v[O_NAME]);
 	}
 	if (strcmp(sub, "list") == 0)
-		return key_list(db, tenant);
+		return key_list(db, v[O_TENANT]);
 	usage();
 	return EX_USAGE;
 }
@@ -631,39 +646,32 @@ fail:
 static int
 cmd_integration(struct db *db, int argc, char **argv)
 {
+	enum { O_TENANT, O_NAME, O_PATH, O__N };
 	static const struct option opts[] = {
-		{ "tenant", required_argument, NULL, 't' },
-		{ "name",   required_argument, NULL, 'n' },
-		{ "path",   required_argument, NULL, 'p' },
+		{ "tenant", required_argument, NULL, O_TENANT },
+		{ "name",   required_argument, NULL, O_NAME },
+		{ "path",   required_argument, NULL, O_PATH },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct integrations_new nw;
 	struct integrations_err err;
 	struct integration *in = NULL;
 	json_object *cfg = NULL;
-	const char *tenant = NULL, *name = NULL, *path = NULL;
+	const char *v[O__N] = { NULL, NULL, NULL };
+	const char *tenant, *name, *path;
 	char tid[VIGIL_ID_LEN], who[128];
-	int ch, rc, ret = EX_FAIL;
+	int rc, ret = EX_FAIL;
 
 	if (argc < 2 || strcmp(argv[1], "add-inventory") != 0) {
 		usage();
 		return EX_USAGE;
 	}
-	argc--;
-	argv++;
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 't': tenant = optarg; break;
-		case 'n': name = optarg; break;
-		case 'p': path = optarg; break;
-		default:
-			usage();
-			return EX_USAGE;
-		}
-	}
-	if (optind != argc || tenant == NULL || name == NULL ||
-	    path == NULL) {
+	if (sub_opts(argc, argv, opts, v, O__N) != 0)
+		return EX_USAGE;
+	tenant = v[O_TENANT];
+	name = v[O_NAME];
+	path = v[O_PATH];
+	if (tenant == NULL || name == NULL || path == NULL) {
 		usage();
 		return EX_USAGE;
 	}
@@ -808,35 +816,29 @@ head_arg(const char *s, long long *seq, char hash[65])
 static int
 cmd_audit(struct db *db, int argc, char **argv)
 {
+	enum { O_TENANT, O_HEAD, O__N };
 	static const struct option opts[] = {
-		{ "tenant", required_argument, NULL, 't' },
-		{ "head",   required_argument, NULL, 'H' },
+		{ "tenant", required_argument, NULL, O_TENANT },
+		{ "head",   required_argument, NULL, O_HEAD },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct tenant_list *tl = NULL;
-	const char *tenant = NULL, *head = NULL;
+	const char *o[O__N] = { NULL, NULL };
+	const char *tenant, *head;
 	char tid[VIGIL_ID_LEN], hhash[65];
 	long long hseq = 0;
-	int ch, rc = EX_OK, v;
+	int rc = EX_OK, v;
 	size_t i;
 
 	if (argc < 2 || strcmp(argv[1], "verify") != 0) {
 		usage();
 		return EX_USAGE;
 	}
-	argc--;
-	argv++;
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 't': tenant = optarg; break;
-		case 'H': head = optarg; break;
-		default:
-			usage();
-			return EX_USAGE;
-		}
-	}
-	if (optind != argc || (head != NULL && tenant == NULL)) {
+	if (sub_opts(argc, argv, opts, o, O__N) != 0)
+		return EX_USAGE;
+	tenant = o[O_TENANT];
+	head = o[O_HEAD];
+	if (head != NULL && tenant == NULL) {
 		usage();
 		return EX_USAGE;
 	}
