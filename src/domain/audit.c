@@ -422,7 +422,8 @@ audit_export(struct db *db, const char *tenant_id, const time_t *since,
 			bytes += (long)res->lens[i * res->ncols + col] + 16;
 	}
 	x->n = i;
-	x->head_seq = head->nrows > 0 ? db_cell_int(head, 0, AUDIT_HEAD_C_SEQ) : 0;
+	x->head_seq = head->nrows > 0 ?
+	    db_cell_int(head, 0, AUDIT_HEAD_C_SEQ) : 0;
 	snprintf(x->head_hash, sizeof(x->head_hash), "%s",
 	    head->nrows > 0 && db_cell(head, 0, AUDIT_HEAD_C_HASH) ?
 	    db_cell(head, 0, AUDIT_HEAD_C_HASH) : AUDIT_GENESIS);

@@ -389,8 +389,9 @@ reconcile(struct ctx *c)
 			if (c->nseen > 0 && bsearch(&id, c->seen, c->nseen,
 			    sizeof(*c->seen), cmp_str) != NULL)
 				continue;
-			if (finding_state_from_str(db_cell(cand, k, ABSENT_C_STATE),
-			    &was) != 0 || was == FINDING_RESOLVED)
+			if (finding_state_from_str(db_cell(cand, k,
+			    ABSENT_C_STATE), &was) != 0 ||
+			    was == FINDING_RESOLVED)
 				continue;
 			if (findings_load(c->db, c->tenant_id, id, 0,
 			    &row) != 1)
@@ -973,7 +974,8 @@ scan_run(struct db *db, const char *scan_id, const struct scan_opts *opts,
 		snprintf(err, errsz, "database error: %s", db_error(db));
 		goto out;
 	}
-	if (integ->nrows == 0 || db_cell(integ, 0, INTEGRATION_C_DELETED) != NULL) {
+	if (integ->nrows == 0 ||
+	    db_cell(integ, 0, INTEGRATION_C_DELETED) != NULL) {
 		snprintf(err, errsz, "the integration was deleted");
 		rc = scan_fail_row(db, scan_id, c.tenant_id, c.integration_id,
 		    "queued", err, c.now);
@@ -1048,7 +1050,8 @@ scan_dry_run(struct db *db, const char *integration_id,
 		snprintf(err, errsz, "database error: %s", db_error(db));
 		goto out;
 	}
-	if (integ->nrows == 0 || db_cell(integ, 0, INTEGRATION_C_DELETED) != NULL) {
+	if (integ->nrows == 0 ||
+	    db_cell(integ, 0, INTEGRATION_C_DELETED) != NULL) {
 		snprintf(err, errsz, "no integration %s", integration_id);
 		goto out;
 	}
