@@ -89,7 +89,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cfile = NULL, *listen = NULL, *pidfile = NULL, *path;
-	char err[512], *end;
+	char *end;
 	long workers = 0;
 	int ch;
 
@@ -120,15 +120,8 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage();
 
-	path = conf_path(cfile);
-	if (conf_load(&g_conf, path, err, sizeof(err)) != 0) {
-		fprintf(stderr, "vigil-api: %s\n", err);
+	if (conf_start("vigil-api", cfile, &path) != 0)
 		return 1;
-	}
-	if (log_open("vigil-api", g_conf.log) != 0) {
-		fprintf(stderr, "vigil-api: cannot open log %s\n", g_conf.log);
-		return 1;
-	}
 	if (FCGX_Init() != 0) {
 		log_err("FCGX_Init failed");
 		return 1;

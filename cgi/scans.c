@@ -78,38 +78,42 @@ scans_list(struct request *r, struct db *db)
 	response_json(r, 200, root);
 }
 
+/* The answer of a three-way loader of the path's scan: o (200), 404, or
+ * the database error rc. */
 static void
-scans_get(struct request *r, struct db *db)
+scan_reply(struct request *r, int rc, json_object *o)
 {
-	json_object *scan;
-	int rc;
-
-	if ((rc = scans_load(db, r->auth.tenant_id, r->pathvars[0],
-	    &scan)) < 0)
+	if (rc < 0)
 		api_db_error(r, rc);
 	else if (rc == 0)
 		response_error(r, 404, "not_found", "No such scan.", "id");
 	else
-		response_json(r, 200, scan);
+		response_json(r, 200, o);
+}
+
+static void
+scans_get(struct request *r, struct db *db)
+{
+	json_object *scan = NULL;
+	int rc;
+
+	rc = scans_load(db, r->auth.tenant_id, r->pathvars[0], &scan);
+	scan_reply(r, rc, scan);
 }
 
 static void
 scans_results(struct request *r, struct db *db)
 {
 	const char *cursor;
-	json_object *root;
+	json_object *root = NULL;
 	long limit;
 	int rc;
 
 	if (params_list_cursor(r, &limit, finding_id_valid, &cursor) != 0)
 		return;
-	if ((rc = scans_results_page(db, r->auth.tenant_id, r->pathvars[0],
-	    cursor, limit, &root)) < 0)
-		api_db_error(r, rc);
-	else if (rc == 0)
-		response_error(r, 404, "not_found", "No such scan.", "id");
-	else
-		response_json(r, 200, root);
+	rc = scans_results_page(db, r->auth.tenant_id, r->pathvars[0],
+	    cursor, limit, &root);
+	scan_reply(r, rc, root);
 }
 
 const struct route scans_routes[] = {

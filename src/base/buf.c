@@ -1,10 +1,12 @@
 /* buf.c: growable byte buffers that refuse to grow past their cap. */
 #include "vigil.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 
@@ -73,6 +75,25 @@ buf_append(struct buf *b, const void *p, size_t n)
 	b->len += n;
 	b->data[b->len] = '\0';
 	return 0;
+}
+
+int
+buf_read_fd(struct buf *b, int fd)
+{
+	char chunk[16384];
+	ssize_t r;
+
+	for (;;) {
+		r = read(fd, chunk, sizeof(chunk));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			return 0;
+		if (buf_append(b, chunk, (size_t)r) == -1)
+			return -2;
+	}
 }
 
 int

@@ -21,6 +21,10 @@ void	 buf_reset(struct buf *);
 /* Append; return 0, or -1 if the cap would be exceeded or memory ran out
  * (the buffer is left unchanged). */
 int	 buf_append(struct buf *, const void *, size_t);
+/* Append all that fd has left to read, reading again when a signal cuts a
+ * read short: 0, -1 on a read error (errno says which), or -2 if the cap
+ * would be exceeded or memory ran out (b then holds what fitted). */
+int	 buf_read_fd(struct buf *, int fd);
 int	 buf_puts(struct buf *, const char *);
 int	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));

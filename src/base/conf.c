@@ -15,6 +15,7 @@
 #include "cidr.h"
 #include "conf.h"
 #include "crypto.h"
+#include "log.h"
 
 #ifndef SYSCONFDIR
 #error "SYSCONFDIR must be defined by the build"
@@ -389,4 +390,23 @@ conf_path(const char *cli)
 	if ((env = getenv("VIGIL_CONF")) != NULL && *env != '\0')
 		return env;
 	return SYSCONFDIR "/vigil/vigil.conf";
+}
+
+int
+conf_start(const char *prog, const char *cli, const char **path)
+{
+	const char *p = conf_path(cli);
+	char err[1024];
+
+	if (path != NULL)
+		*path = p;
+	if (conf_load(&g_conf, p, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return -1;
+	}
+	if (log_open(prog, g_conf.log) != 0) {
+		fprintf(stderr, "%s: cannot open log %s\n", prog, g_conf.log);
+		return -1;
+	}
+	return 0;
 }

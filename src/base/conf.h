@@ -68,6 +68,11 @@ int	 conf_load(struct conf *, const char *path, char *err, size_t errsz);
 /* Which file to read: the -c argument if given, else $VIGIL_CONF, else
  * SYSCONFDIR "/vigil/vigil.conf". The result is static or cli. */
 const char *conf_path(const char *cli);
+/* A daemon's start (vigil-api, vigil-scan, vigil-spool): vigil.conf (cli,
+ * or as conf_path finds it) into g_conf, then prog's log opened where it
+ * says. 0, or -1 after printing why on stderr as "prog: ...". *path (if
+ * not NULL) is the file read. */
+int	 conf_start(const char *prog, const char *cli, const char **path);
 
 /* The process-wide configuration, loaded once by main(). */
 extern struct conf g_conf;

@@ -330,7 +330,7 @@ out:
 	return ret;
 }
 
-static int
+int
 crypto_hexval(unsigned char c)
 {
 	if (c >= '0' && c <= '9')

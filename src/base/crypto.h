@@ -21,6 +21,8 @@ int	 crypto_random(void *out, size_t n);
 int	 crypto_equal(const void *a, const void *b, size_t n);
 /* Lowercase hex of n bytes into out (2n+1). */
 void	 crypto_hex(const unsigned char *in, size_t n, char *out);
+/* The value of one hex digit (either case), or -1 if c is not one. */
+int	 crypto_hexval(unsigned char c);
 /* Standard base64 (with padding) of n bytes into out, NUL-terminated;
  * out must hold 4*((n+2)/3)+1 bytes. Returns the encoded length. */
 size_t	 crypto_base64(const unsigned char *in, size_t n, char *out);

@@ -181,7 +181,7 @@ main(int argc, char *argv[])
 	struct scan_opts so;
 	struct show show;
 	struct db *db = NULL;
-	const char *cfile = NULL, *integ = NULL, *path;
+	const char *cfile = NULL, *integ = NULL;
 	char err[1024];
 	int ch, due = 0, once = 0, dry = 0, rc;
 
@@ -205,15 +205,8 @@ main(int argc, char *argv[])
 		usage();
 		return EX_USAGE;
 	}
-	path = conf_path(cfile);
-	if (conf_load(&g_conf, path, err, sizeof(err)) != 0) {
-		fprintf(stderr, "vigil-scan: %s\n", err);
+	if (conf_start("vigil-scan", cfile, NULL) != 0)
 		return EX_CONFIG;
-	}
-	if (log_open("vigil-scan", g_conf.log) != 0) {
-		fprintf(stderr, "vigil-scan: cannot open log %s\n", g_conf.log);
-		return EX_CONFIG;
-	}
 	if (rules_load_dir(&rules, g_conf.rules_dir, err, sizeof(err)) != 0) {
 		fprintf(stderr, "vigil-scan: rules: %s\n", err);
 		log_err("rules: %s", err);

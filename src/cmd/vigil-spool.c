@@ -529,7 +529,7 @@ main(int argc, char *argv[])
 	};
 	struct sigaction sa;
 	struct spooler s;
-	const char *cfile = NULL, *path;
+	const char *cfile = NULL;
 	char err[1024], *end;
 	long conc = 0;
 	int ch, once = 0, rc, i;
@@ -559,16 +559,8 @@ main(int argc, char *argv[])
 		usage();
 		return EX_USAGE;
 	}
-	path = conf_path(cfile);
-	if (conf_load(&g_conf, path, err, sizeof(err)) != 0) {
-		fprintf(stderr, "vigil-spool: %s\n", err);
+	if (conf_start("vigil-spool", cfile, NULL) != 0)
 		return EX_CONFIG;
-	}
-	if (log_open("vigil-spool", g_conf.log) != 0) {
-		fprintf(stderr, "vigil-spool: cannot open log %s\n",
-		    g_conf.log);
-		return EX_CONFIG;
-	}
 	memset(&s, 0, sizeof(s));
 	if (g_conf.secret_key_file[0] == '\0' ||
 	    crypto_load_key(g_conf.secret_key_file, s.key, err,

@@ -91,6 +91,34 @@ actor(char *out, size_t outsz)
 	snprintf(out, outsz, "vigilctl:%s", (u && *u) ? u : "unknown");
 }
 
+/* The options after a subcommand (argv[1]), each one's value into
+ * vals[v] for the option whose val is v (0 .. nvals - 1). 0, or -1 with
+ * the usage printed on an unknown option, a missing value or a stray
+ * argument. */
+static int
+sub_opts(int argc, char **argv, const struct option *opts,
+    const char **vals, int nvals)
+{
+	int ch;
+
+	/* argv[1] becomes argv[0], so that getopt starts after it. */
+	argc--;
+	argv++;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch < 0 || ch >= nvals) {
+			usage();
+			return -1;
+		}
+		vals[ch] = optarg;
+	}
+	if (optind != argc) {
+		usage();
+		return -1;
+	}
+	return 0;
+}
+
 /* Look a tenant up by name: 0 found (*out set, free with tenants_free),
  * 1 not found, -1 error; either failure is reported. */
 static int
@@ -407,17 +435,16 @@ key_revoke(struct db *db, const char *id)
 static int
 cmd_key(struct db *db, int argc, char **argv)
 {
+	enum { O_TENANT, O_SCOPES, O_EXPIRES, O_NAME, O__N };
 	static const struct option opts[] = {
-		{ "tenant",  required_argument, NULL, 't' },
-		{ "scopes",  required_argument, NULL, 's' },
-		{ "expires", required_argument, NULL, 'e' },
-		{ "name",    required_argument, NULL, 'n' },
+		{ "tenant",  required_argument, NULL, O_TENANT },
+		{ "scopes",  required_argument, NULL, O_SCOPES },
+		{ "expires", required_argument, NULL, O_EXPIRES },
+		{ "name",    required_argument, NULL, O_NAME },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *tenant = NULL, *scopes = NULL, *expires = NULL;
-	const char *name = "vigilctl";
+	const char *v[O__N] = { NULL, NULL, NULL, "vigilctl" };
 	const char *sub;
-	int ch;
 
 	if (argc < 2) {
 		usage();
@@ -431,34 +458,22 @@ cmd_key(struct db *db, int argc, char **argv)
 		}
 		return key_revoke(db, argv[2]);
 	}
-	/* Parse the options after the subcommand: argv[1] becomes argv[0]. */
-	argc--;
-	argv++;
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 't': tenant = optarg; break;
-		case 's': scopes = optarg; break;
-		case 'e': expires = optarg; break;
-		case 'n': name = optarg; break;
-		default:
-			usage();
-			return EX_USAGE;
-		}
-	}
-	if (optind != argc || tenant == NULL) {
+	if (sub_opts(argc, argv, opts, v, O__N) != 0)
+		return EX_USAGE;
+	if (v[O_TENANT] == NULL) {
 		usage();
 		return EX_USAGE;
 	}
 	if (strcmp(sub, "create") == 0) {
-		if (scopes == NULL) {
+		if (v[O_SCOPES] == NULL) {
 			usage();
 			return EX_USAGE;
 		}
-		return key_create(db, tenant, scopes, expires, name);
+		return key_create(db, v[O_TENANT], v[O_SCOPES], v[O_EXPIRES],
+		    v[O_NAME]);
 	}
 	if (strcmp(sub, "list") == 0)
-		return key_list(db, tenant);
+		return key_list(db, v[O_TENANT]);
 	usage();
 	return EX_USAGE;
 }
@@ -632,39 +647,32 @@ fail:
 static int
 cmd_integration(struct db *db, int argc, char **argv)
 {
+	enum { O_TENANT, O_NAME, O_PATH, O__N };
 	static const struct option opts[] = {
-		{ "tenant", required_argument, NULL, 't' },
-		{ "name",   required_argument, NULL, 'n' },
-		{ "path",   required_argument, NULL, 'p' },
+		{ "tenant", required_argument, NULL, O_TENANT },
+		{ "name",   required_argument, NULL, O_NAME },
+		{ "path",   required_argument, NULL, O_PATH },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct integrations_new nw;
 	struct integrations_err err;
 	struct integration *in = NULL;
 	json_object *cfg = NULL;
-	const char *tenant = NULL, *name = NULL, *path = NULL;
+	const char *v[O__N] = { NULL, NULL, NULL };
+	const char *tenant, *name, *path;
 	char tid[VIGIL_ID_LEN], who[128];
-	int ch, rc, ret = EX_FAIL;
+	int rc, ret = EX_FAIL;
 
 	if (argc < 2 || strcmp(argv[1], "add-inventory") != 0) {
 		usage();
 		return EX_USAGE;
 	}
-	argc--;
-	argv++;
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 't': tenant = optarg; break;
-		case 'n': name = optarg; break;
-		case 'p': path = optarg; break;
-		default:
-			usage();
-			return EX_USAGE;
-		}
-	}
-	if (optind != argc || tenant == NULL || name == NULL ||
-	    path == NULL) {
+	if (sub_opts(argc, argv, opts, v, O__N) != 0)
+		return EX_USAGE;
+	tenant = v[O_TENANT];
+	name = v[O_NAME];
+	path = v[O_PATH];
+	if (tenant == NULL || name == NULL || path == NULL) {
 		usage();
 		return EX_USAGE;
 	}
@@ -720,41 +728,29 @@ static int
 audit_verify_tenant(struct db *db, const char *tid, const char *name,
     long long hseq, const char *hhash)
 {
-	struct audit_row *rows = NULL;
+	struct audit_page *pg = NULL;
+	const struct audit_row *rows;
 	struct audit_problem p;
 	struct audit_chain chain;
-	struct db_res *res = NULL;
 	long long count = 0;
 	char what[512];
 	int head_seen = 0, ret = -1;
 	size_t i;
 
-	if ((rows = calloc(AUDIT_BATCH, sizeof(*rows))) == NULL)
-		return -1;
 	audit_chain_init(&chain);
 	what[0] = '\0';
 	for (;;) {
-		if (db_exec(db, SQL_AUDIT_CHAIN, (struct db_val[]){ DB_STR(tid),
-		    DB_INT(chain.seq), DB_INT(AUDIT_BATCH) }, 3, &res) != 0) {
+		if (audit_chain_next(db, tid, chain.seq, AUDIT_BATCH,
+		    &pg) != 0) {
 			fprintf(stderr, "vigilctl: %s\n", db_error(db));
 			goto out;
 		}
-		for (i = 0; i < res->nrows; i++) {
-			rows[i].id = db_cell(res, i, 0);
-			rows[i].seq = db_cell_int(res, i, 1);
-			rows[i].at = db_cell(res, i, 2);
-			rows[i].actor = db_cell(res, i, 3);
-			rows[i].action = db_cell(res, i, 4);
-			rows[i].object = db_cell(res, i, 5);
-			rows[i].detail = db_cell(res, i, 6);
-			rows[i].prev_hash = db_cell(res, i, 7);
-			rows[i].hash = db_cell(res, i, 8);
-		}
-		if (audit_verify_rows(&chain, rows, res->nrows, &p) != 0) {
+		rows = pg->rows;
+		if (audit_verify_rows(&chain, rows, pg->n, &p) != 0) {
 			audit_problem_str(&p, what, sizeof(what));
 			break;
 		}
-		for (i = 0; i < res->nrows && hseq > 0; i++)
+		for (i = 0; i < pg->n && hseq > 0; i++)
 			if (rows[i].seq == hseq) {
 				head_seen = 1;
 				if (strcmp(rows[i].hash, hhash) != 0) {
@@ -766,11 +762,11 @@ audit_verify_tenant(struct db *db, const char *tid, const char *name,
 					break;
 				}
 			}
-		count += (long long)res->nrows;
-		if (what[0] != '\0' || res->nrows < AUDIT_BATCH)
+		count += (long long)pg->n;
+		if (what[0] != '\0' || pg->n < AUDIT_BATCH)
 			break;
-		db_res_free(res);
-		res = NULL;
+		audit_page_free(pg);
+		pg = NULL;
 	}
 	if (what[0] == '\0' && hseq > 0 && !head_seen)
 		snprintf(what, sizeof(what), "entries after seq %lld up to the "
@@ -788,8 +784,7 @@ audit_verify_tenant(struct db *db, const char *tid, const char *name,
 		ret = 0;
 	}
 out:
-	db_res_free(res);
-	free(rows);
+	audit_page_free(pg);
 	return ret;
 }
 
@@ -822,35 +817,29 @@ head_arg(const char *s, long long *seq, char hash[65])
 static int
 cmd_audit(struct db *db, int argc, char **argv)
 {
+	enum { O_TENANT, O_HEAD, O__N };
 	static const struct option opts[] = {
-		{ "tenant", required_argument, NULL, 't' },
-		{ "head",   required_argument, NULL, 'H' },
+		{ "tenant", required_argument, NULL, O_TENANT },
+		{ "head",   required_argument, NULL, O_HEAD },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct tenant_list *tl = NULL;
-	const char *tenant = NULL, *head = NULL;
+	const char *o[O__N] = { NULL, NULL };
+	const char *tenant, *head;
 	char tid[VIGIL_ID_LEN], hhash[65];
 	long long hseq = 0;
-	int ch, rc = EX_OK, v;
+	int rc = EX_OK, v;
 	size_t i;
 
 	if (argc < 2 || strcmp(argv[1], "verify") != 0) {
 		usage();
 		return EX_USAGE;
 	}
-	argc--;
-	argv++;
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 't': tenant = optarg; break;
-		case 'H': head = optarg; break;
-		default:
-			usage();
-			return EX_USAGE;
-		}
-	}
-	if (optind != argc || (head != NULL && tenant == NULL)) {
+	if (sub_opts(argc, argv, opts, o, O__N) != 0)
+		return EX_USAGE;
+	tenant = o[O_TENANT];
+	head = o[O_HEAD];
+	if (head != NULL && tenant == NULL) {
 		usage();
 		return EX_USAGE;
 	}

@@ -34,15 +34,29 @@
 	"NULL, detected_at, updated_at, NULL, NULL, " \
 	"NULL, NULL"
 
-/* scanner: the column orders scan.h names (SCAN_C_*, INT_C_*) */
+/* findings whose acceptance or snooze has run out */
+#define FINDING_DUE_COLS "tenant_id, id"
+
+/* scanner: the column orders scan.h (SCAN_C_*) and integrations.h
+ * (INTEGRATION_C_*) name */
 #define SCAN_COLS \
 	"id, tenant_id, integration_id, status, trigger_type, created_at, " \
 	"started_at, finished_at, runner, resources_scanned, " \
 	"rules_evaluated, findings_detected, findings_resolved, " \
 	"findings_reopened, counts, error, duration_ms"
+/* the scanner's own reads, in the column orders scan.c names */
+#define SCAN_ABSENT_COLS "id, state, rule_id, resource_id, severity"
+#define SCAN_OPEN_COUNT_COLS "severity, COUNT(*)"
+#define SCAN_ACTIVE_COLS "id, status"
+#define SCAN_DUE_COLS "i.id, i.tenant_id"
 #define INTEGRATION_COLS \
 	"id, tenant_id, type, name, config, secret, created_at, deleted_at, " \
 	"last_scan_at"
+
+/* the audit log: an entry, and the chain's head (audit.c names both) */
+#define AUDIT_COLS \
+	"id, seq, at, actor, action, object, detail, prev_hash, hash"
+#define AUDIT_HEAD_COLS "seq, hash"
 
 /* tenants and API keys: the column orders tenants.c and keys.c name */
 #define TENANT_COLS \
@@ -166,8 +180,9 @@ static const char *const sqls[SQL__COUNT] = {
 	    "UPDATE api_keys SET last_used_at = UTC_TIMESTAMP() WHERE id = ? "
 	    "AND (last_used_at IS NULL OR "
 	    "last_used_at < UTC_TIMESTAMP() - INTERVAL 1 MINUTE)",
+	/* AUDIT_HEAD_COLS order: audit.c AUDIT_HEAD_C_* */
 	[SQL_AUDIT_LAST] =
-	    "SELECT seq, hash FROM audit_log WHERE tenant_id = ? "
+	    "SELECT " AUDIT_HEAD_COLS " FROM audit_log WHERE tenant_id = ? "
 	    "ORDER BY seq DESC LIMIT 1 FOR UPDATE",
 	[SQL_AUDIT_INSERT] =
 	    "INSERT INTO audit_log (id, tenant_id, seq, at, actor, action, "
@@ -264,10 +279,12 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND (? IS NULL OR subscription_id = ?) "
 	    "AND (? IS NULL OR environment = ?) "
 	    "AND (? IS NULL OR updated_at > ?)",
+	/* FINDING_DUE_COLS order: findings.c DUE_C_* */
 	[SQL_FINDING_DUE] =
-	    "SELECT tenant_id, id FROM findings WHERE state = 'accepted' "
+	    "SELECT " FINDING_DUE_COLS " FROM findings "
+	    "WHERE state = 'accepted' "
 	    "AND accepted_until IS NOT NULL AND accepted_until <= ? "
-	    "UNION ALL SELECT tenant_id, id FROM findings "
+	    "UNION ALL SELECT " FINDING_DUE_COLS " FROM findings "
 	    "WHERE state = 'snoozed' AND snoozed_until <= ? LIMIT 1000",
 	/* What a complete scan of a provider may find absent. */
 	[SQL_FINDING_PRESENT] =
@@ -341,9 +358,9 @@ static const char *const sqls[SQL__COUNT] = {
 	    "ORDER BY severity, detected_at, id LIMIT 5",
 	/* audit: newest first after a keyset cursor (a seq); NULL filters
 	 * match everything. */
+	/* AUDIT_COLS order: audit.c AUDIT_C_* */
 	[SQL_AUDIT_LIST] =
-	    "SELECT id, seq, at, actor, action, object, detail, prev_hash, "
-	    "hash FROM audit_log WHERE tenant_id = ? "
+	    "SELECT " AUDIT_COLS " FROM audit_log WHERE tenant_id = ? "
 	    "AND (? IS NULL OR action = ?) AND (? IS NULL OR at >= ?) "
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?",
 	[SQL_AUDIT_COUNT] =
@@ -351,17 +368,16 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND (? IS NULL OR action = ?) AND (? IS NULL OR at >= ?)",
 	/* An export in chain order, since/until inclusive. */
 	[SQL_AUDIT_RANGE] =
-	    "SELECT id, seq, at, actor, action, object, detail, prev_hash, "
-	    "hash FROM audit_log WHERE tenant_id = ? "
+	    "SELECT " AUDIT_COLS " FROM audit_log WHERE tenant_id = ? "
 	    "AND (? IS NULL OR at >= ?) AND (? IS NULL OR at <= ?) "
 	    "ORDER BY seq LIMIT ?",
 	[SQL_AUDIT_HEAD] =
-	    "SELECT seq, hash FROM audit_log WHERE tenant_id = ? "
+	    "SELECT " AUDIT_HEAD_COLS " FROM audit_log WHERE tenant_id = ? "
 	    "ORDER BY seq DESC LIMIT 1",
 	/* vigilctl audit verify: the chain in batches after a seq. */
 	[SQL_AUDIT_CHAIN] =
-	    "SELECT id, seq, at, actor, action, object, detail, prev_hash, "
-	    "hash FROM audit_log WHERE tenant_id = ? AND seq > ? "
+	    "SELECT " AUDIT_COLS " FROM audit_log "
+	    "WHERE tenant_id = ? AND seq > ? "
 	    "ORDER BY seq LIMIT ?",
 
 	/* scanner (scan.c, integrations, scans, rules API) */
@@ -404,8 +420,9 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_SCAN_QUEUED] =
 	    "SELECT id FROM scans WHERE status = 'queued' "
 	    "ORDER BY created_at, id LIMIT 1000",
+	/* SCAN_ACTIVE_COLS order: scan.c ACTIVE_C_* */
 	[SQL_SCAN_ACTIVE_FOR] =
-	    "SELECT id, status FROM scans WHERE integration_id = ? "
+	    "SELECT " SCAN_ACTIVE_COLS " FROM scans WHERE integration_id = ? "
 	    "AND status IN ('queued', 'running') ORDER BY created_at LIMIT 1",
 	/* Newest first after a keyset cursor (the last id: ULIDs sort by
 	 * creation time). */
@@ -431,14 +448,16 @@ static const char *const sqls[SQL__COUNT] = {
 	    "ORDER BY finding_id LIMIT ?",
 	[SQL_SCAN_RESULTS_COUNT] =
 	    "SELECT COUNT(*) FROM scan_results WHERE scan_id = ?",
-	/* Open findings of an integration by severity, after its scan. */
+	/* Open findings of an integration by severity, after its scan
+	 * (SCAN_OPEN_COUNT_COLS order: scan.c OPEN_C_*). */
 	[SQL_SCAN_OPEN_COUNTS] =
-	    "SELECT severity, COUNT(*) FROM findings WHERE tenant_id = ? "
+	    "SELECT " SCAN_OPEN_COUNT_COLS " FROM findings WHERE tenant_id = ? "
 	    "AND integration_id = ? AND state = 'open' GROUP BY severity",
 	/* What SQL_FINDING_PRESENT offers to reconcile, with the state
-	 * before it, to count what the scan resolved. */
+	 * before it, to count what the scan resolved (SCAN_ABSENT_COLS
+	 * order: scan.c ABSENT_C_*). */
 	[SQL_SCAN_ABSENT] =
-	    "SELECT id, state, rule_id, resource_id, severity FROM findings "
+	    "SELECT " SCAN_ABSENT_COLS " FROM findings "
 	    "WHERE tenant_id = ? AND integration_id <=> ? AND provider = ? "
 	    "AND (state IN ('open', 'accepted', 'snoozed') "
 	    "OR (state = 'resolved' AND awaiting_scan = 1))",
@@ -449,16 +468,16 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND integration_id = ? AND state = 'open' "
 	    "AND remediation IN ('requested', 'approved')",
 	/* Live integrations whose tenant's interval has passed since their
-	 * last scan (never scanned: due), oldest first. */
+	 * last scan (never scanned: due), oldest first (SCAN_DUE_COLS order:
+	 * scan.c DUE_C_*). */
 	[SQL_SCAN_DUE_INTEGRATIONS] =
-	    "SELECT i.id, i.tenant_id FROM integrations i "
+	    "SELECT " SCAN_DUE_COLS " FROM integrations i "
 	    "LEFT JOIN tenant_settings s ON s.tenant_id = i.tenant_id "
 	    "WHERE i.deleted_at IS NULL AND (i.last_scan_at IS NULL OR "
 	    "i.last_scan_at <= CAST(? AS DATETIME) - INTERVAL "
 	    "COALESCE(s.scan_interval_minutes, 60) MINUTE) "
 	    "ORDER BY i.last_scan_at, i.id LIMIT 1000",
-	/* INTEGRATION_COLS order: scan.h INT_C_* (the scanner) and
-	 * integrations.c IC_* */
+	/* INTEGRATION_COLS order: integrations.h INTEGRATION_C_* */
 	[SQL_INTEGRATION_GET] =
 	    "SELECT " INTEGRATION_COLS " FROM integrations WHERE id = ?",
 	[SQL_INTEGRATION_GET_TENANT] =
@@ -1108,6 +1127,21 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 			return DB_DOWN;
 	}
 	return DB_DOWN;
+}
+
+int
+db_exec_affected(struct db *db, enum db_stmt s, const struct db_val *p,
+    size_t np, unsigned long long *affected)
+{
+	struct db_res *res = NULL;
+	int rc;
+
+	*affected = 0;
+	if ((rc = db_exec(db, s, p, np, &res)) != 0)
+		return rc;
+	*affected = res->affected;
+	db_res_free(res);
+	return 0;
 }
 
 int

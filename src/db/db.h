@@ -183,6 +183,11 @@ int	 db_connect(struct db *);
  * and retries once when the connection was lost outside a transaction. */
 int	 db_exec(struct db *, enum db_stmt, const struct db_val *params,
 	    size_t nparams, struct db_res **out);
+/* db_exec for a write whose result is how many rows it changed: 0 with
+ * *affected set, or a DB_* code (*affected 0). */
+int	 db_exec_affected(struct db *, enum db_stmt,
+	    const struct db_val *params, size_t nparams,
+	    unsigned long long *affected);
 /* One round trip to the server (connecting, or reconnecting once, as
  * db_exec does): 0 if it answered, else a DB_* code. For health checks. */
 int	 db_ping(struct db *);

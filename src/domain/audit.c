@@ -41,6 +41,12 @@ audit_hash(const char *prev_hash, long long seq, const char *at,
 	json_object_put(a);
 }
 
+/* AUDIT_COLS in db.c (SQL_AUDIT_LIST, _RANGE, _CHAIN). */
+enum { AUDIT_C_ID, AUDIT_C_SEQ, AUDIT_C_AT, AUDIT_C_ACTOR, AUDIT_C_ACTION,
+    AUDIT_C_OBJECT, AUDIT_C_DETAIL, AUDIT_C_PREV, AUDIT_C_HASH };
+/* AUDIT_HEAD_COLS in db.c (SQL_AUDIT_LAST, _HEAD). */
+enum { AUDIT_HEAD_C_SEQ, AUDIT_HEAD_C_HASH };
+
 int
 audit_append(struct db *db, const char *tenant_id, const char *actor,
     const char *action, const char *object, json_object *detail)
@@ -63,9 +69,10 @@ audit_append(struct db *db, const char *tenant_id, const char *actor,
 	if (rc != 0)
 		return rc;
 	snprintf(prev, sizeof(prev), "%s", AUDIT_GENESIS);
-	if (res->nrows > 0 && db_cell(res, 0, 1) != NULL) {
-		seq = db_cell_int(res, 0, 0) + 1;
-		snprintf(prev, sizeof(prev), "%s", db_cell(res, 0, 1));
+	if (res->nrows > 0 && db_cell(res, 0, AUDIT_HEAD_C_HASH) != NULL) {
+		seq = db_cell_int(res, 0, AUDIT_HEAD_C_SEQ) + 1;
+		snprintf(prev, sizeof(prev), "%s",
+		    db_cell(res, 0, AUDIT_HEAD_C_HASH));
 	}
 	db_res_free(res);
 
@@ -78,6 +85,19 @@ audit_append(struct db *db, const char *tenant_id, const char *actor,
 	    DB_STR(id), DB_STR(tenant_id), DB_INT(seq), DB_STR(at),
 	    DB_STR(actor), DB_STR(action), DB_STR(object), DB_STR(d),
 	    DB_STR(prev), DB_STR(hash) }, 10, NULL);
+}
+
+int
+audit_commit(struct db *db, const char *tenant_id, const char *actor,
+    const char *action, const char *object, json_object *detail)
+{
+	int rc;
+
+	rc = audit_append(db, tenant_id, actor, action, object, detail);
+	json_object_put(detail);
+	if (rc == 0)
+		rc = db_commit(db);
+	return rc;
 }
 
 void
@@ -247,12 +267,6 @@ audit_problem_str(const struct audit_problem *p, char *buf, size_t bufsz)
 
 /* -- reading the log back ------------------------------------------------ */
 
-/* Columns of SQL_AUDIT_LIST and SQL_AUDIT_RANGE (one order). */
-enum { A_C_ID, A_C_SEQ, A_C_AT, A_C_ACTOR, A_C_ACTION, A_C_OBJECT,
-    A_C_DETAIL, A_C_PREV, A_C_HASH };
-/* Columns of SQL_AUDIT_HEAD. */
-enum { HEAD_C_SEQ, HEAD_C_HASH };
-
 /* rows[0..n) of res as audit rows borrowing its cells: a new array the
  * caller frees, or NULL if out of memory (n == 0 gives a 1-row array). */
 static struct audit_row *
@@ -264,15 +278,15 @@ rows_at(const struct db_res *res, size_t n)
 	if ((rows = calloc(n ? n : 1, sizeof(*rows))) == NULL)
 		return NULL;
 	for (i = 0; i < n; i++) {
-		rows[i].id = db_cell(res, i, A_C_ID);
-		rows[i].seq = db_cell_int(res, i, A_C_SEQ);
-		rows[i].at = db_cell(res, i, A_C_AT);
-		rows[i].actor = db_cell(res, i, A_C_ACTOR);
-		rows[i].action = db_cell(res, i, A_C_ACTION);
-		rows[i].object = db_cell(res, i, A_C_OBJECT);
-		rows[i].detail = db_cell(res, i, A_C_DETAIL);
-		rows[i].prev_hash = db_cell(res, i, A_C_PREV);
-		rows[i].hash = db_cell(res, i, A_C_HASH);
+		rows[i].id = db_cell(res, i, AUDIT_C_ID);
+		rows[i].seq = db_cell_int(res, i, AUDIT_C_SEQ);
+		rows[i].at = db_cell(res, i, AUDIT_C_AT);
+		rows[i].actor = db_cell(res, i, AUDIT_C_ACTOR);
+		rows[i].action = db_cell(res, i, AUDIT_C_ACTION);
+		rows[i].object = db_cell(res, i, AUDIT_C_OBJECT);
+		rows[i].detail = db_cell(res, i, AUDIT_C_DETAIL);
+		rows[i].prev_hash = db_cell(res, i, AUDIT_C_PREV);
+		rows[i].hash = db_cell(res, i, AUDIT_C_HASH);
 	}
 	return rows;
 }
@@ -323,6 +337,33 @@ audit_list(struct db *db, const char *tenant_id, const char *action,
 	p = NULL;
 out:
 	db_res_free(cnt);
+	audit_page_free(p);
+	return rc;
+}
+
+int
+audit_chain_next(struct db *db, const char *tenant_id, long long after,
+    long limit, struct audit_page **out)
+{
+	struct audit_page *p;
+	int rc;
+
+	*out = NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return DB_ERR;
+	if ((rc = db_exec(db, SQL_AUDIT_CHAIN, (struct db_val[]){
+	    DB_STR(tenant_id), DB_INT(after), DB_INT(limit) }, 3,
+	    &p->res)) != 0)
+		goto out;
+	p->n = p->res->nrows;
+	p->total = (long long)p->n;
+	if ((p->rows = rows_at(p->res, p->n)) == NULL) {
+		rc = DB_ERR;
+		goto out;
+	}
+	*out = p;
+	p = NULL;
+out:
 	audit_page_free(p);
 	return rc;
 }
@@ -381,10 +422,11 @@ audit_export(struct db *db, const char *tenant_id, const time_t *since,
 			bytes += (long)res->lens[i * res->ncols + col] + 16;
 	}
 	x->n = i;
-	x->head_seq = head->nrows > 0 ? db_cell_int(head, 0, HEAD_C_SEQ) : 0;
+	x->head_seq = head->nrows > 0 ?
+	    db_cell_int(head, 0, AUDIT_HEAD_C_SEQ) : 0;
 	snprintf(x->head_hash, sizeof(x->head_hash), "%s",
-	    head->nrows > 0 && db_cell(head, 0, HEAD_C_HASH) ?
-	    db_cell(head, 0, HEAD_C_HASH) : AUDIT_GENESIS);
+	    head->nrows > 0 && db_cell(head, 0, AUDIT_HEAD_C_HASH) ?
+	    db_cell(head, 0, AUDIT_HEAD_C_HASH) : AUDIT_GENESIS);
 	if ((x->rows = rows_at(res, x->n)) == NULL) {
 		rc = DB_ERR;
 		goto out;

@@ -23,6 +23,11 @@ void	 audit_hash(const char *prev_hash, long long seq, const char *at,
  * error code. */
 int	 audit_append(struct db *, const char *tenant_id, const char *actor,
 	    const char *action, const char *object, json_object *detail);
+/* The last step of an audited change: append its entry, then commit the
+ * caller's transaction. detail is taken (put here; may be NULL). 0, or a
+ * DB_* code with the transaction left for the caller to roll back. */
+int	 audit_commit(struct db *, const char *tenant_id, const char *actor,
+	    const char *action, const char *object, json_object *detail);
 
 /* One stored entry as read back (strings borrowed; at is the database's
  * "YYYY-MM-DD HH:MM:SS", exactly what was hashed). */
@@ -99,6 +104,12 @@ int	 audit_list(struct db *, const char *tenant_id, const char *action,
 	    const time_t *since, long long before, long limit,
 	    struct audit_page **out);
 void	 audit_page_free(struct audit_page *);
+/* The next at most limit entries of tenant_id's chain after seq after, in
+ * chain order (vigilctl audit verify walks a chain in such batches; total
+ * is n, has_more 0). 0 with *out set (free with audit_page_free), or a
+ * DB_* code (< 0) with *out NULL. */
+int	 audit_chain_next(struct db *, const char *tenant_id,
+	    long long after, long limit, struct audit_page **out);
 
 /* An export: a range in chain order and the head of the whole chain.
  * rows borrow their strings from res, which the export owns. */

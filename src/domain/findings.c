@@ -1019,6 +1019,9 @@ findings_reconcile_absent(struct db *db, const char *tenant_id,
 	return changed;
 }
 
+/* FINDING_DUE_COLS in db.c (SQL_FINDING_DUE). */
+enum { DUE_C_TENANT, DUE_C_ID };
+
 long
 findings_expire_due(struct db *db, time_t now)
 {
@@ -1032,8 +1035,8 @@ findings_expire_due(struct db *db, time_t now)
 	    DB_STR(t1) }, 2, &ids);
 	if (rc != 0)
 		return rc;
-	changed = apply_each(db, ids, 0, NULL, 1, LC_TICK, LC_BY_SYSTEM, now,
-	    NULL, 0);
+	changed = apply_each(db, ids, DUE_C_TENANT, NULL, DUE_C_ID, LC_TICK,
+	    LC_BY_SYSTEM, now, NULL, 0);
 	db_res_free(ids);
 	return changed;
 }

@@ -96,17 +96,6 @@ keys_scopes_parse(const char *set)
 	return bits;
 }
 
-/* RFC 3339 from a database DATETIME, or JSON null. */
-static json_object *
-ts_or_null(const char *sql)
-{
-	char out[VTIME_RFC3339_LEN];
-
-	if (sql == NULL || vtime_sql_to_rfc3339(sql, out, sizeof(out)) != 0)
-		return NULL;
-	return json_object_new_string(out);
-}
-
 json_object *
 keys_to_json(const struct key_row *k)
 {
@@ -116,10 +105,10 @@ keys_to_json(const struct key_row *k)
 	json_object_object_add(o, "name", json_object_new_string(k->name));
 	json_object_object_add(o, "prefix", json_object_new_string(k->prefix));
 	json_object_object_add(o, "scopes", keys_scopes_json(k->scopes));
-	json_object_object_add(o, "created_at", ts_or_null(k->created_at));
+	json_object_object_add(o, "created_at", vtime_sql_json(k->created_at));
 	json_object_object_add(o, "last_used_at",
-	    ts_or_null(k->last_used_at));
-	json_object_object_add(o, "expires_at", ts_or_null(k->expires_at));
+	    vtime_sql_json(k->last_used_at));
+	json_object_object_add(o, "expires_at", vtime_sql_json(k->expires_at));
 	return o;
 }
 
@@ -134,8 +123,8 @@ keys_created_json(const struct key_row *k)
 	json_object_object_add(o, "prefix", json_object_new_string(k->prefix));
 	json_object_object_add(o, "name", json_object_new_string(k->name));
 	json_object_object_add(o, "scopes", keys_scopes_json(k->scopes));
-	json_object_object_add(o, "created_at", ts_or_null(k->created_at));
-	json_object_object_add(o, "expires_at", ts_or_null(k->expires_at));
+	json_object_object_add(o, "created_at", vtime_sql_json(k->created_at));
+	json_object_object_add(o, "expires_at", vtime_sql_json(k->expires_at));
 	return o;
 }
 

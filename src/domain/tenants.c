@@ -227,10 +227,8 @@ tenants_set_limits(struct db *db, const char *tenant_id, long long read,
 	json_object_object_add(rl, "write_per_min", rate_json(write));
 	detail = json_object_new_object();
 	json_object_object_add(detail, "rate_limits", rl);
-	*rc = audit_append(db, tenant_id, actor, "tenant.limits", tenant_id,
-	    detail);
-	json_object_put(detail);
-	if (*rc != 0 || (*rc = db_commit(db)) != 0) {
+	if ((*rc = audit_commit(db, tenant_id, actor, "tenant.limits",
+	    tenant_id, detail)) != 0) {
 		o = TENANTS_DB_ERROR;
 		goto rollback;
 	}

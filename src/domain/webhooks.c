@@ -410,10 +410,8 @@ webhooks_create(struct db *db, const char *tenant_id,
 	detail = json_object_new_object();
 	json_object_object_add(detail, "url", json_object_new_string(in->url));
 	json_object_object_add(detail, "events", json_object_get(events));
-	*rc = audit_append(db, tenant_id, actor, "webhook.create", id,
-	    detail);
-	json_object_put(detail);
-	if (*rc != 0 || (*rc = db_commit(db)) != 0)
+	if ((*rc = audit_commit(db, tenant_id, actor, "webhook.create", id,
+	    detail)) != 0)
 		goto dberr;
 	if ((*out = created(id, in->url, etext, now, generated ? gen :
 	    NULL)) == NULL) {
@@ -440,10 +438,9 @@ enum webhooks_outcome
 webhooks_delete(struct db *db, const char *tenant_id, const char *id,
     const char *actor, time_t now, int *rc)
 {
-	struct db_res *res = NULL;
 	json_object *detail;
 	char now_sql[VTIME_SQL_LEN];
-	unsigned long long cancelled;
+	unsigned long long deleted, cancelled;
 
 	*rc = 0;
 	if (!id_valid("wh", id))
@@ -454,35 +451,26 @@ webhooks_delete(struct db *db, const char *tenant_id, const char *id,
 	if ((*rc = db_begin(db)) != 0 ||
 	    (*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
 	    DB_STR(tenant_id) }, 1, NULL)) != 0 ||
-	    (*rc = db_exec(db, SQL_WEBHOOK_DELETE, (struct db_val[]){
+	    (*rc = db_exec_affected(db, SQL_WEBHOOK_DELETE, (struct db_val[]){
 	    DB_STR(now_sql), DB_STR(tenant_id), DB_STR(id) }, 3,
-	    &res)) != 0)
+	    &deleted)) != 0)
 		goto fail;
-	if (res->affected == 0) {
-		db_res_free(res);
+	if (deleted == 0) {
 		db_rollback(db);
 		return WEBHOOKS_NOT_FOUND;
 	}
-	db_res_free(res);
-	res = NULL;
-	if ((*rc = db_exec(db, SQL_DELIVERY_CANCEL, (struct db_val[]){
-	    DB_STR(now_sql), DB_STR(tenant_id), DB_STR(id) }, 3,
-	    &res)) != 0)
+	if ((*rc = db_exec_affected(db, SQL_DELIVERY_CANCEL,
+	    (struct db_val[]){ DB_STR(now_sql), DB_STR(tenant_id),
+	    DB_STR(id) }, 3, &cancelled)) != 0)
 		goto fail;
-	cancelled = res->affected;
-	db_res_free(res);
-	res = NULL;
 	detail = json_object_new_object();
 	json_object_object_add(detail, "deliveries_cancelled",
 	    json_object_new_int64((int64_t)cancelled));
-	*rc = audit_append(db, tenant_id, actor, "webhook.delete", id,
-	    detail);
-	json_object_put(detail);
-	if (*rc != 0 || (*rc = db_commit(db)) != 0)
+	if ((*rc = audit_commit(db, tenant_id, actor, "webhook.delete", id,
+	    detail)) != 0)
 		goto fail;
 	return WEBHOOKS_OK;
 fail:
-	db_res_free(res);
 	db_rollback(db);
 	return WEBHOOKS_DB_ERROR;
 }

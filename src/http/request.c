@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "id.h"
 #include "request.h"
 #include "vjson.h"
@@ -133,18 +134,6 @@ request_init(struct request *r, char *const *envp)
 	return rc;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode s[0..len) into a new string ('+' is a space when plus is
  * set). NULL on bad escapes, NUL bytes, invalid UTF-8 or out of memory. */
 char *
@@ -161,8 +150,8 @@ request_decode(const char *s, size_t len, int plus)
 
 			if (i + 2 >= len)
 				goto bad;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = crypto_hexval((unsigned char)s[i + 1]);
+			lo = crypto_hexval((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				goto bad;
 			*o++ = (char)(hi * 16 + lo);

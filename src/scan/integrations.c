@@ -26,13 +26,6 @@
 #define INTEGRATIONS_SECRET_MAX   1024
 #define INTEGRATIONS_SUBS_MAX     100
 
-/* Column order of INTEGRATION_COLS in db.c (SQL_INTEGRATION_GET,
- * _GET_TENANT, _LIST). */
-enum {
-	IC_ID, IC_TENANT, IC_TYPE, IC_NAME, IC_CONFIG, IC_SECRET, IC_CREATED,
-	IC_DELETED, IC_LAST_SCAN
-};
-
 static void
 invalid(struct integrations_err *err, const char *field, const char *msg)
 {
@@ -82,14 +75,14 @@ row_at(const struct db_res *res, size_t i)
 
 	if ((in = calloc(1, sizeof(*in))) == NULL)
 		return NULL;
-	in->id = cell_dup(res, i, IC_ID, &oom);
-	in->tenant_id = cell_dup(res, i, IC_TENANT, &oom);
-	in->type = cell_dup(res, i, IC_TYPE, &oom);
-	in->name = cell_dup(res, i, IC_NAME, &oom);
-	in->config = cell_dup(res, i, IC_CONFIG, &oom);
-	in->created_at = cell_dup(res, i, IC_CREATED, &oom);
-	in->deleted_at = cell_dup(res, i, IC_DELETED, &oom);
-	in->last_scan_at = cell_dup(res, i, IC_LAST_SCAN, &oom);
+	in->id = cell_dup(res, i, INTEGRATION_C_ID, &oom);
+	in->tenant_id = cell_dup(res, i, INTEGRATION_C_TENANT, &oom);
+	in->type = cell_dup(res, i, INTEGRATION_C_TYPE, &oom);
+	in->name = cell_dup(res, i, INTEGRATION_C_NAME, &oom);
+	in->config = cell_dup(res, i, INTEGRATION_C_CONFIG, &oom);
+	in->created_at = cell_dup(res, i, INTEGRATION_C_CREATED, &oom);
+	in->deleted_at = cell_dup(res, i, INTEGRATION_C_DELETED, &oom);
+	in->last_scan_at = cell_dup(res, i, INTEGRATION_C_LAST_SCAN, &oom);
 	if (oom || in->id == NULL || in->tenant_id == NULL ||
 	    in->type == NULL || in->name == NULL) {
 		integrations_free(in);
@@ -110,7 +103,7 @@ load(struct db *db, enum db_stmt stmt, const struct db_val *params,
 	*out = NULL;
 	if ((rc = db_exec(db, stmt, params, nparams, &res)) != 0)
 		return rc;
-	if (res->nrows == 0 || db_cell(res, 0, IC_DELETED) != NULL) {
+	if (res->nrows == 0 || db_cell(res, 0, INTEGRATION_C_DELETED) != NULL) {
 		db_res_free(res);
 		return 0;
 	}
@@ -423,10 +416,8 @@ insert(struct db *db, const struct integrations_new *nw, const char *id,
 	json_object_object_add(detail, "name",
 	    json_object_new_string(nw->name));
 	json_object_object_add(detail, "config", json_object_get(stored));
-	rc = audit_append(db, nw->tenant_id, nw->actor, "integration.create",
-	    id, detail);
-	json_object_put(detail);
-	if (rc != 0 || (rc = db_commit(db)) != 0)
+	if ((rc = audit_commit(db, nw->tenant_id, nw->actor,
+	    "integration.create", id, detail)) != 0)
 		goto fail;
 	return 0;
 fail:
@@ -489,8 +480,8 @@ enum integrations_outcome
 integrations_delete(struct db *db, const char *tenant_id, const char *id,
     const char *actor, time_t now, int *rc)
 {
-	struct db_res *res = NULL;
 	char now_sql[VTIME_SQL_LEN];
+	unsigned long long deleted;
 
 	*rc = 0;
 	if (!id_valid("int", id))
@@ -498,23 +489,19 @@ integrations_delete(struct db *db, const char *tenant_id, const char *id,
 	vtime_sql(now, now_sql, sizeof(now_sql));
 	if ((*rc = db_begin(db)) != 0)
 		goto fail;
-	if ((*rc = db_exec(db, SQL_INTEGRATION_DELETE, (struct db_val[]){
-	    DB_STR(now_sql), DB_STR(tenant_id), DB_STR(id) }, 3, &res)) != 0)
+	if ((*rc = db_exec_affected(db, SQL_INTEGRATION_DELETE,
+	    (struct db_val[]){ DB_STR(now_sql), DB_STR(tenant_id),
+	    DB_STR(id) }, 3, &deleted)) != 0)
 		goto fail;
-	if (res->affected == 0) {
-		db_res_free(res);
+	if (deleted == 0) {
 		db_rollback(db);
 		return INTEGRATIONS_NOT_FOUND;
 	}
-	db_res_free(res);
-	res = NULL;
-	if ((*rc = audit_append(db, tenant_id, actor, "integration.delete",
-	    id, NULL)) != 0 ||
-	    (*rc = db_commit(db)) != 0)
+	if ((*rc = audit_commit(db, tenant_id, actor, "integration.delete",
+	    id, NULL)) != 0)
 		goto fail;
 	return INTEGRATIONS_OK;
 fail:
-	db_res_free(res);
 	db_rollback(db);
 	return INTEGRATIONS_ERROR;
 }

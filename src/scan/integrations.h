@@ -11,6 +11,14 @@
 
 struct db;
 
+/* Column order of INTEGRATION_COLS in db.c (SQL_INTEGRATION_GET, _GET_TENANT,
+ * _LIST): the one naming of those columns, for this module and the scanner. */
+enum {
+	INTEGRATION_C_ID, INTEGRATION_C_TENANT, INTEGRATION_C_TYPE,
+	INTEGRATION_C_NAME, INTEGRATION_C_CONFIG, INTEGRATION_C_SECRET,
+	INTEGRATION_C_CREATED, INTEGRATION_C_DELETED, INTEGRATION_C_LAST_SCAN
+};
+
 /* Longest name, in characters (code points) of UTF-8. */
 #define INTEGRATIONS_NAME_CHARS 100
 

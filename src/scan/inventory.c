@@ -283,9 +283,7 @@ inventory_read(const char *top, const char *rel, struct buf *b, char *err,
 {
 	struct buf	 path;
 	struct stat	 st;
-	char		 chunk[65536];
-	ssize_t		 r;
-	int		 fd = -1, rc = -1;
+	int		 fd = -1, rc = -1, got;
 
 	buf_init(&path, INVENTORY_PATH_MAX);
 	buf_reset(b);
@@ -303,22 +301,15 @@ inventory_read(const char *top, const char *rel, struct buf *b, char *err,
 		    b->cap);
 		goto out;
 	}
-	for (;;) {
-		r = read(fd, chunk, sizeof(chunk));
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			snprintf(err, errsz, "%s: %s", rel, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		/* The file may grow while read. */
-		if (buf_append(b, chunk, (size_t)r) == -1) {
-			snprintf(err, errsz, "%s: file is larger than %zu "
-			    "bytes", rel, b->cap);
-			goto out;
-		}
+	/* The file may grow while read: the cap still holds. */
+	if ((got = buf_read_fd(b, fd)) == -1) {
+		snprintf(err, errsz, "%s: %s", rel, strerror(errno));
+		goto out;
+	}
+	if (got == -2) {
+		snprintf(err, errsz, "%s: file is larger than %zu bytes", rel,
+		    b->cap);
+		goto out;
 	}
 	rc = 0;
 out:

@@ -253,34 +253,19 @@ out:
 static int
 read_file(const char *path, struct buf *b, char *err, size_t errsz)
 {
-	char	 chunk[8192];
-	ssize_t	 r;
-	int	 fd, rc = -1;
+	int	 fd, rc;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		snprintf(err, errsz, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	for (;;) {
-		r = read(fd, chunk, sizeof(chunk));
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			snprintf(err, errsz, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		if (buf_append(b, chunk, (size_t)r) == -1) {
-			snprintf(err, errsz, "%s: larger than %d bytes", path,
-			    RULES_MAX_FILE);
-			goto out;
-		}
-	}
-	rc = 0;
-out:
+	if ((rc = buf_read_fd(b, fd)) == -1)
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+	else if (rc == -2)
+		snprintf(err, errsz, "%s: larger than %d bytes", path,
+		    RULES_MAX_FILE);
 	close(fd);
-	return rc;
+	return rc == 0 ? 0 : -1;
 }
 
 int

@@ -19,6 +19,7 @@
 #include "finding.h"
 #include "findings.h"
 #include "id.h"
+#include "integrations.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "rules.h"
@@ -340,6 +341,10 @@ on_resource(void *arg, json_object *res)
 
 /* Findings of the integration that this complete scan did not see are
  * resolved by the scanner (the lifecycle decides). 0 or -1 (c->err). */
+/* SCAN_ABSENT_COLS in db.c (SQL_SCAN_ABSENT). */
+enum { ABSENT_C_ID, ABSENT_C_STATE, ABSENT_C_RULE, ABSENT_C_RESOURCE,
+    ABSENT_C_SEVERITY };
+
 static int
 reconcile(struct ctx *c)
 {
@@ -377,15 +382,16 @@ reconcile(struct ctx *c)
 				goto dberr;
 		}
 		for (k = 0; k < cand->nrows; k++) {
-			const char *id = db_cell(cand, k, 0);
+			const char *id = db_cell(cand, k, ABSENT_C_ID);
 			enum finding_state was, now;
 			enum finding_severity sev = FINDING_SEV_INFO;
 
 			if (c->nseen > 0 && bsearch(&id, c->seen, c->nseen,
 			    sizeof(*c->seen), cmp_str) != NULL)
 				continue;
-			if (finding_state_from_str(db_cell(cand, k, 1),
-			    &was) != 0 || was == FINDING_RESOLVED)
+			if (finding_state_from_str(db_cell(cand, k,
+			    ABSENT_C_STATE), &was) != 0 ||
+			    was == FINDING_RESOLVED)
 				continue;
 			if (findings_load(c->db, c->tenant_id, id, 0,
 			    &row) != 1)
@@ -403,11 +409,12 @@ reconcile(struct ctx *c)
 					c->opts->change(c->opts->arg,
 					    "resolved", id, row->rule_id,
 					    row->resource_id);
-				finding_severity_from_str(db_cell(cand, k, 4),
-				    &sev);
+				finding_severity_from_str(db_cell(cand, k,
+				    ABSENT_C_SEVERITY), &sev);
 				if (!c->opts->dry_run && result_row(c,
 				    SQL_SCAN_RESULT_SET, id,
-				    db_cell(cand, k, 2), db_cell(cand, k, 3),
+				    db_cell(cand, k, ABSENT_C_RULE),
+				    db_cell(cand, k, ABSENT_C_RESOURCE),
 				    sev, "resolved") != 0)
 					goto dberr;
 			}
@@ -548,9 +555,9 @@ out:
 static int
 connector_build(struct ctx *c, const struct db_res *res)
 {
-	const char *type = db_cell(res, 0, INT_C_TYPE);
-	const char *cfgtext = db_cell(res, 0, INT_C_CONFIG);
-	const char *sealed = db_cell(res, 0, INT_C_SECRET);
+	const char *type = db_cell(res, 0, INTEGRATION_C_TYPE);
+	const char *cfgtext = db_cell(res, 0, INTEGRATION_C_CONFIG);
+	const char *sealed = db_cell(res, 0, INTEGRATION_C_SECRET);
 	const char **subs = NULL;
 	struct azure_config az;
 	struct vjson_err e;
@@ -706,6 +713,9 @@ scan_event(struct db *db, const char *tenant_id, const char *type,
 	return events_append(db, tenant_id, type, now, data, NULL);
 }
 
+/* SCAN_OPEN_COUNT_COLS in db.c (SQL_SCAN_OPEN_COUNTS). */
+enum { OPEN_C_SEVERITY, OPEN_C_COUNT };
+
 /* Open findings of the integration by severity: a new object. */
 static json_object *
 open_counts(struct db *db, const char *tenant_id, const char *integration_id)
@@ -722,9 +732,10 @@ open_counts(struct db *db, const char *tenant_id, const char *integration_id)
 	    DB_STR(tenant_id), DB_STR(integration_id) }, 2, &res) != 0)
 		return o;
 	for (j = 0; j < res->nrows; j++)
-		if (db_cell(res, j, 0) != NULL)
-			json_object_object_add(o, db_cell(res, j, 0),
-			    int_cell(res, j, 1));
+		if (db_cell(res, j, OPEN_C_SEVERITY) != NULL)
+			json_object_object_add(o,
+			    db_cell(res, j, OPEN_C_SEVERITY),
+			    int_cell(res, j, OPEN_C_COUNT));
 	db_res_free(res);
 	return o;
 }
@@ -963,7 +974,8 @@ scan_run(struct db *db, const char *scan_id, const struct scan_opts *opts,
 		snprintf(err, errsz, "database error: %s", db_error(db));
 		goto out;
 	}
-	if (integ->nrows == 0 || db_cell(integ, 0, INT_C_DELETED) != NULL) {
+	if (integ->nrows == 0 ||
+	    db_cell(integ, 0, INTEGRATION_C_DELETED) != NULL) {
 		snprintf(err, errsz, "the integration was deleted");
 		rc = scan_fail_row(db, scan_id, c.tenant_id, c.integration_id,
 		    "queued", err, c.now);
@@ -988,7 +1000,7 @@ scan_run(struct db *db, const char *scan_id, const struct scan_opts *opts,
 		goto out;
 	}
 	log_info("scan %s: integration %s (%s): started", scan_id,
-	    c.integration_id, db_cell(integ, 0, INT_C_TYPE));
+	    c.integration_id, db_cell(integ, 0, INTEGRATION_C_TYPE));
 	c.db = db;
 	c.opts = opts;
 	c.st = st;
@@ -1038,12 +1050,13 @@ scan_dry_run(struct db *db, const char *integration_id,
 		snprintf(err, errsz, "database error: %s", db_error(db));
 		goto out;
 	}
-	if (integ->nrows == 0 || db_cell(integ, 0, INT_C_DELETED) != NULL) {
+	if (integ->nrows == 0 ||
+	    db_cell(integ, 0, INTEGRATION_C_DELETED) != NULL) {
 		snprintf(err, errsz, "no integration %s", integration_id);
 		goto out;
 	}
 	snprintf(c.tenant_id, sizeof(c.tenant_id), "%s",
-	    db_cell(integ, 0, INT_C_TENANT));
+	    db_cell(integ, 0, INTEGRATION_C_TENANT));
 	snprintf(c.integration_id, sizeof(c.integration_id), "%s",
 	    integration_id);
 	c.db = db;
@@ -1138,6 +1151,9 @@ tally(struct scan_due_stats *d, enum scan_outcome o, const char *id,
 	}
 }
 
+/* SCAN_ACTIVE_COLS in db.c (SQL_SCAN_ACTIVE_FOR). */
+enum { ACTIVE_C_ID, ACTIVE_C_STATUS };
+
 int
 scan_queue_tx(struct db *db, const char *tenant_id,
     const char *integration_id, const char *trigger, time_t now, char *id,
@@ -1158,7 +1174,7 @@ scan_queue_tx(struct db *db, const char *tenant_id,
 	    DB_STR(integration_id) }, 1, &res)) != 0)
 		return rc;
 	if (res->nrows > 0) {
-		snprintf(id, idsz, "%s", db_cell(res, 0, 0));
+		snprintf(id, idsz, "%s", db_cell(res, 0, ACTIVE_C_ID));
 		db_res_free(res);
 		return SCAN_Q_ACTIVE;
 	}
@@ -1185,6 +1201,9 @@ scan_queue(struct db *db, const char *tenant_id, const char *integration_id,
 		db_rollback(db);
 	return q;
 }
+
+/* SCAN_DUE_COLS in db.c (SQL_SCAN_DUE_INTEGRATIONS). */
+enum { DUE_C_ID, DUE_C_TENANT };
 
 int
 scan_due(struct db *db, const struct scan_opts *opts,
@@ -1217,14 +1236,15 @@ scan_due(struct db *db, const struct scan_opts *opts,
 	    DB_STR(at) }, 1, &ids)) != 0)
 		return rc;
 	for (i = 0; i < ids->nrows; i++) {
-		rc = scan_queue(db, db_cell(ids, i, 1), db_cell(ids, i, 0),
+		rc = scan_queue(db, db_cell(ids, i, DUE_C_TENANT),
+		    db_cell(ids, i, DUE_C_ID),
 		    "schedule", now, id, sizeof(id));
 		if (rc < 0)
 			break;
 		if (rc != SCAN_Q_QUEUED)
 			continue;
 		log_info("scan %s: scheduled for integration %s", id,
-		    db_cell(ids, i, 0));
+		    db_cell(ids, i, DUE_C_ID));
 		o = scan_run(db, id, opts, &st, err, sizeof(err));
 		tally(d, o, id, err);
 		rc = 0;

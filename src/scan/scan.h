@@ -21,11 +21,6 @@ enum {
 	SCAN_C_RESOLVED, SCAN_C_REOPENED, SCAN_C_COUNTS, SCAN_C_ERROR,
 	SCAN_C_DURATION
 };
-/* Column order of INTEGRATION_COLS in db.c. */
-enum {
-	INT_C_ID, INT_C_TENANT, INT_C_TYPE, INT_C_NAME, INT_C_CONFIG,
-	INT_C_SECRET, INT_C_CREATED, INT_C_DELETED, INT_C_LAST_SCAN
-};
 
 enum scan_outcome {
 	SCAN_OK = 0,    /* completed (or, dry run, evaluated) */

@@ -98,9 +98,8 @@ scans_queue(struct db *db, const char *tenant_id, const char *integration_id,
 	detail = json_object_new_object();
 	json_object_object_add(detail, "integration_id",
 	    json_object_new_string(integration_id));
-	*rc = audit_append(db, tenant_id, actor, "scan.create", id, detail);
-	json_object_put(detail);
-	if (*rc != 0 || (*rc = db_commit(db)) != 0)
+	if ((*rc = audit_commit(db, tenant_id, actor, "scan.create", id,
+	    detail)) != 0)
 		goto dberr;
 	/* Committed: a failure to read it back is still an error reply. */
 	if ((q = scans_load(db, tenant_id, id, out)) != 1) {
