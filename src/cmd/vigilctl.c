@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
+#include "events.h"
 #include "findings.h"
 #include "id.h"
 #include "import.h"
@@ -573,36 +574,15 @@ cmd_findings(struct db *db, int argc, char **argv)
 	return EX_OK;
 }
 
-/* Run a DELETE ... LIMIT 5000 until it deletes fewer, adding to *n. */
-static int
-prune(struct db *db, enum db_stmt st, const struct db_val *p, size_t np,
-    long long *n)
-{
-	struct db_res *res = NULL;
-	unsigned long long got;
-	int rc;
-
-	do {
-		if ((rc = db_exec(db, st, p, np, &res)) != 0)
-			return rc;
-		got = res->affected;
-		db_res_free(res);
-		*n += (long long)got;
-	} while (got == 5000);
-	return 0;
-}
-
 /* events prune [--days N]: finished deliveries (succeeded, failed, dead)
  * last changed more than N days ago (vigil.conf event_retention_days, 30;
  * 0 keeps everything), then the dispatched events of that age that no
- * delivery refers to. Pending deliveries and their events stay, and so
- * does the audit log. Batches of 5000 rows, each its own statement. */
+ * delivery refers to (events_prune). Pending deliveries and their
+ * events stay, and so does the audit log. */
 static int
 cmd_events(struct db *db, int argc, char **argv)
 {
-	struct db_res *res = NULL;
 	long long days = g_conf.event_retention_days, nd = 0, ne = 0;
-	long long horizon;
 	char *end;
 
 	if (argc == 4 && strcmp(argv[1], "prune") == 0 &&
@@ -621,15 +601,7 @@ cmd_events(struct db *db, int argc, char **argv)
 		printf("pruned nothing (retention 0: keep everything)\n");
 		return EX_OK;
 	}
-	if (prune(db, SQL_PRUNE_DELIVERIES, (struct db_val[]){
-	    DB_INT(days) }, 1, &nd) != 0)
-		goto fail;
-	if (db_exec(db, SQL_PRUNE_HORIZON, NULL, 0, &res) != 0)
-		goto fail;
-	horizon = db_cell_int(res, 0, 0);
-	db_res_free(res);
-	if (prune(db, SQL_PRUNE_EVENTS, (struct db_val[]){ DB_INT(days),
-	    DB_INT(horizon) }, 2, &ne) != 0)
+	if (events_prune(db, days, &nd, &ne) != 0)
 		goto fail;
 	printf("pruned %lld deliveries and %lld events older than %lld "
 	    "days\n", nd, ne, days);

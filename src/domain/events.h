@@ -83,4 +83,12 @@ int	 events_list(struct db *, const char *tenant_id,
 	    struct events_page *out);
 void	 events_page_free(struct events_page *);
 
+/* Retention (vigilctl events prune): finished deliveries last changed
+ * more than days ago, then the dispatched events of that age that no
+ * delivery refers to, in batches of 5000 rows, each its own statement
+ * (days <= 0: nothing). Counts into *ndeliveries and *nevents (what was
+ * deleted before an error too). 0 or a DB_* code. */
+int	 events_prune(struct db *, long long days, long long *ndeliveries,
+	    long long *nevents);
+
 #endif
