@@ -354,7 +354,9 @@ static struct ratetable *rtable;
  * The waiter slot for a new worker in place i: i or i + POOL_MAX_WORKERS,
  * whichever no retired worker still holds, so that a worker recycled by a
  * reload while it waits on a body stays counted until it exits (then its
- * slot is cleared by reap).
+ * slot is cleared by reap). Two reloads within one drain can leave both
+ * held; the new worker then shares i, and the count may be one low while
+ * both wait.
  */
 static int
 waiter_slot(int i)

@@ -714,7 +714,9 @@ audit_verify_tenant(struct db *db, const char *tid, const char *name,
 	for (;;) {
 		if (audit_chain_next(db, tid, chain.seq, AUDIT_BATCH,
 		    &pg) != 0) {
-			fprintf(stderr, "vigilctl: %s\n", db_error(db));
+			/* out of memory leaves the database no message */
+			fprintf(stderr, "vigilctl: %s\n", db_error(db)[0] ?
+			    db_error(db) : "out of memory");
 			goto out;
 		}
 		rows = pg->rows;

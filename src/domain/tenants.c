@@ -178,8 +178,7 @@ tenants_set_limits_tx(struct db *db, const char *tenant_id, long long read,
     long long write, int *rc)
 {
 	*rc = 0;
-	if (read < 0 || read > TENANTS_LIMIT_MAX || write < 0 ||
-	    write > TENANTS_LIMIT_MAX)
+	if (read < 0 || write < 0)
 		return TENANTS_BAD_LIMIT;
 	/* NULL, not 0, is "no override": the authentication statement
 	 * falls back to the configured limit with COALESCE. */

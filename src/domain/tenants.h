@@ -70,9 +70,12 @@ enum tenants_outcome tenants_set_limits(struct db *, const char *tenant_id,
 	    long long read, long long write, const char *actor, int *rc);
 /* The same write alone, one statement inside the caller's transaction and
  * without an audit entry, for a caller that audits the change as part of
- * a larger one (PUT /settings and its settings.update). An unknown id
- * changes nothing and is not reported. TENANTS_OK, TENANTS_BAD_LIMIT, or
- * TENANTS_DB_ERROR with *rc set. */
+ * a larger one (PUT /settings and its settings.update). The caller has
+ * checked the values it changes against TENANTS_LIMIT_MAX; one it keeps
+ * is written back as stored (a tenant may hold a limit set before the
+ * bound was lowered). An unknown id changes nothing and is not reported.
+ * TENANTS_OK, TENANTS_BAD_LIMIT for a negative rate, or TENANTS_DB_ERROR
+ * with *rc set. */
 enum tenants_outcome tenants_set_limits_tx(struct db *, const char *tenant_id,
 	    long long read, long long write, int *rc);
 

@@ -339,12 +339,12 @@ on_resource(void *arg, json_object *res)
 
 /* -- reconcile and remediation ----------------------------------------------- */
 
-/* Findings of the integration that this complete scan did not see are
- * resolved by the scanner (the lifecycle decides). 0 or -1 (c->err). */
 /* SCAN_ABSENT_COLS in db.c (SQL_SCAN_ABSENT). */
 enum { ABSENT_C_ID, ABSENT_C_STATE, ABSENT_C_RULE, ABSENT_C_RESOURCE,
     ABSENT_C_SEVERITY };
 
+/* Findings of the integration that this complete scan did not see are
+ * resolved by the scanner (the lifecycle decides). 0 or -1 (c->err). */
 static int
 reconcile(struct ctx *c)
 {

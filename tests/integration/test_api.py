@@ -2130,6 +2130,19 @@ class T08Vigilctl(Base):
         rows = STACK.query("SELECT rate_read_per_min FROM tenants "
                            "WHERE id = '%s'" % tid)
         self.assertEqual(rows, [["500000"]])
+        # Changing the other limit keeps this one as it is.
+        r = request(base, "PUT", "/api/v1/settings",
+                    {"rate_limits": {"write_per_min": 50}},
+                    headers=auth(admin))
+        self.assertEqual(r.status, 200, r)
+        rows = STACK.query("SELECT rate_read_per_min, rate_write_per_min "
+                           "FROM tenants WHERE id = '%s'" % tid)
+        self.assertEqual(rows, [["500000", "50"]])
+        # Changing it is held to the bound.
+        r = request(base, "PUT", "/api/v1/settings",
+                    {"rate_limits": {"read_per_min": 500000}},
+                    headers=auth(admin))
+        self.assertEqual(r.status, 400, r)
 
     def test_tenant_list(self):
         r = STACK.vigilctl("tenant", "list")
