@@ -124,15 +124,17 @@ handle(struct request *r, struct db *db, const struct api_io *io)
 	/* A route that declares no body refuses one rather than ignore it
 	 * (the client meant something by it) -- from the headers when they
 	 * announce one, so that nobody, with a key or without, makes a worker
-	 * wait for a body it would refuse; the open routes (health, the
-	 * OpenAPI document) never read one at all. */
+	 * wait for a body it would refuse; an open route that takes none
+	 * (health, the OpenAPI document) never reads one at all. */
 	if (!(rt->flags & (ROUTE_JSON_BODY | ROUTE_OPT_BODY)) &&
 	    r->content_length > 0) {
 		response_error(r, 400, "invalid_request",
 		    "This operation takes no request body.", "body");
 		return;
 	}
-	if (rt->scope != SCOPE_NONE && read_body(r, io) != 0)
+	if ((rt->scope != SCOPE_NONE ||
+	    (rt->flags & (ROUTE_JSON_BODY | ROUTE_OPT_BODY))) &&
+	    read_body(r, io) != 0)
 		return;
 	if ((rc = request_parse_query(r)) != 0) {
 		if (rc == -2)
