@@ -35,6 +35,28 @@ text_is_control(const unsigned char *p, size_t n)
 	return n == 2 && p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f;
 }
 
+/*
+ * 1 if the 3-byte sequence at p is an invisible format character that can
+ * make a listing lie without a control character: zero-width ones
+ * (U+200B-U+200F, U+2060-U+2064, U+FEFF), the line and paragraph
+ * separators (U+2028, U+2029) and the bidirectional embeddings,
+ * overrides and isolates (U+202A-U+202E, U+2066-U+2069), which can show
+ * a name's characters in another order than they are.
+ */
+static int
+text_is_format(const unsigned char *p, size_t n)
+{
+	if (n != 3)
+		return 0;
+	if (p[0] == 0xe2 && p[1] == 0x80)
+		return (p[2] >= 0x8b && p[2] <= 0x8f) ||
+		    (p[2] >= 0xa8 && p[2] <= 0xae);
+	if (p[0] == 0xe2 && p[1] == 0x81)
+		return (p[2] >= 0xa0 && p[2] <= 0xa4) ||
+		    (p[2] >= 0xa6 && p[2] <= 0xa9);
+	return p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf;
+}
+
 size_t
 text_control(const char *s, size_t len, int multiline)
 {
@@ -71,7 +93,8 @@ text_escape(const char *s)
 		if (n == 1 && p[i] == '\\') {
 			*o++ = '\\';
 			*o++ = '\\';
-		} else if (n == 0 || text_is_control(p + i, n)) {
+		} else if (n == 0 || text_is_control(p + i, n) ||
+		    text_is_format(p + i, n)) {
 			if (n == 0)
 				n = 1;
 			for (k = 0; k < n; k++) {

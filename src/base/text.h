@@ -13,7 +13,10 @@ size_t	 text_control(const char *s, size_t len, int multiline);
 /* s made printable for a terminal or a tab-separated listing: a control
  * character (as above, tab and newline included), a backslash and a byte
  * that is not valid UTF-8 become \xNN (\\ for the backslash; a C1 is its
- * two bytes, \xc2\x9b); everything else is copied. A new string the caller
+ * two bytes, \xc2\x9b), and so do the invisible format characters that
+ * can reorder or hide what a listing shows (bidirectional overrides and
+ * isolates, zero-width characters, U+2028/U+2029, U+FEFF: their three
+ * bytes); everything else is copied. A new string the caller
  * frees, or NULL when out of memory. Pure. */
 char	*text_escape(const char *s);
 

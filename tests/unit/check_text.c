@@ -64,6 +64,16 @@ START_TEST(test_text_escape)
 		{ "\\x1b", "\\\\x1b" },		/* cannot pass for an escape */
 		{ "bad \xff\xc3", "bad \\xff\\xc3" },
 		{ "row\nkey_FORGED\tvgl_x", "row\\x0akey_FORGED\\x09vgl_x" },
+		/* a right-to-left override makes "txt.exe" read "exe.txt" */
+		{ "a\xe2\x80\xae" "txt.exe", "a\\xe2\\x80\\xaetxt.exe" },
+		{ "zero\xe2\x80\x8bwidth", "zero\\xe2\\x80\\x8bwidth" },
+		{ "iso\xe2\x81\xa6" "x\xe2\x81\xa9",
+		    "iso\\xe2\\x81\\xa6x\\xe2\\x81\\xa9" },
+		{ "line\xe2\x80\xa8sep", "line\\xe2\\x80\\xa8sep" },
+		{ "\xef\xbb\xbf" "bom", "\\xef\\xbb\\xbf" "bom" },
+		/* neighbours that are visible stay */
+		{ "\xe2\x80\x94" "dash \xe2\x80\xb0",
+		    "\xe2\x80\x94" "dash \xe2\x80\xb0" },
 	};
 	size_t i;
 	char *e;
