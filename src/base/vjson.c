@@ -13,6 +13,41 @@
 #include "text.h"
 #include "vjson.h"
 
+/* Cut a string that snprintf may have cut inside a UTF-8 sequence back to
+ * the last whole character, so an error message stays valid UTF-8 in the
+ * JSON answer that carries it. */
+static void
+utf8_trim(char *s)
+{
+	size_t	 len = strlen(s), i, need;
+
+	/* The last lead byte among the final four, if any. */
+	for (i = len; i > 0 && len - i < 4; i--) {
+		unsigned char c = (unsigned char)s[i - 1];
+
+		if ((c & 0xc0) == 0x80)
+			continue;
+		need = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+		if (len - (i - 1) < need)
+			s[i - 1] = '\0';
+		return;
+	}
+}
+
+/* The length of the longest prefix of s, at most max bytes, that ends on
+ * a character boundary. */
+static int
+utf8_prefix(const char *s, size_t max)
+{
+	size_t	 len = strlen(s);
+
+	if (len <= max)
+		return (int)len;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return (int)max;
+}
+
 static void vjson_fail(struct vjson_err *, const char *, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 
@@ -24,9 +59,11 @@ vjson_fail(struct vjson_err *err, const char *field, const char *fmt, ...)
 	if (err == NULL)
 		return;
 	snprintf(err->field, sizeof(err->field), "%s", field);
+	utf8_trim(err->field);
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
+	utf8_trim(err->message);
 }
 
 /* Table 3-7 of the Unicode standard: the second byte's range depends on
@@ -104,6 +141,10 @@ dup_unescape(const char *s, size_t len)
  * beside the tree (json-c keeps keys in document order), so a repeat at
  * any depth is named by its path: "asset.hostname", "items[2].id".
  */
+/* How much of a long path a message shows, so that what the message says
+ * survives its buffer (struct vjson_err). */
+#define DUP_SHOWN	120
+
 struct dupwalk {
 	const char		*p, *end;
 	char			 path[256];
@@ -213,8 +254,9 @@ dup_report(struct dupwalk *w, const char *start)
 		    json_object_get_string(name), NULL)) {
 			old = dup_push(w, json_object_get_string(name), 0);
 			vjson_fail(w->err, w->path,
-			    "%s appears more than once in its object",
-			    w->path);
+			    "%.*s%s appears more than once in its object",
+			    utf8_prefix(w->path, DUP_SHOWN), w->path,
+			    strlen(w->path) > DUP_SHOWN ? "…" : "");
 			dup_pop(w, old);
 			json_object_put(name);
 			json_object_put(seen);
@@ -237,8 +279,10 @@ fail:
 	/* Counts differed but no name repeated: only json-c's own reading
 	 * of a key (say, one cut short by \u0000) can do that. */
 	vjson_fail(w->err, w->pathlen > 0 ? w->path : "body",
-	    "%s has a key that appears more than once",
-	    w->pathlen > 0 ? w->path : "body");
+	    "%.*s%s has a key that appears more than once",
+	    utf8_prefix(w->pathlen > 0 ? w->path : "body", DUP_SHOWN),
+	    w->pathlen > 0 ? w->path : "body",
+	    w->pathlen > DUP_SHOWN ? "…" : "");
 	return -1;
 }
 

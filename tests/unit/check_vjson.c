@@ -2,6 +2,7 @@
 #include "vigil.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,6 +181,47 @@ START_TEST(test_vjson_parse_duplicates)
 	o = vjson_parse_unique("{\"a\":1", 6, 32, VIGIL_MAX_BODY, &err);
 	ck_assert_ptr_null(o);
 	ck_assert_str_eq(err.field, "body");
+}
+END_TEST
+
+/* A repeat under a long key (found by fuzz_vjson): the path fills the
+ * message, yet the message still says what is wrong, and field and
+ * message stay valid UTF-8 where the path is cut inside a character. */
+START_TEST(test_vjson_unique_long_path)
+{
+	struct vjson_err	 err;
+	json_object		*o;
+	char			 text[1024];
+	size_t			 n = 0, i;
+
+	text[n++] = '{';
+	text[n++] = '"';
+	for (i = 0; i < 150; i++) {	/* 300 bytes of "é" */
+		text[n++] = (char)0xc3;
+		text[n++] = (char)0xa9;
+	}
+	n += (size_t)snprintf(text + n, sizeof(text) - n,
+	    "x\":[{\"\":\"ci\",\"\":\"\"}]}");
+	memset(&err, 0, sizeof(err));
+	o = vjson_parse_unique(text, n, 32, VIGIL_MAX_BODY, &err);
+	ck_assert_ptr_null(o);
+	ck_assert_msg(strstr(err.message, "more than once") != NULL, "%s",
+	    err.message);
+	ck_assert(vjson_utf8_valid(err.message, strlen(err.message)));
+	ck_assert(vjson_utf8_valid(err.field, strlen(err.field)));
+	ck_assert(strlen(err.field) > 100);
+	/* odd offsets: cut inside a character at every position */
+	for (i = 1; i < 6; i++) {
+		memmove(text + 2 + i, text + 2, n - 2);
+		memset(text + 2, 'a', i);
+		n += i;
+		memset(&err, 0, sizeof(err));
+		o = vjson_parse_unique(text, n, 32, VIGIL_MAX_BODY, &err);
+		ck_assert_ptr_null(o);
+		ck_assert(strstr(err.message, "more than once") != NULL);
+		ck_assert(vjson_utf8_valid(err.message, strlen(err.message)));
+		ck_assert(vjson_utf8_valid(err.field, strlen(err.field)));
+	}
 }
 END_TEST
 
@@ -576,6 +618,7 @@ vjson_suite(void)
 	tcase_add_test(tc, test_vjson_parse_duplicates);
 	tcase_add_test(tc, test_vjson_controls);
 	tcase_add_test(tc, test_vjson_parse_caps);
+	tcase_add_test(tc, test_vjson_unique_long_path);
 	tcase_add_test(tc, test_vjson_get_string);
 	tcase_add_test(tc, test_vjson_get_int);
 	tcase_add_test(tc, test_vjson_get_bool);
