@@ -233,10 +233,10 @@ START_TEST(test_inventory_caps)
 	size_t			 i;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	/* A file over the cap: a sparse file, so no real 64 MiB written. */
+	/* One resource over the cap: a sparse file, nothing real written. */
 	snprintf(p, sizeof(p), "%s/huge.json", dir);
 	ck_assert_ptr_nonnull(f = fopen(p, "w"));
-	ck_assert_int_eq(fseek(f, (long)INVENTORY_MAX_FILE, SEEK_SET), 0);
+	ck_assert_int_eq(fseek(f, (long)INVENTORY_MAX_RESOURCE, SEEK_SET), 0);
 	fputc('}', f);
 	ck_assert_int_eq(fclose(f), 0);
 	ck_assert_ptr_nonnull(c = connector_inventory_new(dir));
