@@ -1032,6 +1032,12 @@ azure_get_page(struct azure *az, const char *url, azure_item_fn fn,
 		rc = azure_get_error(az, what, &resp, status, err, errsz);
 		goto out;
 	}
+	/* A retried page that ends before what an earlier try emitted. */
+	if (sink.s.items < sink.emitted) {
+		snprintf(err, errsz, "%s: the list changed between two tries "
+		    "of a page", what);
+		goto out;
+	}
 	if (!sink.s.has_value) {
 		snprintf(err, errsz, "%s: list response has no \"value\" "
 		    "array", what);

@@ -770,6 +770,28 @@ class T74Azure(ScanBase):
         self.assertEqual(len(events(self.tenant_id, "scan.failed", seq0)),
                          1)
 
+    def test_6_page_cut_by_the_network(self):
+        """A page whose connection drops half way, after some of its
+        resources were already scanned, is fetched again: the scan
+        completes and counts every resource once."""
+        r = self.req("POST", "/api/v1/integrations", {
+            "type": "azure", "name": "az-cut", "config": self.config()})
+        self.assertEqual(r.status, 201, r)
+        integ = r.json()["id"]
+        old_page = self.fa.page_size
+        self.fa.page_size = 0
+        try:
+            self.fa.fault("cut", count=1, match="storageAccounts",
+                          fraction=0.8)
+            s = self.scan(integ)
+            hits = [f.hits for f in self.fa.faults]
+        finally:
+            self.fa.clear_faults()
+            self.fa.page_size = old_page
+        self.assertEqual(hits, [1])
+        self.assertEqual(s["status"], "completed", s)
+        self.assertEqual(s["resources_scanned"], 4, s)
+
     def test_5_one_large_page(self):
         """A subscription whose 50,000 storage accounts come in one list
         page of about 75 MB (over the 64 MiB a page could be before pages
