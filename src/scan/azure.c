@@ -2,9 +2,12 @@
  * Entra ID, then the Azure Resource Manager REST API for each
  * subscription and each resource type Vigil has rules for, page by page,
  * with SQL firewall rules, SQL auditing and web app config embedded in
- * their parent resources. Every response is capped; 429 and 503 honour
- * Retry-After; network errors and 5xx are retried with bounded backoff.
- * A collection either reads everything or fails. */
+ * their parent resources. List pages are read as a stream (armstream.c),
+ * each resource emitted as soon as it is in, so that memory follows the
+ * largest resource, not the page; every resource and every answer read
+ * whole is capped; 429 and 503 honour Retry-After; network errors and 5xx
+ * are retried with bounded backoff. A collection either reads everything
+ * or fails. */
 #include "vigil.h"
 
 #include <ctype.h>
@@ -91,6 +94,11 @@ struct azure {
 	long long	 token_until;   /* monotonic us; renew after */
 };
 
+/* What a list page's reader does with one item of len bytes: 0, or
+ * non-zero with err set to stop. */
+typedef int (*azure_item_fn)(void *arg, json_object *item, size_t len,
+    char *err, size_t errsz);
+
 /*
  * Where a list page's 2xx body goes as it arrives: a stream parser that
  * hands each item of "value" to fn at once. A try cut short (network
@@ -98,11 +106,6 @@ struct azure {
  * failed try already emitted are skipped, provided the new answer starts
  * with the same ids (a running hash of them); otherwise the page fails.
  */
-/* What a list page's reader does with one item of len bytes: 0, or
- * non-zero with err set to stop. */
-typedef int (*azure_item_fn)(void *arg, json_object *item, size_t len,
-    char *err, size_t errsz);
-
 struct azure_sink {
 	struct armstream s;
 	azure_item_fn	 fn;
