@@ -1,8 +1,10 @@
 /* inventory.c: the inventory connector, for air-gapped users and the
  * demo. Reads a directory of Azure Resource Manager JSON exports — each
  * file one resource, a {"value":[…]} list page as ARM returns it, or the
- * bare array "az resource list" prints — in a stable order. Read-only:
- * it cannot apply a remediation. */
+ * bare array "az resource list" prints — in a stable order, each list
+ * read as a stream (armstream.c) so that a file of any size costs the
+ * memory of its largest resource. Read-only: it cannot apply a
+ * remediation. */
 #include "vigil.h"
 
 #include <sys/stat.h>
