@@ -2,9 +2,12 @@
  * Entra ID, then the Azure Resource Manager REST API for each
  * subscription and each resource type Vigil has rules for, page by page,
  * with SQL firewall rules, SQL auditing and web app config embedded in
- * their parent resources. Every response is capped; 429 and 503 honour
- * Retry-After; network errors and 5xx are retried with bounded backoff.
- * A collection either reads everything or fails. */
+ * their parent resources. List pages are read as a stream (armstream.c),
+ * each resource emitted as soon as it is in, so that memory follows the
+ * largest resource, not the page; every resource and every answer read
+ * whole is capped; 429 and 503 honour Retry-After; network errors and 5xx
+ * are retried with bounded backoff. A collection either reads everything
+ * or fails. */
 #include "vigil.h"
 
 #include <ctype.h>
@@ -18,6 +21,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "armstream.h"
 #include "azure.h"
 #include "buf.h"
 #include "connector.h"
@@ -29,12 +33,18 @@
 #define AZURE_DEFAULT_AUTHORITY	"https://login.microsoftonline.com"
 #define AZURE_DEFAULT_ARM	"https://management.azure.com"
 #define AZURE_DEFAULT_TIMEOUT	30
-#define AZURE_DEFAULT_MAX	((size_t)64 * 1024 * 1024)
+#define AZURE_DEFAULT_MAX	((size_t)64 * 1024 * 1024)	/* a whole
+					 * answer: token, child, error, PATCH */
 #define AZURE_DEFAULT_RETRIES	4
 #define AZURE_MAX_RETRIES	10
 #define AZURE_RETRY_AFTER_CAP	30	/* seconds we wait at most */
 #define AZURE_TOKEN_MARGIN	300	/* renew this long before expiry */
 #define AZURE_MAX_DEPTH		64
+/* One resource of a list page, as ARM sends it, and the child lists
+ * embedded into one (firewall rules): a page is read as a stream, so
+ * memory follows the largest resource, never the page. An ARM resource is
+ * a few KB; an NSG at its 1,000-rule limit under 1 MB. */
+#define AZURE_MAX_RESOURCE	((size_t)8 * 1024 * 1024)
 #define AZURE_MAX_PAGES		100000	/* per list, against nextLink loops */
 #define AZURE_URL_MAX		8192
 #define AZURE_TOKEN_MAX		(64 * 1024)	/* token endpoint answers */
@@ -74,9 +84,37 @@ struct azure {
 	int		 max_retries;
 	int		 no_answer;     /* the last token request got none */
 
-	CURL		*curl;
+	/* A list page is read while its resources are emitted, and what
+	 * is done with one (embedding children, a token renewal) needs a
+	 * transfer of its own meanwhile: curls[depth], depth counting the
+	 * list transfers under way. */
+	CURL		*curls[2];
+	int		 depth;
 	char		*token;         /* cached bearer token, wiped on free */
 	long long	 token_until;   /* monotonic us; renew after */
+};
+
+/* What a list page's reader does with one item of len bytes: 0, or
+ * non-zero with err set to stop. */
+typedef int (*azure_item_fn)(void *arg, json_object *item, size_t len,
+    char *err, size_t errsz);
+
+/*
+ * Where a list page's 2xx body goes as it arrives: a stream parser that
+ * hands each item of "value" to fn at once. A try cut short (network
+ * error, 5xx) after some items went out is retried, and the items the
+ * failed try already emitted are skipped, provided the new answer starts
+ * with the same ids (a running hash of them); otherwise the page fails.
+ */
+struct azure_sink {
+	struct armstream s;
+	azure_item_fn	 fn;
+	void		*arg;
+	size_t		 emitted;       /* items emitted by all tries */
+	unsigned long long emitted_hash; /* of their ids */
+	unsigned long long hash;        /* of this try's ids so far */
+	long long	 busy_us;       /* this try's time in fn */
+	char		 err[256];      /* fn's reason when it stopped */
 };
 
 /* State of one transfer, seen by the curl callbacks. */
@@ -84,6 +122,13 @@ struct azure_xfer {
 	struct buf	*body;
 	int		 too_large;
 	char		 retry_after[64];
+	CURL		*curl;
+	struct azure_sink *sink;        /* NULL: everything into body */
+	long		 status;        /* known once the body starts */
+	int		 sink_failed;
+	long long	 start_us;
+	long		 timeout_ms;
+	int		 timed_out;
 };
 
 /* --- pure helpers ------------------------------------------------------- */
@@ -321,17 +366,25 @@ azure_page(json_object *page, const char *arm, json_object **value,
 			return -1;
 		}
 		if (json_object_get_string_len(nl) > 0) {
-			if (json_object_get_string_len(nl) >= AZURE_URL_MAX ||
-			    !azure_same_origin(arm,
-			    json_object_get_string(nl))) {
-				snprintf(err, errsz, "list response has a "
-				    "\"nextLink\" outside the ARM endpoint");
+			if (azure_next_link_ok(arm, json_object_get_string(nl),
+			    err, errsz) == -1)
 				return -1;
-			}
 			*next = json_object_get_string(nl);
 		}
 	}
 	*value = v;
+	return 0;
+}
+
+int
+azure_next_link_ok(const char *arm, const char *next, char *err,
+    size_t errsz)
+{
+	if (strlen(next) >= AZURE_URL_MAX || !azure_same_origin(arm, next)) {
+		snprintf(err, errsz, "list response has a \"nextLink\" "
+		    "outside the ARM endpoint");
+		return -1;
+	}
 	return 0;
 }
 
@@ -433,6 +486,17 @@ azure_write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	struct azure_xfer	*x = arg;
 	size_t			 n = size * nmemb;
 
+	/* Headers are all in once the body starts: a list page's 2xx body
+	 * is parsed as it comes; anything else (an error) is kept whole. */
+	if (x->sink != NULL && x->status == 0)
+		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
+	if (x->sink != NULL && x->status >= 200 && x->status <= 299) {
+		if (armstream_feed(&x->sink->s, data, n) == -1) {
+			x->sink_failed = 1;
+			return 0;       /* aborts the transfer */
+		}
+		return n;
+	}
 	if (buf_append(x->body, data, n) == -1) {
 		x->too_large = 1;
 		return 0;       /* aborts the transfer */
@@ -468,6 +532,76 @@ azure_header_cb(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* A list page's try may spend timeout_ms on the network; the time its
+ * resources take to scan (in the write callback) does not count. */
+static int
+azure_progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct azure_xfer	*x = arg;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	if (vtime_mono_us() - x->start_us - x->sink->busy_us >
+	    1000LL * x->timeout_ms) {
+		x->timed_out = 1;
+		return 1;       /* aborts the transfer */
+	}
+	return 0;
+}
+
+/* FNV-1a, 64 bits, over the ids of a page's items in order: enough to
+ * tell whether a retried page starts as the failed try did. */
+#define AZURE_HASH_INIT		0xcbf29ce484222325ULL
+
+static unsigned long long
+azure_hash(unsigned long long h, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	/* A separator, so that "ab","c" and "a","bc" differ. */
+	h ^= 0xff;
+	return h * 0x100000001b3ULL;
+}
+
+/* armstream_item_fn of a list page: skip what an earlier try emitted,
+ * pass the rest to the sink's fn, timed. */
+static int
+azure_sink_item(void *arg, json_object *item, size_t idx)
+{
+	struct azure_sink	*k = arg;
+	json_object		*id;
+	long long		 t0;
+	int			 r;
+
+	k->hash = azure_hash(k->hash, json_object_object_get_ex(item, "id",
+	    &id) && json_object_is_type(id, json_type_string) ?
+	    json_object_get_string(id) : "");
+	if (idx < k->emitted) {
+		if (idx + 1 == k->emitted && k->hash != k->emitted_hash) {
+			snprintf(k->err, sizeof(k->err), "the list changed "
+			    "between two tries of a page");
+			return 1;
+		}
+		return 0;
+	}
+	t0 = vtime_mono_us();
+	r = k->fn(k->arg, item, k->s.elem.len, k->err, sizeof(k->err));
+	k->busy_us += vtime_mono_us() - t0;
+	if (r != 0) {
+		if (k->err[0] == '\0')
+			snprintf(k->err, sizeof(k->err), "stopped (%d)", r);
+		return r;
+	}
+	k->emitted = idx + 1;
+	k->emitted_hash = k->hash;
+	return 0;
+}
+
 static void
 azure_sleep_ms(long ms)
 {
@@ -496,26 +630,35 @@ azure_describe(const char *method, const char *url, char *out, size_t outsz)
 /*
  * One HTTP exchange with retries. body (may be NULL) is sent with
  * content_type; the answer goes into resp (reset first, capped at
- * max_response) and its status into *status. Returns 0 when a final
- * answer arrived (any status the caller must judge, retries used up or
- * not needed), -1 with err set when no usable answer came (network
- * errors or retryable statuses until the retries ran out, or the
- * response was too large).
+ * max_response) and its status into *status. With a sink, a 2xx answer
+ * goes to the sink instead, as it arrives, and is complete and well
+ * formed when 0 is returned. Returns 0 when a final answer arrived (any
+ * status the caller must judge, retries used up or not needed), -1 with
+ * err set when no usable answer came (network errors or retryable
+ * statuses until the retries ran out, the response was too large, or the
+ * sink refused it: malformed, or its callback stopped).
  */
 static int
 azure_http(struct azure *az, const char *method, const char *url,
     const char *body, const char *content_type, int with_token,
-    struct buf *resp, long *status, char *err, size_t errsz)
+    struct buf *resp, struct azure_sink *sink, long *status, char *err,
+    size_t errsz)
 {
 	struct curl_slist	*hdrs = NULL, *h;
 	struct azure_xfer	 x;
 	struct buf		 auth;
 	char			 what[256], cerr[CURL_ERROR_SIZE];
+	CURL			*curl;
 	CURLcode		 cc;
 	long			 wait_ms, ra;
 	int			 attempt, rc = -1;
 
 	azure_describe(method, url, what, sizeof(what));
+	if (az->depth >= (int)NELEM(az->curls)) {
+		snprintf(err, errsz, "%s: too many transfers at once", what);
+		return -1;
+	}
+	curl = az->curls[az->depth];
 	buf_init(&auth, 16 * 1024);
 	if (with_token) {
 		if (buf_printf(&auth, "Authorization: Bearer %s",
@@ -541,58 +684,105 @@ azure_http(struct azure *az, const char *method, const char *url,
 		buf_reset(resp);
 		memset(&x, 0, sizeof(x));
 		x.body = resp;
+		x.curl = curl;
+		x.sink = sink;
+		x.timeout_ms = az->timeout_ms;
+		x.start_us = vtime_mono_us();
+		if (sink != NULL) {
+			/* Each try parses its answer afresh. */
+			armstream_free(&sink->s);
+			armstream_init(&sink->s, AZURE_MAX_RESOURCE,
+			    AZURE_MAX_DEPTH, 0, azure_sink_item, sink);
+			sink->hash = AZURE_HASH_INIT;
+			sink->busy_us = 0;
+			sink->err[0] = '\0';
+		}
 		cerr[0] = '\0';
 		*status = 0;
-		curl_easy_reset(az->curl);
-		curl_easy_setopt(az->curl, CURLOPT_URL, url);
-		curl_easy_setopt(az->curl, CURLOPT_CUSTOMREQUEST,
+		curl_easy_reset(curl);
+		curl_easy_setopt(curl, CURLOPT_URL, url);
+		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST,
 		    strcmp(method, "GET") == 0 ? NULL : method);
 		if (body != NULL) {
-			curl_easy_setopt(az->curl, CURLOPT_POSTFIELDS, body);
-			curl_easy_setopt(az->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+			curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+			curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
 			    (curl_off_t)strlen(body));
 		}
-		curl_easy_setopt(az->curl, CURLOPT_HTTPHEADER, hdrs);
-		curl_easy_setopt(az->curl, CURLOPT_WRITEFUNCTION,
+		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION,
 		    azure_write_cb);
-		curl_easy_setopt(az->curl, CURLOPT_WRITEDATA, &x);
-		curl_easy_setopt(az->curl, CURLOPT_HEADERFUNCTION,
+		curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x);
+		curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION,
 		    azure_header_cb);
-		curl_easy_setopt(az->curl, CURLOPT_HEADERDATA, &x);
-		curl_easy_setopt(az->curl, CURLOPT_ERRORBUFFER, cerr);
-		curl_easy_setopt(az->curl, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(az->curl, CURLOPT_TIMEOUT_MS, az->timeout_ms);
-		curl_easy_setopt(az->curl, CURLOPT_CONNECTTIMEOUT_MS,
+		curl_easy_setopt(curl, CURLOPT_HEADERDATA, &x);
+		curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, cerr);
+		curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
 		    az->connect_ms);
-		curl_easy_setopt(az->curl, CURLOPT_MAXFILESIZE_LARGE,
-		    (curl_off_t)az->max_response);
-		curl_easy_setopt(az->curl, CURLOPT_ACCEPT_ENCODING, "");
-		curl_easy_setopt(az->curl, CURLOPT_SSL_VERIFYPEER, 1L);
-		curl_easy_setopt(az->curl, CURLOPT_SSL_VERIFYHOST, 2L);
-		curl_easy_setopt(az->curl, CURLOPT_FOLLOWLOCATION, 0L);
+		if (sink == NULL) {
+			curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+			    az->timeout_ms);
+			curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
+			    (curl_off_t)az->max_response);
+		} else {
+			/* No cap on a page, which is never held whole, and
+			 * a timeout that leaves out the time its resources
+			 * take to scan. */
+			curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION,
+			    azure_progress_cb);
+			curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &x);
+			curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+		}
+		curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+		curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
-		curl_easy_setopt(az->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-		curl_easy_setopt(az->curl, CURLOPT_PROTOCOLS,
+		curl_easy_setopt(curl, CURLOPT_PROTOCOLS,
 		    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-		curl_easy_setopt(az->curl, CURLOPT_USERAGENT,
+		curl_easy_setopt(curl, CURLOPT_USERAGENT,
 		    "vigil/" VIGIL_VERSION);
 
-		cc = curl_easy_perform(az->curl);
+		if (sink != NULL)
+			az->depth++;
+		cc = curl_easy_perform(curl);
+		if (sink != NULL)
+			az->depth--;
 		if (x.too_large || cc == CURLE_FILESIZE_EXCEEDED) {
 			snprintf(err, errsz, "%s: response too large (over "
 			    "%zu bytes)", what, az->max_response);
 			goto out;
 		}
+		if (x.sink_failed) {
+			/* Not worth another try: the page is malformed, or
+			 * the resource could not be used. */
+			if (sink->s.stopped && sink->err[0] != '\0')
+				snprintf(err, errsz, "%s", sink->err);
+			else
+				snprintf(err, errsz, "%s: malformed JSON in "
+				    "response (%s)", what, sink->s.err);
+			goto out;
+		}
 		if (cc == CURLE_OK)
-			curl_easy_getinfo(az->curl, CURLINFO_RESPONSE_CODE,
+			curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE,
 			    status);
 		if (cc == CURLE_OK && !azure_retryable(*status)) {
+			if (sink != NULL && *status >= 200 && *status <= 299 &&
+			    armstream_finish(&sink->s) == -1) {
+				snprintf(err, errsz, "%s: malformed JSON in "
+				    "response (%s)", what, sink->s.err);
+				goto out;
+			}
 			rc = 0;
 			goto out;
 		}
-		if (cc != CURLE_OK)
+		if (x.timed_out)
+			snprintf(err, errsz, "%s: timed out after %ld ms on the "
+			    "network", what, az->timeout_ms);
+		else if (cc != CURLE_OK)
 			snprintf(err, errsz, "%s: %s", what, cerr[0] != '\0' ?
 			    cerr : curl_easy_strerror(cc));
 		else
@@ -684,10 +874,10 @@ azure_token(struct azure *az, char *err, size_t errsz)
 				buf_free(&scope);
 				goto oom;
 			}
-			e = curl_easy_escape(az->curl, scope.data, 0);
+			e = curl_easy_escape(az->curls[0], scope.data, 0);
 			buf_free(&scope);
 		} else
-			e = curl_easy_escape(az->curl, fields[i][1], 0);
+			e = curl_easy_escape(az->curls[0], fields[i][1], 0);
 		if (e == NULL)
 			goto oom;
 		if (buf_printf(&form, "%s%s=%s", i > 0 ? "&" : "",
@@ -702,7 +892,7 @@ azure_token(struct azure *az, char *err, size_t errsz)
 	az->no_answer = 1;
 	if (azure_http(az, "POST", url.data, form.data,
 	    "Content-Type: application/x-www-form-urlencoded", 0, &resp,
-	    &status, err, errsz) == -1)
+	    NULL, &status, err, errsz) == -1)
 		goto out;
 	/* Throttled or failing: the authority did not judge the
 	 * credentials. */
@@ -744,6 +934,37 @@ out:
 	return rc;
 }
 
+/* A non-2xx answer to a GET: 1 when ARM says the resource provider is not
+ * registered in the subscription (there are then no such resources), -1
+ * otherwise with err naming the status and ARM's reason. */
+static int
+azure_get_error(struct azure *az, const char *what, const struct buf *resp,
+    long status, char *err, size_t errsz)
+{
+	json_object	*obj, *e, *code;
+	char		 etext[256];
+	int		 rc = -1;
+
+	obj = vjson_parse(resp->data != NULL ? resp->data : "", resp->len,
+	    AZURE_MAX_DEPTH, az->max_response, NULL);
+	if (json_object_object_get_ex(obj, "error", &e) &&
+	    json_object_object_get_ex(e, "code", &code) &&
+	    json_object_is_type(code, json_type_string) &&
+	    strcmp(json_object_get_string(code),
+	    "MissingSubscriptionRegistration") == 0) {
+		log_info("azure: %s: provider not registered, no resources",
+		    what);
+		rc = 1;
+		goto out;
+	}
+	azure_error_text(obj, etext, sizeof(etext));
+	snprintf(err, errsz, "%s: HTTP %ld%s%s", what, status,
+	    etext[0] != '\0' ? ": " : "", etext);
+out:
+	json_object_put(obj);
+	return rc;
+}
+
 /*
  * GET url as JSON into *out (caller puts). 0 on 2xx; 1 when ARM says the
  * resource provider is not registered in the subscription (there are
@@ -754,8 +975,8 @@ azure_get_json(struct azure *az, const char *url, json_object **out,
     char *err, size_t errsz)
 {
 	struct buf	 resp;
-	json_object	*obj = NULL, *e, *code;
-	char		 what[256], etext[256];
+	json_object	*obj;
+	char		 what[256];
 	long		 status;
 	int		 rc = -1;
 
@@ -764,36 +985,106 @@ azure_get_json(struct azure *az, const char *url, json_object **out,
 	buf_init(&resp, az->max_response);
 	if (azure_token(az, err, errsz) == -1)
 		goto out;
-	if (azure_http(az, "GET", url, NULL, NULL, 1, &resp, &status, err,
-	    errsz) == -1)
+	if (azure_http(az, "GET", url, NULL, NULL, 1, &resp, NULL, &status,
+	    err, errsz) == -1)
 		goto out;
 	if (status < 200 || status > 299) {
-		obj = vjson_parse(resp.data != NULL ? resp.data : "",
-		    resp.len, AZURE_MAX_DEPTH, az->max_response, NULL);
-		if (json_object_object_get_ex(obj, "error", &e) &&
-		    json_object_object_get_ex(e, "code", &code) &&
-		    json_object_is_type(code, json_type_string) &&
-		    strcmp(json_object_get_string(code),
-		    "MissingSubscriptionRegistration") == 0) {
-			log_info("azure: %s: provider not registered, no "
-			    "resources", what);
-			rc = 1;
-			goto out;
-		}
-		azure_error_text(obj, etext, sizeof(etext));
-		snprintf(err, errsz, "%s: HTTP %ld%s%s", what, status,
-		    etext[0] != '\0' ? ": " : "", etext);
+		rc = azure_get_error(az, what, &resp, status, err, errsz);
 		goto out;
 	}
 	if ((obj = azure_parse(az, what, &resp, err, errsz)) == NULL)
 		goto out;
 	*out = obj;
-	obj = NULL;
 	rc = 0;
 out:
-	json_object_put(obj);
 	buf_free(&resp);
 	return rc;
+}
+
+/*
+ * GET the list page at url as a stream: fn(arg, item, len, err, errsz)
+ * for each item of its "value" as soon as the item is in (len: its bytes;
+ * non-zero stops, with err set), and *next a new copy of its nextLink
+ * (caller frees), NULL on the last page. 0; 1 when the provider is not
+ * registered (no items); -1 with err set, possibly after items went out.
+ */
+static int
+azure_get_page(struct azure *az, const char *url, azure_item_fn fn,
+    void *arg, char **next, char *err, size_t errsz)
+{
+	struct azure_sink	 sink;
+	struct buf		 resp;
+	char			 what[256];
+	long			 status;
+	int			 rc = -1;
+
+	*next = NULL;
+	memset(&sink, 0, sizeof(sink));
+	armstream_init(&sink.s, AZURE_MAX_RESOURCE, AZURE_MAX_DEPTH, 0, NULL,
+	    NULL);
+	sink.fn = fn;
+	sink.arg = arg;
+	azure_describe("GET", url, what, sizeof(what));
+	buf_init(&resp, az->max_response);
+	if (azure_token(az, err, errsz) == -1)
+		goto out;
+	if (azure_http(az, "GET", url, NULL, NULL, 1, &resp, &sink, &status,
+	    err, errsz) == -1)
+		goto out;
+	if (status < 200 || status > 299) {
+		rc = azure_get_error(az, what, &resp, status, err, errsz);
+		goto out;
+	}
+	/* A retried page that ends before what an earlier try emitted. */
+	if (sink.s.items < sink.emitted) {
+		snprintf(err, errsz, "%s: the list changed between two tries "
+		    "of a page", what);
+		goto out;
+	}
+	if (!sink.s.has_value) {
+		snprintf(err, errsz, "%s: list response has no \"value\" "
+		    "array", what);
+		goto out;
+	}
+	if (sink.s.next_link != NULL) {
+		if (azure_next_link_ok(az->arm, sink.s.next_link, err,
+		    errsz) == -1)
+			goto out;
+		*next = sink.s.next_link;
+		sink.s.next_link = NULL;
+	}
+	rc = 0;
+out:
+	armstream_free(&sink.s);
+	buf_free(&resp);
+	return rc;
+}
+
+/* A child list being read into one array, capped in total. */
+struct azure_children {
+	json_object	*all;
+	size_t		 bytes;
+};
+
+static int
+azure_child_item(void *arg, json_object *item, size_t len, char *err,
+    size_t errsz)
+{
+	struct azure_children	*ch = arg;
+
+	/* Embedded into one resource: the resource's cap holds for all. */
+	if (len > AZURE_MAX_RESOURCE - ch->bytes) {
+		snprintf(err, errsz, "a child list larger than %zu bytes",
+		    AZURE_MAX_RESOURCE);
+		return 1;
+	}
+	ch->bytes += len;
+	if (json_object_array_add(ch->all, json_object_get(item)) != 0) {
+		json_object_put(item);
+		snprintf(err, errsz, "out of memory");
+		return 1;
+	}
+	return 0;
 }
 
 /* Every item of a (possibly paged) child list into a new array *out the
@@ -802,30 +1093,23 @@ static int
 azure_get_list(struct azure *az, const char *url, json_object **out,
     char *err, size_t errsz)
 {
-	struct buf	 next;
-	json_object	*page = NULL, *all, *value;
-	const char	*nl;
-	size_t		 i, pages = 0;
-	int		 rc = -1, r;
+	struct azure_children	 ch = { NULL, 0 };
+	struct buf		 next;
+	char			*nl = NULL;
+	size_t			 pages = 0;
+	int			 rc = -1, r;
 
 	buf_init(&next, AZURE_URL_MAX);
-	if ((all = json_object_new_array()) == NULL ||
+	if ((ch.all = json_object_new_array()) == NULL ||
 	    buf_puts(&next, url) == -1) {
 		snprintf(err, errsz, "out of memory");
 		goto out;
 	}
 	for (;;) {
-		if ((r = azure_get_json(az, next.data, &page, err, errsz)) ==
-		    -1)
+		if ((r = azure_get_page(az, next.data, azure_child_item, &ch,
+		    &nl, err, errsz)) == -1)
 			goto out;
-		if (r == 1)
-			break;
-		if (azure_page(page, az->arm, &value, &nl, err, errsz) == -1)
-			goto out;
-		for (i = 0; i < json_object_array_length(value); i++)
-			json_object_array_add(all, json_object_get(
-			    json_object_array_get_idx(value, i)));
-		if (nl == NULL)
+		if (r == 1 || nl == NULL)
 			break;
 		if (++pages >= AZURE_MAX_PAGES || strcmp(nl, next.data) == 0) {
 			snprintf(err, errsz, "list does not end (nextLink "
@@ -837,15 +1121,15 @@ azure_get_list(struct azure *az, const char *url, json_object **out,
 			snprintf(err, errsz, "nextLink too long");
 			goto out;
 		}
-		json_object_put(page);
-		page = NULL;
+		free(nl);
+		nl = NULL;
 	}
-	*out = all;
-	all = NULL;
+	*out = ch.all;
+	ch.all = NULL;
 	rc = 0;
 out:
-	json_object_put(page);
-	json_object_put(all);
+	free(nl);
+	json_object_put(ch.all);
 	buf_free(&next);
 	return rc;
 }
@@ -924,23 +1208,73 @@ out:
 	return rc;
 }
 
-/* List one type in one subscription, emitting each resource. */
+/* One type in one subscription being listed. */
+struct azure_lister {
+	struct azure		*az;
+	const char		*sub;
+	const struct azure_api	*api;
+	enum azure_embed	 kind;
+	connector_emit		 emit;
+	void			*arg;
+	size_t			*count;
+};
+
+/* azure_item_fn: check one resource of a list page, complete it and
+ * emit it, while the rest of the page is still arriving. */
+static int
+azure_resource_item(void *arg, json_object *res, size_t len, char *err,
+    size_t errsz)
+{
+	struct azure_lister	*l = arg;
+	json_object		*idobj, *s;
+	int			 r;
+
+	(void)len;
+	if (!json_object_is_type(res, json_type_object) ||
+	    !json_object_object_get_ex(res, "id", &idobj) ||
+	    !json_object_is_type(idobj, json_type_string)) {
+		snprintf(err, errsz, "%s in %s: an item without an id",
+		    l->api->type, l->sub);
+		return 1;
+	}
+	if (!json_object_object_get_ex(res, "subscriptionId", NULL)) {
+		if ((s = json_object_new_string(l->sub)) == NULL ||
+		    json_object_object_add(res, "subscriptionId", s) != 0) {
+			json_object_put(s);
+			snprintf(err, errsz, "out of memory");
+			return 1;
+		}
+	}
+	if (l->kind != AZURE_EMBED_NONE && azure_embed(l->az, res, l->kind,
+	    l->api->api_version, err, errsz) == -1)
+		return 1;
+	if ((r = l->emit(l->arg, res)) != 0) {
+		snprintf(err, errsz, "collection stopped by the caller (%d)",
+		    r);
+		return 1;
+	}
+	(*l->count)++;
+	return 0;
+}
+
+/* List one type in one subscription, emitting each resource as its page
+ * arrives. */
 static int
 azure_collect_type(struct azure *az, const char *sub,
     const struct azure_api *api, connector_emit emit, void *arg,
     size_t *count, char *err, size_t errsz)
 {
-	struct buf	 url;
-	json_object	*page = NULL, *value, *res, *idobj, *s;
-	const char	*nl;
-	enum azure_embed kind = AZURE_EMBED_NONE;
-	size_t		 i, pages = 0;
-	int		 rc = -1, r;
+	struct azure_lister	 l = { az, sub, api, AZURE_EMBED_NONE, emit,
+				    arg, count };
+	struct buf		 url;
+	char			*nl = NULL;
+	size_t			 pages = 0;
+	int			 rc = -1, r;
 
 	if (strcmp(api->type, "Microsoft.Sql/servers") == 0)
-		kind = AZURE_EMBED_SQL;
+		l.kind = AZURE_EMBED_SQL;
 	else if (strcmp(api->type, "Microsoft.Web/sites") == 0)
-		kind = AZURE_EMBED_WEB;
+		l.kind = AZURE_EMBED_WEB;
 	buf_init(&url, AZURE_URL_MAX);
 	if (azure_list_url(&url, az->arm, sub, api->type,
 	    api->api_version) == -1) {
@@ -948,43 +1282,10 @@ azure_collect_type(struct azure *az, const char *sub,
 		goto out;
 	}
 	for (;;) {
-		if ((r = azure_get_json(az, url.data, &page, err, errsz)) ==
-		    -1)
+		if ((r = azure_get_page(az, url.data, azure_resource_item, &l,
+		    &nl, err, errsz)) == -1)
 			goto out;
-		if (r == 1)
-			break;
-		if (azure_page(page, az->arm, &value, &nl, err, errsz) == -1)
-			goto out;
-		for (i = 0; i < json_object_array_length(value); i++) {
-			res = json_object_array_get_idx(value, i);
-			if (!json_object_is_type(res, json_type_object) ||
-			    !json_object_object_get_ex(res, "id", &idobj) ||
-			    !json_object_is_type(idobj, json_type_string)) {
-				snprintf(err, errsz, "%s in %s: an item "
-				    "without an id", api->type, sub);
-				goto out;
-			}
-			if (!json_object_object_get_ex(res, "subscriptionId",
-			    NULL)) {
-				if ((s = json_object_new_string(sub)) == NULL ||
-				    json_object_object_add(res,
-				    "subscriptionId", s) != 0) {
-					json_object_put(s);
-					snprintf(err, errsz, "out of memory");
-					goto out;
-				}
-			}
-			if (kind != AZURE_EMBED_NONE && azure_embed(az, res,
-			    kind, api->api_version, err, errsz) == -1)
-				goto out;
-			if ((r = emit(arg, res)) != 0) {
-				snprintf(err, errsz, "collection stopped by "
-				    "the caller (%d)", r);
-				goto out;
-			}
-			(*count)++;
-		}
-		if (nl == NULL)
+		if (r == 1 || nl == NULL)
 			break;
 		if (++pages >= AZURE_MAX_PAGES || strcmp(nl, url.data) == 0) {
 			snprintf(err, errsz, "%s in %s: list does not end "
@@ -996,12 +1297,12 @@ azure_collect_type(struct azure *az, const char *sub,
 			snprintf(err, errsz, "nextLink too long");
 			goto out;
 		}
-		json_object_put(page);
-		page = NULL;
+		free(nl);
+		nl = NULL;
 	}
 	rc = 0;
 out:
-	json_object_put(page);
+	free(nl);
 	buf_free(&url);
 	return rc;
 }
@@ -1072,7 +1373,7 @@ azure_patch(struct connector *c, const char *resource_id,
 	if (azure_token(az, err, errsz) == -1)
 		goto out;
 	if (azure_http(az, "PATCH", url.data, text,
-	    "Content-Type: application/json", 1, &resp, &status, err,
+	    "Content-Type: application/json", 1, &resp, NULL, &status, err,
 	    errsz) == -1)
 		goto out;
 	if (status < 200 || status > 299) {
@@ -1110,8 +1411,9 @@ azure_free_priv(struct azure *az)
 
 	if (az == NULL)
 		return;
-	if (az->curl != NULL)
-		curl_easy_cleanup(az->curl);
+	for (i = 0; i < NELEM(az->curls); i++)
+		if (az->curls[i] != NULL)
+			curl_easy_cleanup(az->curls[i]);
 	if (az->token != NULL) {
 		crypto_wipe(az->token, strlen(az->token));
 		free(az->token);
@@ -1244,8 +1546,9 @@ azure_new_priv(const struct azure_config *cfg, char *err, size_t errsz)
 	    AZURE_DEFAULT_RETRIES;
 	if (az->max_retries > AZURE_MAX_RETRIES)
 		az->max_retries = AZURE_MAX_RETRIES;
-	if ((az->curl = curl_easy_init()) == NULL)
-		goto oom;
+	for (i = 0; i < NELEM(az->curls); i++)
+		if ((az->curls[i] = curl_easy_init()) == NULL)
+			goto oom;
 	return az;
 oom:
 	snprintf(err, errsz, "out of memory");

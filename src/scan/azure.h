@@ -62,6 +62,10 @@ int	 azure_retryable(long status);
  * arm's origin is refused. 0, or -1 with err set. */
 int	 azure_page(json_object *page, const char *arm, json_object **value,
 	    const char **next, char *err, size_t errsz);
+/* 0 if next may be followed as a list's nextLink: on arm's origin and
+ * shorter than a URL may be; -1 with err set otherwise. */
+int	 azure_next_link_ok(const char *arm, const char *next, char *err,
+	    size_t errsz);
 /* A token endpoint answer: *token borrowed from resp, *expires_in in
  * seconds (number or numeric string; 3600 when absent). 0 or -1. */
 int	 azure_token_parse(json_object *resp, const char **token,

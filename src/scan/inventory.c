@@ -1,8 +1,10 @@
 /* inventory.c: the inventory connector, for air-gapped users and the
  * demo. Reads a directory of Azure Resource Manager JSON exports — each
  * file one resource, a {"value":[…]} list page as ARM returns it, or the
- * bare array "az resource list" prints — in a stable order. Read-only:
- * it cannot apply a remediation. */
+ * bare array "az resource list" prints — in a stable order, each list
+ * read as a stream (armstream.c) so that a file of any size costs the
+ * memory of its largest resource. Read-only: it cannot apply a
+ * remediation. */
 #include "vigil.h"
 
 #include <sys/stat.h>
@@ -18,6 +20,7 @@
 
 #include <json-c/json.h>
 
+#include "armstream.h"
 #include "buf.h"
 #include "connector.h"
 #include "inventory.h"
@@ -28,6 +31,7 @@
 #define INVENTORY_MAX_DIRS	16	/* directory nesting */
 #define INVENTORY_MAX_FILES	1000000
 #define INVENTORY_PATH_MAX	4096
+#define INVENTORY_BLOCK		65536	/* bytes read at a time */
 
 struct inventory {
 	char	*dir;
@@ -233,9 +237,11 @@ inventory_one(json_object *res, const char *name, size_t idx, int listed,
 	return 0;
 }
 
-/* Returns how many resources were emitted, or -1 with err set. */
-long
-inventory_parse(const char *text, size_t len, const char *name,
+/* One whole document in text (a single resource, or a list small enough
+ * to have been read whole): returns how many resources were emitted, or
+ * -1 with err set (naming the file). */
+static long
+inventory_parse_whole(const char *text, size_t len, const char *name,
     connector_emit emit, void *arg, char *err, size_t errsz)
 {
 	struct vjson_err	 verr;
@@ -244,7 +250,7 @@ inventory_parse(const char *text, size_t len, const char *name,
 	long			 rc = -1;
 
 	if ((root = vjson_parse(text, len, INVENTORY_MAX_DEPTH,
-	    INVENTORY_MAX_FILE, &verr)) == NULL) {
+	    INVENTORY_MAX_RESOURCE, &verr)) == NULL) {
 		snprintf(err, errsz, "%s: malformed JSON: %s", name,
 		    verr.message);
 		return -1;
@@ -276,45 +282,244 @@ out:
 	return rc;
 }
 
-/* Read top/rel into b (capped); 0 or -1 with err naming rel. */
+/* An inventory file's text: in memory (fd -1) or an open file, read
+ * from its start each time. */
+struct inventory_src {
+	const char	*text;
+	size_t		 len;
+	int		 fd;
+	const char	*name;
+};
+
+/* Feed all of src to s and finish it: 0; -1 with err set when the file
+ * could not be read; -2 when s refused it (s->err, s->stopped). */
 static int
-inventory_read(const char *top, const char *rel, struct buf *b, char *err,
+inventory_feed(const struct inventory_src *src, struct armstream *s,
+    char *err, size_t errsz)
+{
+	char	 block[INVENTORY_BLOCK];
+	ssize_t	 n;
+
+	if (src->fd == -1) {
+		if (armstream_feed(s, src->text, src->len) == -1)
+			return -2;
+		return armstream_finish(s) == -1 ? -2 : 0;
+	}
+	if (lseek(src->fd, 0, SEEK_SET) == -1)
+		goto fail;
+	for (;;) {
+		if ((n = read(src->fd, block, sizeof(block))) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		if (armstream_feed(s, block, (size_t)n) == -1)
+			return -2;
+	}
+	return armstream_finish(s) == -1 ? -2 : 0;
+fail:
+	snprintf(err, errsz, "%s: %s", src->name, strerror(errno));
+	return -1;
+}
+
+/* The first byte of src that is not JSON whitespace, -1 at its end, -2
+ * with err set on a read error. */
+static int
+inventory_first(const struct inventory_src *src, char *err, size_t errsz)
+{
+	char	 block[512];
+	ssize_t	 n, i;
+	size_t	 j;
+
+	if (src->fd == -1) {
+		for (j = 0; j < src->len; j++)
+			if (strchr(" \t\r\n", src->text[j]) == NULL ||
+			    src->text[j] == '\0')
+				return (unsigned char)src->text[j];
+		return -1;
+	}
+	if (lseek(src->fd, 0, SEEK_SET) == -1)
+		goto fail;
+	for (;;) {
+		if ((n = read(src->fd, block, sizeof(block))) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (n == 0)
+			return -1;
+		for (i = 0; i < n; i++)
+			if (strchr(" \t\r\n", block[i]) == NULL ||
+			    block[i] == '\0')
+				return (unsigned char)block[i];
+	}
+fail:
+	snprintf(err, errsz, "%s: %s", src->name, strerror(errno));
+	return -2;
+}
+
+/* The whole of src into b (capped at one resource); 0 or -1 with err. */
+static int
+inventory_slurp(const struct inventory_src *src, struct buf *b, char *err,
     size_t errsz)
 {
-	struct buf	 path;
 	struct stat	 st;
-	int		 fd = -1, rc = -1, got;
+	int		 got;
+
+	if (src->fd == -1) {
+		if (src->len > b->cap)
+			goto big;
+		if (buf_append(b, src->text, src->len) == -1) {
+			snprintf(err, errsz, "out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	if (fstat(src->fd, &st) == -1 || lseek(src->fd, 0, SEEK_SET) == -1) {
+		snprintf(err, errsz, "%s: %s", src->name, strerror(errno));
+		return -1;
+	}
+	if ((size_t)st.st_size > b->cap)
+		goto big;
+	/* The file may grow while read: the cap still holds. */
+	if ((got = buf_read_fd(b, src->fd)) == -1) {
+		snprintf(err, errsz, "%s: %s", src->name, strerror(errno));
+		return -1;
+	}
+	if (got == -2)
+		goto big;
+	return 0;
+big:
+	snprintf(err, errsz, "%s: file is larger than %zu bytes", src->name,
+	    b->cap);
+	return -1;
+}
+
+/* What a streamed list's items go through. */
+struct inventory_lister {
+	const char	*name;
+	connector_emit	 emit;
+	void		*arg;
+	char		*err;
+	size_t		 errsz;
+};
+
+static int
+inventory_item(void *arg, json_object *res, size_t idx)
+{
+	struct inventory_lister	*l = arg;
+
+	return inventory_one(res, l->name, idx, 1, l->emit, l->arg, l->err,
+	    l->errsz) == -1 ? 1 : 0;
+}
+
+/*
+ * Read one inventory file as a stream, so that memory follows its largest
+ * resource rather than its size: a bare array, or an object without "id"
+ * whose "value" is an array (found by a first pass that only frames the
+ * text), has its items parsed and emitted one by one; anything else is one
+ * resource, read whole (at most INVENTORY_MAX_RESOURCE bytes). Returns how
+ * many resources were emitted, or -1 with err set (naming the file).
+ */
+static long
+inventory_stream(const struct inventory_src *src, connector_emit emit,
+    void *arg, char *err, size_t errsz)
+{
+	struct inventory_lister	 l = { src->name, emit, arg, err, errsz };
+	struct armstream	 s;
+	struct buf		 text;
+	long			 rc = -1;
+	int			 first, r, list = 0;
+
+	armstream_init(&s, INVENTORY_MAX_RESOURCE, INVENTORY_MAX_DEPTH,
+	    ARMSTREAM_ARRAY_ROOT | ARMSTREAM_FRAME_ONLY, NULL, NULL);
+	buf_init(&text, INVENTORY_MAX_RESOURCE);
+	if ((first = inventory_first(src, err, errsz)) == -2)
+		goto out;
+	if (first == '[')
+		list = 1;
+	else if (first == '{') {
+		if ((r = inventory_feed(src, &s, err, errsz)) == -1)
+			goto out;
+		if (r == -2) {
+			snprintf(err, errsz, "%s: malformed JSON: %s",
+			    src->name, s.err);
+			goto out;
+		}
+		if (!s.has_id && s.has_value) {
+			if (!s.value_array) {
+				snprintf(err, errsz, "%s: \"value\" is not an "
+				    "array", src->name);
+				goto out;
+			}
+			list = 1;
+		}
+	}
+	if (!list) {
+		if (inventory_slurp(src, &text, err, errsz) == -1)
+			goto out;
+		rc = inventory_parse_whole(text.data != NULL ? text.data : "",
+		    text.len, src->name, emit, arg, err, errsz);
+		goto out;
+	}
+	armstream_free(&s);
+	armstream_init(&s, INVENTORY_MAX_RESOURCE, INVENTORY_MAX_DEPTH,
+	    ARMSTREAM_ARRAY_ROOT, inventory_item, &l);
+	if ((r = inventory_feed(src, &s, err, errsz)) == -1)
+		goto out;
+	if (r == -2) {
+		/* inventory_one said why it stopped. */
+		if (!s.stopped)
+			snprintf(err, errsz, "%s: malformed JSON: %s",
+			    src->name, s.err);
+		goto out;
+	}
+	if (s.has_id) {
+		snprintf(err, errsz, "%s: changed while read", src->name);
+		goto out;
+	}
+	rc = (long)s.items;
+out:
+	armstream_free(&s);
+	buf_free(&text);
+	return rc;
+}
+
+/* Returns how many resources were emitted, or -1 with err set. */
+long
+inventory_parse(const char *text, size_t len, const char *name,
+    connector_emit emit, void *arg, char *err, size_t errsz)
+{
+	struct inventory_src	 src = { text, len, -1, name };
+
+	return inventory_stream(&src, emit, arg, err, errsz);
+}
+
+/* Open top/rel and read it as a stream; as inventory_stream. */
+static long
+inventory_file(const char *top, const char *rel, connector_emit emit,
+    void *arg, char *err, size_t errsz)
+{
+	struct inventory_src	 src = { NULL, 0, -1, rel };
+	struct buf		 path;
+	long			 rc = -1;
 
 	buf_init(&path, INVENTORY_PATH_MAX);
-	buf_reset(b);
 	if (buf_printf(&path, "%s/%s", top, rel) == -1) {
 		snprintf(err, errsz, "%s: path too long", rel);
 		goto out;
 	}
-	if ((fd = open(path.data, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
-	    fstat(fd, &st) == -1) {
+	if ((src.fd = open(path.data, O_RDONLY | O_CLOEXEC | O_NOCTTY)) ==
+	    -1) {
 		snprintf(err, errsz, "%s: %s", rel, strerror(errno));
 		goto out;
 	}
-	if ((size_t)st.st_size > b->cap) {
-		snprintf(err, errsz, "%s: file is larger than %zu bytes", rel,
-		    b->cap);
-		goto out;
-	}
-	/* The file may grow while read: the cap still holds. */
-	if ((got = buf_read_fd(b, fd)) == -1) {
-		snprintf(err, errsz, "%s: %s", rel, strerror(errno));
-		goto out;
-	}
-	if (got == -2) {
-		snprintf(err, errsz, "%s: file is larger than %zu bytes", rel,
-		    b->cap);
-		goto out;
-	}
-	rc = 0;
+	rc = inventory_stream(&src, emit, arg, err, errsz);
 out:
-	if (fd != -1)
-		close(fd);
+	if (src.fd != -1)
+		close(src.fd);
 	buf_free(&path);
 	return rc;
 }
@@ -332,22 +537,17 @@ static int
 inventory_run(const char *dir, connector_emit emit, void *arg,
     size_t *total, char *err, size_t errsz)
 {
-	struct buf	 text;
 	char		**paths = NULL;
 	size_t		 n = 0, i;
 	long		 got;
 	int		 rc = -1;
 
 	*total = 0;
-	buf_init(&text, INVENTORY_MAX_FILE);
 	if (inventory_list(dir, &paths, &n, err, errsz) == -1)
 		goto out;
 	for (i = 0; i < n; i++) {
-		if (inventory_read(dir, paths[i], &text, err, errsz) == -1)
-			goto out;
-		if ((got = inventory_parse(text.data != NULL ? text.data : "",
-		    text.len, paths[i], emit != NULL ? emit : inventory_noemit,
-		    arg, err, errsz)) == -1)
+		if ((got = inventory_file(dir, paths[i], emit != NULL ? emit :
+		    inventory_noemit, arg, err, errsz)) == -1)
 			goto out;
 		*total += (size_t)got;
 	}
@@ -358,7 +558,6 @@ inventory_run(const char *dir, connector_emit emit, void *arg,
 	}
 out:
 	inventory_paths_free(paths, n);
-	buf_free(&text);
 	return rc;
 }
 

@@ -29,6 +29,8 @@ default every ARM request; `token: True` to also hit the token endpoint):
   500        answer 500
   malformed  answer 200 with broken JSON
   truncate   promise more Content-Length than is sent, then close
+  cut        answer as usual, but close the connection once `fraction`
+             (default 0.5) of the body is sent (a page cut by the network)
   slow       sleep `seconds` (default 5) before answering normally
   large      answer 200 with a valid JSON page of `size` bytes (default 2 MiB;
              `stream: True` sends it without Content-Length, read until close)
@@ -69,7 +71,8 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-FAULT_KINDS = ("429", "503", "500", "malformed", "truncate", "slow", "large")
+FAULT_KINDS = ("429", "503", "500", "malformed", "truncate", "slow", "large",
+               "cut")
 
 SQL = "microsoft.sql/servers"
 WEB = "microsoft.web/sites"
@@ -279,8 +282,13 @@ class FakeArmHandler(BaseHTTPRequestHandler):
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
+        cut = getattr(self, "cut", None)
+        if cut is not None:
+            body = body[:int(len(body) * cut)]
+            self.close_connection = True
         try:
             self.wfile.write(body)
+            self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
@@ -313,6 +321,9 @@ class FakeArmHandler(BaseHTTPRequestHandler):
             return True
         if f.kind == "slow":
             time.sleep(float(p.get("seconds", 5)))
+            return False
+        if f.kind == "cut":
+            self.cut = float(p.get("fraction", 0.5))
             return False
         if f.kind == "large":
             size = int(p.get("size", 2 * 1024 * 1024))

@@ -769,3 +769,70 @@ class T74Azure(ScanBase):
                          [])
         self.assertEqual(len(events(self.tenant_id, "scan.failed", seq0)),
                          1)
+
+    def test_6_page_cut_by_the_network(self):
+        """A page whose connection drops half way, after some of its
+        resources were already scanned, is fetched again: the scan
+        completes and counts every resource once."""
+        r = self.req("POST", "/api/v1/integrations", {
+            "type": "azure", "name": "az-cut", "config": self.config()})
+        self.assertEqual(r.status, 201, r)
+        integ = r.json()["id"]
+        old_page = self.fa.page_size
+        self.fa.page_size = 0
+        try:
+            self.fa.fault("cut", count=1, match="storageAccounts",
+                          fraction=0.8)
+            s = self.scan(integ)
+            hits = [f.hits for f in self.fa.faults]
+        finally:
+            self.fa.clear_faults()
+            self.fa.page_size = old_page
+        self.assertEqual(hits, [1])
+        self.assertEqual(s["status"], "completed", s)
+        self.assertEqual(s["resources_scanned"], 4, s)
+
+    def test_5_one_large_page(self):
+        """A subscription whose 50,000 storage accounts come in one list
+        page of about 75 MB (over the 64 MiB a page could be before pages
+        were read as a stream): the scan completes, sees every one, and
+        finds the one at the very end of the page."""
+        sub = "sub-large-page"
+        n = 50000
+        pad = "p" * 1300
+        ids = []
+        for i in range(n):
+            r = {"id": "/subscriptions/%s/resourceGroups/rg-big/providers/"
+                       "Microsoft.Storage/storageAccounts/big%05d" % (sub, i),
+                 "name": "big%05d" % i,
+                 "type": "Microsoft.Storage/storageAccounts",
+                 "tags": {"Environment": "prod", "pad": pad},
+                 "properties": {"supportsHttpsTrafficOnly": i != n - 1}}
+            ids.append(r["id"])
+            self.fa.add(r)
+        self.fa.subscriptions.append(sub)
+        old_page = self.fa.page_size
+        self.fa.page_size = 0
+        try:
+            cfg = self.config()
+            cfg["subscription_ids"] = [sub]
+            r = self.req("POST", "/api/v1/integrations", {
+                "type": "azure", "name": "az-large", "config": cfg})
+            self.assertEqual(r.status, 201, r)
+            s = self.scan(r.json()["id"])
+            pages = [p for m, p in self.fa.requests
+                     if m == "GET" and p.startswith("/subscriptions/%s/" % sub)
+                     and "storageaccounts" in p.lower()]
+        finally:
+            self.fa.page_size = old_page
+            self.fa.subscriptions.remove(sub)
+            with self.fa.lock:
+                for i in ids:
+                    self.fa.resources.pop(i.lower(), None)
+                    self.fa.children.pop(i.lower(), None)
+        self.assertEqual(s["status"], "completed", s)
+        self.assertEqual(s["resources_scanned"], n, s)
+        self.assertEqual(s["findings_detected"], 1, s)
+        self.assertEqual(len(pages), 1, pages)
+        self.assertEqual(self.finding(fid("t-storage-secure-transfer",
+                                          ids[-1]))["state"], "open")

@@ -23,6 +23,7 @@ struct seen {
 	char	 subs[64][64];
 	size_t	 n;
 	size_t	 stop_at;	/* non-zero: return 7 at this count */
+	int	 count_only;	/* only count (more than 64 resources) */
 };
 
 static int
@@ -31,6 +32,10 @@ seen_emit(void *arg, json_object *res)
 	struct seen	*s = arg;
 	json_object	*v;
 
+	if (s->count_only) {
+		s->n++;
+		return 0;
+	}
 	ck_assert_uint_lt(s->n, 64);
 	json_object_object_get_ex(res, "id", &v);
 	snprintf(s->ids[s->n], sizeof(s->ids[0]), "%s",
@@ -93,6 +98,16 @@ START_TEST(test_inventory_parse)
 		{ "{} {}", -1, "malformed JSON" },
 		{ "null", -1, "malformed JSON" },
 		{ "\"str\"", -1, "not an ARM resource" },
+		/* An object with an id is one resource, even with a "value"
+		 * list before the id. */
+		{ "{\"value\":[" RES("s1", "a") "],\"id\":\"/subscriptions/s1/"
+		    "x\",\"type\":\"t\"}", 1, NULL },
+		{ "{\"nextLink\":\"n\",\"value\":[" RES("s1", "a") "]}", 1,
+		    NULL },
+		{ "{\"value\":[" RES("s1", "a") "],\"value\":[]}", -1,
+		    "\"value\" twice" },
+		{ "[" RES("s1", "a") "," RES("s1", "b") "", -1,
+		    "f.json: malformed JSON: truncated" },
 	};
 	struct seen	 s;
 	char		 err[256];
@@ -233,10 +248,10 @@ START_TEST(test_inventory_caps)
 	size_t			 i;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	/* A file over the cap: a sparse file, so no real 64 MiB written. */
+	/* One resource over the cap: a sparse file, nothing real written. */
 	snprintf(p, sizeof(p), "%s/huge.json", dir);
 	ck_assert_ptr_nonnull(f = fopen(p, "w"));
-	ck_assert_int_eq(fseek(f, (long)INVENTORY_MAX_FILE, SEEK_SET), 0);
+	ck_assert_int_eq(fseek(f, (long)INVENTORY_MAX_RESOURCE, SEEK_SET), 0);
 	fputc('}', f);
 	ck_assert_int_eq(fclose(f), 0);
 	ck_assert_ptr_nonnull(c = connector_inventory_new(dir));
@@ -244,6 +259,39 @@ START_TEST(test_inventory_caps)
 	ck_assert_int_eq(c->collect(c, seen_emit, &s, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "huge.json: file is larger than") != NULL,
 	    "%s", err);
+	ck_assert_int_eq(unlink(p), 0);
+
+	/* A list larger than one resource may be is read item by item;
+	 * an item over the cap fails, naming the file. */
+	snprintf(p, sizeof(p), "%s/big.json", dir);
+	ck_assert_ptr_nonnull(f = fopen(p, "w"));
+	fputs("{\"value\":[", f);
+	for (i = 0; i < 60000; i++)
+		fprintf(f, "%s{\"id\":\"/subscriptions/s/resourceGroups/rg/"
+		    "providers/Microsoft.KeyVault/vaults/v%zu\",\"type\":"
+		    "\"Microsoft.KeyVault/vaults\",\"tags\":{\"pad\":\"%0100d"
+		    "\"}}", i > 0 ? "," : "", i, 0);
+	fputs("]}", f);
+	ck_assert_int_eq(fclose(f), 0);
+	memset(&s, 0, sizeof(s));
+	s.count_only = 1;
+	ck_assert_msg(c->collect(c, seen_emit, &s, err, sizeof(err)) == 0,
+	    "%s", err);
+	ck_assert_uint_eq(s.n, 60000);
+	ck_assert_ptr_nonnull(f = fopen(p, "w"));
+	fputs("[{\"id\":\"/subscriptions/s/x\",\"type\":\"t\"},"
+	    "{\"id\":\"/subscriptions/s/y\",\"type\":\"t\",\"pad\":\"", f);
+	for (i = 0; i < INVENTORY_MAX_RESOURCE; i += 64)
+		fputs("pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp",
+		    f);
+	fputs("\"}]", f);
+	ck_assert_int_eq(fclose(f), 0);
+	memset(&s, 0, sizeof(s));
+	s.count_only = 1;
+	ck_assert_int_eq(c->collect(c, seen_emit, &s, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "big.json: malformed JSON: an item larger "
+	    "than") != NULL, "%s", err);
+	ck_assert_uint_eq(s.n, 1);
 	ck_assert_int_eq(unlink(p), 0);
 
 	/* JSON nested deeper than the parser allows. */

@@ -1,0 +1,450 @@
+/* armstream.c: an ARM list page read as a stream. A small framer follows
+ * the root object (or a bare array) byte by byte, tracking strings,
+ * escapes and nesting only far enough to know where each element of the
+ * "value" list, and each other member's value, starts and ends; that
+ * element's text alone is kept (capped) and parsed by json-c through
+ * vjson_parse, with the same strictness, UTF-8 and depth checks a whole
+ * page had. The grammar between elements (keys, ':', ',', brackets) is
+ * checked here; the grammar inside them is json-c's. */
+#include "vigil.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "armstream.h"
+#include "buf.h"
+#include "vjson.h"
+
+/* A root key is at most this long (its literal, quotes included): ARM's
+ * are a few bytes; a longer one is no page Vigil knows. */
+#define ARMSTREAM_KEY_MAX	4096
+
+/* Which member of the root object an element is the value of. */
+enum { MEMBER_OTHER, MEMBER_VALUE, MEMBER_NEXTLINK, MEMBER_ID };
+
+static void armstream_fail(struct armstream *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+static void
+armstream_fail(struct armstream *s, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+	s->state = ARMSTREAM_FAILED;
+}
+
+void
+armstream_init(struct armstream *s, size_t max_elem, int max_depth,
+    int flags, armstream_item_fn item, void *arg)
+{
+	memset(s, 0, sizeof(*s));
+	s->max_elem = max_elem;
+	s->max_depth = max_depth;
+	s->flags = flags;
+	s->item = item;
+	s->arg = arg;
+	s->state = ARMSTREAM_START;
+	buf_init(&s->elem, max_elem);
+	buf_init(&s->key, ARMSTREAM_KEY_MAX);
+}
+
+void
+armstream_free(struct armstream *s)
+{
+	buf_free(&s->elem);
+	buf_free(&s->key);
+	free(s->next_link);
+	s->next_link = NULL;
+}
+
+static int
+armstream_ws(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Begin an element (a list item when in_list) whose first byte is next;
+ * it returns to after_elem. */
+static void
+armstream_elem_start(struct armstream *s, int in_list)
+{
+	s->in_list = in_list;
+	s->in_string = s->escape = s->scalar = 0;
+	s->depth = 0;
+	s->elem_len = 0;
+	buf_reset(&s->elem);
+	s->after_elem = in_list ? ARMSTREAM_AFTER_ITEM :
+	    ARMSTREAM_AFTER_MEMBER;
+	s->state = ARMSTREAM_IN_ELEM;
+}
+
+/* How many of p[0..n) belong to the current element; *done when its last
+ * byte is among them. A number, true, false or null ends before the byte
+ * that follows it, which is not counted. */
+static size_t
+armstream_elem_scan(struct armstream *s, const char *p, size_t n, int *done)
+{
+	size_t	 i;
+	int	 c;
+
+	*done = 0;
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)p[i];
+		if (s->in_string) {
+			if (s->escape)
+				s->escape = 0;
+			else if (c == '\\')
+				s->escape = 1;
+			else if (c == '"') {
+				s->in_string = 0;
+				if (s->depth == 0) {
+					*done = 1;
+					return i + 1;
+				}
+			}
+			continue;
+		}
+		if (s->scalar) {
+			if (armstream_ws(c) || c == ',' || c == ']' ||
+			    c == '}') {
+				*done = 1;
+				return i;
+			}
+			continue;
+		}
+		if (c == '"')
+			s->in_string = 1;
+		else if (c == '{' || c == '[')
+			s->depth++;
+		else if (c == '}' || c == ']') {
+			/* Never at depth 0: an element does not start with
+			 * a closing bracket (the states refuse it). */
+			if (s->depth > 0 && --s->depth == 0) {
+				*done = 1;
+				return i + 1;
+			}
+		} else if (s->depth == 0)
+			s->scalar = 1;
+	}
+	return n;
+}
+
+/* Parse the element's text: a new object, or NULL with *isnull set for a
+ * JSON null, or NULL (s failed) when malformed. */
+static json_object *
+armstream_parse(struct armstream *s, int depth, const char *what,
+    int *isnull)
+{
+	struct vjson_err	 verr;
+	json_object		*obj;
+
+	*isnull = 0;
+	if (s->elem.len == 4 && memcmp(s->elem.data, "null", 4) == 0) {
+		*isnull = 1;
+		return NULL;
+	}
+	if (depth < 1) {
+		armstream_fail(s, "%s: nested deeper than %d levels", what,
+		    s->max_depth);
+		return NULL;
+	}
+	obj = vjson_parse(s->elem.data != NULL ? s->elem.data : "",
+	    s->elem.len, depth, s->max_elem, &verr);
+	if (obj == NULL)
+		armstream_fail(s, "%s: %s", what, verr.message);
+	return obj;
+}
+
+/* The element is complete: hand an item over, or check a member. */
+static int
+armstream_elem_end(struct armstream *s)
+{
+	json_object	*obj;
+	char		 what[64];
+	int		 r, isnull;
+
+	s->state = s->after_elem;
+	if (s->in_list) {
+		if (!(s->flags & ARMSTREAM_FRAME_ONLY)) {
+			snprintf(what, sizeof(what), "item %zu", s->items);
+			/* The list is one level down in a page, none in a
+			 * bare array. */
+			obj = armstream_parse(s, s->max_depth -
+			    (s->root == '{' ? 2 : 1), what, &isnull);
+			if (obj == NULL && !isnull)
+				return -1;
+			r = s->item != NULL ? s->item(s->arg, obj, s->items) :
+			    0;
+			json_object_put(obj);
+			if (r != 0) {
+				s->stopped = r;
+				armstream_fail(s, "stopped by the caller (%d)",
+				    r);
+				return -1;
+			}
+		}
+		s->items++;
+		return 0;
+	}
+	if (s->flags & ARMSTREAM_FRAME_ONLY)
+		return 0;
+	/* Other members are parsed too, only to be sure the page is JSON,
+	 * and dropped. */
+	obj = armstream_parse(s, s->max_depth - 1, s->member ==
+	    MEMBER_NEXTLINK ? "\"nextLink\"" : "a member", &isnull);
+	if (obj == NULL && !isnull)
+		return -1;
+	if (s->member == MEMBER_NEXTLINK && obj != NULL) {
+		if (!json_object_is_type(obj, json_type_string)) {
+			json_object_put(obj);
+			armstream_fail(s, "\"nextLink\" is not a string");
+			return -1;
+		}
+		if (json_object_get_string_len(obj) > 0 &&
+		    (s->next_link = strdup(json_object_get_string(obj))) ==
+		    NULL) {
+			json_object_put(obj);
+			armstream_fail(s, "out of memory");
+			return -1;
+		}
+	}
+	json_object_put(obj);
+	return 0;
+}
+
+/* The key literal in s->key is complete: which member follows. */
+static int
+armstream_key_end(struct armstream *s)
+{
+	struct vjson_err	 verr;
+	json_object		*k;
+	const char		*name;
+
+	if ((k = vjson_parse(s->key.data, s->key.len, 1, ARMSTREAM_KEY_MAX,
+	    &verr)) == NULL || !json_object_is_type(k, json_type_string)) {
+		json_object_put(k);
+		armstream_fail(s, "a malformed key at byte %zu", s->offset);
+		return -1;
+	}
+	name = json_object_get_string(k);
+	s->member = MEMBER_OTHER;
+	if (strcmp(name, "value") == 0)
+		s->member = MEMBER_VALUE;
+	else if (strcmp(name, "nextLink") == 0)
+		s->member = MEMBER_NEXTLINK;
+	else if (strcmp(name, "id") == 0)
+		s->member = MEMBER_ID;
+	json_object_put(k);
+	/* json-c would keep the last of two; which list or link was meant
+	 * is a guess, so neither is taken. */
+	if ((s->member == MEMBER_VALUE && s->has_value) ||
+	    (s->member == MEMBER_NEXTLINK && s->has_next_link)) {
+		armstream_fail(s, "\"%s\" twice", s->member == MEMBER_VALUE ?
+		    "value" : "nextLink");
+		return -1;
+	}
+	if (s->member == MEMBER_ID)
+		s->has_id = 1;
+	if (s->member == MEMBER_NEXTLINK)
+		s->has_next_link = 1;
+	s->state = ARMSTREAM_COLON;
+	return 0;
+}
+
+/* Consume key bytes from p[0..n); how many. */
+static size_t
+armstream_key_scan(struct armstream *s, const char *p, size_t n, int *done)
+{
+	size_t	 i;
+
+	*done = 0;
+	for (i = 0; i < n; i++) {
+		if (s->escape)
+			s->escape = 0;
+		else if (p[i] == '\\')
+			s->escape = 1;
+		else if (p[i] == '"') {
+			*done = 1;
+			return i + 1;
+		}
+	}
+	return n;
+}
+
+/* One byte outside an element and a key; 1 if it was consumed, 0 if it
+ * starts an element (consumed by the element), -1 on an error. */
+static int
+armstream_byte(struct armstream *s, int c)
+{
+	if (armstream_ws(c))
+		return 1;
+	switch (s->state) {
+	case ARMSTREAM_START:
+		if (c == '{') {
+			s->root = '{';
+			s->state = ARMSTREAM_KEY_OR_END;
+			return 1;
+		}
+		if (c == '[' && (s->flags & ARMSTREAM_ARRAY_ROOT)) {
+			s->root = '[';
+			s->state = ARMSTREAM_ITEM_OR_END;
+			return 1;
+		}
+		armstream_fail(s, (s->flags & ARMSTREAM_ARRAY_ROOT) ?
+		    "not a JSON object or array" : "not a JSON object");
+		return -1;
+	case ARMSTREAM_KEY_OR_END:
+	case ARMSTREAM_KEY:
+		if (c == '"') {
+			buf_reset(&s->key);
+			s->escape = 0;
+			if (buf_append(&s->key, "\"", 1) == -1) {
+				armstream_fail(s, "out of memory");
+				return -1;
+			}
+			s->state = ARMSTREAM_IN_KEY;
+			return 1;
+		}
+		if (c == '}' && s->state == ARMSTREAM_KEY_OR_END) {
+			s->state = ARMSTREAM_DONE;
+			return 1;
+		}
+		break;
+	case ARMSTREAM_COLON:
+		if (c == ':') {
+			s->state = ARMSTREAM_MEMBER;
+			return 1;
+		}
+		break;
+	case ARMSTREAM_MEMBER:
+		if (c == ',' || c == ':' || c == ']' || c == '}')
+			break;
+		if (s->member == MEMBER_VALUE) {
+			s->has_value = 1;
+			if (c == '[') {
+				s->value_array = 1;
+				s->state = ARMSTREAM_ITEM_OR_END;
+				return 1;
+			}
+			if (!(s->flags & ARMSTREAM_FRAME_ONLY)) {
+				armstream_fail(s, "\"value\" is not an array");
+				return -1;
+			}
+		}
+		armstream_elem_start(s, 0);
+		return 0;
+	case ARMSTREAM_AFTER_MEMBER:
+		if (c == ',') {
+			s->state = ARMSTREAM_KEY;
+			return 1;
+		}
+		if (c == '}') {
+			s->state = ARMSTREAM_DONE;
+			return 1;
+		}
+		break;
+	case ARMSTREAM_ITEM_OR_END:
+	case ARMSTREAM_ITEM:
+		if (c == ']' && s->state == ARMSTREAM_ITEM_OR_END) {
+			s->state = s->root == '[' ? ARMSTREAM_DONE :
+			    ARMSTREAM_AFTER_MEMBER;
+			return 1;
+		}
+		if (c == ',' || c == ':' || c == ']' || c == '}')
+			break;
+		armstream_elem_start(s, 1);
+		return 0;
+	case ARMSTREAM_AFTER_ITEM:
+		if (c == ',') {
+			s->state = ARMSTREAM_ITEM;
+			return 1;
+		}
+		if (c == ']') {
+			s->state = s->root == '[' ? ARMSTREAM_DONE :
+			    ARMSTREAM_AFTER_MEMBER;
+			return 1;
+		}
+		break;
+	case ARMSTREAM_DONE:
+		armstream_fail(s, "data after the JSON value at byte %zu",
+		    s->offset);
+		return -1;
+	default:
+		break;
+	}
+	armstream_fail(s, "unexpected '%c' at byte %zu", c >= ' ' && c < 0x7f
+	    ? c : '?', s->offset);
+	return -1;
+}
+
+int
+armstream_feed(struct armstream *s, const char *data, size_t len)
+{
+	size_t	 i = 0, n;
+	int	 done, r;
+
+	while (i < len) {
+		if (s->state == ARMSTREAM_FAILED)
+			return -1;
+		if (s->state == ARMSTREAM_IN_ELEM) {
+			n = armstream_elem_scan(s, data + i, len - i, &done);
+			if (n > s->max_elem - s->elem_len) {
+				armstream_fail(s, "%s larger than %zu bytes",
+				    s->in_list ? "an item" : "a member",
+				    s->max_elem);
+				return -1;
+			}
+			s->elem_len += n;
+			if (!(s->flags & ARMSTREAM_FRAME_ONLY) &&
+			    buf_append(&s->elem, data + i, n) == -1) {
+				armstream_fail(s, "out of memory");
+				return -1;
+			}
+			i += n;
+			s->offset += n;
+			if (done && armstream_elem_end(s) == -1)
+				return -1;
+			continue;
+		}
+		if (s->state == ARMSTREAM_IN_KEY) {
+			n = armstream_key_scan(s, data + i, len - i, &done);
+			if (buf_append(&s->key, data + i, n) == -1) {
+				armstream_fail(s, "a key longer than %d bytes",
+				    ARMSTREAM_KEY_MAX);
+				return -1;
+			}
+			i += n;
+			s->offset += n;
+			if (done && armstream_key_end(s) == -1)
+				return -1;
+			continue;
+		}
+		if ((r = armstream_byte(s, (unsigned char)data[i])) == -1)
+			return -1;
+		if (r == 1) {
+			i++;
+			s->offset++;
+		}
+	}
+	return s->state == ARMSTREAM_FAILED ? -1 : 0;
+}
+
+int
+armstream_finish(struct armstream *s)
+{
+	if (s->state == ARMSTREAM_FAILED)
+		return -1;
+	if (s->state != ARMSTREAM_DONE) {
+		armstream_fail(s, "truncated: the JSON ends after %zu bytes",
+		    s->offset);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,89 @@
+/* armstream.h: an ARM list page ({"value":[…],"nextLink":"…"}) or a bare
+ * array read as a stream. Bytes are fed as they arrive (a libcurl write
+ * callback, a file read in blocks); each element of the list is handed to
+ * a callback, parsed by json-c, as soon as its last byte is in, so memory
+ * is bounded by the largest element (capped), never by the page. */
+#ifndef VIGIL_ARMSTREAM_H
+#define VIGIL_ARMSTREAM_H
+
+#include <stddef.h>
+#include <json-c/json.h>
+
+#include "buf.h"
+
+/* Flags of armstream_init. */
+#define ARMSTREAM_ARRAY_ROOT	0x1	/* a bare array's elements are items
+					 * too (inventory files) */
+#define ARMSTREAM_FRAME_ONLY	0x2	/* find the structure only: parse no
+					 * element, call no callback */
+
+/* Called once per item of the list, idx counting from 0; item is
+ * borrowed for the call. 0 goes on; non-zero stops the stream, and
+ * armstream_feed then fails with that value in ->stopped. */
+typedef int (*armstream_item_fn)(void *arg, json_object *item, size_t idx);
+
+/* What the framer expects next, outside an element. */
+enum armstream_state {
+	ARMSTREAM_START,	/* the root value */
+	ARMSTREAM_KEY_OR_END,	/* after '{': a key or '}' */
+	ARMSTREAM_KEY,		/* after ',': a key */
+	ARMSTREAM_IN_KEY,	/* inside a key's string */
+	ARMSTREAM_COLON,
+	ARMSTREAM_MEMBER,	/* a member's value */
+	ARMSTREAM_AFTER_MEMBER,	/* ',' or '}' */
+	ARMSTREAM_ITEM_OR_END,	/* after '[': an item or ']' */
+	ARMSTREAM_ITEM,		/* after ',' in the list: an item */
+	ARMSTREAM_AFTER_ITEM,	/* ',' or ']' */
+	ARMSTREAM_IN_ELEM,	/* inside an item or a member's value */
+	ARMSTREAM_DONE,		/* the root is complete: whitespace only */
+	ARMSTREAM_FAILED
+};
+
+struct armstream {
+	/* Set by armstream_init. */
+	size_t			 max_elem;	/* bytes of one item or member */
+	int			 max_depth;	/* of the whole document */
+	int			 flags;
+	armstream_item_fn	 item;
+	void			*arg;
+
+	/* What was found; valid once armstream_finish returned 0 (and, for
+	 * root and has_*, as soon as they are seen). */
+	int			 root;		/* '{', '[' or 0 (not yet) */
+	int			 has_id;	/* the root object has "id" */
+	int			 has_value;	/* … has "value" … */
+	int			 value_array;	/* … and it is an array */
+	int			 has_next_link;	/* … has "nextLink" */
+	size_t			 items;		/* items handed (or framed) */
+	char			*next_link;	/* "nextLink", when a non-empty
+						 * string; owned */
+	int			 stopped;	/* the callback's non-zero value */
+	char			 err[256];	/* why feed or finish failed */
+
+	/* The framer. */
+	enum armstream_state	 state;
+	enum armstream_state	 after_elem;	/* where an element returns */
+	int			 member;	/* which member is being read */
+	int			 in_list;	/* the element is a list item */
+	int			 in_string, escape, scalar;
+	size_t			 depth;		/* inside the element */
+	size_t			 elem_len;
+	size_t			 offset;	/* bytes fed so far */
+	struct buf		 elem;		/* the element's text */
+	struct buf		 key;		/* a root key's literal */
+};
+
+/* Ready s to read one document; max_elem caps each list item and each
+ * other member's value of the root object, max_depth the nesting of the
+ * whole document (as vjson_parse counts it). Release with armstream_free. */
+void	 armstream_init(struct armstream *s, size_t max_elem, int max_depth,
+	    int flags, armstream_item_fn item, void *arg);
+/* Feed the next len bytes. 0, or -1 with s->err set (and s->stopped when
+ * the callback stopped it); after -1 every further call fails too. */
+int	 armstream_feed(struct armstream *s, const char *data, size_t len);
+/* The input has ended: 0 when it held exactly one complete document, -1
+ * with s->err set otherwise (truncated, or an earlier failure). */
+int	 armstream_finish(struct armstream *s);
+void	 armstream_free(struct armstream *s);
+
+#endif
