@@ -76,6 +76,9 @@
 
 static const char *const sqls[SQL__COUNT] = {
 	[SQL_PING] = "SELECT 1",
+	/* db_begin: a transaction without leaving autocommit mode, so that
+	 * its commit is one round trip (not COMMIT, then autocommit on). */
+	[SQL_TX_BEGIN] = "START TRANSACTION",
 
 	[SQL_TENANT_INSERT] =
 	    "INSERT INTO tenants (id, name, created_at) "
@@ -1082,7 +1085,7 @@ static int
 retry_safe(enum db_stmt s)
 {
 	return strncmp(sqls[s], "SELECT", 6) == 0 || s == SQL_AUTH_COUNT ||
-	    s == SQL_AUTH_SYNC;
+	    s == SQL_AUTH_SYNC || s == SQL_TX_BEGIN;
 }
 
 int
@@ -1154,35 +1157,30 @@ static int
 tx_command(struct db *db, const char *what)
 {
 	my_bool rc;
+	int e;
 
+	if (strcmp(what, "begin") == 0) {
+		/* START TRANSACTION, not autocommit off: the connection stays
+		 * in autocommit mode, so a commit or rollback ends the
+		 * transaction in one round trip and leaves nothing to switch
+		 * back. */
+		if ((e = db_exec(db, SQL_TX_BEGIN, NULL, 0, NULL)) == 0)
+			db->in_tx = 1;
+		return e;
+	}
 	if (db_connect(db) != 0)
 		return DB_DOWN;
-	if (strcmp(what, "begin") == 0) {
-		if (mysql_autocommit(db->my, 0) == 0) {
-			db->in_tx = 1;
-			return 0;
-		}
-	} else {
-		rc = strcmp(what, "commit") == 0 ? mysql_commit(db->my) :
-		    mysql_rollback(db->my);
-		db->in_tx = 0;
-		if (rc == 0 && mysql_autocommit(db->my, 1) == 0)
-			return 0;
-		/* Never leave a connection in manual-commit mode behind: the
-		 * next autocommit statement would hold its locks. */
-		snprintf(db->err, sizeof(db->err), "%s: %s", what,
-		    mysql_error(db->my));
-		log_err("db: %s", db->err);
-		db_disconnect(db);
-		return DB_DOWN;
-	}
+	rc = strcmp(what, "commit") == 0 ? mysql_commit(db->my) :
+	    mysql_rollback(db->my);
+	db->in_tx = 0;
+	if (rc == 0)
+		return 0;
+	/* Never leave a connection behind whose transaction may still be
+	 * open: the next statement would run inside it. */
 	snprintf(db->err, sizeof(db->err), "%s: %s", what, mysql_error(db->my));
 	log_err("db: %s", db->err);
-	if (is_conn_error(mysql_errno(db->my))) {
-		db_disconnect(db);
-		return DB_DOWN;
-	}
-	return DB_ERR;
+	db_disconnect(db);
+	return DB_DOWN;
 }
 
 int

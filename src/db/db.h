@@ -13,6 +13,7 @@ struct conf;
 
 enum db_stmt {
 	SQL_PING,
+	SQL_TX_BEGIN,
 	/* tenants */
 	SQL_TENANT_INSERT,
 	SQL_TENANT_BY_NAME,
