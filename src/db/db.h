@@ -159,8 +159,10 @@ struct db_val {
 struct db_res {
 	size_t		  nrows;
 	size_t		  ncols;
-	char		**cells;
+	char		**cells;	/* into rowbufs; NULL for SQL NULL */
 	unsigned long	 *lens;
+	char		**rowbufs;	/* one allocation per row */
+	size_t		  cap;		/* rows cells, lens, rowbufs hold */
 	unsigned long long affected;
 	unsigned long long insert_id;
 };
