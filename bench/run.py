@@ -82,7 +82,13 @@ def load_findings(st, tenant_id, n):
     """n synthetic findings for tenant_id, straight into the table (the
     Sequence engine makes the rows; going through the API would measure
     the loader, not the reads). Row k's id ends in k in hex; every tenth
-    is accepted, the others open."""
+    is accepted, the others open. In statements of 100,000 rows, each
+    well within the time stack.sql gives one on a busy machine."""
+    for first in range(1, n + 1, 100000):
+        load_rows(st, tenant_id, first, min(n, first + 99999))
+
+
+def load_rows(st, tenant_id, first, last):
     st.sql("""INSERT INTO findings (tenant_id, id, rule_id, provider,
         subscription_id, environment, resource_id, title, severity,
         category, layer, framework, description, recommendation, evidence,
@@ -103,7 +109,8 @@ def load_findings(st, tenant_id, n):
         SHA2(seq, 256),
         IF(seq %% 10 = 0, 'accepted', 'open'),
         NOW() - INTERVAL seq SECOND, NOW() - INTERVAL seq SECOND, NOW()
-      FROM seq_1_to_%d""" % (tenant_id, ID_PREFIX, n), database="vigil")
+      FROM seq_%d_to_%d""" % (tenant_id, ID_PREFIX, first, last),
+               database="vigil")
 
 
 def reopen(st, tenant_id):
@@ -148,13 +155,34 @@ end
 """ % (THREADS, body))
 
 
-def wrk(url, headers=(), extra=()):
+def cpu_ticks(pids):
+    """User plus system CPU clock ticks the processes pids have used."""
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def with_children(pid):
+    return [pid] + stack.children(pid) if pid else []
+
+
+def wrk(url, headers=(), extra=(), cpu_pids=None):
+    """(req/s, p99 ms, failures, CPU µs per request of cpu_pids)."""
     argv = ["wrk", "-t%d" % THREADS, "-c%d" % CONNECTIONS, "-d%ds" % DURATION,
             "--latency"] + list(extra)
     for h in headers:
         argv += ["-H", h]
+    pids = cpu_pids() if cpu_pids else []
+    t0 = cpu_ticks(pids)
     out = subprocess.run(argv + [url], capture_output=True, text=True,
                          check=True).stdout
+    ticks = cpu_ticks(pids) - t0
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
@@ -164,7 +192,9 @@ def wrk(url, headers=(), extra=()):
     bad = int(non2xx.group(1)) if non2xx else 0
     if errs:
         bad += sum(int(g) for g in errs.groups())
-    return rps, float(p99.group(1)) * scale, bad
+    n = int(re.search(r"(\d+) requests in", out).group(1))
+    cpu = ticks * 1e6 / os.sysconf("SC_CLK_TCK") / n if n else 0.0
+    return rps, float(p99.group(1)) * scale, bad, cpu
 
 
 def loadavg():
@@ -246,11 +276,17 @@ def table(rows, res, meta):
                    meta["load_after"], ", ".join(meta["load_rounds"])))
     out.append("")
     out.append("Each cell: median of the rounds (min–max). A share is "
-               "Vigil's req/s over the reference's in the same round.")
+               "Vigil's req/s over the reference's in the same round. CPU "
+               "is what the path's processes used per request during its "
+               "runs (the responder's processes, its nginx, and MariaDB "
+               "but for the minimal responder): other engineers' work "
+               "slows every path but adds little to it, so CPU shares "
+               "say what a quiet machine's ratios would be.")
     out.append("")
     out.append("| path | req/s | p99 ms | share of minimal | "
-               "share of one select | non-2xx | target |")
-    out.append("| --- | --- | --- | --- | --- | --- | --- |")
+               "share of one select | CPU µs/request (share of minimal, "
+               "of one select) | non-2xx | target |")
+    out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for key, label, target in rows:
         rs = res.get(key)
         if not rs:
@@ -260,12 +296,21 @@ def table(rows, res, meta):
         bad = sum(r["bad"] for r in rs)
         smin = [r["share_min"] for r in rs if r.get("share_min")]
         sone = [r["share_one"] for r in rs if r.get("share_one")]
+        cpu = [r["cpu"] for r in rs]
+        cshare = ""
+        if key not in ("minimal",) and rs[0].get("cpu_min"):
+            cshare = " (%.0f %%" % (100 * med([r["cpu_min"] for r in rs]))
+            if rs[0].get("cpu_one"):
+                cshare += ", %.0f %%" % (100 * med([r["cpu_one"]
+                                                   for r in rs]))
+            cshare += ")"
         cells = [label, spread(rps, "{:,.0f}".format),
                  spread(p99, "{:.1f}".format),
                  spread([100 * s for s in smin], "{:.0f} %".format)
                  if smin else "",
                  spread([100 * s for s in sone], "{:.0f} %".format)
                  if sone else "",
+                 spread(cpu, "{:.0f}".format) + cshare,
                  str(bad), target(rs) if target else ""]
         out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
@@ -332,6 +377,17 @@ def main():
         getpath = "/api/v1/findings/" + fid
         # (key, label, url, headers, wrk options, reference it is a share
         # of besides minimal)
+        dbpid = st.running_pid("mariadb")
+
+        def group(app_pid, s, db=True):
+            """The processes a path runs on: the responder and its
+            workers, its nginx and its workers, the database."""
+            return lambda: (with_children(app_pid) +
+                            with_children(s.running_pid("nginx")) +
+                            ([dbpid] if db and dbpid else []))
+        cpu_of = {"minimal": group(mp.pid, mini, db=False),
+                  "oneselect": group(op.pid, one)}
+        vigil_cpu = group(st.api_pid(), st)
         paths = [
             ("minimal", "minimal responder (no database)",
              mini.urls()["nginx"] + "/", (), ()),
@@ -379,16 +435,22 @@ def main():
             for k, label, url, hdrs, extra in order:
                 if k == "accept":
                     reopen(st, atid)
-                rps, p99, bad = wrk(url, hdrs, extra)
-                this[k] = {"rps": rps, "p99": p99, "bad": bad}
+                rps, p99, bad, cpu = wrk(url, hdrs, extra,
+                                         cpu_of.get(k, vigil_cpu))
+                this[k] = {"rps": rps, "p99": p99, "bad": bad, "cpu": cpu}
                 print("  round %d  %-10s %9.0f req/s  p99 %7.2f ms  "
-                      "non-2xx %d" % (rnd + 1, k, rps, p99, bad),
-                      flush=True)
+                      "non-2xx %d  CPU %5.0f µs/request  load %s"
+                      % (rnd + 1, k, rps, p99, bad, cpu,
+                         loadavg().split()[0]), flush=True)
             for k, r in this.items():
                 if k != "minimal":
                     r["share_min"] = r["rps"] / this["minimal"]["rps"]
+                    if r["cpu"]:
+                        r["cpu_min"] = this["minimal"]["cpu"] / r["cpu"]
                 if k == "get":
                     r["share_one"] = r["rps"] / this["oneselect"]["rps"]
+                    if r["cpu"]:
+                        r["cpu_one"] = this["oneselect"]["cpu"] / r["cpu"]
                 res[k].append(r)
         meta["load_after"] = loadavg()
 
