@@ -503,17 +503,25 @@ def main():
                      "AND (NULL IS NULL OR category = NULL) "
                      "AND seq < 4611686018427387904" % (big, "%s"))
             allsev = "'critical','high','medium','low','info'"
-            for what, cond in (
-                    ("default (state=open)", where % allsev),
-                    ("severity=critical,high", where %
-                     "'critical','high','high','high','high'"),
-                    ("category=network", (where % allsev).replace(
-                        "(NULL IS NULL OR category = NULL)",
-                        "('network' IS NULL OR category = 'network')"))):
-                print("  " + what)
+            # The index each is forced to in db.c (findings_list picks the
+            # statement): SQL_FINDING_LIST, _SEV (one severity), _CAT.
+            for what, index, cond in (
+                    ("default (state=open)", "findings_state_seq",
+                     where % allsev),
+                    ("severity=critical,high", "findings_state_seq",
+                     where % "'critical','high','high','high','high'"),
+                    ("severity=critical", "findings_state_sev_seq",
+                     where % "'critical','critical','critical',"
+                     "'critical','critical'"),
+                    ("category=network", "findings_state_cat_seq",
+                     (where % allsev).replace(
+                         "(NULL IS NULL OR category = NULL)",
+                         "('network' IS NULL OR category = 'network')"))):
+                print("  %s (FORCE INDEX (%s))" % (what, index))
                 for row in st.query("EXPLAIN SELECT seq, id FROM findings "
+                                    "FORCE INDEX (%s) "
                                     "WHERE %s ORDER BY seq DESC LIMIT 101"
-                                    % cond):
+                                    % (index, cond)):
                     print("    " + "\t".join(str(c) for c in row))
         print("\nEXPLAIN of the authentication lookup:")
         for row in st.query("EXPLAIN SELECT k.id FROM api_keys k JOIN "
