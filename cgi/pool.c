@@ -272,15 +272,17 @@ answer_deadline(struct conn *c)
  * records in one write to a socket that has been sent nothing yet: the
  * kernel takes that whole (a socket's send buffer is never smaller than
  * 4608 bytes), so it cannot wait on the web server and runs without the
- * timer (two system calls fewer). Anything larger, or followed by a
- * drain, runs under the answer's deadline.
+ * timer (two system calls fewer). Anything larger, followed by a drain,
+ * or on a connection the web server keeps (earlier answers may fill its
+ * buffer), runs under the answer's deadline.
  */
 static int
 fcgi_write(void *ctx, const char *buf, size_t n)
 {
 	struct conn *c = ctx;
 
-	if (!c->writing && n <= ANSWER_UNTIMED_MAX && input_done(c))
+	if (!c->writing && n <= ANSWER_UNTIMED_MAX && !c->req.keepConnection &&
+	    input_done(c))
 		c->writing = 1;
 	answer_deadline(c);
 	while (n > 0) {
