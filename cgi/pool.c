@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <fastcgi.h>
 #include <fcgiapp.h>
 
 #include "api.h"
@@ -29,6 +31,9 @@
 #define POOL_DRAIN_SECS  30
 #define DRAIN_IDLE_MS    200     /* see input_drain */
 #define STARVED_GRACE_MS 100     /* see fcgi_starved */
+/* An answer this small, on a connection with nothing left to read, goes
+ * out in one write that cannot wait on the web server (see fcgi_write). */
+#define ANSWER_UNTIMED_MAX 4000
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
 /* In a worker: the listening fd, and /dev/null to put in its place. */
@@ -75,11 +80,101 @@ set_handler(int sig, void (*fn)(int))
 }
 
 /* A worker's connection: the request, and whether the answer's deadline
- * is running yet. */
+ * is running yet (or the answer needs none). */
 struct conn {
 	FCGX_Request	 req;
 	int		 writing;
 };
+
+/*
+ * libfcgi keeps what it has read past the current record (the next
+ * records' headers and contents) in the private part of its stream,
+ * fcgiapp.c's FCGX_Stream_Data, the same since libfcgi 2.4.0; its first
+ * fields, mirrored here, say whether any is there. Right after
+ * FCGX_Accept_r no stdin record has been looked at, so without them every
+ * body nginx sent along with the parameters would look not yet arrived.
+ */
+struct fcgi_stream_data {
+	unsigned char	*buff;
+	int		 bufflen;
+	unsigned char	*mBuff;
+	unsigned char	*buffStop;
+	int		 type;
+	int		 eorStop;
+	int		 skip;
+	int		 contentLen;
+	int		 paddingLen;
+};
+
+#define FCGI_HEADER_LEN 8
+
+/*
+ * The header of the stdin record after the current one when libfcgi has
+ * all of it buffered (libfcgi then reads it from there: its FillBuffProc
+ * reads the socket only when its buffer is empty), else NULL; *after is
+ * how many bytes are buffered past that header.
+ */
+static const unsigned char *
+next_header(const struct conn *c, long *after)
+{
+	const FCGX_Stream *in = c->req.in;
+	const struct fcgi_stream_data *d;
+	const unsigned char *h;
+	long have;
+
+	if (in == NULL || in->isClosed || in->rdNext != in->stop ||
+	    (d = in->data) == NULL)
+		return NULL;
+	have = d->buffStop - in->stop - (long)d->paddingLen;
+	if (have < FCGI_HEADER_LEN)
+		return NULL;
+	h = in->stop + d->paddingLen;
+	*after = have - FCGI_HEADER_LEN;
+	return h;
+}
+
+/*
+ * 1 if reading the input cannot wait for the web server: a byte of it
+ * is buffered, or the end of it is (the empty stdin record, or libfcgi
+ * has seen it). Then no timer is needed around the read: arming and
+ * disarming it is two system calls, and every request makes at least two
+ * such reads (dispatch's body read, which for a GET only finds the end).
+ */
+static int
+input_ready(const struct conn *c)
+{
+	const FCGX_Stream *in = c->req.in;
+	const unsigned char *h;
+	long after;
+
+	if (in == NULL || in->isClosed || in->rdNext < in->stop)
+		return 1;
+	if ((h = next_header(c, &after)) == NULL)
+		return 0;
+	/* A record of this request (anything else makes libfcgi read on). */
+	if (h[1] != FCGI_STDIN ||
+	    ((int)h[2] << 8 | h[3]) != c->req.requestId)
+		return 0;
+	return ((int)h[4] << 8 | h[5]) == 0 || after > 0;
+}
+
+/* 1 if all of the input has been taken, or all that is left is its end
+ * (buffered): no drain can wait. */
+static int
+input_done(const struct conn *c)
+{
+	const FCGX_Stream *in = c->req.in;
+	const unsigned char *h;
+	long after;
+
+	if (in == NULL || in->isClosed)
+		return 1;
+	if (in->rdNext < in->stop || (h = next_header(c, &after)) == NULL)
+		return 0;
+	return h[1] == FCGI_STDIN &&
+	    ((int)h[2] << 8 | h[3]) == c->req.requestId &&
+	    ((int)h[4] << 8 | h[5]) == 0;
+}
 
 /* FastCGI stream adaptors for dispatch(). Each read spends the request's
  * budget (request_timeout_ms, shared with the parameters); on expiry the
@@ -101,35 +196,20 @@ fcgi_read(void *ctx, char *buf, size_t n)
 		n = 1;
 	else if ((long)n > avail)
 		n = (size_t)avail;
-	deadline_run(&c->req.ipcFd, SHUT_RD, NULL);
-	got = FCGX_GetStr(buf, (int)n, in);
-	deadline_stop();
-	if (deadline_expired())
-		return API_IO_TIMEOUT;
+	if (input_ready(c)) {
+		/* From libfcgi's buffer: nothing to wait for. */
+		got = FCGX_GetStr(buf, (int)n, in);
+	} else {
+		deadline_run(&c->req.ipcFd, SHUT_RD, NULL);
+		got = FCGX_GetStr(buf, (int)n, in);
+		deadline_stop();
+		if (deadline_expired())
+			return API_IO_TIMEOUT;
+	}
 	if (got < 0 || (got == 0 && FCGX_GetError(in) != 0))
 		return -1;
 	return got;
 }
-
-/*
- * libfcgi keeps what it has read past the current record (the next
- * records' headers and contents) in the private part of its stream,
- * fcgiapp.c's FCGX_Stream_Data, the same since libfcgi 2.4.0; its first
- * fields, mirrored here, say whether any is there. Right after
- * FCGX_Accept_r no stdin record has been looked at, so without them every
- * body nginx sent along with the parameters would look not yet arrived.
- */
-struct fcgi_stream_data {
-	unsigned char	*buff;
-	int		 bufflen;
-	unsigned char	*mBuff;
-	unsigned char	*buffStop;
-	int		 type;
-	int		 eorStop;
-	int		 skip;
-	int		 contentLen;
-	int		 paddingLen;
-};
 
 /*
  * 1 if nothing more of the body is buffered here nor arrives on the
@@ -164,6 +244,8 @@ fcgi_starved(void *ctx)
 	struct conn *c = ctx;
 	int starved;
 
+	if (input_ready(c))
+		return 0;
 	deadline_run(&c->req.ipcFd, SHUT_RD, NULL);
 	starved = starved_for(c, STARVED_GRACE_MS);
 	deadline_stop();
@@ -183,11 +265,25 @@ answer_deadline(struct conn *c)
 	}
 }
 
+/*
+ * dispatch writes the whole answer at once. An answer of at most
+ * ANSWER_UNTIMED_MAX bytes, when there is no input left to drain, stays
+ * in libfcgi's buffer until FCGX_Finish_r writes it with the end-of-request
+ * records in one write to a socket that has been sent nothing yet: the
+ * kernel takes that whole (a socket's send buffer is never smaller than
+ * 4608 bytes), so it cannot wait on the web server and runs without the
+ * timer (two system calls fewer). Anything larger, followed by a drain,
+ * or on a connection the web server keeps (earlier answers may fill its
+ * buffer), runs under the answer's deadline.
+ */
 static int
 fcgi_write(void *ctx, const char *buf, size_t n)
 {
 	struct conn *c = ctx;
 
+	if (!c->writing && n <= ANSWER_UNTIMED_MAX && !c->req.keepConnection &&
+	    input_done(c))
+		c->writing = 1;
 	answer_deadline(c);
 	while (n > 0) {
 		int chunk = n > 65536 ? 65536 : (int)n;
@@ -241,9 +337,10 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 {
 	struct conn c;
 	struct api_io io = { fcgi_read, fcgi_write, fcgi_starved, &c };
+	struct epoll_event ev;
 	struct db *db;
 	sigset_t none, term;
-	int served = 0;
+	int served = 0, ep;
 
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -280,11 +377,26 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 	 * between accept() and having read the request (it would drop it). */
 	sigprocmask(SIG_BLOCK, &term, NULL);
 	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
+	/* A connection wakes one idle worker, not all of them: with poll
+	 * every idle worker woke for each connection and all but one found
+	 * nothing to accept (at 16 connections, about seven wake-ups and
+	 * failed accepts per request served). The registration is the
+	 * socket's, so it survives on_worker_term's dup2. Without epoll
+	 * (it failed), ppoll as before. */
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ev.data.fd = listen_fd;
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) >= 0 &&
+	    epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &ev) != 0) {
+		close(ep);
+		ep = -1;
+	}
 	while (!got_term) {
 		struct pollfd pfd = { listen_fd, POLLIN, 0 };
 		int rc;
 
-		if (ppoll(&pfd, 1, NULL, &none) < 0)
+		if (ep >= 0 ? epoll_pwait(ep, &ev, 1, -1, &none) < 0 :
+		    ppoll(&pfd, 1, NULL, &none) < 0)
 			continue;
 		/* The parameters (and the body, below) must arrive within
 		 * request_timeout_ms. On expiry libfcgi drops the
@@ -316,10 +428,16 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 			/* The answer first: the web server need not wait
 			 * for the drain to have it. Under the answer's
 			 * deadline even when dispatch wrote nothing (out of
-			 * memory), so the drain cannot outlast it. */
+			 * memory), so the drain cannot outlast it. With no
+			 * input left the drain waits for nothing: the answer
+			 * then goes with the end-of-request records, one
+			 * write (and one wake-up of the web server) instead
+			 * of two. */
 			answer_deadline(&c);
-			FCGX_FFlush(c.req.out);
-			input_drain(&c);
+			if (!input_done(&c)) {
+				FCGX_FFlush(c.req.out);
+				input_drain(&c);
+			}
 			FCGX_Detach(&c.req);
 		}
 		FCGX_Finish_r(&c.req);
@@ -328,6 +446,8 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 			break;
 	}
 	FCGX_Free(&c.req, 1);
+	if (ep >= 0)
+		close(ep);
 	db_free(db);
 }
 

@@ -19,12 +19,30 @@
 
 #include "crypto.h"
 
+/* SHA-256 fetched once per process: with EVP_sha256() OpenSSL 3 looks
+ * the implementation up again on every digest (a lock and a hash table;
+ * every authenticated request hashes its key). Kept for the process's
+ * life; EVP_sha256() if the fetch fails. */
+static const EVP_MD *
+sha256_md(void)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+	static EVP_MD *md;
+
+	if (md == NULL)
+		md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (md != NULL)
+		return md;
+#endif
+	return EVP_sha256();
+}
+
 void
 crypto_sha256(const void *data, size_t len, unsigned char out[32])
 {
 	unsigned int	 outlen = CRYPTO_SHA256_LEN;
 
-	if (EVP_Digest(data, len, out, &outlen, EVP_sha256(), NULL) != 1)
+	if (EVP_Digest(data, len, out, &outlen, sha256_md(), NULL) != 1)
 		memset(out, 0, CRYPTO_SHA256_LEN);
 }
 

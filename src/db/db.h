@@ -13,6 +13,7 @@ struct conf;
 
 enum db_stmt {
 	SQL_PING,
+	SQL_TX_BEGIN,
 	/* tenants */
 	SQL_TENANT_INSERT,
 	SQL_TENANT_BY_NAME,
@@ -158,8 +159,10 @@ struct db_val {
 struct db_res {
 	size_t		  nrows;
 	size_t		  ncols;
-	char		**cells;
+	char		**cells;	/* into rowbufs; NULL for SQL NULL */
 	unsigned long	 *lens;
+	char		**rowbufs;	/* one allocation per row */
+	size_t		  cap;		/* rows cells, lens, rowbufs hold */
 	unsigned long long affected;
 	unsigned long long insert_id;
 };

@@ -51,11 +51,6 @@ int
 audit_append(struct db *db, const char *tenant_id, const char *actor,
     const char *action, const char *object, json_object *detail)
 {
-	struct db_res *res = NULL;
-	char id[VIGIL_ID_LEN], at[VTIME_SQL_LEN], hash[65], prev[65];
-	const char *d;
-	long long seq = 1;
-	size_t dlen;
 	int rc;
 
 	/* Serialise appends per tenant on the tenant row, so that two
@@ -64,6 +59,21 @@ audit_append(struct db *db, const char *tenant_id, const char *actor,
 	    (struct db_val[]){ DB_STR(tenant_id) }, 1, NULL);
 	if (rc != 0)
 		return rc;
+	return audit_append_locked(db, tenant_id, actor, action, object,
+	    detail);
+}
+
+int
+audit_append_locked(struct db *db, const char *tenant_id, const char *actor,
+    const char *action, const char *object, json_object *detail)
+{
+	struct db_res *res = NULL;
+	char id[VIGIL_ID_LEN], at[VTIME_SQL_LEN], hash[65], prev[65];
+	const char *d;
+	long long seq = 1;
+	size_t dlen;
+	int rc;
+
 	rc = db_exec(db, SQL_AUDIT_LAST,
 	    (struct db_val[]){ DB_STR(tenant_id) }, 1, &res);
 	if (rc != 0)

@@ -23,6 +23,11 @@ void	 audit_hash(const char *prev_hash, long long seq, const char *at,
  * error code. */
 int	 audit_append(struct db *, const char *tenant_id, const char *actor,
 	    const char *action, const char *object, json_object *detail);
+/* The same for a caller whose transaction already holds the tenant's row
+ * lock (SQL_KEY_LOCK_TENANT): one round trip fewer. */
+int	 audit_append_locked(struct db *, const char *tenant_id,
+	    const char *actor, const char *action, const char *object,
+	    json_object *detail);
 /* The last step of an audited change: append its entry, then commit the
  * caller's transaction. detail is taken (put here; may be NULL). 0, or a
  * DB_* code with the transaction left for the caller to roll back. */

@@ -576,8 +576,9 @@ write_effects(struct db *db, const char *tenant_id,
 	json_object_object_add(detail, "history", actions);
 	add_str(detail, "state", finding_state_str(row->f.state));
 	/* Named after the input's own entry: an expiry the lifecycle
-	 * settled first comes before it in the history. */
-	rc = audit_append(db, tenant_id, actor,
+	 * settled first comes before it in the history. Every findings
+	 * transaction holds the tenant row already (lock_tenant). */
+	rc = audit_append_locked(db, tenant_id, actor,
 	    res->history[res->nhistory - 1].action, row->f.id, detail);
 	json_object_put(detail);
 	return rc;
@@ -603,7 +604,11 @@ findings_act_tx(struct db *db, const char *tenant_id, const char *id,
 	}
 	if (found == 0)
 		return FINDINGS_NOT_FOUND;
-	if ((*rc = findings_tenant_settings(db, tenant_id, &tenant)) != 0)
+	/* Only remediation asks the tenant's settings: the other actions
+	 * spare the round trip (under the tenant's lock). */
+	memset(&tenant, 0, sizeof(tenant));
+	if ((in->kind == LC_REMEDIATE || in->kind == LC_APPROVE_REMEDIATION) &&
+	    (*rc = findings_tenant_settings(db, tenant_id, &tenant)) != 0)
 		goto dberr;
 	if (lifecycle_apply(&row->f, in, now, &tenant, res) != 0) {
 		*rc = DB_ERR;
