@@ -11,6 +11,12 @@ struct conf;
 /* How many ids SQL_SPOOL_CLAIM and SQL_SPOOL_EVENT_DONE take at once. */
 #define SPOOL_IN 16
 
+/* A list's total with a "since" filter counts the matches among at most
+ * this many rows at or after the time (SQL_*_COUNT_SINCE): past it, the
+ * total is a lower bound. */
+#define LIST_SINCE_CAP   10000
+#define LIST_SINCE_CAP_S "10000"
+
 enum db_stmt {
 	SQL_PING,
 	/* tenants */
@@ -67,6 +73,7 @@ enum db_stmt {
 	SQL_POSTURE_TOP,
 	SQL_AUDIT_LIST,
 	SQL_AUDIT_COUNT,
+	SQL_AUDIT_COUNT_SINCE,
 	SQL_AUDIT_RANGE,
 	SQL_AUDIT_HEAD,
 	SQL_AUDIT_CHAIN,
@@ -116,6 +123,7 @@ enum db_stmt {
 	SQL_DELIVERY_RETRY,
 	SQL_EVENT_LIST,
 	SQL_EVENT_COUNT,
+	SQL_EVENT_COUNT_SINCE,
 	/* vigil-spool (spool.c) */
 	SQL_SPOOL_EVENTS,
 	SQL_SPOOL_WEBHOOKS,

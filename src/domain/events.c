@@ -199,11 +199,23 @@ events_list(struct db *db, const char *tenant_id,
 	f->has_since ? DB_STR(since) : DB_NUL
 	if ((rc = db_exec(db, SQL_EVENT_LIST, (struct db_val[]){
 	    DB_STR(tenant_id), DB_INT(after), EV_FILTERS,
-	    DB_INT(limit + 1) }, 10, &res)) != 0 ||
-	    (rc = db_exec(db, SQL_EVENT_COUNT, (struct db_val[]){
-	    DB_STR(tenant_id), EV_FILTERS }, 8, &cnt)) != 0)
+	    DB_INT(limit + 1) }, 10, &res)) != 0)
 		goto out;
 #undef EV_FILTERS
+	/* The total: the kept counts per type, or a bounded count with
+	 * "since" (LIST_SINCE_CAP). */
+#define EV_TYPES \
+	DB_STR0(exact), DB_STR0(exact), \
+	DB_STR0(prefix), DB_STR0(prefix), DB_STR0(prefix)
+	if (f->has_since)
+		rc = db_exec(db, SQL_EVENT_COUNT_SINCE, (struct db_val[]){
+		    EV_TYPES, DB_STR(tenant_id), DB_STR(since) }, 7, &cnt);
+	else
+		rc = db_exec(db, SQL_EVENT_COUNT, (struct db_val[]){
+		    DB_STR(tenant_id), EV_TYPES }, 6, &cnt);
+#undef EV_TYPES
+	if (rc != 0)
+		goto out;
 	n = res->nrows > (size_t)limit ? (size_t)limit : res->nrows;
 	out->events = json_object_new_array();
 	for (i = 0; i < n; i++) {

@@ -302,7 +302,8 @@ load_states(struct db *db, const struct db_val *t, struct posture *p)
 	}
 	db_res_free(res);
 	res = NULL;
-	if ((rc = db_exec(db, SQL_POSTURE_SPREAD, t, 1, &res)) != 0)
+	if ((rc = db_exec(db, SQL_POSTURE_SPREAD, (struct db_val[]){ t[0],
+	    t[0] }, 2, &res)) != 0)
 		return rc;
 	p->c.subscriptions = db_cell_int(res, 0, SPREAD_C_SUBSCRIPTIONS);
 	p->c.resources = db_cell_int(res, 0, SPREAD_C_RESOURCES);
