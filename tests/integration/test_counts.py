@@ -305,6 +305,23 @@ class T60CountsLifecycle(CBase):
             {"findings": [], "total": 0, "has_more": False,
              "next_cursor": None})
 
+    def test_4_migration_backfills(self):
+        """0014 and 0015 count the rows present when they run (and run
+        again safely): counters wiped, then the migrations again."""
+        import_findings(self.tenant, [entry("critical"), entry("medium")],
+                        reconcile=False)
+        t = q(self.tenant_id)
+        for table in ("finding_resources", "finding_tenant_counts",
+                      "list_counts"):
+            STACK.sql("DELETE FROM %s WHERE tenant_id = %s" % (table, t),
+                      database="vigil")
+        STACK.sql("DELETE FROM schema_migrations WHERE version IN "
+                  "('0014', '0015')", database="vigil")
+        r = STACK.vigilctl("migrate")
+        self.assertIn("0014_posture_counts.sql", r.stdout)
+        self.assertIn("0015_list_counts.sql", r.stdout)
+        self.check()
+
 
 class T61CountsScans(ts.ScanBase, CBase):
     """Scans: detect, resolve, reopen; integrations created and deleted;
