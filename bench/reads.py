@@ -298,6 +298,7 @@ def main():
             "/risk-score", "/posture-summary",
             "/events?limit=100", "/events?limit=100&type=finding.resolved",
             "/events?limit=100&type=finding.*",
+            "/events?limit=100&type=webhook.*",
             "/audit?limit=100", "/audit?limit=100&action=dismiss",
             "/findings?limit=100", "/findings?limit=100&severity=critical",
             "/findings?limit=100&category=network",
