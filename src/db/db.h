@@ -16,6 +16,9 @@ struct conf;
  * total is a lower bound. */
 #define LIST_SINCE_CAP   10000
 #define LIST_SINCE_CAP_S "10000"
+/* Their columns: the matches, and how many rows were read for them (the
+ * cap when the count stopped there). */
+enum { LIST_SINCE_C_MATCHES, LIST_SINCE_C_READ };
 
 enum db_stmt {
 	SQL_PING,

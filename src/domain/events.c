@@ -211,7 +211,7 @@ events_list(struct db *db, const char *tenant_id,
 	 * event of the tenant to find none). With "since", only certain
 	 * below the cap. */
 	if (out->total == 0 && (!f->has_since ||
-	    db_cell_int(cnt, 0, 1) < LIST_SINCE_CAP))
+	    db_cell_int(cnt, 0, LIST_SINCE_C_READ) < LIST_SINCE_CAP))
 		goto out;
 	/* The NULL-able filters repeat their parameter. */
 #define EV_FILTERS \

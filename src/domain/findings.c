@@ -396,7 +396,7 @@ findings_list(struct db *db, const char *tenant_id,
 	page->total = db_cell_int(cnt, 0, 0);
 	/* With "since", no match is certain only below the cap. */
 	if (page->total == 0 && (!f->since ||
-	    db_cell_int(cnt, 0, 1) < LIST_SINCE_CAP)) {
+	    db_cell_int(cnt, 0, LIST_SINCE_C_READ) < LIST_SINCE_CAP)) {
 		*out = page;
 		page = NULL;
 		goto out;
