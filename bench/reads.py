@@ -8,9 +8,12 @@ makes the rows) but through the triggers that keep the counters, so that
 the load proves them too; then checks the kept figures against a recount,
 and measures each read with wrk at BENCH_CONNECTIONS (16) connections:
 BENCH_READS_RUNS (5) runs of BENCH_READS_DURATION (3) seconds each,
-reporting the median p99 with its spread (lowest-highest of the runs) and
-the median throughput. Last, the EXPLAIN of each statement the reads run,
-as src/db/db.c has them, with the tenant's values. Target: p99 < 50 ms.
+reporting the median p99 with its spread (lowest-highest of the runs), the
+median throughput, and the median CPU time per request of mariadbd and
+the pool's workers together (the work a request costs, which the
+machine's other load changes least). Last, the EXPLAIN of each statement
+the reads run, as src/db/db.c has them, with the tenant's values. Target:
+p99 < 50 ms.
 
 Needs wrk (apt-get install wrk). Environment: VIGIL_BUILDDIR,
 VIGIL_SRCDIR, BENCH_READS_ROWS, BENCH_READS_RUNS, BENCH_READS_DURATION,
@@ -172,17 +175,36 @@ def recount(st, tid):
             for what, a, b in pairs]
 
 
-def wrk(url, key):
+def cpu_ticks(pids):
+    """utime + stime of the processes, in clock ticks."""
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def wrk(url, key, pids):
+    """(req/s, p99 ms, non-2xx, CPU ms per request of pids): the CPU per
+    request is what the machine's other load does not change much."""
     argv = ["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % DURATION,
             "--latency", "-H", "X-API-Key: " + key, url]
+    t0 = cpu_ticks(pids)
     out = subprocess.run(argv, capture_output=True, text=True,
                          check=True).stdout
+    ticks = cpu_ticks(pids) - t0
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    n = int(re.search(r"(\d+) requests in", out).group(1))
     m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
     p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[
         m.group(2)]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return rps, p99, int(bad.group(1)) if bad else 0
+    cpu = 1000.0 * ticks / os.sysconf("SC_CLK_TCK") / max(n, 1)
+    return rps, p99, int(bad.group(1)) if bad else 0, cpu
 
 
 def explains(tid):
@@ -309,17 +331,20 @@ def main():
             "/rules?limit=100"]
         print("\n%d runs x %d s per read, %d connections, %d workers"
               % (RUNS, DURATION, CONNECTIONS, WORKERS))
-        print("%-48s %9s %17s %9s %7s" % ("read", "p99 ms", "spread",
-                                          "req/s", "non-2xx"))
+        # The server side of a request: mariadbd and the pool's workers.
+        pids = [st.running_pid("mariadb")] + st.api_workers()
+        print("%-44s %7s %15s %7s %7s %7s" % (
+            "read", "p99 ms", "spread", "req/s", "cpu ms", "non-2xx"))
         over = 0
         for path in reads:
-            runs = [wrk(base + path, key) for _ in range(RUNS)]
+            runs = [wrk(base + path, key, pids) for _ in range(RUNS)]
             p99s = sorted(r[1] for r in runs)
             med = statistics.median(p99s)
             over += med >= TARGET_MS
-            print("%-48s %9.1f %8.1f-%-8.1f %9.0f %7d" % (
+            print("%-44s %7.1f %7.1f-%-7.1f %7.0f %7.2f %7d" % (
                 "GET " + path, med, p99s[0], p99s[-1],
                 statistics.median(r[0] for r in runs),
+                statistics.median(r[3] for r in runs),
                 sum(r[2] for r in runs)), flush=True)
         print("\nload after: %.2f (uptime: %s)" % (
             os.getloadavg()[0], subprocess.run(

@@ -359,21 +359,24 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_POSTURE_SEVERITY] =
 	    "SELECT severity, SUM(n) FROM finding_counts "
 	    "WHERE tenant_id = ? AND state = 'open' GROUP BY severity",
-	[SQL_POSTURE_STATE] =
-	    "SELECT state, SUM(n) FROM finding_counts "
-	    "WHERE tenant_id = ? GROUP BY state",
-	/* (tenant, tenant): subscriptions and resources with an open
-	 * finding. */
-	[SQL_POSTURE_SPREAD] =
-	    "SELECT (SELECT COUNT(DISTINCT subscription_id) "
-	    "FROM finding_counts WHERE tenant_id = ? AND state = 'open' "
-	    "AND n > 0 AND subscription_id <> ''), "
-	    "COALESCE((SELECT open_resources FROM finding_tenant_counts "
-	    "WHERE tenant_id = ?), 0)",
-	[SQL_POSTURE_CATEGORY] =
-	    "SELECT category, SUM(n) AS open_n FROM finding_counts "
+	/* The summary's counts in one round trip, as (part, key, count):
+	 * 0 open by severity, 1 all by state, 2 open by category (most
+	 * first, then by name), 3 subscriptions with an open finding, 4
+	 * resources with one (posture.c PART_*); (tenant) five times. */
+	[SQL_POSTURE_COUNTS] =
+	    "SELECT 0 AS part, severity AS k, SUM(n) AS v FROM finding_counts "
+	    "WHERE tenant_id = ? AND state = 'open' GROUP BY severity "
+	    "UNION ALL SELECT 1, state, SUM(n) FROM finding_counts "
+	    "WHERE tenant_id = ? GROUP BY state "
+	    "UNION ALL SELECT 2, category, SUM(n) FROM finding_counts "
 	    "WHERE tenant_id = ? AND state = 'open' GROUP BY category "
-	    "HAVING open_n > 0 ORDER BY open_n DESC, category LIMIT 100",
+	    "HAVING SUM(n) > 0 "
+	    "UNION ALL SELECT 3, '', COUNT(DISTINCT subscription_id) "
+	    "FROM finding_counts WHERE tenant_id = ? AND state = 'open' "
+	    "AND n > 0 AND subscription_id <> '' "
+	    "UNION ALL SELECT 4, '', COALESCE((SELECT open_resources "
+	    "FROM finding_tenant_counts WHERE tenant_id = ?), 0) "
+	    "ORDER BY part, v DESC, k",
 	/* ENUM columns sort by their declared order: critical first. The
 	 * first five entries of findings_top (0014), no sort. */
 	[SQL_POSTURE_TOP] =
