@@ -239,17 +239,20 @@ def explains(tid):
         "ORDER BY severity, detected_at, id LIMIT 5" % t]
     return [
         ("GET /risk-score", posture),
-        ("GET /posture-summary", posture + [
-            "SELECT state, SUM(n) FROM finding_counts WHERE tenant_id = %s "
-            "GROUP BY state" % t,
-            "SELECT (SELECT COUNT(DISTINCT subscription_id) FROM "
-            "finding_counts WHERE tenant_id = %s AND state = 'open' AND "
-            "n > 0 AND subscription_id <> ''), COALESCE((SELECT "
-            "open_resources FROM finding_tenant_counts WHERE "
-            "tenant_id = %s), 0)" % (t, t),
-            "SELECT category, SUM(n) AS open_n FROM finding_counts WHERE "
-            "tenant_id = %s AND state = 'open' GROUP BY category HAVING "
-            "open_n > 0 ORDER BY open_n DESC, category LIMIT 100" % t]),
+        ("GET /posture-summary", [
+            "SELECT 0 AS part, severity AS k, SUM(n) AS v FROM "
+            "finding_counts WHERE tenant_id = %s AND state = 'open' "
+            "GROUP BY severity UNION ALL SELECT 1, state, SUM(n) FROM "
+            "finding_counts WHERE tenant_id = %s GROUP BY state "
+            "UNION ALL SELECT 2, category, SUM(n) FROM finding_counts "
+            "WHERE tenant_id = %s AND state = 'open' GROUP BY category "
+            "HAVING SUM(n) > 0 UNION ALL SELECT 3, '', "
+            "COUNT(DISTINCT subscription_id) FROM finding_counts WHERE "
+            "tenant_id = %s AND state = 'open' AND n > 0 AND "
+            "subscription_id <> '' UNION ALL SELECT 4, '', "
+            "COALESCE((SELECT open_resources FROM finding_tenant_counts "
+            "WHERE tenant_id = %s), 0) ORDER BY part, v DESC, k"
+            % (t, t, t, t, t), posture[1]]),
         ("GET /events?limit=100", [
             "SELECT seq, payload FROM events WHERE tenant_id = %s AND "
             "seq > 0 ORDER BY seq LIMIT 101" % t,
