@@ -227,46 +227,57 @@ static const char *const sqls[SQL__COUNT] = {
 	 * lists of up to five values (repeat one to fill the slots). MariaDB
 	 * optimises each execution with its values, so "? IS NULL" folds
 	 * away. One state: walk (tenant_id, state, seq) newest first and
-	 * filter, stopping after a page (EXPLAIN in make bench). */
+	 * filter, stopping after a page (EXPLAIN in make bench). The walk
+	 * is the inner SELECT, over an index that holds every filtered
+	 * column (0014_posture_counts.sql): it reads no row, and only the
+	 * page's rows are fetched, however many the filters pass over. */
 	[SQL_FINDING_LIST] =
-	    "SELECT " FINDING_LIST_COLS " FROM findings "
+	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
+	    "SELECT seq FROM findings "
 	    "FORCE INDEX (findings_state_seq) WHERE tenant_id = ? "
 	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
 	    "AND (? IS NULL OR subscription_id = ?) "
 	    "AND (? IS NULL OR environment = ?) "
 	    "AND (? IS NULL OR updated_at > ?) "
-	    "AND seq < ? ORDER BY seq DESC LIMIT ?",
+	    "AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) "
+	    "ORDER BY seq DESC",
 	/* One state and one severity, or one state and a category. */
 	[SQL_FINDING_LIST_SEV] =
-	    "SELECT " FINDING_LIST_COLS " FROM findings "
+	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
+	    "SELECT seq FROM findings "
 	    "FORCE INDEX (findings_state_sev_seq) WHERE tenant_id = ? "
 	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
 	    "AND (? IS NULL OR subscription_id = ?) "
 	    "AND (? IS NULL OR environment = ?) "
 	    "AND (? IS NULL OR updated_at > ?) "
-	    "AND seq < ? ORDER BY seq DESC LIMIT ?",
+	    "AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) "
+	    "ORDER BY seq DESC",
 	[SQL_FINDING_LIST_CAT] =
-	    "SELECT " FINDING_LIST_COLS " FROM findings "
+	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
+	    "SELECT seq FROM findings "
 	    "FORCE INDEX (findings_state_cat_seq) WHERE tenant_id = ? "
 	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
 	    "AND (? IS NULL OR subscription_id = ?) "
 	    "AND (? IS NULL OR environment = ?) "
 	    "AND (? IS NULL OR updated_at > ?) "
-	    "AND seq < ? ORDER BY seq DESC LIMIT ?",
+	    "AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) "
+	    "ORDER BY seq DESC",
 	/* The same over several states: walk (tenant_id, seq) newest first
 	 * and filter, rather than sort every match of a multi-value range. */
 	[SQL_FINDING_LIST_SCAN] =
-	    "SELECT " FINDING_LIST_COLS " FROM findings "
+	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
+	    "SELECT seq FROM findings "
 	    "FORCE INDEX (findings_tenant_seq) WHERE tenant_id = ? "
 	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
 	    "AND (? IS NULL OR subscription_id = ?) "
 	    "AND (? IS NULL OR environment = ?) "
 	    "AND (? IS NULL OR updated_at > ?) "
-	    "AND seq < ? ORDER BY seq DESC LIMIT ?",
+	    "AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) "
+	    "ORDER BY seq DESC",
 	/* Without "since", the trigger-kept counts answer exactly. */
 	[SQL_FINDING_COUNT] =
 	    "SELECT COALESCE(SUM(n), 0) FROM finding_counts "
@@ -275,13 +286,18 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND (? IS NULL OR category = ?) "
 	    "AND (? IS NULL OR subscription_id = ?) "
 	    "AND (? IS NULL OR environment = ?)",
+	/* With "since": the matches among the first LIST_SINCE_CAP findings
+	 * changed after it (findings_updated), and how many those were (the
+	 * count is a lower bound when they are that many). */
 	[SQL_FINDING_COUNT_SINCE] =
-	    "SELECT COUNT(*) FROM findings WHERE tenant_id = ? "
-	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
+	    "SELECT COALESCE(SUM(state IN (?, ?, ?, ?, ?) "
+	    "AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
 	    "AND (? IS NULL OR subscription_id = ?) "
-	    "AND (? IS NULL OR environment = ?) "
-	    "AND (? IS NULL OR updated_at > ?)",
+	    "AND (? IS NULL OR environment = ?)), 0), COUNT(*) FROM ("
+	    "SELECT state, severity, category, subscription_id, environment "
+	    "FROM findings WHERE tenant_id = ? AND updated_at > ? "
+	    "ORDER BY updated_at LIMIT " LIST_SINCE_CAP_S ") s",
 	/* FINDING_DUE_COLS order: findings.c DUE_C_* */
 	[SQL_FINDING_DUE] =
 	    "SELECT " FINDING_DUE_COLS " FROM findings "
@@ -338,23 +354,34 @@ static const char *const sqls[SQL__COUNT] = {
 	    "VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
 	    "allow_auto_remediate = ?, scan_interval_minutes = ?, "
 	    "ip_allowlist = ?, updated_at = ?",
-	/* posture: open findings only; (tenant_id, state, severity, seq)
-	 * serves the first two, the rest read the tenant's open rows. */
+	/* posture: from the trigger-kept counts (0005_finding_counts.sql,
+	 * 0014_posture_counts.sql), whose rows are the tenant's distinct
+	 * (state, severity, category, subscription, environment)
+	 * combinations, not its findings; a combination left with n = 0
+	 * keeps its row, hence the n > 0. */
 	[SQL_POSTURE_SEVERITY] =
-	    "SELECT severity, COUNT(*) FROM findings "
+	    "SELECT severity, SUM(n) FROM finding_counts "
 	    "WHERE tenant_id = ? AND state = 'open' GROUP BY severity",
-	[SQL_POSTURE_STATE] =
-	    "SELECT state, COUNT(*) FROM findings "
-	    "WHERE tenant_id = ? GROUP BY state",
-	[SQL_POSTURE_SPREAD] =
-	    "SELECT COUNT(DISTINCT NULLIF(subscription_id, '')), "
-	    "COUNT(DISTINCT resource_id) FROM findings "
-	    "WHERE tenant_id = ? AND state = 'open'",
-	[SQL_POSTURE_CATEGORY] =
-	    "SELECT category, COUNT(*) AS n FROM findings "
+	/* The summary's counts in one round trip, as (part, key, count):
+	 * 0 open by severity, 1 all by state, 2 open by category (most
+	 * first, then by name), 3 subscriptions with an open finding, 4
+	 * resources with one (posture.c PART_*); (tenant) five times. */
+	[SQL_POSTURE_COUNTS] =
+	    "SELECT 0 AS part, severity AS k, SUM(n) AS v FROM finding_counts "
+	    "WHERE tenant_id = ? AND state = 'open' GROUP BY severity "
+	    "UNION ALL SELECT 1, state, SUM(n) FROM finding_counts "
+	    "WHERE tenant_id = ? GROUP BY state "
+	    "UNION ALL SELECT 2, category, SUM(n) FROM finding_counts "
 	    "WHERE tenant_id = ? AND state = 'open' GROUP BY category "
-	    "ORDER BY n DESC, category LIMIT 100",
-	/* ENUM columns sort by their declared order: critical first. */
+	    "HAVING SUM(n) > 0 "
+	    "UNION ALL SELECT 3, '', COUNT(DISTINCT subscription_id) "
+	    "FROM finding_counts WHERE tenant_id = ? AND state = 'open' "
+	    "AND n > 0 AND subscription_id <> '' "
+	    "UNION ALL SELECT 4, '', COALESCE((SELECT open_resources "
+	    "FROM finding_tenant_counts WHERE tenant_id = ?), 0) "
+	    "ORDER BY part, v DESC, k",
+	/* ENUM columns sort by their declared order: critical first. The
+	 * first five entries of findings_top (0014), no sort. */
 	[SQL_POSTURE_TOP] =
 	    "SELECT id, title, severity, category, resource_id, detected_at "
 	    "FROM findings WHERE tenant_id = ? AND state = 'open' "
@@ -366,9 +393,20 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT " AUDIT_COLS " FROM audit_log WHERE tenant_id = ? "
 	    "AND (? IS NULL OR action = ?) AND (? IS NULL OR at >= ?) "
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?",
+	/* Without "since", the trigger-kept counts (0015_list_counts.sql)
+	 * answer exactly. */
 	[SQL_AUDIT_COUNT] =
-	    "SELECT COUNT(*) FROM audit_log WHERE tenant_id = ? "
-	    "AND (? IS NULL OR action = ?) AND (? IS NULL OR at >= ?)",
+	    "SELECT COALESCE(SUM(n), 0) FROM list_counts "
+	    "WHERE tenant_id = ? AND list = 'audit' "
+	    "AND (? IS NULL OR k = ?)",
+	/* With "since": the matches among the first LIST_SINCE_CAP entries
+	 * at or after it (audit_tenant_at holds the action too); the second
+	 * column says whether there were that many, so that the count is
+	 * only a lower bound. */
+	[SQL_AUDIT_COUNT_SINCE] =
+	    "SELECT COALESCE(SUM(? IS NULL OR action = ?), 0), COUNT(*) "
+	    "FROM (SELECT action FROM audit_log WHERE tenant_id = ? "
+	    "AND at >= ? ORDER BY at LIMIT " LIST_SINCE_CAP_S ") s",
 	/* An export in chain order, since/until inclusive. */
 	[SQL_AUDIT_RANGE] =
 	    "SELECT " AUDIT_COLS " FROM audit_log WHERE tenant_id = ? "
@@ -433,7 +471,8 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT " SCAN_COLS " FROM scans WHERE tenant_id = ? AND id < ? "
 	    "ORDER BY id DESC LIMIT ?",
 	[SQL_SCAN_COUNT] =
-	    "SELECT COUNT(*) FROM scans WHERE tenant_id = ?",
+	    "SELECT COALESCE(SUM(n), 0) FROM list_counts "
+	    "WHERE tenant_id = ? AND list = 'scans'",
 	/* One row per finding a scan touched; a finding reported twice in
 	 * one scan (the same resource in two files) keeps its first
 	 * outcome, a remediation result overrides it. */
@@ -498,8 +537,8 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE tenant_id = ? AND deleted_at IS NULL AND id > ? "
 	    "ORDER BY id LIMIT ?",
 	[SQL_INTEGRATION_COUNT] =
-	    "SELECT COUNT(*) FROM integrations "
-	    "WHERE tenant_id = ? AND deleted_at IS NULL",
+	    "SELECT COALESCE(SUM(n), 0) FROM list_counts "
+	    "WHERE tenant_id = ? AND list = 'integrations'",
 	[SQL_INTEGRATION_DELETE] =
 	    "UPDATE integrations SET deleted_at = ? "
 	    "WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL",
@@ -522,8 +561,8 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE tenant_id = ? AND deleted_at IS NULL AND id > ? "
 	    "ORDER BY id LIMIT ?",
 	[SQL_WEBHOOK_COUNT] =
-	    "SELECT COUNT(*) FROM webhooks "
-	    "WHERE tenant_id = ? AND deleted_at IS NULL",
+	    "SELECT COALESCE(SUM(n), 0) FROM list_counts "
+	    "WHERE tenant_id = ? AND list = 'webhooks'",
 	[SQL_WEBHOOK_DELETE] =
 	    "UPDATE webhooks SET deleted_at = ? "
 	    "WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL",
@@ -547,8 +586,8 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE d.tenant_id = ? AND d.webhook_id = ? AND d.id > ? "
 	    "ORDER BY d.id LIMIT ?",
 	[SQL_DELIVERY_COUNT] =
-	    "SELECT COUNT(*) FROM deliveries "
-	    "WHERE tenant_id = ? AND webhook_id = ?",
+	    "SELECT COALESCE(SUM(n), 0) FROM list_counts "
+	    "WHERE tenant_id = ? AND list = 'deliveries' AND k = ?",
 	/* Only a failed or dead delivery of a webhook neither deleted nor
 	 * disabled; the schedule starts over (attempts from 0). */
 	[SQL_DELIVERY_RETRY] =
@@ -569,11 +608,21 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND (? IS NULL OR LEFT(type, CHAR_LENGTH(?)) = ?) "
 	    "AND (? IS NULL OR created_at >= ?) "
 	    "ORDER BY seq LIMIT ?",
+	/* Without "since", the trigger-kept counts per type
+	 * (0015_list_counts.sql) answer exactly. */
 	[SQL_EVENT_COUNT] =
-	    "SELECT COUNT(*) FROM events WHERE tenant_id = ? "
-	    "AND (? IS NULL OR type = ?) "
-	    "AND (? IS NULL OR LEFT(type, CHAR_LENGTH(?)) = ?) "
-	    "AND (? IS NULL OR created_at >= ?)",
+	    "SELECT COALESCE(SUM(n), 0) FROM list_counts "
+	    "WHERE tenant_id = ? AND list = 'events' "
+	    "AND (? IS NULL OR k = ?) "
+	    "AND (? IS NULL OR LEFT(k, CHAR_LENGTH(?)) = ?)",
+	/* With "since": as SQL_AUDIT_COUNT_SINCE, over
+	 * events_tenant_created. */
+	[SQL_EVENT_COUNT_SINCE] =
+	    "SELECT COALESCE(SUM((? IS NULL OR type = ?) "
+	    "AND (? IS NULL OR LEFT(type, CHAR_LENGTH(?)) = ?)), 0), "
+	    "COUNT(*) FROM (SELECT type FROM events WHERE tenant_id = ? "
+	    "AND created_at >= ? ORDER BY created_at "
+	    "LIMIT " LIST_SINCE_CAP_S ") s",
 
 	/* vigil-spool (spool.c) */
 	/* Events not yet fanned out, oldest first; a webhook.test event

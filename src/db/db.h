@@ -11,6 +11,15 @@ struct conf;
 /* How many ids SQL_SPOOL_CLAIM and SQL_SPOOL_EVENT_DONE take at once. */
 #define SPOOL_IN 16
 
+/* A list's total with a "since" filter counts the matches among at most
+ * this many rows at or after the time (SQL_*_COUNT_SINCE): past it, the
+ * total is a lower bound. */
+#define LIST_SINCE_CAP   10000
+#define LIST_SINCE_CAP_S "10000"
+/* Their columns: the matches, and how many rows were read for them (the
+ * cap when the count stopped there). */
+enum { LIST_SINCE_C_MATCHES, LIST_SINCE_C_READ };
+
 enum db_stmt {
 	SQL_PING,
 	SQL_TX_BEGIN,
@@ -62,12 +71,11 @@ enum db_stmt {
 	SQL_SETTINGS_GET_LOCK,
 	SQL_SETTINGS_UPSERT,
 	SQL_POSTURE_SEVERITY,
-	SQL_POSTURE_STATE,
-	SQL_POSTURE_SPREAD,
-	SQL_POSTURE_CATEGORY,
+	SQL_POSTURE_COUNTS,
 	SQL_POSTURE_TOP,
 	SQL_AUDIT_LIST,
 	SQL_AUDIT_COUNT,
+	SQL_AUDIT_COUNT_SINCE,
 	SQL_AUDIT_RANGE,
 	SQL_AUDIT_HEAD,
 	SQL_AUDIT_CHAIN,
@@ -117,6 +125,7 @@ enum db_stmt {
 	SQL_DELIVERY_RETRY,
 	SQL_EVENT_LIST,
 	SQL_EVENT_COUNT,
+	SQL_EVENT_COUNT_SINCE,
 	/* vigil-spool (spool.c) */
 	SQL_SPOOL_EVENTS,
 	SQL_SPOOL_WEBHOOKS,

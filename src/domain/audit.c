@@ -330,11 +330,18 @@ audit_list(struct db *db, const char *tenant_id, const char *action,
 	if ((rc = db_exec(db, SQL_AUDIT_LIST, (struct db_val[]){
 	    DB_STR(tenant_id), DB_STR0(action), DB_STR0(action),
 	    since ? DB_STR(at) : DB_NUL, since ? DB_STR(at) : DB_NUL,
-	    DB_INT(before), DB_INT(limit + 1) }, 7, &p->res)) != 0 ||
-	    (rc = db_exec(db, SQL_AUDIT_COUNT, (struct db_val[]){
-	    DB_STR(tenant_id), DB_STR0(action), DB_STR0(action),
-	    since ? DB_STR(at) : DB_NUL, since ? DB_STR(at) : DB_NUL }, 5,
-	    &cnt)) != 0)
+	    DB_INT(before), DB_INT(limit + 1) }, 7, &p->res)) != 0)
+		goto out;
+	/* The total: kept counts, or a bounded count with "since". */
+	if (since == NULL)
+		rc = db_exec(db, SQL_AUDIT_COUNT, (struct db_val[]){
+		    DB_STR(tenant_id), DB_STR0(action), DB_STR0(action) }, 3,
+		    &cnt);
+	else
+		rc = db_exec(db, SQL_AUDIT_COUNT_SINCE, (struct db_val[]){
+		    DB_STR0(action), DB_STR0(action), DB_STR(tenant_id),
+		    DB_STR(at) }, 4, &cnt);
+	if (rc != 0)
 		goto out;
 	p->has_more = p->res->nrows > (size_t)limit;
 	p->n = p->has_more ? (size_t)limit : p->res->nrows;

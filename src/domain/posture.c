@@ -36,6 +36,7 @@
 
 #define ONE 1000000000000LL	/* fixed-point 1.0 */
 #define POSTURE_SUMMARY_MAX 2048
+#define POSTURE_CATEGORIES_MAX 100	/* as many as the summary lists */
 
 const int posture_weight[POSTURE_NSEV] = { 400, 150, 40, 10, 0 };
 const char *const posture_sev_name[POSTURE_NSEV] = {
@@ -174,11 +175,10 @@ posture_summary(const struct posture_counts *c, char *out, size_t outsz)
 
 /* -- reading the findings ------------------------------------------------ */
 
-/* Columns of SQL_POSTURE_SEVERITY and SQL_POSTURE_STATE (value, count),
- * SQL_POSTURE_SPREAD, SQL_POSTURE_CATEGORY and SQL_POSTURE_TOP. */
+/* Columns of SQL_POSTURE_SEVERITY (value, count), SQL_POSTURE_COUNTS
+ * (part, key, count) and SQL_POSTURE_TOP. */
 enum { GROUP_C_VALUE, GROUP_C_N };
-enum { SPREAD_C_SUBSCRIPTIONS, SPREAD_C_RESOURCES };
-enum { CAT_C_NAME, CAT_C_N };
+enum { PART_C_PART, PART_C_KEY, PART_C_N };
 enum { TOP_C_ID, TOP_C_TITLE, TOP_C_SEVERITY, TOP_C_CATEGORY,
     TOP_C_RESOURCE, TOP_C_DETECTED };
 
@@ -276,48 +276,24 @@ out:
 	return rc;
 }
 
+/* Parts of SQL_POSTURE_COUNTS (its PART_C_PART column), in its order. */
+enum { PART_SEVERITY, PART_STATE, PART_CATEGORY, PART_SUBSCRIPTIONS,
+    PART_RESOURCES };
+
+/* Everything the summary counts, in one round trip: severities, states,
+ * categories (most open first), subscriptions and resources. */
 static int
-load_states(struct db *db, const struct db_val *t, struct posture *p)
+load_counts(struct db *db, const struct db_val *t, struct posture *p)
 {
 	struct db_res *res = NULL;
+	struct posture_category *c;
+	const char *k;
+	long long n;
 	size_t i;
-	int rc;
+	int rc, s;
 
-	if ((rc = db_exec(db, SQL_POSTURE_STATE, t, 1, &res)) != 0)
-		return rc;
-	for (i = 0; i < res->nrows; i++) {
-		const char *st = db_cell(res, i, GROUP_C_VALUE);
-		long long n = db_cell_int(res, i, GROUP_C_N);
-
-		if (st == NULL)
-			continue;
-		if (strcmp(st, "accepted") == 0)
-			p->c.accepted = n;
-		else if (strcmp(st, "snoozed") == 0)
-			p->c.snoozed = n;
-		else if (strcmp(st, "resolved") == 0)
-			p->c.resolved = n;
-		else if (strcmp(st, "dismissed") == 0)
-			p->c.dismissed = n;
-	}
-	db_res_free(res);
-	res = NULL;
-	if ((rc = db_exec(db, SQL_POSTURE_SPREAD, t, 1, &res)) != 0)
-		return rc;
-	p->c.subscriptions = db_cell_int(res, 0, SPREAD_C_SUBSCRIPTIONS);
-	p->c.resources = db_cell_int(res, 0, SPREAD_C_RESOURCES);
-	db_res_free(res);
-	return 0;
-}
-
-static int
-load_categories(struct db *db, const struct db_val *t, struct posture *p)
-{
-	struct db_res *res = NULL;
-	size_t i;
-	int rc;
-
-	if ((rc = db_exec(db, SQL_POSTURE_CATEGORY, t, 1, &res)) != 0)
+	if ((rc = db_exec(db, SQL_POSTURE_COUNTS, (struct db_val[]){ t[0],
+	    t[0], t[0], t[0], t[0] }, 5, &res)) != 0)
 		return rc;
 	if (res->nrows > 0 && (p->categories = calloc(res->nrows,
 	    sizeof(*p->categories))) == NULL) {
@@ -325,14 +301,46 @@ load_categories(struct db *db, const struct db_val *t, struct posture *p)
 		goto out;
 	}
 	for (i = 0; i < res->nrows; i++) {
-		struct posture_category *c = &p->categories[p->ncategories++];
-
-		if (dup_cell(res, i, CAT_C_NAME, &c->name) != 0) {
-			rc = DB_ERR;
-			goto out;
+		k = db_cell(res, i, PART_C_KEY);
+		n = db_cell_int(res, i, PART_C_N);
+		switch (db_cell_int(res, i, PART_C_PART)) {
+		case PART_SEVERITY:
+			if ((s = posture_sev_index(k)) >= 0) {
+				p->c.open[s] = n;
+				p->total_open += n;
+			}
+			break;
+		case PART_STATE:
+			if (k == NULL)
+				break;
+			if (strcmp(k, "accepted") == 0)
+				p->c.accepted = n;
+			else if (strcmp(k, "snoozed") == 0)
+				p->c.snoozed = n;
+			else if (strcmp(k, "resolved") == 0)
+				p->c.resolved = n;
+			else if (strcmp(k, "dismissed") == 0)
+				p->c.dismissed = n;
+			break;
+		case PART_CATEGORY:
+			if (p->ncategories >= POSTURE_CATEGORIES_MAX)
+				break;
+			c = &p->categories[p->ncategories++];
+			if (dup_cell(res, i, PART_C_KEY, &c->name) != 0) {
+				rc = DB_ERR;
+				goto out;
+			}
+			c->open = n;
+			break;
+		case PART_SUBSCRIPTIONS:
+			p->c.subscriptions = n;
+			break;
+		case PART_RESOURCES:
+			p->c.resources = n;
+			break;
 		}
-		c->open = db_cell_int(res, i, CAT_C_N);
 	}
+	p->score = posture_score(p->c.open);
 	if (p->ncategories > 0) {
 		p->c.top_category = p->categories[0].name;
 		p->c.top_category_n = p->categories[0].open;
@@ -353,11 +361,11 @@ posture_load(struct db *db, const char *tenant_id, int with_summary,
 	*out = NULL;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return DB_ERR;
-	if ((rc = load_severity(db, t, p)) != 0 ||
+	/* The risk score needs the severities alone; the summary reads
+	 * them with the rest of its counts. */
+	if ((rc = with_summary ? load_counts(db, t, p) :
+	    load_severity(db, t, p)) != 0 ||
 	    (rc = load_top(db, t, p)) != 0)
-		goto out;
-	if (with_summary && ((rc = load_states(db, t, p)) != 0 ||
-	    (rc = load_categories(db, t, p)) != 0))
 		goto out;
 	*out = p;
 	p = NULL;
