@@ -830,6 +830,16 @@ Include {proxy}
     def apache_stop(self):
         self._stop("apache", timeout=20)
 
+    def fcgid_pids(self):
+        """The vigil-api processes mod_fcgid runs now: children of its
+        process manager, itself a child of Apache's parent."""
+        apache = self.running_pid("apache")
+        if not apache:
+            return []
+        return sorted(pid for pm in children(apache)
+                      for pid in children(pm)
+                      if "vigil-api" in proc_cmdline(pid))
+
     # -- all of it ----------------------------------------------------------------
 
     def urls(self):
