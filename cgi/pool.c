@@ -31,6 +31,8 @@
 #define STARVED_GRACE_MS 100     /* see fcgi_starved */
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
+/* Spawned by mod_fcgid (worker_fcgid_mode): see worker_loop. */
+static int fcgid_mode;
 /* In a worker: the listening fd, and /dev/null to put in its place. */
 static int worker_listen_fd = -1, worker_null_fd = -1;
 
@@ -236,6 +238,12 @@ input_drain(struct conn *c)
 }
 
 void
+worker_fcgid_mode(void)
+{
+	fcgid_mode = 1;
+}
+
+void
 worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
     int slot, int wait_cap)
 {
@@ -316,9 +324,19 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 			/* The answer first: the web server need not wait
 			 * for the drain to have it. Under the answer's
 			 * deadline even when dispatch wrote nothing (out of
-			 * memory), so the drain cannot outlast it. */
+			 * memory), so the drain cannot outlast it.
+			 * mod_fcgid has sent the whole request before it
+			 * reads a byte of the answer, so there the drain
+			 * costs nothing and comes first: the answer and
+			 * FCGI_END_REQUEST then leave in one write, and
+			 * mod_fcgid marks this process idle before its
+			 * client has the answer. Flushed apart, the client's
+			 * next request could find it still busy, and
+			 * mod_fcgid, finding no idle process, sleeps a whole
+			 * second before it looks again. */
 			answer_deadline(&c);
-			FCGX_FFlush(c.req.out);
+			if (!fcgid_mode)
+				FCGX_FFlush(c.req.out);
 			input_drain(&c);
 			FCGX_Detach(&c.req);
 		}
