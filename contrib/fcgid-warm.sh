@@ -1,0 +1,83 @@
+#!/bin/sh
+# fcgid-warm.sh: bring Apache mod_fcgid's vigil-api processes up to the
+# class's full count before real traffic arrives, right after Apache starts
+# or reloads (etc/systemd/apache2-vigil-fcgid.conf runs it from systemd).
+#
+#   fcgid-warm.sh [-n PROCESSES] [-t SECONDS] [-p PIDFILE] URL
+#
+# mod_fcgid starts no process before a request needs one, and a request
+# that finds every process busy sleeps a whole second before it looks
+# again (FcgidMinProcessesPerClass only keeps processes from being stopped;
+# it starts none). So after a start, every request that comes before the
+# class is full can wait a second or two. This sends GET URL/healthz from
+# twice PROCESSES parallel connections (curl) until PROCESSES vigil-api
+# processes run under the Apache whose main process is in PIDFILE, or
+# SECONDS have passed. The waiting is this script's, not a client's.
+#
+#   PROCESSES  default 48: vigil-fcgid.conf's FcgidMaxProcessesPerClass
+#   SECONDS    default 20
+#   PIDFILE    default /run/apache2/apache2.pid (Debian)
+#   URL        the mod_fcgid virtual host, e.g. http://127.0.0.1:80
+#
+# Exit status 0 when the count was reached, 1 when not (Apache down, a
+# lower FcgidMaxProcessesPerClass, vigil-api failing), 2 on usage. Needs
+# curl (7.68 or later) and ps.
+set -u
+
+usage() {
+	echo "usage: fcgid-warm.sh [-n PROCESSES] [-t SECONDS] [-p PIDFILE] URL" >&2
+	exit 2
+}
+
+n=48 secs=20 pidfile=/run/apache2/apache2.pid
+while getopts 'n:t:p:' opt; do
+	case $opt in
+	n) n=$OPTARG ;;
+	t) secs=$OPTARG ;;
+	p) pidfile=$OPTARG ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 1 ] || usage
+case $n$secs in
+*[!0-9]*) usage ;;
+esac
+[ "$n" -ge 1 ] || usage
+url=${1%/}/healthz
+
+# vigil-api processes whose grandparent is Apache's main process: mod_fcgid's
+# process manager is a child of it, and vigil-api is the manager's child. (The
+# pool's workers are the pool master's children, so they do not count.)
+count() {
+	main=$(cat "$pidfile" 2>/dev/null) || { echo 0; return; }
+	ps -e -o pid= -o ppid= -o comm= | awk -v main="$main" '
+		{ parent[$1] = $2; name[$1] = $3 }
+		END {
+			c = 0
+			for (p in name)
+				if (name[p] == "vigil-api" &&
+				    parent[parent[p]] == main)
+					c++
+			print c
+		}'
+}
+
+# Twice as many connections as processes wanted: the busy ones make the
+# others find no idle process, and mod_fcgid then spawns. The requests stop
+# as soon as the count is reached.
+curl -s --max-time 5 --parallel --parallel-immediate \
+    --parallel-max $((2 * n)) -o /dev/null "$url#[1-$((1000 * n))]" \
+    >/dev/null 2>&1 &
+load=$!
+trap 'kill $load 2>/dev/null' EXIT
+end=$(($(date +%s) + secs))
+while :; do
+	have=$(count)
+	[ "$have" -ge "$n" ] && exit 0
+	if [ "$(date +%s)" -ge "$end" ] || ! kill -0 $load 2>/dev/null; then
+		echo "fcgid-warm: $have of $n vigil-api processes after $secs s" >&2
+		exit 1
+	fi
+	sleep 0.2
+done
