@@ -12,7 +12,9 @@
 # class is full can wait a second or two. This sends GET URL/healthz from
 # twice PROCESSES parallel connections (curl) until PROCESSES vigil-api
 # processes run under the Apache whose main process is in PIDFILE, or
-# SECONDS have passed. The waiting is this script's, not a client's.
+# SECONDS have passed, then waits 2 s for the warm-up requests that
+# mod_fcgid still holds asleep to be served. The waiting is this script's,
+# not a client's.
 #
 #   PROCESSES  default 48: vigil-fcgid.conf's FcgidMaxProcessesPerClass
 #   SECONDS    default 20
@@ -74,7 +76,14 @@ trap 'kill $load 2>/dev/null' EXIT
 end=$(($(date +%s) + secs))
 while :; do
 	have=$(count)
-	[ "$have" -ge "$n" ] && exit 0
+	if [ "$have" -ge "$n" ]; then
+		# The requests that mod_fcgid still holds asleep (their client
+		# gone) are served within a second or two, each by one of the
+		# processes: let them go before real clients come.
+		kill $load 2>/dev/null
+		sleep 2
+		exit 0
+	fi
 	if [ "$(date +%s)" -ge "$end" ] || ! kill -0 $load 2>/dev/null; then
 		echo "fcgid-warm: $have of $n vigil-api processes after $secs s" >&2
 		exit 1
