@@ -329,11 +329,12 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 			 * reads a byte of the answer, so there the drain
 			 * costs nothing and comes first: the answer and
 			 * FCGI_END_REQUEST then leave in one write, and
-			 * mod_fcgid marks this process idle before its
-			 * client has the answer. Flushed apart, the client's
-			 * next request could find it still busy, and
-			 * mod_fcgid, finding no idle process, sleeps a whole
-			 * second before it looks again. */
+			 * mod_fcgid marks this process idle as it passes
+			 * the answer on, before the client's next request
+			 * can reach it. Flushed apart, that request could
+			 * find the process still busy, and mod_fcgid,
+			 * finding no idle process, sleeps a whole second
+			 * before it looks again. */
 			answer_deadline(&c);
 			if (!fcgid_mode)
 				FCGX_FFlush(c.req.out);
