@@ -29,6 +29,7 @@
 #define POOL_DRAIN_SECS  30
 #define DRAIN_IDLE_MS    200     /* see input_drain */
 #define STARVED_GRACE_MS 100     /* see fcgi_starved */
+#define WARM_HOLD_MS     1500    /* see fcgid_warm_hold */
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
 /* Spawned by mod_fcgid (worker_fcgid_mode): see worker_loop. */
@@ -243,6 +244,28 @@ worker_fcgid_mode(void)
 	fcgid_mode = 1;
 }
 
+/*
+ * contrib/fcgid-warm.sh starts mod_fcgid's whole class before traffic
+ * comes. mod_fcgid spawns a process only for a request that, after its
+ * one-second sleep, still finds every process busy; warm-up requests
+ * answered at once leave processes idle for the ones that wake, and the
+ * class stopped growing short of its size (45 of 48 after 20 s). So the
+ * first request a process serves, when it is a warm-up one (header
+ * X-Vigil-Warm-Up: 1), is held WARM_HOLD_MS: the process stays busy
+ * longer than the sleep, and every warm-up request that wakes meanwhile
+ * finds none idle and has one spawned. Only the first: a process holds
+ * nothing afterwards, so the header gives no one a way to hold processes
+ * that traffic needs.
+ */
+static void
+fcgid_warm_hold(FCGX_Request *req)
+{
+	const char *v = FCGX_GetParam("HTTP_X_VIGIL_WARM_UP", req->envp);
+
+	if (v != NULL && strcmp(v, "1") == 0)
+		poll(NULL, 0, WARM_HOLD_MS);
+}
+
 void
 worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
     int slot, int wait_cap)
@@ -251,7 +274,7 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 	struct api_io io = { fcgi_read, fcgi_write, fcgi_starved, &c };
 	struct db *db;
 	sigset_t none, term;
-	int served = 0;
+	int served = 0, first = 1;
 
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -319,6 +342,9 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 		if (rc < 0)
 			break;
 		c.writing = 0;
+		if (fcgid_mode && first)
+			fcgid_warm_hold(&c.req);
+		first = 0;
 		dispatch(db, c.req.envp, &io);
 		if (!c.req.keepConnection) {
 			/* The answer first: the web server need not wait

@@ -9,12 +9,15 @@
 # that finds every process busy sleeps a whole second before it looks
 # again (FcgidMinProcessesPerClass only keeps processes from being stopped;
 # it starts none). So after a start, every request that comes before the
-# class is full can wait a second or two. This sends GET URL/healthz from
-# twice PROCESSES parallel connections (curl) until PROCESSES vigil-api
-# processes run under the Apache whose main process is in PIDFILE, or
-# SECONDS have passed, then waits 2 s for the warm-up requests that
-# mod_fcgid still holds asleep to be served. The waiting is this script's,
-# not a client's.
+# class is full can wait a second or two. This sends GET URL/healthz with
+# "X-Vigil-Warm-Up: 1" from PROCESSES + PROCESSES/2 parallel connections
+# (curl); a vigil-api process holds the first such request it serves for
+# 1.5 s, so that those mod_fcgid wakes meanwhile find every process busy
+# and have new ones spawned (vigil-api(8)). It goes on until PROCESSES
+# vigil-api processes run under the Apache whose main process is in
+# PIDFILE, or SECONDS have passed, then waits 2 s for the warm-up requests
+# that mod_fcgid still holds asleep to be served. About 4 s in all; the
+# waiting is this script's, not a client's.
 #
 #   PROCESSES  default 48: vigil-fcgid.conf's FcgidMaxProcessesPerClass
 #   SECONDS    default 20
@@ -65,12 +68,12 @@ count() {
 		}'
 }
 
-# Twice as many connections as processes wanted: the busy ones make the
-# others find no idle process, and mod_fcgid then spawns. The requests stop
-# as soon as the count is reached.
-curl -s --max-time 5 --parallel --parallel-immediate \
-    --parallel-max $((2 * n)) -o /dev/null "$url#[1-$((1000 * n))]" \
-    >/dev/null 2>&1 &
+# More connections than processes wanted: while the processes hold their
+# first request, the others find none idle, and mod_fcgid spawns. The
+# requests stop as soon as the count is reached.
+curl -s --max-time 10 --parallel --parallel-immediate \
+    --parallel-max $((n + (n + 1) / 2)) -H 'X-Vigil-Warm-Up: 1' \
+    -o /dev/null "$url#[1-$((1000 * n))]" >/dev/null 2>&1 &
 load=$!
 trap 'kill $load 2>/dev/null' EXIT
 end=$(($(date +%s) + secs))
@@ -85,7 +88,7 @@ while :; do
 		exit 0
 	fi
 	if [ "$(date +%s)" -ge "$end" ] || ! kill -0 $load 2>/dev/null; then
-		echo "fcgid-warm: $have of $n vigil-api processes after $secs s" >&2
+		echo "fcgid-warm: $have of $n vigil-api processes" >&2
 		exit 1
 	fi
 	sleep 0.2

@@ -2649,6 +2649,18 @@ class T13Fcgid(Base):
         self.assertEqual(slow, [], "requests that waited for mod_fcgid's "
                          "one-second sleep, out of %d" % len(lat))
 
+    def test_warm_up_header_holds_nothing_afterwards(self):
+        """A process holds only the first warm-up request it serves: once
+        the class is up, the header slows nobody down."""
+        self.assertTrue(STACK.fcgid_warm(6, timeout=60))
+        for name, base in self.frontends():
+            for _ in range(10):
+                t = time.monotonic()
+                r = request(base, "GET", "/healthz",
+                            headers={"X-Vigil-Warm-Up": "1"})
+                self.assertEqual(r.status, 200, r)
+                self.assertLess(time.monotonic() - t, 1.0, name)
+
     def test_killed_process_no_stall(self):
         self.assertTrue(STACK.fcgid_warm(8, timeout=60))
         before = STACK.fcgid_pids()
