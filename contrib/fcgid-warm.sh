@@ -25,8 +25,9 @@
 #   URL        the mod_fcgid virtual host, e.g. http://127.0.0.1:80
 #
 # Exit status 0 when the count was reached, 1 when not (Apache down, a
-# lower FcgidMaxProcessesPerClass, vigil-api failing), 2 on usage. Needs
-# curl (7.68 or later) and ps.
+# lower FcgidMaxProcessesPerClass, a MaxRequestWorkers below 1.5 x
+# PROCESSES, vigil-api failing), 2 on usage. Needs curl (7.68 or later)
+# and ps.
 set -u
 
 usage() {
