@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,10 +34,6 @@
 static volatile sig_atomic_t got_term, got_hup, got_chld;
 /* Spawned by mod_fcgid (worker_fcgid_mode): see worker_loop. */
 static int fcgid_mode;
-/* Under mod_fcgid: the slot file and the slot this process holds (see
- * fcgid_slot_take), or -1. */
-static int slot_fd = -1, slot_held = -1;
-static void fcgid_slots_open(int);
 /* In a worker: the listening fd, and /dev/null to put in its place. */
 static int worker_listen_fd = -1, worker_null_fd = -1;
 
@@ -247,99 +242,6 @@ void
 worker_fcgid_mode(void)
 {
 	fcgid_mode = 1;
-	fcgid_slots_open(0);
-}
-
-/*
- * Under mod_fcgid, at most g_conf.workers processes serve at once. The
- * class must have more processes than requests in flight (mod_fcgid
- * sleeps a second when it finds none idle), but 32 of them computing at
- * once on 2 cores share the CPU by time slices, and every request waits
- * for the others: p99 about twice the pool's with its 4 workers at the
- * same throughput (and the same with a pool of 48 workers). So a process
- * serves only while it holds one of g_conf.workers byte locks on a file
- * next to mod_fcgid's sockets (its FcgidIPCDir, which belongs to the
- * user it runs as); the others wait, as requests wait in the pool's
- * listen queue. fcntl locks go with their process, whatever kills it.
- * Without the file (not a unix socket, no access) nothing is limited.
- */
-static void
-fcgid_slots_open(int listen_fd)
-{
-	struct sockaddr_un sa;
-	socklen_t len = sizeof(sa);
-	char path[sizeof(sa.sun_path) + 32], *slash;
-
-	memset(&sa, 0, sizeof(sa));
-	if (getsockname(listen_fd, (struct sockaddr *)&sa, &len) != 0 ||
-	    sa.sun_family != AF_UNIX || sa.sun_path[0] != '/')
-		return;
-	snprintf(path, sizeof(path), "%.*s", (int)sizeof(sa.sun_path),
-	    sa.sun_path);
-	if ((slash = strrchr(path, '/')) == NULL)
-		return;
-	snprintf(slash + 1, sizeof(path) - (size_t)(slash + 1 - path),
-	    "vigil-api.slots");
-	if ((slot_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
-		log_warn("mod_fcgid: %s: %s; processes serve without a limit",
-		    path, strerror(errno));
-}
-
-static int
-slot_lock(int cmd, int type, int i)
-{
-	struct flock fl;
-
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = (short)type;
-	fl.l_whence = SEEK_SET;
-	fl.l_start = i;
-	fl.l_len = 1;
-	return fcntl(slot_fd, cmd, &fl);
-}
-
-/* Take a free slot at once if there is one. Otherwise queue on the door
- * (byte g_conf.workers): its holder alone waits for a slot, so that the
- * waiters are served roughly in turn. */
-static void
-fcgid_slot_take(void)
-{
-	int n = g_conf.workers, start, i, k;
-
-	if (slot_fd < 0)
-		return;
-	start = (int)(getpid() % n);
-	for (k = 0; ; k++) {
-		for (i = 0; i < n; i++)
-			if (slot_lock(F_SETLK, F_WRLCK, (start + i) % n) == 0) {
-				slot_held = (start + i) % n;
-				goto out;
-			}
-		if (k == 0) {
-			while (slot_lock(F_SETLKW, F_WRLCK, n) != 0)
-				if (errno != EINTR)
-					return;	/* serve unlimited */
-			continue;
-		}
-		/* The door is ours: wait for one slot, then look again. */
-		if (slot_lock(F_SETLKW, F_WRLCK, (start + k) % n) == 0) {
-			slot_held = (start + k) % n;
-			goto out;
-		}
-		if (errno != EINTR)
-			break;
-	}
-out:
-	if (k > 0)
-		slot_lock(F_SETLK, F_UNLCK, n);
-}
-
-static void
-fcgid_slot_give(void)
-{
-	if (slot_held >= 0)
-		slot_lock(F_SETLK, F_UNLCK, slot_held);
-	slot_held = -1;
 }
 
 /*
@@ -443,9 +345,7 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 		if (fcgid_mode && first)
 			fcgid_warm_hold(&c.req);
 		first = 0;
-		fcgid_slot_take();
 		dispatch(db, c.req.envp, &io);
-		fcgid_slot_give();
 		if (!c.req.keepConnection) {
 			/* The answer first: the web server need not wait
 			 * for the drain to have it. Under the answer's
