@@ -149,6 +149,16 @@ def measure(st, front, conns, url, headers):
     return res
 
 
+def commit(srcdir):
+    r = subprocess.run(["git", "-C", srcdir, "rev-parse", "--short", "HEAD"],
+                       capture_output=True, text=True)
+    return r.stdout.strip() if r.returncode == 0 else "unknown"
+
+
+def loadavg():
+    return "%.2f %.2f %.2f" % os.getloadavg()
+
+
 def spread(vals, fmt="%.1f"):
     med = statistics.median(vals)
     if len(vals) == 1:
@@ -176,6 +186,9 @@ def main():
                        "LIMIT 1" % tid)[0][0]
         path = "/api/v1/findings/" + fid
         headers = ("X-API-Key: " + key,)
+        print("bench/fcgid: %s, commit %s, load average %s" % (
+            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            commit(st.srcdir), loadavg()))
         print("bench/fcgid: GET /api/v1/findings/{id}, %d runs x %d s per "
               "window, pool of %d workers; p99 and max in ms, median of the "
               "runs (min-max)\n" % (RUNS, DURATION, WORKERS), flush=True)
@@ -183,9 +196,8 @@ def main():
         for r in range(RUNS):
             for conns in CONNECTIONS:
                 for front in FRONTS:
-                    url = st.urls()[front] if front in st.urls() else None
                     res = measure(st, front, conns,
-                                  (url or st.urls()[front]) + path, headers)
+                                  st.urls()[front] + path, headers)
                     for w in res:
                         results.setdefault((front, conns, w), []).append(
                             res[w])
@@ -227,6 +239,7 @@ def main():
         if warms:
             print("\nmod_fcgid warm-up to %d processes: %s s" % (
                 WARM, spread(warms)))
+        print("\nload average at the end: %s" % loadavg())
         print("\ntarget: apache-fcgid p99 < %.0f ms in the cold, steady and "
               "kill windows (median of %d runs): %s" % (
                   TARGET_MS, RUNS, "met" if met else "NOT met"))
