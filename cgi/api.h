@@ -86,6 +86,9 @@ int	 pool_run(const char *listen, int workers, const char *pidfile,
  * tenant have at most wait_cap workers waiting on request bodies. */
 void	 worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 	    int slot, int wait_cap);
+/* Before worker_loop, in a process mod_fcgid spawned: it ends each
+ * answer in one write. */
+void	 worker_fcgid_mode(void);
 
 /* Route tables: one per resource file. */
 extern const struct route health_routes[];

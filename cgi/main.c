@@ -132,8 +132,16 @@ main(int argc, char *argv[])
 	if (!FCGX_IsCGI()) {
 		/* mod_fcgid (or spawn-fcgi) handed us a listening socket.
 		 * No master to share counters through: rate limits are
-		 * counted in the database, exact, one statement each. */
-		worker_loop(0, g_conf.max_requests, NULL, 0, 1);
+		 * counted in the database, exact, one statement each.
+		 * max_requests does not apply: mod_fcgid replaces a process
+		 * that exits only once a request has found none idle, and
+		 * that request sleeps a second first. The process stops
+		 * when mod_fcgid tells it to (SIGTERM, between requests). */
+		if (g_conf.max_requests > 0)
+			log_info("spawned by mod_fcgid: max_requests (%d) "
+			    "does not apply", g_conf.max_requests);
+		worker_fcgid_mode();
+		worker_loop(0, 0, NULL, 0, 1);
 		return 0;
 	}
 	if (getenv("GATEWAY_INTERFACE") != NULL)

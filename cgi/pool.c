@@ -34,8 +34,11 @@
 /* An answer this small, on a connection with nothing left to read, goes
  * out in one write that cannot wait on the web server (see fcgi_write). */
 #define ANSWER_UNTIMED_MAX 4000
+#define WARM_HOLD_MS     1500    /* see fcgid_warm_hold */
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
+/* Spawned by mod_fcgid (worker_fcgid_mode): see worker_loop. */
+static int fcgid_mode;
 /* In a worker: the listening fd, and /dev/null to put in its place. */
 static int worker_listen_fd = -1, worker_null_fd = -1;
 
@@ -332,6 +335,34 @@ input_drain(struct conn *c)
 }
 
 void
+worker_fcgid_mode(void)
+{
+	fcgid_mode = 1;
+}
+
+/*
+ * contrib/fcgid-warm.sh starts mod_fcgid's whole class before traffic
+ * comes. mod_fcgid spawns a process only for a request that, after its
+ * one-second sleep, still finds every process busy; warm-up requests
+ * answered at once leave processes idle for the ones that wake, and the
+ * class stopped growing short of its size (45 of 48 after 20 s). So the
+ * first request a process serves, when it is a warm-up one (header
+ * X-Vigil-Warm-Up: 1), is held WARM_HOLD_MS: the process stays busy
+ * longer than the sleep, and every warm-up request that wakes meanwhile
+ * finds none idle and has one spawned. Only the first: a process holds
+ * nothing afterwards, so the header gives no one a way to hold processes
+ * that traffic needs.
+ */
+static void
+fcgid_warm_hold(FCGX_Request *req)
+{
+	const char *v = FCGX_GetParam("HTTP_X_VIGIL_WARM_UP", req->envp);
+
+	if (v != NULL && strcmp(v, "1") == 0)
+		poll(NULL, 0, WARM_HOLD_MS);
+}
+
+void
 worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
     int slot, int wait_cap)
 {
@@ -340,7 +371,7 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 	struct epoll_event ev;
 	struct db *db;
 	sigset_t none, term;
-	int served = 0, ep;
+	int served = 0, ep, first = 1;
 
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -423,6 +454,9 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 		if (rc < 0)
 			break;
 		c.writing = 0;
+		if (fcgid_mode && first)
+			fcgid_warm_hold(&c.req);
+		first = 0;
 		dispatch(db, c.req.envp, &io);
 		if (!c.req.keepConnection) {
 			/* The answer first: the web server need not wait
@@ -432,10 +466,21 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 			 * input left the drain waits for nothing: the answer
 			 * then goes with the end-of-request records, one
 			 * write (and one wake-up of the web server) instead
-			 * of two. */
+			 * of two.
+			 * mod_fcgid has sent the whole request before it
+			 * reads a byte of the answer, so there the drain
+			 * costs nothing and comes first, never a flush: the
+			 * answer and FCGI_END_REQUEST then leave in one
+			 * write, and mod_fcgid marks this process idle as it
+			 * passes the answer on, before the client's next
+			 * request can reach it. Flushed apart, that request
+			 * could find the process still busy, and mod_fcgid,
+			 * finding no idle process, sleeps a whole second
+			 * before it looks again. */
 			answer_deadline(&c);
 			if (!input_done(&c)) {
-				FCGX_FFlush(c.req.out);
+				if (!fcgid_mode)
+					FCGX_FFlush(c.req.out);
 				input_drain(&c);
 			}
 			FCGX_Detach(&c.req);

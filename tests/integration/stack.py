@@ -830,6 +830,30 @@ Include {proxy}
     def apache_stop(self):
         self._stop("apache", timeout=20)
 
+    def fcgid_warm(self, processes=48, timeout=60):
+        """Run the shipped warm-up (contrib/fcgid-warm.sh), as the shipped
+        systemd drop-in does after Apache starts: True when mod_fcgid runs
+        that many vigil-api processes."""
+        r = subprocess.run(
+            ["sh", os.path.join(self.srcdir, "contrib", "fcgid-warm.sh"),
+             "-n", str(processes), "-t", str(timeout),
+             "-p", self.pidfile("apache"), self.urls()["apache-fcgid"]],
+            capture_output=True, text=True, timeout=timeout + 30)
+        if r.returncode != 0:
+            log("fcgid-warm: " + (r.stderr.strip() or "exit %d" %
+                                  r.returncode))
+        return r.returncode == 0
+
+    def fcgid_pids(self):
+        """The vigil-api processes mod_fcgid runs now: children of its
+        process manager, itself a child of Apache's parent."""
+        apache = self.running_pid("apache")
+        if not apache:
+            return []
+        return sorted(pid for pm in children(apache)
+                      for pid in children(pm)
+                      if "vigil-api" in proc_cmdline(pid))
+
     # -- all of it ----------------------------------------------------------------
 
     def urls(self):

@@ -2583,6 +2583,104 @@ def subprocess_bytes(args):
 
 # --- audit chain verification ------------------------------------------------------
 
+class T13Fcgid(Base):
+    """Apache mod_fcgid without its one-second stalls: mod_fcgid sleeps a
+    whole second whenever a request finds no idle vigil-api process. With
+    the class started by the shipped warm-up (contrib/fcgid-warm.sh), as
+    many processes as clients serve every request without that sleep (a
+    process is idle again before its client has the answer), and a killed
+    process leaves the spare ones serving."""
+
+    STALL = 0.95        # mod_fcgid's sleep is apr_sleep(1 s)
+
+    def setUp(self):
+        if "apache-fcgid" not in STACK.urls():
+            self.skipTest("no Apache")
+        self.base = STACK.urls()["apache-fcgid"]
+
+    def hammer(self, clients, seconds, during=None):
+        """clients keep-alive connections sending GET /healthz back to back
+        for seconds; during() runs once, a third of the way in. Returns
+        (latencies, failures)."""
+        u = urllib.parse.urlsplit(self.base)
+        lat, failures, lock = [], [], threading.Lock()
+        end = time.monotonic() + seconds
+
+        def client():
+            conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+            while time.monotonic() < end:
+                t = time.monotonic()
+                try:
+                    conn.request("GET", "/healthz")
+                    r = conn.getresponse()
+                    body = r.read()
+                    ok = r.status == 200
+                except (OSError, http.client.HTTPException) as e:
+                    ok, body = False, repr(e).encode()
+                    conn.close()
+                    conn = http.client.HTTPConnection(u.hostname, u.port,
+                                                      timeout=30)
+                with lock:
+                    lat.append(time.monotonic() - t)
+                    if not ok:
+                        failures.append(body[:200])
+            conn.close()
+
+        ts = [threading.Thread(target=client) for _ in range(clients)]
+        for t in ts:
+            t.start()
+        if during is not None:
+            time.sleep(seconds / 3)
+            during()
+        for t in ts:
+            t.join()
+        return lat, failures
+
+    def test_warm_up_starts_the_class(self):
+        self.assertTrue(STACK.fcgid_warm(6, timeout=60))
+        self.assertGreaterEqual(len(STACK.fcgid_pids()), 6)
+
+    def test_as_many_processes_as_clients_no_stall(self):
+        self.assertTrue(STACK.fcgid_warm(6, timeout=60))
+        lat, failures = self.hammer(min(6, len(STACK.fcgid_pids())), 3)
+        self.assertEqual(failures, [])
+        self.assertGreater(len(lat), 20)
+        slow = [round(x, 2) for x in lat if x >= self.STALL]
+        self.assertEqual(slow, [], "requests that waited for mod_fcgid's "
+                         "one-second sleep, out of %d" % len(lat))
+
+    def test_warm_up_header_holds_nothing_afterwards(self):
+        """A process holds only the first warm-up request it serves: once
+        the class is up, the header slows nobody down."""
+        self.assertTrue(STACK.fcgid_warm(6, timeout=60))
+        for name, base in self.frontends():
+            for _ in range(10):
+                t = time.monotonic()
+                r = request(base, "GET", "/healthz",
+                            headers={"X-Vigil-Warm-Up": "1"})
+                self.assertEqual(r.status, 200, r)
+                self.assertLess(time.monotonic() - t, 1.0, name)
+
+    def test_killed_process_no_stall(self):
+        self.assertTrue(STACK.fcgid_warm(8, timeout=60))
+        before = STACK.fcgid_pids()
+        victim = []
+
+        def kill():
+            victim.append(before[len(before) // 2])
+            os.kill(victim[0], signal.SIGKILL)
+
+        lat, failures = self.hammer(5, 3, during=kill)
+        # The one request the victim may have been answering fails;
+        # every other one is served, and none waits a second.
+        self.assertLessEqual(len(failures), 1, failures)
+        slow = [round(x, 2) for x in lat if x >= self.STALL]
+        self.assertEqual(slow, [], "requests that waited for mod_fcgid's "
+                         "one-second sleep, out of %d" % len(lat))
+        self.assertNotIn(victim[0], STACK.fcgid_pids())
+        self.assert_health(self.base)
+
+
 class T30AuditVerify(Base):
     """vigilctl audit verify against a real chain that a database
     administrator tampers with; each test puts the rows back."""
