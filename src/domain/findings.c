@@ -1665,9 +1665,11 @@ findings_resolve_absent(struct db *db, const char *tenant_id,
 	size_t i, k;
 	int rc = 0, attempt;
 
+	if (integration_id == NULL)
+		return DB_ERR;
 	if ((rc = db_exec(db, SQL_FINDING_ABSENT, (struct db_val[]){
-	    DB_STR(tenant_id), DB_STR0(integration_id), DB_STR(provider),
-	    DB_STR0(scan_id) }, 4, &ids)) != 0)
+	    DB_STR(integration_id), DB_STR(provider), DB_STR0(scan_id) }, 3,
+	    &ids)) != 0)
 		return rc;
 	for (i = 0; i < ids->nrows; i += k) {
 		for (k = 0; k < FINDINGS_BATCH && i + k < ids->nrows; k++)

@@ -196,7 +196,7 @@ int	 findings_observe_batch(struct db *, const char *tenant_id,
 	    struct findings_seen *items, size_t n, time_t now,
 	    const char *scan_id, int dry_run);
 /* After a complete scan: LC_NOT_SEEN for every finding of the
- * integration and provider that SQL_FINDING_ABSENT offers (not marked
+ * integration (not NULL) and provider that SQL_FINDING_ABSENT offers (not marked
  * seen by scan_id), in batches as above, a "resolved" result for each
  * one it resolves. The number resolved, or a DB_* code. */
 long	 findings_resolve_absent(struct db *, const char *tenant_id,

@@ -560,7 +560,7 @@ remediate(struct ctx *c)
 	int rc = -1;
 
 	if (db_exec(c->db, SQL_SCAN_REMEDIATION, (struct db_val[]){
-	    DB_STR(c->tenant_id), DB_STR(c->integration_id) }, 2, &ids) != 0)
+	    DB_STR(c->integration_id) }, 1, &ids) != 0)
 		goto dberr;
 	for (i = 0; i < ids->nrows; i++) {
 		if (findings_load(c->db, c->tenant_id, db_cell(ids, i, 0), 0,
@@ -764,7 +764,7 @@ enum { OPEN_C_SEVERITY, OPEN_C_COUNT };
 
 /* Open findings of the integration by severity: a new object. */
 static json_object *
-open_counts(struct db *db, const char *tenant_id, const char *integration_id)
+open_counts(struct db *db, const char *integration_id)
 {
 	static const char *const sev[] = { "critical", "high", "medium",
 	    "low", "info" };
@@ -775,7 +775,7 @@ open_counts(struct db *db, const char *tenant_id, const char *integration_id)
 	for (i = 0; i < NELEM(sev); i++)
 		json_object_object_add(o, sev[i], json_object_new_int64(0));
 	if (db_exec(db, SQL_SCAN_OPEN_COUNTS, (struct db_val[]){
-	    DB_STR(tenant_id), DB_STR(integration_id) }, 2, &res) != 0)
+	    DB_STR(integration_id) }, 1, &res) != 0)
 		return o;
 	for (j = 0; j < res->nrows; j++)
 		if (db_cell(res, j, OPEN_C_SEVERITY) != NULL)
@@ -800,7 +800,7 @@ scan_finish(struct ctx *c, const char *error)
 	int rc;
 
 	c->st->duration_ms = (vtime_mono_us() - c->t0_us) / 1000;
-	counts = open_counts(c->db, c->tenant_id, c->integration_id);
+	counts = open_counts(c->db, c->integration_id);
 	ctext = vjson_str(counts, &clen);
 	vtime_sql(end, fin, sizeof(fin));
 	scan = json_object_new_object();

@@ -778,6 +778,22 @@ class T75Batches(ScanBase):
 
     BATCH = 256
 
+    def scan(self, integ, expect_rc=0, key=None):
+        """Queue through the API and run this integration's scan alone
+        (--once takes the queued scan; --due would also run the other
+        tests' integrations that are due)."""
+        r = self.req("POST", "/api/v1/scans", {"integration_id": integ},
+                     key=key)
+        self.assertEqual(r.status, 202, r)
+        sid = r.json()["scan_id"]
+        p = STACK.scan("--once", "--integration", integ, conf=CONF,
+                       timeout=600)
+        self.assertEqual(p.returncode, expect_rc, p.stdout + p.stderr)
+        r = self.req("GET", "/api/v1/scans/" + sid, key=key)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["id"], sid)
+        return r.json()
+
     def tenant_counts(self, tenant_id):
         """Findings, history rows, events by type and audit entries of a
         tenant: what a scan leaves behind."""
@@ -870,13 +886,7 @@ class T75Batches(ScanBase):
         integ = r.json()["id"]
 
         def scan():
-            r = self.req("POST", "/api/v1/scans",
-                         {"integration_id": integ}, key=key)
-            self.assertEqual(r.status, 202, r)
-            p = STACK.scan("--due", conf=CONF)
-            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-            return self.req("GET", "/api/v1/scans/" + r.json()["scan_id"],
-                            key=key).json()
+            return self.scan(integ, key=key)
 
         s = scan()
         self.assertEqual(s["findings_detected"], 56, s)
@@ -973,19 +983,17 @@ class T75Batches(ScanBase):
             self.assertEqual(r.status, 201, r)
             return r.json()["id"]
 
-        def queue(k, integ):
-            r = self.req("POST", "/api/v1/scans",
-                         {"integration_id": integ}, key=k)
-            self.assertEqual(r.status, 202, r)
-            return r.json()["scan_id"]
-
         def count():
             return int(STACK.query("SELECT COUNT(*) FROM findings WHERE "
                                    "tenant_id = '%s'" % tenant_id)[0][0])
 
         integ = integration(key)
-        sid = queue(key, integ)
-        p = STACK.scan("--due", conf=CONF, wait=False)
+        r = self.req("POST", "/api/v1/scans", {"integration_id": integ},
+                     key=key)
+        self.assertEqual(r.status, 202, r)
+        sid = r.json()["scan_id"]
+        p = STACK.scan("--once", "--integration", integ, conf=CONF,
+                       wait=False)
         ok = wait_until(lambda: count() >= 2 * self.BATCH, 120, 0.01)
         os.killpg(p.pid, signal.SIGKILL)
         p.communicate()
@@ -998,19 +1006,21 @@ class T75Batches(ScanBase):
         c = self.tenant_counts(tenant_id)
         self.assertEqual((len(c["history"]), len(c["audit"])), (got, got))
         self.assertEqual(c["events"], [["finding.detected", str(got)]])
-        # The next --due marks the killed scan failed; a new one runs.
-        ok = wait_until(lambda: STACK.scan("--due", conf=CONF).returncode
-                        == 0 and self.req("GET", "/api/v1/scans/" + sid,
-                                          key=key).json()["status"] ==
-                        "failed", 30, 0.5)
+        # Once the lock has died with the connection, the next scan marks
+        # the killed one failed and runs.
+        ok = wait_until(lambda: STACK.scan(
+            "--once", "--integration", integ, conf=CONF,
+            timeout=600).returncode == 0 and self.req(
+                "GET", "/api/v1/scans/" + sid, key=key).json()["status"] ==
+            "failed", 60, 0.5)
         self.assertTrue(ok, "the killed scan was not marked failed")
-        queue(key, integ)
-        r = STACK.scan("--due", conf=CONF, timeout=600)
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(STACK.query(
+            "SELECT status, COUNT(*) FROM scans WHERE integration_id = '%s' "
+            "GROUP BY status ORDER BY status" % integ),
+            [["completed", "1"], ["failed", "1"]])
         # One clean scan of the same inventory in another tenant.
-        queue(ckey, integration(ckey))
-        r = STACK.scan("--due", conf=CONF, timeout=600)
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        s = self.scan(integration(ckey), key=ckey)
+        self.assertEqual(s["findings_detected"], n, s)
         crashed = self.tenant_counts(tenant_id)
         cleanrun = self.tenant_counts(clean_id)
         self.assertEqual(len(crashed["findings"]), n)
