@@ -34,6 +34,63 @@
 	"NULL, detected_at, updated_at, NULL, NULL, " \
 	"NULL, NULL"
 
+/* The scanner's batches (findings_observe_batch): FINDING_COLS, then
+ * integration_id and seen_scan_id; without the evidence when the batch
+ * brings its own. */
+#define FINDING_BATCH_COLS FINDING_COLS ", integration_id, seen_scan_id"
+#define FINDING_BATCH_COLS_NOEVID \
+	"seq, id, rule_id, provider, subscription_id, environment, " \
+	"resource_id, title, severity, category, layer, framework, " \
+	"description, recommendation, NULL, fingerprint, state, " \
+	"remediation, resolved_by, awaiting_scan, accepted_until, " \
+	"snoozed_until, detected_at, updated_at, last_seen_at, resolved_at, " \
+	"assignee, notes, integration_id, seen_scan_id"
+
+/* Repeat a piece of SQL text, comma-separated: multi-row statements and
+ * IN lists stay constants (db_exec_rows picks the row count). */
+#define X2(s)	s ", " s
+#define X4(s)	X2(X2(s))
+#define X16(s)	X4(X4(s))
+#define X64(s)	X4(X16(s))
+#define X256(s)	X4(X64(s))
+/* Four statements: 64, 16, 4 and 1 row(s) of row after head, then tail. */
+#define ROWS4(name, head, row, tail) \
+	[name ## _64] = head X64(row) tail, \
+	[name ## _16] = head X16(row) tail, \
+	[name ## _4] = head X4(row) tail, \
+	[name ## _1] = head row tail
+
+#define FINDING_UPSERT_HEAD \
+	"INSERT INTO findings (tenant_id, id, rule_id, provider, " \
+	"integration_id, subscription_id, environment, resource_id, title, " \
+	"severity, category, layer, framework, description, recommendation, " \
+	"evidence, fingerprint, state, remediation, resolved_by, " \
+	"awaiting_scan, accepted_until, snoozed_until, detected_at, " \
+	"updated_at, last_seen_at, resolved_at, seen_scan_id) VALUES "
+#define FINDING_UPSERT_ROW \
+	"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " \
+	"?, ?, ?, ?, ?, ?)"
+/* VALUES() in the update part: deprecated in MySQL 8 but the one form
+ * MariaDB has for a multi-row upsert. assignee, notes and seq stay. */
+#define FINDING_UPSERT_TAIL \
+	" ON DUPLICATE KEY UPDATE rule_id = VALUES(rule_id), " \
+	"provider = VALUES(provider), integration_id = VALUES(integration_id), " \
+	"subscription_id = VALUES(subscription_id), " \
+	"environment = VALUES(environment), resource_id = VALUES(resource_id), " \
+	"title = VALUES(title), severity = VALUES(severity), " \
+	"category = VALUES(category), layer = VALUES(layer), " \
+	"framework = VALUES(framework), description = VALUES(description), " \
+	"recommendation = VALUES(recommendation), " \
+	"evidence = VALUES(evidence), fingerprint = VALUES(fingerprint), " \
+	"state = VALUES(state), remediation = VALUES(remediation), " \
+	"resolved_by = VALUES(resolved_by), " \
+	"awaiting_scan = VALUES(awaiting_scan), " \
+	"accepted_until = VALUES(accepted_until), " \
+	"snoozed_until = VALUES(snoozed_until), " \
+	"detected_at = VALUES(detected_at), updated_at = VALUES(updated_at), " \
+	"last_seen_at = VALUES(last_seen_at), " \
+	"resolved_at = VALUES(resolved_at), seen_scan_id = VALUES(seen_scan_id)"
+
 /* findings whose acceptance or snooze has run out */
 #define FINDING_DUE_COLS "tenant_id, id"
 
@@ -327,6 +384,38 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_SETTINGS_LIFECYCLE] =
 	    "SELECT allow_auto_remediate FROM tenant_settings "
 	    "WHERE tenant_id = ?",
+	/* A batch's stored rows, locked (tenant_id, DB_MANY ids). */
+	[SQL_FINDING_GET_MANY] =
+	    "SELECT " FINDING_BATCH_COLS_NOEVID " FROM findings "
+	    "WHERE tenant_id = ? AND id IN (" X256("?") ") FOR UPDATE",
+	[SQL_FINDING_GET_MANY_EVID] =
+	    "SELECT " FINDING_BATCH_COLS " FROM findings "
+	    "WHERE tenant_id = ? AND id IN (" X256("?") ") FOR UPDATE",
+	/* Seen again, nothing else changed: (last_seen_at, scan, tenant_id,
+	 * DB_MANY ids). */
+	[SQL_FINDING_SEEN_MANY] =
+	    "UPDATE findings SET last_seen_at = ?, seen_scan_id = ? "
+	    "WHERE tenant_id = ? AND id IN (" X256("?") ")",
+	/* What a complete scan of a provider did not see (SQL_FINDING_PRESENT
+	 * less the findings this scan marked seen), by the integration id
+	 * alone as SQL_SCAN_OPEN_COUNTS. */
+	[SQL_FINDING_ABSENT] =
+	    "SELECT id FROM findings WHERE integration_id = ? "
+	    "AND provider = ? "
+	    "AND (state IN ('open', 'accepted', 'snoozed') "
+	    "OR (state = 'resolved' AND awaiting_scan = 1)) "
+	    "AND NOT (seen_scan_id <=> ?) ORDER BY id",
+	ROWS4(SQL_FINDING_UPSERT, FINDING_UPSERT_HEAD, FINDING_UPSERT_ROW,
+	    FINDING_UPSERT_TAIL),
+	ROWS4(SQL_HISTORY_INSERT, "INSERT INTO finding_history (tenant_id, "
+	    "finding_id, action, at, actor, fields) VALUES ",
+	    "(?, ?, ?, ?, ?, ?)", ""),
+	/* The tenant row is held, as for SQL_EVENT_INSERT. */
+	ROWS4(SQL_EVENT_INSERT, "INSERT INTO events (id, tenant_id, type, "
+	    "created_at, payload) VALUES ", "(?, ?, ?, ?, ?)", ""),
+	ROWS4(SQL_AUDIT_INSERT, "INSERT INTO audit_log (id, tenant_id, seq, at, "
+	    "actor, action, object, detail, prev_hash, hash) VALUES ",
+	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ""),
 
 	/* settings, posture, audit API (add below this line) */
 	/* The IP allowlist alone, for its enforcement (settings.c). */
@@ -488,13 +577,31 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT finding_id, rule_id, resource_id, severity, outcome "
 	    "FROM scan_results WHERE scan_id = ? AND finding_id > ? "
 	    "ORDER BY finding_id LIMIT ?",
+	/* The total of a finished scan was counted at its end; a running
+	 * scan's (or one recorded before 0016) is counted. */
 	[SQL_SCAN_RESULTS_COUNT] =
-	    "SELECT COUNT(*) FROM scan_results WHERE scan_id = ?",
+	    "SELECT IF(s.results_total IS NOT NULL, s.results_total, "
+	    "(SELECT COUNT(*) FROM scan_results r WHERE r.scan_id = s.id)) "
+	    "FROM scans s WHERE s.id = ?",
+	[SQL_SCAN_RESULTS_TOTAL] =
+	    "UPDATE scans SET results_total = (SELECT COUNT(*) FROM "
+	    "scan_results WHERE scan_id = ?) WHERE id = ?",
+	/* A batch's outcomes: the same rules as the two above in one
+	 * statement (a later resolved / remediation outcome overrides). */
+	ROWS4(SQL_SCAN_RESULT_ADD, "INSERT INTO scan_results (scan_id, "
+	    "finding_id, rule_id, resource_id, severity, outcome) VALUES ",
+	    "(?, ?, ?, ?, ?, ?)", " ON DUPLICATE KEY UPDATE outcome = "
+	    "IF(VALUES(outcome) IN ('resolved', 'remediated', "
+	    "'remediation_failed'), VALUES(outcome), outcome)"),
 	/* Open findings of an integration by severity, after its scan
-	 * (SCAN_OPEN_COUNT_COLS order: scan.c OPEN_C_*). */
+	 * (SCAN_OPEN_COUNT_COLS order: scan.c OPEN_C_*). The integration id
+	 * alone (it names one tenant's integration): with tenant_id too,
+	 * MariaDB chose the tenant's (state, severity) index and read every
+	 * open finding of the tenant (0016_scan_batches.sql; the plan is
+	 * checked by bench/scan.py). */
 	[SQL_SCAN_OPEN_COUNTS] =
-	    "SELECT " SCAN_OPEN_COUNT_COLS " FROM findings WHERE tenant_id = ? "
-	    "AND integration_id = ? AND state = 'open' GROUP BY severity",
+	    "SELECT " SCAN_OPEN_COUNT_COLS " FROM findings "
+	    "WHERE integration_id = ? AND state = 'open' GROUP BY severity",
 	/* What SQL_FINDING_PRESENT offers to reconcile, with the state
 	 * before it, to count what the scan resolved (SCAN_ABSENT_COLS
 	 * order: scan.c ABSENT_C_*). */
@@ -504,11 +611,11 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND (state IN ('open', 'accepted', 'snoozed') "
 	    "OR (state = 'resolved' AND awaiting_scan = 1))",
 	/* Findings of an integration with a remediation asked for; the
-	 * lifecycle decides which are due. */
+	 * lifecycle decides which are due. From findings_integration_state
+	 * alone, as SQL_SCAN_OPEN_COUNTS. */
 	[SQL_SCAN_REMEDIATION] =
-	    "SELECT id FROM findings WHERE tenant_id = ? "
-	    "AND integration_id = ? AND state = 'open' "
-	    "AND remediation IN ('requested', 'approved')",
+	    "SELECT id FROM findings WHERE integration_id = ? "
+	    "AND state = 'open' AND remediation IN ('requested', 'approved')",
 	/* Live integrations whose tenant's interval has passed since their
 	 * last scan (never scanned: due), oldest first (SCAN_DUE_COLS order:
 	 * scan.c DUE_C_*). */
@@ -739,7 +846,8 @@ static const char *const sqls[SQL__COUNT] = {
 	    "deliveries d WHERE d.event_id = events.id) LIMIT 5000",
 };
 
-#define DB_MAX_PARAMS  32
+#define DB_MAX_PARAMS  2048	/* a 64-row upsert takes 1,792 */
+#define DB_STACK_PARAMS 32	/* bound on the stack up to this many */
 #define DB_MAX_COLS    64
 #define DB_CELL_INLINE 128
 
@@ -1074,11 +1182,11 @@ static unsigned int
 exec_once(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
     struct db_res **out, int *sent)
 {
-	MYSQL_BIND bind[DB_MAX_PARAMS];
+	MYSQL_BIND sbind[DB_STACK_PARAMS], *bind = sbind;
 	MYSQL_STMT *st;
-	unsigned long plens[DB_MAX_PARAMS];
-	my_bool pnull[DB_MAX_PARAMS];
-	long long ints[DB_MAX_PARAMS];
+	unsigned long splens[DB_STACK_PARAMS], *plens = splens;
+	my_bool spnull[DB_STACK_PARAMS], *pnull = spnull;
+	long long sints[DB_STACK_PARAMS], *ints = sints;
 	unsigned long long affected = 0, insert_id = 0;
 	unsigned int e;
 	size_t i;
@@ -1091,7 +1199,19 @@ exec_once(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 		    "statement %d: %zu parameters given", (int)s, np);
 		return CR_UNKNOWN_ERROR;
 	}
-	memset(bind, 0, sizeof(bind));
+	/* A multi-row statement's parameters go on the heap. */
+	if (np > DB_STACK_PARAMS) {
+		bind = calloc(np, sizeof(*bind));
+		plens = calloc(np, sizeof(*plens));
+		pnull = calloc(np, sizeof(*pnull));
+		ints = calloc(np, sizeof(*ints));
+		if (bind == NULL || plens == NULL || pnull == NULL ||
+		    ints == NULL) {
+			e = CR_OUT_OF_MEMORY;
+			goto out;
+		}
+	} else
+		memset(bind, 0, sizeof(sbind));
 	for (i = 0; i < np; i++) {
 		pnull[i] = 0;
 		switch (p[i].t) {
@@ -1115,6 +1235,7 @@ exec_once(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 		bind[i].is_null = &pnull[i];
 	}
 	*sent = 0;
+	e = 0;
 	if (np > 0 && mysql_stmt_bind_param(st, bind) != 0)
 		goto err;
 	if (mysql_stmt_execute(st) != 0) {
@@ -1134,7 +1255,7 @@ exec_once(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 			if (e != 0) {
 				if (!is_conn_error(e))
 					drain(st);
-				return e;
+				goto out;
 			}
 		}
 		more = mysql_stmt_next_result(st);
@@ -1143,18 +1264,27 @@ exec_once(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 	} while (more == 0);
 	if (out != NULL && *out == NULL) {
 		/* No result set: an INSERT/UPDATE/DELETE. */
-		if ((*out = calloc(1, sizeof(**out))) == NULL)
-			return CR_OUT_OF_MEMORY;
+		if ((*out = calloc(1, sizeof(**out))) == NULL) {
+			e = CR_OUT_OF_MEMORY;
+			goto out;
+		}
 		(*out)->affected = affected;
 		(*out)->insert_id = insert_id;
 	}
-	return 0;
+	goto out;
 err:
 	e = mysql_stmt_errno(st);
 	snprintf(db->err, sizeof(db->err), "statement %d: %s", (int)s,
 	    mysql_stmt_error(st));
 	if (e == 0)
 		e = CR_UNKNOWN_ERROR;
+out:
+	if (bind != sbind) {
+		free(bind);
+		free(plens);
+		free(pnull);
+		free(ints);
+	}
 	return e;
 }
 
@@ -1209,6 +1339,24 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 			return DB_DOWN;
 	}
 	return DB_DOWN;
+}
+
+int
+db_exec_rows(struct db *db, enum db_stmt first, const struct db_val *p,
+    size_t ncols, size_t nrows)
+{
+	static const size_t rows[] = { 64, 16, 4, 1 };
+	size_t k, done = 0;
+	int rc;
+
+	for (k = 0; k < NELEM(rows); k++)
+		while (nrows - done >= rows[k]) {
+			if ((rc = db_exec(db, (enum db_stmt)(first + k),
+			    p + done * ncols, rows[k] * ncols, NULL)) != 0)
+				return rc;
+			done += rows[k];
+		}
+	return 0;
 }
 
 int

@@ -10,6 +10,9 @@ struct conf;
 
 /* How many ids SQL_SPOOL_CLAIM and SQL_SPOOL_EVENT_DONE take at once. */
 #define SPOOL_IN 16
+/* How many ids SQL_FINDING_GET_MANY* and SQL_FINDING_SEEN_MANY take (a
+ * shorter list repeats its last id). */
+#define DB_MANY 256
 
 /* A list's total with a "since" filter counts the matches among at most
  * this many rows at or after the time (SQL_*_COUNT_SINCE): past it, the
@@ -64,6 +67,32 @@ enum db_stmt {
 	SQL_HISTORY_INSERT,
 	SQL_HISTORY_LIST,
 	SQL_EVENT_INSERT,
+	/* the scanner's batches (findings_observe_batch): the *_64 statements
+	 * are followed by their 16-, 4- and 1-row forms (db_exec_rows) */
+	SQL_FINDING_GET_MANY,
+	SQL_FINDING_GET_MANY_EVID,
+	SQL_FINDING_SEEN_MANY,
+	SQL_FINDING_ABSENT,
+	SQL_FINDING_UPSERT_64,
+	SQL_FINDING_UPSERT_16,
+	SQL_FINDING_UPSERT_4,
+	SQL_FINDING_UPSERT_1,
+	SQL_HISTORY_INSERT_64,
+	SQL_HISTORY_INSERT_16,
+	SQL_HISTORY_INSERT_4,
+	SQL_HISTORY_INSERT_1,
+	SQL_EVENT_INSERT_64,
+	SQL_EVENT_INSERT_16,
+	SQL_EVENT_INSERT_4,
+	SQL_EVENT_INSERT_1,
+	SQL_AUDIT_INSERT_64,
+	SQL_AUDIT_INSERT_16,
+	SQL_AUDIT_INSERT_4,
+	SQL_AUDIT_INSERT_1,
+	SQL_SCAN_RESULT_ADD_64,
+	SQL_SCAN_RESULT_ADD_16,
+	SQL_SCAN_RESULT_ADD_4,
+	SQL_SCAN_RESULT_ADD_1,
 	SQL_SETTINGS_LIFECYCLE,
 	/* settings, posture, audit API (add below this line) */
 	SQL_SETTINGS_GET,
@@ -99,6 +128,7 @@ enum db_stmt {
 	SQL_SCAN_RESULT_SET,
 	SQL_SCAN_RESULTS,
 	SQL_SCAN_RESULTS_COUNT,
+	SQL_SCAN_RESULTS_TOTAL,
 	SQL_SCAN_OPEN_COUNTS,
 	SQL_SCAN_ABSENT,
 	SQL_SCAN_REMEDIATION,
@@ -195,6 +225,12 @@ int	 db_connect(struct db *);
  * and retries once when the connection was lost outside a transaction. */
 int	 db_exec(struct db *, enum db_stmt, const struct db_val *params,
 	    size_t nparams, struct db_res **out);
+/* Insert nrows rows of ncols parameters each (p, row after row) with the
+ * multi-row statement first (64 rows) and the three that follow it in
+ * enum db_stmt (16, 4 and 1 rows): few round trips, SQL text fixed. 0 or
+ * a DB_* code. */
+int	 db_exec_rows(struct db *, enum db_stmt first,
+	    const struct db_val *p, size_t ncols, size_t nrows);
 /* db_exec for a write whose result is how many rows it changed: 0 with
  * *affected set, or a DB_* code (*affected 0). */
 int	 db_exec_affected(struct db *, enum db_stmt,

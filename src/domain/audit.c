@@ -97,6 +97,69 @@ audit_append_locked(struct db *db, const char *tenant_id, const char *actor,
 	    DB_STR(prev), DB_STR(hash) }, 10, NULL);
 }
 
+/* The columns of SQL_AUDIT_INSERT_* (as SQL_AUDIT_INSERT). */
+#define AUDIT_NCOLS 10
+
+int
+audit_append_many(struct db *db, const char *tenant_id,
+    const struct audit_entry *e, size_t n)
+{
+	struct db_res *res = NULL;
+	struct db_val *p = NULL;
+	char at[VTIME_SQL_LEN], (*ids)[VIGIL_ID_LEN] = NULL;
+	char (*hash)[65] = NULL;
+	const char *prev;
+	long long seq = 1;
+	size_t i;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	/* As audit_append: the tenant row serialises the chain. */
+	if ((rc = db_exec(db, SQL_KEY_LOCK_TENANT,
+	    (struct db_val[]){ DB_STR(tenant_id) }, 1, NULL)) != 0 ||
+	    (rc = db_exec(db, SQL_AUDIT_LAST,
+	    (struct db_val[]){ DB_STR(tenant_id) }, 1, &res)) != 0)
+		goto out;
+	rc = DB_ERR;
+	if ((p = calloc(n * AUDIT_NCOLS, sizeof(*p))) == NULL ||
+	    (ids = calloc(n, sizeof(*ids))) == NULL ||
+	    (hash = calloc(n, sizeof(*hash))) == NULL)
+		goto out;
+	prev = AUDIT_GENESIS;
+	if (res->nrows > 0 && db_cell(res, 0, AUDIT_HEAD_C_HASH) != NULL) {
+		seq = db_cell_int(res, 0, AUDIT_HEAD_C_SEQ) + 1;
+		prev = db_cell(res, 0, AUDIT_HEAD_C_HASH);
+	}
+	vtime_sql(time(NULL), at, sizeof(at));
+	for (i = 0; i < n; i++, seq++) {
+		struct db_val *r = p + i * AUDIT_NCOLS;
+
+		audit_hash(prev, seq, at, e[i].actor, e[i].action,
+		    e[i].object, e[i].detail, hash[i]);
+		if (id_new("aud", ids[i], sizeof(ids[i])) != 0)
+			goto out;
+		r[0] = DB_STR(ids[i]);
+		r[1] = DB_STR(tenant_id);
+		r[2] = DB_INT(seq);
+		r[3] = DB_STR(at);
+		r[4] = DB_STR(e[i].actor);
+		r[5] = DB_STR(e[i].action);
+		r[6] = DB_STR(e[i].object);
+		r[7] = DB_STR(e[i].detail);
+		r[8] = DB_STR(prev);
+		r[9] = DB_STR(hash[i]);
+		prev = hash[i];
+	}
+	rc = db_exec_rows(db, SQL_AUDIT_INSERT_64, p, AUDIT_NCOLS, n);
+out:
+	free(hash);
+	free(ids);
+	free(p);
+	db_res_free(res);
+	return rc;
+}
+
 int
 audit_commit(struct db *db, const char *tenant_id, const char *actor,
     const char *action, const char *object, json_object *detail)

@@ -28,6 +28,18 @@ int	 audit_append(struct db *, const char *tenant_id, const char *actor,
 int	 audit_append_locked(struct db *, const char *tenant_id,
 	    const char *actor, const char *action, const char *object,
 	    json_object *detail);
+/* One entry of audit_append_many (strings borrowed; detail is JSON text,
+ * as audit_append writes it). */
+struct audit_entry {
+	const char	*actor;
+	const char	*action;
+	const char	*object;
+	const char	*detail;
+};
+/* audit_append for n entries in this order, with one read of the chain
+ * head and multi-row inserts (the scanner's batches). 0 or a DB_* code. */
+int	 audit_append_many(struct db *, const char *tenant_id,
+	    const struct audit_entry *e, size_t n);
 /* The last step of an audited change: append its entry, then commit the
  * caller's transaction. detail is taken (put here; may be NULL). 0, or a
  * DB_* code with the transaction left for the caller to roll back. */

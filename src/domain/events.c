@@ -116,9 +116,8 @@ int
 events_append(struct db *db, const char *tenant_id, const char *type,
     time_t at, json_object *data, const char *id)
 {
-	json_object *env;
-	char evid[VIGIL_ID_LEN], ts[VTIME_RFC3339_LEN], sql[VTIME_SQL_LEN];
-	const char *payload;
+	char evid[VIGIL_ID_LEN], sql[VTIME_SQL_LEN];
+	char *payload;
 	size_t len;
 	int rc;
 
@@ -134,8 +133,31 @@ events_append(struct db *db, const char *tenant_id, const char *type,
 		}
 		id = evid;
 	}
-	vtime_rfc3339(at, ts, sizeof(ts));
 	vtime_sql(at, sql, sizeof(sql));
+	if (events_payload(tenant_id, type, at, data, id, &payload,
+	    &len) != 0)
+		return DB_ERR;
+	rc = db_exec(db, SQL_EVENT_INSERT, (struct db_val[]){ DB_STR(id),
+	    DB_STR(tenant_id), DB_STR(type), DB_STR(sql),
+	    DB_STRN(payload, len) }, 5, NULL);
+	free(payload);
+	return rc;
+}
+
+int
+events_payload(const char *tenant_id, const char *type, time_t at,
+    json_object *data, const char *id, char **payload, size_t *len)
+{
+	json_object *env;
+	char ts[VTIME_RFC3339_LEN];
+	const char *s;
+
+	*payload = NULL;
+	if (events_type(type) == NULL) {
+		json_object_put(data);
+		return -1;
+	}
+	vtime_rfc3339(at, ts, sizeof(ts));
 	/* The envelope's member order is part of what receivers verify
 	 * signatures over (the body is sent as stored). */
 	env = json_object_new_object();
@@ -146,12 +168,13 @@ events_append(struct db *db, const char *tenant_id, const char *type,
 	    json_object_new_string(tenant_id));
 	json_object_object_add(env, "timestamp", json_object_new_string(ts));
 	json_object_object_add(env, "data", data);
-	payload = vjson_str(env, &len);
-	rc = db_exec(db, SQL_EVENT_INSERT, (struct db_val[]){ DB_STR(id),
-	    DB_STR(tenant_id), DB_STR(type), DB_STR(sql),
-	    DB_STRN(payload, len) }, 5, NULL);
+	s = vjson_str(env, len);
+	if (s != NULL && (*payload = malloc(*len + 1)) != NULL) {
+		memcpy(*payload, s, *len);
+		(*payload)[*len] = '\0';
+	}
 	json_object_put(env);
-	return rc;
+	return *payload != NULL ? 0 : -1;
 }
 
 int

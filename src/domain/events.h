@@ -52,6 +52,11 @@ int	 events_match(json_object *subs, const char *type);
  * type events_types does not list). */
 int	 events_append(struct db *, const char *tenant_id, const char *type,
 	    time_t at, json_object *data, const char *id);
+/* The stored envelope of an event, as events_append writes it: a new
+ * string into *payload (caller frees) and its length. data is taken
+ * over. 0, or -1 (out of memory, or a type events_types does not list). */
+int	 events_payload(const char *tenant_id, const char *type, time_t at,
+	    json_object *data, const char *id, char **payload, size_t *len);
 /* A new event id ("evt_…") into id (VIGIL_ID_LEN). 0 or -1. */
 int	 events_id_new(char *id, size_t idsz);
 

@@ -1063,3 +1063,648 @@ findings_expire_due(struct db *db, time_t now)
 	db_res_free(ids);
 	return changed;
 }
+
+/* -- the scanner's batches ------------------------------------------------ */
+
+/* Parameters per row of SQL_FINDING_UPSERT_*, SQL_HISTORY_INSERT_*,
+ * SQL_EVENT_INSERT_* and SQL_SCAN_RESULT_ADD_*. */
+#define UP_NCOLS	28
+#define HIST_NCOLS	6
+#define EV_NCOLS	5
+#define RES_NCOLS	6
+
+/* The columns SQL_FINDING_GET_MANY* add after FINDING_COLS. */
+enum { C_INTEG = C__N, C_SEEN_SCAN };
+
+_Static_assert(FINDINGS_BATCH <= DB_MANY, "a batch's ids fit one IN list");
+
+/* A growing array of statement parameters. */
+struct vals {
+	struct db_val	*v;
+	size_t		 n, a;
+};
+
+/* One finding a batch decides about. */
+struct slot {
+	const char		*id;		/* borrowed */
+	struct finding_row	*row;		/* NULL: not stored, not yet seen */
+	int			 stored;	/* in the database before */
+	int			 dirty;		/* to upsert */
+	int			 touched;	/* seen: last_seen_at at least */
+	const char		*integ;		/* integration_id to write */
+	char			*stored_integ;	/* as loaded (owned) */
+	char			*seen_scan;	/* as loaded (owned) */
+};
+
+/* One batch's transaction: its findings and what it will write. */
+struct batch {
+	struct db		*db;
+	const char		*tenant_id;
+	const char		*scan_id;
+	time_t			 now;
+	struct lc_tenant	 tenant;
+	struct slot		*slots;		/* sorted by id */
+	size_t			 nslots;
+	struct vals		 hist, ev, res;
+	struct audit_entry	*aud;
+	size_t			 naud, aaud;
+	char			**keep;		/* strings the parameters use */
+	size_t			 nkeep, akeep;
+	int			 oom;
+};
+
+static int
+cmp_slot(const void *a, const void *b)
+{
+	return strcmp(((const struct slot *)a)->id,
+	    ((const struct slot *)b)->id);
+}
+
+static struct slot *
+slot_find(struct batch *b, const char *id)
+{
+	struct slot key;
+
+	key.id = id;
+	return bsearch(&key, b->slots, b->nslots, sizeof(*b->slots),
+	    cmp_slot);
+}
+
+static void
+vals_push(struct batch *b, struct vals *v, struct db_val x)
+{
+	if (v->n == v->a) {
+		size_t a = v->a ? v->a * 2 : 256;
+		struct db_val *p = realloc(v->v, a * sizeof(*p));
+
+		if (p == NULL) {
+			b->oom = 1;
+			return;
+		}
+		v->v = p;
+		v->a = a;
+	}
+	v->v[v->n++] = x;
+}
+
+/* Keep s (malloc'd, may be NULL from a failed copy) until the batch
+ * ends; s, or "" with b->oom set. */
+static const char *
+keep(struct batch *b, char *s)
+{
+	if (s != NULL && b->nkeep == b->akeep) {
+		size_t a = b->akeep ? b->akeep * 2 : 256;
+		char **p = realloc(b->keep, a * sizeof(*p));
+
+		if (p == NULL) {
+			free(s);
+			s = NULL;
+		} else {
+			b->keep = p;
+			b->akeep = a;
+		}
+	}
+	if (s == NULL) {
+		b->oom = 1;
+		return "";
+	}
+	b->keep[b->nkeep++] = s;
+	return s;
+}
+
+static const char *
+keep_dup(struct batch *b, const char *s)
+{
+	return keep(b, strdup(s ? s : ""));
+}
+
+/* A DATETIME parameter for t (NULL for 0) that lives as long as b. */
+static struct db_val
+keep_time(struct batch *b, time_t t)
+{
+	char s[VTIME_SQL_LEN];
+
+	if (t == 0)
+		return DB_NUL;
+	vtime_sql(t, s, sizeof(s));
+	return DB_STR(keep_dup(b, s));
+}
+
+static void
+batch_free(struct batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->nslots; i++) {
+		findings_row_free(b->slots[i].row);
+		free(b->slots[i].stored_integ);
+		free(b->slots[i].seen_scan);
+	}
+	free(b->slots);
+	free(b->hist.v);
+	free(b->ev.v);
+	free(b->res.v);
+	free(b->aud);
+	for (i = 0; i < b->nkeep; i++)
+		free(b->keep[i]);
+	free(b->keep);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Slots for ids[0..n) (duplicates share one), sorted. 0 or -1. */
+static int
+batch_slots(struct batch *b, const char *const *ids, size_t n)
+{
+	size_t i, j;
+
+	if ((b->slots = calloc(n ? n : 1, sizeof(*b->slots))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		b->slots[i].id = ids[i];
+	qsort(b->slots, n, sizeof(*b->slots), cmp_slot);
+	for (i = j = 0; i < n; i++)
+		if (j == 0 || strcmp(b->slots[j - 1].id, b->slots[i].id) != 0)
+			b->slots[j++] = b->slots[i];
+	b->nslots = j;
+	return 0;
+}
+
+/* Read the stored rows of the batch's findings (locked when not a dry
+ * run) into their slots. 0 or a DB_* code. */
+static int
+batch_load(struct batch *b, enum db_stmt s)
+{
+	struct db_val p[1 + DB_MANY];
+	struct db_res *res = NULL;
+	struct slot *sl;
+	size_t i;
+	int rc;
+
+	if (b->nslots == 0)
+		return 0;
+	p[0] = DB_STR(b->tenant_id);
+	for (i = 0; i < DB_MANY; i++)
+		p[1 + i] = DB_STR(b->slots[i < b->nslots ? i :
+		    b->nslots - 1].id);
+	if ((rc = db_exec(b->db, s, p, NELEM(p), &res)) != 0)
+		return rc;
+	for (i = 0; i < res->nrows; i++) {
+		const char *v;
+
+		if ((sl = slot_find(b, db_cell(res, i, C_ID))) == NULL ||
+		    sl->stored)
+			continue;
+		if ((sl->row = findings_row_at(res, i)) == NULL) {
+			rc = DB_ERR;
+			break;
+		}
+		sl->stored = 1;
+		if ((v = db_cell(res, i, C_INTEG)) != NULL &&
+		    (sl->stored_integ = strdup(v)) == NULL)
+			b->oom = 1;
+		if ((v = db_cell(res, i, C_SEEN_SCAN)) != NULL &&
+		    (sl->seen_scan = strdup(v)) == NULL)
+			b->oom = 1;
+		sl->integ = sl->stored_integ;
+	}
+	db_res_free(res);
+	return rc;
+}
+
+/* The history rows, events and audit entry of res applied to row, as
+ * write_effects writes them, queued in the batch. */
+static void
+batch_effects(struct batch *b, const struct finding_row *row,
+    const struct lc_result *res)
+{
+	json_object *detail, *actions;
+	struct audit_entry *a;
+	const char *fid = keep_dup(b, row->f.id);
+	size_t i, len;
+
+	for (i = 0; i < res->nhistory; i++) {
+		const struct lc_history *h = &res->history[i];
+		const char *fields = vjson_str(h->fields, &len);
+
+		vals_push(b, &b->hist, DB_STR(b->tenant_id));
+		vals_push(b, &b->hist, DB_STR(fid));
+		vals_push(b, &b->hist, DB_STR(h->action));
+		vals_push(b, &b->hist, keep_time(b, h->timestamp));
+		vals_push(b, &b->hist, DB_STR(keep_dup(b, h->by)));
+		vals_push(b, &b->hist, DB_STR(keep_dup(b, fields)));
+	}
+	for (i = 0; i < res->nevents; i++) {
+		json_object *data = json_object_new_object();
+		time_t at = res->nhistory ? res->history[0].timestamp :
+		    row->f.updated_at;
+		char id[VIGIL_ID_LEN], *payload = NULL;
+
+		json_object_object_add(data, "finding",
+		    findings_to_json(row, 0));
+		if (events_id_new(id, sizeof(id)) != 0 ||
+		    events_payload(b->tenant_id, res->events[i], at, data, id,
+		    &payload, &len) != 0) {
+			b->oom = 1;
+			continue;
+		}
+		vals_push(b, &b->ev, DB_STR(keep_dup(b, id)));
+		vals_push(b, &b->ev, DB_STR(b->tenant_id));
+		vals_push(b, &b->ev, DB_STR(res->events[i]));
+		vals_push(b, &b->ev, keep_time(b, at));
+		vals_push(b, &b->ev, DB_STRN(keep(b, payload), len));
+	}
+	if (res->nhistory == 0)
+		return;
+	if (b->naud == b->aaud) {
+		size_t n = b->aaud ? b->aaud * 2 : 64;
+		struct audit_entry *p = realloc(b->aud, n * sizeof(*p));
+
+		if (p == NULL) {
+			b->oom = 1;
+			return;
+		}
+		b->aud = p;
+		b->aaud = n;
+	}
+	detail = json_object_new_object();
+	actions = json_object_new_array();
+	for (i = 0; i < res->nhistory; i++)
+		json_object_array_add(actions,
+		    lifecycle_history_json(&res->history[i]));
+	json_object_object_add(detail, "history", actions);
+	add_str(detail, "state", finding_state_str(row->f.state));
+	a = &b->aud[b->naud++];
+	a->actor = LC_BY_SCANNER;
+	a->action = res->history[res->nhistory - 1].action;
+	a->object = fid;
+	a->detail = keep_dup(b, vjson_str(detail, &len));
+	json_object_put(detail);
+}
+
+static void
+batch_result(struct batch *b, const struct finding_row *row,
+    const char *outcome)
+{
+	if (b->scan_id == NULL)
+		return;
+	vals_push(b, &b->res, DB_STR(b->scan_id));
+	vals_push(b, &b->res, DB_STR(keep_dup(b, row->f.id)));
+	vals_push(b, &b->res, DB_STR(keep_dup(b, row->rule_id)));
+	vals_push(b, &b->res, DB_STR(keep_dup(b, row->resource_id)));
+	vals_push(b, &b->res, DB_STR(finding_severity_str(row->f.severity)));
+	vals_push(b, &b->res, DB_STR(outcome));
+}
+
+/* 1 if a and b differ in more than last_seen_at. */
+static int
+more_than_seen(const struct finding *a, const struct finding *b)
+{
+	return strcmp(a->fingerprint, b->fingerprint) != 0 ||
+	    a->severity != b->severity || a->state != b->state ||
+	    a->remediation != b->remediation ||
+	    a->resolved_by != b->resolved_by ||
+	    a->awaiting_scan != b->awaiting_scan ||
+	    a->detected_at != b->detected_at ||
+	    a->updated_at != b->updated_at ||
+	    a->resolved_at != b->resolved_at ||
+	    a->accepted_until != b->accepted_until ||
+	    a->snoozed_until != b->snoozed_until;
+}
+
+static int
+str_differs(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") != 0;
+}
+
+/* Write what the batch decided: the upserts, the unchanged findings'
+ * last_seen_at, then history, events, audit and results. 0 or DB_*. */
+static int
+batch_write(struct batch *b)
+{
+	struct vals up;
+	struct db_val seen[3 + DB_MANY];
+	size_t i, nup = 0, nseen = 0;
+	int rc = DB_ERR;
+
+	memset(&up, 0, sizeof(up));
+	for (i = 0; i < b->nslots; i++) {
+		const struct slot *sl = &b->slots[i];
+		const struct finding_row *r = sl->row;
+		const struct finding *f;
+
+		if (r == NULL)
+			continue;
+		f = &r->f;
+		if (!sl->dirty) {
+			if (sl->touched && sl->stored)
+				seen[3 + nseen++] = DB_STR(sl->id);
+			continue;
+		}
+		nup++;
+		vals_push(b, &up, DB_STR(b->tenant_id));
+		vals_push(b, &up, DB_STR(f->id));
+		vals_push(b, &up, DB_STR(r->rule_id));
+		vals_push(b, &up, DB_STR(r->provider));
+		vals_push(b, &up, DB_STR0(sl->integ));
+		vals_push(b, &up, DB_STR(r->subscription_id));
+		vals_push(b, &up, DB_STR(r->environment));
+		vals_push(b, &up, DB_STR(r->resource_id));
+		vals_push(b, &up, DB_STR(r->title));
+		vals_push(b, &up, DB_STR(finding_severity_str(f->severity)));
+		vals_push(b, &up, DB_STR(r->category));
+		vals_push(b, &up, DB_STR(r->layer));
+		vals_push(b, &up, DB_STR(r->framework));
+		vals_push(b, &up, DB_STR(r->description));
+		vals_push(b, &up, DB_STR(r->recommendation));
+		vals_push(b, &up, DB_STR(r->evidence));
+		vals_push(b, &up, DB_STR(f->fingerprint));
+		vals_push(b, &up, DB_STR(finding_state_str(f->state)));
+		vals_push(b, &up,
+		    DB_STR(finding_remediation_str(f->remediation)));
+		vals_push(b, &up, DB_STR(resolver_db(f->resolved_by)));
+		vals_push(b, &up, DB_INT(f->awaiting_scan));
+		vals_push(b, &up, keep_time(b, f->accepted_until));
+		vals_push(b, &up, keep_time(b, f->snoozed_until));
+		vals_push(b, &up, keep_time(b, f->detected_at));
+		vals_push(b, &up, keep_time(b, f->updated_at));
+		vals_push(b, &up, keep_time(b, f->last_seen_at));
+		vals_push(b, &up, keep_time(b, f->resolved_at));
+		vals_push(b, &up, DB_STR0(sl->touched ? b->scan_id :
+		    sl->seen_scan));
+	}
+	if (b->oom)
+		goto out;
+	if ((rc = db_exec_rows(b->db, SQL_FINDING_UPSERT_64, up.v, UP_NCOLS,
+	    nup)) != 0)
+		goto out;
+	if (nseen > 0) {
+		seen[0] = keep_time(b, b->now);
+		seen[1] = DB_STR0(b->scan_id);
+		seen[2] = DB_STR(b->tenant_id);
+		/* The IN list's spare places repeat the last id. */
+		for (i = nseen; i < DB_MANY; i++)
+			seen[3 + i] = seen[3 + nseen - 1];
+		if (b->oom) {
+			rc = DB_ERR;
+			goto out;
+		}
+		if ((rc = db_exec(b->db, SQL_FINDING_SEEN_MANY, seen,
+		    NELEM(seen), NULL)) != 0)
+			goto out;
+	}
+	if ((rc = db_exec_rows(b->db, SQL_HISTORY_INSERT_64, b->hist.v,
+	    HIST_NCOLS, b->hist.n / HIST_NCOLS)) != 0 ||
+	    (rc = db_exec_rows(b->db, SQL_EVENT_INSERT_64, b->ev.v, EV_NCOLS,
+	    b->ev.n / EV_NCOLS)) != 0 ||
+	    (rc = audit_append_many(b->db, b->tenant_id, b->aud,
+	    b->naud)) != 0 ||
+	    (rc = db_exec_rows(b->db, SQL_SCAN_RESULT_ADD_64, b->res.v,
+	    RES_NCOLS, b->res.n / RES_NCOLS)) != 0)
+		goto out;
+out:
+	free(up.v);
+	return rc;
+}
+
+/* Apply the batch's observations in order to their slots. 0 or DB_*. */
+static int
+batch_seen(struct batch *b, struct findings_seen *items, size_t n)
+{
+	struct lc_result res;
+	struct lc_input in;
+	size_t i;
+
+	memset(&res, 0, sizeof(res));
+	for (i = 0; i < n; i++) {
+		struct findings_seen *it = &items[i];
+		const struct finding_obs *obs = &it->obs;
+		struct slot *sl = slot_find(b, it->id);
+		struct finding_row *row;
+		enum finding_state was = FINDING_OPEN;
+		int isnew, plain;
+
+		if (sl == NULL)
+			return DB_ERR;
+		row = sl->row;
+		isnew = row == NULL;
+		if (!isnew)
+			was = row->f.state;
+		memset(&in, 0, sizeof(in));
+		in.kind = LC_SEEN;
+		in.u.seen.fingerprint = it->fingerprint;
+		in.u.seen.severity = obs->severity;
+		if (lifecycle_apply(isnew ? NULL : &row->f, &in, b->now,
+		    &b->tenant, &res) != 0 || res.status != 0) {
+			log_err("findings: observation of %s refused: %s",
+			    it->id, res.message ? res.message : "error");
+			lifecycle_result_free(&res);
+			return DB_ERR;
+		}
+		if (isnew) {
+			if ((row = sl->row = calloc(1, sizeof(*row))) == NULL) {
+				lifecycle_result_free(&res);
+				return DB_ERR;
+			}
+			row->f = res.finding;
+			snprintf(row->f.id, sizeof(row->f.id), "%s", it->id);
+			res.finding = row->f;
+			sl->dirty = 1;
+		} else {
+			/* The stored fingerprint differs: the evidence is
+			 * rewritten even where the lifecycle keeps the state
+			 * (a dismissed finding). */
+			plain = res.nhistory == 0 && res.nevents == 0 &&
+			    !more_than_seen(&row->f, &res.finding) &&
+			    strcmp(row->f.fingerprint, it->fingerprint) == 0 &&
+			    !str_differs(sl->integ, obs->integration_id) &&
+			    !str_differs(row->resource_id, obs->resource_id);
+			row->f = res.finding;
+			if (desc_changed(row, obs, &res, b->now) != 0) {
+				lifecycle_result_free(&res);
+				return DB_ERR;
+			}
+			if (!plain || res.nhistory > 0 || res.nevents > 0)
+				sl->dirty = 1;
+		}
+		if (row_set_desc(row, obs, it->evidence) != 0) {
+			lifecycle_result_free(&res);
+			return DB_ERR;
+		}
+		sl->integ = obs->integration_id;
+		sl->touched = 1;
+		batch_effects(b, row, &res);
+		if (isnew)
+			it->outcome = FINDINGS_SEEN_DETECTED;
+		else if (was != FINDING_OPEN && row->f.state == FINDING_OPEN)
+			it->outcome = FINDINGS_SEEN_REOPENED;
+		else
+			it->outcome = FINDINGS_SEEN_PRESENT;
+		if (it->outcome != FINDINGS_SEEN_PRESENT)
+			batch_result(b, row, it->outcome ==
+			    FINDINGS_SEEN_DETECTED ? "detected" : "reopened");
+		lifecycle_result_free(&res);
+	}
+	return b->oom ? DB_ERR : 0;
+}
+
+/* One attempt at a batch of observations. */
+static int
+observe_batch_once(struct db *db, const char *tenant_id,
+    struct findings_seen *items, size_t n, time_t now, const char *scan_id,
+    int dry_run)
+{
+	struct batch b;
+	const char **ids = NULL;
+	size_t i;
+	int rc = DB_ERR, tx = 0;
+
+	memset(&b, 0, sizeof(b));
+	b.db = db;
+	b.tenant_id = tenant_id;
+	b.scan_id = scan_id;
+	b.now = now;
+	if ((ids = calloc(n ? n : 1, sizeof(*ids))) == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		ids[i] = items[i].id;
+	if (batch_slots(&b, ids, n) != 0)
+		goto out;
+	if (!dry_run) {
+		if ((rc = db_begin(db)) != 0)
+			goto out;
+		tx = 1;
+		if ((rc = lock_tenant(db, tenant_id)) != 0)
+			goto out;
+	}
+	if ((rc = findings_tenant_settings(db, tenant_id, &b.tenant)) != 0 ||
+	    (rc = batch_load(&b, SQL_FINDING_GET_MANY)) != 0 ||
+	    (rc = batch_seen(&b, items, n)) != 0)
+		goto out;
+	if (dry_run)
+		goto out;
+	if ((rc = batch_write(&b)) != 0)
+		goto out;
+	rc = db_commit(db);
+	tx = rc != 0;
+out:
+	if (tx)
+		db_rollback(db);
+	batch_free(&b);
+	free(ids);
+	return rc;
+}
+
+int
+findings_observe_batch(struct db *db, const char *tenant_id,
+    struct findings_seen *items, size_t n, time_t now, const char *scan_id,
+    int dry_run)
+{
+	int attempt, rc = DB_RETRY;
+
+	if (n > FINDINGS_BATCH)
+		return DB_ERR;
+	/* A deadlock or lock timeout rolled the whole batch back. */
+	for (attempt = 0; attempt < 3 && rc == DB_RETRY; attempt++)
+		rc = observe_batch_once(db, tenant_id, items, n, now, scan_id,
+		    dry_run);
+	return rc;
+}
+
+/* One attempt at resolving ids[0..n): *resolved gets how many. */
+static int
+absent_batch_once(struct db *db, const char *tenant_id, const char **ids,
+    size_t n, time_t now, const char *scan_id, long *resolved)
+{
+	struct batch b;
+	struct lc_result res;
+	struct lc_input in;
+	size_t i;
+	int rc, tx = 0;
+
+	*resolved = 0;
+	memset(&b, 0, sizeof(b));
+	memset(&res, 0, sizeof(res));
+	memset(&in, 0, sizeof(in));
+	in.kind = LC_NOT_SEEN;
+	b.db = db;
+	b.tenant_id = tenant_id;
+	b.scan_id = scan_id;
+	b.now = now;
+	rc = DB_ERR;
+	if (batch_slots(&b, ids, n) != 0)
+		goto out;
+	if ((rc = db_begin(db)) != 0)
+		goto out;
+	tx = 1;
+	if ((rc = lock_tenant(db, tenant_id)) != 0 ||
+	    (rc = findings_tenant_settings(db, tenant_id, &b.tenant)) != 0 ||
+	    (rc = batch_load(&b, SQL_FINDING_GET_MANY_EVID)) != 0)
+		goto out;
+	for (i = 0; i < b.nslots; i++) {
+		struct slot *sl = &b.slots[i];
+		enum finding_state was;
+
+		if (sl->row == NULL)
+			continue;
+		was = sl->row->f.state;
+		if (lifecycle_apply(&sl->row->f, &in, now, &b.tenant,
+		    &res) != 0) {
+			rc = DB_ERR;
+			goto out;
+		}
+		if (res.status == 0 && (res.changed || res.nhistory > 0 ||
+		    res.nevents > 0)) {
+			sl->row->f = res.finding;
+			sl->dirty = 1;
+			batch_effects(&b, sl->row, &res);
+			if (was != FINDING_RESOLVED &&
+			    sl->row->f.state == FINDING_RESOLVED) {
+				(*resolved)++;
+				batch_result(&b, sl->row, "resolved");
+			}
+		}
+		lifecycle_result_free(&res);
+	}
+	if ((rc = batch_write(&b)) != 0)
+		goto out;
+	rc = db_commit(db);
+	tx = rc != 0;
+out:
+	if (tx)
+		db_rollback(db);
+	batch_free(&b);
+	return rc;
+}
+
+long
+findings_resolve_absent(struct db *db, const char *tenant_id,
+    const char *integration_id, const char *provider, const char *scan_id,
+    time_t now)
+{
+	struct db_res *ids = NULL;
+	const char *batch[FINDINGS_BATCH];
+	long total = 0, n;
+	size_t i, k;
+	int rc = 0, attempt;
+
+	if (integration_id == NULL)
+		return DB_ERR;
+	if ((rc = db_exec(db, SQL_FINDING_ABSENT, (struct db_val[]){
+	    DB_STR(integration_id), DB_STR(provider), DB_STR0(scan_id) }, 3,
+	    &ids)) != 0)
+		return rc;
+	for (i = 0; i < ids->nrows; i += k) {
+		for (k = 0; k < FINDINGS_BATCH && i + k < ids->nrows; k++)
+			batch[k] = db_cell(ids, i + k, 0);
+		rc = DB_RETRY;
+		for (attempt = 0; attempt < 3 && rc == DB_RETRY; attempt++)
+			rc = absent_batch_once(db, tenant_id, batch, k, now,
+			    scan_id, &n);
+		if (rc != 0)
+			break;
+		total += n;
+	}
+	db_res_free(ids);
+	return rc != 0 ? rc : total;
+}

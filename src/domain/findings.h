@@ -160,6 +160,48 @@ int	 findings_observe(struct db *, const char *tenant_id,
 long	 findings_reconcile_absent(struct db *, const char *tenant_id,
 	    const char *integration_id, const char *provider,
 	    char *const *seen, size_t n, time_t now);
+
+/* The scanner's batches. A batch is one transaction: the stored rows of
+ * its findings read in one statement, the lifecycle applied in memory
+ * (as findings_observe and findings_reconcile_absent would, one after
+ * the other), then multi-row writes: new and changed findings upserted,
+ * the unchanged only get last_seen_at (and seen_scan_id), the history,
+ * events, audit entries and scan results of the changes. */
+#define FINDINGS_BATCH	256	/* DB_MANY */
+
+/* What one observation was to its finding. */
+enum findings_seen_outcome {
+	FINDINGS_SEEN_DETECTED,		/* new */
+	FINDINGS_SEEN_REOPENED,		/* was not open, is now */
+	FINDINGS_SEEN_PRESENT,		/* anything else */
+};
+
+/* One observation of a batch: obs with its evidence already serialised
+ * (obs.evidence is not read), its fingerprint and id. Strings borrowed. */
+struct findings_seen {
+	struct finding_obs	 obs;
+	const char		*evidence;	/* JSON text */
+	size_t			 evlen;
+	char			 fingerprint[65];
+	char			 id[FINDING_ID_MAX];
+	enum findings_seen_outcome outcome;	/* set by the batch */
+};
+
+/* Observe n (<= FINDINGS_BATCH) findings in one transaction, marking
+ * them seen by scan_id and recording the detected and reopened ones in
+ * its results. With dry_run nothing is written (no transaction): the
+ * outcomes are what a scan would record. 0 or a DB_* code (nothing of
+ * the batch written). */
+int	 findings_observe_batch(struct db *, const char *tenant_id,
+	    struct findings_seen *items, size_t n, time_t now,
+	    const char *scan_id, int dry_run);
+/* After a complete scan: LC_NOT_SEEN for every finding of the
+ * integration (not NULL) and provider that SQL_FINDING_ABSENT offers (not marked
+ * seen by scan_id), in batches as above, a "resolved" result for each
+ * one it resolves. The number resolved, or a DB_* code. */
+long	 findings_resolve_absent(struct db *, const char *tenant_id,
+	    const char *integration_id, const char *provider,
+	    const char *scan_id, time_t now);
 /* Expire acceptances and snoozes whose time has passed, across all
  * tenants (LC_TICK). Returns the number changed or a DB_* code. */
 long	 findings_expire_due(struct db *, time_t now);

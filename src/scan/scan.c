@@ -1,8 +1,10 @@
 /* scan.c: one scan of one integration. The per-integration lock is a
  * MariaDB named lock on the scanner's own connection, so it dies with the
- * process; every finding change is its own transaction (findings.c), so a
- * scan killed midway leaves findings consistent and the next
- * "vigil-scan --due" marks it failed. */
+ * process. Resources are evaluated as they come; the findings they fire
+ * are written a batch of FINDINGS_BATCH at a time, each batch one
+ * transaction (findings_observe_batch), so a scan killed midway leaves
+ * whole batches, the next "vigil-scan --due" marks it failed, and a new
+ * scan takes up from the findings as they are. */
 #include "vigil.h"
 
 #include <stdio.h>
@@ -46,8 +48,17 @@ struct ctx {
 	struct connector	*conn;
 	char			*secret;	/* plaintext, wiped at the end */
 	size_t			 secretlen;
-	char			**seen;		/* finding ids observed */
+	char			**seen;		/* dry run: finding ids seen */
 	size_t			 nseen, aseen;
+	/* The batch being filled, and the strings its items borrow. */
+	struct findings_seen	 items[FINDINGS_BATCH];
+	struct pending {
+		char		*resource_id;
+		char		*evidence;
+		char		 sub[SCAN_SUB_MAX + 1];
+		char		 env[SCAN_ENV_MAX + 1];
+	}			 pend[FINDINGS_BATCH];
+	size_t			 nitems;
 	time_t			 now;
 	long long		 t0_us, last_us;
 	char			 err[SCAN_ERR_MAX];
@@ -158,18 +169,6 @@ resource_environment(json_object *res, char *out, size_t outsz)
 	out[n] = '\0';
 }
 
-/* A finding's outcome in this scan from its state before (NULL: it did
- * not exist) and after. */
-static const char *
-classify(const struct finding *before, enum finding_state after)
-{
-	if (before == NULL)
-		return "detected";
-	if (before->state != FINDING_OPEN && after == FINDING_OPEN)
-		return "reopened";
-	return "present";
-}
-
 static int
 result_row(struct ctx *c, enum db_stmt s, const char *fid,
     const char *rule_id, const char *resource_id,
@@ -185,95 +184,121 @@ result_row(struct ctx *c, enum db_stmt s, const char *fid,
 
 /* -- evaluating one resource ----------------------------------------------- */
 
-/* One firing of rule on resource rid: observe it (or, dry run, predict
- * it). 0, or -1 with c->err set. */
+static void
+pending_clear(struct ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nitems; i++) {
+		free(c->pend[i].resource_id);
+		free(c->pend[i].evidence);
+	}
+	c->nitems = 0;
+}
+
+/* Write (or, dry run, predict) the batch of findings collected so far
+ * and count its outcomes. 0, or -1 with c->err set. */
+static int
+flush(struct ctx *c)
+{
+	size_t i;
+	int rc;
+
+	if (c->nitems == 0)
+		return 0;
+	rc = findings_observe_batch(c->db, c->tenant_id, c->items, c->nitems,
+	    c->now, c->scan_id, c->opts->dry_run);
+	if (rc != 0) {
+		snprintf(c->err, sizeof(c->err), "database error while "
+		    "recording findings (a batch of %zu from %s)", c->nitems,
+		    c->items[0].id);
+		pending_clear(c);
+		return -1;
+	}
+	for (i = 0; i < c->nitems; i++) {
+		const struct findings_seen *it = &c->items[i];
+
+		switch (it->outcome) {
+		case FINDINGS_SEEN_DETECTED:
+			c->st->detected++;
+			break;
+		case FINDINGS_SEEN_REOPENED:
+			c->st->reopened++;
+			break;
+		default:
+			c->st->present++;
+			break;
+		}
+		if (!c->opts->dry_run)
+			continue;
+		if (it->outcome != FINDINGS_SEEN_PRESENT && c->opts->change)
+			c->opts->change(c->opts->arg, it->outcome ==
+			    FINDINGS_SEEN_DETECTED ? "new" : "reopened",
+			    it->id, it->obs.rule_id, it->obs.resource_id);
+		/* A dry run cannot mark what it saw in the database. */
+		if (seen_add(c, it->id) != 0) {
+			snprintf(c->err, sizeof(c->err), "out of memory");
+			pending_clear(c);
+			return -1;
+		}
+	}
+	pending_clear(c);
+	return 0;
+}
+
+/* One firing of rule on resource rid: queue it in the batch, writing
+ * the batch when it is full. 0, or -1 with c->err set. */
 static int
 observe(struct ctx *c, const struct rule *rule, const char *rid,
     const char *sub, const char *env, json_object *ev)
 {
-	struct finding_row *before = NULL, *after = NULL;
-	struct finding_obs obs;
-	struct lc_result res;
-	struct lc_input in;
-	char id[FINDING_ID_MAX], fp[65];
-	const char *outcome;
-	enum finding_state st;
-	int found, rc = -1;
+	struct findings_seen *it = &c->items[c->nitems];
+	struct pending *p = &c->pend[c->nitems];
+	struct finding_obs *obs = &it->obs;
+	json_object *empty = NULL;
+	const char *text;
+	size_t len;
 
-	memset(&res, 0, sizeof(res));
-	findings_make_id(rule->provider, rule->id, rid, id, sizeof(id));
-	if ((found = findings_load(c->db, c->tenant_id, id, 0, &before)) < 0)
-		goto dberr;
-	if (c->opts->dry_run) {
-		memset(&in, 0, sizeof(in));
-		findings_fingerprint(ev, fp);
-		in.kind = LC_SEEN;
-		in.u.seen.fingerprint = fp;
-		in.u.seen.severity = rule->severity;
-		if (lifecycle_apply(found ? &before->f : NULL, &in, c->now,
-		    &c->tenant, &res) != 0 || res.status != 0) {
-			snprintf(c->err, sizeof(c->err), "finding %s: the "
-			    "lifecycle refused an observation", id);
-			goto out;
-		}
-		st = res.finding.state;
-	} else {
-		memset(&obs, 0, sizeof(obs));
-		obs.rule_id = rule->id;
-		obs.provider = rule->provider;
-		obs.integration_id = c->integration_id;
-		obs.subscription_id = sub;
-		obs.environment = env;
-		obs.resource_id = rid;
-		obs.title = rule->title;
-		obs.severity = rule->severity;
-		obs.category = rule->category;
-		obs.layer = rule->layer ? rule->layer : "";
-		obs.framework = rule->framework ? rule->framework : "";
-		obs.description = rule->description;
-		obs.recommendation = rule->recommendation;
-		obs.evidence = ev;
-		if (findings_observe(c->db, c->tenant_id, &obs, c->now,
-		    NULL) != 0)
-			goto dberr;
-		st = FINDING_OPEN;
-		/* Only a finding that was not open can have been reopened. */
-		if (found && before->f.state != FINDING_OPEN) {
-			if (findings_load(c->db, c->tenant_id, id, 0,
-			    &after) != 1)
-				goto dberr;
-			st = after->f.state;
-		}
+	memset(it, 0, sizeof(*it));
+	memset(p, 0, sizeof(*p));
+	if (ev == NULL)
+		ev = empty = json_object_new_object();
+	findings_make_id(rule->provider, rule->id, rid, it->id,
+	    sizeof(it->id));
+	findings_fingerprint(ev, it->fingerprint);
+	text = vjson_str(ev, &len);
+	p->resource_id = strdup(rid);
+	if (text != NULL && (p->evidence = malloc(len + 1)) != NULL) {
+		memcpy(p->evidence, text, len);
+		p->evidence[len] = '\0';
 	}
-	outcome = classify(found ? &before->f : NULL, st);
-	if (strcmp(outcome, "detected") == 0)
-		c->st->detected++;
-	else if (strcmp(outcome, "reopened") == 0)
-		c->st->reopened++;
-	else
-		c->st->present++;
-	if (c->opts->dry_run) {
-		if (strcmp(outcome, "present") != 0 && c->opts->change)
-			c->opts->change(c->opts->arg, strcmp(outcome,
-			    "detected") == 0 ? "new" : outcome, id, rule->id,
-			    rid);
-	} else if (result_row(c, SQL_SCAN_RESULT_INSERT, id, rule->id, rid,
-	    rule->severity, outcome) != 0)
-		goto dberr;
-	if (seen_add(c, id) != 0) {
+	json_object_put(empty);
+	if (p->resource_id == NULL || p->evidence == NULL) {
+		free(p->resource_id);
+		free(p->evidence);
 		snprintf(c->err, sizeof(c->err), "out of memory");
-		goto out;
+		return -1;
 	}
-	rc = 0;
-	goto out;
-dberr:
-	snprintf(c->err, sizeof(c->err), "database error while recording "
-	    "finding %s", id);
-out:
-	lifecycle_result_free(&res);
-	findings_row_free(before);
-	findings_row_free(after);
-	return rc;
+	snprintf(p->sub, sizeof(p->sub), "%s", sub);
+	snprintf(p->env, sizeof(p->env), "%s", env);
+	it->evidence = p->evidence;
+	it->evlen = len;
+	obs->rule_id = rule->id;
+	obs->provider = rule->provider;
+	obs->integration_id = c->integration_id;
+	obs->subscription_id = p->sub;
+	obs->environment = p->env;
+	obs->resource_id = p->resource_id;
+	obs->title = rule->title;
+	obs->severity = rule->severity;
+	obs->category = rule->category;
+	obs->layer = rule->layer ? rule->layer : "";
+	obs->framework = rule->framework ? rule->framework : "";
+	obs->description = rule->description;
+	obs->recommendation = rule->recommendation;
+	if (++c->nitems == FINDINGS_BATCH)
+		return flush(c);
+	return 0;
 }
 
 static void
@@ -343,10 +368,10 @@ on_resource(void *arg, json_object *res)
 enum { ABSENT_C_ID, ABSENT_C_STATE, ABSENT_C_RULE, ABSENT_C_RESOURCE,
     ABSENT_C_SEVERITY };
 
-/* Findings of the integration that this complete scan did not see are
- * resolved by the scanner (the lifecycle decides). 0 or -1 (c->err). */
+/* A dry run's prediction of reconcile: the candidates it did not see,
+ * through the lifecycle in memory. 0 or -1 (c->err). */
 static int
-reconcile(struct ctx *c)
+reconcile_dry(struct ctx *c)
 {
 	const struct ruleset *rs = c->opts->rules;
 	struct db_res *cand = NULL;
@@ -354,7 +379,6 @@ reconcile(struct ctx *c)
 	struct lc_result res;
 	struct lc_input in;
 	size_t i, j, k;
-	long n;
 	int rc = -1;
 
 	memset(&res, 0, sizeof(res));
@@ -375,16 +399,9 @@ reconcile(struct ctx *c)
 		    DB_STR(c->tenant_id), DB_STR(c->integration_id),
 		    DB_STR(prov) }, 3, &cand) != 0)
 			goto dberr;
-		if (!c->opts->dry_run) {
-			n = findings_reconcile_absent(c->db, c->tenant_id,
-			    c->integration_id, prov, c->seen, c->nseen, c->now);
-			if (n < 0)
-				goto dberr;
-		}
 		for (k = 0; k < cand->nrows; k++) {
 			const char *id = db_cell(cand, k, ABSENT_C_ID);
 			enum finding_state was, now;
-			enum finding_severity sev = FINDING_SEV_INFO;
 
 			if (c->nseen > 0 && bsearch(&id, c->seen, c->nseen,
 			    sizeof(*c->seen), cmp_str) != NULL)
@@ -397,26 +414,16 @@ reconcile(struct ctx *c)
 			    &row) != 1)
 				goto dberr;
 			now = row->f.state;
-			if (c->opts->dry_run) {
-				if (lifecycle_apply(&row->f, &in, c->now,
-				    &c->tenant, &res) == 0 && res.status == 0)
-					now = res.finding.state;
-				lifecycle_result_free(&res);
-			}
+			if (lifecycle_apply(&row->f, &in, c->now,
+			    &c->tenant, &res) == 0 && res.status == 0)
+				now = res.finding.state;
+			lifecycle_result_free(&res);
 			if (now == FINDING_RESOLVED) {
 				c->st->resolved++;
-				if (c->opts->dry_run && c->opts->change)
+				if (c->opts->change)
 					c->opts->change(c->opts->arg,
 					    "resolved", id, row->rule_id,
 					    row->resource_id);
-				finding_severity_from_str(db_cell(cand, k,
-				    ABSENT_C_SEVERITY), &sev);
-				if (!c->opts->dry_run && result_row(c,
-				    SQL_SCAN_RESULT_SET, id,
-				    db_cell(cand, k, ABSENT_C_RULE),
-				    db_cell(cand, k, ABSENT_C_RESOURCE),
-				    sev, "resolved") != 0)
-					goto dberr;
 			}
 			findings_row_free(row);
 			row = NULL;
@@ -433,6 +440,40 @@ out:
 	findings_row_free(row);
 	db_res_free(cand);
 	return rc;
+}
+
+/* Findings of the integration that this complete scan did not see are
+ * resolved by the scanner (the lifecycle decides), in batches: what it
+ * saw is marked in the database (seen_scan_id), not held in memory. 0 or
+ * -1 (c->err). */
+static int
+reconcile(struct ctx *c)
+{
+	const struct ruleset *rs = c->opts->rules;
+	size_t i, j;
+	long n;
+
+	if (c->opts->dry_run)
+		return reconcile_dry(c);
+	/* Once per provider among the rules ("azure"). */
+	for (i = 0; i < rs->n; i++) {
+		const char *prov = rs->rules[i].provider;
+
+		for (j = 0; j < i; j++)
+			if (strcmp(rs->rules[j].provider, prov) == 0)
+				break;
+		if (j < i)
+			continue;
+		n = findings_resolve_absent(c->db, c->tenant_id,
+		    c->integration_id, prov, c->scan_id, c->now);
+		if (n < 0) {
+			snprintf(c->err, sizeof(c->err), "database error "
+			    "while resolving findings no longer seen");
+			return -1;
+		}
+		c->st->resolved += n;
+	}
+	return 0;
 }
 
 static const struct rule *
@@ -519,7 +560,7 @@ remediate(struct ctx *c)
 	int rc = -1;
 
 	if (db_exec(c->db, SQL_SCAN_REMEDIATION, (struct db_val[]){
-	    DB_STR(c->tenant_id), DB_STR(c->integration_id) }, 2, &ids) != 0)
+	    DB_STR(c->integration_id) }, 1, &ids) != 0)
 		goto dberr;
 	for (i = 0; i < ids->nrows; i++) {
 		if (findings_load(c->db, c->tenant_id, db_cell(ids, i, 0), 0,
@@ -665,6 +706,10 @@ scan_body(struct ctx *c, const struct db_res *integration)
 		return -1;
 	cerr[0] = '\0';
 	rc = c->conn->collect(c->conn, on_resource, c, cerr, sizeof(cerr));
+	/* What was collected is recorded even when the collection did not
+	 * complete (as when every finding was its own transaction). */
+	if (c->err[0] == '\0')
+		(void)flush(c);
 	progress(c);
 	if (c->err[0] != '\0')
 		return -1;
@@ -692,6 +737,7 @@ ctx_free(struct ctx *c)
 		free(c->secret);
 	}
 	c->secret = NULL;
+	pending_clear(c);
 	for (i = 0; i < c->nseen; i++)
 		free(c->seen[i]);
 	free(c->seen);
@@ -718,7 +764,7 @@ enum { OPEN_C_SEVERITY, OPEN_C_COUNT };
 
 /* Open findings of the integration by severity: a new object. */
 static json_object *
-open_counts(struct db *db, const char *tenant_id, const char *integration_id)
+open_counts(struct db *db, const char *integration_id)
 {
 	static const char *const sev[] = { "critical", "high", "medium",
 	    "low", "info" };
@@ -729,7 +775,7 @@ open_counts(struct db *db, const char *tenant_id, const char *integration_id)
 	for (i = 0; i < NELEM(sev); i++)
 		json_object_object_add(o, sev[i], json_object_new_int64(0));
 	if (db_exec(db, SQL_SCAN_OPEN_COUNTS, (struct db_val[]){
-	    DB_STR(tenant_id), DB_STR(integration_id) }, 2, &res) != 0)
+	    DB_STR(integration_id) }, 1, &res) != 0)
 		return o;
 	for (j = 0; j < res->nrows; j++)
 		if (db_cell(res, j, OPEN_C_SEVERITY) != NULL)
@@ -754,7 +800,7 @@ scan_finish(struct ctx *c, const char *error)
 	int rc;
 
 	c->st->duration_ms = (vtime_mono_us() - c->t0_us) / 1000;
-	counts = open_counts(c->db, c->tenant_id, c->integration_id);
+	counts = open_counts(c->db, c->integration_id);
 	ctext = vjson_str(counts, &clen);
 	vtime_sql(end, fin, sizeof(fin));
 	scan = json_object_new_object();
@@ -799,6 +845,10 @@ scan_finish(struct ctx *c, const char *error)
 		db_rollback(c->db);
 		goto out;
 	}
+	/* The results are complete: GET /scans/{id}/results' total. */
+	if (rc == 0)
+		rc = db_exec(c->db, SQL_SCAN_RESULTS_TOTAL, (struct db_val[]){
+		    DB_STR(c->scan_id), DB_STR(c->scan_id) }, 2, NULL);
 	if (rc == 0)
 		rc = scan_event(c->db, c->tenant_id, error ? "scan.failed" :
 		    "scan.completed", scan, end);

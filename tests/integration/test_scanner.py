@@ -836,3 +836,264 @@ class T74Azure(ScanBase):
         self.assertEqual(len(pages), 1, pages)
         self.assertEqual(self.finding(fid("t-storage-secure-transfer",
                                           ids[-1]))["state"], "open")
+
+
+class T75Batches(ScanBase):
+    """The scanner writes a batch of findings (256) per transaction: what
+    crosses batch boundaries, a batch mixing new, unchanged, reopened and
+    changed findings, and a scanner killed in the middle of a batch."""
+
+    BATCH = 256
+
+    def scan(self, integ, expect_rc=0, key=None):
+        """Queue through the API and run this integration's scan alone
+        (--once takes the queued scan; --due would also run the other
+        tests' integrations that are due)."""
+        r = self.req("POST", "/api/v1/scans", {"integration_id": integ},
+                     key=key)
+        self.assertEqual(r.status, 202, r)
+        sid = r.json()["scan_id"]
+        p = STACK.scan("--once", "--integration", integ, conf=CONF,
+                       timeout=600)
+        self.assertEqual(p.returncode, expect_rc, p.stdout + p.stderr)
+        r = self.req("GET", "/api/v1/scans/" + sid, key=key)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["id"], sid)
+        return r.json()
+
+    def tenant_counts(self, tenant_id):
+        """Findings, history rows, events by type and audit entries of a
+        tenant: what a scan leaves behind."""
+        q = STACK.query
+        t = tenant_id
+        return {
+            "findings": q("SELECT id, state, fingerprint FROM findings "
+                          "WHERE tenant_id = '%s' ORDER BY id" % t),
+            "history": q("SELECT finding_id, action, actor, fields FROM "
+                         "finding_history WHERE tenant_id = '%s' "
+                         "ORDER BY finding_id, seq" % t),
+            "events": q("SELECT type, COUNT(*) FROM events WHERE "
+                        "tenant_id = '%s' AND type LIKE 'finding.%%' "
+                        "GROUP BY type ORDER BY type" % t),
+            "audit": q("SELECT object, action, actor FROM audit_log WHERE "
+                       "tenant_id = '%s' AND actor = 'scanner' "
+                       "ORDER BY object, seq" % t),
+        }
+
+    def results(self, sid, key=None):
+        out, cursor = [], None
+        while True:
+            path = "/api/v1/scans/%s/results?limit=500" % sid
+            if cursor:
+                path += "&cursor=" + cursor
+            r = self.req("GET", path, key=key)
+            self.assertEqual(r.status, 200, r)
+            body = r.json()
+            out += [(x["finding_id"], x["outcome"]) for x in body["results"]]
+            if not body["has_more"]:
+                return body["total"], out
+            cursor = body["next_cursor"]
+
+    def test_1_across_batches_then_unchanged(self):
+        # 600 findings: two whole batches and a part.
+        n = 2 * self.BATCH + 88
+        inv = tempfile.mkdtemp(prefix="inv-", dir=TMP)
+        os.chmod(inv, 0o755)
+        write_inventory(inv, [storage("b%04d" % i, False)
+                              for i in range(n)])
+        integ = self.integration(path=inv, name="batches")
+        seq0 = last_event_seq()
+        s = self.scan(integ)
+        self.assertEqual((s["status"], s["findings_detected"]),
+                         ("completed", n), s)
+        before = self.tenant_counts(self.tenant_id)
+        self.assertEqual(len(before["findings"]), n)
+        self.assertEqual(len(before["history"]), n)
+        self.assertEqual(before["events"], [["finding.detected", str(n)]])
+        self.assertEqual(len(before["audit"]), n)
+        total, rows = self.results(s["id"])
+        self.assertEqual(total, n)
+        self.assertEqual(sorted(rows), sorted(
+            (fid("t-storage-secure-transfer", rid("st", "b%04d" % i)),
+             "detected") for i in range(n)))
+        seen0 = STACK.query("SELECT MIN(last_seen_at), MAX(updated_at) "
+                            "FROM findings WHERE tenant_id = '%s'"
+                            % self.tenant_id)[0]
+        time.sleep(1.1)      # last_seen_at has a resolution of a second
+        # Unchanged: nothing recorded but last_seen_at; no results listed.
+        seq1 = last_event_seq()
+        s = self.scan(integ)
+        self.assertEqual(s["status"], "completed", s)
+        self.assertEqual((s["findings_detected"], s["findings_resolved"],
+                          s["findings_reopened"]), (0, 0, 0), s)
+        self.assertEqual(self.tenant_counts(self.tenant_id), before)
+        self.assertEqual(events(self.tenant_id, "finding.", seq1), [])
+        self.assertEqual(self.results(s["id"]), (0, []))
+        seen1 = STACK.query("SELECT MIN(last_seen_at), MAX(updated_at) "
+                            "FROM findings WHERE tenant_id = '%s'"
+                            % self.tenant_id)[0]
+        self.assertGreater(seen1[0], seen0[0])      # every one seen again
+        self.assertEqual(seen1[1], seen0[1])        # none updated
+        self.assertGreater(seq1, seq0)
+
+    def test_2_mixed_batch(self):
+        """One batch holding new, unchanged, reopened, accepted-and-changed
+        findings and one finding reported twice (two files)."""
+        tenant, tenant_id = new_tenant("mixed")
+        key, _ = new_key(tenant, "read,write,admin")
+        inv = tempfile.mkdtemp(prefix="inv-", dir=TMP)
+        os.chmod(inv, 0o755)
+        keep = [storage("m%03d" % i, False) for i in range(50)]
+        gone = [storage("g%03d" % i, False) for i in range(5)]
+        write_inventory(inv, keep + gone + [self.nsg_named("n1")])
+        r = self.req("POST", "/api/v1/integrations", {
+            "type": "inventory", "name": "mixed",
+            "config": {"path": inv}}, key=key)
+        self.assertEqual(r.status, 201, r)
+        integ = r.json()["id"]
+
+        def scan():
+            return self.scan(integ, key=key)
+
+        s = scan()
+        self.assertEqual(s["findings_detected"], 56, s)
+        # The five "gone" resources leave: resolved by the scanner.
+        write_inventory(inv, keep + [self.nsg_named("n1")])
+        s = scan()
+        self.assertEqual(s["findings_resolved"], 5, s)
+        # Accept the NSG finding; then one scan where, in one batch: the
+        # gone ones come back (reopened), the NSG's evidence changes
+        # (reopened from accepted), 50 are unchanged, 20 are new, and one
+        # new resource is listed in two files.
+        f_nsg = fid("t-nsg-ssh-internet", rid("nsg", "n1"))
+        r = self.req("POST", "/api/v1/findings/%s/accept" % f_nsg,
+                     {"user": "ops@example.com", "justification": "ok"},
+                     key=key)
+        self.assertEqual(r.status, 200, r)
+        new = [storage("n%03d" % i, False) for i in range(20)]
+        seq0 = last_event_seq()
+        write_inventory(inv, keep + gone + new +
+                        [self.nsg_named("n1", port="20-25")])
+        with open(os.path.join(inv, "zz-again.json"), "w") as f:
+            json.dump({"value": [new[0]]}, f)
+        s = scan()
+        self.assertEqual((s["findings_detected"], s["findings_reopened"],
+                          s["findings_resolved"]), (20, 6, 0), s)
+        evs = events(tenant_id, "finding.", seq0)
+        kinds = {}
+        for _, t, e in evs:
+            kinds.setdefault(t, []).append(e["data"]["finding"]["id"])
+        self.assertEqual(sorted(kinds), ["finding.detected",
+                                         "finding.reopened"])
+        self.assertEqual(len(kinds["finding.detected"]), 20)
+        self.assertEqual(sorted(kinds["finding.reopened"]), sorted(
+            [fid("t-storage-secure-transfer", g["id"]) for g in gone] +
+            [f_nsg]))
+        # The history as the lifecycle writes it, once per transition.
+        h = self.req("GET", "/api/v1/findings/%s/history" % f_nsg,
+                     key=key).json()["history"]
+        self.assertEqual([x["action"] for x in h],
+                         ["detected", "accept_risk", "expired",
+                          "redetected"])
+        g0 = fid("t-storage-secure-transfer", gone[0]["id"])
+        h = self.req("GET", "/api/v1/findings/%s/history" % g0,
+                     key=key).json()["history"]
+        self.assertEqual([x["action"] for x in h],
+                         ["detected", "resolved", "reopened"])
+        n0 = fid("t-storage-secure-transfer", new[0]["id"])
+        h = self.req("GET", "/api/v1/findings/%s/history" % n0,
+                     key=key).json()["history"]
+        self.assertEqual([x["action"] for x in h], ["detected"])
+        total, rows = self.results(s["id"], key=key)
+        self.assertEqual(total, 26)
+        self.assertIn((n0, "detected"), rows)
+        self.assertIn((g0, "reopened"), rows)
+        self.assertIn((f_nsg, "reopened"), rows)
+        # The counts the triggers keep agree with the rows.
+        self.assertEqual(
+            STACK.query("SELECT state, SUM(n) FROM finding_counts WHERE "
+                        "tenant_id = '%s' AND n > 0 GROUP BY state"
+                        % tenant_id),
+            STACK.query("SELECT state, COUNT(*) FROM findings WHERE "
+                        "tenant_id = '%s' GROUP BY state" % tenant_id))
+        p = STACK.vigilctl("audit", "verify", "--tenant", tenant,
+                           check=False)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+    @staticmethod
+    def nsg_named(name, port="22"):
+        return nsg(name, port=port)
+
+    def test_3_killed_in_a_batch_then_rerun(self):
+        """kill -9 in the middle of a scan: whole batches are written, none
+        in part; a new scan then leaves exactly what one clean scan
+        leaves: findings, states, history, events and audit entries, with
+        no duplicates, and the audit chain verifies."""
+        n = 40 * self.BATCH
+        inv = tempfile.mkdtemp(prefix="inv-", dir=TMP)
+        os.chmod(inv, 0o755)
+        res = [storage("k%05d" % i, False) for i in range(n)]
+        # Many files, so the collection takes a while.
+        os.makedirs(inv, exist_ok=True)
+        for i in range(0, n, 100):
+            with open(os.path.join(inv, "part%05d.json" % i), "w") as f:
+                json.dump({"value": res[i:i + 100]}, f)
+        tenant, tenant_id = new_tenant("crash")
+        key, _ = new_key(tenant, "read,write,admin")
+        clean, clean_id = new_tenant("clean")
+        ckey, _ = new_key(clean, "read,write,admin")
+
+        def integration(k):
+            r = self.req("POST", "/api/v1/integrations", {
+                "type": "inventory", "name": "crash",
+                "config": {"path": inv}}, key=k)
+            self.assertEqual(r.status, 201, r)
+            return r.json()["id"]
+
+        def count():
+            return int(STACK.query("SELECT COUNT(*) FROM findings WHERE "
+                                   "tenant_id = '%s'" % tenant_id)[0][0])
+
+        integ = integration(key)
+        r = self.req("POST", "/api/v1/scans", {"integration_id": integ},
+                     key=key)
+        self.assertEqual(r.status, 202, r)
+        sid = r.json()["scan_id"]
+        p = STACK.scan("--once", "--integration", integ, conf=CONF,
+                       wait=False)
+        ok = wait_until(lambda: count() >= 2 * self.BATCH, 120, 0.01)
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        self.assertTrue(ok, "no batch was written")
+        got = count()
+        self.assertLess(got, n, "the scan ended before the kill")
+        # Whole batches only: every finding with its history, event and
+        # audit entry, nothing of the batch in flight.
+        self.assertEqual(got % self.BATCH, 0, got)
+        c = self.tenant_counts(tenant_id)
+        self.assertEqual((len(c["history"]), len(c["audit"])), (got, got))
+        self.assertEqual(c["events"], [["finding.detected", str(got)]])
+        # Once the lock has died with the connection, the next scan marks
+        # the killed one failed and runs.
+        ok = wait_until(lambda: STACK.scan(
+            "--once", "--integration", integ, conf=CONF,
+            timeout=600).returncode == 0 and self.req(
+                "GET", "/api/v1/scans/" + sid, key=key).json()["status"] ==
+            "failed", 60, 0.5)
+        self.assertTrue(ok, "the killed scan was not marked failed")
+        self.assertEqual(STACK.query(
+            "SELECT status, COUNT(*) FROM scans WHERE integration_id = '%s' "
+            "GROUP BY status ORDER BY status" % integ),
+            [["completed", "1"], ["failed", "1"]])
+        # One clean scan of the same inventory in another tenant.
+        s = self.scan(integration(ckey), key=ckey)
+        self.assertEqual(s["findings_detected"], n, s)
+        crashed = self.tenant_counts(tenant_id)
+        cleanrun = self.tenant_counts(clean_id)
+        self.assertEqual(len(crashed["findings"]), n)
+        for k in ("findings", "history", "events", "audit"):
+            self.assertEqual(crashed[k], cleanrun[k], k)
+        for t in (tenant, clean):
+            p = STACK.vigilctl("audit", "verify", "--tenant", t,
+                               check=False)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
