@@ -240,10 +240,19 @@ static const char *const sqls[SQL__COUNT] = {
 	    "UPDATE api_keys SET last_used_at = UTC_TIMESTAMP() WHERE id = ? "
 	    "AND (last_used_at IS NULL OR "
 	    "last_used_at < UTC_TIMESTAMP() - INTERVAL 1 MINUTE)",
-	/* AUDIT_HEAD_COLS order: audit.c AUDIT_HEAD_C_* */
+	/* AUDIT_HEAD_COLS order: audit.c AUDIT_HEAD_C_*. The chain's head
+	 * as the trigger of 0018_audit_heads.sql keeps it, for a caller
+	 * that holds the tenant's row lock already. */
 	[SQL_AUDIT_LAST] =
-	    "SELECT " AUDIT_HEAD_COLS " FROM audit_log WHERE tenant_id = ? "
-	    "ORDER BY seq DESC LIMIT 1 FOR UPDATE",
+	    "SELECT " AUDIT_HEAD_COLS " FROM audit_heads WHERE tenant_id = ? "
+	    "FOR UPDATE",
+	/* The tenant's row lock and its chain's head in one round trip (no
+	 * row: no such tenant; NULLs: no entry yet). The LEFT JOIN reads the
+	 * tenant first, so the lock order stays tenant, then head. */
+	[SQL_AUDIT_LOCK_HEAD] =
+	    "SELECT h.seq, h.hash FROM tenants t "
+	    "LEFT JOIN audit_heads h ON h.tenant_id = t.id "
+	    "WHERE t.id = ? FOR UPDATE",
 	[SQL_AUDIT_INSERT] =
 	    "INSERT INTO audit_log (id, tenant_id, seq, at, actor, action, "
 	    "object, detail, prev_hash, hash) "
@@ -256,6 +265,24 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_FINDING_GET_LOCK] =
 	    "SELECT " FINDING_COLS " FROM findings "
 	    "WHERE tenant_id = ? AND id = ? FOR UPDATE",
+	/* A findings action's first statement: the tenant's row lock, the
+	 * finding (locked; NULL columns when the tenant has no such finding)
+	 * and the audit chain's head (locked), in one round trip. The LEFT
+	 * JOINs read the tenant first: the lock order of every findings
+	 * transaction (tenant, finding, counts, audit). FINDING_COLS in
+	 * f's columns, then AUDIT_HEAD_COLS. */
+	[SQL_FINDING_LOCK_HEAD] =
+	    "SELECT f.seq, f.id, f.rule_id, f.provider, f.subscription_id, "
+	    "f.environment, f.resource_id, f.title, f.severity, f.category, "
+	    "f.layer, f.framework, f.description, f.recommendation, "
+	    "f.evidence, f.fingerprint, f.state, f.remediation, "
+	    "f.resolved_by, f.awaiting_scan, f.accepted_until, "
+	    "f.snoozed_until, f.detected_at, f.updated_at, f.last_seen_at, "
+	    "f.resolved_at, f.assignee, f.notes, h.seq, h.hash "
+	    "FROM tenants t "
+	    "LEFT JOIN findings f ON f.tenant_id = t.id AND f.id = ? "
+	    "LEFT JOIN audit_heads h ON h.tenant_id = t.id "
+	    "WHERE t.id = ? FOR UPDATE",
 	[SQL_FINDING_INSERT] =
 	    "INSERT INTO findings (tenant_id, id, rule_id, provider, "
 	    "integration_id, "

@@ -2,6 +2,7 @@
  * a chain, and reading it back for the API. */
 #include "vigil.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,22 +45,60 @@ audit_hash(const char *prev_hash, long long seq, const char *at,
 /* AUDIT_COLS in db.c (SQL_AUDIT_LIST, _RANGE, _CHAIN). */
 enum { AUDIT_C_ID, AUDIT_C_SEQ, AUDIT_C_AT, AUDIT_C_ACTOR, AUDIT_C_ACTION,
     AUDIT_C_OBJECT, AUDIT_C_DETAIL, AUDIT_C_PREV, AUDIT_C_HASH };
-/* AUDIT_HEAD_COLS in db.c (SQL_AUDIT_LAST, _HEAD). */
+/* AUDIT_HEAD_COLS in db.c (SQL_AUDIT_LAST, _LOCK_HEAD, _HEAD). */
 enum { AUDIT_HEAD_C_SEQ, AUDIT_HEAD_C_HASH };
+
+void
+audit_head_set(struct audit_head *head, const char *seq, const char *hash)
+{
+	long long n = 0;
+	char *end;
+
+	head->seq = 0;
+	snprintf(head->hash, sizeof(head->hash), "%s", AUDIT_GENESIS);
+	if (seq == NULL || hash == NULL)
+		return;
+	errno = 0;
+	n = strtoll(seq, &end, 10);
+	if (errno != 0 || *end != '\0' || n < 1)
+		return;
+	head->seq = n;
+	snprintf(head->hash, sizeof(head->hash), "%s", hash);
+}
+
+int
+audit_head_lock(struct db *db, const char *tenant_id,
+    struct audit_head *head)
+{
+	struct db_res *res = NULL;
+	int rc, found;
+
+	/* Serialise appends per tenant on the tenant row, so that two
+	 * writers never take the same sequence number; the head comes with
+	 * the lock. */
+	rc = db_exec(db, SQL_AUDIT_LOCK_HEAD,
+	    (struct db_val[]){ DB_STR(tenant_id) }, 1, &res);
+	if (rc != 0)
+		return rc;
+	found = res->nrows > 0;
+	audit_head_set(head, found ? db_cell(res, 0, AUDIT_HEAD_C_SEQ) : NULL,
+	    found ? db_cell(res, 0, AUDIT_HEAD_C_HASH) : NULL);
+	db_res_free(res);
+	return found;
+}
 
 int
 audit_append(struct db *db, const char *tenant_id, const char *actor,
     const char *action, const char *object, json_object *detail)
 {
+	struct audit_head head;
 	int rc;
 
-	/* Serialise appends per tenant on the tenant row, so that two
-	 * writers never take the same sequence number. */
-	rc = db_exec(db, SQL_KEY_LOCK_TENANT,
-	    (struct db_val[]){ DB_STR(tenant_id) }, 1, NULL);
-	if (rc != 0)
+	/* No tenant row: nothing was locked, and the insert below fails
+	 * on its own as before (the log names a tenant). */
+	if ((rc = audit_head_lock(db, tenant_id, &head)) < 0)
 		return rc;
-	return audit_append_locked(db, tenant_id, actor, action, object,
+	return audit_append_head(db, tenant_id, &head, actor, action, object,
 	    detail);
 }
 
@@ -67,34 +106,48 @@ int
 audit_append_locked(struct db *db, const char *tenant_id, const char *actor,
     const char *action, const char *object, json_object *detail)
 {
+	struct audit_head head;
 	struct db_res *res = NULL;
-	char id[VIGIL_ID_LEN], at[VTIME_SQL_LEN], hash[65], prev[65];
-	const char *d;
-	long long seq = 1;
-	size_t dlen;
 	int rc;
 
 	rc = db_exec(db, SQL_AUDIT_LAST,
 	    (struct db_val[]){ DB_STR(tenant_id) }, 1, &res);
 	if (rc != 0)
 		return rc;
-	snprintf(prev, sizeof(prev), "%s", AUDIT_GENESIS);
-	if (res->nrows > 0 && db_cell(res, 0, AUDIT_HEAD_C_HASH) != NULL) {
-		seq = db_cell_int(res, 0, AUDIT_HEAD_C_SEQ) + 1;
-		snprintf(prev, sizeof(prev), "%s",
-		    db_cell(res, 0, AUDIT_HEAD_C_HASH));
-	}
+	audit_head_set(&head,
+	    res->nrows > 0 ? db_cell(res, 0, AUDIT_HEAD_C_SEQ) : NULL,
+	    res->nrows > 0 ? db_cell(res, 0, AUDIT_HEAD_C_HASH) : NULL);
 	db_res_free(res);
+	return audit_append_head(db, tenant_id, &head, actor, action, object,
+	    detail);
+}
+
+int
+audit_append_head(struct db *db, const char *tenant_id,
+    struct audit_head *head, const char *actor, const char *action,
+    const char *object, json_object *detail)
+{
+	char id[VIGIL_ID_LEN], at[VTIME_SQL_LEN], hash[65];
+	const char *d;
+	long long seq = head->seq + 1;
+	size_t dlen;
+	int rc;
 
 	d = detail ? vjson_str(detail, &dlen) : "{}";
 	vtime_sql(time(NULL), at, sizeof(at));
-	audit_hash(prev, seq, at, actor, action, object, d, hash);
+	audit_hash(head->hash, seq, at, actor, action, object, d, hash);
 	if (id_new("aud", id, sizeof(id)) != 0)
 		return DB_ERR;
-	return db_exec(db, SQL_AUDIT_INSERT, (struct db_val[]){
+	/* audit_head_insert (0018_audit_heads.sql) moves the stored head. */
+	rc = db_exec(db, SQL_AUDIT_INSERT, (struct db_val[]){
 	    DB_STR(id), DB_STR(tenant_id), DB_INT(seq), DB_STR(at),
 	    DB_STR(actor), DB_STR(action), DB_STR(object), DB_STR(d),
-	    DB_STR(prev), DB_STR(hash) }, 10, NULL);
+	    DB_STR(head->hash), DB_STR(hash) }, 10, NULL);
+	if (rc == 0) {
+		head->seq = seq;
+		snprintf(head->hash, sizeof(head->hash), "%s", hash);
+	}
+	return rc;
 }
 
 /* The columns of SQL_AUDIT_INSERT_* (as SQL_AUDIT_INSERT). */

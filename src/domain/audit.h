@@ -24,7 +24,7 @@ void	 audit_hash(const char *prev_hash, long long seq, const char *at,
 int	 audit_append(struct db *, const char *tenant_id, const char *actor,
 	    const char *action, const char *object, json_object *detail);
 /* The same for a caller whose transaction already holds the tenant's row
- * lock (SQL_KEY_LOCK_TENANT): one round trip fewer. */
+ * lock (SQL_KEY_LOCK_TENANT): reads the head it appends to. */
 int	 audit_append_locked(struct db *, const char *tenant_id,
 	    const char *actor, const char *action, const char *object,
 	    json_object *detail);
@@ -40,6 +40,28 @@ struct audit_entry {
  * head and multi-row inserts (the scanner's batches). 0 or a DB_* code. */
 int	 audit_append_many(struct db *, const char *tenant_id,
 	    const struct audit_entry *e, size_t n);
+
+/* A tenant's chain head as its transaction read it with the lock
+ * (SQL_AUDIT_LOCK_HEAD, SQL_FINDING_LOCK_HEAD): the newest entry's seq
+ * and hash, 0 and AUDIT_GENESIS before the first. */
+struct audit_head {
+	long long	 seq;
+	char		 hash[65];
+};
+
+/* head from a locking read's seq and hash cells (either NULL: none). */
+void	 audit_head_set(struct audit_head *, const char *seq,
+	    const char *hash);
+/* Lock the tenant's row and read its head, in one statement: 1 with
+ * *head set, 0 if there is no such tenant, or a DB_* code. */
+int	 audit_head_lock(struct db *, const char *tenant_id,
+	    struct audit_head *head);
+/* Append after head (which the caller's transaction read with the lock,
+ * and which then names the new entry): the chain's one write, with no
+ * round trip to find where it ends. detail is borrowed (may be NULL). */
+int	 audit_append_head(struct db *, const char *tenant_id,
+	    struct audit_head *head, const char *actor, const char *action,
+	    const char *object, json_object *detail);
 /* The last step of an audited change: append its entry, then commit the
  * caller's transaction. detail is taken (put here; may be NULL). 0, or a
  * DB_* code with the transaction left for the caller to roll back. */

@@ -551,7 +551,7 @@ write_state(struct db *db, const char *tenant_id, const struct finding *f)
 static int
 write_effects(struct db *db, const char *tenant_id,
     const struct finding_row *row, const struct lc_result *res,
-    const char *actor)
+    const char *actor, struct audit_head *head)
 {
 	json_object *detail = NULL, *actions;
 	char at[VTIME_SQL_LEN];
@@ -595,33 +595,33 @@ write_effects(struct db *db, const char *tenant_id,
 	add_str(detail, "state", finding_state_str(row->f.state));
 	/* Named after the input's own entry: an expiry the lifecycle
 	 * settled first comes before it in the history. Every findings
-	 * transaction holds the tenant row already (lock_tenant). */
-	rc = audit_append_locked(db, tenant_id, actor,
-	    res->history[res->nhistory - 1].action, row->f.id, detail);
+	 * transaction holds the tenant row already (lock_tenant), and a
+	 * single action read the chain's head with it. */
+	if (head != NULL)
+		rc = audit_append_head(db, tenant_id, head, actor,
+		    res->history[res->nhistory - 1].action, row->f.id, detail);
+	else
+		rc = audit_append_locked(db, tenant_id, actor,
+		    res->history[res->nhistory - 1].action, row->f.id, detail);
 	json_object_put(detail);
 	return rc;
 }
 
-/* Within the caller's transaction: the same as findings_act without the
- * transaction, for bulk actions (refusals leave nothing written). */
+/* Within the caller's transaction, which holds the tenant's row lock:
+ * the action on row (locked; taken: freed, or handed back in *after)
+ * and its writes, the audit entry after head (refusals leave nothing
+ * written). */
 static enum findings_outcome
-findings_act_tx(struct db *db, const char *tenant_id, const char *id,
+findings_decide(struct db *db, const char *tenant_id,
+    struct finding_row *row, struct audit_head *head,
     const struct lc_input *in, const char *actor, time_t now,
     struct lc_result *res, struct finding_row **after, int *rc)
 {
-	struct finding_row *row = NULL;
 	struct lc_tenant tenant;
-	int found;
 
 	*after = NULL;
 	*rc = 0;
 	memset(res, 0, sizeof(*res));
-	if ((found = findings_load(db, tenant_id, id, 1, &row)) < 0) {
-		*rc = found;
-		return FINDINGS_DB_ERROR;
-	}
-	if (found == 0)
-		return FINDINGS_NOT_FOUND;
 	/* Only remediation asks the tenant's settings: the other actions
 	 * spare the round trip (under the tenant's lock). */
 	memset(&tenant, 0, sizeof(tenant));
@@ -642,7 +642,8 @@ findings_act_tx(struct db *db, const char *tenant_id, const char *id,
 	 * something to record. */
 	if (res->changed || res->nhistory > 0 || res->nevents > 0) {
 		if ((*rc = write_state(db, tenant_id, &row->f)) != 0 ||
-		    (*rc = write_effects(db, tenant_id, row, res, actor)) != 0)
+		    (*rc = write_effects(db, tenant_id, row, res, actor,
+		    head)) != 0)
 			goto dberr;
 	}
 	*after = row;
@@ -652,14 +653,46 @@ dberr:
 	return FINDINGS_DB_ERROR;
 }
 
-/* Every findings transaction takes the tenant row first: audit_append
- * needs it anyway, and one lock order (tenant, finding, counts, audit)
- * leaves nothing to deadlock on between writers of one tenant. */
+/* Every findings transaction takes the tenant row first (an action on
+ * one finding with the finding and the chain's head, lock_load_head):
+ * audit_append needs it anyway, and one lock order (tenant, finding,
+ * counts, audit) leaves nothing to deadlock on between writers of one
+ * tenant. */
 static int
 lock_tenant(struct db *db, const char *tenant_id)
 {
 	return db_exec(db, SQL_KEY_LOCK_TENANT,
 	    (struct db_val[]){ DB_STR(tenant_id) }, 1, NULL);
+}
+
+/* SQL_FINDING_LOCK_HEAD's columns after FINDING_COLS. */
+enum { C_HEAD_SEQ = C__N, C_HEAD_HASH };
+
+/* The first statement of an action on one finding: the tenant's row
+ * lock, the finding (locked) and the audit chain's head, in one round
+ * trip. 1 with *out (free with findings_row_free) and *head set, 0 if
+ * the tenant has no such finding, or a DB_* code. */
+static int
+lock_load_head(struct db *db, const char *tenant_id, const char *id,
+    struct finding_row **out, struct audit_head *head)
+{
+	struct db_res *res = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = db_exec(db, SQL_FINDING_LOCK_HEAD,
+	    (struct db_val[]){ DB_STR(id), DB_STR(tenant_id) }, 2, &res);
+	if (rc != 0)
+		return rc;
+	if (res->nrows == 0 || db_cell(res, 0, C_ID) == NULL) {
+		db_res_free(res);
+		return 0;
+	}
+	audit_head_set(head, db_cell(res, 0, C_HEAD_SEQ),
+	    db_cell(res, 0, C_HEAD_HASH));
+	*out = findings_row_at(res, 0);
+	db_res_free(res);
+	return *out ? 1 : DB_ERR;
 }
 
 enum findings_outcome
@@ -668,8 +701,9 @@ findings_act(struct db *db, const char *tenant_id, const char *id,
     struct lc_result *res, struct finding_row **after, int *rc)
 {
 	enum findings_outcome o;
-
-	int attempt;
+	struct finding_row *row;
+	struct audit_head head;
+	int attempt, found;
 
 	/* A deadlock or lock timeout rolls the whole transaction back;
 	 * running it again from the start is safe. */
@@ -679,9 +713,15 @@ findings_act(struct db *db, const char *tenant_id, const char *id,
 		if ((*rc = db_begin(db)) != 0)
 			return FINDINGS_DB_ERROR;
 		o = FINDINGS_DB_ERROR;
-		if ((*rc = lock_tenant(db, tenant_id)) == 0)
-			o = findings_act_tx(db, tenant_id, id, in, actor, now,
-			    res, after, rc);
+		*rc = 0;
+		if ((found = lock_load_head(db, tenant_id, id, &row,
+		    &head)) < 0)
+			*rc = found;
+		else if (found == 0)
+			o = FINDINGS_NOT_FOUND;
+		else
+			o = findings_decide(db, tenant_id, row, &head, in,
+			    actor, now, res, after, rc);
 		if (o == FINDINGS_OK && (*rc = db_commit(db)) != 0) {
 			findings_row_free(*after);
 			*after = NULL;
@@ -704,6 +744,7 @@ findings_patch(struct db *db, const char *tenant_id, const char *id,
 {
 	struct finding_row *row = NULL;
 	struct lc_result res;
+	struct audit_head head;
 	char upd[VTIME_SQL_LEN];
 	int found;
 
@@ -711,11 +752,7 @@ findings_patch(struct db *db, const char *tenant_id, const char *id,
 	memset(&res, 0, sizeof(res));
 	if ((*rc = db_begin(db)) != 0)
 		return FINDINGS_DB_ERROR;
-	if ((*rc = lock_tenant(db, tenant_id)) != 0) {
-		db_rollback(db);
-		return FINDINGS_DB_ERROR;
-	}
-	if ((found = findings_load(db, tenant_id, id, 1, &row)) <= 0) {
+	if ((found = lock_load_head(db, tenant_id, id, &row, &head)) <= 0) {
 		db_rollback(db);
 		*rc = found;
 		return found == 0 ? FINDINGS_NOT_FOUND : FINDINGS_DB_ERROR;
@@ -747,7 +784,7 @@ findings_patch(struct db *db, const char *tenant_id, const char *id,
 	    DB_STR0(row->assignee), DB_STR0(row->notes), DB_STR(upd),
 	    DB_STR(tenant_id), DB_STR(id) }, 5, NULL);
 	if (*rc == 0)
-		*rc = write_effects(db, tenant_id, row, &res, actor);
+		*rc = write_effects(db, tenant_id, row, &res, actor, &head);
 	if (*rc == 0)
 		*rc = db_commit(db);
 	lifecycle_result_free(&res);
@@ -945,7 +982,8 @@ observe_once(struct db *db, const char *tenant_id,
 			rc = write_state(db, tenant_id, &row->f);
 	}
 	if (rc != 0 ||
-	    (rc = write_effects(db, tenant_id, row, &res, LC_BY_SCANNER)) != 0)
+	    (rc = write_effects(db, tenant_id, row, &res, LC_BY_SCANNER,
+	    NULL)) != 0)
 		goto fail;
 	rc = db_commit(db);
 	goto out;

@@ -2756,6 +2756,18 @@ class T30AuditVerify(Base):
                              "entries after seq 5 up to the recorded head "
                              "(seq 6) were deleted")
 
+    def test_deleted_last_shows_at_the_next_entry(self):
+        """The chain's head is kept apart (audit_heads, moved forward
+        only): after the newest entry is deleted, the next one chains
+        onto it, and the gap shows without an exported head."""
+        rows = self.rows()
+        self.sql("DELETE FROM audit_log WHERE id = '%s'" % rows[5][1])
+        new_key(self.tenant, "read", name="after-delete")
+        nxt = self.rows()[-1]
+        self.assertEqual(int(nxt[0]), 7)
+        self.assert_tampered(self.verify(), "entry seq 6 was deleted (before "
+                             "entry %s, seq 7)" % nxt[1])
+
     def test_reordered(self):
         rows = self.rows()
         self.sql("UPDATE audit_log SET seq = 100 WHERE id = '%s'; "

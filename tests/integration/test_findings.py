@@ -1440,6 +1440,73 @@ class T48Concurrency(FBase):
         self.assertTrue(r.stdout.startswith("ok: "), r.stdout)
 
 
+class T48bChainUnderLoad(FBase):
+    """Many clients acting at once on different findings of one tenant:
+    every action commits with its history, event and audit entry, the
+    tenant's audit chain stays one unbroken sequence, and the chain head
+    kept in audit_heads (0018_audit_heads.sql) is its newest entry."""
+
+    def test_concurrent_accepts_keep_one_chain(self):
+        urls = [b for _, b in self.frontends()]
+        ids = self.fresh(*(["medium", "low", "high", "info"] * 6))
+        before = counts(self.tenant_id)
+        barrier = threading.Barrier(8)
+
+        def go(k):
+            barrier.wait()
+            out = []
+            for fid in ids[k::8]:
+                out.append((fid, self.act(urls[k % len(urls)], fid,
+                                          "accept",
+                                          {"justification": "load %d" % k})))
+            return out
+
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            results = [r for f in [ex.submit(go, k) for k in range(8)]
+                       for r in f.result()]
+        self.assertEqual(len(results), len(ids))
+        for fid, r in results:
+            self.assertEqual(r.status, 200, (fid, r))
+            self.assertEqual(r.json()["state"], "accepted")
+        after = counts(self.tenant_id)
+        for table in ("finding_history", "events", "audit_log"):
+            self.assertEqual(after[table] - before[table], len(ids), table)
+        for fid in ids:
+            self.assertEqual([x[2] for x in db_audit(self.tenant_id, fid)],
+                             [x[0] for x in db_history(self.tenant_id, fid)])
+        chain = STACK.query("SELECT seq, prev_hash, hash FROM audit_log "
+                            "WHERE tenant_id = %s ORDER BY seq"
+                            % q(self.tenant_id))
+        self.assertEqual([int(c[0]) for c in chain],
+                         list(range(1, len(chain) + 1)))
+        for prev, cur in zip(chain, chain[1:]):
+            self.assertEqual(cur[1], prev[2])
+        head = STACK.query("SELECT seq, hash FROM audit_heads WHERE "
+                           "tenant_id = %s" % q(self.tenant_id))
+        self.assertEqual(head, [[chain[-1][0], chain[-1][2]]])
+        r = STACK.vigilctl("audit", "verify", "--tenant", self.tenant)
+        self.assertEqual(r.stdout.strip(), "ok: tenant %s, %d entries, "
+                         "head %s" % (self.tenant, len(chain), chain[-1][2]))
+
+    def test_head_follows_every_writer(self):
+        """Entries other than findings actions (a key, settings) move the
+        head too, and a findings action chains onto them."""
+        fid = self.fresh("low")
+        new_key(self.tenant, "read", name="t48b")
+        r = self.act(self.frontends()[0][1], fid, "snooze", {"days": 2})
+        self.assertEqual(r.status, 200, r)
+        last = STACK.query("SELECT seq, hash, action FROM audit_log WHERE "
+                           "tenant_id = %s ORDER BY seq DESC LIMIT 2"
+                           % q(self.tenant_id))
+        self.assertEqual(last[0][2], "snoozed")
+        self.assertEqual(last[1][2], "api_key.create")
+        head = STACK.query("SELECT seq, hash FROM audit_heads WHERE "
+                           "tenant_id = %s" % q(self.tenant_id))
+        self.assertEqual(head, [[last[0][0], last[0][1]]])
+        r = STACK.vigilctl("audit", "verify", "--tenant", self.tenant)
+        self.assertTrue(r.stdout.startswith("ok: "), r.stdout)
+
+
 T43_TABLE = {
     "open": {"accept": "accepted", "resolve": "resolved",
              "snooze": "snoozed", "dismiss": "dismissed"},
