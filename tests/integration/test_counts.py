@@ -373,18 +373,20 @@ class T61CountsScans(ts.ScanBase, CBase):
         self.check()
         t = self.tenant_id
         # Deliveries as vigil-spool makes them (its fan-out statement's
-        # shape), for every event of the tenant and both webhooks; the
+        # shape; ids of the documented form, as every answer is checked
+        # against the OpenAPI document), for every event of the tenant and both webhooks; the
         # first webhook's twice (the second time, every row a duplicate).
         for h in hooks + hooks[:1]:
             STACK.sql("INSERT INTO deliveries (id, tenant_id, webhook_id, "
                       "event_id, event_seq, status, attempts, "
                       "next_attempt_at, created_at, updated_at) "
-                      "SELECT CONCAT('dlv_cnt', seq, %s), tenant_id, %s, "
+                      "SELECT CONCAT('dlv_0', LPAD(seq, 12, '0'), %s), "
+                      "tenant_id, %s, "
                       "id, seq, 'succeeded', 1, UTC_TIMESTAMP(), "
                       "UTC_TIMESTAMP(), UTC_TIMESTAMP() FROM events "
                       "WHERE tenant_id = %s ON DUPLICATE KEY UPDATE "
                       "status = deliveries.status"
-                      % (q(h[-6:]), q(h), q(t)), database="vigil")
+                      % (q(h[-13:]), q(h), q(t)), database="vigil")
         self.check()
         for h in hooks:
             self.assertEqual(
