@@ -101,6 +101,17 @@ cidr_canon(const char *s, size_t len, char *out, size_t outsz)
 }
 
 int
+cidr_addr_canon(const char *s, size_t len, char *out, size_t outsz)
+{
+	struct cidr c;
+
+	if (s == NULL || memchr(s, '/', len) != NULL ||
+	    !cidr_parse(s, len, &c))
+		return 0;
+	return inet_ntop(c.family, c.addr, out, (socklen_t)outsz) != NULL;
+}
+
+int
 cidr_contains(const struct cidr *a, const struct cidr *b)
 {
 	unsigned	 full, rest;

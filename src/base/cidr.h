@@ -44,6 +44,15 @@ enum cidr_canon_err {
 enum cidr_canon_err cidr_canon(const char *s, size_t len, char *out,
 	    size_t outsz);
 
+/*
+ * s[0..len) as one address, no prefix, in its one canonical text: what
+ * inet_ntop writes (lowercase, "::" for the longest run of zeros), an
+ * IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the IPv4 one, so that both
+ * forms of an address compare equal. 1 with out (outsz, at least
+ * INET6_ADDRSTRLEN) set, or 0 if s is not an address.
+ */
+int	 cidr_addr_canon(const char *s, size_t len, char *out, size_t outsz);
+
 /* 1 if prefix a contains all of prefix b (an address is a full-length
  * prefix). */
 int	 cidr_contains(const struct cidr *a, const struct cidr *b);

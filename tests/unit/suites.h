@@ -10,6 +10,7 @@ Suite	*azure_suite(void);
 Suite	*backoff_suite(void);
 Suite	*buf_suite(void);
 Suite	*cidr_suite(void);
+Suite	*observable_suite(void);
 Suite	*conf_suite(void);
 Suite	*crypto_suite(void);
 Suite	*events_suite(void);
