@@ -113,6 +113,7 @@ def main():
     import test_delivery
     import test_cron
     import test_counts
+    import test_alerts
 
     srcdir = os.environ.get("VIGIL_SRCDIR") or os.path.dirname(
         os.path.dirname(HERE))
@@ -151,7 +152,7 @@ def main():
             time.monotonic() - t0, root, st.urls()), flush=True)
 
         modules = (test_api, test_findings, test_scanner, test_webhooks,
-                   test_delivery, test_cron, test_counts)
+                   test_delivery, test_cron, test_counts, test_alerts)
         for mod in modules:
             mod.STACK = st
             mod.WORKERS = WORKERS
