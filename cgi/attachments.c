@@ -159,6 +159,7 @@ attachments_post(struct request *r, struct db *db)
 	struct attachment *a = NULL;
 	enum attachments_outcome oc;
 	char boundary[MULTIPART_BOUNDARY_MAX + 1], buf[ATTACHMENTS_READ];
+	long long fresh = 0;
 	long got;
 	int rc, reading = 0;
 
@@ -204,6 +205,16 @@ attachments_post(struct request *r, struct db *db)
 		if (got == 0) {
 			rc = multipart_finish(&u.mp);
 			break;
+		}
+		/* A large file cannot arrive within the one request_timeout_ms
+		 * every other body gets (behind mod_proxy_fcgi, which passes
+		 * it on as the client sends it): each ATTACHMENTS_READ bytes
+		 * received give the client that much time again, so only a
+		 * client sending less than that per request_timeout_ms is
+		 * cut off. */
+		if ((fresh += got) >= ATTACHMENTS_READ) {
+			fresh = 0;
+			deadline_start(g_conf.request_timeout_ms);
 		}
 		if ((rc = multipart_feed(&u.mp, buf, (size_t)got, on_event,
 		    &u)) != 0)
