@@ -207,7 +207,7 @@ attachments_post(struct request *r, struct db *db)
 			break;
 		}
 		/* A large file cannot arrive within the one request_timeout_ms
-		 * every other body gets (behind mod_proxy_fcgi, which passes
+		 * every other body is given (behind mod_proxy_fcgi, which passes
 		 * it on as the client sends it): each ATTACHMENTS_READ bytes
 		 * received give the client that much time again, so only a
 		 * client sending less than that per request_timeout_ms is
