@@ -490,7 +490,8 @@ attachments_to_json(const struct attachment *a)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "id", json_object_new_string(a->id));
+	json_object_object_add(o, "attachment_id",
+	    json_object_new_string(a->id));
 	json_object_object_add(o, "case_id",
 	    json_object_new_string(a->case_id));
 	json_object_object_add(o, "name", json_object_new_string(a->name));

@@ -136,7 +136,7 @@ int	 attachments_list_json(struct db *, const char *tenant_id,
 enum attachments_outcome attachments_delete(struct db *, const char *tenant_id,
 	    const char *case_id, const char *id, const char *actor, time_t now,
 	    int *rc);
-/* {id, case_id, name, content_type, size, sha256, created_by,
+/* {attachment_id, case_id, name, content_type, size, sha256, created_by,
  * created_at}: a new object. */
 json_object *attachments_to_json(const struct attachment *);
 

@@ -116,14 +116,14 @@ class T80Attachments(Base):
                 self.assertEqual(r.status, 201, r)
                 self.assert_common_headers(r)
                 a = r.json()
-                self.assertRegex(a["id"], ATT_ID_RE)
+                self.assertRegex(a["attachment_id"], ATT_ID_RE)
                 self.assertEqual((a["case_id"], a["name"], a["size"],
                                   a["sha256"], a["content_type"]),
                                  (case, "capture.pcap", LIMIT, sha,
                                   "application/vnd.tcpdump.pcap"))
                 self.assertEqual(r.header("Location"),
                                  "/api/v1/cases/%s/attachments/%s" %
-                                 (case, a["id"]))
+                                 (case, a["attachment_id"]))
                 self.assertEqual(stored(tid), (1, LIMIT // (256 * 1024)))
                 g = request(base, "GET", r.header("Location"),
                             headers=auth(key))
@@ -149,7 +149,7 @@ class T80Attachments(Base):
                 self.assertEqual(STACK.query(
                     "SELECT action, object FROM audit_log WHERE tenant_id "
                     "= '%s' AND action LIKE 'attachment.%%'" % tid),
-                    [["attachment.create", a["id"]]])
+                    [["attachment.create", a["attachment_id"]]])
         # HEAD: the headers alone.
         base = STACK.urls()["nginx"]
         r = upload(base, self.key, self.case, b"%PDF-1.4 small",
@@ -335,7 +335,7 @@ class T80Attachments(Base):
         r = upload(base, key, case, b"secret", filename="s.txt",
                    ctype=b"text/plain")
         self.assertEqual(r.status, 201, r)
-        att = r.json()["id"]
+        att = r.json()["attachment_id"]
         other_tid, other_key, other_case = self.fresh_tenant()
         for k, c in ((other_key, case), (key, other_case), (key, "case_x"),
                      (key, "nonexistent")):
@@ -375,7 +375,7 @@ class T80Attachments(Base):
         self.assertEqual(stored(tid), (1, 3))
         d = request(base, "DELETE", r.header("Location"), headers=auth(key))
         self.assertEqual(d.status, 200, d)
-        self.assertEqual(d.json()["attachment_id"], a["id"])
+        self.assertEqual(d.json()["attachment_id"], a["attachment_id"])
         self.assertIs(d.json()["deleted"], True)
         self.assertEqual(stored(tid), (0, 0))
         self.assert_error(request(base, "GET", r.header("Location"),
@@ -390,8 +390,8 @@ class T80Attachments(Base):
             "SELECT action, object, detail FROM audit_log WHERE tenant_id = "
             "'%s' AND action LIKE 'attachment.%%' ORDER BY seq" % tid)
         self.assertEqual([r[:2] for r in rows],
-                         [["attachment.create", a["id"]],
-                          ["attachment.delete", a["id"]]])
+                         [["attachment.create", a["attachment_id"]],
+                          ["attachment.delete", a["attachment_id"]]])
         self.assertIn(a["sha256"], rows[1][2])
         tenant = STACK.query("SELECT name FROM tenants WHERE id = '%s'" %
                              tid)[0][0]
