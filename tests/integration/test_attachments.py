@@ -230,6 +230,53 @@ class T80Attachments(Base):
         self.assertIn(b'"field":"body"', out)
         self.assertEqual(stored(tid), (0, 0))
 
+    def fcgi_upload(self, key, case, body, ct):
+        """A FastCGI connection to the pool with an upload's parameters
+        sent, its body to follow."""
+        path = "/api/v1/cases/%s/attachments" % case
+        params = {"GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL":
+                  "HTTP/1.1", "REQUEST_METHOD": "POST", "REQUEST_URI": path,
+                  "SCRIPT_NAME": path, "QUERY_STRING": "",
+                  "REMOTE_ADDR": "127.0.0.1", "SERVER_NAME": "localhost",
+                  "SERVER_PORT": "80", "CONTENT_LENGTH": str(len(body)),
+                  "CONTENT_TYPE": ct, "HTTP_X_API_KEY": key}
+        return fcgi_begin(STACK.api_sock, params, b"")
+
+    def test_slow_and_stalled_uploads(self):
+        """As mod_proxy_fcgi passes a body on: an upload that keeps
+        coming (64 KiB every 0.25 s, longer in all than run.py's 3 s
+        request_timeout_ms) is stored; one that stalls for longer than
+        request_timeout_ms is 400 naming the body, and nothing is left."""
+        tid, key, case = self.fresh_tenant()
+        data = os.urandom(24 * 65536)
+        ct, body = form(data)
+        s = self.fcgi_upload(key, case, body, ct)
+        t0 = time.monotonic()
+        for i in range(0, len(body), 65536):
+            if i > 0:
+                time.sleep(0.25)
+            s.sendall(api._fcgi_record(5, body[i:i + 65536 - 8]))
+            s.sendall(api._fcgi_record(5, body[i + 65536 - 8:i + 65536]))
+        status, hdrs, out = parse_cgi(fcgi_finish(s, b""))
+        self.assertGreater(time.monotonic() - t0, 4.5)
+        self.assertEqual(status, 201, out)
+        self.assertEqual(stored(tid), (1, 6))
+        tid, key, case = self.fresh_tenant()
+        s = self.fcgi_upload(key, case, body, ct)
+        s.sendall(api._fcgi_record(5, body[:60000]))
+        t0 = time.monotonic()
+        buf = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        s.close()
+        self.assertGreater(time.monotonic() - t0, 2.5)
+        self.assertIn(b"Status: 400", buf)
+        self.assertIn(b'"field":"body"', buf)
+        self.assertEqual(stored(tid), (0, 0))
+
     def test_malformed(self):
         """Malformed uploads: a clear 4xx naming what is wrong, nothing
         stored."""
