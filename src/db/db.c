@@ -15,6 +15,11 @@
 #include "db.h"
 #include "log.h"
 
+/* attachments.c ATTACHMENT_COL_* */
+#define ATTACHMENT_COLS \
+	"seq, id, case_id, name, content_type, size, sha256, created_by, " \
+	"created_at"
+
 #define FINDING_COLS \
 	"seq, id, rule_id, provider, subscription_id, environment, " \
 	"resource_id, title, severity, category, layer, framework, " \
@@ -944,6 +949,52 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT DISTINCT type, value_hash, scope "
 	    "FROM observable_suppressions WHERE tenant_id = ? AND until > ? "
 	    "AND (" OR64("(type = ? AND value_hash = ?)") ")",
+
+	/* case attachments (attachments.c). Only 'complete' rows are ever
+	 * read: an upload's row and chunks are written in one transaction
+	 * and are invisible until it commits. */
+	[SQL_ATTACHMENT_CASE] =
+	    "SELECT id FROM cases WHERE tenant_id = ? AND id = ?",
+	[SQL_ATTACHMENT_INSERT] =
+	    "INSERT INTO case_attachments (tenant_id, id, case_id, name, "
+	    "content_type, state, created_by, created_at) "
+	    "VALUES (?, ?, ?, ?, ?, 'uploading', ?, ?)",
+	[SQL_ATTACHMENT_CHUNK_INSERT] =
+	    "INSERT INTO attachment_chunks (tenant_id, attachment_id, n, data) "
+	    "VALUES (?, ?, ?, ?)",
+	[SQL_ATTACHMENT_COMPLETE] =
+	    "UPDATE case_attachments SET state = 'complete', size = ?, "
+	    "sha256 = ? WHERE tenant_id = ? AND id = ? AND state = 'uploading'",
+	[SQL_ATTACHMENT_GET] =
+	    "SELECT " ATTACHMENT_COLS " FROM case_attachments "
+	    "WHERE tenant_id = ? AND case_id = ? AND id = ? "
+	    "AND state = 'complete'",
+	[SQL_ATTACHMENT_CHUNK] =
+	    "SELECT data FROM attachment_chunks "
+	    "WHERE tenant_id = ? AND attachment_id = ? AND n = ?",
+	/* A page, newest first: keyset on seq. */
+	[SQL_ATTACHMENT_LIST] =
+	    "SELECT " ATTACHMENT_COLS " FROM case_attachments "
+	    "WHERE tenant_id = ? AND case_id = ? AND state = 'complete' "
+	    "AND seq < ? ORDER BY seq DESC LIMIT ?",
+	[SQL_ATTACHMENT_COUNT] =
+	    "SELECT COUNT(*) FROM case_attachments "
+	    "WHERE tenant_id = ? AND case_id = ? AND state = 'complete'",
+	/* Every one of a case's (GET /cases/{id}'s evidence list), oldest
+	 * first, at most so many. */
+	[SQL_ATTACHMENT_ALL] =
+	    "SELECT " ATTACHMENT_COLS " FROM case_attachments "
+	    "WHERE tenant_id = ? AND case_id = ? AND state = 'complete' "
+	    "ORDER BY seq LIMIT ?",
+	[SQL_ATTACHMENT_DELETE] =
+	    "DELETE FROM case_attachments WHERE tenant_id = ? AND case_id = ? "
+	    "AND id = ? AND state = 'complete'",
+	[SQL_ATTACHMENT_CHUNKS_DELETE] =
+	    "DELETE FROM attachment_chunks WHERE tenant_id = ? "
+	    "AND attachment_id = ?",
+	[SQL_ATTACHMENT_TIMELINE] =
+	    "INSERT INTO case_timeline (tenant_id, case_id, kind, at, actor, "
+	    "fields) VALUES (?, ?, ?, ?, ?, ?)",
 };
 
 #define DB_MAX_PARAMS  2048	/* a 64-row upsert takes 1,792 */

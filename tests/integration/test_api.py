@@ -339,6 +339,14 @@ class OpenApi:
         media = content.get(ct)
         if media is None:
             return errs + ["%s: Content-Type %r not documented" % (where, ct)]
+        # Bytes (a downloaded file): documented as a string schema, and
+        # the whole body announced is there.
+        if self.resolve(media.get("schema", {})).get("type") == "string":
+            cl = headers.get("Content-Length")
+            if cl is not None and int(cl) != len(body):
+                errs.append("%s: %d bytes, Content-Length %s" % (
+                    where, len(body), cl))
+            return errs
         try:
             value = json.loads(body.decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as e:
