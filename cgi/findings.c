@@ -65,7 +65,7 @@ parse_list(const char *s, const char *const *names, size_t nnames,
 static const char *const severities[] = { "critical", "high", "medium",
     "low", "info" };
 static const char *const states[] = { "open", "accepted", "resolved",
-    "snoozed", "dismissed" };
+    "snoozed", "dismissed", "muted" };
 
 /* A string filter: absent (NULL) or 1..max bytes. */
 static int
@@ -110,12 +110,12 @@ findings_list_h(struct request *r, struct db *db)
 	if ((s = request_param(r, "state")) != NULL) {
 		if (strcmp(s, "all") == 0) {
 			memcpy(f.state, states, sizeof(f.state));
-			f.nstate = 5;
-		} else if (parse_list(s, states, 5, f.state,
+			f.nstate = 6;
+		} else if (parse_list(s, states, 6, f.state,
 		    &f.nstate) != 0) {
 			reply_bad(r, "state", "state must be all, or one or a "
 			    "comma list of open, accepted, resolved, snoozed, "
-			    "dismissed.");
+			    "dismissed, muted.");
 			return;
 		}
 	}

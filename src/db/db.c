@@ -115,6 +115,12 @@
 	"id, tenant_id, type, name, config, secret, created_at, deleted_at, " \
 	"last_scan_at"
 
+/* mute rules (mutes.c MC_*) */
+#define MUTE_COLS \
+	"id, rule_pattern, source, resource_pattern, resource_group, " \
+	"subscription_id, environment, tag_key, tag_value, justification, " \
+	"expires_at, lapsed, created_at, created_by"
+
 /* the audit log: an entry, and the chain's head (audit.c names both) */
 #define AUDIT_COLS \
 	"id, seq, at, actor, action, object, detail, prev_hash, hash"
@@ -343,7 +349,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
 	    "SELECT seq FROM findings "
 	    "FORCE INDEX (findings_state_seq) WHERE tenant_id = ? "
-	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
+	    "AND state IN (?, ?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
 	    "AND (? IS NULL OR subscription_id = ?) "
 	    "AND (? IS NULL OR environment = ?) "
@@ -355,7 +361,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
 	    "SELECT seq FROM findings "
 	    "FORCE INDEX (findings_state_sev_seq) WHERE tenant_id = ? "
-	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
+	    "AND state IN (?, ?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
 	    "AND (? IS NULL OR subscription_id = ?) "
 	    "AND (? IS NULL OR environment = ?) "
@@ -366,7 +372,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
 	    "SELECT seq FROM findings "
 	    "FORCE INDEX (findings_state_cat_seq) WHERE tenant_id = ? "
-	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
+	    "AND state IN (?, ?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
 	    "AND (? IS NULL OR subscription_id = ?) "
 	    "AND (? IS NULL OR environment = ?) "
@@ -379,7 +385,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
 	    "SELECT seq FROM findings "
 	    "FORCE INDEX (findings_tenant_seq) WHERE tenant_id = ? "
-	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
+	    "AND state IN (?, ?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
 	    "AND (? IS NULL OR subscription_id = ?) "
 	    "AND (? IS NULL OR environment = ?) "
@@ -390,7 +396,7 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_FINDING_COUNT] =
 	    "SELECT COALESCE(SUM(n), 0) FROM finding_counts "
 	    "WHERE tenant_id = ? "
-	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
+	    "AND state IN (?, ?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
 	    "AND (? IS NULL OR subscription_id = ?) "
 	    "AND (? IS NULL OR environment = ?)",
@@ -398,7 +404,7 @@ static const char *const sqls[SQL__COUNT] = {
 	 * changed after it (findings_updated), and how many those were (the
 	 * count is a lower bound when they are that many). */
 	[SQL_FINDING_COUNT_SINCE] =
-	    "SELECT COALESCE(SUM(state IN (?, ?, ?, ?, ?) "
+	    "SELECT COALESCE(SUM(state IN (?, ?, ?, ?, ?, ?) "
 	    "AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
 	    "AND (? IS NULL OR subscription_id = ?) "
@@ -995,6 +1001,36 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_ATTACHMENT_TIMELINE] =
 	    "INSERT INTO case_timeline (tenant_id, case_id, kind, at, actor, "
 	    "fields) VALUES (?, ?, ?, ?, ?, ?)",
+
+	/* MUTE_COLS order: mutes.c MC_* */
+	[SQL_MUTE_INSERT] =
+	    "INSERT INTO mute_rules (tenant_id, id, rule_pattern, source, "
+	    "resource_pattern, resource_group, subscription_id, environment, "
+	    "tag_key, tag_value, justification, expires_at, created_at, "
+	    "created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[SQL_MUTE_GET] =
+	    "SELECT " MUTE_COLS " FROM mute_rules "
+	    "WHERE tenant_id = ? AND id = ?",
+	[SQL_MUTE_LIST] =
+	    "SELECT " MUTE_COLS " FROM mute_rules "
+	    "WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?",
+	[SQL_MUTE_COUNT] =
+	    "SELECT COUNT(*) FROM mute_rules WHERE tenant_id = ?",
+	/* Under the tenant's row lock: the cap on live rules. */
+	[SQL_MUTE_COUNT_LIVE] =
+	    "SELECT COUNT(*) FROM mute_rules WHERE tenant_id = ? "
+	    "AND (expires_at IS NULL OR expires_at > ?)",
+	[SQL_MUTE_LIVE] =
+	    "SELECT " MUTE_COLS " FROM mute_rules WHERE tenant_id = ? "
+	    "AND (expires_at IS NULL OR expires_at > ?) ORDER BY seq",
+	[SQL_MUTE_DELETE] =
+	    "DELETE FROM mute_rules WHERE tenant_id = ? AND id = ?",
+	[SQL_MUTE_DUE] =
+	    "SELECT tenant_id, id FROM mute_rules "
+	    "WHERE lapsed = 0 AND expires_at <= ? ORDER BY expires_at "
+	    "LIMIT 100",
+	[SQL_MUTE_LAPSE] =
+	    "UPDATE mute_rules SET lapsed = 1 WHERE tenant_id = ? AND id = ?",
 };
 
 #define DB_MAX_PARAMS  2048	/* a 64-row upsert takes 1,792 */

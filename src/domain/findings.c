@@ -15,6 +15,7 @@
 #include "findings.h"
 #include "id.h"
 #include "log.h"
+#include "mutes.h"
 #include "vjson.h"
 #include "vtime.h"
 
@@ -330,9 +331,9 @@ findings_page_free(struct findings_page *p)
 
 /* The parameters SQL_FINDING_LIST* and SQL_FINDING_COUNT* share, in
  * their order (the count statements take the first LP_SINCE or LP_BEFORE
- * of them). The IN lists have five slots each. */
+ * of them). The IN lists have six (states) and five (severities) slots. */
 enum {
-	LP_TENANT, LP_STATE, LP_SEV = LP_STATE + 5, LP_CAT = LP_SEV + 5,
+	LP_TENANT, LP_STATE, LP_SEV = LP_STATE + 6, LP_CAT = LP_SEV + 5,
 	LP_SUB = LP_CAT + 2, LP_ENV = LP_SUB + 2, LP_SINCE = LP_ENV + 2,
 	LP_BEFORE = LP_SINCE + 2, LP_LIMIT, LP__N
 };
@@ -370,9 +371,10 @@ findings_list(struct db *db, const char *tenant_id,
 		vtime_sql(f->since, since_sql, sizeof(since_sql));
 	/* Fill the IN lists' five slots by repeating the last value. */
 	p[LP_TENANT] = DB_STR(tenant_id);
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < 6; i++)
 		p[LP_STATE + i] = DB_STR(f->state[i < f->nstate ? i :
 		    f->nstate - 1]);
+	for (i = 0; i < 5; i++) {
 		p[LP_SEV + i] = DB_STR(f->severity[i < f->nseverity ? i :
 		    f->nseverity - 1]);
 	}
@@ -909,6 +911,7 @@ observe_once(struct db *db, const char *tenant_id,
 	struct lc_result res;
 	struct lc_input in;
 	struct lc_tenant tenant;
+	struct mute_set mutes;
 	json_object *empty = NULL;
 	const char *evidence;
 	char id[FINDING_ID_MAX], fp[65];
@@ -916,6 +919,7 @@ observe_once(struct db *db, const char *tenant_id,
 	int rc, found;
 
 	memset(&res, 0, sizeof(res));
+	memset(&mutes, 0, sizeof(mutes));
 	findings_make_id(obs->provider, obs->rule_id, obs->resource_id, id,
 	    sizeof(id));
 	if (id_out != NULL)
@@ -938,8 +942,10 @@ observe_once(struct db *db, const char *tenant_id,
 		rc = found;
 		goto fail;
 	}
-	if ((rc = findings_tenant_settings(db, tenant_id, &tenant)) != 0)
+	if ((rc = findings_tenant_settings(db, tenant_id, &tenant)) != 0 ||
+	    (rc = mutes_load_live(db, tenant_id, now, &mutes)) != 0)
 		goto fail;
+	in.u.seen.mute = mutes_match_obs(&mutes, obs);
 	if (lifecycle_apply(found ? &row->f : NULL, &in, now, &tenant,
 	    &res) != 0 || res.status != 0) {
 		log_err("findings: observation of %s refused: %s", id,
@@ -992,6 +998,7 @@ fail:
 out:
 	lifecycle_result_free(&res);
 	findings_row_free(row);
+	mutes_set_free(&mutes);
 	if (empty != NULL)
 		json_object_put(empty);
 	return rc;
@@ -1141,6 +1148,7 @@ struct batch {
 	const char		*scan_id;
 	time_t			 now;
 	struct lc_tenant	 tenant;
+	struct mute_set		 mutes;		/* the tenant's live rules */
 	struct slot		*slots;		/* sorted by id */
 	size_t			 nslots;
 	struct vals		 hist, ev, res;
@@ -1246,6 +1254,7 @@ batch_free(struct batch *b)
 	for (i = 0; i < b->nkeep; i++)
 		free(b->keep[i]);
 	free(b->keep);
+	mutes_set_free(&b->mutes);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -1532,6 +1541,7 @@ batch_seen(struct batch *b, struct findings_seen *items, size_t n)
 		in.kind = LC_SEEN;
 		in.u.seen.fingerprint = it->fingerprint;
 		in.u.seen.severity = obs->severity;
+		in.u.seen.mute = mutes_match_obs(&b->mutes, obs);
 		if (lifecycle_apply(isnew ? NULL : &row->f, &in, b->now,
 		    &b->tenant, &res) != 0 || res.status != 0) {
 			log_err("findings: observation of %s refused: %s",
@@ -1616,6 +1626,7 @@ observe_batch_once(struct db *db, const char *tenant_id,
 			goto out;
 	}
 	if ((rc = findings_tenant_settings(db, tenant_id, &b.tenant)) != 0 ||
+	    (rc = mutes_load_live(db, tenant_id, now, &b.mutes)) != 0 ||
 	    (rc = batch_load(&b, SQL_FINDING_GET_MANY)) != 0 ||
 	    (rc = batch_seen(&b, items, n)) != 0)
 		goto out;

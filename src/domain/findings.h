@@ -51,6 +51,9 @@ struct finding_obs {
 	const char	*description;
 	const char	*recommendation;
 	json_object	*evidence;        /* borrowed; NULL = {} */
+	/* The resource's tags (borrowed; NULL = none): only mute rules
+	 * read them (a rule's tag criterion). */
+	json_object	*tags;
 };
 
 /* The deterministic id "<provider>-<rule_id>-<8 hex of SHA-256 of the
@@ -85,7 +88,7 @@ json_object *findings_to_json(const struct finding_row *, int full);
 struct findings_filter {
 	const char	*severity[5];
 	size_t		 nseverity;
-	const char	*state[5];
+	const char	*state[6];
 	size_t		 nstate;
 	const char	*category;
 	const char	*subscription_id;

@@ -55,6 +55,7 @@ struct ctx {
 	struct pending {
 		char		*resource_id;
 		char		*evidence;
+		json_object	*tags;	/* a reference: mute rules' tag */
 		char		 sub[SCAN_SUB_MAX + 1];
 		char		 env[SCAN_ENV_MAX + 1];
 	}			 pend[FINDINGS_BATCH];
@@ -192,6 +193,7 @@ pending_clear(struct ctx *c)
 	for (i = 0; i < c->nitems; i++) {
 		free(c->pend[i].resource_id);
 		free(c->pend[i].evidence);
+		json_object_put(c->pend[i].tags);
 	}
 	c->nitems = 0;
 }
@@ -250,7 +252,7 @@ flush(struct ctx *c)
  * the batch when it is full. 0, or -1 with c->err set. */
 static int
 observe(struct ctx *c, const struct rule *rule, const char *rid,
-    const char *sub, const char *env, json_object *ev)
+    const char *sub, const char *env, json_object *tags, json_object *ev)
 {
 	struct findings_seen *it = &c->items[c->nitems];
 	struct pending *p = &c->pend[c->nitems];
@@ -281,6 +283,9 @@ observe(struct ctx *c, const struct rule *rule, const char *rid,
 	}
 	snprintf(p->sub, sizeof(p->sub), "%s", sub);
 	snprintf(p->env, sizeof(p->env), "%s", env);
+	/* The resource goes before the batch is written: keep its tags. */
+	p->tags = json_object_get(tags);
+	obs->tags = p->tags;
 	it->evidence = p->evidence;
 	it->evlen = len;
 	obs->rule_id = rule->id;
@@ -326,6 +331,7 @@ on_resource(void *arg, json_object *res)
 	const struct ruleset *rs = c->opts->rules;
 	const char *type = jstr(res, "type"), *rid = jstr(res, "id");
 	char sub[SCAN_SUB_MAX + 1], env[SCAN_ENV_MAX + 1];
+	json_object *tags;
 	size_t i;
 
 	c->st->resources++;
@@ -338,6 +344,8 @@ on_resource(void *arg, json_object *res)
 	}
 	resource_subscription(res, rid, sub, sizeof(sub));
 	resource_environment(res, env, sizeof(env));
+	if (!json_object_object_get_ex(res, "tags", &tags))
+		tags = NULL;
 	for (i = 0; i < rs->n; i++) {
 		const struct rule *rule = &rs->rules[i];
 		json_object *ev = NULL;
@@ -353,7 +361,7 @@ on_resource(void *arg, json_object *res)
 		}
 		if (fired == 0)
 			continue;
-		fired = observe(c, rule, rid, sub, env, ev);
+		fired = observe(c, rule, rid, sub, env, tags, ev);
 		json_object_put(ev);
 		if (fired != 0)
 			return 1;
