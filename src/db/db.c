@@ -423,7 +423,7 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_FINDING_PRESENT] =
 	    "SELECT id FROM findings WHERE tenant_id = ? "
 	    "AND integration_id <=> ? AND provider = ? "
-	    "AND (state IN ('open', 'accepted', 'snoozed') "
+	    "AND (state IN ('open', 'accepted', 'snoozed', 'muted') "
 	    "OR (state = 'resolved' AND awaiting_scan = 1))",
 	[SQL_HISTORY_INSERT] =
 	    "INSERT INTO finding_history (tenant_id, finding_id, action, at, "
@@ -459,7 +459,7 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_FINDING_ABSENT] =
 	    "SELECT id FROM findings WHERE integration_id = ? "
 	    "AND provider = ? "
-	    "AND (state IN ('open', 'accepted', 'snoozed') "
+	    "AND (state IN ('open', 'accepted', 'snoozed', 'muted') "
 	    "OR (state = 'resolved' AND awaiting_scan = 1)) "
 	    "AND NOT (seen_scan_id <=> ?) ORDER BY id",
 	ROWS4(SQL_FINDING_UPSERT, FINDING_UPSERT_HEAD, FINDING_UPSERT_ROW,
@@ -665,7 +665,7 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_SCAN_ABSENT] =
 	    "SELECT " SCAN_ABSENT_COLS " FROM findings "
 	    "WHERE tenant_id = ? AND integration_id <=> ? AND provider = ? "
-	    "AND (state IN ('open', 'accepted', 'snoozed') "
+	    "AND (state IN ('open', 'accepted', 'snoozed', 'muted') "
 	    "OR (state = 'resolved' AND awaiting_scan = 1))",
 	/* Findings of an integration with a remediation asked for; the
 	 * lifecycle decides which are due. From findings_integration_state
@@ -1031,6 +1031,15 @@ static const char *const sqls[SQL__COUNT] = {
 	    "LIMIT 100",
 	[SQL_MUTE_LAPSE] =
 	    "UPDATE mute_rules SET lapsed = 1 WHERE tenant_id = ? AND id = ?",
+	/* A page of the pass over open and muted findings, newest first,
+	 * along the index that holds seq and state (no sort); the columns a
+	 * rule matches on (mutes.c PASS_C_*). */
+	[SQL_MUTE_PASS_PAGE] =
+	    "SELECT seq, id, state, rule_id, provider, resource_id, "
+	    "subscription_id, environment FROM findings "
+	    "FORCE INDEX (findings_tenant_seq) WHERE tenant_id = ? "
+	    "AND state IN ('open', 'muted') AND seq < ? "
+	    "ORDER BY seq DESC LIMIT ?",
 };
 
 #define DB_MAX_PARAMS  2048	/* a 64-row upsert takes 1,792 */

@@ -170,19 +170,6 @@ mutes_match_obs(const struct mute_set *set, const struct finding_obs *obs)
 	return mutes_match(set, &s);
 }
 
-/* The subject of a stored finding: its tags are not stored (yet), so a
- * tag criterion matches it at its next scan, not before. */
-static void
-subject_from_row(const struct finding_row *r, struct mute_subject *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->rule_id = r->rule_id;
-	s->source = r->provider;
-	s->resource_id = r->resource_id;
-	s->subscription_id = r->subscription_id;
-	s->environment = r->environment;
-}
-
 /* -- validation --------------------------------------------------------- */
 
 static int
@@ -571,62 +558,69 @@ act(struct db *db, const char *tenant_id, const char *id, enum lc_kind kind,
 	return changed;
 }
 
+/* SQL_MUTE_PASS_PAGE's columns. */
+enum { PASS_C_SEQ, PASS_C_ID, PASS_C_STATE, PASS_C_RULE, PASS_C_PROVIDER,
+    PASS_C_RESOURCE, PASS_C_SUB, PASS_C_ENV };
+
 long
 mutes_reapply(struct db *db, const char *tenant_id, time_t now,
     const char *gone_rule, const char *reason, long *muted, long *unmuted)
 {
-	static const char *const sev[] = { "critical", "high", "medium",
-	    "low", "info" };
-	struct findings_filter f;
-	struct findings_page *page = NULL;
+	struct db_res *page = NULL;
 	struct mute_set set;
+	long long before = 1LL << 62;
 	size_t i;
 	int rc;
 
 	*muted = *unmuted = 0;
 	if ((rc = mutes_load_live(db, tenant_id, now, &set)) != 0)
 		return rc;
-	memset(&f, 0, sizeof(f));
-	memcpy(f.severity, sev, sizeof(sev));
-	f.nseverity = 5;
-	f.state[0] = "open";
-	f.state[1] = "muted";
-	f.nstate = 2;
-	f.limit = FINDINGS_BATCH;
-	f.before = 1LL << 62;
 	for (;;) {
-		if ((rc = findings_list(db, tenant_id, &f, &page)) != 0)
+		if ((rc = db_exec(db, SQL_MUTE_PASS_PAGE, (struct db_val[]){
+		    DB_STR(tenant_id), DB_INT(before),
+		    DB_INT(FINDINGS_BATCH) }, 3, &page)) != 0)
 			break;
-		for (i = 0; i < page->n; i++) {
-			const struct finding_row *r = page->rows[i];
+		for (i = 0; i < page->nrows; i++) {
+			const char *id = db_cell(page, i, PASS_C_ID);
+			const char *st = db_cell(page, i, PASS_C_STATE);
 			struct mute_subject s;
 			const char *hit;
 			int ch = 0;
 
-			subject_from_row(r, &s);
+			/* The pass reads the identity columns, which never
+			 * change; the state is judged again under the row's
+			 * lock by the lifecycle. */
+			memset(&s, 0, sizeof(s));
+			s.rule_id = db_cell(page, i, PASS_C_RULE);
+			s.source = db_cell(page, i, PASS_C_PROVIDER);
+			s.resource_id = db_cell(page, i, PASS_C_RESOURCE);
+			s.subscription_id = db_cell(page, i, PASS_C_SUB);
+			s.environment = db_cell(page, i, PASS_C_ENV);
 			hit = mutes_match(&set, &s);
-			if (r->f.state == FINDING_OPEN && hit != NULL) {
-				if ((ch = act(db, tenant_id, r->f.id, LC_MUTE,
-				    hit, NULL, now)) > 0)
+			if (st != NULL && strcmp(st, "open") == 0 &&
+			    hit != NULL) {
+				if ((ch = act(db, tenant_id, id, LC_MUTE, hit,
+				    NULL, now)) > 0)
 					(*muted)++;
-			} else if (r->f.state == FINDING_MUTED && hit == NULL) {
-				if ((ch = act(db, tenant_id, r->f.id,
-				    LC_UNMUTE, gone_rule ? gone_rule : "-",
-				    reason, now)) > 0)
+			} else if (st != NULL && strcmp(st, "muted") == 0 &&
+			    hit == NULL) {
+				if ((ch = act(db, tenant_id, id, LC_UNMUTE,
+				    gone_rule ? gone_rule : "-", reason,
+				    now)) > 0)
 					(*unmuted)++;
 			}
 			if (ch < 0) {
 				rc = ch;
 				break;
 			}
+			before = db_cell_int(page, i, PASS_C_SEQ);
 		}
-		if (rc != 0 || !page->has_more || page->n == 0)
+		if (rc != 0 || page->nrows < FINDINGS_BATCH)
 			break;
-		f.before = page->rows[page->n - 1]->seq;
-		findings_page_free(page);
+		db_res_free(page);
 		page = NULL;
 	}
-	findings_page_free(page);
+	db_res_free(page);
 	mutes_set_free(&set);
 	return rc != 0 ? rc : *muted + *unmuted;
 }
