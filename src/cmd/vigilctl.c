@@ -542,7 +542,10 @@ cmd_findings(struct db *db, int argc, char **argv)
 			fprintf(stderr, "vigilctl: %s\n", db_error(db));
 			return EX_FAIL;
 		}
-		printf("unmuted %ld\n", n);
+		/* Only when there was some: the line above is what scripts
+		 * have always read. */
+		if (n > 0)
+			printf("unmuted %ld\n", n);
 		return EX_OK;
 	}
 	if (argc < 2 || strcmp(argv[1], "import") != 0) {

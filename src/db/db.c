@@ -1040,6 +1040,32 @@ static const char *const sqls[SQL__COUNT] = {
 	    "FORCE INDEX (findings_tenant_seq) WHERE tenant_id = ? "
 	    "AND state IN ('open', 'muted') AND seq < ? "
 	    "ORDER BY seq DESC LIMIT ?",
+
+	/* tenantrules.c: SETTINGS_C_* and CUSTOM_C_* */
+	[SQL_RULESET_SETTINGS] =
+	    "SELECT rule_id, enabled, severity FROM rule_settings "
+	    "WHERE tenant_id = ? ORDER BY rule_id",
+	[SQL_RULESET_SET] =
+	    "INSERT INTO rule_settings (tenant_id, rule_id, enabled, severity, "
+	    "updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?) "
+	    "ON DUPLICATE KEY UPDATE enabled = VALUES(enabled), "
+	    "severity = VALUES(severity), updated_at = VALUES(updated_at), "
+	    "updated_by = VALUES(updated_by)",
+	[SQL_RULESET_CUSTOM] =
+	    "SELECT id, body FROM custom_rules WHERE tenant_id = ? ORDER BY seq",
+	[SQL_RULESET_CUSTOM_INSERT] =
+	    "INSERT INTO custom_rules (tenant_id, id, body, created_at, "
+	    "created_by) VALUES (?, ?, ?, ?, ?)",
+	[SQL_RULESET_CUSTOM_COUNT] =
+	    "SELECT COUNT(*) FROM custom_rules WHERE tenant_id = ?",
+	[SQL_RULESET_CUSTOM_DELETE] =
+	    "DELETE FROM custom_rules WHERE tenant_id = ? AND id = ?",
+	[SQL_RULESET_SETTING_DELETE] =
+	    "DELETE FROM rule_settings WHERE tenant_id = ? AND rule_id = ?",
+	/* The tenant's findings of a rule a setting just took away. */
+	[SQL_RULESET_FINDINGS] =
+	    "SELECT id FROM findings WHERE tenant_id = ? AND rule_id = ? "
+	    "AND state IN ('open', 'accepted', 'snoozed', 'muted') ORDER BY id",
 };
 
 #define DB_MAX_PARAMS  2048	/* a 64-row upsert takes 1,792 */

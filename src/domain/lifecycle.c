@@ -99,6 +99,13 @@
  *   User actions on a muted finding: resolve and dismiss as on open;
  *     accept, snooze, remediate and approve are 409 (it is not open).
  *   A pending remediation is cancelled when a finding is muted.
+ *
+ * Rule settings (README, Rule settings): LC_RULE_GONE {rule_id, reason}:
+ *   the tenant disabled (or deleted its custom) rule. Open, accepted,
+ *   snoozed and muted -> resolved by scanner (nothing looks for the
+ *   problem any more): history resolved {reason, rule_id} by system,
+ *   finding.resolved. Resolved and dismissed: nothing. Re-enabled, the
+ *   next scan that finds the problem reopens it.
  */
 #include "vigil.h"
 
@@ -234,6 +241,12 @@ validate(const struct finding *in, const struct lc_input *w, time_t now,
 		if (!text_ok(w->u.mute.rule_id, 1, LC_USER_MAX))
 			return refuse(out, 400, LC_ERR_INVALID, "rule_id",
 			    "rule_id is required");
+		break;
+	case LC_RULE_GONE:
+		if (!text_ok(w->u.gone.rule_id, 1, LC_USER_MAX) ||
+		    !text_ok(w->u.gone.reason, 1, LC_USER_MAX))
+			return refuse(out, 400, LC_ERR_INVALID, "rule_id",
+			    "rule_id and reason are required");
 		break;
 	case LC_REMEDIATION_RESULT:
 		if (!text_ok(w->u.remediation.error, 0, LC_TEXT_MAX))
@@ -658,6 +671,31 @@ do_not_seen(struct lc_ctx *c)
 }
 
 static int
+do_rule_gone(struct lc_ctx *c)
+{
+	struct lc_history *h;
+
+	switch (c->f->state) {
+	case FINDING_OPEN:
+	case FINDING_ACCEPTED:
+	case FINDING_SNOOZED:
+	case FINDING_MUTED:
+		h = hist(c, "resolved", LC_BY_SYSTEM);
+		field(c, h, "reason",
+		    json_object_new_string(c->what->u.gone.reason));
+		field(c, h, "rule_id",
+		    json_object_new_string(c->what->u.gone.rule_id));
+		cancel_remediation(c, h);
+		resolve_as(c, FINDING_BY_SCANNER, 0);
+		event(c, "finding.resolved");
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int
 do_remediation_result(struct lc_ctx *c)
 {
 	struct lc_history *h;
@@ -770,6 +808,9 @@ lifecycle_apply(const struct finding *in, const struct lc_input *what,
 		break;
 	case LC_UNMUTE:
 		refused = do_unmute(&c);
+		break;
+	case LC_RULE_GONE:
+		refused = do_rule_gone(&c);
 		break;
 	default:
 		goto out;

@@ -54,6 +54,8 @@ enum lc_kind {
 	 * no live rule matches a muted one any more */
 	LC_MUTE,
 	LC_UNMUTE,
+	/* the tenant disabled or deleted the rule (by "system"): u.gone */
+	LC_RULE_GONE,
 };
 
 /* One input. Strings are borrowed for the duration of the call. */
@@ -92,6 +94,11 @@ struct lc_input {
 			/* LC_UNMUTE: why ("deleted", "expired"). */
 			const char	*reason;
 		} mute;
+		struct {
+			const char	*rule_id;	/* required */
+			/* "rule_disabled" or "rule_deleted" */
+			const char	*reason;	/* required */
+		} gone;
 		struct {
 			int		 ok;
 			const char	*error;		/* optional, on failure */

@@ -1,11 +1,15 @@
-"""test_mutes.py: mute rules (POST/GET/DELETE /api/v1/mute-rules). A rule
+"""test_mutes.py: mute rules and rules per tenant. Mute rules (POST/GET/DELETE /api/v1/mute-rules). A rule
 mutes the tenant's matching open findings when it is created, and every
 finding a scan or a `vigil` JSON import reports afterwards; a muted finding
 counts nowhere as open risk (list default, posture summary, risk score,
 finding_counts); it returns to open when its rule is deleted or expires
 (vigilctl findings expire). Every step is audited, with history entries and
 finding.muted / finding.unmuted events. Hostile input is a clear 4xx that
-changes nothing; another tenant's rule is 404.
+changes nothing; another tenant's rule is 404. Rules per tenant (T97):
+a custom rule is evaluated for its tenant only, a disable or a severity
+override of one tenant leaves another's alone, a disabled rule's findings
+are resolved with the reason in their history, and a bad rule is a 400
+naming the place.
 
 Run by run.py, which sets STACK here (and in the modules used below).
 """
@@ -192,8 +196,8 @@ class T95MuteRules(MBase):
         r = self.mreq("GET", "/" + m["id"], key=self.key)
         self.assertTrue(r.json()["expired"])
         # Done once: the next run has nothing to do.
-        self.assertIn("unmuted 0", STACK.vigilctl("findings",
-                                                  "expire").stdout)
+        self.assertNotIn("unmuted", STACK.vigilctl("findings",
+                                                   "expire").stdout)
         # An expired rule mutes nothing new.
         import_findings(self.tenant, [e], reconcile=False)
         self.assertEqual(self.state(eid(e)), "open")
@@ -355,6 +359,160 @@ class T96MuteScanner(ts.ScanBase):
         r = api.request(self.base, "GET", "/api/v1/findings/" + f_nsg,
                         headers=auth(okey))
         self.assertEqual(r.json()["state"], "open")
+
+
+CUSTOM = {"id": "it-custom-https", "provider": "azure",
+          "resource_type": "Microsoft.Storage/storageAccounts",
+          "title": "Storage account without HTTPS only (house rule)",
+          "severity": "high", "category": "storage",
+          "framework": "House rule 7", "description": "HTTP is allowed.",
+          "recommendation": "Require HTTPS.",
+          "condition": {"path": "properties.supportsHttpsTrafficOnly",
+                        "ne": True, "default": False}}
+
+
+class T97RuleSettings(ts.ScanBase):
+    """Custom rules, disable and severity override, per tenant."""
+
+    def rreq(self, method, path, body=None, key=None):
+        return self.req(method, "/api/v1/rules" + path, body, key)
+
+    def test_1_custom_disable_override_isolation(self):
+        other, other_id = new_tenant("rules-other")
+        okey, _ = new_key(other, "read,write,admin")
+        st = ts.storage("strules1", False)
+        ts.write_inventory(self.inv, [st])
+        f = ts.fid("it-custom-https", st["id"])
+        r = self.rreq("POST", "", CUSTOM)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["id"], "it-custom-https")
+        self.assertTrue(r.json()["custom"])
+        self.assertTrue(r.json()["enabled"])
+        self.assertEqual(len(STACK.query(
+            "SELECT object FROM audit_log WHERE tenant_id = %s AND action = "
+            "'rule.create'" % q(self.tenant_id))), 1)
+        # Listed for this tenant, not for the other.
+        mine = self.rreq("GET", "?limit=500").json()["rules"]
+        theirs = self.rreq("GET", "?limit=500", key=okey).json()["rules"]
+        self.assertIn("it-custom-https", [x["id"] for x in mine])
+        self.assertNotIn("it-custom-https", [x["id"] for x in theirs])
+        self.assertEqual(self.rreq("GET", "/it-custom-https",
+                                   key=okey).status, 404)
+        r = self.rreq("PUT", "/it-custom-https", {"enabled": False},
+                      key=okey)
+        self.assertEqual(r.status, 404, r)
+        # Scanned: the finding exists for this tenant only.
+        integ = self.integration()
+        self.assertEqual(self.scan(integ)["status"], "completed")
+        self.assertEqual(self.finding(f)["state"], "open")
+        self.assertEqual(self.finding(f)["severity"], "high")
+        r = api.request(self.base, "POST", "/api/v1/integrations", {
+            "type": "inventory", "name": "inv",
+            "config": {"path": self.inv}}, auth(okey))
+        oint = r.json()["id"]
+        api.request(self.base, "POST", "/api/v1/scans",
+                    {"integration_id": oint}, auth(okey))
+        p = STACK.scan("--due", conf=ts.CONF)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(api.request(self.base, "GET", "/api/v1/findings/"
+                                     + f, headers=auth(okey)).status, 404)
+        # Severity override: the next scan rescores.
+        r = self.rreq("PUT", "/it-custom-https", {"severity": "low"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()["severity"], r.json()[
+            "default_severity"]), ("low", "high"))
+        self.scan(integ)
+        self.assertEqual(self.finding(f)["severity"], "low")
+        # Disabled: resolved with the reason; the other tenant unaffected.
+        r = self.rreq("PUT", "/it-custom-https", {"enabled": False})
+        self.assertEqual(r.status, 200, r)
+        self.assertFalse(r.json()["enabled"])
+        self.assertEqual(self.finding(f)["state"], "resolved")
+        h = db_history(self.tenant_id, f)[-1]
+        self.assertEqual(h[0:2], ("resolved", "system"))
+        self.assertEqual(h[2], {"reason": "rule_disabled",
+                                "rule_id": "it-custom-https"})
+        self.scan(integ)
+        self.assertEqual(self.finding(f)["state"], "resolved")
+        # Re-enabled: the next scan evaluates it again.
+        self.rreq("PUT", "/it-custom-https", {"enabled": True,
+                                              "severity": None})
+        self.scan(integ)
+        self.assertEqual(self.finding(f)["state"], "open")
+        self.assertEqual(self.finding(f)["severity"], "high")
+        # A built-in rule disabled here stays enabled there.
+        r = self.rreq("PUT", "/storage-secure-transfer", {"enabled": False})
+        self.assertEqual(r.status, 200, r)
+        self.assertFalse(self.rreq("GET", "/storage-secure-transfer")
+                         .json()["enabled"])
+        self.assertTrue(self.rreq("GET", "/storage-secure-transfer",
+                                  key=okey).json()["enabled"])
+        r = self.rreq("DELETE", "/storage-secure-transfer")
+        self.assertEqual(r.status, 409, r)
+        self.rreq("PUT", "/storage-secure-transfer", {"enabled": True})
+        # Deleted: its findings resolved (rule_deleted), the rule gone.
+        r = self.rreq("DELETE", "/it-custom-https", key=okey)
+        self.assertEqual(r.status, 404, r)
+        r = self.rreq("DELETE", "/it-custom-https")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), {"id": "it-custom-https",
+                                    "deleted": True, "findings_resolved": 1})
+        self.assertEqual(db_history(self.tenant_id, f)[-1][2]["reason"],
+                         "rule_deleted")
+        self.assertEqual(self.rreq("GET", "/it-custom-https").status, 404)
+
+    def test_2_hostile(self):
+        n0 = STACK.query("SELECT COUNT(*) FROM custom_rules WHERE "
+                         "tenant_id = %s" % q(self.tenant_id))
+        s0 = STACK.query("SELECT rule_id, enabled, severity FROM "
+                         "rule_settings WHERE tenant_id = %s ORDER BY 1"
+                         % q(self.tenant_id))
+        bad_cond = dict(CUSTOM, id="it-bad",
+                        condition={"all": [{"path": "a", "eq": 1},
+                                           {"path": "b", "ports": "x"}]})
+        for body, needle in (
+                (bad_cond, "condition.all[1]"),
+                (dict(CUSTOM, id="It Bad"), "id"),
+                (dict(CUSTOM, id="it-x", severity="urgent"), "severity"),
+                (dict(CUSTOM, id="it-x", extra=1), "extra"),
+                (dict(CUSTOM, id="it-x", remediation={
+                    "api_version": "2023-01-01", "patch": {"a": 1}}),
+                 "remediation")):
+            with self.subTest(needle=needle):
+                r = self.rreq("POST", "", body)
+                self.assertEqual(r.status, 400, r)
+                self.assertEqual(r.json()["error"]["details"]["field"],
+                                 "rule")
+                self.assertIn(needle, r.json()["error"]["message"])
+        self.assertEqual(self.rreq("POST", "", [CUSTOM]).status, 400)
+        r = self.rreq("POST", "", dict(CUSTOM, id="storage-min-tls"))
+        self.assertEqual(r.status, 409, r)
+        r = api.request(self.base, "POST", "/api/v1/rules",
+                        b'{"id":"it-\xff"}', dict(auth(self.key), **{
+                            "Content-Type": "application/json"}))
+        self.assertEqual(r.status, 400, r)
+        wkey, _ = new_key(self.tenant, "read,write")
+        self.assertEqual(self.rreq("POST", "", CUSTOM, key=wkey).status, 403)
+        self.assertEqual(self.rreq("PUT", "/storage-min-tls",
+                                   {"enabled": False}, key=wkey).status, 403)
+        for body, field in (({}, "enabled"), ({"enabled": "no"}, "enabled"),
+                            ({"severity": "urgent"}, "severity"),
+                            ({"severity": 3}, "severity"),
+                            ({"enabled": True, "x": 1}, "x")):
+            with self.subTest(body=body):
+                r = self.rreq("PUT", "/storage-min-tls", body)
+                self.assertEqual(r.status, 400, r)
+                self.assertEqual(r.json()["error"]["details"]["field"],
+                                 field)
+        r = self.rreq("PUT", "/" + api.urllib.parse.quote(
+            "no-such-rule' OR '1'='1"), {"enabled": False})
+        self.assertEqual(r.status, 404, r)
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM custom_rules WHERE tenant_id = %s"
+            % q(self.tenant_id)), n0)
+        self.assertEqual(STACK.query(
+            "SELECT rule_id, enabled, severity FROM rule_settings WHERE "
+            "tenant_id = %s ORDER BY 1" % q(self.tenant_id)), s0)
 
 
 if __name__ == "__main__":
