@@ -51,6 +51,8 @@
 #define UNMUTE(r, why)	{ .kind = LC_UNMUTE,				\
 	.u.mute = { .rule_id = (r), .reason = (why) } }
 #define MR		"mute_01JV7Q6B1C2D3E4F5G6H7J8K9M"
+#define GONE(why)	{ .kind = LC_RULE_GONE,				\
+	.u.gone = { .rule_id = "nsg-ssh-internet", .reason = (why) } }
 
 #define REFUSE(st, c, fld) .status = (st), .code = (c), .field = (fld)
 
@@ -147,6 +149,22 @@ static const struct lc_case cases[] = {
 	  .in = { F(FINDING_MUTED, HIGH) }, .what = RESOLVE(NULL),
 	  .state = FINDING_RESOLVED, .by = FINDING_BY_USER, .awaiting = 1,
 	  .history = { "resolved " USER }, .events = { "finding.resolved" } },
+	/* --- rule settings --- */
+	{ "rule disabled: an accepted finding is resolved with the reason",
+	  .in = { F(FINDING_ACCEPTED, HIGH) }, .what = GONE("rule_disabled"),
+	  .state = FINDING_RESOLVED, .by = FINDING_BY_SCANNER,
+	  .history = { "resolved system" }, .events = { "finding.resolved" },
+	  .fields = "{\"reason\":\"rule_disabled\","
+	      "\"rule_id\":\"nsg-ssh-internet\"}" },
+	{ "rule deleted: a muted finding is resolved",
+	  .in = { F(FINDING_MUTED, HIGH) }, .what = GONE("rule_deleted"),
+	  .state = FINDING_RESOLVED, .by = FINDING_BY_SCANNER,
+	  .history = { "resolved system" }, .events = { "finding.resolved" } },
+	{ "rule disabled: a dismissed finding stays dismissed",
+	  .in = { F(FINDING_DISMISSED, HIGH) }, .what = GONE("rule_disabled"),
+	  .state = FINDING_DISMISSED, .changed = CH_NO },
+	{ "rule gone needs a reason", .in = { F(FINDING_OPEN, HIGH) },
+	  .what = GONE(NULL), REFUSE(400, "invalid_request", "rule_id") },
 	{ "a muted finding can be dismissed",
 	  .in = { F(FINDING_MUTED, HIGH) }, .what = DISMISS("n/a"),
 	  .state = FINDING_DISMISSED, .history = { "dismissed " USER },
