@@ -26,7 +26,12 @@
 	"description, recommendation, evidence, fingerprint, state, " \
 	"remediation, resolved_by, awaiting_scan, accepted_until, " \
 	"snoozed_until, detected_at, updated_at, last_seen_at, resolved_at, " \
-	"assignee, notes"
+	"assignee, notes, " FINDING_META_COLS
+
+/* The resource metadata (0026), in findings.c's C_RNAME.. order. */
+#define FINDING_META_COLS \
+	"resource_name, resource_type, resource_group, region, account, " \
+	"tags, source"
 
 /* A list page shows part of a finding (findings_to_json without full):
  * the columns it does not show are NULL here, in FINDING_COLS' order, so
@@ -37,7 +42,7 @@
 	"description, recommendation, NULL, NULL, state, " \
 	"NULL, NULL, NULL, NULL, " \
 	"NULL, detected_at, updated_at, NULL, NULL, " \
-	"NULL, NULL"
+	"NULL, NULL, " FINDING_META_COLS
 
 /* The scanner's batches (findings_observe_batch): FINDING_COLS, then
  * integration_id and seen_scan_id; without the evidence when the batch
@@ -49,7 +54,7 @@
 	"description, recommendation, NULL, fingerprint, state, " \
 	"remediation, resolved_by, awaiting_scan, accepted_until, " \
 	"snoozed_until, detected_at, updated_at, last_seen_at, resolved_at, " \
-	"assignee, notes, integration_id, seen_scan_id"
+	"assignee, notes, " FINDING_META_COLS ", integration_id, seen_scan_id"
 
 /* Repeat a piece of SQL text, comma-separated: multi-row statements and
  * IN lists stay constants (db_exec_rows picks the row count). */
@@ -71,10 +76,11 @@
 	"severity, category, layer, framework, description, recommendation, " \
 	"evidence, fingerprint, state, remediation, resolved_by, " \
 	"awaiting_scan, accepted_until, snoozed_until, detected_at, " \
-	"updated_at, last_seen_at, resolved_at, seen_scan_id) VALUES "
+	"updated_at, last_seen_at, resolved_at, seen_scan_id, " \
+	FINDING_META_COLS ") VALUES "
 #define FINDING_UPSERT_ROW \
 	"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " \
-	"?, ?, ?, ?, ?, ?)"
+	"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 /* VALUES() in the update part: deprecated in MySQL 8 but the one form
  * MariaDB has for a multi-row upsert. assignee, notes and seq stay. */
 #define FINDING_UPSERT_TAIL \
@@ -94,7 +100,11 @@
 	"snoozed_until = VALUES(snoozed_until), " \
 	"detected_at = VALUES(detected_at), updated_at = VALUES(updated_at), " \
 	"last_seen_at = VALUES(last_seen_at), " \
-	"resolved_at = VALUES(resolved_at), seen_scan_id = VALUES(seen_scan_id)"
+	"resolved_at = VALUES(resolved_at), seen_scan_id = VALUES(seen_scan_id), " \
+	"resource_name = VALUES(resource_name), " \
+	"resource_type = VALUES(resource_type), " \
+	"resource_group = VALUES(resource_group), region = VALUES(region), " \
+	"account = VALUES(account), tags = VALUES(tags), source = VALUES(source)"
 
 /* findings whose acceptance or snooze has run out */
 #define FINDING_DUE_COLS "tenant_id, id"
@@ -302,7 +312,9 @@ static const char *const sqls[SQL__COUNT] = {
 	    "f.evidence, f.fingerprint, f.state, f.remediation, "
 	    "f.resolved_by, f.awaiting_scan, f.accepted_until, "
 	    "f.snoozed_until, f.detected_at, f.updated_at, f.last_seen_at, "
-	    "f.resolved_at, f.assignee, f.notes, h.seq, h.hash "
+	    "f.resolved_at, f.assignee, f.notes, f.resource_name, "
+	    "f.resource_type, f.resource_group, f.region, f.account, f.tags, "
+	    "f.source, h.seq, h.hash "
 	    "FROM tenants t "
 	    "LEFT JOIN findings f ON f.tenant_id = t.id AND f.id = ? "
 	    "LEFT JOIN audit_heads h ON h.tenant_id = t.id "
@@ -314,8 +326,10 @@ static const char *const sqls[SQL__COUNT] = {
 	    "category, layer, framework, description, recommendation, "
 	    "evidence, fingerprint, state, remediation, resolved_by, "
 	    "awaiting_scan, accepted_until, snoozed_until, detected_at, "
-	    "updated_at, last_seen_at, resolved_at) VALUES (?, ?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "updated_at, last_seen_at, resolved_at, " FINDING_META_COLS ") "
+	    "VALUES (?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?)",
 	[SQL_FINDING_UPDATE_STATE] =
 	    "UPDATE findings SET severity = ?, state = ?, remediation = ?, "
 	    "resolved_by = ?, awaiting_scan = ?, fingerprint = ?, "
@@ -327,7 +341,9 @@ static const char *const sqls[SQL__COUNT] = {
 	    "subscription_id = ?, environment = ?, "
 	    "resource_id = ?, title = ?, category = ?, layer = ?, "
 	    "framework = ?, description = ?, recommendation = ?, "
-	    "evidence = ? WHERE tenant_id = ? AND id = ?",
+	    "evidence = ?, resource_name = ?, resource_type = ?, "
+	    "resource_group = ?, region = ?, account = ?, tags = ?, source = ? "
+	    "WHERE tenant_id = ? AND id = ?",
 	[SQL_FINDING_PATCH] =
 	    "UPDATE findings SET assignee = ?, notes = ?, updated_at = ? "
 	    "WHERE tenant_id = ? AND id = ?",

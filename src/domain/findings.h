@@ -31,6 +31,15 @@ struct finding_row {
 	char		*evidence;       /* JSON text */
 	char		*assignee;       /* NULL if unassigned */
 	char		*notes;          /* NULL if none */
+	/* Resource metadata (0026): "" when unknown; tags is canonical
+	 * JSON text (finding_tags_canonical), "{}" for none. */
+	char		*resource_name;
+	char		*resource_type;
+	char		*resource_group;
+	char		*region;
+	char		*account;
+	char		*tags;
+	char		*source;
 	long long	 seq;
 };
 
@@ -51,6 +60,16 @@ struct finding_obs {
 	const char	*description;
 	const char	*recommendation;
 	json_object	*evidence;        /* borrowed; NULL = {} */
+	/* Resource metadata: NULL is "" (tags: "{}"). tags is canonical
+	 * JSON text (finding_tags_canonical); the lengths are checked by
+	 * whoever fills them (the columns are finding.h's limits). */
+	const char	*resource_name;
+	const char	*resource_type;
+	const char	*resource_group;
+	const char	*region;
+	const char	*account;
+	const char	*tags;
+	const char	*source;
 };
 
 /* The deterministic id "<provider>-<rule_id>-<8 hex of SHA-256 of the
