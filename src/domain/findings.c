@@ -376,7 +376,10 @@ findings_page_free(struct findings_page *p)
 enum {
 	LP_TENANT, LP_STATE, LP_SEV = LP_STATE + 5, LP_CAT = LP_SEV + 5,
 	LP_SUB = LP_CAT + 2, LP_ENV = LP_SUB + 2, LP_SINCE = LP_ENV + 2,
-	LP_BEFORE = LP_SINCE + 2, LP_LIMIT, LP__N
+	LP_RTYPE = LP_SINCE + 2, LP_RGROUP = LP_RTYPE + 2,
+	LP_REGION = LP_RGROUP + 2, LP_SOURCE = LP_REGION + 2,
+	LP_TAG = LP_SOURCE + 2,	/* key, key, value */
+	LP_BEFORE = LP_TAG + 3, LP_LIMIT, LP__N
 };
 
 /* SQL_FINDING_COUNT_SINCE with the list's parameters p: the filters
@@ -403,7 +406,7 @@ findings_list(struct db *db, const char *tenant_id,
 	char since_sql[VTIME_SQL_LEN];
 	enum db_stmt stmt;
 	size_t i;
-	int rc;
+	int rc, tag, meta;
 
 	*out = NULL;
 	if ((page = calloc(1, sizeof(*page))) == NULL)
@@ -423,27 +426,52 @@ findings_list(struct db *db, const char *tenant_id,
 	p[LP_ENV] = p[LP_ENV + 1] = DB_STR0(f->environment);
 	p[LP_SINCE] = p[LP_SINCE + 1] = f->since ? DB_STR(since_sql) :
 	    DB_NUL;
+	p[LP_RTYPE] = p[LP_RTYPE + 1] = DB_STR0(f->resource_type);
+	p[LP_RGROUP] = p[LP_RGROUP + 1] = DB_STR0(f->resource_group);
+	p[LP_REGION] = p[LP_REGION + 1] = DB_STR0(f->region);
+	p[LP_SOURCE] = p[LP_SOURCE + 1] = DB_STR0(f->source);
+	tag = f->tag_key != NULL && f->tag_value != NULL;
+	p[LP_TAG] = p[LP_TAG + 1] = tag ? DB_STR(f->tag_key) : DB_NUL;
+	p[LP_TAG + 2] = tag ? DB_STR(f->tag_value) : DB_NUL;
+	meta = tag || f->resource_type != NULL || f->resource_group != NULL ||
+	    f->region != NULL || f->source != NULL;
 	p[LP_BEFORE] = DB_INT(f->before);
 	/* One row more than asked tells whether there is a next page. */
 	p[LP_LIMIT] = DB_INT(f->limit + 1);
 	/* The count first: an empty answer needs no walk at all. Then the
 	 * index whose order is the page's order and whose prefix the
 	 * filters pin down (EXPLAIN in make bench). */
-	if (f->since)
+	if (meta)
+		rc = db_exec(db, tag ? SQL_FINDING_COUNT_TAG :
+		    SQL_FINDING_COUNT_META, p, LP_BEFORE, &cnt);
+	else if (f->since)
 		rc = findings_count_since(db, p, &cnt);
 	else
 		rc = db_exec(db, SQL_FINDING_COUNT, p, LP_SINCE, &cnt);
 	if (rc != 0)
 		goto out;
 	page->total = db_cell_int(cnt, 0, 0);
-	/* With "since", no match is certain only below the cap. */
-	if (page->total == 0 && (!f->since ||
+	/* With "since" or metadata, no match is certain only below the
+	 * cap. */
+	if (page->total == 0 && (!(f->since || meta) ||
 	    db_cell_int(cnt, 0, LIST_SINCE_C_READ) < LIST_SINCE_CAP)) {
 		*out = page;
 		page = NULL;
 		goto out;
 	}
-	if (f->nstate > 1)
+	/* The most selective metadata filter drives the walk: a tag, then
+	 * a resource group, a type, a source, a region. */
+	if (tag)
+		stmt = SQL_FINDING_LIST_TAG;
+	else if (f->resource_group != NULL)
+		stmt = SQL_FINDING_LIST_RGROUP;
+	else if (f->resource_type != NULL)
+		stmt = SQL_FINDING_LIST_RTYPE;
+	else if (f->source != NULL)
+		stmt = SQL_FINDING_LIST_SOURCE;
+	else if (f->region != NULL)
+		stmt = SQL_FINDING_LIST_REGION;
+	else if (f->nstate > 1)
 		stmt = SQL_FINDING_LIST_SCAN;
 	else if (f->nseverity == 1)
 		stmt = SQL_FINDING_LIST_SEV;

@@ -98,7 +98,8 @@ json_object *findings_to_json(const struct finding_row *, int full);
 /* The filters of a list. severity and state name 1 to 5 values each
  * (finding_severity_str / finding_state_str names; the rows match any);
  * category, subscription_id and environment NULL for any; since 0 for
- * any time, else updated after it; before the keyset cursor (rows with
+ * any time, else updated after it; the resource metadata below; before
+ * the keyset cursor (rows with
  * a smaller seq; 1 << 62 for the first page); limit 1..500. Strings are
  * borrowed. */
 struct findings_filter {
@@ -110,6 +111,15 @@ struct findings_filter {
 	const char	*subscription_id;
 	const char	*environment;
 	time_t		 since;
+	/* Resource metadata (NULL for any): resource_type, resource_group
+	 * and region compare case-insensitively, source exactly; tag_key
+	 * and tag_value (both or neither) a tag the resource carries. */
+	const char	*resource_type;
+	const char	*resource_group;
+	const char	*region;
+	const char	*source;
+	const char	*tag_key;
+	const char	*tag_value;
 	long long	 before;
 	long		 limit;
 };
