@@ -90,22 +90,33 @@ same_ci(const char *want, const char *have)
 }
 
 /* The resource's tag key (any case, as ARM treats tag names) equal to
- * value (exactly). */
+ * value (exactly). text is the finding's tags, a JSON object. */
 static int
-tag_matches(json_object *tags, const char *key, const char *value)
+tag_matches(const char *text, const char *key, const char *value)
 {
-	if (tags == NULL || !json_object_is_type(tags, json_type_object))
+	json_object *tags;
+	int hit = 0;
+
+	if (text == NULL || (tags = json_tokener_parse(text)) == NULL)
 		return 0;
-	json_object_object_foreach(tags, k, v) {
-		if (strcasecmp(k, key) != 0)
-			continue;
-		if (value == NULL)
-			return 1;
-		if (json_object_is_type(v, json_type_string) &&
-		    strcmp(json_object_get_string(v), value) == 0)
-			return 1;
+	if (json_object_is_type(tags, json_type_object)) {
+		json_object_object_foreach(tags, k, v) {
+			if (strcasecmp(k, key) != 0)
+				continue;
+			if (value == NULL || (json_object_is_type(v,
+			    json_type_string) && strcmp(
+			    json_object_get_string(v), value) == 0))
+				hit = 1;
+		}
 	}
-	return 0;
+	json_object_put(tags);
+	return hit;
+}
+
+static const char *
+nonempty(const char *a, const char *b)
+{
+	return a != NULL && *a != '\0' ? a : b;
 }
 
 int
@@ -116,14 +127,21 @@ mutes_rule_matches(const struct mute_rule *r, const struct mute_subject *s)
 	if (r->rule_pattern != NULL && !mutes_glob(r->rule_pattern,
 	    s->rule_id))
 		return 0;
-	if (r->source != NULL && !same_ci(r->source, s->source))
+	if (r->source != NULL && !same_ci(r->source, nonempty(s->source,
+	    s->provider)))
 		return 0;
 	if (r->resource_pattern != NULL && !mutes_glob(r->resource_pattern,
 	    s->resource_id))
 		return 0;
-	if (r->resource_group != NULL && (mutes_resource_group(s->resource_id,
-	    group, sizeof(group)) != 0 || !same_ci(r->resource_group, group)))
-		return 0;
+	if (r->resource_group != NULL) {
+		if (s->resource_group != NULL && *s->resource_group != '\0')
+			snprintf(group, sizeof(group), "%s", s->resource_group);
+		else if (mutes_resource_group(s->resource_id, group,
+		    sizeof(group)) != 0)
+			return 0;
+		if (!same_ci(r->resource_group, group))
+			return 0;
+	}
 	if (r->subscription_id != NULL && !same_ci(r->subscription_id,
 	    s->subscription_id))
 		return 0;
@@ -154,8 +172,10 @@ mutes_subject_from_obs(const struct finding_obs *obs, struct mute_subject *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->rule_id = obs->rule_id;
-	s->source = obs->provider;
+	s->source = obs->source;
+	s->provider = obs->provider;
 	s->resource_id = obs->resource_id;
+	s->resource_group = obs->resource_group;
 	s->subscription_id = obs->subscription_id;
 	s->environment = obs->environment;
 	s->tags = obs->tags;
@@ -560,7 +580,8 @@ act(struct db *db, const char *tenant_id, const char *id, enum lc_kind kind,
 
 /* SQL_MUTE_PASS_PAGE's columns. */
 enum { PASS_C_SEQ, PASS_C_ID, PASS_C_STATE, PASS_C_RULE, PASS_C_PROVIDER,
-    PASS_C_RESOURCE, PASS_C_SUB, PASS_C_ENV };
+    PASS_C_RESOURCE, PASS_C_SUB, PASS_C_ENV, PASS_C_SOURCE, PASS_C_GROUP,
+    PASS_C_TAGS };
 
 long
 mutes_reapply(struct db *db, const char *tenant_id, time_t now,
@@ -592,7 +613,10 @@ mutes_reapply(struct db *db, const char *tenant_id, time_t now,
 			 * lock by the lifecycle. */
 			memset(&s, 0, sizeof(s));
 			s.rule_id = db_cell(page, i, PASS_C_RULE);
-			s.source = db_cell(page, i, PASS_C_PROVIDER);
+			s.provider = db_cell(page, i, PASS_C_PROVIDER);
+			s.source = db_cell(page, i, PASS_C_SOURCE);
+			s.resource_group = db_cell(page, i, PASS_C_GROUP);
+			s.tags = db_cell(page, i, PASS_C_TAGS);
 			s.resource_id = db_cell(page, i, PASS_C_RESOURCE);
 			s.subscription_id = db_cell(page, i, PASS_C_SUB);
 			s.environment = db_cell(page, i, PASS_C_ENV);

@@ -47,11 +47,13 @@ struct mute_rule {
 /* What a rule is matched against: one finding or observation. */
 struct mute_subject {
 	const char	*rule_id;
-	const char	*source;
+	const char	*source;	/* "" or NULL: the provider */
+	const char	*provider;
 	const char	*resource_id;
+	const char	*resource_group; /* "" or NULL: from resource_id */
 	const char	*subscription_id;
 	const char	*environment;
-	json_object	*tags;		/* the resource's tags, or NULL */
+	const char	*tags;		/* JSON object text, or NULL */
 };
 
 /* A tenant's live rules, oldest first. */
@@ -76,8 +78,7 @@ int	 mutes_rule_matches(const struct mute_rule *r,
 /* The id of the first rule of set (oldest first) matching s, or NULL. */
 const char *mutes_match(const struct mute_set *set,
 	    const struct mute_subject *s);
-/* The subject of an observation (scanner, vigil JSON import, imports):
- * source is the observation's provider. */
+/* The subject of an observation (scanner, vigil JSON import, imports). */
 void	 mutes_subject_from_obs(const struct finding_obs *obs,
 	    struct mute_subject *s);
 /* THE function for importers and the scanner: the live rule that mutes

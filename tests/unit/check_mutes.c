@@ -56,12 +56,12 @@ END_TEST
 
 START_TEST(test_mutes_match)
 {
-	json_object *tags = json_tokener_parse(
-	    "{\"Environment\":\"sandbox\",\"owner\":\"team-a\"}");
+	const char *tags =
+	    "{\"Environment\":\"sandbox\",\"owner\":\"team-a\"}";
 	struct mute_rule rules[2];
 	struct mute_set set = { rules, 2 };
 	struct mute_subject s = { .rule_id = "storage-min-tls",
-	    .source = "azure", .resource_id = RID,
+	    .provider = "azure", .resource_id = RID,
 	    .subscription_id = "F623A36C-87B5-48E4-A3D4-1C6DC182EB43",
 	    .environment = "SANDBOX", .tags = tags };
 
@@ -93,7 +93,12 @@ START_TEST(test_mutes_match)
 	s.rule_id = "nsg-ssh-internet";		/* first match wins */
 	ck_assert_str_eq(mutes_match(&set, &s), "mute_a");
 	ck_assert_ptr_null(mutes_match(NULL, &s));
-	json_object_put(tags);
+	/* An import's source is matched rather than its provider. */
+	rules[0].source = "prowler-aws";
+	s.source = "Prowler-AWS";
+	ck_assert_str_eq(mutes_match(&set, &s), "mute_a");
+	s.source = "";
+	ck_assert_ptr_null(mutes_match(&set, &s));
 }
 END_TEST
 
