@@ -111,8 +111,8 @@ findings_list_h(struct request *r, struct db *db)
 	if ((s = request_param(r, "state")) != NULL) {
 		if (strcmp(s, "all") == 0) {
 			memcpy(f.state, states, sizeof(f.state));
-			f.nstate = 6;
-		} else if (parse_list(s, states, 6, f.state,
+			f.nstate = NELEM(states);
+		} else if (parse_list(s, states, NELEM(states), f.state,
 		    &f.nstate) != 0) {
 			reply_bad(r, "state", "state must be all, or one or a "
 			    "comma list of open, accepted, resolved, snoozed, "
@@ -137,7 +137,7 @@ findings_list_h(struct request *r, struct db *db)
 	 * became (accepted, resolved, ...): without state, every state. */
 	if (f.since && request_param(r, "state") == NULL) {
 		memcpy(f.state, states, sizeof(f.state));
-		f.nstate = 5;
+		f.nstate = NELEM(states);
 	}
 	/* tag=key:value, split at the first ':'. A key or value longer
 	 * than a stored one can hold matches nothing: 400 like the other

@@ -108,6 +108,10 @@ class T95MuteRules(MBase):
         ids = [f["id"] for f in self.list(base)["findings"]]
         self.assertNotIn(eid(dev), ids)
         self.assertIn(eid(prod), ids)
+        # A client polling with since sees the muted one too.
+        ids = [f["id"] for f in self.list(
+            base, "since=2000-01-01T00:00:00Z&limit=500")["findings"]]
+        self.assertIn(eid(dev), ids)
         muted = self.list(base, "state=muted")
         self.assertEqual([f["id"] for f in muted["findings"]], [eid(dev)])
         self.assertEqual(muted["total"], 1)
