@@ -18,6 +18,10 @@ struct route {
 /* Neither flag: the route takes no body, and any body is a 400. */
 #define ROUTE_JSON_BODY 0x1    /* a JSON object body is required */
 #define ROUTE_OPT_BODY  0x2    /* a JSON object body may be sent */
+/* A successful answer carries a secret shown once (a new API key, a
+ * generated webhook secret): an Idempotency-Key never keeps it to replay
+ * (cgi/replay.c). */
+#define ROUTE_SECRET_REPLY 0x4
 
 enum router_result { ROUTER_FOUND, ROUTER_NOT_FOUND, ROUTER_BAD_METHOD };
 
