@@ -18,6 +18,7 @@ Suite	*id_suite(void);
 Suite	*inventory_suite(void);
 Suite	*keys_suite(void);
 Suite	*lifecycle_suite(void);
+Suite	*idempotency_suite(void);
 Suite	*log_suite(void);
 Suite	*netguard_suite(void);
 Suite	*page_suite(void);
