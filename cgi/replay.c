@@ -34,7 +34,9 @@ replay_begin(struct request *r, struct db *db, struct replay *rp)
 	int rc;
 
 	memset(rp, 0, sizeof(*rp));
-	if (strcmp(r->method, "POST") != 0 || r->idempotency_key == NULL)
+	/* Keys are a tenant's: an open route has none to keep them under. */
+	if (strcmp(r->method, "POST") != 0 || r->idempotency_key == NULL ||
+	    r->auth.tenant_id[0] == '\0')
 		return 0;
 	if (!idempotency_key_valid(r->idempotency_key)) {
 		response_error(r, 400, "invalid_request", "Idempotency-Key "
