@@ -30,7 +30,7 @@ int
 replay_begin(struct request *r, struct db *db, struct replay *rp)
 {
 	struct idempotency_stored *st = &rp->claim;
-	char msg[256];
+	char msg[256], len[48];
 	int rc;
 
 	memset(rp, 0, sizeof(*rp));
@@ -49,7 +49,14 @@ replay_begin(struct request *r, struct db *db, struct replay *rp)
 	rp->req.key_id = r->auth.key_id;
 	idempotency_target_hash(r->method, r->path, r->query,
 	    rp->req.target_hash);
-	idempotency_body_hash(r->body, r->body_len, rp->req.body_hash);
+	if (r->body == NULL && r->content_length > 0) {
+		/* A body its handler streams (an upload) has not been read
+		 * here: the key covers its length, not its bytes. */
+		snprintf(len, sizeof(len), "streamed %lld", r->content_length);
+		idempotency_body_hash(len, strlen(len), rp->req.body_hash);
+	} else
+		idempotency_body_hash(r->body, r->body_len,
+		    rp->req.body_hash);
 	switch (idempotency_begin(db, &rp->req, time(NULL), st, &rc)) {
 	case IDEMPOTENCY_PROCEED:
 		rp->active = 1;
