@@ -136,7 +136,11 @@
  * HIT_COL_*, SUP_COL_*) */
 #define IDEM_COLS "key_id, target_hash, body_hash, state, status, " \
 	"headers, body, withheld, created_at"
-#define OBSERVABLE_COLS "seq, id, type, value, first_seen_at, last_seen_at"
+/* the alerts carrying it are counted by triggers (0023), its cases here:
+ * a value is in few cases */
+#define OBSERVABLE_COLS "o.seq, o.id, o.type, o.value, o.first_seen_at, " \
+	"o.last_seen_at, o.alerts, (SELECT COUNT(*) FROM case_observables co " \
+	"WHERE co.tenant_id = o.tenant_id AND co.observable_seq = o.seq)"
 /* a hit's cursor seq first, then what the search shows of it */
 #define CASE_HIT_COLS "co.case_seq, c.id, c.title, c.severity, c.status, " \
 	"co.first_seen_at, co.last_seen_at"
@@ -144,9 +148,6 @@
 	"a.status, a.source, a.detected_at, a.last_seen_at, a.occurrences"
 #define SUPPRESSION_COLS "seq, id, type, value, scope, until, created_by, " \
 	"created_at"
-/* How many alerts a search counts for its total at most (past it, the
- * total is a lower bound). */
-#define OBSERVABLE_COUNT_CAP_S "10000"
 
 static const char *const sqls[SQL__COUNT] = {
 	[SQL_PING] = "SELECT 1",
@@ -926,8 +927,8 @@ static const char *const sqls[SQL__COUNT] = {
 	 * backwards from the cursor, one page, and joins each hit by its
 	 * unique seq. */
 	[SQL_OBSERVABLE_FIND] =
-	    "SELECT " OBSERVABLE_COLS " FROM observables "
-	    "WHERE tenant_id = ? AND type = ? AND value_hash = ?",
+	    "SELECT " OBSERVABLE_COLS " FROM observables o "
+	    "WHERE o.tenant_id = ? AND o.type = ? AND o.value_hash = ?",
 	[SQL_OBSERVABLE_CASE_HITS] =
 	    "SELECT " CASE_HIT_COLS " FROM case_observables co "
 	    "JOIN cases c ON c.seq = co.case_seq AND c.tenant_id = co.tenant_id "
@@ -938,13 +939,6 @@ static const char *const sqls[SQL__COUNT] = {
 	    "JOIN alerts a ON a.seq = ao.alert_seq AND a.tenant_id = ao.tenant_id "
 	    "WHERE ao.tenant_id = ? AND ao.observable_seq = ? "
 	    "AND ao.alert_seq < ? ORDER BY ao.alert_seq DESC LIMIT ?",
-	/* cases, then alerts up to the cap */
-	[SQL_OBSERVABLE_HIT_COUNT] =
-	    "SELECT (SELECT COUNT(*) FROM case_observables "
-	    "WHERE tenant_id = ? AND observable_seq = ?), "
-	    "(SELECT COUNT(*) FROM (SELECT 1 FROM alert_observables "
-	    "WHERE tenant_id = ? AND observable_seq = ? LIMIT "
-	    OBSERVABLE_COUNT_CAP_S ") capped)",
 	[SQL_SUPPRESSION_INSERT] =
 	    "INSERT INTO observable_suppressions (tenant_id, id, type, value, "
 	    "value_hash, scope, until, created_by, created_at) "

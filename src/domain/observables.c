@@ -18,7 +18,7 @@
 /* The columns of db.c's OBSERVABLE_COLS, CASE_HIT_COLS, ALERT_HIT_COLS
  * and SUPPRESSION_COLS. */
 enum { OBS_COL_SEQ, OBS_COL_ID, OBS_COL_TYPE, OBS_COL_VALUE, OBS_COL_FIRST,
-    OBS_COL_LAST };
+    OBS_COL_LAST, OBS_COL_ALERTS, OBS_COL_CASES };
 enum { CHIT_COL_SEQ, CHIT_COL_ID, CHIT_COL_TITLE, CHIT_COL_SEVERITY,
     CHIT_COL_STATUS, CHIT_COL_FIRST, CHIT_COL_LAST };
 enum { AHIT_COL_SEQ, AHIT_COL_ID, AHIT_COL_TITLE, AHIT_COL_SEVERITY,
@@ -166,7 +166,7 @@ observables_search(struct db *db, const char *tenant_id,
     enum observable_type t, const char *norm, size_t len, const char *cursor,
     long limit, struct observables_search *out)
 {
-	struct db_res *obs = NULL, *cnt = NULL;
+	struct db_res *obs = NULL;
 	long long oseq, before = SEQ_TOP;
 	long shown = 0, more;
 	char hash[65], kind = 'c';
@@ -207,18 +207,9 @@ observables_search(struct db *db, const char *tenant_id,
 		shown += more;
 	}
 	rc = 0;
-	/* The whole result on one page: its count is the total. */
-	if (cursor == NULL && !out->has_more) {
-		out->total = shown;
-		goto out;
-	}
-	if ((rc = db_exec(db, SQL_OBSERVABLE_HIT_COUNT, (struct db_val[]){
-	    DB_STR(tenant_id), DB_INT(oseq), DB_STR(tenant_id),
-	    DB_INT(oseq) }, 4, &cnt)) != 0)
-		goto out;
-	out->total = db_cell_int(cnt, 0, 0) + db_cell_int(cnt, 0, 1);
+	out->total = db_cell_int(obs, 0, OBS_COL_ALERTS) +
+	    db_cell_int(obs, 0, OBS_COL_CASES);
 out:
-	db_res_free(cnt);
 	db_res_free(obs);
 	return rc;
 }

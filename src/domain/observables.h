@@ -37,8 +37,7 @@ int	 observables_scope_valid(const char *scope);
 struct observables_search {
 	json_object	*observable;  /* its API shape; NULL if never seen */
 	json_object	*hits;        /* array, owned */
-	long long	 total;       /* cases + alerts, the alerts counted up
-	                               * to 10,000 (past that a lower bound) */
+	long long	 total;       /* cases + alerts */
 	int		 has_more;
 	char		 next_cursor[PAGE_SEQ_CURSOR_LEN];
 };
