@@ -167,7 +167,7 @@ observables_search(struct db *db, const char *tenant_id,
     long limit, struct observables_search *out)
 {
 	struct db_res *obs = NULL;
-	long long oseq, before = SEQ_TOP;
+	long long oseq, nalerts, ncases, before = SEQ_TOP;
 	long shown = 0, more;
 	char hash[65], kind = 'c';
 	int rc;
@@ -186,16 +186,23 @@ observables_search(struct db *db, const char *tenant_id,
 		goto out;
 	out->observable = observable_json(obs);
 	oseq = db_cell_int(obs, 0, OBS_COL_SEQ);
-	if (kind == 'c') {
+	nalerts = db_cell_int(obs, 0, OBS_COL_ALERTS);
+	ncases = db_cell_int(obs, 0, OBS_COL_CASES);
+	out->total = nalerts + ncases;
+	/* The counts save a round trip where there is nothing to page (most
+	 * values are in no case). A link committed since they were read
+	 * shows at the next search. */
+	if (kind == 'c' && ncases > 0) {
 		if ((rc = hits(db, SQL_OBSERVABLE_CASE_HITS, tenant_id, oseq,
 		    before, limit, 'c', case_hit, out, &shown)) < 0)
 			goto out;
 		out->has_more = rc;
-		before = SEQ_TOP;
 	}
+	if (kind == 'c')
+		before = SEQ_TOP;
 	/* The alerts fill what the cases left of the page; with none left,
 	 * one row says whether a next page starts on them. */
-	if (!out->has_more) {
+	if (!out->has_more && nalerts > 0) {
 		if ((rc = hits(db, SQL_OBSERVABLE_ALERT_HITS, tenant_id, oseq,
 		    before, limit - shown, 'a', alert_hit, out,
 		    &more)) < 0)
@@ -207,8 +214,6 @@ observables_search(struct db *db, const char *tenant_id,
 		shown += more;
 	}
 	rc = 0;
-	out->total = db_cell_int(obs, 0, OBS_COL_ALERTS) +
-	    db_cell_int(obs, 0, OBS_COL_CASES);
 out:
 	db_res_free(obs);
 	return rc;
