@@ -143,7 +143,7 @@ def load(st, tid):
           SELECT %s, seq, %d + 1 + (seq - 1) MOD %d, NOW(), NOW()
           FROM seq_1_to_%d""" % (t, base, pool, CASES))
     for tbl in ("observables", "alerts", "alert_observables", "cases",
-                "case_observables"):
+                "case_observables", "observable_alert_counts"):
         sql(st, "ANALYZE TABLE " + tbl)
 
 
@@ -208,10 +208,12 @@ def explains(st, tid, value_type, value):
     oseq = row[0][0]
     return [
         "SELECT o.seq, o.id, o.type, o.value, o.first_seen_at, "
-        "o.last_seen_at, o.alerts, (SELECT COUNT(*) FROM case_observables "
-        "co WHERE co.tenant_id = o.tenant_id AND co.observable_seq = o.seq) "
-        "FROM observables o WHERE o.tenant_id = %s AND o.type = '%s' AND "
-        "o.value_hash = SHA2('%s', 256)" % (t, value_type, value),
+        "o.last_seen_at, COALESCE(n.n, 0), (SELECT COUNT(*) FROM "
+        "case_observables co WHERE co.tenant_id = o.tenant_id AND "
+        "co.observable_seq = o.seq) FROM observables o LEFT JOIN "
+        "observable_alert_counts n ON n.tenant_id = o.tenant_id AND "
+        "n.observable_seq = o.seq WHERE o.tenant_id = %s AND o.type = '%s' "
+        "AND o.value_hash = SHA2('%s', 256)" % (t, value_type, value),
         "SELECT co.case_seq, c.id, c.title, c.severity, c.status, "
         "co.first_seen_at, co.last_seen_at FROM case_observables co JOIN "
         "cases c ON c.seq = co.case_seq AND c.tenant_id = co.tenant_id "
@@ -249,7 +251,7 @@ def main():
         print("loaded %s in %.0f s" % (", ".join(
             "%s %s" % kv for kv in counts.items()), time.monotonic() - t0))
         kept, counted = st.query(
-            "SELECT (SELECT SUM(alerts) FROM observables), "
+            "SELECT (SELECT SUM(n) FROM observable_alert_counts), "
             "(SELECT COUNT(*) FROM alert_observables)")[0]
         bad = kept != counted
         print("  alerts per observable (trigger-kept) sum %s, recounted %s: "

@@ -129,6 +129,8 @@ extern const struct route rules_routes[];
 extern const size_t rules_nroutes;
 extern const struct route webhooks_routes[];
 extern const size_t webhooks_nroutes;
+extern const struct route alerts_routes[];
+extern const size_t alerts_nroutes;
 extern const struct route observables_routes[];
 extern const size_t observables_nroutes;
 

@@ -33,24 +33,31 @@ ALTER TABLE observable_suppressions
 	    (tenant_id, seq);
 
 -- How many alerts carry each observable, kept by triggers on
--- alert_observables whoever writes it (alert ingest links an alert to its
--- observables in its transaction, which already holds the observable's
--- row: it upserts last_seen_at), so that a search's total costs one row,
--- not a count of every alert that carries a common value.
-ALTER TABLE observables
-	ADD COLUMN IF NOT EXISTS alerts BIGINT UNSIGNED NOT NULL DEFAULT 0;
+-- alert_observables whoever writes it, so that a search's total costs one
+-- row, not a count of every alert that carries a common value. A table of
+-- its own, like list_counts: a trigger may not update observables, which
+-- alert ingest reads in the statement that links an alert to them.
+CREATE TABLE IF NOT EXISTS observable_alert_counts (
+	tenant_id       VARCHAR(40)     NOT NULL,
+	observable_seq  BIGINT UNSIGNED NOT NULL,
+	n               BIGINT UNSIGNED NOT NULL,
+	PRIMARY KEY (tenant_id, observable_seq)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE OR REPLACE TRIGGER alert_observables_count_insert
 AFTER INSERT ON alert_observables FOR EACH ROW
-	UPDATE observables SET alerts = alerts + 1
-	WHERE seq = NEW.observable_seq;
+	INSERT INTO observable_alert_counts (tenant_id, observable_seq, n)
+	VALUES (NEW.tenant_id, NEW.observable_seq, 1)
+	ON DUPLICATE KEY UPDATE n = n + 1;
 
 CREATE OR REPLACE TRIGGER alert_observables_count_delete
 AFTER DELETE ON alert_observables FOR EACH ROW
-	UPDATE observables SET alerts = IF(alerts > 0, alerts - 1, 0)
-	WHERE seq = OLD.observable_seq;
+	UPDATE observable_alert_counts SET n = IF(n > 0, n - 1, 0)
+	WHERE tenant_id = OLD.tenant_id AND observable_seq = OLD.observable_seq;
 
 -- The links that existed before the triggers (exact again if run twice;
 -- run vigilctl migrate with the API stopped, as for every backfill).
-UPDATE observables o SET alerts = (SELECT COUNT(*) FROM alert_observables ao
-	WHERE ao.tenant_id = o.tenant_id AND ao.observable_seq = o.seq);
+INSERT INTO observable_alert_counts (tenant_id, observable_seq, n)
+SELECT tenant_id, observable_seq, COUNT(*) FROM alert_observables
+GROUP BY tenant_id, observable_seq
+ON DUPLICATE KEY UPDATE n = VALUES(n);

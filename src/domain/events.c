@@ -42,14 +42,18 @@ const struct events_type events_types[] = {
 	{ "webhook.disabled", "vigil-spool disables a webhook (410, or "
 	    "failing for webhook_disable_after)",
 	    "webhook_id url reason disabled_at", 0 },
+	{ "alert.created", "an alert is ingested for the first time (not "
+	    "when deduplicated, nor when stored as suppressed)", "alert", 0 },
+	{ "alert.dismissed", "POST /alerts/{id}/dismiss", "alert", 0 },
 };
 const size_t events_ntypes = NELEM(events_types);
 
-const char *const events_subscription_patterns[] = { "*", "finding.*" };
+const char *const events_subscription_patterns[] = { "*", "finding.*",
+    "alert.*" };
 const size_t events_nsubscription_patterns =
     NELEM(events_subscription_patterns);
 const char *const events_filter_patterns[] = { "finding.*", "scan.*",
-    "webhook.*", "*" };
+    "webhook.*", "alert.*", "*" };
 const size_t events_nfilter_patterns = NELEM(events_filter_patterns);
 
 const struct events_type *

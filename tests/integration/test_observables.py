@@ -587,5 +587,71 @@ class T132IdempotencyKey(ObsBase):
             % q(key))[0][0]), 0)
 
 
+class T133SuppressionAtIngest(ObsBase):
+    """Suppression by scope and expiry, end to end: an alert whose every
+    observable is suppressed for its source is ingested with status
+    suppressed, stored, searchable, with no alert.created event."""
+
+    def ingest(self, source, ext, observables):
+        r = self.call("POST", "/alerts", {
+            "source": source, "external_id": ext, "severity": "high",
+            "title": "Beacon to a known CDN", "detected_at":
+            api.rfc3339(time.time() - 60),
+            "asset": {"hostname": "ws-042", "owner": "a@example.com"},
+            "observables": observables, "raw": {"id": ext}})
+        self.assertIn(r.status, (200, 201), r)
+        return r.json()["id"]
+
+    def status(self, aid):
+        return STACK.query("SELECT status FROM alerts WHERE tenant_id = %s "
+                           "AND id = %s" % (q(self.tenant_id), q(aid)))[0][0]
+
+    def created_events(self, aid):
+        return count("events", self.tenant_id, "type = 'alert.created' AND "
+                     "payload LIKE %s" % q("%" + aid + "%"))
+
+    def test_scope_and_expiry(self):
+        obs = [{"type": "domain", "value": "CDN.Example.NET."},
+               {"type": "ip", "value": "::ffff:198.51.100.20"}]
+        for o in obs:
+            r = self.suppress(type=o["type"], value=o["value"],
+                              scope="source:edr")
+            self.assertEqual(r.status, 201, r)
+        # Every observable suppressed for its source: stored, suppressed,
+        # searchable, no event.
+        a1 = self.ingest("edr", ulid("x"), obs)
+        self.assertEqual(self.status(a1), "suppressed")
+        self.assertEqual(self.created_events(a1), 0)
+        r = self.search("ip", "198.51.100.20")
+        self.assertIn(a1, [h["id"] for h in r.json()["hits"]])
+        self.assertEqual([h["status"] for h in r.json()["hits"]
+                          if h["id"] == a1], ["suppressed"])
+        # The same values from another source: not suppressed.
+        a2 = self.ingest("siem", ulid("x"), obs)
+        self.assertEqual(self.status(a2), "triage")
+        self.assertEqual(self.created_events(a2), 1)
+        # One observable not suppressed: the alert is not.
+        a3 = self.ingest("edr", ulid("x"), obs + [
+            {"type": "hostname", "value": "ws-042.corp.example"}])
+        self.assertEqual(self.status(a3), "triage")
+        self.assertEqual(self.created_events(a3), 1)
+        # Expired (until passed): no longer applies, by itself.
+        STACK.sql("UPDATE observable_suppressions SET until = "
+                  "UTC_TIMESTAMP() - INTERVAL 1 SECOND WHERE tenant_id = %s"
+                  % q(self.tenant_id), database="vigil")
+        a4 = self.ingest("edr", ulid("x"), obs)
+        self.assertEqual(self.status(a4), "triage")
+        self.assertEqual(self.created_events(a4), 1)
+        r = self.call("GET", "/observables/suppressions")
+        self.assertEqual(r.json()["suppressions"], [])
+        # A global one applies to every source.
+        for o in obs:
+            self.assertEqual(self.suppress(type=o["type"], value=o["value"],
+                                           scope="global").status, 201)
+        a5 = self.ingest("siem", ulid("x"), obs)
+        self.assertEqual(self.status(a5), "suppressed")
+        self.assertEqual(self.created_events(a5), 0)
+
+
 if __name__ == "__main__":
     unittest.main()
