@@ -563,6 +563,42 @@ class T132IdempotencyKey(ObsBase):
                 self.assert_error(r, 409, "conflict", "Idempotency-Key")
                 self.assertEqual(r.header("Retry-After"), "1")
 
+    def test_in_progress_then_abandoned(self):
+        """A claim whose request is still being served is 409 with
+        Retry-After; one left unanswered for 5 minutes (its worker died)
+        is taken over by the same request."""
+        key = ulid("claim")
+        body = {"type": "ip", "value": "192.0.2.77", "scope": "global",
+                "until": self.until()}
+        raw = json.dumps(body).encode()
+        target = hashlib.sha256(b"POST\0/api/v1/observables/suppress\0")
+        STACK.sql("INSERT INTO idempotency_keys (tenant_id, idem_key, "
+                  "key_id, target_hash, body_hash, state, created_at) "
+                  "VALUES (%s, %s, %s, %s, %s, 'running', UTC_TIMESTAMP())"
+                  % (q(self.tenant_id), q(key), q(self.key_id),
+                     q(target.hexdigest()),
+                     q(hashlib.sha256(raw).hexdigest())), database="vigil")
+        n = self.sups()
+        r = self.call("POST", "/observables/suppress", raw,
+                      headers={"Content-Type": "application/json",
+                               "Idempotency-Key": key})
+        e = self.assert_error(r, 409, "conflict", "Idempotency-Key")
+        self.assertIn("still being processed", e["message"])
+        self.assertEqual(r.header("Retry-After"), "1")
+        self.assertEqual(self.sups(), n)
+        STACK.sql("UPDATE idempotency_keys SET created_at = created_at - "
+                  "INTERVAL 6 MINUTE WHERE idem_key = %s" % q(key),
+                  database="vigil")
+        r = self.call("POST", "/observables/suppress", raw,
+                      headers={"Content-Type": "application/json",
+                               "Idempotency-Key": key})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.sups(), n + 1)
+        r2 = self.call("POST", "/observables/suppress", raw,
+                       headers={"Content-Type": "application/json",
+                                "Idempotency-Key": key})
+        self.assertEqual((r2.status, r2.body), (r.status, r.body))
+
     def test_expiry_and_prune(self):
         key = ulid("old")
         body = {"type": "ip", "value": "192.0.2.50", "until": self.until()}
