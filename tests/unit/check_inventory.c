@@ -291,7 +291,9 @@ START_TEST(test_inventory_caps)
 	ck_assert_int_eq(c->collect(c, seen_emit, &s, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "big.json: malformed JSON: an item larger "
 	    "than") != NULL, "%s", err);
-	ck_assert_uint_eq(s.n, 1);
+	/* The first pass (children for the join) reads every file before
+	 * anything is emitted, so a fault anywhere evaluates nothing. */
+	ck_assert_uint_eq(s.n, 0);
 	ck_assert_int_eq(unlink(p), 0);
 
 	/* JSON nested deeper than the parser allows. */
@@ -315,6 +317,9 @@ inventory_suite(void)
 	tcase_add_test(tc, test_inventory_parse);
 	tcase_add_test(tc, test_inventory_collect);
 	tcase_add_test(tc, test_inventory_caps);
+	/* The caps test writes and reads a 60,000-resource file twice (both
+	 * passes of the join): seconds under ASan on a loaded machine. */
+	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
 }
