@@ -301,61 +301,32 @@ inventory_id_type(const char *id, struct buf *b)
 	return nseg >= 3 && nseg % 2 == 1 ? 0 : -1;
 }
 
-/* Check one resource, add "type" from its id when missing (the REST API
- * specification's own list examples leave it out of NSG security rules)
- * and subscriptionId from its id, emit. 0 or -1 with err set. */
+/* Check one resource and emit it: an object with a string "id" and a
+ * string "type", or none that its id gives (inventory_complete adds it).
+ * 0 or -1 with err set. */
 static int
 inventory_one(json_object *res, const char *name, size_t idx, int listed,
     connector_emit emit, void *arg, char *err, size_t errsz)
 {
 	struct buf	 tb;
-	json_object	*id, *type = NULL, *s;
-	const char	*ids, *sub;
+	json_object	*id, *type;
 	char		 where[32] = "";
-	size_t		 sublen;
-	int		 r;
+	int		 r, ok;
 
 	if (listed)
 		snprintf(where, sizeof(where), " item %zu", idx);
-	buf_init(&tb, 1024);
-	if (json_object_is_type(res, json_type_object) &&
+	buf_init(&tb, INVENTORY_PATH_MAX);
+	ok = json_object_is_type(res, json_type_object) &&
 	    json_object_object_get_ex(res, "id", &id) &&
 	    json_object_is_type(id, json_type_string) &&
-	    !json_object_object_get_ex(res, "type", NULL) &&
-	    inventory_id_type(json_object_get_string(id), &tb) == 0) {
-		if ((type = json_object_new_string_len(tb.data, (int)tb.len))
-		    == NULL || json_object_object_add(res, "type", type) !=
-		    0) {
-			json_object_put(type);
-			buf_free(&tb);
-			snprintf(err, errsz, "out of memory");
-			return -1;
-		}
-	}
+	    (json_object_object_get_ex(res, "type", &type) ?
+	    json_object_is_type(type, json_type_string) :
+	    inventory_id_type(json_object_get_string(id), &tb) == 0);
 	buf_free(&tb);
-	if (!json_object_is_type(res, json_type_object) ||
-	    !json_object_object_get_ex(res, "id", &id) ||
-	    !json_object_is_type(id, json_type_string) ||
-	    !json_object_object_get_ex(res, "type", &type) ||
-	    !json_object_is_type(type, json_type_string)) {
+	if (!ok) {
 		snprintf(err, errsz, "%s%s: not an ARM resource (an object "
 		    "with string \"id\" and \"type\")", name, where);
 		return -1;
-	}
-	ids = json_object_get_string(id);
-	if (!json_object_object_get_ex(res, "subscriptionId", NULL) &&
-	    strncasecmp(ids, "/subscriptions/", 15) == 0) {
-		sub = ids + 15;
-		sublen = strcspn(sub, "/");
-		if (sublen > 0) {
-			if ((s = json_object_new_string_len(sub, (int)sublen))
-			    == NULL || json_object_object_add(res,
-			    "subscriptionId", s) != 0) {
-				json_object_put(s);
-				snprintf(err, errsz, "out of memory");
-				return -1;
-			}
-		}
 	}
 	if ((r = emit(arg, res)) != 0) {
 		snprintf(err, errsz, "collection stopped by the caller (%d)",
@@ -363,6 +334,47 @@ inventory_one(json_object *res, const char *name, size_t idx, int listed,
 		return -1;
 	}
 	return 0;
+}
+
+/* Before a resource is emitted: "type" from its id when missing (the REST
+ * API specification's own list examples leave it out of NSG security
+ * rules), "subscriptionId" from its id when missing. A child kept for the
+ * join is not completed: it goes into its parent as exported, as ARM
+ * embeds it. 0, or -1 out of memory. */
+static int
+inventory_complete(json_object *res)
+{
+	struct buf	 tb;
+	json_object	*id, *s = NULL;
+	const char	*ids, *sub;
+	size_t		 sublen;
+	int		 rc = -1;
+
+	buf_init(&tb, INVENTORY_PATH_MAX);
+	json_object_object_get_ex(res, "id", &id);
+	ids = json_object_get_string(id);
+	if (!json_object_object_get_ex(res, "type", NULL)) {
+		if (inventory_id_type(ids, &tb) == -1 || (s =
+		    json_object_new_string_len(tb.data, (int)tb.len)) == NULL ||
+		    json_object_object_add(res, "type", s) != 0)
+			goto out;
+		s = NULL;
+	}
+	if (!json_object_object_get_ex(res, "subscriptionId", NULL) &&
+	    strncasecmp(ids, "/subscriptions/", 15) == 0) {
+		sub = ids + 15;
+		sublen = strcspn(sub, "/");
+		if (sublen > 0 && ((s = json_object_new_string_len(sub,
+		    (int)sublen)) == NULL || json_object_object_add(res,
+		    "subscriptionId", s) != 0))
+			goto out;
+		s = NULL;
+	}
+	rc = 0;
+out:
+	json_object_put(s);
+	buf_free(&tb);
+	return rc;
 }
 
 /* One whole document in text (a single resource, or a list small enough
@@ -734,9 +746,11 @@ inventory_split(const char *id, const char **last, size_t *parentlen)
 }
 
 /* What joins res into its parent, or NULL when it is a resource of its
- * own. res has string "id" and "type" (inventory_one checked). */
+ * own. res has a string "id", and a string "type" or an id that gives one
+ * (inventory_one checked). */
 static const struct inventory_join *
-inventory_child_kind(json_object *res, const char **id, size_t *parentlen)
+inventory_child_kind(json_object *res, const char **id, size_t *parentlen,
+    struct buf *tb)
 {
 	json_object	*o;
 	const char	*type, *last;
@@ -744,8 +758,12 @@ inventory_child_kind(json_object *res, const char **id, size_t *parentlen)
 
 	json_object_object_get_ex(res, "id", &o);
 	*id = json_object_get_string(o);
-	json_object_object_get_ex(res, "type", &o);
-	type = json_object_get_string(o);
+	if (json_object_object_get_ex(res, "type", &o))
+		type = json_object_get_string(o);
+	else if (inventory_id_type(*id, tb) == 0)
+		type = tb->data;
+	else
+		return NULL;
 	for (i = 0; i < NELEM(inventory_joins); i++) {
 		if (strcasecmp(type, inventory_joins[i].type) != 0)
 			continue;
@@ -969,11 +987,14 @@ inventory_pass_item(void *arg, json_object *res)
 	struct inventory_pass		*p = arg;
 	const struct inventory_join	*j;
 	struct inventory_parent		*par;
+	struct buf			 tb;
 	const char			*id;
 	size_t				 parentlen;
 	int				 r;
 
-	j = inventory_child_kind(res, &id, &parentlen);
+	buf_init(&tb, INVENTORY_PATH_MAX);
+	j = inventory_child_kind(res, &id, &parentlen, &tb);
+	buf_free(&tb);
 	if (p->keep)
 		return j != NULL && inventory_keep(p, res, j, id, parentlen) ==
 		    -1 ? 1 : 0;
@@ -981,6 +1002,10 @@ inventory_pass_item(void *arg, json_object *res)
 	 * its parent, never on its own. */
 	if (j != NULL)
 		return 0;
+	if (inventory_complete(res) == -1) {
+		snprintf(p->err, sizeof(p->err), "out of memory");
+		return 1;
+	}
 	if ((par = inventory_table_get(p->t, id)) != NULL &&
 	    inventory_join_into(p, res, par) == -1)
 		return 1;
