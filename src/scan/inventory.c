@@ -78,15 +78,6 @@ static const struct inventory_join inventory_joins[] = {
 	{ "Microsoft.Web/sites/config", "siteConfig", "web" },
 };
 
-/* What the first pass looks for in an item's text before parsing it: the
- * last segment of each joined type, which a child's id and type both
- * hold. A parent whose embedded children name it is parsed for nothing;
- * that costs time, never a wrong answer. */
-static const char *const inventory_needles[] = {
-	"/firewallrules", "/auditingsettings", "/securityrules",
-	"/defaultsecurityrules", "/blobservices", "/config",
-};
-
 /* One child kept for the join: its compact JSON text. */
 struct inventory_child {
 	struct inventory_child		*next;
@@ -777,24 +768,97 @@ inventory_child_kind(json_object *res, const char **id, size_t *parentlen,
 	return NULL;
 }
 
-/* armstream_want_fn of the first pass: may text be a child? */
+/* 1 if type (len bytes, as written in JSON: a backslash in it means
+ * "maybe") is a joined child type. */
+static int
+inventory_join_type(const char *type, size_t len)
+{
+	size_t	 i;
+
+	if (memchr(type, '\\', len) != NULL)
+		return 1;
+	for (i = 0; i < NELEM(inventory_joins); i++)
+		if (strlen(inventory_joins[i].type) == len &&
+		    strncasecmp(type, inventory_joins[i].type, len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * armstream_want_fn of the first pass: may the item in text be a child?
+ * Only its own "type" (or, without one, the type its "id" names) decides,
+ * found by a walk over the members of its outer object that skips what is
+ * nested, so that a parent whose embedded children name their types is not
+ * parsed for nothing. What the walk cannot be sure of is parsed: the
+ * check after parsing is the exact one.
+ */
 static int
 inventory_maybe_child(void *arg, const char *text, size_t len)
 {
-	size_t	 i, j, n;
+	struct buf	 ib, tb;
+	const char	*key = NULL, *str = NULL, *type = NULL, *id = NULL;
+	size_t		 i, keylen = 0, typelen = 0, idlen = 0, depth = 0;
+	int		 c, in_str = 0, esc = 0, want_key = 0, r;
 
 	(void)arg;
 	for (i = 0; i < len; i++) {
-		if (text[i] != '/')
+		c = (unsigned char)text[i];
+		if (in_str) {
+			if (esc)
+				esc = 0;
+			else if (c == '\\')
+				esc = 1;
+			else if (c == '"') {
+				in_str = 0;
+				if (depth != 1)
+					continue;
+				if (want_key) {
+					key = str;
+					keylen = (size_t)(text + i - str);
+					want_key = 0;
+				} else if (key != NULL) {
+					if (keylen == 4 &&
+					    memcmp(key, "type", 4) == 0) {
+						type = str;
+						typelen = (size_t)(text + i -
+						    str);
+					} else if (keylen == 2 &&
+					    memcmp(key, "id", 2) == 0) {
+						id = str;
+						idlen = (size_t)(text + i -
+						    str);
+					}
+					key = NULL;
+				}
+			}
 			continue;
-		for (j = 0; j < NELEM(inventory_needles); j++) {
-			n = strlen(inventory_needles[j]);
-			if (n <= len - i && strncasecmp(text + i,
-			    inventory_needles[j], n) == 0)
-				return 1;
+		}
+		if (c == '"') {
+			in_str = 1;
+			str = text + i + 1;
+		} else if (c == '{' || c == '[') {
+			if (++depth == 1)
+				want_key = c == '{';
+		} else if (c == '}' || c == ']') {
+			if (depth > 0)
+				depth--;
+		} else if (depth == 1 && c == ',') {
+			want_key = 1;
+			key = NULL;
 		}
 	}
-	return 0;
+	if (type != NULL)
+		return inventory_join_type(type, typelen);
+	if (id == NULL || memchr(id, '\\', idlen) != NULL)
+		return 1;
+	/* An id too long for an ARM id is refused by the second pass. */
+	buf_init(&ib, INVENTORY_PATH_MAX);
+	buf_init(&tb, INVENTORY_PATH_MAX);
+	r = buf_append(&ib, id, idlen) == 0 && inventory_id_type(ib.data,
+	    &tb) == 0 && inventory_join_type(tb.data, tb.len);
+	buf_free(&ib);
+	buf_free(&tb);
+	return r;
 }
 
 /* One pass over every source. */
