@@ -566,12 +566,15 @@ inventory_list_hint(const struct armstream *s)
  * one by one; anything else is one resource, read whole (at most
  * INVENTORY_MAX_RESOURCE bytes). When want is set, an item (or a whole
  * file) whose text it refuses is not parsed: the first pass of the join
- * reads only what may be a child. Returns how many resources were read,
- * or -1 with err set (naming the file).
+ * reads only what may be a child. *shape, when not 0, is what an earlier
+ * read of the file found ('l' a list, 's' one resource), so the framing
+ * pass is not made again; it is set when 0. Returns how many resources
+ * were read, or -1 with err set (naming the file).
  */
 static long
-inventory_stream(const struct inventory_src *src, armstream_want_fn want,
-    connector_emit emit, void *arg, char *err, size_t errsz)
+inventory_stream(const struct inventory_src *src, char *shape,
+    armstream_want_fn want, connector_emit emit, void *arg, char *err,
+    size_t errsz)
 {
 	struct inventory_lister	 l = { src->name, emit, arg, err, errsz };
 	struct armstream	 s;
@@ -583,9 +586,11 @@ inventory_stream(const struct inventory_src *src, armstream_want_fn want,
 	    ARMSTREAM_ARRAY_ROOT | ARMSTREAM_DATA_LIST | ARMSTREAM_FRAME_ONLY,
 	    NULL, NULL);
 	buf_init(&text, INVENTORY_MAX_RESOURCE);
-	if ((first = inventory_first(src, err, errsz)) == -2)
+	if (*shape != 0)
+		first = 0;
+	else if ((first = inventory_first(src, err, errsz)) == -2)
 		goto out;
-	if (first == '[')
+	if (*shape == 'l' || first == '[')
 		list = 1;
 	else if (first == '{') {
 		if ((r = inventory_feed(src, &s, err, errsz)) == -1)
@@ -605,6 +610,7 @@ inventory_stream(const struct inventory_src *src, armstream_want_fn want,
 			list = 1;
 		}
 	}
+	*shape = list ? 'l' : 's';
 	if (!list) {
 		if (inventory_slurp(src, &text, err, errsz) == -1)
 			goto out;
@@ -1081,8 +1087,9 @@ inventory_pass_item(void *arg, json_object *res)
 
 /* Open top/rel and read it as a stream; as inventory_stream. */
 static long
-inventory_file(const char *top, const char *rel, armstream_want_fn want,
-    connector_emit emit, void *arg, char *err, size_t errsz)
+inventory_file(const char *top, const char *rel, char *shape,
+    armstream_want_fn want, connector_emit emit, void *arg, char *err,
+    size_t errsz)
 {
 	struct inventory_src	 src = { NULL, 0, -1, rel };
 	struct buf		 path;
@@ -1098,7 +1105,7 @@ inventory_file(const char *top, const char *rel, armstream_want_fn want,
 		snprintf(err, errsz, "%s: %s", rel, strerror(errno));
 		goto out;
 	}
-	rc = inventory_stream(&src, want, emit, arg, err, errsz);
+	rc = inventory_stream(&src, shape, want, emit, arg, err, errsz);
 out:
 	if (src.fd != -1)
 		close(src.fd);
@@ -1114,12 +1121,13 @@ inventory_noemit(void *arg, json_object *res)
 	return 0;
 }
 
-/* One pass over the files paths[0..n) of dir, or over the text mem. 0,
- * or -1 with err set. */
+/* One pass over the files paths[0..n) of dir, or over the text mem,
+ * shapes[i] the shape of each as inventory_stream keeps it. 0, or -1 with
+ * err set. */
 static int
 inventory_pass_run(const char *dir, char **paths, size_t n,
-    const struct inventory_src *mem, struct inventory_pass *p, char *err,
-    size_t errsz)
+    const struct inventory_src *mem, char *shapes, struct inventory_pass *p,
+    char *err, size_t errsz)
 {
 	armstream_want_fn	 want = p->keep ? inventory_maybe_child : NULL;
 	size_t			 i;
@@ -1128,9 +1136,10 @@ inventory_pass_run(const char *dir, char **paths, size_t n,
 	for (i = 0; i < (mem != NULL ? 1 : n); i++) {
 		p->name = mem != NULL ? mem->name : paths[i];
 		p->err[0] = '\0';
-		got = mem != NULL ? inventory_stream(mem, want,
+		got = mem != NULL ? inventory_stream(mem, &shapes[i], want,
 		    inventory_pass_item, p, err, errsz) : inventory_file(dir,
-		    paths[i], want, inventory_pass_item, p, err, errsz);
+		    paths[i], &shapes[i], want, inventory_pass_item, p, err,
+		    errsz);
 		if (got == -1) {
 			/* The join's own reason rather than "stopped". */
 			if (p->err[0] != '\0')
@@ -1150,20 +1159,27 @@ inventory_join_run(const char *dir, char **paths, size_t n,
 	struct inventory_table	 t;
 	struct inventory_pass	 p;
 	struct inventory_parent	*par;
+	char			*shapes;
 	size_t			 i;
 	int			 rc = -1;
 
 	memset(&t, 0, sizeof(t));
 	memset(&p, 0, sizeof(p));
 	memset(st, 0, sizeof(*st));
+	if ((shapes = calloc(n > 0 ? n : 1, 1)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
 	p.t = &t;
 	p.emit = emit != NULL ? emit : inventory_noemit;
 	p.arg = arg;
 	p.keep = 1;
-	if (inventory_pass_run(dir, paths, n, mem, &p, err, errsz) == -1)
+	if (inventory_pass_run(dir, paths, n, mem, shapes, &p, err, errsz) ==
+	    -1)
 		goto out;
 	p.keep = 0;
-	if (inventory_pass_run(dir, paths, n, mem, &p, err, errsz) == -1)
+	if (inventory_pass_run(dir, paths, n, mem, shapes, &p, err, errsz) ==
+	    -1)
 		goto out;
 	st->resources = p.emitted;
 	st->children = t.children;
@@ -1183,6 +1199,7 @@ inventory_join_run(const char *dir, char **paths, size_t n,
 		    "parent(s) not evaluated", st->orphans, st->orphan_parents);
 	rc = 0;
 out:
+	free(shapes);
 	inventory_table_free(&t);
 	return rc;
 }
