@@ -822,6 +822,9 @@ inventory_maybe_child(void *arg, const char *text, size_t len)
 					key = str;
 					keylen = (size_t)(text + i - str);
 					want_key = 0;
+					/* "ty\u0070e" is "type" to json-c. */
+					if (memchr(key, '\\', keylen) != NULL)
+						return 1;
 				} else if (key != NULL) {
 					if (keylen == 4 &&
 					    memcmp(key, "type", 4) == 0) {
