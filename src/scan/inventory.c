@@ -879,6 +879,8 @@ struct inventory_pass {
 	const char		*name;		/* the source being read */
 	size_t			 emitted;
 	size_t			 joined;	/* children into parents */
+	size_t			 unkept;	/* children only the second
+						 * pass saw */
 	char			 err[512];	/* why the pass stopped it */
 };
 
@@ -1062,6 +1064,7 @@ inventory_pass_item(void *arg, json_object *res)
 	struct inventory_parent		*par;
 	struct buf			 tb;
 	const char			*id;
+	char				*key;
 	size_t				 parentlen;
 	int				 r;
 
@@ -1072,9 +1075,22 @@ inventory_pass_item(void *arg, json_object *res)
 		return j != NULL && inventory_keep(p, res, j, id, parentlen) ==
 		    -1 ? 1 : 0;
 	/* A child was kept by the first pass: it is evaluated as part of
-	 * its parent, never on its own. */
-	if (j != NULL)
+	 * its parent, never on its own. One the first pass did not keep (the
+	 * file changed in between) is not dropped unsaid either. */
+	if (j != NULL) {
+		if ((key = strndup(id, parentlen)) == NULL) {
+			snprintf(p->err, sizeof(p->err), "out of memory");
+			return 1;
+		}
+		if (inventory_table_get(p->t, key) == NULL) {
+			p->unkept++;
+			log_warn("inventory: %s: %.200s not evaluated: it was "
+			    "not there when the inventory was first read",
+			    p->name, id);
+		}
+		free(key);
 		return 0;
+	}
 	if (inventory_complete(res) == -1) {
 		snprintf(p->err, sizeof(p->err), "out of memory");
 		return 1;
@@ -1197,6 +1213,7 @@ inventory_join_run(const char *dir, char **paths, size_t n,
 				    "%s not evaluated: that parent is not in "
 				    "the inventory", par->nchildren, par->key);
 		}
+	st->orphans += p.unkept;
 	if (st->orphans > 0)
 		log_warn("inventory: %zu child resource(s) of %zu absent "
 		    "parent(s) not evaluated", st->orphans, st->orphan_parents);

@@ -25,7 +25,8 @@ struct inventory_stats {
 	size_t	 resources;	/* emitted (children joined are not) */
 	size_t	 children;	/* exported on their own, kept for the join */
 	size_t	 joined;	/* … put into their parent */
-	size_t	 orphans;	/* … whose parent is not in the inventory:
+	size_t	 orphans;	/* … whose parent is not in the inventory
+				 * (or that appeared between the passes):
 				 * not evaluated, logged */
 	size_t	 orphan_parents; /* the absent parents */
 };
