@@ -28,6 +28,7 @@
 #include <json-c/json.h>
 
 #include "armstream.h"
+#include "azure.h"
 #include "buf.h"
 #include "connector.h"
 #include "inventory.h"
@@ -329,21 +330,38 @@ inventory_one(json_object *res, const char *name, size_t idx, int listed,
 
 /* Before a resource is emitted: "type" from its id when missing (the REST
  * API specification's own list examples leave it out of NSG security
- * rules), "subscriptionId" from its id when missing. A child kept for the
+ * rules) or in ARM's spelling, "subscriptionId" from its id when missing. A child kept for the
  * join is not completed: it goes into its parent as exported, as ARM
  * embeds it. 0, or -1 out of memory. */
 static int
 inventory_complete(json_object *res)
 {
 	struct buf	 tb;
-	json_object	*id, *s = NULL;
+	json_object	*id, *t, *s = NULL;
 	const char	*ids, *sub;
-	size_t		 sublen;
+	size_t		 sublen, i;
 	int		 rc = -1;
 
 	buf_init(&tb, INVENTORY_PATH_MAX);
 	json_object_object_get_ex(res, "id", &id);
 	ids = json_object_get_string(id);
+	/* Resource Graph lowercases types: the ones Vigil collects get ARM's
+	 * spelling back, so a finding's resource_type reads the same however
+	 * the estate was exported. */
+	if (json_object_object_get_ex(res, "type", &t))
+		for (i = 0; i < azure_napis; i++)
+			if (strcasecmp(json_object_get_string(t),
+			    azure_apis[i].type) == 0 &&
+			    strcmp(json_object_get_string(t),
+			    azure_apis[i].type) != 0) {
+				if ((s = json_object_new_string(
+				    azure_apis[i].type)) == NULL ||
+				    json_object_object_add(res, "type", s) !=
+				    0)
+					goto out;
+				s = NULL;
+				break;
+			}
 	if (!json_object_object_get_ex(res, "type", NULL)) {
 		if (inventory_id_type(ids, &tb) == -1 || (s =
 		    json_object_new_string_len(tb.data, (int)tb.len)) == NULL ||

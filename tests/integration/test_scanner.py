@@ -1135,8 +1135,12 @@ class T76InventoryChildren(ScanBase):
             d = self.req("GET", "/api/v1/findings/" + f["id"], key=key)
             self.assertEqual(d.status, 200, d)
             d = d.json()
+            # The resource's metadata too: Resource Graph lowercases
+            # types, the inventory gives ARM's spelling back.
             found[f["id"]] = (d["rule_id"], d["resource_id"], d["severity"],
-                              d["evidence"])
+                              d["evidence"], d["subscription_id"],
+                              d["resource_name"], d["resource_type"],
+                              d["resource_group"], d["region"], d["tags"])
         return s, p.stdout + p.stderr, found
 
     def test_separate_children_as_embedded(self):
@@ -1162,6 +1166,9 @@ class T76InventoryChildren(ScanBase):
         # offending firewall rule as listed.
         f = sep[fid("sql-firewall-allow-all", self.SQL)]
         self.assertEqual([e["name"] for e in f[3]], ["AllowAll"])
+        self.assertEqual(f[5:9], ("firewallrulecrudtest-6285",
+                                  "Microsoft.Sql/servers",
+                                  "firewallrulecrudtest-12", "japaneast"))
         self.assertEqual(f[3][0]["id"], self.SQL + "/firewallRules/AllowAll")
         # No finding on a child, none for the orphan; the orphan logged.
         self.assertFalse([v for v in sep.values()
