@@ -1056,7 +1056,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "fields) VALUES (?, ?, ?, ?, ?, ?)",
 };
 
-#define DB_MAX_PARAMS  2048	/* a 64-row upsert takes 1,792 */
+#define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */
 #define DB_STACK_PARAMS 32	/* bound on the stack up to this many */
 #define DB_MAX_COLS    64
 #define DB_CELL_INLINE 128
