@@ -196,6 +196,25 @@
 #define OR16(s)	OR4(OR4(s))
 #define OR64(s)	OR4(OR16(s))
 
+/* Idempotency-Key and observables (0023): the column orders
+ * idempotency.c and observables.c name (IDEM_COL_*, OBS_COL_*,
+ * HIT_COL_*, SUP_COL_*) */
+#define IDEM_COLS "key_id, target_hash, body_hash, state, status, " \
+	"headers, body, withheld, created_at"
+/* the alerts carrying it are counted by triggers (0023), its cases here:
+ * a value is in few cases */
+#define OBSERVABLE_COLS "o.seq, o.id, o.type, o.value, o.first_seen_at, " \
+	"o.last_seen_at, COALESCE(n.n, 0), (SELECT COUNT(*) FROM " \
+	"case_observables co WHERE co.tenant_id = o.tenant_id AND " \
+	"co.observable_seq = o.seq)"
+/* a hit's cursor seq first, then what the search shows of it */
+#define CASE_HIT_COLS "co.case_seq, c.id, c.title, c.severity, c.status, " \
+	"co.first_seen_at, co.last_seen_at"
+#define ALERT_HIT_COLS "ao.alert_seq, a.id, a.title, a.severity, " \
+	"a.status, a.source, a.detected_at, a.last_seen_at, a.occurrences"
+#define SUPPRESSION_COLS "seq, id, type, value, scope, until, created_by, " \
+	"created_at"
+
 static const char *const sqls[SQL__COUNT] = {
 	[SQL_PING] = "SELECT 1",
 	/* db_begin: a transaction without leaving autocommit mode, so that
@@ -1054,6 +1073,88 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_ATTACHMENT_TIMELINE] =
 	    "INSERT INTO case_timeline (tenant_id, case_id, kind, at, actor, "
 	    "fields) VALUES (?, ?, ?, ?, ?, ?)",
+
+	/* Idempotency-Key (idempotency.c). A claim is the row; the claim a
+	 * finish or release acts on is named by its created_at and what it
+	 * asked, so a takeover's row is never overwritten by the request
+	 * it took over from. */
+	[SQL_IDEM_CLAIM] =
+	    "INSERT INTO idempotency_keys (tenant_id, idem_key, key_id, "
+	    "target_hash, body_hash, state, created_at) "
+	    "VALUES (?, ?, ?, ?, ?, 'running', ?)",
+	/* IDEM_COLS order: idempotency.c IDEM_COL_* */
+	[SQL_IDEM_GET] =
+	    "SELECT " IDEM_COLS " FROM idempotency_keys "
+	    "WHERE tenant_id = ? AND idem_key = ?",
+	[SQL_IDEM_TAKEOVER] =
+	    "UPDATE idempotency_keys SET key_id = ?, target_hash = ?, "
+	    "body_hash = ?, state = 'running', status = NULL, headers = NULL, "
+	    "body = NULL, withheld = 0, created_at = ? "
+	    "WHERE tenant_id = ? AND idem_key = ? AND created_at = ? "
+	    "AND state = ?",
+	[SQL_IDEM_FINISH] =
+	    "UPDATE idempotency_keys SET state = 'done', status = ?, "
+	    "headers = ?, body = ?, withheld = ? "
+	    "WHERE tenant_id = ? AND idem_key = ? AND state = 'running' "
+	    "AND created_at = ? AND key_id = ? AND target_hash = ? "
+	    "AND body_hash = ?",
+	[SQL_IDEM_RELEASE] =
+	    "DELETE FROM idempotency_keys "
+	    "WHERE tenant_id = ? AND idem_key = ? AND state = 'running' "
+	    "AND created_at = ? AND key_id = ? AND target_hash = ? "
+	    "AND body_hash = ?",
+	[SQL_IDEM_PRUNE] =
+	    "DELETE FROM idempotency_keys WHERE created_at < ? LIMIT 5000",
+
+	/* observables (observables.c). The search walks
+	 * case_observables_observable and alert_observables' primary key
+	 * backwards from the cursor, one page, and joins each hit by its
+	 * unique seq. */
+	[SQL_OBSERVABLE_FIND] =
+	    "SELECT " OBSERVABLE_COLS " FROM observables o "
+	    "LEFT JOIN observable_alert_counts n ON n.tenant_id = o.tenant_id "
+	    "AND n.observable_seq = o.seq "
+	    "WHERE o.tenant_id = ? AND o.type = ? AND o.value_hash = ?",
+	[SQL_OBSERVABLE_CASE_HITS] =
+	    "SELECT " CASE_HIT_COLS " FROM case_observables co "
+	    "JOIN cases c ON c.seq = co.case_seq AND c.tenant_id = co.tenant_id "
+	    "WHERE co.tenant_id = ? AND co.observable_seq = ? "
+	    "AND co.case_seq < ? ORDER BY co.case_seq DESC LIMIT ?",
+	[SQL_OBSERVABLE_ALERT_HITS] =
+	    "SELECT " ALERT_HIT_COLS " FROM alert_observables ao "
+	    "JOIN alerts a ON a.seq = ao.alert_seq AND a.tenant_id = ao.tenant_id "
+	    "WHERE ao.tenant_id = ? AND ao.observable_seq = ? "
+	    "AND ao.alert_seq < ? ORDER BY ao.alert_seq DESC LIMIT ?",
+	[SQL_SUPPRESSION_INSERT] =
+	    "INSERT INTO observable_suppressions (tenant_id, id, type, value, "
+	    "value_hash, scope, until, created_by, created_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	/* SUPPRESSION_COLS order: observables.c SUP_COL_* */
+	[SQL_SUPPRESSION_GET] =
+	    "SELECT " SUPPRESSION_COLS " FROM observable_suppressions "
+	    "WHERE tenant_id = ? AND id = ?",
+	[SQL_SUPPRESSION_GET_LOCK] =
+	    "SELECT " SUPPRESSION_COLS " FROM observable_suppressions "
+	    "WHERE tenant_id = ? AND id = ? FOR UPDATE",
+	[SQL_SUPPRESSION_DELETE] =
+	    "DELETE FROM observable_suppressions WHERE tenant_id = ? AND id = ?",
+	/* newest first; active: until after now */
+	[SQL_SUPPRESSION_LIST_ACTIVE] =
+	    "SELECT " SUPPRESSION_COLS " FROM observable_suppressions "
+	    "WHERE tenant_id = ? AND seq < ? AND until > ? "
+	    "ORDER BY seq DESC LIMIT ?",
+	[SQL_SUPPRESSION_LIST_EXPIRED] =
+	    "SELECT " SUPPRESSION_COLS " FROM observable_suppressions "
+	    "WHERE tenant_id = ? AND seq < ? AND until <= ? "
+	    "ORDER BY seq DESC LIMIT ?",
+	[SQL_SUPPRESSION_LIST_ALL] =
+	    "SELECT " SUPPRESSION_COLS " FROM observable_suppressions "
+	    "WHERE tenant_id = ? AND seq < ? AND ? IS NOT NULL "
+	    "ORDER BY seq DESC LIMIT ?",
+	/* active, expired */
+	[SQL_SUPPRESSION_COUNT] =
+	    "SELECT COALESCE(SUM(until > ?), 0), COALESCE(SUM(until <= ?), 0) "
+	    "FROM observable_suppressions WHERE tenant_id = ?",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */
