@@ -11,7 +11,7 @@ main(void)
 		buf_suite, cidr_suite, conf_suite, crypto_suite, events_suite,
 		id_suite, inventory_suite, keys_suite,
 		lifecycle_suite,
-		log_suite, multipart_suite, netguard_suite, observable_suite, page_suite, posture_suite,
+		log_suite, metadata_suite, multipart_suite, netguard_suite, observable_suite, page_suite, posture_suite,
 		idempotency_suite,
 		ratelimit_suite, ratetable_suite, request_suite, router_suite,
 		rules_suite,

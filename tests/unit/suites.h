@@ -21,6 +21,7 @@ Suite	*keys_suite(void);
 Suite	*lifecycle_suite(void);
 Suite	*idempotency_suite(void);
 Suite	*log_suite(void);
+Suite	*metadata_suite(void);
 Suite	*multipart_suite(void);
 Suite	*netguard_suite(void);
 Suite	*page_suite(void);
