@@ -193,8 +193,8 @@ apikeys_delete(struct request *r, struct db *db)
 
 const struct route apikeys_routes[] = {
 	{ "GET", "/api/v1/api-keys", SCOPE_ADMIN, 0, apikeys_list },
-	{ "POST", "/api/v1/api-keys", SCOPE_ADMIN, ROUTE_JSON_BODY,
-	    apikeys_create },
+	{ "POST", "/api/v1/api-keys", SCOPE_ADMIN, ROUTE_JSON_BODY |
+	    ROUTE_SECRET_REPLY, apikeys_create },
 	{ "DELETE", "/api/v1/api-keys/{id}", SCOPE_ADMIN, 0, apikeys_delete },
 };
 const size_t apikeys_nroutes = NELEM(apikeys_routes);

@@ -16,6 +16,7 @@
 #include "events.h"
 #include "findings.h"
 #include "id.h"
+#include "idempotency.h"
 #include "import.h"
 #include "integrations.h"
 #include "keys.h"
@@ -589,11 +590,12 @@ cmd_findings(struct db *db, int argc, char **argv)
  * last changed more than N days ago (vigil.conf event_retention_days, 30;
  * 0 keeps everything), then the dispatched events of that age that no
  * delivery refers to (events_prune). Pending deliveries and their
- * events stay, and so does the audit log. */
+ * events stay, and so does the audit log. First, whatever N, the
+ * Idempotency-Keys older than 24 hours (idempotency_prune). */
 static int
 cmd_events(struct db *db, int argc, char **argv)
 {
-	long long days = g_conf.event_retention_days, nd = 0, ne = 0;
+	long long days = g_conf.event_retention_days, nd = 0, ne = 0, nk = 0;
 	char *end;
 
 	if (argc == 4 && strcmp(argv[1], "prune") == 0 &&
@@ -608,8 +610,12 @@ cmd_events(struct db *db, int argc, char **argv)
 		usage();
 		return EX_USAGE;
 	}
+	/* Idempotency keys last 24 hours whatever the retention. */
+	if (idempotency_prune(db, time(NULL), &nk) != 0)
+		goto fail;
+	printf("pruned %lld idempotency keys older than 24 hours\n", nk);
 	if (days == 0) {
-		printf("pruned nothing (retention 0: keep everything)\n");
+		printf("pruned nothing else (retention 0: keep everything)\n");
 		return EX_OK;
 	}
 	if (events_prune(db, days, &nd, &ne) != 0)

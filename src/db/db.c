@@ -58,32 +58,32 @@
 
 /* The filters of GET /findings after the tenant, in findings.c's LP_*
  * order: a NULL value matches everything (MariaDB optimises each
- * execution with its values, so "? IS NULL" folds away). The outer
- * findings row is f. Then one tag (FINDING_TAG_FILTER, or
- * FINDING_TAG_DRIVE where finding_tags t drives the walk): three
- * parameters, the key twice and the value. */
+ * execution with its values, so "? IS NULL" folds away). */
 #define FINDING_FILTERS \
 	"AND state IN (?, ?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) " \
 	"AND (? IS NULL OR category = ?) " \
 	"AND (? IS NULL OR subscription_id = ?) " \
 	"AND (? IS NULL OR environment = ?) " \
-	"AND (? IS NULL OR updated_at > ?) " \
+	"AND (? IS NULL OR updated_at > ?) "
+/* The resource metadata filters (0026), only in the statements that use
+ * them: even folded away, a column they name that an index lacks makes
+ * MariaDB read the row of every entry it walks (EXPLAIN loses "Using
+ * index"), which the lists without them must not pay. Then the tag
+ * (FINDING_TAG_DRIVE, where finding_tags t drives the walk): three
+ * parameters, the key twice and the value. */
+#define FINDING_META_FILTERS \
 	"AND (? IS NULL OR resource_type = ?) " \
 	"AND (? IS NULL OR resource_group = ?) " \
 	"AND (? IS NULL OR region = ?) " \
 	"AND (? IS NULL OR source = ?) "
-#define FINDING_TAG_FILTER \
-	"AND (? IS NULL OR EXISTS (SELECT 1 FROM finding_tags g " \
-	"WHERE g.tenant_id = f.tenant_id AND g.tag_key = ? " \
-	"AND g.tag_value = ? AND g.finding_seq = f.seq)) "
 #define FINDING_TAG_DRIVE \
 	"AND ? IS NOT NULL AND t.tag_key = ? AND t.tag_value = ? "
 /* A list walking one metadata index newest first (0026): the index's
  * column is pinned by its filter, so its order is the page's. */
 #define FINDING_LIST_BY(ix) \
 	"SELECT " FINDING_LIST_COLS " FROM findings JOIN (" \
-	"SELECT seq FROM findings f FORCE INDEX (" ix ") WHERE tenant_id = ? " \
-	FINDING_FILTERS FINDING_TAG_FILTER \
+	"SELECT seq FROM findings FORCE INDEX (" ix ") WHERE tenant_id = ? " \
+	FINDING_FILTERS FINDING_META_FILTERS \
 	"AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) " \
 	"ORDER BY seq DESC"
 
@@ -201,6 +201,25 @@
 #define OR4(s)	OR2(OR2(s))
 #define OR16(s)	OR4(OR4(s))
 #define OR64(s)	OR4(OR16(s))
+
+/* Idempotency-Key and observables (0023): the column orders
+ * idempotency.c and observables.c name (IDEM_COL_*, OBS_COL_*,
+ * HIT_COL_*, SUP_COL_*) */
+#define IDEM_COLS "key_id, target_hash, body_hash, state, status, " \
+	"headers, body, withheld, created_at"
+/* the alerts carrying it are counted by triggers (0023), its cases here:
+ * a value is in few cases */
+#define OBSERVABLE_COLS "o.seq, o.id, o.type, o.value, o.first_seen_at, " \
+	"o.last_seen_at, COALESCE(n.n, 0), (SELECT COUNT(*) FROM " \
+	"case_observables co WHERE co.tenant_id = o.tenant_id AND " \
+	"co.observable_seq = o.seq)"
+/* a hit's cursor seq first, then what the search shows of it */
+#define CASE_HIT_COLS "co.case_seq, c.id, c.title, c.severity, c.status, " \
+	"co.first_seen_at, co.last_seen_at"
+#define ALERT_HIT_COLS "ao.alert_seq, a.id, a.title, a.severity, " \
+	"a.status, a.source, a.detected_at, a.last_seen_at, a.occurrences"
+#define SUPPRESSION_COLS "seq, id, type, value, scope, until, created_by, " \
+	"created_at"
 
 static const char *const sqls[SQL__COUNT] = {
 	[SQL_PING] = "SELECT 1",
@@ -394,33 +413,33 @@ static const char *const sqls[SQL__COUNT] = {
 	 * page's rows are fetched, however many the filters pass over. */
 	[SQL_FINDING_LIST] =
 	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
-	    "SELECT seq FROM findings f "
+	    "SELECT seq FROM findings "
 	    "FORCE INDEX (findings_state_seq) WHERE tenant_id = ? "
-	    FINDING_FILTERS FINDING_TAG_FILTER
+	    FINDING_FILTERS
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) "
 	    "ORDER BY seq DESC",
 	/* One state and one severity, or one state and a category. */
 	[SQL_FINDING_LIST_SEV] =
 	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
-	    "SELECT seq FROM findings f "
+	    "SELECT seq FROM findings "
 	    "FORCE INDEX (findings_state_sev_seq) WHERE tenant_id = ? "
-	    FINDING_FILTERS FINDING_TAG_FILTER
+	    FINDING_FILTERS
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) "
 	    "ORDER BY seq DESC",
 	[SQL_FINDING_LIST_CAT] =
 	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
-	    "SELECT seq FROM findings f "
+	    "SELECT seq FROM findings "
 	    "FORCE INDEX (findings_state_cat_seq) WHERE tenant_id = ? "
-	    FINDING_FILTERS FINDING_TAG_FILTER
+	    FINDING_FILTERS
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) "
 	    "ORDER BY seq DESC",
 	/* The same over several states: walk (tenant_id, seq) newest first
 	 * and filter, rather than sort every match of a multi-value range. */
 	[SQL_FINDING_LIST_SCAN] =
 	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
-	    "SELECT seq FROM findings f "
+	    "SELECT seq FROM findings "
 	    "FORCE INDEX (findings_tenant_seq) WHERE tenant_id = ? "
-	    FINDING_FILTERS FINDING_TAG_FILTER
+	    FINDING_FILTERS
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) "
 	    "ORDER BY seq DESC",
 	/* By resource metadata (0026). A tag drives the walk from
@@ -438,18 +457,18 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT f.seq FROM finding_tags t STRAIGHT_JOIN findings f "
 	    "ON f.seq = t.finding_seq WHERE t.tenant_id = ? "
 	    "AND f.tenant_id = t.tenant_id "
-	    FINDING_FILTERS FINDING_TAG_DRIVE
+	    FINDING_FILTERS FINDING_META_FILTERS FINDING_TAG_DRIVE
 	    "AND t.finding_seq < ? ORDER BY t.finding_seq DESC LIMIT ?) page "
 	    "USING (seq) ORDER BY seq DESC",
 	[SQL_FINDING_COUNT_META] =
-	    "SELECT COUNT(*), COUNT(*) FROM (SELECT 1 FROM findings f "
-	    "WHERE tenant_id = ? " FINDING_FILTERS FINDING_TAG_FILTER
+	    "SELECT COUNT(*), COUNT(*) FROM (SELECT 1 FROM findings "
+	    "WHERE tenant_id = ? " FINDING_FILTERS FINDING_META_FILTERS
 	    "LIMIT " LIST_SINCE_CAP_S ") s",
 	[SQL_FINDING_COUNT_TAG] =
 	    "SELECT COUNT(*), COUNT(*) FROM (SELECT 1 FROM finding_tags t "
 	    "STRAIGHT_JOIN findings f ON f.seq = t.finding_seq "
 	    "WHERE t.tenant_id = ? AND f.tenant_id = t.tenant_id "
-	    FINDING_FILTERS FINDING_TAG_DRIVE
+	    FINDING_FILTERS FINDING_META_FILTERS FINDING_TAG_DRIVE
 	    "LIMIT " LIST_SINCE_CAP_S ") s",
 	/* Without "since", the trigger-kept counts answer exactly. */
 	[SQL_FINDING_COUNT] =
@@ -1061,6 +1080,88 @@ static const char *const sqls[SQL__COUNT] = {
 	    "INSERT INTO case_timeline (tenant_id, case_id, kind, at, actor, "
 	    "fields) VALUES (?, ?, ?, ?, ?, ?)",
 
+	/* Idempotency-Key (idempotency.c). A claim is the row; the claim a
+	 * finish or release acts on is named by its created_at and what it
+	 * asked, so a takeover's row is never overwritten by the request
+	 * it took over from. */
+	[SQL_IDEM_CLAIM] =
+	    "INSERT INTO idempotency_keys (tenant_id, idem_key, key_id, "
+	    "target_hash, body_hash, state, created_at) "
+	    "VALUES (?, ?, ?, ?, ?, 'running', ?)",
+	/* IDEM_COLS order: idempotency.c IDEM_COL_* */
+	[SQL_IDEM_GET] =
+	    "SELECT " IDEM_COLS " FROM idempotency_keys "
+	    "WHERE tenant_id = ? AND idem_key = ?",
+	[SQL_IDEM_TAKEOVER] =
+	    "UPDATE idempotency_keys SET key_id = ?, target_hash = ?, "
+	    "body_hash = ?, state = 'running', status = NULL, headers = NULL, "
+	    "body = NULL, withheld = 0, created_at = ? "
+	    "WHERE tenant_id = ? AND idem_key = ? AND created_at = ? "
+	    "AND state = ?",
+	[SQL_IDEM_FINISH] =
+	    "UPDATE idempotency_keys SET state = 'done', status = ?, "
+	    "headers = ?, body = ?, withheld = ? "
+	    "WHERE tenant_id = ? AND idem_key = ? AND state = 'running' "
+	    "AND created_at = ? AND key_id = ? AND target_hash = ? "
+	    "AND body_hash = ?",
+	[SQL_IDEM_RELEASE] =
+	    "DELETE FROM idempotency_keys "
+	    "WHERE tenant_id = ? AND idem_key = ? AND state = 'running' "
+	    "AND created_at = ? AND key_id = ? AND target_hash = ? "
+	    "AND body_hash = ?",
+	[SQL_IDEM_PRUNE] =
+	    "DELETE FROM idempotency_keys WHERE created_at < ? LIMIT 5000",
+
+	/* observables (observables.c). The search walks
+	 * case_observables_observable and alert_observables' primary key
+	 * backwards from the cursor, one page, and joins each hit by its
+	 * unique seq. */
+	[SQL_OBSERVABLE_FIND] =
+	    "SELECT " OBSERVABLE_COLS " FROM observables o "
+	    "LEFT JOIN observable_alert_counts n ON n.tenant_id = o.tenant_id "
+	    "AND n.observable_seq = o.seq "
+	    "WHERE o.tenant_id = ? AND o.type = ? AND o.value_hash = ?",
+	[SQL_OBSERVABLE_CASE_HITS] =
+	    "SELECT " CASE_HIT_COLS " FROM case_observables co "
+	    "JOIN cases c ON c.seq = co.case_seq AND c.tenant_id = co.tenant_id "
+	    "WHERE co.tenant_id = ? AND co.observable_seq = ? "
+	    "AND co.case_seq < ? ORDER BY co.case_seq DESC LIMIT ?",
+	[SQL_OBSERVABLE_ALERT_HITS] =
+	    "SELECT " ALERT_HIT_COLS " FROM alert_observables ao "
+	    "JOIN alerts a ON a.seq = ao.alert_seq AND a.tenant_id = ao.tenant_id "
+	    "WHERE ao.tenant_id = ? AND ao.observable_seq = ? "
+	    "AND ao.alert_seq < ? ORDER BY ao.alert_seq DESC LIMIT ?",
+	[SQL_SUPPRESSION_INSERT] =
+	    "INSERT INTO observable_suppressions (tenant_id, id, type, value, "
+	    "value_hash, scope, until, created_by, created_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	/* SUPPRESSION_COLS order: observables.c SUP_COL_* */
+	[SQL_SUPPRESSION_GET] =
+	    "SELECT " SUPPRESSION_COLS " FROM observable_suppressions "
+	    "WHERE tenant_id = ? AND id = ?",
+	[SQL_SUPPRESSION_GET_LOCK] =
+	    "SELECT " SUPPRESSION_COLS " FROM observable_suppressions "
+	    "WHERE tenant_id = ? AND id = ? FOR UPDATE",
+	[SQL_SUPPRESSION_DELETE] =
+	    "DELETE FROM observable_suppressions WHERE tenant_id = ? AND id = ?",
+	/* newest first; active: until after now */
+	[SQL_SUPPRESSION_LIST_ACTIVE] =
+	    "SELECT " SUPPRESSION_COLS " FROM observable_suppressions "
+	    "WHERE tenant_id = ? AND seq < ? AND until > ? "
+	    "ORDER BY seq DESC LIMIT ?",
+	[SQL_SUPPRESSION_LIST_EXPIRED] =
+	    "SELECT " SUPPRESSION_COLS " FROM observable_suppressions "
+	    "WHERE tenant_id = ? AND seq < ? AND until <= ? "
+	    "ORDER BY seq DESC LIMIT ?",
+	[SQL_SUPPRESSION_LIST_ALL] =
+	    "SELECT " SUPPRESSION_COLS " FROM observable_suppressions "
+	    "WHERE tenant_id = ? AND seq < ? AND ? IS NOT NULL "
+	    "ORDER BY seq DESC LIMIT ?",
+	/* active, expired */
+	[SQL_SUPPRESSION_COUNT] =
+	    "SELECT COALESCE(SUM(until > ?), 0), COALESCE(SUM(until <= ?), 0) "
+	    "FROM observable_suppressions WHERE tenant_id = ?",
+
 	/* MUTE_COLS order: mutes.c MC_* */
 	[SQL_MUTE_INSERT] =
 	    "INSERT INTO mute_rules (tenant_id, id, rule_pattern, source, "
@@ -1128,7 +1229,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND state IN ('open', 'accepted', 'snoozed', 'muted') ORDER BY id",
 };
 
-#define DB_MAX_PARAMS  2048	/* a 64-row upsert takes 1,792 */
+#define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */
 #define DB_STACK_PARAMS 32	/* bound on the stack up to this many */
 #define DB_MAX_COLS    64
 #define DB_CELL_INLINE 128
