@@ -113,11 +113,6 @@ tag_matches(const char *text, const char *key, const char *value)
 	return hit;
 }
 
-static const char *
-nonempty(const char *a, const char *b)
-{
-	return a != NULL && *a != '\0' ? a : b;
-}
 
 int
 mutes_rule_matches(const struct mute_rule *r, const struct mute_subject *s)
@@ -127,8 +122,10 @@ mutes_rule_matches(const struct mute_rule *r, const struct mute_subject *s)
 	if (r->rule_pattern != NULL && !mutes_glob(r->rule_pattern,
 	    s->rule_id))
 		return 0;
-	if (r->source != NULL && !same_ci(r->source, nonempty(s->source,
-	    s->provider)))
+	/* The source a finding came from (an integration's id, an import's
+	 * name) or, for every source of one kind, its provider ("azure"). */
+	if (r->source != NULL && !same_ci(r->source, s->source) &&
+	    !same_ci(r->source, s->provider))
 		return 0;
 	if (r->resource_pattern != NULL && !mutes_glob(r->resource_pattern,
 	    s->resource_id))

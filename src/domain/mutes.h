@@ -47,7 +47,7 @@ struct mute_rule {
 /* What a rule is matched against: one finding or observation. */
 struct mute_subject {
 	const char	*rule_id;
-	const char	*source;	/* "" or NULL: the provider */
+	const char	*source;	/* its source, or NULL */
 	const char	*provider;
 	const char	*resource_id;
 	const char	*resource_group; /* "" or NULL: from resource_id */

@@ -99,6 +99,8 @@ START_TEST(test_mutes_match)
 	ck_assert_str_eq(mutes_match(&set, &s), "mute_a");
 	s.source = "";
 	ck_assert_ptr_null(mutes_match(&set, &s));
+	rules[0].source = "azure";		/* or its provider */
+	ck_assert_str_eq(mutes_match(&set, &s), "mute_a");
 }
 END_TEST
 
