@@ -167,6 +167,18 @@ class T95MuteRules(MBase):
                          [[m["id"]]])
         r = self.mreq("DELETE", "/" + m["id"])
         self.assertEqual(r.status, 404, r)
+        # source: the finding's own (an import's is "import") or its
+        # provider, for every source of that kind.
+        for src in ("import", "AZURE"):
+            m2 = self.create({"source": src, "rule_id": "storage-min-tls",
+                              "justification": "x"})
+            self.assertEqual(m2["findings_muted"], 1, src)
+            self.assertEqual(self.state(eid(other)), "muted")
+            r = self.mreq("DELETE", "/" + m2["id"])
+            self.assertEqual(r.json()["findings_unmuted"], 1)
+        self.assertEqual(self.create({"source": "prowler", "rule_id": "*",
+                                      "justification": "x"})[
+            "findings_muted"], 0)
         # The next import sees it open (redetected), not muted.
         import_findings(self.tenant, [dev], reconcile=False)
         self.assertEqual(self.state(eid(dev)), "open")
