@@ -161,9 +161,9 @@ out:
 }
 
 const struct route alerts_routes[] = {
-	{ "POST", "/api/v1/alerts", SCOPE_WRITE, ROUTE_JSON_BODY,
+	{ "POST", "/api/v1/alerts", SCOPE_INGEST, ROUTE_JSON_BODY,
 	    alerts_ingest_h },
-	{ "POST", "/api/v1/alerts/batch", SCOPE_WRITE, ROUTE_JSON_BODY,
+	{ "POST", "/api/v1/alerts/batch", SCOPE_INGEST, ROUTE_JSON_BODY,
 	    alerts_batch_h },
 };
 const size_t alerts_nroutes = NELEM(alerts_routes);

@@ -117,7 +117,8 @@
 
 /* tenants and API keys: the column orders tenants.c and keys.c name */
 #define TENANT_COLS \
-	"id, name, created_at, rate_read_per_min, rate_write_per_min"
+	"id, name, created_at, rate_read_per_min, rate_write_per_min, " \
+	"rate_ingest_per_min"
 #define KEY_COLS "id, name, prefix, scopes, created_at, last_used_at, " \
 	"expires_at, revoked_at"
 
@@ -168,6 +169,8 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_TENANT_SET_LIMITS] =
 	    "UPDATE tenants SET rate_read_per_min = ?, "
 	    "rate_write_per_min = ? WHERE id = ?",
+	[SQL_TENANT_SET_INGEST] =
+	    "UPDATE tenants SET rate_ingest_per_min = ? WHERE id = ?",
 
 	[SQL_KEY_INSERT] =
 	    "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, "
@@ -208,8 +211,9 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_AUTH_COUNT] =
 	    "INSERT INTO rate_limits (key_id, class, window_start, count, "
 	    "lim) SELECT k.id, ?, UNIX_TIMESTAMP() DIV 60 * 60, 1, "
-	    "LAST_INSERT_ID(COALESCE(IF(? = 'read', t.rate_read_per_min, "
-	    "t.rate_write_per_min), ?)) "
+	    "LAST_INSERT_ID(COALESCE(CASE ? WHEN 'read' THEN "
+	    "t.rate_read_per_min WHEN 'ingest' THEN t.rate_ingest_per_min "
+	    "ELSE t.rate_write_per_min END, ?)) "
 	    "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
 	    "WHERE k.key_hash = ? AND k.revoked_at IS NULL "
 	    "AND (k.expires_at IS NULL OR k.expires_at > UTC_TIMESTAMP()) "
@@ -229,8 +233,9 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_AUTH_SYNC] =
 	    "INSERT INTO rate_limits (key_id, class, window_start, count, "
 	    "lim) SELECT k.id, ?, ?, ?, "
-	    "LAST_INSERT_ID(COALESCE(IF(? = 'read', t.rate_read_per_min, "
-	    "t.rate_write_per_min), 0)) "
+	    "LAST_INSERT_ID(COALESCE(CASE ? WHEN 'read' THEN "
+	    "t.rate_read_per_min WHEN 'ingest' THEN t.rate_ingest_per_min "
+	    "ELSE t.rate_write_per_min END, 0)) "
 	    "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
 	    "WHERE k.key_hash = ? AND k.revoked_at IS NULL "
 	    "AND (k.expires_at IS NULL OR k.expires_at > UTC_TIMESTAMP()) "
@@ -473,12 +478,12 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_SETTINGS_GET] =
 	    "SELECT t.rate_read_per_min, t.rate_write_per_min, "
 	    "s.allow_auto_remediate, s.scan_interval_minutes, s.ip_allowlist, "
-	    "s.updated_at FROM tenants t "
+	    "s.updated_at, t.rate_ingest_per_min FROM tenants t "
 	    "LEFT JOIN tenant_settings s ON s.tenant_id = t.id WHERE t.id = ?",
 	[SQL_SETTINGS_GET_LOCK] =
 	    "SELECT t.rate_read_per_min, t.rate_write_per_min, "
 	    "s.allow_auto_remediate, s.scan_interval_minutes, s.ip_allowlist, "
-	    "s.updated_at FROM tenants t "
+	    "s.updated_at, t.rate_ingest_per_min FROM tenants t "
 	    "LEFT JOIN tenant_settings s ON s.tenant_id = t.id WHERE t.id = ? "
 	    "FOR UPDATE",
 	/* The values twice: VALUES() in the update part is deprecated in

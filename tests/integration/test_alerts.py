@@ -485,6 +485,107 @@ class T71Batch(AlertBase):
                             body, self.h)
                 self.assert_error(r, 400, "invalid_request", field)
 
+class T72IngestScope(AlertBase):
+
+    def test_ingest_key_may_only_ingest(self):
+        base = self.base()
+        ikey, _ = new_key(self.tenant, "ingest")
+        r = self.ingest(alert(), base, auth(ikey))
+        self.assertEqual(r.status, 201, r)
+        r = request(base, "POST", "/api/v1/alerts/batch",
+                    {"alerts": [alert()]}, auth(ikey))
+        self.assertEqual(r.status, 200, r)
+        for method, path, body in (
+                ("GET", "/api/v1/findings", None),
+                ("GET", "/api/v1/alerts", None),
+                ("POST", "/api/v1/webhooks", {}),
+                ("PUT", "/api/v1/settings", {"scan_interval_minutes": 30}),
+                ("POST", "/api/v1/api-keys", {"name": "x",
+                                              "scopes": ["ingest"]})):
+            with self.subTest(op=method + " " + path):
+                r = request(base, method, path, body, auth(ikey))
+                self.assert_error(r, 403, "insufficient_scope")
+        # Neither ingest nor write: refused.
+        rkey, _ = new_key(self.tenant, "read,admin")
+        r = self.ingest(alert(), base, auth(rkey))
+        self.assert_error(r, 403, "insufficient_scope")
+
+    def test_own_limit_not_the_write_limit(self):
+        tenant, tid = new_tenant("alerts-rl")
+        STACK.vigilctl("tenant", "limits", tenant, "--read", "100",
+                       "--write", "2")
+        STACK.vigilctl("tenant", "limits", tenant, "--ingest", "5")
+        self.assertEqual(STACK.query(
+            "SELECT rate_read_per_min, rate_write_per_min, "
+            "rate_ingest_per_min FROM tenants WHERE id = %s" % q(tid)),
+            [["100", "2", "5"]])
+        e = [x for x in audit_of(tid, "tenant.limits")][-1]
+        self.assertEqual(json.loads(e[1]), {"rate_limits": {
+            "ingest_per_min": 5}})
+        listing = STACK.vigilctl("tenant", "list").stdout.splitlines()
+        self.assertEqual(listing[0].split("\t")[-1], "rate_ingest_per_min")
+        self.assertIn([tid, tenant, "100", "2", "5"],
+                      [[c[0], c[1]] + c[3:] for c in
+                       (line.split("\t") for line in listing)])
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                ikey, _ = new_key(tenant, "ingest,write")
+                wkey, _ = new_key(tenant, "write")
+                api.wait_for_fresh_window(20)
+                rs = [self.ingest(alert(), base, auth(ikey))
+                      for _ in range(5)]
+                self.assertEqual([r.status for r in rs], [201] * 5, rs)
+                self.assertEqual(rs[0].header("X-RateLimit-Limit"), "5")
+                self.assertEqual([r.header("X-RateLimit-Remaining")
+                                  for r in rs], ["4", "3", "2", "1", "0"])
+                before = count("alerts", tid)
+                r = self.ingest(alert(), base, auth(ikey))
+                self.assert_error(r, 429, "rate_limited")
+                self.assertRegex(r.header("Retry-After") or "", r"^\d+$")
+                self.assertLessEqual(int(r.header("Retry-After")), 60)
+                self.assertEqual(count("alerts", tid), before)
+                # Its other writes are counted as writes, apart.
+                r = request(base, "PATCH", "/api/v1/findings/nonexistent-0",
+                            {"assignee": "x"}, auth(ikey))
+                self.assertEqual(r.status, 404, r)
+                self.assertEqual(r.header("X-RateLimit-Limit"), "2")
+                # A key without ingest is held to the write limit there.
+                rs = [self.ingest(alert(), base, auth(wkey))
+                      for _ in range(3)]
+                self.assertEqual([r.status for r in rs], [201, 201, 429],
+                                 rs)
+                self.assertEqual(rs[0].header("X-RateLimit-Limit"), "2")
+        STACK.vigilctl("tenant", "limits", tenant, "--ingest", "default")
+        self.assertEqual(STACK.query(
+            "SELECT rate_ingest_per_min FROM tenants WHERE id = %s"
+            % q(tid)), [["NULL"]])
+        r = STACK.vigilctl("tenant", "limits", tenant, "--ingest", "0",
+                           check=False)
+        self.assertEqual(r.returncode, 2, r.stderr)
+
+    def test_settings_show_and_set_the_ingest_limit(self):
+        base = self.base()
+        tenant, tid = new_tenant("alerts-set")
+        admin, _ = new_key(tenant, "read,write,admin")
+        r = request(base, "GET", "/api/v1/settings", headers=auth(admin))
+        self.assertEqual(r.json()["rate_limits"]["ingest_per_min"], None, r)
+        r = request(base, "PUT", "/api/v1/settings",
+                    {"rate_limits": {"ingest_per_min": 6000}}, auth(admin))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["rate_limits"], {
+            "read_per_min": None, "write_per_min": None,
+            "ingest_per_min": 6000})
+        self.assertEqual(STACK.query(
+            "SELECT rate_ingest_per_min FROM tenants WHERE id = %s"
+            % q(tid)), [["6000"]])
+        r = request(base, "PUT", "/api/v1/settings",
+                    {"rate_limits": {"ingest_per_min": 100001}}, auth(admin))
+        self.assert_error(r, 400, "invalid_request",
+                          "rate_limits.ingest_per_min")
+        r = request(base, "PUT", "/api/v1/settings",
+                    {"rate_limits": {"ingest_per_min": None}}, auth(admin))
+        self.assertEqual(r.json()["rate_limits"]["ingest_per_min"], None, r)
+
 
 # --- the contract -----------------------------------------------------------------
 
