@@ -145,6 +145,24 @@
 	" ON DUPLICATE KEY UPDATE " \
 	"last_seen_at = GREATEST(last_seen_at, VALUES(last_seen_at)), " \
 	"occurrences = occurrences + VALUES(occurrences)"
+#define ALERT_COLS \
+	"seq, id, source, external_id, severity, title, status, " \
+	"detected_at, ingested_at, last_seen_at, updated_at, occurrences, " \
+	"asset, raw, raw_truncated, assignee, tags, case_id, " \
+	"dismiss_reason, dismiss_comment"
+/* A list page does not carry raw, the largest. */
+#define ALERT_LIST_COLS \
+	"seq, id, source, external_id, severity, title, status, " \
+	"detected_at, ingested_at, last_seen_at, updated_at, occurrences, " \
+	"asset, NULL, raw_truncated, assignee, tags, case_id, " \
+	"dismiss_reason, dismiss_comment"
+/* GET /alerts' filters: 4 statuses and 5 severities (a shorter list
+ * repeats a name), then source, assignee and since, each given twice
+ * (NULL: any; since three times). */
+#define ALERT_FILTERS \
+	"status IN (?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) " \
+	"AND (? IS NULL OR source = ?) AND (? IS NULL OR assignee = ?) " \
+	"AND (? IS NULL OR last_seen_at >= ? OR updated_at >= ?)"
 /* An OR of 64 copies of a condition. */
 #define OR2(s)	s " OR " s
 #define OR4(s)	OR2(OR2(s))
@@ -949,6 +967,39 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT DISTINCT type, value_hash, scope "
 	    "FROM observable_suppressions WHERE tenant_id = ? AND until > ? "
 	    "AND (" OR64("(type = ? AND value_hash = ?)") ")",
+	/* ALERT_COLS: alerts.c ALERT_C_* */
+	[SQL_ALERT_GET] =
+	    "SELECT " ALERT_COLS " FROM alerts WHERE tenant_id = ? AND id = ?",
+	/* After the tenant's row lock (SQL_AUDIT_LOCK_HEAD), as ingest. */
+	[SQL_ALERT_GET_LOCK] =
+	    "SELECT " ALERT_COLS " FROM alerts WHERE tenant_id = ? AND id = ? "
+	    "FOR UPDATE",
+	/* (tenant, alert seq): its observables, oldest first */
+	[SQL_ALERT_OBSERVABLES] =
+	    "SELECT o.id, o.type, o.value FROM alert_observables l "
+	    "JOIN observables o ON o.tenant_id = l.tenant_id "
+	    "AND o.seq = l.observable_seq "
+	    "WHERE l.tenant_id = ? AND l.alert_seq = ? ORDER BY o.seq",
+	/* (tenant, before, ALERT_FILTERS' 16, limit): a page newest first,
+	 * walking (tenant_id, seq) or the status/source/assignee index. */
+	[SQL_ALERT_LIST] =
+	    "SELECT " ALERT_LIST_COLS " FROM alerts "
+	    "WHERE tenant_id = ? AND seq < ? AND " ALERT_FILTERS " "
+	    "ORDER BY seq DESC LIMIT ?",
+	/* (tenant, ALERT_FILTERS' 16): the matches, at most 10,000
+	 * (ALERTS_COUNT_CAP) */
+	[SQL_ALERT_COUNT] =
+	    "SELECT COUNT(*) FROM (SELECT 1 FROM alerts WHERE tenant_id = ? "
+	    "AND " ALERT_FILTERS " LIMIT 10000) m",
+	[SQL_ALERT_PATCH] =
+	    "UPDATE alerts SET assignee = ?, severity = ?, tags = ?, "
+	    "updated_at = ? WHERE tenant_id = ? AND id = ?",
+	[SQL_ALERT_DISMISS] =
+	    "UPDATE alerts SET status = 'dismissed', dismiss_reason = ?, "
+	    "dismiss_comment = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+	[SQL_ALERT_HISTORY_LIST] =
+	    "SELECT action, at, actor, fields FROM alert_history "
+	    "WHERE tenant_id = ? AND alert_id = ? ORDER BY seq",
 };
 
 #define DB_MAX_PARAMS  2048	/* a 64-row upsert takes 1,792 */

@@ -1006,3 +1006,562 @@ alerts_ingest(struct db *db, const char *tenant_id, const char *actor,
 	}
 	return rc == DB_DUP ? DB_RETRY : rc;
 }
+
+/* ---- reading and changing --------------------------------------------- */
+
+static const char *const reasons[] = { "known-good", "false-positive",
+    "duplicate", "test", "other" };
+
+int
+alerts_reason_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && i < NELEM(reasons); i++)
+		if (strcmp(s, reasons[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+alerts_id_valid(const char *s)
+{
+	return id_valid("alert", s);
+}
+
+/* ALERT_COLS' (and ALERT_LIST_COLS') order in db.c. */
+enum {
+	ALERT_C_SEQ, ALERT_C_ID, ALERT_C_SOURCE, ALERT_C_EXTERNAL,
+	ALERT_C_SEVERITY, ALERT_C_TITLE, ALERT_C_STATUS, ALERT_C_DETECTED,
+	ALERT_C_INGESTED, ALERT_C_LAST_SEEN, ALERT_C_UPDATED,
+	ALERT_C_OCCURRENCES, ALERT_C_ASSET, ALERT_C_RAW, ALERT_C_RAW_TRUNC,
+	ALERT_C_ASSIGNEE, ALERT_C_TAGS, ALERT_C_CASE, ALERT_C_REASON,
+	ALERT_C_COMMENT
+};
+/* SQL_ALERT_OBSERVABLES' and SQL_ALERT_HISTORY_LIST's columns. */
+enum { AOBS_C_ID, AOBS_C_TYPE, AOBS_C_VALUE };
+enum { AHIST_C_ACTION, AHIST_C_AT, AHIST_C_ACTOR, AHIST_C_FIELDS };
+
+void
+alerts_row_free(struct alert_row *a)
+{
+	if (a == NULL)
+		return;
+	free(a->id);
+	free(a->source);
+	free(a->external_id);
+	free(a->severity);
+	free(a->title);
+	free(a->status);
+	free(a->detected_at);
+	free(a->ingested_at);
+	free(a->last_seen_at);
+	free(a->updated_at);
+	free(a->asset);
+	free(a->raw);
+	free(a->assignee);
+	free(a->tags);
+	free(a->case_id);
+	free(a->dismiss_reason);
+	free(a->dismiss_comment);
+	json_object_put(a->observables);
+	free(a);
+}
+
+/* A copy of cell (row, col), or NULL for SQL NULL; *bad set when out of
+ * memory. */
+static char *
+cell_dup(const struct db_res *res, size_t row, size_t col, int *bad)
+{
+	const char *s = db_cell(res, row, col);
+	char *p;
+
+	if (s == NULL)
+		return NULL;
+	if ((p = dupn(s, strlen(s))) == NULL)
+		*bad = 1;
+	return p;
+}
+
+/* Row i of an ALERT_COLS result as a new alert_row; NULL when out of
+ * memory. */
+static struct alert_row *
+row_at(const struct db_res *res, size_t i)
+{
+	struct alert_row *a;
+	int bad = 0;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	a->seq = db_cell_int(res, i, ALERT_C_SEQ);
+	a->id = cell_dup(res, i, ALERT_C_ID, &bad);
+	a->source = cell_dup(res, i, ALERT_C_SOURCE, &bad);
+	a->external_id = cell_dup(res, i, ALERT_C_EXTERNAL, &bad);
+	a->severity = cell_dup(res, i, ALERT_C_SEVERITY, &bad);
+	a->title = cell_dup(res, i, ALERT_C_TITLE, &bad);
+	a->status = cell_dup(res, i, ALERT_C_STATUS, &bad);
+	a->detected_at = cell_dup(res, i, ALERT_C_DETECTED, &bad);
+	a->ingested_at = cell_dup(res, i, ALERT_C_INGESTED, &bad);
+	a->last_seen_at = cell_dup(res, i, ALERT_C_LAST_SEEN, &bad);
+	a->updated_at = cell_dup(res, i, ALERT_C_UPDATED, &bad);
+	a->occurrences = db_cell_int(res, i, ALERT_C_OCCURRENCES);
+	a->asset = cell_dup(res, i, ALERT_C_ASSET, &bad);
+	a->raw = cell_dup(res, i, ALERT_C_RAW, &bad);
+	/* "" is "not sent" (the column is NOT NULL). */
+	if (a->raw != NULL && a->raw[0] == '\0') {
+		free(a->raw);
+		a->raw = NULL;
+	}
+	a->raw_truncated = db_cell_int(res, i, ALERT_C_RAW_TRUNC) != 0;
+	a->assignee = cell_dup(res, i, ALERT_C_ASSIGNEE, &bad);
+	a->tags = cell_dup(res, i, ALERT_C_TAGS, &bad);
+	a->case_id = cell_dup(res, i, ALERT_C_CASE, &bad);
+	a->dismiss_reason = cell_dup(res, i, ALERT_C_REASON, &bad);
+	a->dismiss_comment = cell_dup(res, i, ALERT_C_COMMENT, &bad);
+	if (bad || a->id == NULL || a->status == NULL) {
+		alerts_row_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* a's observables into a->observables. 0 or a DB_* code. */
+static int
+load_observables(struct db *db, const char *tenant_id, struct alert_row *a)
+{
+	struct db_res *res = NULL;
+	size_t i;
+	int rc;
+
+	if ((rc = db_exec(db, SQL_ALERT_OBSERVABLES, (struct db_val[]){
+	    DB_STR(tenant_id), DB_INT(a->seq) }, 2, &res)) != 0)
+		return rc;
+	a->observables = json_object_new_array();
+	for (i = 0; i < res->nrows; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "type", json_object_new_string(
+		    db_cell(res, i, AOBS_C_TYPE)));
+		json_object_object_add(o, "value", json_object_new_string(
+		    db_cell(res, i, AOBS_C_VALUE)));
+		json_object_array_add(a->observables, o);
+	}
+	db_res_free(res);
+	return 0;
+}
+
+/* One alert, locked or not, with its observables: as alerts_get. */
+static int
+load(struct db *db, const char *tenant_id, const char *id, int lock,
+    struct alert_row **out)
+{
+	struct db_res *res = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!alerts_id_valid(id))
+		return 0;
+	if ((rc = db_exec(db, lock ? SQL_ALERT_GET_LOCK : SQL_ALERT_GET,
+	    (struct db_val[]){ DB_STR(tenant_id), DB_STR(id) }, 2,
+	    &res)) != 0)
+		return rc;
+	if (res->nrows == 0) {
+		db_res_free(res);
+		return 0;
+	}
+	*out = row_at(res, 0);
+	db_res_free(res);
+	if (*out == NULL)
+		return DB_ERR;
+	if ((rc = load_observables(db, tenant_id, *out)) != 0) {
+		alerts_row_free(*out);
+		*out = NULL;
+		return rc;
+	}
+	return 1;
+}
+
+int
+alerts_get(struct db *db, const char *tenant_id, const char *id,
+    struct alert_row **out)
+{
+	return load(db, tenant_id, id, 0, out);
+}
+
+/* A JSON value from stored text (a member the database holds as JSON),
+ * or dflt (taken) when it does not parse. */
+static json_object *
+stored_json(const char *text, json_object *dflt)
+{
+	json_object *v = text != NULL ? json_tokener_parse(text) : NULL;
+
+	if (v == NULL)
+		return dflt;
+	json_object_put(dflt);
+	return v;
+}
+
+json_object *
+alerts_to_json(const struct alert_row *a, int full)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_string(a->id));
+	json_object_object_add(o, "source", json_object_new_string(a->source));
+	json_object_object_add(o, "external_id",
+	    json_object_new_string(a->external_id));
+	json_object_object_add(o, "severity",
+	    json_object_new_string(a->severity));
+	json_object_object_add(o, "title", json_object_new_string(a->title));
+	json_object_object_add(o, "status", json_object_new_string(a->status));
+	json_object_object_add(o, "detected_at",
+	    vtime_sql_json(a->detected_at));
+	json_object_object_add(o, "ingested_at",
+	    vtime_sql_json(a->ingested_at));
+	json_object_object_add(o, "last_seen_at",
+	    vtime_sql_json(a->last_seen_at));
+	json_object_object_add(o, "updated_at", vtime_sql_json(a->updated_at));
+	json_object_object_add(o, "occurrences",
+	    json_object_new_int64(a->occurrences));
+	json_object_object_add(o, "asset", stored_json(a->asset,
+	    json_object_new_object()));
+	json_object_object_add(o, "assignee",
+	    vjson_new_string_or_null(a->assignee));
+	json_object_object_add(o, "tags", stored_json(a->tags,
+	    json_object_new_array()));
+	json_object_object_add(o, "case_id",
+	    vjson_new_string_or_null(a->case_id));
+	if (a->observables != NULL)
+		json_object_object_add(o, "observables",
+		    json_object_get(a->observables));
+	if (!full)
+		return o;
+	json_object_object_add(o, "raw", stored_json(a->raw, NULL));
+	json_object_object_add(o, "raw_truncated",
+	    json_object_new_boolean(a->raw_truncated));
+	json_object_object_add(o, "dismiss_reason",
+	    vjson_new_string_or_null(a->dismiss_reason));
+	json_object_object_add(o, "dismiss_comment",
+	    vjson_new_string_or_null(a->dismiss_comment));
+	return o;
+}
+
+/* ALERT_FILTERS' 16 parameters from f into v; since is f's as text in
+ * sincebuf. */
+static void
+filter_params(struct db_val *v, const struct alerts_filter *f,
+    char *sincebuf, size_t sincesz)
+{
+	static const char *const all_status[] = { "triage", "escalated",
+	    "dismissed", "suppressed" };
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		v[i] = DB_STR(f->nstatus == 0 ? all_status[i] :
+		    f->status[i < f->nstatus ? i : f->nstatus - 1]);
+	for (i = 0; i < 5; i++)
+		v[4 + i] = DB_STR(f->nseverity == 0 ? severities[i] :
+		    f->severity[i < f->nseverity ? i : f->nseverity - 1]);
+	v[9] = v[10] = DB_STR0(f->source);
+	v[11] = v[12] = DB_STR0(f->assignee);
+	if (f->since != 0) {
+		vtime_sql(f->since, sincebuf, sincesz);
+		v[13] = v[14] = v[15] = DB_STR(sincebuf);
+	} else
+		v[13] = v[14] = v[15] = DB_NUL;
+}
+
+void
+alerts_page_free(struct alerts_page *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->n; i++)
+		alerts_row_free(p->rows[i]);
+	free(p->rows);
+	free(p);
+}
+
+int
+alerts_list(struct db *db, const char *tenant_id,
+    const struct alerts_filter *f, struct alerts_page **out)
+{
+	struct db_val v[19];
+	struct db_res *res = NULL;
+	struct alerts_page *p;
+	char since[VTIME_SQL_LEN];
+	size_t i, n;
+	int rc;
+
+	*out = NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return DB_ERR;
+	v[0] = DB_STR(tenant_id);
+	filter_params(v + 1, f, since, sizeof(since));
+	if ((rc = db_exec(db, SQL_ALERT_COUNT, v, 17, &res)) != 0)
+		goto fail;
+	p->total = db_cell_int(res, 0, 0);
+	db_res_free(res);
+	res = NULL;
+	if (p->total == 0) {
+		*out = p;
+		return 0;
+	}
+	v[0] = DB_STR(tenant_id);
+	v[1] = DB_INT(f->before);
+	filter_params(v + 2, f, since, sizeof(since));
+	v[18] = DB_INT(f->limit + 1);
+	if ((rc = db_exec(db, SQL_ALERT_LIST, v, 19, &res)) != 0)
+		goto fail;
+	n = res->nrows > (size_t)f->limit ? (size_t)f->limit : res->nrows;
+	p->has_more = res->nrows > (size_t)f->limit;
+	if (n > 0 && (p->rows = calloc(n, sizeof(*p->rows))) == NULL) {
+		rc = DB_ERR;
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		if ((p->rows[i] = row_at(res, i)) == NULL) {
+			rc = DB_ERR;
+			goto fail;
+		}
+		p->n++;
+	}
+	db_res_free(res);
+	*out = p;
+	return 0;
+fail:
+	db_res_free(res);
+	alerts_page_free(p);
+	return rc;
+}
+
+static json_object *
+history_entry(const struct db_res *res, size_t i)
+{
+	json_object *h = json_object_new_object(), *fields;
+	char ts[VTIME_RFC3339_LEN];
+
+	json_object_object_add(h, "action",
+	    json_object_new_string(db_cell(res, i, AHIST_C_ACTION)));
+	if (vtime_sql_to_rfc3339(db_cell(res, i, AHIST_C_AT), ts,
+	    sizeof(ts)) != 0)
+		ts[0] = '\0';
+	json_object_object_add(h, "timestamp", json_object_new_string(ts));
+	json_object_object_add(h, "by",
+	    json_object_new_string(db_cell(res, i, AHIST_C_ACTOR)));
+	fields = json_tokener_parse(db_cell(res, i, AHIST_C_FIELDS));
+	if (fields != NULL && json_object_is_type(fields, json_type_object)) {
+		json_object_object_foreach(fields, k, v)
+			json_object_object_add(h, k, json_object_get(v));
+	}
+	json_object_put(fields);
+	return h;
+}
+
+int
+alerts_history(struct db *db, const char *tenant_id, const char *id,
+    json_object **out)
+{
+	struct db_res *res = NULL;
+	struct alert_row *a = NULL;
+	json_object *arr;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if ((rc = alerts_get(db, tenant_id, id, &a)) <= 0)
+		return rc;
+	alerts_row_free(a);
+	if ((rc = db_exec(db, SQL_ALERT_HISTORY_LIST, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(id) }, 2, &res)) != 0)
+		return rc;
+	arr = json_object_new_array();
+	for (i = 0; i < res->nrows; i++)
+		json_object_array_add(arr, history_entry(res, i));
+	db_res_free(res);
+	*out = json_object_new_object();
+	json_object_object_add(*out, "alert_id", json_object_new_string(id));
+	json_object_object_add(*out, "history", arr);
+	return 1;
+}
+
+/* The start of a change: a transaction holding the tenant's row lock
+ * (the order every writer of a tenant's alerts takes) and the alert's,
+ * with the alert loaded. ALERTS_OK with *a set and the transaction open;
+ * otherwise rolled back. */
+static enum alerts_outcome
+change_begin(struct db *db, const char *tenant_id, const char *id,
+    struct audit_head *head, struct alert_row **a, int *rc)
+{
+	*a = NULL;
+	if (!alerts_id_valid(id))
+		return ALERTS_NOT_FOUND;
+	if ((*rc = db_begin(db)) != 0)
+		return ALERTS_DB_ERROR;
+	if ((*rc = audit_head_lock(db, tenant_id, head)) <= 0) {
+		db_rollback(db);
+		if (*rc == 0)
+			return ALERTS_NOT_FOUND;
+		return ALERTS_DB_ERROR;
+	}
+	*rc = load(db, tenant_id, id, 1, a);
+	if (*rc <= 0) {
+		db_rollback(db);
+		return *rc == 0 ? ALERTS_NOT_FOUND : ALERTS_DB_ERROR;
+	}
+	*rc = 0;
+	return ALERTS_OK;
+}
+
+/* Append history entry action with fields (taken) by actor. */
+static int
+history_add(struct db *db, const char *tenant_id, const char *id,
+    const char *action, json_object *fields, const char *actor,
+    const char *nowsql)
+{
+	const char *f = vjson_str(fields, NULL);
+	int rc;
+
+	rc = db_exec(db, SQL_ALERT_HISTORY_1, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(id), DB_STR(action), DB_STR(nowsql),
+	    DB_STR(actor), DB_STR(f ? f : "{}") }, HIST_NCOLS, NULL);
+	json_object_put(fields);
+	return rc;
+}
+
+static void
+set_str(char **dst, const char *s)
+{
+	free(*dst);
+	*dst = s != NULL ? dupn(s, strlen(s)) : NULL;
+}
+
+enum alerts_outcome
+alerts_patch(struct db *db, const char *tenant_id, const char *id,
+    const struct alerts_patch *p, const char *actor, time_t now,
+    struct alert_row **after, int *rc)
+{
+	struct audit_head head;
+	struct alert_row *a = NULL;
+	enum alerts_outcome o;
+	json_object *fields;
+	char nowsql[VTIME_SQL_LEN];
+	const char *tags;
+
+	*after = NULL;
+	vtime_sql(now, nowsql, sizeof(nowsql));
+	if ((o = change_begin(db, tenant_id, id, &head, &a, rc)) != ALERTS_OK)
+		return o;
+	fields = json_object_new_object();
+	if (p->set_assignee) {
+		set_str(&a->assignee, p->assignee);
+		json_object_object_add(fields, "assignee",
+		    vjson_new_string_or_null(p->assignee));
+	}
+	if (p->set_severity) {
+		json_object_object_add(fields, "previous_severity",
+		    json_object_new_string(a->severity));
+		set_str(&a->severity, p->severity);
+		json_object_object_add(fields, "severity",
+		    json_object_new_string(p->severity));
+	}
+	if (p->set_tags) {
+		tags = vjson_str(p->tags, NULL);
+		set_str(&a->tags, tags);
+		json_object_object_add(fields, "tags",
+		    json_object_get(p->tags));
+	}
+	set_str(&a->updated_at, nowsql);
+	if (a->severity == NULL || a->tags == NULL || a->updated_at == NULL) {
+		json_object_put(fields);
+		*rc = DB_ERR;
+		goto fail;
+	}
+	*rc = db_exec(db, SQL_ALERT_PATCH, (struct db_val[]){
+	    DB_STR0(a->assignee), DB_STR(a->severity), DB_STR(a->tags),
+	    DB_STR(nowsql), DB_STR(tenant_id), DB_STR(id) }, 6, NULL);
+	if (*rc == 0)
+		*rc = history_add(db, tenant_id, id, "updated",
+		    json_object_get(fields), actor, nowsql);
+	if (*rc == 0)
+		*rc = audit_append_head(db, tenant_id, &head, actor,
+		    "alert.update", id, fields);
+	json_object_put(fields);
+	if (*rc != 0 || (*rc = db_commit(db)) != 0)
+		goto fail;
+	*after = a;
+	return ALERTS_OK;
+fail:
+	db_rollback(db);
+	alerts_row_free(a);
+	return ALERTS_DB_ERROR;
+}
+
+enum alerts_outcome
+alerts_dismiss(struct db *db, const char *tenant_id, const char *id,
+    const char *reason, const char *comment, const char *actor, time_t now,
+    struct alert_row **after, int *rc)
+{
+	struct audit_head head;
+	struct alert_row *a = NULL;
+	enum alerts_outcome o;
+	json_object *fields, *data;
+	char nowsql[VTIME_SQL_LEN];
+
+	*after = NULL;
+	vtime_sql(now, nowsql, sizeof(nowsql));
+	if ((o = change_begin(db, tenant_id, id, &head, &a, rc)) != ALERTS_OK)
+		return o;
+	/* An escalated alert belongs to its case (resolve that); a
+	 * dismissed one is final. */
+	if (strcmp(a->status, "triage") != 0 &&
+	    strcmp(a->status, "suppressed") != 0) {
+		db_rollback(db);
+		alerts_row_free(a);
+		return ALERTS_CONFLICT;
+	}
+	set_str(&a->status, "dismissed");
+	set_str(&a->dismiss_reason, reason);
+	set_str(&a->dismiss_comment, comment);
+	set_str(&a->updated_at, nowsql);
+	if (a->status == NULL || a->dismiss_reason == NULL ||
+	    a->updated_at == NULL || (comment != NULL &&
+	    a->dismiss_comment == NULL)) {
+		*rc = DB_ERR;
+		goto fail;
+	}
+	fields = json_object_new_object();
+	json_object_object_add(fields, "reason_code",
+	    json_object_new_string(reason));
+	json_object_object_add(fields, "comment",
+	    vjson_new_string_or_null(comment));
+	data = json_object_new_object();
+	json_object_object_add(data, "alert", alerts_to_json(a, 0));
+	*rc = db_exec(db, SQL_ALERT_DISMISS, (struct db_val[]){
+	    DB_STR(reason), DB_STR0(comment), DB_STR(nowsql),
+	    DB_STR(tenant_id), DB_STR(id) }, 5, NULL);
+	if (*rc == 0)
+		*rc = history_add(db, tenant_id, id, "dismissed",
+		    json_object_get(fields), actor, nowsql);
+	if (*rc == 0) {
+		/* events_append takes data, on error too. */
+		*rc = events_append(db, tenant_id, "alert.dismissed", now,
+		    data, NULL);
+		data = NULL;
+	}
+	if (*rc == 0)
+		*rc = audit_append_head(db, tenant_id, &head, actor,
+		    "alert.dismiss", id, fields);
+	json_object_put(fields);
+	json_object_put(data);
+	if (*rc != 0 || (*rc = db_commit(db)) != 0)
+		goto fail;
+	*after = a;
+	return ALERTS_OK;
+fail:
+	db_rollback(db);
+	alerts_row_free(a);
+	return ALERTS_DB_ERROR;
+}
