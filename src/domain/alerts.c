@@ -341,20 +341,30 @@ pair_find(const struct pair *p, size_t n, enum observable_type t,
 	return -1;
 }
 
-/* The parameters of an OR list of 64 (type = ? AND value_hash = ?)
- * pairs from p[from..], the last repeated to fill it. */
+/* The statements that take a list of pairs come with 64, 16 and 4 of
+ * them (in that order in enum db_stmt). */
 #define PAIRS_IN 64
-static void
-pairs_params(struct db_val *v, const struct pair *p, size_t from,
-    size_t n)
-{
-	size_t i, k;
 
-	for (i = 0; i < PAIRS_IN; i++) {
+/*
+ * The parameters of an OR list of (type = ? AND value_hash = ?) pairs
+ * from p[from..n) into v: the smallest of 4, 16 or 64 that holds what is
+ * left (at most 64 of it), the last pair repeated to fill. Returns the
+ * statement among first's three, *np the parameters written.
+ */
+static enum db_stmt
+pairs_params(enum db_stmt first, struct db_val *v, const struct pair *p,
+    size_t from, size_t n, size_t *np)
+{
+	size_t i, k, left = n - from, w;
+
+	w = left <= 4 ? 4 : left <= 16 ? 16 : PAIRS_IN;
+	for (i = 0; i < w; i++) {
 		k = from + i < n ? from + i : n - 1;
 		v[2 * i] = DB_STR(observable_type_name(p[k].type));
 		v[2 * i + 1] = DB_STR(p[k].ob->hash);
 	}
+	*np = 2 * w;
+	return (enum db_stmt)(first + (w == PAIRS_IN ? 0 : w == 16 ? 1 : 2));
 }
 
 /* Which pairs are under an unexpired suppression, and for what scope. */
@@ -364,7 +374,8 @@ read_suppressions(struct db *db, const char *tenant_id, const char *nowsql,
 {
 	struct db_val v[2 + 2 * PAIRS_IN];
 	struct db_res *res = NULL;
-	size_t from, i;
+	enum db_stmt st;
+	size_t from, i, nv;
 	enum observable_type t;
 	int rc, k;
 
@@ -385,9 +396,9 @@ read_suppressions(struct db *db, const char *tenant_id, const char *nowsql,
 	v[0] = DB_STR(tenant_id);
 	v[1] = DB_STR(nowsql);
 	for (from = 0; from < np; from += PAIRS_IN) {
-		pairs_params(v + 2, p, from, np);
-		if ((rc = db_exec(db, SQL_ALERT_SUPPRESSED_64, v, NELEM(v),
-		    &res)) != 0)
+		st = pairs_params(SQL_ALERT_SUPPRESSED_64, v + 2, p, from, np,
+		    &nv);
+		if ((rc = db_exec(db, st, v, 2 + nv, &res)) != 0)
 			return rc;
 		for (i = 0; i < res->nrows; i++) {
 			const char *scope = db_cell(res, i, SUP_C_SCOPE);
@@ -660,19 +671,24 @@ out:
 /* Upsert the observables of the new alerts and link them. */
 static int
 write_observables(struct db *db, const char *tenant_id, struct slot *sl,
-    size_t n, struct pair *p, size_t np, const char *nowsql)
+    size_t n, const char *nowsql)
 {
 	struct db_val *rows = NULL, v[2 + 2 * PAIRS_IN];
 	struct db_res *res = NULL;
 	char (*ids)[VIGIL_ID_LEN] = NULL;
-	size_t i, j, nused = 0, nlinks = 0, from;
+	size_t i, j, nused = 0, nlinks = 0, from, nv, cap;
 	enum observable_type t;
+	enum db_stmt st;
 	int rc = DB_ERR, k;
 	struct pair *used = NULL;
 
 	/* Only the pairs new alerts carry. */
-	if ((used = calloc(np ? np : 1, sizeof(*used))) == NULL)
+	for (i = 0; i < n; i++)
+		if (sl[i].created)
+			nlinks += sl[i].in->nobs;
+	if ((used = calloc(nlinks ? nlinks : 1, sizeof(*used))) == NULL)
 		goto out;
+	nlinks = 0;
 	for (i = 0; i < n; i++) {
 		if (!sl[i].created)
 			continue;
@@ -687,14 +703,15 @@ write_observables(struct db *db, const char *tenant_id, struct slot *sl,
 			nlinks++;
 		}
 	}
-	(void)p;
-	(void)np;
 	if (nused == 0) {
 		rc = 0;
 		goto out;
 	}
-	if ((rows = calloc((nused > nlinks ? nused : nlinks) * OBS_NCOLS,
-	    sizeof(*rows))) == NULL ||
+	/* Room for the links, and for one alert's padding (below). */
+	cap = nused > nlinks ? nused : nlinks;
+	if (n == 1 && cap < PAIRS_IN)
+		cap = PAIRS_IN;
+	if ((rows = calloc(cap * OBS_NCOLS, sizeof(*rows))) == NULL ||
 	    (ids = calloc(nused, sizeof(*ids))) == NULL)
 		goto out;
 	for (i = 0; i < nused; i++) {
@@ -710,24 +727,32 @@ write_observables(struct db *db, const char *tenant_id, struct slot *sl,
 		r[5] = DB_STR(nowsql);
 		r[6] = DB_STR(nowsql);
 	}
+	/* One alert's (at most 64) in one statement: the last row repeated
+	 * up to the statement's size updates that row again. */
+	k = (int)nused;
+	if (n == 1)
+		for (; k != 1 && k != 4 && k != 16 && k != 64; k++)
+			memcpy(rows + (size_t)k * OBS_NCOLS,
+			    rows + (size_t)(k - 1) * OBS_NCOLS,
+			    OBS_NCOLS * sizeof(*rows));
 	if ((rc = db_exec_rows(db, SQL_OBS_UPSERT_64, rows, OBS_NCOLS,
-	    nused)) != 0)
+	    (size_t)k)) != 0)
 		goto out;
 	/* One new alert: link in one INSERT … SELECT. */
 	if (n == 1) {
 		v[0] = DB_INT(sl[0].seq);
 		v[1] = DB_STR(tenant_id);
-		pairs_params(v + 2, used, 0, nused);
-		rc = db_exec(db, SQL_ALERT_LINK_ONE, v, 2 + 2 * PAIRS_IN,
-		    NULL);
+		st = pairs_params(SQL_ALERT_LINK_ONE_64, v + 2, used, 0, nused,
+		    &nv);
+		rc = db_exec(db, st, v, 2 + nv, NULL);
 		goto out;
 	}
 	/* Several: the observables' seqs, then the links. */
 	v[0] = DB_STR(tenant_id);
 	for (from = 0; from < nused; from += PAIRS_IN) {
-		pairs_params(v + 1, used, from, nused);
-		if ((rc = db_exec(db, SQL_OBS_SEQS_64, v, 1 + 2 * PAIRS_IN,
-		    &res)) != 0)
+		st = pairs_params(SQL_OBS_SEQS_64, v + 1, used, from, nused,
+		    &nv);
+		if ((rc = db_exec(db, st, v, 1 + nv, &res)) != 0)
 			goto out;
 		for (j = 0; j < res->nrows; j++)
 			if (observable_type_parse(db_cell(res, j, OSEQ_C_TYPE),
@@ -973,8 +998,7 @@ ingest_once(struct db *db, const char *tenant_id, const char *actor,
 		/* A known alert keeps its status (dismissed stays so). */
 		out[i].suppressed = strcmp(out[i].status, "suppressed") == 0;
 	}
-	if ((rc = write_observables(db, tenant_id, sl, n, p, np,
-	    nowsql)) != 0 ||
+	if ((rc = write_observables(db, tenant_id, sl, n, nowsql)) != 0 ||
 	    (rc = write_records(db, tenant_id, actor, sl, n, batch, now,
 	    nowsql, &head)) != 0)
 		goto rollback;
