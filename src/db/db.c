@@ -920,8 +920,12 @@ static const char *const sqls[SQL__COUNT] = {
 	    "DAY AND dispatched = 1 AND seq < ? AND NOT EXISTS (SELECT 1 FROM "
 	    "deliveries d WHERE d.event_id = events.id) LIMIT 5000",
 
-	/* alerts (alerts.c). Every ingest holds the tenant's row lock
-	 * (SQL_AUDIT_LOCK_HEAD) before it writes. */
+	/* alerts (alerts.c). An ingest's first statement: the tenant's row
+	 * shared, so that ingests run side by side and exclude the writers
+	 * that lock it exclusively first (findings, PATCH, dismiss, …); the
+	 * audit chain's head is locked last (SQL_AUDIT_LAST). */
+	[SQL_ALERT_TENANT_SHARE] =
+	    "SELECT 1 FROM tenants WHERE id = ? LOCK IN SHARE MODE",
 	/* One alert: inserted, or the existing (source, external_id) seen
 	 * again; affected rows say which (1, 2), LAST_INSERT_ID() its seq
 	 * either way. ALERT_UPSERT_ROW's parameters. */

@@ -180,6 +180,7 @@ enum db_stmt {
 	SQL_PRUNE_EVENTS,
 	/* alerts (alerts.c): the *_64 statements are followed by their 16-,
 	 * 4- and 1-row forms (db_exec_rows) */
+	SQL_ALERT_TENANT_SHARE,
 	SQL_ALERT_INSERT_ONE,
 	SQL_ALERT_BY_SEQ,
 	SQL_ALERT_FIND_64,

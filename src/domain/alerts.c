@@ -341,6 +341,16 @@ pair_find(const struct pair *p, size_t n, enum observable_type t,
 	return -1;
 }
 
+static int
+pair_cmp(const void *a, const void *b)
+{
+	const struct pair *x = a, *y = b;
+
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	return strcmp(x->ob->hash, y->ob->hash);
+}
+
 /* The statements that take a list of pairs come with 64, 16 and 4 of
  * them (in that order in enum db_stmt). */
 #define PAIRS_IN 64
@@ -560,20 +570,32 @@ upsert_one(struct db *db, const char *tenant_id, struct slot *s,
 		s->out->status = status_static(db_cell(res, 0,
 		    FIND_C_STATUS));
 	} else
-		rc = DB_RETRY;  /* cannot be under the lock; try again */
+		rc = DB_RETRY;  /* gone since it was updated; try again */
 	db_res_free(res);
 	return rc;
 }
 
-/* The batch path: the pairs that exist (read under the tenant's lock,
- * which every ingest holds, so none appears meanwhile), then one
- * multi-row upsert, then the new alerts' seqs. */
+static int
+slot_cmp(const void *a, const void *b)
+{
+	const struct slot *x = *(const struct slot *const *)a;
+	const struct slot *y = *(const struct slot *const *)b;
+	int c = strcmp(x->in->source, y->in->source);
+
+	return c != 0 ? c : strcmp(x->in->external_id, y->in->external_id);
+}
+
+/* The batch path: the pairs that exist, then one multi-row upsert, then
+ * the new alerts' seqs (a pair another ingest inserted between the
+ * look-up and the upsert leaves its new id without a row: the call is
+ * tried again, and then finds it). */
 static int
 upsert_many(struct db *db, const char *tenant_id, struct slot *sl,
     size_t n, const char *nowsql)
 {
 	struct db_val v[1 + 2 * PAIRS_IN], *rows = NULL;
 	struct db_res *res = NULL;
+	struct slot **order = NULL;
 	char (*det)[VTIME_SQL_LEN] = NULL;
 	size_t i, j, k, from, nfirst = 0, nnew;
 	int rc = DB_ERR;
@@ -609,13 +631,23 @@ upsert_many(struct db *db, const char *tenant_id, struct slot *sl,
 		db_res_free(res);
 		res = NULL;
 	}
-	for (i = 0; i < n; i++) {
-		if (!sl[i].first)
-			continue;
-		sl[i].created = sl[i].seq == 0;
-		vtime_sql(sl[i].in->detected_at, det[i], sizeof(det[i]));
-		alert_row(rows + nfirst * ALERT_NCOLS, tenant_id, &sl[i],
-		    det[i], nowsql);
+	/* The rows in (source, external_id) order, so that two batches
+	 * lock the keys they share in the same order. */
+	if ((order = calloc(n, sizeof(*order))) == NULL) {
+		rc = DB_ERR;
+		goto out;
+	}
+	for (i = 0, k = 0; i < n; i++)
+		if (sl[i].first)
+			order[k++] = &sl[i];
+	qsort(order, k, sizeof(*order), slot_cmp);
+	for (i = 0; i < k; i++) {
+		struct slot *s = order[i];
+
+		s->created = s->seq == 0;
+		vtime_sql(s->in->detected_at, det[i], sizeof(det[i]));
+		alert_row(rows + nfirst * ALERT_NCOLS, tenant_id, s, det[i],
+		    nowsql);
 		nfirst++;
 	}
 	if ((rc = db_exec_rows(db, SQL_ALERT_UPSERT_64, rows, ALERT_NCOLS,
@@ -653,9 +685,11 @@ upsert_many(struct db *db, const char *tenant_id, struct slot *sl,
 	rc = 0;
 	for (i = 0; i < n; i++)
 		if (sl[i].first && sl[i].seq == 0)
-			rc = DB_RETRY;  /* cannot be under the lock */
+			rc = DB_RETRY;  /* another ingest inserted it after
+			                 * the look-up: try again */
 out:
 	db_res_free(res);
+	free(order);
 	free(det);
 	free(rows);
 	return rc;
@@ -707,6 +741,9 @@ write_observables(struct db *db, const char *tenant_id, struct slot *sl,
 		rc = 0;
 		goto out;
 	}
+	/* In one order, (type, hash), so that two ingests lock the rows
+	 * of the observables they share in the same order. */
+	qsort(used, nused, sizeof(*used), pair_cmp);
 	/* Room for the links, and for one alert's padding (below). */
 	cap = nused > nlinks ? nused : nlinks;
 	if (n == 1 && cap < PAIRS_IN)
@@ -786,6 +823,32 @@ out:
 	return rc;
 }
 
+/*
+ * The lock an ingest takes last, so that the tenant's events and audit
+ * entries commit in the order of their seqs: the tenant's audit chain
+ * head row (audit_heads), which orders ingests among themselves and which
+ * every other audited writer locks too. Not the tenant's row: an ingest
+ * holds it shared from its first statement (SQL_ALERT_TENANT_SHARE; the
+ * foreign keys of alerts and observables would too), and two ingests
+ * taking it exclusively would deadlock; that shared hold is what keeps
+ * out the writers that lock the tenant's row exclusively (findings, the
+ * scanner, settings, keys, webhooks, the spooler, PATCH and dismiss)
+ * meanwhile. Before the tenant's first audit entry there is no head row
+ * to lock: then the tenant's row after all (a deadlock there is
+ * retried). 0 or a DB_* code.
+ */
+static int
+lock_head(struct db *db, const char *tenant_id, struct audit_head *head)
+{
+	int rc;
+
+	if ((rc = audit_head_lock_row(db, tenant_id, head)) != 0)
+		return rc < 0 ? rc : 0;
+	if ((rc = audit_head_lock(db, tenant_id, head)) < 0)
+		return rc;
+	return rc == 0 ? DB_ERR : 0;
+}
+
 /* History, events and the audit entry of the call. */
 static int
 write_records(struct db *db, const char *tenant_id, const char *actor,
@@ -859,7 +922,10 @@ write_records(struct db *db, const char *tenant_id, const char *actor,
 		r[4] = DB_STRN(payloads[i], len);
 		ne++;
 	}
-	if ((rc = db_exec_rows(db, SQL_EVENT_INSERT_64, rows, EVENT_NCOLS,
+	/* Only now the lock that orders the tenant's events and audit
+	 * entries: everything above is the call's own rows. */
+	if ((rc = lock_head(db, tenant_id, head)) != 0 ||
+	    (rc = db_exec_rows(db, SQL_EVENT_INSERT_64, rows, EVENT_NCOLS,
 	    ne)) != 0)
 		goto out;
 	/* One audit entry per call, not per alert: a forwarder's thousand
@@ -956,8 +1022,15 @@ ingest_once(struct db *db, const char *tenant_id, const char *actor,
 	}
 	if ((rc = db_begin(db)) != 0)
 		goto out;
-	/* Suppressions are read before the lock: a plain read, and a
-	 * suppression made meanwhile applies to the next alert. */
+	/* The tenant's row shared, before any other lock: what a writer
+	 * that locks it exclusively and then an alert (PATCH, dismiss, an
+	 * escalation) waits for, so that it never holds the alert this
+	 * ingest wants while waiting for this ingest. */
+	if ((rc = db_exec(db, SQL_ALERT_TENANT_SHARE, (struct db_val[]){
+	    DB_STR(tenant_id) }, 1, NULL)) != 0)
+		goto rollback;
+	/* Suppressions: a plain read, and a suppression made meanwhile
+	 * applies to the next alert. */
 	if ((rc = read_suppressions(db, tenant_id, nowsql, p, np)) != 0)
 		goto rollback;
 	for (i = 0; i < n; i++) {
@@ -976,13 +1049,10 @@ ingest_once(struct db *db, const char *tenant_id, const char *actor,
 			goto rollback;
 		}
 	}
-	/* The tenant's row lock first, as every writer of the tenant takes
-	 * it (the alerts' foreign key would otherwise hold it shared, and
-	 * two ingests upgrading at once deadlock). */
-	if ((rc = audit_head_lock(db, tenant_id, &head)) <= 0) {
-		rc = rc == 0 ? DB_ERR : rc;
-		goto rollback;
-	}
+	/* Concurrent ingests of one (source, external_id) meet at its
+	 * unique key: the second waits for the first's commit and then
+	 * finds it. The lock that orders events is taken last
+	 * (write_records). */
 	rc = n == 1 ? upsert_one(db, tenant_id, &sl[0], nowsql) :
 	    upsert_many(db, tenant_id, sl, n, nowsql);
 	if (rc != 0)
@@ -1021,7 +1091,7 @@ alerts_ingest(struct db *db, const char *tenant_id, const char *actor,
 {
 	int attempt, rc = DB_ERR;
 
-	for (attempt = 0; attempt < 3; attempt++) {
+	for (attempt = 0; attempt < 5; attempt++) {
 		rc = ingest_once(db, tenant_id, actor, in, n, batch, now, out);
 		if (rc != DB_RETRY && rc != DB_DUP)
 			break;
@@ -1412,9 +1482,10 @@ alerts_history(struct db *db, const char *tenant_id, const char *id,
 }
 
 /* The start of a change: a transaction holding the tenant's row lock
- * (the order every writer of a tenant's alerts takes) and the alert's,
- * with the alert loaded. ALERTS_OK with *a set and the transaction open;
- * otherwise rolled back. */
+ * (the order every writer of a tenant's alerts takes: an ingest holds it
+ * shared from its start) and then the alert's, with the alert loaded.
+ * ALERTS_OK with *a set and the transaction open; otherwise rolled
+ * back. */
 static enum alerts_outcome
 change_begin(struct db *db, const char *tenant_id, const char *id,
     struct audit_head *head, struct alert_row **a, int *rc)
@@ -1462,8 +1533,8 @@ set_str(char **dst, const char *s)
 	*dst = s != NULL ? dupn(s, strlen(s)) : NULL;
 }
 
-enum alerts_outcome
-alerts_patch(struct db *db, const char *tenant_id, const char *id,
+static enum alerts_outcome
+patch_once(struct db *db, const char *tenant_id, const char *id,
     const struct alerts_patch *p, const char *actor, time_t now,
     struct alert_row **after, int *rc)
 {
@@ -1523,8 +1594,8 @@ fail:
 	return ALERTS_DB_ERROR;
 }
 
-enum alerts_outcome
-alerts_dismiss(struct db *db, const char *tenant_id, const char *id,
+static enum alerts_outcome
+dismiss_once(struct db *db, const char *tenant_id, const char *id,
     const char *reason, const char *comment, const char *actor, time_t now,
     struct alert_row **after, int *rc)
 {
@@ -1588,4 +1659,42 @@ fail:
 	db_rollback(db);
 	alerts_row_free(a);
 	return ALERTS_DB_ERROR;
+}
+
+/* A change that loses a deadlock is tried again, as an ingest is: the
+ * lock orders above leave none between ingests and these changes, but a
+ * writer that locked an alert before the tenant would. */
+#define CHANGE_ATTEMPTS 3
+
+enum alerts_outcome
+alerts_patch(struct db *db, const char *tenant_id, const char *id,
+    const struct alerts_patch *p, const char *actor, time_t now,
+    struct alert_row **after, int *rc)
+{
+	enum alerts_outcome o = ALERTS_DB_ERROR;
+	int attempt;
+
+	for (attempt = 0; attempt < CHANGE_ATTEMPTS; attempt++) {
+		o = patch_once(db, tenant_id, id, p, actor, now, after, rc);
+		if (o != ALERTS_DB_ERROR || *rc != DB_RETRY)
+			break;
+	}
+	return o;
+}
+
+enum alerts_outcome
+alerts_dismiss(struct db *db, const char *tenant_id, const char *id,
+    const char *reason, const char *comment, const char *actor, time_t now,
+    struct alert_row **after, int *rc)
+{
+	enum alerts_outcome o = ALERTS_DB_ERROR;
+	int attempt;
+
+	for (attempt = 0; attempt < CHANGE_ATTEMPTS; attempt++) {
+		o = dismiss_once(db, tenant_id, id, reason, comment, actor,
+		    now, after, rc);
+		if (o != ALERTS_DB_ERROR || *rc != DB_RETRY)
+			break;
+	}
+	return o;
 }

@@ -1,8 +1,9 @@
 /* alerts.h: alerts, the detections other tools send (an EDR, a SIEM, a
  * cloud service). Ingest is idempotent on (source, external_id): the
  * same pair again bumps last_seen_at and occurrences and creates nothing.
- * Every change is one transaction holding the tenant's row lock: the
- * rows, their history, one audit entry and the events. */
+ * Every change is one transaction: the rows, their history, one audit
+ * entry and the events, the lock that orders the tenant's events and
+ * audit entries taken as late as it can be. */
 #ifndef VIGIL_ALERTS_H
 #define VIGIL_ALERTS_H
 
@@ -200,8 +201,9 @@ struct alerts_patch {
 };
 
 /* Apply p to one alert in one transaction (the tenant's lock, then the
- * alert's): the row, an "updated" history entry with the fields given,
- * an alert.update audit entry. On ALERTS_OK *after is the alert (free
+ * alert's; retried if it loses a deadlock): the row, an
+ * "updated" history entry with the fields given, an alert.update audit
+ * entry. On ALERTS_OK *after is the alert (free
  * with alerts_row_free). */
 enum alerts_outcome alerts_patch(struct db *, const char *tenant_id,
 	    const char *id, const struct alerts_patch *p, const char *actor,

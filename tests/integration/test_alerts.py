@@ -696,7 +696,8 @@ class T73Read(AlertBase):
                 self.assertEqual(g["raw"], a["raw"])
                 self.assertIs(g["raw_truncated"], False)
                 self.assertEqual(g["asset"], a["asset"])
-                self.assertEqual(g["observables"], [
+                self.assertEqual(sorted(g["observables"],
+                                        key=lambda o: o["type"]), [
                     {"type": "email", "value": "bob@example.com"},
                     {"type": "url", "value": "https://example.com/a?b=C"}])
                 self.assertEqual((g["status"], g["occurrences"],
@@ -857,6 +858,40 @@ class T74Change(AlertBase):
         self.assert_error(r, 409, "conflict")
         self.assertEqual(alert_rows(self.tenant_id, "id = %s" % q(aid))[0][5],
                          "escalated")
+
+    def test_changes_and_ingests_of_one_alert_at_once(self):
+        """PATCHes of an alert while batches (new alerts with it among
+        them) ingest it again: the two take their locks in different
+        orders, and a change that loses the deadlock is tried again, so
+        every request succeeds and every ingest is counted."""
+        base = self.base()
+        a = alert()
+        aid = self.ingest(a).json()["id"]
+        start = threading.Barrier(8)
+        rounds = 6
+
+        def batches(_):
+            start.wait()
+            return [request(base, "POST", "/api/v1/alerts/batch",
+                            {"alerts": [alert() for _ in range(20)] + [a]},
+                            self.h).status for _ in range(rounds)]
+
+        def patches(i):
+            start.wait()
+            return [request(base, "PATCH", "/api/v1/alerts/" + aid,
+                            {"tags": ["t%d-%d" % (i, k)]}, self.h).status
+                    for k in range(rounds)]
+
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            fb = [ex.submit(batches, i) for i in range(4)]
+            fp = [ex.submit(patches, i) for i in range(4)]
+            statuses = [s for f in fb + fp for s in f.result()]
+        self.assertEqual(set(statuses), {200}, statuses)
+        self.assertEqual(alert_rows(self.tenant_id, "id = %s" % q(aid))[0][6],
+                         str(1 + 4 * rounds))
+        self.assertEqual(len([e for e in audit_of(self.tenant_id,
+                                                  "alert.update")
+                              if e[0] == aid]), 4 * rounds)
 
     def test_dismiss_a_suppressed_alert(self):
         tid = self.tenant_id
