@@ -930,7 +930,8 @@ write_records(struct db *db, const char *tenant_id, const char *actor,
 		goto out;
 	/* One audit entry per call, not per alert: a forwarder's thousand
 	 * alerts a second would otherwise be a thousand chained entries,
-	 * each a round trip under the tenant's lock. The batch's names
+	 * each a round trip under the lock that orders them. The batch's
+	 * names
 	 * every alert it created or deduplicated. */
 	detail = json_object_new_object();
 	if (!batch) {
