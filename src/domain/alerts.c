@@ -931,8 +931,7 @@ write_records(struct db *db, const char *tenant_id, const char *actor,
 	/* One audit entry per call, not per alert: a forwarder's thousand
 	 * alerts a second would otherwise be a thousand chained entries,
 	 * each a round trip under the lock that orders them. The batch's
-	 * names
-	 * every alert it created or deduplicated. */
+	 * names every alert it created or deduplicated. */
 	detail = json_object_new_object();
 	if (!batch) {
 		json_object_object_add(detail, "source",
