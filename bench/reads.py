@@ -76,7 +76,8 @@ def load(st, tid, n):
             subscription_id, environment, resource_id, title, severity,
             category, layer, framework, description, recommendation,
             evidence, fingerprint, state, detected_at, updated_at,
-            last_seen_at)
+            last_seen_at, resource_name, resource_type, resource_group,
+            region, account, tags, source)
           SELECT '%s', CONCAT('azure-reads-', LPAD(HEX(seq), 8, '0')),
             CONCAT('reads-rule-', seq %% 40), 'azure',
             CONCAT('sub-', seq %% 20), %s,
@@ -88,14 +89,27 @@ def load(st, tid, n):
             'Restrict source to corporate IPs or use Azure Bastion.',
             '{"name":"allow-ssh","properties":{"access":"Allow"}}',
             SHA2(seq, 256), %s,
-            NOW() - INTERVAL seq SECOND, NOW() - INTERVAL seq SECOND, NOW()
+            NOW() - INTERVAL seq SECOND, NOW() - INTERVAL seq SECOND, NOW(),
+            CONCAT('r', seq DIV 3), %s,
+            CONCAT('rg-', (seq DIV 3) %% 100), %s, CONCAT('sub-', seq %% 20),
+            IF((seq DIV 3) %% 10 = 0, CONCAT('{"env":"', %s,
+               '","owner":"team-', (seq DIV 3) %% 50, '"}'), '{}'),
+            CONCAT('int_0', LPAD(1 + seq %% 5, 25, '0'))
           FROM seq_%d_to_%d""" % (
             tid, elt(("PROD", "STAGING", "DEV"), "seq"),
             elt(("critical", "high", "medium", "low", "info"), "seq"),
             elt(("network", "identity", "storage", "keyvault", "compute",
                  "database", "compliance"), "seq"),
             elt(("open",) * 6 + ("accepted", "resolved", "snoozed",
-                                 "dismissed"), "(seq DIV 7)"), a, b))
+                                 "dismissed"), "(seq DIV 7)"),
+            # Resource metadata (0026): 100 resource groups, a tenth of
+            # the resources tagged.
+            elt(("Microsoft.Network/networkSecurityGroups",
+                 "Microsoft.Storage/storageAccounts",
+                 "Microsoft.KeyVault/vaults", "Microsoft.Sql/servers"),
+                "(seq DIV 3)"),
+            elt(("westeurope", "eastus", "uksouth"), "(seq DIV 3)"),
+            elt(("prod", "dev"), "(seq DIV 30)"), a, b))
         sql(st, """INSERT INTO events (id, tenant_id, type, created_at,
             payload, dispatched)
           SELECT CONCAT('evt_0', LPAD(seq, 25, '0')), '%s', t, ts,
@@ -231,6 +245,42 @@ def explains(tid):
     def fpair(index, states, sevs, cat="NULL", sub="NULL", env="NULL"):
         args = (states, sevs, cat, cat, sub, sub, env, env)
         return [fc % args, fl % ((index,) + args)]
+    # The metadata filters' statements (0026), as db.c has them.
+    mf = ("AND state IN (%s) AND severity IN (" + sev + ") "
+          "AND (NULL IS NULL OR category = NULL) "
+          "AND (NULL IS NULL OR subscription_id = NULL) "
+          "AND (NULL IS NULL OR environment = NULL) "
+          "AND (NULL IS NULL OR updated_at > NULL) "
+          "AND (%s IS NULL OR resource_type = %s) "
+          "AND (%s IS NULL OR resource_group = %s) "
+          "AND (NULL IS NULL OR region = NULL) "
+          "AND (NULL IS NULL OR source = NULL) ")
+    tagc = "AND t.tag_key = 'env' AND t.tag_value = 'dev' "
+    tagfrom = ("finding_tags t STRAIGHT_JOIN findings f ON f.seq = "
+               "t.finding_seq WHERE t.tenant_id = " + t +
+               " AND f.tenant_id = t.tenant_id ")
+
+    def mpair(index, states, rtype="NULL", rgroup="NULL"):
+        cond = mf % (states, rtype, rtype, rgroup, rgroup)
+        if index is None:
+            page = ("SELECT f.seq FROM " + tagfrom + cond + tagc +
+                    "AND t.finding_seq < " + top + " ORDER BY "
+                    "t.finding_seq DESC LIMIT 101")
+            cnt = "SELECT 1 FROM " + tagfrom + cond + tagc
+        else:
+            # One filter beside state and severity: the _ONLY statements.
+            col, val = ("resource_type", rtype) if rtype != "NULL" else \
+                ("resource_group", rgroup)
+            cond = ("AND %s = %s AND state IN (%s) AND severity IN (%s) "
+                    % (col, val, states, sev))
+            page = ("SELECT seq FROM findings FORCE INDEX (" + index +
+                    ") WHERE tenant_id = " + t + " " + cond + "AND seq < " +
+                    top + " ORDER BY seq DESC LIMIT 101")
+            cnt = ("SELECT 1 FROM findings FORCE INDEX (" + index +
+                   ") WHERE tenant_id = " + t + " " + cond)
+        return ["SELECT COUNT(*), COUNT(*) FROM (" + cnt + "LIMIT 10000) s",
+                "SELECT seq, id, title FROM findings JOIN (" + page +
+                ") page USING (seq) ORDER BY seq DESC"]
     posture = [
         "SELECT severity, SUM(n) FROM finding_counts WHERE tenant_id = %s "
         "AND state = 'open' GROUP BY severity" % t,
@@ -282,6 +332,13 @@ def explains(tid):
             "findings_state_seq", "'open'", sev, sub="'sub-7'")),
         ("GET /findings?limit=100&state=all&environment=PROD", fpair(
             "findings_tenant_seq", st_all, sev, env="'PROD'")),
+        ("GET /findings?limit=100&resource_group=rg-7", mpair(
+            "findings_rgroup_seq", "'open'", rgroup="'rg-7'")),
+        ("GET /findings?limit=100&state=all&resource_type=Microsoft.Storage/"
+         "storageAccounts", mpair(
+            "findings_rtype_seq", st_all,
+            rtype="'Microsoft.Storage/storageAccounts'")),
+        ("GET /findings?limit=100&tag=env:dev", mpair(None, "'open'")),
         ("GET /scans?limit=100", [
             "SELECT id FROM scans WHERE tenant_id = %s AND id < '~' "
             "ORDER BY id DESC LIMIT 101" % t]),
@@ -329,6 +386,10 @@ def main():
             "/findings?limit=100&category=network",
             "/findings?limit=100&subscription_id=sub-7",
             "/findings?limit=100&state=all&environment=PROD",
+            "/findings?limit=100&resource_group=rg-7",
+            "/findings?limit=100&state=all&resource_type="
+            "Microsoft.Storage/storageAccounts",
+            "/findings?limit=100&tag=env:dev",
             "/scans?limit=100", "/webhooks", "/webhooks/" + WEBHOOK +
             "/deliveries?limit=100", "/integrations", "/api-keys",
             "/rules?limit=100"]

@@ -41,8 +41,9 @@ usage(void)
 	    "       vigilctl [-c file] tenant list\n"
 	    "       vigilctl [-c file] tenant limits NAME --read N|default "
 	    "--write N|default\n"
+	    "       vigilctl [-c file] tenant limits NAME --ingest N|default\n"
 	    "       vigilctl [-c file] key create --tenant NAME "
-	    "--scopes read,write[,admin]\n"
+	    "--scopes read,write[,admin][,ingest]\n"
 	    "                          [--expires RFC3339] [--name LABEL]\n"
 	    "       vigilctl [-c file] key list --tenant NAME\n"
 	    "       vigilctl [-c file] key revoke ID\n"
@@ -184,16 +185,26 @@ limit_arg(const char *s, long long *out)
 }
 
 /* tenant limits NAME --read N --write N: per-tenant rate-limit override,
- * audited (tenants_set_limits). */
+ * audited (tenants_set_limits); tenant limits NAME --ingest N: the ingest
+ * keys' (tenants_set_ingest_limit). */
 static int
 tenant_limits(struct db *db, const char *name, int argc, char **argv)
 {
 	struct tenant *t;
 	long long v[2] = { 0, 0 };
 	char who[128];
-	int i, rc, seen = 0;
+	int i, rc, seen = 0, ingest = 0;
 	enum tenants_outcome o;
 
+	if (argc == 2 && strcmp(argv[0], "--ingest") == 0) {
+		if (limit_arg(argv[1], &v[0]) != 0) {
+			usage();
+			return EX_USAGE;
+		}
+		ingest = 1;
+		seen = 3;
+		argc = 0;
+	}
 	for (i = 0; i + 1 < argc; i += 2) {
 		int which = strcmp(argv[i], "--read") == 0 ? 0 :
 		    strcmp(argv[i], "--write") == 0 ? 1 : -1;
@@ -212,7 +223,8 @@ tenant_limits(struct db *db, const char *name, int argc, char **argv)
 	if (tenant_find(db, name, &t) != 0)
 		return EX_FAIL;
 	actor(who, sizeof(who));
-	o = tenants_set_limits(db, t->id, v[0], v[1], who, &rc);
+	o = ingest ? tenants_set_ingest_limit(db, t->id, v[0], who, &rc) :
+	    tenants_set_limits(db, t->id, v[0], v[1], who, &rc);
 	tenants_free(t);
 	switch (o) {
 	case TENANTS_OK:
@@ -259,7 +271,7 @@ cmd_tenant(struct db *db, int argc, char **argv)
 			return EX_FAIL;
 		}
 	}
-	if (argc == 7 && strcmp(argv[1], "limits") == 0)
+	if ((argc == 7 || argc == 5) && strcmp(argv[1], "limits") == 0)
 		return tenant_limits(db, argv[2], argc - 3, argv + 3);
 	if (argc == 2 && strcmp(argv[1], "list") == 0) {
 		if (tenants_list(db, &l) != 0) {
@@ -267,7 +279,7 @@ cmd_tenant(struct db *db, int argc, char **argv)
 			return EX_FAIL;
 		}
 		printf("id\tname\tcreated_at\trate_read_per_min\t"
-		    "rate_write_per_min\n");
+		    "rate_write_per_min\trate_ingest_per_min\n");
 		for (i = 0; i < l->n; i++) {
 			t = &l->items[i];
 			out(t->id, "\t");
@@ -276,7 +288,9 @@ cmd_tenant(struct db *db, int argc, char **argv)
 			snprintf(n, sizeof(n), "%lld", t->rate_read);
 			out(t->rate_read > 0 ? n : "default", "\t");
 			snprintf(n, sizeof(n), "%lld", t->rate_write);
-			out(t->rate_write > 0 ? n : "default", "\n");
+			out(t->rate_write > 0 ? n : "default", "\t");
+			snprintf(n, sizeof(n), "%lld", t->rate_ingest);
+			out(t->rate_ingest > 0 ? n : "default", "\n");
 		}
 		tenants_list_free(l);
 		return EX_OK;
@@ -293,7 +307,7 @@ scopes_arg(const char *in, unsigned *bits)
 		const char	*name;
 		unsigned	 bit;
 	} names[] = { { "read", SCOPE_READ }, { "write", SCOPE_WRITE },
-	    { "admin", SCOPE_ADMIN } };
+	    { "admin", SCOPE_ADMIN }, { "ingest", SCOPE_INGEST } };
 	const char *p = in;
 	size_t i, len;
 	int found;
@@ -329,8 +343,8 @@ key_create(struct db *db, const char *tenant, const char *scopes_in,
 	int rc;
 
 	if (scopes_arg(scopes_in, &nk.scopes) != 0) {
-		fprintf(stderr, "vigilctl: --scopes takes read, write and "
-		    "admin, comma-separated\n");
+		fprintf(stderr, "vigilctl: --scopes takes read, write, admin and "
+		    "ingest, comma-separated\n");
 		return EX_USAGE;
 	}
 	if (expires != NULL &&

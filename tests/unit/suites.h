@@ -4,6 +4,7 @@
 
 #include <check.h>
 
+Suite	*alerts_suite(void);
 Suite	*armstream_suite(void);
 Suite	*attachments_suite(void);
 Suite	*audit_suite(void);
