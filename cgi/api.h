@@ -138,6 +138,8 @@ extern const struct route alerts_routes[];
 extern const size_t alerts_nroutes;
 extern const struct route attachments_routes[];
 extern const size_t attachments_nroutes;
+extern const struct route imports_routes[];
+extern const size_t imports_nroutes;
 
 /* The assembled table (routes.c). */
 const struct route *routes_table(size_t *n);

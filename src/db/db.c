@@ -1034,6 +1034,10 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_IMPORT_DUE] =
 	    "SELECT id, tenant_id FROM imports WHERE status = 'queued' "
 	    "ORDER BY seq LIMIT 100",
+	/* What import_run needs of a claimed import (tenant_id, source,
+	 * format, mode). */
+	[SQL_IMPORT_DUE_ONE] =
+	    "SELECT tenant_id, source, format, mode FROM imports WHERE id = ?",
 	/* What a complete report of a source no longer lists, a batch at a
 	 * time (the rows found are deleted before the next). */
 	[SQL_SOURCE_ABSENT] =
