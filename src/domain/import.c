@@ -513,8 +513,27 @@ run_pass(struct run *r, char *why, size_t whysz)
 	int rc, bad;
 
 	r->items = r->imported = r->passed = r->failed = 0;
-	importfmt_init(&st, r->fmt, run_item, r);
+	importfmt_init(&st, r->fmt, 0, run_item, r);
 	bad = 0;
+	if (r->fmt == IMPORTFMT_SARIF) {
+		struct importfmt_stream cs;
+
+		/* the runs' tools first: they may follow their results */
+		importfmt_init(&cs, r->fmt, 1, NULL, NULL);
+		while ((rc = chunk_next(&c, &res)) == 1) {
+			bad = importfmt_feed(&cs, db_cell(res, 0, 0),
+			    res->lens[0]);
+			db_res_free(res);
+			if (bad != 0)
+				break;
+		}
+		importfmt_take_ctx(&st, &cs);
+		importfmt_free(&cs);
+		if (rc < 0)
+			goto out;
+		c.n = 0;
+		bad = 0;
+	}
 	while ((rc = chunk_next(&c, &res)) == 1) {
 		bad = importfmt_feed(&st, db_cell(res, 0, 0), res->lens[0]);
 		db_res_free(res);

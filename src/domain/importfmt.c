@@ -72,10 +72,11 @@ fail(struct importfmt_stream *s, const char *fmt, ...)
 
 void
 importfmt_init(struct importfmt_stream *s, enum importfmt fmt,
-    importfmt_item_fn item, void *arg)
+    int ctx_only, importfmt_item_fn item, void *arg)
 {
 	memset(s, 0, sizeof(*s));
 	s->fmt = fmt;
+	s->ctx_only = ctx_only;
 	s->item = item;
 	s->arg = arg;
 	s->line = 1;
@@ -87,11 +88,29 @@ importfmt_init(struct importfmt_stream *s, enum importfmt fmt,
 void
 importfmt_free(struct importfmt_stream *s)
 {
+	size_t i;
+
 	buf_free(&s->val);
 	buf_free(&s->key);
-	if (s->ctx != NULL)
-		json_object_put(s->ctx);
-	s->ctx = NULL;
+	for (i = 0; i < IMPORTFMT_RUNS; i++) {
+		if (s->ctx[i] != NULL)
+			json_object_put(s->ctx[i]);
+		s->ctx[i] = NULL;
+	}
+}
+
+void
+importfmt_take_ctx(struct importfmt_stream *to,
+    struct importfmt_stream *from)
+{
+	size_t i;
+
+	for (i = 0; i < IMPORTFMT_RUNS; i++) {
+		if (to->ctx[i] != NULL)
+			json_object_put(to->ctx[i]);
+		to->ctx[i] = from->ctx[i];
+		from->ctx[i] = NULL;
+	}
 }
 
 static int
@@ -132,13 +151,13 @@ classify(const struct importfmt_stream *s, char *want)
 			return ROLE_DESCEND;
 		}
 		if (s->nfr == 3 && key_is(f, "tool"))
-			return ROLE_CTX;
+			return s->ctx_only ? ROLE_CTX : ROLE_SKIP;
 		if (s->nfr == 3 && key_is(f, "results")) {
 			*want = '[';
 			return ROLE_DESCEND;
 		}
 		if (s->nfr == 4 && key_is(&s->fr[2], "results"))
-			return ROLE_ITEM;
+			return s->ctx_only ? ROLE_SKIP : ROLE_ITEM;
 		return ROLE_SKIP;
 	}
 	if (s->nfr == 1 && f->kind == '[')
@@ -170,14 +189,19 @@ deliver(struct importfmt_stream *s)
 	    IMPORTFMT_ITEM_MAX, &e)) == NULL)
 		why = e.message;
 	if (s->role == ROLE_CTX) {
-		if (s->ctx != NULL)
-			json_object_put(s->ctx);
-		s->ctx = o;	/* a bad "tool" only loses rule details */
+		/* a bad "tool" only loses rule details */
+		if (o != NULL && s->fr[1].idx < IMPORTFMT_RUNS &&
+		    s->ctx[s->fr[1].idx] == NULL)
+			s->ctx[s->fr[1].idx] = o;
+		else if (o != NULL)
+			json_object_put(o);
 		buf_reset(&s->val);
 		return 0;
 	}
 	s->cur.index = s->items++;
-	rc = s->item != NULL ? s->item(s->arg, o, s->ctx, &s->cur, why) : 0;
+	rc = s->item != NULL ? s->item(s->arg, o, s->fmt == IMPORTFMT_SARIF &&
+	    s->fr[1].idx < IMPORTFMT_RUNS ? s->ctx[s->fr[1].idx] : NULL,
+	    &s->cur, why) : 0;
 	if (o != NULL)
 		json_object_put(o);
 	buf_reset(&s->val);
@@ -276,6 +300,9 @@ value_start(struct importfmt_stream *s, char c)
 	s->cur.line = s->line;
 	s->cur.offset = s->offset;
 	s->state = S_IN_VAL;
+	/* its first byte: it opens a string or a container, or starts a
+	 * scalar, so the value cannot end on it */
+	(void)in_value(s, c);
 	return 0;
 }
 
@@ -811,8 +838,9 @@ map_ocsf(json_object *item, struct importfmt_finding *f, char *err,
 		return IMPORTFMT_BAD;
 	}
 	status = jstr(item, "status_code");
+	/* Prowler's MANUAL: a check it cannot decide, not a finding. */
 	if (status != NULL && (strcmp(status, "PASS") == 0 ||
-	    strcmp(status, "pass") == 0))
+	    strcmp(status, "pass") == 0 || strcmp(status, "MANUAL") == 0))
 		return IMPORTFMT_PASS;
 	if ((s = jstr(item, "compliance.status")) != NULL &&
 	    strcmp(s, "Pass") == 0)
@@ -1018,14 +1046,40 @@ map_sarif(json_object *item, json_object *ctx, struct importfmt_finding *f,
 			}
 		}
 	}
-	if (fp == NULL)
-		fp = jstr(item, "fingerprints.0");
+	if (fp == NULL && (o = jget(item, "fingerprints")) != NULL &&
+	    json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, k, v) {
+			(void)k;
+			if (json_object_is_type(v, json_type_string)) {
+				fp = json_object_get_string(v);
+				break;
+			}
+		}
+	}
+	/* Without one, the message tells two results of one rule on one
+	 * line apart (Trivy: two packages of one image). */
 	if (uri != NULL && fp != NULL)
 		snprintf(identity, sizeof(identity), "%s#%s", uri, fp);
+	else if (uri != NULL && (s = jstr(item, "message.text")) != NULL) {
+		unsigned char h[CRYPTO_SHA256_LEN];
+		char hex[CRYPTO_SHA256_HEX];
+
+		crypto_sha256(s, strlen(s), h);
+		crypto_hex(h, 8, hex);
+		snprintf(identity + strlen(identity), sizeof(identity) -
+		    strlen(identity), "#%s", hex);
+	}
 	clean(f->external_id, sizeof(f->external_id), fp, 0);
 	s = jstr(item, "message.text");
-	clean(f->title, sizeof(f->title), r && jstr(r, "shortDescription."
-	    "text") ? jstr(r, "shortDescription.text") : s, 0);
+	/* the rule's short description, unless it only repeats the rule id
+	 * (Semgrep: "Semgrep Finding: <id>") */
+	if (r != NULL && jstr(r, "shortDescription.text") != NULL &&
+	    (rule == NULL || s == NULL || strstr(jstr(r,
+	    "shortDescription.text"), rule) == NULL))
+		s = jstr(r, "shortDescription.text");
+	else if (s == NULL && r != NULL)
+		s = jstr(r, "fullDescription.text");
+	clean(f->title, sizeof(f->title), s, 0);
 	/* security-severity (CodeQL, Trivy) first, then the level. */
 	s = r ? jstr(r, "properties.security-severity") : NULL;
 	if (s != NULL) {
@@ -1127,6 +1181,7 @@ map_vigil(json_object *o, struct importfmt_finding *f, char *err,
 	if (vjson_only_keys(o, allowed, &e) != 0)
 		goto bad;
 	for (k = 0; k < NELEM(t); k++) {
+		v = NULL;
 		if (vjson_get_string(o, t[k].name, t[k].required, 1, t[k].max,
 		    &v, &e) < 0)
 			goto bad;

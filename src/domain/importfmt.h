@@ -52,6 +52,7 @@ struct importfmt_frame {
 };
 
 #define IMPORTFMT_FRAMES	8
+#define IMPORTFMT_RUNS		16	/* SARIF runs with their rules */
 
 struct importfmt_stream {
 	enum importfmt		 fmt;
@@ -67,7 +68,8 @@ struct importfmt_stream {
 	int			 toolong;
 	struct buf		 val;
 	struct buf		 key;
-	json_object		*ctx;
+	int			 ctx_only;
+	json_object		*ctx[IMPORTFMT_RUNS];	/* SARIF tools */
 	struct importfmt_pos	 cur;		/* the value's start */
 	unsigned long long	 offset;
 	size_t			 line;
@@ -77,9 +79,15 @@ struct importfmt_stream {
 	char			 err[256];
 };
 
-/* Prepare s for fmt. */
+/* Prepare s for fmt. A SARIF run may list its results before its tool
+ * (Semgrep sorts keys), so SARIF is read twice: first with ctx_only set,
+ * which keeps each run's "tool" (the first IMPORTFMT_RUNS runs) and hands
+ * over no item, then, after importfmt_take_ctx moved those tools over,
+ * without it. */
 void	 importfmt_init(struct importfmt_stream *s, enum importfmt fmt,
-	    importfmt_item_fn item, void *arg);
+	    int ctx_only, importfmt_item_fn item, void *arg);
+void	 importfmt_take_ctx(struct importfmt_stream *to,
+	    struct importfmt_stream *from);
 void	 importfmt_free(struct importfmt_stream *s);
 /* Feed the next n bytes: 0, or -1 with s->err saying what is wrong with
  * the report (or s->stopped set by the callback). */
