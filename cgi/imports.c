@@ -120,6 +120,20 @@ imports_post(struct request *r, struct db *db)
 		api_db_error(r, rc < 0 ? rc : DB_ERR);
 		return;
 	}
+	/* A report read here that is not one: 400, and nothing changed
+	 * (the import stays listed, failed, with the same error). */
+	if (bytes <= IMPORT_SYNC_MAX && strcmp(json_object_get_string(
+	    json_object_object_get(out, "status")), "failed") == 0) {
+		char msg[400];
+
+		snprintf(msg, sizeof(msg), "The report is not valid %s: %s",
+		    json_object_get_string(json_object_object_get(out,
+		    "format")), json_object_get_string(json_object_object_get(
+		    out, "error")));
+		json_object_put(out);
+		response_error(r, 400, "invalid_request", msg, "body");
+		return;
+	}
 	response_json(r, bytes <= IMPORT_SYNC_MAX ? 201 : 202, out);
 	response_header(r, "Location", "/api/v1/imports/%s", id);
 	return;
