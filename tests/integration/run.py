@@ -115,6 +115,7 @@ def main():
     import test_counts
     import test_alerts
     import test_attachments
+    import test_imports
 
     srcdir = os.environ.get("VIGIL_SRCDIR") or os.path.dirname(
         os.path.dirname(HERE))
@@ -158,7 +159,7 @@ def main():
 
         modules = (test_api, test_findings, test_scanner, test_webhooks,
                    test_delivery, test_cron, test_counts, test_alerts,
-                   test_attachments)
+                   test_attachments, test_imports)
         for mod in modules:
             mod.STACK = st
             mod.WORKERS = WORKERS
