@@ -693,7 +693,9 @@ import_run(struct db *db, const char *import_id, time_t now)
 		rc = rc > 0 ? DB_ERR : rc;
 		goto out;
 	}
-	if (full && (resolved = run_reconcile(&r)) < 0) {
+	/* An item that could not be read may be a finding still there: a
+	 * report with any resolves nothing. */
+	if (full && r.failed == 0 && (resolved = run_reconcile(&r)) < 0) {
 		rc = (int)resolved;
 		goto out;
 	}

@@ -321,14 +321,23 @@ class T04Hostile(ImportBase):
             ("cut off", json.dumps([ocsf_item(1), ocsf_item(2)])[:-40]),
             ("empty", ""),
             ("garbage after", json.dumps([ocsf_item(3)]) + " x"),
-            ("not an array", '{"runs": 5}'),
+            ("Findings not an array", '{"Findings": 5}'),
+            ("wrong root", '"x"'),
         ]
         for what, body in cases:
             with self.subTest(what=what):
-                r = self.post(body, source="hostile")
+                fmt = ("asff" if "Findings" in body else "vigil"
+                       if what == "wrong root" else "ocsf")
+                r = self.post(body, source="hostile", fmt=fmt)
                 e = self.assert_error(r, 400, "invalid_request", "body")
                 self.assertIn("not valid", e["message"])
                 self.assert_unchanged(before, what)
+        # a full report with an unreadable item resolves nothing: the
+        # item may be the finding
+        r = self.post('{"not": "a finding"}\n', source="hostile")
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual((r.json()["failed"], r.json()["resolved"]), (1, 0))
+        self.assert_unchanged(before, "one bad item")
         r = self.post("[]", fmt="sarif", source="hostile")
         self.assert_error(r, 400, "invalid_request", "body")
         self.assert_unchanged(before, "sarif array")
