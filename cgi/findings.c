@@ -12,7 +12,7 @@
 #include "api.h"
 #include "db.h"
 #include "findings.h"
-#include "import.h"
+#include "imports.h"
 #include "lifecycle.h"
 #include "page.h"
 #include "reply.h"
@@ -166,7 +166,7 @@ findings_get(struct request *r, struct db *db)
 	out = findings_to_json(row, 1);
 	findings_row_free(row);
 	/* the sources whose imports report it (README "Imports") */
-	if ((sources = import_sources(db, r->auth.tenant_id, r->pathvars[0],
+	if ((sources = imports_sources(db, r->auth.tenant_id, r->pathvars[0],
 	    &rc)) == NULL) {
 		json_object_put(out);
 		api_db_error(r, rc);

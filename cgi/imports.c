@@ -1,11 +1,11 @@
 /*
  * imports.c: /api/v1/imports: a report of another tool (OCSF, SARIF, ASFF
  * or Vigil's JSON) as the body, streamed into the database in chunks
- * (at most one piece and one chunk in memory), then read by import_run
+ * (at most one piece and one chunk in memory), then read by imports_run
  * at once when small (201) or by the next "vigil-scan --due" (202);
  * GET /imports/{id} its progress and per-item errors, GET /imports the
  * list. The reading, the findings and their sources are src/domain's
- * import.c.
+ * imports.c.
  */
 #include "vigil.h"
 
@@ -16,7 +16,7 @@
 #include "api.h"
 #include "conf.h"
 #include "db.h"
-#include "import.h"
+#include "imports.h"
 #include "importfmt.h"
 #include "log.h"
 #include "reply.h"
@@ -28,9 +28,9 @@ imports_post(struct request *r, struct db *db)
 {
 	static const char *const known[] = { "format", "source", "mode",
 	    NULL };
-	struct import_upload *up = NULL;
-	enum import_outcome oc;
-	enum import_mode mode = IMPORT_FULL;
+	struct imports_upload *up = NULL;
+	enum imports_outcome oc;
+	enum imports_mode mode = IMPORT_FULL;
 	enum importfmt fmt;
 	const char *s, *source;
 	char buf[IMPORTS_READ], actor[128], id[VIGIL_ID_LEN];
@@ -47,7 +47,7 @@ imports_post(struct request *r, struct db *db)
 		return;
 	}
 	source = request_param(r, "source");
-	if (!import_source_valid(source)) {
+	if (!imports_source_valid(source)) {
 		reply_bad(r, "source", "source must be 1 to 64 letters, "
 		    "digits, '-', '_', '.' or ':'.");
 		return;
@@ -73,7 +73,7 @@ imports_post(struct request *r, struct db *db)
 		return;
 	}
 	auth_actor(r, actor, sizeof(actor));
-	if (import_begin(db, r->auth.tenant_id, source, fmt, mode, actor,
+	if (imports_begin(db, r->auth.tenant_id, source, fmt, mode, actor,
 	    time(NULL), &up, &rc) != IMPORT_OK) {
 		api_db_error(r, rc);
 		return;
@@ -89,34 +89,34 @@ imports_post(struct request *r, struct db *db)
 			fresh = 0;
 			deadline_start(g_conf.request_timeout_ms);
 		}
-		oc = import_write(up, buf, (size_t)got, &rc);
+		oc = imports_write(up, buf, (size_t)got, &rc);
 		if (oc == IMPORT_TOO_LARGE) {
 			api_body_end(r);
-			import_abort(up);
+			imports_abort(up);
 			response_error(r, 413, "payload_too_large", "A report "
 			    "may be at most 100 MiB.", "body");
 			return;
 		}
 		if (oc != IMPORT_OK) {
 			api_body_end(r);
-			import_abort(up);
+			imports_abort(up);
 			api_db_error(r, rc);
 			return;
 		}
 	}
 	api_body_end(r);
-	oc = import_finish(up, id, sizeof(id), &bytes, &rc);
+	oc = imports_finish(up, id, sizeof(id), &bytes, &rc);
 	up = NULL;
 	if (oc != IMPORT_OK) {
 		api_db_error(r, rc);
 		return;
 	}
-	if (bytes <= IMPORT_SYNC_MAX && (rc = import_run(db, id,
+	if (bytes <= IMPORT_SYNC_MAX && (rc = imports_run(db, id,
 	    time(NULL))) < 0) {
 		api_db_error(r, rc);
 		return;
 	}
-	if ((rc = import_get(db, r->auth.tenant_id, id, &out)) != 1) {
+	if ((rc = imports_get(db, r->auth.tenant_id, id, &out)) != 1) {
 		api_db_error(r, rc < 0 ? rc : DB_ERR);
 		return;
 	}
@@ -139,7 +139,7 @@ imports_post(struct request *r, struct db *db)
 	return;
 fail_replied:
 	api_body_end(r);
-	import_abort(up);
+	imports_abort(up);
 }
 
 static void
@@ -153,7 +153,7 @@ imports_index(struct request *r, struct db *db)
 	if (params_list(r, &limit) != 0 ||
 	    params_seq_cursor(r, &before) != 0)
 		return;
-	if ((rc = import_list(db, r->auth.tenant_id, before, limit,
+	if ((rc = imports_list(db, r->auth.tenant_id, before, limit,
 	    &page)) != 0) {
 		api_db_error(r, rc);
 		return;
@@ -169,7 +169,7 @@ imports_show(struct request *r, struct db *db)
 
 	if (reply_unknown_params(r, NULL) != 0)
 		return;
-	if ((rc = import_get(db, r->auth.tenant_id, r->pathvars[0], &o)) <=
+	if ((rc = imports_get(db, r->auth.tenant_id, r->pathvars[0], &o)) <=
 	    0) {
 		if (rc == 0)
 			response_error(r, 404, "not_found", "No such import.",

@@ -13,7 +13,7 @@
 
 #include "conf.h"
 #include "db.h"
-#include "import.h"
+#include "imports.h"
 #include "id.h"
 #include "integrations.h"
 #include "log.h"
@@ -245,7 +245,7 @@ main(int argc, char *argv[])
 	rc = d.errors > 0 ? EX_CONFIG : d.failed > 0 ? EX_FAILED : EX_OK;
 	/* Reports posted to POST /imports that were too large to read in
 	 * their request. */
-	if ((nimp = import_run_due(db, time(NULL))) < 0) {
+	if ((nimp = imports_run_due(db, time(NULL))) < 0) {
 		fprintf(stderr, "vigil-scan: imports: %s\n", db_error(db));
 		rc = EX_CONFIG;
 	} else if (nimp > 0)

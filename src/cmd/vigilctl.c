@@ -17,6 +17,7 @@
 #include "findings.h"
 #include "id.h"
 #include "import.h"
+#include "imports.h"
 #include "integrations.h"
 #include "keys.h"
 #include "log.h"
@@ -522,12 +523,12 @@ read_json_file(const char *path)
 
 /* findings import --tenant NAME --format F --source S [--partial] FILE:
  * the file through POST /imports' own path (stored in chunks, then read
- * by import_run), its outcome printed. */
+ * by imports_run), its outcome printed. */
 static int
 import_report(struct db *db, const char *tid, const char *file,
     const char *format, const char *source, int partial)
 {
-	struct import_upload *up = NULL;
+	struct imports_upload *up = NULL;
 	enum importfmt fmt;
 	json_object *o = NULL;
 	FILE *fp = NULL;
@@ -541,7 +542,7 @@ import_report(struct db *db, const char *tid, const char *file,
 		    "or vigil\n");
 		return EX_USAGE;
 	}
-	if (!import_source_valid(source)) {
+	if (!imports_source_valid(source)) {
 		fprintf(stderr, "vigilctl: --source must be 1 to 64 letters, "
 		    "digits, '-', '_', '.' or ':'\n");
 		return EX_USAGE;
@@ -550,31 +551,31 @@ import_report(struct db *db, const char *tid, const char *file,
 		fprintf(stderr, "vigilctl: %s: cannot open\n", file);
 		return EX_FAIL;
 	}
-	if (import_begin(db, tid, source, fmt, partial ? IMPORT_PARTIAL :
+	if (imports_begin(db, tid, source, fmt, partial ? IMPORT_PARTIAL :
 	    IMPORT_FULL, "vigilctl", time(NULL), &up, &rc) != IMPORT_OK)
 		goto dberr;
 	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
-		enum import_outcome oc = import_write(up, buf, n, &rc);
+		enum imports_outcome oc = imports_write(up, buf, n, &rc);
 
 		if (oc == IMPORT_TOO_LARGE) {
-			import_abort(up);
+			imports_abort(up);
 			fprintf(stderr, "vigilctl: %s: larger than 100 MiB\n",
 			    file);
 			goto out;
 		}
 		if (oc != IMPORT_OK) {
-			import_abort(up);
+			imports_abort(up);
 			goto dberr;
 		}
 	}
 	if (ferror(fp)) {
-		import_abort(up);
+		imports_abort(up);
 		fprintf(stderr, "vigilctl: %s: read error\n", file);
 		goto out;
 	}
-	if (import_finish(up, id, sizeof(id), &bytes, &rc) != IMPORT_OK ||
-	    import_run(db, id, time(NULL)) < 0 ||
-	    import_get(db, tid, id, &o) != 1)
+	if (imports_finish(up, id, sizeof(id), &bytes, &rc) != IMPORT_OK ||
+	    imports_run(db, id, time(NULL)) < 0 ||
+	    imports_get(db, tid, id, &o) != 1)
 		goto dberr;
 	printf("%s\n", json_object_to_json_string_ext(o,
 	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -120,7 +120,7 @@
 	"id, seq, at, actor, action, object, detail, prev_hash, hash"
 #define AUDIT_HEAD_COLS "seq, hash"
 
-/* imports: the column order import.c names (IMP_C_*) */
+/* imports: the column order imports.c names (IMP_C_*) */
 #define IMPORT_COLS \
 	"seq, id, source, format, mode, status, actor, bytes, items, " \
 	"imported, passed, failed, resolved, errors, error, created_at, " \
@@ -1002,7 +1002,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "INSERT INTO case_timeline (tenant_id, case_id, kind, at, actor, "
 	    "fields) VALUES (?, ?, ?, ?, ?, ?)",
 
-	/* imports (import.c): IMPORT_COLS order is import.c's IMP_C_* */
+	/* imports (imports.c): IMPORT_COLS order is imports.c's IMP_C_* */
 	[SQL_IMPORT_INSERT] =
 	    "INSERT INTO imports (id, tenant_id, source, format, mode, status, "
 	    "actor, created_at) VALUES (?, ?, ?, ?, ?, 'receiving', ?, ?)",
