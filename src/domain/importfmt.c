@@ -699,6 +699,42 @@ evidence(enum importfmt fmt, json_object *item)
 	return out;
 }
 
+/* The resource's tags as canonical JSON: an object of strings as it is,
+ * or a list of {Key, Value} (AWS), {key, value} or {name, value} (OCSF)
+ * pairs; what is not a string tag is left out. */
+static char *
+tags_of(json_object *t)
+{
+	json_object *o = NULL, *e;
+	const char *k, *v;
+	char *out = NULL, err[128];
+	size_t i;
+
+	if (t == NULL)
+		return NULL;
+	if (json_object_is_type(t, json_type_array)) {
+		o = json_object_new_object();
+		for (i = 0; i < json_object_array_length(t) && i < 256; i++) {
+			e = json_object_array_get_idx(t, i);
+			if ((k = jstr(e, "Key")) == NULL &&
+			    (k = jstr(e, "key")) == NULL)
+				k = jstr(e, "name");
+			if ((v = jstr(e, "Value")) == NULL)
+				v = jstr(e, "value");
+			if (k != NULL && v != NULL)
+				json_object_object_add(o, k,
+				    json_object_new_string(v));
+		}
+		t = o;
+	} else if (!json_object_is_type(t, json_type_object))
+		return NULL;
+	if (finding_tags_canonical(t, 0, &out, err, sizeof(err)) != 0)
+		out = NULL;
+	if (o != NULL)
+		json_object_put(o);
+	return out;
+}
+
 static void
 set_err(char *err, size_t errsz, const char *field, const char *why)
 {
@@ -868,6 +904,19 @@ map_ocsf(json_object *item, struct importfmt_finding *f, char *err,
 	    0);
 	s = jstr(item, "cloud.account.uid");
 	clean(f->subscription_id, sizeof(f->subscription_id), s, 0);
+	clean(f->account, sizeof(f->account), s, 0);
+	clean(f->resource_name, sizeof(f->resource_name),
+	    jstr(item, "resources.0.name"), 0);
+	clean(f->resource_type, sizeof(f->resource_type),
+	    jstr(item, "resources.0.type"), 0);
+	clean(f->resource_group, sizeof(f->resource_group),
+	    jstr(item, "resources.0.group.name"), 0);
+	clean(f->region, sizeof(f->region), jstr(item, "resources.0.region") ?
+	    jstr(item, "resources.0.region") : jstr(item, "cloud.region"), 0);
+	if ((o = jget(item, "resources.0.tags")) == NULL &&
+	    (o = jget(item, "resources.0.data.metadata.tags")) == NULL)
+		o = jget(item, "resources.0.labels");
+	f->tags = tags_of(o);
 	if (!jint(item, "severity_id", &sev) || sev < 1 || sev > 6) {
 		if (sev_word(jstr(item, "severity"), &f->severity) != 0)
 			f->severity = FINDING_SEV_INFO;
@@ -950,6 +999,19 @@ map_asff(json_object *item, struct importfmt_finding *f, char *err,
 	clean(f->title, sizeof(f->title), jstr(item, "Title"), 0);
 	clean(f->subscription_id, sizeof(f->subscription_id),
 	    jstr(item, "AwsAccountId"), 0);
+	clean(f->account, sizeof(f->account), jstr(item, "AwsAccountId"), 0);
+	clean(f->resource_type, sizeof(f->resource_type),
+	    jstr(item, "Resources.0.Type"), 0);
+	clean(f->region, sizeof(f->region), jstr(item, "Resources.0.Region") ?
+	    jstr(item, "Resources.0.Region") : jstr(item, "Region"), 0);
+	/* an ARN's last part names the resource */
+	if (res != NULL) {
+		const char *c = strrchr(res, '/'), *d = strrchr(res, ':');
+
+		clean(f->resource_name, sizeof(f->resource_name),
+		    c != NULL ? c + 1 : d != NULL ? d + 1 : res, 0);
+	}
+	f->tags = tags_of(jget(item, "Resources.0.Tags"));
 	if (sev_word(jstr(item, "Severity.Label"), &f->severity) != 0) {
 		if (jint(item, "Severity.Normalized", &norm))
 			f->severity = norm >= 90 ? FINDING_SEV_CRITICAL :
@@ -1034,6 +1096,8 @@ map_sarif(json_object *item, json_object *ctx, struct importfmt_finding *f,
 		else
 			snprintf(identity, sizeof(identity), "%s", uri);
 		clean(f->resource_id, sizeof(f->resource_id), identity, 0);
+		clean(f->resource_name, sizeof(f->resource_name), uri, 0);
+		snprintf(f->resource_type, sizeof(f->resource_type), "file");
 	}
 	/* A fingerprint the tool gives survives the lines moving. */
 	if ((o = jget(item, "partialFingerprints")) != NULL &&
@@ -1149,7 +1213,8 @@ map_vigil(json_object *o, struct importfmt_finding *f, char *err,
 	static const char *const allowed[] = { "rule_id", "provider",
 	    "subscription_id", "environment", "resource_id", "title",
 	    "severity", "category", "layer", "framework", "description",
-	    "recommendation", "evidence", NULL };
+	    "recommendation", "evidence", "resource_name", "resource_type",
+	    "resource_group", "region", "account", "tags", NULL };
 	static const struct {
 		const char *name;
 		size_t off, max;
@@ -1168,6 +1233,16 @@ map_vigil(json_object *o, struct importfmt_finding *f, char *err,
 		    255, 0 },
 		{ "subscription_id", offsetof(struct importfmt_finding,
 		    subscription_id), 64, 0 },
+		{ "resource_name", offsetof(struct importfmt_finding,
+		    resource_name), FINDING_META_MAX, 0 },
+		{ "resource_type", offsetof(struct importfmt_finding,
+		    resource_type), FINDING_META_MAX, 0 },
+		{ "resource_group", offsetof(struct importfmt_finding,
+		    resource_group), FINDING_META_MAX, 0 },
+		{ "region", offsetof(struct importfmt_finding, region),
+		    FINDING_REGION_MAX, 0 },
+		{ "account", offsetof(struct importfmt_finding, account),
+		    FINDING_META_MAX, 0 },
 	};
 	struct vjson_err e;
 	const char *v, *desc, *rec, *sev;
@@ -1208,6 +1283,20 @@ map_vigil(json_object *o, struct importfmt_finding *f, char *err,
 		    "lowercase letters, digits, '-', '_' or '.'");
 		return IMPORTFMT_BAD;
 	}
+	{
+		char terr[256];
+		json_object *tg = NULL;
+
+		json_object_object_get_ex(o, "tags", &tg);
+		if (finding_tags_canonical(tg, 1, &f->tags, terr,
+		    sizeof(terr)) != 0) {
+			set_err(err, errsz, "tags", terr);
+			return IMPORTFMT_BAD;
+		}
+	}
+	if (f->account[0] == '\0')
+		memcpy(f->account, f->subscription_id,
+		    sizeof(f->subscription_id));
 	f->description = strdup(desc);
 	f->recommendation = strdup(rec);
 	f->evidence = strdup(ev ? vjson_str(ev, &k) : "{}");
@@ -1255,5 +1344,6 @@ importfmt_finding_clear(struct importfmt_finding *f)
 	free(f->description);
 	free(f->recommendation);
 	free(f->evidence);
-	f->description = f->recommendation = f->evidence = NULL;
+	free(f->tags);
+	f->description = f->recommendation = f->evidence = f->tags = NULL;
 }

@@ -106,6 +106,13 @@ struct importfmt_finding {
 	char	 framework[256];
 	char	 subscription_id[65];
 	char	 external_id[256];	/* the tool's own id, or "" */
+	/* resource metadata (README "Imports"), "" when unknown */
+	char	 resource_name[FINDING_META_MAX + 1];
+	char	 resource_type[FINDING_META_MAX + 1];
+	char	 resource_group[FINDING_META_MAX + 1];
+	char	 region[FINDING_REGION_MAX + 1];
+	char	 account[FINDING_META_MAX + 1];
+	char	*tags;			/* canonical JSON, malloc'd, or NULL */
 	enum finding_severity severity;
 	char	*description;		/* malloc'd, never NULL once mapped */
 	char	*recommendation;	/* malloc'd, never NULL once mapped */

@@ -258,6 +258,13 @@ run_flush(struct run *r)
 		s->obs.framework = f->framework;
 		s->obs.description = f->description;
 		s->obs.recommendation = f->recommendation;
+		s->obs.resource_name = f->resource_name;
+		s->obs.resource_type = f->resource_type;
+		s->obs.resource_group = f->resource_group;
+		s->obs.region = f->region;
+		s->obs.account = f->account;
+		s->obs.tags = f->tags;
+		s->obs.source = r->source;
 		s->evidence = f->evidence;
 		s->evlen = strlen(f->evidence);
 		memcpy(s->fingerprint, f->fingerprint, sizeof(s->fingerprint));

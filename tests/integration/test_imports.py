@@ -158,8 +158,12 @@ class T01Golden(ImportBase):
                     got = r.json()
                     for k in ("rule_id", "provider", "resource_id", "title",
                               "severity", "category", "framework",
-                              "subscription_id"):
+                              "subscription_id", "resource_name",
+                              "resource_type", "resource_group", "region",
+                              "account"):
                         self.assertEqual(got[k], f[k], (name, k))
+                    self.assertEqual(got["tags"], json.loads(f["tags"]))
+                    self.assertEqual(got["source"], "g-" + fmt)
                     self.assertEqual(got["state"], "open")
                     self.assertIn("g-" + fmt,
                                   [s["source"] for s in got["sources"]])

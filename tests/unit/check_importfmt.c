@@ -74,6 +74,18 @@ on_item(void *arg, json_object *item, json_object *ctx,
 		    json_object_new_string(f.subscription_id));
 		json_object_object_add(o, "external_id",
 		    json_object_new_string(f.external_id));
+		json_object_object_add(o, "resource_name",
+		    json_object_new_string(f.resource_name));
+		json_object_object_add(o, "resource_type",
+		    json_object_new_string(f.resource_type));
+		json_object_object_add(o, "resource_group",
+		    json_object_new_string(f.resource_group));
+		json_object_object_add(o, "region",
+		    json_object_new_string(f.region));
+		json_object_object_add(o, "account",
+		    json_object_new_string(f.account));
+		json_object_object_add(o, "tags",
+		    json_object_new_string(f.tags ? f.tags : "{}"));
 		ck_assert(strlen(f.evidence) < IMPORTFMT_EVIDENCE_MAX + 4096);
 		json_object_array_add(g->findings, o);
 	} else if (m == IMPORTFMT_PASS)
