@@ -1080,6 +1080,10 @@ static const char *const sqls[SQL__COUNT] = {
 	    "UPDATE imports SET status = ?, finished_at = ?, items = ?, "
 	    "imported = ?, passed = ?, failed = ?, resolved = ?, errors = ?, "
 	    "error = ? WHERE id = ?",
+	/* While a report is written: what is done so far. */
+	[SQL_IMPORT_PROGRESS] =
+	    "UPDATE imports SET items = ?, imported = ?, passed = ?, "
+	    "failed = ? WHERE id = ?",
 	[SQL_IMPORT_CHUNKS_DELETE] =
 	    "DELETE FROM import_chunks WHERE import_id = ?",
 	[SQL_IMPORT_GET] =

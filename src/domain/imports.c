@@ -206,6 +206,7 @@ struct run {
 	struct importfmt_finding *fs;
 	struct findings_seen	*seen;
 	size_t			 n;
+	long			 flushes;
 	int			 rc;		/* a DB_* code stops the run */
 };
 
@@ -288,7 +289,14 @@ run_flush(struct run *r)
 		v[i * 8 + 6] = DB_STR(at);
 		v[i * 8 + 7] = DB_STR(r->import_id);
 	}
-	rc = db_exec_rows(r->db, SQL_SOURCE_UPSERT_64, v, 8, r->n);
+	if ((rc = db_exec_rows(r->db, SQL_SOURCE_UPSERT_64, v, 8,
+	    r->n)) != 0)
+		goto out;
+	/* GET /imports/{id} shows the progress every 16 batches */
+	if (++r->flushes % 16 == 0)
+		rc = db_exec(r->db, SQL_IMPORT_PROGRESS, (struct db_val[]){
+		    DB_INT(r->items), DB_INT(r->imported), DB_INT(r->passed),
+		    DB_INT(r->failed), DB_STR(r->import_id) }, 5, NULL);
 out:
 	free(v);
 	for (i = 0; i < r->n; i++)
