@@ -19,9 +19,46 @@
 #include "imports.h"
 #include "importfmt.h"
 #include "log.h"
+#include "multipart.h"
 #include "reply.h"
 
 #define IMPORTS_READ (64 * 1024)
+
+/* A multipart/form-data upload: one part, named "file". */
+struct form {
+	struct multipart	 mp;
+	struct imports_upload	*up;
+	int			 parts, done, status, rc;
+	const char		*msg;
+};
+
+static int
+on_part(void *arg, enum multipart_event ev, const char *data, size_t len)
+{
+	struct form *f = arg;
+
+	switch (ev) {
+	case MULTIPART_PART:
+		if (f->parts++ > 0 || strcmp(f->mp.part.name, "file") != 0) {
+			f->status = 400;
+			f->msg = "The body must be one part named \"file\": "
+			    "the report.";
+			return 1;
+		}
+		return 0;
+	case MULTIPART_DATA:
+		if (imports_write(f->up, data, len, &f->rc) == IMPORT_OK)
+			return 0;
+		f->status = f->rc == 0 ? 413 : -1;
+		return 1;
+	case MULTIPART_PART_END:
+		return 0;
+	case MULTIPART_DONE:
+		f->done = 1;
+		return 0;
+	}
+	return 0;
+}
 
 static void
 imports_post(struct request *r, struct db *db)
@@ -33,11 +70,13 @@ imports_post(struct request *r, struct db *db)
 	enum imports_mode mode = IMPORT_FULL;
 	enum importfmt fmt;
 	const char *s, *source;
-	char buf[IMPORTS_READ], actor[128], id[VIGIL_ID_LEN];
+	char buf[IMPORTS_READ], actor[128], id[VIGIL_ID_LEN],
+	    boundary[MULTIPART_BOUNDARY_MAX + 1];
+	struct form form;
 	json_object *out = NULL;
 	long long fresh = 0, bytes = 0;
 	long got;
-	int rc;
+	int rc, multi;
 
 	if (reply_unknown_params(r, known) != 0)
 		return;
@@ -60,13 +99,17 @@ imports_post(struct request *r, struct db *db)
 			return;
 		}
 	}
-	if (r->content_type != NULL &&
-	    strncmp(r->content_type, "multipart/", 10) == 0) {
-		response_error(r, 415, "unsupported_media_type", "Send the "
-		    "report itself as the body (application/json or "
-		    "application/x-ndjson).", NULL);
+	/* The report as the body, or as the one part "file" of a form. */
+	memset(&form, 0, sizeof(form));
+	if ((rc = multipart_boundary(r->content_type, boundary,
+	    sizeof(boundary))) < 0) {
+		reply_bad(r, "Content-Type", "The multipart boundary is missing "
+		    "or malformed.");
 		return;
 	}
+	multi = rc > 0;
+	if (multi)
+		multipart_init(&form.mp, boundary);
 	if (r->content_length > IMPORT_MAX_BYTES) {
 		response_error(r, 413, "payload_too_large", "A report may be "
 		    "at most 100 MiB.", "body");
@@ -89,6 +132,30 @@ imports_post(struct request *r, struct db *db)
 			fresh = 0;
 			deadline_start(g_conf.request_timeout_ms);
 		}
+		if (multi) {
+			form.up = up;
+			if ((rc = multipart_feed(&form.mp, buf, (size_t)got,
+			    on_part, &form)) != 0 || form.status != 0) {
+				api_body_end(r);
+				imports_abort(up);
+				if (form.status == 413)
+					response_error(r, 413,
+					    "payload_too_large", "A report may "
+					    "be at most 100 MiB.", "body");
+				else if (form.status == -1)
+					api_db_error(r, form.rc);
+				else if (form.status == 400)
+					response_error(r, 400,
+					    "invalid_request", form.msg,
+					    "file");
+				else
+					response_error(r, 400,
+					    "invalid_request", "The multipart "
+					    "body is malformed.", "body");
+				return;
+			}
+			continue;
+		}
 		oc = imports_write(up, buf, (size_t)got, &rc);
 		if (oc == IMPORT_TOO_LARGE) {
 			api_body_end(r);
@@ -105,6 +172,15 @@ imports_post(struct request *r, struct db *db)
 		}
 	}
 	api_body_end(r);
+	if (multi && (multipart_finish(&form.mp) != 0 || !form.done ||
+	    form.parts == 0)) {
+		imports_abort(up);
+		response_error(r, 400, "invalid_request", form.parts == 0 ?
+		    "The body must be one part named \"file\": the report." :
+		    "The multipart body ended before its closing boundary.",
+		    form.parts == 0 ? "file" : "body");
+		return;
+	}
 	oc = imports_finish(up, id, sizeof(id), &bytes, &rc);
 	up = NULL;
 	if (oc != IMPORT_OK) {

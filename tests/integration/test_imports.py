@@ -20,6 +20,7 @@ import unittest
 
 import test_api as api
 from test_api import Base, auth, new_key, new_tenant, request
+from test_attachments import form
 
 STACK = None        # a stack.Stack, set by run.py
 WORKERS = 4
@@ -177,6 +178,21 @@ class T01Golden(ImportBase):
                             headers=auth(self.key))
                 self.assertEqual(r.status, 200, r)
                 self.assertEqual(r.json(), imp)
+
+    def test_multipart_form(self):
+        ct, body = form(data("trivy.sarif"), filename=b"trivy.sarif")
+        imp = self.imported(body, fmt="sarif", source="form", ct=ct,
+                            mode="partial")
+        self.assertEqual((imp["items"], imp["imported"]), (2, 2))
+        self.assertEqual(imp["bytes"], len(data("trivy.sarif")))
+        n = STACK.query("SELECT COUNT(*) FROM imports")
+        ct, body = form(b"[]", name=b"report")
+        r = self.post(body, fmt="sarif", source="form", ct=ct)
+        self.assert_error(r, 400, "invalid_request", "file")
+        ct, body = form(b"[]")
+        r = self.post(body[:-10], fmt="sarif", source="form", ct=ct)
+        self.assert_error(r, 400, "invalid_request", "body")
+        self.assertEqual(STACK.query("SELECT COUNT(*) FROM imports"), n)
 
     def test_sql_metacharacters_stored_as_text(self):
         imp = self.imported(data("semgrep.sarif"), fmt="sarif",
@@ -416,8 +432,8 @@ class T04Hostile(ImportBase):
         self.assert_error(r, 400, "invalid_request", "mode")
         r = self.post("[]", extra="&debug=1")
         self.assert_error(r, 400, "invalid_request", "debug")
-        r = self.post("[]", ct="multipart/form-data; boundary=x")
-        self.assert_error(r, 415, "unsupported_media_type")
+        r = self.post("[]", ct="multipart/form-data")
+        self.assert_error(r, 400, "invalid_request", "Content-Type")
         self.assertEqual(STACK.query("SELECT COUNT(*) FROM imports"), n)
 
 
