@@ -81,7 +81,7 @@ importfmt_init(struct importfmt_stream *s, enum importfmt fmt,
 	s->arg = arg;
 	s->line = 1;
 	s->state = S_START;
-	buf_init(&s->val, IMPORTFMT_ITEM_MAX);
+	buf_init(&s->val, IMPORTFMT_CTX_MAX);
 	buf_init(&s->key, KEY_MAX);
 }
 
@@ -219,7 +219,10 @@ keep_byte(struct importfmt_stream *s, char c)
 {
 	if (s->role == ROLE_SKIP || s->toolong)
 		return;
-	if (buf_append(&s->val, &c, 1) != 0) {
+	/* an item is capped lower than a SARIF tool, which the buffer's
+	 * own cap is */
+	if ((s->role != ROLE_CTX && s->val.len >= IMPORTFMT_ITEM_MAX) ||
+	    buf_append(&s->val, &c, 1) != 0) {
 		s->toolong = 1;
 		buf_reset(&s->val);
 	}
