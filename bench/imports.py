@@ -19,8 +19,9 @@ to show it does not grow with the report. The machine's load average is
 printed before and after: on a shared machine the wall times are upper
 bounds. Targets (issue 13): full >= 5,000 findings/s, changed >= 20,000
 findings/s. Environment: VIGIL_BUILDDIR, VIGIL_SRCDIR,
-BENCH_IMPORT_FINDINGS, BENCH_IMPORT_SMALL, BENCH_IMPORT_KEEP (keep the
-database and the reports).
+BENCH_IMPORT_FINDINGS, BENCH_IMPORT_SMALL, BENCH_IMPORT_POOL_MB (the
+InnoDB buffer pool, default the test stack's 64), BENCH_IMPORT_KEEP (keep
+the database and the reports).
 """
 
 import json
@@ -39,6 +40,7 @@ import stack  # noqa: E402
 N = int(os.environ.get("BENCH_IMPORT_FINDINGS", "100000"))
 SMALL = int(os.environ.get("BENCH_IMPORT_SMALL", "10000"))
 KEEP = os.environ.get("BENCH_IMPORT_KEEP", "") not in ("", "0")
+POOL = int(os.environ.get("BENCH_IMPORT_POOL_MB", "0")) * 1024 * 1024
 CHECKS = ["s3_bucket_public_access", "ec2_securitygroup_allow_ingress_"
           "from_internet_to_tcp_port_22", "iam_user_mfa_enabled_console_"
           "access", "rds_instance_storage_encrypted", "cloudtrail_multi_"
@@ -130,6 +132,9 @@ def main():
         st.mkdirs()
         st.db_init()
         st.db_start()
+        if POOL:
+            # The test stack's MariaDB has a 64 MiB buffer pool.
+            st.sql("SET GLOBAL innodb_buffer_pool_size = %d" % POOL)
         st.db_setup()
         st.write_conf()
         st.migrate()
