@@ -33,6 +33,7 @@ struct request {
 	char	*x_api_key;
 	char	*remote_addr;
 	char	*x_forwarded_for;          /* believed from trusted_proxies */
+	char	*idempotency_key;          /* Idempotency-Key, NULL if absent */
 	/* query parameters, percent-decoded, in order */
 	struct param params[REQUEST_MAX_PARAMS];
 	size_t	 nparams;
