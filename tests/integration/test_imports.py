@@ -293,6 +293,19 @@ class T02Reimport(ImportBase):
                          "resolved")
 
 
+    def test_across_batches(self):
+        # more than a batch (256) and than a 64-row statement
+        items = [ocsf_item(1000 + n, code="ec2_instance_public_ip")
+                 for n in range(300)]
+        imp = self.imported(items, source="batches")
+        self.assertEqual((imp["imported"], imp["resolved"]), (300, 0))
+        self.assertEqual(int(STACK.query(
+            "SELECT COUNT(*) FROM finding_sources WHERE tenant_id = %s "
+            "AND source = 'batches'" % q(self.tenant_id))[0][0]), 300)
+        imp = self.imported(items[:-2], source="batches")
+        self.assertEqual((imp["imported"], imp["resolved"]), (298, 2))
+
+
 class T03TwoSources(ImportBase):
 
     def test_same_rule_same_resource_is_one_finding(self):
