@@ -156,6 +156,8 @@ extern const struct route attachments_routes[];
 extern const size_t attachments_nroutes;
 extern const struct route observables_routes[];
 extern const size_t observables_nroutes;
+extern const struct route imports_routes[];
+extern const size_t imports_nroutes;
 extern const struct route mutes_routes[];
 extern const size_t mutes_nroutes;
 

@@ -12,6 +12,7 @@
 #include "api.h"
 #include "db.h"
 #include "findings.h"
+#include "imports.h"
 #include "lifecycle.h"
 #include "page.h"
 #include "reply.h"
@@ -178,6 +179,7 @@ static void
 findings_get(struct request *r, struct db *db)
 {
 	struct finding_row *row = NULL;
+	json_object *out, *sources;
 	int rc;
 
 	if (!finding_id_valid(r->pathvars[0])) {
@@ -193,8 +195,17 @@ findings_get(struct request *r, struct db *db)
 		not_found(r);
 		return;
 	}
-	response_json(r, 200, findings_to_json(row, 1));
+	out = findings_to_json(row, 1);
 	findings_row_free(row);
+	/* the sources whose imports report it (README "Imports") */
+	if ((sources = imports_sources(db, r->auth.tenant_id, r->pathvars[0],
+	    &rc)) == NULL) {
+		json_object_put(out);
+		api_db_error(r, rc);
+		return;
+	}
+	json_object_object_add(out, "sources", sources);
+	response_json(r, 200, out);
 }
 
 static void

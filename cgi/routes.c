@@ -38,6 +38,7 @@ routes_table(size_t *n)
 		add(alerts_routes, alerts_nroutes);
 		add(attachments_routes, attachments_nroutes);
 		add(observables_routes, observables_nroutes);
+		add(imports_routes, imports_nroutes);
 		add(mutes_routes, mutes_nroutes);
 	}
 	*n = ntable;

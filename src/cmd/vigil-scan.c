@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "db.h"
+#include "imports.h"
 #include "id.h"
 #include "integrations.h"
 #include "log.h"
@@ -184,6 +185,7 @@ main(int argc, char *argv[])
 	const char *cfile = NULL, *integ = NULL;
 	char err[1024];
 	int ch, due = 0, once = 0, dry = 0, rc;
+	long nimp;
 
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -241,6 +243,13 @@ main(int argc, char *argv[])
 		    "scanner), %ld stale marked failed, %ld could not run",
 		    d.completed, d.failed, d.busy, d.stale, d.errors);
 	rc = d.errors > 0 ? EX_CONFIG : d.failed > 0 ? EX_FAILED : EX_OK;
+	/* Reports posted to POST /imports that were too large to read in
+	 * their request. */
+	if ((nimp = imports_run_due(db, time(NULL))) < 0) {
+		fprintf(stderr, "vigil-scan: imports: %s\n", db_error(db));
+		rc = EX_CONFIG;
+	} else if (nimp > 0)
+		log_info("due: %ld imports read", nimp);
 out:
 	db_free(db);
 	rules_free(&rules);

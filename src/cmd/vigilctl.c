@@ -18,6 +18,7 @@
 #include "id.h"
 #include "idempotency.h"
 #include "import.h"
+#include "imports.h"
 #include "integrations.h"
 #include "keys.h"
 #include "log.h"
@@ -47,6 +48,8 @@ usage(void)
 	    "                          [--expires RFC3339] [--name LABEL]\n"
 	    "       vigilctl [-c file] key list --tenant NAME\n"
 	    "       vigilctl [-c file] key revoke ID\n"
+	    "       vigilctl [-c file] findings import --tenant NAME "
+	    "--format ocsf|sarif|asff|vigil --source NAME [--partial] FILE\n"
 	    "       vigilctl [-c file] findings import --tenant NAME "
 	    "[--no-reconcile] FILE\n"
 	    "       vigilctl [-c file] findings expire\n"
@@ -534,15 +537,87 @@ read_json_file(const char *path)
 	return o;
 }
 
-/* findings import --tenant NAME [--no-reconcile] FILE | findings expire */
+/* findings import --tenant NAME --format F --source S [--partial] FILE:
+ * the file through POST /imports' own path (stored in chunks, then read
+ * by imports_run), its outcome printed. */
+static int
+import_report(struct db *db, const char *tid, const char *file,
+    const char *format, const char *source, int partial)
+{
+	struct imports_upload *up = NULL;
+	enum importfmt fmt;
+	json_object *o = NULL;
+	FILE *fp = NULL;
+	char buf[64 * 1024], id[VIGIL_ID_LEN];
+	long long bytes;
+	size_t n;
+	int rc, ret = EX_FAIL;
+
+	if (importfmt_from_str(format, &fmt) != 0) {
+		fprintf(stderr, "vigilctl: --format must be ocsf, sarif, asff "
+		    "or vigil\n");
+		return EX_USAGE;
+	}
+	if (!imports_source_valid(source)) {
+		fprintf(stderr, "vigilctl: --source must be 1 to 64 letters, "
+		    "digits, '-', '_', '.' or ':'\n");
+		return EX_USAGE;
+	}
+	if ((fp = fopen(file, "rb")) == NULL) {
+		fprintf(stderr, "vigilctl: %s: cannot open\n", file);
+		return EX_FAIL;
+	}
+	if (imports_begin(db, tid, source, fmt, partial ? IMPORT_PARTIAL :
+	    IMPORT_FULL, "vigilctl", time(NULL), &up, &rc) != IMPORT_OK)
+		goto dberr;
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
+		enum imports_outcome oc = imports_write(up, buf, n, &rc);
+
+		if (oc == IMPORT_TOO_LARGE) {
+			imports_abort(up);
+			fprintf(stderr, "vigilctl: %s: larger than 100 MiB\n",
+			    file);
+			goto out;
+		}
+		if (oc != IMPORT_OK) {
+			imports_abort(up);
+			goto dberr;
+		}
+	}
+	if (ferror(fp)) {
+		imports_abort(up);
+		fprintf(stderr, "vigilctl: %s: read error\n", file);
+		goto out;
+	}
+	if (imports_finish(up, id, sizeof(id), &bytes, &rc) != IMPORT_OK ||
+	    imports_run(db, id, time(NULL)) < 0 ||
+	    imports_get(db, tid, id, &o) != 1)
+		goto dberr;
+	printf("%s\n", json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	ret = strcmp(json_object_get_string(json_object_object_get(o,
+	    "status")), "completed") == 0 ? EX_OK : EX_FAIL;
+	goto out;
+dberr:
+	fprintf(stderr, "vigilctl: %s\n", db_error(db));
+out:
+	if (o != NULL)
+		json_object_put(o);
+	fclose(fp);
+	return ret;
+}
+
+/* findings import --tenant NAME [--no-reconcile] FILE | findings import
+ * --tenant NAME --format F --source S [--partial] FILE | findings expire */
 static int
 cmd_findings(struct db *db, int argc, char **argv)
 {
 	struct import_stats st;
 	json_object *doc;
-	const char *tenant = NULL, *file = NULL;
+	const char *tenant = NULL, *file = NULL, *format = NULL,
+	    *source = NULL;
 	char tid[VIGIL_ID_LEN], err[512];
-	int i, reconcile = 1, rc;
+	int i, reconcile = 1, rc, partial = 0;
 	long n;
 
 	if (argc == 2 && strcmp(argv[1], "expire") == 0) {
@@ -572,6 +647,12 @@ cmd_findings(struct db *db, int argc, char **argv)
 			tenant = argv[++i];
 		else if (strcmp(argv[i], "--no-reconcile") == 0)
 			reconcile = 0;
+		else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
+			format = argv[++i];
+		else if (strcmp(argv[i], "--source") == 0 && i + 1 < argc)
+			source = argv[++i];
+		else if (strcmp(argv[i], "--partial") == 0)
+			partial = 1;
 		else if (argv[i][0] != '-' && file == NULL)
 			file = argv[i];
 		else {
@@ -583,8 +664,15 @@ cmd_findings(struct db *db, int argc, char **argv)
 		usage();
 		return EX_USAGE;
 	}
+	if ((format != NULL || source != NULL || partial) &&
+	    (format == NULL || source == NULL || !reconcile)) {
+		usage();
+		return EX_USAGE;
+	}
 	if (tenant_lookup(db, tenant, tid, sizeof(tid)) != 0)
 		return EX_FAIL;
+	if (format != NULL)
+		return import_report(db, tid, file, format, source, partial);
 	if ((doc = read_json_file(file)) == NULL)
 		return EX_FAIL;
 	rc = import_findings(db, tid, doc, reconcile, time(NULL), &st, err,

@@ -186,6 +186,12 @@
 	"id, seq, at, actor, action, object, detail, prev_hash, hash"
 #define AUDIT_HEAD_COLS "seq, hash"
 
+/* imports: the column order imports.c names (IMP_C_*) */
+#define IMPORT_COLS \
+	"seq, id, source, format, mode, status, actor, bytes, items, " \
+	"imported, passed, failed, resolved, errors, error, created_at, " \
+	"started_at, finished_at"
+
 /* tenants and API keys: the column orders tenants.c and keys.c name */
 #define TENANT_COLS \
 	"id, name, created_at, rate_read_per_min, rate_write_per_min, " \
@@ -1266,6 +1272,68 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_SUPPRESSION_COUNT] =
 	    "SELECT COALESCE(SUM(until > ?), 0), COALESCE(SUM(until <= ?), 0) "
 	    "FROM observable_suppressions WHERE tenant_id = ?",
+	/* imports (imports.c): IMPORT_COLS order is imports.c's IMP_C_* */
+	[SQL_IMPORT_INSERT] =
+	    "INSERT INTO imports (id, tenant_id, source, format, mode, status, "
+	    "actor, created_at) VALUES (?, ?, ?, ?, ?, 'receiving', ?, ?)",
+	[SQL_IMPORT_CHUNK_INSERT] =
+	    "INSERT INTO import_chunks (import_id, n, data) VALUES (?, ?, ?)",
+	[SQL_IMPORT_RECEIVED] =
+	    "UPDATE imports SET status = 'queued', bytes = ?, chunks = ? "
+	    "WHERE id = ? AND status = 'receiving'",
+	[SQL_IMPORT_CHUNK] =
+	    "SELECT data FROM import_chunks WHERE import_id = ? AND n = ?",
+	/* One worker wins a queued import. */
+	[SQL_IMPORT_CLAIM] =
+	    "UPDATE imports SET status = 'running', started_at = ? "
+	    "WHERE id = ? AND status = 'queued'",
+	[SQL_IMPORT_FINISH] =
+	    "UPDATE imports SET status = ?, finished_at = ?, items = ?, "
+	    "imported = ?, passed = ?, failed = ?, resolved = ?, errors = ?, "
+	    "error = ? WHERE id = ?",
+	/* While a report is written: what is done so far. */
+	[SQL_IMPORT_PROGRESS] =
+	    "UPDATE imports SET items = ?, imported = ?, passed = ?, "
+	    "failed = ? WHERE id = ?",
+	[SQL_IMPORT_CHUNKS_DELETE] =
+	    "DELETE FROM import_chunks WHERE import_id = ?",
+	[SQL_IMPORT_GET] =
+	    "SELECT " IMPORT_COLS " FROM imports WHERE tenant_id = ? AND id = ?",
+	/* A page, newest first: keyset on seq. */
+	[SQL_IMPORT_LIST] =
+	    "SELECT " IMPORT_COLS " FROM imports WHERE tenant_id = ? "
+	    "AND seq < ? ORDER BY seq DESC LIMIT ?",
+	[SQL_IMPORT_COUNT] =
+	    "SELECT COUNT(*) FROM imports WHERE tenant_id = ?",
+	[SQL_IMPORT_DUE] =
+	    "SELECT id, tenant_id FROM imports WHERE status = 'queued' "
+	    "ORDER BY seq LIMIT 100",
+	/* What import_run needs of a claimed import (tenant_id, source,
+	 * format, mode). */
+	[SQL_IMPORT_DUE_ONE] =
+	    "SELECT tenant_id, source, format, mode FROM imports WHERE id = ?",
+	/* What a complete report of a source no longer lists, a batch at a
+	 * time (the rows found are deleted before the next). */
+	[SQL_SOURCE_ABSENT] =
+	    "SELECT finding_id FROM finding_sources WHERE tenant_id = ? "
+	    "AND source = ? AND import_id <> ? ORDER BY finding_id LIMIT 256",
+	[SQL_SOURCE_DELETE_MANY] =
+	    "DELETE FROM finding_sources WHERE tenant_id = ? AND source = ? "
+	    "AND finding_id IN (" X256("?") ")",
+	[SQL_SOURCE_REMAINING_MANY] =
+	    "SELECT DISTINCT finding_id FROM finding_sources "
+	    "WHERE tenant_id = ? AND finding_id IN (" X256("?") ")",
+	[SQL_SOURCE_LIST] =
+	    "SELECT source, format, external_id, first_seen_at, last_seen_at "
+	    "FROM finding_sources WHERE tenant_id = ? AND finding_id = ? "
+	    "ORDER BY source",
+	ROWS4(SQL_SOURCE_UPSERT, "INSERT INTO finding_sources (tenant_id, "
+	    "finding_id, source, format, external_id, first_seen_at, "
+	    "last_seen_at, import_id) VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?)",
+	    " ON DUPLICATE KEY UPDATE format = VALUES(format), "
+	    "external_id = VALUES(external_id), "
+	    "last_seen_at = VALUES(last_seen_at), "
+	    "import_id = VALUES(import_id)"),
 
 	/* MUTE_COLS order: mutes.c MC_* */
 	[SQL_MUTE_INSERT] =

@@ -1922,6 +1922,30 @@ out:
 }
 
 long
+findings_resolve_ids(struct db *db, const char *tenant_id,
+    const char *const *ids, size_t n, time_t now)
+{
+	const char *batch[FINDINGS_BATCH];
+	long total = 0, got;
+	size_t i, j, k;
+	int rc = 0, attempt;
+
+	for (i = 0; i < n; i += k) {
+		k = n - i < FINDINGS_BATCH ? n - i : FINDINGS_BATCH;
+		for (j = 0; j < k; j++)
+			batch[j] = ids[i + j];
+		rc = DB_RETRY;
+		for (attempt = 0; attempt < 3 && rc == DB_RETRY; attempt++)
+			rc = absent_batch_once(db, tenant_id, batch, k, now,
+			    NULL, &got);
+		if (rc != 0)
+			return rc;
+		total += got;
+	}
+	return total;
+}
+
+long
 findings_resolve_absent(struct db *db, const char *tenant_id,
     const char *integration_id, const char *provider, const char *scan_id,
     time_t now)

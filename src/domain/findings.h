@@ -231,6 +231,11 @@ int	 findings_observe_batch(struct db *, const char *tenant_id,
 long	 findings_resolve_absent(struct db *, const char *tenant_id,
 	    const char *integration_id, const char *provider,
 	    const char *scan_id, time_t now);
+/* An import's complete report no longer lists ids[0..n) and no other
+ * source reports them: LC_NOT_SEEN for each, in batches as above (no
+ * scan results). The number resolved, or a DB_* code. */
+long	 findings_resolve_ids(struct db *, const char *tenant_id,
+	    const char *const *ids, size_t n, time_t now);
 /* Expire acceptances and snoozes whose time has passed, across all
  * tenants (LC_TICK). Returns the number changed or a DB_* code. */
 long	 findings_expire_due(struct db *, time_t now);

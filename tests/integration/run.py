@@ -115,6 +115,7 @@ def main():
     import test_counts
     import test_alerts
     import test_attachments
+    import test_imports
     import test_metadata
     import test_observables
     import test_mutes
@@ -162,6 +163,7 @@ def main():
         modules = (test_api, test_findings, test_scanner, test_webhooks,
                    test_delivery, test_cron, test_counts, test_alerts,
                    test_attachments, test_metadata, test_observables,
+                   test_imports,
                    test_mutes)
         for mod in modules:
             mod.STACK = st

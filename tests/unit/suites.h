@@ -17,6 +17,7 @@ Suite	*conf_suite(void);
 Suite	*crypto_suite(void);
 Suite	*events_suite(void);
 Suite	*id_suite(void);
+Suite	*importfmt_suite(void);
 Suite	*inventory_suite(void);
 Suite	*keys_suite(void);
 Suite	*lifecycle_suite(void);

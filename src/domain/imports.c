@@ -1,0 +1,717 @@
+/* imports.c: reports of other tools imported as findings (POST
+ * /api/v1/imports, vigilctl findings import --format): the report stored
+ * in chunks as it arrives, then read by imports_run (importfmt.c frames
+ * and maps it) through the scanner's batch path, with the source of each
+ * finding recorded in finding_sources; the import's row, its progress
+ * and per-item errors. */
+#include "vigil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "findings.h"
+#include "id.h"
+#include "imports.h"
+#include "importfmt.h"
+#include "log.h"
+#include "page.h"
+#include "vjson.h"
+#include "vtime.h"
+
+
+/* IMPORT_COLS order (db.c) */
+enum {
+	IMP_C_SEQ, IMP_C_ID, IMP_C_SOURCE, IMP_C_FORMAT, IMP_C_MODE,
+	IMP_C_STATUS, IMP_C_ACTOR, IMP_C_BYTES, IMP_C_ITEMS, IMP_C_IMPORTED,
+	IMP_C_PASSED, IMP_C_FAILED, IMP_C_RESOLVED, IMP_C_ERRORS, IMP_C_ERROR,
+	IMP_C_CREATED, IMP_C_STARTED, IMP_C_FINISHED
+};
+
+int
+imports_source_valid(const char *s)
+{
+	size_t n = 0;
+
+	for (; s != NULL && *s != '\0'; s++, n++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
+		    *s == '.' || *s == ':'))
+			return 0;
+	return n >= 1 && n <= IMPORT_SOURCE_MAX;
+}
+
+struct imports_upload {
+	struct db	*db;
+	char		 id[VIGIL_ID_LEN];
+	char		*buf;
+	size_t		 len;
+	long long	 size;
+	long		 n;
+};
+
+static int
+upload_flush(struct imports_upload *up)
+{
+	int rc;
+
+	if (up->len == 0)
+		return 0;
+	rc = db_exec(up->db, SQL_IMPORT_CHUNK_INSERT, (struct db_val[]){
+	    DB_STR(up->id), DB_INT(up->n), DB_STRN(up->buf, up->len) }, 3,
+	    NULL);
+	if (rc == 0) {
+		up->n++;
+		up->len = 0;
+	}
+	return rc;
+}
+
+enum imports_outcome
+imports_begin(struct db *db, const char *tenant_id, const char *source,
+    enum importfmt fmt, enum imports_mode mode, const char *actor, time_t now,
+    struct imports_upload **out, int *rc)
+{
+	struct imports_upload *up;
+	char at[VTIME_SQL_LEN];
+
+	*out = NULL;
+	*rc = DB_ERR;
+	if ((up = calloc(1, sizeof(*up))) == NULL ||
+	    (up->buf = malloc(IMPORT_CHUNK)) == NULL ||
+	    id_new("imp", up->id, sizeof(up->id)) != 0)
+		goto fail;
+	up->db = db;
+	vtime_sql(now, at, sizeof(at));
+	if ((*rc = db_begin(db)) != 0)
+		goto fail;
+	if ((*rc = db_exec(db, SQL_IMPORT_INSERT, (struct db_val[]){
+	    DB_STR(up->id), DB_STR(tenant_id), DB_STR(source),
+	    DB_STR(importfmt_str(fmt)), DB_STR(mode == IMPORT_FULL ? "full" :
+	    "partial"), DB_STR(actor), DB_STR(at) }, 7, NULL)) != 0) {
+		db_rollback(db);
+		goto fail;
+	}
+	*out = up;
+	return IMPORT_OK;
+fail:
+	if (up != NULL)
+		free(up->buf);
+	free(up);
+	return IMPORT_DB_ERROR;
+}
+
+enum imports_outcome
+imports_write(struct imports_upload *up, const void *data, size_t len,
+    int *rc)
+{
+	const char *p = data;
+	size_t take;
+
+	*rc = 0;
+	if ((long long)len > IMPORT_MAX_BYTES - up->size)
+		return IMPORT_TOO_LARGE;
+	up->size += (long long)len;
+	while (len > 0) {
+		take = IMPORT_CHUNK - up->len;
+		if (take > len)
+			take = len;
+		memcpy(up->buf + up->len, p, take);
+		up->len += take;
+		p += take;
+		len -= take;
+		if (up->len == IMPORT_CHUNK && (*rc = upload_flush(up)) != 0)
+			return IMPORT_DB_ERROR;
+	}
+	return IMPORT_OK;
+}
+
+static void
+upload_free(struct imports_upload *up)
+{
+	if (up == NULL)
+		return;
+	free(up->buf);
+	free(up);
+}
+
+enum imports_outcome
+imports_finish(struct imports_upload *up, char *id_out, size_t idsz,
+    long long *bytes, int *rc)
+{
+	enum imports_outcome oc = IMPORT_DB_ERROR;
+
+	if ((*rc = upload_flush(up)) != 0 ||
+	    (*rc = db_exec(up->db, SQL_IMPORT_RECEIVED, (struct db_val[]){
+	    DB_INT(up->size), DB_INT(up->n), DB_STR(up->id) }, 3,
+	    NULL)) != 0 || (*rc = db_commit(up->db)) != 0) {
+		db_rollback(up->db);
+		goto out;
+	}
+	snprintf(id_out, idsz, "%s", up->id);
+	*bytes = up->size;
+	oc = IMPORT_OK;
+out:
+	upload_free(up);
+	return oc;
+}
+
+void
+imports_abort(struct imports_upload *up)
+{
+	if (up == NULL)
+		return;
+	db_rollback(up->db);
+	upload_free(up);
+}
+
+/* The stored report, read back chunk by chunk. */
+struct chunks {
+	struct db	*db;
+	const char	*id;
+	long		 n;
+};
+
+/* The next chunk into *res (free it), 0 at the end, or a DB_* code. */
+static int
+chunk_next(struct chunks *c, struct db_res **res)
+{
+	int rc;
+
+	*res = NULL;
+	if ((rc = db_exec(c->db, SQL_IMPORT_CHUNK, (struct db_val[]){
+	    DB_STR(c->id), DB_INT(c->n) }, 2, res)) != 0)
+		return rc;
+	if ((*res)->nrows == 0 || db_cell(*res, 0, 0) == NULL) {
+		db_res_free(*res);
+		*res = NULL;
+		return 0;
+	}
+	c->n++;
+	return 1;
+}
+
+/* One run over a report. */
+struct run {
+	struct db		*db;
+	const char		*tenant_id;
+	const char		*import_id;
+	const char		*source;
+	enum importfmt		 fmt;
+	time_t			 now;
+	int			 write;		/* the second pass */
+	long			 items, imported, passed, failed;
+	json_object		*errors;
+	struct importfmt_finding *fs;
+	struct findings_seen	*seen;
+	size_t			 n;
+	long			 flushes;
+	int			 rc;		/* a DB_* code stops the run */
+};
+
+static void
+run_error(struct run *r, const struct importfmt_pos *pos, const char *why)
+{
+	json_object *e;
+
+	r->failed++;
+	if (r->write || json_object_array_length(r->errors) >=
+	    IMPORT_ERRORS_MAX)
+		return;
+	e = json_object_new_object();
+	json_object_object_add(e, "index",
+	    json_object_new_int64((int64_t)pos->index));
+	json_object_object_add(e, "line",
+	    json_object_new_int64((int64_t)pos->line));
+	json_object_object_add(e, "offset",
+	    json_object_new_int64((int64_t)pos->offset));
+	json_object_object_add(e, "error", json_object_new_string(why));
+	json_object_array_add(r->errors, e);
+}
+
+/* Write the batch: the findings through the scanner's batch, then the
+ * source on each. 0 or a DB_* code. */
+static int
+run_flush(struct run *r)
+{
+	struct db_val *v = NULL;
+	char at[VTIME_SQL_LEN];
+	size_t i;
+	int rc;
+
+	if (r->n == 0)
+		return 0;
+	for (i = 0; i < r->n; i++) {
+		struct importfmt_finding *f = &r->fs[i];
+		struct findings_seen *s = &r->seen[i];
+
+		memset(s, 0, sizeof(*s));
+		s->obs.rule_id = f->rule_id;
+		s->obs.provider = f->provider;
+		s->obs.subscription_id = f->subscription_id;
+		s->obs.environment = "";
+		s->obs.resource_id = f->resource_id;
+		s->obs.title = f->title;
+		s->obs.severity = f->severity;
+		s->obs.category = f->category;
+		s->obs.layer = "";
+		s->obs.framework = f->framework;
+		s->obs.description = f->description;
+		s->obs.recommendation = f->recommendation;
+		s->obs.resource_name = f->resource_name;
+		s->obs.resource_type = f->resource_type;
+		s->obs.resource_group = f->resource_group;
+		s->obs.region = f->region;
+		s->obs.account = f->account;
+		s->obs.tags = f->tags;
+		s->obs.source = r->source;
+		s->evidence = f->evidence;
+		s->evlen = strlen(f->evidence);
+		memcpy(s->fingerprint, f->fingerprint, sizeof(s->fingerprint));
+		memcpy(s->id, f->id, sizeof(s->id));
+	}
+	if ((rc = findings_observe_batch(r->db, r->tenant_id, r->seen, r->n,
+	    r->now, NULL, 0)) != 0)
+		goto out;
+	vtime_sql(r->now, at, sizeof(at));
+	if ((v = calloc(r->n * 8, sizeof(*v))) == NULL) {
+		rc = DB_ERR;
+		goto out;
+	}
+	for (i = 0; i < r->n; i++) {
+		v[i * 8 + 0] = DB_STR(r->tenant_id);
+		v[i * 8 + 1] = DB_STR(r->fs[i].id);
+		v[i * 8 + 2] = DB_STR(r->source);
+		v[i * 8 + 3] = DB_STR(importfmt_str(r->fmt));
+		v[i * 8 + 4] = DB_STR(r->fs[i].external_id);
+		v[i * 8 + 5] = DB_STR(at);
+		v[i * 8 + 6] = DB_STR(at);
+		v[i * 8 + 7] = DB_STR(r->import_id);
+	}
+	if ((rc = db_exec_rows(r->db, SQL_SOURCE_UPSERT_64, v, 8,
+	    r->n)) != 0)
+		goto out;
+	/* GET /imports/{id} shows the progress every 16 batches */
+	if (++r->flushes % 16 == 0)
+		rc = db_exec(r->db, SQL_IMPORT_PROGRESS, (struct db_val[]){
+		    DB_INT(r->items), DB_INT(r->imported), DB_INT(r->passed),
+		    DB_INT(r->failed), DB_STR(r->import_id) }, 5, NULL);
+out:
+	free(v);
+	for (i = 0; i < r->n; i++)
+		importfmt_finding_clear(&r->fs[i]);
+	r->n = 0;
+	return rc;
+}
+
+static int
+run_item(void *arg, json_object *item, json_object *ctx,
+    const struct importfmt_pos *pos, const char *why)
+{
+	struct run *r = arg;
+	struct importfmt_finding *f = &r->fs[r->n];
+	char err[400];
+	enum importfmt_map_result m;
+
+	r->items++;
+	if (item == NULL) {
+		run_error(r, pos, why);
+		return 0;
+	}
+	m = importfmt_map(r->fmt, item, ctx, f, err, sizeof(err));
+	if (m == IMPORTFMT_BAD) {
+		importfmt_finding_clear(f);
+		run_error(r, pos, err);
+		return 0;
+	}
+	if (m == IMPORTFMT_PASS) {
+		importfmt_finding_clear(f);
+		r->passed++;
+		return 0;
+	}
+	r->imported++;
+	if (!r->write) {
+		importfmt_finding_clear(f);
+		return 0;
+	}
+	if (++r->n == FINDINGS_BATCH && (r->rc = run_flush(r)) != 0)
+		return 1;
+	return 0;
+}
+
+/* One pass over the stored report. 0, 1 with why set (the report is
+ * not one), or a DB_* code. */
+static int
+run_pass(struct run *r, char *why, size_t whysz)
+{
+	struct importfmt_stream st;
+	struct chunks c = { r->db, r->import_id, 0 };
+	struct db_res *res = NULL;
+	int rc, bad;
+
+	r->items = r->imported = r->passed = r->failed = 0;
+	importfmt_init(&st, r->fmt, 0, run_item, r);
+	bad = 0;
+	if (r->fmt == IMPORTFMT_SARIF) {
+		struct importfmt_stream cs;
+
+		/* the runs' tools first: they may follow their results */
+		importfmt_init(&cs, r->fmt, 1, NULL, NULL);
+		while ((rc = chunk_next(&c, &res)) == 1) {
+			bad = importfmt_feed(&cs, db_cell(res, 0, 0),
+			    res->lens[0]);
+			db_res_free(res);
+			if (bad != 0)
+				break;
+		}
+		importfmt_take_ctx(&st, &cs);
+		importfmt_free(&cs);
+		if (rc < 0)
+			goto out;
+		c.n = 0;
+		bad = 0;
+	}
+	while ((rc = chunk_next(&c, &res)) == 1) {
+		bad = importfmt_feed(&st, db_cell(res, 0, 0), res->lens[0]);
+		db_res_free(res);
+		if (bad != 0)
+			break;
+	}
+	if (rc < 0)
+		goto out;
+	if (!bad)
+		bad = importfmt_finish(&st);
+	if (bad && st.stopped) {
+		rc = r->rc ? r->rc : DB_ERR;
+		goto out;
+	}
+	if (bad) {
+		snprintf(why, whysz, "%s", st.err);
+		rc = 1;
+		goto out;
+	}
+	rc = r->write ? run_flush(r) : 0;
+out:
+	for (; r->n > 0; r->n--)
+		importfmt_finding_clear(&r->fs[r->n - 1]);
+	importfmt_free(&st);
+	return rc;
+}
+
+/* A full report: the findings of the source it no longer lists lose the
+ * source; those no source reports any more are resolved. */
+static long
+run_reconcile(struct run *r)
+{
+	struct db_val p[2 + DB_MANY], q[1 + DB_MANY];
+	struct db_res *abs = NULL, *rem = NULL;
+	const char *gone[DB_MANY];
+	long total = 0, got;
+	size_t i, j, n, ngone;
+	int rc;
+
+	for (;;) {
+		if ((rc = db_exec(r->db, SQL_SOURCE_ABSENT, (struct db_val[]){
+		    DB_STR(r->tenant_id), DB_STR(r->source),
+		    DB_STR(r->import_id) }, 3, &abs)) != 0)
+			return rc;
+		if ((n = abs->nrows) == 0)
+			break;
+		p[0] = DB_STR(r->tenant_id);
+		p[1] = DB_STR(r->source);
+		q[0] = DB_STR(r->tenant_id);
+		for (i = 0; i < DB_MANY; i++) {
+			p[2 + i] = DB_STR(db_cell(abs, i < n ? i : n - 1, 0));
+			q[1 + i] = p[2 + i];
+		}
+		if ((rc = db_exec(r->db, SQL_SOURCE_DELETE_MANY, p, NELEM(p),
+		    NULL)) != 0 || (rc = db_exec(r->db,
+		    SQL_SOURCE_REMAINING_MANY, q, NELEM(q), &rem)) != 0)
+			goto fail;
+		for (i = ngone = 0; i < n; i++) {
+			const char *id = db_cell(abs, i, 0);
+
+			for (j = 0; j < rem->nrows; j++)
+				if (strcmp(db_cell(rem, j, 0), id) == 0)
+					break;
+			if (j == rem->nrows)
+				gone[ngone++] = id;
+		}
+		got = findings_resolve_ids(r->db, r->tenant_id, gone, ngone,
+		    r->now);
+		db_res_free(rem);
+		rem = NULL;
+		db_res_free(abs);
+		abs = NULL;
+		if (got < 0)
+			return got;
+		total += got;
+	}
+	db_res_free(abs);
+	return total;
+fail:
+	db_res_free(rem);
+	db_res_free(abs);
+	return rc;
+}
+
+static int
+finish(struct db *db, const char *id, const char *status, time_t now,
+    const struct run *r, long resolved, const char *error)
+{
+	char at[VTIME_SQL_LEN];
+	size_t len;
+	const char *errs = vjson_str(r->errors, &len);
+
+	vtime_sql(now, at, sizeof(at));
+	db_exec(db, SQL_IMPORT_CHUNKS_DELETE, (struct db_val[]){ DB_STR(id) },
+	    1, NULL);
+	return db_exec(db, SQL_IMPORT_FINISH, (struct db_val[]){
+	    DB_STR(status), DB_STR(at), DB_INT(r->items), DB_INT(r->imported),
+	    DB_INT(r->passed), DB_INT(r->failed), DB_INT(resolved),
+	    DB_STRN(errs, len), DB_STR0(error), DB_STR(id) }, 10, NULL);
+}
+
+int
+imports_run(struct db *db, const char *import_id, time_t now)
+{
+	struct db_res *res = NULL;
+	unsigned long long claimed = 0;
+	struct run r;
+	char at[VTIME_SQL_LEN], why[300], tenant[VIGIL_ID_LEN],
+	    source[IMPORT_SOURCE_MAX + 1];
+	long resolved = 0;
+	int rc, full;
+
+	memset(&r, 0, sizeof(r));
+	vtime_sql(now, at, sizeof(at));
+	if ((rc = db_exec_affected(db, SQL_IMPORT_CLAIM, (struct db_val[]){
+	    DB_STR(at), DB_STR(import_id) }, 2, &claimed)) != 0)
+		return rc;
+	if (claimed == 0)
+		return 0;
+	/* tenant_id is not in IMPORT_COLS (the API never shows it) */
+	if ((rc = db_exec(db, SQL_IMPORT_DUE_ONE, (struct db_val[]){
+	    DB_STR(import_id) }, 1, &res)) != 0)
+		return rc;
+	if (res->nrows != 1) {
+		db_res_free(res);
+		return DB_ERR;
+	}
+	snprintf(tenant, sizeof(tenant), "%s", db_cell(res, 0, 0));
+	snprintf(source, sizeof(source), "%s", db_cell(res, 0, 1));
+	if (importfmt_from_str(db_cell(res, 0, 2), &r.fmt) != 0)
+		r.fmt = IMPORTFMT_VIGIL;
+	full = strcmp(db_cell(res, 0, 3), "full") == 0;
+	db_res_free(res);
+	r.db = db;
+	r.tenant_id = tenant;
+	r.import_id = import_id;
+	r.source = source;
+	r.now = now;
+	r.errors = json_object_new_array();
+	r.fs = calloc(FINDINGS_BATCH, sizeof(*r.fs));
+	r.seen = calloc(FINDINGS_BATCH, sizeof(*r.seen));
+	if (r.errors == NULL || r.fs == NULL || r.seen == NULL) {
+		rc = DB_ERR;
+		goto out;
+	}
+	/* First the whole report, writing nothing: a report that is not one
+	 * changes nothing. */
+	why[0] = '\0';
+	if ((rc = run_pass(&r, why, sizeof(why))) < 0)
+		goto out;
+	if (rc == 1) {
+		rc = finish(db, import_id, "failed", now, &r, 0, why);
+		goto done;
+	}
+	r.write = 1;
+	if ((rc = run_pass(&r, why, sizeof(why))) != 0) {
+		rc = rc > 0 ? DB_ERR : rc;
+		goto out;
+	}
+	/* An item that could not be read may be a finding still there: a
+	 * report with any resolves nothing. */
+	if (full && r.failed == 0 && (resolved = run_reconcile(&r)) < 0) {
+		rc = (int)resolved;
+		goto out;
+	}
+	rc = finish(db, import_id, "completed", now, &r, resolved, NULL);
+done:
+	json_object_put(r.errors);
+	free(r.fs);
+	free(r.seen);
+	return rc != 0 ? rc : 1;
+out:
+	log_err("import %s: database error %d", import_id, rc);
+	finish(db, import_id, "failed", now, &r, resolved,
+	    "a database error interrupted the import; what was written "
+	    "before it stays");
+	json_object_put(r.errors);
+	free(r.fs);
+	free(r.seen);
+	return rc;
+}
+
+long
+imports_run_due(struct db *db, time_t now)
+{
+	struct db_res *res = NULL;
+	long done = 0;
+	size_t i;
+	int rc;
+
+	if ((rc = db_exec(db, SQL_IMPORT_DUE, NULL, 0, &res)) != 0)
+		return rc;
+	for (i = 0; i < res->nrows; i++) {
+		rc = imports_run(db, db_cell(res, i, 0), now);
+		if (rc < 0)
+			break;
+		done += rc;
+	}
+	db_res_free(res);
+	return rc < 0 ? rc : done;
+}
+
+static json_object *
+time_or_null(const char *s)
+{
+	return vtime_sql_json(s);
+}
+
+static json_object *
+import_json(const struct db_res *res, size_t i)
+{
+	json_object *o = json_object_new_object(), *errs = NULL;
+	struct vjson_err e;
+	const char *s;
+	static const struct { const char *name; int col; } counts[] = {
+		{ "bytes", IMP_C_BYTES }, { "items", IMP_C_ITEMS },
+		{ "imported", IMP_C_IMPORTED }, { "passed", IMP_C_PASSED },
+		{ "failed", IMP_C_FAILED }, { "resolved", IMP_C_RESOLVED },
+	};
+	size_t k;
+
+	json_object_object_add(o, "import_id",
+	    json_object_new_string(db_cell(res, i, IMP_C_ID)));
+	json_object_object_add(o, "source",
+	    json_object_new_string(db_cell(res, i, IMP_C_SOURCE)));
+	json_object_object_add(o, "format",
+	    json_object_new_string(db_cell(res, i, IMP_C_FORMAT)));
+	json_object_object_add(o, "mode",
+	    json_object_new_string(db_cell(res, i, IMP_C_MODE)));
+	json_object_object_add(o, "status",
+	    json_object_new_string(db_cell(res, i, IMP_C_STATUS)));
+	json_object_object_add(o, "created_by",
+	    json_object_new_string(db_cell(res, i, IMP_C_ACTOR)));
+	for (k = 0; k < NELEM(counts); k++)
+		json_object_object_add(o, counts[k].name,
+		    json_object_new_int64(db_cell_int(res, i, counts[k].col)));
+	json_object_object_add(o, "created_at",
+	    time_or_null(db_cell(res, i, IMP_C_CREATED)));
+	json_object_object_add(o, "started_at",
+	    time_or_null(db_cell(res, i, IMP_C_STARTED)));
+	json_object_object_add(o, "finished_at",
+	    time_or_null(db_cell(res, i, IMP_C_FINISHED)));
+	json_object_object_add(o, "error",
+	    vjson_new_string_or_null(db_cell(res, i, IMP_C_ERROR)));
+	s = db_cell(res, i, IMP_C_ERRORS);
+	if (s != NULL)
+		errs = vjson_parse(s, strlen(s), 8, 16 * 1024 * 1024, &e);
+	json_object_object_add(o, "errors", errs ? errs :
+	    json_object_new_array());
+	return o;
+}
+
+int
+imports_get(struct db *db, const char *tenant_id, const char *id,
+    json_object **out)
+{
+	struct db_res *res = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!id_valid("imp", id))
+		return 0;
+	if ((rc = db_exec(db, SQL_IMPORT_GET, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(id) }, 2, &res)) != 0)
+		return rc;
+	if (res->nrows == 1)
+		*out = import_json(res, 0);
+	rc = res->nrows == 1;
+	db_res_free(res);
+	return rc;
+}
+
+int
+imports_list(struct db *db, const char *tenant_id, long long before,
+    long limit, json_object **out)
+{
+	struct db_res *res = NULL, *cnt = NULL;
+	json_object *items;
+	char cursor[PAGE_SEQ_CURSOR_LEN];
+	size_t i, n;
+	int rc;
+
+	*out = NULL;
+	if ((rc = db_exec(db, SQL_IMPORT_COUNT, (struct db_val[]){
+	    DB_STR(tenant_id) }, 1, &cnt)) != 0)
+		return rc;
+	if ((rc = db_exec(db, SQL_IMPORT_LIST, (struct db_val[]){
+	    DB_STR(tenant_id), DB_INT(before), DB_INT(limit + 1) }, 3,
+	    &res)) != 0) {
+		db_res_free(cnt);
+		return rc;
+	}
+	items = json_object_new_array();
+	n = page_rows(res, limit);
+	for (i = 0; i < n; i++) {
+		json_object *o = import_json(res, i);
+
+		/* the list leaves the per-item errors to GET /imports/{id} */
+		json_object_object_del(o, "errors");
+		json_object_array_add(items, o);
+	}
+	cursor[0] = '\0';
+	if (n > 0)
+		page_seq_cursor(db_cell_int(res, n - 1, IMP_C_SEQ), cursor,
+		    sizeof(cursor));
+	*out = json_object_new_object();
+	page_end(*out, "imports", items, db_cell_int(cnt, 0, 0),
+	    res->nrows > n, cursor);
+	db_res_free(res);
+	db_res_free(cnt);
+	return 0;
+}
+
+json_object *
+imports_sources(struct db *db, const char *tenant_id, const char *finding_id,
+    int *rc)
+{
+	struct db_res *res = NULL;
+	json_object *arr;
+	size_t i;
+
+	if ((*rc = db_exec(db, SQL_SOURCE_LIST, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(finding_id) }, 2, &res)) != 0)
+		return NULL;
+	arr = json_object_new_array();
+	for (i = 0; i < res->nrows; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "source",
+		    json_object_new_string(db_cell(res, i, 0)));
+		json_object_object_add(o, "format",
+		    json_object_new_string(db_cell(res, i, 1)));
+		json_object_object_add(o, "external_id",
+		    json_object_new_string(db_cell(res, i, 2)));
+		json_object_object_add(o, "first_seen_at",
+		    time_or_null(db_cell(res, i, 3)));
+		json_object_object_add(o, "last_seen_at",
+		    time_or_null(db_cell(res, i, 4)));
+		json_object_array_add(arr, o);
+	}
+	db_res_free(res);
+	return arr;
+}

@@ -1,0 +1,70 @@
+/* imports.h: reports of other tools (OCSF, SARIF, ASFF, Vigil JSON)
+ * imported as findings: received, read, listed. */
+#ifndef VIGIL_IMPORTS_H
+#define VIGIL_IMPORTS_H
+
+#include <time.h>
+#include <json-c/json.h>
+
+#include "importfmt.h"
+
+struct db;
+
+
+
+#define IMPORT_MAX_BYTES	(100LL * 1024 * 1024)	/* one report */
+#define IMPORT_CHUNK		(256 * 1024)
+#define IMPORT_SYNC_MAX		(1024 * 1024)	/* answered at once */
+#define IMPORT_ERRORS_MAX	100		/* per-item errors kept */
+#define IMPORT_SOURCE_MAX	64
+
+enum imports_mode { IMPORT_FULL, IMPORT_PARTIAL };
+
+/* 1 if s can name a source: 1..64 of a-z A-Z 0-9 '-' '_' '.' ':'. */
+int	 imports_source_valid(const char *s);
+
+/* Receiving a report: imports_begin writes the import's row ('receiving')
+ * and opens the transaction its chunks are written in; imports_write
+ * adds bytes (IMPORT_TOO_LARGE past IMPORT_MAX_BYTES); imports_finish
+ * marks it queued and commits (id_out: the import id, 41 bytes);
+ * imports_abort rolls back, leaving nothing. */
+struct imports_upload;
+enum imports_outcome {
+	IMPORT_OK = 0,
+	IMPORT_TOO_LARGE,
+	IMPORT_DB_ERROR,
+};
+enum imports_outcome imports_begin(struct db *, const char *tenant_id,
+	    const char *source, enum importfmt fmt, enum imports_mode mode,
+	    const char *actor, time_t now, struct imports_upload **out,
+	    int *rc);
+enum imports_outcome imports_write(struct imports_upload *, const void *data,
+	    size_t len, int *rc);
+enum imports_outcome imports_finish(struct imports_upload *, char *id_out,
+	    size_t idsz, long long *bytes, int *rc);
+void	 imports_abort(struct imports_upload *);
+
+/* Read a queued import (claimed, so only one worker does) from its
+ * chunks: validate the whole report first (a report that is not one
+ * changes nothing), then observe its findings a batch at a time through
+ * the scanner's path, record the source on each, and for a full report
+ * resolve what the source no longer lists (unless another source still
+ * reports it). The import's row ends 'completed' or 'failed', its chunks
+ * deleted. 1 done, 0 not queued (another worker has it), or a DB_*. */
+int	 imports_run(struct db *, const char *import_id, time_t now);
+/* imports_run for every queued import (vigil-scan --due): how many were
+ * run, or a DB_* code. */
+long	 imports_run_due(struct db *, time_t now);
+
+/* GET /imports/{id}: 1 with *out (new object), 0 not found, or DB_*. */
+int	 imports_get(struct db *, const char *tenant_id, const char *id,
+	    json_object **out);
+/* GET /imports: a page newest first (keyset before, limit). 0 or DB_*. */
+int	 imports_list(struct db *, const char *tenant_id, long long before,
+	    long limit, json_object **out);
+/* The sources reporting a finding: a new array (empty if none), or NULL
+ * with *rc set. */
+json_object *imports_sources(struct db *, const char *tenant_id,
+	    const char *finding_id, int *rc);
+
+#endif

@@ -1,0 +1,483 @@
+"""test_imports.py: POST /api/v1/imports, GET /imports and /imports/{id},
+and vigilctl findings import --format, through the real stack.
+
+Every golden report of tests/data/imports/ gives the findings its
+NAME.expected.json lists; reimports of one source (full with an item gone
+resolves it, back reopens it, partial resolves nothing, the same report
+twice changes nothing and raises no event); two sources reporting the
+same rule on the same resource make one finding listing both; malformed
+and hostile reports (cut off, deep nesting, a huge string, invalid UTF-8,
+SQL metacharacters, wrong types) are a 4xx or per-item errors with their
+position and change nothing; another tenant's import is 404; scopes.
+
+Run by run.py, which sets STACK here.
+"""
+
+import copy
+import json
+import os
+import unittest
+
+import test_api as api
+from test_api import Base, auth, new_key, new_tenant, request
+from test_attachments import form
+
+STACK = None        # a stack.Stack, set by run.py
+WORKERS = 4
+
+
+def setUpModule():
+    global STACK
+    if STACK is None:
+        STACK = api.STACK
+    if STACK is None:
+        raise unittest.SkipTest("no stack: run tests/integration/run.py")
+
+
+def data(name):
+    with open(os.path.join(STACK.srcdir, "tests", "data", "imports", name),
+              "rb") as f:
+        return f.read()
+
+
+def expected(name):
+    return json.loads(data(name + ".expected.json"))
+
+
+def q(s):
+    assert "'" not in s and "\\" not in s, s
+    return "'%s'" % s
+
+
+def ocsf_item(n, code="s3_bucket_public_access", severity_id=4,
+              status="FAIL", title=None):
+    """A Prowler-shaped OCSF Detection Finding on resource n."""
+    return {
+        "class_uid": 2004, "class_name": "Detection Finding",
+        "category_uid": 2, "activity_id": 1, "type_uid": 200401,
+        "time": 1739539623 + n, "time_dt": "2025-02-14T14:27:03",
+        "severity_id": severity_id, "status_code": status, "status_id": 1,
+        "status_detail": "Bucket b-%d is public." % n,
+        "metadata": {"event_code": code, "version": "1.4.0",
+                     "product": {"name": "Prowler", "uid": "prowler"}},
+        "finding_info": {"uid": "prowler-aws-%s-%d" % (code, n),
+                         "title": title or "Bucket is public",
+                         "desc": "An S3 bucket allows public access.",
+                         "types": ["Data Exposure"]},
+        "resources": [{"uid": "arn:aws:s3:::bucket-%d" % n,
+                       "name": "bucket-%d" % n, "region": "eu-west-1"}],
+        "cloud": {"provider": "aws", "account": {"uid": "123456789012"},
+                  "region": "eu-west-1"},
+        "remediation": {"desc": "Block public access."},
+        "unmapped": {"compliance": {"CIS-1.4": ["2.1.5"]}},
+    }
+
+
+class ImportBase(Base):
+
+    def base(self):
+        return STACK.urls()["nginx"]
+
+    def post(self, body, fmt="ocsf", source="prowler-aws-prod", mode=None,
+             key=None, ct="application/json", extra=""):
+        path = "/api/v1/imports?format=%s&source=%s" % (fmt, source)
+        if mode:
+            path += "&mode=" + mode
+        path += extra
+        if not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+        return request(self.base(), "POST", path, body,
+                       dict(auth(key or self.key), **{"Content-Type": ct}),
+                       timeout=120)
+
+    def imported(self, body, **kw):
+        r = self.post(body, **kw)
+        self.assertEqual(r.status, 201, r)
+        imp = r.json()
+        self.assertEqual(imp["status"], "completed", imp)
+        self.assertEqual(r.header("Location"),
+                         "/api/v1/imports/" + imp["import_id"])
+        return imp
+
+    def finding(self, fid, key=None):
+        return request(self.base(), "GET", "/api/v1/findings/" + fid,
+                       headers=auth(key or self.key))
+
+    def state(self, fid):
+        r = self.finding(fid)
+        self.assertEqual(r.status, 200, r)
+        return r.json()["state"]
+
+    def snapshot(self):
+        """Every finding of the tenant, as stored, but last_seen_at; its
+        history and events counted."""
+        rows = STACK.query(
+            "SELECT id, state, severity, fingerprint, title, updated_at, "
+            "HEX(evidence) FROM findings WHERE tenant_id = %s ORDER BY id" %
+            q(self.tenant_id))
+        hist = STACK.query("SELECT COUNT(*) FROM finding_history WHERE "
+                           "tenant_id = %s" % q(self.tenant_id))
+        ev = STACK.query("SELECT COUNT(*) FROM events WHERE tenant_id = %s" %
+                         q(self.tenant_id))
+        return rows, hist, ev
+
+    def count(self):
+        return int(STACK.query("SELECT COUNT(*) FROM findings WHERE "
+                               "tenant_id = %s" % q(self.tenant_id))[0][0])
+
+
+class T01Golden(ImportBase):
+    """Each golden report, through the API, gives its expected findings."""
+
+    GOLDEN = (("prowler-aws.ocsf.json", "ocsf"),
+              ("prowler-aws.ocsf.jsonl", "ocsf"),
+              ("prowler-aws.asff.json", "asff"),
+              ("semgrep.sarif", "sarif"),
+              ("trivy.sarif", "sarif"),
+              ("spec-minimal.sarif", "sarif"),
+              ("findings.vigil.json", "vigil"))
+
+    def test_golden_reports(self):
+        for name, fmt in self.GOLDEN:
+            with self.subTest(report=name):
+                want = expected(name)
+                ct = ("application/x-ndjson" if name.endswith(".jsonl")
+                      else "application/json")
+                imp = self.imported(data(name), fmt=fmt, source="g-" + fmt,
+                                    mode="partial", ct=ct)
+                self.assertEqual((imp["items"], imp["passed"],
+                                  imp["failed"], imp["imported"]),
+                                 (want["items"], want["passed"],
+                                  want["failed"], len(want["findings"])),
+                                 imp)
+                self.assertEqual(imp["format"], fmt)
+                self.assertEqual(imp["mode"], "partial")
+                self.assertEqual(imp["errors"], [])
+                for f in want["findings"]:
+                    r = self.finding(f["id"])
+                    self.assertEqual(r.status, 200, (name, f["id"], r))
+                    got = r.json()
+                    for k in ("rule_id", "provider", "resource_id", "title",
+                              "severity", "category", "framework",
+                              "subscription_id", "resource_name",
+                              "resource_type", "resource_group", "region",
+                              "account"):
+                        self.assertEqual(got[k], f[k], (name, k))
+                    self.assertEqual(got["tags"], json.loads(f["tags"]))
+                    self.assertEqual(got["source"], "g-" + fmt)
+                    self.assertEqual(got["state"], "open")
+                    self.assertIn("g-" + fmt,
+                                  [s["source"] for s in got["sources"]])
+                    if fmt != "vigil":
+                        # the raw item is the evidence
+                        self.assertEqual(got["evidence"]["format"], fmt)
+                        self.assertIsInstance(got["evidence"]["item"], dict)
+                # GET /imports/{id} answers the same
+                r = request(self.base(), "GET",
+                            "/api/v1/imports/" + imp["import_id"],
+                            headers=auth(self.key))
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.json(), imp)
+
+    def test_multipart_form(self):
+        ct, body = form(data("trivy.sarif"), filename=b"trivy.sarif")
+        imp = self.imported(body, fmt="sarif", source="form", ct=ct,
+                            mode="partial")
+        self.assertEqual((imp["items"], imp["imported"]), (2, 2))
+        self.assertEqual(imp["bytes"], len(data("trivy.sarif")))
+        n = STACK.query("SELECT COUNT(*) FROM imports")
+        ct, body = form(b"[]", name=b"report")
+        r = self.post(body, fmt="sarif", source="form", ct=ct)
+        self.assert_error(r, 400, "invalid_request", "file")
+        ct, body = form(b"[]")
+        r = self.post(body[:-10], fmt="sarif", source="form", ct=ct)
+        self.assert_error(r, 400, "invalid_request", "body")
+        self.assertEqual(STACK.query("SELECT COUNT(*) FROM imports"), n)
+
+    def test_sql_metacharacters_stored_as_text(self):
+        imp = self.imported(data("semgrep.sarif"), fmt="sarif",
+                            source="sql-chars")
+        fid = [f["id"] for f in expected("semgrep.sarif")["findings"]
+               if "formatted-sql" in f["id"]][0]
+        self.assertIn("'; DROP TABLE findings; --",
+                      self.finding(fid).json()["title"])
+        self.assertEqual(imp["imported"], 2)
+        self.assertTrue(STACK.query("SELECT COUNT(*) FROM findings"))
+
+    def test_vigilctl_same_path(self):
+        path = os.path.join(STACK.root, "trivy-cli.sarif")
+        with open(path, "wb") as f:
+            f.write(data("trivy.sarif"))
+        r = STACK.vigilctl("findings", "import", "--tenant", self.tenant,
+                           "--format", "sarif", "--source", "trivy-cli",
+                           path)
+        out = json.loads(r.stdout)
+        self.assertEqual((out["status"], out["imported"]), ("completed", 2))
+        self.assertEqual(out["created_by"], "vigilctl")
+        for f in expected("trivy.sarif")["findings"]:
+            self.assertEqual(self.finding(f["id"]).status, 200)
+        r = STACK.vigilctl("findings", "import", "--tenant", self.tenant,
+                           "--format", "nope", "--source", "x", path,
+                           check=False)
+        self.assertNotEqual(r.returncode, 0)
+
+
+class T02Reimport(ImportBase):
+    """One source's reports over time, as a complete scan would."""
+
+    def test_full_partial_same_twice(self):
+        items = [ocsf_item(n) for n in range(5)]
+        first = self.imported(items, source="reimport")
+        self.assertEqual((first["imported"], first["resolved"]), (5, 0))
+        fids = sorted(r[0] for r in STACK.query(
+            "SELECT finding_id FROM finding_sources WHERE tenant_id = %s "
+            "AND source = 'reimport'" % q(self.tenant_id)))
+        self.assertEqual(len(fids), 5)
+        gone = "aws-s3_bucket_public_access-"
+        by_res = {}
+        for fid in fids:
+            self.assertTrue(fid.startswith(gone), fid)
+            by_res[self.finding(fid).json()["resource_id"]] = fid
+        missing = by_res["arn:aws:s3:::bucket-4"]
+
+        # the same report twice: nothing changes, no history, no event
+        before = self.snapshot()
+        again = self.imported(items, source="reimport")
+        self.assertEqual((again["imported"], again["resolved"]), (5, 0))
+        self.assertEqual(self.snapshot(), before)
+        # its run's timestamps differ: still nothing
+        later = copy.deepcopy(items)
+        for it in later:
+            it["time"] += 3600
+            it["time_dt"] = "2025-02-14T15:27:03"
+        self.imported(later, source="reimport")
+        self.assertEqual(self.snapshot(), before)
+
+        # partial without an item: nothing resolved
+        part = self.imported(items[:4], source="reimport", mode="partial")
+        self.assertEqual(part["resolved"], 0)
+        self.assertEqual(self.state(missing), "open")
+
+        # full without it: resolved by the scanner, with its event
+        full = self.imported(items[:4], source="reimport")
+        self.assertEqual(full["resolved"], 1)
+        self.assertEqual(self.state(missing), "resolved")
+        hist = STACK.query("SELECT action, actor FROM finding_history "
+                           "WHERE tenant_id = %s AND finding_id = %s "
+                           "ORDER BY seq" % (q(self.tenant_id), q(missing)))
+        self.assertEqual(hist[-1][0], "resolved")
+        self.assertEqual(self.finding(missing).json()["sources"], [])
+
+        # back: reopened
+        back = self.imported(items, source="reimport")
+        self.assertEqual(back["resolved"], 0)
+        self.assertEqual(self.state(missing), "open")
+        hist = STACK.query("SELECT action FROM finding_history WHERE "
+                           "tenant_id = %s AND finding_id = %s ORDER BY "
+                           "seq" % (q(self.tenant_id), q(missing)))
+        self.assertEqual(hist[-1][0], "reopened")
+
+        # a changed severity is news: rescored
+        changed = copy.deepcopy(items)
+        changed[0]["severity_id"] = 5
+        self.imported(changed, source="reimport")
+        fid0 = by_res["arn:aws:s3:::bucket-0"]
+        self.assertEqual(self.finding(fid0).json()["severity"], "critical")
+
+        # a passed check is not a finding: a full report with it resolves
+        passed = copy.deepcopy(changed)
+        passed[1]["status_code"] = "PASS"
+        imp = self.imported(passed, source="reimport")
+        self.assertEqual((imp["passed"], imp["resolved"]), (1, 1))
+        self.assertEqual(self.state(by_res["arn:aws:s3:::bucket-1"]),
+                         "resolved")
+
+
+    def test_across_batches(self):
+        # more than a batch (256) and than a 64-row statement
+        items = [ocsf_item(1000 + n, code="ec2_instance_public_ip")
+                 for n in range(300)]
+        imp = self.imported(items, source="batches")
+        self.assertEqual((imp["imported"], imp["resolved"]), (300, 0))
+        self.assertEqual(int(STACK.query(
+            "SELECT COUNT(*) FROM finding_sources WHERE tenant_id = %s "
+            "AND source = 'batches'" % q(self.tenant_id))[0][0]), 300)
+        imp = self.imported(items[:-2], source="batches")
+        self.assertEqual((imp["imported"], imp["resolved"]), (298, 2))
+
+
+class T03TwoSources(ImportBase):
+
+    def test_same_rule_same_resource_is_one_finding(self):
+        n0 = self.count()
+        ocsf = self.imported(data("prowler-aws.ocsf.json"),
+                             source="prowler-ocsf")
+        asff = self.imported(data("prowler-aws.asff.json"), fmt="asff",
+                             source="securityhub")
+        self.assertEqual((ocsf["imported"], asff["imported"]), (2, 2))
+        # accessanalyzer_enabled on the same analyzer: one finding
+        self.assertEqual(self.count(), n0 + 3)
+        fid = "aws-accessanalyzer_enabled-fd64634f16a48896"
+        got = self.finding(fid).json()
+        self.assertEqual(sorted(s["source"] for s in got["sources"]),
+                         ["prowler-ocsf", "securityhub"])
+        ext = {s["source"]: s["external_id"] for s in got["sources"]}
+        self.assertTrue(ext["securityhub"].startswith("prowler-access"))
+        # one source no longer reports it: still open, one source left
+        empty_asff = json.loads(data("prowler-aws.asff.json"))[1:]
+        imp = self.imported(empty_asff, fmt="asff", source="securityhub")
+        self.assertEqual(imp["resolved"], 0)
+        got = self.finding(fid).json()
+        self.assertEqual(got["state"], "open")
+        self.assertEqual([s["source"] for s in got["sources"]],
+                         ["prowler-ocsf"])
+        # neither: resolved
+        ocsf_rest = [i for i in json.loads(data("prowler-aws.ocsf.json"))
+                     if i["metadata"]["event_code"] !=
+                     "accessanalyzer_enabled"]
+        imp = self.imported(ocsf_rest, source="prowler-ocsf")
+        self.assertEqual(imp["resolved"], 1)
+        self.assertEqual(self.state(fid), "resolved")
+
+
+class T04Hostile(ImportBase):
+    """Reports that are not reports change nothing; broken items are
+    reported with their position and skipped."""
+
+    def assert_unchanged(self, before, what):
+        self.assertEqual(self.snapshot(), before, what)
+
+    def test_malformed_reports_change_nothing(self):
+        self.imported([ocsf_item(100)], source="hostile", mode="partial")
+        before = self.snapshot()
+        cases = [
+            ("cut off", json.dumps([ocsf_item(1), ocsf_item(2)])[:-40]),
+            ("empty", ""),
+            ("garbage after", json.dumps([ocsf_item(3)]) + " x"),
+            ("Findings not an array", '{"Findings": 5}'),
+            ("wrong root", '"x"'),
+        ]
+        for what, body in cases:
+            with self.subTest(what=what):
+                fmt = ("asff" if "Findings" in body else "vigil"
+                       if what == "wrong root" else "ocsf")
+                r = self.post(body, source="hostile", fmt=fmt)
+                e = self.assert_error(r, 400, "invalid_request", "body")
+                self.assertIn("not valid", e["message"])
+                self.assert_unchanged(before, what)
+        # a full report with an unreadable item resolves nothing: the
+        # item may be the finding
+        r = self.post('{"not": "a finding"}\n', source="hostile")
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual((r.json()["failed"], r.json()["resolved"]), (1, 0))
+        self.assert_unchanged(before, "one bad item")
+        r = self.post("[]", fmt="sarif", source="hostile")
+        self.assert_error(r, 400, "invalid_request", "body")
+        self.assert_unchanged(before, "sarif array")
+        # the failed ones are listed, failed, with the same reason
+        r = request(self.base(), "GET", "/api/v1/imports?limit=3",
+                    headers=auth(self.key))
+        self.assertEqual(r.status, 200, r)
+        page = r.json()
+        self.assertEqual(page["imports"][0]["status"], "failed")
+        self.assertTrue(page["imports"][0]["error"])
+        self.assertNotIn("errors", page["imports"][0])
+
+    def test_broken_items_skipped_with_position(self):
+        good = json.dumps(ocsf_item(7)).encode()
+        body = (b"[" + good + b",\n" +
+                b'{"class_uid": 2004, "finding_info": {"title": "\xff\xfe"}}'
+                + b",\n" + b"[" * 5000 + b"]" * 5000 + b",\n" +
+                b'{"class_uid": "2004", "metadata": 5}' + b",\n" +
+                b'{"class_uid": 1001}' + b"]")
+        r = self.post(body, source="broken-items", mode="partial")
+        self.assertEqual(r.status, 201, r)
+        imp = r.json()
+        self.assertEqual((imp["items"], imp["imported"], imp["failed"]),
+                         (5, 1, 4), imp)
+        errs = imp["errors"]
+        self.assertEqual([e["index"] for e in errs], [1, 2, 3, 4])
+        self.assertEqual([e["line"] for e in errs], [2, 3, 4, 5])
+        self.assertEqual(errs[0]["offset"], len(good) + 3)
+        self.assertIn("UTF-8", errs[0]["error"])
+        self.assertIn("class_uid", errs[3]["error"])
+
+    def test_huge_string_and_jsonl(self):
+        # 1.5 MiB in one string: over the 1 MiB item cap, and over the
+        # 1 MiB read in the request: queued, read by vigil-scan --due
+        huge = b'{"class_uid": 2004, "x": "' + b"a" * (1536 * 1024) + b'"}'
+        body = json.dumps(ocsf_item(8)).encode() + b"\n" + huge + b"\n"
+        r = self.post(body, source="jsonl-huge", mode="partial",
+                      ct="application/x-ndjson")
+        self.assertEqual(r.status, 202, r)
+        imp = r.json()
+        self.assertEqual(imp["status"], "queued")
+        STACK.scan("--due")
+        r = request(self.base(), "GET",
+                    "/api/v1/imports/" + imp["import_id"],
+                    headers=auth(self.key))
+        imp = r.json()
+        self.assertEqual(imp["status"], "completed", imp)
+        self.assertEqual((imp["items"], imp["imported"], imp["failed"]),
+                         (2, 1, 1))
+        self.assertEqual(imp["errors"][0]["line"], 2)
+        self.assertIn("1 MiB", imp["errors"][0]["error"])
+        # chunks are gone once read
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM import_chunks WHERE import_id = %s" %
+            q(imp["import_id"]))[0][0], "0")
+
+    def test_bad_parameters(self):
+        n = STACK.query("SELECT COUNT(*) FROM imports")
+        r = request(self.base(), "POST",
+                    "/api/v1/imports?format=xml&source=a", "[]",
+                    auth(self.key))
+        self.assert_error(r, 400, "invalid_request", "format")
+        r = request(self.base(), "POST", "/api/v1/imports?format=ocsf",
+                    "[]", auth(self.key))
+        self.assert_error(r, 400, "invalid_request", "source")
+        for src in ("a'b", "x" * 65, "a%20b", "a;DROP"):
+            r = request(self.base(), "POST",
+                        "/api/v1/imports?format=ocsf&source=" + src, "[]",
+                        auth(self.key))
+            self.assert_error(r, 400, "invalid_request", "source")
+        r = self.post("[]", mode="sometimes")
+        self.assert_error(r, 400, "invalid_request", "mode")
+        r = self.post("[]", extra="&debug=1")
+        self.assert_error(r, 400, "invalid_request", "debug")
+        r = self.post("[]", ct="multipart/form-data")
+        self.assert_error(r, 400, "invalid_request", "Content-Type")
+        self.assertEqual(STACK.query("SELECT COUNT(*) FROM imports"), n)
+
+
+class T05Tenancy(ImportBase):
+
+    def test_other_tenant_and_scopes(self):
+        imp = self.imported([ocsf_item(1)], source="mine")
+        other, _ = new_tenant("imp-other")
+        okey, _ = new_key(other, "read,write")
+        for path in ("/api/v1/imports/" + imp["import_id"],
+                     "/api/v1/imports/imp_nope", "/api/v1/imports/x'y"):
+            r = request(self.base(), "GET", path, headers=auth(okey))
+            self.assert_error(r, 404, "not_found")
+        r = request(self.base(), "GET", "/api/v1/imports",
+                    headers=auth(okey))
+        self.assertEqual(r.json()["imports"], [])
+        rkey, _ = new_key(self.tenant, "read")
+        r = self.post([ocsf_item(2)], key=rkey)
+        self.assert_error(r, 403, "insufficient_scope")
+        r = request(self.base(), "GET", "/api/v1/imports",
+                    headers=auth(rkey))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["imports"][0]["import_id"],
+                         imp["import_id"])
+        # paging
+        self.imported([ocsf_item(3)], source="mine", mode="partial")
+        r = request(self.base(), "GET", "/api/v1/imports?limit=1",
+                    headers=auth(self.key))
+        page = r.json()
+        self.assertTrue(page["has_more"])
+        r = request(self.base(), "GET", "/api/v1/imports?limit=1&cursor=" +
+                    page["next_cursor"], headers=auth(self.key))
+        self.assertEqual(r.json()["imports"][0]["import_id"],
+                         imp["import_id"])

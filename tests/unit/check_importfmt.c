@@ -1,0 +1,330 @@
+/* check_importfmt.c: the report formats (importfmt.c). Each golden report
+ * in tests/data/imports/ is read in pieces of every size from 1 to 7
+ * bytes and whole, and what it maps to is compared with its
+ * NAME.expected.json; hostile reports fail or fail per item as the README
+ * says. VIGIL_GOLDEN_WRITE=1 rewrites the expected files (review them). */
+#include "vigil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <json-c/json.h>
+
+#include "importfmt.h"
+#include "suites.h"
+
+static const char *
+srcdir(void)
+{
+	const char *s = getenv("VIGIL_SRCDIR");
+
+	return s != NULL && *s != '\0' ? s : VIGIL_TOP_SRCDIR;
+}
+
+struct got {
+	enum importfmt	 fmt;
+	json_object	*findings;
+	long		 items, passed, failed;
+	json_object	*errors;
+};
+
+static int
+on_item(void *arg, json_object *item, json_object *ctx,
+    const struct importfmt_pos *pos, const char *why)
+{
+	struct got *g = arg;
+	struct importfmt_finding f;
+	json_object *o;
+	char err[400];
+	enum importfmt_map_result m;
+
+	g->items++;
+	if (item == NULL) {
+		g->failed++;
+		o = json_object_new_object();
+		json_object_object_add(o, "index",
+		    json_object_new_int64((int64_t)pos->index));
+		json_object_object_add(o, "line",
+		    json_object_new_int64((int64_t)pos->line));
+		json_object_object_add(o, "error", json_object_new_string(why));
+		json_object_array_add(g->errors, o);
+		return 0;
+	}
+	m = importfmt_map(g->fmt, item, ctx, &f, err, sizeof(err));
+	if (m == IMPORTFMT_FINDING) {
+		o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_string(f.id));
+		json_object_object_add(o, "provider",
+		    json_object_new_string(f.provider));
+		json_object_object_add(o, "rule_id",
+		    json_object_new_string(f.rule_id));
+		json_object_object_add(o, "resource_id",
+		    json_object_new_string(f.resource_id));
+		json_object_object_add(o, "title",
+		    json_object_new_string(f.title));
+		json_object_object_add(o, "severity", json_object_new_string(
+		    finding_severity_str(f.severity)));
+		json_object_object_add(o, "category",
+		    json_object_new_string(f.category));
+		json_object_object_add(o, "framework",
+		    json_object_new_string(f.framework));
+		json_object_object_add(o, "subscription_id",
+		    json_object_new_string(f.subscription_id));
+		json_object_object_add(o, "external_id",
+		    json_object_new_string(f.external_id));
+		json_object_object_add(o, "resource_name",
+		    json_object_new_string(f.resource_name));
+		json_object_object_add(o, "resource_type",
+		    json_object_new_string(f.resource_type));
+		json_object_object_add(o, "resource_group",
+		    json_object_new_string(f.resource_group));
+		json_object_object_add(o, "region",
+		    json_object_new_string(f.region));
+		json_object_object_add(o, "account",
+		    json_object_new_string(f.account));
+		json_object_object_add(o, "tags",
+		    json_object_new_string(f.tags ? f.tags : "{}"));
+		ck_assert(strlen(f.evidence) < IMPORTFMT_EVIDENCE_MAX + 4096);
+		json_object_array_add(g->findings, o);
+	} else if (m == IMPORTFMT_PASS)
+		g->passed++;
+	else {
+		g->failed++;
+		o = json_object_new_object();
+		json_object_object_add(o, "index",
+		    json_object_new_int64((int64_t)pos->index));
+		json_object_object_add(o, "error", json_object_new_string(err));
+		json_object_array_add(g->errors, o);
+	}
+	importfmt_finding_clear(&f);
+	return 0;
+}
+
+/* Read text in pieces of piece bytes (0: whole). 0, or -1 with why. */
+static int
+read_report(enum importfmt fmt, const char *text, size_t len, size_t piece,
+    struct got *g, char *why, size_t whysz)
+{
+	struct importfmt_stream s, c;
+	size_t off, n;
+	int rc = 0;
+
+	memset(g, 0, sizeof(*g));
+	g->fmt = fmt;
+	g->findings = json_object_new_array();
+	g->errors = json_object_new_array();
+	importfmt_init(&s, fmt, 0, on_item, g);
+	if (fmt == IMPORTFMT_SARIF) {
+		importfmt_init(&c, fmt, 1, NULL, NULL);
+		if (importfmt_feed(&c, text, len) == 0 &&
+		    importfmt_finish(&c) == 0)
+			importfmt_take_ctx(&s, &c);
+		importfmt_free(&c);
+	}
+	for (off = 0; off < len && rc == 0; off += n) {
+		n = piece == 0 || len - off < piece ? len - off : piece;
+		rc = importfmt_feed(&s, text + off, n);
+	}
+	if (rc == 0)
+		rc = importfmt_finish(&s);
+	if (rc != 0)
+		snprintf(why, whysz, "%s", s.err);
+	importfmt_free(&s);
+	return rc;
+}
+
+static void
+got_free(struct got *g)
+{
+	json_object_put(g->findings);
+	json_object_put(g->errors);
+}
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	char *b;
+	long n;
+
+	ck_assert_msg(fp != NULL, "cannot open %s (set VIGIL_SRCDIR)", path);
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	b = malloc((size_t)n + 1);
+	ck_assert(b != NULL);
+	ck_assert(fread(b, 1, (size_t)n, fp) == (size_t)n);
+	b[n] = '\0';
+	fclose(fp);
+	*len = (size_t)n;
+	return b;
+}
+
+static const struct {
+	const char	*file;
+	enum importfmt	 fmt;
+} golden[] = {
+	{ "prowler-aws.ocsf.json", IMPORTFMT_OCSF },
+	{ "prowler-aws.ocsf.jsonl", IMPORTFMT_OCSF },
+	{ "prowler-aws.asff.json", IMPORTFMT_ASFF },
+	{ "semgrep.sarif", IMPORTFMT_SARIF },
+	{ "trivy.sarif", IMPORTFMT_SARIF },
+	{ "spec-minimal.sarif", IMPORTFMT_SARIF },
+	{ "findings.vigil.json", IMPORTFMT_VIGIL },
+};
+
+START_TEST(test_golden)
+{
+	char path[4096], why[300];
+	struct got g, again;
+	json_object *out, *want;
+	size_t len, piece;
+	char *text;
+	const char *a, *b;
+
+	snprintf(path, sizeof(path), "%s/tests/data/imports/%s", srcdir(),
+	    golden[_i].file);
+	text = slurp(path, &len);
+	ck_assert_msg(read_report(golden[_i].fmt, text, len, 0, &g, why,
+	    sizeof(why)) == 0, "%s: %s", golden[_i].file, why);
+	out = json_object_new_object();
+	json_object_object_add(out, "items", json_object_new_int64(g.items));
+	json_object_object_add(out, "passed",
+	    json_object_new_int64(g.passed));
+	json_object_object_add(out, "failed",
+	    json_object_new_int64(g.failed));
+	json_object_object_add(out, "errors", json_object_get(g.errors));
+	json_object_object_add(out, "findings", json_object_get(g.findings));
+	snprintf(path, sizeof(path), "%s/tests/data/imports/%s.expected.json",
+	    srcdir(), golden[_i].file);
+	if (getenv("VIGIL_GOLDEN_WRITE") != NULL)
+		json_object_to_file_ext(path, out, JSON_C_TO_STRING_PRETTY |
+		    JSON_C_TO_STRING_NOSLASHESCAPE);
+	want = json_object_from_file(path);
+	ck_assert_msg(want != NULL, "cannot read %s", path);
+	a = json_object_to_json_string(out);
+	b = json_object_to_json_string(want);
+	ck_assert_msg(strcmp(a, b) == 0, "%s:\n got %s\nwant %s",
+	    golden[_i].file, a, b);
+	/* The same whatever pieces the bytes arrive in. */
+	for (piece = 1; piece <= 7; piece++) {
+		ck_assert(read_report(golden[_i].fmt, text, len, piece, &again,
+		    why, sizeof(why)) == 0);
+		ck_assert_str_eq(json_object_to_json_string(again.findings),
+		    json_object_to_json_string(g.findings));
+		got_free(&again);
+	}
+	json_object_put(want);
+	json_object_put(out);
+	got_free(&g);
+	free(text);
+}
+END_TEST
+
+/* Reports that are not reports fail whole; broken items fail alone. */
+START_TEST(test_hostile)
+{
+	static const struct {
+		enum importfmt	 fmt;
+		const char	*text;
+		int		 fails;		/* the report fails */
+		long		 items, failed;
+	} t[] = {
+		{ IMPORTFMT_OCSF, "[{\"class_uid\":2004}", 1, 0, 0 },
+		{ IMPORTFMT_OCSF, "", 1, 0, 0 },
+		{ IMPORTFMT_OCSF, "[1,2] x", 1, 0, 0 },
+		{ IMPORTFMT_OCSF, "[{}, {\"a\":\"\xff\"}]", 0, 2, 2 },
+		{ IMPORTFMT_OCSF, "{\"a\":1}\n{broken\n\n{\"b\":2}\n", 0, 3, 3 },
+		{ IMPORTFMT_SARIF, "[]", 1, 0, 0 },
+		{ IMPORTFMT_SARIF, "{\"runs\":{}}", 1, 0, 0 },
+		{ IMPORTFMT_SARIF, "{\"runs\":[{\"results\":[5,\"x\"]}]}", 0,
+		    2, 2 },
+		{ IMPORTFMT_ASFF, "{\"Findings\":[{\"Id\":[]}]}", 0, 1, 1 },
+		{ IMPORTFMT_ASFF, "{\"Findings\":[}", 1, 0, 0 },
+		{ IMPORTFMT_VIGIL, "{\"findings\":[{\"rule_id\":5}]}", 0, 1,
+		    1 },
+		{ IMPORTFMT_VIGIL, "{\"findings\":[{]}", 1, 0, 0 },
+	};
+	struct got g;
+	char why[300];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < NELEM(t); i++) {
+		why[0] = '\0';
+		rc = read_report(t[i].fmt, t[i].text, strlen(t[i].text), 0, &g,
+		    why, sizeof(why));
+		ck_assert_msg((rc != 0) == t[i].fails, "case %zu: %s", i, why);
+		if (rc != 0)
+			ck_assert(why[0] != '\0');
+		else {
+			ck_assert_msg(g.items == t[i].items, "case %zu: %ld",
+			    i, g.items);
+			ck_assert_msg(g.failed == t[i].failed, "case %zu: %ld",
+			    i, g.failed);
+		}
+		got_free(&g);
+	}
+}
+END_TEST
+
+/* 10,000 levels of nesting and a 3 MiB string: the item fails, the
+ * stream goes on, memory stays at the item cap. */
+START_TEST(test_deep_and_huge)
+{
+	size_t n = 3 * 1024 * 1024, i;
+	char *t = malloc(n + 64), why[300];
+	struct got g;
+
+	ck_assert(t != NULL);
+	i = 0;
+	t[i++] = '[';
+	memset(t + i, '[', 10000);
+	i += 10000;
+	memset(t + i, ']', 10000);
+	i += 10000;
+	t[i++] = ',';
+	t[i++] = '"';
+	memset(t + i, 'a', n - 30000);
+	i += n - 30000;
+	t[i++] = '"';
+	memcpy(t + i, ",{}]", 4);
+	i += 4;
+	ck_assert(read_report(IMPORTFMT_OCSF, t, i, 0, &g, why,
+	    sizeof(why)) == 0);
+	ck_assert_int_eq(g.items, 3);
+	ck_assert_int_eq(g.failed, 3);
+	got_free(&g);
+	free(t);
+}
+END_TEST
+
+START_TEST(test_slug)
+{
+	char out[32];
+
+	importfmt_slug("AWS S3/Bucket__x", out, 17);
+	ck_assert_str_eq(out, "aws-s3-bucket__x");
+	importfmt_slug("--'; DROP", out, sizeof(out));
+	ck_assert_str_eq(out, "drop");
+	importfmt_slug("", out, sizeof(out));
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
+Suite *
+importfmt_suite(void)
+{
+	Suite *s = suite_create("importfmt");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_golden, 0, NELEM(golden));
+	tcase_add_test(tc, test_hostile);
+	tcase_add_test(tc, test_deep_and_huge);
+	tcase_add_test(tc, test_slug);
+	suite_add_tcase(s, tc);
+	return s;
+}
