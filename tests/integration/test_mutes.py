@@ -291,6 +291,29 @@ class T95MuteRules(MBase):
         self.assertEqual(r.status, 200, r)
         self.mreq("DELETE", "/" + mine["id"])
 
+    def test_4_api_import(self):
+        """POST /api/v1/imports reaches the same muting: a rule on the
+        import's source mutes what that source reports, new or known."""
+        m = self.create({"source": "team-x-scanner",
+                         "justification": "Reviewed with team X"})
+        e = entry("high", env="PROD", rule="nsg-ssh-internet")
+        r = api.request(self.base(), "POST", "/api/v1/imports?format=vigil"
+                        "&source=team-x-scanner&mode=partial",
+                        json.dumps({"findings": [e]}),
+                        dict(auth(self.wkey), **{"Content-Type":
+                                                 "application/json"}),
+                        timeout=120)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["status"], "completed", r.json())
+        rows = STACK.query("SELECT id, state FROM findings WHERE "
+                           "tenant_id = %s AND resource_id = %s" % (
+                               q(self.tenant_id), q(e["resource_id"])))
+        self.assertEqual([st for _, st in rows], ["muted"])
+        acts = [a for a, _, _ in db_history(self.tenant_id, rows[0][0])]
+        self.assertEqual(acts, ["detected", "muted"])
+        r = self.mreq("DELETE", "/" + m["id"])
+        self.assertEqual(r.json()["findings_unmuted"], 1)
+
 
 class T96MuteScanner(ts.ScanBase):
     """The scanner mutes what a live rule matches, by rule pattern and
@@ -375,7 +398,6 @@ class T96MuteScanner(ts.ScanBase):
         r = api.request(self.base, "GET", "/api/v1/findings/" + f_nsg,
                         headers=auth(okey))
         self.assertEqual(r.json()["state"], "open")
-
 
 CUSTOM = {"id": "it-custom-https", "provider": "azure",
           "resource_type": "Microsoft.Storage/storageAccounts",
