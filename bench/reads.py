@@ -240,7 +240,7 @@ def explains(tid):
           "AND (%s IS NULL OR subscription_id = %s) "
           "AND (%s IS NULL OR environment = %s)")
     sev = "'critical','high','medium','low','info'"
-    st_all = "'open','accepted','resolved','snoozed','dismissed'"
+    st_all = "'open','accepted','resolved','snoozed','dismissed','muted'"
 
     def fpair(index, states, sevs, cat="NULL", sub="NULL", env="NULL"):
         args = (states, sevs, cat, cat, sub, sub, env, env)

@@ -158,6 +158,8 @@ extern const struct route observables_routes[];
 extern const size_t observables_nroutes;
 extern const struct route imports_routes[];
 extern const size_t imports_nroutes;
+extern const struct route mutes_routes[];
+extern const size_t mutes_nroutes;
 
 /* The assembled table (routes.c). */
 const struct route *routes_table(size_t *n);

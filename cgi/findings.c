@@ -66,7 +66,7 @@ parse_list(const char *s, const char *const *names, size_t nnames,
 static const char *const severities[] = { "critical", "high", "medium",
     "low", "info" };
 static const char *const states[] = { "open", "accepted", "resolved",
-    "snoozed", "dismissed" };
+    "snoozed", "dismissed", "muted" };
 
 /* A string filter: absent (NULL) or 1..max bytes. */
 static int
@@ -112,12 +112,12 @@ findings_list_h(struct request *r, struct db *db)
 	if ((s = request_param(r, "state")) != NULL) {
 		if (strcmp(s, "all") == 0) {
 			memcpy(f.state, states, sizeof(f.state));
-			f.nstate = 5;
-		} else if (parse_list(s, states, 5, f.state,
+			f.nstate = NELEM(states);
+		} else if (parse_list(s, states, NELEM(states), f.state,
 		    &f.nstate) != 0) {
 			reply_bad(r, "state", "state must be all, or one or a "
 			    "comma list of open, accepted, resolved, snoozed, "
-			    "dismissed.");
+			    "dismissed, muted.");
 			return;
 		}
 	}
@@ -138,7 +138,7 @@ findings_list_h(struct request *r, struct db *db)
 	 * became (accepted, resolved, ...): without state, every state. */
 	if (f.since && request_param(r, "state") == NULL) {
 		memcpy(f.state, states, sizeof(f.state));
-		f.nstate = 5;
+		f.nstate = NELEM(states);
 	}
 	/* tag=key:value, split at the first ':'. A key or value longer
 	 * than a stored one can hold matches nothing: 400 like the other

@@ -39,6 +39,7 @@ routes_table(size_t *n)
 		add(attachments_routes, attachments_nroutes);
 		add(observables_routes, observables_nroutes);
 		add(imports_routes, imports_nroutes);
+		add(mutes_routes, mutes_nroutes);
 	}
 	*n = ntable;
 	return table;

@@ -22,6 +22,7 @@
 #include "integrations.h"
 #include "keys.h"
 #include "log.h"
+#include "mutes.h"
 #include "migrate.h"
 #include "tenants.h"
 #include "text.h"
@@ -625,6 +626,16 @@ cmd_findings(struct db *db, int argc, char **argv)
 			return EX_FAIL;
 		}
 		printf("expired %ld\n", n);
+		/* Mute rules whose time has passed give their findings
+		 * back in the same cron job. */
+		if ((n = mutes_expire_due(db, time(NULL))) < 0) {
+			fprintf(stderr, "vigilctl: %s\n", db_error(db));
+			return EX_FAIL;
+		}
+		/* Only when there was some: the line above is what scripts
+		 * have always read. */
+		if (n > 0)
+			printf("unmuted %ld\n", n);
 		return EX_OK;
 	}
 	if (argc < 2 || strcmp(argv[1], "import") != 0) {

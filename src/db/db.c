@@ -60,7 +60,7 @@
  * order: a NULL value matches everything (MariaDB optimises each
  * execution with its values, so "? IS NULL" folds away). */
 #define FINDING_FILTERS \
-	"AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) " \
+	"AND state IN (?, ?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) " \
 	"AND (? IS NULL OR category = ?) " \
 	"AND (? IS NULL OR subscription_id = ?) " \
 	"AND (? IS NULL OR environment = ?) " \
@@ -91,11 +91,11 @@
  * it (the usual question): every column named is in the index, so the
  * walk and the count read the index alone (a count of 10,000 matches
  * took 400 ms at 1,000,000 findings reading the rows, 3 ms without).
- * Parameters: tenant, the value, five states, five severities (then the
+ * Parameters: tenant, the value, six states, five severities (then the
  * cursor and the limit). */
 #define FINDING_ONLY_WHERE(ix, col) \
 	"FROM findings FORCE INDEX (" ix ") WHERE tenant_id = ? " \
-	"AND " col " = ? AND state IN (?, ?, ?, ?, ?) " \
+	"AND " col " = ? AND state IN (?, ?, ?, ?, ?, ?) " \
 	"AND severity IN (?, ?, ?, ?, ?) "
 #define FINDING_LIST_ONLY(ix, col) \
 	"SELECT " FINDING_LIST_COLS " FROM findings JOIN (SELECT seq " \
@@ -174,6 +174,12 @@
 #define INTEGRATION_COLS \
 	"id, tenant_id, type, name, config, secret, created_at, deleted_at, " \
 	"last_scan_at"
+
+/* mute rules (mutes.c MC_*) */
+#define MUTE_COLS \
+	"id, rule_pattern, source, resource_pattern, resource_group, " \
+	"subscription_id, environment, tag_key, tag_value, justification, " \
+	"expires_at, lapsed, created_at, created_by"
 
 /* the audit log: an entry, and the chain's head (audit.c names both) */
 #define AUDIT_COLS \
@@ -538,7 +544,7 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_FINDING_COUNT] =
 	    "SELECT COALESCE(SUM(n), 0) FROM finding_counts "
 	    "WHERE tenant_id = ? "
-	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
+	    "AND state IN (?, ?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
 	    "AND (? IS NULL OR subscription_id = ?) "
 	    "AND (? IS NULL OR environment = ?)",
@@ -546,7 +552,7 @@ static const char *const sqls[SQL__COUNT] = {
 	 * changed after it (findings_updated), and how many those were (the
 	 * count is a lower bound when they are that many). */
 	[SQL_FINDING_COUNT_SINCE] =
-	    "SELECT COALESCE(SUM(state IN (?, ?, ?, ?, ?) "
+	    "SELECT COALESCE(SUM(state IN (?, ?, ?, ?, ?, ?) "
 	    "AND severity IN (?, ?, ?, ?, ?) "
 	    "AND (? IS NULL OR category = ?) "
 	    "AND (? IS NULL OR subscription_id = ?) "
@@ -565,7 +571,7 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_FINDING_PRESENT] =
 	    "SELECT id FROM findings WHERE tenant_id = ? "
 	    "AND integration_id <=> ? AND provider = ? "
-	    "AND (state IN ('open', 'accepted', 'snoozed') "
+	    "AND (state IN ('open', 'accepted', 'snoozed', 'muted') "
 	    "OR (state = 'resolved' AND awaiting_scan = 1))",
 	[SQL_HISTORY_INSERT] =
 	    "INSERT INTO finding_history (tenant_id, finding_id, action, at, "
@@ -601,7 +607,7 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_FINDING_ABSENT] =
 	    "SELECT id FROM findings WHERE integration_id = ? "
 	    "AND provider = ? "
-	    "AND (state IN ('open', 'accepted', 'snoozed') "
+	    "AND (state IN ('open', 'accepted', 'snoozed', 'muted') "
 	    "OR (state = 'resolved' AND awaiting_scan = 1)) "
 	    "AND NOT (seen_scan_id <=> ?) ORDER BY id",
 	ROWS4(SQL_FINDING_UPSERT, FINDING_UPSERT_HEAD, FINDING_UPSERT_ROW,
@@ -807,7 +813,7 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_SCAN_ABSENT] =
 	    "SELECT " SCAN_ABSENT_COLS " FROM findings "
 	    "WHERE tenant_id = ? AND integration_id <=> ? AND provider = ? "
-	    "AND (state IN ('open', 'accepted', 'snoozed') "
+	    "AND (state IN ('open', 'accepted', 'snoozed', 'muted') "
 	    "OR (state = 'resolved' AND awaiting_scan = 1))",
 	/* Findings of an integration with a remediation asked for; the
 	 * lifecycle decides which are due. From findings_integration_state
@@ -1328,6 +1334,72 @@ static const char *const sqls[SQL__COUNT] = {
 	    "external_id = VALUES(external_id), "
 	    "last_seen_at = VALUES(last_seen_at), "
 	    "import_id = VALUES(import_id)"),
+
+	/* MUTE_COLS order: mutes.c MC_* */
+	[SQL_MUTE_INSERT] =
+	    "INSERT INTO mute_rules (tenant_id, id, rule_pattern, source, "
+	    "resource_pattern, resource_group, subscription_id, environment, "
+	    "tag_key, tag_value, justification, expires_at, created_at, "
+	    "created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[SQL_MUTE_GET] =
+	    "SELECT " MUTE_COLS " FROM mute_rules "
+	    "WHERE tenant_id = ? AND id = ?",
+	[SQL_MUTE_LIST] =
+	    "SELECT " MUTE_COLS " FROM mute_rules "
+	    "WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?",
+	[SQL_MUTE_COUNT] =
+	    "SELECT COUNT(*) FROM mute_rules WHERE tenant_id = ?",
+	/* Under the tenant's row lock: the cap on live rules. */
+	[SQL_MUTE_COUNT_LIVE] =
+	    "SELECT COUNT(*) FROM mute_rules WHERE tenant_id = ? "
+	    "AND (expires_at IS NULL OR expires_at > ?)",
+	[SQL_MUTE_LIVE] =
+	    "SELECT " MUTE_COLS " FROM mute_rules WHERE tenant_id = ? "
+	    "AND (expires_at IS NULL OR expires_at > ?) ORDER BY seq",
+	[SQL_MUTE_DELETE] =
+	    "DELETE FROM mute_rules WHERE tenant_id = ? AND id = ?",
+	[SQL_MUTE_DUE] =
+	    "SELECT tenant_id, id FROM mute_rules "
+	    "WHERE lapsed = 0 AND expires_at <= ? ORDER BY expires_at "
+	    "LIMIT 100",
+	[SQL_MUTE_LAPSE] =
+	    "UPDATE mute_rules SET lapsed = 1 WHERE tenant_id = ? AND id = ?",
+	/* A page of the pass over open and muted findings, newest first,
+	 * along the index that holds seq and state (no sort); the columns a
+	 * rule matches on (mutes.c PASS_C_*). */
+	[SQL_MUTE_PASS_PAGE] =
+	    "SELECT seq, id, state, rule_id, provider, resource_id, "
+	    "subscription_id, environment, source, resource_group, tags "
+	    "FROM findings "
+	    "FORCE INDEX (findings_tenant_seq) WHERE tenant_id = ? "
+	    "AND state IN ('open', 'muted') AND seq < ? "
+	    "ORDER BY seq DESC LIMIT ?",
+
+	/* tenantrules.c: SETTINGS_C_* and CUSTOM_C_* */
+	[SQL_RULESET_SETTINGS] =
+	    "SELECT rule_id, enabled, severity FROM rule_settings "
+	    "WHERE tenant_id = ? ORDER BY rule_id",
+	[SQL_RULESET_SET] =
+	    "INSERT INTO rule_settings (tenant_id, rule_id, enabled, severity, "
+	    "updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?) "
+	    "ON DUPLICATE KEY UPDATE enabled = VALUES(enabled), "
+	    "severity = VALUES(severity), updated_at = VALUES(updated_at), "
+	    "updated_by = VALUES(updated_by)",
+	[SQL_RULESET_CUSTOM] =
+	    "SELECT id, body FROM custom_rules WHERE tenant_id = ? ORDER BY seq",
+	[SQL_RULESET_CUSTOM_INSERT] =
+	    "INSERT INTO custom_rules (tenant_id, id, body, created_at, "
+	    "created_by) VALUES (?, ?, ?, ?, ?)",
+	[SQL_RULESET_CUSTOM_COUNT] =
+	    "SELECT COUNT(*) FROM custom_rules WHERE tenant_id = ?",
+	[SQL_RULESET_CUSTOM_DELETE] =
+	    "DELETE FROM custom_rules WHERE tenant_id = ? AND id = ?",
+	[SQL_RULESET_SETTING_DELETE] =
+	    "DELETE FROM rule_settings WHERE tenant_id = ? AND rule_id = ?",
+	/* The tenant's findings of a rule a setting just took away. */
+	[SQL_RULESET_FINDINGS] =
+	    "SELECT id FROM findings WHERE tenant_id = ? AND rule_id = ? "
+	    "AND state IN ('open', 'accepted', 'snoozed', 'muted') ORDER BY id",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */

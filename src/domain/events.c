@@ -30,6 +30,11 @@ const struct events_type events_types[] = {
 	    "finding's configuration changes; a snooze ends", "finding", 0 },
 	{ "finding.snoozed", "snoozed", "finding", 0 },
 	{ "finding.dismissed", "dismissed", "finding", 0 },
+	{ "finding.muted", "a mute rule matches an open finding (or a new or "
+	    "reopened one, instead of finding.detected or finding.reopened)",
+	    "finding", 0 },
+	{ "finding.unmuted", "no live mute rule matches a muted finding any "
+	    "more: its rule was deleted or expired", "finding", 0 },
 	{ "finding.remediated", "the scanner applied a remediation",
 	    "finding", 0 },
 	{ "finding.remediation_failed", "the scanner's remediation failed",

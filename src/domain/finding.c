@@ -15,7 +15,7 @@ static const char *const severity_names[] = {
 	NULL, "critical", "high", "medium", "low", "info",
 };
 static const char *const state_names[] = {
-	"open", "accepted", "resolved", "snoozed", "dismissed",
+	"open", "accepted", "resolved", "snoozed", "dismissed", "muted",
 };
 static const char *const remediation_names[] = {
 	"none", "requested", "approved", "remediated", "failed",

@@ -33,6 +33,8 @@ enum finding_state {
 	FINDING_RESOLVED,
 	FINDING_SNOOZED,
 	FINDING_DISMISSED,
+	/* A live mute rule matches it: not open risk (README, Mute rules). */
+	FINDING_MUTED,
 };
 
 /* requested -> (approved) -> applied by a scan -> remediated | failed. */

@@ -15,6 +15,7 @@
 #include "findings.h"
 #include "id.h"
 #include "log.h"
+#include "mutes.h"
 #include "vjson.h"
 #include "vtime.h"
 
@@ -374,9 +375,9 @@ findings_page_free(struct findings_page *p)
  * their order: a statement takes a prefix of them (up to LP_RTYPE without
  * the metadata filters, LP_TAG without the tag, LP_BEFORE with it), then
  * for a list the cursor and the limit (the count statements take the
- * first LP_SINCE, or the prefix). The IN lists have five slots each. */
+ * first LP_SINCE, or the prefix). The IN lists have six (states) and five (severities) slots. */
 enum {
-	LP_TENANT, LP_STATE, LP_SEV = LP_STATE + 5, LP_CAT = LP_SEV + 5,
+	LP_TENANT, LP_STATE, LP_SEV = LP_STATE + 6, LP_CAT = LP_SEV + 5,
 	LP_SUB = LP_CAT + 2, LP_ENV = LP_SUB + 2, LP_SINCE = LP_ENV + 2,
 	LP_RTYPE = LP_SINCE + 2, LP_RGROUP = LP_RTYPE + 2,
 	LP_REGION = LP_RGROUP + 2, LP_SOURCE = LP_REGION + 2,
@@ -425,7 +426,9 @@ findings_list_only(struct db *db, const struct db_val *p, int col,
     long limit, struct findings_page *page)
 {
 	struct db_res *res = NULL, *cnt = NULL;
-	struct db_val q[14];
+	/* The tenant, the value, the states and severities, cursor, limit. */
+	struct db_val q[2 + (LP_CAT - LP_STATE) + 2];
+	const size_t nsel = LP_CAT - LP_STATE;
 	enum db_stmt list, count;
 	int rc;
 
@@ -439,15 +442,15 @@ findings_list_only(struct db *db, const struct db_val *p, int col,
 	    SQL_FINDING_COUNT_SOURCE_ONLY;
 	q[0] = p[LP_TENANT];
 	q[1] = p[col];
-	memcpy(q + 2, p + LP_STATE, 10 * sizeof(*q));
-	q[12] = p[LP_BEFORE];
-	q[13] = p[LP_LIMIT];
-	if ((rc = db_exec(db, count, q, 12, &cnt)) != 0)
+	memcpy(q + 2, p + LP_STATE, nsel * sizeof(*q));
+	q[2 + nsel] = p[LP_BEFORE];
+	q[3 + nsel] = p[LP_LIMIT];
+	if ((rc = db_exec(db, count, q, 2 + nsel, &cnt)) != 0)
 		goto out;
 	page->total = db_cell_int(cnt, 0, 0);
 	if (page->total == 0)
 		goto out;
-	if ((rc = db_exec(db, list, q, 14, &res)) != 0)
+	if ((rc = db_exec(db, list, q, NELEM(q), &res)) != 0)
 		goto out;
 	rc = page_fill(page, res, limit);
 out:
@@ -475,9 +478,10 @@ findings_list(struct db *db, const char *tenant_id,
 		vtime_sql(f->since, since_sql, sizeof(since_sql));
 	/* Fill the IN lists' five slots by repeating the last value. */
 	p[LP_TENANT] = DB_STR(tenant_id);
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < 6; i++)
 		p[LP_STATE + i] = DB_STR(f->state[i < f->nstate ? i :
 		    f->nstate - 1]);
+	for (i = 0; i < 5; i++) {
 		p[LP_SEV + i] = DB_STR(f->severity[i < f->nseverity ? i :
 		    f->nseverity - 1]);
 	}
@@ -1074,6 +1078,7 @@ observe_once(struct db *db, const char *tenant_id,
 	struct lc_result res;
 	struct lc_input in;
 	struct lc_tenant tenant;
+	struct mute_set mutes;
 	json_object *empty = NULL;
 	const char *evidence;
 	char id[FINDING_ID_MAX], fp[65];
@@ -1081,6 +1086,7 @@ observe_once(struct db *db, const char *tenant_id,
 	int rc, found;
 
 	memset(&res, 0, sizeof(res));
+	memset(&mutes, 0, sizeof(mutes));
 	findings_make_id(obs->provider, obs->rule_id, obs->resource_id, id,
 	    sizeof(id));
 	if (id_out != NULL)
@@ -1103,8 +1109,10 @@ observe_once(struct db *db, const char *tenant_id,
 		rc = found;
 		goto fail;
 	}
-	if ((rc = findings_tenant_settings(db, tenant_id, &tenant)) != 0)
+	if ((rc = findings_tenant_settings(db, tenant_id, &tenant)) != 0 ||
+	    (rc = mutes_load_live(db, tenant_id, now, &mutes)) != 0)
 		goto fail;
+	in.u.seen.mute = mutes_match_obs(&mutes, obs);
 	if (lifecycle_apply(found ? &row->f : NULL, &in, now, &tenant,
 	    &res) != 0 || res.status != 0) {
 		log_err("findings: observation of %s refused: %s", id,
@@ -1161,6 +1169,7 @@ fail:
 out:
 	lifecycle_result_free(&res);
 	findings_row_free(row);
+	mutes_set_free(&mutes);
 	if (empty != NULL)
 		json_object_put(empty);
 	return rc;
@@ -1310,6 +1319,7 @@ struct batch {
 	const char		*scan_id;
 	time_t			 now;
 	struct lc_tenant	 tenant;
+	struct mute_set		 mutes;		/* the tenant's live rules */
 	struct slot		*slots;		/* sorted by id */
 	size_t			 nslots;
 	struct vals		 hist, ev, res;
@@ -1415,6 +1425,7 @@ batch_free(struct batch *b)
 	for (i = 0; i < b->nkeep; i++)
 		free(b->keep[i]);
 	free(b->keep);
+	mutes_set_free(&b->mutes);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -1724,6 +1735,7 @@ batch_seen(struct batch *b, struct findings_seen *items, size_t n)
 		in.kind = LC_SEEN;
 		in.u.seen.fingerprint = it->fingerprint;
 		in.u.seen.severity = obs->severity;
+		in.u.seen.mute = mutes_match_obs(&b->mutes, obs);
 		if (lifecycle_apply(isnew ? NULL : &row->f, &in, b->now,
 		    &b->tenant, &res) != 0 || res.status != 0) {
 			log_err("findings: observation of %s refused: %s",
@@ -1809,6 +1821,7 @@ observe_batch_once(struct db *db, const char *tenant_id,
 			goto out;
 	}
 	if ((rc = findings_tenant_settings(db, tenant_id, &b.tenant)) != 0 ||
+	    (rc = mutes_load_live(db, tenant_id, now, &b.mutes)) != 0 ||
 	    (rc = batch_load(&b, SQL_FINDING_GET_MANY)) != 0 ||
 	    (rc = batch_seen(&b, items, n)) != 0)
 		goto out;

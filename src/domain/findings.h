@@ -105,7 +105,7 @@ json_object *findings_to_json(const struct finding_row *, int full);
 struct findings_filter {
 	const char	*severity[5];
 	size_t		 nseverity;
-	const char	*state[5];
+	const char	*state[6];
 	size_t		 nstate;
 	const char	*category;
 	const char	*subscription_id;

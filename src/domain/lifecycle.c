@@ -76,6 +76,36 @@
  *   finding.expired; snooze expiry -> open, history snooze_expired,
  *   finding.reopened. Either way the next scan records redetected or
  *   resolves the finding.
+ *
+ * Mute rules (README, Mute rules). "muted" is a state beside open: a
+ * finding a live mute rule matches would be open, and is muted instead.
+ * Only the open state is muted: accepted, snoozed, resolved and dismissed
+ * findings already say what a person decided, and keep it.
+ *
+ *   seen with a mute rule (u.seen.mute): a finding that ends the
+ *     observation open (new, reopened, redetected, plain open) is muted:
+ *     history muted {mute_rule_id} after the observation's own entries;
+ *     its event is finding.muted instead of finding.detected or
+ *     finding.reopened (a subscriber is told of open risk only when it is
+ *     open). A muted finding seen again: last_seen_at only.
+ *   seen without one: a muted finding is open again (unmuted {reason:
+ *     no_rule}, finding.unmuted).
+ *   not seen: muted -> resolved by scanner, finding.resolved.
+ *   LC_MUTE {rule_id}: open -> muted (muted, finding.muted); any other
+ *     state: nothing.
+ *   LC_UNMUTE {rule_id, reason}: muted -> open (unmuted {mute_rule_id,
+ *     reason}, finding.unmuted), awaiting the next scan's verdict as after
+ *     an expiry; any other state: nothing.
+ *   User actions on a muted finding: resolve and dismiss as on open;
+ *     accept, snooze, remediate and approve are 409 (it is not open).
+ *   A pending remediation is cancelled when a finding is muted.
+ *
+ * Rule settings (README, Rule settings): LC_RULE_GONE {rule_id, reason}:
+ *   the tenant disabled (or deleted its custom) rule. Open, accepted,
+ *   snoozed and muted -> resolved by scanner (nothing looks for the
+ *   problem any more): history resolved {reason, rule_id} by system,
+ *   finding.resolved. Resolved and dismissed: nothing. Re-enabled, the
+ *   next scan that finds the problem reopens it.
  */
 #include "vigil.h"
 
@@ -206,6 +236,18 @@ validate(const struct finding *in, const struct lc_input *w, time_t now,
 			    "severity must be one of critical, high, medium, "
 			    "low, info");
 		break;
+	case LC_MUTE:
+	case LC_UNMUTE:
+		if (!text_ok(w->u.mute.rule_id, 1, LC_USER_MAX))
+			return refuse(out, 400, LC_ERR_INVALID, "rule_id",
+			    "rule_id is required");
+		break;
+	case LC_RULE_GONE:
+		if (!text_ok(w->u.gone.rule_id, 1, LC_USER_MAX) ||
+		    !text_ok(w->u.gone.reason, 1, LC_USER_MAX))
+			return refuse(out, 400, LC_ERR_INVALID, "rule_id",
+			    "rule_id and reason are required");
+		break;
 	case LC_REMEDIATION_RESULT:
 		if (!text_ok(w->u.remediation.error, 0, LC_TEXT_MAX))
 			return refuse(out, 400, LC_ERR_INVALID, "error",
@@ -315,6 +357,50 @@ to_open(struct lc_ctx *c)
 	c->f->snoozed_until = 0;
 	c->f->resolved_by = FINDING_BY_NONE;
 	c->f->resolved_at = 0;
+}
+
+/* Drop event name from the result (a muting replaces it). */
+static void
+event_drop(struct lc_ctx *c, const char *name)
+{
+	size_t i, j;
+
+	for (i = j = 0; i < c->out->nevents; i++)
+		if (strcmp(c->out->events[i], name) != 0)
+			c->out->events[j++] = c->out->events[i];
+	c->out->nevents = j;
+}
+
+/* An open finding that a live mute rule matches is muted. */
+static void
+mute_as(struct lc_ctx *c, const char *rule_id, const char *by)
+{
+	struct lc_history *h;
+
+	h = hist(c, "muted", by);
+	field(c, h, "mute_rule_id", json_object_new_string(rule_id));
+	cancel_remediation(c, h);
+	c->f->state = FINDING_MUTED;
+	c->f->awaiting_scan = 0;
+	event_drop(c, "finding.detected");
+	event_drop(c, "finding.reopened");
+	event(c, "finding.muted");
+}
+
+/* A muted finding no live rule matches is open again. */
+static void
+unmute_as(struct lc_ctx *c, const char *rule_id, const char *reason,
+    const char *by, int awaiting)
+{
+	struct lc_history *h;
+
+	h = hist(c, "unmuted", by);
+	if (rule_id != NULL)
+		field(c, h, "mute_rule_id", json_object_new_string(rule_id));
+	field(c, h, "reason", json_object_new_string(reason));
+	to_open(c);
+	c->f->awaiting_scan = awaiting;
+	event(c, "finding.unmuted");
 }
 
 static void
@@ -474,6 +560,8 @@ detect(struct lc_ctx *c)
 	f->detected_at = f->last_seen_at = c->now;
 	hist(c, "detected", LC_BY_SCANNER);
 	event(c, "finding.detected");
+	if (c->what->u.seen.mute != NULL)
+		mute_as(c, c->what->u.seen.mute, LC_BY_SCANNER);
 }
 
 static int
@@ -529,6 +617,29 @@ do_seen(struct lc_ctx *c)
 		f->severity = sev;
 		event(c, "finding.updated");
 	}
+	if (f->state == FINDING_OPEN && c->what->u.seen.mute != NULL)
+		mute_as(c, c->what->u.seen.mute, LC_BY_SCANNER);
+	else if (f->state == FINDING_MUTED && c->what->u.seen.mute == NULL)
+		unmute_as(c, NULL, "no_rule", LC_BY_SCANNER, 0);
+	return 0;
+}
+
+static int
+do_mute(struct lc_ctx *c)
+{
+	if (c->f->state == FINDING_OPEN)
+		mute_as(c, c->what->u.mute.rule_id, LC_BY_SYSTEM);
+	return 0;
+}
+
+static int
+do_unmute(struct lc_ctx *c)
+{
+	const char *reason = c->what->u.mute.reason;
+
+	if (c->f->state == FINDING_MUTED)
+		unmute_as(c, c->what->u.mute.rule_id,
+		    reason != NULL ? reason : "no_rule", LC_BY_SYSTEM, 1);
 	return 0;
 }
 
@@ -541,6 +652,7 @@ do_not_seen(struct lc_ctx *c)
 	case FINDING_OPEN:
 	case FINDING_ACCEPTED:
 	case FINDING_SNOOZED:
+	case FINDING_MUTED:
 		h = hist(c, "resolved", LC_BY_SCANNER);
 		cancel_remediation(c, h);
 		resolve_as(c, FINDING_BY_SCANNER, 0);
@@ -551,6 +663,31 @@ do_not_seen(struct lc_ctx *c)
 			hist(c, "resolution_confirmed", LC_BY_SCANNER);
 			c->f->awaiting_scan = 0;
 		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int
+do_rule_gone(struct lc_ctx *c)
+{
+	struct lc_history *h;
+
+	switch (c->f->state) {
+	case FINDING_OPEN:
+	case FINDING_ACCEPTED:
+	case FINDING_SNOOZED:
+	case FINDING_MUTED:
+		h = hist(c, "resolved", LC_BY_SYSTEM);
+		field(c, h, "reason",
+		    json_object_new_string(c->what->u.gone.reason));
+		field(c, h, "rule_id",
+		    json_object_new_string(c->what->u.gone.rule_id));
+		cancel_remediation(c, h);
+		resolve_as(c, FINDING_BY_SCANNER, 0);
+		event(c, "finding.resolved");
 		break;
 	default:
 		break;
@@ -665,6 +802,15 @@ lifecycle_apply(const struct finding *in, const struct lc_input *what,
 		break;
 	case LC_TICK:
 		refused = 0;
+		break;
+	case LC_MUTE:
+		refused = do_mute(&c);
+		break;
+	case LC_UNMUTE:
+		refused = do_unmute(&c);
+		break;
+	case LC_RULE_GONE:
+		refused = do_rule_gone(&c);
 		break;
 	default:
 		goto out;

@@ -9,7 +9,7 @@
 
 #include "finding.h"
 
-#define LC_MAX_HISTORY	4	/* entries one input can produce */
+#define LC_MAX_HISTORY	5	/* entries one input can produce */
 #define LC_MAX_EVENTS	4	/* events one input can produce */
 #define LC_USER_MAX	254	/* "user": an e-mail address or a name */
 #define LC_TEXT_MAX	4096	/* justification, evidence, reason, error */
@@ -50,6 +50,12 @@ enum lc_kind {
 	LC_REMEDIATION_RESULT,	/* the scanner applied an approved fix */
 	/* the clock: by "system" */
 	LC_TICK,
+	/* mute rules (by "system"): a live rule matches an open finding;
+	 * no live rule matches a muted one any more */
+	LC_MUTE,
+	LC_UNMUTE,
+	/* the tenant disabled or deleted the rule (by "system"): u.gone */
+	LC_RULE_GONE,
 };
 
 /* One input. Strings are borrowed for the duration of the call. */
@@ -78,7 +84,21 @@ struct lc_input {
 			/* The rule's current severity; UNSET keeps the
 			 * stored one (required for a new finding). */
 			enum finding_severity severity;
+			/* The live mute rule that matches the finding, or
+			 * NULL: an open finding becomes muted, a muted one
+			 * that no rule matches is open again. */
+			const char	*mute;
 		} seen;
+		struct {
+			const char	*rule_id;	/* required */
+			/* LC_UNMUTE: why ("deleted", "expired"). */
+			const char	*reason;
+		} mute;
+		struct {
+			const char	*rule_id;	/* required */
+			/* "rule_disabled" or "rule_deleted" */
+			const char	*reason;	/* required */
+		} gone;
 		struct {
 			int		 ok;
 			const char	*error;		/* optional, on failure */

@@ -126,9 +126,9 @@ void
 posture_summary(const struct posture_counts *c, char *out, size_t outsz)
 {
 	static const char *const others[] = { "accepted", "snoozed",
-	    "resolved", "dismissed" };
-	long long rest[4] = { c->accepted, c->snoozed, c->resolved,
-	    c->dismissed };
+	    "resolved", "dismissed", "muted" };
+	long long rest[5] = { c->accepted, c->snoozed, c->resolved,
+	    c->dismissed, c->muted };
 	long long open = 0;
 	size_t len = 0;
 	int i, score = posture_score(c->open);
@@ -166,7 +166,7 @@ posture_summary(const struct posture_counts *c, char *out, size_t outsz)
 		cat(out, outsz, &len, " The top risk is \"%s\" (%s, %s).",
 		    c->top_title, c->top_severity ? c->top_severity : "",
 		    c->top_category_of_top ? c->top_category_of_top : "");
-	if (rest[0] + rest[1] + rest[2] + rest[3] > 0) {
+	if (rest[0] + rest[1] + rest[2] + rest[3] + rest[4] > 0) {
 		cat(out, outsz, &len, " Not counted: ");
 		list(out, outsz, &len, rest, others, NELEM(others));
 		cat(out, outsz, &len, ".");
@@ -321,6 +321,8 @@ load_counts(struct db *db, const struct db_val *t, struct posture *p)
 				p->c.resolved = n;
 			else if (strcmp(k, "dismissed") == 0)
 				p->c.dismissed = n;
+			else if (strcmp(k, "muted") == 0)
+				p->c.muted = n;
 			break;
 		case PART_CATEGORY:
 			if (p->ncategories >= POSTURE_CATEGORIES_MAX)
@@ -462,6 +464,8 @@ posture_summary_to_json(const struct posture *p)
 	    json_object_new_int64(p->c.resolved));
 	json_object_object_add(states, "dismissed",
 	    json_object_new_int64(p->c.dismissed));
+	json_object_object_add(states, "muted",
+	    json_object_new_int64(p->c.muted));
 	json_object_object_add(m, "state_counts", states);
 	cats = json_object_new_array();
 	for (i = 0; i < p->ncategories; i++) {

@@ -28,7 +28,7 @@ extern const char *const posture_sev_name[POSTURE_NSEV];
 /* What the summary is built from; strings are borrowed, NULL if none. */
 struct posture_counts {
 	long long	 open[POSTURE_NSEV];  /* open findings by severity */
-	long long	 accepted, snoozed, resolved, dismissed;
+	long long	 accepted, snoozed, resolved, dismissed, muted;
 	long long	 subscriptions;      /* distinct, among open findings */
 	long long	 resources;          /* distinct, among open findings */
 	const char	*top_category;       /* most open findings */

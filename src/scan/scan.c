@@ -26,6 +26,7 @@
 #include "log.h"
 #include "rules.h"
 #include "scan.h"
+#include "tenantrules.h"
 #include "text.h"
 #include "vjson.h"
 #include "vtime.h"
@@ -46,6 +47,10 @@ struct ctx {
 	char			 tenant_id[VIGIL_ID_LEN];
 	char			 integration_id[VIGIL_ID_LEN];
 	struct lc_tenant	 tenant;
+	/* The tenant's rules: the pack with its settings applied, then its
+	 * custom rules (tenantrules_effective; shallow copies). */
+	struct tenantrules	 trules;
+	struct ruleset		 rules;
 	struct connector	*conn;
 	char			*secret;	/* plaintext, wiped at the end */
 	size_t			 secretlen;
@@ -419,7 +424,7 @@ static int
 on_resource(void *arg, json_object *res)
 {
 	struct ctx *c = arg;
-	const struct ruleset *rs = c->opts->rules;
+	const struct ruleset *rs = &c->rules;
 	const char *type = jstr(res, "type"), *rid = jstr(res, "id");
 	char sub[SCAN_SUB_MAX + 1], env[SCAN_ENV_MAX + 1];
 	struct scan_meta meta;
@@ -480,7 +485,7 @@ enum { ABSENT_C_ID, ABSENT_C_STATE, ABSENT_C_RULE, ABSENT_C_RESOURCE,
 static int
 reconcile_dry(struct ctx *c)
 {
-	const struct ruleset *rs = c->opts->rules;
+	const struct ruleset *rs = &c->rules;
 	struct db_res *cand = NULL;
 	struct finding_row *row = NULL;
 	struct lc_result res;
@@ -556,7 +561,7 @@ out:
 static int
 reconcile(struct ctx *c)
 {
-	const struct ruleset *rs = c->opts->rules;
+	const struct ruleset *rs = &c->rules;
 	size_t i, j;
 	long n;
 
@@ -613,7 +618,7 @@ remediate_one(struct ctx *c, struct finding_row *row)
 	memset(&in, 0, sizeof(in));
 	in.kind = LC_REMEDIATION_RESULT;
 	why[0] = '\0';
-	rule = rule_find(c->opts->rules, row->provider, row->rule_id);
+	rule = rule_find(&c->rules, row->provider, row->rule_id);
 	if (rule == NULL || rule->remediation == NULL) {
 		snprintf(why, sizeof(why), "rule %s has no automatic "
 		    "remediation", row->rule_id);
@@ -805,8 +810,14 @@ scan_body(struct ctx *c, const struct db_res *integration)
 	char cerr[SCAN_ERR_MAX];
 	int rc;
 
-	if (findings_tenant_settings(c->db, c->tenant_id, &c->tenant) != 0) {
+	if (findings_tenant_settings(c->db, c->tenant_id, &c->tenant) != 0 ||
+	    tenantrules_load(c->db, c->tenant_id, &c->trules) != 0) {
 		snprintf(c->err, sizeof(c->err), "database error");
+		return -1;
+	}
+	if (tenantrules_effective(&c->trules, c->opts->rules,
+	    &c->rules) != 0) {
+		snprintf(c->err, sizeof(c->err), "out of memory");
 		return -1;
 	}
 	if (connector_build(c, integration) != 0)
@@ -845,6 +856,9 @@ ctx_free(struct ctx *c)
 	}
 	c->secret = NULL;
 	pending_clear(c);
+	free(c->rules.rules);
+	memset(&c->rules, 0, sizeof(c->rules));
+	tenantrules_free(&c->trules);
 	for (i = 0; i < c->nseen; i++)
 		free(c->seen[i]);
 	free(c->seen);

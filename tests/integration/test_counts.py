@@ -25,7 +25,7 @@ STACK = None        # a stack.Stack, set by run.py
 WORKERS = 4
 
 SEVS = ("critical", "high", "medium", "low", "info")
-STATES = ("open", "accepted", "resolved", "snoozed", "dismissed")
+STATES = ("open", "accepted", "resolved", "snoozed", "dismissed", "muted")
 
 
 def setUpModule():

@@ -1944,7 +1944,7 @@ class T51Posture(FBase):
                 self.assertEqual(m["severity_counts"]["high"], 2)
                 self.assertEqual(m["state_counts"], {
                     "open": 4, "accepted": 1, "snoozed": 0, "resolved": 0,
-                    "dismissed": 0})
+                    "dismissed": 0, "muted": 0})
                 self.assertEqual(m["subscriptions_affected"], 2)
                 self.assertEqual(m["resources_affected"], 4)
                 cats = {c["category"]: c["open"] for c in m["categories"]}

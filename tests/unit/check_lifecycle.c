@@ -44,6 +44,15 @@
 #define REM_RESULT(succ, e) { .kind = LC_REMEDIATION_RESULT,		\
 	.u.remediation = { .ok = (succ), .error = (e) } }
 #define TICK		{ .kind = LC_TICK }
+#define SEEN_MUTE(fp, sev, m) { .kind = LC_SEEN,			\
+	.u.seen = { .fingerprint = (fp), .severity = FINDING_SEV_##sev,	\
+	.mute = (m) } }
+#define MUTE(r)		{ .kind = LC_MUTE, .u.mute = { .rule_id = (r) } }
+#define UNMUTE(r, why)	{ .kind = LC_UNMUTE,				\
+	.u.mute = { .rule_id = (r), .reason = (why) } }
+#define MR		"mute_01JV7Q6B1C2D3E4F5G6H7J8K9M"
+#define GONE(why)	{ .kind = LC_RULE_GONE,				\
+	.u.gone = { .rule_id = "nsg-ssh-internet", .reason = (why) } }
 
 #define REFUSE(st, c, fld) .status = (st), .code = (c), .field = (fld)
 
@@ -74,6 +83,93 @@ struct lc_case {
 };
 
 static const struct lc_case cases[] = {
+	/* --- mute rules --- */
+	{ "new finding a mute rule matches is muted", .is_new = 1,
+	  .what = SEEN_MUTE(FP_A, HIGH, MR),
+	  .state = FINDING_MUTED, .changed = CH_YES,
+	  .history = { "detected scanner", "muted scanner" },
+	  .events = { "finding.muted" },
+	  .fields = "{\"mute_rule_id\":\"" MR "\"}" },
+	{ "open finding seen with a mute rule is muted",
+	  .in = { F(FINDING_OPEN, HIGH) }, .what = SEEN_MUTE(FP_A, HIGH, MR),
+	  .state = FINDING_MUTED, .history = { "muted scanner" },
+	  .events = { "finding.muted" } },
+	{ "resolved finding back under a mute rule: muted, not reopened",
+	  .in = { F(FINDING_RESOLVED, HIGH), .resolved_by = FINDING_BY_SCANNER },
+	  .what = SEEN_MUTE(FP_A, HIGH, MR), .state = FINDING_MUTED,
+	  .history = { "reopened scanner", "muted scanner" },
+	  .events = { "finding.muted" } },
+	{ "muted finding seen under its rule: last_seen_at only",
+	  .in = { F(FINDING_MUTED, HIGH) }, .what = SEEN_MUTE(FP_B, HIGH, MR),
+	  .state = FINDING_MUTED, .changed = CH_YES, .fingerprint = FP_B },
+	{ "muted finding seen with no rule matching: open again",
+	  .in = { F(FINDING_MUTED, HIGH) }, .what = SEEN(FP_A),
+	  .state = FINDING_OPEN, .history = { "unmuted scanner" },
+	  .events = { "finding.unmuted" },
+	  .fields = "{\"reason\":\"no_rule\"}" },
+	{ "accepted finding keeps its acceptance under a mute rule",
+	  .in = { F(FINDING_ACCEPTED, HIGH) },
+	  .what = SEEN_MUTE(FP_A, HIGH, MR), .state = FINDING_ACCEPTED,
+	  .changed = CH_YES },
+	{ "dismissed finding is not muted",
+	  .in = { F(FINDING_DISMISSED, HIGH) },
+	  .what = SEEN_MUTE(FP_A, HIGH, MR), .state = FINDING_DISMISSED,
+	  .changed = CH_YES },
+	{ "muted finding gone from a complete scan: resolved",
+	  .in = { F(FINDING_MUTED, HIGH) }, .what = NOT_SEEN,
+	  .state = FINDING_RESOLVED, .by = FINDING_BY_SCANNER,
+	  .history = { "resolved scanner" }, .events = { "finding.resolved" } },
+	{ "a rule created mutes an open finding",
+	  .in = { F(FINDING_OPEN, HIGH), .remediation = FINDING_REM_APPROVED },
+	  .what = MUTE(MR), .state = FINDING_MUTED, .rem = FINDING_REM_NONE,
+	  .history = { "muted system" }, .events = { "finding.muted" },
+	  .fields = "{\"mute_rule_id\":\"" MR "\","
+	      "\"remediation_cancelled\":true}" },
+	{ "a rule created leaves a snoozed finding snoozed",
+	  .in = { F(FINDING_SNOOZED, HIGH), .snoozed_until = NOW + DAY },
+	  .what = MUTE(MR), .state = FINDING_SNOOZED,
+	  .snoozed_until = NOW + DAY, .changed = CH_NO },
+	{ "mute needs the rule's id", .in = { F(FINDING_OPEN, HIGH) },
+	  .what = MUTE(NULL), REFUSE(400, "invalid_request", "rule_id") },
+	{ "rule deleted: muted back to open, awaiting the next scan",
+	  .in = { F(FINDING_MUTED, HIGH) }, .what = UNMUTE(MR, "deleted"),
+	  .state = FINDING_OPEN, .awaiting = 1,
+	  .history = { "unmuted system" }, .events = { "finding.unmuted" },
+	  .fields = "{\"mute_rule_id\":\"" MR "\",\"reason\":\"deleted\"}" },
+	{ "unmute leaves an open finding alone",
+	  .in = { F(FINDING_OPEN, HIGH) }, .what = UNMUTE(MR, "expired"),
+	  .state = FINDING_OPEN, .changed = CH_NO },
+	{ "a muted finding cannot be accepted",
+	  .in = { F(FINDING_MUTED, HIGH) }, .what = ACCEPT("x", 0),
+	  REFUSE(409, "conflict", NULL) },
+	{ "a muted finding cannot be snoozed",
+	  .in = { F(FINDING_MUTED, HIGH) }, .what = SNOOZE(7),
+	  REFUSE(409, "conflict", NULL) },
+	{ "a muted finding can be resolved",
+	  .in = { F(FINDING_MUTED, HIGH) }, .what = RESOLVE(NULL),
+	  .state = FINDING_RESOLVED, .by = FINDING_BY_USER, .awaiting = 1,
+	  .history = { "resolved " USER }, .events = { "finding.resolved" } },
+	/* --- rule settings --- */
+	{ "rule disabled: an accepted finding is resolved with the reason",
+	  .in = { F(FINDING_ACCEPTED, HIGH) }, .what = GONE("rule_disabled"),
+	  .state = FINDING_RESOLVED, .by = FINDING_BY_SCANNER,
+	  .history = { "resolved system" }, .events = { "finding.resolved" },
+	  .fields = "{\"reason\":\"rule_disabled\","
+	      "\"rule_id\":\"nsg-ssh-internet\"}" },
+	{ "rule deleted: a muted finding is resolved",
+	  .in = { F(FINDING_MUTED, HIGH) }, .what = GONE("rule_deleted"),
+	  .state = FINDING_RESOLVED, .by = FINDING_BY_SCANNER,
+	  .history = { "resolved system" }, .events = { "finding.resolved" } },
+	{ "rule disabled: a dismissed finding stays dismissed",
+	  .in = { F(FINDING_DISMISSED, HIGH) }, .what = GONE("rule_disabled"),
+	  .state = FINDING_DISMISSED, .changed = CH_NO },
+	{ "rule gone needs a reason", .in = { F(FINDING_OPEN, HIGH) },
+	  .what = GONE(NULL), REFUSE(400, "invalid_request", "rule_id") },
+	{ "a muted finding can be dismissed",
+	  .in = { F(FINDING_MUTED, HIGH) }, .what = DISMISS("n/a"),
+	  .state = FINDING_DISMISSED, .history = { "dismissed " USER },
+	  .events = { "finding.dismissed" } },
+
 	/* --- detection and plain rescans --- */
 	{ "new finding is detected", .is_new = 1,
 	  .what = SEEN_SEV(FP_A, HIGH),
@@ -684,7 +780,7 @@ START_TEST(test_finding_enums)
 	static const char *const sev[] = { "critical", "high", "medium",
 	    "low", "info" };
 	static const char *const st[] = { "open", "accepted", "resolved",
-	    "snoozed", "dismissed" };
+	    "snoozed", "dismissed", "muted" };
 	static const char *const rem[] = { "none", "requested", "approved",
 	    "remediated", "failed" };
 	static const char *const bad[] = { "", "Critical", "unset", "open ",

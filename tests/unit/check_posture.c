@@ -225,7 +225,7 @@ START_TEST(test_summary_json)
 	    "\"total_findings\":3,\"severity_counts\":{\"critical\":1,"
 	    "\"high\":0,\"medium\":2,\"low\":0,\"info\":0},"
 	    "\"state_counts\":{\"open\":3,\"accepted\":3,"
-	    "\"snoozed\":0,\"resolved\":0,\"dismissed\":1},"
+	    "\"snoozed\":0,\"resolved\":0,\"dismissed\":1,\"muted\":0},"
 	    "\"categories\":[{\"category\":\"data\",\"open\":2},"
 	    "{\"category\":\"network\",\"open\":1}],"
 	    "\"subscriptions_affected\":1,\"resources_affected\":3}}");

@@ -16,6 +16,7 @@
 
 #include "rules.h"
 #include "suites.h"
+#include "tenantrules.h"
 #include "vjson.h"
 
 #ifndef VIGIL_TOP_SRCDIR
@@ -793,6 +794,59 @@ START_TEST(test_rules_to_json)
 }
 END_TEST
 
+/* A tenant's effective rules: the pack without what it disabled, with
+ * its severities, then its own enabled custom rules; nothing else. */
+START_TEST(test_tenantrules_effective)
+{
+	struct ruleset	 pack = { NULL, 0 }, eff = { NULL, 0 };
+	struct tenantrules_setting st[2];
+	struct tenantrules t;
+	json_object	*o, *v;
+	char		 err[512];
+
+	ck_assert_int_eq(parse_q(&pack, "[{" HEAD ",'condition':{'path':'a',"
+	    "'eq':1}},{" HEAD ",'id':'r2','condition':{'path':'a','eq':1}},{"
+	    HEAD ",'id':'r3','condition':{'path':'a','eq':1}}]", err,
+	    sizeof(err)), 0);
+	memset(&t, 0, sizeof(t));
+	memset(st, 0, sizeof(st));
+	ck_assert_int_eq(parse_q(&t.custom, "{" HEAD ",'id':'mine',"
+	    "'condition':{'path':'a','eq':1}}", err, sizeof(err)), 0);
+	snprintf(st[0].rule_id, sizeof(st[0].rule_id), "r2");
+	st[0].enabled = 0;
+	snprintf(st[1].rule_id, sizeof(st[1].rule_id), "r3");
+	st[1].enabled = 1;
+	st[1].severity = FINDING_SEV_CRITICAL;
+	t.settings = st;
+	t.nsettings = 2;
+	ck_assert_int_eq(tenantrules_effective(&t, &pack, &eff), 0);
+	ck_assert_uint_eq(eff.n, 3);
+	ck_assert_str_eq(eff.rules[0].id, "r1");
+	ck_assert_str_eq(eff.rules[1].id, "r3");
+	ck_assert_int_eq(eff.rules[1].severity, FINDING_SEV_CRITICAL);
+	ck_assert_int_eq(pack.rules[2].severity, FINDING_SEV_LOW);
+	ck_assert_str_eq(eff.rules[2].id, "mine");
+	free(eff.rules);
+	o = tenantrules_to_json(&t, &pack.rules[2], 0);
+	ck_assert(json_object_object_get_ex(o, "severity", &v));
+	ck_assert_str_eq(json_object_get_string(v), "critical");
+	ck_assert(json_object_object_get_ex(o, "default_severity", &v));
+	ck_assert_str_eq(json_object_get_string(v), "low");
+	json_object_put(o);
+	o = tenantrules_to_json(&t, &pack.rules[1], 0);
+	ck_assert(json_object_object_get_ex(o, "enabled", &v));
+	ck_assert(!json_object_get_boolean(v));
+	json_object_put(o);
+	/* Another tenant: no settings, no custom rules, the whole pack. */
+	ck_assert_int_eq(tenantrules_effective(NULL, &pack, &eff), 0);
+	ck_assert_uint_eq(eff.n, 3);
+	ck_assert_int_eq(eff.rules[2].severity, FINDING_SEV_LOW);
+	free(eff.rules);
+	rules_free(&t.custom);
+	rules_free(&pack);
+}
+END_TEST
+
 /* Write text into dir/name. */
 static void
 put_file(const char *dir, const char *name, const char *qtext)
@@ -1139,6 +1193,7 @@ rules_suite(void)
 	tcase_add_test(tc, test_rules_validation);
 	tcase_add_test(tc, test_rules_parse_appends);
 	tcase_add_test(tc, test_rules_to_json);
+	tcase_add_test(tc, test_tenantrules_effective);
 	tcase_add_test(tc, test_rules_load_dir);
 	suite_add_tcase(s, tc);
 	tcase_add_test(tp, test_rules_pack);

@@ -22,6 +22,7 @@ Suite	*inventory_suite(void);
 Suite	*keys_suite(void);
 Suite	*lifecycle_suite(void);
 Suite	*idempotency_suite(void);
+Suite	*mutes_suite(void);
 Suite	*log_suite(void);
 Suite	*metadata_suite(void);
 Suite	*multipart_suite(void);

@@ -1,0 +1,798 @@
+/* mutes.c: mute rules (README, Mute rules): validation and matching
+ * (pure), the rows, and the passes that mute and give back a tenant's
+ * findings. The state change itself is the lifecycle's (LC_MUTE,
+ * LC_UNMUTE, u.seen.mute), written through findings_act, so a muted
+ * finding has its history entry, audit entry and event like any other. */
+#include "vigil.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "audit.h"
+#include "db.h"
+#include "findings.h"
+#include "id.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "mutes.h"
+#include "text.h"
+#include "vjson.h"
+#include "vtime.h"
+
+/* MUTE_COLS in db.c. */
+enum {
+	MC_ID, MC_RULE, MC_SOURCE, MC_RESOURCE, MC_GROUP, MC_SUB, MC_ENV,
+	MC_TAG_KEY, MC_TAG_VALUE, MC_JUSTIFICATION, MC_EXPIRES, MC_LAPSED,
+	MC_CREATED, MC_CREATED_BY
+};
+
+/* -- matching ---------------------------------------------------------- */
+
+int
+mutes_glob(const char *p, const char *s)
+{
+	const char *star = NULL, *mark = NULL;
+
+	if (p == NULL || s == NULL)
+		return 0;
+	while (*s != '\0') {
+		if (*p == '*') {
+			star = p++;
+			mark = s;
+		} else if (*p != '\0' && (*p == '?' ||
+		    tolower((unsigned char)*p) ==
+		    tolower((unsigned char)*s))) {
+			p++;
+			s++;
+		} else if (star != NULL) {
+			/* Let the last '*' take one more byte. */
+			p = star + 1;
+			s = ++mark;
+		} else
+			return 0;
+	}
+	while (*p == '*')
+		p++;
+	return *p == '\0';
+}
+
+int
+mutes_resource_group(const char *rid, char *out, size_t outsz)
+{
+	static const char key[] = "/resourcegroups/";
+	const char *p, *e;
+	size_t klen = sizeof(key) - 1, len;
+
+	if (rid == NULL || outsz == 0)
+		return -1;
+	for (p = rid; *p != '\0'; p++)
+		if (strncasecmp(p, key, klen) == 0)
+			break;
+	if (*p == '\0')
+		return -1;
+	p += klen;
+	e = strchr(p, '/');
+	len = e ? (size_t)(e - p) : strlen(p);
+	if (len == 0 || len >= outsz)
+		return -1;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return 0;
+}
+
+static int
+same_ci(const char *want, const char *have)
+{
+	return have != NULL && strcasecmp(want, have) == 0;
+}
+
+/* The resource's tag key (any case, as ARM treats tag names) equal to
+ * value (exactly). text is the finding's tags, a JSON object. */
+static int
+tag_matches(const char *text, const char *key, const char *value)
+{
+	json_object *tags;
+	int hit = 0;
+
+	if (text == NULL || (tags = json_tokener_parse(text)) == NULL)
+		return 0;
+	if (json_object_is_type(tags, json_type_object)) {
+		json_object_object_foreach(tags, k, v) {
+			if (strcasecmp(k, key) != 0)
+				continue;
+			if (value == NULL || (json_object_is_type(v,
+			    json_type_string) && strcmp(
+			    json_object_get_string(v), value) == 0))
+				hit = 1;
+		}
+	}
+	json_object_put(tags);
+	return hit;
+}
+
+
+int
+mutes_rule_matches(const struct mute_rule *r, const struct mute_subject *s)
+{
+	char group[MUTES_GROUP_MAX + 1];
+
+	if (r->rule_pattern != NULL && !mutes_glob(r->rule_pattern,
+	    s->rule_id))
+		return 0;
+	/* The source a finding came from (an integration's id, an import's
+	 * name) or, for every source of one kind, its provider ("azure"). */
+	if (r->source != NULL && !same_ci(r->source, s->source) &&
+	    !same_ci(r->source, s->provider))
+		return 0;
+	if (r->resource_pattern != NULL && !mutes_glob(r->resource_pattern,
+	    s->resource_id))
+		return 0;
+	if (r->resource_group != NULL) {
+		if (s->resource_group != NULL && *s->resource_group != '\0')
+			snprintf(group, sizeof(group), "%s", s->resource_group);
+		else if (mutes_resource_group(s->resource_id, group,
+		    sizeof(group)) != 0)
+			return 0;
+		if (!same_ci(r->resource_group, group))
+			return 0;
+	}
+	if (r->subscription_id != NULL && !same_ci(r->subscription_id,
+	    s->subscription_id))
+		return 0;
+	if (r->environment != NULL && !same_ci(r->environment,
+	    s->environment))
+		return 0;
+	if (r->tag_key != NULL && !tag_matches(s->tags, r->tag_key,
+	    r->tag_value))
+		return 0;
+	return 1;
+}
+
+const char *
+mutes_match(const struct mute_set *set, const struct mute_subject *s)
+{
+	size_t i;
+
+	if (set == NULL)
+		return NULL;
+	for (i = 0; i < set->n; i++)
+		if (mutes_rule_matches(&set->rules[i], s))
+			return set->rules[i].id;
+	return NULL;
+}
+
+void
+mutes_subject_from_obs(const struct finding_obs *obs, struct mute_subject *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->rule_id = obs->rule_id;
+	s->source = obs->source;
+	s->provider = obs->provider;
+	s->resource_id = obs->resource_id;
+	s->resource_group = obs->resource_group;
+	s->subscription_id = obs->subscription_id;
+	s->environment = obs->environment;
+	s->tags = obs->tags;
+}
+
+const char *
+mutes_match_obs(const struct mute_set *set, const struct finding_obs *obs)
+{
+	struct mute_subject s;
+
+	mutes_subject_from_obs(obs, &s);
+	return mutes_match(set, &s);
+}
+
+/* -- validation --------------------------------------------------------- */
+
+static int
+bad(struct vjson_err *err, const char *field, const char *message)
+{
+	snprintf(err->field, sizeof(err->field), "%s", field);
+	snprintf(err->message, sizeof(err->message), "%s", message);
+	return -1;
+}
+
+/* A criterion: absent, or a string of 1..max bytes without control
+ * characters. 1 given, 0 absent, -1 bad. */
+static int
+criterion(json_object *body, const char *name, size_t max, char **out,
+    struct vjson_err *err)
+{
+	const char *v = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = vjson_get_string(body, name, 0, 1, max, &v, err);
+	if (rc <= 0)
+		return rc;
+	*out = (char *)v;
+	return 1;
+}
+
+static int
+rule_pattern_ok(const char *p)
+{
+	for (; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '_' || *p == '.' || *p == '*' ||
+		    *p == '?'))
+			return 0;
+	return 1;
+}
+
+/* Only spaces: not a justification. */
+static int
+blank(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!isspace((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+int
+mutes_parse(json_object *body, time_t now, struct mute_rule *out,
+    char *tag_buf, size_t tag_bufsz, struct vjson_err *err)
+{
+	static const char *const allowed[] = { "rule_id", "source",
+	    "resource_id", "resource_group", "subscription_id", "environment",
+	    "tag", "justification", "expires_at", NULL };
+	const char *just = NULL, *exp = NULL;
+	char *tag = NULL, *colon;
+	int given = 0, rc;
+
+	memset(out, 0, sizeof(*out));
+	if (body == NULL || !json_object_is_type(body, json_type_object))
+		return bad(err, "body", "The body must be a JSON object.");
+	if (vjson_only_keys(body, allowed, err) != 0)
+		return -1;
+#define CRIT(name, max, dst) do {					\
+		if ((rc = criterion(body, name, max, dst, err)) < 0)	\
+			return -1;					\
+		given += rc;						\
+	} while (0)
+	CRIT("rule_id", MUTES_RULE_MAX, &out->rule_pattern);
+	CRIT("source", MUTES_SOURCE_MAX, &out->source);
+	CRIT("resource_id", MUTES_RESOURCE_MAX, &out->resource_pattern);
+	CRIT("resource_group", MUTES_GROUP_MAX, &out->resource_group);
+	CRIT("subscription_id", MUTES_SUB_MAX, &out->subscription_id);
+	CRIT("environment", MUTES_ENV_MAX, &out->environment);
+	CRIT("tag", MUTES_TAG_MAX, &tag);
+#undef CRIT
+	if (out->rule_pattern != NULL && !rule_pattern_ok(out->rule_pattern))
+		return bad(err, "rule_id", "rule_id must be a rule id or a "
+		    "glob of one: lowercase letters, digits, '-', '_', '.', "
+		    "'*' (any run) and '?' (one character).");
+	if (out->resource_group != NULL && (strchr(out->resource_group, '/') ||
+	    strchr(out->resource_group, '*')))
+		return bad(err, "resource_group", "resource_group is a "
+		    "resource group's name (no '/' and no pattern).");
+	if (tag != NULL) {
+		/* key:value; the key is 1-128 bytes, the value may be
+		 * empty. */
+		if ((colon = strchr(tag, ':')) == NULL || colon == tag ||
+		    (size_t)(colon - tag) > 128 ||
+		    strlen(tag) >= tag_bufsz)
+			return bad(err, "tag", "tag must be key:value (a key "
+			    "of 1-128 bytes, a value of at most 256).");
+		memcpy(tag_buf, tag, strlen(tag) + 1);
+		tag_buf[colon - tag] = '\0';
+		out->tag_key = tag_buf;
+		out->tag_value = tag_buf + (colon - tag) + 1;
+	}
+	if (given == 0)
+		return bad(err, "rule_id", "A mute rule needs at least one of "
+		    "rule_id, source, resource_id, resource_group, "
+		    "subscription_id, environment and tag.");
+	if (vjson_get_text(body, "justification", 1, 1, MUTES_TEXT_MAX,
+	    &just, err) < 0)
+		return -1;
+	if (blank(just))
+		return bad(err, "justification", "justification must not be "
+		    "blank.");
+	out->justification = (char *)just;
+	if ((rc = vjson_get_string(body, "expires_at", 0, 1, 64, &exp,
+	    err)) < 0)
+		return -1;
+	if (rc > 0) {
+		if (vtime_parse_rfc3339(exp, &out->expires_at) != 0)
+			return bad(err, "expires_at", "expires_at must be an "
+			    "RFC 3339 time.");
+		if (out->expires_at <= now)
+			return bad(err, "expires_at", "expires_at must be in "
+			    "the future.");
+	}
+	return 0;
+}
+
+/* -- the API shape ---------------------------------------------------------- */
+
+static void
+add_str(json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+}
+
+static void
+add_time(json_object *o, const char *k, time_t t)
+{
+	char ts[VTIME_RFC3339_LEN];
+
+	if (t == 0) {
+		json_object_object_add(o, k, NULL);
+		return;
+	}
+	vtime_rfc3339(t, ts, sizeof(ts));
+	json_object_object_add(o, k, json_object_new_string(ts));
+}
+
+json_object *
+mutes_to_json(const struct mute_rule *r)
+{
+	json_object *o = json_object_new_object();
+	char tag[MUTES_TAG_MAX + 2];
+
+	add_str(o, "id", r->id);
+	add_str(o, "rule_id", r->rule_pattern);
+	add_str(o, "source", r->source);
+	add_str(o, "resource_id", r->resource_pattern);
+	add_str(o, "resource_group", r->resource_group);
+	add_str(o, "subscription_id", r->subscription_id);
+	add_str(o, "environment", r->environment);
+	if (r->tag_key != NULL) {
+		snprintf(tag, sizeof(tag), "%s:%s", r->tag_key,
+		    r->tag_value ? r->tag_value : "");
+		add_str(o, "tag", tag);
+	} else
+		add_str(o, "tag", NULL);
+	add_str(o, "justification", r->justification);
+	add_time(o, "expires_at", r->expires_at);
+	json_object_object_add(o, "expired",
+	    json_object_new_boolean(r->expires_at != 0 &&
+	    r->expires_at <= time(NULL)));
+	add_time(o, "created_at", r->created_at);
+	add_str(o, "created_by", r->created_by);
+	return o;
+}
+
+/* -- rows ------------------------------------------------------------------ */
+
+void
+mutes_rule_free(struct mute_rule *r)
+{
+	if (r == NULL)
+		return;
+	free(r->id);
+	free(r->rule_pattern);
+	free(r->source);
+	free(r->resource_pattern);
+	free(r->resource_group);
+	free(r->subscription_id);
+	free(r->environment);
+	free(r->tag_key);
+	free(r->tag_value);
+	free(r->justification);
+	free(r->created_by);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+mutes_set_free(struct mute_set *set)
+{
+	size_t i;
+
+	if (set == NULL)
+		return;
+	for (i = 0; i < set->n; i++)
+		mutes_rule_free(&set->rules[i]);
+	free(set->rules);
+	set->rules = NULL;
+	set->n = 0;
+}
+
+static int
+dup_cell(const struct db_res *res, size_t i, size_t col, char **out)
+{
+	const char *v = db_cell(res, i, col);
+
+	*out = NULL;
+	if (v == NULL)
+		return 0;
+	return (*out = strdup(v)) == NULL ? -1 : 0;
+}
+
+static time_t
+cell_time(const struct db_res *res, size_t i, size_t col)
+{
+	const char *v = db_cell(res, i, col);
+	time_t t = 0;
+
+	if (v == NULL || vtime_parse_sql(v, &t) != 0)
+		return 0;
+	return t;
+}
+
+/* Row i into *r (zeroed first). 0 or -1 (out of memory). */
+static int
+row_at(const struct db_res *res, size_t i, struct mute_rule *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (dup_cell(res, i, MC_ID, &r->id) != 0 ||
+	    dup_cell(res, i, MC_RULE, &r->rule_pattern) != 0 ||
+	    dup_cell(res, i, MC_SOURCE, &r->source) != 0 ||
+	    dup_cell(res, i, MC_RESOURCE, &r->resource_pattern) != 0 ||
+	    dup_cell(res, i, MC_GROUP, &r->resource_group) != 0 ||
+	    dup_cell(res, i, MC_SUB, &r->subscription_id) != 0 ||
+	    dup_cell(res, i, MC_ENV, &r->environment) != 0 ||
+	    dup_cell(res, i, MC_TAG_KEY, &r->tag_key) != 0 ||
+	    dup_cell(res, i, MC_TAG_VALUE, &r->tag_value) != 0 ||
+	    dup_cell(res, i, MC_JUSTIFICATION, &r->justification) != 0 ||
+	    dup_cell(res, i, MC_CREATED_BY, &r->created_by) != 0) {
+		mutes_rule_free(r);
+		return -1;
+	}
+	r->expires_at = cell_time(res, i, MC_EXPIRES);
+	r->created_at = cell_time(res, i, MC_CREATED);
+	r->lapsed = db_cell_int(res, i, MC_LAPSED) != 0;
+	return 0;
+}
+
+int
+mutes_load_live(struct db *db, const char *tenant_id, time_t now,
+    struct mute_set *out)
+{
+	struct db_res *res = NULL;
+	char t[VTIME_SQL_LEN];
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	vtime_sql(now, t, sizeof(t));
+	if ((rc = db_exec(db, SQL_MUTE_LIVE, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(t) }, 2, &res)) != 0)
+		return rc;
+	if (res->nrows > 0 && (out->rules = calloc(res->nrows,
+	    sizeof(*out->rules))) == NULL) {
+		db_res_free(res);
+		return DB_ERR;
+	}
+	for (i = 0; i < res->nrows; i++, out->n++)
+		if (row_at(res, i, &out->rules[i]) != 0) {
+			db_res_free(res);
+			mutes_set_free(out);
+			return DB_ERR;
+		}
+	db_res_free(res);
+	return 0;
+}
+
+int
+mutes_get(struct db *db, const char *tenant_id, const char *id,
+    struct mute_rule **out)
+{
+	struct db_res *res = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!id_valid("mute", id))
+		return 0;
+	if ((rc = db_exec(db, SQL_MUTE_GET, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(id) }, 2, &res)) != 0)
+		return rc;
+	rc = 0;
+	if (res->nrows > 0) {
+		if ((*out = calloc(1, sizeof(**out))) == NULL ||
+		    row_at(res, 0, *out) != 0) {
+			free(*out);
+			*out = NULL;
+			rc = DB_ERR;
+		} else
+			rc = 1;
+	}
+	db_res_free(res);
+	return rc;
+}
+
+int
+mutes_list(struct db *db, const char *tenant_id, const char *after,
+    long limit, struct mute_rule ***out, size_t *n, long long *total,
+    int *has_more)
+{
+	struct db_res *res = NULL, *cnt = NULL;
+	struct mute_rule **items = NULL;
+	size_t i, k = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = db_exec(db, SQL_MUTE_LIST, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(after), DB_INT(limit + 1) }, 3,
+	    &res)) != 0 ||
+	    (rc = db_exec(db, SQL_MUTE_COUNT, (struct db_val[]){
+	    DB_STR(tenant_id) }, 1, &cnt)) != 0)
+		goto out;
+	rc = DB_ERR;
+	k = res->nrows > (size_t)limit ? (size_t)limit : res->nrows;
+	if ((items = calloc(k ? k : 1, sizeof(*items))) == NULL)
+		goto out;
+	for (i = 0; i < k; i++)
+		if ((items[i] = calloc(1, sizeof(**items))) == NULL ||
+		    row_at(res, i, items[i]) != 0) {
+			free(items[i]);
+			items[i] = NULL;
+			goto out;
+		}
+	*total = db_cell_int(cnt, 0, 0);
+	*has_more = res->nrows > (size_t)limit;
+	*out = items;
+	*n = k;
+	items = NULL;
+	rc = 0;
+out:
+	if (items != NULL) {
+		for (i = 0; i < k; i++) {
+			mutes_rule_free(items[i]);
+			free(items[i]);
+		}
+		free(items);
+	}
+	db_res_free(cnt);
+	db_res_free(res);
+	return rc;
+}
+
+/* -- the passes ------------------------------------------------------------ */
+
+/* One LC_MUTE or LC_UNMUTE on one finding, in its own transaction (the
+ * lifecycle re-checks the state under the row lock). 1 changed, 0 not,
+ * or DB_DOWN. */
+static int
+act(struct db *db, const char *tenant_id, const char *id, enum lc_kind kind,
+    const char *rule_id, const char *reason, time_t now)
+{
+	struct finding_row *after = NULL;
+	struct lc_result res;
+	struct lc_input in;
+	enum findings_outcome o;
+	int rc, changed;
+
+	memset(&in, 0, sizeof(in));
+	in.kind = kind;
+	in.u.mute.rule_id = rule_id;
+	in.u.mute.reason = reason;
+	o = findings_act(db, tenant_id, id, &in, LC_BY_SYSTEM, now, &res,
+	    &after, &rc);
+	changed = o == FINDINGS_OK && res.changed;
+	lifecycle_result_free(&res);
+	findings_row_free(after);
+	if (o == FINDINGS_DB_ERROR && rc == DB_DOWN)
+		return DB_DOWN;
+	return changed;
+}
+
+/* SQL_MUTE_PASS_PAGE's columns. */
+enum { PASS_C_SEQ, PASS_C_ID, PASS_C_STATE, PASS_C_RULE, PASS_C_PROVIDER,
+    PASS_C_RESOURCE, PASS_C_SUB, PASS_C_ENV, PASS_C_SOURCE, PASS_C_GROUP,
+    PASS_C_TAGS };
+
+long
+mutes_reapply(struct db *db, const char *tenant_id, time_t now,
+    const char *gone_rule, const char *reason, long *muted, long *unmuted)
+{
+	struct db_res *page = NULL;
+	struct mute_set set;
+	long long before = 1LL << 62;
+	size_t i;
+	int rc;
+
+	*muted = *unmuted = 0;
+	if ((rc = mutes_load_live(db, tenant_id, now, &set)) != 0)
+		return rc;
+	for (;;) {
+		if ((rc = db_exec(db, SQL_MUTE_PASS_PAGE, (struct db_val[]){
+		    DB_STR(tenant_id), DB_INT(before),
+		    DB_INT(FINDINGS_BATCH) }, 3, &page)) != 0)
+			break;
+		for (i = 0; i < page->nrows; i++) {
+			const char *id = db_cell(page, i, PASS_C_ID);
+			const char *st = db_cell(page, i, PASS_C_STATE);
+			struct mute_subject s;
+			const char *hit;
+			int ch = 0;
+
+			/* The pass reads the identity columns, which never
+			 * change; the state is judged again under the row's
+			 * lock by the lifecycle. */
+			memset(&s, 0, sizeof(s));
+			s.rule_id = db_cell(page, i, PASS_C_RULE);
+			s.provider = db_cell(page, i, PASS_C_PROVIDER);
+			s.source = db_cell(page, i, PASS_C_SOURCE);
+			s.resource_group = db_cell(page, i, PASS_C_GROUP);
+			s.tags = db_cell(page, i, PASS_C_TAGS);
+			s.resource_id = db_cell(page, i, PASS_C_RESOURCE);
+			s.subscription_id = db_cell(page, i, PASS_C_SUB);
+			s.environment = db_cell(page, i, PASS_C_ENV);
+			hit = mutes_match(&set, &s);
+			if (st != NULL && strcmp(st, "open") == 0 &&
+			    hit != NULL) {
+				if ((ch = act(db, tenant_id, id, LC_MUTE, hit,
+				    NULL, now)) > 0)
+					(*muted)++;
+			} else if (st != NULL && strcmp(st, "muted") == 0 &&
+			    hit == NULL) {
+				if ((ch = act(db, tenant_id, id, LC_UNMUTE,
+				    gone_rule ? gone_rule : "-", reason,
+				    now)) > 0)
+					(*unmuted)++;
+			}
+			if (ch < 0) {
+				rc = ch;
+				break;
+			}
+			before = db_cell_int(page, i, PASS_C_SEQ);
+		}
+		if (rc != 0 || page->nrows < FINDINGS_BATCH)
+			break;
+		db_res_free(page);
+		page = NULL;
+	}
+	db_res_free(page);
+	mutes_set_free(&set);
+	return rc != 0 ? rc : *muted + *unmuted;
+}
+
+enum mutes_outcome
+mutes_create(struct db *db, const char *tenant_id,
+    const struct mute_rule *r, const char *actor, time_t now,
+    struct mute_rule **out, long *muted, int *rc)
+{
+	struct db_res *cnt = NULL;
+	json_object *detail;
+	char id[VIGIL_ID_LEN], t[VTIME_SQL_LEN], exp[VTIME_SQL_LEN];
+	long unmuted;
+	long n;
+
+	*out = NULL;
+	*muted = 0;
+	if ((*rc = id_new("mute", id, sizeof(id))) != 0) {
+		*rc = DB_ERR;
+		return MUTES_ERROR;
+	}
+	vtime_sql(now, t, sizeof(t));
+	if (r->expires_at != 0)
+		vtime_sql(r->expires_at, exp, sizeof(exp));
+	if ((*rc = db_begin(db)) != 0)
+		return MUTES_ERROR;
+	if ((*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+	    DB_STR(tenant_id) }, 1, NULL)) != 0 ||
+	    (*rc = db_exec(db, SQL_MUTE_COUNT_LIVE, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(t) }, 2, &cnt)) != 0)
+		goto fail;
+	n = (long)db_cell_int(cnt, 0, 0);
+	db_res_free(cnt);
+	if (n >= MUTES_MAX_PER_TENANT) {
+		db_rollback(db);
+		return MUTES_TOO_MANY;
+	}
+	if ((*rc = db_exec(db, SQL_MUTE_INSERT, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(id), DB_STR0(r->rule_pattern),
+	    DB_STR0(r->source), DB_STR0(r->resource_pattern),
+	    DB_STR0(r->resource_group), DB_STR0(r->subscription_id),
+	    DB_STR0(r->environment), DB_STR0(r->tag_key),
+	    r->tag_key != NULL ? DB_STR0(r->tag_value) : DB_NUL,
+	    DB_STR(r->justification),
+	    r->expires_at ? DB_STR(exp) : DB_NUL, DB_STR(t), DB_STR(actor) },
+	    14, NULL)) != 0)
+		goto fail;
+	/* The entry holds the whole rule: what was muted and why. */
+	{
+		struct mute_rule shown = *r;
+
+		shown.id = id;
+		shown.created_at = now;
+		shown.created_by = (char *)actor;
+		detail = mutes_to_json(&shown);
+	}
+	if ((*rc = audit_commit(db, tenant_id, actor, "mute_rule.create", id,
+	    detail)) != 0)
+		goto fail;
+	/* Committed: the rule is live for every scan from now on. Then
+	 * the findings already stored, a batch at a time. */
+	if ((n = mutes_reapply(db, tenant_id, now, NULL, "no_rule", muted,
+	    &unmuted)) < 0)
+		log_warn("mutes: applying %s to existing findings stopped "
+		    "(%ld); the next scan completes it", id, n);
+	if ((*rc = mutes_get(db, tenant_id, id, out)) != 1) {
+		*rc = *rc ? *rc : DB_ERR;
+		return MUTES_ERROR;
+	}
+	*rc = 0;
+	return MUTES_OK;
+fail:
+	db_rollback(db);
+	return MUTES_ERROR;
+}
+
+enum mutes_outcome
+mutes_delete(struct db *db, const char *tenant_id, const char *id,
+    const char *actor, time_t now, long *unmuted, int *rc)
+{
+	unsigned long long deleted = 0;
+	long muted, n;
+
+	*rc = 0;
+	*unmuted = 0;
+	if (!id_valid("mute", id))
+		return MUTES_NOT_FOUND;
+	if ((*rc = db_begin(db)) != 0)
+		return MUTES_ERROR;
+	if ((*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+	    DB_STR(tenant_id) }, 1, NULL)) != 0 ||
+	    (*rc = db_exec_affected(db, SQL_MUTE_DELETE, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(id) }, 2, &deleted)) != 0)
+		goto fail;
+	if (deleted == 0) {
+		db_rollback(db);
+		return MUTES_NOT_FOUND;
+	}
+	if ((*rc = audit_commit(db, tenant_id, actor, "mute_rule.delete", id,
+	    NULL)) != 0)
+		goto fail;
+	if ((n = mutes_reapply(db, tenant_id, now, id, "deleted", &muted,
+	    unmuted)) < 0)
+		log_warn("mutes: giving back the findings of %s stopped (%ld); "
+		    "the next scan completes it", id, n);
+	return MUTES_OK;
+fail:
+	db_rollback(db);
+	return MUTES_ERROR;
+}
+
+/* SQL_MUTE_DUE's columns. */
+enum { DUE_TENANT, DUE_ID };
+
+long
+mutes_expire_due(struct db *db, time_t now)
+{
+	struct db_res *due = NULL;
+	char t[VTIME_SQL_LEN];
+	long total = 0, muted, unmuted, n;
+	size_t i;
+	int rc;
+
+	vtime_sql(now, t, sizeof(t));
+	if ((rc = db_exec(db, SQL_MUTE_DUE, (struct db_val[]){ DB_STR(t) }, 1,
+	    &due)) != 0)
+		return rc;
+	for (i = 0; i < due->nrows; i++) {
+		const char *tenant = db_cell(due, i, DUE_TENANT);
+		const char *id = db_cell(due, i, DUE_ID);
+
+		/* The findings first: a run that stops here leaves the rule
+		 * due, and the next run finishes the pass. */
+		if ((n = mutes_reapply(db, tenant, now, id, "expired", &muted,
+		    &unmuted)) < 0) {
+			total = n;
+			break;
+		}
+		total += unmuted;
+		if ((rc = db_begin(db)) != 0 ||
+		    (rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+		    DB_STR(tenant) }, 1, NULL)) != 0 ||
+		    (rc = db_exec(db, SQL_MUTE_LAPSE, (struct db_val[]){
+		    DB_STR(tenant), DB_STR(id) }, 2, NULL)) != 0 ||
+		    (rc = audit_commit(db, tenant, LC_BY_SYSTEM,
+		    "mute_rule.expired", id, NULL)) != 0) {
+			db_rollback(db);
+			total = rc;
+			break;
+		}
+	}
+	db_res_free(due);
+	return total;
+}

@@ -1,0 +1,141 @@
+/* mutes.h: mute rules (README, Mute rules). A live rule (not expired)
+ * that matches an open finding makes it muted; the scanner and the
+ * importers ask mutes_match_obs for each observation, and creation,
+ * deletion and expiry pass over the tenant's open and muted findings. */
+#ifndef VIGIL_MUTES_H
+#define VIGIL_MUTES_H
+
+#include <stddef.h>
+#include <time.h>
+#include <json-c/json.h>
+
+#include "findings.h"
+
+struct db;
+struct vjson_err;
+
+#define MUTES_MAX_PER_TENANT	500
+#define MUTES_RULE_MAX		128	/* rule_id pattern */
+#define MUTES_SOURCE_MAX	64
+#define MUTES_RESOURCE_MAX	1024	/* resource_id pattern */
+#define MUTES_GROUP_MAX		128
+#define MUTES_SUB_MAX		64
+#define MUTES_ENV_MAX		32
+#define MUTES_TAG_MAX		385	/* "key:value" */
+#define MUTES_TEXT_MAX		4096	/* justification */
+
+/* One rule. Criteria are NULL when not given (they then match anything);
+ * strings are owned by the rule when it came from the database, borrowed
+ * from the request's JSON when mutes_parse filled it. */
+struct mute_rule {
+	char		*id;
+	char		*rule_pattern;
+	char		*source;
+	char		*resource_pattern;
+	char		*resource_group;
+	char		*subscription_id;
+	char		*environment;
+	char		*tag_key;
+	char		*tag_value;
+	char		*justification;
+	char		*created_by;
+	time_t		 expires_at;	/* 0: never */
+	time_t		 created_at;
+	int		 lapsed;
+};
+
+/* What a rule is matched against: one finding or observation. */
+struct mute_subject {
+	const char	*rule_id;
+	const char	*source;	/* its source, or NULL */
+	const char	*provider;
+	const char	*resource_id;
+	const char	*resource_group; /* "" or NULL: from resource_id */
+	const char	*subscription_id;
+	const char	*environment;
+	const char	*tags;		/* JSON object text, or NULL */
+};
+
+/* A tenant's live rules, oldest first. */
+struct mute_set {
+	struct mute_rule *rules;
+	size_t		  n;
+};
+
+/* -- pure ---------------------------------------------------------------- */
+
+/* Glob match, '*' any run (also empty), '?' one byte; ASCII letters
+ * compare without case (ARM ids are case-insensitive). Linear in
+ * practice: backtracks only to the last '*'. 1 or 0. */
+int	 mutes_glob(const char *pattern, const char *s);
+/* The resource group named in an ARM id ("/subscriptions/S/resourceGroups/
+ * G/..."), copied into out; 0, or -1 when the id names none. */
+int	 mutes_resource_group(const char *resource_id, char *out,
+	    size_t outsz);
+/* 1 if every criterion r names holds for s. */
+int	 mutes_rule_matches(const struct mute_rule *r,
+	    const struct mute_subject *s);
+/* The id of the first rule of set (oldest first) matching s, or NULL. */
+const char *mutes_match(const struct mute_set *set,
+	    const struct mute_subject *s);
+/* The subject of an observation (scanner, vigil JSON import, imports). */
+void	 mutes_subject_from_obs(const struct finding_obs *obs,
+	    struct mute_subject *s);
+/* THE function for importers and the scanner: the live rule that mutes
+ * this observation, or NULL. findings_observe and findings_observe_batch
+ * call it themselves (with the set they load in their transaction). */
+const char *mutes_match_obs(const struct mute_set *set,
+	    const struct finding_obs *obs);
+/* Validate a POST body into *out (strings borrowed from body). 0, or -1
+ * with err naming the field. now: expires_at must be after it. */
+int	 mutes_parse(json_object *body, time_t now, struct mute_rule *out,
+	    char *tag_buf, size_t tag_bufsz, struct vjson_err *err);
+json_object *mutes_to_json(const struct mute_rule *);
+
+/* -- the database ---------------------------------------------------------- */
+
+void	 mutes_rule_free(struct mute_rule *);	/* the strings, not r */
+void	 mutes_set_free(struct mute_set *);
+/* The tenant's live rules at now. 0 or a DB_* code. */
+int	 mutes_load_live(struct db *, const char *tenant_id, time_t now,
+	    struct mute_set *out);
+
+enum mutes_outcome {
+	MUTES_OK = 0,
+	MUTES_NOT_FOUND,
+	MUTES_TOO_MANY,		/* MUTES_MAX_PER_TENANT live rules */
+	MUTES_ERROR,		/* rc holds the DB_* code */
+};
+
+/* Store rule (as parsed) with its audit entry mute_rule.create, then mute
+ * the tenant's open findings it matches (in batches, each finding its own
+ * transaction). *out: the stored rule (free with mutes_rule_free and
+ * free). *muted: how many findings it muted. */
+enum mutes_outcome mutes_create(struct db *, const char *tenant_id,
+	    const struct mute_rule *rule, const char *actor, time_t now,
+	    struct mute_rule **out, long *muted, int *rc);
+/* 1 found (*out set), 0 not found, or a DB_* code. */
+int	 mutes_get(struct db *, const char *tenant_id, const char *id,
+	    struct mute_rule **out);
+/* A page of rules, by id; after "" for the first. */
+int	 mutes_list(struct db *, const char *tenant_id, const char *after,
+	    long limit, struct mute_rule ***out, size_t *n, long long *total,
+	    int *has_more);
+/* Delete (audit mute_rule.delete), then give back the findings no live
+ * rule matches any more (unmuted {reason: deleted}). */
+enum mutes_outcome mutes_delete(struct db *, const char *tenant_id,
+	    const char *id, const char *actor, time_t now, long *unmuted,
+	    int *rc);
+/* Pass over the tenant's open and muted findings, newest first, a page of
+ * FINDINGS_BATCH at a time: mute the open ones a live rule matches,
+ * unmute the muted ones none does (reason, e.g. "deleted"). The number
+ * muted and unmuted, or a DB_* code. */
+long	 mutes_reapply(struct db *, const char *tenant_id, time_t now,
+	    const char *gone_rule, const char *reason, long *muted,
+	    long *unmuted);
+/* The cron job (vigilctl findings expire): rules whose expires_at has
+ * passed give their findings back (unmuted {reason: expired}), at most
+ * 100 rules a run. The number of findings unmuted, or a DB_* code. */
+long	 mutes_expire_due(struct db *, time_t now);
+
+#endif

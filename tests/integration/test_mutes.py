@@ -1,0 +1,557 @@
+"""test_mutes.py: mute rules and rules per tenant. Mute rules (POST/GET/DELETE /api/v1/mute-rules). A rule
+mutes the tenant's matching open findings when it is created, and every
+finding a scan or a `vigil` JSON import reports afterwards; a muted finding
+counts nowhere as open risk (list default, posture summary, risk score,
+finding_counts); it returns to open when its rule is deleted or expires
+(vigilctl findings expire). Every step is audited, with history entries and
+finding.muted / finding.unmuted events. Hostile input is a clear 4xx that
+changes nothing; another tenant's rule is 404. Rules per tenant (T97):
+a custom rule is evaluated for its tenant only, a disable or a severity
+override of one tenant leaves another's alone, a disabled rule's findings
+are resolved with the reason in their history, and a bad rule is a 400
+naming the place.
+
+Run by run.py, which sets STACK here (and in the modules used below).
+"""
+
+import json
+import os
+import time
+import unittest
+
+import test_api as api
+import test_findings as tf
+import test_scanner as ts
+from test_api import auth, new_key, new_tenant, rfc3339
+from test_findings import (FBase, db_events, db_history, entry, eid,
+                           import_findings, q)
+
+STACK = None        # a stack.Stack, set by run.py
+
+
+def setUpModule():
+    global STACK
+    if STACK is None:
+        STACK = api.STACK
+    if STACK is None:
+        raise unittest.SkipTest("no stack: run tests/integration/run.py")
+    tf.STACK = ts.STACK = STACK
+    tf.setUpModule()
+    ts.setUpModule()
+
+
+def tearDownModule():
+    tf.tearDownModule()
+    ts.tearDownModule()
+
+
+def nrules(tenant_id):
+    return int(STACK.query("SELECT COUNT(*) FROM mute_rules WHERE "
+                           "tenant_id = %s" % q(tenant_id))[0][0])
+
+
+def audit_actions(tenant_id, action):
+    return STACK.query("SELECT object FROM audit_log WHERE tenant_id = %s "
+                       "AND action = %s ORDER BY seq" % (q(tenant_id),
+                                                         q(action)))
+
+
+class MBase(FBase):
+    def base(self):
+        return STACK.urls()["nginx"]
+
+    def mreq(self, method, path, body=None, key=None):
+        return api.request(self.base(), method, "/api/v1/mute-rules" + path,
+                           body, auth(key or self.wkey))
+
+    def create(self, body, status=201):
+        r = self.mreq("POST", "", body)
+        self.assertEqual(r.status, status, r)
+        return r.json()
+
+    def state(self, fid):
+        return self.get(self.base(), fid)["state"]
+
+
+class T95MuteRules(MBase):
+    def test_1_existing_new_and_deleted(self):
+        base = self.base()
+        dev = entry("high", env="DEV", rule="nsg-ssh-internet")
+        prod = entry("high", env="PROD", rule="nsg-ssh-internet")
+        other = entry("low", env="DEV", rule="storage-min-tls")
+        import_findings(self.tenant, [dev, prod, other], reconcile=False)
+        before = self.call_posture()
+        m = self.create({"rule_id": "nsg-*", "environment": "dev",
+                         "justification": "Lab network (SEC-12)"})
+        self.assertTrue(m["id"].startswith("mute_"))
+        self.assertEqual(m["findings_muted"], 1)
+        self.assertEqual(m["rule_id"], "nsg-*")
+        self.assertIsNone(m["expires_at"])
+        self.assertFalse(m["expired"])
+        self.assertEqual(self.state(eid(dev)), "muted")
+        self.assertEqual(self.state(eid(prod)), "open")
+        self.assertEqual(self.state(eid(other)), "open")
+        h = db_history(self.tenant_id, eid(dev))
+        self.assertEqual(h[-1][0:2], ("muted", "system"))
+        self.assertEqual(h[-1][2], {"mute_rule_id": m["id"]})
+        r = self.history(base, eid(dev))
+        self.assertEqual(r[-1]["action"], "muted")
+        self.assertEqual(r[-1]["mute_rule_id"], m["id"])
+        evs = [t for t, in STACK.query(
+            "SELECT type FROM events WHERE tenant_id = %s AND "
+            "JSON_VALUE(payload, '$.data.finding.id') = %s ORDER BY seq" % (
+                q(self.tenant_id), q(eid(dev))))]
+        self.assertEqual(evs[-1], "finding.muted")
+        self.assertEqual(audit_actions(self.tenant_id, "mute_rule.create"),
+                         [[m["id"]]])
+        # Not open risk: default list, posture, risk score, counters.
+        ids = [f["id"] for f in self.list(base)["findings"]]
+        self.assertNotIn(eid(dev), ids)
+        self.assertIn(eid(prod), ids)
+        # A client polling with since sees the muted one too.
+        ids = [f["id"] for f in self.list(
+            base, "since=2000-01-01T00:00:00Z&limit=500")["findings"]]
+        self.assertIn(eid(dev), ids)
+        muted = self.list(base, "state=muted")
+        self.assertEqual([f["id"] for f in muted["findings"]], [eid(dev)])
+        self.assertEqual(muted["total"], 1)
+        after = self.call_posture()
+        self.assertEqual(after["metrics"]["total_findings"],
+                         before["metrics"]["total_findings"] - 1)
+        self.assertEqual(after["metrics"]["state_counts"]["muted"], 1)
+        self.assertEqual(after["metrics"]["severity_counts"]["high"],
+                         before["metrics"]["severity_counts"]["high"] - 1)
+        self.assertEqual(STACK.query(
+            "SELECT state, SUM(n) FROM finding_counts WHERE tenant_id = %s "
+            "AND state IN ('open', 'muted') GROUP BY state ORDER BY state"
+            % q(self.tenant_id)), [["open", "2"], ["muted", "1"]])
+        # A new finding the rule matches is muted at once, with no
+        # finding.detected; a known one seen again stays muted.
+        new = entry("critical", env="DEV", rule="nsg-rdp-internet")
+        import_findings(self.tenant, [new, dev], reconcile=False)
+        self.assertEqual(self.state(eid(new)), "muted")
+        self.assertEqual(self.state(eid(dev)), "muted")
+        self.assertEqual([a for a, _, _ in db_history(self.tenant_id,
+                                                      eid(new))],
+                         ["detected", "muted"])
+        types = [t for t, in STACK.query(
+            "SELECT type FROM events WHERE tenant_id = %s AND "
+            "JSON_VALUE(payload, '$.data.finding.id') = %s ORDER BY seq" % (
+                q(self.tenant_id), q(eid(new))))]
+        self.assertEqual(types, ["finding.muted"])
+        # A muted finding cannot be accepted (it is not open) but can be
+        # resolved or dismissed.
+        r = self.act(base, eid(dev), "accept", {"justification": "x"})
+        self.assertEqual(r.status, 409, r)
+        # Listed and read back.
+        r = self.mreq("GET", "", key=self.key)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual([x["id"] for x in r.json()["mute_rules"]], [m["id"]])
+        r = self.mreq("GET", "/" + m["id"], key=self.key)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["justification"], "Lab network (SEC-12)")
+        # Deleted: both findings come back, to open.
+        r = self.mreq("DELETE", "/" + m["id"])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), {"id": m["id"], "deleted": True,
+                                    "findings_unmuted": 2})
+        self.assertEqual(self.state(eid(dev)), "open")
+        self.assertEqual(self.state(eid(new)), "open")
+        h = db_history(self.tenant_id, eid(dev))
+        self.assertEqual(h[-1][0], "unmuted")
+        self.assertEqual(h[-1][2], {"mute_rule_id": m["id"],
+                                    "reason": "deleted"})
+        self.assertEqual(self.call_posture()["metrics"]["state_counts"][
+            "muted"], 0)
+        self.assertEqual(audit_actions(self.tenant_id, "mute_rule.delete"),
+                         [[m["id"]]])
+        r = self.mreq("DELETE", "/" + m["id"])
+        self.assertEqual(r.status, 404, r)
+        # source: the finding's own (an import's is "import") or its
+        # provider, for every source of that kind.
+        for src in ("import", "AZURE"):
+            m2 = self.create({"source": src, "rule_id": "storage-min-tls",
+                              "justification": "x"})
+            self.assertEqual(m2["findings_muted"], 1, src)
+            self.assertEqual(self.state(eid(other)), "muted")
+            r = self.mreq("DELETE", "/" + m2["id"])
+            self.assertEqual(r.json()["findings_unmuted"], 1)
+        self.assertEqual(self.create({"source": "prowler", "rule_id": "*",
+                                      "justification": "x"})[
+            "findings_muted"], 0)
+        # The next import sees it open (redetected), not muted.
+        import_findings(self.tenant, [dev], reconcile=False)
+        self.assertEqual(self.state(eid(dev)), "open")
+
+    def call_posture(self):
+        r = api.request(self.base(), "GET", "/api/v1/posture-summary",
+                        headers=auth(self.key))
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def test_2_expiry(self):
+        e = entry("medium", env="QA", rule="keyvault-soft-delete")
+        import_findings(self.tenant, [e], reconcile=False)
+        until = rfc3339(time.time() + 3)
+        m = self.create({"resource_id": e["resource_id"].upper(),
+                         "justification": "Waiting for the vendor",
+                         "expires_at": until})
+        self.assertEqual(m["findings_muted"], 1)
+        self.assertEqual(m["expires_at"], until)
+        self.assertEqual(self.state(eid(e)), "muted")
+        time.sleep(4)
+        out = STACK.vigilctl("findings", "expire").stdout
+        self.assertIn("unmuted 1", out)
+        self.assertEqual(self.state(eid(e)), "open")
+        h = db_history(self.tenant_id, eid(e))
+        self.assertEqual(h[-1][0:2], ("unmuted", "system"))
+        self.assertEqual(h[-1][2], {"mute_rule_id": m["id"],
+                                    "reason": "expired"})
+        self.assertEqual(audit_actions(self.tenant_id, "mute_rule.expired"),
+                         [[m["id"]]])
+        r = self.mreq("GET", "/" + m["id"], key=self.key)
+        self.assertTrue(r.json()["expired"])
+        # Done once: the next run has nothing to do.
+        self.assertNotIn("unmuted", STACK.vigilctl("findings",
+                                                   "expire").stdout)
+        # An expired rule mutes nothing new.
+        import_findings(self.tenant, [e], reconcile=False)
+        self.assertEqual(self.state(eid(e)), "open")
+
+    def test_3_hostile_input_changes_nothing(self):
+        other, _ = new_tenant("mute-other")
+        okey, _ = new_key(other, "read,write")
+        mine = self.create({"source": "azure", "subscription_id": "sub-x",
+                            "justification": "x"})
+        n0 = nrules(self.tenant_id)
+        cases = [
+            ({}, "rule_id"),
+            ({"justification": "no criterion"}, "rule_id"),
+            ({"rule_id": "nsg-*"}, "justification"),
+            ({"rule_id": "nsg-*", "justification": " \t "}, "justification"),
+            ({"rule_id": "nsg-[ab]", "justification": "x"}, "rule_id"),
+            ({"rule_id": "x'; DROP TABLE mute_rules; --",
+              "justification": "x"}, "rule_id"),
+            ({"rule_id": ["nsg-*"], "justification": "x"}, "rule_id"),
+            ({"rule_id": 5, "justification": "x"}, "rule_id"),
+            ({"rule_id": "", "justification": "x"}, "rule_id"),
+            ({"rule_id": "a" * 129, "justification": "x"}, "rule_id"),
+            ({"tag": "no-colon", "justification": "x"}, "tag"),
+            ({"resource_group": "rg/x", "justification": "x"},
+             "resource_group"),
+            ({"environment": "PROD\u0007", "justification": "x"},
+             "environment"),
+            ({"rule_id": "a", "justification": "x",
+              "expires_at": "2001-01-01T00:00:00Z"}, "expires_at"),
+            ({"rule_id": "a", "justification": "x", "expires_at": 17},
+             "expires_at"),
+            ({"rule_id": "a", "justification": "x", "state": "open"},
+             "state"),
+        ]
+        for body, field in cases:
+            with self.subTest(body=body):
+                r = self.mreq("POST", "", body)
+                self.assertEqual(r.status, 400, r)
+                self.assertEqual(r.json()["error"]["code"],
+                                 "invalid_request")
+                self.assertEqual(r.json()["error"]["details"]["field"],
+                                 field)
+        for raw in (b'{"rule_id":"nsg-\xff","justification":"x"}',
+                    b'[1,2]', b'{"rule_id":', b'"nsg-*"'):
+            with self.subTest(raw=raw):
+                r = api.request(self.base(), "POST", "/api/v1/mute-rules",
+                                raw, dict(auth(self.wkey),
+                                          **{"Content-Type":
+                                             "application/json"}))
+                self.assertEqual(r.status, 400, r)
+        huge = {"rule_id": "a", "justification": "x" * (2 << 20)}
+        r = self.mreq("POST", "", huge)
+        self.assertEqual(r.status, 413, r)
+        # Scopes: a read key cannot create or delete.
+        rkey, _ = new_key(self.tenant, "read")
+        r = self.mreq("POST", "", {"rule_id": "a", "justification": "x"},
+                      key=rkey)
+        self.assertEqual(r.status, 403, r)
+        r = self.mreq("DELETE", "/" + mine["id"], key=rkey)
+        self.assertEqual(r.status, 403, r)
+        # Another tenant's rule, a malformed or unknown id: 404.
+        for key, rid_ in ((okey, mine["id"]),
+                          (self.wkey, "mute_01JV7Q6B1C2D3E4F5G6H7J8K9M"),
+                          (self.wkey, "nope' OR '1'='1")):
+            with self.subTest(id=rid_):
+                path = "/" + api.urllib.parse.quote(rid_)
+                r = self.mreq("GET", path, key=key)
+                self.assertEqual(r.status, 404, r)
+                r = self.mreq("DELETE", path, key=key)
+                self.assertEqual(r.status, 404, r)
+        r = self.mreq("GET", "", key=okey)
+        self.assertEqual(r.json()["mute_rules"], [])
+        self.assertEqual(nrules(self.tenant_id), n0)
+        r = self.mreq("GET", "/" + mine["id"], key=self.key)
+        self.assertEqual(r.status, 200, r)
+        self.mreq("DELETE", "/" + mine["id"])
+
+    def test_4_api_import(self):
+        """POST /api/v1/imports reaches the same muting: a rule on the
+        import's source mutes what that source reports, new or known."""
+        m = self.create({"source": "team-x-scanner",
+                         "justification": "Reviewed with team X"})
+        e = entry("high", env="PROD", rule="nsg-ssh-internet")
+        r = api.request(self.base(), "POST", "/api/v1/imports?format=vigil"
+                        "&source=team-x-scanner&mode=partial",
+                        json.dumps({"findings": [e]}),
+                        dict(auth(self.wkey), **{"Content-Type":
+                                                 "application/json"}),
+                        timeout=120)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["status"], "completed", r.json())
+        rows = STACK.query("SELECT id, state FROM findings WHERE "
+                           "tenant_id = %s AND resource_id = %s" % (
+                               q(self.tenant_id), q(e["resource_id"])))
+        self.assertEqual([st for _, st in rows], ["muted"])
+        acts = [a for a, _, _ in db_history(self.tenant_id, rows[0][0])]
+        self.assertEqual(acts, ["detected", "muted"])
+        r = self.mreq("DELETE", "/" + m["id"])
+        self.assertEqual(r.json()["findings_unmuted"], 1)
+
+
+class T96MuteScanner(ts.ScanBase):
+    """The scanner mutes what a live rule matches, by rule pattern and
+    resource group, and by the resource's tag."""
+
+    def mreq(self, method, path, body=None):
+        return self.req(method, "/api/v1/mute-rules" + path, body)
+
+    def test_scan_mutes_and_unmutes(self):
+        st1 = ts.storage("stmute1", False)
+        n1 = ts.nsg("nsgmute1")          # tags {"env": "staging"}
+        ts.write_inventory(self.inv, [st1, n1])
+        f_st = ts.fid("t-storage-secure-transfer", st1["id"])
+        f_nsg = ts.fid("t-nsg-ssh-internet", n1["id"])
+        m1 = self.mreq("POST", "", {"rule_id": "t-storage-*",
+                                    "resource_group": "RG-TEST",
+                                    "justification": "Test storage"})
+        self.assertEqual(m1.status, 201, m1)
+        m2 = self.mreq("POST", "", {"tag": "ENV:staging",
+                                    "justification": "Staging NSGs"})
+        self.assertEqual(m2.status, 201, m2)
+        integ = self.integration()
+        seq0 = ts.last_event_seq()
+        s = self.scan(integ)
+        self.assertEqual(s["status"], "completed", s)
+        self.assertEqual(self.finding(f_st)["state"], "muted")
+        self.assertEqual(self.finding(f_nsg)["state"], "muted")
+        # Counted nowhere as open risk.
+        self.assertEqual(s["counts"], {"critical": 0, "high": 0,
+                                       "medium": 0, "low": 0, "info": 0})
+        types = [t for _, t, _ in ts.events(self.tenant_id, "finding.",
+                                             seq0)]
+        self.assertEqual(sorted(types), ["finding.muted", "finding.muted"])
+        rs = api.request(self.base, "GET", "/api/v1/risk-score",
+                         headers=auth(self.key)).json()
+        rs0 = api.request(self.base, "GET", "/api/v1/posture-summary",
+                          headers=auth(self.key)).json()
+        self.assertEqual(rs0["metrics"]["total_findings"], 0)
+        self.assertEqual(rs0["metrics"]["state_counts"]["muted"], 2)
+        self.assertIsInstance(rs, dict)
+        # Seen again: still muted, no new event.
+        seq1 = ts.last_event_seq()
+        self.scan(integ)
+        self.assertEqual(self.finding(f_nsg)["state"], "muted")
+        self.assertEqual(ts.events(self.tenant_id, "finding.", seq1), [])
+        # Rules deleted: open again; the next scan confirms (redetected).
+        r = self.mreq("DELETE", "/" + m2.json()["id"])
+        self.assertEqual(r.json()["findings_unmuted"], 1)
+        self.assertEqual(self.finding(f_nsg)["state"], "open")
+        self.assertEqual(self.finding(f_st)["state"], "muted")
+        r = self.mreq("DELETE", "/" + m1.json()["id"])
+        self.assertEqual(r.json()["findings_unmuted"], 1)
+        s = self.scan(integ)
+        self.assertEqual(self.finding(f_st)["state"], "open")
+        self.assertEqual(s["counts"]["critical"], 1)
+        self.assertEqual(s["counts"]["medium"], 1)
+        acts = [h["action"] for h in api.request(
+            self.base, "GET", "/api/v1/findings/%s/history" % f_st,
+            headers=auth(self.key)).json()["history"]]
+        self.assertEqual(acts, ["detected", "muted", "unmuted",
+                                "redetected"])
+        # A muted finding a complete scan no longer sees is resolved.
+        m3 = self.mreq("POST", "", {"rule_id": "t-nsg-ssh-internet",
+                                    "justification": "x"})
+        self.assertEqual(m3.json()["findings_muted"], 1)
+        ts.write_inventory(self.inv, [st1])
+        self.scan(integ)
+        self.assertEqual(self.finding(f_nsg)["state"], "resolved")
+        # Another tenant's scans are not muted by this tenant's rules.
+        other, _ = new_tenant("mute-scan-other")
+        okey, _ = new_key(other, "read,write,admin")
+        ts.write_inventory(self.inv, [st1, n1])
+        r = api.request(self.base, "POST", "/api/v1/integrations", {
+            "type": "inventory", "name": "inv",
+            "config": {"path": self.inv}}, auth(okey))
+        oint = r.json()["id"]
+        r = api.request(self.base, "POST", "/api/v1/scans",
+                        {"integration_id": oint}, auth(okey))
+        self.assertEqual(r.status, 202, r)
+        p = STACK.scan("--due", conf=ts.CONF)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        r = api.request(self.base, "GET", "/api/v1/findings/" + f_nsg,
+                        headers=auth(okey))
+        self.assertEqual(r.json()["state"], "open")
+
+CUSTOM = {"id": "it-custom-https", "provider": "azure",
+          "resource_type": "Microsoft.Storage/storageAccounts",
+          "title": "Storage account without HTTPS only (house rule)",
+          "severity": "high", "category": "storage",
+          "framework": "House rule 7", "description": "HTTP is allowed.",
+          "recommendation": "Require HTTPS.",
+          "condition": {"path": "properties.supportsHttpsTrafficOnly",
+                        "ne": True, "default": False}}
+
+
+class T97RuleSettings(ts.ScanBase):
+    """Custom rules, disable and severity override, per tenant."""
+
+    def rreq(self, method, path, body=None, key=None):
+        return self.req(method, "/api/v1/rules" + path, body, key)
+
+    def test_1_custom_disable_override_isolation(self):
+        other, other_id = new_tenant("rules-other")
+        okey, _ = new_key(other, "read,write,admin")
+        st = ts.storage("strules1", False)
+        ts.write_inventory(self.inv, [st])
+        f = ts.fid("it-custom-https", st["id"])
+        r = self.rreq("POST", "", CUSTOM)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["id"], "it-custom-https")
+        self.assertTrue(r.json()["custom"])
+        self.assertTrue(r.json()["enabled"])
+        self.assertEqual(len(STACK.query(
+            "SELECT object FROM audit_log WHERE tenant_id = %s AND action = "
+            "'rule.create'" % q(self.tenant_id))), 1)
+        # Listed for this tenant, not for the other.
+        mine = self.rreq("GET", "?limit=500").json()["rules"]
+        theirs = self.rreq("GET", "?limit=500", key=okey).json()["rules"]
+        self.assertIn("it-custom-https", [x["id"] for x in mine])
+        self.assertNotIn("it-custom-https", [x["id"] for x in theirs])
+        self.assertEqual(self.rreq("GET", "/it-custom-https",
+                                   key=okey).status, 404)
+        r = self.rreq("PUT", "/it-custom-https", {"enabled": False},
+                      key=okey)
+        self.assertEqual(r.status, 404, r)
+        # Scanned: the finding exists for this tenant only.
+        integ = self.integration()
+        self.assertEqual(self.scan(integ)["status"], "completed")
+        self.assertEqual(self.finding(f)["state"], "open")
+        self.assertEqual(self.finding(f)["severity"], "high")
+        r = api.request(self.base, "POST", "/api/v1/integrations", {
+            "type": "inventory", "name": "inv",
+            "config": {"path": self.inv}}, auth(okey))
+        oint = r.json()["id"]
+        api.request(self.base, "POST", "/api/v1/scans",
+                    {"integration_id": oint}, auth(okey))
+        p = STACK.scan("--due", conf=ts.CONF)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(api.request(self.base, "GET", "/api/v1/findings/"
+                                     + f, headers=auth(okey)).status, 404)
+        # Severity override: the next scan rescores.
+        r = self.rreq("PUT", "/it-custom-https", {"severity": "low"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()["severity"], r.json()[
+            "default_severity"]), ("low", "high"))
+        self.scan(integ)
+        self.assertEqual(self.finding(f)["severity"], "low")
+        # Disabled: resolved with the reason; the other tenant unaffected.
+        r = self.rreq("PUT", "/it-custom-https", {"enabled": False})
+        self.assertEqual(r.status, 200, r)
+        self.assertFalse(r.json()["enabled"])
+        self.assertEqual(self.finding(f)["state"], "resolved")
+        h = db_history(self.tenant_id, f)[-1]
+        self.assertEqual(h[0:2], ("resolved", "system"))
+        self.assertEqual(h[2], {"reason": "rule_disabled",
+                                "rule_id": "it-custom-https"})
+        self.scan(integ)
+        self.assertEqual(self.finding(f)["state"], "resolved")
+        # Re-enabled: the next scan evaluates it again.
+        self.rreq("PUT", "/it-custom-https", {"enabled": True,
+                                              "severity": None})
+        self.scan(integ)
+        self.assertEqual(self.finding(f)["state"], "open")
+        self.assertEqual(self.finding(f)["severity"], "high")
+        # A built-in rule disabled here stays enabled there.
+        r = self.rreq("PUT", "/storage-secure-transfer", {"enabled": False})
+        self.assertEqual(r.status, 200, r)
+        self.assertFalse(self.rreq("GET", "/storage-secure-transfer")
+                         .json()["enabled"])
+        self.assertTrue(self.rreq("GET", "/storage-secure-transfer",
+                                  key=okey).json()["enabled"])
+        r = self.rreq("DELETE", "/storage-secure-transfer")
+        self.assertEqual(r.status, 409, r)
+        self.rreq("PUT", "/storage-secure-transfer", {"enabled": True})
+        # Deleted: its findings resolved (rule_deleted), the rule gone.
+        r = self.rreq("DELETE", "/it-custom-https", key=okey)
+        self.assertEqual(r.status, 404, r)
+        r = self.rreq("DELETE", "/it-custom-https")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), {"id": "it-custom-https",
+                                    "deleted": True, "findings_resolved": 1})
+        self.assertEqual(db_history(self.tenant_id, f)[-1][2]["reason"],
+                         "rule_deleted")
+        self.assertEqual(self.rreq("GET", "/it-custom-https").status, 404)
+
+    def test_2_hostile(self):
+        n0 = STACK.query("SELECT COUNT(*) FROM custom_rules WHERE "
+                         "tenant_id = %s" % q(self.tenant_id))
+        s0 = STACK.query("SELECT rule_id, enabled, severity FROM "
+                         "rule_settings WHERE tenant_id = %s ORDER BY 1"
+                         % q(self.tenant_id))
+        bad_cond = dict(CUSTOM, id="it-bad",
+                        condition={"all": [{"path": "a", "eq": 1},
+                                           {"path": "b", "ports": "x"}]})
+        for body, needle in (
+                (bad_cond, "condition.all[1]"),
+                (dict(CUSTOM, id="It Bad"), "id"),
+                (dict(CUSTOM, id="it-x", severity="urgent"), "severity"),
+                (dict(CUSTOM, id="it-x", extra=1), "extra"),
+                (dict(CUSTOM, id="it-x", remediation={
+                    "api_version": "2023-01-01", "patch": {"a": 1}}),
+                 "remediation")):
+            with self.subTest(needle=needle):
+                r = self.rreq("POST", "", body)
+                self.assertEqual(r.status, 400, r)
+                self.assertEqual(r.json()["error"]["details"]["field"],
+                                 "rule")
+                self.assertIn(needle, r.json()["error"]["message"])
+        self.assertEqual(self.rreq("POST", "", [CUSTOM]).status, 400)
+        r = self.rreq("POST", "", dict(CUSTOM, id="storage-min-tls"))
+        self.assertEqual(r.status, 409, r)
+        r = api.request(self.base, "POST", "/api/v1/rules",
+                        b'{"id":"it-\xff"}', dict(auth(self.key), **{
+                            "Content-Type": "application/json"}))
+        self.assertEqual(r.status, 400, r)
+        wkey, _ = new_key(self.tenant, "read,write")
+        self.assertEqual(self.rreq("POST", "", CUSTOM, key=wkey).status, 403)
+        self.assertEqual(self.rreq("PUT", "/storage-min-tls",
+                                   {"enabled": False}, key=wkey).status, 403)
+        for body, field in (({}, "enabled"), ({"enabled": "no"}, "enabled"),
+                            ({"severity": "urgent"}, "severity"),
+                            ({"severity": 3}, "severity"),
+                            ({"enabled": True, "x": 1}, "x")):
+            with self.subTest(body=body):
+                r = self.rreq("PUT", "/storage-min-tls", body)
+                self.assertEqual(r.status, 400, r)
+                self.assertEqual(r.json()["error"]["details"]["field"],
+                                 field)
+        r = self.rreq("PUT", "/" + api.urllib.parse.quote(
+            "no-such-rule' OR '1'='1"), {"enabled": False})
+        self.assertEqual(r.status, 404, r)
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM custom_rules WHERE tenant_id = %s"
+            % q(self.tenant_id)), n0)
+        self.assertEqual(STACK.query(
+            "SELECT rule_id, enabled, severity FROM rule_settings WHERE "
+            "tenant_id = %s ORDER BY 1" % q(self.tenant_id)), s0)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,170 @@
+/* check_mutes.c: mute rules' pure parts: the glob, the resource group of
+ * an ARM id, matching a rule against a finding, and the POST body's
+ * validation. */
+#include "vigil.h"
+
+#include <check.h>
+#include <string.h>
+
+#include "mutes.h"
+#include "suites.h"
+#include "vjson.h"
+
+#define RID "/subscriptions/f623a36c-87b5-48e4-a3d4-1c6dc182eb43/" \
+	"resourceGroups/RG-Sandbox/providers/Microsoft.Storage/" \
+	"storageAccounts/stdata01"
+#define NOW 1778457600L
+
+START_TEST(test_mutes_glob)
+{
+	ck_assert_int_eq(mutes_glob("nsg-ssh-internet", "nsg-ssh-internet"), 1);
+	ck_assert_int_eq(mutes_glob("nsg-*", "nsg-ssh-internet"), 1);
+	ck_assert_int_eq(mutes_glob("*-internet", "nsg-ssh-internet"), 1);
+	ck_assert_int_eq(mutes_glob("nsg-?" "?" "?-internet", "nsg-ssh-internet"), 1);
+	ck_assert_int_eq(mutes_glob("nsg-?" "?-internet", "nsg-ssh-internet"), 0);
+	ck_assert_int_eq(mutes_glob("storage-*", "nsg-ssh-internet"), 0);
+	ck_assert_int_eq(mutes_glob("*", ""), 1);
+	ck_assert_int_eq(mutes_glob("", "x"), 0);
+	ck_assert_int_eq(mutes_glob("a*b*c", "aXXbYYc"), 1);
+	ck_assert_int_eq(mutes_glob("a*b*c", "aXXbYY"), 0);
+	/* ARM ids compare without case. */
+	ck_assert_int_eq(mutes_glob("*/RESOURCEGROUPS/rg-sandbox/*", RID), 1);
+	/* No exponential backtracking on a hostile pattern. */
+	ck_assert_int_eq(mutes_glob("*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b",
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+	    0);
+	ck_assert_int_eq(mutes_glob(NULL, "x"), 0);
+}
+END_TEST
+
+START_TEST(test_mutes_resource_group)
+{
+	char g[64];
+
+	ck_assert_int_eq(mutes_resource_group(RID, g, sizeof(g)), 0);
+	ck_assert_str_eq(g, "RG-Sandbox");
+	ck_assert_int_eq(mutes_resource_group("/subscriptions/x/resourcegroups/"
+	    "rg1", g, sizeof(g)), 0);
+	ck_assert_str_eq(g, "rg1");
+	ck_assert_int_eq(mutes_resource_group("/subscriptions/x", g,
+	    sizeof(g)), -1);
+	ck_assert_int_eq(mutes_resource_group("/subscriptions/x/"
+	    "resourceGroups//p", g, sizeof(g)), -1);
+	ck_assert_int_eq(mutes_resource_group(RID, g, 4), -1);
+}
+END_TEST
+
+START_TEST(test_mutes_match)
+{
+	const char *tags =
+	    "{\"Environment\":\"sandbox\",\"owner\":\"team-a\"}";
+	struct mute_rule rules[2];
+	struct mute_set set = { rules, 2 };
+	struct mute_subject s = { .rule_id = "storage-min-tls",
+	    .provider = "azure", .resource_id = RID,
+	    .subscription_id = "F623A36C-87B5-48E4-A3D4-1C6DC182EB43",
+	    .environment = "SANDBOX", .tags = tags };
+
+	memset(rules, 0, sizeof(rules));
+	rules[0].id = "mute_a";
+	rules[0].rule_pattern = "nsg-*";
+	rules[1].id = "mute_b";
+	rules[1].rule_pattern = "storage-*";
+	rules[1].resource_group = "rg-sandbox";
+	rules[1].subscription_id = "f623a36c-87b5-48e4-a3d4-1c6dc182eb43";
+	rules[1].environment = "sandbox";
+	rules[1].source = "AZURE";
+	rules[1].tag_key = "environment";
+	rules[1].tag_value = "sandbox";
+	ck_assert_str_eq(mutes_match(&set, &s), "mute_b");
+	/* Every criterion must hold. */
+	rules[1].tag_value = "Sandbox";		/* values are exact */
+	ck_assert_ptr_null(mutes_match(&set, &s));
+	rules[1].tag_value = "sandbox";
+	rules[1].resource_group = "rg-prod";
+	ck_assert_ptr_null(mutes_match(&set, &s));
+	rules[1].resource_group = NULL;
+	rules[1].resource_pattern = "*/storageAccounts/stdata0?";
+	ck_assert_str_eq(mutes_match(&set, &s), "mute_b");
+	s.tags = NULL;				/* no tags: a tag rule misses */
+	ck_assert_ptr_null(mutes_match(&set, &s));
+	rules[1].tag_key = NULL;
+	ck_assert_str_eq(mutes_match(&set, &s), "mute_b");
+	s.rule_id = "nsg-ssh-internet";		/* first match wins */
+	ck_assert_str_eq(mutes_match(&set, &s), "mute_a");
+	ck_assert_ptr_null(mutes_match(NULL, &s));
+	/* An import's source is matched rather than its provider. */
+	rules[0].source = "prowler-aws";
+	s.source = "Prowler-AWS";
+	ck_assert_str_eq(mutes_match(&set, &s), "mute_a");
+	s.source = "";
+	ck_assert_ptr_null(mutes_match(&set, &s));
+	rules[0].source = "azure";		/* or its provider */
+	ck_assert_str_eq(mutes_match(&set, &s), "mute_a");
+}
+END_TEST
+
+/* parse: 0, or -1 with err.field == field. */
+static void
+parse(const char *body, int ok, const char *field)
+{
+	json_object *o = json_tokener_parse(body);
+	struct mute_rule r;
+	struct vjson_err err;
+	char tag[MUTES_TAG_MAX + 2];
+	int rc;
+
+	memset(&err, 0, sizeof(err));
+	ck_assert_ptr_nonnull(o);
+	rc = mutes_parse(o, NOW, &r, tag, sizeof(tag), &err);
+	ck_assert_msg(rc == (ok ? 0 : -1), "%s: rc %d (%s: %s)", body, rc,
+	    err.field, err.message);
+	if (!ok)
+		ck_assert_msg(strcmp(err.field, field) == 0, "%s: field %s, "
+		    "want %s", body, err.field, field);
+	json_object_put(o);
+}
+
+START_TEST(test_mutes_parse)
+{
+	parse("{\"rule_id\":\"nsg-*\",\"justification\":\"lab\"}", 1, NULL);
+	parse("{\"tag\":\"env:sandbox\",\"justification\":\"lab\","
+	    "\"expires_at\":\"2030-01-01T00:00:00Z\"}", 1, NULL);
+	parse("{\"justification\":\"lab\"}", 0, "rule_id");
+	parse("{\"rule_id\":\"nsg-*\"}", 0, "justification");
+	parse("{\"rule_id\":\"nsg-*\",\"justification\":\"  \"}", 0,
+	    "justification");
+	parse("{\"rule_id\":\"NSG-[a]\",\"justification\":\"x\"}", 0,
+	    "rule_id");
+	parse("{\"rule_id\":\"x' OR 1=1 --\",\"justification\":\"x\"}", 0,
+	    "rule_id");
+	parse("{\"rule_id\":7,\"justification\":\"x\"}", 0, "rule_id");
+	parse("{\"rule_id\":\"\",\"justification\":\"x\"}", 0, "rule_id");
+	parse("{\"tag\":\"novalue\",\"justification\":\"x\"}", 0, "tag");
+	parse("{\"tag\":\":v\",\"justification\":\"x\"}", 0, "tag");
+	parse("{\"resource_group\":\"a/b\",\"justification\":\"x\"}", 0,
+	    "resource_group");
+	parse("{\"rule_id\":\"a\",\"justification\":\"x\","
+	    "\"expires_at\":\"2020-01-01T00:00:00Z\"}", 0, "expires_at");
+	parse("{\"rule_id\":\"a\",\"justification\":\"x\","
+	    "\"expires_at\":\"tomorrow\"}", 0, "expires_at");
+	parse("{\"rule_id\":\"a\",\"justification\":\"x\",\"extra\":1}", 0,
+	    "extra");
+	parse("{\"environment\":\"PROD\\u0007\",\"justification\":\"x\"}", 0,
+	    "environment");
+}
+END_TEST
+
+Suite *
+mutes_suite(void)
+{
+	Suite *s = suite_create("mutes");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_mutes_glob);
+	tcase_add_test(tc, test_mutes_resource_group);
+	tcase_add_test(tc, test_mutes_match);
+	tcase_add_test(tc, test_mutes_parse);
+	suite_add_tcase(s, tc);
+	return s;
+}
