@@ -5,6 +5,7 @@
 #include <check.h>
 
 Suite	*armstream_suite(void);
+Suite	*attack_suite(void);
 Suite	*audit_suite(void);
 Suite	*azure_suite(void);
 Suite	*backoff_suite(void);
