@@ -5,7 +5,8 @@ Skipped (exit 77) unless VIGIL_INTEGRATION=1 (./dev test sets it). Otherwise
 starts a private stack (MariaDB, the vigil-api pool, nginx, Apache with
 mod_fcgid and mod_proxy_fcgi; see stack.py) in a fresh temporary directory,
 runs test_api.py, test_findings.py, test_scanner.py, test_webhooks.py,
-test_delivery.py, test_cron.py and test_counts.py against it, checks that the
+test_delivery.py, test_cron.py, test_counts.py and test_cases.py
+against it, checks that the
 stack survived and that no sanitizer reported anything, and stops
 everything by pid. Exit 0 pass, 1 fail, 99 hard error (the stack would not
 start).
@@ -113,6 +114,7 @@ def main():
     import test_delivery
     import test_cron
     import test_counts
+    import test_cases
 
     srcdir = os.environ.get("VIGIL_SRCDIR") or os.path.dirname(
         os.path.dirname(HERE))
@@ -151,7 +153,7 @@ def main():
             time.monotonic() - t0, root, st.urls()), flush=True)
 
         modules = (test_api, test_findings, test_scanner, test_webhooks,
-                   test_delivery, test_cron, test_counts)
+                   test_delivery, test_cron, test_counts, test_cases)
         for mod in modules:
             mod.STACK = st
             mod.WORKERS = WORKERS
