@@ -25,9 +25,9 @@ int	 sign_vigil(const char *secret, const void *body, size_t len,
 
 /*
  * X-Vigil-Signature-256: "sha256=" + sign_vigil's hex, the convention of
- * GitHub's X-Hub-Signature-256 (and of the incident-response seed's
- * X-IR-Signature), so receivers written for it verify unchanged. 0, or -1
- * as sign_vigil (out is then "").
+ * GitHub's X-Hub-Signature-256 (and of incident-response platforms'
+ * X-IR-Signature), so receivers written for it verify unchanged. 0, or
+ * -1 as sign_vigil (out is then "").
  */
 int	 sign_sha256(const char *secret, const void *body, size_t len,
 	    char out[SIGN_SHA256_LEN]);

@@ -8,7 +8,7 @@ receiver would, independently of Vigil's C code.
   X-Vigil-Signature-256
                      "sha256=" + hex HMAC-SHA256 of the body: checked the way
                      a receiver written for GitHub's X-Hub-Signature-256 (or
-                     the incident-response seed's X-IR-Signature) does it,
+                     an incident-response platform's X-IR-Signature) does it,
                      prefix and all, by verify_sha256_prefixed.
   webhook-signature  the Standard Webhooks symmetric algorithm ("v1,"
                      + base64 HMAC-SHA256 of "id.timestamp.body", any of the
@@ -50,7 +50,7 @@ def verify_webhook(body_bytes, signature_header, shared_secret):
 # --- end of the README's verify_webhook -----------------------------------
 
 # --- a receiver written for "sha256=<hex>" (GitHub's X-Hub-Signature-256,
-# the incident-response seed's X-IR-Signature): it knows nothing of Vigil.
+# an incident-response platform's X-IR-Signature): it knows nothing of Vigil.
 def verify_sha256_prefixed(payload_body, secret_token, signature_header):
     if not signature_header:
         return False
