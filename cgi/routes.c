@@ -35,6 +35,7 @@ routes_table(size_t *n)
 		add(scans_routes, scans_nroutes);
 		add(rules_routes, rules_nroutes);
 		add(webhooks_routes, webhooks_nroutes);
+		add(alerts_routes, alerts_nroutes);
 		add(cases_routes, cases_nroutes);
 	}
 	*n = ntable;

@@ -131,6 +131,24 @@
 	"DATE_FORMAT(d.next_attempt_at, '%Y-%m-%d %H:%i:%s'), NULL), " \
 	"d.webhook_id, d.last_error"
 
+/* alerts: ALERT_FIND_COLS in alerts.c's FIND_C_* order */
+#define ALERT_FIND_COLS "seq, id, source, external_id, status"
+#define ALERT_UPSERT_HEAD \
+	"INSERT INTO alerts (tenant_id, id, source, external_id, severity, " \
+	"title, status, detected_at, ingested_at, last_seen_at, updated_at, " \
+	"occurrences, asset, raw, raw_truncated, tags) VALUES "
+#define ALERT_UPSERT_ROW \
+	"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]')"
+/* A known alert seen again: when, and how often; nothing else. */
+#define ALERT_UPSERT_TAIL \
+	" ON DUPLICATE KEY UPDATE " \
+	"last_seen_at = GREATEST(last_seen_at, VALUES(last_seen_at)), " \
+	"occurrences = occurrences + VALUES(occurrences)"
+/* An OR of 64 copies of a condition. */
+#define OR2(s)	s " OR " s
+#define OR4(s)	OR2(OR2(s))
+#define OR16(s)	OR4(OR4(s))
+#define OR64(s)	OR4(OR16(s))
 /* cases.c's CASE_COL_* */
 #define CASE_COLS "seq, id, title, description, severity, status, " \
 	"assignee, tags, techniques, verdict, root_cause, narrative, " \
@@ -883,6 +901,60 @@ static const char *const sqls[SQL__COUNT] = {
 	    "DELETE FROM events WHERE created_at < UTC_TIMESTAMP() - INTERVAL ? "
 	    "DAY AND dispatched = 1 AND seq < ? AND NOT EXISTS (SELECT 1 FROM "
 	    "deliveries d WHERE d.event_id = events.id) LIMIT 5000",
+
+	/* alerts (alerts.c). Every ingest holds the tenant's row lock
+	 * (SQL_AUDIT_LOCK_HEAD) before it writes. */
+	/* One alert: inserted, or the existing (source, external_id) seen
+	 * again; affected rows say which (1, 2), LAST_INSERT_ID() its seq
+	 * either way. ALERT_UPSERT_ROW's parameters. */
+	[SQL_ALERT_INSERT_ONE] =
+	    ALERT_UPSERT_HEAD ALERT_UPSERT_ROW ALERT_UPSERT_TAIL
+	    ", seq = LAST_INSERT_ID(seq)",
+	[SQL_ALERT_BY_SEQ] =
+	    "SELECT " ALERT_FIND_COLS " FROM alerts "
+	    "WHERE tenant_id = ? AND seq = ?",
+	/* (tenant, then 64 (source, external_id) pairs, the last repeated
+	 * to fill) */
+	[SQL_ALERT_FIND_64] =
+	    "SELECT " ALERT_FIND_COLS " FROM alerts WHERE tenant_id = ? AND ("
+	    OR64("(source = ? AND external_id = ?)") ")",
+	[SQL_ALERT_SEQS_64] =
+	    "SELECT id, seq FROM alerts WHERE tenant_id = ? AND id IN ("
+	    X64("?") ")",
+	ROWS4(SQL_ALERT_UPSERT, ALERT_UPSERT_HEAD, ALERT_UPSERT_ROW,
+	    ALERT_UPSERT_TAIL),
+	/* One row per (tenant, type, normalised value): last_seen_at only
+	 * moves forward. */
+	ROWS4(SQL_OBS_UPSERT, "INSERT INTO observables (tenant_id, id, type, "
+	    "value, value_hash, first_seen_at, last_seen_at) VALUES ",
+	    "(?, ?, ?, ?, ?, ?, ?)",
+	    " ON DUPLICATE KEY UPDATE "
+	    "last_seen_at = GREATEST(last_seen_at, VALUES(last_seen_at))"),
+	/* (tenant, then 64 (type, value_hash) pairs, the last repeated) */
+	[SQL_OBS_SEQS_64] =
+	    "SELECT seq, type, value_hash FROM observables WHERE tenant_id = ? "
+	    "AND (" OR64("(type = ? AND value_hash = ?)") ")",
+	/* (alert seq, tenant, 64 pairs as SQL_OBS_SEQS_64) */
+	[SQL_ALERT_LINK_ONE] =
+	    "INSERT INTO alert_observables (tenant_id, observable_seq, "
+	    "alert_seq) SELECT tenant_id, seq, ? FROM observables "
+	    "WHERE tenant_id = ? AND ("
+	    OR64("(type = ? AND value_hash = ?)") ")",
+	ROWS4(SQL_ALERT_LINK, "INSERT INTO alert_observables (tenant_id, "
+	    "observable_seq, alert_seq) VALUES ", "(?, ?, ?)", ""),
+	ROWS4(SQL_ALERT_HISTORY, "INSERT INTO alert_history (tenant_id, "
+	    "alert_id, action, at, actor, fields) VALUES ",
+	    "(?, ?, ?, ?, ?, ?)", ""),
+	/* (tenant, now): whether it has any unexpired suppression */
+	[SQL_ALERT_ANY_SUPPRESSION] =
+	    "SELECT 1 FROM observable_suppressions WHERE tenant_id = ? "
+	    "AND until > ? LIMIT 1",
+	/* (tenant, now, 64 pairs as SQL_OBS_SEQS_64): the unexpired
+	 * suppressions of those values, with their scopes */
+	[SQL_ALERT_SUPPRESSED_64] =
+	    "SELECT DISTINCT type, value_hash, scope "
+	    "FROM observable_suppressions WHERE tenant_id = ? AND until > ? "
+	    "AND (" OR64("(type = ? AND value_hash = ?)") ")",
 
 	/* cases (cases.c); CASE_COLS order: cases.c CASE_COL_* */
 	[SQL_CASE_INSERT] =

@@ -42,6 +42,9 @@ const struct events_type events_types[] = {
 	{ "webhook.disabled", "vigil-spool disables a webhook (410, or "
 	    "failing for webhook_disable_after)",
 	    "webhook_id url reason disabled_at", 0 },
+	{ "alert.created", "an alert is ingested for the first time (not "
+	    "when deduplicated, nor when stored as suppressed)", "alert", 0 },
+	{ "alert.dismissed", "POST /alerts/{id}/dismiss", "alert", 0 },
 	{ "case.created", "a case is opened (POST /cases, or an escalation "
 	    "with case_id null)", "event case_id verdict at by case", 0 },
 	{ "case.updated", "PATCH /cases/{id}; an alert or a finding is "
@@ -59,11 +62,11 @@ const struct events_type events_types[] = {
 const size_t events_ntypes = NELEM(events_types);
 
 const char *const events_subscription_patterns[] = { "*", "finding.*",
-    "case.*", "alert.*" };
+    "alert.*", "case.*" };
 const size_t events_nsubscription_patterns =
     NELEM(events_subscription_patterns);
 const char *const events_filter_patterns[] = { "finding.*", "scan.*",
-    "webhook.*", "case.*", "alert.*", "*" };
+    "webhook.*", "alert.*", "case.*", "*" };
 const size_t events_nfilter_patterns = NELEM(events_filter_patterns);
 
 const struct events_type *

@@ -114,6 +114,7 @@ def main():
     import test_delivery
     import test_cron
     import test_counts
+    import test_alerts
     import test_cases
 
     srcdir = os.environ.get("VIGIL_SRCDIR") or os.path.dirname(
@@ -153,7 +154,8 @@ def main():
             time.monotonic() - t0, root, st.urls()), flush=True)
 
         modules = (test_api, test_findings, test_scanner, test_webhooks,
-                   test_delivery, test_cron, test_counts, test_cases)
+                   test_delivery, test_cron, test_counts, test_alerts,
+                   test_cases)
         for mod in modules:
             mod.STACK = st
             mod.WORKERS = WORKERS

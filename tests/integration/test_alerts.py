@@ -1,0 +1,517 @@
+"""test_alerts.py: the Alerts API (ingest, one and batch; the ingest
+scope and its limit; list, get, PATCH, dismiss, history), against a
+running private stack.
+
+Run by run.py, which sets STACK and WORKERS here too. Every response is
+recorded and held against doc/openapi.json by T79AlertsOpenApi, which runs
+last in this module.
+"""
+
+import concurrent.futures
+import hashlib
+import itertools
+import json
+import os
+import re
+import threading
+import time
+import unittest
+
+import test_api as api
+from test_api import (Base, OpenApi, auth, from_vigil, new_key, new_tenant,
+                      rfc3339, MIB, SQL_EVIL, TS_RE)
+
+STACK = None        # a stack.Stack, set by run.py
+WORKERS = 4         # the pool's --workers, set by run.py
+
+ALERT_ID_RE = re.compile(r"^alert_[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+_seq = itertools.count(1)
+
+AOBSERVED = []
+_aobs_lock = threading.Lock()
+
+
+def setUpModule():
+    global STACK, WORKERS
+    if STACK is None:
+        STACK = api.STACK
+        WORKERS = api.WORKERS
+    if STACK is None:
+        raise unittest.SkipTest("no stack: run tests/integration/run.py")
+
+
+def request(base, method, path, body=None, headers=None, **kw):
+    r = api.request(base, method, path, body, headers, **kw)
+    with _aobs_lock:
+        AOBSERVED.append((method, path, r))
+    return r
+
+
+def q(s):
+    assert "'" not in s and "\\" not in s, s
+    return "'%s'" % s
+
+
+def alert(**kw):
+    """A valid alert body with a fresh external_id."""
+    n = next(_seq)
+    a = {"source": "crowdstrike",
+         "external_id": "falcon-%d-%d-%d" % (os.getpid(), n,
+                                             int(time.time() * 1000)),
+         "severity": "high",
+         "title": "Suspicious PowerShell on WS-%03d" % (n % 1000),
+         "detected_at": "2026-06-02T09:14:00Z",
+         "asset": {"hostname": "WS-042", "owner": "jane@example.com"},
+         "observables": [{"type": "ip", "value": "203.0.113.4"},
+                         {"type": "hash",
+                          "value": "DA39A3EE5E6B4B0D3255BFEF95601890AFD80709"}],
+         "raw": {"event_simpleName": "ProcessRollup2", "n": n,
+                 "CommandLine": "powershell -enc SQBFAFgA"}}
+    a.update(kw)
+    return a
+
+
+def alert_rows(tenant_id, where="1"):
+    return STACK.query(
+        "SELECT id, source, external_id, severity, title, status, "
+        "occurrences, detected_at, ingested_at, last_seen_at, raw_truncated "
+        "FROM alerts WHERE tenant_id = %s AND %s ORDER BY seq"
+        % (q(tenant_id), where))
+
+
+def count(table, tenant_id, where="1"):
+    return int(STACK.query("SELECT COUNT(*) FROM %s WHERE tenant_id = %s "
+                           "AND %s" % (table, q(tenant_id), where))[0][0])
+
+
+def unhex(h):
+    return bytes.fromhex(h).decode("utf-8")
+
+
+def events_of(tenant_id, type_):
+    return [json.loads(unhex(r[0])) for r in STACK.query(
+        "SELECT HEX(payload) FROM events WHERE tenant_id = %s AND type = %s "
+        "ORDER BY seq" % (q(tenant_id), q(type_)))]
+
+
+def audit_of(tenant_id, action):
+    return [[o, unhex(d)] for o, d in STACK.query(
+        "SELECT object, HEX(detail) FROM audit_log WHERE "
+        "tenant_id = %s AND action = %s ORDER BY seq"
+        % (q(tenant_id), q(action)))]
+
+
+class AlertBase(Base):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.h = auth(cls.key)
+
+    def base(self):
+        return STACK.urls()["nginx"]
+
+    def ingest(self, body, base=None, headers=None):
+        return request(base or self.base(), "POST", "/api/v1/alerts", body,
+                       self.h if headers is None else headers)
+
+
+# --- ingest ---------------------------------------------------------------------
+
+class T70Ingest(AlertBase):
+
+    def test_new_then_deduplicated(self):
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                a = alert()
+                r = self.ingest(a, base)
+                self.assertEqual(r.status, 201, r)
+                self.assert_common_headers(r)
+                body = r.json()
+                self.assertEqual(set(body), {"id", "deduplicated", "status"})
+                self.assertRegex(body["id"], ALERT_ID_RE)
+                self.assertIs(body["deduplicated"], False)
+                self.assertEqual(body["status"], "triage")
+                aid = body["id"]
+                row = alert_rows(self.tenant_id, "id = %s" % q(aid))
+                self.assertEqual(len(row), 1)
+                self.assertEqual(row[0][1:7], ["crowdstrike",
+                                               a["external_id"], "high",
+                                               a["title"], "triage", "1"])
+                # Detection time is the sender's; ingest time Vigil's.
+                self.assertEqual(row[0][7], "2026-06-02 09:14:00")
+                self.assertNotEqual(row[0][8], row[0][7])
+                time.sleep(1.1)
+                r2 = self.ingest(dict(a, title="changed"), base)
+                self.assertEqual(r2.status, 200, r2)
+                self.assertEqual(r2.json(), {"id": aid, "deduplicated": True,
+                                             "status": "triage"})
+                row2 = alert_rows(self.tenant_id, "id = %s" % q(aid))
+                self.assertEqual(row2[0][6], "2")          # occurrences
+                self.assertEqual(row2[0][4], a["title"])   # not changed
+                self.assertEqual(row2[0][8], row[0][8])    # ingested_at
+                self.assertGreater(row2[0][9], row[0][9])  # last_seen_at
+                self.assertEqual(count("alerts", self.tenant_id,
+                                       "external_id = %s"
+                                       % q(a["external_id"])), 1)
+                created = [e for e in events_of(self.tenant_id,
+                                                "alert.created")
+                           if e["data"]["alert"]["id"] == aid]
+                self.assertEqual(len(created), 1)
+                ev = created[0]["data"]["alert"]
+                self.assertEqual(ev["external_id"], a["external_id"])
+                self.assertEqual(ev["detected_at"], "2026-06-02T09:14:00Z")
+                self.assertEqual(ev["observables"], [
+                    {"type": "ip", "value": "203.0.113.4"},
+                    {"type": "hash", "value":
+                     "da39a3ee5e6b4b0d3255bfef95601890afd80709"}])
+                hist = STACK.query(
+                    "SELECT action, actor FROM alert_history WHERE "
+                    "tenant_id = %s AND alert_id = %s"
+                    % (q(self.tenant_id), q(aid)))
+                self.assertEqual(hist, [["created", "key:" + self.key_id]])
+                # Both ingests are in the audit chain.
+                entries = [e for e in audit_of(self.tenant_id,
+                                               "alert.ingest")
+                           if e[0] == aid]
+                self.assertEqual(len(entries), 2)
+                self.assertEqual(json.loads(entries[1][1])["deduplicated"],
+                                 True)
+
+    def test_observables_are_normalised_and_shared(self):
+        base = self.base()
+        a1 = alert(observables=[
+            {"type": "ip", "value": "::ffff:198.51.100.7"},
+            {"type": "domain", "value": "Evil.Example.COM."},
+            {"type": "domain", "value": "evil.example.com"}])
+        a2 = alert(source="sentinel", observables=[
+            {"type": "ip", "value": "198.51.100.7"}])
+        r1 = self.ingest(a1, base)
+        r2 = self.ingest(a2, base)
+        self.assertEqual((r1.status, r2.status), (201, 201), (r1, r2))
+        obs = STACK.query(
+            "SELECT type, value, COUNT(*) FROM observables WHERE "
+            "tenant_id = %s AND value IN ('198.51.100.7', "
+            "'evil.example.com') GROUP BY type, value ORDER BY type"
+            % q(self.tenant_id))
+        self.assertEqual(obs, [["ip", "198.51.100.7", "1"],
+                               ["domain", "evil.example.com", "1"]])
+        links = STACK.query(
+            "SELECT a.id, o.type, o.value FROM alert_observables l "
+            "JOIN alerts a ON a.tenant_id = l.tenant_id AND a.seq = "
+            "l.alert_seq JOIN observables o ON o.tenant_id = l.tenant_id "
+            "AND o.seq = l.observable_seq WHERE l.tenant_id = %s AND "
+            "a.id IN (%s, %s) ORDER BY a.seq, o.type"
+            % (q(self.tenant_id), q(r1.json()["id"]), q(r2.json()["id"])))
+        self.assertEqual(links, [
+            [r1.json()["id"], "ip", "198.51.100.7"],
+            [r1.json()["id"], "domain", "evil.example.com"],
+            [r2.json()["id"], "ip", "198.51.100.7"]])
+
+    def test_same_alert_from_eight_clients_is_one(self):
+        base = self.base()
+        a = alert()
+        start = threading.Barrier(8)
+
+        def one(_):
+            start.wait()
+            return self.ingest(a, base)
+
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            rs = list(ex.map(one, range(8)))
+        self.assertEqual(sorted(r.status for r in rs), [200] * 7 + [201],
+                         rs)
+        ids = {r.json()["id"] for r in rs}
+        self.assertEqual(len(ids), 1)
+        self.assertEqual([r.json()["deduplicated"] for r in rs].count(False),
+                         1)
+        aid = ids.pop()
+        rows = alert_rows(self.tenant_id, "external_id = %s"
+                          % q(a["external_id"]))
+        self.assertEqual(len(rows), 1)
+        self.assertEqual(rows[0][6], "8")
+        self.assertEqual(len([e for e in events_of(self.tenant_id,
+                                                   "alert.created")
+                              if e["data"]["alert"]["id"] == aid]), 1)
+        self.assertEqual(count("alert_history", self.tenant_id,
+                               "alert_id = %s" % q(aid)), 1)
+
+    def test_raw_kept_verbatim_up_to_the_cap(self):
+        base = self.base()
+        raw = {"b": 1.50, "a": [1, "x\u00e9"], "nested": {"k": None}}
+        r = self.ingest(alert(raw=raw), base)
+        self.assertEqual(r.status, 201, r)
+        stored = STACK.query("SELECT HEX(raw), raw_truncated FROM alerts "
+                             "WHERE "
+                             "tenant_id = %s AND id = %s"
+                             % (q(self.tenant_id), q(r.json()["id"])))
+        self.assertEqual(json.loads(unhex(stored[0][0])), raw)
+        self.assertEqual(stored[0][1], "0")
+        big = {"blob": "\u00e9" * 40000}     # 80,000 bytes of UTF-8
+        r = self.ingest(alert(raw=big), base)
+        self.assertEqual(r.status, 201, r)
+        stored = STACK.query("SELECT HEX(raw), raw_truncated FROM alerts "
+                             "WHERE "
+                             "tenant_id = %s AND id = %s"
+                             % (q(self.tenant_id), q(r.json()["id"])))
+        self.assertEqual(stored[0][1], "1")
+        cut = json.loads(unhex(stored[0][0]))
+        self.assertIsInstance(cut, str)
+        self.assertLessEqual(len(cut.encode()), 65536)
+        self.assertTrue(json.dumps(big, ensure_ascii=False,
+                                   separators=(",", ":")).startswith(cut))
+
+    def test_validation_names_the_field(self):
+        base = self.base()
+        a = alert()
+        cases = [
+            ({k: v for k, v in a.items() if k != "source"}, "source"),
+            ({k: v for k, v in a.items() if k != "external_id"},
+             "external_id"),
+            ({k: v for k, v in a.items() if k != "severity"}, "severity"),
+            ({k: v for k, v in a.items() if k != "title"}, "title"),
+            ({k: v for k, v in a.items() if k != "detected_at"},
+             "detected_at"),
+            (dict(a, severity="urgent"), "severity"),
+            (dict(a, severity=3), "severity"),
+            (dict(a, detected_at="yesterday"), "detected_at"),
+            (dict(a, detected_at="2026-13-02T09:14:00Z"), "detected_at"),
+            (dict(a, detected_at=rfc3339(time.time() + 86400)),
+             "detected_at"),
+            (dict(a, source="crowd strike"), "source"),
+            (dict(a, source="x" * 65), "source"),
+            (dict(a, external_id=""), "external_id"),
+            (dict(a, title="t" * 256), "title"),
+            (dict(a, title="a\u001b[2Jb"), "title"),
+            (dict(a, asset="WS-042"), "asset"),
+            (dict(a, observables={"type": "ip"}), "observables"),
+            (dict(a, observables=[{"type": "ipv9", "value": "1.2.3.4"}]),
+             "observables[0].type"),
+            (dict(a, observables=[{"type": "ip", "value": "1.2.3.4"},
+                                  {"type": "ip", "value": "1.2.3.999"}]),
+             "observables[1].value"),
+            (dict(a, observables=[{"type": "hash", "value": "abc"}]),
+             "observables[0].value"),
+            (dict(a, observables=[{"type": "ip", "value": 1234}]),
+             "observables[0].value"),
+            (dict(a, observables=[{"type": "ip", "value": "1.2.3.4",
+                                   "x": 1}]), "observables[0].x"),
+            (dict(a, observables=["1.2.3.4"]), "observables[0]"),
+            (dict(a, observables=[{"type": "ip", "value": "10.0.0.%d" % i}
+                                  for i in range(65)]), "observables"),
+            (dict(a, unknown=1), "unknown"),
+        ]
+        before = count("alerts", self.tenant_id)
+        for body, field in cases:
+            with self.subTest(field=field, body=json.dumps(body)[:120]):
+                r = self.ingest(body, base)
+                self.assert_error(r, 400, "invalid_request", field)
+        self.assertEqual(count("alerts", self.tenant_id), before)
+
+    def test_hostile_input(self):
+        base = self.base()
+        before = (count("alerts", self.tenant_id),
+                  count("observables", self.tenant_id))
+        for raw, status, field in (
+                (b'{"source":"x","external_id":"\xff\xfe"}', 400, "body"),
+                (b'[1,2,3]', 400, "body"),
+                (b'{"source":', 400, "body"),
+                (b'{"source":"a","source":"b"}', 400, "source"),
+                (b'', 400, "body")):
+            with self.subTest(raw=raw[:40]):
+                r = request(base, "POST", "/api/v1/alerts", raw,
+                            dict(self.h, **{"Content-Type":
+                                            "application/json"}))
+                self.assert_error(r, status, "invalid_request", field)
+        r = request(base, "POST", "/api/v1/alerts",
+                    json.dumps(alert(raw="x" * (MIB + 10))),
+                    self.h)
+        self.assertEqual(r.status, 413, r)
+        r = request(base, "POST", "/api/v1/alerts", "source=x",
+                    dict(self.h, **{"Content-Type":
+                                    "application/x-www-form-urlencoded"}))
+        self.assert_error(r, 415, "unsupported_media_type")
+        # SQL metacharacters are data, stored as sent.
+        for evil in SQL_EVIL:
+            a = alert(external_id=evil, title=evil,
+                      observables=[{"type": "user", "value": evil}])
+            r = self.ingest(a, base)
+            self.assertIn(r.status, (200, 201), r)
+        self.assertEqual(count("alerts", self.tenant_id) - before[0],
+                         len(set(SQL_EVIL)))
+        self.assertEqual(api.table_fingerprint()[2],
+                         STACK.query("SELECT COUNT(*) FROM tenants"))
+
+    def test_needs_a_key_that_may_write(self):
+        base = self.base()
+        rkey, _ = new_key(self.tenant, "read")
+        r = self.ingest(alert(), base, auth(rkey))
+        self.assert_error(r, 403, "insufficient_scope")
+        r = self.ingest(alert(), base, {})
+        self.assert_error(r, 401, "invalid_license_key")
+
+    def test_suppressed_at_ingest(self):
+        base = self.base()
+        tid = self.tenant_id
+        now = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+
+        def suppress(type_, norm, scope, until):
+            h = hashlib.sha256(norm.encode()).hexdigest()
+            n = next(_seq)
+            STACK.sql(
+                "INSERT INTO observable_suppressions (tenant_id, id, type, "
+                "value, value_hash, scope, until, created_by, created_at) "
+                "VALUES (%s, 'sup_TEST%022d', %s, %s, %s, %s, %s, 'test', "
+                "%s)" % (q(tid), n, q(type_), q(norm), q(h), q(scope),
+                         q(until), q(now)), database="vigil")
+
+        later = time.strftime("%Y-%m-%d %H:%M:%S",
+                              time.gmtime(time.time() + 3600))
+        earlier = time.strftime("%Y-%m-%d %H:%M:%S",
+                                time.gmtime(time.time() - 60))
+        suppress("domain", "cdn.suppressed.example", "global", later)
+        suppress("ip", "192.0.2.77", "source:edr", later)
+        suppress("ip", "192.0.2.78", "global", earlier)   # expired
+        both = [{"type": "domain", "value": "CDN.suppressed.example."},
+                {"type": "ip", "value": "192.0.2.77"}]
+        r = self.ingest(alert(source="edr", observables=both), base)
+        self.assertEqual((r.status, r.json()["status"]),
+                         (201, "suppressed"), r)
+        sid = r.json()["id"]
+        # Another source: the source-scoped suppression does not apply.
+        r = self.ingest(alert(source="siem", observables=both), base)
+        self.assertEqual(r.json()["status"], "triage", r)
+        tid2 = r.json()["id"]
+        # One observable not suppressed: not suppressed.
+        r = self.ingest(alert(source="edr", observables=both + [
+            {"type": "ip", "value": "192.0.2.1"}]), base)
+        self.assertEqual(r.json()["status"], "triage", r)
+        # Expired: no longer applies.
+        r = self.ingest(alert(source="edr", observables=[
+            {"type": "ip", "value": "192.0.2.78"}]), base)
+        self.assertEqual(r.json()["status"], "triage", r)
+        created = {e["data"]["alert"]["id"]
+                   for e in events_of(tid, "alert.created")}
+        self.assertNotIn(sid, created)
+        self.assertIn(tid2, created)
+        self.assertEqual(alert_rows(tid, "id = %s" % q(sid))[0][5],
+                         "suppressed")
+        # Its observables are stored and linked (searchable).
+        self.assertEqual(count("alert_observables", tid,
+                               "alert_seq = (SELECT seq FROM alerts WHERE "
+                               "id = %s)" % q(sid)), 2)
+
+    def test_another_tenants_pair_is_another_alert(self):
+        base = self.base()
+        other, other_id = new_tenant("alerts-other")
+        okey, _ = new_key(other, "read,write")
+        a = alert()
+        r1 = self.ingest(a, base)
+        r2 = self.ingest(a, base, auth(okey))
+        self.assertEqual((r1.status, r2.status), (201, 201))
+        self.assertNotEqual(r1.json()["id"], r2.json()["id"])
+
+
+class T71Batch(AlertBase):
+
+    def batch(self, items, base=None, headers=None):
+        return request(base or self.base(), "POST", "/api/v1/alerts/batch",
+                       {"alerts": items}, headers or self.h)
+
+    def test_mixed_valid_and_invalid(self):
+        known = alert()
+        self.assertEqual(self.ingest(known).status, 201)
+        a, b = alert(), alert()
+        items = [a, dict(alert(), severity="urgent"), known, b,
+                 dict(alert(), observables=[{"type": "ip", "value": "x"}]),
+                 a, "not an object"]
+        before = count("alerts", self.tenant_id)
+        r = self.batch(items)
+        self.assertEqual(r.status, 200, r)
+        body = r.json()
+        self.assertEqual((body["created"], body["deduplicated"],
+                          body["failed"]), (2, 2, 3), body)
+        res = body["results"]
+        self.assertEqual([x["index"] for x in res], list(range(7)))
+        self.assertEqual([x["status"] for x in res],
+                         [201, 400, 200, 201, 400, 200, 400])
+        self.assertEqual(res[1]["field"], "severity")
+        self.assertEqual(res[4]["field"], "observables[0].value")
+        self.assertEqual(res[6]["field"], "body")
+        self.assertEqual(res[5]["id"], res[0]["id"])
+        self.assertIs(res[5]["deduplicated"], True)
+        self.assertEqual(count("alerts", self.tenant_id), before + 2)
+        self.assertEqual(alert_rows(self.tenant_id, "id = %s"
+                                    % q(res[0]["id"]))[0][6], "2")
+        entries = audit_of(self.tenant_id, "alert.ingest_batch")
+        d = json.loads(entries[-1][1])
+        self.assertEqual(sorted(d["created"]), sorted([res[0]["id"],
+                                                       res[3]["id"]]))
+        # Deduplicated: the alerts that were known before the batch.
+        self.assertEqual(d["deduplicated"], [res[2]["id"]])
+        ids = {e["data"]["alert"]["id"]
+               for e in events_of(self.tenant_id, "alert.created")}
+        self.assertIn(res[0]["id"], ids)
+        self.assertIn(res[3]["id"], ids)
+
+    def test_five_hundred_with_shared_observables(self):
+        items = [alert(observables=[
+            {"type": "ip", "value": "198.18.%d.%d" % (i // 200, i % 200)},
+            {"type": "domain", "value": "shared-%d.example" % (i % 7)}])
+            for i in range(500)]
+        r = self.batch(items)
+        self.assertEqual(r.status, 200, r)
+        body = r.json()
+        self.assertEqual((body["created"], body["failed"]), (500, 0))
+        ids = [x["id"] for x in body["results"]]
+        self.assertEqual(len(set(ids)), 500)
+        self.assertEqual(count("alert_observables", self.tenant_id,
+                               "alert_seq IN (SELECT seq FROM alerts WHERE "
+                               "tenant_id = %s AND id IN (%s))"
+                               % (q(self.tenant_id),
+                                  ",".join(q(i) for i in ids))), 1000)
+        # Again: all deduplicated, nothing new.
+        r = self.batch(items)
+        self.assertEqual(r.json()["deduplicated"], 500, r)
+        self.assertEqual([x["id"] for x in r.json()["results"]], ids)
+
+    def test_shape_errors(self):
+        for body, field in (({"alerts": []}, "alerts"),
+                            ({"alerts": [alert()] * 501}, "alerts"),
+                            ({"alerts": {}}, "alerts"),
+                            ({}, "alerts"),
+                            ({"alerts": [alert()], "x": 1}, "x")):
+            with self.subTest(field=field):
+                r = request(self.base(), "POST", "/api/v1/alerts/batch",
+                            body, self.h)
+                self.assert_error(r, 400, "invalid_request", field)
+
+
+# --- the contract -----------------------------------------------------------------
+
+class T79AlertsOpenApi(unittest.TestCase):
+    """Runs last in this module: every response it got against
+    doc/openapi.json."""
+
+    def test_responses_match_the_document(self):
+        doc = OpenApi(os.path.join(STACK.srcdir, "doc", "openapi.json"))
+        with _aobs_lock:
+            seen = list(AOBSERVED)
+        if not seen:
+            self.skipTest("no responses recorded")
+        problems, checked = {}, 0
+        for method, target, resp in seen:
+            if not from_vigil(resp):
+                continue
+            checked += 1
+            for p in doc.check(method, target, resp.status, resp.headers,
+                               resp.body):
+                p = re.sub(r"alert_[0-9A-Z]{26}", "{id}", p)
+                problems[p] = problems.get(p, 0) + 1
+        self.assertGreater(checked, 0)
+        self.assertEqual(problems, {}, "%d responses checked:\n  %s" % (
+            checked, "\n  ".join("%s (x%d)" % kv
+                                 for kv in sorted(problems.items()))))
+
+
+if __name__ == "__main__":
+    unittest.main()
