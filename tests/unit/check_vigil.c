@@ -7,7 +7,8 @@ int
 main(void)
 {
 	Suite *(*suites[])(void) = {
-		armstream_suite, attack_suite, audit_suite, azure_suite, backoff_suite,
+		armstream_suite, attack_suite, audit_suite, azure_suite,
+		backoff_suite, casereport_suite,
 		buf_suite, cidr_suite, conf_suite, crypto_suite, events_suite,
 		id_suite, inventory_suite, keys_suite,
 		lifecycle_suite,
