@@ -150,10 +150,9 @@ case_json(const struct db_res *res, size_t i)
 	return o;
 }
 
-/* The tags as stored: repeats dropped. NULL with err set if one is
- * empty, too long or holds a control character. */
+/* The tags as stored (the handler checked each): repeats dropped. */
 static json_object *
-tags_check(json_object *arr, struct vjson_err *err)
+tags_dedup(json_object *arr)
 {
 	json_object *out = json_object_new_array();
 	const char *s;
@@ -168,7 +167,6 @@ tags_check(json_object *arr, struct vjson_err *err)
 		if (j == i)
 			json_object_array_add(out, json_object_new_string(s));
 	}
-	(void)err;
 	return out;
 }
 
@@ -358,8 +356,8 @@ cases_create(struct db *db, const char *tenant_id,
 
 	*out = NULL;
 	*rc = DB_ERR;
-	if (in->tags != NULL && (tags = tags_check(in->tags, err)) == NULL)
-		return CASES_INVALID;
+	if (in->tags != NULL)
+		tags = tags_dedup(in->tags);
 	if (in->techniques != NULL &&
 	    (tech = techniques_check(in->techniques, err)) == NULL) {
 		oc = CASES_INVALID;
@@ -660,8 +658,8 @@ cases_patch(struct db *db, const char *tenant_id, const char *id,
 		    "severity, assignee, tags, techniques.");
 		return CASES_INVALID;
 	}
-	if (in->tags != NULL && (tags = tags_check(in->tags, err)) == NULL)
-		return CASES_INVALID;
+	if (in->tags != NULL)
+		tags = tags_dedup(in->tags);
 	if (in->techniques != NULL &&
 	    (tech = techniques_check(in->techniques, err)) == NULL) {
 		oc = CASES_INVALID;

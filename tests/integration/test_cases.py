@@ -13,6 +13,7 @@ import json
 import os
 import time
 import unittest
+from concurrent.futures import ThreadPoolExecutor
 
 import test_api as api
 from test_api import auth
@@ -395,6 +396,33 @@ class T60Cases(CasesBase):
         # no body at all is a new case
         r = self.call("POST", "/alerts/%s/escalate" % a4)
         self.assertEqual(r.status, 201, r)
+        v = STACK.vigilctl("audit", "verify", "--tenant", self.tenant,
+                           check=False)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+
+    def test_concurrent_escalations_into_one_case(self):
+        """Eight alerts escalated at once from eight clients into one case:
+        every one joins, each shared observable once."""
+        target = self.new_case()["case_id"]
+        alerts = [make_alert(self.key, "Burst %d" % i, "medium",
+                             [("ip", "192.0.2.%d" % (i % 3)),
+                              ("domain", "burst.example")])
+                  for i in range(8)]
+
+        def one(aid):
+            return self.call("POST", "/alerts/%s/escalate" % aid,
+                             {"case_id": target}).status
+        with ThreadPoolExecutor(8) as ex:
+            self.assertEqual(list(ex.map(one, alerts)), [200] * 8)
+        full = self.full(target)
+        self.assertEqual(sorted(a["alert_id"] for a in full["alerts"]),
+                         sorted(alerts))
+        self.assertEqual(sorted((o["type"], o["value"])
+                                for o in full["observables"]),
+                         [("domain", "burst.example"), ("ip", "192.0.2.0"),
+                          ("ip", "192.0.2.1"), ("ip", "192.0.2.2")])
+        self.assertEqual(len([e for e in full["timeline"]
+                              if e["kind"] == "alert_linked"]), 8)
 
     def test_finding_escalation_and_its_changes_on_the_timeline(self):
         fid = import_finding(self.tenant, self.tenant_id)
