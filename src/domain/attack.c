@@ -12,6 +12,8 @@
 #include "buf.h"
 #include "conf.h"
 #include "log.h"
+#include "text.h"
+#include "vjson.h"
 
 int
 attack_id_form(const char *s)
@@ -105,7 +107,7 @@ attack_parse(const char *text, size_t len, struct attack_list *out,
 {
 	const char *p = text, *end = text + len, *nl, *tab;
 	struct attack_technique *t;
-	size_t cap = 0, ln = 0, i;
+	size_t cap = 0, ln = 0, i, n;
 	char id[16];
 
 	memset(out, 0, sizeof(*out));
@@ -122,8 +124,11 @@ attack_parse(const char *text, size_t len, struct attack_list *out,
 			goto bad;
 		memcpy(id, p, (size_t)(tab - p));
 		id[tab - p] = '\0';
-		if (!attack_id_form(id) ||
-		    memchr(tab + 1, '\t', (size_t)(nl - tab - 1)) != NULL)
+		/* A name is shown in JSON and reports: valid UTF-8 without
+		 * control characters (a NUL included). */
+		n = (size_t)(nl - tab - 1);
+		if (!attack_id_form(id) || !vjson_utf8_valid(tab + 1, n) ||
+		    text_control(tab + 1, n, 0) != n)
 			goto bad;
 		if (out->n == cap) {
 			cap = cap ? cap * 2 : 256;
@@ -137,6 +142,11 @@ attack_parse(const char *text, size_t len, struct attack_list *out,
 		out->n++;
 		if (t->id == NULL || t->name == NULL)
 			goto bad;
+	}
+	if (out->n == 0) {
+		/* a list that names nothing would refuse every technique */
+		ln = 0;
+		goto bad;
 	}
 	qsort(out->t, out->n, sizeof(*out->t), by_id);
 	for (i = 1; i < out->n; i++)

@@ -27,7 +27,8 @@ struct attack_list {
 int	 attack_id_form(const char *s);
 /* Parse text[0..len) into *out (free with attack_list_free, also after
  * an error): 0, or -1 on a malformed line (its number into *line), a
- * repeated id, a sub-technique without its parent, or out of memory.
+ * repeated id, a sub-technique without its parent, no technique at all,
+ * or out of memory (*line 0 for those).
  * Pure. */
 int	 attack_parse(const char *text, size_t len, struct attack_list *out,
 	    size_t *line);

@@ -61,8 +61,12 @@ START_TEST(test_attack_parse_bad)
 		{ "X1059\tName\n", 1 },
 		{ "T1059\t\n", 1 },
 		{ "T1059\tA\tB\n", 1 },
+		{ "T1059\tA\x01" "B\n", 1 },            /* control character */
+		{ "T1003\tX\n" "T1059\t\xff\n", 2 },      /* not UTF-8 */
 		{ "T1059\tA\nT1059\tB\n", 0 },          /* repeated */
 		{ "T1059.001\tPowerShell\n", 0 },       /* no parent */
+		{ "", 0 },                              /* nothing */
+		{ "# only a comment\n\n", 0 },
 	};
 	struct attack_list l;
 	size_t i, line;
