@@ -20,6 +20,11 @@ struct api_io {
 	 * yet (none arrive within a short grace); NULL: never asked. */
 	int	 (*starved)(void *ctx);
 	void	*ctx;
+	/* Between the writes of an answer written in parts: stop its
+	 * deadline's timer until the next write (the handler is about to
+	 * ask the database), which goes on with what is left; NULL: no
+	 * timer. */
+	void	 (*pause)(void *ctx);
 };
 #define API_IO_TIMEOUT (-2)
 
@@ -40,6 +45,22 @@ int	 deadline_expired(void);
 
 /* Serve one request described by a "NAME=value" environment. */
 void	 dispatch(struct db *, char *const *envp, const struct api_io *);
+
+/* For the handler of a ROUTE_STREAM_BODY route (dispatch.c): read up to
+ * n bytes of the body as they arrive, as dispatch reads a body (the
+ * request's time budget, the tenant's share of workers waiting on
+ * bodies). Bytes read, 0 at the end, or -1 after answering (400 late or
+ * unreadable, 429). Call api_body_end once done reading. */
+long	 api_body_read(struct request *, char *buf, size_t n);
+void	 api_body_end(struct request *);
+/* For a handler that writes a long answer itself (dispatch.c): the
+ * status line and headers, as response_serialize makes them (r->status
+ * and r->headers), announcing body_len bytes; then api_send the body in
+ * parts, api_pause before each database call between them. 0 or -1 (the
+ * client is gone: stop). After api_send_head dispatch writes nothing. */
+int	 api_send_head(struct request *, long long body_len);
+int	 api_send(struct request *, const char *data, size_t n);
+void	 api_pause(struct request *);
 
 /* Authenticate, rate-limit and scope-check req for a route needing scope.
  * Returns 0 to go on, or -1 after writing the error reply. */
@@ -115,6 +136,8 @@ extern const struct route webhooks_routes[];
 extern const size_t webhooks_nroutes;
 extern const struct route alerts_routes[];
 extern const size_t alerts_nroutes;
+extern const struct route attachments_routes[];
+extern const size_t attachments_nroutes;
 extern const struct route cases_routes[];
 extern const size_t cases_nroutes;
 

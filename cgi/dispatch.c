@@ -89,6 +89,73 @@ out:
 	return ret;
 }
 
+long
+api_body_read(struct request *r, char *buf, size_t n)
+{
+	const struct api_io *io = r->io;
+	long got;
+
+	if (io->starved != NULL && io->starved(io->ctx) &&
+	    auth_wait_begin(r) != 0)
+		return -1;
+	got = io->read(io->ctx, buf, n);
+	if (got == API_IO_TIMEOUT) {
+		log_warn("request %s: the body did not arrive within "
+		    "request_timeout_ms (%d)", r->id, g_conf.request_timeout_ms);
+		response_error(r, 400, "invalid_request", "The request body did "
+		    "not arrive in time (request_timeout_ms).", "body");
+		return -1;
+	}
+	if (got < 0) {
+		response_error(r, 400, "invalid_request",
+		    "The request body could not be read.", "body");
+		return -1;
+	}
+	return got;
+}
+
+void
+api_body_end(struct request *r)
+{
+	(void)r;
+	auth_wait_end();
+}
+
+int
+api_send_head(struct request *r, long long body_len)
+{
+	const struct api_io *io = r->io;
+	struct buf out;
+	int rc;
+
+	buf_init(&out, r->headers.len + 4096);
+	response_serialize_head(r, body_len, &out);
+	r->sent = 1;
+	rc = out.data != NULL ? io->write(io->ctx, out.data, out.len) : -1;
+	buf_free(&out);
+	return rc;
+}
+
+int
+api_send(struct request *r, const char *data, size_t n)
+{
+	const struct api_io *io = r->io;
+
+	if (io->write(io->ctx, data, n) != 0)
+		return -1;
+	r->sent_bytes += (long long)n;
+	return 0;
+}
+
+void
+api_pause(struct request *r)
+{
+	const struct api_io *io = r->io;
+
+	if (io->pause != NULL)
+		io->pause(io->ctx);
+}
+
 static void
 handle(struct request *r, struct db *db, const struct api_io *io)
 {
@@ -112,7 +179,8 @@ handle(struct request *r, struct db *db, const struct api_io *io)
 	case ROUTER_FOUND:
 		break;
 	}
-	if (r->content_length > VIGIL_MAX_BODY) {
+	if (r->content_length > VIGIL_MAX_BODY &&
+	    !(rt->flags & ROUTE_STREAM_BODY)) {
 		response_error(r, 413, "payload_too_large",
 		    "The request body is larger than 1 MiB.", "body");
 		return;
@@ -126,13 +194,16 @@ handle(struct request *r, struct db *db, const struct api_io *io)
 	 * announce one, so that nobody, with a key or without, makes a worker
 	 * wait for a body it would refuse; an open route that takes none
 	 * (health, the OpenAPI document) never reads one at all. */
-	if (!(rt->flags & (ROUTE_JSON_BODY | ROUTE_OPT_BODY)) &&
-	    r->content_length > 0) {
+	if (!(rt->flags & (ROUTE_JSON_BODY | ROUTE_OPT_BODY |
+	    ROUTE_STREAM_BODY)) && r->content_length > 0) {
 		response_error(r, 400, "invalid_request",
 		    "This operation takes no request body.", "body");
 		return;
 	}
-	if ((rt->scope != SCOPE_NONE ||
+	/* A streaming route's handler reads the body itself, through
+	 * api_body_read, once it has checked what it needs to first. */
+	r->io = io;
+	if (!(rt->flags & ROUTE_STREAM_BODY) && (rt->scope != SCOPE_NONE ||
 	    (rt->flags & (ROUTE_JSON_BODY | ROUTE_OPT_BODY))) &&
 	    read_body(r, io) != 0)
 		return;
@@ -178,6 +249,8 @@ handle(struct request *r, struct db *db, const struct api_io *io)
 		}
 	}
 	rt->handler(r, db);
+	if (r->sent)
+		return;
 	if (r->status == 0)
 		response_error(r, 500, "internal_error",
 		    "An unexpected error occurred.", NULL);
@@ -197,11 +270,14 @@ dispatch(struct db *db, char *const *envp, const struct api_io *io)
 	else
 		handle(&r, db, io);
 	buf_init(&out, r.out.len + 64 * 1024 + 4096);
-	response_serialize(&r, &out);
-	if (out.data != NULL)
-		io->write(io->ctx, out.data, out.len);
+	if (!r.sent) {
+		response_serialize(&r, &out);
+		if (out.data != NULL)
+			io->write(io->ctx, out.data, out.len);
+	}
 	log_request(r.id, r.auth.tenant_name, r.method, r.path ? r.path : "-",
-	    r.status, r.out.len, vtime_mono_us() - r.start_us);
+	    r.status, r.sent ? (size_t)r.sent_bytes : r.out.len,
+	    vtime_mono_us() - r.start_us);
 	buf_free(&out);
 	request_free(&r);
 }

@@ -88,11 +88,12 @@ findings_list_h(struct request *r, struct db *db)
 {
 	static const char *const known[] = { "severity", "category",
 	    "subscription_id", "environment", "state", "since", "limit",
-	    "cursor", NULL };
+	    "cursor", "resource_type", "resource_group", "region", "source",
+	    "tag", NULL };
 	struct findings_filter f = { .nseverity = 5, .nstate = 1 };
 	struct findings_page *page;
-	const char *s;
-	char cursor[PAGE_SEQ_CURSOR_LEN] = "";
+	const char *s, *colon;
+	char cursor[PAGE_SEQ_CURSOR_LEN] = "", *tag_key = NULL;
 	json_object *root, *arr;
 	size_t i;
 	int rc;
@@ -122,11 +123,42 @@ findings_list_h(struct request *r, struct db *db)
 	if (str_param(r, "category", 32, &f.category) != 0 ||
 	    str_param(r, "subscription_id", 64, &f.subscription_id) != 0 ||
 	    str_param(r, "environment", 32, &f.environment) != 0 ||
+	    str_param(r, "resource_type", FINDING_META_MAX,
+	    &f.resource_type) != 0 ||
+	    str_param(r, "resource_group", FINDING_META_MAX,
+	    &f.resource_group) != 0 ||
+	    str_param(r, "region", FINDING_REGION_MAX, &f.region) != 0 ||
+	    str_param(r, "source", FINDING_SOURCE_MAX, &f.source) != 0 ||
 	    reply_since(r, "since", &f.since) < 0 ||
 	    params_limit(r, &f.limit) != 0 ||
 	    params_seq_cursor(r, &f.before) != 0)
 		return;
-	if ((rc = findings_list(db, r->auth.tenant_id, &f, &page)) != 0) {
+	/* A client that polls with since wants what changed, whatever it
+	 * became (accepted, resolved, ...): without state, every state. */
+	if (f.since && request_param(r, "state") == NULL) {
+		memcpy(f.state, states, sizeof(f.state));
+		f.nstate = 5;
+	}
+	/* tag=key:value, split at the first ':'. A key or value longer
+	 * than a stored one can hold matches nothing: 400 like the other
+	 * filters. */
+	if ((s = request_param(r, "tag")) != NULL) {
+		if ((colon = strchr(s, ':')) == NULL || colon == s ||
+		    (tag_key = strndup(s, (size_t)(colon - s))) == NULL ||
+		    finding_utf8_chars(tag_key) > FINDING_TAG_KEY_MAX ||
+		    finding_utf8_chars(colon + 1) > FINDING_TAG_VALUE_MAX) {
+			free(tag_key);
+			reply_bad(r, "tag", "tag must be key:value, a key of 1 "
+			    "to 256 characters without ':' and a value of at "
+			    "most 256.");
+			return;
+		}
+		f.tag_key = tag_key;
+		f.tag_value = colon + 1;
+	}
+	rc = findings_list(db, r->auth.tenant_id, &f, &page);
+	free(tag_key);
+	if (rc != 0) {
 		api_db_error(r, rc);
 		return;
 	}

@@ -50,7 +50,7 @@ cgi_write(void *ctx, const char *buf, size_t n)
 static int
 run_cgi(void)
 {
-	struct api_io io = { cgi_read, cgi_write, NULL, stdin };
+	struct api_io io = { cgi_read, cgi_write, NULL, stdin, NULL };
 	struct db *db;
 
 	if ((db = db_new(&g_conf)) == NULL)

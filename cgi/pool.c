@@ -87,6 +87,7 @@ set_handler(int sig, void (*fn)(int))
 struct conn {
 	FCGX_Request	 req;
 	int		 writing;
+	int		 paused;	/* see fcgi_pause */
 };
 
 /*
@@ -265,6 +266,26 @@ answer_deadline(struct conn *c)
 		c->writing = 1;
 		deadline_start(g_conf.request_timeout_ms);
 		deadline_run(&c->req.ipcFd, SHUT_RDWR, NULL);
+	} else if (c->paused) {
+		c->paused = 0;
+		deadline_run(&c->req.ipcFd, SHUT_RDWR, NULL);
+	}
+}
+
+/* An answer written in parts with database reads between them (an
+ * attachment's chunks): its timer must not run across those (SIGALRM
+ * never lands inside libmariadb). Each part then gets a fresh budget, so
+ * a long download is cut off only when the client stops taking it for
+ * request_timeout_ms, not for being long. */
+static void
+fcgi_pause(void *ctx)
+{
+	struct conn *c = ctx;
+
+	if (c->writing && !c->paused) {
+		deadline_stop();
+		deadline_start(g_conf.request_timeout_ms);
+		c->paused = 1;
 	}
 }
 
@@ -367,7 +388,8 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
     int slot, int wait_cap)
 {
 	struct conn c;
-	struct api_io io = { fcgi_read, fcgi_write, fcgi_starved, &c };
+	struct api_io io = { fcgi_read, fcgi_write, fcgi_starved, &c,
+	    fcgi_pause };
 	struct epoll_event ev;
 	struct db *db;
 	sigset_t none, term;
@@ -454,6 +476,7 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 		if (rc < 0)
 			break;
 		c.writing = 0;
+		c.paused = 0;
 		if (fcgid_mode && first)
 			fcgid_warm_hold(&c.req);
 		first = 0;

@@ -36,6 +36,7 @@ routes_table(size_t *n)
 		add(rules_routes, rules_nroutes);
 		add(webhooks_routes, webhooks_nroutes);
 		add(alerts_routes, alerts_nroutes);
+		add(attachments_routes, attachments_nroutes);
 		add(cases_routes, cases_nroutes);
 	}
 	*n = ntable;

@@ -64,6 +64,7 @@ static const struct conf_key conf_keys[] = {
 	{ "workers",		INT(workers, 1, 256) },
 	{ "max_requests",	INT(max_requests, 0, 1000000000) },
 	{ "request_timeout_ms",	INT(request_timeout_ms, 100, 600000) },
+	{ "attachment_max_bytes", INT(attachment_max_bytes, 1, 1073741824) },
 	{ "log",		STR(log) },
 	{ "rate_read_per_min",	INT(rate_read_per_min, 1, 1000000) },
 	{ "rate_write_per_min",	INT(rate_write_per_min, 1, 1000000) },
@@ -111,6 +112,7 @@ conf_defaults(struct conf *c)
 	c->workers = 4;
 	c->max_requests = 0;
 	c->request_timeout_ms = 10000;
+	c->attachment_max_bytes = 50 * 1024 * 1024;
 	snprintf(c->log, sizeof(c->log), "stderr");
 	c->rate_read_per_min = 120;
 	c->rate_write_per_min = 30;

@@ -19,6 +19,7 @@ struct conf {
 	int	 workers;
 	int	 max_requests;       /* a worker exits after this many; 0 = never */
 	int	 request_timeout_ms; /* to send a request, and to take the answer */
+	int	 attachment_max_bytes; /* a case attachment's file, at most */
 	/* logging: "stderr", "syslog" or a file path */
 	char	 log[512];
 	/* rate limits, per key and per minute */

@@ -15,13 +15,23 @@
 #include "db.h"
 #include "log.h"
 
+/* attachments.c ATTACHMENT_COL_* */
+#define ATTACHMENT_COLS \
+	"seq, id, case_id, name, content_type, size, sha256, created_by, " \
+	"created_at"
+
 #define FINDING_COLS \
 	"seq, id, rule_id, provider, subscription_id, environment, " \
 	"resource_id, title, severity, category, layer, framework, " \
 	"description, recommendation, evidence, fingerprint, state, " \
 	"remediation, resolved_by, awaiting_scan, accepted_until, " \
 	"snoozed_until, detected_at, updated_at, last_seen_at, resolved_at, " \
-	"assignee, notes"
+	"assignee, notes, " FINDING_META_COLS
+
+/* The resource metadata (0026), in findings.c's C_RNAME.. order. */
+#define FINDING_META_COLS \
+	"resource_name, resource_type, resource_group, region, account, " \
+	"tags, source"
 
 /* A list page shows part of a finding (findings_to_json without full):
  * the columns it does not show are NULL here, in FINDING_COLS' order, so
@@ -32,7 +42,7 @@
 	"description, recommendation, NULL, NULL, state, " \
 	"NULL, NULL, NULL, NULL, " \
 	"NULL, detected_at, updated_at, NULL, NULL, " \
-	"NULL, NULL"
+	"NULL, NULL, " FINDING_META_COLS
 
 /* The scanner's batches (findings_observe_batch): FINDING_COLS, then
  * integration_id and seen_scan_id; without the evidence when the batch
@@ -44,7 +54,38 @@
 	"description, recommendation, NULL, fingerprint, state, " \
 	"remediation, resolved_by, awaiting_scan, accepted_until, " \
 	"snoozed_until, detected_at, updated_at, last_seen_at, resolved_at, " \
-	"assignee, notes, integration_id, seen_scan_id"
+	"assignee, notes, " FINDING_META_COLS ", integration_id, seen_scan_id"
+
+/* The filters of GET /findings after the tenant, in findings.c's LP_*
+ * order: a NULL value matches everything (MariaDB optimises each
+ * execution with its values, so "? IS NULL" folds away). The outer
+ * findings row is f. Then one tag (FINDING_TAG_FILTER, or
+ * FINDING_TAG_DRIVE where finding_tags t drives the walk): three
+ * parameters, the key twice and the value. */
+#define FINDING_FILTERS \
+	"AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) " \
+	"AND (? IS NULL OR category = ?) " \
+	"AND (? IS NULL OR subscription_id = ?) " \
+	"AND (? IS NULL OR environment = ?) " \
+	"AND (? IS NULL OR updated_at > ?) " \
+	"AND (? IS NULL OR resource_type = ?) " \
+	"AND (? IS NULL OR resource_group = ?) " \
+	"AND (? IS NULL OR region = ?) " \
+	"AND (? IS NULL OR source = ?) "
+#define FINDING_TAG_FILTER \
+	"AND (? IS NULL OR EXISTS (SELECT 1 FROM finding_tags g " \
+	"WHERE g.tenant_id = f.tenant_id AND g.tag_key = ? " \
+	"AND g.tag_value = ? AND g.finding_seq = f.seq)) "
+#define FINDING_TAG_DRIVE \
+	"AND ? IS NOT NULL AND t.tag_key = ? AND t.tag_value = ? "
+/* A list walking one metadata index newest first (0026): the index's
+ * column is pinned by its filter, so its order is the page's. */
+#define FINDING_LIST_BY(ix) \
+	"SELECT " FINDING_LIST_COLS " FROM findings JOIN (" \
+	"SELECT seq FROM findings f FORCE INDEX (" ix ") WHERE tenant_id = ? " \
+	FINDING_FILTERS FINDING_TAG_FILTER \
+	"AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) " \
+	"ORDER BY seq DESC"
 
 /* Repeat a piece of SQL text, comma-separated: multi-row statements and
  * IN lists stay constants (db_exec_rows picks the row count). */
@@ -66,10 +107,11 @@
 	"severity, category, layer, framework, description, recommendation, " \
 	"evidence, fingerprint, state, remediation, resolved_by, " \
 	"awaiting_scan, accepted_until, snoozed_until, detected_at, " \
-	"updated_at, last_seen_at, resolved_at, seen_scan_id) VALUES "
+	"updated_at, last_seen_at, resolved_at, seen_scan_id, " \
+	FINDING_META_COLS ") VALUES "
 #define FINDING_UPSERT_ROW \
 	"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " \
-	"?, ?, ?, ?, ?, ?)"
+	"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 /* VALUES() in the update part: deprecated in MySQL 8 but the one form
  * MariaDB has for a multi-row upsert. assignee, notes and seq stay. */
 #define FINDING_UPSERT_TAIL \
@@ -89,7 +131,11 @@
 	"snoozed_until = VALUES(snoozed_until), " \
 	"detected_at = VALUES(detected_at), updated_at = VALUES(updated_at), " \
 	"last_seen_at = VALUES(last_seen_at), " \
-	"resolved_at = VALUES(resolved_at), seen_scan_id = VALUES(seen_scan_id)"
+	"resolved_at = VALUES(resolved_at), seen_scan_id = VALUES(seen_scan_id), " \
+	"resource_name = VALUES(resource_name), " \
+	"resource_type = VALUES(resource_type), " \
+	"resource_group = VALUES(resource_group), region = VALUES(region), " \
+	"account = VALUES(account), tags = VALUES(tags), source = VALUES(source)"
 
 /* findings whose acceptance or snooze has run out */
 #define FINDING_DUE_COLS "tenant_id, id"
@@ -308,7 +354,9 @@ static const char *const sqls[SQL__COUNT] = {
 	    "f.evidence, f.fingerprint, f.state, f.remediation, "
 	    "f.resolved_by, f.awaiting_scan, f.accepted_until, "
 	    "f.snoozed_until, f.detected_at, f.updated_at, f.last_seen_at, "
-	    "f.resolved_at, f.assignee, f.notes, h.seq, h.hash "
+	    "f.resolved_at, f.assignee, f.notes, f.resource_name, "
+	    "f.resource_type, f.resource_group, f.region, f.account, f.tags, "
+	    "f.source, h.seq, h.hash "
 	    "FROM tenants t "
 	    "LEFT JOIN findings f ON f.tenant_id = t.id AND f.id = ? "
 	    "LEFT JOIN audit_heads h ON h.tenant_id = t.id "
@@ -320,8 +368,10 @@ static const char *const sqls[SQL__COUNT] = {
 	    "category, layer, framework, description, recommendation, "
 	    "evidence, fingerprint, state, remediation, resolved_by, "
 	    "awaiting_scan, accepted_until, snoozed_until, detected_at, "
-	    "updated_at, last_seen_at, resolved_at) VALUES (?, ?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "updated_at, last_seen_at, resolved_at, " FINDING_META_COLS ") "
+	    "VALUES (?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?)",
 	[SQL_FINDING_UPDATE_STATE] =
 	    "UPDATE findings SET severity = ?, state = ?, remediation = ?, "
 	    "resolved_by = ?, awaiting_scan = ?, fingerprint = ?, "
@@ -333,7 +383,9 @@ static const char *const sqls[SQL__COUNT] = {
 	    "subscription_id = ?, environment = ?, "
 	    "resource_id = ?, title = ?, category = ?, layer = ?, "
 	    "framework = ?, description = ?, recommendation = ?, "
-	    "evidence = ? WHERE tenant_id = ? AND id = ?",
+	    "evidence = ?, resource_name = ?, resource_type = ?, "
+	    "resource_group = ?, region = ?, account = ?, tags = ?, source = ? "
+	    "WHERE tenant_id = ? AND id = ?",
 	[SQL_FINDING_PATCH] =
 	    "UPDATE findings SET assignee = ?, notes = ?, updated_at = ? "
 	    "WHERE tenant_id = ? AND id = ?",
@@ -347,51 +399,63 @@ static const char *const sqls[SQL__COUNT] = {
 	 * page's rows are fetched, however many the filters pass over. */
 	[SQL_FINDING_LIST] =
 	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
-	    "SELECT seq FROM findings "
+	    "SELECT seq FROM findings f "
 	    "FORCE INDEX (findings_state_seq) WHERE tenant_id = ? "
-	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
-	    "AND (? IS NULL OR category = ?) "
-	    "AND (? IS NULL OR subscription_id = ?) "
-	    "AND (? IS NULL OR environment = ?) "
-	    "AND (? IS NULL OR updated_at > ?) "
+	    FINDING_FILTERS FINDING_TAG_FILTER
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) "
 	    "ORDER BY seq DESC",
 	/* One state and one severity, or one state and a category. */
 	[SQL_FINDING_LIST_SEV] =
 	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
-	    "SELECT seq FROM findings "
+	    "SELECT seq FROM findings f "
 	    "FORCE INDEX (findings_state_sev_seq) WHERE tenant_id = ? "
-	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
-	    "AND (? IS NULL OR category = ?) "
-	    "AND (? IS NULL OR subscription_id = ?) "
-	    "AND (? IS NULL OR environment = ?) "
-	    "AND (? IS NULL OR updated_at > ?) "
+	    FINDING_FILTERS FINDING_TAG_FILTER
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) "
 	    "ORDER BY seq DESC",
 	[SQL_FINDING_LIST_CAT] =
 	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
-	    "SELECT seq FROM findings "
+	    "SELECT seq FROM findings f "
 	    "FORCE INDEX (findings_state_cat_seq) WHERE tenant_id = ? "
-	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
-	    "AND (? IS NULL OR category = ?) "
-	    "AND (? IS NULL OR subscription_id = ?) "
-	    "AND (? IS NULL OR environment = ?) "
-	    "AND (? IS NULL OR updated_at > ?) "
+	    FINDING_FILTERS FINDING_TAG_FILTER
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) "
 	    "ORDER BY seq DESC",
 	/* The same over several states: walk (tenant_id, seq) newest first
 	 * and filter, rather than sort every match of a multi-value range. */
 	[SQL_FINDING_LIST_SCAN] =
 	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
-	    "SELECT seq FROM findings "
+	    "SELECT seq FROM findings f "
 	    "FORCE INDEX (findings_tenant_seq) WHERE tenant_id = ? "
-	    "AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) "
-	    "AND (? IS NULL OR category = ?) "
-	    "AND (? IS NULL OR subscription_id = ?) "
-	    "AND (? IS NULL OR environment = ?) "
-	    "AND (? IS NULL OR updated_at > ?) "
+	    FINDING_FILTERS FINDING_TAG_FILTER
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) "
 	    "ORDER BY seq DESC",
+	/* By resource metadata (0026). A tag drives the walk from
+	 * finding_tags' primary key (tenant, key, value, seq) newest first,
+	 * each match's finding read by seq (findings_seq); the other
+	 * metadata filters walk their own index (findings_rtype_seq, ...).
+	 * Their totals are counted (no trigger keeps them) among at most
+	 * LIST_SINCE_CAP matches, as with since: a lower bound past it. */
+	[SQL_FINDING_LIST_RTYPE] = FINDING_LIST_BY("findings_rtype_seq"),
+	[SQL_FINDING_LIST_RGROUP] = FINDING_LIST_BY("findings_rgroup_seq"),
+	[SQL_FINDING_LIST_REGION] = FINDING_LIST_BY("findings_region_seq"),
+	[SQL_FINDING_LIST_SOURCE] = FINDING_LIST_BY("findings_source_seq"),
+	[SQL_FINDING_LIST_TAG] =
+	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
+	    "SELECT f.seq FROM finding_tags t STRAIGHT_JOIN findings f "
+	    "ON f.seq = t.finding_seq WHERE t.tenant_id = ? "
+	    "AND f.tenant_id = t.tenant_id "
+	    FINDING_FILTERS FINDING_TAG_DRIVE
+	    "AND t.finding_seq < ? ORDER BY t.finding_seq DESC LIMIT ?) page "
+	    "USING (seq) ORDER BY seq DESC",
+	[SQL_FINDING_COUNT_META] =
+	    "SELECT COUNT(*), COUNT(*) FROM (SELECT 1 FROM findings f "
+	    "WHERE tenant_id = ? " FINDING_FILTERS FINDING_TAG_FILTER
+	    "LIMIT " LIST_SINCE_CAP_S ") s",
+	[SQL_FINDING_COUNT_TAG] =
+	    "SELECT COUNT(*), COUNT(*) FROM (SELECT 1 FROM finding_tags t "
+	    "STRAIGHT_JOIN findings f ON f.seq = t.finding_seq "
+	    "WHERE t.tenant_id = ? AND f.tenant_id = t.tenant_id "
+	    FINDING_FILTERS FINDING_TAG_DRIVE
+	    "LIMIT " LIST_SINCE_CAP_S ") s",
 	/* Without "since", the trigger-kept counts answer exactly. */
 	[SQL_FINDING_COUNT] =
 	    "SELECT COALESCE(SUM(n), 0) FROM finding_counts "
@@ -956,6 +1020,51 @@ static const char *const sqls[SQL__COUNT] = {
 	    "FROM observable_suppressions WHERE tenant_id = ? AND until > ? "
 	    "AND (" OR64("(type = ? AND value_hash = ?)") ")",
 
+	/* case attachments (attachments.c). Only 'complete' rows are ever
+	 * read: an upload's row and chunks are written in one transaction
+	 * and are invisible until it commits. */
+	[SQL_ATTACHMENT_CASE] =
+	    "SELECT id FROM cases WHERE tenant_id = ? AND id = ?",
+	[SQL_ATTACHMENT_INSERT] =
+	    "INSERT INTO case_attachments (tenant_id, id, case_id, name, "
+	    "content_type, state, created_by, created_at) "
+	    "VALUES (?, ?, ?, ?, ?, 'uploading', ?, ?)",
+	[SQL_ATTACHMENT_CHUNK_INSERT] =
+	    "INSERT INTO attachment_chunks (tenant_id, attachment_id, n, data) "
+	    "VALUES (?, ?, ?, ?)",
+	[SQL_ATTACHMENT_COMPLETE] =
+	    "UPDATE case_attachments SET state = 'complete', size = ?, "
+	    "sha256 = ? WHERE tenant_id = ? AND id = ? AND state = 'uploading'",
+	[SQL_ATTACHMENT_GET] =
+	    "SELECT " ATTACHMENT_COLS " FROM case_attachments "
+	    "WHERE tenant_id = ? AND case_id = ? AND id = ? "
+	    "AND state = 'complete'",
+	[SQL_ATTACHMENT_CHUNK] =
+	    "SELECT data FROM attachment_chunks "
+	    "WHERE tenant_id = ? AND attachment_id = ? AND n = ?",
+	/* A page, newest first: keyset on seq. */
+	[SQL_ATTACHMENT_LIST] =
+	    "SELECT " ATTACHMENT_COLS " FROM case_attachments "
+	    "WHERE tenant_id = ? AND case_id = ? AND state = 'complete' "
+	    "AND seq < ? ORDER BY seq DESC LIMIT ?",
+	[SQL_ATTACHMENT_COUNT] =
+	    "SELECT COUNT(*) FROM case_attachments "
+	    "WHERE tenant_id = ? AND case_id = ? AND state = 'complete'",
+	/* Every one of a case's (GET /cases/{id}'s evidence list), oldest
+	 * first, at most so many. */
+	[SQL_ATTACHMENT_ALL] =
+	    "SELECT " ATTACHMENT_COLS " FROM case_attachments "
+	    "WHERE tenant_id = ? AND case_id = ? AND state = 'complete' "
+	    "ORDER BY seq LIMIT ?",
+	[SQL_ATTACHMENT_DELETE] =
+	    "DELETE FROM case_attachments WHERE tenant_id = ? AND case_id = ? "
+	    "AND id = ? AND state = 'complete'",
+	[SQL_ATTACHMENT_CHUNKS_DELETE] =
+	    "DELETE FROM attachment_chunks WHERE tenant_id = ? "
+	    "AND attachment_id = ?",
+	[SQL_ATTACHMENT_TIMELINE] =
+	    "INSERT INTO case_timeline (tenant_id, case_id, kind, at, actor, "
+	    "fields) VALUES (?, ?, ?, ?, ?, ?)",
 	/* cases (cases.c); CASE_COLS order: cases.c CASE_COL_* */
 	[SQL_CASE_INSERT] =
 	    "INSERT INTO cases (tenant_id, id, title, description, severity, "
@@ -1020,11 +1129,6 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_CASE_OBSERVABLE_COUNT] =
 	    "SELECT COUNT(*) FROM case_observables "
 	    "WHERE tenant_id = ? AND case_seq = ?",
-	[SQL_CASE_ATTACHMENTS] =
-	    "SELECT id, name, content_type, size, sha256, created_by, "
-	    "created_at FROM case_attachments "
-	    "WHERE tenant_id = ? AND case_id = ? AND state = 'complete' "
-	    "ORDER BY seq LIMIT ?",
 	[SQL_CASE_ALERT_LOCK] =
 	    "SELECT seq, id, title, severity, status, case_id, detected_at, "
 	    "last_seen_at FROM alerts WHERE tenant_id = ? AND id = ? FOR UPDATE",

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attachments.h"
 #include "attack.h"
 #include "audit.h"
 #include "cases.h"
@@ -463,24 +464,6 @@ observable_json(const struct db_res *res, size_t i)
 	return o;
 }
 
-static json_object *
-attachment_json(const struct db_res *res, size_t i)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "attachment_id",
-	    str_json(db_cell(res, i, 0)));
-	json_object_object_add(o, "name", str_json(db_cell(res, i, 1)));
-	json_object_object_add(o, "content_type",
-	    str_json(db_cell(res, i, 2)));
-	json_object_object_add(o, "size",
-	    json_object_new_int64(db_cell_int(res, i, 3)));
-	json_object_object_add(o, "sha256", str_json(db_cell(res, i, 4)));
-	json_object_object_add(o, "created_by", str_json(db_cell(res, i, 5)));
-	json_object_object_add(o, "created_at", ts_json(db_cell(res, i, 6)));
-	return o;
-}
-
 /* SQL_CASE_TIMELINE_LIST's columns: seq, kind, at, actor, fields. */
 static json_object *
 timeline_row_json(const struct db_res *res, size_t i)
@@ -524,9 +507,13 @@ cases_full(struct db *db, const char *tenant_id, const char *id,
 	    finding_json);
 	ADD("observables", SQL_CASE_OBSERVABLES, DB_INT(seq),
 	    CASES_FULL_OBSERVABLES, observable_json);
-	ADD("evidence", SQL_CASE_ATTACHMENTS, DB_STR(id), CASES_FULL_ITEMS,
-	    attachment_json);
 #undef ADD
+	/* the evidence list is the attachments module's */
+	rc = attachments_list_json(db, tenant_id, id, &a);
+	json_object_object_add(c, "evidence", a != NULL ? a :
+	    json_object_new_array());
+	if (rc != 0)
+		goto fail;
 	rc = rows_json(db, SQL_CASE_TIMELINE_LIST, (struct db_val[]){
 	    DB_STR(tenant_id), DB_STR(id), DB_INT(0),
 	    DB_INT(CASES_FULL_ITEMS) }, 4, timeline_row_json, &a);

@@ -57,7 +57,8 @@ enum cases_outcome cases_create(struct db *, const char *tenant_id,
 
 /* The full payload of a case: the case, its alerts, findings,
  * observables (deduplicated across its alerts), timeline (oldest first,
- * CASES_FULL_ITEMS at most), evidence (its complete attachments) and its
+ * CASES_FULL_ITEMS at most), evidence (its complete attachments, as
+ * attachments_list_json gives them) and its
  * ATT&CK techniques with their names. 1 found (*out, caller puts), 0 not
  * found (a malformed id included), or a DB_* code. */
 int	 cases_full(struct db *, const char *tenant_id, const char *id,

@@ -2,7 +2,10 @@
 #ifndef VIGIL_FINDING_H
 #define VIGIL_FINDING_H
 
+#include <stddef.h>
 #include <time.h>
+
+#include <json-c/json.h>
 
 #define FINDING_ID_MAX		128	/* deterministic slug, with NUL */
 #define FINDING_FINGERPRINT_LEN	65	/* SHA-256 hex, with NUL */
@@ -87,6 +90,36 @@ const char *finding_remediation_str(enum finding_remediation);
 int	 finding_remediation_from_str(const char *, enum finding_remediation *);
 const char *finding_resolver_str(enum finding_resolver);
 int	 finding_resolver_from_str(const char *, enum finding_resolver *);
+
+/*
+ * Resource metadata (issue 13): the limits of the columns of 0026, in
+ * characters. Tags are an object of string to string, kept canonical
+ * (keys sorted bytewise, one line) so that equal tags are equal text and
+ * a rescan compares them with strcmp.
+ */
+#define FINDING_META_MAX	255	/* resource_name, _type, _group, account */
+#define FINDING_REGION_MAX	64
+#define FINDING_SOURCE_MAX	64
+#define FINDING_TAGS_MAX	64	/* tags per finding (Azure allows 50) */
+#define FINDING_TAG_KEY_MAX	256	/* finding_tags' key fits InnoDB's */
+#define FINDING_TAG_VALUE_MAX	256
+
+/*
+ * tags (NULL, or a JSON object whose values are strings) as canonical
+ * JSON text in *out (malloc'd; "{}" for NULL or an empty object). With
+ * strict (an import), a value that is not a string, an empty key, a key
+ * or value over its limit or not UTF-8 or holding a control character,
+ * or more than FINDING_TAGS_MAX tags, is -1 with err naming the tag;
+ * without (the scanner's ARM tags, which Vigil does not control) such a
+ * tag is left out, and past FINDING_TAGS_MAX the first keys in sorted
+ * order are kept. Returns 0, or -1 (err set; *out NULL). Pure.
+ */
+int	 finding_tags_canonical(json_object *tags, int strict, char **out,
+	    char *err, size_t errsz);
+
+/* The number of UTF-8 characters in s (bytes that do not continue a
+ * sequence). Pure. */
+size_t	 finding_utf8_chars(const char *s);
 
 /* 1 if id can name a finding: 1 to FINDING_ID_MAX - 1 of a-z, 0-9, '-',
  * '_' and '.' (what findings_make_id writes); 0 otherwise. */

@@ -23,7 +23,8 @@ enum {
 	C_SEQ, C_ID, C_RULE, C_PROVIDER, C_SUB, C_ENV, C_RES, C_TITLE, C_SEV,
 	C_CAT, C_LAYER, C_FW, C_DESC, C_REC, C_EVID, C_FP, C_STATE, C_REM,
 	C_RBY, C_AWAIT, C_ACC_UNTIL, C_SNZ_UNTIL, C_DET, C_UPD, C_SEEN,
-	C_RESOLVED, C_ASSIGNEE, C_NOTES, C__N
+	C_RESOLVED, C_ASSIGNEE, C_NOTES, C_RNAME, C_RTYPE, C_RGROUP, C_REGION,
+	C_ACCOUNT, C_TAGS, C_SOURCE, C__N
 };
 
 void
@@ -145,6 +146,13 @@ findings_row_free(struct finding_row *r)
 	free(r->evidence);
 	free(r->assignee);
 	free(r->notes);
+	free(r->resource_name);
+	free(r->resource_type);
+	free(r->resource_group);
+	free(r->region);
+	free(r->account);
+	free(r->tags);
+	free(r->source);
 	free(r);
 }
 
@@ -207,6 +215,20 @@ findings_row_at(const struct db_res *res, size_t i)
 		r->assignee = strdup(s);
 	if ((s = db_cell(res, i, C_NOTES)) != NULL)
 		r->notes = strdup(s);
+	r->resource_name = cell_dup(res, i, C_RNAME);
+	r->resource_type = cell_dup(res, i, C_RTYPE);
+	r->resource_group = cell_dup(res, i, C_RGROUP);
+	r->region = cell_dup(res, i, C_REGION);
+	r->account = cell_dup(res, i, C_ACCOUNT);
+	r->tags = strdup(db_cell(res, i, C_TAGS) ? db_cell(res, i, C_TAGS) :
+	    "{}");
+	r->source = cell_dup(res, i, C_SOURCE);
+	if (r->resource_name == NULL || r->resource_type == NULL ||
+	    r->resource_group == NULL || r->region == NULL ||
+	    r->account == NULL || r->tags == NULL || r->source == NULL) {
+		findings_row_free(r);
+		return NULL;
+	}
 	if (r->rule_id == NULL || r->provider == NULL ||
 	    r->subscription_id == NULL || r->environment == NULL ||
 	    r->resource_id == NULL || r->title == NULL || r->category == NULL ||
@@ -275,6 +297,19 @@ add_new_str(json_object *o, const char *k, const char *v)
 	add_new(o, k, v ? json_object_new_string(v) : NULL);
 }
 
+/* The stored tags as an object; {} if the text is not one (a row
+ * written by hand). */
+static json_object *
+tags_json(const char *text)
+{
+	json_object *o = json_tokener_parse(text ? text : "{}");
+
+	if (o != NULL && json_object_is_type(o, json_type_object))
+		return o;
+	json_object_put(o);
+	return json_object_new_object();
+}
+
 json_object *
 findings_to_json(const struct finding_row *r, int full)
 {
@@ -294,6 +329,13 @@ findings_to_json(const struct finding_row *r, int full)
 	add_new(o, "detected_at", ts_json(r->f.detected_at));
 	add_new(o, "updated_at", ts_json(r->f.updated_at));
 	add_new_str(o, "state", finding_state_str(r->f.state));
+	add_new_str(o, "resource_name", r->resource_name);
+	add_new_str(o, "resource_type", r->resource_type);
+	add_new_str(o, "resource_group", r->resource_group);
+	add_new_str(o, "region", r->region);
+	add_new_str(o, "account", r->account);
+	add_new(o, "tags", tags_json(r->tags));
+	add_new_str(o, "source", r->source);
 	if (!full)
 		return o;
 	add_new_str(o, "rule_id", r->rule_id);
@@ -334,7 +376,10 @@ findings_page_free(struct findings_page *p)
 enum {
 	LP_TENANT, LP_STATE, LP_SEV = LP_STATE + 5, LP_CAT = LP_SEV + 5,
 	LP_SUB = LP_CAT + 2, LP_ENV = LP_SUB + 2, LP_SINCE = LP_ENV + 2,
-	LP_BEFORE = LP_SINCE + 2, LP_LIMIT, LP__N
+	LP_RTYPE = LP_SINCE + 2, LP_RGROUP = LP_RTYPE + 2,
+	LP_REGION = LP_RGROUP + 2, LP_SOURCE = LP_REGION + 2,
+	LP_TAG = LP_SOURCE + 2,	/* key, key, value */
+	LP_BEFORE = LP_TAG + 3, LP_LIMIT, LP__N
 };
 
 /* SQL_FINDING_COUNT_SINCE with the list's parameters p: the filters
@@ -361,7 +406,7 @@ findings_list(struct db *db, const char *tenant_id,
 	char since_sql[VTIME_SQL_LEN];
 	enum db_stmt stmt;
 	size_t i;
-	int rc;
+	int rc, tag, meta;
 
 	*out = NULL;
 	if ((page = calloc(1, sizeof(*page))) == NULL)
@@ -381,27 +426,52 @@ findings_list(struct db *db, const char *tenant_id,
 	p[LP_ENV] = p[LP_ENV + 1] = DB_STR0(f->environment);
 	p[LP_SINCE] = p[LP_SINCE + 1] = f->since ? DB_STR(since_sql) :
 	    DB_NUL;
+	p[LP_RTYPE] = p[LP_RTYPE + 1] = DB_STR0(f->resource_type);
+	p[LP_RGROUP] = p[LP_RGROUP + 1] = DB_STR0(f->resource_group);
+	p[LP_REGION] = p[LP_REGION + 1] = DB_STR0(f->region);
+	p[LP_SOURCE] = p[LP_SOURCE + 1] = DB_STR0(f->source);
+	tag = f->tag_key != NULL && f->tag_value != NULL;
+	p[LP_TAG] = p[LP_TAG + 1] = tag ? DB_STR(f->tag_key) : DB_NUL;
+	p[LP_TAG + 2] = tag ? DB_STR(f->tag_value) : DB_NUL;
+	meta = tag || f->resource_type != NULL || f->resource_group != NULL ||
+	    f->region != NULL || f->source != NULL;
 	p[LP_BEFORE] = DB_INT(f->before);
 	/* One row more than asked tells whether there is a next page. */
 	p[LP_LIMIT] = DB_INT(f->limit + 1);
 	/* The count first: an empty answer needs no walk at all. Then the
 	 * index whose order is the page's order and whose prefix the
 	 * filters pin down (EXPLAIN in make bench). */
-	if (f->since)
+	if (meta)
+		rc = db_exec(db, tag ? SQL_FINDING_COUNT_TAG :
+		    SQL_FINDING_COUNT_META, p, LP_BEFORE, &cnt);
+	else if (f->since)
 		rc = findings_count_since(db, p, &cnt);
 	else
 		rc = db_exec(db, SQL_FINDING_COUNT, p, LP_SINCE, &cnt);
 	if (rc != 0)
 		goto out;
 	page->total = db_cell_int(cnt, 0, 0);
-	/* With "since", no match is certain only below the cap. */
-	if (page->total == 0 && (!f->since ||
+	/* With "since" or metadata, no match is certain only below the
+	 * cap. */
+	if (page->total == 0 && (!(f->since || meta) ||
 	    db_cell_int(cnt, 0, LIST_SINCE_C_READ) < LIST_SINCE_CAP)) {
 		*out = page;
 		page = NULL;
 		goto out;
 	}
-	if (f->nstate > 1)
+	/* The most selective metadata filter drives the walk: a tag, then
+	 * a resource group, a type, a source, a region. */
+	if (tag)
+		stmt = SQL_FINDING_LIST_TAG;
+	else if (f->resource_group != NULL)
+		stmt = SQL_FINDING_LIST_RGROUP;
+	else if (f->resource_type != NULL)
+		stmt = SQL_FINDING_LIST_RTYPE;
+	else if (f->source != NULL)
+		stmt = SQL_FINDING_LIST_SOURCE;
+	else if (f->region != NULL)
+		stmt = SQL_FINDING_LIST_REGION;
+	else if (f->nstate > 1)
 		stmt = SQL_FINDING_LIST_SCAN;
 	else if (f->nseverity == 1)
 		stmt = SQL_FINDING_LIST_SEV;
@@ -797,6 +867,9 @@ findings_patch(struct db *db, const char *tenant_id, const char *id,
 	return FINDINGS_OK;
 }
 
+/* An observation's metadata string as stored: NULL is "". */
+#define META(s)	((s) ? (s) : "")
+
 static int
 insert_row(struct db *db, const char *tenant_id,
     const struct finding_obs *obs, const struct finding *f,
@@ -823,7 +896,12 @@ insert_row(struct db *db, const char *tenant_id,
 	    time_val(f->detected_at, det, sizeof(det)),
 	    time_val(f->updated_at, upd, sizeof(upd)),
 	    time_val(f->last_seen_at, seen, sizeof(seen)),
-	    time_val(f->resolved_at, res, sizeof(res)) }, 27, NULL);
+	    time_val(f->resolved_at, res, sizeof(res)),
+	    DB_STR(META(obs->resource_name)), DB_STR(META(obs->resource_type)),
+	    DB_STR(META(obs->resource_group)), DB_STR(META(obs->region)),
+	    DB_STR(META(obs->account)),
+	    DB_STR(obs->tags ? obs->tags : "{}"),
+	    DB_STR(META(obs->source)) }, 34, NULL);
 }
 
 /* Copy the observation's descriptive columns into row (for events). */
@@ -834,11 +912,16 @@ row_set_desc(struct finding_row *row, const struct finding_obs *obs,
 	char **dst[] = { &row->rule_id, &row->provider, &row->subscription_id,
 	    &row->environment, &row->resource_id, &row->title, &row->category,
 	    &row->layer, &row->framework, &row->description,
-	    &row->recommendation, &row->evidence };
+	    &row->recommendation, &row->evidence, &row->resource_name,
+	    &row->resource_type, &row->resource_group, &row->region,
+	    &row->account, &row->tags, &row->source };
 	const char *src[] = { obs->rule_id, obs->provider,
 	    obs->subscription_id, obs->environment, obs->resource_id,
 	    obs->title, obs->category, obs->layer, obs->framework,
-	    obs->description, obs->recommendation, evidence };
+	    obs->description, obs->recommendation, evidence,
+	    obs->resource_name, obs->resource_type, obs->resource_group,
+	    obs->region, obs->account, obs->tags ? obs->tags : "{}",
+	    obs->source };
 	size_t i;
 
 	for (i = 0; i < NELEM(dst); i++) {
@@ -977,7 +1060,11 @@ observe_once(struct db *db, const char *tenant_id,
 		    DB_STR(row->category), DB_STR(row->layer),
 		    DB_STR(row->framework), DB_STR(row->description),
 		    DB_STR(row->recommendation), DB_STRN(evidence, evlen),
-		    DB_STR(tenant_id), DB_STR(id) }, 13, NULL);
+		    DB_STR(row->resource_name), DB_STR(row->resource_type),
+		    DB_STR(row->resource_group), DB_STR(row->region),
+		    DB_STR(row->account), DB_STR(row->tags),
+		    DB_STR(row->source),
+		    DB_STR(tenant_id), DB_STR(id) }, 20, NULL);
 		if (rc == 0 && res.changed)
 			rc = write_state(db, tenant_id, &row->f);
 	}
@@ -1106,7 +1193,7 @@ findings_expire_due(struct db *db, time_t now)
 
 /* Parameters per row of SQL_FINDING_UPSERT_*, SQL_HISTORY_INSERT_*,
  * SQL_EVENT_INSERT_* and SQL_SCAN_RESULT_ADD_*. */
-#define UP_NCOLS	28
+#define UP_NCOLS	35
 #define HIST_NCOLS	6
 #define EV_NCOLS	5
 #define RES_NCOLS	6
@@ -1415,6 +1502,22 @@ str_differs(const char *a, const char *b)
 	return strcmp(a ? a : "", b ? b : "") != 0;
 }
 
+/* 1 if the observation brings other resource metadata than the stored
+ * row: then the row is rewritten (silently: metadata is not a change of
+ * the finding, so no history, event or updated_at), otherwise a rescan of
+ * an unchanged resource writes only last_seen_at. */
+static int
+meta_differs(const struct finding_row *row, const struct finding_obs *obs)
+{
+	return str_differs(row->resource_name, obs->resource_name) ||
+	    str_differs(row->resource_type, obs->resource_type) ||
+	    str_differs(row->resource_group, obs->resource_group) ||
+	    str_differs(row->region, obs->region) ||
+	    str_differs(row->account, obs->account) ||
+	    str_differs(row->tags, obs->tags ? obs->tags : "{}") ||
+	    str_differs(row->source, obs->source);
+}
+
 /* Write what the batch decided: the upserts, the unchanged findings'
  * last_seen_at, then history, events, audit and results. 0 or DB_*. */
 static int
@@ -1470,6 +1573,13 @@ batch_write(struct batch *b)
 		vals_push(b, &up, keep_time(b, f->resolved_at));
 		vals_push(b, &up, DB_STR0(sl->touched ? b->scan_id :
 		    sl->seen_scan));
+		vals_push(b, &up, DB_STR(r->resource_name));
+		vals_push(b, &up, DB_STR(r->resource_type));
+		vals_push(b, &up, DB_STR(r->resource_group));
+		vals_push(b, &up, DB_STR(r->region));
+		vals_push(b, &up, DB_STR(r->account));
+		vals_push(b, &up, DB_STR(r->tags));
+		vals_push(b, &up, DB_STR(r->source));
 	}
 	if (b->oom)
 		goto out;
@@ -1556,7 +1666,8 @@ batch_seen(struct batch *b, struct findings_seen *items, size_t n)
 			    !more_than_seen(&row->f, &res.finding) &&
 			    strcmp(row->f.fingerprint, it->fingerprint) == 0 &&
 			    !str_differs(sl->integ, obs->integration_id) &&
-			    !str_differs(row->resource_id, obs->resource_id);
+			    !str_differs(row->resource_id, obs->resource_id) &&
+			    !meta_differs(row, obs);
 			row->f = res.finding;
 			if (desc_changed(row, obs, &res, b->now) != 0) {
 				lifecycle_result_free(&res);

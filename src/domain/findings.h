@@ -31,6 +31,15 @@ struct finding_row {
 	char		*evidence;       /* JSON text */
 	char		*assignee;       /* NULL if unassigned */
 	char		*notes;          /* NULL if none */
+	/* Resource metadata (0026): "" when unknown; tags is canonical
+	 * JSON text (finding_tags_canonical), "{}" for none. */
+	char		*resource_name;
+	char		*resource_type;
+	char		*resource_group;
+	char		*region;
+	char		*account;
+	char		*tags;
+	char		*source;
 	long long	 seq;
 };
 
@@ -51,6 +60,16 @@ struct finding_obs {
 	const char	*description;
 	const char	*recommendation;
 	json_object	*evidence;        /* borrowed; NULL = {} */
+	/* Resource metadata: NULL is "" (tags: "{}"). tags is canonical
+	 * JSON text (finding_tags_canonical); the lengths are checked by
+	 * whoever fills them (the columns are finding.h's limits). */
+	const char	*resource_name;
+	const char	*resource_type;
+	const char	*resource_group;
+	const char	*region;
+	const char	*account;
+	const char	*tags;
+	const char	*source;
 };
 
 /* The deterministic id "<provider>-<rule_id>-<8 hex of SHA-256 of the
@@ -79,7 +98,8 @@ json_object *findings_to_json(const struct finding_row *, int full);
 /* The filters of a list. severity and state name 1 to 5 values each
  * (finding_severity_str / finding_state_str names; the rows match any);
  * category, subscription_id and environment NULL for any; since 0 for
- * any time, else updated after it; before the keyset cursor (rows with
+ * any time, else updated after it; the resource metadata below; before
+ * the keyset cursor (rows with
  * a smaller seq; 1 << 62 for the first page); limit 1..500. Strings are
  * borrowed. */
 struct findings_filter {
@@ -91,6 +111,15 @@ struct findings_filter {
 	const char	*subscription_id;
 	const char	*environment;
 	time_t		 since;
+	/* Resource metadata (NULL for any): resource_type, resource_group
+	 * and region compare case-insensitively, source exactly; tag_key
+	 * and tag_value (both or neither) a tag the resource carries. */
+	const char	*resource_type;
+	const char	*resource_group;
+	const char	*region;
+	const char	*source;
+	const char	*tag_key;
+	const char	*tag_value;
 	long long	 before;
 	long		 limit;
 };

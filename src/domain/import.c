@@ -26,13 +26,15 @@ slug(const char *s)
 
 /* Read entry o into obs; 0, or -1 with err naming the field. */
 static int
-entry(json_object *o, size_t i, struct finding_obs *obs, char *err,
-    size_t errsz)
+entry(json_object *o, size_t i, struct finding_obs *obs, char **tags_out,
+    char *err, size_t errsz)
 {
 	static const char *const allowed[] = { "rule_id", "provider",
 	    "subscription_id", "environment", "resource_id", "title",
 	    "severity", "category", "layer", "framework", "description",
-	    "recommendation", "evidence", NULL };
+	    "recommendation", "evidence", "resource_name", "resource_type",
+	    "resource_group", "region", "location", "account", "tags", NULL };
+	const char *location = NULL;
 	struct {
 		const char	 *name;
 		const char	**dst;
@@ -51,11 +53,23 @@ entry(json_object *o, size_t i, struct finding_obs *obs, char *err,
 		{ "framework", &obs->framework, 0, 255, 0 },
 		{ "description", &obs->description, 1, 8192, 1 },
 		{ "recommendation", &obs->recommendation, 1, 8192, 1 },
+		{ "resource_name", &obs->resource_name, 0, FINDING_META_MAX,
+		    0 },
+		{ "resource_type", &obs->resource_type, 0, FINDING_META_MAX,
+		    0 },
+		{ "resource_group", &obs->resource_group, 0, FINDING_META_MAX,
+		    0 },
+		{ "region", &obs->region, 0, FINDING_REGION_MAX, 0 },
+		{ "location", &location, 0, FINDING_REGION_MAX, 0 },
+		{ "account", &obs->account, 0, FINDING_META_MAX, 0 },
 	};
+	json_object *tags = NULL;
+	char terr[160];
 	struct vjson_err e;
 	const char *sev = NULL;
 	size_t k;
 
+	*tags_out = NULL;
 	memset(obs, 0, sizeof(*obs));
 	if (!json_object_is_type(o, json_type_object)) {
 		snprintf(err, errsz, "findings[%zu]: must be an object", i);
@@ -91,6 +105,26 @@ entry(json_object *o, size_t i, struct finding_obs *obs, char *err,
 		    FINDING_ID_MAX - 11);
 		return -1;
 	}
+	/* region is Vigil's name, location Azure's: either, not both. */
+	if (location != NULL) {
+		if (obs->region != NULL) {
+			snprintf(err, errsz, "findings[%zu].location: give "
+			    "region or location, not both", i);
+			return -1;
+		}
+		obs->region = location;
+	}
+	json_object_object_get_ex(o, "tags", &tags);
+	if (finding_tags_canonical(tags, 1, tags_out, terr,
+	    sizeof(terr)) != 0) {
+		snprintf(err, errsz, "findings[%zu].tags: %s", i, terr);
+		return -1;
+	}
+	obs->tags = *tags_out;
+	/* The account of an Azure finding is its subscription. */
+	if (obs->account == NULL)
+		obs->account = obs->subscription_id;
+	obs->source = "import";
 	if (obs->subscription_id == NULL)
 		obs->subscription_id = "";
 	if (obs->environment == NULL)
@@ -112,7 +146,7 @@ import_findings(struct db *db, const char *tenant_id, json_object *doc,
 {
 	struct finding_obs *obs = NULL;
 	json_object *arr = doc;
-	char **ids = NULL, providers[8][33];
+	char **ids = NULL, **tags = NULL, providers[8][33];
 	size_t n, i, j, nprov = 0;
 	int rc = 1;
 	long r;
@@ -133,15 +167,16 @@ import_findings(struct db *db, const char *tenant_id, json_object *doc,
 	}
 	obs = calloc(n ? n : 1, sizeof(*obs));
 	ids = calloc(n ? n : 1, sizeof(*ids));
-	if (obs == NULL || ids == NULL) {
+	tags = calloc(n ? n : 1, sizeof(*tags));
+	if (obs == NULL || ids == NULL || tags == NULL) {
 		snprintf(err, errsz, "out of memory");
 		rc = DB_ERR;
 		goto out;
 	}
 	/* Everything is checked before anything is written. */
 	for (i = 0; i < n; i++) {
-		if (entry(json_object_array_get_idx(arr, i), i, &obs[i], err,
-		    errsz) != 0)
+		if (entry(json_object_array_get_idx(arr, i), i, &obs[i],
+		    &tags[i], err, errsz) != 0)
 			goto out;
 		for (j = 0; j < nprov; j++)
 			if (strcmp(providers[j], obs[i].provider) == 0)
@@ -186,7 +221,10 @@ import_findings(struct db *db, const char *tenant_id, json_object *doc,
 out:
 	for (i = 0; ids != NULL && i < n; i++)
 		free(ids[i]);
+	for (i = 0; tags != NULL && i < n; i++)
+		free(tags[i]);
 	free(ids);
+	free(tags);
 	free(obs);
 	return rc;
 }

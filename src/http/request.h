@@ -41,6 +41,14 @@ struct request {
 	char	*body;
 	size_t	 body_len;
 	json_object *json;                 /* parsed body, or NULL */
+	/* For a ROUTE_STREAM_BODY route and a handler that streams its
+	 * answer: how the request's body is read and its answer written
+	 * (cgi/api.h's struct api_io), else NULL. */
+	const void *io;
+	/* The handler wrote the answer itself (api_send_head): dispatch
+	 * writes nothing more; sent_bytes is its body's length. */
+	int	 sent;
+	long long sent_bytes;
 	/* routing */
 	char	*pathvars[REQUEST_MAX_PATHVARS];
 	size_t	 npathvars;
@@ -88,5 +96,9 @@ void	 response_raw(struct request *, int status, const char *ctype,
 /* The full CGI response (Status line, headers incl. security headers and
  * X-Request-Id, blank line, body) into out. */
 int	 response_serialize(const struct request *, struct buf *out);
+/* Only the status line and headers of that response, announcing a body
+ * of body_len bytes (for a handler that then writes the body itself). */
+int	 response_serialize_head(const struct request *, long long body_len,
+	    struct buf *out);
 
 #endif

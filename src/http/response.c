@@ -37,7 +37,7 @@ response_reason(int status)
 void
 response_header(struct request *r, const char *name, const char *fmt, ...)
 {
-	char value[1024];
+	char value[2048];
 	va_list ap;
 	size_t i;
 
@@ -115,6 +115,16 @@ response_error(struct request *r, int status, const char *code,
 int
 response_serialize(const struct request *r, struct buf *out)
 {
+	response_serialize_head(r, (long long)r->out.len, out);
+	if (r->out.len > 0 && strcmp(r->method, "HEAD") != 0)
+		buf_append(out, r->out.data, r->out.len);
+	return 0;
+}
+
+int
+response_serialize_head(const struct request *r, long long body_len,
+    struct buf *out)
+{
 	int status = r->status ? r->status : 500;
 
 	buf_printf(out, "Status: %d %s\r\n", status, response_reason(status));
@@ -131,8 +141,6 @@ response_serialize(const struct request *r, struct buf *out)
 	    "Referrer-Policy: no-referrer\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
-	    "Content-Length: %zu\r\n\r\n", r->id, r->out.len);
-	if (r->out.len > 0 && strcmp(r->method, "HEAD") != 0)
-		buf_append(out, r->out.data, r->out.len);
+	    "Content-Length: %lld\r\n\r\n", r->id, body_len);
 	return 0;
 }

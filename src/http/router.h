@@ -18,6 +18,11 @@ struct route {
 /* Neither flag: the route takes no body, and any body is a 400. */
 #define ROUTE_JSON_BODY 0x1    /* a JSON object body is required */
 #define ROUTE_OPT_BODY  0x2    /* a JSON object body may be sent */
+/* The handler reads the body itself, as it arrives, through req->io (an
+ * upload larger than the 1 MiB dispatch would gather): dispatch checks
+ * the key, the scope and the query as for any route, neither reads nor
+ * caps the body, and the handler enforces its own limit. */
+#define ROUTE_STREAM_BODY 0x4
 
 enum router_result { ROUTER_FOUND, ROUTER_NOT_FOUND, ROUTER_BAD_METHOD };
 

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "rules.h"
 #include "scan.h"
+#include "text.h"
 #include "vjson.h"
 #include "vtime.h"
 
@@ -57,6 +58,7 @@ struct ctx {
 		char		*evidence;
 		char		 sub[SCAN_SUB_MAX + 1];
 		char		 env[SCAN_ENV_MAX + 1];
+		struct scan_meta meta;
 	}			 pend[FINDINGS_BATCH];
 	size_t			 nitems;
 	time_t			 now;
@@ -169,6 +171,80 @@ resource_environment(json_object *res, char *out, size_t outsz)
 	out[n] = '\0';
 }
 
+/* s if it fits a metadata column of max characters, else "". */
+static const char *
+meta_fit(const char *s, size_t max)
+{
+	size_t len;
+
+	if (s == NULL)
+		return "";
+	len = strlen(s);
+	if (!vjson_utf8_valid(s, len) || text_control(s, len, 0) != len ||
+	    finding_utf8_chars(s) > max)
+		return "";
+	return s;
+}
+
+/* The segment of rid after "/resourceGroups/" (any case), into out. */
+static void
+arm_group(const char *rid, char *out, size_t outsz)
+{
+	const char *p = rid;
+	size_t n;
+
+	out[0] = '\0';
+	for (; (p = strchr(p, '/')) != NULL; p++)
+		if (strncasecmp(p, "/resourceGroups/", 16) == 0) {
+			p += 16;
+			n = strcspn(p, "/");
+			if (n < outsz) {
+				memcpy(out, p, n);
+				out[n] = '\0';
+			}
+			return;
+		}
+}
+
+int
+scan_meta_from_arm(json_object *res, const char *rid, struct scan_meta *m)
+{
+	json_object *tags = NULL;
+	const char *name = jstr(res, "name"), *last;
+	char group[4 * FINDING_META_MAX + 1], err[64];
+
+	memset(m, 0, sizeof(*m));
+	if (name == NULL || *name == '\0') {
+		last = strrchr(rid, '/');
+		name = last ? last + 1 : rid;
+	}
+	arm_group(rid, group, sizeof(group));
+	json_object_object_get_ex(res, "tags", &tags);
+	m->name = strdup(meta_fit(name, FINDING_META_MAX));
+	m->type = strdup(meta_fit(jstr(res, "type"), FINDING_META_MAX));
+	m->group = strdup(meta_fit(group, FINDING_META_MAX));
+	m->region = strdup(meta_fit(jstr(res, "location"),
+	    FINDING_REGION_MAX));
+	if (m->name == NULL || m->type == NULL || m->group == NULL ||
+	    m->region == NULL ||
+	    finding_tags_canonical(tags, 0, &m->tags, err, sizeof(err)) != 0) {
+		scan_meta_clear(m);
+		return -1;
+	}
+	return 0;
+}
+
+void
+scan_meta_clear(struct scan_meta *m)
+{
+	free(m->name);
+	free(m->type);
+	free(m->group);
+	free(m->region);
+	free(m->tags);
+	memset(m, 0, sizeof(*m));
+}
+
 static int
 result_row(struct ctx *c, enum db_stmt s, const char *fid,
     const char *rule_id, const char *resource_id,
@@ -192,6 +268,7 @@ pending_clear(struct ctx *c)
 	for (i = 0; i < c->nitems; i++) {
 		free(c->pend[i].resource_id);
 		free(c->pend[i].evidence);
+		scan_meta_clear(&c->pend[i].meta);
 	}
 	c->nitems = 0;
 }
@@ -250,7 +327,8 @@ flush(struct ctx *c)
  * the batch when it is full. 0, or -1 with c->err set. */
 static int
 observe(struct ctx *c, const struct rule *rule, const char *rid,
-    const char *sub, const char *env, json_object *ev)
+    const char *sub, const char *env, const struct scan_meta *meta,
+    json_object *ev)
 {
 	struct findings_seen *it = &c->items[c->nitems];
 	struct pending *p = &c->pend[c->nitems];
@@ -273,9 +351,18 @@ observe(struct ctx *c, const struct rule *rule, const char *rid,
 		p->evidence[len] = '\0';
 	}
 	json_object_put(empty);
-	if (p->resource_id == NULL || p->evidence == NULL) {
+	p->meta.name = strdup(meta->name);
+	p->meta.type = strdup(meta->type);
+	p->meta.group = strdup(meta->group);
+	p->meta.region = strdup(meta->region);
+	p->meta.tags = strdup(meta->tags);
+	if (p->resource_id == NULL || p->evidence == NULL ||
+	    p->meta.name == NULL || p->meta.type == NULL ||
+	    p->meta.group == NULL || p->meta.region == NULL ||
+	    p->meta.tags == NULL) {
 		free(p->resource_id);
 		free(p->evidence);
+		scan_meta_clear(&p->meta);
 		snprintf(c->err, sizeof(c->err), "out of memory");
 		return -1;
 	}
@@ -296,6 +383,15 @@ observe(struct ctx *c, const struct rule *rule, const char *rid,
 	obs->framework = rule->framework ? rule->framework : "";
 	obs->description = rule->description;
 	obs->recommendation = rule->recommendation;
+	obs->resource_name = p->meta.name;
+	obs->resource_type = p->meta.type;
+	obs->resource_group = p->meta.group;
+	obs->region = p->meta.region;
+	obs->tags = p->meta.tags;
+	/* The account of an Azure resource is its subscription; the
+	 * integration is the source. */
+	obs->account = p->sub;
+	obs->source = c->integration_id;
 	if (++c->nitems == FINDINGS_BATCH)
 		return flush(c);
 	return 0;
@@ -326,7 +422,9 @@ on_resource(void *arg, json_object *res)
 	const struct ruleset *rs = c->opts->rules;
 	const char *type = jstr(res, "type"), *rid = jstr(res, "id");
 	char sub[SCAN_SUB_MAX + 1], env[SCAN_ENV_MAX + 1];
+	struct scan_meta meta;
 	size_t i;
+	int rc = 0;
 
 	c->st->resources++;
 	if (type == NULL || rid == NULL || *rid == '\0' ||
@@ -338,6 +436,10 @@ on_resource(void *arg, json_object *res)
 	}
 	resource_subscription(res, rid, sub, sizeof(sub));
 	resource_environment(res, env, sizeof(env));
+	if (scan_meta_from_arm(res, rid, &meta) != 0) {
+		snprintf(c->err, sizeof(c->err), "out of memory");
+		return 1;
+	}
 	for (i = 0; i < rs->n; i++) {
 		const struct rule *rule = &rs->rules[i];
 		json_object *ev = NULL;
@@ -349,17 +451,22 @@ on_resource(void *arg, json_object *res)
 		if ((fired = rules_eval(rule, res, &ev)) < 0) {
 			snprintf(c->err, sizeof(c->err), "rule %s could not "
 			    "be evaluated", rule->id);
-			return 1;
+			rc = 1;
+			break;
 		}
 		if (fired == 0)
 			continue;
-		fired = observe(c, rule, rid, sub, env, ev);
+		fired = observe(c, rule, rid, sub, env, &meta, ev);
 		json_object_put(ev);
-		if (fired != 0)
-			return 1;
+		if (fired != 0) {
+			rc = 1;
+			break;
+		}
 	}
-	progress(c);
-	return 0;
+	scan_meta_clear(&meta);
+	if (rc == 0)
+		progress(c);
+	return rc;
 }
 
 /* -- reconcile and remediation ----------------------------------------------- */

@@ -110,4 +110,19 @@ int	 scan_due(struct db *, const struct scan_opts *,
  * the caller puts. */
 json_object *scan_to_json(const struct db_res *, size_t i);
 
+/* The resource metadata a finding records (issue 13), from an ARM
+ * resource: its name ("name", else the last segment of the id), type,
+ * resource group (the segment after /resourceGroups/ of the id, any
+ * case), region ("location") and tags (finding_tags_canonical, lenient:
+ * a tag Vigil cannot store is left out). A string over its column's
+ * limit, not UTF-8 or holding a control character is left empty. */
+struct scan_meta {
+	char	*name, *type, *group, *region, *tags;	/* owned */
+};
+/* 0, or -1 if out of memory (m cleared). Free with scan_meta_clear.
+ * Pure. */
+int	 scan_meta_from_arm(json_object *res, const char *rid,
+	    struct scan_meta *m);
+void	 scan_meta_clear(struct scan_meta *m);
+
 #endif

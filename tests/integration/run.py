@@ -5,10 +5,10 @@ Skipped (exit 77) unless VIGIL_INTEGRATION=1 (./dev test sets it). Otherwise
 starts a private stack (MariaDB, the vigil-api pool, nginx, Apache with
 mod_fcgid and mod_proxy_fcgi; see stack.py) in a fresh temporary directory,
 runs test_api.py, test_findings.py, test_scanner.py, test_webhooks.py,
-test_delivery.py, test_cron.py, test_counts.py and test_cases.py
-against it, checks that the
-stack survived and that no sanitizer reported anything, and stops
-everything by pid. Exit 0 pass, 1 fail, 99 hard error (the stack would not
+test_delivery.py, test_cron.py, test_counts.py, test_attachments.py,
+test_metadata.py and test_cases.py against it, checks that the stack
+survived and that no sanitizer reported anything, and stops everything
+by pid. Exit 0 pass, 1 fail, 99 hard error (the stack would not
 start).
 
 Environment: VIGIL_BUILDDIR, VIGIL_SRCDIR (set by "make check");
@@ -115,6 +115,8 @@ def main():
     import test_cron
     import test_counts
     import test_alerts
+    import test_attachments
+    import test_metadata
     import test_cases
 
     srcdir = os.environ.get("VIGIL_SRCDIR") or os.path.dirname(
@@ -145,7 +147,11 @@ def main():
             st.up(apache=with_apache, workers=WORKERS,
                   conf_extra={"rate_read_per_min": 100000,
                               "rate_write_per_min": 100000,
-                              "request_timeout_ms": 3000})
+                              "request_timeout_ms": 3000,
+                              # Small, so that the attachment tests at and
+                              # over it are quick; above the 2 MiB the web
+                              # servers allow other routes.
+                              "attachment_max_bytes": 3 * 1024 * 1024})
         except Exception:
             traceback.print_exc()
             dump_logs(st)
@@ -155,6 +161,7 @@ def main():
 
         modules = (test_api, test_findings, test_scanner, test_webhooks,
                    test_delivery, test_cron, test_counts, test_alerts,
+                   test_attachments, test_metadata,
                    test_cases)
         for mod in modules:
             mod.STACK = st

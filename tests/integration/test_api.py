@@ -339,8 +339,13 @@ class OpenApi:
         media = content.get(ct)
         if media is None:
             return errs + ["%s: Content-Type %r not documented" % (where, ct)]
-        if not ct.endswith("json"):
-            # a documented text body (a case report): its type is checked
+        # Bytes (a downloaded file): documented as a string schema, and
+        # the whole body announced is there.
+        if self.resolve(media.get("schema", {})).get("type") == "string":
+            cl = headers.get("Content-Length")
+            if cl is not None and int(cl) != len(body):
+                errs.append("%s: %d bytes, Content-Length %s" % (
+                    where, len(body), cl))
             return errs
         try:
             value = json.loads(body.decode("utf-8"))

@@ -254,7 +254,8 @@ class FBase(Base):
 LIST_KEYS = {"id", "title", "severity", "category", "layer",
              "subscription_id", "environment", "resource_id", "framework",
              "description", "recommendation", "detected_at", "updated_at",
-             "state"}
+             "state", "resource_name", "resource_type", "resource_group",
+             "region", "account", "tags", "source"}
 
 
 # --- import and listing ------------------------------------------------------------
@@ -373,7 +374,10 @@ class T40ImportList(FBase):
                 lambda e: e["severity"] == "info", STATES)),
             ("state=all&category=network", self.expect(
                 lambda e: e["category"] == "network", STATES)),
-            ("since=" + rfc3339(self.t0 - 3600), self.open),
+            # since without state: every state (issue 13, item 7).
+            ("since=" + rfc3339(self.t0 - 3600), set(self.byid)),
+            ("since=" + rfc3339(self.t0 - 3600) + "&state=open",
+             self.open),
             ("since=" + rfc3339(time.time() + 3600), set()),
             ("since=2001-01-01T00:00:00Z&state=all", set(self.byid)),
         ]

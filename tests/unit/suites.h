@@ -5,6 +5,7 @@
 #include <check.h>
 
 Suite	*armstream_suite(void);
+Suite	*attachments_suite(void);
 Suite	*attack_suite(void);
 Suite	*audit_suite(void);
 Suite	*azure_suite(void);
@@ -21,6 +22,7 @@ Suite	*inventory_suite(void);
 Suite	*keys_suite(void);
 Suite	*lifecycle_suite(void);
 Suite	*log_suite(void);
+Suite	*multipart_suite(void);
 Suite	*netguard_suite(void);
 Suite	*page_suite(void);
 Suite	*posture_suite(void);
