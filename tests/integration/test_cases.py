@@ -9,6 +9,7 @@ Alerts are ingested through POST /api/v1/alerts.
 Run by run.py, which sets STACK here.
 """
 
+import hashlib
 import json
 import os
 import time
@@ -247,6 +248,18 @@ class T60Cases(CasesBase):
         self.assertEqual(r.json()["timeline"], [])
         self.assertEqual(r.json()["next_cursor"], cursor)
 
+        # the evidence list: the case's attachments
+        import test_attachments
+        r = test_attachments.upload(self.base, self.key, cid,
+                                    b"beacon log\n", filename="beacon.log",
+                                    ctype=b"text/plain")
+        self.assertEqual(r.status, 201, r)
+        full = self.full(cid)
+        self.assertEqual([(e["name"], e["size"], e["sha256"])
+                          for e in full["evidence"]],
+                         [("beacon.log", 11, hashlib.sha256(
+                             b"beacon log\n").hexdigest())])
+        self.assertEqual(full["timeline"][-1]["kind"], "attachment_added")
         # no report before the verdict
         self.assert_error(self.call("GET", "/cases/%s/report" % cid), 409,
                           "conflict")
@@ -278,6 +291,7 @@ class T60Cases(CasesBase):
         self.assertIn("T1059\\.001 Command and Scripting Interpreter: "
                       "PowerShell", md)
         self.assertIn("Phished creds", md)
+        self.assertIn("beacon\\.log (11 bytes, sha256", md)
         # outside text cannot form HTML or links
         self.assertNotIn("<script>", md)
         self.assertIn("&lt;script&gt;", md.replace("\\>", "&gt;"))
@@ -303,8 +317,8 @@ class T60Cases(CasesBase):
         self.assertEqual((c["status"], c["verdict"], c["resolved_at"]),
                          ("open", None, None))
         tl = self.full(cid)["timeline"]
-        self.assertEqual([e["kind"] for e in tl[-2:]],
-                         ["resolved", "reopened"])
+        self.assertEqual([e["kind"] for e in tl[-3:]],
+                         ["attachment_added", "resolved", "reopened"])
         self.assertEqual(tl[-1]["data"], {"previous_verdict": "true_positive"})
         self.assertEqual(self.audit_actions(cid), [
             "case.create"] + ["case.comment"] * 4 + [
