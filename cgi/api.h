@@ -111,6 +111,22 @@ void	 worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
  * answer in one write. */
 void	 worker_fcgid_mode(void);
 
+/* Idempotency-Key (replay.c), around the handler of every POST. */
+#include "idempotency.h"
+struct replay {
+	int			 active;   /* a claim to finish */
+	struct idempotency_req	 req;
+	struct idempotency_stored claim;
+};
+/* Before the handler: 0 to run it (rp->active when the request's key is
+ * now claimed), or -1 after answering (the stored answer, 400, 409, or a
+ * database error). Without a key, or on another method: 0. */
+int	 replay_begin(struct request *, struct db *, struct replay *rp);
+/* After the handler: keep the answer for the key, or give the key up
+ * (5xx, 429, too large). Logs what it cannot store. */
+void	 replay_end(struct request *, struct db *, const struct route *,
+	    struct replay *rp);
+
 /* Route tables: one per resource file. */
 extern const struct route health_routes[];
 extern const size_t health_nroutes;
@@ -138,6 +154,8 @@ extern const struct route alerts_routes[];
 extern const size_t alerts_nroutes;
 extern const struct route attachments_routes[];
 extern const size_t attachments_nroutes;
+extern const struct route observables_routes[];
+extern const size_t observables_nroutes;
 extern const struct route cases_routes[];
 extern const size_t cases_nroutes;
 

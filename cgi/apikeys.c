@@ -52,7 +52,7 @@ apikeys_list(struct request *r, struct db *db)
 /* The 400s that both the request's shape and keys_create can answer. */
 static const char bad_name[] = "name must be 1 to 100 characters long.";
 static const char bad_scopes[] =
-    "scopes must name at least one of read, write, admin.";
+    "scopes must name at least one of read, write, admin, ingest.";
 
 /* Read the POST body into *nk (name, scope bits, parsed expiry): the
  * shape of the request (types, unknown fields, scope names, RFC 3339),
@@ -73,7 +73,7 @@ create_args(struct request *r, struct keys_new *nk)
 	/* 100 characters of UTF-8 are at most 400 bytes; counted below. */
 	if (vjson_only_keys(r->json, allowed, &e) != 0 ||
 	    vjson_get_string(r->json, "name", 1, 1, 400, &nk->name, &e) < 0 ||
-	    vjson_get_string_array(r->json, "scopes", 1, 3, 16, &arr, &e) < 0 ||
+	    vjson_get_string_array(r->json, "scopes", 1, 4, 16, &arr, &e) < 0 ||
 	    vjson_get_string(r->json, "expires_at", 0, 1, 64, &expires,
 	    &e) < 0) {
 		reply_bad(r, e.field, e.message);
@@ -93,12 +93,14 @@ create_args(struct request *r, struct keys_new *nk)
 		    json_object_array_get_idx(arr, i));
 		unsigned bit = strcmp(s, "read") == 0 ? SCOPE_READ :
 		    strcmp(s, "write") == 0 ? SCOPE_WRITE :
-		    strcmp(s, "admin") == 0 ? SCOPE_ADMIN : 0;
+		    strcmp(s, "admin") == 0 ? SCOPE_ADMIN :
+		    strcmp(s, "ingest") == 0 ? SCOPE_INGEST : 0;
 
 		if (bit == 0 || (seen & bit)) {
 			reply_bad(r, "scopes", bit ?
 			    "scopes must not repeat a scope." :
-			    "scopes may only contain read, write and admin.");
+			    "scopes may only contain read, write, admin and "
+			    "ingest.");
 			return -1;
 		}
 		seen |= bit;
@@ -193,8 +195,8 @@ apikeys_delete(struct request *r, struct db *db)
 
 const struct route apikeys_routes[] = {
 	{ "GET", "/api/v1/api-keys", SCOPE_ADMIN, 0, apikeys_list },
-	{ "POST", "/api/v1/api-keys", SCOPE_ADMIN, ROUTE_JSON_BODY,
-	    apikeys_create },
+	{ "POST", "/api/v1/api-keys", SCOPE_ADMIN, ROUTE_JSON_BODY |
+	    ROUTE_SECRET_REPLY, apikeys_create },
 	{ "DELETE", "/api/v1/api-keys/{id}", SCOPE_ADMIN, 0, apikeys_delete },
 };
 const size_t apikeys_nroutes = NELEM(apikeys_routes);

@@ -305,6 +305,12 @@ auth_check(struct request *r, struct db *db, unsigned scope)
 			api_db_error(r, rc);
 		return -1;
 	}
+	/* A forwarder's key at the ingest routes is not throttled like a
+	 * person's: its own class and limit. */
+	if (scope == SCOPE_INGEST && (r->auth.scopes & SCOPE_INGEST)) {
+		class = "ingest";
+		deflimit = g_conf.rate_ingest_per_min;
+	}
 	if (allowlist_check(r, db, hash) != 0)
 		return -1;
 	rc = 1;
@@ -327,7 +333,9 @@ auth_check(struct request *r, struct db *db, unsigned scope)
 	r->rl_limit = rl.limit;
 	r->rl_remaining = rl.remaining;
 	r->rl_reset = rl.reset;
-	if ((r->auth.scopes & scope) != scope) {
+	if (scope == SCOPE_INGEST ?
+	    (r->auth.scopes & (SCOPE_INGEST | SCOPE_WRITE)) == 0 :
+	    (r->auth.scopes & scope) != scope) {
 		response_error(r, 403, "insufficient_scope",
 		    "This key lacks the scope this operation needs.", NULL);
 		return -1;

@@ -2,7 +2,7 @@
  * checks the README documents: route, declared size, auth, the IP
  * allowlist, scope, rate limit (all from the headers), then the body
  * (its deadline, size and the tenant's share of waiting workers), media
- * type, JSON, handler. */
+ * type, JSON, the Idempotency-Key of a POST (replay.c), handler. */
 #include "vigil.h"
 
 #include <string.h>
@@ -160,6 +160,7 @@ static void
 handle(struct request *r, struct db *db, const struct api_io *io)
 {
 	const struct route *rt, *routes;
+	struct replay rp;
 	struct vjson_err jerr;
 	char allow[128];
 	size_t nroutes;
@@ -248,12 +249,17 @@ handle(struct request *r, struct db *db, const struct api_io *io)
 			return;
 		}
 	}
+	/* Last of the checks: a request refused above never ran, so its
+	 * key is neither claimed nor kept. */
+	if (replay_begin(r, db, &rp) != 0)
+		return;
 	rt->handler(r, db);
 	if (r->sent)
 		return;
 	if (r->status == 0)
 		response_error(r, 500, "internal_error",
 		    "An unexpected error occurred.", NULL);
+	replay_end(r, db, rt, &rp);
 }
 
 void

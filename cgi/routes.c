@@ -37,6 +37,7 @@ routes_table(size_t *n)
 		add(webhooks_routes, webhooks_nroutes);
 		add(alerts_routes, alerts_nroutes);
 		add(attachments_routes, attachments_nroutes);
+		add(observables_routes, observables_nroutes);
 		add(cases_routes, cases_nroutes);
 	}
 	*n = ntable;

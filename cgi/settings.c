@@ -61,11 +61,13 @@ static int
 rates_args(json_object *rl, struct settings_change *c, struct vjson_err *e)
 {
 	static const char *const allowed[] = { "read_per_min",
-	    "write_per_min", NULL };
+	    "write_per_min", "ingest_per_min", NULL };
 	static const char *const names[] = { "read_per_min",
-	    "write_per_min" };
-	int *set[] = { &c->set_rate_read, &c->set_rate_write };
-	long long *slot[] = { &c->rate_read, &c->rate_write };
+	    "write_per_min", "ingest_per_min" };
+	int *set[] = { &c->set_rate_read, &c->set_rate_write,
+	    &c->set_rate_ingest };
+	long long *slot[] = { &c->rate_read, &c->rate_write,
+	    &c->rate_ingest };
 	char field[sizeof(e->field)];
 	int64_t v;
 	size_t i;
@@ -73,7 +75,7 @@ rates_args(json_object *rl, struct settings_change *c, struct vjson_err *e)
 
 	if (!json_object_is_type(rl, json_type_object))
 		return fail(e, "rate_limits", "rate_limits must be an object "
-		    "with read_per_min and/or write_per_min.");
+		    "with read_per_min, write_per_min and/or ingest_per_min.");
 	if (vjson_only_keys(rl, allowed, e) != 0) {
 		snprintf(field, sizeof(field), "rate_limits.%.100s", e->field);
 		snprintf(e->field, sizeof(e->field), "%s", field);

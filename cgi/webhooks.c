@@ -352,8 +352,8 @@ events_index(struct request *r, struct db *db)
 
 const struct route webhooks_routes[] = {
 	{ "GET", "/api/v1/webhooks", SCOPE_READ, 0, webhooks_index },
-	{ "POST", "/api/v1/webhooks", SCOPE_ADMIN, ROUTE_JSON_BODY,
-	    webhooks_post },
+	{ "POST", "/api/v1/webhooks", SCOPE_ADMIN, ROUTE_JSON_BODY |
+	    ROUTE_SECRET_REPLY, webhooks_post },
 	{ "GET", "/api/v1/webhooks/{id}", SCOPE_READ, 0, webhooks_show },
 	{ "DELETE", "/api/v1/webhooks/{id}", SCOPE_ADMIN, 0,
 	    webhooks_remove },

@@ -68,6 +68,7 @@ static const struct conf_key conf_keys[] = {
 	{ "log",		STR(log) },
 	{ "rate_read_per_min",	INT(rate_read_per_min, 1, 1000000) },
 	{ "rate_write_per_min",	INT(rate_write_per_min, 1, 1000000) },
+	{ "rate_ingest_per_min", INT(rate_ingest_per_min, 1, 1000000) },
 	{ "allow_private_targets", BOOL(allow_private_targets) },
 	{ "allow_http_webhooks", BOOL(allow_http_webhooks) },
 	{ "secret_key_file",	STR(secret_key_file) },
@@ -116,6 +117,7 @@ conf_defaults(struct conf *c)
 	snprintf(c->log, sizeof(c->log), "stderr");
 	c->rate_read_per_min = 120;
 	c->rate_write_per_min = 30;
+	c->rate_ingest_per_min = 60000;
 	c->allow_private_targets = 0;
 	c->allow_http_webhooks = 0;
 	snprintf(c->rules_dir, sizeof(c->rules_dir), "%s/rules", PKGDATADIR);

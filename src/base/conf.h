@@ -25,6 +25,7 @@ struct conf {
 	/* rate limits, per key and per minute */
 	int	 rate_read_per_min;
 	int	 rate_write_per_min;
+	int	 rate_ingest_per_min;   /* an ingest key at the ingest routes */
 	/* trust X-Forwarded-For from these (not used yet) */
 	/* webhooks and scanner (later issues) */
 	int	 allow_private_targets;

@@ -17,7 +17,10 @@
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* What an API key may do: independent bits, not levels. */
-enum scope { SCOPE_NONE = 0, SCOPE_READ = 1, SCOPE_WRITE = 2, SCOPE_ADMIN = 4 };
+enum scope { SCOPE_NONE = 0, SCOPE_READ = 1, SCOPE_WRITE = 2, SCOPE_ADMIN = 4,
+    SCOPE_INGEST = 8 };
+/* SCOPE_INGEST as a route's scope: the ingest routes, which a key with
+ * ingest or write may call (an ingest key counted in its own class). */
 
 /* Who is calling: an API key and its tenant, filled by authentication
  * (the API's request carries one; the keys domain fills it). */

@@ -16,6 +16,7 @@
 #include "events.h"
 #include "findings.h"
 #include "id.h"
+#include "idempotency.h"
 #include "import.h"
 #include "integrations.h"
 #include "keys.h"
@@ -39,8 +40,9 @@ usage(void)
 	    "       vigilctl [-c file] tenant list\n"
 	    "       vigilctl [-c file] tenant limits NAME --read N|default "
 	    "--write N|default\n"
+	    "       vigilctl [-c file] tenant limits NAME --ingest N|default\n"
 	    "       vigilctl [-c file] key create --tenant NAME "
-	    "--scopes read,write[,admin]\n"
+	    "--scopes read,write[,admin][,ingest]\n"
 	    "                          [--expires RFC3339] [--name LABEL]\n"
 	    "       vigilctl [-c file] key list --tenant NAME\n"
 	    "       vigilctl [-c file] key revoke ID\n"
@@ -182,16 +184,26 @@ limit_arg(const char *s, long long *out)
 }
 
 /* tenant limits NAME --read N --write N: per-tenant rate-limit override,
- * audited (tenants_set_limits). */
+ * audited (tenants_set_limits); tenant limits NAME --ingest N: the ingest
+ * keys' (tenants_set_ingest_limit). */
 static int
 tenant_limits(struct db *db, const char *name, int argc, char **argv)
 {
 	struct tenant *t;
 	long long v[2] = { 0, 0 };
 	char who[128];
-	int i, rc, seen = 0;
+	int i, rc, seen = 0, ingest = 0;
 	enum tenants_outcome o;
 
+	if (argc == 2 && strcmp(argv[0], "--ingest") == 0) {
+		if (limit_arg(argv[1], &v[0]) != 0) {
+			usage();
+			return EX_USAGE;
+		}
+		ingest = 1;
+		seen = 3;
+		argc = 0;
+	}
 	for (i = 0; i + 1 < argc; i += 2) {
 		int which = strcmp(argv[i], "--read") == 0 ? 0 :
 		    strcmp(argv[i], "--write") == 0 ? 1 : -1;
@@ -210,7 +222,8 @@ tenant_limits(struct db *db, const char *name, int argc, char **argv)
 	if (tenant_find(db, name, &t) != 0)
 		return EX_FAIL;
 	actor(who, sizeof(who));
-	o = tenants_set_limits(db, t->id, v[0], v[1], who, &rc);
+	o = ingest ? tenants_set_ingest_limit(db, t->id, v[0], who, &rc) :
+	    tenants_set_limits(db, t->id, v[0], v[1], who, &rc);
 	tenants_free(t);
 	switch (o) {
 	case TENANTS_OK:
@@ -257,7 +270,7 @@ cmd_tenant(struct db *db, int argc, char **argv)
 			return EX_FAIL;
 		}
 	}
-	if (argc == 7 && strcmp(argv[1], "limits") == 0)
+	if ((argc == 7 || argc == 5) && strcmp(argv[1], "limits") == 0)
 		return tenant_limits(db, argv[2], argc - 3, argv + 3);
 	if (argc == 2 && strcmp(argv[1], "list") == 0) {
 		if (tenants_list(db, &l) != 0) {
@@ -265,7 +278,7 @@ cmd_tenant(struct db *db, int argc, char **argv)
 			return EX_FAIL;
 		}
 		printf("id\tname\tcreated_at\trate_read_per_min\t"
-		    "rate_write_per_min\n");
+		    "rate_write_per_min\trate_ingest_per_min\n");
 		for (i = 0; i < l->n; i++) {
 			t = &l->items[i];
 			out(t->id, "\t");
@@ -274,7 +287,9 @@ cmd_tenant(struct db *db, int argc, char **argv)
 			snprintf(n, sizeof(n), "%lld", t->rate_read);
 			out(t->rate_read > 0 ? n : "default", "\t");
 			snprintf(n, sizeof(n), "%lld", t->rate_write);
-			out(t->rate_write > 0 ? n : "default", "\n");
+			out(t->rate_write > 0 ? n : "default", "\t");
+			snprintf(n, sizeof(n), "%lld", t->rate_ingest);
+			out(t->rate_ingest > 0 ? n : "default", "\n");
 		}
 		tenants_list_free(l);
 		return EX_OK;
@@ -291,7 +306,7 @@ scopes_arg(const char *in, unsigned *bits)
 		const char	*name;
 		unsigned	 bit;
 	} names[] = { { "read", SCOPE_READ }, { "write", SCOPE_WRITE },
-	    { "admin", SCOPE_ADMIN } };
+	    { "admin", SCOPE_ADMIN }, { "ingest", SCOPE_INGEST } };
 	const char *p = in;
 	size_t i, len;
 	int found;
@@ -327,8 +342,8 @@ key_create(struct db *db, const char *tenant, const char *scopes_in,
 	int rc;
 
 	if (scopes_arg(scopes_in, &nk.scopes) != 0) {
-		fprintf(stderr, "vigilctl: --scopes takes read, write and "
-		    "admin, comma-separated\n");
+		fprintf(stderr, "vigilctl: --scopes takes read, write, admin and "
+		    "ingest, comma-separated\n");
 		return EX_USAGE;
 	}
 	if (expires != NULL &&
@@ -578,11 +593,12 @@ cmd_findings(struct db *db, int argc, char **argv)
  * last changed more than N days ago (vigil.conf event_retention_days, 30;
  * 0 keeps everything), then the dispatched events of that age that no
  * delivery refers to (events_prune). Pending deliveries and their
- * events stay, and so does the audit log. */
+ * events stay, and so does the audit log. First, whatever N, the
+ * Idempotency-Keys older than 24 hours (idempotency_prune). */
 static int
 cmd_events(struct db *db, int argc, char **argv)
 {
-	long long days = g_conf.event_retention_days, nd = 0, ne = 0;
+	long long days = g_conf.event_retention_days, nd = 0, ne = 0, nk = 0;
 	char *end;
 
 	if (argc == 4 && strcmp(argv[1], "prune") == 0 &&
@@ -597,8 +613,12 @@ cmd_events(struct db *db, int argc, char **argv)
 		usage();
 		return EX_USAGE;
 	}
+	/* Idempotency keys last 24 hours whatever the retention. */
+	if (idempotency_prune(db, time(NULL), &nk) != 0)
+		goto fail;
+	printf("pruned %lld idempotency keys older than 24 hours\n", nk);
 	if (days == 0) {
-		printf("pruned nothing (retention 0: keep everything)\n");
+		printf("pruned nothing else (retention 0: keep everything)\n");
 		return EX_OK;
 	}
 	if (events_prune(db, days, &nd, &ne) != 0)

@@ -58,32 +58,32 @@
 
 /* The filters of GET /findings after the tenant, in findings.c's LP_*
  * order: a NULL value matches everything (MariaDB optimises each
- * execution with its values, so "? IS NULL" folds away). The outer
- * findings row is f. Then one tag (FINDING_TAG_FILTER, or
- * FINDING_TAG_DRIVE where finding_tags t drives the walk): three
- * parameters, the key twice and the value. */
+ * execution with its values, so "? IS NULL" folds away). */
 #define FINDING_FILTERS \
 	"AND state IN (?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) " \
 	"AND (? IS NULL OR category = ?) " \
 	"AND (? IS NULL OR subscription_id = ?) " \
 	"AND (? IS NULL OR environment = ?) " \
-	"AND (? IS NULL OR updated_at > ?) " \
+	"AND (? IS NULL OR updated_at > ?) "
+/* The resource metadata filters (0026), only in the statements that use
+ * them: even folded away, a column they name that an index lacks makes
+ * MariaDB read the row of every entry it walks (EXPLAIN loses "Using
+ * index"), which the lists without them must not pay. Then the tag
+ * (FINDING_TAG_DRIVE, where finding_tags t drives the walk): three
+ * parameters, the key twice and the value. */
+#define FINDING_META_FILTERS \
 	"AND (? IS NULL OR resource_type = ?) " \
 	"AND (? IS NULL OR resource_group = ?) " \
 	"AND (? IS NULL OR region = ?) " \
 	"AND (? IS NULL OR source = ?) "
-#define FINDING_TAG_FILTER \
-	"AND (? IS NULL OR EXISTS (SELECT 1 FROM finding_tags g " \
-	"WHERE g.tenant_id = f.tenant_id AND g.tag_key = ? " \
-	"AND g.tag_value = ? AND g.finding_seq = f.seq)) "
 #define FINDING_TAG_DRIVE \
 	"AND ? IS NOT NULL AND t.tag_key = ? AND t.tag_value = ? "
 /* A list walking one metadata index newest first (0026): the index's
  * column is pinned by its filter, so its order is the page's. */
 #define FINDING_LIST_BY(ix) \
 	"SELECT " FINDING_LIST_COLS " FROM findings JOIN (" \
-	"SELECT seq FROM findings f FORCE INDEX (" ix ") WHERE tenant_id = ? " \
-	FINDING_FILTERS FINDING_TAG_FILTER \
+	"SELECT seq FROM findings FORCE INDEX (" ix ") WHERE tenant_id = ? " \
+	FINDING_FILTERS FINDING_META_FILTERS \
 	"AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) " \
 	"ORDER BY seq DESC"
 
@@ -163,7 +163,8 @@
 
 /* tenants and API keys: the column orders tenants.c and keys.c name */
 #define TENANT_COLS \
-	"id, name, created_at, rate_read_per_min, rate_write_per_min"
+	"id, name, created_at, rate_read_per_min, rate_write_per_min, " \
+	"rate_ingest_per_min"
 #define KEY_COLS "id, name, prefix, scopes, created_at, last_used_at, " \
 	"expires_at, revoked_at"
 
@@ -190,11 +191,54 @@
 	" ON DUPLICATE KEY UPDATE " \
 	"last_seen_at = GREATEST(last_seen_at, VALUES(last_seen_at)), " \
 	"occurrences = occurrences + VALUES(occurrences)"
-/* An OR of 64 copies of a condition. */
+#define ALERT_COLS \
+	"seq, id, source, external_id, severity, title, status, " \
+	"detected_at, ingested_at, last_seen_at, updated_at, occurrences, " \
+	"asset, raw, raw_truncated, assignee, tags, case_id, " \
+	"dismiss_reason, dismiss_comment"
+/* A list page does not carry raw, the largest. */
+#define ALERT_LIST_COLS \
+	"seq, id, source, external_id, severity, title, status, " \
+	"detected_at, ingested_at, last_seen_at, updated_at, occurrences, " \
+	"asset, NULL, raw_truncated, assignee, tags, case_id, " \
+	"dismiss_reason, dismiss_comment"
+/* GET /alerts' filters: 4 statuses and 5 severities (a shorter list
+ * repeats a name), then source, assignee and since, each given twice
+ * (NULL: any; since three times). */
+#define ALERT_FILTERS \
+	"status IN (?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?) " \
+	"AND (? IS NULL OR source = ?) AND (? IS NULL OR assignee = ?) " \
+	"AND (? IS NULL OR last_seen_at >= ? OR updated_at >= ?)"
+/* An OR of 64 copies of a condition; three statements with an OR of
+ * 64, 16 and 4 (type, value_hash) pairs between head and tail. */
 #define OR2(s)	s " OR " s
 #define OR4(s)	OR2(OR2(s))
 #define OR16(s)	OR4(OR4(s))
 #define OR64(s)	OR4(OR16(s))
+#define OBS_PAIR "(type = ? AND value_hash = ?)"
+#define PAIRS3(name, head, tail) \
+	[name ## _64] = head OR64(OBS_PAIR) tail, \
+	[name ## _16] = head OR16(OBS_PAIR) tail, \
+	[name ## _4] = head OR4(OBS_PAIR) tail
+
+/* Idempotency-Key and observables (0023): the column orders
+ * idempotency.c and observables.c name (IDEM_COL_*, OBS_COL_*,
+ * HIT_COL_*, SUP_COL_*) */
+#define IDEM_COLS "key_id, target_hash, body_hash, state, status, " \
+	"headers, body, withheld, created_at"
+/* the alerts carrying it are counted by triggers (0023), its cases here:
+ * a value is in few cases */
+#define OBSERVABLE_COLS "o.seq, o.id, o.type, o.value, o.first_seen_at, " \
+	"o.last_seen_at, COALESCE(n.n, 0), (SELECT COUNT(*) FROM " \
+	"case_observables co WHERE co.tenant_id = o.tenant_id AND " \
+	"co.observable_seq = o.seq)"
+/* a hit's cursor seq first, then what the search shows of it */
+#define CASE_HIT_COLS "co.case_seq, c.id, c.title, c.severity, c.status, " \
+	"co.first_seen_at, co.last_seen_at"
+#define ALERT_HIT_COLS "ao.alert_seq, a.id, a.title, a.severity, " \
+	"a.status, a.source, a.detected_at, a.last_seen_at, a.occurrences"
+#define SUPPRESSION_COLS "seq, id, type, value, scope, until, created_by, " \
+	"created_at"
 /* cases.c's CASE_COL_* */
 #define CASE_COLS "seq, id, title, description, severity, status, " \
 	"assignee, tags, techniques, verdict, root_cause, narrative, " \
@@ -225,6 +269,8 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_TENANT_SET_LIMITS] =
 	    "UPDATE tenants SET rate_read_per_min = ?, "
 	    "rate_write_per_min = ? WHERE id = ?",
+	[SQL_TENANT_SET_INGEST] =
+	    "UPDATE tenants SET rate_ingest_per_min = ? WHERE id = ?",
 
 	[SQL_KEY_INSERT] =
 	    "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, "
@@ -265,8 +311,9 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_AUTH_COUNT] =
 	    "INSERT INTO rate_limits (key_id, class, window_start, count, "
 	    "lim) SELECT k.id, ?, UNIX_TIMESTAMP() DIV 60 * 60, 1, "
-	    "LAST_INSERT_ID(COALESCE(IF(? = 'read', t.rate_read_per_min, "
-	    "t.rate_write_per_min), ?)) "
+	    "LAST_INSERT_ID(COALESCE(CASE ? WHEN 'read' THEN "
+	    "t.rate_read_per_min WHEN 'ingest' THEN t.rate_ingest_per_min "
+	    "ELSE t.rate_write_per_min END, ?)) "
 	    "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
 	    "WHERE k.key_hash = ? AND k.revoked_at IS NULL "
 	    "AND (k.expires_at IS NULL OR k.expires_at > UTC_TIMESTAMP()) "
@@ -286,8 +333,9 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_AUTH_SYNC] =
 	    "INSERT INTO rate_limits (key_id, class, window_start, count, "
 	    "lim) SELECT k.id, ?, ?, ?, "
-	    "LAST_INSERT_ID(COALESCE(IF(? = 'read', t.rate_read_per_min, "
-	    "t.rate_write_per_min), 0)) "
+	    "LAST_INSERT_ID(COALESCE(CASE ? WHEN 'read' THEN "
+	    "t.rate_read_per_min WHEN 'ingest' THEN t.rate_ingest_per_min "
+	    "ELSE t.rate_write_per_min END, 0)) "
 	    "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
 	    "WHERE k.key_hash = ? AND k.revoked_at IS NULL "
 	    "AND (k.expires_at IS NULL OR k.expires_at > UTC_TIMESTAMP()) "
@@ -399,33 +447,33 @@ static const char *const sqls[SQL__COUNT] = {
 	 * page's rows are fetched, however many the filters pass over. */
 	[SQL_FINDING_LIST] =
 	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
-	    "SELECT seq FROM findings f "
+	    "SELECT seq FROM findings "
 	    "FORCE INDEX (findings_state_seq) WHERE tenant_id = ? "
-	    FINDING_FILTERS FINDING_TAG_FILTER
+	    FINDING_FILTERS
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) "
 	    "ORDER BY seq DESC",
 	/* One state and one severity, or one state and a category. */
 	[SQL_FINDING_LIST_SEV] =
 	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
-	    "SELECT seq FROM findings f "
+	    "SELECT seq FROM findings "
 	    "FORCE INDEX (findings_state_sev_seq) WHERE tenant_id = ? "
-	    FINDING_FILTERS FINDING_TAG_FILTER
+	    FINDING_FILTERS
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) "
 	    "ORDER BY seq DESC",
 	[SQL_FINDING_LIST_CAT] =
 	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
-	    "SELECT seq FROM findings f "
+	    "SELECT seq FROM findings "
 	    "FORCE INDEX (findings_state_cat_seq) WHERE tenant_id = ? "
-	    FINDING_FILTERS FINDING_TAG_FILTER
+	    FINDING_FILTERS
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) "
 	    "ORDER BY seq DESC",
 	/* The same over several states: walk (tenant_id, seq) newest first
 	 * and filter, rather than sort every match of a multi-value range. */
 	[SQL_FINDING_LIST_SCAN] =
 	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
-	    "SELECT seq FROM findings f "
+	    "SELECT seq FROM findings "
 	    "FORCE INDEX (findings_tenant_seq) WHERE tenant_id = ? "
-	    FINDING_FILTERS FINDING_TAG_FILTER
+	    FINDING_FILTERS
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) "
 	    "ORDER BY seq DESC",
 	/* By resource metadata (0026). A tag drives the walk from
@@ -443,18 +491,18 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT f.seq FROM finding_tags t STRAIGHT_JOIN findings f "
 	    "ON f.seq = t.finding_seq WHERE t.tenant_id = ? "
 	    "AND f.tenant_id = t.tenant_id "
-	    FINDING_FILTERS FINDING_TAG_DRIVE
+	    FINDING_FILTERS FINDING_META_FILTERS FINDING_TAG_DRIVE
 	    "AND t.finding_seq < ? ORDER BY t.finding_seq DESC LIMIT ?) page "
 	    "USING (seq) ORDER BY seq DESC",
 	[SQL_FINDING_COUNT_META] =
-	    "SELECT COUNT(*), COUNT(*) FROM (SELECT 1 FROM findings f "
-	    "WHERE tenant_id = ? " FINDING_FILTERS FINDING_TAG_FILTER
+	    "SELECT COUNT(*), COUNT(*) FROM (SELECT 1 FROM findings "
+	    "WHERE tenant_id = ? " FINDING_FILTERS FINDING_META_FILTERS
 	    "LIMIT " LIST_SINCE_CAP_S ") s",
 	[SQL_FINDING_COUNT_TAG] =
 	    "SELECT COUNT(*), COUNT(*) FROM (SELECT 1 FROM finding_tags t "
 	    "STRAIGHT_JOIN findings f ON f.seq = t.finding_seq "
 	    "WHERE t.tenant_id = ? AND f.tenant_id = t.tenant_id "
-	    FINDING_FILTERS FINDING_TAG_DRIVE
+	    FINDING_FILTERS FINDING_META_FILTERS FINDING_TAG_DRIVE
 	    "LIMIT " LIST_SINCE_CAP_S ") s",
 	/* Without "since", the trigger-kept counts answer exactly. */
 	[SQL_FINDING_COUNT] =
@@ -548,12 +596,12 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_SETTINGS_GET] =
 	    "SELECT t.rate_read_per_min, t.rate_write_per_min, "
 	    "s.allow_auto_remediate, s.scan_interval_minutes, s.ip_allowlist, "
-	    "s.updated_at FROM tenants t "
+	    "s.updated_at, t.rate_ingest_per_min FROM tenants t "
 	    "LEFT JOIN tenant_settings s ON s.tenant_id = t.id WHERE t.id = ?",
 	[SQL_SETTINGS_GET_LOCK] =
 	    "SELECT t.rate_read_per_min, t.rate_write_per_min, "
 	    "s.allow_auto_remediate, s.scan_interval_minutes, s.ip_allowlist, "
-	    "s.updated_at FROM tenants t "
+	    "s.updated_at, t.rate_ingest_per_min FROM tenants t "
 	    "LEFT JOIN tenant_settings s ON s.tenant_id = t.id WHERE t.id = ? "
 	    "FOR UPDATE",
 	/* The values twice: VALUES() in the update part is deprecated in
@@ -966,8 +1014,12 @@ static const char *const sqls[SQL__COUNT] = {
 	    "DAY AND dispatched = 1 AND seq < ? AND NOT EXISTS (SELECT 1 FROM "
 	    "deliveries d WHERE d.event_id = events.id) LIMIT 5000",
 
-	/* alerts (alerts.c). Every ingest holds the tenant's row lock
-	 * (SQL_AUDIT_LOCK_HEAD) before it writes. */
+	/* alerts (alerts.c). An ingest's first statement: the tenant's row
+	 * shared, so that ingests run side by side and exclude the writers
+	 * that lock it exclusively first (findings, PATCH, dismiss, …); the
+	 * audit chain's head is locked last (SQL_AUDIT_LAST). */
+	[SQL_ALERT_TENANT_SHARE] =
+	    "SELECT 1 FROM tenants WHERE id = ? LOCK IN SHARE MODE",
 	/* One alert: inserted, or the existing (source, external_id) seen
 	 * again; affected rows say which (1, 2), LAST_INSERT_ID() its seq
 	 * either way. ALERT_UPSERT_ROW's parameters. */
@@ -994,16 +1046,20 @@ static const char *const sqls[SQL__COUNT] = {
 	    "(?, ?, ?, ?, ?, ?, ?)",
 	    " ON DUPLICATE KEY UPDATE "
 	    "last_seen_at = GREATEST(last_seen_at, VALUES(last_seen_at))"),
-	/* (tenant, then 64 (type, value_hash) pairs, the last repeated) */
-	[SQL_OBS_SEQS_64] =
-	    "SELECT seq, type, value_hash FROM observables WHERE tenant_id = ? "
-	    "AND (" OR64("(type = ? AND value_hash = ?)") ")",
-	/* (alert seq, tenant, 64 pairs as SQL_OBS_SEQS_64) */
-	[SQL_ALERT_LINK_ONE] =
-	    "INSERT INTO alert_observables (tenant_id, observable_seq, "
-	    "alert_seq) SELECT tenant_id, seq, ? FROM observables "
-	    "WHERE tenant_id = ? AND ("
-	    OR64("(type = ? AND value_hash = ?)") ")",
+	/* (tenant, then 64, 16 or 4 (type, value_hash) pairs, the last
+	 * repeated to fill: the smallest that holds them, since planning
+	 * an OR of 64 costs more than running it). FORCE INDEX: left to itself the optimizer read the tenant's
+	 * observables by the primary key and filtered them (a cost that
+	 * grows with the tenant) rather than look up 64 points; a derived
+	 * table of the pairs joined on the key costs a temporary table per
+	 * statement. */
+	PAIRS3(SQL_OBS_SEQS, "SELECT seq, type, value_hash FROM observables "
+	    "FORCE INDEX (observables_value) WHERE tenant_id = ? AND (", ")"),
+	/* (alert seq, tenant, pairs as SQL_OBS_SEQS_*) */
+	PAIRS3(SQL_ALERT_LINK_ONE, "INSERT INTO alert_observables (tenant_id, "
+	    "observable_seq, alert_seq) SELECT tenant_id, seq, ? FROM "
+	    "observables FORCE INDEX (observables_value) WHERE tenant_id = ? "
+	    "AND (", ")"),
 	ROWS4(SQL_ALERT_LINK, "INSERT INTO alert_observables (tenant_id, "
 	    "observable_seq, alert_seq) VALUES ", "(?, ?, ?)", ""),
 	ROWS4(SQL_ALERT_HISTORY, "INSERT INTO alert_history (tenant_id, "
@@ -1015,10 +1071,43 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND until > ? LIMIT 1",
 	/* (tenant, now, 64 pairs as SQL_OBS_SEQS_64): the unexpired
 	 * suppressions of those values, with their scopes */
-	[SQL_ALERT_SUPPRESSED_64] =
-	    "SELECT DISTINCT type, value_hash, scope "
-	    "FROM observable_suppressions WHERE tenant_id = ? AND until > ? "
-	    "AND (" OR64("(type = ? AND value_hash = ?)") ")",
+	PAIRS3(SQL_ALERT_SUPPRESSED, "SELECT DISTINCT type, value_hash, "
+	    "scope FROM observable_suppressions "
+	    "FORCE INDEX (observable_suppressions_value) "
+	    "WHERE tenant_id = ? AND until > ? AND (", ")"),
+	/* ALERT_COLS: alerts.c ALERT_C_* */
+	[SQL_ALERT_GET] =
+	    "SELECT " ALERT_COLS " FROM alerts WHERE tenant_id = ? AND id = ?",
+	/* After the tenant's row lock (SQL_AUDIT_LOCK_HEAD), as ingest. */
+	[SQL_ALERT_GET_LOCK] =
+	    "SELECT " ALERT_COLS " FROM alerts WHERE tenant_id = ? AND id = ? "
+	    "FOR UPDATE",
+	/* (tenant, alert seq): its observables, oldest first */
+	[SQL_ALERT_OBSERVABLES] =
+	    "SELECT o.id, o.type, o.value FROM alert_observables l "
+	    "JOIN observables o ON o.tenant_id = l.tenant_id "
+	    "AND o.seq = l.observable_seq "
+	    "WHERE l.tenant_id = ? AND l.alert_seq = ? ORDER BY o.seq",
+	/* (tenant, before, ALERT_FILTERS' 16, limit): a page newest first,
+	 * walking (tenant_id, seq) or the status/source/assignee index. */
+	[SQL_ALERT_LIST] =
+	    "SELECT " ALERT_LIST_COLS " FROM alerts "
+	    "WHERE tenant_id = ? AND seq < ? AND " ALERT_FILTERS " "
+	    "ORDER BY seq DESC LIMIT ?",
+	/* (tenant, ALERT_FILTERS' 16): the matches, at most 10,000
+	 * (ALERTS_COUNT_CAP) */
+	[SQL_ALERT_COUNT] =
+	    "SELECT COUNT(*) FROM (SELECT 1 FROM alerts WHERE tenant_id = ? "
+	    "AND " ALERT_FILTERS " LIMIT 10000) m",
+	[SQL_ALERT_PATCH] =
+	    "UPDATE alerts SET assignee = ?, severity = ?, tags = ?, "
+	    "updated_at = ? WHERE tenant_id = ? AND id = ?",
+	[SQL_ALERT_DISMISS] =
+	    "UPDATE alerts SET status = 'dismissed', dismiss_reason = ?, "
+	    "dismiss_comment = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+	[SQL_ALERT_HISTORY_LIST] =
+	    "SELECT action, at, actor, fields FROM alert_history "
+	    "WHERE tenant_id = ? AND alert_id = ? ORDER BY seq",
 
 	/* case attachments (attachments.c). Only 'complete' rows are ever
 	 * read: an upload's row and chunks are written in one transaction
@@ -1065,6 +1154,88 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_ATTACHMENT_TIMELINE] =
 	    "INSERT INTO case_timeline (tenant_id, case_id, kind, at, actor, "
 	    "fields) VALUES (?, ?, ?, ?, ?, ?)",
+
+	/* Idempotency-Key (idempotency.c). A claim is the row; the claim a
+	 * finish or release acts on is named by its created_at and what it
+	 * asked, so a takeover's row is never overwritten by the request
+	 * it took over from. */
+	[SQL_IDEM_CLAIM] =
+	    "INSERT INTO idempotency_keys (tenant_id, idem_key, key_id, "
+	    "target_hash, body_hash, state, created_at) "
+	    "VALUES (?, ?, ?, ?, ?, 'running', ?)",
+	/* IDEM_COLS order: idempotency.c IDEM_COL_* */
+	[SQL_IDEM_GET] =
+	    "SELECT " IDEM_COLS " FROM idempotency_keys "
+	    "WHERE tenant_id = ? AND idem_key = ?",
+	[SQL_IDEM_TAKEOVER] =
+	    "UPDATE idempotency_keys SET key_id = ?, target_hash = ?, "
+	    "body_hash = ?, state = 'running', status = NULL, headers = NULL, "
+	    "body = NULL, withheld = 0, created_at = ? "
+	    "WHERE tenant_id = ? AND idem_key = ? AND created_at = ? "
+	    "AND state = ?",
+	[SQL_IDEM_FINISH] =
+	    "UPDATE idempotency_keys SET state = 'done', status = ?, "
+	    "headers = ?, body = ?, withheld = ? "
+	    "WHERE tenant_id = ? AND idem_key = ? AND state = 'running' "
+	    "AND created_at = ? AND key_id = ? AND target_hash = ? "
+	    "AND body_hash = ?",
+	[SQL_IDEM_RELEASE] =
+	    "DELETE FROM idempotency_keys "
+	    "WHERE tenant_id = ? AND idem_key = ? AND state = 'running' "
+	    "AND created_at = ? AND key_id = ? AND target_hash = ? "
+	    "AND body_hash = ?",
+	[SQL_IDEM_PRUNE] =
+	    "DELETE FROM idempotency_keys WHERE created_at < ? LIMIT 5000",
+
+	/* observables (observables.c). The search walks
+	 * case_observables_observable and alert_observables' primary key
+	 * backwards from the cursor, one page, and joins each hit by its
+	 * unique seq. */
+	[SQL_OBSERVABLE_FIND] =
+	    "SELECT " OBSERVABLE_COLS " FROM observables o "
+	    "LEFT JOIN observable_alert_counts n ON n.tenant_id = o.tenant_id "
+	    "AND n.observable_seq = o.seq "
+	    "WHERE o.tenant_id = ? AND o.type = ? AND o.value_hash = ?",
+	[SQL_OBSERVABLE_CASE_HITS] =
+	    "SELECT " CASE_HIT_COLS " FROM case_observables co "
+	    "JOIN cases c ON c.seq = co.case_seq AND c.tenant_id = co.tenant_id "
+	    "WHERE co.tenant_id = ? AND co.observable_seq = ? "
+	    "AND co.case_seq < ? ORDER BY co.case_seq DESC LIMIT ?",
+	[SQL_OBSERVABLE_ALERT_HITS] =
+	    "SELECT " ALERT_HIT_COLS " FROM alert_observables ao "
+	    "JOIN alerts a ON a.seq = ao.alert_seq AND a.tenant_id = ao.tenant_id "
+	    "WHERE ao.tenant_id = ? AND ao.observable_seq = ? "
+	    "AND ao.alert_seq < ? ORDER BY ao.alert_seq DESC LIMIT ?",
+	[SQL_SUPPRESSION_INSERT] =
+	    "INSERT INTO observable_suppressions (tenant_id, id, type, value, "
+	    "value_hash, scope, until, created_by, created_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	/* SUPPRESSION_COLS order: observables.c SUP_COL_* */
+	[SQL_SUPPRESSION_GET] =
+	    "SELECT " SUPPRESSION_COLS " FROM observable_suppressions "
+	    "WHERE tenant_id = ? AND id = ?",
+	[SQL_SUPPRESSION_GET_LOCK] =
+	    "SELECT " SUPPRESSION_COLS " FROM observable_suppressions "
+	    "WHERE tenant_id = ? AND id = ? FOR UPDATE",
+	[SQL_SUPPRESSION_DELETE] =
+	    "DELETE FROM observable_suppressions WHERE tenant_id = ? AND id = ?",
+	/* newest first; active: until after now */
+	[SQL_SUPPRESSION_LIST_ACTIVE] =
+	    "SELECT " SUPPRESSION_COLS " FROM observable_suppressions "
+	    "WHERE tenant_id = ? AND seq < ? AND until > ? "
+	    "ORDER BY seq DESC LIMIT ?",
+	[SQL_SUPPRESSION_LIST_EXPIRED] =
+	    "SELECT " SUPPRESSION_COLS " FROM observable_suppressions "
+	    "WHERE tenant_id = ? AND seq < ? AND until <= ? "
+	    "ORDER BY seq DESC LIMIT ?",
+	[SQL_SUPPRESSION_LIST_ALL] =
+	    "SELECT " SUPPRESSION_COLS " FROM observable_suppressions "
+	    "WHERE tenant_id = ? AND seq < ? AND ? IS NOT NULL "
+	    "ORDER BY seq DESC LIMIT ?",
+	/* active, expired */
+	[SQL_SUPPRESSION_COUNT] =
+	    "SELECT COALESCE(SUM(until > ?), 0), COALESCE(SUM(until <= ?), 0) "
+	    "FROM observable_suppressions WHERE tenant_id = ?",
 	/* cases (cases.c); CASE_COLS order: cases.c CASE_COL_* */
 	[SQL_CASE_INSERT] =
 	    "INSERT INTO cases (tenant_id, id, title, description, severity, "
@@ -1166,7 +1337,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "linked_at) VALUES (?, ?, ?, ?)",
 };
 
-#define DB_MAX_PARAMS  2048	/* a 64-row upsert takes 1,792 */
+#define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */
 #define DB_STACK_PARAMS 32	/* bound on the stack up to this many */
 #define DB_MAX_COLS    64
 #define DB_CELL_INLINE 128

@@ -341,20 +341,40 @@ pair_find(const struct pair *p, size_t n, enum observable_type t,
 	return -1;
 }
 
-/* The parameters of an OR list of 64 (type = ? AND value_hash = ?)
- * pairs from p[from..], the last repeated to fill it. */
-#define PAIRS_IN 64
-static void
-pairs_params(struct db_val *v, const struct pair *p, size_t from,
-    size_t n)
+static int
+pair_cmp(const void *a, const void *b)
 {
-	size_t i, k;
+	const struct pair *x = a, *y = b;
 
-	for (i = 0; i < PAIRS_IN; i++) {
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	return strcmp(x->ob->hash, y->ob->hash);
+}
+
+/* The statements that take a list of pairs come with 64, 16 and 4 of
+ * them (in that order in enum db_stmt). */
+#define PAIRS_IN 64
+
+/*
+ * The parameters of an OR list of (type = ? AND value_hash = ?) pairs
+ * from p[from..n) into v: the smallest of 4, 16 or 64 that holds what is
+ * left (at most 64 of it), the last pair repeated to fill. Returns the
+ * statement among first's three, *np the parameters written.
+ */
+static enum db_stmt
+pairs_params(enum db_stmt first, struct db_val *v, const struct pair *p,
+    size_t from, size_t n, size_t *np)
+{
+	size_t i, k, left = n - from, w;
+
+	w = left <= 4 ? 4 : left <= 16 ? 16 : PAIRS_IN;
+	for (i = 0; i < w; i++) {
 		k = from + i < n ? from + i : n - 1;
 		v[2 * i] = DB_STR(observable_type_name(p[k].type));
 		v[2 * i + 1] = DB_STR(p[k].ob->hash);
 	}
+	*np = 2 * w;
+	return (enum db_stmt)(first + (w == PAIRS_IN ? 0 : w == 16 ? 1 : 2));
 }
 
 /* Which pairs are under an unexpired suppression, and for what scope. */
@@ -364,7 +384,8 @@ read_suppressions(struct db *db, const char *tenant_id, const char *nowsql,
 {
 	struct db_val v[2 + 2 * PAIRS_IN];
 	struct db_res *res = NULL;
-	size_t from, i;
+	enum db_stmt st;
+	size_t from, i, nv;
 	enum observable_type t;
 	int rc, k;
 
@@ -385,9 +406,9 @@ read_suppressions(struct db *db, const char *tenant_id, const char *nowsql,
 	v[0] = DB_STR(tenant_id);
 	v[1] = DB_STR(nowsql);
 	for (from = 0; from < np; from += PAIRS_IN) {
-		pairs_params(v + 2, p, from, np);
-		if ((rc = db_exec(db, SQL_ALERT_SUPPRESSED_64, v, NELEM(v),
-		    &res)) != 0)
+		st = pairs_params(SQL_ALERT_SUPPRESSED_64, v + 2, p, from, np,
+		    &nv);
+		if ((rc = db_exec(db, st, v, 2 + nv, &res)) != 0)
 			return rc;
 		for (i = 0; i < res->nrows; i++) {
 			const char *scope = db_cell(res, i, SUP_C_SCOPE);
@@ -549,20 +570,32 @@ upsert_one(struct db *db, const char *tenant_id, struct slot *s,
 		s->out->status = status_static(db_cell(res, 0,
 		    FIND_C_STATUS));
 	} else
-		rc = DB_RETRY;  /* cannot be under the lock; try again */
+		rc = DB_RETRY;  /* gone since it was updated; try again */
 	db_res_free(res);
 	return rc;
 }
 
-/* The batch path: the pairs that exist (read under the tenant's lock,
- * which every ingest holds, so none appears meanwhile), then one
- * multi-row upsert, then the new alerts' seqs. */
+static int
+slot_cmp(const void *a, const void *b)
+{
+	const struct slot *x = *(const struct slot *const *)a;
+	const struct slot *y = *(const struct slot *const *)b;
+	int c = strcmp(x->in->source, y->in->source);
+
+	return c != 0 ? c : strcmp(x->in->external_id, y->in->external_id);
+}
+
+/* The batch path: the pairs that exist, then one multi-row upsert, then
+ * the new alerts' seqs (a pair another ingest inserted between the
+ * look-up and the upsert leaves its new id without a row: the call is
+ * tried again, and then finds it). */
 static int
 upsert_many(struct db *db, const char *tenant_id, struct slot *sl,
     size_t n, const char *nowsql)
 {
 	struct db_val v[1 + 2 * PAIRS_IN], *rows = NULL;
 	struct db_res *res = NULL;
+	struct slot **order = NULL;
 	char (*det)[VTIME_SQL_LEN] = NULL;
 	size_t i, j, k, from, nfirst = 0, nnew;
 	int rc = DB_ERR;
@@ -598,13 +631,23 @@ upsert_many(struct db *db, const char *tenant_id, struct slot *sl,
 		db_res_free(res);
 		res = NULL;
 	}
-	for (i = 0; i < n; i++) {
-		if (!sl[i].first)
-			continue;
-		sl[i].created = sl[i].seq == 0;
-		vtime_sql(sl[i].in->detected_at, det[i], sizeof(det[i]));
-		alert_row(rows + nfirst * ALERT_NCOLS, tenant_id, &sl[i],
-		    det[i], nowsql);
+	/* The rows in (source, external_id) order, so that two batches
+	 * lock the keys they share in the same order. */
+	if ((order = calloc(n, sizeof(*order))) == NULL) {
+		rc = DB_ERR;
+		goto out;
+	}
+	for (i = 0, k = 0; i < n; i++)
+		if (sl[i].first)
+			order[k++] = &sl[i];
+	qsort(order, k, sizeof(*order), slot_cmp);
+	for (i = 0; i < k; i++) {
+		struct slot *s = order[i];
+
+		s->created = s->seq == 0;
+		vtime_sql(s->in->detected_at, det[i], sizeof(det[i]));
+		alert_row(rows + nfirst * ALERT_NCOLS, tenant_id, s, det[i],
+		    nowsql);
 		nfirst++;
 	}
 	if ((rc = db_exec_rows(db, SQL_ALERT_UPSERT_64, rows, ALERT_NCOLS,
@@ -642,9 +685,11 @@ upsert_many(struct db *db, const char *tenant_id, struct slot *sl,
 	rc = 0;
 	for (i = 0; i < n; i++)
 		if (sl[i].first && sl[i].seq == 0)
-			rc = DB_RETRY;  /* cannot be under the lock */
+			rc = DB_RETRY;  /* another ingest inserted it after
+			                 * the look-up: try again */
 out:
 	db_res_free(res);
+	free(order);
 	free(det);
 	free(rows);
 	return rc;
@@ -660,19 +705,24 @@ out:
 /* Upsert the observables of the new alerts and link them. */
 static int
 write_observables(struct db *db, const char *tenant_id, struct slot *sl,
-    size_t n, struct pair *p, size_t np, const char *nowsql)
+    size_t n, const char *nowsql)
 {
 	struct db_val *rows = NULL, v[2 + 2 * PAIRS_IN];
 	struct db_res *res = NULL;
 	char (*ids)[VIGIL_ID_LEN] = NULL;
-	size_t i, j, nused = 0, nlinks = 0, from;
+	size_t i, j, nused = 0, nlinks = 0, from, nv, cap;
 	enum observable_type t;
+	enum db_stmt st;
 	int rc = DB_ERR, k;
 	struct pair *used = NULL;
 
 	/* Only the pairs new alerts carry. */
-	if ((used = calloc(np ? np : 1, sizeof(*used))) == NULL)
+	for (i = 0; i < n; i++)
+		if (sl[i].created)
+			nlinks += sl[i].in->nobs;
+	if ((used = calloc(nlinks ? nlinks : 1, sizeof(*used))) == NULL)
 		goto out;
+	nlinks = 0;
 	for (i = 0; i < n; i++) {
 		if (!sl[i].created)
 			continue;
@@ -687,14 +737,18 @@ write_observables(struct db *db, const char *tenant_id, struct slot *sl,
 			nlinks++;
 		}
 	}
-	(void)p;
-	(void)np;
 	if (nused == 0) {
 		rc = 0;
 		goto out;
 	}
-	if ((rows = calloc((nused > nlinks ? nused : nlinks) * OBS_NCOLS,
-	    sizeof(*rows))) == NULL ||
+	/* In one order, (type, hash), so that two ingests lock the rows
+	 * of the observables they share in the same order. */
+	qsort(used, nused, sizeof(*used), pair_cmp);
+	/* Room for the links, and for one alert's padding (below). */
+	cap = nused > nlinks ? nused : nlinks;
+	if (n == 1 && cap < PAIRS_IN)
+		cap = PAIRS_IN;
+	if ((rows = calloc(cap * OBS_NCOLS, sizeof(*rows))) == NULL ||
 	    (ids = calloc(nused, sizeof(*ids))) == NULL)
 		goto out;
 	for (i = 0; i < nused; i++) {
@@ -710,24 +764,32 @@ write_observables(struct db *db, const char *tenant_id, struct slot *sl,
 		r[5] = DB_STR(nowsql);
 		r[6] = DB_STR(nowsql);
 	}
+	/* One alert's (at most 64) in one statement: the last row repeated
+	 * up to the statement's size updates that row again. */
+	k = (int)nused;
+	if (n == 1)
+		for (; k != 1 && k != 4 && k != 16 && k != 64; k++)
+			memcpy(rows + (size_t)k * OBS_NCOLS,
+			    rows + (size_t)(k - 1) * OBS_NCOLS,
+			    OBS_NCOLS * sizeof(*rows));
 	if ((rc = db_exec_rows(db, SQL_OBS_UPSERT_64, rows, OBS_NCOLS,
-	    nused)) != 0)
+	    (size_t)k)) != 0)
 		goto out;
 	/* One new alert: link in one INSERT … SELECT. */
 	if (n == 1) {
 		v[0] = DB_INT(sl[0].seq);
 		v[1] = DB_STR(tenant_id);
-		pairs_params(v + 2, used, 0, nused);
-		rc = db_exec(db, SQL_ALERT_LINK_ONE, v, 2 + 2 * PAIRS_IN,
-		    NULL);
+		st = pairs_params(SQL_ALERT_LINK_ONE_64, v + 2, used, 0, nused,
+		    &nv);
+		rc = db_exec(db, st, v, 2 + nv, NULL);
 		goto out;
 	}
 	/* Several: the observables' seqs, then the links. */
 	v[0] = DB_STR(tenant_id);
 	for (from = 0; from < nused; from += PAIRS_IN) {
-		pairs_params(v + 1, used, from, nused);
-		if ((rc = db_exec(db, SQL_OBS_SEQS_64, v, 1 + 2 * PAIRS_IN,
-		    &res)) != 0)
+		st = pairs_params(SQL_OBS_SEQS_64, v + 1, used, from, nused,
+		    &nv);
+		if ((rc = db_exec(db, st, v, 1 + nv, &res)) != 0)
 			goto out;
 		for (j = 0; j < res->nrows; j++)
 			if (observable_type_parse(db_cell(res, j, OSEQ_C_TYPE),
@@ -759,6 +821,32 @@ out:
 	free(rows);
 	free(used);
 	return rc;
+}
+
+/*
+ * The lock an ingest takes last, so that the tenant's events and audit
+ * entries commit in the order of their seqs: the tenant's audit chain
+ * head row (audit_heads), which orders ingests among themselves and which
+ * every other audited writer locks too. Not the tenant's row: an ingest
+ * holds it shared from its first statement (SQL_ALERT_TENANT_SHARE; the
+ * foreign keys of alerts and observables would too), and two ingests
+ * taking it exclusively would deadlock; that shared hold is what keeps
+ * out the writers that lock the tenant's row exclusively (findings, the
+ * scanner, settings, keys, webhooks, the spooler, PATCH and dismiss)
+ * meanwhile. Before the tenant's first audit entry there is no head row
+ * to lock: then the tenant's row after all (a deadlock there is
+ * retried). 0 or a DB_* code.
+ */
+static int
+lock_head(struct db *db, const char *tenant_id, struct audit_head *head)
+{
+	int rc;
+
+	if ((rc = audit_head_lock_row(db, tenant_id, head)) != 0)
+		return rc < 0 ? rc : 0;
+	if ((rc = audit_head_lock(db, tenant_id, head)) < 0)
+		return rc;
+	return rc == 0 ? DB_ERR : 0;
 }
 
 /* History, events and the audit entry of the call. */
@@ -834,13 +922,16 @@ write_records(struct db *db, const char *tenant_id, const char *actor,
 		r[4] = DB_STRN(payloads[i], len);
 		ne++;
 	}
-	if ((rc = db_exec_rows(db, SQL_EVENT_INSERT_64, rows, EVENT_NCOLS,
+	/* Only now the lock that orders the tenant's events and audit
+	 * entries: everything above is the call's own rows. */
+	if ((rc = lock_head(db, tenant_id, head)) != 0 ||
+	    (rc = db_exec_rows(db, SQL_EVENT_INSERT_64, rows, EVENT_NCOLS,
 	    ne)) != 0)
 		goto out;
 	/* One audit entry per call, not per alert: a forwarder's thousand
 	 * alerts a second would otherwise be a thousand chained entries,
-	 * each a round trip under the tenant's lock. The batch's names
-	 * every alert it created or deduplicated. */
+	 * each a round trip under the lock that orders them. The batch's
+	 * names every alert it created or deduplicated. */
 	detail = json_object_new_object();
 	if (!batch) {
 		json_object_object_add(detail, "source",
@@ -931,8 +1022,15 @@ ingest_once(struct db *db, const char *tenant_id, const char *actor,
 	}
 	if ((rc = db_begin(db)) != 0)
 		goto out;
-	/* Suppressions are read before the lock: a plain read, and a
-	 * suppression made meanwhile applies to the next alert. */
+	/* The tenant's row shared, before any other lock: what a writer
+	 * that locks it exclusively and then an alert (PATCH, dismiss, an
+	 * escalation) waits for, so that it never holds the alert this
+	 * ingest wants while waiting for this ingest. */
+	if ((rc = db_exec(db, SQL_ALERT_TENANT_SHARE, (struct db_val[]){
+	    DB_STR(tenant_id) }, 1, NULL)) != 0)
+		goto rollback;
+	/* Suppressions: a plain read, and a suppression made meanwhile
+	 * applies to the next alert. */
 	if ((rc = read_suppressions(db, tenant_id, nowsql, p, np)) != 0)
 		goto rollback;
 	for (i = 0; i < n; i++) {
@@ -951,13 +1049,10 @@ ingest_once(struct db *db, const char *tenant_id, const char *actor,
 			goto rollback;
 		}
 	}
-	/* The tenant's row lock first, as every writer of the tenant takes
-	 * it (the alerts' foreign key would otherwise hold it shared, and
-	 * two ingests upgrading at once deadlock). */
-	if ((rc = audit_head_lock(db, tenant_id, &head)) <= 0) {
-		rc = rc == 0 ? DB_ERR : rc;
-		goto rollback;
-	}
+	/* Concurrent ingests of one (source, external_id) meet at its
+	 * unique key: the second waits for the first's commit and then
+	 * finds it. The lock that orders events is taken last
+	 * (write_records). */
 	rc = n == 1 ? upsert_one(db, tenant_id, &sl[0], nowsql) :
 	    upsert_many(db, tenant_id, sl, n, nowsql);
 	if (rc != 0)
@@ -973,8 +1068,7 @@ ingest_once(struct db *db, const char *tenant_id, const char *actor,
 		/* A known alert keeps its status (dismissed stays so). */
 		out[i].suppressed = strcmp(out[i].status, "suppressed") == 0;
 	}
-	if ((rc = write_observables(db, tenant_id, sl, n, p, np,
-	    nowsql)) != 0 ||
+	if ((rc = write_observables(db, tenant_id, sl, n, nowsql)) != 0 ||
 	    (rc = write_records(db, tenant_id, actor, sl, n, batch, now,
 	    nowsql, &head)) != 0)
 		goto rollback;
@@ -997,7 +1091,7 @@ alerts_ingest(struct db *db, const char *tenant_id, const char *actor,
 {
 	int attempt, rc = DB_ERR;
 
-	for (attempt = 0; attempt < 3; attempt++) {
+	for (attempt = 0; attempt < 5; attempt++) {
 		rc = ingest_once(db, tenant_id, actor, in, n, batch, now, out);
 		if (rc != DB_RETRY && rc != DB_DUP)
 			break;
@@ -1005,4 +1099,602 @@ alerts_ingest(struct db *db, const char *tenant_id, const char *actor,
 		    tenant_id, rc);
 	}
 	return rc == DB_DUP ? DB_RETRY : rc;
+}
+
+/* ---- reading and changing --------------------------------------------- */
+
+static const char *const reasons[] = { "known-good", "false-positive",
+    "duplicate", "test", "other" };
+
+int
+alerts_reason_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && i < NELEM(reasons); i++)
+		if (strcmp(s, reasons[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+alerts_id_valid(const char *s)
+{
+	return id_valid("alert", s);
+}
+
+/* ALERT_COLS' (and ALERT_LIST_COLS') order in db.c. */
+enum {
+	ALERT_C_SEQ, ALERT_C_ID, ALERT_C_SOURCE, ALERT_C_EXTERNAL,
+	ALERT_C_SEVERITY, ALERT_C_TITLE, ALERT_C_STATUS, ALERT_C_DETECTED,
+	ALERT_C_INGESTED, ALERT_C_LAST_SEEN, ALERT_C_UPDATED,
+	ALERT_C_OCCURRENCES, ALERT_C_ASSET, ALERT_C_RAW, ALERT_C_RAW_TRUNC,
+	ALERT_C_ASSIGNEE, ALERT_C_TAGS, ALERT_C_CASE, ALERT_C_REASON,
+	ALERT_C_COMMENT
+};
+/* SQL_ALERT_OBSERVABLES' and SQL_ALERT_HISTORY_LIST's columns. */
+enum { AOBS_C_ID, AOBS_C_TYPE, AOBS_C_VALUE };
+enum { AHIST_C_ACTION, AHIST_C_AT, AHIST_C_ACTOR, AHIST_C_FIELDS };
+
+void
+alerts_row_free(struct alert_row *a)
+{
+	if (a == NULL)
+		return;
+	free(a->id);
+	free(a->source);
+	free(a->external_id);
+	free(a->severity);
+	free(a->title);
+	free(a->status);
+	free(a->detected_at);
+	free(a->ingested_at);
+	free(a->last_seen_at);
+	free(a->updated_at);
+	free(a->asset);
+	free(a->raw);
+	free(a->assignee);
+	free(a->tags);
+	free(a->case_id);
+	free(a->dismiss_reason);
+	free(a->dismiss_comment);
+	json_object_put(a->observables);
+	free(a);
+}
+
+/* A copy of cell (row, col), or NULL for SQL NULL; *bad set when out of
+ * memory. */
+static char *
+cell_dup(const struct db_res *res, size_t row, size_t col, int *bad)
+{
+	const char *s = db_cell(res, row, col);
+	char *p;
+
+	if (s == NULL)
+		return NULL;
+	if ((p = dupn(s, strlen(s))) == NULL)
+		*bad = 1;
+	return p;
+}
+
+/* Row i of an ALERT_COLS result as a new alert_row; NULL when out of
+ * memory. */
+static struct alert_row *
+row_at(const struct db_res *res, size_t i)
+{
+	struct alert_row *a;
+	int bad = 0;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	a->seq = db_cell_int(res, i, ALERT_C_SEQ);
+	a->id = cell_dup(res, i, ALERT_C_ID, &bad);
+	a->source = cell_dup(res, i, ALERT_C_SOURCE, &bad);
+	a->external_id = cell_dup(res, i, ALERT_C_EXTERNAL, &bad);
+	a->severity = cell_dup(res, i, ALERT_C_SEVERITY, &bad);
+	a->title = cell_dup(res, i, ALERT_C_TITLE, &bad);
+	a->status = cell_dup(res, i, ALERT_C_STATUS, &bad);
+	a->detected_at = cell_dup(res, i, ALERT_C_DETECTED, &bad);
+	a->ingested_at = cell_dup(res, i, ALERT_C_INGESTED, &bad);
+	a->last_seen_at = cell_dup(res, i, ALERT_C_LAST_SEEN, &bad);
+	a->updated_at = cell_dup(res, i, ALERT_C_UPDATED, &bad);
+	a->occurrences = db_cell_int(res, i, ALERT_C_OCCURRENCES);
+	a->asset = cell_dup(res, i, ALERT_C_ASSET, &bad);
+	a->raw = cell_dup(res, i, ALERT_C_RAW, &bad);
+	/* "" is "not sent" (the column is NOT NULL). */
+	if (a->raw != NULL && a->raw[0] == '\0') {
+		free(a->raw);
+		a->raw = NULL;
+	}
+	a->raw_truncated = db_cell_int(res, i, ALERT_C_RAW_TRUNC) != 0;
+	a->assignee = cell_dup(res, i, ALERT_C_ASSIGNEE, &bad);
+	a->tags = cell_dup(res, i, ALERT_C_TAGS, &bad);
+	a->case_id = cell_dup(res, i, ALERT_C_CASE, &bad);
+	a->dismiss_reason = cell_dup(res, i, ALERT_C_REASON, &bad);
+	a->dismiss_comment = cell_dup(res, i, ALERT_C_COMMENT, &bad);
+	if (bad || a->id == NULL || a->status == NULL) {
+		alerts_row_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* a's observables into a->observables. 0 or a DB_* code. */
+static int
+load_observables(struct db *db, const char *tenant_id, struct alert_row *a)
+{
+	struct db_res *res = NULL;
+	size_t i;
+	int rc;
+
+	if ((rc = db_exec(db, SQL_ALERT_OBSERVABLES, (struct db_val[]){
+	    DB_STR(tenant_id), DB_INT(a->seq) }, 2, &res)) != 0)
+		return rc;
+	a->observables = json_object_new_array();
+	for (i = 0; i < res->nrows; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "type", json_object_new_string(
+		    db_cell(res, i, AOBS_C_TYPE)));
+		json_object_object_add(o, "value", json_object_new_string(
+		    db_cell(res, i, AOBS_C_VALUE)));
+		json_object_array_add(a->observables, o);
+	}
+	db_res_free(res);
+	return 0;
+}
+
+/* One alert, locked or not, with its observables: as alerts_get. */
+static int
+load(struct db *db, const char *tenant_id, const char *id, int lock,
+    struct alert_row **out)
+{
+	struct db_res *res = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!alerts_id_valid(id))
+		return 0;
+	if ((rc = db_exec(db, lock ? SQL_ALERT_GET_LOCK : SQL_ALERT_GET,
+	    (struct db_val[]){ DB_STR(tenant_id), DB_STR(id) }, 2,
+	    &res)) != 0)
+		return rc;
+	if (res->nrows == 0) {
+		db_res_free(res);
+		return 0;
+	}
+	*out = row_at(res, 0);
+	db_res_free(res);
+	if (*out == NULL)
+		return DB_ERR;
+	if ((rc = load_observables(db, tenant_id, *out)) != 0) {
+		alerts_row_free(*out);
+		*out = NULL;
+		return rc;
+	}
+	return 1;
+}
+
+int
+alerts_get(struct db *db, const char *tenant_id, const char *id,
+    struct alert_row **out)
+{
+	return load(db, tenant_id, id, 0, out);
+}
+
+/* A JSON value from stored text (a member the database holds as JSON),
+ * or dflt (taken) when it does not parse. */
+static json_object *
+stored_json(const char *text, json_object *dflt)
+{
+	json_object *v = text != NULL ? json_tokener_parse(text) : NULL;
+
+	if (v == NULL)
+		return dflt;
+	json_object_put(dflt);
+	return v;
+}
+
+json_object *
+alerts_to_json(const struct alert_row *a, int full)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_string(a->id));
+	json_object_object_add(o, "source", json_object_new_string(a->source));
+	json_object_object_add(o, "external_id",
+	    json_object_new_string(a->external_id));
+	json_object_object_add(o, "severity",
+	    json_object_new_string(a->severity));
+	json_object_object_add(o, "title", json_object_new_string(a->title));
+	json_object_object_add(o, "status", json_object_new_string(a->status));
+	json_object_object_add(o, "detected_at",
+	    vtime_sql_json(a->detected_at));
+	json_object_object_add(o, "ingested_at",
+	    vtime_sql_json(a->ingested_at));
+	json_object_object_add(o, "last_seen_at",
+	    vtime_sql_json(a->last_seen_at));
+	json_object_object_add(o, "updated_at", vtime_sql_json(a->updated_at));
+	json_object_object_add(o, "occurrences",
+	    json_object_new_int64(a->occurrences));
+	json_object_object_add(o, "asset", stored_json(a->asset,
+	    json_object_new_object()));
+	json_object_object_add(o, "assignee",
+	    vjson_new_string_or_null(a->assignee));
+	json_object_object_add(o, "tags", stored_json(a->tags,
+	    json_object_new_array()));
+	json_object_object_add(o, "case_id",
+	    vjson_new_string_or_null(a->case_id));
+	if (a->observables != NULL)
+		json_object_object_add(o, "observables",
+		    json_object_get(a->observables));
+	if (!full)
+		return o;
+	json_object_object_add(o, "raw", stored_json(a->raw, NULL));
+	json_object_object_add(o, "raw_truncated",
+	    json_object_new_boolean(a->raw_truncated));
+	json_object_object_add(o, "dismiss_reason",
+	    vjson_new_string_or_null(a->dismiss_reason));
+	json_object_object_add(o, "dismiss_comment",
+	    vjson_new_string_or_null(a->dismiss_comment));
+	return o;
+}
+
+/* ALERT_FILTERS' 16 parameters from f into v; since is f's as text in
+ * sincebuf. */
+static void
+filter_params(struct db_val *v, const struct alerts_filter *f,
+    char *sincebuf, size_t sincesz)
+{
+	static const char *const all_status[] = { "triage", "escalated",
+	    "dismissed", "suppressed" };
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		v[i] = DB_STR(f->nstatus == 0 ? all_status[i] :
+		    f->status[i < f->nstatus ? i : f->nstatus - 1]);
+	for (i = 0; i < 5; i++)
+		v[4 + i] = DB_STR(f->nseverity == 0 ? severities[i] :
+		    f->severity[i < f->nseverity ? i : f->nseverity - 1]);
+	v[9] = v[10] = DB_STR0(f->source);
+	v[11] = v[12] = DB_STR0(f->assignee);
+	if (f->since != 0) {
+		vtime_sql(f->since, sincebuf, sincesz);
+		v[13] = v[14] = v[15] = DB_STR(sincebuf);
+	} else
+		v[13] = v[14] = v[15] = DB_NUL;
+}
+
+void
+alerts_page_free(struct alerts_page *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->n; i++)
+		alerts_row_free(p->rows[i]);
+	free(p->rows);
+	free(p);
+}
+
+int
+alerts_list(struct db *db, const char *tenant_id,
+    const struct alerts_filter *f, struct alerts_page **out)
+{
+	struct db_val v[19];
+	struct db_res *res = NULL;
+	struct alerts_page *p;
+	char since[VTIME_SQL_LEN];
+	size_t i, n;
+	int rc;
+
+	*out = NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return DB_ERR;
+	v[0] = DB_STR(tenant_id);
+	filter_params(v + 1, f, since, sizeof(since));
+	if ((rc = db_exec(db, SQL_ALERT_COUNT, v, 17, &res)) != 0)
+		goto fail;
+	p->total = db_cell_int(res, 0, 0);
+	db_res_free(res);
+	res = NULL;
+	if (p->total == 0) {
+		*out = p;
+		return 0;
+	}
+	v[0] = DB_STR(tenant_id);
+	v[1] = DB_INT(f->before);
+	filter_params(v + 2, f, since, sizeof(since));
+	v[18] = DB_INT(f->limit + 1);
+	if ((rc = db_exec(db, SQL_ALERT_LIST, v, 19, &res)) != 0)
+		goto fail;
+	n = res->nrows > (size_t)f->limit ? (size_t)f->limit : res->nrows;
+	p->has_more = res->nrows > (size_t)f->limit;
+	if (n > 0 && (p->rows = calloc(n, sizeof(*p->rows))) == NULL) {
+		rc = DB_ERR;
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		if ((p->rows[i] = row_at(res, i)) == NULL) {
+			rc = DB_ERR;
+			goto fail;
+		}
+		p->n++;
+	}
+	db_res_free(res);
+	*out = p;
+	return 0;
+fail:
+	db_res_free(res);
+	alerts_page_free(p);
+	return rc;
+}
+
+static json_object *
+history_entry(const struct db_res *res, size_t i)
+{
+	json_object *h = json_object_new_object(), *fields;
+	char ts[VTIME_RFC3339_LEN];
+
+	json_object_object_add(h, "action",
+	    json_object_new_string(db_cell(res, i, AHIST_C_ACTION)));
+	if (vtime_sql_to_rfc3339(db_cell(res, i, AHIST_C_AT), ts,
+	    sizeof(ts)) != 0)
+		ts[0] = '\0';
+	json_object_object_add(h, "timestamp", json_object_new_string(ts));
+	json_object_object_add(h, "by",
+	    json_object_new_string(db_cell(res, i, AHIST_C_ACTOR)));
+	fields = json_tokener_parse(db_cell(res, i, AHIST_C_FIELDS));
+	if (fields != NULL && json_object_is_type(fields, json_type_object)) {
+		json_object_object_foreach(fields, k, v)
+			json_object_object_add(h, k, json_object_get(v));
+	}
+	json_object_put(fields);
+	return h;
+}
+
+int
+alerts_history(struct db *db, const char *tenant_id, const char *id,
+    json_object **out)
+{
+	struct db_res *res = NULL;
+	struct alert_row *a = NULL;
+	json_object *arr;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if ((rc = alerts_get(db, tenant_id, id, &a)) <= 0)
+		return rc;
+	alerts_row_free(a);
+	if ((rc = db_exec(db, SQL_ALERT_HISTORY_LIST, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(id) }, 2, &res)) != 0)
+		return rc;
+	arr = json_object_new_array();
+	for (i = 0; i < res->nrows; i++)
+		json_object_array_add(arr, history_entry(res, i));
+	db_res_free(res);
+	*out = json_object_new_object();
+	json_object_object_add(*out, "alert_id", json_object_new_string(id));
+	json_object_object_add(*out, "history", arr);
+	return 1;
+}
+
+/* The start of a change: a transaction holding the tenant's row lock
+ * (the order every writer of a tenant's alerts takes: an ingest holds it
+ * shared from its start) and then the alert's, with the alert loaded.
+ * ALERTS_OK with *a set and the transaction open; otherwise rolled
+ * back. */
+static enum alerts_outcome
+change_begin(struct db *db, const char *tenant_id, const char *id,
+    struct audit_head *head, struct alert_row **a, int *rc)
+{
+	*a = NULL;
+	if (!alerts_id_valid(id))
+		return ALERTS_NOT_FOUND;
+	if ((*rc = db_begin(db)) != 0)
+		return ALERTS_DB_ERROR;
+	if ((*rc = audit_head_lock(db, tenant_id, head)) <= 0) {
+		db_rollback(db);
+		if (*rc == 0)
+			return ALERTS_NOT_FOUND;
+		return ALERTS_DB_ERROR;
+	}
+	*rc = load(db, tenant_id, id, 1, a);
+	if (*rc <= 0) {
+		db_rollback(db);
+		return *rc == 0 ? ALERTS_NOT_FOUND : ALERTS_DB_ERROR;
+	}
+	*rc = 0;
+	return ALERTS_OK;
+}
+
+/* Append history entry action with fields (taken) by actor. */
+static int
+history_add(struct db *db, const char *tenant_id, const char *id,
+    const char *action, json_object *fields, const char *actor,
+    const char *nowsql)
+{
+	const char *f = vjson_str(fields, NULL);
+	int rc;
+
+	rc = db_exec(db, SQL_ALERT_HISTORY_1, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(id), DB_STR(action), DB_STR(nowsql),
+	    DB_STR(actor), DB_STR(f ? f : "{}") }, HIST_NCOLS, NULL);
+	json_object_put(fields);
+	return rc;
+}
+
+static void
+set_str(char **dst, const char *s)
+{
+	free(*dst);
+	*dst = s != NULL ? dupn(s, strlen(s)) : NULL;
+}
+
+static enum alerts_outcome
+patch_once(struct db *db, const char *tenant_id, const char *id,
+    const struct alerts_patch *p, const char *actor, time_t now,
+    struct alert_row **after, int *rc)
+{
+	struct audit_head head;
+	struct alert_row *a = NULL;
+	enum alerts_outcome o;
+	json_object *fields;
+	char nowsql[VTIME_SQL_LEN];
+	const char *tags;
+
+	*after = NULL;
+	vtime_sql(now, nowsql, sizeof(nowsql));
+	if ((o = change_begin(db, tenant_id, id, &head, &a, rc)) != ALERTS_OK)
+		return o;
+	fields = json_object_new_object();
+	if (p->set_assignee) {
+		set_str(&a->assignee, p->assignee);
+		json_object_object_add(fields, "assignee",
+		    vjson_new_string_or_null(p->assignee));
+	}
+	if (p->set_severity) {
+		json_object_object_add(fields, "previous_severity",
+		    json_object_new_string(a->severity));
+		set_str(&a->severity, p->severity);
+		json_object_object_add(fields, "severity",
+		    json_object_new_string(p->severity));
+	}
+	if (p->set_tags) {
+		tags = vjson_str(p->tags, NULL);
+		set_str(&a->tags, tags);
+		json_object_object_add(fields, "tags",
+		    json_object_get(p->tags));
+	}
+	set_str(&a->updated_at, nowsql);
+	if (a->severity == NULL || a->tags == NULL || a->updated_at == NULL) {
+		json_object_put(fields);
+		*rc = DB_ERR;
+		goto fail;
+	}
+	*rc = db_exec(db, SQL_ALERT_PATCH, (struct db_val[]){
+	    DB_STR0(a->assignee), DB_STR(a->severity), DB_STR(a->tags),
+	    DB_STR(nowsql), DB_STR(tenant_id), DB_STR(id) }, 6, NULL);
+	if (*rc == 0)
+		*rc = history_add(db, tenant_id, id, "updated",
+		    json_object_get(fields), actor, nowsql);
+	if (*rc == 0)
+		*rc = audit_append_head(db, tenant_id, &head, actor,
+		    "alert.update", id, fields);
+	json_object_put(fields);
+	if (*rc != 0 || (*rc = db_commit(db)) != 0)
+		goto fail;
+	*after = a;
+	return ALERTS_OK;
+fail:
+	db_rollback(db);
+	alerts_row_free(a);
+	return ALERTS_DB_ERROR;
+}
+
+static enum alerts_outcome
+dismiss_once(struct db *db, const char *tenant_id, const char *id,
+    const char *reason, const char *comment, const char *actor, time_t now,
+    struct alert_row **after, int *rc)
+{
+	struct audit_head head;
+	struct alert_row *a = NULL;
+	enum alerts_outcome o;
+	json_object *fields, *data;
+	char nowsql[VTIME_SQL_LEN];
+
+	*after = NULL;
+	vtime_sql(now, nowsql, sizeof(nowsql));
+	if ((o = change_begin(db, tenant_id, id, &head, &a, rc)) != ALERTS_OK)
+		return o;
+	/* An escalated alert belongs to its case (resolve that); a
+	 * dismissed one is final. */
+	if (strcmp(a->status, "triage") != 0 &&
+	    strcmp(a->status, "suppressed") != 0) {
+		db_rollback(db);
+		alerts_row_free(a);
+		return ALERTS_CONFLICT;
+	}
+	set_str(&a->status, "dismissed");
+	set_str(&a->dismiss_reason, reason);
+	set_str(&a->dismiss_comment, comment);
+	set_str(&a->updated_at, nowsql);
+	if (a->status == NULL || a->dismiss_reason == NULL ||
+	    a->updated_at == NULL || (comment != NULL &&
+	    a->dismiss_comment == NULL)) {
+		*rc = DB_ERR;
+		goto fail;
+	}
+	fields = json_object_new_object();
+	json_object_object_add(fields, "reason_code",
+	    json_object_new_string(reason));
+	json_object_object_add(fields, "comment",
+	    vjson_new_string_or_null(comment));
+	data = json_object_new_object();
+	json_object_object_add(data, "alert", alerts_to_json(a, 0));
+	*rc = db_exec(db, SQL_ALERT_DISMISS, (struct db_val[]){
+	    DB_STR(reason), DB_STR0(comment), DB_STR(nowsql),
+	    DB_STR(tenant_id), DB_STR(id) }, 5, NULL);
+	if (*rc == 0)
+		*rc = history_add(db, tenant_id, id, "dismissed",
+		    json_object_get(fields), actor, nowsql);
+	if (*rc == 0) {
+		/* events_append takes data, on error too. */
+		*rc = events_append(db, tenant_id, "alert.dismissed", now,
+		    data, NULL);
+		data = NULL;
+	}
+	if (*rc == 0)
+		*rc = audit_append_head(db, tenant_id, &head, actor,
+		    "alert.dismiss", id, fields);
+	json_object_put(fields);
+	json_object_put(data);
+	if (*rc != 0 || (*rc = db_commit(db)) != 0)
+		goto fail;
+	*after = a;
+	return ALERTS_OK;
+fail:
+	db_rollback(db);
+	alerts_row_free(a);
+	return ALERTS_DB_ERROR;
+}
+
+/* A change that loses a deadlock is tried again, as an ingest is: the
+ * lock orders above leave none between ingests and these changes, but a
+ * writer that locked an alert before the tenant would. */
+#define CHANGE_ATTEMPTS 3
+
+enum alerts_outcome
+alerts_patch(struct db *db, const char *tenant_id, const char *id,
+    const struct alerts_patch *p, const char *actor, time_t now,
+    struct alert_row **after, int *rc)
+{
+	enum alerts_outcome o = ALERTS_DB_ERROR;
+	int attempt;
+
+	for (attempt = 0; attempt < CHANGE_ATTEMPTS; attempt++) {
+		o = patch_once(db, tenant_id, id, p, actor, now, after, rc);
+		if (o != ALERTS_DB_ERROR || *rc != DB_RETRY)
+			break;
+	}
+	return o;
+}
+
+enum alerts_outcome
+alerts_dismiss(struct db *db, const char *tenant_id, const char *id,
+    const char *reason, const char *comment, const char *actor, time_t now,
+    struct alert_row **after, int *rc)
+{
+	enum alerts_outcome o = ALERTS_DB_ERROR;
+	int attempt;
+
+	for (attempt = 0; attempt < CHANGE_ATTEMPTS; attempt++) {
+		o = dismiss_once(db, tenant_id, id, reason, comment, actor,
+		    now, after, rc);
+		if (o != ALERTS_DB_ERROR || *rc != DB_RETRY)
+			break;
+	}
+	return o;
 }

@@ -88,6 +88,24 @@ audit_head_lock(struct db *db, const char *tenant_id,
 }
 
 int
+audit_head_lock_row(struct db *db, const char *tenant_id,
+    struct audit_head *head)
+{
+	struct db_res *res = NULL;
+	int rc, found;
+
+	rc = db_exec(db, SQL_AUDIT_LAST,
+	    (struct db_val[]){ DB_STR(tenant_id) }, 1, &res);
+	if (rc != 0)
+		return rc;
+	found = res->nrows > 0;
+	audit_head_set(head, found ? db_cell(res, 0, AUDIT_HEAD_C_SEQ) : NULL,
+	    found ? db_cell(res, 0, AUDIT_HEAD_C_HASH) : NULL);
+	db_res_free(res);
+	return found;
+}
+
+int
 audit_append(struct db *db, const char *tenant_id, const char *actor,
     const char *action, const char *object, json_object *detail)
 {

@@ -56,6 +56,14 @@ void	 audit_head_set(struct audit_head *, const char *seq,
  * *head set, 0 if there is no such tenant, or a DB_* code. */
 int	 audit_head_lock(struct db *, const char *tenant_id,
 	    struct audit_head *head);
+/* Lock the tenant's chain head row alone (audit_heads), not the tenant's
+ * row, and read it: for a writer whose foreign keys already hold the
+ * tenant's row shared (alert ingest), where taking it exclusively would
+ * deadlock against another such writer. Every writer of the tenant's
+ * audit entries locks this row too. 1 with *head set, 0 if the tenant has
+ * no entry yet (no row to lock: take audit_head_lock), or a DB_* code. */
+int	 audit_head_lock_row(struct db *, const char *tenant_id,
+	    struct audit_head *head);
 /* Append after head (which the caller's transaction read with the lock,
  * and which then names the new entry): the chain's one write, with no
  * round trip to find where it ends. detail is borrowed (may be NULL). */

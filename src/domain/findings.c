@@ -371,8 +371,10 @@ findings_page_free(struct findings_page *p)
 }
 
 /* The parameters SQL_FINDING_LIST* and SQL_FINDING_COUNT* share, in
- * their order (the count statements take the first LP_SINCE or LP_BEFORE
- * of them). The IN lists have five slots each. */
+ * their order: a statement takes a prefix of them (up to LP_RTYPE without
+ * the metadata filters, LP_TAG without the tag, LP_BEFORE with it), then
+ * for a list the cursor and the limit (the count statements take the
+ * first LP_SINCE, or the prefix). The IN lists have five slots each. */
 enum {
 	LP_TENANT, LP_STATE, LP_SEV = LP_STATE + 5, LP_CAT = LP_SEV + 5,
 	LP_SUB = LP_CAT + 2, LP_ENV = LP_SUB + 2, LP_SINCE = LP_ENV + 2,
@@ -405,7 +407,7 @@ findings_list(struct db *db, const char *tenant_id,
 	struct db_val p[LP__N];
 	char since_sql[VTIME_SQL_LEN];
 	enum db_stmt stmt;
-	size_t i;
+	size_t i, np;
 	int rc, tag, meta;
 
 	*out = NULL;
@@ -443,7 +445,7 @@ findings_list(struct db *db, const char *tenant_id,
 	 * filters pin down (EXPLAIN in make bench). */
 	if (meta)
 		rc = db_exec(db, tag ? SQL_FINDING_COUNT_TAG :
-		    SQL_FINDING_COUNT_META, p, LP_BEFORE, &cnt);
+		    SQL_FINDING_COUNT_META, p, tag ? LP_BEFORE : LP_TAG, &cnt);
 	else if (f->since)
 		rc = findings_count_since(db, p, &cnt);
 	else
@@ -479,7 +481,11 @@ findings_list(struct db *db, const char *tenant_id,
 		stmt = SQL_FINDING_LIST_CAT;
 	else
 		stmt = SQL_FINDING_LIST;
-	if ((rc = db_exec(db, stmt, p, LP__N, &res)) != 0)
+	/* The statement's prefix, then the cursor and the limit. */
+	np = tag ? LP_BEFORE : meta ? LP_TAG : LP_RTYPE;
+	p[np] = p[LP_BEFORE];
+	p[np + 1] = p[LP_LIMIT];
+	if ((rc = db_exec(db, stmt, p, np + 2, &res)) != 0)
 		goto out;
 	page->has_more = res->nrows > (size_t)f->limit;
 	i = page->has_more ? (size_t)f->limit : res->nrows;

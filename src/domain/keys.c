@@ -30,7 +30,7 @@ static const struct {
 	unsigned	 bit;
 } scope_names[] = {
 	{ "read", SCOPE_READ }, { "write", SCOPE_WRITE },
-	{ "admin", SCOPE_ADMIN },
+	{ "admin", SCOPE_ADMIN }, { "ingest", SCOPE_INGEST },
 };
 
 int

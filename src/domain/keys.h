@@ -17,7 +17,7 @@ struct db;
 #define KEYS_NAME_MAX    100    /* characters (code points) in a name */
 #define KEYS_PREFIX_LEN  12     /* "vgl_" + 8: what lists show */
 #define KEYS_SECRET_LEN  45     /* "vgl_" + 40 base62 + NUL */
-#define KEYS_SCOPES_ALL  (SCOPE_READ | SCOPE_WRITE | SCOPE_ADMIN)
+#define KEYS_SCOPES_ALL  (SCOPE_READ | SCOPE_WRITE | SCOPE_ADMIN | SCOPE_INGEST)
 
 /* A key as stored (never its hash). Strings are owned; the times are the
  * database's "YYYY-MM-DD HH:MM:SS" (UTC), NULL when there is none. */

@@ -17,7 +17,8 @@
  * tenant_settings columns are NULL when no row was ever written. */
 enum {
 	SET_C_RATE_READ, SET_C_RATE_WRITE, SET_C_AUTO_REMEDIATE,
-	SET_C_SCAN_INTERVAL, SET_C_ALLOWLIST, SET_C_UPDATED_AT
+	SET_C_SCAN_INTERVAL, SET_C_ALLOWLIST, SET_C_UPDATED_AT,
+	SET_C_RATE_INGEST
 };
 /* SQL_SETTINGS_ALLOWLIST. */
 enum { AL_C_LIST };
@@ -71,6 +72,7 @@ load(struct db *db, const char *tenant_id, int lock, struct settings **out)
 	}
 	s->rate_read = db_cell_int(res, 0, SET_C_RATE_READ);
 	s->rate_write = db_cell_int(res, 0, SET_C_RATE_WRITE);
+	s->rate_ingest = db_cell_int(res, 0, SET_C_RATE_INGEST);
 	s->scan_interval = SETTINGS_SCAN_DEFAULT;
 	if (db_cell(res, 0, SET_C_UPDATED_AT) != NULL) {
 		s->auto_remediate =
@@ -106,6 +108,8 @@ settings_to_json(const struct settings *s)
 	json_object_object_add(rl, "read_per_min", rate_or_null(s->rate_read));
 	json_object_object_add(rl, "write_per_min",
 	    rate_or_null(s->rate_write));
+	json_object_object_add(rl, "ingest_per_min",
+	    rate_or_null(s->rate_ingest));
 	json_object_object_add(o, "allow_auto_remediate",
 	    json_object_new_boolean(s->auto_remediate));
 	json_object_object_add(o, "scan_interval_minutes",
@@ -222,7 +226,9 @@ settings_check(const struct settings_change *c, json_object **list,
 		return SETTINGS_INVALID;
 	}
 	if (rate_check(c->set_rate_read, c->rate_read, "read_per_min", e) ||
-	    rate_check(c->set_rate_write, c->rate_write, "write_per_min", e))
+	    rate_check(c->set_rate_write, c->rate_write, "write_per_min", e) ||
+	    rate_check(c->set_rate_ingest, c->rate_ingest, "ingest_per_min",
+	    e))
 		return SETTINGS_INVALID;
 	if (!c->set_allowlist)
 		return SETTINGS_OK;
@@ -267,6 +273,8 @@ settings_put(struct db *db, const char *tenant_id,
 		s->rate_read = c->rate_read;
 	if (c->set_rate_write)
 		s->rate_write = c->rate_write;
+	if (c->set_rate_ingest)
+		s->rate_ingest = c->rate_ingest;
 	if (list != NULL) {
 		json_object_put(s->allowlist);
 		s->allowlist = list;
@@ -287,6 +295,12 @@ settings_put(struct db *db, const char *tenant_id,
 	if ((c->set_rate_read || c->set_rate_write) &&
 	    tenants_set_limits_tx(db, tenant_id, s->rate_read, s->rate_write,
 	    &r) != TENANTS_OK) {
+		if (r == 0)
+			r = DB_ERR;
+		goto dberr;
+	}
+	if (c->set_rate_ingest && tenants_set_ingest_tx(db, tenant_id,
+	    s->rate_ingest, &r) != TENANTS_OK) {
 		if (r == 0)
 			r = DB_ERR;
 		goto dberr;

@@ -34,6 +34,7 @@ struct settings {
 	long long	 scan_interval;         /* minutes */
 	long long	 rate_read;             /* 0: the configured default */
 	long long	 rate_write;            /* 0: the configured default */
+	long long	 rate_ingest;           /* 0: the configured default */
 	json_object	*allowlist;             /* owned: an array */
 	char		 updated_at[VTIME_SQL_LEN];   /* "" if never */
 };
@@ -49,6 +50,8 @@ struct settings_change {
 	long long	 rate_read;             /* 0: back to the default */
 	int		 set_rate_write;
 	long long	 rate_write;            /* 0: back to the default */
+	int		 set_rate_ingest;
+	long long	 rate_ingest;           /* 0: back to the default */
 	int		 set_allowlist;
 	const char *const *allowlist;           /* entries as written */
 	size_t		 nallowlist;
@@ -81,7 +84,8 @@ int	 settings_get(struct db *, const char *tenant_id,
 void	 settings_free(struct settings *);
 
 /* The API representation: allow_auto_remediate, scan_interval_minutes,
- * rate_limits {read_per_min, write_per_min} (null: the default),
+ * rate_limits {read_per_min, write_per_min, ingest_per_min} (null: the
+ * default),
  * ip_allowlist, updated_at (RFC 3339 or null). New object, caller puts. */
 json_object *settings_to_json(const struct settings *);
 

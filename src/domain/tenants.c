@@ -14,7 +14,7 @@
 /* Column order of TENANT_COLS in db.c (SQL_TENANT_BY_NAME, _LIST). */
 enum {
 	TENANT_C_ID, TENANT_C_NAME, TENANT_C_CREATED, TENANT_C_RATE_READ,
-	TENANT_C_RATE_WRITE
+	TENANT_C_RATE_WRITE, TENANT_C_RATE_INGEST
 };
 
 int
@@ -52,6 +52,7 @@ tenant_at(const struct db_res *res, size_t i, struct tenant *t)
 	/* NULL (no override) reads as 0. */
 	t->rate_read = db_cell_int(res, i, TENANT_C_RATE_READ);
 	t->rate_write = db_cell_int(res, i, TENANT_C_RATE_WRITE);
+	t->rate_ingest = db_cell_int(res, i, TENANT_C_RATE_INGEST);
 	return t->id && t->name && t->created_at ? 0 : -1;
 }
 
@@ -231,6 +232,57 @@ tenants_set_limits(struct db *db, const char *tenant_id, long long read,
 		o = TENANTS_DB_ERROR;
 		goto rollback;
 	}
+	o = TENANTS_OK;
+	goto out;
+rollback:
+	db_rollback(db);
+out:
+	db_res_free(res);
+	return o;
+}
+
+enum tenants_outcome
+tenants_set_ingest_tx(struct db *db, const char *tenant_id, long long ingest,
+    int *rc)
+{
+	*rc = 0;
+	if (ingest < 0)
+		return TENANTS_BAD_LIMIT;
+	*rc = db_exec(db, SQL_TENANT_SET_INGEST, (struct db_val[]){
+	    ingest > 0 ? DB_INT(ingest) : DB_NUL, DB_STR(tenant_id) }, 2,
+	    NULL);
+	return *rc == 0 ? TENANTS_OK : TENANTS_DB_ERROR;
+}
+
+enum tenants_outcome
+tenants_set_ingest_limit(struct db *db, const char *tenant_id,
+    long long ingest, const char *actor, int *rc)
+{
+	struct db_res *res = NULL;
+	json_object *detail, *rl;
+	enum tenants_outcome o = TENANTS_DB_ERROR;
+
+	*rc = 0;
+	if (ingest < 0 || ingest > TENANTS_LIMIT_MAX)
+		return TENANTS_BAD_LIMIT;
+	if ((*rc = db_begin(db)) != 0)
+		return TENANTS_DB_ERROR;
+	if ((*rc = db_exec(db, SQL_KEY_LOCK_TENANT,
+	    (struct db_val[]){ DB_STR(tenant_id) }, 1, &res)) != 0)
+		goto rollback;
+	if (res->nrows == 0) {
+		o = TENANTS_NOT_FOUND;
+		goto rollback;
+	}
+	if (tenants_set_ingest_tx(db, tenant_id, ingest, rc) != TENANTS_OK)
+		goto rollback;
+	rl = json_object_new_object();
+	json_object_object_add(rl, "ingest_per_min", rate_json(ingest));
+	detail = json_object_new_object();
+	json_object_object_add(detail, "rate_limits", rl);
+	if ((*rc = audit_commit(db, tenant_id, actor, "tenant.limits",
+	    tenant_id, detail)) != 0)
+		goto rollback;
 	o = TENANTS_OK;
 	goto out;
 rollback:

@@ -21,6 +21,7 @@ struct tenant {
 	char		*created_at;     /* "YYYY-MM-DD HH:MM:SS", UTC */
 	long long	 rate_read;
 	long long	 rate_write;
+	long long	 rate_ingest;    /* an ingest key at the ingest routes */
 };
 
 /* Every tenant, by name. Owned; free with tenants_list_free. */
@@ -78,5 +79,15 @@ enum tenants_outcome tenants_set_limits(struct db *, const char *tenant_id,
  * with *rc set. */
 enum tenants_outcome tenants_set_limits_tx(struct db *, const char *tenant_id,
 	    long long read, long long write, int *rc);
+/* The tenant's own limit for ingest keys at the ingest routes (POST
+ * /alerts, /alerts/batch), requests per minute and key, 0 to follow
+ * vigil.conf's rate_ingest_per_min: as tenants_set_limits, with the
+ * detail {"rate_limits":{"ingest_per_min":N|null}}. */
+enum tenants_outcome tenants_set_ingest_limit(struct db *,
+	    const char *tenant_id, long long ingest, const char *actor,
+	    int *rc);
+/* Its one statement inside the caller's transaction (PUT /settings). */
+enum tenants_outcome tenants_set_ingest_tx(struct db *, const char *tenant_id,
+	    long long ingest, int *rc);
 
 #endif

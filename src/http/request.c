@@ -132,6 +132,8 @@ request_init(struct request *r, char *const *envp)
 	r->accept = dup_or_null(env_get(envp, "HTTP_ACCEPT"));
 	r->remote_addr = dup_or_null(env_get(envp, "REMOTE_ADDR"));
 	r->x_forwarded_for = env_join(envp, "HTTP_X_FORWARDED_FOR");
+	r->idempotency_key = dup_or_null(env_get(envp,
+	    "HTTP_IDEMPOTENCY_KEY"));
 	return rc;
 }
 
@@ -236,6 +238,7 @@ request_free(struct request *r)
 	free(r->accept);
 	free(r->remote_addr);
 	free(r->x_forwarded_for);
+	free(r->idempotency_key);
 	for (i = 0; i < r->nparams; i++) {
 		free(r->params[i].name);
 		free(r->params[i].value);

@@ -34,6 +34,7 @@ struct request {
 	char	*accept;                   /* Accept, NULL if absent */
 	char	*remote_addr;
 	char	*x_forwarded_for;          /* believed from trusted_proxies */
+	char	*idempotency_key;          /* Idempotency-Key, NULL if absent */
 	/* query parameters, percent-decoded, in order */
 	struct param params[REQUEST_MAX_PARAMS];
 	size_t	 nparams;

@@ -23,6 +23,10 @@ struct route {
  * the key, the scope and the query as for any route, neither reads nor
  * caps the body, and the handler enforces its own limit. */
 #define ROUTE_STREAM_BODY 0x4
+/* A successful answer carries a secret shown once (a new API key, a
+ * generated webhook secret): an Idempotency-Key never keeps it to replay
+ * (cgi/replay.c). */
+#define ROUTE_SECRET_REPLY 0x8
 
 enum router_result { ROUTER_FOUND, ROUTER_NOT_FOUND, ROUTER_BAD_METHOD };
 

@@ -172,7 +172,9 @@ armstream_elem_end(struct armstream *s)
 
 	s->state = s->after_elem;
 	if (s->in_list) {
-		if (!(s->flags & ARMSTREAM_FRAME_ONLY)) {
+		if (!(s->flags & ARMSTREAM_FRAME_ONLY) && (s->want == NULL ||
+		    s->want(s->arg, s->elem.data != NULL ? s->elem.data : "",
+		    s->elem.len))) {
 			snprintf(what, sizeof(what), "item %zu", s->items);
 			/* The list is one level down in a page, none in a
 			 * bare array. */
@@ -225,7 +227,7 @@ armstream_key_end(struct armstream *s)
 {
 	struct vjson_err	 verr;
 	json_object		*k;
-	const char		*name;
+	const char		*name, *lk;
 
 	if ((k = vjson_parse(s->key.data, s->key.len, 1, ARMSTREAM_KEY_MAX,
 	    &verr)) == NULL || !json_object_is_type(k, json_type_string)) {
@@ -235,21 +237,31 @@ armstream_key_end(struct armstream *s)
 	}
 	name = json_object_get_string(k);
 	s->member = MEMBER_OTHER;
-	if (strcmp(name, "value") == 0)
+	if (strcmp(name, "value") == 0 || ((s->flags & ARMSTREAM_DATA_LIST) &&
+	    strcmp(name, "data") == 0))
 		s->member = MEMBER_VALUE;
 	else if (strcmp(name, "nextLink") == 0)
 		s->member = MEMBER_NEXTLINK;
 	else if (strcmp(name, "id") == 0)
 		s->member = MEMBER_ID;
+	lk = strcmp(name, "data") == 0 ? "data" : "value";
 	json_object_put(k);
 	/* json-c would keep the last of two; which list or link was meant
-	 * is a guess, so neither is taken. */
-	if ((s->member == MEMBER_VALUE && s->has_value) ||
-	    (s->member == MEMBER_NEXTLINK && s->has_next_link)) {
-		armstream_fail(s, "\"%s\" twice", s->member == MEMBER_VALUE ?
-		    "value" : "nextLink");
+	 * is a guess, so neither is taken ("value" and "data" together
+	 * neither). */
+	if (s->member == MEMBER_VALUE && s->has_value) {
+		if (strcmp(lk, s->list_key) == 0)
+			armstream_fail(s, "\"%s\" twice", lk);
+		else
+			armstream_fail(s, "both \"value\" and \"data\"");
 		return -1;
 	}
+	if (s->member == MEMBER_NEXTLINK && s->has_next_link) {
+		armstream_fail(s, "\"nextLink\" twice");
+		return -1;
+	}
+	if (s->member == MEMBER_VALUE)
+		s->list_key = lk;
 	if (s->member == MEMBER_ID)
 		s->has_id = 1;
 	if (s->member == MEMBER_NEXTLINK)
@@ -334,7 +346,8 @@ armstream_byte(struct armstream *s, int c)
 				return 1;
 			}
 			if (!(s->flags & ARMSTREAM_FRAME_ONLY)) {
-				armstream_fail(s, "\"value\" is not an array");
+				armstream_fail(s, "\"%s\" is not an array",
+				    s->list_key);
 				return -1;
 			}
 		}

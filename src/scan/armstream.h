@@ -16,11 +16,17 @@
 					 * too (inventory files) */
 #define ARMSTREAM_FRAME_ONLY	0x2	/* find the structure only: parse no
 					 * element, call no callback */
+#define ARMSTREAM_DATA_LIST	0x4	/* a root "data" array is the list as
+					 * "value" is (Azure Resource Graph's
+					 * {"count":…,"data":[…]}) */
 
 /* Called once per item of the list, idx counting from 0; item is
  * borrowed for the call. 0 goes on; non-zero stops the stream, and
  * armstream_feed then fails with that value in ->stopped. */
 typedef int (*armstream_item_fn)(void *arg, json_object *item, size_t idx);
+/* Called with an item's text before it is parsed: 0 skips the item (not
+ * parsed, no callback; still counted in ->items), non-zero parses it. */
+typedef int (*armstream_want_fn)(void *arg, const char *text, size_t len);
 
 /* What the framer expects next, outside an element. */
 enum armstream_state {
@@ -46,13 +52,17 @@ struct armstream {
 	int			 flags;
 	armstream_item_fn	 item;
 	void			*arg;
+	armstream_want_fn	 want;		/* optional, set after init */
 
 	/* What was found; valid once armstream_finish returned 0 (and, for
 	 * root and has_*, as soon as they are seen). */
 	int			 root;		/* '{', '[' or 0 (not yet) */
 	int			 has_id;	/* the root object has "id" */
-	int			 has_value;	/* … has "value" … */
+	int			 has_value;	/* … has "value" (or, with
+						 * ARMSTREAM_DATA_LIST,
+						 * "data") … */
 	int			 value_array;	/* … and it is an array */
+	const char		*list_key;	/* "value" or "data": which */
 	int			 has_next_link;	/* … has "nextLink" */
 	size_t			 items;		/* items handed (or framed) */
 	char			*next_link;	/* "nextLink", when a non-empty

@@ -1,14 +1,21 @@
 /* inventory.c: the inventory connector, for air-gapped users and the
  * demo. Reads a directory of Azure Resource Manager JSON exports — each
- * file one resource, a {"value":[…]} list page as ARM returns it, or the
- * bare array "az resource list" prints — in a stable order, each list
- * read as a stream (armstream.c) so that a file of any size costs the
- * memory of its largest resource. Read-only: it cannot apply a
- * remediation. */
+ * file one resource, a {"value":[…]} list page as ARM returns it, the
+ * bare array "az resource list" prints, or an Azure Resource Graph answer
+ * ({"count":…,"data":[…]}) — in a stable order, each list read as a
+ * stream (armstream.c) so that a file of any size costs the memory of its
+ * largest resource. Child resources exported on their own (SQL firewall
+ * rules and auditing settings, NSG security rules, storage blob services,
+ * web app configuration) are joined to their parent by id before the
+ * parent is emitted, so the rules see the parent as if ARM (or the Azure
+ * connector) had embedded them: a first pass keeps those children, and
+ * only them, in a hash table by parent id; a second pass streams the
+ * parents. Read-only: it cannot apply a remediation. */
 #include "vigil.h"
 
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +28,7 @@
 #include <json-c/json.h>
 
 #include "armstream.h"
+#include "azure.h"
 #include "buf.h"
 #include "connector.h"
 #include "inventory.h"
@@ -32,6 +40,70 @@
 #define INVENTORY_MAX_FILES	1000000
 #define INVENTORY_PATH_MAX	4096
 #define INVENTORY_BLOCK		65536	/* bytes read at a time */
+/* What the children held for the join may cost at most, their text and
+ * bookkeeping together: a generous estate (10,000 SQL servers with ten
+ * firewall rules each, 10,000 NSGs with twenty separately exported
+ * security rules) holds about 150 MB. Over it the collection fails, as it
+ * would for a resource over its cap, rather than grow without bound. */
+#define INVENTORY_MAX_CHILDREN	((size_t)512 * 1024 * 1024)
+#define INVENTORY_ORPHANS_LOGGED 20	/* orphans named in the log */
+
+/*
+ * The child resources joined into their parent, by type
+ * (case-insensitive, as Resource Graph lowercases types), and where they
+ * go under the parent's "properties": a list (name NULL) gets the child's
+ * whole ARM object appended, as ARM embeds an NSG's securityRules and the
+ * Azure connector a SQL server's firewallRules; a singleton (the one child
+ * of that name) gets the child's "properties" object — or the child
+ * itself when it has none, as "az … show" prints some flattened —, as the
+ * Azure connector embeds auditingSettings and siteConfig. Other children
+ * (a site's "appsettings" config, a database) are resources of their own,
+ * as before.
+ */
+struct inventory_join {
+	const char	*type;
+	const char	*field;
+	const char	*name;
+};
+
+static const struct inventory_join inventory_joins[] = {
+	{ "Microsoft.Sql/servers/firewallRules", "firewallRules", NULL },
+	{ "Microsoft.Sql/servers/auditingSettings", "auditingSettings",
+	    "default" },
+	{ "Microsoft.Network/networkSecurityGroups/securityRules",
+	    "securityRules", NULL },
+	{ "Microsoft.Network/networkSecurityGroups/defaultSecurityRules",
+	    "defaultSecurityRules", NULL },
+	{ "Microsoft.Storage/storageAccounts/blobServices", "blobServices",
+	    "default" },
+	{ "Microsoft.Web/sites/config", "siteConfig", "web" },
+};
+
+/* One child kept for the join: its compact JSON text. */
+struct inventory_child {
+	struct inventory_child		*next;
+	const struct inventory_join	*join;
+	char				*text;
+	size_t				 len;
+};
+
+/* The children of one parent id (lowercased). */
+struct inventory_parent {
+	struct inventory_parent	*next;		/* in the bucket */
+	char			*key;
+	struct inventory_child	*head, *tail;
+	size_t			 nchildren;
+	size_t			 bytes;
+	int			 joined;	/* its parent was seen */
+};
+
+struct inventory_table {
+	struct inventory_parent	**b;
+	size_t			  nb;		/* a power of two, or 0 */
+	size_t			  n;		/* parents */
+	size_t			  children;
+	size_t			  bytes;	/* against INVENTORY_MAX_CHILDREN */
+};
 
 struct inventory {
 	char	*dir;
@@ -191,43 +263,62 @@ inventory_list(const char *dir, char ***paths, size_t *n, char *err,
 	return 0;
 }
 
-/* Check one resource, add subscriptionId from its id if missing, emit.
+/* The type an ARM id names ("/subscriptions/S/resourceGroups/G/providers/
+ * NS/T1/N1/T2/N2" → "NS/T1/T2") into b: 0, or -1 when it names none (no
+ * "/providers/", or a type segment without its name). */
+static int
+inventory_id_type(const char *id, struct buf *b)
+{
+	const char	*p, *q, *seg;
+	size_t		 len, i, nseg = 0;
+
+	for (p = NULL, q = id; (q = strchr(q, '/')) != NULL; q++)
+		if (strncasecmp(q, "/providers/", 11) == 0)
+			p = q + 11;
+	if (p == NULL)
+		return -1;
+	buf_reset(b);
+	for (seg = p; *seg != '\0'; seg += len + (seg[len] == '/')) {
+		len = strcspn(seg, "/");
+		if (len == 0)
+			return -1;
+		/* NS, T1, N1, T2, N2, …: the names are left out. */
+		i = nseg++;
+		if (i == 0 || i % 2 == 1) {
+			if ((i > 0 && buf_append(b, "/", 1) == -1) ||
+			    buf_append(b, seg, len) == -1)
+				return -1;
+		}
+	}
+	return nseg >= 3 && nseg % 2 == 1 ? 0 : -1;
+}
+
+/* Check one resource and emit it: an object with a string "id" and a
+ * string "type", or none that its id gives (inventory_complete adds it).
  * 0 or -1 with err set. */
 static int
 inventory_one(json_object *res, const char *name, size_t idx, int listed,
     connector_emit emit, void *arg, char *err, size_t errsz)
 {
-	json_object	*id, *type, *s;
-	const char	*ids, *sub;
+	struct buf	 tb;
+	json_object	*id, *type;
 	char		 where[32] = "";
-	size_t		 sublen;
-	int		 r;
+	int		 r, ok;
 
 	if (listed)
 		snprintf(where, sizeof(where), " item %zu", idx);
-	if (!json_object_is_type(res, json_type_object) ||
-	    !json_object_object_get_ex(res, "id", &id) ||
-	    !json_object_is_type(id, json_type_string) ||
-	    !json_object_object_get_ex(res, "type", &type) ||
-	    !json_object_is_type(type, json_type_string)) {
+	buf_init(&tb, INVENTORY_PATH_MAX);
+	ok = json_object_is_type(res, json_type_object) &&
+	    json_object_object_get_ex(res, "id", &id) &&
+	    json_object_is_type(id, json_type_string) &&
+	    (json_object_object_get_ex(res, "type", &type) ?
+	    json_object_is_type(type, json_type_string) :
+	    inventory_id_type(json_object_get_string(id), &tb) == 0);
+	buf_free(&tb);
+	if (!ok) {
 		snprintf(err, errsz, "%s%s: not an ARM resource (an object "
 		    "with string \"id\" and \"type\")", name, where);
 		return -1;
-	}
-	ids = json_object_get_string(id);
-	if (!json_object_object_get_ex(res, "subscriptionId", NULL) &&
-	    strncasecmp(ids, "/subscriptions/", 15) == 0) {
-		sub = ids + 15;
-		sublen = strcspn(sub, "/");
-		if (sublen > 0) {
-			if ((s = json_object_new_string_len(sub, (int)sublen))
-			    == NULL || json_object_object_add(res,
-			    "subscriptionId", s) != 0) {
-				json_object_put(s);
-				snprintf(err, errsz, "out of memory");
-				return -1;
-			}
-		}
 	}
 	if ((r = emit(arg, res)) != 0) {
 		snprintf(err, errsz, "collection stopped by the caller (%d)",
@@ -235,6 +326,64 @@ inventory_one(json_object *res, const char *name, size_t idx, int listed,
 		return -1;
 	}
 	return 0;
+}
+
+/* Before a resource is emitted: "type" from its id when missing (the REST
+ * API specification's own list examples leave it out of NSG security
+ * rules) or in ARM's spelling, "subscriptionId" from its id when missing. A child kept for the
+ * join is not completed: it goes into its parent as exported, as ARM
+ * embeds it. 0, or -1 out of memory. */
+static int
+inventory_complete(json_object *res)
+{
+	struct buf	 tb;
+	json_object	*id, *t, *s = NULL;
+	const char	*ids, *sub;
+	size_t		 sublen, i;
+	int		 rc = -1;
+
+	buf_init(&tb, INVENTORY_PATH_MAX);
+	json_object_object_get_ex(res, "id", &id);
+	ids = json_object_get_string(id);
+	/* Resource Graph lowercases types: the ones Vigil collects get ARM's
+	 * spelling back, so a finding's resource_type reads the same however
+	 * the estate was exported. */
+	if (json_object_object_get_ex(res, "type", &t))
+		for (i = 0; i < azure_napis; i++)
+			if (strcasecmp(json_object_get_string(t),
+			    azure_apis[i].type) == 0 &&
+			    strcmp(json_object_get_string(t),
+			    azure_apis[i].type) != 0) {
+				if ((s = json_object_new_string(
+				    azure_apis[i].type)) == NULL ||
+				    json_object_object_add(res, "type", s) !=
+				    0)
+					goto out;
+				s = NULL;
+				break;
+			}
+	if (!json_object_object_get_ex(res, "type", NULL)) {
+		if (inventory_id_type(ids, &tb) == -1 || (s =
+		    json_object_new_string_len(tb.data, (int)tb.len)) == NULL ||
+		    json_object_object_add(res, "type", s) != 0)
+			goto out;
+		s = NULL;
+	}
+	if (!json_object_object_get_ex(res, "subscriptionId", NULL) &&
+	    strncasecmp(ids, "/subscriptions/", 15) == 0) {
+		sub = ids + 15;
+		sublen = strcspn(sub, "/");
+		if (sublen > 0 && ((s = json_object_new_string_len(sub,
+		    (int)sublen)) == NULL || json_object_object_add(res,
+		    "subscriptionId", s) != 0))
+			goto out;
+		s = NULL;
+	}
+	rc = 0;
+out:
+	json_object_put(s);
+	buf_free(&tb);
+	return rc;
 }
 
 /* One whole document in text (a single resource, or a list small enough
@@ -259,9 +408,11 @@ inventory_parse_whole(const char *text, size_t len, const char *name,
 		list = root;
 	else if (json_object_is_type(root, json_type_object) &&
 	    !json_object_object_get_ex(root, "id", NULL) &&
-	    json_object_object_get_ex(root, "value", &list) &&
+	    (json_object_object_get_ex(root, "value", &list) ||
+	    json_object_object_get_ex(root, "data", &list)) &&
 	    !json_object_is_type(list, json_type_array)) {
-		snprintf(err, errsz, "%s: \"value\" is not an array", name);
+		snprintf(err, errsz, "%s: \"value\" or \"data\" is not an "
+		    "array", name);
 		goto out;
 	}
 	if (list != NULL) {
@@ -415,17 +566,33 @@ inventory_item(void *arg, json_object *res, size_t idx)
 	    l->errsz) == -1 ? 1 : 0;
 }
 
+/* A Resource Graph answer in its table format ({"data":{"columns":…,
+ * "rows":…}}) has no resources to read one by one; say how to get them. */
+static const char *
+inventory_list_hint(const struct armstream *s)
+{
+	return s->list_key != NULL && strcmp(s->list_key, "data") == 0 ?
+	    " (a Resource Graph table: export with resultFormat objectArray)" :
+	    "";
+}
+
 /*
  * Read one inventory file as a stream, so that memory follows its largest
  * resource rather than its size: a bare array, or an object without "id"
- * whose "value" is an array (found by a first pass that only frames the
- * text), has its items parsed and emitted one by one; anything else is one
- * resource, read whole (at most INVENTORY_MAX_RESOURCE bytes). Returns how
- * many resources were emitted, or -1 with err set (naming the file).
+ * whose "value" (or Resource Graph's "data") is an array (found by a
+ * first pass that only frames the text), has its items parsed and emitted
+ * one by one; anything else is one resource, read whole (at most
+ * INVENTORY_MAX_RESOURCE bytes). When want is set, an item (or a whole
+ * file) whose text it refuses is not parsed: the first pass of the join
+ * reads only what may be a child. *shape, when not 0, is what an earlier
+ * read of the file found ('l' a list, 's' one resource), so the framing
+ * pass is not made again; it is set when 0. Returns how many resources
+ * were read, or -1 with err set (naming the file).
  */
 static long
-inventory_stream(const struct inventory_src *src, connector_emit emit,
-    void *arg, char *err, size_t errsz)
+inventory_stream(const struct inventory_src *src, char *shape,
+    armstream_want_fn want, connector_emit emit, void *arg, char *err,
+    size_t errsz)
 {
 	struct inventory_lister	 l = { src->name, emit, arg, err, errsz };
 	struct armstream	 s;
@@ -434,11 +601,14 @@ inventory_stream(const struct inventory_src *src, connector_emit emit,
 	int			 first, r, list = 0;
 
 	armstream_init(&s, INVENTORY_MAX_RESOURCE, INVENTORY_MAX_DEPTH,
-	    ARMSTREAM_ARRAY_ROOT | ARMSTREAM_FRAME_ONLY, NULL, NULL);
+	    ARMSTREAM_ARRAY_ROOT | ARMSTREAM_DATA_LIST | ARMSTREAM_FRAME_ONLY,
+	    NULL, NULL);
 	buf_init(&text, INVENTORY_MAX_RESOURCE);
-	if ((first = inventory_first(src, err, errsz)) == -2)
+	if (*shape != 0)
+		first = 0;
+	else if ((first = inventory_first(src, err, errsz)) == -2)
 		goto out;
-	if (first == '[')
+	if (*shape == 'l' || first == '[')
 		list = 1;
 	else if (first == '{') {
 		if ((r = inventory_feed(src, &s, err, errsz)) == -1)
@@ -450,23 +620,31 @@ inventory_stream(const struct inventory_src *src, connector_emit emit,
 		}
 		if (!s.has_id && s.has_value) {
 			if (!s.value_array) {
-				snprintf(err, errsz, "%s: \"value\" is not an "
-				    "array", src->name);
+				snprintf(err, errsz, "%s: \"%s\" is not an "
+				    "array%s", src->name, s.list_key,
+				    inventory_list_hint(&s));
 				goto out;
 			}
 			list = 1;
 		}
 	}
+	*shape = list ? 'l' : 's';
 	if (!list) {
 		if (inventory_slurp(src, &text, err, errsz) == -1)
 			goto out;
+		if (want != NULL && !want(NULL, text.data != NULL ? text.data :
+		    "", text.len)) {
+			rc = 0;
+			goto out;
+		}
 		rc = inventory_parse_whole(text.data != NULL ? text.data : "",
 		    text.len, src->name, emit, arg, err, errsz);
 		goto out;
 	}
 	armstream_free(&s);
 	armstream_init(&s, INVENTORY_MAX_RESOURCE, INVENTORY_MAX_DEPTH,
-	    ARMSTREAM_ARRAY_ROOT, inventory_item, &l);
+	    ARMSTREAM_ARRAY_ROOT | ARMSTREAM_DATA_LIST, inventory_item, &l);
+	s.want = want;
 	if ((r = inventory_feed(src, &s, err, errsz)) == -1)
 		goto out;
 	if (r == -2) {
@@ -487,20 +665,468 @@ out:
 	return rc;
 }
 
-/* Returns how many resources were emitted, or -1 with err set. */
-long
-inventory_parse(const char *text, size_t len, const char *name,
-    connector_emit emit, void *arg, char *err, size_t errsz)
-{
-	struct inventory_src	 src = { text, len, -1, name };
+/* -- the join ------------------------------------------------------------ */
 
-	return inventory_stream(&src, emit, arg, err, errsz);
+static unsigned long
+inventory_hash(const char *key)
+{
+	unsigned long	 h = 2166136261UL;
+
+	for (; *key != '\0'; key++) {
+		h ^= (unsigned char)tolower((unsigned char)*key);
+		h *= 16777619UL;
+	}
+	return h;
+}
+
+static void
+inventory_table_free(struct inventory_table *t)
+{
+	struct inventory_parent	*p, *pn;
+	struct inventory_child	*c, *cn;
+	size_t			 i;
+
+	for (i = 0; i < t->nb; i++)
+		for (p = t->b[i]; p != NULL; p = pn) {
+			pn = p->next;
+			for (c = p->head; c != NULL; c = cn) {
+				cn = c->next;
+				free(c->text);
+				free(c);
+			}
+			free(p->key);
+			free(p);
+		}
+	free(t->b);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The entry of parent id key (ARM ids compare case-insensitively), NULL
+ * when absent. */
+static struct inventory_parent *
+inventory_table_get(const struct inventory_table *t, const char *key)
+{
+	struct inventory_parent	*p;
+
+	if (t->nb == 0)
+		return NULL;
+	for (p = t->b[inventory_hash(key) & (t->nb - 1)]; p != NULL;
+	    p = p->next)
+		if (strcasecmp(p->key, key) == 0)
+			return p;
+	return NULL;
+}
+
+/* Double the buckets when the parents outnumber them: 0 or -1. */
+static int
+inventory_table_grow(struct inventory_table *t)
+{
+	struct inventory_parent	**nb, *p, *pn;
+	size_t			  n, i, h;
+
+	if (t->n < t->nb)
+		return 0;
+	n = t->nb == 0 ? 256 : t->nb * 2;
+	if ((nb = calloc(n, sizeof(*nb))) == NULL)
+		return -1;
+	for (i = 0; i < t->nb; i++)
+		for (p = t->b[i]; p != NULL; p = pn) {
+			pn = p->next;
+			h = inventory_hash(p->key) & (n - 1);
+			p->next = nb[h];
+			nb[h] = p;
+		}
+	free(t->b);
+	t->b = nb;
+	t->nb = n;
+	return 0;
+}
+
+/* The last segment of an ARM id, and the length of its parent's id (the
+ * id without its last two segments): 0, or -1 when it has no parent. */
+static int
+inventory_split(const char *id, const char **last, size_t *parentlen)
+{
+	const char	*a, *b;
+
+	if ((a = strrchr(id, '/')) == NULL || a[1] == '\0')
+		return -1;
+	*last = a + 1;
+	for (b = a; b > id && b[-1] != '/'; b--)
+		;
+	if (b <= id + 1)
+		return -1;
+	*parentlen = (size_t)(b - 1 - id);
+	return 0;
+}
+
+/* What joins res into its parent, or NULL when it is a resource of its
+ * own. res has a string "id", and a string "type" or an id that gives one
+ * (inventory_one checked). */
+static const struct inventory_join *
+inventory_child_kind(json_object *res, const char **id, size_t *parentlen,
+    struct buf *tb)
+{
+	json_object	*o;
+	const char	*type, *last;
+	size_t		 i;
+
+	json_object_object_get_ex(res, "id", &o);
+	*id = json_object_get_string(o);
+	if (json_object_object_get_ex(res, "type", &o))
+		type = json_object_get_string(o);
+	else if (inventory_id_type(*id, tb) == 0)
+		type = tb->data;
+	else
+		return NULL;
+	for (i = 0; i < NELEM(inventory_joins); i++) {
+		if (strcasecmp(type, inventory_joins[i].type) != 0)
+			continue;
+		if (inventory_split(*id, &last, parentlen) == -1)
+			return NULL;
+		if (inventory_joins[i].name != NULL &&
+		    strcasecmp(last, inventory_joins[i].name) != 0)
+			return NULL;
+		return &inventory_joins[i];
+	}
+	return NULL;
+}
+
+/* 1 if type (len bytes, as written in JSON: a backslash in it means
+ * "maybe") is a joined child type. */
+static int
+inventory_join_type(const char *type, size_t len)
+{
+	size_t	 i;
+
+	if (memchr(type, '\\', len) != NULL)
+		return 1;
+	for (i = 0; i < NELEM(inventory_joins); i++)
+		if (strlen(inventory_joins[i].type) == len &&
+		    strncasecmp(type, inventory_joins[i].type, len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * armstream_want_fn of the first pass: may the item in text be a child?
+ * Only its own "type" (or, without one, the type its "id" names) decides,
+ * found by a walk over the members of its outer object that skips what is
+ * nested, so that a parent whose embedded children name their types is not
+ * parsed for nothing. What the walk cannot be sure of is parsed: the
+ * check after parsing is the exact one.
+ */
+static int
+inventory_maybe_child(void *arg, const char *text, size_t len)
+{
+	struct buf	 ib, tb;
+	const char	*key = NULL, *str = NULL, *type = NULL, *id = NULL;
+	size_t		 i, keylen = 0, typelen = 0, idlen = 0, depth = 0;
+	int		 c, in_str = 0, esc = 0, want_key = 0, r;
+
+	(void)arg;
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)text[i];
+		if (in_str) {
+			if (esc)
+				esc = 0;
+			else if (c == '\\')
+				esc = 1;
+			else if (c == '"') {
+				in_str = 0;
+				if (depth != 1)
+					continue;
+				if (want_key) {
+					key = str;
+					keylen = (size_t)(text + i - str);
+					want_key = 0;
+					/* "ty\u0070e" is "type" to json-c. */
+					if (memchr(key, '\\', keylen) != NULL)
+						return 1;
+				} else if (key != NULL) {
+					if (keylen == 4 &&
+					    memcmp(key, "type", 4) == 0) {
+						type = str;
+						typelen = (size_t)(text + i -
+						    str);
+					} else if (keylen == 2 &&
+					    memcmp(key, "id", 2) == 0) {
+						id = str;
+						idlen = (size_t)(text + i -
+						    str);
+					}
+					key = NULL;
+				}
+			}
+			continue;
+		}
+		if (c == '"') {
+			in_str = 1;
+			str = text + i + 1;
+		} else if (c == '{' || c == '[') {
+			if (++depth == 1)
+				want_key = c == '{';
+		} else if (c == '}' || c == ']') {
+			if (depth > 0)
+				depth--;
+		} else if (depth == 1 && c == ',') {
+			want_key = 1;
+			key = NULL;
+		}
+	}
+	if (type != NULL)
+		return inventory_join_type(type, typelen);
+	if (id == NULL || memchr(id, '\\', idlen) != NULL)
+		return 1;
+	/* An id too long for an ARM id is refused by the second pass. */
+	buf_init(&ib, INVENTORY_PATH_MAX);
+	buf_init(&tb, INVENTORY_PATH_MAX);
+	r = buf_append(&ib, id, idlen) == 0 && inventory_id_type(ib.data,
+	    &tb) == 0 && inventory_join_type(tb.data, tb.len);
+	buf_free(&ib);
+	buf_free(&tb);
+	return r;
+}
+
+/* One pass over every source. */
+struct inventory_pass {
+	int			 keep;		/* 1: the first pass */
+	struct inventory_table	*t;
+	connector_emit		 emit;		/* the second pass's */
+	void			*arg;
+	const char		*name;		/* the source being read */
+	size_t			 emitted;
+	size_t			 joined;	/* children into parents */
+	size_t			 unkept;	/* children only the second
+						 * pass saw */
+	char			 err[512];	/* why the pass stopped it */
+};
+
+/* Keep child res, of kind j, under its parent's id. 0 or -1 (p->err). */
+static int
+inventory_keep(struct inventory_pass *p, json_object *res,
+    const struct inventory_join *j, const char *id, size_t parentlen)
+{
+	struct inventory_table	*t = p->t;
+	struct inventory_parent	*par;
+	struct inventory_child	*c = NULL;
+	const char		*text;
+	char			*key = NULL;
+	size_t			 len, cost;
+
+	if ((key = strndup(id, parentlen)) == NULL)
+		goto oom;
+	text = json_object_to_json_string_ext(res, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	len = text != NULL ? strlen(text) : 0;
+	if (text == NULL)
+		goto oom;
+	cost = len + sizeof(*c);
+	if ((par = inventory_table_get(t, key)) == NULL)
+		cost += sizeof(*par) + parentlen + 1;
+	if (cost > INVENTORY_MAX_CHILDREN - t->bytes) {
+		snprintf(p->err, sizeof(p->err), "%s: the child resources "
+		    "exported on their own take more than %zu MiB to join "
+		    "(split the estate into several integrations)", p->name,
+		    INVENTORY_MAX_CHILDREN >> 20);
+		free(key);
+		return -1;
+	}
+	if (par != NULL && len > INVENTORY_MAX_RESOURCE - par->bytes) {
+		snprintf(p->err, sizeof(p->err), "%s: the children of "
+		    "%.200s are larger than %zu bytes together", p->name, key,
+		    INVENTORY_MAX_RESOURCE);
+		free(key);
+		return -1;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->text = strdup(text)) == NULL)
+		goto oom;
+	c->len = len;
+	c->join = j;
+	if (par == NULL) {
+		if (inventory_table_grow(t) == -1 ||
+		    (par = calloc(1, sizeof(*par))) == NULL)
+			goto oom;
+		par->key = key;
+		key = NULL;
+		par->next = t->b[inventory_hash(par->key) & (t->nb - 1)];
+		t->b[inventory_hash(par->key) & (t->nb - 1)] = par;
+		t->n++;
+	}
+	if (par->tail != NULL)
+		par->tail->next = c;
+	else
+		par->head = c;
+	par->tail = c;
+	par->nchildren++;
+	par->bytes += len;
+	t->children++;
+	t->bytes += cost;
+	free(key);
+	return 0;
+oom:
+	if (c != NULL)
+		free(c->text);
+	free(c);
+	free(key);
+	snprintf(p->err, sizeof(p->err), "out of memory");
+	return -1;
+}
+
+/* 1 if list arr already holds an object whose "id" is id. */
+static int
+inventory_has_id(json_object *arr, const char *id)
+{
+	json_object	*e, *v;
+	size_t		 i, n = json_object_array_length(arr);
+
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(arr, i);
+		if (json_object_object_get_ex(e, "id", &v) &&
+		    json_object_is_type(v, json_type_string) &&
+		    strcasecmp(json_object_get_string(v), id) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Put par's children into res as ARM (or the Azure connector) embeds
+ * them. What res already embeds stays: a listed child with the same id is
+ * not added twice, a singleton already there is not replaced. 0 or -1
+ * (p->err). */
+static int
+inventory_join_into(struct inventory_pass *p, json_object *res,
+    struct inventory_parent *par)
+{
+	struct vjson_err	 verr;
+	struct inventory_child	*c;
+	json_object		*props, *child, *slot, *v, *cid;
+	const char		*id;
+
+	if (json_object_object_get_ex(res, "properties", &props) &&
+	    props != NULL) {
+		if (!json_object_is_type(props, json_type_object)) {
+			snprintf(p->err, sizeof(p->err), "%s: %.200s: "
+			    "\"properties\" is not an object", p->name,
+			    par->key);
+			return -1;
+		}
+	} else if ((props = json_object_new_object()) == NULL ||
+	    json_object_object_add(res, "properties", props) != 0)
+		goto oom;
+	for (c = par->head; c != NULL; c = c->next) {
+		if ((child = vjson_parse(c->text, c->len, INVENTORY_MAX_DEPTH,
+		    INVENTORY_MAX_RESOURCE, &verr)) == NULL)
+			goto oom;
+		slot = NULL;
+		json_object_object_get_ex(props, c->join->field, &slot);
+		if (c->join->name == NULL) {
+			if (slot == NULL) {
+				if ((slot = json_object_new_array()) == NULL ||
+				    json_object_object_add(props,
+				    c->join->field, slot) != 0) {
+					json_object_put(child);
+					goto oom;
+				}
+			} else if (!json_object_is_type(slot,
+			    json_type_array)) {
+				json_object_put(child);
+				snprintf(p->err, sizeof(p->err), "%s: %.200s: "
+				    "properties.%s is not a list", p->name,
+				    par->key, c->join->field);
+				return -1;
+			}
+			json_object_object_get_ex(child, "id", &cid);
+			id = json_object_get_string(cid);
+			if (inventory_has_id(slot, id)) {
+				json_object_put(child);
+				continue;
+			}
+			if (json_object_array_add(slot, child) != 0) {
+				json_object_put(child);
+				goto oom;
+			}
+		} else {
+			if (slot != NULL) {
+				json_object_put(child);
+				continue;
+			}
+			if (json_object_object_get_ex(child, "properties", &v) &&
+			    json_object_is_type(v, json_type_object))
+				v = json_object_get(v);
+			else
+				v = json_object_get(child);
+			json_object_put(child);
+			if (json_object_object_add(props, c->join->field, v) !=
+			    0) {
+				json_object_put(v);
+				goto oom;
+			}
+		}
+		p->joined++;
+	}
+	par->joined = 1;
+	return 0;
+oom:
+	snprintf(p->err, sizeof(p->err), "out of memory");
+	return -1;
+}
+
+/* connector_emit of both passes. */
+static int
+inventory_pass_item(void *arg, json_object *res)
+{
+	struct inventory_pass		*p = arg;
+	const struct inventory_join	*j;
+	struct inventory_parent		*par;
+	struct buf			 tb;
+	const char			*id;
+	char				*key;
+	size_t				 parentlen;
+	int				 r;
+
+	buf_init(&tb, INVENTORY_PATH_MAX);
+	j = inventory_child_kind(res, &id, &parentlen, &tb);
+	buf_free(&tb);
+	if (p->keep)
+		return j != NULL && inventory_keep(p, res, j, id, parentlen) ==
+		    -1 ? 1 : 0;
+	/* A child was kept by the first pass: it is evaluated as part of
+	 * its parent, never on its own. One the first pass did not keep (the
+	 * file changed in between) is not dropped unsaid either. */
+	if (j != NULL) {
+		if ((key = strndup(id, parentlen)) == NULL) {
+			snprintf(p->err, sizeof(p->err), "out of memory");
+			return 1;
+		}
+		if (inventory_table_get(p->t, key) == NULL) {
+			p->unkept++;
+			log_warn("inventory: %s: %.200s not evaluated: it was "
+			    "not there when the inventory was first read",
+			    p->name, id);
+		}
+		free(key);
+		return 0;
+	}
+	if (inventory_complete(res) == -1) {
+		snprintf(p->err, sizeof(p->err), "out of memory");
+		return 1;
+	}
+	if ((par = inventory_table_get(p->t, id)) != NULL &&
+	    inventory_join_into(p, res, par) == -1)
+		return 1;
+	if ((r = p->emit(p->arg, res)) != 0)
+		return r;
+	p->emitted++;
+	return 0;
 }
 
 /* Open top/rel and read it as a stream; as inventory_stream. */
 static long
-inventory_file(const char *top, const char *rel, connector_emit emit,
-    void *arg, char *err, size_t errsz)
+inventory_file(const char *top, const char *rel, char *shape,
+    armstream_want_fn want, connector_emit emit, void *arg, char *err,
+    size_t errsz)
 {
 	struct inventory_src	 src = { NULL, 0, -1, rel };
 	struct buf		 path;
@@ -516,7 +1142,7 @@ inventory_file(const char *top, const char *rel, connector_emit emit,
 		snprintf(err, errsz, "%s: %s", rel, strerror(errno));
 		goto out;
 	}
-	rc = inventory_stream(&src, emit, arg, err, errsz);
+	rc = inventory_stream(&src, shape, want, emit, arg, err, errsz);
 out:
 	if (src.fd != -1)
 		close(src.fd);
@@ -532,30 +1158,121 @@ inventory_noemit(void *arg, json_object *res)
 	return 0;
 }
 
-/* Parse every file (emitting when emit is set); count in *total. */
+/* One pass over the files paths[0..n) of dir, or over the text mem,
+ * shapes[i] the shape of each as inventory_stream keeps it. 0, or -1 with
+ * err set. */
 static int
-inventory_run(const char *dir, connector_emit emit, void *arg,
-    size_t *total, char *err, size_t errsz)
+inventory_pass_run(const char *dir, char **paths, size_t n,
+    const struct inventory_src *mem, char *shapes, struct inventory_pass *p,
+    char *err, size_t errsz)
+{
+	armstream_want_fn	 want = p->keep ? inventory_maybe_child : NULL;
+	size_t			 i;
+	long			 got;
+
+	for (i = 0; i < (mem != NULL ? 1 : n); i++) {
+		p->name = mem != NULL ? mem->name : paths[i];
+		p->err[0] = '\0';
+		got = mem != NULL ? inventory_stream(mem, &shapes[i], want,
+		    inventory_pass_item, p, err, errsz) : inventory_file(dir,
+		    paths[i], &shapes[i], want, inventory_pass_item, p, err,
+		    errsz);
+		if (got == -1) {
+			/* The join's own reason rather than "stopped". */
+			if (p->err[0] != '\0')
+				snprintf(err, errsz, "%s", p->err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Both passes of the join, then the orphans counted and logged. */
+static int
+inventory_join_run(const char *dir, char **paths, size_t n,
+    const struct inventory_src *mem, connector_emit emit, void *arg,
+    struct inventory_stats *st, char *err, size_t errsz)
+{
+	struct inventory_table	 t;
+	struct inventory_pass	 p;
+	struct inventory_parent	*par;
+	char			*shapes;
+	size_t			 i;
+	int			 rc = -1;
+
+	memset(&t, 0, sizeof(t));
+	memset(&p, 0, sizeof(p));
+	memset(st, 0, sizeof(*st));
+	if ((shapes = calloc(n > 0 ? n : 1, 1)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	p.t = &t;
+	p.emit = emit != NULL ? emit : inventory_noemit;
+	p.arg = arg;
+	p.keep = 1;
+	if (inventory_pass_run(dir, paths, n, mem, shapes, &p, err, errsz) ==
+	    -1)
+		goto out;
+	p.keep = 0;
+	if (inventory_pass_run(dir, paths, n, mem, shapes, &p, err, errsz) ==
+	    -1)
+		goto out;
+	st->resources = p.emitted;
+	st->children = t.children;
+	st->joined = p.joined;
+	for (i = 0; i < t.nb; i++)
+		for (par = t.b[i]; par != NULL; par = par->next) {
+			if (par->joined)
+				continue;
+			st->orphans += par->nchildren;
+			if (st->orphan_parents++ < INVENTORY_ORPHANS_LOGGED)
+				log_warn("inventory: %zu child resource(s) of "
+				    "%s not evaluated: that parent is not in "
+				    "the inventory", par->nchildren, par->key);
+		}
+	st->orphans += p.unkept;
+	if (st->orphans > 0)
+		log_warn("inventory: %zu child resource(s) of %zu absent "
+		    "parent(s) not evaluated", st->orphans, st->orphan_parents);
+	rc = 0;
+out:
+	free(shapes);
+	inventory_table_free(&t);
+	return rc;
+}
+
+/* Returns how many resources were emitted, or -1 with err set. */
+long
+inventory_parse(const char *text, size_t len, const char *name,
+    connector_emit emit, void *arg, char *err, size_t errsz)
+{
+	struct inventory_src	 src = { text, len, -1, name };
+	struct inventory_stats	 st;
+
+	if (inventory_join_run(NULL, NULL, 0, &src, emit, arg, &st, err,
+	    errsz) == -1)
+		return -1;
+	return (long)st.resources;
+}
+
+int
+inventory_read(const char *dir, connector_emit emit, void *arg,
+    struct inventory_stats *st, char *err, size_t errsz)
 {
 	char		**paths = NULL;
-	size_t		 n = 0, i;
-	long		 got;
+	size_t		 n = 0;
 	int		 rc = -1;
 
-	*total = 0;
+	memset(st, 0, sizeof(*st));
 	if (inventory_list(dir, &paths, &n, err, errsz) == -1)
 		goto out;
-	for (i = 0; i < n; i++) {
-		if ((got = inventory_file(dir, paths[i], emit != NULL ? emit :
-		    inventory_noemit, arg, err, errsz)) == -1)
-			goto out;
-		*total += (size_t)got;
-	}
-	rc = 0;
 	if (n == 0) {
 		snprintf(err, errsz, "no *.json files in %s", dir);
-		rc = -1;
+		goto out;
 	}
+	rc = inventory_join_run(dir, paths, n, NULL, emit, arg, st, err,
+	    errsz);
 out:
 	inventory_paths_free(paths, n);
 	return rc;
@@ -566,13 +1283,15 @@ inventory_collect(struct connector *c, connector_emit emit, void *arg,
     char *err, size_t errsz)
 {
 	struct inventory	*inv = c->priv;
-	size_t			 total;
+	struct inventory_stats	 st;
 
-	if (inventory_run(inv->dir, emit, arg, &total, err, errsz) == -1) {
+	if (inventory_read(inv->dir, emit, arg, &st, err, errsz) == -1) {
 		log_warn("inventory: %s", err);
 		return -1;
 	}
-	log_info("inventory: %zu resources read from %s", total, inv->dir);
+	log_info("inventory: %zu resources read from %s (%zu child "
+	    "resources joined into them, %zu without their parent)",
+	    st.resources, inv->dir, st.joined, st.orphans);
 	return 0;
 }
 
@@ -634,8 +1353,8 @@ connector_inventory_new(const char *dir)
 int
 connector_inventory_check(const char *dir, char *err, size_t errsz)
 {
-	struct stat	 st;
-	size_t		 total;
+	struct inventory_stats	 ist;
+	struct stat		 st;
 
 	if (dir == NULL || dir[0] != '/') {
 		snprintf(err, errsz, "path must be an absolute directory path");
@@ -649,5 +1368,5 @@ connector_inventory_check(const char *dir, char *err, size_t errsz)
 		snprintf(err, errsz, "%s: not a directory", dir);
 		return -1;
 	}
-	return inventory_run(dir, NULL, NULL, &total, err, errsz);
+	return inventory_read(dir, NULL, NULL, &ist, err, errsz);
 }

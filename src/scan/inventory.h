@@ -20,12 +20,34 @@ int	 inventory_list(const char *dir, char ***paths, size_t *n, char *err,
 	    size_t errsz);
 void	 inventory_paths_free(char **paths, size_t n);
 
+/* What reading an inventory found. */
+struct inventory_stats {
+	size_t	 resources;	/* emitted (children joined are not) */
+	size_t	 children;	/* exported on their own, kept for the join */
+	size_t	 joined;	/* … put into their parent */
+	size_t	 orphans;	/* … whose parent is not in the inventory
+				 * (or that appeared between the passes):
+				 * not evaluated, logged */
+	size_t	 orphan_parents; /* the absent parents */
+};
+
 /* Parse one file's text (name is used in messages) and emit its
  * resources as they are parsed, one by one: a single resource object, a
- * {"value":[…]} list or a bare array as "az resource list" prints. Every resource needs string "id"
- * and "type"; "subscriptionId" is added from the id when missing. Returns
- * the number emitted, or -1 with err set (naming the file). */
+ * {"value":[…]} list, a bare array as "az resource list" prints, or a
+ * Resource Graph answer {"data":[…]}. Every resource needs string "id"
+ * and "type" ("type" is derived from the id when missing);
+ * "subscriptionId" is added from the id when missing. Child resources
+ * exported on their own (SQL firewallRules and auditingSettings/default,
+ * NSG securityRules and defaultSecurityRules, storage blobServices/default,
+ * web app config/web) are not emitted: they are joined into their parent
+ * (by id, case-insensitively) before it is. Returns the number emitted, or
+ * -1 with err set (naming the file). */
 long	 inventory_parse(const char *text, size_t len, const char *name,
 	    connector_emit emit, void *arg, char *err, size_t errsz);
+/* Every file under dir as inventory_parse reads one, the children of one
+ * file joined to the parents of any other; emit may be NULL (only
+ * check). 0, or -1 with err set. */
+int	 inventory_read(const char *dir, connector_emit emit, void *arg,
+	    struct inventory_stats *st, char *err, size_t errsz);
 
 #endif

@@ -1,11 +1,13 @@
 /* fuzz_armstream.c: libFuzzer target for the stream reader of ARM list
- * pages (armstream.c). The first byte picks the chunk size (1..64) and
- * whether a bare array is allowed; the rest is the document. Checks: fed
- * in chunks, the reader gives what it gives fed whole (verdict, items,
- * nextLink, shape); framing only agrees with it on shape and count; when
- * it accepts a page, json-c accepts the whole page too, with as many items
- * in "value" and the same nextLink; and when json-c accepts the page
- * without repeated keys, with a "value" array and a string or null
+ * pages (armstream.c). The first byte picks the chunk size (1..64),
+ * whether a bare array is allowed and whether a Resource Graph "data"
+ * list is; the rest is the document. Checks: fed in chunks, the reader
+ * gives what it gives fed whole (verdict, items, nextLink, shape);
+ * framing only, and a want filter that refuses every item, agree with it
+ * on shape and count and hand nothing over; when it accepts a page,
+ * json-c accepts the whole page too, with as many items in its list
+ * ("value" or "data") and the same nextLink; and when json-c accepts the
+ * page without repeated keys, with one list array and a string or null
  * nextLink, so does the reader. Built by "make fuzz". */
 #include "vigil.h"
 
@@ -41,15 +43,26 @@ item(void *arg, json_object *obj, size_t idx)
 	return 0;
 }
 
-/* Run the reader over text in chunks of chunk bytes (0: one piece). */
+static int
+refuse(void *arg, const char *text, size_t len)
+{
+	(void)arg;
+	FUZZ_CHECK(len > 0 && text[len] == '\0');
+	return 0;
+}
+
+/* Run the reader over text in chunks of chunk bytes (0: one piece); with
+ * want, that filter on the items. */
 static void
-feed(struct run *r, const char *text, size_t len, size_t chunk, int flags)
+feed_want(struct run *r, const char *text, size_t len, size_t chunk,
+    int flags, armstream_want_fn want)
 {
 	size_t	 i, n;
 
 	memset(r, 0, sizeof(*r));
 	r->hash = 0xcbf29ce484222325ULL;
 	armstream_init(&r->s, len + 1, DEPTH, flags, item, r);
+	r->s.want = want;
 	if (chunk == 0)
 		chunk = len > 0 ? len : 1;
 	for (i = 0; i < len; i += n) {
@@ -62,11 +75,17 @@ feed(struct run *r, const char *text, size_t len, size_t chunk, int flags)
 	FUZZ_CHECK(r->rc == 0 || r->s.err[0] != '\0');
 }
 
+static void
+feed(struct run *r, const char *text, size_t len, size_t chunk, int flags)
+{
+	feed_want(r, text, len, chunk, flags, NULL);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct run	 whole, parts, frame;
-	json_object	*o, *v, *nl;
+	struct run	 whole, parts, frame, none;
+	json_object	*o, *v, *nl, *d;
 	const char	*text;
 	size_t		 len, chunk;
 	int		 flags, page;
@@ -74,7 +93,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	chunk = (data[0] & 0x3f) + 1;
-	flags = (data[0] & 0x80) ? ARMSTREAM_ARRAY_ROOT : 0;
+	flags = ((data[0] & 0x80) ? ARMSTREAM_ARRAY_ROOT : 0) |
+	    ((data[0] & 0x40) ? ARMSTREAM_DATA_LIST : 0);
 	text = (const char *)data + 1;
 	len = size - 1;
 
@@ -96,6 +116,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    frame.s.has_id == whole.s.has_id &&
 		    frame.s.has_value == whole.s.has_value);
 	}
+	feed_want(&none, text, len, chunk, flags, refuse);
+	FUZZ_CHECK(none.n == 0);
+	if (whole.rc == 0)
+		FUZZ_CHECK(none.rc == 0 && none.s.items == whole.s.items);
 
 	/* Against json-c reading the whole page at once. */
 	o = vjson_parse(text, len, DEPTH, len + 1, NULL);
@@ -104,7 +128,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (whole.s.root == '[')
 			FUZZ_CHECK(json_object_array_length(o) == whole.n);
 		else if (o != NULL && whole.s.has_value) {
-			FUZZ_CHECK(json_object_object_get_ex(o, "value", &v));
+			FUZZ_CHECK(json_object_object_get_ex(o,
+			    whole.s.list_key, &v));
 			FUZZ_CHECK(json_object_array_length(v) == whole.n);
 			if (whole.s.next_link != NULL) {
 				FUZZ_CHECK(json_object_object_get_ex(o,
@@ -116,9 +141,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	json_object_put(o);
 	o = vjson_parse_unique(text, len, DEPTH, len + 1, NULL);
+	/* With "data" read as the list, a page has exactly one of them. */
+	d = NULL;
+	if (flags & ARMSTREAM_DATA_LIST)
+		json_object_object_get_ex(o, "data", &d);
 	page = json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, "value", &v) &&
+	    ((json_object_object_get_ex(o, "value", &v) &&
 	    json_object_is_type(v, json_type_array) &&
+	    !((flags & ARMSTREAM_DATA_LIST) &&
+	    json_object_object_get_ex(o, "data", NULL))) ||
+	    (d != NULL && json_object_is_type(d, json_type_array) &&
+	    !json_object_object_get_ex(o, "value", NULL))) &&
 	    (!json_object_object_get_ex(o, "nextLink", &nl) || nl == NULL ||
 	    json_object_is_type(nl, json_type_string));
 	if (page || (json_object_is_type(o, json_type_array) &&
@@ -129,5 +162,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	armstream_free(&whole.s);
 	armstream_free(&parts.s);
 	armstream_free(&frame.s);
+	armstream_free(&none.s);
 	return 0;
 }

@@ -1,5 +1,7 @@
 /* fuzz_inventory.c: libFuzzer target for the inventory / ARM JSON reader:
- * inventory_parse (inventory.c), which reads every inventory file, and
+ * inventory_parse (inventory.c), which reads every inventory file (list
+ * pages, bare arrays, Resource Graph answers) in two passes, joining the
+ * child resources of the input to their parents in it, and
  * the pieces of the Azure connector that read ARM's answers (azure.c): a
  * list page, a token answer, an error body, a Retry-After value, a
  * resource id. Checks: every resource emitted is an object with string

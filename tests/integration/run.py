@@ -117,6 +117,7 @@ def main():
     import test_alerts
     import test_attachments
     import test_metadata
+    import test_observables
     import test_cases
 
     srcdir = os.environ.get("VIGIL_SRCDIR") or os.path.dirname(
@@ -161,7 +162,7 @@ def main():
 
         modules = (test_api, test_findings, test_scanner, test_webhooks,
                    test_delivery, test_cron, test_counts, test_alerts,
-                   test_attachments, test_metadata,
+                   test_attachments, test_metadata, test_observables,
                    test_cases)
         for mod in modules:
             mod.STACK = st

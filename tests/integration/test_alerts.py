@@ -485,6 +485,434 @@ class T71Batch(AlertBase):
                             body, self.h)
                 self.assert_error(r, 400, "invalid_request", field)
 
+class T72IngestScope(AlertBase):
+
+    def test_ingest_key_may_only_ingest(self):
+        base = self.base()
+        ikey, _ = new_key(self.tenant, "ingest")
+        r = self.ingest(alert(), base, auth(ikey))
+        self.assertEqual(r.status, 201, r)
+        r = request(base, "POST", "/api/v1/alerts/batch",
+                    {"alerts": [alert()]}, auth(ikey))
+        self.assertEqual(r.status, 200, r)
+        for method, path, body in (
+                ("GET", "/api/v1/findings", None),
+                ("GET", "/api/v1/alerts", None),
+                ("POST", "/api/v1/webhooks", {}),
+                ("PUT", "/api/v1/settings", {"scan_interval_minutes": 30}),
+                ("POST", "/api/v1/api-keys", {"name": "x",
+                                              "scopes": ["ingest"]})):
+            with self.subTest(op=method + " " + path):
+                r = request(base, method, path, body, auth(ikey))
+                self.assert_error(r, 403, "insufficient_scope")
+        # Neither ingest nor write: refused.
+        rkey, _ = new_key(self.tenant, "read,admin")
+        r = self.ingest(alert(), base, auth(rkey))
+        self.assert_error(r, 403, "insufficient_scope")
+
+    def test_own_limit_not_the_write_limit(self):
+        tenant, tid = new_tenant("alerts-rl")
+        STACK.vigilctl("tenant", "limits", tenant, "--read", "100",
+                       "--write", "2")
+        STACK.vigilctl("tenant", "limits", tenant, "--ingest", "5")
+        self.assertEqual(STACK.query(
+            "SELECT rate_read_per_min, rate_write_per_min, "
+            "rate_ingest_per_min FROM tenants WHERE id = %s" % q(tid)),
+            [["100", "2", "5"]])
+        e = [x for x in audit_of(tid, "tenant.limits")][-1]
+        self.assertEqual(json.loads(e[1]), {"rate_limits": {
+            "ingest_per_min": 5}})
+        listing = STACK.vigilctl("tenant", "list").stdout.splitlines()
+        self.assertEqual(listing[0].split("\t")[-1], "rate_ingest_per_min")
+        self.assertIn([tid, tenant, "100", "2", "5"],
+                      [[c[0], c[1]] + c[3:] for c in
+                       (line.split("\t") for line in listing)])
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                ikey, _ = new_key(tenant, "ingest,write")
+                wkey, _ = new_key(tenant, "write")
+                api.wait_for_fresh_window(20)
+                rs = [self.ingest(alert(), base, auth(ikey))
+                      for _ in range(5)]
+                self.assertEqual([r.status for r in rs], [201] * 5, rs)
+                self.assertEqual(rs[0].header("X-RateLimit-Limit"), "5")
+                self.assertEqual([r.header("X-RateLimit-Remaining")
+                                  for r in rs], ["4", "3", "2", "1", "0"])
+                before = count("alerts", tid)
+                r = self.ingest(alert(), base, auth(ikey))
+                self.assert_error(r, 429, "rate_limited")
+                self.assertRegex(r.header("Retry-After") or "", r"^\d+$")
+                self.assertLessEqual(int(r.header("Retry-After")), 60)
+                self.assertEqual(count("alerts", tid), before)
+                # Its other writes are counted as writes, apart.
+                r = request(base, "PATCH", "/api/v1/findings/nonexistent-0",
+                            {"assignee": "x"}, auth(ikey))
+                self.assertEqual(r.status, 404, r)
+                self.assertEqual(r.header("X-RateLimit-Limit"), "2")
+                # A key without ingest is held to the write limit there.
+                rs = [self.ingest(alert(), base, auth(wkey))
+                      for _ in range(3)]
+                self.assertEqual([r.status for r in rs], [201, 201, 429],
+                                 rs)
+                self.assertEqual(rs[0].header("X-RateLimit-Limit"), "2")
+        STACK.vigilctl("tenant", "limits", tenant, "--ingest", "default")
+        self.assertEqual(STACK.query(
+            "SELECT rate_ingest_per_min FROM tenants WHERE id = %s"
+            % q(tid)), [["NULL"]])
+        r = STACK.vigilctl("tenant", "limits", tenant, "--ingest", "0",
+                           check=False)
+        self.assertEqual(r.returncode, 2, r.stderr)
+
+    def test_settings_show_and_set_the_ingest_limit(self):
+        base = self.base()
+        tenant, tid = new_tenant("alerts-set")
+        admin, _ = new_key(tenant, "read,write,admin")
+        r = request(base, "GET", "/api/v1/settings", headers=auth(admin))
+        self.assertEqual(r.json()["rate_limits"]["ingest_per_min"], None, r)
+        r = request(base, "PUT", "/api/v1/settings",
+                    {"rate_limits": {"ingest_per_min": 6000}}, auth(admin))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["rate_limits"], {
+            "read_per_min": None, "write_per_min": None,
+            "ingest_per_min": 6000})
+        self.assertEqual(STACK.query(
+            "SELECT rate_ingest_per_min FROM tenants WHERE id = %s"
+            % q(tid)), [["6000"]])
+        r = request(base, "PUT", "/api/v1/settings",
+                    {"rate_limits": {"ingest_per_min": 100001}}, auth(admin))
+        self.assert_error(r, 400, "invalid_request",
+                          "rate_limits.ingest_per_min")
+        r = request(base, "PUT", "/api/v1/settings",
+                    {"rate_limits": {"ingest_per_min": None}}, auth(admin))
+        self.assertEqual(r.json()["rate_limits"]["ingest_per_min"], None, r)
+
+class T73Read(AlertBase):
+    """GET /alerts (filters, cursor), GET /alerts/{id}, history."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # A tenant of its own, so that totals are exact.
+        cls.tenant, cls.tenant_id = new_tenant("alerts-read")
+        cls.key, cls.key_id = new_key(cls.tenant, "read,write,admin")
+        cls.h = auth(cls.key)
+        base = STACK.urls()["nginx"]
+        cls.ids = []
+        specs = [("crowdstrike", "high"), ("crowdstrike", "low"),
+                 ("sentinel", "critical"), ("sentinel", "high"),
+                 ("guardduty", "medium"), ("guardduty", "info"),
+                 ("crowdstrike", "critical")]
+        for src, sev in specs:
+            r = api.request(base, "POST", "/api/v1/alerts",
+                            alert(source=src, severity=sev), cls.h)
+            assert r.status == 201, r
+            cls.ids.append(r.json()["id"])
+
+    def list(self, query="", base=None, headers=None):
+        return request(base or self.base(), "GET", "/api/v1/alerts" + query,
+                       headers=self.h if headers is None else headers)
+
+    def test_list_newest_first_and_filters(self):
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                r = self.list("", base)
+                self.assertEqual(r.status, 200, r)
+                body = r.json()
+                self.assertEqual(set(body), {"alerts", "total", "has_more",
+                                             "next_cursor"})
+                self.assertEqual([a["id"] for a in body["alerts"]],
+                                 self.ids[::-1])
+                self.assertEqual(body["total"], 7)
+                self.assertNotIn("raw", body["alerts"][0])
+        for query, want in (
+                ("?source=sentinel", [2, 3]),
+                ("?severity=critical,high", [0, 2, 3, 6]),
+                ("?severity=critical&source=crowdstrike", [6]),
+                ("?status=triage", list(range(7))),
+                ("?status=dismissed,suppressed", [])):
+            with self.subTest(query=query):
+                r = self.list(query)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual([a["id"] for a in r.json()["alerts"]],
+                                 [self.ids[i] for i in want[::-1]])
+                self.assertEqual(r.json()["total"], len(want))
+
+    def test_cursor_walks_every_alert_once(self):
+        seen, cursor = [], None
+        while True:
+            r = self.list("?limit=3" + ("&cursor=" + cursor
+                                        if cursor else ""))
+            self.assertEqual(r.status, 200, r)
+            body = r.json()
+            seen += [a["id"] for a in body["alerts"]]
+            if not body["has_more"]:
+                self.assertIsNone(body["next_cursor"])
+                break
+            cursor = body["next_cursor"]
+        self.assertEqual(seen, self.ids[::-1])
+
+    def test_list_bad_parameters(self):
+        for query, field in (("?status=open", "status"),
+                             ("?severity=urgent", "severity"),
+                             ("?severity=", "severity"),
+                             ("?source=a%20b", "source"),
+                             ("?since=yesterday", "since"),
+                             ("?limit=0", "limit"),
+                             ("?cursor=x", "cursor"),
+                             ("?status=triage&status=dismissed", "status"),
+                             ("?page=2", "page")):
+            with self.subTest(query=query):
+                self.assert_error(self.list(query), 400, "invalid_request",
+                                  field)
+
+    def test_since_and_assignee(self):
+        r = request(self.base(), "PATCH", "/api/v1/alerts/" + self.ids[1],
+                    {"assignee": "ana@example.com"}, self.h)
+        self.assertEqual(r.status, 200, r)
+        r = self.list("?assignee=ana@example.com")
+        self.assertEqual([a["id"] for a in r.json()["alerts"]],
+                         [self.ids[1]])
+        r = self.list("?since=%s" % rfc3339(time.time() + 120))
+        self.assertEqual(r.json()["alerts"], [])
+        r = self.list("?since=%s" % rfc3339(time.time() - 3600))
+        self.assertEqual(r.json()["total"], 7)
+
+    def test_get_in_full(self):
+        # Another tenant's key: the class's tenant keeps its 7 alerts.
+        tenant, _ = new_tenant("alerts-get")
+        h = auth(new_key(tenant, "read,write")[0])
+        a = alert(raw={"k": [1, 2, {"x": "y"}]}, observables=[
+            {"type": "email", "value": "Bob@Example.COM"},
+            {"type": "url", "value": "HTTPS://Example.COM:443/a?b=C"}])
+        r = self.ingest(a, headers=h)
+        aid = r.json()["id"]
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                r = request(base, "GET", "/api/v1/alerts/" + aid,
+                            headers=h)
+                self.assertEqual(r.status, 200, r)
+                g = r.json()
+                self.assertEqual(g["id"], aid)
+                self.assertEqual(g["raw"], a["raw"])
+                self.assertIs(g["raw_truncated"], False)
+                self.assertEqual(g["asset"], a["asset"])
+                self.assertEqual(sorted(g["observables"],
+                                        key=lambda o: o["type"]), [
+                    {"type": "email", "value": "bob@example.com"},
+                    {"type": "url", "value": "https://example.com/a?b=C"}])
+                self.assertEqual((g["status"], g["occurrences"],
+                                  g["dismiss_reason"]), ("triage", 1, None))
+                self.assertEqual(g["detected_at"], "2026-06-02T09:14:00Z")
+                self.assertRegex(g["ingested_at"], TS_RE)
+        r = self.ingest(alert(raw=None), headers=h)
+        g = request(self.base(), "GET", "/api/v1/alerts/" + r.json()["id"],
+                    headers=h).json()
+        self.assertIsNone(g["raw"])
+
+    def test_another_tenants_alert_is_404(self):
+        other, _ = new_tenant("alerts-other")
+        okey, _ = new_key(other, "read,write")
+        aid = self.ids[0]
+        before = alert_rows(self.tenant_id, "id = %s" % q(aid))
+        for method, path, body in (
+                ("GET", "/api/v1/alerts/" + aid, None),
+                ("GET", "/api/v1/alerts/%s/history" % aid, None),
+                ("PATCH", "/api/v1/alerts/" + aid, {"severity": "low"}),
+                ("POST", "/api/v1/alerts/%s/dismiss" % aid,
+                 {"reason_code": "test"}),
+                ("GET", "/api/v1/alerts/alert_nope", None),
+                ("GET", "/api/v1/alerts/%27%20OR%201%3D1", None),
+                ("POST", "/api/v1/alerts/alert_%s/dismiss" % ("0" * 26),
+                 {"reason_code": "test"})):
+            with self.subTest(op=method + " " + path):
+                r = request(self.base(), method, path, body, auth(okey))
+                self.assert_error(r, 404, "not_found")
+        self.assertEqual(alert_rows(self.tenant_id, "id = %s" % q(aid)),
+                         before)
+        r = self.list("", headers=auth(okey))
+        self.assertEqual(r.json()["alerts"], [])
+
+
+class T74Change(AlertBase):
+    """PATCH and dismiss, with history, audit and events."""
+
+    def test_patch(self):
+        aid = self.ingest(alert(severity="low")).json()["id"]
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                r = request(base, "PATCH", "/api/v1/alerts/" + aid,
+                            {"assignee": "ana@example.com",
+                             "severity": "critical",
+                             "tags": ["ransomware", "ws-042"]}, self.h)
+                self.assertEqual(r.status, 200, r)
+                g = r.json()
+                self.assertEqual((g["assignee"], g["severity"], g["tags"]),
+                                 ("ana@example.com", "critical",
+                                  ["ransomware", "ws-042"]))
+                self.assertEqual(g["status"], "triage")
+                r = request(base, "PATCH", "/api/v1/alerts/" + aid,
+                            {"assignee": None, "severity": "low"}, self.h)
+                self.assertEqual((r.json()["assignee"], r.json()["tags"],
+                                  r.json()["severity"]),
+                                 (None, ["ransomware", "ws-042"], "low"))
+        hist = request(self.base(), "GET", "/api/v1/alerts/%s/history" % aid,
+                       headers=self.h).json()
+        self.assertEqual(hist["alert_id"], aid)
+        acts = [h["action"] for h in hist["history"]]
+        self.assertEqual(acts[0], "created")
+        self.assertEqual(acts[1:], ["updated"] * (len(acts) - 1))
+        self.assertEqual(hist["history"][1]["previous_severity"], "low")
+        self.assertEqual(hist["history"][1]["by"], "key:" + self.key_id)
+        self.assertEqual(len([e for e in audit_of(self.tenant_id,
+                                                  "alert.update")
+                              if e[0] == aid]), len(acts) - 1)
+
+    def test_patch_refusals_change_nothing(self):
+        aid = self.ingest(alert()).json()["id"]
+        before = alert_rows(self.tenant_id, "id = %s" % q(aid))
+        for body, field in (({}, "body"),
+                            ({"severity": "urgent"}, "severity"),
+                            ({"severity": None}, "severity"),
+                            ({"tags": "x"}, "tags"),
+                            ({"tags": None}, "tags"),
+                            ({"tags": ["x"] * 21}, "tags"),
+                            ({"tags": ["a\u0007"]}, "tags"),
+                            ({"assignee": ""}, "assignee"),
+                            ({"assignee": "a" * 255}, "assignee"),
+                            ({"status": "dismissed"}, "status"),
+                            ({"title": "x"}, "title")):
+            with self.subTest(body=body):
+                r = request(self.base(), "PATCH", "/api/v1/alerts/" + aid,
+                            body, self.h)
+                self.assert_error(r, 400, "invalid_request", field)
+        rkey, _ = new_key(self.tenant, "read")
+        r = request(self.base(), "PATCH", "/api/v1/alerts/" + aid,
+                    {"severity": "low"}, auth(rkey))
+        self.assert_error(r, 403, "insufficient_scope")
+        self.assertEqual(alert_rows(self.tenant_id, "id = %s" % q(aid)),
+                         before)
+
+    def test_dismiss(self):
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                aid = self.ingest(alert()).json()["id"]
+                r = request(base, "POST", "/api/v1/alerts/%s/dismiss" % aid,
+                            {"reason_code": "known-good",
+                             "comment": "IT's patch run.\nExpected."},
+                            self.h)
+                self.assertEqual(r.status, 200, r)
+                g = r.json()
+                self.assertEqual((g["status"], g["dismiss_reason"],
+                                  g["dismiss_comment"]),
+                                 ("dismissed", "known-good",
+                                  "IT's patch run.\nExpected."))
+                evs = [e for e in events_of(self.tenant_id,
+                                            "alert.dismissed")
+                       if e["data"]["alert"]["id"] == aid]
+                self.assertEqual(len(evs), 1)
+                self.assertEqual(evs[0]["data"]["alert"]["status"],
+                                 "dismissed")
+                r = request(base, "POST", "/api/v1/alerts/%s/dismiss" % aid,
+                            {"reason_code": "test"}, self.h)
+                self.assert_error(r, 409, "conflict")
+                hist = request(base, "GET", "/api/v1/alerts/%s/history"
+                               % aid, headers=self.h).json()["history"]
+                self.assertEqual([h["action"] for h in hist],
+                                 ["created", "dismissed"])
+                self.assertEqual(hist[1]["reason_code"], "known-good")
+                self.assertEqual(len([e for e in audit_of(
+                    self.tenant_id, "alert.dismiss") if e[0] == aid]), 1)
+                # Ingested again: still dismissed, counted.
+                row = alert_rows(self.tenant_id, "id = %s" % q(aid))[0]
+                a = STACK.query("SELECT source, external_id FROM alerts "
+                                "WHERE id = %s" % q(aid))[0]
+                r = self.ingest(alert(source=a[0], external_id=a[1]))
+                self.assertEqual(r.json(), {"id": aid, "deduplicated": True,
+                                            "status": "dismissed"})
+                self.assertEqual(int(alert_rows(
+                    self.tenant_id, "id = %s" % q(aid))[0][6]),
+                    int(row[6]) + 1)
+
+    def test_dismiss_refusals(self):
+        aid = self.ingest(alert()).json()["id"]
+        for body, field in (({}, "reason_code"),
+                            ({"reason_code": "because"}, "reason_code"),
+                            ({"reason_code": "other", "comment": 5},
+                             "comment"),
+                            ({"reason_code": "other",
+                              "comment": "x" * 10001}, "comment"),
+                            ({"reason_code": "other", "comment": "\u001b[2J"},
+                             "comment"),
+                            ({"reason_code": "test", "user": "x"}, "user")):
+            with self.subTest(body=body):
+                r = request(self.base(), "POST",
+                            "/api/v1/alerts/%s/dismiss" % aid, body, self.h)
+                self.assert_error(r, 400, "invalid_request", field)
+        self.assertEqual(alert_rows(self.tenant_id, "id = %s" % q(aid))[0][5],
+                         "triage")
+        # An escalated alert belongs to its case.
+        STACK.sql("UPDATE alerts SET status = 'escalated' WHERE id = %s"
+                  % q(aid), database="vigil")
+        r = request(self.base(), "POST", "/api/v1/alerts/%s/dismiss" % aid,
+                    {"reason_code": "duplicate"}, self.h)
+        self.assert_error(r, 409, "conflict")
+        self.assertEqual(alert_rows(self.tenant_id, "id = %s" % q(aid))[0][5],
+                         "escalated")
+
+    def test_changes_and_ingests_of_one_alert_at_once(self):
+        """PATCHes of an alert while batches (new alerts with it among
+        them) ingest it again: the two take their locks in different
+        orders, and a change that loses the deadlock is tried again, so
+        every request succeeds and every ingest is counted."""
+        base = self.base()
+        a = alert()
+        aid = self.ingest(a).json()["id"]
+        start = threading.Barrier(8)
+        rounds = 6
+
+        def batches(_):
+            start.wait()
+            return [request(base, "POST", "/api/v1/alerts/batch",
+                            {"alerts": [alert() for _ in range(20)] + [a]},
+                            self.h).status for _ in range(rounds)]
+
+        def patches(i):
+            start.wait()
+            return [request(base, "PATCH", "/api/v1/alerts/" + aid,
+                            {"tags": ["t%d-%d" % (i, k)]}, self.h).status
+                    for k in range(rounds)]
+
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            fb = [ex.submit(batches, i) for i in range(4)]
+            fp = [ex.submit(patches, i) for i in range(4)]
+            statuses = [s for f in fb + fp for s in f.result()]
+        self.assertEqual(set(statuses), {200}, statuses)
+        self.assertEqual(alert_rows(self.tenant_id, "id = %s" % q(aid))[0][6],
+                         str(1 + 4 * rounds))
+        self.assertEqual(len([e for e in audit_of(self.tenant_id,
+                                                  "alert.update")
+                              if e[0] == aid]), 4 * rounds)
+
+    def test_dismiss_a_suppressed_alert(self):
+        tid = self.tenant_id
+        now = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+        later = time.strftime("%Y-%m-%d %H:%M:%S",
+                              time.gmtime(time.time() + 3600))
+        h = hashlib.sha256(b"noise.example").hexdigest()
+        STACK.sql("INSERT INTO observable_suppressions (tenant_id, id, type, "
+                  "value, value_hash, scope, until, created_by, created_at) "
+                  "VALUES (%s, 'sup_T74%023d', 'domain', 'noise.example', "
+                  "%s, 'global', %s, 'test', %s)"
+                  % (q(tid), next(_seq), q(h), q(later), q(now)),
+                  database="vigil")
+        r = self.ingest(alert(observables=[{"type": "domain",
+                                            "value": "noise.example"}]))
+        self.assertEqual(r.json()["status"], "suppressed")
+        r = request(self.base(), "POST",
+                    "/api/v1/alerts/%s/dismiss" % r.json()["id"],
+                    {"reason_code": "known-good"}, self.h)
+        self.assertEqual(r.json()["status"], "dismissed", r)
+
 
 # --- the contract -----------------------------------------------------------------
 

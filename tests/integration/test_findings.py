@@ -1624,7 +1624,8 @@ class T49Atomicity(FBase):
 class T50Settings(FBase):
 
     DEFAULTS = {"allow_auto_remediate": False, "scan_interval_minutes": 60,
-                "rate_limits": {"read_per_min": None, "write_per_min": None},
+                "rate_limits": {"read_per_min": None, "write_per_min": None,
+                                "ingest_per_min": None},
                 "ip_allowlist": [], "updated_at": None}
 
     def test_get_put(self):

@@ -1097,3 +1097,84 @@ class T75Batches(ScanBase):
             p = STACK.vigilctl("audit", "verify", "--tenant", t,
                                check=False)
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+
+class T76InventoryChildren(ScanBase):
+    """Child resources exported on their own (Azure Resource Graph, az
+    resource list, per-type list calls: tests/data/inventory/separate, made
+    from the Azure REST API specification's examples) are joined to their
+    parents: a scan with the shipped rules gives the same findings, ids and
+    evidence included, as the same estate with the children embedded
+    (tests/data/inventory/embedded); a child whose parent is absent is
+    logged by the scan, not evaluated."""
+
+    SQL = ("/subscriptions/00000000-1111-2222-3333-444444444444/"
+           "resourceGroups/firewallrulecrudtest-12/providers/Microsoft.Sql/"
+           "servers/firewallrulecrudtest-6285")
+    NSG = ("/subscriptions/subid/resourceGroups/rg1/providers/"
+           "Microsoft.Network/networkSecurityGroups/testnsg")
+    ST = ("/subscriptions/{subscription-id}/resourceGroups/res4410/providers/"
+          "Microsoft.Storage/storageAccounts/sto8607")
+
+    def run_shipped(self, path, key):
+        """Scan path with the shipped rules (the stack's own vigil.conf) in
+        the tenant of key: (finished scan, vigil-scan's output, findings by
+        id with their detail)."""
+        r = self.req("POST", "/api/v1/integrations", {
+            "type": "inventory", "name": "children",
+            "config": {"path": path}}, key=key)
+        self.assertEqual(r.status, 201, r)
+        integ = r.json()["id"]
+        p = STACK.scan("--once", "--integration", integ)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        s = self.req("GET", "/api/v1/scans?limit=1", key=key).json()
+        s = s["scans"][0]
+        found = {}
+        for f in self.req("GET", "/api/v1/findings?limit=100",
+                          key=key).json()["findings"]:
+            d = self.req("GET", "/api/v1/findings/" + f["id"], key=key)
+            self.assertEqual(d.status, 200, d)
+            d = d.json()
+            # The resource's metadata too: Resource Graph lowercases
+            # types, the inventory gives ARM's spelling back.
+            found[f["id"]] = (d["rule_id"], d["resource_id"], d["severity"],
+                              d["evidence"], d["subscription_id"],
+                              d["resource_name"], d["resource_type"],
+                              d["resource_group"], d["region"], d["tags"])
+        return s, p.stdout + p.stderr, found
+
+    def test_separate_children_as_embedded(self):
+        data = os.path.join(STACK.srcdir, "tests", "data", "inventory")
+        other, _ = new_tenant("embedded")
+        okey, _ = new_key(other, "read,write,admin")
+        s1, out, sep = self.run_shipped(os.path.join(data, "separate"),
+                                        self.key)
+        s2, _, emb = self.run_shipped(os.path.join(data, "embedded"), okey)
+        for s in (s1, s2):
+            self.assertEqual((s["status"], s["resources_scanned"]),
+                             ("completed", 3), s)
+        self.assertEqual(s1["findings_detected"], s2["findings_detected"])
+        self.assertEqual(sep, emb)
+        rules = sorted((v[0], v[1]) for v in sep.values())
+        for want in [("sql-firewall-allow-all", self.SQL),
+                     ("sql-firewall-azure-services", self.SQL),
+                     ("sql-auditing-disabled", self.SQL),
+                     ("nsg-http-internet", self.NSG),
+                     ("storage-blob-soft-delete", self.ST)]:
+            self.assertIn(want, rules)
+        # The finding is on the server a user would fix, its evidence the
+        # offending firewall rule as listed.
+        f = sep[fid("sql-firewall-allow-all", self.SQL)]
+        self.assertEqual([e["name"] for e in f[3]], ["AllowAll"])
+        self.assertEqual(f[5:9], ("firewallrulecrudtest-6285",
+                                  "Microsoft.Sql/servers",
+                                  "firewallrulecrudtest-12", "japaneast"))
+        self.assertEqual(f[3][0]["id"], self.SQL + "/firewallRules/AllowAll")
+        # No finding on a child, none for the orphan; the orphan logged.
+        self.assertFalse([v for v in sep.values()
+                          if "/firewallRules/" in v[1]
+                          or "gone-server" in v[1]])
+        self.assertIn("1 child resource(s) of /subscriptions/00000000-1111-"
+                      "2222-3333-444444444444/resourceGroups/"
+                      "firewallrulecrudtest-12/providers/Microsoft.Sql/"
+                      "servers/gone-server not evaluated", out)

@@ -72,8 +72,11 @@ START_TEST(test_keys_scopes)
 		    "[\"read\",\"write\"]" },
 		{ SCOPE_ADMIN | SCOPE_READ, "read,admin",
 		    "[\"read\",\"admin\"]" },
-		{ KEYS_SCOPES_ALL, "read,write,admin",
+		{ SCOPE_READ | SCOPE_WRITE | SCOPE_ADMIN, "read,write,admin",
 		    "[\"read\",\"write\",\"admin\"]" },
+		{ SCOPE_INGEST, "ingest", "[\"ingest\"]" },
+		{ KEYS_SCOPES_ALL, "read,write,admin,ingest",
+		    "[\"read\",\"write\",\"admin\",\"ingest\"]" },
 		{ 0, "", "[]" },
 	};
 	char buf[32];

@@ -221,7 +221,7 @@ START_TEST(test_settings_to_json)
 	ck_assert_str_eq(json_object_to_json_string_ext(o,
 	    JSON_C_TO_STRING_PLAIN), "{\"allow_auto_remediate\":false,"
 	    "\"scan_interval_minutes\":60,\"rate_limits\":{\"read_per_min\":"
-	    "null,\"write_per_min\":null},\"ip_allowlist\":[],"
+	    "null,\"write_per_min\":null,\"ingest_per_min\":null},\"ip_allowlist\":[],"
 	    "\"updated_at\":null}");
 	json_object_put(o);
 	s.auto_remediate = 1;
@@ -233,7 +233,7 @@ START_TEST(test_settings_to_json)
 	ck_assert_str_eq(json_object_to_json_string_ext(o,
 	    JSON_C_TO_STRING_PLAIN), "{\"allow_auto_remediate\":true,"
 	    "\"scan_interval_minutes\":60,\"rate_limits\":{\"read_per_min\":"
-	    "600,\"write_per_min\":null},\"ip_allowlist\":"
+	    "600,\"write_per_min\":null,\"ingest_per_min\":null},\"ip_allowlist\":"
 	    "[\"203.0.113.0\\/24\"],\"updated_at\":\"2026-05-15T18:42:11Z\"}");
 	json_object_put(o);
 	json_object_put(s.allowlist);

@@ -7,12 +7,13 @@ int
 main(void)
 {
 	Suite *(*suites[])(void) = {
-		armstream_suite, attachments_suite, attack_suite, audit_suite,
-		azure_suite, backoff_suite, casereport_suite,
+		alerts_suite, armstream_suite, attachments_suite, attack_suite,
+		audit_suite, azure_suite, backoff_suite, casereport_suite,
 		buf_suite, cidr_suite, conf_suite, crypto_suite, events_suite,
 		id_suite, inventory_suite, keys_suite,
 		lifecycle_suite,
-		log_suite, multipart_suite, netguard_suite, observable_suite, page_suite, posture_suite,
+		log_suite, metadata_suite, multipart_suite, netguard_suite, observable_suite, page_suite, posture_suite,
+		idempotency_suite,
 		ratelimit_suite, ratetable_suite, request_suite, router_suite,
 		rules_suite,
 		settings_suite, sign_suite, spool_suite, tenants_suite, text_suite,

@@ -4,6 +4,7 @@
 
 #include <check.h>
 
+Suite	*alerts_suite(void);
 Suite	*armstream_suite(void);
 Suite	*attachments_suite(void);
 Suite	*attack_suite(void);
@@ -21,7 +22,9 @@ Suite	*id_suite(void);
 Suite	*inventory_suite(void);
 Suite	*keys_suite(void);
 Suite	*lifecycle_suite(void);
+Suite	*idempotency_suite(void);
 Suite	*log_suite(void);
+Suite	*metadata_suite(void);
 Suite	*multipart_suite(void);
 Suite	*netguard_suite(void);
 Suite	*page_suite(void);
