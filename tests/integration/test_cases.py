@@ -367,6 +367,13 @@ class T60Cases(CasesBase):
                                 "2026-06-03T10:00:00Z")
         self.assertEqual(obs[("domain", "evil.example")]["first_seen_at"],
                          "2026-06-01T08:00:00Z")
+        # "have we seen this value?" finds the case
+        r = self.call("GET", "/observables/search?type=ip&value="
+                      "%3A%3Affff%3A203.0.113.4")
+        self.assertEqual(r.status, 200, r)
+        hits = [(h["kind"], h["id"]) for h in r.json()["hits"]]
+        self.assertIn(("case", cid), hits)
+        self.assertIn(("alert", a3), hits)
         rows = STACK.query(
             "SELECT COUNT(*) FROM case_observables co JOIN cases c ON "
             "c.tenant_id = co.tenant_id AND c.seq = co.case_seq "
