@@ -40,6 +40,7 @@ routes_table(size_t *n)
 		add(observables_routes, observables_nroutes);
 		add(imports_routes, imports_nroutes);
 		add(mutes_routes, mutes_nroutes);
+		add(cases_routes, cases_nroutes);
 	}
 	*n = ntable;
 	return table;

@@ -320,7 +320,7 @@ events_index(struct request *r, struct db *db)
 	}
 	if (events_filter_parse(type, &f) != 0) {
 		reply_bad(r, "type", "type must be an event type, or "
-		    "finding.*, scan.*, webhook.* or *.");
+		    "finding.*, scan.*, webhook.*, case.*, alert.* or *.");
 		return;
 	}
 	if ((rc = reply_since(r, "since", &f.since)) < 0)

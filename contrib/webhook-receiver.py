@@ -8,6 +8,9 @@ def verify_webhook(body_bytes, signature_header, shared_secret):
         hashlib.sha256
     ).hexdigest()
     return hmac.compare_digest(expected, signature_header)
+def verify_sha256(body, header, secret):  # "sha256=<hex>", GitHub's convention
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header)
 def verify_standard(body, h, secret):  # Standard Webhooks, 5 minutes' tolerance
     ts = h.get("webhook-timestamp", "")
     if not ts.isdigit() or abs(time.time() - int(ts)) > 300:
@@ -23,6 +26,7 @@ class Receiver(http.server.BaseHTTPRequestHandler):  # logs each request on stde
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         try:
             ok = (verify_webhook(body, self.headers.get("X-Vigil-Signature", ""), A.secret)
+                  and verify_sha256(body, self.headers.get("X-Vigil-Signature-256", ""), A.secret)
                   and verify_standard(body, self.headers, A.secret))
         except (TypeError, ValueError):  # a header that is not ASCII, bad base64
             ok = False

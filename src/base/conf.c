@@ -74,6 +74,7 @@ static const struct conf_key conf_keys[] = {
 	{ "secret_key_file",	STR(secret_key_file) },
 	{ "rules_dir",		STR(rules_dir) },
 	{ "openapi_file",	STR(openapi_file) },
+	{ "attack_file",	STR(attack_file) },
 	{ "azure_authority_url", STR(azure_authority_url) },
 	{ "azure_arm_url",	STR(azure_arm_url) },
 	{ "spool_concurrency",	INT(spool_concurrency, 1, 1024) },
@@ -126,6 +127,8 @@ conf_defaults(struct conf *c)
 	    "https://management.azure.com");
 	snprintf(c->openapi_file, sizeof(c->openapi_file), "%s/openapi.json",
 	    PKGDATADIR);
+	snprintf(c->attack_file, sizeof(c->attack_file),
+	    "%s/attack-enterprise.tsv", PKGDATADIR);
 	c->spool_concurrency = 16;
 	c->spool_poll_ms = 200;
 	c->webhook_connect_timeout_ms = 5000;

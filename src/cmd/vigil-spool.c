@@ -209,7 +209,8 @@ start(struct spooler *s, struct spool_job *job)
 {
 	struct spool_result r;
 	struct xfer *x = NULL;
-	char vsig[SIGN_VIGIL_LEN], ssig[SIGN_STANDARD_LEN], ts[32], ua[64];
+	char vsig[SIGN_VIGIL_LEN], vsig256[SIGN_SHA256_LEN];
+	char ssig[SIGN_STANDARD_LEN], ts[32], ua[64];
 	long long now = time(NULL);
 	int i;
 
@@ -236,6 +237,7 @@ start(struct spooler *s, struct spool_job *job)
 	snprintf(ts, sizeof(ts), "%lld", now);
 	snprintf(ua, sizeof(ua), "vigil-spool/%s", VIGIL_VERSION);
 	if (sign_vigil(x->job.secret, x->job.body, x->job.len, vsig) != 0 ||
+	    sign_sha256(x->job.secret, x->job.body, x->job.len, vsig256) != 0 ||
 	    sign_standard(x->job.secret, x->job.event_id, now, x->job.body,
 	    x->job.len, ssig, sizeof(ssig)) != 0) {
 		r.verdict = BACKOFF_FAIL;
@@ -247,6 +249,7 @@ start(struct spooler *s, struct spool_job *job)
 	    header(&x->hdrs, "X-Vigil-Event", x->job.type) != 0 ||
 	    header(&x->hdrs, "X-Vigil-Delivery", x->job.id) != 0 ||
 	    header(&x->hdrs, "X-Vigil-Signature", vsig) != 0 ||
+	    header(&x->hdrs, "X-Vigil-Signature-256", vsig256) != 0 ||
 	    header(&x->hdrs, "webhook-id", x->job.event_id) != 0 ||
 	    header(&x->hdrs, "webhook-timestamp", ts) != 0 ||
 	    header(&x->hdrs, "webhook-signature", ssig) != 0 ||

@@ -270,6 +270,17 @@
 	"a.status, a.source, a.detected_at, a.last_seen_at, a.occurrences"
 #define SUPPRESSION_COLS "seq, id, type, value, scope, until, created_by, " \
 	"created_at"
+/* cases.c's CASE_COL_* */
+#define CASE_COLS "seq, id, title, description, severity, status, " \
+	"assignee, tags, techniques, verdict, root_cause, narrative, " \
+	"created_by, created_at, updated_at, resolved_at"
+/* status, severity (comma list), assignee, tag: each NULL or a value,
+ * given twice */
+#define CASE_FILTERS \
+	"AND (? IS NULL OR status = ?) " \
+	"AND (? IS NULL OR FIND_IN_SET(severity, ?) > 0) " \
+	"AND (? IS NULL OR assignee = ?) " \
+	"AND (? IS NULL OR JSON_CONTAINS(tags, JSON_QUOTE(?))) "
 
 static const char *const sqls[SQL__COUNT] = {
 	[SQL_PING] = "SELECT 1",
@@ -1400,6 +1411,106 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_RULESET_FINDINGS] =
 	    "SELECT id FROM findings WHERE tenant_id = ? AND rule_id = ? "
 	    "AND state IN ('open', 'accepted', 'snoozed', 'muted') ORDER BY id",
+
+	/* cases (cases.c); CASE_COLS order: cases.c CASE_COL_* */
+	[SQL_CASE_INSERT] =
+	    "INSERT INTO cases (tenant_id, id, title, description, severity, "
+	    "status, assignee, tags, techniques, created_by, created_at, "
+	    "updated_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)",
+	[SQL_CASE_GET] =
+	    "SELECT " CASE_COLS " FROM cases WHERE tenant_id = ? AND id = ?",
+	[SQL_CASE_LOCK] =
+	    "SELECT " CASE_COLS " FROM cases WHERE tenant_id = ? AND id = ? "
+	    "FOR UPDATE",
+	/* Newest first, keyset on seq; each NULL-able filter repeats its
+	 * parameter. severity is a comma list (FIND_IN_SET), tag one tag. */
+	[SQL_CASE_LIST] =
+	    "SELECT " CASE_COLS " FROM cases WHERE tenant_id = ? AND seq < ? "
+	    CASE_FILTERS "ORDER BY seq DESC LIMIT ?",
+	[SQL_CASE_COUNT] =
+	    "SELECT COUNT(*) FROM cases WHERE tenant_id = ? " CASE_FILTERS,
+	[SQL_CASE_UPDATE] =
+	    "UPDATE cases SET title = ?, description = ?, severity = ?, "
+	    "assignee = ?, tags = ?, techniques = ?, updated_at = ? "
+	    "WHERE tenant_id = ? AND id = ?",
+	[SQL_CASE_RESOLVE] =
+	    "UPDATE cases SET status = 'resolved', verdict = ?, root_cause = ?, "
+	    "narrative = ?, resolved_at = ?, updated_at = ? "
+	    "WHERE tenant_id = ? AND id = ?",
+	/* The verdict of the resolution reopened stays on the timeline. */
+	[SQL_CASE_REOPEN] =
+	    "UPDATE cases SET status = 'open', verdict = NULL, "
+	    "root_cause = NULL, narrative = NULL, resolved_at = NULL, "
+	    "updated_at = ? WHERE tenant_id = ? AND id = ?",
+	[SQL_CASE_TOUCH] =
+	    "UPDATE cases SET updated_at = ? WHERE tenant_id = ? AND id = ?",
+	[SQL_CASE_TIMELINE_INSERT] =
+	    "INSERT INTO case_timeline (tenant_id, case_id, kind, at, actor, "
+	    "fields) VALUES (?, ?, ?, ?, ?, ?)",
+	/* Oldest first, after the cursor's seq. */
+	[SQL_CASE_TIMELINE_LIST] =
+	    "SELECT seq, kind, at, actor, fields FROM case_timeline "
+	    "WHERE tenant_id = ? AND case_id = ? AND seq > ? "
+	    "ORDER BY seq LIMIT ?",
+	[SQL_CASE_TIMELINE_COUNT] =
+	    "SELECT COUNT(*) FROM case_timeline "
+	    "WHERE tenant_id = ? AND case_id = ?",
+	[SQL_CASE_ALERTS] =
+	    "SELECT a.id, a.title, a.severity, a.status, a.source, "
+	    "a.detected_at, ca.linked_at FROM case_alerts ca "
+	    "JOIN alerts a ON a.tenant_id = ca.tenant_id AND a.id = ca.alert_id "
+	    "WHERE ca.tenant_id = ? AND ca.case_id = ? "
+	    "ORDER BY ca.linked_at, a.seq LIMIT ?",
+	[SQL_CASE_FINDINGS] =
+	    "SELECT f.id, f.title, f.severity, f.state, cf.linked_at "
+	    "FROM case_findings cf JOIN findings f "
+	    "ON f.tenant_id = cf.tenant_id AND f.id = cf.finding_id "
+	    "WHERE cf.tenant_id = ? AND cf.case_id = ? "
+	    "ORDER BY cf.linked_at, f.seq LIMIT ?",
+	[SQL_CASE_OBSERVABLES] =
+	    "SELECT o.type, o.value, co.first_seen_at, co.last_seen_at "
+	    "FROM case_observables co JOIN observables o "
+	    "ON o.tenant_id = co.tenant_id AND o.seq = co.observable_seq "
+	    "WHERE co.tenant_id = ? AND co.case_seq = ? "
+	    "ORDER BY co.observable_seq LIMIT ?",
+	[SQL_CASE_OBSERVABLE_COUNT] =
+	    "SELECT COUNT(*) FROM case_observables "
+	    "WHERE tenant_id = ? AND case_seq = ?",
+	[SQL_CASE_ALERT_LOCK] =
+	    "SELECT seq, id, title, severity, status, case_id, detected_at, "
+	    "last_seen_at FROM alerts WHERE tenant_id = ? AND id = ? FOR UPDATE",
+	/* The observables of an alert, for a case it creates. */
+	[SQL_CASE_ALERT_OBSERVABLES] =
+	    "SELECT o.type, o.value FROM alert_observables ao "
+	    "JOIN observables o ON o.tenant_id = ao.tenant_id "
+	    "AND o.seq = ao.observable_seq "
+	    "WHERE ao.tenant_id = ? AND ao.alert_seq = ? "
+	    "ORDER BY ao.observable_seq LIMIT 1000",
+	[SQL_CASE_ALERT_ESCALATE] =
+	    "UPDATE alerts SET status = 'escalated', case_id = ?, "
+	    "updated_at = ? WHERE tenant_id = ? AND id = ?",
+	[SQL_CASE_ALERT_HISTORY] =
+	    "INSERT INTO alert_history (tenant_id, alert_id, action, at, actor, "
+	    "fields) VALUES (?, ?, 'escalated', ?, ?, ?)",
+	[SQL_CASE_ALERT_LINK] =
+	    "INSERT IGNORE INTO case_alerts (tenant_id, case_id, alert_id, "
+	    "linked_at) VALUES (?, ?, ?, ?)",
+	/* The alert's observables into the case's, once each: first and last
+	 * seen widen to the alert's detection and last sighting. */
+	[SQL_CASE_OBSERVABLES_MERGE] =
+	    "INSERT INTO case_observables (tenant_id, case_seq, observable_seq, "
+	    "first_seen_at, last_seen_at) SELECT ao.tenant_id, ?, "
+	    "ao.observable_seq, ?, ? FROM alert_observables ao "
+	    "WHERE ao.tenant_id = ? AND ao.alert_seq = ? "
+	    "ON DUPLICATE KEY UPDATE "
+	    "first_seen_at = LEAST(first_seen_at, VALUES(first_seen_at)), "
+	    "last_seen_at = GREATEST(last_seen_at, VALUES(last_seen_at))",
+	[SQL_CASE_FINDING_GET] =
+	    "SELECT id, title, severity, state FROM findings "
+	    "WHERE tenant_id = ? AND id = ?",
+	[SQL_CASE_FINDING_LINK] =
+	    "INSERT IGNORE INTO case_findings (tenant_id, case_id, finding_id, "
+	    "linked_at) VALUES (?, ?, ?, ?)",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */

@@ -50,15 +50,28 @@ const struct events_type events_types[] = {
 	{ "alert.created", "an alert is ingested for the first time (not "
 	    "when deduplicated, nor when stored as suppressed)", "alert", 0 },
 	{ "alert.dismissed", "POST /alerts/{id}/dismiss", "alert", 0 },
+	{ "case.created", "a case is opened (POST /cases, or an escalation "
+	    "with case_id null)", "event case_id verdict at by case", 0 },
+	{ "case.updated", "PATCH /cases/{id}; an alert or a finding is "
+	    "escalated into an existing case", "event case_id verdict at by case",
+	    0 },
+	{ "case.commented", "a comment is added", "event case_id verdict at "
+	    "by case", 0 },
+	{ "case.resolved", "resolved with a verdict", "event case_id verdict "
+	    "at by case", 0 },
+	{ "case.reopened", "a resolved case is reopened", "event case_id "
+	    "verdict at by case", 0 },
+	{ "alert.escalated", "an alert is escalated into a new or an "
+	    "existing case", "event alert_id case_id at by case", 0 },
 };
 const size_t events_ntypes = NELEM(events_types);
 
 const char *const events_subscription_patterns[] = { "*", "finding.*",
-    "alert.*" };
+    "alert.*", "case.*" };
 const size_t events_nsubscription_patterns =
     NELEM(events_subscription_patterns);
 const char *const events_filter_patterns[] = { "finding.*", "scan.*",
-    "webhook.*", "alert.*", "*" };
+    "webhook.*", "alert.*", "case.*", "*" };
 const size_t events_nfilter_patterns = NELEM(events_filter_patterns);
 
 const struct events_type *

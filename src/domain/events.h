@@ -25,8 +25,8 @@ struct events_type {
 extern const struct events_type events_types[];
 extern const size_t events_ntypes;
 /* The patterns a webhook may subscribe with besides the types
- * themselves ("*", "finding.*"), and those GET /events filters by
- * besides them ("finding.*", "scan.*", "webhook.*", "*"). */
+ * themselves ("*", "finding.*", "case.*", "alert.*"), and those GET
+ * /events filters by besides them (those, "scan.*" and "webhook.*"). */
 extern const char *const events_subscription_patterns[];
 extern const size_t events_nsubscription_patterns;
 extern const char *const events_filter_patterns[];

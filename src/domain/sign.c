@@ -33,6 +33,20 @@ sign_vigil(const char *secret, const void *body, size_t len,
 	return 0;
 }
 
+int
+sign_sha256(const char *secret, const void *body, size_t len,
+    char out[SIGN_SHA256_LEN])
+{
+	char hex[SIGN_VIGIL_LEN];
+
+	out[0] = '\0';
+	if (sign_vigil(secret, body, len, hex) != 0)
+		return -1;
+	memcpy(out, "sha256=", 7);
+	memcpy(out + 7, hex, SIGN_VIGIL_LEN);
+	return 0;
+}
+
 /* The Standard Webhooks key for secret: a new buffer in *keyp (caller wipes
  * and frees) of *keylenp > 0 bytes. 0, or -1 if the secret is empty or its
  * whsec_ part is not base64 (missing padding is accepted, as upstream). */

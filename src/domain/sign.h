@@ -8,6 +8,7 @@
 #include <time.h>
 
 #define SIGN_VIGIL_LEN     65   /* 64 lowercase hex digits + NUL */
+#define SIGN_SHA256_LEN    72   /* "sha256=" + 64 hex digits + NUL */
 #define SIGN_STANDARD_LEN  48   /* "v1," + 44 base64 characters + NUL */
 #define SIGN_SECRET_LEN    51   /* "whsec_" + 44 base64 characters + NUL */
 #define SIGN_SECRET_PREFIX "whsec_"
@@ -21,6 +22,15 @@
  */
 int	 sign_vigil(const char *secret, const void *body, size_t len,
 	    char out[SIGN_VIGIL_LEN]);
+
+/*
+ * X-Vigil-Signature-256: "sha256=" + sign_vigil's hex, the convention of
+ * GitHub's X-Hub-Signature-256 (and of incident-response platforms'
+ * X-IR-Signature), so receivers written for it verify unchanged. 0, or
+ * -1 as sign_vigil (out is then "").
+ */
+int	 sign_sha256(const char *secret, const void *body, size_t len,
+	    char out[SIGN_SHA256_LEN]);
 
 /*
  * webhook-signature (Standard Webhooks, symmetric "v1"): "v1," + base64

@@ -284,8 +284,8 @@ subscriptions(json_object *arr, struct vjson_err *err)
 		if (!events_subscription_valid(s)) {
 			json_object_put(events);
 			invalid(err, "events", "events holds an unknown event "
-			    "type; name event types exactly, or finding.* or "
-			    "*.");
+			    "type; name event types exactly, or finding.*, "
+			    "case.*, alert.* or *.");
 			return NULL;
 		}
 		for (j = 0; j < i; j++)

@@ -129,6 +129,7 @@ request_init(struct request *r, char *const *envp)
 	r->authorization = dup_or_null(env_get(envp, "HTTP_AUTHORIZATION"));
 	r->x_license_key = dup_or_null(env_get(envp, "HTTP_X_LICENSE_KEY"));
 	r->x_api_key = dup_or_null(env_get(envp, "HTTP_X_API_KEY"));
+	r->accept = dup_or_null(env_get(envp, "HTTP_ACCEPT"));
 	r->remote_addr = dup_or_null(env_get(envp, "REMOTE_ADDR"));
 	r->x_forwarded_for = env_join(envp, "HTTP_X_FORWARDED_FOR");
 	r->idempotency_key = dup_or_null(env_get(envp,
@@ -234,6 +235,7 @@ request_free(struct request *r)
 	free(r->authorization);
 	free(r->x_license_key);
 	free(r->x_api_key);
+	free(r->accept);
 	free(r->remote_addr);
 	free(r->x_forwarded_for);
 	free(r->idempotency_key);

@@ -31,6 +31,7 @@ struct request {
 	char	*authorization;
 	char	*x_license_key;
 	char	*x_api_key;
+	char	*accept;                   /* Accept, NULL if absent */
 	char	*remote_addr;
 	char	*x_forwarded_for;          /* believed from trusted_proxies */
 	char	*idempotency_key;          /* Idempotency-Key, NULL if absent */

@@ -479,6 +479,8 @@ class Stack:
             "openapi_file": os.path.join(self.srcdir, "doc", "openapi.json"),
             "secret_key_file": self.secret_key_ensure(),
             "rules_dir": os.path.join(self.srcdir, "etc", "rules"),
+            "attack_file": os.path.join(self.srcdir, "data",
+                                        "attack-enterprise.tsv"),
         }
         kv.update(self.state.get("conf_extra", {}))
         kv.update({k: str(v) for k, v in extra.items()})

@@ -5,6 +5,11 @@ receiver would, independently of Vigil's C code.
   X-Vigil-Signature  the verify_webhook snippet of the README's "Receiving
                      webhooks", verbatim (the published Python example the
                      signature was made to satisfy: it names no header).
+  X-Vigil-Signature-256
+                     "sha256=" + hex HMAC-SHA256 of the body: checked the way
+                     a receiver written for GitHub's X-Hub-Signature-256 (or
+                     an incident-response platform's X-IR-Signature) does it,
+                     prefix and all, by verify_sha256_prefixed.
   webhook-signature  the Standard Webhooks symmetric algorithm ("v1,"
                      + base64 HMAC-SHA256 of "id.timestamp.body", any of the
                      space-separated entries may match, timestamp within
@@ -16,7 +21,7 @@ receiver would, independently of Vigil's C code.
 
 Usage:
   verify_signature.py --secret S (--body TEXT | --body-file PATH|-)
-      [--vigil-signature HEX]
+      [--vigil-signature HEX] [--signature-256 sha256=HEX]
       [--webhook-id ID --webhook-timestamp TS --webhook-signature SIG
        [--now EPOCH]]
 
@@ -43,6 +48,17 @@ def verify_webhook(body_bytes, signature_header, shared_secret):
     ).hexdigest()
     return hmac.compare_digest(expected, signature_header)
 # --- end of the README's verify_webhook -----------------------------------
+
+# --- a receiver written for "sha256=<hex>" (GitHub's X-Hub-Signature-256,
+# an incident-response platform's X-IR-Signature): it knows nothing of Vigil.
+def verify_sha256_prefixed(payload_body, secret_token, signature_header):
+    if not signature_header:
+        return False
+    hash_object = hmac.new(secret_token.encode("utf-8"), msg=payload_body,
+                           digestmod=hashlib.sha256)
+    expected_signature = "sha256=" + hash_object.hexdigest()
+    return hmac.compare_digest(expected_signature, signature_header)
+# ---------------------------------------------------------------------------
 
 TOLERANCE = 300
 PREFIX = "whsec_"
@@ -99,6 +115,7 @@ def main(argv):
     src.add_argument("--body")
     src.add_argument("--body-file")
     ap.add_argument("--vigil-signature")
+    ap.add_argument("--signature-256")
     ap.add_argument("--webhook-id")
     ap.add_argument("--webhook-timestamp")
     ap.add_argument("--webhook-signature")
@@ -114,8 +131,10 @@ def main(argv):
             body = f.read()
 
     standard = (a.webhook_id, a.webhook_timestamp, a.webhook_signature)
-    if a.vigil_signature is None and all(x is None for x in standard):
-        ap.error("give --vigil-signature and/or the --webhook-* headers")
+    if a.vigil_signature is None and a.signature_256 is None and \
+            all(x is None for x in standard):
+        ap.error("give --vigil-signature, --signature-256 and/or the "
+                 "--webhook-* headers")
     if any(x is None for x in standard) and not all(x is None
                                                     for x in standard):
         ap.error("--webhook-id, --webhook-timestamp and --webhook-signature "
@@ -125,6 +144,10 @@ def main(argv):
     if a.vigil_signature is not None:
         v = verify_webhook(body, a.vigil_signature, a.secret)
         print("X-Vigil-Signature: %s" % ("ok" if v else "MISMATCH"))
+        ok = ok and v
+    if a.signature_256 is not None:
+        v = verify_sha256_prefixed(body, a.secret, a.signature_256)
+        print("X-Vigil-Signature-256: %s" % ("ok" if v else "MISMATCH"))
         ok = ok and v
     if a.webhook_signature is not None:
         try:

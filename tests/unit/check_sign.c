@@ -322,6 +322,26 @@ START_TEST(test_sign_vigil)
 }
 END_TEST
 
+START_TEST(test_sign_sha256)
+{
+	/* GitHub's X-Hub-Signature-256 example: secret "It's a Secret to
+	 * Everybody", body "Hello, World!". */
+	char	 out[SIGN_SHA256_LEN];
+
+	ck_assert_int_eq(sign_sha256("It's a Secret to Everybody",
+	    "Hello, World!", 13, out), 0);
+	ck_assert_str_eq(out, "sha256=757107ea0eb2509fc211221cce984b8a"
+	    "37570b6d7586c22c46f4379c8b043e17");
+	/* the same HMAC as X-Vigil-Signature, with the prefix */
+	ck_assert_int_eq(sign_sha256("Jefe", "what do ya want for nothing?",
+	    28, out), 0);
+	ck_assert_str_eq(out, "sha256=5bdcc146bf60754e6a042426089575c7"
+	    "5a003f089d2739839dec58b964ec3843");
+	ck_assert_int_eq(sign_sha256("", "x", 1, out), -1);
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
 START_TEST(test_sign_standard_plain_secret)
 {
 	/* Python: "v1," + b64(hmac(secret.encode(), b"msg_1.1700000000."
@@ -489,6 +509,7 @@ sign_suite(void)
 	Suite	*s = suite_create("sign");
 	TCase	*tc = tcase_create("core");
 
+	tcase_add_test(tc, test_sign_sha256);
 	tcase_add_test(tc, test_sign_standard_vectors);
 	tcase_add_test(tc, test_sign_verify_vectors);
 	tcase_add_test(tc, test_sign_bad_secrets_and_headers);

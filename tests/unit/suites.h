@@ -7,8 +7,10 @@
 Suite	*alerts_suite(void);
 Suite	*armstream_suite(void);
 Suite	*attachments_suite(void);
+Suite	*attack_suite(void);
 Suite	*audit_suite(void);
 Suite	*azure_suite(void);
+Suite	*casereport_suite(void);
 Suite	*backoff_suite(void);
 Suite	*buf_suite(void);
 Suite	*cidr_suite(void);
