@@ -607,6 +607,50 @@ class T61CaseAccess(CasesBase):
         self.assertEqual(r.json()["cases"], [])
 
 
+class T63DemoSample(CasesBase):
+    """contrib/demo-response.py, which ./dev up runs for the demo tenant:
+    the bundled sample alerts go in through the API and two of them become
+    a case a newcomer can open and find by an observable."""
+
+    def test_demo_sample_loads(self):
+        import subprocess
+        import sys
+        script = os.path.join(STACK.srcdir, "contrib", "demo-response.py")
+        p = subprocess.run([sys.executable, script, self.base, self.key],
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr + p.stdout)
+        lines = p.stdout.strip().splitlines()
+        self.assertEqual(lines[0], "30 alerts from 3 sources")
+        cid = lines[-1]
+        self.assertTrue(cid.startswith("case_"), cid)
+        r = self.call("GET", "/alerts?limit=100")
+        self.assertEqual(r.status, 200, r)
+        alerts = r.json()["alerts"]
+        self.assertEqual(len(alerts), 30)
+        self.assertEqual({a["source"] for a in alerts},
+                         {"crowdstrike", "sentinel", "defender-for-cloud"})
+        full = self.full(cid)
+        self.assertEqual(len(full["alerts"]), 2)
+        self.assertEqual(full["assignee"], "alice@example.com")
+        obs = [(o["type"], o["value"]) for o in full["observables"]]
+        # both alerts carry the C2 address (one as ::ffff:203.0.113.4):
+        # one observable
+        self.assertEqual(obs.count(("ip", "203.0.113.4")), 1)
+        self.assertIn(("domain", "stats-cdn.example.net"), obs)
+        self.assertEqual([e["name"] for e in full["evidence"]],
+                         ["triage-notes.txt"])
+        kinds = [t["kind"] for t in full["timeline"]]
+        self.assertEqual(kinds.count("commented"), 2, kinds)
+        self.assertEqual(kinds.count("alert_linked"), 2, kinds)
+        # "have we seen this IP?" finds the case and more alerts than the
+        # case's two
+        r = self.call("GET", "/observables/search?type=ip&value=203.0.113.4")
+        self.assertEqual(r.status, 200, r)
+        hits = r.json()["hits"]
+        self.assertIn(("case", cid), [(h["kind"], h["id"]) for h in hits])
+        self.assertGreater(len([h for h in hits if h["kind"] == "alert"]), 2)
+
+
 class T62CaseWebhooks(CasesBase):
     """Case events delivered by vigil-spool, verified by a receiver written
     for "sha256=<hex>" (X-Vigil-Signature-256), and subscriptions by
