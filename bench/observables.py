@@ -22,7 +22,9 @@ search runs, as src/db/db.c has them. Target: p99 < 20 ms.
 
 Needs wrk (apt-get install wrk). Environment: VIGIL_BUILDDIR,
 VIGIL_SRCDIR, BENCH_OBS_ALERTS, BENCH_OBS_RUNS, BENCH_OBS_DURATION,
-BENCH_CONNECTIONS, BENCH_WORKERS (4), BENCH_OBS_KEEP=1 (leave the stack
+BENCH_CONNECTIONS, BENCH_WORKERS (4), BENCH_OBS_POOL_MB (the InnoDB
+buffer pool, as a deployment sizes it to its data; default: the test
+stack's 64 MiB, which holds little of these ~2 GB), BENCH_OBS_KEEP=1 (leave the stack
 running, to look at it; stop it with the pids under its run/). Use a
 release build.
 """
@@ -48,6 +50,7 @@ RUNS = int(os.environ.get("BENCH_OBS_RUNS", "5"))
 DURATION = int(os.environ.get("BENCH_OBS_DURATION", "3"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
+POOL_MB = int(os.environ.get("BENCH_OBS_POOL_MB", "0"))
 CHUNK = 50000
 CASES = 1000
 TARGET_MS = 20.0
@@ -240,6 +243,12 @@ def main():
     try:
         st.up(workers=WORKERS, conf_extra={
             "rate_read_per_min": 1000000, "rate_write_per_min": 1000000})
+        if POOL_MB:
+            st.sql("SET GLOBAL innodb_buffer_pool_size = %d"
+                   % (POOL_MB * 1024 * 1024))
+        print("bench/observables.py: buffer pool %s MiB" % (
+            int(st.query("SELECT @@innodb_buffer_pool_size")[0][0])
+            // (1024 * 1024)))
         tid = st.tenant_ensure("observables")
         key, _ = st.key_create("observables", scopes="read")
         print("bench/observables.py: load before: %.2f" % os.getloadavg()[0])
