@@ -16,6 +16,7 @@
 #include "id.h"
 #include "log.h"
 #include "mutes.h"
+#include "page.h"
 #include "vjson.h"
 #include "vtime.h"
 
@@ -589,33 +590,6 @@ out:
 }
 
 /* Columns of SQL_HISTORY_LIST. */
-enum { HIST_C_ACTION, HIST_C_AT, HIST_C_ACTOR, HIST_C_FIELDS };
-
-/* Row i of SQL_HISTORY_LIST as the API shows an entry: {action,
- * timestamp, by, ...the action's own fields, flattened}. */
-static json_object *
-history_entry(const struct db_res *res, size_t i)
-{
-	json_object *h = json_object_new_object(), *fields;
-	char ts[VTIME_RFC3339_LEN];
-
-	json_object_object_add(h, "action",
-	    json_object_new_string(db_cell(res, i, HIST_C_ACTION)));
-	if (vtime_sql_to_rfc3339(db_cell(res, i, HIST_C_AT), ts,
-	    sizeof(ts)) != 0)
-		ts[0] = '\0';
-	json_object_object_add(h, "timestamp", json_object_new_string(ts));
-	json_object_object_add(h, "by",
-	    json_object_new_string(db_cell(res, i, HIST_C_ACTOR)));
-	fields = json_tokener_parse(db_cell(res, i, HIST_C_FIELDS));
-	if (fields != NULL && json_object_is_type(fields, json_type_object)) {
-		json_object_object_foreach(fields, k, v)
-			json_object_object_add(h, k, json_object_get(v));
-	}
-	json_object_put(fields);
-	return h;
-}
-
 int
 findings_history(struct db *db, const char *tenant_id, const char *id,
     json_object **out)
@@ -636,7 +610,7 @@ findings_history(struct db *db, const char *tenant_id, const char *id,
 		return rc;
 	arr = json_object_new_array();
 	for (i = 0; i < res->nrows; i++)
-		json_object_array_add(arr, history_entry(res, i));
+		json_object_array_add(arr, page_history_entry(res, i));
 	db_res_free(res);
 	*out = json_object_new_object();
 	json_object_object_add(*out, "finding_id", json_object_new_string(id));

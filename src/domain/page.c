@@ -7,6 +7,7 @@
 
 #include "db.h"
 #include "page.h"
+#include "vtime.h"
 
 void
 page_end(json_object *root, const char *name, json_object *items,
@@ -44,4 +45,30 @@ void
 page_seq_cursor(long long seq, char *out, size_t outsz)
 {
 	snprintf(out, outsz, "s%lld", seq);
+}
+
+/* The columns of the history statements, in their SELECT order. */
+enum { HIST_C_ACTION, HIST_C_AT, HIST_C_ACTOR, HIST_C_FIELDS };
+
+json_object *
+page_history_entry(const struct db_res *res, size_t i)
+{
+	json_object *h = json_object_new_object(), *fields;
+	char ts[VTIME_RFC3339_LEN];
+
+	json_object_object_add(h, "action",
+	    json_object_new_string(db_cell(res, i, HIST_C_ACTION)));
+	if (vtime_sql_to_rfc3339(db_cell(res, i, HIST_C_AT), ts,
+	    sizeof(ts)) != 0)
+		ts[0] = '\0';
+	json_object_object_add(h, "timestamp", json_object_new_string(ts));
+	json_object_object_add(h, "by",
+	    json_object_new_string(db_cell(res, i, HIST_C_ACTOR)));
+	fields = json_tokener_parse(db_cell(res, i, HIST_C_FIELDS));
+	if (fields != NULL && json_object_is_type(fields, json_type_object)) {
+		json_object_object_foreach(fields, k, v)
+			json_object_object_add(h, k, json_object_get(v));
+	}
+	json_object_put(fields);
+	return h;
 }

@@ -27,6 +27,11 @@ void	 page_end_res(json_object *root, const char *name,
 	    json_object *items, const struct db_res *res, long limit,
 	    long long total, size_t cursor_col);
 
+/* Row i of a history statement (SQL_HISTORY_LIST, SQL_ALERT_HISTORY_LIST:
+ * action, at, actor, fields) as the API shows an entry: {action,
+ * timestamp, by, ...the action's own fields, flattened}. A new object. */
+json_object *page_history_entry(const struct db_res *res, size_t i);
+
 /* The "s<seq>" cursor (what cgi/params.c's params_seq_cursor reads) of
  * the last seq shown, into out (PAGE_SEQ_CURSOR_LEN). */
 void	 page_seq_cursor(long long seq, char *out, size_t outsz);
