@@ -19,11 +19,28 @@
 -- statement that names a finding by (tenant_id, id) reads that index and
 -- then the row. The old unique key on seq is the primary key now.
 --
+-- Run again (after a failure), each statement leaves the same keys.
 -- Upgrade cost: the table is rebuilt once (every row and index written
 -- again), about as long as building all its indexes; reads and writes of
 -- findings wait for it.
 ALTER TABLE findings
     DROP PRIMARY KEY,
     ADD PRIMARY KEY (seq),
-    ADD UNIQUE KEY findings_id (tenant_id, id),
-    DROP INDEX findings_seq;
+    ADD UNIQUE KEY IF NOT EXISTS findings_id (tenant_id, id),
+    DROP INDEX IF EXISTS findings_seq;
+
+-- finding_sources the same way, for the same reason: every import of a
+-- source rewrites the row of each finding it lists (import_id marks what
+-- the report listed, SQL_SOURCE_ABSENT finds the rest). Clustered on
+-- (tenant_id, finding_id, source) those rows were random pages, read and
+-- written back once per finding per import; clustered on a seq given at
+-- the first import, a report listing its findings in the same order as
+-- before walks the table in order. The old key stays unique (the
+-- upsert's ON DUPLICATE KEY and the per-finding reads use it).
+ALTER TABLE finding_sources
+    ADD COLUMN IF NOT EXISTS seq BIGINT UNSIGNED NOT NULL AUTO_INCREMENT
+        FIRST,
+    DROP PRIMARY KEY,
+    ADD PRIMARY KEY (seq),
+    ADD UNIQUE KEY IF NOT EXISTS finding_sources_finding
+        (tenant_id, finding_id, source);
