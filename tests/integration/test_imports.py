@@ -8,7 +8,8 @@ twice changes nothing and raises no event); two sources reporting the
 same rule on the same resource make one finding listing both; malformed
 and hostile reports (cut off, deep nesting, a huge string, invalid UTF-8,
 SQL metacharacters, wrong types) are a 4xx or per-item errors with their
-position and change nothing; another tenant's import is 404; scopes.
+position and change nothing; another tenant's import is 404; scopes; an
+import killed in the middle of its batches, then run again (T190).
 
 Run by run.py, which sets STACK here.
 """
