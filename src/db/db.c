@@ -1543,6 +1543,14 @@ db_new(const struct conf *conf)
 	return db;
 }
 
+/* A second handle on the same server, for another thread (the scanner's
+ * writer); NULL only on out of memory. */
+struct db *
+db_new_like(const struct db *db)
+{
+	return db_new(db->conf);
+}
+
 /* Drop the connection (e.g. in a child after fork). */
 static void
 db_disconnect(struct db *db)
