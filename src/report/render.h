@@ -46,6 +46,7 @@
 
 /* Caps on a document, checked before anything is drawn. */
 #define RENDER_MAX_BLOCKS        1000     /* blocks in a document */
+#define RENDER_MAX_TABLES        100      /* tables in a document */
 #define RENDER_MAX_COLUMNS       64       /* columns of one table */
 #define RENDER_MAX_ROWS          100000   /* rows of one table */
 #define RENDER_MAX_CELLS         2000000  /* cells of all tables together */
