@@ -282,12 +282,29 @@ line_at(struct pctx *c, float x1, float y1, float x2, float y2, unsigned rgb)
 
 /* --- blocks ------------------------------------------------------------------- */
 
-static void
-heading(struct pctx *c, const char *s)
+/* The height the start of a block needs on its page: a chart whole, a
+ * table's header and three rows, a few lines of anything else. */
+static float
+first_height(struct json_object *b)
 {
-	/* A heading is never the last line of a page. */
+	if (b == NULL)
+		return 0;
+	switch (render_kind(b)) {
+	case RENDER_BAR_CHART:
+		return 150 + 70 + 24;
+	case RENDER_TABLE:
+		return HEAD_H + 3 * ROW_H + 4;
+	default:
+		return 40;
+	}
+}
+
+/* A heading stays on the page of what it introduces (next, or NULL). */
+static void
+heading(struct pctx *c, const char *s, struct json_object *next)
+{
 	c->y -= 10;
-	if (room(c, 60) < 0)
+	if (room(c, 30 + first_height(next)) < 0)
 		return;
 	text_wrap(c, c->bold, 13, MARGIN, c->pw - 2 * MARGIN, s, 0x111827);
 	line_at(c, MARGIN, c->y + 2, c->pw - MARGIN, c->y + 2, 0xd1d5db);
@@ -662,7 +679,8 @@ render_pdf(struct json_object *doc, const char *paper, struct buf *out,
 		case RENDER_HEADING:
 			if ((s = render_clean_member(b, "text")) == NULL)
 				goto nomem;
-			heading(&c, s);
+			heading(&c, s, i + 1 < n ?
+			    json_object_array_get_idx(blocks, i + 1) : NULL);
 			break;
 		case RENDER_PARAGRAPH:
 			if ((s = render_clean_member(b, "text")) == NULL)
