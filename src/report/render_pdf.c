@@ -371,9 +371,14 @@ table(struct pctx *c, struct json_object *b)
 	size_t ncol = json_object_array_length(cols);
 	size_t nrow = json_object_array_length(rows), i, j;
 	float w[RENDER_MAX_COLUMNS], total = 0, avail = c->pw - 2 * MARGIN;
+	float lo = 0, hi = 220, cap;
+	int k;
 
 	/* Natural widths from the titles and the first 200 rows, each
-	 * between 30 and 220 points, then scaled to the text width. */
+	 * between 30 and 220 points. Too wide together, the widest columns
+	 * are cut to one width, the largest that fits (water-filling), so
+	 * that ids, severities and counts stay whole; too narrow, they grow
+	 * in proportion. */
 	for (j = 0; j < ncol; j++) {
 		char *t = render_clean_member(json_object_array_get_idx(cols, j),
 		    "title");
@@ -410,8 +415,31 @@ table(struct pctx *c, struct json_object *b)
 		w[j] = w[j] < 30 ? 30 : w[j] > 220 ? 220 : w[j];
 		total += w[j];
 	}
-	for (j = 0; j < ncol; j++)
-		w[j] = w[j] * avail / total;
+	if (total <= avail) {
+		for (j = 0; j < ncol; j++)
+			w[j] = w[j] * avail / total;
+	} else {
+		/* The cap at which the columns, each cut to it, fill avail. */
+		for (k = 0; k < 40; k++) {
+			float sum = 0;
+
+			cap = (lo + hi) / 2;
+			for (j = 0; j < ncol; j++)
+				sum += w[j] < cap ? w[j] : cap;
+			if (sum > avail)
+				hi = cap;
+			else
+				lo = cap;
+		}
+		total = 0;
+		for (j = 0; j < ncol; j++) {
+			w[j] = w[j] < lo ? w[j] : lo;
+			total += w[j];
+		}
+		/* What the search left over goes to every column alike. */
+		for (j = 0; j < ncol; j++)
+			w[j] = w[j] * avail / total;
+	}
 
 	c->y -= 4;
 	if (room(c, HEAD_H + 3 * ROW_H) < 0)
