@@ -697,6 +697,69 @@ START_TEST(test_render_pdf_pages)
 }
 END_TEST
 
+/* vigilctl report render draws a file as the functions do, and refuses
+ * a bad document or format with the usual exit codes. */
+START_TEST(test_render_vigilctl)
+{
+	const char *top = getenv("VIGIL_SRCDIR");
+	const char *bld = getenv("VIGIL_BUILDDIR");
+	char cmd[4096], doc[1024], out[1024], err[256], *t;
+	struct buf b, in;
+	json_object *d;
+	FILE *f;
+
+	if (top == NULL)
+		top = VIGIL_TOP_SRCDIR;
+	if (bld == NULL)
+		bld = ".";
+	mktmp();
+	snprintf(doc, sizeof(doc), "%s/tests/data/reports/compliance.json", top);
+	snprintf(out, sizeof(out), "%s/c.csv", tmpdir);
+	snprintf(cmd, sizeof(cmd), "'%s/vigilctl' report render --format csv "
+	    "--output '%s' '%s'", bld, out, doc);
+	ck_assert_int_eq(system(cmd), 0);
+	f = fopen(doc, "rb");
+	ck_assert_ptr_nonnull(f);
+	buf_init(&in, 1 << 20);
+	ck_assert_int_eq(buf_read_fd(&in, fileno(f)), 0);
+	fclose(f);
+	buf_append(&in, "", 1);
+	d = parse(in.data);
+	buf_free(&in);
+	buf_init(&b, OUT_CAP);
+	ck_assert_int_eq(render_csv(d, &b, err, sizeof(err)), 0);
+	buf_append(&b, "", 1);
+	snprintf(cmd, sizeof(cmd), "cat '%s'", out);
+	t = run(cmd);
+	ck_assert_str_eq(t, b.data);
+	ck_assert_ptr_nonnull(strstr(t, "Control,Title,Status,Failing findings\r\n"));
+	free(t);
+	buf_free(&b);
+	json_object_put(d);
+
+	/* A bad document: exit 1, the path of the bad value, no file. */
+	snprintf(doc, sizeof(doc), "%s/bad.json", tmpdir);
+	f = fopen(doc, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"title\":\"t\",\"blocks\":[{\"kind\":\"gauge\"}]}", f);
+	fclose(f);
+	snprintf(out, sizeof(out), "%s/bad.pdf", tmpdir);
+	snprintf(cmd, sizeof(cmd), "'%s/vigilctl' report render --format pdf "
+	    "--output '%s' '%s' 2>&1; echo \"exit $?\"", bld, out, doc);
+	t = run(cmd);
+	ck_assert_ptr_nonnull(strstr(t, "blocks[0]: unknown block kind"));
+	ck_assert_ptr_nonnull(strstr(t, "exit 1"));
+	free(t);
+	ck_assert_int_ne(access(out, F_OK), 0);
+	snprintf(cmd, sizeof(cmd), "'%s/vigilctl' report render --format docx "
+	    "'%s' 2>/dev/null; echo \"exit $?\"", bld, doc);
+	t = run(cmd);
+	ck_assert_str_eq(t, "exit 2\n");
+	free(t);
+	rmtmp();
+}
+END_TEST
+
 Suite *
 render_suite(void)
 {
@@ -717,6 +780,7 @@ render_suite(void)
 	tcase_add_test(tp, test_render_pdf_text);
 	tcase_add_test(tp, test_render_pdf_odd);
 	tcase_add_test(tp, test_render_pdf_pages);
+	tcase_add_test(tp, test_render_vigilctl);
 	suite_add_tcase(s, tp);
 	return s;
 }
