@@ -25,11 +25,14 @@
 #include "render.h"
 #include "render_int.h"
 
+/* A sheet name: 31 characters of up to 4 bytes, and a " (N)" suffix. */
+#define SHEET_NAME_SZ	(LXW_MAX_SHEETNAME_LENGTH + 8)
+
 struct xctx {
 	lxw_workbook	*wb;
 	lxw_format	*title, *bold, *head;
 	lxw_error	 lerr;
-	char		 names[RENDER_MAX_TABLES + 1][LXW_MAX_SHEETNAME_LENGTH];
+	char		 names[RENDER_MAX_TABLES + 1][SHEET_NAME_SZ];
 	size_t		 nnames;
 };
 
@@ -109,7 +112,7 @@ sheet_name(struct xctx *x, struct json_object *table, size_t n, char *out,
     size_t outsz)
 {
 	char *clean = render_clean_member(table, "name"), *p;
-	char base[LXW_MAX_SHEETNAME_LENGTH], cand[LXW_MAX_SHEETNAME_LENGTH + 8];
+	char base[SHEET_NAME_SZ], cand[SHEET_NAME_SZ];
 	const char *start;
 	size_t k, tries;
 
@@ -248,7 +251,7 @@ table_sheet(struct xctx *x, struct json_object *b, size_t n)
 	size_t ncol = json_object_array_length(cols);
 	size_t nrow = json_object_array_length(rows);
 	size_t width[RENDER_MAX_COLUMNS], i, j;
-	char name[LXW_MAX_SHEETNAME_LENGTH];
+	char name[SHEET_NAME_SZ];
 	lxw_worksheet *ws;
 
 	sheet_name(x, b, n, name, sizeof(name));
