@@ -674,6 +674,7 @@ render_pdf(struct json_object *doc, const char *paper, struct buf *out,
 
 	if ((title = render_clean_member(doc, "title")) == NULL)
 		goto nomem;
+	HPDF_SetInfoAttr(c.pdf, HPDF_INFO_TITLE, title);
 	text_wrap(&c, c.bold, 20, MARGIN, c.pw - 2 * MARGIN, title, 0x111827);
 	if (render_get(doc, "subtitle") != NULL) {
 		if ((s = render_clean_member(doc, "subtitle")) == NULL)

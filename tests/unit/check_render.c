@@ -553,6 +553,7 @@ START_TEST(test_render_pdf_text)
 	snprintf(cmd, sizeof(cmd), "pdfinfo '%s' 2>/dev/null", path);
 	t = run(cmd);
 	ck_assert_ptr_nonnull(strstr(t, "Pages:           4"));
+	ck_assert_ptr_nonnull(strstr(t, "Title:           Executive report"));
 	ck_assert_ptr_nonnull(strstr(t, "595.276 x 841.89 pts (A4)"));
 	free(t);
 	snprintf(cmd, sizeof(cmd), "pdffonts '%s' 2>/dev/null", path);
