@@ -618,9 +618,9 @@ footers(struct pctx *c, const char *title)
 		snprintf(num, sizeof(num), "Page %zu of %zu", i + 1, c->npages);
 		line_at(c, MARGIN, FOOTER + 10, c->pw - MARGIN, FOOTER + 10,
 		    0xd1d5db);
-		text_fit(c, c->reg, 8, MARGIN, FOOTER, c->pw - 2 * MARGIN - 80,
+		text_fit(c, c->reg, 8, MARGIN, FOOTER, c->pw - 2 * MARGIN - 130,
 		    title, 0, 0x6b7280);
-		text_fit(c, c->reg, 8, c->pw - MARGIN - 80, FOOTER, 80, num, 1,
+		text_fit(c, c->reg, 8, c->pw - MARGIN - 120, FOOTER, 120, num, 1,
 		    0x6b7280);
 		c->pages[c->npages - 1] = keep;
 	}
@@ -654,6 +654,9 @@ render_pdf(struct json_object *doc, const char *paper, struct buf *out,
 		snprintf(err, errsz, "libhpdf could not start a document");
 		return -1;
 	}
+	/* Pages in a tree of nodes of 1,000: one node holds at most 32,767,
+	 * and a document at the caps can have more pages than that. */
+	HPDF_SetPagesConfiguration(c.pdf, 1000);
 	HPDF_SetCompressionMode(c.pdf, HPDF_COMP_ALL);
 	HPDF_UseUTFEncodings(c.pdf);
 	HPDF_SetCurrentEncoder(c.pdf, "UTF-8");
