@@ -34,6 +34,8 @@ render_set_fonts(const char *regular, const char *bold)
 #define CELL_FONT	8.0f
 #define ROW_H		13.0f
 #define HEAD_H		16.0f
+#define LINE_H		10.0f	/* each further line of a wrapped cell */
+#define CELL_LINES	4	/* lines of a cell at most, the last cut */
 #define PAD		4.0f
 /* A cell or label longer than this is cut before it is measured: no
  * column is wide enough to show more. */
@@ -337,6 +339,45 @@ kv(struct pctx *c, struct json_object *b)
 	c->y -= 6;
 }
 
+/* Wrap t to w points in at most max lines: line k is t[start[k] ..
+ * end[k]); the last one holds the rest of the text, which text_fit cuts
+ * with an ellipsis. Returns the number of lines (0 for empty text). */
+static size_t
+wrap_lines(HPDF_Font f, float size, float w, const char *t, size_t *start,
+    size_t *end, size_t max)
+{
+	size_t n = 0, pos = 0, i, brk, l;
+	float acc;
+
+	while (t[pos] != '\0' && n < max) {
+		start[n] = pos;
+		if (n + 1 == max) {
+			end[n++] = strlen(t);
+			break;
+		}
+		i = pos;
+		brk = 0;
+		acc = 0;
+		while (t[i] != '\0' && t[i] != '\n') {
+			l = char_len(t + i);
+			acc += width(f, size, t + i, l);
+			if (acc > w && i > pos)
+				break;
+			/* Break at a space, or before a slash (paths, ids). */
+			if (t[i] == ' ' || t[i] == '/')
+				brk = i;
+			i += l;
+		}
+		if (t[i] != '\0' && t[i] != '\n' && brk > pos)
+			i = brk;
+		end[n++] = i;
+		pos = i;
+		if (t[pos] == '\n' || t[pos] == ' ')
+			pos++;
+	}
+	return n;
+}
+
 static void
 table_header(struct pctx *c, struct json_object *b, const float *w,
     size_t ncol)
@@ -447,33 +488,65 @@ table(struct pctx *c, struct json_object *b)
 	table_header(c, b, w, ncol);
 	for (i = 0; i < nrow && !failed(c); i++) {
 		struct json_object *row = json_object_array_get_idx(rows, i);
-		float x = MARGIN;
+		char *t[RENDER_MAX_COLUMNS];
+		size_t st[RENDER_MAX_COLUMNS][CELL_LINES];
+		size_t en[RENDER_MAX_COLUMNS][CELL_LINES];
+		size_t nl[RENDER_MAX_COLUMNS], lines = 1, ln;
+		int num[RENDER_MAX_COLUMNS];
+		float x = MARGIN, rh;
 
-		if (c->y - ROW_H < FOOTER + MARGIN / 2) {
-			if (new_page(c) < 0)
-				return;
-			table_header(c, b, w, ncol);
-		}
-		if (i % 2 == 1)
-			fill_rect(c, MARGIN, c->y - ROW_H, avail, ROW_H,
-			    0xf3f4f6);
+		/* A text cell wraps to CELL_LINES lines; the row is as tall
+		 * as its tallest cell. */
 		for (j = 0; j < ncol; j++) {
 			struct json_object *v = json_object_array_get_idx(row, j);
-			int num = v != NULL &&
-			    !json_object_is_type(v, json_type_string) &&
-			    !json_object_is_type(v, json_type_null);
 			char *s = render_cell(v);
 
-			if (s == NULL) {
+			num[j] = v != NULL &&
+			    !json_object_is_type(v, json_type_string) &&
+			    !json_object_is_type(v, json_type_null);
+			t[j] = s != NULL ? pdf_text(c, s, 1) : NULL;
+			free(s);
+			if (t[j] == NULL) {
+				while (j-- > 0)
+					free(t[j]);
 				c->nomem = 1;
 				return;
 			}
-			text_fit(c, c->reg, CELL_FONT, x + PAD, c->y - ROW_H + 4,
-			    w[j] - 2 * PAD, s, num, 0x111827);
-			free(s);
+			if (num[j] || width(c->reg, CELL_FONT, t[j],
+			    strlen(t[j])) <= w[j] - 2 * PAD) {
+				nl[j] = 1;
+				st[j][0] = 0;
+				en[j][0] = strlen(t[j]);
+			} else
+				nl[j] = wrap_lines(c->reg, CELL_FONT,
+				    w[j] - 2 * PAD, t[j], st[j], en[j],
+				    CELL_LINES);
+			if (nl[j] > lines)
+				lines = nl[j];
+		}
+		rh = ROW_H + (float)(lines - 1) * LINE_H;
+		if (c->y - rh < FOOTER + MARGIN / 2 && new_page(c) == 0)
+			table_header(c, b, w, ncol);
+		if (i % 2 == 1)
+			fill_rect(c, MARGIN, c->y - rh, avail, rh, 0xf3f4f6);
+		for (j = 0; j < ncol; j++) {
+			for (ln = 0; ln < nl[j]; ln++) {
+				char save = t[j][en[j][ln]], *p;
+
+				t[j][en[j][ln]] = '\0';
+				/* The last line may still hold newlines. */
+				for (p = t[j] + st[j][ln]; *p != '\0'; p++)
+					if (*p == '\n')
+						*p = ' ';
+				text_fit(c, c->reg, CELL_FONT, x + PAD,
+				    c->y - 9 - (float)ln * LINE_H, w[j] - 2 * PAD,
+				    t[j] + st[j][ln], num[j], 0x111827);
+				t[j][en[j][ln]] = save;
+			}
+			free(t[j]);
 			x += w[j];
 		}
-		c->y -= ROW_H;
+		c->y -= rh;
 	}
 	line_at(c, MARGIN, c->y, c->pw - MARGIN, c->y, 0x9ca3af);
 	c->y -= 10;
