@@ -584,6 +584,50 @@ START_TEST(test_render_pdf_text)
 }
 END_TEST
 
+/* A long text cell wraps within its column (its last words printed); a
+ * very long one is cut after four lines with an ellipsis. */
+START_TEST(test_render_pdf_wrap)
+{
+	json_object *d = parse("{\"title\":\"Wrap\",\"blocks\":[{\"kind\":"
+	    "\"table\",\"columns\":[{\"title\":\"Control\"},{\"title\":"
+	    "\"Title\"},{\"title\":\"Resource\"},{\"title\":\"Status\"}],"
+	    "\"rows\":[[\"1.1\",\"Ensure that the storage account access keys "
+	    "are rotated periodically and that the rotation reminder is set "
+	    "FIRSTEND\",\"/subscriptions/0000/resourceGroups/rg-prod/providers/"
+	    "Microsoft.Storage/storageAccounts/stprodpayments01\",\"fail\"]]}]}");
+	json_object *row;
+	char err[256], path[512], *t, big[2100];
+	struct buf b;
+	size_t i;
+
+	/* A second row whose title is far too long for four lines. */
+	for (i = 0; i + 5 < sizeof(big) - 10; i += 5)
+		memcpy(big + i, "word ", 5);
+	memcpy(big + i, "LASTEND", 8);
+	row = json_object_new_array();
+	json_object_array_add(row, json_object_new_string("1.2"));
+	json_object_array_add(row, json_object_new_string(big));
+	json_object_array_add(row, json_object_new_string("r"));
+	json_object_array_add(row, json_object_new_string("pass"));
+	json_object_array_add(json_object_object_get(json_object_array_get_idx(
+	    json_object_object_get(d, "blocks"), 0), "rows"), row);
+	mktmp();
+	buf_init(&b, OUT_CAP);
+	ck_assert_int_eq(render_pdf(d, "a4", &b, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/w.pdf", tmpdir);
+	write_file(path, &b);
+	t = pdf_cmd("pdftotext", "-raw", path);
+	ck_assert_ptr_nonnull(strstr(t, "FIRSTEND"));
+	ck_assert_ptr_nonnull(strstr(t, "stprodpayments01"));
+	ck_assert_ptr_null(strstr(t, "LASTEND"));
+	ck_assert_ptr_nonnull(strstr(t, "\xe2\x80\xa6"));
+	free(t);
+	buf_free(&b);
+	json_object_put(d);
+	rmtmp();
+}
+END_TEST
+
 /* Text libhpdf must not choke on: bad UTF-8, characters beyond the BMP,
  * a very long word, an empty table, a chart of zeros, many categories. */
 START_TEST(test_render_pdf_odd)
@@ -779,6 +823,7 @@ render_suite(void)
 	tcase_set_timeout(tp, 120);
 	tcase_add_test(tp, test_render_xlsx);
 	tcase_add_test(tp, test_render_pdf_text);
+	tcase_add_test(tp, test_render_pdf_wrap);
 	tcase_add_test(tp, test_render_pdf_odd);
 	tcase_add_test(tp, test_render_pdf_pages);
 	tcase_add_test(tp, test_render_vigilctl);
