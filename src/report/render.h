@@ -21,8 +21,8 @@
  * or null only; chart values are finite numbers >= 0 (null counts as 0).
  * CSV draws the table marked "primary" (else the first table); XLSX gives
  * each table a sheet (named by "name", else "Table N") after a "Summary"
- * sheet (title, headings, paragraphs and kv items); HTML and PDF draw every
- * block in order.
+ * sheet (title, headings, paragraphs, kv items, and each chart's numbers
+ * with an Excel chart of them); HTML and PDF draw every block in order.
  *
  * Each renderer first checks the whole document (render_validate): an
  * unknown block kind, a missing or mistyped field or a document over the

@@ -455,9 +455,13 @@ START_TEST(test_render_xlsx)
 	snprintf(cmd, sizeof(cmd), "unzip -p '%s' xl/worksheets/sheet1.xml",
 	    path);
 	x = run(cmd);
+	ck_assert_ptr_nonnull(strstr(x, "<c r=\"A1\" s=\"1\" t=\"s\">"));
+	ck_assert_ptr_nonnull(strstr(x, "<v>1204</v>"));
+	free(x);
+	snprintf(cmd, sizeof(cmd), "unzip -p '%s' xl/sharedStrings.xml", path);
+	x = run(cmd);
 	ck_assert_ptr_nonnull(strstr(x, "<t>Executive report</t>"));
 	ck_assert_ptr_nonnull(strstr(x, "<t>Open findings</t>"));
-	ck_assert_ptr_nonnull(strstr(x, "<v>1204</v>"));
 	ck_assert_ptr_nonnull(strstr(x, "<t>By severity</t>"));
 	free(x);
 
@@ -465,11 +469,17 @@ START_TEST(test_render_xlsx)
 	snprintf(cmd, sizeof(cmd), "unzip -p '%s' xl/worksheets/sheet2.xml",
 	    path);
 	x = run(cmd);
-	ck_assert_ptr_nonnull(strstr(x, "<t>Zürich-Speicher</t>"));
-	ck_assert_ptr_nonnull(strstr(x, "<t>nsg-Москва</t>"));
+	ck_assert_ptr_nonnull(strstr(x, "<c r=\"A2\" t=\"s\"><v>"));
 	ck_assert_ptr_nonnull(strstr(x, "<c r=\"B2\"><v>3</v></c>"));
 	ck_assert_ptr_nonnull(strstr(x, "<c r=\"B4\"><v>2.5</v></c>"));
 	ck_assert_ptr_nonnull(strstr(x, "<autoFilter ref=\"A1:B5\"/>"));
+	free(x);
+	snprintf(cmd, sizeof(cmd), "unzip -p '%s' xl/sharedStrings.xml", path);
+	x = run(cmd);
+	ck_assert_ptr_nonnull(strstr(x, "<t>Zürich-Speicher</t>"));
+	ck_assert_ptr_nonnull(strstr(x, "<t>nsg-Москва</t>"));
+	ck_assert_ptr_nonnull(strstr(x,
+	    "<t>=HYPERLINK(\"http://evil\",\"x\")</t>"));
 	free(x);
 
 	/* The findings sheet: a formula-looking string is a string. */
@@ -477,11 +487,67 @@ START_TEST(test_render_xlsx)
 	    path);
 	x = run(cmd);
 	ck_assert_ptr_null(strstr(x, "<f>"));
-	ck_assert_ptr_nonnull(strstr(x, "<c r=\"B2\" t=\"inlineStr\"><is><t>"
-	    "=HYPERLINK(\"http://evil\",\"x\")</t></is></c>"));
+	ck_assert_ptr_nonnull(strstr(x, "<c r=\"B2\" t=\"s\"><v>"));
 	ck_assert_ptr_nonnull(strstr(x, "<c r=\"C2\"><v>-3</v></c>"));
 	free(x);
 
+	/* The stacked chart, drawn from the Summary's cells in the
+	 * severity colours, its title a cell reference. */
+	snprintf(cmd, sizeof(cmd), "unzip -p '%s' xl/charts/chart1.xml", path);
+	x = run(cmd);
+	ck_assert_ptr_nonnull(strstr(x, "<c:grouping val=\"stacked\"/>"));
+	ck_assert_ptr_nonnull(strstr(x, "<a:srgbClr val=\"7F1D1D\"/>"));
+	ck_assert_ptr_nonnull(strstr(x, "<c:title><c:tx><c:strRef><c:f>"
+	    "Summary!$A$"));
+	ck_assert_ptr_nonnull(strstr(x, "<c:f>Summary!$B$"));
+	free(x);
+
+	buf_free(&b);
+	json_object_put(d);
+	rmtmp();
+}
+END_TEST
+
+/* Past 200,000 cells (here 210,000) the workbook is streamed (constant memory): the
+ * same sheets, strings inline, numbers still numbers. */
+START_TEST(test_render_xlsx_large)
+{
+	json_object *d = parse("{\"title\":\"Large\",\"blocks\":[{\"kind\":"
+	    "\"table\",\"name\":\"findings\",\"columns\":[{\"title\":\"ID\"},"
+	    "{\"title\":\"N\",\"type\":\"number\"},{\"title\":\"S\"}],"
+	    "\"rows\":[]}]}");
+	json_object *rows = json_object_object_get(json_object_array_get_idx(
+	    json_object_object_get(d, "blocks"), 0), "rows");
+	char err[256], path[512], cmd[1024], id[32], *x;
+	struct buf b;
+	int i;
+
+	for (i = 0; i < 70000; i++) {
+		json_object *r = json_object_new_array();
+
+		snprintf(id, sizeof(id), i == 0 ? "=1+1" : "fnd_%06d", i);
+		json_object_array_add(r, json_object_new_string(id));
+		json_object_array_add(r, json_object_new_int(i));
+		json_object_array_add(r, NULL);
+		json_object_array_add(rows, r);
+	}
+	mktmp();
+	buf_init(&b, OUT_CAP);
+	ck_assert_int_eq(render_xlsx(d, &b, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/l.xlsx", tmpdir);
+	write_file(path, &b);
+	snprintf(cmd, sizeof(cmd), "unzip -p '%s' xl/worksheets/sheet2.xml | "
+	    "grep -o '<row r=\"70001\".*</row>'", path);
+	x = run(cmd);
+	ck_assert_str_eq(x, "<row r=\"70001\"><c r=\"A70001\" t=\"inlineStr\">"
+	    "<is><t>fnd_069999</t></is></c><c r=\"B70001\"><v>69999</v></c>"
+	    "</row>\n");
+	free(x);
+	snprintf(cmd, sizeof(cmd), "unzip -p '%s' xl/worksheets/sheet2.xml | "
+	    "grep -c '<is><t>=1+1</t></is>'", path);
+	x = run(cmd);
+	ck_assert_str_eq(x, "1\n");
+	free(x);
 	buf_free(&b);
 	json_object_put(d);
 	rmtmp();
@@ -822,6 +888,7 @@ render_suite(void)
 	/* Fonts, libhpdf and the poppler tools under ASan take seconds. */
 	tcase_set_timeout(tp, 120);
 	tcase_add_test(tp, test_render_xlsx);
+	tcase_add_test(tp, test_render_xlsx_large);
 	tcase_add_test(tp, test_render_pdf_text);
 	tcase_add_test(tp, test_render_pdf_wrap);
 	tcase_add_test(tp, test_render_pdf_odd);
