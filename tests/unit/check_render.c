@@ -410,6 +410,7 @@ START_TEST(test_render_html_sample)
 	ck_assert(strstr(b.data, "fnd_1") < strstr(b.data, "<svg "));
 	/* The stacked chart: critical's colour, a bar per non-zero value. */
 	ck_assert_ptr_nonnull(strstr(b.data, "fill=\"#7f1d1d\""));
+	ck_assert_ptr_nonnull(strstr(b.data, "aria-label=\"By severity\">"));
 	ck_assert_ptr_nonnull(strstr(b.data,
 	    "<title>high, 2026-11-01: 3</title>"));
 	ck_assert_ptr_null(strstr(b.data, "<title>high, 2026-11-02"));
