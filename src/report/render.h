@@ -18,7 +18,8 @@
  *
  * title and blocks are required, subtitle and generated_at optional; keys
  * not named here are ignored. A column of "type": "number" holds numbers
- * or null only; chart values are finite numbers >= 0 (null counts as 0).
+ * or null only; chart values are numbers from 0 to 1e15 (null counts as
+ * 0).
  * CSV draws the table marked "primary" (else the first table); XLSX gives
  * each table a sheet (named by "name", else "Table N") after a "Summary"
  * sheet (title, headings, paragraphs, kv items, and each chart's numbers

@@ -153,7 +153,10 @@ static const struct {
 	  "blocks[0].series[0].values: a series has one value per category" },
 	{ "{\"title\":\"t\",\"blocks\":[{\"kind\":\"bar_chart\",\"categories\":"
 	  "[\"a\"],\"series\":[{\"name\":\"s\",\"values\":[-1]}]}]}",
-	  "blocks[0].series[0].values[0]: a chart value is >= 0" },
+	  "blocks[0].series[0].values[0]: a chart value is between 0 and 1e15" },
+	{ "{\"title\":\"t\",\"blocks\":[{\"kind\":\"bar_chart\",\"categories\":"
+	  "[\"a\",\"b\"],\"series\":[{\"name\":\"s\",\"values\":[1,1e300]}]}]}",
+	  "blocks[0].series[0].values[1]: a chart value is between 0 and 1e15" },
 	{ "{\"title\":\"t\",\"blocks\":[{\"kind\":\"bar_chart\",\"categories\":"
 	  "[\"a\"],\"series\":[{\"name\":\"s\",\"values\":[\"1\"]}]}]}",
 	  "blocks[0].series[0].values[0]: not a number" },
