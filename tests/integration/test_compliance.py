@@ -7,7 +7,9 @@ not_assessed (and a disabled rule stops covering its controls); another
 tenant's findings and custom rules never count; a failing control shows at
 most 10 findings and counts all; rules' structured framework references
 are checked (a bad one is a 400 naming the place); hostile paths and
-parameters are clear 4xx. Every response is held against doc/openapi.json
+parameters are clear 4xx; vigil-scan refuses a rule file with a bad
+reference, naming the file and the place, and a frameworks_dir it cannot
+read. Every response is held against doc/openapi.json
 by T99OpenApi.
 
 Run by run.py, which sets STACK here (and in the modules used below).
@@ -15,8 +17,9 @@ Run by run.py, which sets STACK here (and in the modules used below).
 
 import json
 import os
+import shutil
+import tempfile
 import unittest
-import urllib.parse
 
 import test_api as api
 import test_findings as tf
@@ -357,3 +360,58 @@ class T167Hostile(CBase):
         self.assert_error(self.creq("", wonly), 403, "insufficient_scope")
         ronly, _ = new_key(self.tenant, "read")
         self.assertEqual(self.creq("/soc2", ronly).status, 200)
+
+
+class T168ScannerChecksReferences(unittest.TestCase):
+    """vigil-scan loads the rules against the catalogue: a bad reference
+    in a rule file, or a frameworks_dir that cannot be read, stops it
+    (exit 3) with an error that says where."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="vigil-compliance-")
+        os.chmod(self.tmp, 0o755)
+        os.makedirs(os.path.join(self.tmp, "rules"))
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def conf(self, **kv):
+        path = os.path.join(self.tmp, "vigil.conf")
+        with open(STACK.conf) as f:
+            lines = [ln for ln in f.read().splitlines()
+                     if ln.split("=")[0].strip() not in kv]
+        lines += ["%s = %s" % (k, v) for k, v in kv.items()]
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return path
+
+    def rule_file(self, framework):
+        with open(os.path.join(STACK.srcdir, "etc", "rules", "azure",
+                               "storage-min-tls.json")) as f:
+            rule = json.load(f)
+        rule["framework"] = framework
+        path = os.path.join(self.tmp, "rules", "bad.json")
+        with open(path, "w") as f:
+            json.dump(rule, f)
+        return path
+
+    def test_bad_reference_names_the_place(self):
+        path = self.rule_file([
+            {"framework": "cis-azure-2.0", "control": "3.15"},
+            {"framework": "nist-800-53-r5", "control": "SC-99"}])
+        conf = self.conf(rules_dir=os.path.join(self.tmp, "rules"))
+        p = STACK.scan("--due", conf=conf)
+        self.assertEqual(p.returncode, 3, p.stdout + p.stderr)
+        self.assertIn('%s: rule storage-min-tls: framework[1].control: '
+                      '"SC-99" is not a control of nist-800-53-r5' % path,
+                      p.stderr)
+        # The older free text is still read.
+        self.rule_file("CIS Azure 3.15 (older form)")
+        p = STACK.scan("--due", conf=conf)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+    def test_unreadable_catalogue_stops_the_scanner(self):
+        conf = self.conf(frameworks_dir=os.path.join(self.tmp, "none"))
+        p = STACK.scan("--due", conf=conf)
+        self.assertEqual(p.returncode, 3, p.stdout + p.stderr)
+        self.assertIn("frameworks", p.stderr)
