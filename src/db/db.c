@@ -190,7 +190,7 @@
 #define IMPORT_COLS \
 	"seq, id, source, format, mode, status, actor, bytes, items, " \
 	"imported, passed, failed, resolved, errors, error, created_at, " \
-	"started_at, finished_at"
+	"started_at, finished_at, attempts"
 
 /* tenants and API keys: the column orders tenants.c and keys.c name */
 #define TENANT_COLS \
@@ -1294,18 +1294,24 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE id = ? AND status = 'receiving'",
 	[SQL_IMPORT_CHUNK] =
 	    "SELECT data FROM import_chunks WHERE import_id = ? AND n = ?",
-	/* One worker wins a queued import. */
+	/* One worker wins a queued import, or one whose worker's lease has
+	 * passed (while fewer than IMPORT_ATTEMPTS workers had it): started
+	 * at, owner, lease until, id, now, attempts allowed. */
 	[SQL_IMPORT_CLAIM] =
-	    "UPDATE imports SET status = 'running', started_at = ? "
-	    "WHERE id = ? AND status = 'queued'",
+	    "UPDATE imports SET status = 'running', started_at = ?, "
+	    "lease_owner = ?, lease_until = ?, attempts = attempts + 1 "
+	    "WHERE id = ? AND (status = 'queued' OR (status = 'running' AND "
+	    "(lease_until IS NULL OR lease_until < ?))) AND attempts < ?",
+	/* Only the worker holding the lease ends the import. */
 	[SQL_IMPORT_FINISH] =
 	    "UPDATE imports SET status = ?, finished_at = ?, items = ?, "
 	    "imported = ?, passed = ?, failed = ?, resolved = ?, errors = ?, "
-	    "error = ? WHERE id = ?",
+	    "error = ?, lease_until = NULL WHERE id = ? AND lease_owner = ? "
+	    "AND status = 'running'",
 	/* While a report is written: what is done so far. */
 	[SQL_IMPORT_PROGRESS] =
 	    "UPDATE imports SET items = ?, imported = ?, passed = ?, "
-	    "failed = ? WHERE id = ?",
+	    "failed = ? WHERE id = ? AND lease_owner = ?",
 	[SQL_IMPORT_CHUNKS_DELETE] =
 	    "DELETE FROM import_chunks WHERE import_id = ?",
 	[SQL_IMPORT_GET] =
@@ -1316,13 +1322,17 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?",
 	[SQL_IMPORT_COUNT] =
 	    "SELECT COUNT(*) FROM imports WHERE tenant_id = ?",
+	/* Queued, or running under a lease that has passed (its worker is
+	 * gone): both along imports_status. */
 	[SQL_IMPORT_DUE] =
-	    "SELECT id, tenant_id FROM imports WHERE status = 'queued' "
+	    "SELECT id, tenant_id FROM imports WHERE status = 'queued' OR "
+	    "(status = 'running' AND (lease_until IS NULL OR lease_until < ?)) "
 	    "ORDER BY seq LIMIT 100",
 	/* What import_run needs of a claimed import (tenant_id, source,
-	 * format, mode). */
+	 * format, mode, actor, bytes, attempts). */
 	[SQL_IMPORT_DUE_ONE] =
-	    "SELECT tenant_id, source, format, mode FROM imports WHERE id = ?",
+	    "SELECT tenant_id, source, format, mode, actor, bytes, attempts "
+	    "FROM imports WHERE id = ?",
 	/* What a complete report of a source no longer lists, a batch at a
 	 * time (the rows found are deleted before the next). */
 	[SQL_SOURCE_ABSENT] =
@@ -1511,6 +1521,19 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_CASE_FINDING_LINK] =
 	    "INSERT IGNORE INTO case_findings (tenant_id, case_id, finding_id, "
 	    "linked_at) VALUES (?, ?, ?, ?)",
+
+	/* importgaps (imports.c, mutes.c, findings' tag count) */
+	/* The worker holding an import renews its lease: lease until, id,
+	 * owner. 0 rows: another worker took it over. */
+	[SQL_IMPORT_LEASE] =
+	    "UPDATE imports SET lease_until = ? WHERE id = ? AND "
+	    "lease_owner = ? AND status = 'running'",
+	/* An import IMPORT_ATTEMPTS workers claimed and none finished:
+	 * finished at, error, id, now, attempts. */
+	[SQL_IMPORT_ABANDON] =
+	    "UPDATE imports SET status = 'failed', finished_at = ?, error = ?, "
+	    "lease_until = NULL WHERE id = ? AND status = 'running' AND "
+	    "(lease_until IS NULL OR lease_until < ?) AND attempts >= ?",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */

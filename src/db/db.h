@@ -336,6 +336,9 @@ enum db_stmt {
 	SQL_CASE_OBSERVABLES_MERGE,
 	SQL_CASE_FINDING_GET,
 	SQL_CASE_FINDING_LINK,
+	/* importgaps: import leases, mute passes, tag counts */
+	SQL_IMPORT_LEASE,
+	SQL_IMPORT_ABANDON,
 	SQL__COUNT
 };
 

@@ -16,6 +16,9 @@ Run by run.py, which sets STACK here.
 import copy
 import json
 import os
+import signal
+import subprocess
+import time
 import unittest
 
 import test_api as api
@@ -481,3 +484,152 @@ class T05Tenancy(ImportBase):
                     page["next_cursor"], headers=auth(self.key))
         self.assertEqual(r.json()["imports"][0]["import_id"],
                          imp["import_id"])
+
+
+def big_report(n, code="lease_check"):
+    """n OCSF items as JSON Lines: large enough (about 1 KiB each) that
+    reading them takes a worker a while."""
+    return b"".join(json.dumps(ocsf_item(i, code=code)).encode() + b"\n"
+                    for i in range(n))
+
+
+class T180ImportAudit(ImportBase):
+    """An import is itself an audited action: who imported what, in which
+    format, from which source, in which mode, and how it went."""
+
+    def audit(self, action):
+        r = request(self.base(), "GET", "/api/v1/audit?action=" + action +
+                    "&limit=100", headers=auth(self.key))
+        self.assertEqual(r.status, 200, r)
+        return r.json()["entries"]
+
+    def test_import_audited(self):
+        imp = self.imported([ocsf_item(1), ocsf_item(2),
+                             {"not": "a finding"}], source="audited",
+                            mode="partial")
+        e = [x for x in self.audit("import.completed")
+             if x["object"] == imp["import_id"]]
+        self.assertEqual(len(e), 1, e)
+        e = e[0]
+        self.assertEqual(e["actor"], imp["created_by"])
+        self.assertTrue(e["actor"].startswith("key:"), e)
+        d = e["detail"]
+        self.assertEqual((d["source"], d["format"], d["mode"], d["status"]),
+                         ("audited", "ocsf", "partial", "completed"), d)
+        self.assertEqual((d["items"], d["imported"], d["failed"],
+                          d["resolved"], d["bytes"]),
+                         (3, 2, 1, 0, imp["bytes"]), d)
+        # a report that is not one is audited too, as failed
+        r = self.post("[{", source="audited")
+        self.assert_error(r, 400, "invalid_request", "body")
+        e = self.audit("import.failed")
+        self.assertEqual(len(e), 1, e)
+        self.assertEqual(e[0]["detail"]["source"], "audited")
+        self.assertTrue(e[0]["detail"]["error"])
+        # vigilctl's import names vigilctl
+        path = os.path.join(STACK.root, "audited.sarif")
+        with open(path, "wb") as f:
+            f.write(data("trivy.sarif"))
+        out = json.loads(STACK.vigilctl(
+            "findings", "import", "--tenant", self.tenant, "--format",
+            "sarif", "--source", "audited-cli", path).stdout)
+        e = [x for x in self.audit("import.completed")
+             if x["object"] == out["import_id"]]
+        self.assertEqual(e[0]["actor"], "vigilctl")
+        self.assertEqual(e[0]["detail"]["format"], "sarif")
+        # chained like every other entry
+        v = STACK.vigilctl("audit", "verify", "--tenant", self.tenant,
+                           check=False)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+
+
+class T181ImportLease(ImportBase):
+    """An import whose worker is killed mid-read does not stay `running`:
+    once its lease has passed the next vigil-scan --due takes it over and
+    finishes it, or, after three workers, fails it with the reason."""
+
+    N = 8000
+
+    def status(self, iid):
+        return STACK.query("SELECT status FROM imports WHERE id = %s" %
+                           q(iid))[0][0]
+
+    def kill_when_running(self, proc, iid=None, source=None):
+        """SIGKILL proc once its import is running (and has written some
+        findings when the test wants it mid-write)."""
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            where = ("id = %s" % q(iid) if iid else
+                     "tenant_id = %s AND source = %s" %
+                     (q(self.tenant_id), q(source)))
+            rows = STACK.query("SELECT id, status FROM imports WHERE " +
+                               where)
+            if rows and rows[0][1] == "running":
+                time.sleep(0.3)
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return rows[0][0]
+            if proc.poll() is not None:
+                self.fail("the worker ended before it could be killed: %r"
+                          % (proc.communicate(),))
+            time.sleep(0.02)
+        self.fail("the import never ran")
+
+    def expire_lease(self, iid):
+        # As if IMPORT_LEASE (120 s) had passed on the clock.
+        STACK.sql("UPDATE vigil.imports SET lease_until = lease_until - "
+                  "INTERVAL 1 HOUR WHERE id = %s" % q(iid))
+
+    def test_killed_vigilctl_taken_over(self):
+        path = os.path.join(STACK.root, "lease-cli.jsonl")
+        with open(path, "wb") as f:
+            f.write(big_report(self.N))
+        p = subprocess.Popen(
+            [STACK.vigilctl_bin, "findings", "import", "--tenant",
+             self.tenant, "--format", "ocsf", "--source", "lease-cli", path],
+            env=STACK.env(), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True)
+        iid = self.kill_when_running(p, source="lease-cli")
+        self.assertEqual(self.status(iid), "running")
+        # a live lease is left alone
+        STACK.scan("--due")
+        self.assertEqual(self.status(iid), "running")
+        self.expire_lease(iid)
+        STACK.scan("--due")
+        r = request(self.base(), "GET", "/api/v1/imports/" + iid,
+                    headers=auth(self.key))
+        imp = r.json()
+        self.assertEqual((imp["status"], imp["imported"], imp["attempts"]),
+                         ("completed", self.N, 2), imp)
+        self.assertEqual(int(STACK.query(
+            "SELECT COUNT(*) FROM finding_sources WHERE tenant_id = %s "
+            "AND source = 'lease-cli'" % q(self.tenant_id))[0][0]), self.N)
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM import_chunks WHERE import_id = %s" %
+            q(iid))[0][0], "0")
+
+    def test_killed_due_worker_then_gives_up(self):
+        r = self.post(big_report(self.N, code="lease_async"),
+                      source="lease-async", ct="application/x-ndjson")
+        self.assertEqual(r.status, 202, r)
+        iid = r.json()["import_id"]
+        for attempt in (1, 2, 3):
+            p = STACK.scan("--due", wait=False)
+            self.kill_when_running(p, iid=iid)
+            self.assertEqual(self.status(iid), "running")
+            self.expire_lease(iid)
+        # three workers died: the fourth run says so instead of a fourth
+        # attempt
+        STACK.scan("--due")
+        imp = request(self.base(), "GET", "/api/v1/imports/" + iid,
+                      headers=auth(self.key)).json()
+        self.assertEqual((imp["status"], imp["attempts"]), ("failed", 3),
+                         imp)
+        self.assertIn("stopped before finishing", imp["error"])
+        self.assertIsNotNone(imp["finished_at"])
+        r = request(self.base(), "GET", "/api/v1/audit?action=import.failed",
+                    headers=auth(self.key))
+        e = [x for x in r.json()["entries"] if x["object"] == iid]
+        self.assertEqual(len(e), 1, e)
+        self.assertEqual(e[0]["actor"], "system")
