@@ -1,5 +1,5 @@
 -- 0029: an import's worker holds a lease on it, and a mute rule's pass over
--- existing findings can be finished off the request path.
+-- existing findings is bounded on the request and finished off it.
 
 -- A worker that claims an import (the request, vigilctl or vigil-scan
 -- --due) writes its lease: lease_owner a token of its own, lease_until
@@ -15,14 +15,16 @@ ALTER TABLE imports
     ADD COLUMN IF NOT EXISTS lease_until DATETIME NULL,
     ADD COLUMN IF NOT EXISTS attempts INT UNSIGNED NOT NULL DEFAULT 0;
 
--- The part of a mute rule's pass over a tenant's findings that did not fit
--- in the request that created or deleted the rule (mutes.c
--- MUTES_INLINE_*): the pass resumes below before_seq (findings are
--- walked newest first) under a lease, a page at a time, from vigil-scan
--- --due. rule_id: the rule created or deleted (no foreign key: a deleted
--- rule's pass outlives its row); reason: what an unmuted finding's
--- history says ('no_rule' on creation, 'deleted'); muted and unmuted
--- count the whole pass, the request's part included.
+-- A mute rule's pass over the tenant's findings when it is created or
+-- deleted (mutes.c): written in the rule's own transaction, 'pending',
+-- then walked by the request for at most MUTES_INLINE_ROWS findings and
+-- MUTES_INLINE_CHANGES changes; what did not fit is resumed below
+-- before_seq (findings are walked newest first) by vigil-scan --due under
+-- a lease, a page at a time. A request worker killed mid-pass leaves it
+-- 'pending' with a lease that passes, so nothing is lost. rule_id: the
+-- rule created or deleted (no foreign key: a deleted rule's pass outlives
+-- its row); muted and unmuted count the whole pass, the request's part
+-- included.
 CREATE TABLE IF NOT EXISTS mute_passes (
 	seq           BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
 	tenant_id     VARCHAR(40)   NOT NULL,
@@ -36,7 +38,7 @@ CREATE TABLE IF NOT EXISTS mute_passes (
 	lease_until   DATETIME      NULL,
 	created_at    DATETIME      NOT NULL,
 	finished_at   DATETIME      NULL,
-	PRIMARY KEY (seq),
-	KEY mute_passes_rule (tenant_id, rule_id, kind),
+	PRIMARY KEY (tenant_id, rule_id, kind),
+	UNIQUE KEY mute_passes_seq (seq),
 	KEY mute_passes_due (status, seq)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

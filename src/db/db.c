@@ -1534,6 +1534,30 @@ static const char *const sqls[SQL__COUNT] = {
 	    "UPDATE imports SET status = 'failed', finished_at = ?, error = ?, "
 	    "lease_until = NULL WHERE id = ? AND status = 'running' AND "
 	    "(lease_until IS NULL OR lease_until < ?) AND attempts >= ?",
+	/* A mute rule's pass (mutes.c), in the rule's transaction, leased to
+	 * the request: tenant, rule, kind, before, owner, lease until, at. */
+	[SQL_MUTE_PASS_INSERT] =
+	    "INSERT INTO mute_passes (tenant_id, rule_id, kind, status, "
+	    "before_seq, lease_owner, lease_until, created_at) "
+	    "VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
+	/* Where the pass is: before, muted, unmuted, lease until (NULL lets
+	 * vigil-scan --due take it), status, finished at; the pass. */
+	[SQL_MUTE_PASS_SAVE] =
+	    "UPDATE mute_passes SET before_seq = ?, muted = ?, unmuted = ?, "
+	    "lease_until = ?, status = ?, finished_at = ? "
+	    "WHERE tenant_id = ? AND rule_id = ? AND kind = ?",
+	/* MPASS_C_* in mutes.c */
+	[SQL_MUTE_PASS_DUE] =
+	    "SELECT tenant_id, rule_id, kind, before_seq, muted, unmuted "
+	    "FROM mute_passes WHERE status = 'pending' AND "
+	    "(lease_until IS NULL OR lease_until < ?) ORDER BY seq LIMIT 100",
+	[SQL_MUTE_PASS_CLAIM] =
+	    "UPDATE mute_passes SET lease_owner = ?, lease_until = ? "
+	    "WHERE tenant_id = ? AND rule_id = ? AND kind = ? AND "
+	    "status = 'pending' AND (lease_until IS NULL OR lease_until < ?)",
+	[SQL_MUTE_PASS_OF] =
+	    "SELECT status, muted, unmuted FROM mute_passes "
+	    "WHERE tenant_id = ? AND rule_id = ? AND kind = ?",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */

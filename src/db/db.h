@@ -339,6 +339,11 @@ enum db_stmt {
 	/* importgaps: import leases, mute passes, tag counts */
 	SQL_IMPORT_LEASE,
 	SQL_IMPORT_ABANDON,
+	SQL_MUTE_PASS_INSERT,
+	SQL_MUTE_PASS_SAVE,
+	SQL_MUTE_PASS_DUE,
+	SQL_MUTE_PASS_CLAIM,
+	SQL_MUTE_PASS_OF,
 	SQL__COUNT
 };
 
