@@ -529,12 +529,16 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT COUNT(*), COUNT(*) FROM (SELECT 1 FROM findings "
 	    "WHERE tenant_id = ? " FINDING_FILTERS FINDING_META_FILTERS
 	    "LIMIT " LIST_SINCE_CAP_S ") s",
+	/* A tag's count reads the newest LIST_TAG_CAP entries of
+	 * finding_tags (its primary key alone) and the finding of each:
+	 * the matches among them and how many were read. Parameters: the
+	 * tenant and the tag, then the tenant and the filters. */
 	[SQL_FINDING_COUNT_TAG] =
-	    "SELECT COUNT(*), COUNT(*) FROM (SELECT 1 FROM finding_tags t "
-	    "STRAIGHT_JOIN findings f ON f.seq = t.finding_seq "
-	    "WHERE t.tenant_id = ? AND f.tenant_id = t.tenant_id "
-	    FINDING_FILTERS FINDING_META_FILTERS FINDING_TAG_DRIVE
-	    "LIMIT " LIST_SINCE_CAP_S ") s",
+	    "SELECT COUNT(f.seq), COUNT(*) FROM (SELECT t.finding_seq "
+	    "FROM finding_tags t WHERE t.tenant_id = ? " FINDING_TAG_DRIVE
+	    "ORDER BY t.finding_seq DESC LIMIT " LIST_TAG_CAP_S ") t "
+	    "LEFT JOIN findings f ON f.seq = t.finding_seq AND f.tenant_id = ? "
+	    FINDING_FILTERS FINDING_META_FILTERS,
 	[SQL_FINDING_LIST_RTYPE_ONLY] =
 	    FINDING_LIST_ONLY("findings_rtype_seq", "resource_type"),
 	[SQL_FINDING_LIST_RGROUP_ONLY] =

@@ -22,6 +22,11 @@ struct conf;
 /* Their columns: the matches, and how many rows were read for them (the
  * cap when the count stopped there). */
 enum { LIST_SINCE_C_MATCHES, LIST_SINCE_C_READ };
+/* A list's total with a tag filter counts the matches among the newest
+ * this many findings carrying the tag (SQL_FINDING_COUNT_TAG; same
+ * columns): a few pages' worth of rows, whatever the tag's spread. */
+#define LIST_TAG_CAP   1000
+#define LIST_TAG_CAP_S "1000"
 
 enum db_stmt {
 	SQL_PING,
