@@ -15,6 +15,13 @@ ALTER TABLE imports
     ADD COLUMN IF NOT EXISTS lease_until DATETIME NULL,
     ADD COLUMN IF NOT EXISTS attempts INT UNSIGNED NOT NULL DEFAULT 0;
 
+-- vigilctl findings import without --format: the whole report or
+-- nothing. An item that cannot be read fails the import before anything
+-- is written (the form has always validated the whole file first), where
+-- POST /imports reports it and goes on.
+ALTER TABLE imports
+    ADD COLUMN IF NOT EXISTS all_or_nothing TINYINT(1) NOT NULL DEFAULT 0;
+
 -- A mute rule's pass over the tenant's findings when it is created or
 -- deleted (mutes.c): written in the rule's own transaction, 'pending',
 -- then walked by the request for at most MUTES_INLINE_ROWS findings and

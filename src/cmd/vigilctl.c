@@ -17,7 +17,6 @@
 #include "findings.h"
 #include "id.h"
 #include "idempotency.h"
-#include "import.h"
 #include "imports.h"
 #include "integrations.h"
 #include "keys.h"
@@ -498,51 +497,14 @@ cmd_key(struct db *db, int argc, char **argv)
 	return EX_USAGE;
 }
 
-/* Read a whole JSON file (at most 256 MiB) into a new object, or NULL. */
-static json_object *
-read_json_file(const char *path)
-{
-	json_object *o;
-	FILE *f;
-	char *text = NULL;
-	size_t len = 0, n;
-	struct vjson_err e;
-	char chunk[65536];
-
-	if ((f = fopen(path, "r")) == NULL) {
-		fprintf(stderr, "vigilctl: %s: cannot open\n", path);
-		return NULL;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		char *t;
-
-		if (len + n > 256u * 1024 * 1024 ||
-		    (t = realloc(text, len + n + 1)) == NULL) {
-			fprintf(stderr, "vigilctl: %s: too large\n", path);
-			free(text);
-			fclose(f);
-			return NULL;
-		}
-		text = t;
-		memcpy(text + len, chunk, n);
-		len += n;
-	}
-	fclose(f);
-	o = vjson_parse_unique(text ? text : "", len, 64, len + 1, &e);
-	if (o == NULL) {
-		fprintf(stderr, "vigilctl: %s: ", path);
-		fout(stderr, e.message, "\n");
-	}
-	free(text);
-	return o;
-}
-
 /* findings import --tenant NAME --format F --source S [--partial] FILE:
  * the file through POST /imports' own path (stored in chunks, then read
- * by imports_run), its outcome printed. */
+ * by imports_run), its outcome printed as the import. With legacy (the
+ * form without --format: Vigil JSON, source "import", all or nothing),
+ * the one line that form has always printed, or the error. */
 static int
 import_report(struct db *db, const char *tid, const char *file,
-    const char *format, const char *source, int partial)
+    const char *format, const char *source, int partial, int legacy)
 {
 	struct imports_upload *up = NULL;
 	enum importfmt fmt;
@@ -568,7 +530,8 @@ import_report(struct db *db, const char *tid, const char *file,
 		return EX_FAIL;
 	}
 	if (imports_begin(db, tid, source, fmt, partial ? IMPORT_PARTIAL :
-	    IMPORT_FULL, "vigilctl", time(NULL), &up, &rc) != IMPORT_OK)
+	    IMPORT_FULL, legacy ? IMPORT_ALL_OR_NOTHING : 0, "vigilctl",
+	    time(NULL), &up, &rc) != IMPORT_OK)
 		goto dberr;
 	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
 		enum imports_outcome oc = imports_write(up, buf, n, &rc);
@@ -593,10 +556,22 @@ import_report(struct db *db, const char *tid, const char *file,
 	    imports_run(db, id, time(NULL)) < 0 ||
 	    imports_get(db, tid, id, &o) != 1)
 		goto dberr;
-	printf("%s\n", json_object_to_json_string_ext(o,
-	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	ret = strcmp(json_object_get_string(json_object_object_get(o,
 	    "status")), "completed") == 0 ? EX_OK : EX_FAIL;
+	if (!legacy)
+		printf("%s\n", json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	else if (ret == EX_OK)
+		printf("imported %lld findings, resolved %lld no longer "
+		    "present\n", (long long)json_object_get_int64(
+		    json_object_object_get(o, "imported")),
+		    (long long)json_object_get_int64(json_object_object_get(o,
+		    "resolved")));
+	else {
+		fprintf(stderr, "vigilctl: %s: ", file);
+		fout(stderr, json_object_get_string(json_object_object_get(o,
+		    "error")), "\n");
+	}
 	goto out;
 dberr:
 	fprintf(stderr, "vigilctl: %s\n", db_error(db));
@@ -608,16 +583,17 @@ out:
 }
 
 /* findings import --tenant NAME [--no-reconcile] FILE | findings import
- * --tenant NAME --format F --source S [--partial] FILE | findings expire */
+ * --tenant NAME --format F --source S [--partial] FILE | findings expire.
+ * Both imports go through POST /imports' code: without --format the file
+ * is Vigil JSON from the source "import", read whole or not at all, and
+ * --no-reconcile is --partial. */
 static int
 cmd_findings(struct db *db, int argc, char **argv)
 {
-	struct import_stats st;
-	json_object *doc;
 	const char *tenant = NULL, *file = NULL, *format = NULL,
 	    *source = NULL;
-	char tid[VIGIL_ID_LEN], err[512];
-	int i, reconcile = 1, rc, partial = 0;
+	char tid[VIGIL_ID_LEN];
+	int i, reconcile = 1, partial = 0;
 	long n;
 
 	if (argc == 2 && strcmp(argv[1], "expire") == 0) {
@@ -672,20 +648,9 @@ cmd_findings(struct db *db, int argc, char **argv)
 	if (tenant_lookup(db, tenant, tid, sizeof(tid)) != 0)
 		return EX_FAIL;
 	if (format != NULL)
-		return import_report(db, tid, file, format, source, partial);
-	if ((doc = read_json_file(file)) == NULL)
-		return EX_FAIL;
-	rc = import_findings(db, tid, doc, reconcile, time(NULL), &st, err,
-	    sizeof(err));
-	json_object_put(doc);
-	if (rc != 0) {
-		fprintf(stderr, "vigilctl: %s: ", file);
-		fout(stderr, err, "\n");
-		return EX_FAIL;
-	}
-	printf("imported %ld findings, resolved %ld no longer present\n",
-	    st.observed, st.resolved);
-	return EX_OK;
+		return import_report(db, tid, file, format, source, partial,
+		    0);
+	return import_report(db, tid, file, "vigil", "import", !reconcile, 1);
 }
 
 /* events prune [--days N]: finished deliveries (succeeded, failed, dead)

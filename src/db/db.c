@@ -1290,7 +1290,8 @@ static const char *const sqls[SQL__COUNT] = {
 	/* imports (imports.c): IMPORT_COLS order is imports.c's IMP_C_* */
 	[SQL_IMPORT_INSERT] =
 	    "INSERT INTO imports (id, tenant_id, source, format, mode, status, "
-	    "actor, created_at) VALUES (?, ?, ?, ?, ?, 'receiving', ?, ?)",
+	    "actor, created_at, all_or_nothing) "
+	    "VALUES (?, ?, ?, ?, ?, 'receiving', ?, ?, ?)",
 	[SQL_IMPORT_CHUNK_INSERT] =
 	    "INSERT INTO import_chunks (import_id, n, data) VALUES (?, ?, ?)",
 	[SQL_IMPORT_RECEIVED] =
@@ -1333,10 +1334,10 @@ static const char *const sqls[SQL__COUNT] = {
 	    "(status = 'running' AND (lease_until IS NULL OR lease_until < ?)) "
 	    "ORDER BY seq LIMIT 100",
 	/* What import_run needs of a claimed import (tenant_id, source,
-	 * format, mode, actor, bytes, attempts). */
+	 * format, mode, actor, bytes, attempts, all_or_nothing). */
 	[SQL_IMPORT_DUE_ONE] =
-	    "SELECT tenant_id, source, format, mode, actor, bytes, attempts "
-	    "FROM imports WHERE id = ?",
+	    "SELECT tenant_id, source, format, mode, actor, bytes, attempts, "
+	    "all_or_nothing FROM imports WHERE id = ?",
 	/* What a complete report of a source no longer lists, a batch at a
 	 * time (the rows found are deleted before the next). */
 	[SQL_SOURCE_ABSENT] =

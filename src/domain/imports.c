@@ -72,8 +72,8 @@ upload_flush(struct imports_upload *up)
 
 enum imports_outcome
 imports_begin(struct db *db, const char *tenant_id, const char *source,
-    enum importfmt fmt, enum imports_mode mode, const char *actor, time_t now,
-    struct imports_upload **out, int *rc)
+    enum importfmt fmt, enum imports_mode mode, unsigned flags,
+    const char *actor, time_t now, struct imports_upload **out, int *rc)
 {
 	struct imports_upload *up;
 	char at[VTIME_SQL_LEN];
@@ -91,7 +91,8 @@ imports_begin(struct db *db, const char *tenant_id, const char *source,
 	if ((*rc = db_exec(db, SQL_IMPORT_INSERT, (struct db_val[]){
 	    DB_STR(up->id), DB_STR(tenant_id), DB_STR(source),
 	    DB_STR(importfmt_str(fmt)), DB_STR(mode == IMPORT_FULL ? "full" :
-	    "partial"), DB_STR(actor), DB_STR(at) }, 7, NULL)) != 0) {
+	    "partial"), DB_STR(actor), DB_STR(at),
+	    DB_INT((flags & IMPORT_ALL_OR_NOTHING) != 0) }, 8, NULL)) != 0) {
 		db_rollback(db);
 		goto fail;
 	}
@@ -282,12 +283,12 @@ run_flush(struct run *r)
 		s->obs.rule_id = f->rule_id;
 		s->obs.provider = f->provider;
 		s->obs.subscription_id = f->subscription_id;
-		s->obs.environment = "";
+		s->obs.environment = f->environment;
 		s->obs.resource_id = f->resource_id;
 		s->obs.title = f->title;
 		s->obs.severity = f->severity;
 		s->obs.category = f->category;
-		s->obs.layer = "";
+		s->obs.layer = f->layer;
 		s->obs.framework = f->framework;
 		s->obs.description = f->description;
 		s->obs.recommendation = f->recommendation;
@@ -514,6 +515,7 @@ struct imp_info {
 	char		 actor[128];
 	long long	 bytes;
 	long		 attempts;
+	int		 all_or_nothing;
 };
 
 static json_object *
@@ -649,6 +651,7 @@ info_load(struct db *db, const char *id, struct imp_info *in)
 		    db_cell(res, 0, 4));
 		in->bytes = db_cell_int(res, 0, 5);
 		in->attempts = (long)db_cell_int(res, 0, 6);
+		in->all_or_nothing = db_cell_int(res, 0, 7) != 0;
 	}
 	db_res_free(res);
 	return rc;
@@ -660,7 +663,7 @@ imports_run(struct db *db, const char *import_id, time_t now)
 	unsigned long long claimed = 0;
 	struct imp_info in;
 	struct run r;
-	char at[VTIME_SQL_LEN], why[300], until[VTIME_SQL_LEN],
+	char at[VTIME_SQL_LEN], why[512], until[VTIME_SQL_LEN],
 	    t[VTIME_SQL_LEN];
 	long resolved = 0;
 	time_t clock = time(NULL);
@@ -706,6 +709,18 @@ imports_run(struct db *db, const char *import_id, time_t now)
 	why[0] = '\0';
 	if ((rc = run_pass(&r, why, sizeof(why))) < 0)
 		goto out;
+	/* The whole report or nothing: its first bad item, as the form
+	 * always named it (findings[index].field: why). */
+	if (rc == 0 && in.all_or_nothing && r.failed > 0) {
+		json_object *e = json_object_array_get_idx(r.errors, 0);
+
+		snprintf(why, sizeof(why), "findings[%lld].%s",
+		    (long long)json_object_get_int64(
+		    json_object_object_get(e, "index")),
+		    json_object_get_string(json_object_object_get(e,
+		    "error")));
+		rc = 1;
+	}
 	if (rc == 1) {
 		rc = finish(db, &in, import_id, "failed", now, &r, 0, why);
 		goto done;

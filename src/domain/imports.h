@@ -25,6 +25,10 @@ struct db;
 #define IMPORT_ATTEMPTS		3
 
 enum imports_mode { IMPORT_FULL, IMPORT_PARTIAL };
+/* imports_begin's flags: an item that cannot be read fails the whole
+ * import, before anything is written (vigilctl findings import without
+ * --format). */
+#define IMPORT_ALL_OR_NOTHING	0x1
 
 /* 1 if s can name a source: 1..64 of a-z A-Z 0-9 '-' '_' '.' ':'. */
 int	 imports_source_valid(const char *s);
@@ -42,8 +46,8 @@ enum imports_outcome {
 };
 enum imports_outcome imports_begin(struct db *, const char *tenant_id,
 	    const char *source, enum importfmt fmt, enum imports_mode mode,
-	    const char *actor, time_t now, struct imports_upload **out,
-	    int *rc);
+	    unsigned flags, const char *actor, time_t now,
+	    struct imports_upload **out, int *rc);
 enum imports_outcome imports_write(struct imports_upload *, const void *data,
 	    size_t len, int *rc);
 enum imports_outcome imports_finish(struct imports_upload *, char *id_out,

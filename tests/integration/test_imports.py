@@ -687,3 +687,81 @@ class T183TagCountBounded(ImportBase):
         page = self.total("tag=team:bulk&state=resolved")
         self.assertEqual([f["id"] for f in page["findings"]], [oldest])
         self.assertEqual((page["total"], page["has_more"]), (1, False))
+
+
+class T184VigilctlNoFormat(ImportBase):
+    """vigilctl findings import without --format is an import like any
+    other: Vigil JSON from the source `import`, listed by GET /imports and
+    audited, the whole file or nothing, printing the line it always
+    printed."""
+
+    def entry(self, n, **kw):
+        e = {"rule_id": "nofmt-rule", "provider": "azure",
+             "resource_id": "/subscriptions/s1/resourceGroups/rg/providers/"
+                            "Microsoft.Network/networkSecurityGroups/n%d" % n,
+             "title": "t%d" % n, "severity": "high", "category": "network",
+             "description": "d", "recommendation": "r",
+             "environment": "PROD", "layer": "network",
+             "subscription_id": "s1", "location": "westeurope"}
+        e.update(kw)
+        return e
+
+    def run_import(self, entries, *flags):
+        path = os.path.join(STACK.root, "nofmt-%d.json" % len(entries))
+        with open(path, "w") as f:
+            json.dump({"findings": entries}, f)
+        return STACK.vigilctl("findings", "import", "--tenant", self.tenant,
+                              *flags, path, check=False)
+
+    def imports(self):
+        r = request(self.base(), "GET", "/api/v1/imports?limit=100",
+                    headers=auth(self.key))
+        return r.json()["imports"]
+
+    def test_same_code_as_the_api(self):
+        es = [self.entry(i) for i in range(3)]
+        r = self.run_import(es)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.strip(),
+                         "imported 3 findings, resolved 0 no longer present")
+        imp = self.imports()[0]
+        self.assertEqual((imp["source"], imp["format"], imp["mode"],
+                          imp["status"], imp["created_by"], imp["imported"]),
+                         ("import", "vigil", "full", "completed", "vigilctl",
+                          3), imp)
+        r = request(self.base(), "GET", "/api/v1/audit?action="
+                    "import.completed", headers=auth(self.key))
+        self.assertEqual([e["object"] for e in r.json()["entries"]],
+                         [imp["import_id"]])
+        # the entries' own fields are kept, as before
+        fid = [f for f in request(self.base(), "GET", "/api/v1/findings",
+                                  headers=auth(self.key)).json()["findings"]
+               if f["title"] == "t0"][0]["id"]
+        got = self.finding(fid).json()
+        self.assertEqual((got["environment"], got["layer"], got["region"],
+                          got["source"]), ("PROD", "network", "westeurope",
+                                           "import"))
+        # a complete file again, without one: resolved
+        r = self.run_import(es[:2])
+        self.assertEqual(r.stdout.strip(),
+                         "imported 2 findings, resolved 1 no longer present")
+        # --no-reconcile is a partial import
+        r = self.run_import(es[:1], "--no-reconcile")
+        self.assertEqual(r.stdout.strip(),
+                         "imported 1 findings, resolved 0 no longer present")
+        self.assertEqual(self.imports()[0]["mode"], "partial")
+
+    def test_whole_file_or_nothing(self):
+        n = self.count()
+        r = self.run_import([self.entry(10), self.entry(11,
+                                                         severity="urgent")])
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("findings[1].severity", r.stderr)
+        self.assertEqual(self.count(), n)
+        imp = self.imports()[0]
+        self.assertEqual((imp["status"], imp["source"]), ("failed", "import"))
+        self.assertIn("findings[1].severity", imp["error"])
+        r = self.run_import([self.entry(12, region="x", location="y")])
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("findings[0].location", r.stderr)
+        self.assertEqual(self.count(), n)
