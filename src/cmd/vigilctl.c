@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "cases.h"
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
@@ -56,7 +57,10 @@ usage(void)
 	    "--name LABEL --path DIR\n"
 	    "       vigilctl [-c file] audit verify [--tenant NAME "
 	    "[--head SEQ:HASH]]\n"
-	    "       vigilctl [-c file] events prune [--days N]\n");
+	    "       vigilctl [-c file] events prune [--days N]\n"
+	    "       vigilctl [-c file] cases list --tenant NAME "
+	    "[--status open|resolved] [--limit N]\n"
+	    "       vigilctl [-c file] cases show --tenant NAME CASE_ID\n");
 }
 
 /* Print s (NULL as "-") with its control characters, backslashes and
@@ -937,6 +941,111 @@ out:
 	return rc;
 }
 
+/* cases list --tenant NAME [--status S] [--limit N]: the tenant's cases,
+ * newest first, one tab-separated line each (at most N, 100 by default,
+ * 500 at most). Read-only: the same cases_list as GET /cases. */
+static int
+cases_list_cmd(struct db *db, const char *tid, const char *status,
+    long limit)
+{
+	struct cases_filter f = { status, NULL, NULL, NULL };
+	json_object *items = NULL;
+	long long total = 0, last = 0;
+	size_t i;
+	int more = 0;
+
+	if (cases_list(db, tid, &f, 1LL << 62, limit, &items, &total, &more,
+	    &last) != 0) {
+		fprintf(stderr, "vigilctl: %s\n", db_error(db));
+		return EX_FAIL;
+	}
+	printf("case_id\tstatus\tseverity\tcreated_at\tupdated_at\t"
+	    "assignee\ttitle\n");
+	for (i = 0; i < json_object_array_length(items); i++) {
+		json_object *c = json_object_array_get_idx(items, i);
+		static const char *const cols[] = { "case_id", "status",
+		    "severity", "created_at", "updated_at", "assignee",
+		    "title" };
+		size_t k;
+
+		for (k = 0; k < NELEM(cols); k++)
+			out(json_object_get_string(json_object_object_get(c,
+			    cols[k])), k + 1 < NELEM(cols) ? "\t" : "\n");
+	}
+	if (more)
+		fprintf(stderr, "vigilctl: %zu of %lld cases shown (--limit)\n",
+		    json_object_array_length(items), total);
+	json_object_put(items);
+	return EX_OK;
+}
+
+/* cases list | cases show --tenant NAME CASE_ID (the whole case as GET
+ * /cases/{id} answers it, as JSON). For admins on the server; nothing
+ * here changes a case. */
+static int
+cmd_cases(struct db *db, int argc, char **argv)
+{
+	enum { O_TENANT, O_STATUS, O_LIMIT, O__N };
+	static const struct option opts[] = {
+		{ "tenant", required_argument, NULL, O_TENANT },
+		{ "status", required_argument, NULL, O_STATUS },
+		{ "limit",  required_argument, NULL, O_LIMIT },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *o[O__N] = { NULL, NULL, NULL }, *id = NULL;
+	json_object *c = NULL;
+	char tid[VIGIL_ID_LEN], *end;
+	long limit = 100;
+	int show, rc;
+
+	if (argc < 2 || ((show = strcmp(argv[1], "show") == 0) == 0 &&
+	    strcmp(argv[1], "list") != 0)) {
+		usage();
+		return EX_USAGE;
+	}
+	/* show's one operand, last */
+	if (show && argc > 2 && argv[argc - 1][0] != '-' &&
+	    (argc < 4 || strcmp(argv[argc - 2], "--tenant") != 0))
+		id = argv[--argc];
+	if (sub_opts(argc, argv, opts, o, O__N) != 0)
+		return EX_USAGE;
+	if (o[O_TENANT] == NULL || (show && (id == NULL ||
+	    o[O_STATUS] != NULL || o[O_LIMIT] != NULL))) {
+		usage();
+		return EX_USAGE;
+	}
+	if (o[O_STATUS] != NULL && !cases_status_valid(o[O_STATUS])) {
+		fprintf(stderr, "vigilctl: --status must be open or "
+		    "resolved\n");
+		return EX_USAGE;
+	}
+	if (o[O_LIMIT] != NULL) {
+		limit = strtol(o[O_LIMIT], &end, 10);
+		if (*o[O_LIMIT] == '\0' || *end != '\0' || limit < 1 ||
+		    limit > 500) {
+			fprintf(stderr, "vigilctl: --limit must be 1 to 500\n");
+			return EX_USAGE;
+		}
+	}
+	if (tenant_lookup(db, o[O_TENANT], tid, sizeof(tid)) != 0)
+		return EX_FAIL;
+	if (!show)
+		return cases_list_cmd(db, tid, o[O_STATUS], limit);
+	if ((rc = cases_full(db, tid, id, &c)) < 0) {
+		fprintf(stderr, "vigilctl: %s\n", db_error(db));
+		return EX_FAIL;
+	}
+	if (rc == 0) {
+		fprintf(stderr, "vigilctl: no case ");
+		fout(stderr, id, " in that tenant\n");
+		return EX_FAIL;
+	}
+	printf("%s\n", json_object_to_json_string_ext(c,
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(c);
+	return EX_OK;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -965,7 +1074,8 @@ main(int argc, char *argv[])
 	if (strcmp(argv[0], "migrate") != 0 && strcmp(argv[0], "tenant") &&
 	    strcmp(argv[0], "key") != 0 && strcmp(argv[0], "findings") != 0 &&
 	    strcmp(argv[0], "audit") != 0 && strcmp(argv[0], "events") != 0 &&
-	    strcmp(argv[0], "integration") != 0) {
+	    strcmp(argv[0], "integration") != 0 &&
+	    strcmp(argv[0], "cases") != 0) {
 		usage();
 		return EX_USAGE;
 	}
@@ -992,6 +1102,8 @@ main(int argc, char *argv[])
 		rc = cmd_integration(db, argc, argv);
 	else if (strcmp(argv[0], "events") == 0)
 		rc = cmd_events(db, argc, argv);
+	else if (strcmp(argv[0], "cases") == 0)
+		rc = cmd_cases(db, argc, argv);
 	else
 		rc = cmd_key(db, argc, argv);
 	db_free(db);

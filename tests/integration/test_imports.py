@@ -765,3 +765,56 @@ class T184VigilctlNoFormat(ImportBase):
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("findings[0].location", r.stderr)
         self.assertEqual(self.count(), n)
+
+
+class T185VigilctlCases(ImportBase):
+    """vigilctl cases list / show: an admin on the server reads a
+    tenant's cases as GET /cases and GET /cases/{id} give them, and
+    nothing else's."""
+
+    def case(self, title, severity="high"):
+        r = request(self.base(), "POST", "/api/v1/cases",
+                    {"title": title, "severity": severity},
+                    auth(self.key))
+        self.assertEqual(r.status, 201, r)
+        return r.json()["case_id"]
+
+    def test_list_and_show(self):
+        a = self.case("Beacon to 203.0.113.4")
+        b = self.case("Phishing wave", "medium")
+        audited = STACK.query("SELECT COUNT(*) FROM audit_log")
+        r = STACK.vigilctl("cases", "list", "--tenant", self.tenant)
+        lines = [x.split("\t") for x in r.stdout.splitlines()]
+        self.assertEqual(lines[0][0], "case_id")
+        self.assertEqual([x[0] for x in lines[1:]], [b, a])
+        self.assertEqual(lines[2][1:3], ["open", "high"])
+        self.assertEqual(lines[2][-1], "Beacon to 203.0.113.4")
+        r = STACK.vigilctl("cases", "list", "--tenant", self.tenant,
+                           "--limit", "1")
+        self.assertEqual(len(r.stdout.splitlines()), 2)
+        self.assertIn("1 of 2", r.stderr)
+        r = STACK.vigilctl("cases", "list", "--tenant", self.tenant,
+                           "--status", "resolved")
+        self.assertEqual(r.stdout.splitlines()[1:], [])
+        r = STACK.vigilctl("cases", "show", "--tenant", self.tenant, a)
+        got = json.loads(r.stdout)
+        api_view = request(self.base(), "GET", "/api/v1/cases/" + a,
+                           headers=auth(self.key)).json()
+        self.assertEqual(got, api_view)
+        # another tenant's view has no such case
+        other, _ = new_tenant("cases-other")
+        r = STACK.vigilctl("cases", "show", "--tenant", other, a,
+                           check=False)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("no case", r.stderr)
+        for bad in (("cases", "list"), ("cases", "show", "--tenant",
+                                        self.tenant),
+                    ("cases", "list", "--tenant", self.tenant, "--status",
+                     "x"), ("cases", "delete", "--tenant", self.tenant)):
+            r = STACK.vigilctl(*bad, check=False)
+            self.assertEqual(r.returncode, 2, (bad, r.stderr))
+        # read-only: nothing was written by any of it (the other tenant
+        # aside)
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM audit_log WHERE tenant_id <> (SELECT id "
+            "FROM tenants WHERE name = %s)" % q(other)), audited)
