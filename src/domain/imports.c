@@ -680,7 +680,7 @@ imports_run(struct db *db, const char *import_id, time_t now)
 	    DB_STR(t), DB_INT(IMPORT_ATTEMPTS) }, 6, &claimed)) != 0)
 		return rc;
 	if ((rc = info_load(db, import_id, &in)) != 1)
-		return rc == 0 ? DB_ERR : rc;
+		return rc == 0 && claimed ? DB_ERR : rc;
 	/* Not ours: someone else's, finished, or its workers all died. */
 	if (claimed == 0)
 		return abandon(db, &in, import_id, now, clock);

@@ -554,17 +554,18 @@ class T181ImportLease(ImportBase):
         return STACK.query("SELECT status FROM imports WHERE id = %s" %
                            q(iid))[0][0]
 
-    def kill_when_running(self, proc, iid=None, source=None):
-        """SIGKILL proc once its import is running (and has written some
-        findings when the test wants it mid-write)."""
+    def kill_when_running(self, proc, iid=None, source=None, attempt=1):
+        """SIGKILL proc once it has claimed the import (its attempt-th
+        worker) and read it for a moment."""
         deadline = time.time() + 120
         while time.time() < deadline:
             where = ("id = %s" % q(iid) if iid else
                      "tenant_id = %s AND source = %s" %
                      (q(self.tenant_id), q(source)))
-            rows = STACK.query("SELECT id, status FROM imports WHERE " +
-                               where)
-            if rows and rows[0][1] == "running":
+            rows = STACK.query("SELECT id, status, attempts FROM imports "
+                               "WHERE " + where)
+            if rows and rows[0][1] == "running" and \
+                    int(rows[0][2]) >= attempt:
                 time.sleep(0.3)
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
@@ -616,7 +617,7 @@ class T181ImportLease(ImportBase):
         iid = r.json()["import_id"]
         for attempt in (1, 2, 3):
             p = STACK.scan("--due", wait=False)
-            self.kill_when_running(p, iid=iid)
+            self.kill_when_running(p, iid=iid, attempt=attempt)
             self.assertEqual(self.status(iid), "running")
             self.expire_lease(iid)
         # three workers died: the fourth run says so instead of a fourth
