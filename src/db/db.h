@@ -349,6 +349,9 @@ enum db_stmt {
 	SQL_MUTE_PASS_DUE,
 	SQL_MUTE_PASS_CLAIM,
 	SQL_MUTE_PASS_OF,
+	/* compliance (compliance.c), migration 0035 */
+	SQL_COMPLIANCE_RULE_COUNTS,
+	SQL_COMPLIANCE_RULE_FINDINGS,
 	SQL__COUNT
 };
 
