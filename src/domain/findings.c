@@ -26,7 +26,7 @@ enum {
 	C_CAT, C_LAYER, C_FW, C_DESC, C_REC, C_EVID, C_FP, C_STATE, C_REM,
 	C_RBY, C_AWAIT, C_ACC_UNTIL, C_SNZ_UNTIL, C_DET, C_UPD, C_SEEN,
 	C_RESOLVED, C_ASSIGNEE, C_NOTES, C_RNAME, C_RTYPE, C_RGROUP, C_REGION,
-	C_ACCOUNT, C_TAGS, C_SOURCE, C__N
+	C_ACCOUNT, C_TAGS, C_SOURCE, C_DUE, C__N
 };
 
 void
@@ -225,6 +225,7 @@ findings_row_at(const struct db_res *res, size_t i)
 	r->tags = strdup(db_cell(res, i, C_TAGS) ? db_cell(res, i, C_TAGS) :
 	    "{}");
 	r->source = cell_dup(res, i, C_SOURCE);
+	r->due_at = cell_time(res, i, C_DUE);
 	if (r->resource_name == NULL || r->resource_type == NULL ||
 	    r->resource_group == NULL || r->region == NULL ||
 	    r->account == NULL || r->tags == NULL || r->source == NULL) {
@@ -360,6 +361,14 @@ findings_to_json(const struct finding_row *r, int full)
 }
 
 void
+findings_due_json(json_object *o, const struct finding_row *r, time_t now)
+{
+	add_new(o, "due_at", ts_json(r->due_at));
+	json_object_object_add(o, "overdue",
+	    json_object_new_boolean(r->due_at != 0 && r->due_at <= now));
+}
+
+void
 findings_page_free(struct findings_page *p)
 {
 	size_t i;
@@ -460,6 +469,59 @@ out:
 	return rc;
 }
 
+/* The parameters of SQL_FINDING_LIST_DUE and SQL_FINDING_COUNT_DUE (the
+ * count takes those before DP_AFTER). */
+enum {
+	DP_TENANT, DP_FROM, DP_TO = DP_FROM + 2, DP_SEV = DP_TO + 2,
+	DP_CAT = DP_SEV + 5, DP_SUB = DP_CAT + 2, DP_ENV = DP_SUB + 2,
+	DP_AFTER = DP_ENV + 2, DP_SEQ = DP_AFTER + 2, DP_LIMIT, DP__N
+};
+
+/* findings_list by due date (f->due): the bounded count, then the page
+ * along findings_due. 0 or a DB_* code. */
+static int
+findings_list_due(struct db *db, const char *tenant_id,
+    const struct findings_filter *f, struct findings_page *page)
+{
+	struct db_res *res = NULL, *cnt = NULL;
+	struct db_val p[DP__N];
+	char from[VTIME_SQL_LEN], to[VTIME_SQL_LEN], after[VTIME_SQL_LEN];
+	size_t i;
+	int rc;
+
+	vtime_sql(f->due_from, from, sizeof(from));
+	vtime_sql(f->due_to, to, sizeof(to));
+	/* Before any date a DATETIME holds: the first page. */
+	if (f->due_after != 0)
+		vtime_sql(f->due_after, after, sizeof(after));
+	else
+		snprintf(after, sizeof(after), "1000-01-01 00:00:00");
+	p[DP_TENANT] = DB_STR(tenant_id);
+	p[DP_FROM] = p[DP_FROM + 1] = f->due_from ? DB_STR(from) : DB_NUL;
+	p[DP_TO] = p[DP_TO + 1] = f->due_to ? DB_STR(to) : DB_NUL;
+	for (i = 0; i < 5; i++)
+		p[DP_SEV + i] = DB_STR(f->severity[i < f->nseverity ? i :
+		    f->nseverity - 1]);
+	p[DP_CAT] = p[DP_CAT + 1] = DB_STR0(f->category);
+	p[DP_SUB] = p[DP_SUB + 1] = DB_STR0(f->subscription_id);
+	p[DP_ENV] = p[DP_ENV + 1] = DB_STR0(f->environment);
+	p[DP_AFTER] = p[DP_AFTER + 1] = DB_STR(after);
+	p[DP_SEQ] = DB_INT(f->seq_after);
+	p[DP_LIMIT] = DB_INT(f->limit + 1);
+	if ((rc = db_exec(db, SQL_FINDING_COUNT_DUE, p, DP_AFTER, &cnt)) != 0)
+		goto out;
+	page->total = db_cell_int(cnt, 0, 0);
+	if (page->total == 0)
+		goto out;
+	if ((rc = db_exec(db, SQL_FINDING_LIST_DUE, p, DP__N, &res)) != 0)
+		goto out;
+	rc = page_fill(page, res, f->limit);
+out:
+	db_res_free(res);
+	db_res_free(cnt);
+	return rc;
+}
+
 int
 findings_list(struct db *db, const char *tenant_id,
     const struct findings_filter *f, struct findings_page **out)
@@ -475,6 +537,13 @@ findings_list(struct db *db, const char *tenant_id,
 	*out = NULL;
 	if ((page = calloc(1, sizeof(*page))) == NULL)
 		return DB_ERR;
+	if (f->due) {
+		if ((rc = findings_list_due(db, tenant_id, f, page)) == 0) {
+			*out = page;
+			page = NULL;
+		}
+		goto out;
+	}
 	if (f->since)
 		vtime_sql(f->since, since_sql, sizeof(since_sql));
 	/* Fill the IN lists' five slots by repeating the last value. */
