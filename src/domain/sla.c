@@ -511,6 +511,8 @@ run_one(struct db *db, const char *tenant_id, const char *id, time_t now)
 	data = json_object_new_object();
 	json_object_object_add(data, "finding", fj);
 	json_object_object_add(data, "due_at", time_json(due));
+	/* Whole days, truncated toward zero: 4 for 4 days and 23 hours,
+	 * 0 for an hour late. */
 	json_object_object_add(data, "days_left", json_object_new_int64(
 	    (long long)(due - now) / 86400));
 	if (events_id_new(evid, sizeof(evid)) != 0) {
