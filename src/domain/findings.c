@@ -469,8 +469,9 @@ out:
 	return rc;
 }
 
-/* The parameters of SQL_FINDING_LIST_DUE and SQL_FINDING_COUNT_DUE (the
- * count takes those before DP_AFTER). */
+/* The parameters of SQL_FINDING_LIST_DUE_ROWS and SQL_FINDING_COUNT_DUE_ROWS
+ * (the count takes those before DP_AFTER); SQL_FINDING_LIST_DUE and
+ * SQL_FINDING_COUNT_DUE take the same without DP_CAT..DP_AFTER. */
 enum {
 	DP_TENANT, DP_FROM, DP_TO = DP_FROM + 2, DP_SEV = DP_TO + 2,
 	DP_CAT = DP_SEV + 5, DP_SUB = DP_CAT + 2, DP_ENV = DP_SUB + 2,
@@ -486,8 +487,8 @@ findings_list_due(struct db *db, const char *tenant_id,
 	struct db_res *res = NULL, *cnt = NULL;
 	struct db_val p[DP__N];
 	char from[VTIME_SQL_LEN], to[VTIME_SQL_LEN], after[VTIME_SQL_LEN];
-	size_t i;
-	int rc;
+	size_t i, n;
+	int rc, rows;
 
 	vtime_sql(f->due_from, from, sizeof(from));
 	vtime_sql(f->due_to, to, sizeof(to));
@@ -508,12 +509,23 @@ findings_list_due(struct db *db, const char *tenant_id,
 	p[DP_AFTER] = p[DP_AFTER + 1] = DB_STR(after);
 	p[DP_SEQ] = DB_INT(f->seq_after);
 	p[DP_LIMIT] = DB_INT(f->limit + 1);
-	if ((rc = db_exec(db, SQL_FINDING_COUNT_DUE, p, DP_AFTER, &cnt)) != 0)
+	rows = f->category != NULL || f->subscription_id != NULL ||
+	    f->environment != NULL;
+	n = DP__N;
+	if (!rows) {
+		/* Close up the filters those statements do not name. */
+		memmove(p + DP_CAT, p + DP_AFTER,
+		    (DP__N - DP_AFTER) * sizeof(*p));
+		n -= DP_AFTER - DP_CAT;
+	}
+	if ((rc = db_exec(db, rows ? SQL_FINDING_COUNT_DUE_ROWS :
+	    SQL_FINDING_COUNT_DUE, p, rows ? DP_AFTER : DP_CAT, &cnt)) != 0)
 		goto out;
 	page->total = db_cell_int(cnt, 0, 0);
 	if (page->total == 0)
 		goto out;
-	if ((rc = db_exec(db, SQL_FINDING_LIST_DUE, p, DP__N, &res)) != 0)
+	if ((rc = db_exec(db, rows ? SQL_FINDING_LIST_DUE_ROWS :
+	    SQL_FINDING_LIST_DUE, p, n, &res)) != 0)
 		goto out;
 	rc = page_fill(page, res, f->limit);
 out:

@@ -465,6 +465,17 @@ class T153Filters(SBase):
         body = self.list(self.base(), "overdue=true&severity=low")
         self.assertEqual([f["id"] for f in body["findings"]], [late2])
         self.assertEqual(body["total"], 1)
+        # category, subscription_id, environment: the statements that
+        # read the rows.
+        body = self.list(self.base(), "overdue=true&category=network&"
+                         "subscription_id=sub-a&environment=PROD")
+        self.assertEqual([f["id"] for f in body["findings"]], [late1, late2])
+        self.assertEqual(body["total"], 2)
+        body = self.list(self.base(), "overdue=true&category=storage")
+        self.assertEqual((body["findings"], body["total"]), ([], 0))
+        body = self.list(self.base(), "overdue=true&environment=DEV&"
+                         "severity=high,low")
+        self.assertEqual(body["total"], 0)
         body = self.list(self.base(), "overdue=false&limit=500")
         ids = [f["id"] for f in body["findings"]]
         self.assertEqual(ids[:2], [soon, later])
