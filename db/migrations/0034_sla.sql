@@ -88,6 +88,22 @@ CREATE TABLE IF NOT EXISTS sla_events (
 	UNIQUE KEY sla_events_tenant (tenant_id, seq)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- The totals of GET /findings by due date. What is overdue changes with
+-- the clock, not with a write, so no count of it can be kept; but a count
+-- of open findings per (tenant, due day, severity) can, and a total is
+-- then the sum of the whole days before the bound plus the findings due
+-- in the bound's own day before it, counted from findings_due (findings.c
+-- findings_due_total). Kept in the transaction of every write, like
+-- finding_counts, by the AFTER triggers below (they see the due date the
+-- BEFORE triggers set).
+CREATE TABLE IF NOT EXISTS finding_due_counts (
+	tenant_id  VARCHAR(40) NOT NULL,
+	due_day    DATE        NOT NULL,
+	severity   ENUM('critical','high','medium','low','info') NOT NULL,
+	n          BIGINT      NOT NULL,
+	PRIMARY KEY (tenant_id, due_day, severity)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 DELIMITER $$
 CREATE OR REPLACE TRIGGER sla_events_count_insert AFTER INSERT ON sla_events
 FOR EACH ROW CALL list_count_add(NEW.tenant_id, 'sla_events', '', 1)
@@ -275,6 +291,49 @@ BEGIN
 END
 $$
 
+CREATE OR REPLACE TRIGGER findings_due_count_insert AFTER INSERT ON findings
+FOR EACH ROW
+BEGIN
+	IF NEW.due_at IS NOT NULL THEN
+		INSERT INTO finding_due_counts VALUES (NEW.tenant_id,
+		    DATE(NEW.due_at), NEW.severity, 1)
+		ON DUPLICATE KEY UPDATE n = n + 1;
+	END IF;
+END
+$$
+
+CREATE OR REPLACE TRIGGER findings_due_count_update AFTER UPDATE ON findings
+FOR EACH ROW
+BEGIN
+	IF NOT (OLD.tenant_id <=> NEW.tenant_id AND
+	    DATE(OLD.due_at) <=> DATE(NEW.due_at) AND
+	    OLD.severity <=> NEW.severity) THEN
+		IF OLD.due_at IS NOT NULL THEN
+			UPDATE finding_due_counts SET n = n - 1
+			 WHERE tenant_id = OLD.tenant_id AND
+			    due_day = DATE(OLD.due_at) AND
+			    severity = OLD.severity;
+		END IF;
+		IF NEW.due_at IS NOT NULL THEN
+			INSERT INTO finding_due_counts VALUES (NEW.tenant_id,
+			    DATE(NEW.due_at), NEW.severity, 1)
+			ON DUPLICATE KEY UPDATE n = n + 1;
+		END IF;
+	END IF;
+END
+$$
+
+CREATE OR REPLACE TRIGGER findings_due_count_delete AFTER DELETE ON findings
+FOR EACH ROW
+BEGIN
+	IF OLD.due_at IS NOT NULL THEN
+		UPDATE finding_due_counts SET n = n - 1
+		 WHERE tenant_id = OLD.tenant_id AND due_day = DATE(OLD.due_at)
+		    AND severity = OLD.severity;
+	END IF;
+END
+$$
+
 -- Acknowledgement and resolution of alerts and cases, whoever writes them.
 CREATE OR REPLACE TRIGGER alerts_sla_insert BEFORE INSERT ON alerts
 FOR EACH ROW
@@ -328,3 +387,12 @@ UPDATE alerts SET resolved_at = updated_at
 UPDATE cases SET acknowledged_at = updated_at
  WHERE acknowledged_at IS NULL AND (assignee IS NOT NULL OR
     status = 'resolved');
+
+-- The due-day counts of the rows present (after the backfill above; run
+-- again, it counts afresh). Like 0005's, it counts what is there when it
+-- runs: migrate with the API and the scanner stopped.
+DELETE FROM finding_due_counts;
+INSERT INTO finding_due_counts
+SELECT tenant_id, DATE(due_at), severity, COUNT(*) FROM findings
+ WHERE due_at IS NOT NULL
+ GROUP BY tenant_id, DATE(due_at), severity;

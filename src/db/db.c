@@ -1601,6 +1601,13 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_FINDING_COUNT_DUE] =
 	    "SELECT COUNT(*), COUNT(*) FROM (SELECT 1 " FINDING_DUE_WHERE
 	    "LIMIT " LIST_SINCE_CAP_S ") s",
+	/* The kept part of that count (0034's finding_due_counts): open
+	 * findings due on whole days strictly between the bounds' days
+	 * (findings.c due_total). */
+	[SQL_FINDING_DUE_DAYS] =
+	    "SELECT COALESCE(SUM(n), 0) FROM finding_due_counts "
+	    "WHERE tenant_id = ? AND severity IN (?, ?, ?, ?, ?) "
+	    "AND (? IS NULL OR due_day > ?) AND (? IS NULL OR due_day < ?)",
 	[SQL_FINDING_COUNT_DUE_ROWS] =
 	    "SELECT COUNT(*), COUNT(*) FROM (SELECT 1 " FINDING_DUE_WHERE
 	    FINDING_DUE_ROWS "LIMIT " LIST_SINCE_CAP_S ") s",

@@ -478,8 +478,75 @@ enum {
 	DP_AFTER = DP_ENV + 2, DP_SEQ = DP_AFTER + 2, DP_LIMIT, DP__N
 };
 
-/* findings_list by due date (f->due): the bounded count, then the page
- * along findings_due. 0 or a DB_* code. */
+/* The open findings due in [from, to) (0: unbounded) among severities
+ * p[DP_SEV..]: from findings_due, at most LIST_SINCE_CAP. *n set; 0 or a
+ * DB_* code. */
+static int
+due_count_range(struct db *db, const struct db_val *p, time_t from,
+    time_t to, long long *n)
+{
+	struct db_res *cnt = NULL;
+	struct db_val q[DP_CAT];
+	char f[VTIME_SQL_LEN], t[VTIME_SQL_LEN];
+	int rc;
+
+	memcpy(q, p, sizeof(q));
+	vtime_sql(from, f, sizeof(f));
+	vtime_sql(to, t, sizeof(t));
+	q[DP_FROM] = q[DP_FROM + 1] = from ? DB_STR(f) : DB_NUL;
+	q[DP_TO] = q[DP_TO + 1] = to ? DB_STR(t) : DB_NUL;
+	if ((rc = db_exec(db, SQL_FINDING_COUNT_DUE, q, DP_CAT, &cnt)) == 0)
+		*n = db_cell_int(cnt, 0, 0);
+	db_res_free(cnt);
+	return rc;
+}
+
+/* The total of a list by due date without category, subscription_id or
+ * environment, exact in a few reads whatever the tenant holds: the kept
+ * counts of the whole days strictly between the bounds' days
+ * (finding_due_counts), plus the findings due in each bound's own day on
+ * the right side of it, from the index (each part capped at
+ * LIST_SINCE_CAP: a day with more findings due than that makes the total
+ * a lower bound). 0 or a DB_* code. */
+static int
+due_total(struct db *db, const struct db_val *p, time_t from, time_t to,
+    long long *total)
+{
+	struct db_res *sum = NULL;
+	struct db_val q[1 + 5 + 4];
+	char fd[VTIME_SQL_LEN], td[VTIME_SQL_LEN];
+	time_t fday = from - from % 86400, tday = to - to % 86400;
+	long long part;
+	int rc;
+
+	*total = 0;
+	if (from && to && fday == tday)
+		return due_count_range(db, p, from, to, total);
+	vtime_sql(fday, fd, sizeof(fd));
+	vtime_sql(tday, td, sizeof(td));
+	/* DATE columns compare with the day's midnight as text. */
+	fd[10] = td[10] = '\0';
+	q[0] = p[DP_TENANT];
+	memcpy(q + 1, p + DP_SEV, 5 * sizeof(*q));
+	q[6] = q[7] = from ? DB_STR(fd) : DB_NUL;
+	q[8] = q[9] = to ? DB_STR(td) : DB_NUL;
+	if ((rc = db_exec(db, SQL_FINDING_DUE_DAYS, q, NELEM(q), &sum)) != 0)
+		goto out;
+	*total = db_cell_int(sum, 0, 0);
+	if (from && (rc = due_count_range(db, p, from, fday + 86400,
+	    &part)) == 0)
+		*total += part;
+	if (rc == 0 && to && tday < to &&
+	    (rc = due_count_range(db, p, tday, to, &part)) == 0)
+		*total += part;
+out:
+	db_res_free(sum);
+	return rc;
+}
+
+/* findings_list by due date (f->due): the count (kept, or bounded with
+ * the filters findings_due lacks), then the page along findings_due. 0
+ * or a DB_* code. */
 static int
 findings_list_due(struct db *db, const char *tenant_id,
     const struct findings_filter *f, struct findings_page *page)
@@ -518,10 +585,14 @@ findings_list_due(struct db *db, const char *tenant_id,
 		    (DP__N - DP_AFTER) * sizeof(*p));
 		n -= DP_AFTER - DP_CAT;
 	}
-	if ((rc = db_exec(db, rows ? SQL_FINDING_COUNT_DUE_ROWS :
-	    SQL_FINDING_COUNT_DUE, p, rows ? DP_AFTER : DP_CAT, &cnt)) != 0)
+	if (rows) {
+		if ((rc = db_exec(db, SQL_FINDING_COUNT_DUE_ROWS, p, DP_AFTER,
+		    &cnt)) != 0)
+			goto out;
+		page->total = db_cell_int(cnt, 0, 0);
+	} else if ((rc = due_total(db, p, f->due_from, f->due_to,
+	    &page->total)) != 0)
 		goto out;
-	page->total = db_cell_int(cnt, 0, 0);
 	if (page->total == 0)
 		goto out;
 	if ((rc = db_exec(db, rows ? SQL_FINDING_LIST_DUE_ROWS :

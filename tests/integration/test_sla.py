@@ -63,6 +63,10 @@ def ts(s):
     return calendar.timegm(time.strptime(s, "%Y-%m-%d %H:%M:%S"))
 
 
+def sqltime(t):
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t))
+
+
 def sla_row(tenant_id, fid):
     """(state, due_at epoch or None, sla_left_s or None, warned, breached,
     detected_at epoch) as the database has them."""
@@ -100,6 +104,16 @@ def sla_events(tenant_id, fid=None):
 class SBase(FBase):
     def base(self):
         return STACK.urls()["nginx"]
+
+    def assert_due_counts(self):
+        """finding_due_counts, kept by triggers, equals a recount."""
+        t = q(self.tenant_id)
+        self.assertEqual(
+            STACK.query("SELECT due_day, severity, n FROM finding_due_counts"
+                        " WHERE tenant_id = %s AND n <> 0 ORDER BY 1, 2" % t),
+            STACK.query("SELECT DATE(due_at), severity, COUNT(*) FROM "
+                        "findings WHERE tenant_id = %s AND due_at IS NOT "
+                        "NULL GROUP BY 1, 2 ORDER BY 1, 2" % t))
 
     def sla(self, method="GET", body=None, key=None, path=""):
         return api.request(self.base(), method, "/api/v1/sla" + path, body,
@@ -303,6 +317,7 @@ class T151DueDates(SBase):
         r = self.act(self.base(), fid, "dismiss", {"reason": "test"})
         self.assertEqual(r.status, 200, r)
         self.assertIsNone(sla_row(self.tenant_id, fid)[1])
+        self.assert_due_counts()
 
     def test_4_policy_applies_from_then_on(self):
         old = self.fresh("medium")
@@ -322,6 +337,7 @@ class T151DueDates(SBase):
         import_findings(self.tenant, [e], reconcile=False)
         _, due_h, _, _, _, _ = sla_row(self.tenant_id, eid(e))
         self.assertAlmostEqual(due_h - due_m, (30 - 10) * DAY, delta=5)
+        self.assert_due_counts()
 
     def test_5_other_tenant_and_bad_ids(self):
         fid = self.fresh("high")
@@ -496,6 +512,57 @@ class T153Filters(SBase):
         self.act(self.base(), late1, "resolve", {})
         body = self.list(self.base(), "overdue=true")
         self.assertEqual([f["id"] for f in body["findings"]], [late2])
+        self.assertEqual(body["total"], 1)
+        self.assert_due_counts()
+
+    def test_3_totals_across_days(self):
+        """The totals come from the kept day counts plus the bound's own
+        day: each equals a recount, with bounds inside a day, on its
+        midnight, and across days, for every filter."""
+        ids = self.fresh("high", "high", "low", "critical", "medium",
+                         "high", "low")
+        offsets = [-3 * DAY - 7, -DAY, -60, 60, 5 * 3600, 3 * DAY + 11,
+                   40 * DAY]
+        for fid, off in zip(ids, offsets):
+            make_due(self.tenant_id, fid, off)
+        self.assert_due_counts()
+        now = time.time()
+        midnight = now - now % DAY
+        t = q(self.tenant_id)
+
+        def recount(lo, hi, sev=None):
+            w = ["tenant_id = %s" % t, "due_at IS NOT NULL",
+                 "state = 'open'"]
+            if lo is not None:
+                w.append("due_at >= '%s'" % sqltime(lo))
+            if hi is not None:
+                w.append("due_at < '%s'" % sqltime(hi))
+            if sev:
+                w.append("severity = %s" % q(sev))
+            return int(STACK.query("SELECT COUNT(*) FROM findings WHERE " +
+                                   " AND ".join(w))[0][0])
+
+        cases = [
+            ("overdue=true", None, int(now) + 1, None),
+            ("overdue=false", int(now) + 1, None, None),
+            ("overdue=true&severity=high", None, int(now) + 1, "high"),
+            ("due_before=" + rfc3339(midnight), None, int(midnight),
+             None),
+            ("due_before=" + rfc3339(midnight + DAY), None,
+             int(midnight + DAY), None),
+            ("due_before=" + rfc3339(now + 2 * 3600), None,
+             int(now + 2 * 3600), None),
+            ("due_before=%s&overdue=false" % rfc3339(now + 4 * DAY),
+             int(now) + 1, int(now + 4 * DAY), None),
+            ("due_before=%s&overdue=false&severity=low" % rfc3339(
+                now + 60 * DAY), int(now) + 1, int(now + 60 * DAY),
+             "low"),
+        ]
+        for qs, lo, hi, sev in cases:
+            with self.subTest(qs=qs):
+                body = self.list(self.base(), qs.replace(
+                    "+", "%2B") + "&limit=2")
+                self.assertEqual(body["total"], recount(lo, hi, sev))
 
     def test_2_bad_parameters(self):
         self.fresh("high")
@@ -638,6 +705,7 @@ class T155Backfill(SBase):
         self.assertGreater(left, 89 * DAY)
         run_job()
         self.assertEqual(sla_events(self.tenant_id), [])
+        self.assert_due_counts()
 
 
 if __name__ == "__main__":
