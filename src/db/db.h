@@ -336,6 +336,9 @@ enum db_stmt {
 	SQL_CASE_OBSERVABLES_MERGE,
 	SQL_CASE_FINDING_GET,
 	SQL_CASE_FINDING_LINK,
+	/* compliance (compliance.c), migration 0035 */
+	SQL_COMPLIANCE_RULE_COUNTS,
+	SQL_COMPLIANCE_RULE_FINDINGS,
 	/* SLAs (sla.c; GET /findings by due date, findings.c) */
 	SQL_SLA_GET,
 	SQL_SLA_UPSERT,
