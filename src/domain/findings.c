@@ -520,6 +520,9 @@ due_total(struct db *db, const struct db_val *p, time_t from, time_t to,
 	int rc;
 
 	*total = 0;
+	/* overdue=false with a due_before already past: nothing between. */
+	if (from && to && to <= from)
+		return 0;
 	if (from && to && fday == tday)
 		return due_count_range(db, p, from, to, total);
 	vtime_sql(fday, fd, sizeof(fd));

@@ -558,6 +558,9 @@ class T153Filters(SBase):
                 now + 60 * DAY), int(now) + 1, int(now + 60 * DAY),
              "low"),
         ]
+        # An empty range: not yet due, and due before a time now past.
+        cases.append(("due_before=%s&overdue=false" % rfc3339(
+            now - 2 * DAY), int(now) + 1, int(now - 2 * DAY), None))
         for qs, lo, hi, sev in cases:
             with self.subTest(qs=qs):
                 body = self.list(self.base(), qs.replace(
