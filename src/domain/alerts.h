@@ -28,6 +28,9 @@ struct vjson_err;
  * sender's clock skew), no more. */
 #define ALERTS_FUTURE_SLACK    3600
 #define ALERTS_ID_LEN          64
+/* A known observable's last_seen_at moves when an alert carrying it is
+ * ingested more than this many seconds after it (README "Observables"). */
+#define ALERTS_OBS_SEEN_STEP   60
 
 /* One observable as ingested: its type, normalised value and the hash
  * it is stored under. */

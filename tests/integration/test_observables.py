@@ -83,6 +83,10 @@ def add_alert(tenant_id, title, obs_seqs, source="edr", status="triage",
         STACK.sql("INSERT INTO alert_observables (tenant_id, observable_seq, "
                   "alert_seq) VALUES (%s, %d, %d)" % (q(tenant_id), o, seq),
                   database="vigil")
+        # and its count, as ingest keeps it (0031)
+        STACK.sql("INSERT INTO observable_alert_counts (tenant_id, "
+                  "observable_seq, n) VALUES (%s, %d, 1) ON DUPLICATE KEY "
+                  "UPDATE n = n + 1" % (q(tenant_id), o), database="vigil")
     return aid, seq
 
 
