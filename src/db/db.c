@@ -1096,10 +1096,11 @@ static const char *const sqls[SQL__COUNT] = {
 	 * observables by the primary key and filtered them (a cost that
 	 * grows with the tenant) rather than look up 64 points; a derived
 	 * table of the pairs joined on the key costs a temporary table per
-	 * statement. The first parameter: whether last_seen_at is before it
-	 * (due to be moved, SQL_OBS_TOUCH_*). */
+	 * statement. The first parameter is now: the last column says how
+	 * long ago last_seen_at is (whether it is due to move,
+	 * SQL_OBS_TOUCH_*). */
 	PAIRS3(SQL_OBS_SEQS, "SELECT seq, type, value_hash, "
-	    "last_seen_at < ? FROM observables "
+	    "TIMESTAMPDIFF(SECOND, last_seen_at, ?) FROM observables "
 	    "FORCE INDEX (observables_value) WHERE tenant_id = ? AND (", ")"),
 	/* (alert seq, tenant, pairs as SQL_OBS_SEQS_*) */
 	PAIRS3(SQL_ALERT_LINK_ONE, "INSERT INTO alert_observables (tenant_id, "

@@ -305,7 +305,7 @@ struct slot {
 /* SQL_ALERT_FIND_64's and SQL_ALERT_BY_SEQ's columns (ALERT_FIND_COLS). */
 enum { FIND_C_SEQ, FIND_C_ID, FIND_C_SOURCE, FIND_C_EXTERNAL, FIND_C_STATUS };
 /* SQL_OBS_SEQS_64's and SQL_ALERT_SUPPRESSED_64's columns. */
-enum { OSEQ_C_SEQ, OSEQ_C_TYPE, OSEQ_C_HASH, OSEQ_C_STALE };
+enum { OSEQ_C_SEQ, OSEQ_C_TYPE, OSEQ_C_HASH, OSEQ_C_AGE };
 enum { SUP_C_TYPE, SUP_C_HASH, SUP_C_SCOPE };
 
 static const char *
@@ -329,6 +329,8 @@ struct pair {
 	int		 used;       /* carried by an alert this call creates */
 	unsigned	 links;      /* how many of those (its count's step) */
 	int		 stale;      /* known, last_seen_at due to move */
+	int		 cached;     /* seq and seen from obs_cache */
+	time_t		 seen;       /* its last_seen_at is at least this */
 	int		 suppressed_global;
 	/* the sources it is suppressed for, as one text "a\nb\n" */
 	char		*sources;
@@ -375,10 +377,17 @@ struct pairs {
 	struct htab	 h;
 };
 
+/* The value's hash is SHA-256 in hex: its first 16 digits are as good
+ * a key as all 64. */
 static uint64_t
 pair_hash(enum observable_type t, const char *hash)
 {
-	return hash_text(HASH_SEED ^ (uint64_t)t, hash);
+	uint64_t h = HASH_SEED ^ (uint64_t)t;
+	size_t i;
+
+	for (i = 0; i < 16 && hash[i] != '\0'; i++)
+		h = (h ^ (unsigned char)hash[i]) * 0x100000001b3ULL;
+	return h;
 }
 
 /* The slot of (t, hash) in ps's index: its item, or the empty slot where
@@ -880,11 +889,96 @@ out:
 #define HIST_NCOLS 6
 #define EVENT_NCOLS 5
 
-/* The seqs of the pairs ps->p[ix[0..n)], and whether each one's
- * last_seen_at is before stalesql. */
+/*
+ * The observables this process has seen committed, by (tenant, type,
+ * hash): their seq, and a time their last_seen_at was at least. A
+ * forwarder's alerts mostly carry values seen before, and looking each up
+ * again was a statement per 64 values in every batch; with this, a worker
+ * reads a value once per ALERTS_OBS_SEEN_STEP, when its last_seen_at may
+ * be due to move. Right because an observable is never deleted and its
+ * seq never changes, and entries are stored only after the commit that
+ * inserted or read them. Per process (each worker its own), bounded:
+ * direct-mapped, a newer entry replaces the one in its slot.
+ */
+#define OBS_CACHE_SLOTS 16384
+
+struct obs_cached {
+	char		 tenant_id[VIGIL_ID_LEN];
+	char		 hash[65];
+	int		 type;       /* enum observable_type + 1; 0 empty */
+	long long	 seq;
+	time_t		 seen;
+};
+
+static struct obs_cached *obs_cache;
+
+static struct obs_cached *
+obs_cache_slot(const char *tenant_id, enum observable_type t,
+    const char *hash)
+{
+	if (obs_cache == NULL &&
+	    (obs_cache = calloc(OBS_CACHE_SLOTS, sizeof(*obs_cache))) == NULL)
+		return NULL;
+	return &obs_cache[hash_text(pair_hash(t, hash), tenant_id) %
+	    OBS_CACHE_SLOTS];
+}
+
+/* p's seq and seen from the cache when there and not due: 1, else 0. */
 static int
-obs_lookup(struct db *db, const char *tenant_id, const char *stalesql,
-    struct pairs *ps, const size_t *ix, size_t n)
+obs_cache_get(const char *tenant_id, struct pair *p, time_t now)
+{
+	struct obs_cached *c = obs_cache_slot(tenant_id, p->type, p->ob->hash);
+
+	if (c == NULL || c->type != (int)p->type + 1 ||
+	    c->seen < now - ALERTS_OBS_SEEN_STEP ||
+	    strcmp(c->hash, p->ob->hash) != 0 ||
+	    strcmp(c->tenant_id, tenant_id) != 0)
+		return 0;
+	p->seq = c->seq;
+	p->seen = c->seen;
+	p->cached = 1;
+	return 1;
+}
+
+/* After the commit: what the call learnt of its observables. */
+static void
+obs_cache_put(const char *tenant_id, const struct pairs *ps)
+{
+	struct obs_cached *c;
+	size_t i;
+
+	for (i = 0; i < ps->n; i++) {
+		const struct pair *p = &ps->p[i];
+
+		if (!p->used || p->cached || p->seq == 0 ||
+		    (c = obs_cache_slot(tenant_id, p->type, p->ob->hash)) ==
+		    NULL)
+			continue;
+		snprintf(c->tenant_id, sizeof(c->tenant_id), "%s", tenant_id);
+		memcpy(c->hash, p->ob->hash, sizeof(c->hash));
+		c->type = (int)p->type + 1;
+		c->seq = p->seq;
+		c->seen = p->seen;
+	}
+}
+
+/* Rows of (tenant, observable seq, alert seq or a count), by their
+ * second column, then their third. */
+static int
+link_cmp(const void *a, const void *b)
+{
+	const struct db_val *x = a, *y = b;
+
+	if (x[1].i != y[1].i)
+		return x[1].i < y[1].i ? -1 : 1;
+	return x[2].i < y[2].i ? -1 : x[2].i > y[2].i;
+}
+
+/* The seqs of the pairs ps->p[ix[0..n)], their last_seen_at (seen), and
+ * whether it is due to move (stale). */
+static int
+obs_lookup(struct db *db, const char *tenant_id, time_t now,
+    const char *nowsql, struct pairs *ps, const size_t *ix, size_t n)
 {
 	struct db_val v[2 + 2 * PAIRS_IN];
 	struct db_res *res = NULL;
@@ -893,7 +987,7 @@ obs_lookup(struct db *db, const char *tenant_id, const char *stalesql,
 	size_t from, j, nv;
 	int rc, k;
 
-	v[0] = DB_STR(stalesql);
+	v[0] = DB_STR(nowsql);
 	v[1] = DB_STR(tenant_id);
 	for (from = 0; from < n; from += PAIRS_IN) {
 		st = pairs_params(SQL_OBS_SEQS_64, v + 2, ps->p, ix, from, n,
@@ -904,9 +998,12 @@ obs_lookup(struct db *db, const char *tenant_id, const char *stalesql,
 			if (observable_type_parse(db_cell(res, j, OSEQ_C_TYPE),
 			    &t) && (k = pair_find(ps, t, db_cell(res, j,
 			    OSEQ_C_HASH))) >= 0) {
+				long long age = db_cell_int(res, j,
+				    OSEQ_C_AGE);
+
 				ps->p[k].seq = db_cell_int(res, j, OSEQ_C_SEQ);
-				ps->p[k].stale = db_cell_int(res, j,
-				    OSEQ_C_STALE) != 0;
+				ps->p[k].stale = age > ALERTS_OBS_SEEN_STEP;
+				ps->p[k].seen = now - (time_t)age;
 			}
 		db_res_free(res);
 		res = NULL;
@@ -927,8 +1024,9 @@ write_observables(struct db *db, const char *tenant_id, struct slot *sl,
     size_t n, struct pairs *ps, time_t now, const char *nowsql)
 {
 	struct db_val *rows = NULL, v[2 + 2 * PAIRS_IN];
-	char (*ids)[VIGIL_ID_LEN] = NULL, stalesql[VTIME_SQL_LEN];
-	size_t i, j, nused = 0, nlinks = 0, nmiss = 0, ntouch, w, nv;
+	char (*ids)[VIGIL_ID_LEN] = NULL;
+	size_t i, j, nused = 0, nlook = 0, nlinks = 0, nmiss = 0, ntouch, w;
+	size_t nv;
 	size_t *ix = NULL, *miss = NULL;
 	enum db_stmt st;
 	int rc = DB_ERR, k;
@@ -936,6 +1034,7 @@ write_observables(struct db *db, const char *tenant_id, struct slot *sl,
 	for (i = 0; i < ps->n; i++) {
 		ps->p[i].used = 0;
 		ps->p[i].links = 0;
+		ps->p[i].cached = 0;
 	}
 	for (i = 0; i < n; i++) {
 		if (!sl[i].created)
@@ -955,13 +1054,19 @@ write_observables(struct db *db, const char *tenant_id, struct slot *sl,
 	    (rows = calloc((nlinks > ps->n ? nlinks : ps->n) * OBS_NCOLS,
 	    sizeof(*rows))) == NULL)
 		goto out;
+	/* ix: the used pairs not in the cache (or due there), to look up;
+	 * the rest of them follow it, for the single alert's links. */
 	for (i = 0; i < ps->n; i++)
-		if (ps->p[i].used)
+		if (ps->p[i].used && !obs_cache_get(tenant_id, &ps->p[i], now))
+			ix[nlook++] = i;
+	nused = nlook;
+	for (i = 0; i < ps->n; i++)
+		if (ps->p[i].used && ps->p[i].cached)
 			ix[nused++] = i;
-	vtime_sql(now - ALERTS_OBS_SEEN_STEP, stalesql, sizeof(stalesql));
-	if ((rc = obs_lookup(db, tenant_id, stalesql, ps, ix, nused)) != 0)
+	if ((rc = obs_lookup(db, tenant_id, now, nowsql, ps, ix,
+	    nlook)) != 0)
 		goto out;
-	for (i = 0; i < nused; i++)
+	for (i = 0; i < nlook; i++)
 		if (ps->p[ix[i]].seq == 0)
 			miss[nmiss++] = ix[i];
 	if (nmiss > 0) {
@@ -984,7 +1089,7 @@ write_observables(struct db *db, const char *tenant_id, struct slot *sl,
 		}
 		if ((rc = db_exec_rows(db, SQL_OBS_INSERT_64, rows, OBS_NCOLS,
 		    nmiss)) != 0 ||
-		    (rc = obs_lookup(db, tenant_id, stalesql, ps, miss,
+		    (rc = obs_lookup(db, tenant_id, now, nowsql, ps, miss,
 		    nmiss)) != 0)
 			goto out;
 		for (i = 0; i < nmiss; i++) {
@@ -999,9 +1104,11 @@ write_observables(struct db *db, const char *tenant_id, struct slot *sl,
 	/* The known ones due: their seqs, in seq order (the index the
 	 * UPDATE locks them by), 64, 16, 4 or 1 a statement, the last
 	 * repeated to fill. */
-	for (i = 0, ntouch = 0; i < nused; i++)
-		if (ps->p[ix[i]].stale)
+	for (i = 0, ntouch = 0; i < nlook; i++)
+		if (ps->p[ix[i]].stale) {
 			miss[ntouch++] = (size_t)ps->p[ix[i]].seq;
+			ps->p[ix[i]].seen = now;
+		}
 	qsort(miss, ntouch, sizeof(*miss), size_cmp);
 	v[0] = DB_STR(nowsql);
 	v[1] = DB_STR(tenant_id);
@@ -1042,6 +1149,9 @@ write_observables(struct db *db, const char *tenant_id, struct slot *sl,
 			nlinks++;
 		}
 	}
+	/* In key order (observable, alert): a call's links to one value
+	 * land on one leaf of the primary key, not each on its own. */
+	qsort(rows, nlinks, LINK_NCOLS * sizeof(*rows), link_cmp);
 	rc = db_exec_rows(db, SQL_ALERT_LINK_64, rows, LINK_NCOLS, nlinks);
 out:
 	free(ids);
@@ -1081,6 +1191,7 @@ count_links(struct db *db, const char *tenant_id, const struct slot *sl,
 		rows[3 * k + 2] = DB_INT(ps->p[i].links);
 		k++;
 	}
+	qsort(rows, k, 3 * sizeof(*rows), link_cmp);
 	rc = db_exec_rows(db, SQL_OBS_COUNT_ADD_64, rows, 3, k);
 	free(rows);
 	return rc;
@@ -1334,7 +1445,8 @@ ingest_once(struct db *db, const char *tenant_id, const char *actor,
 	    (rc = write_records(db, tenant_id, actor, sl, n, &ps, batch, now,
 	    nowsql, &head)) != 0)
 		goto rollback;
-	rc = db_commit(db);
+	if ((rc = db_commit(db)) == 0)
+		obs_cache_put(tenant_id, &ps);
 	goto out;
 rollback:
 	db_rollback(db);

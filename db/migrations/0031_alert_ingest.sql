@@ -9,3 +9,7 @@
 -- and deadlock, and cost a statement per link. Ingest is the one writer
 -- of alert_observables; the delete trigger stays.
 DROP TRIGGER IF EXISTS alert_observables_count_insert;
+
+-- alerts_case (tenant_id, case_id) answered no statement (a case's alerts
+-- are case_alerts'), and cost every ingested alert an index entry.
+ALTER TABLE alerts DROP INDEX IF EXISTS alerts_case;
