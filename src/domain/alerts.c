@@ -166,18 +166,22 @@ parse_observables(json_object *arr, struct alert_in *in,
 			fail(err, field, "Unknown field %s.", field);
 			return -1;
 		}
-		snprintf(field, sizeof(field), "observables[%zu].type", i);
+		/* (the field's name written only when it is wrong: a batch
+		 * has 1,500 observables or more) */
 		rc = vjson_get_string(o, "type", 1, 1, 16, &type, &e);
 		if (rc < 0 || !observable_type_parse(type, &ob->type)) {
+			snprintf(field, sizeof(field), "observables[%zu].type",
+			    i);
 			fail(err, field, "%s must be one of ip, domain, url, "
 			    "hash, email, hostname, user, file.", field);
 			return -1;
 		}
-		snprintf(field, sizeof(field), "observables[%zu].value", i);
 		/* The value's own text checks (UTF-8, control characters,
 		 * length) are observable_normalise's. */
 		json_object_object_get_ex(o, "value", &o);
 		if (o == NULL || !json_object_is_type(o, json_type_string)) {
+			snprintf(field, sizeof(field), "observables[%zu].value",
+			    i);
 			fail(err, field, "%s must be a string.", field);
 			return -1;
 		}
@@ -186,6 +190,8 @@ parse_observables(json_object *arr, struct alert_in *in,
 		    (size_t)json_object_get_string_len(o), ob->value,
 		    sizeof(ob->value), &ob->len);
 		if (oe != OBSERVABLE_OK) {
+			snprintf(field, sizeof(field), "observables[%zu].value",
+			    i);
 			fail(err, field, "%s %s.", field,
 			    observable_err_text(oe));
 			return -1;
@@ -267,6 +273,7 @@ alerts_parse(json_object *obj, time_t now, struct alert_in *in,
 			goto bad;
 		}
 		in->asset = dupn(s, len);
+		in->asset_obj = v;
 	} else
 		in->asset = dupn("{}", 2);
 	if (in->asset == NULL) {
@@ -600,7 +607,9 @@ ingest_json(const struct slot *s, const char *nowts, const char *tenant_id)
 	json_object_object_add(o, "updated_at", json_object_new_string(nowts));
 	json_object_object_add(o, "occurrences",
 	    json_object_new_int((int)s->occur));
-	asset = json_tokener_parse(in->asset);
+	/* The request's own object, not its text parsed again. */
+	asset = in->asset_obj != NULL ? json_object_get(in->asset_obj) :
+	    json_tokener_parse(in->asset);
 	json_object_object_add(o, "asset", asset ? asset :
 	    json_object_new_object());
 	json_object_object_add(o, "assignee", NULL);
@@ -954,7 +963,9 @@ obs_cache_put(const char *tenant_id, const struct pairs *ps)
 		    (c = obs_cache_slot(tenant_id, p->type, p->ob->hash)) ==
 		    NULL)
 			continue;
-		snprintf(c->tenant_id, sizeof(c->tenant_id), "%s", tenant_id);
+		if (strlen(tenant_id) >= sizeof(c->tenant_id))
+			continue;
+		memcpy(c->tenant_id, tenant_id, strlen(tenant_id) + 1);
 		memcpy(c->hash, p->ob->hash, sizeof(c->hash));
 		c->type = (int)p->type + 1;
 		c->seq = p->seq;

@@ -50,6 +50,8 @@ struct alert_in {
 	const char	*title;
 	time_t		 detected_at;
 	char		*asset;          /* JSON object text */
+	json_object	*asset_obj;      /* the same, as sent (borrowed), or
+	                                  * NULL when not sent */
 	char		*raw;            /* JSON text, or NULL when not sent */
 	size_t		 raw_len;
 	int		 raw_truncated;  /* raw holds a JSON string of the
