@@ -838,11 +838,16 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND (state IN ('open', 'accepted', 'snoozed', 'muted') "
 	    "OR (state = 'resolved' AND awaiting_scan = 1))",
 	/* Findings of an integration with a remediation asked for; the
-	 * lifecycle decides which are due. From findings_integration_state
-	 * alone, as SQL_SCAN_OPEN_COUNTS. */
+	 * lifecycle decides which are due. Every severity named, so that
+	 * findings_integration_state gives the few (integration, open,
+	 * severity, remediation) ranges and only their rows are read: the id
+	 * is not in that index since the table is clustered on seq (0030),
+	 * and "state = 'open'" alone let MariaDB scan the table. */
 	[SQL_SCAN_REMEDIATION] =
 	    "SELECT id FROM findings WHERE integration_id = ? "
-	    "AND state = 'open' AND remediation IN ('requested', 'approved')",
+	    "AND state = 'open' "
+	    "AND severity IN ('critical', 'high', 'medium', 'low', 'info') "
+	    "AND remediation IN ('requested', 'approved')",
 	/* Live integrations whose tenant's interval has passed since their
 	 * last scan (never scanned: due), oldest first (SCAN_DUE_COLS order:
 	 * scan.c DUE_C_*). */
@@ -1729,6 +1734,14 @@ db_new(const struct conf *conf)
 		return NULL;
 	db->conf = conf;
 	return db;
+}
+
+/* A second handle on the same server, for another thread (the scanner's
+ * writer); NULL only on out of memory. */
+struct db *
+db_new_like(const struct db *db)
+{
+	return db_new(db->conf);
 }
 
 /* Drop the connection (e.g. in a child after fork). */

@@ -423,6 +423,7 @@ struct db;
 /* A handle; nothing connects until the first statement (so it may be
  * created before fork). */
 struct db *db_new(const struct conf *);
+struct db *db_new_like(const struct db *);
 void	 db_free(struct db *);
 /* Connect now if not connected; 0 or DB_DOWN. */
 int	 db_connect(struct db *);

@@ -1937,7 +1937,7 @@ batch_seen(struct batch *b, struct findings_seen *items, size_t n)
 static int
 observe_batch_once(struct db *db, const char *tenant_id,
     struct findings_seen *items, size_t n, time_t now, const char *scan_id,
-    int dry_run)
+    int dry_run, const struct findings_rows *rows)
 {
 	struct batch b;
 	const char **ids = NULL;
@@ -1971,6 +1971,10 @@ observe_batch_once(struct db *db, const char *tenant_id,
 		goto out;
 	if ((rc = batch_write(&b)) != 0)
 		goto out;
+	if (rows != NULL && rows->nrows > 0 && (rc = db_exec_rows(db,
+	    (enum db_stmt)rows->stmt, rows->v, rows->ncols,
+	    rows->nrows)) != 0)
+		goto out;
 	rc = db_commit(db);
 	tx = rc != 0;
 out:
@@ -1993,7 +1997,22 @@ findings_observe_batch(struct db *db, const char *tenant_id,
 	/* A deadlock or lock timeout rolled the whole batch back. */
 	for (attempt = 0; attempt < 3 && rc == DB_RETRY; attempt++)
 		rc = observe_batch_once(db, tenant_id, items, n, now, scan_id,
-		    dry_run);
+		    dry_run, NULL);
+	return rc;
+}
+
+int
+findings_observe_batch_with(struct db *db, const char *tenant_id,
+    struct findings_seen *items, size_t n, time_t now, const char *scan_id,
+    const struct findings_rows *rows)
+{
+	int attempt, rc = DB_RETRY;
+
+	if (n > FINDINGS_BATCH)
+		return DB_ERR;
+	for (attempt = 0; attempt < 3 && rc == DB_RETRY; attempt++)
+		rc = observe_batch_once(db, tenant_id, items, n, now, scan_id,
+		    0, rows);
 	return rc;
 }
 

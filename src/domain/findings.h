@@ -242,6 +242,18 @@ struct findings_seen {
 int	 findings_observe_batch(struct db *, const char *tenant_id,
 	    struct findings_seen *items, size_t n, time_t now,
 	    const char *scan_id, int dry_run);
+/* Rows another table keeps about a batch's findings (an import's
+ * finding_sources), written by findings_observe_batch_with in the
+ * batch's transaction, so a crash leaves both or neither: nrows rows of
+ * ncols parameters for the multi-row statement stmt (a ROWS4 _64). */
+struct findings_rows {
+	int			 stmt;		/* enum db_stmt */
+	const struct db_val	*v;
+	size_t			 ncols, nrows;
+};
+int	 findings_observe_batch_with(struct db *, const char *tenant_id,
+	    struct findings_seen *items, size_t n, time_t now,
+	    const char *scan_id, const struct findings_rows *rows);
 /* After a complete scan: LC_NOT_SEEN for every finding of the
  * integration (not NULL) and provider that SQL_FINDING_ABSENT offers (not marked
  * seen by scan_id), in batches as above, a "resolved" result for each

@@ -238,6 +238,20 @@ keep_byte(struct importfmt_stream *s, char c)
 	}
 }
 
+/* keep_byte for the n bytes at p, within one JSON Lines item. */
+static void
+keep_run(struct importfmt_stream *s, const char *p, size_t n)
+{
+	s->role = ROLE_ITEM;
+	if (s->toolong)
+		return;
+	if (s->val.len + n > IMPORTFMT_ITEM_MAX ||
+	    buf_append(&s->val, p, n) != 0) {
+		s->toolong = 1;
+		buf_reset(&s->val);
+	}
+}
+
 /* One byte of a captured or skipped value; 1 when the value ended (a
  * scalar ends before c, which is then not consumed: 2). */
 static int
@@ -463,11 +477,23 @@ close:
 int
 importfmt_feed(struct importfmt_stream *s, const char *p, size_t n)
 {
-	size_t i;
+	size_t i, k;
 
 	for (i = 0; i < n; i++) {
 		if (s->state == S_FAILED)
 			return -1;
+		/* Inside a JSON Lines item every byte up to the newline (or a
+		 * NUL, failed below) is kept as it is: take the run at once
+		 * rather than a byte at a time (a 100,000-event report spent
+		 * a fifth of its CPU appending single bytes). */
+		if (s->state == S_LINE && p[i] != '\n' && p[i] != '\0') {
+			for (k = i; k < n && p[k] != '\n' && p[k] != '\0'; k++)
+				;
+			keep_run(s, p + i, k - i);
+			s->offset += k - i;
+			i = k - 1;
+			continue;
+		}
 		if (p[i] == '\0') {
 			fail(s, "a NUL byte");
 			return -1;

@@ -263,11 +263,12 @@ run_error(struct run *r, const struct importfmt_pos *pos, const char *why)
 	json_object_array_add(r->errors, e);
 }
 
-/* Write the batch: the findings through the scanner's batch, then the
+/* Write the batch: the findings through the scanner's batch, with the
  * source on each. 0 or a DB_* code. */
 static int
 run_flush(struct run *r)
 {
+	struct findings_rows rows;
 	struct db_val *v = NULL;
 	char at[VTIME_SQL_LEN];
 	size_t i;
@@ -304,9 +305,8 @@ run_flush(struct run *r)
 		memcpy(s->fingerprint, f->fingerprint, sizeof(s->fingerprint));
 		memcpy(s->id, f->id, sizeof(s->id));
 	}
-	if ((rc = findings_observe_batch(r->db, r->tenant_id, r->seen, r->n,
-	    r->now, NULL, 0)) != 0)
-		goto out;
+	/* The source on each, in the batch's transaction: a crash leaves a
+	 * batch's findings with their source or neither. */
 	vtime_sql(r->now, at, sizeof(at));
 	if ((v = calloc(r->n * 8, sizeof(*v))) == NULL) {
 		rc = DB_ERR;
@@ -322,8 +322,12 @@ run_flush(struct run *r)
 		v[i * 8 + 6] = DB_STR(at);
 		v[i * 8 + 7] = DB_STR(r->import_id);
 	}
-	if ((rc = db_exec_rows(r->db, SQL_SOURCE_UPSERT_64, v, 8,
-	    r->n)) != 0)
+	rows.stmt = SQL_SOURCE_UPSERT_64;
+	rows.v = v;
+	rows.ncols = 8;
+	rows.nrows = r->n;
+	if ((rc = findings_observe_batch_with(r->db, r->tenant_id, r->seen,
+	    r->n, r->now, NULL, &rows)) != 0)
 		goto out;
 	/* GET /imports/{id} shows the progress every 16 batches */
 	if (++r->flushes % 16 == 0 && (rc = db_exec(r->db,

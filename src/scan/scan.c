@@ -4,9 +4,13 @@
  * are written a batch of FINDINGS_BATCH at a time, each batch one
  * transaction (findings_observe_batch), so a scan killed midway leaves
  * whole batches, the next "vigil-scan --due" marks it failed, and a new
- * scan takes up from the findings as they are. */
+ * scan takes up from the findings as they are. A batch is written by a
+ * thread of its own on a second connection while the next one is
+ * evaluated (two buffers, one batch in flight at a time), so reading the
+ * inventory and the database's work overlap. */
 #include "vigil.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,16 +60,24 @@ struct ctx {
 	size_t			 secretlen;
 	char			**seen;		/* dry run: finding ids seen */
 	size_t			 nseen, aseen;
-	/* The batch being filled, and the strings its items borrow. */
-	struct findings_seen	 items[FINDINGS_BATCH];
+	/* Two batches: cur being filled, the other possibly being written
+	 * (w), and the strings their items borrow. */
+	struct findings_seen	 items[2][FINDINGS_BATCH];
 	struct pending {
 		char		*resource_id;
 		char		*evidence;
 		char		 sub[SCAN_SUB_MAX + 1];
 		char		 env[SCAN_ENV_MAX + 1];
 		struct scan_meta meta;
-	}			 pend[FINDINGS_BATCH];
-	size_t			 nitems;
+	}			 pend[2][FINDINGS_BATCH];
+	size_t			 nitems, cur;
+	/* The batch in flight: its thread, buffer, size and result. */
+	struct {
+		struct db	*db;		/* the writer's connection */
+		pthread_t	 th;
+		int		 busy, rc;
+		size_t		 buf, n;
+	}			 w;
 	time_t			 now;
 	long long		 t0_us, last_us;
 	char			 err[SCAN_ERR_MAX];
@@ -266,39 +278,34 @@ result_row(struct ctx *c, enum db_stmt s, const char *fid,
 /* -- evaluating one resource ----------------------------------------------- */
 
 static void
-pending_clear(struct ctx *c)
+pending_clear_buf(struct ctx *c, size_t buf, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < c->nitems; i++) {
-		free(c->pend[i].resource_id);
-		free(c->pend[i].evidence);
-		scan_meta_clear(&c->pend[i].meta);
+	for (i = 0; i < n; i++) {
+		free(c->pend[buf][i].resource_id);
+		free(c->pend[buf][i].evidence);
+		scan_meta_clear(&c->pend[buf][i].meta);
 	}
+}
+
+static void
+pending_clear(struct ctx *c)
+{
+	pending_clear_buf(c, c->cur, c->nitems);
 	c->nitems = 0;
 }
 
-/* Write (or, dry run, predict) the batch of findings collected so far
- * and count its outcomes. 0, or -1 with c->err set. */
+/* Count the outcomes of batch buf's n items, whose write succeeded (a
+ * dry run: keep their ids, report the changes). 0, or -1 with c->err
+ * set. */
 static int
-flush(struct ctx *c)
+count_outcomes(struct ctx *c, size_t buf, size_t n)
 {
 	size_t i;
-	int rc;
 
-	if (c->nitems == 0)
-		return 0;
-	rc = findings_observe_batch(c->db, c->tenant_id, c->items, c->nitems,
-	    c->now, c->scan_id, c->opts->dry_run);
-	if (rc != 0) {
-		snprintf(c->err, sizeof(c->err), "database error while "
-		    "recording findings (a batch of %zu from %s)", c->nitems,
-		    c->items[0].id);
-		pending_clear(c);
-		return -1;
-	}
-	for (i = 0; i < c->nitems; i++) {
-		const struct findings_seen *it = &c->items[i];
+	for (i = 0; i < n; i++) {
+		const struct findings_seen *it = &c->items[buf][i];
 
 		switch (it->outcome) {
 		case FINDINGS_SEEN_DETECTED:
@@ -320,11 +327,98 @@ flush(struct ctx *c)
 		/* A dry run cannot mark what it saw in the database. */
 		if (seen_add(c, it->id) != 0) {
 			snprintf(c->err, sizeof(c->err), "out of memory");
-			pending_clear(c);
 			return -1;
 		}
 	}
-	pending_clear(c);
+	return 0;
+}
+
+static void
+batch_failed(struct ctx *c, size_t buf, size_t n)
+{
+	snprintf(c->err, sizeof(c->err), "database error while recording "
+	    "findings (a batch of %zu from %s)", n, c->items[buf][0].id);
+}
+
+/* The writer thread: one batch, on the writer's connection. */
+static void *
+writer_main(void *arg)
+{
+	struct ctx *c = arg;
+
+	c->w.rc = findings_observe_batch(c->w.db, c->tenant_id,
+	    c->items[c->w.buf], c->w.n, c->now, c->scan_id, 0);
+	return NULL;
+}
+
+/* Wait for the batch in flight, if any, and count its outcomes. 0, or
+ * -1 with c->err set. */
+static int
+batch_join(struct ctx *c)
+{
+	int rc = 0;
+
+	if (!c->w.busy)
+		return 0;
+	pthread_join(c->w.th, NULL);
+	c->w.busy = 0;
+	if (c->w.rc != 0) {
+		if (c->err[0] == '\0')
+			batch_failed(c, c->w.buf, c->w.n);
+		rc = -1;
+	} else if (count_outcomes(c, c->w.buf, c->w.n) != 0)
+		rc = -1;
+	pending_clear_buf(c, c->w.buf, c->w.n);
+	return rc;
+}
+
+/* Write (or, dry run, predict) the batch of findings collected so far:
+ * a dry run at once, on the scan's connection; a scan hands it to a
+ * writer thread once the previous one is written, and goes on filling
+ * the other buffer. 0, or -1 with c->err set. */
+static int
+flush(struct ctx *c)
+{
+	int rc;
+
+	if (c->nitems == 0)
+		return 0;
+	if (c->opts->dry_run) {
+		rc = findings_observe_batch(c->db, c->tenant_id,
+		    c->items[c->cur], c->nitems, c->now, c->scan_id, 1);
+		if (rc != 0)
+			batch_failed(c, c->cur, c->nitems);
+		else
+			rc = count_outcomes(c, c->cur, c->nitems);
+		pending_clear(c);
+		return rc != 0 ? -1 : 0;
+	}
+	if (batch_join(c) != 0) {
+		pending_clear(c);
+		return -1;
+	}
+	if (c->w.db == NULL && (c->w.db = db_new_like(c->db)) == NULL) {
+		snprintf(c->err, sizeof(c->err), "out of memory");
+		pending_clear(c);
+		return -1;
+	}
+	c->w.buf = c->cur;
+	c->w.n = c->nitems;
+	c->w.rc = DB_ERR;
+	if (pthread_create(&c->w.th, NULL, writer_main, c) != 0) {
+		/* No thread: write it here. */
+		writer_main(c);
+		if (c->w.rc != 0) {
+			batch_failed(c, c->w.buf, c->w.n);
+			rc = -1;
+		} else
+			rc = count_outcomes(c, c->w.buf, c->w.n);
+		pending_clear(c);
+		return rc != 0 ? -1 : 0;
+	}
+	c->w.busy = 1;
+	c->cur ^= 1;
+	c->nitems = 0;
 	return 0;
 }
 
@@ -335,8 +429,8 @@ observe(struct ctx *c, const struct rule *rule, const char *rid,
     const char *sub, const char *env, const struct scan_meta *meta,
     json_object *ev)
 {
-	struct findings_seen *it = &c->items[c->nitems];
-	struct pending *p = &c->pend[c->nitems];
+	struct findings_seen *it = &c->items[c->cur][c->nitems];
+	struct pending *p = &c->pend[c->cur][c->nitems];
 	struct finding_obs *obs = &it->obs;
 	json_object *empty = NULL;
 	const char *text;
@@ -828,6 +922,8 @@ scan_body(struct ctx *c, const struct db_res *integration)
 	 * complete (as when every finding was its own transaction). */
 	if (c->err[0] == '\0')
 		(void)flush(c);
+	/* Every batch written before the end of the scan is decided. */
+	(void)batch_join(c);
 	progress(c);
 	if (c->err[0] != '\0')
 		return -1;
@@ -847,6 +943,9 @@ ctx_free(struct ctx *c)
 {
 	size_t i;
 
+	(void)batch_join(c);
+	db_free(c->w.db);
+	c->w.db = NULL;
 	if (c->conn != NULL)
 		c->conn->free(c->conn);
 	c->conn = NULL;

@@ -8,7 +8,8 @@ twice changes nothing and raises no event); two sources reporting the
 same rule on the same resource make one finding listing both; malformed
 and hostile reports (cut off, deep nesting, a huge string, invalid UTF-8,
 SQL metacharacters, wrong types) are a 4xx or per-item errors with their
-position and change nothing; another tenant's import is 404; scopes.
+position and change nothing; another tenant's import is 404; scopes; an
+import killed in the middle of its batches, then run again (T190).
 
 Run by run.py, which sets STACK here.
 """
@@ -22,7 +23,7 @@ import time
 import unittest
 
 import test_api as api
-from test_api import Base, auth, new_key, new_tenant, request
+from test_api import Base, auth, new_key, new_tenant, request, wait_until
 from test_attachments import form
 
 STACK = None        # a stack.Stack, set by run.py
@@ -484,6 +485,85 @@ class T05Tenancy(ImportBase):
                     page["next_cursor"], headers=auth(self.key))
         self.assertEqual(r.json()["imports"][0]["import_id"],
                          imp["import_id"])
+
+
+class T190ImportKilledMidBatch(ImportBase):
+    """An import killed (kill -9) while it writes: whole batches are
+    written, each finding with its history, event, audit entry and its
+    source, nothing of the batch in flight; the same report imported again
+    then leaves exactly what one clean import leaves."""
+
+    BATCH = 256
+
+    def counts(self, tenant_id):
+        t = q(tenant_id)
+        return {
+            "findings": STACK.query(
+                "SELECT id, state, fingerprint FROM findings WHERE "
+                "tenant_id = %s ORDER BY id" % t),
+            "history": STACK.query(
+                "SELECT finding_id, action, actor, fields FROM "
+                "finding_history WHERE tenant_id = %s "
+                "ORDER BY finding_id, seq" % t),
+            "events": STACK.query(
+                "SELECT type, COUNT(*) FROM events WHERE tenant_id = %s "
+                "AND type LIKE 'finding.%%' GROUP BY type ORDER BY type" % t),
+            "audit": STACK.query(
+                "SELECT object, action, actor FROM audit_log WHERE "
+                "tenant_id = %s AND actor = 'scanner' ORDER BY object, seq"
+                % t),
+            "sources": STACK.query(
+                "SELECT finding_id, source, format, external_id FROM "
+                "finding_sources WHERE tenant_id = %s ORDER BY finding_id"
+                % t),
+        }
+
+    def test_killed_then_imported_again(self):
+        n = 48 * self.BATCH
+        path = os.path.join(STACK.root, "t190.jsonl")
+        with open(path, "w") as f:
+            for i in range(n):
+                f.write(json.dumps(ocsf_item(190000 + i, code="t190_check"))
+                        + "\n")
+        crash, crash_id = new_tenant("imp-crash")
+        clean, clean_id = new_tenant("imp-clean")
+        argv = [STACK.vigilctl_bin, "findings", "import", "--format", "ocsf",
+                "--source", "t190", path]
+
+        def count():
+            return int(STACK.query("SELECT COUNT(*) FROM findings WHERE "
+                                   "tenant_id = %s" % q(crash_id))[0][0])
+
+        p = subprocess.Popen(argv[:3] + ["--tenant", crash] + argv[3:],
+                             env=STACK.env(), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True)
+        ok = wait_until(lambda: count() >= 2 * self.BATCH, 300, 0.01)
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        self.assertTrue(ok, "no batch was written")
+        got = count()
+        self.assertLess(got, n, "the import ended before the kill")
+        self.assertEqual(got % self.BATCH, 0, got)
+        c = self.counts(crash_id)
+        self.assertEqual((len(c["history"]), len(c["audit"]),
+                          len(c["sources"])), (got, got, got))
+        self.assertEqual(c["events"], [["finding.detected", str(got)]])
+        self.assertEqual([s[0] for s in c["sources"]],
+                         [f[0] for f in c["findings"]])
+        for t in (crash, clean):
+            r = STACK.vigilctl(*(argv[1:3] + ["--tenant", t] + argv[3:]),
+                               timeout=600)
+            out = json.loads(r.stdout)
+            self.assertEqual((out["status"], out["imported"]),
+                             ("completed", n), out)
+        crashed, cleanrun = self.counts(crash_id), self.counts(clean_id)
+        self.assertEqual(len(crashed["findings"]), n)
+        for k in ("findings", "history", "events", "audit", "sources"):
+            self.assertEqual(crashed[k], cleanrun[k], k)
+        for t in (crash, clean):
+            r = STACK.vigilctl("audit", "verify", "--tenant", t, check=False)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
 
 def big_report(n, code="lease_check"):
