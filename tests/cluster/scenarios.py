@@ -1,0 +1,430 @@
+"""scenarios.py: the cluster harness's smoke test and chaos scenarios
+(run by "cluster.py test"; see cluster.py).
+
+Every scenario runs under steady load from the client host and records
+each request the clients made (when, what, the answer). Afterwards it
+checks, on every Galera node still running (reads with wsrep_sync_wait so
+that a node answers only once it has applied everything committed before
+the read): every acknowledged (2xx) write is there, and exactly once;
+"vigilctl audit verify" passes; every committed event of the tenant
+reached the receiver (duplicates counted: delivery is at least once).
+The service may answer 503 while it cannot write; a 500 or a transport
+error is a failure. Every loop here has a deadline.
+"""
+
+import collections
+import os
+import re
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+
+import cluster as cl
+from stack import StackError, log
+
+SMOKE_TENANT = "smoke"
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def until(pred, timeout, step=0.5, what="condition"):
+    """pred() repeatedly until it is truthy or timeout; its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(step)
+
+
+# --- the tenant every test uses -------------------------------------------
+
+class Tenant:
+    """A tenant, its key, a client through the load balancer, a webhook to
+    the receiver host, and findings from a scan the scanner hosts ran."""
+
+    def __init__(self, c, name):
+        self.c = c
+        self.name = name
+        self.id = c.ctl.vigilctl("tenant", "create", name).stdout.strip()
+        self.key, _ = c.ctl.key_create(name, "read,write,admin",
+                                       name="cluster")
+        self.api = cl.Client(c.url(), self.key)
+
+    def webhook(self):
+        s, b = self.api.call("POST", "/api/v1/webhooks", {
+            "url": "http://%s:%d/ok/%s" % (cl.addr("receiver"),
+                                          cl.RECEIVER_PORT, self.name),
+            "events": ["*"],
+            "secret": "whsec_" + secrets.token_hex(16)})
+        check(s == 201, "POST /webhooks: %s %s" % (s, b))
+        return b["webhook_id"]
+
+    def scan(self, timeout=180):
+        """Register the sample estate and queue a scan through the API;
+        one of the scanner hosts runs it (vigil-scan --due)."""
+        path = os.path.join(self.c.srcdir, "etc", "samples", "azure")
+        integ = self.c.ctl.vigilctl(
+            "integration", "add-inventory", "--tenant", self.name,
+            "--name", "sample estate", "--path", path).stdout.strip()
+        s, b = self.api.call("POST", "/api/v1/scans",
+                             {"integration_id": integ})
+        check(s == 202, "POST /scans: %s %s" % (s, b))
+        scan_id = b["scan_id"]
+
+        def done():
+            s, b = self.api.call("GET", "/api/v1/scans/" + scan_id)
+            return b if s == 200 and b["status"] in ("completed",
+                                                     "failed") else None
+        b = until(done, timeout, 1)
+        check(b is not None, "scan %s not finished within %ds" % (
+            scan_id, timeout))
+        check(b["status"] == "completed", "scan failed: %s" % b)
+        return scan_id
+
+    def findings(self):
+        s, b = self.api.call("GET", "/api/v1/findings?state=all&limit=500")
+        check(s == 200, "GET /findings: %s" % s)
+        return [f["id"] for f in b["findings"]]
+
+
+# --- what the nodes hold ------------------------------------------------------
+
+SYNC = "SET SESSION wsrep_sync_wait = 1; "
+
+
+def node_tokens(c, node, tenant_id):
+    """token -> count of the finding history entries ("updated", notes =
+    the token) and of the alerts (external_id = the token) on one node."""
+    out = collections.Counter()
+    for (fields,) in c.rows(node, SYNC + (
+            "SELECT fields FROM vigil.finding_history WHERE tenant_id = "
+            "'%s' AND action = 'updated'" % tenant_id)):
+        for tok in re.findall(r'"(tok-[0-9a-z-]+)"', fields):
+            out[tok] += 1
+    for (ext,) in c.rows(node, SYNC + (
+            "SELECT external_id FROM vigil.alerts WHERE tenant_id = '%s' "
+            "AND source = 'cluster-test'" % tenant_id)):
+        out[ext] += 1
+    return out
+
+
+def node_events(c, node, tenant_id):
+    return [r[0] for r in c.rows(node, SYNC + (
+        "SELECT id FROM vigil.events WHERE tenant_id = '%s'" % tenant_id))]
+
+
+def receiver_ids(c):
+    """webhook-id -> how many times the receiver host got it."""
+    out = collections.Counter()
+    try:
+        with open(c.logfile("receiver-deliveries.log")) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 2:
+                    out[parts[1]] += 1
+    except OSError:
+        pass
+    return out
+
+
+def delivered(c, tenant_id, node, timeout=90):
+    """(missing, duplicates): the tenant's committed events (read on node)
+    the receiver has not had after waiting up to timeout, and how many
+    deliveries repeated an event."""
+    events = set(node_events(c, node, tenant_id))
+    got = until(lambda: (lambda r: r if events <= set(r) else None)(
+        receiver_ids(c)), timeout, 1) or receiver_ids(c)
+    missing = sorted(events - set(got))
+    dups = sum(n - 1 for e, n in got.items() if e in events and n > 1)
+    return missing, dups, len(events)
+
+
+# --- load ------------------------------------------------------------------------
+
+class Load:
+    """Client threads acting on findings (PATCH notes = a fresh token) and
+    sending alerts (external_id = a fresh token) through the load balancer,
+    every request recorded: (start, end, kind, token, status)."""
+
+    def __init__(self, name, tenant, findings, writers=3, alerters=1):
+        self.name = name
+        self.t = tenant
+        self.findings = findings
+        self.writers = writers
+        self.alerters = alerters
+        self.stop_at = None
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.log = []
+        self.threads = []
+
+    def _patch(self, i):
+        n = 0
+        while not self.stopping.is_set() and time.monotonic() < self.stop_at:
+            fid = self.findings[(i + n * self.writers) % len(self.findings)]
+            tok = "tok-%s-w%d-%d" % (self.name, i, n)
+            n += 1
+            t0 = time.monotonic()
+            s, _ = self.t.api.call("PATCH", "/api/v1/findings/" + fid,
+                                   {"notes": tok}, timeout=20)
+            with self.lock:
+                self.log.append((t0, time.monotonic(), "finding", tok, s))
+            if s != 200:
+                time.sleep(0.1)
+
+    def _alert(self, i):
+        n = 0
+        while not self.stopping.is_set() and time.monotonic() < self.stop_at:
+            tok = "tok-%s-a%d-%d" % (self.name, i, n)
+            n += 1
+            t0 = time.monotonic()
+            s, _ = self.t.api.call("POST", "/api/v1/alerts", {
+                "source": "cluster-test", "external_id": tok,
+                "severity": "medium", "title": "cluster test " + tok,
+                "detected_at": "2026-12-01T00:00:00Z",
+                "asset": {"hostname": "host-%d" % (n % 7)},
+                "observables": [{"type": "ip", "value": "203.0.113.%d" %
+                                 (n % 250 + 1)}]}, timeout=20)
+            with self.lock:
+                self.log.append((t0, time.monotonic(), "alert", tok, s))
+            if s not in (200, 201):
+                time.sleep(0.1)
+
+    def start(self, max_seconds):
+        self.stop_at = time.monotonic() + max_seconds
+        for i in range(self.writers):
+            self.threads.append(threading.Thread(target=self._patch,
+                                                 args=(i,), daemon=True))
+        for i in range(self.alerters):
+            self.threads.append(threading.Thread(target=self._alert,
+                                                 args=(i,), daemon=True))
+        for t in self.threads:
+            t.start()
+
+    def stop(self):
+        self.stopping.set()
+        for t in self.threads:
+            t.join(30)
+
+    def acked(self):
+        return {tok for _, _, _, tok, s in self.log if s in (200, 201)}
+
+    def statuses(self):
+        return collections.Counter(s for *_, s in self.log)
+
+    def error_window(self, after):
+        """(first, last, seconds) of the non-2xx answers after time
+        after, relative to it; None when there was none."""
+        errs = [(t0, t1) for t0, t1, _, _, s in self.log
+                if s not in (200, 201) and t1 >= after]
+        if not errs:
+            return None
+        first = min(t0 for t0, _ in errs) - after
+        last = max(t1 for _, t1 in errs) - after
+        return first, last, last - first
+
+
+# --- results ---------------------------------------------------------------
+
+class Result:
+    def __init__(self, name):
+        self.name = name
+        self.rows = collections.OrderedDict()
+        self.failures = []
+        self.notes = []
+
+    def fail(self, msg):
+        self.failures.append(msg)
+
+    def ok(self):
+        return not self.failures
+
+
+def verify(c, tenant, load, nodes, res):
+    """The checks after a scenario, on each node in nodes."""
+    acked = load.acked()
+    for node in nodes:
+        mine = "tok-%s-" % load.name
+        held = {t: n for t, n in node_tokens(c, node, tenant.id).items()
+                if t.startswith(mine)}
+        lost = sorted(acked - set(held))
+        dup = sorted(t for t, n in held.items() if n > 1)
+        extra = sorted(set(held) - acked)
+        res.rows["lost acked writes on " + node] = len(lost)
+        res.rows["duplicated writes on " + node] = len(dup)
+        res.rows["committed but not acked on " + node] = len(extra)
+        if lost:
+            res.fail("%s lacks %d acknowledged writes, e.g. %s" % (
+                node, len(lost), lost[:5]))
+        if dup:
+            res.fail("%s holds %d writes twice, e.g. %s" % (
+                node, len(dup), dup[:5]))
+    r = c.ctl.vigilctl("audit", "verify", "--tenant", tenant.name,
+                       check=False, timeout=300)
+    res.rows["audit verify"] = "ok" if r.returncode == 0 else \
+        "FAILED (exit %d)" % r.returncode
+    if r.returncode != 0:
+        res.fail("vigilctl audit verify: %s%s" % (r.stdout, r.stderr))
+    missing, dups, n = delivered(c, tenant.id, nodes[0])
+    res.rows["events committed"] = n
+    res.rows["events not delivered"] = len(missing)
+    res.rows["duplicate deliveries"] = dups
+    if missing:
+        res.fail("%d events never reached the receiver, e.g. %s" % (
+            len(missing), missing[:5]))
+
+
+# --- the smoke test -----------------------------------------------------------------
+
+def smoke(c):
+    res = Result("smoke")
+    t = Tenant(c, SMOKE_TENANT)
+    t.webhook()
+    t0 = time.monotonic()
+    scan_id = t.scan()
+    res.rows["scan by a scanner host (s)"] = round(time.monotonic() - t0, 1)
+    fids = t.findings()
+    check(len(fids) >= 3, "the scan found %d findings" % len(fids))
+    res.rows["findings"] = len(fids)
+    # The scan ran on one of the scanner hosts, not both.
+    ran = [h for h in cl.SCAN_HOSTS
+           if scan_id in open(c.logfile(h + ".log"), errors="replace").read()]
+    res.rows["scanner hosts that ran the scan"] = ",".join(ran) or "?"
+    load = Load("smoke", t, fids, writers=2, alerters=1)
+    load.start(5)
+    for th in load.threads:
+        th.join(60)
+    st = load.statuses()
+    res.rows["requests"] = sum(st.values())
+    res.rows["statuses"] = dict(sorted(st.items()))
+    bad = {s: n for s, n in st.items() if s not in (200, 201)}
+    if bad:
+        res.fail("non-2xx answers with every node up: %s" % bad)
+    counts = {}
+    for node in cl.DB_NODES:
+        counts[node] = c.rows(node, SYNC + (
+            "SELECT COUNT(*) FROM vigil.findings WHERE tenant_id = '%s'" %
+            t.id))[0][0]
+    res.rows["findings per node"] = counts
+    if len(set(counts.values())) != 1:
+        res.fail("the nodes disagree on the findings: %s" % counts)
+    verify(c, t, load, list(cl.DB_NODES), res)
+    return res, t, fids
+
+
+# --- chaos scenarios -----------------------------------------------------------------
+
+def writer_kill(c, tenant, fids):
+    """SIGKILL the writer Galera node (db1) under steady load; HAProxy
+    moves the writes to db2. Then db1 is started again and rejoins."""
+    res = Result("writer-kill")
+    load = Load("writerkill", tenant, fids, writers=3, alerters=1)
+    load.start(60)
+    time.sleep(6)
+    t_kill = time.monotonic()
+    pid = c.kill("db1")
+    log("SIGKILLed db1 (pid %s), the writer" % pid)
+    # Load goes on until the errors have stopped for 5 s (at most 40 s).
+    def settled():
+        w = load.error_window(t_kill)
+        now = time.monotonic() - t_kill
+        return now > 10 and (w is None or now - w[1] > 5)
+    until(settled, 40, 0.5)
+    load.stop()
+    st = load.statuses()
+    res.rows["requests"] = sum(st.values())
+    res.rows["statuses"] = dict(sorted(st.items()))
+    w = load.error_window(t_kill)
+    res.rows["clients saw errors (s)"] = "none" if w is None else \
+        "%.1f (from +%.1f to +%.1f after the kill)" % (w[2], w[0], w[1])
+    for s in (500, 0, 502, 504):
+        if st.get(s):
+            res.fail("%d answers with status %s" % (st[s], s or
+                                                    "'no answer'"))
+    survivors = ["db2", "db3"]
+    sizes = {n: c.wsrep(n, "wsrep_cluster_size") for n in survivors}
+    res.rows["cluster size after"] = sizes
+    verify(c, tenant, load, survivors, res)
+    # db1 again: it rejoins (IST, or SST after an unclean stop) and must
+    # then hold the same.
+    t0 = time.monotonic()
+    try:
+        c.db_start("db1", timeout=240)
+        res.rows["db1 rejoined (s)"] = round(time.monotonic() - t0, 1)
+        held = node_tokens(c, "db1", tenant.id)
+        lost = sorted(load.acked() - set(held))
+        res.rows["lost acked writes on db1 after rejoin"] = len(lost)
+        if lost:
+            res.fail("db1 after rejoining lacks %d writes" % len(lost))
+    except StackError as e:
+        res.fail("db1 did not rejoin: %s" % str(e)[:500])
+    return res
+
+
+SCENARIOS = {"writer-kill": writer_kill}
+
+
+def table(results):
+    print()
+    for r in results:
+        print("== %s: %s" % (r.name, "PASS" if r.ok() else "FAIL"))
+        for k, v in r.rows.items():
+            print("   %-44s %s" % (k, v))
+        for f in r.failures:
+            print("   FAILURE: %s" % f)
+        for n in r.notes:
+            print("   note: %s" % n)
+    print(flush=True)
+
+
+def run(a):
+    """cluster.py test: up, smoke, the scenarios, the table, down."""
+    root = a.root
+    made = False
+    if not root:
+        root = tempfile.mkdtemp(prefix="vigil-cluster-")
+        made = True
+    os.makedirs(root, exist_ok=True)
+    c = cl.Cluster(root, a.srcdir, a.builddir, lifetime=1800)
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt()
+    signal.signal(signal.SIGTERM, on_term)
+    results = []
+    rc = 1
+    t0 = time.monotonic()
+    try:
+        c.up()
+        res, tenant, fids = smoke(c)
+        results.append(res)
+        if res.ok():
+            for name in a.scenario or sorted(SCENARIOS):
+                log("scenario " + name)
+                results.append(SCENARIOS[name](c, tenant, fids))
+        rc = 0 if all(r.ok() for r in results) else 1
+    except (Fail, StackError) as e:
+        print("cluster test: %s" % e, file=sys.stderr)
+    except KeyboardInterrupt:
+        print("cluster test: interrupted", file=sys.stderr)
+        rc = 130
+    finally:
+        table(results)
+        log("down (the test took %.0fs)" % (time.monotonic() - t0))
+        c.down()
+        if rc != 0 or a.keep:
+            print("logs: %s/log" % root, file=sys.stderr)
+        elif made:
+            shutil.rmtree(root, ignore_errors=True)
+    return rc
