@@ -43,6 +43,7 @@ import ctypes
 import json
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -80,6 +81,7 @@ API_HOSTS = ("api1", "api2")
 SCAN_HOSTS = ("scan1", "scan2")
 SPOOL_HOSTS = ("spool1", "spool2")
 API_PORT = 9000
+CHECK_PORT = 9200
 RECEIVER_PORT = 8099
 SCAN_EVERY = 3
 
@@ -387,11 +389,53 @@ wsrep-cluster-address = gcomm://{peers}
 wsrep-node-address = {addr(node)}
 wsrep-node-name = {node}
 wsrep-sst-method = rsync
+# An rsync SST blocks its donor for its length: prefer a node that is not
+# HAProxy's writer (db1, then db2), then any.
+wsrep-sst-donor = "{self.donors(node)}"
 wsrep-provider-options = "gcache.size=128M; gcache.dir={data}"
 [client]
 socket = {self.db_sock(node)}
 """)
         return cnf
+
+    @staticmethod
+    def donors(node):
+        order = [n for n in reversed(DB_NODES) if n != node]
+        return ",".join(order) + ","
+
+    def recover_position(self, node, cnf):
+        """A node killed with SIGKILL left seqno -1 in grastate.dat: its
+        position is then recovered from InnoDB (mariadbd --wsrep-recover,
+        as galera_recovery does for systemd) and given at start, so that
+        it rejoins by IST from the donor's gcache, not a full SST.
+        None when there is nothing to recover."""
+        d = self.hostdir(node)
+        try:
+            with open(os.path.join(d, "data", "grastate.dat")) as f:
+                text = f.read()
+        except OSError:
+            return None
+        m = re.search(r"^seqno:\s*(-?\d+)", text, re.M)
+        if not m or m.group(1) != "-1":
+            return None
+        logf = os.path.join(d, "recover.err")
+        r = subprocess.run([which("mariadbd", "mysqld"),
+                            "--defaults-file=" + cnf, "--wsrep-recover",
+                            "--log-error=" + logf],
+                           stdin=subprocess.DEVNULL, capture_output=True,
+                           text=True, timeout=300)
+        try:
+            with open(logf, errors="replace") as f:
+                found = re.findall(r"Recovered position: (\S+:-?\d+)",
+                                   f.read())
+        except OSError:
+            found = []
+        if r.returncode != 0 or not found:
+            log("%s: --wsrep-recover found no position (exit %d): it "
+                "rejoins by SST" % (node, r.returncode))
+            return None
+        log("%s: recovered position %s" % (node, found[-1]))
+        return found[-1]
 
     def db_start(self, node, bootstrap=False, timeout=180.0):
         """Start one node; the first with --wsrep-new-cluster. Returns once
@@ -417,6 +461,10 @@ socket = {self.db_sock(node)}
         argv = [which("mariadbd", "mysqld"), "--defaults-file=" + cnf]
         if bootstrap:
             argv.append("--wsrep-new-cluster")
+        else:
+            pos = self.recover_position(node, cnf)
+            if pos:
+                argv.append("--wsrep-start-position=" + pos)
         log("starting %s%s" % (node, " (new cluster)" if bootstrap else ""))
         p = self.spawn(node, node, argv)
         deadline = time.monotonic() + timeout
@@ -425,10 +473,22 @@ socket = {self.db_sock(node)}
                 raise StackError("%s: mariadbd exited %s:\n%s" % (
                     node, p.returncode, self.tail(node + ".err")))
             if self.wsrep(node) == "Synced":
+                self.check_start(node)
                 return
             time.sleep(0.5)
         raise StackError("%s not Synced within %.0fs:\n%s" % (
             node, timeout, self.tail(node + ".err")))
+
+    def check_start(self, node):
+        """The node's clustercheck.py (HAProxy's health check), once."""
+        name = node + "-check"
+        if self.pid(name):
+            return
+        self.spawn(name, node, [
+            sys.executable, os.path.join(HERE, "clustercheck.py"),
+            "--listen", "%s:%d" % (addr(node), CHECK_PORT),
+            "--socket", self.db_sock(node),
+            "--lifetime", str(self.lifetime)])
 
     def db_users(self):
         pw = self.state.get("db_password")
@@ -442,11 +502,7 @@ socket = {self.db_sock(node)}
             "CREATE DATABASE IF NOT EXISTS vigil CHARACTER SET utf8mb4 "
             "COLLATE utf8mb4_bin",
             "CREATE USER IF NOT EXISTS 'vigil'@'%%' IDENTIFIED BY '%s'" % pw,
-            "GRANT ALL PRIVILEGES ON vigil.* TO 'vigil'@'%'",
-            # HAProxy's health check logs in without a password and runs
-            # nothing.
-            "CREATE USER IF NOT EXISTS 'haproxy_check'@'%s'" %
-            addr("dbproxy")]))
+            "GRANT ALL PRIVILEGES ON vigil.* TO 'vigil'@'%'"]))
 
     # -- HAProxy -------------------------------------------------------------
 
@@ -472,13 +528,16 @@ defaults
     timeout server 8h
 
 # One writer at a time: db1 while it is healthy, else the first healthy
-# backup (no "option allbackups"). A server marked down has its sessions
+# backup (no "option allbackups"). Healthy is Synced, as each node's
+# clustercheck.py on port {CHECK_PORT} says: a node still joining or cut off
+# from the primary component accepts connections but no queries. A server marked down has its sessions
 # cut, and when db1 comes back the backup's sessions are cut too, so that
 # two nodes never take writes at once.
 listen galera
     bind {addr("dbproxy")}:3306
-    option mysql-check user haproxy_check post-41
-    default-server check inter 1s rise 2 fall 2 on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions
+    option httpchk GET /
+    http-check expect status 200
+    default-server check port {CHECK_PORT} inter 1s rise 2 fall 2 on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions
 {chr(10).join(servers)}
 """)
         r = sh(which("haproxy"), "-c", "-f", cfg, check=False)
@@ -680,7 +739,7 @@ http {{
         procs = self.state.get("procs", {})
         order = (["lb"] + list(SCAN_HOSTS) + list(SPOOL_HOSTS) +
                  ["receiver"] + list(API_HOSTS) + ["haproxy"] +
-                 list(reversed(DB_NODES)))
+                 [n + "-check" for n in DB_NODES] + list(reversed(DB_NODES)))
         for name in order + sorted(set(procs) - set(order)):
             if name in procs:
                 self.stop(name, timeout=60 if name in DB_NODES else 20)
