@@ -750,6 +750,21 @@ http {{
             self.save()
         self.reap()
 
+    def demo_key(self, tenant="demo"):
+        """A tenant (made once) and a new read,write,admin key, kept in
+        ROOT/demo-key for "up"'s output."""
+        r = self.ctl.vigilctl("tenant", "list")
+        names = [line.split("\t")[1] for line in r.stdout.splitlines()[1:]
+                 if "\t" in line]
+        if tenant not in names:
+            self.ctl.vigilctl("tenant", "create", tenant)
+        key, _ = self.ctl.key_create(tenant, "read,write,admin", name="demo")
+        path = os.path.join(self.root, "demo-key")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key + "\n")
+        return key
+
     def status(self):
         return {name: self.pid(name) for name in self.state["procs"]}
 
@@ -816,12 +831,16 @@ def main(argv=None):
     os.makedirs(c.root, exist_ok=True)
     try:
         c.up()
+        key = c.demo_key()
     except BaseException as e:
         print("cluster: %s" % e, file=sys.stderr)
         c.down()
         return 1
     print(json.dumps({"url": c.url(), "client_namespace": ns("client"),
-                      "pids": c.status()}, indent=1))
+                      "demo_key": key, "pids": c.status()}, indent=1))
+    print("\ntry: ip netns exec %s curl -H 'X-API-Key: %s' %s/api/v1/findings"
+          "\nstop: cluster.py down %s" % (ns("client"), key, c.url(), c.root),
+          file=sys.stderr)
     return 0
 
 

@@ -448,7 +448,10 @@ def run(a):
 
     def on_term(signum, frame):
         raise KeyboardInterrupt()
-    signal.signal(signal.SIGTERM, on_term)
+    # Also SIGINT: a shell starting "test &" leaves it ignored, and Python
+    # then raises nothing at Ctrl-C (or kill -INT).
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_term)
     results = []
     rc = 1
     t0 = time.monotonic()
@@ -467,6 +470,9 @@ def run(a):
         print("cluster test: interrupted", file=sys.stderr)
         rc = 130
     finally:
+        # A second Ctrl-C must not cut "down" short.
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
         table(results)
         log("down (the test took %.0fs)" % (time.monotonic() - t0))
         c.down()
