@@ -9,7 +9,8 @@ are never touched; the harness process joins the "client" namespace (setns)
 to talk to the hosts. Needs root (ip netns, setns).
 
   host      address     runs
-  db1..db3  .11 .12 .13 mariadbd with wsrep (galera-4), datadir under ROOT
+  db1..db3  .11 .12 .13 mariadbd with wsrep (galera-4), datadir under ROOT,
+                        and clustercheck.py on :9200 (200 when Synced)
   dbproxy   .10         HAProxy: db1 the writer, db2 and db3 backups
   api1 api2 .21 .22     a vigil-api pool listening on :9000 (TCP)
   lb        .20         nginx (etc/nginx/vigil.conf) balancing the two pools
@@ -29,6 +30,10 @@ also on failure and on Ctrl-C.
   cluster.py up ROOT [--srcdir DIR] [--builddir DIR] [--lifetime S]
   cluster.py down ROOT
   cluster.py test [ROOT] [--scenario NAME ...] [--keep]
+
+Scenarios (scenarios.SCENARIOS): writer-kill. Probes, run only when named
+(scenarios.PROBES): two-writers, what the code does today when two nodes
+take writes at once (expected to fail until it is Galera-correct).
 
 "test" runs the smoke test (tenant and key, findings from a scan the
 scanner hosts run, finding actions and alerts through the load balancer,
@@ -807,9 +812,11 @@ def main(argv=None):
     ap.add_argument("--lifetime", type=int, default=7200,
                     help="seconds the scanner loops run (up; default 7200)")
     ap.add_argument("--scenario", action="append", default=[],
-                    choices=sorted(scenarios.SCENARIOS),
-                    help="a chaos scenario to run after the smoke test "
-                         "(test; default: all)")
+                    choices=sorted(scenarios.SCENARIOS) +
+                    sorted(scenarios.PROBES),
+                    help="a chaos scenario (or a probe of what is not "
+                         "Galera-correct yet) to run after the smoke test "
+                         "(test; default: every scenario, no probe)")
     ap.add_argument("--keep", action="store_true",
                     help="test: leave ROOT (logs, datadirs) behind")
     a = ap.parse_args(argv)
