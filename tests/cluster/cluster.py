@@ -819,7 +819,8 @@ def main(argv=None):
                          "(test; default: every scenario, no probe)")
     ap.add_argument("--keep", action="store_true",
                     help="test: leave ROOT (logs, datadirs) behind")
-    a = ap.parse_args(argv)
+    # ROOT may come after the options too.
+    a = ap.parse_intermixed_args(argv)
     if os.geteuid() != 0:
         print("cluster.py: needs root (ip netns)", file=sys.stderr)
         return 2
