@@ -338,68 +338,63 @@ def smoke(c):
 
 # --- chaos scenarios -----------------------------------------------------------------
 
-def writer_kill(c, tenant, fids):
-    """SIGKILL the writer Galera node (db1) under steady load; HAProxy
-    moves the writes to db2. Then db1 is started again and rejoins."""
-    res = Result("writer-kill")
-    load = Load("writerkill", tenant, fids, writers=3, alerters=1)
-    load.start(60)
-    time.sleep(6)
-    t_kill = time.monotonic()
-    pid = c.kill("db1")
-    log("SIGKILLed db1 (pid %s), the writer" % pid)
-    # Load goes on until the errors have stopped for 5 s (at most 40 s).
-    def settled():
-        w = load.error_window(t_kill)
-        now = time.monotonic() - t_kill
-        return now > 10 and (w is None or now - w[1] > 5)
-    until(settled, 40, 0.5)
-    load.stop()
+def answers(res, load, label, t0, since):
+    """The load's statuses and error window into res; a 500, 502, 504 or
+    a request without an answer fails it (503 is allowed)."""
+    sfx = " (%s)" % label if label else ""
     st = load.statuses()
-    res.rows["requests"] = sum(st.values())
-    res.rows["statuses"] = dict(sorted(st.items()))
-    w = load.error_window(t_kill)
-    res.rows["clients saw errors (s)"] = "none" if w is None else \
-        "%.1f (from +%.1f to +%.1f after the kill)" % (w[2], w[0], w[1])
+    res.rows["requests" + sfx] = sum(st.values())
+    res.rows["statuses" + sfx] = dict(sorted(st.items()))
+    w = load.error_window(t0)
+    res.rows["clients saw errors%s (s)" % sfx] = "none" if w is None else \
+        "%.1f (from +%.1f to +%.1f after %s)" % (w[2], w[0], w[1], since)
     for s in (500, 0, 502, 504):
         if st.get(s):
-            res.fail("%d answers with status %s" % (st[s], s or
-                                                    "'no answer'"))
+            res.fail("%s%d answers with status %s" % (
+                label + ": " if label else "", st[s], s or "'no answer'"))
+
+
+def writer_outage(c, tenant, fids, name, take, give_back):
+    """db1, the writer, is taken away (take()) under steady load; HAProxy
+    moves the writes to db2. After the errors stop, every acknowledged
+    write must be on db2 and db3. Then, under a new load, db1 comes back
+    (give_back()), rejoins (IST) and becomes the writer again (HAProxy cuts
+    the backup's sessions: a second, shorter error window), and every write
+    of both loads must be on all three nodes."""
+    res = Result(name)
+    load = Load(name.replace("-", ""), tenant, fids, writers=3, alerters=1)
+    load.start(90)
+    time.sleep(6)
+    t_out = time.monotonic()
+    take()
+    # Load goes on until the errors have stopped for 5 s (at most 60 s).
+    def settled():
+        w = load.error_window(t_out)
+        now = time.monotonic() - t_out
+        return now > 10 and (w is None or now - w[1] > 5)
+    until(settled, 60, 0.5)
+    load.stop()
+    answers(res, load, "", t_out, "db1 went")
     survivors = ["db2", "db3"]
-    sizes = {n: c.wsrep(n, "wsrep_cluster_size") for n in survivors}
-    res.rows["cluster size after"] = sizes
+    res.rows["cluster size after"] = {
+        n: c.wsrep(n, "wsrep_cluster_size") for n in survivors}
     verify(c, tenant, load, survivors, res)
-    # db1 again, under load: it rejoins (IST, or SST after an unclean
-    # stop), HAProxy makes it the writer again and cuts the sessions the
-    # backup still has (shutdown-backup-sessions): a second, shorter
-    # error window.
     ups = haproxy_ups(c)
-    back = Load("writerback", tenant, fids, writers=3, alerters=1)
+    back = Load(name.replace("-", "") + "back", tenant, fids, writers=3,
+                alerters=1)
     back.start(300)
     t0 = time.monotonic()
     try:
-        c.db_start("db1", timeout=240)
-        res.rows["db1 rejoined (s)"] = round(time.monotonic() - t0, 1)
+        give_back()
+        res.rows["db1 Synced again (s)"] = round(time.monotonic() - t0, 1)
         ok = until(lambda: haproxy_ups(c) > ups, 30, 0.5)
-        t_back = time.monotonic()
-        res.rows["HAProxy back on db1 (s)"] = round(t_back - t0, 1) \
-            if ok else "not within 30 s"
+        res.rows["HAProxy back on db1 (s)"] = \
+            round(time.monotonic() - t0, 1) if ok else "not within 30 s"
         time.sleep(5)
     except StackError as e:
         res.fail("db1 did not rejoin: %s" % str(e)[:500])
-        t_back = t0
     back.stop()
-    st = back.statuses()
-    res.rows["requests (failback)"] = sum(st.values())
-    res.rows["statuses (failback)"] = dict(sorted(st.items()))
-    w = back.error_window(t0)
-    res.rows["clients saw errors (failback, s)"] = "none" if w is None \
-        else "%.1f (from +%.1f to +%.1f after db1 started)" % (w[2], w[0],
-                                                             w[1])
-    for s in (500, 0, 502, 504):
-        if st.get(s):
-            res.fail("failback: %d answers with status %s" % (
-                st[s], s or "'no answer'"))
+    answers(res, back, "failback", t0, "db1 came back")
     sub = Result("failback")
     verify(c, tenant, back, list(cl.DB_NODES), sub)
     for k, v in sub.rows.items():
@@ -407,10 +402,36 @@ def writer_kill(c, tenant, fids):
     res.failures += sub.failures
     held = node_tokens(c, "db1", tenant.id)
     lost = sorted(load.acked() - set(held))
-    res.rows["lost acked writes on db1 (before the kill)"] = len(lost)
+    res.rows["lost acked writes on db1 (before it went)"] = len(lost)
     if lost:
         res.fail("db1 after rejoining lacks %d writes" % len(lost))
     return res
+
+
+def writer_kill(c, tenant, fids):
+    """SIGKILL the writer Galera node (db1) under steady load; then start
+    it again (its position recovered: IST)."""
+    def take():
+        log("SIGKILL db1 (pid %s), the writer" % c.kill("db1"))
+    return writer_outage(c, tenant, fids, "writer-kill", take,
+                         lambda: c.db_start("db1", timeout=240))
+
+
+def partition(c, tenant, fids):
+    """Cut the writer (db1) off the network under steady load: db2 and db3
+    keep the primary component, db1 alone loses it (and HAProxy cannot
+    reach it); then heal the link: db1 rejoins by IST."""
+    def take():
+        log("cutting db1, the writer, off the network")
+        cl.link("db1", False)
+
+    def give_back():
+        log("healing db1's link")
+        cl.link("db1", True)
+        if not until(lambda: c.wsrep("db1") == "Synced", 120, 0.5):
+            raise StackError("db1 not Synced within 120 s of the heal")
+
+    return writer_outage(c, tenant, fids, "partition", take, give_back)
 
 
 def two_writers(c, tenant, fids):
@@ -493,7 +514,7 @@ def haproxy_ups(c):
         return 0
 
 
-SCENARIOS = {"writer-kill": writer_kill}
+SCENARIOS = {"writer-kill": writer_kill, "partition": partition}
 # Probes of what is not correct yet: run only when named (--scenario).
 PROBES = {"two-writers": two_writers}
 
@@ -535,7 +556,7 @@ def run(a):
         res, tenant, fids = smoke(c)
         results.append(res)
         if res.ok():
-            for name in a.scenario or sorted(SCENARIOS):
+            for name in a.scenario or list(SCENARIOS):
                 log("scenario " + name)
                 fn = SCENARIOS.get(name) or PROBES[name]
                 results.append(fn(c, tenant, fids))
