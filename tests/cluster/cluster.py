@@ -31,7 +31,7 @@ also on failure and on Ctrl-C.
   cluster.py down ROOT
   cluster.py test [ROOT] [--scenario NAME ...] [--keep]
 
-Scenarios (scenarios.SCENARIOS): writer-kill. Probes, run only when named
+Scenarios (scenarios.SCENARIOS): writer-kill, partition. Probes, run only when named
 (scenarios.PROBES): two-writers, what the code does today when two nodes
 take writes at once (expected to fail until it is Galera-correct).
 
