@@ -194,6 +194,7 @@ class Cluster:
         self.state_file = os.path.join(self.root, "cluster.json")
         self.logdir = os.path.join(self.root, "log")
         self.state = {"procs": {}}
+        self.popen = {}          # name -> Popen, for what this object started
         try:
             with open(self.state_file) as f:
                 self.state = json.load(f)
@@ -242,6 +243,7 @@ class Cluster:
                                  start_new_session=True)
         finally:
             out.close()
+        self.popen[name] = p
         self.state["procs"][name] = {"pid": p.pid, "host": host,
                                      "argv0": os.path.basename(argv[0])}
         self.save()
@@ -250,7 +252,14 @@ class Cluster:
     def pid(self, name):
         """name's live pid, when it still runs what was started."""
         e = self.state["procs"].get(name)
-        if not e or not pid_alive(e["pid"]):
+        if not e:
+            return None
+        p = self.popen.get(name)
+        if p is not None and p.pid == e["pid"]:
+            # Started by this process: alive until it exits (between fork
+            # and exec its command line is still ours).
+            return p.pid if p.poll() is None else None
+        if not pid_alive(e["pid"]):
             return None
         if e["argv0"] not in stack.proc_cmdline(e["pid"]):
             return None

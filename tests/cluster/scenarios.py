@@ -434,6 +434,74 @@ def partition(c, tenant, fids):
     return writer_outage(c, tenant, fids, "partition", take, give_back)
 
 
+def api_kill(c, tenant, fids):
+    """SIGKILL an API host's pool (master and workers) under steady load;
+    nginx sends the requests to the other one. A request the killed pool
+    was serving has no answer to give: nginx answers it 502 (it does not
+    resend a PATCH or POST it has already passed on), so 502s are counted
+    here, and allowed only for requests in flight at the kill. Then the
+    pool is started again and nginx uses it again."""
+    res = Result("api-kill")
+    load = Load("apikill", tenant, fids, writers=3, alerters=1)
+    load.start(60)
+    time.sleep(5)
+    pid = c.pid("api1")
+    t_kill = time.monotonic()
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, TypeError):
+        res.fail("api1 was not running")
+    log("SIGKILL api1's pool (process group %s)" % pid)
+    time.sleep(10)
+    c.stop("api1")
+    t_back = time.monotonic()
+    c.api_start("api1")
+    c.wait_tcp("api1", cl.API_PORT, "api1")
+    time.sleep(8)
+    load.stop()
+    st = load.statuses()
+    res.rows["requests"] = sum(st.values())
+    res.rows["statuses"] = dict(sorted(st.items()))
+    w = load.error_window(t_kill)
+    res.rows["clients saw errors (s)"] = "none" if w is None else \
+        "%.1f (from +%.1f to +%.1f after the kill)" % (w[2], w[0], w[1])
+    # 502 only for what was in flight at the kill.
+    late = [(t0, s) for t0, t1, _, _, s in load.log
+            if s == 502 and t0 > t_kill + 0.5]
+    res.rows["502 answers (in flight at the kill)"] = st.get(502, 0) - \
+        len(late)
+    for s in (500, 0, 504):
+        if st.get(s):
+            res.fail("%d answers with status %s" % (st[s], s or
+                                                    "'no answer'"))
+    if late:
+        res.fail("%d answers of 502 to requests sent after the kill" %
+                 len(late))
+    # api1 serves again: its log has requests after its restart.
+    served = until(lambda: api_served_since(c, "api1", t_back), 10, 0.5)
+    res.rows["api1 serving again after its restart"] = "yes" if served \
+        else "no"
+    if not served:
+        res.fail("nginx did not use api1 again after its restart")
+    verify(c, tenant, load, list(cl.DB_NODES), res)
+    return res
+
+
+def api_served_since(c, host, t_mono):
+    """True when host's log has a request logged after t_mono (monotonic
+    time, compared through the wall clock)."""
+    since = time.time() - (time.monotonic() - t_mono)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since + 1))
+    try:
+        with open(c.logfile(host + ".log"), errors="replace") as f:
+            for line in f:
+                if " req=" in line and line[:20] > stamp:
+                    return True
+    except OSError:
+        pass
+    return False
+
+
 def two_writers(c, tenant, fids):
     """A probe, not a scenario of the supported topology: what Vigil does
     today when two nodes take writes at once, as they may for a moment
@@ -514,7 +582,8 @@ def haproxy_ups(c):
         return 0
 
 
-SCENARIOS = {"writer-kill": writer_kill, "partition": partition}
+SCENARIOS = {"writer-kill": writer_kill, "partition": partition,
+             "api-kill": api_kill}
 # Probes of what is not correct yet: run only when named (--scenario).
 PROBES = {"two-writers": two_writers}
 
