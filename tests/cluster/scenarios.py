@@ -487,6 +487,94 @@ def api_kill(c, tenant, fids):
     return res
 
 
+def scan_kill(c, tenant, fids, resources=3000):
+    """SIGKILL the scanner host running a scan, mid-scan (an estate of
+    RESOURCES resources cloned from the sample, as bench/scan.py makes
+    it, in a tenant of its own without webhooks). The next --due on either
+    host must fail the scan left running; a new scan must then complete,
+    and the integration's findings must have been detected once each: no
+    finding with two "detected" entries, one finding.detected event each,
+    on every node."""
+    res = Result("scan-kill")
+    sys.path.insert(0, os.path.join(c.srcdir, "bench"))
+    import scan as benchscan
+    inv = os.path.join(c.root, "estate")
+    os.makedirs(inv, exist_ok=True)
+    benchscan.write_inventory(inv, benchscan.templates(c.srcdir), resources)
+    t = Tenant(c, "scans")
+    integ = c.ctl.vigilctl("integration", "add-inventory", "--tenant",
+                           t.name, "--name", "large estate", "--path",
+                           inv).stdout.strip()
+
+    def queue():
+        s, b = t.api.call("POST", "/api/v1/scans", {"integration_id": integ})
+        check(s == 202, "POST /scans: %s %s" % (s, b))
+        return b["scan_id"]
+
+    def status(scan_id):
+        s, b = t.api.call("GET", "/api/v1/scans/" + scan_id)
+        return b["status"] if s == 200 else None
+
+    first = queue()
+    check(until(lambda: status(first) == "running", 60, 0.1),
+          "scan %s never ran" % first)
+    time.sleep(1.0)      # into its batches
+    host = None
+    for h in cl.SCAN_HOSTS:
+        text = open(c.logfile(h + ".log"), errors="replace").read()
+        if re.search(r"scan %s: .*started" % first, text):
+            host = h
+    check(host is not None, "no scanner host logged scan %s" % first)
+    pid = c.pid(host)
+    os.killpg(pid, signal.SIGKILL)
+    log("SIGKILL %s (its loop and vigil-scan) mid-scan of %s" % (host, first))
+    res.rows["killed mid-scan"] = host
+    res.rows["status at the kill"] = status(first)
+    c.stop(host)
+    c.scan_loop_start(host)
+    t0 = time.monotonic()
+    st = until(lambda: (lambda x: x if x in ("failed", "completed")
+                        else None)(status(first)), 60, 0.5)
+    res.rows["the killed scan, after"] = "%s (%.0f s later)" % (
+        st, time.monotonic() - t0) if st else "still running after 60 s"
+    if st != "failed":
+        res.fail("the killed scan is %s, not failed" % (st or "running"))
+    second = queue()
+    st2 = until(lambda: (lambda x: x if x in ("failed", "completed")
+                         else None)(status(second)), 300, 1)
+    s, b = t.api.call("GET", "/api/v1/scans/" + second)
+    res.rows["the next scan"] = "%s: %s resources, %s detected" % (
+        st2, b.get("resources_scanned"), b.get("findings_detected")) \
+        if s == 200 else s
+    if st2 != "completed":
+        res.fail("the scan after the kill is %s" % st2)
+    for node in cl.DB_NODES:
+        dup = c.rows(node, SYNC + (
+            "SELECT COUNT(*) FROM (SELECT finding_id FROM "
+            "vigil.finding_history WHERE tenant_id = '%s' AND action = "
+            "'detected' GROUP BY finding_id HAVING COUNT(*) > 1) d" %
+            t.id))[0][0]
+        nf = c.rows(node, SYNC + (
+            "SELECT COUNT(*) FROM vigil.findings WHERE tenant_id = '%s'" %
+            t.id))[0][0]
+        ne = c.rows(node, SYNC + (
+            "SELECT COUNT(*) FROM vigil.events WHERE tenant_id = '%s' AND "
+            "type = 'finding.detected'" % t.id))[0][0]
+        res.rows["%s: findings / detected events / doubly detected" %
+                 node] = "%s / %s / %s" % (nf, ne, dup)
+        if dup != "0" or nf != ne:
+            res.fail("%s: %s findings, %s finding.detected events, %s "
+                     "detected twice" % (node, nf, ne, dup))
+    r = c.ctl.vigilctl("audit", "verify", "--tenant", t.name, check=False,
+                       timeout=300)
+    res.rows["audit verify"] = "ok" if r.returncode == 0 else \
+        "FAILED (exit %d)" % r.returncode
+    if r.returncode != 0:
+        res.fail("vigilctl audit verify: %s%s" % (r.stdout, r.stderr))
+    shutil.rmtree(inv, ignore_errors=True)
+    return res
+
+
 def api_served_since(c, host, t_mono):
     """True when host's log has a request logged after t_mono (monotonic
     time, compared through the wall clock)."""
@@ -583,7 +671,7 @@ def haproxy_ups(c):
 
 
 SCENARIOS = {"writer-kill": writer_kill, "partition": partition,
-             "api-kill": api_kill}
+             "api-kill": api_kill, "scan-kill": scan_kill}
 # Probes of what is not correct yet: run only when named (--scenario).
 PROBES = {"two-writers": two_writers}
 
@@ -593,7 +681,7 @@ def table(results):
     for r in results:
         print("== %s: %s" % (r.name, "PASS" if r.ok() else "FAIL"))
         for k, v in r.rows.items():
-            print("   %-44s %s" % (k, v))
+            print("   %-52s %s" % (k, v))
         for f in r.failures:
             print("   FAILURE: %s" % f)
         for n in r.notes:
