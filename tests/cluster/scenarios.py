@@ -487,7 +487,7 @@ def api_kill(c, tenant, fids):
     return res
 
 
-def scan_kill(c, tenant, fids, resources=3000):
+def scan_kill(c, tenant, fids, resources=5000):
     """SIGKILL the scanner host running a scan, mid-scan (an estate of
     RESOURCES resources cloned from the sample, as bench/scan.py makes
     it, in a tenant of its own without webhooks). The next --due on either
@@ -518,7 +518,10 @@ def scan_kill(c, tenant, fids, resources=3000):
     first = queue()
     check(until(lambda: status(first) == "running", 60, 0.1),
           "scan %s never ran" % first)
-    time.sleep(1.0)      # into its batches
+    # Into its batches: killed once the first has committed.
+    until(lambda: c.rows("db1", "SELECT COUNT(*) FROM vigil.findings "
+                         "WHERE tenant_id = '%s'" % t.id)[0][0] != "0",
+          30, 0.05)
     host = None
     for h in cl.SCAN_HOSTS:
         text = open(c.logfile(h + ".log"), errors="replace").read()
@@ -530,6 +533,9 @@ def scan_kill(c, tenant, fids, resources=3000):
     log("SIGKILL %s (its loop and vigil-scan) mid-scan of %s" % (host, first))
     res.rows["killed mid-scan"] = host
     res.rows["status at the kill"] = status(first)
+    res.rows["findings written before the kill"] = c.rows(
+        "db1", "SELECT COUNT(*) FROM vigil.findings WHERE tenant_id = '%s'"
+        % t.id)[0][0]
     c.stop(host)
     c.scan_loop_start(host)
     t0 = time.monotonic()
