@@ -52,10 +52,9 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -64,7 +63,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 
 import stack  # noqa: E402  (tests/integration/stack.py)
-from stack import StackError, log, pid_alive, stop_pid, which  # noqa: E402
+from stack import StackError, log, pid_alive, which  # noqa: E402
 
 NET = os.environ.get("VIGIL_CLUSTER_NET", "10.77.0")
 NS_PREFIX = "vgc-"
@@ -671,7 +670,6 @@ http {{
             "--log", self.logfile("receiver-deliveries.log")])
 
     def wait_tcp(self, host, port, name, timeout=60.0):
-        import socket
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.pid(name) is None:
