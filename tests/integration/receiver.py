@@ -24,10 +24,12 @@ Every request is recorded (arrival time, path, headers with lower-case
 names, body bytes). In a test, Receiver runs in a thread of the test
 process. As a program (the benchmark):
 
-  receiver.py --port P [--log FILE]
+  receiver.py --port P [--host ADDR] [--log FILE]
 
 answers 200 to everything and, with --log, appends "<unix time> <webhook-id
-header>" per request to FILE (flushed every 0.2 s and at SIGTERM).
+header>" per request to FILE (flushed every 0.2 s and at SIGTERM). It listens
+on 127.0.0.1 unless --host names another address (the cluster harness's
+receiver host, tests/cluster/, listens on its private network address).
 """
 
 import argparse
@@ -226,6 +228,7 @@ class Receiver:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--log")
     a = ap.parse_args()
     lines = []
@@ -242,12 +245,12 @@ def main():
     async def serve():
         loop = asyncio.get_running_loop()
         rec.release_hung = asyncio.Event()
-        server = await asyncio.start_server(rec.handle, "127.0.0.1", a.port,
+        server = await asyncio.start_server(rec.handle, a.host, a.port,
                                             backlog=1024)
         stop = asyncio.Event()
         loop.add_signal_handler(signal.SIGTERM, stop.set)
         loop.add_signal_handler(signal.SIGINT, stop.set)
-        print("listening on 127.0.0.1:%d" % a.port, flush=True)
+        print("listening on %s:%d" % (a.host, a.port), flush=True)
         while not stop.is_set():
             try:
                 await asyncio.wait_for(stop.wait(), 0.2)
