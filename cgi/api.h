@@ -162,6 +162,8 @@ extern const struct route mutes_routes[];
 extern const size_t mutes_nroutes;
 extern const struct route cases_routes[];
 extern const size_t cases_nroutes;
+extern const struct route reports_routes[];
+extern const size_t reports_nroutes;
 
 /* The assembled table (routes.c). */
 const struct route *routes_table(size_t *n);

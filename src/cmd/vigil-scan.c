@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "db.h"
 #include "imports.h"
+#include "reports.h"
 #include "id.h"
 #include "integrations.h"
 #include "log.h"
@@ -185,7 +186,7 @@ main(int argc, char *argv[])
 	const char *cfile = NULL, *integ = NULL;
 	char err[1024];
 	int ch, due = 0, once = 0, dry = 0, rc;
-	long nimp;
+	long nimp, nrep;
 
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -250,6 +251,15 @@ main(int argc, char *argv[])
 		rc = EX_CONFIG;
 	} else if (nimp > 0)
 		log_info("due: %ld imports read", nimp);
+	/* Today's open findings per severity for the executive report's
+	 * trends (from the kept counts: cheap every minute), then the
+	 * reports POST /reports queued, and those whose worker died. */
+	if (reports_snapshot(db, time(NULL)) != 0 ||
+	    (nrep = reports_run_due(db, time(NULL))) < 0) {
+		fprintf(stderr, "vigil-scan: reports: %s\n", db_error(db));
+		rc = EX_CONFIG;
+	} else if (nrep > 0)
+		log_info("due: %ld reports generated", nrep);
 out:
 	db_free(db);
 	rules_free(&rules);

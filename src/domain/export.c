@@ -15,7 +15,7 @@ const char *const export_columns[] = { "id", "title", "severity", "state",
     "category", "rule_id", "provider", "source", "subscription_id",
     "environment", "resource_id", "resource_name", "resource_type",
     "resource_group", "region", "account", "tags", "framework",
-    "detected_at", "last_seen_at", "updated_at", "resolved_at", "due_at" };
+    "detected_at", "last_seen_at", "updated_at", "resolved_at" };
 const size_t export_ncolumns = NELEM(export_columns);
 
 int
