@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "db.h"
 #include "imports.h"
+#include "render.h"
 #include "reports.h"
 #include "id.h"
 #include "integrations.h"
@@ -165,6 +166,24 @@ run_once(struct db *db, const char *integration_id, int dry,
 	return EX_CONFIG;
 }
 
+/* The renderers for reports_run_due: a report document in csv, html,
+ * pdf or xlsx (the JSON one is the document itself). */
+static int
+render_report(json_object *doc, const char *format, const char *paper,
+    struct buf *out, char *err, size_t errsz)
+{
+	if (strcmp(format, "csv") == 0)
+		return render_csv(doc, out, err, errsz);
+	if (strcmp(format, "html") == 0)
+		return render_html(doc, out, err, errsz);
+	if (strcmp(format, "pdf") == 0)
+		return render_pdf(doc, paper, out, err, errsz);
+	if (strcmp(format, "xlsx") == 0)
+		return render_xlsx(doc, out, err, errsz);
+	snprintf(err, errsz, "No renderer for %s.", format);
+	return -1;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -255,7 +274,7 @@ main(int argc, char *argv[])
 	 * trends (from the kept counts: cheap every minute), then the
 	 * reports POST /reports queued, and those whose worker died. */
 	if (reports_snapshot(db, time(NULL)) != 0 ||
-	    (nrep = reports_run_due(db, time(NULL))) < 0) {
+	    (nrep = reports_run_due(db, time(NULL), render_report)) < 0) {
 		fprintf(stderr, "vigil-scan: reports: %s\n", db_error(db));
 		rc = EX_CONFIG;
 	} else if (nrep > 0)

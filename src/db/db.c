@@ -1563,9 +1563,16 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE state = 'open' GROUP BY tenant_id, severity "
 	    "ON DUPLICATE KEY UPDATE open = VALUES(open)",
 	[SQL_DAILY_RANGE] =
-	    "SELECT day, severity, open, resolved, resolve_seconds "
-	    "FROM finding_daily WHERE tenant_id = ? AND day BETWEEN ? AND ? "
+	    "SELECT day, severity, open, resolved, resolve_seconds, "
+	    "resolved_sla, resolved_in_sla FROM finding_daily WHERE tenant_id = ? AND day BETWEEN ? AND ? "
 	    "ORDER BY day, severity",
+	/* Open findings past their SLA due date (0034), read from the
+	 * findings_due index alone (tenant, due_at, seq, state, severity):
+	 * as many entries as are overdue. The parameters: tenant, now. */
+	[SQL_DAILY_OVERDUE_NOW] =
+	    "SELECT severity, COUNT(*) FROM findings FORCE INDEX (findings_due) "
+	    "WHERE tenant_id = ? AND due_at < ? AND state = 'open' "
+	    "GROUP BY severity",
 	[SQL_DAILY_OPEN_NOW] =
 	    "SELECT severity, SUM(n) FROM finding_counts WHERE tenant_id = ? "
 	    "AND state = 'open' GROUP BY severity",

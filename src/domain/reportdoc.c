@@ -11,6 +11,7 @@
 #include "export.h"
 #include "findfilter.h"
 #include "findings.h"
+#include "buf.h"
 #include "posture.h"
 #include "reportdoc.h"
 #include "vtime.h"
@@ -287,7 +288,8 @@ out:
 /* --- executive ---------------------------------------------------------- */
 
 /* Columns of SQL_DAILY_RANGE. */
-enum { DR_DAY, DR_SEV, DR_OPEN, DR_RESOLVED, DR_SECONDS };
+enum { DR_DAY, DR_SEV, DR_OPEN, DR_RESOLVED, DR_SECONDS, DR_SLA,
+    DR_IN_SLA };
 
 static int
 sev_index(const char *s)
@@ -312,16 +314,23 @@ reportdoc_executive(struct db *db, const char *tenant_id,
 	    "mttr_days:Mean time to resolve (days):number" };
 	static const char *const mttr_cols[] = { "severity:Severity",
 	    "resolved:Resolved:number",
-	    "mttr_days:Mean time to resolve (days):number" };
+	    "mttr_days:Mean time to resolve (days):number",
+	    "overdue:Open and overdue now:number",
+	    "resolved_sla:Resolved with a due date:number",
+	    "in_sla_pct:Resolved within SLA (%):number" };
 	static const char *const top_cols[] = { "resource_id:Resource",
 	    "resource_name:Name", "open:Open findings:number",
 	    "critical:Critical:number", "high:High:number",
 	    "weight:Risk weight:number" };
-	struct db_res *range = NULL, *opennow = NULL, *top = NULL;
+	struct db_res *range = NULL, *opennow = NULL, *top = NULL,
+	    *overdue = NULL;
 	json_object *d = NULL, *items, *chart, *cats, *series, *rows;
 	long long (*open)[NSEV] = NULL, *dres = NULL, *dsec = NULL;
 	long long sres[NSEV] = { 0 }, ssec[NSEV] = { 0 }, opensum[NSEV] = { 0 };
-	long long tres = 0, tsec = 0, nowtotal = 0;
+	long long tres = 0, tsec = 0, nowtotal = 0, over[NSEV] = { 0 };
+	long long ssla[NSEV] = { 0 }, sin[NSEV] = { 0 }, tsla = 0, tin = 0;
+	long long tover = 0;
+	char at[VTIME_SQL_LEN];
 	char sub[512], v[64], day[REPORTDOC_DAY_LEN];
 	const char *start = range_start(params), *end = range_end(params);
 	time_t ts, te;
@@ -354,6 +363,15 @@ reportdoc_executive(struct db *db, const char *tenant_id,
 	    DB_INT(posture_weight[2]), DB_INT(posture_weight[3]),
 	    DB_STR(tenant_id) }, 5, &top)) != 0)
 		goto out;
+	vtime_sql(now, at, sizeof(at));
+	if ((rc = db_exec(db, SQL_DAILY_OVERDUE_NOW, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(at) }, 2, &overdue)) != 0)
+		goto out;
+	for (i = 0; i < overdue->nrows; i++)
+		if ((k = sev_index(db_cell(overdue, i, 0))) >= 0) {
+			over[k] = db_cell_int(overdue, i, 1);
+			tover += over[k];
+		}
 	for (i = 0; i < range->nrows; i++) {
 		time_t t;
 
@@ -368,6 +386,8 @@ reportdoc_executive(struct db *db, const char *tenant_id,
 		dsec[di] += db_cell_int(range, i, DR_SECONDS);
 		sres[k] += db_cell_int(range, i, DR_RESOLVED);
 		ssec[k] += db_cell_int(range, i, DR_SECONDS);
+		ssla[k] += db_cell_int(range, i, DR_SLA);
+		sin[k] += db_cell_int(range, i, DR_IN_SLA);
 	}
 	for (i = 0; i < opennow->nrows; i++)
 		if ((k = sev_index(db_cell(opennow, i, 0))) >= 0) {
@@ -377,6 +397,8 @@ reportdoc_executive(struct db *db, const char *tenant_id,
 	for (k = 0; k < NSEV; k++) {
 		tres += sres[k];
 		tsec += ssec[k];
+		tsla += ssla[k];
+		tin += sin[k];
 	}
 	snprintf(sub, sizeof(sub), "Tenant %s, %s to %s", tenant_name, start,
 	    end);
@@ -400,10 +422,17 @@ reportdoc_executive(struct db *db, const char *tenant_id,
 			}
 	snprintf(v, sizeof(v), "%zu of %zu", seen, ndays);
 	kv(items, "Days with daily counts", v);
-	kv(items, "SLA compliance", "not measured: this build has no SLA "
-	    "due dates");
+	/* SLA compliance: of the findings resolved in the period that had
+	 * a due date, the share resolved by it. */
+	if (tsla > 0)
+		snprintf(v, sizeof(v), "%.0f%% (%lld of %lld resolved by their "
+		    "due date)", 100.0 * (double)tin / (double)tsla, tin, tsla);
+	else
+		snprintf(v, sizeof(v), "no finding with a due date resolved "
+		    "in the period");
+	kv(items, "SLA compliance", v);
+	kv_count(items, "Open and overdue now", tover);
 
-	text_block(d, "heading", "Open findings by severity per day");
 	chart = block(d, "bar_chart");
 	json_object_object_add(chart, "title", json_object_new_string(
 	    "Open findings by severity per day"));
@@ -450,7 +479,7 @@ reportdoc_executive(struct db *db, const char *tenant_id,
 		json_object_array_add(rows, row);
 	}
 
-	text_block(d, "heading", "Mean time to resolve by severity");
+	text_block(d, "heading", "Time to resolve and SLA by severity");
 	rows = table_block(d, "resolve_times", 0, mttr_cols, NELEM(mttr_cols));
 	for (k = 0; k < NSEV; k++) {
 		json_object *row = json_object_new_array();
@@ -459,6 +488,11 @@ reportdoc_executive(struct db *db, const char *tenant_id,
 		json_object_array_add(row, json_object_new_int64(sres[k]));
 		json_object_array_add(row, sres[k] > 0 ?
 		    days_json((double)ssec[k] / sres[k]) : NULL);
+		json_object_array_add(row, json_object_new_int64(over[k]));
+		json_object_array_add(row, json_object_new_int64(ssla[k]));
+		json_object_array_add(row, ssla[k] > 0 ?
+		    json_object_new_int64((sin[k] * 100 + ssla[k] / 2) /
+		    ssla[k]) : NULL);
 		json_object_array_add(rows, row);
 	}
 
@@ -488,13 +522,156 @@ out:
 	db_res_free(range);
 	db_res_free(opennow);
 	db_res_free(top);
+	db_res_free(overdue);
 	free(open);
 	free(dres);
 	free(dsec);
 	return rc;
 }
 
-/* --- compliance --------------------------------------------------------- */
+/* --- compliance ---------------------------------------------------------- */
+
+static const char *
+str_of(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return "";
+	return json_object_get_string(v);
+}
+
+static long long
+int_of(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ?
+	    json_object_get_int64(v) : 0;
+}
+
+json_object *
+reportdoc_compliance_doc(json_object *st, const char *tenant_name,
+    time_t now)
+{
+	static const char *const ctl_cols[] = { "id:Control",
+	    "title:Title", "status:Status", "rules:Rules",
+	    "open_findings:Open findings:number",
+	    "excepted_findings:Excepted findings:number" };
+	static const char *const fnd_cols[] = { "control:Control",
+	    "id:Finding", "title:Title", "severity:Severity",
+	    "resource_id:Resource", "detected_at:Detected" };
+	static const char *const statuses[] = { "pass", "fail",
+	    "not_assessed" };
+	json_object *d, *items, *sum, *controls, *rows, *frows, *chart, *cats,
+	    *series, *vals, *one;
+	char sub[512], v[96];
+	long long pass, fail;
+	size_t i, j, n;
+
+	sum = json_object_object_get(st, "summary");
+	controls = json_object_object_get(st, "controls");
+	snprintf(sub, sizeof(sub), "Tenant %s, %s", tenant_name,
+	    str_of(st, "name"));
+	d = doc_new("Compliance report", sub, now);
+	text_block(d, "heading", "Summary");
+	items = kv_block(d);
+	kv(items, "Framework", str_of(st, "name"));
+	kv(items, "Version", str_of(st, "version"));
+	kv_count(items, "Controls", int_of(sum, "controls"));
+	pass = int_of(sum, "pass");
+	fail = int_of(sum, "fail");
+	kv_count(items, "Passing", pass);
+	kv_count(items, "Failing", fail);
+	kv_count(items, "Not assessed", int_of(sum, "not_assessed"));
+	if (pass + fail > 0)
+		snprintf(v, sizeof(v), "%.0f%% of the controls assessed",
+		    100.0 * (double)pass / (double)(pass + fail));
+	else
+		snprintf(v, sizeof(v), "no control assessed");
+	kv(items, "Passing rate", v);
+	chart = block(d, "bar_chart");
+	json_object_object_add(chart, "title",
+	    json_object_new_string("Controls by status"));
+	cats = json_object_new_array();
+	vals = json_object_new_array();
+	for (i = 0; i < NELEM(statuses); i++) {
+		json_object_array_add(cats, json_object_new_string(statuses[i]));
+		json_object_array_add(vals, json_object_new_int64(
+		    int_of(sum, i == 2 ? "not_assessed" : statuses[i])));
+	}
+	json_object_object_add(chart, "categories", cats);
+	json_object_object_add(chart, "stacked", json_object_new_boolean(0));
+	series = json_object_new_array();
+	one = json_object_new_object();
+	json_object_object_add(one, "name", json_object_new_string("controls"));
+	json_object_object_add(one, "values", vals);
+	json_object_array_add(series, one);
+	json_object_object_add(chart, "series", series);
+	snprintf(sub, sizeof(sub), "Control ids and titles: %s",
+	    str_of(st, "source"));
+	text_block(d, "paragraph", sub);
+	text_block(d, "heading", "Controls");
+	rows = table_block(d, "controls", 1, ctl_cols, NELEM(ctl_cols));
+	n = controls ? json_object_array_length(controls) : 0;
+	for (i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(controls, i),
+		    *row = json_object_new_array(),
+		    *rules = json_object_object_get(c, "rules");
+		struct buf rb;
+
+		buf_init(&rb, 16384);
+		for (j = 0; rules && j < json_object_array_length(rules); j++)
+			buf_printf(&rb, "%s%s", j ? ", " : "",
+			    json_object_get_string(json_object_array_get_idx(
+			    rules, j)));
+		json_object_array_add(row, json_object_new_string(
+		    str_of(c, "id")));
+		json_object_array_add(row, json_object_new_string(
+		    str_of(c, "title")));
+		json_object_array_add(row, json_object_new_string(
+		    str_of(c, "status")));
+		json_object_array_add(row, json_object_new_string(
+		    rb.data ? rb.data : ""));
+		json_object_array_add(row, json_object_new_int64(
+		    int_of(c, "open_findings")));
+		json_object_array_add(row, json_object_new_int64(
+		    int_of(c, "excepted_findings")));
+		json_object_array_add(rows, row);
+		buf_free(&rb);
+	}
+	text_block(d, "heading", "Findings behind the failing controls");
+	text_block(d, "paragraph", "The first findings of each failing "
+	    "control (its open findings are counted above).");
+	frows = table_block(d, "failing_findings", 0, fnd_cols,
+	    NELEM(fnd_cols));
+	for (i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(controls, i),
+		    *fs = json_object_object_get(c, "findings");
+
+		for (j = 0; fs && j < json_object_array_length(fs); j++) {
+			json_object *f = json_object_array_get_idx(fs, j),
+			    *row = json_object_new_array(), *at;
+
+			json_object_array_add(row, json_object_new_string(
+			    str_of(c, "id")));
+			json_object_array_add(row, json_object_new_string(
+			    str_of(f, "id")));
+			json_object_array_add(row, json_object_new_string(
+			    str_of(f, "title")));
+			json_object_array_add(row, json_object_new_string(
+			    str_of(f, "severity")));
+			json_object_array_add(row, json_object_new_string(
+			    str_of(f, "resource_id")));
+			at = json_object_object_get(f, "detected_at");
+			json_object_array_add(row, at ? json_object_get(at) :
+			    NULL);
+			json_object_array_add(frows, row);
+		}
+	}
+	return d;
+}
 
 int
 reportdoc_compliance(struct db *db, const char *tenant_id,

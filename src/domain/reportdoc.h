@@ -43,6 +43,11 @@ int	 reportdoc_findings(struct db *, const char *tenant_id,
 int	 reportdoc_executive(struct db *, const char *tenant_id,
 	    const char *tenant_name, json_object *params, time_t now,
 	    json_object **doc, char *why, size_t whysz);
+/* The compliance report of a framework's status as compliance_status()
+ * gives it (GET /compliance/frameworks/{id}'s answer): a new document.
+ * Pure. */
+json_object *reportdoc_compliance_doc(json_object *status,
+	    const char *tenant_name, time_t now);
 int	 reportdoc_compliance(struct db *, const char *tenant_id,
 	    const char *tenant_name, json_object *params, time_t now,
 	    json_object **doc, char *why, size_t whysz);

@@ -368,15 +368,14 @@ reports_content(struct db *db, const char *tenant_id, const char *id,
 }
 
 /* The document drawn in the asked format into out: 0, or -1 with why.
- * The one place the renderers (src/report/) are called. */
+ * JSON here; the other formats by the program's renderers. */
 static int
-render(json_object *doc, const char *format, const char *paper,
-    struct buf *out, char *why, size_t whysz)
+render(reports_render_fn fn, json_object *doc, const char *format,
+    const char *paper, struct buf *out, char *why, size_t whysz)
 {
 	const char *s;
 	size_t len;
 
-	(void)paper;
 	if (strcmp(format, "json") == 0) {
 		s = json_object_to_json_string_length(doc,
 		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
@@ -388,9 +387,12 @@ render(json_object *doc, const char *format, const char *paper,
 		}
 		return 0;
 	}
-	snprintf(why, whysz, "The %s renderer is not in this build yet.",
-	    format);
-	return -1;
+	if (fn == NULL) {
+		snprintf(why, whysz, "The %s renderer is not in this build.",
+		    format);
+		return -1;
+	}
+	return fn(doc, format, paper, out, why, whysz);
 }
 
 static int
@@ -408,7 +410,8 @@ finish(struct db *db, const char *id, long long attempt, const char *status,
 }
 
 int
-reports_run(struct db *db, const char *id, time_t now)
+reports_run(struct db *db, const char *id, time_t now,
+    reports_render_fn fn)
 {
 	struct db_res *res = NULL, *name = NULL;
 	unsigned long long claimed = 0;
@@ -472,7 +475,7 @@ reports_run(struct db *db, const char *id, time_t now)
 		    why, sizeof(why));
 	if (rc < 0)
 		goto out;
-	if (rc == 0 && render(doc, format, json_object_get_string(
+	if (rc == 0 && render(fn, doc, format, json_object_get_string(
 	    json_object_object_get(params, "paper")), &out, why,
 	    sizeof(why)) != 0)
 		rc = 1;
@@ -495,7 +498,7 @@ out:
 }
 
 long
-reports_run_due(struct db *db, time_t now)
+reports_run_due(struct db *db, time_t now, reports_render_fn fn)
 {
 	struct db_res *res = NULL;
 	char at[VTIME_SQL_LEN];
@@ -508,7 +511,7 @@ reports_run_due(struct db *db, time_t now)
 	    1, &res)) != 0)
 		return rc;
 	for (i = 0; i < res->nrows; i++) {
-		if ((rc = reports_run(db, db_cell(res, i, 0), now)) < 0)
+		if ((rc = reports_run(db, db_cell(res, i, 0), now, fn)) < 0)
 			break;
 		done += rc;
 	}

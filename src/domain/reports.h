@@ -53,13 +53,23 @@ int	 reports_content(struct db *, const char *tenant_id, const char *id,
 	    struct db_res **res, const char **data, size_t *len,
 	    const char **ctype, char *fname, size_t fnamesz);
 
-/* Generate one report if it can be taken (queued, or its lease ran out):
- * 1 generated (completed or failed), 0 taken by another worker, or a
+/* Draws a report document in format (csv, html, pdf, xlsx; paper a4 or
+ * letter for pdf) into out: 0, or -1 with a message in err. The renderers
+ * (src/report/) are above this layer's reach and linked only into the
+ * programs that make reports, so the program hands them in. */
+struct buf;
+typedef int (*reports_render_fn)(json_object *doc, const char *format,
+    const char *paper, struct buf *out, char *err, size_t errsz);
+
+/* Generate one report if it can be taken (queued, or its lease ran out),
+ * drawing formats other than json with render (NULL: those fail, saying
+ * so): 1 generated (completed or failed), 0 taken by another worker, or a
  * DB_* code. */
-int	 reports_run(struct db *, const char *report_id, time_t now);
+int	 reports_run(struct db *, const char *report_id, time_t now,
+	    reports_render_fn render);
 /* vigil-scan --due: every report due; the number generated or a DB_*
  * code. */
-long	 reports_run_due(struct db *, time_t now);
+long	 reports_run_due(struct db *, time_t now, reports_render_fn render);
 
 /* vigil-scan --due: today's open findings per tenant and severity into
  * the daily counts (finding_daily), from the counts the triggers keep.

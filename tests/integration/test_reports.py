@@ -67,7 +67,7 @@ def entry(severity="medium", title=None, rg="rg-a", **extra):
          "category": "storage", "description": "d", "recommendation": "r",
          "subscription_id": "sub-r", "environment": "PROD",
          "layer": "infrastructure", "framework": "CIS Azure 3.1",
-         "evidence": {"n": n}}
+         "resource_group": rg, "evidence": {"n": n}}
     e.update(extra)
     return e
 
@@ -323,15 +323,24 @@ class T172Executive(ReportBase):
                        ).json()["findings"][0]["id"]
         r = self.req("POST", "/api/v1/findings/%s/resolve" % fid, {})
         self.assertEqual(r.status, 200, r.body[:300])
+        # Two lows past their due date (as if detected 181 days ago):
+        # one stays open (overdue now), one is resolved late.
+        lows = [f["id"] for f in self.req(
+            "GET", "/api/v1/findings?severity=low&limit=2").json()["findings"]]
+        STACK.sql("UPDATE vigil.findings SET due_at = UTC_TIMESTAMP() - "
+                  "INTERVAL 1 DAY WHERE tenant_id = '%s' AND id IN "
+                  "('%s', '%s')" % (self.tenant_id, lows[0], lows[1]))
+        r = self.req("POST", "/api/v1/findings/%s/resolve" % lows[1], {})
+        self.assertEqual(r.status, 200, r.body[:300])
         due()
         rows = STACK.query(
-            "SELECT severity, open, resolved FROM finding_daily WHERE "
-            "tenant_id = '%s' AND day = UTC_DATE() ORDER BY severity" %
-            self.tenant_id)
-        got = {r[0]: (r[1], r[2]) for r in rows}
-        self.assertEqual(got["critical"], ("3", "0"))
-        self.assertEqual(got["high"], ("4", "1"))
-        self.assertEqual(got["low"], ("4", "0"))
+            "SELECT severity, open, resolved, resolved_sla, resolved_in_sla "
+            "FROM finding_daily WHERE tenant_id = '%s' AND day = UTC_DATE() "
+            "ORDER BY severity" % self.tenant_id)
+        got = {r[0]: tuple(r[1:]) for r in rows}
+        self.assertEqual(got["critical"], ("3", "0", "0", "0"))
+        self.assertEqual(got["high"], ("4", "1", "1", "1"))
+        self.assertEqual(got["low"], ("3", "1", "1", "0"))
         today = time.strftime("%Y-%m-%d", time.gmtime())
         week = time.strftime("%Y-%m-%d", time.gmtime(time.time() -
                                                       6 * 86400))
@@ -343,10 +352,13 @@ class T172Executive(ReportBase):
         self.assertIn("%s to %s" % (week, today), doc["subtitle"])
         kv = dict(next(b for b in doc["blocks"] if b["kind"] == "kv")
                   ["items"])
-        self.assertEqual(kv["Open findings now"], "11")
+        self.assertEqual(kv["Open findings now"], "10")
         self.assertEqual(kv["Open critical"], "3")
-        self.assertEqual(kv["Resolved in the period"], "1")
+        self.assertEqual(kv["Resolved in the period"], "2")
         self.assertRegex(kv["Mean time to resolve"], r"^\d+\.\d days$")
+        self.assertEqual(kv["SLA compliance"],
+                         "50% (1 of 2 resolved by their due date)")
+        self.assertEqual(kv["Open and overdue now"], "1")
         chart = next(b for b in doc["blocks"] if b["kind"] == "bar_chart")
         self.assertEqual(len(chart["categories"]), 7)
         self.assertEqual(chart["categories"][-1], today)
@@ -357,7 +369,10 @@ class T172Executive(ReportBase):
                   if b["kind"] == "table"}
         daily = tables["daily"]
         self.assertTrue(daily["primary"])
-        self.assertEqual(daily["rows"][-1][:6], [today, 3, 4, 0, 4, 0])
+        self.assertEqual(daily["rows"][-1][:7], [today, 3, 4, 0, 3, 0, 2])
+        sla = {row[0]: row for row in tables["resolve_times"]["rows"]}
+        self.assertEqual(sla["low"][1:], [1, sla["low"][2], 1, 1, 0])
+        self.assertEqual(sla["high"][3:], [0, 1, 100])
         self.assertIsNone(daily["rows"][0][1])      # before counts began
         top = tables["top_resources"]["rows"]
         self.assertIn("rg-hot", top[0][0])          # a critical one

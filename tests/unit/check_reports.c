@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "export.h"
 #include "findfilter.h"
+#include "render.h"
 #include "reportdoc.h"
 #include "reports.h"
 #include "suites.h"
@@ -230,6 +231,46 @@ START_TEST(test_check)
 }
 END_TEST
 
+/* A framework's status as compliance_status() answers it, drawn as a
+ * document every renderer accepts; the CSV lists every control. */
+START_TEST(test_compliance_doc)
+{
+	static const char st[] =
+	    "{\"id\":\"cis-azure-2.0\",\"name\":\"CIS Microsoft Azure "
+	    "Foundations Benchmark 2.0.0\",\"version\":\"2.0.0\","
+	    "\"source\":\"prowler\",\"source_commit\":\"\",\"license\":"
+	    "\"Apache-2.0\",\"summary\":{\"controls\":3,\"pass\":1,"
+	    "\"fail\":1,\"not_assessed\":1},\"findings_shown_per_control\":"
+	    "10,\"controls\":[{\"id\":\"1.1\",\"title\":\"=MFA\","
+	    "\"status\":\"pass\",\"rules\":[\"r1\"],\"open_findings\":0,"
+	    "\"excepted_findings\":1,\"findings\":[]},{\"id\":\"6.1\","
+	    "\"title\":\"SSH from the internet\",\"status\":\"fail\","
+	    "\"rules\":[\"nsg-ssh\",\"nsg-any\"],\"open_findings\":12,"
+	    "\"excepted_findings\":0,\"findings\":[{\"id\":\"azure-nsg-ssh-"
+	    "0badf00d\",\"rule_id\":\"nsg-ssh\",\"title\":\"NSG open\","
+	    "\"severity\":\"high\",\"resource_id\":\"/s/x\","
+	    "\"detected_at\":null}]},{\"id\":\"9.9\",\"title\":\"Other\","
+	    "\"status\":\"not_assessed\",\"rules\":[],\"open_findings\":0,"
+	    "\"excepted_findings\":0,\"findings\":[]}]}";
+	json_object *status = parse(st), *doc;
+	struct buf out;
+	char err[256];
+
+	ck_assert_ptr_nonnull(status);
+	doc = reportdoc_compliance_doc(status, "acme", 1796464800);
+	ck_assert_int_eq(render_validate(doc, err, sizeof(err)), 0);
+	buf_init(&out, 1024 * 1024);
+	ck_assert_int_eq(render_csv(doc, &out, err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strstr(out.data, "6.1,SSH from the internet,"
+	    "fail,\"nsg-ssh, nsg-any\",12,0"));
+	ck_assert_ptr_nonnull(strstr(out.data, "1.1,'=MFA,pass,r1,0,1"));
+	ck_assert_ptr_nonnull(strstr(out.data, "9.9,Other,not_assessed,,0,0"));
+	buf_free(&out);
+	json_object_put(doc);
+	json_object_put(status);
+}
+END_TEST
+
 Suite *
 reports_suite(void)
 {
@@ -241,6 +282,7 @@ reports_suite(void)
 	tcase_add_test(tc, test_findfilter);
 	tcase_add_test(tc, test_days);
 	tcase_add_test(tc, test_check);
+	tcase_add_test(tc, test_compliance_doc);
 	suite_add_tcase(s, tc);
 	return s;
 }
