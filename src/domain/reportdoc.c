@@ -193,11 +193,22 @@ reportdoc_findings(struct db *db, const char *tenant_id,
     const char *tenant_name, json_object *params, time_t now,
     json_object **doc, char *why, size_t whysz)
 {
-	static const char *const cols[] = { "id:ID", "title:Title",
+	static const char *const wide[] = { "id:ID", "title:Title",
 	    "severity:Severity", "state:State", "category:Category",
 	    "source:Source", "resource_name:Resource name",
 	    "resource_id:Resource", "region:Region", "framework:Framework",
 	    "detected_at:Detected", "last_seen_at:Last seen" };
+	/* A page holds about a hundred characters a line: the columns a
+	 * reader scans, the resource by name (else its id), the day. */
+	static const char *const narrow[] = { "severity:Severity",
+	    "title:Title", "resource:Resource", "state:State",
+	    "detected:Detected" };
+	const char *format = json_object_get_string(json_object_object_get(
+	    params, "format"));
+	int page_fmt = format != NULL && (strcmp(format, "pdf") == 0 ||
+	    strcmp(format, "html") == 0);
+	const char *const *cols = page_fmt ? narrow : wide;
+	size_t ncols = page_fmt ? NELEM(narrow) : NELEM(wide);
 	json_object *d = NULL, *rows, *filters, *items;
 	struct findings_page *page = NULL;
 	struct findfilter ff;
@@ -224,7 +235,7 @@ reportdoc_findings(struct db *db, const char *tenant_id,
 	items = kv_block(d);
 	kv(items, "Filters", desc.len ? desc.data :
 	    "none (open findings, as GET /findings lists them)");
-	rows = table_block(d, "findings", 1, cols, NELEM(cols));
+	rows = table_block(d, "findings", 1, cols, ncols);
 	ff.f.limit = 500;
 	while (more) {
 		if ((rc = findings_list(db, tenant_id, &ff.f, &page)) != 0)
@@ -243,14 +254,33 @@ reportdoc_findings(struct db *db, const char *tenant_id,
 			const char *sev = finding_severity_str(
 			    page->rows[i]->f.severity);
 
-			for (k = 0; k < NELEM(cols); k++) {
+			for (k = 0; k < ncols; k++) {
 				const char *key = cols[k];
 				char name[32];
 				json_object *v;
 
 				snprintf(name, sizeof(name), "%.*s",
 				    (int)(strchr(key, ':') - key), key);
-				v = json_object_object_get(o, name);
+				if (strcmp(name, "resource") == 0) {
+					v = json_object_object_get(o,
+					    "resource_name");
+					if (v == NULL || json_object_get_string_len(
+					    v) == 0)
+						v = json_object_object_get(o,
+						    "resource_id");
+				} else if (strcmp(name, "detected") == 0) {
+					v = json_object_object_get(o,
+					    "detected_at");
+					/* the day of the RFC 3339 time */
+					json_object_array_add(row, v ?
+					    json_object_new_string_len(
+					    json_object_get_string(v),
+					    json_object_get_string_len(v) < 10 ?
+					    json_object_get_string_len(v) : 10) :
+					    NULL);
+					continue;
+				} else
+					v = json_object_object_get(o, name);
 				json_object_array_add(row, v ?
 				    json_object_get(v) : NULL);
 			}

@@ -263,6 +263,9 @@ class T171FindingsReport(ReportBase):
         cls.entries = [entry("high" if i % 2 else "medium")
                        for i in range(540)]
         cls.entries.append(entry("high", title="=cmd|' /C calc'!A0"))
+        cls.entries.append(entry("critical", title="<script>alert(1)"
+                                 "</script> & Ünïcode 名前",
+                                 resource_name="stöóráge-ünï"))
         import_findings(cls.tenant, cls.entries)
 
     def test_json_document(self):
@@ -296,6 +299,20 @@ class T171FindingsReport(ReportBase):
         cells = [c for row in rows for c in row]
         self.assertIn("'=cmd|' /C calc'!A0", cells)
         self.assertFalse(any(c[:1] in ("=", "+", "@") for c in cells))
+
+    def test_pdf_and_html(self):
+        rep, d = self.rendered({"type": "findings", "format": "pdf",
+                                "paper": "letter",
+                                "filters": {"severity": "critical"}})
+        text = " ".join(pdf_text(d.body).split())
+        self.assertIn("Findings report", text)
+        self.assertIn("stöóráge-ünï", text)       # by name, Unicode
+        pdf_pages(d.body, "findings")
+        rep, d = self.rendered({"type": "findings", "format": "html",
+                                "filters": {"severity": "critical"}})
+        self.assertNotIn(b"<script>alert", d.body)
+        self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt; &amp; "
+                      "Ünïcode 名前".encode(), d.body)
 
     def test_xlsx(self):
         rep, d = self.rendered({"type": "findings", "format": "xlsx",
