@@ -479,8 +479,11 @@ reports_run(struct db *db, const char *id, time_t now,
 	    json_object_object_get(params, "paper")), &out, why,
 	    sizeof(why)) != 0)
 		rc = 1;
-	rc = rc == 0 ? finish(db, id, attempt, "completed", &out, NULL, now) :
-	    finish(db, id, attempt, "failed", NULL, why, now);
+	/* finished_at is when it was done: now is when the run began, and
+	 * a run may build several reports. */
+	rc = rc == 0 ? finish(db, id, attempt, "completed", &out, NULL,
+	    time(NULL)) : finish(db, id, attempt, "failed", NULL, why,
+	    time(NULL));
 done:
 	if (rc == 0)
 		rc = 1;
@@ -511,7 +514,10 @@ reports_run_due(struct db *db, time_t now, reports_render_fn fn)
 	    1, &res)) != 0)
 		return rc;
 	for (i = 0; i < res->nrows; i++) {
-		if ((rc = reports_run(db, db_cell(res, i, 0), now, fn)) < 0)
+		/* Each report's lease from its own start: the ones before
+		 * it may have taken minutes. */
+		if ((rc = reports_run(db, db_cell(res, i, 0),
+		    i == 0 ? now : time(NULL), fn)) < 0)
 			break;
 		done += rc;
 	}
