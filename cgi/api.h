@@ -140,6 +140,8 @@ extern const struct route settings_routes[];
 extern const size_t settings_nroutes;
 extern const struct route posture_routes[];
 extern const size_t posture_nroutes;
+extern const struct route compliance_routes[];
+extern const size_t compliance_nroutes;
 extern const struct route auditapi_routes[];
 extern const size_t auditapi_nroutes;
 extern const struct route integrations_routes[];

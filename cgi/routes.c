@@ -42,6 +42,7 @@ routes_table(size_t *n)
 		add(mutes_routes, mutes_nroutes);
 		add(cases_routes, cases_nroutes);
 		add(reports_routes, reports_nroutes);
+		add(compliance_routes, compliance_nroutes);
 	}
 	*n = ntable;
 	return table;

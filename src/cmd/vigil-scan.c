@@ -19,6 +19,7 @@
 #include "id.h"
 #include "integrations.h"
 #include "log.h"
+#include "compliance.h"
 #include "rules.h"
 #include "scan.h"
 #include "vtime.h"
@@ -229,6 +230,14 @@ main(int argc, char *argv[])
 	}
 	if (conf_start("vigil-scan", cfile, NULL) != 0)
 		return EX_CONFIG;
+	/* Rules' references to controls are checked against the
+	 * catalogue; a wrong frameworks_dir stops the scanner as a wrong
+	 * rules_dir does. */
+	if (compliance_catalog() == NULL) {
+		fprintf(stderr, "vigil-scan: frameworks: cannot read %s (see "
+		    "the log)\n", g_conf.frameworks_dir);
+		return EX_CONFIG;
+	}
 	if (rules_load_dir(&rules, g_conf.rules_dir, err, sizeof(err)) != 0) {
 		fprintf(stderr, "vigil-scan: rules: %s\n", err);
 		log_err("rules: %s", err);

@@ -168,6 +168,9 @@
 	"findings_reopened, counts, error, duration_ms"
 /* the scanner's own reads, in the column orders scan.c names */
 #define SCAN_ABSENT_COLS "id, state, rule_id, resource_id, severity"
+/* compliance.c's enum compliance_col */
+#define COMPLIANCE_FINDING_COLS \
+	"id, title, severity, resource_id, detected_at"
 #define SCAN_OPEN_COUNT_COLS "severity, COUNT(*)"
 #define SCAN_ACTIVE_COLS "id, status"
 #define SCAN_DUE_COLS "i.id, i.tenant_id"
@@ -1516,6 +1519,19 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_CASE_FINDING_LINK] =
 	    "INSERT IGNORE INTO case_findings (tenant_id, case_id, finding_id, "
 	    "linked_at) VALUES (?, ?, ?, ?)",
+	/* compliance: a rule's findings by state, from the trigger-kept
+	 * counts (0035_finding_rule_counts.sql), one key lookup */
+	[SQL_COMPLIANCE_RULE_COUNTS] =
+	    "SELECT state, n FROM finding_rule_counts "
+	    "WHERE tenant_id = ? AND rule_id = ? AND n > 0",
+	/* the first open findings of a rule, read in the order of the
+	 * (tenant_id, rule_id, state) index, whose rows end with the
+	 * primary key's id: the page alone, no sort */
+	[SQL_COMPLIANCE_RULE_FINDINGS] =
+	    "SELECT " COMPLIANCE_FINDING_COLS " FROM findings "
+	    "FORCE INDEX (findings_rule) "
+	    "WHERE tenant_id = ? AND rule_id = ? AND state = 'open' "
+	    "ORDER BY id LIMIT ?",
 	/* reports (reports.c): what the API shows of one, REPORT_COLS. */
 	[SQL_REPORT_INSERT] =
 	    "INSERT INTO reports (id, tenant_id, type, format, params, status, "

@@ -336,6 +336,9 @@ enum db_stmt {
 	SQL_CASE_OBSERVABLES_MERGE,
 	SQL_CASE_FINDING_GET,
 	SQL_CASE_FINDING_LINK,
+	/* compliance (compliance.c), migration 0035 */
+	SQL_COMPLIANCE_RULE_COUNTS,
+	SQL_COMPLIANCE_RULE_FINDINGS,
 	/* reports and the daily counts (reports.c, reportdoc.c) */
 	SQL_REPORT_INSERT,
 	SQL_REPORT_GET,

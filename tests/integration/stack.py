@@ -481,6 +481,8 @@ class Stack:
             "rules_dir": os.path.join(self.srcdir, "etc", "rules"),
             "attack_file": os.path.join(self.srcdir, "data",
                                         "attack-enterprise.tsv"),
+            "frameworks_dir": os.path.join(self.srcdir, "data",
+                                           "frameworks"),
         }
         kv.update(self.state.get("conf_extra", {}))
         kv.update({k: str(v) for k, v in extra.items()})
