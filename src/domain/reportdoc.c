@@ -12,6 +12,7 @@
 #include "findfilter.h"
 #include "findings.h"
 #include "buf.h"
+#include "compliance.h"
 #include "posture.h"
 #include "reportdoc.h"
 #include "vtime.h"
@@ -583,15 +584,19 @@ int_of(json_object *o, const char *key)
 
 json_object *
 reportdoc_compliance_doc(json_object *st, const char *tenant_name,
-    time_t now)
+    time_t now, int page)
 {
+	/* On a page (pdf, html) the rules and the excepted count give way
+	 * to the control's id and status, which must be read whole. */
 	static const char *const ctl_cols[] = { "id:Control",
-	    "title:Title", "status:Status", "rules:Rules",
-	    "open_findings:Open findings:number",
+	    "title:Title", "status:Status",
+	    "open_findings:Open findings:number", "rules:Rules",
 	    "excepted_findings:Excepted findings:number" };
+	const size_t nctl = page ? 4 : NELEM(ctl_cols);
 	static const char *const fnd_cols[] = { "control:Control",
-	    "id:Finding", "title:Title", "severity:Severity",
-	    "resource_id:Resource", "detected_at:Detected" };
+	    "title:Title", "severity:Severity", "resource_id:Resource",
+	    "id:Finding", "detected_at:Detected" };
+	const size_t nfnd = page ? 4 : NELEM(fnd_cols);
 	static const char *const statuses[] = { "pass", "fail",
 	    "not_assessed" };
 	json_object *d, *items, *sum, *controls, *rows, *frows, *chart, *cats,
@@ -643,7 +648,7 @@ reportdoc_compliance_doc(json_object *st, const char *tenant_name,
 	    str_of(st, "source"));
 	text_block(d, "paragraph", sub);
 	text_block(d, "heading", "Controls");
-	rows = table_block(d, "controls", 1, ctl_cols, NELEM(ctl_cols));
+	rows = table_block(d, "controls", 1, ctl_cols, nctl);
 	n = controls ? json_object_array_length(controls) : 0;
 	for (i = 0; i < n; i++) {
 		json_object *c = json_object_array_get_idx(controls, i),
@@ -662,20 +667,21 @@ reportdoc_compliance_doc(json_object *st, const char *tenant_name,
 		    str_of(c, "title")));
 		json_object_array_add(row, json_object_new_string(
 		    str_of(c, "status")));
-		json_object_array_add(row, json_object_new_string(
-		    rb.data ? rb.data : ""));
 		json_object_array_add(row, json_object_new_int64(
 		    int_of(c, "open_findings")));
-		json_object_array_add(row, json_object_new_int64(
-		    int_of(c, "excepted_findings")));
+		if (!page) {
+			json_object_array_add(row, json_object_new_string(
+			    rb.data ? rb.data : ""));
+			json_object_array_add(row, json_object_new_int64(
+			    int_of(c, "excepted_findings")));
+		}
 		json_object_array_add(rows, row);
 		buf_free(&rb);
 	}
 	text_block(d, "heading", "Findings behind the failing controls");
 	text_block(d, "paragraph", "The first findings of each failing "
 	    "control (its open findings are counted above).");
-	frows = table_block(d, "failing_findings", 0, fnd_cols,
-	    NELEM(fnd_cols));
+	frows = table_block(d, "failing_findings", 0, fnd_cols, nfnd);
 	for (i = 0; i < n; i++) {
 		json_object *c = json_object_array_get_idx(controls, i),
 		    *fs = json_object_object_get(c, "findings");
@@ -687,16 +693,18 @@ reportdoc_compliance_doc(json_object *st, const char *tenant_name,
 			json_object_array_add(row, json_object_new_string(
 			    str_of(c, "id")));
 			json_object_array_add(row, json_object_new_string(
-			    str_of(f, "id")));
-			json_object_array_add(row, json_object_new_string(
 			    str_of(f, "title")));
 			json_object_array_add(row, json_object_new_string(
 			    str_of(f, "severity")));
 			json_object_array_add(row, json_object_new_string(
 			    str_of(f, "resource_id")));
-			at = json_object_object_get(f, "detected_at");
-			json_object_array_add(row, at ? json_object_get(at) :
-			    NULL);
+			if (!page) {
+				json_object_array_add(row,
+				    json_object_new_string(str_of(f, "id")));
+				at = json_object_object_get(f, "detected_at");
+				json_object_array_add(row, at ?
+				    json_object_get(at) : NULL);
+			}
 			json_object_array_add(frows, row);
 		}
 	}
@@ -708,13 +716,24 @@ reportdoc_compliance(struct db *db, const char *tenant_id,
     const char *tenant_name, json_object *params, time_t now,
     json_object **doc, char *why, size_t whysz)
 {
-	(void)db;
-	(void)tenant_id;
-	(void)tenant_name;
-	(void)params;
-	(void)now;
+	json_object *st = NULL;
+	const char *fmt, *fw = json_object_get_string(json_object_object_get(params,
+	    "framework"));
+	int rc;
+
 	*doc = NULL;
-	snprintf(why, whysz, "Compliance frameworks are not in this build "
-	    "yet.");
-	return 1;
+	if (fw == NULL || (rc = compliance_status(db, tenant_id, fw,
+	    &st)) == 1) {
+		snprintf(why, whysz, "Unknown framework %s (GET "
+		    "/api/v1/compliance/frameworks lists them).", fw ? fw : "");
+		return 1;
+	}
+	if (rc != 0)
+		return DB_ERR;
+	fmt = json_object_get_string(json_object_object_get(params,
+	    "format"));
+	*doc = reportdoc_compliance_doc(st, tenant_name, now, fmt != NULL &&
+	    (strcmp(fmt, "pdf") == 0 || strcmp(fmt, "html") == 0));
+	json_object_put(st);
+	return 0;
 }

@@ -44,10 +44,10 @@ int	 reportdoc_executive(struct db *, const char *tenant_id,
 	    const char *tenant_name, json_object *params, time_t now,
 	    json_object **doc, char *why, size_t whysz);
 /* The compliance report of a framework's status as compliance_status()
- * gives it (GET /compliance/frameworks/{id}'s answer): a new document.
- * Pure. */
+ * gives it (GET /compliance/frameworks/{id}'s answer): a new document;
+ * page: for a page (pdf, html), fewer columns. Pure. */
 json_object *reportdoc_compliance_doc(json_object *status,
-	    const char *tenant_name, time_t now);
+	    const char *tenant_name, time_t now, int page);
 int	 reportdoc_compliance(struct db *, const char *tenant_id,
 	    const char *tenant_name, json_object *params, time_t now,
 	    json_object **doc, char *why, size_t whysz);

@@ -257,14 +257,22 @@ START_TEST(test_compliance_doc)
 	char err[256];
 
 	ck_assert_ptr_nonnull(status);
-	doc = reportdoc_compliance_doc(status, "acme", 1796464800);
+	doc = reportdoc_compliance_doc(status, "acme", 1796464800, 0);
 	ck_assert_int_eq(render_validate(doc, err, sizeof(err)), 0);
 	buf_init(&out, 1024 * 1024);
 	ck_assert_int_eq(render_csv(doc, &out, err, sizeof(err)), 0);
 	ck_assert_ptr_nonnull(strstr(out.data, "6.1,SSH from the internet,"
-	    "fail,\"nsg-ssh, nsg-any\",12,0"));
-	ck_assert_ptr_nonnull(strstr(out.data, "1.1,'=MFA,pass,r1,0,1"));
-	ck_assert_ptr_nonnull(strstr(out.data, "9.9,Other,not_assessed,,0,0"));
+	    "fail,12,\"nsg-ssh, nsg-any\",0"));
+	ck_assert_ptr_nonnull(strstr(out.data, "1.1,'=MFA,pass,0,r1,1"));
+	ck_assert_ptr_nonnull(strstr(out.data, "9.9,Other,not_assessed,0,,0"));
+	json_object_put(doc);
+	/* On a page: four columns, the failing control's findings too. */
+	doc = reportdoc_compliance_doc(status, "acme", 1796464800, 1);
+	ck_assert_int_eq(render_validate(doc, err, sizeof(err)), 0);
+	buf_reset(&out);
+	ck_assert_int_eq(render_csv(doc, &out, err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strstr(out.data, "6.1,SSH from the internet,"
+	    "fail,12\r\n"));
 	buf_free(&out);
 	json_object_put(doc);
 	json_object_put(status);
