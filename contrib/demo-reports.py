@@ -10,12 +10,14 @@ report ids, one a line; vigil-scan --due (cron) generates them. ./dev up
 runs it once for the demo tenant; then GET /api/v1/reports lists them and
 GET /api/v1/reports/{id}/download gives each file.
 
-Only the standard library; exits non-zero with the API's answer on the
-first failure.
+Only the standard library; waits as Retry-After says when the key's
+writes per minute are spent; exits non-zero with the API's answer on the
+first other failure.
 """
 
 import json
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -34,14 +36,22 @@ def main(argv):
                 data=json.dumps(dict(body, format=fmt)).encode(),
                 headers={"X-API-Key": key,
                          "Content-Type": "application/json"})
-            try:
-                with urllib.request.urlopen(req, timeout=30) as r:
-                    print(json.load(r)["report_id"])
-            except urllib.error.HTTPError as e:
-                sys.stderr.write("POST /api/v1/reports %s: %d %s\n" % (
-                    json.dumps(body), e.code, e.read().decode("utf-8",
-                                                              "replace")))
-                return 1
+            for attempt in range(5):
+                try:
+                    with urllib.request.urlopen(req, timeout=30) as r:
+                        print(json.load(r)["report_id"], flush=True)
+                    break
+                except urllib.error.HTTPError as e:
+                    # The key's writes per minute (rate_write_per_min,
+                    # 30 by default) may be spent: wait as told.
+                    if e.code == 429 and attempt < 4:
+                        time.sleep(min(int(e.headers.get("Retry-After") or
+                                           "10"), 60))
+                        continue
+                    sys.stderr.write("POST /api/v1/reports %s: %d %s\n" % (
+                        json.dumps(body), e.code, e.read().decode(
+                            "utf-8", "replace")))
+                    return 1
     return 0
 
 
