@@ -20,6 +20,7 @@
 #include "integrations.h"
 #include "log.h"
 #include "compliance.h"
+#include "mutes.h"
 #include "rules.h"
 #include "scan.h"
 #include "vtime.h"
@@ -279,6 +280,13 @@ main(int argc, char *argv[])
 		rc = EX_CONFIG;
 	} else if (nimp > 0)
 		log_info("due: %ld imports read", nimp);
+	/* Mute rules' passes over existing findings that did not fit in the
+	 * request creating or deleting the rule. */
+	if ((nimp = mutes_passes_due(db, time(NULL))) < 0) {
+		fprintf(stderr, "vigil-scan: mute passes: %s\n", db_error(db));
+		rc = EX_CONFIG;
+	} else if (nimp > 0)
+		log_info("due: %ld mute rule passes finished", nimp);
 	/* Today's open findings per severity for the executive report's
 	 * trends (from the kept counts: cheap every minute), then the
 	 * reports POST /reports queued, and those whose worker died. */

@@ -198,7 +198,7 @@
 #define IMPORT_COLS \
 	"seq, id, source, format, mode, status, actor, bytes, items, " \
 	"imported, passed, failed, resolved, errors, error, created_at, " \
-	"started_at, finished_at"
+	"started_at, finished_at, attempts"
 
 /* tenants and API keys: the column orders tenants.c and keys.c name */
 #define TENANT_COLS \
@@ -537,12 +537,16 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT COUNT(*), COUNT(*) FROM (SELECT 1 FROM findings "
 	    "WHERE tenant_id = ? " FINDING_FILTERS FINDING_META_FILTERS
 	    "LIMIT " LIST_SINCE_CAP_S ") s",
+	/* A tag's count reads the newest LIST_TAG_CAP entries of
+	 * finding_tags (its primary key alone) and the finding of each:
+	 * the matches among them and how many were read. Parameters: the
+	 * tenant and the tag, then the tenant and the filters. */
 	[SQL_FINDING_COUNT_TAG] =
-	    "SELECT COUNT(*), COUNT(*) FROM (SELECT 1 FROM finding_tags t "
-	    "STRAIGHT_JOIN findings f ON f.seq = t.finding_seq "
-	    "WHERE t.tenant_id = ? AND f.tenant_id = t.tenant_id "
-	    FINDING_FILTERS FINDING_META_FILTERS FINDING_TAG_DRIVE
-	    "LIMIT " LIST_SINCE_CAP_S ") s",
+	    "SELECT COUNT(f.seq), COUNT(*) FROM (SELECT t.finding_seq "
+	    "FROM finding_tags t WHERE t.tenant_id = ? " FINDING_TAG_DRIVE
+	    "ORDER BY t.finding_seq DESC LIMIT " LIST_TAG_CAP_S ") t "
+	    "LEFT JOIN findings f ON f.seq = t.finding_seq AND f.tenant_id = ? "
+	    FINDING_FILTERS FINDING_META_FILTERS,
 	[SQL_FINDING_LIST_RTYPE_ONLY] =
 	    FINDING_LIST_ONLY("findings_rtype_seq", "resource_type"),
 	[SQL_FINDING_LIST_RGROUP_ONLY] =
@@ -1294,7 +1298,8 @@ static const char *const sqls[SQL__COUNT] = {
 	/* imports (imports.c): IMPORT_COLS order is imports.c's IMP_C_* */
 	[SQL_IMPORT_INSERT] =
 	    "INSERT INTO imports (id, tenant_id, source, format, mode, status, "
-	    "actor, created_at) VALUES (?, ?, ?, ?, ?, 'receiving', ?, ?)",
+	    "actor, created_at, all_or_nothing) "
+	    "VALUES (?, ?, ?, ?, ?, 'receiving', ?, ?, ?)",
 	[SQL_IMPORT_CHUNK_INSERT] =
 	    "INSERT INTO import_chunks (import_id, n, data) VALUES (?, ?, ?)",
 	[SQL_IMPORT_RECEIVED] =
@@ -1302,18 +1307,24 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE id = ? AND status = 'receiving'",
 	[SQL_IMPORT_CHUNK] =
 	    "SELECT data FROM import_chunks WHERE import_id = ? AND n = ?",
-	/* One worker wins a queued import. */
+	/* One worker wins a queued import, or one whose worker's lease has
+	 * passed (while fewer than IMPORT_ATTEMPTS workers had it): started
+	 * at, owner, lease until, id, now, attempts allowed. */
 	[SQL_IMPORT_CLAIM] =
-	    "UPDATE imports SET status = 'running', started_at = ? "
-	    "WHERE id = ? AND status = 'queued'",
+	    "UPDATE imports SET status = 'running', started_at = ?, "
+	    "lease_owner = ?, lease_until = ?, attempts = attempts + 1 "
+	    "WHERE id = ? AND (status = 'queued' OR (status = 'running' AND "
+	    "(lease_until IS NULL OR lease_until < ?))) AND attempts < ?",
+	/* Only the worker holding the lease ends the import. */
 	[SQL_IMPORT_FINISH] =
 	    "UPDATE imports SET status = ?, finished_at = ?, items = ?, "
 	    "imported = ?, passed = ?, failed = ?, resolved = ?, errors = ?, "
-	    "error = ? WHERE id = ?",
+	    "error = ?, lease_until = NULL WHERE id = ? AND lease_owner = ? "
+	    "AND status = 'running'",
 	/* While a report is written: what is done so far. */
 	[SQL_IMPORT_PROGRESS] =
 	    "UPDATE imports SET items = ?, imported = ?, passed = ?, "
-	    "failed = ? WHERE id = ?",
+	    "failed = ? WHERE id = ? AND lease_owner = ?",
 	[SQL_IMPORT_CHUNKS_DELETE] =
 	    "DELETE FROM import_chunks WHERE import_id = ?",
 	[SQL_IMPORT_GET] =
@@ -1324,13 +1335,17 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?",
 	[SQL_IMPORT_COUNT] =
 	    "SELECT COUNT(*) FROM imports WHERE tenant_id = ?",
+	/* Queued, or running under a lease that has passed (its worker is
+	 * gone): both along imports_status. */
 	[SQL_IMPORT_DUE] =
-	    "SELECT id, tenant_id FROM imports WHERE status = 'queued' "
+	    "SELECT id, tenant_id FROM imports WHERE status = 'queued' OR "
+	    "(status = 'running' AND (lease_until IS NULL OR lease_until < ?)) "
 	    "ORDER BY seq LIMIT 100",
 	/* What import_run needs of a claimed import (tenant_id, source,
-	 * format, mode). */
+	 * format, mode, actor, bytes, attempts, all_or_nothing). */
 	[SQL_IMPORT_DUE_ONE] =
-	    "SELECT tenant_id, source, format, mode FROM imports WHERE id = ?",
+	    "SELECT tenant_id, source, format, mode, actor, bytes, attempts, "
+	    "all_or_nothing FROM imports WHERE id = ?",
 	/* What a complete report of a source no longer lists, a batch at a
 	 * time (the rows found are deleted before the next). */
 	[SQL_SOURCE_ABSENT] =
@@ -1519,6 +1534,43 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_CASE_FINDING_LINK] =
 	    "INSERT IGNORE INTO case_findings (tenant_id, case_id, finding_id, "
 	    "linked_at) VALUES (?, ?, ?, ?)",
+
+	/* importgaps (imports.c, mutes.c, findings' tag count) */
+	/* The worker holding an import renews its lease: lease until, id,
+	 * owner. 0 rows: another worker took it over. */
+	[SQL_IMPORT_LEASE] =
+	    "UPDATE imports SET lease_until = ? WHERE id = ? AND "
+	    "lease_owner = ? AND status = 'running'",
+	/* An import IMPORT_ATTEMPTS workers claimed and none finished:
+	 * finished at, error, id, now, attempts. */
+	[SQL_IMPORT_ABANDON] =
+	    "UPDATE imports SET status = 'failed', finished_at = ?, error = ?, "
+	    "lease_until = NULL WHERE id = ? AND status = 'running' AND "
+	    "(lease_until IS NULL OR lease_until < ?) AND attempts >= ?",
+	/* A mute rule's pass (mutes.c), in the rule's transaction, leased to
+	 * the request: tenant, rule, kind, before, owner, lease until, at. */
+	[SQL_MUTE_PASS_INSERT] =
+	    "INSERT INTO mute_passes (tenant_id, rule_id, kind, status, "
+	    "before_seq, lease_owner, lease_until, created_at) "
+	    "VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
+	/* Where the pass is: before, muted, unmuted, lease until (NULL lets
+	 * vigil-scan --due take it), status, finished at; the pass. */
+	[SQL_MUTE_PASS_SAVE] =
+	    "UPDATE mute_passes SET before_seq = ?, muted = ?, unmuted = ?, "
+	    "lease_until = ?, status = ?, finished_at = ? "
+	    "WHERE tenant_id = ? AND rule_id = ? AND kind = ?",
+	/* MPASS_C_* in mutes.c */
+	[SQL_MUTE_PASS_DUE] =
+	    "SELECT tenant_id, rule_id, kind, before_seq, muted, unmuted "
+	    "FROM mute_passes WHERE status = 'pending' AND "
+	    "(lease_until IS NULL OR lease_until < ?) ORDER BY seq LIMIT 100",
+	[SQL_MUTE_PASS_CLAIM] =
+	    "UPDATE mute_passes SET lease_owner = ?, lease_until = ? "
+	    "WHERE tenant_id = ? AND rule_id = ? AND kind = ? AND "
+	    "status = 'pending' AND (lease_until IS NULL OR lease_until < ?)",
+	[SQL_MUTE_PASS_OF] =
+	    "SELECT status, muted, unmuted FROM mute_passes "
+	    "WHERE tenant_id = ? AND rule_id = ? AND kind = ?",
 	/* compliance: a rule's findings by state, from the trigger-kept
 	 * counts (0035_finding_rule_counts.sql), one key lookup */
 	[SQL_COMPLIANCE_RULE_COUNTS] =

@@ -524,9 +524,17 @@ findings_list(struct db *db, const char *tenant_id,
 	/* The count first: an empty answer needs no walk at all. Then the
 	 * index whose order is the page's order and whose prefix the
 	 * filters pin down (EXPLAIN in make bench). */
-	if (meta)
-		rc = db_exec(db, tag ? SQL_FINDING_COUNT_TAG :
-		    SQL_FINDING_COUNT_META, p, tag ? LP_BEFORE : LP_TAG, &cnt);
+	if (tag) {
+		/* the tenant and the tag first (the walk of finding_tags),
+		 * then the tenant and the filters */
+		struct db_val q[LP_TAG + 4];
+
+		q[0] = p[LP_TENANT];
+		memcpy(&q[1], &p[LP_TAG], 3 * sizeof(q[0]));
+		memcpy(&q[4], p, LP_TAG * sizeof(q[0]));
+		rc = db_exec(db, SQL_FINDING_COUNT_TAG, q, NELEM(q), &cnt);
+	} else if (meta)
+		rc = db_exec(db, SQL_FINDING_COUNT_META, p, LP_TAG, &cnt);
 	else if (f->since)
 		rc = findings_count_since(db, p, &cnt);
 	else
@@ -537,7 +545,8 @@ findings_list(struct db *db, const char *tenant_id,
 	/* With "since" or metadata, no match is certain only below the
 	 * cap. */
 	if (page->total == 0 && (!(f->since || meta) ||
-	    db_cell_int(cnt, 0, LIST_SINCE_C_READ) < LIST_SINCE_CAP)) {
+	    db_cell_int(cnt, 0, LIST_SINCE_C_READ) < (tag ? LIST_TAG_CAP :
+	    LIST_SINCE_CAP))) {
 		*out = page;
 		page = NULL;
 		goto out;
@@ -580,6 +589,10 @@ findings_list(struct db *db, const char *tenant_id,
 			rc = DB_ERR;
 			goto out;
 		}
+	/* A tag's total stopped at its cap is a lower bound: never below
+	 * what this page shows. */
+	if (tag && page->total < (long long)page->n + page->has_more)
+		page->total = (long long)page->n + page->has_more;
 	*out = page;
 	page = NULL;
 out:

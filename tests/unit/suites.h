@@ -33,6 +33,7 @@ Suite	*page_suite(void);
 Suite	*posture_suite(void);
 Suite	*ratelimit_suite(void);
 Suite	*ratetable_suite(void);
+Suite	*render_suite(void);
 Suite	*reports_suite(void);
 Suite	*request_suite(void);
 Suite	*router_suite(void);
