@@ -625,6 +625,21 @@ class T176Tenancy(ReportBase):
         self.assertEqual(r.json()["reports"], [])
         self.assertEqual(r.json()["total"], 0)
 
+    def test_idempotency_key(self):
+        """A POST sent again with its Idempotency-Key queues nothing more
+        and answers the same report."""
+        h = dict(auth(self.key), **{"Idempotency-Key": "rpt-once-%d" %
+                                     os.getpid()})
+        body = {"type": "executive", "format": "json"}
+        a = api.request(self.base_url, "POST", "/api/v1/reports", body, h)
+        b = api.request(self.base_url, "POST", "/api/v1/reports", body, h)
+        self.assertEqual(a.status, 202)
+        self.assertEqual(b.status, 202)
+        self.assertEqual(a.json()["report_id"], b.json()["report_id"])
+        n = STACK.query("SELECT COUNT(*) FROM reports WHERE tenant_id = "
+                        "'%s' AND type = 'executive'" % self.tenant_id)
+        self.assertEqual(n[0][0], "1")
+
     def test_read_key_and_list_pages(self):
         k, _ = new_key(self.tenant, "read")
         ids = [self.queue({"type": "findings", "format": "json"}, key=k)
