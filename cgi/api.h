@@ -164,6 +164,8 @@ extern const struct route mutes_routes[];
 extern const size_t mutes_nroutes;
 extern const struct route cases_routes[];
 extern const size_t cases_nroutes;
+extern const struct route sla_routes[];
+extern const size_t sla_nroutes;
 extern const struct route reports_routes[];
 extern const size_t reports_nroutes;
 

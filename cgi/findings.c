@@ -63,10 +63,36 @@ query_filter(struct request *r, const char *const *known,
 			return -1;
 		}
 	}
-	if (findfilter_parse(query_get, r, ff, &field, &why) != 0) {
+	if (findfilter_parse(query_get, r, time(NULL), ff, &field,
+	    &why) != 0) {
 		reply_bad(r, field, why);
 		return -1;
 	}
+	return 0;
+}
+
+/* The cursor of a list by due date, "d<due epoch>.<seq>" as the list
+ * writes it. 0, or -1 after a 400. */
+static int
+due_cursor(struct request *r, struct findings_filter *f)
+{
+	const char *s = request_param(r, "cursor");
+	char *end;
+	long long d, seq;
+
+	if (s == NULL)
+		return 0;
+	errno = 0;
+	if (s[0] != 'd' || !isdigit((unsigned char)s[1]) ||
+	    (d = strtoll(s + 1, &end, 10)) < 1 || *end != '.' || errno ||
+	    !isdigit((unsigned char)end[1]) ||
+	    (seq = strtoll(end + 1, &end, 10)) < 1 || *end != '\0' || errno ||
+	    d > 253402300799LL) {
+		reply_bad(r, "cursor", "cursor is not valid.");
+		return -1;
+	}
+	f->due_after = (time_t)d;
+	f->seq_after = seq;
 	return 0;
 }
 
@@ -77,15 +103,17 @@ findings_list_h(struct request *r, struct db *db)
 	struct findfilter ff;
 	struct findings_filter *f = &ff.f;
 	struct findings_page *page;
-	char cursor[PAGE_SEQ_CURSOR_LEN] = "";
+	char cursor[64] = "";
 	json_object *root, *arr;
+	time_t now;
 	size_t i;
 	int rc;
 
 	if (query_filter(r, known, &ff) != 0)
 		return;
 	if (params_limit(r, &f->limit) != 0 ||
-	    params_seq_cursor(r, &f->before) != 0) {
+	    (f->due ? due_cursor(r, f) : params_seq_cursor(r, &f->before)) !=
+	    0) {
 		findfilter_clear(&ff);
 		return;
 	}
@@ -96,9 +124,18 @@ findings_list_h(struct request *r, struct db *db)
 		return;
 	}
 	arr = json_object_new_array_ext((int)page->n);
-	for (i = 0; i < page->n; i++)
-		json_object_array_add(arr, findings_to_json(page->rows[i], 0));
-	if (page->has_more)
+	now = time(NULL);
+	for (i = 0; i < page->n; i++) {
+		json_object *o = findings_to_json(page->rows[i], 0);
+
+		findings_due_json(o, page->rows[i], now);
+		json_object_array_add(arr, o);
+	}
+	if (page->has_more && f->due)
+		snprintf(cursor, sizeof(cursor), "d%lld.%lld",
+		    (long long)page->rows[page->n - 1]->due_at,
+		    page->rows[page->n - 1]->seq);
+	else if (page->has_more)
 		page_seq_cursor(page->rows[page->n - 1]->seq, cursor,
 		    sizeof(cursor));
 	root = json_object_new_object();
@@ -128,6 +165,7 @@ findings_get(struct request *r, struct db *db)
 		return;
 	}
 	out = findings_to_json(row, 1);
+	findings_due_json(out, row, time(NULL));
 	findings_row_free(row);
 	/* the sources whose imports report it (README "Imports") */
 	if ((sources = imports_sources(db, r->auth.tenant_id, r->pathvars[0],

@@ -43,6 +43,7 @@ routes_table(size_t *n)
 		add(cases_routes, cases_nroutes);
 		add(reports_routes, reports_nroutes);
 		add(compliance_routes, compliance_nroutes);
+		add(sla_routes, sla_nroutes);
 	}
 	*n = ntable;
 	return table;

@@ -23,6 +23,7 @@
 #include "mutes.h"
 #include "rules.h"
 #include "scan.h"
+#include "sla.h"
 #include "vtime.h"
 
 #define EX_OK		0	/* done, or nothing was due */
@@ -207,7 +208,7 @@ main(int argc, char *argv[])
 	const char *cfile = NULL, *integ = NULL;
 	char err[1024];
 	int ch, due = 0, once = 0, dry = 0, rc;
-	long nimp, nrep;
+	long nimp, nsla, nwarn, nbreach, nrep;
 
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -287,6 +288,13 @@ main(int argc, char *argv[])
 		rc = EX_CONFIG;
 	} else if (nimp > 0)
 		log_info("due: %ld mute rule passes finished", nimp);
+	/* SLA warnings and breaches of findings whose time has come. */
+	if ((nsla = sla_run_due(db, time(NULL), &nwarn, &nbreach)) < 0) {
+		fprintf(stderr, "vigil-scan: sla: %s\n", db_error(db));
+		rc = EX_CONFIG;
+	} else if (nsla > 0)
+		log_info("due: %ld SLA warnings, %ld SLA breaches", nwarn,
+		    nbreach);
 	/* Today's open findings per severity for the executive report's
 	 * trends (from the kept counts: cheap every minute), then the
 	 * reports POST /reports queued, and those whose worker died. */

@@ -26,7 +26,10 @@
 	"description, recommendation, evidence, fingerprint, state, " \
 	"remediation, resolved_by, awaiting_scan, accepted_until, " \
 	"snoozed_until, detected_at, updated_at, last_seen_at, resolved_at, " \
-	"assignee, notes, " FINDING_META_COLS
+	"assignee, notes, " FINDING_META_COLS ", " FINDING_SLA_COLS
+
+/* The due date (0034), after the metadata: findings.c's C_DUE. */
+#define FINDING_SLA_COLS "due_at"
 
 /* The resource metadata (0026), in findings.c's C_RNAME.. order. */
 #define FINDING_META_COLS \
@@ -42,7 +45,7 @@
 	"description, recommendation, NULL, NULL, state, " \
 	"NULL, NULL, NULL, NULL, " \
 	"NULL, detected_at, updated_at, NULL, NULL, " \
-	"NULL, NULL, " FINDING_META_COLS
+	"NULL, NULL, " FINDING_META_COLS ", " FINDING_SLA_COLS
 
 /* The scanner's batches (findings_observe_batch): FINDING_COLS, then
  * integration_id and seen_scan_id; without the evidence when the batch
@@ -54,7 +57,8 @@
 	"description, recommendation, NULL, fingerprint, state, " \
 	"remediation, resolved_by, awaiting_scan, accepted_until, " \
 	"snoozed_until, detected_at, updated_at, last_seen_at, resolved_at, " \
-	"assignee, notes, " FINDING_META_COLS ", integration_id, seen_scan_id"
+	"assignee, notes, " FINDING_META_COLS ", " FINDING_SLA_COLS \
+	", integration_id, seen_scan_id"
 
 /* The filters of GET /findings after the tenant, in findings.c's LP_*
  * order: a NULL value matches everything (MariaDB optimises each
@@ -443,7 +447,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "f.snoozed_until, f.detected_at, f.updated_at, f.last_seen_at, "
 	    "f.resolved_at, f.assignee, f.notes, f.resource_name, "
 	    "f.resource_type, f.resource_group, f.region, f.account, f.tags, "
-	    "f.source, h.seq, h.hash "
+	    "f.source, f.due_at, h.seq, h.hash "
 	    "FROM tenants t "
 	    "LEFT JOIN findings f ON f.tenant_id = t.id AND f.id = ? "
 	    "LEFT JOIN audit_heads h ON h.tenant_id = t.id "
@@ -1584,6 +1588,102 @@ static const char *const sqls[SQL__COUNT] = {
 	    "FORCE INDEX (findings_rule) "
 	    "WHERE tenant_id = ? AND rule_id = ? AND state = 'open' "
 	    "ORDER BY id LIMIT ?",
+
+	/* SLAs (0034). SLA_POLICY_COLS: sla.c's SLA_C_* order. */
+#define SLA_POLICY_COLS \
+	"p.critical_days, p.high_days, p.medium_days, p.low_days, " \
+	"p.info_days, p.warning_days, p.response, p.updated_at"
+	[SQL_SLA_GET] =
+	    "SELECT " SLA_POLICY_COLS " FROM sla_policies p "
+	    "WHERE p.tenant_id = ?",
+	[SQL_SLA_UPSERT] =
+	    "INSERT INTO sla_policies (tenant_id, critical_days, high_days, "
+	    "medium_days, low_days, info_days, warning_days, response, "
+	    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+	    "ON DUPLICATE KEY UPDATE critical_days = VALUES(critical_days), "
+	    "high_days = VALUES(high_days), "
+	    "medium_days = VALUES(medium_days), "
+	    "low_days = VALUES(low_days), info_days = VALUES(info_days), "
+	    "warning_days = VALUES(warning_days), "
+	    "response = VALUES(response), updated_at = VALUES(updated_at)",
+	/* An alert's or a case's targets with the policy, one round trip:
+	 * sla.c OBJ_C_* then SLA_POLICY_COLS. */
+	[SQL_SLA_ALERT] =
+	    "SELECT a.severity, a.ingested_at, a.acknowledged_at, "
+	    "a.resolved_at, " SLA_POLICY_COLS " FROM alerts a "
+	    "LEFT JOIN sla_policies p ON p.tenant_id = a.tenant_id "
+	    "WHERE a.tenant_id = ? AND a.id = ?",
+	[SQL_SLA_CASE] =
+	    "SELECT c.severity, c.created_at, c.acknowledged_at, "
+	    "c.resolved_at, " SLA_POLICY_COLS " FROM cases c "
+	    "LEFT JOIN sla_policies p ON p.tenant_id = c.tenant_id "
+	    "WHERE c.tenant_id = ? AND c.id = ?",
+	/* The job's walk: what is due to be looked at, oldest first, along
+	 * findings_sla_next (only pending rows have a value). */
+	[SQL_SLA_PENDING] =
+	    "SELECT tenant_id, id FROM findings "
+	    "WHERE sla_next_at IS NOT NULL AND sla_next_at <= ? "
+	    "ORDER BY sla_next_at LIMIT ?",
+	[SQL_SLA_FINDING_LOCK] =
+	    "SELECT state, severity, due_at, sla_warned, sla_breached, "
+	    "sla_next_at FROM findings WHERE tenant_id = ? AND id = ? "
+	    "FOR UPDATE",
+	/* Neither state nor severity changes: 0034's trigger leaves the due
+	 * date alone. */
+	[SQL_SLA_FINDING_MARK] =
+	    "UPDATE findings SET sla_warned = ?, sla_breached = ?, "
+	    "sla_next_at = ? WHERE tenant_id = ? AND id = ?",
+	[SQL_SLA_EVENT_INSERT] =
+	    "INSERT INTO sla_events (tenant_id, event_id, type, finding_id, "
+	    "severity, due_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	[SQL_SLA_EVENT_COUNT] =
+	    "SELECT COALESCE(SUM(n), 0) FROM list_counts "
+	    "WHERE tenant_id = ? AND list = 'sla_events'",
+	[SQL_SLA_EVENT_LIST] =
+	    "SELECT seq, event_id, type, finding_id, severity, due_at, "
+	    "created_at FROM sla_events WHERE tenant_id = ? AND seq < ? "
+	    "ORDER BY seq DESC LIMIT ?",
+	/* GET /findings by due date (findings.c DP_*): open findings (only
+	 * they have one) along findings_due, soonest first, a page after the
+	 * cursor (due_at, seq). State and severity are in the index, so the
+	 * walk and its count read no row; category, subscription_id and
+	 * environment are not, and even folded away a column the index
+	 * lacks makes MariaDB read every row it walks, so they are named
+	 * only in the _ROWS statements, used when one of them is set. */
+#define FINDING_DUE_WHERE \
+	"FROM findings FORCE INDEX (findings_due) WHERE tenant_id = ? " \
+	"AND due_at IS NOT NULL AND state = 'open' " \
+	"AND (? IS NULL OR due_at >= ?) AND (? IS NULL OR due_at < ?) " \
+	"AND severity IN (?, ?, ?, ?, ?) "
+#define FINDING_DUE_ROWS \
+	"AND (? IS NULL OR category = ?) " \
+	"AND (? IS NULL OR subscription_id = ?) " \
+	"AND (? IS NULL OR environment = ?) "
+#define FINDING_DUE_PAGE \
+	"AND (due_at > ? OR (due_at = ? AND seq > ?)) " \
+	"ORDER BY due_at, seq LIMIT ?) page USING (seq) ORDER BY due_at, seq"
+	[SQL_FINDING_LIST_DUE] =
+	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN (SELECT seq "
+	    FINDING_DUE_WHERE FINDING_DUE_PAGE,
+	[SQL_FINDING_LIST_DUE_ROWS] =
+	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN (SELECT seq "
+	    FINDING_DUE_WHERE FINDING_DUE_ROWS FINDING_DUE_PAGE,
+	/* Time decides what is overdue, not a write: no trigger can keep
+	 * this count, so it is counted among at most LIST_SINCE_CAP
+	 * matches, as with since. */
+	[SQL_FINDING_COUNT_DUE] =
+	    "SELECT COUNT(*), COUNT(*) FROM (SELECT 1 " FINDING_DUE_WHERE
+	    "LIMIT " LIST_SINCE_CAP_S ") s",
+	/* The kept part of that count (0034's finding_due_counts): open
+	 * findings due on whole days strictly between the bounds' days
+	 * (findings.c due_total). */
+	[SQL_FINDING_DUE_DAYS] =
+	    "SELECT COALESCE(SUM(n), 0) FROM finding_due_counts "
+	    "WHERE tenant_id = ? AND severity IN (?, ?, ?, ?, ?) "
+	    "AND (? IS NULL OR due_day > ?) AND (? IS NULL OR due_day < ?)",
+	[SQL_FINDING_COUNT_DUE_ROWS] =
+	    "SELECT COUNT(*), COUNT(*) FROM (SELECT 1 " FINDING_DUE_WHERE
+	    FINDING_DUE_ROWS "LIMIT " LIST_SINCE_CAP_S ") s",
 	/* reports (reports.c): what the API shows of one, REPORT_COLS. */
 	[SQL_REPORT_INSERT] =
 	    "INSERT INTO reports (id, tenant_id, type, format, params, status, "

@@ -2,6 +2,7 @@
 #include "vigil.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "db.h"
 #include "export.h"
@@ -15,7 +16,8 @@ const char *const export_columns[] = { "id", "title", "severity", "state",
     "category", "rule_id", "provider", "source", "subscription_id",
     "environment", "resource_id", "resource_name", "resource_type",
     "resource_group", "region", "account", "tags", "framework",
-    "detected_at", "last_seen_at", "updated_at", "resolved_at" };
+    "detected_at", "last_seen_at", "updated_at", "resolved_at", "due_at",
+    "overdue" };
 const size_t export_ncolumns = NELEM(export_columns);
 
 int
@@ -109,11 +111,14 @@ export_run(struct db *db, const char *tenant_id,
 	size_t i, len;
 	const char *s;
 	int rc = 0, more = 1, wrote = 0;
+	time_t now = time(NULL);
 
 	*rows = 0;
 	/* Written out every 256 KiB; the cap is far above one row. */
 	buf_init(&b, 16 * 1024 * 1024);
 	pf.before = 1LL << 62;
+	pf.due_after = 0;
+	pf.seq_after = 0;
 	pf.limit = EXPORT_PAGE;
 	if (fmt == EXPORT_CSV && export_csv_header(&b) != 0) {
 		rc = DB_ERR;
@@ -129,6 +134,7 @@ export_run(struct db *db, const char *tenant_id,
 		for (i = 0; i < page->n; i++) {
 			json_object *o = findings_to_json(page->rows[i], 0);
 
+			findings_due_json(o, page->rows[i], now);
 			if (fmt == EXPORT_CSV)
 				rc = export_csv_row(&b, o);
 			else {
@@ -151,7 +157,12 @@ export_run(struct db *db, const char *tenant_id,
 		}
 		*rows += (long long)page->n;
 		more = page->has_more;
-		if (more)
+		/* The next page after the last row, in the list's order: by
+		 * sequence, or (overdue, due_before) by due date. */
+		if (more && pf.due) {
+			pf.due_after = page->rows[page->n - 1]->due_at;
+			pf.seq_after = page->rows[page->n - 1]->seq;
+		} else if (more)
 			pf.before = page->rows[page->n - 1]->seq;
 		findings_page_free(page);
 		page = NULL;

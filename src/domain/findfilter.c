@@ -11,7 +11,8 @@
 
 const char *const findfilter_names[] = { "severity", "category",
     "subscription_id", "environment", "state", "since", "resource_type",
-    "resource_group", "region", "source", "tag", NULL };
+    "resource_group", "region", "source", "tag", "overdue", "due_before",
+    NULL };
 
 static const char *const severities[] = { "critical", "high", "medium",
     "low", "info" };
@@ -62,9 +63,58 @@ str_filter(findfilter_get get, void *arg, const char *name, size_t max,
 	return v != NULL && (*v == '\0' || strlen(v) > max) ? -1 : 0;
 }
 
+/* overdue=true|false and due_before=RFC 3339 (0034's due dates): a list
+ * by due date, of open findings only. 0, or -1 with field and why. */
+static int
+due_filters(findfilter_get get, void *arg, struct findings_filter *f,
+    time_t now, const char **field, const char **why)
+{
+	const char *ov = get(arg, "overdue"), *db = get(arg, "due_before"),
+	    *st = get(arg, "state");
+	time_t before = 0;
+
+	if (ov != NULL && strcmp(ov, "true") != 0 && strcmp(ov, "false") != 0) {
+		*field = "overdue";
+		*why = "overdue must be true or false.";
+		return -1;
+	}
+	if (db != NULL && vtime_parse_rfc3339(db, &before) != 0) {
+		*field = "due_before";
+		*why = "due_before must be an RFC 3339 timestamp.";
+		return -1;
+	}
+	if (ov == NULL && db == NULL)
+		return 0;
+	/* Only an open finding has a due date: any other state would be
+	 * a question with no answer but an empty page. */
+	if (st != NULL && strcmp(st, "open") != 0) {
+		*field = "state";
+		*why = "overdue and due_before list open findings: leave state "
+		    "out or set it to open.";
+		return -1;
+	}
+	if (get(arg, "since") != NULL || get(arg, "resource_type") != NULL ||
+	    get(arg, "resource_group") != NULL || get(arg, "region") != NULL ||
+	    get(arg, "source") != NULL || get(arg, "tag") != NULL) {
+		*field = ov != NULL ? "overdue" : "due_before";
+		*why = "overdue and due_before combine with severity, category, "
+		    "subscription_id and environment only.";
+		return -1;
+	}
+	f->due = 1;
+	f->due_to = before;
+	if (ov != NULL && strcmp(ov, "true") == 0) {
+		/* Due at or before now: the earlier of the two bounds. */
+		if (f->due_to == 0 || now + 1 < f->due_to)
+			f->due_to = now + 1;
+	} else if (ov != NULL)
+		f->due_from = now + 1;
+	return 0;
+}
+
 int
-findfilter_parse(findfilter_get get, void *arg, struct findfilter *ff,
-    const char **field, const char **why)
+findfilter_parse(findfilter_get get, void *arg, time_t now,
+    struct findfilter *ff, const char **field, const char **why)
 {
 	static const struct { const char *name; size_t max; size_t off; }
 	    strs[] = {
@@ -127,6 +177,8 @@ findfilter_parse(findfilter_get get, void *arg, struct findfilter *ff,
 		*why = "since must be an RFC 3339 timestamp.";
 		return -1;
 	}
+	if (due_filters(get, arg, f, now, field, why) != 0)
+		return -1;
 	if (f->since && get(arg, "state") == NULL) {
 		memcpy(f->state, states, sizeof(f->state));
 		f->nstate = NELEM(states);

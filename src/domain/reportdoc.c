@@ -198,7 +198,7 @@ reportdoc_findings(struct db *db, const char *tenant_id,
 	    "severity:Severity", "state:State", "category:Category",
 	    "source:Source", "resource_name:Resource name",
 	    "resource_id:Resource", "region:Region", "framework:Framework",
-	    "detected_at:Detected", "last_seen_at:Last seen" };
+	    "detected_at:Detected", "last_seen_at:Last seen", "due_at:Due" };
 	/* A page holds about a hundred characters a line: the columns a
 	 * reader scans, the resource by name (else its id), the day. */
 	static const char *const narrow[] = { "severity:Severity",
@@ -222,7 +222,8 @@ reportdoc_findings(struct db *db, const char *tenant_id,
 
 	*doc = NULL;
 	filters = json_object_object_get(params, "filters");
-	if (findfilter_parse(filters_get, filters, &ff, &fbad, &fwhy) != 0) {
+	if (findfilter_parse(filters_get, filters, now, &ff, &fbad,
+	    &fwhy) != 0) {
 		snprintf(why, whysz, "filters.%s: %s", fbad, fwhy);
 		return 1;
 	}
@@ -254,6 +255,8 @@ reportdoc_findings(struct db *db, const char *tenant_id,
 			    *row = json_object_new_array();
 			const char *sev = finding_severity_str(
 			    page->rows[i]->f.severity);
+
+			findings_due_json(o, page->rows[i], now);
 
 			for (k = 0; k < ncols; k++) {
 				const char *key = cols[k];
@@ -293,7 +296,10 @@ reportdoc_findings(struct db *db, const char *tenant_id,
 		}
 		total += (long long)page->n;
 		more = page->has_more;
-		if (more)
+		if (more && ff.f.due) {
+			ff.f.due_after = page->rows[page->n - 1]->due_at;
+			ff.f.seq_after = page->rows[page->n - 1]->seq;
+		} else if (more)
 			ff.f.before = page->rows[page->n - 1]->seq;
 		findings_page_free(page);
 		page = NULL;

@@ -185,7 +185,7 @@ reports_check(json_object *body, time_t now, json_object **params,
 				return bad(err, "filters", "Each filter is a "
 				    "string, as in the query string.");
 		}
-		if (findfilter_parse(filters_get, filters, &ff, &fbad,
+		if (findfilter_parse(filters_get, filters, now, &ff, &fbad,
 		    &fwhy) != 0) {
 			snprintf(msg, sizeof(msg), "filters.%s: %s", fbad, fwhy);
 			return bad(err, "filters", msg);

@@ -83,6 +83,13 @@ class CBase(FBase):
             STACK.query("SELECT HEX(UNHEX(SHA2(resource_id, 256))), "
                         "COUNT(*) FROM findings WHERE tenant_id = %s AND "
                         "state = 'open' GROUP BY 1 ORDER BY 1" % t))
+        # The open findings per due day (0034; test_sla.py).
+        self.assertEqual(
+            STACK.query("SELECT due_day, severity, n FROM finding_due_counts"
+                        " WHERE tenant_id = %s AND n <> 0 ORDER BY 1, 2" % t),
+            STACK.query("SELECT DATE(due_at), severity, COUNT(*) FROM "
+                        "findings WHERE tenant_id = %s AND due_at IS NOT "
+                        "NULL GROUP BY 1, 2 ORDER BY 1, 2" % t))
         self.assertEqual(
             STACK.query("SELECT rule_id, state, n FROM finding_rule_counts "
                         "WHERE tenant_id = %s AND n <> 0 ORDER BY 1, 2" % t),

@@ -220,6 +220,37 @@ class T170Export(ReportBase):
                      "state=dismissed")
         self.assertEqual(len(parse_csv(r.body.decode())), 1)
 
+    def test_overdue(self):
+        """The SLA filters: overdue=true lists the findings past their due
+        date, soonest due first, each with due_at and overdue; past the
+        list's page of 500 (a page of the due-date cursor)."""
+        ids = [r[0] for r in STACK.query(
+            "SELECT id FROM findings WHERE tenant_id = '%s' AND severity = "
+            "'low' ORDER BY id LIMIT 510" % self.tenant_id)]
+        self.assertEqual(len(ids), 510)
+        STACK.sql("UPDATE vigil.findings SET due_at = UTC_TIMESTAMP() - "
+                  "INTERVAL 2 DAY WHERE tenant_id = '%s' AND id IN (%s)" % (
+                      self.tenant_id, ", ".join("'%s'" % i for i in ids)))
+        r = self.req("GET", "/api/v1/findings/export?format=jsonl&"
+                     "overdue=true")
+        self.assertEqual(r.status, 200, r.body[:300])
+        got = [json.loads(line) for line in r.body.decode().splitlines()]
+        self.assertEqual(sorted(o["id"] for o in got), sorted(ids))
+        self.assertTrue(all(o["overdue"] is True for o in got))
+        r = self.req("GET", "/api/v1/findings/export?format=csv&"
+                     "overdue=false&severity=low")
+        rows = parse_csv(r.body.decode())
+        self.assertEqual(rows[0][-2:], ["due_at", "overdue"])
+        want = sum(1 for e in self.entries if e["severity"] == "low") - 510
+        self.assertEqual(len(rows) - 1, want)
+        self.assertEqual({row[-1] for row in rows[1:]}, {"false"})
+        for q, field in (("overdue=maybe", "overdue"),
+                         ("overdue=true&state=resolved", "state"),
+                         ("overdue=true&tag=a:b", "overdue"),
+                         ("due_before=tomorrow", "due_before")):
+            r = self.req("GET", "/api/v1/findings/export?format=csv&" + q)
+            self.assert_error(r, 400, "invalid_request", field)
+
     def test_every_front_end(self):
         for name, base in sorted(STACK.urls().items()):
             r = self.req("GET", "/api/v1/findings/export?format=jsonl",

@@ -104,34 +104,59 @@ START_TEST(test_findfilter)
 		{ "since", "yesterday", "since" },
 		{ "tag", "novalue", "tag" },
 		{ "tag", ":v", "tag" },
+		{ "overdue", "yes", "overdue" },
+		{ "due_before", "soon", "due_before" },
 	};
+	const char *overdue[] = { "overdue", "true", "severity", "high",
+	    NULL };
+	const char *due_bad[][5] = {
+		{ "overdue", "true", "state", "resolved", NULL },
+		{ "overdue", "true", "region", "eu", NULL },
+		{ "due_before", "2026-01-01T00:00:00Z", "since",
+		    "2026-01-01T00:00:00Z", NULL },
+	};
+	static const char *const due_field[] = { "state", "overdue",
+	    "due_before" };
 	struct findfilter ff;
 	const char *field, *why;
 	size_t i;
 
-	ck_assert_int_eq(findfilter_parse(pairs_get, none, &ff, &field, &why),
-	    0);
+	ck_assert_int_eq(findfilter_parse(pairs_get, none, 1796464800, &ff,
+	    &field, &why), 0);
 	ck_assert_int_eq((int)ff.f.nstate, 1);
 	ck_assert_str_eq(ff.f.state[0], "open");
 	ck_assert_int_eq((int)ff.f.nseverity, 5);
 	findfilter_clear(&ff);
-	ck_assert_int_eq(findfilter_parse(pairs_get, some, &ff, &field, &why),
-	    0);
+	ck_assert_int_eq(findfilter_parse(pairs_get, some, 1796464800, &ff,
+	    &field, &why), 0);
 	ck_assert_int_eq((int)ff.f.nseverity, 2);
 	ck_assert_str_eq(ff.f.tag_key, "env");
 	ck_assert_str_eq(ff.f.tag_value, "prod:eu");
 	ck_assert_str_eq(ff.f.region, "westeurope");
 	findfilter_clear(&ff);
 	/* since without state: every state */
-	ck_assert_int_eq(findfilter_parse(pairs_get, since, &ff, &field,
-	    &why), 0);
+	ck_assert_int_eq(findfilter_parse(pairs_get, since, 1796464800, &ff,
+	    &field, &why), 0);
 	ck_assert_int_eq((int)ff.f.nstate, 6);
 	findfilter_clear(&ff);
+	/* overdue=true: open findings due before now (+1 s) */
+	ck_assert_int_eq(findfilter_parse(pairs_get, overdue, 1796464800, &ff,
+	    &field, &why), 0);
+	ck_assert_int_eq(ff.f.due, 1);
+	ck_assert_int_eq((int)(ff.f.due_to - 1796464800), 1);
+	ck_assert_int_eq((int)ff.f.due_from, 0);
+	findfilter_clear(&ff);
+	for (i = 0; i < NELEM(due_bad); i++) {
+		ck_assert_int_eq(findfilter_parse(pairs_get,
+		    due_bad[i], 1796464800, &ff, &field, &why), -1);
+		ck_assert_str_eq(field, due_field[i]);
+		findfilter_clear(&ff);
+	}
 	for (i = 0; i < NELEM(bad); i++) {
 		const char *p[] = { bad[i][0], bad[i][1], NULL };
 
-		ck_assert_int_eq(findfilter_parse(pairs_get, p, &ff, &field,
-		    &why), -1);
+		ck_assert_int_eq(findfilter_parse(pairs_get, p, 1796464800,
+		    &ff, &field, &why), -1);
 		ck_assert_str_eq(field, bad[i][2]);
 		findfilter_clear(&ff);
 	}

@@ -22,6 +22,7 @@ main(void)
 		settings_suite, sign_suite, spool_suite, tenants_suite, text_suite,
 		vjson_suite,
 		vtime_suite,
+		sla_suite,
 	};
 	SRunner *sr;
 	size_t i;

@@ -40,6 +40,7 @@ Suite	*router_suite(void);
 Suite	*rules_suite(void);
 Suite	*settings_suite(void);
 Suite	*sign_suite(void);
+Suite	*sla_suite(void);
 Suite	*spool_suite(void);
 Suite	*tenants_suite(void);
 Suite	*text_suite(void);
