@@ -166,6 +166,8 @@ extern const struct route cases_routes[];
 extern const size_t cases_nroutes;
 extern const struct route sla_routes[];
 extern const size_t sla_nroutes;
+extern const struct route reports_routes[];
+extern const size_t reports_nroutes;
 
 /* The assembled table (routes.c). */
 const struct route *routes_table(size_t *n);

@@ -11,6 +11,9 @@
 
 #include "api.h"
 #include "db.h"
+#include "export.h"
+#include "findfilter.h"
+#include "log.h"
 #include "findings.h"
 #include "imports.h"
 #include "lifecycle.h"
@@ -30,93 +33,41 @@ not_found(struct request *r)
 	    "id");
 }
 
-/* Split a comma list of enum names into vals (up to 5, deduplicated);
- * -1 on an unknown or empty name. */
-static int
-parse_list(const char *s, const char *const *names, size_t nnames,
-    const char **vals, size_t *nvals)
+static const char *
+query_get(void *arg, const char *name)
 {
-	const char *p = s;
-	size_t i;
+	return request_param(arg, name);
+}
 
-	*nvals = 0;
-	for (;;) {
-		const char *e = strchr(p, ',');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		int found = -1;
+/* The list filters of the query string (findfilter.h), or -1 after the
+ * 400; known: the other parameters the route takes (NULL-terminated). */
+static int
+query_filter(struct request *r, const char *const *known,
+    struct findfilter *ff)
+{
+	const char *field, *why;
+	size_t i, j;
 
-		for (i = 0; i < nnames; i++)
-			if (strlen(names[i]) == len &&
-			    strncmp(p, names[i], len) == 0)
-				found = (int)i;
-		if (found < 0)
-			return -1;
-		for (i = 0; i < *nvals; i++)
-			if (vals[i] == names[found])
+	for (i = 0; i < r->nparams; i++) {
+		for (j = 0; findfilter_names[j] != NULL; j++)
+			if (strcmp(r->params[i].name, findfilter_names[j]) == 0)
 				break;
-		if (i == *nvals)
-			vals[(*nvals)++] = names[found];
-		if (e == NULL)
-			break;
-		p = e + 1;
+		if (findfilter_names[j] != NULL)
+			continue;
+		for (j = 0; known[j] != NULL; j++)
+			if (strcmp(r->params[i].name, known[j]) == 0)
+				break;
+		if (known[j] == NULL) {
+			reply_bad(r, r->params[i].name,
+			    "Unknown query parameter.");
+			return -1;
+		}
 	}
-	return 0;
-}
-
-static const char *const severities[] = { "critical", "high", "medium",
-    "low", "info" };
-static const char *const states[] = { "open", "accepted", "resolved",
-    "snoozed", "dismissed", "muted" };
-
-/* A string filter: absent (NULL) or 1..max bytes. */
-static int
-str_param(struct request *r, const char *name, size_t max,
-    const char **out)
-{
-	const char *v = request_param(r, name);
-
-	*out = v;
-	if (v != NULL && (*v == '\0' || strlen(v) > max)) {
-		reply_bad(r, name, "The filter must not be empty or longer than "
-		    "the field.");
+	if (findfilter_parse(query_get, r, time(NULL), ff, &field,
+	    &why) != 0) {
+		reply_bad(r, field, why);
 		return -1;
 	}
-	return 0;
-}
-
-/* overdue=true|false and due_before=RFC 3339: a list by due date (only
- * open findings have one). 0, or -1 after a 400. */
-static int
-due_params(struct request *r, struct findings_filter *f)
-{
-	const char *ov = request_param(r, "overdue");
-	const char *st = request_param(r, "state");
-	time_t before = 0, now = time(NULL);
-
-	if (ov != NULL && strcmp(ov, "true") != 0 && strcmp(ov, "false") != 0) {
-		reply_bad(r, "overdue", "overdue must be true or false.");
-		return -1;
-	}
-	if (reply_time(r, "due_before", request_param(r, "due_before"),
-	    &before) < 0)
-		return -1;
-	if (ov == NULL && request_param(r, "due_before") == NULL)
-		return 0;
-	/* Only an open finding has a due date: any other state would be
-	 * a question with no answer but an empty page. */
-	if (st != NULL && strcmp(st, "open") != 0) {
-		reply_bad(r, "state", "overdue and due_before list open "
-		    "findings: leave state out or set it to open.");
-		return -1;
-	}
-	f->due = 1;
-	f->due_to = before;
-	if (ov != NULL && strcmp(ov, "true") == 0) {
-		/* Due at or before now: the earlier of the two bounds. */
-		if (f->due_to == 0 || now + 1 < f->due_to)
-			f->due_to = now + 1;
-	} else if (ov != NULL)
-		f->due_from = now + 1;
 	return 0;
 }
 
@@ -148,90 +99,26 @@ due_cursor(struct request *r, struct findings_filter *f)
 static void
 findings_list_h(struct request *r, struct db *db)
 {
-	static const char *const known[] = { "severity", "category",
-	    "subscription_id", "environment", "state", "since", "limit",
-	    "cursor", "resource_type", "resource_group", "region", "source",
-	    "tag", "overdue", "due_before", NULL };
-	struct findings_filter f = { .nseverity = 5, .nstate = 1 };
+	static const char *const known[] = { "limit", "cursor", NULL };
+	struct findfilter ff;
+	struct findings_filter *f = &ff.f;
 	struct findings_page *page;
-	const char *s, *colon;
-	char cursor[64] = "", *tag_key = NULL;
+	char cursor[64] = "";
 	json_object *root, *arr;
 	time_t now;
 	size_t i;
 	int rc;
 
-	if (reply_unknown_params(r, known) != 0)
+	if (query_filter(r, known, &ff) != 0)
 		return;
-	memcpy(f.severity, severities, sizeof(f.severity));
-	f.state[0] = "open";
-	if ((s = request_param(r, "severity")) != NULL &&
-	    parse_list(s, severities, 5, f.severity, &f.nseverity) != 0) {
-		reply_bad(r, "severity", "severity must be one or a comma "
-		    "list of critical, high, medium, low, info.");
+	if (params_limit(r, &f->limit) != 0 ||
+	    (f->due ? due_cursor(r, f) : params_seq_cursor(r, &f->before)) !=
+	    0) {
+		findfilter_clear(&ff);
 		return;
 	}
-	if ((s = request_param(r, "state")) != NULL) {
-		if (strcmp(s, "all") == 0) {
-			memcpy(f.state, states, sizeof(f.state));
-			f.nstate = NELEM(states);
-		} else if (parse_list(s, states, NELEM(states), f.state,
-		    &f.nstate) != 0) {
-			reply_bad(r, "state", "state must be all, or one or a "
-			    "comma list of open, accepted, resolved, snoozed, "
-			    "dismissed, muted.");
-			return;
-		}
-	}
-	if (due_params(r, &f) != 0)
-		return;
-	if (str_param(r, "category", 32, &f.category) != 0 ||
-	    str_param(r, "subscription_id", 64, &f.subscription_id) != 0 ||
-	    str_param(r, "environment", 32, &f.environment) != 0 ||
-	    str_param(r, "resource_type", FINDING_META_MAX,
-	    &f.resource_type) != 0 ||
-	    str_param(r, "resource_group", FINDING_META_MAX,
-	    &f.resource_group) != 0 ||
-	    str_param(r, "region", FINDING_REGION_MAX, &f.region) != 0 ||
-	    str_param(r, "source", FINDING_SOURCE_MAX, &f.source) != 0 ||
-	    reply_since(r, "since", &f.since) < 0 ||
-	    params_limit(r, &f.limit) != 0 ||
-	    (f.due ? due_cursor(r, &f) : params_seq_cursor(r, &f.before)) != 0)
-		return;
-	if (f.due && (f.since || f.resource_type != NULL ||
-	    f.resource_group != NULL || f.region != NULL || f.source != NULL ||
-	    request_param(r, "tag") != NULL)) {
-		reply_bad(r, request_param(r, "overdue") ? "overdue" :
-		    "due_before", "overdue and due_before combine with "
-		    "severity, category, subscription_id and environment "
-		    "only.");
-		return;
-	}
-	/* A client that polls with since wants what changed, whatever it
-	 * became (accepted, resolved, ...): without state, every state. */
-	if (f.since && request_param(r, "state") == NULL) {
-		memcpy(f.state, states, sizeof(f.state));
-		f.nstate = NELEM(states);
-	}
-	/* tag=key:value, split at the first ':'. A key or value longer
-	 * than a stored one can hold matches nothing: 400 like the other
-	 * filters. */
-	if ((s = request_param(r, "tag")) != NULL) {
-		if ((colon = strchr(s, ':')) == NULL || colon == s ||
-		    (tag_key = strndup(s, (size_t)(colon - s))) == NULL ||
-		    finding_utf8_chars(tag_key) > FINDING_TAG_KEY_MAX ||
-		    finding_utf8_chars(colon + 1) > FINDING_TAG_VALUE_MAX) {
-			free(tag_key);
-			reply_bad(r, "tag", "tag must be key:value, a key of 1 "
-			    "to 256 characters without ':' and a value of at "
-			    "most 256.");
-			return;
-		}
-		f.tag_key = tag_key;
-		f.tag_value = colon + 1;
-	}
-	rc = findings_list(db, r->auth.tenant_id, &f, &page);
-	free(tag_key);
+	rc = findings_list(db, r->auth.tenant_id, f, &page);
+	findfilter_clear(&ff);
 	if (rc != 0) {
 		api_db_error(r, rc);
 		return;
@@ -244,7 +131,7 @@ findings_list_h(struct request *r, struct db *db)
 		findings_due_json(o, page->rows[i], now);
 		json_object_array_add(arr, o);
 	}
-	if (page->has_more && f.due)
+	if (page->has_more && f->due)
 		snprintf(cursor, sizeof(cursor), "d%lld.%lld",
 		    (long long)page->rows[page->n - 1]->due_at,
 		    page->rows[page->n - 1]->seq);
@@ -665,10 +552,65 @@ findings_bulk(struct request *r, struct db *db)
 	response_json(r, 200, root);
 }
 
+static int
+export_write(void *arg, const char *data, size_t n)
+{
+	return api_send(arg, data, n);
+}
+
+static void
+export_pause(void *arg)
+{
+	api_pause(arg);
+}
+
+/* GET /findings/export: every finding the list filters match, as CSV or
+ * JSON Lines, written as it is read (export.c: keyset pages of 500), so
+ * neither side holds the whole answer. The length is not known before
+ * the end: no Content-Length, the front end chunks the answer. A failure
+ * once the head is out can only cut the answer short. */
+static void
+findings_export_h(struct request *r, struct db *db)
+{
+	static const char *const known[] = { "format", NULL };
+	struct findfilter ff;
+	enum export_format fmt;
+	const char *s = request_param(r, "format");
+	long long rows = 0;
+	int rc;
+
+	if (s == NULL || (strcmp(s, "csv") != 0 && strcmp(s, "jsonl") != 0)) {
+		reply_bad(r, "format", "format must be csv or jsonl.");
+		return;
+	}
+	fmt = strcmp(s, "csv") == 0 ? EXPORT_CSV : EXPORT_JSONL;
+	if (query_filter(r, known, &ff) != 0)
+		return;
+	r->status = 200;
+	buf_reset(&r->out);
+	response_header(r, "Content-Type", "%s", fmt == EXPORT_CSV ?
+	    "text/csv; charset=utf-8; header=present" :
+	    "application/x-ndjson");
+	response_header(r, "Content-Disposition",
+	    "attachment; filename=\"findings.%s\"", s);
+	if (api_send_head(r, -1) != 0 || strcmp(r->method, "HEAD") == 0)
+		goto out;
+	api_pause(r);
+	rc = export_run(db, r->auth.tenant_id, &ff.f, fmt, export_write,
+	    export_pause, r, &rows);
+	if (rc < 0)
+		log_warn("request %s: export cut short after %lld findings: "
+		    "database error %d", r->id, rows, rc);
+out:
+	findfilter_clear(&ff);
+}
+
 const struct route findings_routes[] = {
 	{ "GET", "/api/v1/findings", SCOPE_READ, 0, findings_list_h },
 	{ "POST", "/api/v1/findings/bulk", SCOPE_WRITE, ROUTE_JSON_BODY,
 	    findings_bulk },
+	{ "GET", "/api/v1/findings/export", SCOPE_READ, 0,
+	    findings_export_h },
 	{ "GET", "/api/v1/findings/{id}", SCOPE_READ, 0, findings_get },
 	{ "PATCH", "/api/v1/findings/{id}", SCOPE_WRITE, ROUTE_JSON_BODY,
 	    findings_patch_h },

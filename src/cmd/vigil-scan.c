@@ -14,6 +14,8 @@
 #include "conf.h"
 #include "db.h"
 #include "imports.h"
+#include "render.h"
+#include "reports.h"
 #include "id.h"
 #include "integrations.h"
 #include "log.h"
@@ -167,6 +169,24 @@ run_once(struct db *db, const char *integration_id, int dry,
 	return EX_CONFIG;
 }
 
+/* The renderers for reports_run_due: a report document in csv, html,
+ * pdf or xlsx (the JSON one is the document itself). */
+static int
+render_report(json_object *doc, const char *format, const char *paper,
+    struct buf *out, char *err, size_t errsz)
+{
+	if (strcmp(format, "csv") == 0)
+		return render_csv(doc, out, err, errsz);
+	if (strcmp(format, "html") == 0)
+		return render_html(doc, out, err, errsz);
+	if (strcmp(format, "pdf") == 0)
+		return render_pdf(doc, paper, out, err, errsz);
+	if (strcmp(format, "xlsx") == 0)
+		return render_xlsx(doc, out, err, errsz);
+	snprintf(err, errsz, "No renderer for %s.", format);
+	return -1;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -188,7 +208,7 @@ main(int argc, char *argv[])
 	const char *cfile = NULL, *integ = NULL;
 	char err[1024];
 	int ch, due = 0, once = 0, dry = 0, rc;
-	long nimp, nsla, nwarn, nbreach;
+	long nimp, nsla, nwarn, nbreach, nrep;
 
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -275,6 +295,15 @@ main(int argc, char *argv[])
 	} else if (nsla > 0)
 		log_info("due: %ld SLA warnings, %ld SLA breaches", nwarn,
 		    nbreach);
+	/* Today's open findings per severity for the executive report's
+	 * trends (from the kept counts: cheap every minute), then the
+	 * reports POST /reports queued, and those whose worker died. */
+	if (reports_snapshot(db, time(NULL)) != 0 ||
+	    (nrep = reports_run_due(db, time(NULL), render_report)) < 0) {
+		fprintf(stderr, "vigil-scan: reports: %s\n", db_error(db));
+		rc = EX_CONFIG;
+	} else if (nrep > 0)
+		log_info("due: %ld reports generated", nrep);
 out:
 	db_free(db);
 	rules_free(&rules);

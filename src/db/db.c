@@ -193,6 +193,11 @@
 	"id, seq, at, actor, action, object, detail, prev_hash, hash"
 #define AUDIT_HEAD_COLS "seq, hash"
 
+/* What the API shows of a report (reports.c's RPT_C_*). */
+#define REPORT_COLS \
+	"seq, id, type, format, params, status, actor, attempts, size, " \
+	"error, created_at, started_at, finished_at"
+
 /* imports: the column order imports.c names (IMP_C_*) */
 #define IMPORT_COLS \
 	"seq, id, source, format, mode, status, actor, bytes, items, " \
@@ -1709,6 +1714,77 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT tenant_id, observable_seq, 1 FROM alert_observables "
 	    "WHERE tenant_id = ? AND alert_seq = ? "
 	    "ON DUPLICATE KEY UPDATE n = n + 1",
+	/* reports (reports.c): what the API shows of one, REPORT_COLS. */
+	[SQL_REPORT_INSERT] =
+	    "INSERT INTO reports (id, tenant_id, type, format, params, status, "
+	    "actor, created_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
+	[SQL_REPORT_GET] =
+	    "SELECT " REPORT_COLS " FROM reports WHERE tenant_id = ? AND id = ?",
+	[SQL_REPORT_LIST] =
+	    "SELECT " REPORT_COLS " FROM reports WHERE tenant_id = ? "
+	    "AND seq < ? ORDER BY seq DESC LIMIT ?",
+	[SQL_REPORT_COUNT] =
+	    "SELECT COUNT(*) FROM reports WHERE tenant_id = ?",
+	/* Queued reports, and those whose worker's lease ran out (it died
+	 * or hung): the parameter is now. */
+	[SQL_REPORT_DUE] =
+	    "SELECT id FROM reports WHERE status = 'queued' "
+	    "UNION ALL SELECT id FROM reports WHERE status = 'running' AND "
+	    "lease_until < ? LIMIT 50",
+	/* Take one (the lease's end, now, the id, now): only one worker
+	 * gets affected = 1. */
+	[SQL_REPORT_CLAIM] =
+	    "UPDATE reports SET status = 'running', attempts = attempts + 1, "
+	    "lease_until = ?, started_at = ? WHERE id = ? AND "
+	    "(status = 'queued' OR (status = 'running' AND lease_until < ?))",
+	[SQL_REPORT_CLAIMED] =
+	    "SELECT tenant_id, type, format, params, attempts FROM reports "
+	    "WHERE id = ?",
+	/* The end of the attempt that claimed it (status, content, size,
+	 * error, now, id, attempts): a worker whose lease was taken over
+	 * writes nothing. */
+	[SQL_REPORT_FINISH] =
+	    "UPDATE reports SET status = ?, content = ?, size = ?, error = ?, "
+	    "finished_at = ?, lease_until = NULL WHERE id = ? AND "
+	    "status = 'running' AND attempts = ?",
+	[SQL_REPORT_CONTENT] =
+	    "SELECT type, format, content FROM reports WHERE tenant_id = ? "
+	    "AND id = ? AND status = 'completed'",
+	[SQL_REPORT_TENANT_NAME] =
+	    "SELECT name FROM tenants WHERE id = ?",
+	/* The day's open findings per tenant and severity, from the counts
+	 * the triggers keep (0005), not from the findings: one row per
+	 * (tenant, severity) whatever the number of findings. */
+	[SQL_DAILY_SNAPSHOT] =
+	    "INSERT INTO finding_daily (tenant_id, day, severity, open) "
+	    "SELECT tenant_id, ?, severity, SUM(n) FROM finding_counts "
+	    "WHERE state = 'open' GROUP BY tenant_id, severity "
+	    "ON DUPLICATE KEY UPDATE open = VALUES(open)",
+	[SQL_DAILY_RANGE] =
+	    "SELECT day, severity, open, resolved, resolve_seconds, "
+	    "resolved_sla, resolved_in_sla FROM finding_daily WHERE tenant_id = ? AND day BETWEEN ? AND ? "
+	    "ORDER BY day, severity",
+	/* Open findings past their SLA due date (0034), read from the
+	 * findings_due index alone (tenant, due_at, seq, state, severity):
+	 * as many entries as are overdue. The parameters: tenant, now. */
+	[SQL_DAILY_OVERDUE_NOW] =
+	    "SELECT severity, COUNT(*) FROM findings FORCE INDEX (findings_due) "
+	    "WHERE tenant_id = ? AND due_at < ? AND state = 'open' "
+	    "GROUP BY severity",
+	[SQL_DAILY_OPEN_NOW] =
+	    "SELECT severity, SUM(n) FROM finding_counts WHERE tenant_id = ? "
+	    "AND state = 'open' GROUP BY severity",
+	/* The resources with the heaviest open findings (the weights are
+	 * posture_weight's, critical to low): a walk of the tenant's open
+	 * findings by findings_state_seq, for a report built off the
+	 * request path. */
+	[SQL_DAILY_TOP_RESOURCES] =
+	    "SELECT resource_id, MAX(resource_name), COUNT(*), "
+	    "SUM(severity = 'critical'), SUM(severity = 'high'), "
+	    "SUM(CASE severity WHEN 'critical' THEN ? WHEN 'high' THEN ? "
+	    "WHEN 'medium' THEN ? WHEN 'low' THEN ? ELSE 0 END) AS score "
+	    "FROM findings WHERE tenant_id = ? AND state = 'open' "
+	    "GROUP BY resource_id ORDER BY score DESC, resource_id LIMIT 10",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */

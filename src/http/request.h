@@ -98,7 +98,8 @@ void	 response_raw(struct request *, int status, const char *ctype,
  * X-Request-Id, blank line, body) into out. */
 int	 response_serialize(const struct request *, struct buf *out);
 /* Only the status line and headers of that response, announcing a body
- * of body_len bytes (for a handler that then writes the body itself). */
+ * of body_len bytes, or of a length not known yet when body_len is -1
+ * (for a handler that then writes the body itself). */
 int	 response_serialize_head(const struct request *, long long body_len,
 	    struct buf *out);
 

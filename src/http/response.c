@@ -140,7 +140,12 @@ response_serialize_head(const struct request *r, long long body_len,
 	    "X-Frame-Options: DENY\r\n"
 	    "Referrer-Policy: no-referrer\r\n"
 	    "Cache-Control: no-store\r\n"
-	    "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
-	    "Content-Length: %lld\r\n\r\n", r->id, body_len);
+	    "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n",
+	    r->id);
+	/* A length not known before the end (an export written as it is
+	 * read): none, and the front end chunks the answer. */
+	if (body_len >= 0)
+		buf_printf(out, "Content-Length: %lld\r\n", body_len);
+	buf_puts(out, "\r\n");
 	return 0;
 }

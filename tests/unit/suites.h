@@ -34,6 +34,7 @@ Suite	*posture_suite(void);
 Suite	*ratelimit_suite(void);
 Suite	*ratetable_suite(void);
 Suite	*render_suite(void);
+Suite	*reports_suite(void);
 Suite	*request_suite(void);
 Suite	*router_suite(void);
 Suite	*rules_suite(void);
