@@ -203,6 +203,8 @@
  * (WEBHOOK_COL_*, DELIVERY_COL_*) */
 #define WEBHOOK_COLS "id, url, events, created_at, disabled_at, " \
 	"disabled_reason, failing_since"
+#define CHANNEL_COLS "id, kind, name, url, events, config, filter, " \
+	"created_at, disabled_at, disabled_reason, failing_since, secret"
 #define DELIVERY_COLS "d.id, d.event_id, e.type, d.status, d.attempts, " \
 	"d.last_status_code, d.last_latency_ms, " \
 	"IF(d.status IN ('pending', 'delivering'), " \
@@ -881,7 +883,8 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL",
 	[SQL_WEBHOOK_LIST] =
 	    "SELECT " WEBHOOK_COLS " FROM webhooks "
-	    "WHERE tenant_id = ? AND deleted_at IS NULL AND id > ? "
+	    "WHERE tenant_id = ? AND deleted_at IS NULL AND kind = 'webhook' "
+	    "AND id > ? "
 	    "ORDER BY id LIMIT ?",
 	[SQL_WEBHOOK_COUNT] =
 	    "SELECT COALESCE(SUM(n), 0) FROM list_counts "
@@ -953,12 +956,21 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_SPOOL_EVENTS] =
 	    "SELECT seq, id, tenant_id, type, created_at, "
 	    "IF(type = 'webhook.test', "
-	    "JSON_VALUE(payload, '$.data.webhook_id'), NULL) "
+	    "JSON_VALUE(payload, '$.data.webhook_id'), NULL), "
+	    /* what a channel's filter looks at (channels_filter_match) */
+	    "COALESCE(JSON_VALUE(payload, '$.data.finding.severity'), "
+	    "JSON_VALUE(payload, '$.data.alert.severity'), "
+	    "JSON_VALUE(payload, '$.data.case.severity')), "
+	    "JSON_VALUE(payload, '$.data.finding.environment'), "
+	    "COALESCE(JSON_VALUE(payload, '$.data.finding.source'), "
+	    "JSON_VALUE(payload, '$.data.alert.source')), "
+	    "COALESCE(JSON_QUERY(payload, '$.data.finding.tags'), "
+	    "JSON_QUERY(payload, '$.data.alert.tags')) "
 	    "FROM events WHERE dispatched = 0 ORDER BY dispatched, seq "
 	    "LIMIT ? FOR UPDATE SKIP LOCKED",
 	/* The webhooks an event of the tenant may go to. */
 	[SQL_SPOOL_WEBHOOKS] =
-	    "SELECT id, events, created_seq FROM webhooks "
+	    "SELECT id, events, created_seq, filter FROM webhooks "
 	    "WHERE tenant_id = ? AND deleted_at IS NULL AND disabled_at IS NULL",
 	/* Times that spoolers on several hosts compare (due, leases, the
 	 * failing clock) come from the database's clock, never a host's. */
@@ -1010,7 +1022,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "w.url, w.secret, "
 	    "(w.id IS NULL OR w.deleted_at IS NOT NULL "
 	    "OR w.disabled_at IS NOT NULL), w.failing_since IS NOT NULL, "
-	    "d.tenant_id "
+	    "d.tenant_id, w.kind, w.config "
 	    "FROM deliveries d LEFT JOIN events e ON e.id = d.event_id "
 	    "LEFT JOIN webhooks w ON w.id = d.webhook_id "
 	    "WHERE d.lease_owner = ? AND d.status = 'delivering'",
@@ -1511,6 +1523,28 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_CASE_FINDING_LINK] =
 	    "INSERT IGNORE INTO case_findings (tenant_id, case_id, finding_id, "
 	    "linked_at) VALUES (?, ?, ?, ?)",
+
+	/* notification channels (channels.c): rows of webhooks of any kind;
+	 * CHANNEL_COLS in channels.c's CH_C_* order. */
+	[SQL_CHANNEL_INSERT] =
+	    "INSERT INTO webhooks (id, tenant_id, kind, name, url, events, "
+	    "secret, config, filter, created_at, created_seq) "
+	    "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(MAX(seq), 0) "
+	    "FROM events WHERE tenant_id = ?",
+	[SQL_CHANNEL_GET] =
+	    "SELECT " CHANNEL_COLS " FROM webhooks "
+	    "WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL",
+	[SQL_CHANNEL_LIST] =
+	    "SELECT " CHANNEL_COLS " FROM webhooks "
+	    "WHERE tenant_id = ? AND deleted_at IS NULL AND id > ? "
+	    "ORDER BY id LIMIT ?",
+	[SQL_CHANNEL_COUNT] =
+	    "SELECT COALESCE(SUM(n), 0) FROM list_counts "
+	    "WHERE tenant_id = ? AND list = 'channels'",
+	[SQL_CHANNEL_UPDATE] =
+	    "UPDATE webhooks SET name = ?, url = ?, events = ?, secret = ?, "
+	    "config = ?, filter = ? "
+	    "WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */
