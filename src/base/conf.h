@@ -52,6 +52,10 @@ struct conf {
 	/* vigil-api: peers whose X-Forwarded-For is believed (the IP
 	 * allowlist's client address); "" = none */
 	char	 trusted_proxies[1024];
+	/* notification channels (vigil-spool): where people open what a
+	 * message names ("" = no links), and the message templates */
+	char	 public_url[512];
+	char	 template_dir[512];
 };
 
 struct cidr;

@@ -11,6 +11,7 @@
 
 #include "audit.h"
 #include "buf.h"
+#include "channels.h"
 #include "crypto.h"
 #include "db.h"
 #include "events.h"
@@ -26,8 +27,10 @@
 
 /* The columns of SQL_SPOOL_EVENTS and SQL_SPOOL_WEBHOOKS. */
 enum { SPOOL_EV_SEQ, SPOOL_EV_ID, SPOOL_EV_TENANT, SPOOL_EV_TYPE,
-    SPOOL_EV_CREATED, SPOOL_EV_TARGET };
-enum { SPOOL_WH_ID, SPOOL_WH_EVENTS, SPOOL_WH_CREATED_SEQ };
+    SPOOL_EV_CREATED, SPOOL_EV_TARGET, SPOOL_EV_SEVERITY, SPOOL_EV_ENV,
+    SPOOL_EV_SOURCE, SPOOL_EV_TAGS };
+enum { SPOOL_WH_ID, SPOOL_WH_EVENTS, SPOOL_WH_CREATED_SEQ,
+    SPOOL_WH_FILTER };
 
 /* The webhooks of one tenant, read (and their subscriptions parsed) once
  * per batch. */
@@ -35,6 +38,7 @@ struct tenant_hooks {
 	const char	*tenant_id;   /* borrowed from the events result */
 	struct db_res	*res;
 	json_object	**subs;       /* per row: its events array */
+	json_object	**filters;    /* per row: a channel's filter, or NULL */
 };
 
 static void
@@ -44,7 +48,10 @@ hooks_free(struct tenant_hooks *t)
 
 	for (j = 0; t->subs != NULL && j < t->res->nrows; j++)
 		json_object_put(t->subs[j]);
+	for (j = 0; t->filters != NULL && j < t->res->nrows; j++)
+		json_object_put(t->filters[j]);
 	free(t->subs);
+	free(t->filters);
 	db_res_free(t->res);
 }
 
@@ -88,14 +95,22 @@ fanout_tx(struct db *db, int batch, long *nev, long *ndl)
 				goto fail;
 			th[nth].tenant_id = tenant;
 			if ((th[nth].subs = calloc(th[nth].res->nrows + 1,
-			    sizeof(*th[nth].subs))) == NULL) {
+			    sizeof(*th[nth].subs))) == NULL ||
+			    (th[nth].filters = calloc(th[nth].res->nrows + 1,
+			    sizeof(*th[nth].filters))) == NULL) {
 				nth++;
 				rc = DB_ERR;
 				goto fail;
 			}
-			for (j = 0; j < th[nth].res->nrows; j++)
+			for (j = 0; j < th[nth].res->nrows; j++) {
+				const char *f = db_cell(th[nth].res, j,
+				    SPOOL_WH_FILTER);
+
 				th[nth].subs[j] = json_tokener_parse(db_cell(
 				    th[nth].res, j, SPOOL_WH_EVENTS));
+				th[nth].filters[j] = f ?
+				    json_tokener_parse(f) : NULL;
+			}
 			nth++;
 		}
 		wh = th[k].res;
@@ -113,7 +128,12 @@ fanout_tx(struct db *db, int batch, long *nev, long *ndl)
 					continue;
 			} else if (seq <= db_cell_int(wh, j,
 			    SPOOL_WH_CREATED_SEQ) ||
-			    !events_match(th[k].subs[j], type))
+			    !events_match(th[k].subs[j], type) ||
+			    !channels_filter_match(th[k].filters[j],
+			    db_cell(ev, i, SPOOL_EV_SEVERITY),
+			    db_cell(ev, i, SPOOL_EV_ENV),
+			    db_cell(ev, i, SPOOL_EV_SOURCE),
+			    db_cell(ev, i, SPOOL_EV_TAGS)))
 				continue;
 			if (id_new("dlv", dlv, sizeof(dlv)) != 0) {
 				rc = DB_ERR;
@@ -178,7 +198,7 @@ spool_fanout(struct db *db, int batch, long *nevents, long *ndeliveries)
 /* The columns of SQL_SPOOL_CLAIMED. */
 enum { CL_C_ID, CL_C_WEBHOOK, CL_C_ATTEMPTS, CL_C_EVENT, CL_C_TYPE,
     CL_C_PAYLOAD, CL_C_URL, CL_C_SECRET, CL_C_GONE, CL_C_FAILING,
-    CL_C_TENANT };
+    CL_C_TENANT, CL_C_KIND, CL_C_CONFIG };
 
 static void
 copy(char *dst, size_t sz, const char *src)
@@ -197,6 +217,7 @@ spool_job_free(struct spool_job *j)
 	}
 	free(j->url);
 	free(j->body);
+	free(j->config);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -472,6 +493,10 @@ out:
 		j->len = j->body ? strlen(j->body) : 0;
 		j->url = strdup(db_cell(res, i, CL_C_URL) ?
 		    db_cell(res, i, CL_C_URL) : "");
+		copy(j->kind, sizeof(j->kind), db_cell(res, i, CL_C_KIND) ?
+		    db_cell(res, i, CL_C_KIND) : "webhook");
+		j->config = strdup(db_cell(res, i, CL_C_CONFIG) ?
+		    db_cell(res, i, CL_C_CONFIG) : "{}");
 		if (db_cell(res, i, CL_C_TYPE) == NULL)
 			j->skip = "its event was pruned (event_retention_days)";
 		else if (db_cell_int(res, i, CL_C_GONE) != 0)
@@ -489,7 +514,7 @@ out:
 			    "%s: is secret_key_file the API's?", j->id,
 			    j->webhook_id);
 		}
-		if (j->body == NULL || j->url == NULL) {
+		if (j->body == NULL || j->url == NULL || j->config == NULL) {
 			j->skip = "out of memory";
 			j->skip_retry = 1;
 		}

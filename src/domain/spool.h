@@ -43,7 +43,11 @@ struct spool_job {
 	char	 lease[VIGIL_ID_LEN];
 	int	 attempts;       /* including this one */
 	char	*url;
-	char	*secret;         /* opened; wiped by spool_job_free */
+	char	 kind[16];       /* webhook, slack, teams, email, pagerduty
+	                          * (channels.h) */
+	char	*config;         /* a channel's settings: JSON object text */
+	char	*secret;         /* opened (a channel's: JSON object text);
+	                          * wiped by spool_job_free */
 	char	*body;           /* the event envelope, sent as is */
 	size_t	 len;
 	/* Why it must not be sent (webhook deleted or disabled, secret
