@@ -71,6 +71,7 @@ struct spooler {
 	size_t			 ndone;
 	long long		 done_at;    /* ms, first of them finished */
 	long long		 fan_at;     /* ms, last fan-out */
+	long long		 digest_at;  /* ms, last look for digests */
 	long long		 expired_at; /* ms, last look for expired leases */
 	int			 fan_hot;    /* it found events: again */
 	long			 delivered, failed;
@@ -529,6 +530,18 @@ round_once(struct spooler *s, int claiming, int once, int wait_ms,
 	batch = (s->n + 3) / 4;
 	if (claiming) {
 		if (once || s->fan_hot || now - s->fan_at >= wait_ms) {
+			/* ended digest periods first (once a second at
+			 * most): their events are fanned out at once */
+			if (once || now - s->digest_at >= 1000) {
+				s->digest_at = now;
+				if ((rc = spool_digests(s->db, FANOUT_BATCH,
+				    &nd)) != 0)
+					log_err("digests: %s", db_error(s->db));
+				if (nd > 0)
+					log_info("%ld e-mail digests written",
+					    nd);
+				nd = 0;
+			}
 			if ((rc = spool_fanout(s->db, FANOUT_BATCH, &ne,
 			    &nd)) != 0)
 				log_err("fan-out: %s", db_error(s->db));

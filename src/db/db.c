@@ -955,7 +955,7 @@ static const char *const sqls[SQL__COUNT] = {
 	 * (the one type events.c marks targeted) names its one webhook. */
 	[SQL_SPOOL_EVENTS] =
 	    "SELECT seq, id, tenant_id, type, created_at, "
-	    "IF(type = 'webhook.test', "
+	    "IF(type IN ('webhook.test', 'channel.digest'), "
 	    "JSON_VALUE(payload, '$.data.webhook_id'), NULL), "
 	    /* what a channel's filter looks at (channels_filter_match) */
 	    "COALESCE(JSON_VALUE(payload, '$.data.finding.severity'), "
@@ -970,7 +970,9 @@ static const char *const sqls[SQL__COUNT] = {
 	    "LIMIT ? FOR UPDATE SKIP LOCKED",
 	/* The webhooks an event of the tenant may go to. */
 	[SQL_SPOOL_WEBHOOKS] =
-	    "SELECT id, events, created_seq, filter FROM webhooks "
+	    "SELECT id, events, created_seq, filter, "
+	    "IF(kind = 'email', JSON_VALUE(config, '$.digest'), NULL) "
+	    "FROM webhooks "
 	    "WHERE tenant_id = ? AND deleted_at IS NULL AND disabled_at IS NULL",
 	/* Times that spoolers on several hosts compare (due, leases, the
 	 * failing clock) come from the database's clock, never a host's. */
@@ -1541,6 +1543,35 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_CHANNEL_COUNT] =
 	    "SELECT COALESCE(SUM(n), 0) FROM list_counts "
 	    "WHERE tenant_id = ? AND list = 'channels'",
+	/* e-mail digests (spool.c): an event noted for its period, the
+	 * periods that ended, a period's events (their envelopes' summary)
+	 * and their removal once the digest event is written. */
+	[SQL_SPOOL_DIGEST_ADD] =
+	    "INSERT IGNORE INTO channel_digests (channel_id, tenant_id, "
+	    "period_end, event_id, event_seq) VALUES (?, ?, "
+	    "IF(? = 'daily', UTC_DATE() + INTERVAL 1 DAY, "
+	    "DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%d %H:00:00') + "
+	    "INTERVAL 1 HOUR), ?, ?)",
+	[SQL_SPOOL_DIGEST_DUE] =
+	    "SELECT DISTINCT channel_id, tenant_id, period_end "
+	    "FROM channel_digests WHERE period_end <= UTC_TIMESTAMP() "
+	    "ORDER BY period_end, channel_id LIMIT ?",
+	[SQL_SPOOL_DIGEST_ITEMS] =
+	    "SELECT g.event_id, e.type, e.created_at, "
+	    "COALESCE(JSON_VALUE(e.payload, '$.data.finding.title'), "
+	    "JSON_VALUE(e.payload, '$.data.alert.title'), "
+	    "JSON_VALUE(e.payload, '$.data.case.title')), "
+	    "COALESCE(JSON_VALUE(e.payload, '$.data.finding.severity'), "
+	    "JSON_VALUE(e.payload, '$.data.alert.severity'), "
+	    "JSON_VALUE(e.payload, '$.data.case.severity')), "
+	    "COALESCE(JSON_VALUE(e.payload, '$.data.finding.id'), "
+	    "JSON_VALUE(e.payload, '$.data.alert.id'), "
+	    "JSON_VALUE(e.payload, '$.data.case_id')) "
+	    "FROM channel_digests g LEFT JOIN events e ON e.id = g.event_id "
+	    "WHERE g.channel_id = ? AND g.period_end = ? "
+	    "ORDER BY g.event_seq FOR UPDATE",
+	[SQL_SPOOL_DIGEST_DROP] =
+	    "DELETE FROM channel_digests WHERE channel_id = ? AND period_end = ?",
 	[SQL_CHANNEL_UPDATE] =
 	    "UPDATE webhooks SET name = ?, url = ?, events = ?, secret = ?, "
 	    "config = ?, filter = ? "

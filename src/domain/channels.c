@@ -475,8 +475,9 @@ config_build(json_object *cfg, struct spec *sp, struct vjson_err *err)
 	static const char *const k_hook[] = { "url", "secret", NULL };
 	static const char *const k_pd[] = { "routing_key", "url", NULL };
 	static const char *const k_mail[] = { "host", "port", "security",
-	    "username", "password", "from", "to", NULL };
+	    "username", "password", "from", "to", "digest", NULL };
 	const char *url = NULL, *s = NULL, *sec = NULL, *user = NULL;
+	const char *dg = NULL;
 	json_object *to = NULL;
 	int64_t port = 0;
 	size_t i, n;
@@ -544,8 +545,17 @@ config_build(json_object *cfg, struct spec *sp, struct vjson_err *err)
 	    vjson_get_string(cfg, "username", 0, 1, 256, &user, err) < 0 ||
 	    vjson_get_string(cfg, "password", 0, 1, 256, &url, err) < 0 ||
 	    vjson_get_string_array(cfg, "to", 1, CHANNELS_TO_MAX, 254, &to,
-	    err) < 0)
+	    err) < 0 ||
+	    vjson_get_string(cfg, "digest", 0, 1, 16, &dg, err) < 0)
 		goto bad;
+	if (dg == NULL)
+		dg = "none";
+	if (strcmp(dg, "none") != 0 && strcmp(dg, "hourly") != 0 &&
+	    strcmp(dg, "daily") != 0) {
+		invalid(err, "config.digest", "digest must be none, hourly or "
+		    "daily.");
+		return -1;
+	}
 	if (!host_ok(s)) {
 		invalid(err, "config.host", "host must be a host name or an IP "
 		    "address.");
@@ -606,6 +616,8 @@ config_build(json_object *cfg, struct spec *sp, struct vjson_err *err)
 			return -1;
 		}
 	json_object_object_add(sp->config, "to", json_object_get(to));
+	json_object_object_add(sp->config, "digest",
+	    json_object_new_string(dg));
 	snprintf(sp->target, sizeof(sp->target), "%s://%s:%lld",
 	    strcmp(sec, "tls") == 0 ? "smtps" : "smtp",
 	    json_object_get_string(json_object_object_get(sp->config, "host")),

@@ -92,6 +92,7 @@ headline(const char *type)
 		{ "scan.completed", "Scan completed" },
 		{ "scan.failed", "Scan failed" },
 		{ "webhook.test", "Test notification from Vigil" },
+		{ "channel.digest", "Vigil digest" },
 	};
 	size_t i;
 
@@ -99,6 +100,54 @@ headline(const char *type)
 		if (strcmp(type, h[i][0]) == 0)
 			return h[i][1];
 	return NULL;
+}
+
+/* A digest's list, one line per event: "- [severity] Headline: title
+ * <link>", into vars' digest_lines; count, listed and period_end too. */
+static void
+digest_vars(json_object *vars, json_object *data, const char *base)
+{
+	static const char *const paths[][2] = { { "finding.", "findings" },
+	    { "alert.", "alerts" }, { "case.", "cases" } };
+	json_object *list = NULL, *e;
+	struct buf b;
+	const char *type, *sev, *title, *id, *hl, *path;
+	char num[32];
+	size_t i, k, n;
+
+	buf_init(&b, NOTIFY_OUT_MAX);
+	json_object_object_get_ex(data, "events", &list);
+	n = json_object_is_type(list, json_type_array) ?
+	    json_object_array_length(list) : 0;
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(list, i);
+		type = str_at(e, "event_type");
+		sev = str_at(e, "severity");
+		title = str_at(e, "title");
+		id = str_at(e, "id");
+		hl = headline(type);
+		path = NULL;
+		for (k = 0; type != NULL && k < NELEM(paths); k++)
+			if (strncmp(type, paths[k][0], strlen(paths[k][0])) ==
+			    0)
+				path = paths[k][1];
+		buf_printf(&b, "- %s%s%s%s: %s", sev ? "[" : "", sev ? sev : "",
+		    sev ? "] " : "", hl ? hl : (type ? type : "event"),
+		    title ? title : (id ? id : ""));
+		if (*base != '\0' && path != NULL && id != NULL)
+			buf_printf(&b, "\n  %s/api/v1/%s/%s", base, path, id);
+		buf_append(&b, "\n", 1);
+	}
+	buf_append(&b, "", 1);
+	json_object_object_add(vars, "digest_lines",
+	    json_object_new_string(b.data ? b.data : ""));
+	buf_free(&b);
+	snprintf(num, sizeof(num), "%s", str_at(data, "count") ?
+	    str_at(data, "count") : "0");
+	set(vars, "count", num);
+	snprintf(num, sizeof(num), "%zu", n);
+	set(vars, "listed", num);
+	set(vars, "period_end", str_at(data, "period_end"));
 }
 
 json_object *
@@ -161,6 +210,9 @@ notify_vars(json_object *ev, const char *public_url)
 	    strcmp(sev, "critical") == 0 ? "critical" :
 	    strcmp(sev, "high") == 0 ? "error" :
 	    strcmp(sev, "medium") == 0 ? "warning" : "info");
+	if (type != NULL && strcmp(type, "channel.digest") == 0 &&
+	    data != NULL)
+		digest_vars(vars, data, base);
 	set(vars, "color", sev == NULL ? "default" :
 	    (strcmp(sev, "critical") == 0 || strcmp(sev, "high") == 0) ?
 	    "attention" : strcmp(sev, "medium") == 0 ? "warning" :
@@ -171,7 +223,7 @@ notify_vars(json_object *ev, const char *public_url)
 /* --- templates ------------------------------------------------------------ */
 
 static int
-put_value(struct buf *out, const char *v, int mode)
+put_value(struct buf *out, const char *v, int mode, int lines)
 {
 	char u[8];
 	int rc = 0;
@@ -179,6 +231,10 @@ put_value(struct buf *out, const char *v, int mode)
 	for (; *v != '\0' && rc == 0; v++) {
 		unsigned char c = (unsigned char)*v;
 
+		if (c == '\n' && lines) {
+			rc = buf_puts(out, mode == 0 ? "\n" : "\\n");
+			continue;
+		}
 		if (c < 0x20 || c == 0x7f) {
 			rc = buf_append(out, " ", 1);
 			continue;
@@ -247,7 +303,10 @@ expand(const char *p, const char *end, json_object *vars, int mode,
 		if (name[0] != '#' && name[0] != '^') {
 			v = json_object_object_get_ex(vars, name, &jv) ?
 			    json_object_get_string(jv) : "";
-			if (put_value(out, v ? v : "", mode) != 0)
+			/* digest_lines is the one value of several lines,
+			 * made by notify_vars */
+			if (put_value(out, v ? v : "", mode,
+			    strcmp(name, "digest_lines") == 0) != 0)
 				return -1;
 			p += t;
 			continue;
@@ -400,7 +459,9 @@ render_email(const char *dir, json_object *vars, json_object *cfg,
 
 	buf_init(&t, NOTIFY_TEMPLATE_MAX + 1);
 	buf_init(&o, NOTIFY_OUT_MAX);
-	if (template_read(dir, "email.txt", &t, err, errsz) != 0 ||
+	if (template_read(dir, str_at(ev, "event_type") != NULL &&
+	    strcmp(str_at(ev, "event_type"), "channel.digest") == 0 ?
+	    "email-digest.txt" : "email.txt", &t, err, errsz) != 0 ||
 	    notify_expand(t.data ? t.data : "", t.len, vars, 0, &o, err,
 	    errsz) != 0 || buf_append(&o, "", 1) != 0)
 		goto out;
@@ -426,7 +487,6 @@ render_email(const char *dir, json_object *vars, json_object *cfg,
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	if (id_new("msg", mid, sizeof(mid)) != 0)
 		goto out;
-	(void)ev;
 	if (buf_printf(m, "Date: %s\r\nFrom: %s\r\nTo: ", date,
 	    str_at(cfg, "from")) != 0)
 		goto out;

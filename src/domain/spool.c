@@ -22,6 +22,8 @@
 #include "vtime.h"
 
 #define SPOOL_TX_TRIES 5
+/* events a digest lists (count says how many there were) */
+#define SPOOL_DIGEST_LIST 200
 
 /* --- fan-out ------------------------------------------------------------ */
 
@@ -30,7 +32,7 @@ enum { SPOOL_EV_SEQ, SPOOL_EV_ID, SPOOL_EV_TENANT, SPOOL_EV_TYPE,
     SPOOL_EV_CREATED, SPOOL_EV_TARGET, SPOOL_EV_SEVERITY, SPOOL_EV_ENV,
     SPOOL_EV_SOURCE, SPOOL_EV_TAGS };
 enum { SPOOL_WH_ID, SPOOL_WH_EVENTS, SPOOL_WH_CREATED_SEQ,
-    SPOOL_WH_FILTER };
+    SPOOL_WH_FILTER, SPOOL_WH_DIGEST };
 
 /* The webhooks of one tenant, read (and their subscriptions parsed) once
  * per batch. */
@@ -135,6 +137,19 @@ fanout_tx(struct db *db, int batch, long *nev, long *ndl)
 			    db_cell(ev, i, SPOOL_EV_SOURCE),
 			    db_cell(ev, i, SPOOL_EV_TAGS)))
 				continue;
+			/* An e-mail channel in digest mode: noted for its
+			 * period, sent when the period ends (spool_digests). */
+			if ((et == NULL || !et->targeted) && db_cell(wh, j,
+			    SPOOL_WH_DIGEST) != NULL && strcmp(db_cell(wh, j,
+			    SPOOL_WH_DIGEST), "none") != 0) {
+				if ((rc = db_exec(db, SQL_SPOOL_DIGEST_ADD,
+				    (struct db_val[]){ DB_STR(wid),
+				    DB_STR(tenant), DB_STR(db_cell(wh, j,
+				    SPOOL_WH_DIGEST)), DB_STR(db_cell(ev, i,
+				    SPOOL_EV_ID)), DB_INT(seq) }, 5, NULL)) != 0)
+					goto fail;
+				continue;
+			}
 			if (id_new("dlv", dlv, sizeof(dlv)) != 0) {
 				rc = DB_ERR;
 				goto fail;
@@ -190,6 +205,111 @@ spool_fanout(struct db *db, int batch, long *nevents, long *ndeliveries)
 		*nevents = ne;
 	if (ndeliveries != NULL)
 		*ndeliveries = nd;
+	return rc;
+}
+
+/* --- digests -------------------------------------------------------------- */
+
+/* The columns of SQL_SPOOL_DIGEST_DUE and SQL_SPOOL_DIGEST_ITEMS. */
+enum { DG_C_CHANNEL, DG_C_TENANT, DG_C_END };
+enum { DI_C_EVENT, DI_C_TYPE, DI_C_AT, DI_C_TITLE, DI_C_SEVERITY, DI_C_ID };
+
+static void
+add_str(json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+}
+
+/* Close one ended period of one channel: its channel.digest event and the
+ * removal of its rows, in one transaction under the tenant's row lock
+ * (which events_append needs, and which makes a second spooler closing the
+ * same period find nothing). *made is 1 if an event was written. */
+static int
+digest_tx(struct db *db, const char *channel, const char *tenant,
+    const char *period_end, int *made)
+{
+	struct db_res *it = NULL;
+	json_object *data, *list, *e;
+	char ts[VTIME_RFC3339_LEN];
+	size_t i;
+	int rc;
+
+	*made = 0;
+	if ((rc = db_begin(db)) != 0)
+		return rc;
+	if ((rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+	    DB_STR(tenant) }, 1, NULL)) != 0 ||
+	    (rc = db_exec(db, SQL_SPOOL_DIGEST_ITEMS, (struct db_val[]){
+	    DB_STR(channel), DB_STR(period_end) }, 2, &it)) != 0)
+		goto fail;
+	if (it->nrows == 0) {
+		db_res_free(it);
+		db_rollback(db);
+		return 0;
+	}
+	data = json_object_new_object();
+	add_str(data, "webhook_id", channel);
+	if (vtime_sql_to_rfc3339(period_end, ts, sizeof(ts)) != 0)
+		ts[0] = '\0';
+	add_str(data, "period_end", ts);
+	json_object_object_add(data, "count",
+	    json_object_new_int64((int64_t)it->nrows));
+	list = json_object_new_array();
+	for (i = 0; i < it->nrows && i < SPOOL_DIGEST_LIST; i++) {
+		e = json_object_new_object();
+		add_str(e, "event_id", db_cell(it, i, DI_C_EVENT));
+		add_str(e, "event_type", db_cell(it, i, DI_C_TYPE));
+		if (db_cell(it, i, DI_C_AT) == NULL ||
+		    vtime_sql_to_rfc3339(db_cell(it, i, DI_C_AT), ts,
+		    sizeof(ts)) != 0)
+			ts[0] = '\0';
+		add_str(e, "timestamp", ts[0] ? ts : NULL);
+		add_str(e, "title", db_cell(it, i, DI_C_TITLE));
+		add_str(e, "severity", db_cell(it, i, DI_C_SEVERITY));
+		add_str(e, "id", db_cell(it, i, DI_C_ID));
+		json_object_array_add(list, e);
+	}
+	json_object_object_add(data, "events", list);
+	db_res_free(it);
+	it = NULL;
+	if ((rc = events_append(db, tenant, "channel.digest", time(NULL),
+	    data, NULL)) != 0 ||
+	    (rc = db_exec(db, SQL_SPOOL_DIGEST_DROP, (struct db_val[]){
+	    DB_STR(channel), DB_STR(period_end) }, 2, NULL)) != 0 ||
+	    (rc = db_commit(db)) != 0)
+		goto fail;
+	*made = 1;
+	return 0;
+fail:
+	db_res_free(it);
+	db_rollback(db);
+	return rc;
+}
+
+int
+spool_digests(struct db *db, int batch, long *ndigests)
+{
+	struct db_res *due = NULL;
+	size_t i;
+	int rc, tries, made;
+
+	if (ndigests != NULL)
+		*ndigests = 0;
+	if ((rc = db_exec(db, SQL_SPOOL_DIGEST_DUE, (struct db_val[]){
+	    DB_INT(batch) }, 1, &due)) != 0)
+		return rc;
+	for (i = 0; i < due->nrows; i++) {
+		for (tries = 0; tries < SPOOL_TX_TRIES; tries++)
+			if ((rc = digest_tx(db, db_cell(due, i, DG_C_CHANNEL),
+			    db_cell(due, i, DG_C_TENANT),
+			    db_cell(due, i, DG_C_END), &made)) != DB_RETRY)
+				break;
+		if (rc != 0)
+			break;
+		if (made && ndigests != NULL)
+			(*ndigests)++;
+	}
+	db_res_free(due);
 	return rc;
 }
 

@@ -78,6 +78,14 @@ struct spool_conf {
 int	 spool_fanout(struct db *, int batch, long *nevents,
 	    long *ndeliveries);
 
+/* Close up to batch ended digest periods of e-mail channels (see
+ * migration 0033): each becomes one channel.digest event, targeted at its
+ * channel, listing the period's events (the first 200; data.count says
+ * how many), written with the removal of the period's rows; the next
+ * fan-out makes it a delivery. *ndigests (may be NULL) counts the events
+ * written. 0 or a DB_* code. */
+int	 spool_digests(struct db *, int batch, long *ndigests);
+
 /* Caps on one spooler's attempts in flight, so that a receiver that
  * hangs holds at most per_webhook of its slots (and a tenant per_tenant):
  * the others stay free for other webhooks and tenants. busy_webhooks and

@@ -700,3 +700,70 @@ class T146RetriesAndFailures(Base):
         self.assertEqual(ds[0]["status"], "failed", ds)
         self.assertIn("refused at connect time", ds[0]["last_error"])
         self.assertEqual(RX.requests(path), [])
+
+
+class T147Digests(Base):
+
+    def test_hourly_digest_is_one_message(self):
+        srv = FakeSMTP().start()
+        try:
+            c = self.channel("email", {
+                "host": "127.0.0.1", "port": srv.port, "security": "none",
+                "from": "vigil@example.test", "to": ["soc@example.test"],
+                "digest": "hourly"}, filt={"min_severity": "medium"})
+            self.assertEqual(c["config"]["digest"], "hourly")
+            ids = self.import_findings({"severity": "high"},
+                                       {"severity": "critical"},
+                                       {"severity": "low"},
+                                       {"severity": "medium"})
+            self.once()
+            # nothing sent yet: the events wait for the end of the hour
+            self.assertEqual(srv.messages, [])
+            self.assertEqual(self.deliveries(c["channel_id"]), [])
+            rows = STACK.query("SELECT COUNT(*), MIN(period_end) > "
+                               "UTC_TIMESTAMP(), TIMESTAMPDIFF(MINUTE, "
+                               "UTC_TIMESTAMP(), MIN(period_end)) <= 60 "
+                               "FROM channel_digests WHERE channel_id = %s"
+                               % q(c["channel_id"]))[0]
+            self.assertEqual(list(rows), ["3", "1", "1"])
+            # the hour ends
+            STACK.sql("UPDATE channel_digests SET period_end = "
+                      "UTC_TIMESTAMP() - INTERVAL 1 SECOND WHERE "
+                      "channel_id = %s" % q(c["channel_id"]),
+                      database="vigil")
+            self.once()
+            msgs = srv.wait_for(1, timeout=10)
+            self.assertEqual(len(msgs), 1)
+            body = msgs[0].body()
+            self.assertIn("3 events", msgs[0].headers()["subject"])
+            for fid in (ids[0], ids[1], ids[3]):
+                self.assertIn(PUBLIC_URL.rstrip("/") + "/api/v1/findings/" +
+                              fid, body)
+            self.assertNotIn(ids[2], body)
+            self.assertIn("- [critical] New finding: ", body)
+            ds = self.deliveries(c["channel_id"])
+            self.assertEqual([d["status"] for d in ds], ["succeeded"])
+            self.assertEqual(ds[0]["event_type"], "channel.digest")
+            r = self.call("GET", "/events?type=channel.digest")
+            self.assertEqual(r.status, 200, r)
+            ev = r.json()["events"][-1]
+            self.assertEqual(ev["data"]["webhook_id"], c["channel_id"])
+            self.assertEqual(ev["data"]["count"], 3)
+            self.assertEqual(STACK.query(
+                "SELECT COUNT(*) FROM channel_digests WHERE channel_id = %s"
+                % q(c["channel_id"]))[0][0], "0")
+            # an empty period sends nothing
+            self.once()
+            time.sleep(0.3)
+            self.assertEqual(len(srv.messages), 1)
+        finally:
+            srv.stop()
+
+    def test_digest_setting_checked(self):
+        r = self.call("POST", "/channels", {"type": "email", "config": {
+            "host": "127.0.0.1", "port": 25, "security": "none",
+            "from": "a@b.c", "to": ["c@d.e"], "digest": "weekly"}})
+        self.assert_error(r, 400, "invalid_request", "config.digest")
+        r = self.call("POST", "/channels", {"type": "slack", "config": {
+            "url": RX.url("/slack/x"), "digest": "daily"}})
+        self.assert_error(r, 400, "invalid_request", "config.digest")
