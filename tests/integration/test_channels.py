@@ -18,8 +18,10 @@ ROOT/vigil.conf with a compressed schedule. Run by run.py, which sets STACK.
 import json
 import os
 import shutil
+import socket
 import ssl
 import subprocess
+import sys
 import time
 import unittest
 
@@ -767,3 +769,50 @@ class T147Digests(Base):
         r = self.call("POST", "/channels", {"type": "slack", "config": {
             "url": RX.url("/slack/x"), "digest": "daily"}})
         self.assert_error(r, 400, "invalid_request", "config.digest")
+
+
+class T148DemoChannel(Base):
+    """./dev up's demo channel: contrib/slack-receiver.py standing in for
+    Slack, registered as a Slack channel; a test message and a finding
+    reach it and are printed to its log."""
+
+    def test_demo_slack_stand_in(self):
+        from fakeservices import free_port
+        port = free_port()
+        log = open(os.path.join(STACK.root, "demo-slack.log"), "w+")
+        p = subprocess.Popen([sys.executable, os.path.join(
+            STACK.srcdir, "contrib", "slack-receiver.py"), "--port",
+            str(port)], stdout=log, stderr=subprocess.STDOUT)
+        try:
+            for _ in range(50):
+                try:
+                    socket.create_connection(("127.0.0.1", port), 0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            c = self.channel("slack", {
+                "url": "http://127.0.0.1:%d/services/demo" % port},
+                filt={"min_severity": "high"}, name="#security (demo)")
+            self.call("POST", "/channels/%s/test" % c["channel_id"])
+            fid = self.import_findings({"severity": "critical"})[0]
+            self.import_findings({"severity": "low"})
+            self.once()
+            ds = self.deliveries(c["channel_id"])
+            self.assertEqual([d["status"] for d in ds],
+                             ["succeeded", "succeeded"], ds)
+            log.seek(0)
+            lines = log.read().splitlines()
+            self.assertEqual(len(lines), 2, lines)
+            test = [l for l in lines if "Test notification" in l]
+            found = [l for l in lines if "New finding: [critical]" in l]
+            self.assertEqual(len(test), 1, lines)
+            self.assertEqual(len(found), 1, lines)
+            self.assertIn("/api/v1/findings/" + fid, found[0])
+            # and it refuses what Slack refuses
+            r = api.request("http://127.0.0.1:%d" % port, "POST", "/x",
+                            {"blocks": "no"}, {})
+            self.assertEqual((r.status, r.body), (400, b"invalid_payload"))
+        finally:
+            p.terminate()
+            p.wait(10)
+            log.close()
