@@ -282,6 +282,16 @@ start_channel(struct xfer *x, struct spool_result *r, const char *ua)
 		    g_conf.allow_http_webhooks ? "http,https" : "https");
 		return 0;
 	}
+	/* SMTP in clear is what allow_http_webhooks allows, now as when
+	 * the channel was made */
+	if (!x->msg.starttls && strncmp(x->msg.url, "smtp://", 7) == 0 &&
+	    !g_conf.allow_http_webhooks) {
+		r->verdict = BACKOFF_FAIL;
+		snprintf(r->error, sizeof(r->error), "security none (SMTP in "
+		    "clear) is not allowed by this spooler's configuration "
+		    "(allow_http_webhooks)");
+		return -1;
+	}
 	for (i = 0; i < json_object_array_length(x->msg.rcpt); i++) {
 		snprintf(line, sizeof(line), "<%s>", json_object_get_string(
 		    json_object_array_get_idx(x->msg.rcpt, i)));

@@ -553,6 +553,25 @@ class T144Email(Base):
         finally:
             srv.stop()
 
+    def test_clear_smtp_needs_the_spoolers_consent_too(self):
+        srv = FakeSMTP().start()
+        try:
+            c = self.mail_channel(srv, username="u", password="pw")
+            self.import_findings({})
+            conf = os.path.join(STACK.root, "vigil-chan-nohttp.conf")
+            with open(STACK.conf) as f:
+                text = f.read()
+            with open(conf, "w") as f:
+                f.write(text + "allow_http_webhooks = false\n")
+            r = STACK.spool_once(conf=conf)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            ds = self.deliveries(c["channel_id"])
+            self.assertEqual(ds[0]["status"], "failed", ds)
+            self.assertIn("allow_http_webhooks", ds[0]["last_error"])
+            self.assertEqual(srv.sessions, [])
+        finally:
+            srv.stop()
+
     def test_starttls_is_required_and_verified(self):
         # a server that does not offer STARTTLS gets nothing
         plain = FakeSMTP().start()
