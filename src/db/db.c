@@ -1553,7 +1553,9 @@ static const char *const sqls[SQL__COUNT] = {
 	    "DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%d %H:00:00') + "
 	    "INTERVAL 1 HOUR), ?, ?)",
 	[SQL_SPOOL_DIGEST_DUE] =
-	    "SELECT DISTINCT channel_id, tenant_id, period_end "
+	    "SELECT DISTINCT channel_id, tenant_id, period_end, "
+	    "EXISTS (SELECT 1 FROM webhooks w WHERE w.id = channel_id "
+	    "AND w.deleted_at IS NULL AND w.disabled_at IS NULL) "
 	    "FROM channel_digests WHERE period_end <= UTC_TIMESTAMP() "
 	    "ORDER BY period_end, channel_id LIMIT ?",
 	[SQL_SPOOL_DIGEST_ITEMS] =

@@ -211,7 +211,7 @@ spool_fanout(struct db *db, int batch, long *nevents, long *ndeliveries)
 /* --- digests -------------------------------------------------------------- */
 
 /* The columns of SQL_SPOOL_DIGEST_DUE and SQL_SPOOL_DIGEST_ITEMS. */
-enum { DG_C_CHANNEL, DG_C_TENANT, DG_C_END };
+enum { DG_C_CHANNEL, DG_C_TENANT, DG_C_END, DG_C_LIVE };
 enum { DI_C_EVENT, DI_C_TYPE, DI_C_AT, DI_C_TITLE, DI_C_SEVERITY, DI_C_ID };
 
 static void
@@ -299,6 +299,16 @@ spool_digests(struct db *db, int batch, long *ndigests)
 	    DB_INT(batch) }, 1, &due)) != 0)
 		return rc;
 	for (i = 0; i < due->nrows; i++) {
+		/* A channel deleted or disabled meanwhile: its notes go,
+		 * with no message (it would not be delivered). */
+		if (db_cell_int(due, i, DG_C_LIVE) == 0) {
+			if ((rc = db_exec(db, SQL_SPOOL_DIGEST_DROP,
+			    (struct db_val[]){ DB_STR(db_cell(due, i,
+			    DG_C_CHANNEL)), DB_STR(db_cell(due, i, DG_C_END)) },
+			    2, NULL)) != 0)
+				break;
+			continue;
+		}
 		for (tries = 0; tries < SPOOL_TX_TRIES; tries++)
 			if ((rc = digest_tx(db, db_cell(due, i, DG_C_CHANNEL),
 			    db_cell(due, i, DG_C_TENANT),

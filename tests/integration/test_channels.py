@@ -780,6 +780,35 @@ class T147Digests(Base):
         finally:
             srv.stop()
 
+    def test_daily_period_ends_at_midnight(self):
+        c = self.channel("email", {
+            "host": "127.0.0.1", "port": SMTP.port, "security": "none",
+            "from": "vigil@example.test", "to": ["soc@example.test"],
+            "digest": "daily"})
+        self.import_findings({})
+        self.once()
+        rows = STACK.query("SELECT period_end = UTC_DATE() + INTERVAL 1 DAY "
+                           "FROM channel_digests WHERE channel_id = %s"
+                           % q(c["channel_id"]))
+        self.assertEqual([r[0] for r in rows], ["1"])
+        self.assertEqual(self.deliveries(c["channel_id"]), [])
+        # a deleted channel's notes are dropped with no message
+        self.call("DELETE", "/channels/%s" % c["channel_id"])
+        STACK.sql("UPDATE channel_digests SET period_end = UTC_TIMESTAMP() "
+                  "- INTERVAL 1 SECOND WHERE channel_id = %s"
+                  % q(c["channel_id"]), database="vigil")
+        n0 = len(SMTP.messages)
+        self.once()
+        time.sleep(0.3)
+        self.assertEqual(len(SMTP.messages), n0)
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM channel_digests WHERE channel_id = %s"
+            % q(c["channel_id"]))[0][0], "0")
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM events WHERE type = 'channel.digest' AND "
+            "JSON_VALUE(payload, '$.data.webhook_id') = %s"
+            % q(c["channel_id"]))[0][0], "0")
+
     def test_digest_setting_checked(self):
         r = self.call("POST", "/channels", {"type": "email", "config": {
             "host": "127.0.0.1", "port": 25, "security": "none",
