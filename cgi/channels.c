@@ -256,8 +256,8 @@ const struct route channels_routes[] = {
 	{ "POST", "/api/v1/channels", SCOPE_ADMIN, ROUTE_JSON_BODY |
 	    ROUTE_SECRET_REPLY, channels_post },
 	{ "GET", "/api/v1/channels/{id}", SCOPE_ADMIN, 0, channels_show },
-	{ "PATCH", "/api/v1/channels/{id}", SCOPE_ADMIN, ROUTE_JSON_BODY |
-	    ROUTE_SECRET_REPLY, channels_patch },
+	{ "PATCH", "/api/v1/channels/{id}", SCOPE_ADMIN, ROUTE_JSON_BODY,
+	    channels_patch },
 	{ "DELETE", "/api/v1/channels/{id}", SCOPE_ADMIN, 0,
 	    channels_remove },
 	{ "POST", "/api/v1/channels/{id}/enable", SCOPE_ADMIN, 0,

@@ -233,6 +233,23 @@ class T140ChannelsApi(Base):
         for cid in ids - {mail["channel_id"]}:
             self.call("DELETE", "/channels/%s" % cid)
 
+    def test_idempotency_key(self):
+        """A retried POST /channels creates nothing more; as for webhooks
+        (a generated secret is never kept to replay), the retry is told
+        it was done rather than given the answer again."""
+        n0 = self.call("GET", "/channels").json()["total"]
+        body = {"type": "webhook", "config": {"url": RX.url(uniq("ok"))}}
+        h = {"Idempotency-Key": "chan-%d-%d" % (os.getpid(), _n[0])}
+        r1 = self.call("POST", "/channels", body, headers=h)
+        self.assertEqual(r1.status, 201, r1)
+        self.assertIn("secret", r1.json())
+        r2 = self.call("POST", "/channels", body, headers=h)
+        self.assertEqual(r2.status, 409, r2)
+        self.assertNotIn(r1.json()["secret"], r2.body.decode())
+        self.assertEqual(self.call("GET", "/channels").json()["total"],
+                         n0 + 1)
+        self.call("DELETE", "/channels/%s" % r1.json()["channel_id"])
+
     def test_admin_only(self):
         c, _ = self.slack()
         for scopes in ("read", "read,write"):
