@@ -48,7 +48,8 @@ fi
 # so its folder is looked up). base: buffers, JSON, time, ids, crypto,
 # configuration, log, addresses; db: the connection and its statements;
 # http: the API's request, response, router and rate limits; domain: the
-# resources; scan: the scanner; cmd: the programs (and cgi/, vigil-api).
+# resources; scan: the scanner; report: the report renderers (documents
+# in, files out); cmd: the programs (and cgi/, vigil-api).
 may_include() {
 	case $1 in
 	base)	echo "base" ;;
@@ -56,7 +57,8 @@ may_include() {
 	http)	echo "base http" ;;
 	domain)	echo "base db domain" ;;
 	scan)	echo "base db domain scan" ;;
-	*)	echo "base db http domain scan cmd" ;;
+	report)	echo "base report" ;;
+	*)	echo "base db http domain scan report cmd" ;;
 	esac
 }
 for f in $(cd "$top/src" && ls */*.[ch] 2>/dev/null); do

@@ -2,6 +2,7 @@
  * and API keys. The only way to create a tenant's first key. */
 #include "vigil.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "buf.h"
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
@@ -23,6 +25,7 @@
 #include "keys.h"
 #include "log.h"
 #include "mutes.h"
+#include "render.h"
 #include "migrate.h"
 #include "tenants.h"
 #include "text.h"
@@ -57,7 +60,9 @@ usage(void)
 	    "--name LABEL --path DIR\n"
 	    "       vigilctl [-c file] audit verify [--tenant NAME "
 	    "[--head SEQ:HASH]]\n"
-	    "       vigilctl [-c file] events prune [--days N]\n");
+	    "       vigilctl [-c file] events prune [--days N]\n"
+	    "       vigilctl report render --format csv|html|pdf|xlsx "
+	    "[--paper a4|letter] [--output FILE] DOCUMENT.json\n");
 }
 
 /* Print s (NULL as "-") with its control characters, backslashes and
@@ -972,6 +977,110 @@ out:
 	return rc;
 }
 
+/* vigilctl report render: draw a report document (a JSON file in the
+ * model of render.h) as the API's reports would, to FILE or stdout. No
+ * configuration or database: for looking at a layout, and for the tests. */
+#define REPORT_DOC_MAX	(64u << 20)
+#define REPORT_OUT_MAX	(256u << 20)
+
+static int
+cmd_report(int argc, char **argv)
+{
+	enum { O_FORMAT, O_PAPER, O_OUTPUT, O_N };
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, O_FORMAT },
+		{ "paper",  required_argument, NULL, O_PAPER },
+		{ "output", required_argument, NULL, O_OUTPUT },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *vals[O_N] = { NULL }, *fmt, *file;
+	struct json_object *doc = NULL;
+	struct vjson_err verr;
+	struct buf in, outb;
+	char err[512];
+	FILE *fin = NULL;
+	int rc = EX_FAIL, r;
+
+	buf_init(&in, REPORT_DOC_MAX);
+	buf_init(&outb, REPORT_OUT_MAX);
+	if (argc < 3 || strcmp(argv[1], "render") != 0) {
+		usage();
+		rc = EX_USAGE;
+		goto out;
+	}
+	/* The document is the last argument, the options before it. */
+	file = argv[argc - 1];
+	if (sub_opts(argc - 1, argv, opts, vals, O_N) < 0 ||
+	    (fmt = vals[O_FORMAT]) == NULL) {
+		if (vals[O_FORMAT] == NULL)
+			usage();
+		rc = EX_USAGE;
+		goto out;
+	}
+	/* fopen, not open: <fcntl.h> would define O_PATH, a name this file
+	 * uses for an option. */
+	if ((fin = fopen(file, "rb")) == NULL) {
+		fprintf(stderr, "vigilctl: %s: %s\n", file, strerror(errno));
+		goto out;
+	}
+	if ((r = buf_read_fd(&in, fileno(fin))) != 0) {
+		fprintf(stderr, "vigilctl: %s: %s\n", file, r == -2 ?
+		    "larger than 64 MiB" : strerror(errno));
+		goto out;
+	}
+	if ((doc = vjson_parse(in.data ? in.data : "", in.len, 64,
+	    REPORT_DOC_MAX, &verr)) == NULL) {
+		fprintf(stderr, "vigilctl: %s: %s\n", file, verr.message);
+		goto out;
+	}
+	if (strcmp(fmt, "csv") == 0)
+		r = render_csv(doc, &outb, err, sizeof(err));
+	else if (strcmp(fmt, "html") == 0)
+		r = render_html(doc, &outb, err, sizeof(err));
+	else if (strcmp(fmt, "pdf") == 0)
+		r = render_pdf(doc, vals[O_PAPER], &outb, err, sizeof(err));
+	else if (strcmp(fmt, "xlsx") == 0)
+		r = render_xlsx(doc, &outb, err, sizeof(err));
+	else {
+		usage();
+		rc = EX_USAGE;
+		goto out;
+	}
+	if (r < 0) {
+		fprintf(stderr, "vigilctl: %s: ", file);
+		fout(stderr, err, "\n");
+		goto out;
+	}
+	if (vals[O_OUTPUT] != NULL) {
+		FILE *f = fopen(vals[O_OUTPUT], "wb");
+		int bad;
+
+		if (f == NULL) {
+			fprintf(stderr, "vigilctl: %s: %s\n", vals[O_OUTPUT],
+			    strerror(errno));
+			goto out;
+		}
+		bad = fwrite(outb.data, 1, outb.len, f) != outb.len;
+		if (fclose(f) != 0 || bad) {
+			fprintf(stderr, "vigilctl: %s: %s\n", vals[O_OUTPUT],
+			    strerror(errno));
+			goto out;
+		}
+	} else if (fwrite(outb.data, 1, outb.len, stdout) != outb.len ||
+	    fflush(stdout) != 0) {
+		fprintf(stderr, "vigilctl: stdout: %s\n", strerror(errno));
+		goto out;
+	}
+	rc = EX_OK;
+out:
+	if (fin != NULL)
+		fclose(fin);
+	json_object_put(doc);
+	buf_free(&in);
+	buf_free(&outb);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -997,6 +1106,10 @@ main(int argc, char *argv[])
 		usage();
 		return EX_USAGE;
 	}
+	/* Rendering a report document needs neither configuration nor
+	 * database. */
+	if (strcmp(argv[0], "report") == 0)
+		return cmd_report(argc, argv);
 	if (strcmp(argv[0], "migrate") != 0 && strcmp(argv[0], "tenant") &&
 	    strcmp(argv[0], "key") != 0 && strcmp(argv[0], "findings") != 0 &&
 	    strcmp(argv[0], "audit") != 0 && strcmp(argv[0], "events") != 0 &&
