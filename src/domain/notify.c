@@ -404,6 +404,42 @@ out:
 	return j;
 }
 
+/* PagerDuty refuses a summary over 1024 characters: a longer one (a long
+ * title on a long resource id) is cut there, on a UTF-8 boundary, with
+ * "..." at the end. */
+#define PD_SUMMARY_MAX 1024
+
+static void
+summary_cap(json_object *payload)
+{
+	const char *s;
+	char cut[PD_SUMMARY_MAX + 1];
+	size_t n, chars, i;
+
+	if ((s = str_at(payload, "summary")) == NULL)
+		return;
+	n = strlen(s);
+	for (i = 0, chars = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			chars++;
+	if (chars <= PD_SUMMARY_MAX)
+		return;
+	/* PD_SUMMARY_MAX - 3 characters, then "..." */
+	for (i = 0, chars = 0; i < n; i++) {
+		if (((unsigned char)s[i] & 0xc0) != 0x80 &&
+		    chars++ == PD_SUMMARY_MAX - 3)
+			break;
+	}
+	if (i > sizeof(cut) - 4)
+		i = sizeof(cut) - 4;
+	while (i > 0 && ((unsigned char)s[i] & 0xc0) == 0x80)
+		i--;
+	memcpy(cut, s, i);
+	memcpy(cut + i, "...", 4);
+	json_object_object_add(payload, "summary",
+	    json_object_new_string(cut));
+}
+
 static char *
 dupstr(json_object *o, const char *k)
 {
@@ -579,6 +615,7 @@ notify_render(const char *kind, const char *config, const char *secret,
 				goto out;
 			json_object_object_add(j, "event_action",
 			    json_object_new_string("trigger"));
+			summary_cap(pd);
 			json_object_object_add(j, "payload", pd);
 			json_object_object_add(j, "client",
 			    json_object_new_string("Vigil"));

@@ -14,6 +14,7 @@
 #include "channels.h"
 #include "notify.h"
 #include "suites.h"
+#include "vjson.h"
 
 
 static json_object *
@@ -207,6 +208,39 @@ START_TEST(test_render_services)
 }
 END_TEST
 
+START_TEST(test_pagerduty_summary_cap)
+{
+	struct buf ev;
+	struct notify_msg m;
+	json_object *o, *p;
+	const char *sum;
+	char err[256];
+	size_t i;
+
+	buf_init(&ev, 1 << 16);
+	buf_puts(&ev, "{\"event_id\":\"evt_1\",\"event_type\":"
+	    "\"finding.detected\",\"tenant_id\":\"t\",\"timestamp\":\"x\","
+	    "\"data\":{\"finding\":{\"id\":\"f\",\"severity\":\"low\","
+	    "\"title\":\"");
+	for (i = 0; i < 1500; i++)
+		buf_puts(&ev, "\xc3\xa9");   /* é: two bytes, one character */
+	buf_puts(&ev, "\"}}}");
+	buf_append(&ev, "", 1);
+	ck_assert_int_eq(notify_render("pagerduty", "{\"url\":\"https://x\"}",
+	    "{\"routing_key\":\"rk\"}", ev.data, VIGIL_TOP_SRCDIR
+	    "/etc/templates", "", &m, err, sizeof(err)), 0);
+	o = J(m.body);
+	p = json_object_object_get(o, "payload");
+	sum = json_object_get_string(json_object_object_get(p, "summary"));
+	ck_assert_int_le((long)strlen(sum), 1024);
+	ck_assert_ptr_nonnull(strstr(sum, "..."));
+	ck_assert_int_eq(vjson_utf8_valid(sum, strlen(sum)), 1);
+	json_object_put(o);
+	notify_msg_free(&m);
+	buf_free(&ev);
+}
+END_TEST
+
 Suite *
 channels_suite(void)
 {
@@ -217,6 +251,7 @@ channels_suite(void)
 	tcase_add_test(tc, test_expand);
 	tcase_add_test(tc, test_vars);
 	tcase_add_test(tc, test_render_services);
+	tcase_add_test(tc, test_pagerduty_summary_cap);
 	suite_add_tcase(s, tc);
 	return s;
 }
