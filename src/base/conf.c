@@ -91,6 +91,7 @@ static const struct conf_key conf_keys[] = {
 	{ "event_retention_days", INT(event_retention_days, 0, 36500) },
 	{ "public_url",		STR(public_url) },
 	{ "template_dir",	STR(template_dir) },
+	{ "spool_ca_file",	STR(spool_ca_file) },
 	{ "trusted_proxies",	CONF_CIDRS, offsetof(struct conf,
 				    trusted_proxies),
 				    sizeof(((struct conf *)0)->trusted_proxies),

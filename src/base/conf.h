@@ -56,6 +56,9 @@ struct conf {
 	 * message names ("" = no links), and the message templates */
 	char	 public_url[512];
 	char	 template_dir[512];
+	/* CA certificates vigil-spool verifies HTTPS and SMTP servers with
+	 * ("" = libcurl's default, the system's bundle) */
+	char	 spool_ca_file[512];
 };
 
 struct cidr;

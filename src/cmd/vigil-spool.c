@@ -243,6 +243,10 @@ common_opts(struct xfer *x)
 	curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(x->h, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(x->h, CURLOPT_PRIVATE, x);
+	/* an operator's own CA (a private mail relay); verification is
+	 * never turned off */
+	if (g_conf.spool_ca_file[0] != '\0')
+		curl_easy_setopt(x->h, CURLOPT_CAINFO, g_conf.spool_ca_file);
 }
 
 /* A notification channel's attempt: its message rendered from the

@@ -218,10 +218,12 @@ class Message:
 
 class FakeSMTP:
     """An SMTP server on 127.0.0.1. starttls: an ssl.SSLContext to offer
-    STARTTLS with (None: not offered)."""
+    STARTTLS with (None: not offered); implicit: an ssl.SSLContext to
+    speak TLS with from the first byte (SMTPS)."""
 
-    def __init__(self, starttls=None):
+    def __init__(self, starttls=None, implicit=None):
         self.starttls = starttls
+        self.implicit = implicit
         self.messages = []
         self.sessions = []        # per connection: the commands received
         self.reject_rcpt = set()
@@ -263,6 +265,12 @@ class FakeSMTP:
             self.sessions.append(cmds)
         rf, wf, tls, auth = h.rfile, h.wfile, False, None
         mail_from, rcpt = None, []
+        if self.implicit is not None:
+            try:
+                s = self.implicit.wrap_socket(h.connection, server_side=True)
+            except (ssl.SSLError, OSError):
+                return
+            rf, wf, tls = s.makefile("rb"), s.makefile("wb"), True
 
         def send(line):
             wf.write(line.encode() + b"\r\n")

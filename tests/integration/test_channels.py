@@ -510,6 +510,30 @@ def self_signed(dirpath):
     return ctx
 
 
+def private_ca(dirpath):
+    """A CA and a certificate for 127.0.0.1 it signed: (the CA's file, a
+    server context with the certificate)."""
+    ca_key, ca = (os.path.join(dirpath, "ca.key"),
+                  os.path.join(dirpath, "ca.crt"))
+    key, csr, crt = (os.path.join(dirpath, "srv.key"),
+                     os.path.join(dirpath, "srv.csr"),
+                     os.path.join(dirpath, "srv.crt"))
+    ext = os.path.join(dirpath, "srv.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName = IP:127.0.0.1\n")
+    run = lambda *a: subprocess.run(["openssl", *a], check=True,
+                                    capture_output=True)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key,
+        "-out", ca, "-days", "1", "-subj", "/CN=Vigil test CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
+        "-subj", "/CN=127.0.0.1")
+    run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+        "-CAcreateserial", "-out", crt, "-days", "1", "-extfile", ext)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(crt, key)
+    return ca, ctx
+
+
 class T144Email(Base):
 
     def mail_channel(self, server, **kv):
@@ -569,6 +593,41 @@ class T144Email(Base):
             self.assertIsNotNone(ds[-1]["last_error"])
         finally:
             srv.stop()
+
+    def test_starttls_and_smtps_with_a_trusted_server(self):
+        d = os.path.join(STACK.root, "smtp-ca")
+        os.makedirs(d, exist_ok=True)
+        ca, ctx = private_ca(d)
+        st = FakeSMTP(starttls=ctx).start()
+        im = FakeSMTP(implicit=ctx).start()
+        try:
+            a = self.mail_channel(st, security="starttls", username="u",
+                                  password="over-tls")
+            b = self.mail_channel(im, security="tls", username="u",
+                                  password="over-tls")
+            self.assertEqual(b["target"], "smtps://127.0.0.1:%d" % im.port)
+            self.import_findings({})
+            conf = os.path.join(STACK.root, "vigil-chan-ca.conf")
+            with open(STACK.conf) as f:
+                text = f.read()
+            with open(conf, "w") as f:
+                f.write(text + "spool_ca_file = %s\n" % ca)
+            r = STACK.spool_once(conf=conf)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            for srv, c in ((st, a), (im, b)):
+                msgs = srv.wait_for(1, timeout=10)
+                self.assertEqual(len(msgs), 1, c)
+                self.assertTrue(msgs[0].tls)
+                self.assertEqual(msgs[0].auth, ("u", "over-tls"))
+                ds = self.deliveries(c["channel_id"])
+                self.assertEqual((ds[0]["status"], ds[0]["last_status_code"]),
+                                 ("succeeded", 250), ds)
+            # STARTTLS came before AUTH and MAIL
+            cmds = [x.split(" ")[0].upper() for x in st.sessions[0]]
+            self.assertLess(cmds.index("STARTTLS"), cmds.index("AUTH"))
+        finally:
+            st.stop()
+            im.stop()
 
     def test_clear_smtp_needs_the_spoolers_consent_too(self):
         srv = FakeSMTP().start()
