@@ -832,6 +832,13 @@ merged(const struct channel *c, json_object *patch, struct vjson_err *err)
 		    json_object_new_string(c->name));
 	if (c->filter != NULL)
 		json_object_object_add(b, "filter", parsed(c->filter, 0));
+	else if ((v = parsed(c->events, 0)) != NULL) {
+		/* a webhook registered at /webhooks keeps its subscriptions */
+		json_object *f = json_object_new_object();
+
+		json_object_object_add(f, "event_types", v);
+		json_object_object_add(b, "filter", f);
+	}
 	cfg = parsed(c->config, 1);
 	if (strcmp(c->kind, "webhook") == 0) {
 		json_object_object_add(cfg, "url",

@@ -28,6 +28,7 @@ import unittest
 import test_api as api
 from test_api import auth
 from receiver import Receiver
+import verify_signature as vs
 from fakeservices import (FakeSMTP, pagerduty_problems, slack_problems,
                           teams_problems)
 
@@ -249,6 +250,30 @@ class T140ChannelsApi(Base):
         self.assertEqual(self.call("GET", "/channels").json()["total"],
                          n0 + 1)
         self.call("DELETE", "/channels/%s" % r1.json()["channel_id"])
+
+    def test_patch_keeps_a_webhooks_subscriptions(self):
+        r = self.call("POST", "/webhooks", {"url": RX.url(uniq("ok")),
+                                            "events": ["scan.completed"],
+                                            "secret": "a plain secret"})
+        self.assertEqual(r.status, 201, r)
+        wid = r.json()["webhook_id"]
+        r = self.call("PATCH", "/channels/%s" % wid, {"name": "scans"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["filter"]["event_types"],
+                         ["scan.completed"])
+        w = self.call("GET", "/webhooks/%s" % wid).json()
+        self.assertEqual(w["events"], ["scan.completed"])
+        # its secret is kept too: a test is still signed with it
+        path = w["url"].split(str(RX.port), 1)[1]
+        self.assertEqual(self.call("POST", "/webhooks/%s/test" % wid).status,
+                         202)
+        self.once()
+        got = RX.wait_for(1, path, timeout=10)
+        self.assertEqual(len(got), 1)
+        self.assertTrue(vs.verify_webhook(got[0].body,
+                                          got[0].headers["x-vigil-signature"],
+                                          "a plain secret"))
+        self.call("DELETE", "/webhooks/%s" % wid)
 
     def test_admin_only(self):
         c, _ = self.slack()
