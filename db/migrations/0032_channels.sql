@@ -68,8 +68,13 @@ END
 $$
 DELIMITER ;
 
--- The channels already there: every live webhook.
-DELETE FROM list_counts WHERE list = 'channels';
+-- Both lists counted afresh from the rows (this runs again safely, as
+-- 0015 does; run after 0015 again it puts these triggers back): the
+-- channels already there are every live webhook.
+DELETE FROM list_counts WHERE list IN ('webhooks', 'channels');
+INSERT INTO list_counts (tenant_id, list, k, n)
+SELECT tenant_id, 'webhooks', '', COUNT(*) FROM webhooks
+ WHERE deleted_at IS NULL AND kind = 'webhook' GROUP BY tenant_id;
 INSERT INTO list_counts (tenant_id, list, k, n)
 SELECT tenant_id, 'channels', '', COUNT(*) FROM webhooks
  WHERE deleted_at IS NULL GROUP BY tenant_id;

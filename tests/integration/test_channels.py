@@ -225,6 +225,17 @@ class T140ChannelsApi(Base):
         self.assertEqual(r.status, 404)
         self.assertEqual(self.call("GET", "/channels").json()["total"],
                          n0 + 3)
+        # the list totals against a recount of the rows
+        t = q(self.tenant_id)
+        for lst, cond in (("webhooks", " AND kind = 'webhook'"),
+                          ("channels", "")):
+            self.assertEqual(
+                STACK.query("SELECT COALESCE(SUM(n), 0) FROM list_counts "
+                            "WHERE tenant_id = %s AND list = %s"
+                            % (t, q(lst)))[0][0],
+                STACK.query("SELECT COUNT(*) FROM webhooks WHERE tenant_id "
+                            "= %s AND deleted_at IS NULL%s" % (t, cond))
+                [0][0], lst)
         acts = [a[0] for a in STACK.query(
             "SELECT action FROM audit_log WHERE tenant_id = %s ORDER BY seq"
             % q(self.tenant_id))]
