@@ -278,7 +278,17 @@ def explains(tid):
                     top + " ORDER BY seq DESC LIMIT 101")
             cnt = ("SELECT 1 FROM findings FORCE INDEX (" + index +
                    ") WHERE tenant_id = " + t + " " + cond)
-        return ["SELECT COUNT(*), COUNT(*) FROM (" + cnt + "LIMIT 10000) s",
+        if index is None:
+            # A tag's count: the newest 1,000 entries of finding_tags and
+            # their findings (SQL_FINDING_COUNT_TAG, LIST_TAG_CAP).
+            count = ("SELECT COUNT(f.seq), COUNT(*) FROM (SELECT "
+                     "t.finding_seq FROM finding_tags t WHERE t.tenant_id = "
+                     + t + " " + tagc + "ORDER BY t.finding_seq DESC "
+                     "LIMIT 1000) t LEFT JOIN findings f ON f.seq = "
+                     "t.finding_seq AND f.tenant_id = " + t + " " + cond)
+        else:
+            count = "SELECT COUNT(*), COUNT(*) FROM (" + cnt + "LIMIT 10000) s"
+        return [count,
                 "SELECT seq, id, title FROM findings JOIN (" + page +
                 ") page USING (seq) ORDER BY seq DESC"]
     posture = [

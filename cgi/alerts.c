@@ -12,6 +12,7 @@
 #include "db.h"
 #include "reply.h"
 #include "page.h"
+#include "sla.h"
 #include "vjson.h"
 
 /* {id, deduplicated, status} of one ingested alert. */
@@ -280,8 +281,21 @@ alerts_get_h(struct request *r, struct db *db)
 		api_db_error(r, rc);
 	else if (rc == 0)
 		not_found(r);
-	else
-		response_json(r, 200, alerts_to_json(a, 1));
+	else {
+		json_object *o = alerts_to_json(a, 1), *sla = NULL;
+
+		/* The SLA targets (README "SLAs"): 0 if the alert went in
+		 * between the two reads, which leaves them out. */
+		rc = sla_object_targets(db, r->auth.tenant_id, "alert",
+		    a->id, time(NULL), &sla);
+		if (rc < 0) {
+			json_object_put(o);
+			api_db_error(r, rc);
+		} else {
+			json_object_object_add(o, "sla", sla);
+			response_json(r, 200, o);
+		}
+	}
 	alerts_row_free(a);
 }
 

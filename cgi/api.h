@@ -140,6 +140,8 @@ extern const struct route settings_routes[];
 extern const size_t settings_nroutes;
 extern const struct route posture_routes[];
 extern const size_t posture_nroutes;
+extern const struct route compliance_routes[];
+extern const size_t compliance_nroutes;
 extern const struct route auditapi_routes[];
 extern const size_t auditapi_nroutes;
 extern const struct route integrations_routes[];
@@ -164,6 +166,8 @@ extern const struct route mutes_routes[];
 extern const size_t mutes_nroutes;
 extern const struct route cases_routes[];
 extern const size_t cases_nroutes;
+extern const struct route sla_routes[];
+extern const size_t sla_nroutes;
 
 /* The assembled table (routes.c). */
 const struct route *routes_table(size_t *n);

@@ -15,6 +15,7 @@
 #include "cases.h"
 #include "page.h"
 #include "reply.h"
+#include "sla.h"
 #include "vjson.h"
 
 /* The reply for an outcome other than CASES_OK. */
@@ -188,11 +189,21 @@ cases_show(struct request *r, struct db *db)
 	json_object *c = NULL;
 	int rc;
 
+	json_object *sla = NULL;
+
 	if ((rc = cases_full(db, r->auth.tenant_id, r->pathvars[0], &c)) <= 0) {
 		case_failed(r, rc == 0 ? CASES_NOT_FOUND : CASES_DB_ERROR, NULL,
 		    rc, "No such case.");
 		return;
 	}
+	/* The SLA targets (README "SLAs"). */
+	if ((rc = sla_object_targets(db, r->auth.tenant_id, "case",
+	    r->pathvars[0], time(NULL), &sla)) < 0) {
+		json_object_put(c);
+		api_db_error(r, rc);
+		return;
+	}
+	json_object_object_add(c, "sla", sla);
 	response_json(r, 200, c);
 }
 

@@ -84,18 +84,80 @@ str_param(struct request *r, const char *name, size_t max,
 	return 0;
 }
 
+/* overdue=true|false and due_before=RFC 3339: a list by due date (only
+ * open findings have one). 0, or -1 after a 400. */
+static int
+due_params(struct request *r, struct findings_filter *f)
+{
+	const char *ov = request_param(r, "overdue");
+	const char *st = request_param(r, "state");
+	time_t before = 0, now = time(NULL);
+
+	if (ov != NULL && strcmp(ov, "true") != 0 && strcmp(ov, "false") != 0) {
+		reply_bad(r, "overdue", "overdue must be true or false.");
+		return -1;
+	}
+	if (reply_time(r, "due_before", request_param(r, "due_before"),
+	    &before) < 0)
+		return -1;
+	if (ov == NULL && request_param(r, "due_before") == NULL)
+		return 0;
+	/* Only an open finding has a due date: any other state would be
+	 * a question with no answer but an empty page. */
+	if (st != NULL && strcmp(st, "open") != 0) {
+		reply_bad(r, "state", "overdue and due_before list open "
+		    "findings: leave state out or set it to open.");
+		return -1;
+	}
+	f->due = 1;
+	f->due_to = before;
+	if (ov != NULL && strcmp(ov, "true") == 0) {
+		/* Due at or before now: the earlier of the two bounds. */
+		if (f->due_to == 0 || now + 1 < f->due_to)
+			f->due_to = now + 1;
+	} else if (ov != NULL)
+		f->due_from = now + 1;
+	return 0;
+}
+
+/* The cursor of a list by due date, "d<due epoch>.<seq>" as the list
+ * writes it. 0, or -1 after a 400. */
+static int
+due_cursor(struct request *r, struct findings_filter *f)
+{
+	const char *s = request_param(r, "cursor");
+	char *end;
+	long long d, seq;
+
+	if (s == NULL)
+		return 0;
+	errno = 0;
+	if (s[0] != 'd' || !isdigit((unsigned char)s[1]) ||
+	    (d = strtoll(s + 1, &end, 10)) < 1 || *end != '.' || errno ||
+	    !isdigit((unsigned char)end[1]) ||
+	    (seq = strtoll(end + 1, &end, 10)) < 1 || *end != '\0' || errno ||
+	    d > 253402300799LL) {
+		reply_bad(r, "cursor", "cursor is not valid.");
+		return -1;
+	}
+	f->due_after = (time_t)d;
+	f->seq_after = seq;
+	return 0;
+}
+
 static void
 findings_list_h(struct request *r, struct db *db)
 {
 	static const char *const known[] = { "severity", "category",
 	    "subscription_id", "environment", "state", "since", "limit",
 	    "cursor", "resource_type", "resource_group", "region", "source",
-	    "tag", NULL };
+	    "tag", "overdue", "due_before", NULL };
 	struct findings_filter f = { .nseverity = 5, .nstate = 1 };
 	struct findings_page *page;
 	const char *s, *colon;
-	char cursor[PAGE_SEQ_CURSOR_LEN] = "", *tag_key = NULL;
+	char cursor[64] = "", *tag_key = NULL;
 	json_object *root, *arr;
+	time_t now;
 	size_t i;
 	int rc;
 
@@ -121,6 +183,8 @@ findings_list_h(struct request *r, struct db *db)
 			return;
 		}
 	}
+	if (due_params(r, &f) != 0)
+		return;
 	if (str_param(r, "category", 32, &f.category) != 0 ||
 	    str_param(r, "subscription_id", 64, &f.subscription_id) != 0 ||
 	    str_param(r, "environment", 32, &f.environment) != 0 ||
@@ -132,8 +196,17 @@ findings_list_h(struct request *r, struct db *db)
 	    str_param(r, "source", FINDING_SOURCE_MAX, &f.source) != 0 ||
 	    reply_since(r, "since", &f.since) < 0 ||
 	    params_limit(r, &f.limit) != 0 ||
-	    params_seq_cursor(r, &f.before) != 0)
+	    (f.due ? due_cursor(r, &f) : params_seq_cursor(r, &f.before)) != 0)
 		return;
+	if (f.due && (f.since || f.resource_type != NULL ||
+	    f.resource_group != NULL || f.region != NULL || f.source != NULL ||
+	    request_param(r, "tag") != NULL)) {
+		reply_bad(r, request_param(r, "overdue") ? "overdue" :
+		    "due_before", "overdue and due_before combine with "
+		    "severity, category, subscription_id and environment "
+		    "only.");
+		return;
+	}
 	/* A client that polls with since wants what changed, whatever it
 	 * became (accepted, resolved, ...): without state, every state. */
 	if (f.since && request_param(r, "state") == NULL) {
@@ -164,9 +237,18 @@ findings_list_h(struct request *r, struct db *db)
 		return;
 	}
 	arr = json_object_new_array_ext((int)page->n);
-	for (i = 0; i < page->n; i++)
-		json_object_array_add(arr, findings_to_json(page->rows[i], 0));
-	if (page->has_more)
+	now = time(NULL);
+	for (i = 0; i < page->n; i++) {
+		json_object *o = findings_to_json(page->rows[i], 0);
+
+		findings_due_json(o, page->rows[i], now);
+		json_object_array_add(arr, o);
+	}
+	if (page->has_more && f.due)
+		snprintf(cursor, sizeof(cursor), "d%lld.%lld",
+		    (long long)page->rows[page->n - 1]->due_at,
+		    page->rows[page->n - 1]->seq);
+	else if (page->has_more)
 		page_seq_cursor(page->rows[page->n - 1]->seq, cursor,
 		    sizeof(cursor));
 	root = json_object_new_object();
@@ -196,6 +278,7 @@ findings_get(struct request *r, struct db *db)
 		return;
 	}
 	out = findings_to_json(row, 1);
+	findings_due_json(out, row, time(NULL));
 	findings_row_free(row);
 	/* the sources whose imports report it (README "Imports") */
 	if ((sources = imports_sources(db, r->auth.tenant_id, r->pathvars[0],

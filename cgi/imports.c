@@ -116,7 +116,7 @@ imports_post(struct request *r, struct db *db)
 		return;
 	}
 	auth_actor(r, actor, sizeof(actor));
-	if (imports_begin(db, r->auth.tenant_id, source, fmt, mode, actor,
+	if (imports_begin(db, r->auth.tenant_id, source, fmt, mode, 0, actor,
 	    time(NULL), &up, &rc) != IMPORT_OK) {
 		api_db_error(r, rc);
 		return;

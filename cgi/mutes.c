@@ -23,6 +23,17 @@ not_found(struct request *r)
 	response_error(r, 404, "not_found", "No such mute rule.", "id");
 }
 
+/* How the rule's pass over the existing findings stands: done, or
+ * pending (vigil-scan --due finishes it), and how many it changed. */
+static void
+pass_json(json_object *o, const struct mutes_pass *ps, const char *count,
+    long n)
+{
+	json_object_object_add(o, count, json_object_new_int64(n));
+	json_object_object_add(o, "apply_status", json_object_new_string(
+	    ps->pending ? "pending" : "done"));
+}
+
 static void
 mutes_create_h(struct request *r, struct db *db)
 {
@@ -30,7 +41,7 @@ mutes_create_h(struct request *r, struct db *db)
 	struct vjson_err e;
 	json_object *o;
 	char actor[128], tag[MUTES_TAG_MAX + 2];
-	long muted = 0;
+	struct mutes_pass ps;
 	int rc;
 
 	memset(&e, 0, sizeof(e));
@@ -41,11 +52,10 @@ mutes_create_h(struct request *r, struct db *db)
 	}
 	auth_actor(r, actor, sizeof(actor));
 	switch (mutes_create(db, r->auth.tenant_id, &rule, actor, time(NULL),
-	    &out, &muted, &rc)) {
+	    &out, &ps, &rc)) {
 	case MUTES_OK:
 		o = mutes_to_json(out);
-		json_object_object_add(o, "findings_muted",
-		    json_object_new_int64(muted));
+		pass_json(o, &ps, "findings_muted", ps.muted);
 		response_json(r, 201, o);
 		mutes_rule_free(out);
 		free(out);
@@ -102,6 +112,8 @@ static void
 mutes_get_h(struct request *r, struct db *db)
 {
 	struct mute_rule *m = NULL;
+	struct mutes_pass ps;
+	json_object *o;
 	int rc;
 
 	if (reply_unknown_params(r, (const char *const[]){ NULL }) != 0)
@@ -115,7 +127,19 @@ mutes_get_h(struct request *r, struct db *db)
 		not_found(r);
 		return;
 	}
-	response_json(r, 200, mutes_to_json(m));
+	o = mutes_to_json(m);
+	if ((rc = mutes_pass_get(db, r->auth.tenant_id, m->id, &ps)) < 0) {
+		json_object_put(o);
+		mutes_rule_free(m);
+		free(m);
+		api_db_error(r, rc);
+		return;
+	}
+	/* A rule stored before its pass was kept had it run in its request. */
+	pass_json(o, &ps, "findings_muted", rc == 1 ? ps.muted : 0);
+	if (rc == 0)
+		json_object_object_add(o, "findings_muted", NULL);
+	response_json(r, 200, o);
 	mutes_rule_free(m);
 	free(m);
 }
@@ -126,14 +150,14 @@ mutes_delete_h(struct request *r, struct db *db)
 	json_object *root;
 	const char *id = r->pathvars[0];
 	char actor[128];
-	long unmuted = 0;
+	struct mutes_pass ps;
 	int rc;
 
 	if (reply_unknown_params(r, (const char *const[]){ NULL }) != 0)
 		return;
 	auth_actor(r, actor, sizeof(actor));
 	switch (mutes_delete(db, r->auth.tenant_id, id, actor, time(NULL),
-	    &unmuted, &rc)) {
+	    &ps, &rc)) {
 	case MUTES_OK:
 		break;
 	case MUTES_NOT_FOUND:
@@ -146,8 +170,7 @@ mutes_delete_h(struct request *r, struct db *db)
 	root = json_object_new_object();
 	json_object_object_add(root, "id", json_object_new_string(id));
 	json_object_object_add(root, "deleted", json_object_new_boolean(1));
-	json_object_object_add(root, "findings_unmuted",
-	    json_object_new_int64(unmuted));
+	pass_json(root, &ps, "findings_unmuted", ps.unmuted);
 	response_json(r, 200, root);
 }
 

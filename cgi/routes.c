@@ -41,6 +41,8 @@ routes_table(size_t *n)
 		add(imports_routes, imports_nroutes);
 		add(mutes_routes, mutes_nroutes);
 		add(cases_routes, cases_nroutes);
+		add(compliance_routes, compliance_nroutes);
+		add(sla_routes, sla_nroutes);
 		add(channels_routes, channels_nroutes);
 	}
 	*n = ntable;

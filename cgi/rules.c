@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "compliance.h"
 #include "conf.h"
 #include "db.h"
 #include "finding.h"
@@ -33,6 +34,9 @@ rules_ready(void)
 
 	if (loaded_ok)
 		return 0;
+	/* References to controls are checked against the catalogue. */
+	if (compliance_catalog() == NULL)
+		return -1;
 	if (rules_load_dir(&loaded, g_conf.rules_dir, err, sizeof(err)) != 0) {
 		log_err("rules: %s", err);
 		return -1;

@@ -55,8 +55,8 @@ may_include() {
 	base)	echo "base" ;;
 	db)	echo "base db" ;;
 	http)	echo "base http" ;;
-	domain)	echo "base db domain" ;;
-	scan)	echo "base db domain scan" ;;
+	domain)	echo "base db domain report" ;;
+	scan)	echo "base db domain scan report" ;;
 	report)	echo "base report" ;;
 	*)	echo "base db http domain scan report cmd" ;;
 	esac

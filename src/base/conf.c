@@ -75,6 +75,7 @@ static const struct conf_key conf_keys[] = {
 	{ "rules_dir",		STR(rules_dir) },
 	{ "openapi_file",	STR(openapi_file) },
 	{ "attack_file",	STR(attack_file) },
+	{ "frameworks_dir",	STR(frameworks_dir) },
 	{ "azure_authority_url", STR(azure_authority_url) },
 	{ "azure_arm_url",	STR(azure_arm_url) },
 	{ "spool_concurrency",	INT(spool_concurrency, 1, 1024) },
@@ -132,6 +133,8 @@ conf_defaults(struct conf *c)
 	    PKGDATADIR);
 	snprintf(c->attack_file, sizeof(c->attack_file),
 	    "%s/attack-enterprise.tsv", PKGDATADIR);
+	snprintf(c->frameworks_dir, sizeof(c->frameworks_dir),
+	    "%s/frameworks", PKGDATADIR);
 	c->spool_concurrency = 16;
 	c->spool_poll_ms = 200;
 	c->webhook_connect_timeout_ms = 5000;

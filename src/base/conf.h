@@ -34,6 +34,7 @@ struct conf {
 	char	 rules_dir[512];
 	char	 openapi_file[512];
 	char	 attack_file[512];      /* ATT&CK technique ids and names */
+	char	 frameworks_dir[512];   /* compliance control catalogues */
 	/* Azure endpoints: public cloud by default; sovereign clouds and the
 	 * tests point them elsewhere */
 	char	 azure_authority_url[512];

@@ -17,8 +17,11 @@
 #include "id.h"
 #include "integrations.h"
 #include "log.h"
+#include "compliance.h"
+#include "mutes.h"
 #include "rules.h"
 #include "scan.h"
+#include "sla.h"
 #include "vtime.h"
 
 #define EX_OK		0	/* done, or nothing was due */
@@ -185,7 +188,7 @@ main(int argc, char *argv[])
 	const char *cfile = NULL, *integ = NULL;
 	char err[1024];
 	int ch, due = 0, once = 0, dry = 0, rc;
-	long nimp;
+	long nimp, nsla, nwarn, nbreach;
 
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -209,6 +212,14 @@ main(int argc, char *argv[])
 	}
 	if (conf_start("vigil-scan", cfile, NULL) != 0)
 		return EX_CONFIG;
+	/* Rules' references to controls are checked against the
+	 * catalogue; a wrong frameworks_dir stops the scanner as a wrong
+	 * rules_dir does. */
+	if (compliance_catalog() == NULL) {
+		fprintf(stderr, "vigil-scan: frameworks: cannot read %s (see "
+		    "the log)\n", g_conf.frameworks_dir);
+		return EX_CONFIG;
+	}
 	if (rules_load_dir(&rules, g_conf.rules_dir, err, sizeof(err)) != 0) {
 		fprintf(stderr, "vigil-scan: rules: %s\n", err);
 		log_err("rules: %s", err);
@@ -250,6 +261,20 @@ main(int argc, char *argv[])
 		rc = EX_CONFIG;
 	} else if (nimp > 0)
 		log_info("due: %ld imports read", nimp);
+	/* Mute rules' passes over existing findings that did not fit in the
+	 * request creating or deleting the rule. */
+	if ((nimp = mutes_passes_due(db, time(NULL))) < 0) {
+		fprintf(stderr, "vigil-scan: mute passes: %s\n", db_error(db));
+		rc = EX_CONFIG;
+	} else if (nimp > 0)
+		log_info("due: %ld mute rule passes finished", nimp);
+	/* SLA warnings and breaches of findings whose time has come. */
+	if ((nsla = sla_run_due(db, time(NULL), &nwarn, &nbreach)) < 0) {
+		fprintf(stderr, "vigil-scan: sla: %s\n", db_error(db));
+		rc = EX_CONFIG;
+	} else if (nsla > 0)
+		log_info("due: %ld SLA warnings, %ld SLA breaches", nwarn,
+		    nbreach);
 out:
 	db_free(db);
 	rules_free(&rules);

@@ -12,6 +12,7 @@
 
 #include "audit.h"
 #include "buf.h"
+#include "cases.h"
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
@@ -19,7 +20,6 @@
 #include "findings.h"
 #include "id.h"
 #include "idempotency.h"
-#include "import.h"
 #include "imports.h"
 #include "integrations.h"
 #include "keys.h"
@@ -61,6 +61,9 @@ usage(void)
 	    "       vigilctl [-c file] audit verify [--tenant NAME "
 	    "[--head SEQ:HASH]]\n"
 	    "       vigilctl [-c file] events prune [--days N]\n"
+	    "       vigilctl [-c file] cases list --tenant NAME "
+	    "[--status open|resolved] [--limit N]\n"
+	    "       vigilctl [-c file] cases show --tenant NAME CASE_ID\n"
 	    "       vigilctl report render --format csv|html|pdf|xlsx "
 	    "[--paper a4|letter] [--output FILE] DOCUMENT.json\n");
 }
@@ -503,51 +506,14 @@ cmd_key(struct db *db, int argc, char **argv)
 	return EX_USAGE;
 }
 
-/* Read a whole JSON file (at most 256 MiB) into a new object, or NULL. */
-static json_object *
-read_json_file(const char *path)
-{
-	json_object *o;
-	FILE *f;
-	char *text = NULL;
-	size_t len = 0, n;
-	struct vjson_err e;
-	char chunk[65536];
-
-	if ((f = fopen(path, "r")) == NULL) {
-		fprintf(stderr, "vigilctl: %s: cannot open\n", path);
-		return NULL;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		char *t;
-
-		if (len + n > 256u * 1024 * 1024 ||
-		    (t = realloc(text, len + n + 1)) == NULL) {
-			fprintf(stderr, "vigilctl: %s: too large\n", path);
-			free(text);
-			fclose(f);
-			return NULL;
-		}
-		text = t;
-		memcpy(text + len, chunk, n);
-		len += n;
-	}
-	fclose(f);
-	o = vjson_parse_unique(text ? text : "", len, 64, len + 1, &e);
-	if (o == NULL) {
-		fprintf(stderr, "vigilctl: %s: ", path);
-		fout(stderr, e.message, "\n");
-	}
-	free(text);
-	return o;
-}
-
 /* findings import --tenant NAME --format F --source S [--partial] FILE:
  * the file through POST /imports' own path (stored in chunks, then read
- * by imports_run), its outcome printed. */
+ * by imports_run), its outcome printed as the import. With legacy (the
+ * form without --format: Vigil JSON, source "import", all or nothing),
+ * the one line that form has always printed, or the error. */
 static int
 import_report(struct db *db, const char *tid, const char *file,
-    const char *format, const char *source, int partial)
+    const char *format, const char *source, int partial, int legacy)
 {
 	struct imports_upload *up = NULL;
 	enum importfmt fmt;
@@ -573,7 +539,8 @@ import_report(struct db *db, const char *tid, const char *file,
 		return EX_FAIL;
 	}
 	if (imports_begin(db, tid, source, fmt, partial ? IMPORT_PARTIAL :
-	    IMPORT_FULL, "vigilctl", time(NULL), &up, &rc) != IMPORT_OK)
+	    IMPORT_FULL, legacy ? IMPORT_ALL_OR_NOTHING : 0, "vigilctl",
+	    time(NULL), &up, &rc) != IMPORT_OK)
 		goto dberr;
 	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
 		enum imports_outcome oc = imports_write(up, buf, n, &rc);
@@ -598,10 +565,22 @@ import_report(struct db *db, const char *tid, const char *file,
 	    imports_run(db, id, time(NULL)) < 0 ||
 	    imports_get(db, tid, id, &o) != 1)
 		goto dberr;
-	printf("%s\n", json_object_to_json_string_ext(o,
-	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	ret = strcmp(json_object_get_string(json_object_object_get(o,
 	    "status")), "completed") == 0 ? EX_OK : EX_FAIL;
+	if (!legacy)
+		printf("%s\n", json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	else if (ret == EX_OK)
+		printf("imported %lld findings, resolved %lld no longer "
+		    "present\n", (long long)json_object_get_int64(
+		    json_object_object_get(o, "imported")),
+		    (long long)json_object_get_int64(json_object_object_get(o,
+		    "resolved")));
+	else {
+		fprintf(stderr, "vigilctl: %s: ", file);
+		fout(stderr, json_object_get_string(json_object_object_get(o,
+		    "error")), "\n");
+	}
 	goto out;
 dberr:
 	fprintf(stderr, "vigilctl: %s\n", db_error(db));
@@ -613,16 +592,17 @@ out:
 }
 
 /* findings import --tenant NAME [--no-reconcile] FILE | findings import
- * --tenant NAME --format F --source S [--partial] FILE | findings expire */
+ * --tenant NAME --format F --source S [--partial] FILE | findings expire.
+ * Both imports go through POST /imports' code: without --format the file
+ * is Vigil JSON from the source "import", read whole or not at all, and
+ * --no-reconcile is --partial. */
 static int
 cmd_findings(struct db *db, int argc, char **argv)
 {
-	struct import_stats st;
-	json_object *doc;
 	const char *tenant = NULL, *file = NULL, *format = NULL,
 	    *source = NULL;
-	char tid[VIGIL_ID_LEN], err[512];
-	int i, reconcile = 1, rc, partial = 0;
+	char tid[VIGIL_ID_LEN];
+	int i, reconcile = 1, partial = 0;
 	long n;
 
 	if (argc == 2 && strcmp(argv[1], "expire") == 0) {
@@ -677,20 +657,9 @@ cmd_findings(struct db *db, int argc, char **argv)
 	if (tenant_lookup(db, tenant, tid, sizeof(tid)) != 0)
 		return EX_FAIL;
 	if (format != NULL)
-		return import_report(db, tid, file, format, source, partial);
-	if ((doc = read_json_file(file)) == NULL)
-		return EX_FAIL;
-	rc = import_findings(db, tid, doc, reconcile, time(NULL), &st, err,
-	    sizeof(err));
-	json_object_put(doc);
-	if (rc != 0) {
-		fprintf(stderr, "vigilctl: %s: ", file);
-		fout(stderr, err, "\n");
-		return EX_FAIL;
-	}
-	printf("imported %ld findings, resolved %ld no longer present\n",
-	    st.observed, st.resolved);
-	return EX_OK;
+		return import_report(db, tid, file, format, source, partial,
+		    0);
+	return import_report(db, tid, file, "vigil", "import", !reconcile, 1);
 }
 
 /* events prune [--days N]: finished deliveries (succeeded, failed, dead)
@@ -977,6 +946,111 @@ out:
 	return rc;
 }
 
+/* cases list --tenant NAME [--status S] [--limit N]: the tenant's cases,
+ * newest first, one tab-separated line each (at most N, 100 by default,
+ * 500 at most). Read-only: the same cases_list as GET /cases. */
+static int
+cases_list_cmd(struct db *db, const char *tid, const char *status,
+    long limit)
+{
+	struct cases_filter f = { status, NULL, NULL, NULL };
+	json_object *items = NULL;
+	long long total = 0, last = 0;
+	size_t i;
+	int more = 0;
+
+	if (cases_list(db, tid, &f, 1LL << 62, limit, &items, &total, &more,
+	    &last) != 0) {
+		fprintf(stderr, "vigilctl: %s\n", db_error(db));
+		return EX_FAIL;
+	}
+	printf("case_id\tstatus\tseverity\tcreated_at\tupdated_at\t"
+	    "assignee\ttitle\n");
+	for (i = 0; i < json_object_array_length(items); i++) {
+		json_object *c = json_object_array_get_idx(items, i);
+		static const char *const cols[] = { "case_id", "status",
+		    "severity", "created_at", "updated_at", "assignee",
+		    "title" };
+		size_t k;
+
+		for (k = 0; k < NELEM(cols); k++)
+			out(json_object_get_string(json_object_object_get(c,
+			    cols[k])), k + 1 < NELEM(cols) ? "\t" : "\n");
+	}
+	if (more)
+		fprintf(stderr, "vigilctl: %zu of %lld cases shown (--limit)\n",
+		    json_object_array_length(items), total);
+	json_object_put(items);
+	return EX_OK;
+}
+
+/* cases list | cases show --tenant NAME CASE_ID (the whole case as GET
+ * /cases/{id} answers it, as JSON). For admins on the server; nothing
+ * here changes a case. */
+static int
+cmd_cases(struct db *db, int argc, char **argv)
+{
+	enum { O_TENANT, O_STATUS, O_LIMIT, O__N };
+	static const struct option opts[] = {
+		{ "tenant", required_argument, NULL, O_TENANT },
+		{ "status", required_argument, NULL, O_STATUS },
+		{ "limit",  required_argument, NULL, O_LIMIT },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *o[O__N] = { NULL, NULL, NULL }, *id = NULL;
+	json_object *c = NULL;
+	char tid[VIGIL_ID_LEN], *end;
+	long limit = 100;
+	int show, rc;
+
+	if (argc < 2 || ((show = strcmp(argv[1], "show") == 0) == 0 &&
+	    strcmp(argv[1], "list") != 0)) {
+		usage();
+		return EX_USAGE;
+	}
+	/* show's one operand, last */
+	if (show && argc > 2 && argv[argc - 1][0] != '-' &&
+	    (argc < 4 || strcmp(argv[argc - 2], "--tenant") != 0))
+		id = argv[--argc];
+	if (sub_opts(argc, argv, opts, o, O__N) != 0)
+		return EX_USAGE;
+	if (o[O_TENANT] == NULL || (show && (id == NULL ||
+	    o[O_STATUS] != NULL || o[O_LIMIT] != NULL))) {
+		usage();
+		return EX_USAGE;
+	}
+	if (o[O_STATUS] != NULL && !cases_status_valid(o[O_STATUS])) {
+		fprintf(stderr, "vigilctl: --status must be open or "
+		    "resolved\n");
+		return EX_USAGE;
+	}
+	if (o[O_LIMIT] != NULL) {
+		limit = strtol(o[O_LIMIT], &end, 10);
+		if (*o[O_LIMIT] == '\0' || *end != '\0' || limit < 1 ||
+		    limit > 500) {
+			fprintf(stderr, "vigilctl: --limit must be 1 to 500\n");
+			return EX_USAGE;
+		}
+	}
+	if (tenant_lookup(db, o[O_TENANT], tid, sizeof(tid)) != 0)
+		return EX_FAIL;
+	if (!show)
+		return cases_list_cmd(db, tid, o[O_STATUS], limit);
+	if ((rc = cases_full(db, tid, id, &c)) < 0) {
+		fprintf(stderr, "vigilctl: %s\n", db_error(db));
+		return EX_FAIL;
+	}
+	if (rc == 0) {
+		fprintf(stderr, "vigilctl: no case ");
+		fout(stderr, id, " in that tenant\n");
+		return EX_FAIL;
+	}
+	printf("%s\n", json_object_to_json_string_ext(c,
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(c);
+	return EX_OK;
+}
+
 /* vigilctl report render: draw a report document (a JSON file in the
  * model of render.h) as the API's reports would, to FILE or stdout. No
  * configuration or database: for looking at a layout, and for the tests. */
@@ -1113,7 +1187,8 @@ main(int argc, char *argv[])
 	if (strcmp(argv[0], "migrate") != 0 && strcmp(argv[0], "tenant") &&
 	    strcmp(argv[0], "key") != 0 && strcmp(argv[0], "findings") != 0 &&
 	    strcmp(argv[0], "audit") != 0 && strcmp(argv[0], "events") != 0 &&
-	    strcmp(argv[0], "integration") != 0) {
+	    strcmp(argv[0], "integration") != 0 &&
+	    strcmp(argv[0], "cases") != 0) {
 		usage();
 		return EX_USAGE;
 	}
@@ -1140,6 +1215,8 @@ main(int argc, char *argv[])
 		rc = cmd_integration(db, argc, argv);
 	else if (strcmp(argv[0], "events") == 0)
 		rc = cmd_events(db, argc, argv);
+	else if (strcmp(argv[0], "cases") == 0)
+		rc = cmd_cases(db, argc, argv);
 	else
 		rc = cmd_key(db, argc, argv);
 	db_free(db);

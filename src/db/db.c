@@ -26,7 +26,10 @@
 	"description, recommendation, evidence, fingerprint, state, " \
 	"remediation, resolved_by, awaiting_scan, accepted_until, " \
 	"snoozed_until, detected_at, updated_at, last_seen_at, resolved_at, " \
-	"assignee, notes, " FINDING_META_COLS
+	"assignee, notes, " FINDING_META_COLS ", " FINDING_SLA_COLS
+
+/* The due date (0034), after the metadata: findings.c's C_DUE. */
+#define FINDING_SLA_COLS "due_at"
 
 /* The resource metadata (0026), in findings.c's C_RNAME.. order. */
 #define FINDING_META_COLS \
@@ -42,7 +45,7 @@
 	"description, recommendation, NULL, NULL, state, " \
 	"NULL, NULL, NULL, NULL, " \
 	"NULL, detected_at, updated_at, NULL, NULL, " \
-	"NULL, NULL, " FINDING_META_COLS
+	"NULL, NULL, " FINDING_META_COLS ", " FINDING_SLA_COLS
 
 /* The scanner's batches (findings_observe_batch): FINDING_COLS, then
  * integration_id and seen_scan_id; without the evidence when the batch
@@ -54,7 +57,8 @@
 	"description, recommendation, NULL, fingerprint, state, " \
 	"remediation, resolved_by, awaiting_scan, accepted_until, " \
 	"snoozed_until, detected_at, updated_at, last_seen_at, resolved_at, " \
-	"assignee, notes, " FINDING_META_COLS ", integration_id, seen_scan_id"
+	"assignee, notes, " FINDING_META_COLS ", " FINDING_SLA_COLS \
+	", integration_id, seen_scan_id"
 
 /* The filters of GET /findings after the tenant, in findings.c's LP_*
  * order: a NULL value matches everything (MariaDB optimises each
@@ -168,6 +172,9 @@
 	"findings_reopened, counts, error, duration_ms"
 /* the scanner's own reads, in the column orders scan.c names */
 #define SCAN_ABSENT_COLS "id, state, rule_id, resource_id, severity"
+/* compliance.c's enum compliance_col */
+#define COMPLIANCE_FINDING_COLS \
+	"id, title, severity, resource_id, detected_at"
 #define SCAN_OPEN_COUNT_COLS "severity, COUNT(*)"
 #define SCAN_ACTIVE_COLS "id, status"
 #define SCAN_DUE_COLS "i.id, i.tenant_id"
@@ -190,7 +197,7 @@
 #define IMPORT_COLS \
 	"seq, id, source, format, mode, status, actor, bytes, items, " \
 	"imported, passed, failed, resolved, errors, error, created_at, " \
-	"started_at, finished_at"
+	"started_at, finished_at, attempts"
 
 /* tenants and API keys: the column orders tenants.c and keys.c name */
 #define TENANT_COLS \
@@ -437,7 +444,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "f.snoozed_until, f.detected_at, f.updated_at, f.last_seen_at, "
 	    "f.resolved_at, f.assignee, f.notes, f.resource_name, "
 	    "f.resource_type, f.resource_group, f.region, f.account, f.tags, "
-	    "f.source, h.seq, h.hash "
+	    "f.source, f.due_at, h.seq, h.hash "
 	    "FROM tenants t "
 	    "LEFT JOIN findings f ON f.tenant_id = t.id AND f.id = ? "
 	    "LEFT JOIN audit_heads h ON h.tenant_id = t.id "
@@ -531,12 +538,16 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT COUNT(*), COUNT(*) FROM (SELECT 1 FROM findings "
 	    "WHERE tenant_id = ? " FINDING_FILTERS FINDING_META_FILTERS
 	    "LIMIT " LIST_SINCE_CAP_S ") s",
+	/* A tag's count reads the newest LIST_TAG_CAP entries of
+	 * finding_tags (its primary key alone) and the finding of each:
+	 * the matches among them and how many were read. Parameters: the
+	 * tenant and the tag, then the tenant and the filters. */
 	[SQL_FINDING_COUNT_TAG] =
-	    "SELECT COUNT(*), COUNT(*) FROM (SELECT 1 FROM finding_tags t "
-	    "STRAIGHT_JOIN findings f ON f.seq = t.finding_seq "
-	    "WHERE t.tenant_id = ? AND f.tenant_id = t.tenant_id "
-	    FINDING_FILTERS FINDING_META_FILTERS FINDING_TAG_DRIVE
-	    "LIMIT " LIST_SINCE_CAP_S ") s",
+	    "SELECT COUNT(f.seq), COUNT(*) FROM (SELECT t.finding_seq "
+	    "FROM finding_tags t WHERE t.tenant_id = ? " FINDING_TAG_DRIVE
+	    "ORDER BY t.finding_seq DESC LIMIT " LIST_TAG_CAP_S ") t "
+	    "LEFT JOIN findings f ON f.seq = t.finding_seq AND f.tenant_id = ? "
+	    FINDING_FILTERS FINDING_META_FILTERS,
 	[SQL_FINDING_LIST_RTYPE_ONLY] =
 	    FINDING_LIST_ONLY("findings_rtype_seq", "resource_type"),
 	[SQL_FINDING_LIST_RGROUP_ONLY] =
@@ -1300,7 +1311,8 @@ static const char *const sqls[SQL__COUNT] = {
 	/* imports (imports.c): IMPORT_COLS order is imports.c's IMP_C_* */
 	[SQL_IMPORT_INSERT] =
 	    "INSERT INTO imports (id, tenant_id, source, format, mode, status, "
-	    "actor, created_at) VALUES (?, ?, ?, ?, ?, 'receiving', ?, ?)",
+	    "actor, created_at, all_or_nothing) "
+	    "VALUES (?, ?, ?, ?, ?, 'receiving', ?, ?, ?)",
 	[SQL_IMPORT_CHUNK_INSERT] =
 	    "INSERT INTO import_chunks (import_id, n, data) VALUES (?, ?, ?)",
 	[SQL_IMPORT_RECEIVED] =
@@ -1308,18 +1320,24 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE id = ? AND status = 'receiving'",
 	[SQL_IMPORT_CHUNK] =
 	    "SELECT data FROM import_chunks WHERE import_id = ? AND n = ?",
-	/* One worker wins a queued import. */
+	/* One worker wins a queued import, or one whose worker's lease has
+	 * passed (while fewer than IMPORT_ATTEMPTS workers had it): started
+	 * at, owner, lease until, id, now, attempts allowed. */
 	[SQL_IMPORT_CLAIM] =
-	    "UPDATE imports SET status = 'running', started_at = ? "
-	    "WHERE id = ? AND status = 'queued'",
+	    "UPDATE imports SET status = 'running', started_at = ?, "
+	    "lease_owner = ?, lease_until = ?, attempts = attempts + 1 "
+	    "WHERE id = ? AND (status = 'queued' OR (status = 'running' AND "
+	    "(lease_until IS NULL OR lease_until < ?))) AND attempts < ?",
+	/* Only the worker holding the lease ends the import. */
 	[SQL_IMPORT_FINISH] =
 	    "UPDATE imports SET status = ?, finished_at = ?, items = ?, "
 	    "imported = ?, passed = ?, failed = ?, resolved = ?, errors = ?, "
-	    "error = ? WHERE id = ?",
+	    "error = ?, lease_until = NULL WHERE id = ? AND lease_owner = ? "
+	    "AND status = 'running'",
 	/* While a report is written: what is done so far. */
 	[SQL_IMPORT_PROGRESS] =
 	    "UPDATE imports SET items = ?, imported = ?, passed = ?, "
-	    "failed = ? WHERE id = ?",
+	    "failed = ? WHERE id = ? AND lease_owner = ?",
 	[SQL_IMPORT_CHUNKS_DELETE] =
 	    "DELETE FROM import_chunks WHERE import_id = ?",
 	[SQL_IMPORT_GET] =
@@ -1330,13 +1348,17 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?",
 	[SQL_IMPORT_COUNT] =
 	    "SELECT COUNT(*) FROM imports WHERE tenant_id = ?",
+	/* Queued, or running under a lease that has passed (its worker is
+	 * gone): both along imports_status. */
 	[SQL_IMPORT_DUE] =
-	    "SELECT id, tenant_id FROM imports WHERE status = 'queued' "
+	    "SELECT id, tenant_id FROM imports WHERE status = 'queued' OR "
+	    "(status = 'running' AND (lease_until IS NULL OR lease_until < ?)) "
 	    "ORDER BY seq LIMIT 100",
 	/* What import_run needs of a claimed import (tenant_id, source,
-	 * format, mode). */
+	 * format, mode, actor, bytes, attempts, all_or_nothing). */
 	[SQL_IMPORT_DUE_ONE] =
-	    "SELECT tenant_id, source, format, mode FROM imports WHERE id = ?",
+	    "SELECT tenant_id, source, format, mode, actor, bytes, attempts, "
+	    "all_or_nothing FROM imports WHERE id = ?",
 	/* What a complete report of a source no longer lists, a batch at a
 	 * time (the rows found are deleted before the next). */
 	[SQL_SOURCE_ABSENT] =
@@ -1526,6 +1548,151 @@ static const char *const sqls[SQL__COUNT] = {
 	    "INSERT IGNORE INTO case_findings (tenant_id, case_id, finding_id, "
 	    "linked_at) VALUES (?, ?, ?, ?)",
 
+	/* importgaps (imports.c, mutes.c, findings' tag count) */
+	/* The worker holding an import renews its lease: lease until, id,
+	 * owner. 0 rows: another worker took it over. */
+	[SQL_IMPORT_LEASE] =
+	    "UPDATE imports SET lease_until = ? WHERE id = ? AND "
+	    "lease_owner = ? AND status = 'running'",
+	/* An import IMPORT_ATTEMPTS workers claimed and none finished:
+	 * finished at, error, id, now, attempts. */
+	[SQL_IMPORT_ABANDON] =
+	    "UPDATE imports SET status = 'failed', finished_at = ?, error = ?, "
+	    "lease_until = NULL WHERE id = ? AND status = 'running' AND "
+	    "(lease_until IS NULL OR lease_until < ?) AND attempts >= ?",
+	/* A mute rule's pass (mutes.c), in the rule's transaction, leased to
+	 * the request: tenant, rule, kind, before, owner, lease until, at. */
+	[SQL_MUTE_PASS_INSERT] =
+	    "INSERT INTO mute_passes (tenant_id, rule_id, kind, status, "
+	    "before_seq, lease_owner, lease_until, created_at) "
+	    "VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
+	/* Where the pass is: before, muted, unmuted, lease until (NULL lets
+	 * vigil-scan --due take it), status, finished at; the pass. */
+	[SQL_MUTE_PASS_SAVE] =
+	    "UPDATE mute_passes SET before_seq = ?, muted = ?, unmuted = ?, "
+	    "lease_until = ?, status = ?, finished_at = ? "
+	    "WHERE tenant_id = ? AND rule_id = ? AND kind = ?",
+	/* MPASS_C_* in mutes.c */
+	[SQL_MUTE_PASS_DUE] =
+	    "SELECT tenant_id, rule_id, kind, before_seq, muted, unmuted "
+	    "FROM mute_passes WHERE status = 'pending' AND "
+	    "(lease_until IS NULL OR lease_until < ?) ORDER BY seq LIMIT 100",
+	[SQL_MUTE_PASS_CLAIM] =
+	    "UPDATE mute_passes SET lease_owner = ?, lease_until = ? "
+	    "WHERE tenant_id = ? AND rule_id = ? AND kind = ? AND "
+	    "status = 'pending' AND (lease_until IS NULL OR lease_until < ?)",
+	[SQL_MUTE_PASS_OF] =
+	    "SELECT status, muted, unmuted FROM mute_passes "
+	    "WHERE tenant_id = ? AND rule_id = ? AND kind = ?",
+	/* compliance: a rule's findings by state, from the trigger-kept
+	 * counts (0035_finding_rule_counts.sql), one key lookup */
+	[SQL_COMPLIANCE_RULE_COUNTS] =
+	    "SELECT state, n FROM finding_rule_counts "
+	    "WHERE tenant_id = ? AND rule_id = ? AND n > 0",
+	/* the first open findings of a rule, read in the order of the
+	 * (tenant_id, rule_id, state) index, whose rows end with the
+	 * primary key's id: the page alone, no sort */
+	[SQL_COMPLIANCE_RULE_FINDINGS] =
+	    "SELECT " COMPLIANCE_FINDING_COLS " FROM findings "
+	    "FORCE INDEX (findings_rule) "
+	    "WHERE tenant_id = ? AND rule_id = ? AND state = 'open' "
+	    "ORDER BY id LIMIT ?",
+
+	/* SLAs (0034). SLA_POLICY_COLS: sla.c's SLA_C_* order. */
+#define SLA_POLICY_COLS \
+	"p.critical_days, p.high_days, p.medium_days, p.low_days, " \
+	"p.info_days, p.warning_days, p.response, p.updated_at"
+	[SQL_SLA_GET] =
+	    "SELECT " SLA_POLICY_COLS " FROM sla_policies p "
+	    "WHERE p.tenant_id = ?",
+	[SQL_SLA_UPSERT] =
+	    "INSERT INTO sla_policies (tenant_id, critical_days, high_days, "
+	    "medium_days, low_days, info_days, warning_days, response, "
+	    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+	    "ON DUPLICATE KEY UPDATE critical_days = VALUES(critical_days), "
+	    "high_days = VALUES(high_days), "
+	    "medium_days = VALUES(medium_days), "
+	    "low_days = VALUES(low_days), info_days = VALUES(info_days), "
+	    "warning_days = VALUES(warning_days), "
+	    "response = VALUES(response), updated_at = VALUES(updated_at)",
+	/* An alert's or a case's targets with the policy, one round trip:
+	 * sla.c OBJ_C_* then SLA_POLICY_COLS. */
+	[SQL_SLA_ALERT] =
+	    "SELECT a.severity, a.ingested_at, a.acknowledged_at, "
+	    "a.resolved_at, " SLA_POLICY_COLS " FROM alerts a "
+	    "LEFT JOIN sla_policies p ON p.tenant_id = a.tenant_id "
+	    "WHERE a.tenant_id = ? AND a.id = ?",
+	[SQL_SLA_CASE] =
+	    "SELECT c.severity, c.created_at, c.acknowledged_at, "
+	    "c.resolved_at, " SLA_POLICY_COLS " FROM cases c "
+	    "LEFT JOIN sla_policies p ON p.tenant_id = c.tenant_id "
+	    "WHERE c.tenant_id = ? AND c.id = ?",
+	/* The job's walk: what is due to be looked at, oldest first, along
+	 * findings_sla_next (only pending rows have a value). */
+	[SQL_SLA_PENDING] =
+	    "SELECT tenant_id, id FROM findings "
+	    "WHERE sla_next_at IS NOT NULL AND sla_next_at <= ? "
+	    "ORDER BY sla_next_at LIMIT ?",
+	[SQL_SLA_FINDING_LOCK] =
+	    "SELECT state, severity, due_at, sla_warned, sla_breached, "
+	    "sla_next_at FROM findings WHERE tenant_id = ? AND id = ? "
+	    "FOR UPDATE",
+	/* Neither state nor severity changes: 0034's trigger leaves the due
+	 * date alone. */
+	[SQL_SLA_FINDING_MARK] =
+	    "UPDATE findings SET sla_warned = ?, sla_breached = ?, "
+	    "sla_next_at = ? WHERE tenant_id = ? AND id = ?",
+	[SQL_SLA_EVENT_INSERT] =
+	    "INSERT INTO sla_events (tenant_id, event_id, type, finding_id, "
+	    "severity, due_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	[SQL_SLA_EVENT_COUNT] =
+	    "SELECT COALESCE(SUM(n), 0) FROM list_counts "
+	    "WHERE tenant_id = ? AND list = 'sla_events'",
+	[SQL_SLA_EVENT_LIST] =
+	    "SELECT seq, event_id, type, finding_id, severity, due_at, "
+	    "created_at FROM sla_events WHERE tenant_id = ? AND seq < ? "
+	    "ORDER BY seq DESC LIMIT ?",
+	/* GET /findings by due date (findings.c DP_*): open findings (only
+	 * they have one) along findings_due, soonest first, a page after the
+	 * cursor (due_at, seq). State and severity are in the index, so the
+	 * walk and its count read no row; category, subscription_id and
+	 * environment are not, and even folded away a column the index
+	 * lacks makes MariaDB read every row it walks, so they are named
+	 * only in the _ROWS statements, used when one of them is set. */
+#define FINDING_DUE_WHERE \
+	"FROM findings FORCE INDEX (findings_due) WHERE tenant_id = ? " \
+	"AND due_at IS NOT NULL AND state = 'open' " \
+	"AND (? IS NULL OR due_at >= ?) AND (? IS NULL OR due_at < ?) " \
+	"AND severity IN (?, ?, ?, ?, ?) "
+#define FINDING_DUE_ROWS \
+	"AND (? IS NULL OR category = ?) " \
+	"AND (? IS NULL OR subscription_id = ?) " \
+	"AND (? IS NULL OR environment = ?) "
+#define FINDING_DUE_PAGE \
+	"AND (due_at > ? OR (due_at = ? AND seq > ?)) " \
+	"ORDER BY due_at, seq LIMIT ?) page USING (seq) ORDER BY due_at, seq"
+	[SQL_FINDING_LIST_DUE] =
+	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN (SELECT seq "
+	    FINDING_DUE_WHERE FINDING_DUE_PAGE,
+	[SQL_FINDING_LIST_DUE_ROWS] =
+	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN (SELECT seq "
+	    FINDING_DUE_WHERE FINDING_DUE_ROWS FINDING_DUE_PAGE,
+	/* Time decides what is overdue, not a write: no trigger can keep
+	 * this count, so it is counted among at most LIST_SINCE_CAP
+	 * matches, as with since. */
+	[SQL_FINDING_COUNT_DUE] =
+	    "SELECT COUNT(*), COUNT(*) FROM (SELECT 1 " FINDING_DUE_WHERE
+	    "LIMIT " LIST_SINCE_CAP_S ") s",
+	/* The kept part of that count (0034's finding_due_counts): open
+	 * findings due on whole days strictly between the bounds' days
+	 * (findings.c due_total). */
+	[SQL_FINDING_DUE_DAYS] =
+	    "SELECT COALESCE(SUM(n), 0) FROM finding_due_counts "
+	    "WHERE tenant_id = ? AND severity IN (?, ?, ?, ?, ?) "
+	    "AND (? IS NULL OR due_day > ?) AND (? IS NULL OR due_day < ?)",
+	[SQL_FINDING_COUNT_DUE_ROWS] =
+	    "SELECT COUNT(*), COUNT(*) FROM (SELECT 1 " FINDING_DUE_WHERE
+	    FINDING_DUE_ROWS "LIMIT " LIST_SINCE_CAP_S ") s",
 	/* notification channels (channels.c): rows of webhooks of any kind;
 	 * CHANNEL_COLS in channels.c's CH_C_* order. */
 	[SQL_CHANNEL_INSERT] =

@@ -22,6 +22,11 @@ struct conf;
 /* Their columns: the matches, and how many rows were read for them (the
  * cap when the count stopped there). */
 enum { LIST_SINCE_C_MATCHES, LIST_SINCE_C_READ };
+/* A list's total with a tag filter counts the matches among the newest
+ * this many findings carrying the tag (SQL_FINDING_COUNT_TAG; same
+ * columns): a few pages' worth of rows, whatever the tag's spread. */
+#define LIST_TAG_CAP   1000
+#define LIST_TAG_CAP_S "1000"
 
 enum db_stmt {
 	SQL_PING,
@@ -336,6 +341,33 @@ enum db_stmt {
 	SQL_CASE_OBSERVABLES_MERGE,
 	SQL_CASE_FINDING_GET,
 	SQL_CASE_FINDING_LINK,
+	/* importgaps: import leases, mute passes, tag counts */
+	SQL_IMPORT_LEASE,
+	SQL_IMPORT_ABANDON,
+	SQL_MUTE_PASS_INSERT,
+	SQL_MUTE_PASS_SAVE,
+	SQL_MUTE_PASS_DUE,
+	SQL_MUTE_PASS_CLAIM,
+	SQL_MUTE_PASS_OF,
+	/* compliance (compliance.c), migration 0035 */
+	SQL_COMPLIANCE_RULE_COUNTS,
+	SQL_COMPLIANCE_RULE_FINDINGS,
+	/* SLAs (sla.c; GET /findings by due date, findings.c) */
+	SQL_SLA_GET,
+	SQL_SLA_UPSERT,
+	SQL_SLA_ALERT,
+	SQL_SLA_CASE,
+	SQL_SLA_PENDING,
+	SQL_SLA_FINDING_LOCK,
+	SQL_SLA_FINDING_MARK,
+	SQL_SLA_EVENT_INSERT,
+	SQL_SLA_EVENT_COUNT,
+	SQL_SLA_EVENT_LIST,
+	SQL_FINDING_LIST_DUE,
+	SQL_FINDING_LIST_DUE_ROWS,
+	SQL_FINDING_COUNT_DUE,
+	SQL_FINDING_COUNT_DUE_ROWS,
+	SQL_FINDING_DUE_DAYS,
 	/* notification channels */
 	SQL_CHANNEL_INSERT,
 	SQL_CHANNEL_GET,

@@ -64,6 +64,12 @@ const struct events_type events_types[] = {
 	    "verdict at by case", 0 },
 	{ "alert.escalated", "an alert is escalated into a new or an "
 	    "existing case", "event alert_id case_id at by case", 0 },
+	{ "finding.sla_warning", "vigil-scan --due: an open finding is "
+	    "within the tenant's warning_days of its due date (once per "
+	    "detection or reopening)", "finding due_at days_left", 0 },
+	{ "finding.sla_breached", "vigil-scan --due: an open finding passes "
+	    "its due date (once per detection or reopening)",
+	    "finding due_at days_left", 0 },
 	{ "channel.digest", "an e-mail channel's digest period (hour or day) "
 	    "ends with events in it; delivered to that channel alone",
 	    "webhook_id period_end count events", 1 },

@@ -26,7 +26,7 @@ enum {
 	C_CAT, C_LAYER, C_FW, C_DESC, C_REC, C_EVID, C_FP, C_STATE, C_REM,
 	C_RBY, C_AWAIT, C_ACC_UNTIL, C_SNZ_UNTIL, C_DET, C_UPD, C_SEEN,
 	C_RESOLVED, C_ASSIGNEE, C_NOTES, C_RNAME, C_RTYPE, C_RGROUP, C_REGION,
-	C_ACCOUNT, C_TAGS, C_SOURCE, C__N
+	C_ACCOUNT, C_TAGS, C_SOURCE, C_DUE, C__N
 };
 
 void
@@ -225,6 +225,7 @@ findings_row_at(const struct db_res *res, size_t i)
 	r->tags = strdup(db_cell(res, i, C_TAGS) ? db_cell(res, i, C_TAGS) :
 	    "{}");
 	r->source = cell_dup(res, i, C_SOURCE);
+	r->due_at = cell_time(res, i, C_DUE);
 	if (r->resource_name == NULL || r->resource_type == NULL ||
 	    r->resource_group == NULL || r->region == NULL ||
 	    r->account == NULL || r->tags == NULL || r->source == NULL) {
@@ -360,6 +361,14 @@ findings_to_json(const struct finding_row *r, int full)
 }
 
 void
+findings_due_json(json_object *o, const struct finding_row *r, time_t now)
+{
+	add_new(o, "due_at", ts_json(r->due_at));
+	json_object_object_add(o, "overdue",
+	    json_object_new_boolean(r->due_at != 0 && r->due_at <= now));
+}
+
+void
 findings_page_free(struct findings_page *p)
 {
 	size_t i;
@@ -460,6 +469,145 @@ out:
 	return rc;
 }
 
+/* The parameters of SQL_FINDING_LIST_DUE_ROWS and SQL_FINDING_COUNT_DUE_ROWS
+ * (the count takes those before DP_AFTER); SQL_FINDING_LIST_DUE and
+ * SQL_FINDING_COUNT_DUE take the same without DP_CAT..DP_AFTER. */
+enum {
+	DP_TENANT, DP_FROM, DP_TO = DP_FROM + 2, DP_SEV = DP_TO + 2,
+	DP_CAT = DP_SEV + 5, DP_SUB = DP_CAT + 2, DP_ENV = DP_SUB + 2,
+	DP_AFTER = DP_ENV + 2, DP_SEQ = DP_AFTER + 2, DP_LIMIT, DP__N
+};
+
+/* The open findings due in [from, to) (0: unbounded) among severities
+ * p[DP_SEV..]: from findings_due, at most LIST_SINCE_CAP. *n set; 0 or a
+ * DB_* code. */
+static int
+due_count_range(struct db *db, const struct db_val *p, time_t from,
+    time_t to, long long *n)
+{
+	struct db_res *cnt = NULL;
+	struct db_val q[DP_CAT];
+	char f[VTIME_SQL_LEN], t[VTIME_SQL_LEN];
+	int rc;
+
+	memcpy(q, p, sizeof(q));
+	vtime_sql(from, f, sizeof(f));
+	vtime_sql(to, t, sizeof(t));
+	q[DP_FROM] = q[DP_FROM + 1] = from ? DB_STR(f) : DB_NUL;
+	q[DP_TO] = q[DP_TO + 1] = to ? DB_STR(t) : DB_NUL;
+	if ((rc = db_exec(db, SQL_FINDING_COUNT_DUE, q, DP_CAT, &cnt)) == 0)
+		*n = db_cell_int(cnt, 0, 0);
+	db_res_free(cnt);
+	return rc;
+}
+
+/* The total of a list by due date without category, subscription_id or
+ * environment, exact in a few reads whatever the tenant holds: the kept
+ * counts of the whole days strictly between the bounds' days
+ * (finding_due_counts), plus the findings due in each bound's own day on
+ * the right side of it, from the index (each part capped at
+ * LIST_SINCE_CAP: a day with more findings due than that makes the total
+ * a lower bound). 0 or a DB_* code. */
+static int
+due_total(struct db *db, const struct db_val *p, time_t from, time_t to,
+    long long *total)
+{
+	struct db_res *sum = NULL;
+	struct db_val q[1 + 5 + 4];
+	char fd[VTIME_SQL_LEN], td[VTIME_SQL_LEN];
+	time_t fday = from - from % 86400, tday = to - to % 86400;
+	long long part;
+	int rc;
+
+	*total = 0;
+	/* overdue=false with a due_before already past: nothing between. */
+	if (from && to && to <= from)
+		return 0;
+	if (from && to && fday == tday)
+		return due_count_range(db, p, from, to, total);
+	vtime_sql(fday, fd, sizeof(fd));
+	vtime_sql(tday, td, sizeof(td));
+	/* DATE columns compare with the day's midnight as text. */
+	fd[10] = td[10] = '\0';
+	q[0] = p[DP_TENANT];
+	memcpy(q + 1, p + DP_SEV, 5 * sizeof(*q));
+	q[6] = q[7] = from ? DB_STR(fd) : DB_NUL;
+	q[8] = q[9] = to ? DB_STR(td) : DB_NUL;
+	if ((rc = db_exec(db, SQL_FINDING_DUE_DAYS, q, NELEM(q), &sum)) != 0)
+		goto out;
+	*total = db_cell_int(sum, 0, 0);
+	if (from && (rc = due_count_range(db, p, from, fday + 86400,
+	    &part)) == 0)
+		*total += part;
+	if (rc == 0 && to && tday < to &&
+	    (rc = due_count_range(db, p, tday, to, &part)) == 0)
+		*total += part;
+out:
+	db_res_free(sum);
+	return rc;
+}
+
+/* findings_list by due date (f->due): the count (kept, or bounded with
+ * the filters findings_due lacks), then the page along findings_due. 0
+ * or a DB_* code. */
+static int
+findings_list_due(struct db *db, const char *tenant_id,
+    const struct findings_filter *f, struct findings_page *page)
+{
+	struct db_res *res = NULL, *cnt = NULL;
+	struct db_val p[DP__N];
+	char from[VTIME_SQL_LEN], to[VTIME_SQL_LEN], after[VTIME_SQL_LEN];
+	size_t i, n;
+	int rc, rows;
+
+	vtime_sql(f->due_from, from, sizeof(from));
+	vtime_sql(f->due_to, to, sizeof(to));
+	/* Before any date a DATETIME holds: the first page. */
+	if (f->due_after != 0)
+		vtime_sql(f->due_after, after, sizeof(after));
+	else
+		snprintf(after, sizeof(after), "1000-01-01 00:00:00");
+	p[DP_TENANT] = DB_STR(tenant_id);
+	p[DP_FROM] = p[DP_FROM + 1] = f->due_from ? DB_STR(from) : DB_NUL;
+	p[DP_TO] = p[DP_TO + 1] = f->due_to ? DB_STR(to) : DB_NUL;
+	for (i = 0; i < 5; i++)
+		p[DP_SEV + i] = DB_STR(f->severity[i < f->nseverity ? i :
+		    f->nseverity - 1]);
+	p[DP_CAT] = p[DP_CAT + 1] = DB_STR0(f->category);
+	p[DP_SUB] = p[DP_SUB + 1] = DB_STR0(f->subscription_id);
+	p[DP_ENV] = p[DP_ENV + 1] = DB_STR0(f->environment);
+	p[DP_AFTER] = p[DP_AFTER + 1] = DB_STR(after);
+	p[DP_SEQ] = DB_INT(f->seq_after);
+	p[DP_LIMIT] = DB_INT(f->limit + 1);
+	rows = f->category != NULL || f->subscription_id != NULL ||
+	    f->environment != NULL;
+	n = DP__N;
+	if (!rows) {
+		/* Close up the filters those statements do not name. */
+		memmove(p + DP_CAT, p + DP_AFTER,
+		    (DP__N - DP_AFTER) * sizeof(*p));
+		n -= DP_AFTER - DP_CAT;
+	}
+	if (rows) {
+		if ((rc = db_exec(db, SQL_FINDING_COUNT_DUE_ROWS, p, DP_AFTER,
+		    &cnt)) != 0)
+			goto out;
+		page->total = db_cell_int(cnt, 0, 0);
+	} else if ((rc = due_total(db, p, f->due_from, f->due_to,
+	    &page->total)) != 0)
+		goto out;
+	if (page->total == 0)
+		goto out;
+	if ((rc = db_exec(db, rows ? SQL_FINDING_LIST_DUE_ROWS :
+	    SQL_FINDING_LIST_DUE, p, n, &res)) != 0)
+		goto out;
+	rc = page_fill(page, res, f->limit);
+out:
+	db_res_free(res);
+	db_res_free(cnt);
+	return rc;
+}
+
 int
 findings_list(struct db *db, const char *tenant_id,
     const struct findings_filter *f, struct findings_page **out)
@@ -475,6 +623,13 @@ findings_list(struct db *db, const char *tenant_id,
 	*out = NULL;
 	if ((page = calloc(1, sizeof(*page))) == NULL)
 		return DB_ERR;
+	if (f->due) {
+		if ((rc = findings_list_due(db, tenant_id, f, page)) == 0) {
+			*out = page;
+			page = NULL;
+		}
+		goto out;
+	}
 	if (f->since)
 		vtime_sql(f->since, since_sql, sizeof(since_sql));
 	/* Fill the IN lists' five slots by repeating the last value. */
@@ -524,9 +679,17 @@ findings_list(struct db *db, const char *tenant_id,
 	/* The count first: an empty answer needs no walk at all. Then the
 	 * index whose order is the page's order and whose prefix the
 	 * filters pin down (EXPLAIN in make bench). */
-	if (meta)
-		rc = db_exec(db, tag ? SQL_FINDING_COUNT_TAG :
-		    SQL_FINDING_COUNT_META, p, tag ? LP_BEFORE : LP_TAG, &cnt);
+	if (tag) {
+		/* the tenant and the tag first (the walk of finding_tags),
+		 * then the tenant and the filters */
+		struct db_val q[LP_TAG + 4];
+
+		q[0] = p[LP_TENANT];
+		memcpy(&q[1], &p[LP_TAG], 3 * sizeof(q[0]));
+		memcpy(&q[4], p, LP_TAG * sizeof(q[0]));
+		rc = db_exec(db, SQL_FINDING_COUNT_TAG, q, NELEM(q), &cnt);
+	} else if (meta)
+		rc = db_exec(db, SQL_FINDING_COUNT_META, p, LP_TAG, &cnt);
 	else if (f->since)
 		rc = findings_count_since(db, p, &cnt);
 	else
@@ -537,7 +700,8 @@ findings_list(struct db *db, const char *tenant_id,
 	/* With "since" or metadata, no match is certain only below the
 	 * cap. */
 	if (page->total == 0 && (!(f->since || meta) ||
-	    db_cell_int(cnt, 0, LIST_SINCE_C_READ) < LIST_SINCE_CAP)) {
+	    db_cell_int(cnt, 0, LIST_SINCE_C_READ) < (tag ? LIST_TAG_CAP :
+	    LIST_SINCE_CAP))) {
 		*out = page;
 		page = NULL;
 		goto out;
@@ -580,6 +744,10 @@ findings_list(struct db *db, const char *tenant_id,
 			rc = DB_ERR;
 			goto out;
 		}
+	/* A tag's total stopped at its cap is a lower bound: never below
+	 * what this page shows. */
+	if (tag && page->total < (long long)page->n + page->has_more)
+		page->total = (long long)page->n + page->has_more;
 	*out = page;
 	page = NULL;
 out:

@@ -41,6 +41,10 @@ struct finding_row {
 	char		*tags;
 	char		*source;
 	long long	 seq;
+	/* While open, the SLA due date (0034, kept by the database): 0
+	 * when none. As loaded: a row changed in memory keeps the old one,
+	 * so findings_to_json leaves it out (findings_due_json adds it). */
+	time_t		 due_at;
 };
 
 /* What a scan (or an import) reports for one resource and rule. The
@@ -122,7 +126,21 @@ struct findings_filter {
 	const char	*tag_value;
 	long long	 before;
 	long		 limit;
+	/* By due date (due set): open findings with due_from <= due_at <
+	 * due_to (0: unbounded), soonest first, after the cursor (due_after,
+	 * seq_after; 0, 0 for the first page). Combines with severity,
+	 * category, subscription_id and environment only. */
+	int		 due;
+	time_t		 due_from;
+	time_t		 due_to;
+	time_t		 due_after;
+	long long	 seq_after;
 };
+
+/* Add the row's due_at (RFC 3339 or null) and overdue (due_at <= now)
+ * to o, a findings_to_json object of a row read from the database. */
+void	 findings_due_json(json_object *o, const struct finding_row *r,
+	    time_t now);
 
 /* A page of a list, newest first (in the list shape: findings_to_json
  * without full). */

@@ -184,10 +184,20 @@ deliver(struct importfmt_stream *s)
 
 	if (s->toolong)
 		why = "the item is larger than 1 MiB";
-	else if ((o = vjson_parse(s->val.data ? s->val.data : "", s->val.len,
+	else if ((o = (s->fmt == IMPORTFMT_VIGIL ? vjson_parse_unique :
+	    vjson_parse)(s->val.data ? s->val.data : "", s->val.len,
 	    IMPORTFMT_DEPTH, s->role == ROLE_CTX ? IMPORTFMT_CTX_MAX :
-	    IMPORTFMT_ITEM_MAX, &e)) == NULL)
+	    IMPORTFMT_ITEM_MAX, &e)) == NULL) {
+		/* Vigil's JSON is written by hand: a key given twice is
+		 * refused, naming it, not silently the last one */
 		why = e.message;
+		if (s->fmt == IMPORTFMT_VIGIL && e.field[0] != '\0' &&
+		    strcmp(e.field, "body") != 0) {
+			snprintf(s->item_why, sizeof(s->item_why), "%s: %s",
+			    e.field, e.message);
+			why = s->item_why;
+		}
+	}
 	if (s->role == ROLE_CTX) {
 		/* a bad "tool" only loses rule details */
 		if (o != NULL && s->fr[1].idx < IMPORTFMT_RUNS &&
@@ -1208,7 +1218,8 @@ slug_ok(const char *s)
 }
 
 /* Vigil's own JSON ("vigilctl findings import"): its fields as given,
- * checked as strictly as before. */
+ * checked as strictly as before; region may be spelt location (Azure's
+ * word), not both. */
 static int
 map_vigil(json_object *o, struct importfmt_finding *f, char *err,
     size_t errsz)
@@ -1217,7 +1228,7 @@ map_vigil(json_object *o, struct importfmt_finding *f, char *err,
 	    "subscription_id", "environment", "resource_id", "title",
 	    "severity", "category", "layer", "framework", "description",
 	    "recommendation", "evidence", "resource_name", "resource_type",
-	    "resource_group", "region", "account", "tags", NULL };
+	    "resource_group", "region", "location", "account", "tags", NULL };
 	static const struct {
 		const char *name;
 		size_t off, max;
@@ -1236,6 +1247,9 @@ map_vigil(json_object *o, struct importfmt_finding *f, char *err,
 		    255, 0 },
 		{ "subscription_id", offsetof(struct importfmt_finding,
 		    subscription_id), 64, 0 },
+		{ "environment", offsetof(struct importfmt_finding,
+		    environment), 32, 0 },
+		{ "layer", offsetof(struct importfmt_finding, layer), 32, 0 },
 		{ "resource_name", offsetof(struct importfmt_finding,
 		    resource_name), FINDING_META_MAX, 0 },
 		{ "resource_type", offsetof(struct importfmt_finding,
@@ -1265,6 +1279,18 @@ map_vigil(json_object *o, struct importfmt_finding *f, char *err,
 			goto bad;
 		snprintf((char *)f + t[k].off, t[k].max + 1, "%s",
 		    v ? v : "");
+	}
+	v = NULL;
+	if ((k = (size_t)vjson_get_string(o, "location", 0, 1,
+	    FINDING_REGION_MAX, &v, &e)) == (size_t)-1)
+		goto bad;
+	if (k == 1) {
+		if (f->region[0] != '\0') {
+			set_err(err, errsz, "location", "give region or "
+			    "location, not both");
+			return IMPORTFMT_BAD;
+		}
+		snprintf(f->region, sizeof(f->region), "%s", v);
 	}
 	if (vjson_get_text(o, "description", 1, 1, 8192, &desc, &e) < 0 ||
 	    vjson_get_text(o, "recommendation", 1, 1, 8192, &rec, &e) < 0 ||

@@ -76,6 +76,7 @@ struct importfmt_stream {
 	size_t			 items;
 	int			 roots;
 	int			 stopped;
+	char			 item_why[400];	/* a vigil item's repeated key */
 	char			 err[256];
 };
 
@@ -106,6 +107,8 @@ struct importfmt_finding {
 	char	 framework[256];
 	char	 subscription_id[65];
 	char	 external_id[256];	/* the tool's own id, or "" */
+	char	 environment[33];	/* vigil only, else "" */
+	char	 layer[33];		/* vigil only, else "" */
 	/* resource metadata (README "Imports"), "" when unknown */
 	char	 resource_name[FINDING_META_MAX + 1];
 	char	 resource_type[FINDING_META_MAX + 1];

@@ -10,11 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "db.h"
 #include "findings.h"
 #include "id.h"
 #include "imports.h"
 #include "importfmt.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "page.h"
 #include "vjson.h"
@@ -26,7 +28,7 @@ enum {
 	IMP_C_SEQ, IMP_C_ID, IMP_C_SOURCE, IMP_C_FORMAT, IMP_C_MODE,
 	IMP_C_STATUS, IMP_C_ACTOR, IMP_C_BYTES, IMP_C_ITEMS, IMP_C_IMPORTED,
 	IMP_C_PASSED, IMP_C_FAILED, IMP_C_RESOLVED, IMP_C_ERRORS, IMP_C_ERROR,
-	IMP_C_CREATED, IMP_C_STARTED, IMP_C_FINISHED
+	IMP_C_CREATED, IMP_C_STARTED, IMP_C_FINISHED, IMP_C_ATTEMPTS
 };
 
 int
@@ -70,8 +72,8 @@ upload_flush(struct imports_upload *up)
 
 enum imports_outcome
 imports_begin(struct db *db, const char *tenant_id, const char *source,
-    enum importfmt fmt, enum imports_mode mode, const char *actor, time_t now,
-    struct imports_upload **out, int *rc)
+    enum importfmt fmt, enum imports_mode mode, unsigned flags,
+    const char *actor, time_t now, struct imports_upload **out, int *rc)
 {
 	struct imports_upload *up;
 	char at[VTIME_SQL_LEN];
@@ -89,7 +91,8 @@ imports_begin(struct db *db, const char *tenant_id, const char *source,
 	if ((*rc = db_exec(db, SQL_IMPORT_INSERT, (struct db_val[]){
 	    DB_STR(up->id), DB_STR(tenant_id), DB_STR(source),
 	    DB_STR(importfmt_str(fmt)), DB_STR(mode == IMPORT_FULL ? "full" :
-	    "partial"), DB_STR(actor), DB_STR(at) }, 7, NULL)) != 0) {
+	    "partial"), DB_STR(actor), DB_STR(at),
+	    DB_INT((flags & IMPORT_ALL_OR_NOTHING) != 0) }, 8, NULL)) != 0) {
 		db_rollback(db);
 		goto fail;
 	}
@@ -208,7 +211,37 @@ struct run {
 	size_t			 n;
 	long			 flushes;
 	int			 rc;		/* a DB_* code stops the run */
+	char			 owner[VIGIL_ID_LEN];	/* our lease */
+	time_t			 beat;		/* last renewed (the clock) */
+	int			 lost;		/* another worker has it */
 };
+
+/* Renew the lease once IMPORT_BEAT seconds of the clock have passed since
+ * the last time (so lease_until changes and the row counts as updated).
+ * 0, or -1 with r->rc set: a DB_* code, or r->lost when another worker
+ * took the import over (this one then writes nothing more). */
+static int
+run_beat(struct run *r)
+{
+	unsigned long long n = 0;
+	char until[VTIME_SQL_LEN];
+	time_t t = time(NULL);
+
+	if (t - r->beat < IMPORT_BEAT)
+		return 0;
+	vtime_sql(t + IMPORT_LEASE, until, sizeof(until));
+	if ((r->rc = db_exec_affected(r->db, SQL_IMPORT_LEASE,
+	    (struct db_val[]){ DB_STR(until), DB_STR(r->import_id),
+	    DB_STR(r->owner) }, 3, &n)) != 0)
+		return -1;
+	if (n == 0) {
+		r->lost = 1;
+		r->rc = DB_ERR;
+		return -1;
+	}
+	r->beat = t;
+	return 0;
+}
 
 static void
 run_error(struct run *r, const struct importfmt_pos *pos, const char *why)
@@ -250,12 +283,12 @@ run_flush(struct run *r)
 		s->obs.rule_id = f->rule_id;
 		s->obs.provider = f->provider;
 		s->obs.subscription_id = f->subscription_id;
-		s->obs.environment = "";
+		s->obs.environment = f->environment;
 		s->obs.resource_id = f->resource_id;
 		s->obs.title = f->title;
 		s->obs.severity = f->severity;
 		s->obs.category = f->category;
-		s->obs.layer = "";
+		s->obs.layer = f->layer;
 		s->obs.framework = f->framework;
 		s->obs.description = f->description;
 		s->obs.recommendation = f->recommendation;
@@ -293,10 +326,14 @@ run_flush(struct run *r)
 	    r->n)) != 0)
 		goto out;
 	/* GET /imports/{id} shows the progress every 16 batches */
-	if (++r->flushes % 16 == 0)
-		rc = db_exec(r->db, SQL_IMPORT_PROGRESS, (struct db_val[]){
-		    DB_INT(r->items), DB_INT(r->imported), DB_INT(r->passed),
-		    DB_INT(r->failed), DB_STR(r->import_id) }, 5, NULL);
+	if (++r->flushes % 16 == 0 && (rc = db_exec(r->db,
+	    SQL_IMPORT_PROGRESS, (struct db_val[]){
+	    DB_INT(r->items), DB_INT(r->imported), DB_INT(r->passed),
+	    DB_INT(r->failed), DB_STR(r->import_id), DB_STR(r->owner) }, 6,
+	    NULL)) != 0)
+		goto out;
+	if (run_beat(r) != 0)
+		rc = r->rc;
 out:
 	free(v);
 	for (i = 0; i < r->n; i++)
@@ -364,6 +401,10 @@ run_pass(struct run *r, char *why, size_t whysz)
 			db_res_free(res);
 			if (bad != 0)
 				break;
+			if (run_beat(r) != 0) {
+				rc = r->rc;
+				break;
+			}
 		}
 		importfmt_take_ctx(&st, &cs);
 		importfmt_free(&cs);
@@ -377,6 +418,12 @@ run_pass(struct run *r, char *why, size_t whysz)
 		db_res_free(res);
 		if (bad != 0)
 			break;
+		/* the first pass writes nothing else: a report of 100 MiB
+		 * is read for a while */
+		if (run_beat(r) != 0) {
+			rc = r->rc;
+			break;
+		}
 	}
 	if (rc < 0)
 		goto out;
@@ -447,6 +494,8 @@ run_reconcile(struct run *r)
 		if (got < 0)
 			return got;
 		total += got;
+		if (run_beat(r) != 0)
+			return r->rc;
 	}
 	db_res_free(abs);
 	return total;
@@ -456,59 +505,197 @@ fail:
 	return rc;
 }
 
-static int
-finish(struct db *db, const char *id, const char *status, time_t now,
+/* What an import's audit entry holds: who imported what, and how it went
+ * (the importer is the entry's actor). */
+struct imp_info {
+	char		 tenant[VIGIL_ID_LEN];
+	char		 source[IMPORT_SOURCE_MAX + 1];
+	char		 format[16];
+	char		 mode[16];
+	char		 actor[128];
+	long long	 bytes;
+	long		 attempts;
+	int		 all_or_nothing;
+};
+
+static json_object *
+audit_detail(const struct imp_info *in, const char *status,
     const struct run *r, long resolved, const char *error)
 {
-	char at[VTIME_SQL_LEN];
+	json_object *d = json_object_new_object();
+
+	json_object_object_add(d, "source", json_object_new_string(
+	    in->source));
+	json_object_object_add(d, "format", json_object_new_string(
+	    in->format));
+	json_object_object_add(d, "mode", json_object_new_string(in->mode));
+	json_object_object_add(d, "status", json_object_new_string(status));
+	json_object_object_add(d, "created_by", json_object_new_string(
+	    in->actor));
+	json_object_object_add(d, "bytes", json_object_new_int64(in->bytes));
+	json_object_object_add(d, "items", json_object_new_int64(
+	    r ? r->items : 0));
+	json_object_object_add(d, "imported", json_object_new_int64(
+	    r ? r->imported : 0));
+	json_object_object_add(d, "passed", json_object_new_int64(
+	    r ? r->passed : 0));
+	json_object_object_add(d, "failed", json_object_new_int64(
+	    r ? r->failed : 0));
+	json_object_object_add(d, "resolved", json_object_new_int64(
+	    resolved));
+	json_object_object_add(d, "attempts", json_object_new_int64(
+	    in->attempts));
+	json_object_object_add(d, "error", vjson_new_string_or_null(error));
+	return d;
+}
+
+/* End the import as the worker holding its lease: its row, its chunks
+ * gone, and its audit entry, in one transaction. 0, 1 when the lease was
+ * lost (another worker has the import; nothing written), or a DB_*. */
+static int
+finish(struct db *db, const struct imp_info *in, const char *id,
+    const char *status, time_t now, const struct run *r, long resolved,
+    const char *error)
+{
+	unsigned long long n = 0;
+	char at[VTIME_SQL_LEN], action[32];
 	size_t len;
 	const char *errs = vjson_str(r->errors, &len);
+	int rc;
 
 	vtime_sql(now, at, sizeof(at));
-	db_exec(db, SQL_IMPORT_CHUNKS_DELETE, (struct db_val[]){ DB_STR(id) },
-	    1, NULL);
-	return db_exec(db, SQL_IMPORT_FINISH, (struct db_val[]){
+	snprintf(action, sizeof(action), "import.%s", status);
+	if ((rc = db_begin(db)) != 0)
+		return rc;
+	if ((rc = db_exec_affected(db, SQL_IMPORT_FINISH, (struct db_val[]){
 	    DB_STR(status), DB_STR(at), DB_INT(r->items), DB_INT(r->imported),
 	    DB_INT(r->passed), DB_INT(r->failed), DB_INT(resolved),
-	    DB_STRN(errs, len), DB_STR0(error), DB_STR(id) }, 10, NULL);
+	    DB_STRN(errs, len), DB_STR0(error), DB_STR(id),
+	    DB_STR(r->owner) }, 11, &n)) != 0)
+		goto fail;
+	if (n == 0) {
+		db_rollback(db);
+		return 1;
+	}
+	if ((rc = db_exec(db, SQL_IMPORT_CHUNKS_DELETE, (struct db_val[]){
+	    DB_STR(id) }, 1, NULL)) != 0 ||
+	    (rc = audit_commit(db, in->tenant, in->actor, action, id,
+	    audit_detail(in, status, r, resolved, error))) != 0)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(db);
+	return rc;
+}
+
+/* An import whose lease passed IMPORT_ATTEMPTS times: failed, with why,
+ * and audited by the system. 1 done, 0 not (not due, or not that), or a
+ * DB_* code. */
+static int
+abandon(struct db *db, const struct imp_info *in, const char *id,
+    time_t now, time_t clock)
+{
+	static const char why[] = "the import's worker stopped before "
+	    "finishing (killed, crashed or its machine lost) on each of its "
+	    "attempts; what was written before stays";
+	unsigned long long n = 0;
+	char at[VTIME_SQL_LEN], t[VTIME_SQL_LEN];
+	int rc;
+
+	vtime_sql(now, at, sizeof(at));
+	vtime_sql(clock, t, sizeof(t));
+	if ((rc = db_begin(db)) != 0)
+		return rc;
+	if ((rc = db_exec_affected(db, SQL_IMPORT_ABANDON, (struct db_val[]){
+	    DB_STR(at), DB_STR(why), DB_STR(id), DB_STR(t),
+	    DB_INT(IMPORT_ATTEMPTS) }, 5, &n)) != 0)
+		goto fail;
+	if (n == 0) {
+		db_rollback(db);
+		return 0;
+	}
+	if ((rc = db_exec(db, SQL_IMPORT_CHUNKS_DELETE, (struct db_val[]){
+	    DB_STR(id) }, 1, NULL)) != 0 ||
+	    (rc = audit_commit(db, in->tenant, LC_BY_SYSTEM, "import.failed",
+	    id, audit_detail(in, "failed", NULL, 0, why))) != 0)
+		goto fail;
+	log_warn("import %s: failed after %d attempts", id, IMPORT_ATTEMPTS);
+	return 1;
+fail:
+	db_rollback(db);
+	return rc;
+}
+
+/* The import's row as imports_run needs it. 1, 0 no such import, or a
+ * DB_* code. */
+static int
+info_load(struct db *db, const char *id, struct imp_info *in)
+{
+	struct db_res *res = NULL;
+	int rc;
+
+	memset(in, 0, sizeof(*in));
+	/* tenant_id is not in IMPORT_COLS (the API never shows it) */
+	if ((rc = db_exec(db, SQL_IMPORT_DUE_ONE, (struct db_val[]){
+	    DB_STR(id) }, 1, &res)) != 0)
+		return rc;
+	if ((rc = res->nrows == 1)) {
+		snprintf(in->tenant, sizeof(in->tenant), "%s",
+		    db_cell(res, 0, 0));
+		snprintf(in->source, sizeof(in->source), "%s",
+		    db_cell(res, 0, 1));
+		snprintf(in->format, sizeof(in->format), "%s",
+		    db_cell(res, 0, 2));
+		snprintf(in->mode, sizeof(in->mode), "%s", db_cell(res, 0, 3));
+		snprintf(in->actor, sizeof(in->actor), "%s",
+		    db_cell(res, 0, 4));
+		in->bytes = db_cell_int(res, 0, 5);
+		in->attempts = (long)db_cell_int(res, 0, 6);
+		in->all_or_nothing = db_cell_int(res, 0, 7) != 0;
+	}
+	db_res_free(res);
+	return rc;
 }
 
 int
 imports_run(struct db *db, const char *import_id, time_t now)
 {
-	struct db_res *res = NULL;
 	unsigned long long claimed = 0;
+	struct imp_info in;
 	struct run r;
-	char at[VTIME_SQL_LEN], why[300], tenant[VIGIL_ID_LEN],
-	    source[IMPORT_SOURCE_MAX + 1];
+	char at[VTIME_SQL_LEN], why[512], until[VTIME_SQL_LEN],
+	    t[VTIME_SQL_LEN];
 	long resolved = 0;
+	time_t clock = time(NULL);
 	int rc, full;
 
 	memset(&r, 0, sizeof(r));
 	vtime_sql(now, at, sizeof(at));
-	if ((rc = db_exec_affected(db, SQL_IMPORT_CLAIM, (struct db_val[]){
-	    DB_STR(at), DB_STR(import_id) }, 2, &claimed)) != 0)
-		return rc;
-	if (claimed == 0)
-		return 0;
-	/* tenant_id is not in IMPORT_COLS (the API never shows it) */
-	if ((rc = db_exec(db, SQL_IMPORT_DUE_ONE, (struct db_val[]){
-	    DB_STR(import_id) }, 1, &res)) != 0)
-		return rc;
-	if (res->nrows != 1) {
-		db_res_free(res);
+	vtime_sql(clock, t, sizeof(t));
+	vtime_sql(clock + IMPORT_LEASE, until, sizeof(until));
+	if (id_new("lease", r.owner, sizeof(r.owner)) != 0)
 		return DB_ERR;
-	}
-	snprintf(tenant, sizeof(tenant), "%s", db_cell(res, 0, 0));
-	snprintf(source, sizeof(source), "%s", db_cell(res, 0, 1));
-	if (importfmt_from_str(db_cell(res, 0, 2), &r.fmt) != 0)
+	if ((rc = db_exec_affected(db, SQL_IMPORT_CLAIM, (struct db_val[]){
+	    DB_STR(at), DB_STR(r.owner), DB_STR(until), DB_STR(import_id),
+	    DB_STR(t), DB_INT(IMPORT_ATTEMPTS) }, 6, &claimed)) != 0)
+		return rc;
+	if ((rc = info_load(db, import_id, &in)) != 1)
+		return rc == 0 && claimed ? DB_ERR : rc;
+	/* Not ours: someone else's, finished, or its workers all died. */
+	if (claimed == 0)
+		return abandon(db, &in, import_id, now, clock);
+	if (in.attempts > 1)
+		log_warn("import %s: its worker's lease passed; taken over "
+		    "(attempt %ld of %d)", import_id, in.attempts,
+		    IMPORT_ATTEMPTS);
+	r.beat = clock;
+	if (importfmt_from_str(in.format, &r.fmt) != 0)
 		r.fmt = IMPORTFMT_VIGIL;
-	full = strcmp(db_cell(res, 0, 3), "full") == 0;
-	db_res_free(res);
+	full = strcmp(in.mode, "full") == 0;
 	r.db = db;
-	r.tenant_id = tenant;
+	r.tenant_id = in.tenant;
 	r.import_id = import_id;
-	r.source = source;
+	r.source = in.source;
 	r.now = now;
 	r.errors = json_object_new_array();
 	r.fs = calloc(FINDINGS_BATCH, sizeof(*r.fs));
@@ -522,8 +709,20 @@ imports_run(struct db *db, const char *import_id, time_t now)
 	why[0] = '\0';
 	if ((rc = run_pass(&r, why, sizeof(why))) < 0)
 		goto out;
+	/* The whole report or nothing: its first bad item, as the form
+	 * always named it (findings[index].field: why). */
+	if (rc == 0 && in.all_or_nothing && r.failed > 0) {
+		json_object *e = json_object_array_get_idx(r.errors, 0);
+
+		snprintf(why, sizeof(why), "findings[%lld].%s",
+		    (long long)json_object_get_int64(
+		    json_object_object_get(e, "index")),
+		    json_object_get_string(json_object_object_get(e,
+		    "error")));
+		rc = 1;
+	}
 	if (rc == 1) {
-		rc = finish(db, import_id, "failed", now, &r, 0, why);
+		rc = finish(db, &in, import_id, "failed", now, &r, 0, why);
 		goto done;
 	}
 	r.write = 1;
@@ -537,17 +736,25 @@ imports_run(struct db *db, const char *import_id, time_t now)
 		rc = (int)resolved;
 		goto out;
 	}
-	rc = finish(db, import_id, "completed", now, &r, resolved, NULL);
+	rc = finish(db, &in, import_id, "completed", now, &r, resolved, NULL);
 done:
 	json_object_put(r.errors);
 	free(r.fs);
 	free(r.seen);
-	return rc != 0 ? rc : 1;
+	/* 1 from finish: the lease was lost at the last moment */
+	return rc < 0 ? rc : rc == 0;
 out:
-	log_err("import %s: database error %d", import_id, rc);
-	finish(db, import_id, "failed", now, &r, resolved,
-	    "a database error interrupted the import; what was written "
-	    "before it stays");
+	if (r.lost) {
+		log_warn("import %s: another worker took it over (this one "
+		    "held its lease past %d s); stopped", import_id,
+		    IMPORT_LEASE);
+		rc = 0;
+	} else {
+		log_err("import %s: database error %d", import_id, rc);
+		finish(db, &in, import_id, "failed", now, &r, resolved,
+		    "a database error interrupted the import; what was "
+		    "written before it stays");
+	}
 	json_object_put(r.errors);
 	free(r.fs);
 	free(r.seen);
@@ -558,11 +765,14 @@ long
 imports_run_due(struct db *db, time_t now)
 {
 	struct db_res *res = NULL;
+	char t[VTIME_SQL_LEN];
 	long done = 0;
 	size_t i;
 	int rc;
 
-	if ((rc = db_exec(db, SQL_IMPORT_DUE, NULL, 0, &res)) != 0)
+	vtime_sql(time(NULL), t, sizeof(t));
+	if ((rc = db_exec(db, SQL_IMPORT_DUE, (struct db_val[]){ DB_STR(t) },
+	    1, &res)) != 0)
 		return rc;
 	for (i = 0; i < res->nrows; i++) {
 		rc = imports_run(db, db_cell(res, i, 0), now);
@@ -616,6 +826,8 @@ import_json(const struct db_res *res, size_t i)
 	    time_or_null(db_cell(res, i, IMP_C_FINISHED)));
 	json_object_object_add(o, "error",
 	    vjson_new_string_or_null(db_cell(res, i, IMP_C_ERROR)));
+	json_object_object_add(o, "attempts",
+	    json_object_new_int64(db_cell_int(res, i, IMP_C_ATTEMPTS)));
 	s = db_cell(res, i, IMP_C_ERRORS);
 	if (s != NULL)
 		errs = vjson_parse(s, strlen(s), 8, 16 * 1024 * 1024, &e);

@@ -17,8 +17,18 @@ struct db;
 #define IMPORT_SYNC_MAX		(1024 * 1024)	/* answered at once */
 #define IMPORT_ERRORS_MAX	100		/* per-item errors kept */
 #define IMPORT_SOURCE_MAX	64
+/* A worker's lease on the import it reads, renewed every IMPORT_BEAT
+ * seconds; once it has passed, vigil-scan --due takes the import over,
+ * unless IMPORT_ATTEMPTS workers already claimed it: then it fails. */
+#define IMPORT_LEASE		120
+#define IMPORT_BEAT		10
+#define IMPORT_ATTEMPTS		3
 
 enum imports_mode { IMPORT_FULL, IMPORT_PARTIAL };
+/* imports_begin's flags: an item that cannot be read fails the whole
+ * import, before anything is written (vigilctl findings import without
+ * --format). */
+#define IMPORT_ALL_OR_NOTHING	0x1
 
 /* 1 if s can name a source: 1..64 of a-z A-Z 0-9 '-' '_' '.' ':'. */
 int	 imports_source_valid(const char *s);
@@ -36,24 +46,30 @@ enum imports_outcome {
 };
 enum imports_outcome imports_begin(struct db *, const char *tenant_id,
 	    const char *source, enum importfmt fmt, enum imports_mode mode,
-	    const char *actor, time_t now, struct imports_upload **out,
-	    int *rc);
+	    unsigned flags, const char *actor, time_t now,
+	    struct imports_upload **out, int *rc);
 enum imports_outcome imports_write(struct imports_upload *, const void *data,
 	    size_t len, int *rc);
 enum imports_outcome imports_finish(struct imports_upload *, char *id_out,
 	    size_t idsz, long long *bytes, int *rc);
 void	 imports_abort(struct imports_upload *);
 
-/* Read a queued import (claimed, so only one worker does) from its
+/* Read a queued import (claimed under a lease, so only one worker does;
+ * or one whose worker's lease passed, from the start again) from its
  * chunks: validate the whole report first (a report that is not one
  * changes nothing), then observe its findings a batch at a time through
  * the scanner's path, record the source on each, and for a full report
  * resolve what the source no longer lists (unless another source still
  * reports it). The import's row ends 'completed' or 'failed', its chunks
- * deleted. 1 done, 0 not queued (another worker has it), or a DB_*. */
+ * deleted, with the audit entry import.completed or import.failed (the
+ * importer as actor; the counts as detail). An import IMPORT_ATTEMPTS
+ * workers left unfinished ends 'failed' with the reason instead (audit
+ * actor "system"). 1 done, 0 not due (another worker has it, or lost its
+ * lease to another), or a DB_*. */
 int	 imports_run(struct db *, const char *import_id, time_t now);
-/* imports_run for every queued import (vigil-scan --due): how many were
- * run, or a DB_* code. */
+/* imports_run for every queued import and every running one whose
+ * lease has passed (vigil-scan --due): how many were run, or a DB_*
+ * code. */
 long	 imports_run_due(struct db *, time_t now);
 
 /* GET /imports/{id}: 1 with *out (new object), 0 not found, or DB_*. */

@@ -580,22 +580,42 @@ enum { PASS_C_SEQ, PASS_C_ID, PASS_C_STATE, PASS_C_RULE, PASS_C_PROVIDER,
     PASS_C_RESOURCE, PASS_C_SUB, PASS_C_ENV, PASS_C_SOURCE, PASS_C_GROUP,
     PASS_C_TAGS };
 
-long
-mutes_reapply(struct db *db, const char *tenant_id, time_t now,
-    const char *gone_rule, const char *reason, long *muted, long *unmuted)
+/* Where a pass over a tenant's findings is: it walks them newest first,
+ * below before. */
+struct walk {
+	long long	 before;
+	long		 muted;
+	long		 unmuted;
+};
+
+#define WALK_START	(1LL << 62)
+
+/* Called after each page of a walk that is not bounded (vigil-scan
+ * --due): saves it and renews its lease. 0 or a DB_* code. */
+typedef int (*walk_save_fn)(struct db *, void *, const struct walk *);
+
+/* Walk the tenant's open and muted findings below w->before, a page of
+ * FINDINGS_BATCH at a time: mute the open ones a live rule matches, give
+ * back the muted ones none does (gone_rule, reason in their history).
+ * Stops before the finding past max_rows walked or max_changes changed
+ * (0: no bound), w then saying where to resume. 1 walked to the end, 0
+ * stopped at a bound, or a DB_* code. */
+static int
+walk(struct db *db, const char *tenant_id, time_t now, const char *gone_rule,
+    const char *reason, struct walk *w, long max_rows, long max_changes,
+    walk_save_fn save, void *arg)
 {
 	struct db_res *page = NULL;
 	struct mute_set set;
-	long long before = 1LL << 62;
+	long rows = 0, changes = 0;
 	size_t i;
-	int rc;
+	int rc, done = 0, stopped = 0;
 
-	*muted = *unmuted = 0;
 	if ((rc = mutes_load_live(db, tenant_id, now, &set)) != 0)
 		return rc;
 	for (;;) {
 		if ((rc = db_exec(db, SQL_MUTE_PASS_PAGE, (struct db_val[]){
-		    DB_STR(tenant_id), DB_INT(before),
+		    DB_STR(tenant_id), DB_INT(w->before),
 		    DB_INT(FINDINGS_BATCH) }, 3, &page)) != 0)
 			break;
 		for (i = 0; i < page->nrows; i++) {
@@ -605,6 +625,11 @@ mutes_reapply(struct db *db, const char *tenant_id, time_t now,
 			const char *hit;
 			int ch = 0;
 
+			if ((max_rows > 0 && rows >= max_rows) ||
+			    (max_changes > 0 && changes >= max_changes)) {
+				stopped = 1;
+				break;
+			}
 			/* The pass reads the identity columns, which never
 			 * change; the state is judged again under the row's
 			 * lock by the lifecycle. */
@@ -622,43 +647,127 @@ mutes_reapply(struct db *db, const char *tenant_id, time_t now,
 			    hit != NULL) {
 				if ((ch = act(db, tenant_id, id, LC_MUTE, hit,
 				    NULL, now)) > 0)
-					(*muted)++;
+					w->muted++;
 			} else if (st != NULL && strcmp(st, "muted") == 0 &&
 			    hit == NULL) {
 				if ((ch = act(db, tenant_id, id, LC_UNMUTE,
 				    gone_rule ? gone_rule : "-", reason,
 				    now)) > 0)
-					(*unmuted)++;
+					w->unmuted++;
 			}
 			if (ch < 0) {
 				rc = ch;
 				break;
 			}
-			before = db_cell_int(page, i, PASS_C_SEQ);
+			changes += ch;
+			rows++;
+			w->before = db_cell_int(page, i, PASS_C_SEQ);
 		}
-		if (rc != 0 || page->nrows < FINDINGS_BATCH)
+		if (rc != 0 || stopped)
 			break;
+		if (page->nrows < FINDINGS_BATCH) {
+			done = 1;
+			break;
+		}
 		db_res_free(page);
 		page = NULL;
+		if (save != NULL && (rc = save(db, arg, w)) != 0)
+			break;
 	}
 	db_res_free(page);
 	mutes_set_free(&set);
-	return rc != 0 ? rc : *muted + *unmuted;
+	return rc != 0 ? rc : done;
+}
+
+long
+mutes_reapply(struct db *db, const char *tenant_id, time_t now,
+    const char *gone_rule, const char *reason, long *muted, long *unmuted)
+{
+	struct walk w = { WALK_START, 0, 0 };
+	int rc;
+
+	rc = walk(db, tenant_id, now, gone_rule, reason, &w, 0, 0, NULL,
+	    NULL);
+	*muted = w.muted;
+	*unmuted = w.unmuted;
+	return rc < 0 ? rc : *muted + *unmuted;
+}
+
+/* A pass's row: where it is, whether done; leased keeps it for the
+ * caller MUTES_PASS_LEASE more seconds of the clock, else frees it for
+ * vigil-scan --due. 0 or a DB_* code. */
+static int
+pass_save(struct db *db, const char *tenant_id, const char *rule_id,
+    const char *kind, const struct walk *w, int done, int leased,
+    time_t now)
+{
+	char until[VTIME_SQL_LEN], at[VTIME_SQL_LEN];
+
+	vtime_sql(time(NULL) + MUTES_PASS_LEASE, until, sizeof(until));
+	vtime_sql(now, at, sizeof(at));
+	return db_exec(db, SQL_MUTE_PASS_SAVE, (struct db_val[]){
+	    DB_INT(w->before), DB_INT(w->muted), DB_INT(w->unmuted),
+	    leased ? DB_STR(until) : DB_NUL, DB_STR(done ? "done" : "pending"),
+	    done ? DB_STR(at) : DB_NUL, DB_STR(tenant_id), DB_STR(rule_id),
+	    DB_STR(kind) }, 9, NULL);
+}
+
+/* In the rule's transaction: its pass, leased to this request (a request
+ * killed before it frees the pass leaves it to vigil-scan --due once the
+ * lease passes). */
+static int
+pass_insert(struct db *db, const char *tenant_id, const char *rule_id,
+    const char *kind, time_t now)
+{
+	char owner[VIGIL_ID_LEN], until[VTIME_SQL_LEN], at[VTIME_SQL_LEN];
+
+	if (id_new("lease", owner, sizeof(owner)) != 0)
+		return DB_ERR;
+	vtime_sql(time(NULL) + MUTES_PASS_LEASE, until, sizeof(until));
+	vtime_sql(now, at, sizeof(at));
+	return db_exec(db, SQL_MUTE_PASS_INSERT, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(rule_id), DB_STR(kind),
+	    DB_INT(WALK_START), DB_STR(owner), DB_STR(until), DB_STR(at) }, 7,
+	    NULL);
+}
+
+/* The request's bounded part of a pass it just stored; *ps how far. */
+static void
+pass_inline(struct db *db, const char *tenant_id, const char *rule_id,
+    const char *kind, time_t now, struct mutes_pass *ps)
+{
+	struct walk w = { WALK_START, 0, 0 };
+	int delete = strcmp(kind, "delete") == 0, rc;
+
+	rc = walk(db, tenant_id, now, delete ? rule_id : NULL,
+	    delete ? "deleted" : "no_rule", &w, MUTES_INLINE_ROWS,
+	    MUTES_INLINE_CHANGES, NULL, NULL);
+	ps->muted = w.muted;
+	ps->unmuted = w.unmuted;
+	ps->pending = rc != 1;
+	if (rc < 0)
+		/* the pass keeps its lease, then vigil-scan --due redoes
+		 * it from the start */
+		log_warn("mutes: the pass of %s %s stopped (%d); vigil-scan "
+		    "--due completes it", kind, rule_id, rc);
+	else if ((rc = pass_save(db, tenant_id, rule_id, kind, &w, rc == 1, 0,
+	    now)) != 0)
+		log_warn("mutes: the pass of %s %s not saved (%d); vigil-scan "
+		    "--due completes it", kind, rule_id, rc);
 }
 
 enum mutes_outcome
 mutes_create(struct db *db, const char *tenant_id,
     const struct mute_rule *r, const char *actor, time_t now,
-    struct mute_rule **out, long *muted, int *rc)
+    struct mute_rule **out, struct mutes_pass *ps, int *rc)
 {
 	struct db_res *cnt = NULL;
 	json_object *detail;
 	char id[VIGIL_ID_LEN], t[VTIME_SQL_LEN], exp[VTIME_SQL_LEN];
-	long unmuted;
 	long n;
 
 	*out = NULL;
-	*muted = 0;
+	memset(ps, 0, sizeof(*ps));
 	if ((*rc = id_new("mute", id, sizeof(id))) != 0) {
 		*rc = DB_ERR;
 		return MUTES_ERROR;
@@ -687,7 +796,8 @@ mutes_create(struct db *db, const char *tenant_id,
 	    r->tag_key != NULL ? DB_STR0(r->tag_value) : DB_NUL,
 	    DB_STR(r->justification),
 	    r->expires_at ? DB_STR(exp) : DB_NUL, DB_STR(t), DB_STR(actor) },
-	    14, NULL)) != 0)
+	    14, NULL)) != 0 ||
+	    (*rc = pass_insert(db, tenant_id, id, "create", now)) != 0)
 		goto fail;
 	/* The entry holds the whole rule: what was muted and why. */
 	{
@@ -702,11 +812,8 @@ mutes_create(struct db *db, const char *tenant_id,
 	    detail)) != 0)
 		goto fail;
 	/* Committed: the rule is live for every scan from now on. Then
-	 * the findings already stored, a batch at a time. */
-	if ((n = mutes_reapply(db, tenant_id, now, NULL, "no_rule", muted,
-	    &unmuted)) < 0)
-		log_warn("mutes: applying %s to existing findings stopped "
-		    "(%ld); the next scan completes it", id, n);
+	 * the findings already stored, as far as the request may. */
+	pass_inline(db, tenant_id, id, "create", now, ps);
 	if ((*rc = mutes_get(db, tenant_id, id, out)) != 1) {
 		*rc = *rc ? *rc : DB_ERR;
 		return MUTES_ERROR;
@@ -720,13 +827,12 @@ fail:
 
 enum mutes_outcome
 mutes_delete(struct db *db, const char *tenant_id, const char *id,
-    const char *actor, time_t now, long *unmuted, int *rc)
+    const char *actor, time_t now, struct mutes_pass *ps, int *rc)
 {
 	unsigned long long deleted = 0;
-	long muted, n;
 
 	*rc = 0;
-	*unmuted = 0;
+	memset(ps, 0, sizeof(*ps));
 	if (!id_valid("mute", id))
 		return MUTES_NOT_FOUND;
 	if ((*rc = db_begin(db)) != 0)
@@ -740,17 +846,105 @@ mutes_delete(struct db *db, const char *tenant_id, const char *id,
 		db_rollback(db);
 		return MUTES_NOT_FOUND;
 	}
-	if ((*rc = audit_commit(db, tenant_id, actor, "mute_rule.delete", id,
+	if ((*rc = pass_insert(db, tenant_id, id, "delete", now)) != 0 ||
+	    (*rc = audit_commit(db, tenant_id, actor, "mute_rule.delete", id,
 	    NULL)) != 0)
 		goto fail;
-	if ((n = mutes_reapply(db, tenant_id, now, id, "deleted", &muted,
-	    unmuted)) < 0)
-		log_warn("mutes: giving back the findings of %s stopped (%ld); "
-		    "the next scan completes it", id, n);
+	pass_inline(db, tenant_id, id, "delete", now, ps);
 	return MUTES_OK;
 fail:
 	db_rollback(db);
 	return MUTES_ERROR;
+}
+
+int
+mutes_pass_get(struct db *db, const char *tenant_id, const char *id,
+    struct mutes_pass *ps)
+{
+	struct db_res *res = NULL;
+	int rc;
+
+	memset(ps, 0, sizeof(*ps));
+	if ((rc = db_exec(db, SQL_MUTE_PASS_OF, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(id), DB_STR("create") }, 3, &res)) != 0)
+		return rc;
+	if ((rc = res->nrows == 1)) {
+		ps->pending = strcmp(db_cell(res, 0, 0), "pending") == 0;
+		ps->muted = (long)db_cell_int(res, 0, 1);
+		ps->unmuted = (long)db_cell_int(res, 0, 2);
+	}
+	db_res_free(res);
+	return rc;
+}
+
+/* SQL_MUTE_PASS_DUE's columns. */
+enum { MPASS_C_TENANT, MPASS_C_RULE, MPASS_C_KIND, MPASS_C_BEFORE,
+    MPASS_C_MUTED, MPASS_C_UNMUTED };
+
+struct due_pass {
+	const char	*tenant_id;
+	const char	*rule_id;
+	const char	*kind;
+	time_t		 now;
+};
+
+static int
+due_save(struct db *db, void *arg, const struct walk *w)
+{
+	const struct due_pass *p = arg;
+
+	return pass_save(db, p->tenant_id, p->rule_id, p->kind, w, 0, 1,
+	    p->now);
+}
+
+long
+mutes_passes_due(struct db *db, time_t now)
+{
+	struct db_res *due = NULL;
+	char owner[VIGIL_ID_LEN], t[VTIME_SQL_LEN], until[VTIME_SQL_LEN];
+	long finished = 0;
+	size_t i;
+	int rc;
+
+	vtime_sql(time(NULL), t, sizeof(t));
+	if ((rc = db_exec(db, SQL_MUTE_PASS_DUE, (struct db_val[]){
+	    DB_STR(t) }, 1, &due)) != 0)
+		return rc;
+	for (i = 0; i < due->nrows; i++) {
+		struct due_pass p = { db_cell(due, i, MPASS_C_TENANT),
+		    db_cell(due, i, MPASS_C_RULE),
+		    db_cell(due, i, MPASS_C_KIND), now };
+		struct walk w = { db_cell_int(due, i, MPASS_C_BEFORE),
+		    (long)db_cell_int(due, i, MPASS_C_MUTED),
+		    (long)db_cell_int(due, i, MPASS_C_UNMUTED) };
+		unsigned long long claimed = 0;
+		int delete = strcmp(p.kind, "delete") == 0;
+
+		if (id_new("lease", owner, sizeof(owner)) != 0) {
+			rc = DB_ERR;
+			break;
+		}
+		vtime_sql(time(NULL), t, sizeof(t));
+		vtime_sql(time(NULL) + MUTES_PASS_LEASE, until,
+		    sizeof(until));
+		if ((rc = db_exec_affected(db, SQL_MUTE_PASS_CLAIM,
+		    (struct db_val[]){ DB_STR(owner), DB_STR(until),
+		    DB_STR(p.tenant_id), DB_STR(p.rule_id), DB_STR(p.kind),
+		    DB_STR(t) }, 6, &claimed)) != 0)
+			break;
+		if (claimed == 0)
+			continue;
+		/* Unbounded: this is the cron job; each page is saved with
+		 * the lease renewed, so a killed job resumes there. */
+		if ((rc = walk(db, p.tenant_id, now, delete ? p.rule_id :
+		    NULL, delete ? "deleted" : "no_rule", &w, 0, 0, due_save,
+		    &p)) < 0 || (rc = pass_save(db, p.tenant_id, p.rule_id,
+		    p.kind, &w, 1, 0, now)) != 0)
+			break;
+		finished++;
+	}
+	db_res_free(due);
+	return rc < 0 ? rc : finished;
 }
 
 /* SQL_MUTE_DUE's columns. */

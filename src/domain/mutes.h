@@ -23,6 +23,14 @@ struct vjson_err;
 #define MUTES_ENV_MAX		32
 #define MUTES_TAG_MAX		385	/* "key:value" */
 #define MUTES_TEXT_MAX		4096	/* justification */
+/* What a request that creates or deletes a rule does of its pass over the
+ * existing findings: at most this many findings walked, and this many
+ * muted or given back (each its own transaction); the rest is left to
+ * vigil-scan --due (mutes_passes_due), under a lease of MUTES_PASS_LEASE
+ * seconds renewed every page. */
+#define MUTES_INLINE_ROWS	2048
+#define MUTES_INLINE_CHANGES	256
+#define MUTES_PASS_LEASE	120
 
 /* One rule. Criteria are NULL when not given (they then match anything);
  * strings are owned by the rule when it came from the database, borrowed
@@ -107,13 +115,22 @@ enum mutes_outcome {
 	MUTES_ERROR,		/* rc holds the DB_* code */
 };
 
-/* Store rule (as parsed) with its audit entry mute_rule.create, then mute
- * the tenant's open findings it matches (in batches, each finding its own
- * transaction). *out: the stored rule (free with mutes_rule_free and
- * free). *muted: how many findings it muted. */
+/* How a rule's pass over the existing findings stands: pending until it
+ * walked every open and muted finding; muted and unmuted so far. */
+struct mutes_pass {
+	int	 pending;
+	long	 muted;
+	long	 unmuted;
+};
+
+/* Store rule (as parsed) with its audit entry mute_rule.create and its
+ * pass (one transaction), then mute the tenant's open findings it
+ * matches, each finding its own transaction, as far as
+ * MUTES_INLINE_ROWS / MUTES_INLINE_CHANGES allow: *ps says how far.
+ * *out: the stored rule (free with mutes_rule_free and free). */
 enum mutes_outcome mutes_create(struct db *, const char *tenant_id,
 	    const struct mute_rule *rule, const char *actor, time_t now,
-	    struct mute_rule **out, long *muted, int *rc);
+	    struct mute_rule **out, struct mutes_pass *ps, int *rc);
 /* 1 found (*out set), 0 not found, or a DB_* code. */
 int	 mutes_get(struct db *, const char *tenant_id, const char *id,
 	    struct mute_rule **out);
@@ -121,11 +138,20 @@ int	 mutes_get(struct db *, const char *tenant_id, const char *id,
 int	 mutes_list(struct db *, const char *tenant_id, const char *after,
 	    long limit, struct mute_rule ***out, size_t *n, long long *total,
 	    int *has_more);
-/* Delete (audit mute_rule.delete), then give back the findings no live
- * rule matches any more (unmuted {reason: deleted}). */
+/* Delete (audit mute_rule.delete, and its pass, one transaction), then
+ * give back the findings no live rule matches any more (unmuted {reason:
+ * deleted}), as far as the inline bounds allow: *ps says how far. */
 enum mutes_outcome mutes_delete(struct db *, const char *tenant_id,
-	    const char *id, const char *actor, time_t now, long *unmuted,
-	    int *rc);
+	    const char *id, const char *actor, time_t now,
+	    struct mutes_pass *ps, int *rc);
+/* The pass of rule id's creation: 1 with *ps, 0 none (a rule stored
+ * before passes were kept: its pass ran in its request), or a DB_*. */
+int	 mutes_pass_get(struct db *, const char *tenant_id, const char *id,
+	    struct mutes_pass *ps);
+/* vigil-scan --due: every pending pass whose lease is free (its request
+ * stopped at a bound, or its worker died), walked to the end. How many
+ * were finished, or a DB_* code. */
+long	 mutes_passes_due(struct db *, time_t now);
 /* Pass over the tenant's open and muted findings, newest first, a page of
  * FINDINGS_BATCH at a time: mute the open ones a live rule matches,
  * unmute the muted ones none does (reason, e.g. "deleted"). The number

@@ -263,8 +263,12 @@ check_chart(struct vctx *c, struct json_object *b, const char *bpath)
 				continue;
 			if (check_number(c, v, path) < 0)
 				return -1;
-			if (json_object_get_double(v) < 0)
-				return verr(c, path, "a chart value is >= 0");
+			/* Counts and percentages: a bound keeps a stacked
+			 * bar's sum, and the axis, finite. */
+			if (json_object_get_double(v) < 0 ||
+			    json_object_get_double(v) > 1e15)
+				return verr(c, path, "a chart value is between 0 "
+				    "and 1e15");
 		}
 	}
 	return 0;

@@ -18,18 +18,20 @@
  *
  * title and blocks are required, subtitle and generated_at optional; keys
  * not named here are ignored. A column of "type": "number" holds numbers
- * or null only; chart values are finite numbers >= 0 (null counts as 0).
+ * or null only; chart values are numbers from 0 to 1e15 (null counts as
+ * 0). A column's "key" is the builder's; the renderers show "title".
  * CSV draws the table marked "primary" (else the first table); XLSX gives
  * each table a sheet (named by "name", else "Table N") after a "Summary"
- * sheet (title, headings, paragraphs and kv items); HTML and PDF draw every
- * block in order.
+ * sheet (title, headings, paragraphs, kv items, and each chart's numbers
+ * with an Excel chart of them); HTML and PDF draw every block in order.
  *
  * Each renderer first checks the whole document (render_validate): an
  * unknown block kind, a missing or mistyped field or a document over the
  * caps below is refused with a message naming the place
  * ("blocks[3].rows[12][2]: …"), never drawn in part. Strings that are not
  * valid UTF-8 are drawn with U+FFFD in place of the bad bytes, and control
- * characters other than tab and newline are dropped.
+ * characters other than tab and newline (and CR in CSV and XLSX cells) are
+ * dropped.
  *
  * All four return 0 with the file appended to out, or -1 with a message in
  * err (out may then hold part of a file: discard it). The output is also

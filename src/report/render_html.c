@@ -187,10 +187,13 @@ chart(struct buf *out, struct json_object *b)
 	    esc_member(out, b, "title") < 0 ||
 	    buf_puts(out, "</figcaption>") < 0))
 		return -1;
+	/* A screen reader announces the chart by its title; the bars'
+	 * <title>s carry the numbers. */
 	if (buf_printf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" "
 	    "viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" "
 	    "role=\"img\" font-family=\"DejaVu Sans, Verdana, sans-serif\" "
-	    "font-size=\"11\">\n", w, h, w, h) < 0)
+	    "font-size=\"11\" aria-label=\"", w, h, w, h) < 0 ||
+	    esc_member(out, b, "title") < 0 || buf_puts(out, "\">\n") < 0)
 		return -1;
 	for (t = 0; t <= ticks; t++) {
 		double y = top + ph - ph * t / ticks;

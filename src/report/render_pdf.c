@@ -34,6 +34,8 @@ render_set_fonts(const char *regular, const char *bold)
 #define CELL_FONT	8.0f
 #define ROW_H		13.0f
 #define HEAD_H		16.0f
+#define LINE_H		10.0f	/* each further line of a wrapped cell */
+#define CELL_LINES	4	/* lines of a cell at most, the last cut */
 #define PAD		4.0f
 /* A cell or label longer than this is cut before it is measured: no
  * column is wide enough to show more. */
@@ -282,12 +284,29 @@ line_at(struct pctx *c, float x1, float y1, float x2, float y2, unsigned rgb)
 
 /* --- blocks ------------------------------------------------------------------- */
 
-static void
-heading(struct pctx *c, const char *s)
+/* The height the start of a block needs on its page: a chart whole, a
+ * table's header and three rows, a few lines of anything else. */
+static float
+first_height(struct json_object *b)
 {
-	/* A heading is never the last line of a page. */
+	if (b == NULL)
+		return 0;
+	switch (render_kind(b)) {
+	case RENDER_BAR_CHART:
+		return 150 + 70 + 24;
+	case RENDER_TABLE:
+		return HEAD_H + 3 * ROW_H + 4;
+	default:
+		return 40;
+	}
+}
+
+/* A heading stays on the page of what it introduces (next, or NULL). */
+static void
+heading(struct pctx *c, const char *s, struct json_object *next)
+{
 	c->y -= 10;
-	if (room(c, 60) < 0)
+	if (room(c, 30 + first_height(next)) < 0)
 		return;
 	text_wrap(c, c->bold, 13, MARGIN, c->pw - 2 * MARGIN, s, 0x111827);
 	line_at(c, MARGIN, c->y + 2, c->pw - MARGIN, c->y + 2, 0xd1d5db);
@@ -318,6 +337,45 @@ kv(struct pctx *c, struct json_object *b)
 		free(v);
 	}
 	c->y -= 6;
+}
+
+/* Wrap t to w points in at most max lines: line k is t[start[k] ..
+ * end[k]); the last one holds the rest of the text, which text_fit cuts
+ * with an ellipsis. Returns the number of lines (0 for empty text). */
+static size_t
+wrap_lines(HPDF_Font f, float size, float w, const char *t, size_t *start,
+    size_t *end, size_t max)
+{
+	size_t n = 0, pos = 0, i, brk, l;
+	float acc;
+
+	while (t[pos] != '\0' && n < max) {
+		start[n] = pos;
+		if (n + 1 == max) {
+			end[n++] = strlen(t);
+			break;
+		}
+		i = pos;
+		brk = 0;
+		acc = 0;
+		while (t[i] != '\0' && t[i] != '\n') {
+			l = char_len(t + i);
+			acc += width(f, size, t + i, l);
+			if (acc > w && i > pos)
+				break;
+			/* Break at a space, or before a slash (paths, ids). */
+			if (t[i] == ' ' || t[i] == '/')
+				brk = i;
+			i += l;
+		}
+		if (t[i] != '\0' && t[i] != '\n' && brk > pos)
+			i = brk;
+		end[n++] = i;
+		pos = i;
+		if (t[pos] == '\n' || t[pos] == ' ')
+			pos++;
+	}
+	return n;
 }
 
 static void
@@ -354,9 +412,14 @@ table(struct pctx *c, struct json_object *b)
 	size_t ncol = json_object_array_length(cols);
 	size_t nrow = json_object_array_length(rows), i, j;
 	float w[RENDER_MAX_COLUMNS], total = 0, avail = c->pw - 2 * MARGIN;
+	float lo = 0, hi = 220, cap;
+	int k;
 
 	/* Natural widths from the titles and the first 200 rows, each
-	 * between 30 and 220 points, then scaled to the text width. */
+	 * between 30 and 220 points. Too wide together, the widest columns
+	 * are cut to one width, the largest that fits (water-filling), so
+	 * that ids, severities and counts stay whole; too narrow, they grow
+	 * in proportion. */
 	for (j = 0; j < ncol; j++) {
 		char *t = render_clean_member(json_object_array_get_idx(cols, j),
 		    "title");
@@ -393,8 +456,31 @@ table(struct pctx *c, struct json_object *b)
 		w[j] = w[j] < 30 ? 30 : w[j] > 220 ? 220 : w[j];
 		total += w[j];
 	}
-	for (j = 0; j < ncol; j++)
-		w[j] = w[j] * avail / total;
+	if (total <= avail) {
+		for (j = 0; j < ncol; j++)
+			w[j] = w[j] * avail / total;
+	} else {
+		/* The cap at which the columns, each cut to it, fill avail. */
+		for (k = 0; k < 40; k++) {
+			float sum = 0;
+
+			cap = (lo + hi) / 2;
+			for (j = 0; j < ncol; j++)
+				sum += w[j] < cap ? w[j] : cap;
+			if (sum > avail)
+				hi = cap;
+			else
+				lo = cap;
+		}
+		total = 0;
+		for (j = 0; j < ncol; j++) {
+			w[j] = w[j] < lo ? w[j] : lo;
+			total += w[j];
+		}
+		/* What the search left over goes to every column alike. */
+		for (j = 0; j < ncol; j++)
+			w[j] = w[j] * avail / total;
+	}
 
 	c->y -= 4;
 	if (room(c, HEAD_H + 3 * ROW_H) < 0)
@@ -402,33 +488,65 @@ table(struct pctx *c, struct json_object *b)
 	table_header(c, b, w, ncol);
 	for (i = 0; i < nrow && !failed(c); i++) {
 		struct json_object *row = json_object_array_get_idx(rows, i);
-		float x = MARGIN;
+		char *t[RENDER_MAX_COLUMNS];
+		size_t st[RENDER_MAX_COLUMNS][CELL_LINES];
+		size_t en[RENDER_MAX_COLUMNS][CELL_LINES];
+		size_t nl[RENDER_MAX_COLUMNS], lines = 1, ln;
+		int num[RENDER_MAX_COLUMNS];
+		float x = MARGIN, rh;
 
-		if (c->y - ROW_H < FOOTER + MARGIN / 2) {
-			if (new_page(c) < 0)
-				return;
-			table_header(c, b, w, ncol);
-		}
-		if (i % 2 == 1)
-			fill_rect(c, MARGIN, c->y - ROW_H, avail, ROW_H,
-			    0xf3f4f6);
+		/* A text cell wraps to CELL_LINES lines; the row is as tall
+		 * as its tallest cell. */
 		for (j = 0; j < ncol; j++) {
 			struct json_object *v = json_object_array_get_idx(row, j);
-			int num = v != NULL &&
-			    !json_object_is_type(v, json_type_string) &&
-			    !json_object_is_type(v, json_type_null);
 			char *s = render_cell(v);
 
-			if (s == NULL) {
+			num[j] = v != NULL &&
+			    !json_object_is_type(v, json_type_string) &&
+			    !json_object_is_type(v, json_type_null);
+			t[j] = s != NULL ? pdf_text(c, s, 1) : NULL;
+			free(s);
+			if (t[j] == NULL) {
+				while (j-- > 0)
+					free(t[j]);
 				c->nomem = 1;
 				return;
 			}
-			text_fit(c, c->reg, CELL_FONT, x + PAD, c->y - ROW_H + 4,
-			    w[j] - 2 * PAD, s, num, 0x111827);
-			free(s);
+			if (num[j] || width(c->reg, CELL_FONT, t[j],
+			    strlen(t[j])) <= w[j] - 2 * PAD) {
+				nl[j] = 1;
+				st[j][0] = 0;
+				en[j][0] = strlen(t[j]);
+			} else
+				nl[j] = wrap_lines(c->reg, CELL_FONT,
+				    w[j] - 2 * PAD, t[j], st[j], en[j],
+				    CELL_LINES);
+			if (nl[j] > lines)
+				lines = nl[j];
+		}
+		rh = ROW_H + (float)(lines - 1) * LINE_H;
+		if (c->y - rh < FOOTER + MARGIN / 2 && new_page(c) == 0)
+			table_header(c, b, w, ncol);
+		if (i % 2 == 1)
+			fill_rect(c, MARGIN, c->y - rh, avail, rh, 0xf3f4f6);
+		for (j = 0; j < ncol; j++) {
+			for (ln = 0; ln < nl[j]; ln++) {
+				char save = t[j][en[j][ln]], *p;
+
+				t[j][en[j][ln]] = '\0';
+				/* The last line may still hold newlines. */
+				for (p = t[j] + st[j][ln]; *p != '\0'; p++)
+					if (*p == '\n')
+						*p = ' ';
+				text_fit(c, c->reg, CELL_FONT, x + PAD,
+				    c->y - 9 - (float)ln * LINE_H, w[j] - 2 * PAD,
+				    t[j] + st[j][ln], num[j], 0x111827);
+				t[j][en[j][ln]] = save;
+			}
+			free(t[j]);
 			x += w[j];
 		}
-		c->y -= ROW_H;
+		c->y -= rh;
 	}
 	line_at(c, MARGIN, c->y, c->pw - MARGIN, c->y, 0x9ca3af);
 	c->y -= 10;
@@ -573,9 +691,9 @@ footers(struct pctx *c, const char *title)
 		snprintf(num, sizeof(num), "Page %zu of %zu", i + 1, c->npages);
 		line_at(c, MARGIN, FOOTER + 10, c->pw - MARGIN, FOOTER + 10,
 		    0xd1d5db);
-		text_fit(c, c->reg, 8, MARGIN, FOOTER, c->pw - 2 * MARGIN - 80,
+		text_fit(c, c->reg, 8, MARGIN, FOOTER, c->pw - 2 * MARGIN - 130,
 		    title, 0, 0x6b7280);
-		text_fit(c, c->reg, 8, c->pw - MARGIN - 80, FOOTER, 80, num, 1,
+		text_fit(c, c->reg, 8, c->pw - MARGIN - 120, FOOTER, 120, num, 1,
 		    0x6b7280);
 		c->pages[c->npages - 1] = keep;
 	}
@@ -609,6 +727,9 @@ render_pdf(struct json_object *doc, const char *paper, struct buf *out,
 		snprintf(err, errsz, "libhpdf could not start a document");
 		return -1;
 	}
+	/* Pages in a tree of nodes of 1,000: one node holds at most 32,767,
+	 * and a document at the caps can have more pages than that. */
+	HPDF_SetPagesConfiguration(c.pdf, 1000);
 	HPDF_SetCompressionMode(c.pdf, HPDF_COMP_ALL);
 	HPDF_UseUTFEncodings(c.pdf);
 	HPDF_SetCurrentEncoder(c.pdf, "UTF-8");
@@ -629,6 +750,7 @@ render_pdf(struct json_object *doc, const char *paper, struct buf *out,
 
 	if ((title = render_clean_member(doc, "title")) == NULL)
 		goto nomem;
+	HPDF_SetInfoAttr(c.pdf, HPDF_INFO_TITLE, title);
 	text_wrap(&c, c.bold, 20, MARGIN, c.pw - 2 * MARGIN, title, 0x111827);
 	if (render_get(doc, "subtitle") != NULL) {
 		if ((s = render_clean_member(doc, "subtitle")) == NULL)
@@ -662,7 +784,8 @@ render_pdf(struct json_object *doc, const char *paper, struct buf *out,
 		case RENDER_HEADING:
 			if ((s = render_clean_member(b, "text")) == NULL)
 				goto nomem;
-			heading(&c, s);
+			heading(&c, s, i + 1 < n ?
+			    json_object_array_get_idx(blocks, i + 1) : NULL);
 			break;
 		case RENDER_PARAGRAPH:
 			if ((s = render_clean_member(b, "text")) == NULL)

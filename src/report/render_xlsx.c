@@ -1,14 +1,16 @@
 /* render_xlsx.c: a report as an Excel workbook through libxlsxwriter: a
  * "Summary" sheet (title, headings, paragraphs, kv items, each chart's
- * numbers) and one sheet per table. Number cells are written as numbers,
+ * numbers with an Excel chart of them) and one sheet per table. Number cells are written as numbers,
  * text as text: never as a formula, whatever it starts with.
  *
  * libxlsxwriter 1.1 writes only to a file: the workbook goes to a temporary
- * file in $TMPDIR (else /tmp), read back into out and removed. It runs in
- * constant-memory mode (each row goes to its sheet's temporary file as it
- * is written), so a table of RENDER_MAX_ROWS rows does not sit in memory
- * twice; strings are then stored inline in the sheets rather than in a
- * shared-string table. */
+ * file in $TMPDIR (else /tmp), read back into out and removed. A document
+ * of more than XLSX_SMALL_CELLS table cells is written in constant-memory
+ * mode (each row goes to its sheet's temporary file as it is written, so
+ * a table of RENDER_MAX_ROWS rows does not sit in memory twice); strings
+ * are then inline in the sheets rather than in the shared-string table,
+ * and charts carry no cached values (libxlsxwriter cannot read back rows
+ * it has flushed), so their categories are referenced as numbers. */
 #include "config.h"
 
 #include <errno.h>
@@ -25,11 +27,19 @@
 #include "render.h"
 #include "render_int.h"
 
+/* Up to this many table cells a workbook is built in memory, with the
+ * cached values its charts and shared strings want; above, each row goes
+ * to a temporary file as it is written (about half the memory). */
+#define XLSX_SMALL_CELLS	200000
+
+/* A sheet name: 31 characters of up to 4 bytes, and a " (N)" suffix. */
+#define SHEET_NAME_SZ	(LXW_MAX_SHEETNAME_LENGTH + 8)
+
 struct xctx {
 	lxw_workbook	*wb;
 	lxw_format	*title, *bold, *head;
 	lxw_error	 lerr;
-	char		 names[RENDER_MAX_TABLES + 1][LXW_MAX_SHEETNAME_LENGTH];
+	char		 names[RENDER_MAX_TABLES + 1][SHEET_NAME_SZ];
 	size_t		 nnames;
 };
 
@@ -109,7 +119,7 @@ sheet_name(struct xctx *x, struct json_object *table, size_t n, char *out,
     size_t outsz)
 {
 	char *clean = render_clean_member(table, "name"), *p;
-	char base[LXW_MAX_SHEETNAME_LENGTH], cand[LXW_MAX_SHEETNAME_LENGTH + 8];
+	char base[SHEET_NAME_SZ], cand[SHEET_NAME_SZ];
 	const char *start;
 	size_t k, tries;
 
@@ -147,15 +157,23 @@ sheet_name(struct xctx *x, struct json_object *table, size_t n, char *out,
 	snprintf(x->names[x->nnames++], sizeof(x->names[0]), "%s", cand);
 }
 
+/* A chart's numbers on the Summary sheet (categories down column A,
+ * series across), and an Excel column chart drawn from those cells to
+ * their right: stacked or grouped, in the colours of the PDF and HTML.
+ * The chart's title and series names are cell references, never text
+ * libxlsxwriter would read as a formula. Returns the next free row. */
 static lxw_row_t
 summary_chart(struct xctx *x, lxw_worksheet *ws, lxw_row_t r,
     struct json_object *b)
 {
 	struct json_object *cats = render_get(b, "categories");
 	struct json_object *series = render_get(b, "series");
+	struct json_object *st = render_get(b, "stacked");
 	size_t i, j, ncat = json_object_array_length(cats);
 	size_t nser = json_object_array_length(series);
 	char *t = render_clean_member(b, "title");
+	lxw_row_t top = r, first;
+	lxw_chart *chart;
 
 	if (t == NULL) {
 		ok(x, LXW_ERROR_MEMORY_MALLOC_FAILED);
@@ -163,10 +181,11 @@ summary_chart(struct xctx *x, lxw_worksheet *ws, lxw_row_t r,
 	}
 	put_text(x, ws, r++, 0, t[0] != '\0' ? t : "Chart", x->bold);
 	free(t);
-	for (i = 0; i < nser && i + 1 <= LXW_COL_MAX; i++)
+	for (i = 0; i < nser; i++)
 		put_cell(x, ws, r, (lxw_col_t)(i + 1), render_get(
 		    json_object_array_get_idx(series, i), "name"), x->head);
 	r++;
+	first = r;
 	for (j = 0; j < ncat; j++, r++) {
 		put_cell(x, ws, r, 0, json_object_array_get_idx(cats, j), NULL);
 		for (i = 0; i < nser; i++) {
@@ -177,7 +196,40 @@ summary_chart(struct xctx *x, lxw_worksheet *ws, lxw_row_t r,
 			    json_object_array_get_idx(vals, j), NULL);
 		}
 	}
-	return r + 1;
+	if (ncat == 0 || nser == 0 || x->lerr != LXW_NO_ERROR)
+		return r + 1;
+	chart = workbook_add_chart(x->wb, st != NULL &&
+	    json_object_get_boolean(st) ? LXW_CHART_COLUMN_STACKED :
+	    LXW_CHART_COLUMN);
+	if (chart == NULL) {
+		ok(x, LXW_ERROR_MEMORY_MALLOC_FAILED);
+		return r;
+	}
+	chart_title_set_name_range(chart, "Summary", top, 0);
+	for (i = 0; i < nser; i++) {
+		lxw_chart_series *cs = chart_add_series(chart, NULL, NULL);
+		lxw_chart_fill fill = { 0 };
+		char *name = render_cell(render_get(
+		    json_object_array_get_idx(series, i), "name"));
+
+		if (cs == NULL || name == NULL) {
+			free(name);
+			ok(x, LXW_ERROR_MEMORY_MALLOC_FAILED);
+			return r;
+		}
+		chart_series_set_categories(cs, "Summary", first, 0,
+		    (lxw_row_t)(first + ncat - 1), 0);
+		chart_series_set_values(cs, "Summary", first, (lxw_col_t)(i + 1),
+		    (lxw_row_t)(first + ncat - 1), (lxw_col_t)(i + 1));
+		chart_series_set_name_range(cs, "Summary", first - 1,
+		    (lxw_col_t)(i + 1));
+		fill.color = render_series_colour(name, i);
+		chart_series_set_fill(cs, &fill);
+		free(name);
+	}
+	ok(x, worksheet_insert_chart(ws, top, (lxw_col_t)(nser + 2), chart));
+	/* The chart is about 15 rows tall: what follows goes below it. */
+	return r + 1 > top + 17 ? r + 1 : top + 17;
 }
 
 static void
@@ -248,7 +300,7 @@ table_sheet(struct xctx *x, struct json_object *b, size_t n)
 	size_t ncol = json_object_array_length(cols);
 	size_t nrow = json_object_array_length(rows);
 	size_t width[RENDER_MAX_COLUMNS], i, j;
-	char name[LXW_MAX_SHEETNAME_LENGTH];
+	char name[SHEET_NAME_SZ];
 	lxw_worksheet *ws;
 
 	sheet_name(x, b, n, name, sizeof(name));
@@ -285,6 +337,23 @@ table_sheet(struct xctx *x, struct json_object *b, size_t n)
 	    (lxw_col_t)(ncol - 1)));
 }
 
+/* The cells of all the document's tables. */
+static size_t
+cells(struct json_object *doc)
+{
+	struct json_object *blocks = render_get(doc, "blocks");
+	size_t i, n = 0;
+
+	for (i = 0; i < json_object_array_length(blocks); i++) {
+		struct json_object *b = json_object_array_get_idx(blocks, i);
+
+		if (render_kind(b) == RENDER_TABLE)
+			n += json_object_array_length(render_get(b, "rows")) *
+			    json_object_array_length(render_get(b, "columns"));
+	}
+	return n;
+}
+
 int
 render_xlsx(struct json_object *doc, struct buf *out, char *err, size_t errsz)
 {
@@ -317,7 +386,7 @@ render_xlsx(struct json_object *doc, struct buf *out, char *err, size_t errsz)
 		snprintf(err, errsz, "out of memory");
 		goto out;
 	}
-	opt.constant_memory = LXW_TRUE;
+	opt.constant_memory = cells(doc) > XLSX_SMALL_CELLS;
 	opt.tmpdir = (char *)tmpdir;
 	if ((x->wb = workbook_new_opt(path, &opt)) == NULL) {
 		snprintf(err, errsz, "libxlsxwriter could not start a workbook");

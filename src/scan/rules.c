@@ -336,7 +336,8 @@ out:
 json_object *
 rules_to_json(const struct rule *r)
 {
-	json_object	*o;
+	json_object	*o, *arr, *ref;
+	size_t		 i;
 
 	if ((o = json_object_new_object()) == NULL)
 		return NULL;
@@ -353,6 +354,18 @@ rules_to_json(const struct rule *r)
 	    json_object_new_string(r->resource_type));
 	json_object_object_add(o, "framework",
 	    json_object_new_string(r->framework));
+	if ((arr = json_object_new_array()) != NULL) {
+		for (i = 0; i < r->nrefs; i++) {
+			if ((ref = json_object_new_object()) == NULL)
+				continue;
+			json_object_object_add(ref, "framework",
+			    json_object_new_string(r->refs[i].framework));
+			json_object_object_add(ref, "control",
+			    json_object_new_string(r->refs[i].control));
+			json_object_array_add(arr, ref);
+		}
+		json_object_object_add(o, "controls", arr);
+	}
 	json_object_object_add(o, "description",
 	    json_object_new_string(r->description));
 	json_object_object_add(o, "recommendation",

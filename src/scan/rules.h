@@ -10,6 +10,16 @@
 #include "finding.h"
 
 struct rules_node;
+struct catalog;
+
+/* One control a rule checks: ids as in the catalogue (catalog.h). */
+struct rule_ref {
+	char			*framework;     /* "nist-800-53-r5" */
+	char			*control;       /* "SC-7" */
+};
+
+#define RULES_MAX_REFS		64	/* framework references in one rule */
+#define RULES_FRAMEWORK_TEXT	255	/* findings.framework's width */
 
 struct rule {
 	char			*id;            /* "nsg-ssh-internet" */
@@ -19,7 +29,12 @@ struct rule {
 	enum finding_severity	 severity;
 	char			*category;      /* network|identity|storage|keyvault|compliance */
 	char			*layer;
-	char			*framework;     /* "CIS Azure 6.1, NIST 800-53 SC-7" */
+	char			*framework;     /* text: the old free-text form, or
+						 * the references written out,
+						 * "cis-azure-2.0 6.1; nist-800-53-r5
+						 * SC-7, AC-4" */
+	struct rule_ref		*refs;          /* none for the free-text form */
+	size_t			 nrefs;
 	char			*description;
 	char			*recommendation;
 	struct rules_node	*cond;          /* owned: the condition tree */
@@ -31,6 +46,11 @@ struct ruleset {
 	struct rule	*rules;
 	size_t		 n;
 };
+
+/* The catalogue that rules' framework references are checked against
+ * from now on (kept, not copied); NULL, the default, checks only the
+ * form of the ids. Programs call it once at start with catalog_get(). */
+void	 rules_use_catalog(const struct catalog *);
 
 /* Parse and validate one rule file's text (a rule object or an array of
  * them) and append its rules to set. On error return -1 and write

@@ -13,7 +13,12 @@
  *     "category": "network|identity|storage|keyvault|compliance",
  *     "layer": "infrastructure|application|data|identity|monitoring",
  *                                        optional, default infrastructure
- *     "framework": "CIS ..., NIST 800-53 ...",
+ *     "framework": [ {"framework": "cis-azure-2.0", "control": "6.2"},
+ *                    {"framework": "nist-800-53-r5", "control": "SC-7"} ],
+ *                                        the controls the rule checks, ids
+ *                                        of the catalogue (catalog.h); the
+ *                                        older free-text string is still
+ *                                        read, and maps to no control
  *     "description": "...", "recommendation": "...",
  *     "condition": COND,
  *     "remediation": { "api_version": "2023-01-01", "patch": {...} },
@@ -100,6 +105,8 @@
 
 #include <json-c/json.h>
 
+#include "buf.h"
+#include "catalog.h"
 #include "cidr.h"
 #include "rules.h"
 #include "rules_check.h"
@@ -1037,9 +1044,170 @@ id_ok(const char *s)
 	return i > 0 && s[i - 1] != '-';
 }
 
+/* The catalogue references are checked against (rules_use_catalog). */
+static const struct catalog *use_catalog;
+
+void
+rules_use_catalog(const struct catalog *cat)
+{
+	use_catalog = cat;
+}
+
+/* The frameworks the catalogue knows, for an error message. */
+static void
+known_frameworks(char *out, size_t outsz)
+{
+	size_t	 i, len = 0;
+	int	 n;
+
+	out[0] = '\0';
+	for (i = 0; use_catalog != NULL && i < use_catalog->n; i++) {
+		n = snprintf(out + len, outsz - len, "%s%s", i ? ", " : "",
+		    use_catalog->f[i].id);
+		if (n < 0 || (size_t)n >= outsz - len)
+			break;
+		len += (size_t)n;
+	}
+}
+
+/* The references written out for findings.framework: "fw c1, c2; fw2
+ * c3", cut after the last whole reference that fits its 255 bytes (with
+ * " ..." when some are left out). */
+static char *
+refs_text(const struct rule_ref *refs, size_t n)
+{
+	struct buf	 b;
+	size_t		 i, keep = 0;
+	char		*s;
+
+	buf_init(&b, 4096);
+	for (i = 0; i < n; i++) {
+		if (i > 0 && strcmp(refs[i].framework,
+		    refs[i - 1].framework) == 0)
+			buf_printf(&b, ", %s", refs[i].control);
+		else
+			buf_printf(&b, "%s%s %s", i ? "; " : "",
+			    refs[i].framework, refs[i].control);
+		if (b.len <= RULES_FRAMEWORK_TEXT - 4)
+			keep = b.len;
+	}
+	if (b.len > RULES_FRAMEWORK_TEXT) {
+		b.len = keep;
+		buf_puts(&b, " ...");
+	}
+	if (b.data == NULL)
+		buf_puts(&b, "");
+	s = buf_detach(&b, NULL);
+	buf_free(&b);
+	return s;
+}
+
+/* "framework": the free-text string of older rule files, or an array of
+ * {"framework", "control"} checked against the catalogue in use. Sets
+ * r->framework (and r->refs); 0 or -1. */
+static int
+check_framework(struct vctx *c, json_object *o, struct rule *r)
+{
+	static const char *const ref_keys[] = { "framework", "control",
+	    NULL };
+	const struct catalog_framework	*f;
+	json_object			*v = NULL, *e;
+	const char			*fw, *ctl;
+	char				 known[256];
+	size_t				 i, j, n, old, old2;
+
+	old = vpush_key(c, "framework");
+	if (!json_object_object_get_ex(o, "framework", &v) || v == NULL) {
+		vfail(c, "missing");
+		return -1;
+	}
+	vpop(c, old);
+	if (json_object_is_type(v, json_type_string)) {
+		if (check_str(c, o, "framework", 1, 1, 500, &fw) == -1)
+			return -1;
+		if ((r->framework = strdup(fw)) == NULL) {
+			vfail(c, "out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	vpush_key(c, "framework");
+	if (!json_object_is_type(v, json_type_array) ||
+	    (n = json_object_array_length(v)) == 0 || n > RULES_MAX_REFS) {
+		vfail(c, "must be an array of 1 to %d {\"framework\", "
+		    "\"control\"} objects (or, in older files, a string)",
+		    RULES_MAX_REFS);
+		return -1;
+	}
+	if ((r->refs = calloc(n, sizeof(*r->refs))) == NULL) {
+		vfail(c, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(v, i);
+		old2 = vpush_idx(c, i);
+		if (!json_object_is_type(e, json_type_object)) {
+			vfail(c, "must be an object {\"framework\", "
+			    "\"control\"}");
+			return -1;
+		}
+		if (check_keys(c, e, ref_keys, "field") == -1 ||
+		    check_str(c, e, "framework", 1, 1, 64, &fw) == -1 ||
+		    check_str(c, e, "control", 1, 1, 64, &ctl) == -1)
+			return -1;
+		if (!catalog_framework_id_form(fw)) {
+			vpush_key(c, "framework");
+			vfail(c, "\"%.64s\" is not a framework id", fw);
+			return -1;
+		}
+		if (!catalog_control_id_form(ctl)) {
+			vpush_key(c, "control");
+			vfail(c, "\"%.64s\" is not a control id", ctl);
+			return -1;
+		}
+		if (use_catalog != NULL) {
+			if ((f = catalog_framework(use_catalog, fw)) ==
+			    NULL) {
+				known_frameworks(known, sizeof(known));
+				vpush_key(c, "framework");
+				vfail(c, "unknown framework \"%s\" (%s)", fw,
+				    known);
+				return -1;
+			}
+			if (catalog_control(f, ctl) < 0) {
+				vpush_key(c, "control");
+				vfail(c, "\"%s\" is not a control of %s", ctl,
+				    fw);
+				return -1;
+			}
+		}
+		for (j = 0; j < i; j++)
+			if (strcmp(r->refs[j].framework, fw) == 0 &&
+			    strcmp(r->refs[j].control, ctl) == 0) {
+				vfail(c, "%s %s is listed twice", fw, ctl);
+				return -1;
+			}
+		r->nrefs = i + 1;
+		if ((r->refs[i].framework = strdup(fw)) == NULL ||
+		    (r->refs[i].control = strdup(ctl)) == NULL) {
+			vfail(c, "out of memory");
+			return -1;
+		}
+		vpop(c, old2);
+	}
+	vpop(c, old);
+	if ((r->framework = refs_text(r->refs, r->nrefs)) == NULL) {
+		vfail(c, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 void
 rules_check_clear(struct rule *r)
 {
+	size_t	 i;
+
 	free(r->id);
 	free(r->provider);
 	free(r->resource_type);
@@ -1047,6 +1215,11 @@ rules_check_clear(struct rule *r)
 	free(r->category);
 	free(r->layer);
 	free(r->framework);
+	for (i = 0; i < r->nrefs; i++) {
+		free(r->refs[i].framework);
+		free(r->refs[i].control);
+	}
+	free(r->refs);
 	free(r->description);
 	free(r->recommendation);
 	free(r->file);
@@ -1062,7 +1235,7 @@ rules_check_rule(const char *file, json_object *o, size_t idx,
 {
 	struct vctx	 c0, *c = &c0;
 	const char	*id, *prov, *rtype, *title, *sev, *cat, *layer;
-	const char	*fw, *desc, *rec, *cmt;
+	const char	*desc, *rec, *cmt;
 	json_object	*cond = NULL, *rem = NULL;
 	size_t		 plen;
 
@@ -1112,7 +1285,6 @@ rules_check_rule(const char *file, json_object *o, size_t idx,
 	    check_str(c, o, "severity", 1, 1, 16, &sev) == -1 ||
 	    check_str(c, o, "category", 1, 1, 32, &cat) == -1 ||
 	    check_str(c, o, "layer", 0, 1, 32, &layer) == -1 ||
-	    check_str(c, o, "framework", 1, 1, 500, &fw) == -1 ||
 	    check_str(c, o, "description", 1, 1, 4000, &desc) == -1 ||
 	    check_str(c, o, "recommendation", 1, 1, 4000, &rec) == -1 ||
 	    check_str(c, o, "comment", 0, 0, 4000, &cmt) == -1)
@@ -1150,6 +1322,8 @@ rules_check_rule(const char *file, json_object *o, size_t idx,
 	if (json_object_object_get_ex(o, "remediation", &rem) &&
 	    check_remediation(c, rem, r->severity) == -1)
 		return -1;
+	if (check_framework(c, o, r) == -1)
+		return -1;
 
 	if ((r->id = strdup(id)) == NULL ||
 	    (r->provider = strdup(prov)) == NULL ||
@@ -1157,7 +1331,6 @@ rules_check_rule(const char *file, json_object *o, size_t idx,
 	    (r->title = strdup(title)) == NULL ||
 	    (r->category = strdup(cat)) == NULL ||
 	    (r->layer = strdup(layer)) == NULL ||
-	    (r->framework = strdup(fw)) == NULL ||
 	    (r->description = strdup(desc)) == NULL ||
 	    (r->recommendation = strdup(rec)) == NULL ||
 	    (r->file = strdup(c->file)) == NULL) {

@@ -38,6 +38,7 @@ static const struct {
 	I(rate_read_per_min, 1, 1000000), I(rate_write_per_min, 1, 1000000),
 	I(allow_private_targets, 0, 1), I(allow_http_webhooks, 0, 1),
 	S(secret_key_file), S(rules_dir), S(openapi_file), S(attack_file),
+	S(frameworks_dir),
 	S(azure_authority_url), S(azure_arm_url),
 	I(spool_concurrency, 1, 1024), I(spool_poll_ms, 10, 60000),
 	I(webhook_connect_timeout_ms, 100, 60000),

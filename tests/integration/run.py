@@ -7,8 +7,8 @@ mod_fcgid and mod_proxy_fcgi; see stack.py) in a fresh temporary directory,
 runs test_api.py, test_findings.py, test_scanner.py, test_webhooks.py,
 test_delivery.py, test_cron.py, test_counts.py, test_alerts.py,
 test_attachments.py, test_metadata.py, test_observables.py,
-test_imports.py, test_mutes.py, test_cases.py and test_channels.py
-against it, checks that
+test_imports.py, test_mutes.py, test_cases.py, test_compliance.py,
+test_sla.py and test_channels.py against it, checks that
 the stack survived and that no sanitizer reported anything, and stops
 everything by pid. Exit 0 pass, 1 fail, 99 hard error (the stack would not
 start).
@@ -123,6 +123,8 @@ def main():
     import test_observables
     import test_mutes
     import test_cases
+    import test_compliance
+    import test_sla
     import test_channels
 
     srcdir = os.environ.get("VIGIL_SRCDIR") or os.path.dirname(
@@ -168,7 +170,8 @@ def main():
         modules = (test_api, test_findings, test_scanner, test_webhooks,
                    test_delivery, test_cron, test_counts, test_alerts,
                    test_attachments, test_metadata, test_observables,
-                   test_imports, test_mutes, test_cases, test_channels)
+                   test_imports, test_mutes, test_cases, test_compliance,
+                   test_sla, test_channels)
         for mod in modules:
             mod.STACK = st
             mod.WORKERS = WORKERS

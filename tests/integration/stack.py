@@ -482,6 +482,8 @@ class Stack:
             "template_dir": os.path.join(self.srcdir, "etc", "templates"),
             "attack_file": os.path.join(self.srcdir, "data",
                                         "attack-enterprise.tsv"),
+            "frameworks_dir": os.path.join(self.srcdir, "data",
+                                           "frameworks"),
         }
         kv.update(self.state.get("conf_extra", {}))
         kv.update({k: str(v) for k, v in extra.items()})

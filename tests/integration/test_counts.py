@@ -1,6 +1,7 @@
 """test_counts.py: the figures GET /risk-score, GET /posture-summary and the
 lists' `total` read from counters that triggers keep (finding_counts,
-finding_resources, finding_tenant_counts, list_counts) stay equal to a
+finding_resources, finding_tenant_counts, list_counts, and the
+finding_rule_counts the compliance status reads) stay equal to a
 straight recount of the rows, through every path that changes findings,
 events, audit entries, scans, webhooks, deliveries and integrations: the
 API's lifecycle actions and bulk, imports (detect, reconcile resolve and
@@ -82,6 +83,19 @@ class CBase(FBase):
             STACK.query("SELECT HEX(UNHEX(SHA2(resource_id, 256))), "
                         "COUNT(*) FROM findings WHERE tenant_id = %s AND "
                         "state = 'open' GROUP BY 1 ORDER BY 1" % t))
+        # The open findings per due day (0034; test_sla.py).
+        self.assertEqual(
+            STACK.query("SELECT due_day, severity, n FROM finding_due_counts"
+                        " WHERE tenant_id = %s AND n <> 0 ORDER BY 1, 2" % t),
+            STACK.query("SELECT DATE(due_at), severity, COUNT(*) FROM "
+                        "findings WHERE tenant_id = %s AND due_at IS NOT "
+                        "NULL GROUP BY 1, 2 ORDER BY 1, 2" % t))
+        self.assertEqual(
+            STACK.query("SELECT rule_id, state, n FROM finding_rule_counts "
+                        "WHERE tenant_id = %s AND n <> 0 ORDER BY 1, 2" % t),
+            STACK.query("SELECT rule_id, state, COUNT(*) FROM findings "
+                        "WHERE tenant_id = %s GROUP BY 1, 2 ORDER BY 1, 2"
+                        % t))
         self.assertEqual(
             num("SELECT COALESCE(SUM(open_resources), 0) FROM "
                 "finding_tenant_counts WHERE tenant_id = %s" % t),
@@ -310,23 +324,24 @@ class T60CountsLifecycle(CBase):
              "next_cursor": None})
 
     def test_4_migration_backfills(self):
-        """0014 and 0015 count the rows present when they run (and run
-        again safely): counters wiped, then the migrations again."""
+        """0014, 0015 and 0035 count the rows present when they run (and
+        run again safely): counters wiped, then the migrations again."""
         import_findings(self.tenant, [entry("critical"), entry("medium")],
                         reconcile=False)
         t = q(self.tenant_id)
         for table in ("finding_resources", "finding_tenant_counts",
-                      "list_counts"):
+                      "list_counts", "finding_rule_counts"):
             STACK.sql("DELETE FROM %s WHERE tenant_id = %s" % (table, t),
                       database="vigil")
         # 0032 redefines 0015's webhook triggers (webhooks and channels
         # counted apart): run again after it, as it would be in order
         STACK.sql("DELETE FROM schema_migrations WHERE version IN "
-                  "('0014', '0015', '0032')", database="vigil")
+                  "('0014', '0015', '0032', '0035')", database="vigil")
         r = STACK.vigilctl("migrate")
         self.assertIn("0014_posture_counts.sql", r.stdout)
         self.assertIn("0015_list_counts.sql", r.stdout)
         self.assertIn("0032_channels.sql", r.stdout)
+        self.assertIn("0035_finding_rule_counts.sql", r.stdout)
         self.check()
 
 

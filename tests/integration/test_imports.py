@@ -16,6 +16,9 @@ Run by run.py, which sets STACK here.
 import copy
 import json
 import os
+import signal
+import subprocess
+import time
 import unittest
 
 import test_api as api
@@ -481,3 +484,338 @@ class T05Tenancy(ImportBase):
                     page["next_cursor"], headers=auth(self.key))
         self.assertEqual(r.json()["imports"][0]["import_id"],
                          imp["import_id"])
+
+
+def big_report(n, code="lease_check"):
+    """n OCSF items as JSON Lines: large enough (about 1 KiB each) that
+    reading them takes a worker a while."""
+    return b"".join(json.dumps(ocsf_item(i, code=code)).encode() + b"\n"
+                    for i in range(n))
+
+
+class T180ImportAudit(ImportBase):
+    """An import is itself an audited action: who imported what, in which
+    format, from which source, in which mode, and how it went."""
+
+    def audit(self, action):
+        r = request(self.base(), "GET", "/api/v1/audit?action=" + action +
+                    "&limit=100", headers=auth(self.key))
+        self.assertEqual(r.status, 200, r)
+        return r.json()["entries"]
+
+    def test_import_audited(self):
+        imp = self.imported([ocsf_item(1), ocsf_item(2),
+                             {"not": "a finding"}], source="audited",
+                            mode="partial")
+        e = [x for x in self.audit("import.completed")
+             if x["object"] == imp["import_id"]]
+        self.assertEqual(len(e), 1, e)
+        e = e[0]
+        self.assertEqual(e["actor"], imp["created_by"])
+        self.assertTrue(e["actor"].startswith("key:"), e)
+        d = e["detail"]
+        self.assertEqual((d["source"], d["format"], d["mode"], d["status"]),
+                         ("audited", "ocsf", "partial", "completed"), d)
+        self.assertEqual((d["items"], d["imported"], d["failed"],
+                          d["resolved"], d["bytes"]),
+                         (3, 2, 1, 0, imp["bytes"]), d)
+        # a report that is not one is audited too, as failed
+        r = self.post("[{", source="audited")
+        self.assert_error(r, 400, "invalid_request", "body")
+        e = self.audit("import.failed")
+        self.assertEqual(len(e), 1, e)
+        self.assertEqual(e[0]["detail"]["source"], "audited")
+        self.assertTrue(e[0]["detail"]["error"])
+        # vigilctl's import names vigilctl
+        path = os.path.join(STACK.root, "audited.sarif")
+        with open(path, "wb") as f:
+            f.write(data("trivy.sarif"))
+        out = json.loads(STACK.vigilctl(
+            "findings", "import", "--tenant", self.tenant, "--format",
+            "sarif", "--source", "audited-cli", path).stdout)
+        e = [x for x in self.audit("import.completed")
+             if x["object"] == out["import_id"]]
+        self.assertEqual(e[0]["actor"], "vigilctl")
+        self.assertEqual(e[0]["detail"]["format"], "sarif")
+        # chained like every other entry
+        v = STACK.vigilctl("audit", "verify", "--tenant", self.tenant,
+                           check=False)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+
+
+class T181ImportLease(ImportBase):
+    """An import whose worker is killed mid-read does not stay `running`:
+    once its lease has passed the next vigil-scan --due takes it over and
+    finishes it, or, after three workers, fails it with the reason."""
+
+    N = 8000
+
+    def status(self, iid):
+        return STACK.query("SELECT status FROM imports WHERE id = %s" %
+                           q(iid))[0][0]
+
+    def kill_when_running(self, proc, iid=None, source=None, attempt=1):
+        """SIGKILL proc once it has claimed the import (its attempt-th
+        worker) and read it for a moment."""
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            where = ("id = %s" % q(iid) if iid else
+                     "tenant_id = %s AND source = %s" %
+                     (q(self.tenant_id), q(source)))
+            rows = STACK.query("SELECT id, status, attempts FROM imports "
+                               "WHERE " + where)
+            if rows and rows[0][1] == "running" and \
+                    int(rows[0][2]) >= attempt:
+                time.sleep(0.3)
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return rows[0][0]
+            if proc.poll() is not None:
+                self.fail("the worker ended before it could be killed: %r"
+                          % (proc.communicate(),))
+            time.sleep(0.02)
+        self.fail("the import never ran")
+
+    def expire_lease(self, iid):
+        # As if IMPORT_LEASE (120 s) had passed on the clock.
+        STACK.sql("UPDATE vigil.imports SET lease_until = lease_until - "
+                  "INTERVAL 1 HOUR WHERE id = %s" % q(iid))
+
+    def test_killed_vigilctl_taken_over(self):
+        path = os.path.join(STACK.root, "lease-cli.jsonl")
+        with open(path, "wb") as f:
+            f.write(big_report(self.N))
+        p = subprocess.Popen(
+            [STACK.vigilctl_bin, "findings", "import", "--tenant",
+             self.tenant, "--format", "ocsf", "--source", "lease-cli", path],
+            env=STACK.env(), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True)
+        iid = self.kill_when_running(p, source="lease-cli")
+        self.assertEqual(self.status(iid), "running")
+        # a live lease is left alone
+        STACK.scan("--due")
+        self.assertEqual(self.status(iid), "running")
+        self.expire_lease(iid)
+        STACK.scan("--due")
+        r = request(self.base(), "GET", "/api/v1/imports/" + iid,
+                    headers=auth(self.key))
+        imp = r.json()
+        self.assertEqual((imp["status"], imp["imported"], imp["attempts"]),
+                         ("completed", self.N, 2), imp)
+        self.assertEqual(int(STACK.query(
+            "SELECT COUNT(*) FROM finding_sources WHERE tenant_id = %s "
+            "AND source = 'lease-cli'" % q(self.tenant_id))[0][0]), self.N)
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM import_chunks WHERE import_id = %s" %
+            q(iid))[0][0], "0")
+
+    def test_killed_due_worker_then_gives_up(self):
+        r = self.post(big_report(self.N, code="lease_async"),
+                      source="lease-async", ct="application/x-ndjson")
+        self.assertEqual(r.status, 202, r)
+        iid = r.json()["import_id"]
+        for attempt in (1, 2, 3):
+            p = STACK.scan("--due", wait=False)
+            self.kill_when_running(p, iid=iid, attempt=attempt)
+            self.assertEqual(self.status(iid), "running")
+            self.expire_lease(iid)
+        # three workers died: the fourth run says so instead of a fourth
+        # attempt
+        STACK.scan("--due")
+        imp = request(self.base(), "GET", "/api/v1/imports/" + iid,
+                      headers=auth(self.key)).json()
+        self.assertEqual((imp["status"], imp["attempts"]), ("failed", 3),
+                         imp)
+        self.assertIn("stopped before finishing", imp["error"])
+        self.assertIsNotNone(imp["finished_at"])
+        r = request(self.base(), "GET", "/api/v1/audit?action=import.failed",
+                    headers=auth(self.key))
+        e = [x for x in r.json()["entries"] if x["object"] == iid]
+        self.assertEqual(len(e), 1, e)
+        self.assertEqual(e[0]["actor"], "system")
+
+
+class T183TagCountBounded(ImportBase):
+    """GET /findings?tag=k:v counts among the newest 1,000 findings
+    carrying the tag, whatever their number: exact below, a lower bound
+    past it; the pages still reach every match."""
+
+    def tagged(self, n, value):
+        items = []
+        for i in range(n):
+            it = ocsf_item(i, code="tagcount_" + value)
+            it["resources"][0]["tags"] = [{"key": "team", "value": value}]
+            items.append(it)
+        return items
+
+    def total(self, query):
+        r = request(self.base(), "GET", "/api/v1/findings?" + query,
+                    headers=auth(self.key))
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def test_count_bounded(self):
+        # 1,100 findings with team:bulk, in two reports read at once
+        items = self.tagged(1100, "bulk")
+        for part in (items[:550], items[550:]):
+            self.imported(part, source="tagcount", mode="partial")
+        self.imported(self.tagged(30, "few"), source="tagcount-few",
+                      mode="partial")
+        # few: exact
+        self.assertEqual(self.total("tag=team:few&limit=10")["total"], 30)
+        self.assertEqual(self.total("tag=team:few&severity=low")["total"],
+                         0)
+        # many: the matches among the newest 1,000 carrying the tag
+        page = self.total("tag=team:bulk&limit=500")
+        self.assertEqual(page["total"], 1000, page["total"])
+        self.assertTrue(page["has_more"])
+        # every match is still listed, page after page
+        seen = {f["id"] for f in page["findings"]}
+        while page["has_more"]:
+            page = self.total("tag=team:bulk&limit=500&cursor=" +
+                              page["next_cursor"])
+            seen |= {f["id"] for f in page["findings"]}
+        self.assertEqual(len(seen), 1100)
+        # a filter that only an older finding matches: the count is a
+        # lower bound (never below what the page shows), and the walk
+        # still reaches it
+        oldest = page["findings"][-1]["id"]
+        r = request(self.base(), "POST",
+                    "/api/v1/findings/%s/resolve" % oldest, None,
+                    auth(self.key))
+        self.assertEqual(r.status, 200, r)
+        page = self.total("tag=team:bulk&state=resolved")
+        self.assertEqual([f["id"] for f in page["findings"]], [oldest])
+        self.assertEqual((page["total"], page["has_more"]), (1, False))
+
+
+class T184VigilctlNoFormat(ImportBase):
+    """vigilctl findings import without --format is an import like any
+    other: Vigil JSON from the source `import`, listed by GET /imports and
+    audited, the whole file or nothing, printing the line it always
+    printed."""
+
+    def entry(self, n, **kw):
+        e = {"rule_id": "nofmt-rule", "provider": "azure",
+             "resource_id": "/subscriptions/s1/resourceGroups/rg/providers/"
+                            "Microsoft.Network/networkSecurityGroups/n%d" % n,
+             "title": "t%d" % n, "severity": "high", "category": "network",
+             "description": "d", "recommendation": "r",
+             "environment": "PROD", "layer": "network",
+             "subscription_id": "s1", "location": "westeurope"}
+        e.update(kw)
+        return e
+
+    def run_import(self, entries, *flags):
+        path = os.path.join(STACK.root, "nofmt-%d.json" % len(entries))
+        with open(path, "w") as f:
+            json.dump({"findings": entries}, f)
+        return STACK.vigilctl("findings", "import", "--tenant", self.tenant,
+                              *flags, path, check=False)
+
+    def imports(self):
+        r = request(self.base(), "GET", "/api/v1/imports?limit=100",
+                    headers=auth(self.key))
+        return r.json()["imports"]
+
+    def test_same_code_as_the_api(self):
+        es = [self.entry(i) for i in range(3)]
+        r = self.run_import(es)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.strip(),
+                         "imported 3 findings, resolved 0 no longer present")
+        imp = self.imports()[0]
+        self.assertEqual((imp["source"], imp["format"], imp["mode"],
+                          imp["status"], imp["created_by"], imp["imported"]),
+                         ("import", "vigil", "full", "completed", "vigilctl",
+                          3), imp)
+        r = request(self.base(), "GET", "/api/v1/audit?action="
+                    "import.completed", headers=auth(self.key))
+        self.assertEqual([e["object"] for e in r.json()["entries"]],
+                         [imp["import_id"]])
+        # the entries' own fields are kept, as before
+        fid = [f for f in request(self.base(), "GET", "/api/v1/findings",
+                                  headers=auth(self.key)).json()["findings"]
+               if f["title"] == "t0"][0]["id"]
+        got = self.finding(fid).json()
+        self.assertEqual((got["environment"], got["layer"], got["region"],
+                          got["source"]), ("PROD", "network", "westeurope",
+                                           "import"))
+        # a complete file again, without one: resolved
+        r = self.run_import(es[:2])
+        self.assertEqual(r.stdout.strip(),
+                         "imported 2 findings, resolved 1 no longer present")
+        # --no-reconcile is a partial import
+        r = self.run_import(es[:1], "--no-reconcile")
+        self.assertEqual(r.stdout.strip(),
+                         "imported 1 findings, resolved 0 no longer present")
+        self.assertEqual(self.imports()[0]["mode"], "partial")
+
+    def test_whole_file_or_nothing(self):
+        n = self.count()
+        r = self.run_import([self.entry(10), self.entry(11,
+                                                         severity="urgent")])
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("findings[1].severity", r.stderr)
+        self.assertEqual(self.count(), n)
+        imp = self.imports()[0]
+        self.assertEqual((imp["status"], imp["source"]), ("failed", "import"))
+        self.assertIn("findings[1].severity", imp["error"])
+        r = self.run_import([self.entry(12, region="x", location="y")])
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("findings[0].location", r.stderr)
+        self.assertEqual(self.count(), n)
+
+
+class T185VigilctlCases(ImportBase):
+    """vigilctl cases list / show: an admin on the server reads a
+    tenant's cases as GET /cases and GET /cases/{id} give them, and
+    nothing else's."""
+
+    def case(self, title, severity="high"):
+        r = request(self.base(), "POST", "/api/v1/cases",
+                    {"title": title, "severity": severity},
+                    auth(self.key))
+        self.assertEqual(r.status, 201, r)
+        return r.json()["case_id"]
+
+    def test_list_and_show(self):
+        a = self.case("Beacon to 203.0.113.4")
+        b = self.case("Phishing wave", "medium")
+        audited = STACK.query("SELECT COUNT(*) FROM audit_log")
+        r = STACK.vigilctl("cases", "list", "--tenant", self.tenant)
+        lines = [x.split("\t") for x in r.stdout.splitlines()]
+        self.assertEqual(lines[0][0], "case_id")
+        self.assertEqual([x[0] for x in lines[1:]], [b, a])
+        self.assertEqual(lines[2][1:3], ["open", "high"])
+        self.assertEqual(lines[2][-1], "Beacon to 203.0.113.4")
+        r = STACK.vigilctl("cases", "list", "--tenant", self.tenant,
+                           "--limit", "1")
+        self.assertEqual(len(r.stdout.splitlines()), 2)
+        self.assertIn("1 of 2", r.stderr)
+        r = STACK.vigilctl("cases", "list", "--tenant", self.tenant,
+                           "--status", "resolved")
+        self.assertEqual(r.stdout.splitlines()[1:], [])
+        r = STACK.vigilctl("cases", "show", "--tenant", self.tenant, a)
+        got = json.loads(r.stdout)
+        api_view = request(self.base(), "GET", "/api/v1/cases/" + a,
+                           headers=auth(self.key)).json()
+        self.assertEqual(got, api_view)
+        # another tenant's view has no such case
+        other, _ = new_tenant("cases-other")
+        r = STACK.vigilctl("cases", "show", "--tenant", other, a,
+                           check=False)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("no case", r.stderr)
+        for bad in (("cases", "list"), ("cases", "show", "--tenant",
+                                        self.tenant),
+                    ("cases", "list", "--tenant", self.tenant, "--status",
+                     "x"), ("cases", "delete", "--tenant", self.tenant)):
+            r = STACK.vigilctl(*bad, check=False)
+            self.assertEqual(r.returncode, 2, (bad, r.stderr))
+        # read-only: nothing was written by any of it (the other tenant
+        # aside)
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM audit_log WHERE tenant_id <> (SELECT id "
+            "FROM tenants WHERE name = %s)" % q(other)), audited)

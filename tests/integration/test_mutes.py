@@ -154,7 +154,8 @@ class T95MuteRules(MBase):
         r = self.mreq("DELETE", "/" + m["id"])
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json(), {"id": m["id"], "deleted": True,
-                                    "findings_unmuted": 2})
+                                    "findings_unmuted": 2,
+                                    "apply_status": "done"})
         self.assertEqual(self.state(eid(dev)), "open")
         self.assertEqual(self.state(eid(new)), "open")
         h = db_history(self.tenant_id, eid(dev))
@@ -555,3 +556,62 @@ class T97RuleSettings(ts.ScanBase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class T182MutePassBounded(MBase):
+    """A rule matching more findings than a request may change mutes the
+    first ones in its request and leaves the rest to vigil-scan --due,
+    saying so (apply_status pending); deleting it gives them back the
+    same way. The request never walks the whole tenant."""
+
+    N = 700
+
+    def states(self):
+        rows = STACK.query(
+            "SELECT state, COUNT(*) FROM findings WHERE tenant_id = %s "
+            "AND rule_id = 'pass_bound' GROUP BY state" % q(self.tenant_id))
+        return {k: int(v) for k, v in rows}
+
+    def test_bounded_then_due(self):
+        import test_imports as ti
+        body = "".join(json.dumps(ti.ocsf_item(i, code="pass_bound")) + "\n"
+                       for i in range(self.N))
+        r = api.request(self.base(), "POST", "/api/v1/imports?format=ocsf&"
+                        "source=pass-bound&mode=partial", body,
+                        dict(auth(self.wkey),
+                             **{"Content-Type": "application/x-ndjson"}),
+                        timeout=120)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["imported"], self.N)
+        self.assertEqual(self.states(), {"open": self.N})
+        m = self.create({"rule_id": "pass_bound",
+                         "justification": "Known public buckets (SEC-9)"})
+        self.assertEqual((m["apply_status"], m["findings_muted"]),
+                         ("pending", 256), m)
+        self.assertEqual(self.states(), {"open": self.N - 256,
+                                             "muted": 256})
+        r = self.mreq("GET", "/" + m["id"])
+        self.assertEqual((r.json()["apply_status"],
+                          r.json()["findings_muted"]), ("pending", 256))
+        # the cron job finishes the pass where the request stopped
+        STACK.scan("--due")
+        self.assertEqual(self.states(), {"muted": self.N})
+        r = self.mreq("GET", "/" + m["id"])
+        self.assertEqual((r.json()["apply_status"],
+                          r.json()["findings_muted"]), ("done", self.N))
+        # each finding muted once, by the rule, in its history
+        self.assertEqual(int(STACK.query(
+            "SELECT COUNT(*) FROM finding_history WHERE tenant_id = %s "
+            "AND action = 'muted'" % q(self.tenant_id))[0][0]), self.N)
+        r = self.mreq("DELETE", "/" + m["id"])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()["apply_status"],
+                          r.json()["findings_unmuted"]), ("pending", 256))
+        self.assertEqual(self.states(), {"open": 256,
+                                             "muted": self.N - 256})
+        STACK.scan("--due")
+        self.assertEqual(self.states(), {"open": self.N})
+        self.assertEqual(STACK.query(
+            "SELECT status, unmuted FROM mute_passes WHERE tenant_id = %s "
+            "AND kind = 'delete'" % q(self.tenant_id)),
+            [["done", str(self.N)]])

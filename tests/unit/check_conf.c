@@ -34,6 +34,7 @@ START_TEST(test_conf_defaults)
 	ck_assert_str_eq(c.secret_key_file, "");
 	ck_assert_str_eq(c.rules_dir, PKGDATADIR "/rules");
 	ck_assert_str_eq(c.openapi_file, PKGDATADIR "/openapi.json");
+	ck_assert_str_eq(c.frameworks_dir, PKGDATADIR "/frameworks");
 	ck_assert_int_eq(c.listen_mode, 0660);
 	ck_assert_str_eq(c.listen_group, "");
 	ck_assert_int_eq(c.spool_concurrency, 16);

@@ -14,6 +14,7 @@
 
 #include <json-c/json.h>
 
+#include "catalog.h"
 #include "rules.h"
 #include "suites.h"
 #include "tenantrules.h"
@@ -778,7 +779,8 @@ START_TEST(test_rules_to_json)
 	    "{\"id\":\"r1\",\"provider\":\"azure\",\"title\":\"t\","
 	    "\"severity\":\"low\",\"category\":\"network\","
 	    "\"layer\":\"infrastructure\",\"resource_type\":\"Test/things\","
-	    "\"framework\":\"CIS x; NIST y\",\"description\":\"d\","
+	    "\"framework\":\"CIS x; NIST y\",\"controls\":[],"
+	    "\"description\":\"d\","
 	    "\"recommendation\":\"r\",\"has_remediation\":true}");
 	json_object_put(o);
 	o = rules_to_json(&set.rules[1]);
@@ -916,16 +918,221 @@ START_TEST(test_rules_load_dir)
 }
 END_TEST
 
-/* The shipped pack. */
+/* The shipped pack, its references checked against the shipped
+ * catalogue. */
 static void
 load_pack(struct ruleset *set)
 {
-	char	 dir[1024], err[1024];
+	static struct catalog	 cat;
+	char			 dir[1024], err[1024];
 
+	snprintf(dir, sizeof(dir), "%s/data/frameworks", srcdir());
+	ck_assert_msg(catalog_load_dir(&cat, dir, err, sizeof(err)) == 0,
+	    "%s", err);
+	rules_use_catalog(&cat);
 	snprintf(dir, sizeof(dir), "%s/etc/rules/azure", srcdir());
 	ck_assert_msg(rules_load_dir(set, dir, err, sizeof(err)) == 0,
 	    "%s", err);
+	rules_use_catalog(NULL);
+	catalog_free(&cat);
 }
+
+static int
+has_ref(const struct rule *r, const char *fw)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nrefs; i++)
+		if (strcmp(r->refs[i].framework, fw) == 0)
+			return 1;
+	return 0;
+}
+
+/* A catalogue of two small frameworks, for the reference checks. */
+static void
+tiny_catalog(struct catalog *cat)
+{
+	char	 err[256], *a, *b;
+
+	a = dq("{'id':'fw-a','name':'A','source':'test','controls':["
+	    "{'id':'1.1','title':'one'},{'id':'SC-7(3)','title':'two'}]}");
+	b = dq("{'id':'fw-b','name':'B','source':'test','controls':["
+	    "{'id':'CC6.1','title':'x'}]}");
+	memset(cat, 0, sizeof(*cat));
+	ck_assert_msg(catalog_parse(cat, a, strlen(a), "a.json", err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(catalog_parse(cat, b, strlen(b), "b.json", err,
+	    sizeof(err)) == 0, "%s", err);
+	free(a);
+	free(b);
+}
+
+#define HEAD_NOFW \
+	"'id':'r1','provider':'azure','resource_type':'Test/things'," \
+	"'title':'t','severity':'low','category':'network'," \
+	"'description':'d','recommendation':'r','condition':{'path':'a'," \
+	"'eq':1}"
+
+/* The framework field: the old free text, or references checked against
+ * the catalogue in use, each error naming its place. */
+START_TEST(test_rules_framework_refs)
+{
+	static const struct {
+		const char	*fw;	/* ' for " */
+		const char	*err;	/* NULL: accepted */
+	} cases[] = {
+		{ "'CIS Azure 6.1'", NULL },
+		{ "[{'framework':'fw-a','control':'1.1'},"
+		  "{'framework':'fw-a','control':'SC-7(3)'},"
+		  "{'framework':'fw-b','control':'CC6.1'}]", NULL },
+		{ "[]", "t.json: rule r1: framework: must be an array of 1 "
+		  "to 64" },
+		{ "3", "t.json: rule r1: framework: must be an array" },
+		{ "['x']", "t.json: rule r1: framework[0]: must be an object" },
+		{ "[{'framework':'fw-a','control':'1.1'},"
+		  "{'framework':'fw-a','control':'9.9'}]",
+		  "t.json: rule r1: framework[1].control: \"9.9\" is not a "
+		  "control of fw-a" },
+		{ "[{'framework':'nist','control':'AC-1'}]",
+		  "t.json: rule r1: framework[0].framework: unknown framework "
+		  "\"nist\" (fw-a, fw-b)" },
+		{ "[{'framework':'fw-a'}]",
+		  "t.json: rule r1: framework[0].control: missing" },
+		{ "[{'framework':'fw-a','control':'1.1','note':1}]",
+		  "t.json: rule r1: framework[0].note: unknown field" },
+		{ "[{'framework':'FW A','control':'1.1'}]",
+		  "t.json: rule r1: framework[0].framework: \"FW A\" is not "
+		  "a framework id" },
+		{ "[{'framework':'fw-a','control':'1 1'}]",
+		  "t.json: rule r1: framework[0].control: \"1 1\" is not a "
+		  "control id" },
+		{ "[{'framework':'fw-a','control':'1.1'},"
+		  "{'framework':'fw-a','control':'1.1'}]",
+		  "t.json: rule r1: framework[1]: fw-a 1.1 is listed twice" },
+	};
+	struct catalog	 cat;
+	struct ruleset	 set;
+	char		 q[1024], err[512];
+	size_t		 i;
+	int		 rc;
+
+	tiny_catalog(&cat);
+	rules_use_catalog(&cat);
+	for (i = 0; i < NELEM(cases); i++) {
+		memset(&set, 0, sizeof(set));
+		snprintf(q, sizeof(q), "{" HEAD_NOFW ",'framework':%s}",
+		    cases[i].fw);
+		rc = parse_q(&set, q, err, sizeof(err));
+		if (cases[i].err == NULL)
+			ck_assert_msg(rc == 0, "case %zu: %s", i, err);
+		else {
+			ck_assert_msg(rc == -1, "case %zu accepted", i);
+			ck_assert_msg(strncmp(err, cases[i].err,
+			    strlen(cases[i].err)) == 0, "case %zu: %s", i,
+			    err);
+		}
+		rules_free(&set);
+	}
+	/* The references written out, grouped by framework. */
+	memset(&set, 0, sizeof(set));
+	ck_assert_int_eq(parse_q(&set, "{" HEAD_NOFW ",'framework':["
+	    "{'framework':'fw-a','control':'1.1'},"
+	    "{'framework':'fw-a','control':'SC-7(3)'},"
+	    "{'framework':'fw-b','control':'CC6.1'}]}", err, sizeof(err)), 0);
+	ck_assert_str_eq(set.rules[0].framework,
+	    "fw-a 1.1, SC-7(3); fw-b CC6.1");
+	ck_assert_uint_eq(set.rules[0].nrefs, 3);
+	rules_free(&set);
+	/* Without a catalogue only the form is checked. */
+	rules_use_catalog(NULL);
+	memset(&set, 0, sizeof(set));
+	ck_assert_int_eq(parse_q(&set, "{" HEAD_NOFW ",'framework':["
+	    "{'framework':'other','control':'Z.1'}]}", err, sizeof(err)), 0);
+	rules_free(&set);
+	catalog_free(&cat);
+}
+END_TEST
+
+/* A catalogue file: its errors name the file and the place. */
+START_TEST(test_catalog_parse)
+{
+	static const struct {
+		const char	*text;	/* ' for " */
+		const char	*err;
+	} bad[] = {
+		{ "[]", "c.json: must be a JSON object" },
+		{ "{'name':'n','source':'s','controls':[{'id':'1','title':'t'}]}",
+		  "c.json: id:" },
+		{ "{'id':'Bad Id','name':'n','source':'s','controls':"
+		  "[{'id':'1','title':'t'}]}", "c.json: id: must be lowercase" },
+		{ "{'id':'a','name':'n','source':'s','controls':[]}",
+		  "c.json: controls: must be an array of 1 to" },
+		{ "{'id':'a','name':'n','source':'s','controls':"
+		  "[{'id':'1','title':'t'},{'id':'1','title':'u'}]}",
+		  "c.json: controls[1].id: control 1 is listed twice" },
+		{ "{'id':'a','name':'n','source':'s','controls':"
+		  "[{'id':'1','title':'t','text':'x'}]}",
+		  "c.json: controls[0].text: unknown field" },
+		{ "{'id':'a','name':'n','source':'s','extra':1,'controls':"
+		  "[{'id':'1','title':'t'}]}", "c.json: extra: unknown field" },
+		{ "{'id':'a','name':'n','source':'s','controls':"
+		  "[{'id':'1'}]}", "c.json: controls[0].title:" },
+	};
+	struct catalog	 cat;
+	const struct catalog_framework *f;
+	char		*t, err[512], dir[1024];
+	size_t		 i;
+
+	for (i = 0; i < NELEM(bad); i++) {
+		memset(&cat, 0, sizeof(cat));
+		t = dq(bad[i].text);
+		ck_assert_int_eq(catalog_parse(&cat, t, strlen(t), "c.json",
+		    err, sizeof(err)), -1);
+		ck_assert_msg(strncmp(err, bad[i].err, strlen(bad[i].err)) ==
+		    0, "case %zu: %s", i, err);
+		ck_assert_uint_eq(cat.n, 0);
+		free(t);
+	}
+	/* A framework defined twice. */
+	tiny_catalog(&cat);
+	t = dq("{'id':'fw-a','name':'n','source':'s','controls':"
+	    "[{'id':'1','title':'t'}]}");
+	ck_assert_int_eq(catalog_parse(&cat, t, strlen(t), "c.json", err,
+	    sizeof(err)), -1);
+	ck_assert_str_eq(err, "c.json: id: framework fw-a is defined twice");
+	free(t);
+	ck_assert_ptr_null(catalog_framework(&cat, "fw-c"));
+	f = catalog_framework(&cat, "fw-a");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(catalog_control(f, "SC-7(3)"), 1);
+	ck_assert_int_eq(catalog_control(f, "1.1"), 0);
+	ck_assert_int_eq(catalog_control(f, "1.2"), -1);
+	catalog_free(&cat);
+	/* The shipped catalogue: the four frameworks, each naming its
+	 * source and the script that made it. */
+	snprintf(dir, sizeof(dir), "%s/data/frameworks", srcdir());
+	ck_assert_msg(catalog_load_dir(&cat, dir, err, sizeof(err)) == 0,
+	    "%s", err);
+	ck_assert_uint_eq(cat.n, 4);
+	ck_assert_str_eq(cat.f[0].id, "cis-azure-2.0");
+	ck_assert_str_eq(cat.f[1].id, "nist-800-53-r5");
+	ck_assert_str_eq(cat.f[2].id, "pci-dss-4.0");
+	ck_assert_str_eq(cat.f[3].id, "soc2");
+	for (i = 0; i < cat.n; i++) {
+		ck_assert_msg(cat.f[i].source[0] != '\0', "%s", cat.f[i].id);
+		ck_assert_msg(strstr(cat.f[i].generated_by,
+		    "scripts/compliance-extract.py") != NULL, "%s",
+		    cat.f[i].id);
+	}
+	ck_assert_int_ge(catalog_control(&cat.f[1], "SC-7"), 0);
+	ck_assert_int_ge(catalog_control(&cat.f[0], "6.2"), 0);
+	catalog_free(&cat);
+	/* No file at all is an error, so a wrong path is not an empty
+	 * catalogue. */
+	ck_assert_int_eq(catalog_load_dir(&cat, "/nonexistent-vigil-dir",
+	    err, sizeof(err)), -1);
+}
+END_TEST
 
 START_TEST(test_rules_pack)
 {
@@ -965,10 +1172,14 @@ START_TEST(test_rules_pack)
 
 		ck_assert_str_eq(r->provider, "azure");
 		ck_assert_msg(strncmp(r->id, "azure-", 6) != 0, "%s", r->id);
-		ck_assert_msg(strstr(r->framework, "CIS Microsoft Azure "
-		    "Foundations") != NULL, "%s: no CIS reference", r->id);
-		ck_assert_msg(strstr(r->framework, "NIST 800-53") != NULL,
-		    "%s: no NIST reference", r->id);
+		ck_assert_msg(has_ref(r, "cis-azure-2.0"), "%s: no CIS "
+		    "reference", r->id);
+		ck_assert_msg(has_ref(r, "nist-800-53-r5"), "%s: no NIST "
+		    "reference", r->id);
+		ck_assert_msg(has_ref(r, "soc2"), "%s: no SOC 2 reference",
+		    r->id);
+		ck_assert_msg(strlen(r->framework) <= RULES_FRAMEWORK_TEXT,
+		    "%s: framework text too long", r->id);
 		ck_assert_msg(strncmp(r->resource_type, "Microsoft.", 10) == 0,
 		    "%s", r->id);
 		ck_assert_msg(r->remediation == NULL ||
@@ -1195,6 +1406,8 @@ rules_suite(void)
 	tcase_add_test(tc, test_rules_to_json);
 	tcase_add_test(tc, test_tenantrules_effective);
 	tcase_add_test(tc, test_rules_load_dir);
+	tcase_add_test(tc, test_rules_framework_refs);
+	tcase_add_test(tc, test_catalog_parse);
 	suite_add_tcase(s, tc);
 	tcase_add_test(tp, test_rules_pack);
 	tcase_add_test(tp, test_rules_fixtures);

@@ -17,11 +17,12 @@ main(void)
 		log_suite, metadata_suite, multipart_suite, netguard_suite, observable_suite, page_suite, posture_suite,
 		idempotency_suite,
 		mutes_suite,
-		ratelimit_suite, ratetable_suite, request_suite, router_suite,
+		ratelimit_suite, ratetable_suite, render_suite, request_suite, router_suite,
 		rules_suite,
 		settings_suite, sign_suite, spool_suite, tenants_suite, text_suite,
 		vjson_suite,
 		vtime_suite,
+		sla_suite,
 	};
 	SRunner *sr;
 	size_t i;

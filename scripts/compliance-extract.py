@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""compliance-extract.py: write the control catalogues under data/frameworks/
+from public sources: control ids and short titles only, never control text.
+
+  scripts/compliance-extract.py nist OSCAL_CONTENT_CHECKOUT [COMMIT] > data/frameworks/nist-800-53-r5.json
+  scripts/compliance-extract.py cis-azure PROWLER_CHECKOUT [COMMIT]  > data/frameworks/cis-azure-2.0.json
+  scripts/compliance-extract.py pci PROWLER_CHECKOUT [COMMIT]        > data/frameworks/pci-dss-4.0.json
+  scripts/compliance-extract.py soc2 PROWLER_CHECKOUT [COMMIT]       > data/frameworks/soc2.json
+
+A checkout is a work tree of github.com/usnistgov/oscal-content (public
+domain, CC0) or github.com/prowler-cloud/prowler (Apache-2.0); COMMIT, if
+given, is recorded in the file's "source".
+
+- nist: SP 800-53 rev. 5 controls and control enhancements selected by
+  any SP 800-53B baseline (the LOW, MODERATE and HIGH baselines, which
+  nest, and the PRIVACY baseline), read from the OSCAL resolved-profile
+  catalogues nist.gov/SP800-53/rev5/json/NIST_SP-800-53_rev5_{HIGH,PRIVACY}-
+  baseline-resolved-profile_catalog-min.json: id "AC-2" or "AC-2(3)", the
+  control's title. (The full catalogue is left out only because the
+  snapshot at hand lacks it; the baselines hold every control a cloud
+  configuration check is likely to speak to.)
+- cis-azure: every recommendation of Prowler's
+  prowler/compliance/azure/cis_2.0_azure.json: its number and its
+  recommendation title, nothing of its description or rationale.
+- pci: the PCI DSS 4.0 requirement numbers Prowler's AWS, Azure and GCP
+  mappings (prowler/compliance/*/pci_4.0_*.json) name in their "Section"
+  ("1.2.5: Network security controls ..."), each titled by the short
+  headline of the section it sits in, as Prowler gives it; no
+  requirement text.
+- soc2: the Trust Services Criteria Prowler's AWS, Azure and GCP mappings
+  (prowler/compliance/*/soc2_*.json) name ("CC6.1"), each titled by its
+  category ("Logical and Physical Access") and, for the COSO principles,
+  the principle's number; no criterion text (the AICPA's).
+"""
+
+import json
+import os
+import re
+import sys
+
+PROVIDERS = ("aws", "azure", "gcp")
+
+
+def nist(root):
+    out = {}
+    version = None
+    for b in ("HIGH", "PRIVACY"):
+        path = os.path.join(root, "nist.gov", "SP800-53", "rev5", "json",
+                            "NIST_SP-800-53_rev5_%s-baseline-resolved-"
+                            "profile_catalog-min.json" % b)
+        with open(path, encoding="utf-8") as f:
+            cat = json.load(f)["catalog"]
+        version = cat["metadata"].get("version", version)
+
+        def walk(ctrls):
+            for c in ctrls:
+                withdrawn = any(p.get("name") == "status" and
+                                p.get("value") == "withdrawn"
+                                for p in c.get("props", []))
+                if not withdrawn:
+                    out[label(c["id"])] = (sort_key(c["id"]), c["title"])
+                walk(c.get("controls", []))
+
+        for g in cat["groups"]:
+            walk(g.get("controls", []))
+    ctrls = [{"id": k, "title": v[1]}
+             for k, v in sorted(out.items(), key=lambda kv: kv[1][0])]
+    return version, ctrls
+
+
+def label(oscal_id):
+    """ac-2.3 -> AC-2(3)"""
+    base, _, enh = oscal_id.partition(".")
+    fam, _, num = base.partition("-")
+    s = "%s-%s" % (fam.upper(), num)
+    return s + ("(%s)" % enh if enh else "")
+
+
+def sort_key(oscal_id):
+    base, _, enh = oscal_id.partition(".")
+    fam, _, num = base.partition("-")
+    return (fam, int(num), int(enh) if enh else 0)
+
+
+def prowler(root, name):
+    path = os.path.join(root, "prowler", "compliance", name)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def num_key(s):
+    return [(0, int(p)) if p.isdigit() else (1, p)
+            for p in re.split(r"[.]", s)]
+
+
+def cis_azure(root):
+    d = prowler(root, "azure/cis_2.0_azure.json")
+    ctrls = [{"id": r["Id"], "title": r["Description"].strip()}
+             for r in d["Requirements"]]
+    ctrls.sort(key=lambda c: num_key(c["id"]))
+    return d.get("Version"), ctrls
+
+
+def pci(root):
+    out = {}
+    sec = re.compile(r"\s*([A-Z]?[0-9]+(?:\.[0-9]+)+)\s*:\s*(.*\S)\s*$")
+    for p in PROVIDERS:
+        d = prowler(root, "%s/pci_4.0_%s.json" % (p, p))
+        if d is None:
+            continue
+        for r in d["Requirements"]:
+            for a in r.get("Attributes", []):
+                m = sec.match(a.get("Section", ""))
+                if m:
+                    out.setdefault(m.group(1), m.group(2).rstrip("."))
+    ctrls = [{"id": k, "title": out[k]}
+             for k in sorted(out, key=num_key)]
+    return "4.0", ctrls
+
+
+def soc2(root):
+    out = {}
+    crit = re.compile(r"^((?:CC|A|C|PI|P)[0-9]+\.[0-9]+)\s+(.*)$")
+    coso = re.compile(r"^COSO Principle ([0-9]+)\b")
+    cat = re.compile(r"^[A-Z]+[0-9]+\.0\s*-\s*(.*\S)\s*$")
+    for p in PROVIDERS:
+        d = prowler(root, "%s/soc2_%s.json" % (p, p))
+        if d is None:
+            continue
+        for r in d["Requirements"]:
+            m = crit.match(r["Name"].strip())
+            if not m:
+                continue
+            title = ""
+            for a in r.get("Attributes", []):
+                c = cat.match(a.get("Section", ""))
+                if c:
+                    title = c.group(1)
+                    break
+            title = title.replace("Additional Criterial",
+                                  "Additional Criteria")
+            title = re.sub(r"^Common Criteria Related to ", "", title)
+            c = coso.match(m.group(2))
+            if c:
+                title += " (COSO Principle %s)" % c.group(1)
+            out.setdefault(m.group(1), title)
+
+    def key(i):
+        m = re.match(r"([A-Z]+)([0-9]+)\.([0-9]+)", i)
+        order = {"CC": 0, "A": 1, "C": 2, "PI": 3, "P": 4}
+        return (order[m.group(1)], int(m.group(2)), int(m.group(3)))
+    ctrls = [{"id": k, "title": out[k]} for k in sorted(out, key=key)]
+    return "2017 (revised points of focus 2022)", ctrls
+
+
+FRAMEWORKS = {
+    "nist": ("nist-800-53-r5", "NIST SP 800-53 rev. 5", nist,
+             "NIST SP 800-53 rev. 5 (OSCAL), github.com/usnistgov/"
+             "oscal-content, nist.gov/SP800-53/rev5/json/NIST_SP-800-53_"
+             "rev5_{HIGH,PRIVACY}-baseline-resolved-profile_catalog-min.json"
+             ": the controls of the SP 800-53B baselines",
+             "A work of the US government, in the public domain; "
+             "oscal-content waives copyright worldwide under CC0 1.0."),
+    "cis-azure": ("cis-azure-2.0", "CIS Microsoft Azure Foundations "
+                  "Benchmark 2.0.0", cis_azure,
+                  "Prowler's mapping github.com/prowler-cloud/prowler, "
+                  "prowler/compliance/azure/cis_2.0_azure.json",
+                  "Recommendation numbers and titles only, as Prowler "
+                  "(Apache-2.0) publishes them; the benchmark itself is "
+                  "the Center for Internet Security's and is not "
+                  "reproduced."),
+    "pci": ("pci-dss-4.0", "PCI DSS 4.0", pci,
+            "Prowler's mappings github.com/prowler-cloud/prowler, "
+            "prowler/compliance/{aws,azure,gcp}/pci_4.0_*.json: the "
+            "requirement numbers they name, titled by the section headline",
+            "Requirement numbers and section headlines only, as Prowler "
+            "(Apache-2.0) publishes them; the standard is the PCI Security "
+            "Standards Council's and its requirement text is not "
+            "reproduced."),
+    "soc2": ("soc2", "SOC 2 Trust Services Criteria", soc2,
+             "Prowler's mappings github.com/prowler-cloud/prowler, "
+             "prowler/compliance/{aws,azure,gcp}/soc2_*.json: the criteria "
+             "they name, titled by category",
+             "Criterion numbers and category names only; the criteria "
+             "text is the AICPA's and is not reproduced."),
+}
+
+
+def main():
+    if len(sys.argv) not in (3, 4) or sys.argv[1] not in FRAMEWORKS:
+        sys.exit(__doc__)
+    fid, name, fn, source, licence = FRAMEWORKS[sys.argv[1]]
+    version, ctrls = fn(sys.argv[2])
+    doc = {
+        "id": fid,
+        "name": name,
+        "version": version or "",
+        "source": source,
+        "source_commit": sys.argv[3] if len(sys.argv) == 4 else "",
+        "license": licence,
+        "generated_by": "scripts/compliance-extract.py %s CHECKOUT%s" % (
+            sys.argv[1], " " + sys.argv[3] if len(sys.argv) == 4 else ""),
+        "controls": ctrls,
+    }
+    # One control a line: diffs between versions read as lists.
+    head = json.dumps({k: v for k, v in doc.items() if k != "controls"},
+                      indent="\t", ensure_ascii=False)
+    sys.stdout.write(head[:-2] + ',\n\t"controls": [\n')
+    sys.stdout.write(",\n".join("\t\t" + json.dumps(c, ensure_ascii=False)
+                                for c in ctrls))
+    sys.stdout.write("\n\t]\n}\n")
+
+
+if __name__ == "__main__":
+    main()
