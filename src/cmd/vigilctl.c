@@ -27,6 +27,7 @@
 #include "mutes.h"
 #include "render.h"
 #include "migrate.h"
+#include "sla.h"
 #include "tenants.h"
 #include "text.h"
 #include "vjson.h"
@@ -999,6 +1000,7 @@ cmd_cases(struct db *db, int argc, char **argv)
 	};
 	const char *o[O__N] = { NULL, NULL, NULL }, *id = NULL;
 	json_object *c = NULL;
+	json_object *sla = NULL;
 	char tid[VIGIL_ID_LEN], *end;
 	long limit = 100;
 	int show, rc;
@@ -1045,6 +1047,13 @@ cmd_cases(struct db *db, int argc, char **argv)
 		fout(stderr, id, " in that tenant\n");
 		return EX_FAIL;
 	}
+	/* The SLA targets, as GET /cases/{id} shows them. */
+	if (sla_object_targets(db, tid, "case", id, time(NULL), &sla) < 0) {
+		fprintf(stderr, "vigilctl: %s\n", db_error(db));
+		json_object_put(c);
+		return EX_FAIL;
+	}
+	json_object_object_add(c, "sla", sla);
 	printf("%s\n", json_object_to_json_string_ext(c,
 	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(c);

@@ -1106,26 +1106,26 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_ALERT_FIND_64] =
 	    "SELECT " ALERT_FIND_COLS " FROM alerts WHERE tenant_id = ? AND ("
 	    OR64("(source = ? AND external_id = ?)") ")",
-	[SQL_ALERT_SEQS_64] =
-	    "SELECT id, seq FROM alerts WHERE tenant_id = ? AND id IN ("
-	    X64("?") ")",
 	ROWS4(SQL_ALERT_UPSERT, ALERT_UPSERT_HEAD, ALERT_UPSERT_ROW,
 	    ALERT_UPSERT_TAIL),
-	/* One row per (tenant, type, normalised value): last_seen_at only
-	 * moves forward. */
-	ROWS4(SQL_OBS_UPSERT, "INSERT INTO observables (tenant_id, id, type, "
-	    "value, value_hash, first_seen_at, last_seen_at) VALUES ",
-	    "(?, ?, ?, ?, ?, ?, ?)",
-	    " ON DUPLICATE KEY UPDATE "
-	    "last_seen_at = GREATEST(last_seen_at, VALUES(last_seen_at))"),
+	/* One row per (tenant, type, normalised value): the values no row
+	 * had when looked up (SQL_OBS_SEQS_*). IGNORE: one another ingest
+	 * inserted meanwhile is theirs (this one waits for its commit and
+	 * then finds it), not an error. */
+	ROWS4(SQL_OBS_INSERT, "INSERT IGNORE INTO observables (tenant_id, id, "
+	    "type, value, value_hash, first_seen_at, last_seen_at) VALUES ",
+	    "(?, ?, ?, ?, ?, ?, ?)", ""),
 	/* (tenant, then 64, 16 or 4 (type, value_hash) pairs, the last
 	 * repeated to fill: the smallest that holds them, since planning
 	 * an OR of 64 costs more than running it). FORCE INDEX: left to itself the optimizer read the tenant's
 	 * observables by the primary key and filtered them (a cost that
 	 * grows with the tenant) rather than look up 64 points; a derived
 	 * table of the pairs joined on the key costs a temporary table per
-	 * statement. */
-	PAIRS3(SQL_OBS_SEQS, "SELECT seq, type, value_hash FROM observables "
+	 * statement. The first parameter is now: the last column says how
+	 * long ago last_seen_at is (whether it is due to move,
+	 * SQL_OBS_TOUCH_*). */
+	PAIRS3(SQL_OBS_SEQS, "SELECT seq, type, value_hash, "
+	    "TIMESTAMPDIFF(SECOND, last_seen_at, ?) FROM observables "
 	    "FORCE INDEX (observables_value) WHERE tenant_id = ? AND (", ")"),
 	/* (alert seq, tenant, pairs as SQL_OBS_SEQS_*) */
 	PAIRS3(SQL_ALERT_LINK_ONE, "INSERT INTO alert_observables (tenant_id, "
@@ -1693,6 +1693,31 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_FINDING_COUNT_DUE_ROWS] =
 	    "SELECT COUNT(*), COUNT(*) FROM (SELECT 1 " FINDING_DUE_WHERE
 	    FINDING_DUE_ROWS "LIMIT " LIST_SINCE_CAP_S ") s",
+
+	/* alert ingest (alerts.c), continued. (now, tenant, 64, 16, 4 or 1
+	 * observable seqs): last_seen_at moved for the known observables
+	 * whose last_seen_at is older than ALERTS_OBS_SEEN_STEP, the rest
+	 * left alone and unlocked. */
+	ROWS4(SQL_OBS_TOUCH, "UPDATE observables SET last_seen_at = "
+	    "GREATEST(last_seen_at, ?) WHERE tenant_id = ? AND seq IN (",
+	    "?", ")"),
+	/* New alerts, none of them found by SQL_ALERT_FIND_64: a plain
+	 * multi-row INSERT, whose rows take consecutive seqs from its
+	 * insert id (checked by SQL_ALERT_SEQ_OF on the last row). */
+	ROWS4(SQL_ALERT_INSERT, ALERT_UPSERT_HEAD, ALERT_UPSERT_ROW, ""),
+	[SQL_ALERT_SEQ_OF] =
+	    "SELECT seq FROM alerts WHERE tenant_id = ? AND id = ?",
+	/* Each observable's count of alerts (0031: ingest keeps it, not a
+	 * trigger per link): (tenant, observable seq, links added) rows, or
+	 * (tenant, alert seq) for one new alert's links. */
+	ROWS4(SQL_OBS_COUNT_ADD, "INSERT INTO observable_alert_counts "
+	    "(tenant_id, observable_seq, n) VALUES ", "(?, ?, ?)",
+	    " ON DUPLICATE KEY UPDATE n = n + VALUES(n)"),
+	[SQL_OBS_COUNT_ALERT] =
+	    "INSERT INTO observable_alert_counts (tenant_id, observable_seq, n) "
+	    "SELECT tenant_id, observable_seq, 1 FROM alert_observables "
+	    "WHERE tenant_id = ? AND alert_seq = ? "
+	    "ON DUPLICATE KEY UPDATE n = n + 1",
 	/* notification channels (channels.c): rows of webhooks of any kind;
 	 * CHANNEL_COLS in channels.c's CH_C_* order. */
 	[SQL_CHANNEL_INSERT] =

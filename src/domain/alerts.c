@@ -4,6 +4,7 @@
 #include "vigil.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,18 +166,22 @@ parse_observables(json_object *arr, struct alert_in *in,
 			fail(err, field, "Unknown field %s.", field);
 			return -1;
 		}
-		snprintf(field, sizeof(field), "observables[%zu].type", i);
+		/* (the field's name written only when it is wrong: a batch
+		 * has 1,500 observables or more) */
 		rc = vjson_get_string(o, "type", 1, 1, 16, &type, &e);
 		if (rc < 0 || !observable_type_parse(type, &ob->type)) {
+			snprintf(field, sizeof(field), "observables[%zu].type",
+			    i);
 			fail(err, field, "%s must be one of ip, domain, url, "
 			    "hash, email, hostname, user, file.", field);
 			return -1;
 		}
-		snprintf(field, sizeof(field), "observables[%zu].value", i);
 		/* The value's own text checks (UTF-8, control characters,
 		 * length) are observable_normalise's. */
 		json_object_object_get_ex(o, "value", &o);
 		if (o == NULL || !json_object_is_type(o, json_type_string)) {
+			snprintf(field, sizeof(field), "observables[%zu].value",
+			    i);
 			fail(err, field, "%s must be a string.", field);
 			return -1;
 		}
@@ -185,6 +190,8 @@ parse_observables(json_object *arr, struct alert_in *in,
 		    (size_t)json_object_get_string_len(o), ob->value,
 		    sizeof(ob->value), &ob->len);
 		if (oe != OBSERVABLE_OK) {
+			snprintf(field, sizeof(field), "observables[%zu].value",
+			    i);
 			fail(err, field, "%s %s.", field,
 			    observable_err_text(oe));
 			return -1;
@@ -266,6 +273,7 @@ alerts_parse(json_object *obj, time_t now, struct alert_in *in,
 			goto bad;
 		}
 		in->asset = dupn(s, len);
+		in->asset_obj = v;
 	} else
 		in->asset = dupn("{}", 2);
 	if (in->asset == NULL) {
@@ -303,8 +311,8 @@ struct slot {
 
 /* SQL_ALERT_FIND_64's and SQL_ALERT_BY_SEQ's columns (ALERT_FIND_COLS). */
 enum { FIND_C_SEQ, FIND_C_ID, FIND_C_SOURCE, FIND_C_EXTERNAL, FIND_C_STATUS };
-/* SQL_OBS_SEQS_64's and SQL_ALERT_SUPPRESSED_64's first columns. */
-enum { OSEQ_C_SEQ, OSEQ_C_TYPE, OSEQ_C_HASH };
+/* SQL_OBS_SEQS_64's and SQL_ALERT_SUPPRESSED_64's columns. */
+enum { OSEQ_C_SEQ, OSEQ_C_TYPE, OSEQ_C_HASH, OSEQ_C_AGE };
 enum { SUP_C_TYPE, SUP_C_HASH, SUP_C_SCOPE };
 
 static const char *
@@ -325,21 +333,108 @@ struct pair {
 	enum observable_type type;
 	const struct alert_obs *ob;
 	long long	 seq;
+	int		 used;       /* carried by an alert this call creates */
+	unsigned	 links;      /* how many of those (its count's step) */
+	int		 stale;      /* known, last_seen_at due to move */
+	int		 cached;     /* seq and seen from obs_cache */
+	time_t		 seen;       /* its last_seen_at is at least this */
 	int		 suppressed_global;
 	/* the sources it is suppressed for, as one text "a\nb\n" */
 	char		*sources;
 };
 
+/*
+ * An index of the call's pairs or alerts by a 64-bit hash (open
+ * addressing, item + 1 in each slot, 0 empty): a batch of 500 alerts
+ * carries up to 32,000 observables, and a walk of a list for each was a
+ * fifth of the API's CPU for a batch.
+ */
+struct htab {
+	size_t		*slot;
+	size_t		 mask;
+};
+
+#define HASH_SEED 0xcbf29ce484222325ULL
+
 static int
-pair_find(const struct pair *p, size_t n, enum observable_type t,
-    const char *hash)
+htab_init(struct htab *h, size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * n)
+		cap <<= 1;
+	h->mask = cap - 1;
+	h->slot = calloc(cap, sizeof(*h->slot));
+	return h->slot != NULL ? 0 : -1;
+}
+
+/* FNV-1a of s, from h. */
+static uint64_t
+hash_text(uint64_t h, const char *s)
+{
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The call's distinct pairs, p[0..n), and their index. */
+struct pairs {
+	struct pair	*p;
+	size_t		 n;
+	struct htab	 h;
+};
+
+/* The value's hash is SHA-256 in hex: its first 16 digits are as good
+ * a key as all 64. */
+static uint64_t
+pair_hash(enum observable_type t, const char *hash)
+{
+	uint64_t h = HASH_SEED ^ (uint64_t)t;
+	size_t i;
+
+	for (i = 0; i < 16 && hash[i] != '\0'; i++)
+		h = (h ^ (unsigned char)hash[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The slot of (t, hash) in ps's index: its item, or the empty slot where
+ * it would go. */
+static size_t
+pairs_slot(const struct pairs *ps, enum observable_type t, const char *hash)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (p[i].type == t && strcmp(p[i].ob->hash, hash) == 0)
-			return (int)i;
-	return -1;
+	for (i = (size_t)pair_hash(t, hash) & ps->h.mask; ps->h.slot[i] != 0;
+	    i = (i + 1) & ps->h.mask) {
+		const struct pair *q = &ps->p[ps->h.slot[i] - 1];
+
+		if (q->type == t && strcmp(q->ob->hash, hash) == 0)
+			break;
+	}
+	return i;
+}
+
+/* The index of (t, hash) in ps, or -1. */
+static int
+pair_find(const struct pairs *ps, enum observable_type t, const char *hash)
+{
+	size_t i = pairs_slot(ps, t, hash);
+
+	return ps->h.slot[i] != 0 ? (int)(ps->h.slot[i] - 1) : -1;
+}
+
+/* ob added to ps unless there (room for it allocated by the caller). */
+static void
+pairs_add(struct pairs *ps, const struct alert_obs *ob)
+{
+	size_t i = pairs_slot(ps, ob->type, ob->hash);
+
+	if (ps->h.slot[i] != 0)
+		return;
+	memset(&ps->p[ps->n], 0, sizeof(ps->p[ps->n]));
+	ps->p[ps->n].type = ob->type;
+	ps->p[ps->n].ob = ob;
+	ps->h.slot[i] = ++ps->n;
 }
 
 static int
@@ -352,25 +447,42 @@ pair_cmp(const void *a, const void *b)
 	return strcmp(x->ob->hash, y->ob->hash);
 }
 
+/* ps in (type, hash) order, so that two ingests lock the observables
+ * they share in one order; the index built again. */
+static void
+pairs_sort(struct pairs *ps)
+{
+	size_t i;
+
+	qsort(ps->p, ps->n, sizeof(*ps->p), pair_cmp);
+	memset(ps->h.slot, 0, (ps->h.mask + 1) * sizeof(*ps->h.slot));
+	for (i = 0; i < ps->n; i++)
+		ps->h.slot[pairs_slot(ps, ps->p[i].type, ps->p[i].ob->hash)] =
+		    i + 1;
+}
+
 /* The statements that take a list of pairs come with 64, 16 and 4 of
  * them (in that order in enum db_stmt). */
 #define PAIRS_IN 64
 
 /*
  * The parameters of an OR list of (type = ? AND value_hash = ?) pairs
- * from p[from..n) into v: the smallest of 4, 16 or 64 that holds what is
- * left (at most 64 of it), the last pair repeated to fill. Returns the
- * statement among first's three, *np the parameters written.
+ * p[ix[from..n)] (ix NULL: p[from..n)) into v: the smallest of 4, 16 or
+ * 64 that holds what is left (at most 64 of it), the last pair repeated
+ * to fill. Returns the statement among first's three, *np the
+ * parameters written.
  */
 static enum db_stmt
 pairs_params(enum db_stmt first, struct db_val *v, const struct pair *p,
-    size_t from, size_t n, size_t *np)
+    const size_t *ix, size_t from, size_t n, size_t *np)
 {
 	size_t i, k, left = n - from, w;
 
 	w = left <= 4 ? 4 : left <= 16 ? 16 : PAIRS_IN;
 	for (i = 0; i < w; i++) {
 		k = from + i < n ? from + i : n - 1;
+		if (ix != NULL)
+			k = ix[k];
 		v[2 * i] = DB_STR(observable_type_name(p[k].type));
 		v[2 * i + 1] = DB_STR(p[k].ob->hash);
 	}
@@ -381,8 +493,10 @@ pairs_params(enum db_stmt first, struct db_val *v, const struct pair *p,
 /* Which pairs are under an unexpired suppression, and for what scope. */
 static int
 read_suppressions(struct db *db, const char *tenant_id, const char *nowsql,
-    struct pair *p, size_t np)
+    struct pairs *ps)
 {
+	struct pair *p = ps->p;
+	size_t np = ps->n;
 	struct db_val v[2 + 2 * PAIRS_IN];
 	struct db_res *res = NULL;
 	enum db_stmt st;
@@ -407,8 +521,8 @@ read_suppressions(struct db *db, const char *tenant_id, const char *nowsql,
 	v[0] = DB_STR(tenant_id);
 	v[1] = DB_STR(nowsql);
 	for (from = 0; from < np; from += PAIRS_IN) {
-		st = pairs_params(SQL_ALERT_SUPPRESSED_64, v + 2, p, from, np,
-		    &nv);
+		st = pairs_params(SQL_ALERT_SUPPRESSED_64, v + 2, p, NULL, from,
+		    np, &nv);
 		if ((rc = db_exec(db, st, v, 2 + nv, &res)) != 0)
 			return rc;
 		for (i = 0; i < res->nrows; i++) {
@@ -418,7 +532,7 @@ read_suppressions(struct db *db, const char *tenant_id, const char *nowsql,
 
 			if (!observable_type_parse(db_cell(res, i, SUP_C_TYPE),
 			    &t) || scope == NULL ||
-			    (k = pair_find(p, np, t, db_cell(res, i,
+			    (k = pair_find(ps, t, db_cell(res, i,
 			    SUP_C_HASH))) < 0)
 				continue;
 			if (strcmp(scope, "global") == 0) {
@@ -493,7 +607,9 @@ ingest_json(const struct slot *s, const char *nowts, const char *tenant_id)
 	json_object_object_add(o, "updated_at", json_object_new_string(nowts));
 	json_object_object_add(o, "occurrences",
 	    json_object_new_int((int)s->occur));
-	asset = json_tokener_parse(in->asset);
+	/* The request's own object, not its text parsed again. */
+	asset = in->asset_obj != NULL ? json_object_get(in->asset_obj) :
+	    json_tokener_parse(in->asset);
 	json_object_object_add(o, "asset", asset ? asset :
 	    json_object_new_object());
 	json_object_object_add(o, "assignee", NULL);
@@ -577,6 +693,14 @@ upsert_one(struct db *db, const char *tenant_id, struct slot *s,
 }
 
 static int
+size_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
 slot_cmp(const void *a, const void *b)
 {
 	const struct slot *x = *(const struct slot *const *)a;
@@ -586,108 +710,179 @@ slot_cmp(const void *a, const void *b)
 	return c != 0 ? c : strcmp(x->in->external_id, y->in->external_id);
 }
 
-/* The batch path: the pairs that exist, then one multi-row upsert, then
- * the new alerts' seqs (a pair another ingest inserted between the
- * look-up and the upsert leaves its new id without a row: the call is
- * tried again, and then finds it). */
+/* The call's first slot of each (source, external_id), by hash. */
+struct slots {
+	struct slot	*sl;
+	struct htab	 h;
+};
+
+static uint64_t
+slot_hash(const char *source, const char *external_id)
+{
+	return hash_text(hash_text(HASH_SEED, source) * 31, external_id);
+}
+
+/* The index slot of (source, external_id) among the firsts: the first's
+ * number + 1, or the empty slot where it would go. */
+static size_t
+slots_slot(const struct slots *ss, const char *source,
+    const char *external_id)
+{
+	size_t i;
+
+	for (i = (size_t)slot_hash(source, external_id) & ss->h.mask;
+	    ss->h.slot[i] != 0; i = (i + 1) & ss->h.mask) {
+		const struct alert_in *in = ss->sl[ss->h.slot[i] - 1].in;
+
+		if (strcmp(in->source, source) == 0 &&
+		    strcmp(in->external_id, external_id) == 0)
+			break;
+	}
+	return i;
+}
+
+/* Insert the new alerts order[0..n) (plain INSERTs of 64, 16, 4 and 1
+ * rows) and set their seqs: a multi-row INSERT of known rows takes
+ * consecutive AUTO_INCREMENT values from its insert id (InnoDB's
+ * innodb_autoinc_lock_mode 0 or 1), and the last row's seq, read back,
+ * proves it (with mode 2 a statement's values rise but may skip: then
+ * every row is read back). A pair another ingest inserted since the
+ * look-up is a duplicate key: the call is tried again, and finds it. */
+static int
+insert_new(struct db *db, const char *tenant_id, struct slot **order,
+    size_t n, const struct db_val *rows)
+{
+	static const size_t sizes[] = { 64, 16, 4, 1 };
+	struct db_res *res = NULL;
+	size_t k, j, w, done = 0;
+	long long first;
+	int rc = 0;
+
+	for (k = 0; k < NELEM(sizes); k++) {
+		w = sizes[k];
+		while (n - done >= w) {
+			if ((rc = db_exec(db, (enum db_stmt)(SQL_ALERT_INSERT_64 +
+			    k), rows + done * ALERT_NCOLS, w * ALERT_NCOLS,
+			    &res)) != 0)
+				goto out;
+			first = (long long)res->insert_id;
+			db_res_free(res);
+			res = NULL;
+			for (j = 0; j < w; j++) {
+				order[done + j]->seq = first + (long long)j;
+				order[done + j]->created = 1;
+			}
+			if (w > 1 && (rc = db_exec(db, SQL_ALERT_SEQ_OF,
+			    (struct db_val[]){ DB_STR(tenant_id),
+			    DB_STR(order[done + w - 1]->out->id) }, 2,
+			    &res)) != 0)
+				goto out;
+			if (w > 1 && (res->nrows != 1 || db_cell_int(res, 0, 0)
+			    != first + (long long)w - 1)) {
+				/* Not consecutive: each row read back. */
+				for (j = 0; j < w && rc == 0; j++) {
+					db_res_free(res);
+					res = NULL;
+					if ((rc = db_exec(db, SQL_ALERT_SEQ_OF,
+					    (struct db_val[]){
+					    DB_STR(tenant_id),
+					    DB_STR(order[done + j]->out->id) },
+					    2, &res)) == 0) {
+						if (res->nrows != 1)
+							rc = DB_RETRY;
+						else
+							order[done + j]->seq =
+							    db_cell_int(res, 0,
+							    0);
+					}
+				}
+				if (rc != 0)
+					goto out;
+			}
+			db_res_free(res);
+			res = NULL;
+			done += w;
+		}
+	}
+out:
+	db_res_free(res);
+	return rc;
+}
+
+/* The batch path: which pairs exist (64 a statement, matched back by
+ * hash), then the known ones seen again in one multi-row upsert and the
+ * new ones inserted (insert_new). Alerts are never deleted, so a pair
+ * found stays. */
 static int
 upsert_many(struct db *db, const char *tenant_id, struct slot *sl,
-    size_t n, const char *nowsql)
+    size_t n, const struct slots *ss, const char *nowsql)
 {
 	struct db_val v[1 + 2 * PAIRS_IN], *rows = NULL;
 	struct db_res *res = NULL;
 	struct slot **order = NULL;
 	char (*det)[VTIME_SQL_LEN] = NULL;
-	size_t i, j, k, from, nfirst = 0, nnew;
+	size_t i, j, k, from, nfirst = 0, nknown = 0, ix;
 	int rc = DB_ERR;
 
 	if ((rows = calloc(n * ALERT_NCOLS, sizeof(*rows))) == NULL ||
-	    (det = calloc(n, sizeof(*det))) == NULL)
+	    (det = calloc(n, sizeof(*det))) == NULL ||
+	    (order = calloc(n, sizeof(*order))) == NULL)
 		goto out;
-	/* The firsts of each pair, in order: sl[i].same set for repeats. */
+	for (i = 0; i < n; i++)
+		if (sl[i].first)
+			order[nfirst++] = &sl[i];
 	v[0] = DB_STR(tenant_id);
-	for (from = 0; from < n; from += PAIRS_IN) {
+	for (from = 0; from < nfirst; from += PAIRS_IN) {
 		for (i = 0; i < PAIRS_IN; i++) {
-			k = from + i < n ? from + i : n - 1;
-			v[1 + 2 * i] = DB_STR(sl[k].in->source);
-			v[2 + 2 * i] = DB_STR(sl[k].in->external_id);
+			k = from + i < nfirst ? from + i : nfirst - 1;
+			v[1 + 2 * i] = DB_STR(order[k]->in->source);
+			v[2 + 2 * i] = DB_STR(order[k]->in->external_id);
 		}
 		if ((rc = db_exec(db, SQL_ALERT_FIND_64, v, NELEM(v),
 		    &res)) != 0)
 			goto out;
-		for (j = 0; j < res->nrows; j++)
-			for (i = from; i < n && i < from + PAIRS_IN; i++)
-				if (sl[i].first && strcmp(sl[i].in->source,
-				    db_cell(res, j, FIND_C_SOURCE)) == 0 &&
-				    strcmp(sl[i].in->external_id, db_cell(res,
-				    j, FIND_C_EXTERNAL)) == 0) {
-					sl[i].seq = db_cell_int(res, j,
-					    FIND_C_SEQ);
-					snprintf(sl[i].out->id,
-					    sizeof(sl[i].out->id), "%s",
-					    db_cell(res, j, FIND_C_ID));
-					sl[i].out->status = status_static(
-					    db_cell(res, j, FIND_C_STATUS));
-				}
+		for (j = 0; j < res->nrows; j++) {
+			const char *src = db_cell(res, j, FIND_C_SOURCE);
+			const char *ext = db_cell(res, j, FIND_C_EXTERNAL);
+			struct slot *s;
+
+			if (src == NULL || ext == NULL ||
+			    (ix = ss->h.slot[slots_slot(ss, src, ext)]) == 0)
+				continue;
+			s = &sl[ix - 1];
+			s->seq = db_cell_int(res, j, FIND_C_SEQ);
+			snprintf(s->out->id, sizeof(s->out->id), "%s",
+			    db_cell(res, j, FIND_C_ID));
+			s->out->status = status_static(db_cell(res, j,
+			    FIND_C_STATUS));
+		}
 		db_res_free(res);
 		res = NULL;
 	}
 	/* The rows in (source, external_id) order, so that two batches
-	 * lock the keys they share in the same order. */
-	if ((order = calloc(n, sizeof(*order))) == NULL) {
-		rc = DB_ERR;
-		goto out;
-	}
-	for (i = 0, k = 0; i < n; i++)
-		if (sl[i].first)
-			order[k++] = &sl[i];
-	qsort(order, k, sizeof(*order), slot_cmp);
-	for (i = 0; i < k; i++) {
-		struct slot *s = order[i];
+	 * lock the keys they share in the same order: the known ones
+	 * first (upserted), then the new. */
+	qsort(order, nfirst, sizeof(*order), slot_cmp);
+	for (i = 0, k = 0; i < nfirst; i++)
+		if (order[i]->seq != 0) {
+			struct slot *t = order[k];
 
-		s->created = s->seq == 0;
-		vtime_sql(s->in->detected_at, det[i], sizeof(det[i]));
-		alert_row(rows + nfirst * ALERT_NCOLS, tenant_id, s, det[i],
+			order[k++] = order[i];
+			order[i] = t;
+		}
+	nknown = k;
+	/* (a stable order for the new ones: sorted again) */
+	qsort(order + nknown, nfirst - nknown, sizeof(*order), slot_cmp);
+	for (i = 0; i < nfirst; i++) {
+		vtime_sql(order[i]->in->detected_at, det[i], sizeof(det[i]));
+		alert_row(rows + i * ALERT_NCOLS, tenant_id, order[i], det[i],
 		    nowsql);
-		nfirst++;
 	}
 	if ((rc = db_exec_rows(db, SQL_ALERT_UPSERT_64, rows, ALERT_NCOLS,
-	    nfirst)) != 0)
+	    nknown)) != 0)
 		goto out;
-	/* The new ones' seqs, by id. */
-	for (i = 0, nnew = 0; i < n; i++)
-		if (sl[i].first && sl[i].created)
-			nnew++;
-	from = 0;
-	while (nnew > 0) {
-		size_t got = 0;
-		struct slot *last = NULL;
-
-		for (i = from; i < n && got < PAIRS_IN; i++)
-			if (sl[i].first && sl[i].created) {
-				v[1 + got++] = DB_STR(sl[i].out->id);
-				last = &sl[i];
-			}
-		from = i;
-		nnew -= got;
-		for (k = got; k < PAIRS_IN; k++)
-			v[1 + k] = DB_STR(last->out->id);
-		if ((rc = db_exec(db, SQL_ALERT_SEQS_64, v, 1 + PAIRS_IN,
-		    &res)) != 0)
-			goto out;
-		for (j = 0; j < res->nrows; j++)
-			for (i = 0; i < n; i++)
-				if (sl[i].created && strcmp(sl[i].out->id,
-				    db_cell(res, j, 0)) == 0)
-					sl[i].seq = db_cell_int(res, j, 1);
-		db_res_free(res);
-		res = NULL;
-	}
-	rc = 0;
-	for (i = 0; i < n; i++)
-		if (sl[i].first && sl[i].seq == 0)
-			rc = DB_RETRY;  /* another ingest inserted it after
-			                 * the look-up: try again */
+	rc = insert_new(db, tenant_id, order + nknown, nfirst - nknown,
+	    rows + nknown * ALERT_NCOLS);
 out:
 	db_res_free(res);
 	free(order);
@@ -696,109 +891,259 @@ out:
 	return rc;
 }
 
-/* The columns of SQL_OBS_UPSERT_*, SQL_ALERT_LINK_* and
+/* The columns of SQL_OBS_INSERT_*, SQL_ALERT_LINK_* and
  * SQL_ALERT_HISTORY_*. */
 #define OBS_NCOLS 7
 #define LINK_NCOLS 3
 #define HIST_NCOLS 6
 #define EVENT_NCOLS 5
 
-/* Upsert the observables of the new alerts and link them. */
-static int
-write_observables(struct db *db, const char *tenant_id, struct slot *sl,
-    size_t n, const char *nowsql)
+/*
+ * The observables this process has seen committed, by (tenant, type,
+ * hash): their seq, and a time their last_seen_at was at least. A
+ * forwarder's alerts mostly carry values seen before, and looking each up
+ * again was a statement per 64 values in every batch; with this, a worker
+ * reads a value once per ALERTS_OBS_SEEN_STEP, when its last_seen_at may
+ * be due to move. Right because an observable is never deleted and its
+ * seq never changes, and entries are stored only after the commit that
+ * inserted or read them. Per process (each worker its own), bounded:
+ * direct-mapped, a newer entry replaces the one in its slot.
+ */
+#define OBS_CACHE_SLOTS 16384
+
+struct obs_cached {
+	char		 tenant_id[VIGIL_ID_LEN];
+	char		 hash[65];
+	int		 type;       /* enum observable_type + 1; 0 empty */
+	long long	 seq;
+	time_t		 seen;
+};
+
+static struct obs_cached *obs_cache;
+
+static struct obs_cached *
+obs_cache_slot(const char *tenant_id, enum observable_type t,
+    const char *hash)
 {
-	struct db_val *rows = NULL, v[2 + 2 * PAIRS_IN];
+	if (obs_cache == NULL &&
+	    (obs_cache = calloc(OBS_CACHE_SLOTS, sizeof(*obs_cache))) == NULL)
+		return NULL;
+	return &obs_cache[hash_text(pair_hash(t, hash), tenant_id) %
+	    OBS_CACHE_SLOTS];
+}
+
+/* p's seq and seen from the cache when there and not due: 1, else 0. */
+static int
+obs_cache_get(const char *tenant_id, struct pair *p, time_t now)
+{
+	struct obs_cached *c = obs_cache_slot(tenant_id, p->type, p->ob->hash);
+
+	if (c == NULL || c->type != (int)p->type + 1 ||
+	    c->seen < now - ALERTS_OBS_SEEN_STEP ||
+	    strcmp(c->hash, p->ob->hash) != 0 ||
+	    strcmp(c->tenant_id, tenant_id) != 0)
+		return 0;
+	p->seq = c->seq;
+	p->seen = c->seen;
+	p->cached = 1;
+	return 1;
+}
+
+/* After the commit: what the call learnt of its observables. */
+static void
+obs_cache_put(const char *tenant_id, const struct pairs *ps)
+{
+	struct obs_cached *c;
+	size_t i;
+
+	for (i = 0; i < ps->n; i++) {
+		const struct pair *p = &ps->p[i];
+
+		if (!p->used || p->cached || p->seq == 0 ||
+		    (c = obs_cache_slot(tenant_id, p->type, p->ob->hash)) ==
+		    NULL)
+			continue;
+		if (strlen(tenant_id) >= sizeof(c->tenant_id))
+			continue;
+		memcpy(c->tenant_id, tenant_id, strlen(tenant_id) + 1);
+		memcpy(c->hash, p->ob->hash, sizeof(c->hash));
+		c->type = (int)p->type + 1;
+		c->seq = p->seq;
+		c->seen = p->seen;
+	}
+}
+
+/* Rows of (tenant, observable seq, alert seq or a count), by their
+ * second column, then their third. */
+static int
+link_cmp(const void *a, const void *b)
+{
+	const struct db_val *x = a, *y = b;
+
+	if (x[1].i != y[1].i)
+		return x[1].i < y[1].i ? -1 : 1;
+	return x[2].i < y[2].i ? -1 : x[2].i > y[2].i;
+}
+
+/* The seqs of the pairs ps->p[ix[0..n)], their last_seen_at (seen), and
+ * whether it is due to move (stale). */
+static int
+obs_lookup(struct db *db, const char *tenant_id, time_t now,
+    const char *nowsql, struct pairs *ps, const size_t *ix, size_t n)
+{
+	struct db_val v[2 + 2 * PAIRS_IN];
 	struct db_res *res = NULL;
-	char (*ids)[VIGIL_ID_LEN] = NULL;
-	size_t i, j, nused = 0, nlinks = 0, from, nv, cap;
 	enum observable_type t;
 	enum db_stmt st;
-	int rc = DB_ERR, k;
-	struct pair *used = NULL;
+	size_t from, j, nv;
+	int rc, k;
 
-	/* Only the pairs new alerts carry. */
-	for (i = 0; i < n; i++)
-		if (sl[i].created)
-			nlinks += sl[i].in->nobs;
-	if ((used = calloc(nlinks ? nlinks : 1, sizeof(*used))) == NULL)
-		goto out;
-	nlinks = 0;
+	v[0] = DB_STR(nowsql);
+	v[1] = DB_STR(tenant_id);
+	for (from = 0; from < n; from += PAIRS_IN) {
+		st = pairs_params(SQL_OBS_SEQS_64, v + 2, ps->p, ix, from, n,
+		    &nv);
+		if ((rc = db_exec(db, st, v, 2 + nv, &res)) != 0)
+			return rc;
+		for (j = 0; j < res->nrows; j++)
+			if (observable_type_parse(db_cell(res, j, OSEQ_C_TYPE),
+			    &t) && (k = pair_find(ps, t, db_cell(res, j,
+			    OSEQ_C_HASH))) >= 0) {
+				long long age = db_cell_int(res, j,
+				    OSEQ_C_AGE);
+
+				ps->p[k].seq = db_cell_int(res, j, OSEQ_C_SEQ);
+				ps->p[k].stale = age > ALERTS_OBS_SEEN_STEP;
+				ps->p[k].seen = now - (time_t)age;
+			}
+		db_res_free(res);
+		res = NULL;
+	}
+	return 0;
+}
+
+/*
+ * The observables of the new alerts and their links. Known ones are read,
+ * not written: their last_seen_at moves only when it is more than
+ * ALERTS_OBS_SEEN_STEP old (an upsert of every known value wrote and
+ * locked each row, a hot value ordering every ingest that carried it,
+ * and was half of the database's time for a batch). Unknown ones are
+ * inserted (in (type, hash) order, ps sorted so) and read back.
+ */
+static int
+write_observables(struct db *db, const char *tenant_id, struct slot *sl,
+    size_t n, struct pairs *ps, time_t now, const char *nowsql)
+{
+	struct db_val *rows = NULL, v[2 + 2 * PAIRS_IN];
+	char (*ids)[VIGIL_ID_LEN] = NULL;
+	size_t i, j, nused = 0, nlook = 0, nlinks = 0, nmiss = 0, ntouch, w;
+	size_t nv;
+	size_t *ix = NULL, *miss = NULL;
+	enum db_stmt st;
+	int rc = DB_ERR, k;
+
+	for (i = 0; i < ps->n; i++) {
+		ps->p[i].used = 0;
+		ps->p[i].links = 0;
+		ps->p[i].cached = 0;
+	}
 	for (i = 0; i < n; i++) {
 		if (!sl[i].created)
 			continue;
 		for (j = 0; j < sl[i].in->nobs; j++) {
-			const struct alert_obs *ob = &sl[i].in->obs[j];
-
-			if (pair_find(used, nused, ob->type, ob->hash) < 0) {
-				used[nused].type = ob->type;
-				used[nused].ob = ob;
-				nused++;
-			}
+			k = pair_find(ps, sl[i].in->obs[j].type,
+			    sl[i].in->obs[j].hash);
+			ps->p[k].used = 1;
+			ps->p[k].links++;
 			nlinks++;
 		}
 	}
-	if (nused == 0) {
-		rc = 0;
+	if (nlinks == 0)
+		return 0;
+	if ((ix = calloc(ps->n, sizeof(*ix))) == NULL ||
+	    (miss = calloc(ps->n, sizeof(*miss))) == NULL ||
+	    (rows = calloc((nlinks > ps->n ? nlinks : ps->n) * OBS_NCOLS,
+	    sizeof(*rows))) == NULL)
 		goto out;
-	}
-	/* In one order, (type, hash), so that two ingests lock the rows
-	 * of the observables they share in the same order. */
-	qsort(used, nused, sizeof(*used), pair_cmp);
-	/* Room for the links, and for one alert's padding (below). */
-	cap = nused > nlinks ? nused : nlinks;
-	if (n == 1 && cap < PAIRS_IN)
-		cap = PAIRS_IN;
-	if ((rows = calloc(cap * OBS_NCOLS, sizeof(*rows))) == NULL ||
-	    (ids = calloc(nused, sizeof(*ids))) == NULL)
+	/* ix: the used pairs not in the cache (or due there), to look up;
+	 * the rest of them follow it, for the single alert's links. */
+	for (i = 0; i < ps->n; i++)
+		if (ps->p[i].used && !obs_cache_get(tenant_id, &ps->p[i], now))
+			ix[nlook++] = i;
+	nused = nlook;
+	for (i = 0; i < ps->n; i++)
+		if (ps->p[i].used && ps->p[i].cached)
+			ix[nused++] = i;
+	if ((rc = obs_lookup(db, tenant_id, now, nowsql, ps, ix,
+	    nlook)) != 0)
 		goto out;
-	for (i = 0; i < nused; i++) {
-		struct db_val *r = rows + i * OBS_NCOLS;
-
-		if (id_new("obs", ids[i], sizeof(ids[i])) != 0)
+	for (i = 0; i < nlook; i++)
+		if (ps->p[ix[i]].seq == 0)
+			miss[nmiss++] = ix[i];
+	if (nmiss > 0) {
+		rc = DB_ERR;
+		if ((ids = calloc(nmiss, sizeof(*ids))) == NULL)
 			goto out;
-		r[0] = DB_STR(tenant_id);
-		r[1] = DB_STR(ids[i]);
-		r[2] = DB_STR(observable_type_name(used[i].type));
-		r[3] = DB_STRN(used[i].ob->value, used[i].ob->len);
-		r[4] = DB_STR(used[i].ob->hash);
-		r[5] = DB_STR(nowsql);
-		r[6] = DB_STR(nowsql);
+		for (i = 0; i < nmiss; i++) {
+			struct db_val *r = rows + i * OBS_NCOLS;
+			const struct pair *q = &ps->p[miss[i]];
+
+			if (id_new("obs", ids[i], sizeof(ids[i])) != 0)
+				goto out;
+			r[0] = DB_STR(tenant_id);
+			r[1] = DB_STR(ids[i]);
+			r[2] = DB_STR(observable_type_name(q->type));
+			r[3] = DB_STRN(q->ob->value, q->ob->len);
+			r[4] = DB_STR(q->ob->hash);
+			r[5] = DB_STR(nowsql);
+			r[6] = DB_STR(nowsql);
+		}
+		if ((rc = db_exec_rows(db, SQL_OBS_INSERT_64, rows, OBS_NCOLS,
+		    nmiss)) != 0 ||
+		    (rc = obs_lookup(db, tenant_id, now, nowsql, ps, miss,
+		    nmiss)) != 0)
+			goto out;
+		for (i = 0; i < nmiss; i++) {
+			if (ps->p[miss[i]].seq == 0) {
+				rc = DB_RETRY;  /* rolled back meanwhile */
+				goto out;
+			}
+			/* inserted now, or by another ingest just now */
+			ps->p[miss[i]].stale = 0;
+		}
 	}
-	/* One alert's (at most 64) in one statement: the last row repeated
-	 * up to the statement's size updates that row again. */
-	k = (int)nused;
-	if (n == 1)
-		for (; k != 1 && k != 4 && k != 16 && k != 64; k++)
-			memcpy(rows + (size_t)k * OBS_NCOLS,
-			    rows + (size_t)(k - 1) * OBS_NCOLS,
-			    OBS_NCOLS * sizeof(*rows));
-	if ((rc = db_exec_rows(db, SQL_OBS_UPSERT_64, rows, OBS_NCOLS,
-	    (size_t)k)) != 0)
-		goto out;
-	/* One new alert: link in one INSERT … SELECT. */
+	/* The known ones due: their seqs, in seq order (the index the
+	 * UPDATE locks them by), 64, 16, 4 or 1 a statement, the last
+	 * repeated to fill. */
+	for (i = 0, ntouch = 0; i < nlook; i++)
+		if (ps->p[ix[i]].stale) {
+			miss[ntouch++] = (size_t)ps->p[ix[i]].seq;
+			ps->p[ix[i]].seen = now;
+		}
+	qsort(miss, ntouch, sizeof(*miss), size_cmp);
+	v[0] = DB_STR(nowsql);
+	v[1] = DB_STR(tenant_id);
+	for (i = 0; i < ntouch; i += w) {
+		size_t left = ntouch - i;
+
+		w = left >= 64 ? 64 : left > 4 ? (left > 16 ? 64 : 16) :
+		    left > 1 ? 4 : 1;
+		for (j = 0; j < w; j++)
+			v[2 + j] = DB_INT((long long)miss[i + j < ntouch ?
+			    i + j : ntouch - 1]);
+		st = (enum db_stmt)(SQL_OBS_TOUCH_64 + (w == 64 ? 0 :
+		    w == 16 ? 1 : w == 4 ? 2 : 3));
+		if ((rc = db_exec(db, st, v, 2 + w, NULL)) != 0)
+			goto out;
+	}
+	/* One new alert: its links in one INSERT … SELECT by the pairs. */
 	if (n == 1) {
 		v[0] = DB_INT(sl[0].seq);
 		v[1] = DB_STR(tenant_id);
-		st = pairs_params(SQL_ALERT_LINK_ONE_64, v + 2, used, 0, nused,
-		    &nv);
+		st = pairs_params(SQL_ALERT_LINK_ONE_64, v + 2, ps->p, ix, 0,
+		    nused, &nv);
 		rc = db_exec(db, st, v, 2 + nv, NULL);
 		goto out;
-	}
-	/* Several: the observables' seqs, then the links. */
-	v[0] = DB_STR(tenant_id);
-	for (from = 0; from < nused; from += PAIRS_IN) {
-		st = pairs_params(SQL_OBS_SEQS_64, v + 1, used, from, nused,
-		    &nv);
-		if ((rc = db_exec(db, st, v, 1 + nv, &res)) != 0)
-			goto out;
-		for (j = 0; j < res->nrows; j++)
-			if (observable_type_parse(db_cell(res, j, OSEQ_C_TYPE),
-			    &t) && (k = pair_find(used, nused, t,
-			    db_cell(res, j, OSEQ_C_HASH))) >= 0)
-				used[k].seq = db_cell_int(res, j, OSEQ_C_SEQ);
-		db_res_free(res);
-		res = NULL;
 	}
 	nlinks = 0;
 	for (i = 0; i < n; i++) {
@@ -808,19 +1153,58 @@ write_observables(struct db *db, const char *tenant_id, struct slot *sl,
 			struct db_val *r = rows + nlinks * LINK_NCOLS;
 			const struct alert_obs *ob = &sl[i].in->obs[j];
 
-			k = pair_find(used, nused, ob->type, ob->hash);
+			k = pair_find(ps, ob->type, ob->hash);
 			r[0] = DB_STR(tenant_id);
-			r[1] = DB_INT(used[k].seq);
+			r[1] = DB_INT(ps->p[k].seq);
 			r[2] = DB_INT(sl[i].seq);
 			nlinks++;
 		}
 	}
+	/* In key order (observable, alert): a call's links to one value
+	 * land on one leaf of the primary key, not each on its own. */
+	qsort(rows, nlinks, LINK_NCOLS * sizeof(*rows), link_cmp);
 	rc = db_exec_rows(db, SQL_ALERT_LINK_64, rows, LINK_NCOLS, nlinks);
 out:
-	db_res_free(res);
 	free(ids);
 	free(rows);
-	free(used);
+	free(miss);
+	free(ix);
+	return rc;
+}
+
+/*
+ * Each observable's count of alerts (observable_alert_counts, what a
+ * search's total reads) moved by the links this call wrote: one row per
+ * observable rather than a trigger's per link, and under the head lock
+ * (write_records), where ingests are ordered anyway, so that a hot
+ * value's count row orders them no earlier. One alert's in one INSERT …
+ * SELECT of its links.
+ */
+static int
+count_links(struct db *db, const char *tenant_id, const struct slot *sl,
+    size_t n, const struct pairs *ps)
+{
+	struct db_val *rows = NULL;
+	size_t i, k = 0;
+	int rc = DB_ERR;
+
+	if (n == 1)
+		return sl[0].created && sl[0].in->nobs > 0 ?
+		    db_exec(db, SQL_OBS_COUNT_ALERT, (struct db_val[]){
+		    DB_STR(tenant_id), DB_INT(sl[0].seq) }, 2, NULL) : 0;
+	if ((rows = calloc(3 * (ps->n ? ps->n : 1), sizeof(*rows))) == NULL)
+		return DB_ERR;
+	for (i = 0; i < ps->n; i++) {
+		if (ps->p[i].links == 0)
+			continue;
+		rows[3 * k] = DB_STR(tenant_id);
+		rows[3 * k + 1] = DB_INT(ps->p[i].seq);
+		rows[3 * k + 2] = DB_INT(ps->p[i].links);
+		k++;
+	}
+	qsort(rows, k, 3 * sizeof(*rows), link_cmp);
+	rc = db_exec_rows(db, SQL_OBS_COUNT_ADD_64, rows, 3, k);
+	free(rows);
 	return rc;
 }
 
@@ -853,8 +1237,8 @@ lock_head(struct db *db, const char *tenant_id, struct audit_head *head)
 /* History, events and the audit entry of the call. */
 static int
 write_records(struct db *db, const char *tenant_id, const char *actor,
-    struct slot *sl, size_t n, int batch, time_t now, const char *nowsql,
-    struct audit_head *head)
+    struct slot *sl, size_t n, const struct pairs *ps, int batch,
+    time_t now, const char *nowsql, struct audit_head *head)
 {
 	struct db_val *rows = NULL;
 	char **fields = NULL, **payloads = NULL;
@@ -926,6 +1310,7 @@ write_records(struct db *db, const char *tenant_id, const char *actor,
 	/* Only now the lock that orders the tenant's events and audit
 	 * entries: everything above is the call's own rows. */
 	if ((rc = lock_head(db, tenant_id, head)) != 0 ||
+	    (rc = count_links(db, tenant_id, sl, n, ps)) != 0 ||
 	    (rc = db_exec_rows(db, SQL_EVENT_INSERT_64, rows, EVENT_NCOLS,
 	    ne)) != 0)
 		goto out;
@@ -985,18 +1370,21 @@ ingest_once(struct db *db, const char *tenant_id, const char *actor,
     struct alert_result *out)
 {
 	struct slot *sl = NULL;
-	struct pair *p = NULL;
+	struct pairs ps = { NULL, 0, { NULL, 0 } };
+	struct slots ss = { NULL, { NULL, 0 } };
 	struct audit_head head;
 	char nowsql[VTIME_SQL_LEN];
-	size_t i, j, np = 0, ntot = 0;
+	size_t i, j, ntot = 0, h;
 	int rc = DB_ERR, k;
 
 	vtime_sql(now, nowsql, sizeof(nowsql));
 	for (i = 0; i < n; i++)
 		ntot += in[i].nobs;
 	if ((sl = calloc(n, sizeof(*sl))) == NULL ||
-	    (p = calloc(ntot ? ntot : 1, sizeof(*p))) == NULL)
+	    (ps.p = calloc(ntot ? ntot : 1, sizeof(*ps.p))) == NULL ||
+	    htab_init(&ps.h, ntot) != 0 || htab_init(&ss.h, n) != 0)
 		goto out;
+	ss.sl = sl;
 	for (i = 0; i < n; i++) {
 		memset(&out[i], 0, sizeof(out[i]));
 		sl[i].in = &in[i];
@@ -1004,23 +1392,17 @@ ingest_once(struct db *db, const char *tenant_id, const char *actor,
 		sl[i].first = 1;
 		sl[i].occur = 1;
 		/* A repeat of an earlier alert of the call is that alert. */
-		for (j = 0; j < i; j++)
-			if (sl[j].first && strcmp(in[j].source,
-			    in[i].source) == 0 && strcmp(in[j].external_id,
-			    in[i].external_id) == 0) {
-				sl[i].first = 0;
-				sl[i].same = &sl[j];
-				sl[j].occur++;
-				break;
-			}
+		h = slots_slot(&ss, in[i].source, in[i].external_id);
+		if (ss.h.slot[h] != 0) {
+			sl[i].first = 0;
+			sl[i].same = &sl[ss.h.slot[h] - 1];
+			sl[i].same->occur++;
+		} else
+			ss.h.slot[h] = i + 1;
 		for (j = 0; j < in[i].nobs; j++)
-			if (pair_find(p, np, in[i].obs[j].type,
-			    in[i].obs[j].hash) < 0) {
-				p[np].type = in[i].obs[j].type;
-				p[np].ob = &in[i].obs[j];
-				np++;
-			}
+			pairs_add(&ps, &in[i].obs[j]);
 	}
+	pairs_sort(&ps);
 	if ((rc = db_begin(db)) != 0)
 		goto out;
 	/* The tenant's row shared, before any other lock: what a writer
@@ -1032,15 +1414,15 @@ ingest_once(struct db *db, const char *tenant_id, const char *actor,
 		goto rollback;
 	/* Suppressions: a plain read, and a suppression made meanwhile
 	 * applies to the next alert. */
-	if ((rc = read_suppressions(db, tenant_id, nowsql, p, np)) != 0)
+	if ((rc = read_suppressions(db, tenant_id, nowsql, &ps)) != 0)
 		goto rollback;
 	for (i = 0; i < n; i++) {
 		int all = in[i].nobs > 0;
 
 		for (j = 0; j < in[i].nobs && all; j++) {
-			k = pair_find(p, np, in[i].obs[j].type,
+			k = pair_find(&ps, in[i].obs[j].type,
 			    in[i].obs[j].hash);
-			all = pair_suppressed(&p[k], in[i].source);
+			all = pair_suppressed(&ps.p[k], in[i].source);
 		}
 		out[i].suppressed = all;
 		out[i].status = all ? "suppressed" : "triage";
@@ -1055,7 +1437,7 @@ ingest_once(struct db *db, const char *tenant_id, const char *actor,
 	 * finds it. The lock that orders events is taken last
 	 * (write_records). */
 	rc = n == 1 ? upsert_one(db, tenant_id, &sl[0], nowsql) :
-	    upsert_many(db, tenant_id, sl, n, nowsql);
+	    upsert_many(db, tenant_id, sl, n, &ss, nowsql);
 	if (rc != 0)
 		goto rollback;
 	for (i = 0; i < n; i++) {
@@ -1069,18 +1451,22 @@ ingest_once(struct db *db, const char *tenant_id, const char *actor,
 		/* A known alert keeps its status (dismissed stays so). */
 		out[i].suppressed = strcmp(out[i].status, "suppressed") == 0;
 	}
-	if ((rc = write_observables(db, tenant_id, sl, n, nowsql)) != 0 ||
-	    (rc = write_records(db, tenant_id, actor, sl, n, batch, now,
+	if ((rc = write_observables(db, tenant_id, sl, n, &ps, now,
+	    nowsql)) != 0 ||
+	    (rc = write_records(db, tenant_id, actor, sl, n, &ps, batch, now,
 	    nowsql, &head)) != 0)
 		goto rollback;
-	rc = db_commit(db);
+	if ((rc = db_commit(db)) == 0)
+		obs_cache_put(tenant_id, &ps);
 	goto out;
 rollback:
 	db_rollback(db);
 out:
-	for (i = 0; p != NULL && i < np; i++)
-		free(p[i].sources);
-	free(p);
+	for (i = 0; ps.p != NULL && i < ps.n; i++)
+		free(ps.p[i].sources);
+	free(ps.p);
+	free(ps.h.slot);
+	free(ss.h.slot);
 	free(sl);
 	return rc;
 }

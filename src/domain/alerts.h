@@ -28,6 +28,9 @@ struct vjson_err;
  * sender's clock skew), no more. */
 #define ALERTS_FUTURE_SLACK    3600
 #define ALERTS_ID_LEN          64
+/* A known observable's last_seen_at moves when an alert carrying it is
+ * ingested more than this many seconds after it (README "Observables"). */
+#define ALERTS_OBS_SEEN_STEP   60
 
 /* One observable as ingested: its type, normalised value and the hash
  * it is stored under. */
@@ -47,6 +50,8 @@ struct alert_in {
 	const char	*title;
 	time_t		 detected_at;
 	char		*asset;          /* JSON object text */
+	json_object	*asset_obj;      /* the same, as sent (borrowed), or
+	                                  * NULL when not sent */
 	char		*raw;            /* JSON text, or NULL when not sent */
 	size_t		 raw_len;
 	int		 raw_truncated;  /* raw holds a JSON string of the

@@ -83,6 +83,10 @@ def add_alert(tenant_id, title, obs_seqs, source="edr", status="triage",
         STACK.sql("INSERT INTO alert_observables (tenant_id, observable_seq, "
                   "alert_seq) VALUES (%s, %d, %d)" % (q(tenant_id), o, seq),
                   database="vigil")
+        # and its count, as ingest keeps it (0031)
+        STACK.sql("INSERT INTO observable_alert_counts (tenant_id, "
+                  "observable_seq, n) VALUES (%s, %d, 1) ON DUPLICATE KEY "
+                  "UPDATE n = n + 1" % (q(tenant_id), o), database="vigil")
     return aid, seq
 
 
@@ -687,6 +691,99 @@ class T133SuppressionAtIngest(ObsBase):
         a5 = self.ingest("siem", ulid("x"), obs)
         self.assertEqual(self.status(a5), "suppressed")
         self.assertEqual(self.created_events(a5), 0)
+
+
+def sighting(observables, source="edr"):
+    """An alert body carrying observables, with a fresh external_id."""
+    return {"source": source, "external_id": ulid("x"), "severity": "low",
+            "title": "Sighting", "detected_at": api.rfc3339(time.time() - 60),
+            "observables": observables}
+
+
+class T186ObservableSightings(ObsBase):
+    """A known observable's last_seen_at moves when an alert carrying it is
+    ingested more than a minute after it, and stays within that minute (a
+    batch does not write, or lock, every value it carries again); a new one
+    is first and last seen at its first alert; totals count the alerts."""
+
+    def seen(self, otype, value):
+        body = self.search(otype, value).json()
+        o = body["observable"]
+        return o["first_seen_at"], o["last_seen_at"], body["total"]
+
+    def check(self, send, tag):
+        now = time.time()
+        recent, old, new = ("recent-%s.example" % tag, "old-%s.example" % tag,
+                            "new-%s.example" % tag)
+        add_observable(self.tenant_id, "domain", recent, now - 3600, now - 30)
+        add_observable(self.tenant_id, "domain", old, now - 3600, now - 120)
+        before = {v: self.seen("domain", v) for v in (recent, old)}
+        start = api.rfc3339(time.time() - 2)
+        send([{"type": "domain", "value": v} for v in (recent, old, new)])
+        after = {v: self.seen("domain", v) for v in (recent, old, new)}
+        # Seen 30 s ago: left as it was.
+        self.assertEqual(after[recent][:2], before[recent][:2])
+        # Seen 2 minutes ago: moved to the ingest, first_seen_at kept.
+        self.assertEqual(after[old][0], before[old][0])
+        self.assertGreaterEqual(after[old][1], start)
+        # New: first and last seen now.
+        self.assertEqual(after[new][0], after[new][1])
+        self.assertGreaterEqual(after[new][0], start)
+        return after
+
+    def test_one_alert(self):
+        def send(obs):
+            r = self.call("POST", "/alerts", sighting(obs))
+            self.assertEqual(r.status, 201, r)
+        after = self.check(send, "one")
+        self.assertEqual([after[v][2] for v in sorted(after)], [1, 1, 1])
+
+    def test_batch(self):
+        def send(obs):
+            r = self.call("POST", "/alerts/batch", {"alerts": [
+                sighting(obs), sighting(obs[:2]), sighting(obs[1:])]})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json()["created"], 3, r)
+        after = self.check(send, "batch")
+        # new 2 alerts, old 3, recent 2
+        self.assertEqual([after[v][2] for v in sorted(after)], [2, 3, 2])
+
+
+class T187ConcurrentBatches(ObsBase):
+    """Eight batches at once sharing twelve values, new to the tenant:
+    every alert stored, and each value's total exactly the alerts that
+    carry it (the counts are written by ingest under the lock that orders
+    a tenant's ingests, in one order, so that batches neither deadlock for
+    good nor lose a count)."""
+
+    def test_batches_sharing_values_at_once(self):
+        import concurrent.futures
+        ingest_key, _ = new_key(self.tenant, "ingest")
+        values = ["shared-%d.example" % i for i in range(12)]
+        expected = dict.fromkeys(values, 0)
+        batches = []
+        for b in range(8):
+            rnd = random.Random(b)
+            items = []
+            for i in range(60):
+                picks = rnd.sample(values, 3)
+                for v in picks:
+                    expected[v] += 1
+                items.append(sighting([{"type": "domain", "value": v}
+                                       for v in picks]))
+            batches.append(items)
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            rs = list(ex.map(lambda items: self.call(
+                "POST", "/alerts/batch", {"alerts": items}, key=ingest_key),
+                batches))
+        for r in rs:
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json()["created"], 60, r)
+        self.assertEqual(count("alerts", self.tenant_id), 480)
+        for v in values:
+            body = self.search("domain", v, limit=1).json()
+            self.assertEqual(body["total"], expected[v], v)
+        self.assertEqual(count("alert_observables", self.tenant_id), 1440)
 
 
 if __name__ == "__main__":
