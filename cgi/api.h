@@ -152,6 +152,8 @@ extern const struct route rules_routes[];
 extern const size_t rules_nroutes;
 extern const struct route webhooks_routes[];
 extern const size_t webhooks_nroutes;
+extern const struct route channels_routes[];
+extern const size_t channels_nroutes;
 extern const struct route alerts_routes[];
 extern const size_t alerts_nroutes;
 extern const struct route attachments_routes[];

@@ -44,6 +44,7 @@ routes_table(size_t *n)
 		add(reports_routes, reports_nroutes);
 		add(compliance_routes, compliance_nroutes);
 		add(sla_routes, sla_nroutes);
+		add(channels_routes, channels_nroutes);
 	}
 	*n = ntable;
 	return table;

@@ -172,6 +172,11 @@ webhooks_remove(struct request *r, struct db *db)
 	time_t now = time(NULL);
 	int rc;
 
+	/* a channel of another kind is /channels' */
+	if (!webhook_id_ok(r->pathvars[0])) {
+		not_found(r, "No such webhook.");
+		return;
+	}
 	auth_actor(r, actor, sizeof(actor));
 	if ((oc = webhooks_delete(db, r->auth.tenant_id, r->pathvars[0],
 	    actor, now, &rc)) != WEBHOOKS_OK) {
@@ -199,6 +204,11 @@ webhooks_enable_post(struct request *r, struct db *db)
 	char actor[128];
 	int rc;
 
+	/* a channel of another kind is /channels' */
+	if (!webhook_id_ok(r->pathvars[0])) {
+		not_found(r, "No such webhook.");
+		return;
+	}
 	auth_actor(r, actor, sizeof(actor));
 	if ((oc = webhooks_enable(db, r->auth.tenant_id, r->pathvars[0],
 	    actor, &w, &rc)) != WEBHOOKS_OK) {
@@ -247,6 +257,11 @@ webhooks_test_post(struct request *r, struct db *db)
 	char actor[128], evid[VIGIL_ID_LEN];
 	int rc;
 
+	/* a channel of another kind is /channels' */
+	if (!webhook_id_ok(r->pathvars[0])) {
+		not_found(r, "No such webhook.");
+		return;
+	}
 	auth_actor(r, actor, sizeof(actor));
 	if ((oc = webhooks_test(db, r->auth.tenant_id, r->pathvars[0], actor,
 	    time(NULL), evid, &rc)) != WEBHOOKS_OK) {

@@ -53,6 +53,13 @@ struct conf {
 	/* vigil-api: peers whose X-Forwarded-For is believed (the IP
 	 * allowlist's client address); "" = none */
 	char	 trusted_proxies[1024];
+	/* notification channels (vigil-spool): where people open what a
+	 * message names ("" = no links), and the message templates */
+	char	 public_url[512];
+	char	 template_dir[512];
+	/* CA certificates vigil-spool verifies HTTPS and SMTP servers with
+	 * ("" = libcurl's default, the system's bundle) */
+	char	 spool_ca_file[512];
 };
 
 struct cidr;

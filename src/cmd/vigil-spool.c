@@ -22,6 +22,7 @@
 #include "db.h"
 #include "log.h"
 #include "netguard.h"
+#include "notify.h"
 #include "sign.h"
 #include "spool.h"
 #include "vtime.h"
@@ -50,6 +51,10 @@ struct xfer {
 	int			 capped;      /* response too long */
 	char			 refused_why[128];
 	int			 busy;
+	/* a notification channel's message (notify.h) */
+	struct notify_msg	 msg;
+	size_t			 sent;       /* e-mail bytes read by libcurl */
+	struct curl_slist	*rcpt;
 };
 
 struct spooler {
@@ -66,6 +71,7 @@ struct spooler {
 	size_t			 ndone;
 	long long		 done_at;    /* ms, first of them finished */
 	long long		 fan_at;     /* ms, last fan-out */
+	long long		 digest_at;  /* ms, last look for digests */
 	long long		 expired_at; /* ms, last look for expired leases */
 	int			 fan_hot;    /* it found events: again */
 	long			 delivered, failed;
@@ -196,10 +202,128 @@ release(struct spooler *s, struct xfer *x)
 		curl_easy_cleanup(x->h);
 	}
 	curl_slist_free_all(x->hdrs);
+	curl_slist_free_all(x->rcpt);
+	notify_msg_free(&x->msg);
 	x->h = NULL;
 	x->hdrs = NULL;
+	x->rcpt = NULL;
 	x->busy = 0;
 	s->inflight--;
+}
+
+/* libcurl reads the e-mail from here. */
+static size_t
+on_read(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer *x = arg;
+	size_t n = size * nmemb, left = x->msg.len - x->sent;
+
+	if (n > left)
+		n = left;
+	memcpy(p, x->msg.body + x->sent, n);
+	x->sent += n;
+	return n;
+}
+
+/* What every transfer of a slot sets: limits, no proxy, no redirects,
+ * the connect-time SSRF check, the answer kept short. */
+static void
+common_opts(struct xfer *x)
+{
+	curl_easy_setopt(x->h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(x->h, CURLOPT_PROXY, "");   /* no proxy from env */
+	curl_easy_setopt(x->h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(x->h, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)g_conf.webhook_connect_timeout_ms);
+	curl_easy_setopt(x->h, CURLOPT_TIMEOUT_MS,
+	    (long)g_conf.webhook_timeout_ms);
+	curl_easy_setopt(x->h, CURLOPT_OPENSOCKETFUNCTION, on_socket);
+	curl_easy_setopt(x->h, CURLOPT_OPENSOCKETDATA, x);
+	curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(x->h, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(x->h, CURLOPT_PRIVATE, x);
+	/* an operator's own CA (a private mail relay); verification is
+	 * never turned off */
+	if (g_conf.spool_ca_file[0] != '\0')
+		curl_easy_setopt(x->h, CURLOPT_CAINFO, g_conf.spool_ca_file);
+}
+
+/* A notification channel's attempt: its message rendered from the
+ * templates, then POSTed (Slack, Teams, PagerDuty) or sent over SMTP
+ * (e-mail). 0 started, -1 with r filled. */
+static int
+start_channel(struct xfer *x, struct spool_result *r, const char *ua)
+{
+	struct curl_slist *n;
+	size_t i;
+	char line[300];
+
+	if (notify_render(x->job.kind, x->job.config, x->job.secret,
+	    x->job.body, g_conf.template_dir, g_conf.public_url, &x->msg,
+	    r->error, sizeof(r->error)) != 0) {
+		/* a template or the settings: the same next time */
+		r->verdict = BACKOFF_FAIL;
+		log_err("delivery %s (channel %s): %s", x->job.id,
+		    x->job.webhook_id, r->error);
+		return -1;
+	}
+	if ((x->h = curl_easy_init()) == NULL)
+		goto nomem;
+	common_opts(x);
+	curl_easy_setopt(x->h, CURLOPT_URL, x->msg.url);
+	if (!x->msg.email) {
+		if (header(&x->hdrs, "Content-Type", "application/json") != 0 ||
+		    (x->hdrs = curl_slist_append(x->hdrs, "Expect:")) == NULL)
+			goto nomem;
+		curl_easy_setopt(x->h, CURLOPT_POST, 1L);
+		curl_easy_setopt(x->h, CURLOPT_POSTFIELDS, x->msg.body);
+		curl_easy_setopt(x->h, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)x->msg.len);
+		curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, x->hdrs);
+		curl_easy_setopt(x->h, CURLOPT_USERAGENT, ua);
+		curl_easy_setopt(x->h, CURLOPT_PROTOCOLS_STR,
+		    g_conf.allow_http_webhooks ? "http,https" : "https");
+		return 0;
+	}
+	/* SMTP in clear is what allow_http_webhooks allows, now as when
+	 * the channel was made */
+	if (!x->msg.starttls && strncmp(x->msg.url, "smtp://", 7) == 0 &&
+	    !g_conf.allow_http_webhooks) {
+		r->verdict = BACKOFF_FAIL;
+		snprintf(r->error, sizeof(r->error), "security none (SMTP in "
+		    "clear) is not allowed by this spooler's configuration "
+		    "(allow_http_webhooks)");
+		return -1;
+	}
+	for (i = 0; i < json_object_array_length(x->msg.rcpt); i++) {
+		snprintf(line, sizeof(line), "<%s>", json_object_get_string(
+		    json_object_array_get_idx(x->msg.rcpt, i)));
+		if ((n = curl_slist_append(x->rcpt, line)) == NULL)
+			goto nomem;
+		x->rcpt = n;
+	}
+	snprintf(line, sizeof(line), "<%s>", x->msg.from);
+	curl_easy_setopt(x->h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	curl_easy_setopt(x->h, CURLOPT_MAIL_FROM, line);
+	curl_easy_setopt(x->h, CURLOPT_MAIL_RCPT, x->rcpt);
+	curl_easy_setopt(x->h, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(x->h, CURLOPT_READFUNCTION, on_read);
+	curl_easy_setopt(x->h, CURLOPT_READDATA, x);
+	/* STARTTLS is required, never optional: a server that does not
+	 * offer it fails the attempt rather than get the mail in clear. */
+	curl_easy_setopt(x->h, CURLOPT_USE_SSL, x->msg.starttls ?
+	    (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
+	if (x->msg.username != NULL) {
+		curl_easy_setopt(x->h, CURLOPT_USERNAME, x->msg.username);
+		curl_easy_setopt(x->h, CURLOPT_PASSWORD, x->msg.password ?
+		    x->msg.password : "");
+	}
+	return 0;
+nomem:
+	r->verdict = BACKOFF_RETRY;
+	snprintf(r->error, sizeof(r->error), "out of memory");
+	return -1;
 }
 
 /* Start sending job (moved into a free slot); a job that must not be
@@ -236,6 +360,11 @@ start(struct spooler *s, struct spool_job *job)
 	}
 	snprintf(ts, sizeof(ts), "%lld", now);
 	snprintf(ua, sizeof(ua), "vigil-spool/%s", VIGIL_VERSION);
+	if (strcmp(x->job.kind, "webhook") != 0) {
+		if (start_channel(x, &r, ua) != 0)
+			goto now;
+		goto add;
+	}
 	if (sign_vigil(x->job.secret, x->job.body, x->job.len, vsig) != 0 ||
 	    sign_sha256(x->job.secret, x->job.body, x->job.len, vsig256) != 0 ||
 	    sign_standard(x->job.secret, x->job.event_id, now, x->job.body,
@@ -269,19 +398,8 @@ start(struct spooler *s, struct spool_job *job)
 	curl_easy_setopt(x->h, CURLOPT_USERAGENT, ua);
 	curl_easy_setopt(x->h, CURLOPT_PROTOCOLS_STR,
 	    g_conf.allow_http_webhooks ? "http,https" : "https");
-	curl_easy_setopt(x->h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(x->h, CURLOPT_PROXY, "");   /* no proxy from env */
-	curl_easy_setopt(x->h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(x->h, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)g_conf.webhook_connect_timeout_ms);
-	curl_easy_setopt(x->h, CURLOPT_TIMEOUT_MS,
-	    (long)g_conf.webhook_timeout_ms);
-	curl_easy_setopt(x->h, CURLOPT_OPENSOCKETFUNCTION, on_socket);
-	curl_easy_setopt(x->h, CURLOPT_OPENSOCKETDATA, x);
-	curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(x->h, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(x->h, CURLOPT_PRIVATE, x);
+	common_opts(x);
+add:
 	if (curl_multi_add_handle(s->multi, x->h) != CURLM_OK) {
 		r.verdict = BACKOFF_RETRY;
 		snprintf(r.error, sizeof(r.error), "cannot start the transfer");
@@ -326,6 +444,16 @@ completed(struct spooler *s, CURL *h, CURLcode cc)
 	r.latency_ms = (long)(us / 1000);
 	r.retry_after = (code == 429 || code == 503) ? (long)ra : 0;
 	r.verdict = backoff_classify((int)code, kind);
+	if (x->msg.email) {
+		/* code is the SMTP server's last reply: a 5xx is permanent
+		 * (a refused login or recipient), the rest is retried */
+		r.retry_after = 0;
+		r.verdict = cc == CURLE_OK ? BACKOFF_SUCCESS :
+		    (code >= 500 && code < 600) || cc == CURLE_LOGIN_DENIED ?
+		    BACKOFF_FAIL : BACKOFF_RETRY;
+		if (!refused && cc != CURLE_OK)
+			kind = BACKOFF_ERR_NETWORK;
+	}
 	if (refused)
 		snprintf(r.error, sizeof(r.error), "%s", x->refused_why);
 	else if (kind != BACKOFF_ERR_NONE)
@@ -416,6 +544,18 @@ round_once(struct spooler *s, int claiming, int once, int wait_ms,
 	batch = (s->n + 3) / 4;
 	if (claiming) {
 		if (once || s->fan_hot || now - s->fan_at >= wait_ms) {
+			/* ended digest periods first (once a second at
+			 * most): their events are fanned out at once */
+			if (once || now - s->digest_at >= 1000) {
+				s->digest_at = now;
+				if ((rc = spool_digests(s->db, FANOUT_BATCH,
+				    &nd)) != 0)
+					log_err("digests: %s", db_error(s->db));
+				if (nd > 0)
+					log_info("%ld e-mail digests written",
+					    nd);
+				nd = 0;
+			}
 			if ((rc = spool_fanout(s->db, FANOUT_BATCH, &ne,
 			    &nd)) != 0)
 				log_err("fan-out: %s", db_error(s->db));

@@ -215,6 +215,8 @@
  * (WEBHOOK_COL_*, DELIVERY_COL_*) */
 #define WEBHOOK_COLS "id, url, events, created_at, disabled_at, " \
 	"disabled_reason, failing_since"
+#define CHANNEL_COLS "id, kind, name, url, events, config, filter, " \
+	"created_at, disabled_at, disabled_reason, failing_since, secret"
 #define DELIVERY_COLS "d.id, d.event_id, e.type, d.status, d.attempts, " \
 	"d.last_status_code, d.last_latency_ms, " \
 	"IF(d.status IN ('pending', 'delivering'), " \
@@ -902,7 +904,8 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL",
 	[SQL_WEBHOOK_LIST] =
 	    "SELECT " WEBHOOK_COLS " FROM webhooks "
-	    "WHERE tenant_id = ? AND deleted_at IS NULL AND id > ? "
+	    "WHERE tenant_id = ? AND deleted_at IS NULL AND kind = 'webhook' "
+	    "AND id > ? "
 	    "ORDER BY id LIMIT ?",
 	[SQL_WEBHOOK_COUNT] =
 	    "SELECT COALESCE(SUM(n), 0) FROM list_counts "
@@ -973,13 +976,24 @@ static const char *const sqls[SQL__COUNT] = {
 	 * (the one type events.c marks targeted) names its one webhook. */
 	[SQL_SPOOL_EVENTS] =
 	    "SELECT seq, id, tenant_id, type, created_at, "
-	    "IF(type = 'webhook.test', "
-	    "JSON_VALUE(payload, '$.data.webhook_id'), NULL) "
+	    "IF(type IN ('webhook.test', 'channel.digest'), "
+	    "JSON_VALUE(payload, '$.data.webhook_id'), NULL), "
+	    /* what a channel's filter looks at (channels_filter_match) */
+	    "COALESCE(JSON_VALUE(payload, '$.data.finding.severity'), "
+	    "JSON_VALUE(payload, '$.data.alert.severity'), "
+	    "JSON_VALUE(payload, '$.data.case.severity')), "
+	    "JSON_VALUE(payload, '$.data.finding.environment'), "
+	    "COALESCE(JSON_VALUE(payload, '$.data.finding.source'), "
+	    "JSON_VALUE(payload, '$.data.alert.source')), "
+	    "COALESCE(JSON_QUERY(payload, '$.data.finding.tags'), "
+	    "JSON_QUERY(payload, '$.data.alert.tags')) "
 	    "FROM events WHERE dispatched = 0 ORDER BY dispatched, seq "
 	    "LIMIT ? FOR UPDATE SKIP LOCKED",
 	/* The webhooks an event of the tenant may go to. */
 	[SQL_SPOOL_WEBHOOKS] =
-	    "SELECT id, events, created_seq FROM webhooks "
+	    "SELECT id, events, created_seq, filter, "
+	    "IF(kind = 'email', JSON_VALUE(config, '$.digest'), NULL) "
+	    "FROM webhooks "
 	    "WHERE tenant_id = ? AND deleted_at IS NULL AND disabled_at IS NULL",
 	/* Times that spoolers on several hosts compare (due, leases, the
 	 * failing clock) come from the database's clock, never a host's. */
@@ -1031,7 +1045,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "w.url, w.secret, "
 	    "(w.id IS NULL OR w.deleted_at IS NOT NULL "
 	    "OR w.disabled_at IS NOT NULL), w.failing_since IS NOT NULL, "
-	    "d.tenant_id "
+	    "d.tenant_id, w.kind, w.config "
 	    "FROM deliveries d LEFT JOIN events e ON e.id = d.event_id "
 	    "LEFT JOIN webhooks w ON w.id = d.webhook_id "
 	    "WHERE d.lease_owner = ? AND d.status = 'delivering'",
@@ -1785,6 +1799,58 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHEN 'medium' THEN ? WHEN 'low' THEN ? ELSE 0 END) AS score "
 	    "FROM findings WHERE tenant_id = ? AND state = 'open' "
 	    "GROUP BY resource_id ORDER BY score DESC, resource_id LIMIT 10",
+	/* notification channels (channels.c): rows of webhooks of any kind;
+	 * CHANNEL_COLS in channels.c's CH_C_* order. */
+	[SQL_CHANNEL_INSERT] =
+	    "INSERT INTO webhooks (id, tenant_id, kind, name, url, events, "
+	    "secret, config, filter, created_at, created_seq) "
+	    "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(MAX(seq), 0) "
+	    "FROM events WHERE tenant_id = ?",
+	[SQL_CHANNEL_GET] =
+	    "SELECT " CHANNEL_COLS " FROM webhooks "
+	    "WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL",
+	[SQL_CHANNEL_LIST] =
+	    "SELECT " CHANNEL_COLS " FROM webhooks "
+	    "WHERE tenant_id = ? AND deleted_at IS NULL AND id > ? "
+	    "ORDER BY id LIMIT ?",
+	[SQL_CHANNEL_COUNT] =
+	    "SELECT COALESCE(SUM(n), 0) FROM list_counts "
+	    "WHERE tenant_id = ? AND list = 'channels'",
+	/* e-mail digests (spool.c): an event noted for its period, the
+	 * periods that ended, a period's events (their envelopes' summary)
+	 * and their removal once the digest event is written. */
+	[SQL_SPOOL_DIGEST_ADD] =
+	    "INSERT IGNORE INTO channel_digests (channel_id, tenant_id, "
+	    "period_end, event_id, event_seq) VALUES (?, ?, "
+	    "IF(? = 'daily', UTC_DATE() + INTERVAL 1 DAY, "
+	    "DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%d %H:00:00') + "
+	    "INTERVAL 1 HOUR), ?, ?)",
+	[SQL_SPOOL_DIGEST_DUE] =
+	    "SELECT DISTINCT channel_id, tenant_id, period_end, "
+	    "EXISTS (SELECT 1 FROM webhooks w WHERE w.id = channel_id "
+	    "AND w.deleted_at IS NULL AND w.disabled_at IS NULL) "
+	    "FROM channel_digests WHERE period_end <= UTC_TIMESTAMP() "
+	    "ORDER BY period_end, channel_id LIMIT ?",
+	[SQL_SPOOL_DIGEST_ITEMS] =
+	    "SELECT g.event_id, e.type, e.created_at, "
+	    "COALESCE(JSON_VALUE(e.payload, '$.data.finding.title'), "
+	    "JSON_VALUE(e.payload, '$.data.alert.title'), "
+	    "JSON_VALUE(e.payload, '$.data.case.title')), "
+	    "COALESCE(JSON_VALUE(e.payload, '$.data.finding.severity'), "
+	    "JSON_VALUE(e.payload, '$.data.alert.severity'), "
+	    "JSON_VALUE(e.payload, '$.data.case.severity')), "
+	    "COALESCE(JSON_VALUE(e.payload, '$.data.finding.id'), "
+	    "JSON_VALUE(e.payload, '$.data.alert.id'), "
+	    "JSON_VALUE(e.payload, '$.data.case_id')) "
+	    "FROM channel_digests g LEFT JOIN events e ON e.id = g.event_id "
+	    "WHERE g.channel_id = ? AND g.period_end = ? "
+	    "ORDER BY g.event_seq FOR UPDATE",
+	[SQL_SPOOL_DIGEST_DROP] =
+	    "DELETE FROM channel_digests WHERE channel_id = ? AND period_end = ?",
+	[SQL_CHANNEL_UPDATE] =
+	    "UPDATE webhooks SET name = ?, url = ?, events = ?, secret = ?, "
+	    "config = ?, filter = ? "
+	    "WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */

@@ -43,7 +43,8 @@ const struct events_type events_types[] = {
 	    "scan", 0 },
 	{ "scan.failed", "a scan ends with an error, or is marked failed "
 	    "because it never ran or its scanner died", "scan", 0 },
-	{ "webhook.test", "POST /webhooks/{id}/test", "webhook_id", 1 },
+	{ "webhook.test", "POST /webhooks/{id}/test, POST /channels/{id}/test",
+	    "webhook_id", 1 },
 	{ "webhook.disabled", "vigil-spool disables a webhook (410, or "
 	    "failing for webhook_disable_after)",
 	    "webhook_id url reason disabled_at", 0 },
@@ -69,6 +70,9 @@ const struct events_type events_types[] = {
 	{ "finding.sla_breached", "vigil-scan --due: an open finding passes "
 	    "its due date (once per detection or reopening)",
 	    "finding due_at days_left", 0 },
+	{ "channel.digest", "an e-mail channel's digest period (hour or day) "
+	    "ends with events in it; delivered to that channel alone",
+	    "webhook_id period_end count events", 1 },
 };
 const size_t events_ntypes = NELEM(events_types);
 

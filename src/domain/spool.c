@@ -11,6 +11,7 @@
 
 #include "audit.h"
 #include "buf.h"
+#include "channels.h"
 #include "crypto.h"
 #include "db.h"
 #include "events.h"
@@ -21,13 +22,17 @@
 #include "vtime.h"
 
 #define SPOOL_TX_TRIES 5
+/* events a digest lists (count says how many there were) */
+#define SPOOL_DIGEST_LIST 200
 
 /* --- fan-out ------------------------------------------------------------ */
 
 /* The columns of SQL_SPOOL_EVENTS and SQL_SPOOL_WEBHOOKS. */
 enum { SPOOL_EV_SEQ, SPOOL_EV_ID, SPOOL_EV_TENANT, SPOOL_EV_TYPE,
-    SPOOL_EV_CREATED, SPOOL_EV_TARGET };
-enum { SPOOL_WH_ID, SPOOL_WH_EVENTS, SPOOL_WH_CREATED_SEQ };
+    SPOOL_EV_CREATED, SPOOL_EV_TARGET, SPOOL_EV_SEVERITY, SPOOL_EV_ENV,
+    SPOOL_EV_SOURCE, SPOOL_EV_TAGS };
+enum { SPOOL_WH_ID, SPOOL_WH_EVENTS, SPOOL_WH_CREATED_SEQ,
+    SPOOL_WH_FILTER, SPOOL_WH_DIGEST };
 
 /* The webhooks of one tenant, read (and their subscriptions parsed) once
  * per batch. */
@@ -35,6 +40,7 @@ struct tenant_hooks {
 	const char	*tenant_id;   /* borrowed from the events result */
 	struct db_res	*res;
 	json_object	**subs;       /* per row: its events array */
+	json_object	**filters;    /* per row: a channel's filter, or NULL */
 };
 
 static void
@@ -44,7 +50,10 @@ hooks_free(struct tenant_hooks *t)
 
 	for (j = 0; t->subs != NULL && j < t->res->nrows; j++)
 		json_object_put(t->subs[j]);
+	for (j = 0; t->filters != NULL && j < t->res->nrows; j++)
+		json_object_put(t->filters[j]);
 	free(t->subs);
+	free(t->filters);
 	db_res_free(t->res);
 }
 
@@ -88,14 +97,22 @@ fanout_tx(struct db *db, int batch, long *nev, long *ndl)
 				goto fail;
 			th[nth].tenant_id = tenant;
 			if ((th[nth].subs = calloc(th[nth].res->nrows + 1,
-			    sizeof(*th[nth].subs))) == NULL) {
+			    sizeof(*th[nth].subs))) == NULL ||
+			    (th[nth].filters = calloc(th[nth].res->nrows + 1,
+			    sizeof(*th[nth].filters))) == NULL) {
 				nth++;
 				rc = DB_ERR;
 				goto fail;
 			}
-			for (j = 0; j < th[nth].res->nrows; j++)
+			for (j = 0; j < th[nth].res->nrows; j++) {
+				const char *f = db_cell(th[nth].res, j,
+				    SPOOL_WH_FILTER);
+
 				th[nth].subs[j] = json_tokener_parse(db_cell(
 				    th[nth].res, j, SPOOL_WH_EVENTS));
+				th[nth].filters[j] = f ?
+				    json_tokener_parse(f) : NULL;
+			}
 			nth++;
 		}
 		wh = th[k].res;
@@ -113,8 +130,26 @@ fanout_tx(struct db *db, int batch, long *nev, long *ndl)
 					continue;
 			} else if (seq <= db_cell_int(wh, j,
 			    SPOOL_WH_CREATED_SEQ) ||
-			    !events_match(th[k].subs[j], type))
+			    !events_match(th[k].subs[j], type) ||
+			    !channels_filter_match(th[k].filters[j],
+			    db_cell(ev, i, SPOOL_EV_SEVERITY),
+			    db_cell(ev, i, SPOOL_EV_ENV),
+			    db_cell(ev, i, SPOOL_EV_SOURCE),
+			    db_cell(ev, i, SPOOL_EV_TAGS)))
 				continue;
+			/* An e-mail channel in digest mode: noted for its
+			 * period, sent when the period ends (spool_digests). */
+			if ((et == NULL || !et->targeted) && db_cell(wh, j,
+			    SPOOL_WH_DIGEST) != NULL && strcmp(db_cell(wh, j,
+			    SPOOL_WH_DIGEST), "none") != 0) {
+				if ((rc = db_exec(db, SQL_SPOOL_DIGEST_ADD,
+				    (struct db_val[]){ DB_STR(wid),
+				    DB_STR(tenant), DB_STR(db_cell(wh, j,
+				    SPOOL_WH_DIGEST)), DB_STR(db_cell(ev, i,
+				    SPOOL_EV_ID)), DB_INT(seq) }, 5, NULL)) != 0)
+					goto fail;
+				continue;
+			}
 			if (id_new("dlv", dlv, sizeof(dlv)) != 0) {
 				rc = DB_ERR;
 				goto fail;
@@ -173,12 +208,127 @@ spool_fanout(struct db *db, int batch, long *nevents, long *ndeliveries)
 	return rc;
 }
 
+/* --- digests -------------------------------------------------------------- */
+
+/* The columns of SQL_SPOOL_DIGEST_DUE and SQL_SPOOL_DIGEST_ITEMS. */
+enum { DG_C_CHANNEL, DG_C_TENANT, DG_C_END, DG_C_LIVE };
+enum { DI_C_EVENT, DI_C_TYPE, DI_C_AT, DI_C_TITLE, DI_C_SEVERITY, DI_C_ID };
+
+static void
+add_str(json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+}
+
+/* Close one ended period of one channel: its channel.digest event and the
+ * removal of its rows, in one transaction under the tenant's row lock
+ * (which events_append needs, and which makes a second spooler closing the
+ * same period find nothing). *made is 1 if an event was written. */
+static int
+digest_tx(struct db *db, const char *channel, const char *tenant,
+    const char *period_end, int *made)
+{
+	struct db_res *it = NULL;
+	json_object *data, *list, *e;
+	char ts[VTIME_RFC3339_LEN];
+	size_t i;
+	int rc;
+
+	*made = 0;
+	if ((rc = db_begin(db)) != 0)
+		return rc;
+	if ((rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+	    DB_STR(tenant) }, 1, NULL)) != 0 ||
+	    (rc = db_exec(db, SQL_SPOOL_DIGEST_ITEMS, (struct db_val[]){
+	    DB_STR(channel), DB_STR(period_end) }, 2, &it)) != 0)
+		goto fail;
+	if (it->nrows == 0) {
+		db_res_free(it);
+		db_rollback(db);
+		return 0;
+	}
+	data = json_object_new_object();
+	add_str(data, "webhook_id", channel);
+	if (vtime_sql_to_rfc3339(period_end, ts, sizeof(ts)) != 0)
+		ts[0] = '\0';
+	add_str(data, "period_end", ts);
+	json_object_object_add(data, "count",
+	    json_object_new_int64((int64_t)it->nrows));
+	list = json_object_new_array();
+	for (i = 0; i < it->nrows && i < SPOOL_DIGEST_LIST; i++) {
+		e = json_object_new_object();
+		add_str(e, "event_id", db_cell(it, i, DI_C_EVENT));
+		add_str(e, "event_type", db_cell(it, i, DI_C_TYPE));
+		if (db_cell(it, i, DI_C_AT) == NULL ||
+		    vtime_sql_to_rfc3339(db_cell(it, i, DI_C_AT), ts,
+		    sizeof(ts)) != 0)
+			ts[0] = '\0';
+		add_str(e, "timestamp", ts[0] ? ts : NULL);
+		add_str(e, "title", db_cell(it, i, DI_C_TITLE));
+		add_str(e, "severity", db_cell(it, i, DI_C_SEVERITY));
+		add_str(e, "id", db_cell(it, i, DI_C_ID));
+		json_object_array_add(list, e);
+	}
+	json_object_object_add(data, "events", list);
+	db_res_free(it);
+	it = NULL;
+	if ((rc = events_append(db, tenant, "channel.digest", time(NULL),
+	    data, NULL)) != 0 ||
+	    (rc = db_exec(db, SQL_SPOOL_DIGEST_DROP, (struct db_val[]){
+	    DB_STR(channel), DB_STR(period_end) }, 2, NULL)) != 0 ||
+	    (rc = db_commit(db)) != 0)
+		goto fail;
+	*made = 1;
+	return 0;
+fail:
+	db_res_free(it);
+	db_rollback(db);
+	return rc;
+}
+
+int
+spool_digests(struct db *db, int batch, long *ndigests)
+{
+	struct db_res *due = NULL;
+	size_t i;
+	int rc, tries, made;
+
+	if (ndigests != NULL)
+		*ndigests = 0;
+	if ((rc = db_exec(db, SQL_SPOOL_DIGEST_DUE, (struct db_val[]){
+	    DB_INT(batch) }, 1, &due)) != 0)
+		return rc;
+	for (i = 0; i < due->nrows; i++) {
+		/* A channel deleted or disabled meanwhile: its notes go,
+		 * with no message (it would not be delivered). */
+		if (db_cell_int(due, i, DG_C_LIVE) == 0) {
+			if ((rc = db_exec(db, SQL_SPOOL_DIGEST_DROP,
+			    (struct db_val[]){ DB_STR(db_cell(due, i,
+			    DG_C_CHANNEL)), DB_STR(db_cell(due, i, DG_C_END)) },
+			    2, NULL)) != 0)
+				break;
+			continue;
+		}
+		for (tries = 0; tries < SPOOL_TX_TRIES; tries++)
+			if ((rc = digest_tx(db, db_cell(due, i, DG_C_CHANNEL),
+			    db_cell(due, i, DG_C_TENANT),
+			    db_cell(due, i, DG_C_END), &made)) != DB_RETRY)
+				break;
+		if (rc != 0)
+			break;
+		if (made && ndigests != NULL)
+			(*ndigests)++;
+	}
+	db_res_free(due);
+	return rc;
+}
+
 /* --- claims --------------------------------------------------------------- */
 
 /* The columns of SQL_SPOOL_CLAIMED. */
 enum { CL_C_ID, CL_C_WEBHOOK, CL_C_ATTEMPTS, CL_C_EVENT, CL_C_TYPE,
     CL_C_PAYLOAD, CL_C_URL, CL_C_SECRET, CL_C_GONE, CL_C_FAILING,
-    CL_C_TENANT };
+    CL_C_TENANT, CL_C_KIND, CL_C_CONFIG };
 
 static void
 copy(char *dst, size_t sz, const char *src)
@@ -197,6 +347,7 @@ spool_job_free(struct spool_job *j)
 	}
 	free(j->url);
 	free(j->body);
+	free(j->config);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -472,6 +623,10 @@ out:
 		j->len = j->body ? strlen(j->body) : 0;
 		j->url = strdup(db_cell(res, i, CL_C_URL) ?
 		    db_cell(res, i, CL_C_URL) : "");
+		copy(j->kind, sizeof(j->kind), db_cell(res, i, CL_C_KIND) ?
+		    db_cell(res, i, CL_C_KIND) : "webhook");
+		j->config = strdup(db_cell(res, i, CL_C_CONFIG) ?
+		    db_cell(res, i, CL_C_CONFIG) : "{}");
 		if (db_cell(res, i, CL_C_TYPE) == NULL)
 			j->skip = "its event was pruned (event_retention_days)";
 		else if (db_cell_int(res, i, CL_C_GONE) != 0)
@@ -489,7 +644,7 @@ out:
 			    "%s: is secret_key_file the API's?", j->id,
 			    j->webhook_id);
 		}
-		if (j->body == NULL || j->url == NULL) {
+		if (j->body == NULL || j->url == NULL || j->config == NULL) {
 			j->skip = "out of memory";
 			j->skip_retry = 1;
 		}

@@ -43,7 +43,11 @@ struct spool_job {
 	char	 lease[VIGIL_ID_LEN];
 	int	 attempts;       /* including this one */
 	char	*url;
-	char	*secret;         /* opened; wiped by spool_job_free */
+	char	 kind[16];       /* webhook, slack, teams, email, pagerduty
+	                          * (channels.h) */
+	char	*config;         /* a channel's settings: JSON object text */
+	char	*secret;         /* opened (a channel's: JSON object text);
+	                          * wiped by spool_job_free */
 	char	*body;           /* the event envelope, sent as is */
 	size_t	 len;
 	/* Why it must not be sent (webhook deleted or disabled, secret
@@ -73,6 +77,14 @@ struct spool_conf {
  * be NULL) say how many. 0 or a DB_* code. */
 int	 spool_fanout(struct db *, int batch, long *nevents,
 	    long *ndeliveries);
+
+/* Close up to batch ended digest periods of e-mail channels (see
+ * migration 0033): each becomes one channel.digest event, targeted at its
+ * channel, listing the period's events (the first 200; data.count says
+ * how many), written with the removal of the period's rows; the next
+ * fan-out makes it a delivery. *ndigests (may be NULL) counts the events
+ * written. 0 or a DB_* code. */
+int	 spool_digests(struct db *, int batch, long *ndigests);
 
 /* Caps on one spooler's attempts in flight, so that a receiver that
  * hangs holds at most per_webhook of its slots (and a tenant per_tenant):

@@ -91,6 +91,30 @@ webhook_at(const struct db_res *res, size_t i)
 	return w;
 }
 
+/* A row of webhooks: a webhook ("wh_") or a notification channel of
+ * another kind ("ch_", channels.h); delete, enable and test serve both. */
+static int
+hook_id_ok(const char *id)
+{
+	return id_valid("wh", id) || id_valid("ch", id);
+}
+
+/* The audit action of verb on id: "webhook.<verb>" or "channel.<verb>". */
+static const char *
+hook_action(const char *id, const char *verb)
+{
+	static const char *const names[][2] = {
+		{ "webhook.delete", "channel.delete" },
+		{ "webhook.enable", "channel.enable" },
+		{ "webhook.test", "channel.test" },
+	};
+	int ch = id_valid("ch", id), k;
+
+	k = strcmp(verb, "delete") == 0 ? 0 : strcmp(verb, "enable") == 0 ?
+	    1 : 2;
+	return names[k][ch];
+}
+
 static json_object *
 ts_json(const char *rfc)
 {
@@ -215,36 +239,22 @@ url_host(const char *url, char *host, size_t hostsz)
 	return 0;
 }
 
-/* Resolve url's host and refuse it unless every address is one Vigil may
- * connect to. 0, or -1 with err naming "url". */
+/* Resolve host and refuse it unless every address is one Vigil may
+ * connect to. 0, or -1 with err naming field. */
 static int
-target_check(const char *url, struct vjson_err *err)
+host_check(const char *host, const char *field, struct vjson_err *err)
 {
 	struct addrinfo hints, *ai = NULL, *a;
-	char host[NETGUARD_URL_MAX + 1], why[256];
 	const char *cls;
 	int rc, always = 0;
 
-	if (netguard_url_check(url, g_conf.allow_http_webhooks, why,
-	    sizeof(why)) != 0) {
-		invalid(err, "url", g_conf.allow_http_webhooks ?
-		    "url must be an absolute http:// or https:// URL with a "
-		    "host and without user name or password." :
-		    "url must be an absolute https:// URL with a host and "
-		    "without user name or password.");
-		return -1;
-	}
-	if (url_host(url, host, sizeof(host)) != 0) {
-		invalid(err, "url", "url has no host.");
-		return -1;
-	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	if ((rc = getaddrinfo(host, NULL, &hints, &ai)) != 0 || ai == NULL) {
 		log_info("webhook host does not resolve: %s",
 		    gai_strerror(rc));
-		invalid(err, "url", "The url's host does not resolve.");
+		invalid(err, field, "The host does not resolve.");
 		return -1;
 	}
 	for (a = ai; a != NULL; a = a->ai_next) {
@@ -253,16 +263,59 @@ target_check(const char *url, struct vjson_err *err)
 			continue;
 		cls = netguard_addr_class(a->ai_addr, &always);
 		freeaddrinfo(ai);
-		invalid(err, "url", always || cls == NULL ?
-		    "The url's host resolves to an address webhooks may not "
+		invalid(err, field, always || cls == NULL ?
+		    "The host resolves to an address webhooks may not "
 		    "target." :
-		    "The url's host resolves to a private, loopback or "
+		    "The host resolves to a private, loopback or "
 		    "link-local address; the operator has not allowed those "
 		    "(allow_private_targets).");
 		return -1;
 	}
 	freeaddrinfo(ai);
 	return 0;
+}
+
+/* The url's scheme and form, then its host as host_check. 0, or -1 with
+ * err naming field. */
+static int
+target_check(const char *url, const char *field, struct vjson_err *err)
+{
+	char host[NETGUARD_URL_MAX + 1], why[256], msg[200];
+
+	if (netguard_url_check(url, g_conf.allow_http_webhooks, why,
+	    sizeof(why)) != 0) {
+		snprintf(msg, sizeof(msg), "%s must be an absolute %s URL "
+		    "with a host and without user name or password.", field,
+		    g_conf.allow_http_webhooks ? "http:// or https://" :
+		    "https://");
+		invalid(err, field, msg);
+		return -1;
+	}
+	if (url_host(url, host, sizeof(host)) != 0) {
+		invalid(err, field, "The URL has no host.");
+		return -1;
+	}
+	return host_check(host, field, err);
+}
+
+int
+webhooks_target_check(const char *url, const char *field,
+    struct vjson_err *err)
+{
+	return target_check(url, field, err);
+}
+
+int
+webhooks_host_check(const char *host, const char *field,
+    struct vjson_err *err)
+{
+	return host_check(host, field, err);
+}
+
+int
+webhooks_url_host(const char *url, char *host, size_t hostsz)
+{
+	return url_host(url, host, hostsz);
 }
 
 /* The subscriptions of in, repeats dropped, as a new array; NULL with err
@@ -314,6 +367,12 @@ secret_usable(const char *secret)
 	    sizeof(probe)) == 0;
 }
 
+int
+webhooks_secret_usable(const char *secret)
+{
+	return secret_usable(secret);
+}
+
 /* The new webhook as webhooks_create answers with it; NULL if out of
  * memory. */
 static struct webhook *
@@ -363,7 +422,7 @@ webhooks_create(struct db *db, const char *tenant_id,
 		oc = WEBHOOKS_INVALID;
 		goto out;
 	}
-	if (target_check(in->url, err) != 0) {
+	if (target_check(in->url, "url", err) != 0) {
 		oc = WEBHOOKS_INVALID;
 		goto out;
 	}
@@ -443,7 +502,7 @@ webhooks_delete(struct db *db, const char *tenant_id, const char *id,
 	unsigned long long deleted, cancelled;
 
 	*rc = 0;
-	if (!id_valid("wh", id))
+	if (!hook_id_ok(id))
 		return WEBHOOKS_NOT_FOUND;
 	vtime_sql(now, now_sql, sizeof(now_sql));
 	/* The tenant row first, as every audited write (vigil-spool's
@@ -466,7 +525,8 @@ webhooks_delete(struct db *db, const char *tenant_id, const char *id,
 	detail = json_object_new_object();
 	json_object_object_add(detail, "deliveries_cancelled",
 	    json_object_new_int64((int64_t)cancelled));
-	if ((*rc = audit_commit(db, tenant_id, actor, "webhook.delete", id,
+	if ((*rc = audit_commit(db, tenant_id, actor,
+	    hook_action(id, "delete"), id,
 	    detail)) != 0)
 		goto fail;
 	return WEBHOOKS_OK;
@@ -485,7 +545,7 @@ webhooks_enable(struct db *db, const char *tenant_id, const char *id,
 
 	*out = NULL;
 	*rc = 0;
-	if (!id_valid("wh", id))
+	if (!hook_id_ok(id))
 		return WEBHOOKS_NOT_FOUND;
 	/* Read under the tenant lock that every writer of the webhook
 	 * (delete, enable, vigil-spool's disabling) takes first, so that
@@ -520,7 +580,8 @@ webhooks_enable(struct db *db, const char *tenant_id, const char *id,
 	    ""));
 	if ((*rc = db_exec(db, SQL_WEBHOOK_ENABLE, (struct db_val[]){
 	    DB_STR(tenant_id), DB_STR(id) }, 2, NULL)) != 0 ||
-	    (*rc = audit_append(db, tenant_id, actor, "webhook.enable", id,
+	    (*rc = audit_append(db, tenant_id, actor,
+	    hook_action(id, "enable"), id,
 	    detail)) != 0) {
 		json_object_put(detail);
 		goto fail;
@@ -546,13 +607,21 @@ enum webhooks_outcome
 webhooks_test(struct db *db, const char *tenant_id, const char *id,
     const char *actor, time_t now, char *event_id, int *rc)
 {
-	struct webhook *w = NULL;
+	struct db_res *res = NULL;
 	json_object *data, *detail;
+	size_t n;
 
 	event_id[0] = '\0';
-	if ((*rc = webhooks_get(db, tenant_id, id, &w)) <= 0)
-		return *rc == 0 ? WEBHOOKS_NOT_FOUND : WEBHOOKS_DB_ERROR;
-	webhooks_free(w);
+	*rc = 0;
+	if (!hook_id_ok(id))
+		return WEBHOOKS_NOT_FOUND;
+	if ((*rc = db_exec(db, SQL_WEBHOOK_GET, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(id) }, 2, &res)) != 0)
+		return WEBHOOKS_DB_ERROR;
+	n = res->nrows;
+	db_res_free(res);
+	if (n != 1)
+		return WEBHOOKS_NOT_FOUND;
 	if (events_id_new(event_id, VIGIL_ID_LEN) != 0) {
 		*rc = DB_ERR;
 		return WEBHOOKS_DB_ERROR;
@@ -564,7 +633,8 @@ webhooks_test(struct db *db, const char *tenant_id, const char *id,
 	    json_object_new_string(event_id));
 	/* audit_append takes the tenant row lock the event needs. */
 	if ((*rc = db_begin(db)) != 0 ||
-	    (*rc = audit_append(db, tenant_id, actor, "webhook.test", id,
+	    (*rc = audit_append(db, tenant_id, actor,
+	    hook_action(id, "test"), id,
 	    detail)) != 0) {
 		json_object_put(data);
 		goto fail;

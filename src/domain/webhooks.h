@@ -87,6 +87,23 @@ enum webhooks_outcome webhooks_create(struct db *, const char *tenant_id,
 	    const struct webhooks_new *, const char *actor, time_t now,
 	    struct webhook **out, struct vjson_err *err, int *rc);
 
+/* For channels.c, which registers every kind of channel in the same
+ * table: webhooks_target_check judges a URL as webhooks_create does
+ * (scheme, form, then every address of its host; err names field),
+ * webhooks_host_check a bare host name (an SMTP server), both 0 or -1;
+ * webhooks_url_host copies the host of a URL the first accepted (0 or
+ * -1); webhooks_secret_usable is 1 if a secret can sign. */
+int	 webhooks_target_check(const char *url, const char *field,
+	    struct vjson_err *err);
+int	 webhooks_host_check(const char *host, const char *field,
+	    struct vjson_err *err);
+int	 webhooks_url_host(const char *url, char *host, size_t hostsz);
+int	 webhooks_secret_usable(const char *secret);
+
+/* Delete, enable and test take a webhook's id ("wh_") or a notification
+ * channel's ("ch_", channels.h): a channel is a row of webhooks of
+ * another kind, audited as channel.delete, .enable, .test. */
+
 /* Soft-delete a live webhook; its pending deliveries fail with "webhook
  * deleted"; audit "webhook.delete". WEBHOOKS_OK, _NOT_FOUND or
  * _DB_ERROR. */

@@ -15,6 +15,9 @@ segment:
   /hang/...        nothing: the connection stays open, unanswered
   /drop/...        the connection is closed without an answer
   /big/...         200 with a 1 MiB body
+  /slack/..., /teams/..., /pagerduty/...
+                   what that service answers, the body checked against
+                   its documented format (fakeservices.py)
 
 and a test may script a path: script(path, [500, 500, 200]) answers the
 listed actions in turn (an int status, (status, {headers}), ("delay",
@@ -40,7 +43,9 @@ import sys
 import threading
 import time
 
-REASONS = {200: "OK", 302: "Found", 400: "Bad Request", 404: "Not Found",
+import fakeservices
+
+REASONS = {200: "OK", 202: "Accepted", 302: "Found", 400: "Bad Request", 404: "Not Found",
            408: "Request Timeout", 410: "Gone", 429: "Too Many Requests",
            500: "Internal Server Error", 503: "Service Unavailable"}
 
@@ -135,7 +140,7 @@ class Receiver:
 
     # -- serving ------------------------------------------------------------
 
-    def action(self, path):
+    def action(self, path, body=b""):
         with self.lock:
             s = self.scripts.get(path)
             if s:
@@ -160,6 +165,8 @@ class Receiver:
             return "drop"
         if head == "big":
             return (200, {}, b"x" * (1024 * 1024))
+        if head in ("slack", "teams", "pagerduty"):
+            return fakeservices.answer(head, body)
         return 404
 
     async def handle(self, reader, writer):
@@ -190,7 +197,7 @@ class Receiver:
                 if self.log is not None:
                     self.log.append("%.6f %s\n" % (
                         now, headers.get("webhook-id", "-")))
-                act = self.action(path)
+                act = self.action(path, body)
                 if act == "drop":
                     break
                 if act == "hang":

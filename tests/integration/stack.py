@@ -479,6 +479,7 @@ class Stack:
             "openapi_file": os.path.join(self.srcdir, "doc", "openapi.json"),
             "secret_key_file": self.secret_key_ensure(),
             "rules_dir": os.path.join(self.srcdir, "etc", "rules"),
+            "template_dir": os.path.join(self.srcdir, "etc", "templates"),
             "attack_file": os.path.join(self.srcdir, "data",
                                         "attack-enterprise.tsv"),
             "frameworks_dir": os.path.join(self.srcdir, "data",

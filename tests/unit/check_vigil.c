@@ -9,6 +9,7 @@ main(void)
 	Suite *(*suites[])(void) = {
 		alerts_suite, armstream_suite, attachments_suite, attack_suite,
 		audit_suite, azure_suite, backoff_suite, casereport_suite,
+		channels_suite,
 		importfmt_suite,
 		buf_suite, cidr_suite, conf_suite, crypto_suite, events_suite,
 		id_suite, inventory_suite, keys_suite,

@@ -18,6 +18,7 @@ Suite	*observable_suite(void);
 Suite	*conf_suite(void);
 Suite	*crypto_suite(void);
 Suite	*events_suite(void);
+Suite	*channels_suite(void);
 Suite	*id_suite(void);
 Suite	*importfmt_suite(void);
 Suite	*inventory_suite(void);
