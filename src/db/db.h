@@ -339,6 +339,8 @@ enum db_stmt {
 	/* compliance (compliance.c), migration 0035 */
 	SQL_COMPLIANCE_RULE_COUNTS,
 	SQL_COMPLIANCE_RULE_FINDINGS,
+	/* GET /findings/{id} in one round trip (findings.c) */
+	SQL_FINDING_GET_SOURCES,
 	SQL__COUNT
 };
 
