@@ -108,8 +108,10 @@ int	 pool_run(const char *listen, int workers, const char *pidfile,
 void	 worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 	    int slot, int wait_cap);
 /* Before worker_loop, in a process mod_fcgid spawned: it ends each
- * answer in one write. */
-void	 worker_fcgid_mode(void);
+ * answer in one write, and serves only while it holds one of the
+ * workers places (vigil.conf) of the gate all processes spawned with
+ * the vigil.conf at conf_path share (first come, first served). */
+void	 worker_fcgid_mode(const char *conf_path);
 
 /* Idempotency-Key (replay.c), around the handler of every POST. */
 #include "idempotency.h"

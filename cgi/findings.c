@@ -15,7 +15,6 @@
 #include "findfilter.h"
 #include "log.h"
 #include "findings.h"
-#include "imports.h"
 #include "lifecycle.h"
 #include "page.h"
 #include "reply.h"
@@ -155,7 +154,10 @@ findings_get(struct request *r, struct db *db)
 		not_found(r);
 		return;
 	}
-	rc = findings_load(db, r->auth.tenant_id, r->pathvars[0], 0, &row);
+	/* the finding and the sources whose imports report it (README
+	 * "Imports"), in one round trip */
+	rc = findings_load_sources(db, r->auth.tenant_id, r->pathvars[0], &row,
+	    &sources);
 	if (rc < 0) {
 		api_db_error(r, rc);
 		return;
@@ -167,13 +169,6 @@ findings_get(struct request *r, struct db *db)
 	out = findings_to_json(row, 1);
 	findings_due_json(out, row, time(NULL));
 	findings_row_free(row);
-	/* the sources whose imports report it (README "Imports") */
-	if ((sources = imports_sources(db, r->auth.tenant_id, r->pathvars[0],
-	    &rc)) == NULL) {
-		json_object_put(out);
-		api_db_error(r, rc);
-		return;
-	}
 	json_object_object_add(out, "sources", sources);
 	response_json(r, 200, out);
 }

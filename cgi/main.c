@@ -140,7 +140,7 @@ main(int argc, char *argv[])
 		if (g_conf.max_requests > 0)
 			log_info("spawned by mod_fcgid: max_requests (%d) "
 			    "does not apply", g_conf.max_requests);
-		worker_fcgid_mode();
+		worker_fcgid_mode(path);
 		worker_loop(0, 0, NULL, 0, 1);
 		return 0;
 	}

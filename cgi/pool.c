@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -355,10 +357,58 @@ input_drain(struct conn *c)
 	}
 }
 
+/*
+ * Under mod_fcgid every process of the class serves its request at once:
+ * with 32 clients, 32 processes share 2 cores by time slices where the
+ * pool's workers take the socket's queue in turn. The gate lets at most
+ * vigil.conf's workers of them serve at a time, first come first served:
+ * a SysV semaphore (one per vigil.conf, by ftok), whose waiters Linux
+ * wakes in the order they came. SEM_UNDO gives back the place of a
+ * process killed while it serves. Taken after the request is read
+ * (mod_fcgid sends it whole) and after the warm-up's hold, so that the
+ * warm-up holds no place. -1: no gate (it could not be made; logged).
+ */
+static int gate_id = -1;
+
 void
-worker_fcgid_mode(void)
+worker_fcgid_mode(const char *conf_path)
 {
+	struct sembuf init = { 0, 0, 0 };
+	key_t key;
+
 	fcgid_mode = 1;
+	if (conf_path == NULL || g_conf.workers <= 0 ||
+	    (key = ftok(conf_path, 'g')) == (key_t)-1)
+		goto fail;
+	/* The first process makes it and opens it to workers places;
+	 * without SEM_UNDO, so the places outlive it. */
+	if ((gate_id = semget(key, 1, IPC_CREAT | IPC_EXCL | 0600)) >= 0) {
+		init.sem_op = (short)g_conf.workers;
+		if (semop(gate_id, &init, 1) == 0)
+			return;
+		goto fail;
+	}
+	if (errno == EEXIST && (gate_id = semget(key, 1, 0600)) >= 0)
+		return;
+fail:
+	log_warn("spawned by mod_fcgid: no gate on concurrent requests "
+	    "(%s); every process serves at once", strerror(errno));
+	gate_id = -1;
+}
+
+static void
+fcgid_gate(int delta)
+{
+	struct sembuf op = { 0, 0, SEM_UNDO };
+
+	if (gate_id < 0)
+		return;
+	op.sem_op = (short)delta;
+	while (semop(gate_id, &op, 1) != 0)
+		if (errno != EINTR) {
+			log_warn("mod_fcgid gate: %s", strerror(errno));
+			return;
+		}
 }
 
 /*
@@ -480,6 +530,7 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 		if (fcgid_mode && first)
 			fcgid_warm_hold(&c.req);
 		first = 0;
+		fcgid_gate(-1);
 		dispatch(db, c.req.envp, &io);
 		if (!c.req.keepConnection) {
 			/* The answer first: the web server need not wait
@@ -510,6 +561,7 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 		}
 		FCGX_Finish_r(&c.req);
 		deadline_stop();
+		fcgid_gate(1);
 		if (max_requests > 0 && ++served >= max_requests)
 			break;
 	}

@@ -1851,6 +1851,22 @@ static const char *const sqls[SQL__COUNT] = {
 	    "UPDATE webhooks SET name = ?, url = ?, events = ?, secret = ?, "
 	    "config = ?, filter = ? "
 	    "WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL",
+	/* GET /findings/{id}: the finding (FINDING_COLS) and the sources
+	 * whose imports report it (SQL_SOURCE_LIST's columns after them), one
+	 * row per source, or one row with NULL source columns when there is
+	 * none: one round trip where the two statements took two. The
+	 * derived table keeps FINDING_COLS' bare names apart from
+	 * finding_sources' (source, last_seen_at); MariaDB merges it into a
+	 * lookup of (tenant_id, id) and a range of finding_sources' primary
+	 * key. No ORDER BY: it made MariaDB 10.11 plan a temporary table
+	 * and a filesort for the one or two rows; findings.c sorts them.
+	 * Parameters: tenant, id, tenant. */
+	[SQL_FINDING_GET_SOURCES] =
+	    "SELECT f.*, s.source, s.format, s.external_id, s.first_seen_at, "
+	    "s.last_seen_at FROM (SELECT " FINDING_COLS " FROM findings "
+	    "WHERE tenant_id = ? AND id = ?) f "
+	    "LEFT JOIN finding_sources s ON s.tenant_id = ? "
+	    "AND s.finding_id = f.id",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */

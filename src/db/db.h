@@ -407,6 +407,8 @@ enum db_stmt {
 	SQL_SPOOL_DIGEST_DUE,
 	SQL_SPOOL_DIGEST_ITEMS,
 	SQL_SPOOL_DIGEST_DROP,
+	/* GET /findings/{id} in one round trip (findings.c) */
+	SQL_FINDING_GET_SOURCES,
 	SQL__COUNT
 };
 

@@ -14,6 +14,7 @@
 #include "events.h"
 #include "findings.h"
 #include "id.h"
+#include "imports.h"
 #include "log.h"
 #include "mutes.h"
 #include "page.h"
@@ -263,6 +264,52 @@ findings_load(struct db *db, const char *tenant_id, const char *id,
 	*out = findings_row_at(res, 0);
 	db_res_free(res);
 	return *out ? 1 : DB_ERR;
+}
+
+/* json_object_array_sort's order of sources: by name, as
+ * SQL_SOURCE_LIST's ORDER BY gives them. */
+static int
+source_cmp(const void *a, const void *b)
+{
+	json_object *const *x = a, *const *y = b;
+	json_object *sx = NULL, *sy = NULL;
+
+	json_object_object_get_ex(*x, "source", &sx);
+	json_object_object_get_ex(*y, "source", &sy);
+	return strcmp(json_object_get_string(sx), json_object_get_string(sy));
+}
+
+int
+findings_load_sources(struct db *db, const char *tenant_id, const char *id,
+    struct finding_row **out, json_object **sources)
+{
+	struct db_res *res = NULL;
+	int rc;
+
+	*out = NULL;
+	*sources = NULL;
+	rc = db_exec(db, SQL_FINDING_GET_SOURCES, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(id), DB_STR(tenant_id) }, 3, &res);
+	if (rc != 0)
+		return rc;
+	if (res->nrows == 0) {
+		rc = 0;
+		goto out;
+	}
+	/* every row repeats the finding; the sources follow its columns */
+	if ((*out = findings_row_at(res, 0)) == NULL ||
+	    (*sources = imports_sources_from(res, C__N)) == NULL) {
+		findings_row_free(*out);
+		*out = NULL;
+		rc = DB_ERR;
+		goto out;
+	}
+	if (json_object_array_length(*sources) > 1)
+		json_object_array_sort(*sources, source_cmp);
+	rc = 1;
+out:
+	db_res_free(res);
+	return rc;
 }
 
 /* Fills a caller buffer with the RFC 3339 form of t, and returns a JSON

@@ -89,6 +89,11 @@ void	 findings_fingerprint(json_object *evidence, char out[65]);
  * for_update the row is locked (inside a transaction). */
 int	 findings_load(struct db *, const char *tenant_id, const char *id,
 	    int for_update, struct finding_row **out);
+/* GET /findings/{id}'s reads in one round trip: the finding as
+ * findings_load (without lock) and *sources, the array imports_sources
+ * gives (a new object). 1 with both set, 0 not found, or a DB_* code. */
+int	 findings_load_sources(struct db *, const char *tenant_id,
+	    const char *id, struct finding_row **out, json_object **sources);
 void	 findings_row_free(struct finding_row *);
 /* Decode row i of a result of SQL_FINDING_GET/LIST (the FINDING_COLS
  * order) into a new row; NULL if out of memory. */

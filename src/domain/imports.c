@@ -902,32 +902,43 @@ imports_list(struct db *db, const char *tenant_id, long long before,
 }
 
 json_object *
+imports_sources_from(const struct db_res *res, size_t col)
+{
+	json_object *arr = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < res->nrows; i++) {
+		json_object *o;
+
+		if (db_cell(res, i, col) == NULL)	/* a LEFT JOIN's none */
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "source",
+		    json_object_new_string(db_cell(res, i, col)));
+		json_object_object_add(o, "format",
+		    json_object_new_string(db_cell(res, i, col + 1)));
+		json_object_object_add(o, "external_id",
+		    json_object_new_string(db_cell(res, i, col + 2)));
+		json_object_object_add(o, "first_seen_at",
+		    time_or_null(db_cell(res, i, col + 3)));
+		json_object_object_add(o, "last_seen_at",
+		    time_or_null(db_cell(res, i, col + 4)));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+json_object *
 imports_sources(struct db *db, const char *tenant_id, const char *finding_id,
     int *rc)
 {
 	struct db_res *res = NULL;
 	json_object *arr;
-	size_t i;
 
 	if ((*rc = db_exec(db, SQL_SOURCE_LIST, (struct db_val[]){
 	    DB_STR(tenant_id), DB_STR(finding_id) }, 2, &res)) != 0)
 		return NULL;
-	arr = json_object_new_array();
-	for (i = 0; i < res->nrows; i++) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "source",
-		    json_object_new_string(db_cell(res, i, 0)));
-		json_object_object_add(o, "format",
-		    json_object_new_string(db_cell(res, i, 1)));
-		json_object_object_add(o, "external_id",
-		    json_object_new_string(db_cell(res, i, 2)));
-		json_object_object_add(o, "first_seen_at",
-		    time_or_null(db_cell(res, i, 3)));
-		json_object_object_add(o, "last_seen_at",
-		    time_or_null(db_cell(res, i, 4)));
-		json_object_array_add(arr, o);
-	}
+	arr = imports_sources_from(res, 0);
 	db_res_free(res);
 	return arr;
 }

@@ -82,5 +82,9 @@ int	 imports_list(struct db *, const char *tenant_id, long long before,
  * with *rc set. */
 json_object *imports_sources(struct db *, const char *tenant_id,
 	    const char *finding_id, int *rc);
+/* The same array from the rows of a result whose columns col.. are
+ * SQL_SOURCE_LIST's (rows whose source is NULL skipped). */
+struct db_res;
+json_object *imports_sources_from(const struct db_res *, size_t col);
 
 #endif

@@ -773,6 +773,7 @@ http {{
                 f.write(text.replace(openapi, os.path.join(d,
                                                            "openapi.json")))
             os.chmod(fcgid_conf, 0o644)
+        self.fcgid_conf = fcgid_conf
         fcgid = os.path.join(d, "vigil-fcgid.conf")
         with open(fcgid, "w") as f:
             f.write(self.fill("etc/apache/vigil-fcgid.conf", {
@@ -834,6 +835,23 @@ Include {proxy}
 
     def apache_stop(self):
         self._stop("apache", timeout=20)
+        self.fcgid_gate_remove()
+
+    def fcgid_gate_remove(self):
+        """Remove the System V semaphore the mod_fcgid processes shared
+        (cgi/pool.c: ftok of their vigil.conf, project 'g'), which would
+        otherwise outlive the stack."""
+        path = getattr(self, "fcgid_conf", None)
+        try:
+            st = os.stat(path) if path else None
+        except OSError:
+            st = None
+        if st is None:
+            return
+        key = (ord("g") << 24) | ((st.st_dev & 0xff) << 16) | (
+            st.st_ino & 0xffff)
+        subprocess.run(["ipcrm", "-S", "0x%08x" % key],
+                       capture_output=True, check=False)
 
     def fcgid_warm(self, processes=48, timeout=60):
         """Run the shipped warm-up (contrib/fcgid-warm.sh), as the shipped
@@ -901,7 +919,7 @@ Include {proxy}
 
     def down(self):
         """Stop everything, front ends first, the database last."""
-        self._stop("apache", timeout=20)
+        self.apache_stop()
         self._stop("nginx", timeout=15)
         for name in self.spool_names():
             self.spool_stop(name)

@@ -2250,6 +2250,84 @@ class T53HostileInput(FBase):
 
 # --- the contract ----------------------------------------------------------------------
 
+class T54GetOneStatement(FBase):
+    """GET /findings/{id} reads the finding and the sources reporting it
+    in one statement (a join): the key's checks still apply to it, and
+    the join never mixes in another tenant's finding or sources, though
+    finding ids are slugs two tenants can share."""
+
+    def import_source(self, tenant, ents, source):
+        path = os.path.join(TMP, "import-%d.json" % next(_seq))
+        with open(path, "w") as f:
+            json.dump({"findings": ents}, f)
+        STACK.vigilctl("findings", "import", "--tenant", tenant,
+                       "--format", "vigil", "--source", source, path)
+
+    def test_sources_are_the_tenants_own(self):
+        other, _ = new_tenant("t54other")
+        okey, _ = new_key(other, "read")
+        third, _ = new_tenant("t54third")
+        tkey, _ = new_key(third, "read")
+        ent = entry("high")
+        fid = eid(ent)
+        # Imported last first: the answer lists them by name all the same.
+        self.import_source(self.tenant, [ent], "zeta-src")
+        self.import_source(self.tenant, [ent], "alpha-src")
+        self.import_source(other, [ent], "other-src")
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                got = self.get(base, fid)
+                self.assertEqual(got["id"], fid)
+                self.assertEqual([x["source"] for x in got["sources"]],
+                                 ["alpha-src", "zeta-src"])
+                for x in got["sources"]:
+                    self.assertEqual(x["format"], "vigil")
+                    self.assertRegex(x["first_seen_at"], TS_RE)
+                    self.assertRegex(x["last_seen_at"], TS_RE)
+                theirs = self.get(base, fid, okey)
+                self.assertEqual([x["source"] for x in theirs["sources"]],
+                                 ["other-src"])
+                r = request(base, "GET", "/api/v1/findings/" + fid,
+                            headers=auth(tkey))
+                self.assert_error(r, 404, "finding_not_found")
+                # a finding no import reports: an empty list
+                plain = self.fresh("low")
+                self.assertEqual(self.get(base, plain)["sources"], [])
+
+    def test_key_checks(self):
+        fid = self.fresh("medium")
+        wo, _ = new_key(self.tenant, "write")
+        t0 = int(time.time())
+        soon, _ = new_key(self.tenant, "read", expires=rfc3339(t0 + 6))
+        doomed, doomed_id = new_key(self.tenant, "read")
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                r = request(base, "GET", "/api/v1/findings/" + fid,
+                            headers=auth(wo))
+                self.assert_error(r, 403, "insufficient_scope")
+                self.get(base, fid, soon)
+                self.get(base, fid, doomed)
+        STACK.vigilctl("key", "revoke", doomed_id)
+        revoked = time.monotonic()
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                # a pool learns of a revocation made by vigilctl at its
+                # key's next sync: within a second (test_api T03)
+                while time.monotonic() - revoked < 3:
+                    r = request(base, "GET", "/api/v1/findings/" + fid,
+                                headers=auth(doomed))
+                    if r.status != 200:
+                        break
+                    time.sleep(0.05)
+                self.assert_error(r, 401, "invalid_license_key")
+        time.sleep(max(0.0, t0 + 8 - time.time()))
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                r = request(base, "GET", "/api/v1/findings/" + fid,
+                            headers=auth(soon))
+                self.assert_error(r, 401, "invalid_license_key")
+
+
 class T59OpenApi(unittest.TestCase):
     """Runs last in this module: every response vigil-api gave it (through
     every front end) against doc/openapi.json, exactly as test_api's T99
