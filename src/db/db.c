@@ -1802,6 +1802,40 @@ is_conn_error(unsigned int e)
 	}
 }
 
+/* 1 for the errors of a server that is up but cannot run statements now,
+ * where another node, or the same one a moment later, can: a Galera node
+ * not in the primary component or still joining ("WSREP has not yet
+ * prepared node for application use", 1047), and a server in read-only
+ * mode, as a demoted primary or a replica reached by mistake is (1290
+ * for read_only, 1836 for a read-only transaction mode). The statement
+ * did not run. */
+static int
+is_unavailable(unsigned int e)
+{
+	switch (e) {
+	case ER_UNKNOWN_COM_ERROR:
+	case ER_OPTION_PREVENTS_STATEMENT:
+	case ER_READ_ONLY_MODE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+db_error_code(unsigned int e)
+{
+	if (e == 0)
+		return 0;
+	if (e == ER_DUP_ENTRY)
+		return DB_DUP;
+	if (e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT)
+		return DB_RETRY;
+	if (is_conn_error(e) || is_unavailable(e))
+		return DB_DOWN;
+	return DB_ERR;
+}
+
 int
 db_connect(struct db *db)
 {
@@ -2189,19 +2223,24 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 			db_res_free(*out);
 			*out = NULL;
 		}
-		if (e == ER_DUP_ENTRY)
+		switch (db_error_code(e)) {
+		case DB_DUP:
 			return DB_DUP;
-		if (e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT) {
+		case DB_RETRY:
 			log_warn("db: %s", db->err);
 			return DB_RETRY;
-		}
-		if (!is_conn_error(e)) {
+		case DB_DOWN:
+			break;
+		default:
 			log_err("db: %s", db->err);
 			return DB_ERR;
 		}
-		/* The connection is gone: inside a transaction the work so
-		 * far is lost, so the caller must see the failure. */
-		log_warn("db: connection lost (%s), reconnecting", db->err);
+		/* The connection is gone, or its server cannot take
+		 * statements now (a Galera node out of the primary component,
+		 * a read-only server): drop it, so that the next connection
+		 * goes where the proxy sends it now. */
+		log_warn("db: connection lost or server not ready (%s), "
+		    "reconnecting", db->err);
 		/* Inside a transaction the work so far is lost: never go on
 		 * on a fresh connection in autocommit. And a statement the
 		 * server may have run is only repeated when running it twice
@@ -2278,9 +2317,16 @@ tx_command(struct db *db, const char *what)
 	/* Never leave a connection behind whose transaction may still be
 	 * open: the next statement would run inside it. */
 	snprintf(db->err, sizeof(db->err), "%s: %s", what, mysql_error(db->my));
-	log_err("db: %s", db->err);
+	/* A commit Galera refused (certification failure, 1213) rolled
+	 * the transaction back: the caller may run it again. */
+	e = db_error_code(mysql_errno(db->my)) == DB_RETRY ? DB_RETRY :
+	    DB_DOWN;
+	if (e == DB_RETRY)
+		log_warn("db: %s", db->err);
+	else
+		log_err("db: %s", db->err);
 	db_disconnect(db);
-	return DB_DOWN;
+	return e;
 }
 
 int

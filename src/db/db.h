@@ -415,10 +415,16 @@ struct db_res {
 /* Return codes of db_exec besides 0. */
 #define DB_ERR    (-1)   /* anything else: logged, reply 500/503 */
 #define DB_DUP    (-2)   /* duplicate key */
-#define DB_DOWN   (-3)   /* cannot reach the server */
+#define DB_DOWN   (-3)   /* unreachable, or not taking statements now */
 #define DB_RETRY  (-4)   /* deadlock or lock wait timeout: try again */
 
 struct db;
+
+/* The DB_* code for a server or client error number (0 for 0): DB_DUP,
+ * DB_RETRY (deadlock, lock wait timeout, Galera certification failure),
+ * DB_DOWN (connection lost, or a server that cannot take statements now:
+ * a Galera node not ready, read-only mode), else DB_ERR. */
+int	 db_error_code(unsigned int);
 
 /* A handle; nothing connects until the first statement (so it may be
  * created before fork). */
