@@ -738,14 +738,6 @@ static const char *const sqls[SQL__COUNT] = {
 	    "ORDER BY seq LIMIT ?",
 
 	/* scanner (scan.c, integrations, scans, rules API) */
-	/* The per-integration scan lock lives on the scanner's connection
-	 * and dies with it. */
-	[SQL_SCAN_LOCK] =
-	    "SELECT GET_LOCK(CONCAT('vigil_scan_', ?), 0)",
-	[SQL_SCAN_UNLOCK] =
-	    "SELECT RELEASE_LOCK(CONCAT('vigil_scan_', ?))",
-	[SQL_SCAN_LOCK_FREE] =
-	    "SELECT IS_FREE_LOCK(CONCAT('vigil_scan_', ?))",
 	/* SCAN_COLS order: scan.h SCAN_C_* */
 	[SQL_SCAN_GET] =
 	    "SELECT " SCAN_COLS " FROM scans WHERE id = ?",
@@ -1709,6 +1701,25 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT tenant_id, observable_seq, 1 FROM alert_observables "
 	    "WHERE tenant_id = ? AND alert_seq = ? "
 	    "ON DUPLICATE KEY UPDATE n = n + 1",
+
+	/* scan leases (scan.c, 0038): an integration's scan is held by a
+	 * row, which Galera replicates and certifies, not by GET_LOCK,
+	 * which lives on one node. Times are the database's (UTC), so
+	 * scanner hosts' clocks do not matter, only the nodes'. */
+	[SQL_SCAN_LEASE_GET] =
+	    "SELECT holder, scan_id, expires_at < UTC_TIMESTAMP(6) "
+	    "FROM scan_leases WHERE integration_id = ?",
+	[SQL_SCAN_LEASE_TAKE] =
+	    "INSERT INTO scan_leases (integration_id, holder, scan_id, "
+	    "acquired_at, expires_at) VALUES (?, ?, ?, UTC_TIMESTAMP(6), "
+	    "UTC_TIMESTAMP(6) + INTERVAL ? SECOND)",
+	[SQL_SCAN_LEASE_RENEW] =
+	    "UPDATE scan_leases SET expires_at = UTC_TIMESTAMP(6) + "
+	    "INTERVAL ? SECOND WHERE integration_id = ? AND holder = ? "
+	    "AND scan_id = ?",
+	[SQL_SCAN_LEASE_DROP] =
+	    "DELETE FROM scan_leases WHERE integration_id = ? AND holder = ? "
+	    "AND scan_id = ?",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */
