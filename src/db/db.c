@@ -3,6 +3,7 @@
 #include "vigil.h"
 
 #include <stdio.h>
+#include <time.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2220,11 +2221,11 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
     struct db_res **out)
 {
 	unsigned int e;
-	int attempt, sent, was_tx;
+	int reconnects = 0, conflicts = 0, sent, was_tx;
 
 	if (out != NULL)
 		*out = NULL;
-	for (attempt = 0; attempt < 2; attempt++) {
+	for (;;) {
 		if (db_connect(db) != 0)
 			return DB_DOWN;
 		e = exec_once(db, s, p, np, out, &sent);
@@ -2238,6 +2239,16 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 		case DB_DUP:
 			return DB_DUP;
 		case DB_RETRY:
+			/* Outside a transaction the statement was a
+			 * transaction of its own, rolled back whole by the
+			 * deadlock or the certification failure: running it
+			 * again gives what it would have. Inside one, the
+			 * caller replays the transaction (or answers 503). */
+			if (!db->in_tx && ++conflicts < DB_ATTEMPTS) {
+				log_warn("db: %s; trying again", db->err);
+				db_conflict_pause(conflicts);
+				continue;
+			}
 			log_warn("db: %s", db->err);
 			return DB_RETRY;
 		case DB_DOWN:
@@ -2258,10 +2269,20 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 		 * does no harm. */
 		was_tx = db->in_tx;
 		db_disconnect(db);
-		if (was_tx || (sent && !retry_safe(s)))
+		if (was_tx || (sent && !retry_safe(s)) || ++reconnects >= 2)
 			return DB_DOWN;
 	}
-	return DB_DOWN;
+}
+
+void
+db_conflict_pause(int n)
+{
+	/* A few milliseconds, more each time: the conflicting writer
+	 * (another session, or a transaction replicated from another
+	 * Galera node) commits meanwhile. */
+	struct timespec ts = { 0, 5000000L * n };
+
+	(void)nanosleep(&ts, NULL);
 }
 
 int

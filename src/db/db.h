@@ -427,6 +427,14 @@ struct db;
  * a Galera node not ready, read-only mode), else DB_ERR. */
 int	 db_error_code(unsigned int);
 
+/* How many times a transaction is run in all when it meets a deadlock or a
+ * certification failure (DB_RETRY): db_exec does it for a statement outside
+ * a transaction, a caller that can replay its transaction with the same
+ * result does it for the whole (findings_act, findings_patch); pausing
+ * db_conflict_pause(n) before the n-th rerun. */
+#define DB_ATTEMPTS 3
+void	 db_conflict_pause(int);
+
 /* A handle; nothing connects until the first statement (so it may be
  * created before fork). */
 struct db *db_new(const struct conf *);
