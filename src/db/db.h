@@ -417,7 +417,7 @@ struct db_res {
 #define DB_ERR    (-1)   /* anything else: logged, reply 500/503 */
 #define DB_DUP    (-2)   /* duplicate key */
 #define DB_DOWN   (-3)   /* unreachable, or not taking statements now */
-#define DB_RETRY  (-4)   /* deadlock or lock wait timeout: try again */
+#define DB_RETRY  (-4)   /* deadlock, lock wait timeout, certification failure */
 
 struct db;
 
