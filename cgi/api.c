@@ -10,13 +10,19 @@
 void
 api_db_error(struct request *r, int rc)
 {
-	if (rc == DB_DOWN)
+	/* Both pass within seconds (a reconnect through the proxy, a
+	 * node that finishes joining, a lock released): say when to come
+	 * back, as every 503 of Vigil's does. */
+	if (rc == DB_DOWN) {
 		response_error(r, 503, "service_unavailable",
-		    "The database is unreachable; try again shortly.", NULL);
-	else if (rc == DB_RETRY)
+		    "The database is unreachable or cannot take requests "
+		    "now; try again shortly.", NULL);
+		response_header(r, "Retry-After", "1");
+	} else if (rc == DB_RETRY) {
 		response_error(r, 503, "service_unavailable",
 		    "The database is busy; try again shortly.", NULL);
-	else
+		response_header(r, "Retry-After", "1");
+	} else
 		response_error(r, 500, "internal_error",
 		    "An unexpected error occurred.", NULL);
 }

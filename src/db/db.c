@@ -3,6 +3,7 @@
 #include "vigil.h"
 
 #include <stdio.h>
+#include <time.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -745,14 +746,6 @@ static const char *const sqls[SQL__COUNT] = {
 	    "ORDER BY seq LIMIT ?",
 
 	/* scanner (scan.c, integrations, scans, rules API) */
-	/* The per-integration scan lock lives on the scanner's connection
-	 * and dies with it. */
-	[SQL_SCAN_LOCK] =
-	    "SELECT GET_LOCK(CONCAT('vigil_scan_', ?), 0)",
-	[SQL_SCAN_UNLOCK] =
-	    "SELECT RELEASE_LOCK(CONCAT('vigil_scan_', ?))",
-	[SQL_SCAN_LOCK_FREE] =
-	    "SELECT IS_FREE_LOCK(CONCAT('vigil_scan_', ?))",
 	/* SCAN_COLS order: scan.h SCAN_C_* */
 	[SQL_SCAN_GET] =
 	    "SELECT " SCAN_COLS " FROM scans WHERE id = ?",
@@ -1867,6 +1860,25 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE tenant_id = ? AND id = ?) f "
 	    "LEFT JOIN finding_sources s ON s.tenant_id = ? "
 	    "AND s.finding_id = f.id",
+
+	/* scan leases (scan.c, 0038): an integration's scan is held by a
+	 * row, which Galera replicates and certifies, not by GET_LOCK,
+	 * which lives on one node. Times are the database's (UTC), so
+	 * scanner hosts' clocks do not matter, only the nodes'. */
+	[SQL_SCAN_LEASE_GET] =
+	    "SELECT holder, scan_id, expires_at < UTC_TIMESTAMP(6) "
+	    "FROM scan_leases WHERE integration_id = ?",
+	[SQL_SCAN_LEASE_TAKE] =
+	    "INSERT INTO scan_leases (integration_id, holder, scan_id, "
+	    "acquired_at, expires_at) VALUES (?, ?, ?, UTC_TIMESTAMP(6), "
+	    "UTC_TIMESTAMP(6) + INTERVAL ? SECOND)",
+	[SQL_SCAN_LEASE_RENEW] =
+	    "UPDATE scan_leases SET expires_at = UTC_TIMESTAMP(6) + "
+	    "INTERVAL ? SECOND WHERE integration_id = ? AND holder = ? "
+	    "AND scan_id = ?",
+	[SQL_SCAN_LEASE_DROP] =
+	    "DELETE FROM scan_leases WHERE integration_id = ? AND holder = ? "
+	    "AND scan_id = ?",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */
@@ -1958,6 +1970,40 @@ is_conn_error(unsigned int e)
 	default:
 		return 0;
 	}
+}
+
+/* 1 for the errors of a server that is up but cannot run statements now,
+ * where another node, or the same one a moment later, can: a Galera node
+ * not in the primary component or still joining ("WSREP has not yet
+ * prepared node for application use", 1047), and a server in read-only
+ * mode, as a demoted primary or a replica reached by mistake is (1290
+ * for read_only, 1836 for a read-only transaction mode). The statement
+ * did not run. */
+static int
+is_unavailable(unsigned int e)
+{
+	switch (e) {
+	case ER_UNKNOWN_COM_ERROR:
+	case ER_OPTION_PREVENTS_STATEMENT:
+	case ER_READ_ONLY_MODE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+db_error_code(unsigned int e)
+{
+	if (e == 0)
+		return 0;
+	if (e == ER_DUP_ENTRY)
+		return DB_DUP;
+	if (e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT)
+		return DB_RETRY;
+	if (is_conn_error(e) || is_unavailable(e))
+		return DB_DOWN;
+	return DB_ERR;
 }
 
 int
@@ -2333,11 +2379,11 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
     struct db_res **out)
 {
 	unsigned int e;
-	int attempt, sent, was_tx;
+	int reconnects = 0, conflicts = 0, sent, was_tx;
 
 	if (out != NULL)
 		*out = NULL;
-	for (attempt = 0; attempt < 2; attempt++) {
+	for (;;) {
 		if (db_connect(db) != 0)
 			return DB_DOWN;
 		e = exec_once(db, s, p, np, out, &sent);
@@ -2347,29 +2393,54 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 			db_res_free(*out);
 			*out = NULL;
 		}
-		if (e == ER_DUP_ENTRY)
+		switch (db_error_code(e)) {
+		case DB_DUP:
 			return DB_DUP;
-		if (e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT) {
+		case DB_RETRY:
+			/* Outside a transaction the statement was a
+			 * transaction of its own, rolled back whole by the
+			 * deadlock or the certification failure: running it
+			 * again gives what it would have. Inside one, the
+			 * caller replays the transaction (or answers 503). */
+			if (!db->in_tx && ++conflicts < DB_ATTEMPTS) {
+				log_warn("db: %s; trying again", db->err);
+				db_conflict_pause(conflicts);
+				continue;
+			}
 			log_warn("db: %s", db->err);
 			return DB_RETRY;
-		}
-		if (!is_conn_error(e)) {
+		case DB_DOWN:
+			break;
+		default:
 			log_err("db: %s", db->err);
 			return DB_ERR;
 		}
-		/* The connection is gone: inside a transaction the work so
-		 * far is lost, so the caller must see the failure. */
-		log_warn("db: connection lost (%s), reconnecting", db->err);
+		/* The connection is gone, or its server cannot take
+		 * statements now (a Galera node out of the primary component,
+		 * a read-only server): drop it, so that the next connection
+		 * goes where the proxy sends it now. */
+		log_warn("db: connection lost or server not ready (%s), "
+		    "reconnecting", db->err);
 		/* Inside a transaction the work so far is lost: never go on
 		 * on a fresh connection in autocommit. And a statement the
 		 * server may have run is only repeated when running it twice
 		 * does no harm. */
 		was_tx = db->in_tx;
 		db_disconnect(db);
-		if (was_tx || (sent && !retry_safe(s)))
+		if (was_tx || (sent && !retry_safe(s)) || ++reconnects >= 2)
 			return DB_DOWN;
 	}
-	return DB_DOWN;
+}
+
+void
+db_conflict_pause(int n)
+{
+	/* A few milliseconds, more each time: the conflicting writer
+	 * (another session, or a transaction replicated from another
+	 * Galera node) commits meanwhile. */
+	struct timespec ts = { 0, 5000000L * n };
+
+	(void)nanosleep(&ts, NULL);
 }
 
 int
@@ -2436,9 +2507,16 @@ tx_command(struct db *db, const char *what)
 	/* Never leave a connection behind whose transaction may still be
 	 * open: the next statement would run inside it. */
 	snprintf(db->err, sizeof(db->err), "%s: %s", what, mysql_error(db->my));
-	log_err("db: %s", db->err);
+	/* A commit Galera refused (certification failure, 1213) rolled
+	 * the transaction back: the caller may run it again. */
+	e = db_error_code(mysql_errno(db->my)) == DB_RETRY ? DB_RETRY :
+	    DB_DOWN;
+	if (e == DB_RETRY)
+		log_warn("db: %s", db->err);
+	else
+		log_err("db: %s", db->err);
 	db_disconnect(db);
-	return DB_DOWN;
+	return e;
 }
 
 int

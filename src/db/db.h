@@ -117,9 +117,6 @@ enum db_stmt {
 	SQL_AUDIT_HEAD,
 	SQL_AUDIT_CHAIN,
 	/* scanner (scan.c, integrations, scans, rules API) */
-	SQL_SCAN_LOCK,
-	SQL_SCAN_UNLOCK,
-	SQL_SCAN_LOCK_FREE,
 	SQL_SCAN_GET,
 	SQL_SCAN_GET_TENANT,
 	SQL_SCAN_INSERT,
@@ -409,6 +406,10 @@ enum db_stmt {
 	SQL_SPOOL_DIGEST_DROP,
 	/* GET /findings/{id} in one round trip (findings.c) */
 	SQL_FINDING_GET_SOURCES,
+	SQL_SCAN_LEASE_GET,
+	SQL_SCAN_LEASE_TAKE,
+	SQL_SCAN_LEASE_RENEW,
+	SQL_SCAN_LEASE_DROP,
 	SQL__COUNT
 };
 
@@ -443,10 +444,24 @@ struct db_res {
 /* Return codes of db_exec besides 0. */
 #define DB_ERR    (-1)   /* anything else: logged, reply 500/503 */
 #define DB_DUP    (-2)   /* duplicate key */
-#define DB_DOWN   (-3)   /* cannot reach the server */
-#define DB_RETRY  (-4)   /* deadlock or lock wait timeout: try again */
+#define DB_DOWN   (-3)   /* unreachable, or not taking statements now */
+#define DB_RETRY  (-4)   /* deadlock, lock wait timeout, certification failure */
 
 struct db;
+
+/* The DB_* code for a server or client error number (0 for 0): DB_DUP,
+ * DB_RETRY (deadlock, lock wait timeout, Galera certification failure),
+ * DB_DOWN (connection lost, or a server that cannot take statements now:
+ * a Galera node not ready, read-only mode), else DB_ERR. */
+int	 db_error_code(unsigned int);
+
+/* How many times a transaction is run in all when it meets a deadlock or a
+ * certification failure (DB_RETRY): db_exec does it for a statement outside
+ * a transaction, a caller that can replay its transaction with the same
+ * result does it for the whole (findings_act, findings_patch); pausing
+ * db_conflict_pause(n) before the n-th rerun. */
+#define DB_ATTEMPTS 3
+void	 db_conflict_pause(int);
 
 /* A handle; nothing connects until the first statement (so it may be
  * created before fork). */

@@ -1050,9 +1050,15 @@ findings_act(struct db *db, const char *tenant_id, const char *id,
 	struct audit_head head;
 	int attempt, found;
 
-	/* A deadlock or lock timeout rolls the whole transaction back;
-	 * running it again from the start is safe. */
-	for (attempt = 0; attempt < 3; attempt++) {
+	/* A deadlock, a lock timeout or a certification failure rolls the
+	 * whole transaction back (this one's rollback does after a lock
+	 * timeout); running it again from the start reads the finding
+	 * afresh and decides again, so the result is what a first run at
+	 * that moment would give, with one history entry, event and audit
+	 * entry. */
+	for (attempt = 0; attempt < DB_ATTEMPTS; attempt++) {
+		if (attempt > 0)
+			db_conflict_pause(attempt);
 		*after = NULL;
 		memset(res, 0, sizeof(*res));
 		if ((*rc = db_begin(db)) != 0)
@@ -1081,8 +1087,9 @@ findings_act(struct db *db, const char *tenant_id, const char *id,
 	return o;
 }
 
-enum findings_outcome
-findings_patch(struct db *db, const char *tenant_id, const char *id,
+/* One attempt at findings_patch. */
+static enum findings_outcome
+patch_once(struct db *db, const char *tenant_id, const char *id,
     int assignee_set, const char *assignee, int notes_set, const char *notes,
     const char *user, const char *actor, time_t now,
     struct finding_row **after, int *rc)
@@ -1140,6 +1147,29 @@ findings_patch(struct db *db, const char *tenant_id, const char *id,
 	}
 	*after = row;
 	return FINDINGS_OK;
+}
+
+enum findings_outcome
+findings_patch(struct db *db, const char *tenant_id, const char *id,
+    int assignee_set, const char *assignee, int notes_set, const char *notes,
+    const char *user, const char *actor, time_t now,
+    struct finding_row **after, int *rc)
+{
+	enum findings_outcome o = FINDINGS_DB_ERROR;
+	int attempt;
+
+	/* As findings_act: a transaction rolled back by a deadlock or a
+	 * certification failure is run again from the start; it sets the
+	 * same fields on the finding as it is then. */
+	for (attempt = 0; attempt < DB_ATTEMPTS; attempt++) {
+		if (attempt > 0)
+			db_conflict_pause(attempt);
+		o = patch_once(db, tenant_id, id, assignee_set, assignee,
+		    notes_set, notes, user, actor, now, after, rc);
+		if (o != FINDINGS_DB_ERROR || *rc != DB_RETRY)
+			break;
+	}
+	return o;
 }
 
 /* An observation's metadata string as stored: NULL is "". */

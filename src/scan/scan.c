@@ -1,6 +1,8 @@
-/* scan.c: one scan of one integration. The per-integration lock is a
- * MariaDB named lock on the scanner's own connection, so it dies with the
- * process. Resources are evaluated as they come; the findings they fire
+/* scan.c: one scan of one integration. The integration is held by a lease,
+ * a row of scan_leases (0038) naming this scanner, renewed while the scan
+ * runs and taken over once it expires, or at once when its holder was a
+ * process of this host that is gone: a row is replicated and certified by
+ * Galera, where a named lock (GET_LOCK) lived on one node only. Resources are evaluated as they come; the findings they fire
  * are written a batch of FINDINGS_BATCH at a time, each batch one
  * transaction (findings_observe_batch), so a scan killed midway leaves
  * whole batches, the next "vigil-scan --due" marks it failed, and a new
@@ -10,7 +12,9 @@
  * inventory and the database's work overlap. */
 #include "vigil.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +41,14 @@
 
 #define SCAN_ERR_MAX		512
 #define SCAN_PROGRESS_US	2000000LL	/* scans row refresh */
+/* A lease lasts SCAN_LEASE_S from its last renewal and is renewed every
+ * SCAN_LEASE_RENEW_US while resources come in: a scanner that stops
+ * renewing (killed on another host, cut off) loses it a minute later at
+ * most, and a collection may wait up to 50 s on one page without losing
+ * it. */
+#define SCAN_LEASE_S		60
+#define SCAN_LEASE_RENEW_US	10000000LL
+#define SCAN_HOLDER_MAX		320		/* scan_leases.holder */
 #define SCAN_ENV_MAX		32		/* findings.environment */
 #define SCAN_SUB_MAX		64		/* findings.subscription_id */
 #define SCAN_RESOURCE_MAX	1024		/* findings.resource_id */
@@ -80,6 +92,10 @@ struct ctx {
 	}			 w;
 	time_t			 now;
 	long long		 t0_us, last_us;
+	/* The lease this scan holds ("" in a dry run), last renewed at
+	 * lease_us. */
+	char			 holder[SCAN_HOLDER_MAX];
+	long long		 lease_us;
 	char			 err[SCAN_ERR_MAX];
 };
 
@@ -496,20 +512,50 @@ observe(struct ctx *c, const struct rule *rule, const char *rid,
 	return 0;
 }
 
-static void
+/* Renew the scan's lease: 0, 1 lost (another scanner took it after it
+ * expired: stop, writing nothing more), or a DB_* code (tried again at the
+ * next renewal; the lease has SCAN_LEASE_S to go). */
+static int
+lease_renew(struct ctx *c)
+{
+	unsigned long long n;
+	int rc;
+
+	if ((rc = db_exec_affected(c->db, SQL_SCAN_LEASE_RENEW,
+	    (struct db_val[]){ DB_INT(SCAN_LEASE_S), DB_STR(c->integration_id),
+	    DB_STR(c->holder), DB_STR(c->scan_id) }, 4, &n)) != 0)
+		return rc;
+	return n == 0;
+}
+
+/* After each resource: the scans row's progress, and the lease. Non-zero
+ * (c->err set) when the lease was lost. */
+static int
 progress(struct ctx *c)
 {
 	long long t = vtime_mono_us();
 
 	if (c->opts->progress)
 		c->opts->progress(c->opts->arg, c->st);
-	if (c->scan_id != NULL && t - c->last_us >= SCAN_PROGRESS_US) {
+	if (c->scan_id == NULL)
+		return 0;
+	if (t - c->last_us >= SCAN_PROGRESS_US) {
 		c->last_us = t;
 		/* Best effort: GET /scans/{id} shows how far it got. */
 		(void)db_exec(c->db, SQL_SCAN_PROGRESS, (struct db_val[]){
 		    DB_INT(c->st->resources), DB_INT(c->st->rules_evaluated),
 		    DB_STR(c->scan_id) }, 3, NULL);
 	}
+	if (c->holder[0] != '\0' && t - c->lease_us >= SCAN_LEASE_RENEW_US) {
+		c->lease_us = t;
+		if (lease_renew(c) == 1) {
+			snprintf(c->err, sizeof(c->err), "the scanner lost its "
+			    "lease on the integration (it was not renewed for "
+			    "%d s and another scanner took it)", SCAN_LEASE_S);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* connector_emit: evaluate every rule of the resource's type. Non-zero
@@ -530,8 +576,7 @@ on_resource(void *arg, json_object *res)
 	    strlen(rid) > SCAN_RESOURCE_MAX) {
 		log_warn("scan: a resource without a usable id or type was "
 		    "skipped");
-		progress(c);
-		return 0;
+		return progress(c);
 	}
 	resource_subscription(res, rid, sub, sizeof(sub));
 	resource_environment(res, env, sizeof(env));
@@ -564,7 +609,7 @@ on_resource(void *arg, json_object *res)
 	}
 	scan_meta_clear(&meta);
 	if (rc == 0)
-		progress(c);
+		rc = progress(c);
 	return rc;
 }
 
@@ -924,7 +969,7 @@ scan_body(struct ctx *c, const struct db_res *integration)
 		(void)flush(c);
 	/* Every batch written before the end of the scan is decided. */
 	(void)batch_join(c);
-	progress(c);
+	(void)progress(c);
 	if (c->err[0] != '\0')
 		return -1;
 	if (rc != 0) {
@@ -1148,31 +1193,123 @@ scan_insert(struct db *db, const char *tenant_id, const char *integration_id,
 	    DB_STR(at) }, 5, NULL);
 }
 
-/* Take the integration's lock: 1 taken, 0 held elsewhere, or DB_*. */
+/* This process as a lease holder: "host:boot id:pid". The boot id tells
+ * two machines (or two boots of one) apart when their host names match. */
+static void
+lease_holder(char *out, size_t outsz)
+{
+	char host[256], boot[40] = "";
+	FILE *f;
+
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	if ((f = fopen("/proc/sys/kernel/random/boot_id", "r")) != NULL) {
+		if (fgets(boot, sizeof(boot), f) == NULL)
+			boot[0] = '\0';
+		fclose(f);
+	}
+	boot[strcspn(boot, "\n")] = '\0';
+	snprintf(out, outsz, "%s:%.8s:%ld", host, boot, (long)getpid());
+}
+
+/* 1 if holder names a process of this host (same name, same boot) that no
+ * longer exists: its lease may be taken over without waiting for it to
+ * expire, as a named lock died with its connection. Hosts that run
+ * vigil-scan must have distinct names (vigil-scan(8)). */
 static int
-lock_take(struct db *db, const char *integration_id)
+lease_holder_gone(const char *holder)
+{
+	char me[SCAN_HOLDER_MAX];
+	const char *p;
+	char *end;
+	size_t n;
+	long pid;
+
+	lease_holder(me, sizeof(me));
+	if ((p = strrchr(me, ':')) == NULL)
+		return 0;
+	n = (size_t)(p - me) + 1;
+	if (strncmp(holder, me, n) != 0 || holder[n] == '\0')
+		return 0;
+	errno = 0;
+	pid = strtol(holder + n, &end, 10);
+	if (errno != 0 || *end != '\0' || pid <= 0 || pid > 0x7fffffffL)
+		return 0;
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Whether the lease of integration_id is held by a live holder: 1 held,
+ * 0 free (no row, expired, or its holder gone), or DB_*. When scan_id is
+ * not NULL, only a lease of that scan counts as held. When drop is set, a
+ * lease found dead is deleted (exactly that row, so that a lease taken
+ * meanwhile by someone else stays). */
+static int
+lease_held(struct db *db, const char *integration_id, const char *scan_id,
+    int drop)
 {
 	struct db_res *res = NULL;
-	const char *v;
+	const char *holder, *sid, *expired;
 	int rc;
 
-	if ((rc = db_exec(db, SQL_SCAN_LOCK, (struct db_val[]){
+	if ((rc = db_exec(db, SQL_SCAN_LEASE_GET, (struct db_val[]){
 	    DB_STR(integration_id) }, 1, &res)) != 0)
 		return rc;
-	v = db_cell(res, 0, 0);
-	rc = v == NULL ? DB_ERR : strcmp(v, "1") == 0;
+	if (res->nrows == 0) {
+		rc = 0;
+		goto out;
+	}
+	holder = db_cell(res, 0, 0);
+	sid = db_cell(res, 0, 1);
+	expired = db_cell(res, 0, 2);
+	if (holder == NULL || sid == NULL || expired == NULL) {
+		rc = DB_ERR;
+		goto out;
+	}
+	if (strcmp(expired, "0") == 0 && !lease_holder_gone(holder)) {
+		rc = scan_id == NULL || strcmp(sid, scan_id) == 0;
+		goto out;
+	}
+	rc = 0;
+	if (drop) {
+		log_warn("integration %s: lease of %s (scan %s) %s; taken over",
+		    integration_id, holder, sid, strcmp(expired, "0") != 0 ?
+		    "expired" : "held by a process that is gone");
+		rc = db_exec(db, SQL_SCAN_LEASE_DROP, (struct db_val[]){
+		    DB_STR(integration_id), DB_STR(holder), DB_STR(sid) }, 3,
+		    NULL);
+	}
+out:
 	db_res_free(res);
 	return rc;
 }
 
-static void
-lock_release(struct db *db, const char *integration_id)
+/* Take the integration's lease for scan_id as holder: 1 taken, 0 held by
+ * a live scanner, or DB_*. Two scanners taking it at once: one INSERT
+ * wins, the other meets the duplicate key (one server) or a
+ * certification failure (Galera, DB_RETRY), and finds it held. */
+static int
+lease_take(struct db *db, const char *integration_id, const char *scan_id,
+    const char *holder)
 {
-	struct db_res *res = NULL;
+	int rc;
 
-	if (db_exec(db, SQL_SCAN_UNLOCK, (struct db_val[]){
-	    DB_STR(integration_id) }, 1, &res) == 0)
-		db_res_free(res);
+	if ((rc = lease_held(db, integration_id, NULL, 1)) != 0)
+		return rc < 0 ? rc : 0;
+	rc = db_exec(db, SQL_SCAN_LEASE_TAKE, (struct db_val[]){
+	    DB_STR(integration_id), DB_STR(holder), DB_STR(scan_id),
+	    DB_INT(SCAN_LEASE_S) }, 4, NULL);
+	if (rc == DB_DUP || rc == DB_RETRY)
+		return 0;
+	return rc == 0 ? 1 : rc;
+}
+
+static void
+lease_release(struct db *db, const char *integration_id, const char *scan_id,
+    const char *holder)
+{
+	(void)db_exec(db, SQL_SCAN_LEASE_DROP, (struct db_val[]){
+	    DB_STR(integration_id), DB_STR(holder), DB_STR(scan_id) }, 3, NULL);
 }
 
 /* The scan row (SCAN_COLS) of id into *out: 1, 0 not found, or DB_*. */
@@ -1219,7 +1356,8 @@ scan_run(struct db *db, const char *scan_id, const struct scan_opts *opts,
 		out = SCAN_SKIPPED;
 		goto out;
 	}
-	if ((rc = lock_take(db, c.integration_id)) < 0) {
+	lease_holder(c.holder, sizeof(c.holder));
+	if ((rc = lease_take(db, c.integration_id, scan_id, c.holder)) < 0) {
 		snprintf(err, errsz, "database error: %s", db_error(db));
 		goto out;
 	}
@@ -1228,7 +1366,8 @@ scan_run(struct db *db, const char *scan_id, const struct scan_opts *opts,
 		goto out;
 	}
 	locked = 1;
-	/* Under the lock: is it still queued, and may it run? */
+	c.lease_us = vtime_mono_us();
+	/* Under the lease: is it still queued, and may it run? */
 	db_res_free(scan);
 	if ((rc = scan_load(db, scan_id, &scan)) <= 0) {
 		snprintf(err, errsz, "database error: %s", db_error(db));
@@ -1294,7 +1433,7 @@ scan_run(struct db *db, const char *scan_id, const struct scan_opts *opts,
 out:
 	ctx_free(&c);
 	if (locked)
-		lock_release(db, c.integration_id);
+		lease_release(db, c.integration_id, scan_id, c.holder);
 	db_res_free(res);
 	db_res_free(integ);
 	db_res_free(scan);
@@ -1349,7 +1488,7 @@ out:
 long
 scan_fail_stale(struct db *db, time_t now)
 {
-	struct db_res *ids = NULL, *scan = NULL, *fr = NULL;
+	struct db_res *ids = NULL, *scan = NULL;
 	char error[512];
 	long n = 0;
 	size_t i;
@@ -1365,11 +1504,12 @@ scan_fail_stale(struct db *db, time_t now)
 		if (rc == 0)
 			continue;
 		integ = db_cell(scan, 0, SCAN_C_INTEGRATION);
-		if ((rc = db_exec(db, SQL_SCAN_LOCK_FREE, (struct db_val[]){
-		    DB_STR(integ) }, 1, &fr)) != 0)
+		/* Its scanner is gone once the scan's lease is: expired,
+		 * taken over, released, or of a process of this host that
+		 * no longer exists. */
+		if ((rc = lease_held(db, integ, id, 0)) < 0)
 			break;
-		if (db_cell(fr, 0, 0) != NULL &&
-		    strcmp(db_cell(fr, 0, 0), "1") == 0) {
+		if (rc == 0) {
 			runner = db_cell(scan, 0, SCAN_C_RUNNER);
 			snprintf(error, sizeof(error), "the scanner running "
 			    "it (%s) stopped before it finished",
@@ -1385,12 +1525,9 @@ scan_fail_stale(struct db *db, time_t now)
 			}
 		}
 		rc = 0;
-		db_res_free(fr);
-		fr = NULL;
 		db_res_free(scan);
 		scan = NULL;
 	}
-	db_res_free(fr);
 	db_res_free(scan);
 	db_res_free(ids);
 	return rc < 0 ? rc : n;

@@ -18,6 +18,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -599,28 +600,31 @@ def api_served_since(c, host, t_mono):
 def two_writers(c, tenant, fids):
     """A probe, not a scenario of the supported topology: what Vigil does
     today when two nodes take writes at once, as they may for a moment
-    around a failover. Expected to fail until the code is Galera-correct
-    (leases instead of GET_LOCK, retries on certification failures).
+    around a failover.
 
-    1. A scan lock held on db1 (the SQL vigil-scan runs) while a scanner
-       reaching db2 directly scans the same integration: GET_LOCK is local
-       to its node, so the second scanner must not start, but does.
+    1. A scan lease taken through db1 (the row vigil-scan inserts) while a
+       scanner reaching db2 directly scans the same integration: the row
+       is replicated, so the second scanner must refuse (exit 4), then
+       scan once the lease is gone. (With GET_LOCK, local to its node, it
+       scanned anyway.)
     2. api2 talks to db2 directly while api1 goes through HAProxy (db1);
        both act on the same findings: Galera aborts one of two conflicting
        commits (certification failure, error 1213)."""
     res = Result("two-writers (probe)")
     conf2 = c.write_conf(os.path.join(c.hostdir("scan2"), "vigil-db2.conf"),
                          db_host=cl.addr("db2"))
-    lock = "vigil_scan_" + tenant.integration
-    holder = subprocess.Popen(
-        [cl.which("mariadb", "mysql"), "--no-defaults", "-S",
-         c.db_sock("db1"), "-uroot", "-N", "-B", "-e",
-         "SELECT GET_LOCK('%s', 0); SELECT SLEEP(20)" % lock],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+    # A scanner through db1 holds the integration's lease: its row, as
+    # vigil-scan inserts it, for a live process of this machine (the hosts
+    # share its name and pids, so a dead pid would be taken over at once).
+    sleeper = subprocess.Popen(["sleep", "60"], stdin=subprocess.DEVNULL)
     try:
-        until(lambda: c.rows("db1", "SELECT IS_USED_LOCK('%s')" % lock)
-              [0][0] != "NULL", 10, 0.2)
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            boot = f.read().strip()[:8]
+        holder = "%s:%s:%d" % (socket.gethostname(), boot, sleeper.pid)
+        c.rows("db1", "INSERT INTO vigil.scan_leases (integration_id, "
+               "holder, scan_id, acquired_at, expires_at) VALUES ('%s', "
+               "'%s', 'scn_probe', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) + "
+               "INTERVAL 60 SECOND)" % (tenant.integration, holder))
         r = subprocess.run(
             ["ip", "netns", "exec", cl.ns("scan2"), c.ctl.vigil_scan_bin,
              "-c", conf2, "--once", "--integration", tenant.integration],
@@ -628,15 +632,28 @@ def two_writers(c, tenant, fids):
             text=True, timeout=120)
         out = r.stdout + r.stderr
         scanned = "started" in out or "completed" in out
-        res.rows["scan lock held on db1; scanner on db2"] = \
-            "scanned anyway (GET_LOCK is not replicated)" if scanned else \
+        res.rows["scan lease taken through db1; scanner on db2"] = \
+            "scanned anyway" if scanned else \
             "refused (exit %d)" % r.returncode
-        if scanned:
-            res.fail("a second scanner scanned an integration whose lock "
-                     "was held on another node")
+        if scanned or r.returncode != 4:
+            res.fail("a second scanner scanned an integration whose lease "
+                     "was held through another node: %s" % out.strip())
     finally:
-        holder.kill()
-        holder.wait()
+        sleeper.kill()
+        sleeper.wait()
+        c.rows("db1", "DELETE FROM vigil.scan_leases WHERE integration_id "
+               "= '%s' AND scan_id = 'scn_probe'" % tenant.integration)
+    # The scan it queued runs once the lease is gone.
+    r = subprocess.run(
+        ["ip", "netns", "exec", cl.ns("scan2"), c.ctl.vigil_scan_bin,
+         "-c", conf2, "--once", "--integration", tenant.integration],
+        env=c.ctl.env(), stdin=subprocess.DEVNULL, capture_output=True,
+        text=True, timeout=300)
+    res.rows["then, the lease released: scanner on db2"] = \
+        "exit %d" % r.returncode
+    if r.returncode != 0:
+        res.fail("the scan did not run once the lease was released: %s" %
+                 (r.stdout + r.stderr).strip())
     # api2 straight to db2.
     c.stop("api2")
     c.write_conf(c.conf("api2"), db_host=cl.addr("db2"))

@@ -1450,6 +1450,25 @@ class T06Database(Base):
         self.assertEqual(STACK.api_workers(), workers,
                          "workers were replaced while the database was down")
 
+    def test_503_while_db_cannot_take_writes(self):
+        """A server up but refusing writes (read_only here; a Galera node
+        out of the primary component or still joining answers 1047 the
+        same way): 503 with Retry-After, never 500, and writes work again
+        once it takes them."""
+        STACK.sql("SET GLOBAL read_only = ON")
+        try:
+            for name, base in self.frontends():
+                with self.subTest(frontend=name):
+                    r = self.create_key(base, self.key, name="ro")
+                    self.assert_error(r, 503, "service_unavailable")
+                    self.assertEqual(r.header("Retry-After"), "1", r)
+        finally:
+            STACK.sql("SET GLOBAL read_only = OFF")
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                r = self.create_key(base, self.key, name="rw")
+                self.assertEqual(r.status, 201, r)
+
 
 # --- the pre-fork pool ------------------------------------------------------------
 

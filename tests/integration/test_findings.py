@@ -25,6 +25,7 @@ import time
 import unittest
 import urllib.parse
 
+import stack as stackmod
 import test_api as api
 from test_api import (Base, OpenApi, auth, from_vigil, new_key, new_tenant,
                       rfc3339, wait_until, MIB, SQL_EVIL, TS_RE)
@@ -1527,6 +1528,57 @@ T43_TABLE = {
     "dismissed": {"accept": None, "resolve": None, "snooze": None,
                   "dismiss": None},
 }
+
+
+class T48cDeadlockReplay(FBase):
+    """A findings transaction that the server rolls back as a deadlock
+    victim (as Galera rolls back one of two conflicting commits, error
+    1213) is run again, and the client gets the answer of one run: 200,
+    with one history entry, event and audit entry (a 503 before)."""
+
+    def test_patch_replayed_after_deadlock(self):
+        base = STACK.urls()["nginx"]
+        fid = self.fresh("low")
+        n0 = len(db_history(self.tenant_id, fid))
+        e0 = len(db_events(self.tenant_id, fid))
+        a0 = len(db_audit(self.tenant_id))
+        STACK.sql("CREATE DATABASE IF NOT EXISTS vigil_scratch; "
+                  "CREATE TABLE IF NOT EXISTS vigil_scratch.heavy "
+                  "(id INT PRIMARY KEY AUTO_INCREMENT, v INT) "
+                  "ENGINE=InnoDB")
+        # The other transaction holds the finding, made heavier than the
+        # PATCH's (many rows written) so that InnoDB picks the PATCH as
+        # the victim; then, while the PATCH holds the tenant and waits
+        # for the finding, it asks for the tenant: a deadlock.
+        script = (
+            "START TRANSACTION; "
+            "INSERT INTO vigil_scratch.heavy (v) SELECT seq FROM "
+            "vigil_scratch.seq_1_to_2000; "
+            "SELECT id FROM vigil.findings WHERE tenant_id = '%s' AND "
+            "id = '%s' FOR UPDATE; "
+            "SELECT SLEEP(1.5); "
+            "SELECT id FROM vigil.tenants WHERE id = '%s' FOR UPDATE; "
+            "SELECT SLEEP(0.3); ROLLBACK;" % (self.tenant_id, fid,
+                                              self.tenant_id))
+        holder = stackmod.subprocess.Popen(
+            [stackmod.which("mariadb", "mysql"), "--no-defaults", "-S",
+             STACK.db_sock, "-uroot", "-N", "-B", "-e", script],
+            stdin=stackmod.subprocess.DEVNULL,
+            stdout=stackmod.subprocess.PIPE,
+            stderr=stackmod.subprocess.STDOUT, text=True)
+        try:
+            time.sleep(0.7)
+            r = request(base, "PATCH", "/api/v1/findings/" + fid,
+                        {"notes": "replayed"}, auth(self.wkey))
+        finally:
+            out = holder.communicate(timeout=30)[0]
+        self.assertEqual(r.status, 200, (r, out))
+        self.assertEqual(r.json()["notes"], "replayed", r)
+        self.assertIn("Deadlock", open(STACK.logfile("vigil-api.log"),
+                                       errors="replace").read(), out)
+        self.assertEqual(len(db_history(self.tenant_id, fid)), n0 + 1)
+        self.assertEqual(len(db_events(self.tenant_id, fid)), e0 + 1)
+        self.assertEqual(len(db_audit(self.tenant_id)), a0 + 1)
 
 
 class T49Atomicity(FBase):

@@ -496,7 +496,8 @@ class T71ScanLifecycle(ScanBase):
 
 
 class T72Concurrency(ScanBase):
-    """The per-integration lock: two scanners, and one killed midway."""
+    """The per-integration lease: two scanners, one killed midway, one
+    on another host."""
 
     @classmethod
     def setUpClass(cls):
@@ -535,7 +536,8 @@ class T72Concurrency(ScanBase):
         r = self.req("POST", "/api/v1/scans", {"integration_id": integ})
         self.assertEqual(r.status, 409, r)
         seq0 = last_event_seq()
-        # The lock died with the connection; the next --due fails it.
+        # Its lease names a process of this host that is gone: the next
+        # --due fails it at once.
         ok = wait_until(lambda: STACK.scan("--due", conf=CONF).returncode
                         == 0 and self.req("GET", "/api/v1/scans/" + sid)
                         .json()["status"] == "failed", 30, 0.5)
@@ -551,6 +553,64 @@ class T72Concurrency(ScanBase):
         self.assertEqual(n, [["1500"]])
         s = self.scan(integ)
         self.assertEqual(s["status"], "completed", s)
+
+    def lease_rows(self, integ):
+        return STACK.query("SELECT holder, scan_id FROM scan_leases WHERE "
+                           "integration_id = '%s'" % integ)
+
+    def test_3_two_once_one_integration(self):
+        """Two `vigil-scan --once` of one integration at once: never two
+        scans of it running together, and no lease left behind."""
+        integ = self.integ
+        before = [r[0] for r in STACK.query(
+            "SELECT id FROM scans WHERE integration_id = '%s'" % integ)]
+        ps = [STACK.scan("--once", "--integration", integ, conf=CONF,
+                         wait=False) for _ in range(2)]
+        outs = [p.communicate(timeout=600) for p in ps]
+        rcs = sorted(p.returncode for p in ps)
+        # 4: the other one held it (vigil-scan(8)); or one ran after the
+        # other had finished.
+        self.assertIn(rcs, ([0, 0], [0, 4]), outs)
+        rows = [r for r in STACK.query(
+            "SELECT id, status, started_at, finished_at FROM scans WHERE "
+            "integration_id = '%s' ORDER BY started_at" % integ)
+            if r[0] not in before]
+        self.assertEqual([r[1] for r in rows], ["completed"] * len(rows),
+                         rows)
+        self.assertEqual(len(rows), 2 if rcs == [0, 0] else 1, (rows, outs))
+        for a, b in zip(rows, rows[1:]):
+            self.assertLessEqual(a[3], b[2], "two scans overlapped")
+        self.assertEqual(self.lease_rows(integ), [])
+
+    def test_4_lease_held_elsewhere(self):
+        """A lease held by a scanner of another host (on a cluster, one
+        that reached another Galera node, where a GET_LOCK was not seen):
+        the scan waits while it is live and takes it over once expired."""
+        integ = self.integ
+        STACK.sql("INSERT INTO scan_leases (integration_id, holder, "
+                  "scan_id, acquired_at, expires_at) VALUES ('%s', "
+                  "'scanner-elsewhere:0123abcd:4242', 'scn_elsewhere', "
+                  "UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) + INTERVAL 60 SECOND)"
+                  % integ, database="vigil")
+        p = STACK.scan("--once", "--integration", integ, conf=CONF)
+        self.assertEqual(p.returncode, 4, p.stdout + p.stderr)
+        self.assertIn("another scanner", p.stderr)
+        queued = STACK.query("SELECT id FROM scans WHERE integration_id = "
+                             "'%s' AND status = 'queued'" % integ)
+        self.assertEqual(len(queued), 1, queued)
+        self.assertEqual(self.lease_rows(integ),
+                         [["scanner-elsewhere:0123abcd:4242",
+                           "scn_elsewhere"]])
+        # Its holder stopped renewing it: expired, it is taken over.
+        STACK.sql("UPDATE scan_leases SET expires_at = UTC_TIMESTAMP(6) - "
+                  "INTERVAL 1 SECOND WHERE integration_id = '%s'" % integ,
+                  database="vigil")
+        p = STACK.scan("--once", "--integration", integ, conf=CONF)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(STACK.query("SELECT status FROM scans WHERE id = "
+                                     "'%s'" % queued[0][0]),
+                         [["completed"]])
+        self.assertEqual(self.lease_rows(integ), [])
 
 
 class T73Secrets(ScanBase):
@@ -1073,7 +1133,7 @@ class T75Batches(ScanBase):
         c = self.tenant_counts(tenant_id)
         self.assertEqual((len(c["history"]), len(c["audit"])), (got, got))
         self.assertEqual(c["events"], [["finding.detected", str(got)]])
-        # Once the lock has died with the connection, the next scan marks
+        # Once its lease names a process that is gone, the next scan marks
         # the killed one failed and runs.
         ok = wait_until(lambda: STACK.scan(
             "--once", "--integration", integ, conf=CONF,

@@ -24,6 +24,7 @@ main(void)
 		vjson_suite,
 		vtime_suite,
 		sla_suite,
+		db_suite,
 	};
 	SRunner *sr;
 	size_t i;

@@ -17,6 +17,7 @@ Suite	*cidr_suite(void);
 Suite	*observable_suite(void);
 Suite	*conf_suite(void);
 Suite	*crypto_suite(void);
+Suite	*db_suite(void);
 Suite	*events_suite(void);
 Suite	*channels_suite(void);
 Suite	*id_suite(void);
