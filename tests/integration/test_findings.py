@@ -2342,9 +2342,13 @@ class T54GetOneStatement(FBase):
                 r = request(base, "GET", "/api/v1/findings/" + fid,
                             headers=auth(tkey))
                 self.assert_error(r, 404, "finding_not_found")
-                # a finding no import reports: an empty list
+                # vigilctl findings import without --format is the import
+                # --format vigil --source import: that one source alone
                 plain = self.fresh("low")
-                self.assertEqual(self.get(base, plain)["sources"], [])
+                self.assertEqual(
+                    [(x["source"], x["format"])
+                     for x in self.get(base, plain)["sources"]],
+                    [("import", "vigil")])
 
     def test_key_checks(self):
         fid = self.fresh("medium")
