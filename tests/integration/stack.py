@@ -761,17 +761,39 @@ http {{
             api = os.path.join(d, "bin", "vigil-api")
             shutil.copy2(self.vigil_api, api)
             os.chmod(api, 0o755)
+        # Likewise every file and folder of the source tree vigil.conf
+        # names (the OpenAPI document, the rules, the ATT&CK list, the
+        # control catalogues, the message templates): copies under ROOT,
+        # in a vigil.conf of their own, when www-data cannot read them.
         fcgid_conf = self.conf
-        openapi = os.path.join(self.srcdir, "doc", "openapi.json")
-        if not world_reachable(openapi):
-            shutil.copy2(openapi, os.path.join(d, "openapi.json"))
-            os.chmod(os.path.join(d, "openapi.json"), 0o644)
+        with open(self.conf) as f:
+            lines = f.read().split("\n")
+        copied = False
+        for i, line in enumerate(lines):
+            key, sep, val = line.partition(" = ")
+            if (not sep or key not in ("openapi_file", "rules_dir",
+                                       "attack_file", "frameworks_dir",
+                                       "template_dir") or
+                    not val.startswith(self.srcdir + os.sep) or
+                    world_reachable(val)):
+                continue
+            dst = os.path.join(d, "src-" + os.path.basename(val))
+            if os.path.isdir(val):
+                shutil.rmtree(dst, ignore_errors=True)
+                shutil.copytree(val, dst)
+                for top, dirs, files in os.walk(dst):
+                    os.chmod(top, 0o755)
+                    for n in files:
+                        os.chmod(os.path.join(top, n), 0o644)
+            else:
+                shutil.copy2(val, dst)
+                os.chmod(dst, 0o644)
+            lines[i] = "%s = %s" % (key, dst)
+            copied = True
+        if copied:
             fcgid_conf = os.path.join(d, "vigil.conf")
-            with open(self.conf) as f:
-                text = f.read()
             with open(fcgid_conf, "w") as f:
-                f.write(text.replace(openapi, os.path.join(d,
-                                                           "openapi.json")))
+                f.write("\n".join(lines))
             os.chmod(fcgid_conf, 0o644)
         self.fcgid_conf = fcgid_conf
         fcgid = os.path.join(d, "vigil-fcgid.conf")
