@@ -27,10 +27,13 @@ given, is recorded in the file's "source".
   ("1.2.5: Network security controls ..."), each titled by the short
   headline of the section it sits in, as Prowler gives it; no
   requirement text.
-- soc2: the Trust Services Criteria Prowler's AWS, Azure and GCP mappings
-  (prowler/compliance/*/soc2_*.json) name ("CC6.1"), each titled by its
-  category ("Logical and Physical Access") and, for the COSO principles,
-  the principle's number; no criterion text (the AICPA's).
+- soc2: every criterion of the Trust Services Criteria 2017, CC1.1 to
+  P8.1, from the table TSC below (the TSC's numbering: each series and
+  how many criteria it has), each titled by its category ("Logical and
+  Physical Access", "Privacy: Notice") and, for CC1-CC5, the COSO
+  principle's number; no criterion text (the AICPA's). The checkout is
+  only checked: every criterion Prowler's AWS, Azure and GCP mappings
+  (prowler/compliance/*/soc2_*.json) name must be in the table.
 """
 
 import json
@@ -120,38 +123,59 @@ def pci(root):
     return "4.0", ctrls
 
 
+# The Trust Services Criteria 2017 (points of focus revised 2022): each
+# series, its category's name and how many criteria it numbers, with, for
+# CC1-CC5, the COSO 2013 principle the first criterion restates (the rest
+# follow in order). The numbering and the category names are the TSC's
+# structure; the titles are those names, never the criterion text (the
+# AICPA's).
+TSC = (
+    ("CC1", "Control Environment", 5, 1),
+    ("CC2", "Communication and Information", 3, 13),
+    ("CC3", "Risk Assessment", 4, 6),
+    ("CC4", "Monitoring Activities", 2, 16),
+    ("CC5", "Control Activities", 3, 10),
+    ("CC6", "Logical and Physical Access", 8, None),
+    ("CC7", "System Operations", 5, None),
+    ("CC8", "Change Management", 1, None),
+    ("CC9", "Risk Mitigation", 2, None),
+    ("A1", "Additional Criteria for Availability", 3, None),
+    ("C1", "Additional Criteria for Confidentiality", 2, None),
+    ("PI1", "Additional Criteria for Processing Integrity", 5, None),
+    ("P1", "Privacy: Notice", 1, None),
+    ("P2", "Privacy: Choice and Consent", 1, None),
+    ("P3", "Privacy: Collection", 2, None),
+    ("P4", "Privacy: Use, Retention and Disposal", 3, None),
+    ("P5", "Privacy: Access", 2, None),
+    ("P6", "Privacy: Disclosure and Notification", 7, None),
+    ("P7", "Privacy: Quality", 1, None),
+    ("P8", "Privacy: Monitoring and Enforcement", 1, None),
+)
+
+
 def soc2(root):
-    out = {}
-    crit = re.compile(r"^((?:CC|A|C|PI|P)[0-9]+\.[0-9]+)\s+(.*)$")
-    coso = re.compile(r"^COSO Principle ([0-9]+)\b")
-    cat = re.compile(r"^[A-Z]+[0-9]+\.0\s*-\s*(.*\S)\s*$")
+    """Every criterion of the TSC table above. ROOT, a Prowler checkout,
+    is only checked against it: a criterion Prowler's mappings name that
+    the table lacks (a new revision of the TSC) stops the script rather
+    than leaving rules pointing at nothing."""
+    ctrls = []
+    for series, name, count, coso in TSC:
+        for i in range(count):
+            title = name
+            if coso is not None:
+                title += " (COSO Principle %d)" % (coso + i)
+            ctrls.append({"id": "%s.%d" % (series, i + 1), "title": title})
+    known = {c["id"] for c in ctrls}
+    crit = re.compile(r"^((?:CC|A|C|PI|P)[0-9]+\.[0-9]+)\b")
     for p in PROVIDERS:
         d = prowler(root, "%s/soc2_%s.json" % (p, p))
         if d is None:
             continue
         for r in d["Requirements"]:
             m = crit.match(r["Name"].strip())
-            if not m:
-                continue
-            title = ""
-            for a in r.get("Attributes", []):
-                c = cat.match(a.get("Section", ""))
-                if c:
-                    title = c.group(1)
-                    break
-            title = title.replace("Additional Criterial",
-                                  "Additional Criteria")
-            title = re.sub(r"^Common Criteria Related to ", "", title)
-            c = coso.match(m.group(2))
-            if c:
-                title += " (COSO Principle %s)" % c.group(1)
-            out.setdefault(m.group(1), title)
-
-    def key(i):
-        m = re.match(r"([A-Z]+)([0-9]+)\.([0-9]+)", i)
-        order = {"CC": 0, "A": 1, "C": 2, "PI": 3, "P": 4}
-        return (order[m.group(1)], int(m.group(2)), int(m.group(3)))
-    ctrls = [{"id": k, "title": out[k]} for k in sorted(out, key=key)]
+            if m and m.group(1) not in known:
+                sys.exit("soc2: Prowler's %s mapping names %s, which the "
+                         "TSC table lacks" % (p, m.group(1)))
     return "2017 (revised points of focus 2022)", ctrls
 
 
@@ -180,9 +204,12 @@ FRAMEWORKS = {
             "Standards Council's and its requirement text is not "
             "reproduced."),
     "soc2": ("soc2", "SOC 2 Trust Services Criteria", soc2,
-             "Prowler's mappings github.com/prowler-cloud/prowler, "
-             "prowler/compliance/{aws,azure,gcp}/soc2_*.json: the criteria "
-             "they name, titled by category",
+             "The AICPA's Trust Services Criteria 2017 (revised points of "
+             "focus 2022): every criterion id in the TSC's numbering, "
+             "titled by its category's name (and, for CC1-CC5, its COSO "
+             "principle's number); checked against Prowler's mappings "
+             "github.com/prowler-cloud/prowler, "
+             "prowler/compliance/{aws,azure,gcp}/soc2_*.json",
              "Criterion numbers and category names only; the criteria "
              "text is the AICPA's and is not reproduced."),
 }
