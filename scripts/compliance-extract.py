@@ -25,8 +25,11 @@ given, is recorded in the file's "source".
 - pci: the PCI DSS 4.0 requirement numbers Prowler's AWS, Azure and GCP
   mappings (prowler/compliance/*/pci_4.0_*.json) name in their "Section"
   ("1.2.5: Network security controls ..."), each titled by the short
-  headline of the section it sits in, as Prowler gives it; no
-  requirement text.
+  headline of the section it sits in, as Prowler gives it; and the
+  twelve principal requirements (1-12) and every x.y sub-requirement,
+  from the table PCI_REQS below (the standard's numbering), titled by
+  Prowler's headline where the mappings name a requirement under it and
+  otherwise in our own short words; no requirement text.
 - soc2: every criterion of the Trust Services Criteria 2017, CC1.1 to
   P8.1, from the table TSC below (the TSC's numbering: each series and
   how many criteria it has), each titled by its category ("Logical and
@@ -106,6 +109,100 @@ def cis_azure(root):
     return d.get("Version"), ctrls
 
 
+# PCI DSS 4.0's twelve principal requirements and their x.y
+# sub-requirements, numbered as the standard numbers them, titled in our
+# own short words (never the standard's text). An x.y the mappings name a
+# requirement under takes the section headline Prowler gives it instead,
+# like its x.y.z entries. None is an x.1 on the requirement's policies,
+# procedures and roles (1-11; requirement 12's x.1 is the security
+# policy itself).
+PCI_REQS = (
+    ("1", "Network security controls", (
+        None,
+        "Configuration and maintenance of network security controls",
+        "Restricting network access to and from the CDE",
+        "Controlling connections between trusted and untrusted networks",
+        "Devices that connect to both untrusted networks and the CDE")),
+    ("2", "Secure configuration of system components", (
+        None,
+        "Secure configuration and management of system components",
+        "Secure wireless environments")),
+    ("3", "Protection of stored account data", (
+        None,
+        "Keeping stored account data to a minimum",
+        "No sensitive authentication data kept after authorisation",
+        "Restricting the display and copying of full PAN",
+        "Securing PAN wherever it is stored",
+        "Securing the keys that protect stored account data",
+        "Key lifecycle management for stored account data")),
+    ("4", "Strong cryptography for cardholder data sent over public "
+     "networks", (
+        None,
+        "Strong cryptography for PAN in transmission",)),
+    ("5", "Protection from malicious software", (
+        None,
+        "Preventing, or detecting and addressing, malware",
+        "Anti-malware kept active, maintained and monitored",
+        "Protecting users against phishing")),
+    ("6", "Secure systems and software", (
+        None,
+        "Secure development of bespoke and custom software",
+        "Identifying and addressing security vulnerabilities",
+        "Protecting public-facing web applications against attacks",
+        "Managing changes to system components securely")),
+    ("7", "Access restricted by business need to know", (
+        None,
+        "Defining and assigning access to system components and data",
+        "Managing access through access control systems")),
+    ("8", "User identification and authentication", (
+        None,
+        "Managing user identities and accounts across their lifecycle",
+        "Strong authentication of users and administrators",
+        "Multi-factor authentication into the CDE",
+        "Configuring MFA systems against misuse",
+        "Managing application and system accounts and their "
+        "credentials")),
+    ("9", "Physical access to cardholder data", (
+        None,
+        "Physical entry controls for facilities and systems with "
+        "cardholder data",
+        "Authorising and managing physical access of personnel and "
+        "visitors",
+        "Storing, handling, distributing and destroying media with "
+        "cardholder data",
+        "Protecting point-of-interaction devices against tampering and "
+        "substitution")),
+    ("10", "Logging and monitoring of access", (
+        None,
+        "Audit logs that support detection and forensic analysis",
+        "Protecting audit logs from destruction and modification",
+        "Reviewing audit logs for anomalies",
+        "Retaining audit log history",
+        "Time synchronisation across systems",
+        "Detecting and responding to failures of critical security "
+        "controls")),
+    ("11", "Regular testing of the security of systems and networks", (
+        None,
+        "Identifying and monitoring wireless access points",
+        "Identifying, ranking and addressing vulnerabilities",
+        "External and internal penetration testing",
+        "Detecting and responding to intrusions and unexpected file "
+        "changes",
+        "Detecting unauthorised changes to payment pages")),
+    ("12", "Organisational security policies and programmes", (
+        "Information security policy",
+        "Acceptable use of end-user technologies",
+        "Identifying, evaluating and managing risks to the CDE",
+        "Managing PCI DSS compliance",
+        "Documenting and validating PCI DSS scope",
+        "Security awareness education",
+        "Screening of personnel",
+        "Managing risk from third-party service providers",
+        "Third-party service providers supporting customers' compliance",
+        "Responding to security incidents that affect the CDE")),
+)
+
+
 def pci(root):
     out = {}
     sec = re.compile(r"\s*([A-Z]?[0-9]+(?:\.[0-9]+)+)\s*:\s*(.*\S)\s*$")
@@ -118,6 +215,17 @@ def pci(root):
                 m = sec.match(a.get("Section", ""))
                 if m:
                     out.setdefault(m.group(1), m.group(2).rstrip("."))
+    # The headline of an x.y.z's section is its x.y's.
+    headline = {}
+    for k in sorted(out, key=num_key):
+        headline.setdefault(".".join(k.split(".")[:2]), out[k])
+    for req, title, subs in PCI_REQS:
+        out.setdefault(req, title)
+        for i, t in enumerate(subs):
+            sub = "%s.%d" % (req, i + 1)
+            if t is None:
+                t = "Policies, procedures and roles for requirement " + req
+            out.setdefault(sub, headline.get(sub, t))
     ctrls = [{"id": k, "title": out[k]}
              for k in sorted(out, key=num_key)]
     return "4.0", ctrls
@@ -198,9 +306,13 @@ FRAMEWORKS = {
     "pci": ("pci-dss-4.0", "PCI DSS 4.0", pci,
             "Prowler's mappings github.com/prowler-cloud/prowler, "
             "prowler/compliance/{aws,azure,gcp}/pci_4.0_*.json: the "
-            "requirement numbers they name, titled by the section headline",
-            "Requirement numbers and section headlines only, as Prowler "
-            "(Apache-2.0) publishes them; the standard is the PCI Security "
+            "requirement numbers they name, titled by the section headline; "
+            "and the twelve principal requirements and every x.y "
+            "sub-requirement in the standard's numbering, those the "
+            "mappings do not name titled in Vigil's own short words",
+            "Requirement numbers, section headlines as Prowler "
+            "(Apache-2.0) publishes them, and short titles of Vigil's own; "
+            "the standard is the PCI Security "
             "Standards Council's and its requirement text is not "
             "reproduced."),
     "soc2": ("soc2", "SOC 2 Trust Services Criteria", soc2,
