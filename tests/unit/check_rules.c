@@ -1126,6 +1126,24 @@ START_TEST(test_catalog_parse)
 	}
 	ck_assert_int_ge(catalog_control(&cat.f[1], "SC-7"), 0);
 	ck_assert_int_ge(catalog_control(&cat.f[0], "6.2"), 0);
+	/* SOC 2 is the whole TSC 2017, not only the criteria a cloud check
+	 * names: a rule may map to CC1.1 or a privacy criterion. */
+	ck_assert_uint_eq(cat.f[3].n, 61);
+	ck_assert_str_eq(cat.f[3].c[0].id, "CC1.1");
+	ck_assert_str_eq(cat.f[3].c[0].title,
+	    "Control Environment (COSO Principle 1)");
+	ck_assert_int_ge(catalog_control(&cat.f[3], "CC9.1"), 0);
+	ck_assert_int_ge(catalog_control(&cat.f[3], "P6.7"), 0);
+	ck_assert_str_eq(cat.f[3].c[60].id, "P8.1");
+	ck_assert_int_eq(catalog_control(&cat.f[3], "CC9.3"), -1);
+	/* PCI DSS has its twelve requirements and every x.y under them
+	 * besides the x.y.z the mappings name, so a rule can map to 5.4. */
+	ck_assert_uint_eq(cat.f[2].n, 185);
+	ck_assert_str_eq(cat.f[2].c[0].id, "1");
+	ck_assert_int_ge(catalog_control(&cat.f[2], "5.4"), 0);
+	ck_assert_int_ge(catalog_control(&cat.f[2], "12.10"), 0);
+	ck_assert_int_ge(catalog_control(&cat.f[2], "1.2.5"), 0);
+	ck_assert_int_eq(catalog_control(&cat.f[2], "12.11"), -1);
 	catalog_free(&cat);
 	/* No file at all is an error, so a wrong path is not an empty
 	 * catalogue. */
