@@ -3,7 +3,8 @@
 
 Every host is a Linux network namespace with its own address on a private
 bridge that this harness creates (10.77.0.0/24 by default, VIGIL_CLUSTER_NET
-to change the first three octets). The bridge itself lives in a namespace of
+to change the first three octets; namespaces named "vgc-HOST", or with the
+prefix VIGIL_CLUSTER_PREFIX gives). The bridge itself lives in a namespace of
 its own ("vgc-sw"), so the machine's own interfaces, addresses and routes
 are never touched; the harness process joins the "client" namespace (setns)
 to talk to the hosts. Needs root (ip netns, setns).
@@ -66,7 +67,10 @@ import stack  # noqa: E402  (tests/integration/stack.py)
 from stack import StackError, log, pid_alive, which  # noqa: E402
 
 NET = os.environ.get("VIGIL_CLUSTER_NET", "10.77.0")
-NS_PREFIX = "vgc-"
+# Several harnesses may run at once (two checkouts on one machine) when
+# each has its own prefix: the bridge lives in the switch namespace, so the
+# same addresses on two prefixes never meet.
+NS_PREFIX = os.environ.get("VIGIL_CLUSTER_PREFIX", "vgc-")
 SWITCH = NS_PREFIX + "sw"
 GALERA = "/usr/lib/galera/libgalera_smm.so"
 CLUSTER_NAME = "vigil-cluster"
