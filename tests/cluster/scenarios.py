@@ -684,6 +684,158 @@ def two_writers(c, tenant, fids):
     return res
 
 
+def migrate_race(c, tenant, fids):
+    """vigilctl migrate on two Galera nodes at once, on a fresh database:
+    one runner through db1, one through db2 (straight, not HAProxy). The
+    migration lease (a row of migrate_lease, certified) lets one apply
+    every migration, each DDL once (replicated by total order isolation),
+    while the other waits and then finds nothing to do; every node ends
+    with every migration recorded once and the schema of the live
+    database. Then vigilctl db check through db2: a Galera node, its
+    settings fit, wsrep_sync_wait set on the connection (db_sync_wait)."""
+    res = Result("migrate-race")
+    db = "vigil_race"
+    c.sql("db1", "DROP DATABASE IF EXISTS %s; CREATE DATABASE %s CHARACTER "
+          "SET utf8mb4 COLLATE utf8mb4_bin; GRANT ALL PRIVILEGES ON %s.* "
+          "TO 'vigil'@'%%'" % (db, db, db))
+    confs = {}
+    for node in ("db1", "db2"):
+        confs[node] = c.write_conf(
+            os.path.join(c.root, "migrate-%s.conf" % node),
+            db_host=cl.addr(node), db_name=db)
+    versions = sorted(f[:4] for f in os.listdir(
+        os.path.join(c.srcdir, "db", "migrations"))
+        if re.match(r"^\d{4}_.+\.sql$", f))
+    try:
+        procs = {node: subprocess.Popen(
+            [c.ctl.vigilctl_bin, "-c", conf, "migrate"], env=c.ctl.env(),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+            for node, conf in confs.items()}
+        outs = {node: p.communicate(timeout=900)[0]
+                for node, p in procs.items()}
+        for node, p in procs.items():
+            res.rows["runner through %s" % node] = "exit %d: %s" % (
+                p.returncode, "applied %d" % outs[node].count("applied ")
+                if "applied " in outs[node] else
+                "waited, nothing to do" if "nothing to do" in outs[node]
+                else outs[node].strip()[-200:])
+            if p.returncode != 0:
+                res.fail("migrate through %s: exit %d: %s" % (
+                    node, p.returncode, outs[node].strip()))
+        appliers = [n for n, o in outs.items() if "applied " in o]
+        waiters = [n for n, o in outs.items()
+                   if "waiting for another runner" in o and
+                   "nothing to do" in o]
+        if len(appliers) != 1 or len(waiters) != 1:
+            res.fail("expected one runner to apply and one to wait: %s" %
+                     outs)
+        for v in versions:
+            if appliers and outs[appliers[0]].count("applied %s_" % v) != 1:
+                res.fail("migration %s applied %d times" % (
+                    v, outs[appliers[0]].count("applied %s_" % v)))
+
+        def shape(node, schema):
+            return c.rows(node, SYNC + (
+                "SELECT table_name, column_name, column_type, is_nullable "
+                "FROM information_schema.columns WHERE table_schema = '%s' "
+                "ORDER BY 1, 2" % schema)), c.rows(node, SYNC + (
+                    "SELECT table_name, index_name, seq_in_index, "
+                    "column_name FROM information_schema.statistics WHERE "
+                    "table_schema = '%s' ORDER BY 1, 2, 3" % schema)), \
+                c.rows(node, SYNC + (
+                    "SELECT trigger_name FROM information_schema.triggers "
+                    "WHERE trigger_schema = '%s' ORDER BY 1" % schema))
+        want = shape("db1", "vigil")
+        for node in cl.DB_NODES:
+            rec = [r[0] for r in c.rows(node, SYNC + (
+                "SELECT version FROM %s.schema_migrations ORDER BY 1" %
+                db))]
+            res.rows["migrations recorded on " + node] = len(rec)
+            if rec != versions:
+                res.fail("%s records %s, not every migration once" % (
+                    node, rec))
+            if shape(node, db) != want:
+                res.fail("%s: the schema of %s differs from vigil's" % (
+                    node, db))
+            lease = c.rows(node, SYNC + "SELECT holder FROM "
+                           "%s.migrate_lease" % db)
+            if lease:
+                res.fail("%s: the lease was left behind: %s" % (node,
+                                                                lease))
+        # The check migrate runs first, said in full by db check.
+        r = c.ctl.vigilctl("-c", confs["db2"], "db", "check", check=False)
+        out = r.stdout.strip()
+        res.rows["db check through db2"] = out.splitlines()[0] \
+            if out else "exit %d" % r.returncode
+        if r.returncode != 0 or "a Galera node (wsrep_on ON; cluster " \
+                "size 3" not in out or "wsrep_sync_wait: 1 on this " \
+                "connection (vigil.conf db_sync_wait = auto)" not in out:
+            res.fail("vigilctl db check through db2: exit %d: %s%s" % (
+                r.returncode, r.stdout, r.stderr))
+        off = c.write_conf(os.path.join(c.root, "migrate-off.conf"),
+                           db_host=cl.addr("db2"), db_sync_wait="0")
+        r = c.ctl.vigilctl("-c", off, "db", "check", check=False)
+        if "wsrep_sync_wait: 0 on this connection" not in r.stdout:
+            res.fail("db_sync_wait = 0 was not applied: %s" % r.stdout)
+    finally:
+        c.sql("db1", "DROP DATABASE IF EXISTS %s" % db, check=False)
+    return res
+
+
+def read_your_writes(c, tenant, fids, pairs=100):
+    """A write through one API host read at once through the other, each
+    host on its own Galera node: api1 through HAProxy (db1), api2 straight
+    to db2. nginx alternates the hosts, so each PATCH is followed by a GET
+    through the other host; with db_sync_wait (auto: wsrep_sync_wait 1 on
+    Galera) that GET waits until db2 has applied the write, and must show
+    it. The same again with db_sync_wait = 0 on api2, for the record
+    (stale reads there are possible, not certain)."""
+    res = Result("read-your-writes")
+    fid = fids[0]
+
+    def api2(**extra):
+        c.stop("api2")
+        c.write_conf(c.conf("api2"), db_host=cl.addr("db2"), **extra)
+        c.spawn("api2", "api2", [c.ctl.vigil_api, "-c", c.conf("api2"),
+                                 "--listen", "%s:%d" % (cl.addr("api2"),
+                                                        cl.API_PORT),
+                                 "--workers", "3"], env=c.ctl.env())
+        c.wait_tcp("api2", cl.API_PORT, "api2")
+
+    def run(label):
+        stale = errors = 0
+        for i in range(pairs):
+            tok = "ryw-%s-%d-%s" % (label, i, secrets.token_hex(3))
+            s, _ = tenant.api.call("PATCH", "/api/v1/findings/" + fid,
+                                   {"notes": tok})
+            s2, b = tenant.api.call("GET", "/api/v1/findings/" + fid)
+            if s != 200 or s2 != 200:
+                errors += 1
+            elif b.get("notes") != tok:
+                stale += 1
+        return stale, errors
+
+    try:
+        api2()
+        stale, errors = run("sync")
+        res.rows["stale reads with db_sync_wait auto"] = "%d of %d" % (
+            stale, pairs)
+        if stale or errors:
+            res.fail("%d stale reads and %d errors in %d write-then-read "
+                     "pairs" % (stale, errors, pairs))
+        api2(db_sync_wait="0")
+        stale, errors = run("nosync")
+        res.rows["stale reads with db_sync_wait 0 (for the record)"] = \
+            "%d of %d" % (stale, pairs)
+    finally:
+        # Back to the supported topology.
+        c.stop("api2")
+        c.api_start("api2")
+        c.wait_tcp("api2", cl.API_PORT, "api2")
+    return res
+
+
 def haproxy_ups(c):
     """How many times HAProxy has logged db1 coming (back) up."""
     try:
@@ -695,6 +847,8 @@ def haproxy_ups(c):
 
 SCENARIOS = {"writer-kill": writer_kill, "partition": partition,
              "api-kill": api_kill, "scan-kill": scan_kill}
+SCENARIOS.update({"migrate-race": migrate_race,
+                  "read-your-writes": read_your_writes})
 # Probes of what is not correct yet: run only when named (--scenario).
 PROBES = {"two-writers": two_writers}
 
