@@ -35,6 +35,11 @@ class Fail(Exception):
     pass
 
 
+class Done(Exception):
+    """The replica topology's scenarios ran (cluster.py test --topology
+    replica): on to the table and down."""
+
+
 def check(cond, msg):
     if not cond:
         raise Fail(msg)
@@ -836,6 +841,81 @@ def read_your_writes(c, tenant, fids, pairs=100):
     return res
 
 
+def replica_converges(c):
+    """The other topology (cluster.py --topology replica): every Vigil host
+    on the primary (db1), db2 an asynchronous replica with GTIDs. Vigil
+    serves (a scan by a scanner host, finding actions and alerts through
+    both API hosts, webhooks delivered), nothing is lost on the primary,
+    and once the replica has applied the primary's position (MASTER_GTID_
+    WAIT) every table holds the same rows on both (counts and CHECKSUM
+    TABLE); the replica is read-only and no Vigil process ever connected to
+    it (userstat: no connection by the vigil user)."""
+    res = Result("replica")
+    r = c.ctl.vigilctl("db", "check", check=False)
+    res.rows["db check (primary)"] = (r.stdout.splitlines() or ["?"])[0]
+    if r.returncode != 0 or "not a Galera node" not in r.stdout or \
+            "binary log on" not in r.stdout:
+        res.fail("vigilctl db check on the primary: exit %d: %s%s" % (
+            r.returncode, r.stdout, r.stderr))
+    t = Tenant(c, "replica")
+    t.webhook()
+    t.scan()
+    fids = t.findings()
+    check(len(fids) >= 3, "the scan found %d findings" % len(fids))
+    res.rows["findings"] = len(fids)
+    load = Load("replica", t, fids, writers=3, alerters=1)
+    load.start(10)
+    for th in load.threads:
+        th.join(60)
+    st = load.statuses()
+    res.rows["requests"] = sum(st.values())
+    res.rows["statuses"] = dict(sorted(st.items()))
+    bad = {k: n for k, n in st.items() if k not in (200, 201)}
+    if bad:
+        res.fail("non-2xx answers: %s" % bad)
+    verify(c, t, load, ["db1"], res)
+    t0 = time.monotonic()
+    pos = c.replica_caught_up()
+    res.rows["replica caught up (s)"] = round(time.monotonic() - t0, 1)
+    res.rows["GTID position"] = pos
+    if pos is None:
+        res.fail("db2 did not reach the primary's position: %s" %
+                 c.replica_status())
+        return res
+    tables = [x[0] for x in c.rows("db1", (
+        "SELECT table_name FROM information_schema.tables WHERE "
+        "table_schema = 'vigil' AND table_type = 'BASE TABLE' "
+        "ORDER BY 1"))]
+    differ = []
+    rows = 0
+    for tb in tables:
+        q = "SELECT COUNT(*) FROM vigil.`%s`; CHECKSUM TABLE vigil.`%s`" % (
+            tb, tb)
+        a, b = c.rows("db1", q), c.rows("db2", q)
+        rows += int(a[0][0])
+        if a != b:
+            differ.append((tb, a, b))
+    res.rows["tables compared (rows on the primary)"] = "%d (%d)" % (
+        len(tables), rows)
+    res.rows["tables that differ on the replica"] = len(differ)
+    if differ:
+        res.fail("the replica differs: %s" % differ[:5])
+    ro = c.rows("db2", "SELECT @@read_only")[0][0]
+    res.rows["replica read_only"] = ro
+    if ro != "1":
+        res.fail("the replica is not read-only")
+    users = dict(c.rows("db2", "SELECT USER, TOTAL_CONNECTIONS FROM "
+                        "information_schema.USER_STATISTICS"))
+    conns = users.get("vigil", "0")
+    res.rows["connections by vigil to the replica"] = conns
+    if conns != "0":
+        res.fail("Vigil connected to the replica %s times" % conns)
+    # The counter counts: the harness's own root connections are there.
+    if int(users.get("root", "0")) < 1:
+        res.fail("userstat counted no connection at all on db2: %s" % users)
+    return res
+
+
 def haproxy_ups(c):
     """How many times HAProxy has logged db1 coming (back) up."""
     try:
@@ -849,6 +929,9 @@ SCENARIOS = {"writer-kill": writer_kill, "partition": partition,
              "api-kill": api_kill, "scan-kill": scan_kill}
 SCENARIOS.update({"migrate-race": migrate_race,
                   "read-your-writes": read_your_writes})
+# The scenario of the other topology (cluster.py test --topology replica),
+# run instead of the smoke test and the Galera scenarios.
+REPLICA_SCENARIOS = {"replica": replica_converges}
 # Probes of what is not correct yet: run only when named (--scenario).
 PROBES = {"two-writers": two_writers}
 
@@ -874,7 +957,8 @@ def run(a):
         root = tempfile.mkdtemp(prefix="vigil-cluster-")
         made = True
     os.makedirs(root, exist_ok=True)
-    c = cl.Cluster(root, a.srcdir, a.builddir, lifetime=1800)
+    c = cl.Cluster(root, a.srcdir, a.builddir, lifetime=1800,
+                   topology=getattr(a, "topology", None) or "galera")
 
     def on_term(signum, frame):
         raise KeyboardInterrupt()
@@ -887,6 +971,11 @@ def run(a):
     t0 = time.monotonic()
     try:
         c.up()
+        if c.topology == "replica":
+            for name, fn in REPLICA_SCENARIOS.items():
+                log("scenario " + name)
+                results.append(fn(c))
+            raise Done()
         res, tenant, fids = smoke(c)
         results.append(res)
         if res.ok():
@@ -894,6 +983,8 @@ def run(a):
                 log("scenario " + name)
                 fn = SCENARIOS.get(name) or PROBES[name]
                 results.append(fn(c, tenant, fids))
+        rc = 0 if all(r.ok() for r in results) else 1
+    except Done:
         rc = 0 if all(r.ok() for r in results) else 1
     except (Fail, StackError) as e:
         print("cluster test: %s" % e, file=sys.stderr)
