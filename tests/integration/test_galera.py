@@ -6,8 +6,9 @@ harness, tests/cluster, runs the same on three nodes).
   GET_LOCK (which Galera does not replicate): two runners at once on a fresh
   database, one applies every migration and the other waits and finds
   nothing to do; a lease held by another runner makes migrate wait and exit
-  75 when it is not freed in time; a runner killed midway leaves a lease
-  that expires, and the next runner carries on where it stopped.
+  75 when it is not freed in time; the lease is renewed while a long
+  migration runs; a runner killed midway leaves a lease that expires, and
+  the next runner carries on where it stopped.
 - every table has a primary key, and is InnoDB (Galera replicates nothing
   else).
 - vigilctl db check and migrate's check of the server's settings, and the
@@ -116,7 +117,7 @@ def lease(db):
 class T210MigrateLease(unittest.TestCase):
     """vigilctl migrate: one runner at a time through migrate_lease."""
 
-    DBS = ("vigil_t210a", "vigil_t210b", "vigil_t210c")
+    DBS = ("vigil_t210a", "vigil_t210b", "vigil_t210c", "vigil_t210d")
 
     @classmethod
     def tearDownClass(cls):
@@ -211,6 +212,43 @@ class T210MigrateLease(unittest.TestCase):
         self.assertEqual(recorded("vigil_t210c"), migrations())
         self.assertEqual(schema("vigil_t210c"), schema("vigil"))
         self.assertIsNone(lease("vigil_t210c"))
+
+
+    def test_4_renewed_while_running(self):
+        """A migration longer than the renewal period (a long ALTER, here
+        a 13 s sleep): the lease's expiry moves on while it runs, on the
+        runner's second connection, and is gone at the end."""
+        conf = fresh_db("vigil_t210d")
+        r = ctl(conf, "migrate")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        d = os.path.join(STACK.root, "t210-migrations")
+        os.makedirs(d, exist_ok=True)
+        src = os.path.join(STACK.srcdir, "db", "migrations")
+        for f in os.listdir(src):
+            if not os.path.exists(os.path.join(d, f)):
+                os.symlink(os.path.join(src, f), os.path.join(d, f))
+        with open(os.path.join(d, "9990_t210_slow.sql"), "w") as f:
+            f.write("-- a migration that takes 13 s\nDO SLEEP(13);\n")
+        env = STACK.env()
+        env["VIGIL_MIGRATIONS"] = d
+        p = subprocess.Popen([STACK.vigilctl_bin, "-c", conf, "migrate"],
+                             env=env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        expiries = []
+        deadline = time.monotonic() + 60
+        while p.poll() is None and time.monotonic() < deadline:
+            rows = STACK.query("SELECT expires_at FROM migrate_lease",
+                               database="vigil_t210d")
+            if rows:
+                expiries.append(rows[0][0])
+            time.sleep(0.5)
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, out + err)
+        self.assertIn("applied 9990_t210_slow.sql", out)
+        self.assertGreaterEqual(len(set(expiries)), 2, expiries)
+        self.assertEqual(recorded("vigil_t210d"), migrations() + ["9990"])
+        self.assertIsNone(lease("vigil_t210d"))
 
 
 class T211Tables(unittest.TestCase):
