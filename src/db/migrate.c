@@ -319,7 +319,7 @@ lease_info(struct db *db, char *holder, size_t outsz, long long *secs)
 static int
 lease_wait(struct db *db, const char *holder, int wait_s, FILE *out)
 {
-	struct timespec pause = { 1, 0 };
+	struct timespec pause = { 1, 0 }, blink = { 0, 50000000L };
 	char other[MIGRATE_HOLDER_MAX];
 	long long secs = 0, deadline;
 	int rc, said = 0;
@@ -330,14 +330,24 @@ lease_wait(struct db *db, const char *holder, int wait_s, FILE *out)
 			return rc;
 		if ((rc = lease_info(db, other, sizeof(other), &secs)) < 0)
 			return rc;
-		if (rc == 0)
-			continue;	/* released meanwhile: take it now */
+		if (rc == 0) {
+			/* Released meanwhile (or lost to another runner in
+			 * certification, whose row is not applied here yet):
+			 * try again at once, but never spin. */
+			snprintf(other, sizeof(other), "a runner that just "
+			    "released it");
+			secs = 0;
+		}
 		if ((long long)time(NULL) >= deadline) {
 			fprintf(out, "migrate: another runner (%s) still holds "
 			    "the migration lease after %d s (it expires in %lld "
 			    "s unless renewed); run again later\n", other,
 			    wait_s, secs);
 			return 0;
+		}
+		if (rc == 0) {
+			(void)nanosleep(&blink, NULL);
+			continue;
 		}
 		if (!said) {
 			fprintf(out, "migrate: waiting for another runner (%s), "
@@ -663,7 +673,7 @@ migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
 	char *names[MIGRATE_MAX_FILES], path[4096], version[5];
 	char holder[MIGRATE_HOLDER_MAX];
 	size_t n = 0, i;
-	int rc = MIGRATE_ERR, applied = 0, leased = 0, a;
+	int rc = MIGRATE_ERR, applied = 0, leased = 0, lost, a;
 
 	memset(&ren, 0, sizeof(ren));
 	if (db_connect(db) != 0) {
@@ -718,11 +728,21 @@ migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
 		 * renewed in time and another took it) stops before its next
 		 * migration rather than run one twice. */
 		pthread_mutex_lock(&ren.mu);
-		a = ren.lost;
+		lost = ren.lost;
 		pthread_mutex_unlock(&ren.mu);
-		if (a || lease_renew(db, holder) != 1) {
+		if (!lost) {
+			if ((a = lease_renew(db, holder)) < 0) {
+				fprintf(out, "migrate: cannot renew the migration "
+				    "lease before %s: %s\n", names[i],
+				    db_error(db));
+				goto out;
+			}
+			lost = a == 0;
+		}
+		if (lost) {
 			fprintf(out, "migrate: lost the migration lease before "
-			    "%s; another runner goes on\n", names[i]);
+			    "%s (not renewed within %d s); another runner goes "
+			    "on\n", names[i], MIGRATE_LEASE_S);
 			leased = 0;
 			goto out;
 		}
