@@ -1925,6 +1925,19 @@ static const char *const sqls[SQL__COUNT] = {
 	    "information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN "
 	    "('WSREP_CLUSTER_SIZE', 'WSREP_LOCAL_STATE_COMMENT', "
 	    "'WSREP_CLUSTER_STATUS')",
+	/* The runner's own tables, made only when missing: on Galera even a
+	 * CREATE TABLE IF NOT EXISTS of a table that exists runs in total
+	 * order and aborts whatever a node is writing to that table (the
+	 * holder's lease renewal, its INSERT of what it applied). */
+	[SQL_MIGRATE_OWN_TABLES] =
+	    "SELECT COUNT(*) FROM information_schema.tables WHERE "
+	    "table_schema = DATABASE() AND table_name IN ('migrate_lease', "
+	    "'schema_migrations')",
+	[SQL_MIGRATE_APPLIED] =
+	    "SELECT 1 FROM schema_migrations WHERE version = ?",
+	[SQL_MIGRATE_RECORD] =
+	    "INSERT INTO schema_migrations (version, name, applied_at) "
+	    "VALUES (?, ?, UTC_TIMESTAMP())",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */

@@ -183,62 +183,76 @@ query(MYSQL *my, const char *sql, FILE *out)
 
 /* 1 if version is recorded as applied, 0 if not, -1 on error. */
 static int
-is_applied(MYSQL *my, const char *version, FILE *out)
+is_applied(struct db *db, const char *version, FILE *out)
 {
-	MYSQL_STMT *st;
-	MYSQL_BIND b;
-	const char *sql = "SELECT 1 FROM schema_migrations WHERE version = ?";
-	unsigned long len = strlen(version);
-	int rc = -1;
+	struct db_res *res = NULL;
+	int rc;
 
-	if ((st = mysql_stmt_init(my)) == NULL)
+	if (db_exec(db, SQL_MIGRATE_APPLIED, (struct db_val[]){
+	    DB_STR(version) }, 1, &res) != 0) {
+		fprintf(out, "migrate: %s\n", db_error(db));
 		return -1;
-	memset(&b, 0, sizeof(b));
-	b.buffer_type = MYSQL_TYPE_STRING;
-	b.buffer = (void *)(uintptr_t)version;
-	b.buffer_length = len;
-	b.length = &len;
-	if (mysql_stmt_prepare(st, sql, strlen(sql)) || mysql_stmt_bind_param(st, &b) ||
-	    mysql_stmt_execute(st) || mysql_stmt_store_result(st)) {
-		fprintf(out, "migrate: %s\n", mysql_stmt_error(st));
-		goto out;
 	}
-	rc = mysql_stmt_num_rows(st) > 0;
-out:
-	mysql_stmt_close(st);
+	rc = res->nrows > 0;
+	db_res_free(res);
 	return rc;
 }
 
+/* Record a migration as applied: 0 or -1. Through db_exec, which runs it
+ * again after a certification failure (another node's DDL on the table). */
 static int
-record(MYSQL *my, const char *version, const char *name, FILE *out)
+record(struct db *db, const char *version, const char *name, FILE *out)
 {
-	MYSQL_STMT *st;
-	MYSQL_BIND b[2];
-	const char *sql = "INSERT INTO schema_migrations (version, name, "
-	    "applied_at) VALUES (?, ?, UTC_TIMESTAMP())";
-	unsigned long l0 = strlen(version), l1 = strlen(name);
-	int rc = -1;
-
-	if ((st = mysql_stmt_init(my)) == NULL)
+	if (db_exec(db, SQL_MIGRATE_RECORD, (struct db_val[]){
+	    DB_STR(version), DB_STR(name) }, 2, NULL) != 0) {
+		fprintf(out, "migrate: record %s: %s\n", name, db_error(db));
 		return -1;
-	memset(b, 0, sizeof(b));
-	b[0].buffer_type = b[1].buffer_type = MYSQL_TYPE_STRING;
-	b[0].buffer = (void *)(uintptr_t)version;
-	b[0].buffer_length = l0;
-	b[0].length = &l0;
-	b[1].buffer = (void *)(uintptr_t)name;
-	b[1].buffer_length = l1;
-	b[1].length = &l1;
-	if (mysql_stmt_prepare(st, sql, strlen(sql)) ||
-	    mysql_stmt_bind_param(st, b) || mysql_stmt_execute(st)) {
-		fprintf(out, "migrate: record %s: %s\n", name,
-		    mysql_stmt_error(st));
-		goto out;
 	}
-	rc = 0;
-out:
-	mysql_stmt_close(st);
-	return rc;
+	return 0;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A file name of the form NNNN_word.sql; 1 if it is one. */
+static int
+is_migration(const char *n)
+{
+	size_t len = strlen(n), i;
+
+	if (len < 10 || strcmp(n + len - 4, ".sql") != 0 || n[4] != '_')
+		return 0;
+	for (i = 0; i < 4; i++)
+		if (n[i] < '0' || n[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* Read a whole file (capped) into a new NUL-terminated string. */
+static char *
+slurp(const char *path)
+{
+	FILE *f;
+	struct buf b;
+	char chunk[8192];
+	size_t n;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	buf_init(&b, MIGRATE_MAX_FILE);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (buf_append(&b, chunk, n) != 0) {
+			buf_free(&b);
+			fclose(f);
+			return NULL;
+		}
+	fclose(f);
+	if (b.data == NULL && buf_append(&b, "", 0) != 0)
+		return NULL;
+	return buf_detach(&b, NULL);
 }
 
 /* This runner as a lease holder: "host:pid:random", the random part
@@ -292,9 +306,9 @@ lease_renew(struct db *db, const char *holder)
 	return n > 0;
 }
 
-/* Who holds the lease and in how many seconds it expires, into holder
- * (not NUL-terminated beyond outsz) and *secs; 0 when there is no lease
- * row any more, 1 when there is, or a DB_* code. */
+/* Who holds the lease (into holder, cut to outsz) and in how many seconds
+ * it expires (*secs): 1, 0 when there is no lease row any more, or a DB_*
+ * code. */
 static int
 lease_info(struct db *db, char *holder, size_t outsz, long long *secs)
 {
@@ -604,54 +618,11 @@ migrate_check(struct db *db, int verbose, FILE *out)
 	return MIGRATE_OK;
 }
 
-static int
-cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* A file name of the form NNNN_word.sql; 1 if it is one. */
-static int
-is_migration(const char *n)
-{
-	size_t len = strlen(n), i;
-
-	if (len < 10 || strcmp(n + len - 4, ".sql") != 0 || n[4] != '_')
-		return 0;
-	for (i = 0; i < 4; i++)
-		if (n[i] < '0' || n[i] > '9')
-			return 0;
-	return 1;
-}
-
-/* Read a whole file (capped) into a new NUL-terminated string. */
-static char *
-slurp(const char *path)
-{
-	FILE *f;
-	struct buf b;
-	char chunk[8192];
-	size_t n;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return NULL;
-	buf_init(&b, MIGRATE_MAX_FILE);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_append(&b, chunk, n) != 0) {
-			buf_free(&b);
-			fclose(f);
-			return NULL;
-		}
-	fclose(f);
-	if (b.data == NULL && buf_append(&b, "", 0) != 0)
-		return NULL;
-	return buf_detach(&b, NULL);
-}
-
 /* The runner's own tables, before anything else: the lease, which must
  * exist before two runners can meet on it, and the list of what ran. On a
  * cluster, CREATE TABLE runs on every node in one total order, so two
- * runners creating them at once find them made. */
+ * runners creating them at once find them made; it is sent only when one
+ * is missing (SQL_MIGRATE_OWN_TABLES says why). */
 static const char *const migrate_own[] = {
 	"CREATE TABLE IF NOT EXISTS migrate_lease ("
 	"id TINYINT UNSIGNED NOT NULL, holder VARCHAR(320) NOT NULL, "
@@ -663,6 +634,21 @@ static const char *const migrate_own[] = {
 	"name VARCHAR(255) NOT NULL, applied_at DATETIME NOT NULL"
 	") ENGINE=InnoDB",
 };
+
+/* 1 when both of the runner's tables exist, 0 when one is missing, or a
+ * DB_* code. */
+static int
+own_tables(struct db *db)
+{
+	struct db_res *res = NULL;
+	int rc;
+
+	if ((rc = db_exec(db, SQL_MIGRATE_OWN_TABLES, NULL, 0, &res)) != 0)
+		return rc;
+	rc = db_cell_int(res, 0, 0) == (long long)NELEM(migrate_own);
+	db_res_free(res);
+	return rc;
+}
 
 int
 migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
@@ -696,7 +682,11 @@ migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
 	if ((rc = migrate_check(db, 0, out)) != MIGRATE_OK)
 		goto out;
 	rc = MIGRATE_ERR;
-	for (i = 0; i < NELEM(migrate_own); i++)
+	if ((a = own_tables(db)) < 0) {
+		fprintf(out, "migrate: %s\n", db_error(db));
+		goto out;
+	}
+	for (i = 0; a == 0 && i < NELEM(migrate_own); i++)
 		if (query(db_mysql(db), migrate_own[i], out) != 0)
 			goto out;
 
@@ -720,7 +710,7 @@ migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
 
 		memcpy(version, names[i], 4);
 		version[4] = '\0';
-		if ((a = is_applied(db_mysql(db), version, out)) < 0)
+		if ((a = is_applied(db, version, out)) < 0)
 			goto out;
 		if (a)
 			continue;
@@ -765,7 +755,7 @@ migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
 			    "again\n", names[i]);
 			goto out;
 		}
-		if (record(db_mysql(db), version, names[i], out) != 0)
+		if (record(db, version, names[i], out) != 0)
 			goto out;
 		fprintf(out, "applied %s\n", names[i]);
 		fflush(out);
