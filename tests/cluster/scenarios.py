@@ -690,19 +690,17 @@ def two_writers(c, tenant, fids):
 
 
 def migrate_race(c, tenant, fids):
-    """vigilctl migrate on two Galera nodes at once, on a fresh database:
-    one runner through db1, one through db2 (straight, not HAProxy). The
-    migration lease (a row of migrate_lease, certified) lets one apply
-    every migration, each DDL once (replicated by total order isolation),
-    while the other waits and then finds nothing to do; every node ends
-    with every migration recorded once and the schema of the live
-    database. Then vigilctl db check through db2: a Galera node, its
-    settings fit, wsrep_sync_wait set on the connection (db_sync_wait)."""
+    """vigilctl migrate on two Galera nodes, on a fresh database: one runner
+    through db1, one through db2 (straight, not HAProxy), started at once,
+    then again with db2's started while db1's is midway. The migration
+    lease (a row of migrate_lease, certified) lets one apply every
+    migration, each DDL once (replicated by total order isolation), while
+    the other waits and then finds nothing to do; every node ends with
+    every migration recorded once and the schema of the live database.
+    Then vigilctl db check through db2: a Galera node, its settings fit,
+    wsrep_sync_wait set on the connection (db_sync_wait)."""
     res = Result("migrate-race")
     db = "vigil_race"
-    c.sql("db1", "DROP DATABASE IF EXISTS %s; CREATE DATABASE %s CHARACTER "
-          "SET utf8mb4 COLLATE utf8mb4_bin; GRANT ALL PRIVILEGES ON %s.* "
-          "TO 'vigil'@'%%'" % (db, db, db))
     confs = {}
     for node in ("db1", "db2"):
         confs[node] = c.write_conf(
@@ -711,63 +709,83 @@ def migrate_race(c, tenant, fids):
     versions = sorted(f[:4] for f in os.listdir(
         os.path.join(c.srcdir, "db", "migrations"))
         if re.match(r"^\d{4}_.+\.sql$", f))
-    try:
-        procs = {node: subprocess.Popen(
-            [c.ctl.vigilctl_bin, "-c", conf, "migrate"], env=c.ctl.env(),
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True)
-            for node, conf in confs.items()}
+
+    def shape(node, schema):
+        return c.rows(node, SYNC + (
+            "SELECT table_name, column_name, column_type, is_nullable "
+            "FROM information_schema.columns WHERE table_schema = '%s' "
+            "ORDER BY 1, 2" % schema)), c.rows(node, SYNC + (
+                "SELECT table_name, index_name, seq_in_index, "
+                "column_name FROM information_schema.statistics WHERE "
+                "table_schema = '%s' ORDER BY 1, 2, 3" % schema)), \
+            c.rows(node, SYNC + (
+                "SELECT trigger_name FROM information_schema.triggers "
+                "WHERE trigger_schema = '%s' ORDER BY 1" % schema))
+
+    def start(node):
+        return subprocess.Popen(
+            [c.ctl.vigilctl_bin, "-c", confs[node], "migrate"],
+            env=c.ctl.env(), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def race(label, midway):
+        c.sql("db1", "DROP DATABASE IF EXISTS %s; CREATE DATABASE %s "
+              "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin; GRANT ALL "
+              "PRIVILEGES ON %s.* TO 'vigil'@'%%'" % (db, db, db))
+        procs, early = {"db1": start("db1")}, ""
+        if midway:
+            # db2's runner once db1's has applied a few migrations.
+            for line in procs["db1"].stdout:
+                early += line
+                if line.startswith("applied 0005_"):
+                    break
+        procs["db2"] = start("db2")
         outs = {node: p.communicate(timeout=900)[0]
                 for node, p in procs.items()}
+        outs["db1"] = early + outs["db1"]
         for node, p in procs.items():
-            res.rows["runner through %s" % node] = "exit %d: %s" % (
-                p.returncode, "applied %d" % outs[node].count("applied ")
-                if "applied " in outs[node] else
-                "waited, nothing to do" if "nothing to do" in outs[node]
-                else outs[node].strip()[-200:])
+            res.rows["%s: runner through %s" % (label, node)] = \
+                "exit %d: %s" % (
+                    p.returncode, "applied %d" % outs[node].count("applied ")
+                    if "applied " in outs[node] else
+                    "waited, nothing to do" if "nothing to do" in outs[node]
+                    else outs[node].strip()[-200:])
             if p.returncode != 0:
-                res.fail("migrate through %s: exit %d: %s" % (
-                    node, p.returncode, outs[node].strip()))
+                res.fail("%s: migrate through %s: exit %d: %s" % (
+                    label, node, p.returncode, outs[node].strip()))
         appliers = [n for n, o in outs.items() if "applied " in o]
         waiters = [n for n, o in outs.items()
                    if "waiting for another runner" in o and
                    "nothing to do" in o]
         if len(appliers) != 1 or len(waiters) != 1:
-            res.fail("expected one runner to apply and one to wait: %s" %
-                     outs)
+            res.fail("%s: expected one runner to apply and one to wait: %s"
+                     % (label, outs))
         for v in versions:
             if appliers and outs[appliers[0]].count("applied %s_" % v) != 1:
-                res.fail("migration %s applied %d times" % (
-                    v, outs[appliers[0]].count("applied %s_" % v)))
-
-        def shape(node, schema):
-            return c.rows(node, SYNC + (
-                "SELECT table_name, column_name, column_type, is_nullable "
-                "FROM information_schema.columns WHERE table_schema = '%s' "
-                "ORDER BY 1, 2" % schema)), c.rows(node, SYNC + (
-                    "SELECT table_name, index_name, seq_in_index, "
-                    "column_name FROM information_schema.statistics WHERE "
-                    "table_schema = '%s' ORDER BY 1, 2, 3" % schema)), \
-                c.rows(node, SYNC + (
-                    "SELECT trigger_name FROM information_schema.triggers "
-                    "WHERE trigger_schema = '%s' ORDER BY 1" % schema))
+                res.fail("%s: migration %s applied %d times" % (
+                    label, v, outs[appliers[0]].count("applied %s_" % v)))
         want = shape("db1", "vigil")
         for node in cl.DB_NODES:
             rec = [r[0] for r in c.rows(node, SYNC + (
                 "SELECT version FROM %s.schema_migrations ORDER BY 1" %
                 db))]
-            res.rows["migrations recorded on " + node] = len(rec)
             if rec != versions:
-                res.fail("%s records %s, not every migration once" % (
-                    node, rec))
+                res.fail("%s: %s records %s, not every migration once" % (
+                    label, node, rec))
             if shape(node, db) != want:
-                res.fail("%s: the schema of %s differs from vigil's" % (
-                    node, db))
+                res.fail("%s: %s: the schema of %s differs from vigil's" % (
+                    label, node, db))
             lease = c.rows(node, SYNC + "SELECT holder FROM "
                            "%s.migrate_lease" % db)
             if lease:
-                res.fail("%s: the lease was left behind: %s" % (node,
-                                                                lease))
+                res.fail("%s: %s: the lease was left behind: %s" % (
+                    label, node, lease))
+        res.rows["%s: recorded on every node" % label] = "%d migrations" % (
+            len(versions))
+
+    try:
+        race("at once", False)
+        race("db2 midway", True)
         # The check migrate runs first, said in full by db check.
         r = c.ctl.vigilctl("-c", confs["db2"], "db", "check", check=False)
         out = r.stdout.strip()
