@@ -2111,8 +2111,9 @@ db_connect(struct db *db)
 		db->my = NULL;
 		return DB_DOWN;
 	}
+	/* A node that cannot answer this cannot take the session's
+	 * statements either: as unreachable (db->err says why). */
 	if (c->db_sync_wait != 0 && session_sync_wait(db) != 0) {
-		log_err("db: %s", db->err);
 		db_disconnect(db);
 		return DB_DOWN;
 	}
