@@ -365,6 +365,11 @@ http {{
                     out[g] += stack.children(pid)
         return out
 
+    def replicated(self):
+        """Bytes of write sets db1 has replicated since it started."""
+        rows = self.c.rows("db1", "SHOW STATUS LIKE 'wsrep_replicated_bytes'")
+        return int(rows[0][1]) if rows else 0
+
     def script(self, workload, backend, tag):
         b = self.backends[backend]
         ids = ",".join('"%s"' % i for i in b["ids"])
@@ -392,14 +397,19 @@ http {{
             "/api/v1/alerts" if workload == "ingest" else "/"
         url = "http://%s:%d%s" % (cl.addr("lb"), port, path)
         conns = BATCH_CONNECTIONS if workload == "batch" else CONNECTIONS
+        ws0 = self.replicated() if backend == "galera" else 0
         rps, p99, bad, ticks, n = wrk(url, b["key"], self.script(
             workload, backend, tag), conns, DURATION, self.pids(backend))
         per = BATCH if workload == "batch" else 1
+        # What the writer sent the other nodes (and what their gcaches
+        # keep for IST), per request (per alert for ingest).
+        ws = (self.replicated() - ws0) / max(n, 1) / per \
+            if backend == "galera" else 0
         us = {g: 1e6 * t / os.sysconf("SC_CLK_TCK") / max(n, 1) / per
               for g, t in ticks.items()}
         cpu_us = sum(us.values()) * per
         self.results.setdefault((name, workload), []).append(
-            (rps * per, p99, bad, cpu_us / per, us))
+            (rps * per, p99, bad, cpu_us / per, us, ws))
         print("  round %d %-9s %-7s %8.0f/s  p99 %7.1f ms  cpu %6.0f us"
               "  non-2xx %d" % (rnd + 1, name, workload, rps * per, p99,
                                 cpu_us / per, bad), flush=True)
@@ -472,20 +482,25 @@ http {{
                 "%.2f (%.2f–%.2f)" % x for x in r), cpu))
         lines.append("")
         lines.append("Where the CPU per request went, 1 API host (median µs "
-                     "per request, per alert for ingest):")
+                     "per request, per alert for ingest), and the bytes of "
+                     "write sets the writer replicated per request (what "
+                     "each node's gcache keeps for IST):")
         lines.append("")
         groups = ("db", "other nodes", "haproxy", "api", "nginx")
-        lines.append("| workload | backend | %s |" % " | ".join(
-            ("writer node / server", "other two nodes", "HAProxy",
-             "API pool", "nginx")))
-        lines.append("| --- | --- | %s |" % " | ".join("---" for _ in groups))
+        lines.append("| workload | backend | %s | write set, bytes |" %
+                     " | ".join(("writer node / server", "other two nodes",
+                                 "HAProxy", "API pool", "nginx")))
+        lines.append("| --- | --- | %s | --- |" % " | ".join(
+            "---" for _ in groups))
         for w in WORKLOADS:
             for name in ("galera-1", "single-1"):
                 runs = self.results[(name, w)]
-                lines.append("| %s | %s | %s |" % (
+                lines.append("| %s | %s | %s | %s |" % (
                     w, name.split("-")[0], " | ".join(
                         fmt(statistics.median(r[4][g] for r in runs))
-                        for g in groups)))
+                        for g in groups),
+                    fmt(statistics.median(r[5] for r in runs))
+                    if name.startswith("galera") else "—"))
         return "\n".join(lines), bad
 
 
