@@ -52,6 +52,7 @@ in about 30 s, 100 cells of 3 s, the checks).
 
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -68,6 +69,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "cluster"))
 
 import stack  # noqa: E402
 import cluster as cl  # noqa: E402
+import alerts as benchalerts  # noqa: E402  (bench/alerts.py's alerts)
 from stack import StackError, log, which  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_CLUSTER_RUNS", "5"))
@@ -204,7 +206,6 @@ innodb-flush-log-at-trx-commit = 2
 innodb-autoinc-lock-mode = 2
 max-connections = 300
 """)
-        import pwd
         pw = pwd.getpwnam(user)
         open(c.logfile("single.err"), "a").close()
         for path in (d, data, os.path.join(d, "tmp"), c.logfile("single.err")):
@@ -380,8 +381,6 @@ http {{
         elif workload == "action":
             text = ACTION_LUA % {"ids": ids}
         else:
-            sys.path.insert(0, HERE)
-            import alerts as benchalerts
             text = benchalerts.LUA % {
                 "tag": tag, "per": BATCH if workload == "batch" else 0}
         path = os.path.join(self.c.root, "wrk-%s.lua" % tag)
