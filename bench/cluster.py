@@ -160,6 +160,7 @@ class Bench:
         self.backends = {}      # name -> {conf, key, ids, sql}
         self.results = {}       # (entrance, workload) -> [run tuples]
         self.loads = []
+        self.aborted = {}       # backend -> transactions aborted
 
     # -- the single server ---------------------------------------------------
 
@@ -371,6 +372,16 @@ http {{
         rows = self.c.rows("db1", "SHOW STATUS LIKE 'wsrep_replicated_bytes'")
         return int(rows[0][1]) if rows else 0
 
+    def aborts(self, backend):
+        """Transactions the database aborted since it started: deadlocks,
+        and on Galera certification failures and brute-force aborts
+        (each is replayed by Vigil or answered 503)."""
+        q = ("SHOW STATUS WHERE Variable_name IN ('Innodb_deadlocks', "
+             "'wsrep_local_cert_failures', 'wsrep_local_bf_aborts')")
+        rows = self.c.rows("db1", q) if backend == "galera" else \
+            self.single_sql(q)
+        return sum(int(r[1]) for r in rows if len(r) == 2)
+
     def script(self, workload, backend, tag):
         b = self.backends[backend]
         ids = ",".join('"%s"' % i for i in b["ids"])
@@ -397,6 +408,7 @@ http {{
         url = "http://%s:%d%s" % (cl.addr("lb"), port, path)
         conns = BATCH_CONNECTIONS if workload == "batch" else CONNECTIONS
         ws0 = self.replicated() if backend == "galera" else 0
+        ab0 = self.aborts(backend)
         rps, p99, bad, ticks, n = wrk(url, b["key"], self.script(
             workload, backend, tag), conns, DURATION, self.pids(backend))
         per = BATCH if workload == "batch" else 1
@@ -404,14 +416,17 @@ http {{
         # keep for IST), per request (per alert for ingest).
         ws = (self.replicated() - ws0) / max(n, 1) / per \
             if backend == "galera" else 0
+        ab = self.aborts(backend) - ab0
+        self.aborted[backend] = self.aborted.get(backend, 0) + ab
         us = {g: 1e6 * t / os.sysconf("SC_CLK_TCK") / max(n, 1) / per
               for g, t in ticks.items()}
         cpu_us = sum(us.values()) * per
         self.results.setdefault((name, workload), []).append(
             (rps * per, p99, bad, cpu_us / per, us, ws))
         print("  round %d %-9s %-7s %8.0f/s  p99 %7.1f ms  cpu %6.0f us"
-              "  non-2xx %d" % (rnd + 1, name, workload, rps * per, p99,
-                                cpu_us / per, bad), flush=True)
+              "  non-2xx %d  aborts %d" % (rnd + 1, name, workload,
+                                           rps * per, p99, cpu_us / per,
+                                           bad, ab), flush=True)
 
     # -- the report ------------------------------------------------------
 
@@ -500,6 +515,13 @@ http {{
                         for g in groups),
                     fmt(statistics.median(r[5] for r in runs))
                     if name.startswith("galera") else "—"))
+        lines.append("")
+        lines.append("Transactions the database aborted during the runs "
+                     "(deadlocks; on Galera also certification failures and "
+                     "brute-force aborts), each replayed by Vigil or answered "
+                     "503: Galera %d, single server %d." % (
+                         self.aborted.get("galera", 0),
+                         self.aborted.get("single", 0)))
         return "\n".join(lines), bad
 
 
