@@ -10,11 +10,14 @@ are never touched; the harness process joins the "client" namespace (setns)
 to talk to the hosts. Needs root (ip netns, setns).
 
   host      address     runs
-  db1..db3  .11 .12 .13 mariadbd with wsrep (galera-4), datadir under ROOT,
-                        and clustercheck.py on :9200 (200 when Synced)
-  dbproxy   .10         HAProxy: db1 the writer, db2 and db3 backups
+  db1..db3  .11 .12 .13 mariadbd with wsrep (galera-4; etc/mariadb/galera.cnf),
+                        datadir under ROOT, and clustercheck.py on :9200
+                        (200 when Synced)
+  dbproxy   .10         HAProxy (etc/haproxy/vigil.cfg): db1 the writer,
+                        db2 and db3 backups
   api1 api2 .21 .22     a vigil-api pool listening on :9000 (TCP)
-  lb        .20         nginx (etc/nginx/vigil.conf) balancing the two pools
+  lb        .20         nginx (etc/nginx/vigil.conf, vigil-upstream.conf)
+                        balancing the two pools
   scan1/2   .31 .32     vigil-scan --due every SCAN_EVERY seconds
   spool1/2  .41 .42     the vigil-spool daemon
   receiver  .50         tests/integration/receiver.py on :8099
