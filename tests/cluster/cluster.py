@@ -10,11 +10,14 @@ are never touched; the harness process joins the "client" namespace (setns)
 to talk to the hosts. Needs root (ip netns, setns).
 
   host      address     runs
-  db1..db3  .11 .12 .13 mariadbd with wsrep (galera-4), datadir under ROOT,
-                        and clustercheck.py on :9200 (200 when Synced)
-  dbproxy   .10         HAProxy: db1 the writer, db2 and db3 backups
+  db1..db3  .11 .12 .13 mariadbd with wsrep (galera-4; etc/mariadb/galera.cnf),
+                        datadir under ROOT, and clustercheck.py on :9200
+                        (200 when Synced)
+  dbproxy   .10         HAProxy (etc/haproxy/vigil.cfg): db1 the writer,
+                        db2 and db3 backups
   api1 api2 .21 .22     a vigil-api pool listening on :9000 (TCP)
-  lb        .20         nginx (etc/nginx/vigil.conf) balancing the two pools
+  lb        .20         nginx (etc/nginx/vigil.conf, vigil-upstream.conf)
+                        balancing the two pools
   scan1/2   .31 .32     vigil-scan --due every SCAN_EVERY seconds
   spool1/2  .41 .42     the vigil-spool daemon
   receiver  .50         tests/integration/receiver.py on :8099
@@ -388,6 +391,14 @@ class Cluster:
                                     for top, dirs, files in os.walk(d)
                                     for x in dirs + files]:
                 os.chown(path, pw.pw_uid, pw.pw_gid)
+        # The shipped sample (etc/mariadb/galera.cnf), so that what the
+        # cluster test runs is what the README tells to install; a copy in
+        # the node's directory, which mariadbd's SST scripts (run as its
+        # user) can read. Only the node's own lines and paths are set here.
+        sample = os.path.join(d, "galera.cnf")
+        shutil.copy(os.path.join(self.srcdir, "etc", "mariadb",
+                                 "galera.cnf"), sample)
+        os.chmod(sample, 0o644)
         with open(cnf, "w") as f:
             f.write(f"""# Written by tests/cluster/cluster.py: Galera node {node}.
 [mysqld]
@@ -396,30 +407,18 @@ tmpdir = {d}/tmp
 socket = {self.db_sock(node)}
 pid-file = {d}/mysqld.pid
 log-error = {self.logfile(node + ".err")}
-bind-address = {addr(node)}
 port = 3306
-skip-name-resolve
-character-set-server = utf8mb4
-collation-server = utf8mb4_general_ci
 innodb-buffer-pool-size = 64M
 innodb-log-file-size = 48M
 max-connections = 300
-# What Galera needs: row-based replication, InnoDB, interleaved auto-increment
-# locks (each node offsets its own values).
-binlog-format = ROW
-default-storage-engine = InnoDB
-innodb-autoinc-lock-mode = 2
-innodb-flush-log-at-trx-commit = 2
-# Vigil's migrations create triggers as the unprivileged vigil user; with
-# wsrep (as with a binary log) MariaDB refuses that without this.
-log-bin-trust-function-creators = 1
-wsrep-on = ON
+!include {sample}
+[mysqld]
+bind-address = {addr(node)}
 wsrep-provider = {GALERA}
 wsrep-cluster-name = {CLUSTER_NAME}
 wsrep-cluster-address = gcomm://{peers}
 wsrep-node-address = {addr(node)}
 wsrep-node-name = {node}
-wsrep-sst-method = rsync
 # An rsync SST blocks its donor for its length: prefer a node that is not
 # HAProxy's writer (db1, then db2), then any.
 wsrep-sst-donor = "{self.donors(node)}"
@@ -694,44 +693,27 @@ socket = {self.db_sock(node)}
     # -- HAProxy -------------------------------------------------------------
 
     def haproxy_start(self):
+        """HAProxy with the shipped sample (etc/haproxy/vigil.cfg) filled
+        in, after a global section of the harness's own."""
         d = self.hostdir("dbproxy")
-        cfg = os.path.join(d, "haproxy.cfg")
-        servers = []
-        for i, n in enumerate(DB_NODES):
-            servers.append(
-                "    server %s %s:3306%s" % (
-                    n, addr(n), "" if i == 0 else " backup"))
-        with open(cfg, "w") as f:
+        glob = os.path.join(d, "haproxy.cfg")
+        with open(glob, "w") as f:
             f.write(f"""# Written by tests/cluster/cluster.py.
 global
     maxconn 2000
     pidfile {d}/haproxy.pid
-
-defaults
-    mode tcp
-    timeout connect 3s
-    # vigil-api's workers keep their database connection between requests.
-    timeout client 8h
-    timeout server 8h
-
-# One writer at a time: db1 while it is healthy, else the first healthy
-# backup (no "option allbackups"). Healthy is Synced, as each node's
-# clustercheck.py on port {CHECK_PORT} says: a node still joining or cut off
-# from the primary component accepts connections but no queries. A server marked down has its sessions
-# cut, and when db1 comes back the backup's sessions are cut too, so that
-# two nodes never take writes at once.
-listen galera
-    bind {addr("dbproxy")}:3306
-    option httpchk GET /
-    http-check expect status 200
-    default-server check port {CHECK_PORT} inter 1s rise 2 fall 2 on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions
-{chr(10).join(servers)}
 """)
-        r = sh(which("haproxy"), "-c", "-f", cfg, check=False)
+        cfg = os.path.join(d, "vigil.cfg")
+        with open(cfg, "w") as f:
+            f.write(self.ctl.fill("etc/haproxy/vigil.cfg", dict(
+                [("LISTEN", addr("dbproxy") + ":3306")] +
+                [("DB%d" % (i + 1), addr(n))
+                 for i, n in enumerate(DB_NODES)])))
+        argv = [which("haproxy"), "-f", glob, "-f", cfg]
+        r = sh(*argv, "-c", check=False)
         if r.returncode != 0:
             raise StackError("haproxy -c failed:\n" + r.stdout + r.stderr)
-        self.spawn("haproxy", "dbproxy", [which("haproxy"), "-db", "-f",
-                                          cfg])
+        self.spawn("haproxy", "dbproxy", argv[:1] + ["-db"] + argv[1:])
 
     # -- Vigil ------------------------------------------------------------------
 
@@ -787,9 +769,13 @@ listen galera
         with open(snippet, "w") as f:
             f.write(self.ctl.fill("etc/nginx/vigil.conf", {
                 "LISTEN": addr("lb") + ":80", "FCGI_ADDR": "vigil_api"}))
-        upstream = "\n".join(
-            "        server %s:%d max_fails=1 fail_timeout=5s;" % (
-                addr(h), API_PORT) for h in API_HOSTS)
+        # The upstream of several API hosts: the shipped sample
+        # (etc/nginx/vigil-upstream.conf), filled in.
+        upstream = os.path.join(d, "vigil-upstream.conf")
+        with open(upstream, "w") as f:
+            f.write(self.ctl.fill("etc/nginx/vigil-upstream.conf", {
+                "API%d" % (i + 1): "%s:%d" % (addr(h), API_PORT)
+                for i, h in enumerate(API_HOSTS)}))
         user = "user root;\n" if os.geteuid() == 0 else ""
         t = os.path.join(d, "tmp")
         conf = os.path.join(d, "nginx.conf")
@@ -807,9 +793,7 @@ http {{
     fastcgi_temp_path {t}/fastcgi;
     uwsgi_temp_path {t}/uwsgi;
     scgi_temp_path {t}/scgi;
-    upstream vigil_api {{
-{upstream}
-    }}
+    include {upstream};
     include {snippet};
 }}
 """)

@@ -934,6 +934,143 @@ def replica_converges(c):
     return res
 
 
+def backup_restore(c, tenant, fids):
+    """Back up a running node with mariabackup under steady load and
+    restore it into a fresh single server (README, Scaling out: the
+    procedure it tests). db2, not the writer, is backed up; before the
+    backup starts, a read with wsrep_sync_wait on db2 makes it apply every
+    write committed so far, so every write acknowledged before that read
+    must be in the backup, exactly once. The backup is prepared, copied
+    into an empty datadir and started as a plain server (no wsrep):
+    "vigilctl audit verify" must pass for every tenant, and it must hold
+    the tenant's findings."""
+    res = Result("backup-restore")
+    tool = shutil.which("mariabackup") or shutil.which("mariadb-backup")
+    if not tool:
+        res.fail("mariabackup is not installed (apt-get install "
+                 "mariadb-backup)")
+        return res
+    top = os.path.join(c.root, "backup")
+    shutil.rmtree(top, ignore_errors=True)
+    target = os.path.join(top, "full")
+    os.makedirs(top)
+    load = Load("backup", tenant, fids, writers=2, alerters=1)
+    load.start(120)
+    time.sleep(3)
+    mark = time.monotonic()
+    c.rows("db2", SYNC + "SELECT 1")
+    t0 = time.monotonic()
+
+    def tool_run(args, logname):
+        with open(c.logfile(logname), "ab") as out:
+            return subprocess.call([tool] + args, stdin=subprocess.DEVNULL,
+                                   stdout=out, stderr=subprocess.STDOUT,
+                                   timeout=600)
+    rc = tool_run(["--backup", "--galera-info", "--user=root",
+                   "--socket=" + c.db_sock("db2"), "--target-dir=" + target],
+                  "mariabackup.log")
+    res.rows["mariabackup --backup of db2 under load (s)"] = round(
+        time.monotonic() - t0, 1)
+    time.sleep(2)
+    load.stop()
+    answers(res, load, "", mark, "the backup began")
+    if rc != 0:
+        res.fail("mariabackup --backup: exit %d:\n%s" % (
+            rc, c.tail("mariabackup.log", 10)))
+        return res
+    try:
+        with open(os.path.join(target, "xtrabackup_galera_info")) as f:
+            res.rows["Galera position of the backup"] = f.read().split()[0]
+    except (OSError, IndexError):
+        res.fail("the backup has no xtrabackup_galera_info (--galera-info)")
+    t0 = time.monotonic()
+    rc = tool_run(["--prepare", "--target-dir=" + target], "mariabackup.log")
+    if rc != 0:
+        res.fail("mariabackup --prepare: exit %d" % rc)
+        return res
+    # A fresh server: an empty datadir, the backup copied back into it.
+    d = c.hostdir("restore")
+    data = os.path.join(d, "data")
+    os.makedirs(os.path.join(d, "tmp"), exist_ok=True)
+    rc = tool_run(["--copy-back", "--target-dir=" + target,
+                   "--datadir=" + data], "mariabackup.log")
+    if rc != 0:
+        res.fail("mariabackup --copy-back: exit %d" % rc)
+        return res
+    user = c.db_user()
+    subprocess.run(["chown", "-R", "%s:%s" % (user, user), d], check=True)
+    cnf = os.path.join(d, "my.cnf")
+    with open(cnf, "w") as f:
+        f.write("[mysqld]\nuser = %s\ndatadir = %s\ntmpdir = %s/tmp\n"
+                "socket = %s\npid-file = %s/mysqld.pid\nlog-error = %s\n"
+                "skip-networking\ninnodb-buffer-pool-size = 64M\n" % (
+                    user, data, d, c.db_sock("restore"), d,
+                    c.logfile("restore.err")))
+    p = c.spawn("restore", "client", [shutil.which("mariadbd"),
+                                      "--defaults-file=" + cnf])
+    up = until(lambda: p.poll() is None and c.sql(
+        "restore", "SELECT 1", check=False).returncode == 0, 120, 0.5)
+    res.rows["prepared, copied back and started (s)"] = round(
+        time.monotonic() - t0, 1)
+    if not up:
+        res.fail("the restored server did not start:\n" +
+                 c.tail("restore.err", 10))
+        c.stop("restore")
+        return res
+    try:
+        res.rows["restored server: wsrep_on"] = c.rows(
+            "restore", "SELECT @@wsrep_on")[0][0]
+        mine = "tok-%s-" % load.name
+        held = collections.Counter()
+        for (fields,) in c.rows("restore", (
+                "SELECT fields FROM vigil.finding_history WHERE tenant_id = "
+                "'%s' AND action = 'updated'" % tenant.id)):
+            for tok in re.findall(r'"(tok-[0-9a-z-]+)"', fields):
+                held[tok] += 1
+        for (ext,) in c.rows("restore", (
+                "SELECT external_id FROM vigil.alerts WHERE tenant_id = '%s' "
+                "AND source = 'cluster-test'" % tenant.id)):
+            held[ext] += 1
+        before = {tok for t0_, t1, _, tok, s in load.log
+                  if s in (200, 201) and t1 < mark}
+        acked = load.acked()
+        lost = sorted(before - set(held))
+        dup = sorted(t for t, n in held.items() if n > 1 and
+                     t.startswith(mine))
+        res.rows["writes acked before the backup began"] = len(before)
+        res.rows["of them missing from the restore"] = len(lost)
+        res.rows["acked during the backup, in the restore"] = len(
+            (acked - before) & set(held))
+        res.rows["writes held twice"] = len(dup)
+        if lost:
+            res.fail("the restore lacks %d writes acknowledged before the "
+                     "backup began, e.g. %s" % (len(lost), lost[:5]))
+        if dup:
+            res.fail("the restore holds %d writes twice" % len(dup))
+        q = ("SELECT COUNT(*) FROM vigil.findings WHERE tenant_id = '%s'" %
+             tenant.id)
+        nf, n1 = c.rows("restore", q)[0][0], c.rows("db1", q)[0][0]
+        res.rows["findings (restore / db1)"] = "%s / %s" % (nf, n1)
+        if nf != n1:
+            res.fail("the restore holds %s findings, db1 %s" % (nf, n1))
+        conf = c.write_conf(os.path.join(d, "vigil.conf"),
+                            db_socket=c.db_sock("restore"))
+        r = subprocess.run([c.ctl.vigilctl_bin, "-c", conf, "audit",
+                            "verify"], env=c.ctl.env(),
+                           stdin=subprocess.DEVNULL, capture_output=True,
+                           text=True, timeout=300)
+        res.rows["vigilctl audit verify (every tenant)"] = \
+            "ok" if r.returncode == 0 else "FAILED (exit %d)" % r.returncode
+        if r.returncode != 0:
+            res.fail("vigilctl audit verify on the restore: %s%s" % (
+                r.stdout, r.stderr))
+    finally:
+        c.stop("restore")
+        shutil.rmtree(top, ignore_errors=True)
+        shutil.rmtree(d, ignore_errors=True)
+    return res
+
+
 def haproxy_ups(c):
     """How many times HAProxy has logged db1 coming (back) up."""
     try:
@@ -945,6 +1082,7 @@ def haproxy_ups(c):
 
 SCENARIOS = {"writer-kill": writer_kill, "partition": partition,
              "api-kill": api_kill, "scan-kill": scan_kill}
+SCENARIOS["backup-restore"] = backup_restore
 SCENARIOS.update({"migrate-race": migrate_race,
                   "read-your-writes": read_your_writes})
 # The scenario of the other topology (cluster.py test --topology replica),
