@@ -963,6 +963,7 @@ FcgidProcessTableFile {d}/run/fcgid_shm
                 f.write("\n".join(lines))
             os.chmod(fcgid_conf, 0o644)
         self.fcgid_conf = fcgid_conf
+        self.fcgid_api = api
         fcgid = os.path.join(d, "vigil-fcgid.conf")
         with open(fcgid, "w") as f:
             f.write(self.fill("etc/apache/vigil-fcgid.conf", {
