@@ -329,6 +329,53 @@ TypesConfig {types}
         self.assertNotIn(b"RewriteRule", r.body)
 
 
+class T225NginxSubPath(WebBase):
+    """etc/nginx/vigil-subpath.conf included in a copy of Debian's
+    default site: the API under /vigil/, the links under it, the site's
+    own page at /."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.port = STACK._port("web_nginx_subpath")
+        d = cls.dir("web-nginx-subpath")
+        default = STACK.debian_nginx_default(d, "127.0.0.1:%d" % cls.port)
+        if default is None:
+            raise unittest.SkipTest("no %s" % stackmod.NGINX_DEBIAN_DEFAULT)
+        os.makedirs(os.path.join(d, "snippets"), exist_ok=True)
+        shutil.copy(stackmod.NGINX_FASTCGI_PARAMS,
+                    os.path.join(d, "fastcgi_params"))
+        with open(os.path.join(d, "snippets", "vigil-subpath.conf"),
+                  "w") as f:
+            f.write(STACK.fill("etc/nginx/vigil-subpath.conf", {
+                "PREFIX": "/vigil",
+                "FCGI_ADDR": "unix:" + STACK.api_sock}))
+        with open(default) as f:
+            text = f.read()
+        text, n = re.subn(r"(?m)^(\s*server_name\s[^;]*;)",
+                          r"\1\n\tinclude snippets/vigil-subpath.conf;",
+                          text, count=1)
+        assert n == 1, text
+        with open(default, "w") as f:
+            f.write(text)
+        cls.nginx("web-nginx-subpath", [default])
+        wait_answer(cls.port, "/vigil/healthz")
+
+    def test_api_under_prefix(self):
+        self.assert_api(self.port, prefix="/vigil")
+        r = req(self.port, "GET", "/", host=OTHER, route="")
+        self.assertEqual(r.status, 200, r)
+        self.assertIsNone(r.header("X-Request-Id"), r)
+
+    def test_location(self):
+        r = req(self.port, "POST", "/vigil/api/v1/reports",
+                {"type": "findings", "format": "csv"},
+                headers={"X-API-Key": self.key}, route="/api/v1/reports")
+        self.assert_vigil(r, 202)
+        self.assertEqual(r.header("Location"),
+                         "/vigil/api/v1/reports/" + r.json()["report_id"])
+
+
 # --- large bodies through mod_fcgid -----------------------------------------------
 
 class T222FcgidLargeImport(WebBase):
