@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "db.h"
 #include "log.h"
+#include "request.h"
 
 extern char **environ;
 
@@ -65,6 +66,50 @@ run_cgi(void)
 	fflush(stdout);
 	db_free(db);
 	return 0;
+}
+
+/*
+ * Spawned by mod_fcgid (a listening socket on fd 0) with a vigil.conf or
+ * a log it cannot open: conf_start has said why on stderr, which
+ * mod_fcgid writes to Apache's error log. Exiting would leave the client
+ * with mod_fcgid's HTML 500 and mod_fcgid spawning another process that
+ * fails alike; instead answer each request with Vigil's JSON 500 (no path
+ * or reason in it: those are for the operator's log), trying the files
+ * again first. Once they open, that request is answered 503 with
+ * Retry-After and the process goes on serving: 0. -1: no socket.
+ */
+static int
+run_unconfigured(const char *cfile, const char **path)
+{
+	FCGX_Request req;
+	struct request r;
+	struct buf out;
+	int fixed = 0;
+
+	if (FCGX_InitRequest(&req, 0, 0) != 0)
+		return -1;
+	while (!fixed && FCGX_Accept_r(&req) >= 0) {
+		fixed = conf_start("vigil-api", cfile, path) == 0;
+		request_init(&r, req.envp);
+		if (fixed) {
+			log_info("vigil.conf and the log open now: serving");
+			response_error(&r, 503, "service_unavailable",
+			    "The service is starting; try again.", NULL);
+			response_header(&r, "Retry-After", "1");
+		} else
+			response_error(&r, 500, "internal_error",
+			    "The service cannot read its configuration or "
+			    "open its log; the web server's error log says "
+			    "why.", NULL);
+		buf_init(&out, 64 * 1024);
+		response_serialize(&r, &out);
+		FCGX_PutStr(out.data, (int)out.len, req.out);
+		buf_free(&out);
+		request_free(&r);
+		FCGX_Finish_r(&req);
+	}
+	FCGX_Free(&req, 1);
+	return fixed ? 0 : -1;
 }
 
 static void
@@ -120,9 +165,11 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage();
 
-	if (conf_start("vigil-api", cfile, &path) != 0)
-		return 1;
-	if (FCGX_Init() != 0) {
+	if (conf_start("vigil-api", cfile, &path) != 0) {
+		if (listen != NULL || FCGX_Init() != 0 || FCGX_IsCGI() ||
+		    run_unconfigured(cfile, &path) != 0)
+			return 1;
+	} else if (FCGX_Init() != 0) {
 		log_err("FCGX_Init failed");
 		return 1;
 	}

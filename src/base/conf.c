@@ -4,7 +4,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,20 +421,81 @@ conf_path(const char *cli)
 	return SYSCONFDIR "/vigil/vigil.conf";
 }
 
+/* "user NAME (uid N), groups A, B": who this process is, for the errors
+ * of a program whose user the web server chose (mod_fcgid runs vigil-api
+ * as Apache's user, not as vigil). */
+void
+conf_whoami(char *out, size_t outsz)
+{
+	gid_t groups[64];
+	struct passwd *pw;
+	struct group *gr;
+	size_t len;
+	int n, i;
+
+	pw = getpwuid(geteuid());
+	if (pw != NULL)
+		snprintf(out, outsz, "user %s (uid %lu), groups ", pw->pw_name,
+		    (unsigned long)geteuid());
+	else
+		snprintf(out, outsz, "uid %lu, groups ",
+		    (unsigned long)geteuid());
+	groups[0] = getegid();
+	n = getgroups((int)NELEM(groups) - 1, groups + 1);
+	n = n < 0 ? 1 : n + 1;
+	for (i = 0; i < n; i++) {
+		if (i > 0 && groups[i] == groups[0])
+			continue;
+		len = strlen(out);
+		if (len + 2 >= outsz)
+			break;
+		gr = getgrgid(groups[i]);
+		if (gr != NULL)
+			snprintf(out + len, outsz - len, "%s%s",
+			    i > 0 ? ", " : "", gr->gr_name);
+		else
+			snprintf(out + len, outsz - len, "%s%lu",
+			    i > 0 ? ", " : "", (unsigned long)groups[i]);
+	}
+}
+
 int
 conf_start(const char *prog, const char *cli, const char **path)
 {
 	const char *p = conf_path(cli);
-	char err[1024];
+	char err[1024], who[512];
+	int e;
 
 	if (path != NULL)
 		*path = p;
 	if (conf_load(&g_conf, p, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s\n", prog, err);
+		/* Say who could not read it and what to do: the first
+		 * thing that goes wrong under mod_fcgid, which runs
+		 * vigil-api as the web server's user. */
+		e = access(p, R_OK) == -1 ? errno : 0;
+		conf_whoami(who, sizeof(who));
+		fprintf(stderr, "%s: cannot read the configuration: %s "
+		    "(running as %s)%s\n", prog, err, who,
+		    e == EACCES ? "; make the file and its directories "
+		    "readable by this user (vigil.conf holds db_password: "
+		    "give it to one of these groups, mode 0640) or run the "
+		    "program as a user that can read it" :
+		    e == ENOENT ? "; create it (the sample is "
+		    "vigil.conf.sample) or name another with -c FILE or "
+		    "VIGIL_CONF" : "");
 		return -1;
 	}
 	if (log_open(prog, g_conf.log) != 0) {
-		fprintf(stderr, "%s: cannot open log %s\n", prog, g_conf.log);
+		e = errno;
+		conf_whoami(who, sizeof(who));
+		fprintf(stderr, "%s: cannot open log %s: %s (running as %s); "
+		    "%s, or set \"log = syslog\" or \"log = stderr\" in %s\n",
+		    prog, g_conf.log, strerror(e), who,
+		    e == EACCES || e == EROFS ? "let this user create and "
+		    "append to the file (its directory writable by one of "
+		    "these groups, or the file already there and writable by "
+		    "them)" : e == ENOENT ? "create its directory" :
+		    "fix the path", p);
 		return -1;
 	}
 	return 0;

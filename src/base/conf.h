@@ -86,6 +86,9 @@ const char *conf_path(const char *cli);
  * says. 0, or -1 after printing why on stderr as "prog: ...". *path (if
  * not NULL) is the file read. */
 int	 conf_start(const char *prog, const char *cli, const char **path);
+/* Who this process runs as, for error messages: "user NAME (uid N),
+ * groups A, B" into out. */
+void	 conf_whoami(char *out, size_t outsz);
 
 /* The process-wide configuration, loaded once by main(). */
 extern struct conf g_conf;

@@ -765,10 +765,17 @@ global
         os.makedirs(os.path.join(d, "tmp"), exist_ok=True)
         shutil.copy(stack.NGINX_FASTCGI_PARAMS,
                     os.path.join(d, "fastcgi_params"))
+        # As installed on a Debian host: the server (etc/nginx/vigil.conf)
+        # including snippets/vigil.conf (etc/nginx/vigil-snippet.conf),
+        # whose fastcgi_pass names the upstream below.
+        os.makedirs(os.path.join(d, "snippets"), exist_ok=True)
+        with open(os.path.join(d, "snippets", "vigil.conf"), "w") as f:
+            f.write(self.ctl.fill("etc/nginx/vigil-snippet.conf", {
+                "FCGI_ADDR": "vigil_api"}))
         snippet = os.path.join(d, "vigil.conf")
         with open(snippet, "w") as f:
             f.write(self.ctl.fill("etc/nginx/vigil.conf", {
-                "LISTEN": addr("lb") + ":80", "FCGI_ADDR": "vigil_api"}))
+                "LISTEN": addr("lb") + ":80", "SERVER_NAME": "_"}))
         # The upstream of several API hosts: the shipped sample
         # (etc/nginx/vigil-upstream.conf), filled in.
         upstream = os.path.join(d, "vigil-upstream.conf")

@@ -546,7 +546,7 @@ class T00Templates(unittest.TestCase):
         return body
 
     def test_nginx(self):
-        body = self.read("etc/nginx/vigil.conf")
+        body = self.read("etc/nginx/vigil-snippet.conf")
         self.assertNotRegex(body, r"fastcgi_keep_conn\s+on")
         self.assertRegex(body, r"fastcgi_pass\s+@FCGI_ADDR@")
         m = re.search(r"client_max_body_size\s+(\d+)([km]?)", body)
