@@ -15,6 +15,7 @@
 #include "cidr.h"
 #include "conf.h"
 #include "crypto.h"
+#include "exits.h"
 #include "log.h"
 
 #ifndef SYSCONFDIR
@@ -416,12 +417,17 @@ conf_start(const char *prog, const char *cli, const char **path)
 	if (path != NULL)
 		*path = p;
 	if (conf_load(&g_conf, p, err, sizeof(err)) != 0) {
+		/* errno is still open(2)'s or read(2)'s when that failed */
+		int noperm = errno == EACCES || errno == EPERM;
+
 		fprintf(stderr, "%s: %s\n", prog, err);
-		return -1;
+		return noperm ? VX_NOPERM : VX_CONFIG;
 	}
 	if (log_open(prog, g_conf.log) != 0) {
+		int noperm = errno == EACCES || errno == EPERM;
+
 		fprintf(stderr, "%s: cannot open log %s\n", prog, g_conf.log);
-		return -1;
+		return noperm ? VX_NOPERM : VX_CONFIG;
 	}
 	return 0;
 }

@@ -81,8 +81,9 @@ int	 conf_load(struct conf *, const char *path, char *err, size_t errsz);
 const char *conf_path(const char *cli);
 /* A daemon's start (vigil-api, vigil-scan, vigil-spool): vigil.conf (cli,
  * or as conf_path finds it) into g_conf, then prog's log opened where it
- * says. 0, or -1 after printing why on stderr as "prog: ...". *path (if
- * not NULL) is the file read. */
+ * says. 0, or the exit status (exits.h: VX_NOPERM if a file could not
+ * be opened for lack of permission, else VX_CONFIG) after printing why on
+ * stderr as "prog: ...". *path (if not NULL) is the file read. */
 int	 conf_start(const char *prog, const char *cli, const char **path);
 
 /* The process-wide configuration, loaded once by main(). */
