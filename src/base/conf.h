@@ -74,6 +74,15 @@ void	 conf_defaults(struct conf *);
 /* Parse text (pure: no I/O) over the current values. On error return -1
  * and write "line N: what" into err. Unknown keys are errors. */
 int	 conf_parse(struct conf *, const char *text, char *err, size_t errsz);
+/* As conf_parse, but on past errors: each problem given to fn as "line
+ * N: key: what" (an unknown key, a bad value, a key set twice), so that
+ * one run shows every mistake. The number of problems. Pure. */
+int	 conf_lint(struct conf *, const char *text,
+	    void (*fn)(void *arg, const char *problem), void *arg);
+/* Defaults, then conf_lint over the file at path: the number of problems,
+ * or -1 (told to fn, errno set) if it cannot be read. */
+int	 conf_lint_file(struct conf *, const char *path,
+	    void (*fn)(void *arg, const char *problem), void *arg);
 /* Defaults, then the file at path; -1 with err set if unreadable/invalid. */
 int	 conf_load(struct conf *, const char *path, char *err, size_t errsz);
 /* Which file to read: the -c argument if given, else $VIGIL_CONF, else

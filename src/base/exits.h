@@ -29,6 +29,7 @@
 					 * listen, fork, write the pid file */
 #define VX_CANTCREAT	EX_CANTCREAT	/* 73: an output file cannot be
 					 * written */
+#define VX_IOERR	EX_IOERR	/* 74: writing the output failed */
 #define VX_BUSY		EX_TEMPFAIL	/* 75: another process holds it
 					 * (another scanner on the same
 					 * integration); try again later */

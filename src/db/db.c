@@ -1880,6 +1880,8 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_SCAN_LEASE_DROP] =
 	    "DELETE FROM scan_leases WHERE integration_id = ? AND holder = ? "
 	    "AND scan_id = ?",
+	[SQL_MIGRATIONS_APPLIED] =
+	    "SELECT version FROM schema_migrations ORDER BY version",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */

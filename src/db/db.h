@@ -410,6 +410,8 @@ enum db_stmt {
 	SQL_SCAN_LEASE_TAKE,
 	SQL_SCAN_LEASE_RENEW,
 	SQL_SCAN_LEASE_DROP,
+	/* vigilctl config check: the migrations applied */
+	SQL_MIGRATIONS_APPLIED,
 	SQL__COUNT
 };
 
