@@ -250,10 +250,10 @@ class T70Integrations(ScanBase):
 
         before = names()
         for name, path, field, rc in (
-                ("bell\x07name", self.inv, "name", 2),
-                ("c1\u0085name", self.inv, "name", 2),
-                ("x" * 101, self.inv, "name", 2),
-                ("\u00e9" * 101, self.inv, "name", 2),
+                ("bell\x07name", self.inv, "name", 64),
+                ("c1\u0085name", self.inv, "name", 64),
+                ("x" * 101, self.inv, "name", 64),
+                ("\u00e9" * 101, self.inv, "name", 64),
                 ("not a directory", notdir, "config", 1),
                 ("missing", "/nonexistent/vigil", "config", 1),
                 ("relative", "relative/dir", "config", 1)):
@@ -593,7 +593,7 @@ class T72Concurrency(ScanBase):
                   "UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) + INTERVAL 60 SECOND)"
                   % integ, database="vigil")
         p = STACK.scan("--once", "--integration", integ, conf=CONF)
-        self.assertEqual(p.returncode, 4, p.stdout + p.stderr)
+        self.assertEqual(p.returncode, 75, p.stdout + p.stderr)
         self.assertIn("another scanner", p.stderr)
         queued = STACK.query("SELECT id FROM scans WHERE integration_id = "
                              "'%s' AND status = 'queued'" % integ)
