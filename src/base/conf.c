@@ -358,6 +358,7 @@ conf_read(const char *path, char **text, size_t *len, char *err,
 	}
 	if ((*text = malloc(CONF_MAX_FILE + 1)) == NULL) {
 		snprintf(err, errsz, "%s: out of memory", path);
+		errno = ENOMEM;
 		goto fail;
 	}
 	for (;;) {
@@ -373,6 +374,7 @@ conf_read(const char *path, char **text, size_t *len, char *err,
 		*len += (size_t)n;
 		if (*len > CONF_MAX_FILE) {
 			snprintf(err, errsz, "%s: file too large", path);
+			errno = EFBIG;
 			goto fail;
 		}
 	}
@@ -380,6 +382,7 @@ conf_read(const char *path, char **text, size_t *len, char *err,
 	(*text)[*len] = '\0';
 	if (memchr(*text, '\0', *len) != NULL) {
 		snprintf(err, errsz, "%s: contains a NUL byte", path);
+		errno = EINVAL;
 		crypto_wipe(*text, *len);
 		free(*text);
 		*text = NULL;
@@ -415,6 +418,8 @@ conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 
 		snprintf(tmp, sizeof(tmp), "%s", err);
 		snprintf(err, errsz, "%s: %s", path, tmp);
+		/* not a stale EACCES: callers tell permission apart by errno */
+		errno = EINVAL;
 		goto out;
 	}
 	rc = 0;

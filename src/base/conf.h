@@ -83,7 +83,8 @@ int	 conf_lint(struct conf *, const char *text,
  * or -1 (told to fn, errno set) if it cannot be read. */
 int	 conf_lint_file(struct conf *, const char *path,
 	    void (*fn)(void *arg, const char *problem), void *arg);
-/* Defaults, then the file at path; -1 with err set if unreadable/invalid. */
+/* Defaults, then the file at path; -1 with err set if unreadable/invalid
+ * (errno EACCES or EPERM when permission was denied). */
 int	 conf_load(struct conf *, const char *path, char *err, size_t errsz);
 /* Which file to read: the -c argument if given, else $VIGIL_CONF, else
  * SYSCONFDIR "/vigil/vigil.conf". The result is static or cli. */

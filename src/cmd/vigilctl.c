@@ -1250,7 +1250,7 @@ cmd_rules(const char *cfile, int argc, char **argv)
 	const char *dir;
 	char err[1024];
 	size_t i;
-	int conf_ok;
+	int conf_ok, noperm;
 
 	if (argc < 2 || argc > 3 || strcmp(argv[1], "check") != 0) {
 		usage();
@@ -1258,9 +1258,11 @@ cmd_rules(const char *cfile, int argc, char **argv)
 	}
 	log_open("vigilctl", "stderr");
 	conf_ok = conf_load(&g_conf, conf_path(cfile), err, sizeof(err)) == 0;
+	/* errno is still open(2)'s or read(2)'s when that failed */
+	noperm = !conf_ok && (errno == EACCES || errno == EPERM);
 	if (!conf_ok && argc == 2) {
 		fprintf(stderr, "vigilctl: %s\n", err);
-		return errno == EACCES ? VX_NOPERM : VX_CONFIG;
+		return noperm ? VX_NOPERM : VX_CONFIG;
 	}
 	if (!conf_ok)
 		fprintf(stderr, "vigilctl: %s: control references checked for "
