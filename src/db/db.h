@@ -423,6 +423,8 @@ enum db_stmt {
 	SQL_MIGRATE_OWN_TABLES,
 	SQL_MIGRATE_APPLIED,
 	SQL_MIGRATE_RECORD,
+	/* vigilctl config check: the migrations applied */
+	SQL_MIGRATIONS_APPLIED,
 	SQL__COUNT
 };
 
@@ -481,6 +483,10 @@ void	 db_conflict_pause(int);
 struct db *db_new(const struct conf *);
 struct db *db_new_like(const struct db *);
 void	 db_free(struct db *);
+/* The exit status (exits.h) for a program stopped by this handle's last
+ * failure: VX_DBDOWN if the database could not be reached or the
+ * connection was lost, else VX_SOFTWARE. */
+int	 db_exit(struct db *);
 /* Connect now if not connected; 0 or DB_DOWN. */
 int	 db_connect(struct db *);
 /* Execute a prepared statement with params; when out is not NULL the

@@ -609,7 +609,7 @@ def two_writers(c, tenant, fids):
 
     1. A scan lease taken through db1 (the row vigil-scan inserts) while a
        scanner reaching db2 directly scans the same integration: the row
-       is replicated, so the second scanner must refuse (exit 4), then
+       is replicated, so the second scanner must refuse (exit 75, EX_TEMPFAIL), then
        scan once the lease is gone. (With GET_LOCK, local to its node, it
        scanned anyway.)
     2. api2 talks to db2 directly while api1 goes through HAProxy (db1);
@@ -640,7 +640,7 @@ def two_writers(c, tenant, fids):
         res.rows["scan lease taken through db1; scanner on db2"] = \
             "scanned anyway" if scanned else \
             "refused (exit %d)" % r.returncode
-        if scanned or r.returncode != 4:
+        if scanned or r.returncode != 75:
             res.fail("a second scanner scanned an integration whose lease "
                      "was held through another node: %s" % out.strip())
     finally:
