@@ -45,7 +45,6 @@ import os
 import pwd
 import re
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -233,7 +232,7 @@ class PackageTest:
         """The source tree's files (git's list when it is a checkout; else
         everything but build output) in dst."""
         files = None
-        if os.path.exists(os.path.join(SRCDIR, ".git")):
+        if os.path.exists(os.path.join(SRCDIR, ".git")) and shutil.which("git"):
             r = subprocess.run(["git", "-C", SRCDIR, "ls-files", "-co",
                                 "--exclude-standard", "-z"],
                                capture_output=True)
