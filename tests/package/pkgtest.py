@@ -514,8 +514,14 @@ class PackageTest:
                          "conf.d"):
                 os.symlink(os.path.join("/etc/nginx", n), os.path.join(d, n))
         listen = re.compile(r"^(\s*listen\s+)(?:\[::\]:|0\.0\.0\.0:)?80\b")
+        # The package's server: sites-available/vigil (which includes
+        # snippets/vigil.conf) where it ships one, else the server block
+        # in snippets/vigil.conf.
+        site = "/etc/nginx/sites-available/vigil"
+        if not os.path.exists(site):
+            site = "/etc/nginx/snippets/vigil.conf"
         sites = {"default": "/etc/nginx/sites-enabled/default",
-                 "vigil": "/etc/nginx/snippets/vigil.conf"}
+                 "vigil": site}
         check(os.path.exists(sites["default"]),
               "Debian's default nginx site is enabled")
         for name, src in sites.items():
