@@ -29,10 +29,11 @@
 
 struct conf g_conf;
 
-/* CONF_FRACTION: a double in (0, 1]. CONF_CIDRS: a string, a comma-
+/* CONF_FRACTION: a double in (0, 1]. CONF_AUTO_INT: "auto" (stored as
+ * -1) or an int in [min, max]. CONF_CIDRS: a string, a comma-
  * separated list of addresses or prefixes (conf_cidrs). */
 enum conf_type { CONF_STR, CONF_UINT, CONF_INT, CONF_BOOL, CONF_FRACTION,
-    CONF_CIDRS, CONF_MODE };
+    CONF_CIDRS, CONF_MODE, CONF_AUTO_INT };
 
 struct conf_key {
 	const char	*name;
@@ -57,6 +58,8 @@ static const struct conf_key conf_keys[] = {
 	{ "db_user",		STR(db_user) },
 	{ "db_password",	STR(db_password) },
 	{ "db_name",		STR(db_name) },
+	{ "db_sync_wait",	CONF_AUTO_INT, offsetof(struct conf,
+				    db_sync_wait), 0, 0, 15 },
 	{ "listen",		STR(listen) },
 	{ "listen_group",	STR(listen_group) },
 	{ "listen_mode",	CONF_MODE, offsetof(struct conf, listen_mode), 0,
@@ -112,6 +115,9 @@ conf_defaults(struct conf *c)
 	c->db_port = 3306;
 	snprintf(c->db_user, sizeof(c->db_user), "vigil");
 	snprintf(c->db_name, sizeof(c->db_name), "vigil");
+	/* auto: reads wait for the cluster's earlier commits on a Galera
+	 * node, and nothing is said elsewhere (vigil.conf(5)). */
+	c->db_sync_wait = -1;
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:9000");
 	c->listen_mode = 0660;
 	c->workers = 4;
@@ -215,6 +221,12 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v)
 			return "value too long";
 		memcpy(base, v, strlen(v) + 1);
 		return NULL;
+	case CONF_AUTO_INT:
+		if (strcasecmp(v, "auto") == 0) {
+			*(int *)(void *)base = -1;
+			return NULL;
+		}
+		/* FALLTHROUGH */
 	case CONF_UINT:
 	case CONF_INT:
 		if (*v == '\0')

@@ -12,6 +12,8 @@ struct conf {
 	char	 db_user[128];
 	char	 db_password[256];
 	char	 db_name[128];
+	int	 db_sync_wait;       /* wsrep_sync_wait on a Galera node: 0 off,
+				     * -1 auto (1 on Galera, silent elsewhere) */
 	/* vigil-api */
 	char	 listen[512];        /* "127.0.0.1:9000" or a unix socket path */
 	char	 listen_group[64];   /* a unix socket's group; "" = ours */

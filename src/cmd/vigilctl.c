@@ -41,7 +41,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: vigilctl [-c file] migrate\n"
+	    "usage: vigilctl [-c file] migrate [--wait SECONDS]\n"
+	    "       vigilctl [-c file] db check\n"
 	    "       vigilctl [-c file] tenant create NAME\n"
 	    "       vigilctl [-c file] tenant list\n"
 	    "       vigilctl [-c file] tenant limits NAME --read N|default "
@@ -168,14 +169,62 @@ tenant_lookup(struct db *db, const char *name, char *id, size_t idsz)
 	return 0;
 }
 
+/* migrate [--wait SECONDS] and db check: the exit codes of a runner that
+ * found the migration lease held throughout (sysexits' EX_TEMPFAIL: run
+ * again later) and of a server whose settings are refused (EX_CONFIG). */
+#define EX_MIGRATE_BUSY    75
+#define EX_MIGRATE_REFUSED 78
+
+static int
+migrate_exit(int rc)
+{
+	switch (rc) {
+	case MIGRATE_OK:
+		return EX_OK;
+	case MIGRATE_BUSY:
+		return EX_MIGRATE_BUSY;
+	case MIGRATE_REFUSED:
+		return EX_MIGRATE_REFUSED;
+	default:
+		return EX_FAIL;
+	}
+}
+
 static int
 cmd_migrate(struct db *db, int argc, char **argv)
 {
-	if (argc != 1) {
+	long long wait_s = MIGRATE_WAIT_S;
+	char *end;
+
+	if (argc == 3 && strcmp(argv[1], "--wait") == 0) {
+		wait_s = strtoll(argv[2], &end, 10);
+		if (*argv[2] == '\0' || *end != '\0' || wait_s < 0 ||
+		    wait_s > 86400) {
+			usage();
+			return EX_USAGE;
+		}
+	} else if (argc != 1) {
 		usage();
 		return EX_USAGE;
 	}
-	return migrate_run(db, migrate_dir(), stdout) == 0 ? EX_OK : EX_FAIL;
+	return migrate_exit(migrate_run(db, migrate_dir(), (int)wait_s,
+	    stdout));
+}
+
+/* db check: what the server is (one server, a Galera node) and whether
+ * its settings suit Vigil, as migrate checks before it runs anything. */
+static int
+cmd_db(struct db *db, int argc, char **argv)
+{
+	if (argc != 2 || strcmp(argv[1], "check") != 0) {
+		usage();
+		return EX_USAGE;
+	}
+	if (db_connect(db) != 0) {
+		fprintf(stderr, "vigilctl: %s\n", db_error(db));
+		return EX_FAIL;
+	}
+	return migrate_exit(migrate_check(db, 1, stdout));
 }
 
 /* "default" -> 0 (the vigil.conf limit), else 1..TENANTS_LIMIT_MAX. */
@@ -1197,7 +1246,7 @@ main(int argc, char *argv[])
 	    strcmp(argv[0], "key") != 0 && strcmp(argv[0], "findings") != 0 &&
 	    strcmp(argv[0], "audit") != 0 && strcmp(argv[0], "events") != 0 &&
 	    strcmp(argv[0], "integration") != 0 &&
-	    strcmp(argv[0], "cases") != 0) {
+	    strcmp(argv[0], "cases") != 0 && strcmp(argv[0], "db") != 0) {
 		usage();
 		return EX_USAGE;
 	}
@@ -1226,6 +1275,8 @@ main(int argc, char *argv[])
 		rc = cmd_events(db, argc, argv);
 	else if (strcmp(argv[0], "cases") == 0)
 		rc = cmd_cases(db, argc, argv);
+	else if (strcmp(argv[0], "db") == 0)
+		rc = cmd_db(db, argc, argv);
 	else
 		rc = cmd_key(db, argc, argv);
 	db_free(db);

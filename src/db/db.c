@@ -1879,6 +1879,65 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_SCAN_LEASE_DROP] =
 	    "DELETE FROM scan_leases WHERE integration_id = ? AND holder = ? "
 	    "AND scan_id = ?",
+
+	/* The session: whether the server is a Galera node (NULL or an
+	 * error where the server has no wsrep at all), and the causal reads
+	 * vigil.conf's db_sync_wait asks of one (db_connect). */
+	[SQL_DB_WSREP_ON] =
+	    "SELECT @@wsrep_on",
+	[SQL_DB_SYNC_WAIT] =
+	    "SET SESSION wsrep_sync_wait = ?",
+	/* vigilctl migrate's lease (migrate.c): one row, id 1, which
+	 * Galera replicates and certifies, where GET_LOCK lived on one node.
+	 * Taking it is one statement: a free (absent or expired) lease
+	 * becomes ours, a live one is left as it is (0 rows changed); two
+	 * runners on two nodes both "taking" it meet in certification and
+	 * one gets a deadlock error (1213). Columns are assigned left to
+	 * right, each seeing the ones before: expires_at, which the others
+	 * test, goes last. Times are the database's (UTC). */
+	[SQL_MIGRATE_LEASE_TAKE] =
+	    "INSERT INTO migrate_lease (id, holder, acquired_at, expires_at) "
+	    "VALUES (1, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) + "
+	    "INTERVAL ? SECOND) ON DUPLICATE KEY UPDATE "
+	    "holder = IF(expires_at < UTC_TIMESTAMP(6), VALUES(holder), "
+	    "holder), "
+	    "acquired_at = IF(expires_at < UTC_TIMESTAMP(6), "
+	    "VALUES(acquired_at), acquired_at), "
+	    "expires_at = IF(expires_at < UTC_TIMESTAMP(6), "
+	    "VALUES(expires_at), expires_at)",
+	[SQL_MIGRATE_LEASE_RENEW] =
+	    "UPDATE migrate_lease SET expires_at = UTC_TIMESTAMP(6) + "
+	    "INTERVAL ? SECOND WHERE id = 1 AND holder = ?",
+	[SQL_MIGRATE_LEASE_GET] =
+	    "SELECT holder, GREATEST(0, CEIL(TIMESTAMPDIFF(MICROSECOND, "
+	    "UTC_TIMESTAMP(6), expires_at) / 1000000)) "
+	    "FROM migrate_lease WHERE id = 1",
+	[SQL_MIGRATE_LEASE_DROP] =
+	    "DELETE FROM migrate_lease WHERE id = 1 AND holder = ?",
+	/* What vigilctl migrate and db check judge a server by
+	 * (migrate_judge). */
+	[SQL_MIGRATE_SERVER] =
+	    "SELECT @@version, @@wsrep_on, @@binlog_format, @@log_bin, "
+	    "@@innodb_autoinc_lock_mode, @@log_bin_trust_function_creators, "
+	    "@@SESSION.wsrep_sync_wait",
+	[SQL_MIGRATE_WSREP_STATUS] =
+	    "SELECT VARIABLE_NAME, VARIABLE_VALUE FROM "
+	    "information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN "
+	    "('WSREP_CLUSTER_SIZE', 'WSREP_LOCAL_STATE_COMMENT', "
+	    "'WSREP_CLUSTER_STATUS')",
+	/* The runner's own tables, made only when missing: on Galera even a
+	 * CREATE TABLE IF NOT EXISTS of a table that exists runs in total
+	 * order and aborts whatever a node is writing to that table (the
+	 * holder's lease renewal, its INSERT of what it applied). */
+	[SQL_MIGRATE_OWN_TABLES] =
+	    "SELECT COUNT(*) FROM information_schema.tables WHERE "
+	    "table_schema = DATABASE() AND table_name IN ('migrate_lease', "
+	    "'schema_migrations')",
+	[SQL_MIGRATE_APPLIED] =
+	    "SELECT 1 FROM schema_migrations WHERE version = ?",
+	[SQL_MIGRATE_RECORD] =
+	    "INSERT INTO schema_migrations (version, name, applied_at) "
+	    "VALUES (?, ?, UTC_TIMESTAMP())",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */
@@ -1954,6 +2013,12 @@ db_mysql(struct db *db)
 	return db->my;
 }
 
+const struct conf *
+db_conf(const struct db *db)
+{
+	return db->conf;
+}
+
 static int
 is_conn_error(unsigned int e)
 {
@@ -2006,6 +2071,10 @@ db_error_code(unsigned int e)
 	return DB_ERR;
 }
 
+static int	 session_sync_wait(struct db *);
+static unsigned int exec_once(struct db *, enum db_stmt,
+		    const struct db_val *, size_t, struct db_res **, int *);
+
 int
 db_connect(struct db *db)
 {
@@ -2042,7 +2111,55 @@ db_connect(struct db *db)
 		db->my = NULL;
 		return DB_DOWN;
 	}
+	/* A node that cannot answer this cannot take the session's
+	 * statements either: as unreachable (db->err says why). */
+	if (c->db_sync_wait != 0 && session_sync_wait(db) != 0) {
+		db_disconnect(db);
+		return DB_DOWN;
+	}
 	return 0;
+}
+
+/* vigil.conf's db_sync_wait on a new connection: on a Galera node, SET
+ * SESSION wsrep_sync_wait (1 for "auto"), so that a read waits until the
+ * node has applied everything the cluster committed before it (a client
+ * reading through one host what it just wrote through another, or through
+ * the node that was the writer before a failover). Elsewhere (one server,
+ * a primary with replicas) there is nothing to wait for: a value set in
+ * vigil.conf is said to be ignored, once per process; "auto" says
+ * nothing, so that cron jobs on one server stay quiet. 0, or -1 with
+ * db->err set. */
+static int
+session_sync_wait(struct db *db)
+{
+	static int said;
+	struct db_res *res = NULL;
+	const char *on;
+	unsigned int e;
+	int sent, rc = -1;
+
+	/* A server without wsrep at all does not know the variable. */
+	e = exec_once(db, SQL_DB_WSREP_ON, NULL, 0, &res, &sent);
+	if (e != 0 && db_error_code(e) != DB_ERR)
+		goto out;
+	on = e == 0 ? db_cell(res, 0, 0) : NULL;
+	if (on == NULL || strcmp(on, "1") != 0) {
+		if (!said && db->conf->db_sync_wait > 0)
+			log_info("db: db_sync_wait = %d ignored: the server is "
+			    "not a Galera node (wsrep_on is off)",
+			    db->conf->db_sync_wait);
+		said = 1;
+		rc = 0;
+		goto out;
+	}
+	if ((e = exec_once(db, SQL_DB_SYNC_WAIT, (struct db_val[]){
+	    DB_INT(db->conf->db_sync_wait < 0 ? 1 :
+	    db->conf->db_sync_wait) }, 1, NULL, &sent)) != 0)
+		goto out;
+	rc = 0;
+out:
+	db_res_free(res);
+	return rc;
 }
 
 /* The prepared statement for s on the current connection, or NULL. */

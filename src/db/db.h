@@ -410,6 +410,19 @@ enum db_stmt {
 	SQL_SCAN_LEASE_TAKE,
 	SQL_SCAN_LEASE_RENEW,
 	SQL_SCAN_LEASE_DROP,
+	/* the session (db_connect) and vigilctl migrate's lease and server
+	 * check (migrate.c) */
+	SQL_DB_WSREP_ON,
+	SQL_DB_SYNC_WAIT,
+	SQL_MIGRATE_LEASE_TAKE,
+	SQL_MIGRATE_LEASE_RENEW,
+	SQL_MIGRATE_LEASE_GET,
+	SQL_MIGRATE_LEASE_DROP,
+	SQL_MIGRATE_SERVER,
+	SQL_MIGRATE_WSREP_STATUS,
+	SQL_MIGRATE_OWN_TABLES,
+	SQL_MIGRATE_APPLIED,
+	SQL_MIGRATE_RECORD,
 	SQL__COUNT
 };
 
@@ -497,6 +510,8 @@ int	 db_commit(struct db *);
 int	 db_rollback(struct db *);
 /* The raw connection for the migration runner only. */
 void	*db_mysql(struct db *);
+/* The configuration the handle was made with. */
+const struct conf *db_conf(const struct db *);
 const char *db_error(struct db *);
 
 #endif

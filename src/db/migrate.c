@@ -1,21 +1,39 @@
-/* migrate.c: the schema migration runner behind "vigilctl migrate". The
- * only place that sends SQL text that is not in db.c's statement table:
- * the text comes from the migration files shipped with Vigil. */
+/* migrate.c: the schema migration runner behind "vigilctl migrate", and
+ * the check of the server's settings behind it and "vigilctl db check".
+ * The only place that sends SQL text that is not in db.c's statement
+ * table: the text comes from the migration files shipped with Vigil, and
+ * the runner's own two tables are created here before anything else.
+ *
+ * One runner at a time on the whole cluster: the runner holds a lease, one
+ * row of migrate_lease, taken with one conditional statement (replicated
+ * and certified by Galera, where GET_LOCK lived on one node), renewed
+ * while it runs and deleted at the end; a runner killed midway leaves a
+ * lease that expires MIGRATE_LEASE_S after its last renewal. Only the
+ * holder runs DDL, which Galera applies on every node (total order
+ * isolation), so each migration runs once. */
 #include "vigil.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <mysql.h>
 
 #include "buf.h"
+#include "conf.h"
+#include "crypto.h"
 #include "db.h"
 #include "migrate.h"
 
 #define MIGRATE_MAX_FILE (4 * 1024 * 1024)
 #define MIGRATE_MAX_FILES 1024
+#define MIGRATE_HOLDER_MAX 320		/* migrate_lease.holder */
 
 const char *
 migrate_dir(void)
@@ -165,82 +183,32 @@ query(MYSQL *my, const char *sql, FILE *out)
 
 /* 1 if version is recorded as applied, 0 if not, -1 on error. */
 static int
-is_applied(MYSQL *my, const char *version, FILE *out)
+is_applied(struct db *db, const char *version, FILE *out)
 {
-	MYSQL_STMT *st;
-	MYSQL_BIND b;
-	const char *sql = "SELECT 1 FROM schema_migrations WHERE version = ?";
-	unsigned long len = strlen(version);
-	int rc = -1;
+	struct db_res *res = NULL;
+	int rc;
 
-	if ((st = mysql_stmt_init(my)) == NULL)
+	if (db_exec(db, SQL_MIGRATE_APPLIED, (struct db_val[]){
+	    DB_STR(version) }, 1, &res) != 0) {
+		fprintf(out, "migrate: %s\n", db_error(db));
 		return -1;
-	memset(&b, 0, sizeof(b));
-	b.buffer_type = MYSQL_TYPE_STRING;
-	b.buffer = (void *)(uintptr_t)version;
-	b.buffer_length = len;
-	b.length = &len;
-	if (mysql_stmt_prepare(st, sql, strlen(sql)) || mysql_stmt_bind_param(st, &b) ||
-	    mysql_stmt_execute(st) || mysql_stmt_store_result(st)) {
-		fprintf(out, "migrate: %s\n", mysql_stmt_error(st));
-		goto out;
 	}
-	rc = mysql_stmt_num_rows(st) > 0;
-out:
-	mysql_stmt_close(st);
+	rc = res->nrows > 0;
+	db_res_free(res);
 	return rc;
 }
 
+/* Record a migration as applied: 0 or -1. Through db_exec, which runs it
+ * again after a certification failure (another node's DDL on the table). */
 static int
-record(MYSQL *my, const char *version, const char *name, FILE *out)
+record(struct db *db, const char *version, const char *name, FILE *out)
 {
-	MYSQL_STMT *st;
-	MYSQL_BIND b[2];
-	const char *sql = "INSERT INTO schema_migrations (version, name, "
-	    "applied_at) VALUES (?, ?, UTC_TIMESTAMP())";
-	unsigned long l0 = strlen(version), l1 = strlen(name);
-	int rc = -1;
-
-	if ((st = mysql_stmt_init(my)) == NULL)
-		return -1;
-	memset(b, 0, sizeof(b));
-	b[0].buffer_type = b[1].buffer_type = MYSQL_TYPE_STRING;
-	b[0].buffer = (void *)(uintptr_t)version;
-	b[0].buffer_length = l0;
-	b[0].length = &l0;
-	b[1].buffer = (void *)(uintptr_t)name;
-	b[1].buffer_length = l1;
-	b[1].length = &l1;
-	if (mysql_stmt_prepare(st, sql, strlen(sql)) ||
-	    mysql_stmt_bind_param(st, b) || mysql_stmt_execute(st)) {
-		fprintf(out, "migrate: record %s: %s\n", name,
-		    mysql_stmt_error(st));
-		goto out;
-	}
-	rc = 0;
-out:
-	mysql_stmt_close(st);
-	return rc;
-}
-
-/* Take the migration lock: 1 taken, 0 timed out, -1 error. */
-static int
-get_lock(MYSQL *my, FILE *out)
-{
-	const char *sql = "SELECT GET_LOCK('vigil_migrate', 60)";
-	MYSQL_RES *res;
-	MYSQL_ROW row;
-	int rc = -1;
-
-	if (mysql_real_query(my, sql, (unsigned long)strlen(sql)) != 0 ||
-	    (res = mysql_store_result(my)) == NULL) {
-		fprintf(out, "migrate: lock: %s\n", mysql_error(my));
+	if (db_exec(db, SQL_MIGRATE_RECORD, (struct db_val[]){
+	    DB_STR(version), DB_STR(name) }, 2, NULL) != 0) {
+		fprintf(out, "migrate: record %s: %s\n", name, db_error(db));
 		return -1;
 	}
-	if ((row = mysql_fetch_row(res)) != NULL)
-		rc = (row[0] != NULL && strcmp(row[0], "1") == 0) ? 1 : 0;
-	mysql_free_result(res);
-	return rc;
+	return 0;
 }
 
 static int
@@ -287,24 +255,420 @@ slurp(const char *path)
 	return buf_detach(&b, NULL);
 }
 
-int
-migrate_run(struct db *db, const char *dir, FILE *out)
+/* This runner as a lease holder: "host:pid:random", the random part
+ * telling apart two runners whose host names and pids match (containers,
+ * network namespaces). */
+static void
+lease_holder(char *out, size_t outsz)
 {
-	MYSQL *my;
-	DIR *d = NULL;
-	struct dirent *de;
-	char *names[MIGRATE_MAX_FILES], path[4096], version[5];
-	size_t n = 0, i;
-	int rc = -1, applied = 0, locked = 0, a;
+	char host[256], hex[9];
+	unsigned char rnd[4];
 
-	if (db_connect(db) != 0) {
-		fprintf(out, "migrate: %s\n", db_error(db));
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	if (crypto_random(rnd, sizeof(rnd)) != 0)
+		memset(rnd, 0, sizeof(rnd));
+	crypto_hex(rnd, sizeof(rnd), hex);
+	hex[8] = '\0';
+	snprintf(out, outsz, "%.200s:%ld:%s", host, (long)getpid(), hex);
+}
+
+/* Take the lease for holder: 1 taken, 0 held by another runner (or lost
+ * to one in certification), or a DB_* code. */
+static int
+lease_take(struct db *db, const char *holder)
+{
+	unsigned long long n;
+	int rc;
+
+	rc = db_exec_affected(db, SQL_MIGRATE_LEASE_TAKE, (struct db_val[]){
+	    DB_STR(holder), DB_INT(MIGRATE_LEASE_S) }, 2, &n);
+	if (rc == DB_RETRY || rc == DB_DUP)
+		return 0;
+	if (rc != 0)
+		return rc;
+	return n > 0;
+}
+
+/* Push the lease's expiry on: 1, 0 when it is no longer ours (it expired
+ * and another runner took it), or a DB_* code. */
+static int
+lease_renew(struct db *db, const char *holder)
+{
+	unsigned long long n;
+	int rc;
+
+	if ((rc = db_exec_affected(db, SQL_MIGRATE_LEASE_RENEW,
+	    (struct db_val[]){ DB_INT(MIGRATE_LEASE_S), DB_STR(holder) }, 2,
+	    &n)) != 0)
+		return rc;
+	return n > 0;
+}
+
+/* Who holds the lease (into holder, cut to outsz) and in how many seconds
+ * it expires (*secs): 1, 0 when there is no lease row any more, or a DB_*
+ * code. */
+static int
+lease_info(struct db *db, char *holder, size_t outsz, long long *secs)
+{
+	struct db_res *res = NULL;
+	int rc;
+
+	if ((rc = db_exec(db, SQL_MIGRATE_LEASE_GET, NULL, 0, &res)) != 0)
+		return rc;
+	rc = res->nrows > 0;
+	if (rc) {
+		snprintf(holder, outsz, "%s", db_cell(res, 0, 0) ?
+		    db_cell(res, 0, 0) : "?");
+		*secs = db_cell_int(res, 0, 1);
+	}
+	db_res_free(res);
+	return rc;
+}
+
+/* The lease, taken within wait_s seconds: 1 taken, 0 still held by
+ * another runner then (said on out), or a DB_* code. A runner that had to
+ * wait says so once, with the holder. */
+static int
+lease_wait(struct db *db, const char *holder, int wait_s, FILE *out)
+{
+	struct timespec pause = { 1, 0 }, blink = { 0, 50000000L };
+	char other[MIGRATE_HOLDER_MAX];
+	long long secs = 0, deadline;
+	int rc, said = 0;
+
+	deadline = (long long)time(NULL) + wait_s;
+	for (;;) {
+		if ((rc = lease_take(db, holder)) != 0)
+			return rc;
+		if ((rc = lease_info(db, other, sizeof(other), &secs)) < 0)
+			return rc;
+		if (rc == 0) {
+			/* Released meanwhile (or lost to another runner in
+			 * certification, whose row is not applied here yet):
+			 * try again at once, but never spin. */
+			snprintf(other, sizeof(other), "a runner that just "
+			    "released it");
+			secs = 0;
+		}
+		if ((long long)time(NULL) >= deadline) {
+			fprintf(out, "migrate: another runner (%s) still holds "
+			    "the migration lease after %d s (it expires in %lld "
+			    "s unless renewed); run again later\n", other,
+			    wait_s, secs);
+			return 0;
+		}
+		if (rc == 0) {
+			(void)nanosleep(&blink, NULL);
+			continue;
+		}
+		if (!said) {
+			fprintf(out, "migrate: waiting for another runner (%s), "
+			    "which holds the migration lease (expires in %lld s "
+			    "unless renewed; waiting up to %d s)\n", other, secs,
+			    wait_s);
+			fflush(out);
+			said = 1;
+		}
+		(void)nanosleep(&pause, NULL);
+	}
+}
+
+/* The thread that renews the lease every MIGRATE_RENEW_S on a connection
+ * of its own, while the runner's connection is busy with a statement that
+ * may take minutes (an ALTER TABLE of a large table). */
+struct renewer {
+	pthread_t	 th;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	struct db	*db;
+	const char	*holder;
+	int		 stop;
+	int		 lost;		/* another runner has the lease now */
+};
+
+static void *
+renew_main(void *arg)
+{
+	struct renewer *r = arg;
+	struct timespec ts;
+	int rc;
+
+	pthread_mutex_lock(&r->mu);
+	while (!r->stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += MIGRATE_RENEW_S;
+		while (!r->stop && pthread_cond_timedwait(&r->cv, &r->mu,
+		    &ts) != ETIMEDOUT)
+			;
+		if (r->stop)
+			break;
+		pthread_mutex_unlock(&r->mu);
+		rc = lease_renew(r->db, r->holder);
+		pthread_mutex_lock(&r->mu);
+		if (rc == 0)
+			r->lost = 1;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* Start renewing: 0, or -1 (nothing started). */
+static int
+renewer_start(struct renewer *r, struct db *like, const char *holder)
+{
+	memset(r, 0, sizeof(*r));
+	if ((r->db = db_new_like(like)) == NULL)
+		return -1;
+	r->holder = holder;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	if (pthread_create(&r->th, NULL, renew_main, r) != 0) {
+		pthread_cond_destroy(&r->cv);
+		pthread_mutex_destroy(&r->mu);
+		db_free(r->db);
+		r->db = NULL;
 		return -1;
 	}
-	my = db_mysql(db);
+	return 0;
+}
+
+static void
+renewer_stop(struct renewer *r)
+{
+	if (r->db == NULL)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->stop = 1;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	pthread_join(r->th, NULL);
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	db_free(r->db);
+	r->db = NULL;
+}
+
+/* --- the server's settings ------------------------------------------- */
+
+/* Append a formatted line to out (cut short at its size). */
+static void
+say(char *out, size_t outsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+say(char *out, size_t outsz, const char *fmt, ...)
+{
+	size_t len = strlen(out);
+	va_list ap;
+
+	if (len + 1 >= outsz)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(out + len, outsz - len, fmt, ap);
+	va_end(ap);
+}
+
+int
+migrate_judge(const struct migrate_server *s, char *out, size_t outsz)
+{
+	char sw[16];
+	int refused = 0;
+
+	out[0] = '\0';
+	if (s->conf_sync_wait < 0)
+		snprintf(sw, sizeof(sw), "auto");
+	else
+		snprintf(sw, sizeof(sw), "%d", s->conf_sync_wait);
+	if (s->galera) {
+		say(out, outsz, "server: %s, a Galera node (wsrep_on ON; "
+		    "cluster size %s, %s, %s)\n", s->version, s->cluster_size,
+		    s->cluster_status, s->local_state);
+		if (strcasecmp(s->binlog_format, "ROW") != 0) {
+			say(out, outsz, "refused: binlog_format is %s on a "
+			    "Galera node: Galera replicates row events only; "
+			    "set binlog_format = ROW on every node\n",
+			    s->binlog_format);
+			refused++;
+		} else
+			say(out, outsz, "binlog_format: ROW (ok)\n");
+		if (s->autoinc_lock_mode != 2) {
+			say(out, outsz, "refused: innodb_autoinc_lock_mode is "
+			    "%d on a Galera node: set 2 (interleaved) on every "
+			    "node, as Galera requires\n", s->autoinc_lock_mode);
+			refused++;
+		} else
+			say(out, outsz, "innodb_autoinc_lock_mode: 2 (ok)\n");
+		say(out, outsz, "wsrep_sync_wait: %d on this connection "
+		    "(vigil.conf db_sync_wait = %s)\n", s->sync_wait, sw);
+		if (s->conf_sync_wait == 0)
+			say(out, outsz, "warning: db_sync_wait is 0: a read "
+			    "through one node may miss a write just committed "
+			    "through another\n");
+	} else {
+		say(out, outsz, "server: %s, not a Galera node (wsrep_on OFF): "
+		    "one server, or a primary with replicas\n", s->version);
+		if (s->log_bin && strcasecmp(s->binlog_format,
+		    "STATEMENT") == 0) {
+			say(out, outsz, "refused: binlog_format is STATEMENT "
+			    "with the binary log on: Vigil's READ COMMITTED "
+			    "transactions cannot be logged so; set "
+			    "binlog_format = ROW (or MIXED)\n");
+			refused++;
+		} else
+			say(out, outsz, "binlog_format: %s (ok; binary log "
+			    "%s)\n", s->binlog_format, s->log_bin ? "on" :
+			    "off");
+		say(out, outsz, "db_sync_wait = %s: ignored (not a Galera "
+		    "node)\n", sw);
+	}
+	if ((s->galera || s->log_bin) && !s->trust_creators)
+		say(out, outsz, "warning: log_bin_trust_function_creators is "
+		    "OFF with %s: the migrations' triggers are refused unless "
+		    "the database user has SUPER; set it to ON\n",
+		    s->galera ? "wsrep" : "the binary log");
+	return refused;
+}
+
+/* Read the server's settings into *s: 0 or a DB_* code. */
+static int
+server_read(struct db *db, struct migrate_server *s)
+{
+	struct db_res *res = NULL;
+	const char *v;
+	size_t i;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->conf_sync_wait = db_conf(db)->db_sync_wait;
+	if ((rc = db_exec(db, SQL_MIGRATE_SERVER, NULL, 0, &res)) != 0)
+		return rc;
+	if (res->nrows != 1) {
+		db_res_free(res);
+		return DB_ERR;
+	}
+	snprintf(s->version, sizeof(s->version), "MariaDB %s",
+	    db_cell(res, 0, 0) ? db_cell(res, 0, 0) : "?");
+	s->galera = db_cell_int(res, 0, 1) == 1;
+	snprintf(s->binlog_format, sizeof(s->binlog_format), "%s",
+	    db_cell(res, 0, 2) ? db_cell(res, 0, 2) : "?");
+	s->log_bin = db_cell_int(res, 0, 3) == 1;
+	s->autoinc_lock_mode = (int)db_cell_int(res, 0, 4);
+	s->trust_creators = db_cell_int(res, 0, 5) == 1;
+	s->sync_wait = (int)db_cell_int(res, 0, 6);
+	db_res_free(res);
+	res = NULL;
+	snprintf(s->cluster_size, sizeof(s->cluster_size), "?");
+	snprintf(s->cluster_status, sizeof(s->cluster_status), "?");
+	snprintf(s->local_state, sizeof(s->local_state), "?");
+	if (!s->galera)
+		return 0;
+	if ((rc = db_exec(db, SQL_MIGRATE_WSREP_STATUS, NULL, 0, &res)) != 0)
+		return rc;
+	for (i = 0; i < res->nrows; i++) {
+		const char *k = db_cell(res, i, 0);
+
+		if ((v = db_cell(res, i, 1)) == NULL || k == NULL)
+			continue;
+		if (strcasecmp(k, "WSREP_CLUSTER_SIZE") == 0)
+			snprintf(s->cluster_size, sizeof(s->cluster_size),
+			    "%s", v);
+		else if (strcasecmp(k, "WSREP_CLUSTER_STATUS") == 0)
+			snprintf(s->cluster_status, sizeof(s->cluster_status),
+			    "%s", v);
+		else
+			snprintf(s->local_state, sizeof(s->local_state), "%s",
+			    v);
+	}
+	db_res_free(res);
+	return 0;
+}
+
+int
+migrate_check(struct db *db, int verbose, FILE *out)
+{
+	struct migrate_server s;
+	char text[2048], *line, *nl;
+	int refused;
+
+	if (server_read(db, &s) != 0) {
+		fprintf(out, "migrate: cannot read the server's settings: %s\n",
+		    db_error(db));
+		return MIGRATE_ERR;
+	}
+	refused = migrate_judge(&s, text, sizeof(text));
+	/* Quiet when all is well, unless asked (vigilctl db check). */
+	for (line = text; *line != '\0'; line = nl + 1) {
+		if ((nl = strchr(line, '\n')) == NULL)
+			break;
+		*nl = '\0';
+		if (verbose || strncmp(line, "refused:", 8) == 0 ||
+		    strncmp(line, "warning:", 8) == 0)
+			fprintf(out, "%s%s\n", verbose ? "" : "migrate: ", line);
+	}
+	if (refused) {
+		fprintf(out, "%s: the server's settings are not fit for "
+		    "Vigil (above); nothing was changed\n", verbose ? "check" :
+		    "migrate");
+		return MIGRATE_REFUSED;
+	}
+	if (verbose)
+		fprintf(out, "ok\n");
+	return MIGRATE_OK;
+}
+
+/* The runner's own tables, before anything else: the lease, which must
+ * exist before two runners can meet on it, and the list of what ran. On a
+ * cluster, CREATE TABLE runs on every node in one total order, so two
+ * runners creating them at once find them made; it is sent only when one
+ * is missing (SQL_MIGRATE_OWN_TABLES says why). */
+static const char *const migrate_own[] = {
+	"CREATE TABLE IF NOT EXISTS migrate_lease ("
+	"id TINYINT UNSIGNED NOT NULL, holder VARCHAR(320) NOT NULL, "
+	"acquired_at DATETIME(6) NOT NULL, expires_at DATETIME(6) NOT NULL, "
+	"PRIMARY KEY (id)"
+	") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+	"CREATE TABLE IF NOT EXISTS schema_migrations ("
+	"version CHAR(4) NOT NULL PRIMARY KEY, "
+	"name VARCHAR(255) NOT NULL, applied_at DATETIME NOT NULL"
+	") ENGINE=InnoDB",
+};
+
+/* 1 when both of the runner's tables exist, 0 when one is missing, or a
+ * DB_* code. */
+static int
+own_tables(struct db *db)
+{
+	struct db_res *res = NULL;
+	int rc;
+
+	if ((rc = db_exec(db, SQL_MIGRATE_OWN_TABLES, NULL, 0, &res)) != 0)
+		return rc;
+	rc = db_cell_int(res, 0, 0) == (long long)NELEM(migrate_own);
+	db_res_free(res);
+	return rc;
+}
+
+int
+migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
+{
+	DIR *d = NULL;
+	struct dirent *de;
+	struct renewer ren;
+	char *names[MIGRATE_MAX_FILES], path[4096], version[5];
+	char holder[MIGRATE_HOLDER_MAX];
+	size_t n = 0, i;
+	int rc = MIGRATE_ERR, applied = 0, leased = 0, lost, a;
+
+	memset(&ren, 0, sizeof(ren));
+	if (db_connect(db) != 0) {
+		fprintf(out, "migrate: %s\n", db_error(db));
+		return MIGRATE_ERR;
+	}
 	if ((d = opendir(dir)) == NULL) {
 		fprintf(out, "migrate: %s: %s\n", dir, strerror(errno));
-		return -1;
+		return MIGRATE_ERR;
 	}
 	while ((de = readdir(d)) != NULL && n < MIGRATE_MAX_FILES)
 		if (is_migration(de->d_name))
@@ -313,35 +677,71 @@ migrate_run(struct db *db, const char *dir, FILE *out)
 	closedir(d);
 	qsort(names, n, sizeof(names[0]), cmp_names);
 
-	/* One migrator at a time, across hosts. */
-	if ((a = get_lock(my, out)) != 1) {
-		if (a == 0)
-			fprintf(out, "migrate: another migration is running "
-			    "(waited 60 s)\n");
+	/* A server whose settings would break a cluster is refused before
+	 * anything is written. */
+	if ((rc = migrate_check(db, 0, out)) != MIGRATE_OK)
+		goto out;
+	rc = MIGRATE_ERR;
+	if ((a = own_tables(db)) < 0) {
+		fprintf(out, "migrate: %s\n", db_error(db));
 		goto out;
 	}
-	locked = 1;
-	if (query(my, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-	    "version CHAR(4) NOT NULL PRIMARY KEY, "
-	    "name VARCHAR(255) NOT NULL, applied_at DATETIME NOT NULL"
-	    ") ENGINE=InnoDB", out) != 0)
+	for (i = 0; a == 0 && i < NELEM(migrate_own); i++)
+		if (query(db_mysql(db), migrate_own[i], out) != 0)
+			goto out;
+
+	/* One runner at a time, across hosts and nodes. */
+	lease_holder(holder, sizeof(holder));
+	if ((a = lease_wait(db, holder, wait_s, out)) != 1) {
+		if (a == 0)
+			rc = MIGRATE_BUSY;
+		else
+			fprintf(out, "migrate: lease: %s\n", db_error(db));
 		goto out;
+	}
+	leased = 1;
+	if (renewer_start(&ren, db, holder) != 0) {
+		fprintf(out, "migrate: cannot start renewing the lease\n");
+		goto out;
+	}
 	for (i = 0; i < n; i++) {
 		struct run_ctx ctx;
 		char *text;
 
 		memcpy(version, names[i], 4);
 		version[4] = '\0';
-		if ((a = is_applied(my, version, out)) < 0)
+		if ((a = is_applied(db, version, out)) < 0)
 			goto out;
 		if (a)
 			continue;
+		/* Still ours? A runner that lost its lease (it was not
+		 * renewed in time and another took it) stops before its next
+		 * migration rather than run one twice. */
+		pthread_mutex_lock(&ren.mu);
+		lost = ren.lost;
+		pthread_mutex_unlock(&ren.mu);
+		if (!lost) {
+			if ((a = lease_renew(db, holder)) < 0) {
+				fprintf(out, "migrate: cannot renew the migration "
+				    "lease before %s: %s\n", names[i],
+				    db_error(db));
+				goto out;
+			}
+			lost = a == 0;
+		}
+		if (lost) {
+			fprintf(out, "migrate: lost the migration lease before "
+			    "%s (not renewed within %d s); another runner goes "
+			    "on\n", names[i], MIGRATE_LEASE_S);
+			leased = 0;
+			goto out;
+		}
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		if ((text = slurp(path)) == NULL) {
 			fprintf(out, "migrate: %s: cannot read\n", path);
 			goto out;
 		}
-		ctx.my = my;
+		ctx.my = db_mysql(db);
 		ctx.file = names[i];
 		ctx.n = 0;
 		ctx.out = out;
@@ -355,17 +755,20 @@ migrate_run(struct db *db, const char *dir, FILE *out)
 			    "again\n", names[i]);
 			goto out;
 		}
-		if (record(my, version, names[i], out) != 0)
+		if (record(db, version, names[i], out) != 0)
 			goto out;
 		fprintf(out, "applied %s\n", names[i]);
+		fflush(out);
 		applied++;
 	}
 	if (applied == 0)
 		fprintf(out, "nothing to do\n");
-	rc = 0;
+	rc = MIGRATE_OK;
 out:
-	if (locked)
-		query(my, "DO RELEASE_LOCK('vigil_migrate')", out);
+	renewer_stop(&ren);
+	if (leased)
+		(void)db_exec(db, SQL_MIGRATE_LEASE_DROP, (struct db_val[]){
+		    DB_STR(holder) }, 1, NULL);
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	return rc;

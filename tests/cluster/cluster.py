@@ -10,11 +10,14 @@ are never touched; the harness process joins the "client" namespace (setns)
 to talk to the hosts. Needs root (ip netns, setns).
 
   host      address     runs
-  db1..db3  .11 .12 .13 mariadbd with wsrep (galera-4), datadir under ROOT,
-                        and clustercheck.py on :9200 (200 when Synced)
-  dbproxy   .10         HAProxy: db1 the writer, db2 and db3 backups
+  db1..db3  .11 .12 .13 mariadbd with wsrep (galera-4; etc/mariadb/galera.cnf),
+                        datadir under ROOT, and clustercheck.py on :9200
+                        (200 when Synced)
+  dbproxy   .10         HAProxy (etc/haproxy/vigil.cfg): db1 the writer,
+                        db2 and db3 backups
   api1 api2 .21 .22     a vigil-api pool listening on :9000 (TCP)
-  lb        .20         nginx (etc/nginx/vigil.conf) balancing the two pools
+  lb        .20         nginx (etc/nginx/vigil.conf, vigil-upstream.conf)
+                        balancing the two pools
   scan1/2   .31 .32     vigil-scan --due every SCAN_EVERY seconds
   spool1/2  .41 .42     the vigil-spool daemon
   receiver  .50         tests/integration/receiver.py on :8099
@@ -29,8 +32,16 @@ lists, and the namespaces are deleted. "test" always ends with "down",
 also on failure and on Ctrl-C.
 
   cluster.py up ROOT [--srcdir DIR] [--builddir DIR] [--lifetime S]
+                     [--topology galera|replica]
   cluster.py down ROOT
   cluster.py test [ROOT] [--scenario NAME ...] [--keep]
+                  [--topology galera|replica]
+
+--topology replica: the other supported topology instead of Galera: db1 a
+primary and db2 its asynchronous replica (binary log in row format, GTIDs,
+the replica read-only), every Vigil host connected to db1 itself (no
+HAProxy, no automatic failover; db3 and dbproxy stay empty); "test" then
+runs the replica scenario (scenarios.REPLICA_SCENARIOS) alone.
 
 Scenarios (scenarios.SCENARIOS): writer-kill, partition. Probes, run only when named
 (scenarios.PROBES): two-writers, what the code does today when two nodes
@@ -188,7 +199,8 @@ def join(host):
 
 class Cluster:
 
-    def __init__(self, root, srcdir=None, builddir=None, lifetime=7200):
+    def __init__(self, root, srcdir=None, builddir=None, lifetime=7200,
+                 topology=None):
         self.root = os.path.abspath(root)
         self.srcdir = os.path.abspath(srcdir or stack.DEFAULT_SRCDIR)
         self.builddir = os.path.abspath(builddir or os.path.join(
@@ -204,6 +216,11 @@ class Cluster:
         except (OSError, ValueError):
             pass
         self.state.setdefault("procs", {})
+        # "galera" (three nodes behind HAProxy) or "replica" (a primary
+        # and an asynchronous replica; see replica_up), kept for "down".
+        if topology:
+            self.state["topology"] = topology
+        self.topology = self.state.setdefault("topology", "galera")
         # A Stack over ROOT for what it already does: vigilctl with
         # ROOT/vigil.conf (the client's, through HAProxy), templates.
         self.ctl = stack.Stack(self.root, self.srcdir, self.builddir)
@@ -374,6 +391,14 @@ class Cluster:
                                     for top, dirs, files in os.walk(d)
                                     for x in dirs + files]:
                 os.chown(path, pw.pw_uid, pw.pw_gid)
+        # The shipped sample (etc/mariadb/galera.cnf), so that what the
+        # cluster test runs is what the README tells to install; a copy in
+        # the node's directory, which mariadbd's SST scripts (run as its
+        # user) can read. Only the node's own lines and paths are set here.
+        sample = os.path.join(d, "galera.cnf")
+        shutil.copy(os.path.join(self.srcdir, "etc", "mariadb",
+                                 "galera.cnf"), sample)
+        os.chmod(sample, 0o644)
         with open(cnf, "w") as f:
             f.write(f"""# Written by tests/cluster/cluster.py: Galera node {node}.
 [mysqld]
@@ -382,30 +407,18 @@ tmpdir = {d}/tmp
 socket = {self.db_sock(node)}
 pid-file = {d}/mysqld.pid
 log-error = {self.logfile(node + ".err")}
-bind-address = {addr(node)}
 port = 3306
-skip-name-resolve
-character-set-server = utf8mb4
-collation-server = utf8mb4_general_ci
 innodb-buffer-pool-size = 64M
 innodb-log-file-size = 48M
 max-connections = 300
-# What Galera needs: row-based replication, InnoDB, interleaved auto-increment
-# locks (each node offsets its own values).
-binlog-format = ROW
-default-storage-engine = InnoDB
-innodb-autoinc-lock-mode = 2
-innodb-flush-log-at-trx-commit = 2
-# Vigil's migrations create triggers as the unprivileged vigil user; with
-# wsrep (as with a binary log) MariaDB refuses that without this.
-log-bin-trust-function-creators = 1
-wsrep-on = ON
+!include {sample}
+[mysqld]
+bind-address = {addr(node)}
 wsrep-provider = {GALERA}
 wsrep-cluster-name = {CLUSTER_NAME}
 wsrep-cluster-address = gcomm://{peers}
 wsrep-node-address = {addr(node)}
 wsrep-node-name = {node}
-wsrep-sst-method = rsync
 # An rsync SST blocks its donor for its length: prefer a node that is not
 # HAProxy's writer (db1, then db2), then any.
 wsrep-sst-donor = "{self.donors(node)}"
@@ -521,53 +534,192 @@ socket = {self.db_sock(node)}
             "CREATE USER IF NOT EXISTS 'vigil'@'%%' IDENTIFIED BY '%s'" % pw,
             "GRANT ALL PRIVILEGES ON vigil.* TO 'vigil'@'%'"]))
 
+    # -- the other topology: a primary and an asynchronous replica ---------
+
+    def writer_host(self):
+        """Where every Vigil process connects: HAProxy in front of the
+        Galera nodes, or the primary itself (no proxy, no automatic
+        failover: a replica is promoted by hand)."""
+        return "db1" if self.topology == "replica" else "dbproxy"
+
+    def db_nodes(self):
+        return ("db1", "db2") if self.topology == "replica" else DB_NODES
+
+    def replica_cnf(self, node):
+        """my.cnf of db1 (the primary) or db2 (its replica): a binary log
+        in row format with GTIDs, no wsrep; the replica read-only and
+        counting connections per user (userstat), so that a test can show
+        Vigil never connected to it."""
+        d = self.hostdir(node)
+        data = os.path.join(d, "data")
+        os.makedirs(data, exist_ok=True)
+        os.makedirs(os.path.join(d, "tmp"), exist_ok=True)
+        user = ""
+        if os.geteuid() == 0:
+            user = "user = %s\n" % self.db_user()
+            os.chmod(self.root, 0o755)
+            os.chmod(os.path.join(self.root, "hosts"), 0o755)
+            err = self.logfile(node + ".err")
+            open(err, "a").close()
+            pw = pwd.getpwnam(self.db_user())
+            for path in [d, err] + [os.path.join(top, x)
+                                    for top, dirs, files in os.walk(d)
+                                    for x in dirs + files]:
+                os.chown(path, pw.pw_uid, pw.pw_gid)
+        replica = node != "db1"
+        cnf = os.path.join(d, "my.cnf")
+        with open(cnf, "w") as f:
+            f.write(f"""# Written by tests/cluster/cluster.py: {node}, the {
+                "replica" if replica else "primary"} (--topology replica).
+[mysqld]
+{user}datadir = {data}
+tmpdir = {d}/tmp
+socket = {self.db_sock(node)}
+pid-file = {d}/mysqld.pid
+log-error = {self.logfile(node + ".err")}
+bind-address = {addr(node)}
+port = 3306
+skip-name-resolve
+character-set-server = utf8mb4
+collation-server = utf8mb4_general_ci
+innodb-buffer-pool-size = 64M
+innodb-log-file-size = 48M
+max-connections = 300
+server-id = {HOSTS[node]}
+log-bin = {node}-bin
+binlog-format = ROW
+log-slave-updates = ON
+gtid-strict-mode = ON
+# Vigil's migrations create triggers as the unprivileged vigil user.
+log-bin-trust-function-creators = 1
+{"read-only = ON" if replica else ""}
+{"userstat = ON" if replica else ""}
+[client]
+socket = {self.db_sock(node)}
+""")
+        return cnf
+
+    def plain_db_start(self, node, timeout=120.0):
+        """Start db1 or db2 of the replica topology (initialised once);
+        returns when it answers."""
+        cnf = self.replica_cnf(node)
+        data = os.path.join(self.hostdir(node), "data")
+        if not os.path.isdir(os.path.join(data, "mysql")):
+            argv = [which("mariadb-install-db", "mysql_install_db"),
+                    "--defaults-file=" + cnf, "--datadir=" + data,
+                    "--auth-root-authentication-method=normal",
+                    "--skip-test-db"]
+            if os.geteuid() == 0:
+                argv.append("--user=" + self.db_user())
+            log("initialising %s" % node)
+            with open(self.logfile(node + "-install.log"), "ab") as out:
+                rc = subprocess.call(argv, stdin=subprocess.DEVNULL,
+                                     stdout=out, stderr=subprocess.STDOUT)
+            if rc != 0:
+                raise StackError("mariadb-install-db failed:\n" +
+                                 self.tail(node + "-install.log"))
+        log("starting %s" % node)
+        p = self.spawn(node, node, [which("mariadbd", "mysqld"),
+                                    "--defaults-file=" + cnf])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if p.poll() is not None:
+                raise StackError("%s: mariadbd exited %s:\n%s" % (
+                    node, p.returncode, self.tail(node + ".err")))
+            if self.sql(node, "SELECT 1", check=False,
+                        timeout=10).returncode == 0:
+                return
+            time.sleep(0.5)
+        raise StackError("%s does not answer within %.0fs:\n%s" % (
+            node, timeout, self.tail(node + ".err")))
+
+    def replica_status(self):
+        """SHOW SLAVE STATUS of db2 as a dict (empty when none)."""
+        r = subprocess.run([which("mariadb", "mysql"), "--no-defaults",
+                            "-S", self.db_sock("db2"), "-uroot", "-B",
+                            "--connect-timeout=5", "-e",
+                            "SHOW SLAVE STATUS"], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=30)
+        lines = r.stdout.splitlines()
+        if r.returncode != 0 or len(lines) < 2:
+            return {}
+        return dict(zip(lines[0].split("\t"), lines[1].split("\t")))
+
+    def replica_up(self, timeout=60.0):
+        """db1 the primary, db2 replicating from it with GTIDs (from the
+        primary's first event: its binary log is reset before anything
+        the replica should have is written)."""
+        self.plain_db_start("db1")
+        pw = self.state.get("repl_password")
+        if not pw:
+            pw = secrets.token_hex(16)
+            self.state["repl_password"] = pw
+            self.save()
+        self.sql("db1", "RESET MASTER")
+        self.db_users()
+        self.sql("db1", "CREATE USER IF NOT EXISTS 'repl'@'%%' IDENTIFIED "
+                 "BY '%s'; GRANT REPLICATION SLAVE ON *.* TO 'repl'@'%%'" %
+                 pw)
+        self.plain_db_start("db2")
+        self.sql("db2", "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL "
+                 "gtid_slave_pos = ''; CHANGE MASTER TO MASTER_HOST = '%s', "
+                 "MASTER_PORT = 3306, MASTER_USER = 'repl', "
+                 "MASTER_PASSWORD = '%s', MASTER_USE_GTID = slave_pos, "
+                 "MASTER_CONNECT_RETRY = 1; START SLAVE" % (addr("db1"), pw))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            st = self.replica_status()
+            if st.get("Slave_IO_Running") == "Yes" and \
+                    st.get("Slave_SQL_Running") == "Yes":
+                log("replica: db2 replicates db1 (GTID %s)" %
+                    st.get("Gtid_IO_Pos", "?"))
+                return
+            if st.get("Last_SQL_Error") or st.get("Last_IO_Error"):
+                raise StackError("db2 does not replicate: %s %s" % (
+                    st.get("Last_IO_Error"), st.get("Last_SQL_Error")))
+            time.sleep(0.5)
+        raise StackError("db2 does not replicate within %.0fs: %s" % (
+            timeout, self.replica_status()))
+
+    def replica_caught_up(self, timeout=120):
+        """Wait until db2 has applied everything db1 has logged so far
+        (MASTER_GTID_WAIT): the primary's GTID position, or None when the
+        replica did not get there in time."""
+        pos = self.rows("db1", "SELECT @@gtid_binlog_pos")[0][0]
+        r = self.rows("db2", "SELECT MASTER_GTID_WAIT('%s', %d)" % (
+            pos, timeout))
+        return pos if r and r[0][0] == "0" else None
+
     # -- HAProxy -------------------------------------------------------------
 
     def haproxy_start(self):
+        """HAProxy with the shipped sample (etc/haproxy/vigil.cfg) filled
+        in, after a global section of the harness's own."""
         d = self.hostdir("dbproxy")
-        cfg = os.path.join(d, "haproxy.cfg")
-        servers = []
-        for i, n in enumerate(DB_NODES):
-            servers.append(
-                "    server %s %s:3306%s" % (
-                    n, addr(n), "" if i == 0 else " backup"))
-        with open(cfg, "w") as f:
+        glob = os.path.join(d, "haproxy.cfg")
+        with open(glob, "w") as f:
             f.write(f"""# Written by tests/cluster/cluster.py.
 global
     maxconn 2000
     pidfile {d}/haproxy.pid
-
-defaults
-    mode tcp
-    timeout connect 3s
-    # vigil-api's workers keep their database connection between requests.
-    timeout client 8h
-    timeout server 8h
-
-# One writer at a time: db1 while it is healthy, else the first healthy
-# backup (no "option allbackups"). Healthy is Synced, as each node's
-# clustercheck.py on port {CHECK_PORT} says: a node still joining or cut off
-# from the primary component accepts connections but no queries. A server marked down has its sessions
-# cut, and when db1 comes back the backup's sessions are cut too, so that
-# two nodes never take writes at once.
-listen galera
-    bind {addr("dbproxy")}:3306
-    option httpchk GET /
-    http-check expect status 200
-    default-server check port {CHECK_PORT} inter 1s rise 2 fall 2 on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions
-{chr(10).join(servers)}
 """)
-        r = sh(which("haproxy"), "-c", "-f", cfg, check=False)
+        cfg = os.path.join(d, "vigil.cfg")
+        with open(cfg, "w") as f:
+            f.write(self.ctl.fill("etc/haproxy/vigil.cfg", dict(
+                [("LISTEN", addr("dbproxy") + ":3306")] +
+                [("DB%d" % (i + 1), addr(n))
+                 for i, n in enumerate(DB_NODES)])))
+        argv = [which("haproxy"), "-f", glob, "-f", cfg]
+        r = sh(*argv, "-c", check=False)
         if r.returncode != 0:
             raise StackError("haproxy -c failed:\n" + r.stdout + r.stderr)
-        self.spawn("haproxy", "dbproxy", [which("haproxy"), "-db", "-f",
-                                          cfg])
+        self.spawn("haproxy", "dbproxy", argv[:1] + ["-db"] + argv[1:])
 
     # -- Vigil ------------------------------------------------------------------
 
     def write_conf(self, path, **extra):
         kv = {
-            "db_host": addr("dbproxy"),
+            "db_host": addr(self.writer_host()),
             "db_port": "3306",
             "db_user": "vigil",
             "db_password": self.state["db_password"],
@@ -617,9 +769,13 @@ listen galera
         with open(snippet, "w") as f:
             f.write(self.ctl.fill("etc/nginx/vigil.conf", {
                 "LISTEN": addr("lb") + ":80", "FCGI_ADDR": "vigil_api"}))
-        upstream = "\n".join(
-            "        server %s:%d max_fails=1 fail_timeout=5s;" % (
-                addr(h), API_PORT) for h in API_HOSTS)
+        # The upstream of several API hosts: the shipped sample
+        # (etc/nginx/vigil-upstream.conf), filled in.
+        upstream = os.path.join(d, "vigil-upstream.conf")
+        with open(upstream, "w") as f:
+            f.write(self.ctl.fill("etc/nginx/vigil-upstream.conf", {
+                "API%d" % (i + 1): "%s:%d" % (addr(h), API_PORT)
+                for i, h in enumerate(API_HOSTS)}))
         user = "user root;\n" if os.geteuid() == 0 else ""
         t = os.path.join(d, "tmp")
         conf = os.path.join(d, "nginx.conf")
@@ -637,9 +793,7 @@ http {{
     fastcgi_temp_path {t}/fastcgi;
     uwsgi_temp_path {t}/uwsgi;
     scgi_temp_path {t}/scgi;
-    upstream vigil_api {{
-{upstream}
-    }}
+    include {upstream};
     include {snippet};
 }}
 """)
@@ -713,14 +867,18 @@ http {{
         log("network: namespaces and a bridge on %s.0/24" % NET)
         net_up()
         join("client")
-        self.db_start("db1", bootstrap=True)
-        self.db_users()
-        for n in DB_NODES[1:]:
-            self.db_start(n)
-        size = self.wsrep("db1", "wsrep_cluster_size")
-        log("Galera: cluster size %s (%.0fs)" % (size, time.monotonic() - t0))
-        self.haproxy_start()
-        self.wait_tcp("dbproxy", 3306, "haproxy")
+        if self.topology == "replica":
+            self.replica_up()
+        else:
+            self.db_start("db1", bootstrap=True)
+            self.db_users()
+            for n in DB_NODES[1:]:
+                self.db_start(n)
+            size = self.wsrep("db1", "wsrep_cluster_size")
+            log("Galera: cluster size %s (%.0fs)" % (
+                size, time.monotonic() - t0))
+            self.haproxy_start()
+            self.wait_tcp("dbproxy", 3306, "haproxy")
         # vigilctl from the client host, through HAProxy, once.
         self.write_conf(self.ctl.conf)
         deadline = time.monotonic() + 30
@@ -830,6 +988,12 @@ def main(argv=None):
                          "(test; default: every scenario, no probe)")
     ap.add_argument("--keep", action="store_true",
                     help="test: leave ROOT (logs, datadirs) behind")
+    ap.add_argument("--topology", choices=("galera", "replica"),
+                    help="up, test: three Galera nodes behind HAProxy "
+                         "(galera, the default), or a primary (db1) and "
+                         "an asynchronous replica (db2) with GTIDs, every "
+                         "Vigil host on the primary, no HAProxy (replica; "
+                         "test runs the replica scenario)")
     # ROOT may come after the options too.
     a = ap.parse_intermixed_args(argv)
     if os.geteuid() != 0:
@@ -839,7 +1003,8 @@ def main(argv=None):
         return scenarios.run(a)
     if not a.root:
         ap.error("ROOT is required")
-    c = Cluster(a.root, a.srcdir, a.builddir, a.lifetime)
+    c = Cluster(a.root, a.srcdir, a.builddir, a.lifetime,
+                topology=a.topology if a.command == "up" else None)
     if a.command == "down":
         c.down()
         print("stopped")

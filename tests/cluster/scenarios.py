@@ -35,6 +35,11 @@ class Fail(Exception):
     pass
 
 
+class Done(Exception):
+    """The replica topology's scenarios ran (cluster.py test --topology
+    replica): on to the table and down."""
+
+
 def check(cond, msg):
     if not cond:
         raise Fail(msg)
@@ -684,6 +689,388 @@ def two_writers(c, tenant, fids):
     return res
 
 
+def migrate_race(c, tenant, fids):
+    """vigilctl migrate on two Galera nodes, on a fresh database: one runner
+    through db1, one through db2 (straight, not HAProxy), started at once,
+    then again with db2's started while db1's is midway. The migration
+    lease (a row of migrate_lease, certified) lets one apply every
+    migration, each DDL once (replicated by total order isolation), while
+    the other waits and then finds nothing to do; every node ends with
+    every migration recorded once and the schema of the live database.
+    Then vigilctl db check through db2: a Galera node, its settings fit,
+    wsrep_sync_wait set on the connection (db_sync_wait)."""
+    res = Result("migrate-race")
+    db = "vigil_race"
+    confs = {}
+    for node in ("db1", "db2"):
+        confs[node] = c.write_conf(
+            os.path.join(c.root, "migrate-%s.conf" % node),
+            db_host=cl.addr(node), db_name=db)
+    versions = sorted(f[:4] for f in os.listdir(
+        os.path.join(c.srcdir, "db", "migrations"))
+        if re.match(r"^\d{4}_.+\.sql$", f))
+
+    def shape(node, schema):
+        return c.rows(node, SYNC + (
+            "SELECT table_name, column_name, column_type, is_nullable "
+            "FROM information_schema.columns WHERE table_schema = '%s' "
+            "ORDER BY 1, 2" % schema)), c.rows(node, SYNC + (
+                "SELECT table_name, index_name, seq_in_index, "
+                "column_name FROM information_schema.statistics WHERE "
+                "table_schema = '%s' ORDER BY 1, 2, 3" % schema)), \
+            c.rows(node, SYNC + (
+                "SELECT trigger_name FROM information_schema.triggers "
+                "WHERE trigger_schema = '%s' ORDER BY 1" % schema))
+
+    def start(node):
+        return subprocess.Popen(
+            [c.ctl.vigilctl_bin, "-c", confs[node], "migrate"],
+            env=c.ctl.env(), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def race(label, midway):
+        c.sql("db1", "DROP DATABASE IF EXISTS %s; CREATE DATABASE %s "
+              "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin; GRANT ALL "
+              "PRIVILEGES ON %s.* TO 'vigil'@'%%'" % (db, db, db))
+        procs, early = {"db1": start("db1")}, ""
+        if midway:
+            # db2's runner once db1's has applied a few migrations.
+            for line in procs["db1"].stdout:
+                early += line
+                if line.startswith("applied 0005_"):
+                    break
+        procs["db2"] = start("db2")
+        outs = {node: p.communicate(timeout=900)[0]
+                for node, p in procs.items()}
+        outs["db1"] = early + outs["db1"]
+        for node, p in procs.items():
+            res.rows["%s: runner through %s" % (label, node)] = \
+                "exit %d: %s" % (
+                    p.returncode, "applied %d" % outs[node].count("applied ")
+                    if "applied " in outs[node] else
+                    "waited, nothing to do" if "nothing to do" in outs[node]
+                    else outs[node].strip()[-200:])
+            if p.returncode != 0:
+                res.fail("%s: migrate through %s: exit %d: %s" % (
+                    label, node, p.returncode, outs[node].strip()))
+        appliers = [n for n, o in outs.items() if "applied " in o]
+        waiters = [n for n, o in outs.items()
+                   if "waiting for another runner" in o and
+                   "nothing to do" in o]
+        if len(appliers) != 1 or len(waiters) != 1:
+            res.fail("%s: expected one runner to apply and one to wait: %s"
+                     % (label, outs))
+        for v in versions:
+            if appliers and outs[appliers[0]].count("applied %s_" % v) != 1:
+                res.fail("%s: migration %s applied %d times" % (
+                    label, v, outs[appliers[0]].count("applied %s_" % v)))
+        want = shape("db1", "vigil")
+        for node in cl.DB_NODES:
+            rec = [r[0] for r in c.rows(node, SYNC + (
+                "SELECT version FROM %s.schema_migrations ORDER BY 1" %
+                db))]
+            if rec != versions:
+                res.fail("%s: %s records %s, not every migration once" % (
+                    label, node, rec))
+            if shape(node, db) != want:
+                res.fail("%s: %s: the schema of %s differs from vigil's" % (
+                    label, node, db))
+            lease = c.rows(node, SYNC + "SELECT holder FROM "
+                           "%s.migrate_lease" % db)
+            if lease:
+                res.fail("%s: %s: the lease was left behind: %s" % (
+                    label, node, lease))
+        res.rows["%s: recorded on every node" % label] = "%d migrations" % (
+            len(versions))
+
+    try:
+        race("at once", False)
+        race("db2 midway", True)
+        # The check migrate runs first, said in full by db check.
+        r = c.ctl.vigilctl("-c", confs["db2"], "db", "check", check=False)
+        out = r.stdout.strip()
+        res.rows["db check through db2"] = out.splitlines()[0] \
+            if out else "exit %d" % r.returncode
+        if r.returncode != 0 or "a Galera node (wsrep_on ON; cluster " \
+                "size 3" not in out or "wsrep_sync_wait: 1 on this " \
+                "connection (vigil.conf db_sync_wait = auto)" not in out:
+            res.fail("vigilctl db check through db2: exit %d: %s%s" % (
+                r.returncode, r.stdout, r.stderr))
+        off = c.write_conf(os.path.join(c.root, "migrate-off.conf"),
+                           db_host=cl.addr("db2"), db_sync_wait="0")
+        r = c.ctl.vigilctl("-c", off, "db", "check", check=False)
+        if "wsrep_sync_wait: 0 on this connection" not in r.stdout:
+            res.fail("db_sync_wait = 0 was not applied: %s" % r.stdout)
+    finally:
+        c.sql("db1", "DROP DATABASE IF EXISTS %s" % db, check=False)
+    return res
+
+
+def read_your_writes(c, tenant, fids, pairs=100):
+    """A write through one API host read at once through the other, each
+    host on its own Galera node: api1 through HAProxy (db1), api2 straight
+    to db2. nginx alternates the hosts, so each PATCH is followed by a GET
+    through the other host; with db_sync_wait (auto: wsrep_sync_wait 1 on
+    Galera) that GET waits until db2 has applied the write, and must show
+    it. The same again with db_sync_wait = 0 on api2, for the record
+    (stale reads there are possible, not certain)."""
+    res = Result("read-your-writes")
+    fid = fids[0]
+
+    def api2(**extra):
+        c.stop("api2")
+        c.write_conf(c.conf("api2"), db_host=cl.addr("db2"), **extra)
+        c.spawn("api2", "api2", [c.ctl.vigil_api, "-c", c.conf("api2"),
+                                 "--listen", "%s:%d" % (cl.addr("api2"),
+                                                        cl.API_PORT),
+                                 "--workers", "3"], env=c.ctl.env())
+        c.wait_tcp("api2", cl.API_PORT, "api2")
+
+    def run(label):
+        stale = errors = 0
+        for i in range(pairs):
+            tok = "ryw-%s-%d-%s" % (label, i, secrets.token_hex(3))
+            s, _ = tenant.api.call("PATCH", "/api/v1/findings/" + fid,
+                                   {"notes": tok})
+            s2, b = tenant.api.call("GET", "/api/v1/findings/" + fid)
+            if s != 200 or s2 != 200:
+                errors += 1
+            elif b.get("notes") != tok:
+                stale += 1
+        return stale, errors
+
+    try:
+        api2()
+        stale, errors = run("sync")
+        res.rows["stale reads with db_sync_wait auto"] = "%d of %d" % (
+            stale, pairs)
+        if stale or errors:
+            res.fail("%d stale reads and %d errors in %d write-then-read "
+                     "pairs" % (stale, errors, pairs))
+        api2(db_sync_wait="0")
+        stale, errors = run("nosync")
+        res.rows["stale reads with db_sync_wait 0 (for the record)"] = \
+            "%d of %d" % (stale, pairs)
+    finally:
+        # Back to the supported topology.
+        c.stop("api2")
+        c.api_start("api2")
+        c.wait_tcp("api2", cl.API_PORT, "api2")
+    return res
+
+
+def replica_converges(c):
+    """The other topology (cluster.py --topology replica): every Vigil host
+    on the primary (db1), db2 an asynchronous replica with GTIDs. Vigil
+    serves (a scan by a scanner host, finding actions and alerts through
+    both API hosts, webhooks delivered), nothing is lost on the primary,
+    and once the replica has applied the primary's position (MASTER_GTID_
+    WAIT) every table holds the same rows on both (counts and CHECKSUM
+    TABLE); the replica is read-only and no Vigil process ever connected to
+    it (userstat: no connection by the vigil user)."""
+    res = Result("replica")
+    r = c.ctl.vigilctl("db", "check", check=False)
+    res.rows["db check (primary)"] = (r.stdout.splitlines() or ["?"])[0]
+    if r.returncode != 0 or "not a Galera node" not in r.stdout or \
+            "binary log on" not in r.stdout:
+        res.fail("vigilctl db check on the primary: exit %d: %s%s" % (
+            r.returncode, r.stdout, r.stderr))
+    t = Tenant(c, "replica")
+    t.webhook()
+    t.scan()
+    fids = t.findings()
+    check(len(fids) >= 3, "the scan found %d findings" % len(fids))
+    res.rows["findings"] = len(fids)
+    load = Load("replica", t, fids, writers=3, alerters=1)
+    load.start(10)
+    for th in load.threads:
+        th.join(60)
+    st = load.statuses()
+    res.rows["requests"] = sum(st.values())
+    res.rows["statuses"] = dict(sorted(st.items()))
+    bad = {k: n for k, n in st.items() if k not in (200, 201)}
+    if bad:
+        res.fail("non-2xx answers: %s" % bad)
+    verify(c, t, load, ["db1"], res)
+    t0 = time.monotonic()
+    pos = c.replica_caught_up()
+    res.rows["replica caught up (s)"] = round(time.monotonic() - t0, 1)
+    res.rows["GTID position"] = pos
+    if pos is None:
+        res.fail("db2 did not reach the primary's position: %s" %
+                 c.replica_status())
+        return res
+    tables = [x[0] for x in c.rows("db1", (
+        "SELECT table_name FROM information_schema.tables WHERE "
+        "table_schema = 'vigil' AND table_type = 'BASE TABLE' "
+        "ORDER BY 1"))]
+    differ = []
+    rows = 0
+    for tb in tables:
+        q = "SELECT COUNT(*) FROM vigil.`%s`; CHECKSUM TABLE vigil.`%s`" % (
+            tb, tb)
+        a, b = c.rows("db1", q), c.rows("db2", q)
+        rows += int(a[0][0])
+        if a != b:
+            differ.append((tb, a, b))
+    res.rows["tables compared (rows on the primary)"] = "%d (%d)" % (
+        len(tables), rows)
+    res.rows["tables that differ on the replica"] = len(differ)
+    if differ:
+        res.fail("the replica differs: %s" % differ[:5])
+    ro = c.rows("db2", "SELECT @@read_only")[0][0]
+    res.rows["replica read_only"] = ro
+    if ro != "1":
+        res.fail("the replica is not read-only")
+    users = dict(c.rows("db2", "SELECT USER, TOTAL_CONNECTIONS FROM "
+                        "information_schema.USER_STATISTICS"))
+    conns = users.get("vigil", "0")
+    res.rows["connections by vigil to the replica"] = conns
+    if conns != "0":
+        res.fail("Vigil connected to the replica %s times" % conns)
+    # The counter counts: the harness's own root connections are there.
+    if int(users.get("root", "0")) < 1:
+        res.fail("userstat counted no connection at all on db2: %s" % users)
+    return res
+
+
+def backup_restore(c, tenant, fids):
+    """Back up a running node with mariabackup under steady load and
+    restore it into a fresh single server (README, Scaling out: the
+    procedure it tests). db2, not the writer, is backed up; before the
+    backup starts, a read with wsrep_sync_wait on db2 makes it apply every
+    write committed so far, so every write acknowledged before that read
+    must be in the backup, exactly once. The backup is prepared, copied
+    into an empty datadir and started as a plain server (no wsrep):
+    "vigilctl audit verify" must pass for every tenant, and it must hold
+    the tenant's findings."""
+    res = Result("backup-restore")
+    tool = shutil.which("mariabackup") or shutil.which("mariadb-backup")
+    if not tool:
+        res.fail("mariabackup is not installed (apt-get install "
+                 "mariadb-backup)")
+        return res
+    top = os.path.join(c.root, "backup")
+    shutil.rmtree(top, ignore_errors=True)
+    target = os.path.join(top, "full")
+    os.makedirs(top)
+    load = Load("backup", tenant, fids, writers=2, alerters=1)
+    load.start(120)
+    time.sleep(3)
+    mark = time.monotonic()
+    c.rows("db2", SYNC + "SELECT 1")
+    t0 = time.monotonic()
+
+    def tool_run(args, logname):
+        with open(c.logfile(logname), "ab") as out:
+            return subprocess.call([tool] + args, stdin=subprocess.DEVNULL,
+                                   stdout=out, stderr=subprocess.STDOUT,
+                                   timeout=600)
+    rc = tool_run(["--backup", "--galera-info", "--user=root",
+                   "--socket=" + c.db_sock("db2"), "--target-dir=" + target],
+                  "mariabackup.log")
+    res.rows["mariabackup --backup of db2 under load (s)"] = round(
+        time.monotonic() - t0, 1)
+    time.sleep(2)
+    load.stop()
+    answers(res, load, "", mark, "the backup began")
+    if rc != 0:
+        res.fail("mariabackup --backup: exit %d:\n%s" % (
+            rc, c.tail("mariabackup.log", 10)))
+        return res
+    try:
+        with open(os.path.join(target, "xtrabackup_galera_info")) as f:
+            res.rows["Galera position of the backup"] = f.read().split()[0]
+    except (OSError, IndexError):
+        res.fail("the backup has no xtrabackup_galera_info (--galera-info)")
+    t0 = time.monotonic()
+    rc = tool_run(["--prepare", "--target-dir=" + target], "mariabackup.log")
+    if rc != 0:
+        res.fail("mariabackup --prepare: exit %d" % rc)
+        return res
+    # A fresh server: an empty datadir, the backup copied back into it.
+    d = c.hostdir("restore")
+    data = os.path.join(d, "data")
+    os.makedirs(os.path.join(d, "tmp"), exist_ok=True)
+    rc = tool_run(["--copy-back", "--target-dir=" + target,
+                   "--datadir=" + data], "mariabackup.log")
+    if rc != 0:
+        res.fail("mariabackup --copy-back: exit %d" % rc)
+        return res
+    user = c.db_user()
+    subprocess.run(["chown", "-R", "%s:%s" % (user, user), d], check=True)
+    cnf = os.path.join(d, "my.cnf")
+    with open(cnf, "w") as f:
+        f.write("[mysqld]\nuser = %s\ndatadir = %s\ntmpdir = %s/tmp\n"
+                "socket = %s\npid-file = %s/mysqld.pid\nlog-error = %s\n"
+                "skip-networking\ninnodb-buffer-pool-size = 64M\n" % (
+                    user, data, d, c.db_sock("restore"), d,
+                    c.logfile("restore.err")))
+    p = c.spawn("restore", "client", [shutil.which("mariadbd"),
+                                      "--defaults-file=" + cnf])
+    up = until(lambda: p.poll() is None and c.sql(
+        "restore", "SELECT 1", check=False).returncode == 0, 120, 0.5)
+    res.rows["prepared, copied back and started (s)"] = round(
+        time.monotonic() - t0, 1)
+    if not up:
+        res.fail("the restored server did not start:\n" +
+                 c.tail("restore.err", 10))
+        c.stop("restore")
+        return res
+    try:
+        res.rows["restored server: wsrep_on"] = c.rows(
+            "restore", "SELECT @@wsrep_on")[0][0]
+        mine = "tok-%s-" % load.name
+        held = collections.Counter()
+        for (fields,) in c.rows("restore", (
+                "SELECT fields FROM vigil.finding_history WHERE tenant_id = "
+                "'%s' AND action = 'updated'" % tenant.id)):
+            for tok in re.findall(r'"(tok-[0-9a-z-]+)"', fields):
+                held[tok] += 1
+        for (ext,) in c.rows("restore", (
+                "SELECT external_id FROM vigil.alerts WHERE tenant_id = '%s' "
+                "AND source = 'cluster-test'" % tenant.id)):
+            held[ext] += 1
+        before = {tok for t0_, t1, _, tok, s in load.log
+                  if s in (200, 201) and t1 < mark}
+        acked = load.acked()
+        lost = sorted(before - set(held))
+        dup = sorted(t for t, n in held.items() if n > 1 and
+                     t.startswith(mine))
+        res.rows["writes acked before the backup began"] = len(before)
+        res.rows["of them missing from the restore"] = len(lost)
+        res.rows["acked during the backup, in the restore"] = len(
+            (acked - before) & set(held))
+        res.rows["writes held twice"] = len(dup)
+        if lost:
+            res.fail("the restore lacks %d writes acknowledged before the "
+                     "backup began, e.g. %s" % (len(lost), lost[:5]))
+        if dup:
+            res.fail("the restore holds %d writes twice" % len(dup))
+        q = ("SELECT COUNT(*) FROM vigil.findings WHERE tenant_id = '%s'" %
+             tenant.id)
+        nf, n1 = c.rows("restore", q)[0][0], c.rows("db1", q)[0][0]
+        res.rows["findings (restore / db1)"] = "%s / %s" % (nf, n1)
+        if nf != n1:
+            res.fail("the restore holds %s findings, db1 %s" % (nf, n1))
+        conf = c.write_conf(os.path.join(d, "vigil.conf"),
+                            db_socket=c.db_sock("restore"))
+        r = subprocess.run([c.ctl.vigilctl_bin, "-c", conf, "audit",
+                            "verify"], env=c.ctl.env(),
+                           stdin=subprocess.DEVNULL, capture_output=True,
+                           text=True, timeout=300)
+        res.rows["vigilctl audit verify (every tenant)"] = \
+            "ok" if r.returncode == 0 else "FAILED (exit %d)" % r.returncode
+        if r.returncode != 0:
+            res.fail("vigilctl audit verify on the restore: %s%s" % (
+                r.stdout, r.stderr))
+    finally:
+        c.stop("restore")
+        shutil.rmtree(top, ignore_errors=True)
+        shutil.rmtree(d, ignore_errors=True)
+    return res
+
+
 def haproxy_ups(c):
     """How many times HAProxy has logged db1 coming (back) up."""
     try:
@@ -695,6 +1082,12 @@ def haproxy_ups(c):
 
 SCENARIOS = {"writer-kill": writer_kill, "partition": partition,
              "api-kill": api_kill, "scan-kill": scan_kill}
+SCENARIOS["backup-restore"] = backup_restore
+SCENARIOS.update({"migrate-race": migrate_race,
+                  "read-your-writes": read_your_writes})
+# The scenario of the other topology (cluster.py test --topology replica),
+# run instead of the smoke test and the Galera scenarios.
+REPLICA_SCENARIOS = {"replica": replica_converges}
 # Probes of what is not correct yet: run only when named (--scenario).
 PROBES = {"two-writers": two_writers}
 
@@ -720,7 +1113,8 @@ def run(a):
         root = tempfile.mkdtemp(prefix="vigil-cluster-")
         made = True
     os.makedirs(root, exist_ok=True)
-    c = cl.Cluster(root, a.srcdir, a.builddir, lifetime=1800)
+    c = cl.Cluster(root, a.srcdir, a.builddir, lifetime=1800,
+                   topology=getattr(a, "topology", None) or "galera")
 
     def on_term(signum, frame):
         raise KeyboardInterrupt()
@@ -733,6 +1127,11 @@ def run(a):
     t0 = time.monotonic()
     try:
         c.up()
+        if c.topology == "replica":
+            for name, fn in REPLICA_SCENARIOS.items():
+                log("scenario " + name)
+                results.append(fn(c))
+            raise Done()
         res, tenant, fids = smoke(c)
         results.append(res)
         if res.ok():
@@ -740,6 +1139,8 @@ def run(a):
                 log("scenario " + name)
                 fn = SCENARIOS.get(name) or PROBES[name]
                 results.append(fn(c, tenant, fids))
+        rc = 0 if all(r.ok() for r in results) else 1
+    except Done:
         rc = 0 if all(r.ok() for r in results) else 1
     except (Fail, StackError) as e:
         print("cluster test: %s" % e, file=sys.stderr)

@@ -303,6 +303,48 @@ START_TEST(test_conf_path)
 }
 END_TEST
 
+
+/* db_sync_wait: "auto" (the default, -1), or wsrep_sync_wait's 0-15. */
+START_TEST(test_conf_db_sync_wait)
+{
+	static const struct {
+		const char	*text;
+		int		 want;
+		const char	*err;
+	} t[] = {
+		{ "", -1, NULL },
+		{ "db_sync_wait = auto\n", -1, NULL },
+		{ "db_sync_wait = AUTO\n", -1, NULL },
+		{ "db_sync_wait = 0\n", 0, NULL },
+		{ "db_sync_wait = 1\n", 1, NULL },
+		{ "db_sync_wait = 15\n", 15, NULL },
+		{ "db_sync_wait = 16\n", 0, "line 1: db_sync_wait: out of range" },
+		{ "db_sync_wait = -1\n", 0, "line 1: db_sync_wait: out of range" },
+		{ "db_sync_wait = yes\n", 0,
+		    "line 1: db_sync_wait: expected a number" },
+		{ "db_sync_wait =\n", 0,
+		    "line 1: db_sync_wait: expected a number" },
+	};
+	struct conf	 c;
+	char		 err[256];
+	size_t		 i;
+
+	for (i = 0; i < NELEM(t); i++) {
+		conf_defaults(&c);
+		err[0] = '\0';
+		if (t[i].err == NULL) {
+			ck_assert_msg(conf_parse(&c, t[i].text, err,
+			    sizeof(err)) == 0, "%s: %s", t[i].text, err);
+			ck_assert_int_eq(c.db_sync_wait, t[i].want);
+		} else {
+			ck_assert_int_eq(conf_parse(&c, t[i].text, err,
+			    sizeof(err)), -1);
+			ck_assert_str_eq(err, t[i].err);
+		}
+	}
+}
+END_TEST
+
 Suite *
 conf_suite(void)
 {
@@ -314,6 +356,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_conf_parse_good);
 	tcase_add_test(tc, test_conf_bools);
 	tcase_add_test(tc, test_conf_parse_bad);
+	tcase_add_test(tc, test_conf_db_sync_wait);
 	tcase_add_test(tc, test_conf_too_long);
 	tcase_add_test(tc, test_conf_load);
 	tcase_add_test(tc, test_conf_path);

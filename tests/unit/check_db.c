@@ -9,6 +9,7 @@
 #include <mysqld_error.h>
 
 #include "db.h"
+#include "migrate.h"
 #include "suites.h"
 
 START_TEST(test_db_error_code)
@@ -50,6 +51,70 @@ START_TEST(test_db_error_code)
 }
 END_TEST
 
+
+/* What vigilctl migrate and db check say of a server, and what they
+ * refuse: on a Galera node, binlog_format other than ROW and
+ * innodb_autoinc_lock_mode other than 2; with a binary log, STATEMENT. */
+START_TEST(test_migrate_judge)
+{
+	struct migrate_server g = {
+		.version = "MariaDB 10.11.6", .galera = 1,
+		.binlog_format = "ROW", .log_bin = 0, .autoinc_lock_mode = 2,
+		.trust_creators = 1, .sync_wait = 1, .conf_sync_wait = -1,
+		.cluster_size = "3", .cluster_status = "Primary",
+		.local_state = "Synced",
+	}, one = g, s;
+	char out[2048];
+
+	ck_assert_int_eq(migrate_judge(&g, out, sizeof(out)), 0);
+	ck_assert_str_eq(out,
+	    "server: MariaDB 10.11.6, a Galera node (wsrep_on ON; cluster "
+	    "size 3, Primary, Synced)\n"
+	    "binlog_format: ROW (ok)\n"
+	    "innodb_autoinc_lock_mode: 2 (ok)\n"
+	    "wsrep_sync_wait: 1 on this connection (vigil.conf db_sync_wait "
+	    "= auto)\n");
+
+	s = g;
+	snprintf(s.binlog_format, sizeof(s.binlog_format), "MIXED");
+	s.autoinc_lock_mode = 1;
+	ck_assert_int_eq(migrate_judge(&s, out, sizeof(out)), 2);
+	ck_assert_ptr_nonnull(strstr(out, "refused: binlog_format is MIXED "
+	    "on a Galera node"));
+	ck_assert_ptr_nonnull(strstr(out, "refused: innodb_autoinc_lock_mode "
+	    "is 1 on a Galera node"));
+
+	s = g;
+	s.conf_sync_wait = 0;
+	s.sync_wait = 0;
+	s.trust_creators = 0;
+	ck_assert_int_eq(migrate_judge(&s, out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "warning: db_sync_wait is 0"));
+	ck_assert_ptr_nonnull(strstr(out, "warning: "
+	    "log_bin_trust_function_creators is OFF with wsrep"));
+
+	/* One server (or a primary): the Galera settings do not apply. */
+	one.galera = 0;
+	snprintf(one.binlog_format, sizeof(one.binlog_format), "MIXED");
+	one.autoinc_lock_mode = 1;
+	one.trust_creators = 0;
+	ck_assert_int_eq(migrate_judge(&one, out, sizeof(out)), 0);
+	ck_assert_str_eq(out,
+	    "server: MariaDB 10.11.6, not a Galera node (wsrep_on OFF): one "
+	    "server, or a primary with replicas\n"
+	    "binlog_format: MIXED (ok; binary log off)\n"
+	    "db_sync_wait = auto: ignored (not a Galera node)\n");
+	snprintf(one.binlog_format, sizeof(one.binlog_format), "STATEMENT");
+	ck_assert_int_eq(migrate_judge(&one, out, sizeof(out)), 0);
+	one.log_bin = 1;
+	ck_assert_int_eq(migrate_judge(&one, out, sizeof(out)), 1);
+	ck_assert_ptr_nonnull(strstr(out, "refused: binlog_format is "
+	    "STATEMENT with the binary log on"));
+	ck_assert_ptr_nonnull(strstr(out, "warning: "
+	    "log_bin_trust_function_creators is OFF with the binary log"));
+}
+END_TEST
+
 Suite *
 db_suite(void)
 {
@@ -57,6 +122,7 @@ db_suite(void)
 	TCase	*tc = tcase_create("core");
 
 	tcase_add_test(tc, test_db_error_code);
+	tcase_add_test(tc, test_migrate_judge);
 	suite_add_tcase(s, tc);
 	return s;
 }
