@@ -32,7 +32,8 @@ pid and the package purged, so the machine is left as it was found; no
 system service is started or touched (a policy-rc.d forbids it while
 packages are installed, and the package's scripts start nothing where
 systemd is not running). Its work directory is removed when it passes and
-kept (for the logs) when it fails.
+kept when it fails, with the logs (log/, stack/log/) and the web servers'
+configurations in it, not the builds or the database.
 
 Environment: VIGIL_SRCDIR (default: this checkout), PKGTEST_KEEP=1 keeps
 the work directory, PKGTEST_JOBS (default 2) for the builds.
@@ -800,6 +801,10 @@ def main():
     if ok and not os.environ.get("PKGTEST_KEEP"):
         shutil.rmtree(t.work, ignore_errors=True)
     else:
+        # The logs are kept; the database, the builds and the trees are not.
+        if not os.environ.get("PKGTEST_KEEP"):
+            for sub in ("stack/db", "old", "new"):
+                shutil.rmtree(os.path.join(t.work, sub), ignore_errors=True)
         say("work directory (logs): " + t.work)
     say("%s in %.0f s" % ("passed" if ok else "FAILED",
                          time.monotonic() - T0))
