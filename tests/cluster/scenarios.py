@@ -720,7 +720,7 @@ def answers(res, load, label, t0, since, allow502=None):
     res.rows["statuses" + sfx] = dict(sorted(st.items()))
     w = load.error_window(t0)
     res.rows["clients saw errors%s (s)" % sfx] = "none" if w is None else \
-        "%.1f (from +%.1f to +%.1f after %s)" % (w[2], w[0], w[1], since)
+        "%.1f (from %+.1f to %+.1f after %s)" % (w[2], w[0], w[1], since)
     res.windows.append(0.0 if w is None else w[2])
     ok502 = [1 for t_0, t_1, _, _, s in load.log
              if s == 502 and allow502 and allow502(t_0, t_1)]
