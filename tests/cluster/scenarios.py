@@ -528,10 +528,10 @@ def scan_intervals(c):
     return out
 
 
-def scan_overlaps(c):
+def scan_overlaps(c, node):
     """(scans seen, [(integration, scan a, scan b)] that ran at once),
     from the scanner hosts' logs and, to the second, the scans rows of
-    db1 (started_at of one before finished_at of the other)."""
+    node (started_at of one before finished_at of the other)."""
     bad = []
     ivs = scan_intervals(c)
     for integ, xs in ivs.items():
@@ -541,7 +541,7 @@ def scan_overlaps(c):
                 bad.append((integ, "%s on %s" % (id1, h1),
                             "%s on %s (%.3f s before its end)" % (
                                 id2, h2, e1 - s2)))
-    rows = c.rows("db1", SYNC + (
+    rows = c.rows(node, SYNC + (
         "SELECT a.integration_id, a.id, b.id FROM vigil.scans a JOIN "
         "vigil.scans b ON a.integration_id = b.integration_id AND a.id < "
         "b.id AND a.started_at IS NOT NULL AND b.started_at IS NOT NULL "
@@ -620,7 +620,7 @@ def verify(c, tenant, load, nodes, res):
             "%d / %d / %d" % (len(load.acked_scans()),
                               load.scan_outcomes["completed"],
                               load.scan_outcomes["failed"])
-    nscans, over = scan_overlaps(c)
+    nscans, over = scan_overlaps(c, nodes[0])
     res.rows["scans so far / run by two scanners at once"] = \
         "%d / %d" % (nscans, len(over))
     if over:
