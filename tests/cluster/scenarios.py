@@ -408,7 +408,7 @@ class Result:
         self.notes = []
         self.acked = 0          # acknowledged writes, every load
         self.lost = 0           # of those, missing on some node
-        self.events = 0         # committed events of the tenant
+        self.events = 0         # events the tenant committed meanwhile
         self.events_lost = 0    # never delivered
         self.dups = 0           # repeated deliveries the receiver saw
         self.windows = []       # seconds of errors clients saw, per load
@@ -429,15 +429,17 @@ class Result:
         for k, v in sub.rows.items():
             self.rows["%s (%s)" % (k, suffix)] = v
         self.failures += sub.failures
-        for k in ("acked", "lost", "dups", "bad5xx", "allowed502",
-                  "noanswer"):
+        for k in ("acked", "lost", "events", "dups", "bad5xx",
+                  "allowed502", "noanswer"):
             setattr(self, k, getattr(self, k) + getattr(sub, k))
-        self.events = max(self.events, sub.events)
         self.events_lost = max(self.events_lost, sub.events_lost)
         self.windows += sub.windows
 
 
-DUPS_SEEN = {}   # tenant id -> duplicate deliveries the receiver had seen
+# tenant id -> duplicate deliveries the receiver had seen, events the
+# tenant had, at the last verify(): a scenario's figures are the growth.
+DUPS_SEEN = {}
+EVENTS_SEEN = {}
 
 
 def tenant_names(c):
@@ -641,10 +643,13 @@ def verify(c, tenant, load, nodes, res):
     # what was added since the last look.
     new_dups = dups - DUPS_SEEN.get(tenant.id, 0)
     DUPS_SEEN[tenant.id] = dups
-    res.rows["events committed (tenant, so far)"] = n
+    new_events = n - EVENTS_SEEN.get(tenant.id, 0)
+    EVENTS_SEEN[tenant.id] = n
+    res.rows["events committed (this load / the tenant's)"] = \
+        "%d / %d" % (new_events, n)
     res.rows["events not delivered"] = len(missing)
     res.rows["duplicate deliveries (this load)"] = new_dups
-    res.events = max(res.events, n)
+    res.events += new_events
     res.events_lost = max(res.events_lost, len(missing))
     res.dups += new_dups
     if missing:
@@ -864,8 +869,13 @@ def scan_kill(c, tenant, fids, resources=5000):
     host must fail the scan left running; a new scan must then complete,
     and the integration's findings must have been detected once each: no
     finding with two "detected" entries, one finding.detected event each,
-    on every node."""
+    on every node. All the while, the main tenant's load (its own
+    estate's scans included) goes on and is checked as in every
+    scenario."""
     res = Result("scan-kill")
+    load = Load("scankill", tenant, fids, writers=2, alerters=1)
+    load.start(600)
+    t_load = time.monotonic()
     sys.path.insert(0, os.path.join(c.srcdir, "bench"))
     import scan as benchscan
     inv = os.path.join(c.root, "estate")
@@ -948,6 +958,9 @@ def scan_kill(c, tenant, fids, resources=5000):
     if r.returncode != 0:
         res.fail("vigilctl audit verify: %s%s" % (r.stdout, r.stderr))
     shutil.rmtree(inv, ignore_errors=True)
+    load.stop()
+    answers(res, load, "main tenant", t_load, "the start")
+    verify(c, tenant, load, list(cl.DB_NODES), res)
     return res
 
 
@@ -1208,7 +1221,7 @@ SCENARIOS = {"writer-kill": writer_kill, "partition": partition,
 # What CI runs (cluster.py test --ci): the smoke test and these, within
 # CI's budget of about 15 minutes with the build; the rest is behind
 # "./dev cluster test" (every scenario).
-CI_SCENARIOS = ["writer-kill", "spooler-kill", "full-restart"]
+CI_SCENARIOS = ["writer-kill", "scan-kill", "spooler-kill", "full-restart"]
 # Probes of what is not correct yet: run only when named (--scenario).
 PROBES = {"two-writers": two_writers}
 
@@ -1237,8 +1250,8 @@ SUMMARY_HEAD = ("scenario", "result", "acked", "lost", "events",
 def summary(results):
     """One line per scenario: acknowledged writes (findings actions,
     alerts single and batched, scans queued) and how many of them some
-    node lacked (must be 0); committed events of the tenant and how many
-    never reached the receiver (0); repeated deliveries the receiver saw
+    node lacked (must be 0); events the tenant committed meanwhile and
+    how many of the tenant's never reached the receiver (0); repeated deliveries the receiver saw
     (allowed: at least once); how long clients saw errors, first to last
     non-2xx answer, per load (a scenario with a failback has two); 5xx
     answers other than 503 (0; api-kill's 502s to requests in flight at
