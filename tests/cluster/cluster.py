@@ -794,8 +794,10 @@ http {{
         existing = [n for n in netns_list() if n.startswith(NS_PREFIX)]
         if existing:
             raise StackError("namespaces %s exist already: a cluster is up "
-                             "(cluster.py down ROOT first)" %
-                             " ".join(existing))
+                             "(cluster.py down ROOT first; with "
+                             "VIGIL_CLUSTER_PREFIX=%s, any ROOT also removes "
+                             "what a killed harness left)" %
+                             (" ".join(existing), NS_PREFIX))
         # From here on, down() owns the namespaces (even half made).
         self.state["started"] = time.time()
         self.save()
@@ -838,9 +840,10 @@ http {{
             "%s curl %s/api/v1/...)" % (time.monotonic() - t0, self.url(),
                                         ns("client"), self.url()))
 
-    def down(self):
+    def down(self, stale=False):
         """Stop everything by pid, front to back, the database last; then
-        the namespaces."""
+        the namespaces (stale: also namespaces of this prefix that ROOT
+        does not know, left by a harness killed before its "down")."""
         procs = self.state.get("procs", {})
         order = (["lb"] + list(SCAN_HOSTS) + list(SPOOL_HOSTS) +
                  ["receiver"] + list(API_HOSTS) + ["haproxy"] +
@@ -849,7 +852,11 @@ http {{
             if name in procs:
                 self.stop(name, timeout=60 if name in DB_NODES else 20)
         self.reap()
-        if self.state.get("started"):
+        # Also namespaces of this prefix that a harness killed before its
+        # own "down" left behind (ROOT then knows nothing of them): what
+        # runs in them is killed by the pids the kernel lists.
+        if self.state.get("started") or (stale and any(
+                n.startswith(NS_PREFIX) for n in netns_list())):
             net_down()
             self.state.pop("started", None)
             self.save()
@@ -939,7 +946,7 @@ def main(argv=None):
         ap.error("ROOT is required")
     c = Cluster(a.root, a.srcdir, a.builddir, a.lifetime)
     if a.command == "down":
-        c.down()
+        c.down(stale=True)
         print("stopped")
         return 0
     if a.command == "status":
