@@ -578,10 +578,10 @@ def verify(c, tenant, load, nodes, res):
             res.fail("%s holds %d writes twice, e.g. %s" % (
                 node, len(dup), dup[:5]))
         # Each write once in the audit log, and each alert once among the
-        # events (alert.created; a change of a finding's notes raises no
-        # event, but what notes are in the finding's other events is
-        # counted too): a transaction replayed after a failure must not
-        # add a second.
+        # events (alert.created): a transaction replayed after a failure
+        # must not add a second. A finding.updated event does not carry
+        # the notes: those are counted below, one per "updated" history
+        # entry.
         aud = node_audit(c, node, tenant.id, load.name)
         ev = token_rows(c, node, (
             "SELECT payload FROM vigil.events WHERE tenant_id = '%s' AND "
@@ -600,6 +600,16 @@ def verify(c, tenant, load, nodes, res):
             if none:
                 res.fail("%s: %d writes without their %s, e.g. %s" % (
                     node, len(none), what, none[:5]))
+        hist, evs = (int(c.rows(node, SYNC + q % tenant.id)[0][0]) for q in (
+            "SELECT COUNT(*) FROM vigil.finding_history WHERE tenant_id = "
+            "'%s' AND action = 'updated'",
+            "SELECT COUNT(*) FROM vigil.events WHERE tenant_id = '%s' AND "
+            "type = 'finding.updated'"))
+        res.rows["%s: finding updates / finding.updated events" % node] = \
+            "%d / %d" % (hist, evs)
+        if hist != evs:
+            res.fail("%s: %d finding updates in the history, %d "
+                     "finding.updated events" % (node, hist, evs))
         fdup, adup = node_dup_rows(c, node)
         res.rows["%s: findings / alerts stored twice" % node] = \
             "%d / %d" % (fdup, adup)
