@@ -30,18 +30,23 @@ also on failure and on Ctrl-C.
 
   cluster.py up ROOT [--srcdir DIR] [--builddir DIR] [--lifetime S]
   cluster.py down ROOT
-  cluster.py test [ROOT] [--scenario NAME ...] [--keep]
+  cluster.py test [ROOT] [--ci] [--scenario NAME ...] [--timeout S] [--keep]
 
-Scenarios (scenarios.SCENARIOS): writer-kill, partition. Probes, run only when named
-(scenarios.PROBES): two-writers, what the code does today when two nodes
-take writes at once (expected to fail until it is Galera-correct).
+Scenarios (scenarios.SCENARIOS): writer-kill, partition, api-kill,
+scan-kill, spooler-kill, full-restart; --ci runs CI's short set
+(scenarios.CI_SCENARIOS). Probes, run only when named (scenarios.PROBES):
+two-writers, what the code does today when two nodes take writes at once
+(expected to fail until it is Galera-correct). --timeout bounds the whole
+test (default 2400 s, 1200 with --ci). "down ROOT" also removes the
+namespaces of its prefix that a harness killed before its own "down" left
+behind.
 
 "test" runs the smoke test (tenant and key, findings from a scan the
 scanner hosts run, finding actions and alerts through the load balancer,
 each seen on every Galera node with wsrep_sync_wait, a webhook delivered to
 the receiver host) and then each scenario asked for (default: all there
 are; see SCENARIOS), printing a table of what was lost and how long
-clients saw errors. Exit 0 when all passed.
+clients saw errors (scenarios.summary). Exit 0 when all passed.
 """
 
 import argparse
