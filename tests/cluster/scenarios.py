@@ -1347,6 +1347,12 @@ def run(a):
                 except (Fail, StackError) as e:
                     res = Result(name)
                     res.fail("stopped: %s" % str(e)[:2000])
+                except Timeout as e:
+                    res = Result(name)
+                    res.fail("cut short: %s" % e)
+                    res.seconds = time.monotonic() - t1
+                    results.append(res)
+                    raise
                 res.seconds = time.monotonic() - t1
                 results.append(res)
                 log("scenario %s: %s in %.0f s" % (
