@@ -37,7 +37,7 @@ scan-kill, spooler-kill, full-restart; --ci runs CI's short set
 (scenarios.CI_SCENARIOS). Probes, run only when named (scenarios.PROBES):
 two-writers, what the code does today when two nodes take writes at once
 (expected to fail until it is Galera-correct). --timeout bounds the whole
-test (default 2400 s, 1200 with --ci). "down ROOT" also removes the
+test (default 2400 s, 900 with --ci). "down ROOT" also removes the
 namespaces of its prefix that a harness killed before its own "down" left
 behind.
 
@@ -937,7 +937,7 @@ def main(argv=None):
                          "every one")
     ap.add_argument("--timeout", type=int, default=None,
                     help="test: stop (and fail) after this many seconds "
-                         "(default 1200 with --ci, else 2400)")
+                         "(default 900 with --ci, else 2400)")
     # ROOT may come after the options too.
     a = ap.parse_intermixed_args(argv)
     if os.geteuid() != 0:
@@ -945,7 +945,7 @@ def main(argv=None):
         return 2
     if a.command == "test":
         if a.timeout is None:
-            a.timeout = 1200 if a.ci else 2400
+            a.timeout = 900 if a.ci else 2400
         return scenarios.run(a)
     if not a.root:
         ap.error("ROOT is required")
