@@ -27,7 +27,6 @@ lost, duplicate deliveries, how long clients saw errors, 5xx other than
 """
 
 import collections
-import json
 import os
 import re
 import secrets
