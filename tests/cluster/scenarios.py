@@ -191,11 +191,11 @@ def receiver_ids(c):
 
 
 def delivered(c, tenant_id, node, stall=90, cap=420):
-    """(missing, duplicates, events): the tenant's committed events (read
+    """(missing, repeated, events): the tenant's committed events (read
     on node) the receiver has not had, waiting while the receiver still
     gets deliveries (until none came for stall seconds, at most cap
-    seconds: a spooler works through a backlog at its own pace), and how
-    many deliveries repeated an event."""
+    seconds: a spooler works through a backlog at its own pace); the
+    events it got more than once, with how many times; every event id."""
     events = set(node_events(c, node, tenant_id))
     deadline = time.monotonic() + cap
     last, last_change = -1, time.monotonic()
@@ -210,8 +210,8 @@ def delivered(c, tenant_id, node, stall=90, cap=420):
             break
         time.sleep(1)
     missing = sorted(events - set(got))
-    dups = sum(n - 1 for e, n in got.items() if e in events and n > 1)
-    return missing, dups, len(events)
+    return missing, {e: got[e] for e in events if got.get(e, 0) > 1}, \
+        events
 
 
 def deliveries_of(c, node, event_ids):
@@ -435,8 +435,9 @@ class Result:
         self.windows += sub.windows
 
 
-# tenant id -> duplicate deliveries the receiver had seen, events the
-# tenant had, at the last verify(): a scenario's figures are the growth.
+# tenant id -> {event id: deliveries} of the events the receiver had got
+# more than once, and the set of the tenant's events, at the last
+# verify(): a scenario's figures are what came since.
 DUPS_SEEN = {}
 EVENTS_SEEN = {}
 
@@ -647,20 +648,29 @@ def verify(c, tenant, load, nodes, res):
                 name, r.stdout, r.stderr))
     res.rows["audit verify (every tenant)"] = "ok" if not bad else \
         "FAILED: " + ", ".join(bad)
-    missing, dups, n = delivered(c, tenant.id, nodes[0])
-    # The receiver's counts are the run's: this scenario's duplicates are
-    # what was added since the last look.
-    new_dups = dups - DUPS_SEEN.get(tenant.id, 0)
-    DUPS_SEEN[tenant.id] = dups
-    new_events = n - EVENTS_SEEN.get(tenant.id, 0)
-    EVENTS_SEEN[tenant.id] = n
+    missing, repeated, events = delivered(c, tenant.id, nodes[0])
+    # This load's events are those committed since the last look; its
+    # duplicates, the repeated deliveries of those. A repeat of an earlier
+    # event that came since (a delivery whose outcome could not be
+    # recorded in an earlier scenario, sent again once its lease expired)
+    # is shown apart.
+    seen = EVENTS_SEEN.get(tenant.id, set())
+    mine = events - seen
+    dups = sum(n - 1 for e, n in repeated.items() if e in mine)
+    before = DUPS_SEEN.get(tenant.id, {})
+    late = sum(n - max(before.get(e, 1), 1) for e, n in repeated.items()
+               if e in seen)
+    EVENTS_SEEN[tenant.id] = events
+    DUPS_SEEN[tenant.id] = repeated
     res.rows["events committed (this load / the tenant's)"] = \
-        "%d / %d" % (new_events, n)
+        "%d / %d" % (len(mine), len(events))
     res.rows["events not delivered"] = len(missing)
-    res.rows["duplicate deliveries (this load)"] = new_dups
-    res.events += new_events
+    res.rows["duplicate deliveries (this load's events)"] = dups
+    res.rows["late duplicates of earlier events"] = late
+    res.events += len(mine)
+    dups_new = dups
     res.events_lost = max(res.events_lost, len(missing))
-    res.dups += new_dups
+    res.dups += dups_new
     if missing:
         res.fail("%d events never reached the receiver, e.g. %s; their "
                  "deliveries (status, attempts, last error): %s" % (
