@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1891,8 +1892,43 @@ struct db {
 	MYSQL			*my;
 	MYSQL_STMT		*stmts[SQL__COUNT];
 	int			 in_tx;
+#ifdef VIGIL_DEBUG
+	/* Commits db_tx_run refuses per transaction (test hook). */
+	int			 debug_conflicts;
+#endif
 	char			 err[256];
 };
+
+#ifdef VIGIL_DEBUG
+/* VIGIL_DEBUG_CONFLICTS (debug builds only): how many times db_tx_run
+ * refuses each transaction's commit, as a Galera node refuses one that
+ * lost certification, so that the integration tests can make every write
+ * path replay. 0 when unset or not a number from 0 to 100. */
+static int
+db_debug_env(void)
+{
+	const char *s = getenv("VIGIL_DEBUG_CONFLICTS");
+	char *end;
+	long n;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || n < 0 || n > 100)
+		return 0;
+	return (int)n;
+}
+
+int
+db_debug_conflicts(struct db *db, int n)
+{
+	int was = db->debug_conflicts;
+
+	db->debug_conflicts = n < 0 ? db_debug_env() : n;
+	return was;
+}
+#endif
 
 /* A new handle; caller frees with db_free. NULL only on out of memory. */
 struct db *
@@ -1903,6 +1939,9 @@ db_new(const struct conf *conf)
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return NULL;
 	db->conf = conf;
+#ifdef VIGIL_DEBUG
+	db->debug_conflicts = db_debug_env();
+#endif
 	return db;
 }
 
@@ -2435,12 +2474,85 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 void
 db_conflict_pause(int n)
 {
-	/* A few milliseconds, more each time: the conflicting writer
-	 * (another session, or a transaction replicated from another
-	 * Galera node) commits meanwhile. */
-	struct timespec ts = { 0, 5000000L * n };
+	static unsigned int seed;
+	struct timespec ts;
+	long ms;
 
+	/* A few milliseconds, doubling each time up to 160, with jitter:
+	 * the conflicting writer (another session, or a transaction
+	 * replicated from another Galera node) commits meanwhile, and two
+	 * writers that collided do not come back in step and collide
+	 * again. */
+	if (seed == 0)
+		seed = (unsigned int)getpid() ^ (unsigned int)time(NULL) ^ 1u;
+	seed = seed * 1103515245u + 12345u;
+	ms = 5L << (n < 1 ? 0 : n > 5 ? 5 : n - 1);
+	ms = ms / 2 + (long)((seed >> 16) % (unsigned int)ms);
+	ts.tv_sec = 0;
+	ts.tv_nsec = ms * 1000000L;
 	(void)nanosleep(&ts, NULL);
+}
+
+int
+db_tx_run(struct db *db, int (*fn)(struct db *, void *), void *arg)
+{
+	int attempt, rc = DB_RETRY;
+
+	/* Already inside a transaction (a domain function called from
+	 * another's body): part of that one, which its own db_tx_run
+	 * replays whole. */
+	if (db->in_tx)
+		return fn(db, arg);
+	for (attempt = 1; attempt <= DB_ATTEMPTS; attempt++) {
+		if (attempt > 1)
+			db_conflict_pause(attempt - 1);
+		if ((rc = db_begin(db)) != 0) {
+			/* Nothing ran: a busy server (DB_RETRY) may take it
+			 * a moment later. */
+			if (rc == DB_RETRY)
+				continue;
+			return rc;
+		}
+		rc = fn(db, arg);
+		if (rc == 0) {
+#ifdef VIGIL_DEBUG
+			if (attempt <= db->debug_conflicts) {
+				log_warn("db: commit refused "
+				    "(VIGIL_DEBUG_CONFLICTS, attempt %d of "
+				    "%d)", attempt, DB_ATTEMPTS);
+				db_rollback(db);
+				rc = DB_RETRY;
+				continue;
+			}
+#endif
+			if ((rc = db_commit(db)) == 0)
+				return 0;
+			/* A commit refused as a deadlock or a certification
+			 * failure was rolled back: run it all again. Any
+			 * other failure of a commit (the connection lost)
+			 * leaves it unknown whether it committed: never
+			 * replay that. */
+			if (rc != DB_RETRY)
+				return rc;
+			log_warn("db: transaction refused at commit; running "
+			    "it again (attempt %d of %d)", attempt + 1,
+			    DB_ATTEMPTS);
+			continue;
+		}
+		db_rollback(db);
+		if (rc != DB_RETRY && rc != DB_DOWN)
+			return rc;
+		/* The connection dropped mid-transaction (DB_DOWN): the
+		 * server rolled it back, so running it again on a new
+		 * connection is as safe as after a deadlock -- once. */
+		if (rc == DB_DOWN && attempt > 1)
+			return rc;
+		if (rc == DB_RETRY)
+			log_warn("db: transaction rolled back (%s); running "
+			    "it again (attempt %d of %d)", db->err,
+			    attempt + 1, DB_ATTEMPTS);
+	}
+	return rc;
 }
 
 int
@@ -2504,17 +2616,25 @@ tx_command(struct db *db, const char *what)
 	db->in_tx = 0;
 	if (rc == 0)
 		return 0;
-	/* Never leave a connection behind whose transaction may still be
-	 * open: the next statement would run inside it. */
 	snprintf(db->err, sizeof(db->err), "%s: %s", what, mysql_error(db->my));
 	/* A commit Galera refused (certification failure, 1213) rolled
-	 * the transaction back: the caller may run it again. */
+	 * the transaction back: the caller may run it again, on this same
+	 * connection once a rollback confirms nothing is open. Keeping it
+	 * keeps its prepared statements too: on a new connection the replay
+	 * would prepare them again inside its transaction, and a prepare
+	 * that a replicated write set aborts (BF abort) can be answered
+	 * with a bare OK that leaves the client waiting for the rest until
+	 * the read timeout (30 s, seen on Galera 4 / MariaDB 10.11). */
 	e = db_error_code(mysql_errno(db->my)) == DB_RETRY ? DB_RETRY :
 	    DB_DOWN;
-	if (e == DB_RETRY)
+	if (e == DB_RETRY) {
 		log_warn("db: %s", db->err);
-	else
+		if (mysql_rollback(db->my) == 0)
+			return e;
+	} else
 		log_err("db: %s", db->err);
+	/* Never leave a connection behind whose transaction may still be
+	 * open: the next statement would run inside it. */
 	db_disconnect(db);
 	return e;
 }
