@@ -1892,6 +1892,9 @@ struct db {
 	MYSQL			*my;
 	MYSQL_STMT		*stmts[SQL__COUNT];
 	int			 in_tx;
+	/* Inside db_tx_run: db_begin joins, db_commit waits for it,
+	 * db_rollback asks it to roll back (tx_abort). */
+	int			 tx_run, tx_abort;
 #ifdef VIGIL_DEBUG
 	/* Commits db_tx_run refuses per transaction (test hook). */
 	int			 debug_conflicts;
@@ -2471,6 +2474,8 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 	}
 }
 
+static int tx_begin(struct db *);
+
 void
 db_conflict_pause(int n)
 {
@@ -2501,19 +2506,29 @@ db_tx_run(struct db *db, int (*fn)(struct db *, void *), void *arg)
 	/* Already inside a transaction (a domain function called from
 	 * another's body): part of that one, which its own db_tx_run
 	 * replays whole. */
-	if (db->in_tx)
+	if (db->in_tx || db->tx_run)
 		return fn(db, arg);
 	for (attempt = 1; attempt <= DB_ATTEMPTS; attempt++) {
 		if (attempt > 1)
 			db_conflict_pause(attempt - 1);
-		if ((rc = db_begin(db)) != 0) {
+		if ((rc = tx_begin(db)) != 0) {
 			/* Nothing ran: a busy server (DB_RETRY) may take it
 			 * a moment later. */
 			if (rc == DB_RETRY)
 				continue;
 			return rc;
 		}
+		db->tx_run = 1;
+		db->tx_abort = 0;
 		rc = fn(db, arg);
+		db->tx_run = 0;
+		/* The body asked for a rollback (db_rollback) and returned
+		 * what it decided: nothing to commit, nothing to replay
+		 * unless it said DB_RETRY. */
+		if (db->tx_abort && rc >= 0) {
+			db_rollback(db);
+			return rc;
+		}
 		if (rc == 0) {
 #ifdef VIGIL_DEBUG
 			if (attempt <= db->debug_conflicts) {
@@ -2639,8 +2654,8 @@ tx_command(struct db *db, const char *what)
 	return e;
 }
 
-int
-db_begin(struct db *db)
+static int
+tx_begin(struct db *db)
 {
 	int rc;
 
@@ -2652,14 +2667,30 @@ db_begin(struct db *db)
 }
 
 int
+db_begin(struct db *db)
+{
+	/* A body of db_tx_run is in its transaction already. */
+	if (db->tx_run)
+		return 0;
+	return tx_begin(db);
+}
+
+int
 db_commit(struct db *db)
 {
+	/* db_tx_run commits once its body returns. */
+	if (db->tx_run)
+		return 0;
 	return tx_command(db, "commit");
 }
 
 int
 db_rollback(struct db *db)
 {
+	if (db->tx_run) {
+		db->tx_abort = 1;
+		return 0;
+	}
 	if (db->my == NULL) {
 		db->in_tx = 0;
 		return 0;

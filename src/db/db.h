@@ -493,6 +493,12 @@ int	 db_ping(struct db *);
 void	 db_res_free(struct db_res *);
 const char *db_cell(const struct db_res *, size_t row, size_t col);
 long long db_cell_int(const struct db_res *, size_t row, size_t col);
+/* A transaction by hand (migrations, vigilctl's own). Inside a body of
+ * db_tx_run they join its transaction: db_begin does nothing, db_commit
+ * leaves the commit to db_tx_run, and db_rollback has it roll back once
+ * the body returns (and return the body's value), so that a domain
+ * function written as one begin..commit can be run, and replayed, by
+ * db_tx_run whole. */
 int	 db_begin(struct db *);
 /* Run fn(db, arg) in a transaction and commit it. fn returns 0 to commit,
  * a DB_* code, or a positive value of its own to roll back and have
