@@ -1895,6 +1895,12 @@ struct db {
 	/* Inside db_tx_run: db_begin joins, db_commit waits for it,
 	 * db_rollback asks it to roll back (tx_abort). */
 	int			 tx_run, tx_abort;
+	/* The statements db_tx_run's body ran, prepared again before a
+	 * replay on a new connection (see db_tx_run). */
+	unsigned short		 tx_used[64];
+	size_t			 ntx_used;
+	/* A result broke off by an error: the connection is dropped. */
+	int			 desync;
 #ifdef VIGIL_DEBUG
 	/* Commits db_tx_run refuses per transaction (test hook). */
 	int			 debug_conflicts;
@@ -1973,6 +1979,7 @@ db_disconnect(struct db *db)
 		mysql_close(db->my);
 	db->my = NULL;
 	db->in_tx = 0;
+	db->desync = 0;
 }
 
 void
@@ -2284,17 +2291,6 @@ out:
 	return 0;
 }
 
-/* One attempt at running s. 0 or the MySQL error number. */
-/* Throw away whatever results st still holds, so that the connection is
- * in sync for the next statement even after a failure midway. */
-static void
-drain(MYSQL_STMT *st)
-{
-	do
-		mysql_stmt_free_result(st);
-	while (mysql_stmt_next_result(st) == 0);
-}
-
 /* One attempt at running s; *sent is set once the server may have run it.
  * 0 or the MySQL error number. */
 static unsigned int
@@ -2372,8 +2368,14 @@ exec_once(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 			e = res_read(db, st,
 			    (out != NULL && *out == NULL) ? out : NULL);
 			if (e != 0) {
+				/* An error in the middle of the rows (a
+				 * Galera BF abort, a deadlock) leaves the
+				 * client library expecting more of this
+				 * result: the next execute waited for it
+				 * until the read timeout (30 s). Only a new
+				 * connection is clean. */
 				if (!is_conn_error(e))
-					drain(st);
+					db->desync = 1;
 				goto out;
 			}
 		}
@@ -2421,10 +2423,12 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
     struct db_res **out)
 {
 	unsigned int e;
-	int reconnects = 0, conflicts = 0, sent, was_tx;
+	int reconnects = 0, conflicts = 0, sent, was_tx, tx;
 
 	if (out != NULL)
 		*out = NULL;
+	if (db->tx_run && db->ntx_used < NELEM(db->tx_used))
+		db->tx_used[db->ntx_used++] = (unsigned short)s;
 	for (;;) {
 		if (db_connect(db) != 0)
 			return DB_DOWN;
@@ -2435,6 +2439,11 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 			db_res_free(*out);
 			*out = NULL;
 		}
+		tx = db->in_tx;
+		if (db->desync) {
+			log_warn("db: %s; dropping the connection", db->err);
+			db_disconnect(db);
+		}
 		switch (db_error_code(e)) {
 		case DB_DUP:
 			return DB_DUP;
@@ -2444,7 +2453,7 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 			 * deadlock or the certification failure: running it
 			 * again gives what it would have. Inside one, the
 			 * caller replays the transaction (or answers 503). */
-			if (!db->in_tx && ++conflicts < DB_ATTEMPTS) {
+			if (!tx && ++conflicts < DB_ATTEMPTS) {
 				log_warn("db: %s; trying again", db->err);
 				db_conflict_pause(conflicts);
 				continue;
@@ -2467,7 +2476,7 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 		 * on a fresh connection in autocommit. And a statement the
 		 * server may have run is only repeated when running it twice
 		 * does no harm. */
-		was_tx = db->in_tx;
+		was_tx = tx;
 		db_disconnect(db);
 		if (was_tx || (sent && !retry_safe(s)) || ++reconnects >= 2)
 			return DB_DOWN;
@@ -2475,6 +2484,24 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 }
 
 static int tx_begin(struct db *);
+
+/* Before a replay: prepare the statements the last run used, outside the
+ * transaction, should the connection be new. A prepare inside a
+ * transaction that a replicated write set aborts (Galera BF abort) has
+ * been answered with a bare OK that left the client waiting for the rest
+ * until the read timeout (30 s, Galera 4 with MariaDB 10.11); outside
+ * one there is nothing to abort. */
+static void
+tx_prepare(struct db *db)
+{
+	unsigned int e;
+	size_t i;
+
+	if (db_connect(db) != 0)
+		return;
+	for (i = 0; i < db->ntx_used; i++)
+		(void)stmt_get(db, (enum db_stmt)db->tx_used[i], &e);
+}
 
 void
 db_conflict_pause(int n)
@@ -2508,9 +2535,12 @@ db_tx_run(struct db *db, int (*fn)(struct db *, void *), void *arg)
 	 * replays whole. */
 	if (db->in_tx || db->tx_run)
 		return fn(db, arg);
+	db->ntx_used = 0;
 	for (attempt = 1; attempt <= DB_ATTEMPTS; attempt++) {
-		if (attempt > 1)
+		if (attempt > 1) {
 			db_conflict_pause(attempt - 1);
+			tx_prepare(db);
+		}
 		if ((rc = tx_begin(db)) != 0) {
 			/* Nothing ran: a busy server (DB_RETRY) may take it
 			 * a moment later. */
