@@ -603,7 +603,7 @@ struct finish_tx {
 	const struct run *r;
 	long resolved;
 	const char *error;
-	int	 r;
+	int	 res;
 };
 
 static int
@@ -611,9 +611,9 @@ finish_tx(struct db *db, void *arg)
 {
 	struct finish_tx *t = arg;
 
-	t->r = finish_once(db, t->in, t->id, t->status, t->now, t->r,
+	t->res = finish_once(db, t->in, t->id, t->status, t->now, t->r,
 	    t->resolved, t->error);
-	return t->r < 0 ? (int)t->r : 0;
+	return t->res < 0 ? t->res : 0;
 }
 
 static int
@@ -634,7 +634,7 @@ finish(struct db *db, const struct imp_info *in, const char *id,
 	t.error = error;
 	if ((rc = db_tx_run(db, finish_tx, &t)) != 0)
 		return rc;
-	return t.r;
+	return t.res;
 }
 
 /* An import whose lease passed IMPORT_ATTEMPTS times: failed, with why,
