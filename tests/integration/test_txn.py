@@ -353,27 +353,31 @@ class T208DeliveredOnce(TxBase):
 
     def test_delivered_once(self):
         r = self.assert_once("POST", "/webhooks", {
-            "url": self.rx.url("/txn"), "events": ["*"]}, 201,
+            "url": self.rx.url("/ok/txn"), "events": ["*"]}, 201,
             ("webhooks", "audit_log"), {})
         wid = r.json()["webhook_id"]
         r = self.assert_once("POST", "/webhooks/%s/test" % wid, None, 202,
                              ("events", "audit_log"), {})
         eid = r.json()["event_id"]
         env = dict(STACK.env(), VIGIL_DEBUG_CONFLICTS="2")
+        out = ""
         for _ in range(2):      # fan-out and claim, then nothing left
             p = subprocess.run([STACK.vigil_spool_bin, "-c", STACK.conf,
                                 "--once"], env=env, stdin=subprocess.DEVNULL,
                                capture_output=True, text=True, timeout=120)
-            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        got = self.rx.wait_for(1, "/txn", timeout=30)
+            out += p.stdout + p.stderr
+            self.assertEqual(p.returncode, 0, out)
+        got = self.rx.wait_for(1, "/ok/txn", timeout=30)
         time.sleep(0.5)
-        got = self.rx.requests("/txn")
+        got = self.rx.requests("/ok/txn")
         self.assertEqual([g.headers.get("webhook-id") for g in got], [eid],
                          got)
-        self.assertIn(REFUSED, p.stdout + p.stderr)
-        rows = STACK.query("SELECT status FROM deliveries WHERE "
-                           "webhook_id = %s" % q(wid))
-        self.assertEqual(rows, [["delivered"]])
+        self.assertIn(REFUSED, out)
+        rows = STACK.query("SELECT status, attempts, IFNULL(last_error, "
+                           "'') FROM deliveries WHERE webhook_id = %s" %
+                           q(wid))
+        self.assertEqual([r[0] for r in rows], ["succeeded"],
+                         (rows, out))
         self.verify_audit()
 
 
