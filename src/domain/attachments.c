@@ -626,9 +626,9 @@ fail:
 	return ATTACHMENTS_DB_ERROR;
 }
 
-/* attachments_delete runs delete_once in db_tx_run (its begin, rollback and commit join that
- * transaction), replayed whole after a deadlock or a certification
- * failure; each run starts from the inputs. */
+/* attachments_delete runs delete_once in db_tx_run (its begin, rollback and
+ * commit join that transaction), replayed whole after a deadlock or a
+ * certification failure; each run starts from the inputs. */
 struct delete_tx {
 	const char *tenant_id;
 	const char *case_id;

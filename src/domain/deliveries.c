@@ -214,9 +214,10 @@ fail:
 	return DELIVERIES_DB_ERROR;
 }
 
-/* deliveries_retry runs retry_once in db_tx_run (its begin, rollback and commit join that
- * transaction), replayed whole after a deadlock or a certification
- * failure; each run starts from the inputs, with no result from the one before. */
+/* deliveries_retry runs retry_once in db_tx_run (its begin, rollback and
+ * commit join that transaction), replayed whole after a deadlock or a
+ * certification failure; each run starts from the inputs, with no result
+ * from the one before. */
 struct retry_tx {
 	const char *tenant_id;
 	const char *id;

@@ -592,8 +592,8 @@ fail:
 	return rc;
 }
 
-/* finish runs finish_once in db_tx_run (its begin, rollback and commit join that
- * transaction), replayed whole after a deadlock or a certification
+/* finish runs finish_once in db_tx_run (its begin, rollback and commit join
+ * that transaction), replayed whole after a deadlock or a certification
  * failure. */
 struct finish_tx {
 	const struct imp_info *in;
@@ -675,9 +675,9 @@ fail:
 	return rc;
 }
 
-/* abandon runs abandon_once in db_tx_run (its begin, rollback and commit join that
- * transaction), replayed whole after a deadlock or a certification
- * failure. */
+/* abandon runs abandon_once in db_tx_run (its begin, rollback and commit
+ * join that transaction), replayed whole after a deadlock or a
+ * certification failure. */
 struct abandon_tx {
 	const struct imp_info *in;
 	const char *id;

@@ -306,9 +306,10 @@ out:
 	return o;
 }
 
-/* keys_create runs create_once in db_tx_run (its begin, rollback and commit join that
- * transaction), replayed whole after a deadlock or a certification
- * failure; each run starts from the inputs, with no result from the one before. */
+/* keys_create runs create_once in db_tx_run (its begin, rollback and commit
+ * join that transaction), replayed whole after a deadlock or a
+ * certification failure; each run starts from the inputs, with no result
+ * from the one before. */
 struct create_tx {
 	const char *tenant_id;
 	const struct keys_new *nk;
@@ -421,9 +422,10 @@ out:
 	return o;
 }
 
-/* keys_revoke runs revoke_once in db_tx_run (its begin, rollback and commit join that
- * transaction), replayed whole after a deadlock or a certification
- * failure; each run starts from the inputs, with no result from the one before. */
+/* keys_revoke runs revoke_once in db_tx_run (its begin, rollback and commit
+ * join that transaction), replayed whole after a deadlock or a
+ * certification failure; each run starts from the inputs, with no result
+ * from the one before. */
 struct revoke_tx {
 	const char *tenant_id;
 	const char *id;

@@ -238,9 +238,9 @@ reports_create_once(struct db *db, const char *tenant_id, json_object *params,
 	return 0;
 }
 
-/* reports_create runs reports_create_once in db_tx_run (its begin, rollback and commit join that
- * transaction), replayed whole after a deadlock or a certification
- * failure. Each run takes a new id into id_out. */
+/* reports_create runs reports_create_once in db_tx_run (its begin, rollback
+ * and commit join that transaction), replayed whole after a deadlock or a
+ * certification failure. Each run takes a new id into id_out. */
 struct reports_create_tx {
 	const char *tenant_id;
 	json_object *params;

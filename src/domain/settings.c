@@ -324,8 +324,8 @@ dberr:
 
 /* settings_put runs put_once in db_tx_run (its begin, rollback and commit
  * join that transaction), replayed whole after a deadlock or a
- * certification failure: each run loads the settings afresh and merges
- * the change onto them. */
+ * certification failure: each run loads the settings afresh and merges the
+ * change onto them. */
 struct put_tx {
 	const char			*tenant_id, *actor;
 	const struct settings_change	*c;

@@ -348,9 +348,9 @@ out:
 	return rc;
 }
 
-/* sla_put runs sla_put_once in db_tx_run (its begin, rollback and commit join that
- * transaction), replayed whole after a deadlock or a certification
- * failure. */
+/* sla_put runs sla_put_once in db_tx_run (its begin, rollback and commit
+ * join that transaction), replayed whole after a deadlock or a
+ * certification failure. */
 struct sla_put_tx {
 	const char *tenant_id;
 	struct sla_policy *p;
@@ -575,9 +575,9 @@ out:
 	return rc;
 }
 
-/* run_one runs run_one_once in db_tx_run (its begin, rollback and commit join that
- * transaction), replayed whole after a deadlock or a certification
- * failure. 1 warned, 2 breached, 0 nothing, as run_one_once. */
+/* run_one runs run_one_once in db_tx_run (its begin, rollback and commit
+ * join that transaction), replayed whole after a deadlock or a
+ * certification failure. 1 warned, 2 breached, 0 nothing, as run_one_once. */
 struct run_one_tx {
 	const char *tenant_id;
 	const char *id;

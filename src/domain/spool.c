@@ -880,8 +880,10 @@ disable_body(struct db *db, void *arg)
 	json_object_object_add(data, "webhook_id",
 	    json_object_new_string(j->webhook_id));
 	json_object_object_add(data, "url", json_object_new_string(j->url));
-	json_object_object_add(data, "reason", json_object_new_string(a->reason));
-	json_object_object_add(data, "disabled_at", json_object_new_string(a->ts));
+	json_object_object_add(data, "reason",
+	    json_object_new_string(a->reason));
+	json_object_object_add(data, "disabled_at",
+	    json_object_new_string(a->ts));
 	/* audit_append above took the tenant row lock the event needs. */
 	rc = events_append(db, j->tenant_id, "webhook.disabled", a->now, data,
 	    NULL);

@@ -241,9 +241,9 @@ out:
 	return o;
 }
 
-/* tenants_set_limits runs set_limits_once in db_tx_run (its begin, rollback and commit join that
- * transaction), replayed whole after a deadlock or a certification
- * failure; each run starts from the inputs. */
+/* tenants_set_limits runs set_limits_once in db_tx_run (its begin, rollback
+ * and commit join that transaction), replayed whole after a deadlock or a
+ * certification failure; each run starts from the inputs. */
 struct set_limits_tx {
 	const char *tenant_id;
 	long long	read;
@@ -340,9 +340,9 @@ out:
 	return o;
 }
 
-/* tenants_set_ingest_limit runs set_ingest_once in db_tx_run (its begin, rollback and commit join that
- * transaction), replayed whole after a deadlock or a certification
- * failure; each run starts from the inputs. */
+/* tenants_set_ingest_limit runs set_ingest_once in db_tx_run (its begin,
+ * rollback and commit join that transaction), replayed whole after a
+ * deadlock or a certification failure; each run starts from the inputs. */
 struct set_ingest_tx {
 	const char *tenant_id;
 	long long	ingest;

@@ -425,8 +425,8 @@ fail:
 	return rc;
 }
 
-/* insert runs insert_once in db_tx_run (its begin, rollback and commit join that
- * transaction), replayed whole after a deadlock or a certification
+/* insert runs insert_once in db_tx_run (its begin, rollback and commit join
+ * that transaction), replayed whole after a deadlock or a certification
  * failure. */
 struct insert_tx {
 	const struct integrations_new *nw;
@@ -543,9 +543,9 @@ fail:
 	return INTEGRATIONS_ERROR;
 }
 
-/* integrations_delete runs delete_once in db_tx_run (its begin, rollback and commit join that
- * transaction), replayed whole after a deadlock or a certification
- * failure; each run starts from the inputs. */
+/* integrations_delete runs delete_once in db_tx_run (its begin, rollback
+ * and commit join that transaction), replayed whole after a deadlock or a
+ * certification failure; each run starts from the inputs. */
 struct delete_tx {
 	const char *tenant_id;
 	const char *id;

@@ -1198,9 +1198,9 @@ scan_fail_row_once(struct db *db, const char *scan_id, const char *tenant_id,
 	return 1;
 }
 
-/* scan_fail_row runs scan_fail_row_once in db_tx_run (its begin, rollback and commit join that
- * transaction), replayed whole after a deadlock or a certification
- * failure. 1 marked, 0 not, as scan_fail_row_once. */
+/* scan_fail_row runs scan_fail_row_once in db_tx_run (its begin, rollback
+ * and commit join that transaction), replayed whole after a deadlock or a
+ * certification failure. 1 marked, 0 not, as scan_fail_row_once. */
 struct scan_fail_row_tx {
 	const char *scan_id;
 	const char *tenant_id;
@@ -1661,8 +1661,9 @@ scan_queue_tx(struct db *db, const char *tenant_id,
 }
 
 static int
-scan_queue_once(struct db *db, const char *tenant_id, const char *integration_id,
-    const char *trigger, time_t now, char *id, size_t idsz)
+scan_queue_once(struct db *db, const char *tenant_id,
+    const char *integration_id, const char *trigger, time_t now, char *id,
+    size_t idsz)
 {
 	int rc, q;
 
@@ -1677,9 +1678,9 @@ scan_queue_once(struct db *db, const char *tenant_id, const char *integration_id
 	return q;
 }
 
-/* scan_queue runs scan_queue_once in db_tx_run (its begin, rollback and commit join that
- * transaction), replayed whole after a deadlock or a certification
- * failure. */
+/* scan_queue runs scan_queue_once in db_tx_run (its begin, rollback and
+ * commit join that transaction), replayed whole after a deadlock or a
+ * certification failure. */
 struct queue_run {
 	const char *tenant_id;
 	const char *integration_id;

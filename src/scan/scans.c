@@ -112,9 +112,10 @@ dberr:
 	return SCANS_DB_ERROR;
 }
 
-/* scans_queue runs queue_once in db_tx_run (its begin, rollback and commit join that
- * transaction), replayed whole after a deadlock or a certification
- * failure; each run starts from the inputs, with no result from the one before. */
+/* scans_queue runs queue_once in db_tx_run (its begin, rollback and commit
+ * join that transaction), replayed whole after a deadlock or a
+ * certification failure; each run starts from the inputs, with no result
+ * from the one before. */
 struct queue_tx {
 	const char *tenant_id;
 	const char *integration_id;
