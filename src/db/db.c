@@ -1895,6 +1895,11 @@ struct db {
 	/* Inside db_tx_run: db_begin joins, db_commit waits for it,
 	 * db_rollback asks it to roll back (tx_abort). */
 	int			 tx_run, tx_abort;
+	/* Inside db_tx_run: the transaction was lost (DB_RETRY: rolled
+	 * back by a deadlock or a BF abort; DB_DOWN: its connection), so
+	 * every later statement of the body fails the same way instead of
+	 * running in autocommit, and the body's run counts as that. */
+	int			 tx_lost;
 	/* The statements db_tx_run's body ran, prepared again before a
 	 * replay on a new connection (see db_tx_run). */
 	unsigned short		 tx_used[64];
@@ -2427,6 +2432,8 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 
 	if (out != NULL)
 		*out = NULL;
+	if (db->tx_run && db->tx_lost)
+		return db->tx_lost;
 	if (db->tx_run && db->ntx_used < NELEM(db->tx_used))
 		db->tx_used[db->ntx_used++] = (unsigned short)s;
 	for (;;) {
@@ -2459,6 +2466,8 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 				continue;
 			}
 			log_warn("db: %s", db->err);
+			if (db->tx_run)
+				db->tx_lost = DB_RETRY;
 			return DB_RETRY;
 		case DB_DOWN:
 			break;
@@ -2478,6 +2487,8 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 		 * does no harm. */
 		was_tx = tx;
 		db_disconnect(db);
+		if (db->tx_run)
+			db->tx_lost = DB_DOWN;
 		if (was_tx || (sent && !retry_safe(s)) || ++reconnects >= 2)
 			return DB_DOWN;
 	}
@@ -2550,8 +2561,12 @@ db_tx_run(struct db *db, int (*fn)(struct db *, void *), void *arg)
 		}
 		db->tx_run = 1;
 		db->tx_abort = 0;
+		db->tx_lost = 0;
 		rc = fn(db, arg);
 		db->tx_run = 0;
+		/* Whatever the body made of it, a lost transaction is lost. */
+		if (db->tx_lost)
+			rc = db->tx_lost;
 		/* The body asked for a rollback (db_rollback) and returned
 		 * what it decided: nothing to commit, nothing to replay
 		 * unless it said DB_RETRY. */
