@@ -19,6 +19,12 @@ only those test names (unittest names, as for "python3 -m unittest", looked
 up in whichever module has them; a module name runs all of it:
 VIGIL_TESTS="test_findings");
 VIGIL_NO_APACHE=1 runs against nginx only.
+
+Debug builds (--enable-debug, as here) honour the request header
+X-Vigil-Debug-Conflicts: N and, for vigil-scan, vigil-spool and vigilctl,
+the environment variable VIGIL_DEBUG_CONFLICTS=N: each transaction's first
+N commits are refused as a Galera certification failure would refuse them
+(test_txn.py drives every family of write routes with it).
 """
 
 import os
