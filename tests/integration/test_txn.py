@@ -288,12 +288,12 @@ class T205SettingsKeys(TxBase):
 
 
 class T206MutesReportsSuppressions(TxBase):
-    """A mute rule, a report request and an observable suppression under
-    refused commits: one row and one audit entry each."""
+    """A mute rule, a report request, an observable suppression and an
+    import under refused commits: one row and one audit entry each."""
 
     def test_mute_report_suppression(self):
         self.assert_once("POST", "/mute-rules", {
-            "rule_id": "nsg-*", "justification": "txn"}, 201,
+            "rule_id": "txn-nomatch-*", "justification": "txn"}, 201,
             ("mute_rules", "audit_log"), {})
         r = self.assert_once("POST", "/reports", {"type": "findings",
                                                   "format": "json"}, 202,
@@ -306,6 +306,31 @@ class T206MutesReportsSuppressions(TxBase):
         self.assert_unavailable("POST", "/mute-rules", {
             "rule_id": "x-*", "justification": "never"},
             ("mute_rules", "audit_log"))
+        self.verify_audit()
+
+
+    def test_import(self):
+        """A small import, run at once by the request: its findings once
+        each, one finding.detected event each, one import.completed audit
+        entry, the import completed."""
+        entries = [{
+            "rule_id": "nsg-ssh-internet", "provider": "azure",
+            "resource_id": "/subscriptions/sub-i/resourceGroups/rg/"
+            "providers/Microsoft.Network/networkSecurityGroups/"
+            "nsg-imp-%d-%d" % (time.time_ns() % 10**9, i),
+            "title": "SSH open", "severity": "medium",
+            "category": "network", "description": "d",
+            "recommendation": "r", "subscription_id": "sub-i",
+            "environment": "PROD", "layer": "infrastructure",
+            "framework": "CIS", "evidence": {"port": 22}}
+            for i in range(3)]
+        r = self.assert_once(
+            "POST", "/imports?format=vigil&source=txn",
+            {"findings": entries}, 201,
+            ("findings", ("events", "type = 'finding.detected'"),
+             ("audit_log", "action = 'import.completed'")),
+            {"findings": 3, ("events", "type = 'finding.detected'"): 3})
+        self.assertEqual(r.json()["status"], "completed", r)
         self.verify_audit()
 
 
