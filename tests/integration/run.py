@@ -8,7 +8,8 @@ runs test_api.py, test_findings.py, test_scanner.py, test_webhooks.py,
 test_delivery.py, test_cron.py, test_counts.py, test_alerts.py,
 test_attachments.py, test_metadata.py, test_observables.py,
 test_imports.py, test_mutes.py, test_cases.py, test_compliance.py,
-test_sla.py, test_reports.py and test_channels.py against it, checks that
+test_sla.py, test_reports.py, test_channels.py and test_contract.py
+against it, checks that
 the stack survived and that no sanitizer reported anything, and stops
 everything by pid. Exit 0 pass, 1 fail, 99 hard error (the stack would not
 start).
@@ -18,7 +19,13 @@ VIGIL_KEEP=1 keeps the temporary directory; VIGIL_TESTS="T03Auth ..." runs
 only those test names (unittest names, as for "python3 -m unittest", looked
 up in whichever module has them; a module name runs all of it:
 VIGIL_TESTS="test_findings");
-VIGIL_NO_APACHE=1 runs against nginx only.
+VIGIL_NO_APACHE=1 runs against nginx only;
+VIGIL_PRISM=1 puts Stoplight Prism's validating proxy (the pinned
+tests/contract/node_modules, which ./dev installs) in front of nginx, so
+that every request the suite sends to nginx goes through it and every
+response is checked against doc/openapi.json by a second implementation
+as well as by T99OpenApi; any violation Prism reports in a response fails
+the run (see stack.Stack.prism_start).
 """
 
 import os
@@ -127,6 +134,7 @@ def main():
     import test_sla
     import test_reports
     import test_channels
+    import test_contract
 
     srcdir = os.environ.get("VIGIL_SRCDIR") or os.path.dirname(
         os.path.dirname(HERE))
@@ -136,6 +144,7 @@ def main():
             print("%s/%s is not built" % (builddir, prog))
             return 99
     with_apache = os.environ.get("VIGIL_NO_APACHE") != "1"
+    with_prism = os.environ.get("VIGIL_PRISM") == "1"
 
     root = tempfile.mkdtemp(prefix="vigil-it-", dir="/tmp")
     os.chmod(root, 0o755)
@@ -161,6 +170,8 @@ def main():
                               # over it are quick; above the 2 MiB the web
                               # servers allow other routes.
                               "attachment_max_bytes": 3 * 1024 * 1024})
+            if with_prism:
+                st.prism_start()
         except Exception:
             traceback.print_exc()
             dump_logs(st)
@@ -172,7 +183,7 @@ def main():
                    test_delivery, test_cron, test_counts, test_alerts,
                    test_attachments, test_metadata, test_observables,
                    test_imports, test_mutes, test_cases, test_compliance,
-                   test_sla, test_reports, test_channels)
+                   test_sla, test_reports, test_channels, test_contract)
         for mod in modules:
             mod.STACK = st
             mod.WORKERS = WORKERS
@@ -202,6 +213,21 @@ def main():
                 problems.append("%s /healthz: %s %r" % (name, status, body))
         for path, excerpt in st.sanitizer_reports():
             problems.append("sanitizer report in %s:\n%s" % (path, excerpt))
+        if with_prism:
+            # T99OpenApi lists, request by request, what Prism found in
+            # vigil-api's answers that went through test_api.request (the
+            # web servers' own answers, nginx's HTML 413 say, are not the
+            # document's). Whatever Prism logged beyond those was in a
+            # response fetched some other way: that fails the run here.
+            logged = {}
+            for v in st.prism_violations():
+                v = v.rsplit(" (", 1)[0]
+                logged[v] = logged.get(v, 0) + 1
+            for v, n in sorted(logged.items()):
+                if n > test_api.PRISM_SEEN.get(v, 0):
+                    problems.append("Prism, in a response not made through "
+                                    "test_api.request: %s (x%d)" % (
+                                        v, n - test_api.PRISM_SEEN.get(v, 0)))
         for name in ("vigil-api.log", "apache-error.log"):
             try:
                 with open(st.logfile(name), errors="replace") as f:

@@ -133,6 +133,14 @@ def children(pid):
 # reboot, say) never gets an unrelated process signalled.
 EXPECTED = {"mariadb": ("mariadbd", "mysqld"), "vigil-api": ("vigil-api",),
             "nginx": ("nginx",), "apache": ("apache2", "httpd")}
+# Prism's validating proxies (prism, and the scratch ones tests start)
+PRISM_EXPECTED = ("prism",)
+# Where ./dev installs the pinned npm tools (npm ci in tests/contract).
+CONTRACT_TOOLS = os.path.join("tests", "contract", "node_modules", ".bin")
+# A violation Prism logged about a response it passed on (its request-side
+# findings are left out: the suite sends invalid requests on purpose).
+PRISM_VIOLATION_RE = re.compile(
+    r"\[VALIDATOR\].*?(error|warning)\s+Violation: (response\S*) (.*)$")
 # vigil-spool and the extra spoolers the delivery tests start (vigil-spool-b)
 SPOOL_EXPECTED = ("vigil-spool",)
 
@@ -294,6 +302,7 @@ class Stack:
             return None
         cmd = proc_cmdline(pid)
         expect = SPOOL_EXPECTED if name.startswith("vigil-spool") else \
+            PRISM_EXPECTED if name.startswith("prism") else \
             EXPECTED.get(name, (name,))
         if not any(x in cmd for x in expect):
             log("%s: pid %d is not ours (%r); ignoring the stale pid file"
@@ -899,10 +908,97 @@ Include {proxy}
                       for pid in children(pm)
                       if "vigil-api" in proc_cmdline(pid))
 
+    # -- Prism ------------------------------------------------------------------
+
+    def contract_tool(self, name):
+        """The path of a pinned npm tool (prism, redocly), or None when
+        tests/contract/node_modules is not installed (./dev installs it)."""
+        path = os.path.join(self.srcdir, CONTRACT_TOOLS, name)
+        return path if os.access(path, os.X_OK) else None
+
+    def prism_start(self, name="prism", upstream="nginx", doc=None,
+                    port=None, timeout=240.0):
+        """Stoplight Prism's validating proxy in front of a front end
+        (upstream: a name of urls()), checking every response it passes on
+        against doc (default doc/openapi.json). It passes responses on
+        unchanged, adding an sl-violations header to those that break the
+        document, and logs each violation to ROOT/log/NAME.log
+        (prism_violations). Not --errors, which would answer 500 (and its
+        own 401 for a request without a key) in place of vigil-api's
+        answer; nor request validation: the suite sends invalid requests
+        on purpose. The proxy named "prism" takes the upstream's place in
+        urls(), so that the suite's requests to it go through Prism."""
+        if self.running_pid(name):
+            return
+        binary = self.contract_tool("prism")
+        if binary is None:
+            raise StackError("Prism is not installed (%s): ./dev installs "
+                             "it (npm ci in tests/contract)"
+                             % os.path.join(self.srcdir, CONTRACT_TOOLS))
+        target = self.urls(direct=True)[upstream]
+        port = self._port(name, port)
+        argv = [binary, "proxy", "--host", "127.0.0.1", "--port", str(port),
+                "--cors=false", "--validate-request=false",
+                "--verboseLevel", "warn",
+                doc or os.path.join(self.srcdir, "doc", "openapi.json"),
+                target]
+        # The log is per start: prism_violations reads this run's.
+        open(self.logfile(name + ".log"), "wb").close()
+        p = self._spawn(name, argv)
+        # It reads and resolves the whole document before it listens.
+        self._wait_port(port, p, name, name + ".log", timeout=timeout)
+        with open(self.pidfile(name), "w") as f:
+            f.write("%d\n" % p.pid)
+        self.state.setdefault("prism", {})[name] = upstream
+        self._save_state()
+
+    def prism_stop(self, name="prism"):
+        self._stop(name, timeout=15, group=True)
+        if self.state.get("prism", {}).pop(name, None) is not None:
+            self._save_state()
+
+    def prism_names(self):
+        return sorted(self.state.get("prism", {}))
+
+    def prism_url(self, name="prism"):
+        if name not in self.state.get("prism", {}) or \
+                not self.running_pid(name):
+            return None
+        return "http://127.0.0.1:%d" % self.state["ports"][name]
+
+    def around_prism(self, base):
+        """base, or, when base is the suite's Prism, the front end behind
+        it, for what Prism 5.14 cannot pass on: a HEAD answer (it parses
+        the absent body by the Content-Type and answers 500, "invalid json
+        response body"; T99OpenApi still checks the headers against the
+        document's head operations), and a chunked request body (nginx
+        answers what Prism forwards with its own 400)."""
+        if base is not None and base == self.prism_url():
+            return self.urls(direct=True)[self.state["prism"]["prism"]]
+        return base
+
+    def prism_violations(self, name="prism"):
+        """Every violation of the document Prism NAME found in a response,
+        as the lines it logged: "response.body.x: message"."""
+        found = []
+        try:
+            with open(self.logfile(name + ".log"), errors="replace") as f:
+                for line in f:
+                    m = PRISM_VIOLATION_RE.search(line.rstrip("\n"))
+                    if m:
+                        found.append("%s: %s (%s)" % (m.group(2),
+                                                      m.group(3),
+                                                      m.group(1)))
+        except OSError:
+            pass
+        return found
+
     # -- all of it ----------------------------------------------------------------
 
-    def urls(self):
-        """Base URLs of the running front ends: name -> http://127.0.0.1:N."""
+    def urls(self, direct=False):
+        """Base URLs of the running front ends: name -> http://127.0.0.1:N.
+        A front end behind the Prism proxy named "prism" is its URL, unless
+        direct."""
         out = {}
         ports = self.state.get("ports", {})
         for name, key, pidname in (("nginx", "nginx", "nginx"),
@@ -911,6 +1007,9 @@ Include {proxy}
                                     "apache")):
             if key in ports and self.running_pid(pidname):
                 out[name] = "http://127.0.0.1:%d" % ports[key]
+        front = self.state.get("prism", {}).get("prism")
+        if not direct and front in out and self.prism_url():
+            out[front] = self.prism_url()
         return out
 
     def up(self, port=None, apache=False, conf_extra=None, workers=4,
@@ -941,6 +1040,8 @@ Include {proxy}
 
     def down(self):
         """Stop everything, front ends first, the database last."""
+        for name in self.prism_names():
+            self.prism_stop(name)
         self.apache_stop()
         self._stop("nginx", timeout=15)
         for name in self.spool_names():
