@@ -27,6 +27,9 @@ reuses the data (and the ports when they are still free).
 """
 
 import argparse
+import http.client
+import http.server
+import itertools
 import json
 import os
 import re
@@ -36,6 +39,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -137,12 +141,79 @@ EXPECTED = {"mariadb": ("mariadbd", "mysqld"), "vigil-api": ("vigil-api",),
 PRISM_EXPECTED = ("prism",)
 # Where ./dev installs the pinned npm tools (npm ci in tests/contract).
 CONTRACT_TOOLS = os.path.join("tests", "contract", "node_modules", ".bin")
+# The request header that tells the Replay server which response to give.
+REPLAY_HEADER = "X-Vigil-Replay"
 # A violation Prism logged about a response it passed on (its request-side
 # findings are left out: the suite sends invalid requests on purpose).
 PRISM_VIOLATION_RE = re.compile(
     r"\[VALIDATOR\].*?(error|warning)\s+Violation: (response\S*) (.*)$")
 # vigil-spool and the extra spoolers the delivery tests start (vigil-spool-b)
 SPOOL_EXPECTED = ("vigil-spool",)
+
+
+class Replay:
+    """An HTTP server on loopback that answers each request with the
+    response registered under its X-Vigil-Replay token, byte for byte:
+    the upstream of Prism's proxy (Stack.prism_start)."""
+
+    HOP = ("connection", "keep-alive", "transfer-encoding", "content-length")
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.kept = {}
+        self.count = itertools.count(1)
+        replay = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def answer(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                if n:
+                    self.rfile.read(n)
+                with replay.lock:
+                    kept = replay.kept.get(self.headers.get(REPLAY_HEADER))
+                if kept is None:
+                    self.send_response(599)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                status, headers, body = kept
+                self.send_response_only(status)
+                for k, v in headers:
+                    if k.lower() not in Replay.HOP:
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = answer
+            do_OPTIONS = answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                      Handler)
+        self.server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def put(self, status, headers, body):
+        token = "r%d" % next(self.count)
+        with self.lock:
+            self.kept[token] = (status, list(headers), body)
+        return token
+
+    def drop(self, token):
+        with self.lock:
+            self.kept.pop(token, None)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def world_reachable(path, mode=os.R_OK):
@@ -916,18 +987,24 @@ Include {proxy}
         path = os.path.join(self.srcdir, CONTRACT_TOOLS, name)
         return path if os.access(path, os.X_OK) else None
 
-    def prism_start(self, name="prism", upstream="nginx", doc=None,
-                    port=None, timeout=240.0):
-        """Stoplight Prism's validating proxy in front of a front end
-        (upstream: a name of urls()), checking every response it passes on
-        against doc (default doc/openapi.json). It passes responses on
-        unchanged, adding an sl-violations header to those that break the
-        document, and logs each violation to ROOT/log/NAME.log
-        (prism_violations). Not --errors, which would answer 500 (and its
-        own 401 for a request without a key) in place of vigil-api's
-        answer; nor request validation: the suite sends invalid requests
-        on purpose. The proxy named "prism" takes the upstream's place in
-        urls(), so that the suite's requests to it go through Prism."""
+    def prism_start(self, name="prism", doc=None, port=None, timeout=240.0):
+        """Stoplight Prism's validating proxy, checking responses against
+        doc (default doc/openapi.json), in front of a Replay server: the
+        suite's requests are sent to the web servers directly, and each
+        answer vigil-api gave is then sent through Prism (prism_check), its
+        request replayed and its response given back by the Replay server
+        byte for byte, for Prism to hold against the document.
+
+        Prism's proxy is not transparent to requests, so the suite's own
+        traffic does not go through it: it re-encodes a request body as
+        UTF-8, parses a JSON one (answering its own 400 to malformed JSON,
+        keeping the last of a repeated key, overflowing its stack on deep
+        nesting), cannot pass a HEAD answer or a chunked body on, and
+        refuses methods it does not know; the suite's hostile-input tests
+        would test Prism, not vigil-api. Run without --errors (Prism's
+        answer would replace vigil-api's) and without request validation
+        (the suite sends invalid requests on purpose); what Prism finds in
+        a response is in its sl-violations header and ROOT/log/NAME.log."""
         if self.running_pid(name):
             return
         binary = self.contract_tool("prism")
@@ -935,13 +1012,14 @@ Include {proxy}
             raise StackError("Prism is not installed (%s): ./dev installs "
                              "it (npm ci in tests/contract)"
                              % os.path.join(self.srcdir, CONTRACT_TOOLS))
-        target = self.urls(direct=True)[upstream]
+        if getattr(self, "replay", None) is None:
+            self.replay = Replay()
         port = self._port(name, port)
         argv = [binary, "proxy", "--host", "127.0.0.1", "--port", str(port),
                 "--cors=false", "--validate-request=false",
                 "--verboseLevel", "warn",
                 doc or os.path.join(self.srcdir, "doc", "openapi.json"),
-                target]
+                self.replay.url]
         # The log is per start: prism_violations reads this run's.
         open(self.logfile(name + ".log"), "wb").close()
         p = self._spawn(name, argv)
@@ -949,37 +1027,68 @@ Include {proxy}
         self._wait_port(port, p, name, name + ".log", timeout=timeout)
         with open(self.pidfile(name), "w") as f:
             f.write("%d\n" % p.pid)
-        self.state.setdefault("prism", {})[name] = upstream
+        self.state.setdefault("prism", []).append(name)
         self._save_state()
 
     def prism_stop(self, name="prism"):
         self._stop(name, timeout=15, group=True)
-        if self.state.get("prism", {}).pop(name, None) is not None:
+        if name in self.state.get("prism", []):
+            self.state["prism"].remove(name)
             self._save_state()
 
     def prism_names(self):
-        return sorted(self.state.get("prism", {}))
+        return sorted(set(self.state.get("prism", [])))
 
     def prism_url(self, name="prism"):
-        if name not in self.state.get("prism", {}) or \
-                not self.running_pid(name):
+        if not self.running_pid(name):
             return None
         return "http://127.0.0.1:%d" % self.state["ports"][name]
 
-    def around_prism(self, base):
-        """base, or, when base is the suite's Prism, the front end behind
-        it, for what Prism 5.14 cannot pass on: a HEAD answer (it parses
-        the absent body by the Content-Type and answers 500, "invalid json
-        response body"; T99OpenApi still checks the headers against the
-        document's head operations), and a chunked request body (nginx
-        answers what Prism forwards with its own 400)."""
-        if base is not None and base == self.prism_url():
-            return self.urls(direct=True)[self.state["prism"]["prism"]]
-        return base
+    def prism_check(self, method, target, status, headers, body,
+                    name="prism"):
+        """Send one exchange through Prism NAME: the request (method and
+        target; no body, which Prism does not validate here) to Prism, the
+        response (status, [(header, value)], body bytes) given back by the
+        Replay server. Returns what Prism found in the response, as it
+        logs it ("response.body.x: message"), [] when nothing; a problem
+        when Prism did not pass the response on."""
+        token = self.replay.put(status, headers, body)
+        conn = http.client.HTTPConnection("127.0.0.1",
+                                          self.state["ports"][name],
+                                          timeout=120)
+        try:
+            conn.putrequest(method, target, skip_host=False,
+                            skip_accept_encoding=True)
+            conn.putheader(REPLAY_HEADER, token)
+            if method in ("POST", "PUT", "PATCH"):
+                conn.putheader("Content-Length", "0")
+            conn.endheaders()
+            r = conn.getresponse()
+            r.read()
+            raw = r.getheader("sl-violations")
+            got = r.status
+        finally:
+            conn.close()
+            self.replay.drop(token)
+        found = []
+        if got != status:
+            found.append("response: Prism answered %d for vigil-api's %d "
+                         "(see log/%s.log)" % (got, status, name))
+        if raw:
+            try:
+                for v in json.loads(raw):
+                    loc = v.get("location") or [""]
+                    if loc[0] == "response":
+                        found.append("%s: %s" % (".".join(map(str, loc)),
+                                                 v.get("message")))
+            except ValueError:
+                found.append("response: unreadable sl-violations %r"
+                             % raw[:200])
+        return found
 
     def prism_violations(self, name="prism"):
-        """Every violation of the document Prism NAME found in a response,
-        as the lines it logged: "response.body.x: message"."""
+        """Every violation of the document Prism NAME logged about a
+        response: "response.body.x: message (error)"."""
         found = []
         try:
             with open(self.logfile(name + ".log"), errors="replace") as f:
@@ -995,10 +1104,8 @@ Include {proxy}
 
     # -- all of it ----------------------------------------------------------------
 
-    def urls(self, direct=False):
-        """Base URLs of the running front ends: name -> http://127.0.0.1:N.
-        A front end behind the Prism proxy named "prism" is its URL, unless
-        direct."""
+    def urls(self):
+        """Base URLs of the running front ends: name -> http://127.0.0.1:N."""
         out = {}
         ports = self.state.get("ports", {})
         for name, key, pidname in (("nginx", "nginx", "nginx"),
@@ -1007,9 +1114,6 @@ Include {proxy}
                                     "apache")):
             if key in ports and self.running_pid(pidname):
                 out[name] = "http://127.0.0.1:%d" % ports[key]
-        front = self.state.get("prism", {}).get("prism")
-        if not direct and front in out and self.prism_url():
-            out[front] = self.prism_url()
         return out
 
     def up(self, port=None, apache=False, conf_extra=None, workers=4,
@@ -1042,6 +1146,9 @@ Include {proxy}
         """Stop everything, front ends first, the database last."""
         for name in self.prism_names():
             self.prism_stop(name)
+        if getattr(self, "replay", None) is not None:
+            self.replay.close()
+            self.replay = None
         self.apache_stop()
         self._stop("nginx", timeout=15)
         for name in self.spool_names():

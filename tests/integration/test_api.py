@@ -71,8 +71,6 @@ def request(base, method, path, body=None, headers=None, timeout=60,
     """One request on a fresh connection. body: bytes, str or a JSON-able
     object (sent as application/json unless headers say otherwise); sent
     with Transfer-Encoding: chunked when chunked is set."""
-    if (method == "HEAD" or chunked) and STACK is not None:
-        base = STACK.around_prism(base)
     u = urllib.parse.urlsplit(base)
     h = dict(headers or {})
     if body is not None and not isinstance(body, (bytes, str)):
@@ -111,19 +109,10 @@ OBSERVED = []
 _observed_lock = threading.Lock()
 
 
-# What Prism reported about the responses request() got, whoever made
-# them ("response.body: message" -> count): run.py holds Prism's log
-# against it, so that a violation in a response the suite fetched some
-# other way still fails the run.
-PRISM_SEEN = {}
-
-
 def _observe(method, path, resp):
     with _observed_lock:
         if len(OBSERVED) < 20000:
             OBSERVED.append((method, path, resp))
-        for v in prism_violations(resp):
-            PRISM_SEEN[v] = PRISM_SEEN.get(v, 0) + 1
 
 
 def auth(key, form="X-API-Key"):
@@ -387,30 +376,6 @@ class OpenApi:
     def _is_int_schema(self, sch):
         t = sch.get("type")
         return t == "integer" or (isinstance(t, list) and "integer" in t)
-
-
-def prism_violations(resp):
-    """What Prism's validating proxy (VIGIL_PRISM=1, stack.prism_start)
-    found wrong with a response it passed on, from its sl-violations
-    header, as Prism logs it ("response.body.x: message"); its findings
-    about the request are left out (the suite sends invalid requests on
-    purpose)."""
-    raw = resp.header("sl-violations")
-    if not raw:
-        return []
-    try:
-        found = json.loads(raw)
-    except ValueError:
-        return ["response: unreadable sl-violations %r" % raw[:200]]
-    return ["%s: %s" % (".".join(str(x) for x in v.get("location", [])),
-                        v.get("message"))
-            for v in found if (v.get("location") or [""])[0] == "response"]
-
-
-def prism_problems(method, target, resp):
-    where = "%s %s -> %d" % (method, urllib.parse.urlsplit(target).path[:80],
-                             resp.status)
-    return ["%s: Prism: %s" % (where, v) for v in prism_violations(resp)]
 
 
 def from_vigil(resp):
@@ -2953,7 +2918,41 @@ class T98ContractSweep(Base):
 
 class T99OpenApi(Base):
     """Runs last: every response vigil-api gave the suite (through every
-    front end) against doc/openapi.json."""
+    front end) against doc/openapi.json; with VIGIL_PRISM=1, also through
+    Stoplight Prism's validating proxy (stack.Stack.prism_start)."""
+
+    # HEAD is left out: Prism 5.14 cannot pass a HEAD answer on (it
+    # parses the absent body by its Content-Type and answers 500); so are
+    # methods Node's HTTP parser refuses (the hostile tests' BREW).
+    THROUGH_PRISM = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+    def test_responses_through_prism(self):
+        if os.environ.get("VIGIL_PRISM") != "1":
+            self.skipTest("VIGIL_PRISM=1 runs it (./dev test does)")
+        self.assertIsNotNone(STACK.prism_url(), "Prism is not running")
+        request(STACK.urls()["nginx"], "GET", "/healthz")
+        with _observed_lock:
+            seen = [(m, t, r) for m, t, r in OBSERVED
+                    if from_vigil(r) and m in self.THROUGH_PRISM]
+
+        def one(exchange):
+            method, target, resp = exchange
+            where = "%s %s -> %d" % (
+                method, urllib.parse.urlsplit(target).path[:80], resp.status)
+            return ["%s: Prism: %s" % (where, v) for v in STACK.prism_check(
+                method, target, resp.status, resp.headers.items(),
+                resp.body)]
+
+        problems = {}
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            for found in pool.map(one, seen):
+                for p in found:
+                    problems[p] = problems.get(p, 0) + 1
+        self.assertGreater(len(seen), 0)
+        self.assertEqual(
+            problems, {}, "%d responses through Prism; not as documented:"
+            "\n  %s" % (len(seen), "\n  ".join(
+                "%s (x%d)" % kv for kv in sorted(problems.items()))))
 
     def test_document(self):
         api = OpenApi(os.path.join(STACK.srcdir, "doc", "openapi.json"))
@@ -2981,8 +2980,7 @@ class T99OpenApi(Base):
                 continue
             checked += 1
             for p in api.check(method, target, resp.status, resp.headers,
-                               resp.body) + prism_problems(method, target,
-                                                           resp):
+                               resp.body):
                 problems.setdefault(p, 0)
                 problems[p] += 1
         self.assertGreater(checked, 0)

@@ -1,22 +1,19 @@
 """test_contract.py: doc/openapi.json as the tools that read it see it
 (issue 16, item 8): the methods each path answers (HEAD with GET, 405 and
 Allow for the rest) as the document lists them, Redocly's lint with no
-warnings, and Prism's validating proxy (VIGIL_PRISM=1 runs the whole suite
-through it) shown to report a response that breaks the document, so that
-the Prism-validated run cannot pass by checking nothing.
+warnings, and Prism's validating proxy (VIGIL_PRISM=1 sends every answer of
+the suite through it) shown to report a response that breaks the
+document, so that the Prism check cannot pass by checking nothing.
 
-Run by run.py, which sets STACK here. Every response but the deliberately
-wrong ones of T262 goes through test_api.request, so T99OpenApi holds it
-against doc/openapi.json.
+Run by run.py, which sets STACK here. Every response goes through
+test_api.request, so T99OpenApi holds it against doc/openapi.json.
 """
 
-import http.client
 import json
 import os
 import re
 import subprocess
 import unittest
-import urllib.parse
 
 import test_api as api
 from test_api import auth
@@ -44,28 +41,13 @@ def concrete(tmpl):
     return re.sub(r"\{[^}]+\}", "nonexistent-0000", tmpl)
 
 
-def raw_get(base, path):
-    """(status, headers, body) of a GET that the suite's OpenAPI check
-    (test_api.OBSERVED) does not see: T262's answers come through a
-    deliberately wrong document."""
-    u = urllib.parse.urlsplit(base)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
-    try:
-        conn.request("GET", path)
-        r = conn.getresponse()
-        return r.status, r.headers, r.read()
-    finally:
-        conn.close()
-
-
 class T260Methods(api.Base):
     """Every path of the document, through every front end: each method
     its path item does not list (OPTIONS included) is 405
     method_not_allowed with an Allow header naming exactly the methods it
     lists; HEAD is listed wherever GET is, and answers GET's status and
     headers without a body. Before, Allow left HEAD out and the document
-    listed no HEAD at all. (Through Prism, VIGIL_PRISM=1, HEAD goes
-    around it: stack.Stack.around_prism.)"""
+    listed no HEAD at all."""
 
     def test_405_allow_is_the_document(self):
         doc = document()
@@ -146,21 +128,24 @@ class T261Lint(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr[-2000:])
 
 
-class T262PrismReports(unittest.TestCase):
-    """The Prism-validated run (VIGIL_PRISM=1) checks something: a scratch
-    copy of doc/openapi.json with a deliberately wrong schema (GET
-    /healthz's version an integer, its X-Request-Id another pattern) put
-    in front of nginx by the same harness (stack.prism_start), and the
-    harness must report both violations, in the response's sl-violations
-    header (test_api.prism_problems) and in its log
-    (stack.prism_violations), while passing vigil-api's answer on
-    unchanged. With the document's former jsonSchemaDialect line, Prism
-    5 checked no body at all and this test fails."""
+class T262PrismReports(api.Base):
+    """The Prism check (VIGIL_PRISM=1, T99OpenApi.
+    test_responses_through_prism) checks something: a scratch copy of
+    doc/openapi.json with deliberately wrong schemas (GET /healthz's
+    version an integer, X-Request-Id another pattern) behind the same
+    harness (stack.prism_start, prism_check), and a real answer of GET
+    /healthz sent through it must come back with both violations
+    reported, in Prism's sl-violations header and in its log; the same
+    answer through the shipped document, none. With the document's former
+    jsonSchemaDialect line, Prism 5 checked no body at all and this test
+    fails."""
 
     def test_a_wrong_document_is_reported(self):
         if STACK.contract_tool("prism") is None:
             self.skipTest("tests/contract/node_modules not installed "
                           "(./dev installs it)")
+        r = api.request(STACK.urls()["nginx"], "GET", "/healthz")
+        self.assertEqual(r.status, 200, r)
         doc = document()
         health = doc["components"]["schemas"]["HealthOk"]["properties"]
         health["version"] = {"type": "integer"}
@@ -169,30 +154,26 @@ class T262PrismReports(unittest.TestCase):
         scratch = os.path.join(STACK.root, "openapi-wrong.json")
         with open(scratch, "w") as f:
             json.dump(doc, f)
-        STACK.prism_start(name="prism-scratch", upstream="nginx", doc=scratch)
+        STACK.prism_start(name="prism-scratch", doc=scratch)
         try:
-            status, headers, body = raw_get(
-                STACK.prism_url("prism-scratch"), "/healthz")
-            self.assertEqual(status, 200, body)
-            self.assertEqual(json.loads(body), api.HEALTH_OK)
-            resp = api.Resp(status, headers, body)
-            found = api.prism_problems("GET", "/healthz", resp)
-            self.assertTrue(any("response.body.version" in p
-                                for p in found), found)
-            self.assertTrue(any("X-Request-Id" in p or "x-request-id" in p
-                                for p in found), found)
+            found = STACK.prism_check("GET", "/healthz", r.status,
+                                      r.headers.items(), r.body,
+                                      name="prism-scratch")
+            self.assertTrue(any(v.startswith("response.body.version")
+                                for v in found), found)
+            self.assertTrue(any(v.startswith("response.header") and
+                                "request-id" in v.lower() for v in found),
+                            found)
             logged = STACK.prism_violations("prism-scratch")
             self.assertTrue(any(v.startswith("response.body.version")
                                 for v in logged), logged)
         finally:
             STACK.prism_stop("prism-scratch")
-        # The same request through the suite's own Prism (VIGIL_PRISM=1)
+        # The same answer through the suite's own Prism (VIGIL_PRISM=1)
         # and the shipped document: nothing to report.
         if STACK.prism_url() is not None:
-            status, headers, body = raw_get(STACK.prism_url(), "/healthz")
-            self.assertEqual(status, 200, body)
-            self.assertEqual(api.prism_problems(
-                "GET", "/healthz", api.Resp(status, headers, body)), [])
+            self.assertEqual(STACK.prism_check(
+                "GET", "/healthz", r.status, r.headers.items(), r.body), [])
 
 
 if __name__ == "__main__":
