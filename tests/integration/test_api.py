@@ -411,11 +411,13 @@ def check_through_prism(case, seen):
         return ["%s: Prism: %s" % (where, v) for v in STACK.prism_check(
             method, target, resp.status, resp.headers.items(), resp.body)]
 
-    problems = {}
+    problems, t0 = {}, time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         for found in pool.map(one, seen):
             for p in found:
                 problems[p] = problems.get(p, 0) + 1
+    print("(%d answers through Prism in %.1f s) " % (
+        len(seen), time.monotonic() - t0), end="", flush=True)
     case.assertEqual(
         problems, {}, "%d responses through Prism; not as documented:"
         "\n  %s" % (len(seen), "\n  ".join(
