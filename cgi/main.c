@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 
 extern char **environ;
 
@@ -48,13 +49,14 @@ cgi_write(void *ctx, const char *buf, size_t n)
 
 /* Plain CGI: one request from environ and stdin. */
 static int
-run_cgi(void)
+run_cgi(const char *conf_path)
 {
 	struct api_io io = { cgi_read, cgi_write, NULL, stdin, NULL };
 	struct db *db;
 
 	if ((db = db_new(&g_conf)) == NULL)
 		return 1;
+	metrics_use(metrics_attach(conf_path));
 	/* The body gets request_timeout_ms too (mod_cgi passes it on as
 	 * it arrives). */
 	if (deadline_init() == 0) {
@@ -141,11 +143,15 @@ main(int argc, char *argv[])
 			log_info("spawned by mod_fcgid: max_requests (%d) "
 			    "does not apply", g_conf.max_requests);
 		worker_fcgid_mode(path);
+		/* No master to share a mapping from: the processes of
+		 * one vigil.conf share the counters of GET /metrics through
+		 * a segment of their own, as they share the gate. */
+		metrics_use(metrics_attach(path));
 		worker_loop(0, 0, NULL, 0, 1);
 		return 0;
 	}
 	if (getenv("GATEWAY_INTERFACE") != NULL)
-		return run_cgi();
+		return run_cgi(path);
 	fprintf(stderr, "vigil-api: no --listen, no FastCGI socket on "
 	    "standard input and no CGI environment\n");
 	usage();

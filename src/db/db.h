@@ -410,6 +410,9 @@ enum db_stmt {
 	SQL_SCAN_LEASE_TAKE,
 	SQL_SCAN_LEASE_RENEW,
 	SQL_SCAN_LEASE_DROP,
+	/* GET /metrics and /healthz: the outbox and scans (ops.c) */
+	SQL_OPS_OUTBOX,
+	SQL_OPS_SCANS,
 	SQL__COUNT
 };
 
