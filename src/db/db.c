@@ -1908,8 +1908,9 @@ static const char *const sqls[SQL__COUNT] = {
 	 * finish (seconds since the epoch, UTC) and duration. The last
 	 * completed scan is the greatest id in scans_integration_status's
 	 * (integration_id, status) range, which the index holds in id order
-	 * (InnoDB appends the primary key): one dive per integration, not a
-	 * read of its history. OPS_SC_* in ops.c. */
+	 * (InnoDB appends the primary key): read backwards and stopped at
+	 * the first, one dive per integration, not a read of its history.
+	 * OPS_SC_* in ops.c. */
 	[SQL_OPS_SCANS] =
 	    "SELECT x.id, x.name, x.tname, "
 	    "TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', s.finished_at), "
@@ -1918,9 +1919,9 @@ static const char *const sqls[SQL__COUNT] = {
 	    "UTC_TIMESTAMP()), "
 	    "COALESCE(ts.scan_interval_minutes, 60) "
 	    "FROM (SELECT i.id, i.name, i.tenant_id, i.created_at, "
-	    "t.name AS tname, (SELECT MAX(s2.id) FROM scans s2 "
-	    "WHERE s2.integration_id = i.id AND s2.status = 'completed') "
-	    "AS last_id FROM integrations i "
+	    "t.name AS tname, (SELECT s2.id FROM scans s2 "
+	    "WHERE s2.integration_id = i.id AND s2.status = 'completed' "
+	    "ORDER BY s2.id DESC LIMIT 1) AS last_id FROM integrations i "
 	    "JOIN tenants t ON t.id = i.tenant_id "
 	    "WHERE i.deleted_at IS NULL ORDER BY i.id LIMIT ?) x "
 	    "LEFT JOIN scans s ON s.id = x.last_id "
