@@ -49,14 +49,17 @@ cgi_write(void *ctx, const char *buf, size_t n)
 
 /* Plain CGI: one request from environ and stdin. */
 static int
-run_cgi(const char *conf_path)
+run_cgi(void)
 {
 	struct api_io io = { cgi_read, cgi_write, NULL, stdin, NULL };
 	struct db *db;
 
 	if ((db = db_new(&g_conf)) == NULL)
 		return 1;
-	metrics_use(metrics_attach(conf_path));
+	/* No request counters (metrics_use): one request per process,
+	 * nothing to count across; GET /metrics answers the database's
+	 * figures. Not mod_fcgid's segment either, which a CGI process run
+	 * as another user would create and keep from it. */
 	/* The body gets request_timeout_ms too (mod_cgi passes it on as
 	 * it arrives). */
 	if (deadline_init() == 0) {
@@ -151,7 +154,7 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	if (getenv("GATEWAY_INTERFACE") != NULL)
-		return run_cgi(path);
+		return run_cgi();
 	fprintf(stderr, "vigil-api: no --listen, no FastCGI socket on "
 	    "standard input and no CGI environment\n");
 	usage();

@@ -874,6 +874,11 @@ Include {proxy}
             st.st_ino & 0xffff)
         subprocess.run(["ipcrm", "-S", "0x%08x" % key],
                        capture_output=True, check=False)
+        # and the segment of their GET /metrics counters (src/http/
+        # metrics.c: the same, project 'm')
+        subprocess.run(["ipcrm", "-M", "0x%08x" % (
+            key & 0x00ffffff | ord("m") << 24)],
+                       capture_output=True, check=False)
 
     def fcgid_warm(self, processes=48, timeout=60):
         """Run the shipped warm-up (contrib/fcgid-warm.sh), as the shipped

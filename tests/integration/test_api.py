@@ -34,6 +34,13 @@ KEY_ID_RE = re.compile(r"^key_[0-9A-Z]{26}$")
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 JSON_CT = "application/json; charset=utf-8"
 HEALTH_OK = {"status": "ok", "db": "ok", "version": "0.1.0"}
+
+
+def health_core(body):
+    """/healthz's answer without its "checks" (test_metrics.py holds
+    those), which must be there, as an object, while the database is."""
+    assert isinstance(body.get("checks"), dict), body
+    return {k: v for k, v in body.items() if k != "checks"}
 HEALTH_DOWN = {"status": "degraded", "db": "unreachable", "version": "0.1.0"}
 SQL_EVIL = ["' OR 1=1 --", '"; DROP TABLE tenants; --',
             "key_' OR '1'='1", "1; DELETE FROM api_keys"]
@@ -500,7 +507,7 @@ class Base(unittest.TestCase):
     def assert_health(self, base):
         r = request(base, "GET", "/healthz")
         self.assertEqual(r.status, 200, r)
-        self.assertEqual(r.json(), HEALTH_OK)
+        self.assertEqual(health_core(r.json()), HEALTH_OK)
 
     @contextlib.contextmanager
     def same_workers(self):
@@ -590,7 +597,7 @@ class T01Basics(Base):
                 r = request(base, "GET", "/healthz")
                 self.assertEqual(r.status, 200, r)
                 self.assert_common_headers(r)
-                self.assertEqual(r.json(), HEALTH_OK)
+                self.assertEqual(health_core(r.json()), HEALTH_OK)
                 r = request(base, "HEAD", "/healthz")
                 self.assertEqual(r.status, 200, r)
 
