@@ -88,12 +88,15 @@ struct metrics {
 static struct metrics *cur;
 static int cur_shared;
 
+/* The magic last: a process that sees it sees the rest (see
+ * metrics_attach). */
 static void
 stamp(struct metrics *m)
 {
-	m->magic = METRICS_MAGIC;
 	m->version = METRICS_VERSION;
 	m->size = (uint32_t)sizeof(*m);
+	atomic_thread_fence(memory_order_release);
+	m->magic = METRICS_MAGIC;
 }
 
 /* Memory of this process alone, when nothing can be shared. */
@@ -144,6 +147,7 @@ metrics_attach(const char *conf_path)
 	 * write the same). One left by another layout is not read. */
 	if (m->magic == 0)
 		stamp(m);
+	atomic_thread_fence(memory_order_acquire);
 	if (m->magic != METRICS_MAGIC || m->version != METRICS_VERSION ||
 	    m->size != sizeof(*m)) {
 		shmdt(m);
