@@ -58,8 +58,7 @@ run_cgi(void)
 		return 1;
 	/* No request counters (metrics_use): one request per process,
 	 * nothing to count across; GET /metrics answers the database's
-	 * figures. Not mod_fcgid's segment either, which a CGI process run
-	 * as another user would create and keep from it. */
+	 * figures. */
 	/* The body gets request_timeout_ms too (mod_cgi passes it on as
 	 * it arrives). */
 	if (deadline_init() == 0) {
@@ -147,8 +146,8 @@ main(int argc, char *argv[])
 			    "does not apply", g_conf.max_requests);
 		worker_fcgid_mode(path);
 		/* No master to share a mapping from: the processes of
-		 * one vigil.conf share the counters of GET /metrics through
-		 * a segment of their own, as they share the gate. */
+		 * one vigil.conf and user share the counters of GET /metrics
+		 * through a shared memory object of their own. */
 		metrics_use(metrics_attach(path));
 		worker_loop(0, 0, NULL, 0, 1);
 		return 0;

@@ -4,9 +4,9 @@
  * The counters live in one block of memory shared by every process that
  * serves this host's requests, so that a scrape of any one worker sees
  * them all: a pool's master maps it (MAP_SHARED | MAP_ANONYMOUS) before it
- * forks its workers, who inherit it; processes spawned by mod_fcgid (or
- * run as CGI) have no master, so they share a System V segment named by
- * ftok of their vigil.conf, as the mod_fcgid gate does (cgi/pool.c). Each
+ * forks its workers, who inherit it; processes spawned by mod_fcgid have
+ * no master, so they share a POSIX shared memory object (/dev/shm) named
+ * after their vigil.conf's device and inode and their user. Each
  * counter is a 64-bit integer added to with a relaxed atomic addition:
  * no lock, nothing a dying worker can leave held, and a request costs a
  * handful of uncontended additions.
@@ -29,9 +29,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ipc.h>
+#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/shm.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "metrics.h"
@@ -134,32 +135,53 @@ struct metrics *
 metrics_attach(const char *conf_path)
 {
 	struct metrics *m;
-	key_t key;
-	int id;
+	struct stat st;
+	char name[128];
+	int fd = -1;
 
-	if (conf_path == NULL ||
-	    (key = ftok(conf_path, 'm')) == (key_t)-1 ||
-	    (id = shmget(key, sizeof(*m), IPC_CREAT | 0600)) < 0)
+	/* One per vigil.conf (its device and inode) and user: a process of
+	 * another user (vigil-api run by hand as root, say) could neither
+	 * open the others' 0600 object nor should keep them from theirs. */
+	if (conf_path == NULL || stat(conf_path, &st) != 0)
 		goto alone;
-	if ((m = shmat(id, NULL, 0)) == (void *)-1)
+	snprintf(name, sizeof(name), "/vigil-metrics-%lu-%llx-%llx",
+	    (unsigned long)geteuid(), (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	if ((fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	    fstat(fd, &st) != 0)
 		goto alone;
-	/* A new segment is zeroed: the first process stamps it (two at once
-	 * write the same). One left by another layout is not read. */
+	/* New (or another process is making it): give it its size, which
+	 * zeroes it; the same size twice changes nothing. */
+	if (st.st_size == 0 && ftruncate(fd, (off_t)sizeof(*m)) != 0)
+		goto alone;
+	if (st.st_size != 0 && st.st_size != (off_t)sizeof(*m)) {
+		errno = EINVAL;
+		goto alone;
+	}
+	m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		goto alone;
+	close(fd);
+	/* The first process stamps it (two at once write the same); one
+	 * left by another layout is not read. */
 	if (m->magic == 0)
 		stamp(m);
 	atomic_thread_fence(memory_order_acquire);
 	if (m->magic != METRICS_MAGIC || m->version != METRICS_VERSION ||
 	    m->size != sizeof(*m)) {
-		shmdt(m);
+		munmap(m, sizeof(*m));
 		errno = EINVAL;
+		fd = -1;
 		goto alone;
 	}
 	cur_shared = 1;
 	return m;
 alone:
-	log_warn("metrics: no segment shared with the other processes of "
+	log_warn("metrics: no memory shared with the other processes of "
 	    "%s (%s); this process counts its own requests",
 	    conf_path != NULL ? conf_path : "vigil.conf", strerror(errno));
+	if (fd >= 0)
+		close(fd);
 	cur_shared = 0;
 	return private_block();
 }

@@ -874,11 +874,15 @@ Include {proxy}
             st.st_ino & 0xffff)
         subprocess.run(["ipcrm", "-S", "0x%08x" % key],
                        capture_output=True, check=False)
-        # and the segment of their GET /metrics counters (src/http/
-        # metrics.c: the same, project 'm')
-        subprocess.run(["ipcrm", "-M", "0x%08x" % (
-            key & 0x00ffffff | ord("m") << 24)],
-                       capture_output=True, check=False)
+        # and their GET /metrics counters (src/http/metrics.c), one
+        # object per user of that vigil.conf
+        suffix = "-%x-%x" % (st.st_dev, st.st_ino)
+        try:
+            for n in os.listdir("/dev/shm"):
+                if n.startswith("vigil-metrics-") and n.endswith(suffix):
+                    os.unlink(os.path.join("/dev/shm", n))
+        except OSError:
+            pass
 
     def fcgid_warm(self, processes=48, timeout=60):
         """Run the shipped warm-up (contrib/fcgid-warm.sh), as the shipped
