@@ -6,7 +6,7 @@
  * them all: a pool's master maps it (MAP_SHARED | MAP_ANONYMOUS) before it
  * forks its workers, who inherit it; processes spawned by mod_fcgid have
  * no master, so they share a POSIX shared memory object (/dev/shm) named
- * after their vigil.conf's device and inode and their user. Each
+ * after their vigil.conf's path and their user. Each
  * counter is a 64-bit integer added to with a relaxed atomic addition:
  * no lock, nothing a dying worker can leave held, and a request costs a
  * handful of uncontended additions.
@@ -28,6 +28,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -131,22 +132,39 @@ metrics_new_shared(void)
 	return m;
 }
 
+/* FNV-1a, 64 bits: the shared object's name from vigil.conf's path. */
+static uint64_t
+fnv64(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
 struct metrics *
 metrics_attach(const char *conf_path)
 {
 	struct metrics *m;
 	struct stat st;
-	char name[128];
+	char name[128], *real = NULL;
 	int fd = -1;
 
-	/* One per vigil.conf (its device and inode) and user: a process of
-	 * another user (vigil-api run by hand as root, say) could neither
-	 * open the others' 0600 object nor should keep them from theirs. */
-	if (conf_path == NULL || stat(conf_path, &st) != 0)
+	/* One per vigil.conf (its absolute path: an editor that replaces
+	 * the file must not split the class between two objects) and user:
+	 * a process of another user (vigil-api run by hand as root, say)
+	 * could neither open the others' 0600 object nor should keep them
+	 * from theirs. */
+	if (conf_path == NULL)
 		goto alone;
-	snprintf(name, sizeof(name), "/vigil-metrics-%lu-%llx-%llx",
-	    (unsigned long)geteuid(), (unsigned long long)st.st_dev,
-	    (unsigned long long)st.st_ino);
+	real = realpath(conf_path, NULL);
+	snprintf(name, sizeof(name), "/vigil-metrics-%lu-%016llx",
+	    (unsigned long)geteuid(), (unsigned long long)fnv64(
+	    real != NULL ? real : conf_path));
+	free(real);
 	if ((fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
 	    fstat(fd, &st) != 0)
 		goto alone;

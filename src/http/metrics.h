@@ -22,7 +22,7 @@ struct metrics;
  * metrics_new_shared in a pool's master before it forks (an anonymous
  * shared mapping its workers inherit), or metrics_attach(conf_path) in a
  * process without a master (mod_fcgid: a POSIX shared memory object named
- * after vigil.conf's device and inode and the user, which every such
+ * after vigil.conf's absolute path and the user, which every such
  * process of that file and user shares).
  * Either falls back to memory of this process alone (logged); NULL only
  * when not even that could be had. metrics_use makes m the one counted
