@@ -6,6 +6,7 @@
 
 #include "api.h"
 #include "db.h"
+#include "metrics.h"
 
 void
 api_db_error(struct request *r, int rc)
@@ -13,6 +14,8 @@ api_db_error(struct request *r, int rc)
 	/* Both pass within seconds (a reconnect through the proxy, a
 	 * node that finishes joining, a lock released): say when to come
 	 * back, as every 503 of Vigil's does. */
+	metrics_db_error(rc == DB_DOWN ? METRICS_DB_UNAVAILABLE :
+	    rc == DB_RETRY ? METRICS_DB_BUSY : METRICS_DB_OTHER);
 	if (rc == DB_DOWN) {
 		response_error(r, 503, "service_unavailable",
 		    "The database is unreachable or cannot take requests "

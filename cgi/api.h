@@ -132,6 +132,8 @@ void	 replay_end(struct request *, struct db *, const struct route *,
 /* Route tables: one per resource file. */
 extern const struct route health_routes[];
 extern const size_t health_nroutes;
+extern const struct route metrics_routes[];
+extern const size_t metrics_nroutes;
 extern const struct route openapi_routes[];
 extern const size_t openapi_nroutes;
 extern const struct route apikeys_routes[];

@@ -13,6 +13,8 @@
 #include "conf.h"
 #include "crypto.h"
 #include "keyauth.h"
+#include "keys.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "ratetable.h"
 #include "vtime.h"
@@ -114,6 +116,7 @@ auth_wait_begin(struct request *r)
 		return 0;
 	if (!ratetable_wait_begin(rtable, (unsigned)wait_slot,
 	    r->auth.tenant_id, wait_cap)) {
+		metrics_refused(METRICS_RL_BODY_WAIT);
 		response_error(r, 429, "rate_limited",
 		    "Too many of this tenant's requests are waiting for their "
 		    "bodies; send the body with the request, or retry after "
@@ -305,6 +308,10 @@ auth_check(struct request *r, struct db *db, unsigned scope)
 			api_db_error(r, rc);
 		return -1;
 	}
+	/* A key that is one of ours: its prefix, as stored and listed
+	 * (keys.c), names it in the access log. */
+	snprintf(r->key_prefix, sizeof(r->key_prefix), "%.*s",
+	    KEYS_PREFIX_LEN, key);
 	/* A forwarder's key at the ingest routes is not throttled like a
 	 * person's: its own class and limit. */
 	if (scope == SCOPE_INGEST && (r->auth.scopes & SCOPE_INGEST)) {
@@ -341,6 +348,8 @@ auth_check(struct request *r, struct db *db, unsigned scope)
 		return -1;
 	}
 	if (!rl.allowed) {
+		metrics_refused(class[0] == 'r' ? METRICS_RL_READ :
+		    class[0] == 'w' ? METRICS_RL_WRITE : METRICS_RL_INGEST);
 		response_error(r, 429, "rate_limited",
 		    "Too many requests. Back off and retry after the time "
 		    "given in the Retry-After header.", NULL);

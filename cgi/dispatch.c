@@ -8,12 +8,15 @@
 #include <string.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <arpa/inet.h>
 
 #include "api.h"
 #include "buf.h"
+#include "cidr.h"
 #include "conf.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "vjson.h"
 #include "vtime.h"
 
@@ -158,8 +161,10 @@ api_pause(struct request *r)
 		io->pause(io->ctx);
 }
 
+/* *route is set to the index of the route matched in the table, or -1. */
 static void
-handle(struct request *r, struct db *db, const struct api_io *io)
+handle(struct request *r, struct db *db, const struct api_io *io,
+    int *route)
 {
 	const struct route *rt, *routes;
 	struct replay rp;
@@ -169,6 +174,7 @@ handle(struct request *r, struct db *db, const struct api_io *io)
 	int rc;
 
 	routes = routes_table(&nroutes);
+	*route = -1;
 	switch (router_match(routes, nroutes, r, &rt, allow, sizeof(allow))) {
 	case ROUTER_NOT_FOUND:
 		response_error(r, 404, "not_found",
@@ -180,6 +186,7 @@ handle(struct request *r, struct db *db, const struct api_io *io)
 		response_header(r, "Allow", "%s", allow);
 		return;
 	case ROUTER_FOUND:
+		*route = (int)(rt - routes);
 		break;
 	}
 	if (r->content_length > VIGIL_MAX_BODY &&
@@ -287,12 +294,27 @@ debug_conflicts(char *const *envp)
 }
 #endif
 
+/* The client's address for the access log: as the IP allowlist reads it
+ * (X-Forwarded-For behind trusted_proxies), else REMOTE_ADDR as sent. */
+static const char *
+client_addr(const struct request *r, char *out, size_t outsz)
+{
+	struct cidr c;
+
+	if (allowlist_client(r, &c) && inet_ntop(c.family, c.addr, out,
+	    (socklen_t)outsz) != NULL)
+		return out;
+	return r->remote_addr;
+}
+
 void
 dispatch(struct db *db, char *const *envp, const struct api_io *io)
 {
 	struct request r;
 	struct buf out;
-	int rc;
+	char addr[INET6_ADDRSTRLEN];
+	long long us;
+	int rc, route = -1;
 #ifdef VIGIL_DEBUG
 	int dc = debug_conflicts(envp);
 
@@ -305,7 +327,7 @@ dispatch(struct db *db, char *const *envp, const struct api_io *io)
 		response_error(&r, rc, rc == 500 ? "internal_error" :
 		    "invalid_request", "The request line is malformed.", NULL);
 	else
-		handle(&r, db, io);
+		handle(&r, db, io, &route);
 #ifdef VIGIL_DEBUG
 	if (dc >= 0)
 		db_debug_conflicts(db, -1);
@@ -316,9 +338,12 @@ dispatch(struct db *db, char *const *envp, const struct api_io *io)
 		if (out.data != NULL)
 			io->write(io->ctx, out.data, out.len);
 	}
-	log_request(r.id, r.auth.tenant_name, r.method, r.path ? r.path : "-",
-	    r.status, r.sent ? (size_t)r.sent_bytes : r.out.len,
-	    vtime_mono_us() - r.start_us);
+	us = vtime_mono_us() - r.start_us;
+	metrics_request(route, strcmp(r.method, "HEAD") == 0, r.method,
+	    r.status, us);
+	log_request(r.id, client_addr(&r, addr, sizeof(addr)), r.key_prefix,
+	    r.auth.tenant_name, r.method, r.path ? r.path : "-", r.status,
+	    r.sent ? (size_t)r.sent_bytes : r.out.len, us);
 	buf_free(&out);
 	request_free(&r);
 }

@@ -17,6 +17,7 @@
 #include "db.h"
 #include "exits.h"
 #include "log.h"
+#include "metrics.h"
 #include "request.h"
 
 extern char **environ;
@@ -57,6 +58,9 @@ run_cgi(void)
 
 	if ((db = db_new(&g_conf)) == NULL)
 		return VX_SOFTWARE;
+	/* No request counters (metrics_use): one request per process,
+	 * nothing to count across; GET /metrics answers the database's
+	 * figures. */
 	/* The body gets request_timeout_ms too (mod_cgi passes it on as
 	 * it arrives). */
 	if (deadline_init() == 0) {
@@ -215,6 +219,10 @@ main(int argc, char *argv[])
 			log_info("spawned by mod_fcgid: max_requests (%d) "
 			    "does not apply", g_conf.max_requests);
 		worker_fcgid_mode(path);
+		/* No master to share a mapping from: the processes of
+		 * one vigil.conf and user share the counters of GET /metrics
+		 * through a shared memory object of their own. */
+		metrics_use(metrics_attach(path));
 		worker_loop(0, 0, NULL, 0, 1);
 		return VX_OK;
 	}

@@ -28,6 +28,7 @@
 #include "conf.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratetable.h"
 
 #define POOL_MAX_WORKERS 256
@@ -858,6 +859,9 @@ pool_run(const char *listen, int n, const char *pidfile,
 	if ((rtable = ratetable_new()) == NULL)
 		log_warn("pool: no shared memory for rate limits (%s); "
 		    "counting them in the database", strerror(errno));
+	/* The request counters of GET /metrics, which every worker forked
+	 * from here counts into (src/http/metrics.c). */
+	metrics_use(metrics_new_shared());
 	nworkers = n;
 	for (i = 0; i < nworkers; i++)
 		spawn(fd, &workers[i]);

@@ -25,6 +25,7 @@ routes_table(size_t *n)
 {
 	if (ntable == 0) {
 		add(health_routes, health_nroutes);
+		add(metrics_routes, metrics_nroutes);
 		add(openapi_routes, openapi_nroutes);
 		add(apikeys_routes, apikeys_nroutes);
 		add(findings_routes, findings_nroutes);

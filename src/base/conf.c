@@ -103,6 +103,10 @@ static const struct conf_key conf_keys[] = {
 				    trusted_proxies),
 				    sizeof(((struct conf *)0)->trusted_proxies),
 				    0, 0 },
+	{ "metrics_allow",	CONF_CIDRS, offsetof(struct conf,
+				    metrics_allow),
+				    sizeof(((struct conf *)0)->metrics_allow),
+				    0, 0 },
 };
 
 #undef STR
@@ -154,6 +158,10 @@ conf_defaults(struct conf *c)
 	c->event_retention_days = 30;
 	snprintf(c->template_dir, sizeof(c->template_dir),
 	    "%s/vigil/templates", SYSCONFDIR);
+	/* A scrape from the host itself; anything further is the
+	 * operator's choice. */
+	snprintf(c->metrics_allow, sizeof(c->metrics_allow),
+	    "127.0.0.1, ::1");
 }
 
 int

@@ -62,6 +62,9 @@ struct conf {
 	/* CA certificates vigil-spool verifies HTTPS and SMTP servers with
 	 * ("" = libcurl's default, the system's bundle) */
 	char	 spool_ca_file[512];
+	/* vigil-api: the client addresses GET /metrics answers (CIDRs;
+	 * "" = none) */
+	char	 metrics_allow[1024];
 };
 
 struct cidr;

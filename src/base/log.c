@@ -170,8 +170,9 @@ log_put(char *out, size_t outsz, size_t *pos, const char *s, int escape)
 
 char *
 log_format_request(char *out, size_t outsz, const char *request_id,
-    const char *tenant, const char *method, const char *path, int status,
-    size_t bytes, long long usec)
+    const char *addr, const char *key_prefix, const char *tenant,
+    const char *method, const char *path, int status, size_t bytes,
+    long long usec)
 {
 	char	 tail[96];
 	size_t	 pos = 0;
@@ -181,6 +182,10 @@ log_format_request(char *out, size_t outsz, const char *request_id,
 	out[0] = '\0';
 	log_put(out, outsz, &pos, "req=", 0);
 	log_put(out, outsz, &pos, request_id, 1);
+	log_put(out, outsz, &pos, " addr=", 0);
+	log_put(out, outsz, &pos, addr, 1);
+	log_put(out, outsz, &pos, " key=", 0);
+	log_put(out, outsz, &pos, key_prefix, 1);
 	log_put(out, outsz, &pos, " tenant=", 0);
 	log_put(out, outsz, &pos, tenant, 1);
 	log_put(out, outsz, &pos, " method=", 0);
@@ -194,12 +199,13 @@ log_format_request(char *out, size_t outsz, const char *request_id,
 }
 
 void
-log_request(const char *request_id, const char *tenant, const char *method,
-    const char *path, int status, size_t bytes, long long usec)
+log_request(const char *request_id, const char *addr, const char *key_prefix,
+    const char *tenant, const char *method, const char *path, int status,
+    size_t bytes, long long usec)
 {
 	char	 line[LOG_LINE_MAX - 128];
 
-	log_format_request(line, sizeof(line), request_id, tenant, method,
-	    path, status, bytes, usec);
+	log_format_request(line, sizeof(line), request_id, addr, key_prefix,
+	    tenant, method, path, status, bytes, usec);
 	log_info("%s", line);
 }

@@ -17,14 +17,18 @@ void	 log_msg(enum log_level, const char *fmt, ...)
 #define log_info(...)  log_msg(LOG_LVL_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
 
-/* The access line: "req=ID tenant=T method=M path=P status=S bytes=B us=U".
- * Control characters and spaces in path/tenant are escaped. */
-void	 log_request(const char *request_id, const char *tenant,
-	    const char *method, const char *path, int status, size_t bytes,
-	    long long usec);
+/* The access line: "req=ID addr=A key=K tenant=T method=M path=P status=S
+ * bytes=B us=U": addr the client's address, key the prefix of the API key
+ * (its first 12 characters, as key lists show it; "-" when no key was
+ * recognised). Control characters and spaces in every field are
+ * escaped. */
+void	 log_request(const char *request_id, const char *addr,
+	    const char *key_prefix, const char *tenant, const char *method,
+	    const char *path, int status, size_t bytes, long long usec);
 /* Pure formatter behind log_request, for the tests; returns out. */
 char	*log_format_request(char *out, size_t outsz, const char *request_id,
-	    const char *tenant, const char *method, const char *path,
-	    int status, size_t bytes, long long usec);
+	    const char *addr, const char *key_prefix, const char *tenant,
+	    const char *method, const char *path, int status, size_t bytes,
+	    long long usec);
 
 #endif

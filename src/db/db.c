@@ -1942,6 +1942,53 @@ static const char *const sqls[SQL__COUNT] = {
 	    "VALUES (?, ?, UTC_TIMESTAMP())",
 	[SQL_MIGRATIONS_APPLIED] =
 	    "SELECT version FROM schema_migrations ORDER BY version",
+	/* GET /metrics and GET /healthz (ops.c): every part an index range
+	 * read at most as far as its LIMIT, or one end of an index, so that
+	 * its cost stays the same however many rows there are. Events not
+	 * yet turned into deliveries (events_dispatch) and the age of the
+	 * oldest; deliveries waiting to be delivered (deliveries_due), the
+	 * earliest time one of them became due, pending and delivering
+	 * apart (a MIN over one status is one index dive); dead ones
+	 * (deliveries_prune). Ages in seconds, database time (UTC). */
+	[SQL_OPS_OUTBOX] =
+	    "SELECT "
+	    "(SELECT COUNT(*) FROM (SELECT 1 FROM events "
+	    "WHERE dispatched = 0 LIMIT ?) e), "
+	    "(SELECT TIMESTAMPDIFF(SECOND, created_at, UTC_TIMESTAMP()) "
+	    "FROM events WHERE seq = (SELECT MIN(seq) FROM events "
+	    "WHERE dispatched = 0)), "
+	    "(SELECT COUNT(*) FROM (SELECT 1 FROM deliveries "
+	    "WHERE status IN ('pending', 'delivering') LIMIT ?) d), "
+	    "(SELECT TIMESTAMPDIFF(SECOND, MIN(next_attempt_at), "
+	    "UTC_TIMESTAMP(3)) FROM deliveries WHERE status = 'pending'), "
+	    "(SELECT TIMESTAMPDIFF(SECOND, MIN(next_attempt_at), "
+	    "UTC_TIMESTAMP(3)) FROM deliveries WHERE status = 'delivering'), "
+	    "(SELECT COUNT(*) FROM (SELECT 1 FROM deliveries "
+	    "WHERE status = 'dead' LIMIT ?) x)",
+	/* Live integrations (at most ? of them, by id) with their tenant,
+	 * the tenant's scan interval, and their last completed scan: its
+	 * finish (seconds since the epoch, UTC) and duration. The last
+	 * completed scan is the greatest id in scans_integration_status's
+	 * (integration_id, status) range, which the index holds in id order
+	 * (InnoDB appends the primary key): read backwards and stopped at
+	 * the first, one dive per integration, not a read of its history.
+	 * OPS_SC_* in ops.c. */
+	[SQL_OPS_SCANS] =
+	    "SELECT x.id, x.name, x.tname, "
+	    "TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', s.finished_at), "
+	    "s.duration_ms, "
+	    "TIMESTAMPDIFF(SECOND, COALESCE(s.finished_at, x.created_at), "
+	    "UTC_TIMESTAMP()), "
+	    "COALESCE(ts.scan_interval_minutes, 60) "
+	    "FROM (SELECT i.id, i.name, i.tenant_id, i.created_at, "
+	    "t.name AS tname, (SELECT s2.id FROM scans s2 "
+	    "WHERE s2.integration_id = i.id AND s2.status = 'completed' "
+	    "ORDER BY s2.id DESC LIMIT 1) AS last_id FROM integrations i "
+	    "JOIN tenants t ON t.id = i.tenant_id "
+	    "WHERE i.deleted_at IS NULL ORDER BY i.id LIMIT ?) x "
+	    "LEFT JOIN scans s ON s.id = x.last_id "
+	    "LEFT JOIN tenant_settings ts ON ts.tenant_id = x.tenant_id "
+	    "ORDER BY x.id",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */

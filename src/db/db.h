@@ -425,6 +425,9 @@ enum db_stmt {
 	SQL_MIGRATE_RECORD,
 	/* vigilctl config check: the migrations applied */
 	SQL_MIGRATIONS_APPLIED,
+	/* GET /metrics and /healthz: the outbox and scans (ops.c) */
+	SQL_OPS_OUTBOX,
+	SQL_OPS_SCANS,
 	SQL__COUNT
 };
 

@@ -61,6 +61,9 @@ struct request {
 	size_t	 npathvars;
 	unsigned route_class;              /* SCOPE_READ or SCOPE_WRITE for rate limits */
 	struct auth auth;                  /* key_id[0] == 0 when unauthenticated */
+	/* the key's first 12 characters once it is known (the access log;
+	 * what key lists show, never more of the key); "" until then */
+	char	 key_prefix[16];
 	/* rate-limit state for the X-RateLimit-* headers, kept apart from
 	 * headers so that an error reply does not drop it */
 	int	 rl_set;

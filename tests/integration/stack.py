@@ -1123,6 +1123,19 @@ Include {proxy}
             st.st_ino & 0xffff)
         subprocess.run(["ipcrm", "-S", "0x%08x" % key],
                        capture_output=True, check=False)
+        # and their GET /metrics counters (src/http/metrics.c), one
+        # object per user of that vigil.conf, named after its path's
+        # FNV-1a
+        h = 0xcbf29ce484222325
+        for c in os.path.realpath(path).encode():
+            h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
+        suffix = "-%016x" % h
+        try:
+            for n in os.listdir("/dev/shm"):
+                if n.startswith("vigil-metrics-") and n.endswith(suffix):
+                    os.unlink(os.path.join("/dev/shm", n))
+        except OSError:
+            pass
 
     def fcgid_warm(self, processes=48, timeout=60):
         """Run the shipped warm-up (contrib/fcgid-warm.sh), as the shipped

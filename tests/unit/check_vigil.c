@@ -14,7 +14,7 @@ main(void)
 		buf_suite, cidr_suite, conf_suite, crypto_suite, events_suite,
 		id_suite, inventory_suite, keys_suite,
 		lifecycle_suite,
-		log_suite, metadata_suite, multipart_suite, netguard_suite, observable_suite, page_suite, posture_suite,
+		log_suite, metadata_suite, metrics_suite, multipart_suite, netguard_suite, observable_suite, page_suite, posture_suite,
 		idempotency_suite,
 		mutes_suite,
 		ratelimit_suite, ratetable_suite, render_suite, reports_suite,

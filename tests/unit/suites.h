@@ -29,6 +29,7 @@ Suite	*idempotency_suite(void);
 Suite	*mutes_suite(void);
 Suite	*log_suite(void);
 Suite	*metadata_suite(void);
+Suite	*metrics_suite(void);
 Suite	*multipart_suite(void);
 Suite	*netguard_suite(void);
 Suite	*page_suite(void);
