@@ -8,7 +8,8 @@ runs test_api.py, test_findings.py, test_scanner.py, test_webhooks.py,
 test_delivery.py, test_cron.py, test_counts.py, test_alerts.py,
 test_attachments.py, test_metadata.py, test_observables.py,
 test_imports.py, test_mutes.py, test_cases.py, test_compliance.py,
-test_sla.py, test_reports.py, test_channels.py and test_galera.py against
+test_sla.py, test_reports.py, test_channels.py, test_galera.py,
+test_secrets.py and test_backup.py against
 it, checks that the stack survived and that no sanitizer reported anything,
 and stops
 everything by pid. Exit 0 pass, 1 fail, 99 hard error (the stack would not
@@ -129,6 +130,8 @@ def main():
     import test_reports
     import test_channels
     import test_galera
+    import test_secrets
+    import test_backup
 
     srcdir = os.environ.get("VIGIL_SRCDIR") or os.path.dirname(
         os.path.dirname(HERE))
@@ -174,7 +177,8 @@ def main():
                    test_delivery, test_cron, test_counts, test_alerts,
                    test_attachments, test_metadata, test_observables,
                    test_imports, test_mutes, test_cases, test_compliance,
-                   test_sla, test_reports, test_channels, test_galera)
+                   test_sla, test_reports, test_channels, test_galera,
+                   test_secrets, test_backup)
         for mod in modules:
             mod.STACK = st
             mod.WORKERS = WORKERS
