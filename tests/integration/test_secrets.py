@@ -29,6 +29,14 @@ import verify_signature as vs
 STACK = None        # a stack.Stack, set by run.py
 WORKERS = 4
 RX = None
+SAVED = {}
+# What vigil.conf has without this module: put back afterwards.
+DEFAULTS = {"allow_http_webhooks": 0, "allow_private_targets": 0,
+            "webhook_backoff_scale": 1, "webhook_timeout_ms": 15000,
+            "webhook_connect_timeout_ms": 5000, "webhook_lease": 60,
+            "spool_poll_ms": 200, "azure_authority_url":
+            "https://login.microsoftonline.com",
+            "azure_arm_url": "https://management.azure.com"}
 FA = None
 TMP = None
 SUB = "00000000-0000-0000-0000-00000000a250"
@@ -68,6 +76,9 @@ def setUpModule():
         "name": "strot", "type": "Microsoft.Storage/storageAccounts",
         "tags": {}, "properties": {"supportsHttpsTrafficOnly": True}}])
     FA.start()
+    global SAVED
+    SAVED = {k: STACK.state.get("conf_extra", {}).get(k, DEFAULTS[k])
+             for k in DEFAULTS}
     STACK.write_conf(azure_authority_url=FA.url, azure_arm_url=FA.url,
                      **CONF)
     restart_api()
@@ -80,7 +91,7 @@ def setUpModule():
 def tearDownModule():
     for name in STACK.spool_names():
         STACK.spool_stop(name)
-    STACK.write_conf(allow_http_webhooks=0, allow_private_targets=0)
+    STACK.write_conf(**SAVED)
     restart_api()
     if RX is not None:
         RX.stop()
