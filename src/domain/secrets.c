@@ -59,10 +59,11 @@ secrets_key_of(const struct crypto_ring *r, const char *sealed,
 	return -1;
 }
 
-/* One batch of table t after *after: re-sealed in one transaction. Sets
- * *got to the rows read (0: the table is done). 0 or a DB_* code. */
+/* One batch of table t after *after, re-sealed in one transaction; on
+ * success *after moves past it, *got is the rows read (fewer than batch:
+ * the table is done) and tl counts them. 0 or a DB_* code. */
 static int
-secrets_batch(struct db *db, const struct crypto_ring *r, size_t t,
+secrets_batch_once(struct db *db, const struct crypto_ring *r, size_t t,
     char *after, size_t aftersz, size_t batch, size_t *got,
     struct secrets_tally *tl)
 {
@@ -70,7 +71,7 @@ secrets_batch(struct db *db, const struct crypto_ring *r, size_t t,
 	unsigned long long changed;
 	const char *id, *old;
 	char like[CRYPTO_KEYID_LEN + 8], why[160], *pt, *sealed;
-	size_t i, n;
+	size_t i, n, resealed = 0, unknown = 0;
 	int rc;
 
 	*got = 0;
@@ -85,12 +86,11 @@ secrets_batch(struct db *db, const struct crypto_ring *r, size_t t,
 	for (i = 0; i < res->nrows; i++) {
 		id = db_cell(res, i, 0);
 		old = db_cell(res, i, 1);
-		snprintf(after, aftersz, "%s", id);
 		pt = crypto_ring_open(r, old, id, &n, why, sizeof(why));
 		if (pt == NULL) {
 			log_err("secrets: %s %s: cannot be opened: %s",
 			    tables[t].name, id, why);
-			tl->unknown++;
+			unknown++;
 			continue;
 		}
 		sealed = crypto_ring_seal(r, pt, n, id);
@@ -107,14 +107,37 @@ secrets_batch(struct db *db, const struct crypto_ring *r, size_t t,
 			goto out;
 		/* 0 rows: rewritten meanwhile, by a writer sealing with its
 		 * own current key; nothing to undo. */
-		tl->resealed += changed;
+		resealed += changed;
 	}
+	if ((rc = db_commit(db)) != 0)
+		goto out;
 	*got = res->nrows;
-	rc = db_commit(db);
+	if (res->nrows > 0)
+		snprintf(after, aftersz, "%s", db_cell(res, res->nrows - 1, 0));
+	tl->resealed += resealed;
+	tl->unknown += unknown;
 out:
 	if (rc != 0)
 		db_rollback(db);
 	db_res_free(res);
+	return rc;
+}
+
+/* secrets_batch_once, run again from the same place on a deadlock or a
+ * certification failure (nothing of a rolled-back batch was counted). */
+static int
+secrets_batch(struct db *db, const struct crypto_ring *r, size_t t,
+    char *after, size_t aftersz, size_t batch, size_t *got,
+    struct secrets_tally *tl)
+{
+	int attempt, rc = DB_RETRY;
+
+	for (attempt = 0; attempt < DB_ATTEMPTS && rc == DB_RETRY; attempt++) {
+		if (attempt > 0)
+			db_conflict_pause(attempt);
+		rc = secrets_batch_once(db, r, t, after, aftersz, batch, got,
+		    tl);
+	}
 	return rc;
 }
 
