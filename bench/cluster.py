@@ -311,9 +311,16 @@ max-connections = 300
                 "    server %s:%d max_fails=1 fail_timeout=5s;\n" % (
                     cl.addr(h), api_port) for h in cl.API_HOSTS[:hosts])
             parts.append("upstream %s {\n%s}\n" % (up, servers))
-            parts.append(c.ctl.fill("etc/nginx/vigil.conf", {
+            # The shipped server with the shipped snippet in place of its
+            # include, as each entrance has an upstream of its own.
+            site = c.ctl.fill("etc/nginx/vigil.conf", {
                 "LISTEN": "%s:%d" % (cl.addr("lb"), port),
-                "FCGI_ADDR": up}))
+                "SERVER_NAME": "_"})
+            snippet = c.ctl.fill("etc/nginx/vigil-snippet.conf", {
+                "FCGI_ADDR": up})
+            assert "include snippets/vigil.conf;" in site
+            parts.append(site.replace("include snippets/vigil.conf;",
+                                      snippet))
         sites = os.path.join(d, "sites.conf")
         with open(sites, "w") as f:
             f.write("\n".join(parts))

@@ -243,8 +243,8 @@ attachments_post(struct request *r, struct db *db)
 		return;
 	}
 	response_json(r, 201, attachments_to_json(a));
-	response_header(r, "Location", "/api/v1/cases/%s/attachments/%s",
-	    a->case_id, a->id);
+	response_header(r, "Location", "%s/api/v1/cases/%s/attachments/%s",
+	    r->prefix, a->case_id, a->id);
 	attachments_free(a);
 	return;
 fail_replied:

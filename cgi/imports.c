@@ -211,7 +211,8 @@ imports_post(struct request *r, struct db *db)
 		return;
 	}
 	response_json(r, bytes <= IMPORT_SYNC_MAX ? 201 : 202, out);
-	response_header(r, "Location", "/api/v1/imports/%s", id);
+	response_header(r, "Location", "%s/api/v1/imports/%s", r->prefix,
+	    id);
 	return;
 fail_replied:
 	api_body_end(r);

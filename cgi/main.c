@@ -15,7 +15,9 @@
 #include "api.h"
 #include "conf.h"
 #include "db.h"
+#include "exits.h"
 #include "log.h"
+#include "request.h"
 
 extern char **environ;
 
@@ -54,7 +56,7 @@ run_cgi(void)
 	struct db *db;
 
 	if ((db = db_new(&g_conf)) == NULL)
-		return 1;
+		return VX_SOFTWARE;
 	/* The body gets request_timeout_ms too (mod_cgi passes it on as
 	 * it arrives). */
 	if (deadline_init() == 0) {
@@ -64,16 +66,83 @@ run_cgi(void)
 	dispatch(db, environ, &io);
 	fflush(stdout);
 	db_free(db);
-	return 0;
+	return VX_OK;
 }
 
-static void
-usage(void)
+/*
+ * Spawned by mod_fcgid (a listening socket on fd 0) with a vigil.conf or
+ * a log it cannot open: conf_start has said why on stderr, which
+ * mod_fcgid writes to Apache's error log. Exiting would leave the client
+ * with mod_fcgid's HTML 500 and mod_fcgid spawning another process that
+ * fails alike; instead answer each request with Vigil's JSON 500 (no path
+ * or reason in it: those are for the operator's log), trying the files
+ * again first. Once they open, that request is answered 503 with
+ * Retry-After and the process goes on serving: 0. -1: no socket.
+ */
+static int
+run_unconfigured(const char *cfile, const char **path)
 {
-	fprintf(stderr, "usage: vigil-api [-c file] [--listen addr] "
+	FCGX_Request req;
+	struct request r;
+	struct buf out;
+	int fixed = 0;
+
+	if (FCGX_InitRequest(&req, 0, 0) != 0)
+		return -1;
+	while (!fixed && FCGX_Accept_r(&req) >= 0) {
+		fixed = conf_start("vigil-api", cfile, path) == 0;
+		request_init(&r, req.envp);
+		if (fixed) {
+			log_info("vigil.conf and the log open now: serving");
+			response_error(&r, 503, "service_unavailable",
+			    "The service is starting; try again.", NULL);
+			response_header(&r, "Retry-After", "1");
+		} else
+			response_error(&r, 500, "internal_error",
+			    "The service cannot read its configuration or "
+			    "open its log; the web server's error log says "
+			    "why.", NULL);
+		buf_init(&out, 64 * 1024);
+		response_serialize(&r, &out);
+		FCGX_PutStr(out.data, (int)out.len, req.out);
+		buf_free(&out);
+		request_free(&r);
+		FCGX_Finish_r(&req);
+	}
+	FCGX_Free(&req, 1);
+	return fixed ? 0 : -1;
+}
+
+/* The synopsis on stderr and exit 64 after a usage error; with full, the
+ * options too, on stdout, and exit 0 (--help). */
+static void
+usage(int full)
+{
+	FILE *f = full ? stdout : stderr;
+
+	fprintf(f, "usage: vigil-api [-c file] [--listen addr] "
 	    "[--workers n] [--pidfile file]\n"
-	    "       vigil-api --version\n");
-	exit(2);
+	    "       vigil-api --help | --version\n");
+	if (!full)
+		exit(VX_USAGE);
+	fprintf(f, "\n"
+	    "  -c, --config FILE    vigil.conf (default $VIGIL_CONF, then "
+	    "%s/vigil/vigil.conf)\n"
+	    "  -l, --listen ADDR    run the pre-fork pool on ADDR (host:port "
+	    "or a unix\n"
+	    "                       socket path); without it, serve the "
+	    "FastCGI socket on\n"
+	    "                       standard input (mod_fcgid) or one CGI "
+	    "request\n"
+	    "  -w, --workers N      the pool's workers, 1 to 256 (default "
+	    "workers)\n"
+	    "  -p, --pidfile FILE   the pool's pid file\n"
+	    "  -h, --help           this help\n"
+	    "  -V, --version        the version\n"
+	    "\nExit status: 0 done, 64 usage, 70 internal error, 71 cannot "
+	    "listen or write\nthe pid file, 77 permission denied, 78 "
+	    "configuration (vigil-api(8)).\n", SYSCONFDIR);
+	exit(VX_OK);
 }
 
 int
@@ -91,7 +160,7 @@ main(int argc, char *argv[])
 	const char *cfile = NULL, *listen = NULL, *pidfile = NULL, *path;
 	char *end;
 	long workers = 0;
-	int ch;
+	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "c:l:w:p:Vh", opts, NULL)) != -1) {
 		switch (ch) {
@@ -105,26 +174,31 @@ main(int argc, char *argv[])
 			workers = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || workers < 1 ||
 			    workers > 256)
-				usage();
+				usage(0);
 			break;
 		case 'p':
 			pidfile = optarg;
 			break;
+		case 'h':
+			usage(1);
+			break;
 		case 'V':
 			printf("vigil-api %s\n", VIGIL_VERSION);
-			return 0;
+			return VX_OK;
 		default:
-			usage();
+			usage(0);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(0);
 
-	if (conf_start("vigil-api", cfile, &path) != 0)
-		return 1;
-	if (FCGX_Init() != 0) {
+	if ((rc = conf_start("vigil-api", cfile, &path)) != 0) {
+		if (listen != NULL || FCGX_Init() != 0 || FCGX_IsCGI() ||
+		    run_unconfigured(cfile, &path) != 0)
+			return rc;
+	} else if (FCGX_Init() != 0) {
 		log_err("FCGX_Init failed");
-		return 1;
+		return VX_SOFTWARE;
 	}
 	if (listen != NULL)
 		return pool_run(listen, workers ? (int)workers :
@@ -142,12 +216,12 @@ main(int argc, char *argv[])
 			    "does not apply", g_conf.max_requests);
 		worker_fcgid_mode(path);
 		worker_loop(0, 0, NULL, 0, 1);
-		return 0;
+		return VX_OK;
 	}
 	if (getenv("GATEWAY_INTERFACE") != NULL)
 		return run_cgi();
 	fprintf(stderr, "vigil-api: no --listen, no FastCGI socket on "
 	    "standard input and no CGI environment\n");
-	usage();
-	return 2;
+	usage(0);
+	return VX_USAGE;
 }

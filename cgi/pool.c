@@ -24,6 +24,7 @@
 #include <fcgiapp.h>
 
 #include "api.h"
+#include "exits.h"
 #include "conf.h"
 #include "db.h"
 #include "log.h"
@@ -838,9 +839,9 @@ pool_run(const char *listen, int n, const char *pidfile,
 	if (n < 1 || n > POOL_MAX_WORKERS)
 		n = 4;
 	if ((fd = open_listener(listen)) < 0)
-		return 1;
+		return VX_OSERR;
 	if (write_pidfile(pidfile) != 0)
-		return 1;
+		return VX_OSERR;
 	signal(SIGPIPE, SIG_IGN);
 	set_handler(SIGTERM, on_signal);
 	set_handler(SIGINT, on_signal);

@@ -2,6 +2,7 @@
  * show one, download a completed one. vigil-scan --due generates them. */
 #include "vigil.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,6 +16,36 @@ static void
 not_found(struct request *r)
 {
 	response_error(r, 404, "not_found", "No such report.", "id");
+}
+
+/* The domain writes download_url as a path from the root ("/api/v1/...");
+ * under a sub-path (r->prefix, "/vigil") the client's link is below it. */
+static void
+link_one(struct request *r, json_object *o)
+{
+	json_object *u;
+	char link[REQUEST_MAX_LINK];
+
+	if (r->prefix == NULL || *r->prefix == '\0' ||
+	    !json_object_object_get_ex(o, "download_url", &u) ||
+	    !json_object_is_type(u, json_type_string))
+		return;
+	snprintf(link, sizeof(link), "%s%s", r->prefix,
+	    json_object_get_string(u));
+	json_object_object_add(o, "download_url",
+	    json_object_new_string(link));
+}
+
+static void
+link_page(struct request *r, json_object *page)
+{
+	json_object *items;
+	size_t i;
+
+	if (!json_object_object_get_ex(page, "reports", &items))
+		return;
+	for (i = 0; i < json_object_array_length(items); i++)
+		link_one(r, json_object_array_get_idx(items, i));
 }
 
 static void
@@ -42,8 +73,10 @@ reports_post(struct request *r, struct db *db)
 		api_db_error(r, rc < 0 ? rc : DB_ERR);
 		return;
 	}
+	link_one(r, out);
 	response_json(r, 202, out);
-	response_header(r, "Location", "/api/v1/reports/%s", id);
+	response_header(r, "Location", "%s/api/v1/reports/%s", r->prefix,
+	    id);
 }
 
 static void
@@ -62,6 +95,7 @@ reports_index(struct request *r, struct db *db)
 		api_db_error(r, rc);
 		return;
 	}
+	link_page(r, page);
 	response_json(r, 200, page);
 }
 
@@ -81,6 +115,7 @@ reports_show(struct request *r, struct db *db)
 			api_db_error(r, rc);
 		return;
 	}
+	link_one(r, o);
 	response_json(r, 200, o);
 }
 

@@ -1,7 +1,8 @@
 /* rules.c: GET /api/v1/rules and /rules/{id}, the rules vigil-scan
  * evaluates for the tenant: the rule pack, read once per worker from
- * vigil.conf's rules_dir (a worker that could not read them answers 500
- * and tries again on the next request), with the tenant's settings
+ * vigil.conf's rules_dir (a worker that could not read the directory
+ * answers 500 and tries again on the next request; a bad file in it is
+ * skipped and listed as invalid), with the tenant's settings
  * applied, then its custom rules; PUT /rules/{id} (settings), POST /rules
  * and DELETE /rules/{id} (custom rules), all src/scan/tenantrules.c's. */
 #include "vigil.h"
@@ -31,6 +32,7 @@ static int
 rules_ready(void)
 {
 	char err[1024];
+	size_t i;
 
 	if (loaded_ok)
 		return 0;
@@ -41,8 +43,35 @@ rules_ready(void)
 		log_err("rules: %s", err);
 		return -1;
 	}
+	/* Skipped files are listed by GET /rules, and logged once here. */
+	for (i = 0; i < loaded.ninvalid; i++)
+		log_err("rules: %s: %s (file skipped)", loaded.invalid[i].file,
+		    loaded.invalid[i].error);
 	loaded_ok = 1;
 	return 0;
+}
+
+/* GET /rules' "invalid": the rule files skipped, one entry per problem,
+ * each file named under rules_dir (the server's paths are not the
+ * tenant's business). */
+static json_object *
+invalid_json(void)
+{
+	json_object *arr = json_object_new_array(), *o;
+	size_t i, dl = strlen(g_conf.rules_dir);
+	const char *f;
+
+	for (i = 0; i < loaded.ninvalid; i++) {
+		f = loaded.invalid[i].file;
+		if (strncmp(f, g_conf.rules_dir, dl) == 0 && f[dl] == '/')
+			f += dl + 1;
+		o = json_object_new_object();
+		json_object_object_add(o, "file", json_object_new_string(f));
+		json_object_object_add(o, "error",
+		    json_object_new_string(loaded.invalid[i].error));
+		json_object_array_add(arr, o);
+	}
+	return arr;
 }
 
 /* The i-th rule of the tenant's view: the pack, then its custom rules. */
@@ -132,6 +161,7 @@ rules_list(struct request *r, struct db *db)
 		shown++;
 	}
 	page_end(root, "rules", arr, total, more, last);
+	json_object_object_add(root, "invalid", invalid_json());
 	tenantrules_free(&t);
 	response_json(r, 200, root);
 }

@@ -4,7 +4,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "cidr.h"
 #include "conf.h"
 #include "crypto.h"
+#include "exits.h"
 #include "log.h"
 
 #ifndef SYSCONFDIR
@@ -349,63 +352,174 @@ conf_parse(struct conf *c, const char *text, char *err, size_t errsz)
 	return 0;
 }
 
+/* The whole file at path (bounded) into a new NUL-terminated *text of
+ * *len bytes; the caller wipes and frees it (it may hold db_password).
+ * 0, or -1 with "path: why" in err and errno as the failing call left
+ * it. */
+static int
+conf_read(const char *path, char **text, size_t *len, char *err,
+    size_t errsz)
+{
+	ssize_t	 n;
+	int	 fd, e;
+
+	*text = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		e = errno;
+		snprintf(err, errsz, "%s: %s", path, strerror(e));
+		errno = e;
+		return -1;
+	}
+	if ((*text = malloc(CONF_MAX_FILE + 1)) == NULL) {
+		snprintf(err, errsz, "%s: out of memory", path);
+		errno = ENOMEM;
+		goto fail;
+	}
+	for (;;) {
+		n = read(fd, *text + *len, CONF_MAX_FILE + 1 - *len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		*len += (size_t)n;
+		if (*len > CONF_MAX_FILE) {
+			snprintf(err, errsz, "%s: file too large", path);
+			errno = EFBIG;
+			goto fail;
+		}
+	}
+	close(fd);
+	(*text)[*len] = '\0';
+	if (memchr(*text, '\0', *len) != NULL) {
+		snprintf(err, errsz, "%s: contains a NUL byte", path);
+		errno = EINVAL;
+		crypto_wipe(*text, *len);
+		free(*text);
+		*text = NULL;
+		return -1;
+	}
+	return 0;
+fail:
+	e = errno;
+	if (*text != NULL) {
+		crypto_wipe(*text, *len);
+		free(*text);
+		*text = NULL;
+	}
+	close(fd);
+	errno = e;
+	return -1;
+}
+
 /* Reads the whole file (bounded) and parses it over the defaults. */
 int
 conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 {
 	char	*text = NULL;
 	size_t	 len = 0;
-	ssize_t	 n;
-	int	 fd = -1, rc = -1;
+	int	 rc = -1;
 
 	conf_defaults(c);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if ((text = malloc(CONF_MAX_FILE + 1)) == NULL) {
-		snprintf(err, errsz, "%s: out of memory", path);
-		goto out;
-	}
-	for (;;) {
-		n = read(fd, text + len, CONF_MAX_FILE + 1 - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			snprintf(err, errsz, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > CONF_MAX_FILE) {
-			snprintf(err, errsz, "%s: file too large", path);
-			goto out;
-		}
-	}
-	text[len] = '\0';
-	if (memchr(text, '\0', len) != NULL) {
-		snprintf(err, errsz, "%s: contains a NUL byte", path);
-		goto out;
-	}
+	if (conf_read(path, &text, &len, err, errsz) != 0)
+		return -1;
 	if (conf_parse(c, text, err, errsz) == -1) {
 		/* Prefix the file name to "line N: ...". */
 		char	 tmp[512];
 
 		snprintf(tmp, sizeof(tmp), "%s", err);
 		snprintf(err, errsz, "%s: %s", path, tmp);
+		/* not a stale EACCES: callers tell permission apart by errno */
+		errno = EINVAL;
 		goto out;
 	}
 	rc = 0;
 out:
-	if (text != NULL) {
-		/* The file may hold db_password. */
-		crypto_wipe(text, len);
-		free(text);
-	}
-	if (fd != -1)
-		close(fd);
+	/* The file may hold db_password. */
+	crypto_wipe(text, len);
+	free(text);
 	return rc;
+}
+
+int
+conf_lint(struct conf *c, const char *text,
+    void (*fn)(void *, const char *), void *arg)
+{
+	char		 line[CONF_MAX_LINE + 1], key[64], msg[640];
+	unsigned	 seen[NELEM(conf_keys)];
+	const char	*p, *nl, *why;
+	size_t		 len, lineno = 0, i;
+	int		 n = 0;
+
+	memset(seen, 0, sizeof(seen));
+	for (p = text; *p != '\0'; p = nl == NULL ? p + len : nl + 1) {
+		lineno++;
+		nl = strchr(p, '\n');
+		len = nl == NULL ? strlen(p) : (size_t)(nl - p);
+		if (len > CONF_MAX_LINE) {
+			snprintf(msg, sizeof(msg), "line %zu: line too long",
+			    lineno);
+			fn(arg, msg);
+			n++;
+		} else {
+			memcpy(line, p, len);
+			line[len] = '\0';
+			why = conf_line(c, line, key, sizeof(key));
+			if (why != NULL && key[0] != '\0')
+				snprintf(msg, sizeof(msg), "line %zu: %s: %s",
+				    lineno, key, why);
+			else if (why != NULL)
+				snprintf(msg, sizeof(msg), "line %zu: %s",
+				    lineno, why);
+			for (i = 0; why == NULL && key[0] != '\0' &&
+			    i < NELEM(conf_keys); i++) {
+				if (strcmp(conf_keys[i].name, key) != 0)
+					continue;
+				/* Legal, but one of the two is a mistake. */
+				if (seen[i] != 0) {
+					snprintf(msg, sizeof(msg), "line %zu: "
+					    "%s: set again (line %u set it; "
+					    "this one wins)", lineno, key,
+					    seen[i]);
+					why = msg;
+				}
+				seen[i] = (unsigned)lineno;
+			}
+			if (why != NULL) {
+				fn(arg, msg);
+				n++;
+			}
+		}
+		if (nl == NULL)
+			break;
+	}
+	return n;
+}
+
+int
+conf_lint_file(struct conf *c, const char *path,
+    void (*fn)(void *, const char *), void *arg)
+{
+	char	*text = NULL, err[1024];
+	size_t	 len = 0;
+	int	 n;
+
+	conf_defaults(c);
+	if (conf_read(path, &text, &len, err, sizeof(err)) != 0) {
+		int e = errno;
+
+		fn(arg, err);
+		errno = e;
+		return -1;
+	}
+	n = conf_lint(c, text, fn, arg);
+	crypto_wipe(text, len);
+	free(text);
+	return n;
 }
 
 const char *
@@ -420,21 +534,82 @@ conf_path(const char *cli)
 	return SYSCONFDIR "/vigil/vigil.conf";
 }
 
+/* "user NAME (uid N), groups A, B": who this process is, for the errors
+ * of a program whose user the web server chose (mod_fcgid runs vigil-api
+ * as Apache's user, not as vigil). */
+void
+conf_whoami(char *out, size_t outsz)
+{
+	gid_t groups[64];
+	struct passwd *pw;
+	struct group *gr;
+	size_t len;
+	int n, i;
+
+	pw = getpwuid(geteuid());
+	if (pw != NULL)
+		snprintf(out, outsz, "user %s (uid %lu), groups ", pw->pw_name,
+		    (unsigned long)geteuid());
+	else
+		snprintf(out, outsz, "uid %lu, groups ",
+		    (unsigned long)geteuid());
+	groups[0] = getegid();
+	n = getgroups((int)NELEM(groups) - 1, groups + 1);
+	n = n < 0 ? 1 : n + 1;
+	for (i = 0; i < n; i++) {
+		if (i > 0 && groups[i] == groups[0])
+			continue;
+		len = strlen(out);
+		if (len + 2 >= outsz)
+			break;
+		gr = getgrgid(groups[i]);
+		if (gr != NULL)
+			snprintf(out + len, outsz - len, "%s%s",
+			    i > 0 ? ", " : "", gr->gr_name);
+		else
+			snprintf(out + len, outsz - len, "%s%lu",
+			    i > 0 ? ", " : "", (unsigned long)groups[i]);
+	}
+}
+
 int
 conf_start(const char *prog, const char *cli, const char **path)
 {
 	const char *p = conf_path(cli);
-	char err[1024];
+	char err[1024], who[512];
+	int e;
 
 	if (path != NULL)
 		*path = p;
 	if (conf_load(&g_conf, p, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s\n", prog, err);
-		return -1;
+		/* Say who could not read it and what to do: the first
+		 * thing that goes wrong under mod_fcgid, which runs
+		 * vigil-api as the web server's user. */
+		e = access(p, R_OK) == -1 ? errno : 0;
+		conf_whoami(who, sizeof(who));
+		fprintf(stderr, "%s: cannot read the configuration: %s "
+		    "(running as %s)%s\n", prog, err, who,
+		    e == EACCES ? "; make the file and its directories "
+		    "readable by this user (vigil.conf holds db_password: "
+		    "give it to one of these groups, mode 0640) or run the "
+		    "program as a user that can read it" :
+		    e == ENOENT ? "; create it (the sample is "
+		    "vigil.conf.sample) or name another with -c FILE or "
+		    "VIGIL_CONF" : "");
+		return e == EACCES || e == EPERM ? VX_NOPERM : VX_CONFIG;
 	}
 	if (log_open(prog, g_conf.log) != 0) {
-		fprintf(stderr, "%s: cannot open log %s\n", prog, g_conf.log);
-		return -1;
+		e = errno;
+		conf_whoami(who, sizeof(who));
+		fprintf(stderr, "%s: cannot open log %s: %s (running as %s); "
+		    "%s, or set \"log = syslog\" or \"log = stderr\" in %s\n",
+		    prog, g_conf.log, strerror(e), who,
+		    e == EACCES || e == EROFS ? "let this user create and "
+		    "append to the file (its directory writable by one of "
+		    "these groups, or the file already there and writable by "
+		    "them)" : e == ENOENT ? "create its directory" :
+		    "fix the path", p);
+		return e == EACCES || e == EPERM ? VX_NOPERM : VX_CONFIG;
 	}
 	return 0;
 }

@@ -79,16 +79,30 @@ void	 conf_defaults(struct conf *);
 /* Parse text (pure: no I/O) over the current values. On error return -1
  * and write "line N: what" into err. Unknown keys are errors. */
 int	 conf_parse(struct conf *, const char *text, char *err, size_t errsz);
-/* Defaults, then the file at path; -1 with err set if unreadable/invalid. */
+/* As conf_parse, but on past errors: each problem given to fn as "line
+ * N: key: what" (an unknown key, a bad value, a key set twice), so that
+ * one run shows every mistake. The number of problems. Pure. */
+int	 conf_lint(struct conf *, const char *text,
+	    void (*fn)(void *arg, const char *problem), void *arg);
+/* Defaults, then conf_lint over the file at path: the number of problems,
+ * or -1 (told to fn, errno set) if it cannot be read. */
+int	 conf_lint_file(struct conf *, const char *path,
+	    void (*fn)(void *arg, const char *problem), void *arg);
+/* Defaults, then the file at path; -1 with err set if unreadable/invalid
+ * (errno EACCES or EPERM when permission was denied). */
 int	 conf_load(struct conf *, const char *path, char *err, size_t errsz);
 /* Which file to read: the -c argument if given, else $VIGIL_CONF, else
  * SYSCONFDIR "/vigil/vigil.conf". The result is static or cli. */
 const char *conf_path(const char *cli);
 /* A daemon's start (vigil-api, vigil-scan, vigil-spool): vigil.conf (cli,
  * or as conf_path finds it) into g_conf, then prog's log opened where it
- * says. 0, or -1 after printing why on stderr as "prog: ...". *path (if
- * not NULL) is the file read. */
+ * says. 0, or the exit status (exits.h: VX_NOPERM if a file could not
+ * be opened for lack of permission, else VX_CONFIG) after printing why on
+ * stderr as "prog: ...". *path (if not NULL) is the file read. */
 int	 conf_start(const char *prog, const char *cli, const char **path);
+/* Who this process runs as, for error messages: "user NAME (uid N),
+ * groups A, B" into out. */
+void	 conf_whoami(char *out, size_t outsz);
 
 /* The process-wide configuration, loaded once by main(). */
 extern struct conf g_conf;

@@ -55,8 +55,10 @@ log_open(const char *ident, const char *dest)
 		log_dest = LOG_DEST_SYSLOG;
 		return 0;
 	}
-	if (strlen(dest) >= sizeof(log_path))
+	if (strlen(dest) >= sizeof(log_path)) {
+		errno = ENAMETOOLONG;
 		return -1;
+	}
 	fd = open(dest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (fd == -1)
 		return -1;

@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "db.h"
+#include "exits.h"
 #include "imports.h"
 #include "render.h"
 #include "reports.h"
@@ -26,11 +27,6 @@
 #include "sla.h"
 #include "vtime.h"
 
-#define EX_OK		0	/* done, or nothing was due */
-#define EX_FAILED	1	/* a scan failed */
-#define EX_USAGE	2
-#define EX_CONFIG	3	/* configuration or database error */
-#define EX_BUSY		4	/* another scanner holds the integration */
 
 #define PROGRESS_US	100000LL	/* TTY refresh */
 
@@ -41,14 +37,35 @@ struct show {
 	int		 drawn;
 };
 
+/* The synopsis, on stderr after a usage error; with the options too
+ * for --help, on stdout. */
 static void
-usage(void)
+usage(FILE *f, int full)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: vigil-scan [-c file] --due\n"
 	    "       vigil-scan [-c file] --once --integration ID "
 	    "[--dry-run]\n"
-	    "       vigil-scan --version\n");
+	    "       vigil-scan --help | --version\n");
+	if (!full)
+		return;
+	fprintf(f, "\n"
+	    "  -c, --config FILE     vigil.conf (default $VIGIL_CONF, then "
+	    "%s/vigil/vigil.conf)\n"
+	    "      --due             run the scans that are due, then the "
+	    "imports,\n"
+	    "                        mute passes, SLA and reports queued "
+	    "(cron)\n"
+	    "      --once            scan one integration now\n"
+	    "      --integration ID  the integration --once scans\n"
+	    "      --dry-run         with --once: report what would change, "
+	    "write nothing\n"
+	    "  -h, --help            this help\n"
+	    "  -V, --version         the version\n"
+	    "\nExit status: 0 done, 1 a scan failed, 64 usage, 69 database "
+	    "unreachable,\n70 internal error, 75 another scanner holds the "
+	    "integration, 77 permission\ndenied, 78 configuration "
+	    "(vigil-scan(8)).\n", SYSCONFDIR);
 }
 
 static void
@@ -100,7 +117,7 @@ run_once(struct db *db, const char *integration_id, int dry,
 	if (!id_valid("int", integration_id)) {
 		fprintf(stderr, "vigil-scan: %s is not an integration id\n",
 		    integration_id);
-		return EX_USAGE;
+		return VX_USAGE;
 	}
 	if (dry) {
 		o = scan_dry_run(db, integration_id, opts, &st, err,
@@ -108,40 +125,40 @@ run_once(struct db *db, const char *integration_id, int dry,
 		progress_end(show);
 		if (o != SCAN_OK) {
 			fprintf(stderr, "vigil-scan: %s\n", err);
-			return o == SCAN_FAILED ? EX_FAILED : EX_CONFIG;
+			return o == SCAN_FAILED ? VX_FAILED : db_exit(db);
 		}
 		printf("dry run: %ld resources, %ld rules evaluated: would "
 		    "detect %ld, reopen %ld, resolve %ld; %ld unchanged\n",
 		    st.resources, st.rules_evaluated, st.detected,
 		    st.reopened, st.resolved, st.present);
-		return EX_OK;
+		return VX_OK;
 	}
 	if ((rc = integrations_find(db, integration_id, &integ)) < 0) {
 		fprintf(stderr, "vigil-scan: %s\n", db_error(db));
-		return EX_CONFIG;
+		return db_exit(db);
 	}
 	if (rc == 0) {
 		fprintf(stderr, "vigil-scan: no integration %s\n",
 		    integration_id);
-		return EX_USAGE;
+		return VX_FAILED;
 	}
 	snprintf(tenant, sizeof(tenant), "%s", integ->tenant_id);
 	integrations_free(integ);
 	/* A scan left running by a dead scanner must not block this one. */
 	if (scan_fail_stale(db, time(NULL)) < 0) {
 		fprintf(stderr, "vigil-scan: %s\n", db_error(db));
-		return EX_CONFIG;
+		return db_exit(db);
 	}
 	q = scan_queue(db, tenant, integration_id, "cli", time(NULL), id,
 	    sizeof(id));
 	if (q < 0) {
 		fprintf(stderr, "vigil-scan: %s\n", db_error(db));
-		return EX_CONFIG;
+		return db_exit(db);
 	}
 	if (q == SCAN_Q_NO_INTEGRATION) {
 		fprintf(stderr, "vigil-scan: no integration %s\n",
 		    integration_id);
-		return EX_USAGE;
+		return VX_FAILED;
 	}
 	/* SCAN_Q_ACTIVE: one is queued (run it) or running (busy). */
 	o = scan_run(db, id, opts, &st, err, sizeof(err));
@@ -153,20 +170,20 @@ run_once(struct db *db, const char *integration_id, int dry,
 		    "remediated, %ld remediation failed\n", id, st.resources,
 		    st.rules_evaluated, st.detected, st.resolved, st.reopened,
 		    st.remediated, st.remediation_failed);
-		return EX_OK;
+		return VX_OK;
 	case SCAN_FAILED:
 		fprintf(stderr, "vigil-scan: %s failed: %s\n", id, err);
-		return EX_FAILED;
+		return VX_FAILED;
 	case SCAN_BUSY:
 	case SCAN_SKIPPED:
 		fprintf(stderr, "vigil-scan: another scanner is scanning "
 		    "%s (%s)\n", integration_id, id);
-		return EX_BUSY;
+		return VX_BUSY;
 	case SCAN_ERROR:
 		break;
 	}
 	fprintf(stderr, "vigil-scan: %s\n", err);
-	return EX_CONFIG;
+	return db_exit(db);
 }
 
 /* The renderers for reports_run_due: a report document in csv, html,
@@ -200,7 +217,7 @@ main(int argc, char *argv[])
 		{ "help",        no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct ruleset rules = { NULL, 0 };
+	struct ruleset rules = { NULL, 0, NULL, 0 };
 	struct scan_due_stats d;
 	struct scan_opts so;
 	struct show show;
@@ -208,47 +225,55 @@ main(int argc, char *argv[])
 	const char *cfile = NULL, *integ = NULL;
 	char err[1024];
 	int ch, due = 0, once = 0, dry = 0, rc;
+	size_t i;
 	long nimp, nsla, nwarn, nbreach, nrep;
 
-	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': cfile = optarg; break;
 		case 'd': due = 1; break;
 		case 'o': once = 1; break;
 		case 'i': integ = optarg; break;
 		case 'n': dry = 1; break;
+		case 'h':
+			usage(stdout, 1);
+			return VX_OK;
 		case 'V':
 			printf("vigil-scan %s\n", VIGIL_VERSION);
-			return EX_OK;
+			return VX_OK;
 		default:
-			usage();
-			return EX_USAGE;
+			usage(stderr, 0);
+			return VX_USAGE;
 		}
 	}
 	if (optind != argc || due + once != 1 || (once && integ == NULL) ||
 	    (due && (integ != NULL || dry))) {
-		usage();
-		return EX_USAGE;
+		usage(stderr, 0);
+		return VX_USAGE;
 	}
-	if (conf_start("vigil-scan", cfile, NULL) != 0)
-		return EX_CONFIG;
+	if ((rc = conf_start("vigil-scan", cfile, NULL)) != 0)
+		return rc;
 	/* Rules' references to controls are checked against the
 	 * catalogue; a wrong frameworks_dir stops the scanner as a wrong
 	 * rules_dir does. */
 	if (compliance_catalog() == NULL) {
 		fprintf(stderr, "vigil-scan: frameworks: cannot read %s (see "
 		    "the log)\n", g_conf.frameworks_dir);
-		return EX_CONFIG;
+		return VX_CONFIG;
 	}
 	if (rules_load_dir(&rules, g_conf.rules_dir, err, sizeof(err)) != 0) {
 		fprintf(stderr, "vigil-scan: rules: %s\n", err);
 		log_err("rules: %s", err);
-		return EX_CONFIG;
+		return VX_CONFIG;
 	}
+	/* A bad file is skipped, never the scan: the others' rules run. */
+	for (i = 0; i < rules.ninvalid; i++)
+		log_err("rules: %s: %s (file skipped)", rules.invalid[i].file,
+		    rules.invalid[i].error);
 	if ((db = db_new(&g_conf)) == NULL || db_connect(db) != 0) {
 		fprintf(stderr, "vigil-scan: %s\n", db ? db_error(db) :
 		    "out of memory");
-		rc = EX_CONFIG;
+		rc = db_exit(db);
 		goto out;
 	}
 	memset(&show, 0, sizeof(show));
@@ -265,7 +290,7 @@ main(int argc, char *argv[])
 	if (scan_due(db, &so, &d) != 0) {
 		progress_end(&show);
 		fprintf(stderr, "vigil-scan: %s\n", db_error(db));
-		rc = EX_CONFIG;
+		rc = db_exit(db);
 		goto out;
 	}
 	progress_end(&show);
@@ -273,25 +298,25 @@ main(int argc, char *argv[])
 		log_info("due: %ld completed, %ld failed, %ld skipped (another "
 		    "scanner), %ld stale marked failed, %ld could not run",
 		    d.completed, d.failed, d.busy, d.stale, d.errors);
-	rc = d.errors > 0 ? EX_CONFIG : d.failed > 0 ? EX_FAILED : EX_OK;
+	rc = d.errors > 0 ? db_exit(db) : d.failed > 0 ? VX_FAILED : VX_OK;
 	/* Reports posted to POST /imports that were too large to read in
 	 * their request. */
 	if ((nimp = imports_run_due(db, time(NULL))) < 0) {
 		fprintf(stderr, "vigil-scan: imports: %s\n", db_error(db));
-		rc = EX_CONFIG;
+		rc = db_exit(db);
 	} else if (nimp > 0)
 		log_info("due: %ld imports read", nimp);
 	/* Mute rules' passes over existing findings that did not fit in the
 	 * request creating or deleting the rule. */
 	if ((nimp = mutes_passes_due(db, time(NULL))) < 0) {
 		fprintf(stderr, "vigil-scan: mute passes: %s\n", db_error(db));
-		rc = EX_CONFIG;
+		rc = db_exit(db);
 	} else if (nimp > 0)
 		log_info("due: %ld mute rule passes finished", nimp);
 	/* SLA warnings and breaches of findings whose time has come. */
 	if ((nsla = sla_run_due(db, time(NULL), &nwarn, &nbreach)) < 0) {
 		fprintf(stderr, "vigil-scan: sla: %s\n", db_error(db));
-		rc = EX_CONFIG;
+		rc = db_exit(db);
 	} else if (nsla > 0)
 		log_info("due: %ld SLA warnings, %ld SLA breaches", nwarn,
 		    nbreach);
@@ -301,7 +326,7 @@ main(int argc, char *argv[])
 	if (reports_snapshot(db, time(NULL)) != 0 ||
 	    (nrep = reports_run_due(db, time(NULL), render_report)) < 0) {
 		fprintf(stderr, "vigil-scan: reports: %s\n", db_error(db));
-		rc = EX_CONFIG;
+		rc = db_exit(db);
 	} else if (nrep > 0)
 		log_info("due: %ld reports generated", nrep);
 out:

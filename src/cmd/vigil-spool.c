@@ -20,17 +20,13 @@
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
+#include "exits.h"
 #include "log.h"
 #include "netguard.h"
 #include "notify.h"
 #include "sign.h"
 #include "spool.h"
 #include "vtime.h"
-
-#define EX_OK      0
-#define EX_FAILED  1   /* --once: the database failed mid-way */
-#define EX_USAGE   64
-#define EX_CONFIG  78
 
 #define FANOUT_BATCH   500
 #define RESPONSE_KEEP  200            /* bytes of a response kept */
@@ -96,12 +92,29 @@ on_signal(int sig)
 		stop_flag = 1;
 }
 
+/* The synopsis, on stderr after a usage error; with the options too
+ * for --help, on stdout. */
 static void
-usage(void)
+usage(FILE *f, int full)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: vigil-spool [-c file] [--once] [--concurrency N]\n"
-	    "       vigil-spool --version\n");
+	    "       vigil-spool --help | --version\n");
+	if (!full)
+		return;
+	fprintf(f, "\n"
+	    "  -c, --config FILE     vigil.conf (default $VIGIL_CONF, then "
+	    "%s/vigil/vigil.conf)\n"
+	    "      --once            deliver what is due, then exit (cron); "
+	    "without it,\n"
+	    "                        run as a daemon\n"
+	    "      --concurrency N   parallel deliveries, 1 to 1024 "
+	    "(default spool_concurrency)\n"
+	    "  -h, --help            this help\n"
+	    "  -V, --version         the version\n"
+	    "\nExit status: 0 done, 64 usage, 69 database unreachable, 70 "
+	    "internal error,\n77 permission denied, 78 configuration "
+	    "(vigil-spool(8)).\n", SYSCONFDIR);
 }
 
 static size_t
@@ -656,7 +669,7 @@ run(struct spooler *s, int once)
 		} else
 			idle_rounds = 0;
 	}
-	return failed ? EX_FAILED : EX_OK;
+	return failed ? db_exit(s->db) : VX_OK;
 }
 
 int
@@ -677,7 +690,7 @@ main(int argc, char *argv[])
 	long conc = 0;
 	int ch, once = 0, rc, i;
 
-	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': cfile = optarg; break;
 		case 'o': once = 1; break;
@@ -687,23 +700,26 @@ main(int argc, char *argv[])
 			    conc > 1024) {
 				fprintf(stderr, "vigil-spool: --concurrency "
 				    "takes 1 to 1024\n");
-				return EX_USAGE;
+				return VX_USAGE;
 			}
 			break;
+		case 'h':
+			usage(stdout, 1);
+			return VX_OK;
 		case 'V':
 			printf("vigil-spool %s\n", VIGIL_VERSION);
-			return EX_OK;
+			return VX_OK;
 		default:
-			usage();
-			return EX_USAGE;
+			usage(stderr, 0);
+			return VX_USAGE;
 		}
 	}
 	if (optind != argc) {
-		usage();
-		return EX_USAGE;
+		usage(stderr, 0);
+		return VX_USAGE;
 	}
-	if (conf_start("vigil-spool", cfile, NULL) != 0)
-		return EX_CONFIG;
+	if ((rc = conf_start("vigil-spool", cfile, NULL)) != 0)
+		return rc;
 	memset(&s, 0, sizeof(s));
 	/* Every key of the ring is loaded now: a rotation (vigilctl
 	 * secrets rotate) re-seals under secret_key_file while values sealed
@@ -715,7 +731,9 @@ main(int argc, char *argv[])
 		    g_conf.secret_key_file[0] ? err : "not set");
 		log_err("secret_key_file: %s", g_conf.secret_key_file[0] ?
 		    err : "not set");
-		return EX_CONFIG;
+		return g_conf.secret_key_file[0] && access(
+		    g_conf.secret_key_file, R_OK) != 0 && errno == EACCES ?
+		    VX_NOPERM : VX_CONFIG;
 	}
 	s.n = conc > 0 ? (int)conc : g_conf.spool_concurrency;
 	/* Three quarters of the slots for one webhook, seven eighths for
@@ -741,7 +759,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "vigil-spool: webhook_lease (%d s) must be "
 		    "longer than webhook_timeout_ms (%d ms)\n", s.sc.lease_s,
 		    g_conf.webhook_timeout_ms);
-		return EX_CONFIG;
+		return VX_CONFIG;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    (s.multi = curl_multi_init()) == NULL ||
@@ -754,14 +772,14 @@ main(int argc, char *argv[])
 	    (s.busy_t = calloc((size_t)s.n, sizeof(*s.busy_t))) == NULL ||
 	    (s.db = db_new(&g_conf)) == NULL) {
 		fprintf(stderr, "vigil-spool: out of memory\n");
-		rc = EX_CONFIG;
+		rc = VX_SOFTWARE;
 		goto out;
 	}
 	curl_multi_setopt(s.multi, CURLMOPT_MAXCONNECTS, (long)s.n);
 	if (db_connect(s.db) != 0) {
 		fprintf(stderr, "vigil-spool: %s\n", db_error(s.db));
 		if (once) {
-			rc = EX_CONFIG;
+			rc = db_exit(s.db);
 			goto out;
 		}
 		/* a daemon waits for the database */

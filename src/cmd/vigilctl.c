@@ -11,11 +11,14 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "compliance.h"
 #include "buf.h"
 #include "cases.h"
 #include "conf.h"
 #include "crypto.h"
+#include "confcheck.h"
 #include "db.h"
+#include "exits.h"
 #include "events.h"
 #include "findings.h"
 #include "id.h"
@@ -27,6 +30,7 @@
 #include "mutes.h"
 #include "render.h"
 #include "secrets.h"
+#include "rules.h"
 #include "migrate.h"
 #include "sla.h"
 #include "tenants.h"
@@ -34,14 +38,15 @@
 #include "vjson.h"
 #include "vtime.h"
 
-#define EX_OK    0
-#define EX_FAIL  1
-#define EX_USAGE 2
+/* Exit statuses: exits.h's, shared by every program. EX_OK and EX_USAGE
+ * are sysexits.h's (0 and 64). */
+#define EX_FAIL  VX_FAILED
 
+/* The synopsis, to f. */
 static void
-usage(void)
+usage_to(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: vigilctl [-c file] migrate [--wait SECONDS]\n"
 	    "       vigilctl [-c file] db check\n"
 	    "       vigilctl [-c file] tenant create NAME\n"
@@ -72,7 +77,39 @@ usage(void)
 	    "[--batch N] [--max N]\n"
 	    "       vigilctl [-c file] secrets retire --key FILE\n"
 	    "       vigilctl report render --format csv|html|pdf|xlsx "
-	    "[--paper a4|letter] [--output FILE] DOCUMENT.json\n");
+	    "[--paper a4|letter] [--output FILE] DOCUMENT.json\n"
+	    "       vigilctl [-c file] config check [--user NAME]...\n"
+	    "       vigilctl [-c file] rules check [DIR]\n"
+	    "       vigilctl --help | --version\n");
+}
+
+/* After a usage error. */
+static void
+usage(void)
+{
+	usage_to(stderr);
+}
+
+/* --help: the synopsis and the options, on stdout. */
+static void
+help(void)
+{
+	usage_to(stdout);
+	printf("\n"
+	    "  -c, --config FILE   vigil.conf (default $VIGIL_CONF, then "
+	    "%s/vigil/vigil.conf)\n"
+	    "  -h, --help          this help\n"
+	    "  -V, --version       the version\n"
+	    "\nconfig check: every key of vigil.conf, the files it names as "
+	    "the users that\nread them (--user, default vigil), the "
+	    "database reachable and migrated.\n"
+	    "rules check: every rule file under DIR (default rules_dir), "
+	    "each problem with\nits file and JSON path.\n"
+	    "\nExit status: 0 done, 1 refused or failed (no such tenant, "
+	    "chain tampered), 64\nusage, 65 bad input file, 66 input file "
+	    "not found, 69 database unreachable, 70\ninternal error, 73 "
+	    "cannot write the output, 74 output error, 77 permission\n"
+	    "denied, 78 configuration (vigilctl(8)).\n", SYSCONFDIR);
 }
 
 /* Print s (NULL as "-") with its control characters, backslashes and
@@ -175,10 +212,10 @@ tenant_lookup(struct db *db, const char *name, char *id, size_t idsz)
 }
 
 /* migrate [--wait SECONDS] and db check: the exit codes of a runner that
- * found the migration lease held throughout (sysexits' EX_TEMPFAIL: run
- * again later) and of a server whose settings are refused (EX_CONFIG). */
-#define EX_MIGRATE_BUSY    75
-#define EX_MIGRATE_REFUSED 78
+ * found the migration lease held throughout (run again later) and of a
+ * server whose settings are refused. */
+#define EX_MIGRATE_BUSY    VX_BUSY
+#define EX_MIGRATE_REFUSED VX_CONFIG
 
 static int
 migrate_exit(int rc)
@@ -591,7 +628,7 @@ import_report(struct db *db, const char *tid, const char *file,
 	}
 	if ((fp = fopen(file, "rb")) == NULL) {
 		fprintf(stderr, "vigilctl: %s: cannot open\n", file);
-		return EX_FAIL;
+		return VX_NOINPUT;
 	}
 	if (imports_begin(db, tid, source, fmt, partial ? IMPORT_PARTIAL :
 	    IMPORT_FULL, legacy ? IMPORT_ALL_OR_NOTHING : 0, "vigilctl",
@@ -620,8 +657,9 @@ import_report(struct db *db, const char *tid, const char *file,
 	    imports_run(db, id, time(NULL)) < 0 ||
 	    imports_get(db, tid, id, &o) != 1)
 		goto dberr;
+	/* A failed import is a file it could not take. */
 	ret = strcmp(json_object_get_string(json_object_object_get(o,
-	    "status")), "completed") == 0 ? EX_OK : EX_FAIL;
+	    "status")), "completed") == 0 ? EX_OK : VX_DATAERR;
 	if (!legacy)
 		printf("%s\n", json_object_to_json_string_ext(o,
 		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -1158,16 +1196,19 @@ cmd_report(int argc, char **argv)
 	 * uses for an option. */
 	if ((fin = fopen(file, "rb")) == NULL) {
 		fprintf(stderr, "vigilctl: %s: %s\n", file, strerror(errno));
+		rc = errno == EACCES ? VX_NOPERM : VX_NOINPUT;
 		goto out;
 	}
 	if ((r = buf_read_fd(&in, fileno(fin))) != 0) {
 		fprintf(stderr, "vigilctl: %s: %s\n", file, r == -2 ?
 		    "larger than 64 MiB" : strerror(errno));
+		rc = r == -2 ? VX_DATAERR : VX_NOINPUT;
 		goto out;
 	}
 	if ((doc = vjson_parse(in.data ? in.data : "", in.len, 64,
 	    REPORT_DOC_MAX, &verr)) == NULL) {
 		fprintf(stderr, "vigilctl: %s: %s\n", file, verr.message);
+		rc = VX_DATAERR;
 		goto out;
 	}
 	if (strcmp(fmt, "csv") == 0)
@@ -1186,6 +1227,7 @@ cmd_report(int argc, char **argv)
 	if (r < 0) {
 		fprintf(stderr, "vigilctl: %s: ", file);
 		fout(stderr, err, "\n");
+		rc = VX_DATAERR;
 		goto out;
 	}
 	if (vals[O_OUTPUT] != NULL) {
@@ -1195,17 +1237,20 @@ cmd_report(int argc, char **argv)
 		if (f == NULL) {
 			fprintf(stderr, "vigilctl: %s: %s\n", vals[O_OUTPUT],
 			    strerror(errno));
+			rc = VX_CANTCREAT;
 			goto out;
 		}
 		bad = fwrite(outb.data, 1, outb.len, f) != outb.len;
 		if (fclose(f) != 0 || bad) {
 			fprintf(stderr, "vigilctl: %s: %s\n", vals[O_OUTPUT],
 			    strerror(errno));
+			rc = VX_IOERR;
 			goto out;
 		}
 	} else if (fwrite(outb.data, 1, outb.len, stdout) != outb.len ||
 	    fflush(stdout) != 0) {
 		fprintf(stderr, "vigilctl: stdout: %s\n", strerror(errno));
+		rc = VX_IOERR;
 		goto out;
 	}
 	rc = EX_OK;
@@ -1258,25 +1303,35 @@ conf_ring(struct crypto_ring *ring)
 	return 0;
 }
 
-/* The key in path (a --new-key or --key argument) and its id; 0, or -1
- * with the error printed. */
+/* The key in path (a --new-key or --key argument) and its id; 0, or the
+ * exit status with the error printed (66 or 77: cannot be opened; 65: not
+ * a usable key file). */
 static int
 key_arg(const char *opt, const char *path, unsigned char key[32],
     char id[CRYPTO_KEYID_LEN])
 {
 	char err[512];
 
-	if (crypto_load_key(path, key, err, sizeof(err)) != 0) {
-		fprintf(stderr, "vigilctl: %s: %s\n", opt, err);
-		return -1;
+	FILE *f;
+
+	if (crypto_load_key(path, key, err, sizeof(err)) == 0) {
+		crypto_key_id(key, id);
+		return 0;
 	}
-	crypto_key_id(key, id);
-	return 0;
+	fprintf(stderr, "vigilctl: %s: %s\n", opt, err);
+	/* Why, for the exit status: cannot be opened, or not a key. */
+	if ((f = fopen(path, "re")) == NULL)
+		return errno == EACCES || errno == EPERM ? VX_NOPERM :
+		    VX_NOINPUT;
+	fclose(f);
+	return VX_DATAERR;
 }
 
 /* secrets status | rotate --new-key FILE [--batch N] [--max N] |
- * retire --key FILE. Exits 1 on any error, when a value no key opens is
- * found, and when retire refuses. */
+ * retire --key FILE. Exits 1 when refused (the new key is not
+ * secret_key_file, retire while the key is in use, a value no key opens),
+ * 65/66/77 for a bad key file argument, 78 for a bad ring in vigil.conf,
+ * and 1 on a database error (69 when unreachable: main). */
 static int
 cmd_secrets(struct db *db, int argc, char **argv)
 {
@@ -1313,12 +1368,17 @@ cmd_secrets(struct db *db, int argc, char **argv)
 	if ((o[O_BATCH] && count_arg("--batch", o[O_BATCH], &batch) != 0) ||
 	    (o[O_MAX] && count_arg("--max", o[O_MAX], &max) != 0))
 		return EX_USAGE;
-	if (cmd == 1 && key_arg("--new-key", o[O_NEWKEY], key, id) != 0)
+	if ((cmd == 1 && (rc = key_arg("--new-key", o[O_NEWKEY], key,
+	    id)) != 0) || (cmd == 2 && (rc = key_arg("--key", o[O_KEY], key,
+	    id)) != 0))
 		goto out;
-	if (cmd == 2 && key_arg("--key", o[O_KEY], key, id) != 0)
+	rc = EX_FAIL;
+	/* The ring is vigil.conf's: a file it names that is unusable is a
+	 * configuration error. */
+	if (conf_ring(&ring) != 0) {
+		rc = VX_CONFIG;
 		goto out;
-	if (conf_ring(&ring) != 0)
-		goto out;
+	}
 
 	if (cmd == 0) {
 		if ((dbrc = secrets_census(db, &ring, &tl)) != 0)
@@ -1410,20 +1470,111 @@ out:
 	return rc;
 }
 
+/* config check [--user NAME]...: confcheck.c. Reads vigil.conf itself,
+ * since finding what is wrong with it is the point. */
+static int
+cmd_config(const char *cfile, int argc, char **argv)
+{
+	const char *users[CONFCHECK_MAX_USERS];
+	size_t n = 0;
+	int i;
+
+	if (argc < 2 || strcmp(argv[1], "check") != 0) {
+		usage();
+		return EX_USAGE;
+	}
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--user") == 0 && i + 1 < argc &&
+		    n < CONFCHECK_MAX_USERS)
+			users[n++] = argv[++i];
+		else if (strncmp(argv[i], "--user=", 7) == 0 &&
+		    argv[i][7] != '\0' && n < CONFCHECK_MAX_USERS)
+			users[n++] = argv[i] + 7;
+		else {
+			usage();
+			return EX_USAGE;
+		}
+	}
+	log_open("vigilctl", "stderr");
+	return confcheck_run(conf_path(cfile), users, n, stdout);
+}
+
+/* rules check [DIR]: every rule of every file under DIR (default
+ * rules_dir) as vigil-scan and vigil-api load them, each problem with its
+ * file and the JSON path in the rule. Control references are checked
+ * against frameworks_dir's catalogue when vigil.conf can be read, else
+ * only their form. */
+static int
+cmd_rules(const char *cfile, int argc, char **argv)
+{
+	struct ruleset rs = { NULL, 0, NULL, 0 };
+	const char *dir;
+	char err[1024];
+	size_t i;
+	int conf_ok, noperm;
+
+	if (argc < 2 || argc > 3 || strcmp(argv[1], "check") != 0) {
+		usage();
+		return EX_USAGE;
+	}
+	log_open("vigilctl", "stderr");
+	conf_ok = conf_load(&g_conf, conf_path(cfile), err, sizeof(err)) == 0;
+	/* errno is still open(2)'s or read(2)'s when that failed */
+	noperm = !conf_ok && (errno == EACCES || errno == EPERM);
+	if (!conf_ok && argc == 2) {
+		fprintf(stderr, "vigilctl: %s\n", err);
+		return noperm ? VX_NOPERM : VX_CONFIG;
+	}
+	if (!conf_ok)
+		fprintf(stderr, "vigilctl: %s: control references checked for "
+		    "their form only\n", err);
+	else if (compliance_catalog() == NULL) {
+		fprintf(stderr, "vigilctl: frameworks_dir: cannot read %s\n",
+		    g_conf.frameworks_dir);
+		return VX_CONFIG;
+	}
+	dir = argc == 3 ? argv[2] : g_conf.rules_dir;
+	if (rules_load_dir(&rs, dir, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vigilctl: ");
+		fout(stderr, err, "\n");
+		return VX_NOINPUT;
+	}
+	for (i = 0; i < rs.ninvalid; i++) {
+		fout(stdout, rs.invalid[i].file, ": ");
+		fout(stdout, rs.invalid[i].error, "\n");
+	}
+	printf("%zu rules loaded, %zu problems\n", rs.n, rs.ninvalid);
+	i = rs.ninvalid;
+	rules_free(&rs);
+	return i > 0 ? VX_DATAERR : EX_OK;
+}
+
 int
 main(int argc, char *argv[])
 {
+	static const struct option opts[] = {
+		{ "config",  required_argument, NULL, 'c' },
+		{ "help",    no_argument,       NULL, 'h' },
+		{ "version", no_argument,       NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char *cfile = NULL, *path;
 	struct db *db;
 	char err[512];
 	int ch, rc;
 
 	/* Options before the command only. */
-	while ((ch = getopt(argc, argv, "+c:h")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			cfile = optarg;
 			break;
+		case 'h':
+			help();
+			return EX_OK;
+		case 'V':
+			printf("vigilctl %s\n", VIGIL_VERSION);
+			return EX_OK;
 		default:
 			usage();
 			return EX_USAGE;
@@ -1436,9 +1587,14 @@ main(int argc, char *argv[])
 		return EX_USAGE;
 	}
 	/* Rendering a report document needs neither configuration nor
-	 * database. */
+	 * database; checking the configuration or rules reads it as it
+	 * goes. */
 	if (strcmp(argv[0], "report") == 0)
 		return cmd_report(argc, argv);
+	if (strcmp(argv[0], "config") == 0)
+		return cmd_config(cfile, argc, argv);
+	if (strcmp(argv[0], "rules") == 0)
+		return cmd_rules(cfile, argc, argv);
 	if (strcmp(argv[0], "migrate") != 0 && strcmp(argv[0], "tenant") &&
 	    strcmp(argv[0], "key") != 0 && strcmp(argv[0], "findings") != 0 &&
 	    strcmp(argv[0], "audit") != 0 && strcmp(argv[0], "events") != 0 &&
@@ -1450,15 +1606,17 @@ main(int argc, char *argv[])
 	}
 	path = conf_path(cfile);
 	if (conf_load(&g_conf, path, err, sizeof(err)) != 0) {
+		/* errno is still open(2)'s or read(2)'s when that failed */
+		rc = errno == EACCES || errno == EPERM ? VX_NOPERM : VX_CONFIG;
 		fprintf(stderr, "vigilctl: %s\n", err);
-		return EX_FAIL;
+		return rc;
 	}
 	log_open("vigilctl", "stderr");
 	/* Nothing connects until a command's first statement, so that a
 	 * usage error is reported as one whether or not the database is
-	 * up; a command that cannot reach it says so and exits 1. */
+	 * up; a command that cannot reach it says so and exits 69. */
 	if ((db = db_new(&g_conf)) == NULL)
-		return EX_FAIL;
+		return VX_SOFTWARE;
 	if (strcmp(argv[0], "migrate") == 0)
 		rc = cmd_migrate(db, argc, argv);
 	else if (strcmp(argv[0], "tenant") == 0)
@@ -1479,6 +1637,11 @@ main(int argc, char *argv[])
 		rc = cmd_secrets(db, argc, argv);
 	else
 		rc = cmd_key(db, argc, argv);
+	/* The one place a failure becomes "the database is unreachable",
+	 * whichever command met it: the same status as the other programs
+	 * give for it. */
+	if (rc == EX_FAIL && db_exit(db) == VX_DBDOWN)
+		rc = VX_DBDOWN;
 	db_free(db);
 	return rc;
 }

@@ -14,6 +14,7 @@
 
 #include "conf.h"
 #include "db.h"
+#include "exits.h"
 #include "log.h"
 
 /* attachments.c ATTACHMENT_COL_* */
@@ -1950,6 +1951,8 @@ static const char *const sqls[SQL__COUNT] = {
 	    "NOT NULL AND secret NOT LIKE ? ORDER BY id LIMIT ?",
 	[SQL_SECRETS_INTEGRATIONS_RESEAL] =
 	    "UPDATE integrations SET secret = ? WHERE id = ? AND secret = ?",
+	[SQL_MIGRATIONS_APPLIED] =
+	    "SELECT version FROM schema_migrations ORDER BY version",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */
@@ -1962,6 +1965,7 @@ struct db {
 	MYSQL			*my;
 	MYSQL_STMT		*stmts[SQL__COUNT];
 	int			 in_tx;
+	int			 tried;		/* db_connect ran */
 	char			 err[256];
 };
 
@@ -2017,6 +2021,17 @@ const char *
 db_error(struct db *db)
 {
 	return db->err;
+}
+
+int
+db_exit(struct db *db)
+{
+	/* Every failure that means the server is gone or not taking
+	 * statements (DB_DOWN) leaves the handle without a connection:
+	 * db_connect's, and db_exec's and tx_command's, which drop it. */
+	if (db == NULL)
+		return VX_SOFTWARE;
+	return db->tried && db->my == NULL ? VX_DBDOWN : VX_SOFTWARE;
 }
 
 void *
@@ -2096,6 +2111,7 @@ db_connect(struct db *db)
 
 	if (db->my != NULL)
 		return 0;
+	db->tried = 1;
 	if ((db->my = mysql_init(NULL)) == NULL) {
 		snprintf(db->err, sizeof(db->err), "mysql_init failed");
 		return DB_DOWN;

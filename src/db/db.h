@@ -430,6 +430,8 @@ enum db_stmt {
 	SQL_SECRETS_WEBHOOKS_RESEAL,
 	SQL_SECRETS_INTEGRATIONS_PAGE,
 	SQL_SECRETS_INTEGRATIONS_RESEAL,
+	/* vigilctl config check: the migrations applied */
+	SQL_MIGRATIONS_APPLIED,
 	SQL__COUNT
 };
 
@@ -488,6 +490,10 @@ void	 db_conflict_pause(int);
 struct db *db_new(const struct conf *);
 struct db *db_new_like(const struct db *);
 void	 db_free(struct db *);
+/* The exit status (exits.h) for a program stopped by this handle's last
+ * failure: VX_DBDOWN if the database could not be reached or the
+ * connection was lost, else VX_SOFTWARE. */
+int	 db_exit(struct db *);
 /* Connect now if not connected; 0 or DB_DOWN. */
 int	 db_connect(struct db *);
 /* Execute a prepared statement with params; when out is not NULL the

@@ -61,10 +61,58 @@ env_join(char *const *envp, const char *name)
 	return out;
 }
 
+/*
+ * Split the raw path raw[0..len) into the prefix the server mounted
+ * vigil-api on and the path Vigil routes on, both raw (percent-encoded as
+ * sent), into new strings *prefix and *path (NULL when out of memory).
+ *
+ * A server that mounts the program under a prefix says where the
+ * program's own part of the URL begins in PATH_INFO: Apache's
+ * ScriptAlias, an .htaccess RewriteRule to the program, nginx's
+ * fastcgi_split_path_info. PATH_INFO is decoded, so the route is the raw
+ * path's tail holding as many slashes as PATH_INFO, if that tail decodes
+ * to PATH_INFO; else (a server that rewrote the URL beyond recognition)
+ * PATH_INFO itself, under SCRIPT_NAME. Without PATH_INFO (nginx's stock
+ * fastcgi_params, whose SCRIPT_NAME is the whole path) the whole raw path
+ * is the route, as it always was.
+ */
+static void
+split_prefix(const char *raw, size_t len, const char *sn, const char *pi,
+    char **prefix, char **path)
+{
+	size_t slashes = 0, at = len;
+	const char *c;
+	char *tail;
+
+	*prefix = *path = NULL;
+	if (pi == NULL || *pi != '/') {
+		*prefix = strdup("");
+		*path = strndup(raw, len);
+		return;
+	}
+	for (c = pi; *c != '\0'; c++)
+		slashes += *c == '/';
+	while (at > 0 && slashes > 0)
+		if (raw[--at] == '/')
+			slashes--;
+	if (slashes == 0 && (tail = request_decode(raw + at, len - at, 0))
+	    != NULL) {
+		if (strcmp(tail, pi) == 0) {
+			free(tail);
+			*prefix = strndup(raw, at);
+			*path = strndup(raw + at, len - at);
+			return;
+		}
+		free(tail);
+	}
+	*prefix = strdup(sn != NULL ? sn : "");
+	*path = strdup(pi);
+}
+
 int
 request_init(struct request *r, char *const *envp)
 {
-	const char *m, *uri, *q, *cl;
+	const char *m, *uri, *q, *cl, *sn, *pi;
 	char *end;
 	size_t plen;
 	int rc = 0;
@@ -88,30 +136,37 @@ request_init(struct request *r, char *const *envp)
 	/* REQUEST_URI is the raw target as the client sent it; without it
 	 * (some CGI servers) rebuild it from SCRIPT_NAME and PATH_INFO. */
 	uri = env_get(envp, "REQUEST_URI");
+	sn = env_get(envp, "SCRIPT_NAME");
+	pi = env_get(envp, "PATH_INFO");
 	if (uri != NULL && *uri != '\0') {
 		q = strchr(uri, '?');
 		plen = q ? (size_t)(q - uri) : strlen(uri);
-		r->path = strndup(uri, plen);
+		if (plen > REQUEST_MAX_PATH)
+			rc = 414;
+		else
+			split_prefix(uri, plen, sn, pi, &r->prefix, &r->path);
 		r->query = strdup(q ? q + 1 : "");
 	} else {
-		const char *sn = env_get(envp, "SCRIPT_NAME");
-		const char *pi = env_get(envp, "PATH_INFO");
-		size_t a = sn ? strlen(sn) : 0, b = pi ? strlen(pi) : 0;
-
-		if ((r->path = malloc(a + b + 2)) != NULL)
-			snprintf(r->path, a + b + 2, "%s%s", sn ? sn : "",
-			    pi ? pi : "");
+		if (pi != NULL && *pi != '\0') {
+			r->prefix = strdup(sn ? sn : "");
+			r->path = strdup(pi);
+		} else {
+			r->prefix = strdup("");
+			r->path = strdup(sn ? sn : "");
+		}
 		q = env_get(envp, "QUERY_STRING");
 		r->query = strdup(q ? q : "");
 	}
-	if (r->path == NULL || r->query == NULL) {
+	if (r->path == NULL || r->prefix == NULL || r->query == NULL) {
 		free(r->path);
+		free(r->prefix);
 		free(r->query);
 		r->path = strdup("/");
+		r->prefix = strdup("");
 		r->query = strdup("");
-		return 500;
+		return rc ? rc : 500;
 	}
-	if (strlen(r->path) > REQUEST_MAX_PATH ||
+	if (strlen(r->prefix) + strlen(r->path) > REQUEST_MAX_PATH ||
 	    strlen(r->query) > REQUEST_MAX_QUERY)
 		rc = 414;
 
@@ -230,6 +285,7 @@ request_free(struct request *r)
 	size_t i;
 
 	free(r->path);
+	free(r->prefix);
 	free(r->query);
 	free(r->content_type);
 	free(r->authorization);

@@ -13,6 +13,7 @@
 #define REQUEST_MAX_PATHVARS 4
 #define REQUEST_MAX_PATH     2048
 #define REQUEST_MAX_QUERY    8192
+#define REQUEST_MAX_LINK     (REQUEST_MAX_PATH + 256)
 
 struct param {
 	char	*name;
@@ -24,7 +25,12 @@ struct request {
 	long long start_us;
 	/* from the environment (CGI/FastCGI params) */
 	char	 method[16];
-	char	*path;                     /* raw path, no query string */
+	char	*path;                     /* raw path, no query string,
+					    * after the prefix */
+	/* The raw path the server mounted vigil-api on ("" at the root,
+	 * "/vigil" under a sub-path): what comes before path in the
+	 * client's URL, for the links the API writes (request_link). */
+	char	*prefix;
 	char	*query;                    /* raw query string, may be "" */
 	char	*content_type;             /* NULL if absent */
 	long long content_length;          /* -1 if absent */

@@ -135,6 +135,13 @@ rules_free(struct ruleset *set)
 	free(set->rules);
 	set->rules = NULL;
 	set->n = 0;
+	for (i = 0; i < set->ninvalid; i++) {
+		free(set->invalid[i].file);
+		free(set->invalid[i].error);
+	}
+	free(set->invalid);
+	set->invalid = NULL;
+	set->ninvalid = 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -268,15 +275,132 @@ read_file(const char *path, struct buf *b, char *err, size_t errsz)
 	return rc == 0 ? 0 : -1;
 }
 
+/* Add a problem with file to set->invalid; what may start with "file: "
+ * (rules_check_rule's form), which is dropped. 0 or -1 (out of memory). */
+static int
+invalid_add(struct ruleset *set, const char *file, const char *what)
+{
+	struct rules_invalid *grown;
+	size_t flen = strlen(file);
+	char *f, *e;
+
+	if (strncmp(what, file, flen) == 0 && strncmp(what + flen, ": ",
+	    2) == 0)
+		what += flen + 2;
+	if ((grown = realloc(set->invalid, (set->ninvalid + 1) *
+	    sizeof(*grown))) == NULL)
+		return -1;
+	set->invalid = grown;
+	f = strdup(file);
+	e = strdup(what);
+	if (f == NULL || e == NULL) {
+		free(f);
+		free(e);
+		return -1;
+	}
+	set->invalid[set->ninvalid].file = f;
+	set->invalid[set->ninvalid].error = e;
+	set->ninvalid++;
+	return 0;
+}
+
+/* Validate every rule of one file's text. All good: its rules appended to
+ * good (their ids checked against prev[0..nprev) and good's), 0. Else
+ * each problem added to good->invalid and no rule of the file kept, 1.
+ * -1 on out of memory. */
+static int
+load_file(struct ruleset *good, const struct rule *prev, size_t nprev,
+    const char *text, size_t len, const char *file)
+{
+	struct vjson_err	 jerr;
+	struct rule		*tmp = NULL, *grown;
+	const struct rule	*dup;
+	json_object		*doc = NULL, *o;
+	char			 err[512];
+	size_t			 i, n = 0, count;
+	int			 rc = -1, bad = 0, isarr;
+
+	memset(&jerr, 0, sizeof(jerr));
+	if ((doc = vjson_parse(text, len, VIGIL_MAX_JSON_DEPTH,
+	    RULES_MAX_FILE, &jerr)) == NULL) {
+		snprintf(err, sizeof(err), "invalid JSON: %s", jerr.message);
+		goto bad;
+	}
+	isarr = json_object_is_type(doc, json_type_array);
+	if (!isarr && !json_object_is_type(doc, json_type_object)) {
+		snprintf(err, sizeof(err), "must hold a rule object or an "
+		    "array of rules");
+		goto bad;
+	}
+	count = isarr ? json_object_array_length(doc) : 1;
+	if (count == 0 || count > RULES_MAX_PER_FILE) {
+		snprintf(err, sizeof(err), "must hold 1 to %d rules",
+		    RULES_MAX_PER_FILE);
+		goto bad;
+	}
+	if ((tmp = calloc(count, sizeof(*tmp))) == NULL)
+		goto out;
+	/* Every rule, so that one run lists every mistake. */
+	for (i = 0; i < count; i++) {
+		struct rule r;
+
+		memset(&r, 0, sizeof(r));
+		o = isarr ? json_object_array_get_idx(doc, i) : doc;
+		if (rules_check_rule(file, o, i, &r, err, sizeof(err)) == -1) {
+			rules_check_clear(&r);
+			if (invalid_add(good, file, err) == -1)
+				goto out;
+			bad = 1;
+			continue;
+		}
+		if ((dup = find_id(prev, nprev, r.id)) != NULL ||
+		    (dup = find_id(good->rules, good->n, r.id)) != NULL ||
+		    (dup = find_id(tmp, n, r.id)) != NULL) {
+			/* worded as rules_check.c words its errors */
+			snprintf(err, sizeof(err), "rule %s: id: duplicate id "
+			    "(also in %s)", r.id, dup->file);
+			rules_check_clear(&r);
+			if (invalid_add(good, file, err) == -1)
+				goto out;
+			bad = 1;
+			continue;
+		}
+		tmp[n++] = r;
+	}
+	if (bad) {
+		rc = 1;
+		goto out;
+	}
+	if ((grown = realloc(good->rules, (good->n + n) *
+	    sizeof(*grown))) == NULL)
+		goto out;
+	good->rules = grown;
+	memcpy(good->rules + good->n, tmp, n * sizeof(*tmp));
+	good->n += n;
+	n = 0;		/* now owned by good */
+	rc = 0;
+	goto out;
+bad:
+	rc = invalid_add(good, file, err) == -1 ? -1 : 1;
+out:
+	for (i = 0; i < n; i++)
+		rules_check_clear(&tmp[i]);
+	free(tmp);
+	if (doc != NULL)
+		json_object_put(doc);
+	return rc;
+}
+
 int
 rules_load_dir(struct ruleset *set, const char *dir, char *err,
     size_t errsz)
 {
-	struct ruleset	 tmp = { NULL, 0 };
+	struct ruleset	 tmp = { NULL, 0, NULL, 0 };
 	struct names	 ns;
 	struct buf	 b;
 	struct rule	*grown;
-	char		 scratch[1];
+	struct rules_invalid *ig;
+	char		 scratch[1], why[512];
 	size_t		 i;
 	int		 rc = -1;
 
@@ -293,38 +417,41 @@ rules_load_dir(struct ruleset *set, const char *dir, char *err,
 		snprintf(err, errsz, "%s: no *.json rule files", dir);
 		goto out;
 	}
-	/* Ids already in set count as duplicates too. */
 	for (i = 0; i < ns.n; i++) {
 		buf_reset(&b);
-		if (read_file(ns.v[i], &b, err, errsz) == -1)
-			goto out;
-		if (rules_parse(&tmp, b.data != NULL ? b.data : "", b.len,
-		    ns.v[i], err, errsz) == -1)
-			goto out;
-	}
-	for (i = 0; i < tmp.n; i++) {
-		const struct rule *d = find_id(set->rules, set->n,
-		    tmp.rules[i].id);
-
-		if (d != NULL) {
-			snprintf(err, errsz, "%s: rule %s: id: duplicate id "
-			    "(also in %s)", tmp.rules[i].file,
-			    tmp.rules[i].id, d->file);
-			goto out;
+		if (read_file(ns.v[i], &b, why, sizeof(why)) == -1) {
+			if (invalid_add(&tmp, ns.v[i], why) == -1)
+				goto oom;
+			continue;
 		}
+		/* Ids already in set count as duplicates too. */
+		if (load_file(&tmp, set->rules, set->n, b.data != NULL ?
+		    b.data : "", b.len, ns.v[i]) == -1)
+			goto oom;
 	}
 	if ((grown = realloc(set->rules, (set->n + tmp.n) *
-	    sizeof(*grown))) == NULL) {
-		snprintf(err, errsz, "%s: out of memory", dir);
-		goto out;
-	}
+	    sizeof(*grown))) == NULL)
+		goto oom;
 	set->rules = grown;
-	memcpy(set->rules + set->n, tmp.rules, tmp.n * sizeof(*tmp.rules));
+	if ((ig = realloc(set->invalid, (set->ninvalid + tmp.ninvalid) *
+	    sizeof(*ig))) == NULL && set->ninvalid + tmp.ninvalid > 0)
+		goto oom;
+	set->invalid = ig;
+	if (tmp.n > 0)
+		memcpy(set->rules + set->n, tmp.rules,
+		    tmp.n * sizeof(*tmp.rules));
 	set->n += tmp.n;
+	if (tmp.ninvalid > 0)
+		memcpy(set->invalid + set->ninvalid, tmp.invalid,
+		    tmp.ninvalid * sizeof(*tmp.invalid));
+	set->ninvalid += tmp.ninvalid;
 	free(tmp.rules);
-	tmp.rules = NULL;
-	tmp.n = 0;
+	free(tmp.invalid);
+	memset(&tmp, 0, sizeof(tmp));
 	rc = 0;
+	goto out;
+oom:
+	snprintf(err, errsz, "%s: out of memory", dir);
 out:
 	rules_free(&tmp);
 	buf_free(&b);

@@ -42,9 +42,18 @@ struct rule {
 	char			*file;          /* where it was loaded from */
 };
 
+/* One problem with a rule file that rules_load_dir skipped: a file with
+ * two bad rules gives two. */
+struct rules_invalid {
+	char		*file;		/* as loaded: DIR/azure/x.json */
+	char		*error;		/* "rule ID: PATH: what", no file */
+};
+
 struct ruleset {
 	struct rule	*rules;
 	size_t		 n;
+	struct rules_invalid *invalid;	/* rules_load_dir's skipped files */
+	size_t		 ninvalid;
 };
 
 /* The catalogue that rules' framework references are checked against
@@ -57,8 +66,12 @@ void	 rules_use_catalog(const struct catalog *);
  * "FILE: rule ID: PATH: what" into err; set is left as it was. Pure. */
 int	 rules_parse(struct ruleset *set, const char *text, size_t len,
 	    const char *file, char *err, size_t errsz);
-/* Load every *.json under dir (recursively, sorted), validating all; a
- * duplicate rule id is an error. 0 or -1 with err set. */
+/* Load every *.json under dir (recursively, sorted), validating every
+ * rule of every file. A file that cannot be read, is not JSON, holds a bad
+ * rule or repeats a rule id already loaded is skipped whole, each of its
+ * problems added to set->invalid, and the others are loaded: one bad file
+ * never stops the rest. 0, or -1 with err set (and set as it was) when
+ * dir cannot be read, holds no *.json file, or on out of memory. */
 int	 rules_load_dir(struct ruleset *set, const char *dir, char *err,
 	    size_t errsz);
 void	 rules_free(struct ruleset *set);

@@ -704,6 +704,15 @@ reconcile(struct ctx *c)
 	size_t i, j;
 	long n;
 
+	/* With rule files skipped as invalid (rules_load_dir), the findings
+	 * of their rules are not seen either, and cannot be told from those
+	 * that are gone: none is resolved until the files are fixed. */
+	if (c->opts->rules != NULL && c->opts->rules->ninvalid > 0) {
+		log_warn("integration %s: %zu problems in rule files "
+		    "(vigilctl rules check): findings no longer seen are not "
+		    "resolved", c->integration_id, c->opts->rules->ninvalid);
+		return 0;
+	}
 	if (c->opts->dry_run)
 		return reconcile_dry(c);
 	/* Once per provider among the rules ("azure"). */

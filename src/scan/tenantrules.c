@@ -85,7 +85,7 @@ tenantrules_load(struct db *db, const char *tenant_id,
 	    DB_STR(tenant_id) }, 1, &res)) != 0)
 		goto fail;
 	for (i = 0; i < res->nrows; i++) {
-		struct ruleset one = { NULL, 0 };
+		struct ruleset one = { NULL, 0, NULL, 0 };
 		const char *body = db_cell(res, i, CUSTOM_C_BODY);
 		char err[512];
 
@@ -292,7 +292,7 @@ tenantrules_create(struct db *db, const char *tenant_id,
     const char *actor, time_t now, char *id_out, size_t id_outsz,
     char *err, size_t errsz, int *rc)
 {
-	struct ruleset one = { NULL, 0 };
+	struct ruleset one = { NULL, 0, NULL, 0 };
 	struct db_res *cnt = NULL;
 	json_object *doc = NULL;
 	enum tenantrules_outcome o = TENANTRULES_INVALID;

@@ -34,7 +34,7 @@ also on failure and on Ctrl-C.
   cluster.py up ROOT [--srcdir DIR] [--builddir DIR] [--lifetime S]
                      [--topology galera|replica]
   cluster.py down ROOT
-  cluster.py test [ROOT] [--scenario NAME ...] [--keep]
+  cluster.py test [ROOT] [--ci] [--scenario NAME ...] [--timeout S] [--keep]
                   [--topology galera|replica]
 
 --topology replica: the other supported topology instead of Galera: db1 a
@@ -43,16 +43,21 @@ the replica read-only), every Vigil host connected to db1 itself (no
 HAProxy, no automatic failover; db3 and dbproxy stay empty); "test" then
 runs the replica scenario (scenarios.REPLICA_SCENARIOS) alone.
 
-Scenarios (scenarios.SCENARIOS): writer-kill, partition. Probes, run only when named
-(scenarios.PROBES): two-writers, what the code does today when two nodes
-take writes at once (expected to fail until it is Galera-correct).
+Scenarios (scenarios.SCENARIOS): writer-kill, partition, api-kill,
+scan-kill, spooler-kill, full-restart; --ci runs CI's short set
+(scenarios.CI_SCENARIOS). Probes, run only when named (scenarios.PROBES):
+two-writers, what the code does today when two nodes take writes at once
+(expected to fail until it is Galera-correct). --timeout bounds the whole
+test (default 2400 s, 900 with --ci). "down ROOT" also removes the
+namespaces of its prefix that a harness killed before its own "down" left
+behind.
 
 "test" runs the smoke test (tenant and key, findings from a scan the
 scanner hosts run, finding actions and alerts through the load balancer,
 each seen on every Galera node with wsrep_sync_wait, a webhook delivered to
 the receiver host) and then each scenario asked for (default: all there
 are; see SCENARIOS), printing a table of what was lost and how long
-clients saw errors. Exit 0 when all passed.
+clients saw errors (scenarios.summary). Exit 0 when all passed.
 """
 
 import argparse
@@ -422,7 +427,10 @@ wsrep-node-name = {node}
 # An rsync SST blocks its donor for its length: prefer a node that is not
 # HAProxy's writer (db1, then db2), then any.
 wsrep-sst-donor = "{self.donors(node)}"
-wsrep-provider-options = "gcache.size=128M; gcache.dir={data}"
+# gcache.recover: a node restarted after a crash (or the whole cluster after a
+# full shutdown) keeps its write-set cache, so that the others rejoin it by
+# IST rather than a full SST, which blocks its donor.
+wsrep-provider-options = "gcache.size=128M; gcache.dir={data}; gcache.recover=yes"
 [client]
 socket = {self.db_sock(node)}
 """)
@@ -432,6 +440,78 @@ socket = {self.db_sock(node)}
     def donors(node):
         order = [n for n in reversed(DB_NODES) if n != node]
         return ",".join(order) + ","
+
+    def grastate(self, node):
+        """What the node's grastate.dat says: {"uuid", "seqno",
+        "safe_to_bootstrap"}, or None without one. seqno is -1 while the
+        node runs and after it was killed."""
+        try:
+            with open(os.path.join(self.hostdir(node), "data",
+                                   "grastate.dat")) as f:
+                text = f.read()
+        except OSError:
+            return None
+        out = {}
+        for key in ("uuid", "seqno", "safe_to_bootstrap"):
+            m = re.search(r"^%s:\s*(\S+)" % key, text, re.M)
+            if m:
+                out[key] = m.group(1)
+        out["seqno"] = int(out.get("seqno", "-1"))
+        out["safe_to_bootstrap"] = int(out.get("safe_to_bootstrap", "0"))
+        return out
+
+    def position(self, node):
+        """(seqno, how, "uuid:seqno" or None) of a stopped node: from
+        grastate.dat when it was shut down cleanly, else recovered from
+        InnoDB with mariadbd --wsrep-recover (how: "grastate" or
+        "recovered"). seqno -1 when neither says."""
+        g = self.grastate(node) or {"seqno": -1}
+        if g["seqno"] >= 0:
+            return g["seqno"], "grastate", None
+        pos = self.recover_position(node, self.my_cnf(node))
+        if pos:
+            return int(pos.rsplit(":", 1)[1]), "recovered", pos
+        return -1, "unknown", None
+
+    def set_safe_to_bootstrap(self, node):
+        """Mark node's grastate.dat safe_to_bootstrap: 1 (in place, so that
+        its owner stays mariadbd's user): Galera refuses to bootstrap from a
+        node that did not leave the cluster last and cleanly, which is what
+        an operator confirms here after comparing the positions."""
+        path = os.path.join(self.hostdir(node), "data", "grastate.dat")
+        with open(path, "r+") as f:
+            text = f.read()
+            text = re.sub(r"^safe_to_bootstrap:.*$", "safe_to_bootstrap: 1",
+                          text, flags=re.M)
+            f.seek(0)
+            f.write(text)
+            f.truncate()
+
+    def restart_all(self, timeout=240.0):
+        """After a full shutdown: bootstrap from the most advanced node
+        (the highest seqno, from grastate.dat or --wsrep-recover; on a tie,
+        the one grastate.dat already marks safe, then the first), then
+        start the others, which rejoin it (IST). Returns {node: (seqno,
+        how)} and the node bootstrapped."""
+        for n in DB_NODES:
+            if self.pid(n) is not None:
+                raise StackError("restart_all: %s still runs" % n)
+        pos = {n: self.position(n) for n in DB_NODES}
+        first = max(DB_NODES, key=lambda n: (
+            pos[n][0], (self.grastate(n) or {}).get("safe_to_bootstrap", 0),
+            -DB_NODES.index(n)))
+        if pos[first][0] < 0:
+            raise StackError("no node knows its position: %s" % pos)
+        log("positions: %s; bootstrapping from %s" % (
+            ", ".join("%s %d (%s)" % (n, p[0], p[1])
+                      for n, p in pos.items()), first))
+        self.set_safe_to_bootstrap(first)
+        self.db_start(first, bootstrap=True, timeout=timeout,
+                      start_position=pos[first][2])
+        for n in DB_NODES:
+            if n != first:
+                self.db_start(n, timeout=timeout)
+        return {n: p[:2] for n, p in pos.items()}, first
 
     def recover_position(self, node, cnf):
         """A node killed with SIGKILL left seqno -1 in grastate.dat: its
@@ -467,9 +547,11 @@ socket = {self.db_sock(node)}
         log("%s: recovered position %s" % (node, found[-1]))
         return found[-1]
 
-    def db_start(self, node, bootstrap=False, timeout=180.0):
-        """Start one node; the first with --wsrep-new-cluster. Returns once
-        it is Synced."""
+    def db_start(self, node, bootstrap=False, timeout=180.0,
+                 start_position=None):
+        """Start one node; the first with --wsrep-new-cluster (from
+        start_position when given: a position --wsrep-recover found).
+        Returns once it is Synced."""
         cnf = self.my_cnf(node)
         data = os.path.join(self.hostdir(node), "data")
         if bootstrap and not os.path.isdir(os.path.join(data, "mysql")):
@@ -491,6 +573,8 @@ socket = {self.db_sock(node)}
         argv = [which("mariadbd", "mysqld"), "--defaults-file=" + cnf]
         if bootstrap:
             argv.append("--wsrep-new-cluster")
+            if start_position:
+                argv.append("--wsrep-start-position=" + start_position)
         else:
             pos = self.recover_position(node, cnf)
             if pos:
@@ -742,6 +826,11 @@ global
             "allow_http_webhooks": "true",
             "trusted_proxies": addr("lb") + "/32",
             "spool_poll_ms": "200",
+            # A spooler killed mid-delivery leaves its claimed deliveries
+            # leased: the other takes them over once the lease expires
+            # (default 60 s; the scenarios wait for every delivery).
+            "webhook_lease": "10",
+            "webhook_timeout_ms": "5000",
         }
         kv.update(extra)
         with open(path, "w") as f:
@@ -765,10 +854,17 @@ global
         os.makedirs(os.path.join(d, "tmp"), exist_ok=True)
         shutil.copy(stack.NGINX_FASTCGI_PARAMS,
                     os.path.join(d, "fastcgi_params"))
+        # As installed on a Debian host: the server (etc/nginx/vigil.conf)
+        # including snippets/vigil.conf (etc/nginx/vigil-snippet.conf),
+        # whose fastcgi_pass names the upstream below.
+        os.makedirs(os.path.join(d, "snippets"), exist_ok=True)
+        with open(os.path.join(d, "snippets", "vigil.conf"), "w") as f:
+            f.write(self.ctl.fill("etc/nginx/vigil-snippet.conf", {
+                "FCGI_ADDR": "vigil_api"}))
         snippet = os.path.join(d, "vigil.conf")
         with open(snippet, "w") as f:
             f.write(self.ctl.fill("etc/nginx/vigil.conf", {
-                "LISTEN": addr("lb") + ":80", "FCGI_ADDR": "vigil_api"}))
+                "LISTEN": addr("lb") + ":80", "SERVER_NAME": "_"}))
         # The upstream of several API hosts: the shipped sample
         # (etc/nginx/vigil-upstream.conf), filled in.
         upstream = os.path.join(d, "vigil-upstream.conf")
@@ -808,9 +904,14 @@ http {{
         """vigil-scan --due every SCAN_EVERY seconds, for at most
         lifetime seconds: the loop ends by itself."""
         conf = self.write_conf(self.conf(host))
+        # Each line of vigil-scan's log prefixed with the wall clock to the
+        # microsecond ($EPOCHREALTIME, no fork): its own stamps have whole
+        # seconds, too coarse to tell whether two scanners' scans of one
+        # integration overlapped (scenarios.scan_overlaps).
         script = ('end=$((SECONDS + %d)); while [ $SECONDS -lt $end ]; do '
-                  '"$0" -c "$1" --due; sleep %d; done' % (
-                      self.lifetime, SCAN_EVERY))
+                  '"$0" -c "$1" --due 2>&1 | while IFS= read -r l; do '
+                  'printf "%%s %%s\\n" "$EPOCHREALTIME" "$l"; done; '
+                  'sleep %d; done' % (self.lifetime, SCAN_EVERY))
         self.spawn(host, host, ["bash", "-c", script,
                                 self.ctl.vigil_scan_bin, conf],
                    env=self.ctl.env())
@@ -859,8 +960,10 @@ http {{
         existing = [n for n in netns_list() if n.startswith(NS_PREFIX)]
         if existing:
             raise StackError("namespaces %s exist already: a cluster is up "
-                             "(cluster.py down ROOT first)" %
-                             " ".join(existing))
+                             "(cluster.py down ROOT first; with "
+                             "VIGIL_CLUSTER_PREFIX=%s, any ROOT also removes "
+                             "what a killed harness left)" %
+                             (" ".join(existing), NS_PREFIX))
         # From here on, down() owns the namespaces (even half made).
         self.state["started"] = time.time()
         self.save()
@@ -907,9 +1010,10 @@ http {{
             "%s curl %s/api/v1/...)" % (time.monotonic() - t0, self.url(),
                                         ns("client"), self.url()))
 
-    def down(self):
+    def down(self, stale=False):
         """Stop everything by pid, front to back, the database last; then
-        the namespaces."""
+        the namespaces (stale: also namespaces of this prefix that ROOT
+        does not know, left by a harness killed before its "down")."""
         procs = self.state.get("procs", {})
         order = (["lb"] + list(SCAN_HOSTS) + list(SPOOL_HOSTS) +
                  ["receiver"] + list(API_HOSTS) + ["haproxy"] +
@@ -918,7 +1022,11 @@ http {{
             if name in procs:
                 self.stop(name, timeout=60 if name in DB_NODES else 20)
         self.reap()
-        if self.state.get("started"):
+        # Also namespaces of this prefix that a harness killed before its
+        # own "down" left behind (ROOT then knows nothing of them): what
+        # runs in them is killed by the pids the kernel lists.
+        if self.state.get("started") or (stale and any(
+                n.startswith(NS_PREFIX) for n in netns_list())):
             net_down()
             self.state.pop("started", None)
             self.save()
@@ -994,19 +1102,28 @@ def main(argv=None):
                          "an asynchronous replica (db2) with GTIDs, every "
                          "Vigil host on the primary, no HAProxy (replica; "
                          "test runs the replica scenario)")
+    ap.add_argument("--ci", action="store_true",
+                    help="test: the smoke test and CI's short set of "
+                         "scenarios (scenarios.CI_SCENARIOS) instead of "
+                         "every one")
+    ap.add_argument("--timeout", type=int, default=None,
+                    help="test: stop (and fail) after this many seconds "
+                         "(default 900 with --ci, else 2400)")
     # ROOT may come after the options too.
     a = ap.parse_intermixed_args(argv)
     if os.geteuid() != 0:
         print("cluster.py: needs root (ip netns)", file=sys.stderr)
         return 2
     if a.command == "test":
+        if a.timeout is None:
+            a.timeout = 900 if a.ci else 2400
         return scenarios.run(a)
     if not a.root:
         ap.error("ROOT is required")
     c = Cluster(a.root, a.srcdir, a.builddir, a.lifetime,
                 topology=a.topology if a.command == "up" else None)
     if a.command == "down":
-        c.down()
+        c.down(stale=True)
         print("stopped")
         return 0
     if a.command == "status":

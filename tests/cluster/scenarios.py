@@ -10,6 +10,20 @@ the read): every acknowledged (2xx) write is there, and exactly once;
 reached the receiver (duplicates counted: delivery is at least once).
 The service may answer 503 while it cannot write; a 500 or a transport
 error is a failure. Every loop here has a deadline.
+
+The load (Load) is mixed: clients acting on findings (PATCH notes = a
+fresh token), sending alerts one at a time and in batches (external_id = a
+fresh token), queueing scans of a sizeable inventory that the two scanner
+hosts run (vigil-scan --due), and every event they make delivered to the
+receiver host by the spooler hosts. verify() then checks, on every node:
+each acknowledged token once in its table, once in the audit log, once
+among the events; no finding or alert stored twice; every acknowledged
+scan there; "vigilctl audit verify" for every tenant; every committed
+event of the tenant at the receiver (duplicates counted); no integration
+scanned by two scanners at once (scan_overlaps). The table at the end
+(summary) has one line per scenario: acknowledged writes lost, events
+lost, duplicate deliveries, how long clients saw errors, 5xx other than
+503.
 """
 
 import collections
@@ -29,6 +43,9 @@ import cluster as cl
 from stack import StackError, log
 
 SMOKE_TENANT = "smoke"
+# The resources of the estate the load's scans rescan (Tenant.add_estate):
+# some 1,200 findings, a rescan of a few seconds.
+ESTATE = 1000
 
 
 class Fail(Exception):
@@ -69,10 +86,13 @@ class Tenant:
                                        name="cluster")
         self.api = cl.Client(c.url(), self.key)
 
-    def webhook(self):
+    def webhook(self, path=None):
+        """A webhook for every event to the receiver host, at /ok/NAME
+        (answered at once) or path (e.g. "slow/150/NAME")."""
         s, b = self.api.call("POST", "/api/v1/webhooks", {
-            "url": "http://%s:%d/ok/%s" % (cl.addr("receiver"),
-                                          cl.RECEIVER_PORT, self.name),
+            "url": "http://%s:%d/%s" % (cl.addr("receiver"),
+                                       cl.RECEIVER_PORT,
+                                       path or "ok/" + self.name),
             "events": ["*"],
             "secret": "whsec_" + secrets.token_hex(16)})
         check(s == 201, "POST /webhooks: %s %s" % (s, b))
@@ -100,6 +120,34 @@ class Tenant:
             scan_id, timeout))
         check(b["status"] == "completed", "scan failed: %s" % b)
         return scan_id
+
+    def add_estate(self, resources, timeout=600):
+        """An inventory integration of RESOURCES resources cloned from the
+        sample (as bench/scan.py makes it) and its first scan, run by a
+        scanner host: the load's scans (Load) rescan it."""
+        sys.path.insert(0, os.path.join(self.c.srcdir, "bench"))
+        import scan as benchscan
+        inv = os.path.join(self.c.root, "estate-" + self.name)
+        os.makedirs(inv, exist_ok=True)
+        benchscan.write_inventory(inv, benchscan.templates(self.c.srcdir),
+                                  resources)
+        self.estate = self.c.ctl.vigilctl(
+            "integration", "add-inventory", "--tenant", self.name,
+            "--name", "estate of %d" % resources, "--path",
+            inv).stdout.strip()
+        s, b = self.api.call("POST", "/api/v1/scans",
+                             {"integration_id": self.estate})
+        check(s == 202, "POST /scans: %s %s" % (s, b))
+
+        def done():
+            s2, b2 = self.api.call("GET", "/api/v1/scans/" + b["scan_id"])
+            return b2 if s2 == 200 and b2["status"] in (
+                "completed", "failed") else None
+        r = until(done, timeout, 1)
+        check(r is not None and r["status"] == "completed",
+              "the estate's first scan: %s" % (r or "not finished within "
+                                               "%ds" % timeout))
+        return r
 
     def findings(self):
         s, b = self.api.call("GET", "/api/v1/findings?state=all&limit=500")
@@ -147,87 +195,194 @@ def receiver_ids(c):
     return out
 
 
-def delivered(c, tenant_id, node, timeout=90):
-    """(missing, duplicates): the tenant's committed events (read on node)
-    the receiver has not had after waiting up to timeout, and how many
-    deliveries repeated an event."""
+def delivered(c, tenant_id, node, stall=90, cap=420):
+    """(missing, repeated, events): the tenant's committed events (read
+    on node) the receiver has not had, waiting while the receiver still
+    gets deliveries (until none came for stall seconds, at most cap
+    seconds: a spooler works through a backlog at its own pace); the
+    events it got more than once, with how many times; every event id."""
     events = set(node_events(c, node, tenant_id))
-    got = until(lambda: (lambda r: r if events <= set(r) else None)(
-        receiver_ids(c)), timeout, 1) or receiver_ids(c)
+    deadline = time.monotonic() + cap
+    last, last_change = -1, time.monotonic()
+    while True:
+        got = receiver_ids(c)
+        if events <= set(got):
+            break
+        now = time.monotonic()
+        if len(got) != last:
+            last, last_change = len(got), now
+        if now - last_change > stall or now > deadline:
+            break
+        time.sleep(1)
     missing = sorted(events - set(got))
-    dups = sum(n - 1 for e, n in got.items() if e in events and n > 1)
-    return missing, dups, len(events)
+    return missing, {e: got[e] for e in events if got.get(e, 0) > 1}, \
+        events
+
+
+def deliveries_of(c, node, event_ids):
+    """What the deliveries table says of some events: {(status,
+    attempts, last error): how many}."""
+    if not event_ids:
+        return {}
+    rows = c.rows(node, SYNC + (
+        "SELECT status, attempts, COALESCE(last_error, '-') FROM "
+        "vigil.deliveries WHERE event_id IN (%s)" % ", ".join(
+            "'%s'" % e for e in event_ids)))
+    return dict(collections.Counter(tuple(r) for r in rows))
 
 
 # --- load ------------------------------------------------------------------------
 
 class Load:
-    """Client threads acting on findings (PATCH notes = a fresh token) and
-    sending alerts (external_id = a fresh token) through the load balancer,
-    every request recorded: (start, end, kind, token, status)."""
+    """Client threads through the load balancer, every request recorded
+    as (start, end, kind, token, status):
 
-    def __init__(self, name, tenant, findings, writers=3, alerters=1):
+      writers   PATCH a finding's notes to a fresh token ("finding")
+      alerters  POST /alerts, external_id a fresh token ("alert")
+      batchers  POST /alerts/batch of BATCH alerts, each a fresh token
+                ("batch"; the items acknowledged 200/201 in the answer
+                are kept in batch_acked)
+      scans     queue a scan of the tenant's estate (tenant.estate, when it
+                has one) through POST /scans ("scan", token = the scan id),
+                follow it to its end (GET, "read"), and queue the next
+    """
+
+    BATCH = 20
+
+    def __init__(self, name, tenant, findings, writers=3, alerters=1,
+                 batchers=1, scans=True):
         self.name = name
         self.t = tenant
         self.findings = findings
         self.writers = writers
         self.alerters = alerters
+        self.batchers = batchers
+        self.scans = scans and getattr(tenant, "estate", None) is not None
         self.stop_at = None
         self.stopping = threading.Event()
         self.lock = threading.Lock()
         self.log = []
+        self.batch_acked = set()
+        self.scan_outcomes = collections.Counter()
         self.threads = []
+
+    def _record(self, t0, kind, tok, s):
+        with self.lock:
+            self.log.append((t0, time.monotonic(), kind, tok, s))
+
+    def running(self):
+        return not self.stopping.is_set() and time.monotonic() < self.stop_at
 
     def _patch(self, i):
         n = 0
-        while not self.stopping.is_set() and time.monotonic() < self.stop_at:
+        while self.running():
             fid = self.findings[(i + n * self.writers) % len(self.findings)]
             tok = "tok-%s-w%d-%d" % (self.name, i, n)
             n += 1
             t0 = time.monotonic()
             s, _ = self.t.api.call("PATCH", "/api/v1/findings/" + fid,
-                                   {"notes": tok}, timeout=20)
-            with self.lock:
-                self.log.append((t0, time.monotonic(), "finding", tok, s))
+                                   {"notes": tok}, timeout=60)
+            self._record(t0, "finding", tok, s)
             if s != 200:
                 time.sleep(0.1)
 
-    def _alert(self, i):
-        n = 0
-        while not self.stopping.is_set() and time.monotonic() < self.stop_at:
-            tok = "tok-%s-a%d-%d" % (self.name, i, n)
-            n += 1
-            t0 = time.monotonic()
-            s, _ = self.t.api.call("POST", "/api/v1/alerts", {
-                "source": "cluster-test", "external_id": tok,
+    @staticmethod
+    def alert(tok, n):
+        return {"source": "cluster-test", "external_id": tok,
                 "severity": "medium", "title": "cluster test " + tok,
                 "detected_at": "2026-12-01T00:00:00Z",
                 "asset": {"hostname": "host-%d" % (n % 7)},
                 "observables": [{"type": "ip", "value": "203.0.113.%d" %
-                                 (n % 250 + 1)}]}, timeout=20)
-            with self.lock:
-                self.log.append((t0, time.monotonic(), "alert", tok, s))
+                                 (n % 250 + 1)}]}
+
+    def _alert(self, i):
+        n = 0
+        while self.running():
+            tok = "tok-%s-a%d-%d" % (self.name, i, n)
+            n += 1
+            t0 = time.monotonic()
+            s, _ = self.t.api.call("POST", "/api/v1/alerts",
+                                   self.alert(tok, n), timeout=60)
+            self._record(t0, "alert", tok, s)
             if s not in (200, 201):
                 time.sleep(0.1)
 
+    def _batch(self, i):
+        n = 0
+        while self.running():
+            toks = ["tok-%s-b%d-%d-%d" % (self.name, i, n, k)
+                    for k in range(self.BATCH)]
+            n += 1
+            t0 = time.monotonic()
+            s, b = self.t.api.call("POST", "/api/v1/alerts/batch", {
+                "alerts": [self.alert(tok, n + k)
+                           for k, tok in enumerate(toks)]}, timeout=60)
+            self._record(t0, "batch", toks[0], s)
+            if s == 200 and isinstance(b, dict):
+                ok = {r.get("index") for r in b.get("results", [])
+                      if r.get("status") in (200, 201)}
+                with self.lock:
+                    self.batch_acked.update(toks[k] for k in ok
+                                            if isinstance(k, int) and
+                                            0 <= k < len(toks))
+            else:
+                time.sleep(0.2)
+
+    def _scan(self):
+        while self.running():
+            t0 = time.monotonic()
+            s, b = self.t.api.call("POST", "/api/v1/scans", {
+                "integration_id": self.t.estate}, timeout=60)
+            sid = b.get("scan_id") if s == 202 and isinstance(b, dict) \
+                else None
+            self._record(t0, "scan", sid or "-", s)
+            if sid is None:
+                time.sleep(1)
+                continue
+            # Followed to its end; a scan a dead scanner left running is
+            # failed by the next --due, so this ends too.
+            while self.running():
+                time.sleep(1)
+                t0 = time.monotonic()
+                s, b = self.t.api.call("GET", "/api/v1/scans/" + sid,
+                                       timeout=60)
+                self._record(t0, "read", sid, s)
+                if s == 200 and b["status"] in ("completed", "failed"):
+                    with self.lock:
+                        self.scan_outcomes[b["status"]] += 1
+                    break
+            time.sleep(1)
+
     def start(self, max_seconds):
         self.stop_at = time.monotonic() + max_seconds
-        for i in range(self.writers):
-            self.threads.append(threading.Thread(target=self._patch,
-                                                 args=(i,), daemon=True))
-        for i in range(self.alerters):
-            self.threads.append(threading.Thread(target=self._alert,
-                                                 args=(i,), daemon=True))
+        for n, fn in ((self.writers, self._patch),
+                      (self.alerters, self._alert),
+                      (self.batchers, self._batch)):
+            for i in range(n):
+                self.threads.append(threading.Thread(target=fn, args=(i,),
+                                                     daemon=True))
+        if self.scans:
+            self.threads.append(threading.Thread(target=self._scan,
+                                                 daemon=True))
         for t in self.threads:
             t.start()
 
     def stop(self):
         self.stopping.set()
         for t in self.threads:
-            t.join(30)
+            t.join(90)
 
     def acked(self):
-        return {tok for _, _, _, tok, s in self.log if s in (200, 201)}
+        """The tokens of every acknowledged finding action and alert
+        (single or in a batch)."""
+        with self.lock:
+            return {tok for _, _, kind, tok, s in self.log
+                    if kind in ("finding", "alert") and s in (200, 201)} | \
+                set(self.batch_acked)
+
+    def acked_scans(self):
+        return {tok for _, _, kind, tok, s in self.log
+                if kind == "scan" and s == 202}
 
     def statuses(self):
         return collections.Counter(s for *_, s in self.log)
@@ -236,7 +391,7 @@ class Load:
         """(first, last, seconds) of the non-2xx answers after time
         after, relative to it; None when there was none."""
         errs = [(t0, t1) for t0, t1, _, _, s in self.log
-                if s not in (200, 201) and t1 >= after]
+                if not 200 <= s < 300 and t1 >= after]
         if not errs:
             return None
         first = min(t0 for t0, _ in errs) - after
@@ -247,11 +402,24 @@ class Load:
 # --- results ---------------------------------------------------------------
 
 class Result:
+    """A scenario's outcome: its detailed rows, its failures, and the
+    figures of the summary table (summary())."""
+
     def __init__(self, name):
         self.name = name
         self.rows = collections.OrderedDict()
         self.failures = []
         self.notes = []
+        self.acked = 0          # acknowledged writes, every load
+        self.lost = 0           # of those, missing on some node
+        self.events = 0         # events the tenant committed meanwhile
+        self.events_lost = 0    # never delivered
+        self.dups = 0           # repeated deliveries the receiver saw
+        self.windows = []       # seconds of errors clients saw, per load
+        self.bad5xx = 0         # 5xx answers other than 503 (not allowed)
+        self.allowed502 = 0     # 502 to a request in flight at an API kill
+        self.noanswer = 0       # requests without an answer
+        self.seconds = 0.0
 
     def fail(self, msg):
         self.failures.append(msg)
@@ -259,15 +427,150 @@ class Result:
     def ok(self):
         return not self.failures
 
+    def merge(self, sub, suffix):
+        """sub's rows (named with suffix), failures and figures into
+        this one: a scenario with a second load."""
+        for k, v in sub.rows.items():
+            self.rows["%s (%s)" % (k, suffix)] = v
+        self.failures += sub.failures
+        for k in ("acked", "lost", "events", "dups", "bad5xx",
+                  "allowed502", "noanswer"):
+            setattr(self, k, getattr(self, k) + getattr(sub, k))
+        self.events_lost = max(self.events_lost, sub.events_lost)
+        self.windows += sub.windows
+
+
+# tenant id -> {event id: deliveries} of the events the receiver had got
+# more than once, and the set of the tenant's events, at the last
+# verify(): a scenario's figures are what came since.
+DUPS_SEEN = {}
+EVENTS_SEEN = {}
+
+
+def tenant_names(c):
+    r = c.ctl.vigilctl("tenant", "list")
+    return [line.split("\t")[1] for line in r.stdout.splitlines()[1:]
+            if "\t" in line]
+
+
+def token_rows(c, node, sql, load_name):
+    """token -> how many rows of sql (one text column) name it (a row
+    naming a token twice counts once)."""
+    out = collections.Counter()
+    mine = "tok-%s-" % load_name
+    for (text,) in c.rows(node, SYNC + sql):
+        for tok in set(re.findall(r"tok-[0-9a-z-]+[0-9]", text)):
+            if tok.startswith(mine):
+                out[tok] += 1
+    return out
+
+
+def node_audit(c, node, tenant_id, load_name):
+    """token -> audit entries naming it: the entry of a finding action
+    (its history names the notes), of a single alert (its external_id),
+    and of a batch (its created and deduplicated alert ids, mapped back
+    to their external ids on that node)."""
+    out = token_rows(c, node, (
+        "SELECT detail FROM vigil.audit_log WHERE tenant_id = '%s' AND "
+        "action <> 'alert.ingest_batch' AND detail LIKE '%%tok-%s-%%'" % (
+            tenant_id, load_name)), load_name)
+    ids = dict(c.rows(node, SYNC + (
+        "SELECT id, external_id FROM vigil.alerts WHERE tenant_id = '%s' "
+        "AND external_id LIKE 'tok-%s-b%%'" % (tenant_id, load_name))))
+    if ids:
+        for (detail,) in c.rows(node, SYNC + (
+                "SELECT detail FROM vigil.audit_log WHERE tenant_id = '%s' "
+                "AND action = 'alert.ingest_batch'" % tenant_id)):
+            for aid in set(re.findall(r'"([^"\\]+)"', detail)):
+                if aid in ids:
+                    out[ids[aid]] += 1
+    return out
+
+
+def node_dup_rows(c, node):
+    """Findings and alerts stored twice on node, every tenant: two
+    findings of one rule and resource, two alerts of one (source,
+    external_id)."""
+    f = c.rows(node, SYNC + (
+        "SELECT COUNT(*) FROM (SELECT 1 FROM vigil.findings GROUP BY "
+        "tenant_id, rule_id, resource_id HAVING COUNT(*) > 1) d"))[0][0]
+    a = c.rows(node, SYNC + (
+        "SELECT COUNT(*) FROM (SELECT 1 FROM vigil.alerts GROUP BY "
+        "tenant_id, source, external_id HAVING COUNT(*) > 1) d"))[0][0]
+    return int(f), int(a)
+
+
+def scan_intervals(c):
+    """integration -> [(start, end, scan id, host)] of every scan the
+    scanner hosts started, from their logs (each line stamped to the
+    microsecond by the loop, cluster.scan_loop_start). A scan's end is
+    its "completed"/"failed" line, or the line of the --due that failed
+    it after its scanner died; a scan with neither is taken to run
+    still (now)."""
+    starts, ends = {}, {}
+    for h in cl.SCAN_HOSTS:
+        try:
+            f = open(c.logfile(h + ".log"), errors="replace")
+        except OSError:
+            continue
+        with f:
+            for line in f:
+                m = re.match(r"(\d+\.\d+) ", line)
+                if not m:
+                    continue
+                t = float(m.group(1))
+                m2 = re.search(r"scan (\S+): integration (\S+) .*: started",
+                               line)
+                if m2:
+                    starts[m2.group(1)] = (t, m2.group(2), h)
+                    continue
+                m2 = re.search(r"scan (\S+): (?:completed|failed|.*marked "
+                               r"failed)", line)
+                if m2 and m2.group(1) not in ends:
+                    ends[m2.group(1)] = t
+    out = collections.defaultdict(list)
+    now = time.time()
+    for sid, (t, integ, h) in starts.items():
+        out[integ].append((t, ends.get(sid, now), sid, h))
+    return out
+
+
+def scan_overlaps(c, node):
+    """(scans seen, [(integration, scan a, scan b)] that ran at once),
+    from the scanner hosts' logs and, to the second, the scans rows of
+    node (started_at of one before finished_at of the other)."""
+    bad = []
+    ivs = scan_intervals(c)
+    for integ, xs in ivs.items():
+        xs.sort()
+        for (s1, e1, id1, h1), (s2, e2, id2, h2) in zip(xs, xs[1:]):
+            if s2 < e1:
+                bad.append((integ, "%s on %s" % (id1, h1),
+                            "%s on %s (%.3f s before its end)" % (
+                                id2, h2, e1 - s2)))
+    rows = c.rows(node, SYNC + (
+        "SELECT a.integration_id, a.id, b.id FROM vigil.scans a JOIN "
+        "vigil.scans b ON a.integration_id = b.integration_id AND a.id < "
+        "b.id AND a.started_at IS NOT NULL AND b.started_at IS NOT NULL "
+        "AND a.started_at < COALESCE(b.finished_at, UTC_TIMESTAMP()) AND "
+        "b.started_at < COALESCE(a.finished_at, UTC_TIMESTAMP()) AND "
+        "a.status <> 'queued' AND b.status <> 'queued'"))
+    for integ, a, b in rows:
+        bad.append((integ, a, b + " (scans rows)"))
+    return sum(len(xs) for xs in ivs.values()), bad
+
 
 def verify(c, tenant, load, nodes, res):
     """The checks after a scenario, on each node in nodes."""
     acked = load.acked()
+    res.acked += len(acked)
+    mine = "tok-%s-" % load.name
+    lost_any = set()
     for node in nodes:
-        mine = "tok-%s-" % load.name
         held = {t: n for t, n in node_tokens(c, node, tenant.id).items()
                 if t.startswith(mine)}
         lost = sorted(acked - set(held))
+        lost_any.update(lost)
         dup = sorted(t for t, n in held.items() if n > 1)
         extra = sorted(set(held) - acked)
         res.rows["lost acked writes on " + node] = len(lost)
@@ -279,19 +582,105 @@ def verify(c, tenant, load, nodes, res):
         if dup:
             res.fail("%s holds %d writes twice, e.g. %s" % (
                 node, len(dup), dup[:5]))
-    r = c.ctl.vigilctl("audit", "verify", "--tenant", tenant.name,
-                       check=False, timeout=300)
-    res.rows["audit verify"] = "ok" if r.returncode == 0 else \
-        "FAILED (exit %d)" % r.returncode
-    if r.returncode != 0:
-        res.fail("vigilctl audit verify: %s%s" % (r.stdout, r.stderr))
-    missing, dups, n = delivered(c, tenant.id, nodes[0])
-    res.rows["events committed"] = n
+        # Each write once in the audit log, and each alert once among the
+        # events (alert.created): a transaction replayed after a failure
+        # must not add a second. A finding.updated event does not carry
+        # the notes: those are counted below, one per "updated" history
+        # entry.
+        aud = node_audit(c, node, tenant.id, load.name)
+        ev = token_rows(c, node, (
+            "SELECT payload FROM vigil.events WHERE tenant_id = '%s' AND "
+            "type = 'alert.created' AND payload LIKE '%%tok-%s-%%'" % (
+                tenant.id, load.name)), load.name)
+        alerts = {t for t in held if re.match(r"tok-[^-]+-[ab]", t)}
+        for what, cnt, want in (("audit entries", aud, set(held)),
+                                ("events", ev, alerts)):
+            twice = sorted(t for t, n in cnt.items() if n > 1)
+            none = sorted(t for t in want if t not in cnt)
+            res.rows["%s: writes with 2+ %s / none" % (node, what)] = \
+                "%d / %d" % (len(twice), len(none))
+            if twice:
+                res.fail("%s: %d writes with more than one of their %s, "
+                         "e.g. %s" % (node, len(twice), what, twice[:5]))
+            if none:
+                res.fail("%s: %d writes without their %s, e.g. %s" % (
+                    node, len(none), what, none[:5]))
+        hist, evs = (int(c.rows(node, SYNC + q % tenant.id)[0][0]) for q in (
+            "SELECT COUNT(*) FROM vigil.finding_history WHERE tenant_id = "
+            "'%s' AND action = 'updated'",
+            "SELECT COUNT(*) FROM vigil.events WHERE tenant_id = '%s' AND "
+            "type = 'finding.updated'"))
+        res.rows["%s: finding updates / finding.updated events" % node] = \
+            "%d / %d" % (hist, evs)
+        if hist != evs:
+            res.fail("%s: %d finding updates in the history, %d "
+                     "finding.updated events" % (node, hist, evs))
+        fdup, adup = node_dup_rows(c, node)
+        res.rows["%s: findings / alerts stored twice" % node] = \
+            "%d / %d" % (fdup, adup)
+        if fdup or adup:
+            res.fail("%s: %d findings and %d alerts stored twice" % (
+                node, fdup, adup))
+        scans = load.acked_scans()
+        if scans:
+            have = {r[0] for r in c.rows(node, SYNC + (
+                "SELECT id FROM vigil.scans WHERE id IN (%s)" % ", ".join(
+                    "'%s'" % x for x in sorted(scans))))}
+            if scans - have:
+                lost_any.update(scans - have)
+                res.fail("%s lacks %d acknowledged scans: %s" % (
+                    node, len(scans - have), sorted(scans - have)[:5]))
+    res.acked += len(load.acked_scans())
+    res.lost += len(lost_any)
+    if load.scans:
+        res.rows["scans queued (acked) / completed / failed"] = \
+            "%d / %d / %d" % (len(load.acked_scans()),
+                              load.scan_outcomes["completed"],
+                              load.scan_outcomes["failed"])
+    nscans, over = scan_overlaps(c, nodes[0])
+    res.rows["scans so far / run by two scanners at once"] = \
+        "%d / %d" % (nscans, len(over))
+    if over:
+        res.fail("integrations scanned by two scanners at once: %s" %
+                 over[:5])
+    bad = []
+    for name in tenant_names(c):
+        r = c.ctl.vigilctl("audit", "verify", "--tenant", name,
+                           check=False, timeout=300)
+        if r.returncode != 0:
+            bad.append(name)
+            res.fail("vigilctl audit verify --tenant %s: %s%s" % (
+                name, r.stdout, r.stderr))
+    res.rows["audit verify (every tenant)"] = "ok" if not bad else \
+        "FAILED: " + ", ".join(bad)
+    missing, repeated, events = delivered(c, tenant.id, nodes[0])
+    # This load's events are those committed since the last look; its
+    # duplicates, the repeated deliveries of those. A repeat of an earlier
+    # event that came since (a delivery whose outcome could not be
+    # recorded in an earlier scenario, sent again once its lease expired)
+    # is shown apart.
+    seen = EVENTS_SEEN.get(tenant.id, set())
+    mine = events - seen
+    dups = sum(n - 1 for e, n in repeated.items() if e in mine)
+    before = DUPS_SEEN.get(tenant.id, {})
+    late = sum(n - max(before.get(e, 1), 1) for e, n in repeated.items()
+               if e in seen)
+    EVENTS_SEEN[tenant.id] = events
+    DUPS_SEEN[tenant.id] = repeated
+    res.rows["events committed (this load / the tenant's)"] = \
+        "%d / %d" % (len(mine), len(events))
     res.rows["events not delivered"] = len(missing)
-    res.rows["duplicate deliveries"] = dups
+    res.rows["duplicate deliveries (this load's events)"] = dups
+    res.rows["late duplicates of earlier events"] = late
+    res.events += len(mine)
+    dups_new = dups
+    res.events_lost = max(res.events_lost, len(missing))
+    res.dups += dups_new
     if missing:
-        res.fail("%d events never reached the receiver, e.g. %s" % (
-            len(missing), missing[:5]))
+        res.fail("%d events never reached the receiver, e.g. %s; their "
+                 "deliveries (status, attempts, last error): %s" % (
+                     len(missing), missing[:5],
+                     deliveries_of(c, nodes[0], missing[:200])))
 
 
 # --- the smoke test -----------------------------------------------------------------
@@ -320,14 +709,18 @@ def smoke(c):
     res.rows["scan skipped (held) by"] = ",".join(skipped) or "-"
     if len(started) != 1:
         res.fail("the scan was started by %d scanner hosts" % len(started))
+    t0 = time.monotonic()
+    r = t.add_estate(ESTATE)
+    res.rows["the estate's first scan (s)"] = "%.1f: %s resources, %s " \
+        "findings" % (time.monotonic() - t0, r.get("resources_scanned"),
+                      r.get("findings_detected"))
     load = Load("smoke", t, fids, writers=2, alerters=1)
-    load.start(5)
+    load.start(8)
     for th in load.threads:
-        th.join(60)
+        th.join(120)
+    answers(res, load, "", load.stop_at - 8, "the start")
     st = load.statuses()
-    res.rows["requests"] = sum(st.values())
-    res.rows["statuses"] = dict(sorted(st.items()))
-    bad = {s: n for s, n in st.items() if s not in (200, 201)}
+    bad = {s: n for s, n in st.items() if not 200 <= s < 300}
     if bad:
         res.fail("non-2xx answers with every node up: %s" % bad)
     counts = {}
@@ -344,20 +737,34 @@ def smoke(c):
 
 # --- chaos scenarios -----------------------------------------------------------------
 
-def answers(res, load, label, t0, since):
-    """The load's statuses and error window into res; a 500, 502, 504 or
-    a request without an answer fails it (503 is allowed)."""
+def answers(res, load, label, t0, since, allow502=None):
+    """The load's statuses and error window into res; a 5xx other than
+    503 or a request without an answer fails it (503 is allowed).
+    allow502(t0, t1): whether a 502 to the request sent and answered
+    then is allowed (api-kill: nginx's answer for a request in flight on
+    a pool that was killed)."""
     sfx = " (%s)" % label if label else ""
     st = load.statuses()
     res.rows["requests" + sfx] = sum(st.values())
     res.rows["statuses" + sfx] = dict(sorted(st.items()))
     w = load.error_window(t0)
     res.rows["clients saw errors%s (s)" % sfx] = "none" if w is None else \
-        "%.1f (from +%.1f to +%.1f after %s)" % (w[2], w[0], w[1], since)
-    for s in (500, 0, 502, 504):
-        if st.get(s):
-            res.fail("%s%d answers with status %s" % (
-                label + ": " if label else "", st[s], s or "'no answer'"))
+        "%.1f (from %+.1f to %+.1f after %s)" % (w[2], w[0], w[1], since)
+    res.windows.append(0.0 if w is None else w[2])
+    ok502 = [1 for t_0, t_1, _, _, s in load.log
+             if s == 502 and allow502 and allow502(t_0, t_1)]
+    res.allowed502 += len(ok502)
+    bad = sum(n for s, n in st.items() if s >= 500 and s != 503) - \
+        len(ok502)
+    res.bad5xx += bad
+    res.noanswer += st.get(0, 0)
+    if bad:
+        res.fail("%s%d answers 5xx other than 503: %s" % (
+            label + ": " if label else "", bad,
+            {s: n for s, n in st.items() if s >= 500 and s != 503}))
+    if st.get(0):
+        res.fail("%s%d requests without an answer" % (
+            label + ": " if label else "", st[0]))
 
 
 def writer_outage(c, tenant, fids, name, take, give_back):
@@ -403,12 +810,11 @@ def writer_outage(c, tenant, fids, name, take, give_back):
     answers(res, back, "failback", t0, "db1 came back")
     sub = Result("failback")
     verify(c, tenant, back, list(cl.DB_NODES), sub)
-    for k, v in sub.rows.items():
-        res.rows[k + " (failback)"] = v
-    res.failures += sub.failures
+    res.merge(sub, "failback")
     held = node_tokens(c, "db1", tenant.id)
     lost = sorted(load.acked() - set(held))
     res.rows["lost acked writes on db1 (before it went)"] = len(lost)
+    res.lost += len(lost)
     if lost:
         res.fail("db1 after rejoining lacks %d writes" % len(lost))
     return res
@@ -465,24 +871,11 @@ def api_kill(c, tenant, fids):
     c.wait_tcp("api1", cl.API_PORT, "api1")
     time.sleep(8)
     load.stop()
-    st = load.statuses()
-    res.rows["requests"] = sum(st.values())
-    res.rows["statuses"] = dict(sorted(st.items()))
-    w = load.error_window(t_kill)
-    res.rows["clients saw errors (s)"] = "none" if w is None else \
-        "%.1f (from +%.1f to +%.1f after the kill)" % (w[2], w[0], w[1])
     # 502 only for what was in flight at the kill.
-    late = [(t0, s) for t0, t1, _, _, s in load.log
-            if s == 502 and t0 > t_kill + 0.5]
-    res.rows["502 answers (in flight at the kill)"] = st.get(502, 0) - \
-        len(late)
-    for s in (500, 0, 504):
-        if st.get(s):
-            res.fail("%d answers with status %s" % (st[s], s or
-                                                    "'no answer'"))
-    if late:
-        res.fail("%d answers of 502 to requests sent after the kill" %
-                 len(late))
+    answers(res, load, "", t_kill, "the kill",
+            allow502=lambda t0, t1: t0 <= t_kill + 0.5 and t1 >= t_kill)
+    res.rows["502 answers (in flight at the kill; allowed)"] = \
+        res.allowed502
     # api1 serves again: its log has requests after its restart.
     served = until(lambda: api_served_since(c, "api1", t_back), 10, 0.5)
     res.rows["api1 serving again after its restart"] = "yes" if served \
@@ -500,8 +893,13 @@ def scan_kill(c, tenant, fids, resources=5000):
     host must fail the scan left running; a new scan must then complete,
     and the integration's findings must have been detected once each: no
     finding with two "detected" entries, one finding.detected event each,
-    on every node."""
+    on every node. All the while, the main tenant's load (its own
+    estate's scans included) goes on and is checked as in every
+    scenario."""
     res = Result("scan-kill")
+    load = Load("scankill", tenant, fids, writers=2, alerters=1)
+    load.start(600)
+    t_load = time.monotonic()
     sys.path.insert(0, os.path.join(c.srcdir, "bench"))
     import scan as benchscan
     inv = os.path.join(c.root, "estate")
@@ -584,6 +982,149 @@ def scan_kill(c, tenant, fids, resources=5000):
     if r.returncode != 0:
         res.fail("vigilctl audit verify: %s%s" % (r.stdout, r.stderr))
     shutil.rmtree(inv, ignore_errors=True)
+    load.stop()
+    answers(res, load, "main tenant", t_load, "the start")
+    verify(c, tenant, load, list(cl.DB_NODES), res)
+    return res
+
+
+SLOW_MS = 100   # the receiver's answer time for spooler-kill's webhook
+
+
+def receiver_since(c, t_mono):
+    """Deliveries the receiver host got after t_mono (monotonic time,
+    compared through the wall clock)."""
+    since = time.time() - (time.monotonic() - t_mono)
+    n = 0
+    try:
+        with open(c.logfile("receiver-deliveries.log")) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 2 and float(parts[0]) > since:
+                    n += 1
+    except (OSError, ValueError):
+        pass
+    return n
+
+
+def spooler_kill(c, tenant, fids):
+    """SIGKILL a spooler host (spool1) while deliveries are in flight, under
+    steady load. A tenant of its own whose webhook's receiver takes
+    SLOW_MS to answer, so that each spooler always holds deliveries it has
+    claimed (status delivering, under a lease) and not yet recorded. The
+    other spooler must deliver everything, the killed one's claims once
+    their lease (webhook_lease, 10 s here) has expired: every event of
+    the tenant at the receiver with spool1 still down; duplicates (a
+    delivery the receiver got from spool1 before the kill, whose outcome
+    was never recorded, and got again) are counted, allowed: delivery is
+    at least once. Then spool1 is started again."""
+    res = Result("spooler-kill")
+    t = Tenant(c, "spooling")
+    t.webhook("slow/%d/%s" % (SLOW_MS, t.name))
+    t.scan()
+    t.estate = t.integration      # the load rescans the sample
+    f2 = t.findings()
+    load = Load("spoolkill", t, f2, writers=3, alerters=1, batchers=1)
+    load.start(180)
+    time.sleep(5)
+    inflight = until(lambda: int(c.rows("db1", (
+        "SELECT COUNT(*) FROM vigil.deliveries WHERE tenant_id = '%s' AND "
+        "status = 'delivering'" % t.id))[0][0]), 30, 0.05)
+    res.rows["deliveries in flight (delivering) at the kill"] = inflight
+    if not inflight:
+        res.fail("no delivery was in flight within 30 s: the spoolers "
+                 "were not delivering")
+    pid = c.pid("spool1")
+    t_kill = time.monotonic()
+    if pid is None:
+        res.fail("spool1 was not running")
+    else:
+        os.killpg(pid, signal.SIGKILL)
+        log("SIGKILL spool1 (pid %d) with %d deliveries in flight" % (
+            pid, inflight or 0))
+    # Load on for twice the lease: spool2 delivers the new events and,
+    # once the leases expire, spool1's claims.
+    time.sleep(25)
+    load.stop()
+    answers(res, load, "", t_kill, "the kill")
+    res.rows["deliveries the receiver got after the kill"] = \
+        receiver_since(c, t_kill)
+    verify(c, t, load, list(cl.DB_NODES), res)
+    res.rows["deliveries attempted more than once"] = c.rows(
+        "db1", "SELECT COUNT(*) FROM vigil.deliveries WHERE tenant_id = "
+        "'%s' AND attempts > 1" % t.id)[0][0]
+    c.stop("spool1")
+    c.spool_start("spool1")
+    return res
+
+
+def full_restart(c, tenant, fids):
+    """The whole Galera cluster shut down under steady load, then started
+    again from the most advanced node. db1 (the writer) is shut down
+    first, HAProxy moves the writes to db2; then db3; then db2, alone and
+    taking every write, is killed (SIGKILL: no clean position in its
+    grastate.dat). For some seconds no node runs: every answer must be a
+    503. Then cluster.restart_all compares the positions (grastate.dat's
+    seqno, or mariadbd --wsrep-recover for the killed node), bootstraps
+    the most advanced node (db2: bootstrapping db1, the usual first node,
+    would throw away what db2 took alone), and starts the others, which
+    rejoin it. Vigil must recover by itself (nothing restarted but the
+    database), and every acknowledged write must be on every node."""
+    res = Result("full-restart")
+    load = Load("fullrestart", tenant, fids, writers=3, alerters=1)
+    load.start(420)
+    time.sleep(5)
+    t_out = time.monotonic()
+    for node in ("db1", "db3"):
+        log("shutting down %s" % node)
+        c.stop(node, timeout=120)
+        time.sleep(4)
+    pid = c.kill("db2")
+    t_down = time.monotonic()
+    c.stop("db2")
+    log("SIGKILL db2 (pid %s), the last node: the cluster is down" % pid)
+    time.sleep(10)
+    t_up = time.monotonic()
+    with load.lock:
+        during = collections.Counter(
+            s for t0, t1, _, _, s in load.log if t0 >= t_down + 1 and
+            t1 <= t_up)
+    res.rows["answers while no node ran"] = dict(sorted(during.items()))
+    if not during:
+        res.fail("no request was answered while no node ran")
+    elif set(during) != {503}:
+        res.fail("answers other than 503 while no node ran: %s" %
+                 dict(during))
+    try:
+        pos, first = c.restart_all()
+    except StackError as e:
+        load.stop()
+        res.fail("the cluster did not come back: %s" % str(e)[:800])
+        return res
+    res.rows["positions (seqno, from)"] = {n: "%d, %s" % p
+                                           for n, p in pos.items()}
+    res.rows["bootstrapped from"] = first
+    res.rows["cluster Synced again (s)"] = round(time.monotonic() - t_up, 1)
+    if pos[first][0] < max(p[0] for p in pos.values()):
+        res.fail("bootstrapped from %s, not the most advanced node" % first)
+    if pos["db2"][0] <= max(pos["db1"][0], pos["db3"][0]):
+        res.notes.append("db2 took no write alone (seqno %d)" %
+                         pos["db2"][0])
+
+    # Vigil recovers by itself: the errors stop (for 5 s) within 120 s.
+    def settled():
+        w = load.error_window(t_out)
+        return w is not None and time.monotonic() - (t_out + w[1]) > 5
+    ok = until(settled, 120, 0.5)
+    res.rows["clients served again (s after the restart)"] = round(
+        t_out + load.error_window(t_out)[1] - t_up, 1) if ok else \
+        "not within 120 s"
+    if not ok:
+        res.fail("clients still saw errors 120 s after the cluster came "
+                 "back")
+    load.stop()
+    answers(res, load, "", t_out, "the first shutdown")
+    verify(c, tenant, load, list(cl.DB_NODES), res)
     return res
 
 
@@ -609,7 +1150,7 @@ def two_writers(c, tenant, fids):
 
     1. A scan lease taken through db1 (the row vigil-scan inserts) while a
        scanner reaching db2 directly scans the same integration: the row
-       is replicated, so the second scanner must refuse (exit 4), then
+       is replicated, so the second scanner must refuse (exit 75, EX_TEMPFAIL), then
        scan once the lease is gone. (With GET_LOCK, local to its node, it
        scanned anyway.)
     2. api2 talks to db2 directly while api1 goes through HAProxy (db1);
@@ -640,7 +1181,7 @@ def two_writers(c, tenant, fids):
         res.rows["scan lease taken through db1; scanner on db2"] = \
             "scanned anyway" if scanned else \
             "refused (exit %d)" % r.returncode
-        if scanned or r.returncode != 4:
+        if scanned or r.returncode != 75:
             res.fail("a second scanner scanned an integration whose lease "
                      "was held through another node: %s" % out.strip())
     finally:
@@ -1081,10 +1622,15 @@ def haproxy_ups(c):
 
 
 SCENARIOS = {"writer-kill": writer_kill, "partition": partition,
-             "api-kill": api_kill, "scan-kill": scan_kill}
-SCENARIOS["backup-restore"] = backup_restore
-SCENARIOS.update({"migrate-race": migrate_race,
-                  "read-your-writes": read_your_writes})
+             "api-kill": api_kill, "scan-kill": scan_kill,
+             "spooler-kill": spooler_kill, "full-restart": full_restart,
+             "backup-restore": backup_restore,
+             "migrate-race": migrate_race,
+             "read-your-writes": read_your_writes}
+# What CI runs (cluster.py test --ci): the smoke test and these, within
+# CI's budget of about 15 minutes with the build; the rest is behind
+# "./dev cluster test" (every scenario).
+CI_SCENARIOS = ["writer-kill", "scan-kill", "spooler-kill", "full-restart"]
 # The scenario of the other topology (cluster.py test --topology replica),
 # run instead of the smoke test and the Galera scenarios.
 REPLICA_SCENARIOS = {"replica": replica_converges}
@@ -1093,9 +1639,11 @@ PROBES = {"two-writers": two_writers}
 
 
 def table(results):
+    """Every scenario's rows, then the summary."""
     print()
     for r in results:
-        print("== %s: %s" % (r.name, "PASS" if r.ok() else "FAIL"))
+        print("== %s: %s (%.0f s)" % (r.name, "PASS" if r.ok() else "FAIL",
+                                      r.seconds))
         for k, v in r.rows.items():
             print("   %-52s %s" % (k, v))
         for f in r.failures:
@@ -1103,25 +1651,86 @@ def table(results):
         for n in r.notes:
             print("   note: %s" % n)
     print(flush=True)
+    summary(results)
+
+
+SUMMARY_HEAD = ("scenario", "result", "acked", "lost", "events",
+                "ev.lost", "dup.deliv", "errors (s)", "5xx!=503",
+                "no answer")
+
+
+def summary(results):
+    """One line per scenario: acknowledged writes (findings actions,
+    alerts single and batched, scans queued) and how many of them some
+    node lacked (must be 0); events the tenant committed meanwhile and
+    how many of the tenant's never reached the receiver (0); repeated deliveries the receiver saw
+    (allowed: at least once); how long clients saw errors, first to last
+    non-2xx answer, per load (a scenario with a failback has two); 5xx
+    answers other than 503 (0; api-kill's 502s to requests in flight at
+    the kill are shown apart, "+N in flight") and requests without an
+    answer (0)."""
+    lines = [SUMMARY_HEAD]
+    for r in results:
+        bad = str(r.bad5xx) + (" +%d in flight" % r.allowed502
+                               if r.allowed502 else "")
+        lines.append((r.name, "PASS" if r.ok() else "FAIL", str(r.acked),
+                      str(r.lost), str(r.events), str(r.events_lost),
+                      str(r.dups),
+                      "+".join("%.1f" % w for w in r.windows) or "-",
+                      bad, str(r.noanswer)))
+    width = [max(len(x[i]) for x in lines) for i in range(len(lines[0]))]
+    for i, x in enumerate(lines):
+        print("  ".join(v.ljust(width[j]) for j, v in enumerate(x)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in width))
+    print(flush=True)
+
+
+class Timeout(Exception):
+    pass
+
+
+def healthy(c):
+    """None when every process of the cluster runs and every node is
+    Synced, else what is wrong (a failed scenario may leave it so: the
+    next ones are then not run)."""
+    down = [n for n, pid in c.status().items() if pid is None]
+    if down:
+        return "not running: " + ", ".join(sorted(down))
+    states = {n: c.wsrep(n) for n in cl.DB_NODES}
+    if any(v != "Synced" for v in states.values()):
+        return "Galera: %s" % states
+    return None
 
 
 def run(a):
-    """cluster.py test: up, smoke, the scenarios, the table, down."""
+    """cluster.py test: up, smoke, the scenarios, the table, down. The
+    whole run is bounded by a.timeout seconds (SIGALRM: what runs is cut
+    short, the table printed, everything stopped)."""
     root = a.root
     made = False
     if not root:
         root = tempfile.mkdtemp(prefix="vigil-cluster-")
         made = True
     os.makedirs(root, exist_ok=True)
-    c = cl.Cluster(root, a.srcdir, a.builddir, lifetime=1800,
+    c = cl.Cluster(root, a.srcdir, a.builddir, lifetime=3600,
                    topology=getattr(a, "topology", None) or "galera")
 
     def on_term(signum, frame):
         raise KeyboardInterrupt()
+
+    def on_alarm(signum, frame):
+        raise Timeout("the cluster test ran out of its %d s" % a.timeout)
     # Also SIGINT: a shell starting "test &" leaves it ignored, and Python
     # then raises nothing at Ctrl-C (or kill -INT).
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_term)
+    signal.signal(signal.SIGALRM, on_alarm)
+    if a.timeout:
+        signal.alarm(a.timeout)
+    names = a.scenario or (list(CI_SCENARIOS) if a.ci else list(SCENARIOS))
+    log("scenarios: smoke, %s (at most %d s; logs in %s/log)" % (
+        ", ".join(names), a.timeout, root))
     results = []
     rc = 1
     t0 = time.monotonic()
@@ -1132,22 +1741,47 @@ def run(a):
                 log("scenario " + name)
                 results.append(fn(c))
             raise Done()
+        t1 = time.monotonic()
         res, tenant, fids = smoke(c)
+        res.seconds = time.monotonic() - t1
         results.append(res)
         if res.ok():
-            for name in a.scenario or list(SCENARIOS):
+            for name in names:
                 log("scenario " + name)
                 fn = SCENARIOS.get(name) or PROBES[name]
-                results.append(fn(c, tenant, fids))
-        rc = 0 if all(r.ok() for r in results) else 1
+                t1 = time.monotonic()
+                try:
+                    res = fn(c, tenant, fids)
+                except (Fail, StackError) as e:
+                    res = Result(name)
+                    res.fail("stopped: %s" % str(e)[:2000])
+                except Timeout as e:
+                    res = Result(name)
+                    res.fail("cut short: %s" % e)
+                    res.seconds = time.monotonic() - t1
+                    results.append(res)
+                    raise
+                res.seconds = time.monotonic() - t1
+                results.append(res)
+                log("scenario %s: %s in %.0f s" % (
+                    name, "passed" if res.ok() else "FAILED", res.seconds))
+                if not res.ok():
+                    why = healthy(c)
+                    if why:
+                        log("the cluster is not whole after %s (%s): the "
+                            "other scenarios are not run" % (name, why))
+                        break
+        rc = 0 if all(r.ok() for r in results) and \
+            len(results) == len(names) + 1 else 1
     except Done:
         rc = 0 if all(r.ok() for r in results) else 1
-    except (Fail, StackError) as e:
+    except (Fail, StackError, Timeout) as e:
         print("cluster test: %s" % e, file=sys.stderr)
     except KeyboardInterrupt:
         print("cluster test: interrupted", file=sys.stderr)
         rc = 130
     finally:
+        signal.alarm(0)
         # A second Ctrl-C must not cut "down" short.
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_IGN)
@@ -1155,7 +1789,8 @@ def run(a):
         log("down (the test took %.0fs)" % (time.monotonic() - t0))
         c.down()
         if rc != 0 or a.keep:
-            print("logs: %s/log" % root, file=sys.stderr)
+            print("cluster test: %s; logs: %s/log" % (
+                "FAILED" if rc else "passed", root), file=sys.stderr)
         elif made:
             shutil.rmtree(root, ignore_errors=True)
     return rc

@@ -13,6 +13,8 @@ segment:
   /ratelimit/N/... 429 with Retry-After: N
   /redirect/...    302 to /ok/ (must not be followed)
   /hang/...        nothing: the connection stays open, unanswered
+  /slow/MS/...     200 after MS milliseconds (a receiver that takes its
+                   time, so that deliveries are in flight for a while)
   /drop/...        the connection is closed without an answer
   /big/...         200 with a 1 MiB body
   /slack/..., /teams/..., /pagerduty/...
@@ -161,6 +163,8 @@ class Receiver:
             return (302, {"Location": "/ok/redirected"})
         if head == "hang":
             return "hang"
+        if head == "slow" and len(seg) > 2 and seg[2].isdigit():
+            return ("delay", int(seg[2]) / 1000.0, 200)
         if head == "drop":
             return "drop"
         if head == "big":

@@ -5,7 +5,8 @@ It runs, all on 127.0.0.1 and all owned by files under ROOT:
 
   * MariaDB      ROOT/db/data, socket ROOT/run/mariadb.sock, a free TCP port
   * vigil-api    the pre-fork pool on the unix socket ROOT/run/vigil-api.sock
-  * nginx        etc/nginx/vigil.conf filled in, in front of the pool
+  * nginx        etc/nginx/vigil.conf and the snippet it includes
+                 (etc/nginx/vigil-snippet.conf) filled in, in front of the pool
   * Apache       (optional) etc/apache/vigil-fcgid.conf (mod_fcgid spawning
                  vigil-api) and etc/apache/vigil-proxy-fcgi.conf (mod_proxy_fcgi
                  to the pool), one Apache, two ports
@@ -45,6 +46,10 @@ DEFAULT_SRCDIR = os.path.dirname(os.path.dirname(HERE))
 
 APACHE_MODULES = "/usr/lib/apache2/modules"
 NGINX_FASTCGI_PARAMS = "/etc/nginx/fastcgi_params"
+NGINX_MIME_TYPES = "/etc/nginx/mime.types"
+# The default sites Debian's nginx and apache2 packages enable.
+NGINX_DEBIAN_DEFAULT = "/etc/nginx/sites-available/default"
+APACHE_DEBIAN_SITES = "/etc/apache2/sites-available"
 
 # What a sanitizer says when it finds something (ASan, LSan, UBSan).
 SANITIZER_RE = re.compile(
@@ -679,14 +684,10 @@ class Stack:
         d = os.path.join(self.root, "nginx")
         for sub in ("", "tmp"):
             os.makedirs(os.path.join(d, sub), exist_ok=True)
-        # The snippet's "include fastcgi_params" is relative to the
-        # configuration's directory, as on a normal install.
-        shutil.copy(NGINX_FASTCGI_PARAMS, os.path.join(d, "fastcgi_params"))
-        snippet = os.path.join(d, "vigil.conf")
-        with open(snippet, "w") as f:
-            f.write(self.fill("etc/nginx/vigil.conf", {
-                "LISTEN": "127.0.0.1:%d" % port,
-                "FCGI_ADDR": "unix:" + self.api_sock}))
+        site = self.nginx_site(d, "etc/nginx/vigil.conf", {
+            "LISTEN": "127.0.0.1:%d" % port,
+            "SERVER_NAME": "127.0.0.1"})
+        snippet = site
         conf = os.path.join(d, "nginx.conf")
         user = "user root;\n" if os.geteuid() == 0 else ""
         t = os.path.join(d, "tmp")
@@ -717,8 +718,174 @@ http {{
         with open(self.pidfile("nginx"), "w") as f:
             f.write("%d\n" % p.pid)
 
+    def nginx_site(self, d, template, values):
+        """Fill the server template (etc/nginx/vigil.conf or
+        vigil-tls.conf) into d, next to what it includes as on a Debian
+        install: snippets/vigil.conf (etc/nginx/vigil-snippet.conf, to the
+        pool's socket) and fastcgi_params, relative to the configuration's
+        directory. The site file's path."""
+        os.makedirs(os.path.join(d, "snippets"), exist_ok=True)
+        shutil.copy(NGINX_FASTCGI_PARAMS, os.path.join(d, "fastcgi_params"))
+        with open(os.path.join(d, "snippets", "vigil.conf"), "w") as f:
+            f.write(self.fill("etc/nginx/vigil-snippet.conf", {
+                "FCGI_ADDR": "unix:" + self.api_sock}))
+        site = os.path.join(d, os.path.basename(template))
+        with open(site, "w") as f:
+            f.write(self.fill(template, values))
+        return site
+
     def nginx_stop(self):
         self._stop("nginx", timeout=15)
+
+    # -- extra front ends, for the tests of the shipped web configurations ----
+
+    def debian_nginx_default(self, d, listen):
+        """A copy of the nginx package's default site
+        (/etc/nginx/sites-available/default) listening on listen instead
+        of port 80, or None when nginx's package did not install it."""
+        try:
+            with open(NGINX_DEBIAN_DEFAULT) as f:
+                text = f.read()
+        except OSError:
+            return None
+        text = re.sub(r"(?m)^(\s*)listen\s+\[::\]:80\b[^;]*;", r"\1# (no IPv6 in the test)", text)
+        text = re.sub(r"(?m)^(\s*listen\s+)80\b", r"\g<1>" + listen, text)
+        path = os.path.join(d, "sites-default")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def debian_apache_default(self, d, name, port):
+        """A copy of one of Apache's packaged default sites (000-default or
+        default-ssl, /etc/apache2/sites-available/NAME.conf) on port
+        instead of 80 or 443, or None when it is not installed."""
+        try:
+            with open(os.path.join(APACHE_DEBIAN_SITES, name + ".conf")) as f:
+                text = f.read()
+        except OSError:
+            return None
+        text = re.sub(r"<VirtualHost \*:(80|443)>",
+                      "<VirtualHost *:%d>" % port, text)
+        path = os.path.join(d, name + ".conf")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def nginx_extra_start(self, name, sites):
+        """Another nginx, ROOT/NAME, whose http { } includes the files
+        sites (in that order, as sites-enabled would), which must listen
+        on 127.0.0.1 ports of their own. Stop it with
+        extra_stop(NAME)."""
+        d = os.path.join(self.root, name)
+        os.makedirs(os.path.join(d, "tmp"), exist_ok=True)
+        conf = os.path.join(d, "nginx.conf")
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        t = os.path.join(d, "tmp")
+        includes = "\n".join("    include %s;" % x for x in sites)
+        with open(conf, "w") as f:
+            f.write(f"""# Written by tests/integration/stack.py.
+{user}worker_processes 1;
+daemon off;
+pid {self.pidfile(name)};
+error_log {self.logfile(name + "-error.log")} warn;
+events {{ worker_connections 128; }}
+http {{
+    access_log {self.logfile(name + "-access.log")};
+    client_body_temp_path {t}/body;
+    proxy_temp_path {t}/proxy;
+    fastcgi_temp_path {t}/fastcgi;
+    uwsgi_temp_path {t}/uwsgi;
+    scgi_temp_path {t}/scgi;
+    include {NGINX_MIME_TYPES};
+{includes}
+}}
+""")
+        argv = [which("nginx"), "-p", d + "/", "-c", conf,
+                "-e", self.logfile(name + "-error.log")]
+        r = subprocess.run(argv + ["-t"], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise StackError("nginx -t failed:\n" + r.stderr)
+        p = self._spawn(name, argv)
+        self.procs[name] = p
+        return p, r.stderr
+
+    def apache_extra_start(self, name, body, modules=(), ports=()):
+        """Another Apache, ROOT/NAME, running the configuration text body
+        after a server-level preamble like apache_start's (its
+        DocumentRoot ROOT/NAME/htdocs, mod_fcgid's files under ROOT/NAME),
+        with modules loaded besides mpm_event, authz_core and fcgid. Waits
+        for ports. Stop it with extra_stop(NAME)."""
+        d = os.path.join(self.root, name)
+        for sub in ("", "run", "htdocs", "fcgid", "log"):
+            os.makedirs(os.path.join(d, sub), exist_ok=True)
+            os.chmod(os.path.join(d, sub), 0o755)
+        user = "www-data"
+        try:
+            import pwd
+            pw = pwd.getpwnam(user)
+            os.chown(os.path.join(d, "fcgid"), pw.pw_uid, pw.pw_gid)
+        except (KeyError, PermissionError):
+            pass
+        mods = ["mpm_event", "authz_core", "fcgid"] + [
+            m for m in modules if m not in ("mpm_event", "authz_core",
+                                            "fcgid")]
+        loads = "\n".join("LoadModule %s_module %s/mod_%s.so" %
+                          (m, APACHE_MODULES, m) for m in mods)
+        initenv = "\n".join("FcgidInitialEnv %s %s" % kv
+                            for kv in self.sanitizer_env().items())
+        listens = "\n".join("Listen 127.0.0.1:%d" % p for p in ports)
+        conf = os.path.join(d, "httpd.conf")
+        with open(conf, "w") as f:
+            f.write(f"""# Written by tests/integration/stack.py.
+ServerRoot {d}
+ServerName 127.0.0.1
+{listens}
+PidFile {self.pidfile(name)}.own
+ErrorLog {self.logfile(name + "-error.log")}
+LogLevel warn
+DefaultRuntimeDir {d}/run
+Mutex file:{d}/run default
+Define APACHE_LOG_DIR {d}/log
+{loads}
+User {user}
+Group {user}
+DocumentRoot {d}/htdocs
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+StartServers 1
+ThreadsPerChild 25
+MaxRequestWorkers 50
+FcgidIPCDir {d}/fcgid
+FcgidProcessTableFile {d}/run/fcgid_shm
+{initenv}
+{body}
+""")
+        argv = [which("apache2", "httpd"), "-f", conf, "-DFOREGROUND"]
+        r = subprocess.run([argv[0], "-f", conf, "-t"], capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            raise StackError("apache2 -t failed:\n" + r.stderr + r.stdout)
+        p = self._spawn(name, argv, logname=name + "-stderr.log")
+        self.procs[name] = p
+        for port in ports:
+            self._wait_port(port, p, "apache2", name + "-error.log")
+        return p
+
+    def extra_stop(self, name):
+        """Stop a front end nginx_extra_start or apache_extra_start
+        started, and what it spawned."""
+        p = self.procs.pop(name, None)
+        if p is None:
+            return
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(5)
 
     def _wait_port(self, port, p, what, logname, timeout=30.0):
         deadline = time.monotonic() + timeout
@@ -796,16 +963,18 @@ http {{
                 f.write("\n".join(lines))
             os.chmod(fcgid_conf, 0o644)
         self.fcgid_conf = fcgid_conf
+        self.fcgid_api = api
         fcgid = os.path.join(d, "vigil-fcgid.conf")
         with open(fcgid, "w") as f:
             f.write(self.fill("etc/apache/vigil-fcgid.conf", {
-                "PORT": fport, "VIGIL_API": api,
+                "PORT": fport, "VIGIL_API": api, "SERVER_NAME": "127.0.0.1",
                 "APACHE_MODULES": APACHE_MODULES,
                 "VIGIL_CONF": fcgid_conf}))
         proxy = os.path.join(d, "vigil-proxy-fcgi.conf")
         with open(proxy, "w") as f:
             f.write(self.fill("etc/apache/vigil-proxy-fcgi.conf", {
                 "PORT": pport, "APACHE_MODULES": APACHE_MODULES,
+                "SERVER_NAME": "127.0.0.1",
                 "FCGI_URL": "unix:%s|fcgi://localhost/" % self.api_sock}))
         mods = ["mpm_event", "authz_core", "alias", "fcgid", "proxy",
                 "proxy_fcgi"]

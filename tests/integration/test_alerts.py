@@ -561,7 +561,7 @@ class T72IngestScope(AlertBase):
             % q(tid)), [["NULL"]])
         r = STACK.vigilctl("tenant", "limits", tenant, "--ingest", "0",
                            check=False)
-        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertEqual(r.returncode, 64, r.stderr)
 
     def test_settings_show_and_set_the_ingest_limit(self):
         base = self.base()

@@ -546,7 +546,7 @@ class T00Templates(unittest.TestCase):
         return body
 
     def test_nginx(self):
-        body = self.read("etc/nginx/vigil.conf")
+        body = self.read("etc/nginx/vigil-snippet.conf")
         self.assertNotRegex(body, r"fastcgi_keep_conn\s+on")
         self.assertRegex(body, r"fastcgi_pass\s+@FCGI_ADDR@")
         m = re.search(r"client_max_body_size\s+(\d+)([km]?)", body)
@@ -1661,10 +1661,10 @@ class T07Pool(Base):
         r = stackmod.subprocess.run([STACK.vigil_api], env=env,
                                     stdin=stackmod.subprocess.DEVNULL,
                                     capture_output=True, timeout=60)
-        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertEqual(r.returncode, 64, r.stderr)
         r = stackmod.subprocess.run([STACK.vigil_api, "--workers", "0"],
                                     env=env, capture_output=True, timeout=60)
-        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertEqual(r.returncode, 64, r.stderr)
 
     def test_sighup_rereads_config(self):
         base = STACK.urls()["nginx"]
@@ -2022,7 +2022,7 @@ class T08Vigilctl(Base):
         self.assertEqual(r.stdout.strip(), "nothing to do")
         self.assertEqual(table_fingerprint(), before)
 
-    def test_usage_errors_exit_2(self):
+    def test_usage_errors_exit_64(self):
         for args in ([], ["frobnicate"], ["migrate", "extra"], ["tenant"],
                      ["tenant", "create"], ["tenant", "frob"],
                      ["key"], ["key", "create"],
@@ -2032,7 +2032,7 @@ class T08Vigilctl(Base):
                      ["key", "create", "--tenant", self.tenant, "--scopes",
                       "read", "--bogus", "x"], ["-c"]):
             r = STACK.vigilctl(*args, check=False)
-            self.assertEqual(r.returncode, 2, (args, r.stdout, r.stderr))
+            self.assertEqual(r.returncode, 64, (args, r.stdout, r.stderr))
             self.assertTrue(r.stderr.strip(), args)
 
     def test_failures_exit_1(self):
@@ -2045,18 +2045,18 @@ class T08Vigilctl(Base):
         self.assertEqual(r.returncode, 1, r.stderr)
         for bad in ("Bad", "-x", "a b", "x" * 64, "", "a'b"):
             r = STACK.vigilctl("tenant", "create", bad, check=False)
-            self.assertIn(r.returncode, (1, 2), (bad, r.stderr))
+            self.assertIn(r.returncode, (1, 64), (bad, r.stderr))
         r = STACK.vigilctl("key", "create", "--tenant", self.tenant,
                            "--scopes", "read", "--expires", "yesterday",
                            check=False)
-        self.assertIn(r.returncode, (1, 2), r.stderr)
+        self.assertIn(r.returncode, (1, 64), r.stderr)
         # The epoch is in the past, not "never"; nothing is created.
         before = STACK.vigilctl("key", "list", "--tenant",
                                 self.tenant).stdout
         r = STACK.vigilctl("key", "create", "--tenant", self.tenant,
                            "--scopes", "read", "--expires",
                            "1970-01-01T00:00:00Z", check=False)
-        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertEqual(r.returncode, 64, r.stdout + r.stderr)
         self.assertIn("past", r.stderr)
         self.assertEqual(STACK.vigilctl("key", "list", "--tenant",
                                         self.tenant).stdout, before)
@@ -2099,7 +2099,7 @@ class T08Vigilctl(Base):
         # A refused value writes neither the limits nor an entry.
         r = STACK.vigilctl("tenant", "limits", tenant, "--read", "0",
                            "--write", "5", check=False)
-        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertEqual(r.returncode, 64, r.stderr)
         r = request(base, "GET", "/api/v1/audit?action=tenant.limits",
                     headers=auth(admin))
         self.assertEqual(r.json()["total"], 1, r)
@@ -2122,7 +2122,7 @@ class T08Vigilctl(Base):
 
         r = STACK.vigilctl("tenant", "limits", tenant, "--read", "100001",
                            "--write", "5", check=False)
-        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertEqual(r.returncode, 64, r.stderr)
         r = request(base, "PUT", "/api/v1/settings",
                     {"rate_limits": {"read_per_min": 100001,
                                      "write_per_min": 5}},
@@ -2464,7 +2464,7 @@ class T11ControlCharacters(Base):
             r = STACK.vigilctl("key", "create", "--tenant", self.tenant,
                                "--scopes", "read", "--name", bad,
                                check=False)
-            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertEqual(r.returncode, 64, r.stderr)
         self.assertEqual(STACK.query("SELECT COUNT(*) FROM api_keys"), count)
 
 
@@ -2499,7 +2499,7 @@ class T12KeysBothWays(Base):
                 r = self.create_key(base, self.key, name=ch * 101)
                 self.assert_error(r, 400, "invalid_request", "name")
                 rc, kid, _, err = self.cli_create(self.tenant, ch * 101)
-                self.assertEqual(rc, 2, err)
+                self.assertEqual(rc, 64, err)
                 self.assertIn("1 to 100 characters", err)
                 self.assertEqual(active_key_ids(self.tenant_id), before)
 
@@ -2520,7 +2520,7 @@ class T12KeysBothWays(Base):
         # A control character is refused both ways too.
         r = self.create_key(base, self.key, name="a\tb")
         self.assert_error(r, 400, "invalid_request", "name")
-        self.assertEqual(self.cli_create(self.tenant, "a\tb")[0], 2)
+        self.assertEqual(self.cli_create(self.tenant, "a\tb")[0], 64)
 
     def test_same_audit_records(self):
         tenant, tid = new_tenant("t12audit")
@@ -2823,7 +2823,7 @@ class T30AuditVerify(Base):
                      ["audit", "verify", "--tenant", self.tenant, "--head",
                       "x"], ["audit", "verify", "extra"]):
             r = STACK.vigilctl(*args, check=False)
-            self.assertEqual(r.returncode, 2, (args, r.stdout, r.stderr))
+            self.assertEqual(r.returncode, 64, (args, r.stdout, r.stderr))
         r = STACK.vigilctl("audit", "verify", "--tenant", "no-such-tenant-y",
                            check=False)
         self.assertEqual(r.returncode, 1)

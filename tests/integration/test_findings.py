@@ -611,7 +611,7 @@ class T41Reconcile(FBase):
                     [dict(good, evidence=[1])], [dict(good, extra=1)],
                     [good, "x"]):
             r = import_findings(self.tenant, bad, check=False)
-            self.assertEqual(r.returncode, 1, (bad, r.stdout, r.stderr))
+            self.assertEqual(r.returncode, 65, (bad, r.stdout, r.stderr))
         self.assertEqual(STACK.query("SELECT COUNT(*) FROM findings WHERE "
                                      "tenant_id = %s" % q(self.tenant_id)),
                          before)
@@ -2294,7 +2294,7 @@ class T53HostileInput(FBase):
                 f.write(text)
             r = STACK.vigilctl("findings", "import", "--tenant", self.tenant,
                                path, check=False)
-            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertEqual(r.returncode, 65, r.stderr)
             self.assertIn(what, r.stderr)
             self.assertNotIn("\x1b", r.stderr.replace("\\x1b", ""))
         self.assertEqual(db_row(self.tenant_id, eid(e)), [])

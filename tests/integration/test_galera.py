@@ -320,5 +320,5 @@ class T212DbCheck(unittest.TestCase):
         for bad in ("16", "-1", "yes", ""):
             conf = write_conf("t212-bad.conf", db_sync_wait=bad)
             r = ctl(conf, "db", "check")
-            self.assertEqual(r.returncode, 1, (bad, r.stdout, r.stderr))
+            self.assertEqual(r.returncode, 78, (bad, r.stdout, r.stderr))
             self.assertIn("db_sync_wait", r.stderr)

@@ -836,14 +836,14 @@ class T184VigilctlNoFormat(ImportBase):
         n = self.count()
         r = self.run_import([self.entry(10), self.entry(11,
                                                          severity="urgent")])
-        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertEqual(r.returncode, 65, r.stdout)
         self.assertIn("findings[1].severity", r.stderr)
         self.assertEqual(self.count(), n)
         imp = self.imports()[0]
         self.assertEqual((imp["status"], imp["source"]), ("failed", "import"))
         self.assertIn("findings[1].severity", imp["error"])
         r = self.run_import([self.entry(12, region="x", location="y")])
-        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertEqual(r.returncode, 65, r.stdout)
         self.assertIn("findings[0].location", r.stderr)
         self.assertEqual(self.count(), n)
 
@@ -893,7 +893,7 @@ class T185VigilctlCases(ImportBase):
                     ("cases", "list", "--tenant", self.tenant, "--status",
                      "x"), ("cases", "delete", "--tenant", self.tenant)):
             r = STACK.vigilctl(*bad, check=False)
-            self.assertEqual(r.returncode, 2, (bad, r.stderr))
+            self.assertEqual(r.returncode, 64, (bad, r.stderr))
         # read-only: nothing was written by any of it (the other tenant
         # aside)
         self.assertEqual(STACK.query(

@@ -345,6 +345,45 @@ START_TEST(test_conf_db_sync_wait)
 }
 END_TEST
 
+/* conf_lint: what it was told, one problem a line. */
+static void
+lint_collect(void *arg, const char *problem)
+{
+	char	*out = arg;
+	size_t	 len = strlen(out);
+
+	snprintf(out + len, 2048 - len, "%s\n", problem);
+}
+
+/* vigilctl config check reads the file with conf_lint: every mistake of
+ * a file in one run, where conf_parse stops at the first. */
+START_TEST(test_conf_lint_every_problem)
+{
+	struct conf	 c;
+	char		 got[2048] = "";
+
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_lint(&c, "workers = 8\n"
+	    "frobnicate = 1\n"
+	    "# a comment\n"
+	    "rate_read_per_min = 0\n"
+	    "no equals sign\n"
+	    "workers = 9\n"
+	    "allow_http_webhooks = perhaps\n", lint_collect, got), 5);
+	ck_assert_str_eq(got,
+	    "line 2: frobnicate: unknown key\n"
+	    "line 4: rate_read_per_min: out of range\n"
+	    "line 5: expected key = value\n"
+	    "line 6: workers: set again (line 1 set it; this one wins)\n"
+	    "line 7: allow_http_webhooks: expected true or false\n");
+	/* the good values still land, as conf_parse would set them */
+	ck_assert_int_eq(c.workers, 9);
+	got[0] = '\0';
+	ck_assert_int_eq(conf_lint(&c, "workers = 8\n", lint_collect, got), 0);
+	ck_assert_str_eq(got, "");
+}
+END_TEST
+
 Suite *
 conf_suite(void)
 {
@@ -360,6 +399,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_conf_too_long);
 	tcase_add_test(tc, test_conf_load);
 	tcase_add_test(tc, test_conf_path);
+	tcase_add_test(tc, test_conf_lint_every_problem);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -556,7 +556,7 @@ findings_of(const struct ruleset *rs, const char *dir,
 START_TEST(test_inventory_join_fixtures)
 {
 	const char		*top = getenv("VIGIL_SRCDIR");
-	struct ruleset		 rs = { NULL, 0 };
+	struct ruleset		 rs = { NULL, 0, NULL, 0 };
 	struct inventory_stats	 sep, emb;
 	char			 p[1024], err[512], *a, *b;
 

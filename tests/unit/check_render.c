@@ -852,7 +852,8 @@ START_TEST(test_render_vigilctl)
 	buf_free(&b);
 	json_object_put(d);
 
-	/* A bad document: exit 1, the path of the bad value, no file. */
+	/* A bad document: exit 65 (EX_DATAERR), the path of the bad value,
+	 * no file. */
 	snprintf(doc, sizeof(doc), "%s/bad.json", tmpdir);
 	f = fopen(doc, "w");
 	ck_assert_ptr_nonnull(f);
@@ -863,13 +864,13 @@ START_TEST(test_render_vigilctl)
 	    "--output '%s' '%s' 2>&1; echo \"exit $?\"", bld, out, doc);
 	t = run(cmd);
 	ck_assert_ptr_nonnull(strstr(t, "blocks[0]: unknown block kind"));
-	ck_assert_ptr_nonnull(strstr(t, "exit 1"));
+	ck_assert_ptr_nonnull(strstr(t, "exit 65"));
 	free(t);
 	ck_assert_int_ne(access(out, F_OK), 0);
 	snprintf(cmd, sizeof(cmd), "'%s/vigilctl' report render --format docx "
 	    "'%s' 2>/dev/null; echo \"exit $?\"", bld, doc);
 	t = run(cmd);
-	ck_assert_str_eq(t, "exit 2\n");
+	ck_assert_str_eq(t, "exit 64\n");
 	free(t);
 	rmtmp();
 }

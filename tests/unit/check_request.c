@@ -64,6 +64,63 @@ START_TEST(test_init_forwarded_for)
 }
 END_TEST
 
+/* Where the route begins: after the prefix the server mounted vigil-api
+ * on, as PATH_INFO says, on the raw path. */
+static const struct {
+	const char *uri, *sn, *pi;	/* NULL: not in the environment */
+	const char *prefix, *path;
+} mounts[] = {
+	/* nginx's stock fastcgi_params: SCRIPT_NAME is the whole path */
+	{ "/api/v1/findings?x=1", "/api/v1/findings", NULL, "",
+	    "/api/v1/findings" },
+	{ "/api/v1/findings", "/api/v1/findings", "", "", "/api/v1/findings" },
+	/* Apache ScriptAlias / at the root */
+	{ "/api/v1/findings", "", "/api/v1/findings", "", "/api/v1/findings" },
+	/* an .htaccess rewrite of /vigil/... to /vigil/vigil-api.fcgi/... */
+	{ "/vigil/api/v1/findings?limit=2", "/vigil/vigil-api.fcgi",
+	    "/api/v1/findings", "/vigil", "/api/v1/findings" },
+	/* the program's own URL, without a rewrite */
+	{ "/vigil/vigil-api.fcgi/healthz", "/vigil/vigil-api.fcgi", "/healthz",
+	    "/vigil/vigil-api.fcgi", "/healthz" },
+	/* nginx fastcgi_split_path_info under /a/b/ */
+	{ "/a/b/api/v1/cases/", "/a/b", "/api/v1/cases/", "/a/b",
+	    "/api/v1/cases/" },
+	/* percent-encoded: the raw bytes are kept in both parts */
+	{ "/my%20vigil/api/v1/alerts/al%5F1", "/my vigil",
+	    "/api/v1/alerts/al_1", "/my%20vigil", "/api/v1/alerts/al%5F1" },
+	/* a tail that is not PATH_INFO (the server merged "//"): PATH_INFO
+	 * under SCRIPT_NAME */
+	{ "/vigil/api/v1//x", "/vigil/v.fcgi", "/api/v1/x", "/vigil/v.fcgi",
+	    "/api/v1/x" },
+	{ "/x", "/s", "/api/v1/x", "/s", "/api/v1/x" },
+};
+
+START_TEST(test_init_mount)
+{
+	char uri[256], sn[256], pi[256];
+	char *env[6];
+	struct request r;
+	size_t n = 0;
+
+	env[n++] = "REQUEST_METHOD=GET";
+	snprintf(uri, sizeof(uri), "REQUEST_URI=%s", mounts[_i].uri);
+	env[n++] = uri;
+	if (mounts[_i].sn != NULL) {
+		snprintf(sn, sizeof(sn), "SCRIPT_NAME=%s", mounts[_i].sn);
+		env[n++] = sn;
+	}
+	if (mounts[_i].pi != NULL) {
+		snprintf(pi, sizeof(pi), "PATH_INFO=%s", mounts[_i].pi);
+		env[n++] = pi;
+	}
+	env[n] = NULL;
+	ck_assert_int_eq(request_init(&r, env), 0);
+	ck_assert_str_eq(r.prefix, mounts[_i].prefix);
+	ck_assert_str_eq(r.path, mounts[_i].path);
+	request_free(&r);
+}
+END_TEST
+
 START_TEST(test_init_cgi_fallback)
 {
 	char *env[] = { "REQUEST_METHOD=POST", "SCRIPT_NAME=/api",
@@ -71,7 +128,8 @@ START_TEST(test_init_cgi_fallback)
 	struct request r;
 
 	ck_assert_int_eq(request_init(&r, env), 0);
-	ck_assert_str_eq(r.path, "/api/v1/x");
+	ck_assert_str_eq(r.prefix, "/api");
+	ck_assert_str_eq(r.path, "/v1/x");
 	ck_assert_str_eq(r.query, "a=1");
 	ck_assert_int_eq(r.content_length, -1);
 	request_free(&r);
@@ -277,6 +335,7 @@ request_suite(void)
 	tcase_add_test(tc, test_init_basic);
 	tcase_add_test(tc, test_init_forwarded_for);
 	tcase_add_test(tc, test_init_cgi_fallback);
+	tcase_add_loop_test(tc, test_init_mount, 0, (int)NELEM(mounts));
 	tcase_add_loop_test(tc, test_init_bad_length, 0,
 	    (int)NELEM(bad_env));
 	tcase_add_test(tc, test_init_missing_method);

@@ -98,7 +98,7 @@ parse_q(struct ruleset *set, const char *qtext, char *err, size_t errsz)
 static int
 try_cond(const char *cond, const char *resource, char **evs)
 {
-	struct ruleset	 set = { NULL, 0 };
+	struct ruleset	 set = { NULL, 0, NULL, 0 };
 	struct buf_s {
 		char	 s[8192];
 	}		*b;
@@ -459,7 +459,7 @@ END_TEST
  * evidence, in document order (and without quadratic time). */
 START_TEST(test_rules_evidence_cap)
 {
-	struct ruleset	 set = { NULL, 0 };
+	struct ruleset	 set = { NULL, 0, NULL, 0 };
 	json_object	*res, *arr, *el, *ev = NULL, *v;
 	char		 err[512];
 	int		 i;
@@ -491,7 +491,7 @@ END_TEST
 
 START_TEST(test_rules_eval_type)
 {
-	struct ruleset	 set = { NULL, 0 };
+	struct ruleset	 set = { NULL, 0, NULL, 0 };
 	json_object	*res, *ev = (json_object *)1;
 	char		 err[512];
 
@@ -710,7 +710,7 @@ START_TEST(test_rules_validation)
 		{ "[{" HEAD ",'condition':{'path':'a','eq':1}},5]",
 		    "t.json: rule [1]: must be an object" },
 	};
-	struct ruleset	 set = { NULL, 0 };
+	struct ruleset	 set = { NULL, 0, NULL, 0 };
 	char		 err[512];
 	size_t		 i;
 	int		 r;
@@ -737,7 +737,7 @@ END_TEST
 
 START_TEST(test_rules_parse_appends)
 {
-	struct ruleset	 set = { NULL, 0 };
+	struct ruleset	 set = { NULL, 0, NULL, 0 };
 	char		 err[512];
 
 	ck_assert_int_eq(parse_q(&set, "[{" HEAD ",'condition':{'path':'a',"
@@ -765,7 +765,7 @@ END_TEST
 
 START_TEST(test_rules_to_json)
 {
-	struct ruleset	 set = { NULL, 0 };
+	struct ruleset	 set = { NULL, 0, NULL, 0 };
 	json_object	*o, *v;
 	char		 err[512];
 
@@ -800,7 +800,7 @@ END_TEST
  * its severities, then its own enabled custom rules; nothing else. */
 START_TEST(test_tenantrules_effective)
 {
-	struct ruleset	 pack = { NULL, 0 }, eff = { NULL, 0 };
+	struct ruleset	 pack = { NULL, 0, NULL, 0 }, eff = { NULL, 0, NULL, 0 };
 	struct tenantrules_setting st[2];
 	struct tenantrules t;
 	json_object	*o, *v;
@@ -865,7 +865,7 @@ put_file(const char *dir, const char *name, const char *qtext)
 
 START_TEST(test_rules_load_dir)
 {
-	struct ruleset	 set = { NULL, 0 };
+	struct ruleset	 set = { NULL, 0, NULL, 0 };
 	char		 tmpl[] = "/tmp/vigil-rules-XXXXXX", sub[256], sub2[256];
 	char		 err[1024], cmd[512];
 	const char	*dir;
@@ -892,24 +892,46 @@ START_TEST(test_rules_load_dir)
 	ck_assert_str_eq(set.rules[0].id, "y1");
 	ck_assert_str_eq(set.rules[2].id, "z1");
 	ck_assert_ptr_nonnull(strstr(set.rules[2].file, "/b/z.json"));
-	/* loading again: every id is a duplicate; the set is unchanged */
-	ck_assert_int_eq(rules_load_dir(&set, dir, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "duplicate id"));
+	/* loading again: every id is a duplicate, so every file is skipped
+	 * and listed, one entry per rule; the set's rules are unchanged */
+	ck_assert_int_eq(rules_load_dir(&set, dir, err, sizeof(err)), 0);
 	ck_assert_uint_eq(set.n, 3);
+	ck_assert_uint_eq(set.ninvalid, 3);
+	ck_assert_ptr_nonnull(strstr(set.invalid[0].file, "/a/y.json"));
+	ck_assert_ptr_nonnull(strstr(set.invalid[1].error, "rule y2: id: "
+	    "duplicate id (also in "));
 	rules_free(&set);
-	/* a duplicate across files, then a bad file: named in the error */
+	/* a duplicate across files: the later file is skipped, named with
+	 * the rule and the path of the error; the others load */
 	put_file(sub, "x.json", "{" HEAD ",'id':'y2','condition':"
 	    "{'path':'a','eq':1}}");
-	ck_assert_int_eq(rules_load_dir(&set, dir, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "/b/x.json: rule y2: id: "
+	ck_assert_int_eq(rules_load_dir(&set, dir, err, sizeof(err)), 0);
+	ck_assert_uint_eq(set.n, 3);
+	ck_assert_uint_eq(set.ninvalid, 1);
+	ck_assert_ptr_nonnull(strstr(set.invalid[0].file, "/b/x.json"));
+	ck_assert_ptr_nonnull(strstr(set.invalid[0].error, "rule y2: id: "
 	    "duplicate id (also in "));
-	ck_assert_uint_eq(set.n, 0);
-	put_file(sub, "x.json", "{" HEAD ",'id':'x1','condition':"
-	    "{'path':'a','op':1}}");
-	ck_assert_int_eq(rules_load_dir(&set, dir, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "/b/x.json: rule x1: condition.op: "
-	    "unknown operator"));
-	ck_assert_uint_eq(set.n, 0);
+	rules_free(&set);
+	/* a bad rule and broken JSON: each file skipped with its problem,
+	 * every bad rule of a file listed, never stopping the other files */
+	put_file(sub, "x.json", "[{" HEAD ",'id':'x1','condition':"
+	    "{'path':'a','op':1}},{" HEAD ",'id':'x2','condition':"
+	    "{'path':'a','eq':1}},{" HEAD ",'id':'x3','severity':'bad',"
+	    "'condition':{'path':'a','eq':1}}]");
+	put_file(sub, "w.json", "{\"id\": ");
+	ck_assert_int_eq(rules_load_dir(&set, dir, err, sizeof(err)), 0);
+	ck_assert_uint_eq(set.n, 3);
+	ck_assert_str_eq(set.rules[0].id, "y1");
+	ck_assert_str_eq(set.rules[2].id, "z1");
+	ck_assert_uint_eq(set.ninvalid, 3);
+	ck_assert_ptr_nonnull(strstr(set.invalid[0].file, "/b/w.json"));
+	ck_assert_ptr_nonnull(strstr(set.invalid[0].error, "invalid JSON"));
+	ck_assert_ptr_nonnull(strstr(set.invalid[1].file, "/b/x.json"));
+	ck_assert_ptr_eq(strstr(set.invalid[1].error, "rule x1: condition.op: "
+	    "unknown operator"), set.invalid[1].error);
+	ck_assert_ptr_nonnull(strstr(set.invalid[2].error, "rule x3: "
+	    "severity: "));
+	rules_free(&set);
 	snprintf(sub, sizeof(sub), "%s/missing", dir);
 	ck_assert_int_eq(rules_load_dir(&set, sub, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "/missing: No such file"));
@@ -1172,7 +1194,7 @@ START_TEST(test_rules_pack)
 	static const char *const cats[] = {
 		"network", "identity", "storage", "keyvault", "compliance",
 	};
-	struct ruleset	 set = { NULL, 0 };
+	struct ruleset	 set = { NULL, 0, NULL, 0 };
 	size_t		 i, j;
 	int		 found;
 
@@ -1293,7 +1315,7 @@ evidence_names(json_object *ev, char *out, size_t outsz)
 
 START_TEST(test_rules_fixtures)
 {
-	struct ruleset		 set = { NULL, 0 };
+	struct ruleset		 set = { NULL, 0, NULL, 0 };
 	struct expect		*e = NULL;
 	const struct rule	*r;
 	json_object		*res, *ev;
@@ -1346,7 +1368,7 @@ END_TEST
  * disk is listed (so none is silently skipped). */
 START_TEST(test_rules_fixtures_complete)
 {
-	struct ruleset	 set = { NULL, 0 };
+	struct ruleset	 set = { NULL, 0, NULL, 0 };
 	struct expect	*e = NULL;
 	struct dirent	*de, *fe;
 	DIR		*d, *fd;
