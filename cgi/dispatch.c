@@ -6,11 +6,13 @@
 #include "vigil.h"
 
 #include <string.h>
+#include <stdlib.h>
 #include <strings.h>
 
 #include "api.h"
 #include "buf.h"
 #include "conf.h"
+#include "db.h"
 #include "log.h"
 #include "vjson.h"
 #include "vtime.h"
@@ -262,12 +264,41 @@ handle(struct request *r, struct db *db, const struct api_io *io)
 	replay_end(r, db, rt, &rp);
 }
 
+#ifdef VIGIL_DEBUG
+/* Debug builds only: X-Vigil-Debug-Conflicts: N has each of this
+ * request's transactions refused at commit N times, as Galera refuses one
+ * that lost certification (db_debug_conflicts), so that a test can make
+ * any route replay its transactions. -1 when absent. */
+static int
+debug_conflicts(char *const *envp)
+{
+	static const char h[] = "HTTP_X_VIGIL_DEBUG_CONFLICTS=";
+	size_t i;
+	long n;
+	char *end;
+
+	for (i = 0; envp != NULL && envp[i] != NULL; i++) {
+		if (strncmp(envp[i], h, sizeof(h) - 1) != 0)
+			continue;
+		n = strtol(envp[i] + sizeof(h) - 1, &end, 10);
+		return *end == '\0' && n >= 0 && n <= 100 ? (int)n : -1;
+	}
+	return -1;
+}
+#endif
+
 void
 dispatch(struct db *db, char *const *envp, const struct api_io *io)
 {
 	struct request r;
 	struct buf out;
 	int rc;
+#ifdef VIGIL_DEBUG
+	int dc = debug_conflicts(envp);
+
+	if (dc >= 0)
+		db_debug_conflicts(db, dc);
+#endif
 
 	rc = request_init(&r, envp);
 	if (rc != 0)
@@ -275,6 +306,10 @@ dispatch(struct db *db, char *const *envp, const struct api_io *io)
 		    "invalid_request", "The request line is malformed.", NULL);
 	else
 		handle(&r, db, io);
+#ifdef VIGIL_DEBUG
+	if (dc >= 0)
+		db_debug_conflicts(db, -1);
+#endif
 	buf_init(&out, r.out.len + 64 * 1024 + 4096);
 	if (!r.sent) {
 		response_serialize(&r, &out);

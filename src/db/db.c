@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1966,8 +1967,57 @@ struct db {
 	MYSQL_STMT		*stmts[SQL__COUNT];
 	int			 in_tx;
 	int			 tried;		/* db_connect ran */
+	/* Inside db_tx_run: db_begin joins, db_commit waits for it,
+	 * db_rollback asks it to roll back (tx_abort). */
+	int			 tx_run, tx_abort;
+	/* Inside db_tx_run: the transaction was lost (DB_RETRY: rolled
+	 * back by a deadlock or a BF abort; DB_DOWN: its connection), so
+	 * every later statement of the body fails the same way instead of
+	 * running in autocommit, and the body's run counts as that. */
+	int			 tx_lost;
+	/* The statements db_tx_run's body ran, prepared again before a
+	 * replay on a new connection (see db_tx_run). */
+	unsigned short		 tx_used[64];
+	size_t			 ntx_used;
+	/* A result broke off by an error: the connection is dropped. */
+	int			 desync;
+#ifdef VIGIL_DEBUG
+	/* Commits db_tx_run refuses per transaction (test hook). */
+	int			 debug_conflicts;
+#endif
 	char			 err[256];
 };
+
+#ifdef VIGIL_DEBUG
+/* VIGIL_DEBUG_CONFLICTS (debug builds only): how many times db_tx_run
+ * refuses each transaction's commit, as a Galera node refuses one that
+ * lost certification, so that the integration tests can make every write
+ * path replay. 0 when unset or not a number from 0 to 100. */
+static int
+db_debug_env(void)
+{
+	const char *s = getenv("VIGIL_DEBUG_CONFLICTS");
+	char *end;
+	long n;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || n < 0 || n > 100)
+		return 0;
+	return (int)n;
+}
+
+int
+db_debug_conflicts(struct db *db, int n)
+{
+	int was = db->debug_conflicts;
+
+	db->debug_conflicts = n < 0 ? db_debug_env() : n;
+	return was;
+}
+#endif
 
 /* A new handle; caller frees with db_free. NULL only on out of memory. */
 struct db *
@@ -1978,6 +2028,9 @@ db_new(const struct conf *conf)
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return NULL;
 	db->conf = conf;
+#ifdef VIGIL_DEBUG
+	db->debug_conflicts = db_debug_env();
+#endif
 	return db;
 }
 
@@ -2006,6 +2059,7 @@ db_disconnect(struct db *db)
 		mysql_close(db->my);
 	db->my = NULL;
 	db->in_tx = 0;
+	db->desync = 0;
 }
 
 void
@@ -2387,17 +2441,6 @@ out:
 	return 0;
 }
 
-/* One attempt at running s. 0 or the MySQL error number. */
-/* Throw away whatever results st still holds, so that the connection is
- * in sync for the next statement even after a failure midway. */
-static void
-drain(MYSQL_STMT *st)
-{
-	do
-		mysql_stmt_free_result(st);
-	while (mysql_stmt_next_result(st) == 0);
-}
-
 /* One attempt at running s; *sent is set once the server may have run it.
  * 0 or the MySQL error number. */
 static unsigned int
@@ -2475,8 +2518,14 @@ exec_once(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 			e = res_read(db, st,
 			    (out != NULL && *out == NULL) ? out : NULL);
 			if (e != 0) {
+				/* An error in the middle of the rows (a
+				 * Galera BF abort, a deadlock) leaves the
+				 * client library expecting more of this
+				 * result: the next execute waited for it
+				 * until the read timeout (30 s). Only a new
+				 * connection is clean. */
 				if (!is_conn_error(e))
-					drain(st);
+					db->desync = 1;
 				goto out;
 			}
 		}
@@ -2524,10 +2573,14 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
     struct db_res **out)
 {
 	unsigned int e;
-	int reconnects = 0, conflicts = 0, sent, was_tx;
+	int reconnects = 0, conflicts = 0, sent, was_tx, tx;
 
 	if (out != NULL)
 		*out = NULL;
+	if (db->tx_run && db->tx_lost)
+		return db->tx_lost;
+	if (db->tx_run && db->ntx_used < NELEM(db->tx_used))
+		db->tx_used[db->ntx_used++] = (unsigned short)s;
 	for (;;) {
 		if (db_connect(db) != 0)
 			return DB_DOWN;
@@ -2538,6 +2591,11 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 			db_res_free(*out);
 			*out = NULL;
 		}
+		tx = db->in_tx;
+		if (db->desync) {
+			log_warn("db: %s; dropping the connection", db->err);
+			db_disconnect(db);
+		}
 		switch (db_error_code(e)) {
 		case DB_DUP:
 			return DB_DUP;
@@ -2547,12 +2605,14 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 			 * deadlock or the certification failure: running it
 			 * again gives what it would have. Inside one, the
 			 * caller replays the transaction (or answers 503). */
-			if (!db->in_tx && ++conflicts < DB_ATTEMPTS) {
+			if (!tx && ++conflicts < DB_ATTEMPTS) {
 				log_warn("db: %s; trying again", db->err);
 				db_conflict_pause(conflicts);
 				continue;
 			}
 			log_warn("db: %s", db->err);
+			if (db->tx_run)
+				db->tx_lost = DB_RETRY;
 			return DB_RETRY;
 		case DB_DOWN:
 			break;
@@ -2570,22 +2630,134 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 		 * on a fresh connection in autocommit. And a statement the
 		 * server may have run is only repeated when running it twice
 		 * does no harm. */
-		was_tx = db->in_tx;
+		was_tx = tx;
 		db_disconnect(db);
+		if (db->tx_run)
+			db->tx_lost = DB_DOWN;
 		if (was_tx || (sent && !retry_safe(s)) || ++reconnects >= 2)
 			return DB_DOWN;
 	}
 }
 
+static int tx_begin(struct db *);
+
+/* Before a replay: prepare the statements the last run used, outside the
+ * transaction, should the connection be new. A prepare inside a
+ * transaction that a replicated write set aborts (Galera BF abort) has
+ * been answered with a bare OK that left the client waiting for the rest
+ * until the read timeout (30 s, Galera 4 with MariaDB 10.11); outside
+ * one there is nothing to abort. */
+static void
+tx_prepare(struct db *db)
+{
+	unsigned int e;
+	size_t i;
+
+	if (db_connect(db) != 0)
+		return;
+	for (i = 0; i < db->ntx_used; i++)
+		(void)stmt_get(db, (enum db_stmt)db->tx_used[i], &e);
+}
+
 void
 db_conflict_pause(int n)
 {
-	/* A few milliseconds, more each time: the conflicting writer
-	 * (another session, or a transaction replicated from another
-	 * Galera node) commits meanwhile. */
-	struct timespec ts = { 0, 5000000L * n };
+	static unsigned int seed;
+	struct timespec ts;
+	long ms;
 
+	/* A few milliseconds, doubling each time up to 160, with jitter:
+	 * the conflicting writer (another session, or a transaction
+	 * replicated from another Galera node) commits meanwhile, and two
+	 * writers that collided do not come back in step and collide
+	 * again. */
+	if (seed == 0)
+		seed = (unsigned int)getpid() ^ (unsigned int)time(NULL) ^ 1u;
+	seed = seed * 1103515245u + 12345u;
+	ms = 5L << (n < 1 ? 0 : n > 5 ? 5 : n - 1);
+	ms = ms / 2 + (long)((seed >> 16) % (unsigned int)ms);
+	ts.tv_sec = 0;
+	ts.tv_nsec = ms * 1000000L;
 	(void)nanosleep(&ts, NULL);
+}
+
+int
+db_tx_run(struct db *db, int (*fn)(struct db *, void *), void *arg)
+{
+	int attempt, rc = DB_RETRY;
+
+	/* Already inside a transaction (a domain function called from
+	 * another's body): part of that one, which its own db_tx_run
+	 * replays whole. */
+	if (db->in_tx || db->tx_run)
+		return fn(db, arg);
+	db->ntx_used = 0;
+	for (attempt = 1; attempt <= DB_ATTEMPTS; attempt++) {
+		if (attempt > 1) {
+			db_conflict_pause(attempt - 1);
+			tx_prepare(db);
+		}
+		if ((rc = tx_begin(db)) != 0) {
+			/* Nothing ran: a busy server (DB_RETRY) may take it
+			 * a moment later. */
+			if (rc == DB_RETRY)
+				continue;
+			return rc;
+		}
+		db->tx_run = 1;
+		db->tx_abort = 0;
+		db->tx_lost = 0;
+		rc = fn(db, arg);
+		db->tx_run = 0;
+		/* Whatever the body made of it, a lost transaction is lost. */
+		if (db->tx_lost)
+			rc = db->tx_lost;
+		/* The body asked for a rollback (db_rollback) and returned
+		 * what it decided: nothing to commit, nothing to replay
+		 * unless it said DB_RETRY. */
+		if (db->tx_abort && rc >= 0) {
+			db_rollback(db);
+			return rc;
+		}
+		if (rc == 0) {
+#ifdef VIGIL_DEBUG
+			if (attempt <= db->debug_conflicts) {
+				log_warn("db: commit refused "
+				    "(VIGIL_DEBUG_CONFLICTS, attempt %d of "
+				    "%d)", attempt, DB_ATTEMPTS);
+				db_rollback(db);
+				rc = DB_RETRY;
+				continue;
+			}
+#endif
+			if ((rc = db_commit(db)) == 0)
+				return 0;
+			/* A commit refused as a deadlock or a certification
+			 * failure was rolled back: run it all again. Any
+			 * other failure of a commit (the connection lost)
+			 * leaves it unknown whether it committed: never
+			 * replay that. */
+			if (rc != DB_RETRY)
+				return rc;
+			log_warn("db: transaction refused at commit; running "
+			    "it again (attempt %d of %d)", attempt + 1,
+			    DB_ATTEMPTS);
+			continue;
+		}
+		db_rollback(db);
+		if (rc != DB_RETRY && rc != DB_DOWN)
+			return rc;
+		/* The connection dropped mid-transaction (DB_DOWN): the
+		 * server rolled it back, so running it again on a new
+		 * connection is as safe as after a deadlock -- once. */
+		if (rc == DB_DOWN && attempt > 1)
+			return rc;
+		if (rc == DB_RETRY)
+			log_warn("db: transaction rolled back (%s); running "
+			    "it again (attempt %d of %d)", db->err,
+			    attempt + 1, DB_ATTEMPTS);
+	}
+	return rc;
 }
 
 int
@@ -2649,23 +2821,31 @@ tx_command(struct db *db, const char *what)
 	db->in_tx = 0;
 	if (rc == 0)
 		return 0;
-	/* Never leave a connection behind whose transaction may still be
-	 * open: the next statement would run inside it. */
 	snprintf(db->err, sizeof(db->err), "%s: %s", what, mysql_error(db->my));
 	/* A commit Galera refused (certification failure, 1213) rolled
-	 * the transaction back: the caller may run it again. */
+	 * the transaction back: the caller may run it again, on this same
+	 * connection once a rollback confirms nothing is open. Keeping it
+	 * keeps its prepared statements too: on a new connection the replay
+	 * would prepare them again inside its transaction, and a prepare
+	 * that a replicated write set aborts (BF abort) can be answered
+	 * with a bare OK that leaves the client waiting for the rest until
+	 * the read timeout (30 s, seen on Galera 4 / MariaDB 10.11). */
 	e = db_error_code(mysql_errno(db->my)) == DB_RETRY ? DB_RETRY :
 	    DB_DOWN;
-	if (e == DB_RETRY)
+	if (e == DB_RETRY) {
 		log_warn("db: %s", db->err);
-	else
+		if (mysql_rollback(db->my) == 0)
+			return e;
+	} else
 		log_err("db: %s", db->err);
+	/* Never leave a connection behind whose transaction may still be
+	 * open: the next statement would run inside it. */
 	db_disconnect(db);
 	return e;
 }
 
-int
-db_begin(struct db *db)
+static int
+tx_begin(struct db *db)
 {
 	int rc;
 
@@ -2677,14 +2857,30 @@ db_begin(struct db *db)
 }
 
 int
+db_begin(struct db *db)
+{
+	/* A body of db_tx_run is in its transaction already. */
+	if (db->tx_run)
+		return 0;
+	return tx_begin(db);
+}
+
+int
 db_commit(struct db *db)
 {
+	/* db_tx_run commits once its body returns. */
+	if (db->tx_run)
+		return 0;
 	return tx_command(db, "commit");
 }
 
 int
 db_rollback(struct db *db)
 {
+	if (db->tx_run) {
+		db->tx_abort = 1;
+		return 0;
+	}
 	if (db->my == NULL) {
 		db->in_tx = 0;
 		return 0;

@@ -477,12 +477,13 @@ struct db;
  * a Galera node not ready, read-only mode), else DB_ERR. */
 int	 db_error_code(unsigned int);
 
-/* How many times a transaction is run in all when it meets a deadlock or a
- * certification failure (DB_RETRY): db_exec does it for a statement outside
- * a transaction, a caller that can replay its transaction with the same
- * result does it for the whole (findings_act, findings_patch); pausing
- * db_conflict_pause(n) before the n-th rerun. */
-#define DB_ATTEMPTS 3
+/* How many times a transaction is run in all when it meets a deadlock, a
+ * lock wait timeout or a Galera certification failure (DB_RETRY): db_exec
+ * does it for a statement outside a transaction, db_tx_run for a whole
+ * transaction; pausing db_conflict_pause(n) (a few milliseconds, doubling,
+ * with jitter) before the n-th rerun. Past it the caller gets DB_RETRY and
+ * the client 503 with Retry-After. */
+#define DB_ATTEMPTS 5
 void	 db_conflict_pause(int);
 
 /* A handle; nothing connects until the first statement (so it may be
@@ -518,7 +519,31 @@ int	 db_ping(struct db *);
 void	 db_res_free(struct db_res *);
 const char *db_cell(const struct db_res *, size_t row, size_t col);
 long long db_cell_int(const struct db_res *, size_t row, size_t col);
+/* A transaction by hand (migrations, vigilctl's own). Inside a body of
+ * db_tx_run they join its transaction: db_begin does nothing, db_commit
+ * leaves the commit to db_tx_run, and db_rollback has it roll back once
+ * the body returns (and return the body's value), so that a domain
+ * function written as one begin..commit can be run, and replayed, by
+ * db_tx_run whole. */
 int	 db_begin(struct db *);
+/* Run fn(db, arg) in a transaction and commit it. fn returns 0 to commit,
+ * a DB_* code, or a positive value of its own to roll back and have
+ * db_tx_run return it. A deadlock, lock wait timeout or certification
+ * failure (DB_RETRY, from fn's statements or from the commit) rolls back
+ * and runs fn again, up to DB_ATTEMPTS times in all, and so does a
+ * connection lost before the commit (DB_DOWN), once: fn must therefore
+ * start from its inputs every time, resetting whatever it computes or
+ * hands back (ids, counts, reply, queued work). Returns 0, fn's positive
+ * value, or a DB_* code (DB_RETRY when the attempts ran out). Called
+ * inside a transaction, it runs fn in that one (whose own db_tx_run
+ * replays it). */
+int	 db_tx_run(struct db *, int (*fn)(struct db *, void *), void *arg);
+#ifdef VIGIL_DEBUG
+/* Test hook of debug builds: refuse each transaction's first n commits in
+ * db_tx_run as a Galera certification failure would (n < 0: back to
+ * VIGIL_DEBUG_CONFLICTS from the environment). Returns the previous n. */
+int	 db_debug_conflicts(struct db *, int n);
+#endif
 int	 db_commit(struct db *);
 int	 db_rollback(struct db *);
 /* The raw connection for the migration runner only. */

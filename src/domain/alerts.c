@@ -1364,10 +1364,27 @@ out:
 	return rc;
 }
 
+static void
+pairs_free(struct pairs *ps)
+{
+	size_t i;
+
+	for (i = 0; ps->p != NULL && i < ps->n; i++)
+		free(ps->p[i].sources);
+	free(ps->p);
+	free(ps->h.slot);
+	ps->p = NULL;
+	ps->n = 0;
+	ps->h.slot = NULL;
+}
+
+/* One run of an ingest, in the transaction db_tx_run runs: everything
+ * (out[], the alerts' ids, the observables' pairs) is computed afresh;
+ * on success *keep gets the pairs, for the cache once committed. */
 static int
 ingest_once(struct db *db, const char *tenant_id, const char *actor,
     const struct alert_in *in, size_t n, int batch, time_t now,
-    struct alert_result *out)
+    struct alert_result *out, struct pairs *keep)
 {
 	struct slot *sl = NULL;
 	struct pairs ps = { NULL, 0, { NULL, 0 } };
@@ -1403,19 +1420,17 @@ ingest_once(struct db *db, const char *tenant_id, const char *actor,
 			pairs_add(&ps, &in[i].obs[j]);
 	}
 	pairs_sort(&ps);
-	if ((rc = db_begin(db)) != 0)
-		goto out;
 	/* The tenant's row shared, before any other lock: what a writer
 	 * that locks it exclusively and then an alert (PATCH, dismiss, an
 	 * escalation) waits for, so that it never holds the alert this
 	 * ingest wants while waiting for this ingest. */
 	if ((rc = db_exec(db, SQL_ALERT_TENANT_SHARE, (struct db_val[]){
 	    DB_STR(tenant_id) }, 1, NULL)) != 0)
-		goto rollback;
+		goto out;
 	/* Suppressions: a plain read, and a suppression made meanwhile
 	 * applies to the next alert. */
 	if ((rc = read_suppressions(db, tenant_id, nowsql, &ps)) != 0)
-		goto rollback;
+		goto out;
 	for (i = 0; i < n; i++) {
 		int all = in[i].nobs > 0;
 
@@ -1429,7 +1444,7 @@ ingest_once(struct db *db, const char *tenant_id, const char *actor,
 		if (sl[i].first && id_new("alert", out[i].id,
 		    sizeof(out[i].id)) != 0) {
 			rc = DB_ERR;
-			goto rollback;
+			goto out;
 		}
 	}
 	/* Concurrent ingests of one (source, external_id) meet at its
@@ -1439,7 +1454,7 @@ ingest_once(struct db *db, const char *tenant_id, const char *actor,
 	rc = n == 1 ? upsert_one(db, tenant_id, &sl[0], nowsql) :
 	    upsert_many(db, tenant_id, sl, n, &ss, nowsql);
 	if (rc != 0)
-		goto rollback;
+		goto out;
 	for (i = 0; i < n; i++) {
 		if (!sl[i].first) {
 			snprintf(out[i].id, sizeof(out[i].id), "%s",
@@ -1455,20 +1470,38 @@ ingest_once(struct db *db, const char *tenant_id, const char *actor,
 	    nowsql)) != 0 ||
 	    (rc = write_records(db, tenant_id, actor, sl, n, &ps, batch, now,
 	    nowsql, &head)) != 0)
-		goto rollback;
-	if ((rc = db_commit(db)) == 0)
-		obs_cache_put(tenant_id, &ps);
-	goto out;
-rollback:
-	db_rollback(db);
+		goto out;
+	*keep = ps;
+	memset(&ps, 0, sizeof(ps));
 out:
-	for (i = 0; ps.p != NULL && i < ps.n; i++)
-		free(ps.p[i].sources);
-	free(ps.p);
-	free(ps.h.slot);
+	/* Concurrent ingests of one (source, external_id) meet at its
+	 * unique key; the loser runs again and finds the winner's. */
+	if (rc == DB_DUP)
+		rc = DB_RETRY;
+	pairs_free(&ps);
 	free(ss.h.slot);
 	free(sl);
 	return rc;
+}
+
+struct ingest_tx {
+	const char		*tenant_id, *actor;
+	const struct alert_in	*in;
+	size_t			 n;
+	int			 batch;
+	time_t			 now;
+	struct alert_result	*out;
+	struct pairs		 ps;
+};
+
+static int
+ingest_tx(struct db *db, void *arg)
+{
+	struct ingest_tx *a = arg;
+
+	pairs_free(&a->ps);
+	return ingest_once(db, a->tenant_id, a->actor, a->in, a->n, a->batch,
+	    a->now, a->out, &a->ps);
 }
 
 int
@@ -1476,16 +1509,15 @@ alerts_ingest(struct db *db, const char *tenant_id, const char *actor,
     const struct alert_in *in, size_t n, int batch, time_t now,
     struct alert_result *out)
 {
-	int attempt, rc = DB_ERR;
+	struct ingest_tx a = { tenant_id, actor, in, n, batch, now, out,
+	    { NULL, 0, { NULL, 0 } } };
+	int rc;
 
-	for (attempt = 0; attempt < 5; attempt++) {
-		rc = ingest_once(db, tenant_id, actor, in, n, batch, now, out);
-		if (rc != DB_RETRY && rc != DB_DUP)
-			break;
-		log_warn("alerts: ingest for tenant %s retried (%d)",
-		    tenant_id, rc);
-	}
-	return rc == DB_DUP ? DB_RETRY : rc;
+	rc = db_tx_run(db, ingest_tx, &a);
+	if (rc == 0)
+		obs_cache_put(tenant_id, &a.ps);
+	pairs_free(&a.ps);
+	return rc;
 }
 
 /* ---- reading and changing --------------------------------------------- */
@@ -1844,11 +1876,10 @@ alerts_history(struct db *db, const char *tenant_id, const char *id,
 	return 1;
 }
 
-/* The start of a change: a transaction holding the tenant's row lock
- * (the order every writer of a tenant's alerts takes: an ingest holds it
- * shared from its start) and then the alert's, with the alert loaded.
- * ALERTS_OK with *a set and the transaction open; otherwise rolled
- * back. */
+/* The start of a change, in the caller's transaction: the tenant's row
+ * lock (the order every writer of a tenant's alerts takes: an ingest
+ * holds it shared from its start) and then the alert's, with the alert
+ * loaded. ALERTS_OK with *a set. */
 static enum alerts_outcome
 change_begin(struct db *db, const char *tenant_id, const char *id,
     struct audit_head *head, struct alert_row **a, int *rc)
@@ -1856,17 +1887,13 @@ change_begin(struct db *db, const char *tenant_id, const char *id,
 	*a = NULL;
 	if (!alerts_id_valid(id))
 		return ALERTS_NOT_FOUND;
-	if ((*rc = db_begin(db)) != 0)
-		return ALERTS_DB_ERROR;
 	if ((*rc = audit_head_lock(db, tenant_id, head)) <= 0) {
-		db_rollback(db);
 		if (*rc == 0)
 			return ALERTS_NOT_FOUND;
 		return ALERTS_DB_ERROR;
 	}
 	*rc = load(db, tenant_id, id, 1, a);
 	if (*rc <= 0) {
-		db_rollback(db);
 		return *rc == 0 ? ALERTS_NOT_FOUND : ALERTS_DB_ERROR;
 	}
 	*rc = 0;
@@ -1947,12 +1974,11 @@ patch_once(struct db *db, const char *tenant_id, const char *id,
 		*rc = audit_append_head(db, tenant_id, &head, actor,
 		    "alert.update", id, fields);
 	json_object_put(fields);
-	if (*rc != 0 || (*rc = db_commit(db)) != 0)
+	if (*rc != 0)
 		goto fail;
 	*after = a;
 	return ALERTS_OK;
 fail:
-	db_rollback(db);
 	alerts_row_free(a);
 	return ALERTS_DB_ERROR;
 }
@@ -1976,7 +2002,6 @@ dismiss_once(struct db *db, const char *tenant_id, const char *id,
 	 * dismissed one is final. */
 	if (strcmp(a->status, "triage") != 0 &&
 	    strcmp(a->status, "suppressed") != 0) {
-		db_rollback(db);
 		alerts_row_free(a);
 		return ALERTS_CONFLICT;
 	}
@@ -2014,35 +2039,78 @@ dismiss_once(struct db *db, const char *tenant_id, const char *id,
 		    "alert.dismiss", id, fields);
 	json_object_put(fields);
 	json_object_put(data);
-	if (*rc != 0 || (*rc = db_commit(db)) != 0)
+	if (*rc != 0)
 		goto fail;
 	*after = a;
 	return ALERTS_OK;
 fail:
-	db_rollback(db);
 	alerts_row_free(a);
 	return ALERTS_DB_ERROR;
 }
 
-/* A change that loses a deadlock is tried again, as an ingest is: the
- * lock orders above leave none between ingests and these changes, but a
- * writer that locked an alert before the tenant would. */
-#define CHANGE_ATTEMPTS 3
+/* A change, in the transaction db_tx_run runs again when it loses a
+ * deadlock or certification: the lock orders above leave no deadlock
+ * between ingests and these changes, but a writer that locked an alert
+ * before the tenant would, and two Galera nodes may certify against each
+ * other. */
+struct change_tx {
+	const char		*tenant_id, *id, *actor;
+	const struct alerts_patch *p;		/* a PATCH, or */
+	const char		*reason, *comment;	/* a dismissal */
+	time_t			 now;
+	struct alert_row	*after;
+	enum alerts_outcome	 o;
+};
+
+static int
+change_tx(struct db *db, void *arg)
+{
+	struct change_tx *c = arg;
+	int rc = 0;
+
+	alerts_row_free(c->after);
+	c->after = NULL;
+	if (c->p != NULL)
+		c->o = patch_once(db, c->tenant_id, c->id, c->p, c->actor,
+		    c->now, &c->after, &rc);
+	else
+		c->o = dismiss_once(db, c->tenant_id, c->id, c->reason,
+		    c->comment, c->actor, c->now, &c->after, &rc);
+	if (c->o == ALERTS_OK)
+		return 0;
+	if (c->o == ALERTS_DB_ERROR)
+		return rc != 0 ? rc : DB_ERR;
+	return 1;
+}
+
+static enum alerts_outcome
+change_run(struct db *db, struct change_tx *c, struct alert_row **after,
+    int *rc)
+{
+	int r;
+
+	c->after = NULL;
+	c->o = ALERTS_DB_ERROR;
+	r = db_tx_run(db, change_tx, c);
+	*rc = r < 0 ? r : 0;
+	if (r < 0) {
+		alerts_row_free(c->after);
+		c->after = NULL;
+		c->o = ALERTS_DB_ERROR;
+	}
+	*after = c->after;
+	return c->o;
+}
 
 enum alerts_outcome
 alerts_patch(struct db *db, const char *tenant_id, const char *id,
     const struct alerts_patch *p, const char *actor, time_t now,
     struct alert_row **after, int *rc)
 {
-	enum alerts_outcome o = ALERTS_DB_ERROR;
-	int attempt;
+	struct change_tx c = { tenant_id, id, actor, p, NULL, NULL, now,
+	    NULL, ALERTS_DB_ERROR };
 
-	for (attempt = 0; attempt < CHANGE_ATTEMPTS; attempt++) {
-		o = patch_once(db, tenant_id, id, p, actor, now, after, rc);
-		if (o != ALERTS_DB_ERROR || *rc != DB_RETRY)
-			break;
-	}
-	return o;
+	return change_run(db, &c, after, rc);
 }
 
 enum alerts_outcome
@@ -2050,14 +2118,8 @@ alerts_dismiss(struct db *db, const char *tenant_id, const char *id,
     const char *reason, const char *comment, const char *actor, time_t now,
     struct alert_row **after, int *rc)
 {
-	enum alerts_outcome o = ALERTS_DB_ERROR;
-	int attempt;
+	struct change_tx c = { tenant_id, id, actor, NULL, reason, comment,
+	    now, NULL, ALERTS_DB_ERROR };
 
-	for (attempt = 0; attempt < CHANGE_ATTEMPTS; attempt++) {
-		o = dismiss_once(db, tenant_id, id, reason, comment, actor,
-		    now, after, rc);
-		if (o != ALERTS_DB_ERROR || *rc != DB_RETRY)
-			break;
-	}
-	return o;
+	return change_run(db, &c, after, rc);
 }

@@ -578,8 +578,8 @@ attachments_list_json(struct db *db, const char *tenant_id,
 	return *out != NULL ? 0 : DB_ERR;
 }
 
-enum attachments_outcome
-attachments_delete(struct db *db, const char *tenant_id, const char *case_id,
+static enum attachments_outcome
+delete_once(struct db *db, const char *tenant_id, const char *case_id,
     const char *id, const char *actor, time_t now, int *rc)
 {
 	struct attachment *a = NULL;
@@ -624,4 +624,54 @@ fail:
 	db_rollback(db);
 	attachments_free(a);
 	return ATTACHMENTS_DB_ERROR;
+}
+
+/* attachments_delete runs delete_once in db_tx_run (its begin, rollback and
+ * commit join that transaction), replayed whole after a deadlock or a
+ * certification failure; each run starts from the inputs. */
+struct delete_tx {
+	const char *tenant_id;
+	const char *case_id;
+	const char *id;
+	const char *actor;
+	time_t	now;
+	enum attachments_outcome	 o;
+	int	 rc;
+};
+
+static int
+delete_tx(struct db *db, void *arg)
+{
+	struct delete_tx *t = arg;
+
+	t->rc = 0;
+	t->o = delete_once(db, t->tenant_id, t->case_id, t->id, t->actor,
+	    t->now, &t->rc);
+	if (t->o == ATTACHMENTS_OK)
+		return 0;
+	if (t->o == ATTACHMENTS_DB_ERROR)
+		return t->rc != 0 ? t->rc : DB_ERR;
+	return 1;
+}
+
+enum attachments_outcome
+attachments_delete(struct db *db, const char *tenant_id, const char *case_id,
+    const char *id, const char *actor, time_t now, int *rc)
+{
+	struct delete_tx t;
+	int r;
+
+	memset(&t, 0, sizeof(t));
+	t.tenant_id = tenant_id;
+	t.case_id = case_id;
+	t.id = id;
+	t.actor = actor;
+	t.now = now;
+	t.o = ATTACHMENTS_DB_ERROR;
+	r = db_tx_run(db, delete_tx, &t);
+	*rc = r < 0 ? r : 0;
+	if (r < 0) {
+		t.o = ATTACHMENTS_DB_ERROR;
+	}
+	return t.o;
 }

@@ -344,8 +344,8 @@ case_insert(struct db *db, const char *tenant_id, const char *title,
 	    NULL);
 }
 
-enum cases_outcome
-cases_create(struct db *db, const char *tenant_id,
+static enum cases_outcome
+create_once(struct db *db, const char *tenant_id,
     const struct cases_input *in, const char *actor, time_t now,
     json_object **out, struct vjson_err *err, int *rc)
 {
@@ -624,8 +624,8 @@ out:
 
 /* --- changes ----------------------------------------------------------- */
 
-enum cases_outcome
-cases_patch(struct db *db, const char *tenant_id, const char *id,
+static enum cases_outcome
+patch_once(struct db *db, const char *tenant_id, const char *id,
     const struct cases_input *in, const char *actor, time_t now,
     json_object **out, struct vjson_err *err, int *rc)
 {
@@ -722,8 +722,8 @@ out:
 	return oc;
 }
 
-enum cases_outcome
-cases_comment(struct db *db, const char *tenant_id, const char *id,
+static enum cases_outcome
+comment_once(struct db *db, const char *tenant_id, const char *id,
     const char *body, json_object *mentions, const char *actor, time_t now,
     json_object **out, int *rc)
 {
@@ -846,24 +846,6 @@ dberr:
 	return CASES_DB_ERROR;
 }
 
-enum cases_outcome
-cases_resolve(struct db *db, const char *tenant_id, const char *id,
-    const char *verdict, const char *root_cause, const char *narrative,
-    const char *actor, time_t now, json_object **out,
-    struct vjson_err *err, int *rc)
-{
-	return set_status(db, tenant_id, id, verdict, root_cause, narrative,
-	    actor, now, out, err, rc);
-}
-
-enum cases_outcome
-cases_reopen(struct db *db, const char *tenant_id, const char *id,
-    const char *actor, time_t now, json_object **out, struct vjson_err *err,
-    int *rc)
-{
-	return set_status(db, tenant_id, id, NULL, NULL, NULL, actor, now, out,
-	    err, rc);
-}
 
 /* --- escalation -------------------------------------------------------- */
 
@@ -929,8 +911,8 @@ enum { ALERT_COL_SEQ, ALERT_COL_ID, ALERT_COL_TITLE, ALERT_COL_SEVERITY,
     ALERT_COL_STATUS, ALERT_COL_CASE, ALERT_COL_DETECTED,
     ALERT_COL_LAST_SEEN };
 
-enum cases_outcome
-cases_escalate_alert(struct db *db, const char *tenant_id,
+static enum cases_outcome
+escalate_alert_once(struct db *db, const char *tenant_id,
     const char *alert_id, const char *case_id, const char *actor,
     time_t now, json_object **out, int *created, struct vjson_err *err,
     int *rc)
@@ -1060,8 +1042,8 @@ out:
 	return oc;
 }
 
-enum cases_outcome
-cases_escalate_finding(struct db *db, const char *tenant_id,
+static enum cases_outcome
+escalate_finding_once(struct db *db, const char *tenant_id,
     const char *finding_id, const char *case_id, const char *actor,
     time_t now, json_object **out, int *created, struct vjson_err *err,
     int *rc)
@@ -1142,4 +1124,224 @@ rollback:
 out:
 	db_res_free(fnd);
 	return oc;
+}
+
+/* Every write of a case runs in db_tx_run, which replays it after a
+ * deadlock or a certification failure: each *_once function above is one
+ * run (its begin, rollback and commit join db_tx_run's transaction), and
+ * starts from its inputs, setting *out (and *created) afresh. */
+enum cases_tx_kind { CASES_TX_CREATE, CASES_TX_PATCH, CASES_TX_COMMENT,
+    CASES_TX_STATUS, CASES_TX_ALERT, CASES_TX_FINDING };
+
+struct cases_tx {
+	enum cases_tx_kind	 kind;
+	const char		*tenant_id, *id, *other_id, *actor;
+	const struct cases_input *in;
+	const char		*body, *verdict, *root_cause, *narrative;
+	json_object		*mentions;
+	time_t			 now;
+	json_object		**out;
+	int			*created;
+	struct vjson_err	*err;
+	enum cases_outcome	 oc;
+	int			 rc;
+};
+
+static int
+cases_tx(struct db *db, void *arg)
+{
+	struct cases_tx *t = arg;
+
+	json_object_put(*t->out);
+	*t->out = NULL;
+	t->rc = 0;
+	switch (t->kind) {
+	case CASES_TX_CREATE:
+		t->oc = create_once(db, t->tenant_id, t->in, t->actor, t->now,
+		    t->out, t->err, &t->rc);
+		break;
+	case CASES_TX_PATCH:
+		t->oc = patch_once(db, t->tenant_id, t->id, t->in, t->actor,
+		    t->now, t->out, t->err, &t->rc);
+		break;
+	case CASES_TX_COMMENT:
+		t->oc = comment_once(db, t->tenant_id, t->id, t->body,
+		    t->mentions, t->actor, t->now, t->out, &t->rc);
+		break;
+	case CASES_TX_STATUS:
+		t->oc = set_status(db, t->tenant_id, t->id, t->verdict,
+		    t->root_cause, t->narrative, t->actor, t->now, t->out,
+		    t->err, &t->rc);
+		break;
+	case CASES_TX_ALERT:
+		t->oc = escalate_alert_once(db, t->tenant_id, t->other_id,
+		    t->id, t->actor, t->now, t->out, t->created, t->err,
+		    &t->rc);
+		break;
+	case CASES_TX_FINDING:
+		t->oc = escalate_finding_once(db, t->tenant_id, t->other_id,
+		    t->id, t->actor, t->now, t->out, t->created, t->err,
+		    &t->rc);
+		break;
+	}
+	if (t->oc == CASES_OK)
+		return 0;
+	if (t->oc == CASES_DB_ERROR)
+		return t->rc != 0 ? t->rc : DB_ERR;
+	return 1;
+}
+
+static enum cases_outcome
+cases_run(struct db *db, struct cases_tx *t, int *rc)
+{
+	int r;
+
+	*t->out = NULL;
+	t->oc = CASES_DB_ERROR;
+	r = db_tx_run(db, cases_tx, t);
+	*rc = r < 0 ? r : 0;
+	if (r < 0) {
+		json_object_put(*t->out);
+		*t->out = NULL;
+		return CASES_DB_ERROR;
+	}
+	return t->oc;
+}
+
+enum cases_outcome
+cases_create(struct db *db, const char *tenant_id,
+    const struct cases_input *in, const char *actor, time_t now,
+    json_object **out, struct vjson_err *err, int *rc)
+{
+	struct cases_tx t;
+
+	memset(&t, 0, sizeof(t));
+	t.kind = CASES_TX_CREATE;
+	t.tenant_id = tenant_id;
+	t.in = in;
+	t.actor = actor;
+	t.now = now;
+	t.out = out;
+	t.err = err;
+	return cases_run(db, &t, rc);
+}
+
+enum cases_outcome
+cases_patch(struct db *db, const char *tenant_id, const char *id,
+    const struct cases_input *in, const char *actor, time_t now,
+    json_object **out, struct vjson_err *err, int *rc)
+{
+	struct cases_tx t;
+
+	memset(&t, 0, sizeof(t));
+	t.kind = CASES_TX_PATCH;
+	t.tenant_id = tenant_id;
+	t.id = id;
+	t.in = in;
+	t.actor = actor;
+	t.now = now;
+	t.out = out;
+	t.err = err;
+	return cases_run(db, &t, rc);
+}
+
+enum cases_outcome
+cases_comment(struct db *db, const char *tenant_id, const char *id,
+    const char *body, json_object *mentions, const char *actor, time_t now,
+    json_object **out, int *rc)
+{
+	struct cases_tx t;
+
+	memset(&t, 0, sizeof(t));
+	t.kind = CASES_TX_COMMENT;
+	t.tenant_id = tenant_id;
+	t.id = id;
+	t.body = body;
+	t.mentions = mentions;
+	t.actor = actor;
+	t.now = now;
+	t.out = out;
+	return cases_run(db, &t, rc);
+}
+
+enum cases_outcome
+cases_escalate_alert(struct db *db, const char *tenant_id,
+    const char *alert_id, const char *case_id, const char *actor,
+    time_t now, json_object **out, int *created, struct vjson_err *err,
+    int *rc)
+{
+	struct cases_tx t;
+
+	memset(&t, 0, sizeof(t));
+	t.kind = CASES_TX_ALERT;
+	t.tenant_id = tenant_id;
+	t.other_id = alert_id;
+	t.id = case_id;
+	t.actor = actor;
+	t.now = now;
+	t.out = out;
+	t.created = created;
+	t.err = err;
+	return cases_run(db, &t, rc);
+}
+
+enum cases_outcome
+cases_escalate_finding(struct db *db, const char *tenant_id,
+    const char *finding_id, const char *case_id, const char *actor,
+    time_t now, json_object **out, int *created, struct vjson_err *err,
+    int *rc)
+{
+	struct cases_tx t;
+
+	memset(&t, 0, sizeof(t));
+	t.kind = CASES_TX_FINDING;
+	t.tenant_id = tenant_id;
+	t.other_id = finding_id;
+	t.id = case_id;
+	t.actor = actor;
+	t.now = now;
+	t.out = out;
+	t.created = created;
+	t.err = err;
+	return cases_run(db, &t, rc);
+}
+
+enum cases_outcome
+cases_resolve(struct db *db, const char *tenant_id, const char *id,
+    const char *verdict, const char *root_cause, const char *narrative,
+    const char *actor, time_t now, json_object **out,
+    struct vjson_err *err, int *rc)
+{
+	struct cases_tx t;
+
+	memset(&t, 0, sizeof(t));
+	t.kind = CASES_TX_STATUS;
+	t.tenant_id = tenant_id;
+	t.id = id;
+	t.verdict = verdict;
+	t.root_cause = root_cause;
+	t.narrative = narrative;
+	t.actor = actor;
+	t.now = now;
+	t.out = out;
+	t.err = err;
+	return cases_run(db, &t, rc);
+}
+
+enum cases_outcome
+cases_reopen(struct db *db, const char *tenant_id, const char *id,
+    const char *actor, time_t now, json_object **out, struct vjson_err *err,
+    int *rc)
+{
+	struct cases_tx t;
+
+	memset(&t, 0, sizeof(t));
+	t.kind = CASES_TX_STATUS;
+	t.tenant_id = tenant_id;
+	t.id = id;
+	t.actor = actor;
+	t.now = now;
+	t.out = out;
+	t.err = err;
+	return cases_run(db, &t, rc);
 }

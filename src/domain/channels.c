@@ -728,8 +728,8 @@ audit_detail(const struct spec *sp)
 	return d;
 }
 
-enum channels_outcome
-channels_create(struct db *db, const char *tenant_id, json_object *body,
+static enum channels_outcome
+create_once(struct db *db, const char *tenant_id, json_object *body,
     const char *actor, time_t now, struct channel **out,
     struct vjson_err *err, int *rc)
 {
@@ -886,8 +886,8 @@ merged(const struct channel *c, json_object *patch, struct vjson_err *err)
 	return b;
 }
 
-enum channels_outcome
-channels_update(struct db *db, const char *tenant_id, const char *id,
+static enum channels_outcome
+update_once(struct db *db, const char *tenant_id, const char *id,
     json_object *patch, const char *actor, struct channel **out,
     struct vjson_err *err, int *rc)
 {
@@ -956,4 +956,92 @@ out:
 	json_object_put(body);
 	channels_free(c);
 	return oc;
+}
+
+/* Creating and changing a channel run in db_tx_run (create_once and
+ * update_once are its body; their begin, rollback and commit join its
+ * transaction), replayed whole after a deadlock or a certification
+ * failure, each run with no reply from the one before. */
+struct channels_tx {
+	const char		*tenant_id, *id, *actor;
+	json_object		*body;		/* create, or */
+	json_object		*patch;		/* update */
+	int			 update;
+	time_t			 now;
+	struct channel		*out;
+	struct vjson_err	*err;
+	enum channels_outcome	 oc;
+	int			 rc;
+};
+
+static int
+channels_tx(struct db *db, void *arg)
+{
+	struct channels_tx *t = arg;
+
+	channels_free(t->out);
+	t->out = NULL;
+	t->rc = 0;
+	if (t->update)
+		t->oc = update_once(db, t->tenant_id, t->id, t->patch,
+		    t->actor, &t->out, t->err, &t->rc);
+	else
+		t->oc = create_once(db, t->tenant_id, t->body, t->actor,
+		    t->now, &t->out, t->err, &t->rc);
+	if (t->oc == CHANNELS_OK)
+		return 0;
+	if (t->oc == CHANNELS_DB_ERROR)
+		return t->rc != 0 ? t->rc : DB_ERR;
+	return 1;
+}
+
+static enum channels_outcome
+channels_run(struct db *db, struct channels_tx *t, struct channel **out,
+    int *rc)
+{
+	int r;
+
+	t->oc = CHANNELS_DB_ERROR;
+	r = db_tx_run(db, channels_tx, t);
+	*rc = r < 0 ? r : 0;
+	if (r < 0) {
+		channels_free(t->out);
+		t->out = NULL;
+		t->oc = CHANNELS_DB_ERROR;
+	}
+	*out = t->out;
+	return t->oc;
+}
+
+enum channels_outcome
+channels_create(struct db *db, const char *tenant_id, json_object *body,
+    const char *actor, time_t now, struct channel **out,
+    struct vjson_err *err, int *rc)
+{
+	struct channels_tx t;
+
+	memset(&t, 0, sizeof(t));
+	t.tenant_id = tenant_id;
+	t.body = body;
+	t.actor = actor;
+	t.now = now;
+	t.err = err;
+	return channels_run(db, &t, out, rc);
+}
+
+enum channels_outcome
+channels_update(struct db *db, const char *tenant_id, const char *id,
+    json_object *patch, const char *actor, struct channel **out,
+    struct vjson_err *err, int *rc)
+{
+	struct channels_tx t;
+
+	memset(&t, 0, sizeof(t));
+	t.tenant_id = tenant_id;
+	t.id = id;
+	t.patch = patch;
+	t.update = 1;
+	t.actor = actor;
+	t.err = err;
+	return channels_run(db, &t, out, rc);
 }

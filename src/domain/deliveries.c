@@ -154,8 +154,8 @@ deliveries_page_free(struct deliveries_page *p)
 	memset(p, 0, sizeof(*p));
 }
 
-enum deliveries_outcome
-deliveries_retry(struct db *db, const char *tenant_id, const char *id,
+static enum deliveries_outcome
+retry_once(struct db *db, const char *tenant_id, const char *id,
     const char *actor, time_t now, struct delivery **out, int *rc)
 {
 	struct db_res *res = NULL;
@@ -212,4 +212,59 @@ fail:
 	db_res_free(res);
 	db_rollback(db);
 	return DELIVERIES_DB_ERROR;
+}
+
+/* deliveries_retry runs retry_once in db_tx_run (its begin, rollback and
+ * commit join that transaction), replayed whole after a deadlock or a
+ * certification failure; each run starts from the inputs, with no result
+ * from the one before. */
+struct retry_tx {
+	const char *tenant_id;
+	const char *id;
+	const char *actor;
+	time_t	now;
+	struct delivery *	 v_out;
+	enum deliveries_outcome	 o;
+	int	 rc;
+};
+
+static int
+retry_tx(struct db *db, void *arg)
+{
+	struct retry_tx *t = arg;
+
+	deliveries_free(t->v_out);
+	t->v_out = NULL;
+	t->rc = 0;
+	t->o = retry_once(db, t->tenant_id, t->id, t->actor, t->now, &t->v_out,
+	    &t->rc);
+	if (t->o == DELIVERIES_OK)
+		return 0;
+	if (t->o == DELIVERIES_DB_ERROR)
+		return t->rc != 0 ? t->rc : DB_ERR;
+	return 1;
+}
+
+enum deliveries_outcome
+deliveries_retry(struct db *db, const char *tenant_id, const char *id,
+    const char *actor, time_t now, struct delivery **out, int *rc)
+{
+	struct retry_tx t;
+	int r;
+
+	memset(&t, 0, sizeof(t));
+	t.tenant_id = tenant_id;
+	t.id = id;
+	t.actor = actor;
+	t.now = now;
+	t.o = DELIVERIES_DB_ERROR;
+	r = db_tx_run(db, retry_tx, &t);
+	*rc = r < 0 ? r : 0;
+	if (r < 0) {
+		deliveries_free(t.v_out);
+		t.v_out = NULL;
+		t.o = DELIVERIES_DB_ERROR;
+	}
+	*out = t.v_out;
+	return t.o;
 }

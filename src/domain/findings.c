@@ -1040,113 +1040,142 @@ lock_load_head(struct db *db, const char *tenant_id, const char *id,
 	return *out ? 1 : DB_ERR;
 }
 
+/* findings_act's transaction: its inputs, and what one run decided. */
+struct act_tx {
+	const char		*tenant_id, *id, *actor;
+	const struct lc_input	*in;
+	time_t			 now;
+	struct lc_result	*res;
+	struct finding_row	**after;
+	enum findings_outcome	 o;
+	int			 rc;
+};
+
+static int
+act_tx(struct db *db, void *arg)
+{
+	struct act_tx *a = arg;
+	struct finding_row *row;
+	struct audit_head head;
+	int found;
+
+	/* A rerun starts from nothing: the result of a rolled-back run
+	 * (its history, events, the row after) is dropped. */
+	findings_row_free(*a->after);
+	*a->after = NULL;
+	lifecycle_result_free(a->res);
+	memset(a->res, 0, sizeof(*a->res));
+	a->o = FINDINGS_DB_ERROR;
+	a->rc = 0;
+	if ((found = lock_load_head(db, a->tenant_id, a->id, &row,
+	    &head)) < 0)
+		return found;
+	if (found == 0) {
+		a->o = FINDINGS_NOT_FOUND;
+		return 1;
+	}
+	a->o = findings_decide(db, a->tenant_id, row, &head, a->in, a->actor,
+	    a->now, a->res, a->after, &a->rc);
+	if (a->o == FINDINGS_OK)
+		return 0;
+	if (a->o == FINDINGS_DB_ERROR)
+		return a->rc != 0 ? a->rc : DB_ERR;
+	return 1;
+}
+
 enum findings_outcome
 findings_act(struct db *db, const char *tenant_id, const char *id,
     const struct lc_input *in, const char *actor, time_t now,
     struct lc_result *res, struct finding_row **after, int *rc)
 {
-	enum findings_outcome o;
-	struct finding_row *row;
-	struct audit_head head;
-	int attempt, found;
+	struct act_tx a = { tenant_id, id, actor, in, now, res, after,
+	    FINDINGS_DB_ERROR, 0 };
+	int r;
 
 	/* A deadlock, a lock timeout or a certification failure rolls the
-	 * whole transaction back (this one's rollback does after a lock
-	 * timeout); running it again from the start reads the finding
-	 * afresh and decides again, so the result is what a first run at
-	 * that moment would give, with one history entry, event and audit
-	 * entry. */
-	for (attempt = 0; attempt < DB_ATTEMPTS; attempt++) {
-		if (attempt > 0)
-			db_conflict_pause(attempt);
+	 * whole transaction back; db_tx_run runs it again from the start,
+	 * which reads the finding afresh and decides again, so the result
+	 * is what a first run at that moment would give, with one history
+	 * entry, event and audit entry. */
+	*after = NULL;
+	memset(res, 0, sizeof(*res));
+	r = db_tx_run(db, act_tx, &a);
+	*rc = r < 0 ? r : 0;
+	if (r < 0) {
+		findings_row_free(*after);
 		*after = NULL;
-		memset(res, 0, sizeof(*res));
-		if ((*rc = db_begin(db)) != 0)
-			return FINDINGS_DB_ERROR;
-		o = FINDINGS_DB_ERROR;
-		*rc = 0;
-		if ((found = lock_load_head(db, tenant_id, id, &row,
-		    &head)) < 0)
-			*rc = found;
-		else if (found == 0)
-			o = FINDINGS_NOT_FOUND;
-		else
-			o = findings_decide(db, tenant_id, row, &head, in,
-			    actor, now, res, after, rc);
-		if (o == FINDINGS_OK && (*rc = db_commit(db)) != 0) {
-			findings_row_free(*after);
-			*after = NULL;
-			o = FINDINGS_DB_ERROR;
-		}
-		if (o != FINDINGS_OK)
-			db_rollback(db);
-		if (o != FINDINGS_DB_ERROR || *rc != DB_RETRY)
-			break;
-		lifecycle_result_free(res);
+		return FINDINGS_DB_ERROR;
 	}
-	return o;
+	return a.o;
 }
 
-/* One attempt at findings_patch. */
-static enum findings_outcome
-patch_once(struct db *db, const char *tenant_id, const char *id,
-    int assignee_set, const char *assignee, int notes_set, const char *notes,
-    const char *user, const char *actor, time_t now,
-    struct finding_row **after, int *rc)
+/* findings_patch's transaction. */
+struct patch_tx {
+	const char		*tenant_id, *id, *assignee, *notes, *user;
+	const char		*actor;
+	int			 assignee_set, notes_set;
+	time_t			 now;
+	struct finding_row	*after;
+	enum findings_outcome	 o;
+};
+
+static int
+patch_tx(struct db *db, void *arg)
 {
+	struct patch_tx *a = arg;
 	struct finding_row *row = NULL;
 	struct lc_result res;
 	struct audit_head head;
 	char upd[VTIME_SQL_LEN];
-	int found;
+	int found, rc;
 
-	*after = NULL;
+	findings_row_free(a->after);
+	a->after = NULL;
+	a->o = FINDINGS_DB_ERROR;
 	memset(&res, 0, sizeof(res));
-	if ((*rc = db_begin(db)) != 0)
-		return FINDINGS_DB_ERROR;
-	if ((found = lock_load_head(db, tenant_id, id, &row, &head)) <= 0) {
-		db_rollback(db);
-		*rc = found;
-		return found == 0 ? FINDINGS_NOT_FOUND : FINDINGS_DB_ERROR;
+	if ((found = lock_load_head(db, a->tenant_id, a->id, &row,
+	    &head)) <= 0) {
+		if (found == 0)
+			a->o = FINDINGS_NOT_FOUND;
+		return found == 0 ? 1 : found;
 	}
-	if (assignee_set) {
+	if (a->assignee_set) {
 		free(row->assignee);
-		row->assignee = assignee ? strdup(assignee) : NULL;
+		row->assignee = a->assignee ? strdup(a->assignee) : NULL;
 	}
-	if (notes_set) {
+	if (a->notes_set) {
 		free(row->notes);
-		row->notes = notes ? strdup(notes) : NULL;
+		row->notes = a->notes ? strdup(a->notes) : NULL;
 	}
-	row->f.updated_at = now;
-	vtime_sql(now, upd, sizeof(upd));
+	row->f.updated_at = a->now;
+	vtime_sql(a->now, upd, sizeof(upd));
 	/* The history entry and event, in the lifecycle's shapes. */
 	res.changed = 1;
 	res.nhistory = 1;
 	res.history[0].action = "updated";
-	res.history[0].timestamp = now;
-	snprintf(res.history[0].by, sizeof(res.history[0].by), "%s", user);
+	res.history[0].timestamp = a->now;
+	snprintf(res.history[0].by, sizeof(res.history[0].by), "%s", a->user);
 	res.history[0].fields = json_object_new_object();
-	if (assignee_set)
+	if (a->assignee_set)
 		add_str(res.history[0].fields, "assignee", row->assignee);
-	if (notes_set)
+	if (a->notes_set)
 		add_str(res.history[0].fields, "notes", row->notes);
 	res.nevents = 1;
 	res.events[0] = "finding.updated";
-	*rc = db_exec(db, SQL_FINDING_PATCH, (struct db_val[]){
+	rc = db_exec(db, SQL_FINDING_PATCH, (struct db_val[]){
 	    DB_STR0(row->assignee), DB_STR0(row->notes), DB_STR(upd),
-	    DB_STR(tenant_id), DB_STR(id) }, 5, NULL);
-	if (*rc == 0)
-		*rc = write_effects(db, tenant_id, row, &res, actor, &head);
-	if (*rc == 0)
-		*rc = db_commit(db);
+	    DB_STR(a->tenant_id), DB_STR(a->id) }, 5, NULL);
+	if (rc == 0)
+		rc = write_effects(db, a->tenant_id, row, &res, a->actor,
+		    &head);
 	lifecycle_result_free(&res);
-	if (*rc != 0) {
-		db_rollback(db);
+	if (rc != 0) {
 		findings_row_free(row);
-		return FINDINGS_DB_ERROR;
+		return rc;
 	}
-	*after = row;
-	return FINDINGS_OK;
+	a->after = row;
+	a->o = FINDINGS_OK;
+	return 0;
 }
 
 enum findings_outcome
@@ -1155,21 +1184,22 @@ findings_patch(struct db *db, const char *tenant_id, const char *id,
     const char *user, const char *actor, time_t now,
     struct finding_row **after, int *rc)
 {
-	enum findings_outcome o = FINDINGS_DB_ERROR;
-	int attempt;
+	struct patch_tx a = { tenant_id, id, assignee, notes, user, actor,
+	    assignee_set, notes_set, now, NULL, FINDINGS_DB_ERROR };
+	int r;
 
 	/* As findings_act: a transaction rolled back by a deadlock or a
 	 * certification failure is run again from the start; it sets the
 	 * same fields on the finding as it is then. */
-	for (attempt = 0; attempt < DB_ATTEMPTS; attempt++) {
-		if (attempt > 0)
-			db_conflict_pause(attempt);
-		o = patch_once(db, tenant_id, id, assignee_set, assignee,
-		    notes_set, notes, user, actor, now, after, rc);
-		if (o != FINDINGS_DB_ERROR || *rc != DB_RETRY)
-			break;
+	r = db_tx_run(db, patch_tx, &a);
+	*rc = r < 0 ? r : 0;
+	if (r < 0) {
+		findings_row_free(a.after);
+		a.after = NULL;
+		a.o = FINDINGS_DB_ERROR;
 	}
-	return o;
+	*after = a.after;
+	return a.o;
 }
 
 /* An observation's metadata string as stored: NULL is "". */
@@ -1289,10 +1319,23 @@ desc_changed(struct finding_row *row, const struct finding_obs *obs,
 	return 0;
 }
 
+/* findings_observe's transaction: everything it computes is its own, so
+ * that a rerun starts afresh. */
+struct observe_tx {
+	const char		*tenant_id;
+	const struct finding_obs *obs;
+	time_t			 now;
+	char			*id_out;
+};
+
 static int
-observe_once(struct db *db, const char *tenant_id,
-    const struct finding_obs *obs, time_t now, char *id_out)
+observe_tx(struct db *db, void *arg)
 {
+	struct observe_tx *a = arg;
+	const char *tenant_id = a->tenant_id;
+	const struct finding_obs *obs = a->obs;
+	time_t now = a->now;
+	char *id_out = a->id_out;
 	struct finding_row *row = NULL;
 	struct lc_result res;
 	struct lc_input in;
@@ -1320,47 +1363,45 @@ observe_once(struct db *db, const char *tenant_id,
 	in.u.seen.fingerprint = fp;
 	in.u.seen.severity = obs->severity;
 
-	if ((rc = db_begin(db)) != 0)
-		goto out;
 	if ((rc = lock_tenant(db, tenant_id)) != 0)
-		goto fail;
+		goto out;
 	if ((found = findings_load(db, tenant_id, id, 1, &row)) < 0) {
 		rc = found;
-		goto fail;
+		goto out;
 	}
 	if ((rc = findings_tenant_settings(db, tenant_id, &tenant)) != 0 ||
 	    (rc = mutes_load_live(db, tenant_id, now, &mutes)) != 0)
-		goto fail;
+		goto out;
 	in.u.seen.mute = mutes_match_obs(&mutes, obs);
 	if (lifecycle_apply(found ? &row->f : NULL, &in, now, &tenant,
 	    &res) != 0 || res.status != 0) {
 		log_err("findings: observation of %s refused: %s", id,
 		    res.message ? res.message : "error");
 		rc = DB_ERR;
-		goto fail;
+		goto out;
 	}
 	if (!found) {
 		if ((row = calloc(1, sizeof(*row))) == NULL) {
 			rc = DB_ERR;
-			goto fail;
+			goto out;
 		}
 		row->f = res.finding;
 		snprintf(row->f.id, sizeof(row->f.id), "%s", id);
 		res.finding = row->f;
 		if (row_set_desc(row, obs, evidence) != 0) {
 			rc = DB_ERR;
-			goto fail;
+			goto out;
 		}
 		rc = insert_row(db, tenant_id, obs, &row->f, evidence, evlen);
 	} else {
 		row->f = res.finding;
 		if (desc_changed(row, obs, &res, now) != 0) {
 			rc = DB_ERR;
-			goto fail;
+			goto out;
 		}
 		if (row_set_desc(row, obs, evidence) != 0) {
 			rc = DB_ERR;
-			goto fail;
+			goto out;
 		}
 		rc = db_exec(db, SQL_FINDING_UPDATE_DESC, (struct db_val[]){
 		    DB_STR0(obs->integration_id),
@@ -1380,11 +1421,7 @@ observe_once(struct db *db, const char *tenant_id,
 	if (rc != 0 ||
 	    (rc = write_effects(db, tenant_id, row, &res, LC_BY_SCANNER,
 	    NULL)) != 0)
-		goto fail;
-	rc = db_commit(db);
-	goto out;
-fail:
-	db_rollback(db);
+		goto out;
 out:
 	lifecycle_result_free(&res);
 	findings_row_free(row);
@@ -1398,11 +1435,9 @@ int
 findings_observe(struct db *db, const char *tenant_id,
     const struct finding_obs *obs, time_t now, char *id_out)
 {
-	int attempt, rc = DB_RETRY;
+	struct observe_tx a = { tenant_id, obs, now, id_out };
 
-	for (attempt = 0; attempt < 3 && rc == DB_RETRY; attempt++)
-		rc = observe_once(db, tenant_id, obs, now, id_out);
-	return rc;
+	return db_tx_run(db, observe_tx, &a);
 }
 
 static int
@@ -2010,53 +2045,54 @@ batch_seen(struct batch *b, struct findings_seen *items, size_t n)
 	return b->oom ? DB_ERR : 0;
 }
 
-/* One attempt at a batch of observations. */
+/* A batch of observations, in one transaction unless dry_run (then it
+ * writes nothing). items' outcomes are set afresh by each run. */
+struct batch_tx {
+	const char		*tenant_id, *scan_id;
+	struct findings_seen	*items;
+	size_t			 n;
+	time_t			 now;
+	int			 dry_run;
+	const struct findings_rows *rows;
+};
+
 static int
-observe_batch_once(struct db *db, const char *tenant_id,
-    struct findings_seen *items, size_t n, time_t now, const char *scan_id,
-    int dry_run, const struct findings_rows *rows)
+batch_tx(struct db *db, void *arg)
 {
+	struct batch_tx *a = arg;
 	struct batch b;
 	const char **ids = NULL;
 	size_t i;
-	int rc = DB_ERR, tx = 0;
+	int rc = DB_ERR;
 
 	memset(&b, 0, sizeof(b));
 	b.db = db;
-	b.tenant_id = tenant_id;
-	b.scan_id = scan_id;
-	b.now = now;
-	if ((ids = calloc(n ? n : 1, sizeof(*ids))) == NULL)
+	b.tenant_id = a->tenant_id;
+	b.scan_id = a->scan_id;
+	b.now = a->now;
+	if ((ids = calloc(a->n ? a->n : 1, sizeof(*ids))) == NULL)
 		goto out;
-	for (i = 0; i < n; i++)
-		ids[i] = items[i].id;
-	if (batch_slots(&b, ids, n) != 0)
+	for (i = 0; i < a->n; i++)
+		ids[i] = a->items[i].id;
+	if (batch_slots(&b, ids, a->n) != 0)
 		goto out;
-	if (!dry_run) {
-		if ((rc = db_begin(db)) != 0)
-			goto out;
-		tx = 1;
-		if ((rc = lock_tenant(db, tenant_id)) != 0)
-			goto out;
-	}
-	if ((rc = findings_tenant_settings(db, tenant_id, &b.tenant)) != 0 ||
-	    (rc = mutes_load_live(db, tenant_id, now, &b.mutes)) != 0 ||
+	if (!a->dry_run && (rc = lock_tenant(db, a->tenant_id)) != 0)
+		goto out;
+	if ((rc = findings_tenant_settings(db, a->tenant_id,
+	    &b.tenant)) != 0 ||
+	    (rc = mutes_load_live(db, a->tenant_id, a->now, &b.mutes)) != 0 ||
 	    (rc = batch_load(&b, SQL_FINDING_GET_MANY)) != 0 ||
-	    (rc = batch_seen(&b, items, n)) != 0)
+	    (rc = batch_seen(&b, a->items, a->n)) != 0)
 		goto out;
-	if (dry_run)
+	if (a->dry_run)
 		goto out;
 	if ((rc = batch_write(&b)) != 0)
 		goto out;
-	if (rows != NULL && rows->nrows > 0 && (rc = db_exec_rows(db,
-	    (enum db_stmt)rows->stmt, rows->v, rows->ncols,
-	    rows->nrows)) != 0)
+	if (a->rows != NULL && a->rows->nrows > 0 && (rc = db_exec_rows(db,
+	    (enum db_stmt)a->rows->stmt, a->rows->v, a->rows->ncols,
+	    a->rows->nrows)) != 0)
 		goto out;
-	rc = db_commit(db);
-	tx = rc != 0;
 out:
-	if (tx)
-		db_rollback(db);
 	batch_free(&b);
 	free(ids);
 	return rc;
@@ -2067,15 +2103,16 @@ findings_observe_batch(struct db *db, const char *tenant_id,
     struct findings_seen *items, size_t n, time_t now, const char *scan_id,
     int dry_run)
 {
-	int attempt, rc = DB_RETRY;
+	struct batch_tx a = { tenant_id, scan_id, items, n, now, dry_run,
+	    NULL };
 
 	if (n > FINDINGS_BATCH)
 		return DB_ERR;
-	/* A deadlock or lock timeout rolled the whole batch back. */
-	for (attempt = 0; attempt < 3 && rc == DB_RETRY; attempt++)
-		rc = observe_batch_once(db, tenant_id, items, n, now, scan_id,
-		    dry_run, NULL);
-	return rc;
+	if (dry_run)
+		return batch_tx(db, &a);
+	/* A deadlock, lock timeout or certification failure rolled the
+	 * whole batch back: db_tx_run runs it again. */
+	return db_tx_run(db, batch_tx, &a);
 }
 
 int
@@ -2083,44 +2120,47 @@ findings_observe_batch_with(struct db *db, const char *tenant_id,
     struct findings_seen *items, size_t n, time_t now, const char *scan_id,
     const struct findings_rows *rows)
 {
-	int attempt, rc = DB_RETRY;
+	struct batch_tx a = { tenant_id, scan_id, items, n, now, 0, rows };
 
 	if (n > FINDINGS_BATCH)
 		return DB_ERR;
-	for (attempt = 0; attempt < 3 && rc == DB_RETRY; attempt++)
-		rc = observe_batch_once(db, tenant_id, items, n, now, scan_id,
-		    0, rows);
-	return rc;
+	return db_tx_run(db, batch_tx, &a);
 }
 
-/* One attempt at resolving ids[0..n): *resolved gets how many. */
+/* Resolving ids[0..n) in one transaction: resolved gets how many (set
+ * afresh by each run). */
+struct absent_tx {
+	const char		*tenant_id, *scan_id;
+	const char		**ids;
+	size_t			 n;
+	time_t			 now;
+	long			 resolved;
+};
+
 static int
-absent_batch_once(struct db *db, const char *tenant_id, const char **ids,
-    size_t n, time_t now, const char *scan_id, long *resolved)
+absent_tx(struct db *db, void *arg)
 {
+	struct absent_tx *a = arg;
 	struct batch b;
 	struct lc_result res;
 	struct lc_input in;
 	size_t i;
-	int rc, tx = 0;
+	int rc;
 
-	*resolved = 0;
+	a->resolved = 0;
 	memset(&b, 0, sizeof(b));
 	memset(&res, 0, sizeof(res));
 	memset(&in, 0, sizeof(in));
 	in.kind = LC_NOT_SEEN;
 	b.db = db;
-	b.tenant_id = tenant_id;
-	b.scan_id = scan_id;
-	b.now = now;
+	b.tenant_id = a->tenant_id;
+	b.scan_id = a->scan_id;
+	b.now = a->now;
 	rc = DB_ERR;
-	if (batch_slots(&b, ids, n) != 0)
+	if (batch_slots(&b, a->ids, a->n) != 0)
 		goto out;
-	if ((rc = db_begin(db)) != 0)
-		goto out;
-	tx = 1;
-	if ((rc = lock_tenant(db, tenant_id)) != 0 ||
-	    (rc = findings_tenant_settings(db, tenant_id, &b.tenant)) != 0 ||
+	if ((rc = lock_tenant(db, a->tenant_id)) != 0 ||
+	    (rc = findings_tenant_settings(db, a->tenant_id, &b.tenant)) != 0 ||
 	    (rc = batch_load(&b, SQL_FINDING_GET_MANY_EVID)) != 0)
 		goto out;
 	for (i = 0; i < b.nslots; i++) {
@@ -2130,7 +2170,7 @@ absent_batch_once(struct db *db, const char *tenant_id, const char **ids,
 		if (sl->row == NULL)
 			continue;
 		was = sl->row->f.state;
-		if (lifecycle_apply(&sl->row->f, &in, now, &b.tenant,
+		if (lifecycle_apply(&sl->row->f, &in, a->now, &b.tenant,
 		    &res) != 0) {
 			rc = DB_ERR;
 			goto out;
@@ -2142,19 +2182,14 @@ absent_batch_once(struct db *db, const char *tenant_id, const char **ids,
 			batch_effects(&b, sl->row, &res);
 			if (was != FINDING_RESOLVED &&
 			    sl->row->f.state == FINDING_RESOLVED) {
-				(*resolved)++;
+				a->resolved++;
 				batch_result(&b, sl->row, "resolved");
 			}
 		}
 		lifecycle_result_free(&res);
 	}
-	if ((rc = batch_write(&b)) != 0)
-		goto out;
-	rc = db_commit(db);
-	tx = rc != 0;
+	rc = batch_write(&b);
 out:
-	if (tx)
-		db_rollback(db);
 	batch_free(&b);
 	return rc;
 }
@@ -2164,21 +2199,23 @@ findings_resolve_ids(struct db *db, const char *tenant_id,
     const char *const *ids, size_t n, time_t now)
 {
 	const char *batch[FINDINGS_BATCH];
-	long total = 0, got;
+	struct absent_tx a;
+	long total = 0;
 	size_t i, j, k;
-	int rc = 0, attempt;
+	int rc;
 
 	for (i = 0; i < n; i += k) {
 		k = n - i < FINDINGS_BATCH ? n - i : FINDINGS_BATCH;
 		for (j = 0; j < k; j++)
 			batch[j] = ids[i + j];
-		rc = DB_RETRY;
-		for (attempt = 0; attempt < 3 && rc == DB_RETRY; attempt++)
-			rc = absent_batch_once(db, tenant_id, batch, k, now,
-			    NULL, &got);
-		if (rc != 0)
+		memset(&a, 0, sizeof(a));
+		a.tenant_id = tenant_id;
+		a.ids = batch;
+		a.n = k;
+		a.now = now;
+		if ((rc = db_tx_run(db, absent_tx, &a)) != 0)
 			return rc;
-		total += got;
+		total += a.resolved;
 	}
 	return total;
 }
@@ -2190,9 +2227,10 @@ findings_resolve_absent(struct db *db, const char *tenant_id,
 {
 	struct db_res *ids = NULL;
 	const char *batch[FINDINGS_BATCH];
-	long total = 0, n;
+	struct absent_tx a;
+	long total = 0;
 	size_t i, k;
-	int rc = 0, attempt;
+	int rc = 0;
 
 	if (integration_id == NULL)
 		return DB_ERR;
@@ -2203,13 +2241,15 @@ findings_resolve_absent(struct db *db, const char *tenant_id,
 	for (i = 0; i < ids->nrows; i += k) {
 		for (k = 0; k < FINDINGS_BATCH && i + k < ids->nrows; k++)
 			batch[k] = db_cell(ids, i + k, 0);
-		rc = DB_RETRY;
-		for (attempt = 0; attempt < 3 && rc == DB_RETRY; attempt++)
-			rc = absent_batch_once(db, tenant_id, batch, k, now,
-			    scan_id, &n);
-		if (rc != 0)
+		memset(&a, 0, sizeof(a));
+		a.tenant_id = tenant_id;
+		a.scan_id = scan_id;
+		a.ids = batch;
+		a.n = k;
+		a.now = now;
+		if ((rc = db_tx_run(db, absent_tx, &a)) != 0)
 			break;
-		total += n;
+		total += a.resolved;
 	}
 	db_res_free(ids);
 	return rc != 0 ? rc : total;

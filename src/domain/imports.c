@@ -557,7 +557,7 @@ audit_detail(const struct imp_info *in, const char *status,
  * gone, and its audit entry, in one transaction. 0, 1 when the lease was
  * lost (another worker has the import; nothing written), or a DB_*. */
 static int
-finish(struct db *db, const struct imp_info *in, const char *id,
+finish_once(struct db *db, const struct imp_info *in, const char *id,
     const char *status, time_t now, const struct run *r, long resolved,
     const char *error)
 {
@@ -592,11 +592,56 @@ fail:
 	return rc;
 }
 
+/* finish runs finish_once in db_tx_run (its begin, rollback and commit join
+ * that transaction), replayed whole after a deadlock or a certification
+ * failure. */
+struct finish_tx {
+	const struct imp_info *in;
+	const char *id;
+	const char *status;
+	time_t now;
+	const struct run *r;
+	long resolved;
+	const char *error;
+	int	 res;
+};
+
+static int
+finish_tx(struct db *db, void *arg)
+{
+	struct finish_tx *t = arg;
+
+	t->res = finish_once(db, t->in, t->id, t->status, t->now, t->r,
+	    t->resolved, t->error);
+	return t->res < 0 ? t->res : 0;
+}
+
+static int
+finish(struct db *db, const struct imp_info *in, const char *id,
+    const char *status, time_t now, const struct run *r, long resolved,
+    const char *error)
+{
+	struct finish_tx t;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	t.in = in;
+	t.id = id;
+	t.status = status;
+	t.now = now;
+	t.r = r;
+	t.resolved = resolved;
+	t.error = error;
+	if ((rc = db_tx_run(db, finish_tx, &t)) != 0)
+		return rc;
+	return t.res;
+}
+
 /* An import whose lease passed IMPORT_ATTEMPTS times: failed, with why,
  * and audited by the system. 1 done, 0 not (not due, or not that), or a
  * DB_* code. */
 static int
-abandon(struct db *db, const struct imp_info *in, const char *id,
+abandon_once(struct db *db, const struct imp_info *in, const char *id,
     time_t now, time_t clock)
 {
 	static const char why[] = "the import's worker stopped before "
@@ -628,6 +673,43 @@ abandon(struct db *db, const struct imp_info *in, const char *id,
 fail:
 	db_rollback(db);
 	return rc;
+}
+
+/* abandon runs abandon_once in db_tx_run (its begin, rollback and commit
+ * join that transaction), replayed whole after a deadlock or a
+ * certification failure. */
+struct abandon_tx {
+	const struct imp_info *in;
+	const char *id;
+	time_t now;
+	time_t clock;
+	int	 r;
+};
+
+static int
+abandon_tx(struct db *db, void *arg)
+{
+	struct abandon_tx *t = arg;
+
+	t->r = abandon_once(db, t->in, t->id, t->now, t->clock);
+	return t->r < 0 ? (int)t->r : 0;
+}
+
+static int
+abandon(struct db *db, const struct imp_info *in, const char *id,
+    time_t now, time_t clock)
+{
+	struct abandon_tx t;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	t.in = in;
+	t.id = id;
+	t.now = now;
+	t.clock = clock;
+	if ((rc = db_tx_run(db, abandon_tx, &t)) != 0)
+		return rc;
+	return t.r;
 }
 
 /* The import's row as imports_run needs it. 1, 0 no such import, or a

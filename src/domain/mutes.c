@@ -756,19 +756,19 @@ pass_inline(struct db *db, const char *tenant_id, const char *rule_id,
 		    "--due completes it", kind, rule_id, rc);
 }
 
-enum mutes_outcome
-mutes_create(struct db *db, const char *tenant_id,
-    const struct mute_rule *r, const char *actor, time_t now,
-    struct mute_rule **out, struct mutes_pass *ps, int *rc)
+/* One run of mutes_create's transaction; id (VIGIL_ID_LEN) gets the
+ * rule's id. */
+static enum mutes_outcome
+create_once(struct db *db, const char *tenant_id,
+    const struct mute_rule *r, const char *actor, time_t now, char *id,
+    int *rc)
 {
 	struct db_res *cnt = NULL;
 	json_object *detail;
-	char id[VIGIL_ID_LEN], t[VTIME_SQL_LEN], exp[VTIME_SQL_LEN];
+	char t[VTIME_SQL_LEN], exp[VTIME_SQL_LEN];
 	long n;
 
-	*out = NULL;
-	memset(ps, 0, sizeof(*ps));
-	if ((*rc = id_new("mute", id, sizeof(id))) != 0) {
+	if ((*rc = id_new("mute", id, VIGIL_ID_LEN)) != 0) {
 		*rc = DB_ERR;
 		return MUTES_ERROR;
 	}
@@ -811,28 +811,95 @@ mutes_create(struct db *db, const char *tenant_id,
 	if ((*rc = audit_commit(db, tenant_id, actor, "mute_rule.create", id,
 	    detail)) != 0)
 		goto fail;
-	/* Committed: the rule is live for every scan from now on. Then
-	 * the findings already stored, as far as the request may. */
-	pass_inline(db, tenant_id, id, "create", now, ps);
-	if ((*rc = mutes_get(db, tenant_id, id, out)) != 1) {
-		*rc = *rc ? *rc : DB_ERR;
-		return MUTES_ERROR;
-	}
-	*rc = 0;
 	return MUTES_OK;
 fail:
 	db_rollback(db);
 	return MUTES_ERROR;
 }
 
+/* A mute rule's create or delete, in db_tx_run (create_once and
+ * delete_once are its body; their begin, rollback and commit join its
+ * transaction), replayed whole after a deadlock or a certification
+ * failure. The pass over stored findings runs after the commit, once. */
+struct mutes_tx {
+	const char		*tenant_id, *actor;
+	const struct mute_rule	*r;		/* create, or */
+	const char		*del_id;	/* delete */
+	time_t			 now;
+	char			 id[VIGIL_ID_LEN];
+	enum mutes_outcome	 o;
+	int			 rc;
+};
+
+static enum mutes_outcome delete_once(struct db *, const char *,
+    const char *, const char *, time_t, int *);
+
+static int
+mutes_tx(struct db *db, void *arg)
+{
+	struct mutes_tx *t = arg;
+
+	t->rc = 0;
+	t->id[0] = '\0';
+	if (t->del_id != NULL)
+		t->o = delete_once(db, t->tenant_id, t->del_id, t->actor,
+		    t->now, &t->rc);
+	else
+		t->o = create_once(db, t->tenant_id, t->r, t->actor, t->now,
+		    t->id, &t->rc);
+	if (t->o == MUTES_OK)
+		return 0;
+	if (t->o == MUTES_ERROR)
+		return t->rc != 0 ? t->rc : DB_ERR;
+	return 1;
+}
+
+static enum mutes_outcome
+mutes_run(struct db *db, struct mutes_tx *t, int *rc)
+{
+	int r;
+
+	t->o = MUTES_ERROR;
+	r = db_tx_run(db, mutes_tx, t);
+	*rc = r < 0 ? r : 0;
+	return r < 0 ? MUTES_ERROR : t->o;
+}
+
 enum mutes_outcome
-mutes_delete(struct db *db, const char *tenant_id, const char *id,
-    const char *actor, time_t now, struct mutes_pass *ps, int *rc)
+mutes_create(struct db *db, const char *tenant_id,
+    const struct mute_rule *r, const char *actor, time_t now,
+    struct mute_rule **out, struct mutes_pass *ps, int *rc)
+{
+	struct mutes_tx t;
+	enum mutes_outcome o;
+
+	*out = NULL;
+	memset(ps, 0, sizeof(*ps));
+	memset(&t, 0, sizeof(t));
+	t.tenant_id = tenant_id;
+	t.actor = actor;
+	t.r = r;
+	t.now = now;
+	if ((o = mutes_run(db, &t, rc)) != MUTES_OK)
+		return o;
+	/* Committed: the rule is live for every scan from now on. Then
+	 * the findings already stored, as far as the request may. */
+	pass_inline(db, tenant_id, t.id, "create", now, ps);
+	if ((*rc = mutes_get(db, tenant_id, t.id, out)) != 1) {
+		*rc = *rc ? *rc : DB_ERR;
+		return MUTES_ERROR;
+	}
+	*rc = 0;
+	return MUTES_OK;
+}
+
+static enum mutes_outcome
+delete_once(struct db *db, const char *tenant_id, const char *id,
+    const char *actor, time_t now, int *rc)
 {
 	unsigned long long deleted = 0;
 
 	*rc = 0;
-	memset(ps, 0, sizeof(*ps));
 	if (!id_valid("mute", id))
 		return MUTES_NOT_FOUND;
 	if ((*rc = db_begin(db)) != 0)
@@ -850,11 +917,29 @@ mutes_delete(struct db *db, const char *tenant_id, const char *id,
 	    (*rc = audit_commit(db, tenant_id, actor, "mute_rule.delete", id,
 	    NULL)) != 0)
 		goto fail;
-	pass_inline(db, tenant_id, id, "delete", now, ps);
 	return MUTES_OK;
 fail:
 	db_rollback(db);
 	return MUTES_ERROR;
+}
+
+enum mutes_outcome
+mutes_delete(struct db *db, const char *tenant_id, const char *id,
+    const char *actor, time_t now, struct mutes_pass *ps, int *rc)
+{
+	struct mutes_tx t;
+	enum mutes_outcome o;
+
+	memset(ps, 0, sizeof(*ps));
+	memset(&t, 0, sizeof(t));
+	t.tenant_id = tenant_id;
+	t.actor = actor;
+	t.del_id = id;
+	t.now = now;
+	if ((o = mutes_run(db, &t, rc)) != MUTES_OK)
+		return o;
+	pass_inline(db, tenant_id, id, "delete", now, ps);
+	return MUTES_OK;
 }
 
 int
@@ -950,9 +1035,31 @@ mutes_passes_due(struct db *db, time_t now)
 /* SQL_MUTE_DUE's columns. */
 enum { DUE_TENANT, DUE_ID };
 
+/* An expired rule marked lapsed, with its audit entry, in db_tx_run
+ * (replayed whole after a conflict). */
+struct lapse_tx {
+	const char	*tenant, *id;
+};
+
+static int
+lapse_tx(struct db *db, void *arg)
+{
+	struct lapse_tx *l = arg;
+	int rc;
+
+	if ((rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+	    DB_STR(l->tenant) }, 1, NULL)) != 0 ||
+	    (rc = db_exec(db, SQL_MUTE_LAPSE, (struct db_val[]){
+	    DB_STR(l->tenant), DB_STR(l->id) }, 2, NULL)) != 0)
+		return rc;
+	return audit_append(db, l->tenant, LC_BY_SYSTEM, "mute_rule.expired",
+	    l->id, NULL);
+}
+
 long
 mutes_expire_due(struct db *db, time_t now)
 {
+	struct lapse_tx lapse;
 	struct db_res *due = NULL;
 	char t[VTIME_SQL_LEN];
 	long total = 0, muted, unmuted, n;
@@ -975,14 +1082,9 @@ mutes_expire_due(struct db *db, time_t now)
 			break;
 		}
 		total += unmuted;
-		if ((rc = db_begin(db)) != 0 ||
-		    (rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
-		    DB_STR(tenant) }, 1, NULL)) != 0 ||
-		    (rc = db_exec(db, SQL_MUTE_LAPSE, (struct db_val[]){
-		    DB_STR(tenant), DB_STR(id) }, 2, NULL)) != 0 ||
-		    (rc = audit_commit(db, tenant, LC_BY_SYSTEM,
-		    "mute_rule.expired", id, NULL)) != 0) {
-			db_rollback(db);
+		lapse.tenant = tenant;
+		lapse.id = id;
+		if ((rc = db_tx_run(db, lapse_tx, &lapse)) != 0) {
 			total = rc;
 			break;
 		}

@@ -309,8 +309,8 @@ observables_page_free(struct observables_page *p)
 	memset(p, 0, sizeof(*p));
 }
 
-int
-observables_suppress(struct db *db, const char *tenant_id,
+static int
+suppress_once(struct db *db, const char *tenant_id,
     const struct observables_suppress_in *in, const char *actor, time_t now,
     json_object **out)
 {
@@ -351,8 +351,8 @@ fail:
 	return rc;
 }
 
-int
-observables_unsuppress(struct db *db, const char *tenant_id, const char *id,
+static int
+unsuppress_once(struct db *db, const char *tenant_id, const char *id,
     const char *actor)
 {
 	struct db_res *res = NULL;
@@ -389,4 +389,76 @@ fail:
 	db_rollback(db);
 	db_res_free(res);
 	return rc;
+}
+
+/* Suppressing and lifting a suppression run in db_tx_run (the *_once
+ * functions are its body; their begin, rollback and commit join its
+ * transaction), replayed whole after a deadlock or a certification
+ * failure, each run with a new id and no reply from the one before. */
+struct sup_tx {
+	const char			*tenant_id, *actor, *id;
+	const struct observables_suppress_in *in;
+	time_t				 now;
+	json_object			*out;
+	int				 found;
+};
+
+static int
+suppress_tx(struct db *db, void *arg)
+{
+	struct sup_tx *t = arg;
+
+	json_object_put(t->out);
+	t->out = NULL;
+	return suppress_once(db, t->tenant_id, t->in, t->actor, t->now,
+	    &t->out);
+}
+
+int
+observables_suppress(struct db *db, const char *tenant_id,
+    const struct observables_suppress_in *in, const char *actor, time_t now,
+    json_object **out)
+{
+	struct sup_tx t;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	t.tenant_id = tenant_id;
+	t.actor = actor;
+	t.in = in;
+	t.now = now;
+	if ((rc = db_tx_run(db, suppress_tx, &t)) != 0) {
+		json_object_put(t.out);
+		t.out = NULL;
+	}
+	*out = t.out;
+	return rc;
+}
+
+static int
+unsuppress_tx(struct db *db, void *arg)
+{
+	struct sup_tx *t = arg;
+	int rc;
+
+	if ((rc = unsuppress_once(db, t->tenant_id, t->id, t->actor)) < 0)
+		return rc;
+	t->found = rc;
+	return 0;
+}
+
+int
+observables_unsuppress(struct db *db, const char *tenant_id, const char *id,
+    const char *actor)
+{
+	struct sup_tx t;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	t.tenant_id = tenant_id;
+	t.actor = actor;
+	t.id = id;
+	if ((rc = db_tx_run(db, unsuppress_tx, &t)) != 0)
+		return rc;
+	return t.found;
 }

@@ -209,8 +209,8 @@ reports_check(json_object *body, time_t now, json_object **params,
 	return 0;
 }
 
-int
-reports_create(struct db *db, const char *tenant_id, json_object *params,
+static int
+reports_create_once(struct db *db, const char *tenant_id, json_object *params,
     const char *actor, time_t now, char *id_out, size_t idsz)
 {
 	char at[VTIME_SQL_LEN];
@@ -236,6 +236,48 @@ reports_create(struct db *db, const char *tenant_id, json_object *params,
 		return rc;
 	}
 	return 0;
+}
+
+/* reports_create runs reports_create_once in db_tx_run (its begin, rollback
+ * and commit join that transaction), replayed whole after a deadlock or a
+ * certification failure. Each run takes a new id into id_out. */
+struct reports_create_tx {
+	const char *tenant_id;
+	json_object *params;
+	const char *actor;
+	time_t now;
+	char *id_out;
+	size_t idsz;
+	int	 r;
+};
+
+static int
+reports_create_tx(struct db *db, void *arg)
+{
+	struct reports_create_tx *t = arg;
+
+	t->r = reports_create_once(db, t->tenant_id, t->params, t->actor,
+	    t->now, t->id_out, t->idsz);
+	return t->r < 0 ? (int)t->r : 0;
+}
+
+int
+reports_create(struct db *db, const char *tenant_id, json_object *params,
+    const char *actor, time_t now, char *id_out, size_t idsz)
+{
+	struct reports_create_tx t;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	t.tenant_id = tenant_id;
+	t.params = params;
+	t.actor = actor;
+	t.now = now;
+	t.id_out = id_out;
+	t.idsz = idsz;
+	if ((rc = db_tx_run(db, reports_create_tx, &t)) != 0)
+		return rc;
+	return t.r;
 }
 
 static json_object *

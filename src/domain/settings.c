@@ -242,8 +242,8 @@ settings_check(const struct settings_change *c, json_object **list,
 	return SETTINGS_OK;
 }
 
-enum settings_outcome
-settings_put(struct db *db, const char *tenant_id,
+static enum settings_outcome
+put_once(struct db *db, const char *tenant_id,
     const struct settings_change *c, const char *actor, time_t now,
     struct settings_err *e, struct settings **after, int *rc)
 {
@@ -320,6 +320,57 @@ dberr:
 	settings_free(s);
 	*rc = r < 0 ? r : DB_ERR;
 	return SETTINGS_DB_ERROR;
+}
+
+/* settings_put runs put_once in db_tx_run (its begin, rollback and commit
+ * join that transaction), replayed whole after a deadlock or a
+ * certification failure: each run loads the settings afresh and merges the
+ * change onto them. */
+struct put_tx {
+	const char			*tenant_id, *actor;
+	const struct settings_change	*c;
+	time_t				 now;
+	struct settings_err		*e;
+	struct settings			*after;
+	enum settings_outcome		 o;
+	int				 rc;
+};
+
+static int
+put_tx(struct db *db, void *arg)
+{
+	struct put_tx *t = arg;
+
+	settings_free(t->after);
+	t->after = NULL;
+	t->rc = 0;
+	t->o = put_once(db, t->tenant_id, t->c, t->actor, t->now, t->e,
+	    &t->after, &t->rc);
+	if (t->o == SETTINGS_OK)
+		return 0;
+	if (t->o == SETTINGS_DB_ERROR)
+		return t->rc != 0 ? t->rc : DB_ERR;
+	return 1;
+}
+
+enum settings_outcome
+settings_put(struct db *db, const char *tenant_id,
+    const struct settings_change *c, const char *actor, time_t now,
+    struct settings_err *e, struct settings **after, int *rc)
+{
+	struct put_tx t = { tenant_id, actor, c, now, e, NULL,
+	    SETTINGS_DB_ERROR, 0 };
+	int r;
+
+	r = db_tx_run(db, put_tx, &t);
+	*rc = r < 0 ? r : 0;
+	if (r < 0) {
+		settings_free(t.after);
+		t.after = NULL;
+		t.o = SETTINGS_DB_ERROR;
+	}
+	*after = t.after;
+	return t.o;
 }
 
 int

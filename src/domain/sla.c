@@ -305,8 +305,8 @@ sla_get(struct db *db, const char *tenant_id, struct sla_policy *out)
 	return 0;
 }
 
-int
-sla_put(struct db *db, const char *tenant_id, struct sla_policy *p,
+static int
+sla_put_once(struct db *db, const char *tenant_id, struct sla_policy *p,
     const char *actor, time_t now)
 {
 	json_object *resp, *detail = NULL;
@@ -346,6 +346,43 @@ out:
 	json_object_put(detail);
 	json_object_put(resp);
 	return rc;
+}
+
+/* sla_put runs sla_put_once in db_tx_run (its begin, rollback and commit
+ * join that transaction), replayed whole after a deadlock or a
+ * certification failure. */
+struct sla_put_tx {
+	const char *tenant_id;
+	struct sla_policy *p;
+	const char *actor;
+	time_t now;
+	int	 r;
+};
+
+static int
+sla_put_tx(struct db *db, void *arg)
+{
+	struct sla_put_tx *t = arg;
+
+	t->r = sla_put_once(db, t->tenant_id, t->p, t->actor, t->now);
+	return t->r < 0 ? (int)t->r : 0;
+}
+
+int
+sla_put(struct db *db, const char *tenant_id, struct sla_policy *p,
+    const char *actor, time_t now)
+{
+	struct sla_put_tx t;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	t.tenant_id = tenant_id;
+	t.p = p;
+	t.actor = actor;
+	t.now = now;
+	if ((rc = db_tx_run(db, sla_put_tx, &t)) != 0)
+		return rc;
+	return t.r;
 }
 
 /* A target of h hours from opened, met at done (0: not yet). */
@@ -435,7 +472,7 @@ enum { LOCK_C_STATE, LOCK_C_SEV, LOCK_C_DUE, LOCK_C_WARNED,
  * sla_events row and what was announced. 1 warned, 2 breached, 0
  * nothing, or a DB_* code. */
 static int
-run_one(struct db *db, const char *tenant_id, const char *id, time_t now)
+run_one_once(struct db *db, const char *tenant_id, const char *id, time_t now)
 {
 	struct db_res *res = NULL;
 	struct finding_row *row = NULL;
@@ -536,6 +573,40 @@ out:
 	findings_row_free(row);
 	db_res_free(res);
 	return rc;
+}
+
+/* run_one runs run_one_once in db_tx_run (its begin, rollback and commit
+ * join that transaction), replayed whole after a deadlock or a
+ * certification failure. 1 warned, 2 breached, 0 nothing, as run_one_once. */
+struct run_one_tx {
+	const char *tenant_id;
+	const char *id;
+	time_t now;
+	int	 r;
+};
+
+static int
+run_one_tx(struct db *db, void *arg)
+{
+	struct run_one_tx *t = arg;
+
+	t->r = run_one_once(db, t->tenant_id, t->id, t->now);
+	return t->r < 0 ? (int)t->r : 0;
+}
+
+static int
+run_one(struct db *db, const char *tenant_id, const char *id, time_t now)
+{
+	struct run_one_tx t;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	t.tenant_id = tenant_id;
+	t.id = id;
+	t.now = now;
+	if ((rc = db_tx_run(db, run_one_tx, &t)) != 0)
+		return rc;
+	return t.r;
 }
 
 long

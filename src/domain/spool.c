@@ -21,7 +21,6 @@
 #include "vjson.h"
 #include "vtime.h"
 
-#define SPOOL_TX_TRIES 5
 /* events a digest lists (count says how many there were) */
 #define SPOOL_DIGEST_LIST 200
 
@@ -57,8 +56,15 @@ hooks_free(struct tenant_hooks *t)
 	db_res_free(t->res);
 }
 
+/* One fan-out, in the transaction db_tx_run runs (again after a
+ * conflict: the counts start from 0 each time). */
+struct fanout_tx {
+	int	 batch;
+	long	 nev, ndl;
+};
+
 static int
-fanout_tx(struct db *db, int batch, long *nev, long *ndl)
+fanout_body(struct db *db, int batch, long *nev, long *ndl)
 {
 	struct db_res *ev = NULL;
 	struct tenant_hooks *th = NULL;
@@ -68,8 +74,6 @@ fanout_tx(struct db *db, int batch, long *nev, long *ndl)
 
 	*nev = 0;
 	*ndl = 0;
-	if ((rc = db_begin(db)) != 0)
-		return rc;
 	if ((rc = db_exec(db, SQL_SPOOL_EVENTS,
 	    (struct db_val[]){ DB_INT(batch) }, 1, &ev)) != 0)
 		goto fail;
@@ -176,12 +180,9 @@ fanout_tx(struct db *db, int batch, long *nev, long *ndl)
 			goto fail;
 	}
 done:
-	rc = db_commit(db);
-	if (rc != 0)
-		goto fail;
+	rc = 0;
 	goto out;
 fail:
-	db_rollback(db);
 	*nev = 0;
 	*ndl = 0;
 out:
@@ -192,19 +193,25 @@ out:
 	return rc;
 }
 
+static int
+fanout_tx(struct db *db, void *arg)
+{
+	struct fanout_tx *a = arg;
+
+	return fanout_body(db, a->batch, &a->nev, &a->ndl);
+}
+
 int
 spool_fanout(struct db *db, int batch, long *nevents, long *ndeliveries)
 {
-	long ne = 0, nd = 0;
-	int rc = 0, tries;
+	struct fanout_tx a = { batch, 0, 0 };
+	int rc;
 
-	for (tries = 0; tries < SPOOL_TX_TRIES; tries++)
-		if ((rc = fanout_tx(db, batch, &ne, &nd)) != DB_RETRY)
-			break;
+	rc = db_tx_run(db, fanout_tx, &a);
 	if (nevents != NULL)
-		*nevents = ne;
+		*nevents = rc == 0 ? a.nev : 0;
 	if (ndeliveries != NULL)
-		*ndeliveries = nd;
+		*ndeliveries = rc == 0 ? a.ndl : 0;
 	return rc;
 }
 
@@ -225,7 +232,7 @@ add_str(json_object *o, const char *k, const char *v)
  * (which events_append needs, and which makes a second spooler closing the
  * same period find nothing). *made is 1 if an event was written. */
 static int
-digest_tx(struct db *db, const char *channel, const char *tenant,
+digest_body(struct db *db, const char *channel, const char *tenant,
     const char *period_end, int *made)
 {
 	struct db_res *it = NULL;
@@ -235,8 +242,6 @@ digest_tx(struct db *db, const char *channel, const char *tenant,
 	int rc;
 
 	*made = 0;
-	if ((rc = db_begin(db)) != 0)
-		return rc;
 	if ((rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
 	    DB_STR(tenant) }, 1, NULL)) != 0 ||
 	    (rc = db_exec(db, SQL_SPOOL_DIGEST_ITEMS, (struct db_val[]){
@@ -244,7 +249,6 @@ digest_tx(struct db *db, const char *channel, const char *tenant,
 		goto fail;
 	if (it->nrows == 0) {
 		db_res_free(it);
-		db_rollback(db);
 		return 0;
 	}
 	data = json_object_new_object();
@@ -275,15 +279,27 @@ digest_tx(struct db *db, const char *channel, const char *tenant,
 	if ((rc = events_append(db, tenant, "channel.digest", time(NULL),
 	    data, NULL)) != 0 ||
 	    (rc = db_exec(db, SQL_SPOOL_DIGEST_DROP, (struct db_val[]){
-	    DB_STR(channel), DB_STR(period_end) }, 2, NULL)) != 0 ||
-	    (rc = db_commit(db)) != 0)
+	    DB_STR(channel), DB_STR(period_end) }, 2, NULL)) != 0)
 		goto fail;
 	*made = 1;
 	return 0;
 fail:
 	db_res_free(it);
-	db_rollback(db);
 	return rc;
+}
+
+struct digest_tx {
+	const char	*channel, *tenant, *period_end;
+	int		 made;
+};
+
+static int
+digest_tx(struct db *db, void *arg)
+{
+	struct digest_tx *a = arg;
+
+	return digest_body(db, a->channel, a->tenant, a->period_end,
+	    &a->made);
 }
 
 int
@@ -291,7 +307,8 @@ spool_digests(struct db *db, int batch, long *ndigests)
 {
 	struct db_res *due = NULL;
 	size_t i;
-	int rc, tries, made;
+	struct digest_tx a;
+	int rc;
 
 	if (ndigests != NULL)
 		*ndigests = 0;
@@ -309,14 +326,13 @@ spool_digests(struct db *db, int batch, long *ndigests)
 				break;
 			continue;
 		}
-		for (tries = 0; tries < SPOOL_TX_TRIES; tries++)
-			if ((rc = digest_tx(db, db_cell(due, i, DG_C_CHANNEL),
-			    db_cell(due, i, DG_C_TENANT),
-			    db_cell(due, i, DG_C_END), &made)) != DB_RETRY)
-				break;
-		if (rc != 0)
+		a.channel = db_cell(due, i, DG_C_CHANNEL);
+		a.tenant = db_cell(due, i, DG_C_TENANT);
+		a.period_end = db_cell(due, i, DG_C_END);
+		a.made = 0;
+		if ((rc = db_tx_run(db, digest_tx, &a)) != 0)
 			break;
-		if (made && ndigests != NULL)
+		if (a.made && ndigests != NULL)
 			(*ndigests)++;
 	}
 	db_res_free(due);
@@ -504,7 +520,7 @@ claim_pass(struct db *db, int stmt, int want, const char *lease,
 #define CLAIM_PASSES 3
 
 static int
-claim_tx(struct db *db, int max, int expired, const char *lease,
+claim_body(struct db *db, int max, int expired, const char *lease,
     const struct spool_conf *sc, struct claim_state *cs, size_t *taken,
     int *capped)
 {
@@ -521,8 +537,6 @@ claim_tx(struct db *db, int max, int expired, const char *lease,
 		inflight_add(cs->hooks, &cs->nhooks, c->busy_webhooks[k]);
 		inflight_add(cs->tenants, &cs->ntenants, c->busy_tenants[k]);
 	}
-	if ((rc = db_begin(db)) != 0)
-		return rc;
 	for (k = expired ? 0 : 1; k < NELEM(stmts); k++)
 		for (pass = 0; pass < CLAIM_PASSES && *taken < (size_t)max;
 		    pass++) {
@@ -534,16 +548,32 @@ claim_tx(struct db *db, int max, int expired, const char *lease,
 				break;
 			*capped = 1;
 		}
-	if ((rc = db_commit(db)) != 0)
-		goto fail;
 	/* Short of max with some left out: a claim before one of them
 	 * finishes would likely find nothing either. */
 	*capped = (*capped || cs->excluded) && *taken < (size_t)max;
 	return 0;
 fail:
-	db_rollback(db);
 	*taken = 0;
 	return rc;
+}
+
+/* A claim in the transaction db_tx_run runs: claim_body starts its
+ * lists and counts afresh each time. */
+struct claim_tx {
+	int			 max, expired, capped;
+	const char		*lease;
+	const struct spool_conf	*sc;
+	struct claim_state	*cs;
+	size_t			 taken;
+};
+
+static int
+claim_tx(struct db *db, void *arg)
+{
+	struct claim_tx *a = arg;
+
+	return claim_body(db, a->max, a->expired, a->lease, a->sc, a->cs,
+	    &a->taken, &a->capped);
 }
 
 int
@@ -557,7 +587,7 @@ spool_claim(struct db *db, const struct crypto_ring *ring, int max,
 	struct spool_job *jobs, *j;
 	char lease[VIGIL_ID_LEN], why[160];
 	size_t taken = 0, i, slen, room;
-	int rc = 0, tries, cap = 0;
+	int rc = 0, cap = 0;
 
 	*jobsp = NULL;
 	*njobs = 0;
@@ -579,10 +609,13 @@ spool_claim(struct db *db, const struct crypto_ring *ring, int max,
 		rc = DB_ERR;
 		goto out;
 	}
-	for (tries = 0; tries < SPOOL_TX_TRIES; tries++)
-		if ((rc = claim_tx(db, max, expired, lease, sc, &cs, &taken,
-		    &cap)) != DB_RETRY)
-			break;
+	{
+		struct claim_tx a = { max, expired, 0, lease, sc, &cs, 0 };
+
+		rc = db_tx_run(db, claim_tx, &a);
+		taken = rc == 0 ? a.taken : 0;
+		cap = a.capped;
+	}
 out:
 	free(cs.hooks);
 	free(cs.tenants);
@@ -716,7 +749,7 @@ tally_cmp(const void *a, const void *b)
  * that concurrent spoolers lock webhook rows in one order). Fills tally
  * (n entries at most), *ntally. */
 static int
-record_tx(struct db *db, struct spool_job *const *jobs,
+record_body(struct db *db, struct spool_job *const *jobs,
     const struct spool_result *res, size_t n, const struct spool_conf *sc,
     struct hook_tally *tally, size_t *ntally)
 {
@@ -727,8 +760,6 @@ record_tx(struct db *db, struct spool_job *const *jobs,
 	int rc, lost;
 
 	*ntally = 0;
-	if ((rc = db_begin(db)) != 0)
-		return rc;
 	for (i = 0; i < n; i++) {
 		const struct spool_job *j = jobs[i];
 		const struct spool_result *r = &res[i];
@@ -780,13 +811,88 @@ record_tx(struct db *db, struct spool_job *const *jobs,
 		if (rc != 0)
 			goto fail;
 	}
-	if ((rc = db_commit(db)) != 0)
-		goto fail;
 	*ntally = nt;
 	return 0;
 fail:
 	db_res_free(u);
-	db_rollback(db);
+	return rc;
+}
+
+struct record_tx {
+	struct spool_job *const	*jobs;
+	const struct spool_result *res;
+	size_t			 n, nt;
+	const struct spool_conf	*sc;
+	struct hook_tally	*tally;
+};
+
+static int
+record_tx(struct db *db, void *arg)
+{
+	struct record_tx *a = arg;
+
+	return record_body(db, a->jobs, a->res, a->n, a->sc, a->tally,
+	    &a->nt);
+}
+
+/* disable_tx's transaction (run again after a conflict). */
+struct disable_tx {
+	const struct spool_job	*j;
+	const struct spool_conf	*sc;
+	int			 force;
+	time_t			 now;
+	const char		*now_s, *ts, *reason;
+};
+
+static int
+disable_body(struct db *db, void *arg)
+{
+	struct disable_tx *a = arg;
+	const struct spool_job *j = a->j;
+	struct db_res *res = NULL;
+	json_object *data, *detail;
+	int rc;
+
+	detail = json_object_new_object();
+	json_object_object_add(detail, "reason",
+	    json_object_new_string(a->reason));
+	if ((rc = audit_append(db, j->tenant_id, "vigil-spool",
+	    "webhook.disable", j->webhook_id, detail)) != 0) {
+		json_object_put(detail);
+		goto fail;
+	}
+	json_object_put(detail);
+	if ((rc = db_exec(db, SQL_SPOOL_WEBHOOK_DISABLE, (struct db_val[]){
+	    DB_STR(a->now_s), DB_STR(a->reason), DB_STR(j->webhook_id),
+	    DB_INT(a->force ? 1 : 0), DB_INT(a->sc->disable_after_s) }, 5,
+	    &res)) != 0)
+		goto fail;
+	if (res->affected == 0) {
+		/* Not (yet) due, or already disabled or deleted: nothing,
+		 * not even the audit entry. */
+		db_res_free(res);
+		return 1;
+	}
+	db_res_free(res);
+	if ((rc = db_exec(db, SQL_SPOOL_WEBHOOK_DROP, (struct db_val[]){
+	    DB_STR("webhook disabled"), DB_STR(a->now_s),
+	    DB_STR(j->webhook_id) }, 3, NULL)) != 0)
+		goto fail;
+	data = json_object_new_object();
+	json_object_object_add(data, "webhook_id",
+	    json_object_new_string(j->webhook_id));
+	json_object_object_add(data, "url", json_object_new_string(j->url));
+	json_object_object_add(data, "reason",
+	    json_object_new_string(a->reason));
+	json_object_object_add(data, "disabled_at",
+	    json_object_new_string(a->ts));
+	/* audit_append above took the tenant row lock the event needs. */
+	rc = events_append(db, j->tenant_id, "webhook.disabled", a->now, data,
+	    NULL);
+	if (rc != 0)
+		goto fail;
+	return 0;
+fail:
 	return rc;
 }
 
@@ -799,7 +905,6 @@ disable_tx(struct db *db, const struct spool_job *j, int force,
     long long now_ms, const struct spool_conf *sc)
 {
 	struct db_res *res = NULL;
-	json_object *data, *detail;
 	char now_s[VTIME_SQL_LEN], ts[VTIME_RFC3339_LEN], reason[160];
 	time_t now = (time_t)(now_ms / 1000);
 	int rc;
@@ -824,51 +929,15 @@ disable_tx(struct db *db, const struct spool_job *j, int force,
 	else
 		snprintf(reason, sizeof(reason), "every delivery failed for "
 		    "%d seconds", sc->disable_after_s);
-	if ((rc = db_begin(db)) != 0)
-		return rc;
-	detail = json_object_new_object();
-	json_object_object_add(detail, "reason",
-	    json_object_new_string(reason));
-	if ((rc = audit_append(db, j->tenant_id, "vigil-spool",
-	    "webhook.disable", j->webhook_id, detail)) != 0) {
-		json_object_put(detail);
-		goto fail;
+	{
+		struct disable_tx a = { j, sc, force, now, now_s, ts, reason };
+
+		if ((rc = db_tx_run(db, disable_body, &a)) != 0)
+			return rc > 0 ? 0 : rc;
 	}
-	json_object_put(detail);
-	if ((rc = db_exec(db, SQL_SPOOL_WEBHOOK_DISABLE, (struct db_val[]){
-	    DB_STR(now_s), DB_STR(reason), DB_STR(j->webhook_id),
-	    DB_INT(force ? 1 : 0), DB_INT(sc->disable_after_s) }, 5,
-	    &res)) != 0)
-		goto fail;
-	if (res->affected == 0) {
-		/* Not (yet) due, or already disabled or deleted: nothing,
-		 * not even the audit entry. */
-		db_res_free(res);
-		db_rollback(db);
-		return 0;
-	}
-	db_res_free(res);
-	if ((rc = db_exec(db, SQL_SPOOL_WEBHOOK_DROP, (struct db_val[]){
-	    DB_STR("webhook disabled"), DB_STR(now_s),
-	    DB_STR(j->webhook_id) }, 3, NULL)) != 0)
-		goto fail;
-	data = json_object_new_object();
-	json_object_object_add(data, "webhook_id",
-	    json_object_new_string(j->webhook_id));
-	json_object_object_add(data, "url", json_object_new_string(j->url));
-	json_object_object_add(data, "reason", json_object_new_string(reason));
-	json_object_object_add(data, "disabled_at", json_object_new_string(ts));
-	/* audit_append above took the tenant row lock the event needs. */
-	rc = events_append(db, j->tenant_id, "webhook.disabled", now, data,
-	    NULL);
-	if (rc != 0 || (rc = db_commit(db)) != 0)
-		goto fail;
 	log_warn("webhook %s (tenant %s) disabled: %s", j->webhook_id,
 	    j->tenant_id, reason);
 	return 0;
-fail:
-	db_rollback(db);
-	return rc;
 }
 
 int
@@ -878,28 +947,28 @@ spool_record(struct db *db, struct spool_job *const *jobs,
 {
 	struct hook_tally *tally;
 	size_t nt = 0, k;
-	int rc = 0, rc2 = 0, tries;
+	int rc = 0, rc2 = 0;
 
 	if (n == 0)
 		return 0;
 	if ((tally = calloc(n, sizeof(*tally))) == NULL)
 		return DB_ERR;
-	/* Repeatable: an outcome is only written under its own lease. A
-	 * lost connection is retried too (db_begin reconnects). */
-	for (tries = 0; tries < SPOOL_TX_TRIES; tries++)
-		if ((rc = record_tx(db, jobs, res, n, sc, tally, &nt)) !=
-		    DB_RETRY && rc != DB_DOWN)
-			break;
+	/* Repeatable: an outcome is only written under its own lease, and
+	 * record_body starts the tally afresh. db_tx_run replays it after a
+	 * conflict, and once after a connection lost before the commit. */
+	{
+		struct record_tx a = { jobs, res, n, 0, sc, tally };
+
+		rc = db_tx_run(db, record_tx, &a);
+		nt = rc == 0 ? a.nt : 0;
+	}
 	for (k = 0; rc == 0 && k < nt; k++) {
 		/* A 410 disables at once; other failures once the webhook
 		 * has been failing long enough (it was already failing when
 		 * claimed, and nothing in this batch succeeded). */
 		if (!tally[k].gone && (tally[k].ok || !tally[k].failing))
 			continue;
-		for (tries = 0; tries < SPOOL_TX_TRIES; tries++)
-			if ((rc2 = disable_tx(db, tally[k].job, tally[k].gone,
-			    now_ms, sc)) != DB_RETRY)
-				break;
+		rc2 = disable_tx(db, tally[k].job, tally[k].gone, now_ms, sc);
 		if (rc2 != 0)
 			log_err("webhook %s: could not be disabled: %s",
 			    tally[k].webhook_id, db_error(db));

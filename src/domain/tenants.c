@@ -196,8 +196,8 @@ rate_json(long long v)
 	return v > 0 ? json_object_new_int64(v) : NULL;
 }
 
-enum tenants_outcome
-tenants_set_limits(struct db *db, const char *tenant_id, long long read,
+static enum tenants_outcome
+set_limits_once(struct db *db, const char *tenant_id, long long read,
     long long write, const char *actor, int *rc)
 {
 	struct db_res *res = NULL;
@@ -241,6 +241,54 @@ out:
 	return o;
 }
 
+/* tenants_set_limits runs set_limits_once in db_tx_run (its begin, rollback
+ * and commit join that transaction), replayed whole after a deadlock or a
+ * certification failure; each run starts from the inputs. */
+struct set_limits_tx {
+	const char *tenant_id;
+	long long	read;
+	long long	write;
+	const char *actor;
+	enum tenants_outcome	 o;
+	int	 rc;
+};
+
+static int
+set_limits_tx(struct db *db, void *arg)
+{
+	struct set_limits_tx *t = arg;
+
+	t->rc = 0;
+	t->o = set_limits_once(db, t->tenant_id, t->read, t->write, t->actor,
+	    &t->rc);
+	if (t->o == TENANTS_OK)
+		return 0;
+	if (t->o == TENANTS_DB_ERROR)
+		return t->rc != 0 ? t->rc : DB_ERR;
+	return 1;
+}
+
+enum tenants_outcome
+tenants_set_limits(struct db *db, const char *tenant_id, long long read,
+    long long write, const char *actor, int *rc)
+{
+	struct set_limits_tx t;
+	int r;
+
+	memset(&t, 0, sizeof(t));
+	t.tenant_id = tenant_id;
+	t.read = read;
+	t.write = write;
+	t.actor = actor;
+	t.o = TENANTS_DB_ERROR;
+	r = db_tx_run(db, set_limits_tx, &t);
+	*rc = r < 0 ? r : 0;
+	if (r < 0) {
+		t.o = TENANTS_DB_ERROR;
+	}
+	return t.o;
+}
+
 enum tenants_outcome
 tenants_set_ingest_tx(struct db *db, const char *tenant_id, long long ingest,
     int *rc)
@@ -254,8 +302,8 @@ tenants_set_ingest_tx(struct db *db, const char *tenant_id, long long ingest,
 	return *rc == 0 ? TENANTS_OK : TENANTS_DB_ERROR;
 }
 
-enum tenants_outcome
-tenants_set_ingest_limit(struct db *db, const char *tenant_id,
+static enum tenants_outcome
+set_ingest_once(struct db *db, const char *tenant_id,
     long long ingest, const char *actor, int *rc)
 {
 	struct db_res *res = NULL;
@@ -290,4 +338,49 @@ rollback:
 out:
 	db_res_free(res);
 	return o;
+}
+
+/* tenants_set_ingest_limit runs set_ingest_once in db_tx_run (its begin,
+ * rollback and commit join that transaction), replayed whole after a
+ * deadlock or a certification failure; each run starts from the inputs. */
+struct set_ingest_tx {
+	const char *tenant_id;
+	long long	ingest;
+	const char *actor;
+	enum tenants_outcome	 o;
+	int	 rc;
+};
+
+static int
+set_ingest_tx(struct db *db, void *arg)
+{
+	struct set_ingest_tx *t = arg;
+
+	t->rc = 0;
+	t->o = set_ingest_once(db, t->tenant_id, t->ingest, t->actor, &t->rc);
+	if (t->o == TENANTS_OK)
+		return 0;
+	if (t->o == TENANTS_DB_ERROR)
+		return t->rc != 0 ? t->rc : DB_ERR;
+	return 1;
+}
+
+enum tenants_outcome
+tenants_set_ingest_limit(struct db *db, const char *tenant_id,
+    long long ingest, const char *actor, int *rc)
+{
+	struct set_ingest_tx t;
+	int r;
+
+	memset(&t, 0, sizeof(t));
+	t.tenant_id = tenant_id;
+	t.ingest = ingest;
+	t.actor = actor;
+	t.o = TENANTS_DB_ERROR;
+	r = db_tx_run(db, set_ingest_tx, &t);
+	*rc = r < 0 ? r : 0;
+	if (r < 0) {
+		t.o = TENANTS_DB_ERROR;
+	}
+	return t.o;
 }

@@ -396,8 +396,8 @@ created(const char *id, const char *url, const char *etext, time_t now,
 	return w;
 }
 
-enum webhooks_outcome
-webhooks_create(struct db *db, const char *tenant_id,
+static enum webhooks_outcome
+create_once(struct db *db, const char *tenant_id,
     const struct webhooks_new *in, const char *actor, time_t now,
     struct webhook **out, struct vjson_err *err, int *rc)
 {
@@ -493,8 +493,8 @@ out:
 
 /* --- changes ------------------------------------------------------------- */
 
-enum webhooks_outcome
-webhooks_delete(struct db *db, const char *tenant_id, const char *id,
+static enum webhooks_outcome
+delete_once(struct db *db, const char *tenant_id, const char *id,
     const char *actor, time_t now, int *rc)
 {
 	json_object *detail;
@@ -535,8 +535,8 @@ fail:
 	return WEBHOOKS_DB_ERROR;
 }
 
-enum webhooks_outcome
-webhooks_enable(struct db *db, const char *tenant_id, const char *id,
+static enum webhooks_outcome
+enable_once(struct db *db, const char *tenant_id, const char *id,
     const char *actor, struct webhook **out, int *rc)
 {
 	struct db_res *res = NULL;
@@ -603,8 +603,8 @@ fail:
 	return WEBHOOKS_DB_ERROR;
 }
 
-enum webhooks_outcome
-webhooks_test(struct db *db, const char *tenant_id, const char *id,
+static enum webhooks_outcome
+test_once(struct db *db, const char *tenant_id, const char *id,
     const char *actor, time_t now, char *event_id, int *rc)
 {
 	struct db_res *res = NULL;
@@ -649,4 +649,140 @@ fail:
 	db_rollback(db);
 	event_id[0] = '\0';
 	return WEBHOOKS_DB_ERROR;
+}
+
+/* Each change above is one run of db_tx_run's body (its begin, rollback
+ * and commit join that transaction), replayed whole after a deadlock or a
+ * certification failure; a rerun starts with no reply. */
+enum webhooks_tx_kind { WH_TX_CREATE, WH_TX_DELETE, WH_TX_ENABLE,
+    WH_TX_TEST };
+
+struct webhooks_tx {
+	enum webhooks_tx_kind	 kind;
+	const char		*tenant_id, *id, *actor;
+	const struct webhooks_new *in;
+	time_t			 now;
+	struct webhook		*out;
+	struct vjson_err	*err;
+	char			*event_id;
+	enum webhooks_outcome	 oc;
+	int			 rc;
+};
+
+static int
+webhooks_tx(struct db *db, void *arg)
+{
+	struct webhooks_tx *t = arg;
+
+	webhooks_free(t->out);
+	t->out = NULL;
+	t->rc = 0;
+	switch (t->kind) {
+	case WH_TX_CREATE:
+		t->oc = create_once(db, t->tenant_id, t->in, t->actor, t->now,
+		    &t->out, t->err, &t->rc);
+		break;
+	case WH_TX_DELETE:
+		t->oc = delete_once(db, t->tenant_id, t->id, t->actor, t->now,
+		    &t->rc);
+		break;
+	case WH_TX_ENABLE:
+		t->oc = enable_once(db, t->tenant_id, t->id, t->actor,
+		    &t->out, &t->rc);
+		break;
+	case WH_TX_TEST:
+		t->oc = test_once(db, t->tenant_id, t->id, t->actor, t->now,
+		    t->event_id, &t->rc);
+		break;
+	}
+	if (t->oc == WEBHOOKS_OK)
+		return 0;
+	if (t->oc == WEBHOOKS_DB_ERROR)
+		return t->rc != 0 ? t->rc : DB_ERR;
+	return 1;
+}
+
+static enum webhooks_outcome
+webhooks_run(struct db *db, struct webhooks_tx *t, struct webhook **out,
+    int *rc)
+{
+	int r;
+
+	t->oc = WEBHOOKS_DB_ERROR;
+	r = db_tx_run(db, webhooks_tx, t);
+	*rc = r < 0 ? r : 0;
+	if (r < 0) {
+		webhooks_free(t->out);
+		t->out = NULL;
+		if (t->event_id != NULL)
+			t->event_id[0] = '\0';
+		t->oc = WEBHOOKS_DB_ERROR;
+	}
+	if (out != NULL)
+		*out = t->out;
+	else
+		webhooks_free(t->out);
+	return t->oc;
+}
+
+enum webhooks_outcome
+webhooks_create(struct db *db, const char *tenant_id,
+    const struct webhooks_new *in, const char *actor, time_t now,
+    struct webhook **out, struct vjson_err *err, int *rc)
+{
+	struct webhooks_tx t;
+
+	memset(&t, 0, sizeof(t));
+	t.kind = WH_TX_CREATE;
+	t.tenant_id = tenant_id;
+	t.in = in;
+	t.actor = actor;
+	t.now = now;
+	t.err = err;
+	return webhooks_run(db, &t, out, rc);
+}
+
+enum webhooks_outcome
+webhooks_delete(struct db *db, const char *tenant_id, const char *id,
+    const char *actor, time_t now, int *rc)
+{
+	struct webhooks_tx t;
+
+	memset(&t, 0, sizeof(t));
+	t.kind = WH_TX_DELETE;
+	t.tenant_id = tenant_id;
+	t.id = id;
+	t.actor = actor;
+	t.now = now;
+	return webhooks_run(db, &t, NULL, rc);
+}
+
+enum webhooks_outcome
+webhooks_enable(struct db *db, const char *tenant_id, const char *id,
+    const char *actor, struct webhook **out, int *rc)
+{
+	struct webhooks_tx t;
+
+	memset(&t, 0, sizeof(t));
+	t.kind = WH_TX_ENABLE;
+	t.tenant_id = tenant_id;
+	t.id = id;
+	t.actor = actor;
+	return webhooks_run(db, &t, out, rc);
+}
+
+enum webhooks_outcome
+webhooks_test(struct db *db, const char *tenant_id, const char *id,
+    const char *actor, time_t now, char *event_id, int *rc)
+{
+	struct webhooks_tx t;
+
+	memset(&t, 0, sizeof(t));
+	t.kind = WH_TX_TEST;
+	t.tenant_id = tenant_id;
+	t.id = id;
+	t.actor = actor;
+	t.now = now;
+	t.event_id = event_id;
+	return webhooks_run(db, &t, NULL, rc);
 }

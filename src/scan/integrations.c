@@ -391,7 +391,7 @@ out:
 
 /* The row and its audit entry in one transaction: 0 or a DB_* code. */
 static int
-insert(struct db *db, const struct integrations_new *nw, const char *id,
+insert_once(struct db *db, const struct integrations_new *nw, const char *id,
     json_object *stored, const char *sealed)
 {
 	json_object *detail;
@@ -423,6 +423,43 @@ insert(struct db *db, const struct integrations_new *nw, const char *id,
 fail:
 	db_rollback(db);
 	return rc;
+}
+
+/* insert runs insert_once in db_tx_run (its begin, rollback and commit join
+ * that transaction), replayed whole after a deadlock or a certification
+ * failure. */
+struct insert_tx {
+	const struct integrations_new *nw;
+	const char *id;
+	json_object *stored;
+	const char *sealed;
+	int	 r;
+};
+
+static int
+insert_tx(struct db *db, void *arg)
+{
+	struct insert_tx *t = arg;
+
+	t->r = insert_once(db, t->nw, t->id, t->stored, t->sealed);
+	return t->r < 0 ? (int)t->r : 0;
+}
+
+static int
+insert(struct db *db, const struct integrations_new *nw, const char *id,
+    json_object *stored, const char *sealed)
+{
+	struct insert_tx t;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	t.nw = nw;
+	t.id = id;
+	t.stored = stored;
+	t.sealed = sealed;
+	if ((rc = db_tx_run(db, insert_tx, &t)) != 0)
+		return rc;
+	return t.r;
 }
 
 enum integrations_outcome
@@ -476,8 +513,8 @@ out:
 
 /* -- deleting -------------------------------------------------------------- */
 
-enum integrations_outcome
-integrations_delete(struct db *db, const char *tenant_id, const char *id,
+static enum integrations_outcome
+delete_once(struct db *db, const char *tenant_id, const char *id,
     const char *actor, time_t now, int *rc)
 {
 	char now_sql[VTIME_SQL_LEN];
@@ -504,4 +541,51 @@ integrations_delete(struct db *db, const char *tenant_id, const char *id,
 fail:
 	db_rollback(db);
 	return INTEGRATIONS_ERROR;
+}
+
+/* integrations_delete runs delete_once in db_tx_run (its begin, rollback
+ * and commit join that transaction), replayed whole after a deadlock or a
+ * certification failure; each run starts from the inputs. */
+struct delete_tx {
+	const char *tenant_id;
+	const char *id;
+	const char *actor;
+	time_t	now;
+	enum integrations_outcome	 o;
+	int	 rc;
+};
+
+static int
+delete_tx(struct db *db, void *arg)
+{
+	struct delete_tx *t = arg;
+
+	t->rc = 0;
+	t->o = delete_once(db, t->tenant_id, t->id, t->actor, t->now, &t->rc);
+	if (t->o == INTEGRATIONS_OK)
+		return 0;
+	if (t->o == INTEGRATIONS_ERROR)
+		return t->rc != 0 ? t->rc : DB_ERR;
+	return 1;
+}
+
+enum integrations_outcome
+integrations_delete(struct db *db, const char *tenant_id, const char *id,
+    const char *actor, time_t now, int *rc)
+{
+	struct delete_tx t;
+	int r;
+
+	memset(&t, 0, sizeof(t));
+	t.tenant_id = tenant_id;
+	t.id = id;
+	t.actor = actor;
+	t.now = now;
+	t.o = INTEGRATIONS_ERROR;
+	r = db_tx_run(db, delete_tx, &t);
+	*rc = r < 0 ? r : 0;
+	if (r < 0) {
+		t.o = INTEGRATIONS_ERROR;
+	}
+	return t.o;
 }

@@ -1065,7 +1065,7 @@ open_counts(struct db *db, const char *integration_id)
 /* Record the end of a running scan: its row and its event in one
  * transaction. error NULL: completed. 0 or a DB_* code. */
 static int
-scan_finish(struct ctx *c, const char *error)
+scan_finish_once(struct ctx *c, const char *error)
 {
 	json_object *scan, *counts;
 	char fin[VTIME_SQL_LEN];
@@ -1139,10 +1139,35 @@ out:
 	return rc;
 }
 
+/* scan_finish in db_tx_run (scan_finish_once's begin, rollback and commit
+ * join its transaction), replayed whole after a deadlock or a
+ * certification failure: one scan.completed or scan.failed event. */
+struct finish_tx {
+	struct ctx	*c;
+	const char	*error;
+};
+
+static int
+finish_tx(struct db *db, void *arg)
+{
+	struct finish_tx *t = arg;
+
+	(void)db;
+	return scan_finish_once(t->c, t->error);
+}
+
+static int
+scan_finish(struct ctx *c, const char *error)
+{
+	struct finish_tx t = { c, error };
+
+	return db_tx_run(c->db, finish_tx, &t);
+}
+
 /* Mark a scan that never ran (or whose runner died) failed, with its
  * event, if it still has status was. 1 marked, 0 not, or a DB_* code. */
 static int
-scan_fail_row(struct db *db, const char *scan_id, const char *tenant_id,
+scan_fail_row_once(struct db *db, const char *scan_id, const char *tenant_id,
     const char *integration_id, const char *was, const char *error,
     time_t now)
 {
@@ -1182,6 +1207,49 @@ scan_fail_row(struct db *db, const char *scan_id, const char *tenant_id,
 		return rc;
 	}
 	return 1;
+}
+
+/* scan_fail_row runs scan_fail_row_once in db_tx_run (its begin, rollback
+ * and commit join that transaction), replayed whole after a deadlock or a
+ * certification failure. 1 marked, 0 not, as scan_fail_row_once. */
+struct scan_fail_row_tx {
+	const char *scan_id;
+	const char *tenant_id;
+	const char *integration_id;
+	const char *was;
+	const char *error;
+	time_t now;
+	int	 r;
+};
+
+static int
+scan_fail_row_tx(struct db *db, void *arg)
+{
+	struct scan_fail_row_tx *t = arg;
+
+	t->r = scan_fail_row_once(db, t->scan_id, t->tenant_id,
+	    t->integration_id, t->was, t->error, t->now);
+	return t->r < 0 ? (int)t->r : 0;
+}
+
+static int
+scan_fail_row(struct db *db, const char *scan_id, const char *tenant_id,
+    const char *integration_id, const char *was, const char *error,
+    time_t now)
+{
+	struct scan_fail_row_tx t;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	t.scan_id = scan_id;
+	t.tenant_id = tenant_id;
+	t.integration_id = integration_id;
+	t.was = was;
+	t.error = error;
+	t.now = now;
+	if ((rc = db_tx_run(db, scan_fail_row_tx, &t)) != 0)
+		return rc;
+	return t.r;
 }
 
 /* -- entry points ------------------------------------------------------------------ */
@@ -1603,9 +1671,10 @@ scan_queue_tx(struct db *db, const char *tenant_id,
 	return SCAN_Q_QUEUED;
 }
 
-int
-scan_queue(struct db *db, const char *tenant_id, const char *integration_id,
-    const char *trigger, time_t now, char *id, size_t idsz)
+static int
+scan_queue_once(struct db *db, const char *tenant_id,
+    const char *integration_id, const char *trigger, time_t now, char *id,
+    size_t idsz)
 {
 	int rc, q;
 
@@ -1618,6 +1687,48 @@ scan_queue(struct db *db, const char *tenant_id, const char *integration_id,
 	if (q != SCAN_Q_QUEUED)
 		db_rollback(db);
 	return q;
+}
+
+/* scan_queue runs scan_queue_once in db_tx_run (its begin, rollback and
+ * commit join that transaction), replayed whole after a deadlock or a
+ * certification failure. */
+struct queue_run {
+	const char *tenant_id;
+	const char *integration_id;
+	const char *trigger;
+	time_t now;
+	char *id;
+	size_t idsz;
+	int	 r;
+};
+
+static int
+queue_run(struct db *db, void *arg)
+{
+	struct queue_run *t = arg;
+
+	t->r = scan_queue_once(db, t->tenant_id, t->integration_id, t->trigger,
+	    t->now, t->id, t->idsz);
+	return t->r < 0 ? (int)t->r : 0;
+}
+
+int
+scan_queue(struct db *db, const char *tenant_id, const char *integration_id,
+    const char *trigger, time_t now, char *id, size_t idsz)
+{
+	struct queue_run t;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	t.tenant_id = tenant_id;
+	t.integration_id = integration_id;
+	t.trigger = trigger;
+	t.now = now;
+	t.id = id;
+	t.idsz = idsz;
+	if ((rc = db_tx_run(db, queue_run, &t)) != 0)
+		return rc;
+	return t.r;
 }
 
 /* SCAN_DUE_COLS in db.c (SQL_SCAN_DUE_INTEGRATIONS). */

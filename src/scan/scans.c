@@ -68,8 +68,8 @@ scans_load(struct db *db, const char *tenant_id, const char *id,
 	return 1;
 }
 
-enum scans_outcome
-scans_queue(struct db *db, const char *tenant_id, const char *integration_id,
+static enum scans_outcome
+queue_once(struct db *db, const char *tenant_id, const char *integration_id,
     const char *trigger, const char *actor, time_t now, char *id,
     size_t idsz, json_object **out, int *rc)
 {
@@ -110,6 +110,68 @@ scans_queue(struct db *db, const char *tenant_id, const char *integration_id,
 dberr:
 	db_rollback(db);
 	return SCANS_DB_ERROR;
+}
+
+/* scans_queue runs queue_once in db_tx_run (its begin, rollback and commit
+ * join that transaction), replayed whole after a deadlock or a
+ * certification failure; each run starts from the inputs, with no result
+ * from the one before. */
+struct queue_tx {
+	const char *tenant_id;
+	const char *integration_id;
+	const char *trigger;
+	const char *actor;
+	time_t	now;
+	char *id;
+	size_t	idsz;
+	json_object *	 v_out;
+	enum scans_outcome	 o;
+	int	 rc;
+};
+
+static int
+queue_tx(struct db *db, void *arg)
+{
+	struct queue_tx *t = arg;
+
+	json_object_put(t->v_out);
+	t->v_out = NULL;
+	t->rc = 0;
+	t->o = queue_once(db, t->tenant_id, t->integration_id, t->trigger,
+	    t->actor, t->now, t->id, t->idsz, &t->v_out, &t->rc);
+	if (t->o == SCANS_QUEUED)
+		return 0;
+	if (t->o == SCANS_DB_ERROR)
+		return t->rc != 0 ? t->rc : DB_ERR;
+	return 1;
+}
+
+enum scans_outcome
+scans_queue(struct db *db, const char *tenant_id, const char *integration_id,
+    const char *trigger, const char *actor, time_t now, char *id,
+    size_t idsz, json_object **out, int *rc)
+{
+	struct queue_tx t;
+	int r;
+
+	memset(&t, 0, sizeof(t));
+	t.tenant_id = tenant_id;
+	t.integration_id = integration_id;
+	t.trigger = trigger;
+	t.actor = actor;
+	t.now = now;
+	t.id = id;
+	t.idsz = idsz;
+	t.o = SCANS_DB_ERROR;
+	r = db_tx_run(db, queue_tx, &t);
+	*rc = r < 0 ? r : 0;
+	if (r < 0) {
+		json_object_put(t.v_out);
+		t.v_out = NULL;
+		t.o = SCANS_DB_ERROR;
+	}
+	*out = t.v_out;
+	return t.o;
 }
 
 int

@@ -224,11 +224,13 @@ resolve_rule(struct db *db, const char *tenant_id, const char *rule_id,
 	return n;
 }
 
-enum tenantrules_outcome
-tenantrules_set(struct db *db, const char *tenant_id,
+/* One run of tenantrules_set's transaction; *disabled says whether the
+ * rule went from enabled to disabled. */
+static enum tenantrules_outcome
+set_once(struct db *db, const char *tenant_id,
     const struct ruleset *builtin, const char *rule_id, int enabled_set,
     int enabled, int sev_set, enum finding_severity sev, const char *actor,
-    time_t now, long *resolved, int *rc)
+    time_t now, int *disabled, int *rc)
 {
 	struct tenantrules t;
 	const struct tenantrules_setting *s;
@@ -237,9 +239,8 @@ tenantrules_set(struct db *db, const char *tenant_id,
 	char at[VTIME_SQL_LEN];
 	int was_enabled, now_enabled;
 	enum finding_severity now_sev;
-	long n;
 
-	*resolved = 0;
+	*disabled = 0;
 	if ((*rc = tenantrules_load(db, tenant_id, &t)) != 0)
 		return TENANTRULES_ERROR;
 	if ((r = find(builtin, rule_id)) == NULL &&
@@ -274,20 +275,12 @@ tenantrules_set(struct db *db, const char *tenant_id,
 		db_rollback(db);
 		return TENANTRULES_ERROR;
 	}
-	/* Disabled: nothing will look for the problem any more. */
-	if (was_enabled && !now_enabled) {
-		if ((n = resolve_rule(db, tenant_id, rule_id, "rule_disabled",
-		    now)) < 0)
-			log_warn("rules: resolving %s's findings stopped (%ld)",
-			    rule_id, n);
-		else
-			*resolved = n;
-	}
+	*disabled = was_enabled && !now_enabled;
 	return TENANTRULES_OK;
 }
 
-enum tenantrules_outcome
-tenantrules_create(struct db *db, const char *tenant_id,
+static enum tenantrules_outcome
+create_once(struct db *db, const char *tenant_id,
     const struct ruleset *builtin, const char *text, size_t len,
     const char *actor, time_t now, char *id_out, size_t id_outsz,
     char *err, size_t errsz, int *rc)
@@ -359,15 +352,13 @@ out:
 	return o;
 }
 
-enum tenantrules_outcome
-tenantrules_delete(struct db *db, const char *tenant_id,
+static enum tenantrules_outcome
+delete_once(struct db *db, const char *tenant_id,
     const struct ruleset *builtin, const char *rule_id, const char *actor,
-    time_t now, long *resolved, int *rc)
+    int *rc)
 {
 	unsigned long long deleted = 0;
-	long n;
 
-	*resolved = 0;
 	*rc = 0;
 	if (find(builtin, rule_id) != NULL)
 		return TENANTRULES_CONFLICT;
@@ -388,14 +379,154 @@ tenantrules_delete(struct db *db, const char *tenant_id,
 	    (*rc = audit_commit(db, tenant_id, actor, "rule.delete", rule_id,
 	    NULL)) != 0)
 		goto fail;
-	if ((n = resolve_rule(db, tenant_id, rule_id, "rule_deleted",
-	    now)) < 0)
-		log_warn("rules: resolving %s's findings stopped (%ld)",
-		    rule_id, n);
-	else
-		*resolved = n;
 	return TENANTRULES_OK;
 fail:
 	db_rollback(db);
 	return TENANTRULES_ERROR;
+}
+
+/* A tenant's rule changes run in db_tx_run (the *_once functions are its
+ * body; their begin, rollback and commit join its transaction), replayed
+ * whole after a deadlock or a certification failure. Resolving the
+ * findings of a rule disabled or deleted follows the commit, in
+ * transactions of its own. */
+enum tr_kind { TR_SET, TR_CREATE, TR_DELETE };
+
+struct tr_tx {
+	enum tr_kind		 kind;
+	const char		*tenant_id, *rule_id, *actor, *text;
+	const struct ruleset	*builtin;
+	int			 enabled_set, enabled, sev_set, disabled;
+	enum finding_severity	 sev;
+	size_t			 len, id_outsz, errsz;
+	char			*id_out, *err;
+	time_t			 now;
+	enum tenantrules_outcome o;
+	int			 rc;
+};
+
+static int
+tr_tx(struct db *db, void *arg)
+{
+	struct tr_tx *t = arg;
+
+	t->rc = 0;
+	switch (t->kind) {
+	case TR_SET:
+		t->o = set_once(db, t->tenant_id, t->builtin, t->rule_id,
+		    t->enabled_set, t->enabled, t->sev_set, t->sev, t->actor,
+		    t->now, &t->disabled, &t->rc);
+		break;
+	case TR_CREATE:
+		t->o = create_once(db, t->tenant_id, t->builtin, t->text,
+		    t->len, t->actor, t->now, t->id_out, t->id_outsz, t->err,
+		    t->errsz, &t->rc);
+		break;
+	case TR_DELETE:
+		t->o = delete_once(db, t->tenant_id, t->builtin, t->rule_id,
+		    t->actor, &t->rc);
+		break;
+	}
+	if (t->o == TENANTRULES_OK)
+		return 0;
+	if (t->o == TENANTRULES_ERROR)
+		return t->rc != 0 ? t->rc : DB_ERR;
+	return 1;
+}
+
+static enum tenantrules_outcome
+tr_run(struct db *db, struct tr_tx *t, int *rc)
+{
+	int r;
+
+	t->o = TENANTRULES_ERROR;
+	r = db_tx_run(db, tr_tx, t);
+	*rc = r < 0 ? r : 0;
+	return r < 0 ? TENANTRULES_ERROR : t->o;
+}
+
+/* After the commit: nothing will look for the problem any more. */
+static void
+resolve_after(struct db *db, const char *tenant_id, const char *rule_id,
+    const char *why, time_t now, long *resolved)
+{
+	long n;
+
+	if ((n = resolve_rule(db, tenant_id, rule_id, why, now)) < 0)
+		log_warn("rules: resolving %s's findings stopped (%ld)",
+		    rule_id, n);
+	else
+		*resolved = n;
+}
+
+enum tenantrules_outcome
+tenantrules_set(struct db *db, const char *tenant_id,
+    const struct ruleset *builtin, const char *rule_id, int enabled_set,
+    int enabled, int sev_set, enum finding_severity sev, const char *actor,
+    time_t now, long *resolved, int *rc)
+{
+	struct tr_tx t;
+	enum tenantrules_outcome o;
+
+	*resolved = 0;
+	memset(&t, 0, sizeof(t));
+	t.kind = TR_SET;
+	t.tenant_id = tenant_id;
+	t.builtin = builtin;
+	t.rule_id = rule_id;
+	t.enabled_set = enabled_set;
+	t.enabled = enabled;
+	t.sev_set = sev_set;
+	t.sev = sev;
+	t.actor = actor;
+	t.now = now;
+	if ((o = tr_run(db, &t, rc)) == TENANTRULES_OK && t.disabled)
+		resolve_after(db, tenant_id, rule_id, "rule_disabled", now,
+		    resolved);
+	return o;
+}
+
+enum tenantrules_outcome
+tenantrules_create(struct db *db, const char *tenant_id,
+    const struct ruleset *builtin, const char *text, size_t len,
+    const char *actor, time_t now, char *id_out, size_t id_outsz,
+    char *err, size_t errsz, int *rc)
+{
+	struct tr_tx t;
+
+	memset(&t, 0, sizeof(t));
+	t.kind = TR_CREATE;
+	t.tenant_id = tenant_id;
+	t.builtin = builtin;
+	t.text = text;
+	t.len = len;
+	t.actor = actor;
+	t.now = now;
+	t.id_out = id_out;
+	t.id_outsz = id_outsz;
+	t.err = err;
+	t.errsz = errsz;
+	return tr_run(db, &t, rc);
+}
+
+enum tenantrules_outcome
+tenantrules_delete(struct db *db, const char *tenant_id,
+    const struct ruleset *builtin, const char *rule_id, const char *actor,
+    time_t now, long *resolved, int *rc)
+{
+	struct tr_tx t;
+	enum tenantrules_outcome o;
+
+	*resolved = 0;
+	memset(&t, 0, sizeof(t));
+	t.kind = TR_DELETE;
+	t.tenant_id = tenant_id;
+	t.builtin = builtin;
+	t.rule_id = rule_id;
+	t.actor = actor;
+	t.now = now;
+	if ((o = tr_run(db, &t, rc)) == TENANTRULES_OK)
+		resolve_after(db, tenant_id, rule_id, "rule_deleted", now,
+		    resolved);
+	return o;
 }

@@ -44,10 +44,10 @@ HAProxy, no automatic failover; db3 and dbproxy stay empty); "test" then
 runs the replica scenario (scenarios.REPLICA_SCENARIOS) alone.
 
 Scenarios (scenarios.SCENARIOS): writer-kill, partition, api-kill,
-scan-kill, spooler-kill, full-restart; --ci runs CI's short set
+scan-kill, spooler-kill, full-restart, backup-restore, migrate-race,
+read-your-writes, two-writers; --ci runs CI's short set
 (scenarios.CI_SCENARIOS). Probes, run only when named (scenarios.PROBES):
-two-writers, what the code does today when two nodes take writes at once
-(expected to fail until it is Galera-correct). --timeout bounds the whole
+none at present. --timeout bounds the whole
 test (default 2400 s, 900 with --ci). "down ROOT" also removes the
 namespaces of its prefix that a harness killed before its own "down" left
 behind.

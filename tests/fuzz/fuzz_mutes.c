@@ -43,11 +43,16 @@ int db_exec_affected(struct db *d, enum db_stmt s, const struct db_val *p,
 int db_begin(struct db *d) { (void)d; FUZZ_CHECK(0); return -1; }
 int db_commit(struct db *d) { (void)d; FUZZ_CHECK(0); return -1; }
 int db_rollback(struct db *d) { (void)d; FUZZ_CHECK(0); return -1; }
+int db_tx_run(struct db *d, int (*fn)(struct db *, void *), void *a)
+    { (void)d; (void)fn; (void)a; FUZZ_CHECK(0); return -1; }
 void db_res_free(struct db_res *r) { (void)r; }
 const char *db_cell(const struct db_res *r, size_t i, size_t c) { (void)r;
     (void)i; (void)c; FUZZ_CHECK(0); return NULL; }
 long long db_cell_int(const struct db_res *r, size_t i, size_t c) { (void)r;
     (void)i; (void)c; FUZZ_CHECK(0); return 0; }
+int audit_append(struct db *d, const char *t, const char *a, const char *x,
+    const char *o, json_object *j) { (void)d; (void)t; (void)a; (void)x;
+    (void)o; (void)j; FUZZ_CHECK(0); return -1; }
 int audit_commit(struct db *d, const char *t, const char *a, const char *x,
     const char *o, json_object *j) { (void)d; (void)t; (void)a; (void)x;
     (void)o; (void)j; FUZZ_CHECK(0); return -1; }

@@ -9,9 +9,9 @@ test_delivery.py, test_cron.py, test_counts.py, test_alerts.py,
 test_attachments.py, test_metadata.py, test_observables.py,
 test_imports.py, test_mutes.py, test_cases.py, test_compliance.py,
 test_sla.py, test_reports.py, test_channels.py, test_galera.py,
-test_web.py, test_ops.py, test_secrets.py and test_backup.py against it,
-checks that the stack survived and that no sanitizer reported anything, and
-stops
+test_web.py, test_ops.py, test_txn.py, test_secrets.py and test_backup.py
+against it, checks that the stack survived and that no sanitizer reported
+anything, and stops
 everything by pid. Exit 0 pass, 1 fail, 99 hard error (the stack would not
 start).
 
@@ -21,6 +21,12 @@ only those test names (unittest names, as for "python3 -m unittest", looked
 up in whichever module has them; a module name runs all of it:
 VIGIL_TESTS="test_findings");
 VIGIL_NO_APACHE=1 runs against nginx only.
+
+Debug builds (--enable-debug, as here) honour the request header
+X-Vigil-Debug-Conflicts: N and, for vigil-scan, vigil-spool and vigilctl,
+the environment variable VIGIL_DEBUG_CONFLICTS=N: each transaction's first
+N commits are refused as a Galera certification failure would refuse them
+(test_txn.py drives every family of write routes with it).
 """
 
 import os
@@ -132,6 +138,7 @@ def main():
     import test_galera
     import test_web
     import test_ops
+    import test_txn
     import test_secrets
     import test_backup
 
@@ -180,7 +187,8 @@ def main():
                    test_attachments, test_metadata, test_observables,
                    test_imports, test_mutes, test_cases, test_compliance,
                    test_sla, test_reports, test_channels, test_galera,
-                   test_web, test_ops, test_secrets, test_backup)
+                   test_web, test_ops, test_txn, test_secrets,
+                   test_backup)
         for mod in modules:
             mod.STACK = st
             mod.WORKERS = WORKERS
