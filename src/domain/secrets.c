@@ -1,6 +1,6 @@
 /* secrets.c: key rotation over every sealed secret at rest. A value is
  * re-sealed with a compare-and-set on its old text, one bounded
- * transaction per batch, so the API, the spooler and the scanner go on
+ * transaction per batch (db_tx_run), so the API, the spooler and the scanner go on
  * reading and writing the same rows: a reader opens either form with its
  * ring, and a writer's newer value always wins over a re-seal. */
 #include "vigil.h"
@@ -59,29 +59,39 @@ secrets_key_of(const struct crypto_ring *r, const char *sealed,
 	return -1;
 }
 
-/* One batch of table t after *after, re-sealed in one transaction; on
- * success *after moves past it, *got is the rows read (fewer than batch:
- * the table is done) and tl counts them. 0 or a DB_* code. */
+/* One batch, as db_tx_run runs it (and runs it again on a conflict):
+ * inputs, and what the body hands back, reset at each run. */
+struct secrets_batch {
+	const struct crypto_ring	*ring;
+	size_t				 t;        /* tables[t] */
+	const char			*after;    /* ids after this one */
+	size_t				 batch;
+	size_t				 got;      /* rows read */
+	char				 last[VIGIL_ID_LEN + 64];
+	size_t				 resealed, unknown;
+};
+
+/* The body: a page of values not under the current key, each opened and
+ * sealed again with a compare-and-set on its old text. 0 or a DB_* code. */
 static int
-secrets_batch_once(struct db *db, const struct crypto_ring *r, size_t t,
-    char *after, size_t aftersz, size_t batch, size_t *got,
-    struct secrets_tally *tl)
+secrets_batch_body(struct db *db, void *arg)
 {
+	struct secrets_batch *b = arg;
+	const struct crypto_ring *r = b->ring;
 	struct db_res *res = NULL;
 	unsigned long long changed;
 	const char *id, *old;
 	char like[CRYPTO_KEYID_LEN + 8], why[160], *pt, *sealed;
-	size_t i, n, resealed = 0, unknown = 0;
+	size_t i, n;
 	int rc;
 
-	*got = 0;
+	b->got = b->resealed = b->unknown = 0;
+	b->last[0] = '\0';
 	/* Values of the current key are "v2.<id>.…": LIKE's only wildcards
 	 * are % and _, which neither the prefix nor an id holds. */
 	snprintf(like, sizeof(like), "v2.%s.%%", r->k[0].id);
-	if ((rc = db_begin(db)) != 0)
-		return rc;
-	if ((rc = db_exec(db, tables[t].page, (struct db_val[]){
-	    DB_STR(after), DB_STR(like), DB_INT(batch) }, 3, &res)) != 0)
+	if ((rc = db_exec(db, tables[b->t].page, (struct db_val[]){
+	    DB_STR(b->after), DB_STR(like), DB_INT(b->batch) }, 3, &res)) != 0)
 		goto out;
 	for (i = 0; i < res->nrows; i++) {
 		id = db_cell(res, i, 0);
@@ -89,8 +99,8 @@ secrets_batch_once(struct db *db, const struct crypto_ring *r, size_t t,
 		pt = crypto_ring_open(r, old, id, &n, why, sizeof(why));
 		if (pt == NULL) {
 			log_err("secrets: %s %s: cannot be opened: %s",
-			    tables[t].name, id, why);
-			unknown++;
+			    tables[b->t].name, id, why);
+			b->unknown++;
 			continue;
 		}
 		sealed = crypto_ring_seal(r, pt, n, id);
@@ -100,45 +110,50 @@ secrets_batch_once(struct db *db, const struct crypto_ring *r, size_t t,
 			rc = DB_ERR;
 			goto out;
 		}
-		rc = db_exec_affected(db, tables[t].reseal, (struct db_val[]){
+		rc = db_exec_affected(db, tables[b->t].reseal, (struct db_val[]){
 		    DB_STR(sealed), DB_STR(id), DB_STR(old) }, 3, &changed);
 		free(sealed);
 		if (rc != 0)
 			goto out;
 		/* 0 rows: rewritten meanwhile, by a writer sealing with its
 		 * own current key; nothing to undo. */
-		resealed += changed;
+		b->resealed += changed;
 	}
-	if ((rc = db_commit(db)) != 0)
-		goto out;
-	*got = res->nrows;
+	b->got = res->nrows;
 	if (res->nrows > 0)
-		snprintf(after, aftersz, "%s", db_cell(res, res->nrows - 1, 0));
-	tl->resealed += resealed;
-	tl->unknown += unknown;
+		snprintf(b->last, sizeof(b->last), "%s",
+		    db_cell(res, res->nrows - 1, 0));
 out:
-	if (rc != 0)
-		db_rollback(db);
 	db_res_free(res);
 	return rc;
 }
 
-/* secrets_batch_once, run again from the same place on a deadlock or a
- * certification failure (nothing of a rolled-back batch was counted). */
+/* One batch of table t after *after in one transaction (db_tx_run: run
+ * again on a deadlock or a certification failure); once committed,
+ * *after moves past it, *got is the rows read (fewer than batch: the
+ * table is done) and tl counts them. 0 or a DB_* code. */
 static int
 secrets_batch(struct db *db, const struct crypto_ring *r, size_t t,
     char *after, size_t aftersz, size_t batch, size_t *got,
     struct secrets_tally *tl)
 {
-	int attempt, rc = DB_RETRY;
+	struct secrets_batch b;
+	int rc;
 
-	for (attempt = 0; attempt < DB_ATTEMPTS && rc == DB_RETRY; attempt++) {
-		if (attempt > 0)
-			db_conflict_pause(attempt);
-		rc = secrets_batch_once(db, r, t, after, aftersz, batch, got,
-		    tl);
-	}
-	return rc;
+	memset(&b, 0, sizeof(b));
+	b.ring = r;
+	b.t = t;
+	b.after = after;
+	b.batch = batch;
+	*got = 0;
+	if ((rc = db_tx_run(db, secrets_batch_body, &b)) != 0)
+		return rc;
+	*got = b.got;
+	if (b.got > 0)
+		snprintf(after, aftersz, "%s", b.last);
+	tl->resealed += b.resealed;
+	tl->unknown += b.unknown;
+	return 0;
 }
 
 int
