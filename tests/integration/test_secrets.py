@@ -261,6 +261,10 @@ class T250KeyRotation(unittest.TestCase):
         r = self.ctl("secrets", "status")
         self.assertEqual(r.returncode, 78, r.stdout)
         self.assertIn("short.key: not a 256-bit key", r.stderr)
+        r = self.ctl("config", "check", "--user", "root")
+        self.assertEqual(r.returncode, 78, r.stdout + r.stderr)
+        self.assertIn("previous_key_files: ", r.stdout + r.stderr)
+        self.assertIn("short.key: not a 256-bit key", r.stdout + r.stderr)
         STACK.write_conf(previous_key_files="")
 
     def test_3_half_resealed(self):
