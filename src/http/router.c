@@ -116,8 +116,11 @@ router_match(const struct route *routes, size_t nroutes, struct request *req,
 			return ROUTER_FOUND;
 		}
 		if (!path_known || strstr(allow, rt->method) == NULL) {
-			int w = snprintf(allow + alen, allowsz - alen, "%s%s",
-			    alen ? ", " : "", rt->method);
+			/* HEAD is served wherever GET is (above), so Allow
+			 * says so (RFC 9110 10.2.1 lists what is supported). */
+			int w = snprintf(allow + alen, allowsz - alen, "%s%s%s",
+			    alen ? ", " : "", rt->method,
+			    strcmp(rt->method, "GET") == 0 ? ", HEAD" : "");
 
 			if (w > 0 && (size_t)w < allowsz - alen)
 				alen += (size_t)w;

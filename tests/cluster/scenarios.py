@@ -1573,6 +1573,11 @@ def backup_restore(c, tenant, fids):
                 "SELECT external_id FROM vigil.alerts WHERE tenant_id = '%s' "
                 "AND source = 'cluster-test'" % tenant.id)):
             held[ext] += 1
+        # The load queues scans too (token: the scan id) and follows each.
+        for (sid,) in c.rows("restore", (
+                "SELECT id FROM vigil.scans WHERE tenant_id = '%s'" %
+                tenant.id)):
+            held[sid] += 1
         before = {tok for t0_, t1, _, tok, s in load.log
                   if s in (200, 201) and t1 < mark}
         acked = load.acked()

@@ -9,9 +9,9 @@ test_delivery.py, test_cron.py, test_counts.py, test_alerts.py,
 test_attachments.py, test_metadata.py, test_observables.py,
 test_imports.py, test_mutes.py, test_cases.py, test_compliance.py,
 test_sla.py, test_reports.py, test_channels.py, test_galera.py,
-test_web.py, test_ops.py, test_txn.py, test_secrets.py and test_backup.py
-against it, checks that the stack survived and that no sanitizer reported
-anything, and stops
+test_web.py, test_ops.py, test_txn.py, test_contract.py, test_secrets.py and
+test_backup.py against it, checks that the stack survived and that no
+sanitizer reported anything, and stops
 everything by pid. Exit 0 pass, 1 fail, 99 hard error (the stack would not
 start).
 
@@ -20,7 +20,12 @@ VIGIL_KEEP=1 keeps the temporary directory; VIGIL_TESTS="T03Auth ..." runs
 only those test names (unittest names, as for "python3 -m unittest", looked
 up in whichever module has them; a module name runs all of it:
 VIGIL_TESTS="test_findings");
-VIGIL_NO_APACHE=1 runs against nginx only.
+VIGIL_NO_APACHE=1 runs against nginx only;
+VIGIL_PRISM=1 also sends every answer vigil-api gave the suite, through
+whichever front end, through Stoplight Prism's validating proxy (the
+pinned tests/contract/node_modules, which ./dev installs; see
+stack.Stack.prism_start), and fails on any violation of doc/openapi.json
+Prism reports (test_api.T99OpenApi.test_responses_through_prism).
 
 Debug builds (--enable-debug, as here) honour the request header
 X-Vigil-Debug-Conflicts: N and, for vigil-scan, vigil-spool and vigilctl,
@@ -139,6 +144,7 @@ def main():
     import test_web
     import test_ops
     import test_txn
+    import test_contract
     import test_secrets
     import test_backup
 
@@ -150,6 +156,7 @@ def main():
             print("%s/%s is not built" % (builddir, prog))
             return 99
     with_apache = os.environ.get("VIGIL_NO_APACHE") != "1"
+    with_prism = os.environ.get("VIGIL_PRISM") == "1"
 
     root = tempfile.mkdtemp(prefix="vigil-it-", dir="/tmp")
     os.chmod(root, 0o755)
@@ -175,6 +182,8 @@ def main():
                               # over it are quick; above the 2 MiB the web
                               # servers allow other routes.
                               "attachment_max_bytes": 3 * 1024 * 1024})
+            if with_prism:
+                st.prism_start()
         except Exception:
             traceback.print_exc()
             dump_logs(st)
@@ -187,8 +196,8 @@ def main():
                    test_attachments, test_metadata, test_observables,
                    test_imports, test_mutes, test_cases, test_compliance,
                    test_sla, test_reports, test_channels, test_galera,
-                   test_web, test_ops, test_txn, test_secrets,
-                   test_backup)
+                   test_web, test_ops, test_txn,
+                   test_contract, test_secrets, test_backup)
         for mod in modules:
             mod.STACK = st
             mod.WORKERS = WORKERS

@@ -28,6 +28,9 @@ reuses the data (and the ports when they are still free).
 """
 
 import argparse
+import http.client
+import http.server
+import itertools
 import json
 import os
 import re
@@ -37,6 +40,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -138,8 +142,83 @@ def children(pid):
 # reboot, say) never gets an unrelated process signalled.
 EXPECTED = {"mariadb": ("mariadbd", "mysqld"), "vigil-api": ("vigil-api",),
             "nginx": ("nginx",), "apache": ("apache2", "httpd")}
+# Prism's validating proxies (prism, and the scratch ones tests start)
+PRISM_EXPECTED = ("prism",)
+# Where ./dev installs the pinned npm tools (npm ci in tests/contract).
+CONTRACT_TOOLS = os.path.join("tests", "contract", "node_modules", ".bin")
+# The request header that tells the Replay server which response to give.
+REPLAY_HEADER = "X-Vigil-Replay"
+# A violation Prism logged about a response it passed on (its request-side
+# findings are left out: the suite sends invalid requests on purpose).
+PRISM_VIOLATION_RE = re.compile(
+    r"\[VALIDATOR\].*?(error|warning)\s+Violation: (response\S*) (.*)$")
 # vigil-spool and the extra spoolers the delivery tests start (vigil-spool-b)
 SPOOL_EXPECTED = ("vigil-spool",)
+
+
+class Replay:
+    """An HTTP server on loopback that answers each request with the
+    response registered under its X-Vigil-Replay token, byte for byte:
+    the upstream of Prism's proxy (Stack.prism_start)."""
+
+    HOP = ("connection", "keep-alive", "transfer-encoding", "content-length")
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.kept = {}
+        self.count = itertools.count(1)
+        replay = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def answer(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                if n:
+                    self.rfile.read(n)
+                with replay.lock:
+                    kept = replay.kept.get(self.headers.get(REPLAY_HEADER))
+                if kept is None:
+                    self.send_response(599)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                status, headers, body = kept
+                self.send_response_only(status)
+                for k, v in headers:
+                    if k.lower() not in Replay.HOP:
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = answer
+            do_OPTIONS = answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                      Handler)
+        self.server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def put(self, status, headers, body):
+        token = "r%d" % next(self.count)
+        with self.lock:
+            self.kept[token] = (status, list(headers), body)
+        return token
+
+    def drop(self, token):
+        with self.lock:
+            self.kept.pop(token, None)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def world_reachable(path, mode=os.R_OK):
@@ -299,6 +378,7 @@ class Stack:
             return None
         cmd = proc_cmdline(pid)
         expect = SPOOL_EXPECTED if name.startswith("vigil-spool") else \
+            PRISM_EXPECTED if name.startswith("prism") else \
             EXPECTED.get(name, (name,))
         if not any(x in cmd for x in expect):
             log("%s: pid %d is not ours (%r); ignoring the stale pid file"
@@ -1068,6 +1148,129 @@ Include {proxy}
                       for pid in children(pm)
                       if "vigil-api" in proc_cmdline(pid))
 
+    # -- Prism ------------------------------------------------------------------
+
+    def contract_tool(self, name):
+        """The path of a pinned npm tool (prism, redocly), or None when
+        tests/contract/node_modules is not installed (./dev installs it)."""
+        path = os.path.join(self.srcdir, CONTRACT_TOOLS, name)
+        return path if os.access(path, os.X_OK) else None
+
+    def prism_start(self, name="prism", doc=None, port=None, timeout=240.0):
+        """Stoplight Prism's validating proxy, checking responses against
+        doc (default doc/openapi.json), in front of a Replay server: the
+        suite's requests are sent to the web servers directly, and each
+        answer vigil-api gave is then sent through Prism (prism_check), its
+        request replayed and its response given back by the Replay server
+        byte for byte, for Prism to hold against the document.
+
+        Prism's proxy is not transparent to requests, so the suite's own
+        traffic does not go through it: it re-encodes a request body as
+        UTF-8, parses a JSON one (answering its own 400 to malformed JSON,
+        keeping the last of a repeated key, overflowing its stack on deep
+        nesting), cannot pass a HEAD answer or a chunked body on, and
+        refuses methods it does not know; the suite's hostile-input tests
+        would test Prism, not vigil-api. Run without --errors (Prism's
+        answer would replace vigil-api's) and without request validation
+        (the suite sends invalid requests on purpose); what Prism finds in
+        a response is in its sl-violations header and ROOT/log/NAME.log."""
+        if self.running_pid(name):
+            return
+        binary = self.contract_tool("prism")
+        if binary is None:
+            raise StackError("Prism is not installed (%s): ./dev installs "
+                             "it (npm ci in tests/contract)"
+                             % os.path.join(self.srcdir, CONTRACT_TOOLS))
+        if getattr(self, "replay", None) is None:
+            self.replay = Replay()
+        port = self._port(name, port)
+        argv = [binary, "proxy", "--host", "127.0.0.1", "--port", str(port),
+                "--cors=false", "--validate-request=false",
+                "--verboseLevel", "warn",
+                doc or os.path.join(self.srcdir, "doc", "openapi.json"),
+                self.replay.url]
+        # The log is per start: prism_violations reads this run's.
+        open(self.logfile(name + ".log"), "wb").close()
+        p = self._spawn(name, argv)
+        # It reads and resolves the whole document before it listens.
+        self._wait_port(port, p, name, name + ".log", timeout=timeout)
+        with open(self.pidfile(name), "w") as f:
+            f.write("%d\n" % p.pid)
+        self.state.setdefault("prism", []).append(name)
+        self._save_state()
+
+    def prism_stop(self, name="prism"):
+        self._stop(name, timeout=15, group=True)
+        if name in self.state.get("prism", []):
+            self.state["prism"].remove(name)
+            self._save_state()
+
+    def prism_names(self):
+        return sorted(set(self.state.get("prism", [])))
+
+    def prism_url(self, name="prism"):
+        if not self.running_pid(name):
+            return None
+        return "http://127.0.0.1:%d" % self.state["ports"][name]
+
+    def prism_check(self, method, target, status, headers, body,
+                    name="prism"):
+        """Send one exchange through Prism NAME: the request (method and
+        target; no body, which Prism does not validate here) to Prism, the
+        response (status, [(header, value)], body bytes) given back by the
+        Replay server. Returns what Prism found in the response, as it
+        logs it ("response.body.x: message"), [] when nothing; a problem
+        when Prism did not pass the response on."""
+        token = self.replay.put(status, headers, body)
+        conn = http.client.HTTPConnection("127.0.0.1",
+                                          self.state["ports"][name],
+                                          timeout=120)
+        try:
+            conn.putrequest(method, target, skip_host=False,
+                            skip_accept_encoding=True)
+            conn.putheader(REPLAY_HEADER, token)
+            if method in ("POST", "PUT", "PATCH"):
+                conn.putheader("Content-Length", "0")
+            conn.endheaders()
+            r = conn.getresponse()
+            r.read()
+            raw = r.getheader("sl-violations")
+            got = r.status
+        finally:
+            conn.close()
+            self.replay.drop(token)
+        found = []
+        if got != status:
+            found.append("response: Prism answered %d for vigil-api's %d "
+                         "(see log/%s.log)" % (got, status, name))
+        if raw:
+            try:
+                for v in json.loads(raw):
+                    loc = v.get("location") or [""]
+                    if loc[0] == "response":
+                        found.append("%s: %s" % (".".join(map(str, loc)),
+                                                 v.get("message")))
+            except ValueError:
+                found.append("response: unreadable sl-violations %r"
+                             % raw[:200])
+        return found
+
+    def prism_violations(self, name="prism"):
+        """Every violation of the document Prism NAME logged about a
+        response: "response.body.x: message (error)"."""
+        found = []
+        try:
+            with open(self.logfile(name + ".log"), errors="replace") as f:
+                for line in f:
+                    m = PRISM_VIOLATION_RE.search(line.rstrip("\n"))
+                    if m:
+                        found.append("%s: %s (%s)" % (m.group(2),
+                                                      m.group(3),
+                                                      m.group(1)))
+        except OSError:
+            pass
+        return found
+
     # -- all of it ----------------------------------------------------------------
 
     def urls(self):
@@ -1110,6 +1313,11 @@ Include {proxy}
 
     def down(self):
         """Stop everything, front ends first, the database last."""
+        for name in self.prism_names():
+            self.prism_stop(name)
+        if getattr(self, "replay", None) is not None:
+            self.replay.close()
+            self.replay = None
         self.apache_stop()
         self._stop("nginx", timeout=15)
         for name in self.spool_names():

@@ -920,6 +920,13 @@ class T79AlertsOpenApi(unittest.TestCase):
     """Runs last in this module: every response it got against
     doc/openapi.json."""
 
+    def test_responses_through_prism(self):
+        with _aobs_lock:
+            seen = list(AOBSERVED)
+        if not seen:
+            self.skipTest("no responses recorded")
+        api.check_through_prism(self, seen)
+
     def test_responses_match_the_document(self):
         doc = OpenApi(os.path.join(STACK.srcdir, "doc", "openapi.json"))
         with _aobs_lock:
