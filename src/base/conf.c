@@ -78,6 +78,7 @@ static const struct conf_key conf_keys[] = {
 	{ "allow_private_targets", BOOL(allow_private_targets) },
 	{ "allow_http_webhooks", BOOL(allow_http_webhooks) },
 	{ "secret_key_file",	STR(secret_key_file) },
+	{ "previous_key_files",	STR(previous_key_files) },
 	{ "rules_dir",		STR(rules_dir) },
 	{ "openapi_file",	STR(openapi_file) },
 	{ "attack_file",	STR(attack_file) },

@@ -33,6 +33,9 @@ struct conf {
 	int	 allow_private_targets;
 	int	 allow_http_webhooks;
 	char	 secret_key_file[512];
+	/* keys that only open (a rotation's old keys), separated by spaces
+	 * or commas; vigilctl secrets rotate / retire (vigil.conf(5)) */
+	char	 previous_key_files[2048];
 	char	 rules_dir[512];
 	char	 openapi_file[512];
 	char	 attack_file[512];      /* ATT&CK technique ids and names */

@@ -437,3 +437,181 @@ out:
 		close(fd);
 	return rc;
 }
+
+/* --- key rings: rotation of the key that seals ------------------------- */
+
+#define CRYPTO_RING_PREFIX	"v2."
+
+void
+crypto_key_id(const unsigned char key[32], char id[9])
+{
+	static const char	 label[] = "vigil secret key id\n";
+	unsigned char		 buf[sizeof(label) - 1 + 32];
+	unsigned char		 md[CRYPTO_SHA256_LEN];
+
+	memcpy(buf, label, sizeof(label) - 1);
+	memcpy(buf + sizeof(label) - 1, key, 32);
+	crypto_sha256(buf, sizeof(buf), md);
+	crypto_hex(md, 4, id);
+	crypto_wipe(buf, sizeof(buf));
+}
+
+void
+crypto_ring_wipe(struct crypto_ring *r)
+{
+	crypto_wipe(r, sizeof(*r));
+}
+
+/* Adds the key in path to r; 0, or -1 with err set. */
+static int
+crypto_ring_add(struct crypto_ring *r, const char *path, char *err,
+    size_t errsz)
+{
+	size_t	 i;
+
+	if (r->n == CRYPTO_RING_MAX) {
+		snprintf(err, errsz, "more than %d keys in the ring",
+		    CRYPTO_RING_MAX);
+		return -1;
+	}
+	if (crypto_load_key(path, r->k[r->n].key, err, errsz) != 0)
+		return -1;
+	crypto_key_id(r->k[r->n].key, r->k[r->n].id);
+	/* The same key twice (a copy under another name) is harmless:
+	 * kept once. */
+	for (i = 0; i < r->n; i++)
+		if (crypto_equal(r->k[i].key, r->k[r->n].key, 32)) {
+			crypto_wipe(&r->k[r->n], sizeof(r->k[r->n]));
+			return 0;
+		}
+	r->n++;
+	return 0;
+}
+
+int
+crypto_ring_load(struct crypto_ring *r, const char *current,
+    const char *previous, char *err, size_t errsz)
+{
+	char		 path[1024];
+	const char	*p = previous, *e;
+	size_t		 len;
+
+	memset(r, 0, sizeof(*r));
+	if (crypto_ring_add(r, current, err, errsz) != 0)
+		goto fail;
+	while (p != NULL && *p != '\0') {
+		p += strspn(p, " \t,");
+		if (*p == '\0')
+			break;
+		len = strcspn(p, " \t,");
+		e = p + len;
+		if (len >= sizeof(path)) {
+			snprintf(err, errsz, "previous_key_files: a path is "
+			    "too long");
+			goto fail;
+		}
+		memcpy(path, p, len);
+		path[len] = '\0';
+		if (crypto_ring_add(r, path, err, errsz) != 0)
+			goto fail;
+		p = e;
+	}
+	return 0;
+fail:
+	crypto_ring_wipe(r);
+	return -1;
+}
+
+char *
+crypto_ring_seal(const struct crypto_ring *r, const void *pt, size_t n,
+    const char *aad)
+{
+	char	*v1, *out;
+	size_t	 len;
+
+	if (r == NULL || r->n == 0 ||
+	    (v1 = crypto_seal(r->k[0].key, pt, n, aad)) == NULL)
+		return NULL;
+	/* "v1.B64" -> "v2.ID.B64" */
+	len = strlen(v1) - (sizeof(CRYPTO_SEAL_PREFIX) - 1);
+	if ((out = malloc(sizeof(CRYPTO_RING_PREFIX) - 1 + 9 + len + 1)) !=
+	    NULL)
+		snprintf(out, sizeof(CRYPTO_RING_PREFIX) - 1 + 9 + len + 1,
+		    "%s%s.%s", CRYPTO_RING_PREFIX, r->k[0].id,
+		    v1 + sizeof(CRYPTO_SEAL_PREFIX) - 1);
+	free(v1);
+	return out;
+}
+
+int
+crypto_sealed_key_id(const char *sealed, char id[9])
+{
+	size_t	 i, plen = sizeof(CRYPTO_RING_PREFIX) - 1;
+
+	id[0] = '\0';
+	if (sealed == NULL)
+		return -1;
+	if (strncmp(sealed, CRYPTO_SEAL_PREFIX, plen) == 0)
+		return 0;
+	if (strncmp(sealed, CRYPTO_RING_PREFIX, plen) != 0)
+		return -1;
+	for (i = 0; i < 8; i++)
+		if (sealed[plen + i] == '\0' ||
+		    crypto_hexval((unsigned char)sealed[plen + i]) == -1)
+			return -1;
+	if (sealed[plen + 8] != '.')
+		return -1;
+	memcpy(id, sealed + plen, 8);
+	id[8] = '\0';
+	return 1;
+}
+
+char *
+crypto_ring_open(const struct crypto_ring *r, const char *sealed,
+    const char *aad, size_t *lenp, char *err, size_t errsz)
+{
+	char	 id[CRYPTO_KEYID_LEN], *v1 = NULL, *pt = NULL;
+	size_t	 i, len;
+	int	 kind;
+
+	if (lenp != NULL)
+		*lenp = 0;
+	if (err != NULL && errsz > 0)
+		err[0] = '\0';
+	if (r == NULL || (kind = crypto_sealed_key_id(sealed, id)) == -1) {
+		if (err != NULL)
+			snprintf(err, errsz, "not a sealed value");
+		return NULL;
+	}
+	if (kind == 0) {
+		for (i = 0; i < r->n && pt == NULL; i++)
+			pt = crypto_open(r->k[i].key, sealed, aad, lenp);
+		if (pt == NULL && err != NULL)
+			snprintf(err, errsz, "sealed before key ids, and no "
+			    "key in the ring opens it");
+		return pt;
+	}
+	for (i = 0; i < r->n; i++)
+		if (strcmp(r->k[i].id, id) == 0)
+			break;
+	if (i == r->n) {
+		if (err != NULL)
+			snprintf(err, errsz, "sealed with key %s, which is "
+			    "neither secret_key_file nor in "
+			    "previous_key_files", id);
+		return NULL;
+	}
+	/* Rebuild the "v1." form crypto_open reads. */
+	len = strlen(sealed) - (sizeof(CRYPTO_RING_PREFIX) - 1) - 9;
+	if ((v1 = malloc(sizeof(CRYPTO_SEAL_PREFIX) - 1 + len + 1)) == NULL)
+		return NULL;
+	memcpy(v1, CRYPTO_SEAL_PREFIX, sizeof(CRYPTO_SEAL_PREFIX) - 1);
+	memcpy(v1 + sizeof(CRYPTO_SEAL_PREFIX) - 1,
+	    sealed + sizeof(CRYPTO_RING_PREFIX) - 1 + 9, len + 1);
+	pt = crypto_open(r->k[i].key, v1, aad, lenp);
+	free(v1);
+	if (pt == NULL && err != NULL)
+		snprintf(err, errsz, "key %s does not open it (altered, or "
+		    "moved to another row)", id);
+	return pt;
+}

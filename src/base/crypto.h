@@ -50,6 +50,43 @@ char	*crypto_open(const unsigned char key[32], const char *sealed,
  * readable by others. 0, or -1 with err set. */
 int	 crypto_load_key(const char *path, unsigned char key[32], char *err,
 	    size_t errsz);
+/* A key ring: the current key (k[0], which seals) and up to
+ * CRYPTO_RING_MAX - 1 previous keys (which only open). A ring-sealed value
+ * is "v2." + the sealing key's id + "." + what crypto_seal puts after
+ * "v1.", so the right key is picked to open it; "v1." values (sealed
+ * before rings, without an id) are tried with every key in the ring. */
+#define CRYPTO_RING_MAX		8
+#define CRYPTO_KEYID_LEN	9	/* 8 hex digits + NUL */
+struct crypto_ring {
+	size_t		 n;
+	struct {
+		unsigned char	 key[32];
+		char		 id[CRYPTO_KEYID_LEN];
+	}		 k[CRYPTO_RING_MAX];
+};
+/* The public id of key: the first 8 hex digits of a SHA-256 over a label
+ * and the key (reveals nothing usable about the key). */
+void	 crypto_key_id(const unsigned char key[32], char id[9]);
+/* Load the current key from current and the previous keys from previous
+ * (paths separated by spaces or commas; may be NULL or ""), each as
+ * crypto_load_key. 0, or -1 with err set and the ring wiped. */
+int	 crypto_ring_load(struct crypto_ring *, const char *current,
+	    const char *previous, char *err, size_t errsz);
+/* Wipe the keys of a ring. */
+void	 crypto_ring_wipe(struct crypto_ring *);
+/* Seal under the ring's current key, as "v2.<id>.<base64>"; caller
+ * frees; NULL on failure. */
+char	*crypto_ring_seal(const struct crypto_ring *, const void *pt,
+	    size_t n, const char *aad);
+/* Open a "v2." value with the key its id names, or a "v1." value with
+ * whichever key of the ring opens it. As crypto_open; on NULL, err (may
+ * be NULL) says why: a key not in the ring (naming its id), or a value
+ * no key opens. */
+char	*crypto_ring_open(const struct crypto_ring *, const char *sealed,
+	    const char *aad, size_t *lenp, char *err, size_t errsz);
+/* The key id a sealed value names into id[9]: 1 for a "v2." value, 0 for
+ * a "v1." value (no id), -1 for anything else. */
+int	 crypto_sealed_key_id(const char *sealed, char id[9]);
 /* Wipe memory the compiler may not optimise away. */
 void	 crypto_wipe(void *, size_t);
 

@@ -280,6 +280,36 @@ check_key(struct cc *c, const char *path)
 	check_file(c, "secret_key_file", path);
 }
 
+/* previous_key_files (a key rotation's old keys): each usable, readable
+ * by the users, and the ring they make with secret_key_file loadable, as
+ * every program loads it. */
+static void
+check_previous_keys(struct cc *c, const struct conf *k)
+{
+	struct crypto_ring ring;
+	const char *p = k->previous_key_files;
+	char err[1024], path[1024];
+	size_t len;
+
+	if (k->secret_key_file[0] == '\0' || p[0] == '\0')
+		return;
+	if (crypto_ring_load(&ring, k->secret_key_file, p, err,
+	    sizeof(err)) != 0) {
+		problem(c, VX_CONFIG, "previous_key_files: %s", err);
+		return;
+	}
+	crypto_ring_wipe(&ring);
+	while (*(p += strspn(p, " \t,")) != '\0') {
+		len = strcspn(p, " \t,");
+		if (len < sizeof(path)) {
+			memcpy(path, p, len);
+			path[len] = '\0';
+			check_file(c, "previous_key_files", path);
+		}
+		p += len;
+	}
+}
+
 static int
 is_url(const char *s)
 {
@@ -326,6 +356,7 @@ check_files(struct cc *c, const struct conf *k)
 	if (strcmp(k->log, "stderr") != 0 && strcmp(k->log, "syslog") != 0)
 		check_writable(c, "log", k->log);
 	check_key(c, k->secret_key_file);
+	check_previous_keys(c, k);
 	check_file(c, "openapi_file", k->openapi_file);
 	check_file(c, "attack_file", k->attack_file);
 	if (k->spool_ca_file[0] != '\0')

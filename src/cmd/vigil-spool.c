@@ -59,7 +59,7 @@ struct spooler {
 	struct xfer		*x;
 	int			 n;          /* slots */
 	int			 inflight;
-	unsigned char		 key[32];
+	struct crypto_ring	 ring;       /* opens webhook secrets */
 	struct spool_conf	 sc;
 	/* finished attempts waiting to be recorded */
 	struct spool_job	**done_jobs;
@@ -591,7 +591,7 @@ round_once(struct spooler *s, int claiming, int once, int wait_ms,
 			if (expired)
 				s->expired_at = now;
 			busy_list(s);
-			if ((rc2 = spool_claim(s->db, s->key, free_slots,
+			if ((rc2 = spool_claim(s->db, &s->ring, free_slots,
 			    expired, &s->sc, &s->caps, &capped, &jobs,
 			    &njobs)) != 0) {
 				log_err("claim: %s", db_error(s->db));
@@ -721,9 +721,12 @@ main(int argc, char *argv[])
 	if ((rc = conf_start("vigil-spool", cfile, NULL)) != 0)
 		return rc;
 	memset(&s, 0, sizeof(s));
+	/* Every key of the ring is loaded now: a rotation (vigilctl
+	 * secrets rotate) re-seals under secret_key_file while values sealed
+	 * with a previous key are still being delivered. */
 	if (g_conf.secret_key_file[0] == '\0' ||
-	    crypto_load_key(g_conf.secret_key_file, s.key, err,
-	    sizeof(err)) != 0) {
+	    crypto_ring_load(&s.ring, g_conf.secret_key_file,
+	    g_conf.previous_key_files, err, sizeof(err)) != 0) {
 		fprintf(stderr, "vigil-spool: secret_key_file: %s\n",
 		    g_conf.secret_key_file[0] ? err : "not set");
 		log_err("secret_key_file: %s", g_conf.secret_key_file[0] ?
@@ -812,7 +815,7 @@ out:
 	if (s.multi != NULL)
 		curl_multi_cleanup(s.multi);
 	curl_global_cleanup();
-	crypto_wipe(s.key, sizeof(s.key));
+	crypto_ring_wipe(&s.ring);
 	db_free(s.db);
 	free(s.x);
 	free(s.done_jobs);

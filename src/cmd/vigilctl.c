@@ -29,6 +29,7 @@
 #include "log.h"
 #include "mutes.h"
 #include "render.h"
+#include "secrets.h"
 #include "rules.h"
 #include "migrate.h"
 #include "sla.h"
@@ -71,6 +72,10 @@ usage_to(FILE *f)
 	    "       vigilctl [-c file] cases list --tenant NAME "
 	    "[--status open|resolved] [--limit N]\n"
 	    "       vigilctl [-c file] cases show --tenant NAME CASE_ID\n"
+	    "       vigilctl [-c file] secrets status\n"
+	    "       vigilctl [-c file] secrets rotate --new-key FILE "
+	    "[--batch N] [--max N]\n"
+	    "       vigilctl [-c file] secrets retire --key FILE\n"
 	    "       vigilctl report render --format csv|html|pdf|xlsx "
 	    "[--paper a4|letter] [--output FILE] DOCUMENT.json\n"
 	    "       vigilctl [-c file] config check [--user NAME]...\n"
@@ -1258,6 +1263,213 @@ out:
 	return rc;
 }
 
+/* --- secrets: key rotation (vigilctl(8) "KEY ROTATION") ------------------ */
+
+/* A positive count from s into *n; 0, or -1 with the error printed. */
+static int
+count_arg(const char *opt, const char *s, size_t *n)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 1000000) {
+		fprintf(stderr, "vigilctl: %s takes a count from 1 to "
+		    "1000000\n", opt);
+		return -1;
+	}
+	*n = (size_t)v;
+	return 0;
+}
+
+/* The ring vigil.conf names (secret_key_file, previous_key_files); 0, or
+ * -1 with the error printed. */
+static int
+conf_ring(struct crypto_ring *ring)
+{
+	char err[512];
+
+	if (g_conf.secret_key_file[0] == '\0') {
+		fprintf(stderr, "vigilctl: vigil.conf sets no secret_key_file\n");
+		return -1;
+	}
+	if (crypto_ring_load(ring, g_conf.secret_key_file,
+	    g_conf.previous_key_files, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vigilctl: the key ring of vigil.conf: %s\n",
+		    err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The key in path (a --new-key or --key argument) and its id; 0, or the
+ * exit status with the error printed (66 or 77: cannot be opened; 65: not
+ * a usable key file). */
+static int
+key_arg(const char *opt, const char *path, unsigned char key[32],
+    char id[CRYPTO_KEYID_LEN])
+{
+	char err[512];
+
+	FILE *f;
+
+	if (crypto_load_key(path, key, err, sizeof(err)) == 0) {
+		crypto_key_id(key, id);
+		return 0;
+	}
+	fprintf(stderr, "vigilctl: %s: %s\n", opt, err);
+	/* Why, for the exit status: cannot be opened, or not a key. */
+	if ((f = fopen(path, "re")) == NULL)
+		return errno == EACCES || errno == EPERM ? VX_NOPERM :
+		    VX_NOINPUT;
+	fclose(f);
+	return VX_DATAERR;
+}
+
+/* secrets status | rotate --new-key FILE [--batch N] [--max N] |
+ * retire --key FILE. Exits 1 when refused (the new key is not
+ * secret_key_file, retire while the key is in use, a value no key opens),
+ * 65/66/77 for a bad key file argument, 78 for a bad ring in vigil.conf,
+ * and 1 on a database error (69 when unreachable: main). */
+static int
+cmd_secrets(struct db *db, int argc, char **argv)
+{
+	enum { O_NEWKEY, O_KEY, O_BATCH, O_MAX, O__N };
+	static const struct option opts[] = {
+		{ "new-key", required_argument, NULL, O_NEWKEY },
+		{ "key",     required_argument, NULL, O_KEY },
+		{ "batch",   required_argument, NULL, O_BATCH },
+		{ "max",     required_argument, NULL, O_MAX },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct crypto_ring ring;
+	struct secrets_tally tl;
+	const char *o[O__N] = { NULL, NULL, NULL, NULL };
+	unsigned char key[32];
+	char id[CRYPTO_KEYID_LEN];
+	size_t batch = 100, max = 0, i, left;
+	int rc = EX_FAIL, cmd, dbrc;
+
+	memset(&ring, 0, sizeof(ring));
+	memset(key, 0, sizeof(key));
+	if (argc < 2 || (cmd = strcmp(argv[1], "status") == 0 ? 0 :
+	    strcmp(argv[1], "rotate") == 0 ? 1 :
+	    strcmp(argv[1], "retire") == 0 ? 2 : -1) == -1 ||
+	    sub_opts(argc, argv, opts, o, O__N) != 0 ||
+	    (cmd == 0 && (o[O_NEWKEY] || o[O_KEY] || o[O_BATCH] ||
+	    o[O_MAX])) ||
+	    (cmd == 1 && (o[O_NEWKEY] == NULL || o[O_KEY] != NULL)) ||
+	    (cmd == 2 && (o[O_KEY] == NULL || o[O_NEWKEY] || o[O_BATCH] ||
+	    o[O_MAX]))) {
+		usage();
+		return EX_USAGE;
+	}
+	if ((o[O_BATCH] && count_arg("--batch", o[O_BATCH], &batch) != 0) ||
+	    (o[O_MAX] && count_arg("--max", o[O_MAX], &max) != 0))
+		return EX_USAGE;
+	if ((cmd == 1 && (rc = key_arg("--new-key", o[O_NEWKEY], key,
+	    id)) != 0) || (cmd == 2 && (rc = key_arg("--key", o[O_KEY], key,
+	    id)) != 0))
+		goto out;
+	rc = EX_FAIL;
+	/* The ring is vigil.conf's: a file it names that is unusable is a
+	 * configuration error. */
+	if (conf_ring(&ring) != 0) {
+		rc = VX_CONFIG;
+		goto out;
+	}
+
+	if (cmd == 0) {
+		if ((dbrc = secrets_census(db, &ring, &tl)) != 0)
+			goto dberr;
+		for (i = 0; i < ring.n; i++)
+			printf("%s\t%s\t%zu\n", ring.k[i].id, i == 0 ?
+			    "current" : "previous", tl.by_key[i]);
+		printf("unknown\t-\t%zu\n", tl.unknown);
+		rc = tl.unknown > 0 ? EX_FAIL : EX_OK;
+		goto out;
+	}
+
+	if (cmd == 1) {
+		/* Re-sealing under a key the API, the spooler and the
+		 * scanner do not have yet would lock them out of every
+		 * value moved: they must be given it first. */
+		if (strcmp(id, ring.k[0].id) != 0) {
+			fprintf(stderr, "vigilctl: %s holds key %s, but "
+			    "vigil.conf's secret_key_file holds key %s: make "
+			    "the new "
+			    "file secret_key_file, add the old one to "
+			    "previous_key_files, restart vigil-api and "
+			    "vigil-spool, then run this again "
+			    "(vigilctl(8), KEY ROTATION)\n", o[O_NEWKEY], id,
+			    ring.k[0].id);
+			goto out;
+		}
+		if ((dbrc = secrets_rotate(db, &ring, batch, max, &tl)) != 0)
+			goto dberr;
+		printf("re-sealed %zu value(s) under key %s; %zu left under "
+		    "previous keys\n", tl.resealed, id, tl.left);
+		if (tl.unknown > 0) {
+			fprintf(stderr, "vigilctl: %zu value(s) cannot be "
+			    "opened with any key of the ring (logged with "
+			    "their ids): add the key they were sealed with to "
+			    "previous_key_files and run this again\n",
+			    tl.unknown);
+			goto out;
+		}
+		rc = EX_OK;
+		goto out;
+	}
+
+	/* retire: the key must be a previous one, and nothing sealed with
+	 * it may remain. */
+	if (strcmp(id, ring.k[0].id) == 0) {
+		fprintf(stderr, "vigilctl: %s holds key %s, the current "
+		    "secret_key_file: it cannot be retired\n", o[O_KEY], id);
+		goto out;
+	}
+	for (i = 1; i < ring.n; i++)
+		if (strcmp(ring.k[i].id, id) == 0)
+			break;
+	if (i == ring.n) {
+		/* Not in the ring (already taken out of vigil.conf): count
+		 * with it anyway, so that nothing still needing it is
+		 * missed. */
+		if (ring.n == CRYPTO_RING_MAX) {
+			fprintf(stderr, "vigilctl: the key ring is full\n");
+			goto out;
+		}
+		memcpy(ring.k[i].key, key, 32);
+		memcpy(ring.k[i].id, id, sizeof(id));
+		ring.n++;
+	}
+	if ((dbrc = secrets_census(db, &ring, &tl)) != 0)
+		goto dberr;
+	left = tl.by_key[i];
+	if (left > 0 || tl.unknown > 0) {
+		fprintf(stderr, "vigilctl: refusing to retire key %s: %zu "
+		    "value(s) are still sealed with it and %zu cannot be "
+		    "opened with any key; run vigilctl secrets rotate "
+		    "--new-key %s first\n", id, left, tl.unknown,
+		    g_conf.secret_key_file);
+		printf("%zu\n", left);
+		goto out;
+	}
+	printf("no value is sealed with key %s any more: remove %s from "
+	    "previous_key_files, restart vigil-api and vigil-spool, and "
+	    "destroy the file with its backups\n", id, o[O_KEY]);
+	rc = EX_OK;
+	goto out;
+dberr:
+	fprintf(stderr, "vigilctl: %s\n", dbrc == DB_DOWN ?
+	    "the database is unreachable" : db_error(db));
+out:
+	crypto_ring_wipe(&ring);
+	crypto_wipe(key, sizeof(key));
+	return rc;
+}
+
 /* config check [--user NAME]...: confcheck.c. Reads vigil.conf itself,
  * since finding what is wrong with it is the point. */
 static int
@@ -1387,7 +1599,8 @@ main(int argc, char *argv[])
 	    strcmp(argv[0], "key") != 0 && strcmp(argv[0], "findings") != 0 &&
 	    strcmp(argv[0], "audit") != 0 && strcmp(argv[0], "events") != 0 &&
 	    strcmp(argv[0], "integration") != 0 &&
-	    strcmp(argv[0], "cases") != 0 && strcmp(argv[0], "db") != 0) {
+	    strcmp(argv[0], "cases") != 0 && strcmp(argv[0], "db") != 0 &&
+	    strcmp(argv[0], "secrets") != 0) {
 		usage();
 		return EX_USAGE;
 	}
@@ -1420,6 +1633,8 @@ main(int argc, char *argv[])
 		rc = cmd_cases(db, argc, argv);
 	else if (strcmp(argv[0], "db") == 0)
 		rc = cmd_db(db, argc, argv);
+	else if (strcmp(argv[0], "secrets") == 0)
+		rc = cmd_secrets(db, argc, argv);
 	else
 		rc = cmd_key(db, argc, argv);
 	/* The one place a failure becomes "the database is unreachable",

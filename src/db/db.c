@@ -1940,6 +1940,18 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_MIGRATE_RECORD] =
 	    "INSERT INTO schema_migrations (version, name, applied_at) "
 	    "VALUES (?, ?, UTC_TIMESTAMP())",
+	/* Deleted webhooks and channels too: their rows keep a sealed
+	 * secret, and a key is retired only once nothing needs it. */
+	[SQL_SECRETS_WEBHOOKS_PAGE] =
+	    "SELECT id, secret FROM webhooks WHERE id > ? AND secret IS NOT "
+	    "NULL AND secret NOT LIKE ? ORDER BY id LIMIT ?",
+	[SQL_SECRETS_WEBHOOKS_RESEAL] =
+	    "UPDATE webhooks SET secret = ? WHERE id = ? AND secret = ?",
+	[SQL_SECRETS_INTEGRATIONS_PAGE] =
+	    "SELECT id, secret FROM integrations WHERE id > ? AND secret IS "
+	    "NOT NULL AND secret NOT LIKE ? ORDER BY id LIMIT ?",
+	[SQL_SECRETS_INTEGRATIONS_RESEAL] =
+	    "UPDATE integrations SET secret = ? WHERE id = ? AND secret = ?",
 	[SQL_MIGRATIONS_APPLIED] =
 	    "SELECT version FROM schema_migrations ORDER BY version",
 	/* GET /metrics and GET /healthz (ops.c): every part an index range

@@ -423,6 +423,13 @@ enum db_stmt {
 	SQL_MIGRATE_OWN_TABLES,
 	SQL_MIGRATE_APPLIED,
 	SQL_MIGRATE_RECORD,
+	/* vigilctl secrets (secrets.c): a page of sealed values after an id
+	 * that are not sealed with the current key, and a re-seal that
+	 * changes a value only if no one else changed it meanwhile */
+	SQL_SECRETS_WEBHOOKS_PAGE,
+	SQL_SECRETS_WEBHOOKS_RESEAL,
+	SQL_SECRETS_INTEGRATIONS_PAGE,
+	SQL_SECRETS_INTEGRATIONS_RESEAL,
 	/* vigilctl config check: the migrations applied */
 	SQL_MIGRATIONS_APPLIED,
 	/* GET /metrics and /healthz: the outbox and scans (ops.c) */

@@ -690,12 +690,12 @@ spec_build(json_object *body, struct spec *sp, struct vjson_err *err)
 static char *
 spec_seal(const struct spec *sp, const char *id, char *gen, size_t gensz)
 {
-	unsigned char key[32];
+	struct crypto_ring ring;
 	char why[256], *sealed = NULL;
 	const char *pt;
 	size_t n;
 
-	if (crypto_load_key(g_conf.secret_key_file, key, why,
+	if (crypto_ring_load(&ring, g_conf.secret_key_file, NULL, why,
 	    sizeof(why)) != 0) {
 		log_err("channel %s: secret_key_file: %s", id, why);
 		return NULL;
@@ -710,9 +710,9 @@ spec_seal(const struct spec *sp, const char *id, char *gen, size_t gensz)
 		n = strlen(pt);
 	} else
 		pt = vjson_str(sp->secret, &n);
-	sealed = crypto_seal(key, pt, n, id);
+	sealed = crypto_ring_seal(&ring, pt, n, id);
 out:
-	crypto_wipe(key, sizeof(key));
+	crypto_ring_wipe(&ring);
 	return sealed;
 }
 
@@ -801,7 +801,7 @@ merged(const struct channel *c, json_object *patch, struct vjson_err *err)
 	static const char *const keys[] = { "type", "name", "config",
 	    "filter", NULL };
 	json_object *b = NULL, *cfg = NULL, *sec = NULL, *v;
-	unsigned char key[32];
+	struct crypto_ring ring;
 	char why[256], *pt = NULL;
 	size_t n;
 
@@ -814,15 +814,17 @@ merged(const struct channel *c, json_object *patch, struct vjson_err *err)
 		    "another channel.");
 		return NULL;
 	}
-	if (crypto_load_key(g_conf.secret_key_file, key, why,
-	    sizeof(why)) != 0) {
+	if (crypto_ring_load(&ring, g_conf.secret_key_file,
+	    g_conf.previous_key_files, why, sizeof(why)) != 0) {
 		log_err("channel %s: secret_key_file: %s", c->id, why);
 		return NULL;
 	}
-	pt = c->sealed ? crypto_open(key, c->sealed, c->id, &n) : NULL;
-	crypto_wipe(key, sizeof(key));
+	pt = c->sealed ? crypto_ring_open(&ring, c->sealed, c->id, &n, why,
+	    sizeof(why)) : NULL;
+	crypto_ring_wipe(&ring);
 	if (pt == NULL) {
-		log_err("channel %s: its secret cannot be opened", c->id);
+		log_err("channel %s: its secret cannot be opened: %s", c->id,
+		    c->sealed ? why : "none stored");
 		return NULL;
 	}
 	b = json_object_new_object();

@@ -577,7 +577,7 @@ claim_tx(struct db *db, void *arg)
 }
 
 int
-spool_claim(struct db *db, const unsigned char key[32], int max,
+spool_claim(struct db *db, const struct crypto_ring *ring, int max,
     int expired, const struct spool_conf *sc, const struct spool_caps *caps,
     int *capped, struct spool_job **jobsp, size_t *njobs)
 {
@@ -585,7 +585,7 @@ spool_claim(struct db *db, const unsigned char key[32], int max,
 	struct claim_state cs;
 	struct db_res *res = NULL;
 	struct spool_job *jobs, *j;
-	char lease[VIGIL_ID_LEN];
+	char lease[VIGIL_ID_LEN], why[160];
 	size_t taken = 0, i, slen, room;
 	int rc = 0, cap = 0;
 
@@ -665,8 +665,9 @@ out:
 		else if (db_cell_int(res, i, CL_C_GONE) != 0)
 			j->skip = "webhook deleted or disabled";
 		else if (db_cell(res, i, CL_C_SECRET) == NULL ||
-		    (j->secret = crypto_open(key, db_cell(res, i, CL_C_SECRET),
-		    j->webhook_id, &slen)) == NULL) {
+		    (j->secret = crypto_ring_open(ring, db_cell(res, i,
+		    CL_C_SECRET), j->webhook_id, &slen, why,
+		    sizeof(why))) == NULL) {
 			/* this host's key, not the delivery, is wrong:
 			 * retried on the schedule (another host may send
 			 * it) */
@@ -674,8 +675,9 @@ out:
 			    "spooler's secret_key_file";
 			j->skip_retry = 1;
 			log_err("delivery %s: cannot open the secret of webhook "
-			    "%s: is secret_key_file the API's?", j->id,
-			    j->webhook_id);
+			    "%s (%s): are secret_key_file and "
+			    "previous_key_files the API's?", j->id,
+			    j->webhook_id, why);
 		}
 		if (j->body == NULL || j->url == NULL || j->config == NULL) {
 			j->skip = "out of memory";

@@ -104,8 +104,9 @@ struct spool_caps {
  * (their attempts are not counted, another spooler may take them), and
  * *capped (may be NULL) is set when due deliveries were left for that
  * reason. *jobs (an array of *njobs, free with spool_jobs_free) is what
- * was taken. key opens the webhook secrets. 0 or a DB_* code. */
-int	 spool_claim(struct db *, const unsigned char key[32], int max,
+ * was taken. ring opens the webhook secrets. 0 or a DB_* code. */
+struct crypto_ring;
+int	 spool_claim(struct db *, const struct crypto_ring *ring, int max,
 	    int expired, const struct spool_conf *, const struct spool_caps *,
 	    int *capped, struct spool_job **jobs, size_t *njobs);
 void	 spool_jobs_free(struct spool_job *, size_t n);

@@ -406,7 +406,7 @@ create_once(struct db *db, const char *tenant_id,
 	const char *secret = in->secret, *etext;
 	char id[VIGIL_ID_LEN], now_sql[VTIME_SQL_LEN], gen[SIGN_SECRET_LEN];
 	char why[256];
-	unsigned char key[32];
+	struct crypto_ring ring;
 	char *sealed = NULL;
 	size_t elen;
 	int generated = 0;
@@ -433,26 +433,26 @@ create_once(struct db *db, const char *tenant_id,
 		oc = WEBHOOKS_INVALID;
 		goto out;
 	}
-	if (crypto_load_key(g_conf.secret_key_file, key, why,
-	    sizeof(why)) != 0) {
+	if (crypto_ring_load(&ring, g_conf.secret_key_file,
+	    NULL, why, sizeof(why)) != 0) {
 		log_err("webhook for tenant %s: secret_key_file: %s",
 		    tenant_id, why);
 		goto out;
 	}
 	if (secret == NULL) {
 		if (sign_secret_new(gen, sizeof(gen)) != 0) {
-			crypto_wipe(key, sizeof(key));
+			crypto_ring_wipe(&ring);
 			goto out;
 		}
 		secret = gen;
 		generated = 1;
 	}
 	if (id_new("wh", id, sizeof(id)) != 0 ||
-	    (sealed = crypto_seal(key, secret, strlen(secret), id)) == NULL) {
-		crypto_wipe(key, sizeof(key));
+	    (sealed = crypto_ring_seal(&ring, secret, strlen(secret), id)) == NULL) {
+		crypto_ring_wipe(&ring);
 		goto out;
 	}
-	crypto_wipe(key, sizeof(key));
+	crypto_ring_wipe(&ring);
 	etext = vjson_str(events, &elen);
 	vtime_sql(now, now_sql, sizeof(now_sql));
 	/* The tenant row first: no event of the tenant is being written

@@ -288,7 +288,7 @@ azure_config(const struct integrations_new *nw, const char *id,
 	struct azure_config az;
 	struct vjson_err e;
 	json_object *arr;
-	unsigned char key[32];
+	struct crypto_ring ring;
 	char cerr[512];
 	size_t i, n;
 	int crc;
@@ -335,8 +335,8 @@ azure_config(const struct integrations_new *nw, const char *id,
 		    "operator.");
 		goto out;
 	}
-	if (crypto_load_key(g_conf.secret_key_file, key, cerr,
-	    sizeof(cerr)) != 0) {
+	if (crypto_ring_load(&ring, g_conf.secret_key_file,
+	    NULL, cerr, sizeof(cerr)) != 0) {
 		log_err("%s: secret_key_file: %s", nw->log_ctx, cerr);
 		o = INTEGRATIONS_ERROR;
 		goto out;
@@ -352,7 +352,7 @@ azure_config(const struct integrations_new *nw, const char *id,
 	if ((crc = connector_azure_check(&az, cerr, sizeof(cerr))) == -2) {
 		/* Nothing was judged: not the client's mistake, and worth
 		 * another try later. */
-		crypto_wipe(key, sizeof(key));
+		crypto_ring_wipe(&ring);
 		log_warn("%s: azure credential check: no verdict: %s",
 		    nw->log_ctx, cerr);
 		invalid(err, "config", "The Entra ID token endpoint did not "
@@ -362,7 +362,7 @@ azure_config(const struct integrations_new *nw, const char *id,
 		goto out;
 	}
 	if (crc != 0) {
-		crypto_wipe(key, sizeof(key));
+		crypto_ring_wipe(&ring);
 		log_info("%s: azure credentials refused: %s", nw->log_ctx,
 		    cerr);
 		invalid(err, "config", "No token could be obtained with these "
@@ -370,8 +370,8 @@ azure_config(const struct integrations_new *nw, const char *id,
 		    "client_secret.");
 		goto out;
 	}
-	*sealed = crypto_seal(key, secret, strlen(secret), id);
-	crypto_wipe(key, sizeof(key));
+	*sealed = crypto_ring_seal(&ring, secret, strlen(secret), id);
+	crypto_ring_wipe(&ring);
 	if (*sealed == NULL) {
 		o = INTEGRATIONS_ERROR;
 		goto out;

@@ -863,7 +863,7 @@ connector_build(struct ctx *c, const struct db_res *res)
 	struct azure_config az;
 	struct vjson_err e;
 	json_object *cfg, *arr;
-	unsigned char key[32];
+	struct crypto_ring ring;
 	char kerr[256];
 	size_t i, n;
 	int rc = -1;
@@ -899,19 +899,21 @@ connector_build(struct ctx *c, const struct db_res *res)
 		    "read: no secret_key_file is configured");
 		goto out;
 	}
-	if (crypto_load_key(g_conf.secret_key_file, key, kerr,
-	    sizeof(kerr)) != 0) {
-		log_err("scan: secret_key_file: %s", kerr);
+	if (crypto_ring_load(&ring, g_conf.secret_key_file,
+	    g_conf.previous_key_files, kerr, sizeof(kerr)) != 0) {
+		log_err("scan: secret key files: %s", kerr);
 		snprintf(c->err, sizeof(c->err), "the client secret cannot be "
 		    "read: the secret key file is unusable");
 		goto out;
 	}
-	c->secret = crypto_open(key, sealed, c->integration_id,
-	    &c->secretlen);
-	crypto_wipe(key, sizeof(key));
+	c->secret = crypto_ring_open(&ring, sealed, c->integration_id,
+	    &c->secretlen, kerr, sizeof(kerr));
+	crypto_ring_wipe(&ring);
 	if (c->secret == NULL) {
+		log_err("scan: integration %s: client secret: %s",
+		    c->integration_id, kerr);
 		snprintf(c->err, sizeof(c->err), "the client secret cannot be "
-		    "decrypted (wrong secret_key_file?)");
+		    "decrypted: %s", kerr);
 		goto out;
 	}
 	if (!json_object_object_get_ex(cfg, "subscription_ids", &arr) ||

@@ -704,7 +704,7 @@ class T74Azure(ScanBase):
         self.assertNotIn(self.fa.client_secret, r.body.decode())
         sealed = STACK.query("SELECT secret FROM integrations WHERE id = "
                              "'%s'" % integ)[0][0]
-        self.assertTrue(sealed.startswith("v1."), sealed)
+        self.assertRegex(sealed, r"^v2\.[0-9a-f]{8}\.")
         self.assertNotIn(self.fa.client_secret, sealed)
         # Pages of one resource each, a 429 and a 500 on the way.
         self.fa.fault("429", count=1, retry_after="1")

@@ -96,7 +96,7 @@ class T80WebhookCreate(WebhookBase):
         # Sealed at rest: the stored secret is not the secret.
         row = STACK.query("SELECT secret FROM webhooks WHERE id = %s"
                           % q(body["webhook_id"]))
-        self.assertTrue(row[0][0].startswith("v1."), row)
+        self.assertRegex(row[0][0], r"^v2\.[0-9a-f]{8}\.")
         self.assertNotIn("your-shared-secret", row[0][0])
         # The audit entry, without the secret.
         rows = STACK.query("SELECT HEX(detail) FROM audit_log WHERE "

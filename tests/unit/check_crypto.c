@@ -436,6 +436,108 @@ START_TEST(test_crypto_load_key)
 }
 END_TEST
 
+/* A ring seals under its current key with that key's id, opens values of
+ * every key it holds (and "v1." values sealed before ids), and names the
+ * key of a value it cannot open. */
+START_TEST(test_crypto_ring)
+{
+	static const char	 kold[] = "000102030405060708090a0b0c0d0e0f"
+	    "101112131415161718191a1b1c1d1e1f\n";
+	static const char	 knew[] = "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"
+	    "e0e1e2e3e4e5e6e7e8e9eaebecedeeef\n";
+	struct crypto_ring	 oldr, both, newr;
+	char			 dir[] = "/tmp/vigil-ringXXXXXX", po[256],
+				 pn[256], pb[256], prev[600], err[256],
+				 id[CRYPTO_KEYID_LEN], *v1, *v2o, *v2n, *pt;
+	size_t			 n;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	write_key_file(dir, "old", kold, strlen(kold), 0600, po, sizeof(po));
+	write_key_file(dir, "new", knew, strlen(knew), 0600, pn, sizeof(pn));
+	write_key_file(dir, "bad", "short", 5, 0600, pb, sizeof(pb));
+	ck_assert_int_eq(crypto_ring_load(&oldr, po, NULL, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(oldr.n, 1);
+	/* new current, old previous (twice, and commas: kept once) */
+	snprintf(prev, sizeof(prev), " %s,%s ", po, po);
+	ck_assert_int_eq(crypto_ring_load(&both, pn, prev, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(both.n, 2);
+	ck_assert_str_eq(both.k[1].id, oldr.k[0].id);
+	ck_assert_str_ne(both.k[0].id, oldr.k[0].id);
+	ck_assert_int_eq(crypto_ring_load(&newr, pn, "", err,
+	    sizeof(err)), 0);
+	/* A bad previous key fails the whole ring, naming the file. */
+	snprintf(prev, sizeof(prev), "%s %s", po, pb);
+	ck_assert_int_eq(crypto_ring_load(&oldr, pn, prev, err, sizeof(err)),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(err, pb));
+	ck_assert_int_eq(crypto_ring_load(&oldr, "/nonexistent/k", NULL, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(crypto_ring_load(&oldr, po, NULL, err,
+	    sizeof(err)), 0);
+
+	v1 = crypto_seal(oldr.k[0].key, "s3cret", 6, "wh_1");
+	v2o = crypto_ring_seal(&oldr, "s3cret", 6, "wh_1");
+	v2n = crypto_ring_seal(&both, "s3cret", 6, "wh_1");
+	ck_assert_ptr_nonnull(v1);
+	ck_assert_ptr_nonnull(v2o);
+	ck_assert_ptr_nonnull(v2n);
+	ck_assert_int_eq(crypto_sealed_key_id(v1, id), 0);
+	ck_assert_int_eq(crypto_sealed_key_id(v2o, id), 1);
+	ck_assert_str_eq(id, oldr.k[0].id);
+	ck_assert_int_eq(crypto_sealed_key_id(v2n, id), 1);
+	ck_assert_str_eq(id, both.k[0].id);
+	ck_assert_int_eq(crypto_sealed_key_id("v2.zz.abc", id), -1);
+	ck_assert_int_eq(crypto_sealed_key_id("v3.", id), -1);
+
+	/* The ring mid-rotation opens all three. */
+	pt = crypto_ring_open(&both, v1, "wh_1", &n, err, sizeof(err));
+	ck_assert_ptr_nonnull(pt);
+	ck_assert_str_eq(pt, "s3cret");
+	free(pt);
+	pt = crypto_ring_open(&both, v2o, "wh_1", &n, err, sizeof(err));
+	ck_assert_ptr_nonnull(pt);
+	ck_assert_uint_eq(n, 6);
+	free(pt);
+	pt = crypto_ring_open(&both, v2n, "wh_1", &n, err, sizeof(err));
+	ck_assert_ptr_nonnull(pt);
+	free(pt);
+	/* Another row's aad: refused, with the key named. */
+	ck_assert_ptr_null(crypto_ring_open(&both, v2n, "wh_2", &n, err,
+	    sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, both.k[0].id));
+	/* The old key alone cannot open the new value: its id is named as
+	 * not in the ring. */
+	ck_assert_ptr_null(crypto_ring_open(&oldr, v2n, "wh_1", &n, err,
+	    sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, both.k[0].id));
+	ck_assert_ptr_nonnull(strstr(err, "previous_key_files"));
+	/* The new key alone (old retired too early) opens neither old
+	 * form. */
+	ck_assert_ptr_null(crypto_ring_open(&newr, v2o, "wh_1", &n, err,
+	    sizeof(err)));
+	ck_assert_ptr_null(crypto_ring_open(&newr, v1, "wh_1", &n, err,
+	    sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "no key"));
+	ck_assert_ptr_null(crypto_ring_open(&newr, "garbage", "wh_1", &n,
+	    err, sizeof(err)));
+	ck_assert_ptr_null(crypto_ring_open(&newr, NULL, "wh_1", &n, NULL,
+	    0));
+
+	free(v1);
+	free(v2o);
+	free(v2n);
+	crypto_ring_wipe(&oldr);
+	crypto_ring_wipe(&both);
+	crypto_ring_wipe(&newr);
+	unlink(po);
+	unlink(pn);
+	unlink(pb);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 Suite *
 crypto_suite(void)
 {
@@ -452,6 +554,7 @@ crypto_suite(void)
 	tcase_add_test(tc, test_crypto_seal_roundtrip);
 	tcase_add_test(tc, test_crypto_seal_tamper);
 	tcase_add_test(tc, test_crypto_load_key);
+	tcase_add_test(tc, test_crypto_ring);
 	suite_add_tcase(s, tc);
 	return s;
 }
