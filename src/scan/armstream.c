@@ -85,6 +85,18 @@ armstream_elem_start(struct armstream *s, int in_list)
 	s->state = ARMSTREAM_IN_ELEM;
 }
 
+size_t
+armstream_str_run(const char *p, size_t n)
+{
+	const char	*q, *b;
+	size_t		 m;
+
+	q = memchr(p, '"', n);
+	m = q != NULL ? (size_t)(q - p) : n;
+	b = memchr(p, '\\', m);
+	return b != NULL ? (size_t)(b - p) : m;
+}
+
 /* How many of p[0..n) belong to the current element; *done when its last
  * byte is among them. A number, true, false or null ends before the byte
  * that follows it, which is not counted. */
@@ -98,6 +110,14 @@ armstream_elem_scan(struct armstream *s, const char *p, size_t n, int *done)
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)p[i];
 		if (s->in_string) {
+			/* Most of a resource is inside strings: skip to the
+			 * next quote or backslash at once. */
+			if (!s->escape && c != '"' && c != '\\') {
+				i += armstream_str_run(p + i, n - i);
+				if (i == n)
+					break;
+				c = (unsigned char)p[i];
+			}
 			if (s->escape)
 				s->escape = 0;
 			else if (c == '\\')

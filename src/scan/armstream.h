@@ -20,6 +20,11 @@
 					 * "value" is (Azure Resource Graph's
 					 * {"count":…,"data":[…]}) */
 
+/* The length of the run of p[0..n) before its first '"' or '\\' (n if
+ * none): the bytes inside a JSON string that need no look, skipped with
+ * two memchr()s rather than a test per byte. */
+size_t	armstream_str_run(const char *p, size_t n);
+
 /* Called once per item of the list, idx counting from 0; item is
  * borrowed for the call. 0 goes on; non-zero stops the stream, and
  * armstream_feed then fails with that value in ->stopped. */
