@@ -62,6 +62,7 @@ armstream_free(struct armstream *s)
 	buf_free(&s->key);
 	free(s->next_link);
 	s->next_link = NULL;
+	vjson_tok_free(&s->tok);
 }
 
 static int
@@ -175,7 +176,7 @@ armstream_parse(struct armstream *s, int depth, const char *what,
 		    s->max_depth);
 		return NULL;
 	}
-	obj = vjson_parse(s->elem.data != NULL ? s->elem.data : "",
+	obj = vjson_parse_with(&s->tok, s->elem.data != NULL ? s->elem.data : "",
 	    s->elem.len, depth, s->max_elem, &verr);
 	if (obj == NULL)
 		armstream_fail(s, "%s: %s", what, verr.message);

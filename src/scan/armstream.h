@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "vjson.h"
 
 /* Flags of armstream_init. */
 #define ARMSTREAM_ARRAY_ROOT	0x1	/* a bare array's elements are items
@@ -83,6 +84,7 @@ struct armstream {
 	int			 in_string, escape, scalar;
 	size_t			 depth;		/* inside the element */
 	size_t			 elem_len;
+	struct vjson_tok	 tok;		/* parses every element */
 	size_t			 offset;	/* bytes fed so far */
 	struct buf		 elem;		/* the element's text */
 	struct buf		 key;		/* a root key's literal */
