@@ -948,7 +948,6 @@ imports_list(struct db *db, const char *tenant_id, long long before,
 {
 	struct db_res *res = NULL, *cnt = NULL;
 	json_object *items;
-	char cursor[PAGE_SEQ_CURSOR_LEN];
 	size_t i, n;
 	int rc;
 
@@ -971,13 +970,9 @@ imports_list(struct db *db, const char *tenant_id, long long before,
 		json_object_object_del(o, "errors");
 		json_object_array_add(items, o);
 	}
-	cursor[0] = '\0';
-	if (n > 0)
-		page_seq_cursor(db_cell_int(res, n - 1, IMP_C_SEQ), cursor,
-		    sizeof(cursor));
 	*out = json_object_new_object();
-	page_end(*out, "imports", items, db_cell_int(cnt, 0, 0),
-	    res->nrows > n, cursor);
+	page_end_seq(*out, "imports", items, res, limit,
+	    db_cell_int(cnt, 0, 0), IMP_C_SEQ);
 	db_res_free(res);
 	db_res_free(cnt);
 	return 0;

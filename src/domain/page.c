@@ -42,6 +42,20 @@ page_end_res(json_object *root, const char *name, json_object *items,
 }
 
 void
+page_end_seq(json_object *root, const char *name, json_object *items,
+    const struct db_res *res, long limit, long long total, size_t seq_col)
+{
+	size_t n = page_rows(res, limit);
+	char cursor[PAGE_SEQ_CURSOR_LEN];
+
+	cursor[0] = '\0';
+	if (n > 0)
+		page_seq_cursor(db_cell_int(res, n - 1, seq_col), cursor,
+		    sizeof(cursor));
+	page_end(root, name, items, total, res->nrows > n, cursor);
+}
+
+void
 page_seq_cursor(long long seq, char *out, size_t outsz)
 {
 	snprintf(out, outsz, "s%lld", seq);

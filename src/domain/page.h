@@ -26,6 +26,11 @@ size_t	 page_rows(const struct db_res *res, long limit);
 void	 page_end_res(json_object *root, const char *name,
 	    json_object *items, const struct db_res *res, long limit,
 	    long long total, size_t cursor_col);
+/* page_end_res for a result keyed by seq: next_cursor the "s<seq>"
+ * cursor of column seq_col of the last row shown. */
+void	 page_end_seq(json_object *root, const char *name,
+	    json_object *items, const struct db_res *res, long limit,
+	    long long total, size_t seq_col);
 
 /* Row i of a history statement (SQL_HISTORY_LIST, SQL_ALERT_HISTORY_LIST:
  * action, at, actor, fields) as the API shows an entry: {action,

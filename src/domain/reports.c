@@ -353,7 +353,6 @@ reports_list(struct db *db, const char *tenant_id, long long before,
 {
 	struct db_res *res = NULL, *cnt = NULL;
 	json_object *items;
-	char cursor[PAGE_SEQ_CURSOR_LEN];
 	size_t i, n;
 	int rc;
 
@@ -371,13 +370,9 @@ reports_list(struct db *db, const char *tenant_id, long long before,
 	n = page_rows(res, limit);
 	for (i = 0; i < n; i++)
 		json_object_array_add(items, report_json(res, i));
-	cursor[0] = '\0';
-	if (n > 0)
-		page_seq_cursor(db_cell_int(res, n - 1, RPT_C_SEQ), cursor,
-		    sizeof(cursor));
 	*out = json_object_new_object();
-	page_end(*out, "reports", items, db_cell_int(cnt, 0, 0),
-	    res->nrows > (size_t)limit, cursor);
+	page_end_seq(*out, "reports", items, res, limit,
+	    db_cell_int(cnt, 0, 0), RPT_C_SEQ);
 	db_res_free(res);
 	db_res_free(cnt);
 	return 0;
