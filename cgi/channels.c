@@ -155,8 +155,7 @@ static void
 channels_remove(struct request *r, struct db *db)
 {
 	enum webhooks_outcome oc;
-	json_object *root;
-	char actor[128], now_rfc[VTIME_RFC3339_LEN];
+	char actor[128];
 	time_t now = time(NULL);
 	int rc;
 
@@ -166,14 +165,7 @@ channels_remove(struct request *r, struct db *db)
 		hook_failed(r, oc, rc);
 		return;
 	}
-	vtime_rfc3339(now, now_rfc, sizeof(now_rfc));
-	root = json_object_new_object();
-	json_object_object_add(root, "channel_id",
-	    json_object_new_string(r->pathvars[0]));
-	json_object_object_add(root, "deleted", json_object_new_boolean(1));
-	json_object_object_add(root, "deleted_at",
-	    json_object_new_string(now_rfc));
-	response_json(r, 200, root);
+	reply_deleted(r, "channel_id", r->pathvars[0], now);
 }
 
 /* POST /api/v1/channels/{id}/enable: one vigil-spool disabled. */
