@@ -11,7 +11,6 @@
 
 #include "api.h"
 #include "channels.h"
-#include "deliveries.h"
 #include "id.h"
 #include "page.h"
 #include "reply.h"
@@ -23,12 +22,6 @@ static void
 not_found(struct request *r)
 {
 	response_error(r, 404, "not_found", "No such channel.", "id");
-}
-
-static int
-delivery_id_ok(const char *s)
-{
-	return id_valid("dlv", s);
 }
 
 /* Answer 200 with the channel id as it now is (after a change). */
@@ -212,11 +205,7 @@ channels_test_post(struct request *r, struct db *db)
 static void
 channels_deliveries(struct request *r, struct db *db)
 {
-	struct deliveries_page p;
 	struct channel *c = NULL;
-	json_object *root;
-	const char *cursor;
-	long limit;
 	int rc;
 
 	if ((rc = channels_get(db, r->auth.tenant_id, r->pathvars[0],
@@ -228,19 +217,7 @@ channels_deliveries(struct request *r, struct db *db)
 		return;
 	}
 	channels_free(c);
-	if (params_list_cursor(r, &limit, delivery_id_ok, &cursor) != 0)
-		return;
-	if ((rc = deliveries_list(db, r->auth.tenant_id, r->pathvars[0],
-	    cursor, limit, &p)) != 0) {
-		deliveries_page_free(&p);
-		api_db_error(r, rc);
-		return;
-	}
-	root = json_object_new_object();
-	page_end(root, "deliveries", json_object_get(p.items), p.total,
-	    p.has_more, p.next_cursor);
-	deliveries_page_free(&p);
-	response_json(r, 200, root);
+	webhooks_deliveries_reply(r, db);
 }
 
 const struct route channels_routes[] = {

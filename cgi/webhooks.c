@@ -217,15 +217,22 @@ webhooks_enable_post(struct request *r, struct db *db)
 static void
 webhooks_deliveries(struct request *r, struct db *db)
 {
-	struct deliveries_page p;
 	struct webhook *w = NULL;
-	const char *cursor;
-	long limit;
-	int rc;
 
 	if (webhook_load(r, db, &w) != 0)
 		return;
 	webhooks_free(w);
+	webhooks_deliveries_reply(r, db);
+}
+
+void
+webhooks_deliveries_reply(struct request *r, struct db *db)
+{
+	struct deliveries_page p;
+	const char *cursor;
+	long limit;
+	int rc;
+
 	if (params_list_cursor(r, &limit, delivery_id_ok, &cursor) != 0)
 		return;
 	if ((rc = deliveries_list(db, r->auth.tenant_id, r->pathvars[0],
