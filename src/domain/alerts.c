@@ -1580,21 +1580,6 @@ alerts_row_free(struct alert_row *a)
 	free(a);
 }
 
-/* A copy of cell (row, col), or NULL for SQL NULL; *bad set when out of
- * memory. */
-static char *
-cell_dup(const struct db_res *res, size_t row, size_t col, int *bad)
-{
-	const char *s = db_cell(res, row, col);
-	char *p;
-
-	if (s == NULL)
-		return NULL;
-	if ((p = dupn(s, strlen(s))) == NULL)
-		*bad = 1;
-	return p;
-}
-
 /* Row i of an ALERT_COLS result as a new alert_row; NULL when out of
  * memory. */
 static struct alert_row *
@@ -1606,30 +1591,30 @@ row_at(const struct db_res *res, size_t i)
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
 	a->seq = db_cell_int(res, i, ALERT_C_SEQ);
-	a->id = cell_dup(res, i, ALERT_C_ID, &bad);
-	a->source = cell_dup(res, i, ALERT_C_SOURCE, &bad);
-	a->external_id = cell_dup(res, i, ALERT_C_EXTERNAL, &bad);
-	a->severity = cell_dup(res, i, ALERT_C_SEVERITY, &bad);
-	a->title = cell_dup(res, i, ALERT_C_TITLE, &bad);
-	a->status = cell_dup(res, i, ALERT_C_STATUS, &bad);
-	a->detected_at = cell_dup(res, i, ALERT_C_DETECTED, &bad);
-	a->ingested_at = cell_dup(res, i, ALERT_C_INGESTED, &bad);
-	a->last_seen_at = cell_dup(res, i, ALERT_C_LAST_SEEN, &bad);
-	a->updated_at = cell_dup(res, i, ALERT_C_UPDATED, &bad);
+	a->id = db_cell_dup(res, i, ALERT_C_ID, &bad);
+	a->source = db_cell_dup(res, i, ALERT_C_SOURCE, &bad);
+	a->external_id = db_cell_dup(res, i, ALERT_C_EXTERNAL, &bad);
+	a->severity = db_cell_dup(res, i, ALERT_C_SEVERITY, &bad);
+	a->title = db_cell_dup(res, i, ALERT_C_TITLE, &bad);
+	a->status = db_cell_dup(res, i, ALERT_C_STATUS, &bad);
+	a->detected_at = db_cell_dup(res, i, ALERT_C_DETECTED, &bad);
+	a->ingested_at = db_cell_dup(res, i, ALERT_C_INGESTED, &bad);
+	a->last_seen_at = db_cell_dup(res, i, ALERT_C_LAST_SEEN, &bad);
+	a->updated_at = db_cell_dup(res, i, ALERT_C_UPDATED, &bad);
 	a->occurrences = db_cell_int(res, i, ALERT_C_OCCURRENCES);
-	a->asset = cell_dup(res, i, ALERT_C_ASSET, &bad);
-	a->raw = cell_dup(res, i, ALERT_C_RAW, &bad);
+	a->asset = db_cell_dup(res, i, ALERT_C_ASSET, &bad);
+	a->raw = db_cell_dup(res, i, ALERT_C_RAW, &bad);
 	/* "" is "not sent" (the column is NOT NULL). */
 	if (a->raw != NULL && a->raw[0] == '\0') {
 		free(a->raw);
 		a->raw = NULL;
 	}
 	a->raw_truncated = db_cell_int(res, i, ALERT_C_RAW_TRUNC) != 0;
-	a->assignee = cell_dup(res, i, ALERT_C_ASSIGNEE, &bad);
-	a->tags = cell_dup(res, i, ALERT_C_TAGS, &bad);
-	a->case_id = cell_dup(res, i, ALERT_C_CASE, &bad);
-	a->dismiss_reason = cell_dup(res, i, ALERT_C_REASON, &bad);
-	a->dismiss_comment = cell_dup(res, i, ALERT_C_COMMENT, &bad);
+	a->assignee = db_cell_dup(res, i, ALERT_C_ASSIGNEE, &bad);
+	a->tags = db_cell_dup(res, i, ALERT_C_TAGS, &bad);
+	a->case_id = db_cell_dup(res, i, ALERT_C_CASE, &bad);
+	a->dismiss_reason = db_cell_dup(res, i, ALERT_C_REASON, &bad);
+	a->dismiss_comment = db_cell_dup(res, i, ALERT_C_COMMENT, &bad);
 	if (bad || a->id == NULL || a->status == NULL) {
 		alerts_row_free(a);
 		return NULL;
