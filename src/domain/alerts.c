@@ -1838,27 +1838,15 @@ int
 alerts_history(struct db *db, const char *tenant_id, const char *id,
     json_object **out)
 {
-	struct db_res *res = NULL;
 	struct alert_row *a = NULL;
-	json_object *arr;
-	size_t i;
 	int rc;
 
 	*out = NULL;
 	if ((rc = alerts_get(db, tenant_id, id, &a)) <= 0)
 		return rc;
 	alerts_row_free(a);
-	if ((rc = db_exec(db, SQL_ALERT_HISTORY_LIST, (struct db_val[]){
-	    DB_STR(tenant_id), DB_STR(id) }, 2, &res)) != 0)
-		return rc;
-	arr = json_object_new_array();
-	for (i = 0; i < res->nrows; i++)
-		json_object_array_add(arr, page_history_entry(res, i));
-	db_res_free(res);
-	*out = json_object_new_object();
-	json_object_object_add(*out, "alert_id", json_object_new_string(id));
-	json_object_object_add(*out, "history", arr);
-	return 1;
+	return page_history(db, SQL_ALERT_HISTORY_LIST, tenant_id, id,
+	    "alert_id", out);
 }
 
 /* The start of a change, in the caller's transaction: the tenant's row

@@ -55,6 +55,28 @@ page_end_seq(json_object *root, const char *name, json_object *items,
 	page_end(root, name, items, total, res->nrows > n, cursor);
 }
 
+int
+page_history(struct db *db, enum db_stmt stmt, const char *tenant_id,
+    const char *id, const char *key, json_object **out)
+{
+	struct db_res *res = NULL;
+	json_object *arr;
+	size_t i;
+	int rc;
+
+	if ((rc = db_exec(db, stmt, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(id) }, 2, &res)) != 0)
+		return rc;
+	arr = json_object_new_array();
+	for (i = 0; i < res->nrows; i++)
+		json_object_array_add(arr, page_history_entry(res, i));
+	db_res_free(res);
+	*out = json_object_new_object();
+	json_object_object_add(*out, key, json_object_new_string(id));
+	json_object_object_add(*out, "history", arr);
+	return 1;
+}
+
 void
 page_seq_cursor(long long seq, char *out, size_t outsz)
 {

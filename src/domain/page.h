@@ -1,13 +1,14 @@
 /* page.h: the list shape every list of the API answers,
  * {<name>: [...], total, has_more, next_cursor}, for the handlers in cgi/
- * and the domain modules that build a whole page (scans.c). Pure. */
+ * and the domain modules that build a whole page (scans.c). Pure but for
+ * page_history, which reads the history it shapes. */
 #ifndef VIGIL_PAGE_H
 #define VIGIL_PAGE_H
 
 #include <stddef.h>
 #include <json-c/json.h>
 
-struct db_res;
+#include "db.h"
 
 /* Room for the "s<seq>" keyset cursor of findings, audit and events. */
 #define PAGE_SEQ_CURSOR_LEN 32
@@ -36,6 +37,11 @@ void	 page_end_seq(json_object *root, const char *name,
  * action, at, actor, fields) as the API shows an entry: {action,
  * timestamp, by, ...the action's own fields, flattened}. A new object. */
 json_object *page_history_entry(const struct db_res *res, size_t i);
+/* The history of one finding or alert (stmt one of those, taking tenant
+ * and id) as the API answers it, {<key>: id, history: [entries]}, into
+ * *out: 1, or a DB_* code. The caller has checked that the item exists. */
+int	 page_history(struct db *db, enum db_stmt stmt, const char *tenant_id,
+	    const char *id, const char *key, json_object **out);
 
 /* The "s<seq>" cursor (what cgi/params.c's params_seq_cursor reads) of
  * the last seq shown, into out (PAGE_SEQ_CURSOR_LEN). */
