@@ -142,6 +142,22 @@ START_TEST(test_db_cell_dup)
 }
 END_TEST
 
+/* What migrate applies and config check counts: NNNN_word.sql only. */
+START_TEST(test_migrate_is_file)
+{
+	ck_assert_int_eq(migrate_is_file("0001_init.sql"), 1);
+	ck_assert_int_eq(migrate_is_file("0045_cli.sql"), 1);
+	ck_assert_int_eq(migrate_is_file("0001_init.sql~"), 0);
+	ck_assert_int_eq(migrate_is_file("0001_init.SQL"), 0);
+	ck_assert_int_eq(migrate_is_file("001_init.sql"), 0);
+	ck_assert_int_eq(migrate_is_file("00a1_init.sql"), 0);
+	ck_assert_int_eq(migrate_is_file("0001init.sql"), 0);
+	ck_assert_int_eq(migrate_is_file("0001_.sql"), 0);
+	ck_assert_int_eq(migrate_is_file(".sql"), 0);
+	ck_assert_int_eq(migrate_is_file("README"), 0);
+}
+END_TEST
+
 Suite *
 db_suite(void)
 {
@@ -151,6 +167,7 @@ db_suite(void)
 	tcase_add_test(tc, test_db_error_code);
 	tcase_add_test(tc, test_migrate_judge);
 	tcase_add_test(tc, test_db_cell_dup);
+	tcase_add_test(tc, test_migrate_is_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
