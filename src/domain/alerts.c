@@ -17,6 +17,7 @@
 #include "log.h"
 #include "observable.h"
 #include "page.h"
+#include "text.h"
 #include "vjson.h"
 #include "vtime.h"
 
@@ -26,12 +27,7 @@ static const char *const severities[] = { "critical", "high", "medium",
 int
 alerts_severity_valid(const char *s)
 {
-	size_t i;
-
-	for (i = 0; s != NULL && i < NELEM(severities); i++)
-		if (strcmp(s, severities[i]) == 0)
-			return 1;
-	return 0;
+	return text_index(s, severities, NELEM(severities)) >= 0;
 }
 
 int
@@ -320,12 +316,9 @@ status_static(const char *s)
 {
 	static const char *const st[] = { "triage", "escalated", "dismissed",
 	    "suppressed" };
-	size_t i;
+	int i = text_index(s, st, NELEM(st));
 
-	for (i = 0; s != NULL && i < NELEM(st); i++)
-		if (strcmp(s, st[i]) == 0)
-			return st[i];
-	return "triage";
+	return i >= 0 ? st[i] : "triage";
 }
 
 /* A distinct (type, hash) of the call, with its seq once known. */
@@ -1528,12 +1521,7 @@ static const char *const reasons[] = { "known-good", "false-positive",
 int
 alerts_reason_valid(const char *s)
 {
-	size_t i;
-
-	for (i = 0; s != NULL && i < NELEM(reasons); i++)
-		if (strcmp(s, reasons[i]) == 0)
-			return 1;
-	return 0;
+	return text_index(s, reasons, NELEM(reasons)) >= 0;
 }
 
 int

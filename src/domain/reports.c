@@ -17,6 +17,7 @@
 #include "page.h"
 #include "reportdoc.h"
 #include "reports.h"
+#include "text.h"
 #include "vjson.h"
 #include "vtime.h"
 
@@ -30,17 +31,6 @@ static const char *const types[] = { "compliance", "executive",
 static const char *const formats[] = { "json", "csv", "html", "pdf",
     "xlsx" };
 static const char *const papers[] = { "a4", "letter" };
-
-static int
-one_of(const char *s, const char *const *names, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(s, names[i]) == 0)
-			return 1;
-	return 0;
-}
 
 const char *
 reports_content_type(const char *format)
@@ -100,7 +90,7 @@ enum_field(json_object *body, const char *field, int required,
 {
 	int rc = vjson_get_string(body, field, required, 1, 32, out, err);
 
-	if (rc < 0 || (rc == 1 && !one_of(*out, names, n)))
+	if (rc < 0 || (rc == 1 && text_index(*out, names, n) < 0))
 		return bad(err, field, msg);
 	return 0;
 }
