@@ -56,6 +56,40 @@ page_end_seq(json_object *root, const char *name, json_object *items,
 }
 
 int
+page_tenant_list(struct db *db, enum db_stmt count_stmt,
+    enum db_stmt list_stmt, const char *tenant_id, long long before,
+    long limit, const char *name,
+    json_object *(*row)(const struct db_res *, size_t), size_t seq_col,
+    json_object **out)
+{
+	struct db_res *res = NULL, *cnt = NULL;
+	json_object *items;
+	size_t i, n;
+	int rc;
+
+	*out = NULL;
+	if ((rc = db_exec(db, count_stmt, (struct db_val[]){
+	    DB_STR(tenant_id) }, 1, &cnt)) != 0)
+		return rc;
+	if ((rc = db_exec(db, list_stmt, (struct db_val[]){
+	    DB_STR(tenant_id), DB_INT(before), DB_INT(limit + 1) }, 3,
+	    &res)) != 0) {
+		db_res_free(cnt);
+		return rc;
+	}
+	items = json_object_new_array();
+	n = page_rows(res, limit);
+	for (i = 0; i < n; i++)
+		json_object_array_add(items, row(res, i));
+	*out = json_object_new_object();
+	page_end_seq(*out, name, items, res, limit, db_cell_int(cnt, 0, 0),
+	    seq_col);
+	db_res_free(res);
+	db_res_free(cnt);
+	return 0;
+}
+
+int
 page_history(struct db *db, enum db_stmt stmt, const char *tenant_id,
     const char *id, const char *key, json_object **out)
 {

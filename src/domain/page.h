@@ -1,7 +1,7 @@
 /* page.h: the list shape every list of the API answers,
  * {<name>: [...], total, has_more, next_cursor}, for the handlers in cgi/
  * and the domain modules that build a whole page (scans.c). Pure but for
- * page_history, which reads the history it shapes. */
+ * page_history and page_tenant_list, which read what they shape. */
 #ifndef VIGIL_PAGE_H
 #define VIGIL_PAGE_H
 
@@ -27,6 +27,15 @@ size_t	 page_rows(const struct db_res *res, long limit);
 void	 page_end_res(json_object *root, const char *name,
 	    json_object *items, const struct db_res *res, long limit,
 	    long long total, size_t cursor_col);
+/* A tenant's rows newest first, keyset by seq, as a whole page into *out:
+ * count_stmt (tenant) gives the total, list_stmt (tenant, before,
+ * limit + 1) the rows, each shown as row(res, i), with seq in column
+ * seq_col. 0, or a DB_* code. */
+int	 page_tenant_list(struct db *db, enum db_stmt count_stmt,
+	    enum db_stmt list_stmt, const char *tenant_id, long long before,
+	    long limit, const char *name,
+	    json_object *(*row)(const struct db_res *, size_t),
+	    size_t seq_col, json_object **out);
 /* page_end_res for a result keyed by seq: next_cursor the "s<seq>"
  * cursor of column seq_col of the last row shown. */
 void	 page_end_seq(json_object *root, const char *name,

@@ -341,31 +341,8 @@ int
 reports_list(struct db *db, const char *tenant_id, long long before,
     long limit, json_object **out)
 {
-	struct db_res *res = NULL, *cnt = NULL;
-	json_object *items;
-	size_t i, n;
-	int rc;
-
-	*out = NULL;
-	if ((rc = db_exec(db, SQL_REPORT_COUNT, (struct db_val[]){
-	    DB_STR(tenant_id) }, 1, &cnt)) != 0)
-		return rc;
-	if ((rc = db_exec(db, SQL_REPORT_LIST, (struct db_val[]){
-	    DB_STR(tenant_id), DB_INT(before), DB_INT(limit + 1) }, 3,
-	    &res)) != 0) {
-		db_res_free(cnt);
-		return rc;
-	}
-	items = json_object_new_array();
-	n = page_rows(res, limit);
-	for (i = 0; i < n; i++)
-		json_object_array_add(items, report_json(res, i));
-	*out = json_object_new_object();
-	page_end_seq(*out, "reports", items, res, limit,
-	    db_cell_int(cnt, 0, 0), RPT_C_SEQ);
-	db_res_free(res);
-	db_res_free(cnt);
-	return 0;
+	return page_tenant_list(db, SQL_REPORT_COUNT, SQL_REPORT_LIST,
+	    tenant_id, before, limit, "reports", report_json, RPT_C_SEQ, out);
 }
 
 int
