@@ -930,16 +930,12 @@ imports_get(struct db *db, const char *tenant_id, const char *id,
 	int rc;
 
 	*out = NULL;
-	if (!id_valid("imp", id))
-		return 0;
-	if ((rc = db_exec(db, SQL_IMPORT_GET, (struct db_val[]){
-	    DB_STR(tenant_id), DB_STR(id) }, 2, &res)) != 0)
+	if ((rc = page_tenant_row(db, SQL_IMPORT_GET, "imp", tenant_id, id,
+	    &res)) <= 0)
 		return rc;
-	if (res->nrows == 1)
-		*out = import_json(res, 0);
-	rc = res->nrows == 1;
+	*out = import_json(res, 0);
 	db_res_free(res);
-	return rc;
+	return 1;
 }
 
 /* An import as the list shows it: the per-item errors are left to

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "db.h"
+#include "id.h"
 #include "page.h"
 #include "vtime.h"
 
@@ -87,6 +88,26 @@ page_tenant_list(struct db *db, enum db_stmt count_stmt,
 	db_res_free(res);
 	db_res_free(cnt);
 	return 0;
+}
+
+int
+page_tenant_row(struct db *db, enum db_stmt stmt, const char *prefix,
+    const char *tenant_id, const char *id, struct db_res **res)
+{
+	int rc;
+
+	*res = NULL;
+	if (!id_valid(prefix, id))
+		return 0;
+	if ((rc = db_exec(db, stmt, (struct db_val[]){ DB_STR(tenant_id),
+	    DB_STR(id) }, 2, res)) != 0)
+		return rc;
+	if ((*res)->nrows == 0) {
+		db_res_free(*res);
+		*res = NULL;
+		return 0;
+	}
+	return 1;
 }
 
 int

@@ -1,7 +1,8 @@
 /* page.h: the list shape every list of the API answers,
  * {<name>: [...], total, has_more, next_cursor}, for the handlers in cgi/
  * and the domain modules that build a whole page (scans.c). Pure but for
- * page_history and page_tenant_list, which read what they shape. */
+ * page_history, page_tenant_list and page_tenant_row, which read what
+ * they shape. */
 #ifndef VIGIL_PAGE_H
 #define VIGIL_PAGE_H
 
@@ -36,6 +37,11 @@ int	 page_tenant_list(struct db *db, enum db_stmt count_stmt,
 	    long limit, const char *name,
 	    json_object *(*row)(const struct db_res *, size_t),
 	    size_t seq_col, json_object **out);
+/* One row of a tenant by its id (stmt taking tenant and id), the id
+ * first checked to be one of prefix's: 1 with *res (the caller frees),
+ * 0 when there is no such row (*res NULL), or a DB_* code. */
+int	 page_tenant_row(struct db *db, enum db_stmt stmt, const char *prefix,
+	    const char *tenant_id, const char *id, struct db_res **res);
 /* page_end_res for a result keyed by seq: next_cursor the "s<seq>"
  * cursor of column seq_col of the last row shown. */
 void	 page_end_seq(json_object *root, const char *name,

@@ -325,16 +325,12 @@ reports_get(struct db *db, const char *tenant_id, const char *id,
 	int rc;
 
 	*out = NULL;
-	if (!id_valid("rpt", id))
-		return 0;
-	if ((rc = db_exec(db, SQL_REPORT_GET, (struct db_val[]){
-	    DB_STR(tenant_id), DB_STR(id) }, 2, &res)) != 0)
+	if ((rc = page_tenant_row(db, SQL_REPORT_GET, "rpt", tenant_id, id,
+	    &res)) <= 0)
 		return rc;
-	if (res->nrows == 1)
-		*out = report_json(res, 0);
-	rc = res->nrows == 1;
+	*out = report_json(res, 0);
 	db_res_free(res);
-	return rc;
+	return 1;
 }
 
 int
