@@ -156,6 +156,9 @@ extern const struct route rules_routes[];
 extern const size_t rules_nroutes;
 extern const struct route webhooks_routes[];
 extern const size_t webhooks_nroutes;
+/* GET .../{id}/deliveries once the webhook or channel pathvars[0] is
+ * known to exist: its deliveries page (webhooks.c, for channels.c too). */
+void	 webhooks_deliveries_reply(struct request *, struct db *);
 extern const struct route channels_routes[];
 extern const size_t channels_nroutes;
 extern const struct route alerts_routes[];

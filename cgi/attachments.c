@@ -346,8 +346,7 @@ static void
 attachments_remove(struct request *r, struct db *db)
 {
 	enum attachments_outcome oc;
-	json_object *root;
-	char actor[128], now_rfc[VTIME_RFC3339_LEN];
+	char actor[128];
 	time_t now = time(NULL);
 	int rc;
 
@@ -361,17 +360,8 @@ attachments_remove(struct request *r, struct db *db)
 		    "id");
 	else if (oc != ATTACHMENTS_OK)
 		api_db_error(r, rc);
-	else {
-		vtime_rfc3339(now, now_rfc, sizeof(now_rfc));
-		root = json_object_new_object();
-		json_object_object_add(root, "attachment_id",
-		    json_object_new_string(r->pathvars[1]));
-		json_object_object_add(root, "deleted",
-		    json_object_new_boolean(1));
-		json_object_object_add(root, "deleted_at",
-		    json_object_new_string(now_rfc));
-		response_json(r, 200, root);
-	}
+	else
+		reply_deleted(r, "attachment_id", r->pathvars[1], now);
 }
 
 const struct route attachments_routes[] = {

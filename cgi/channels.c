@@ -11,7 +11,6 @@
 
 #include "api.h"
 #include "channels.h"
-#include "deliveries.h"
 #include "id.h"
 #include "page.h"
 #include "reply.h"
@@ -23,12 +22,6 @@ static void
 not_found(struct request *r)
 {
 	response_error(r, 404, "not_found", "No such channel.", "id");
-}
-
-static int
-delivery_id_ok(const char *s)
-{
-	return id_valid("dlv", s);
 }
 
 /* Answer 200 with the channel id as it now is (after a change). */
@@ -155,8 +148,7 @@ static void
 channels_remove(struct request *r, struct db *db)
 {
 	enum webhooks_outcome oc;
-	json_object *root;
-	char actor[128], now_rfc[VTIME_RFC3339_LEN];
+	char actor[128];
 	time_t now = time(NULL);
 	int rc;
 
@@ -166,14 +158,7 @@ channels_remove(struct request *r, struct db *db)
 		hook_failed(r, oc, rc);
 		return;
 	}
-	vtime_rfc3339(now, now_rfc, sizeof(now_rfc));
-	root = json_object_new_object();
-	json_object_object_add(root, "channel_id",
-	    json_object_new_string(r->pathvars[0]));
-	json_object_object_add(root, "deleted", json_object_new_boolean(1));
-	json_object_object_add(root, "deleted_at",
-	    json_object_new_string(now_rfc));
-	response_json(r, 200, root);
+	reply_deleted(r, "channel_id", r->pathvars[0], now);
 }
 
 /* POST /api/v1/channels/{id}/enable: one vigil-spool disabled. */
@@ -220,11 +205,7 @@ channels_test_post(struct request *r, struct db *db)
 static void
 channels_deliveries(struct request *r, struct db *db)
 {
-	struct deliveries_page p;
 	struct channel *c = NULL;
-	json_object *root;
-	const char *cursor;
-	long limit;
 	int rc;
 
 	if ((rc = channels_get(db, r->auth.tenant_id, r->pathvars[0],
@@ -236,19 +217,7 @@ channels_deliveries(struct request *r, struct db *db)
 		return;
 	}
 	channels_free(c);
-	if (params_list_cursor(r, &limit, delivery_id_ok, &cursor) != 0)
-		return;
-	if ((rc = deliveries_list(db, r->auth.tenant_id, r->pathvars[0],
-	    cursor, limit, &p)) != 0) {
-		deliveries_page_free(&p);
-		api_db_error(r, rc);
-		return;
-	}
-	root = json_object_new_object();
-	page_end(root, "deliveries", json_object_get(p.items), p.total,
-	    p.has_more, p.next_cursor);
-	deliveries_page_free(&p);
-	response_json(r, 200, root);
+	webhooks_deliveries_reply(r, db);
 }
 
 const struct route channels_routes[] = {

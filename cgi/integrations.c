@@ -115,9 +115,8 @@ integrations_list_h(struct request *r, struct db *db)
 static void
 integrations_delete_h(struct request *r, struct db *db)
 {
-	json_object *root;
 	const char *id = r->pathvars[0];
-	char actor[128], now_rfc[VTIME_RFC3339_LEN];
+	char actor[128];
 	time_t now = time(NULL);
 	int rc;
 
@@ -133,13 +132,7 @@ integrations_delete_h(struct request *r, struct db *db)
 		api_db_error(r, rc);
 		return;
 	}
-	vtime_rfc3339(now, now_rfc, sizeof(now_rfc));
-	root = json_object_new_object();
-	json_object_object_add(root, "id", json_object_new_string(id));
-	json_object_object_add(root, "deleted", json_object_new_boolean(1));
-	json_object_object_add(root, "deleted_at",
-	    json_object_new_string(now_rfc));
-	response_json(r, 200, root);
+	reply_deleted(r, "id", id, now);
 }
 
 const struct route integrations_routes[] = {

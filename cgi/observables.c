@@ -198,8 +198,7 @@ observables_suppressions_get(struct request *r, struct db *db)
 static void
 observables_suppression_delete(struct request *r, struct db *db)
 {
-	json_object *root;
-	char actor[128], now_rfc[VTIME_RFC3339_LEN];
+	char actor[128];
 	int rc;
 
 	if (reply_unknown_params(r, NULL) != 0)
@@ -216,14 +215,7 @@ observables_suppression_delete(struct request *r, struct db *db)
 		api_db_error(r, rc);
 		return;
 	}
-	vtime_rfc3339(time(NULL), now_rfc, sizeof(now_rfc));
-	root = json_object_new_object();
-	json_object_object_add(root, "id",
-	    json_object_new_string(r->pathvars[0]));
-	json_object_object_add(root, "deleted", json_object_new_boolean(1));
-	json_object_object_add(root, "deleted_at",
-	    json_object_new_string(now_rfc));
-	response_json(r, 200, root);
+	reply_deleted(r, "id", r->pathvars[0], time(NULL));
 }
 
 const struct route observables_routes[] = {

@@ -1,6 +1,7 @@
 /* reply.c: the 400s every handler shares (a bad field, an unknown query
- * parameter, a timestamp that is not RFC 3339), each written once so
- * that the wording cannot drift between resources. */
+ * parameter, a timestamp that is not RFC 3339) and the reply of a
+ * DELETE, each written once so that the wording cannot drift between
+ * resources. */
 #include "vigil.h"
 
 #include <stdio.h>
@@ -55,4 +56,18 @@ int
 reply_since(struct request *r, const char *name, time_t *out)
 {
 	return reply_time(r, name, request_param(r, name), out);
+}
+
+void
+reply_deleted(struct request *r, const char *key, const char *id,
+    time_t when)
+{
+	json_object *root = json_object_new_object();
+	char at[VTIME_RFC3339_LEN];
+
+	vtime_rfc3339(when, at, sizeof(at));
+	json_object_object_add(root, key, json_object_new_string(id));
+	json_object_object_add(root, "deleted", json_object_new_boolean(1));
+	json_object_object_add(root, "deleted_at", json_object_new_string(at));
+	response_json(r, 200, root);
 }

@@ -40,4 +40,9 @@ int	 reply_time(struct request *, const char *field, const char *s,
 /* reply_time on the query parameter name (a list's "since"). */
 int	 reply_since(struct request *, const char *name, time_t *out);
 
+/* 200 {<key>: id, deleted: true, deleted_at: when}: what every DELETE of
+ * one resource answers. */
+void	 reply_deleted(struct request *, const char *key, const char *id,
+	    time_t when);
+
 #endif

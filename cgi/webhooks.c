@@ -167,8 +167,7 @@ static void
 webhooks_remove(struct request *r, struct db *db)
 {
 	enum webhooks_outcome oc;
-	json_object *root;
-	char actor[128], now_rfc[VTIME_RFC3339_LEN];
+	char actor[128];
 	time_t now = time(NULL);
 	int rc;
 
@@ -183,14 +182,7 @@ webhooks_remove(struct request *r, struct db *db)
 		webhook_failed(r, oc, rc);
 		return;
 	}
-	vtime_rfc3339(now, now_rfc, sizeof(now_rfc));
-	root = json_object_new_object();
-	json_object_object_add(root, "webhook_id",
-	    json_object_new_string(r->pathvars[0]));
-	json_object_object_add(root, "deleted", json_object_new_boolean(1));
-	json_object_object_add(root, "deleted_at",
-	    json_object_new_string(now_rfc));
-	response_json(r, 200, root);
+	reply_deleted(r, "webhook_id", r->pathvars[0], now);
 }
 
 /* POST /api/v1/webhooks/{id}/enable: a webhook vigil-spool disabled (410,
@@ -225,15 +217,22 @@ webhooks_enable_post(struct request *r, struct db *db)
 static void
 webhooks_deliveries(struct request *r, struct db *db)
 {
-	struct deliveries_page p;
 	struct webhook *w = NULL;
-	const char *cursor;
-	long limit;
-	int rc;
 
 	if (webhook_load(r, db, &w) != 0)
 		return;
 	webhooks_free(w);
+	webhooks_deliveries_reply(r, db);
+}
+
+void
+webhooks_deliveries_reply(struct request *r, struct db *db)
+{
+	struct deliveries_page p;
+	const char *cursor;
+	long limit;
+	int rc;
+
 	if (params_list_cursor(r, &limit, delivery_id_ok, &cursor) != 0)
 		return;
 	if ((rc = deliveries_list(db, r->auth.tenant_id, r->pathvars[0],

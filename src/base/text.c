@@ -112,3 +112,14 @@ text_escape(const char *s)
 	*o = '\0';
 	return out;
 }
+
+int
+text_index(const char *s, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && i < n; i++)
+		if (strcmp(s, list[i]) == 0)
+			return (int)i;
+	return -1;
+}

@@ -20,4 +20,8 @@ size_t	 text_control(const char *s, size_t len, int multiline);
  * frees, or NULL when out of memory. Pure. */
 char	*text_escape(const char *s);
 
+/* Where s stands in list[0..n) (by strcmp): its index, or -1 if it is
+ * not there or s is NULL. For the closed sets of names a field takes. */
+int	 text_index(const char *s, const char *const *list, size_t n);
+
 #endif

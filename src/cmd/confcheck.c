@@ -376,19 +376,6 @@ check_files(struct cc *c, const struct conf *k)
 	rules_free(&rs);
 }
 
-static int
-is_migration(const char *n)
-{
-	size_t len = strlen(n), i;
-
-	if (len < 10 || strcmp(n + len - 4, ".sql") != 0 || n[4] != '_')
-		return 0;
-	for (i = 0; i < 4; i++)
-		if (n[i] < '0' || n[i] > '9')
-			return 0;
-	return 1;
-}
-
 /* Reachable, and every migration file applied. */
 static void
 check_db(struct cc *c, struct db *db)
@@ -418,7 +405,7 @@ check_db(struct cc *c, struct db *db)
 	}
 	first[0] = '\0';
 	while ((de = readdir(d)) != NULL) {
-		if (!is_migration(de->d_name))
+		if (!migrate_is_file(de->d_name))
 			continue;
 		for (i = 0; i < res->nrows; i++)
 			if (db_cell(res, i, 0) != NULL &&

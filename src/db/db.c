@@ -2346,6 +2346,19 @@ db_cell_int(const struct db_res *r, size_t row, size_t col)
 	return s ? strtoll(s, NULL, 10) : 0;
 }
 
+char *
+db_cell_dup(const struct db_res *r, size_t row, size_t col, int *oom)
+{
+	const char *s = db_cell(r, row, col);
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		*oom = 1;
+	return d;
+}
+
 /* Room in r for at least want rows; 0 or -1 (out of memory). */
 static int
 res_reserve(struct db_res *r, size_t want)

@@ -522,6 +522,9 @@ int	 db_ping(struct db *);
 void	 db_res_free(struct db_res *);
 const char *db_cell(const struct db_res *, size_t row, size_t col);
 long long db_cell_int(const struct db_res *, size_t row, size_t col);
+/* A copy of a cell for a row struct to own (free), NULL for SQL NULL;
+ * *oom set (and NULL) when the copy could not be made. */
+char	*db_cell_dup(const struct db_res *, size_t row, size_t col, int *oom);
 /* A transaction by hand (migrations, vigilctl's own). Inside a body of
  * db_tx_run they join its transaction: db_begin does nothing, db_commit
  * leaves the commit to db_tx_run, and db_rollback has it roll back once

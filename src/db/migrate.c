@@ -217,9 +217,8 @@ cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A file name of the form NNNN_word.sql; 1 if it is one. */
-static int
-is_migration(const char *n)
+int
+migrate_is_file(const char *n)
 {
 	size_t len = strlen(n), i;
 
@@ -671,7 +670,7 @@ migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
 		return MIGRATE_ERR;
 	}
 	while ((de = readdir(d)) != NULL && n < MIGRATE_MAX_FILES)
-		if (is_migration(de->d_name))
+		if (migrate_is_file(de->d_name))
 			if ((names[n] = strdup(de->d_name)) != NULL)
 				n++;
 	closedir(d);

@@ -33,6 +33,9 @@ int	 migrate_run(struct db *, const char *dir, int wait_s, FILE *out);
 int	 migrate_check(struct db *, int verbose, FILE *out);
 /* The migrations directory: $VIGIL_MIGRATIONS or PKGDATADIR/migrations. */
 const char *migrate_dir(void);
+/* 1 if a file name in that directory is a migration (NNNN_word.sql),
+ * else 0: what migrate_run applies and vigilctl config check counts. */
+int	 migrate_is_file(const char *name);
 
 /* What the check reads of a server. */
 struct migrate_server {

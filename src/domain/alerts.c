@@ -17,6 +17,7 @@
 #include "log.h"
 #include "observable.h"
 #include "page.h"
+#include "text.h"
 #include "vjson.h"
 #include "vtime.h"
 
@@ -26,12 +27,7 @@ static const char *const severities[] = { "critical", "high", "medium",
 int
 alerts_severity_valid(const char *s)
 {
-	size_t i;
-
-	for (i = 0; s != NULL && i < NELEM(severities); i++)
-		if (strcmp(s, severities[i]) == 0)
-			return 1;
-	return 0;
+	return text_index(s, severities, NELEM(severities)) >= 0;
 }
 
 int
@@ -320,12 +316,9 @@ status_static(const char *s)
 {
 	static const char *const st[] = { "triage", "escalated", "dismissed",
 	    "suppressed" };
-	size_t i;
+	int i = text_index(s, st, NELEM(st));
 
-	for (i = 0; s != NULL && i < NELEM(st); i++)
-		if (strcmp(s, st[i]) == 0)
-			return st[i];
-	return "triage";
+	return i >= 0 ? st[i] : "triage";
 }
 
 /* A distinct (type, hash) of the call, with its seq once known. */
@@ -1528,12 +1521,7 @@ static const char *const reasons[] = { "known-good", "false-positive",
 int
 alerts_reason_valid(const char *s)
 {
-	size_t i;
-
-	for (i = 0; s != NULL && i < NELEM(reasons); i++)
-		if (strcmp(s, reasons[i]) == 0)
-			return 1;
-	return 0;
+	return text_index(s, reasons, NELEM(reasons)) >= 0;
 }
 
 int
@@ -1580,21 +1568,6 @@ alerts_row_free(struct alert_row *a)
 	free(a);
 }
 
-/* A copy of cell (row, col), or NULL for SQL NULL; *bad set when out of
- * memory. */
-static char *
-cell_dup(const struct db_res *res, size_t row, size_t col, int *bad)
-{
-	const char *s = db_cell(res, row, col);
-	char *p;
-
-	if (s == NULL)
-		return NULL;
-	if ((p = dupn(s, strlen(s))) == NULL)
-		*bad = 1;
-	return p;
-}
-
 /* Row i of an ALERT_COLS result as a new alert_row; NULL when out of
  * memory. */
 static struct alert_row *
@@ -1606,30 +1579,30 @@ row_at(const struct db_res *res, size_t i)
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
 	a->seq = db_cell_int(res, i, ALERT_C_SEQ);
-	a->id = cell_dup(res, i, ALERT_C_ID, &bad);
-	a->source = cell_dup(res, i, ALERT_C_SOURCE, &bad);
-	a->external_id = cell_dup(res, i, ALERT_C_EXTERNAL, &bad);
-	a->severity = cell_dup(res, i, ALERT_C_SEVERITY, &bad);
-	a->title = cell_dup(res, i, ALERT_C_TITLE, &bad);
-	a->status = cell_dup(res, i, ALERT_C_STATUS, &bad);
-	a->detected_at = cell_dup(res, i, ALERT_C_DETECTED, &bad);
-	a->ingested_at = cell_dup(res, i, ALERT_C_INGESTED, &bad);
-	a->last_seen_at = cell_dup(res, i, ALERT_C_LAST_SEEN, &bad);
-	a->updated_at = cell_dup(res, i, ALERT_C_UPDATED, &bad);
+	a->id = db_cell_dup(res, i, ALERT_C_ID, &bad);
+	a->source = db_cell_dup(res, i, ALERT_C_SOURCE, &bad);
+	a->external_id = db_cell_dup(res, i, ALERT_C_EXTERNAL, &bad);
+	a->severity = db_cell_dup(res, i, ALERT_C_SEVERITY, &bad);
+	a->title = db_cell_dup(res, i, ALERT_C_TITLE, &bad);
+	a->status = db_cell_dup(res, i, ALERT_C_STATUS, &bad);
+	a->detected_at = db_cell_dup(res, i, ALERT_C_DETECTED, &bad);
+	a->ingested_at = db_cell_dup(res, i, ALERT_C_INGESTED, &bad);
+	a->last_seen_at = db_cell_dup(res, i, ALERT_C_LAST_SEEN, &bad);
+	a->updated_at = db_cell_dup(res, i, ALERT_C_UPDATED, &bad);
 	a->occurrences = db_cell_int(res, i, ALERT_C_OCCURRENCES);
-	a->asset = cell_dup(res, i, ALERT_C_ASSET, &bad);
-	a->raw = cell_dup(res, i, ALERT_C_RAW, &bad);
+	a->asset = db_cell_dup(res, i, ALERT_C_ASSET, &bad);
+	a->raw = db_cell_dup(res, i, ALERT_C_RAW, &bad);
 	/* "" is "not sent" (the column is NOT NULL). */
 	if (a->raw != NULL && a->raw[0] == '\0') {
 		free(a->raw);
 		a->raw = NULL;
 	}
 	a->raw_truncated = db_cell_int(res, i, ALERT_C_RAW_TRUNC) != 0;
-	a->assignee = cell_dup(res, i, ALERT_C_ASSIGNEE, &bad);
-	a->tags = cell_dup(res, i, ALERT_C_TAGS, &bad);
-	a->case_id = cell_dup(res, i, ALERT_C_CASE, &bad);
-	a->dismiss_reason = cell_dup(res, i, ALERT_C_REASON, &bad);
-	a->dismiss_comment = cell_dup(res, i, ALERT_C_COMMENT, &bad);
+	a->assignee = db_cell_dup(res, i, ALERT_C_ASSIGNEE, &bad);
+	a->tags = db_cell_dup(res, i, ALERT_C_TAGS, &bad);
+	a->case_id = db_cell_dup(res, i, ALERT_C_CASE, &bad);
+	a->dismiss_reason = db_cell_dup(res, i, ALERT_C_REASON, &bad);
+	a->dismiss_comment = db_cell_dup(res, i, ALERT_C_COMMENT, &bad);
 	if (bad || a->id == NULL || a->status == NULL) {
 		alerts_row_free(a);
 		return NULL;
@@ -1853,27 +1826,15 @@ int
 alerts_history(struct db *db, const char *tenant_id, const char *id,
     json_object **out)
 {
-	struct db_res *res = NULL;
 	struct alert_row *a = NULL;
-	json_object *arr;
-	size_t i;
 	int rc;
 
 	*out = NULL;
 	if ((rc = alerts_get(db, tenant_id, id, &a)) <= 0)
 		return rc;
 	alerts_row_free(a);
-	if ((rc = db_exec(db, SQL_ALERT_HISTORY_LIST, (struct db_val[]){
-	    DB_STR(tenant_id), DB_STR(id) }, 2, &res)) != 0)
-		return rc;
-	arr = json_object_new_array();
-	for (i = 0; i < res->nrows; i++)
-		json_object_array_add(arr, page_history_entry(res, i));
-	db_res_free(res);
-	*out = json_object_new_object();
-	json_object_object_add(*out, "alert_id", json_object_new_string(id));
-	json_object_object_add(*out, "history", arr);
-	return 1;
+	return page_history(db, SQL_ALERT_HISTORY_LIST, tenant_id, id,
+	    "alert_id", out);
 }
 
 /* The start of a change, in the caller's transaction: the tenant's row

@@ -532,7 +532,6 @@ attachments_list(struct db *db, const char *tenant_id, const char *case_id,
 {
 	struct db_res *res = NULL, *cnt = NULL;
 	json_object *items;
-	char cursor[PAGE_SEQ_CURSOR_LEN];
 	size_t n;
 	int rc;
 
@@ -548,13 +547,9 @@ attachments_list(struct db *db, const char *tenant_id, const char *case_id,
 		rc = DB_ERR;
 		goto out;
 	}
-	cursor[0] = '\0';
-	if (n > 0)
-		page_seq_cursor(db_cell_int(res, n - 1, ATTACHMENT_COL_SEQ),
-		    cursor, sizeof(cursor));
 	*out = json_object_new_object();
-	page_end(*out, "attachments", items, db_cell_int(cnt, 0, 0),
-	    res->nrows > (size_t)limit, cursor);
+	page_end_seq(*out, "attachments", items, res, limit,
+	    db_cell_int(cnt, 0, 0), ATTACHMENT_COL_SEQ);
 out:
 	db_res_free(res);
 	db_res_free(cnt);

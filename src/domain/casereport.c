@@ -95,6 +95,31 @@ md_field(struct buf *b, const char *label, const char *value)
 	return buf_puts(b, "\n");
 }
 
+/* A section of the case's linked alerts or findings, one line each:
+ * "- <id> (<severity>, <detail>): <title>". */
+static int
+md_linked(struct buf *b, const char *title, json_object *a,
+    const char *id_key, const char *detail_key)
+{
+	json_object *e;
+	size_t i;
+	int rc = buf_printf(b, "\n## %s\n\n", title);
+
+	for (i = 0; i < N(a); i++) {
+		e = json_object_array_get_idx(a, i);
+		rc |= buf_puts(b, "- ");
+		rc |= md_inline(b, S(e, id_key));
+		rc |= buf_puts(b, " (");
+		rc |= md_inline(b, S(e, "severity"));
+		rc |= buf_puts(b, ", ");
+		rc |= md_inline(b, S(e, detail_key));
+		rc |= buf_puts(b, "): ");
+		rc |= md_inline(b, S(e, "title"));
+		rc |= buf_puts(b, "\n");
+	}
+	return rc;
+}
+
 int
 casereport_markdown(json_object *c, struct buf *b)
 {
@@ -137,34 +162,9 @@ casereport_markdown(json_object *c, struct buf *b)
 		rc |= md_inline(b, S(e, "name"));
 		rc |= buf_puts(b, "\n");
 	}
-	rc |= buf_puts(b, "\n## Alerts\n\n");
-	a = A(c, "alerts");
-	for (i = 0; i < N(a); i++) {
-		e = json_object_array_get_idx(a, i);
-		rc |= buf_puts(b, "- ");
-		rc |= md_inline(b, S(e, "alert_id"));
-		rc |= buf_puts(b, " (");
-		rc |= md_inline(b, S(e, "severity"));
-		rc |= buf_puts(b, ", ");
-		rc |= md_inline(b, S(e, "source"));
-		rc |= buf_puts(b, "): ");
-		rc |= md_inline(b, S(e, "title"));
-		rc |= buf_puts(b, "\n");
-	}
-	rc |= buf_puts(b, "\n## Findings\n\n");
-	a = A(c, "findings");
-	for (i = 0; i < N(a); i++) {
-		e = json_object_array_get_idx(a, i);
-		rc |= buf_puts(b, "- ");
-		rc |= md_inline(b, S(e, "finding_id"));
-		rc |= buf_puts(b, " (");
-		rc |= md_inline(b, S(e, "severity"));
-		rc |= buf_puts(b, ", ");
-		rc |= md_inline(b, S(e, "state"));
-		rc |= buf_puts(b, "): ");
-		rc |= md_inline(b, S(e, "title"));
-		rc |= buf_puts(b, "\n");
-	}
+	rc |= md_linked(b, "Alerts", A(c, "alerts"), "alert_id", "source");
+	rc |= md_linked(b, "Findings", A(c, "findings"), "finding_id",
+	    "state");
 	rc |= buf_puts(b, "\n## Observables\n\n");
 	a = A(c, "observables");
 	if (N(a) > 0)

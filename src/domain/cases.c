@@ -13,6 +13,7 @@
 #include "events.h"
 #include "id.h"
 #include "log.h"
+#include "page.h"
 #include "text.h"
 #include "vtime.h"
 
@@ -270,20 +271,7 @@ static int
 case_lock(struct db *db, const char *tenant_id, const char *id,
     struct db_res **res)
 {
-	int rc;
-
-	*res = NULL;
-	if (!id_valid("case", id))
-		return 0;
-	if ((rc = db_exec(db, SQL_CASE_LOCK, (struct db_val[]){
-	    DB_STR(tenant_id), DB_STR(id) }, 2, res)) != 0)
-		return rc;
-	if ((*res)->nrows == 0) {
-		db_res_free(*res);
-		*res = NULL;
-		return 0;
-	}
-	return 1;
+	return page_tenant_row(db, SQL_CASE_LOCK, "case", tenant_id, id, res);
 }
 
 /* Read a case back (inside the transaction, after a change). */
@@ -482,15 +470,9 @@ cases_full(struct db *db, const char *tenant_id, const char *id,
 	int rc;
 
 	*out = NULL;
-	if (!id_valid("case", id))
-		return 0;
-	if ((rc = db_exec(db, SQL_CASE_GET, (struct db_val[]){
-	    DB_STR(tenant_id), DB_STR(id) }, 2, &res)) != 0)
+	if ((rc = page_tenant_row(db, SQL_CASE_GET, "case", tenant_id, id,
+	    &res)) <= 0)
 		return rc;
-	if (res->nrows == 0) {
-		db_res_free(res);
-		return 0;
-	}
 	c = case_json(res, 0);
 	seq = db_cell_int(res, 0, CASE_COL_SEQ);
 	db_res_free(res);

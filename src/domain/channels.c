@@ -17,6 +17,7 @@
 #include "log.h"
 #include "netguard.h"
 #include "sign.h"
+#include "text.h"
 #include "webhooks.h"
 
 /* The columns of db.c's CHANNEL_COLS. */
@@ -64,12 +65,7 @@ channels_id_ok(const char *s)
 int
 channels_severity_rank(const char *s)
 {
-	size_t i;
-
-	for (i = 0; s != NULL && i < NELEM(severities); i++)
-		if (strcmp(s, severities[i]) == 0)
-			return (int)i;
-	return -1;
+	return text_index(s, severities, NELEM(severities));
 }
 
 void

@@ -10,6 +10,7 @@
 #include "events.h"
 #include "id.h"
 #include "log.h"
+#include "text.h"
 #include "vjson.h"
 #include "vtime.h"
 
@@ -95,23 +96,12 @@ events_type(const char *name)
 	return NULL;
 }
 
-static int
-listed(const char *s, const char *const *list, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(s, list[i]) == 0)
-			return 1;
-	return 0;
-}
-
 int
 events_subscription_valid(const char *s)
 {
 	return s != NULL && (events_type(s) != NULL ||
-	    listed(s, events_subscription_patterns,
-	    events_nsubscription_patterns));
+	    text_index(s, events_subscription_patterns,
+	    events_nsubscription_patterns) >= 0);
 }
 
 int
@@ -219,7 +209,8 @@ events_filter_parse(const char *type, struct events_filter *f)
 		f->type = type;
 		return 0;
 	}
-	if (!listed(type, events_filter_patterns, events_nfilter_patterns))
+	if (text_index(type, events_filter_patterns,
+	    events_nfilter_patterns) < 0)
 		return -1;
 	/* "finding.*": the types starting "finding." */
 	snprintf(f->prefix, sizeof(f->prefix), "%.*s",

@@ -810,9 +810,6 @@ findings_history(struct db *db, const char *tenant_id, const char *id,
     json_object **out)
 {
 	struct finding_row *row = NULL;
-	struct db_res *res = NULL;
-	json_object *arr;
-	size_t i;
 	int rc;
 
 	*out = NULL;
@@ -820,17 +817,8 @@ findings_history(struct db *db, const char *tenant_id, const char *id,
 	if ((rc = findings_load(db, tenant_id, id, 0, &row)) <= 0)
 		return rc;
 	findings_row_free(row);
-	if ((rc = db_exec(db, SQL_HISTORY_LIST, (struct db_val[]){
-	    DB_STR(tenant_id), DB_STR(id) }, 2, &res)) != 0)
-		return rc;
-	arr = json_object_new_array();
-	for (i = 0; i < res->nrows; i++)
-		json_object_array_add(arr, page_history_entry(res, i));
-	db_res_free(res);
-	*out = json_object_new_object();
-	json_object_object_add(*out, "finding_id", json_object_new_string(id));
-	json_object_object_add(*out, "history", arr);
-	return 1;
+	return page_history(db, SQL_HISTORY_LIST, tenant_id, id,
+	    "finding_id", out);
 }
 
 int

@@ -930,57 +930,32 @@ imports_get(struct db *db, const char *tenant_id, const char *id,
 	int rc;
 
 	*out = NULL;
-	if (!id_valid("imp", id))
-		return 0;
-	if ((rc = db_exec(db, SQL_IMPORT_GET, (struct db_val[]){
-	    DB_STR(tenant_id), DB_STR(id) }, 2, &res)) != 0)
+	if ((rc = page_tenant_row(db, SQL_IMPORT_GET, "imp", tenant_id, id,
+	    &res)) <= 0)
 		return rc;
-	if (res->nrows == 1)
-		*out = import_json(res, 0);
-	rc = res->nrows == 1;
+	*out = import_json(res, 0);
 	db_res_free(res);
-	return rc;
+	return 1;
+}
+
+/* An import as the list shows it: the per-item errors are left to
+ * GET /imports/{id}. */
+static json_object *
+import_item_json(const struct db_res *res, size_t i)
+{
+	json_object *o = import_json(res, i);
+
+	json_object_object_del(o, "errors");
+	return o;
 }
 
 int
 imports_list(struct db *db, const char *tenant_id, long long before,
     long limit, json_object **out)
 {
-	struct db_res *res = NULL, *cnt = NULL;
-	json_object *items;
-	char cursor[PAGE_SEQ_CURSOR_LEN];
-	size_t i, n;
-	int rc;
-
-	*out = NULL;
-	if ((rc = db_exec(db, SQL_IMPORT_COUNT, (struct db_val[]){
-	    DB_STR(tenant_id) }, 1, &cnt)) != 0)
-		return rc;
-	if ((rc = db_exec(db, SQL_IMPORT_LIST, (struct db_val[]){
-	    DB_STR(tenant_id), DB_INT(before), DB_INT(limit + 1) }, 3,
-	    &res)) != 0) {
-		db_res_free(cnt);
-		return rc;
-	}
-	items = json_object_new_array();
-	n = page_rows(res, limit);
-	for (i = 0; i < n; i++) {
-		json_object *o = import_json(res, i);
-
-		/* the list leaves the per-item errors to GET /imports/{id} */
-		json_object_object_del(o, "errors");
-		json_object_array_add(items, o);
-	}
-	cursor[0] = '\0';
-	if (n > 0)
-		page_seq_cursor(db_cell_int(res, n - 1, IMP_C_SEQ), cursor,
-		    sizeof(cursor));
-	*out = json_object_new_object();
-	page_end(*out, "imports", items, db_cell_int(cnt, 0, 0),
-	    res->nrows > n, cursor);
-	db_res_free(res);
-	db_res_free(cnt);
-	return 0;
+	return page_tenant_list(db, SQL_IMPORT_COUNT, SQL_IMPORT_LIST,
+	    tenant_id, before, limit, "imports", import_item_json, IMP_C_SEQ,
+	    out);
 }
 
 json_object *

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "db.h"
+#include "id.h"
 #include "page.h"
 #include "vtime.h"
 
@@ -39,6 +40,96 @@ page_end_res(json_object *root, const char *name, json_object *items,
 		cursor = "";
 	page_end(root, name, items, total, res->nrows > (size_t)limit,
 	    cursor);
+}
+
+void
+page_end_seq(json_object *root, const char *name, json_object *items,
+    const struct db_res *res, long limit, long long total, size_t seq_col)
+{
+	size_t n = page_rows(res, limit);
+	char cursor[PAGE_SEQ_CURSOR_LEN];
+
+	cursor[0] = '\0';
+	if (n > 0)
+		page_seq_cursor(db_cell_int(res, n - 1, seq_col), cursor,
+		    sizeof(cursor));
+	page_end(root, name, items, total, res->nrows > n, cursor);
+}
+
+int
+page_tenant_list(struct db *db, enum db_stmt count_stmt,
+    enum db_stmt list_stmt, const char *tenant_id, long long before,
+    long limit, const char *name,
+    json_object *(*row)(const struct db_res *, size_t), size_t seq_col,
+    json_object **out)
+{
+	struct db_res *res = NULL, *cnt = NULL;
+	json_object *items;
+	size_t i, n;
+	int rc;
+
+	*out = NULL;
+	if ((rc = db_exec(db, count_stmt, (struct db_val[]){
+	    DB_STR(tenant_id) }, 1, &cnt)) != 0)
+		return rc;
+	if ((rc = db_exec(db, list_stmt, (struct db_val[]){
+	    DB_STR(tenant_id), DB_INT(before), DB_INT(limit + 1) }, 3,
+	    &res)) != 0) {
+		db_res_free(cnt);
+		return rc;
+	}
+	items = json_object_new_array();
+	n = page_rows(res, limit);
+	for (i = 0; i < n; i++)
+		json_object_array_add(items, row(res, i));
+	*out = json_object_new_object();
+	page_end_seq(*out, name, items, res, limit, db_cell_int(cnt, 0, 0),
+	    seq_col);
+	db_res_free(res);
+	db_res_free(cnt);
+	return 0;
+}
+
+int
+page_tenant_row(struct db *db, enum db_stmt stmt, const char *prefix,
+    const char *tenant_id, const char *id, struct db_res **res)
+{
+	int rc;
+
+	*res = NULL;
+	if (!id_valid(prefix, id))
+		return 0;
+	if ((rc = db_exec(db, stmt, (struct db_val[]){ DB_STR(tenant_id),
+	    DB_STR(id) }, 2, res)) != 0)
+		return rc;
+	if ((*res)->nrows == 0) {
+		db_res_free(*res);
+		*res = NULL;
+		return 0;
+	}
+	return 1;
+}
+
+int
+page_history(struct db *db, enum db_stmt stmt, const char *tenant_id,
+    const char *id, const char *key, json_object **out)
+{
+	struct db_res *res = NULL;
+	json_object *arr;
+	size_t i;
+	int rc;
+
+	if ((rc = db_exec(db, stmt, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(id) }, 2, &res)) != 0)
+		return rc;
+	arr = json_object_new_array();
+	for (i = 0; i < res->nrows; i++)
+		json_object_array_add(arr, page_history_entry(res, i));
+	db_res_free(res);
+	*out = json_object_new_object();
+	json_object_object_add(*out, key, json_object_new_string(id));
+	json_object_object_add(*out, "history", arr);
+	return 1;
 }
 
 void

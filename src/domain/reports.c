@@ -17,6 +17,7 @@
 #include "page.h"
 #include "reportdoc.h"
 #include "reports.h"
+#include "text.h"
 #include "vjson.h"
 #include "vtime.h"
 
@@ -30,17 +31,6 @@ static const char *const types[] = { "compliance", "executive",
 static const char *const formats[] = { "json", "csv", "html", "pdf",
     "xlsx" };
 static const char *const papers[] = { "a4", "letter" };
-
-static int
-one_of(const char *s, const char *const *names, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(s, names[i]) == 0)
-			return 1;
-	return 0;
-}
 
 const char *
 reports_content_type(const char *format)
@@ -100,7 +90,7 @@ enum_field(json_object *body, const char *field, int required,
 {
 	int rc = vjson_get_string(body, field, required, 1, 32, out, err);
 
-	if (rc < 0 || (rc == 1 && !one_of(*out, names, n)))
+	if (rc < 0 || (rc == 1 && text_index(*out, names, n) < 0))
 		return bad(err, field, msg);
 	return 0;
 }
@@ -335,52 +325,20 @@ reports_get(struct db *db, const char *tenant_id, const char *id,
 	int rc;
 
 	*out = NULL;
-	if (!id_valid("rpt", id))
-		return 0;
-	if ((rc = db_exec(db, SQL_REPORT_GET, (struct db_val[]){
-	    DB_STR(tenant_id), DB_STR(id) }, 2, &res)) != 0)
+	if ((rc = page_tenant_row(db, SQL_REPORT_GET, "rpt", tenant_id, id,
+	    &res)) <= 0)
 		return rc;
-	if (res->nrows == 1)
-		*out = report_json(res, 0);
-	rc = res->nrows == 1;
+	*out = report_json(res, 0);
 	db_res_free(res);
-	return rc;
+	return 1;
 }
 
 int
 reports_list(struct db *db, const char *tenant_id, long long before,
     long limit, json_object **out)
 {
-	struct db_res *res = NULL, *cnt = NULL;
-	json_object *items;
-	char cursor[PAGE_SEQ_CURSOR_LEN];
-	size_t i, n;
-	int rc;
-
-	*out = NULL;
-	if ((rc = db_exec(db, SQL_REPORT_COUNT, (struct db_val[]){
-	    DB_STR(tenant_id) }, 1, &cnt)) != 0)
-		return rc;
-	if ((rc = db_exec(db, SQL_REPORT_LIST, (struct db_val[]){
-	    DB_STR(tenant_id), DB_INT(before), DB_INT(limit + 1) }, 3,
-	    &res)) != 0) {
-		db_res_free(cnt);
-		return rc;
-	}
-	items = json_object_new_array();
-	n = page_rows(res, limit);
-	for (i = 0; i < n; i++)
-		json_object_array_add(items, report_json(res, i));
-	cursor[0] = '\0';
-	if (n > 0)
-		page_seq_cursor(db_cell_int(res, n - 1, RPT_C_SEQ), cursor,
-		    sizeof(cursor));
-	*out = json_object_new_object();
-	page_end(*out, "reports", items, db_cell_int(cnt, 0, 0),
-	    res->nrows > (size_t)limit, cursor);
-	db_res_free(res);
-	db_res_free(cnt);
-	return 0;
+	return page_tenant_list(db, SQL_REPORT_COUNT, SQL_REPORT_LIST,
+	    tenant_id, before, limit, "reports", report_json, RPT_C_SEQ, out);
 }
 
 int

@@ -51,19 +51,6 @@ integrations_free(struct integration *in)
 	free(in);
 }
 
-/* A copy of a cell (NULL stays NULL); *oom set when a copy failed. */
-static char *
-cell_dup(const struct db_res *res, size_t i, size_t col, int *oom)
-{
-	const char *s = db_cell(res, i, col);
-	char *d;
-
-	if (s == NULL)
-		return NULL;
-	if ((d = strdup(s)) == NULL)
-		*oom = 1;
-	return d;
-}
 
 /* Row i of an INTEGRATION_COLS result as a new integration, or NULL when
  * out of memory. */
@@ -75,14 +62,14 @@ row_at(const struct db_res *res, size_t i)
 
 	if ((in = calloc(1, sizeof(*in))) == NULL)
 		return NULL;
-	in->id = cell_dup(res, i, INTEGRATION_C_ID, &oom);
-	in->tenant_id = cell_dup(res, i, INTEGRATION_C_TENANT, &oom);
-	in->type = cell_dup(res, i, INTEGRATION_C_TYPE, &oom);
-	in->name = cell_dup(res, i, INTEGRATION_C_NAME, &oom);
-	in->config = cell_dup(res, i, INTEGRATION_C_CONFIG, &oom);
-	in->created_at = cell_dup(res, i, INTEGRATION_C_CREATED, &oom);
-	in->deleted_at = cell_dup(res, i, INTEGRATION_C_DELETED, &oom);
-	in->last_scan_at = cell_dup(res, i, INTEGRATION_C_LAST_SCAN, &oom);
+	in->id = db_cell_dup(res, i, INTEGRATION_C_ID, &oom);
+	in->tenant_id = db_cell_dup(res, i, INTEGRATION_C_TENANT, &oom);
+	in->type = db_cell_dup(res, i, INTEGRATION_C_TYPE, &oom);
+	in->name = db_cell_dup(res, i, INTEGRATION_C_NAME, &oom);
+	in->config = db_cell_dup(res, i, INTEGRATION_C_CONFIG, &oom);
+	in->created_at = db_cell_dup(res, i, INTEGRATION_C_CREATED, &oom);
+	in->deleted_at = db_cell_dup(res, i, INTEGRATION_C_DELETED, &oom);
+	in->last_scan_at = db_cell_dup(res, i, INTEGRATION_C_LAST_SCAN, &oom);
 	if (oom || in->id == NULL || in->tenant_id == NULL ||
 	    in->type == NULL || in->name == NULL) {
 		integrations_free(in);

@@ -37,20 +37,8 @@ static int
 row_load(struct db *db, const char *tenant_id, const char *id,
     struct db_res **res)
 {
-	int rc;
-
-	*res = NULL;
-	if (!id_valid("scn", id))
-		return 0;
-	if ((rc = db_exec(db, SQL_SCAN_GET_TENANT, (struct db_val[]){
-	    DB_STR(tenant_id), DB_STR(id) }, 2, res)) != 0)
-		return rc;
-	if ((*res)->nrows == 0) {
-		db_res_free(*res);
-		*res = NULL;
-		return 0;
-	}
-	return 1;
+	return page_tenant_row(db, SQL_SCAN_GET_TENANT, "scn", tenant_id, id,
+	    res);
 }
 
 int

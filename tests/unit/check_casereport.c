@@ -55,6 +55,9 @@ START_TEST(test_casereport_markdown)
 	ck_assert_ptr_nonnull(strstr(b.data, "| url | http://x/\\|y |"));
 	ck_assert_ptr_nonnull(strstr(b.data, "- **Verdict:** true\\_positive"));
 	ck_assert_ptr_nonnull(strstr(b.data, "- **Assignee:** \\-\n"));
+	/* the linked alerts and findings, one line each */
+	ck_assert_ptr_nonnull(strstr(b.data, "\n## Alerts\n\n- alert\\_01 "
+	    "(high, edr): a b\n\n## Findings\n\n\n## Observables\n"));
 	buf_free(&b);
 	json_object_put(c);
 }

@@ -3,6 +3,8 @@
 #include "vigil.h"
 
 #include <check.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <mysql.h>
 #include <errmsg.h>
@@ -115,6 +117,47 @@ START_TEST(test_migrate_judge)
 }
 END_TEST
 
+/* A cell copied for a row struct: NULL stays NULL, out of range is
+ * NULL, neither counts as out of memory. */
+START_TEST(test_db_cell_dup)
+{
+	static char *cells[] = { "alert", NULL };
+	unsigned long lens[2] = { 5, 0 };
+	struct db_res r;
+	int oom = 0;
+	char *d;
+
+	memset(&r, 0, sizeof(r));
+	r.nrows = 1;
+	r.ncols = 2;
+	r.cells = cells;
+	r.lens = lens;
+	d = db_cell_dup(&r, 0, 0, &oom);
+	ck_assert_str_eq(d, "alert");
+	ck_assert_ptr_ne(d, cells[0]);
+	free(d);
+	ck_assert_ptr_null(db_cell_dup(&r, 0, 1, &oom));
+	ck_assert_ptr_null(db_cell_dup(&r, 1, 0, &oom));
+	ck_assert_int_eq(oom, 0);
+}
+END_TEST
+
+/* What migrate applies and config check counts: NNNN_word.sql only. */
+START_TEST(test_migrate_is_file)
+{
+	ck_assert_int_eq(migrate_is_file("0001_init.sql"), 1);
+	ck_assert_int_eq(migrate_is_file("0045_cli.sql"), 1);
+	ck_assert_int_eq(migrate_is_file("0001_init.sql~"), 0);
+	ck_assert_int_eq(migrate_is_file("0001_init.SQL"), 0);
+	ck_assert_int_eq(migrate_is_file("001_init.sql"), 0);
+	ck_assert_int_eq(migrate_is_file("00a1_init.sql"), 0);
+	ck_assert_int_eq(migrate_is_file("0001init.sql"), 0);
+	ck_assert_int_eq(migrate_is_file("0001_.sql"), 0);
+	ck_assert_int_eq(migrate_is_file(".sql"), 0);
+	ck_assert_int_eq(migrate_is_file("README"), 0);
+}
+END_TEST
+
 Suite *
 db_suite(void)
 {
@@ -123,6 +166,8 @@ db_suite(void)
 
 	tcase_add_test(tc, test_db_error_code);
 	tcase_add_test(tc, test_migrate_judge);
+	tcase_add_test(tc, test_db_cell_dup);
+	tcase_add_test(tc, test_migrate_is_file);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -105,6 +105,39 @@ START_TEST(test_page_end_res)
 }
 END_TEST
 
+START_TEST(test_page_end_seq)
+{
+	static char *seqs[] = { "17", "12", "9" };
+	struct db_res r;
+	size_t lens[3] = { 0 };
+	json_object *o;
+
+	memset(&r, 0, sizeof(r));
+	r.ncols = 1;
+	r.cells = seqs;
+	r.lens = lens;
+	/* limit + 1 rows: the "s<seq>" cursor of the last row shown. */
+	r.nrows = 3;
+	o = json_object_new_object();
+	page_end_seq(o, "imports", json_object_new_array(), &r, 2, 5, 0);
+	ck_assert_str_eq(text(o), "{\"imports\":[],\"total\":5,"
+	    "\"has_more\":true,\"next_cursor\":\"s12\"}");
+	json_object_put(o);
+	/* The last page, and no rows at all: no cursor. */
+	o = json_object_new_object();
+	page_end_seq(o, "reports", json_object_new_array(), &r, 3, 3, 0);
+	ck_assert_str_eq(text(o), "{\"reports\":[],\"total\":3,"
+	    "\"has_more\":false,\"next_cursor\":null}");
+	json_object_put(o);
+	r.nrows = 0;
+	o = json_object_new_object();
+	page_end_seq(o, "x", json_object_new_array(), &r, 1, 0, 0);
+	ck_assert_str_eq(text(o), "{\"x\":[],\"total\":0,"
+	    "\"has_more\":false,\"next_cursor\":null}");
+	json_object_put(o);
+}
+END_TEST
+
 START_TEST(test_page_seq_cursor)
 {
 	char c[PAGE_SEQ_CURSOR_LEN];
@@ -124,6 +157,7 @@ page_suite(void)
 
 	tcase_add_test(tc, test_page_end);
 	tcase_add_test(tc, test_page_end_res);
+	tcase_add_test(tc, test_page_end_seq);
 	tcase_add_test(tc, test_page_seq_cursor);
 	suite_add_tcase(s, tc);
 	return s;

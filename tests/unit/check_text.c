@@ -48,6 +48,20 @@ START_TEST(test_text_control)
 }
 END_TEST
 
+START_TEST(test_text_index)
+{
+	static const char *const sev[] = { "critical", "high", "low" };
+
+	ck_assert_int_eq(text_index("critical", sev, 3), 0);
+	ck_assert_int_eq(text_index("low", sev, 3), 2);
+	ck_assert_int_eq(text_index("medium", sev, 3), -1);
+	ck_assert_int_eq(text_index("High", sev, 3), -1);
+	ck_assert_int_eq(text_index("", sev, 3), -1);
+	ck_assert_int_eq(text_index(NULL, sev, 3), -1);
+	ck_assert_int_eq(text_index("low", sev, 2), -1);
+}
+END_TEST
+
 START_TEST(test_text_escape)
 {
 	static const struct {
@@ -96,6 +110,7 @@ text_suite(void)
 
 	tcase_add_test(tc, test_text_control);
 	tcase_add_test(tc, test_text_escape);
+	tcase_add_test(tc, test_text_index);
 	suite_add_tcase(s, tc);
 	return s;
 }
