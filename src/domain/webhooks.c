@@ -702,6 +702,9 @@ webhooks_tx(struct db *db, void *arg)
 	return 1;
 }
 
+/* Runs t (its inputs set, the rest zero) in db_tx_run: its outcome, the
+ * webhook in *out (the caller frees it; freed here when out is NULL) and
+ * a failure's DB_* code in *rc. */
 static enum webhooks_outcome
 webhooks_run(struct db *db, struct webhooks_tx *t, struct webhook **out,
     int *rc)
@@ -730,15 +733,10 @@ webhooks_create(struct db *db, const char *tenant_id,
     const struct webhooks_new *in, const char *actor, time_t now,
     struct webhook **out, struct vjson_err *err, int *rc)
 {
-	struct webhooks_tx t;
+	struct webhooks_tx t = { .kind = WH_TX_CREATE,
+	    .tenant_id = tenant_id, .in = in, .actor = actor, .now = now,
+	    .err = err };
 
-	memset(&t, 0, sizeof(t));
-	t.kind = WH_TX_CREATE;
-	t.tenant_id = tenant_id;
-	t.in = in;
-	t.actor = actor;
-	t.now = now;
-	t.err = err;
 	return webhooks_run(db, &t, out, rc);
 }
 
@@ -746,14 +744,9 @@ enum webhooks_outcome
 webhooks_delete(struct db *db, const char *tenant_id, const char *id,
     const char *actor, time_t now, int *rc)
 {
-	struct webhooks_tx t;
+	struct webhooks_tx t = { .kind = WH_TX_DELETE,
+	    .tenant_id = tenant_id, .id = id, .actor = actor, .now = now };
 
-	memset(&t, 0, sizeof(t));
-	t.kind = WH_TX_DELETE;
-	t.tenant_id = tenant_id;
-	t.id = id;
-	t.actor = actor;
-	t.now = now;
 	return webhooks_run(db, &t, NULL, rc);
 }
 
@@ -761,13 +754,9 @@ enum webhooks_outcome
 webhooks_enable(struct db *db, const char *tenant_id, const char *id,
     const char *actor, struct webhook **out, int *rc)
 {
-	struct webhooks_tx t;
+	struct webhooks_tx t = { .kind = WH_TX_ENABLE,
+	    .tenant_id = tenant_id, .id = id, .actor = actor };
 
-	memset(&t, 0, sizeof(t));
-	t.kind = WH_TX_ENABLE;
-	t.tenant_id = tenant_id;
-	t.id = id;
-	t.actor = actor;
 	return webhooks_run(db, &t, out, rc);
 }
 
@@ -775,14 +764,9 @@ enum webhooks_outcome
 webhooks_test(struct db *db, const char *tenant_id, const char *id,
     const char *actor, time_t now, char *event_id, int *rc)
 {
-	struct webhooks_tx t;
+	struct webhooks_tx t = { .kind = WH_TX_TEST,
+	    .tenant_id = tenant_id, .id = id, .actor = actor, .now = now,
+	    .event_id = event_id };
 
-	memset(&t, 0, sizeof(t));
-	t.kind = WH_TX_TEST;
-	t.tenant_id = tenant_id;
-	t.id = id;
-	t.actor = actor;
-	t.now = now;
-	t.event_id = event_id;
 	return webhooks_run(db, &t, NULL, rc);
 }
