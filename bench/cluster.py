@@ -53,7 +53,6 @@ in about 30 s, 100 cells of 3 s, the checks).
 import json
 import os
 import pwd
-import re
 import shutil
 import signal
 import statistics
@@ -70,6 +69,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "cluster"))
 import stack  # noqa: E402
 import cluster as cl  # noqa: E402
 import alerts as benchalerts  # noqa: E402  (bench/alerts.py's alerts)
+import wrkrun  # noqa: E402
 from stack import StackError, log, which  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_CLUSTER_RUNS", "5"))
@@ -112,45 +112,6 @@ end
 def loadavg():
     with open("/proc/loadavg") as f:
         return f.read().split()[0]
-
-
-def cpu_ticks(pids):
-    total = 0
-    for pid in pids:
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
-
-
-def wrk(url, key, script, connections, duration, pids):
-    """(requests/s, p99 ms, non-2xx, CPU ticks of each group of pids,
-    requests)."""
-    argv = ["wrk", "-t2", "-c%d" % connections, "-d%ds" % duration,
-            "--timeout", "10s", "--latency", "-s", script,
-            "-H", "X-API-Key: " + key,
-            "-H", "Content-Type: application/json", url]
-    t0 = {g: cpu_ticks(p) for g, p in pids.items()}
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=duration
-                       + 60)
-    ticks = {g: cpu_ticks(p) - t0[g] for g, p in pids.items()}
-    if r.returncode != 0:
-        raise StackError("wrk: exit %d: %s" % (r.returncode, r.stderr))
-    out = r.stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    n = int(re.search(r"(\d+) requests in", out).group(1))
-    m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
-    p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[
-        m.group(2)] if m else float("nan")
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    errs = re.search(r"Socket errors:.*", out)
-    nbad = int(bad.group(1)) if bad else 0
-    if errs:
-        nbad += sum(int(x) for x in re.findall(r"\d+", errs.group(0)))
-    return rps, p99, nbad, ticks, n
 
 
 class Bench:
@@ -416,8 +377,12 @@ http {{
         conns = BATCH_CONNECTIONS if workload == "batch" else CONNECTIONS
         ws0 = self.replicated() if backend == "galera" else 0
         ab0 = self.aborts(backend)
-        rps, p99, bad, ticks, n = wrk(url, b["key"], self.script(
-            workload, backend, tag), conns, DURATION, self.pids(backend))
+        r = wrkrun.run(url, b["key"], conns, DURATION, self.pids(backend),
+                       script=self.script(workload, backend, tag),
+                       headers=["Content-Type: application/json"],
+                       timeout="10s")
+        rps, p99, bad, ticks, n = r.rps, r.p99, r.non2xx + r.errors, \
+            r.ticks, r.n
         per = BATCH if workload == "batch" else 1
         # What the writer sent the other nodes (and what their gcaches
         # keep for IST), per request (per alert for ingest).

@@ -44,6 +44,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "integration"))
 
 import stack  # noqa: E402
+from wrkrun import cpu_ticks  # noqa: E402
 
 ALERTS = int(os.environ.get("BENCH_OBS_ALERTS", "1000000"))
 RUNS = int(os.environ.get("BENCH_OBS_RUNS", "5"))
@@ -152,19 +153,6 @@ def load(st, tid):
     for tbl in ("observables", "alerts", "alert_observables", "cases",
                 "case_observables", "observable_alert_counts"):
         sql(st, "ANALYZE TABLE " + tbl)
-
-
-def cpu_ticks(pids):
-    """utime + stime of the processes, in clock ticks."""
-    total = 0
-    for pid in pids:
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
 
 
 RANDOM_IP_LUA = """

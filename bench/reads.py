@@ -21,7 +21,6 @@ BENCH_CONNECTIONS, BENCH_WORKERS (4). Use a release build.
 """
 
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -33,6 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "integration"))
 
 import stack  # noqa: E402
+import wrkrun  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_READS_ROWS", "1000000"))
 RUNS = int(os.environ.get("BENCH_READS_RUNS", "5"))
@@ -189,36 +189,12 @@ def recount(st, tid):
             for what, a, b in pairs]
 
 
-def cpu_ticks(pids):
-    """utime + stime of the processes, in clock ticks."""
-    total = 0
-    for pid in pids:
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
-
-
 def wrk(url, key, pids):
     """(req/s, p99 ms, non-2xx, CPU ms per request of pids): the CPU per
     request is what the machine's other load does not change much."""
-    argv = ["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % DURATION,
-            "--latency", "-H", "X-API-Key: " + key, url]
-    t0 = cpu_ticks(pids)
-    out = subprocess.run(argv, capture_output=True, text=True,
-                         check=True).stdout
-    ticks = cpu_ticks(pids) - t0
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    n = int(re.search(r"(\d+) requests in", out).group(1))
-    m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
-    p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[
-        m.group(2)]
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    cpu = 1000.0 * ticks / os.sysconf("SC_CLK_TCK") / max(n, 1)
-    return rps, p99, int(bad.group(1)) if bad else 0, cpu
+    r = wrkrun.run(url, key, CONNECTIONS, DURATION, {"server": pids})
+    cpu = 1000.0 * r.ticks["server"] / os.sysconf("SC_CLK_TCK") / max(r.n, 1)
+    return r.rps, r.p99, r.non2xx, cpu
 
 
 def explains(tid):

@@ -64,6 +64,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "integration"))
 
 import stack  # noqa: E402
+from wrkrun import cpu_ticks  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 DURATION = int(os.environ.get("BENCH_DURATION", "5"))
@@ -153,19 +154,6 @@ function request()
         nil, '%s')
 end
 """ % (THREADS, body))
-
-
-def cpu_ticks(pids):
-    """User plus system CPU clock ticks the processes pids have used."""
-    total = 0
-    for pid in pids:
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
 
 
 def with_children(pid):

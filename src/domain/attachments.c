@@ -578,6 +578,7 @@ delete_once(struct db *db, const char *tenant_id, const char *case_id,
     const char *id, const char *actor, time_t now, int *rc)
 {
 	struct attachment *a = NULL;
+	json_object *detail;
 	char now_sql[VTIME_SQL_LEN];
 	unsigned long long deleted;
 	int found;
@@ -586,12 +587,10 @@ delete_once(struct db *db, const char *tenant_id, const char *case_id,
 	if (!id_valid("case", case_id) || !id_valid("att", id))
 		return ATTACHMENTS_NOT_FOUND;
 	vtime_sql(now, now_sql, sizeof(now_sql));
-	if ((*rc = db_begin(db)) != 0 ||
-	    (*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+	if ((*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
 	    DB_STR(tenant_id) }, 1, NULL)) != 0)
 		goto fail;
 	if ((found = attachments_get(db, tenant_id, case_id, id, &a)) != 1) {
-		db_rollback(db);
 		*rc = found < 0 ? found : 0;
 		return found == 0 ? ATTACHMENTS_NOT_FOUND :
 		    ATTACHMENTS_DB_ERROR;
@@ -602,28 +601,32 @@ delete_once(struct db *db, const char *tenant_id, const char *case_id,
 		goto fail;
 	if (deleted == 0) {
 		/* Another request deleted it first. */
-		db_rollback(db);
 		attachments_free(a);
 		return ATTACHMENTS_NOT_FOUND;
 	}
 	if ((*rc = db_exec(db, SQL_ATTACHMENT_CHUNKS_DELETE, (struct db_val[]){
 	    DB_STR(tenant_id), DB_STR(id) }, 2, NULL)) != 0 ||
 	    (*rc = timeline(db, tenant_id, a, "attachment_deleted", actor,
-	    now_sql)) != 0 ||
-	    (*rc = audit_commit(db, tenant_id, actor, "attachment.delete", id,
-	    change_detail(a, 1))) != 0)
+	    now_sql)) != 0)
+		goto fail;
+	detail = change_detail(a, 1);
+	*rc = audit_append(db, tenant_id, actor, "attachment.delete", id,
+	    detail);
+	json_object_put(detail);
+	if (*rc != 0)
 		goto fail;
 	attachments_free(a);
 	return ATTACHMENTS_OK;
 fail:
-	db_rollback(db);
 	attachments_free(a);
 	return ATTACHMENTS_DB_ERROR;
 }
 
-/* attachments_delete runs delete_once in db_tx_run (its begin, rollback and
- * commit join that transaction), replayed whole after a deadlock or a
- * certification failure; each run starts from the inputs. */
+/* attachments_delete runs delete_once as the body of db_tx_run, which
+ * commits when the outcome is ATTACHMENTS_OK and rolls back otherwise, and
+ * replays it whole after a deadlock or a certification failure; each run
+ * starts from the inputs. (An upload, above, is a transaction of its own
+ * across several calls: attachments_begin to attachments_finish.) */
 struct delete_tx {
 	const char *tenant_id;
 	const char *case_id;

@@ -294,15 +294,10 @@ case_reload(struct db *db, const char *tenant_id, const char *id,
 	return 0;
 }
 
-/* Begin and take the tenant's row lock, as every audited writer does
- * first. */
+/* Take the tenant's row lock, as every audited writer does first. */
 static int
-begin_locked(struct db *db, const char *tenant_id)
+lock_tenant(struct db *db, const char *tenant_id)
 {
-	int rc;
-
-	if ((rc = db_begin(db)) != 0)
-		return rc;
 	return db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
 	    DB_STR(tenant_id) }, 1, NULL);
 }
@@ -359,7 +354,7 @@ create_once(struct db *db, const char *tenant_id,
 	vtime_sql(now, now_sql, sizeof(now_sql));
 	ttext = json_object_to_json_string_ext(tags, JSON_C_TO_STRING_PLAIN);
 	ktext = json_object_to_json_string_ext(tech, JSON_C_TO_STRING_PLAIN);
-	if ((*rc = begin_locked(db, tenant_id)) != 0 ||
+	if ((*rc = lock_tenant(db, tenant_id)) != 0 ||
 	    (*rc = case_insert(db, tenant_id, in->title,
 	    in->description ? in->description : "", in->severity,
 	    in->assignee, ttext, ktext, actor, now_sql, id, &seq)) != 0 ||
@@ -372,13 +367,14 @@ create_once(struct db *db, const char *tenant_id,
 	    json_object_new_string(in->title));
 	json_object_object_add(detail, "severity",
 	    json_object_new_string(in->severity));
-	if ((*rc = audit_commit(db, tenant_id, actor, "case.create", id,
-	    detail)) != 0)
+	*rc = audit_append(db, tenant_id, actor, "case.create", id,
+	    detail);
+	json_object_put(detail);
+	if (*rc != 0)
 		goto dberr;
 	oc = CASES_OK;
 	goto out;
 dberr:
-	db_rollback(db);
 	json_object_put(*out);
 	*out = NULL;
 out:
@@ -635,14 +631,13 @@ patch_once(struct db *db, const char *tenant_id, const char *id,
 		goto out;
 	}
 	vtime_sql(now, now_sql, sizeof(now_sql));
-	if ((*rc = begin_locked(db, tenant_id)) != 0)
+	if ((*rc = lock_tenant(db, tenant_id)) != 0)
 		goto dberr;
 	if ((found = case_lock(db, tenant_id, id, &res)) < 0) {
 		*rc = found;
 		goto dberr;
 	}
 	if (found == 0) {
-		db_rollback(db);
 		oc = CASES_NOT_FOUND;
 		goto out;
 	}
@@ -688,13 +683,14 @@ patch_once(struct db *db, const char *tenant_id, const char *id,
 		json_object_put(changes);
 		goto dberr;
 	}
-	if ((*rc = audit_commit(db, tenant_id, actor, "case.update", id,
-	    changes)) != 0)
+	*rc = audit_append(db, tenant_id, actor, "case.update", id,
+	    changes);
+	json_object_put(changes);
+	if (*rc != 0)
 		goto dberr;
 	oc = CASES_OK;
 	goto out;
 dberr:
-	db_rollback(db);
 	json_object_put(*out);
 	*out = NULL;
 out:
@@ -717,10 +713,9 @@ comment_once(struct db *db, const char *tenant_id, const char *id,
 
 	*out = NULL;
 	vtime_sql(now, now_sql, sizeof(now_sql));
-	if ((*rc = begin_locked(db, tenant_id)) != 0)
+	if ((*rc = lock_tenant(db, tenant_id)) != 0)
 		goto dberr;
 	if ((found = case_lock(db, tenant_id, id, &res)) <= 0) {
-		db_rollback(db);
 		*rc = found;
 		return found == 0 ? CASES_NOT_FOUND : CASES_DB_ERROR;
 	}
@@ -742,13 +737,14 @@ comment_once(struct db *db, const char *tenant_id, const char *id,
 	detail = json_object_new_object();
 	json_object_object_add(detail, "length",
 	    json_object_new_int64((int64_t)strlen(body)));
-	if ((*rc = audit_commit(db, tenant_id, actor, "case.comment", id,
-	    detail)) != 0)
+	*rc = audit_append(db, tenant_id, actor, "case.comment", id,
+	    detail);
+	json_object_put(detail);
+	if (*rc != 0)
 		goto dberr;
 	json_object_put(c);
 	return CASES_OK;
 dberr:
-	db_rollback(db);
 	json_object_put(c);
 	json_object_put(*out);
 	*out = NULL;
@@ -770,17 +766,15 @@ set_status(struct db *db, const char *tenant_id, const char *id,
 
 	*out = NULL;
 	vtime_sql(now, now_sql, sizeof(now_sql));
-	if ((*rc = begin_locked(db, tenant_id)) != 0)
+	if ((*rc = lock_tenant(db, tenant_id)) != 0)
 		goto dberr;
 	if ((found = case_lock(db, tenant_id, id, &res)) <= 0) {
-		db_rollback(db);
 		*rc = found;
 		return found == 0 ? CASES_NOT_FOUND : CASES_DB_ERROR;
 	}
 	status = db_cell(res, 0, CASE_COL_STATUS);
 	if (strcmp(status, verdict != NULL ? "resolved" : "open") == 0) {
 		db_res_free(res);
-		db_rollback(db);
 		invalid(err, "status", verdict != NULL ?
 		    "The case is already resolved; reopen it first." :
 		    "The case is open.");
@@ -817,12 +811,13 @@ set_status(struct db *db, const char *tenant_id, const char *id,
 		json_object_put(fields);
 		goto dberr;
 	}
-	if ((*rc = audit_commit(db, tenant_id, actor, verdict ?
-	    "case.resolve" : "case.reopen", id, fields)) != 0)
+	*rc = audit_append(db, tenant_id, actor, verdict ?
+	    "case.resolve" : "case.reopen", id, fields);
+	json_object_put(fields);
+	if (*rc != 0)
 		goto dberr;
 	return CASES_OK;
 dberr:
-	db_rollback(db);
 	json_object_put(*out);
 	*out = NULL;
 	return CASES_DB_ERROR;
@@ -918,7 +913,7 @@ escalate_alert_once(struct db *db, const char *tenant_id,
 	vtime_rfc3339(now, rfc, sizeof(rfc));
 	/* The tenant row, then the case, then the alert: the order every
 	 * writer of a case takes. */
-	if ((*rc = begin_locked(db, tenant_id)) != 0)
+	if ((*rc = lock_tenant(db, tenant_id)) != 0)
 		goto dberr;
 	if ((*rc = db_exec(db, SQL_CASE_ALERT_LOCK, (struct db_val[]){
 	    DB_STR(tenant_id), DB_STR(alert_id) }, 2, &alert)) != 0)
@@ -932,7 +927,6 @@ escalate_alert_once(struct db *db, const char *tenant_id,
 	if (in_case != NULL && case_id != NULL &&
 	    strcmp(in_case, case_id) == 0) {
 		/* Already there: nothing to do. */
-		db_rollback(db);
 		db_res_free(alert);
 		return (*rc = case_reload(db, tenant_id, case_id, out)) == 0 ?
 		    CASES_OK : CASES_DB_ERROR;
@@ -1007,15 +1001,16 @@ escalate_alert_once(struct db *db, const char *tenant_id,
 	}
 	detail = json_object_new_object();
 	json_object_object_add(detail, "case_id", json_object_new_string(id));
-	if ((*rc = audit_commit(db, tenant_id, actor, "alert.escalate",
-	    alert_id, detail)) != 0)
+	*rc = audit_append(db, tenant_id, actor, "alert.escalate",
+	    alert_id, detail);
+	json_object_put(detail);
+	if (*rc != 0)
 		goto dberr;
 	oc = CASES_OK;
 	goto out;
 dberr:
 	oc = CASES_DB_ERROR;
 rollback:
-	db_rollback(db);
 	json_object_put(*out);
 	*out = NULL;
 	*created = 0;
@@ -1041,7 +1036,7 @@ escalate_finding_once(struct db *db, const char *tenant_id,
 	*created = 0;
 	*rc = 0;
 	vtime_sql(now, now_sql, sizeof(now_sql));
-	if ((*rc = begin_locked(db, tenant_id)) != 0 ||
+	if ((*rc = lock_tenant(db, tenant_id)) != 0 ||
 	    (*rc = db_exec(db, SQL_CASE_FINDING_GET, (struct db_val[]){
 	    DB_STR(tenant_id), DB_STR(finding_id) }, 2, &fnd)) != 0)
 		goto dberr;
@@ -1064,7 +1059,6 @@ escalate_finding_once(struct db *db, const char *tenant_id,
 		goto dberr;
 	if (linked == 0) {
 		/* Already in this case: nothing changes. */
-		db_rollback(db);
 		db_res_free(fnd);
 		return (*rc = case_reload(db, tenant_id, id, out)) == 0 ?
 		    CASES_OK : CASES_DB_ERROR;
@@ -1091,15 +1085,16 @@ escalate_finding_once(struct db *db, const char *tenant_id,
 	}
 	detail = json_object_new_object();
 	json_object_object_add(detail, "case_id", json_object_new_string(id));
-	if ((*rc = audit_commit(db, tenant_id, actor, "finding.escalate",
-	    finding_id, detail)) != 0)
+	*rc = audit_append(db, tenant_id, actor, "finding.escalate",
+	    finding_id, detail);
+	json_object_put(detail);
+	if (*rc != 0)
 		goto dberr;
 	oc = CASES_OK;
 	goto out;
 dberr:
 	oc = CASES_DB_ERROR;
 rollback:
-	db_rollback(db);
 	json_object_put(*out);
 	*out = NULL;
 	*created = 0;
@@ -1109,9 +1104,10 @@ out:
 }
 
 /* Every write of a case runs in db_tx_run, which replays it after a
- * deadlock or a certification failure: each *_once function above is one
- * run (its begin, rollback and commit join db_tx_run's transaction), and
- * starts from its inputs, setting *out (and *created) afresh. */
+ * deadlock or a certification failure: each *_once function above (and
+ * set_status) is one run, committed when its outcome is CASES_OK and
+ * rolled back otherwise, and starts from its inputs, setting *out (and
+ * *created) afresh. */
 enum cases_tx_kind { CASES_TX_CREATE, CASES_TX_PATCH, CASES_TX_COMMENT,
     CASES_TX_STATUS, CASES_TX_ALERT, CASES_TX_FINDING };
 

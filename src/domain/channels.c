@@ -730,6 +730,7 @@ create_once(struct db *db, const char *tenant_id, json_object *body,
     struct vjson_err *err, int *rc)
 {
 	struct spec sp;
+	json_object *detail;
 	char id[VIGIL_ID_LEN], now_sql[VTIME_SQL_LEN], gen[SIGN_SECRET_LEN];
 	char *sealed = NULL;
 	const char *etext, *ctext, *ftext = NULL;
@@ -754,21 +755,21 @@ create_once(struct db *db, const char *tenant_id, json_object *body,
 	vtime_sql(now, now_sql, sizeof(now_sql));
 	/* The tenant row first, as webhooks_create: the channel gets the
 	 * events committed after it (created_seq). */
-	if ((*rc = db_begin(db)) != 0 ||
-	    (*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+	if ((*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
 	    DB_STR(tenant_id) }, 1, NULL)) != 0 ||
 	    (*rc = db_exec(db, SQL_CHANNEL_INSERT, (struct db_val[]){
 	    DB_STR(id), DB_STR(tenant_id), DB_STR(sp.kind),
 	    sp.name ? DB_STR(sp.name) : DB_NUL, DB_STR(sp.target),
 	    DB_STRN(etext, elen), DB_STR(sealed), DB_STRN(ctext, clen),
 	    ftext ? DB_STRN(ftext, flen) : DB_NUL, DB_STR(now_sql),
-	    DB_STR(tenant_id) }, 11, NULL)) != 0 ||
-	    (*rc = audit_commit(db, tenant_id, actor, strcmp(sp.kind,
-	    "webhook") == 0 ? "webhook.create" : "channel.create", id,
-	    audit_detail(&sp))) != 0) {
-		db_rollback(db);
+	    DB_STR(tenant_id) }, 11, NULL)) != 0)
 		goto out;
-	}
+	detail = audit_detail(&sp);
+	*rc = audit_append(db, tenant_id, actor, strcmp(sp.kind,
+	    "webhook") == 0 ? "webhook.create" : "channel.create", id, detail);
+	json_object_put(detail);
+	if (*rc != 0)
+		goto out;
 	if ((*rc = channels_get(db, tenant_id, id, out)) != 1) {
 		*rc = *rc == 0 ? DB_ERR : *rc;
 		goto out;
@@ -889,7 +890,7 @@ update_once(struct db *db, const char *tenant_id, const char *id,
 {
 	struct channel *c = NULL;
 	struct spec sp;
-	json_object *body = NULL;
+	json_object *body = NULL, *detail;
 	char *sealed = NULL, gen[SIGN_SECRET_LEN];
 	const char *etext, *ctext, *ftext = NULL;
 	size_t elen, clen, flen = 0;
@@ -917,34 +918,32 @@ update_once(struct db *db, const char *tenant_id, const char *id,
 	ctext = vjson_str(sp.config, &clen);
 	if (sp.filter != NULL)
 		ftext = vjson_str(sp.filter, &flen);
-	if ((*rc = db_begin(db)) != 0 ||
-	    (*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+	if ((*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
 	    DB_STR(tenant_id) }, 1, NULL)) != 0 ||
 	    (*rc = db_exec_affected(db, SQL_CHANNEL_UPDATE, (struct db_val[]){
 	    sp.name ? DB_STR(sp.name) : DB_NUL, DB_STR(sp.target),
 	    DB_STRN(etext, elen), DB_STR(sealed), DB_STRN(ctext, clen),
 	    ftext ? DB_STRN(ftext, flen) : DB_NUL, DB_STR(tenant_id),
 	    DB_STR(id) }, 8, &changed)) != 0)
-		goto fail;
+		goto out;
 	if (changed == 0) {
 		/* deleted meanwhile (a row rewritten unchanged counts too:
 		 * the secret is sealed afresh each time) */
-		db_rollback(db);
 		oc = CHANNELS_NOT_FOUND;
 		goto out;
 	}
-	if ((*rc = audit_commit(db, tenant_id, actor, id[0] == 'w' ?
-	    "webhook.update" : "channel.update", id, audit_detail(&sp))) != 0)
-		goto fail;
+	detail = audit_detail(&sp);
+	*rc = audit_append(db, tenant_id, actor, id[0] == 'w' ?
+	    "webhook.update" : "channel.update", id, detail);
+	json_object_put(detail);
+	if (*rc != 0)
+		goto out;
 	if ((*rc = channels_get(db, tenant_id, id, out)) != 1) {
 		*rc = *rc == 0 ? DB_ERR : *rc;
 		goto out;
 	}
 	*rc = 0;
 	oc = CHANNELS_OK;
-	goto out;
-fail:
-	db_rollback(db);
 out:
 	crypto_wipe(gen, sizeof(gen));
 	free(sealed);
@@ -954,10 +953,10 @@ out:
 	return oc;
 }
 
-/* Creating and changing a channel run in db_tx_run (create_once and
- * update_once are its body; their begin, rollback and commit join its
- * transaction), replayed whole after a deadlock or a certification
- * failure, each run with no reply from the one before. */
+/* Creating and changing a channel run in db_tx_run (create_once or
+ * update_once is its body: committed when the outcome is CHANNELS_OK,
+ * rolled back otherwise), replayed whole after a deadlock or a
+ * certification failure, each run with no reply from the one before. */
 struct channels_tx {
 	const char		*tenant_id, *id, *actor;
 	json_object		*body;		/* create, or */

@@ -169,8 +169,7 @@ retry_once(struct db *db, const char *tenant_id, const char *id,
 		return DELIVERIES_NOT_FOUND;
 	vtime_sql(now, now_sql, sizeof(now_sql));
 	/* The tenant row first, as every audited write. */
-	if ((*rc = db_begin(db)) != 0 ||
-	    (*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+	if ((*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
 	    DB_STR(tenant_id) }, 1, NULL)) != 0 ||
 	    (*rc = db_exec(db, SQL_DELIVERY_RETRY, (struct db_val[]){
 	    DB_STR(now_sql), DB_STR(tenant_id), DB_STR(id),
@@ -187,11 +186,11 @@ retry_once(struct db *db, const char *tenant_id, const char *id,
 		if (*rc != 0)
 			goto fail;
 	}
-	/* Read before the commit: a spooler may claim the delivery as soon
-	 * as it is committed, and the answer is what this request did. */
+	/* Read before db_tx_run commits: a spooler may claim the delivery
+	 * as soon as it is committed, and the answer is what this request
+	 * did. */
 	if ((*rc = db_exec(db, SQL_DELIVERY_GET, (struct db_val[]){
-	    DB_STR(tenant_id), DB_STR(id) }, 2, &res)) != 0 ||
-	    (*rc = db_commit(db)) != 0)
+	    DB_STR(tenant_id), DB_STR(id) }, 2, &res)) != 0)
 		goto fail;
 	if (res->nrows != 1) {
 		db_res_free(res);
@@ -210,14 +209,13 @@ retry_once(struct db *db, const char *tenant_id, const char *id,
 	return DELIVERIES_OK;
 fail:
 	db_res_free(res);
-	db_rollback(db);
 	return DELIVERIES_DB_ERROR;
 }
 
-/* deliveries_retry runs retry_once in db_tx_run (its begin, rollback and
- * commit join that transaction), replayed whole after a deadlock or a
- * certification failure; each run starts from the inputs, with no result
- * from the one before. */
+/* deliveries_retry runs retry_once as the body of db_tx_run, which commits
+ * when the outcome is DELIVERIES_OK and rolls back otherwise, and replays
+ * it whole after a deadlock or a certification failure; each run starts
+ * from the inputs, with no result from the one before. */
 struct retry_tx {
 	const char *tenant_id;
 	const char *id;

@@ -247,23 +247,21 @@ create_once(struct db *db, const char *tenant_id, const struct keys_new *nk,
 	if (nk->expires)
 		vtime_sql(nk->expires_at, expsql, sizeof(expsql));
 
-	if ((*rc = db_begin(db)) != 0)
-		goto out;
 	/* The tenant row lock makes count-then-insert atomic. */
 	if ((*rc = db_exec(db, SQL_KEY_LOCK_TENANT,
 	    (struct db_val[]){ DB_STR(tenant_id) }, 1, NULL)) != 0 ||
 	    (*rc = db_exec(db, SQL_KEY_COUNT_ACTIVE,
 	    (struct db_val[]){ DB_STR(tenant_id) }, 1, &res)) != 0)
-		goto rollback;
+		goto out;
 	if (db_cell_int(res, 0, 0) >= KEYS_MAX_ACTIVE) {
 		o = KEYS_LIMIT;
-		goto rollback;
+		goto out;
 	}
 	if ((*rc = db_exec(db, SQL_KEY_INSERT, (struct db_val[]){
 	    DB_STR(id), DB_STR(tenant_id), DB_STR(nk->name), DB_STR(prefix),
 	    DB_STR(hash), DB_STR(scopes), DB_STR(nowsql),
 	    nk->expires ? DB_STR(expsql) : DB_NUL }, 8, NULL)) != 0)
-		goto rollback;
+		goto out;
 	detail = json_object_new_object();
 	json_object_object_add(detail, "name",
 	    json_object_new_string(nk->name));
@@ -273,12 +271,12 @@ create_once(struct db *db, const char *tenant_id, const struct keys_new *nk,
 	*rc = audit_append(db, tenant_id, actor, "api_key.create", id, detail);
 	json_object_put(detail);
 	if (*rc != 0)
-		goto rollback;
+		goto out;
 	/* Built before the commit, so that running out of memory leaves no
 	 * key behind that nobody was shown. */
 	if ((k = calloc(1, sizeof(*k))) == NULL) {
 		*rc = DB_ERR;
-		goto rollback;
+		goto out;
 	}
 	k->id = dup0(id, &oom);
 	k->name = dup0(nk->name, &oom);
@@ -289,76 +287,16 @@ create_once(struct db *db, const char *tenant_id, const struct keys_new *nk,
 	k->secret = dup0(key, &oom);
 	if (oom) {
 		*rc = DB_ERR;
-		goto rollback;
+		goto out;
 	}
-	if ((*rc = db_commit(db)) != 0)
-		goto rollback;
 	*out = k;
 	k = NULL;
 	o = KEYS_OK;
-	goto out;
-rollback:
-	db_rollback(db);
 out:
 	db_res_free(res);
 	keys_free(k);
 	crypto_wipe(key, sizeof(key));
 	return o;
-}
-
-/* keys_create runs create_once in db_tx_run (its begin, rollback and commit
- * join that transaction), replayed whole after a deadlock or a
- * certification failure; each run starts from the inputs, with no result
- * from the one before. */
-struct create_tx {
-	const char *tenant_id;
-	const struct keys_new *nk;
-	const char *actor;
-	time_t	now;
-	struct key_row *	 v_out;
-	enum keys_outcome	 o;
-	int	 rc;
-};
-
-static int
-create_tx(struct db *db, void *arg)
-{
-	struct create_tx *t = arg;
-
-	keys_free(t->v_out);
-	t->v_out = NULL;
-	t->rc = 0;
-	t->o = create_once(db, t->tenant_id, t->nk, t->actor, t->now,
-	    &t->v_out, &t->rc);
-	if (t->o == KEYS_OK)
-		return 0;
-	if (t->o == KEYS_DB_ERROR)
-		return t->rc != 0 ? t->rc : DB_ERR;
-	return 1;
-}
-
-enum keys_outcome
-keys_create(struct db *db, const char *tenant_id, const struct keys_new *nk,
-    const char *actor, time_t now, struct key_row **out, int *rc)
-{
-	struct create_tx t;
-	int r;
-
-	memset(&t, 0, sizeof(t));
-	t.tenant_id = tenant_id;
-	t.nk = nk;
-	t.actor = actor;
-	t.now = now;
-	t.o = KEYS_DB_ERROR;
-	r = db_tx_run(db, create_tx, &t);
-	*rc = r < 0 ? r : 0;
-	if (r < 0) {
-		keys_free(t.v_out);
-		t.v_out = NULL;
-		t.o = KEYS_DB_ERROR;
-	}
-	*out = t.v_out;
-	return t.o;
 }
 
 static enum keys_outcome
@@ -389,62 +327,60 @@ revoke_once(struct db *db, const char *tenant_id, const char *id,
 		tenant_id = tid;
 	}
 	/* The tenant row first, as every writer of a tenant does. */
-	if ((*rc = db_begin(db)) != 0)
-		return KEYS_DB_ERROR;
 	if ((*rc = db_exec(db, SQL_KEY_LOCK_TENANT,
 	    (struct db_val[]){ DB_STR(tenant_id) }, 1, NULL)) != 0 ||
 	    (*rc = db_exec(db, SQL_KEY_REVOKE, (struct db_val[]){ DB_STR(id),
 	    DB_STR(tenant_id) }, 2, &res)) != 0)
-		goto rollback;
+		goto out;
 	if (res->affected == 0) {
 		o = KEYS_NOT_FOUND;
-		goto rollback;
+		goto out;
 	}
 	if ((*rc = audit_append(db, tenant_id, actor, "api_key.revoke", id,
 	    NULL)) != 0)
-		goto rollback;
+		goto out;
 	/* Read back for revoked_at, as the database set it. */
 	if ((found = keys_get(db, tenant_id, id, out)) != 1) {
 		*rc = found < 0 ? found : DB_ERR;
-		goto rollback;
-	}
-	if ((*rc = db_commit(db)) != 0) {
-		keys_free(*out);
-		*out = NULL;
-		goto rollback;
+		goto out;
 	}
 	o = KEYS_OK;
-	goto out;
-rollback:
-	db_rollback(db);
 out:
 	db_res_free(res);
 	return o;
 }
 
-/* keys_revoke runs revoke_once in db_tx_run (its begin, rollback and commit
- * join that transaction), replayed whole after a deadlock or a
- * certification failure; each run starts from the inputs, with no result
- * from the one before. */
-struct revoke_tx {
+/* keys_create and keys_revoke run create_once or revoke_once as the body
+ * of db_tx_run, which commits when the outcome is KEYS_OK and rolls back
+ * otherwise, and replays it whole after a deadlock or a certification
+ * failure; each run starts from the inputs, with no result from the one
+ * before. */
+struct keys_tx {
+	int	 revoke;		/* revoke_once, else create_once */
 	const char *tenant_id;
-	const char *id;
+	const struct keys_new *nk;	/* create_once */
+	const char *id;			/* revoke_once */
 	const char *actor;
+	time_t	now;			/* create_once */
 	struct key_row *	 v_out;
 	enum keys_outcome	 o;
 	int	 rc;
 };
 
 static int
-revoke_tx(struct db *db, void *arg)
+keys_tx_body(struct db *db, void *arg)
 {
-	struct revoke_tx *t = arg;
+	struct keys_tx *t = arg;
 
 	keys_free(t->v_out);
 	t->v_out = NULL;
 	t->rc = 0;
-	t->o = revoke_once(db, t->tenant_id, t->id, t->actor, &t->v_out,
-	    &t->rc);
+	if (t->revoke)
+		t->o = revoke_once(db, t->tenant_id, t->id, t->actor,
+		    &t->v_out, &t->rc);
+	else
+		t->o = create_once(db, t->tenant_id, t->nk, t->actor, t->now,
+		    &t->v_out, &t->rc);
 	if (t->o == KEYS_OK)
 		return 0;
 	if (t->o == KEYS_DB_ERROR)
@@ -452,27 +388,44 @@ revoke_tx(struct db *db, void *arg)
 	return 1;
 }
 
+/* Runs t (its inputs set, the rest zero) in db_tx_run: its outcome, the key in *out (the caller
+ * frees it; NULL unless KEYS_OK) and a failure's DB_* code in *rc. */
+static enum keys_outcome
+keys_tx_run(struct db *db, struct keys_tx *t, struct key_row **out,
+    int *rc)
+{
+	int r;
+
+	t->o = KEYS_DB_ERROR;
+	r = db_tx_run(db, keys_tx_body, t);
+	*rc = r < 0 ? r : 0;
+	if (r < 0) {
+		keys_free(t->v_out);
+		t->v_out = NULL;
+		t->o = KEYS_DB_ERROR;
+	}
+	*out = t->v_out;
+	return t->o;
+}
+
+enum keys_outcome
+keys_create(struct db *db, const char *tenant_id, const struct keys_new *nk,
+    const char *actor, time_t now, struct key_row **out, int *rc)
+{
+	struct keys_tx t = { .tenant_id = tenant_id, .nk = nk,
+	    .actor = actor, .now = now };
+
+	return keys_tx_run(db, &t, out, rc);
+}
+
 enum keys_outcome
 keys_revoke(struct db *db, const char *tenant_id, const char *id,
     const char *actor, struct key_row **out, int *rc)
 {
-	struct revoke_tx t;
-	int r;
+	struct keys_tx t = { .revoke = 1, .tenant_id = tenant_id, .id = id,
+	    .actor = actor };
 
-	memset(&t, 0, sizeof(t));
-	t.tenant_id = tenant_id;
-	t.id = id;
-	t.actor = actor;
-	t.o = KEYS_DB_ERROR;
-	r = db_tx_run(db, revoke_tx, &t);
-	*rc = r < 0 ? r : 0;
-	if (r < 0) {
-		keys_free(t.v_out);
-		t.v_out = NULL;
-		t.o = KEYS_DB_ERROR;
-	}
-	*out = t.v_out;
-	return t.o;
+	return keys_tx_run(db, &t, out, rc);
 }
 
 /* A page of up to limit rows of res (limit < 0: all of them). */

@@ -775,19 +775,15 @@ create_once(struct db *db, const char *tenant_id,
 	vtime_sql(now, t, sizeof(t));
 	if (r->expires_at != 0)
 		vtime_sql(r->expires_at, exp, sizeof(exp));
-	if ((*rc = db_begin(db)) != 0)
-		return MUTES_ERROR;
 	if ((*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
 	    DB_STR(tenant_id) }, 1, NULL)) != 0 ||
 	    (*rc = db_exec(db, SQL_MUTE_COUNT_LIVE, (struct db_val[]){
 	    DB_STR(tenant_id), DB_STR(t) }, 2, &cnt)) != 0)
-		goto fail;
+		return MUTES_ERROR;
 	n = (long)db_cell_int(cnt, 0, 0);
 	db_res_free(cnt);
-	if (n >= MUTES_MAX_PER_TENANT) {
-		db_rollback(db);
+	if (n >= MUTES_MAX_PER_TENANT)
 		return MUTES_TOO_MANY;
-	}
 	if ((*rc = db_exec(db, SQL_MUTE_INSERT, (struct db_val[]){
 	    DB_STR(tenant_id), DB_STR(id), DB_STR0(r->rule_pattern),
 	    DB_STR0(r->source), DB_STR0(r->resource_pattern),
@@ -798,7 +794,7 @@ create_once(struct db *db, const char *tenant_id,
 	    r->expires_at ? DB_STR(exp) : DB_NUL, DB_STR(t), DB_STR(actor) },
 	    14, NULL)) != 0 ||
 	    (*rc = pass_insert(db, tenant_id, id, "create", now)) != 0)
-		goto fail;
+		return MUTES_ERROR;
 	/* The entry holds the whole rule: what was muted and why. */
 	{
 		struct mute_rule shown = *r;
@@ -808,18 +804,15 @@ create_once(struct db *db, const char *tenant_id,
 		shown.created_by = (char *)actor;
 		detail = mutes_to_json(&shown);
 	}
-	if ((*rc = audit_commit(db, tenant_id, actor, "mute_rule.create", id,
-	    detail)) != 0)
-		goto fail;
-	return MUTES_OK;
-fail:
-	db_rollback(db);
-	return MUTES_ERROR;
+	*rc = audit_append(db, tenant_id, actor, "mute_rule.create", id,
+	    detail);
+	json_object_put(detail);
+	return *rc != 0 ? MUTES_ERROR : MUTES_OK;
 }
 
-/* A mute rule's create or delete, in db_tx_run (create_once and
- * delete_once are its body; their begin, rollback and commit join its
- * transaction), replayed whole after a deadlock or a certification
+/* A mute rule's create or delete, in db_tx_run (create_once or
+ * delete_once is its body: committed when the outcome is MUTES_OK, rolled
+ * back otherwise), replayed whole after a deadlock or a certification
  * failure. The pass over stored findings runs after the commit, once. */
 struct mutes_tx {
 	const char		*tenant_id, *actor;
@@ -902,25 +895,18 @@ delete_once(struct db *db, const char *tenant_id, const char *id,
 	*rc = 0;
 	if (!id_valid("mute", id))
 		return MUTES_NOT_FOUND;
-	if ((*rc = db_begin(db)) != 0)
-		return MUTES_ERROR;
 	if ((*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
 	    DB_STR(tenant_id) }, 1, NULL)) != 0 ||
 	    (*rc = db_exec_affected(db, SQL_MUTE_DELETE, (struct db_val[]){
 	    DB_STR(tenant_id), DB_STR(id) }, 2, &deleted)) != 0)
-		goto fail;
-	if (deleted == 0) {
-		db_rollback(db);
+		return MUTES_ERROR;
+	if (deleted == 0)
 		return MUTES_NOT_FOUND;
-	}
 	if ((*rc = pass_insert(db, tenant_id, id, "delete", now)) != 0 ||
-	    (*rc = audit_commit(db, tenant_id, actor, "mute_rule.delete", id,
+	    (*rc = audit_append(db, tenant_id, actor, "mute_rule.delete", id,
 	    NULL)) != 0)
-		goto fail;
+		return MUTES_ERROR;
 	return MUTES_OK;
-fail:
-	db_rollback(db);
-	return MUTES_ERROR;
 }
 
 enum mutes_outcome

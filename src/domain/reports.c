@@ -212,25 +212,21 @@ reports_create_once(struct db *db, const char *tenant_id, json_object *params,
 		return DB_ERR;
 	vtime_sql(now, at, sizeof(at));
 	text = vjson_str(params, &len);
-	if ((rc = db_begin(db)) != 0)
-		return rc;
 	if ((rc = db_exec(db, SQL_REPORT_INSERT, (struct db_val[]){
 	    DB_STR(id_out), DB_STR(tenant_id), DB_STR(json_object_get_string(
 	    json_object_object_get(params, "type"))),
 	    DB_STR(json_object_get_string(json_object_object_get(params,
 	    "format"))), DB_STRN(text, len), DB_STR(actor), DB_STR(at) }, 7,
-	    NULL)) != 0 ||
-	    (rc = audit_commit(db, tenant_id, actor, "report.create", id_out,
-	    json_object_get(params))) != 0) {
-		db_rollback(db);
+	    NULL)) != 0)
 		return rc;
-	}
-	return 0;
+	return audit_append(db, tenant_id, actor, "report.create", id_out,
+	    params);
 }
 
-/* reports_create runs reports_create_once in db_tx_run (its begin, rollback
- * and commit join that transaction), replayed whole after a deadlock or a
- * certification failure. Each run takes a new id into id_out. */
+/* reports_create runs reports_create_once as the body of db_tx_run, which
+ * commits when it returns 0 and rolls back on a DB_* code, and replays it
+ * whole after a deadlock or a certification failure. Each run takes a new
+ * id into id_out. */
 struct reports_create_tx {
 	const char *tenant_id;
 	json_object *params;

@@ -259,7 +259,7 @@ put_once(struct db *db, const char *tenant_id,
 		return o;
 	/* Load under the locks: a partial update merges onto what is
 	 * stored, and two changes must not interleave. */
-	if ((r = db_begin(db)) != 0 || (r = load(db, tenant_id, 1, &s)) < 0)
+	if ((r = load(db, tenant_id, 1, &s)) < 0)
 		goto dberr;
 	if (r == 0) {
 		r = DB_ERR;     /* the caller named a tenant that exists */
@@ -308,13 +308,12 @@ put_once(struct db *db, const char *tenant_id,
 	/* The audit detail is the new settings as the API shows them. */
 	detail = settings_to_json(s);
 	if ((r = audit_append(db, tenant_id, actor, "settings.update",
-	    tenant_id, detail)) != 0 || (r = db_commit(db)) != 0)
+	    tenant_id, detail)) != 0)
 		goto dberr;
 	json_object_put(detail);
 	*after = s;
 	return SETTINGS_OK;
 dberr:
-	db_rollback(db);
 	json_object_put(detail);
 	json_object_put(list);
 	settings_free(s);
@@ -322,10 +321,10 @@ dberr:
 	return SETTINGS_DB_ERROR;
 }
 
-/* settings_put runs put_once in db_tx_run (its begin, rollback and commit
- * join that transaction), replayed whole after a deadlock or a
- * certification failure: each run loads the settings afresh and merges the
- * change onto them. */
+/* settings_put runs put_once as the body of db_tx_run, which commits when
+ * the outcome is SETTINGS_OK and rolls back otherwise, and replays it whole
+ * after a deadlock or a certification failure: each run loads the settings
+ * afresh and merges the change onto them. */
 struct put_tx {
 	const char			*tenant_id, *actor;
 	const struct settings_change	*c;

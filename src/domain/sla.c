@@ -323,34 +323,28 @@ sla_put_once(struct db *db, const char *tenant_id, struct sla_policy *p,
 	json_object_object_add(resp, "cases",
 	    targets_json(p->case_ack, p->case_resolve));
 	text = vjson_str(resp, &len);
-	if ((rc = db_begin(db)) != 0)
-		goto out;
 	/* The tenant's lock first, as every audited change takes it. */
 	if ((rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
 	    DB_STR(tenant_id) }, 1, NULL)) != 0)
-		goto fail;
+		goto out;
 	rc = db_exec(db, SQL_SLA_UPSERT, (struct db_val[]){ DB_STR(tenant_id),
 	    DB_INT(p->days[0]), DB_INT(p->days[1]), DB_INT(p->days[2]),
 	    DB_INT(p->days[3]), DB_INT(p->days[4]), DB_INT(p->warning_days),
 	    DB_STRN(text, len), DB_STR(upd) }, 9, NULL);
 	if (rc != 0)
-		goto fail;
+		goto out;
 	detail = sla_to_json(p);
-	if ((rc = audit_append(db, tenant_id, actor, "sla.update", tenant_id,
-	    detail)) != 0 || (rc = db_commit(db)) != 0)
-		goto fail;
-	goto out;
-fail:
-	db_rollback(db);
+	rc = audit_append(db, tenant_id, actor, "sla.update", tenant_id,
+	    detail);
 out:
 	json_object_put(detail);
 	json_object_put(resp);
 	return rc;
 }
 
-/* sla_put runs sla_put_once in db_tx_run (its begin, rollback and commit
- * join that transaction), replayed whole after a deadlock or a
- * certification failure. */
+/* sla_put runs sla_put_once as the body of db_tx_run, which commits when
+ * it returns 0 and rolls back on a DB_* code, and replays it whole after a
+ * deadlock or a certification failure. */
 struct sla_put_tx {
 	const char *tenant_id;
 	struct sla_policy *p;
@@ -484,14 +478,12 @@ run_one_once(struct db *db, const char *tenant_id, const char *id, time_t now)
 	int warned, breached, rc, kind = 0;
 
 	vtime_sql(now, nowsql, sizeof(nowsql));
-	if ((rc = db_begin(db)) != 0)
-		return rc;
 	if ((rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
 	    DB_STR(tenant_id) }, 1, NULL)) != 0)
-		goto fail;
+		goto out;
 	if ((rc = db_exec(db, SQL_SLA_FINDING_LOCK, (struct db_val[]){
 	    DB_STR(tenant_id), DB_STR(id) }, 2, &res)) != 0)
-		goto fail;
+		goto out;
 	due_s = res->nrows == 1 ? db_cell(res, 0, LOCK_C_DUE) : NULL;
 	next_s = res->nrows == 1 ? db_cell(res, 0, LOCK_C_NEXT) : NULL;
 	if (due_s == NULL || next_s == NULL ||
@@ -499,7 +491,7 @@ run_one_once(struct db *db, const char *tenant_id, const char *id, time_t now)
 	    vtime_parse_sql(due_s, &due) != 0 ||
 	    vtime_parse_sql(next_s, &next) != 0 || next > now) {
 		/* Moved since the walk: nothing to announce now. */
-		rc = db_commit(db);
+		rc = 0;
 		goto out;
 	}
 	warned = db_cell_int(res, 0, LOCK_C_WARNED) != 0;
@@ -529,18 +521,13 @@ run_one_once(struct db *db, const char *tenant_id, const char *id, time_t now)
 	    DB_INT(warned), DB_INT(breached),
 	    nextsql[0] ? DB_STR(nextsql) : DB_NUL, DB_STR(tenant_id),
 	    DB_STR(id) }, 5, NULL);
-	if (rc != 0 || type == NULL) {
-		if (rc == 0)
-			rc = db_commit(db);
-		if (rc != 0)
-			goto fail;
+	if (rc != 0 || type == NULL)
 		goto out;
-	}
 	if ((rc = findings_load(db, tenant_id, id, 0, &row)) < 0)
-		goto fail;
+		goto out;
 	if (rc == 0) {
 		rc = DB_ERR;
-		goto fail;
+		goto out;
 	}
 	vtime_sql(due, duesql, sizeof(duesql));
 	fj = findings_to_json(row, 0);
@@ -555,29 +542,26 @@ run_one_once(struct db *db, const char *tenant_id, const char *id, time_t now)
 	if (events_id_new(evid, sizeof(evid)) != 0) {
 		json_object_put(data);
 		rc = DB_ERR;
-		goto fail;
+		goto out;
 	}
 	if ((rc = events_append(db, tenant_id, type, now, data, evid)) != 0)
-		goto fail;
+		goto out;
 	rc = db_exec(db, SQL_SLA_EVENT_INSERT, (struct db_val[]){
 	    DB_STR(tenant_id), DB_STR(evid), DB_STR(type), DB_STR(id),
 	    DB_STR(db_cell(res, 0, LOCK_C_SEV)), DB_STR(duesql),
 	    DB_STR(nowsql) }, 7, NULL);
-	if (rc != 0 || (rc = db_commit(db)) != 0)
-		goto fail;
-	rc = kind;
-	goto out;
-fail:
-	db_rollback(db);
+	if (rc == 0)
+		rc = kind;
 out:
 	findings_row_free(row);
 	db_res_free(res);
 	return rc;
 }
 
-/* run_one runs run_one_once in db_tx_run (its begin, rollback and commit
- * join that transaction), replayed whole after a deadlock or a
- * certification failure. 1 warned, 2 breached, 0 nothing, as run_one_once. */
+/* run_one runs run_one_once as the body of db_tx_run, which commits unless
+ * it returns a DB_* code (then rolled back), and replays it whole after a
+ * deadlock or a certification failure. 1 warned, 2 breached, 0 nothing,
+ * as run_one_once. */
 struct run_one_tx {
 	const char *tenant_id;
 	const char *id;

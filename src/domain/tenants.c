@@ -208,42 +208,36 @@ set_limits_once(struct db *db, const char *tenant_id, long long read,
 	if (read < 0 || read > TENANTS_LIMIT_MAX || write < 0 ||
 	    write > TENANTS_LIMIT_MAX)
 		return TENANTS_BAD_LIMIT;
-	if ((*rc = db_begin(db)) != 0)
-		return TENANTS_DB_ERROR;
 	if ((*rc = db_exec(db, SQL_KEY_LOCK_TENANT,
 	    (struct db_val[]){ DB_STR(tenant_id) }, 1, &res)) != 0)
-		goto rollback;
+		goto out;
 	if (res->nrows == 0) {
 		o = TENANTS_NOT_FOUND;
-		goto rollback;
+		goto out;
 	}
 	if ((o = tenants_set_limits_tx(db, tenant_id, read, write, rc)) !=
 	    TENANTS_OK) {
 		o = TENANTS_DB_ERROR;
-		goto rollback;
+		goto out;
 	}
 	rl = json_object_new_object();
 	json_object_object_add(rl, "read_per_min", rate_json(read));
 	json_object_object_add(rl, "write_per_min", rate_json(write));
 	detail = json_object_new_object();
 	json_object_object_add(detail, "rate_limits", rl);
-	if ((*rc = audit_commit(db, tenant_id, actor, "tenant.limits",
-	    tenant_id, detail)) != 0) {
-		o = TENANTS_DB_ERROR;
-		goto rollback;
-	}
-	o = TENANTS_OK;
-	goto out;
-rollback:
-	db_rollback(db);
+	*rc = audit_append(db, tenant_id, actor, "tenant.limits", tenant_id,
+	    detail);
+	json_object_put(detail);
+	o = *rc != 0 ? TENANTS_DB_ERROR : TENANTS_OK;
 out:
 	db_res_free(res);
 	return o;
 }
 
-/* tenants_set_limits runs set_limits_once in db_tx_run (its begin, rollback
- * and commit join that transaction), replayed whole after a deadlock or a
- * certification failure; each run starts from the inputs. */
+/* tenants_set_limits runs set_limits_once as the body of db_tx_run, which
+ * commits when the outcome is TENANTS_OK and rolls back otherwise, and
+ * replays it whole after a deadlock or a certification failure; each run
+ * starts from the inputs. */
 struct set_limits_tx {
 	const char *tenant_id;
 	long long	read;
@@ -313,36 +307,32 @@ set_ingest_once(struct db *db, const char *tenant_id,
 	*rc = 0;
 	if (ingest < 0 || ingest > TENANTS_LIMIT_MAX)
 		return TENANTS_BAD_LIMIT;
-	if ((*rc = db_begin(db)) != 0)
-		return TENANTS_DB_ERROR;
 	if ((*rc = db_exec(db, SQL_KEY_LOCK_TENANT,
 	    (struct db_val[]){ DB_STR(tenant_id) }, 1, &res)) != 0)
-		goto rollback;
+		goto out;
 	if (res->nrows == 0) {
 		o = TENANTS_NOT_FOUND;
-		goto rollback;
+		goto out;
 	}
 	if (tenants_set_ingest_tx(db, tenant_id, ingest, rc) != TENANTS_OK)
-		goto rollback;
+		goto out;
 	rl = json_object_new_object();
 	json_object_object_add(rl, "ingest_per_min", rate_json(ingest));
 	detail = json_object_new_object();
 	json_object_object_add(detail, "rate_limits", rl);
-	if ((*rc = audit_commit(db, tenant_id, actor, "tenant.limits",
-	    tenant_id, detail)) != 0)
-		goto rollback;
-	o = TENANTS_OK;
-	goto out;
-rollback:
-	db_rollback(db);
+	*rc = audit_append(db, tenant_id, actor, "tenant.limits", tenant_id,
+	    detail);
+	json_object_put(detail);
+	o = *rc != 0 ? TENANTS_DB_ERROR : TENANTS_OK;
 out:
 	db_res_free(res);
 	return o;
 }
 
-/* tenants_set_ingest_limit runs set_ingest_once in db_tx_run (its begin,
- * rollback and commit join that transaction), replayed whole after a
- * deadlock or a certification failure; each run starts from the inputs. */
+/* tenants_set_ingest_limit runs set_ingest_once as the body of db_tx_run,
+ * which commits when the outcome is TENANTS_OK and rolls back otherwise,
+ * and replays it whole after a deadlock or a certification failure; each
+ * run starts from the inputs. */
 struct set_ingest_tx {
 	const char *tenant_id;
 	long long	ingest;

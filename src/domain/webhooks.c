@@ -458,32 +458,29 @@ create_once(struct db *db, const char *tenant_id,
 	/* The tenant row first: no event of the tenant is being written
 	 * while the webhook's created_seq is read (see SQL_EVENT_INSERT),
 	 * so it gets exactly the events committed after this one. */
-	if ((*rc = db_begin(db)) != 0 ||
-	    (*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+	if ((*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
 	    DB_STR(tenant_id) }, 1, NULL)) != 0 ||
 	    (*rc = db_exec(db, SQL_WEBHOOK_INSERT, (struct db_val[]){
 	    DB_STR(id), DB_STR(tenant_id), DB_STR(in->url),
 	    DB_STRN(etext, elen), DB_STR(sealed), DB_STR(now_sql),
 	    DB_STR(tenant_id) }, 7, NULL)) != 0)
-		goto dberr;
+		goto out;
 	detail = json_object_new_object();
 	json_object_object_add(detail, "url", json_object_new_string(in->url));
 	json_object_object_add(detail, "events", json_object_get(events));
-	if ((*rc = audit_commit(db, tenant_id, actor, "webhook.create", id,
-	    detail)) != 0)
-		goto dberr;
+	*rc = audit_append(db, tenant_id, actor, "webhook.create", id,
+	    detail);
+	json_object_put(detail);
+	if (*rc != 0)
+		goto out;
+	/* Built before db_tx_run commits: no webhook is left behind whose
+	 * secret nobody was shown. */
 	if ((*out = created(id, in->url, etext, now, generated ? gen :
 	    NULL)) == NULL) {
-		/* committed, but nothing to show: the secret is lost, as
-		 * with any reply that does not arrive */
 		*rc = DB_ERR;
 		goto out;
 	}
-	*rc = 0;
 	oc = WEBHOOKS_OK;
-	goto out;
-dberr:
-	db_rollback(db);
 out:
 	crypto_wipe(gen, sizeof(gen));
 	json_object_put(events);
@@ -507,32 +504,25 @@ delete_once(struct db *db, const char *tenant_id, const char *id,
 	vtime_sql(now, now_sql, sizeof(now_sql));
 	/* The tenant row first, as every audited write (vigil-spool's
 	 * disabling takes it before the webhook row too). */
-	if ((*rc = db_begin(db)) != 0 ||
-	    (*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+	if ((*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
 	    DB_STR(tenant_id) }, 1, NULL)) != 0 ||
 	    (*rc = db_exec_affected(db, SQL_WEBHOOK_DELETE, (struct db_val[]){
 	    DB_STR(now_sql), DB_STR(tenant_id), DB_STR(id) }, 3,
 	    &deleted)) != 0)
-		goto fail;
-	if (deleted == 0) {
-		db_rollback(db);
+		return WEBHOOKS_DB_ERROR;
+	if (deleted == 0)
 		return WEBHOOKS_NOT_FOUND;
-	}
 	if ((*rc = db_exec_affected(db, SQL_DELIVERY_CANCEL,
 	    (struct db_val[]){ DB_STR(now_sql), DB_STR(tenant_id),
 	    DB_STR(id) }, 3, &cancelled)) != 0)
-		goto fail;
+		return WEBHOOKS_DB_ERROR;
 	detail = json_object_new_object();
 	json_object_object_add(detail, "deliveries_cancelled",
 	    json_object_new_int64((int64_t)cancelled));
-	if ((*rc = audit_commit(db, tenant_id, actor,
-	    hook_action(id, "delete"), id,
-	    detail)) != 0)
-		goto fail;
-	return WEBHOOKS_OK;
-fail:
-	db_rollback(db);
-	return WEBHOOKS_DB_ERROR;
+	*rc = audit_append(db, tenant_id, actor, hook_action(id, "delete"),
+	    id, detail);
+	json_object_put(detail);
+	return *rc != 0 ? WEBHOOKS_DB_ERROR : WEBHOOKS_OK;
 }
 
 static enum webhooks_outcome
@@ -550,15 +540,13 @@ enable_once(struct db *db, const char *tenant_id, const char *id,
 	/* Read under the tenant lock that every writer of the webhook
 	 * (delete, enable, vigil-spool's disabling) takes first, so that
 	 * the audited reason is the one being cleared. */
-	if ((*rc = db_begin(db)) != 0 ||
-	    (*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+	if ((*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
 	    DB_STR(tenant_id) }, 1, NULL)) != 0 ||
 	    (*rc = db_exec(db, SQL_WEBHOOK_GET, (struct db_val[]){
 	    DB_STR(tenant_id), DB_STR(id) }, 2, &res)) != 0)
 		goto fail;
 	if (res->nrows != 1) {
 		db_res_free(res);
-		db_rollback(db);
 		return WEBHOOKS_NOT_FOUND;
 	}
 	if ((w = webhook_at(res, 0)) == NULL) {
@@ -566,9 +554,8 @@ enable_once(struct db *db, const char *tenant_id, const char *id,
 		goto fail;
 	}
 	if (db_cell(res, 0, WEBHOOK_COL_DISABLED) == NULL) {
-		/* not disabled: nothing to do */
+		/* not disabled: nothing to do (db_tx_run commits nothing) */
 		db_res_free(res);
-		db_rollback(db);
 		*out = w;
 		return WEBHOOKS_OK;
 	}
@@ -587,8 +574,6 @@ enable_once(struct db *db, const char *tenant_id, const char *id,
 		goto fail;
 	}
 	json_object_put(detail);
-	if ((*rc = db_commit(db)) != 0)
-		goto fail;
 	/* What SQL_WEBHOOK_ENABLE cleared. */
 	w->disabled_at[0] = '\0';
 	w->failing_since[0] = '\0';
@@ -599,7 +584,6 @@ enable_once(struct db *db, const char *tenant_id, const char *id,
 fail:
 	webhooks_free(w);
 	db_res_free(res);
-	db_rollback(db);
 	return WEBHOOKS_DB_ERROR;
 }
 
@@ -632,28 +616,27 @@ test_once(struct db *db, const char *tenant_id, const char *id,
 	json_object_object_add(detail, "event_id",
 	    json_object_new_string(event_id));
 	/* audit_append takes the tenant row lock the event needs. */
-	if ((*rc = db_begin(db)) != 0 ||
-	    (*rc = audit_append(db, tenant_id, actor,
+	if ((*rc = audit_append(db, tenant_id, actor,
 	    hook_action(id, "test"), id,
 	    detail)) != 0) {
 		json_object_put(data);
 		goto fail;
 	}
 	if ((*rc = events_append(db, tenant_id, "webhook.test", now, data,
-	    event_id)) != 0 || (*rc = db_commit(db)) != 0)
+	    event_id)) != 0)
 		goto fail;
 	json_object_put(detail);
 	return WEBHOOKS_OK;
 fail:
 	json_object_put(detail);
-	db_rollback(db);
 	event_id[0] = '\0';
 	return WEBHOOKS_DB_ERROR;
 }
 
-/* Each change above is one run of db_tx_run's body (its begin, rollback
- * and commit join that transaction), replayed whole after a deadlock or a
- * certification failure; a rerun starts with no reply. */
+/* Each change above is one run of db_tx_run's body, which commits when
+ * the outcome is WEBHOOKS_OK and rolls back otherwise, and is replayed
+ * whole after a deadlock or a certification failure; a rerun starts with
+ * no reply. */
 enum webhooks_tx_kind { WH_TX_CREATE, WH_TX_DELETE, WH_TX_ENABLE,
     WH_TX_TEST };
 
@@ -702,6 +685,9 @@ webhooks_tx(struct db *db, void *arg)
 	return 1;
 }
 
+/* Runs t (its inputs set, the rest zero) in db_tx_run: its outcome, the
+ * webhook in *out (the caller frees it; freed here when out is NULL) and
+ * a failure's DB_* code in *rc. */
 static enum webhooks_outcome
 webhooks_run(struct db *db, struct webhooks_tx *t, struct webhook **out,
     int *rc)
@@ -730,15 +716,10 @@ webhooks_create(struct db *db, const char *tenant_id,
     const struct webhooks_new *in, const char *actor, time_t now,
     struct webhook **out, struct vjson_err *err, int *rc)
 {
-	struct webhooks_tx t;
+	struct webhooks_tx t = { .kind = WH_TX_CREATE,
+	    .tenant_id = tenant_id, .in = in, .actor = actor, .now = now,
+	    .err = err };
 
-	memset(&t, 0, sizeof(t));
-	t.kind = WH_TX_CREATE;
-	t.tenant_id = tenant_id;
-	t.in = in;
-	t.actor = actor;
-	t.now = now;
-	t.err = err;
 	return webhooks_run(db, &t, out, rc);
 }
 
@@ -746,14 +727,9 @@ enum webhooks_outcome
 webhooks_delete(struct db *db, const char *tenant_id, const char *id,
     const char *actor, time_t now, int *rc)
 {
-	struct webhooks_tx t;
+	struct webhooks_tx t = { .kind = WH_TX_DELETE,
+	    .tenant_id = tenant_id, .id = id, .actor = actor, .now = now };
 
-	memset(&t, 0, sizeof(t));
-	t.kind = WH_TX_DELETE;
-	t.tenant_id = tenant_id;
-	t.id = id;
-	t.actor = actor;
-	t.now = now;
 	return webhooks_run(db, &t, NULL, rc);
 }
 
@@ -761,13 +737,9 @@ enum webhooks_outcome
 webhooks_enable(struct db *db, const char *tenant_id, const char *id,
     const char *actor, struct webhook **out, int *rc)
 {
-	struct webhooks_tx t;
+	struct webhooks_tx t = { .kind = WH_TX_ENABLE,
+	    .tenant_id = tenant_id, .id = id, .actor = actor };
 
-	memset(&t, 0, sizeof(t));
-	t.kind = WH_TX_ENABLE;
-	t.tenant_id = tenant_id;
-	t.id = id;
-	t.actor = actor;
 	return webhooks_run(db, &t, out, rc);
 }
 
@@ -775,14 +747,9 @@ enum webhooks_outcome
 webhooks_test(struct db *db, const char *tenant_id, const char *id,
     const char *actor, time_t now, char *event_id, int *rc)
 {
-	struct webhooks_tx t;
+	struct webhooks_tx t = { .kind = WH_TX_TEST,
+	    .tenant_id = tenant_id, .id = id, .actor = actor, .now = now,
+	    .event_id = event_id };
 
-	memset(&t, 0, sizeof(t));
-	t.kind = WH_TX_TEST;
-	t.tenant_id = tenant_id;
-	t.id = id;
-	t.actor = actor;
-	t.now = now;
-	t.event_id = event_id;
 	return webhooks_run(db, &t, NULL, rc);
 }

@@ -547,14 +547,23 @@ socket = {self.db_sock(node)}
         log("%s: recovered position %s" % (node, found[-1]))
         return found[-1]
 
-    def db_start(self, node, bootstrap=False, timeout=180.0,
+    def db_start(self, node, bootstrap=False, timeout=None,
                  start_position=None):
-        """Start one node; the first with --wsrep-new-cluster (from
-        start_position when given: a position --wsrep-recover found).
-        Returns once it is Synced."""
-        cnf = self.my_cnf(node)
+        """Start one database node of this cluster's topology; returns once
+        it serves. Galera: the first with --wsrep-new-cluster (from
+        start_position when given: a position --wsrep-recover found), each
+        returning once it is Synced, with its health check started.
+        Replica (db1 the primary, db2 its replica): initialised once,
+        returning once it answers."""
+        galera = self.topology != "replica"
+        if timeout is None:
+            timeout = 180.0 if galera else 120.0
+        cnf = self.my_cnf(node) if galera else self.replica_cnf(node)
         data = os.path.join(self.hostdir(node), "data")
-        if bootstrap and not os.path.isdir(os.path.join(data, "mysql")):
+        # A Galera joiner starts from an empty datadir: the donor's state
+        # comes by SST (rsync) before InnoDB starts.
+        if (bootstrap or not galera) and \
+                not os.path.isdir(os.path.join(data, "mysql")):
             argv = [which("mariadb-install-db", "mysql_install_db"),
                     "--defaults-file=" + cnf, "--datadir=" + data,
                     "--auth-root-authentication-method=normal",
@@ -568,30 +577,33 @@ socket = {self.db_sock(node)}
             if rc != 0:
                 raise StackError("mariadb-install-db failed:\n" +
                                  self.tail(node + "-install.log"))
-        # A joiner starts from an empty datadir: the donor's state comes by
-        # SST (rsync) before InnoDB starts.
         argv = [which("mariadbd", "mysqld"), "--defaults-file=" + cnf]
-        if bootstrap:
+        if galera and bootstrap:
             argv.append("--wsrep-new-cluster")
             if start_position:
                 argv.append("--wsrep-start-position=" + start_position)
-        else:
+        elif galera:
             pos = self.recover_position(node, cnf)
             if pos:
                 argv.append("--wsrep-start-position=" + pos)
-        log("starting %s%s" % (node, " (new cluster)" if bootstrap else ""))
+        log("starting %s%s" % (node, " (new cluster)"
+                                if galera and bootstrap else ""))
         p = self.spawn(node, node, argv)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if p.poll() is not None:
                 raise StackError("%s: mariadbd exited %s:\n%s" % (
                     node, p.returncode, self.tail(node + ".err")))
-            if self.wsrep(node) == "Synced":
+            if galera and self.wsrep(node) == "Synced":
                 self.check_start(node)
                 return
+            if not galera and self.sql(node, "SELECT 1", check=False,
+                                       timeout=10).returncode == 0:
+                return
             time.sleep(0.5)
-        raise StackError("%s not Synced within %.0fs:\n%s" % (
-            node, timeout, self.tail(node + ".err")))
+        raise StackError("%s %s within %.0fs:\n%s" % (
+            node, "not Synced" if galera else "does not answer", timeout,
+            self.tail(node + ".err")))
 
     def check_start(self, node):
         """The node's clustercheck.py (HAProxy's health check), once."""
@@ -683,40 +695,6 @@ socket = {self.db_sock(node)}
 """)
         return cnf
 
-    def plain_db_start(self, node, timeout=120.0):
-        """Start db1 or db2 of the replica topology (initialised once);
-        returns when it answers."""
-        cnf = self.replica_cnf(node)
-        data = os.path.join(self.hostdir(node), "data")
-        if not os.path.isdir(os.path.join(data, "mysql")):
-            argv = [which("mariadb-install-db", "mysql_install_db"),
-                    "--defaults-file=" + cnf, "--datadir=" + data,
-                    "--auth-root-authentication-method=normal",
-                    "--skip-test-db"]
-            if os.geteuid() == 0:
-                argv.append("--user=" + self.db_user())
-            log("initialising %s" % node)
-            with open(self.logfile(node + "-install.log"), "ab") as out:
-                rc = subprocess.call(argv, stdin=subprocess.DEVNULL,
-                                     stdout=out, stderr=subprocess.STDOUT)
-            if rc != 0:
-                raise StackError("mariadb-install-db failed:\n" +
-                                 self.tail(node + "-install.log"))
-        log("starting %s" % node)
-        p = self.spawn(node, node, [which("mariadbd", "mysqld"),
-                                    "--defaults-file=" + cnf])
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if p.poll() is not None:
-                raise StackError("%s: mariadbd exited %s:\n%s" % (
-                    node, p.returncode, self.tail(node + ".err")))
-            if self.sql(node, "SELECT 1", check=False,
-                        timeout=10).returncode == 0:
-                return
-            time.sleep(0.5)
-        raise StackError("%s does not answer within %.0fs:\n%s" % (
-            node, timeout, self.tail(node + ".err")))
-
     def replica_status(self):
         """SHOW SLAVE STATUS of db2 as a dict (empty when none)."""
         r = subprocess.run([which("mariadb", "mysql"), "--no-defaults",
@@ -733,7 +711,7 @@ socket = {self.db_sock(node)}
         """db1 the primary, db2 replicating from it with GTIDs (from the
         primary's first event: its binary log is reset before anything
         the replica should have is written)."""
-        self.plain_db_start("db1")
+        self.db_start("db1")
         pw = self.state.get("repl_password")
         if not pw:
             pw = secrets.token_hex(16)
@@ -744,7 +722,7 @@ socket = {self.db_sock(node)}
         self.sql("db1", "CREATE USER IF NOT EXISTS 'repl'@'%%' IDENTIFIED "
                  "BY '%s'; GRANT REPLICATION SLAVE ON *.* TO 'repl'@'%%'" %
                  pw)
-        self.plain_db_start("db2")
+        self.db_start("db2")
         self.sql("db2", "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL "
                  "gtid_slave_pos = ''; CHANGE MASTER TO MASTER_HOST = '%s', "
                  "MASTER_PORT = 3306, MASTER_USER = 'repl', "

@@ -61,6 +61,17 @@ SANITIZER_RE = re.compile(
     r"SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer)")
 
 
+# What vigil.conf has for the webhook and Azure keys when no test module
+# set them: Stack.conf_push saves a module's starting values against these.
+WEBHOOK_CONF_DEFAULTS = {
+    "allow_http_webhooks": 0, "allow_private_targets": 0,
+    "webhook_backoff_scale": 1, "webhook_timeout_ms": 15000,
+    "webhook_connect_timeout_ms": 5000, "webhook_lease": 60,
+    "spool_poll_ms": 200,
+    "azure_authority_url": "https://login.microsoftonline.com",
+    "azure_arm_url": "https://management.azure.com"}
+
+
 class StackError(Exception):
     pass
 
@@ -740,6 +751,38 @@ class Stack:
         for w in workers:          # orphans, should the master have died
             stop_pid(w, "vigil-api worker", timeout=5)
         return p.returncode if p is not None else None
+
+    def api_restart(self, workers=4):
+        """The pool stopped and started again: it reads vigil.conf only at
+        start."""
+        self.api_stop()
+        self.api_start(workers=workers)
+
+    # -- a test module's own configuration ------------------------------------
+
+    def conf_push(self, defaults, workers=4, **conf):
+        """vigil.conf with conf on top, the pool restarted to read it.
+        Returns what each key of defaults (key: its value when no module set
+        it) was before, for conf_pop to put back."""
+        extra = self.state.get("conf_extra", {})
+        saved = {k: extra.get(k, v) for k, v in defaults.items()}
+        self.write_conf(**conf)
+        self.api_restart(workers)
+        return saved
+
+    def conf_pop(self, saved, workers=4):
+        """vigil.conf as conf_push found it, the pool restarted to read it."""
+        self.write_conf(**saved)
+        self.api_restart(workers)
+
+    def outbox_disown(self):
+        """Earlier modules' outbox is theirs (unreachable test URLs): marked
+        fanned out and failed, so the spoolers a module runs deliver only
+        its own events."""
+        self.sql("UPDATE events SET dispatched = 1", database="vigil")
+        self.sql("UPDATE deliveries SET status = 'failed' "
+                 "WHERE status IN ('pending', 'delivering')",
+                 database="vigil")
 
     # -- nginx ----------------------------------------------------------------
 

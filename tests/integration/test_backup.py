@@ -27,14 +27,7 @@ import verify_signature as vs
 STACK = None        # a stack.Stack, set by run.py
 WORKERS = 4
 RX = None
-SAVED = {}
-# What vigil.conf has without this module: put back afterwards.
-DEFAULTS = {"allow_http_webhooks": 0, "allow_private_targets": 0,
-            "webhook_backoff_scale": 1, "webhook_timeout_ms": 15000,
-            "webhook_connect_timeout_ms": 5000, "webhook_lease": 60,
-            "spool_poll_ms": 200, "azure_authority_url":
-            "https://login.microsoftonline.com",
-            "azure_arm_url": "https://management.azure.com"}
+SAVED = {}          # vigil.conf without this module: put back afterwards
 TMP = None
 
 # A first retry 1.5 s after a failure (30 s scaled): still pending when
@@ -43,11 +36,6 @@ CONF = {"allow_http_webhooks": 1, "allow_private_targets": 1,
         "webhook_backoff_scale": 0.05, "webhook_timeout_ms": 2000,
         "webhook_connect_timeout_ms": 1000, "webhook_lease": 3,
         "spool_poll_ms": 50}
-
-
-def restart_api():
-    STACK.api_stop()
-    STACK.api_start(workers=WORKERS)
 
 
 def setUpModule():
@@ -61,19 +49,12 @@ def setUpModule():
     TMP = tempfile.mkdtemp(prefix="vigil-backup-")
     RX = Receiver().start()
     global SAVED
-    SAVED = {k: STACK.state.get("conf_extra", {}).get(k, DEFAULTS[k])
-             for k in DEFAULTS}
-    STACK.write_conf(**CONF)
-    restart_api()
-    # Earlier modules' outbox is theirs (unreachable test URLs).
-    STACK.sql("UPDATE events SET dispatched = 1", database="vigil")
-    STACK.sql("UPDATE deliveries SET status = 'failed' "
-              "WHERE status IN ('pending', 'delivering')", database="vigil")
+    SAVED = STACK.conf_push(stackmod.WEBHOOK_CONF_DEFAULTS, WORKERS, **CONF)
+    STACK.outbox_disown()
 
 
 def tearDownModule():
-    STACK.write_conf(**SAVED)
-    restart_api()
+    STACK.conf_pop(SAVED, WORKERS)
     if RX is not None:
         RX.stop()
     if TMP:

@@ -24,19 +24,13 @@ import unittest
 import test_api as api
 from test_api import auth, new_key, new_tenant
 from receiver import Receiver
+import stack as stackmod
 import verify_signature as vs
 
 STACK = None        # a stack.Stack, set by run.py
 WORKERS = 4
 RX = None
-SAVED = {}
-# What vigil.conf has without this module: put back afterwards.
-DEFAULTS = {"allow_http_webhooks": 0, "allow_private_targets": 0,
-            "webhook_backoff_scale": 1, "webhook_timeout_ms": 15000,
-            "webhook_connect_timeout_ms": 5000, "webhook_lease": 60,
-            "spool_poll_ms": 200, "azure_authority_url":
-            "https://login.microsoftonline.com",
-            "azure_arm_url": "https://management.azure.com"}
+SAVED = {}          # vigil.conf without this module: put back afterwards
 FA = None
 TMP = None
 SUB = "00000000-0000-0000-0000-00000000a250"
@@ -45,11 +39,6 @@ CONF = {"allow_http_webhooks": 1, "allow_private_targets": 1,
         "webhook_backoff_scale": 0.0001, "webhook_timeout_ms": 2000,
         "webhook_connect_timeout_ms": 1000, "webhook_lease": 3,
         "spool_poll_ms": 50}
-
-
-def restart_api():
-    STACK.api_stop()
-    STACK.api_start(workers=WORKERS)
 
 
 def key_file(name, content=None, mode=0o600):
@@ -77,22 +66,16 @@ def setUpModule():
         "tags": {}, "properties": {"supportsHttpsTrafficOnly": True}}])
     FA.start()
     global SAVED
-    SAVED = {k: STACK.state.get("conf_extra", {}).get(k, DEFAULTS[k])
-             for k in DEFAULTS}
-    STACK.write_conf(azure_authority_url=FA.url, azure_arm_url=FA.url,
-                     **CONF)
-    restart_api()
-    # Earlier modules' outbox is theirs (unreachable test URLs).
-    STACK.sql("UPDATE events SET dispatched = 1", database="vigil")
-    STACK.sql("UPDATE deliveries SET status = 'failed' "
-              "WHERE status IN ('pending', 'delivering')", database="vigil")
+    SAVED = STACK.conf_push(stackmod.WEBHOOK_CONF_DEFAULTS, WORKERS,
+                            azure_authority_url=FA.url,
+                            azure_arm_url=FA.url, **CONF)
+    STACK.outbox_disown()
 
 
 def tearDownModule():
     for name in STACK.spool_names():
         STACK.spool_stop(name)
-    STACK.write_conf(**SAVED)
-    restart_api()
+    STACK.conf_pop(SAVED, WORKERS)
     if RX is not None:
         RX.stop()
     if FA is not None:
@@ -127,7 +110,7 @@ class T250KeyRotation(unittest.TestCase):
         spooler and scanner are started per step)."""
         STACK.write_conf(secret_key_file=current,
                          previous_key_files=previous)
-        restart_api()
+        STACK.api_restart(WORKERS)
 
     def status(self):
         """{key id or "unknown": count} from vigilctl secrets status."""
