@@ -356,12 +356,14 @@ out:
  * leaves a batch's findings with their source or neither), as
  * findings_observe_batch_with's write. An import of a report listed
  * before costs one statement for the batch: its findings already stored
- * are marked (last_seen_at, import_id) where their source row is as the
- * item says (SQL_SOURCE_MARK_MANY, no index changes: 0044), and only the
- * findings new to the tenant are inserted. When fewer rows were marked
- * than stored findings listed (a finding new to this source, the tool's
- * id changed, an id twice in the batch, the same second twice), the
- * batch takes sources_exact. 0 or a DB_* code. */
+ * and open or as they were (FINDINGS_SEEN_PRESENT) are marked
+ * (last_seen_at, import_id) where their source row is as the item says
+ * (SQL_SOURCE_MARK_MANY, no index changes: 0044); the findings new to the
+ * tenant, and the reopened ones (a full report that resolved one took its
+ * source row away), go through the upsert. When fewer rows were marked
+ * than findings offered (a finding new to this source, the tool's id
+ * changed, an id twice in the batch, the same second twice), the batch
+ * takes sources_exact. 0 or a DB_* code. */
 static int
 run_sources(struct db *db, void *arg)
 {
@@ -374,7 +376,7 @@ run_sources(struct db *db, void *arg)
 
 	vtime_sql(r->now, at, sizeof(at));
 	for (i = 0; i < r->n; i++) {
-		if (r->seen[i].outcome == FINDINGS_SEEN_DETECTED)
+		if (r->seen[i].outcome != FINDINGS_SEEN_PRESENT)
 			continue;
 		m[5 + 2 * k] = DB_STR(r->fs[i].id);
 		m[6 + 2 * k] = DB_STR(r->fs[i].external_id);
@@ -402,7 +404,7 @@ run_sources(struct db *db, void *arg)
 	if ((v = calloc(r->n * 8, sizeof(*v))) == NULL)
 		return DB_ERR;
 	for (i = 0; i < r->n; i++)
-		if (r->seen[i].outcome == FINDINGS_SEEN_DETECTED)
+		if (r->seen[i].outcome != FINDINGS_SEEN_PRESENT)
 			source_row(r, &v[8 * nnew++], i, at);
 	rc = db_exec_rows(db, SQL_SOURCE_UPSERT_64, v, 8, nnew);
 	free(v);

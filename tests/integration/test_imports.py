@@ -1002,3 +1002,16 @@ class T305ImportSourcesPerBatch(ImportBase):
             self.assertIn("t305-mixed", srcs)
         self.assertEqual(sum(
             len(self.finding(f).json()["sources"]) for f in shared), 3)
+        # gone from a full report: resolved, its source row deleted; back:
+        # reopened, with its row again
+        gone = [it for i, it in enumerate(changed) if i % 50 != 7]
+        imp = self.imported(gone, source="t305-mixed")
+        self.assertEqual(imp["resolved"], 6)
+        self.assertEqual(len(self.source_rows("t305-mixed")), 296)
+        imp = self.imported(changed, source="t305-mixed")
+        self.assertEqual((imp["imported"], imp["resolved"]), (302, 0))
+        back = self.source_rows("t305-mixed")
+        self.assertEqual(sorted(back), sorted(after))
+        for fid in back:
+            self.assertEqual(back[fid][2], imp["import_id"])
+            self.assertEqual(self.state(fid), "open")
