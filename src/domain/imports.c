@@ -508,8 +508,9 @@ run_item(void *arg, json_object *item, json_object *ctx,
 	return 0;
 }
 
-/* Feed the stored report to st. 0, or -1 with st's error (or r->rc when
- * the lease was lost), or a DB_* code. */
+/* Feed the stored report to st. 0, 1 when the stream failed (st's error,
+ * or st->stopped with r->rc when the lease was lost or a batch failed), or
+ * a DB_* code. */
 static int
 run_feed(struct run *r, struct importfmt_stream *st)
 {
@@ -521,17 +522,17 @@ run_feed(struct run *r, struct importfmt_stream *st)
 		bad = importfmt_feed(st, db_cell(res, 0, 0), res->lens[0]);
 		db_res_free(res);
 		if (bad != 0)
-			return -1;
+			return 1;
 		/* a pass may write nothing for a while: a report of 100 MiB
 		 * is read for a while */
 		if (run_beat(r) != 0) {
 			st->stopped = 1;
-			return -1;
+			return 1;
 		}
 	}
 	if (rc < 0)
 		return rc;
-	return importfmt_finish(st);
+	return importfmt_finish(st) != 0;
 }
 
 /* One pass over the stored report. 0, 1 with why set (the report is
@@ -579,11 +580,11 @@ run_pass(struct run *r, char *why, size_t whysz)
 	s = &st;
 	rc = run_feed(r, s);
 end:
-	if (rc == -1 && s->stopped) {
+	if (rc == 1 && s->stopped) {
 		rc = r->rc ? r->rc : DB_ERR;
 		goto out;
 	}
-	if (rc == -1) {
+	if (rc == 1) {
 		snprintf(why, whysz, "%s", s->err);
 		rc = 1;
 		goto out;
