@@ -12,8 +12,9 @@ MariaDB (the test stack's):
              another severity (rescored: history, event, audit entry)
 
 each in findings per second (wall time of vigilctl, which stores the
-report in chunks, reads it twice and writes it), the CPU time of vigilctl
-and of mariadbd, and vigilctl's peak RSS (getrusage of the child); then
+report in chunks, frames it, then reads and writes it), the CPU time of
+vigilctl and of mariadbd (in all and per finding), and vigilctl's peak
+RSS (getrusage of the child); then
 the peak RSS of a full import of BENCH_IMPORT_SMALL (10,000) findings,
 to show it does not grow with the report. The machine's load average is
 printed before and after: on a shared machine the wall times are upper
@@ -155,10 +156,11 @@ def main():
             rate = count / dt
             rows.append((label, dt, rate, kib, cpu, dbcpu, imp))
             print("  %-8s %7.2f s  %8.0f findings/s  peak RSS %6.1f MiB  "
-                  "CPU vigilctl %.1f s, mariadbd %.1f s  (imported %d, "
-                  "resolved %d)" % (label, dt, rate, kib / 1024, cpu, dbcpu,
-                                    imp["imported"], imp["resolved"]),
-                  flush=True)
+                  "CPU vigilctl %.1f s, mariadbd %.1f s (%.0f + %.0f us a "
+                  "finding)  (imported %d, resolved %d)" % (
+                      label, dt, rate, kib / 1024, cpu, dbcpu,
+                      cpu * 1e6 / count, dbcpu * 1e6 / count,
+                      imp["imported"], imp["resolved"]), flush=True)
         dt, kib_small, imp, cpu, dbcpu = run_import(st, small, "small")
         print("  %-8s %7.2f s  %8.0f findings/s  peak RSS %6.1f MiB "
               "(%d findings)" % ("small", dt, SMALL / dt, kib_small / 1024,

@@ -1365,10 +1365,14 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT tenant_id, source, format, mode, actor, bytes, attempts, "
 	    "all_or_nothing FROM imports WHERE id = ?",
 	/* What a complete report of a source no longer lists, a batch at a
-	 * time (the rows found are deleted before the next). */
+	 * time after the last seq of the one before (tenant_id, source, seq,
+	 * import_id): one walk of finding_sources_by_source (0044), whose
+	 * entries end with seq, in order (no FORCE INDEX: before 0044 the
+	 * old key serves, as a server upgraded before its schema runs it). */
 	[SQL_SOURCE_ABSENT] =
-	    "SELECT finding_id FROM finding_sources WHERE tenant_id = ? "
-	    "AND source = ? AND import_id <> ? ORDER BY finding_id LIMIT 256",
+	    "SELECT seq, finding_id FROM finding_sources WHERE tenant_id = ? "
+	    "AND source = ? AND seq > ? AND import_id <> ? ORDER BY seq "
+	    "LIMIT 256",
 	[SQL_SOURCE_DELETE_MANY] =
 	    "DELETE FROM finding_sources WHERE tenant_id = ? AND source = ? "
 	    "AND finding_id IN (" X256("?") ")",
@@ -2001,6 +2005,28 @@ static const char *const sqls[SQL__COUNT] = {
 	    "LEFT JOIN scans s ON s.id = x.last_id "
 	    "LEFT JOIN tenant_settings ts ON ts.tenant_id = x.tenant_id "
 	    "ORDER BY x.id",
+	/* importcpu: an import's source rows, read and marked per batch
+	 * (imports.c run_sources). The rows a batch's findings already have
+	 * from this source (tenant_id, source, DB_MANY ids), locked as the
+	 * findings are. */
+	[SQL_SOURCE_GET_MANY] =
+	    "SELECT seq, finding_id, format, external_id FROM finding_sources "
+	    "WHERE tenant_id = ? AND source = ? AND finding_id IN (" X256("?")
+	    ") FOR UPDATE",
+	/* Listed again as they were: (last_seen_at, import_id, DB_MANY
+	 * seqs); no index holds either column (0044). */
+	[SQL_SOURCE_SEEN_MANY] =
+	    "UPDATE finding_sources SET last_seen_at = ?, import_id = ? "
+	    "WHERE seq IN (" X256("?") ")",
+	/* A batch's findings listed again as they were, marked in one
+	 * statement: (last_seen_at, import_id, tenant_id, source, format,
+	 * DB_MANY pairs of finding id and external id), a range of
+	 * finding_sources_finding; the rows it changes are those whose
+	 * format and external id are the same. */
+	[SQL_SOURCE_MARK_MANY] =
+	    "UPDATE finding_sources SET last_seen_at = ?, import_id = ? "
+	    "WHERE tenant_id = ? AND source = ? AND format = ? "
+	    "AND (finding_id, external_id) IN (" X256("(?, ?)") ")",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */

@@ -435,6 +435,10 @@ enum db_stmt {
 	/* GET /metrics and /healthz: the outbox and scans (ops.c) */
 	SQL_OPS_OUTBOX,
 	SQL_OPS_SCANS,
+	/* importcpu: an import's source rows per batch */
+	SQL_SOURCE_GET_MANY,
+	SQL_SOURCE_SEEN_MANY,
+	SQL_SOURCE_MARK_MANY,
 	SQL__COUNT
 };
 

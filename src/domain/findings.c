@@ -2076,9 +2076,12 @@ batch_tx(struct db *db, void *arg)
 		goto out;
 	if ((rc = batch_write(&b)) != 0)
 		goto out;
-	if (a->rows != NULL && a->rows->nrows > 0 && (rc = db_exec_rows(db,
-	    (enum db_stmt)a->rows->stmt, a->rows->v, a->rows->ncols,
-	    a->rows->nrows)) != 0)
+	if (a->rows != NULL && a->rows->write != NULL) {
+		if ((rc = a->rows->write(db, a->rows->arg)) != 0)
+			goto out;
+	} else if (a->rows != NULL && a->rows->nrows > 0 &&
+	    (rc = db_exec_rows(db, (enum db_stmt)a->rows->stmt, a->rows->v,
+	    a->rows->ncols, a->rows->nrows)) != 0)
 		goto out;
 out:
 	batch_free(&b);

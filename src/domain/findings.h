@@ -255,6 +255,11 @@ struct findings_rows {
 	int			 stmt;		/* enum db_stmt */
 	const struct db_val	*v;
 	size_t			 ncols, nrows;
+	/* Or, when set, write(db, arg) in their place, at the same point of
+	 * the same transaction (it may read before it writes; run again
+	 * with the batch after a deadlock): 0 or a DB_* code. */
+	int			(*write)(struct db *, void *);
+	void			*arg;
 };
 int	 findings_observe_batch_with(struct db *, const char *tenant_id,
 	    struct findings_seen *items, size_t n, time_t now,

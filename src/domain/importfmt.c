@@ -182,6 +182,11 @@ deliver(struct importfmt_stream *s)
 	const char *why = NULL;
 	int rc;
 
+	if (s->frame_only && s->role != ROLE_CTX) {
+		s->items++;
+		buf_reset(&s->val);
+		return 0;
+	}
 	if (s->toolong)
 		why = "the item is larger than 1 MiB";
 	else if ((o = (s->fmt == IMPORTFMT_VIGIL ? vjson_parse_unique :
@@ -712,27 +717,37 @@ fingerprint(struct importfmt_finding *f, const char *detail)
 static char *
 evidence(enum importfmt fmt, json_object *item)
 {
-	json_object *ev = json_object_new_object();
+	json_object *ev;
 	size_t len;
 	const char *raw = vjson_str(item, &len);
 	char *out, *cut;
+	struct buf b;
 
+	if (len <= IMPORTFMT_EVIDENCE_MAX) {
+		/* The text vjson_str gives the object below, written around
+		 * the item's own (already serialised once, for its length)
+		 * rather than serialising the item a second time. */
+		buf_init(&b, IMPORTFMT_EVIDENCE_MAX + 64);
+		if (buf_printf(&b, "{\"format\":\"%s\",\"item\":",
+		    importfmt_str(fmt)) != 0 || buf_append(&b, raw, len) != 0 ||
+		    buf_append(&b, "}", 1) != 0) {
+			buf_free(&b);
+			return NULL;
+		}
+		return b.data;
+	}
+	ev = json_object_new_object();
 	json_object_object_add(ev, "format",
 	    json_object_new_string(importfmt_str(fmt)));
-	if (len <= IMPORTFMT_EVIDENCE_MAX)
-		json_object_object_add(ev, "item", json_object_get(item));
-	else {
-		if ((cut = malloc(IMPORTFMT_EVIDENCE_MAX + 1)) != NULL) {
-			clean(cut, IMPORTFMT_EVIDENCE_MAX + 1, raw, 1);
-			json_object_object_add(ev, "item_text",
-			    json_object_new_string(cut));
-			free(cut);
-		}
-		json_object_object_add(ev, "truncated",
-		    json_object_new_boolean(1));
-		json_object_object_add(ev, "bytes",
-		    json_object_new_int64((int64_t)len));
+	if ((cut = malloc(IMPORTFMT_EVIDENCE_MAX + 1)) != NULL) {
+		clean(cut, IMPORTFMT_EVIDENCE_MAX + 1, raw, 1);
+		json_object_object_add(ev, "item_text",
+		    json_object_new_string(cut));
+		free(cut);
 	}
+	json_object_object_add(ev, "truncated", json_object_new_boolean(1));
+	json_object_object_add(ev, "bytes",
+	    json_object_new_int64((int64_t)len));
 	out = strdup(vjson_str(ev, &len));
 	json_object_put(ev);
 	return out;

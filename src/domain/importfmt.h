@@ -69,6 +69,7 @@ struct importfmt_stream {
 	struct buf		 val;
 	struct buf		 key;
 	int			 ctx_only;
+	int			 frame_only;	/* see importfmt_init */
 	json_object		*ctx[IMPORTFMT_RUNS];	/* SARIF tools */
 	struct importfmt_pos	 cur;		/* the value's start */
 	unsigned long long	 offset;
@@ -87,6 +88,11 @@ struct importfmt_stream {
  * without it. */
 void	 importfmt_init(struct importfmt_stream *s, enum importfmt fmt,
 	    int ctx_only, importfmt_item_fn item, void *arg);
+/* Set frame_only after importfmt_init to check a report's framing alone:
+ * each item is delimited and counted (s->items) but neither parsed nor
+ * handed over, so the report fails exactly where a full read fails (an
+ * item's own text is never the report's fault: a bad item is skipped and
+ * reported when it is read), at a fraction of the cost. */
 void	 importfmt_take_ctx(struct importfmt_stream *to,
 	    struct importfmt_stream *from);
 void	 importfmt_free(struct importfmt_stream *s);

@@ -204,6 +204,10 @@ struct run {
 	enum importfmt		 fmt;
 	time_t			 now;
 	int			 write;		/* the second pass */
+	int			 map;		/* this pass maps items */
+	int			 all_or_nothing;
+	struct importfmt_stream	 tools;		/* SARIF: the runs' tools */
+	int			 has_tools;
 	long			 items, imported, passed, failed;
 	json_object		*errors;
 	struct importfmt_finding *fs;
@@ -249,8 +253,7 @@ run_error(struct run *r, const struct importfmt_pos *pos, const char *why)
 	json_object *e;
 
 	r->failed++;
-	if (r->write || json_object_array_length(r->errors) >=
-	    IMPORT_ERRORS_MAX)
+	if (json_object_array_length(r->errors) >= IMPORT_ERRORS_MAX)
 		return;
 	e = json_object_new_object();
 	json_object_object_add(e, "index",
@@ -263,14 +266,157 @@ run_error(struct run *r, const struct importfmt_pos *pos, const char *why)
 	json_object_array_add(r->errors, e);
 }
 
+/* A row of SQL_SOURCE_GET_MANY's answer, by finding id. */
+struct src_row {
+	const char	*id;
+	size_t		 row;
+};
+
+static int
+cmp_src_row(const void *a, const void *b)
+{
+	return strcmp(((const struct src_row *)a)->id,
+	    ((const struct src_row *)b)->id);
+}
+
+/* SQL_SOURCE_UPSERT's 8 parameters for the batch's i-th finding. */
+static void
+source_row(const struct run *r, struct db_val *v, size_t i, const char *at)
+{
+	v[0] = DB_STR(r->tenant_id);
+	v[1] = DB_STR(r->fs[i].id);
+	v[2] = DB_STR(r->source);
+	v[3] = DB_STR(importfmt_str(r->fmt));
+	v[4] = DB_STR(r->fs[i].external_id);
+	v[5] = DB_STR(at);
+	v[6] = DB_STR(at);
+	v[7] = DB_STR(r->import_id);
+}
+
+/* The source rows of the batch's findings, in the batch's transaction,
+ * the slower way: the rows this source has for them read, those with the
+ * same format and external id marked (one UPDATE by primary key), the
+ * others (new, or the tool's id changed) upserted. 0 or a DB_* code. */
+static int
+sources_exact(struct db *db, struct run *r, const char *at)
+{
+	struct db_val p[2 + DB_MANY], seen[2 + DB_MANY];
+	struct db_val *v = NULL;
+	struct db_res *res = NULL;
+	struct src_row *by = NULL, key, *hit;
+	const char *fmt = importfmt_str(r->fmt);
+	size_t i, nseen = 0, nup = 0;
+	int rc;
+
+	p[0] = DB_STR(r->tenant_id);
+	p[1] = DB_STR(r->source);
+	for (i = 0; i < DB_MANY; i++)
+		p[2 + i] = DB_STR(r->fs[i < r->n ? i : r->n - 1].id);
+	if ((rc = db_exec(db, SQL_SOURCE_GET_MANY, p, NELEM(p), &res)) != 0)
+		return rc;
+	rc = DB_ERR;
+	if ((by = calloc(res->nrows ? res->nrows : 1, sizeof(*by))) == NULL ||
+	    (v = calloc(r->n * 8, sizeof(*v))) == NULL)
+		goto out;
+	for (i = 0; i < res->nrows; i++) {
+		by[i].id = db_cell(res, i, 1);
+		by[i].row = i;
+	}
+	qsort(by, res->nrows, sizeof(*by), cmp_src_row);
+	for (i = 0; i < r->n; i++) {
+		key.id = r->fs[i].id;
+		hit = bsearch(&key, by, res->nrows, sizeof(*by), cmp_src_row);
+		if (hit != NULL && strcmp(db_cell(res, hit->row, 2), fmt) == 0 &&
+		    strcmp(db_cell(res, hit->row, 3), r->fs[i].external_id) ==
+		    0)
+			seen[2 + nseen++] = DB_INT(db_cell_int(res, hit->row,
+			    0));
+		else
+			source_row(r, &v[8 * nup++], i, at);
+	}
+	if (nseen > 0) {
+		seen[0] = DB_STR(at);
+		seen[1] = DB_STR(r->import_id);
+		/* the IN list's spare places repeat the last seq */
+		for (i = nseen; i < DB_MANY; i++)
+			seen[2 + i] = seen[2 + nseen - 1];
+		if ((rc = db_exec(db, SQL_SOURCE_SEEN_MANY, seen, NELEM(seen),
+		    NULL)) != 0)
+			goto out;
+	}
+	rc = db_exec_rows(db, SQL_SOURCE_UPSERT_64, v, 8, nup);
+out:
+	free(v);
+	free(by);
+	db_res_free(res);
+	return rc;
+}
+
+/* The batch's source rows, written in the batch's transaction (a crash
+ * leaves a batch's findings with their source or neither), as
+ * findings_observe_batch_with's write. An import of a report listed
+ * before costs one statement for the batch: its findings already stored
+ * and open or as they were (FINDINGS_SEEN_PRESENT) are marked
+ * (last_seen_at, import_id) where their source row is as the item says
+ * (SQL_SOURCE_MARK_MANY, no index changes: 0044); the findings new to the
+ * tenant, and the reopened ones (a full report that resolved one took its
+ * source row away), go through the upsert. When fewer rows were marked
+ * than findings offered (a finding new to this source, the tool's id
+ * changed, an id twice in the batch, the same second twice), the batch
+ * takes sources_exact. 0 or a DB_* code. */
+static int
+run_sources(struct db *db, void *arg)
+{
+	struct run *r = arg;
+	struct db_val m[5 + 2 * DB_MANY], *v = NULL;
+	unsigned long long marked = 0;
+	char at[VTIME_SQL_LEN];
+	size_t i, k = 0, nnew = 0;
+	int rc;
+
+	vtime_sql(r->now, at, sizeof(at));
+	for (i = 0; i < r->n; i++) {
+		if (r->seen[i].outcome != FINDINGS_SEEN_PRESENT)
+			continue;
+		m[5 + 2 * k] = DB_STR(r->fs[i].id);
+		m[6 + 2 * k] = DB_STR(r->fs[i].external_id);
+		k++;
+	}
+	if (k > 0) {
+		m[0] = DB_STR(at);
+		m[1] = DB_STR(r->import_id);
+		m[2] = DB_STR(r->tenant_id);
+		m[3] = DB_STR(r->source);
+		m[4] = DB_STR(importfmt_str(r->fmt));
+		/* the IN list's spare places repeat the last pair */
+		for (i = k; i < DB_MANY; i++) {
+			m[5 + 2 * i] = m[5 + 2 * (k - 1)];
+			m[6 + 2 * i] = m[6 + 2 * (k - 1)];
+		}
+		if ((rc = db_exec_affected(db, SQL_SOURCE_MARK_MANY, m,
+		    NELEM(m), &marked)) != 0)
+			return rc;
+		if (marked != k)
+			return sources_exact(db, r, at);
+	}
+	if (k == r->n)
+		return 0;
+	if ((v = calloc(r->n * 8, sizeof(*v))) == NULL)
+		return DB_ERR;
+	for (i = 0; i < r->n; i++)
+		if (r->seen[i].outcome != FINDINGS_SEEN_PRESENT)
+			source_row(r, &v[8 * nnew++], i, at);
+	rc = db_exec_rows(db, SQL_SOURCE_UPSERT_64, v, 8, nnew);
+	free(v);
+	return rc;
+}
+
 /* Write the batch: the findings through the scanner's batch, with the
  * source on each. 0 or a DB_* code. */
 static int
 run_flush(struct run *r)
 {
 	struct findings_rows rows;
-	struct db_val *v = NULL;
-	char at[VTIME_SQL_LEN];
 	size_t i;
 	int rc;
 
@@ -305,27 +451,9 @@ run_flush(struct run *r)
 		memcpy(s->fingerprint, f->fingerprint, sizeof(s->fingerprint));
 		memcpy(s->id, f->id, sizeof(s->id));
 	}
-	/* The source on each, in the batch's transaction: a crash leaves a
-	 * batch's findings with their source or neither. */
-	vtime_sql(r->now, at, sizeof(at));
-	if ((v = calloc(r->n * 8, sizeof(*v))) == NULL) {
-		rc = DB_ERR;
-		goto out;
-	}
-	for (i = 0; i < r->n; i++) {
-		v[i * 8 + 0] = DB_STR(r->tenant_id);
-		v[i * 8 + 1] = DB_STR(r->fs[i].id);
-		v[i * 8 + 2] = DB_STR(r->source);
-		v[i * 8 + 3] = DB_STR(importfmt_str(r->fmt));
-		v[i * 8 + 4] = DB_STR(r->fs[i].external_id);
-		v[i * 8 + 5] = DB_STR(at);
-		v[i * 8 + 6] = DB_STR(at);
-		v[i * 8 + 7] = DB_STR(r->import_id);
-	}
-	rows.stmt = SQL_SOURCE_UPSERT_64;
-	rows.v = v;
-	rows.ncols = 8;
-	rows.nrows = r->n;
+	memset(&rows, 0, sizeof(rows));
+	rows.write = run_sources;
+	rows.arg = r;
 	if ((rc = findings_observe_batch_with(r->db, r->tenant_id, r->seen,
 	    r->n, r->now, NULL, &rows)) != 0)
 		goto out;
@@ -339,7 +467,6 @@ run_flush(struct run *r)
 	if (run_beat(r) != 0)
 		rc = r->rc;
 out:
-	free(v);
 	for (i = 0; i < r->n; i++)
 		importfmt_finding_clear(&r->fs[i]);
 	r->n = 0;
@@ -381,67 +508,91 @@ run_item(void *arg, json_object *item, json_object *ctx,
 	return 0;
 }
 
-/* One pass over the stored report. 0, 1 with why set (the report is
- * not one), or a DB_* code. */
+/* Feed the stored report to st. 0, 1 when the stream failed (st's error,
+ * or st->stopped with r->rc when the lease was lost or a batch failed), or
+ * a DB_* code. */
 static int
-run_pass(struct run *r, char *why, size_t whysz)
+run_feed(struct run *r, struct importfmt_stream *st)
 {
-	struct importfmt_stream st;
 	struct chunks c = { r->db, r->import_id, 0 };
 	struct db_res *res = NULL;
-	int rc, bad;
+	int rc, bad = 0;
 
-	r->items = r->imported = r->passed = r->failed = 0;
-	importfmt_init(&st, r->fmt, 0, run_item, r);
-	bad = 0;
-	if (r->fmt == IMPORTFMT_SARIF) {
-		struct importfmt_stream cs;
-
-		/* the runs' tools first: they may follow their results */
-		importfmt_init(&cs, r->fmt, 1, NULL, NULL);
-		while ((rc = chunk_next(&c, &res)) == 1) {
-			bad = importfmt_feed(&cs, db_cell(res, 0, 0),
-			    res->lens[0]);
-			db_res_free(res);
-			if (bad != 0)
-				break;
-			if (run_beat(r) != 0) {
-				rc = r->rc;
-				break;
-			}
-		}
-		importfmt_take_ctx(&st, &cs);
-		importfmt_free(&cs);
-		if (rc < 0)
-			goto out;
-		c.n = 0;
-		bad = 0;
-	}
 	while ((rc = chunk_next(&c, &res)) == 1) {
-		bad = importfmt_feed(&st, db_cell(res, 0, 0), res->lens[0]);
+		bad = importfmt_feed(st, db_cell(res, 0, 0), res->lens[0]);
 		db_res_free(res);
 		if (bad != 0)
-			break;
-		/* the first pass writes nothing else: a report of 100 MiB
+			return 1;
+		/* a pass may write nothing for a while: a report of 100 MiB
 		 * is read for a while */
 		if (run_beat(r) != 0) {
-			rc = r->rc;
-			break;
+			st->stopped = 1;
+			return 1;
 		}
 	}
 	if (rc < 0)
-		goto out;
-	if (!bad)
-		bad = importfmt_finish(&st);
-	if (bad && st.stopped) {
+		return rc;
+	return importfmt_finish(st) != 0;
+}
+
+/* One pass over the stored report. 0, 1 with why set (the report is
+ * not one), or a DB_* code.
+ *
+ * The first pass (r->write unset) checks the report and writes nothing.
+ * It only frames it (importfmt's frame_only: each item delimited and
+ * counted, not parsed), since whether the report is one does not depend
+ * on any item's own text; a SARIF report's framing is checked by the
+ * read that keeps its runs' tools (run->tools, kept for the second
+ * pass); only a report imported whole or not at all is mapped as well,
+ * to know before writing whether any item fails. The second pass parses,
+ * maps and writes each item once, and lists the items that fail. */
+static int
+run_pass(struct run *r, char *why, size_t whysz)
+{
+	struct importfmt_stream st, *s = &st;
+	int rc;
+
+	r->items = r->imported = r->passed = r->failed = 0;
+	r->map = r->write || r->all_or_nothing;
+	if (r->map) {
+		json_object_put(r->errors);
+		if ((r->errors = json_object_new_array()) == NULL)
+			return DB_ERR;
+	}
+	importfmt_init(&st, r->fmt, 0, run_item, r);
+	if (r->fmt == IMPORTFMT_SARIF) {
+		/* the runs' tools first: they may follow their results */
+		if (!r->has_tools) {
+			importfmt_init(&r->tools, r->fmt, 1, NULL, NULL);
+			r->has_tools = 1;
+			s = &r->tools;
+			if ((rc = run_feed(r, s)) != 0 || !r->map)
+				goto end;
+		}
+		importfmt_take_ctx(&st, &r->tools);
+		/* mapped in both passes: the second reads them again */
+		if (!r->write) {
+			importfmt_free(&r->tools);
+			r->has_tools = 0;
+		}
+	} else if (!r->map)
+		st.frame_only = 1;
+	s = &st;
+	rc = run_feed(r, s);
+end:
+	if (rc == 1 && s->stopped) {
 		rc = r->rc ? r->rc : DB_ERR;
 		goto out;
 	}
-	if (bad) {
-		snprintf(why, whysz, "%s", st.err);
+	if (rc == 1) {
+		snprintf(why, whysz, "%s", s->err);
 		rc = 1;
 		goto out;
 	}
+	if (rc < 0)
+		goto out;
+	if (!r->map)
+		r->items = (long)s->items;
 	rc = r->write ? run_flush(r) : 0;
 out:
 	for (; r->n > 0; r->n--)
@@ -458,22 +609,25 @@ run_reconcile(struct run *r)
 	struct db_val p[2 + DB_MANY], q[1 + DB_MANY];
 	struct db_res *abs = NULL, *rem = NULL;
 	const char *gone[DB_MANY];
+	long long after = 0;
 	long total = 0, got;
 	size_t i, j, n, ngone;
 	int rc;
 
+	/* One walk of the source's rows in seq order, a batch at a time. */
 	for (;;) {
 		if ((rc = db_exec(r->db, SQL_SOURCE_ABSENT, (struct db_val[]){
-		    DB_STR(r->tenant_id), DB_STR(r->source),
-		    DB_STR(r->import_id) }, 3, &abs)) != 0)
+		    DB_STR(r->tenant_id), DB_STR(r->source), DB_INT(after),
+		    DB_STR(r->import_id) }, 4, &abs)) != 0)
 			return rc;
 		if ((n = abs->nrows) == 0)
 			break;
+		after = db_cell_int(abs, n - 1, 0);
 		p[0] = DB_STR(r->tenant_id);
 		p[1] = DB_STR(r->source);
 		q[0] = DB_STR(r->tenant_id);
 		for (i = 0; i < DB_MANY; i++) {
-			p[2 + i] = DB_STR(db_cell(abs, i < n ? i : n - 1, 0));
+			p[2 + i] = DB_STR(db_cell(abs, i < n ? i : n - 1, 1));
 			q[1 + i] = p[2 + i];
 		}
 		if ((rc = db_exec(r->db, SQL_SOURCE_DELETE_MANY, p, NELEM(p),
@@ -481,7 +635,7 @@ run_reconcile(struct run *r)
 		    SQL_SOURCE_REMAINING_MANY, q, NELEM(q), &rem)) != 0)
 			goto fail;
 		for (i = ngone = 0; i < n; i++) {
-			const char *id = db_cell(abs, i, 0);
+			const char *id = db_cell(abs, i, 1);
 
 			for (j = 0; j < rem->nrows; j++)
 				if (strcmp(db_cell(rem, j, 0), id) == 0)
@@ -782,6 +936,7 @@ imports_run(struct db *db, const char *import_id, time_t now)
 	r.tenant_id = in.tenant;
 	r.import_id = import_id;
 	r.source = in.source;
+	r.all_or_nothing = in.all_or_nothing;
 	r.now = now;
 	r.errors = json_object_new_array();
 	r.fs = calloc(FINDINGS_BATCH, sizeof(*r.fs));
@@ -825,6 +980,8 @@ imports_run(struct db *db, const char *import_id, time_t now)
 	rc = finish(db, &in, import_id, "completed", now, &r, resolved, NULL);
 done:
 	json_object_put(r.errors);
+	if (r.has_tools)
+		importfmt_free(&r.tools);
 	free(r.fs);
 	free(r.seen);
 	/* 1 from finish: the lease was lost at the last moment */
@@ -842,6 +999,8 @@ out:
 		    "written before it stays");
 	}
 	json_object_put(r.errors);
+	if (r.has_tools)
+		importfmt_free(&r.tools);
 	free(r.fs);
 	free(r.seen);
 	return rc;

@@ -17,6 +17,7 @@ Run by run.py, which sets STACK here.
 import copy
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -899,3 +900,118 @@ class T185VigilctlCases(ImportBase):
         self.assertEqual(STACK.query(
             "SELECT COUNT(*) FROM audit_log WHERE tenant_id <> (SELECT id "
             "FROM tenants WHERE name = %s)" % q(other)), audited)
+
+
+class T305ImportSourcesPerBatch(ImportBase):
+    """A report imported again marks its findings' source rows with one
+    statement per batch of 256, not a row written per finding; a finding
+    new to the source, a tool id that changed and a finding another source
+    reported first still get their rows exactly."""
+
+    N = 600             # three batches: 256, 256, 88
+
+    def source_rows(self, source):
+        return {r[0]: r[1:] for r in STACK.query(
+            "SELECT finding_id, external_id, first_seen_at, import_id "
+            "FROM finding_sources WHERE tenant_id = %s AND source = %s" %
+            (q(self.tenant_id), q(source)))}
+
+    def writes_of(self, items, source):
+        """The import, and the statements that wrote finding_sources
+        while it ran (from the server's general log, in a file of its
+        own; nothing else writes that table meanwhile)."""
+        path = os.path.join(STACK.root, "t305-%s.log" % time.time())
+        STACK.sql("SET GLOBAL general_log_file = %s; "
+                  "SET GLOBAL log_output = 'FILE'; "
+                  "SET GLOBAL general_log = 1" % q(path))
+        try:
+            imp = self.imported(items, source=source)
+        finally:
+            STACK.sql("FLUSH GENERAL LOGS; SET GLOBAL general_log = 0")
+
+        def lines():
+            with open(path, encoding="utf-8", errors="replace") as f:
+                return f.read().splitlines()
+
+        # the log file is written behind: wait for the import's end
+        # (SQL_IMPORT_FINISH; a statement prepared before the log was on
+        # is logged with its "?", not its values, so no import id)
+        end = re.compile(r"UPDATE imports SET status = (\?|'completed'), "
+                         r"finished_at")
+        self.assertTrue(wait_until(lambda: any(
+            end.search(x) for x in lines()), 30, 0.1))
+        writes = []
+        for line in lines():
+            if "finding_sources" not in line:
+                continue
+            m = re.search(r"\s(Query|Execute)\s+(\w+)", line)
+            if m and m.group(2).upper() in ("INSERT", "UPDATE", "DELETE",
+                                            "REPLACE"):
+                writes.append(m.group(2).upper())
+        return imp, writes
+
+    def test_reimport_one_statement_per_batch(self):
+        items = [ocsf_item(305000 + n, code="t305_check")
+                 for n in range(self.N)]
+        first, writes = self.writes_of(items, "t305")
+        self.assertEqual(first["imported"], self.N)
+        # all new: inserted, a multi-row statement at a time
+        self.assertNotIn("UPDATE", writes)
+        before = self.source_rows("t305")
+        self.assertEqual(len(before), self.N)
+
+        again, writes = self.writes_of(items, "t305")
+        self.assertEqual((again["imported"], again["resolved"]),
+                         (self.N, 0))
+        self.assertEqual(writes, ["UPDATE"] * 3, writes)
+        after = self.source_rows("t305")
+        self.assertEqual(sorted(after), sorted(before))
+        for fid, (ext, first_seen, imp_id) in after.items():
+            self.assertEqual([ext, first_seen], before[fid][:2])
+            self.assertEqual(imp_id, again["import_id"])
+
+    def test_new_changed_and_shared_rows_exact(self):
+        items = [ocsf_item(306000 + n, code="t305_mixed")
+                 for n in range(300)]
+        self.imported(items, source="t305-mixed")
+        before = self.source_rows("t305-mixed")
+        # another source reports a finding first
+        other = ocsf_item(306999, code="t305_mixed")
+        self.imported([other], source="t305-other")
+        changed = copy.deepcopy(items)
+        changed[5]["finding_info"]["uid"] = "renamed-by-the-tool"
+        # in the first batch: a finding new to the tenant, and the one
+        # the other source reported
+        changed[1:1] = [ocsf_item(306500, code="t305_mixed"), other]
+        imp = self.imported(changed, source="t305-mixed")
+        self.assertEqual((imp["imported"], imp["resolved"]), (302, 0))
+        after = self.source_rows("t305-mixed")
+        self.assertEqual(len(after), 302)
+        fid5 = [f for f, r in after.items()
+                if r[0] == "renamed-by-the-tool"]
+        self.assertEqual(len(fid5), 1, after)
+        self.assertEqual(after[fid5[0]][1], before[fid5[0]][1])
+        for fid, row in before.items():
+            self.assertEqual(after[fid][1], row[1])
+            self.assertEqual(after[fid][2], imp["import_id"])
+        shared = [f for f in after if f not in before]
+        self.assertEqual(len(shared), 2)
+        for fid in shared:
+            srcs = sorted(s["source"] for s in
+                          self.finding(fid).json()["sources"])
+            self.assertIn("t305-mixed", srcs)
+        self.assertEqual(sum(
+            len(self.finding(f).json()["sources"]) for f in shared), 3)
+        # gone from a full report: resolved, its source row deleted; back:
+        # reopened, with its row again
+        gone = [it for i, it in enumerate(changed) if i % 50 != 7]
+        imp = self.imported(gone, source="t305-mixed")
+        self.assertEqual(imp["resolved"], 6)
+        self.assertEqual(len(self.source_rows("t305-mixed")), 296)
+        imp = self.imported(changed, source="t305-mixed")
+        self.assertEqual((imp["imported"], imp["resolved"]), (302, 0))
+        back = self.source_rows("t305-mixed")
+        self.assertEqual(sorted(back), sorted(after))
+        for fid in back:
+            self.assertEqual(back[fid][2], imp["import_id"])
+            self.assertEqual(self.state(fid), "open")

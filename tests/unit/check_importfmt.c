@@ -2,7 +2,8 @@
  * in tests/data/imports/ is read in pieces of every size from 1 to 7
  * bytes and whole, and what it maps to is compared with its
  * NAME.expected.json; hostile reports fail or fail per item as the README
- * says. VIGIL_GOLDEN_WRITE=1 rewrites the expected files (review them). */
+ * says, and an import's first read (framing only) passes and fails them
+ * alike. VIGIL_GOLDEN_WRITE=1 rewrites the expected files (review them). */
 #include "vigil.h"
 
 #include <stdio.h>
@@ -135,6 +136,28 @@ read_report(enum importfmt fmt, const char *text, size_t len, size_t piece,
 	return rc;
 }
 
+/* The check an import's first read makes (imports.c run_pass): framed
+ * only, or for SARIF the read that keeps the runs' tools. 0, or -1 with
+ * why; *items as the stream counted them (SARIF: 0). */
+static int
+frame_report(enum importfmt fmt, const char *text, size_t len, size_t *items,
+    char *why, size_t whysz)
+{
+	struct importfmt_stream s;
+	int rc;
+
+	importfmt_init(&s, fmt, fmt == IMPORTFMT_SARIF, NULL, NULL);
+	s.frame_only = fmt != IMPORTFMT_SARIF;
+	rc = importfmt_feed(&s, text, len);
+	if (rc == 0)
+		rc = importfmt_finish(&s);
+	if (rc != 0)
+		snprintf(why, whysz, "%s", s.err);
+	*items = s.items;
+	importfmt_free(&s);
+	return rc;
+}
+
 static void
 got_free(struct got *g)
 {
@@ -216,6 +239,11 @@ START_TEST(test_golden)
 		    json_object_to_json_string(g.findings));
 		got_free(&again);
 	}
+	/* An import's first read passes it and counts its items. */
+	ck_assert_msg(frame_report(golden[_i].fmt, text, len, &piece, why,
+	    sizeof(why)) == 0, "%s: %s", golden[_i].file, why);
+	if (golden[_i].fmt != IMPORTFMT_SARIF)
+		ck_assert_int_eq((long)piece, g.items);
 	json_object_put(want);
 	json_object_put(out);
 	got_free(&g);
@@ -248,15 +276,23 @@ START_TEST(test_hostile)
 		{ IMPORTFMT_VIGIL, "{\"findings\":[{]}", 1, 0, 0 },
 	};
 	struct got g;
-	char why[300];
-	size_t i;
+	char why[300], fwhy[300];
+	size_t i, items;
 	int rc;
 
 	for (i = 0; i < NELEM(t); i++) {
-		why[0] = '\0';
+		why[0] = fwhy[0] = '\0';
 		rc = read_report(t[i].fmt, t[i].text, strlen(t[i].text), 0, &g,
 		    why, sizeof(why));
 		ck_assert_msg((rc != 0) == t[i].fails, "case %zu: %s", i, why);
+		/* An import's first read fails where and as the full read
+		 * does, without parsing an item. */
+		ck_assert_msg((frame_report(t[i].fmt, t[i].text,
+		    strlen(t[i].text), &items, fwhy, sizeof(fwhy)) != 0) ==
+		    t[i].fails, "case %zu: framed: %s", i, fwhy);
+		ck_assert_str_eq(fwhy, why);
+		if (rc == 0 && t[i].fmt != IMPORTFMT_SARIF)
+			ck_assert_int_eq((long)items, t[i].items);
 		if (rc != 0)
 			ck_assert(why[0] != '\0');
 		else {
@@ -296,6 +332,9 @@ START_TEST(test_deep_and_huge)
 	    sizeof(why)) == 0);
 	ck_assert_int_eq(g.items, 3);
 	ck_assert_int_eq(g.failed, 3);
+	ck_assert(frame_report(IMPORTFMT_OCSF, t, i, &n, why,
+	    sizeof(why)) == 0);
+	ck_assert_int_eq((long)n, 3);
 	got_free(&g);
 	free(t);
 }
