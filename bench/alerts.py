@@ -14,16 +14,16 @@ limit raised out of the way):
            more connections only queue).
 
 Each: BENCH_ALERTS_RUNS (5) runs of BENCH_ALERTS_DURATION (3) seconds
-(batches BENCH_ALERTS_BATCH_DURATION, 10),
-reporting the median alerts per second with its spread (lowest-highest
-of the runs), the median p99 of a request, and the median CPU time per
-alert of mariadbd and the pool's workers together, and mariadbd's share
-(the work an alert
-costs, which the machine's other load changes least). Afterwards the
+(batches BENCH_ALERTS_BATCH_DURATION, 10), reporting the median alerts
+per second with its spread (lowest-highest of the runs), the median p99
+of a request, and the median CPU time per alert of mariadbd and the
+pool's workers together (the work an alert costs, which the machine's
+other load changes least) and mariadbd's share of it. Afterwards the
 database is checked against what was answered: one alert, one
 alert.created event and one history entry per alert created, one audit
-entry per request. Targets (the alerts issue): single >= 1,000 alerts/s,
-batch >= 10,000 alerts/s.
+entry per request, and the counts GET /events and the observable search
+read (list_counts, observable_alert_counts) equal to a recount. Targets
+(the alerts issue): single >= 1,000 alerts/s, batch >= 10,000 alerts/s.
 
 Needs wrk (apt-get install wrk). Environment: VIGIL_BUILDDIR,
 VIGIL_SRCDIR, BENCH_CONNECTIONS, BENCH_ALERTS_BATCH,
@@ -31,7 +31,9 @@ BENCH_ALERTS_BATCH_CONNECTIONS, BENCH_ALERTS_RUNS, BENCH_ALERTS_DURATION,
 BENCH_ALERTS_BATCH_DURATION, BENCH_WORKERS (4), BENCH_ALERTS_PATHS
 ("single,batch": which to run), BENCH_ALERTS_SETUP_SQL (statements, ";"
 between them, run on the fresh schema first: for experiments such as a
-trigger or an index dropped), BENCH_ALERTS_POOL_MB (the
+trigger or an index dropped), BENCH_ALERTS_PERF (a directory: each run is
+recorded there by "perf record -g", mariadbd and the workers apart, as
+mariadbd-RUN.data and workers-RUN.data), BENCH_ALERTS_POOL_MB (the
 InnoDB buffer pool in MiB; 0, the default, keeps the test stack's 64 MiB,
 which the alert tables outgrow within the first batch runs). Use a release
 build.
@@ -63,6 +65,7 @@ DURATION = int(os.environ.get("BENCH_ALERTS_DURATION", "3"))
 BATCH_DURATION = int(os.environ.get("BENCH_ALERTS_BATCH_DURATION", "10"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
 POOL_MB = int(os.environ.get("BENCH_ALERTS_POOL_MB", "0"))
+PERF = os.environ.get("BENCH_ALERTS_PERF", "")
 PATHS = os.environ.get("BENCH_ALERTS_PATHS", "single,batch").split(",")
 TARGET_SINGLE = 1000
 TARGET_BATCH = 10000
@@ -131,16 +134,38 @@ def cpu_ticks(pids):
     return total
 
 
-def wrk(url, key, script, connections, pids, duration):
+def perf_start(pids, name):
+    """perf record -g of pids into PERF/name.data, or None."""
+    if not PERF:
+        return None
+    os.makedirs(PERF, exist_ok=True)
+    return subprocess.Popen(
+        ["perf", "record", "-q", "-g", "-o",
+         os.path.join(PERF, name + ".data"), "-p",
+         ",".join(str(p) for p in pids)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def perf_stop(p):
+    if p is not None:
+        p.send_signal(2)
+        p.wait()
+
+
+def wrk(url, key, script, connections, pids, duration, tag):
     """(requests, req/s, p99 ms, non-2xx, CPU ticks of pids)."""
     argv = ["wrk", "-t2", "-c%d" % connections, "-d%ds" % duration,
             "--timeout", "10s", "--latency", "-s", script,
             "-H", "X-API-Key: " + key,
             "-H", "Content-Type: application/json", url]
+    perfs = (perf_start(pids[:1], "mariadbd-" + tag),
+             perf_start(pids[1:], "workers-" + tag))
     t0 = cpu_ticks(pids[:1]), cpu_ticks(pids[1:])
     out = subprocess.run(argv, capture_output=True, text=True,
                          check=True).stdout
     ticks = cpu_ticks(pids[:1]) - t0[0], cpu_ticks(pids[1:]) - t0[1]
+    for p in perfs:
+        perf_stop(p)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     n = int(re.search(r"(\d+) requests in", out).group(1))
     m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
@@ -168,7 +193,8 @@ def measure(st, what, url, key, per, connections, pids, tid, root):
                   count(st, "SELECT COUNT(*) FROM audit_log WHERE "
                             "tenant_id = '%s'" % tid))
         n, rps, p99, bad, ticks = wrk(url, key, script, connections, pids,
-                                      BATCH_DURATION if per else DURATION)
+                                      BATCH_DURATION if per else DURATION,
+                                      tag)
         after = (count(st, "SELECT COUNT(*) FROM alerts WHERE tenant_id "
                            "= '%s'" % tid),
                  count(st, "SELECT COUNT(*) FROM audit_log WHERE "
@@ -259,10 +285,21 @@ def main():
                           "tenant_id = %s" % t)
         observables = count(st, "SELECT COUNT(*) FROM observables WHERE "
                                 "tenant_id = %s" % t)
-        consistent = alerts == created == history and links == 3 * alerts
-        print("\nstored: %d alerts, %d alert.created events, %d history "
-              "entries, %d observable links over %d observables: %s" % (
-                  alerts, created, history, links, observables,
+        # The counts the lists and the search read, kept by the ingest
+        # and the triggers, against a recount.
+        counted = count(st, "SELECT COALESCE(SUM(n), 0) FROM list_counts "
+                            "WHERE tenant_id = %s AND list = 'events' AND "
+                            "k = 'alert.created'" % t)
+        linkcounts = count(st, "SELECT COALESCE(SUM(n), 0) FROM "
+                               "observable_alert_counts WHERE tenant_id = "
+                               "%s" % t)
+        consistent = (alerts == created == history == counted and
+                      links == 3 * alerts == linkcounts)
+        print("\nstored: %d alerts, %d alert.created events (counted %d), "
+              "%d history entries, %d observable links (counted %d) over "
+              "%d observables: %s" % (
+                  alerts, created, counted, history, links, linkcounts,
+                  observables,
                   "consistent" if consistent else "INCONSISTENT"))
         print("load after: %.2f" % os.getloadavg()[0])
         print("targets: single %s %d alerts/s (median %.0f); batch %s %d "
