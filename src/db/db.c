@@ -2001,6 +2001,24 @@ static const char *const sqls[SQL__COUNT] = {
 	    "LEFT JOIN scans s ON s.id = x.last_id "
 	    "LEFT JOIN tenant_settings ts ON ts.tenant_id = x.tenant_id "
 	    "ORDER BY x.id",
+
+	/* alert ingest (alerts.c): a batch's alert.created events counted
+	 * once, not by the insert trigger per event
+	 * (0042_event_counts_deferred.sql). Before the insert: ('TENANT
+	 * TYPE'); the trigger then counts such rows into
+	 * @vigil_events_deferred instead of list_counts. After it: (tenant,
+	 * type) what the trigger deferred added, nothing when it deferred
+	 * none (a schema before 0042, whose trigger counted them). Then the
+	 * session's variables cleared. */
+	[SQL_EVENT_DEFER_BEGIN] =
+	    "SET @vigil_events_defer = ?, @vigil_events_deferred = 0",
+	[SQL_EVENT_DEFER_COUNT] =
+	    "INSERT INTO list_counts (tenant_id, list, k, n) "
+	    "SELECT ?, 'events', ?, @vigil_events_deferred FROM DUAL "
+	    "WHERE @vigil_events_deferred > 0 "
+	    "ON DUPLICATE KEY UPDATE n = n + VALUES(n)",
+	[SQL_EVENT_DEFER_END] =
+	    "SET @vigil_events_defer = NULL, @vigil_events_deferred = 0",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */

@@ -435,6 +435,10 @@ enum db_stmt {
 	/* GET /metrics and /healthz: the outbox and scans (ops.c) */
 	SQL_OPS_OUTBOX,
 	SQL_OPS_SCANS,
+	/* alert ingest: a batch's events counted once (0042) */
+	SQL_EVENT_DEFER_BEGIN,
+	SQL_EVENT_DEFER_COUNT,
+	SQL_EVENT_DEFER_END,
 	SQL__COUNT
 };
 
