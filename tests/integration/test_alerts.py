@@ -674,6 +674,32 @@ class T301UpgradeOrder(CountBase):
             "'events' AND k = 'alert.created'" % q(tid)), [["3"]])
 
 
+class T302CountRowMissing(CountBase):
+    """A batch moves the counts of the observables it finds stored with an
+    UPDATE of their count rows, which ingest writes with the observable;
+    one stored without its count row (by hand, or restored in part) is
+    counted all the same, from the alerts the batch links to it."""
+
+    def test_stored_observable_without_count_row(self):
+        value = "orphan-%d.example.org" % os.getpid()
+        STACK.sql("INSERT INTO observables (tenant_id, id, type, value, "
+                  "value_hash, first_seen_at, last_seen_at) VALUES "
+                  "(%s, 'obs_t302_%d', 'domain', %s, SHA2(%s, 256), "
+                  "UTC_TIMESTAMP(), UTC_TIMESTAMP())" % (
+                      q(self.tenant_id), os.getpid(), q(value), q(value)),
+                  database="vigil")
+        obs = [{"type": "domain", "value": value},
+               {"type": "ip", "value": "203.0.113.4"}]
+        r = self.batch([alert(observables=obs) for _ in range(10)])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["created"], 10, r)
+        r = self.batch([alert(observables=obs) for _ in range(5)])
+        self.assertEqual(r.json()["created"], 5, r)
+        self.assertEqual(self.search_total("domain", value), 15)
+        self.assert_totals_are_recounts([("domain", value),
+                                         ("ip", "203.0.113.4")])
+
+
 class T72IngestScope(AlertBase):
 
     def test_ingest_key_may_only_ingest(self):
