@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import json
 import os
+import random
 import re
 import threading
 import time
@@ -682,11 +683,13 @@ class T302CountRowMissing(CountBase):
 
     def test_stored_observable_without_count_row(self):
         value = "orphan-%d.example.org" % os.getpid()
+        oid = "obs_0" + "".join(random.choice("0123456789ABCDEFGHJKMNPQRS"
+                                              "TVWXYZ") for _ in range(25))
         STACK.sql("INSERT INTO observables (tenant_id, id, type, value, "
                   "value_hash, first_seen_at, last_seen_at) VALUES "
-                  "(%s, 'obs_t302_%d', 'domain', %s, SHA2(%s, 256), "
+                  "(%s, %s, 'domain', %s, SHA2(%s, 256), "
                   "UTC_TIMESTAMP(), UTC_TIMESTAMP())" % (
-                      q(self.tenant_id), os.getpid(), q(value), q(value)),
+                      q(self.tenant_id), q(oid), q(value), q(value)),
                   database="vigil")
         obs = [{"type": "domain", "value": value},
                {"type": "ip", "value": "203.0.113.4"}]
