@@ -749,17 +749,20 @@ slots_slot(const struct slots *ss, const char *source,
  * consecutive AUTO_INCREMENT values from its insert id (InnoDB's
  * innodb_autoinc_lock_mode 0 or 1), and the last row's seq, read back,
  * proves it (with mode 2 a statement's values rise but may skip: then
- * every row is read back). A pair another ingest inserted since the
- * look-up is a duplicate key: the call is tried again, and finds it. */
+ * every row is read back). A pair already stored is a duplicate key
+ * (DB_DUP), the failed statement undone; *ndone says how many rows the
+ * statements before it inserted. */
 static int
 insert_new(struct db *db, const char *tenant_id, struct slot **order,
-    size_t n, const struct db_val *rows)
+    size_t n, const struct db_val *rows, size_t *ndone)
 {
 	static const size_t sizes[] = { 64, 16, 4, 1 };
 	struct db_res *res = NULL;
 	size_t k, j, w, done = 0;
 	long long first;
 	int rc = 0;
+
+	*ndone = 0;
 
 	for (k = 0; k < NELEM(sizes); k++) {
 		w = sizes[k];
@@ -805,6 +808,7 @@ insert_new(struct db *db, const char *tenant_id, struct slot **order,
 			db_res_free(res);
 			res = NULL;
 			done += w;
+			*ndone = done;
 		}
 	}
 out:
@@ -812,19 +816,83 @@ out:
 	return rc;
 }
 
-/* The batch path: which pairs exist (64 a statement, matched back by
- * hash), then the known ones seen again in one multi-row upsert and the
- * new ones inserted (insert_new). Alerts are never deleted, so a pair
- * found stays. */
+/* The alerts order[0..n) (at most PAIRS_IN) the way that works whatever
+ * is stored: which exist (one statement, matched back by hash), then the
+ * known ones seen again in one multi-row upsert and the new ones inserted
+ * (insert_new), each in (source, external_id) order. Alerts are never
+ * deleted, so a pair found stays; one inserted by another ingest since
+ * the look-up is a duplicate key, and the call runs again and finds it. */
+static int
+settle(struct db *db, const char *tenant_id, struct slot *sl,
+    struct slot **order, size_t n, const struct slots *ss,
+    char (*det)[VTIME_SQL_LEN], const char *nowsql)
+{
+	struct db_val v[1 + 2 * PAIRS_IN], rows[PAIRS_IN * ALERT_NCOLS];
+	struct db_res *res = NULL;
+	size_t i, j, k, ix, done;
+	int rc;
+
+	v[0] = DB_STR(tenant_id);
+	for (i = 0; i < PAIRS_IN; i++) {
+		k = i < n ? i : n - 1;
+		v[1 + 2 * i] = DB_STR(order[k]->in->source);
+		v[2 + 2 * i] = DB_STR(order[k]->in->external_id);
+	}
+	if ((rc = db_exec(db, SQL_ALERT_FIND_64, v, NELEM(v), &res)) != 0)
+		return rc;
+	for (j = 0; j < res->nrows; j++) {
+		const char *src = db_cell(res, j, FIND_C_SOURCE);
+		const char *ext = db_cell(res, j, FIND_C_EXTERNAL);
+		struct slot *s;
+
+		if (src == NULL || ext == NULL ||
+		    (ix = ss->h.slot[slots_slot(ss, src, ext)]) == 0)
+			continue;
+		s = &sl[ix - 1];
+		s->seq = db_cell_int(res, j, FIND_C_SEQ);
+		snprintf(s->out->id, sizeof(s->out->id), "%s",
+		    db_cell(res, j, FIND_C_ID));
+		s->out->status = status_static(db_cell(res, j, FIND_C_STATUS));
+	}
+	db_res_free(res);
+	/* The known ones first (upserted), then the new, each in order
+	 * (the stable partition keeps it). */
+	for (i = 0, k = 0; i < n; i++)
+		if (order[i]->seq != 0) {
+			struct slot *t = order[i];
+
+			memmove(order + k + 1, order + k,
+			    (i - k) * sizeof(*order));
+			order[k++] = t;
+		}
+	for (i = 0; i < n; i++)
+		alert_row(rows + i * ALERT_NCOLS, tenant_id, order[i],
+		    det[order[i] - sl], nowsql);
+	if ((rc = db_exec_rows(db, SQL_ALERT_UPSERT_64, rows, ALERT_NCOLS,
+	    k)) != 0)
+		return rc;
+	return insert_new(db, tenant_id, order + k, n - k,
+	    rows + k * ALERT_NCOLS, &done);
+}
+
+/*
+ * The batch path. A forwarder's alerts are mostly new: each run of
+ * PAIRS_IN of them, in (source, external_id) order (so that two batches
+ * lock the keys they share in one order), is inserted as new at once,
+ * without a look-up first (which was a statement of PAIRS_IN ORed pairs
+ * for the optimizer to plan per PAIRS_IN alerts, a tenth of the
+ * database's time for a batch). Where one is stored already the failed
+ * INSERT is undone (the statement, not the transaction) and the rest of
+ * the run is settled the way that finds what is stored (settle).
+ */
 static int
 upsert_many(struct db *db, const char *tenant_id, struct slot *sl,
     size_t n, const struct slots *ss, const char *nowsql)
 {
-	struct db_val v[1 + 2 * PAIRS_IN], *rows = NULL;
-	struct db_res *res = NULL;
+	struct db_val *rows = NULL;
 	struct slot **order = NULL;
 	char (*det)[VTIME_SQL_LEN] = NULL;
-	size_t i, j, k, from, nfirst = 0, nknown = 0, ix;
+	size_t i, from, w, nfirst = 0, done;
 	int rc = DB_ERR;
 
 	if ((rows = calloc(n * ALERT_NCOLS, sizeof(*rows))) == NULL ||
@@ -832,62 +900,27 @@ upsert_many(struct db *db, const char *tenant_id, struct slot *sl,
 	    (order = calloc(n, sizeof(*order))) == NULL)
 		goto out;
 	for (i = 0; i < n; i++)
-		if (sl[i].first)
+		if (sl[i].first) {
 			order[nfirst++] = &sl[i];
-	v[0] = DB_STR(tenant_id);
-	for (from = 0; from < nfirst; from += PAIRS_IN) {
-		for (i = 0; i < PAIRS_IN; i++) {
-			k = from + i < nfirst ? from + i : nfirst - 1;
-			v[1 + 2 * i] = DB_STR(order[k]->in->source);
-			v[2 + 2 * i] = DB_STR(order[k]->in->external_id);
+			vtime_sql(sl[i].in->detected_at, det[i],
+			    sizeof(det[i]));
 		}
-		if ((rc = db_exec(db, SQL_ALERT_FIND_64, v, NELEM(v),
-		    &res)) != 0)
-			goto out;
-		for (j = 0; j < res->nrows; j++) {
-			const char *src = db_cell(res, j, FIND_C_SOURCE);
-			const char *ext = db_cell(res, j, FIND_C_EXTERNAL);
-			struct slot *s;
-
-			if (src == NULL || ext == NULL ||
-			    (ix = ss->h.slot[slots_slot(ss, src, ext)]) == 0)
-				continue;
-			s = &sl[ix - 1];
-			s->seq = db_cell_int(res, j, FIND_C_SEQ);
-			snprintf(s->out->id, sizeof(s->out->id), "%s",
-			    db_cell(res, j, FIND_C_ID));
-			s->out->status = status_static(db_cell(res, j,
-			    FIND_C_STATUS));
-		}
-		db_res_free(res);
-		res = NULL;
-	}
-	/* The rows in (source, external_id) order, so that two batches
-	 * lock the keys they share in the same order: the known ones
-	 * first (upserted), then the new. */
 	qsort(order, nfirst, sizeof(*order), slot_cmp);
-	for (i = 0, k = 0; i < nfirst; i++)
-		if (order[i]->seq != 0) {
-			struct slot *t = order[k];
-
-			order[k++] = order[i];
-			order[i] = t;
-		}
-	nknown = k;
-	/* (a stable order for the new ones: sorted again) */
-	qsort(order + nknown, nfirst - nknown, sizeof(*order), slot_cmp);
-	for (i = 0; i < nfirst; i++) {
-		vtime_sql(order[i]->in->detected_at, det[i], sizeof(det[i]));
-		alert_row(rows + i * ALERT_NCOLS, tenant_id, order[i], det[i],
-		    nowsql);
+	for (i = 0; i < nfirst; i++)
+		alert_row(rows + i * ALERT_NCOLS, tenant_id, order[i],
+		    det[order[i] - sl], nowsql);
+	for (from = 0; from < nfirst; from += w) {
+		w = nfirst - from < PAIRS_IN ? nfirst - from : PAIRS_IN;
+		rc = insert_new(db, tenant_id, order + from, w,
+		    rows + from * ALERT_NCOLS, &done);
+		if (rc == DB_DUP)
+			rc = settle(db, tenant_id, sl, order + from + done,
+			    w - done, ss, det, nowsql);
+		if (rc != 0)
+			goto out;
 	}
-	if ((rc = db_exec_rows(db, SQL_ALERT_UPSERT_64, rows, ALERT_NCOLS,
-	    nknown)) != 0)
-		goto out;
-	rc = insert_new(db, tenant_id, order + nknown, nfirst - nknown,
-	    rows + nknown * ALERT_NCOLS);
+	rc = 0;
 out:
-	db_res_free(res);
 	free(order);
 	free(det);
 	free(rows);
