@@ -703,6 +703,90 @@ class T302CountRowMissing(CountBase):
                                          ("ip", "203.0.113.4")])
 
 
+class T303EventText(AlertBase):
+    """A batch writes its alert.created events and history entries as JSON
+    text without json-c objects: what a webhook receives is still the
+    alert as sent, escaped as json-c escapes it (compact, "/" as is,
+    control characters as \\u00xx, other characters unescaped), the same
+    as the single-alert path's event of an alert sent alike."""
+
+    def awkward(self, **kw):
+        return alert(title='Quote " back\\slash /path caf\u00e9 \u2603 '
+                           '\U0001f600 end',
+                     asset={"hostname": "WS \"7\"", "tags": ["a/b", 1.5,
+                                                          None, True],
+                            "ctl": "\x01\x1f\t\n\r\b\f\x7f/",
+                            "nested": {"k": "\u00e9\n"}},
+                     observables=[
+                         {"type": "user", "value": 'dom\\jane "j"'},
+                         {"type": "file", "value": "C:/x/y \u00e9.exe"},
+                         {"type": "url",
+                          "value": "https://example.com/a?b=\"c\"&d=\u00e9"}],
+                     **kw)
+
+    def payloads(self, ids):
+        rows = STACK.query(
+            "SELECT HEX(payload) FROM events WHERE tenant_id = %s AND "
+            "type = 'alert.created'" % q(self.tenant_id))
+        out = {}
+        for (h,) in rows:
+            text = unhex(h)
+            ev = json.loads(text)
+            if ev["data"]["alert"]["id"] in ids:
+                out[ev["data"]["alert"]["id"]] = (text, ev)
+        return out
+
+    def test_batch_event_is_the_alert_as_sent(self):
+        one = self.awkward()
+        r = self.ingest(one)
+        self.assertEqual(r.status, 201, r)
+        single = r.json()["id"]
+        items = [self.awkward() for _ in range(10)]
+        r = request(self.base(), "POST", "/api/v1/alerts/batch",
+                    {"alerts": items}, self.h)
+        self.assertEqual(r.json()["created"], 10, r)
+        ids = [x["id"] for x in r.json()["results"]]
+        got = self.payloads(set(ids) | {single})
+        self.assertEqual(len(got), 11)
+        for aid, it in [(single, one)] + list(zip(ids, items)):
+            text, ev = got[aid]
+            # Compact, escaped as json-c escapes (Python's json does the
+            # same with these separators and ensure_ascii off).
+            self.assertEqual(text, json.dumps(ev, separators=(",", ":"),
+                                              ensure_ascii=False))
+            a = ev["data"]["alert"]
+            self.assertEqual(list(a), [
+                "id", "source", "external_id", "severity", "title",
+                "status", "detected_at", "ingested_at", "last_seen_at",
+                "updated_at", "occurrences", "asset", "assignee", "tags",
+                "case_id", "observables"])
+            self.assertEqual((a["title"], a["asset"], a["external_id"]),
+                             (it["title"], it["asset"], it["external_id"]))
+            key = lambda o: (o["type"], o["value"])  # noqa: E731
+            self.assertEqual(sorted(a["observables"], key=key),
+                             sorted(it["observables"], key=key))
+            self.assertEqual((a["assignee"], a["tags"], a["case_id"],
+                              a["occurrences"], a["status"]),
+                             (None, [], None, 1, "triage"))
+            self.assertEqual(list(ev), ["event_id", "event_type",
+                                        "tenant_id", "timestamp", "data"])
+            hist = STACK.query(
+                "SELECT HEX(fields) FROM alert_history WHERE tenant_id = %s "
+                "AND alert_id = %s" % (q(self.tenant_id), q(aid)))
+            self.assertEqual(json.loads(unhex(hist[0][0])), {
+                "source": it["source"], "external_id": it["external_id"],
+                "severity": it["severity"], "status": "triage"})
+        # The batch's alert in GET /alerts/{id} is the event's.
+        r = request(self.base(), "GET", "/api/v1/alerts/" + ids[0], None,
+                    self.h)
+        self.assertEqual(r.status, 200, r)
+        ev = got[ids[0]][1]["data"]["alert"]
+        for k in ("title", "asset", "detected_at"):
+            self.assertEqual(r.json()[k], ev[k])
+        self.assertEqual(sorted(r.json()["observables"], key=key),
+                         sorted(ev["observables"], key=key))
+
+
 class T72IngestScope(AlertBase):
 
     def test_ingest_key_may_only_ingest(self):
