@@ -18,7 +18,9 @@ Each: BENCH_ALERTS_RUNS (5) runs of BENCH_ALERTS_DURATION (3) seconds
 per second with its spread (lowest-highest of the runs), the median p99
 of a request, and the median CPU time per alert of mariadbd and the
 pool's workers together (the work an alert costs, which the machine's
-other load changes least) and mariadbd's share of it. Afterwards the
+other load changes least) and mariadbd's share of it; each run also
+prints the time requests waited for row locks (InnoDB's
+Innodb_row_lock_time), per request. Afterwards the
 database is checked against what was answered: one alert, one
 alert.created event and one history entry per alert created, one audit
 entry per request, and the counts GET /events and the observable search
@@ -179,6 +181,14 @@ def count(st, sql):
     return int(st.query(sql)[0][0])
 
 
+def lock_time(st):
+    """InnoDB's total time waited for row locks so far, in ms: what the
+    requests spent queued on the tenant's audit head and on each other's
+    keys, summed over the connections."""
+    return int(st.query("SHOW GLOBAL STATUS LIKE "
+                        "'Innodb_row_lock_time'")[0][1])
+
+
 def measure(st, what, url, key, per, connections, pids, tid, root):
     """Run wrk RUNS times; print and return the median alerts/s."""
     alerts_per_req = max(per, 1)
@@ -192,6 +202,7 @@ def measure(st, what, url, key, per, connections, pids, tid, root):
                             "= '%s'" % tid),
                   count(st, "SELECT COUNT(*) FROM audit_log WHERE "
                             "tenant_id = '%s'" % tid))
+        waited = lock_time(st)
         n, rps, p99, bad, ticks = wrk(url, key, script, connections, pids,
                                       BATCH_DURATION if per else DURATION,
                                       tag)
@@ -200,6 +211,7 @@ def measure(st, what, url, key, per, connections, pids, tid, root):
                  count(st, "SELECT COUNT(*) FROM audit_log WHERE "
                            "tenant_id = '%s'" % tid))
         stored = after[0] - before[0]
+        waited = lock_time(st) - waited
         cpu_db, cpu_api = (1e6 * t / os.sysconf("SC_CLK_TCK") /
                            max(stored, 1) for t in ticks)
         cpu_us = cpu_db + cpu_api
@@ -209,9 +221,11 @@ def measure(st, what, url, key, per, connections, pids, tid, root):
                      after[1] - before[1], n, cpu_db))
         print("  run %d: %7.0f alerts/s  p99 %7.1f ms  non-2xx %d  "
               "stored %d  audit entries %d  cpu %.0f us/alert "
-              "(mariadbd %.0f, workers %.0f)" % (
+              "(mariadbd %.0f, workers %.0f)  row lock waits %.0f ms "
+              "per request" % (
                   i + 1, rps * alerts_per_req, p99, bad, stored,
-                  after[1] - before[1], cpu_us, cpu_db, cpu_api),
+                  after[1] - before[1], cpu_us, cpu_db, cpu_api,
+                  waited / max(after[1] - before[1], 1)),
               flush=True)
     rates = sorted(r[0] for r in runs)
     med = statistics.median(rates)
