@@ -2019,24 +2019,6 @@ static const char *const sqls[SQL__COUNT] = {
 	    "ON DUPLICATE KEY UPDATE n = n + VALUES(n)",
 	[SQL_EVENT_DEFER_END] =
 	    "SET @vigil_events_defer = NULL, @vigil_events_deferred = 0",
-	/* alert ingest (alerts.c): the counts of the observables a batch
-	 * found already stored, whose count rows exist (ingest writes an
-	 * observable, its links and its count in one transaction), moved by
-	 * an UPDATE rather than an upsert that fails its insert on each row
-	 * first: (64, 16, 4 or 1 (observable seq, links added) pairs, the
-	 * tenant, the same seqs; the last pair repeated to fill). */
-#define SP1(s)	s
-#define SP2(s)	s " " s
-#define SP4(s)	SP2(SP2(s))
-#define SP16(s)	SP4(SP4(s))
-#define SP64(s)	SP4(SP16(s))
-#define OBS_BUMP(sp, x) "UPDATE observable_alert_counts SET n = n + " \
-	"CASE observable_seq " sp("WHEN ? THEN ?") " END " \
-	"WHERE tenant_id = ? AND observable_seq IN (" x("?") ")"
-	[SQL_OBS_COUNT_BUMP_64] = OBS_BUMP(SP64, X64),
-	[SQL_OBS_COUNT_BUMP_16] = OBS_BUMP(SP16, X16),
-	[SQL_OBS_COUNT_BUMP_4] = OBS_BUMP(SP4, X4),
-	[SQL_OBS_COUNT_BUMP_1] = OBS_BUMP(SP1, SP1),
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */

@@ -439,12 +439,6 @@ enum db_stmt {
 	SQL_EVENT_DEFER_BEGIN,
 	SQL_EVENT_DEFER_COUNT,
 	SQL_EVENT_DEFER_END,
-	/* alert ingest: known observables' counts moved (followed by its
-	 * 16-, 4- and 1-pair forms) */
-	SQL_OBS_COUNT_BUMP_64,
-	SQL_OBS_COUNT_BUMP_16,
-	SQL_OBS_COUNT_BUMP_4,
-	SQL_OBS_COUNT_BUMP_1,
 	SQL__COUNT
 };
 

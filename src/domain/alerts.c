@@ -330,7 +330,6 @@ struct pair {
 	unsigned	 links;      /* how many of those (its count's step) */
 	int		 stale;      /* known, last_seen_at due to move */
 	int		 cached;     /* seq and seen from obs_cache */
-	int		 fresh;      /* not stored when the call looked it up */
 	time_t		 seen;       /* its last_seen_at is at least this */
 	int		 suppressed_global;
 	/* the sources it is suppressed for, as one text "a\nb\n" */
@@ -774,15 +773,6 @@ size_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Pairs of long longs, by the first. */
-static int
-seq_cmp(const void *a, const void *b)
-{
-	long long x = *(const long long *)a, y = *(const long long *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static int
 slot_cmp(const void *a, const void *b)
 {
@@ -1162,7 +1152,6 @@ write_observables(struct db *db, const char *tenant_id, struct slot *sl,
 		ps->p[i].used = 0;
 		ps->p[i].links = 0;
 		ps->p[i].cached = 0;
-		ps->p[i].fresh = 0;
 	}
 	for (i = 0; i < n; i++) {
 		if (!sl[i].created)
@@ -1227,7 +1216,6 @@ write_observables(struct db *db, const char *tenant_id, struct slot *sl,
 			}
 			/* inserted now, or by another ingest just now */
 			ps->p[miss[i]].stale = 0;
-			ps->p[miss[i]].fresh = 1;
 		}
 	}
 	/* The known ones due: their seqs, in seq order (the index the
@@ -1296,76 +1284,32 @@ out:
  * observable rather than a trigger's per link, and under the head lock
  * (write_records), where ingests are ordered anyway, so that a hot
  * value's count row orders them no earlier. One alert's in one INSERT …
- * SELECT of its links. A batch's known observables (stored before the
- * call looked them up, so their count rows exist: an observable is
- * inserted with its first links and their count, in one transaction) by
- * SQL_OBS_COUNT_BUMP_*, in seq order; the ones new to it by the upsert.
- * A count row found missing all the same (written by hand, restored in
- * part) makes the call run again with the upsert for every one, and this
- * process keep to it.
+ * SELECT of its links.
  */
-static int count_rows_missing;
-
 static int
 count_links(struct db *db, const char *tenant_id, const struct slot *sl,
     size_t n, const struct pairs *ps)
 {
-	struct db_val *rows = NULL, v[3 * 64 + 1];
-	size_t i, j, k = 0, nb = 0, w, nd;
-	unsigned long long affected;
-	long long *bump = NULL;
+	struct db_val *rows = NULL;
+	size_t i, k = 0;
 	int rc = DB_ERR;
 
 	if (n == 1)
 		return sl[0].created && sl[0].in->nobs > 0 ?
 		    db_exec(db, SQL_OBS_COUNT_ALERT, (struct db_val[]){
 		    DB_STR(tenant_id), DB_INT(sl[0].seq) }, 2, NULL) : 0;
-	if ((rows = calloc(3 * (ps->n ? ps->n : 1), sizeof(*rows))) == NULL ||
-	    (bump = calloc(2 * (ps->n ? ps->n : 1), sizeof(*bump))) == NULL)
-		goto out;
+	if ((rows = calloc(3 * (ps->n ? ps->n : 1), sizeof(*rows))) == NULL)
+		return DB_ERR;
 	for (i = 0; i < ps->n; i++) {
 		if (ps->p[i].links == 0)
 			continue;
-		if (!ps->p[i].fresh && !count_rows_missing) {
-			bump[2 * nb] = ps->p[i].seq;
-			bump[2 * nb + 1] = (long long)ps->p[i].links;
-			nb++;
-			continue;
-		}
 		rows[3 * k] = DB_STR(tenant_id);
 		rows[3 * k + 1] = DB_INT(ps->p[i].seq);
 		rows[3 * k + 2] = DB_INT(ps->p[i].links);
 		k++;
 	}
-	qsort(bump, nb, 2 * sizeof(*bump), seq_cmp);
-	for (i = 0; i < nb; i += w) {
-		size_t left = nb - i;
-
-		w = left >= 64 ? 64 : left > 16 ? 64 : left > 4 ? 16 :
-		    left > 1 ? 4 : 1;
-		for (j = 0, nd = 0; j < w; j++) {
-			size_t at = i + j < nb ? i + j : nb - 1;
-
-			v[2 * j] = DB_INT(bump[2 * at]);
-			v[2 * j + 1] = DB_INT(bump[2 * at + 1]);
-			v[2 * w + 1 + j] = DB_INT(bump[2 * at]);
-			nd += i + j < nb;
-		}
-		v[2 * w] = DB_STR(tenant_id);
-		if ((rc = db_exec_affected(db, (enum db_stmt)(
-		    SQL_OBS_COUNT_BUMP_64 + (w == 64 ? 0 : w == 16 ? 1 :
-		    w == 4 ? 2 : 3)), v, 3 * w + 1, &affected)) != 0)
-			goto out;
-		if (affected != nd) {
-			count_rows_missing = 1;
-			rc = DB_RETRY;
-			goto out;
-		}
-	}
 	qsort(rows, k, 3 * sizeof(*rows), link_cmp);
 	rc = db_exec_rows(db, SQL_OBS_COUNT_ADD_64, rows, 3, k);
-out:
-	free(bump);
 	free(rows);
 	return rc;
 }
