@@ -676,10 +676,9 @@ class T301UpgradeOrder(CountBase):
 
 
 class T302CountRowMissing(CountBase):
-    """A batch moves the counts of the observables it finds stored with an
-    UPDATE of their count rows, which ingest writes with the observable;
-    one stored without its count row (by hand, or restored in part) is
-    counted all the same, from the alerts the batch links to it."""
+    """An observable stored without its count row (by hand, or restored
+    in part) is counted all the same by the batches that link alerts to
+    it (their upsert of each count)."""
 
     def test_stored_observable_without_count_row(self):
         value = "orphan-%d.example.org" % os.getpid()
