@@ -953,7 +953,10 @@ settle(struct db *db, const char *tenant_id, struct slot *sl,
  * for the optimizer to plan per PAIRS_IN alerts, a tenth of the
  * database's time for a batch). Where one is stored already the failed
  * INSERT is undone (the statement, not the transaction) and the rest of
- * the run is settled the way that finds what is stored (settle).
+ * the run is settled the way that finds what is stored (settle). The
+ * failed INSERT leaves a shared lock on the stored row it met, which the
+ * upsert then raises: two calls that resend the same stored alert at the
+ * same moment may deadlock there, and one runs again (db_tx_run).
  */
 static int
 upsert_many(struct db *db, const char *tenant_id, struct slot *sl,
