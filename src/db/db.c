@@ -1706,10 +1706,9 @@ static const char *const sqls[SQL__COUNT] = {
 	ROWS4(SQL_OBS_TOUCH, "UPDATE observables SET last_seen_at = "
 	    "GREATEST(last_seen_at, ?) WHERE tenant_id = ? AND seq IN (",
 	    "?", ")"),
-	/* New alerts, none of them found by SQL_ALERT_FIND_64: a plain
-	 * multi-row INSERT, whose rows take consecutive seqs from its
-	 * insert id (checked by SQL_ALERT_SEQ_OF on the last row). */
-	ROWS4(SQL_ALERT_INSERT, ALERT_UPSERT_HEAD, ALERT_UPSERT_ROW, ""),
+	/* A batch's alerts, upserted (SQL_ALERT_UPSERT_*), that inserted
+	 * every row: its rows took consecutive seqs from its insert id,
+	 * checked on the last row. */
 	[SQL_ALERT_SEQ_OF] =
 	    "SELECT seq FROM alerts WHERE tenant_id = ? AND id = ?",
 	/* Each observable's count of alerts (0031: ingest keeps it, not a

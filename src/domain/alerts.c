@@ -814,92 +814,17 @@ slots_slot(const struct slots *ss, const char *source,
 	return i;
 }
 
-/* Insert the new alerts order[0..n) (plain INSERTs of 64, 16, 4 and 1
- * rows) and set their seqs: a multi-row INSERT of known rows takes
- * consecutive AUTO_INCREMENT values from its insert id (InnoDB's
- * innodb_autoinc_lock_mode 0 or 1), and the last row's seq, read back,
- * proves it (with mode 2 a statement's values rise but may skip: then
- * every row is read back). A pair already stored is a duplicate key
- * (DB_DUP), the failed statement undone; *ndone says how many rows the
- * statements before it inserted. */
+/* Of the alerts order[0..n) (at most PAIRS_IN) just upserted, some were
+ * stored already (seen again): all of them looked up by their pairs
+ * (one statement, matched back by hash), an alert whose id is the one
+ * this call gave it being the call's own. */
 static int
-insert_new(struct db *db, const char *tenant_id, struct slot **order,
-    size_t n, const struct db_val *rows, size_t *ndone)
+sort_out(struct db *db, const char *tenant_id, struct slot *sl,
+    struct slot **order, size_t n, const struct slots *ss)
 {
-	static const size_t sizes[] = { 64, 16, 4, 1 };
+	struct db_val v[1 + 2 * PAIRS_IN];
 	struct db_res *res = NULL;
-	size_t k, j, w, done = 0;
-	long long first;
-	int rc = 0;
-
-	*ndone = 0;
-
-	for (k = 0; k < NELEM(sizes); k++) {
-		w = sizes[k];
-		while (n - done >= w) {
-			if ((rc = db_exec(db, (enum db_stmt)(SQL_ALERT_INSERT_64 +
-			    k), rows + done * ALERT_NCOLS, w * ALERT_NCOLS,
-			    &res)) != 0)
-				goto out;
-			first = (long long)res->insert_id;
-			db_res_free(res);
-			res = NULL;
-			for (j = 0; j < w; j++) {
-				order[done + j]->seq = first + (long long)j;
-				order[done + j]->created = 1;
-			}
-			if (w > 1 && (rc = db_exec(db, SQL_ALERT_SEQ_OF,
-			    (struct db_val[]){ DB_STR(tenant_id),
-			    DB_STR(order[done + w - 1]->out->id) }, 2,
-			    &res)) != 0)
-				goto out;
-			if (w > 1 && (res->nrows != 1 || db_cell_int(res, 0, 0)
-			    != first + (long long)w - 1)) {
-				/* Not consecutive: each row read back. */
-				for (j = 0; j < w && rc == 0; j++) {
-					db_res_free(res);
-					res = NULL;
-					if ((rc = db_exec(db, SQL_ALERT_SEQ_OF,
-					    (struct db_val[]){
-					    DB_STR(tenant_id),
-					    DB_STR(order[done + j]->out->id) },
-					    2, &res)) == 0) {
-						if (res->nrows != 1)
-							rc = DB_RETRY;
-						else
-							order[done + j]->seq =
-							    db_cell_int(res, 0,
-							    0);
-					}
-				}
-				if (rc != 0)
-					goto out;
-			}
-			db_res_free(res);
-			res = NULL;
-			done += w;
-			*ndone = done;
-		}
-	}
-out:
-	db_res_free(res);
-	return rc;
-}
-
-/* The alerts order[0..n) (at most PAIRS_IN) the way that works whatever
- * is stored: which exist (one statement, matched back by hash), then the
- * known ones seen again in one multi-row upsert and the new ones inserted
- * (insert_new), each in (source, external_id) order. Alerts are never
- * deleted, so a pair found stays; one inserted by another ingest since
- * the look-up is a duplicate key, and the call runs again and finds it. */
-static int
-settle(struct db *db, const char *tenant_id, struct slot *sl,
-    struct slot **order, size_t n, const struct slots *ss,
-    char (*det)[VTIME_SQL_LEN], const char *nowsql)
-{
-	struct db_val v[1 + 2 * PAIRS_IN], rows[PAIRS_IN * ALERT_NCOLS];
-	struct db_res *res = NULL;
-	size_t i, j, k, ix, done;
+	size_t i, j, k, ix;
 	int rc;
 
 	v[0] = DB_STR(tenant_id);
@@ -913,59 +838,58 @@ settle(struct db *db, const char *tenant_id, struct slot *sl,
 	for (j = 0; j < res->nrows; j++) {
 		const char *src = db_cell(res, j, FIND_C_SOURCE);
 		const char *ext = db_cell(res, j, FIND_C_EXTERNAL);
+		const char *id = db_cell(res, j, FIND_C_ID);
 		struct slot *s;
 
-		if (src == NULL || ext == NULL ||
+		if (src == NULL || ext == NULL || id == NULL ||
 		    (ix = ss->h.slot[slots_slot(ss, src, ext)]) == 0)
 			continue;
 		s = &sl[ix - 1];
 		s->seq = db_cell_int(res, j, FIND_C_SEQ);
-		snprintf(s->out->id, sizeof(s->out->id), "%s",
-		    db_cell(res, j, FIND_C_ID));
-		s->out->status = status_static(db_cell(res, j, FIND_C_STATUS));
+		s->created = strcmp(id, s->out->id) == 0;
+		if (!s->created) {
+			snprintf(s->out->id, sizeof(s->out->id), "%s", id);
+			s->out->status = status_static(db_cell(res, j,
+			    FIND_C_STATUS));
+		}
 	}
 	db_res_free(res);
-	/* The known ones first (upserted), then the new, each in order
-	 * (the stable partition keeps it). */
-	for (i = 0, k = 0; i < n; i++)
-		if (order[i]->seq != 0) {
-			struct slot *t = order[i];
-
-			memmove(order + k + 1, order + k,
-			    (i - k) * sizeof(*order));
-			order[k++] = t;
-		}
 	for (i = 0; i < n; i++)
-		alert_row(rows + i * ALERT_NCOLS, tenant_id, order[i],
-		    det[order[i] - sl], nowsql);
-	if ((rc = db_exec_rows(db, SQL_ALERT_UPSERT_64, rows, ALERT_NCOLS,
-	    k)) != 0)
-		return rc;
-	return insert_new(db, tenant_id, order + k, n - k,
-	    rows + k * ALERT_NCOLS, &done);
+		if (order[i]->seq == 0)
+			return DB_RETRY;        /* not found: cannot be */
+	return 0;
 }
 
 /*
- * The batch path. A forwarder's alerts are mostly new: each run of
- * PAIRS_IN of them, in (source, external_id) order (so that two batches
- * lock the keys they share in one order), is inserted as new at once,
- * without a look-up first (which was a statement of PAIRS_IN ORed pairs
- * for the optimizer to plan per PAIRS_IN alerts, a tenth of the
- * database's time for a batch). Where one is stored already the failed
- * INSERT is undone (the statement, not the transaction) and the rest of
- * the run is settled the way that finds what is stored (settle). The
- * failed INSERT leaves a shared lock on the stored row it met, which the
- * upsert then raises: two calls that resend the same stored alert at the
- * same moment may deadlock there, and one runs again (db_tx_run).
+ * The batch path: the call's alerts (the first of each pair), in
+ * (source, external_id) order so that two batches lock the keys they
+ * share in one order, upserted 64, 16, 4 or 1 a statement: a new alert
+ * inserted, a stored one seen again (its last_seen_at and occurrences;
+ * nothing else). A forwarder's alerts are mostly new, so the look-up of
+ * the pairs that came first (a statement of 64 ORed pairs for the
+ * optimizer to plan per 64 alerts, a tenth of the database's time for a
+ * batch) is made only for a statement whose affected rows say that it
+ * met stored ones (an insert counts 1, a row seen again 2: occurrences
+ * always grows). One that inserted all its rows took consecutive
+ * AUTO_INCREMENT values from its insert id (innodb_autoinc_lock_mode 0
+ * or 1), and its last row's seq, read back, proves it (mode 2, Galera's:
+ * a statement's values rise but may skip, and then every row is read
+ * back). The upsert locks a stored row exclusively at once (no shared
+ * lock first, as a failed INSERT would take), and a pair another ingest
+ * is inserting waits for its commit and is then seen again.
  */
 static int
 upsert_many(struct db *db, const char *tenant_id, struct slot *sl,
     size_t n, const struct slots *ss, const char *nowsql)
 {
+	static const size_t sizes[] = { 64, 16, 4, 1 };
 	struct db_val *rows = NULL;
+	struct db_res *res = NULL;
 	struct slot **order = NULL;
 	char (*det)[VTIME_SQL_LEN] = NULL;
-	size_t i, from, w, nfirst = 0, done;
+	size_t i, j, k, w, nfirst = 0, done = 0;
+	unsigned long long affected;
+	long long first;
 	int rc = DB_ERR;
 
 	if ((rows = calloc(n * ALERT_NCOLS, sizeof(*rows))) == NULL ||
@@ -973,27 +897,70 @@ upsert_many(struct db *db, const char *tenant_id, struct slot *sl,
 	    (order = calloc(n, sizeof(*order))) == NULL)
 		goto out;
 	for (i = 0; i < n; i++)
-		if (sl[i].first) {
+		if (sl[i].first)
 			order[nfirst++] = &sl[i];
-			vtime_sql(sl[i].in->detected_at, det[i],
-			    sizeof(det[i]));
-		}
 	qsort(order, nfirst, sizeof(*order), slot_cmp);
-	for (i = 0; i < nfirst; i++)
-		alert_row(rows + i * ALERT_NCOLS, tenant_id, order[i],
-		    det[order[i] - sl], nowsql);
-	for (from = 0; from < nfirst; from += w) {
-		w = nfirst - from < PAIRS_IN ? nfirst - from : PAIRS_IN;
-		rc = insert_new(db, tenant_id, order + from, w,
-		    rows + from * ALERT_NCOLS, &done);
-		if (rc == DB_DUP)
-			rc = settle(db, tenant_id, sl, order + from + done,
-			    w - done, ss, det, nowsql);
-		if (rc != 0)
-			goto out;
+	for (i = 0; i < nfirst; i++) {
+		vtime_sql(order[i]->in->detected_at, det[i], sizeof(det[i]));
+		alert_row(rows + i * ALERT_NCOLS, tenant_id, order[i], det[i],
+		    nowsql);
 	}
 	rc = 0;
+	for (k = 0; k < NELEM(sizes); k++) {
+		w = sizes[k];
+		while (nfirst - done >= w) {
+			struct slot **o = order + done;
+
+			if ((rc = db_exec(db, (enum db_stmt)(SQL_ALERT_UPSERT_64 +
+			    k), rows + done * ALERT_NCOLS, w * ALERT_NCOLS,
+			    &res)) != 0)
+				goto out;
+			first = (long long)res->insert_id;
+			affected = res->affected;
+			db_res_free(res);
+			res = NULL;
+			done += w;
+			if (affected != w) {
+				if ((rc = sort_out(db, tenant_id, sl, o, w,
+				    ss)) != 0)
+					goto out;
+				continue;
+			}
+			for (j = 0; j < w; j++) {
+				o[j]->seq = first + (long long)j;
+				o[j]->created = 1;
+			}
+			if (w > 1 && (rc = db_exec(db, SQL_ALERT_SEQ_OF,
+			    (struct db_val[]){ DB_STR(tenant_id),
+			    DB_STR(o[w - 1]->out->id) }, 2, &res)) != 0)
+				goto out;
+			if (w > 1 && (res->nrows != 1 || db_cell_int(res, 0, 0)
+			    != first + (long long)w - 1)) {
+				/* Not consecutive: each row read back. */
+				for (j = 0; j < w && rc == 0; j++) {
+					db_res_free(res);
+					res = NULL;
+					if ((rc = db_exec(db, SQL_ALERT_SEQ_OF,
+					    (struct db_val[]){
+					    DB_STR(tenant_id),
+					    DB_STR(o[j]->out->id) }, 2,
+					    &res)) == 0) {
+						if (res->nrows != 1)
+							rc = DB_RETRY;
+						else
+							o[j]->seq = db_cell_int(
+							    res, 0, 0);
+					}
+				}
+				if (rc != 0)
+					goto out;
+			}
+			db_res_free(res);
+			res = NULL;
+		}
+	}
 out:
+	db_res_free(res);
 	free(order);
 	free(det);
 	free(rows);
