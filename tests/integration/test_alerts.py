@@ -786,6 +786,51 @@ class T303EventText(AlertBase):
                          sorted(ev["observables"], key=key))
 
 
+class T304Resends(CountBase):
+    """A batch upserts its alerts without looking them up first, and looks
+    up only the statements that met stored ones: resends of stored
+    alerts, racing each other and mixed with new ones, answer the stored
+    ids with deduplicated true, count each occurrence once, and create
+    nothing twice."""
+
+    def test_resends_racing(self):
+        stored = [alert() for _ in range(70)]
+        r = self.batch(stored)
+        self.assertEqual(r.json()["created"], 70, r)
+        ids = {it["external_id"]: x["id"]
+               for it, x in zip(stored, r.json()["results"])}
+        before = self.created_total()
+        fresh = [alert() for _ in range(30)]
+        # Four clients resend the 70 at once, two with new alerts among
+        # them (some shared), in another order.
+        parts = [stored, stored[::-1], stored[:35] + fresh + stored[35:],
+                 fresh[::-1] + stored]
+        with concurrent.futures.ThreadPoolExecutor(4) as ex:
+            answers = list(ex.map(self.batch, parts))
+        seen = {}
+        for items, r in zip(parts, answers):
+            self.assertEqual(r.status, 200, r)
+            for it, x in zip(items, r.json()["results"]):
+                if it["external_id"] in ids:
+                    self.assertEqual((x["id"], x["deduplicated"],
+                                      x["status"]),
+                                     (ids[it["external_id"]], True, 200), x)
+                else:
+                    seen.setdefault(it["external_id"], set()).add(x["id"])
+        self.assertEqual(len(seen), 30)
+        self.assertTrue(all(len(v) == 1 for v in seen.values()), seen)
+        self.assertEqual(sum(r.json()["created"] for r in answers), 30)
+        self.assertEqual(self.created_total(), before + 30)
+        occ = dict(STACK.query(
+            "SELECT external_id, occurrences FROM alerts WHERE tenant_id = "
+            "%s" % q(self.tenant_id)))
+        for it in stored:
+            self.assertEqual(occ[it["external_id"]], "5", it)
+        for it in fresh:
+            self.assertEqual(occ[it["external_id"]], "2", it)
+        self.assert_totals_are_recounts([("ip", "203.0.113.4")])
+
+
 class T72IngestScope(AlertBase):
 
     def test_ingest_key_may_only_ingest(self):
