@@ -14,20 +14,28 @@ limit raised out of the way):
            more connections only queue).
 
 Each: BENCH_ALERTS_RUNS (5) runs of BENCH_ALERTS_DURATION (3) seconds
-(batches BENCH_ALERTS_BATCH_DURATION, 10),
-reporting the median alerts per second with its spread (lowest-highest
-of the runs), the median p99 of a request, and the median CPU time per
-alert of mariadbd and the pool's workers together (the work an alert
-costs, which the machine's other load changes least). Afterwards the
+(batches BENCH_ALERTS_BATCH_DURATION, 10), reporting the median alerts
+per second with its spread (lowest-highest of the runs), the median p99
+of a request, and the median CPU time per alert of mariadbd and the
+pool's workers together (the work an alert costs, which the machine's
+other load changes least) and mariadbd's share of it; each run also
+prints the time requests waited for row locks (InnoDB's
+Innodb_row_lock_time), per request. Afterwards the
 database is checked against what was answered: one alert, one
 alert.created event and one history entry per alert created, one audit
-entry per request. Targets (the alerts issue): single >= 1,000 alerts/s,
-batch >= 10,000 alerts/s.
+entry per request, and the counts GET /events and the observable search
+read (list_counts, observable_alert_counts) equal to a recount. Targets
+(the alerts issue): single >= 1,000 alerts/s, batch >= 10,000 alerts/s.
 
 Needs wrk (apt-get install wrk). Environment: VIGIL_BUILDDIR,
 VIGIL_SRCDIR, BENCH_CONNECTIONS, BENCH_ALERTS_BATCH,
 BENCH_ALERTS_BATCH_CONNECTIONS, BENCH_ALERTS_RUNS, BENCH_ALERTS_DURATION,
-BENCH_ALERTS_BATCH_DURATION, BENCH_WORKERS (4), BENCH_ALERTS_POOL_MB (the
+BENCH_ALERTS_BATCH_DURATION, BENCH_WORKERS (4), BENCH_ALERTS_PATHS
+("single,batch": which to run), BENCH_ALERTS_SETUP_SQL (statements, ";"
+between them, run on the fresh schema first: for experiments such as a
+trigger or an index dropped), BENCH_ALERTS_PERF (a directory: each run is
+recorded there by "perf record -g", mariadbd and the workers apart, as
+mariadbd-RUN.data and workers-RUN.data), BENCH_ALERTS_POOL_MB (the
 InnoDB buffer pool in MiB; 0, the default, keeps the test stack's 64 MiB,
 which the alert tables outgrow within the first batch runs). Use a release
 build.
@@ -59,6 +67,8 @@ DURATION = int(os.environ.get("BENCH_ALERTS_DURATION", "3"))
 BATCH_DURATION = int(os.environ.get("BENCH_ALERTS_BATCH_DURATION", "10"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
 POOL_MB = int(os.environ.get("BENCH_ALERTS_POOL_MB", "0"))
+PERF = os.environ.get("BENCH_ALERTS_PERF", "")
+PATHS = os.environ.get("BENCH_ALERTS_PATHS", "single,batch").split(",")
 TARGET_SINGLE = 1000
 TARGET_BATCH = 10000
 
@@ -126,16 +136,38 @@ def cpu_ticks(pids):
     return total
 
 
-def wrk(url, key, script, connections, pids, duration):
+def perf_start(pids, name):
+    """perf record -g of pids into PERF/name.data, or None."""
+    if not PERF:
+        return None
+    os.makedirs(PERF, exist_ok=True)
+    return subprocess.Popen(
+        ["perf", "record", "-q", "-g", "-o",
+         os.path.join(PERF, name + ".data"), "-p",
+         ",".join(str(p) for p in pids)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def perf_stop(p):
+    if p is not None:
+        p.send_signal(2)
+        p.wait()
+
+
+def wrk(url, key, script, connections, pids, duration, tag):
     """(requests, req/s, p99 ms, non-2xx, CPU ticks of pids)."""
     argv = ["wrk", "-t2", "-c%d" % connections, "-d%ds" % duration,
             "--timeout", "10s", "--latency", "-s", script,
             "-H", "X-API-Key: " + key,
             "-H", "Content-Type: application/json", url]
-    t0 = cpu_ticks(pids)
+    perfs = (perf_start(pids[:1], "mariadbd-" + tag),
+             perf_start(pids[1:], "workers-" + tag))
+    t0 = cpu_ticks(pids[:1]), cpu_ticks(pids[1:])
     out = subprocess.run(argv, capture_output=True, text=True,
                          check=True).stdout
-    ticks = cpu_ticks(pids) - t0
+    ticks = cpu_ticks(pids[:1]) - t0[0], cpu_ticks(pids[1:]) - t0[1]
+    for p in perfs:
+        perf_stop(p)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     n = int(re.search(r"(\d+) requests in", out).group(1))
     m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
@@ -147,6 +179,14 @@ def wrk(url, key, script, connections, pids, duration):
 
 def count(st, sql):
     return int(st.query(sql)[0][0])
+
+
+def lock_time(st):
+    """InnoDB's total time waited for row locks so far, in ms: what the
+    requests spent queued on the tenant's audit head and on each other's
+    keys, summed over the connections."""
+    return int(st.query("SHOW GLOBAL STATUS LIKE "
+                        "'Innodb_row_lock_time'")[0][1])
 
 
 def measure(st, what, url, key, per, connections, pids, tid, root):
@@ -162,22 +202,31 @@ def measure(st, what, url, key, per, connections, pids, tid, root):
                             "= '%s'" % tid),
                   count(st, "SELECT COUNT(*) FROM audit_log WHERE "
                             "tenant_id = '%s'" % tid))
+        waited = lock_time(st)
         n, rps, p99, bad, ticks = wrk(url, key, script, connections, pids,
-                                      BATCH_DURATION if per else DURATION)
+                                      BATCH_DURATION if per else DURATION,
+                                      tag)
         after = (count(st, "SELECT COUNT(*) FROM alerts WHERE tenant_id "
                            "= '%s'" % tid),
                  count(st, "SELECT COUNT(*) FROM audit_log WHERE "
                            "tenant_id = '%s'" % tid))
         stored = after[0] - before[0]
-        cpu_us = 1e6 * ticks / os.sysconf("SC_CLK_TCK") / max(stored, 1)
+        waited = lock_time(st) - waited
+        cpu_db, cpu_api = (1e6 * t / os.sysconf("SC_CLK_TCK") /
+                           max(stored, 1) for t in ticks)
+        cpu_us = cpu_db + cpu_api
         # wrk stops mid-request: requests it counted as done were
         # answered; one cut off may still have committed.
         runs.append((rps * alerts_per_req, p99, bad, cpu_us, stored,
-                     after[1] - before[1], n))
+                     after[1] - before[1], n, cpu_db))
         print("  run %d: %7.0f alerts/s  p99 %7.1f ms  non-2xx %d  "
-              "stored %d  audit entries %d  cpu %.0f us/alert" % (
+              "stored %d  audit entries %d  cpu %.0f us/alert "
+              "(mariadbd %.0f, workers %.0f)  row lock waits %.0f ms "
+              "per request" % (
                   i + 1, rps * alerts_per_req, p99, bad, stored,
-                  after[1] - before[1], cpu_us), flush=True)
+                  after[1] - before[1], cpu_us, cpu_db, cpu_api,
+                  waited / max(after[1] - before[1], 1)),
+              flush=True)
     rates = sorted(r[0] for r in runs)
     med = statistics.median(rates)
     print("%-34s %8.0f %8.0f-%-8.0f %8.1f %9.0f %7d" % (
@@ -185,6 +234,8 @@ def measure(st, what, url, key, per, connections, pids, tid, root):
         statistics.median(r[1] for r in runs),
         statistics.median(r[3] for r in runs), sum(r[2] for r in runs)),
         flush=True)
+    print("%-34s of which mariadbd %.0f us/alert (median)" % (
+        "", statistics.median(r[7] for r in runs)), flush=True)
     return med, sum(r[2] for r in runs)
 
 
@@ -206,6 +257,9 @@ def main():
         print("bench/alerts.py: buffer pool %d MiB" % (
             int(st.query("SELECT @@innodb_buffer_pool_size")[0][0])
             // (1024 * 1024)))
+        for q in filter(None, os.environ.get("BENCH_ALERTS_SETUP_SQL",
+                                             "").split(";")):
+            st.sql(q, database="vigil")
         tid = st.tenant_ensure("alerts")
         key, _ = st.key_create("alerts", scopes="ingest")
         base = st.urls()["nginx"] + "/api/v1"
@@ -217,12 +271,13 @@ def main():
             "", "alerts/s", "spread", "p99 ms", "cpu us/a", "non-2xx"))
         single, bad1 = measure(
             st, "POST /alerts (%d conns)" % CONNECTIONS, base + "/alerts",
-            key, 0, CONNECTIONS, pids, tid, root)
+            key, 0, CONNECTIONS, pids, tid, root) if "single" in PATHS \
+            else (float("nan"), 0)
         batch, bad2 = measure(
             st, "POST /alerts/batch of %d (%d conns)" % (BATCH,
                                                          BATCH_CONNECTIONS),
             base + "/alerts/batch", key, BATCH, BATCH_CONNECTIONS, pids,
-            tid, root)
+            tid, root) if "batch" in PATHS else (float("nan"), 0)
         # What was stored is what ingest promises, once the requests wrk
         # left in flight have committed.
         t = "'%s'" % tid
@@ -244,10 +299,21 @@ def main():
                           "tenant_id = %s" % t)
         observables = count(st, "SELECT COUNT(*) FROM observables WHERE "
                                 "tenant_id = %s" % t)
-        consistent = alerts == created == history and links == 3 * alerts
-        print("\nstored: %d alerts, %d alert.created events, %d history "
-              "entries, %d observable links over %d observables: %s" % (
-                  alerts, created, history, links, observables,
+        # The counts the lists and the search read, kept by the ingest
+        # and the triggers, against a recount.
+        counted = count(st, "SELECT COALESCE(SUM(n), 0) FROM list_counts "
+                            "WHERE tenant_id = %s AND list = 'events' AND "
+                            "k = 'alert.created'" % t)
+        linkcounts = count(st, "SELECT COALESCE(SUM(n), 0) FROM "
+                               "observable_alert_counts WHERE tenant_id = "
+                               "%s" % t)
+        consistent = (alerts == created == history == counted and
+                      links == 3 * alerts == linkcounts)
+        print("\nstored: %d alerts, %d alert.created events (counted %d), "
+              "%d history entries, %d observable links (counted %d) over "
+              "%d observables: %s" % (
+                  alerts, created, counted, history, links, linkcounts,
+                  observables,
                   "consistent" if consistent else "INCONSISTENT"))
         print("load after: %.2f" % os.getloadavg()[0])
         print("targets: single %s %d alerts/s (median %.0f); batch %s %d "

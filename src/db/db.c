@@ -1710,10 +1710,9 @@ static const char *const sqls[SQL__COUNT] = {
 	ROWS4(SQL_OBS_TOUCH, "UPDATE observables SET last_seen_at = "
 	    "GREATEST(last_seen_at, ?) WHERE tenant_id = ? AND seq IN (",
 	    "?", ")"),
-	/* New alerts, none of them found by SQL_ALERT_FIND_64: a plain
-	 * multi-row INSERT, whose rows take consecutive seqs from its
-	 * insert id (checked by SQL_ALERT_SEQ_OF on the last row). */
-	ROWS4(SQL_ALERT_INSERT, ALERT_UPSERT_HEAD, ALERT_UPSERT_ROW, ""),
+	/* A batch's alerts, upserted (SQL_ALERT_UPSERT_*), that inserted
+	 * every row: its rows took consecutive seqs from its insert id,
+	 * checked on the last row. */
 	[SQL_ALERT_SEQ_OF] =
 	    "SELECT seq FROM alerts WHERE tenant_id = ? AND id = ?",
 	/* Each observable's count of alerts (0031: ingest keeps it, not a
@@ -2027,6 +2026,24 @@ static const char *const sqls[SQL__COUNT] = {
 	    "UPDATE finding_sources SET last_seen_at = ?, import_id = ? "
 	    "WHERE tenant_id = ? AND source = ? AND format = ? "
 	    "AND (finding_id, external_id) IN (" X256("(?, ?)") ")",
+
+	/* alert ingest (alerts.c): a batch's alert.created events counted
+	 * once, not by the insert trigger per event
+	 * (0042_event_counts_deferred.sql). Before the insert: ('TENANT
+	 * TYPE'); the trigger then counts such rows into
+	 * @vigil_events_deferred instead of list_counts. After it: (tenant,
+	 * type) what the trigger deferred added, nothing when it deferred
+	 * none (a schema before 0042, whose trigger counted them). Then the
+	 * session's variables cleared. */
+	[SQL_EVENT_DEFER_BEGIN] =
+	    "SET @vigil_events_defer = ?, @vigil_events_deferred = 0",
+	[SQL_EVENT_DEFER_COUNT] =
+	    "INSERT INTO list_counts (tenant_id, list, k, n) "
+	    "SELECT ?, 'events', ?, @vigil_events_deferred FROM DUAL "
+	    "WHERE @vigil_events_deferred > 0 "
+	    "ON DUPLICATE KEY UPDATE n = n + VALUES(n)",
+	[SQL_EVENT_DEFER_END] =
+	    "SET @vigil_events_defer = NULL, @vigil_events_deferred = 0",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */

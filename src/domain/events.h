@@ -57,6 +57,12 @@ int	 events_append(struct db *, const char *tenant_id, const char *type,
  * over. 0, or -1 (out of memory, or a type events_types does not list). */
 int	 events_payload(const char *tenant_id, const char *type, time_t at,
 	    json_object *data, const char *id, char **payload, size_t *len);
+/* The same, of data already written as JSON text data[0..datalen): for
+ * writers of many events that write their data without json-c objects.
+ * 0 or -1. */
+int	 events_payload_text(const char *tenant_id, const char *type,
+	    time_t at, const char *data, size_t datalen, const char *id,
+	    char **payload, size_t *len);
 /* A new event id ("evt_…") into id (VIGIL_ID_LEN). 0 or -1. */
 int	 events_id_new(char *id, size_t idsz);
 

@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import json
 import os
+import random
 import re
 import threading
 import time
@@ -484,6 +485,351 @@ class T71Batch(AlertBase):
                 r = request(self.base(), "POST", "/api/v1/alerts/batch",
                             body, self.h)
                 self.assert_error(r, 400, "invalid_request", field)
+
+class CountBase(AlertBase):
+    """GET /events' total of alert.created and the observable search's
+    total, against a recount of the rows they count."""
+
+    def batch(self, items):
+        return request(self.base(), "POST", "/api/v1/alerts/batch",
+                       {"alerts": items}, self.h)
+
+    def created_total(self):
+        r = request(self.base(), "GET",
+                    "/api/v1/events?limit=1&type=alert.created", None,
+                    self.h)
+        self.assertEqual(r.status, 200, r)
+        return r.json()["total"]
+
+    def search_total(self, otype, value):
+        r = request(self.base(), "GET",
+                    "/api/v1/observables/search?type=%s&value=%s&limit=1"
+                    % (otype, value), None, self.h)
+        self.assertEqual(r.status, 200, r)
+        return r.json()["total"]
+
+    def assert_totals_are_recounts(self, values):
+        self.assertEqual(self.created_total(),
+                         count("events", self.tenant_id,
+                               "type = 'alert.created'"))
+        for otype, value in values:
+            links = int(STACK.query(
+                "SELECT COUNT(*) FROM alert_observables ao JOIN "
+                "observables o ON o.tenant_id = ao.tenant_id AND "
+                "o.seq = ao.observable_seq WHERE o.tenant_id = %s AND "
+                "o.type = %s AND o.value = %s" % (
+                    q(self.tenant_id), q(otype), q(value)))[0][0])
+            self.assertGreater(links, 0, value)
+            self.assertEqual(self.search_total(otype, value), links, value)
+
+
+def shared_alert(i):
+    """An alert carrying values that many of a test's alerts share."""
+    return alert(observables=[
+        {"type": "ip", "value": "198.51.100.%d" % (i % 7)},
+        {"type": "domain", "value": "c2-%d.example.net" % (i % 5)},
+        {"type": "user", "value": "svc-backup"}])
+
+
+class T300CountsUnderRaces(CountBase):
+    """Batches count their alert.created events once per call (0042) and
+    their observables' alerts once per call; single alerts leave both to
+    the row triggers and the per-alert statement. Racing each other, with
+    repeats inside and across calls, the totals are still the rows."""
+
+    def test_batches_and_singles_racing(self):
+        before = self.created_total()
+        pool = [shared_alert(i) for i in range(240)]
+        # Six batches of 80, each sharing half its items with the next,
+        # and 40 single alerts of the same pool, all at once.
+        parts = [(pool * 2)[i * 40:i * 40 + 80] for i in range(6)]
+        singles = pool[::6]
+
+        def one(job):
+            # A 503 wrote nothing (its deadlock retries ran out under
+            # this race): sent again, as a forwarder does.
+            kind, body = job
+            for _ in range(5):
+                r = (self.batch(body) if kind == "batch" else
+                     self.ingest(body))
+                if r.status != 503:
+                    break
+                time.sleep(0.2)
+            return kind, r
+        jobs = [("batch", b) for b in parts] + [("one", a) for a in singles]
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            answers = list(ex.map(one, jobs))
+        ids = {}
+        created = 0
+        for (kind, body), (_, r) in zip(jobs, answers):
+            if kind == "batch":
+                self.assertEqual(r.status, 200, r)
+                created += r.json()["created"]
+                for it, res in zip(body, r.json()["results"]):
+                    ids.setdefault(it["external_id"], set()).add(res["id"])
+            else:
+                self.assertIn(r.status, (200, 201), r)
+                created += r.status == 201
+                ids.setdefault(body["external_id"], set()).add(
+                    r.json()["id"])
+        self.assertEqual(len(ids), 240)
+        self.assertTrue(all(len(v) == 1 for v in ids.values()), ids)
+        self.assertEqual(created, 240)
+        self.assertEqual(self.created_total(), before + 240)
+        self.assert_totals_are_recounts(
+            [("ip", "198.51.100.%d" % i) for i in range(7)] +
+            [("domain", "c2-%d.example.net" % i) for i in range(5)] +
+            [("user", "svc-backup")])
+
+    def test_repeats_inside_and_across_calls(self):
+        before = self.created_total()
+        known = alert()
+        self.assertEqual(self.ingest(known).status, 201)
+        items = [alert() for _ in range(12)]
+        r = self.batch(items + items[:5] + [known] + items[3:9])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()["created"], r.json()["deduplicated"]),
+                         (12, 12), r)
+        self.assertEqual(self.created_total(), before + 13)
+        r = self.batch(items[::-1] + [known])
+        self.assertEqual((r.json()["created"], r.json()["deduplicated"]),
+                         (0, 13), r)
+        self.assertEqual(self.created_total(), before + 13)
+        self.assert_totals_are_recounts([("ip", "203.0.113.4")])
+
+
+# 0015's insert trigger, which counts every row itself: the schema an API
+# meets when it is upgraded before "vigilctl migrate" has applied 0042.
+OLD_EVENTS_TRIGGER = (
+    "CREATE OR REPLACE TRIGGER events_count_insert AFTER INSERT ON events "
+    "FOR EACH ROW CALL list_count_add(NEW.tenant_id, 'events', NEW.type, 1)")
+
+
+def migration_0042():
+    with open(os.path.join(STACK.srcdir, "db", "migrations",
+                           "0042_event_counts_deferred.sql")) as f:
+        return f.read()
+
+
+class T301UpgradeOrder(CountBase):
+    """The batch path counts its events itself only where the trigger
+    deferred them: on the schema before 0042 (a package upgrade restarts
+    the API before "vigilctl migrate" runs) the trigger counts each event
+    and the API adds nothing, so nothing is counted twice; an older API,
+    or any writer that does not ask, is counted by the trigger on 0042."""
+
+    def tearDown(self):
+        # 0042's trigger back, as migrate left it.
+        STACK.sql(migration_0042(), database="vigil")
+
+    def test_new_api_on_the_old_schema_counts_once(self):
+        STACK.sql(OLD_EVENTS_TRIGGER, database="vigil")
+        before = self.created_total()
+        items = [alert() for _ in range(30)]
+        r = self.batch(items)
+        self.assertEqual(r.json()["created"], 30, r)
+        self.assertEqual(self.ingest(alert()).status, 201)
+        r = self.batch(items[10:] + [alert() for _ in range(9)])
+        self.assertEqual(r.json()["created"], 9, r)
+        self.assertEqual(self.created_total(), before + 40)
+        self.assert_totals_are_recounts([("ip", "203.0.113.4")])
+        # Migrated while it runs: the same API now defers, counted once.
+        STACK.sql(migration_0042(), database="vigil")
+        r = self.batch([alert() for _ in range(20)])
+        self.assertEqual(r.json()["created"], 20, r)
+        self.assertEqual(self.created_total(), before + 60)
+        self.assert_totals_are_recounts([("ip", "203.0.113.4")])
+
+    def test_writers_that_do_not_defer_are_counted_by_the_trigger(self):
+        # A session that set the variable for another tenant or type, and
+        # one that never set it (an older API): each row counted once.
+        _, tid = new_tenant("t301")
+        row = ("INSERT INTO events (id, tenant_id, type, created_at, "
+               "payload) VALUES ('evt_t301_%%s_%%d', %s, %%s, "
+               "UTC_TIMESTAMP(), '{}')" % q(tid))
+        STACK.sql("SET @vigil_events_defer = %s, @vigil_events_deferred = 0;"
+                  " %s; %s; %s; SELECT @vigil_events_deferred" % (
+                      q(self.tenant_id + " alert.created"),
+                      row % ("a", 1, "'alert.created'"),
+                      row % ("a", 2, "'alert.created'"),
+                      row % ("a", 3, "'alert.dismissed'")),
+                  database="vigil")
+        STACK.sql("%s; %s" % (row % ("b", 1, "'alert.created'"),
+                              row % ("b", 2, "'alert.dismissed'")),
+                  database="vigil")
+        counts = dict(STACK.query(
+            "SELECT k, n FROM list_counts WHERE tenant_id = %s AND "
+            "list = 'events'" % q(tid)))
+        self.assertEqual(counts, {"alert.created": "3",
+                                  "alert.dismissed": "2"})
+        # The same tenant and type: deferred, counted by nobody until the
+        # writer adds them (what the batch path does next).
+        out = STACK.sql(
+            "SET @vigil_events_defer = %s, @vigil_events_deferred = 0; %s; "
+            "SELECT @vigil_events_deferred" % (
+                q(tid + " alert.created"), row % ("c", 1, "'alert.created'")),
+            database="vigil").stdout.split()
+        self.assertEqual(out, ["1"])
+        self.assertEqual(STACK.query(
+            "SELECT n FROM list_counts WHERE tenant_id = %s AND list = "
+            "'events' AND k = 'alert.created'" % q(tid)), [["3"]])
+
+
+class T302CountRowMissing(CountBase):
+    """An observable stored without its count row (by hand, or restored
+    in part) is counted all the same by the batches that link alerts to
+    it (their upsert of each count)."""
+
+    def test_stored_observable_without_count_row(self):
+        value = "orphan-%d.example.org" % os.getpid()
+        oid = "obs_0" + "".join(random.choice("0123456789ABCDEFGHJKMNPQRS"
+                                              "TVWXYZ") for _ in range(25))
+        STACK.sql("INSERT INTO observables (tenant_id, id, type, value, "
+                  "value_hash, first_seen_at, last_seen_at) VALUES "
+                  "(%s, %s, 'domain', %s, SHA2(%s, 256), "
+                  "UTC_TIMESTAMP(), UTC_TIMESTAMP())" % (
+                      q(self.tenant_id), q(oid), q(value), q(value)),
+                  database="vigil")
+        obs = [{"type": "domain", "value": value},
+               {"type": "ip", "value": "203.0.113.4"}]
+        r = self.batch([alert(observables=obs) for _ in range(10)])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["created"], 10, r)
+        r = self.batch([alert(observables=obs) for _ in range(5)])
+        self.assertEqual(r.json()["created"], 5, r)
+        self.assertEqual(self.search_total("domain", value), 15)
+        self.assert_totals_are_recounts([("domain", value),
+                                         ("ip", "203.0.113.4")])
+
+
+class T303EventText(AlertBase):
+    """A batch writes its alert.created events and history entries as JSON
+    text without json-c objects: what a webhook receives is still the
+    alert as sent, escaped as json-c escapes it (compact, "/" as is,
+    control characters as \\u00xx, other characters unescaped), the same
+    as the single-alert path's event of an alert sent alike."""
+
+    def awkward(self, **kw):
+        return alert(title='Quote " back\\slash /path caf\u00e9 \u2603 '
+                           '\U0001f600 end',
+                     asset={"hostname": "WS \"7\"", "tags": ["a/b", 1.5,
+                                                          None, True],
+                            "ctl": "\x01\x1f\t\n\r\b\f\x7f/",
+                            "nested": {"k": "\u00e9\n"}},
+                     observables=[
+                         {"type": "user", "value": 'dom\\jane "j"'},
+                         {"type": "file", "value": "C:/x/y \u00e9.exe"},
+                         {"type": "url",
+                          "value": "https://example.com/a?b=\"c\"&d=\u00e9"}],
+                     **kw)
+
+    def payloads(self, ids):
+        rows = STACK.query(
+            "SELECT HEX(payload) FROM events WHERE tenant_id = %s AND "
+            "type = 'alert.created'" % q(self.tenant_id))
+        out = {}
+        for (h,) in rows:
+            text = unhex(h)
+            ev = json.loads(text)
+            if ev["data"]["alert"]["id"] in ids:
+                out[ev["data"]["alert"]["id"]] = (text, ev)
+        return out
+
+    def test_batch_event_is_the_alert_as_sent(self):
+        one = self.awkward()
+        r = self.ingest(one)
+        self.assertEqual(r.status, 201, r)
+        single = r.json()["id"]
+        items = [self.awkward() for _ in range(10)]
+        r = request(self.base(), "POST", "/api/v1/alerts/batch",
+                    {"alerts": items}, self.h)
+        self.assertEqual(r.json()["created"], 10, r)
+        ids = [x["id"] for x in r.json()["results"]]
+        got = self.payloads(set(ids) | {single})
+        self.assertEqual(len(got), 11)
+        for aid, it in [(single, one)] + list(zip(ids, items)):
+            text, ev = got[aid]
+            # Compact, escaped as json-c escapes (Python's json does the
+            # same with these separators and ensure_ascii off).
+            self.assertEqual(text, json.dumps(ev, separators=(",", ":"),
+                                              ensure_ascii=False))
+            a = ev["data"]["alert"]
+            self.assertEqual(list(a), [
+                "id", "source", "external_id", "severity", "title",
+                "status", "detected_at", "ingested_at", "last_seen_at",
+                "updated_at", "occurrences", "asset", "assignee", "tags",
+                "case_id", "observables"])
+            self.assertEqual((a["title"], a["asset"], a["external_id"]),
+                             (it["title"], it["asset"], it["external_id"]))
+            key = lambda o: (o["type"], o["value"])  # noqa: E731
+            self.assertEqual(sorted(a["observables"], key=key),
+                             sorted(it["observables"], key=key))
+            self.assertEqual((a["assignee"], a["tags"], a["case_id"],
+                              a["occurrences"], a["status"]),
+                             (None, [], None, 1, "triage"))
+            self.assertEqual(list(ev), ["event_id", "event_type",
+                                        "tenant_id", "timestamp", "data"])
+            hist = STACK.query(
+                "SELECT HEX(fields) FROM alert_history WHERE tenant_id = %s "
+                "AND alert_id = %s" % (q(self.tenant_id), q(aid)))
+            self.assertEqual(json.loads(unhex(hist[0][0])), {
+                "source": it["source"], "external_id": it["external_id"],
+                "severity": it["severity"], "status": "triage"})
+        # The batch's alert in GET /alerts/{id} is the event's.
+        r = request(self.base(), "GET", "/api/v1/alerts/" + ids[0], None,
+                    self.h)
+        self.assertEqual(r.status, 200, r)
+        ev = got[ids[0]][1]["data"]["alert"]
+        for k in ("title", "asset", "detected_at"):
+            self.assertEqual(r.json()[k], ev[k])
+        self.assertEqual(sorted(r.json()["observables"], key=key),
+                         sorted(ev["observables"], key=key))
+
+
+class T304Resends(CountBase):
+    """A batch upserts its alerts without looking them up first, and looks
+    up only the statements that met stored ones: resends of stored
+    alerts, racing each other and mixed with new ones, answer the stored
+    ids with deduplicated true, count each occurrence once, and create
+    nothing twice."""
+
+    def test_resends_racing(self):
+        stored = [alert() for _ in range(70)]
+        r = self.batch(stored)
+        self.assertEqual(r.json()["created"], 70, r)
+        ids = {it["external_id"]: x["id"]
+               for it, x in zip(stored, r.json()["results"])}
+        before = self.created_total()
+        fresh = [alert() for _ in range(30)]
+        # Four clients resend the 70 at once, two with new alerts among
+        # them (some shared), in another order.
+        parts = [stored, stored[::-1], stored[:35] + fresh + stored[35:],
+                 fresh[::-1] + stored]
+        with concurrent.futures.ThreadPoolExecutor(4) as ex:
+            answers = list(ex.map(self.batch, parts))
+        seen = {}
+        for items, r in zip(parts, answers):
+            self.assertEqual(r.status, 200, r)
+            for it, x in zip(items, r.json()["results"]):
+                if it["external_id"] in ids:
+                    self.assertEqual((x["id"], x["deduplicated"],
+                                      x["status"]),
+                                     (ids[it["external_id"]], True, 200), x)
+                else:
+                    seen.setdefault(it["external_id"], set()).add(x["id"])
+        self.assertEqual(len(seen), 30)
+        self.assertTrue(all(len(v) == 1 for v in seen.values()), seen)
+        self.assertEqual(sum(r.json()["created"] for r in answers), 30)
+        self.assertEqual(self.created_total(), before + 30)
+        occ = dict(STACK.query(
+            "SELECT external_id, occurrences FROM alerts WHERE tenant_id = "
+            "%s" % q(self.tenant_id)))
+        for it in stored:
+            self.assertEqual(occ[it["external_id"]], "5", it)
+        for it in fresh:
+            self.assertEqual(occ[it["external_id"]], "2", it)
+        self.assert_totals_are_recounts([("ip", "203.0.113.4")])
+
 
 class T72IngestScope(AlertBase):
 
