@@ -89,10 +89,27 @@ SUITE = "bookworm"
 # What boots: systemd as init, dbus for systemctl's peers, the CA store the
 # README's curl and the web server's certificate rely on.
 INCLUDE = "systemd,systemd-sysv,dbus,ca-certificates"
-# The units each path leaves enabled and running (the timers as timers).
-UNITS = ["mariadb", "nginx", "vigil-api", "vigil-spool", "vigil-scan.timer",
-         "vigil-expire.timer", "vigil-prune.timer"]
-PATHS = os.environ.get("INSTALLTEST_PATHS", "from-source package").split()
+TIMERS = ["vigil-scan.timer", "vigil-expire.timer", "vigil-prune.timer"]
+# Each path: the README blocks it runs in order, in one fresh container;
+# the scheme its web server serves; the units it leaves enabled and
+# running (restarted, in this order, by the restart check); where the
+# installed sample inventory is.
+PATHDEFS = {
+    "from-source": {
+        "blocks": ["from-source", "nginx-tls"], "scheme": "https",
+        "units": ["mariadb", "vigil-api", "vigil-spool", "nginx"],
+        "samples": "/usr/local/share/vigil/samples/azure"},
+    "apache-fcgid": {
+        "blocks": ["from-source", "apache-fcgid"], "scheme": "http",
+        "units": ["mariadb", "vigil-spool", "apache2"],
+        "samples": "/usr/local/share/vigil/samples/azure"},
+    "package": {
+        "blocks": ["package"], "scheme": "http",
+        "units": ["mariadb", "vigil-api", "vigil-spool", "nginx"],
+        "samples": "/usr/share/vigil/samples/azure"},
+}
+PATHS = os.environ.get("INSTALLTEST_PATHS",
+                       "from-source apache-fcgid package").split()
 
 T0 = time.monotonic()
 
@@ -116,17 +133,22 @@ def run(argv, check=True, timeout=600, **kw):
     return p
 
 
-def readme_block(name):
+def readme_block(tree, name):
     """The fenced sh block right after <!-- install-test: NAME --> in
-    README.md, as the reader sees it."""
-    with open(os.path.join(SRCDIR, "README.md"), encoding="utf-8") as f:
+    the README.md of the source copied into the container, as the reader
+    sees it."""
+    with open(os.path.join(tree, "README.md"), encoding="utf-8") as f:
         text = f.read()
-    m = re.search(r"^<!-- install-test: %s -->\n+```sh\n(.*?)^```$"
+    # Inside a list item the marker and the fence are indented; the
+    # reader copies the lines without that indentation.
+    m = re.search(r"^( *)<!-- install-test: %s -->\n+\1```sh\n(.*?)^\1```$"
                   % re.escape(name), text, re.S | re.M)
     if not m:
         raise Failed("README.md has no block marked "
                      "<!-- install-test: %s -->" % name)
-    return m.group(1)
+    ind = m.group(1)
+    return "".join(ln[len(ind):] if ln.startswith(ind) else ln
+                   for ln in m.group(2).splitlines(True))
 
 
 class Container:
@@ -397,12 +419,13 @@ def find_key(out):
     return keys[-1]
 
 
-def check_serving(c, cli, key, what):
-    p = c.sh("systemctl is-active " + " ".join(UNITS), check=False)
+def check_serving(c, cli, key, units, what):
+    units = units + TIMERS
+    p = c.sh("systemctl is-active " + " ".join(units), check=False)
     states = p.stdout.split()
     expect(p.returncode == 0,
            "%s: active under systemd: %s" % (what, ", ".join(
-               "%s=%s" % kv for kv in zip(UNITS, states))))
+               "%s=%s" % kv for kv in zip(units, states))))
     wait_healthy(cli, what)
     st, body = cli.req("GET", "/api/v1/findings", key)
     expect(st == 200, "%s: GET /api/v1/findings with the key is %d" %
@@ -412,8 +435,9 @@ def check_serving(c, cli, key, what):
     return json.loads(body)
 
 
-def check_path(c, cli, key, samples):
-    check_serving(c, cli, key, "after the block")
+def check_path(c, cli, key, pd):
+    units, samples = pd["units"], pd["samples"]
+    check_serving(c, cli, key, units, "after the blocks")
     # A scan as the timer runs it: an inventory integration over the
     # installed sample estate, a scan queued, the vigil-scan service the
     # timer starts run once (what the next minute would do).
@@ -437,16 +461,36 @@ def check_path(c, cli, key, samples):
     expect(st == 200 and total and total > 0,
            "the scan's findings are listed (total %s)" % total)
     # Restarted units serve the same.
-    c.sh("systemctl restart mariadb vigil-api vigil-spool nginx",
-         timeout=180)
-    check_serving(c, cli, key, "after restarting the units")
+    c.sh("systemctl restart " + " ".join(units), timeout=180)
+    check_serving(c, cli, key, units, "after restarting the units")
     st, body = cli.req("GET", "/api/v1/findings?limit=1", key)
     expect(json.loads(body).get("total") == total,
            "the findings kept across the restart")
     # And a reboot: what is enabled comes back by itself.
     c.poweroff()
     c.boot()
-    check_serving(c, cli, key, "after a reboot")
+    check_serving(c, cli, key, units, "after a reboot")
+
+
+def run_block(c, name):
+    """Runs README block NAME verbatim in the container; its output."""
+    block = readme_block(os.path.join(c.root, "root/vigil"), name)
+    c.write("/root/install-%s.sh" % name, block)
+    say("running README block '%s' verbatim (%d lines)"
+        % (name, block.count("\n")))
+    t = time.monotonic()
+    blog = os.path.join(c.log, "block-%s-%s.log" % (c.tag, name))
+    try:
+        c.sh("bash -e -x /root/install-%s.sh" % name, cwd="/root/vigil",
+             timeout=2400, log=blog,
+             env={"DEBIAN_FRONTEND": "noninteractive",
+                  "EDITOR": "/usr/local/bin/install-test-editor"})
+    except Failed as e:
+        tail = open(blog, errors="replace").read()[-4000:]
+        raise Failed("README block '%s' failed verbatim: %s\n%s"
+                     % (name, e, tail))
+    say("block '%s' done in %.0f s" % (name, time.monotonic() - t))
+    return open(blog, errors="replace").read()
 
 
 def run_path(work, tag, ca, proxy_log):
@@ -463,26 +507,12 @@ def run_path(work, tag, ca, proxy_log):
         c.boot()
         c.sh("update-ca-certificates", log=os.path.join(
             c.log, "ca-%s.log" % tag))
-        block = readme_block(tag)
-        c.write("/root/install-block.sh", block)
-        say("running README block '%s' verbatim (%d lines)"
-            % (tag, block.count("\n")))
-        t = time.monotonic()
-        blog = os.path.join(c.log, "block-%s.log" % tag)
-        try:
-            c.sh("bash -e -x /root/install-block.sh", cwd="/root/vigil",
-                 timeout=2400, log=blog,
-                 env={"DEBIAN_FRONTEND": "noninteractive",
-                      "EDITOR": "/usr/local/bin/install-test-editor"})
-        except Failed as e:
-            tail = open(blog, errors="replace").read()[-4000:]
-            raise Failed("README block '%s' failed verbatim: %s\n%s"
-                         % (tag, e, tail))
-        say("block '%s' done in %.0f s" % (tag, time.monotonic() - t))
-        key = find_key(open(blog, errors="replace").read())
-        samples = {"from-source": "/usr/local/share/vigil/samples/azure",
-                   "package": "/usr/share/vigil/samples/azure"}[tag]
-        check_path(c, Client(ca["ca_file"]), key, samples)
+        pd = PATHDEFS[tag]
+        out = ""
+        for name in pd["blocks"]:
+            out += run_block(c, name)
+        key = find_key(out)
+        check_path(c, Client(ca["ca_file"], pd["scheme"]), key, pd)
     finally:
         if proxy:
             proxy.stop()
