@@ -6,8 +6,9 @@ tests/install/run.sh (./dev test-install); as root, on Debian 12.
 
   1. debootstrap: a minimal bookworm (minbase, plus systemd, dbus and
      ca-certificates: what boots) in a temporary directory, from the Debian
-     mirror of this machine's apt sources; its sources.list names bookworm,
-     bookworm-updates and bookworm-security, as an installed system's does;
+     mirror of this machine's apt sources, once per run; each path gets a
+     copy of it; its sources.list names bookworm, bookworm-updates and
+     bookworm-security, as an installed system's does;
   2. a network namespace of its own (vit-PID) with a veth pair on private
      addresses (10.231.16.1 the host's end, .2 the container's), and no
      route out: apt reaches the mirror through tests/install/aptproxy.py,
@@ -24,8 +25,8 @@ tests/install/run.sh (./dev test-install); as root, on Debian 12.
      the system trusts (made here with openssl, the CA added to the
      container's trust store) in /etc/ssl/vigil/, and vigil.example.com
      resolving to the container (/etc/hosts);
-  5. takes the README's command block marked <!-- install-test: NAME -->
-     and runs it unchanged with bash -e -x, in /root/vigil, as root, the
+  5. takes the README's command blocks marked <!-- install-test: NAME -->
+     and runs each unchanged with bash -e -x, in /root/vigil, as root, the
      way a user pastes it: apt-get's "Do you want to continue?" answered
      yes (APT::Get::Assume-Yes, as the user would type y), debconf
      noninteractive; for "$EDITOR FILE" lines EDITOR is a script doing the
@@ -38,12 +39,20 @@ tests/install/run.sh (./dev test-install); as root, on Debian 12.
      restarts the units and the web server and checks it serves again;
      then reboots the container and checks the enabled units came back.
 
-Paths (INSTALLTEST_PATHS, space-separated, default "from-source package"):
-  from-source  README "Deploying": build, install under /usr/local, units,
-               nginx with TLS
-  package      README "Install from the package": make deb, apt-get
-               install ./vigil_*.deb, nginx
+Paths (INSTALLTEST_PATHS, space-separated, default all three, in order):
+  from-source   README "Deploying": blocks from-source (build, install
+                under /usr/local, user, key, database, vigil.conf, units
+                and timers) and nginx-tls (nginx with TLS in front)
+  apache-fcgid  blocks from-source and apache-fcgid (Apache spawning
+                vigil-api with mod_fcgid instead of nginx and the pool)
+  package       README "Install from the package": block package (make
+                deb, apt-get install ./vigil_*.deb, database, nginx)
 Each path gets its own fresh container.
+
+bash -e stops a block at its first failing command, except one that fails
+inside an "a && b" list short of its last member: the block then goes on
+to the next line, as a pasted block would, and the failure shows as the
+next command's or the checks' (the log has the whole trace).
 
 Whatever happens it ends with the container powered off (or killed by its
 PID), the namespace and veth pair removed and the proxy stopped, so the
@@ -444,8 +453,8 @@ def check_path(c, cli, key, pd):
     units, samples = pd["units"], pd["samples"]
     check_serving(c, cli, key, units, "after the blocks")
     # A scan as the timer runs it: an inventory integration over the
-    # installed sample estate, a scan queued, the vigil-scan service the
-    # timer starts run once (what the next minute would do).
+    # installed sample estate, a scan queued, and vigil-scan.timer left to
+    # start vigil-scan.service (minutely) and run it.
     st, body = cli.req("POST", "/api/v1/integrations", key, {
         "type": "inventory", "name": "samples",
         "config": {"path": samples}})
@@ -456,11 +465,18 @@ def check_path(c, cli, key, pd):
                        {"integration_id": integ})
     expect(st == 202, "a scan queued (%d)" % st)
     sid = json.loads(body)["scan_id"]
-    c.sh("systemctl start vigil-scan.service", timeout=300)
-    st, body = cli.req("GET", "/api/v1/scans/" + sid, key)
-    s = json.loads(body)
+    deadline = time.monotonic() + 180
+    while True:
+        st, body = cli.req("GET", "/api/v1/scans/" + sid, key)
+        s = json.loads(body)
+        if s.get("status") not in ("queued", "running") or \
+                time.monotonic() > deadline:
+            break
+        time.sleep(3)
     expect(st == 200 and s.get("status") == "completed",
-           "the scan ran under vigil-scan.service: %s" % s.get("status"))
+           "the queued scan was run by vigil-scan.timer: %s (%s)" % (
+               s.get("status"), c.sh("journalctl -u vigil-scan -n 5 "
+                                     "--no-pager", check=False).stdout))
     st, body = cli.req("GET", "/api/v1/findings?limit=1", key)
     total = json.loads(body).get("total")
     expect(st == 200 and total and total > 0,
