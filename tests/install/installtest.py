@@ -534,6 +534,13 @@ def run_path(work, tag, ca, proxy_log):
             out += run_block(c, name)
         key = find_key(out)
         check_path(c, Client(ca["ca_file"], pd["scheme"]), key, pd)
+    except BaseException:
+        # What the units said, for the kept logs (the root goes).
+        if c.leader:
+            c.sh("systemctl --failed --no-pager; journalctl -b --no-pager",
+                 check=False, timeout=60,
+                 log=os.path.join(c.log, "journal-%s.log" % tag))
+        raise
     finally:
         if proxy:
             proxy.stop()
