@@ -564,6 +564,10 @@ def main():
                  "openssl", "git"):
         if not shutil.which(tool):
             raise SystemExit("installtest: %s missing" % tool)
+    unknown = [p for p in PATHS if p not in PATHDEFS]
+    if unknown:
+        raise SystemExit("installtest: no path %s (paths: %s)"
+                         % (", ".join(unknown), " ".join(PATHDEFS)))
     # SIGTERM (timeout -k, CI) ends as Ctrl-C does: through the cleanup.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     work = tempfile.mkdtemp(prefix="vigil-install-", dir="/var/tmp")
