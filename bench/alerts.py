@@ -42,7 +42,6 @@ build.
 """
 
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -55,6 +54,7 @@ IT = os.path.join(os.path.dirname(HERE), "tests", "integration")
 sys.path.insert(0, IT)
 
 import stack  # noqa: E402
+import wrkrun  # noqa: E402
 
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 BATCH = int(os.environ.get("BENCH_ALERTS_BATCH", "500"))
@@ -124,18 +124,6 @@ end
 """
 
 
-def cpu_ticks(pids):
-    total = 0
-    for pid in pids:
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
-
-
 def perf_start(pids, name):
     """perf record -g of pids into PERF/name.data, or None."""
     if not PERF:
@@ -155,26 +143,19 @@ def perf_stop(p):
 
 
 def wrk(url, key, script, connections, pids, duration, tag):
-    """(requests, req/s, p99 ms, non-2xx, CPU ticks of pids)."""
-    argv = ["wrk", "-t2", "-c%d" % connections, "-d%ds" % duration,
-            "--timeout", "10s", "--latency", "-s", script,
-            "-H", "X-API-Key: " + key,
-            "-H", "Content-Type: application/json", url]
+    """(requests, req/s, p99 ms, non-2xx, CPU ticks of (mariadbd, the
+    workers)); pids: mariadbd's first."""
     perfs = (perf_start(pids[:1], "mariadbd-" + tag),
              perf_start(pids[1:], "workers-" + tag))
-    t0 = cpu_ticks(pids[:1]), cpu_ticks(pids[1:])
-    out = subprocess.run(argv, capture_output=True, text=True,
-                         check=True).stdout
-    ticks = cpu_ticks(pids[:1]) - t0[0], cpu_ticks(pids[1:]) - t0[1]
-    for p in perfs:
-        perf_stop(p)
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    n = int(re.search(r"(\d+) requests in", out).group(1))
-    m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
-    p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[
-        m.group(2)] if m else float("nan")
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return n, rps, p99, int(bad.group(1)) if bad else 0, ticks
+    try:
+        r = wrkrun.run(url, key, connections, duration,
+                       {"db": pids[:1], "workers": pids[1:]}, script=script,
+                       headers=("Content-Type: application/json",),
+                       timeout="10s")
+    finally:
+        for p in perfs:
+            perf_stop(p)
+    return r.n, r.rps, r.p99, r.non2xx, (r.ticks["db"], r.ticks["workers"])
 
 
 def count(st, sql):
