@@ -2001,6 +2001,16 @@ static const char *const sqls[SQL__COUNT] = {
 	    "LEFT JOIN scans s ON s.id = x.last_id "
 	    "LEFT JOIN tenant_settings ts ON ts.tenant_id = x.tenant_id "
 	    "ORDER BY x.id",
+	/* The batch writer's set-based counts (findings.c batch_write):
+	 * whether migration 0039 is applied; the snapshot of the rows about
+	 * to be written (tenant, JSON array of ids) and the triggers told to
+	 * stand aside; the counters moved by the difference (tenant); and
+	 * the triggers back after a batch that failed between the two. */
+	[SQL_FINDING_BATCH_SCHEMA] =
+	    "SELECT 1 FROM schema_migrations WHERE version = '0039'",
+	[SQL_FINDING_BATCH_BEGIN] = "CALL findings_batch_begin(?, ?)",
+	[SQL_FINDING_BATCH_END] = "CALL findings_batch_end(?)",
+	[SQL_FINDING_BATCH_CLEAR] = "SET @vigil_batch = NULL",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */

@@ -435,6 +435,12 @@ enum db_stmt {
 	/* GET /metrics and /healthz: the outbox and scans (ops.c) */
 	SQL_OPS_OUTBOX,
 	SQL_OPS_SCANS,
+	/* the batch writer's set-based counts (findings.c batch_write,
+	 * migration 0039) */
+	SQL_FINDING_BATCH_SCHEMA,
+	SQL_FINDING_BATCH_BEGIN,
+	SQL_FINDING_BATCH_END,
+	SQL_FINDING_BATCH_CLEAR,
 	SQL__COUNT
 };
 
