@@ -11,14 +11,13 @@
 -- category, subscription and environment), about half the server's CPU
 -- of the scan. Here a batch costs one grouped upsert per counter table.
 --
--- How: the writer calls findings_batch_begin with the ids it is about to
--- write (a JSON array). It snapshots those rows as they are, and sets the
--- session variable @vigil_batch, which the triggers below test: while it
--- is set they do nothing. The writer then writes its rows (a multi-row
--- INSERT ... ON DUPLICATE KEY UPDATE, an UPDATE of last_seen_at) and
--- calls findings_batch_end, which reads the same rows again and applies
--- the difference between the two snapshots to each counter table, then
--- clears @vigil_batch. All in the writer's transaction: a rollback takes
+-- How: the writer calls findings_batch_begin, which sets the session
+-- variable @vigil_batch that the triggers below test (while it is set
+-- they do nothing), and copies the rows it is about to write, as they
+-- are, into a temporary table. It then writes its rows (a multi-row
+-- INSERT ... ON DUPLICATE KEY UPDATE), copies them again as they now are,
+-- and calls findings_batch_end, which applies the difference between the
+-- two copies to each counter table and clears @vigil_batch. All in the writer's transaction: a rollback takes
 -- the counts back with the rows. The BEFORE triggers (0034, the due
 -- dates) still run for every row; the DELETE triggers are unchanged (the
 -- batch writer deletes nothing).
@@ -216,54 +215,52 @@ BEGIN
 END
 $$
 
--- The rows of tenant t whose ids are in the JSON array ids, as they are
--- before the batch writes them (seq NULL: not stored yet), into the
--- session's temporary table findings_batch_old; then the triggers stand
--- aside. Temporary tables are the session's own (nothing replicated,
--- no other session sees them) and CREATE TEMPORARY TABLE does not end
--- the transaction.
-CREATE OR REPLACE PROCEDURE findings_batch_begin(IN t VARCHAR(40),
-    IN ids LONGTEXT)
+-- Ready for a batch: the session's temporary tables that hold its rows
+-- before and after its writes, emptied, and the triggers told to stand
+-- aside. The writer then fills findings_batch_old with the rows it is
+-- about to write as they are stored (SQL_FINDING_BATCH_OLD in
+-- src/db/db.c: a multi-row IN list on the tenant's unique id index; a
+-- join with the ids from a JSON array let MariaDB walk the tenant's rows
+-- for each id while its statistics still said the tenant was small, as
+-- in a first scan); a finding not stored yet has no row there. Temporary
+-- tables are the session's own (nothing replicated, no other session
+-- sees them), MEMORY ones are not even written to a page, and CREATE
+-- TEMPORARY TABLE does not end the transaction.
+CREATE OR REPLACE PROCEDURE findings_batch_begin()
 BEGIN
 	CREATE TEMPORARY TABLE IF NOT EXISTS findings_batch_old (
 		id               VARCHAR(127)  NOT NULL,
-		seq              BIGINT UNSIGNED NULL,
-		state            VARCHAR(16)   NULL,
-		severity         VARCHAR(16)   NULL,
-		category         VARCHAR(32)   NULL,
-		subscription_id  VARCHAR(64)   NULL,
-		environment      VARCHAR(32)   NULL,
-		rule_id          VARCHAR(128)  NULL,
-		resource_hash    BINARY(32)    NULL,
+		seq              BIGINT UNSIGNED NOT NULL,
+		state            VARCHAR(16)   NOT NULL,
+		severity         VARCHAR(16)   NOT NULL,
+		category         VARCHAR(32)   NOT NULL,
+		subscription_id  VARCHAR(64)   NOT NULL,
+		environment      VARCHAR(32)   NOT NULL,
+		rule_id          VARCHAR(128)  NOT NULL,
+		resource_hash    BINARY(32)    NOT NULL,
 		due_at           DATETIME      NULL,
 		sla_left_s       BIGINT        NULL,
-		detected_at      DATETIME      NULL,
+		detected_at      DATETIME      NOT NULL,
 		resolved_at      DATETIME      NULL,
-		tags             TEXT          NULL,
+		tags_hash        BINARY(32)    NOT NULL,
 		PRIMARY KEY (id)
-	) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+	) ENGINE=MEMORY DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 	CREATE TEMPORARY TABLE IF NOT EXISTS findings_batch_new
 	    LIKE findings_batch_old;
 	CREATE TEMPORARY TABLE IF NOT EXISTS findings_batch_res (
 		resource_hash  BINARY(32) NOT NULL,
 		d              BIGINT     NOT NULL,
 		PRIMARY KEY (resource_hash)
-	);
+	) ENGINE=MEMORY;
 	DELETE FROM findings_batch_old;
-	INSERT INTO findings_batch_old
-	SELECT j.id, f.seq, f.state, f.severity, f.category,
-	    f.subscription_id, f.environment, f.rule_id,
-	    UNHEX(SHA2(f.resource_id, 256)), f.due_at, f.sla_left_s,
-	    f.detected_at, f.resolved_at, f.tags
-	  FROM JSON_TABLE(ids, '$[*]' COLUMNS (id VARCHAR(127)
-	    CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$')) j
-	  LEFT JOIN findings f ON f.tenant_id = t AND f.id = j.id;
+	DELETE FROM findings_batch_new;
 	SET @vigil_batch = 1;
 END
 $$
 
--- The same rows after the writes, and each counter table moved by the
--- difference, grouped by its key: one statement per table, only the keys
+-- After the writes, the writer fills findings_batch_new with the same
+-- rows as they now are (SQL_FINDING_BATCH_NEW); each counter table is
+-- then moved by the difference, grouped by its key: one statement per table, only the keys
 -- whose count changes. What each trigger did per row, for a batch:
 --   finding_counts, finding_rule_counts, finding_due_counts: -1 for the
 --     old row's key, +1 for the new row's (a key that did not change
@@ -281,22 +278,12 @@ CREATE OR REPLACE PROCEDURE findings_batch_end(IN t VARCHAR(40))
 BEGIN
 	DECLARE v BIGINT DEFAULT 0;
 
-	DELETE FROM findings_batch_new;
-	INSERT INTO findings_batch_new
-	SELECT f.id, f.seq, f.state, f.severity, f.category,
-	    f.subscription_id, f.environment, f.rule_id,
-	    UNHEX(SHA2(f.resource_id, 256)), f.due_at, f.sla_left_s,
-	    f.detected_at, f.resolved_at, f.tags
-	  FROM findings_batch_old o
-	  JOIN findings f ON f.tenant_id = t AND f.id = o.id;
-
 	INSERT INTO finding_counts (tenant_id, state, severity, category,
 	    subscription_id, environment, n)
 	SELECT t, state, severity, category, subscription_id, environment,
 	    SUM(d) FROM (
 		SELECT state, severity, category, subscription_id,
-		    environment, -1 AS d
-		  FROM findings_batch_old WHERE seq IS NOT NULL
+		    environment, -1 AS d FROM findings_batch_old
 		UNION ALL
 		SELECT state, severity, category, subscription_id,
 		    environment, 1 FROM findings_batch_new) x
@@ -306,8 +293,7 @@ BEGIN
 
 	INSERT INTO finding_rule_counts (tenant_id, rule_id, state, n)
 	SELECT t, rule_id, state, SUM(d) FROM (
-		SELECT rule_id, state, -1 AS d
-		  FROM findings_batch_old WHERE seq IS NOT NULL
+		SELECT rule_id, state, -1 AS d FROM findings_batch_old
 		UNION ALL
 		SELECT rule_id, state, 1 FROM findings_batch_new) x
 	 GROUP BY rule_id, state HAVING SUM(d) <> 0
@@ -355,17 +341,19 @@ BEGIN
 	DELETE g FROM findings_batch_old o
 	  JOIN findings_batch_new n ON n.id = o.id
 	  JOIN finding_tags g ON g.finding_seq = o.seq
-	 WHERE NOT (o.tags <=> n.tags);
+	 WHERE NOT (o.tags_hash <=> n.tags_hash);
 	INSERT IGNORE INTO finding_tags
 	SELECT t, k.k, w.w, n.seq
 	  FROM findings_batch_new n
-	  JOIN findings_batch_old o ON o.id = n.id
-	  JOIN JSON_TABLE(JSON_KEYS(n.tags), '$[*]'
+	  LEFT JOIN findings_batch_old o ON o.id = n.id
+	  JOIN findings f ON f.seq = n.seq
+	  JOIN JSON_TABLE(JSON_KEYS(f.tags), '$[*]'
 	    COLUMNS (i FOR ORDINALITY, k VARCHAR(256) PATH '$')) k
-	  JOIN JSON_TABLE(n.tags, '$.*'
+	  JOIN JSON_TABLE(f.tags, '$.*'
 	    COLUMNS (i FOR ORDINALITY, w VARCHAR(256) PATH '$')) w
 	    ON w.i = k.i
-	 WHERE n.tags <> '{}' AND (o.seq IS NULL OR NOT (o.tags <=> n.tags));
+	 WHERE n.tags_hash <> UNHEX(SHA2('{}', 256)) AND
+	    (o.id IS NULL OR NOT (o.tags_hash <=> n.tags_hash));
 
 	INSERT INTO finding_daily (tenant_id, day, severity, resolved,
 	    resolve_seconds, resolved_sla, resolved_in_sla)
@@ -378,7 +366,7 @@ BEGIN
 	    o.sla_left_s >= 0))
 	  FROM findings_batch_old o
 	  JOIN findings_batch_new n ON n.id = o.id
-	 WHERE o.seq IS NOT NULL AND n.state = 'resolved' AND
+	 WHERE n.state = 'resolved' AND
 	    NOT (o.state <=> 'resolved') AND n.resolved_at IS NOT NULL
 	 GROUP BY DATE(n.resolved_at), n.severity
 	ON DUPLICATE KEY UPDATE resolved = resolved + VALUES(resolved),

@@ -1873,42 +1873,35 @@ batch_mode(struct batch *b)
 	return 0;
 }
 
-/* The JSON array of the ids batch_write upserts, for
- * findings_batch_begin (kept in the batch's strings), or NULL. */
-static const char *
-batch_ids_json(struct batch *b)
+/* The parameters of SQL_FINDING_BATCH_OLD and _NEW: the tenant, then the
+ * ids batch_write upserts, the IN list's spare places repeating the last
+ * one. n of them, at least one. */
+static void
+batch_ids(struct batch *b, struct db_val *p)
 {
-	json_object *a = json_object_new_array();
-	const char *s = NULL;
-	size_t i;
+	size_t i, n = 0;
 
-	if (a == NULL)
-		return NULL;
+	p[0] = DB_STR(b->tenant_id);
 	for (i = 0; i < b->nslots; i++)
-		if (b->slots[i].row != NULL && b->slots[i].dirty &&
-		    json_object_array_add(a,
-		    json_object_new_string(b->slots[i].row->f.id)) != 0)
-			goto out;
-	s = keep_dup(b, json_object_to_json_string_ext(a,
-	    JSON_C_TO_STRING_PLAIN));
-out:
-	json_object_put(a);
-	return s;
+		if (b->slots[i].row != NULL && b->slots[i].dirty)
+			p[1 + n++] = DB_STR(b->slots[i].row->f.id);
+	for (i = n; i < DB_MANY; i++)
+		p[1 + i] = p[n];
 }
 
 /* Write what the batch decided: the upserts, the unchanged findings'
  * last_seen_at, then history, events, audit and results. With the
- * set-based counts (batch_mode), the rows upserted are framed by
- * findings_batch_begin and findings_batch_end (0039), which keep every
- * counter table once for the batch instead of the triggers per row; the
+ * set-based counts (batch_mode), the upsert is framed by
+ * findings_batch_begin, a copy of its rows before and after, and
+ * findings_batch_end (0039), which keep every counter table once for the
+ * batch instead of the triggers per row; the
  * last_seen_at update changes no counted column, so it needs no frame.
  * 0 or DB_*. */
 static int
 batch_write(struct batch *b)
 {
 	struct vals up;
-	struct db_val seen[3 + DB_MANY];
-	const char *ids;
+	struct db_val seen[3 + DB_MANY], ids[1 + DB_MANY];
 	size_t i, nup = 0, nseen = 0;
 	int rc = DB_ERR, framed = 0;
 
@@ -1968,21 +1961,21 @@ batch_write(struct batch *b)
 	if (b->oom)
 		goto out;
 	if (b->setbased && nup > 0) {
-		if ((ids = batch_ids_json(b)) == NULL) {
-			rc = DB_ERR;
-			goto out;
-		}
+		batch_ids(b, ids);
 		framed = 1;
-		if ((rc = db_exec(b->db, SQL_FINDING_BATCH_BEGIN,
-		    (struct db_val[]){ DB_STR(b->tenant_id), DB_STR(ids) }, 2,
-		    NULL)) != 0)
+		if ((rc = db_exec(b->db, SQL_FINDING_BATCH_BEGIN, NULL, 0,
+		    NULL)) != 0 ||
+		    (rc = db_exec(b->db, SQL_FINDING_BATCH_OLD, ids,
+		    NELEM(ids), NULL)) != 0)
 			goto out;
 	}
 	if ((rc = db_exec_rows(b->db, SQL_FINDING_UPSERT_64, up.v, UP_NCOLS,
 	    nup)) != 0)
 		goto out;
 	if (framed) {
-		if ((rc = db_exec(b->db, SQL_FINDING_BATCH_END,
+		if ((rc = db_exec(b->db, SQL_FINDING_BATCH_NEW, ids,
+		    NELEM(ids), NULL)) != 0 ||
+		    (rc = db_exec(b->db, SQL_FINDING_BATCH_END,
 		    (struct db_val[]){ DB_STR(b->tenant_id) }, 1, NULL)) != 0)
 			goto out;
 		framed = 0;
