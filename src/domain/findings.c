@@ -1874,8 +1874,8 @@ batch_mode(struct batch *b)
 }
 
 /* The parameters of SQL_FINDING_BATCH_OLD and _NEW: the tenant, then the
- * ids batch_write upserts, the IN list's spare places repeating the last
- * one. n of them, at least one. */
+ * ids batch_write upserts (at least one), the IN list's spare places
+ * repeating the last. */
 static void
 batch_ids(struct batch *b, struct db_val *p)
 {
@@ -1894,9 +1894,8 @@ batch_ids(struct batch *b, struct db_val *p)
  * set-based counts (batch_mode), the upsert is framed by
  * findings_batch_begin, a copy of its rows before and after, and
  * findings_batch_end (0039), which keep every counter table once for the
- * batch instead of the triggers per row; the
- * last_seen_at update changes no counted column, so it needs no frame.
- * 0 or DB_*. */
+ * batch instead of the triggers per row; the last_seen_at update changes
+ * no counted column, so it needs no frame. 0 or DB_*. */
 static int
 batch_write(struct batch *b)
 {
