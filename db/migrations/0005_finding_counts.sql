@@ -15,21 +15,28 @@ CREATE TABLE IF NOT EXISTS finding_counts (
 	    environment)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- Each AFTER trigger below stands aside while the session variable
+-- @vigil_batch is set: the scanner's and importer's batch writer keeps
+-- the same counts once per batch (0039_findings_batch_counts.sql).
 DELIMITER $$
 CREATE OR REPLACE TRIGGER findings_count_insert AFTER INSERT ON findings
 FOR EACH ROW
 BEGIN
-	INSERT INTO finding_counts VALUES (NEW.tenant_id, NEW.state,
-	    NEW.severity, NEW.category, NEW.subscription_id, NEW.environment, 1)
-	ON DUPLICATE KEY UPDATE n = n + 1;
+	IF @vigil_batch IS NULL THEN
+		INSERT INTO finding_counts VALUES (NEW.tenant_id, NEW.state,
+		    NEW.severity, NEW.category, NEW.subscription_id,
+		    NEW.environment, 1)
+		ON DUPLICATE KEY UPDATE n = n + 1;
+	END IF;
 END
 $$
 
 CREATE OR REPLACE TRIGGER findings_count_update AFTER UPDATE ON findings
 FOR EACH ROW
 BEGIN
-	IF NOT (OLD.tenant_id <=> NEW.tenant_id AND OLD.state <=> NEW.state AND
-	    OLD.severity <=> NEW.severity AND OLD.category <=> NEW.category AND
+	IF @vigil_batch IS NULL AND NOT (OLD.tenant_id <=> NEW.tenant_id AND
+	    OLD.state <=> NEW.state AND OLD.severity <=> NEW.severity AND
+	    OLD.category <=> NEW.category AND
 	    OLD.subscription_id <=> NEW.subscription_id AND
 	    OLD.environment <=> NEW.environment) THEN
 		UPDATE finding_counts SET n = n - 1

@@ -67,10 +67,13 @@ $$
 -- DUPLICATE KEY UPDATE (AFTER INSERT for the new rows, AFTER UPDATE for
 -- the updated ones) and of an UPDATE ... WHERE id IN (...), as for a
 -- single row.
+-- Each AFTER trigger below stands aside while the session variable
+-- @vigil_batch is set: the scanner's and importer's batch writer keeps
+-- the same counts once per batch (0039_findings_batch_counts.sql).
 CREATE OR REPLACE TRIGGER findings_resource_insert AFTER INSERT ON findings
 FOR EACH ROW
 BEGIN
-	IF NEW.state = 'open' THEN
+	IF @vigil_batch IS NULL AND NEW.state = 'open' THEN
 		CALL finding_resource_open(NEW.tenant_id, NEW.resource_id);
 	END IF;
 END
@@ -79,7 +82,7 @@ $$
 CREATE OR REPLACE TRIGGER findings_resource_update AFTER UPDATE ON findings
 FOR EACH ROW
 BEGIN
-	IF NOT (OLD.tenant_id <=> NEW.tenant_id AND
+	IF @vigil_batch IS NULL AND NOT (OLD.tenant_id <=> NEW.tenant_id AND
 	    OLD.resource_id <=> NEW.resource_id AND
 	    (OLD.state = 'open') <=> (NEW.state = 'open')) THEN
 		IF OLD.state = 'open' THEN

@@ -68,11 +68,14 @@ CREATE TABLE IF NOT EXISTS finding_tags (
 -- The object's keys (JSON_KEYS) and its values ('$.*') come in the same
 -- document order: joined on their ordinal, they are the pairs, whatever
 -- characters a key holds.
+-- Each AFTER trigger below stands aside while the session variable
+-- @vigil_batch is set: the scanner's and importer's batch writer keeps
+-- the same counts once per batch (0039_findings_batch_counts.sql).
 DELIMITER $$
 CREATE OR REPLACE TRIGGER findings_tags_insert AFTER INSERT ON findings
 FOR EACH ROW
 BEGIN
-	IF NEW.tags <> '{}' THEN
+	IF @vigil_batch IS NULL AND NEW.tags <> '{}' THEN
 		INSERT IGNORE INTO finding_tags
 		SELECT NEW.tenant_id, k.k, v.v, NEW.seq
 		  FROM JSON_TABLE(JSON_KEYS(NEW.tags), '$[*]'
@@ -87,7 +90,7 @@ $$
 CREATE OR REPLACE TRIGGER findings_tags_update AFTER UPDATE ON findings
 FOR EACH ROW
 BEGIN
-	IF NOT (OLD.tags <=> NEW.tags) THEN
+	IF @vigil_batch IS NULL AND NOT (OLD.tags <=> NEW.tags) THEN
 		DELETE FROM finding_tags WHERE finding_seq = OLD.seq;
 		INSERT IGNORE INTO finding_tags
 		SELECT NEW.tenant_id, k.k, v.v, NEW.seq

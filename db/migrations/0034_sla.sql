@@ -291,10 +291,13 @@ BEGIN
 END
 $$
 
+-- Each AFTER trigger below stands aside while the session variable
+-- @vigil_batch is set: the scanner's and importer's batch writer keeps
+-- the same counts once per batch (0039_findings_batch_counts.sql).
 CREATE OR REPLACE TRIGGER findings_due_count_insert AFTER INSERT ON findings
 FOR EACH ROW
 BEGIN
-	IF NEW.due_at IS NOT NULL THEN
+	IF @vigil_batch IS NULL AND NEW.due_at IS NOT NULL THEN
 		INSERT INTO finding_due_counts VALUES (NEW.tenant_id,
 		    DATE(NEW.due_at), NEW.severity, 1)
 		ON DUPLICATE KEY UPDATE n = n + 1;
@@ -305,7 +308,7 @@ $$
 CREATE OR REPLACE TRIGGER findings_due_count_update AFTER UPDATE ON findings
 FOR EACH ROW
 BEGIN
-	IF NOT (OLD.tenant_id <=> NEW.tenant_id AND
+	IF @vigil_batch IS NULL AND NOT (OLD.tenant_id <=> NEW.tenant_id AND
 	    DATE(OLD.due_at) <=> DATE(NEW.due_at) AND
 	    OLD.severity <=> NEW.severity) THEN
 		IF OLD.due_at IS NOT NULL THEN

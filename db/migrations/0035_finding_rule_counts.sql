@@ -13,13 +13,18 @@ CREATE TABLE IF NOT EXISTS finding_rule_counts (
 	PRIMARY KEY (tenant_id, rule_id, state)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- Each AFTER trigger below stands aside while the session variable
+-- @vigil_batch is set: the scanner's and importer's batch writer keeps
+-- the same counts once per batch (0039_findings_batch_counts.sql).
 DELIMITER $$
 CREATE OR REPLACE TRIGGER findings_rule_count_insert AFTER INSERT ON findings
 FOR EACH ROW
 BEGIN
-	INSERT INTO finding_rule_counts VALUES (NEW.tenant_id, NEW.rule_id,
-	    NEW.state, 1)
-	ON DUPLICATE KEY UPDATE n = n + 1;
+	IF @vigil_batch IS NULL THEN
+		INSERT INTO finding_rule_counts VALUES (NEW.tenant_id,
+		    NEW.rule_id, NEW.state, 1)
+		ON DUPLICATE KEY UPDATE n = n + 1;
+	END IF;
 END
 $$
 
@@ -28,7 +33,7 @@ $$
 CREATE OR REPLACE TRIGGER findings_rule_count_update AFTER UPDATE ON findings
 FOR EACH ROW
 BEGIN
-	IF NOT (OLD.tenant_id <=> NEW.tenant_id AND
+	IF @vigil_batch IS NULL AND NOT (OLD.tenant_id <=> NEW.tenant_id AND
 	    OLD.rule_id <=> NEW.rule_id AND OLD.state <=> NEW.state) THEN
 		UPDATE finding_rule_counts SET n = n - 1
 		 WHERE tenant_id = OLD.tenant_id AND rule_id = OLD.rule_id AND

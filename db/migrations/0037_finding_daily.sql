@@ -25,14 +25,17 @@ CREATE TABLE IF NOT EXISTS finding_daily (
 	PRIMARY KEY (tenant_id, day, severity)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- Each AFTER trigger below stands aside while the session variable
+-- @vigil_batch is set: the scanner's and importer's batch writer keeps
+-- the same counts once per batch (0039_findings_batch_counts.sql).
 DELIMITER $$
 CREATE OR REPLACE TRIGGER findings_daily_resolved AFTER UPDATE ON findings
 FOR EACH ROW
 BEGIN
 	DECLARE v_tracked, v_within INT DEFAULT 0;
 
-	IF NEW.state = 'resolved' AND NOT (OLD.state <=> 'resolved') AND
-	    NEW.resolved_at IS NOT NULL THEN
+	IF @vigil_batch IS NULL AND NEW.state = 'resolved' AND
+	    NOT (OLD.state <=> 'resolved') AND NEW.resolved_at IS NOT NULL THEN
 		SET v_tracked = OLD.due_at IS NOT NULL OR OLD.sla_left_s IS NOT NULL;
 		SET v_within = (OLD.due_at IS NOT NULL AND
 		    NEW.resolved_at <= OLD.due_at) OR (OLD.due_at IS NULL AND

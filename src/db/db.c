@@ -63,6 +63,15 @@
 	"assignee, notes, " FINDING_META_COLS ", " FINDING_SLA_COLS \
 	", integration_id, seen_scan_id"
 
+/* What the batch writer's counts read of a row (findings_batch_begin in
+ * migration 0039 has the table): the keys of the counters the triggers
+ * on findings keep, and the hashes that stand for a resource (as
+ * finding_resources keys it) and for the tags. */
+#define FINDING_BATCH_SNAP \
+	"id, seq, state, severity, category, subscription_id, environment, " \
+	"rule_id, UNHEX(SHA2(resource_id, 256)), due_at, sla_left_s, " \
+	"detected_at, resolved_at, UNHEX(SHA2(tags, 256))"
+
 /* The filters of GET /findings after the tenant, in findings.c's LP_*
  * order: a NULL value matches everything (MariaDB optimises each
  * execution with its values, so "? IS NULL" folds away). */
@@ -2044,6 +2053,25 @@ static const char *const sqls[SQL__COUNT] = {
 	    "ON DUPLICATE KEY UPDATE n = n + VALUES(n)",
 	[SQL_EVENT_DEFER_END] =
 	    "SET @vigil_events_defer = NULL, @vigil_events_deferred = 0",
+	/* The batch writer's set-based counts (findings.c batch_write):
+	 * whether migration 0039 is applied; its temporary tables emptied
+	 * and the triggers told to stand aside; the rows to be written as
+	 * they are, then as they were written (tenant_id, DB_MANY ids), in
+	 * FINDING_BATCH_SNAP's columns, the counters' keys
+	 * (findings_batch_begin has the table); the counters moved by the
+	 * difference (tenant); and the triggers back after a batch that
+	 * failed between begin and end. */
+	[SQL_FINDING_BATCH_SCHEMA] =
+	    "SELECT 1 FROM schema_migrations WHERE version = '0039'",
+	[SQL_FINDING_BATCH_BEGIN] = "CALL findings_batch_begin()",
+	[SQL_FINDING_BATCH_OLD] =
+	    "INSERT INTO findings_batch_old SELECT " FINDING_BATCH_SNAP
+	    " FROM findings WHERE tenant_id = ? AND id IN (" X256("?") ")",
+	[SQL_FINDING_BATCH_NEW] =
+	    "INSERT INTO findings_batch_new SELECT " FINDING_BATCH_SNAP
+	    " FROM findings WHERE tenant_id = ? AND id IN (" X256("?") ")",
+	[SQL_FINDING_BATCH_END] = "CALL findings_batch_end(?)",
+	[SQL_FINDING_BATCH_CLEAR] = "SET @vigil_batch = NULL",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */

@@ -1570,6 +1570,7 @@ struct batch {
 	char			**keep;		/* strings the parameters use */
 	size_t			 nkeep, akeep;
 	int			 oom;
+	int			 setbased;	/* counts kept per batch (0039) */
 };
 
 static int
@@ -1853,15 +1854,55 @@ meta_differs(const struct finding_row *row, const struct finding_obs *obs)
 	    str_differs(row->source, obs->source);
 }
 
+/* 1 when the schema has the set-based counts of migration 0039 (the
+ * triggers on findings stand aside while @vigil_batch is set), 0 when it
+ * does not (a binary newer than the schema: the triggers count), or
+ * DB_*. Read in the batch's transaction: a migration cannot change the
+ * triggers under it (its DDL waits for the transaction's locks). */
+static int
+batch_mode(struct batch *b)
+{
+	struct db_res *res = NULL;
+	int rc;
+
+	if ((rc = db_exec(b->db, SQL_FINDING_BATCH_SCHEMA, NULL, 0,
+	    &res)) != 0)
+		return rc;
+	b->setbased = res->nrows > 0;
+	db_res_free(res);
+	return 0;
+}
+
+/* The parameters of SQL_FINDING_BATCH_OLD and _NEW: the tenant, then the
+ * ids batch_write upserts (at least one), the IN list's spare places
+ * repeating the last. */
+static void
+batch_ids(struct batch *b, struct db_val *p)
+{
+	size_t i, n = 0;
+
+	p[0] = DB_STR(b->tenant_id);
+	for (i = 0; i < b->nslots; i++)
+		if (b->slots[i].row != NULL && b->slots[i].dirty)
+			p[1 + n++] = DB_STR(b->slots[i].row->f.id);
+	for (i = n; i < DB_MANY; i++)
+		p[1 + i] = p[n];
+}
+
 /* Write what the batch decided: the upserts, the unchanged findings'
- * last_seen_at, then history, events, audit and results. 0 or DB_*. */
+ * last_seen_at, then history, events, audit and results. With the
+ * set-based counts (batch_mode), the upsert is framed by
+ * findings_batch_begin, a copy of its rows before and after, and
+ * findings_batch_end (0039), which keep every counter table once for the
+ * batch instead of the triggers per row; the last_seen_at update changes
+ * no counted column, so it needs no frame. 0 or DB_*. */
 static int
 batch_write(struct batch *b)
 {
 	struct vals up;
-	struct db_val seen[3 + DB_MANY];
+	struct db_val seen[3 + DB_MANY], ids[1 + DB_MANY];
 	size_t i, nup = 0, nseen = 0;
-	int rc = DB_ERR;
+	int rc = DB_ERR, framed = 0;
 
 	memset(&up, 0, sizeof(up));
 	for (i = 0; i < b->nslots; i++) {
@@ -1918,9 +1959,26 @@ batch_write(struct batch *b)
 	}
 	if (b->oom)
 		goto out;
+	if (b->setbased && nup > 0) {
+		batch_ids(b, ids);
+		framed = 1;
+		if ((rc = db_exec(b->db, SQL_FINDING_BATCH_BEGIN, NULL, 0,
+		    NULL)) != 0 ||
+		    (rc = db_exec(b->db, SQL_FINDING_BATCH_OLD, ids,
+		    NELEM(ids), NULL)) != 0)
+			goto out;
+	}
 	if ((rc = db_exec_rows(b->db, SQL_FINDING_UPSERT_64, up.v, UP_NCOLS,
 	    nup)) != 0)
 		goto out;
+	if (framed) {
+		if ((rc = db_exec(b->db, SQL_FINDING_BATCH_NEW, ids,
+		    NELEM(ids), NULL)) != 0 ||
+		    (rc = db_exec(b->db, SQL_FINDING_BATCH_END,
+		    (struct db_val[]){ DB_STR(b->tenant_id) }, 1, NULL)) != 0)
+			goto out;
+		framed = 0;
+	}
 	if (nseen > 0) {
 		seen[0] = keep_time(b, b->now);
 		seen[1] = DB_STR0(b->scan_id);
@@ -1946,6 +2004,12 @@ batch_write(struct batch *b)
 	    RES_NCOLS, b->res.n / RES_NCOLS)) != 0)
 		goto out;
 out:
+	/* Failed between begin and end: the transaction is rolled back, but
+	 * @vigil_batch is the session's, and the connection serves on (the
+	 * next batch, the scan's other writes): the triggers must count
+	 * again. A connection that is gone takes the variable with it. */
+	if (framed)
+		(void)db_exec(b->db, SQL_FINDING_BATCH_CLEAR, NULL, 0, NULL);
 	free(up.v);
 	return rc;
 }
@@ -2064,7 +2128,8 @@ batch_tx(struct db *db, void *arg)
 		ids[i] = a->items[i].id;
 	if (batch_slots(&b, ids, a->n) != 0)
 		goto out;
-	if (!a->dry_run && (rc = lock_tenant(db, a->tenant_id)) != 0)
+	if (!a->dry_run && ((rc = lock_tenant(db, a->tenant_id)) != 0 ||
+	    (rc = batch_mode(&b)) != 0))
 		goto out;
 	if ((rc = findings_tenant_settings(db, a->tenant_id,
 	    &b.tenant)) != 0 ||
@@ -2151,6 +2216,7 @@ absent_tx(struct db *db, void *arg)
 	if (batch_slots(&b, a->ids, a->n) != 0)
 		goto out;
 	if ((rc = lock_tenant(db, a->tenant_id)) != 0 ||
+	    (rc = batch_mode(&b)) != 0 ||
 	    (rc = findings_tenant_settings(db, a->tenant_id, &b.tenant)) != 0 ||
 	    (rc = batch_load(&b, SQL_FINDING_GET_MANY_EVID)) != 0)
 		goto out;
