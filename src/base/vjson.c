@@ -428,6 +428,23 @@ json_object *
 vjson_parse(const char *text, size_t len, int maxdepth, size_t maxlen,
     struct vjson_err *err)
 {
+	return vjson_parse_with(NULL, text, len, maxdepth, maxlen, err);
+}
+
+void
+vjson_tok_free(struct vjson_tok *t)
+{
+	if (t->tok != NULL)
+		json_tokener_free(t->tok);
+	t->tok = NULL;
+	t->depth = 0;
+}
+
+/* t NULL: a tokener of its own for this call. */
+json_object *
+vjson_parse_with(struct vjson_tok *t, const char *text, size_t len,
+    int maxdepth, size_t maxlen, struct vjson_err *err)
+{
 	struct json_tokener	*tok = NULL;
 	json_object		*obj = NULL;
 	enum json_tokener_error	 jerr;
@@ -454,13 +471,25 @@ vjson_parse(const char *text, size_t len, int maxdepth, size_t maxlen,
 		vjson_fail(err, "body", "bad depth limit");
 		goto out;
 	}
-	/* json-c counts the top-level value as one level of its own. */
-	if ((tok = json_tokener_new_ex(maxdepth + 1)) == NULL) {
-		vjson_fail(err, "body", "out of memory");
-		goto out;
+	if (t != NULL && t->tok != NULL && t->depth == maxdepth) {
+		tok = t->tok;
+		json_tokener_reset(tok);
+	} else {
+		if (t != NULL)
+			vjson_tok_free(t);
+		/* json-c counts the top-level value as one level of its
+		 * own. */
+		if ((tok = json_tokener_new_ex(maxdepth + 1)) == NULL) {
+			vjson_fail(err, "body", "out of memory");
+			goto out;
+		}
+		json_tokener_set_flags(tok,
+		    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+		if (t != NULL) {
+			t->tok = tok;
+			t->depth = maxdepth;
+		}
 	}
-	json_tokener_set_flags(tok,
-	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, text, (int)len);
 	jerr = json_tokener_get_error(tok);
 	if (jerr == json_tokener_success) {
@@ -501,7 +530,7 @@ vjson_parse(const char *text, size_t len, int maxdepth, size_t maxlen,
 		    maxdepth);
 	}
 out:
-	if (tok != NULL)
+	if (tok != NULL && t == NULL)
 		json_tokener_free(tok);
 	return obj;
 }

@@ -62,6 +62,7 @@ armstream_free(struct armstream *s)
 	buf_free(&s->key);
 	free(s->next_link);
 	s->next_link = NULL;
+	vjson_tok_free(&s->tok);
 }
 
 static int
@@ -85,6 +86,18 @@ armstream_elem_start(struct armstream *s, int in_list)
 	s->state = ARMSTREAM_IN_ELEM;
 }
 
+size_t
+armstream_str_run(const char *p, size_t n)
+{
+	const char	*q, *b;
+	size_t		 m;
+
+	q = memchr(p, '"', n);
+	m = q != NULL ? (size_t)(q - p) : n;
+	b = memchr(p, '\\', m);
+	return b != NULL ? (size_t)(b - p) : m;
+}
+
 /* How many of p[0..n) belong to the current element; *done when its last
  * byte is among them. A number, true, false or null ends before the byte
  * that follows it, which is not counted. */
@@ -98,6 +111,14 @@ armstream_elem_scan(struct armstream *s, const char *p, size_t n, int *done)
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)p[i];
 		if (s->in_string) {
+			/* Most of a resource is inside strings: skip to the
+			 * next quote or backslash at once. */
+			if (!s->escape && c != '"' && c != '\\') {
+				i += armstream_str_run(p + i, n - i);
+				if (i == n)
+					break;
+				c = (unsigned char)p[i];
+			}
 			if (s->escape)
 				s->escape = 0;
 			else if (c == '\\')
@@ -155,7 +176,7 @@ armstream_parse(struct armstream *s, int depth, const char *what,
 		    s->max_depth);
 		return NULL;
 	}
-	obj = vjson_parse(s->elem.data != NULL ? s->elem.data : "",
+	obj = vjson_parse_with(&s->tok, s->elem.data != NULL ? s->elem.data : "",
 	    s->elem.len, depth, s->max_elem, &verr);
 	if (obj == NULL)
 		armstream_fail(s, "%s: %s", what, verr.message);

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "vjson.h"
 
 /* Flags of armstream_init. */
 #define ARMSTREAM_ARRAY_ROOT	0x1	/* a bare array's elements are items
@@ -19,6 +20,11 @@
 #define ARMSTREAM_DATA_LIST	0x4	/* a root "data" array is the list as
 					 * "value" is (Azure Resource Graph's
 					 * {"count":…,"data":[…]}) */
+
+/* The length of the run of p[0..n) before its first '"' or '\\' (n if
+ * none): the bytes inside a JSON string that need no look, skipped with
+ * two memchr()s rather than a test per byte. */
+size_t	armstream_str_run(const char *p, size_t n);
 
 /* Called once per item of the list, idx counting from 0; item is
  * borrowed for the call. 0 goes on; non-zero stops the stream, and
@@ -78,6 +84,7 @@ struct armstream {
 	int			 in_string, escape, scalar;
 	size_t			 depth;		/* inside the element */
 	size_t			 elem_len;
+	struct vjson_tok	 tok;		/* parses every element */
 	size_t			 offset;	/* bytes fed so far */
 	struct buf		 elem;		/* the element's text */
 	struct buf		 key;		/* a root key's literal */

@@ -828,6 +828,12 @@ inventory_maybe_child(void *arg, const char *text, size_t len)
 	for (i = 0; i < len; i++) {
 		c = (unsigned char)text[i];
 		if (in_str) {
+			if (!esc && c != '"' && c != '\\') {
+				i += armstream_str_run(text + i, len - i);
+				if (i == len)
+					break;
+				c = (unsigned char)text[i];
+			}
 			if (esc)
 				esc = 0;
 			else if (c == '\\')
