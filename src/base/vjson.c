@@ -483,8 +483,11 @@ vjson_parse_with(struct vjson_tok *t, const char *text, size_t len,
 			vjson_fail(err, "body", "out of memory");
 			goto out;
 		}
-		json_tokener_set_flags(tok,
-		    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+		/* No JSON_TOKENER_VALIDATE_UTF8: vjson_utf8_valid above
+		 * has refused everything json-c's looser check would (and
+		 * overlongs, surrogates and > U+10FFFF too), and json-c's
+		 * costs a call per byte. */
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 		if (t != NULL) {
 			t->tok = tok;
 			t->depth = maxdepth;
