@@ -526,7 +526,8 @@ vjson_parse_with(struct vjson_tok *t, const char *text, size_t len,
 		else
 			vjson_fail(err, "body", "body is not valid JSON: %s",
 			    json_tokener_error_desc(jerr));
-	} else if (vjson_nesting(obj) > maxdepth) {
+	} else if ((t == NULL || t->nested > maxdepth) &&
+	    vjson_nesting(obj) > maxdepth) {
 		json_object_put(obj);
 		obj = NULL;
 		vjson_fail(err, "body", "body is nested deeper than %d levels",

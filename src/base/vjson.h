@@ -25,6 +25,11 @@ json_object *vjson_parse(const char *text, size_t len, int maxdepth,
 struct vjson_tok {
 	struct json_tokener	*tok;
 	int			 depth;
+	/* Set by the caller before each call: how deep brackets nest in
+	 * the text (outside strings), when it framed the text and counted
+	 * them; INT_MAX when it did not. Within maxdepth, the walk of the
+	 * parsed value that checks its nesting is not needed. */
+	int			 nested;
 };
 
 /* vjson_parse through t's tokener (made, or made again for another

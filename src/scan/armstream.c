@@ -8,6 +8,7 @@
  * checked here; the grammar inside them is json-c's. */
 #include "vigil.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,7 @@ armstream_elem_start(struct armstream *s, int in_list)
 	s->in_list = in_list;
 	s->in_string = s->escape = s->scalar = 0;
 	s->depth = 0;
+	s->elem_nest = 0;
 	s->elem_len = 0;
 	buf_reset(&s->elem);
 	s->after_elem = in_list ? ARMSTREAM_AFTER_ITEM :
@@ -142,9 +144,10 @@ armstream_elem_scan(struct armstream *s, const char *p, size_t n, int *done)
 		}
 		if (c == '"')
 			s->in_string = 1;
-		else if (c == '{' || c == '[')
-			s->depth++;
-		else if (c == '}' || c == ']') {
+		else if (c == '{' || c == '[') {
+			if (++s->depth > s->elem_nest)
+				s->elem_nest = s->depth;
+		} else if (c == '}' || c == ']') {
 			/* Never at depth 0: an element does not start with
 			 * a closing bracket (the states refuse it). */
 			if (s->depth > 0 && --s->depth == 0) {
@@ -176,6 +179,10 @@ armstream_parse(struct armstream *s, int depth, const char *what,
 		    s->max_depth);
 		return NULL;
 	}
+	/* The framer counted the element's brackets: json-c's value need
+	 * not be walked again for its nesting when they are within depth. */
+	s->tok.nested = s->elem_nest > (size_t)INT_MAX ? INT_MAX :
+	    (int)s->elem_nest;
 	obj = vjson_parse_with(&s->tok, s->elem.data != NULL ? s->elem.data : "",
 	    s->elem.len, depth, s->max_elem, &verr);
 	if (obj == NULL)

@@ -83,6 +83,7 @@ struct armstream {
 	int			 in_list;	/* the element is a list item */
 	int			 in_string, escape, scalar;
 	size_t			 depth;		/* inside the element */
+	size_t			 elem_nest;	/* its deepest so far */
 	size_t			 elem_len;
 	struct vjson_tok	 tok;		/* parses every element */
 	size_t			 offset;	/* bytes fed so far */
