@@ -569,7 +569,7 @@ on_resource(void *arg, json_object *res)
 	char sub[SCAN_SUB_MAX + 1], env[SCAN_ENV_MAX + 1];
 	struct scan_meta meta;
 	size_t i;
-	int rc = 0;
+	int rc = 0, have_meta = 0;
 
 	c->st->resources++;
 	if (type == NULL || rid == NULL || *rid == '\0' ||
@@ -578,12 +578,9 @@ on_resource(void *arg, json_object *res)
 		    "skipped");
 		return progress(c);
 	}
-	resource_subscription(res, rid, sub, sizeof(sub));
-	resource_environment(res, env, sizeof(env));
-	if (scan_meta_from_arm(res, rid, &meta) != 0) {
-		snprintf(c->err, sizeof(c->err), "out of memory");
-		return 1;
-	}
+	/* The subscription, environment and metadata only once a rule
+	 * fires: most resources fire none, or few. */
+	memset(&meta, 0, sizeof(meta));
 	for (i = 0; i < rs->n; i++) {
 		const struct rule *rule = &rs->rules[i];
 		json_object *ev = NULL;
@@ -600,6 +597,18 @@ on_resource(void *arg, json_object *res)
 		}
 		if (fired == 0)
 			continue;
+		if (!have_meta) {
+			resource_subscription(res, rid, sub, sizeof(sub));
+			resource_environment(res, env, sizeof(env));
+			if (scan_meta_from_arm(res, rid, &meta) != 0) {
+				json_object_put(ev);
+				snprintf(c->err, sizeof(c->err),
+				    "out of memory");
+				rc = 1;
+				break;
+			}
+			have_meta = 1;
+		}
 		fired = observe(c, rule, rid, sub, env, &meta, ev);
 		json_object_put(ev);
 		if (fired != 0) {
