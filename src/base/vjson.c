@@ -73,11 +73,20 @@ vjson_utf8_valid(const char *s, size_t len)
 {
 	const unsigned char	*p = (const unsigned char *)s;
 	size_t			 i = 0, n, k;
+	uint64_t		 w;
 	unsigned char		 lo, hi;
 
 	while (i < len) {
 		if (p[i] < 0x80) {
+			/* ASCII, nearly all of a document: eight bytes at a
+			 * time while none has its high bit set. */
 			i++;
+			while (len - i >= sizeof(w)) {
+				memcpy(&w, p + i, sizeof(w));
+				if (w & 0x8080808080808080ULL)
+					break;
+				i += sizeof(w);
+			}
 			continue;
 		}
 		lo = 0x80;
