@@ -26,6 +26,29 @@
  * two memchr()s rather than a test per byte. */
 size_t	armstream_str_run(const char *p, size_t n);
 
+/* The members of an ARM resource that its reader needs, for
+ * armstream_prune: top-level members named in top are kept whole, and so
+ * is "properties" when props_whole is set; otherwise only the members of
+ * "properties" named in props are kept. Names are compared exactly, as
+ * json-c looks them up. */
+struct armprune {
+	char		**top;
+	size_t		 ntop;
+	char		**props;
+	size_t		 nprops;
+	int		 props_whole;
+};
+
+/* Write into out the resource text p[0..n) (an element the framer
+ * delimited) without the members prune does not keep: 1 when out holds
+ * the smaller text; 0 when p is to be parsed as it is (not an object,
+ * nothing dropped); -1 when a member to drop is not strict JSON (RFC
+ * 8259; a \u escape of a surrogate counts as not), or on out of memory:
+ * then too p is parsed as it is, so that json-c says what is wrong, and
+ * nothing json-c would refuse is ever accepted by leaving it out. */
+int	armstream_prune(const struct armprune *prune, const char *p,
+	    size_t n, struct buf *out);
+
 /* Called once per item of the list, idx counting from 0; item is
  * borrowed for the call. 0 goes on; non-zero stops the stream, and
  * armstream_feed then fails with that value in ->stopped. */
@@ -59,6 +82,9 @@ struct armstream {
 	armstream_item_fn	 item;
 	void			*arg;
 	armstream_want_fn	 want;		/* optional, set after init */
+	/* Optional, set after init: list items are parsed without the
+	 * members this does not keep (armstream_prune). */
+	const struct armprune	*prune;
 
 	/* What was found; valid once armstream_finish returned 0 (and, for
 	 * root and has_*, as soon as they are seen). */
@@ -89,6 +115,8 @@ struct armstream {
 	size_t			 offset;	/* bytes fed so far */
 	struct buf		 elem;		/* the element's text */
 	struct buf		 key;		/* a root key's literal */
+	struct buf		 pruned;	/* an item without what prune
+						 * drops */
 };
 
 /* Ready s to read one document; max_elem caps each list item and each
