@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "armstream.h"
 #include "conf.h"
 #include "connector.h"
 #include "crypto.h"
@@ -966,8 +967,9 @@ out:
 static int
 scan_body(struct ctx *c, const struct db_res *integration)
 {
+	struct armprune prune;
 	char cerr[SCAN_ERR_MAX];
-	int rc;
+	int rc, pr;
 
 	if (findings_tenant_settings(c->db, c->tenant_id, &c->tenant) != 0 ||
 	    tenantrules_load(c->db, c->tenant_id, &c->trules) != 0) {
@@ -981,8 +983,17 @@ scan_body(struct ctx *c, const struct db_res *integration)
 	}
 	if (connector_build(c, integration) != 0)
 		return -1;
+	/* Only what the rules read is parsed of each resource, where the
+	 * connector can leave the rest out. */
+	if ((pr = rules_members(&c->rules, &prune)) == -1) {
+		snprintf(c->err, sizeof(c->err), "out of memory");
+		return -1;
+	}
+	c->conn->prune = pr == 0 ? &prune : NULL;
 	cerr[0] = '\0';
 	rc = c->conn->collect(c->conn, on_resource, c, cerr, sizeof(cerr));
+	c->conn->prune = NULL;
+	rules_members_free(&prune);
 	/* What was collected is recorded even when the collection did not
 	 * complete (as when every finding was its own transaction). */
 	if (c->err[0] == '\0')
