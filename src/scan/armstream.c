@@ -5,7 +5,11 @@
  * element's text alone is kept (capped) and parsed by json-c through
  * vjson_parse, with the same strictness, UTF-8 and depth checks a whole
  * page had. The grammar between elements (keys, ':', ',', brackets) is
- * checked here; the grammar inside them is json-c's. */
+ * checked here; the grammar inside them is json-c's. A reader that needs
+ * only some members of each item (the scanner: what its rules read) has
+ * the others left out before json-c builds its objects (armstream_prune),
+ * each of them checked here as strict JSON first: what cannot be vouched
+ * for is parsed whole, so json-c still refuses what it refused. */
 #include "vigil.h"
 
 #include <limits.h>
