@@ -73,11 +73,20 @@ vjson_utf8_valid(const char *s, size_t len)
 {
 	const unsigned char	*p = (const unsigned char *)s;
 	size_t			 i = 0, n, k;
+	uint64_t		 w;
 	unsigned char		 lo, hi;
 
 	while (i < len) {
 		if (p[i] < 0x80) {
+			/* ASCII, nearly all of a document: eight bytes at a
+			 * time while none has its high bit set. */
 			i++;
+			while (len - i >= sizeof(w)) {
+				memcpy(&w, p + i, sizeof(w));
+				if (w & 0x8080808080808080ULL)
+					break;
+				i += sizeof(w);
+			}
 			continue;
 		}
 		lo = 0x80;
@@ -428,6 +437,23 @@ json_object *
 vjson_parse(const char *text, size_t len, int maxdepth, size_t maxlen,
     struct vjson_err *err)
 {
+	return vjson_parse_with(NULL, text, len, maxdepth, maxlen, err);
+}
+
+void
+vjson_tok_free(struct vjson_tok *t)
+{
+	if (t->tok != NULL)
+		json_tokener_free(t->tok);
+	t->tok = NULL;
+	t->depth = 0;
+}
+
+/* t NULL: a tokener of its own for this call. */
+json_object *
+vjson_parse_with(struct vjson_tok *t, const char *text, size_t len,
+    int maxdepth, size_t maxlen, struct vjson_err *err)
+{
 	struct json_tokener	*tok = NULL;
 	json_object		*obj = NULL;
 	enum json_tokener_error	 jerr;
@@ -454,13 +480,28 @@ vjson_parse(const char *text, size_t len, int maxdepth, size_t maxlen,
 		vjson_fail(err, "body", "bad depth limit");
 		goto out;
 	}
-	/* json-c counts the top-level value as one level of its own. */
-	if ((tok = json_tokener_new_ex(maxdepth + 1)) == NULL) {
-		vjson_fail(err, "body", "out of memory");
-		goto out;
+	if (t != NULL && t->tok != NULL && t->depth == maxdepth) {
+		tok = t->tok;
+		json_tokener_reset(tok);
+	} else {
+		if (t != NULL)
+			vjson_tok_free(t);
+		/* json-c counts the top-level value as one level of its
+		 * own. */
+		if ((tok = json_tokener_new_ex(maxdepth + 1)) == NULL) {
+			vjson_fail(err, "body", "out of memory");
+			goto out;
+		}
+		/* No JSON_TOKENER_VALIDATE_UTF8: vjson_utf8_valid above
+		 * has refused everything json-c's looser check would (and
+		 * overlongs, surrogates and > U+10FFFF too), and json-c's
+		 * costs a call per byte. */
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+		if (t != NULL) {
+			t->tok = tok;
+			t->depth = maxdepth;
+		}
 	}
-	json_tokener_set_flags(tok,
-	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, text, (int)len);
 	jerr = json_tokener_get_error(tok);
 	if (jerr == json_tokener_success) {
@@ -494,14 +535,15 @@ vjson_parse(const char *text, size_t len, int maxdepth, size_t maxlen,
 		else
 			vjson_fail(err, "body", "body is not valid JSON: %s",
 			    json_tokener_error_desc(jerr));
-	} else if (vjson_nesting(obj) > maxdepth) {
+	} else if ((t == NULL || t->nested > maxdepth) &&
+	    vjson_nesting(obj) > maxdepth) {
 		json_object_put(obj);
 		obj = NULL;
 		vjson_fail(err, "body", "body is nested deeper than %d levels",
 		    maxdepth);
 	}
 out:
-	if (tok != NULL)
+	if (tok != NULL && t == NULL)
 		json_tokener_free(tok);
 	return obj;
 }

@@ -18,6 +18,26 @@ struct vjson_err {
 json_object *vjson_parse(const char *text, size_t len, int maxdepth,
 	    size_t maxlen, struct vjson_err *err);
 
+/* A tokener kept between calls of vjson_parse_with (zeroed to begin,
+ * vjson_tok_free at the end): one allocation, and no malloc_consolidate of
+ * its stack, per parser rather than per value (the scanner parses each
+ * resource of an estate on its own). Not shared between threads. */
+struct vjson_tok {
+	struct json_tokener	*tok;
+	int			 depth;
+	/* Set by the caller before each call: how deep brackets nest in
+	 * the text (outside strings), when it framed the text and counted
+	 * them; INT_MAX when it did not. Within maxdepth, the walk of the
+	 * parsed value that checks its nesting is not needed. */
+	int			 nested;
+};
+
+/* vjson_parse through t's tokener (made, or made again for another
+ * depth, as needed). */
+json_object *vjson_parse_with(struct vjson_tok *t, const char *text,
+	    size_t len, int maxdepth, size_t maxlen, struct vjson_err *err);
+void	 vjson_tok_free(struct vjson_tok *t);
+
 /* vjson_parse, and also refuse a key that appears twice in one object
  * (json-c would keep the last): err->field is then the key's path, dotted,
  * with [N] for array elements ("asset.hostname", "items[2].id"). For

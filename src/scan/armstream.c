@@ -5,9 +5,14 @@
  * element's text alone is kept (capped) and parsed by json-c through
  * vjson_parse, with the same strictness, UTF-8 and depth checks a whole
  * page had. The grammar between elements (keys, ':', ',', brackets) is
- * checked here; the grammar inside them is json-c's. */
+ * checked here; the grammar inside them is json-c's. A reader that needs
+ * only some members of each item (the scanner: what its rules read) has
+ * the others left out before json-c builds its objects (armstream_prune),
+ * each of them checked here as strict JSON first: what cannot be vouched
+ * for is parsed whole, so json-c still refuses what it refused. */
 #include "vigil.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +58,7 @@ armstream_init(struct armstream *s, size_t max_elem, int max_depth,
 	s->state = ARMSTREAM_START;
 	buf_init(&s->elem, max_elem);
 	buf_init(&s->key, ARMSTREAM_KEY_MAX);
+	buf_init(&s->pruned, max_elem);
 }
 
 void
@@ -60,8 +66,10 @@ armstream_free(struct armstream *s)
 {
 	buf_free(&s->elem);
 	buf_free(&s->key);
+	buf_free(&s->pruned);
 	free(s->next_link);
 	s->next_link = NULL;
+	vjson_tok_free(&s->tok);
 }
 
 static int
@@ -78,11 +86,24 @@ armstream_elem_start(struct armstream *s, int in_list)
 	s->in_list = in_list;
 	s->in_string = s->escape = s->scalar = 0;
 	s->depth = 0;
+	s->elem_nest = 0;
 	s->elem_len = 0;
 	buf_reset(&s->elem);
 	s->after_elem = in_list ? ARMSTREAM_AFTER_ITEM :
 	    ARMSTREAM_AFTER_MEMBER;
 	s->state = ARMSTREAM_IN_ELEM;
+}
+
+size_t
+armstream_str_run(const char *p, size_t n)
+{
+	const char	*q, *b;
+	size_t		 m;
+
+	q = memchr(p, '"', n);
+	m = q != NULL ? (size_t)(q - p) : n;
+	b = memchr(p, '\\', m);
+	return b != NULL ? (size_t)(b - p) : m;
 }
 
 /* How many of p[0..n) belong to the current element; *done when its last
@@ -98,6 +119,14 @@ armstream_elem_scan(struct armstream *s, const char *p, size_t n, int *done)
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)p[i];
 		if (s->in_string) {
+			/* Most of a resource is inside strings: skip to the
+			 * next quote or backslash at once. */
+			if (!s->escape && c != '"' && c != '\\') {
+				i += armstream_str_run(p + i, n - i);
+				if (i == n)
+					break;
+				c = (unsigned char)p[i];
+			}
 			if (s->escape)
 				s->escape = 0;
 			else if (c == '\\')
@@ -121,9 +150,10 @@ armstream_elem_scan(struct armstream *s, const char *p, size_t n, int *done)
 		}
 		if (c == '"')
 			s->in_string = 1;
-		else if (c == '{' || c == '[')
-			s->depth++;
-		else if (c == '}' || c == ']') {
+		else if (c == '{' || c == '[') {
+			if (++s->depth > s->elem_nest)
+				s->elem_nest = s->depth;
+		} else if (c == '}' || c == ']') {
 			/* Never at depth 0: an element does not start with
 			 * a closing bracket (the states refuse it). */
 			if (s->depth > 0 && --s->depth == 0) {
@@ -136,6 +166,284 @@ armstream_elem_scan(struct armstream *s, const char *p, size_t n, int *done)
 	return n;
 }
 
+/* -- pruning ------------------------------------------------------------ */
+
+static size_t
+prune_ws(const char *p, size_t n, size_t i)
+{
+	while (i < n && armstream_ws((unsigned char)p[i]))
+		i++;
+	return i;
+}
+
+static int
+prune_hex(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+/* A strict string at p[*i] (its opening quote): *i past its closing
+ * quote; 0, or -1 when it is not one. */
+static int
+prune_string(const char *p, size_t n, size_t *i)
+{
+	size_t	 j = *i + 1, k;
+	int	 c;
+
+	for (;;) {
+		j += armstream_str_run(p + j, n - j);
+		if (j >= n)
+			return -1;
+		if (p[j] == '"')
+			break;
+		/* A backslash. */
+		if (j + 1 >= n)
+			return -1;
+		c = (unsigned char)p[j + 1];
+		if (c == 'u') {
+			if (j + 6 > n)
+				return -1;
+			for (k = j + 2; k < j + 6; k++)
+				if (!prune_hex((unsigned char)p[k]))
+					return -1;
+			/* A surrogate: what json-c makes of it (pairs,
+			 * lone halves) is json-c's to say. */
+			if ((p[j + 2] == 'd' || p[j + 2] == 'D') &&
+			    strchr("89abAB", p[j + 3]) != NULL)
+				return -1;
+			j += 6;
+		} else if (strchr("\"\\/bfnrt", c) != NULL && c != '\0')
+			j += 2;
+		else
+			return -1;
+	}
+	/* Control characters are not allowed raw. */
+	for (k = *i + 1; k < j; k++)
+		if ((unsigned char)p[k] < 0x20)
+			return -1;
+	*i = j + 1;
+	return 0;
+}
+
+static int
+prune_digits(const char *p, size_t n, size_t *i)
+{
+	size_t	 j = *i;
+
+	while (j < n && p[j] >= '0' && p[j] <= '9')
+		j++;
+	if (j == *i)
+		return -1;
+	*i = j;
+	return 0;
+}
+
+/* A strict number at p[*i]. */
+static int
+prune_number(const char *p, size_t n, size_t *i)
+{
+	size_t	 j = *i;
+
+	if (j < n && p[j] == '-')
+		j++;
+	if (j < n && p[j] == '0')
+		j++;
+	else if (prune_digits(p, n, &j) == -1)
+		return -1;
+	if (j < n && p[j] == '.') {
+		j++;
+		if (prune_digits(p, n, &j) == -1)
+			return -1;
+	}
+	if (j < n && (p[j] == 'e' || p[j] == 'E')) {
+		j++;
+		if (j < n && (p[j] == '+' || p[j] == '-'))
+			j++;
+		if (prune_digits(p, n, &j) == -1)
+			return -1;
+	}
+	/* What follows a number is whitespace or punctuation. */
+	if (j < n && !armstream_ws((unsigned char)p[j]) && p[j] != ',' &&
+	    p[j] != ']' && p[j] != '}')
+		return -1;
+	*i = j;
+	return 0;
+}
+
+/* A strict JSON value at p[*i] (no whitespace before it): *i past it.
+ * The nesting is bounded by the framer's count of the element's depth,
+ * which the caller checked. */
+static int
+prune_value(const char *p, size_t n, size_t *i)
+{
+	size_t	 j = *i;
+
+	if (j >= n)
+		return -1;
+	switch (p[j]) {
+	case '"':
+		return prune_string(p, n, i);
+	case '{':
+	case '[':
+		{
+			int	 obj = p[j] == '{';
+			char	 close = obj ? '}' : ']';
+
+			j = prune_ws(p, n, j + 1);
+			if (j < n && p[j] == close) {
+				*i = j + 1;
+				return 0;
+			}
+			for (;;) {
+				if (obj) {
+					if (j >= n || p[j] != '"' ||
+					    prune_string(p, n, &j) == -1)
+						return -1;
+					j = prune_ws(p, n, j);
+					if (j >= n || p[j] != ':')
+						return -1;
+					j = prune_ws(p, n, j + 1);
+				}
+				if (prune_value(p, n, &j) == -1)
+					return -1;
+				j = prune_ws(p, n, j);
+				if (j < n && p[j] == ',') {
+					j = prune_ws(p, n, j + 1);
+					continue;
+				}
+				if (j < n && p[j] == close) {
+					*i = j + 1;
+					return 0;
+				}
+				return -1;
+			}
+		}
+	case 't':
+		if (n - j >= 4 && memcmp(p + j, "true", 4) == 0)
+			break;
+		return -1;
+	case 'f':
+		if (n - j >= 5 && memcmp(p + j, "false", 5) == 0) {
+			*i = j + 5;
+			return 0;
+		}
+		return -1;
+	case 'n':
+		if (n - j >= 4 && memcmp(p + j, "null", 4) == 0)
+			break;
+		return -1;
+	default:
+		return prune_number(p, n, i);
+	}
+	*i = j + 4;
+	return 0;
+}
+
+static int
+prune_named(char *const *names, size_t n, const char *key, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (strlen(names[i]) == len && memcmp(names[i], key, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* The members of the object at p[*i] (its '{'), those kept written to
+ * out; props: the members of "properties" (the second level). 0, 1 when
+ * a member was dropped, -1 as armstream_prune. */
+static int
+prune_object(const struct armprune *pr, const char *p, size_t n, size_t *i,
+    int props, struct buf *out)
+{
+	size_t	 j, ks, ke, vs;
+	int	 first = 1, dropped = 0, r, keep;
+
+	if (buf_append(out, "{", 1) == -1)
+		return -1;
+	j = prune_ws(p, n, *i + 1);
+	if (j < n && p[j] == '}')
+		goto end;
+	for (;;) {
+		if (j >= n || p[j] != '"')
+			return -1;
+		ks = j;
+		if (prune_string(p, n, &j) == -1)
+			return -1;
+		ke = j;
+		j = prune_ws(p, n, j);
+		if (j >= n || p[j] != ':')
+			return -1;
+		vs = j = prune_ws(p, n, j + 1);
+		/* A key with an escape may be any name: kept. */
+		keep = memchr(p + ks + 1, '\\', ke - ks - 2) != NULL ||
+		    (props ? prune_named(pr->props, pr->nprops, p + ks + 1,
+		    ke - ks - 2) : prune_named(pr->top, pr->ntop, p + ks + 1,
+		    ke - ks - 2));
+		if (!keep && !props && ke - ks - 2 == 10 &&
+		    memcmp(p + ks + 1, "properties", 10) == 0) {
+			if (pr->props_whole || j >= n || p[j] != '{')
+				keep = 1;
+			else {
+				if ((!first && buf_append(out, ",", 1) == -1) ||
+				    buf_append(out, p + ks, ke - ks) == -1 ||
+				    buf_append(out, ":", 1) == -1)
+					return -1;
+				if ((r = prune_object(pr, p, n, &j, 1,
+				    out)) == -1)
+					return -1;
+				dropped |= r;
+				first = 0;
+				goto next;
+			}
+		}
+		if (prune_value(p, n, &j) == -1)
+			return -1;
+		if (!keep) {
+			dropped = 1;
+			goto next;
+		}
+		if ((!first && buf_append(out, ",", 1) == -1) ||
+		    buf_append(out, p + ks, ke - ks) == -1 ||
+		    buf_append(out, ":", 1) == -1 ||
+		    buf_append(out, p + vs, j - vs) == -1)
+			return -1;
+		first = 0;
+next:
+		j = prune_ws(p, n, j);
+		if (j < n && p[j] == ',') {
+			j = prune_ws(p, n, j + 1);
+			continue;
+		}
+		if (j < n && p[j] == '}')
+			break;
+		return -1;
+	}
+end:
+	if (buf_append(out, "}", 1) == -1)
+		return -1;
+	*i = j + 1;
+	return dropped;
+}
+
+int
+armstream_prune(const struct armprune *pr, const char *p, size_t n,
+    struct buf *out)
+{
+	size_t	 i;
+	int	 r;
+
+	buf_reset(out);
+	i = prune_ws(p, n, 0);
+	if (i >= n || p[i] != '{')
+		return 0;
+	if ((r = prune_object(pr, p, n, &i, 0, out)) != 1)
+		return r;
+	return prune_ws(p, n, i) == n ? 1 : -1;
+}
+
 /* Parse the element's text: a new object, or NULL with *isnull set for a
  * JSON null, or NULL (s failed) when malformed. */
 static json_object *
@@ -144,6 +452,8 @@ armstream_parse(struct armstream *s, int depth, const char *what,
 {
 	struct vjson_err	 verr;
 	json_object		*obj;
+	const char		*text;
+	size_t			 len;
 
 	*isnull = 0;
 	if (s->elem.len == 4 && memcmp(s->elem.data, "null", 4) == 0) {
@@ -155,8 +465,23 @@ armstream_parse(struct armstream *s, int depth, const char *what,
 		    s->max_depth);
 		return NULL;
 	}
-	obj = vjson_parse(s->elem.data != NULL ? s->elem.data : "",
-	    s->elem.len, depth, s->max_elem, &verr);
+	/* The framer counted the element's brackets: json-c's value need
+	 * not be walked again for its nesting when they are within depth. */
+	s->tok.nested = s->elem_nest > (size_t)INT_MAX ? INT_MAX :
+	    (int)s->elem_nest;
+	text = s->elem.data != NULL ? s->elem.data : "";
+	len = s->elem.len;
+	/* Only the members the reader needs are parsed: json-c's objects
+	 * are most of a scan's work. The text dropped is checked here as
+	 * json-c would (its bytes, its depth, its grammar); any doubt and
+	 * the whole is parsed. */
+	if (s->in_list && s->prune != NULL && s->tok.nested <= depth &&
+	    memchr(text, '\0', len) == NULL && vjson_utf8_valid(text, len) &&
+	    armstream_prune(s->prune, text, len, &s->pruned) == 1) {
+		text = s->pruned.data;
+		len = s->pruned.len;
+	}
+	obj = vjson_parse_with(&s->tok, text, len, depth, s->max_elem, &verr);
 	if (obj == NULL)
 		armstream_fail(s, "%s: %s", what, verr.message);
 	return obj;

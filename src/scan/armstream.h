@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "vjson.h"
 
 /* Flags of armstream_init. */
 #define ARMSTREAM_ARRAY_ROOT	0x1	/* a bare array's elements are items
@@ -19,6 +20,34 @@
 #define ARMSTREAM_DATA_LIST	0x4	/* a root "data" array is the list as
 					 * "value" is (Azure Resource Graph's
 					 * {"count":…,"data":[…]}) */
+
+/* The length of the run of p[0..n) before its first '"' or '\\' (n if
+ * none): the bytes inside a JSON string that need no look, skipped with
+ * two memchr()s rather than a test per byte. */
+size_t	armstream_str_run(const char *p, size_t n);
+
+/* The members of an ARM resource that its reader needs, for
+ * armstream_prune: top-level members named in top are kept whole, and so
+ * is "properties" when props_whole is set; otherwise only the members of
+ * "properties" named in props are kept. Names are compared exactly, as
+ * json-c looks them up. */
+struct armprune {
+	char		**top;
+	size_t		 ntop;
+	char		**props;
+	size_t		 nprops;
+	int		 props_whole;
+};
+
+/* Write into out the resource text p[0..n) (an element the framer
+ * delimited) without the members prune does not keep: 1 when out holds
+ * the smaller text; 0 when p is to be parsed as it is (not an object,
+ * nothing dropped); -1 when a member to drop is not strict JSON (RFC
+ * 8259; a \u escape of a surrogate counts as not), or on out of memory:
+ * then too p is parsed as it is, so that json-c says what is wrong, and
+ * nothing json-c would refuse is ever accepted by leaving it out. */
+int	armstream_prune(const struct armprune *prune, const char *p,
+	    size_t n, struct buf *out);
 
 /* Called once per item of the list, idx counting from 0; item is
  * borrowed for the call. 0 goes on; non-zero stops the stream, and
@@ -53,6 +82,9 @@ struct armstream {
 	armstream_item_fn	 item;
 	void			*arg;
 	armstream_want_fn	 want;		/* optional, set after init */
+	/* Optional, set after init: list items are parsed without the
+	 * members this does not keep (armstream_prune). */
+	const struct armprune	*prune;
 
 	/* What was found; valid once armstream_finish returned 0 (and, for
 	 * root and has_*, as soon as they are seen). */
@@ -77,10 +109,14 @@ struct armstream {
 	int			 in_list;	/* the element is a list item */
 	int			 in_string, escape, scalar;
 	size_t			 depth;		/* inside the element */
+	size_t			 elem_nest;	/* its deepest so far */
 	size_t			 elem_len;
+	struct vjson_tok	 tok;		/* parses every element */
 	size_t			 offset;	/* bytes fed so far */
 	struct buf		 elem;		/* the element's text */
 	struct buf		 key;		/* a root key's literal */
+	struct buf		 pruned;	/* an item without what prune
+						 * drops */
 };
 
 /* Ready s to read one document; max_elem caps each list item and each

@@ -12,6 +12,8 @@
  * to stop collecting (the connector then fails with that reason). */
 typedef int (*connector_emit)(void *arg, json_object *resource);
 
+struct armprune;
+
 struct connector {
 	const char	*type;          /* "azure" or "inventory" */
 	/* Collect everything. 0 when the collection was COMPLETE (every
@@ -27,6 +29,10 @@ struct connector {
 		    json_object **after, char *err, size_t errsz);
 	void	(*free)(struct connector *);
 	void	*priv;
+	/* Set by the scanner before collect, or NULL: the members of each
+	 * resource its rules read; a connector may leave the others out of
+	 * what it emits (the inventory does). Borrowed. */
+	const struct armprune *prune;
 };
 
 /* Azure service principal and where to reach Azure. */

@@ -591,8 +591,8 @@ inventory_list_hint(const struct armstream *s)
  */
 static long
 inventory_stream(const struct inventory_src *src, char *shape,
-    armstream_want_fn want, connector_emit emit, void *arg, char *err,
-    size_t errsz)
+    armstream_want_fn want, const struct armprune *prune,
+    connector_emit emit, void *arg, char *err, size_t errsz)
 {
 	struct inventory_lister	 l = { src->name, emit, arg, err, errsz };
 	struct armstream	 s;
@@ -645,6 +645,7 @@ inventory_stream(const struct inventory_src *src, char *shape,
 	armstream_init(&s, INVENTORY_MAX_RESOURCE, INVENTORY_MAX_DEPTH,
 	    ARMSTREAM_ARRAY_ROOT | ARMSTREAM_DATA_LIST, inventory_item, &l);
 	s.want = want;
+	s.prune = prune;
 	if ((r = inventory_feed(src, &s, err, errsz)) == -1)
 		goto out;
 	if (r == -2) {
@@ -828,6 +829,12 @@ inventory_maybe_child(void *arg, const char *text, size_t len)
 	for (i = 0; i < len; i++) {
 		c = (unsigned char)text[i];
 		if (in_str) {
+			if (!esc && c != '"' && c != '\\') {
+				i += armstream_str_run(text + i, len - i);
+				if (i == len)
+					break;
+				c = (unsigned char)text[i];
+			}
 			if (esc)
 				esc = 0;
 			else if (c == '\\')
@@ -894,6 +901,7 @@ struct inventory_pass {
 	struct inventory_table	*t;
 	connector_emit		 emit;		/* the second pass's */
 	void			*arg;
+	const struct armprune	*prune;		/* the second pass's */
 	const char		*name;		/* the source being read */
 	size_t			 emitted;
 	size_t			 joined;	/* children into parents */
@@ -1125,8 +1133,8 @@ inventory_pass_item(void *arg, json_object *res)
 /* Open top/rel and read it as a stream; as inventory_stream. */
 static long
 inventory_file(const char *top, const char *rel, char *shape,
-    armstream_want_fn want, connector_emit emit, void *arg, char *err,
-    size_t errsz)
+    armstream_want_fn want, const struct armprune *prune,
+    connector_emit emit, void *arg, char *err, size_t errsz)
 {
 	struct inventory_src	 src = { NULL, 0, -1, rel };
 	struct buf		 path;
@@ -1142,7 +1150,8 @@ inventory_file(const char *top, const char *rel, char *shape,
 		snprintf(err, errsz, "%s: %s", rel, strerror(errno));
 		goto out;
 	}
-	rc = inventory_stream(&src, shape, want, emit, arg, err, errsz);
+	rc = inventory_stream(&src, shape, want, prune, emit, arg, err,
+	    errsz);
 out:
 	if (src.fd != -1)
 		close(src.fd);
@@ -1167,6 +1176,8 @@ inventory_pass_run(const char *dir, char **paths, size_t n,
     char *err, size_t errsz)
 {
 	armstream_want_fn	 want = p->keep ? inventory_maybe_child : NULL;
+	/* Children are kept whole by the first pass: they are evidence. */
+	const struct armprune	*prune = p->keep ? NULL : p->prune;
 	size_t			 i;
 	long			 got;
 
@@ -1174,9 +1185,9 @@ inventory_pass_run(const char *dir, char **paths, size_t n,
 		p->name = mem != NULL ? mem->name : paths[i];
 		p->err[0] = '\0';
 		got = mem != NULL ? inventory_stream(mem, &shapes[i], want,
-		    inventory_pass_item, p, err, errsz) : inventory_file(dir,
-		    paths[i], &shapes[i], want, inventory_pass_item, p, err,
-		    errsz);
+		    prune, inventory_pass_item, p, err, errsz) :
+		    inventory_file(dir, paths[i], &shapes[i], want, prune,
+		    inventory_pass_item, p, err, errsz);
 		if (got == -1) {
 			/* The join's own reason rather than "stopped". */
 			if (p->err[0] != '\0')
@@ -1190,8 +1201,9 @@ inventory_pass_run(const char *dir, char **paths, size_t n,
 /* Both passes of the join, then the orphans counted and logged. */
 static int
 inventory_join_run(const char *dir, char **paths, size_t n,
-    const struct inventory_src *mem, connector_emit emit, void *arg,
-    struct inventory_stats *st, char *err, size_t errsz)
+    const struct inventory_src *mem, const struct armprune *prune,
+    connector_emit emit, void *arg, struct inventory_stats *st, char *err,
+    size_t errsz)
 {
 	struct inventory_table	 t;
 	struct inventory_pass	 p;
@@ -1210,6 +1222,7 @@ inventory_join_run(const char *dir, char **paths, size_t n,
 	p.t = &t;
 	p.emit = emit != NULL ? emit : inventory_noemit;
 	p.arg = arg;
+	p.prune = prune;
 	p.keep = 1;
 	if (inventory_pass_run(dir, paths, n, mem, shapes, &p, err, errsz) ==
 	    -1)
@@ -1250,7 +1263,7 @@ inventory_parse(const char *text, size_t len, const char *name,
 	struct inventory_src	 src = { text, len, -1, name };
 	struct inventory_stats	 st;
 
-	if (inventory_join_run(NULL, NULL, 0, &src, emit, arg, &st, err,
+	if (inventory_join_run(NULL, NULL, 0, &src, NULL, emit, arg, &st, err,
 	    errsz) == -1)
 		return -1;
 	return (long)st.resources;
@@ -1259,6 +1272,14 @@ inventory_parse(const char *text, size_t len, const char *name,
 int
 inventory_read(const char *dir, connector_emit emit, void *arg,
     struct inventory_stats *st, char *err, size_t errsz)
+{
+	return inventory_read_pruned(dir, NULL, emit, arg, st, err, errsz);
+}
+
+int
+inventory_read_pruned(const char *dir, const struct armprune *prune,
+    connector_emit emit, void *arg, struct inventory_stats *st, char *err,
+    size_t errsz)
 {
 	char		**paths = NULL;
 	size_t		 n = 0;
@@ -1271,8 +1292,8 @@ inventory_read(const char *dir, connector_emit emit, void *arg,
 		snprintf(err, errsz, "no *.json files in %s", dir);
 		goto out;
 	}
-	rc = inventory_join_run(dir, paths, n, NULL, emit, arg, st, err,
-	    errsz);
+	rc = inventory_join_run(dir, paths, n, NULL, prune, emit, arg, st,
+	    err, errsz);
 out:
 	inventory_paths_free(paths, n);
 	return rc;
@@ -1285,7 +1306,8 @@ inventory_collect(struct connector *c, connector_emit emit, void *arg,
 	struct inventory	*inv = c->priv;
 	struct inventory_stats	 st;
 
-	if (inventory_read(inv->dir, emit, arg, &st, err, errsz) == -1) {
+	if (inventory_read_pruned(inv->dir, c->prune, emit, arg, &st, err,
+	    errsz) == -1) {
 		log_warn("inventory: %s", err);
 		return -1;
 	}

@@ -49,5 +49,12 @@ long	 inventory_parse(const char *text, size_t len, const char *name,
  * check). 0, or -1 with err set. */
 int	 inventory_read(const char *dir, connector_emit emit, void *arg,
 	    struct inventory_stats *st, char *err, size_t errsz);
+/* inventory_read, each resource emitted without the members prune does
+ * not keep (armstream_prune; children joined into a parent are kept
+ * whole); prune NULL keeps all. */
+struct armprune;
+int	 inventory_read_pruned(const char *dir, const struct armprune *prune,
+	    connector_emit emit, void *arg, struct inventory_stats *st,
+	    char *err, size_t errsz);
 
 #endif

@@ -84,6 +84,14 @@ void	 rules_free(struct ruleset *set);
 int	 rules_eval(const struct rule *rule, json_object *resource,
 	    json_object **evidence);
 
+/* The members of a resource that rules_eval of any rule of rs reads
+ * (with the id, type, name, location, tags and subscriptionId the scanner
+ * reads itself), into *pr (rules_members_free): 0; 1 when a rule reads
+ * the whole resource ("@"), *pr then empty; -1 out of memory. */
+struct armprune;
+int	 rules_members(const struct ruleset *rs, struct armprune *pr);
+void	 rules_members_free(struct armprune *pr);
+
 /* Rule listing for GET /rules: a new JSON object for one rule. */
 json_object *rules_to_json(const struct rule *rule);
 

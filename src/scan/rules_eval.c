@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "armstream.h"
 #include "cidr.h"
 #include "rules.h"
 #include "rules_check.h"
@@ -632,4 +633,114 @@ rules_eval(const struct rule *rule, json_object *resource,
 	else
 		json_object_put(ev);
 	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* The members rules read                                              */
+
+/* Add name to the list *v of *n unless there; 0 or -1. */
+static int
+members_add(char ***v, size_t *n, const char *name)
+{
+	char	**grown;
+	size_t	  i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp((*v)[i], name) == 0)
+			return 0;
+	if ((grown = realloc(*v, (*n + 1) * sizeof(*grown))) == NULL)
+		return -1;
+	*v = grown;
+	if ((grown[*n] = strdup(name)) == NULL)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+/* A path from the resource itself: what it reads at the first two
+ * levels. 0, 1 when it reads the whole resource, -1 out of memory. */
+static int
+members_path(const struct rules_path *rp, struct armprune *pr)
+{
+	const struct rules_step	*st = rp->steps;
+
+	if (rp->nsteps == 0)
+		return 1;			/* "@": all of it */
+	if (st[0].kind != RULES_STEP_KEY)
+		return 0;			/* a resource is an object */
+	if (strcmp(st[0].key, "properties") != 0)
+		return members_add(&pr->top, &pr->ntop, st[0].key);
+	if (rp->nsteps == 1 || st[1].kind != RULES_STEP_KEY) {
+		pr->props_whole = 1;
+		return 0;
+	}
+	return members_add(&pr->props, &pr->nprops, st[1].key);
+}
+
+/* The paths of node that start at the resource (an each's where starts at
+ * its elements, which are kept whole with the member holding them). */
+static int
+members_node(const struct rules_node *node, struct armprune *pr)
+{
+	size_t	 i;
+	int	 r;
+
+	switch (node->kind) {
+	case RULES_LEAF:
+		for (i = 0; i < node->leaf.npaths; i++)
+			if ((r = members_path(&node->leaf.paths[i], pr)) != 0)
+				return r;
+		return 0;
+	case RULES_EACH:
+		return members_path(&node->each, pr);
+	default:
+		for (i = 0; i < node->nkids; i++)
+			if ((r = members_node(node->kids[i], pr)) != 0)
+				return r;
+		return 0;
+	}
+}
+
+int
+rules_members(const struct ruleset *rs, struct armprune *pr)
+{
+	/* What the scanner reads of every resource besides the rules: its
+	 * identity, metadata and tags. */
+	static const char *const always[] = { "id", "type", "name",
+	    "location", "tags", "subscriptionId" };
+	size_t	 i;
+	int	 r;
+
+	memset(pr, 0, sizeof(*pr));
+	for (i = 0; i < NELEM(always); i++)
+		if (members_add(&pr->top, &pr->ntop, always[i]) == -1)
+			goto fail;
+	for (i = 0; i < rs->n; i++) {
+		if (rs->rules[i].cond == NULL)
+			continue;
+		if ((r = members_node(rs->rules[i].cond, pr)) == -1)
+			goto fail;
+		if (r == 1) {
+			rules_members_free(pr);
+			return 1;
+		}
+	}
+	return 0;
+fail:
+	rules_members_free(pr);
+	return -1;
+}
+
+void
+rules_members_free(struct armprune *pr)
+{
+	size_t	 i;
+
+	for (i = 0; i < pr->ntop; i++)
+		free(pr->top[i]);
+	for (i = 0; i < pr->nprops; i++)
+		free(pr->props[i]);
+	free(pr->top);
+	free(pr->props);
+	memset(pr, 0, sizeof(*pr));
 }

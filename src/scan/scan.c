@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "armstream.h"
 #include "conf.h"
 #include "connector.h"
 #include "crypto.h"
@@ -569,7 +570,7 @@ on_resource(void *arg, json_object *res)
 	char sub[SCAN_SUB_MAX + 1], env[SCAN_ENV_MAX + 1];
 	struct scan_meta meta;
 	size_t i;
-	int rc = 0;
+	int rc = 0, have_meta = 0;
 
 	c->st->resources++;
 	if (type == NULL || rid == NULL || *rid == '\0' ||
@@ -578,12 +579,9 @@ on_resource(void *arg, json_object *res)
 		    "skipped");
 		return progress(c);
 	}
-	resource_subscription(res, rid, sub, sizeof(sub));
-	resource_environment(res, env, sizeof(env));
-	if (scan_meta_from_arm(res, rid, &meta) != 0) {
-		snprintf(c->err, sizeof(c->err), "out of memory");
-		return 1;
-	}
+	/* The subscription, environment and metadata only once a rule
+	 * fires: most resources fire none, or few. */
+	memset(&meta, 0, sizeof(meta));
 	for (i = 0; i < rs->n; i++) {
 		const struct rule *rule = &rs->rules[i];
 		json_object *ev = NULL;
@@ -600,6 +598,18 @@ on_resource(void *arg, json_object *res)
 		}
 		if (fired == 0)
 			continue;
+		if (!have_meta) {
+			resource_subscription(res, rid, sub, sizeof(sub));
+			resource_environment(res, env, sizeof(env));
+			if (scan_meta_from_arm(res, rid, &meta) != 0) {
+				json_object_put(ev);
+				snprintf(c->err, sizeof(c->err),
+				    "out of memory");
+				rc = 1;
+				break;
+			}
+			have_meta = 1;
+		}
 		fired = observe(c, rule, rid, sub, env, &meta, ev);
 		json_object_put(ev);
 		if (fired != 0) {
@@ -957,8 +967,9 @@ out:
 static int
 scan_body(struct ctx *c, const struct db_res *integration)
 {
+	struct armprune prune;
 	char cerr[SCAN_ERR_MAX];
-	int rc;
+	int rc, pr;
 
 	if (findings_tenant_settings(c->db, c->tenant_id, &c->tenant) != 0 ||
 	    tenantrules_load(c->db, c->tenant_id, &c->trules) != 0) {
@@ -972,8 +983,17 @@ scan_body(struct ctx *c, const struct db_res *integration)
 	}
 	if (connector_build(c, integration) != 0)
 		return -1;
+	/* Only what the rules read is parsed of each resource, where the
+	 * connector can leave the rest out. */
+	if ((pr = rules_members(&c->rules, &prune)) == -1) {
+		snprintf(c->err, sizeof(c->err), "out of memory");
+		return -1;
+	}
+	c->conn->prune = pr == 0 ? &prune : NULL;
 	cerr[0] = '\0';
 	rc = c->conn->collect(c->conn, on_resource, c, cerr, sizeof(cerr));
+	c->conn->prune = NULL;
+	rules_members_free(&prune);
 	/* What was collected is recorded even when the collection did not
 	 * complete (as when every finding was its own transaction). */
 	if (c->err[0] == '\0')

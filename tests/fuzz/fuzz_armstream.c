@@ -8,7 +8,10 @@
  * json-c accepts the whole page too, with as many items in its list
  * ("value" or "data") and the same nextLink; and when json-c accepts the
  * page without repeated keys, with one list array and a string or null
- * nextLink, so does the reader. Built by "make fuzz". */
+ * nextLink, so does the reader. With a prune (armstream_prune: members
+ * of each item left out before json-c parses it) the reader accepts and
+ * refuses exactly what it does without, with the same message and as
+ * many items. Built by "make fuzz". */
 #include "vigil.h"
 
 #include <string.h>
@@ -20,6 +23,10 @@
 #include "vjson.h"
 
 #define DEPTH	16
+
+static char	*prune_top[] = { "id", "value" };
+static char	*prune_props[] = { "a" };
+static const struct armprune prune = { prune_top, 2, prune_props, 1, 0 };
 
 struct run {
 	int			 rc;
@@ -55,7 +62,7 @@ refuse(void *arg, const char *text, size_t len)
  * want, that filter on the items. */
 static void
 feed_want(struct run *r, const char *text, size_t len, size_t chunk,
-    int flags, armstream_want_fn want)
+    int flags, armstream_want_fn want, const struct armprune *pr)
 {
 	size_t	 i, n;
 
@@ -63,6 +70,7 @@ feed_want(struct run *r, const char *text, size_t len, size_t chunk,
 	r->hash = 0xcbf29ce484222325ULL;
 	armstream_init(&r->s, len + 1, DEPTH, flags, item, r);
 	r->s.want = want;
+	r->s.prune = pr;
 	if (chunk == 0)
 		chunk = len > 0 ? len : 1;
 	for (i = 0; i < len; i += n) {
@@ -78,13 +86,13 @@ feed_want(struct run *r, const char *text, size_t len, size_t chunk,
 static void
 feed(struct run *r, const char *text, size_t len, size_t chunk, int flags)
 {
-	feed_want(r, text, len, chunk, flags, NULL);
+	feed_want(r, text, len, chunk, flags, NULL, NULL);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct run	 whole, parts, frame, none;
+	struct run	 whole, parts, frame, none, pruned;
 	json_object	*o, *v, *nl, *d;
 	const char	*text;
 	size_t		 len, chunk;
@@ -116,10 +124,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    frame.s.has_id == whole.s.has_id &&
 		    frame.s.has_value == whole.s.has_value);
 	}
-	feed_want(&none, text, len, chunk, flags, refuse);
+	feed_want(&none, text, len, chunk, flags, refuse, NULL);
 	FUZZ_CHECK(none.n == 0);
 	if (whole.rc == 0)
 		FUZZ_CHECK(none.rc == 0 && none.s.items == whole.s.items);
+	feed_want(&pruned, text, len, chunk, flags, NULL, &prune);
+	FUZZ_CHECK(pruned.rc == whole.rc && pruned.n == whole.n);
+	FUZZ_CHECK(strcmp(pruned.s.err, whole.s.err) == 0);
 
 	/* Against json-c reading the whole page at once. */
 	o = vjson_parse(text, len, DEPTH, len + 1, NULL);
@@ -163,5 +174,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	armstream_free(&parts.s);
 	armstream_free(&frame.s);
 	armstream_free(&none.s);
+	armstream_free(&pruned.s);
 	return 0;
 }

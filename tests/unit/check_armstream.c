@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "armstream.h"
+#include "buf.h"
 #include "suites.h"
 #include "vjson.h"
 
@@ -326,6 +327,127 @@ START_TEST(test_armstream_stop)
 }
 END_TEST
 
+/* What the scanner's rules do not read is left out of a resource before
+ * json-c parses it; anything armstream_prune cannot vouch for as json-c
+ * would is parsed whole, so no malformed resource is accepted by being
+ * left out. */
+#define WHOLE	"{\"properties\":{\"c\":1},\"z\":0}"
+
+START_TEST(test_armstream_prune)
+{
+	static char	*top[] = { "id", "type", "identity" };
+	static char	*props[] = { "a", "b" };
+	static const struct {
+		const char	*in;
+		int		 r;
+		const char	*out;	/* r == 1 */
+	} t[] = {
+		{ "{\"id\":\"x\",\"sku\":{\"n\":[1,2,{\"q\":null}]},\"type\":"
+		    "\"t\"}", 1, "{\"id\":\"x\",\"type\":\"t\"}" },
+		{ " {\"id\":\"x\" , \"properties\" : {\"a\":1, \"c\":[true,false],"
+		    "\"b\":{\"d\":\"e\"}} , \"etag\":\"w\"} ", 1,
+		    "{\"id\":\"x\",\"properties\":{\"a\":1,\"b\":{\"d\":\"e\"}}}" },
+		{ "{\"properties\":{\"c\":1},\"z\":0}", 1,
+		    "{\"properties\":{}}" },
+		{ "{\"properties\":[1],\"z\":0}", 1, "{\"properties\":[1]}" },
+		/* A key with an escape may name anything: kept. */
+		{ "{\"i\\u0064\":\"x\",\"z\":0}", 1, "{\"i\\u0064\":\"x\"}" },
+		{ "{\"z\":\"a\\\"b\\\\\\/\\b\\f\\n\\r\\t\\u00e9\",\"id\":1}", 1,
+		    "{\"id\":1}" },
+		{ "{\"z\":-0.5e+3,\"y\":0,\"x\":1E2,\"id\":1}", 1, "{\"id\":1}" },
+		/* Twice: json-c keeps the last, of what is kept too. */
+		{ "{\"id\":1,\"z\":0,\"id\":2}", 1, "{\"id\":1,\"id\":2}" },
+		/* Nothing dropped, or not an object: parsed as it is. */
+		{ "{\"id\":\"x\",\"identity\":{}}", 0, NULL },
+		{ "{}", 0, NULL },
+		{ "[1]", 0, NULL },
+		{ "\"s\"", 0, NULL },
+		/* Not strict JSON where it would be left out. */
+		{ "{\"id\":1,\"z\":01}", -1, NULL },
+		{ "{\"id\":1,\"z\":1.}", -1, NULL },
+		{ "{\"id\":1,\"z\":-}", -1, NULL },
+		{ "{\"id\":1,\"z\":[1,]}", -1, NULL },
+		{ "{\"id\":1,\"z\":{\"a\":1,}}", -1, NULL },
+		{ "{\"id\":1,\"z\":{\"a\"}}", -1, NULL },
+		{ "{\"id\":1,\"z\":{1:2}}", -1, NULL },
+		{ "{\"id\":1,\"z\":tru}", -1, NULL },
+		{ "{\"id\":1,\"z\":nul}", -1, NULL },
+		{ "{\"id\":1,\"z\":'a'}", -1, NULL },
+		{ "{\"id\":1,\"z\":\"\\x\"}", -1, NULL },
+		{ "{\"id\":1,\"z\":\"\\u12\"}", -1, NULL },
+		{ "{\"id\":1,\"z\":\"\\ud800\"}", -1, NULL },
+		{ "{\"id\":1,\"z\":\"\\uDBFF\\uDFFF\"}", -1, NULL },
+		{ "{\"id\":1,\"z\":\"a\tb\"}", -1, NULL },
+		{ "{\"id\":1,\"z\":1 2}", -1, NULL },
+		{ "{\"id\":1,\"z\":1}x", -1, NULL },
+		{ "{\"id\":1,\"z\":[1}", -1, NULL },
+		{ "{\"id\":1,\"z\":\"open}", -1, NULL },
+		{ "{\"id\":1 \"z\":2}", -1, NULL },
+		{ "{\"id\":1,\"properties\":{\"c\":[}}", -1, NULL },
+	};
+	struct armprune	 pr = { top, NELEM(top), props, NELEM(props), 0 };
+	struct buf	 out;
+	size_t		 i;
+	int		 r;
+
+	buf_init(&out, 1 << 20);
+	for (i = 0; i < NELEM(t); i++) {
+		r = armstream_prune(&pr, t[i].in, strlen(t[i].in), &out);
+		ck_assert_msg(r == t[i].r, "row %zu: %d", i, r);
+		if (r == 1)
+			ck_assert_msg(out.len == strlen(t[i].out) &&
+			    memcmp(out.data, t[i].out, out.len) == 0,
+			    "row %zu: %.*s", i, (int)out.len, out.data);
+	}
+	/* props_whole keeps "properties" as it is. */
+	pr.props_whole = 1;
+	ck_assert_int_eq(armstream_prune(&pr, WHOLE, strlen(WHOLE), &out), 1);
+	ck_assert_uint_eq(out.len, strlen("{\"properties\":{\"c\":1}}"));
+	ck_assert(memcmp(out.data, "{\"properties\":{\"c\":1}}", out.len) ==
+	    0);
+	buf_free(&out);
+}
+END_TEST
+
+/* Through the stream: the items as pruned, and a malformed member that
+ * pruning would drop still fails the page with json-c's message. */
+START_TEST(test_armstream_prune_stream)
+{
+	static char		*top[] = { "id" };
+	struct armprune		 pr = { top, 1, NULL, 0, 0 };
+	struct armstream	 s;
+	struct got		 g;
+
+	memset(&g, 0, sizeof(g));
+	armstream_init(&s, 4096, 8, 0, got_item, &g);
+	s.prune = &pr;
+	ck_assert_int_eq(run(&s, "{\"value\":[{\"id\":\"a\",\"z\":{\"y\":[1]}},"
+	    "{\"z\":2,\"id\":\"b\"}],\"nextLink\":null}", 0), 0);
+	ck_assert_uint_eq(g.n, 2);
+	ck_assert_str_eq(g.items[0], "{\"id\":\"a\"}");
+	ck_assert_str_eq(g.items[1], "{\"id\":\"b\"}");
+	armstream_free(&s);
+
+	memset(&g, 0, sizeof(g));
+	armstream_init(&s, 4096, 8, 0, got_item, &g);
+	s.prune = &pr;
+	ck_assert_int_eq(run(&s, "{\"value\":[{\"id\":\"a\",\"z\":[1,]}]}", 0),
+	    -1);
+	ck_assert_msg(strstr(s.err, "item 0: body is not valid JSON") != NULL,
+	    "%s", s.err);
+	armstream_free(&s);
+
+	/* Deeper than the limit where it would be dropped: refused. */
+	memset(&g, 0, sizeof(g));
+	armstream_init(&s, 4096, 4, 0, got_item, &g);
+	s.prune = &pr;
+	ck_assert_int_eq(run(&s, "{\"value\":[{\"id\":\"a\",\"z\":[[[]]]}]}",
+	    0), -1);
+	ck_assert_msg(strstr(s.err, "nested deeper") != NULL, "%s", s.err);
+	armstream_free(&s);
+}
+END_TEST
+
 Suite *
 armstream_suite(void)
 {
@@ -339,6 +461,8 @@ armstream_suite(void)
 	tcase_add_test(tc, test_armstream_prefixes);
 	tcase_add_test(tc, test_armstream_caps);
 	tcase_add_test(tc, test_armstream_stop);
+	tcase_add_test(tc, test_armstream_prune);
+	tcase_add_test(tc, test_armstream_prune_stream);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "armstream.h"
 #include "connector.h"
 #include "inventory.h"
 #include "rules.h"
@@ -506,7 +507,7 @@ line_cmp(const void *a, const void *b)
  * give over dir, sorted, one per line; the reading's stats in *st. */
 static char *
 findings_of(const struct ruleset *rs, const char *dir,
-    struct inventory_stats *st)
+    const struct armprune *prune, struct inventory_stats *st)
 {
 	struct kept	 k;
 	json_object	*res, *ev, *v, *lines;
@@ -514,8 +515,8 @@ findings_of(const struct ruleset *rs, const char *dir,
 	size_t		 i, j, n, len = 0;
 
 	k.all = json_object_new_array();
-	ck_assert_msg(inventory_read(dir, kept_emit, &k, st, err,
-	    sizeof(err)) == 0, "%s: %s", dir, err);
+	ck_assert_msg(inventory_read_pruned(dir, prune, kept_emit, &k, st,
+	    err, sizeof(err)) == 0, "%s: %s", dir, err);
 	lines = json_object_new_array();
 	for (i = 0; i < json_object_array_length(k.all); i++) {
 		res = json_object_array_get_idx(k.all, i);
@@ -566,9 +567,9 @@ START_TEST(test_inventory_join_fixtures)
 	ck_assert_msg(rules_load_dir(&rs, p, err, sizeof(err)) == 0, "%s",
 	    err);
 	snprintf(p, sizeof(p), "%s/tests/data/inventory/separate", top);
-	a = findings_of(&rs, p, &sep);
+	a = findings_of(&rs, p, NULL, &sep);
 	snprintf(p, sizeof(p), "%s/tests/data/inventory/embedded", top);
-	b = findings_of(&rs, p, &emb);
+	b = findings_of(&rs, p, NULL, &emb);
 	ck_assert_str_eq(a, b);
 	/* What the estate must give: every family that reads a child. */
 	ck_assert_ptr_nonnull(strstr(a, "sql-firewall-allow-all "));
@@ -591,6 +592,65 @@ START_TEST(test_inventory_join_fixtures)
 }
 END_TEST
 
+/* The scanner parses only the members its rules read (rules_members,
+ * armstream_prune): over the shipped samples as one list page, and over
+ * the estate with its children exported on their own, the shipped rules
+ * give the same findings, evidence included, as with every member. */
+START_TEST(test_inventory_pruned)
+{
+	const char		*top = getenv("VIGIL_SRCDIR");
+	struct ruleset		 rs = { NULL, 0, NULL, 0 };
+	struct inventory_stats	 st;
+	struct armprune		 pr;
+	struct kept		 k;
+	json_object		*page;
+	char			 p[1024], err[512], tmpl[] = "/tmp/vigil-invXXXXXX";
+	char			*dir, *a, *b;
+	size_t			 i;
+
+	if (top == NULL || *top == '\0')
+		top = VIGIL_TOP_SRCDIR;
+	snprintf(p, sizeof(p), "%s/etc/rules", top);
+	ck_assert_msg(rules_load_dir(&rs, p, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_int_eq(rules_members(&rs, &pr), 0);
+	/* What the rules read, and what they do not. */
+	for (i = 0; i < pr.nprops; i++)
+		ck_assert_str_ne(pr.props[i], "provisioningState");
+	ck_assert(!pr.props_whole);
+
+	/* The samples, one resource per file or a few, as one page. */
+	k.all = json_object_new_array();
+	snprintf(p, sizeof(p), "%s/etc/samples/azure", top);
+	ck_assert_msg(inventory_read(p, kept_emit, &k, &st, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_gt(json_object_array_length(k.all), 10);
+	ck_assert_ptr_nonnull(dir = mkdtemp(tmpl));
+	page = json_object_new_object();
+	json_object_object_add(page, "value", k.all);
+	put_file(dir, "page.json", json_object_to_json_string_ext(page,
+	    JSON_C_TO_STRING_PLAIN));
+	json_object_put(page);
+	a = findings_of(&rs, dir, NULL, &st);
+	b = findings_of(&rs, dir, &pr, &st);
+	ck_assert_ptr_nonnull(strstr(a, "nsg-ssh-internet "));
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	rm_tree(dir);
+
+	snprintf(p, sizeof(p), "%s/tests/data/inventory/separate", top);
+	a = findings_of(&rs, p, NULL, &st);
+	b = findings_of(&rs, p, &pr, &st);
+	ck_assert_str_eq(a, b);
+	ck_assert_uint_eq(st.joined, 8);
+	free(a);
+	free(b);
+	rules_members_free(&pr);
+	rules_free(&rs);
+}
+END_TEST
+
 Suite *
 inventory_suite(void)
 {
@@ -602,6 +662,7 @@ inventory_suite(void)
 	tcase_add_test(tc, test_inventory_caps);
 	tcase_add_test(tc, test_inventory_join);
 	tcase_add_test(tc, test_inventory_join_fixtures);
+	tcase_add_test(tc, test_inventory_pruned);
 	/* The caps test writes and reads a 60,000-resource file twice (both
 	 * passes of the join): seconds under ASan on a loaded machine. */
 	tcase_set_timeout(tc, 30);

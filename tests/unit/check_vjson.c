@@ -45,11 +45,31 @@ START_TEST(test_vjson_utf8)
 		{ "\xe2\x28\xa1", 3, 0 },
 		{ "a\xf0\x9f\x98\x80z", 6, 1 },
 	};
-	size_t	 i;
+	char	 b[40];
+	size_t	 i, at, k;
 
 	for (i = 0; i < NELEM(t); i++)
 		ck_assert_msg(vjson_utf8_valid(t[i].s, t[i].len) == t[i].want,
 		    "row %zu", i);
+	/* The ASCII runs are read eight bytes at a time: a bad or a good
+	 * sequence at every offset of a longer text, and one cut by len at
+	 * its end. */
+	for (i = 0; i < NELEM(t); i++) {
+		if (t[i].len == 0 || t[i].len > 4)
+			continue;
+		for (at = 0; at + t[i].len <= sizeof(b); at++) {
+			memset(b, 'a', sizeof(b));
+			memcpy(b + at, t[i].s, t[i].len);
+			ck_assert_msg(vjson_utf8_valid(b, sizeof(b)) ==
+			    t[i].want, "row %zu at %zu", i, at);
+		}
+	}
+	for (k = 1; k < sizeof(b); k++) {
+		memset(b, 'a', sizeof(b));
+		b[k - 1] = '\xc3';
+		ck_assert_msg(!vjson_utf8_valid(b, k), "cut at %zu", k);
+		ck_assert_msg(vjson_utf8_valid(b, k - 1), "before %zu", k);
+	}
 }
 END_TEST
 
