@@ -97,6 +97,7 @@ static const struct conf_key conf_keys[] = {
 	{ "webhook_backoff_scale", FRACTION(webhook_backoff_scale) },
 	{ "webhook_disable_after", INT(webhook_disable_after, 1, 31536000) },
 	{ "event_retention_days", INT(event_retention_days, 0, 36500) },
+	{ "report_retention_days", INT(report_retention_days, 0, 36500) },
 	{ "public_url",		STR(public_url) },
 	{ "template_dir",	STR(template_dir) },
 	{ "spool_ca_file",	STR(spool_ca_file) },
@@ -157,6 +158,7 @@ conf_defaults(struct conf *c)
 	c->webhook_backoff_scale = 1.0;
 	c->webhook_disable_after = 5 * 86400;
 	c->event_retention_days = 30;
+	c->report_retention_days = 90;
 	snprintf(c->template_dir, sizeof(c->template_dir),
 	    "%s/vigil/templates", SYSCONFDIR);
 	/* A scrape from the host itself; anything further is the

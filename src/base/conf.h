@@ -55,6 +55,7 @@ struct conf {
 	double	 webhook_backoff_scale;      /* (0, 1]: 1 in production */
 	int	 webhook_disable_after;      /* seconds of failing */
 	int	 event_retention_days;       /* vigilctl events prune; 0 = keep */
+	int	 report_retention_days;      /* vigilctl reports prune; 0 = keep */
 	/* vigil-api: peers whose X-Forwarded-For is believed (the IP
 	 * allowlist's client address); "" = none */
 	char	 trusted_proxies[1024];

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "mutes.h"
 #include "render.h"
+#include "reports.h"
 #include "secrets.h"
 #include "rules.h"
 #include "migrate.h"
@@ -69,6 +70,7 @@ usage_to(FILE *f)
 	    "       vigilctl [-c file] audit verify [--tenant NAME "
 	    "[--head SEQ:HASH]]\n"
 	    "       vigilctl [-c file] events prune [--days N]\n"
+	    "       vigilctl [-c file] reports prune [--days N]\n"
 	    "       vigilctl [-c file] cases list --tenant NAME "
 	    "[--status open|resolved] [--limit N]\n"
 	    "       vigilctl [-c file] cases show --tenant NAME CASE_ID\n"
@@ -761,21 +763,28 @@ cmd_findings(struct db *db, int argc, char **argv)
  * delivery refers to (events_prune). Pending deliveries and their
  * events stay, and so does the audit log. First, whatever N, the
  * Idempotency-Keys older than 24 hours (idempotency_prune). */
+/* "prune [--days N]" after argv[0]: 0 with *days N (left as it is
+ * without --days), or -1 for a usage error. */
 static int
-cmd_events(struct db *db, int argc, char **argv)
+prune_args(int argc, char **argv, long long *days)
 {
-	long long days = g_conf.event_retention_days, nd = 0, ne = 0, nk = 0;
 	char *end;
 
 	if (argc == 4 && strcmp(argv[1], "prune") == 0 &&
 	    strcmp(argv[2], "--days") == 0) {
-		days = strtoll(argv[3], &end, 10);
-		if (*argv[3] == '\0' || *end != '\0' || days < 0 ||
-		    days > 36500) {
-			usage();
-			return EX_USAGE;
-		}
-	} else if (argc != 2 || strcmp(argv[1], "prune") != 0) {
+		*days = strtoll(argv[3], &end, 10);
+		return *argv[3] == '\0' || *end != '\0' || *days < 0 ||
+		    *days > 36500 ? -1 : 0;
+	}
+	return argc == 2 && strcmp(argv[1], "prune") == 0 ? 0 : -1;
+}
+
+static int
+cmd_events(struct db *db, int argc, char **argv)
+{
+	long long days = g_conf.event_retention_days, nd = 0, ne = 0, nk = 0;
+
+	if (prune_args(argc, argv, &days) != 0) {
 		usage();
 		return EX_USAGE;
 	}
@@ -796,6 +805,33 @@ fail:
 	fprintf(stderr, "vigilctl: %s (pruned %lld deliveries and %lld events "
 	    "before)\n", db_error(db), nd, ne);
 	return EX_FAIL;
+}
+
+/* reports prune [--days N]: the finished reports (completed or failed)
+ * that finished more than N days ago (vigil.conf report_retention_days,
+ * 90; 0 keeps every report) are deleted (reports_prune); queued and
+ * running ones stay whatever their age. */
+static int
+cmd_reports(struct db *db, int argc, char **argv)
+{
+	long long days = g_conf.report_retention_days, n = 0;
+
+	if (prune_args(argc, argv, &days) != 0) {
+		usage();
+		return EX_USAGE;
+	}
+	if (days == 0) {
+		printf("pruned nothing (retention 0: keep every report)\n");
+		return EX_OK;
+	}
+	if (reports_prune(db, days, &n) != 0) {
+		fprintf(stderr, "vigilctl: %s (pruned %lld reports before)\n",
+		    db_error(db), n);
+		return EX_FAIL;
+	}
+	printf("pruned %lld reports finished more than %lld days ago\n", n,
+	    days);
+	return EX_OK;
 }
 
 /* integration add-inventory --tenant NAME --name LABEL --path DIR: an
@@ -1598,6 +1634,7 @@ main(int argc, char *argv[])
 	if (strcmp(argv[0], "migrate") != 0 && strcmp(argv[0], "tenant") &&
 	    strcmp(argv[0], "key") != 0 && strcmp(argv[0], "findings") != 0 &&
 	    strcmp(argv[0], "audit") != 0 && strcmp(argv[0], "events") != 0 &&
+	    strcmp(argv[0], "reports") != 0 &&
 	    strcmp(argv[0], "integration") != 0 &&
 	    strcmp(argv[0], "cases") != 0 && strcmp(argv[0], "db") != 0 &&
 	    strcmp(argv[0], "secrets") != 0) {
@@ -1629,6 +1666,8 @@ main(int argc, char *argv[])
 		rc = cmd_integration(db, argc, argv);
 	else if (strcmp(argv[0], "events") == 0)
 		rc = cmd_events(db, argc, argv);
+	else if (strcmp(argv[0], "reports") == 0)
+		rc = cmd_reports(db, argc, argv);
 	else if (strcmp(argv[0], "cases") == 0)
 		rc = cmd_cases(db, argc, argv);
 	else if (strcmp(argv[0], "db") == 0)

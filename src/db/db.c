@@ -1099,6 +1099,12 @@ static const char *const sqls[SQL__COUNT] = {
 	    "DELETE FROM events WHERE created_at < UTC_TIMESTAMP() - INTERVAL ? "
 	    "DAY AND dispatched = 1 AND seq < ? AND NOT EXISTS (SELECT 1 FROM "
 	    "deliveries d WHERE d.event_id = events.id) LIMIT 5000",
+	/* Finished reports past the retention (reports_prune). A report
+	 * holds up to 12 MiB: a few per statement keep each DELETE's undo
+	 * small. Queued and running reports stay whatever their age. */
+	[SQL_PRUNE_REPORTS] =
+	    "DELETE FROM reports WHERE status IN ('completed', 'failed') AND "
+	    "finished_at < UTC_TIMESTAMP() - INTERVAL ? DAY LIMIT 20",
 
 	/* alerts (alerts.c). An ingest's first statement: the tenant's row
 	 * shared, so that ingests run side by side and exclude the writers
@@ -2921,6 +2927,21 @@ db_exec_affected(struct db *db, enum db_stmt s, const struct db_val *p,
 		return rc;
 	*affected = res->affected;
 	db_res_free(res);
+	return 0;
+}
+
+int
+db_exec_drain(struct db *db, enum db_stmt s, const struct db_val *p,
+    size_t np, unsigned long long limit, long long *n)
+{
+	unsigned long long got;
+	int rc;
+
+	do {
+		if ((rc = db_exec_affected(db, s, p, np, &got)) != 0)
+			return rc;
+		*n += (long long)got;
+	} while (got == limit);
 	return 0;
 }
 

@@ -180,6 +180,7 @@ enum db_stmt {
 	SQL_PRUNE_HORIZON,
 	SQL_PRUNE_DELIVERIES,
 	SQL_PRUNE_EVENTS,
+	SQL_PRUNE_REPORTS,
 	/* alerts (alerts.c): the *_64 statements are followed by their 16-,
 	 * 4- and 1-row forms (db_exec_rows) */
 	SQL_ALERT_TENANT_SHARE,
@@ -528,6 +529,12 @@ int	 db_exec_rows(struct db *, enum db_stmt first,
 int	 db_exec_affected(struct db *, enum db_stmt,
 	    const struct db_val *params, size_t nparams,
 	    unsigned long long *affected);
+/* A DELETE ... LIMIT limit, run again until it deletes fewer than limit
+ * rows, each run its own statement (so no one transaction holds them
+ * all): 0 with the rows deleted added to *n, or a DB_* code (what the runs
+ * before deleted stays deleted and counted). */
+int	 db_exec_drain(struct db *, enum db_stmt, const struct db_val *params,
+	    size_t nparams, unsigned long long limit, long long *n);
 /* One round trip to the server (connecting, or reconnecting once, as
  * db_exec does): 0 if it answered, else a DB_* code. For health checks. */
 int	 db_ping(struct db *);

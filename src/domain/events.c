@@ -323,25 +323,6 @@ events_page_free(struct events_page *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* Run a DELETE ... LIMIT 5000 until it deletes fewer, adding to *n. */
-static int
-prune_batches(struct db *db, enum db_stmt st, const struct db_val *p,
-    size_t np, long long *n)
-{
-	struct db_res *res = NULL;
-	unsigned long long got;
-	int rc;
-
-	do {
-		if ((rc = db_exec(db, st, p, np, &res)) != 0)
-			return rc;
-		got = res->affected;
-		db_res_free(res);
-		*n += (long long)got;
-	} while (got == 5000);
-	return 0;
-}
-
 int
 events_prune(struct db *db, long long days, long long *ndeliveries,
     long long *nevents)
@@ -353,14 +334,14 @@ events_prune(struct db *db, long long days, long long *ndeliveries,
 	*ndeliveries = *nevents = 0;
 	if (days <= 0)
 		return 0;
-	if ((rc = prune_batches(db, SQL_PRUNE_DELIVERIES, (struct db_val[]){
-	    DB_INT(days) }, 1, ndeliveries)) != 0)
+	if ((rc = db_exec_drain(db, SQL_PRUNE_DELIVERIES, (struct db_val[]){
+	    DB_INT(days) }, 1, 5000, ndeliveries)) != 0)
 		return rc;
 	/* One column: the lowest seq of an event not yet dispatched. */
 	if ((rc = db_exec(db, SQL_PRUNE_HORIZON, NULL, 0, &res)) != 0)
 		return rc;
 	horizon = db_cell_int(res, 0, 0);
 	db_res_free(res);
-	return prune_batches(db, SQL_PRUNE_EVENTS, (struct db_val[]){
-	    DB_INT(days), DB_INT(horizon) }, 2, nevents);
+	return db_exec_drain(db, SQL_PRUNE_EVENTS, (struct db_val[]){
+	    DB_INT(days), DB_INT(horizon) }, 2, 5000, nevents);
 }

@@ -228,17 +228,10 @@ idempotency_release(struct db *db, const struct idempotency_req *req,
 int
 idempotency_prune(struct db *db, time_t now, long long *n)
 {
-	unsigned long long k;
 	char horizon[VTIME_SQL_LEN];
-	int rc;
 
 	*n = 0;
 	vtime_sql(now - IDEMPOTENCY_TTL, horizon, sizeof(horizon));
-	do {
-		if ((rc = db_exec_affected(db, SQL_IDEM_PRUNE,
-		    (struct db_val[]){ DB_STR(horizon) }, 1, &k)) != 0)
-			return rc;
-		*n += (long long)k;
-	} while (k == 5000);
-	return 0;
+	return db_exec_drain(db, SQL_IDEM_PRUNE, (struct db_val[]){
+	    DB_STR(horizon) }, 1, 5000, n);
 }

@@ -522,6 +522,16 @@ reports_run_due(struct db *db, time_t now, reports_render_fn fn)
 }
 
 int
+reports_prune(struct db *db, long long days, long long *n)
+{
+	*n = 0;
+	if (days <= 0)
+		return 0;
+	return db_exec_drain(db, SQL_PRUNE_REPORTS, (struct db_val[]){
+	    DB_INT(days) }, 1, 20, n);
+}
+
+int
 reports_snapshot(struct db *db, time_t now)
 {
 	char day[REPORTDOC_DAY_LEN];

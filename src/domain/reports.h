@@ -71,6 +71,12 @@ int	 reports_run(struct db *, const char *report_id, time_t now,
  * code. */
 long	 reports_run_due(struct db *, time_t now, reports_render_fn render);
 
+/* vigilctl reports prune: deletes the finished reports (completed or
+ * failed) that finished more than days ago, a few per statement; queued
+ * and running ones stay. days <= 0 deletes nothing. 0 with *n the number
+ * deleted, or a DB_* code (*n those deleted before). */
+int	 reports_prune(struct db *, long long days, long long *n);
+
 /* vigil-scan --due: today's open findings per tenant and severity into
  * the daily counts (finding_daily), from the counts the triggers keep.
  * 0 or a DB_* code. */

@@ -46,7 +46,8 @@ static const struct {
 	{ "webhook_backoff_scale", 'd',
 	    offsetof(struct conf, webhook_backoff_scale), 0, 0, 1 },
 	I(webhook_disable_after, 1, 31536000),
-	I(event_retention_days, 0, 36500), S(trusted_proxies),
+	I(event_retention_days, 0, 36500),
+	I(report_retention_days, 0, 36500), S(trusted_proxies),
 };
 
 static int	 memfd = -1;
