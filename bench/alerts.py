@@ -32,7 +32,8 @@ of a request, and the median CPU time per alert of mariadbd and the
 pool's workers together (the work an alert costs, which the machine's
 other load changes least) and mariadbd's share of it; each run also
 prints the time requests waited for row locks (InnoDB's
-Innodb_row_lock_time), per request. Afterwards the
+Innodb_row_lock_time), per request, and the server's statements,
+commits and handler row calls per request (SHOW GLOBAL STATUS). Afterwards the
 database is checked against what was answered: one alert, one
 alert.created event and one history entry per alert created, one audit
 entry per request, and the counts GET /events and the observable search
@@ -184,6 +185,17 @@ def lock_time(st):
                         "'Innodb_row_lock_time'")[0][1])
 
 
+STATUS = ("Com_stmt_execute", "Com_commit", "Handler_write",
+          "Handler_update", "Handler_read_key", "Handler_read_next")
+
+
+def status(st):
+    """The server's counters of STATUS, by name."""
+    return {k: int(v) for k, v in st.query(
+        "SHOW GLOBAL STATUS WHERE Variable_name IN (%s)" % ",".join(
+            "'%s'" % n for n in STATUS))}
+
+
 def measure(st, what, url, key, per, connections, pids, tid, root):
     """Run wrk RUNS times; print and return the median alerts/s."""
     alerts_per_req = max(per, 1)
@@ -198,6 +210,7 @@ def measure(st, what, url, key, per, connections, pids, tid, root):
                   count(st, "SELECT COUNT(*) FROM audit_log WHERE "
                             "tenant_id = '%s'" % tid))
         waited = lock_time(st)
+        s0 = status(st)
         n, rps, p99, bad, ticks = wrk(url, key, script, connections, pids,
                                       BATCH_DURATION if per else DURATION,
                                       tag)
@@ -206,6 +219,16 @@ def measure(st, what, url, key, per, connections, pids, tid, root):
                  count(st, "SELECT COUNT(*) FROM audit_log WHERE "
                            "tenant_id = '%s'" % tid))
         stored = after[0] - before[0]
+        s1 = status(st)
+        # What the server did per request (one audit entry each):
+        # statements executed (the bench's own counting queries are
+        # plain, not prepared), commits, and the handler's row calls
+        # (triggers' and procedures' included).
+        print("         per request: %s" % "  ".join(
+            "%s %.1f" % (k.replace("Handler_", "").replace("Com_", ""),
+                         (s1.get(k, 0) - s0.get(k, 0)) /
+                         max(after[1] - before[1], 1))
+            for k in STATUS), flush=True)
         waited = lock_time(st) - waited
         cpu_db, cpu_api = (1e6 * t / os.sysconf("SC_CLK_TCK") /
                            max(stored, 1) for t in ticks)
