@@ -13,6 +13,18 @@ limit raised out of the way):
            connections (every ingest of a tenant holds its row lock, so
            more connections only queue).
 
+  floor    not Vigil: the rows a batch's alerts must write at the
+           least (an alert row of the bench's sizes, its 3 observable
+           links, its history entry and its alert.created event), as
+           bare multi-row INSERTs of BENCH_ALERTS_BATCH rows a table, one
+           transaction a batch, from BENCH_ALERTS_BATCH_CONNECTIONS
+           mariadb clients at once, into copies of Vigil's tables (CREATE
+           TABLE ... LIKE: the same columns and indexes, no triggers, no
+           foreign keys): what mariadbd spends on the rows alone, without
+           the look-ups, locks, counters, audit entry and triggers of an
+           ingest, nor the API. Its alerts/s is mariadbd's alone (no
+           nginx, no workers, no JSON).
+
 Each: BENCH_ALERTS_RUNS (5) runs of BENCH_ALERTS_DURATION (3) seconds
 (batches BENCH_ALERTS_BATCH_DURATION, 10), reporting the median alerts
 per second with its spread (lowest-highest of the runs), the median p99
@@ -20,7 +32,8 @@ of a request, and the median CPU time per alert of mariadbd and the
 pool's workers together (the work an alert costs, which the machine's
 other load changes least) and mariadbd's share of it; each run also
 prints the time requests waited for row locks (InnoDB's
-Innodb_row_lock_time), per request. Afterwards the
+Innodb_row_lock_time), per request, and the server's statements,
+commits and handler row calls per request (SHOW GLOBAL STATUS). Afterwards the
 database is checked against what was answered: one alert, one
 alert.created event and one history entry per alert created, one audit
 entry per request, and the counts GET /events and the observable search
@@ -31,7 +44,7 @@ Needs wrk (apt-get install wrk). Environment: VIGIL_BUILDDIR,
 VIGIL_SRCDIR, BENCH_CONNECTIONS, BENCH_ALERTS_BATCH,
 BENCH_ALERTS_BATCH_CONNECTIONS, BENCH_ALERTS_RUNS, BENCH_ALERTS_DURATION,
 BENCH_ALERTS_BATCH_DURATION, BENCH_WORKERS (4), BENCH_ALERTS_PATHS
-("single,batch": which to run), BENCH_ALERTS_SETUP_SQL (statements, ";"
+("single,batch": which to run; "floor" too, or alone), BENCH_ALERTS_SETUP_SQL (statements, ";"
 between them, run on the fresh schema first: for experiments such as a
 trigger or an index dropped), BENCH_ALERTS_PERF (a directory: each run is
 recorded there by "perf record -g", mariadbd and the workers apart, as
@@ -69,6 +82,8 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
 POOL_MB = int(os.environ.get("BENCH_ALERTS_POOL_MB", "0"))
 PERF = os.environ.get("BENCH_ALERTS_PERF", "")
 PATHS = os.environ.get("BENCH_ALERTS_PATHS", "single,batch").split(",")
+# Batches per client and run of the floor path.
+FLOOR_BATCHES = int(os.environ.get("BENCH_ALERTS_FLOOR_BATCHES", "20"))
 TARGET_SINGLE = 1000
 TARGET_BATCH = 10000
 
@@ -170,6 +185,17 @@ def lock_time(st):
                         "'Innodb_row_lock_time'")[0][1])
 
 
+STATUS = ("Com_stmt_execute", "Com_commit", "Handler_write",
+          "Handler_update", "Handler_read_key", "Handler_read_next")
+
+
+def status(st):
+    """The server's counters of STATUS, by name."""
+    return {k: int(v) for k, v in st.query(
+        "SHOW GLOBAL STATUS WHERE Variable_name IN (%s)" % ",".join(
+            "'%s'" % n for n in STATUS))}
+
+
 def measure(st, what, url, key, per, connections, pids, tid, root):
     """Run wrk RUNS times; print and return the median alerts/s."""
     alerts_per_req = max(per, 1)
@@ -184,6 +210,7 @@ def measure(st, what, url, key, per, connections, pids, tid, root):
                   count(st, "SELECT COUNT(*) FROM audit_log WHERE "
                             "tenant_id = '%s'" % tid))
         waited = lock_time(st)
+        s0 = status(st)
         n, rps, p99, bad, ticks = wrk(url, key, script, connections, pids,
                                       BATCH_DURATION if per else DURATION,
                                       tag)
@@ -192,6 +219,16 @@ def measure(st, what, url, key, per, connections, pids, tid, root):
                  count(st, "SELECT COUNT(*) FROM audit_log WHERE "
                            "tenant_id = '%s'" % tid))
         stored = after[0] - before[0]
+        s1 = status(st)
+        # What the server did per request (one audit entry each):
+        # statements executed (the bench's own counting queries are
+        # plain, not prepared), commits, and the handler's row calls
+        # (triggers' and procedures' included).
+        print("         per request: %s" % "  ".join(
+            "%s %.1f" % (k.replace("Handler_", "").replace("Com_", ""),
+                         (s1.get(k, 0) - s0.get(k, 0)) /
+                         max(after[1] - before[1], 1))
+            for k in STATUS), flush=True)
         waited = lock_time(st) - waited
         cpu_db, cpu_api = (1e6 * t / os.sysconf("SC_CLK_TCK") /
                            max(stored, 1) for t in ticks)
@@ -218,6 +255,114 @@ def measure(st, what, url, key, per, connections, pids, tid, root):
     print("%-34s of which mariadbd %.0f us/alert (median)" % (
         "", statistics.median(r[7] for r in runs)), flush=True)
     return med, sum(r[2] for r in runs)
+
+
+def floor_sql(tag, batches, tid, base):
+    """SQL text of a floor client: batches transactions of BATCH alerts
+    each, the rows an ingest of them writes, of the bench's sizes, for
+    tenant tid (the alerts' stand-in seqs from base + 1)."""
+    raw = ('{"event":"ProcessRollup2","CommandLine":"powershell.exe -nop '
+           '-w hidden -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAd'
+           'AAu","ParentImage":"C:/Windows/explorer.exe","pid":%d,"sha256":'
+           '"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85'
+           '5"}')
+    now = "2026-12-05 10:00:00"
+    out = []
+    n = base
+    for b in range(batches):
+        alerts, links, hist, events = [], [], [], []
+        for i in range(BATCH):
+            n += 1
+            aid = "alert_%s%020d" % (tag, n)
+            alerts.append(
+                "('%s','%s','edr','%s-%d','high','Suspicious PowerShell on "
+                "WS-%03d','triage','2026-06-02 09:14:00','%s','%s','%s',1,"
+                "'{\"hostname\":\"WS-%03d\",\"owner\":"
+                "\"user%d@example.com\"}','%s',0,'[]')" % (
+                    tid, aid, tag, n, n % 1000, now, now, now, n % 1000, n % 1000,
+                    raw.replace('"', '\\"') % n))
+            for k in range(3):
+                links.append((tid, (n * 7 + k * 751) % 2250 + 1, n))
+            hist.append("('%s','%s','created','%s','key_x','{\"source\":"
+                        "\"edr\",\"external_id\":\"%s-%d\",\"severity\":"
+                        "\"high\",\"status\":\"triage\"}')" % (
+                            tid, aid, now, tag, n))
+            payload = ('{"event_id":"evt_%s%020d","event_type":"alert.'
+                       'created","tenant_id":"%s","timestamp":"2026-12-05T'
+                       '10:00:00Z","data":{"alert":{"id":"%s","source":"edr",'
+                       '"external_id":"%s-%d","severity":"high","title":'
+                       '"Suspicious PowerShell on WS-%03d","status":"triage",'
+                       '"detected_at":"2026-06-02T09:14:00Z","ingested_at":'
+                       '"2026-12-05T10:00:00Z","last_seen_at":"2026-12-05T'
+                       '10:00:00Z","updated_at":"2026-12-05T10:00:00Z",'
+                       '"occurrences":1,"asset":{"hostname":"WS-%03d","owner"'
+                       ':"user%d@example.com"},"assignee":null,"tags":[],'
+                       '"case_id":null,"observables":[{"type":"ip","value":'
+                       '"198.51.100.1"},{"type":"domain","value":"host-1.'
+                       'example.net"},{"type":"user","value":"user1"}]}}}' % (
+                           tag, n, tid, aid, tag, n, n % 1000, n % 1000,
+                           n % 1000))
+            events.append("('evt_%s%020d','%s','alert.created','%s','%s')" % (
+                tag, n, tid, now, payload.replace('"', '\\"')))
+        # alert_observables' rows come with alert seqs; the floor's
+        # stand-ins (n) are as unique, in the same (observable, alert)
+        # order an ingest sorts them in.
+        links.sort()
+        out.append(
+            "START TRANSACTION;\n"
+            "INSERT INTO floor_alerts (tenant_id, id, source, external_id, "
+            "severity, title, status, detected_at, ingested_at, "
+            "last_seen_at, updated_at, occurrences, asset, raw, "
+            "raw_truncated, tags) VALUES %s;\n"
+            "INSERT INTO floor_alert_observables (tenant_id, observable_seq, "
+            "alert_seq) VALUES %s;\n"
+            "INSERT INTO floor_alert_history (tenant_id, alert_id, action, "
+            "at, actor, fields) VALUES %s;\n"
+            "INSERT INTO floor_events (id, tenant_id, type, created_at, "
+            "payload) VALUES %s;\nCOMMIT;\n" % (
+                ",".join(alerts), ",".join("('%s',%d,%d)" % r for r in links),
+                ",".join(hist),
+                ",".join(events)))
+    return "".join(out)
+
+
+def floor(st, tid, root):
+    """The floor path: RUNS runs, each BATCH_CONNECTIONS clients writing
+    FLOOR_BATCHES batches; prints and returns the median alerts/s."""
+    for t in ("alerts", "alert_observables", "alert_history", "events"):
+        st.sql("CREATE TABLE IF NOT EXISTS floor_%s LIKE %s" % (t, t),
+               database="vigil")
+    pid = st.running_pid("mariadb")
+    client = [shutil.which("mariadb") or shutil.which("mysql"),
+              "--no-defaults", "-S", st.db_sock, "-uroot", "vigil"]
+    runs = []
+    for i in range(RUNS):
+        files = []
+        for c in range(BATCH_CONNECTIONS):
+            path = os.path.join(root, "floor-%d-%d.sql" % (i, c))
+            with open(path, "w") as f:
+                f.write(floor_sql("f%d%d%d" % (os.getpid() % 1000, i, c),
+                                  FLOOR_BATCHES, tid,
+                                  (i * BATCH_CONNECTIONS + c) * 10 ** 8))
+            files.append(path)
+        t0, w0 = wrkrun.cpu_ticks([pid]), time.monotonic()
+        procs = [subprocess.Popen(client, stdin=open(p)) for p in files]
+        bad = sum(p.wait() != 0 for p in procs)
+        wall = time.monotonic() - w0
+        ticks = wrkrun.cpu_ticks([pid]) - t0
+        n = BATCH_CONNECTIONS * FLOOR_BATCHES * BATCH
+        cpu = 1e6 * ticks / os.sysconf("SC_CLK_TCK") / n
+        runs.append((n / wall, cpu))
+        print("  run %d: %7.0f alerts/s  mariadbd %.0f us/alert  failed "
+              "clients %d" % (i + 1, n / wall, cpu, bad), flush=True)
+        for p in files:
+            os.unlink(p)
+    rates = sorted(r[0] for r in runs)
+    print("%-34s %8.0f %8.0f-%-8.0f %8s %9.0f" % (
+        "floor: the rows alone, mariadbd", statistics.median(rates),
+        rates[0], rates[-1], "-", statistics.median(r[1] for r in runs)),
+        flush=True)
+    return statistics.median(rates)
 
 
 def main():
@@ -259,6 +404,8 @@ def main():
                                                          BATCH_CONNECTIONS),
             base + "/alerts/batch", key, BATCH, BATCH_CONNECTIONS, pids,
             tid, root) if "batch" in PATHS else (float("nan"), 0)
+        if "floor" in PATHS:
+            floor(st, tid, root)
         # What was stored is what ingest promises, once the requests wrk
         # left in flight have committed.
         t = "'%s'" % tid

@@ -703,11 +703,12 @@ class T302CountRowMissing(CountBase):
 
 
 class T303EventText(AlertBase):
-    """A batch writes its alert.created events and history entries as JSON
-    text without json-c objects: what a webhook receives is still the
-    alert as sent, escaped as json-c escapes it (compact, "/" as is,
-    control characters as \\u00xx, other characters unescaped), the same
-    as the single-alert path's event of an alert sent alike."""
+    """A batch writes its alert.created events and history entries from
+    json-c trees made once per call and refilled per alert: what a webhook
+    receives is still the alert as sent, escaped as json-c escapes it
+    (compact, "/" as is, control characters as \\u00xx, other characters
+    unescaped), the same as the single-alert path's event of an alert
+    sent alike."""
 
     def awkward(self, **kw):
         return alert(title='Quote " back\\slash /path caf\u00e9 \u2603 '
