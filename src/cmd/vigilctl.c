@@ -212,10 +212,13 @@ tenant_lookup(struct db *db, const char *name, char *id, size_t idsz)
 }
 
 /* migrate [--wait SECONDS] and db check: the exit codes of a runner that
- * found the migration lease held throughout (run again later) and of a
- * server whose settings are refused. */
+ * found the migration lease held throughout (run again later), of a
+ * server whose settings are refused, and of a database user that lacks a
+ * privilege Vigil needs (sysexits' EX_NOPERM: "not sufficient permission
+ * to perform the operation"). */
 #define EX_MIGRATE_BUSY    VX_BUSY
 #define EX_MIGRATE_REFUSED VX_CONFIG
+#define EX_MIGRATE_NOPRIV  VX_NOPERM
 
 static int
 migrate_exit(int rc)
@@ -227,6 +230,8 @@ migrate_exit(int rc)
 		return EX_MIGRATE_BUSY;
 	case MIGRATE_REFUSED:
 		return EX_MIGRATE_REFUSED;
+	case MIGRATE_NOPRIV:
+		return EX_MIGRATE_NOPRIV;
 	default:
 		return EX_FAIL;
 	}
@@ -254,7 +259,8 @@ cmd_migrate(struct db *db, int argc, char **argv)
 }
 
 /* db check: what the server is (one server, a Galera node) and whether
- * its settings suit Vigil, as migrate checks before it runs anything. */
+ * its settings suit Vigil, as migrate checks before it runs anything,
+ * and whether the database user has the privileges the programs use. */
 static int
 cmd_db(struct db *db, int argc, char **argv)
 {
