@@ -546,7 +546,8 @@ static const struct {
 	{ "DELETE", MIGRATE_P_DELETE, "every program deletes rows" },
 	{ "EXECUTE", MIGRATE_P_EXECUTE, "the scanner's and importer's "
 	    "batches CALL findings_batch_begin and findings_batch_end "
-	    "(schema 0039 on), so every scan and import fails without it" },
+	    "(schema 0039 on), so every scan and import fails without it "
+	    "(and the triggers call procedures as the user that migrated)" },
 	{ "CREATE TEMPORARY TABLES", MIGRATE_P_TMPTABLES, "the batch "
 	    "procedures run with the rights of the user that migrated them "
 	    "and create MEMORY temporary tables, so every scan and import "

@@ -72,9 +72,10 @@ int	 migrate_judge(const struct migrate_server *, char *out,
 /* What every program's connection needs: the rows, and the CALLs of the
  * batch writer (findings_batch_begin/_end, migration 0039). */
 #define MIGRATE_P_RUNTIME	(MIGRATE_P_ROWS | MIGRATE_P_EXECUTE)
-/* What the user the batch procedures run as (their definer: whoever
- * migrated them) needs besides: they create MEMORY temporary tables. */
-#define MIGRATE_P_DEFINER	(MIGRATE_P_ROWS | MIGRATE_P_TMPTABLES)
+/* What the user the procedures and triggers run as (their definer:
+ * whoever migrated them) needs: the rows, EXECUTE (the triggers call
+ * procedures), and temporary tables, which the batch procedures create. */
+#define MIGRATE_P_DEFINER	(MIGRATE_P_RUNTIME | MIGRATE_P_TMPTABLES)
 
 /* What SHOW GRANTS lines give on one schema. */
 struct migrate_grants {
