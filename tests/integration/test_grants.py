@@ -18,7 +18,8 @@ README's grants, and with one privilege less, and check:
 - T333: migrate refuses, before applying anything, a migrating user
   without CREATE TEMPORARY TABLES (the batch procedures would be its and
   fail every batch), and the README's migrating grant migrates a new
-  schema whole, after which db check passes with its procedures' definer.
+  schema whole, after which db check passes with its procedures' definer;
+- T334: privileges through the user's default role count.
 
 Run by run.py, which sets STACK here.
 """
@@ -300,3 +301,27 @@ class T333GrantsMigrate(unittest.TestCase):
         self.assertEqual(r.returncode, 77, r.stdout + r.stderr)
         self.assertIn("missing: 'vigil_t333'@'127.0.0.1' has no CREATE "
                       "TEMPORARY TABLES on `vigil_t333`", r.stdout)
+
+
+class T334GrantsRoles(unittest.TestCase):
+    """Privileges through a role (the user's default role) count as the
+    user's own. (Through a role granted but not enabled the user has no
+    privilege on the database, and cannot even connect to it: exit 69.)"""
+
+    def test_default_role(self):
+        role = "vigil_t334_rt"
+        STACK.sql("DROP ROLE IF EXISTS %s" % role)
+        STACK.sql("CREATE ROLE %s" % role)
+        try:
+            STACK.sql("GRANT %s ON vigil.* TO %s" % (RUNTIME, role))
+            conf = account("vigil_t334", None)
+            STACK.sql("GRANT %s TO 'vigil_t334'@'%s'" % (role, HOST))
+            STACK.sql("SET DEFAULT ROLE %s FOR 'vigil_t334'@'%s'" %
+                      (role, HOST))
+            r = ctl(conf, "db", "check")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("privileges: 'vigil_t334'@'127.0.0.1' on `vigil`: "
+                          "SELECT, INSERT, UPDATE, DELETE, EXECUTE (ok)",
+                          r.stdout.splitlines())
+        finally:
+            STACK.sql("DROP ROLE IF EXISTS %s" % role, check=False)
