@@ -681,7 +681,7 @@ migrate_grants_add(struct migrate_grants *g, const char *line,
 		else if (*p == ')' && depth > 0)
 			depth--;
 		else if (*p == '`' && depth == 0)
-			return;		/* a role granted: GRANT `r` TO ... */
+			return;	/* a role granted: GRANT `r` TO ... */
 		else if (depth == 0 && strncmp(p, " ON ", 4) == 0) {
 			on = p;
 			break;
@@ -893,10 +893,10 @@ grants_check(struct db *db, unsigned need, int verbose, const char *word,
 	miss = migrate_grants_judge(&g, need, schema, user, word, verbose,
 	    text, sizeof(text));
 	if (verbose && is_def == 0)
-		say(text, sizeof(text), "procedures: findings_batch_begin and "
-		    "findings_batch_end run with the rights of %s, who migrated "
-		    "them (it needs CREATE TEMPORARY TABLES besides; not "
-		    "checked here)\n", definer);
+		say(text, sizeof(text), "procedures: findings_batch_begin "
+		    "and findings_batch_end run with the rights of %s, who "
+		    "migrated them (it needs CREATE TEMPORARY TABLES besides; "
+		    "not checked here)\n", definer);
 	else if (verbose && is_def == 1)
 		say(text, sizeof(text), "procedures: findings_batch_begin and "
 		    "findings_batch_end run with this user's rights (it "
@@ -1147,9 +1147,9 @@ migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
 		    "migrate: ", out)) < 0)
 			goto out;
 		if (a) {
-			fprintf(out, "migrate: %s creates a procedure that would "
-			    "run with this user's rights; nothing was changed\n",
-			    names[i]);
+			fprintf(out, "migrate: %s creates a procedure that "
+			    "would run with this user's rights; nothing was "
+			    "changed\n", names[i]);
 			rc = MIGRATE_NOPRIV;
 			goto out;
 		}

@@ -20,7 +20,7 @@ struct db;
 #define MIGRATE_ERR	(-1)	/* a step failed: said on out */
 #define MIGRATE_BUSY	(-2)	/* another runner held the lease throughout */
 #define MIGRATE_REFUSED	(-3)	/* the server's settings are not fit */
-#define MIGRATE_NOPRIV	(-4)	/* the database user lacks a privilege */
+#define MIGRATE_NOPRIV	(-4)	/* the database user lacks a right */
 
 /* Check the server (migrate_check), then take the migration lease
  * (waiting up to wait_s seconds for another runner to finish) and apply
