@@ -102,7 +102,10 @@ help(void)
 	    "%s/vigil/vigil.conf)\n"
 	    "  -h, --help          this help\n"
 	    "  -V, --version       the version\n"
-	    "\nconfig check: every key of vigil.conf, the files it names as "
+	    "\ndb check: the database server's settings, and the privileges "
+	    "of its user (each\none missing named, with the GRANT that adds "
+	    "it; exit 77).\n"
+	    "config check: every key of vigil.conf, the files it names as "
 	    "the users that\nread them (--user, default vigil), the "
 	    "database reachable and migrated.\n"
 	    "rules check: every rule file under DIR (default rules_dir), "
@@ -214,10 +217,13 @@ tenant_lookup(struct db *db, const char *name, char *id, size_t idsz)
 }
 
 /* migrate [--wait SECONDS] and db check: the exit codes of a runner that
- * found the migration lease held throughout (run again later) and of a
- * server whose settings are refused. */
+ * found the migration lease held throughout (run again later), of a
+ * server whose settings are refused, and of a database user that lacks a
+ * privilege Vigil needs (sysexits' EX_NOPERM: "not sufficient permission
+ * to perform the operation"). */
 #define EX_MIGRATE_BUSY    VX_BUSY
 #define EX_MIGRATE_REFUSED VX_CONFIG
+#define EX_MIGRATE_NOPRIV  VX_NOPERM
 
 static int
 migrate_exit(int rc)
@@ -229,6 +235,8 @@ migrate_exit(int rc)
 		return EX_MIGRATE_BUSY;
 	case MIGRATE_REFUSED:
 		return EX_MIGRATE_REFUSED;
+	case MIGRATE_NOPRIV:
+		return EX_MIGRATE_NOPRIV;
 	default:
 		return EX_FAIL;
 	}
@@ -256,7 +264,8 @@ cmd_migrate(struct db *db, int argc, char **argv)
 }
 
 /* db check: what the server is (one server, a Galera node) and whether
- * its settings suit Vigil, as migrate checks before it runs anything. */
+ * its settings suit Vigil, as migrate checks before it runs anything,
+ * and whether the database user has the privileges the programs use. */
 static int
 cmd_db(struct db *db, int argc, char **argv)
 {

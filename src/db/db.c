@@ -2078,6 +2078,19 @@ static const char *const sqls[SQL__COUNT] = {
 	    " FROM findings WHERE tenant_id = ? AND id IN (" X256("?") ")",
 	[SQL_FINDING_BATCH_END] = "CALL findings_batch_end(?)",
 	[SQL_FINDING_BATCH_CLEAR] = "SET @vigil_batch = NULL",
+	/* vigilctl db check and migrate: the privileges of this connection
+	 * (its account's and its current role's; migrate_grants_add reads
+	 * the lines), who it is, and who the batch procedures run as (their
+	 * definer, SQL SECURITY DEFINER being the default). ROUTINES lists
+	 * only the routines this account may use or defined. */
+	[SQL_MIGRATE_GRANTS] = "SHOW GRANTS",
+	[SQL_MIGRATE_WHO] = "SELECT CURRENT_USER(), DATABASE()",
+	[SQL_MIGRATE_DEFINER] =
+	    "SELECT DEFINER, DEFINER = CURRENT_USER() FROM "
+	    "information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE() "
+	    "AND ROUTINE_TYPE = 'PROCEDURE' AND ROUTINE_NAME IN "
+	    "('findings_batch_begin', 'findings_batch_end') "
+	    "ORDER BY ROUTINE_NAME",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */

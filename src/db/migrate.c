@@ -530,6 +530,411 @@ migrate_judge(const struct migrate_server *s, char *out, size_t outsz)
 	return refused;
 }
 
+/* --- the database user's privileges ------------------------------------ */
+
+/* The privileges a grant may name that Vigil needs, as SHOW GRANTS
+ * spells them; ALL PRIVILEGES holds every one. */
+static const struct {
+	const char	*name;
+	unsigned	 bit;
+	const char	*why;
+} grant_privs[] = {
+	{ "SELECT", MIGRATE_P_SELECT, "every program reads the schema's "
+	    "rows" },
+	{ "INSERT", MIGRATE_P_INSERT, "every program writes rows" },
+	{ "UPDATE", MIGRATE_P_UPDATE, "every program updates rows" },
+	{ "DELETE", MIGRATE_P_DELETE, "every program deletes rows" },
+	{ "EXECUTE", MIGRATE_P_EXECUTE, "the scanner's and importer's "
+	    "batches CALL findings_batch_begin and findings_batch_end "
+	    "(schema 0039 on), so every scan and import fails without it "
+	    "(and the triggers call procedures as the user that migrated)" },
+	{ "CREATE TEMPORARY TABLES", MIGRATE_P_TMPTABLES, "the batch "
+	    "procedures run with the rights of the user that migrated them "
+	    "and create MEMORY temporary tables, so every scan and import "
+	    "fails without it" },
+};
+
+/* The batch procedures whose EXECUTE, granted by name, counts as
+ * EXECUTE (a user that creates a routine gets it so, with
+ * automatic_sp_privileges). */
+static const char *const grant_procs[] = {
+	"findings_batch_begin", "findings_batch_end",
+};
+
+/* An identifier of a grant's object at *pp: `quoted` (`` for a backtick)
+ * or bare up to a '.' or a space, into out (cut to outsz); *pp moved past
+ * it. 0, or -1 when there is none or it does not end. */
+static int
+grant_ident(const char **pp, char *out, size_t outsz)
+{
+	const char *p = *pp;
+	size_t n = 0;
+
+	if (*p == '`') {
+		for (p++; *p != '\0'; p++) {
+			if (*p == '`') {
+				if (p[1] != '`')
+					break;
+				p++;
+			}
+			if (n + 1 < outsz)
+				out[n++] = *p;
+		}
+		if (*p != '`')
+			return -1;
+		p++;
+	} else {
+		for (; *p != '\0' && *p != '.' && *p != ' '; p++)
+			if (n + 1 < outsz)
+				out[n++] = *p;
+		if (n == 0)
+			return -1;
+	}
+	out[n] = '\0';
+	*pp = p;
+	return 0;
+}
+
+/* s matches the database pattern pat, as MariaDB matches a database
+ * grant: '%' any run, '_' any one character, '\' escapes the next. */
+static int
+grant_match(const char *pat, const char *s)
+{
+	for (; *pat != '\0'; pat++, s++) {
+		if (*pat == '%') {
+			while (pat[1] == '%')
+				pat++;
+			for (;; s++) {
+				if (grant_match(pat + 1, s))
+					return 1;
+				if (*s == '\0')
+					return 0;
+			}
+		}
+		if (*pat == '\\' && pat[1] != '\0')
+			pat++;
+		else if (*pat == '_') {
+			if (*s == '\0')
+				return 0;
+			continue;
+		}
+		if (*s != *pat)
+			return 0;
+	}
+	return *s == '\0';
+}
+
+/* The privileges named in list[0..len): comma-separated, a column list
+ * in parentheses making one a column grant (not counted). */
+static unsigned
+grant_privlist(const char *list, size_t len)
+{
+	const char *p = list, *end = list + len, *s;
+	unsigned bits = 0;
+	size_t i, n;
+	int depth;
+
+	while (p < end) {
+		while (p < end && *p == ' ')
+			p++;
+		for (s = p, depth = 0; p < end && (depth > 0 || *p != ','); p++)
+			if (*p == '(')
+				depth++;
+			else if (*p == ')' && depth > 0)
+				depth--;
+		n = (size_t)(p - s);
+		while (n > 0 && s[n - 1] == ' ')
+			n--;
+		if (p < end)
+			p++;
+		if (memchr(s, '(', n) != NULL)
+			continue;
+		if ((n == 14 && strncmp(s, "ALL PRIVILEGES", 14) == 0) ||
+		    (n == 3 && strncmp(s, "ALL", 3) == 0)) {
+			bits |= MIGRATE_P_RUNTIME | MIGRATE_P_DEFINER;
+			continue;
+		}
+		for (i = 0; i < NELEM(grant_privs); i++)
+			if (strlen(grant_privs[i].name) == n &&
+			    strncmp(s, grant_privs[i].name, n) == 0)
+				bits |= grant_privs[i].bit;
+	}
+	return bits;
+}
+
+void
+migrate_grants_add(struct migrate_grants *g, const char *line,
+    const char *db)
+{
+	const char *p, *on = NULL;
+	char schema[256], object[256];
+	unsigned bits;
+	int depth = 0, proc = 0;
+	size_t i;
+
+	if (strncmp(line, "GRANT ", 6) != 0)
+		return;
+	/* " ON " outside a column list ends the privileges. */
+	for (p = line + 6; *p != '\0'; p++) {
+		if (*p == '(')
+			depth++;
+		else if (*p == ')' && depth > 0)
+			depth--;
+		else if (*p == '`' && depth == 0)
+			return;	/* a role granted: GRANT `r` TO ... */
+		else if (depth == 0 && strncmp(p, " ON ", 4) == 0) {
+			on = p;
+			break;
+		}
+	}
+	if (on == NULL)
+		return;
+	bits = grant_privlist(line + 6, (size_t)(on - (line + 6)));
+	p = on + 4;
+	if (strncmp(p, "PROCEDURE ", 10) == 0) {
+		proc = 1;
+		p += 10;
+	} else if (strncmp(p, "FUNCTION ", 9) == 0 ||
+	    strncmp(p, "PACKAGE ", 8) == 0)
+		return;
+	else if (strncmp(p, "TABLE ", 6) == 0)
+		p += 6;
+	if (*p == '*') {
+		schema[0] = '*';
+		schema[1] = '\0';
+		p++;
+	} else if (grant_ident(&p, schema, sizeof(schema)) != 0)
+		return;
+	if (*p != '.')
+		return;
+	p++;
+	if (*p == '*') {
+		object[0] = '*';
+		object[1] = '\0';
+		p++;
+	} else if (grant_ident(&p, object, sizeof(object)) != 0)
+		return;
+	if (strncmp(p, " TO ", 4) != 0)
+		return;
+
+	if (proc) {
+		if (strcmp(schema, db) != 0 || !(bits & MIGRATE_P_EXECUTE))
+			return;
+		for (i = 0; i < NELEM(grant_procs); i++)
+			if (strcasecmp(object, grant_procs[i]) == 0)
+				g->procs |= 1u << i;
+	} else if (strcmp(object, "*") != 0) {
+		if (strcmp(schema, db) == 0)
+			g->tables |= bits;
+	} else if (strcmp(schema, "*") == 0 || grant_match(schema, db))
+		g->schema |= bits;
+}
+
+unsigned
+migrate_grants_missing(const struct migrate_grants *g, unsigned need)
+{
+	unsigned have = g->schema;
+
+	if (g->procs == (1u << NELEM(grant_procs)) - 1)
+		have |= MIGRATE_P_EXECUTE;
+	return need & ~have;
+}
+
+/* 'name'@'host' of "name@host" (CURRENT_USER()), quotes doubled. */
+static void
+grant_account(const char *user, char *out, size_t outsz)
+{
+	const char *at = strrchr(user, '@');
+	size_t n = 0, len = at != NULL ? (size_t)(at - user) : strlen(user);
+	const char *p;
+	int part;
+
+	for (part = 0; part < (at != NULL ? 2 : 1); part++) {
+		const char *s = part == 0 ? user : at + 1;
+		size_t l = part == 0 ? len : strlen(at + 1);
+
+		if (part == 1 && n + 1 < outsz)
+			out[n++] = '@';
+		if (n + 1 < outsz)
+			out[n++] = '\'';
+		for (p = s; p < s + l; p++) {
+			if (*p == '\'' && n + 1 < outsz)
+				out[n++] = '\'';
+			if (n + 1 < outsz)
+				out[n++] = *p;
+		}
+		if (n + 1 < outsz)
+			out[n++] = '\'';
+	}
+	out[n < outsz ? n : outsz - 1] = '\0';
+}
+
+/* `db` with backticks doubled. */
+static void
+grant_schema(const char *db, char *out, size_t outsz)
+{
+	size_t n = 0;
+	const char *p;
+
+	if (outsz < 3)
+		return;
+	out[n++] = '`';
+	for (p = db; *p != '\0' && n + 3 < outsz; p++) {
+		if (*p == '`')
+			out[n++] = '`';
+		out[n++] = *p;
+	}
+	out[n++] = '`';
+	out[n] = '\0';
+}
+
+unsigned
+migrate_grants_judge(const struct migrate_grants *g, unsigned need,
+    const char *db, const char *user, const char *word, int verbose,
+    char *out, size_t outsz)
+{
+	char acct[600], sch[520], list[160];
+	unsigned miss = migrate_grants_missing(g, need);
+	size_t i;
+
+	out[0] = '\0';
+	grant_account(user, acct, sizeof(acct));
+	grant_schema(db, sch, sizeof(sch));
+	for (i = 0; i < NELEM(grant_privs); i++) {
+		if (!(miss & grant_privs[i].bit))
+			continue;
+		say(out, outsz, "%s: %s has no %s on %s: %s\n", word, acct,
+		    grant_privs[i].name, sch, grant_privs[i].why);
+		if (g->tables & grant_privs[i].bit)
+			say(out, outsz, "%s: (%s is granted on some of its "
+			    "tables only)\n", word, grant_privs[i].name);
+	}
+	/* The fix names what lacks; the ok line what was needed. */
+	list[0] = '\0';
+	for (i = 0; i < NELEM(grant_privs); i++)
+		if ((miss ? miss : need) & grant_privs[i].bit)
+			say(list, sizeof(list), "%s%s", list[0] != '\0' ?
+			    ", " : "", grant_privs[i].name);
+	if (miss)
+		say(out, outsz, "%s: to fix, as an administrator: GRANT %s ON "
+		    "%s.* TO %s\n", word, list, sch, acct);
+	else if (verbose)
+		say(out, outsz, "privileges: %s on %s: %s (ok)\n", acct, sch,
+		    list);
+	return miss;
+}
+
+/* This connection's account ("name@host"), schema and grants on it (g),
+ * and whether it is the batch procedures' definer: 1, 0 another account
+ * is (its name into definer), -1 none is visible (not migrated yet, or
+ * this account may not see them). 0 or a DB_* code. */
+static int
+grants_read(struct db *db, struct migrate_grants *g, char *user,
+    size_t usz, char *schema, size_t ssz, char *definer, size_t dsz,
+    int *is_definer)
+{
+	struct db_res *res = NULL;
+	size_t i;
+	int rc;
+
+	memset(g, 0, sizeof(*g));
+	*is_definer = -1;
+	definer[0] = '\0';
+	if ((rc = db_exec(db, SQL_MIGRATE_WHO, NULL, 0, &res)) != 0)
+		return rc;
+	snprintf(user, usz, "%s", res->nrows > 0 && db_cell(res, 0, 0) ?
+	    db_cell(res, 0, 0) : "?");
+	snprintf(schema, ssz, "%s", res->nrows > 0 && db_cell(res, 0, 1) ?
+	    db_cell(res, 0, 1) : "");
+	db_res_free(res);
+	if ((rc = db_exec(db, SQL_MIGRATE_GRANTS, NULL, 0, &res)) != 0)
+		return rc;
+	for (i = 0; i < res->nrows; i++)
+		if (db_cell(res, i, 0) != NULL)
+			migrate_grants_add(g, db_cell(res, i, 0), schema);
+	db_res_free(res);
+	if ((rc = db_exec(db, SQL_MIGRATE_DEFINER, NULL, 0, &res)) != 0)
+		return rc;
+	for (i = 0; i < res->nrows; i++)
+		if (db_cell_int(res, i, 1) == 1)
+			*is_definer = 1;
+		else if (*is_definer != 1) {
+			*is_definer = 0;
+			snprintf(definer, dsz, "%s", db_cell(res, i, 0) ?
+			    db_cell(res, i, 0) : "?");
+		}
+	db_res_free(res);
+	return 0;
+}
+
+/* Judge this connection's privileges and print the lines, each after
+ * prefix: need, or (0) what Vigil's programs need (MIGRATE_P_RUNTIME,
+ * and MIGRATE_P_DEFINER when this account is the batch procedures'
+ * definer). 1 something lacks, 0 nothing, -1 they cannot be read (said). */
+static int
+grants_check(struct db *db, unsigned need, int verbose, const char *word,
+    const char *prefix, FILE *out)
+{
+	struct migrate_grants g;
+	char user[400], schema[256], definer[400], text[4096];
+	char *line, *nl;
+	unsigned miss;
+	int is_def;
+
+	if (grants_read(db, &g, user, sizeof(user), schema, sizeof(schema),
+	    definer, sizeof(definer), &is_def) != 0) {
+		fprintf(out, "%scannot read the database user's privileges: "
+		    "%s\n", prefix, db_error(db));
+		return -1;
+	}
+	if (need == 0)
+		need = MIGRATE_P_RUNTIME | (is_def == 1 ? MIGRATE_P_DEFINER :
+		    0);
+	miss = migrate_grants_judge(&g, need, schema, user, word, verbose,
+	    text, sizeof(text));
+	if (verbose && is_def == 0)
+		say(text, sizeof(text), "procedures: findings_batch_begin "
+		    "and findings_batch_end run with the rights of %s, who "
+		    "migrated them (it needs CREATE TEMPORARY TABLES besides; "
+		    "not checked here)\n", definer);
+	else if (verbose && is_def == 1)
+		say(text, sizeof(text), "procedures: findings_batch_begin and "
+		    "findings_batch_end run with this user's rights (it "
+		    "migrated them)\n");
+	for (line = text; *line != '\0'; line = nl + 1) {
+		if ((nl = strchr(line, '\n')) == NULL)
+			break;
+		*nl = '\0';
+		fprintf(out, "%s%s\n", prefix, line);
+	}
+	return miss != 0;
+}
+
+/* migrate_split's callback: 1 when the statement (after its comment
+ * lines) creates a procedure. */
+static int
+makes_procedure(const char *stmt, size_t len, void *arg)
+{
+	const char *end = stmt + len, *p;
+
+	(void)arg;
+	while (stmt < end && (is_space(*stmt) || (*stmt == '-' &&
+	    stmt + 1 < end && stmt[1] == '-'))) {
+		if (*stmt == '-')
+			while (stmt < end && *stmt != '\n')
+				stmt++;
+		else
+			stmt++;
+	}
+	if ((size_t)(end - stmt) < 6 || strncasecmp(stmt, "CREATE", 6) != 0)
+		return 0;
+	/* CREATE [OR REPLACE] [DEFINER = ...] PROCEDURE, before any '('. */
+	for (p = stmt + 6; p + 9 <= end && *p != '('; p++)
+		if (strncasecmp(p, "PROCEDURE", 9) == 0)
+			return 1;
+	return 0;
+}
+
 /* Read the server's settings into *s: 0 or a DB_* code. */
 static int
 server_read(struct db *db, struct migrate_server *s)
@@ -589,7 +994,7 @@ migrate_check(struct db *db, int verbose, FILE *out)
 {
 	struct migrate_server s;
 	char text[2048], *line, *nl;
-	int refused;
+	int refused, lack = 0;
 
 	if (server_read(db, &s) != 0) {
 		fprintf(out, "migrate: cannot read the server's settings: %s\n",
@@ -606,11 +1011,20 @@ migrate_check(struct db *db, int verbose, FILE *out)
 		    strncmp(line, "warning:", 8) == 0)
 			fprintf(out, "%s%s\n", verbose ? "" : "migrate: ", line);
 	}
+	/* db check: and the privileges of the user the programs connect
+	 * as (migrate judges its own user apart: migrate_run). */
+	if (verbose && (lack = grants_check(db, 0, 1, "missing", "", out)) < 0)
+		return MIGRATE_ERR;
 	if (refused) {
 		fprintf(out, "%s: the server's settings are not fit for "
 		    "Vigil (above); nothing was changed\n", verbose ? "check" :
 		    "migrate");
 		return MIGRATE_REFUSED;
+	}
+	if (lack) {
+		fprintf(out, "check: the database user lacks privileges Vigil "
+		    "needs (above)\n");
+		return MIGRATE_NOPRIV;
 	}
 	if (verbose)
 		fprintf(out, "ok\n");
@@ -703,6 +1117,43 @@ migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
 		fprintf(out, "migrate: cannot start renewing the lease\n");
 		goto out;
 	}
+	/* A migration that creates a procedure makes this user the one it
+	 * runs as (its definer): the batch procedures (0039) create
+	 * temporary tables and write the counters, and a definer without
+	 * the rights for that is only found out by every scan and import
+	 * failing afterwards. So such a user is refused before anything is
+	 * applied. */
+	for (i = 0; i < n; i++) {
+		char *text;
+
+		memcpy(version, names[i], 4);
+		version[4] = '\0';
+		if ((a = is_applied(db, version, out)) < 0)
+			goto out;
+		if (a)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if ((text = slurp(path)) == NULL) {
+			fprintf(out, "migrate: %s: cannot read\n", path);
+			goto out;
+		}
+		a = migrate_split(text, makes_procedure, NULL);
+		free(text);
+		if (a == 1)
+			break;
+	}
+	if (i < n) {
+		if ((a = grants_check(db, MIGRATE_P_DEFINER, 0, "refused",
+		    "migrate: ", out)) < 0)
+			goto out;
+		if (a) {
+			fprintf(out, "migrate: %s creates a procedure that "
+			    "would run with this user's rights; nothing was "
+			    "changed\n", names[i]);
+			rc = MIGRATE_NOPRIV;
+			goto out;
+		}
+	}
 	for (i = 0; i < n; i++) {
 		struct run_ctx ctx;
 		char *text;
@@ -762,6 +1213,10 @@ migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
 	}
 	if (applied == 0)
 		fprintf(out, "nothing to do\n");
+	/* What the programs need, if they connect as this user too: said,
+	 * not refused, since the programs may use another user (vigilctl
+	 * db check with their vigil.conf judges that one). */
+	(void)grants_check(db, 0, 0, "warning", "migrate: ", out);
 	rc = MIGRATE_OK;
 out:
 	renewer_stop(&ren);

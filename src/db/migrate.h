@@ -20,6 +20,7 @@ struct db;
 #define MIGRATE_ERR	(-1)	/* a step failed: said on out */
 #define MIGRATE_BUSY	(-2)	/* another runner held the lease throughout */
 #define MIGRATE_REFUSED	(-3)	/* the server's settings are not fit */
+#define MIGRATE_NOPRIV	(-4)	/* the database user lacks a right */
 
 /* Check the server (migrate_check), then take the migration lease
  * (waiting up to wait_s seconds for another runner to finish) and apply
@@ -29,7 +30,9 @@ struct db;
 int	 migrate_run(struct db *, const char *dir, int wait_s, FILE *out);
 /* Read the server's settings and judge them (migrate_judge): verbose
  * prints every line (vigilctl db check), otherwise only warnings and
- * refusals. MIGRATE_OK, MIGRATE_REFUSED or MIGRATE_ERR. */
+ * refusals. Verbose also judges this connection's privileges on its
+ * schema (migrate_grants_judge). MIGRATE_OK, MIGRATE_REFUSED (the
+ * settings; said first), MIGRATE_NOPRIV or MIGRATE_ERR. */
 int	 migrate_check(struct db *, int verbose, FILE *out);
 /* The migrations directory: $VIGIL_MIGRATIONS or PKGDATADIR/migrations. */
 const char *migrate_dir(void);
@@ -56,5 +59,49 @@ struct migrate_server {
  * refused (0: Vigil may run there). */
 int	 migrate_judge(const struct migrate_server *, char *out,
 	    size_t outsz);
+
+/* The privileges Vigil's programs use on their schema, as bits. */
+#define MIGRATE_P_SELECT	0x01u
+#define MIGRATE_P_INSERT	0x02u
+#define MIGRATE_P_UPDATE	0x04u
+#define MIGRATE_P_DELETE	0x08u
+#define MIGRATE_P_EXECUTE	0x10u
+#define MIGRATE_P_TMPTABLES	0x20u	/* CREATE TEMPORARY TABLES */
+#define MIGRATE_P_ROWS	(MIGRATE_P_SELECT | MIGRATE_P_INSERT | \
+	MIGRATE_P_UPDATE | MIGRATE_P_DELETE)
+/* What every program's connection needs: the rows, and the CALLs of the
+ * batch writer (findings_batch_begin/_end, migration 0039). */
+#define MIGRATE_P_RUNTIME	(MIGRATE_P_ROWS | MIGRATE_P_EXECUTE)
+/* What the user the procedures and triggers run as (their definer:
+ * whoever migrated them) needs: the rows, EXECUTE (the triggers call
+ * procedures), and temporary tables, which the batch procedures create. */
+#define MIGRATE_P_DEFINER	(MIGRATE_P_RUNTIME | MIGRATE_P_TMPTABLES)
+
+/* What SHOW GRANTS lines give on one schema. */
+struct migrate_grants {
+	unsigned	 schema;	/* on all of it: global or database
+					 * grants (a database pattern that
+					 * matches included) */
+	unsigned	 tables;	/* on some of its tables only */
+	unsigned	 procs;		/* EXECUTE on batch procedure i
+					 * (begin 1, end 2) by name */
+};
+/* Pure: add one line of SHOW GRANTS ("GRANT ... ON ... TO ...") to g,
+ * for the schema db; lines that grant nothing there (roles, PROXY, other
+ * schemas, column grants) add nothing. */
+void	 migrate_grants_add(struct migrate_grants *, const char *line,
+	    const char *db);
+/* Pure: the privileges of need that g lacks (0: none). EXECUTE held on
+ * both batch procedures by name counts as EXECUTE. */
+unsigned migrate_grants_missing(const struct migrate_grants *,
+	    unsigned need);
+/* Pure: lines saying what the account user ("name@host", as
+ * CURRENT_USER() gives it) lacks of need on db, each starting with word
+ * ("missing", "warning", "refused") and why Vigil needs it, then the
+ * GRANT statement that gives it all; with verbose, a line saying what is
+ * held when nothing lacks. Into out; returns the bits lacking. */
+unsigned migrate_grants_judge(const struct migrate_grants *, unsigned need,
+	    const char *db, const char *user, const char *word, int verbose,
+	    char *out, size_t outsz);
 
 #endif

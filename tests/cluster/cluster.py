@@ -45,7 +45,7 @@ runs the replica scenario (scenarios.REPLICA_SCENARIOS) alone.
 
 Scenarios (scenarios.SCENARIOS): writer-kill, partition, api-kill,
 scan-kill, spooler-kill, full-restart, backup-restore, migrate-race,
-read-your-writes, two-writers; --ci runs CI's short set
+read-your-writes, two-writers, batch-counts; --ci runs CI's short set
 (scenarios.CI_SCENARIOS). Probes, run only when named (scenarios.PROBES):
 none at present. --timeout bounds the whole
 test (default 2400 s, 900 with --ci). "down ROOT" also removes the

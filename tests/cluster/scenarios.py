@@ -27,6 +27,7 @@ lost, duplicate deliveries, how long clients saw errors, 5xx other than
 """
 
 import collections
+import json
 import os
 import re
 import secrets
@@ -1618,6 +1619,263 @@ def backup_restore(c, tenant, fids):
     return res
 
 
+# --- the batch writer's counters on Galera -------------------------------------
+
+# Each counter table the batch writer keeps (migration 0039) against a
+# recount of the findings, every tenant at once: (what, kept, recount),
+# both ordered alike. test_batchcounts (tests/integration) checks the same
+# per tenant on one server.
+BATCH_RECOUNTS = [
+    ("finding_counts",
+     "SELECT tenant_id, state, severity, category, subscription_id, "
+     "environment, n FROM vigil.finding_counts WHERE n <> 0 "
+     "ORDER BY 1, 2, 3, 4, 5, 6",
+     "SELECT tenant_id, state, severity, category, subscription_id, "
+     "environment, COUNT(*) FROM vigil.findings GROUP BY 1, 2, 3, 4, 5, 6 "
+     "ORDER BY 1, 2, 3, 4, 5, 6"),
+    ("finding_resources",
+     "SELECT tenant_id, HEX(resource_hash), n FROM vigil.finding_resources "
+     "ORDER BY 1, 2",
+     "SELECT tenant_id, HEX(UNHEX(SHA2(resource_id, 256))), COUNT(*) FROM "
+     "vigil.findings WHERE state = 'open' GROUP BY 1, 2 ORDER BY 1, 2"),
+    ("finding_due_counts",
+     "SELECT tenant_id, due_day, severity, n FROM vigil.finding_due_counts "
+     "WHERE n <> 0 ORDER BY 1, 2, 3",
+     "SELECT tenant_id, DATE(due_at), severity, COUNT(*) FROM vigil.findings "
+     "WHERE due_at IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
+    ("finding_rule_counts",
+     "SELECT tenant_id, rule_id, state, n FROM vigil.finding_rule_counts "
+     "WHERE n <> 0 ORDER BY 1, 2, 3",
+     "SELECT tenant_id, rule_id, state, COUNT(*) FROM vigil.findings "
+     "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
+    ("finding_tenant_counts",
+     "SELECT tenant_id, SUM(open_resources) FROM vigil.finding_tenant_counts"
+     " GROUP BY 1 HAVING SUM(open_resources) <> 0 ORDER BY 1",
+     "SELECT tenant_id, COUNT(DISTINCT resource_id) FROM vigil.findings "
+     "WHERE state = 'open' GROUP BY 1 ORDER BY 1"),
+    ("finding_tags",
+     "SELECT g.tenant_id, g.tag_key, g.tag_value, f.id FROM "
+     "vigil.finding_tags g JOIN vigil.findings f ON f.seq = g.finding_seq "
+     "AND f.tenant_id = g.tenant_id ORDER BY 1, 2, 3, 4",
+     "SELECT f.tenant_id, k.k, v.v, f.id FROM vigil.findings f "
+     "JOIN JSON_TABLE(JSON_KEYS(f.tags), '$[*]' COLUMNS "
+     "(n FOR ORDINALITY, k VARCHAR(256) PATH '$')) k "
+     "JOIN JSON_TABLE(f.tags, '$.*' COLUMNS (n FOR ORDINALITY, "
+     "v VARCHAR(256) PATH '$')) v USING (n) ORDER BY 1, 2, 3, 4"),
+    ("finding_tags of no finding",
+     "SELECT COUNT(*) FROM vigil.finding_tags g LEFT JOIN vigil.findings f "
+     "ON f.seq = g.finding_seq WHERE f.seq IS NULL OR "
+     "f.tenant_id <> g.tenant_id",
+     "SELECT 0"),
+    ("finding_daily",
+     "SELECT tenant_id, day, SUM(resolved) FROM vigil.finding_daily "
+     "WHERE resolved <> 0 GROUP BY 1, 2 ORDER BY 1, 2",
+     "SELECT tenant_id, DATE(at), COUNT(*) FROM vigil.finding_history "
+     "WHERE action = 'resolved' GROUP BY 1, 2 ORDER BY 1, 2"),
+]
+
+
+def batch_recount(c, node, tamper=None):
+    """The counter tables that differ from a recount on node (read with
+    wsrep_sync_wait): {table: (rows kept, rows recounted, first
+    difference)}, and how many rows were compared. tamper: a statement
+    run before reading the kept rows in a transaction rolled back after
+    (the check's own check: a counter moved must show)."""
+    bad, rows = {}, 0
+    for name, kept_sql, count_sql in BATCH_RECOUNTS:
+        if tamper:
+            kept = c.rows(node, SYNC + "START TRANSACTION; " + tamper +
+                          "; " + kept_sql + "; ROLLBACK")
+        else:
+            kept = c.rows(node, SYNC + kept_sql)
+        count = c.rows(node, SYNC + count_sql)
+        rows += len(count)
+        if kept != count:
+            diff = next((i for i, (a, b) in enumerate(zip(kept, count))
+                         if a != b), min(len(kept), len(count)))
+            bad[name] = (len(kept), len(count),
+                         (kept[diff:diff + 1], count[diff:diff + 1]))
+    return bad, rows
+
+
+def write_resources(d, tpls, first, n, changed=False):
+    """Inventory pages of resources first..first+n-1 cloned from the
+    samples (bench/scan.py's clone): two estates of one tenant with
+    resources of their own. changed: every 10th gone (its findings
+    resolved), every 10th from the 5th with another environment tag
+    (findings moved to another counter key)."""
+    import scan as benchscan
+    for f in os.listdir(d):
+        os.unlink(os.path.join(d, f))
+    page = []
+    for i in range(first, first + n):
+        if changed and i % 10 == 0:
+            continue
+        env = "CHANGED" if changed and i % 10 == 5 else None
+        page.append(benchscan.clone(tpls[i % len(tpls)], i, env))
+        if len(page) == benchscan.PAGE:
+            benchscan.flush(d, i, page)
+            page = []
+    if page:
+        benchscan.flush(d, first + n, page)
+
+
+def batch_counts(c, tenant, fids):
+    """The batch writer's counters (migration 0039: the session variable
+    @vigil_batch, MEMORY temporary tables, findings_batch_begin/_end) on
+    Galera, with two nodes taking batches of one tenant at once: two
+    estates scanned at the same time, one through HAProxy (db1) and one
+    straight to db2, first scans and then rescans that resolve and move
+    findings, crossed over; an import straight to db2 during a rescan
+    through db1, and a full reimport through HAProxy. Batches of two
+    nodes move the same counter rows, so Galera aborts one of two
+    conflicting commits and the writer replays its batch (db_tx_run) on a
+    fresh frame. Then on every node each counter table must equal a
+    recount of the findings, for every tenant (the smoke tenant's, which
+    the earlier load's API actions counted through the triggers,
+    included)."""
+    res = Result("batch-counts")
+    t = Tenant(c, "batchcounts")
+    sys.path.insert(0, os.path.join(c.srcdir, "bench"))
+    import scan as benchscan
+    tpls = benchscan.templates(c.srcdir)
+    n = 300
+    invs, integs = [], []
+    for i, name in enumerate(("a", "b")):
+        inv = os.path.join(c.root, "batch-estate-" + name)
+        os.makedirs(inv, exist_ok=True)
+        write_resources(inv, tpls, i * n, n)
+        invs.append(inv)
+        integs.append(c.ctl.vigilctl(
+            "integration", "add-inventory", "--tenant", t.name, "--name",
+            "batch estate " + name, "--path", inv).stdout.strip())
+    # Through HAProxy (the writer, db1) from scan1; straight to db2 from
+    # scan2.
+    via = {"db1": (c.conf("scan1"), "scan1"),
+           "db2": (c.write_conf(os.path.join(c.hostdir("scan2"),
+                                             "vigil-db2.conf"),
+                                db_host=cl.addr("db2")), "scan2")}
+
+    def start(node, *args, binary=None):
+        conf, host = via[node]
+        return subprocess.Popen(
+            ["ip", "netns", "exec", cl.ns(host),
+             binary or c.ctl.vigil_scan_bin, "-c", conf, *args],
+            env=c.ctl.env(), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def scan(node, integ):
+        return start(node, "--once", "--integration", integ)
+
+    said = []
+
+    def finish(label, procs):
+        for what, p in procs:
+            try:
+                out, err = p.communicate(timeout=600)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                out, err = p.communicate()
+            said.append(out + err)
+            res.rows["%s: %s" % (label, what)] = "exit %d" % p.returncode
+            if p.returncode != 0:
+                res.fail("%s: %s exited %d: %s" % (
+                    label, what, p.returncode, (out + err).strip()[-1500:]))
+
+    # The scanner hosts' --due loops scan an integration never scanned at
+    # once (through HAProxy): the first scans are theirs; after them the
+    # integrations are not due for an hour, and the rescans below are
+    # this scenario's alone.
+    t0 = time.monotonic()
+    ids = ", ".join("'%s'" % i for i in integs)
+    done = until(lambda: int(c.rows("db1", SYNC + (
+        "SELECT COUNT(DISTINCT integration_id) FROM vigil.scans WHERE "
+        "integration_id IN (%s) AND status = 'completed'" % ids))[0][0]) ==
+        2, 300, 1)
+    res.rows["first scans, by the scanner hosts (s)"] = round(
+        time.monotonic() - t0, 1)
+    check(done, "the scanner hosts did not scan the two estates within "
+          "300 s")
+    for i, inv in enumerate(invs):
+        write_resources(inv, tpls, i * n, n, changed=True)
+    finish("rescans at once", [
+        ("estate a through db2", scan("db2", integs[0])),
+        ("estate b through db1", scan("db1", integs[1]))])
+
+    # Imports, the other batch writer: one straight to db2 while estate a
+    # is rescanned back to its first inventory (findings reopened, moved
+    # back) through db1; then a full reimport without a fifth of them
+    # (resolved) through HAProxy while estate b goes back through db2.
+    entries = [{
+        "rule_id": "imp-%d" % (i % 7), "provider": "azure",
+        "resource_id": "/subscriptions/sub-%d/resourceGroups/rg/providers/"
+                       "Microsoft.Network/networkSecurityGroups/imp-%d" % (
+                           i % 3, i),
+        "title": "Imported %d" % i,
+        "severity": ("critical", "high", "medium", "low")[i % 4],
+        "category": "network", "description": "Imported.",
+        "recommendation": "Fix it.", "subscription_id": "sub-%d" % (i % 3),
+        "environment": ("PROD", "DEV")[i % 2], "layer": "infrastructure",
+        "framework": "CIS Azure 6.1", "evidence": {"n": i},
+        "tags": {"team": "t%d" % (i % 3)}} for i in range(600)]
+    paths = []
+    for k, es in enumerate((entries, [e for i, e in enumerate(entries)
+                                      if i % 5])):
+        path = os.path.join(c.root, "batch-import-%d.json" % k)
+        with open(path, "w") as f:
+            json.dump({"findings": es}, f)
+        os.chmod(path, 0o644)
+        paths.append(path)
+    for i, inv in enumerate(invs):
+        write_resources(inv, tpls, i * n, n)
+    finish("an import and a rescan at once", [
+        ("import of 600 through db2", start(
+            "db2", "findings", "import", "--tenant", t.name, paths[0],
+            binary=c.ctl.vigilctl_bin)),
+        ("estate a through db1", scan("db1", integs[0]))])
+    finish("a full reimport and a rescan at once", [
+        ("reimport of 480 through db1", start(
+            "db1", "findings", "import", "--tenant", t.name, paths[1],
+            binary=c.ctl.vigilctl_bin)),
+        ("estate b through db2", scan("db2", integs[1]))])
+    res.rows["scans and imports (s)"] = round(time.monotonic() - t0, 1)
+
+    counts = {}
+    for node in cl.DB_NODES:
+        counts[node] = c.rows(node, SYNC + (
+            "SELECT state, COUNT(*) FROM vigil.findings WHERE tenant_id = "
+            "'%s' GROUP BY 1 ORDER BY 1" % t.id))
+    res.rows["findings by state per node"] = {
+        k: " ".join("%s=%s" % tuple(r) for r in v) for k, v in
+        counts.items()}
+    if len({str(v) for v in counts.values()}) != 1:
+        res.fail("the nodes disagree on the findings: %s" % counts)
+    # Certification failures (1213) the writers met and replayed: how
+    # often the frame was rebuilt on a new attempt (none is no failure).
+    res.rows["certification failures logged (1213)"] = sum(
+        s.count("Deadlock found") for s in said)
+    for node in cl.DB_NODES:
+        bad, rows = batch_recount(c, node)
+        res.rows["counter tables unlike a recount on " + node] = \
+            "%s (%d rows compared)" % (", ".join(sorted(bad)) or "none",
+                                       rows)
+        for name, (nk, nc, first) in sorted(bad.items()):
+            res.fail("%s on %s: %d rows kept, %d recounted; first "
+                     "difference %s" % (name, node, nk, nc, first))
+    # The check can fail: one counter moved by one, and one tag row gone,
+    # in a transaction rolled back, are seen.
+    bad, _ = batch_recount(c, "db3", tamper=(
+        "UPDATE vigil.finding_counts SET n = n + 1 WHERE tenant_id = '%s' "
+        "AND n > 0 LIMIT 1; DELETE FROM vigil.finding_tags WHERE "
+        "tenant_id = '%s' LIMIT 1" % (t.id, t.id)))
+    res.rows["the check, with a counter and a tag row tampered with"] = \
+        ", ".join(sorted(bad)) or "none"
+    if sorted(bad) != ["finding_counts", "finding_tags"]:
+        res.fail("a counter moved by one and a tag row deleted were not "
+                 "both seen (only %s)" % sorted(bad))
+    return res
+
+
 def haproxy_ups(c):
     """How many times HAProxy has logged db1 coming (back) up."""
     try:
@@ -1633,11 +1891,14 @@ SCENARIOS = {"writer-kill": writer_kill, "partition": partition,
              "backup-restore": backup_restore,
              "migrate-race": migrate_race,
              "read-your-writes": read_your_writes,
-             "two-writers": two_writers}
+             "two-writers": two_writers,
+             "batch-counts": batch_counts}
 # What CI runs (cluster.py test --ci): the smoke test and these, within
 # CI's budget of about 15 minutes with the build; the rest is behind
-# "./dev cluster test" (every scenario).
-CI_SCENARIOS = ["writer-kill", "scan-kill", "spooler-kill", "full-restart"]
+# "./dev cluster test" (every scenario). batch-counts (about 10 s) goes
+# last: its recount then also covers the batches the kills cut short.
+CI_SCENARIOS = ["writer-kill", "scan-kill", "spooler-kill", "full-restart",
+                "batch-counts"]
 # The scenario of the other topology (cluster.py test --topology replica),
 # run instead of the smoke test and the Galera scenarios.
 REPLICA_SCENARIOS = {"replica": replica_converges}

@@ -11,8 +11,8 @@ test_attachments.py, test_metadata.py, test_observables.py,
 test_imports.py, test_mutes.py, test_cases.py, test_compliance.py,
 test_sla.py, test_reports.py, test_channels.py, test_galera.py,
 test_web.py, test_ops.py, test_txn.py, test_contract.py, test_metrics.py,
-test_secrets.py and test_backup.py against it, checks that the stack
-survived and that no sanitizer reported anything, and stops
+test_secrets.py, test_backup.py and test_grants.py against it, checks
+that the stack survived and that no sanitizer reported anything, and stops
 everything by pid. Exit 0 pass, 1 fail, 99 hard error (the stack would not
 start).
 
@@ -150,6 +150,7 @@ def main():
     import test_metrics
     import test_secrets
     import test_backup
+    import test_grants
 
     srcdir = os.environ.get("VIGIL_SRCDIR") or os.path.dirname(
         os.path.dirname(HERE))
@@ -202,7 +203,7 @@ def main():
                    test_sla, test_reports, test_channels, test_galera,
                    test_web, test_ops, test_txn,
                    test_contract, test_metrics, test_secrets,
-                   test_backup)
+                   test_backup, test_grants)
         for mod in modules:
             mod.STACK = st
             mod.WORKERS = WORKERS

@@ -117,6 +117,104 @@ START_TEST(test_migrate_judge)
 }
 END_TEST
 
+/* What vigilctl db check reads of SHOW GRANTS, and says of a user that
+ * lacks a privilege: the privilege by name, why, and the GRANT that gives
+ * it. ALL PRIVILEGES on the schema, on *.* or on a pattern that matches
+ * it lacks nothing; EXECUTE by name on both batch procedures counts. */
+START_TEST(test_migrate_grants)
+{
+	struct migrate_grants g;
+	char out[4096];
+	unsigned m;
+
+	/* The README's minimal grant: nothing lacks. */
+	memset(&g, 0, sizeof(g));
+	migrate_grants_add(&g, "GRANT USAGE ON *.* TO `vigil`@`localhost` "
+	    "IDENTIFIED BY PASSWORD '*ABC'", "vigil");
+	migrate_grants_add(&g, "GRANT SELECT, INSERT, UPDATE, DELETE, "
+	    "EXECUTE ON `vigil`.* TO `vigil`@`localhost`", "vigil");
+	ck_assert_uint_eq(migrate_grants_missing(&g, MIGRATE_P_RUNTIME), 0);
+	ck_assert_uint_eq(migrate_grants_judge(&g, MIGRATE_P_RUNTIME, "vigil",
+	    "vigil@localhost", "missing", 1, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "privileges: 'vigil'@'localhost' on `vigil`: "
+	    "SELECT, INSERT, UPDATE, DELETE, EXECUTE (ok)\n");
+	/* ... but the definer of the procedures needs temporary tables. */
+	ck_assert_uint_eq(migrate_grants_missing(&g, MIGRATE_P_DEFINER),
+	    MIGRATE_P_TMPTABLES);
+
+	/* Without EXECUTE: named, with the statement that fixes it. */
+	memset(&g, 0, sizeof(g));
+	migrate_grants_add(&g, "GRANT SELECT, INSERT, UPDATE, DELETE ON "
+	    "`vigil`.* TO `vigil`@`%`", "vigil");
+	m = migrate_grants_judge(&g, MIGRATE_P_RUNTIME, "vigil", "vigil@%",
+	    "missing", 1, out, sizeof(out));
+	ck_assert_uint_eq(m, MIGRATE_P_EXECUTE);
+	ck_assert_ptr_nonnull(strstr(out, "missing: 'vigil'@'%' has no "
+	    "EXECUTE on `vigil`: the scanner's and importer's batches CALL "
+	    "findings_batch_begin"));
+	ck_assert_ptr_nonnull(strstr(out, "missing: to fix, as an "
+	    "administrator: GRANT EXECUTE ON `vigil`.* TO 'vigil'@'%'\n"));
+	/* EXECUTE on the two procedures by name (what creating them gives
+	 * their creator) is enough; on one of them is not. */
+	migrate_grants_add(&g, "GRANT EXECUTE, ALTER ROUTINE ON PROCEDURE "
+	    "`vigil`.`findings_batch_begin` TO `vigil`@`%`", "vigil");
+	ck_assert_uint_eq(migrate_grants_missing(&g, MIGRATE_P_RUNTIME),
+	    MIGRATE_P_EXECUTE);
+	migrate_grants_add(&g, "GRANT EXECUTE, ALTER ROUTINE ON PROCEDURE "
+	    "`vigil`.`findings_batch_end` TO `vigil`@`%`", "vigil");
+	ck_assert_uint_eq(migrate_grants_missing(&g, MIGRATE_P_RUNTIME), 0);
+
+	/* GRANT ALL, on the schema, on everything, or on a pattern. */
+	memset(&g, 0, sizeof(g));
+	migrate_grants_add(&g, "GRANT ALL PRIVILEGES ON `vigil`.* TO "
+	    "`vigil`@`localhost`", "vigil");
+	ck_assert_uint_eq(migrate_grants_missing(&g, MIGRATE_P_RUNTIME |
+	    MIGRATE_P_DEFINER), 0);
+	memset(&g, 0, sizeof(g));
+	migrate_grants_add(&g, "GRANT ALL PRIVILEGES ON *.* TO `root`@"
+	    "`localhost` WITH GRANT OPTION", "vigil");
+	ck_assert_uint_eq(migrate_grants_missing(&g, MIGRATE_P_RUNTIME |
+	    MIGRATE_P_DEFINER), 0);
+	memset(&g, 0, sizeof(g));
+	migrate_grants_add(&g, "GRANT ALL PRIVILEGES ON `vig%`.* TO `v`@`h`",
+	    "vigil");
+	migrate_grants_add(&g, "GRANT SELECT ON `vigil\\_2`.* TO `v`@`h`",
+	    "vigil");
+	ck_assert_uint_eq(g.schema & MIGRATE_P_EXECUTE, MIGRATE_P_EXECUTE);
+	memset(&g, 0, sizeof(g));
+	migrate_grants_add(&g, "GRANT ALL PRIVILEGES ON `vigil\\_2`.* TO "
+	    "`v`@`h`", "vigilx2");
+	migrate_grants_add(&g, "GRANT ALL PRIVILEGES ON `other`.* TO "
+	    "`v`@`h`", "vigil");
+	ck_assert_uint_eq(g.schema, 0);
+
+	/* What grants nothing on the schema adds nothing: a role, PROXY,
+	 * column and table grants (counted apart), another schema's
+	 * procedure, a function. */
+	memset(&g, 0, sizeof(g));
+	migrate_grants_add(&g, "GRANT `vigil_rw` TO `vigil`@`localhost`",
+	    "vigil");
+	migrate_grants_add(&g, "GRANT PROXY ON ''@'%' TO 'root'@'localhost' "
+	    "WITH GRANT OPTION", "vigil");
+	migrate_grants_add(&g, "GRANT SELECT (`id`, `name`), INSERT ON "
+	    "`vigil`.`tenants` TO `v`@`h`", "vigil");
+	migrate_grants_add(&g, "GRANT EXECUTE ON PROCEDURE `other`."
+	    "`findings_batch_begin` TO `v`@`h`", "vigil");
+	migrate_grants_add(&g, "GRANT EXECUTE ON FUNCTION `vigil`.`f` TO "
+	    "`v`@`h`", "vigil");
+	ck_assert_uint_eq(g.schema, 0);
+	ck_assert_uint_eq(g.procs, 0);
+	ck_assert_uint_eq(g.tables, MIGRATE_P_INSERT);
+	m = migrate_grants_judge(&g, MIGRATE_P_RUNTIME, "vigil",
+	    "o'brien@localhost", "missing", 0, out, sizeof(out));
+	ck_assert_uint_eq(m, MIGRATE_P_RUNTIME);
+	ck_assert_ptr_nonnull(strstr(out, "missing: (INSERT is granted on "
+	    "some of its tables only)\n"));
+	ck_assert_ptr_nonnull(strstr(out, "GRANT SELECT, INSERT, UPDATE, "
+	    "DELETE, EXECUTE ON `vigil`.* TO 'o''brien'@'localhost'\n"));
+}
+END_TEST
+
 /* A cell copied for a row struct: NULL stays NULL, out of range is
  * NULL, neither counts as out of memory. */
 START_TEST(test_db_cell_dup)
@@ -166,6 +264,7 @@ db_suite(void)
 
 	tcase_add_test(tc, test_db_error_code);
 	tcase_add_test(tc, test_migrate_judge);
+	tcase_add_test(tc, test_migrate_grants);
 	tcase_add_test(tc, test_db_cell_dup);
 	tcase_add_test(tc, test_migrate_is_file);
 	suite_add_tcase(s, tc);
