@@ -2112,6 +2112,26 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SET @vigil_defer = NULL, @vigil_nocase = NULL, "
 	    "@vigil_deferred_events = 0, @vigil_deferred_audit = 0, "
 	    "@vigil_deferred_heads = 0",
+	/* Before the batch's upsert: the tenant's policy for
+	 * findings_sla_insert (0046_batch_sla_policy.sql), each severity's
+	 * days and the warning lead, 0034's defaults where it has none
+	 * (tenant_id seven times); after it, the tenant cleared, so that no
+	 * other insert of the session takes them. */
+	[SQL_BATCH_SLA_BEGIN] =
+	    "SET @vigil_sla_critical = COALESCE((SELECT critical_days "
+	    "FROM sla_policies WHERE tenant_id = ?), 7), "
+	    "@vigil_sla_high = COALESCE((SELECT high_days "
+	    "FROM sla_policies WHERE tenant_id = ?), 30), "
+	    "@vigil_sla_medium = COALESCE((SELECT medium_days "
+	    "FROM sla_policies WHERE tenant_id = ?), 90), "
+	    "@vigil_sla_low = COALESCE((SELECT low_days "
+	    "FROM sla_policies WHERE tenant_id = ?), 180), "
+	    "@vigil_sla_info = COALESCE((SELECT info_days "
+	    "FROM sla_policies WHERE tenant_id = ?), 0), "
+	    "@vigil_sla_warning = COALESCE((SELECT warning_days "
+	    "FROM sla_policies WHERE tenant_id = ?), 3), "
+	    "@vigil_sla = ?",
+	[SQL_BATCH_SLA_END] = "SET @vigil_sla = NULL",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */

@@ -456,6 +456,10 @@ enum db_stmt {
 	SQL_AUDIT_COUNT_DEFERRED,
 	SQL_AUDIT_HEAD_DEFERRED,
 	SQL_BATCH_DEFER_END,
+	/* the tenant's SLA policy handed to findings_sla_insert once per
+	 * batch (findings.c batch_write, migration 0046) */
+	SQL_BATCH_SLA_BEGIN,
+	SQL_BATCH_SLA_END,
 	SQL__COUNT
 };
 

@@ -1957,7 +1957,7 @@ batch_write(struct batch *b)
 	struct vals up;
 	struct db_val seen[3 + DB_MANY], ids[1 + DB_MANY];
 	size_t i, nup = 0, nseen = 0;
-	int rc = DB_ERR, framed = 0, deferred = 0;
+	int rc = DB_ERR, framed = 0, deferred = 0, sla = 0;
 
 	memset(&up, 0, sizeof(up));
 	for (i = 0; i < b->nslots; i++) {
@@ -2023,9 +2023,27 @@ batch_write(struct batch *b)
 		    NELEM(ids), NULL)) != 0)
 			goto out;
 	}
+	/* findings_sla_insert takes the tenant's policy from the session
+	 * instead of reading it for each row (0046). */
+	if (nup > 0) {
+		struct db_val t[7];
+
+		for (i = 0; i < NELEM(t); i++)
+			t[i] = DB_STR(b->tenant_id);
+		sla = 1;
+		if ((rc = db_exec(b->db, SQL_BATCH_SLA_BEGIN, t, NELEM(t),
+		    NULL)) != 0)
+			goto out;
+	}
 	if ((rc = db_exec_rows(b->db, SQL_FINDING_UPSERT_64, up.v, UP_NCOLS,
 	    nup)) != 0)
 		goto out;
+	if (sla) {
+		sla = 0;
+		if ((rc = db_exec(b->db, SQL_BATCH_SLA_END, NULL, 0,
+		    NULL)) != 0)
+			goto out;
+	}
 	if (framed) {
 		if ((rc = db_exec(b->db, SQL_FINDING_BATCH_NEW, ids,
 		    NELEM(ids), NULL)) != 0 ||
@@ -2073,12 +2091,14 @@ batch_write(struct batch *b)
 		goto out;
 out:
 	/* Failed between begin and end: the transaction is rolled back, but
-	 * @vigil_batch and @vigil_defer are the session's, and the
+	 * @vigil_batch, @vigil_sla and @vigil_defer are the session's, and the
 	 * connection serves on (the next batch, the scan's other writes):
 	 * the triggers must count again. A connection that is gone takes the
 	 * variables with it. */
 	if (framed)
 		(void)db_exec(b->db, SQL_FINDING_BATCH_CLEAR, NULL, 0, NULL);
+	if (sla)
+		(void)db_exec(b->db, SQL_BATCH_SLA_END, NULL, 0, NULL);
 	if (deferred)
 		(void)db_exec(b->db, SQL_BATCH_DEFER_END, NULL, 0, NULL);
 	free(up.v);
