@@ -35,6 +35,11 @@ def setUpModule():
         raise unittest.SkipTest("no stack: run tests/integration/run.py")
     tb.STACK = STACK
     tb.setUpModule()
+    # The triggers as vigilctl migrate leaves them: modules before this
+    # one run older migrations again (test_counts' backfills re-run 0015,
+    # whose triggers count every row themselves).
+    for name in ("0045_batch_rows_deferred.sql", "0046_batch_sla_policy.sql"):
+        STACK.sql(migration(name), database="vigil")
 
 
 def tearDownModule():
@@ -73,9 +78,8 @@ DEFAULT_DAYS = {"critical": 7, "high": 30, "medium": 90, "low": 180,
                 "info": 0}
 
 
-def mig_0045():
-    with open(os.path.join(STACK.srcdir, "db", "migrations",
-                           "0045_batch_rows_deferred.sql")) as f:
+def migration(name):
+    with open(os.path.join(STACK.srcdir, "db", "migrations", name)) as f:
         return f.read()
 
 
