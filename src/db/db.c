@@ -2091,6 +2091,66 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND ROUTINE_TYPE = 'PROCEDURE' AND ROUTINE_NAME IN "
 	    "('findings_batch_begin', 'findings_batch_end') "
 	    "ORDER BY ROUTINE_NAME",
+	/* The batch writer's history, events and audit entries, whose
+	 * insert triggers defer to it (0045_batch_rows_deferred.sql): whether
+	 * any of the batch's findings (tenant_id, DB_MANY ids) is on a case,
+	 * share-locking the links it reads as the history trigger's INSERT
+	 * ... SELECT does; the tenant whose rows the triggers tally instead of
+	 * counting (and, or NULL, whose history needs no case look-up), the
+	 * tallies at 0; a type's events (tenant, type, n) and an action's
+	 * entries (tenant, action, n) counted, and the chain's head moved to
+	 * the last entry (tenant, seq, hash), each only when the trigger
+	 * tallied (a schema before 0045 counted and moved them itself); the
+	 * variables cleared. */
+	[SQL_BATCH_CASE_LINKED] =
+	    "SELECT 1 FROM case_findings WHERE tenant_id = ? "
+	    "AND finding_id IN (" X256("?") ") LIMIT 1 LOCK IN SHARE MODE",
+	[SQL_BATCH_DEFER_BEGIN] =
+	    "SET @vigil_defer = ?, @vigil_nocase = ?, "
+	    "@vigil_deferred_events = 0, @vigil_deferred_audit = 0, "
+	    "@vigil_deferred_heads = 0",
+	[SQL_BATCH_EVENT_COUNT] =
+	    "INSERT INTO list_counts (tenant_id, list, k, n) "
+	    "SELECT ?, 'events', ?, ? FROM DUAL "
+	    "WHERE @vigil_deferred_events > 0 "
+	    "ON DUPLICATE KEY UPDATE n = n + VALUES(n)",
+	[SQL_AUDIT_COUNT_DEFERRED] =
+	    "INSERT INTO list_counts (tenant_id, list, k, n) "
+	    "SELECT ?, 'audit', ?, ? FROM DUAL "
+	    "WHERE @vigil_deferred_audit > 0 "
+	    "ON DUPLICATE KEY UPDATE n = n + VALUES(n)",
+	/* As audit_head_insert (0018): only ever forward; hash is decided
+	 * on the old seq (assignments run left to right). */
+	[SQL_AUDIT_HEAD_DEFERRED] =
+	    "INSERT INTO audit_heads (tenant_id, seq, hash) "
+	    "SELECT ?, ?, ? FROM DUAL WHERE @vigil_deferred_heads > 0 "
+	    "ON DUPLICATE KEY UPDATE "
+	    "hash = IF(VALUES(seq) > seq, VALUES(hash), hash), "
+	    "seq = GREATEST(seq, VALUES(seq))",
+	[SQL_BATCH_DEFER_END] =
+	    "SET @vigil_defer = NULL, @vigil_nocase = NULL, "
+	    "@vigil_deferred_events = 0, @vigil_deferred_audit = 0, "
+	    "@vigil_deferred_heads = 0",
+	/* Before the batch's upsert: the tenant's policy for
+	 * findings_sla_insert (0046_batch_sla_policy.sql), each severity's
+	 * days and the warning lead, 0034's defaults where it has none
+	 * (tenant_id seven times); after it, the tenant cleared, so that no
+	 * other insert of the session takes them. */
+	[SQL_BATCH_SLA_BEGIN] =
+	    "SET @vigil_sla_critical = COALESCE((SELECT critical_days "
+	    "FROM sla_policies WHERE tenant_id = ?), 7), "
+	    "@vigil_sla_high = COALESCE((SELECT high_days "
+	    "FROM sla_policies WHERE tenant_id = ?), 30), "
+	    "@vigil_sla_medium = COALESCE((SELECT medium_days "
+	    "FROM sla_policies WHERE tenant_id = ?), 90), "
+	    "@vigil_sla_low = COALESCE((SELECT low_days "
+	    "FROM sla_policies WHERE tenant_id = ?), 180), "
+	    "@vigil_sla_info = COALESCE((SELECT info_days "
+	    "FROM sla_policies WHERE tenant_id = ?), 0), "
+	    "@vigil_sla_warning = COALESCE((SELECT warning_days "
+	    "FROM sla_policies WHERE tenant_id = ?), 3), "
+	    "@vigil_sla = ?",
+	[SQL_BATCH_SLA_END] = "SET @vigil_sla = NULL",
 };
 
 #define DB_MAX_PARAMS  4096	/* a 64-row upsert takes 2,240 (35 columns) */
@@ -2118,6 +2178,9 @@ struct db {
 	size_t			 ntx_used;
 	/* A result broke off by an error: the connection is dropped. */
 	int			 desync;
+	/* The probes db_schema_has found applied on this connection. */
+	unsigned short		 schema_has[8];
+	size_t			 nschema_has;
 #ifdef VIGIL_DEBUG
 	/* Commits db_tx_run refuses per transaction (test hook). */
 	int			 debug_conflicts;
@@ -2197,6 +2260,27 @@ db_disconnect(struct db *db)
 	db->my = NULL;
 	db->in_tx = 0;
 	db->desync = 0;
+	db->nschema_has = 0;
+}
+
+int
+db_schema_has(struct db *db, enum db_stmt probe)
+{
+	struct db_res *res = NULL;
+	size_t i;
+	int rc, has;
+
+	for (i = 0; i < db->nschema_has; i++)
+		if (db->schema_has[i] == probe)
+			return 1;
+	if ((rc = db_exec(db, probe, NULL, 0, &res)) != 0)
+		return rc;
+	has = res->nrows > 0;
+	db_res_free(res);
+	/* Past the array's few probes: asked each time. */
+	if (has && db->nschema_has < NELEM(db->schema_has))
+		db->schema_has[db->nschema_has++] = (unsigned short)probe;
+	return has;
 }
 
 void

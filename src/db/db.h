@@ -451,6 +451,19 @@ enum db_stmt {
 	SQL_MIGRATE_GRANTS,
 	SQL_MIGRATE_WHO,
 	SQL_MIGRATE_DEFINER,
+	/* the batch writer's events, audit entries and history counted,
+	 * chained and put on case timelines once per batch (findings.c
+	 * batch_write, audit.c audit_append_many, migration 0045) */
+	SQL_BATCH_CASE_LINKED,
+	SQL_BATCH_DEFER_BEGIN,
+	SQL_BATCH_EVENT_COUNT,
+	SQL_AUDIT_COUNT_DEFERRED,
+	SQL_AUDIT_HEAD_DEFERRED,
+	SQL_BATCH_DEFER_END,
+	/* the tenant's SLA policy handed to findings_sla_insert once per
+	 * batch (findings.c batch_write, migration 0046) */
+	SQL_BATCH_SLA_BEGIN,
+	SQL_BATCH_SLA_END,
 	SQL__COUNT
 };
 
@@ -574,6 +587,13 @@ int	 db_debug_conflicts(struct db *, int n);
 #endif
 int	 db_commit(struct db *);
 int	 db_rollback(struct db *);
+/* 1 when probe, a statement without parameters that reads
+ * schema_migrations (e.g. SQL_FINDING_BATCH_SCHEMA), returns a row: the
+ * migration is applied. A migration is never taken back, so a 1 is kept
+ * for the connection and not asked again until it is made anew; a 0 is
+ * asked again at each call (a migration may run meanwhile). 1, 0 or a
+ * DB_* code. */
+int	 db_schema_has(struct db *, enum db_stmt probe);
 /* The raw connection for the migration runner only. */
 void	*db_mysql(struct db *);
 /* The configuration the handle was made with. */

@@ -171,6 +171,18 @@ audit_append_head(struct db *db, const char *tenant_id,
 /* The columns of SQL_AUDIT_INSERT_* (as SQL_AUDIT_INSERT). */
 #define AUDIT_NCOLS 10
 
+/* The chain's head moved to (seq, hash), the last entry just inserted,
+ * when audit_head_insert deferred that to the writer (0045: the caller
+ * set @vigil_defer); otherwise the trigger moved it and this changes
+ * nothing. */
+static int
+deferred_head(struct db *db, const char *tenant_id, long long seq,
+    const char *hash)
+{
+	return db_exec(db, SQL_AUDIT_HEAD_DEFERRED, (struct db_val[]){
+	    DB_STR(tenant_id), DB_INT(seq), DB_STR(hash) }, 3, NULL);
+}
+
 int
 audit_append_many(struct db *db, const char *tenant_id,
     const struct audit_entry *e, size_t n)
@@ -222,7 +234,24 @@ audit_append_many(struct db *db, const char *tenant_id,
 		r[9] = DB_STR(hash[i]);
 		prev = hash[i];
 	}
-	rc = db_exec_rows(db, SQL_AUDIT_INSERT_64, p, AUDIT_NCOLS, n);
+	if ((rc = db_exec_rows(db, SQL_AUDIT_INSERT_64, p, AUDIT_NCOLS,
+	    n)) != 0 ||
+	    (rc = deferred_head(db, tenant_id, seq - 1, hash[n - 1])) != 0)
+		goto out;
+	/* Per action, once each (a batch has few). */
+	for (i = 0; i < n && rc == 0; i++) {
+		size_t j, k = 0;
+
+		for (j = 0; j < i && strcmp(e[j].action, e[i].action) != 0; j++)
+			;
+		if (j < i)
+			continue;
+		for (j = i; j < n; j++)
+			k += strcmp(e[j].action, e[i].action) == 0;
+		rc = db_exec(db, SQL_AUDIT_COUNT_DEFERRED, (struct db_val[]){
+		    DB_STR(tenant_id), DB_STR(e[i].action), DB_INT(k) }, 3,
+		    NULL);
+	}
 out:
 	free(hash);
 	free(ids);

@@ -37,7 +37,11 @@ struct audit_entry {
 	const char	*detail;
 };
 /* audit_append for n entries in this order, with one read of the chain
- * head and multi-row inserts (the scanner's batches). 0 or a DB_* code. */
+ * head and multi-row inserts (the scanner's batches). When the caller has
+ * set @vigil_defer to the tenant (findings.c batch_write, migration 0045),
+ * the insert triggers leave the entries' list counts and the chain's head
+ * to it, and it writes them once: one upsert per action and one of the
+ * head. 0 or a DB_* code. */
 int	 audit_append_many(struct db *, const char *tenant_id,
 	    const struct audit_entry *e, size_t n);
 

@@ -1857,19 +1857,17 @@ meta_differs(const struct finding_row *row, const struct finding_obs *obs)
 /* 1 when the schema has the set-based counts of migration 0039 (the
  * triggers on findings stand aside while @vigil_batch is set), 0 when it
  * does not (a binary newer than the schema: the triggers count), or
- * DB_*. Read in the batch's transaction: a migration cannot change the
- * triggers under it (its DDL waits for the transaction's locks). */
+ * DB_*. Read in the batch's transaction until the connection has seen it
+ * (db_schema_has; 0039 is never taken back): a migration cannot change
+ * the triggers under it (its DDL waits for the transaction's locks). */
 static int
 batch_mode(struct batch *b)
 {
-	struct db_res *res = NULL;
-	int rc;
+	int rc = db_schema_has(b->db, SQL_FINDING_BATCH_SCHEMA);
 
-	if ((rc = db_exec(b->db, SQL_FINDING_BATCH_SCHEMA, NULL, 0,
-	    &res)) != 0)
+	if (rc < 0)
 		return rc;
-	b->setbased = res->nrows > 0;
-	db_res_free(res);
+	b->setbased = rc;
 	return 0;
 }
 
@@ -1889,8 +1887,65 @@ batch_ids(struct batch *b, struct db_val *p)
 		p[1 + i] = p[n];
 }
 
+/* Before the batch's history, events and audit entries: their insert
+ * triggers leave the list counts and the audit chain's head to the
+ * writer (@vigil_defer, migration 0045), and the history trigger its
+ * case look-up too when none of the batch's findings is on a case
+ * (@vigil_nocase), which SQL_BATCH_CASE_LINKED checks here, share-locking
+ * what it reads as that look-up does. 0 or DB_*. */
+static int
+batch_defer(struct batch *b)
+{
+	struct db_val p[1 + DB_MANY];
+	struct db_res *res = NULL;
+	size_t i;
+	int rc, linked = 0;
+
+	if (b->hist.n > 0 && b->nslots > 0) {
+		p[0] = DB_STR(b->tenant_id);
+		for (i = 0; i < DB_MANY; i++)
+			p[1 + i] = DB_STR(b->slots[i < b->nslots ? i :
+			    b->nslots - 1].id);
+		if ((rc = db_exec(b->db, SQL_BATCH_CASE_LINKED, p, NELEM(p),
+		    &res)) != 0)
+			return rc;
+		linked = res->nrows > 0;
+		db_res_free(res);
+	}
+	return db_exec(b->db, SQL_BATCH_DEFER_BEGIN, (struct db_val[]){
+	    DB_STR(b->tenant_id), linked ? DB_NUL : DB_STR(b->tenant_id) },
+	    2, NULL);
+}
+
+/* The batch's events counted, one upsert per type, when
+ * events_count_insert deferred them (0045; on an older schema it counted
+ * them and SQL_BATCH_EVENT_COUNT changes nothing). 0 or DB_*. */
+static int
+batch_event_counts(struct batch *b)
+{
+	size_t i, j, k, n = b->ev.n / EV_NCOLS;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		const char *t = b->ev.v[i * EV_NCOLS + 2].s;
+
+		for (j = 0; j < i &&
+		    strcmp(b->ev.v[j * EV_NCOLS + 2].s, t) != 0; j++)
+			;
+		if (j < i)
+			continue;
+		for (j = i, k = 0; j < n; j++)
+			k += strcmp(b->ev.v[j * EV_NCOLS + 2].s, t) == 0;
+		rc = db_exec(b->db, SQL_BATCH_EVENT_COUNT, (struct db_val[]){
+		    DB_STR(b->tenant_id), DB_STR(t), DB_INT(k) }, 3, NULL);
+	}
+	return rc;
+}
+
 /* Write what the batch decided: the upserts, the unchanged findings'
- * last_seen_at, then history, events, audit and results. With the
+ * last_seen_at, then history, events, audit and results, the list
+ * counts, chain head and case look-up of the first three's insert
+ * triggers left to the batch (batch_defer, 0045). With the
  * set-based counts (batch_mode), the upsert is framed by
  * findings_batch_begin, a copy of its rows before and after, and
  * findings_batch_end (0039), which keep every counter table once for the
@@ -1902,7 +1957,7 @@ batch_write(struct batch *b)
 	struct vals up;
 	struct db_val seen[3 + DB_MANY], ids[1 + DB_MANY];
 	size_t i, nup = 0, nseen = 0;
-	int rc = DB_ERR, framed = 0;
+	int rc = DB_ERR, framed = 0, deferred = 0, sla = 0;
 
 	memset(&up, 0, sizeof(up));
 	for (i = 0; i < b->nslots; i++) {
@@ -1968,9 +2023,27 @@ batch_write(struct batch *b)
 		    NELEM(ids), NULL)) != 0)
 			goto out;
 	}
+	/* findings_sla_insert takes the tenant's policy from the session
+	 * instead of reading it for each row (0046). */
+	if (nup > 0) {
+		struct db_val t[7];
+
+		for (i = 0; i < NELEM(t); i++)
+			t[i] = DB_STR(b->tenant_id);
+		sla = 1;
+		if ((rc = db_exec(b->db, SQL_BATCH_SLA_BEGIN, t, NELEM(t),
+		    NULL)) != 0)
+			goto out;
+	}
 	if ((rc = db_exec_rows(b->db, SQL_FINDING_UPSERT_64, up.v, UP_NCOLS,
 	    nup)) != 0)
 		goto out;
+	if (sla) {
+		sla = 0;
+		if ((rc = db_exec(b->db, SQL_BATCH_SLA_END, NULL, 0,
+		    NULL)) != 0)
+			goto out;
+	}
 	if (framed) {
 		if ((rc = db_exec(b->db, SQL_FINDING_BATCH_NEW, ids,
 		    NELEM(ids), NULL)) != 0 ||
@@ -1994,22 +2067,40 @@ batch_write(struct batch *b)
 		    NELEM(seen), NULL)) != 0)
 			goto out;
 	}
+	if (b->hist.n > 0 || b->ev.n > 0 || b->naud > 0) {
+		deferred = 1;
+		if ((rc = batch_defer(b)) != 0)
+			goto out;
+	}
 	if ((rc = db_exec_rows(b->db, SQL_HISTORY_INSERT_64, b->hist.v,
 	    HIST_NCOLS, b->hist.n / HIST_NCOLS)) != 0 ||
 	    (rc = db_exec_rows(b->db, SQL_EVENT_INSERT_64, b->ev.v, EV_NCOLS,
 	    b->ev.n / EV_NCOLS)) != 0 ||
+	    (rc = batch_event_counts(b)) != 0 ||
 	    (rc = audit_append_many(b->db, b->tenant_id, b->aud,
-	    b->naud)) != 0 ||
-	    (rc = db_exec_rows(b->db, SQL_SCAN_RESULT_ADD_64, b->res.v,
+	    b->naud)) != 0)
+		goto out;
+	if (deferred) {
+		deferred = 0;
+		if ((rc = db_exec(b->db, SQL_BATCH_DEFER_END, NULL, 0,
+		    NULL)) != 0)
+			goto out;
+	}
+	if ((rc = db_exec_rows(b->db, SQL_SCAN_RESULT_ADD_64, b->res.v,
 	    RES_NCOLS, b->res.n / RES_NCOLS)) != 0)
 		goto out;
 out:
 	/* Failed between begin and end: the transaction is rolled back, but
-	 * @vigil_batch is the session's, and the connection serves on (the
-	 * next batch, the scan's other writes): the triggers must count
-	 * again. A connection that is gone takes the variable with it. */
+	 * @vigil_batch, @vigil_sla and @vigil_defer are the session's, and the
+	 * connection serves on (the next batch, the scan's other writes):
+	 * the triggers must count again. A connection that is gone takes the
+	 * variables with it. */
 	if (framed)
 		(void)db_exec(b->db, SQL_FINDING_BATCH_CLEAR, NULL, 0, NULL);
+	if (sla)
+		(void)db_exec(b->db, SQL_BATCH_SLA_END, NULL, 0, NULL);
+	if (deferred)
+		(void)db_exec(b->db, SQL_BATCH_DEFER_END, NULL, 0, NULL);
 	free(up.v);
 	return rc;
 }

@@ -1,0 +1,369 @@
+"""test_batchrows.py: what the scanner's and importer's batch writer keeps
+once per batch instead of the insert triggers on events, audit_log and
+finding_history per row (migration 0045): the events' and audit entries'
+list counts, the audit chain's head, and the case timelines' look-up when
+none of a batch's findings is on a case. The counts stay equal to a
+recount and the chain verifies, through first scans, rescans, replayed
+batches, a scanner killed mid-scan, imports, findings on cases, both
+upgrade orders and old triggers put back; the server runs no per-row
+procedure call for them, and the batch reads the schema once per
+connection, not once per batch.
+
+Run by run.py, which sets STACK here (and in the modules used below).
+"""
+
+import os
+import re
+import signal
+import time
+import unittest
+
+import test_api as api
+import test_batchcounts as tb
+import test_counts as tc
+import test_scanner as ts
+from test_findings import entry, import_findings, q
+
+STACK = None        # a stack.Stack, set by run.py
+
+
+def setUpModule():
+    global STACK
+    if STACK is None:
+        STACK = api.STACK
+    if STACK is None:
+        raise unittest.SkipTest("no stack: run tests/integration/run.py")
+    tb.STACK = STACK
+    tb.setUpModule()
+    # The triggers as vigilctl migrate leaves them: modules before this
+    # one run older migrations again (test_counts' backfills re-run 0015,
+    # whose triggers count every row themselves).
+    for name in ("0045_batch_rows_deferred.sql", "0046_batch_sla_policy.sql"):
+        STACK.sql(migration(name), database="vigil")
+
+
+def tearDownModule():
+    tb.tearDownModule()
+
+
+def status(name):
+    """A global status counter of the server (statements of triggers and
+    procedures included)."""
+    return int(STACK.query("SHOW GLOBAL STATUS LIKE '%s'" % name,
+                           database=None)[0][1])
+
+
+def trigger_text(migration, name, end):
+    """CREATE OR REPLACE TRIGGER name ... as the migration file has it (up
+    to end, its terminator there), to put an older trigger back."""
+    with open(os.path.join(STACK.srcdir, "db", "migrations",
+                           migration)) as f:
+        sql = f.read()
+    start = re.search(r"CREATE OR REPLACE TRIGGER %s\s" % name,
+                      sql).start()
+    return "DELIMITER $$\n%s\n$$\nDELIMITER ;\n" % sql[
+        start:sql.index(end, start)]
+
+
+# The triggers as they were before 0045 (0042, 0015, 0018, 0021): they
+# count, chain and look up every row themselves, whatever the session says.
+OLD_TRIGGERS = (
+    ("0042_event_counts_deferred.sql", "events_count_insert", "\n$$"),
+    ("0015_list_counts.sql", "audit_count_insert", "\n$$"),
+    ("0018_audit_heads.sql", "audit_head_insert", ";\n"),
+    ("0021_cases.sql", "finding_history_case_timeline", ";\n"),
+    ("0034_sla.sql", "findings_sla_insert", "\n$$"))
+
+DEFAULT_DAYS = {"critical": 7, "high": 30, "medium": 90, "low": 180,
+                "info": 0}
+
+
+def migration(name):
+    with open(os.path.join(STACK.srcdir, "db", "migrations", name)) as f:
+        return f.read()
+
+
+class RBase(ts.ScanBase, tb.BBase):
+
+    @classmethod
+    def setUpClass(cls):
+        ts.ScanBase.setUpClass.__func__(cls)
+        cls.wkey = cls.key
+
+    def scan(self, integ, env=None):
+        p = tb.scan_env(integ, env)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        return p
+
+    def assert_chain(self):
+        """vigilctl audit verify passes, and the kept head is the chain's
+        newest entry."""
+        r = STACK.vigilctl("audit", "verify", "--tenant", self.tenant,
+                           check=False)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        t = q(self.tenant_id)
+        self.assertEqual(
+            STACK.query("SELECT seq, hash FROM audit_heads WHERE "
+                        "tenant_id = %s" % t),
+            STACK.query("SELECT seq, hash FROM audit_log WHERE tenant_id = "
+                        "%s ORDER BY seq DESC LIMIT 1" % t))
+
+    def assert_due(self, days=None, warning=3):
+        """Every finding's SLA columns as findings_sla_insert gives them
+        (0034; the writer hands it the policy since 0046): open with days
+        > 0, due detected_at + days and looked at warning days before;
+        otherwise no due date."""
+        days = days or DEFAULT_DAYS
+        case = "CASE severity %s END" % " ".join(
+            "WHEN '%s' THEN %d" % kv for kv in days.items())
+        self.assertGreater(tc.num(
+            "SELECT COUNT(*) FROM findings WHERE tenant_id = %s AND "
+            "state = 'open' AND detected_at = updated_at" % q(
+                self.tenant_id)), 0)
+        self.assertEqual(STACK.query(
+            "SELECT id, severity, due_at, sla_next_at FROM findings WHERE "
+            "tenant_id = %s AND state = 'open' AND detected_at = "
+            "updated_at AND NOT (due_at <=> IF(%s > 0, detected_at + "
+            "INTERVAL %s DAY, NULL) AND sla_next_at <=> IF(%s > 0, "
+            "detected_at + INTERVAL %s DAY - INTERVAL %d DAY, NULL) AND "
+            "sla_left_s IS NULL)" % (q(self.tenant_id), case, case, case,
+                                     case, warning)), [])
+
+    def check_rows(self):
+        self.check_all()
+        self.assert_chain()
+
+
+class T310BatchRowsFirstScan(RBase):
+    """A first scan and rescans: no procedure call per event or audit
+    entry, the counts equal a recount, the chain verifies."""
+
+    def test_first_scan_and_rescans(self):
+        names = ["br-%04d" % i for i in range(300)]
+        ts.write_inventory(self.inv, tb.storages(names) +
+                           tb.nsgs(names[:20]))
+        integ = self.integration()
+        days = {"critical": 2, "high": 5, "medium": 11, "low": 13,
+                "info": 0}
+        STACK.sql("INSERT INTO sla_policies (tenant_id, critical_days, "
+                  "high_days, medium_days, low_days, info_days, "
+                  "warning_days, response, updated_at) VALUES (%s, 2, 5, "
+                  "11, 13, 0, 1, '{}', UTC_TIMESTAMP())" % q(
+                      self.tenant_id), database="vigil")
+        calls = status("Com_call_procedure")
+        self.scan(integ)
+        calls = status("Com_call_procedure") - calls
+        self.assertEqual(tc.num(
+            "SELECT COUNT(*) FROM events WHERE tenant_id = %s AND type = "
+            "'finding.detected'" % q(self.tenant_id)), 320)
+        # Before 0045 two per new finding (the event's and the audit
+        # entry's list_count_add): 640 and more. Now the batches' own
+        # (0039's begin and end, two batches) and the scan's rows.
+        self.assertLess(calls, 40, calls)
+        self.check_rows()
+        self.assert_due(days, 1)
+        # Unchanged, then half fixed and the rest retagged.
+        self.scan(integ)
+        self.check_rows()
+        ts.write_inventory(self.inv, tb.storages(names[:150], https=True) +
+                           tb.storages(names[150:], env="qa") +
+                           tb.nsgs(names[:20]))
+        self.scan(integ)
+        self.assertEqual(tc.num(
+            "SELECT COUNT(*) FROM findings WHERE tenant_id = %s AND state = "
+            "'resolved'" % q(self.tenant_id)), 150)
+        self.check_rows()
+        # The API's own entries and events between scans: per row, as
+        # before.
+        f = ts.fid("t-storage-secure-transfer", ts.rid("st", names[200]))
+        r = self.req("POST", "/api/v1/findings/%s/accept" % f,
+                     {"justification": "accepted for the test"})
+        self.assertEqual(r.status, 200, r)
+        self.check_rows()
+        ts.write_inventory(self.inv, tb.storages(names) +
+                           tb.nsgs(names[:20]))
+        self.scan(integ)
+        self.check_rows()
+
+
+class T311BatchRowsReplayedKilled(RBase):
+    """Batches whose commits are refused and replayed, and a scanner
+    killed mid-scan: counted once, the chain whole, the next scan
+    completes it."""
+
+    def test_replayed_and_killed(self):
+        names = ["bk-%04d" % i for i in range(600)]
+        ts.write_inventory(self.inv, tb.storages(names[:300]))
+        integ = self.integration()
+        p = self.scan(integ, {"VIGIL_DEBUG_CONFLICTS": "2"})
+        self.assertIn("VIGIL_DEBUG_CONFLICTS", p.stdout + p.stderr)
+        self.check_rows()
+        ts.write_inventory(self.inv, tb.storages(names[:100], https=True) +
+                           tb.storages(names[100:300], env="qa"))
+        self.scan(integ, {"VIGIL_DEBUG_CONFLICTS": "2"})
+        self.check_rows()
+
+        ts.write_inventory(self.inv, tb.storages(names))
+        before = tc.num("SELECT COUNT(*) FROM events WHERE tenant_id = %s"
+                        % q(self.tenant_id))
+        p = tb.scan_env(integ, wait=False)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 120 and p.poll() is None:
+            if tc.num("SELECT COUNT(*) FROM events WHERE tenant_id = %s"
+                      % q(self.tenant_id)) > before:
+                break
+            time.sleep(0.02)
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+        p.wait()
+        STACK.sql("UPDATE scans SET status = 'failed', error = 'killed' "
+                  "WHERE integration_id = %s AND status = 'running'"
+                  % q(integ), database="vigil")
+        STACK.sql("DELETE FROM scan_leases WHERE integration_id = %s"
+                  % q(integ), database="vigil", check=False)
+        self.check_rows()
+        self.scan(integ)
+        self.assertEqual(tc.num(
+            "SELECT COUNT(*) FROM findings WHERE tenant_id = %s AND "
+            "state = 'open'" % q(self.tenant_id)), 600)
+        self.check_rows()
+
+
+class T312BatchRowsCases(RBase):
+    """A finding on a case gets each change a scan makes on the case's
+    timeline, in the same batch as findings on no case, which get none."""
+
+    def timeline(self, cid):
+        return STACK.query(
+            "SELECT JSON_VALUE(fields, '$.finding_id'), "
+            "JSON_VALUE(fields, '$.action'), actor FROM case_timeline "
+            "WHERE tenant_id = %s AND case_id = %s AND "
+            "kind = 'finding_changed' ORDER BY seq" % (
+                q(self.tenant_id), q(cid)))
+
+    def test_case_timeline(self):
+        names = ["bc-%03d" % i for i in range(40)]
+        ts.write_inventory(self.inv, tb.storages(names))
+        integ = self.integration()
+        self.scan(integ)
+        self.assertEqual(tc.num("SELECT COUNT(*) FROM case_timeline WHERE "
+                                "tenant_id = %s" % q(self.tenant_id)), 0)
+        f = ts.fid("t-storage-secure-transfer", ts.rid("st", names[7]))
+        r = self.req("POST", "/api/v1/findings/%s/escalate" % f,
+                     {"case_id": None})
+        self.assertEqual(r.status, 201, r)
+        cid = r.json()["case_id"]
+        # Every finding fixed (one batch): resolved, each with history.
+        ts.write_inventory(self.inv, tb.storages(names, https=True))
+        self.scan(integ)
+        self.assertEqual(self.timeline(cid), [[f, "resolved", "scanner"]])
+        self.assertEqual(tc.num(
+            "SELECT COUNT(*) FROM case_timeline WHERE tenant_id = %s AND "
+            "kind = 'finding_changed'" % q(self.tenant_id)), 1)
+        # Back: reopened.
+        ts.write_inventory(self.inv, tb.storages(names))
+        self.scan(integ)
+        self.assertEqual([a for _, a, _ in self.timeline(cid)],
+                         ["resolved", "reopened"])
+        r = self.req("GET", "/api/v1/cases/%s" % cid)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual([e["data"]["action"] for e in r.json()["timeline"]
+                          if e["kind"] == "finding_changed"],
+                         ["resolved", "reopened"])
+        self.check_rows()
+
+
+class T313BatchRowsUpgradeOrders(RBase):
+    """A writer newer than its schema (the triggers before 0045 and 0046,
+    neither recorded; or those migrations run again after them) is counted
+    once by the old triggers, which add nothing, and gets the same due
+    dates; vigilctl migrate brings them back and the same writer counts
+    itself, once. Imports take the same path."""
+
+    def test_old_triggers_then_migrate(self):
+        try:
+            for mig, name, end in OLD_TRIGGERS:
+                STACK.sql(trigger_text(mig, name, end), database="vigil")
+            STACK.sql("DELETE FROM schema_migrations WHERE version IN "
+                      "('0045', '0046')", database="vigil")
+            names = ["bu-%03d" % i for i in range(30)]
+            ts.write_inventory(self.inv, tb.storages(names))
+            integ = self.integration()
+            f = ts.fid("t-storage-secure-transfer", ts.rid("st", names[3]))
+            self.scan(integ)
+            self.assert_due()
+            r = self.req("POST", "/api/v1/findings/%s/escalate" % f,
+                         {"case_id": None})
+            self.assertEqual(r.status, 201, r)
+            cid = r.json()["case_id"]
+            ts.write_inventory(self.inv, tb.storages(names, https=True))
+            self.scan(integ)
+            self.check_rows()
+            import_findings(self.tenant, [entry("high"), entry("low")])
+            self.check_rows()
+        finally:
+            r = STACK.vigilctl("migrate")
+            self.assertIn("0045_batch_rows_deferred.sql", r.stdout)
+            self.assertIn("0046_batch_sla_policy.sql", r.stdout)
+        ts.write_inventory(self.inv, tb.storages(names))
+        self.scan(integ)
+        ts.write_inventory(self.inv, tb.storages(names) +
+                           tb.nsgs(names[:5]))
+        self.scan(integ)
+        self.assert_due()
+        import_findings(self.tenant, [entry("medium")], reconcile=False)
+        self.check_rows()
+        self.assertEqual(tc.num(
+            "SELECT COUNT(*) FROM case_timeline WHERE tenant_id = %s AND "
+            "case_id = %s AND kind = 'finding_changed'" % (
+                q(self.tenant_id), q(cid))), 2)
+
+    def test_sessions_that_do_not_defer(self):
+        """Rows of another tenant than the session names, and a session
+        that never names one (an older writer): counted by the triggers,
+        the head moved by them."""
+        _, tid = api.new_tenant("t313")
+        t = q(tid)
+        ev = ("INSERT INTO events (id, tenant_id, type, created_at, "
+              "payload) VALUES ('evt_t313_%d', " + t + ", 'finding.test', "
+              "UTC_TIMESTAMP(), '{}')")
+        STACK.sql("SET @vigil_defer = %s, @vigil_deferred_events = 0; %s; "
+                  "SET @vigil_defer = NULL; %s" % (
+                      q(self.tenant_id), ev % 1, ev % 2), database="vigil")
+        self.assertEqual(tc.num(
+            "SELECT n FROM list_counts WHERE tenant_id = %s AND "
+            "list = 'events' AND k = 'finding.test'" % t), 2)
+
+
+class T314BatchRowsSchemaOnce(RBase):
+    """The batch writer reads the schema (0039's row in
+    schema_migrations) once per connection, not once per batch."""
+
+    def test_schema_read_once(self):
+        names = ["bs-%04d" % i for i in range(1000)]
+        ts.write_inventory(self.inv, tb.storages(names))
+        integ = self.integration()
+        STACK.sql("SET GLOBAL general_log = 0; TRUNCATE mysql.general_log;"
+                  " SET GLOBAL log_output = 'TABLE'; "
+                  "SET GLOBAL general_log = 1")
+        try:
+            self.scan(integ)
+        finally:
+            STACK.sql("SET GLOBAL general_log = 0")
+            rows = STACK.query(
+                "SELECT thread_id, argument FROM mysql.general_log WHERE "
+                "command_type = 'Execute' AND argument LIKE "
+                "'%schema_migrations%version = ''0039''%'", database=None)
+            STACK.sql("TRUNCATE mysql.general_log; "
+                      "SET GLOBAL log_output = 'FILE'")
+        # four batches of 256 new findings (before: a read each)
+        self.assertEqual(tc.num("SELECT COUNT(*) FROM findings WHERE "
+                                "tenant_id = %s" % q(self.tenant_id)), 1000)
+        threads = {r[0] for r in rows}
+        self.assertTrue(rows, "no schema read seen")
+        self.assertEqual(len(rows), len(threads), rows)
+        self.check_rows()
+
+
+if __name__ == "__main__":
+    unittest.main()
