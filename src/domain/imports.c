@@ -445,27 +445,20 @@ wbatch_clear(struct wbatch *wb)
 	wb->n = 0;
 }
 
-/* The batch's findings through the scanner's batch, with the source on
- * each, on db. 0 or a DB_* code. */
-static int
-wbatch_write(struct db *db, struct wbatch *wb)
+/* The writer: the batch's findings through the scanner's batch, with the
+ * source on each, on the writer's connection. */
+static void *
+writer_main(void *arg)
 {
+	struct run *r = arg;
+	struct wbatch *wb = &r->b[!r->cur];
 	struct findings_rows rows;
 
 	memset(&rows, 0, sizeof(rows));
 	rows.write = run_sources;
 	rows.arg = wb;
-	return findings_observe_batch_with(db, wb->r->tenant_id, wb->seen,
-	    wb->n, wb->r->now, NULL, &rows);
-}
-
-/* The writer thread: the batch handed over, on the writer's connection. */
-static void *
-writer_main(void *arg)
-{
-	struct run *r = arg;
-
-	r->w.rc = wbatch_write(r->w.db, &r->b[!r->cur]);
+	r->w.rc = findings_observe_batch_with(r->w.db, r->tenant_id, wb->seen,
+	    wb->n, r->now, NULL, &rows);
 	return NULL;
 }
 
@@ -482,11 +475,9 @@ run_join(struct run *r)
 }
 
 /* Hand the batch being filled to the writer, once the one before it is
- * written, and go on filling the other. The last batch of a report that
- * fits in one (most reports sent to the API) is written here, on the
- * import's connection: nothing would overlap it. 0 or a DB_* code. */
+ * written, and go on filling the other. 0 or a DB_* code. */
 static int
-run_flush(struct run *r, int last)
+run_flush(struct run *r)
 {
 	struct wbatch *wb = &r->b[r->cur];
 	size_t i;
@@ -524,11 +515,6 @@ run_flush(struct run *r, int last)
 		s->evlen = strlen(f->evidence);
 		memcpy(s->fingerprint, f->fingerprint, sizeof(s->fingerprint));
 		memcpy(s->id, f->id, sizeof(s->id));
-	}
-	if (last && r->w.db == NULL) {
-		rc = wbatch_write(r->db, wb);
-		wbatch_clear(wb);
-		return rc;
 	}
 	if (r->w.db == NULL && (r->w.db = db_new_like(r->db)) == NULL) {
 		wbatch_clear(wb);
@@ -587,7 +573,7 @@ run_item(void *arg, json_object *item, json_object *ctx,
 		importfmt_finding_clear(f);
 		return 0;
 	}
-	if (++wb->n == FINDINGS_BATCH && (r->rc = run_flush(r, 0)) != 0)
+	if (++wb->n == FINDINGS_BATCH && (r->rc = run_flush(r)) != 0)
 		return 1;
 	return 0;
 }
@@ -678,7 +664,7 @@ end:
 	if (!r->map)
 		r->items = (long)s->items;
 	/* the last batch, and the one before it written */
-	if (r->write && (rc = run_flush(r, 1)) == 0)
+	if (r->write && (rc = run_flush(r)) == 0)
 		rc = run_join(r);
 out:
 	if ((rc2 = run_join(r)) != 0 && rc == 0)
