@@ -6,7 +6,6 @@
  * and per-item errors. */
 #include "vigil.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,20 +195,7 @@ chunk_next(struct chunks *c, struct db_res **res)
 	return 1;
 }
 
-struct run;
-
-/* A batch of mapped items, and its findings' observations. */
-struct wbatch {
-	struct run		*r;
-	struct importfmt_finding *fs;
-	struct findings_seen	*seen;
-	size_t			 n;
-};
-
-/* One run over a report. The second pass maps one batch while the
- * previous one is written by a writer thread on a connection of its own
- * (w.db): parsing and mapping (this process) overlap the database's
- * work on the batch, with two batches in memory at most. */
+/* One run over a report. */
 struct run {
 	struct db		*db;
 	const char		*tenant_id;
@@ -224,14 +210,9 @@ struct run {
 	int			 has_tools;
 	long			 items, imported, passed, failed;
 	json_object		*errors;
-	struct wbatch		 b[2];
-	int			 cur;		/* the batch being filled */
-	struct {
-		struct db	*db;
-		pthread_t	 th;
-		int		 busy;		/* b[!cur] in flight */
-		int		 rc;
-	}			 w;
+	struct importfmt_finding *fs;
+	struct findings_seen	*seen;
+	size_t			 n;
 	long			 flushes;
 	int			 rc;		/* a DB_* code stops the run */
 	char			 owner[VIGIL_ID_LEN];	/* our lease */
@@ -300,16 +281,13 @@ cmp_src_row(const void *a, const void *b)
 
 /* SQL_SOURCE_UPSERT's 8 parameters for the batch's i-th finding. */
 static void
-source_row(const struct wbatch *wb, struct db_val *v, size_t i,
-    const char *at)
+source_row(const struct run *r, struct db_val *v, size_t i, const char *at)
 {
-	const struct run *r = wb->r;
-
 	v[0] = DB_STR(r->tenant_id);
-	v[1] = DB_STR(wb->fs[i].id);
+	v[1] = DB_STR(r->fs[i].id);
 	v[2] = DB_STR(r->source);
 	v[3] = DB_STR(importfmt_str(r->fmt));
-	v[4] = DB_STR(wb->fs[i].external_id);
+	v[4] = DB_STR(r->fs[i].external_id);
 	v[5] = DB_STR(at);
 	v[6] = DB_STR(at);
 	v[7] = DB_STR(r->import_id);
@@ -320,9 +298,8 @@ source_row(const struct wbatch *wb, struct db_val *v, size_t i,
  * same format and external id marked (one UPDATE by primary key), the
  * others (new, or the tool's id changed) upserted. 0 or a DB_* code. */
 static int
-sources_exact(struct db *db, struct wbatch *wb, const char *at)
+sources_exact(struct db *db, struct run *r, const char *at)
 {
-	const struct run *r = wb->r;
 	struct db_val p[2 + DB_MANY], seen[2 + DB_MANY];
 	struct db_val *v = NULL;
 	struct db_res *res = NULL;
@@ -334,28 +311,28 @@ sources_exact(struct db *db, struct wbatch *wb, const char *at)
 	p[0] = DB_STR(r->tenant_id);
 	p[1] = DB_STR(r->source);
 	for (i = 0; i < DB_MANY; i++)
-		p[2 + i] = DB_STR(wb->fs[i < wb->n ? i : wb->n - 1].id);
+		p[2 + i] = DB_STR(r->fs[i < r->n ? i : r->n - 1].id);
 	if ((rc = db_exec(db, SQL_SOURCE_GET_MANY, p, NELEM(p), &res)) != 0)
 		return rc;
 	rc = DB_ERR;
 	if ((by = calloc(res->nrows ? res->nrows : 1, sizeof(*by))) == NULL ||
-	    (v = calloc(wb->n * 8, sizeof(*v))) == NULL)
+	    (v = calloc(r->n * 8, sizeof(*v))) == NULL)
 		goto out;
 	for (i = 0; i < res->nrows; i++) {
 		by[i].id = db_cell(res, i, 1);
 		by[i].row = i;
 	}
 	qsort(by, res->nrows, sizeof(*by), cmp_src_row);
-	for (i = 0; i < wb->n; i++) {
-		key.id = wb->fs[i].id;
+	for (i = 0; i < r->n; i++) {
+		key.id = r->fs[i].id;
 		hit = bsearch(&key, by, res->nrows, sizeof(*by), cmp_src_row);
 		if (hit != NULL && strcmp(db_cell(res, hit->row, 2), fmt) == 0 &&
-		    strcmp(db_cell(res, hit->row, 3), wb->fs[i].external_id) ==
+		    strcmp(db_cell(res, hit->row, 3), r->fs[i].external_id) ==
 		    0)
 			seen[2 + nseen++] = DB_INT(db_cell_int(res, hit->row,
 			    0));
 		else
-			source_row(wb, &v[8 * nup++], i, at);
+			source_row(r, &v[8 * nup++], i, at);
 	}
 	if (nseen > 0) {
 		seen[0] = DB_STR(at);
@@ -390,8 +367,7 @@ out:
 static int
 run_sources(struct db *db, void *arg)
 {
-	struct wbatch *wb = arg;
-	const struct run *r = wb->r;
+	struct run *r = arg;
 	struct db_val m[5 + 2 * DB_MANY], *v = NULL;
 	unsigned long long marked = 0;
 	char at[VTIME_SQL_LEN];
@@ -399,11 +375,11 @@ run_sources(struct db *db, void *arg)
 	int rc;
 
 	vtime_sql(r->now, at, sizeof(at));
-	for (i = 0; i < wb->n; i++) {
-		if (wb->seen[i].outcome != FINDINGS_SEEN_PRESENT)
+	for (i = 0; i < r->n; i++) {
+		if (r->seen[i].outcome != FINDINGS_SEEN_PRESENT)
 			continue;
-		m[5 + 2 * k] = DB_STR(wb->fs[i].id);
-		m[6 + 2 * k] = DB_STR(wb->fs[i].external_id);
+		m[5 + 2 * k] = DB_STR(r->fs[i].id);
+		m[6 + 2 * k] = DB_STR(r->fs[i].external_id);
 		k++;
 	}
 	if (k > 0) {
@@ -421,75 +397,34 @@ run_sources(struct db *db, void *arg)
 		    NELEM(m), &marked)) != 0)
 			return rc;
 		if (marked != k)
-			return sources_exact(db, wb, at);
+			return sources_exact(db, r, at);
 	}
-	if (k == wb->n)
+	if (k == r->n)
 		return 0;
-	if ((v = calloc(wb->n * 8, sizeof(*v))) == NULL)
+	if ((v = calloc(r->n * 8, sizeof(*v))) == NULL)
 		return DB_ERR;
-	for (i = 0; i < wb->n; i++)
-		if (wb->seen[i].outcome != FINDINGS_SEEN_PRESENT)
-			source_row(wb, &v[8 * nnew++], i, at);
+	for (i = 0; i < r->n; i++)
+		if (r->seen[i].outcome != FINDINGS_SEEN_PRESENT)
+			source_row(r, &v[8 * nnew++], i, at);
 	rc = db_exec_rows(db, SQL_SOURCE_UPSERT_64, v, 8, nnew);
 	free(v);
 	return rc;
 }
 
-static void
-wbatch_clear(struct wbatch *wb)
-{
-	size_t i;
-
-	for (i = 0; i < wb->n; i++)
-		importfmt_finding_clear(&wb->fs[i]);
-	wb->n = 0;
-}
-
-/* The writer: the batch's findings through the scanner's batch, with the
- * source on each, on the writer's connection. */
-static void *
-writer_main(void *arg)
-{
-	struct run *r = arg;
-	struct wbatch *wb = &r->b[!r->cur];
-	struct findings_rows rows;
-
-	memset(&rows, 0, sizeof(rows));
-	rows.write = run_sources;
-	rows.arg = wb;
-	r->w.rc = findings_observe_batch_with(r->w.db, r->tenant_id, wb->seen,
-	    wb->n, r->now, NULL, &rows);
-	return NULL;
-}
-
-/* Wait for the batch in flight, if any. 0 or its DB_* code. */
-static int
-run_join(struct run *r)
-{
-	if (!r->w.busy)
-		return 0;
-	pthread_join(r->w.th, NULL);
-	r->w.busy = 0;
-	wbatch_clear(&r->b[!r->cur]);
-	return r->w.rc;
-}
-
-/* Hand the batch being filled to the writer, once the one before it is
- * written, and go on filling the other. 0 or a DB_* code. */
+/* Write the batch: the findings through the scanner's batch, with the
+ * source on each. 0 or a DB_* code. */
 static int
 run_flush(struct run *r)
 {
-	struct wbatch *wb = &r->b[r->cur];
+	struct findings_rows rows;
 	size_t i;
 	int rc;
 
-	if ((rc = run_join(r)) != 0)
-		return rc;
-	if (wb->n == 0)
+	if (r->n == 0)
 		return 0;
-	for (i = 0; i < wb->n; i++) {
-		struct importfmt_finding *f = &wb->fs[i];
-		struct findings_seen *s = &wb->seen[i];
+	for (i = 0; i < r->n; i++) {
+		struct importfmt_finding *f = &r->fs[i];
+		struct findings_seen *s = &r->seen[i];
 
 		memset(s, 0, sizeof(*s));
 		s->obs.rule_id = f->rule_id;
@@ -516,30 +451,26 @@ run_flush(struct run *r)
 		memcpy(s->fingerprint, f->fingerprint, sizeof(s->fingerprint));
 		memcpy(s->id, f->id, sizeof(s->id));
 	}
-	if (r->w.db == NULL && (r->w.db = db_new_like(r->db)) == NULL) {
-		wbatch_clear(wb);
-		return DB_ERR;
-	}
-	r->w.rc = DB_ERR;
-	r->cur ^= 1;
-	if (pthread_create(&r->w.th, NULL, writer_main, r) != 0) {
-		/* No thread: write it here. */
-		writer_main(r);
-		wbatch_clear(wb);
-		if (r->w.rc != 0)
-			return r->w.rc;
-	} else
-		r->w.busy = 1;
+	memset(&rows, 0, sizeof(rows));
+	rows.write = run_sources;
+	rows.arg = r;
+	if ((rc = findings_observe_batch_with(r->db, r->tenant_id, r->seen,
+	    r->n, r->now, NULL, &rows)) != 0)
+		goto out;
 	/* GET /imports/{id} shows the progress every 16 batches */
 	if (++r->flushes % 16 == 0 && (rc = db_exec(r->db,
 	    SQL_IMPORT_PROGRESS, (struct db_val[]){
 	    DB_INT(r->items), DB_INT(r->imported), DB_INT(r->passed),
 	    DB_INT(r->failed), DB_STR(r->import_id), DB_STR(r->owner) }, 6,
 	    NULL)) != 0)
-		return rc;
+		goto out;
 	if (run_beat(r) != 0)
-		return r->rc;
-	return 0;
+		rc = r->rc;
+out:
+	for (i = 0; i < r->n; i++)
+		importfmt_finding_clear(&r->fs[i]);
+	r->n = 0;
+	return rc;
 }
 
 static int
@@ -547,8 +478,7 @@ run_item(void *arg, json_object *item, json_object *ctx,
     const struct importfmt_pos *pos, const char *why)
 {
 	struct run *r = arg;
-	struct wbatch *wb = &r->b[r->cur];
-	struct importfmt_finding *f = &wb->fs[wb->n];
+	struct importfmt_finding *f = &r->fs[r->n];
 	char err[400];
 	enum importfmt_map_result m;
 
@@ -573,7 +503,7 @@ run_item(void *arg, json_object *item, json_object *ctx,
 		importfmt_finding_clear(f);
 		return 0;
 	}
-	if (++wb->n == FINDINGS_BATCH && (r->rc = run_flush(r)) != 0)
+	if (++r->n == FINDINGS_BATCH && (r->rc = run_flush(r)) != 0)
 		return 1;
 	return 0;
 }
@@ -620,7 +550,7 @@ static int
 run_pass(struct run *r, char *why, size_t whysz)
 {
 	struct importfmt_stream st, *s = &st;
-	int rc, rc2;
+	int rc;
 
 	r->items = r->imported = r->passed = r->failed = 0;
 	r->map = r->write || r->all_or_nothing;
@@ -663,13 +593,10 @@ end:
 		goto out;
 	if (!r->map)
 		r->items = (long)s->items;
-	/* the last batch, and the one before it written */
-	if (r->write && (rc = run_flush(r)) == 0)
-		rc = run_join(r);
+	rc = r->write ? run_flush(r) : 0;
 out:
-	if ((rc2 = run_join(r)) != 0 && rc == 0)
-		rc = rc2;
-	wbatch_clear(&r->b[r->cur]);
+	for (; r->n > 0; r->n--)
+		importfmt_finding_clear(&r->fs[r->n - 1]);
 	importfmt_free(&st);
 	return rc;
 }
@@ -967,18 +894,6 @@ info_load(struct db *db, const char *id, struct imp_info *in)
 	return rc;
 }
 
-static void
-run_free(struct run *r)
-{
-	size_t i;
-
-	for (i = 0; i < 2; i++) {
-		free(r->b[i].fs);
-		free(r->b[i].seen);
-	}
-	db_free(r->w.db);
-}
-
 int
 imports_run(struct db *db, const char *import_id, time_t now)
 {
@@ -989,7 +904,6 @@ imports_run(struct db *db, const char *import_id, time_t now)
 	    t[VTIME_SQL_LEN];
 	long resolved = 0;
 	time_t clock = time(NULL);
-	size_t i;
 	int rc, full;
 
 	memset(&r, 0, sizeof(r));
@@ -1022,13 +936,9 @@ imports_run(struct db *db, const char *import_id, time_t now)
 	r.all_or_nothing = in.all_or_nothing;
 	r.now = now;
 	r.errors = json_object_new_array();
-	for (i = 0; i < 2; i++) {
-		r.b[i].r = &r;
-		r.b[i].fs = calloc(FINDINGS_BATCH, sizeof(*r.b[i].fs));
-		r.b[i].seen = calloc(FINDINGS_BATCH, sizeof(*r.b[i].seen));
-	}
-	if (r.errors == NULL || r.b[0].fs == NULL || r.b[0].seen == NULL ||
-	    r.b[1].fs == NULL || r.b[1].seen == NULL) {
+	r.fs = calloc(FINDINGS_BATCH, sizeof(*r.fs));
+	r.seen = calloc(FINDINGS_BATCH, sizeof(*r.seen));
+	if (r.errors == NULL || r.fs == NULL || r.seen == NULL) {
 		rc = DB_ERR;
 		goto out;
 	}
@@ -1069,7 +979,8 @@ done:
 	json_object_put(r.errors);
 	if (r.has_tools)
 		importfmt_free(&r.tools);
-	run_free(&r);
+	free(r.fs);
+	free(r.seen);
 	/* 1 from finish: the lease was lost at the last moment */
 	return rc < 0 ? rc : rc == 0;
 out:
@@ -1087,7 +998,8 @@ out:
 	json_object_put(r.errors);
 	if (r.has_tools)
 		importfmt_free(&r.tools);
-	run_free(&r);
+	free(r.fs);
+	free(r.seen);
 	return rc;
 }
 
