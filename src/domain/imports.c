@@ -708,8 +708,9 @@ audit_detail(const struct imp_info *in, const char *status,
 }
 
 /* End the import as the worker holding its lease: its row, its chunks
- * gone, and its audit entry, in one transaction. 0, 1 when the lease was
- * lost (another worker has the import; nothing written), or a DB_*. */
+ * gone, and its audit entry, in finish's transaction. 0, 1 when the lease
+ * was lost (another worker has the import; nothing written), or a DB_*
+ * (db_tx_run rolls the transaction back). */
 static int
 finish_once(struct db *db, const struct imp_info *in, const char *id,
     const char *status, time_t now, const struct run *r, long resolved,
@@ -719,36 +720,33 @@ finish_once(struct db *db, const struct imp_info *in, const char *id,
 	char at[VTIME_SQL_LEN], action[32];
 	size_t len;
 	const char *errs = vjson_str(r->errors, &len);
+
+	json_object *detail;
 	int rc;
 
 	vtime_sql(now, at, sizeof(at));
 	snprintf(action, sizeof(action), "import.%s", status);
-	if ((rc = db_begin(db)) != 0)
-		return rc;
 	if ((rc = db_exec_affected(db, SQL_IMPORT_FINISH, (struct db_val[]){
 	    DB_STR(status), DB_STR(at), DB_INT(r->items), DB_INT(r->imported),
 	    DB_INT(r->passed), DB_INT(r->failed), DB_INT(resolved),
 	    DB_STRN(errs, len), DB_STR0(error), DB_STR(id),
 	    DB_STR(r->owner) }, 11, &n)) != 0)
-		goto fail;
+		return rc;
 	if (n == 0) {
-		db_rollback(db);
+		db_rollback(db);	/* nothing to commit */
 		return 1;
 	}
 	if ((rc = db_exec(db, SQL_IMPORT_CHUNKS_DELETE, (struct db_val[]){
-	    DB_STR(id) }, 1, NULL)) != 0 ||
-	    (rc = audit_commit(db, in->tenant, in->actor, action, id,
-	    audit_detail(in, status, r, resolved, error))) != 0)
-		goto fail;
-	return 0;
-fail:
-	db_rollback(db);
+	    DB_STR(id) }, 1, NULL)) != 0)
+		return rc;
+	detail = audit_detail(in, status, r, resolved, error);
+	rc = audit_append(db, in->tenant, in->actor, action, id, detail);
+	json_object_put(detail);
 	return rc;
 }
 
-/* finish runs finish_once in db_tx_run (its begin, rollback and commit join
- * that transaction), replayed whole after a deadlock or a certification
- * failure. */
+/* finish runs finish_once in db_tx_run, replayed whole after a deadlock
+ * or a certification failure. */
 struct finish_tx {
 	const struct imp_info *in;
 	const char *id;
@@ -792,8 +790,8 @@ finish(struct db *db, const struct imp_info *in, const char *id,
 }
 
 /* An import whose lease passed IMPORT_ATTEMPTS times: failed, with why,
- * and audited by the system. 1 done, 0 not (not due, or not that), or a
- * DB_* code. */
+ * and audited by the system, in abandon's transaction. 1 done, 0 not (not
+ * due, or not that), or a DB_* code (db_tx_run rolls back). */
 static int
 abandon_once(struct db *db, const struct imp_info *in, const char *id,
     time_t now, time_t clock)
@@ -803,35 +801,34 @@ abandon_once(struct db *db, const struct imp_info *in, const char *id,
 	    "attempts; what was written before stays";
 	unsigned long long n = 0;
 	char at[VTIME_SQL_LEN], t[VTIME_SQL_LEN];
+	json_object *detail;
 	int rc;
 
 	vtime_sql(now, at, sizeof(at));
 	vtime_sql(clock, t, sizeof(t));
-	if ((rc = db_begin(db)) != 0)
-		return rc;
 	if ((rc = db_exec_affected(db, SQL_IMPORT_ABANDON, (struct db_val[]){
 	    DB_STR(at), DB_STR(why), DB_STR(id), DB_STR(t),
 	    DB_INT(IMPORT_ATTEMPTS) }, 5, &n)) != 0)
-		goto fail;
+		return rc;
 	if (n == 0) {
-		db_rollback(db);
+		db_rollback(db);	/* nothing to commit */
 		return 0;
 	}
 	if ((rc = db_exec(db, SQL_IMPORT_CHUNKS_DELETE, (struct db_val[]){
-	    DB_STR(id) }, 1, NULL)) != 0 ||
-	    (rc = audit_commit(db, in->tenant, LC_BY_SYSTEM, "import.failed",
-	    id, audit_detail(in, "failed", NULL, 0, why))) != 0)
-		goto fail;
+	    DB_STR(id) }, 1, NULL)) != 0)
+		return rc;
+	detail = audit_detail(in, "failed", NULL, 0, why);
+	rc = audit_append(db, in->tenant, LC_BY_SYSTEM, "import.failed", id,
+	    detail);
+	json_object_put(detail);
+	if (rc != 0)
+		return rc;
 	log_warn("import %s: failed after %d attempts", id, IMPORT_ATTEMPTS);
 	return 1;
-fail:
-	db_rollback(db);
-	return rc;
 }
 
-/* abandon runs abandon_once in db_tx_run (its begin, rollback and commit
- * join that transaction), replayed whole after a deadlock or a
- * certification failure. */
+/* abandon runs abandon_once in db_tx_run, replayed whole after a deadlock
+ * or a certification failure. */
 struct abandon_tx {
 	const struct imp_info *in;
 	const char *id;
