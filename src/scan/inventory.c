@@ -1233,6 +1233,8 @@ inventory_table_merge(struct inventory_table *t1, struct inventory_table *t2)
 	struct inventory_parent	*p2, *pn, *par;
 	size_t			 i, bytes = t1->bytes + t2->bytes, n = t1->n;
 
+	if (t2->n == 0)
+		return 0;
 	for (i = 0; i < t2->nb; i++)
 		for (p2 = t2->b[i]; p2 != NULL; p2 = p2->next) {
 			if ((par = inventory_table_get(t1, p2->key)) == NULL) {
