@@ -638,10 +638,12 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT " FINDING_BATCH_COLS " FROM findings "
 	    "WHERE tenant_id = ? AND id IN (" X256("?") ") FOR UPDATE",
 	/* Seen again, nothing else changed: (last_seen_at, scan, tenant_id,
-	 * DB_MANY ids). */
+	 * DB_MANY seqs). By seq, the clustered key (0030), which the batch
+	 * read under lock: one descent of the table per row rather than one
+	 * of the (tenant_id, id) index and then one of the table. */
 	[SQL_FINDING_SEEN_MANY] =
 	    "UPDATE findings SET last_seen_at = ?, seen_scan_id = ? "
-	    "WHERE tenant_id = ? AND id IN (" X256("?") ")",
+	    "WHERE tenant_id = ? AND seq IN (" X256("?") ")",
 	/* What a complete scan of a provider did not see (SQL_FINDING_PRESENT
 	 * less the findings this scan marked seen), by the integration id
 	 * alone as SQL_SCAN_OPEN_COUNTS. */

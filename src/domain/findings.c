@@ -1970,7 +1970,7 @@ batch_write(struct batch *b)
 		f = &r->f;
 		if (!sl->dirty) {
 			if (sl->touched && sl->stored)
-				seen[3 + nseen++] = DB_STR(sl->id);
+				seen[3 + nseen++] = DB_INT(r->seq);
 			continue;
 		}
 		nup++;
@@ -2167,13 +2167,20 @@ batch_seen(struct batch *b, struct findings_seen *items, size_t n)
 			if (!plain || res.nhistory > 0 || res.nevents > 0)
 				sl->dirty = 1;
 		}
-		if (row_set_desc(row, obs, it->evidence) != 0) {
+		/* A plain sighting of a row nothing rewrites (the unchanged
+		 * rescan's every finding) only moves last_seen_at: its row is
+		 * not written and it has no effects, so the observation's
+		 * text is not copied into it. */
+		plain = !isnew && !sl->dirty && res.nhistory == 0 &&
+		    res.nevents == 0;
+		if (!plain && row_set_desc(row, obs, it->evidence) != 0) {
 			lifecycle_result_free(&res);
 			return DB_ERR;
 		}
 		sl->integ = obs->integration_id;
 		sl->touched = 1;
-		batch_effects(b, row, &res);
+		if (!plain)
+			batch_effects(b, row, &res);
 		if (isnew)
 			it->outcome = FINDINGS_SEEN_DETECTED;
 		else if (was != FINDING_OPEN && row->f.state == FINDING_OPEN)

@@ -592,6 +592,46 @@ START_TEST(test_inventory_join_fixtures)
 }
 END_TEST
 
+#define RULE(n) "{\"id\":\"" NSG "/securityRules/" n "\",\"type\":" \
+	"\"Microsoft.Network/networkSecurityGroups/securityRules\"}"
+
+/* The first pass reads the later half of the files on a second thread:
+ * a parent's children from both halves are joined in file order, as one
+ * pass in order joins them, whichever half holds the parent. */
+START_TEST(test_inventory_join_halves)
+{
+	struct inventory_stats	 st;
+	struct kept		 k;
+	char			 err[512], tmpl[] = "/tmp/vigil-invXXXXXX";
+	char			*dir;
+
+	ck_assert_ptr_nonnull(dir = mkdtemp(tmpl));
+	put_file(dir, "a.json", "[" RULE("r1") "]");
+	put_file(dir, "b.json", "[{\"id\":\"" NSG "\",\"type\":"
+	    "\"Microsoft.Network/networkSecurityGroups\"}," RULE("r2") "]");
+	put_file(dir, "c.json", "[" RULE("r3") "]");
+	put_file(dir, "d.json", "[" RULE("r4") ",{\"id\":\"" SQL
+	    "/firewallRules/f1\",\"type\":"
+	    "\"Microsoft.Sql/servers/firewallRules\"}]");
+	put_file(dir, "e.json", "[" RULE("r5") ",{\"id\":\"" SQL "\","
+	    "\"type\":\"Microsoft.Sql/servers\"}]");
+	k.all = json_object_new_array();
+	ck_assert_msg(inventory_read(dir, kept_emit, &k, &st, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(json_object_array_length(k.all), 2);
+	ck_assert_uint_eq(st.children, 6);
+	ck_assert_uint_eq(st.joined, 6);
+	ck_assert_uint_eq(st.orphans, 0);
+	ck_assert_str_eq(kept_get(&k, NSG, "properties.securityRules"),
+	    "[" RULE("r1") "," RULE("r2") "," RULE("r3") "," RULE("r4") ","
+	    RULE("r5") "]");
+	ck_assert_ptr_nonnull(strstr(kept_get(&k, SQL,
+	    "properties.firewallRules"), "/firewallRules/f1"));
+	json_object_put(k.all);
+	rm_tree(dir);
+}
+END_TEST
+
 /* The scanner parses only the members its rules read (rules_members,
  * armstream_prune): over the shipped samples as one list page, and over
  * the estate with its children exported on their own, the shipped rules
@@ -662,6 +702,7 @@ inventory_suite(void)
 	tcase_add_test(tc, test_inventory_caps);
 	tcase_add_test(tc, test_inventory_join);
 	tcase_add_test(tc, test_inventory_join_fixtures);
+	tcase_add_test(tc, test_inventory_join_halves);
 	tcase_add_test(tc, test_inventory_pruned);
 	/* The caps test writes and reads a 60,000-resource file twice (both
 	 * passes of the join): seconds under ASan on a loaded machine. */
