@@ -140,6 +140,26 @@ def scan_env(integ, env=None, wait=True):
                           capture_output=True, text=True, timeout=600)
 
 
+def kill_scan_when(integ, written, timeout=120):
+    """Start a scan of integ, SIGKILL it once written() says its first
+    batch committed, then leave its scan and lease as a dead scanner's are
+    once its lease has run out."""
+    p = scan_env(integ, wait=False)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout and p.poll() is None:
+        if written():
+            break
+        time.sleep(0.02)
+    if p.poll() is None:
+        p.send_signal(signal.SIGKILL)
+    p.wait()
+    STACK.sql("UPDATE scans SET status = 'failed', error = 'killed' "
+              "WHERE integration_id = %s AND status = 'running'"
+              % q(integ), database="vigil")
+    STACK.sql("DELETE FROM scan_leases WHERE integration_id = %s"
+              % q(integ), database="vigil", check=False)
+
+
 class T290BatchCountsScans(ts.ScanBase, BBase):
     """Scans: every kind of change a rescan makes, and the API's actions
     between them."""
@@ -244,22 +264,9 @@ class T290BatchCountsScans(ts.ScanBase, BBase):
         ts.write_inventory(inv, storages(names))
         before = tc.num("SELECT COUNT(*) FROM findings WHERE tenant_id = %s"
                         % q(self.tenant_id))
-        p = scan_env(integ, wait=False)
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < 120 and p.poll() is None:
-            n = tc.num("SELECT COUNT(*) FROM findings WHERE tenant_id = %s"
-                       % q(self.tenant_id))
-            if n > before:
-                break
-            time.sleep(0.02)
-        if p.poll() is None:
-            p.send_signal(signal.SIGKILL)
-        p.wait()
-        STACK.sql("UPDATE scans SET status = 'failed', error = 'killed' "
-                  "WHERE integration_id = %s AND status = 'running'"
-                  % q(integ), database="vigil")
-        STACK.sql("DELETE FROM scan_leases WHERE integration_id = %s"
-                  % q(integ), database="vigil", check=False)
+        kill_scan_when(integ, lambda: tc.num(
+            "SELECT COUNT(*) FROM findings WHERE tenant_id = %s"
+            % q(self.tenant_id)) > before)
         self.check_all()
         p = scan_env(integ)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)

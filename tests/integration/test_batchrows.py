@@ -14,8 +14,6 @@ Run by run.py, which sets STACK here (and in the modules used below).
 
 import os
 import re
-import signal
-import time
 import unittest
 
 import test_api as api
@@ -206,21 +204,9 @@ class T311BatchRowsReplayedKilled(RBase):
         ts.write_inventory(self.inv, tb.storages(names))
         before = tc.num("SELECT COUNT(*) FROM events WHERE tenant_id = %s"
                         % q(self.tenant_id))
-        p = tb.scan_env(integ, wait=False)
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < 120 and p.poll() is None:
-            if tc.num("SELECT COUNT(*) FROM events WHERE tenant_id = %s"
-                      % q(self.tenant_id)) > before:
-                break
-            time.sleep(0.02)
-        if p.poll() is None:
-            p.send_signal(signal.SIGKILL)
-        p.wait()
-        STACK.sql("UPDATE scans SET status = 'failed', error = 'killed' "
-                  "WHERE integration_id = %s AND status = 'running'"
-                  % q(integ), database="vigil")
-        STACK.sql("DELETE FROM scan_leases WHERE integration_id = %s"
-                  % q(integ), database="vigil", check=False)
+        tb.kill_scan_when(integ, lambda: tc.num(
+            "SELECT COUNT(*) FROM events WHERE tenant_id = %s"
+            % q(self.tenant_id)) > before)
         self.check_rows()
         self.scan(integ)
         self.assertEqual(tc.num(
