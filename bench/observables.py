@@ -70,7 +70,7 @@ TYPES = [
 
 
 def sql(st, text):
-    st.sql(text, database="vigil")
+    st.sql(text, database="vigil", timeout=None)
 
 
 def chunks(n, size=CHUNK):

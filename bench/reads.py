@@ -52,7 +52,7 @@ AUDIT_ACTIONS = ("accept_risk", "resolve", "snooze", "dismiss",
 
 
 def sql(st, text):
-    st.sql(text, database="vigil")
+    st.sql(text, database="vigil", timeout=None)
 
 
 def chunks(n):

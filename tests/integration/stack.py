@@ -522,14 +522,16 @@ class Stack:
     def db_stop(self, timeout=60.0):
         self._stop("mariadb", timeout=timeout)
 
-    def sql(self, statement, database=None, check=True):
-        """Run SQL as root through the socket; CompletedProcess (text)."""
+    def sql(self, statement, database=None, check=True, timeout=60):
+        """Run SQL as root through the socket; CompletedProcess (text).
+        timeout: seconds, or None for a bulk load that may take longer
+        on a busy machine."""
         argv = [which("mariadb", "mysql"), "--no-defaults", "-S", self.db_sock,
                 "-uroot", "-N", "-B", "-e", statement]
         if database:
             argv.append(database)
         r = subprocess.run(argv, stdin=subprocess.DEVNULL,
-                           capture_output=True, text=True, timeout=60)
+                           capture_output=True, text=True, timeout=timeout)
         if check and r.returncode != 0:
             raise StackError("SQL failed (%s): %s" % (statement, r.stderr))
         return r
