@@ -30,7 +30,10 @@ def main():
             table = f.read().strip("\n")
         begin = "<!-- bench:%s:begin -->" % name
         end = "<!-- bench:%s:end -->" % name
-        pat = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
+        # Markers on lines of their own: the prose that names them (in
+        # backquotes, mid-line) is not a block.
+        pat = re.compile(r"^" + re.escape(begin) + r"$.*?^" +
+                         re.escape(end) + r"$", re.S | re.M)
         if not pat.search(text):
             print("bench-readme: README.md has no %s ... %s block; %s.md "
                   "not used" % (begin, end, name))
