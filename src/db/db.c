@@ -3014,6 +3014,50 @@ db_exec_rows(struct db *db, enum db_stmt first, const struct db_val *p,
 	return 0;
 }
 
+/* Two parameters alike: the same type and value (SQL NULLs alike). */
+static int
+val_same(const struct db_val *a, const struct db_val *b)
+{
+	if (a->t != b->t)
+		return 0;
+	if (a->t == DBT_INT)
+		return a->i == b->i;
+	if (a->t == DBT_NULL)
+		return 1;
+	return a->len == b->len && (a->len == 0 ||
+	    memcmp(a->s, b->s, a->len) == 0);
+}
+
+size_t
+db_tally(const struct db_val *p, size_t ncols, size_t col, size_t nrows,
+    size_t i)
+{
+	const struct db_val *v = &p[i * ncols + col];
+	size_t j, k = 0;
+
+	for (j = 0; j < i; j++)
+		if (val_same(&p[j * ncols + col], v))
+			return 0;
+	for (j = i; j < nrows; j++)
+		k += val_same(&p[j * ncols + col], v);
+	return k;
+}
+
+int
+db_exec_tally(struct db *db, enum db_stmt s, const char *tenant_id,
+    const struct db_val *p, size_t ncols, size_t col, size_t nrows)
+{
+	size_t i, k;
+	int rc = 0;
+
+	for (i = 0; i < nrows && rc == 0; i++)
+		if ((k = db_tally(p, ncols, col, nrows, i)) > 0)
+			rc = db_exec(db, s, (struct db_val[]){
+			    DB_STR(tenant_id), p[i * ncols + col], DB_INT(k) },
+			    3, NULL);
+	return rc;
+}
+
 int
 db_exec_affected(struct db *db, enum db_stmt s, const struct db_val *p,
     size_t np, unsigned long long *affected)

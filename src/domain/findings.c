@@ -1923,23 +1923,8 @@ batch_defer(struct batch *b)
 static int
 batch_event_counts(struct batch *b)
 {
-	size_t i, j, k, n = b->ev.n / EV_NCOLS;
-	int rc = 0;
-
-	for (i = 0; i < n && rc == 0; i++) {
-		const char *t = b->ev.v[i * EV_NCOLS + 2].s;
-
-		for (j = 0; j < i &&
-		    strcmp(b->ev.v[j * EV_NCOLS + 2].s, t) != 0; j++)
-			;
-		if (j < i)
-			continue;
-		for (j = i, k = 0; j < n; j++)
-			k += strcmp(b->ev.v[j * EV_NCOLS + 2].s, t) == 0;
-		rc = db_exec(b->db, SQL_BATCH_EVENT_COUNT, (struct db_val[]){
-		    DB_STR(b->tenant_id), DB_STR(t), DB_INT(k) }, 3, NULL);
-	}
-	return rc;
+	return db_exec_tally(b->db, SQL_BATCH_EVENT_COUNT, b->tenant_id,
+	    b->ev.v, EV_NCOLS, 2, b->ev.n / EV_NCOLS);
 }
 
 /* Write what the batch decided: the upserts, the unchanged findings'
