@@ -2044,23 +2044,6 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE tenant_id = ? AND source = ? AND format = ? "
 	    "AND (finding_id, external_id) IN (" X256("(?, ?)") ")",
 
-	/* alert ingest (alerts.c): a batch's alert.created events counted
-	 * once, not by the insert trigger per event
-	 * (0042_event_counts_deferred.sql). Before the insert: ('TENANT
-	 * TYPE'); the trigger then counts such rows into
-	 * @vigil_events_deferred instead of list_counts. After it: (tenant,
-	 * type) what the trigger deferred added, nothing when it deferred
-	 * none (a schema before 0042, whose trigger counted them). Then the
-	 * session's variables cleared. */
-	[SQL_EVENT_DEFER_BEGIN] =
-	    "SET @vigil_events_defer = ?, @vigil_events_deferred = 0",
-	[SQL_EVENT_DEFER_COUNT] =
-	    "INSERT INTO list_counts (tenant_id, list, k, n) "
-	    "SELECT ?, 'events', ?, @vigil_events_deferred FROM DUAL "
-	    "WHERE @vigil_events_deferred > 0 "
-	    "ON DUPLICATE KEY UPDATE n = n + VALUES(n)",
-	[SQL_EVENT_DEFER_END] =
-	    "SET @vigil_events_defer = NULL, @vigil_events_deferred = 0",
 	/* The batch writer's set-based counts (findings.c batch_write):
 	 * whether migration 0039 is applied; its temporary tables emptied
 	 * and the triggers told to stand aside; the rows to be written as
@@ -2094,16 +2077,17 @@ static const char *const sqls[SQL__COUNT] = {
 	    "('findings_batch_begin', 'findings_batch_end') "
 	    "ORDER BY ROUTINE_NAME",
 	/* The batch writer's history, events and audit entries, whose
-	 * insert triggers defer to it (0045_batch_rows_deferred.sql): whether
-	 * any of the batch's findings (tenant_id, DB_MANY ids) is on a case,
+	 * insert triggers defer to it (0045_batch_rows_deferred.sql), and an
+	 * alert batch's events, which take the same way (0049): whether any
+	 * of the batch's findings (tenant_id, DB_MANY ids) is on a case,
 	 * share-locking the links it reads as the history trigger's INSERT
 	 * ... SELECT does; the tenant whose rows the triggers tally instead of
 	 * counting (and, or NULL, whose history needs no case look-up), the
-	 * tallies at 0; a type's events (tenant, type, n) and an action's
-	 * entries (tenant, action, n) counted, and the chain's head moved to
-	 * the last entry (tenant, seq, hash), each only when the trigger
-	 * tallied (a schema before 0045 counted and moved them itself); the
-	 * variables cleared. */
+	 * tallies at 0; a type's events (tenant, type, n: events.c
+	 * events_count_deferred) and an action's entries (tenant, action, n)
+	 * counted, and the chain's head moved to the last entry (tenant, seq,
+	 * hash), each only when the trigger tallied (a schema before 0045
+	 * counted and moved them itself); the variables cleared. */
 	[SQL_BATCH_CASE_LINKED] =
 	    "SELECT 1 FROM case_findings WHERE tenant_id = ? "
 	    "AND finding_id IN (" X256("?") ") LIMIT 1 LOCK IN SHARE MODE",
@@ -2111,7 +2095,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SET @vigil_defer = ?, @vigil_nocase = ?, "
 	    "@vigil_deferred_events = 0, @vigil_deferred_audit = 0, "
 	    "@vigil_deferred_heads = 0",
-	[SQL_BATCH_EVENT_COUNT] =
+	[SQL_EVENT_COUNT_DEFERRED] =
 	    "INSERT INTO list_counts (tenant_id, list, k, n) "
 	    "SELECT ?, 'events', ?, ? FROM DUAL "
 	    "WHERE @vigil_deferred_events > 0 "

@@ -436,10 +436,6 @@ enum db_stmt {
 	SQL_SOURCE_GET_MANY,
 	SQL_SOURCE_SEEN_MANY,
 	SQL_SOURCE_MARK_MANY,
-	/* alert ingest: a batch's events counted once (0042) */
-	SQL_EVENT_DEFER_BEGIN,
-	SQL_EVENT_DEFER_COUNT,
-	SQL_EVENT_DEFER_END,
 	/* the batch writer's set-based counts (findings.c batch_write,
 	 * migration 0039) */
 	SQL_FINDING_BATCH_SCHEMA,
@@ -453,10 +449,12 @@ enum db_stmt {
 	SQL_MIGRATE_DEFINER,
 	/* the batch writer's events, audit entries and history counted,
 	 * chained and put on case timelines once per batch (findings.c
-	 * batch_write, audit.c audit_append_many, migration 0045) */
+	 * batch_write, audit.c audit_append_many, migration 0045), and an
+	 * alert batch's events counted once (alerts.c, events.c
+	 * events_count_deferred, migration 0049) */
 	SQL_BATCH_CASE_LINKED,
 	SQL_BATCH_DEFER_BEGIN,
-	SQL_BATCH_EVENT_COUNT,
+	SQL_EVENT_COUNT_DEFERRED,
 	SQL_AUDIT_COUNT_DEFERRED,
 	SQL_AUDIT_HEAD_DEFERRED,
 	SQL_BATCH_DEFER_END,
@@ -545,7 +543,7 @@ int	 db_exec_rows(struct db *, enum db_stmt first,
  * distinct value of column col among the nrows rows, in the order of its
  * first row, with (tenant_id, the value, how many rows have it). For the
  * writers that count their own events per type and audit entries per
- * action (SQL_BATCH_EVENT_COUNT, SQL_AUDIT_COUNT_DEFERRED). 0 or a
+ * action (SQL_EVENT_COUNT_DEFERRED, SQL_AUDIT_COUNT_DEFERRED). 0 or a
  * DB_* code (the statements before it stay done). */
 int	 db_exec_tally(struct db *, enum db_stmt, const char *tenant_id,
 	    const struct db_val *p, size_t ncols, size_t col, size_t nrows);

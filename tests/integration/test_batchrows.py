@@ -36,7 +36,8 @@ def setUpModule():
     # The triggers as vigilctl migrate leaves them: modules before this
     # one run older migrations again (test_counts' backfills re-run 0015,
     # whose triggers count every row themselves).
-    for name in ("0045_batch_rows_deferred.sql", "0046_batch_sla_policy.sql"):
+    for name in ("0045_batch_rows_deferred.sql", "0046_batch_sla_policy.sql",
+                 "0049_events_defer_one.sql"):
         STACK.sql(migration(name), database="vigil")
 
 
@@ -261,17 +262,17 @@ class T312BatchRowsCases(RBase):
 
 class T313BatchRowsUpgradeOrders(RBase):
     """A writer newer than its schema (the triggers before 0045 and 0046,
-    neither recorded; or those migrations run again after them) is counted
-    once by the old triggers, which add nothing, and gets the same due
-    dates; vigilctl migrate brings them back and the same writer counts
-    itself, once. Imports take the same path."""
+    neither recorded, nor 0049; or those migrations run again after them)
+    is counted once by the old triggers, which add nothing, and gets the
+    same due dates; vigilctl migrate brings them back and the same writer
+    counts itself, once. Imports take the same path."""
 
     def test_old_triggers_then_migrate(self):
         try:
             for mig, name, end in OLD_TRIGGERS:
                 STACK.sql(trigger_text(mig, name, end), database="vigil")
             STACK.sql("DELETE FROM schema_migrations WHERE version IN "
-                      "('0045', '0046')", database="vigil")
+                      "('0045', '0046', '0049')", database="vigil")
             names = ["bu-%03d" % i for i in range(30)]
             ts.write_inventory(self.inv, tb.storages(names))
             integ = self.integration()
@@ -291,6 +292,7 @@ class T313BatchRowsUpgradeOrders(RBase):
             r = STACK.vigilctl("migrate")
             self.assertIn("0045_batch_rows_deferred.sql", r.stdout)
             self.assertIn("0046_batch_sla_policy.sql", r.stdout)
+            self.assertIn("0049_events_defer_one.sql", r.stdout)
         ts.write_inventory(self.inv, tb.storages(names))
         self.scan(integ)
         ts.write_inventory(self.inv, tb.storages(names) +
