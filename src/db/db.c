@@ -2119,23 +2119,19 @@ static const char *const sqls[SQL__COUNT] = {
 	    "@vigil_deferred_heads = 0",
 	/* Before the batch's upsert: the tenant's policy for
 	 * findings_sla_insert (0046_batch_sla_policy.sql), each severity's
-	 * days and the warning lead, 0034's defaults where it has none
-	 * (tenant_id seven times); after it, the tenant cleared, so that no
-	 * other insert of the session takes them. */
+	 * days and the warning lead, and the tenant (tenant_id twice). One
+	 * read of its row, by the primary key; without WHERE's row the
+	 * aggregates still give one row, of NULLs, and so 0034's defaults.
+	 * After the upsert, the tenant cleared, so that no other insert of
+	 * the session takes them. */
 	[SQL_BATCH_SLA_BEGIN] =
-	    "SET @vigil_sla_critical = COALESCE((SELECT critical_days "
-	    "FROM sla_policies WHERE tenant_id = ?), 7), "
-	    "@vigil_sla_high = COALESCE((SELECT high_days "
-	    "FROM sla_policies WHERE tenant_id = ?), 30), "
-	    "@vigil_sla_medium = COALESCE((SELECT medium_days "
-	    "FROM sla_policies WHERE tenant_id = ?), 90), "
-	    "@vigil_sla_low = COALESCE((SELECT low_days "
-	    "FROM sla_policies WHERE tenant_id = ?), 180), "
-	    "@vigil_sla_info = COALESCE((SELECT info_days "
-	    "FROM sla_policies WHERE tenant_id = ?), 0), "
-	    "@vigil_sla_warning = COALESCE((SELECT warning_days "
-	    "FROM sla_policies WHERE tenant_id = ?), 3), "
-	    "@vigil_sla = ?",
+	    "SELECT COALESCE(MAX(critical_days), 7), "
+	    "COALESCE(MAX(high_days), 30), COALESCE(MAX(medium_days), 90), "
+	    "COALESCE(MAX(low_days), 180), COALESCE(MAX(info_days), 0), "
+	    "COALESCE(MAX(warning_days), 3), ? "
+	    "INTO @vigil_sla_critical, @vigil_sla_high, @vigil_sla_medium, "
+	    "@vigil_sla_low, @vigil_sla_info, @vigil_sla_warning, @vigil_sla "
+	    "FROM sla_policies WHERE tenant_id = ?",
 	[SQL_BATCH_SLA_END] = "SET @vigil_sla = NULL",
 };
 

@@ -2002,12 +2002,9 @@ batch_write(struct batch *b)
 	/* findings_sla_insert takes the tenant's policy from the session
 	 * instead of reading it for each row (0046). */
 	if (nup > 0) {
-		struct db_val t[7];
-
-		for (i = 0; i < NELEM(t); i++)
-			t[i] = DB_STR(b->tenant_id);
 		sla = 1;
-		if ((rc = db_exec(b->db, SQL_BATCH_SLA_BEGIN, t, NELEM(t),
+		if ((rc = db_exec(b->db, SQL_BATCH_SLA_BEGIN, (struct db_val[]){
+		    DB_STR(b->tenant_id), DB_STR(b->tenant_id) }, 2,
 		    NULL)) != 0)
 			goto out;
 	}
