@@ -1466,7 +1466,8 @@ write_records(struct db *db, const char *tenant_id, const char *actor,
 	    "alert.ingest_batch", "alerts", detail);
 out:
 	/* A failed run must not leave the session deferring the counts of
-	 * later inserts (the single-alert path's, on this connection); on a
+	 * later inserts (events and audit entries, and the audit head: the
+	 * next run's, the single-alert path's, on this connection); on a
 	 * connection that died the variables died with it. */
 	if (deferred)
 		(void)db_exec(db, SQL_BATCH_DEFER_END, NULL, 0, NULL);
