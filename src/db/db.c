@@ -2044,23 +2044,6 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE tenant_id = ? AND source = ? AND format = ? "
 	    "AND (finding_id, external_id) IN (" X256("(?, ?)") ")",
 
-	/* alert ingest (alerts.c): a batch's alert.created events counted
-	 * once, not by the insert trigger per event
-	 * (0042_event_counts_deferred.sql). Before the insert: ('TENANT
-	 * TYPE'); the trigger then counts such rows into
-	 * @vigil_events_deferred instead of list_counts. After it: (tenant,
-	 * type) what the trigger deferred added, nothing when it deferred
-	 * none (a schema before 0042, whose trigger counted them). Then the
-	 * session's variables cleared. */
-	[SQL_EVENT_DEFER_BEGIN] =
-	    "SET @vigil_events_defer = ?, @vigil_events_deferred = 0",
-	[SQL_EVENT_DEFER_COUNT] =
-	    "INSERT INTO list_counts (tenant_id, list, k, n) "
-	    "SELECT ?, 'events', ?, @vigil_events_deferred FROM DUAL "
-	    "WHERE @vigil_events_deferred > 0 "
-	    "ON DUPLICATE KEY UPDATE n = n + VALUES(n)",
-	[SQL_EVENT_DEFER_END] =
-	    "SET @vigil_events_defer = NULL, @vigil_events_deferred = 0",
 	/* The batch writer's set-based counts (findings.c batch_write):
 	 * whether migration 0039 is applied; its temporary tables emptied
 	 * and the triggers told to stand aside; the rows to be written as
@@ -2094,16 +2077,17 @@ static const char *const sqls[SQL__COUNT] = {
 	    "('findings_batch_begin', 'findings_batch_end') "
 	    "ORDER BY ROUTINE_NAME",
 	/* The batch writer's history, events and audit entries, whose
-	 * insert triggers defer to it (0045_batch_rows_deferred.sql): whether
-	 * any of the batch's findings (tenant_id, DB_MANY ids) is on a case,
+	 * insert triggers defer to it (0045_batch_rows_deferred.sql), and an
+	 * alert batch's events, which take the same way (0049): whether any
+	 * of the batch's findings (tenant_id, DB_MANY ids) is on a case,
 	 * share-locking the links it reads as the history trigger's INSERT
 	 * ... SELECT does; the tenant whose rows the triggers tally instead of
 	 * counting (and, or NULL, whose history needs no case look-up), the
-	 * tallies at 0; a type's events (tenant, type, n) and an action's
-	 * entries (tenant, action, n) counted, and the chain's head moved to
-	 * the last entry (tenant, seq, hash), each only when the trigger
-	 * tallied (a schema before 0045 counted and moved them itself); the
-	 * variables cleared. */
+	 * tallies at 0; a type's events (tenant, type, n: events.c
+	 * events_count_deferred) and an action's entries (tenant, action, n)
+	 * counted, and the chain's head moved to the last entry (tenant, seq,
+	 * hash), each only when the trigger tallied (a schema before 0045
+	 * counted and moved them itself); the variables cleared. */
 	[SQL_BATCH_CASE_LINKED] =
 	    "SELECT 1 FROM case_findings WHERE tenant_id = ? "
 	    "AND finding_id IN (" X256("?") ") LIMIT 1 LOCK IN SHARE MODE",
@@ -2111,7 +2095,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SET @vigil_defer = ?, @vigil_nocase = ?, "
 	    "@vigil_deferred_events = 0, @vigil_deferred_audit = 0, "
 	    "@vigil_deferred_heads = 0",
-	[SQL_BATCH_EVENT_COUNT] =
+	[SQL_EVENT_COUNT_DEFERRED] =
 	    "INSERT INTO list_counts (tenant_id, list, k, n) "
 	    "SELECT ?, 'events', ?, ? FROM DUAL "
 	    "WHERE @vigil_deferred_events > 0 "
@@ -2135,23 +2119,19 @@ static const char *const sqls[SQL__COUNT] = {
 	    "@vigil_deferred_heads = 0",
 	/* Before the batch's upsert: the tenant's policy for
 	 * findings_sla_insert (0046_batch_sla_policy.sql), each severity's
-	 * days and the warning lead, 0034's defaults where it has none
-	 * (tenant_id seven times); after it, the tenant cleared, so that no
-	 * other insert of the session takes them. */
+	 * days and the warning lead, and the tenant (tenant_id twice). One
+	 * read of its row, by the primary key; without WHERE's row the
+	 * aggregates still give one row, of NULLs, and so 0034's defaults.
+	 * After the upsert, the tenant cleared, so that no other insert of
+	 * the session takes them. */
 	[SQL_BATCH_SLA_BEGIN] =
-	    "SET @vigil_sla_critical = COALESCE((SELECT critical_days "
-	    "FROM sla_policies WHERE tenant_id = ?), 7), "
-	    "@vigil_sla_high = COALESCE((SELECT high_days "
-	    "FROM sla_policies WHERE tenant_id = ?), 30), "
-	    "@vigil_sla_medium = COALESCE((SELECT medium_days "
-	    "FROM sla_policies WHERE tenant_id = ?), 90), "
-	    "@vigil_sla_low = COALESCE((SELECT low_days "
-	    "FROM sla_policies WHERE tenant_id = ?), 180), "
-	    "@vigil_sla_info = COALESCE((SELECT info_days "
-	    "FROM sla_policies WHERE tenant_id = ?), 0), "
-	    "@vigil_sla_warning = COALESCE((SELECT warning_days "
-	    "FROM sla_policies WHERE tenant_id = ?), 3), "
-	    "@vigil_sla = ?",
+	    "SELECT COALESCE(MAX(critical_days), 7), "
+	    "COALESCE(MAX(high_days), 30), COALESCE(MAX(medium_days), 90), "
+	    "COALESCE(MAX(low_days), 180), COALESCE(MAX(info_days), 0), "
+	    "COALESCE(MAX(warning_days), 3), ? "
+	    "INTO @vigil_sla_critical, @vigil_sla_high, @vigil_sla_medium, "
+	    "@vigil_sla_low, @vigil_sla_info, @vigil_sla_warning, @vigil_sla "
+	    "FROM sla_policies WHERE tenant_id = ?",
 	[SQL_BATCH_SLA_END] = "SET @vigil_sla = NULL",
 };
 
@@ -3012,6 +2992,50 @@ db_exec_rows(struct db *db, enum db_stmt first, const struct db_val *p,
 			done += rows[k];
 		}
 	return 0;
+}
+
+/* Two parameters alike: the same type and value (SQL NULLs alike). */
+static int
+val_same(const struct db_val *a, const struct db_val *b)
+{
+	if (a->t != b->t)
+		return 0;
+	if (a->t == DBT_INT)
+		return a->i == b->i;
+	if (a->t == DBT_NULL)
+		return 1;
+	return a->len == b->len && (a->len == 0 ||
+	    memcmp(a->s, b->s, a->len) == 0);
+}
+
+size_t
+db_tally(const struct db_val *p, size_t ncols, size_t col, size_t nrows,
+    size_t i)
+{
+	const struct db_val *v = &p[i * ncols + col];
+	size_t j, k = 0;
+
+	for (j = 0; j < i; j++)
+		if (val_same(&p[j * ncols + col], v))
+			return 0;
+	for (j = i; j < nrows; j++)
+		k += val_same(&p[j * ncols + col], v);
+	return k;
+}
+
+int
+db_exec_tally(struct db *db, enum db_stmt s, const char *tenant_id,
+    const struct db_val *p, size_t ncols, size_t col, size_t nrows)
+{
+	size_t i, k;
+	int rc = 0;
+
+	for (i = 0; i < nrows && rc == 0; i++)
+		if ((k = db_tally(p, ncols, col, nrows, i)) > 0)
+			rc = db_exec(db, s, (struct db_val[]){
+			    DB_STR(tenant_id), p[i * ncols + col], DB_INT(k) },
+			    3, NULL);
+	return rc;
 }
 
 int

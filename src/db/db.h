@@ -436,10 +436,6 @@ enum db_stmt {
 	SQL_SOURCE_GET_MANY,
 	SQL_SOURCE_SEEN_MANY,
 	SQL_SOURCE_MARK_MANY,
-	/* alert ingest: a batch's events counted once (0042) */
-	SQL_EVENT_DEFER_BEGIN,
-	SQL_EVENT_DEFER_COUNT,
-	SQL_EVENT_DEFER_END,
 	/* the batch writer's set-based counts (findings.c batch_write,
 	 * migration 0039) */
 	SQL_FINDING_BATCH_SCHEMA,
@@ -453,10 +449,12 @@ enum db_stmt {
 	SQL_MIGRATE_DEFINER,
 	/* the batch writer's events, audit entries and history counted,
 	 * chained and put on case timelines once per batch (findings.c
-	 * batch_write, audit.c audit_append_many, migration 0045) */
+	 * batch_write, audit.c audit_append_many, migration 0045), and an
+	 * alert batch's events counted once (alerts.c, events.c
+	 * events_count_deferred, migration 0049) */
 	SQL_BATCH_CASE_LINKED,
 	SQL_BATCH_DEFER_BEGIN,
-	SQL_BATCH_EVENT_COUNT,
+	SQL_EVENT_COUNT_DEFERRED,
 	SQL_AUDIT_COUNT_DEFERRED,
 	SQL_AUDIT_HEAD_DEFERRED,
 	SQL_BATCH_DEFER_END,
@@ -540,6 +538,20 @@ int	 db_exec(struct db *, enum db_stmt, const struct db_val *params,
  * a DB_* code. */
 int	 db_exec_rows(struct db *, enum db_stmt first,
 	    const struct db_val *p, size_t ncols, size_t nrows);
+/* The list counts of rows just inserted (p, ncols values a row, as
+ * db_exec_rows takes them), one statement per key: s runs once for each
+ * distinct value of column col among the nrows rows, in the order of its
+ * first row, with (tenant_id, the value, how many rows have it). For the
+ * writers that count their own events per type and audit entries per
+ * action (SQL_EVENT_COUNT_DEFERRED, SQL_AUDIT_COUNT_DEFERRED). 0 or a
+ * DB_* code (the statements before it stay done). */
+int	 db_exec_tally(struct db *, enum db_stmt, const char *tenant_id,
+	    const struct db_val *p, size_t ncols, size_t col, size_t nrows);
+/* How many of the nrows rows have row i's value in column col (the same
+ * type and value), counting row i, when row i is the first to have it; 0
+ * when an earlier row has it. Pure. */
+size_t	 db_tally(const struct db_val *p, size_t ncols, size_t col,
+	    size_t nrows, size_t i);
 /* db_exec for a write whose result is how many rows it changed: 0 with
  * *affected set, or a DB_* code (*affected 0). */
 int	 db_exec_affected(struct db *, enum db_stmt,

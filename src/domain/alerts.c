@@ -988,12 +988,13 @@ out:
 	return rc;
 }
 
-/* The columns of SQL_OBS_INSERT_*, SQL_ALERT_LINK_* and
- * SQL_ALERT_HISTORY_*. */
+/* The columns of SQL_OBS_INSERT_*, SQL_ALERT_LINK_*,
+ * SQL_ALERT_HISTORY_* and SQL_EVENT_INSERT_* (as events.h numbers them,
+ * for events_count_deferred). */
 #define OBS_NCOLS 7
 #define LINK_NCOLS 3
 #define HIST_NCOLS 6
-#define EVENT_NCOLS 5
+#define EVENT_NCOLS EVENTS_ROW_NCOLS
 
 /*
  * The observables this process has seen committed, by (tenant, type,
@@ -1331,9 +1332,10 @@ lock_head(struct db *db, const char *tenant_id, struct audit_head *head)
 	return rc == 0 ? DB_ERR : 0;
 }
 
-/* From how many events a call counts them itself (SQL_EVENT_DEFER_*:
- * three statements) rather than leaving them to the trigger (a procedure
- * call and an upsert per event). */
+/* From how many events a call counts them itself (SQL_BATCH_DEFER_BEGIN,
+ * events_count_deferred, SQL_BATCH_DEFER_END: three statements) rather
+ * than leaving them to the trigger (a procedure call and an upsert per
+ * event). */
 #define EVENTS_DEFER_MIN 8
 
 /* History, events and the audit entry of the call. */
@@ -1347,7 +1349,6 @@ write_records(struct db *db, const char *tenant_id, const char *actor,
 	char (*evids)[VIGIL_ID_LEN] = NULL, nowts[VTIME_RFC3339_LEN];
 	size_t i, nh = 0, ne = 0, len, ncreated = 0, ndedup = 0;
 	json_object *detail = NULL, *created, *dedup;
-	char deferkey[VIGIL_ID_LEN + sizeof(" alert.created")];
 	struct alert_writer w;
 	const char *text;
 	int rc = DB_ERR, deferred = 0;
@@ -1355,7 +1356,6 @@ write_records(struct db *db, const char *tenant_id, const char *actor,
 	vtime_rfc3339(now, nowts, sizeof(nowts));
 	if (aw_init(&w) != 0)
 		goto out;
-	snprintf(deferkey, sizeof(deferkey), "%s alert.created", tenant_id);
 	if ((rows = calloc(n * (HIST_NCOLS > EVENT_NCOLS ? HIST_NCOLS :
 	    EVENT_NCOLS), sizeof(*rows))) == NULL ||
 	    (fields = calloc(n, sizeof(*fields))) == NULL ||
@@ -1401,11 +1401,13 @@ write_records(struct db *db, const char *tenant_id, const char *actor,
 	}
 	/* Many events: counted in GET /events' total by one statement
 	 * after their insert rather than by the trigger per row, which held
-	 * the lock below twice as long (0042_event_counts_deferred.sql). Set
-	 * before the lock: it is the session's alone. */
+	 * the lock below twice as long (0042, 0049): while @vigil_defer names
+	 * the tenant, the trigger tallies them. Set before the lock: it is
+	 * the session's alone. No audit entry or finding history is written
+	 * until it is cleared. */
 	if (ne >= EVENTS_DEFER_MIN) {
-		if ((rc = db_exec(db, SQL_EVENT_DEFER_BEGIN, (struct db_val[]){
-		    DB_STR(deferkey) }, 1, NULL)) != 0)
+		if ((rc = db_exec(db, SQL_BATCH_DEFER_BEGIN, (struct db_val[]){
+		    DB_STR(tenant_id), DB_NUL }, 2, NULL)) != 0)
 			goto out;
 		deferred = 1;
 	}
@@ -1417,12 +1419,11 @@ write_records(struct db *db, const char *tenant_id, const char *actor,
 	    ne)) != 0)
 		goto out;
 	if (deferred) {
-		/* Adds what the trigger deferred: nothing on a schema before
-		 * 0042, whose trigger counted each row itself. */
-		if ((rc = db_exec(db, SQL_EVENT_DEFER_COUNT, (struct db_val[]){
-		    DB_STR(tenant_id), DB_STR("alert.created") }, 2,
-		    NULL)) != 0 ||
-		    (rc = db_exec(db, SQL_EVENT_DEFER_END, NULL, 0, NULL)) != 0)
+		/* Adds what the trigger tallied: nothing on a schema before
+		 * 0045, whose trigger counted each row itself. */
+		if ((rc = events_count_deferred(db, tenant_id, rows,
+		    ne)) != 0 ||
+		    (rc = db_exec(db, SQL_BATCH_DEFER_END, NULL, 0, NULL)) != 0)
 			goto out;
 		deferred = 0;
 	}
@@ -1465,10 +1466,11 @@ write_records(struct db *db, const char *tenant_id, const char *actor,
 	    "alert.ingest_batch", "alerts", detail);
 out:
 	/* A failed run must not leave the session deferring the counts of
-	 * later inserts (the single-alert path's, on this connection); on a
+	 * later inserts (events and audit entries, and the audit head: the
+	 * next run's, the single-alert path's, on this connection); on a
 	 * connection that died the variables died with it. */
 	if (deferred)
-		(void)db_exec(db, SQL_EVENT_DEFER_END, NULL, 0, NULL);
+		(void)db_exec(db, SQL_BATCH_DEFER_END, NULL, 0, NULL);
 	json_object_put(detail);
 	aw_free(&w);
 	for (i = 0; fields != NULL && i < n; i++)

@@ -238,20 +238,9 @@ audit_append_many(struct db *db, const char *tenant_id,
 	    n)) != 0 ||
 	    (rc = deferred_head(db, tenant_id, seq - 1, hash[n - 1])) != 0)
 		goto out;
-	/* Per action, once each (a batch has few). */
-	for (i = 0; i < n && rc == 0; i++) {
-		size_t j, k = 0;
-
-		for (j = 0; j < i && strcmp(e[j].action, e[i].action) != 0; j++)
-			;
-		if (j < i)
-			continue;
-		for (j = i; j < n; j++)
-			k += strcmp(e[j].action, e[i].action) == 0;
-		rc = db_exec(db, SQL_AUDIT_COUNT_DEFERRED, (struct db_val[]){
-		    DB_STR(tenant_id), DB_STR(e[i].action), DB_INT(k) }, 3,
-		    NULL);
-	}
+	/* Per action, once each (a batch has few); r[5] above. */
+	rc = db_exec_tally(db, SQL_AUDIT_COUNT_DEFERRED, tenant_id, p,
+	    AUDIT_NCOLS, 5, n);
 out:
 	free(hash);
 	free(ids);

@@ -166,6 +166,14 @@ events_append(struct db *db, const char *tenant_id, const char *type,
 	return rc;
 }
 
+int
+events_count_deferred(struct db *db, const char *tenant_id,
+    const struct db_val *rows, size_t nrows)
+{
+	return db_exec_tally(db, SQL_EVENT_COUNT_DEFERRED, tenant_id, rows,
+	    EVENTS_ROW_NCOLS, EVENTS_ROW_TYPE, nrows);
+}
+
 /* The envelope before its data: event_id, event_type, tenant_id,
  * timestamp. */
 #define ENVELOPE_HEAD "{\"event_id\":\"%s\",\"event_type\":\"%s\"," \

@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 struct db;
+struct db_val;
 
 /* One event type, as doc/openapi.json's EventType lists it. */
 struct events_type {
@@ -52,6 +53,28 @@ int	 events_match(json_object *subs, const char *type);
  * type events_types does not list). */
 int	 events_append(struct db *, const char *tenant_id, const char *type,
 	    time_t at, json_object *data, const char *id);
+/* A row of a writer of many events (its parameters of SQL_EVENT_INSERT_64
+ * and the three after it, through db_exec_rows): the columns, in the
+ * order events_append binds them. */
+enum events_row_col {
+	EVENTS_ROW_ID,
+	EVENTS_ROW_TENANT,
+	EVENTS_ROW_TYPE,
+	EVENTS_ROW_AT,
+	EVENTS_ROW_PAYLOAD,
+	EVENTS_ROW_NCOLS
+};
+/* After such a writer inserted nrows events of tenant_id (rows, as it
+ * inserted them) with @vigil_defer naming the tenant (SQL_BATCH_DEFER_BEGIN,
+ * migrations 0045 and 0049; cleared by SQL_BATCH_DEFER_END after this):
+ * GET /events' counts moved for them, one upsert per type, where
+ * events_count_insert tallied them instead of counting each; where it
+ * counted them (a schema before 0045, or an older trigger put back), the
+ * tally is 0 and this adds nothing. The one place the tally is applied,
+ * for the scanner's and importer's batches (findings.c) and the alert
+ * batches (alerts.c). 0 or a DB_* code. */
+int	 events_count_deferred(struct db *, const char *tenant_id,
+	    const struct db_val *rows, size_t nrows);
 /* The stored envelope of an event, as events_append writes it: a new
  * string into *payload (caller frees) and its length. data is taken
  * over. 0, or -1 (out of memory, or a type events_types does not list). */

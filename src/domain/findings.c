@@ -1525,10 +1525,11 @@ findings_expire_due(struct db *db, time_t now)
 /* -- the scanner's batches ------------------------------------------------ */
 
 /* Parameters per row of SQL_FINDING_UPSERT_*, SQL_HISTORY_INSERT_*,
- * SQL_EVENT_INSERT_* and SQL_SCAN_RESULT_ADD_*. */
+ * SQL_EVENT_INSERT_* (as events.h numbers them, for
+ * events_count_deferred) and SQL_SCAN_RESULT_ADD_*. */
 #define UP_NCOLS	35
 #define HIST_NCOLS	6
-#define EV_NCOLS	5
+#define EV_NCOLS	EVENTS_ROW_NCOLS
 #define RES_NCOLS	6
 
 /* The columns SQL_FINDING_GET_MANY* add after FINDING_COLS. */
@@ -1917,31 +1918,6 @@ batch_defer(struct batch *b)
 	    2, NULL);
 }
 
-/* The batch's events counted, one upsert per type, when
- * events_count_insert deferred them (0045; on an older schema it counted
- * them and SQL_BATCH_EVENT_COUNT changes nothing). 0 or DB_*. */
-static int
-batch_event_counts(struct batch *b)
-{
-	size_t i, j, k, n = b->ev.n / EV_NCOLS;
-	int rc = 0;
-
-	for (i = 0; i < n && rc == 0; i++) {
-		const char *t = b->ev.v[i * EV_NCOLS + 2].s;
-
-		for (j = 0; j < i &&
-		    strcmp(b->ev.v[j * EV_NCOLS + 2].s, t) != 0; j++)
-			;
-		if (j < i)
-			continue;
-		for (j = i, k = 0; j < n; j++)
-			k += strcmp(b->ev.v[j * EV_NCOLS + 2].s, t) == 0;
-		rc = db_exec(b->db, SQL_BATCH_EVENT_COUNT, (struct db_val[]){
-		    DB_STR(b->tenant_id), DB_STR(t), DB_INT(k) }, 3, NULL);
-	}
-	return rc;
-}
-
 /* Write what the batch decided: the upserts, the unchanged findings'
  * last_seen_at, then history, events, audit and results, the list
  * counts, chain head and case look-up of the first three's insert
@@ -2026,12 +2002,9 @@ batch_write(struct batch *b)
 	/* findings_sla_insert takes the tenant's policy from the session
 	 * instead of reading it for each row (0046). */
 	if (nup > 0) {
-		struct db_val t[7];
-
-		for (i = 0; i < NELEM(t); i++)
-			t[i] = DB_STR(b->tenant_id);
 		sla = 1;
-		if ((rc = db_exec(b->db, SQL_BATCH_SLA_BEGIN, t, NELEM(t),
+		if ((rc = db_exec(b->db, SQL_BATCH_SLA_BEGIN, (struct db_val[]){
+		    DB_STR(b->tenant_id), DB_STR(b->tenant_id) }, 2,
 		    NULL)) != 0)
 			goto out;
 	}
@@ -2076,7 +2049,8 @@ batch_write(struct batch *b)
 	    HIST_NCOLS, b->hist.n / HIST_NCOLS)) != 0 ||
 	    (rc = db_exec_rows(b->db, SQL_EVENT_INSERT_64, b->ev.v, EV_NCOLS,
 	    b->ev.n / EV_NCOLS)) != 0 ||
-	    (rc = batch_event_counts(b)) != 0 ||
+	    (rc = events_count_deferred(b->db, b->tenant_id, b->ev.v,
+	    b->ev.n / EV_NCOLS)) != 0 ||
 	    (rc = audit_append_many(b->db, b->tenant_id, b->aud,
 	    b->naud)) != 0)
 		goto out;

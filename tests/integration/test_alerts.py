@@ -19,6 +19,7 @@ import time
 import unittest
 
 import test_api as api
+import test_batchrows as tbr
 from test_api import (Base, OpenApi, auth, from_vigil, new_key, new_tenant,
                       rfc3339, MIB, SQL_EVIL, TS_RE)
 
@@ -532,10 +533,11 @@ def shared_alert(i):
 
 
 class T300CountsUnderRaces(CountBase):
-    """Batches count their alert.created events once per call (0042) and
-    their observables' alerts once per call; single alerts leave both to
-    the row triggers and the per-alert statement. Racing each other, with
-    repeats inside and across calls, the totals are still the rows."""
+    """Batches count their alert.created events once per call (0042,
+    0049) and their observables' alerts once per call; single alerts
+    leave both to the row triggers and the per-alert statement. Racing
+    each other, with repeats inside and across calls, the totals are
+    still the rows."""
 
     def test_batches_and_singles_racing(self):
         before = self.created_total()
@@ -598,58 +600,105 @@ class T300CountsUnderRaces(CountBase):
         self.assert_totals_are_recounts([("ip", "203.0.113.4")])
 
 
-# 0015's insert trigger, which counts every row itself: the schema an API
-# meets when it is upgraded before "vigilctl migrate" has applied 0042.
+# The events insert trigger (events_count_insert) as each migration left
+# it: 0015's counts every row itself (the schema an API meets when it is
+# upgraded before "vigilctl migrate" has applied 0042); 0042's lets the
+# alert batches of its day name their tenant and type in
+# @vigil_events_defer; 0045's lets the scanner's batch writer name its
+# tenant in @vigil_defer too; 0049's, as migrate leaves it, knows only
+# @vigil_defer, which the alert batches name since.
 OLD_EVENTS_TRIGGER = (
     "CREATE OR REPLACE TRIGGER events_count_insert AFTER INSERT ON events "
     "FOR EACH ROW CALL list_count_add(NEW.tenant_id, 'events', NEW.type, 1)")
 
 
-def migration_0042():
-    with open(os.path.join(STACK.srcdir, "db", "migrations",
-                           "0042_event_counts_deferred.sql")) as f:
-        return f.read()
+def events_trigger(migration):
+    return tbr.trigger_text(migration, "events_count_insert", "\n$$")
+
+
+EVENTS_TRIGGER_0042 = "0042_event_counts_deferred.sql"
+EVENTS_TRIGGER_0045 = "0045_batch_rows_deferred.sql"
+EVENTS_TRIGGER_NOW = "0049_events_defer_one.sql"
 
 
 class T301UpgradeOrder(CountBase):
     """The batch path counts its events itself only where the trigger
-    deferred them: on the schema before 0042 (a package upgrade restarts
-    the API before "vigilctl migrate" runs) the trigger counts each event
-    and the API adds nothing, so nothing is counted twice; an older API,
-    or any writer that does not ask, is counted by the trigger on 0042."""
+    tallied them: on a schema before 0045 (a package upgrade restarts the
+    API before "vigilctl migrate" runs) the trigger counts each event and
+    the API adds nothing, so nothing is counted twice; an older API, whose
+    variable 0049's trigger no longer knows, is counted by the trigger and
+    adds nothing; any writer that does not ask is counted by the
+    trigger. The batch's audit entry is counted and chained as ever."""
 
     def tearDown(self):
-        # 0042's trigger back, as migrate left it.
-        STACK.sql(migration_0042(), database="vigil")
+        # The trigger back as migrate left it.
+        STACK.sql(events_trigger(EVENTS_TRIGGER_NOW), database="vigil")
+
+    def assert_audit_kept(self):
+        """The audit entries' counts (the batches' alert.ingest_batch
+        among them) equal a recount, and the kept head is the newest
+        entry: the batch's deferral ends before its audit entry."""
+        t = q(self.tenant_id)
+        self.assertEqual(STACK.query(
+            "SELECT k, n FROM list_counts WHERE tenant_id = %s AND list = "
+            "'audit' AND n <> 0 ORDER BY k" % t), STACK.query(
+            "SELECT action, COUNT(*) FROM audit_log WHERE tenant_id = %s "
+            "GROUP BY action ORDER BY action" % t))
+        self.assertEqual(
+            STACK.query("SELECT seq, hash FROM audit_heads WHERE "
+                        "tenant_id = %s" % t),
+            STACK.query("SELECT seq, hash FROM audit_log WHERE tenant_id = "
+                        "%s ORDER BY seq DESC LIMIT 1" % t))
+
+    def batch_calls(self, items):
+        """A batch and the procedure calls the server ran for it (the
+        trigger's list_count_add per event it counts itself)."""
+        calls = tbr.status("Com_call_procedure")
+        r = self.batch(items)
+        self.assertEqual(r.status, 200, r)
+        return r, tbr.status("Com_call_procedure") - calls
 
     def test_new_api_on_the_old_schema_counts_once(self):
-        STACK.sql(OLD_EVENTS_TRIGGER, database="vigil")
-        before = self.created_total()
-        items = [alert() for _ in range(30)]
-        r = self.batch(items)
-        self.assertEqual(r.json()["created"], 30, r)
-        self.assertEqual(self.ingest(alert()).status, 201)
-        r = self.batch(items[10:] + [alert() for _ in range(9)])
-        self.assertEqual(r.json()["created"], 9, r)
-        self.assertEqual(self.created_total(), before + 40)
-        self.assert_totals_are_recounts([("ip", "203.0.113.4")])
-        # Migrated while it runs: the same API now defers, counted once.
-        STACK.sql(migration_0042(), database="vigil")
-        r = self.batch([alert() for _ in range(20)])
+        total = self.created_total()
+        for old, tallies in ((OLD_EVENTS_TRIGGER, False),
+                             (events_trigger(EVENTS_TRIGGER_0042), False),
+                             (events_trigger(EVENTS_TRIGGER_0045), True)):
+            STACK.sql(old, database="vigil")
+            items = [alert() for _ in range(30)]
+            r, calls = self.batch_calls(items)
+            self.assertEqual(r.json()["created"], 30, r)
+            # Counted by the trigger, a call per event; or tallied by it
+            # and counted by the API.
+            if tallies:
+                self.assertLess(calls, 10, calls)
+            else:
+                self.assertGreaterEqual(calls, 30, calls)
+            self.assertEqual(self.ingest(alert()).status, 201)
+            r = self.batch(items[10:] + [alert() for _ in range(9)])
+            self.assertEqual(r.json()["created"], 9, r)
+            total += 40
+            self.assertEqual(self.created_total(), total)
+            self.assert_totals_are_recounts([("ip", "203.0.113.4")])
+            self.assert_audit_kept()
+        # Migrated while it runs: the same API counts itself, once.
+        STACK.sql(events_trigger(EVENTS_TRIGGER_NOW), database="vigil")
+        r, calls = self.batch_calls([alert() for _ in range(20)])
         self.assertEqual(r.json()["created"], 20, r)
-        self.assertEqual(self.created_total(), before + 60)
+        self.assertLess(calls, 10, calls)
+        self.assertEqual(self.created_total(), total + 20)
         self.assert_totals_are_recounts([("ip", "203.0.113.4")])
+        self.assert_audit_kept()
 
     def test_writers_that_do_not_defer_are_counted_by_the_trigger(self):
-        # A session that set the variable for another tenant or type, and
-        # one that never set it (an older API): each row counted once.
+        # A session that named another tenant, and one that never named
+        # one (an older API's single alerts): each row counted once.
         _, tid = new_tenant("t301")
         row = ("INSERT INTO events (id, tenant_id, type, created_at, "
                "payload) VALUES ('evt_t301_%%s_%%d', %s, %%s, "
                "UTC_TIMESTAMP(), '{}')" % q(tid))
-        STACK.sql("SET @vigil_events_defer = %s, @vigil_events_deferred = 0;"
-                  " %s; %s; %s; SELECT @vigil_events_deferred" % (
-                      q(self.tenant_id + " alert.created"),
+        STACK.sql("SET @vigil_defer = %s, @vigil_deferred_events = 0;"
+                  " %s; %s; %s; SET @vigil_defer = NULL" % (
+                      q(self.tenant_id),
                       row % ("a", 1, "'alert.created'"),
                       row % ("a", 2, "'alert.created'"),
                       row % ("a", 3, "'alert.dismissed'")),
@@ -657,22 +706,42 @@ class T301UpgradeOrder(CountBase):
         STACK.sql("%s; %s" % (row % ("b", 1, "'alert.created'"),
                               row % ("b", 2, "'alert.dismissed'")),
                   database="vigil")
-        counts = dict(STACK.query(
-            "SELECT k, n FROM list_counts WHERE tenant_id = %s AND "
-            "list = 'events'" % q(tid)))
-        self.assertEqual(counts, {"alert.created": "3",
-                                  "alert.dismissed": "2"})
-        # The same tenant and type: deferred, counted by nobody until the
-        # writer adds them (what the batch path does next).
+
+        def counts():
+            return dict(STACK.query(
+                "SELECT k, n FROM list_counts WHERE tenant_id = %s AND "
+                "list = 'events'" % q(tid)))
+        self.assertEqual(counts(), {"alert.created": "3",
+                                    "alert.dismissed": "2"})
+        # An alert batch of an API older than 0049, as it wrote its
+        # events (0042's variables, then its count of what the trigger
+        # deferred): the trigger counts them, defers none, and the API's
+        # count adds nothing.
         out = STACK.sql(
-            "SET @vigil_events_defer = %s, @vigil_events_deferred = 0; %s; "
-            "SELECT @vigil_events_deferred" % (
-                q(tid + " alert.created"), row % ("c", 1, "'alert.created'")),
+            "SET @vigil_events_defer = %s, @vigil_events_deferred = 0; "
+            "%s; %s; SELECT @vigil_events_deferred; "
+            "INSERT INTO list_counts (tenant_id, list, k, n) "
+            "SELECT %s, 'events', 'alert.created', @vigil_events_deferred "
+            "FROM DUAL WHERE @vigil_events_deferred > 0 "
+            "ON DUPLICATE KEY UPDATE n = n + VALUES(n); "
+            "SET @vigil_events_defer = NULL, @vigil_events_deferred = 0" % (
+                q(tid + " alert.created"), row % ("c", 1, "'alert.created'"),
+                row % ("c", 2, "'alert.created'"), q(tid)),
+            database="vigil").stdout.split()
+        self.assertEqual(out, ["0"])
+        self.assertEqual(counts(), {"alert.created": "5",
+                                    "alert.dismissed": "2"})
+        # The same tenant named in @vigil_defer: tallied, counted by
+        # nobody until the writer adds them (what the batch path does
+        # next).
+        out = STACK.sql(
+            "SET @vigil_defer = %s, @vigil_deferred_events = 0; %s; "
+            "SELECT @vigil_deferred_events; SET @vigil_defer = NULL" % (
+                q(tid), row % ("d", 1, "'alert.created'")),
             database="vigil").stdout.split()
         self.assertEqual(out, ["1"])
-        self.assertEqual(STACK.query(
-            "SELECT n FROM list_counts WHERE tenant_id = %s AND list = "
-            "'events' AND k = 'alert.created'" % q(tid)), [["3"]])
+        self.assertEqual(counts(), {"alert.created": "5",
+                                    "alert.dismissed": "2"})
 
 
 class T302CountRowMissing(CountBase):

@@ -36,7 +36,8 @@ def setUpModule():
     # The triggers as vigilctl migrate leaves them: modules before this
     # one run older migrations again (test_counts' backfills re-run 0015,
     # whose triggers count every row themselves).
-    for name in ("0045_batch_rows_deferred.sql", "0046_batch_sla_policy.sql"):
+    for name in ("0045_batch_rows_deferred.sql", "0046_batch_sla_policy.sql",
+                 "0049_events_defer_one.sql"):
         STACK.sql(migration(name), database="vigil")
 
 
@@ -261,17 +262,17 @@ class T312BatchRowsCases(RBase):
 
 class T313BatchRowsUpgradeOrders(RBase):
     """A writer newer than its schema (the triggers before 0045 and 0046,
-    neither recorded; or those migrations run again after them) is counted
-    once by the old triggers, which add nothing, and gets the same due
-    dates; vigilctl migrate brings them back and the same writer counts
-    itself, once. Imports take the same path."""
+    neither recorded, nor 0049; or those migrations run again after them)
+    is counted once by the old triggers, which add nothing, and gets the
+    same due dates; vigilctl migrate brings them back and the same writer
+    counts itself, once. Imports take the same path."""
 
     def test_old_triggers_then_migrate(self):
         try:
             for mig, name, end in OLD_TRIGGERS:
                 STACK.sql(trigger_text(mig, name, end), database="vigil")
             STACK.sql("DELETE FROM schema_migrations WHERE version IN "
-                      "('0045', '0046')", database="vigil")
+                      "('0045', '0046', '0049')", database="vigil")
             names = ["bu-%03d" % i for i in range(30)]
             ts.write_inventory(self.inv, tb.storages(names))
             integ = self.integration()
@@ -291,6 +292,7 @@ class T313BatchRowsUpgradeOrders(RBase):
             r = STACK.vigilctl("migrate")
             self.assertIn("0045_batch_rows_deferred.sql", r.stdout)
             self.assertIn("0046_batch_sla_policy.sql", r.stdout)
+            self.assertIn("0049_events_defer_one.sql", r.stdout)
         ts.write_inventory(self.inv, tb.storages(names))
         self.scan(integ)
         ts.write_inventory(self.inv, tb.storages(names) +
@@ -349,6 +351,73 @@ class T314BatchRowsSchemaOnce(RBase):
         self.assertTrue(rows, "no schema read seen")
         self.assertEqual(len(rows), len(threads), rows)
         self.check_rows()
+
+
+class T345BatchSlaOneRead(RBase):
+    """The batch writer reads the tenant's SLA policy for
+    findings_sla_insert (0046) with one read of its row: the statement it
+    sent, run again, reads one index entry and sets the policy's days, or
+    0034's defaults for a tenant without a policy row; and the findings
+    get the due dates of the policy."""
+
+    def logged(self, integ):
+        """The scan, and the statements that handed the policy over, as
+        the general log has them."""
+        STACK.sql("SET GLOBAL general_log = 0; TRUNCATE mysql.general_log;"
+                  " SET GLOBAL log_output = 'TABLE'; "
+                  "SET GLOBAL general_log = 1")
+        try:
+            self.scan(integ)
+        finally:
+            STACK.sql("SET GLOBAL general_log = 0")
+            rows = STACK.query(
+                "SELECT HEX(argument) FROM mysql.general_log WHERE "
+                "command_type = 'Execute' AND argument LIKE "
+                "'%@vigil_sla_critical%'", database=None)
+            STACK.sql("TRUNCATE mysql.general_log; "
+                      "SET GLOBAL log_output = 'FILE'")
+        return [bytes.fromhex(r[0]).decode() for r in rows]
+
+    def replay(self, stmt):
+        """stmt run again in a session of its own: the index entries it
+        read (Handler_read_key) and the variables it set."""
+        out = STACK.sql(
+            "SHOW SESSION STATUS LIKE 'Handler_read_key'; %s; "
+            "SHOW SESSION STATUS LIKE 'Handler_read_key'; "
+            "SELECT @vigil_sla_critical, @vigil_sla_high, "
+            "@vigil_sla_medium, @vigil_sla_low, @vigil_sla_info, "
+            "@vigil_sla_warning, @vigil_sla" % stmt,
+            database="vigil").stdout.splitlines()
+        before, after = (int(line.split("\t")[1]) for line in out[:2])
+        return after - before, out[2].split("\t")
+
+    def test_one_read(self):
+        names = ["bp-%03d" % i for i in range(40)]
+        ts.write_inventory(self.inv, tb.storages(names))
+        integ = self.integration()
+        STACK.sql("INSERT INTO sla_policies (tenant_id, critical_days, "
+                  "high_days, medium_days, low_days, info_days, "
+                  "warning_days, response, updated_at) VALUES (%s, 3, 6, "
+                  "12, 24, 5, 2, '{}', UTC_TIMESTAMP())" % q(
+                      self.tenant_id), database="vigil")
+        stmts = self.logged(integ)
+        self.assertTrue(stmts, "no policy handed over")
+        self.assert_due({"critical": 3, "high": 6, "medium": 12, "low": 24,
+                         "info": 5}, 2)
+        self.check_rows()
+        reads, got = self.replay(stmts[0])
+        self.assertEqual(reads, 1, stmts[0])
+        for stmt in stmts:
+            self.assertEqual(stmt.count("sla_policies"), 1, stmt)
+            self.assertIn(self.tenant_id, stmt)
+        self.assertEqual(got, ["3", "6", "12", "24", "5", "2",
+                               self.tenant_id])
+        # Another tenant, without a policy row: the defaults, in one
+        # read too.
+        _, tid = api.new_tenant("t345")
+        reads, got = self.replay(stmts[0].replace(self.tenant_id, tid))
+        self.assertEqual(reads, 1)
+        self.assertEqual(got, ["7", "30", "90", "180", "0", "3", tid])
 
 
 if __name__ == "__main__":

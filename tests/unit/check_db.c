@@ -256,6 +256,54 @@ START_TEST(test_migrate_is_file)
 }
 END_TEST
 
+/* The counts of a batch's rows per key (db_exec_tally's statements):
+ * one per distinct value of the column, at its first row, with every row
+ * that has it; values alike by type and bytes, not by a C string's end. */
+START_TEST(test_db_tally)
+{
+	/* Rows of two columns; the key is the second. */
+	const struct db_val p[] = {
+		DB_STR("evt_1"), DB_STR("finding.detected"),
+		DB_STR("evt_2"), DB_STR("finding.resolved"),
+		DB_STR("evt_3"), DB_STR("finding.detected"),
+		DB_STR("evt_4"), DB_STRN("finding.detected!", 16),
+		DB_STR("evt_5"), DB_STRN("finding.detectedX", 17),
+		DB_STR("evt_6"), DB_STR("finding.resolved"),
+		DB_STR("evt_7"), DB_STR("finding.detected"),
+		DB_STR("evt_8"), DB_INT(7),
+		DB_STR("evt_9"), DB_NUL,
+		DB_STR("evt_a"), DB_INT(7),
+		DB_STR("evt_b"), DB_NUL,
+		DB_STR("evt_c"), DB_INT(8),
+		DB_STR("evt_d"), DB_STR(""),
+	};
+	/* finding.detected at 0 (with the same 16 bytes at 3), resolved at
+	 * 1, the 17 bytes at 4 apart; the integers 7 and 8 and NULL apart
+	 * from the strings; "" its own. */
+	static const size_t want[] = { 4, 2, 0, 0, 1, 0, 0, 2, 2, 0, 0, 1,
+	    1 };
+	const size_t n = sizeof(p) / sizeof(p[0]) / 2;
+	size_t i, sum = 0;
+
+	ck_assert_uint_eq(n, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < n; i++) {
+		ck_assert_msg(db_tally(p, 2, 1, n, i) == want[i],
+		    "row %zu: %zu, want %zu", i, db_tally(p, 2, 1, n, i),
+		    want[i]);
+		sum += db_tally(p, 2, 1, n, i);
+	}
+	ck_assert_uint_eq(sum, n);
+	/* The first column: every value its own. */
+	for (i = 0; i < n; i++)
+		ck_assert_uint_eq(db_tally(p, 2, 0, n, i), 1);
+	/* Fewer rows: only those count. */
+	ck_assert_uint_eq(db_tally(p, 2, 1, 3, 0), 2);
+	ck_assert_uint_eq(db_tally(p, 2, 1, 1, 0), 1);
+	/* One row of one column. */
+	ck_assert_uint_eq(db_tally(p + 1, 1, 0, 1, 0), 1);
+}
+END_TEST
+
 Suite *
 db_suite(void)
 {
@@ -267,6 +315,7 @@ db_suite(void)
 	tcase_add_test(tc, test_migrate_grants);
 	tcase_add_test(tc, test_db_cell_dup);
 	tcase_add_test(tc, test_migrate_is_file);
+	tcase_add_test(tc, test_db_tally);
 	suite_add_tcase(s, tc);
 	return s;
 }
