@@ -11,8 +11,9 @@ MariaDB (the test stack's):
   changed    1 % changed: 0.5 % gone (their findings resolved), 0.5 % with
              another severity (rescored: history, event, audit entry)
 
-each in findings per second (wall time of vigilctl, which stores the
-report in chunks, frames it, then reads and writes it), the CPU time of
+each in findings per second (wall time of vigilctl, which reads the
+report where it is: frames it, then reads and writes it; POST /imports
+stores it in chunks first), the CPU time of
 vigilctl and of mariadbd (in all and per finding), and vigilctl's peak
 RSS (getrusage of the child); then
 the peak RSS of a full import of BENCH_IMPORT_SMALL (10,000) findings,

@@ -2,6 +2,8 @@
  * and API keys. The only way to create a tenant's first key. */
 #include "vigil.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -610,10 +612,13 @@ cmd_key(struct db *db, int argc, char **argv)
 }
 
 /* findings import --tenant NAME --format F --source S [--partial] FILE:
- * the file through POST /imports' own path (stored in chunks, then read
- * by imports_run), its outcome printed as the import. With legacy (the
- * form without --format: Vigil JSON, source "import", all or nothing),
- * the one line that form has always printed, or the error. */
+ * the file through POST /imports' own path, its outcome printed as the
+ * import. A regular file is read where it is (imports_run_file: the same
+ * reading as imports_run's, without copying it into chunks first);
+ * anything else (a pipe, /dev/stdin) is stored in chunks, then read by
+ * imports_run. With legacy (the form without --format: Vigil JSON,
+ * source "import", all or nothing), the one line that form has always
+ * printed, or the error. */
 static int
 import_report(struct db *db, const char *tid, const char *file,
     const char *format, const char *source, int partial, int legacy)
@@ -623,6 +628,7 @@ import_report(struct db *db, const char *tid, const char *file,
 	json_object *o = NULL;
 	FILE *fp = NULL;
 	char buf[64 * 1024], id[VIGIL_ID_LEN];
+	struct stat sb;
 	long long bytes;
 	size_t n;
 	int rc, ret = EX_FAIL;
@@ -640,6 +646,20 @@ import_report(struct db *db, const char *tid, const char *file,
 	if ((fp = fopen(file, "rb")) == NULL) {
 		fprintf(stderr, "vigilctl: %s: cannot open\n", file);
 		return VX_NOINPUT;
+	}
+	if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode)) {
+		if (sb.st_size > IMPORT_MAX_BYTES) {
+			fprintf(stderr, "vigilctl: %s: larger than 100 MiB\n",
+			    file);
+			goto out;
+		}
+		id[0] = '\0';
+		if (imports_run_file(db, tid, source, fmt, partial ?
+		    IMPORT_PARTIAL : IMPORT_FULL, legacy ?
+		    IMPORT_ALL_OR_NOTHING : 0, "vigilctl", time(NULL), fp, id,
+		    sizeof(id)) < 0 || imports_get(db, tid, id, &o) != 1)
+			goto dberr;
+		goto done;
 	}
 	if (imports_begin(db, tid, source, fmt, partial ? IMPORT_PARTIAL :
 	    IMPORT_FULL, legacy ? IMPORT_ALL_OR_NOTHING : 0, "vigilctl",
@@ -668,6 +688,7 @@ import_report(struct db *db, const char *tid, const char *file,
 	    imports_run(db, id, time(NULL)) < 0 ||
 	    imports_get(db, tid, id, &o) != 1)
 		goto dberr;
+done:
 	/* A failed import is a file it could not take. */
 	ret = strcmp(json_object_get_string(json_object_object_get(o,
 	    "status")), "completed") == 0 ? EX_OK : VX_DATAERR;

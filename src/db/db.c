@@ -1340,6 +1340,14 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_IMPORT_RECEIVED] =
 	    "UPDATE imports SET status = 'queued', bytes = ?, chunks = ? "
 	    "WHERE id = ? AND status = 'receiving'",
+	/* vigilctl's local report (imports_run_file): no chunks, and running
+	 * under its lease at once: id, tenant, source, format, mode, actor,
+	 * created at, all or nothing, bytes, started at, owner, lease until */
+	[SQL_IMPORT_INSERT_LOCAL] =
+	    "INSERT INTO imports (id, tenant_id, source, format, mode, status, "
+	    "actor, created_at, all_or_nothing, bytes, chunks, started_at, "
+	    "lease_owner, lease_until, attempts) "
+	    "VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, 0, ?, ?, ?, 1)",
 	[SQL_IMPORT_CHUNK] =
 	    "SELECT data FROM import_chunks WHERE import_id = ? AND n = ?",
 	/* One worker wins a queued import, or one whose worker's lease has
@@ -1377,10 +1385,10 @@ static const char *const sqls[SQL__COUNT] = {
 	    "(status = 'running' AND (lease_until IS NULL OR lease_until < ?)) "
 	    "ORDER BY seq LIMIT 100",
 	/* What import_run needs of a claimed import (tenant_id, source,
-	 * format, mode, actor, bytes, attempts, all_or_nothing). */
+	 * format, mode, actor, bytes, attempts, all_or_nothing, chunks). */
 	[SQL_IMPORT_DUE_ONE] =
 	    "SELECT tenant_id, source, format, mode, actor, bytes, attempts, "
-	    "all_or_nothing FROM imports WHERE id = ?",
+	    "all_or_nothing, chunks FROM imports WHERE id = ?",
 	/* What a complete report of a source no longer lists, a batch at a
 	 * time after the last seq of the one before (tenant_id, source, seq,
 	 * import_id): one walk of finding_sources_by_source (0044), whose

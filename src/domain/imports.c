@@ -6,11 +6,15 @@
  * and per-item errors. */
 #include "vigil.h"
 
+#include <sys/stat.h>
+
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "audit.h"
+#include "crypto.h"
 #include "db.h"
 #include "findings.h"
 #include "id.h"
@@ -215,6 +219,14 @@ struct run {
 	size_t			 n;
 	long			 flushes;
 	int			 rc;		/* a DB_* code stops the run */
+	/* vigilctl's local report (imports_run_file), read in its place */
+	FILE			*fp;
+	struct stat		 fst;		/* as it was when claimed */
+	long long		 fsize;
+	char			*fbuf;		/* one IMPORT_CHUNK */
+	unsigned char		(*fsums)[CRYPTO_SHA256_LEN];	/* per chunk */
+	int			 fsummed;	/* fsums hold a whole read */
+	int			 fchanged;	/* it changed while read */
 	char			 owner[VIGIL_ID_LEN];	/* our lease */
 	time_t			 beat;		/* last renewed (the clock) */
 	int			 lost;		/* another worker has it */
@@ -508,6 +520,71 @@ run_item(void *arg, json_object *item, json_object *ctx,
 	return 0;
 }
 
+/* 1 if the local report is the file it was when claimed (the same file,
+ * size, modification and change times). */
+static int
+file_same(const struct run *r)
+{
+	struct stat sb;
+
+	return fstat(fileno(r->fp), &sb) == 0 &&
+	    sb.st_dev == r->fst.st_dev && sb.st_ino == r->fst.st_ino &&
+	    sb.st_size == r->fst.st_size &&
+	    sb.st_mtim.tv_sec == r->fst.st_mtim.tv_sec &&
+	    sb.st_mtim.tv_nsec == r->fst.st_mtim.tv_nsec &&
+	    sb.st_ctim.tv_sec == r->fst.st_ctim.tv_sec &&
+	    sb.st_ctim.tv_nsec == r->fst.st_ctim.tv_nsec;
+}
+
+/* Feed the local report to st as run_feed feeds the stored one, in the
+ * same IMPORT_CHUNK pieces. A read after the first starts only if the
+ * file's size and times are still those it had when claimed. The first
+ * whole read keeps each piece's SHA-256; every later read checks each
+ * piece against it before feeding it, so no read ever hands on a byte
+ * the first read did not frame: a file changed, cut or grown between or
+ * during the reads sets r->fchanged and stops the read (1) before its
+ * changed piece. */
+static int
+run_feed_file(struct run *r, struct importfmt_stream *st)
+{
+	unsigned char sum[CRYPTO_SHA256_LEN];
+	long long total = 0;
+	size_t n, k = 0;
+
+	if ((r->fsummed && !file_same(r)) ||
+	    fseeko(r->fp, 0, SEEK_SET) != 0) {
+		r->fchanged = 1;
+		return 1;
+	}
+	while ((n = fread(r->fbuf, 1, IMPORT_CHUNK, r->fp)) > 0) {
+		total += (long long)n;
+		if (total > r->fsize) {
+			r->fchanged = 1;
+			return 1;
+		}
+		crypto_sha256(r->fbuf, n, sum);
+		if (!r->fsummed)
+			memcpy(r->fsums[k], sum, sizeof(sum));
+		else if (memcmp(r->fsums[k], sum, sizeof(sum)) != 0) {
+			r->fchanged = 1;
+			return 1;
+		}
+		k++;
+		if (importfmt_feed(st, r->fbuf, n) != 0)
+			return 1;
+		if (run_beat(r) != 0) {
+			st->stopped = 1;
+			return 1;
+		}
+	}
+	if (ferror(r->fp) || total != r->fsize) {
+		r->fchanged = 1;
+		return 1;
+	}
+	r->fsummed = 1;
+	return importfmt_finish(st) != 0;
+}
+
 /* Feed the stored report to st. 0, 1 when the stream failed (st's error,
  * or st->stopped with r->rc when the lease was lost or a batch failed), or
  * a DB_* code. */
@@ -517,6 +594,9 @@ run_feed(struct run *r, struct importfmt_stream *st)
 	struct chunks c = { r->db, r->import_id, 0 };
 	struct db_res *res = NULL;
 	int rc, bad = 0;
+
+	if (r->fp != NULL)
+		return run_feed_file(r, st);
 
 	while ((rc = chunk_next(&c, &res)) == 1) {
 		bad = importfmt_feed(st, db_cell(res, 0, 0), res->lens[0]);
@@ -582,6 +662,12 @@ run_pass(struct run *r, char *why, size_t whysz)
 end:
 	if (rc == 1 && s->stopped) {
 		rc = r->rc ? r->rc : DB_ERR;
+		goto out;
+	}
+	if (rc == 1 && r->fchanged) {
+		snprintf(why, whysz, "the file changed while it was read "
+		    "(its size or its bytes differ from the first read)%s",
+		    r->flushes > 0 ? "; what was written before stays" : "");
 		goto out;
 	}
 	if (rc == 1) {
@@ -672,6 +758,7 @@ struct imp_info {
 	char		 mode[16];
 	char		 actor[128];
 	long long	 bytes;
+	long		 chunks;
 	long		 attempts;
 	int		 all_or_nothing;
 };
@@ -889,8 +976,122 @@ info_load(struct db *db, const char *id, struct imp_info *in)
 		in->bytes = db_cell_int(res, 0, 5);
 		in->attempts = (long)db_cell_int(res, 0, 6);
 		in->all_or_nothing = db_cell_int(res, 0, 7) != 0;
+		in->chunks = (long)db_cell_int(res, 0, 8);
 	}
 	db_res_free(res);
+	return rc;
+}
+
+/* Read a claimed import (r->owner holds its lease since clock): the
+ * whole report first, writing nothing, then again writing its findings,
+ * then a full report's reconcile, and its end. From its chunks, or from
+ * r->fp (imports_run_file). imports_run's answer. */
+static int
+run_claimed(struct db *db, struct run *r, const struct imp_info *in,
+    const char *import_id, time_t now, time_t clock)
+{
+	char why[512];
+	long resolved = 0;
+	int rc, full;
+
+	r->beat = clock;
+	if (importfmt_from_str(in->format, &r->fmt) != 0)
+		r->fmt = IMPORTFMT_VIGIL;
+	full = strcmp(in->mode, "full") == 0;
+	r->db = db;
+	r->tenant_id = in->tenant;
+	r->import_id = import_id;
+	r->source = in->source;
+	r->all_or_nothing = in->all_or_nothing;
+	r->now = now;
+	r->errors = json_object_new_array();
+	r->fs = calloc(FINDINGS_BATCH, sizeof(*r->fs));
+	r->seen = calloc(FINDINGS_BATCH, sizeof(*r->seen));
+	if (r->errors == NULL || r->fs == NULL || r->seen == NULL) {
+		rc = DB_ERR;
+		goto out;
+	}
+	why[0] = '\0';
+	/* Its bytes are a local file of a vigilctl that stopped before
+	 * finishing: they are not here to read again. */
+	if (r->fp == NULL && in->bytes > 0 && in->chunks == 0) {
+		snprintf(why, sizeof(why), "the report was a local file read "
+		    "by vigilctl, which stopped before finishing; what was "
+		    "written before stays");
+		rc = finish(db, in, import_id, "failed", now, r, 0, why);
+		goto done;
+	}
+	/* First the whole report, writing nothing: a report that is not one
+	 * changes nothing. */
+	if ((rc = run_pass(r, why, sizeof(why))) < 0)
+		goto out;
+	/* The whole report or nothing: its first bad item, as the form
+	 * always named it (findings[index].field: why). */
+	if (rc == 0 && in->all_or_nothing && r->failed > 0) {
+		json_object *e = json_object_array_get_idx(r->errors, 0);
+
+		snprintf(why, sizeof(why), "findings[%lld].%s",
+		    (long long)json_object_get_int64(
+		    json_object_object_get(e, "index")),
+		    json_object_get_string(json_object_object_get(e,
+		    "error")));
+		rc = 1;
+	}
+	if (rc == 1) {
+		rc = finish(db, in, import_id, "failed", now, r, 0, why);
+		goto done;
+	}
+#ifdef VIGIL_DEBUG
+	/* VIGIL_DEBUG_IMPORT_STOP (debug builds only): the reader of a local
+	 * report stops itself (SIGSTOP) between its two reads, for a test to
+	 * change the file there. */
+	if (r->fp != NULL && getenv("VIGIL_DEBUG_IMPORT_STOP") != NULL)
+		raise(SIGSTOP);
+#endif
+	r->write = 1;
+	if ((rc = run_pass(r, why, sizeof(why))) != 0) {
+		/* a local file that changed: what was written stays, and
+		 * nothing is resolved */
+		if (rc == 1 && r->fchanged) {
+			rc = finish(db, in, import_id, "failed", now, r, 0,
+			    why);
+			goto done;
+		}
+		rc = rc > 0 ? DB_ERR : rc;
+		goto out;
+	}
+	/* An item that could not be read may be a finding still there: a
+	 * report with any resolves nothing. */
+	if (full && r->failed == 0 && (resolved = run_reconcile(r)) < 0) {
+		rc = (int)resolved;
+		goto out;
+	}
+	rc = finish(db, in, import_id, "completed", now, r, resolved, NULL);
+done:
+	json_object_put(r->errors);
+	if (r->has_tools)
+		importfmt_free(&r->tools);
+	free(r->fs);
+	free(r->seen);
+	/* 1 from finish: the lease was lost at the last moment */
+	return rc < 0 ? rc : rc == 0;
+out:
+	if (r->lost) {
+		log_warn("import %s: another worker took it over (this one "
+		    "held its lease past %d s); stopped", import_id,
+		    IMPORT_LEASE);
+		rc = 0;
+	} else {
+		log_err("import %s: database error %d", import_id, rc);
+		finish(db, in, import_id, "failed", now, r, resolved,
+		    "a database error interrupted the import; what was "
+		    "written before it stays");
+	}
+	json_object_put(r->errors);
+	if (r->has_tools)
+		importfmt_free(&r->tools);
+	free(r->fs);
+	free(r->seen);
 	return rc;
 }
 
@@ -900,11 +1101,9 @@ imports_run(struct db *db, const char *import_id, time_t now)
 	unsigned long long claimed = 0;
 	struct imp_info in;
 	struct run r;
-	char at[VTIME_SQL_LEN], why[512], until[VTIME_SQL_LEN],
-	    t[VTIME_SQL_LEN];
-	long resolved = 0;
+	char at[VTIME_SQL_LEN], until[VTIME_SQL_LEN], t[VTIME_SQL_LEN];
 	time_t clock = time(NULL);
-	int rc, full;
+	int rc;
 
 	memset(&r, 0, sizeof(r));
 	vtime_sql(now, at, sizeof(at));
@@ -925,81 +1124,54 @@ imports_run(struct db *db, const char *import_id, time_t now)
 		log_warn("import %s: its worker's lease passed; taken over "
 		    "(attempt %ld of %d)", import_id, in.attempts,
 		    IMPORT_ATTEMPTS);
-	r.beat = clock;
-	if (importfmt_from_str(in.format, &r.fmt) != 0)
-		r.fmt = IMPORTFMT_VIGIL;
-	full = strcmp(in.mode, "full") == 0;
-	r.db = db;
-	r.tenant_id = in.tenant;
-	r.import_id = import_id;
-	r.source = in.source;
-	r.all_or_nothing = in.all_or_nothing;
-	r.now = now;
-	r.errors = json_object_new_array();
-	r.fs = calloc(FINDINGS_BATCH, sizeof(*r.fs));
-	r.seen = calloc(FINDINGS_BATCH, sizeof(*r.seen));
-	if (r.errors == NULL || r.fs == NULL || r.seen == NULL) {
-		rc = DB_ERR;
-		goto out;
-	}
-	/* First the whole report, writing nothing: a report that is not one
-	 * changes nothing. */
-	why[0] = '\0';
-	if ((rc = run_pass(&r, why, sizeof(why))) < 0)
-		goto out;
-	/* The whole report or nothing: its first bad item, as the form
-	 * always named it (findings[index].field: why). */
-	if (rc == 0 && in.all_or_nothing && r.failed > 0) {
-		json_object *e = json_object_array_get_idx(r.errors, 0);
+	return run_claimed(db, &r, &in, import_id, now, clock);
+}
 
-		snprintf(why, sizeof(why), "findings[%lld].%s",
-		    (long long)json_object_get_int64(
-		    json_object_object_get(e, "index")),
-		    json_object_get_string(json_object_object_get(e,
-		    "error")));
-		rc = 1;
-	}
-	if (rc == 1) {
-		rc = finish(db, &in, import_id, "failed", now, &r, 0, why);
-		goto done;
-	}
-	r.write = 1;
-	if ((rc = run_pass(&r, why, sizeof(why))) != 0) {
-		rc = rc > 0 ? DB_ERR : rc;
+int
+imports_run_file(struct db *db, const char *tenant_id, const char *source,
+    enum importfmt fmt, enum imports_mode mode, unsigned flags,
+    const char *actor, time_t now, FILE *fp, char *id_out, size_t idsz)
+{
+	struct imp_info in;
+	struct stat sb;
+	struct run r;
+	char id[VIGIL_ID_LEN], at[VTIME_SQL_LEN], until[VTIME_SQL_LEN];
+	time_t clock = time(NULL);
+	int rc = DB_ERR;
+
+	memset(&r, 0, sizeof(r));
+	if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size > IMPORT_MAX_BYTES ||
+	    id_new("imp", id, sizeof(id)) != 0 ||
+	    id_new("lease", r.owner, sizeof(r.owner)) != 0)
+		return DB_ERR;
+	r.fp = fp;
+	r.fst = sb;
+	r.fsize = (long long)sb.st_size;
+	if ((r.fbuf = malloc(IMPORT_CHUNK)) == NULL ||
+	    (r.fsums = calloc((size_t)(r.fsize / IMPORT_CHUNK) + 1,
+	    sizeof(*r.fsums))) == NULL)
+		goto out;
+	vtime_sql(now, at, sizeof(at));
+	vtime_sql(clock + IMPORT_LEASE, until, sizeof(until));
+	/* Its row, running under our lease from the start: no other worker
+	 * can claim it while it lives; after, it has no chunks to read. */
+	if ((rc = db_exec(db, SQL_IMPORT_INSERT_LOCAL, (struct db_val[]){
+	    DB_STR(id), DB_STR(tenant_id), DB_STR(source),
+	    DB_STR(importfmt_str(fmt)), DB_STR(mode == IMPORT_FULL ? "full" :
+	    "partial"), DB_STR(actor), DB_STR(at),
+	    DB_INT((flags & IMPORT_ALL_OR_NOTHING) != 0), DB_INT(r.fsize),
+	    DB_STR(at), DB_STR(r.owner), DB_STR(until) }, 12, NULL)) != 0)
+		goto out;
+	snprintf(id_out, idsz, "%s", id);
+	if ((rc = info_load(db, id, &in)) != 1) {
+		rc = rc == 0 ? DB_ERR : rc;
 		goto out;
 	}
-	/* An item that could not be read may be a finding still there: a
-	 * report with any resolves nothing. */
-	if (full && r.failed == 0 && (resolved = run_reconcile(&r)) < 0) {
-		rc = (int)resolved;
-		goto out;
-	}
-	rc = finish(db, &in, import_id, "completed", now, &r, resolved, NULL);
-done:
-	json_object_put(r.errors);
-	if (r.has_tools)
-		importfmt_free(&r.tools);
-	free(r.fs);
-	free(r.seen);
-	/* 1 from finish: the lease was lost at the last moment */
-	return rc < 0 ? rc : rc == 0;
+	rc = run_claimed(db, &r, &in, id_out, now, clock);
 out:
-	if (r.lost) {
-		log_warn("import %s: another worker took it over (this one "
-		    "held its lease past %d s); stopped", import_id,
-		    IMPORT_LEASE);
-		rc = 0;
-	} else {
-		log_err("import %s: database error %d", import_id, rc);
-		finish(db, &in, import_id, "failed", now, &r, resolved,
-		    "a database error interrupted the import; what was "
-		    "written before it stays");
-	}
-	json_object_put(r.errors);
-	if (r.has_tools)
-		importfmt_free(&r.tools);
-	free(r.fs);
-	free(r.seen);
+	free(r.fbuf);
+	free(r.fsums);
 	return rc;
 }
 

@@ -3,6 +3,7 @@
 #ifndef VIGIL_IMPORTS_H
 #define VIGIL_IMPORTS_H
 
+#include <stdio.h>
 #include <time.h>
 #include <json-c/json.h>
 
@@ -67,6 +68,23 @@ void	 imports_abort(struct imports_upload *);
  * actor "system"). 1 done, 0 not due (another worker has it, or lost its
  * lease to another), or a DB_*. */
 int	 imports_run(struct db *, const char *import_id, time_t now);
+/* vigilctl's import of a local report: as imports_begin, imports_finish
+ * and imports_run with the same arguments, but the report's bytes are
+ * read from fp (a regular file, at most IMPORT_MAX_BYTES) in place of
+ * chunks: its row is written running under this worker's lease, then read
+ * as imports_run reads an import (the same framing, mapping, batches,
+ * reconcile, end and audit entry). The first read keeps each chunk's
+ * SHA-256, the second checks it before using a byte: a file changed
+ * between or during the reads fails the import ("the file changed ..."),
+ * before writing anything when the first read saw it, else keeping the
+ * batches written and resolving nothing. If this worker stops, the next
+ * vigil-scan --due fails the import (its bytes were never stored).
+ * id_out (41 bytes) names the import once its row is written. As
+ * imports_run: 1, 0, or a DB_*. */
+int	 imports_run_file(struct db *, const char *tenant_id,
+	    const char *source, enum importfmt fmt, enum imports_mode mode,
+	    unsigned flags, const char *actor, time_t now, FILE *fp,
+	    char *id_out, size_t idsz);
 /* imports_run for every queued import and every running one whose
  * lease has passed (vigil-scan --due): how many were run, or a DB_*
  * code. */

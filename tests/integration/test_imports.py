@@ -663,15 +663,25 @@ class T181ImportLease(ImportBase):
                   "INTERVAL 1 HOUR WHERE id = %s" % q(iid))
 
     def test_killed_vigilctl_taken_over(self):
+        # A report given on a pipe is stored in chunks, as POST /imports
+        # stores it: another worker can read it again (a regular file is
+        # read where it is, and is not: T354).
         path = os.path.join(STACK.root, "lease-cli.jsonl")
         with open(path, "wb") as f:
             f.write(big_report(self.N))
-        p = subprocess.Popen(
-            [STACK.vigilctl_bin, "findings", "import", "--tenant",
-             self.tenant, "--format", "ocsf", "--source", "lease-cli", path],
-            env=STACK.env(), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True)
+        with open(path, "rb") as stdin:
+            p = subprocess.Popen(
+                [STACK.vigilctl_bin, "findings", "import", "--tenant",
+                 self.tenant, "--format", "ocsf", "--source", "lease-cli",
+                 "/dev/stdin"],
+                env=STACK.env(), stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                start_new_session=True)
+            try:
+                p.stdin.write(stdin.read())
+                p.stdin.close()
+            except BrokenPipeError:
+                pass
         iid = self.kill_when_running(p, source="lease-cli")
         self.assertEqual(self.status(iid), "running")
         # a live lease is left alone
@@ -1015,3 +1025,373 @@ class T305ImportSourcesPerBatch(ImportBase):
         for fid in back:
             self.assertEqual(back[fid][2], imp["import_id"])
             self.assertEqual(self.state(fid), "open")
+
+
+def sarif_ok():
+    return data("trivy.sarif")
+
+
+def vigilctl_popen(tenant, path, source, env=None, mode=None):
+    argv = [STACK.vigilctl_bin, "findings", "import", "--tenant", tenant,
+            "--format", "ocsf", "--source", source]
+    if mode == "partial":
+        argv.append("--partial")
+    return subprocess.Popen(argv + [path], env=env or STACK.env(),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+
+
+def tenant_state(tid):
+    """What an import leaves in a tenant: findings, history, events,
+    audit entries of the findings, source rows."""
+    t = q(tid)
+    return {
+        "findings": STACK.query(
+            "SELECT id, state, severity, fingerprint, title, description, "
+            "framework, resource_name, tags, HEX(evidence), resolved_by "
+            "FROM findings WHERE tenant_id = %s ORDER BY id" % t),
+        "history": STACK.query(
+            "SELECT finding_id, action, actor, fields FROM finding_history "
+            "WHERE tenant_id = %s ORDER BY finding_id, seq" % t),
+        "events": STACK.query(
+            "SELECT type, COUNT(*) FROM events WHERE tenant_id = %s "
+            "GROUP BY type ORDER BY type" % t),
+        "audit": STACK.query(
+            "SELECT object, action, actor FROM audit_log WHERE "
+            "tenant_id = %s AND actor = 'scanner' ORDER BY object, seq" % t),
+        "sources": STACK.query(
+            "SELECT finding_id, source, format, external_id FROM "
+            "finding_sources WHERE tenant_id = %s ORDER BY finding_id, "
+            "source" % t),
+    }
+
+
+class LocalBase(ImportBase):
+
+    def write(self, name, body):
+        path = os.path.join(STACK.root, name)
+        with open(path, "wb") as f:
+            f.write(body if isinstance(body, bytes) else body.encode())
+        return path
+
+    def cli(self, path, fmt="ocsf", source="local", partial=False,
+            tenant=None):
+        args = ["findings", "import", "--tenant", tenant or self.tenant,
+                "--format", fmt, "--source", source]
+        if partial:
+            args.append("--partial")
+        return STACK.vigilctl(*(args + [path]), check=False, timeout=300)
+
+    def imp_row(self, iid):
+        r = STACK.query("SELECT status, bytes, chunks, items, imported, "
+                        "passed, failed, resolved, errors, error FROM "
+                        "imports WHERE id = %s" % q(iid))
+        return r[0]
+
+    def import_audit(self, tid, iid):
+        r = STACK.query("SELECT action, actor, detail FROM audit_log WHERE "
+                        "tenant_id = %s AND object = %s" % (q(tid), q(iid)))
+        self.assertEqual(len(r), 1, r)
+        d = json.loads(r[0][2])
+        d.pop("created_by")
+        return r[0][0], r[0][1], d
+
+
+class T350VigilctlLocalFile(LocalBase):
+    """vigilctl findings import reads a regular file where it is, not
+    through import_chunks, and leaves what POST /imports leaves for the
+    same bytes: the same findings, history, events, audit entries, source
+    rows, counts and per-item errors with their positions. On main the
+    file was copied into import_chunks (chunks > 0)."""
+
+    def test_same_as_the_api(self):
+        api_t, api_id = new_tenant("t350-api")
+        api_key, _ = new_key(api_t)
+        cli_t, cli_id = new_tenant("t350-cli")
+        bad = ocsf_item(9)
+        bad["class_uid"] = 9999
+        wrong = ocsf_item(10)
+        wrong["finding_info"] = "not an object"
+        first = ([ocsf_item(i) for i in range(8)] +
+                 [ocsf_item(8, status="PASS"), bad, wrong])
+        second = [ocsf_item(i, severity_id=5 if i == 3 else 4,
+                            title="Renamed" if i == 4 else None)
+                  for i in range(1, 8)]
+        reports = [
+            ("ocsf", "t350", json.dumps(first, indent=1).encode(), False),
+            # JSON Lines, full: one gone (resolved), one rescored, one
+            # renamed
+            ("ocsf", "t350", b"".join(json.dumps(x).encode() + b"\n"
+                                     for x in second), False),
+            ("ocsf", "t350", json.dumps([ocsf_item(0)]).encode(), True),
+            # SARIF: the runs' tools read first, then the results
+            ("sarif", "t350-sarif", sarif_ok(), False),
+            ("sarif", "t350-sarif", sarif_ok(), False),
+        ]
+        for n, (fmt, source, body, partial) in enumerate(reports):
+            r = self.post(body, fmt=fmt, source=source,
+                          mode="partial" if partial else None,
+                          key=api_key)
+            self.assertEqual(r.status, 201, r)
+            api = r.json()
+            path = self.write("t350-%d.%s" % (n, fmt), body)
+            c = self.cli(path, fmt=fmt, source=source, partial=partial,
+                         tenant=cli_t)
+            self.assertEqual(c.returncode, 0, c.stderr)
+            cli = json.loads(c.stdout)
+            for k in ("status", "source", "format", "mode", "bytes",
+                      "items", "imported", "passed", "failed", "resolved",
+                      "errors", "error", "attempts"):
+                self.assertEqual(cli[k], api[k], (n, k))
+            self.assertEqual(cli["created_by"], "vigilctl")
+            # read where it is: nothing stored
+            row = self.imp_row(cli["import_id"])
+            self.assertEqual((row[0], row[1], row[2]),
+                             ("completed", str(len(body)), "0"), row)
+            self.assertNotEqual(self.imp_row(api["import_id"])[2], "0")
+            a = self.import_audit(api_id, api["import_id"])
+            b = self.import_audit(cli_id, cli["import_id"])
+            self.assertEqual((b[0], b[1]), ("import.completed",
+                                            "vigilctl"))
+            self.assertEqual(a[2], b[2], n)
+            self.assertEqual(tenant_state(api_id), tenant_state(cli_id), n)
+        st = tenant_state(cli_id)
+        self.assertEqual(len([f for f in st["findings"]
+                              if f[1] == "resolved"]), 1)
+        got = json.loads(STACK.query(
+            "SELECT errors FROM imports WHERE tenant_id = %s ORDER BY seq "
+            "LIMIT 1" % q(cli_id))[0][0])
+        self.assertEqual(got[0]["index"], 9, got)
+        self.assertTrue(all(e["line"] > 1 and e["offset"] > 0 for e in got),
+                        got)
+        for t in (api_t, cli_t):
+            v = STACK.vigilctl("audit", "verify", "--tenant", t, check=False)
+            self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+        self.assertEqual(STACK.query("SELECT COUNT(*) FROM import_chunks "
+                                     "c JOIN imports i ON i.id = "
+                                     "c.import_id WHERE i.tenant_id IN "
+                                     "(%s, %s)" % (q(api_id), q(cli_id))),
+                         [["0"]])
+
+
+class T351VigilctlMalformedFile(LocalBase):
+    """A malformed file given to vigilctl (cut off, broken between items,
+    empty, not its format) fails the import with the same error and
+    position as POST /imports gives for the same bytes, exits 65 and
+    changes nothing."""
+
+    def test_malformed_changes_nothing(self):
+        ok = [ocsf_item(i) for i in range(300)]
+        good = self.write("t351-good.json", json.dumps(ok))
+        self.assertEqual(self.cli(good, source="t351").returncode, 0)
+        lines = b"".join(json.dumps(x).encode() + b"\n" for x in ok[:280])
+        cut = json.dumps(ok).encode()
+        cases = [
+            cut[:len(cut) // 2],                    # cut off in an item
+            # broken between items
+            cut.replace(b'}, {"class_uid"', b'} x, {"class_uid"', 1),
+            b"",                                    # empty
+            b"   \n",
+            b"[" + json.dumps(ok[0]).encode() + b",",   # array, cut
+        ]
+        before = tenant_state(self.tenant_id)
+        last = None
+        for n, body in enumerate(cases):
+            path = self.write("t351-%d.json" % n, body)
+            c = self.cli(path, source="t351")
+            self.assertEqual(c.returncode, 65, (n, c.stdout, c.stderr))
+            cli = json.loads(c.stdout)
+            self.assertEqual(cli["status"], "failed", cli)
+            self.assertTrue(cli["error"], cli)
+            self.assertEqual(self.imp_row(cli["import_id"])[2], "0")
+            self.assertEqual(tenant_state(self.tenant_id), before, n)
+            r = self.post(body, source="t351-api")
+            self.assertEqual(r.status, 400, (n, r))
+            api = request(self.base(), "GET", "/api/v1/imports?limit=1",
+                          headers=auth(self.key)).json()["imports"][0]
+            if api["source"] == "t351-api" and api["import_id"] != last:
+                self.assertEqual(api["error"], cli["error"], n)
+                last = api["import_id"]
+            self.assertEqual(tenant_state(self.tenant_id), before, n)
+
+
+def stopped(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "T"
+    except OSError:
+        return False
+
+
+class T352VigilctlFileChangedBetweenReads(LocalBase):
+    """A file changed, cut or grown between vigilctl's two reads of it
+    (VIGIL_DEBUG_IMPORT_STOP, debug builds: the reader stops itself
+    between them) fails the import before anything is written: "the file
+    changed while it was read", exit 65, nothing changed, nothing
+    resolved. On main the file was copied before either read, so the
+    import completed."""
+
+    def run_changed(self, change, n=600):
+        items = [ocsf_item(i, code="t352_check") for i in range(n)]
+        path = self.write("t352.jsonl", b"".join(
+            json.dumps(x).encode() + b"\n" for x in items))
+        self.assertEqual(self.cli(path, source="t352").returncode, 0)
+        # the next report: a tenth gone, one rescored
+        nxt = [ocsf_item(i, code="t352_check",
+                         severity_id=5 if i == 1 else 4)
+               for i in range(n) if i % 10]
+        path = self.write("t352.jsonl", b"".join(
+            json.dumps(x).encode() + b"\n" for x in nxt))
+        before = tenant_state(self.tenant_id)
+        env = dict(STACK.env(), VIGIL_DEBUG_IMPORT_STOP="1")
+        p = vigilctl_popen(self.tenant, path, "t352", env=env)
+        try:
+            ok = wait_until(lambda: stopped(p.pid) or p.poll() is not None,
+                            120, 0.01)
+            self.assertTrue(ok and stopped(p.pid),
+                            "vigilctl did not stop between its reads "
+                            "(not an --enable-debug build?)")
+            change(path)
+        finally:
+            try:
+                os.killpg(p.pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        out, err = p.communicate(timeout=300)
+        self.assertEqual(p.returncode, 65, (out, err))
+        imp = json.loads(out)
+        self.assertEqual((imp["status"], imp["imported"], imp["resolved"]),
+                         ("failed", 0, 0), imp)
+        self.assertIn("the file changed while it was read", imp["error"])
+        self.assertNotIn("written", imp["error"])
+        self.assertEqual(tenant_state(self.tenant_id), before)
+        e = self.import_audit(self.tenant_id, imp["import_id"])
+        self.assertEqual((e[0], e[1]), ("import.failed", "vigilctl"))
+
+    def test_truncated(self):
+        def cut(path):
+            with open(path, "r+b") as f:
+                f.truncate(os.path.getsize(path) // 2)
+        self.run_changed(cut)
+
+    def test_grown(self):
+        def grow(path):
+            with open(path, "ab") as f:
+                f.write(json.dumps(ocsf_item(99999, code="t352_check"))
+                        .encode() + b"\n")
+        self.run_changed(grow)
+
+    def test_rewritten_same_size(self):
+        def rewrite(path):
+            with open(path, "r+b") as f:
+                body = f.read()
+                f.seek(0)
+                f.write(body.replace(b'"severity_id": 4',
+                                     b'"severity_id": 3'))
+        self.run_changed(rewrite)
+
+    def test_replaced(self):
+        # renamed over (as an editor saves): the open file is the old one,
+        # unlinked, its change time moved; refused all the same
+        def replace(path):
+            tmp = path + ".new"
+            with open(path, "rb") as f, open(tmp, "wb") as g:
+                g.write(f.read())
+            os.rename(tmp, path)
+        self.run_changed(replace)
+
+
+class T353VigilctlFileChangedWhileWritten(LocalBase):
+    """A file changed while vigilctl writes its findings: no byte of the
+    changed part is read (each piece is checked against the first read's
+    SHA-256 before it is used); the batches written before stay, as a
+    killed import's do, the import fails with why, and a full report
+    resolves nothing."""
+
+    N = 32 * 256
+
+    def test_changed_mid_write(self):
+        pre = self.write("t353-pre.jsonl", json.dumps(
+            ocsf_item(10 ** 6, code="t353_check")).encode() + b"\n")
+        self.assertEqual(self.cli(pre, source="t353").returncode, 0)
+        path = self.write("t353.jsonl", big_report(self.N, code="t353_check"))
+        size = os.path.getsize(path)
+        p = vigilctl_popen(self.tenant, path, "t353")
+
+        def count():
+            return int(STACK.query(
+                "SELECT COUNT(*) FROM finding_sources WHERE tenant_id = %s "
+                "AND source = 't353'" % q(self.tenant_id))[0][0])
+
+        ok = wait_until(lambda: count() >= 257 or p.poll() is not None,
+                        300, 0.01)
+        # the last 64 KiB, same size: a severity in each item there
+        with open(path, "r+b") as f:
+            f.seek(size - 65536)
+            tail = f.read()
+            f.seek(size - 65536)
+            f.write(tail.replace(b'"severity_id": 4', b'"severity_id": 5'))
+        self.assertTrue(ok)
+        out, err = p.communicate(timeout=600)
+        self.assertEqual(p.returncode, 65, (out, err))
+        imp = json.loads(out)
+        self.assertEqual((imp["status"], imp["resolved"]), ("failed", 0),
+                         imp)
+        self.assertIn("the file changed while it was read", imp["error"])
+        self.assertIn("what was written before stays", imp["error"])
+        got = count()
+        self.assertLess(got - 1, self.N)
+        self.assertEqual((got - 1) % 256, 0, got)
+        # nothing of the changed part: no finding was rescored
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM findings WHERE tenant_id = %s AND "
+            "severity <> 'high'" % q(self.tenant_id)), [["0"]])
+        # the finding the report no longer lists was not resolved
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM findings WHERE tenant_id = %s AND "
+            "state = 'resolved'" % q(self.tenant_id)), [["0"]])
+
+
+class T354VigilctlLocalFileKilled(LocalBase):
+    """A vigilctl killed while it reads a local file: its bytes were never
+    stored, so once its lease has passed the next vigil-scan --due fails
+    the import with why (keeping the batches written) instead of reading
+    chunks it does not have; the same file imported again then leaves what
+    one clean import leaves."""
+
+    N = 24 * 256
+
+    def test_killed_then_failed_then_again(self):
+        path = self.write("t354.jsonl", big_report(self.N, code="t354"))
+        clean, clean_id = new_tenant("t354-clean")
+        p = vigilctl_popen(self.tenant, path, "t354")
+
+        def count():
+            return int(STACK.query(
+                "SELECT COUNT(*) FROM findings WHERE tenant_id = %s" %
+                q(self.tenant_id))[0][0])
+
+        ok = wait_until(lambda: count() >= 256 or p.poll() is not None,
+                        300, 0.01)
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        self.assertTrue(ok)
+        iid = STACK.query("SELECT id FROM imports WHERE tenant_id = %s AND "
+                          "source = 't354'" % q(self.tenant_id))[0][0]
+        STACK.sql("UPDATE vigil.imports SET lease_until = lease_until - "
+                  "INTERVAL 1 HOUR WHERE id = %s" % q(iid))
+        STACK.scan("--due")
+        imp = request(self.base(), "GET", "/api/v1/imports/" + iid,
+                      headers=auth(self.key)).json()
+        self.assertEqual((imp["status"], imp["attempts"], imp["resolved"]),
+                         ("failed", 2, 0), imp)
+        self.assertIn("local file", imp["error"])
+        self.assertLess(count(), self.N)
+        for t in (self.tenant, clean):
+            r = STACK.vigilctl("findings", "import", "--tenant", t,
+                               "--format", "ocsf", "--source", "t354", path,
+                               timeout=600)
+            self.assertEqual(json.loads(r.stdout)["imported"], self.N)
+        a, b = tenant_state(self.tenant_id), tenant_state(clean_id)
+        for k in ("findings", "history", "events", "audit", "sources"):
+            self.assertEqual(a[k], b[k], k)
