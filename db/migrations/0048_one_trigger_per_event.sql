@@ -115,121 +115,136 @@ CREATE OR REPLACE TRIGGER findings_after_update AFTER UPDATE ON findings
 FOR EACH ROW
 BEGIN
 	IF @vigil_batch IS NULL THEN
-		-- findings_count_update
-		BEGIN
-			IF NOT (OLD.tenant_id <=> NEW.tenant_id AND
-			    OLD.state <=> NEW.state AND
-			    OLD.severity <=> NEW.severity AND
-			    OLD.category <=> NEW.category AND
-			    OLD.subscription_id <=> NEW.subscription_id AND
-			    OLD.environment <=> NEW.environment) THEN
-				UPDATE finding_counts SET n = n - 1
-				 WHERE tenant_id = OLD.tenant_id AND
-				    state = OLD.state AND
-				    severity = OLD.severity AND
-				    category = OLD.category AND
-				    subscription_id = OLD.subscription_id AND
-				    environment = OLD.environment;
-				INSERT INTO finding_counts VALUES (
-				    NEW.tenant_id, NEW.state, NEW.severity,
-				    NEW.category, NEW.subscription_id,
-				    NEW.environment, 1)
-				ON DUPLICATE KEY UPDATE n = n + 1;
-			END IF;
-		END;
-		-- findings_resource_update
-		BEGIN
-			IF NOT (OLD.tenant_id <=> NEW.tenant_id AND
-			    OLD.resource_id <=> NEW.resource_id AND
-			    (OLD.state = 'open') <=> (NEW.state = 'open')) THEN
-				IF OLD.state = 'open' THEN
-					CALL finding_resource_close(
-					    OLD.tenant_id, OLD.resource_id);
-				END IF;
-				IF NEW.state = 'open' THEN
-					CALL finding_resource_open(
-					    NEW.tenant_id, NEW.resource_id);
-				END IF;
-			END IF;
-		END;
-		-- findings_tags_update
-		BEGIN
-			IF NOT (OLD.tags <=> NEW.tags) THEN
-				DELETE FROM finding_tags
-				 WHERE finding_seq = OLD.seq;
-				INSERT IGNORE INTO finding_tags
-				SELECT NEW.tenant_id, k.k, v.v, NEW.seq
-				  FROM JSON_TABLE(JSON_KEYS(NEW.tags), '$[*]'
-				    COLUMNS (n FOR ORDINALITY,
-				    k VARCHAR(256) PATH '$')) k
-				  JOIN JSON_TABLE(NEW.tags, '$.*'
-				    COLUMNS (n FOR ORDINALITY,
-				    v VARCHAR(256) PATH '$')) v
-				 USING (n);
-			END IF;
-		END;
-		-- findings_due_count_update
-		BEGIN
-			IF NOT (OLD.tenant_id <=> NEW.tenant_id AND
-			    DATE(OLD.due_at) <=> DATE(NEW.due_at) AND
-			    OLD.severity <=> NEW.severity) THEN
-				IF OLD.due_at IS NOT NULL THEN
-					UPDATE finding_due_counts SET n = n - 1
+		-- Nothing a body below counts changed (a rescan's
+		-- last_seen_at, an assignee): no body would do anything, and
+		-- this one test costs less than theirs (measured: 12 against
+		-- 18 us a row). An IF of its own: joined to the guard above
+		-- with AND, it cost 4 us a row more while @vigil_batch is set.
+		IF NOT (OLD.tenant_id <=> NEW.tenant_id AND
+		    OLD.state <=> NEW.state AND
+		    OLD.severity <=> NEW.severity AND
+		    OLD.category <=> NEW.category AND
+		    OLD.subscription_id <=> NEW.subscription_id AND
+		    OLD.environment <=> NEW.environment AND
+		    OLD.resource_id <=> NEW.resource_id AND
+		    OLD.rule_id <=> NEW.rule_id AND OLD.tags <=> NEW.tags AND
+		    DATE(OLD.due_at) <=> DATE(NEW.due_at)) THEN
+			-- findings_count_update
+			BEGIN
+				IF NOT (OLD.tenant_id <=> NEW.tenant_id AND
+				    OLD.state <=> NEW.state AND
+				    OLD.severity <=> NEW.severity AND
+				    OLD.category <=> NEW.category AND
+				    OLD.subscription_id <=> NEW.subscription_id AND
+				    OLD.environment <=> NEW.environment) THEN
+					UPDATE finding_counts SET n = n - 1
 					 WHERE tenant_id = OLD.tenant_id AND
-					    due_day = DATE(OLD.due_at) AND
-					    severity = OLD.severity;
-				END IF;
-				IF NEW.due_at IS NOT NULL THEN
-					INSERT INTO finding_due_counts VALUES (
-					    NEW.tenant_id, DATE(NEW.due_at),
-					    NEW.severity, 1)
+					    state = OLD.state AND
+					    severity = OLD.severity AND
+					    category = OLD.category AND
+					    subscription_id = OLD.subscription_id AND
+					    environment = OLD.environment;
+					INSERT INTO finding_counts VALUES (
+					    NEW.tenant_id, NEW.state, NEW.severity,
+					    NEW.category, NEW.subscription_id,
+					    NEW.environment, 1)
 					ON DUPLICATE KEY UPDATE n = n + 1;
 				END IF;
-			END IF;
-		END;
-		-- findings_rule_count_update
-		BEGIN
-			IF NOT (OLD.tenant_id <=> NEW.tenant_id AND
-			    OLD.rule_id <=> NEW.rule_id AND
-			    OLD.state <=> NEW.state) THEN
-				UPDATE finding_rule_counts SET n = n - 1
-				 WHERE tenant_id = OLD.tenant_id AND
-				    rule_id = OLD.rule_id AND
-				    state = OLD.state;
-				INSERT INTO finding_rule_counts VALUES (
-				    NEW.tenant_id, NEW.rule_id, NEW.state, 1)
-				ON DUPLICATE KEY UPDATE n = n + 1;
-			END IF;
-		END;
-		-- findings_daily_resolved (its declarations only when it has
-		-- work: MariaDB runs each DECLARE as a statement, 0047)
-		IF NEW.state = 'resolved' AND NOT (OLD.state <=> 'resolved') AND
-		    NEW.resolved_at IS NOT NULL THEN
-			BEGIN
-				DECLARE v_tracked, v_within INT DEFAULT 0;
-
-				SET v_tracked = OLD.due_at IS NOT NULL OR
-				    OLD.sla_left_s IS NOT NULL;
-				SET v_within = (OLD.due_at IS NOT NULL AND
-				    NEW.resolved_at <= OLD.due_at) OR
-				    (OLD.due_at IS NULL AND
-				    OLD.sla_left_s IS NOT NULL AND
-				    OLD.sla_left_s >= 0);
-				INSERT INTO finding_daily (tenant_id, day,
-				    severity, resolved, resolve_seconds,
-				    resolved_sla, resolved_in_sla)
-				VALUES (NEW.tenant_id, DATE(NEW.resolved_at),
-				    NEW.severity, 1, GREATEST(0,
-				    TIMESTAMPDIFF(SECOND, NEW.detected_at,
-				    NEW.resolved_at)), v_tracked, v_within)
-				ON DUPLICATE KEY UPDATE resolved = resolved + 1,
-				    resolve_seconds = resolve_seconds +
-				    GREATEST(0, TIMESTAMPDIFF(SECOND,
-				    NEW.detected_at, NEW.resolved_at)),
-				    resolved_sla = resolved_sla + v_tracked,
-				    resolved_in_sla = resolved_in_sla +
-				    v_within;
 			END;
+			-- findings_resource_update
+			BEGIN
+				IF NOT (OLD.tenant_id <=> NEW.tenant_id AND
+				    OLD.resource_id <=> NEW.resource_id AND
+				    (OLD.state = 'open') <=> (NEW.state = 'open')) THEN
+					IF OLD.state = 'open' THEN
+						CALL finding_resource_close(
+						    OLD.tenant_id, OLD.resource_id);
+					END IF;
+					IF NEW.state = 'open' THEN
+						CALL finding_resource_open(
+						    NEW.tenant_id, NEW.resource_id);
+					END IF;
+				END IF;
+			END;
+			-- findings_tags_update
+			BEGIN
+				IF NOT (OLD.tags <=> NEW.tags) THEN
+					DELETE FROM finding_tags
+					 WHERE finding_seq = OLD.seq;
+					INSERT IGNORE INTO finding_tags
+					SELECT NEW.tenant_id, k.k, v.v, NEW.seq
+					  FROM JSON_TABLE(JSON_KEYS(NEW.tags), '$[*]'
+					    COLUMNS (n FOR ORDINALITY,
+					    k VARCHAR(256) PATH '$')) k
+					  JOIN JSON_TABLE(NEW.tags, '$.*'
+					    COLUMNS (n FOR ORDINALITY,
+					    v VARCHAR(256) PATH '$')) v
+					 USING (n);
+				END IF;
+			END;
+			-- findings_due_count_update
+			BEGIN
+				IF NOT (OLD.tenant_id <=> NEW.tenant_id AND
+				    DATE(OLD.due_at) <=> DATE(NEW.due_at) AND
+				    OLD.severity <=> NEW.severity) THEN
+					IF OLD.due_at IS NOT NULL THEN
+						UPDATE finding_due_counts SET n = n - 1
+						 WHERE tenant_id = OLD.tenant_id AND
+						    due_day = DATE(OLD.due_at) AND
+						    severity = OLD.severity;
+					END IF;
+					IF NEW.due_at IS NOT NULL THEN
+						INSERT INTO finding_due_counts VALUES (
+						    NEW.tenant_id, DATE(NEW.due_at),
+						    NEW.severity, 1)
+						ON DUPLICATE KEY UPDATE n = n + 1;
+					END IF;
+				END IF;
+			END;
+			-- findings_rule_count_update
+			BEGIN
+				IF NOT (OLD.tenant_id <=> NEW.tenant_id AND
+				    OLD.rule_id <=> NEW.rule_id AND
+				    OLD.state <=> NEW.state) THEN
+					UPDATE finding_rule_counts SET n = n - 1
+					 WHERE tenant_id = OLD.tenant_id AND
+					    rule_id = OLD.rule_id AND
+					    state = OLD.state;
+					INSERT INTO finding_rule_counts VALUES (
+					    NEW.tenant_id, NEW.rule_id, NEW.state, 1)
+					ON DUPLICATE KEY UPDATE n = n + 1;
+				END IF;
+			END;
+			-- findings_daily_resolved (its declarations only when it has
+			-- work: MariaDB runs each DECLARE as a statement, 0047)
+			IF NEW.state = 'resolved' AND NOT (OLD.state <=> 'resolved') AND
+			    NEW.resolved_at IS NOT NULL THEN
+				BEGIN
+					DECLARE v_tracked, v_within INT DEFAULT 0;
+
+					SET v_tracked = OLD.due_at IS NOT NULL OR
+					    OLD.sla_left_s IS NOT NULL;
+					SET v_within = (OLD.due_at IS NOT NULL AND
+					    NEW.resolved_at <= OLD.due_at) OR
+					    (OLD.due_at IS NULL AND
+					    OLD.sla_left_s IS NOT NULL AND
+					    OLD.sla_left_s >= 0);
+					INSERT INTO finding_daily (tenant_id, day,
+					    severity, resolved, resolve_seconds,
+					    resolved_sla, resolved_in_sla)
+					VALUES (NEW.tenant_id, DATE(NEW.resolved_at),
+					    NEW.severity, 1, GREATEST(0,
+					    TIMESTAMPDIFF(SECOND, NEW.detected_at,
+					    NEW.resolved_at)), v_tracked, v_within)
+					ON DUPLICATE KEY UPDATE resolved = resolved + 1,
+					    resolve_seconds = resolve_seconds +
+					    GREATEST(0, TIMESTAMPDIFF(SECOND,
+					    NEW.detected_at, NEW.resolved_at)),
+					    resolved_sla = resolved_sla + v_tracked,
+					    resolved_in_sla = resolved_in_sla +
+					    v_within;
+				END;
+			END IF;
 		END IF;
 	END IF;
 END
