@@ -357,7 +357,8 @@ class T342UpgradeFrom0047(MBase):
 class T343EachBodyCounts(tb.BBase):
     """Each body of a replaced trigger is needed: with one of them left
     out of the merged trigger, a recount after the writes that body sees
-    differs (so the tests above would catch a body lost in the merge).
+    differs (so the tests above would catch a body lost in the merge);
+    and so is each column of findings_after_update's first test.
     Writes by SQL, as every writer but the batch one: a finding inserted
     (tags, a due date), changed in every counted column and resolved,
     reopened, deleted; an audit entry, counted and deferred."""
@@ -367,6 +368,17 @@ class T343EachBodyCounts(tb.BBase):
         a tenant of its own, the class's keys are the first one's)."""
         self.assert_counters()
         self.assert_tags()
+
+    def assert_audit_count(self):
+        """The audit list's count against a recount, outside the
+        subTest of assert_counters (whose failures are recorded, not
+        raised)."""
+        t = q(self.tenant_id)
+        self.assertEqual(
+            STACK.query("SELECT k, n FROM list_counts WHERE tenant_id = %s "
+                        "AND list = 'audit' AND n <> 0 ORDER BY 1" % t),
+            STACK.query("SELECT action, COUNT(*) FROM audit_log WHERE "
+                        "tenant_id = %s GROUP BY 1 ORDER BY 1" % t))
 
     def writes_and_checks(self):
         """Raises AssertionError at the first counter that differs."""
@@ -410,6 +422,7 @@ class T343EachBodyCounts(tb.BBase):
                "UTC_TIMESTAMP(), 'test', 'test.merge', 'x', '{}', "
                "REPEAT('0', 64), SHA2('%d', 256))")
         STACK.sql(row % (fid, seq, t, seq, seq), database="vigil")
+        self.assert_audit_count()
         self.assert_counters()
         self.assertEqual(STACK.query(
             "SELECT seq FROM audit_heads WHERE tenant_id = %s" % t),
@@ -428,6 +441,7 @@ class T343EachBodyCounts(tb.BBase):
                   "UPDATE audit_heads SET seq = %d, hash = SHA2('%d', 256) "
                   "WHERE tenant_id = %s" % (t, seq + 1, seq + 1, t),
                   database="vigil")
+        self.assert_audit_count()
         self.assert_counters()
 
     def test_each_body(self):
@@ -445,19 +459,80 @@ class T343EachBodyCounts(tb.BBase):
                 else:
                     mutant = without(body)
                 with self.subTest(left_out=body):
+                    # each on a tenant of its own: a mutant miscounts
+                    self.tenant, self.tenant_id = api.new_tenant("t343")
+                    self.resolved = 1
                     run_sql(mutant)
-                    self.resolved += 1
                     try:
                         self.writes_and_checks()
                     except AssertionError:
                         caught.append(body)
                     run_sql(text(MIG))
-                    # the next one on a tenant of its own, counted right
-                    self.tenant, self.tenant_id = api.new_tenant("t343")
-                    self.resolved = 1
         finally:
             run_sql(text(MIG))
         self.assertEqual(caught, bodies)
+        self.assertEqual(triggers(), MERGED)
+
+
+    def one_column_at_a_time(self):
+        """A finding changed in one column the update bodies compare at a
+        time (first open, then accepted, so that the SLA trigger changes
+        nothing else), each followed by the recount."""
+        t = q(self.tenant_id)
+        fid = "tg-%d-%d" % (os.getpid(), next(SEQ))
+        STACK.sql(
+            "INSERT INTO findings (tenant_id, id, rule_id, provider, "
+            "subscription_id, environment, resource_id, title, severity, "
+            "category, description, recommendation, evidence, fingerprint, "
+            "state, tags, detected_at, updated_at, last_seen_at) VALUES "
+            "(%s, %s, 'r1', 'azure', 'sub-x', 'PROD', '/r/%s-1', 't', "
+            "'high', 'network', 'd', 'r', '{}', 'f', 'open', "
+            "'{\"team\": \"a\"}', UTC_TIMESTAMP(), UTC_TIMESTAMP(), "
+            "UTC_TIMESTAMP())" % (t, q(fid), fid), database="vigil")
+        self.check_all()
+        for change in ("due_at = due_at + INTERVAL 2 DAY",
+                       "resource_id = '/r/%s-2'" % fid,
+                       "tags = '{\"team\": \"b\"}'",
+                       "category = 'storage'", "subscription_id = 'sub-y'",
+                       "environment = 'QA'", "rule_id = 'r2'",
+                       "state = 'accepted'", "severity = 'low'",
+                       "state = 'snoozed'"):
+            STACK.sql("UPDATE findings SET %s WHERE tenant_id = %s AND "
+                      "id = %s" % (change, t, q(fid)), database="vigil")
+            self.check_all()
+
+    def test_update_guard_columns(self):
+        """findings_after_update's first test (did any column a body
+        compares change?) names every such column: with one left out, a
+        change of that column alone is not counted."""
+        self.one_column_at_a_time()
+        sql = text(MIG)
+        a = sql.index("IF NOT (OLD.tenant_id", sql.index(
+            "-- Nothing a body below"))
+        b = sql.index(") THEN", a)
+        guard = sql[a:b]
+        caught, cols = [], ("due_at", "resource_id", "tags", "category",
+                            "subscription_id", "environment", "rule_id",
+                            "severity", "state")
+        try:
+            for col in cols:
+                if col == "due_at":
+                    g = re.sub(r" AND\s*DATE\(OLD\.due_at\) <=> "
+                               r"DATE\(NEW\.due_at\)", "", guard)
+                else:
+                    g = re.sub(r"OLD\.%s <=> NEW\.%s AND\s*" % (col, col),
+                               "", guard)
+                self.assertNotEqual(g, guard, col)
+                with self.subTest(left_out=col):
+                    run_sql(sql[:a] + g + sql[b:])
+                    self.tenant, self.tenant_id = api.new_tenant("t343g")
+                    try:
+                        self.one_column_at_a_time()
+                    except AssertionError:
+                        caught.append(col)
+        finally:
+            run_sql(sql)
+        self.assertEqual(caught, list(cols))
         self.assertEqual(triggers(), MERGED)
 
 
