@@ -1,3 +1,4 @@
+-- migrate: restates triggers (run again after any older migration)
 -- 0049: one way for a writer of many events to count them itself. 0042
 -- let an alert batch name its tenant and type in @vigil_events_defer and
 -- add the trigger's tally, @vigil_events_deferred, to the count; 0045 let

@@ -211,6 +211,15 @@ record(struct db *db, const char *version, const char *name, FILE *out)
 	return 0;
 }
 
+int
+migrate_restates(const char *text)
+{
+	size_t len = strlen(MIGRATE_RESTATES);
+
+	return strncmp(text, MIGRATE_RESTATES, len) == 0 &&
+	    (text[len] == '\0' || is_space(text[len]));
+}
+
 static int
 cmp_names(const void *a, const void *b)
 {
@@ -1070,11 +1079,15 @@ migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
 	struct dirent *de;
 	struct renewer ren;
 	char *names[MIGRATE_MAX_FILES], path[4096], version[5];
+	char *texts[MIGRATE_MAX_FILES];	/* to apply, read; else NULL */
+	char again[MIGRATE_MAX_FILES];	/* recorded: applied again */
 	char holder[MIGRATE_HOLDER_MAX];
-	size_t n = 0, i;
-	int rc = MIGRATE_ERR, applied = 0, leased = 0, lost, a;
+	size_t n = 0, i, maker;
+	int rc = MIGRATE_ERR, applied = 0, leased = 0, older = 0, lost, a;
 
 	memset(&ren, 0, sizeof(ren));
+	memset(texts, 0, sizeof(texts));
+	memset(again, 0, sizeof(again));
 	if (db_connect(db) != 0) {
 		fprintf(out, "migrate: %s\n", db_error(db));
 		return MIGRATE_ERR;
@@ -1089,6 +1102,7 @@ migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
 				n++;
 	closedir(d);
 	qsort(names, n, sizeof(names[0]), cmp_names);
+	maker = n;			/* the first to apply making a procedure */
 
 	/* A server whose settings would break a cluster is refused before
 	 * anything is written. */
@@ -1117,12 +1131,12 @@ migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
 		fprintf(out, "migrate: cannot start renewing the lease\n");
 		goto out;
 	}
-	/* A migration that creates a procedure makes this user the one it
-	 * runs as (its definer): the batch procedures (0039) create
-	 * temporary tables and write the counters, and a definer without
-	 * the rights for that is only found out by every scan and import
-	 * failing afterwards. So such a user is refused before anything is
-	 * applied. */
+	/* One walk over the files: which to apply (is_applied once each),
+	 * read once. A migration not recorded is applied. One recorded whose
+	 * first line marks it as restating triggers (migrate_restates) is
+	 * applied again, in its place, when an older one is applied in this
+	 * run: an older file run again (a backfill) puts back the triggers
+	 * it made, which the later one had replaced (0048). */
 	for (i = 0; i < n; i++) {
 		char *text;
 
@@ -1130,40 +1144,50 @@ migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
 		version[4] = '\0';
 		if ((a = is_applied(db, version, out)) < 0)
 			goto out;
-		if (a)
+		if (a && older == 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		if ((text = slurp(path)) == NULL) {
 			fprintf(out, "migrate: %s: cannot read\n", path);
 			goto out;
 		}
-		a = migrate_split(text, makes_procedure, NULL);
-		free(text);
-		if (a == 1)
-			break;
+		if (a && !migrate_restates(text)) {
+			free(text);
+			continue;
+		}
+		texts[i] = text;
+		again[i] = (char)a;
+		if (!a)
+			older++;
+		if (maker == n && migrate_split(text, makes_procedure,
+		    NULL) == 1)
+			maker = i;
 	}
-	if (i < n) {
+	/* A migration that creates a procedure makes this user the one it
+	 * runs as (its definer): the batch procedures (0039) create
+	 * temporary tables and write the counters, and a definer without
+	 * the rights for that is only found out by every scan and import
+	 * failing afterwards. So such a user is refused before anything is
+	 * applied. */
+	if (maker < n) {
 		if ((a = grants_check(db, MIGRATE_P_DEFINER, 0, "refused",
 		    "migrate: ", out)) < 0)
 			goto out;
 		if (a) {
 			fprintf(out, "migrate: %s creates a procedure that "
 			    "would run with this user's rights; nothing was "
-			    "changed\n", names[i]);
+			    "changed\n", names[maker]);
 			rc = MIGRATE_NOPRIV;
 			goto out;
 		}
 	}
 	for (i = 0; i < n; i++) {
 		struct run_ctx ctx;
-		char *text;
 
+		if (texts[i] == NULL)
+			continue;
 		memcpy(version, names[i], 4);
 		version[4] = '\0';
-		if ((a = is_applied(db, version, out)) < 0)
-			goto out;
-		if (a)
-			continue;
 		/* Still ours? A runner that lost its lease (it was not
 		 * renewed in time and another took it) stops before its next
 		 * migration rather than run one twice. */
@@ -1186,17 +1210,11 @@ migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
 			leased = 0;
 			goto out;
 		}
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if ((text = slurp(path)) == NULL) {
-			fprintf(out, "migrate: %s: cannot read\n", path);
-			goto out;
-		}
 		ctx.my = db_mysql(db);
 		ctx.file = names[i];
 		ctx.n = 0;
 		ctx.out = out;
-		a = migrate_split(text, run_stmt, &ctx);
-		free(text);
+		a = migrate_split(texts[i], run_stmt, &ctx);
 		if (a != 0) {
 			if (a != -1 || ctx.n == 0)
 				fprintf(out, "migrate: %s: cannot parse\n",
@@ -1205,9 +1223,15 @@ migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
 			    "again\n", names[i]);
 			goto out;
 		}
-		if (record(db, version, names[i], out) != 0)
-			goto out;
-		fprintf(out, "applied %s\n", names[i]);
+		if (again[i]) {
+			fprintf(out, "applied %s again (it restates triggers "
+			    "an older migration may have put back)\n",
+			    names[i]);
+		} else {
+			if (record(db, version, names[i], out) != 0)
+				goto out;
+			fprintf(out, "applied %s\n", names[i]);
+		}
 		fflush(out);
 		applied++;
 	}
@@ -1223,7 +1247,9 @@ out:
 	if (leased)
 		(void)db_exec(db, SQL_MIGRATE_LEASE_DROP, (struct db_val[]){
 		    DB_STR(holder) }, 1, NULL);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		free(texts[i]);
 		free(names[i]);
+	}
 	return rc;
 }

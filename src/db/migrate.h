@@ -25,7 +25,8 @@ struct db;
 /* Check the server (migrate_check), then take the migration lease
  * (waiting up to wait_s seconds for another runner to finish) and apply
  * every migration in dir that schema_migrations does not list, reporting
- * each to out. MIGRATE_OK if all went well (or nothing was to do), else
+ * each to out, and, after an older one, again each listed one that
+ * restates triggers (migrate_restates). MIGRATE_OK if all went well (or nothing was to do), else
  * one of the codes above after printing why. */
 int	 migrate_run(struct db *, const char *dir, int wait_s, FILE *out);
 /* Read the server's settings and judge them (migrate_judge): verbose
@@ -39,6 +40,14 @@ const char *migrate_dir(void);
 /* 1 if a file name in that directory is a migration (NNNN_word.sql),
  * else 0: what migrate_run applies and vigilctl config check counts. */
 int	 migrate_is_file(const char *name);
+
+/* The first line that marks a migration as restating triggers that older
+ * migrations create (0048): "-- migrate: restates", then anything. Pure:
+ * 1 when text (a migration file) begins so, else 0. migrate_run applies
+ * such a migration, when it is recorded, again after any older one it
+ * applies in the same run. */
+#define MIGRATE_RESTATES	"-- migrate: restates"
+int	 migrate_restates(const char *text);
 
 /* What the check reads of a server. */
 struct migrate_server {

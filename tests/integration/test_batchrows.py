@@ -36,7 +36,11 @@ def setUpModule():
     # The triggers as vigilctl migrate leaves them: modules before this
     # one run older migrations again (test_counts' backfills re-run 0015,
     # whose triggers count every row themselves).
+    # 0045 puts back the separate audit_log triggers 0048 merged and
+    # 0042's events trigger 0049 restated: 0048 and 0049 after it, as
+    # vigilctl migrate would run them.
     for name in ("0045_batch_rows_deferred.sql", "0046_batch_sla_policy.sql",
+                 "0048_one_trigger_per_event.sql",
                  "0049_events_defer_one.sql"):
         STACK.sql(migration(name), database="vigil")
 
@@ -271,8 +275,11 @@ class T313BatchRowsUpgradeOrders(RBase):
         try:
             for mig, name, end in OLD_TRIGGERS:
                 STACK.sql(trigger_text(mig, name, end), database="vigil")
+            # Before 0045, audit_log had no merged trigger (0048) either.
+            STACK.sql("DROP TRIGGER IF EXISTS audit_log_after_insert",
+                      database="vigil")
             STACK.sql("DELETE FROM schema_migrations WHERE version IN "
-                      "('0045', '0046', '0049')", database="vigil")
+                      "('0045', '0046', '0048', '0049')", database="vigil")
             names = ["bu-%03d" % i for i in range(30)]
             ts.write_inventory(self.inv, tb.storages(names))
             integ = self.integration()
@@ -292,6 +299,8 @@ class T313BatchRowsUpgradeOrders(RBase):
             r = STACK.vigilctl("migrate")
             self.assertIn("0045_batch_rows_deferred.sql", r.stdout)
             self.assertIn("0046_batch_sla_policy.sql", r.stdout)
+            self.assertIn("applied 0048_one_trigger_per_event.sql\n",
+                          r.stdout)
             self.assertIn("0049_events_defer_one.sql", r.stdout)
         ts.write_inventory(self.inv, tb.storages(names))
         self.scan(integ)

@@ -304,6 +304,23 @@ START_TEST(test_db_tally)
 }
 END_TEST
 
+/* The first line that has vigilctl migrate apply a recorded migration
+ * again after an older one (0048), and only that line. */
+START_TEST(test_migrate_restates)
+{
+	ck_assert_int_eq(migrate_restates("-- migrate: restates triggers "
+	    "(run again after any older migration)\n-- 0048: ...\n"), 1);
+	ck_assert_int_eq(migrate_restates("-- migrate: restates\n"), 1);
+	ck_assert_int_eq(migrate_restates("-- migrate: restates"), 1);
+	ck_assert_int_eq(migrate_restates("-- migrate: restatesx\n"), 0);
+	ck_assert_int_eq(migrate_restates("-- 0047: findings_sla_update\n"
+	    "-- migrate: restates\n"), 0);
+	ck_assert_int_eq(migrate_restates(" -- migrate: restates\n"), 0);
+	ck_assert_int_eq(migrate_restates("-- migrate: restate\n"), 0);
+	ck_assert_int_eq(migrate_restates(""), 0);
+}
+END_TEST
+
 Suite *
 db_suite(void)
 {
@@ -316,6 +333,7 @@ db_suite(void)
 	tcase_add_test(tc, test_db_cell_dup);
 	tcase_add_test(tc, test_migrate_is_file);
 	tcase_add_test(tc, test_db_tally);
+	tcase_add_test(tc, test_migrate_restates);
 	suite_add_tcase(s, tc);
 	return s;
 }
