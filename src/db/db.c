@@ -2113,8 +2113,9 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT ?, 'audit', ?, ? FROM DUAL "
 	    "WHERE @vigil_deferred_audit > 0 "
 	    "ON DUPLICATE KEY UPDATE n = n + VALUES(n)",
-	/* As audit_head_insert (0018): only ever forward; hash is decided
-	 * on the old seq (assignments run left to right). */
+	/* As the head trigger (0018, merged into audit_log_after_insert by
+	 * 0048): only ever forward; hash is decided on the old seq
+	 * (assignments run left to right). */
 	[SQL_AUDIT_HEAD_DEFERRED] =
 	    "INSERT INTO audit_heads (tenant_id, seq, hash) "
 	    "SELECT ?, ?, ? FROM DUAL WHERE @vigil_deferred_heads > 0 "

@@ -156,7 +156,8 @@ audit_append_head(struct db *db, const char *tenant_id,
 	audit_hash(head->hash, seq, at, actor, action, object, d, hash);
 	if (id_new("aud", id, sizeof(id)) != 0)
 		return DB_ERR;
-	/* audit_head_insert (0018_audit_heads.sql) moves the stored head. */
+	/* The insert trigger (0018, audit_log_after_insert since 0048) moves
+	 * the stored head. */
 	rc = db_exec(db, SQL_AUDIT_INSERT, (struct db_val[]){
 	    DB_STR(id), DB_STR(tenant_id), DB_INT(seq), DB_STR(at),
 	    DB_STR(actor), DB_STR(action), DB_STR(object), DB_STR(d),
@@ -172,7 +173,7 @@ audit_append_head(struct db *db, const char *tenant_id,
 #define AUDIT_NCOLS 10
 
 /* The chain's head moved to (seq, hash), the last entry just inserted,
- * when audit_head_insert deferred that to the writer (0045: the caller
+ * when the insert trigger deferred that to the writer (0045: the caller
  * set @vigil_defer); otherwise the trigger moved it and this changes
  * nothing. */
 static int
