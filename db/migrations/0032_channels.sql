@@ -1,3 +1,4 @@
+-- migrate: restates triggers (run again after any older migration)
 -- 0032: notification channels. A channel is a row of webhooks of another
 -- kind: Slack, Teams, e-mail and PagerDuty messages go through the same
 -- outbox, fan-out, deliveries, leases, retries, dead letters and failure

@@ -1,3 +1,4 @@
+-- migrate: restates triggers (run again after any older migration)
 -- 0045: the scanner's and importer's batch writer (findings_observe_batch
 -- in src/domain/findings.c) keeps what the insert triggers on events,
 -- audit_log and finding_history do per row once per batch instead: the

@@ -1,3 +1,4 @@
+-- migrate: restates triggers (run again after any older migration)
 -- 0046: the scanner's and importer's batch writer (findings_observe_batch
 -- in src/domain/findings.c) reads the tenant's SLA policy once per batch
 -- and hands it to findings_sla_insert (0034) in session variables,

@@ -1,3 +1,4 @@
+-- migrate: restates triggers (run again after any older migration)
 -- 0047: findings_sla_update (0034) declares its seven variables only when
 -- it has something to do, in a block of its own inside its IF.
 --

@@ -26,9 +26,9 @@
 --     when above 0 (SQL_EVENT_DEFER_COUNT as it was): counted once, per
 --     row, until the API is upgraded. An older batch writer sets
 --     @vigil_defer, which this trigger honours as 0045's did.
--- Running 0045 again puts its trigger back, whose extra branch for
--- @vigil_events_defer no writer of this version takes; running 0042 or
--- 0015 again, theirs, which count every row.
+-- Running 0045, 0042 or 0015 again puts back theirs (which count every
+-- row, or honour a variable no writer of this version sets); the first
+-- line's mark has vigilctl migrate apply this one again after them.
 DELIMITER $$
 CREATE OR REPLACE TRIGGER events_count_insert AFTER INSERT ON events
 FOR EACH ROW

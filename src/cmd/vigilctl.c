@@ -615,8 +615,8 @@ cmd_key(struct db *db, int argc, char **argv)
  * the file through POST /imports' own path, its outcome printed as the
  * import. A regular file is read where it is (imports_run_file: the same
  * reading as imports_run's, without copying it into chunks first);
- * anything else (a pipe, /dev/stdin) is stored in chunks, then read by
- * imports_run. With legacy (the form without --format: Vigil JSON,
+ * anything else (a pipe, a device, a file whose size the system does not
+ * know, as /proc's say 0) is stored in chunks, then read by imports_run. With legacy (the form without --format: Vigil JSON,
  * source "import", all or nothing), the one line that form has always
  * printed, or the error. */
 static int
@@ -647,7 +647,8 @@ import_report(struct db *db, const char *tid, const char *file,
 		fprintf(stderr, "vigilctl: %s: cannot open\n", file);
 		return VX_NOINPUT;
 	}
-	if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode)) {
+	if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    sb.st_size > 0) {
 		if (sb.st_size > IMPORT_MAX_BYTES) {
 			fprintf(stderr, "vigilctl: %s: larger than 100 MiB\n",
 			    file);

@@ -1968,6 +1968,10 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_MIGRATE_RECORD] =
 	    "INSERT INTO schema_migrations (version, name, applied_at) "
 	    "VALUES (?, ?, UTC_TIMESTAMP())",
+	/* A migration marked as restating triggers, about to run again after
+	 * an older one: not recorded until it has (migrate.c forget). */
+	[SQL_MIGRATE_FORGET] =
+	    "DELETE FROM schema_migrations WHERE version = ?",
 	/* Deleted webhooks and channels too: their rows keep a sealed
 	 * secret, and a key is retired only once nothing needs it. */
 	[SQL_SECRETS_WEBHOOKS_PAGE] =

@@ -421,6 +421,7 @@ enum db_stmt {
 	SQL_MIGRATE_OWN_TABLES,
 	SQL_MIGRATE_APPLIED,
 	SQL_MIGRATE_RECORD,
+	SQL_MIGRATE_FORGET,
 	/* vigilctl secrets (secrets.c): a page of sealed values after an id
 	 * that are not sealed with the current key, and a re-seal that
 	 * changes a value only if no one else changed it meanwhile */

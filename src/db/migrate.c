@@ -211,6 +211,22 @@ record(struct db *db, const char *version, const char *name, FILE *out)
 	return 0;
 }
 
+/* Forget that a migration was applied: 0 or -1. Before a marked migration
+ * runs again, so that a run stopped anywhere after the older one it
+ * follows (killed, its lease lost, a failed statement) leaves it to the
+ * next run, which then applies it, instead of "nothing to do" beside the
+ * triggers the older one put back. */
+static int
+forget(struct db *db, const char *version, const char *name, FILE *out)
+{
+	if (db_exec(db, SQL_MIGRATE_FORGET, (struct db_val[]){
+	    DB_STR(version) }, 1, NULL) != 0) {
+		fprintf(out, "migrate: forget %s: %s\n", name, db_error(db));
+		return -1;
+	}
+	return 0;
+}
+
 int
 migrate_restates(const char *text)
 {
@@ -1136,7 +1152,9 @@ migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
 	 * first line marks it as restating triggers (migrate_restates) is
 	 * applied again, in its place, when an older one is applied in this
 	 * run: an older file run again (a backfill) puts back the triggers
-	 * it made, which the later one had replaced (0048). */
+	 * it made, which the later one had replaced (0048). Its record is
+	 * removed before anything is applied and written again once it has
+	 * run, so that a run stopped in between leaves it to the next. */
 	for (i = 0; i < n; i++) {
 		char *text;
 
@@ -1182,6 +1200,14 @@ migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
 		}
 	}
 	for (i = 0; i < n; i++) {
+		if (texts[i] == NULL || !again[i])
+			continue;
+		memcpy(version, names[i], 4);
+		version[4] = '\0';
+		if (forget(db, version, names[i], out) != 0)
+			goto out;
+	}
+	for (i = 0; i < n; i++) {
 		struct run_ctx ctx;
 
 		if (texts[i] == NULL)
@@ -1223,15 +1249,14 @@ migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
 			    "again\n", names[i]);
 			goto out;
 		}
-		if (again[i]) {
+		if (record(db, version, names[i], out) != 0)
+			goto out;
+		if (again[i])
 			fprintf(out, "applied %s again (it restates triggers "
 			    "an older migration may have put back)\n",
 			    names[i]);
-		} else {
-			if (record(db, version, names[i], out) != 0)
-				goto out;
+		else
 			fprintf(out, "applied %s\n", names[i]);
-		}
 		fflush(out);
 		applied++;
 	}

@@ -26,8 +26,8 @@ struct db;
  * (waiting up to wait_s seconds for another runner to finish) and apply
  * every migration in dir that schema_migrations does not list, reporting
  * each to out, and, after an older one, again each listed one that
- * restates triggers (migrate_restates). MIGRATE_OK if all went well (or nothing was to do), else
- * one of the codes above after printing why. */
+ * restates triggers (migrate_restates). MIGRATE_OK if all went well (or
+ * nothing was to do), else one of the codes above after printing why. */
 int	 migrate_run(struct db *, const char *dir, int wait_s, FILE *out);
 /* Read the server's settings and judge them (migrate_judge): verbose
  * prints every line (vigilctl db check), otherwise only warnings and

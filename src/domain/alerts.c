@@ -1392,11 +1392,11 @@ write_records(struct db *db, const char *tenant_id, const char *actor,
 		    events_payload_text(tenant_id, "alert.created", now,
 		    text, len, evids[i], &payloads[i], &len) != 0)
 			goto out;
-		r[0] = DB_STR(evids[i]);
-		r[1] = DB_STR(tenant_id);
-		r[2] = DB_STR("alert.created");
-		r[3] = DB_STR(nowsql);
-		r[4] = DB_STRN(payloads[i], len);
+		r[EVENTS_ROW_ID] = DB_STR(evids[i]);
+		r[EVENTS_ROW_TENANT] = DB_STR(tenant_id);
+		r[EVENTS_ROW_TYPE] = DB_STR("alert.created");
+		r[EVENTS_ROW_AT] = DB_STR(nowsql);
+		r[EVENTS_ROW_PAYLOAD] = DB_STRN(payloads[i], len);
 		ne++;
 	}
 	/* Many events: counted in GET /events' total by one statement

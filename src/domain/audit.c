@@ -170,7 +170,20 @@ audit_append_head(struct db *db, const char *tenant_id,
 }
 
 /* The columns of SQL_AUDIT_INSERT_* (as SQL_AUDIT_INSERT). */
-#define AUDIT_NCOLS 10
+/* The columns of an audit row as audit_append_many binds them. */
+enum audit_row_col {
+	AUDIT_ROW_ID,
+	AUDIT_ROW_TENANT,
+	AUDIT_ROW_SEQ,
+	AUDIT_ROW_AT,
+	AUDIT_ROW_ACTOR,
+	AUDIT_ROW_ACTION,
+	AUDIT_ROW_OBJECT,
+	AUDIT_ROW_DETAIL,
+	AUDIT_ROW_PREV,
+	AUDIT_ROW_HASH,
+	AUDIT_NCOLS
+};
 
 /* The chain's head moved to (seq, hash), the last entry just inserted,
  * when the insert trigger deferred that to the writer (0045: the caller
@@ -223,25 +236,25 @@ audit_append_many(struct db *db, const char *tenant_id,
 		    e[i].object, e[i].detail, hash[i]);
 		if (id_new("aud", ids[i], sizeof(ids[i])) != 0)
 			goto out;
-		r[0] = DB_STR(ids[i]);
-		r[1] = DB_STR(tenant_id);
-		r[2] = DB_INT(seq);
-		r[3] = DB_STR(at);
-		r[4] = DB_STR(e[i].actor);
-		r[5] = DB_STR(e[i].action);
-		r[6] = DB_STR(e[i].object);
-		r[7] = DB_STR(e[i].detail);
-		r[8] = DB_STR(prev);
-		r[9] = DB_STR(hash[i]);
+		r[AUDIT_ROW_ID] = DB_STR(ids[i]);
+		r[AUDIT_ROW_TENANT] = DB_STR(tenant_id);
+		r[AUDIT_ROW_SEQ] = DB_INT(seq);
+		r[AUDIT_ROW_AT] = DB_STR(at);
+		r[AUDIT_ROW_ACTOR] = DB_STR(e[i].actor);
+		r[AUDIT_ROW_ACTION] = DB_STR(e[i].action);
+		r[AUDIT_ROW_OBJECT] = DB_STR(e[i].object);
+		r[AUDIT_ROW_DETAIL] = DB_STR(e[i].detail);
+		r[AUDIT_ROW_PREV] = DB_STR(prev);
+		r[AUDIT_ROW_HASH] = DB_STR(hash[i]);
 		prev = hash[i];
 	}
 	if ((rc = db_exec_rows(db, SQL_AUDIT_INSERT_64, p, AUDIT_NCOLS,
 	    n)) != 0 ||
 	    (rc = deferred_head(db, tenant_id, seq - 1, hash[n - 1])) != 0)
 		goto out;
-	/* Per action, once each (a batch has few); r[5] above. */
+	/* Per action, once each (a batch has few). */
 	rc = db_exec_tally(db, SQL_AUDIT_COUNT_DEFERRED, tenant_id, p,
-	    AUDIT_NCOLS, 5, n);
+	    AUDIT_NCOLS, AUDIT_ROW_ACTION, n);
 out:
 	free(hash);
 	free(ids);

@@ -8,6 +8,7 @@
 
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,6 +228,7 @@ struct run {
 	unsigned char		(*fsums)[CRYPTO_SHA256_LEN];	/* per chunk */
 	int			 fsummed;	/* fsums hold a whole read */
 	int			 fchanged;	/* it changed while read */
+	int			 ferrno;	/* a read failed: its errno */
 	char			 owner[VIGIL_ID_LEN];	/* our lease */
 	time_t			 beat;		/* last renewed (the clock) */
 	int			 lost;		/* another worker has it */
@@ -577,7 +579,11 @@ run_feed_file(struct run *r, struct importfmt_stream *st)
 			return 1;
 		}
 	}
-	if (ferror(r->fp) || total != r->fsize) {
+	if (ferror(r->fp)) {
+		r->ferrno = errno != 0 ? errno : EIO;
+		return 1;
+	}
+	if (total != r->fsize) {
 		r->fchanged = 1;
 		return 1;
 	}
@@ -662,6 +668,12 @@ run_pass(struct run *r, char *why, size_t whysz)
 end:
 	if (rc == 1 && s->stopped) {
 		rc = r->rc ? r->rc : DB_ERR;
+		goto out;
+	}
+	if (rc == 1 && r->ferrno != 0) {
+		snprintf(why, whysz, "the file could not be read: %s%s",
+		    strerror(r->ferrno), r->flushes > 0 ?
+		    "; what was written before stays" : "");
 		goto out;
 	}
 	if (rc == 1 && r->fchanged) {
@@ -1052,7 +1064,7 @@ run_claimed(struct db *db, struct run *r, const struct imp_info *in,
 	if ((rc = run_pass(r, why, sizeof(why))) != 0) {
 		/* a local file that changed: what was written stays, and
 		 * nothing is resolved */
-		if (rc == 1 && r->fchanged) {
+		if (rc == 1 && (r->fchanged || r->ferrno != 0)) {
 			rc = finish(db, in, import_id, "failed", now, r, 0,
 			    why);
 			goto done;
@@ -1164,11 +1176,19 @@ imports_run_file(struct db *db, const char *tenant_id, const char *source,
 	    DB_STR(at), DB_STR(r.owner), DB_STR(until) }, 12, NULL)) != 0)
 		goto out;
 	snprintf(id_out, idsz, "%s", id);
-	if ((rc = info_load(db, id, &in)) != 1) {
-		rc = rc == 0 ? DB_ERR : rc;
-		goto out;
-	}
-	rc = run_claimed(db, &r, &in, id_out, now, clock);
+	/* What the row just written holds, without reading it back: a
+	 * failure here could not mark it failed either. */
+	memset(&in, 0, sizeof(in));
+	snprintf(in.tenant, sizeof(in.tenant), "%s", tenant_id);
+	snprintf(in.source, sizeof(in.source), "%s", source);
+	snprintf(in.format, sizeof(in.format), "%s", importfmt_str(fmt));
+	snprintf(in.mode, sizeof(in.mode), "%s", mode == IMPORT_FULL ?
+	    "full" : "partial");
+	snprintf(in.actor, sizeof(in.actor), "%s", actor);
+	in.bytes = r.fsize;
+	in.attempts = 1;
+	in.all_or_nothing = (flags & IMPORT_ALL_OR_NOTHING) != 0;
+	rc = run_claimed(db, &r, &in, id, now, clock);
 out:
 	free(r.fbuf);
 	free(r.fsums);

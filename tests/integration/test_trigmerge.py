@@ -299,7 +299,12 @@ class T341ReRunOlder(MBase):
             self.assertEqual(out.count("applied " + v), 1, out)
         self.assertEqual(out.count("applied " + MIG + " again"), 1, out)
         self.assertEqual(out.count("applied " + MIG49 + " again"), 1, out)
-        self.assertEqual(out.count("applied "), 9, out)
+        # 0046 and 0047 restate 0034's BEFORE triggers and are marked too;
+        # 0032 and 0045, marked as well, are among those run again here.
+        for v in ("0046_", "0047_"):
+            self.assertEqual(out.count("applied " + v), 1, out)
+            self.assertIn(AGAIN, out.split("applied " + v)[1].split("\n")[0])
+        self.assertEqual(out.count("applied "), 11, out)
         self.assertTrue(out.rstrip().endswith(
             "applied " + MIG + AGAIN + "\napplied " + MIG49 + AGAIN), out)
         self.assertEqual(triggers(), MERGED)
@@ -324,6 +329,43 @@ class T341ReRunOlder(MBase):
         self.assertEqual(out.strip(), "applied " + MIG + "\napplied " +
                          MIG49 + AGAIN, out)
         self.assertEqual(triggers(), MERGED)
+
+
+    def test_rerun_stopped_before_the_later_one(self):
+        """A run that applies an older migration again and stops before
+        a marked one has run again (here 0049 fails midway) leaves that
+        one to the next run, which applies it: not "nothing to do" with
+        the older file's triggers beside the merged ones."""
+        src = os.path.join(STACK.srcdir, "db", "migrations")
+        d = tempfile.mkdtemp(prefix="vigil-mig-")
+        try:
+            for f in os.listdir(src):
+                if re.match(r"^\d{4}_.*\.sql$", f) and f != MIG49:
+                    os.symlink(os.path.join(src, f), os.path.join(d, f))
+            with open(os.path.join(d, MIG49), "w") as f:
+                f.write(text(MIG49) + "\nSELECT * FROM no_such_table;\n")
+            STACK.sql("DELETE FROM schema_migrations WHERE version = "
+                      "'0039'", database="vigil")
+            env = STACK.env()
+            env["VIGIL_MIGRATIONS"] = d
+            r = subprocess.run([STACK.vigilctl_bin, "migrate"], env=env,
+                               stdin=subprocess.DEVNULL,
+                               capture_output=True, text=True, timeout=300)
+            self.assertNotEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("applied 0039_findings_batch_counts.sql\n",
+                          r.stdout)
+            self.assertIn("applied " + MIG + AGAIN, r.stdout)
+            self.assertIn("stopped at " + MIG49, r.stdout + r.stderr)
+        finally:
+            shutil.rmtree(d)
+        self.assertEqual(tc.num("SELECT COUNT(*) FROM schema_migrations "
+                                "WHERE version = '0049'"), 0)
+        out = STACK.migrate()
+        self.assertEqual(out.strip(), "applied " + MIG49, out)
+        self.assertEqual(triggers(), MERGED)
+        self.assertEqual(tc.num("SELECT COUNT(*) FROM schema_migrations "
+                                "WHERE version IN ('0039', '0048', "
+                                "'0049')"), 3)
 
 
 class T342UpgradeFrom0047(MBase):
