@@ -2,7 +2,8 @@
 # checksrc.sh: fail on banned calls (unbounded string functions, atoi),
 # on SQL outside the statement table, on a migration the build would not
 # install, on any file that points at documents the project does not
-# ship, and on an include across the layers of src/ (HACKING.md).
+# ship, on an include across the layers of src/ (HACKING.md), and on a
+# link to a README heading that is not there.
 # Usage: checksrc.sh SRCDIR
 top=${1:-.}
 status=0
@@ -86,4 +87,10 @@ for f in $(cd "$top/src" && ls */*.[ch] 2>/dev/null); do
 		esac
 	done
 done
+# Every link to a heading of README.md or doc/performance.md (#anchor,
+# or FILE.md#anchor) finds that heading: text moved from one to the other
+# must take its links along (scripts/mdanchors.py; skipped without python3).
+if command -v python3 >/dev/null 2>&1 && [ -f "$top/scripts/mdanchors.py" ]; then
+	python3 "$top/scripts/mdanchors.py" "$top" || status=1
+fi
 exit $status
