@@ -24,6 +24,12 @@ DURATION seconds, measured with wrk (2 threads, keep-alive):
           under load (0.5 s into the window): one of mod_fcgid's processes,
           or one of the pool's workers
 
+For the steady window it also gives the CPU time per request of the
+processes the request runs on (the web server and its children, which
+under mod_fcgid include the vigil-api processes; the pool, but for
+mod_fcgid; MariaDB), from /proc around the wrk run: on a shared machine
+the steadier figure.
+
 The whole is repeated RUNS times; each figure is reported as the median of
 the runs and their range (min-max), since the machine may be shared.
 Target (issue 11): p99 < 50 ms for apache-fcgid in the cold, steady and
@@ -54,6 +60,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "integration"))
 
 import stack  # noqa: E402
+from wrkrun import cpu_ticks  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_FCGID_RUNS", "3"))
 DURATION = int(os.environ.get("BENCH_FCGID_DURATION", "10"))
@@ -68,14 +75,39 @@ WARM = int(os.environ.get("BENCH_FCGID_WARM", "48"))
 TARGET_MS = 50.0
 
 
-def wrk(url, conns, headers):
+def tree(pid):
+    """pid and every live descendant of it."""
+    if not pid:
+        return []
+    out = [pid]
+    for c in stack.children(pid):
+        out += tree(c)
+    return out
+
+
+def front_pids(st, front):
+    """The processes a request through front runs on: the web server and
+    its children (mod_fcgid's vigil-api processes under its process
+    manager), the pool unless mod_fcgid, and MariaDB."""
+    web = st.running_pid("nginx" if front == "nginx" else "apache")
+    pids = tree(web) + [st.running_pid("mariadb")]
+    if front != "apache-fcgid":
+        pids += tree(st.api_pid())
+    return [p for p in pids if p]
+
+
+def wrk(url, conns, headers, cpu_pids=None):
     argv = ["wrk", "-t2", "-c%d" % conns, "-d%ds" % DURATION, "--latency",
             "--timeout", "5s"]
     for h in headers:
         argv += ["-H", h]
+    pids = cpu_pids() if cpu_pids else []
+    t0 = cpu_ticks(pids)
     out = subprocess.run(argv + [url], capture_output=True, text=True,
                          check=True).stdout
+    ticks = cpu_ticks(pids) - t0
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    n = int(re.search(r"(\d+) requests in", out).group(1))
 
     def ms(m):
         return float(m.group(1)) * {"us": 0.001, "ms": 1.0,
@@ -90,7 +122,9 @@ def wrk(url, conns, headers):
                   r"timeout (\d+)", out)
     if m:
         bad += sum(int(x) for x in m.groups())
-    return {"rps": rps, "p99": p99, "max": mx, "bad": bad}
+    return {"rps": rps, "p99": p99, "max": mx, "bad": bad,
+            "cpu": ticks * 1e6 / os.sysconf("SC_CLK_TCK") / n
+            if n and pids else None}
 
 
 def kill_one(st, front):
@@ -137,7 +171,8 @@ def measure(st, front, conns, url, headers):
     res["cold"] = wrk(url, conns, headers)
     if warm is not None:
         res["cold"]["warm"] = warm
-    res["steady"] = wrk(url, conns, headers)
+    res["steady"] = wrk(url, conns, headers,
+                        cpu_pids=lambda: front_pids(st, front))
     killed = []
     t = threading.Timer(0.5, lambda: killed.append(kill_one(st, front)))
     t.start()
@@ -211,9 +246,9 @@ def main():
                         ("  (warm-up %.1f s; %s processes after the kill)"
                          % (res["cold"]["warm"], res["kill"]["procs"])
                          if "procs" in res["kill"] else "")), flush=True)
-        print("\n%-18s %5s %-7s %22s %22s %16s %6s" % (
+        print("\n%-18s %5s %-7s %22s %22s %16s %6s %16s" % (
             "front end", "conns", "window", "p99 ms", "max ms", "req/s",
-            "errors"))
+            "errors", "CPU us/request"))
         met = True
         for front in FRONTS:
             for conns in CONNECTIONS:
@@ -222,11 +257,13 @@ def main():
                         continue
                     rs = results[(front, conns, w)]
                     p99 = [x["p99"] for x in rs]
-                    print("%-18s %5d %-7s %22s %22s %16s %6d" % (
+                    cpu = [x["cpu"] for x in rs if x.get("cpu")]
+                    print("%-18s %5d %-7s %22s %22s %16s %6d %16s" % (
                         front, conns, w, spread(p99),
                         spread([x["max"] for x in rs], "%.0f"),
                         spread([x["rps"] for x in rs], "%.0f"),
-                        sum(x["bad"] for x in rs)))
+                        sum(x["bad"] for x in rs),
+                        spread(cpu, "%.0f") if cpu else ""))
                     if front == "apache-fcgid" and \
                             w in TARGET_WINDOWS and \
                             statistics.median(p99) >= TARGET_MS:

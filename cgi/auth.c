@@ -86,8 +86,9 @@ struct auth_entry {
 	struct keyauth	key;
 };
 
-/* The pool's shared counters, set once in each worker before it serves
- * anything (process configuration, like g_conf); NULL without a pool. */
+/* The host's shared counters, set once in each worker before it serves
+ * anything (process configuration, like g_conf): the pool's, or those of
+ * mod_fcgid's processes of one vigil.conf; NULL without either. */
 static struct ratetable *rtable;
 
 void
@@ -96,23 +97,26 @@ auth_use_ratetable(struct ratetable *t)
 	rtable = t;
 }
 
-/* This worker's slot in the shared table and the per-tenant cap on
- * workers waiting on bodies; -1 while this worker waits on none. */
-static int wait_slot, wait_cap, waiting = -1;
+/* This worker's slot in the shared table (-1: none, as under mod_fcgid,
+ * which reads a whole body before it passes a request on) and the
+ * per-tenant cap on workers waiting on bodies; -1 while this worker waits
+ * on none. */
+static int wait_slot = -1, wait_cap, waiting = -1;
 
 void
 auth_use_wait_slot(int slot, int cap)
 {
 	wait_slot = slot;
 	wait_cap = cap > 0 ? cap : 1;
-	if (rtable != NULL)
+	if (rtable != NULL && wait_slot >= 0)
 		ratetable_wait_end(rtable, (unsigned)wait_slot);
 }
 
 int
 auth_wait_begin(struct request *r)
 {
-	if (rtable == NULL || waiting >= 0 || r->auth.tenant_id[0] == '\0')
+	if (rtable == NULL || wait_slot < 0 || waiting >= 0 ||
+	    r->auth.tenant_id[0] == '\0')
 		return 0;
 	if (!ratetable_wait_begin(rtable, (unsigned)wait_slot,
 	    r->auth.tenant_id, wait_cap)) {

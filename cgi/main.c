@@ -18,6 +18,7 @@
 #include "exits.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratetable.h"
 #include "request.h"
 
 extern char **environ;
@@ -162,6 +163,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cfile = NULL, *listen = NULL, *pidfile = NULL, *path;
+	struct ratetable *rt;
 	char *end;
 	long workers = 0;
 	int ch, rc;
@@ -209,9 +211,11 @@ main(int argc, char *argv[])
 		    g_conf.workers, pidfile, path);
 	if (!FCGX_IsCGI()) {
 		/* mod_fcgid (or spawn-fcgi) handed us a listening socket.
-		 * No master to share counters through: rate limits are
-		 * counted in the database, exact, one statement each.
-		 * max_requests does not apply: mod_fcgid replaces a process
+		 * No master to share counters through: the processes of
+		 * one vigil.conf and user count rate limits in a shared
+		 * memory object of their own, as a pool's workers do in
+		 * their master's mapping; without it (logged), in the
+		 * database, exact, one statement each. max_requests does not apply: mod_fcgid replaces a process
 		 * that exits only once a request has found none idle, and
 		 * that request sleeps a second first. The process stops
 		 * when mod_fcgid tells it to (SIGTERM, between requests). */
@@ -223,7 +227,12 @@ main(int argc, char *argv[])
 		 * one vigil.conf and user share the counters of GET /metrics
 		 * through a shared memory object of their own. */
 		metrics_use(metrics_attach(path));
-		worker_loop(0, 0, NULL, 0, 1);
+		if ((rt = ratetable_attach(path)) == NULL)
+			log_warn("spawned by mod_fcgid: no rate-limit counters "
+			    "shared with the other processes of %s (%s); "
+			    "counting them in the database", path != NULL ?
+			    path : "vigil.conf", strerror(errno));
+		worker_loop(0, 0, rt, -1, 1);
 		return VX_OK;
 	}
 	if (getenv("GATEWAY_INTERFACE") != NULL)

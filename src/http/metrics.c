@@ -30,13 +30,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "metrics.h"
+#include "shmconf.h"
 
 #define METRICS_MAGIC   0x7669676d65747231ULL  /* "vigmetr1" */
 #define METRICS_VERSION 1
@@ -132,54 +130,15 @@ metrics_new_shared(void)
 	return m;
 }
 
-/* FNV-1a, 64 bits: the shared object's name from vigil.conf's path. */
-static uint64_t
-fnv64(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 struct metrics *
 metrics_attach(const char *conf_path)
 {
 	struct metrics *m;
-	struct stat st;
-	char name[128], *real = NULL;
-	int fd = -1;
+	int created;
 
-	/* One per vigil.conf (its absolute path: an editor that replaces
-	 * the file must not split the class between two objects) and user:
-	 * a process of another user (vigil-api run by hand as root, say)
-	 * could neither open the others' 0600 object nor should keep them
-	 * from theirs. */
-	if (conf_path == NULL)
+	if ((m = shmconf_map("metrics", conf_path, sizeof(*m),
+	    &created)) == NULL)
 		goto alone;
-	real = realpath(conf_path, NULL);
-	snprintf(name, sizeof(name), "/vigil-metrics-%lu-%016llx",
-	    (unsigned long)geteuid(), (unsigned long long)fnv64(
-	    real != NULL ? real : conf_path));
-	free(real);
-	if ((fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
-	    fstat(fd, &st) != 0)
-		goto alone;
-	/* New (or another process is making it): give it its size, which
-	 * zeroes it; the same size twice changes nothing. */
-	if (st.st_size == 0 && ftruncate(fd, (off_t)sizeof(*m)) != 0)
-		goto alone;
-	if (st.st_size != 0 && st.st_size != (off_t)sizeof(*m)) {
-		errno = EINVAL;
-		goto alone;
-	}
-	m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED)
-		goto alone;
-	close(fd);
 	/* The first process stamps it (two at once write the same); one
 	 * left by another layout is not read. */
 	if (m->magic == 0)
@@ -189,7 +148,6 @@ metrics_attach(const char *conf_path)
 	    m->size != sizeof(*m)) {
 		munmap(m, sizeof(*m));
 		errno = EINVAL;
-		fd = -1;
 		goto alone;
 	}
 	cur_shared = 1;
@@ -198,8 +156,6 @@ alone:
 	log_warn("metrics: no memory shared with the other processes of "
 	    "%s (%s); this process counts its own requests",
 	    conf_path != NULL ? conf_path : "vigil.conf", strerror(errno));
-	if (fd >= 0)
-		close(fd);
 	cur_shared = 0;
 	return private_block();
 }

@@ -30,13 +30,21 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "ratetable.h"
+#include "shmconf.h"
 
 #define PROBE           32      /* slots looked at from a key's home */
 #define SYNC_STALE_MS   10000   /* a claimed sync this old was abandoned */
+#define RATETABLE_MAGIC 0x7669677261746531ULL  /* "vigrate1" */
+/* The shared object's name (shmconf.c): another layout, another name. */
+#define RATETABLE_SHM   "ratetable-1"
+#define MAKER_WAIT_TRIES 100    /* × 10 ms for the maker to make the lock */
 
 struct slot {
 	char		 key[RATETABLE_KEY_LEN];
@@ -53,16 +61,37 @@ struct slot {
 };
 
 struct ratetable {
+	_Atomic uint64_t magic;   /* RATETABLE_MAGIC once the lock is made */
 	pthread_mutex_t	 lock;
 	struct slot	 slots[RATETABLE_SLOTS];
 	/* per worker slot: the tenant it waits on a body for; "" none */
 	char		 waiting[RATETABLE_WAITERS][RATETABLE_ID_LEN];
 };
 
+/* The process-shared robust lock of a zeroed table, then the magic that
+ * tells the table's other users it is ready. */
+static int
+make_lock(struct ratetable *t)
+{
+	pthread_mutexattr_t a;
+	int e;
+
+	if ((e = pthread_mutexattr_init(&a)) != 0)
+		return e;
+	if ((e = pthread_mutexattr_setpshared(&a,
+	    PTHREAD_PROCESS_SHARED)) == 0 &&
+	    (e = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST)) == 0)
+		e = pthread_mutex_init(&t->lock, &a);
+	pthread_mutexattr_destroy(&a);
+	if (e == 0)
+		atomic_store_explicit(&t->magic, RATETABLE_MAGIC,
+		    memory_order_release);
+	return e;
+}
+
 struct ratetable *
 ratetable_new(void)
 {
-	pthread_mutexattr_t a;
 	struct ratetable *t;
 	int e;
 
@@ -70,20 +99,40 @@ ratetable_new(void)
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (t == MAP_FAILED)
 		return NULL;
-	if ((e = pthread_mutexattr_init(&a)) != 0)
-		goto fail;
-	if ((e = pthread_mutexattr_setpshared(&a,
-	    PTHREAD_PROCESS_SHARED)) != 0 ||
-	    (e = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST)) != 0 ||
-	    (e = pthread_mutex_init(&t->lock, &a)) != 0) {
-		pthread_mutexattr_destroy(&a);
-		goto fail;
+	if ((e = make_lock(t)) != 0) {
+		munmap(t, sizeof(*t));
+		errno = e;
+		return NULL;
 	}
-	pthread_mutexattr_destroy(&a);
 	return t;
-fail:
+}
+
+struct ratetable *
+ratetable_attach(const char *conf_path)
+{
+	const struct timespec tick = { 0, 10 * 1000 * 1000 };
+	struct ratetable *t;
+	int created, e, i;
+
+	if ((t = shmconf_map(RATETABLE_SHM, conf_path, sizeof(*t),
+	    &created)) == NULL)
+		return NULL;
+	if (created) {
+		if ((e = make_lock(t)) == 0)
+			return t;
+		munmap(t, sizeof(*t));
+		errno = e;
+		return NULL;
+	}
+	/* Its maker may still be making the lock. */
+	for (i = 0; i < MAKER_WAIT_TRIES; i++) {
+		if (atomic_load_explicit(&t->magic, memory_order_acquire) ==
+		    RATETABLE_MAGIC)
+			return t;
+		nanosleep(&tick, NULL);
+	}
 	munmap(t, sizeof(*t));
-	errno = e;
+	errno = EINVAL;
 	return NULL;
 }
 

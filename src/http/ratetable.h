@@ -1,6 +1,7 @@
 /* ratetable.h: the per-host rate-limit counters, shared by the workers of
  * one pool through an anonymous shared mapping the master makes before it
- * forks them. All workers of a host count into one slot per (key, class)
+ * forks them, or by the processes mod_fcgid spawns through a shared
+ * memory object named after their vigil.conf. All workers of a host count into one slot per (key, class)
  * and window under a process-shared lock, so one host is exact; the
  * database hears from each host about once a second (see ratetable.c). */
 #ifndef VIGIL_RATETABLE_H
@@ -42,6 +43,12 @@ struct ratetable_ticket {
  * forked afterwards; NULL on failure (errno set). ratetable_free unmaps
  * it in the calling process. */
 struct ratetable *ratetable_new(void);
+/* The table every process of conf_path (and this user) shares without a
+ * master to inherit it from, as mod_fcgid spawns them: a POSIX shared
+ * memory object that outlives them (shmconf.h), made on first use. NULL
+ * on failure (errno set; EINVAL: one of another layout, or one whose
+ * maker died before it was ready, is in the way). */
+struct ratetable *ratetable_attach(const char *conf_path);
 void	 ratetable_free(struct ratetable *);
 
 /*

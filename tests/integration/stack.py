@@ -1168,16 +1168,17 @@ Include {proxy}
             st.st_ino & 0xffff)
         subprocess.run(["ipcrm", "-S", "0x%08x" % key],
                        capture_output=True, check=False)
-        # and their GET /metrics counters (src/http/metrics.c), one
-        # object per user of that vigil.conf, named after its path's
-        # FNV-1a
+        # and their GET /metrics counters (src/http/metrics.c) and rate
+        # limits (src/http/ratetable.c), one object each per user of that
+        # vigil.conf, named after its path's FNV-1a (src/base/shmconf.c)
         h = 0xcbf29ce484222325
         for c in os.path.realpath(path).encode():
             h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
         suffix = "-%016x" % h
         try:
             for n in os.listdir("/dev/shm"):
-                if n.startswith("vigil-metrics-") and n.endswith(suffix):
+                if (n.startswith(("vigil-metrics-", "vigil-ratetable-"))
+                        and n.endswith(suffix)):
                     os.unlink(os.path.join("/dev/shm", n))
         except OSError:
             pass

@@ -1008,16 +1008,15 @@ class T03Auth(Base):
         revoked = time.monotonic()
         for name, base in self.frontends():
             with self.subTest(frontend=name):
-                # A pool learns of a revocation made elsewhere (here by
-                # vigilctl) at its key's next sync: within a second.
-                # Without a pool, and through the API on the same pool,
-                # it takes effect at once.
+                # A pool, and mod_fcgid's processes of one vigil.conf,
+                # learn of a revocation made elsewhere (here by vigilctl)
+                # at the key's next sync: within a second. Through the
+                # API on the same host it takes effect at once.
                 while time.monotonic() - revoked < 3:
                     r = request(base, "GET", "/api/v1/api-keys",
                                 headers=auth(key))
                     if r.status != 200:
                         break
-                    self.assertNotEqual(name, "apache-fcgid", r)
                     time.sleep(0.05)
                 self.assertLess(time.monotonic() - revoked, 1.5)
                 for form in ("X-License-Key", "Authorization", "X-API-Key"):
@@ -2757,6 +2756,50 @@ class T13Fcgid(Base):
                             headers={"X-Vigil-Warm-Up": "1"})
                 self.assertEqual(r.status, 200, r)
                 self.assertLess(time.monotonic() - t, 1.0, name)
+
+    def test_rate_limits_in_shared_memory(self):
+        """mod_fcgid's processes count a key's requests in memory they
+        share, as a pool's workers do, not with a database write each: a
+        burst of concurrent requests shorter than the second between
+        syncs writes the key's rate_limits row once (at its first
+        request), and still every answer's remaining count is a different
+        one, one step apart, whichever process served it. Counted in the
+        database, every request wrote the row and its count was theirs."""
+        self.assertTrue(STACK.fcgid_warm(6, timeout=60))
+        tenant, tid = new_tenant("fcgidrl")
+        # A sync also comes every tenth of the limit: a limit far above
+        # the burst leaves the first request's as the only one.
+        STACK.sql("UPDATE tenants SET rate_read_per_min = 1000000 "
+                  "WHERE id = '%s'" % tid, database="vigil")
+        for attempt in range(3):
+            key, kid = new_key(tenant, "read")
+            wait_for_fresh_window(25)
+            remaining, lock = [], threading.Lock()
+            end = time.monotonic() + 0.5
+
+            def client():
+                while time.monotonic() < end:
+                    r = request(self.base, "GET", "/api/v1/findings?limit=1",
+                                headers=auth(key))
+                    with lock:
+                        remaining.append(
+                            (r.status, r.header("X-RateLimit-Remaining")))
+
+            ts = [threading.Thread(target=client) for _ in range(4)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
+            if len(remaining) >= 8:
+                break
+        self.assertGreaterEqual(len(remaining), 8, remaining)
+        self.assertEqual({s for s, _ in remaining}, {200}, remaining)
+        left = sorted((int(x) for _, x in remaining), reverse=True)
+        self.assertEqual(left, list(range(999999, 999999 - len(left), -1)))
+        rows = STACK.query("SELECT count FROM rate_limits WHERE key_id = "
+                           "'%s' AND class = 'read'" % kid)
+        self.assertEqual([int(r[0]) for r in rows], [1],
+                         "%d requests" % len(left))
 
     def test_killed_process_no_stall(self):
         self.assertTrue(STACK.fcgid_warm(8, timeout=60))

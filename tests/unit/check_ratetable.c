@@ -3,12 +3,17 @@
 #include "vigil.h"
 
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "ratetable.h"
+#include "shmconf.h"
 #include "suites.h"
 
 #define KEY_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -319,6 +324,99 @@ START_TEST(test_ratetable_processes)
 }
 END_TEST
 
+/* Processes that share no master, as mod_fcgid spawns them, attach to
+ * one table by their vigil.conf's path, all at once: between them,
+ * exactly limit requests are allowed, every number is handed out once,
+ * and the table outlives them. An object of another layout in the way is
+ * refused, not read. */
+START_TEST(test_ratetable_attach)
+{
+	enum { NPROC = 4, EACH = 300, LIMIT = 555 };
+	char conf[] = "/tmp/vigil-ratetable-XXXXXX", name[128];
+	struct ratetable *t;
+	struct ratetable_ticket tk;
+	unsigned char seen[NPROC * EACH + 1];
+	int fds[2], go[2], fd, i, status;
+	long n, allowed = 0;
+	char c;
+
+	fd = mkstemp(conf);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(shmconf_name("ratetable-1", conf, name,
+	    sizeof(name)), 0);
+	shm_unlink(name);
+	memset(seen, 0, sizeof(seen));
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	for (i = 0; i < NPROC; i++) {
+		if (fork() == 0) {
+			int j;
+
+			close(fds[0]);
+			close(go[1]);
+			/* Every child attaches at the same moment. */
+			if (read(go[0], &c, 1) != 0)
+				_exit(2);
+			if ((t = ratetable_attach(conf)) == NULL)
+				_exit(3);
+			for (j = 0; j < EACH; j++) {
+				enum ratetable_verdict v;
+
+				v = ratetable_count(t, KEY_A, 'r', "key_1",
+				    "ten_1", LIMIT, W0, 1000, &tk);
+				if (v == RATETABLE_NONE)
+					_exit(4);
+				if (v == RATETABLE_SYNC)
+					ratetable_synced(t, &tk, 1, 0, 0,
+					    1000);
+				n = tk.count;
+				if (write(fds[1], &n, sizeof(n)) !=
+				    (ssize_t)sizeof(n))
+					_exit(1);
+			}
+			_exit(0);
+		}
+	}
+	close(fds[1]);
+	close(go[0]);
+	close(go[1]);
+	while (read(fds[0], &n, sizeof(n)) == (ssize_t)sizeof(n)) {
+		ck_assert_int_ge(n, 1);
+		ck_assert_int_le(n, NPROC * EACH);
+		ck_assert_int_eq(seen[n], 0);
+		seen[n] = 1;
+		allowed += n <= LIMIT;
+	}
+	close(fds[0]);
+	for (i = 0; i < NPROC; i++) {
+		ck_assert_int_gt(wait(&status), 0);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	ck_assert_int_eq(allowed, LIMIT);
+	for (n = 1; n <= NPROC * EACH; n++)
+		ck_assert_int_eq(seen[n], 1);
+	/* A process that comes later counts on from there. */
+	t = ratetable_attach(conf);
+	ck_assert_ptr_nonnull(t);
+	ratetable_count(t, KEY_A, 'r', "key_1", "ten_1", LIMIT, W0, 1000,
+	    &tk);
+	ck_assert_int_eq(tk.count, NPROC * EACH + 1);
+	ratetable_free(t);
+	/* Another layout's object under the name. */
+	ck_assert_int_eq(shm_unlink(name), 0);
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 4096), 0);
+	close(fd);
+	errno = 0;
+	ck_assert_ptr_null(ratetable_attach(conf));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(shm_unlink(name), 0);
+	unlink(conf);
+}
+END_TEST
+
 
 /* Workers waiting on bodies: a tenant gets at most cap of them; a slot
  * that stops waiting (or is reset by the worker that replaces a dead one)
@@ -367,6 +465,7 @@ ratetable_suite(void)
 	tcase_add_test(tc, test_ratetable_full);
 	tcase_add_test(tc, test_ratetable_two_hosts);
 	tcase_add_test(tc, test_ratetable_processes);
+	tcase_add_test(tc, test_ratetable_attach);
 	tcase_add_test(tc, test_ratetable_wait_share);
 	suite_add_tcase(s, tc);
 	return s;
