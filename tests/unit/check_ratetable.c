@@ -261,6 +261,35 @@ START_TEST(test_ratetable_two_hosts)
 }
 END_TEST
 
+/*
+ * The numbers nproc children wrote to fd (then closed) and their exits:
+ * each of 1 to total handed out once (seen has those already taken), every
+ * child exited 0, and exactly limit of them allowed (allowed already).
+ */
+static void
+collect(int fd, int nproc, long total, long limit, unsigned char *seen,
+    long allowed)
+{
+	long n;
+	int i, status;
+
+	while (read(fd, &n, sizeof(n)) == (ssize_t)sizeof(n)) {
+		ck_assert_int_ge(n, 1);
+		ck_assert_int_le(n, total);
+		ck_assert_int_eq(seen[n], 0);
+		seen[n] = 1;
+		allowed += n <= limit;
+	}
+	close(fd);
+	for (i = 0; i < nproc; i++) {
+		ck_assert_int_gt(wait(&status), 0);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	ck_assert_int_eq(allowed, limit);
+	for (n = 1; n <= total; n++)
+		ck_assert_int_eq(seen[n], 1);
+}
+
 /* Four processes share one table: between them, exactly limit requests
  * are allowed, and every number is handed out once. */
 START_TEST(test_ratetable_processes)
@@ -269,7 +298,7 @@ START_TEST(test_ratetable_processes)
 	struct ratetable *t = ratetable_new();
 	struct ratetable_ticket tk;
 	unsigned char seen[NPROC * EACH + 1];
-	int fds[2], i, status;
+	int fds[2], i;
 	long n, allowed = 0;
 
 	memset(seen, 0, sizeof(seen));
@@ -305,21 +334,7 @@ START_TEST(test_ratetable_processes)
 		}
 	}
 	close(fds[1]);
-	while (read(fds[0], &n, sizeof(n)) == (ssize_t)sizeof(n)) {
-		ck_assert_int_ge(n, 1);
-		ck_assert_int_le(n, NPROC * EACH);
-		ck_assert_int_eq(seen[n], 0);
-		seen[n] = 1;
-		allowed += n <= LIMIT;
-	}
-	close(fds[0]);
-	for (i = 0; i < NPROC; i++) {
-		ck_assert_int_gt(wait(&status), 0);
-		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	}
-	ck_assert_int_eq(allowed, LIMIT);
-	for (n = 1; n <= NPROC * EACH; n++)
-		ck_assert_int_eq(seen[n], 1);
+	collect(fds[0], NPROC, NPROC * EACH, LIMIT, seen, allowed);
 	ratetable_free(t);
 }
 END_TEST
@@ -336,7 +351,7 @@ START_TEST(test_ratetable_attach)
 	struct ratetable *t;
 	struct ratetable_ticket tk;
 	unsigned char seen[NPROC * EACH + 1];
-	int fds[2], go[2], fd, i, status;
+	int fds[2], go[2], fd, i;
 	long n, allowed = 0;
 	char c;
 
@@ -381,21 +396,7 @@ START_TEST(test_ratetable_attach)
 	close(fds[1]);
 	close(go[0]);
 	close(go[1]);
-	while (read(fds[0], &n, sizeof(n)) == (ssize_t)sizeof(n)) {
-		ck_assert_int_ge(n, 1);
-		ck_assert_int_le(n, NPROC * EACH);
-		ck_assert_int_eq(seen[n], 0);
-		seen[n] = 1;
-		allowed += n <= LIMIT;
-	}
-	close(fds[0]);
-	for (i = 0; i < NPROC; i++) {
-		ck_assert_int_gt(wait(&status), 0);
-		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	}
-	ck_assert_int_eq(allowed, LIMIT);
-	for (n = 1; n <= NPROC * EACH; n++)
-		ck_assert_int_eq(seen[n], 1);
+	collect(fds[0], NPROC, NPROC * EACH, LIMIT, seen, allowed);
 	/* A process that comes later counts on from there. */
 	t = ratetable_attach(conf);
 	ck_assert_ptr_nonnull(t);
