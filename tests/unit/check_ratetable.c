@@ -262,6 +262,33 @@ START_TEST(test_ratetable_two_hosts)
 END_TEST
 
 /*
+ * A child's n requests of KEY_A on t, each one's number written to fd,
+ * then its exit. No clock moves: only the batch size (a tenth of limit)
+ * makes a request sync; the other host is silent, so its total is ours.
+ */
+static void
+child_count(struct ratetable *t, int fd, int n, long limit)
+{
+	struct ratetable_ticket tk;
+	enum ratetable_verdict v;
+	long num;
+	int j;
+
+	for (j = 0; j < n; j++) {
+		v = ratetable_count(t, KEY_A, 'r', "key_1", "ten_1", limit,
+		    W0, 1000, &tk);
+		if (v == RATETABLE_NONE)
+			_exit(4);
+		if (v == RATETABLE_SYNC)
+			ratetable_synced(t, &tk, 1, 0, 0, 1000);
+		num = tk.count;
+		if (write(fd, &num, sizeof(num)) != (ssize_t)sizeof(num))
+			_exit(1);
+	}
+	_exit(0);
+}
+
+/*
  * The numbers nproc children wrote to fd (then closed) and their exits:
  * each of 1 to total handed out once (seen has those already taken), every
  * child exited 0, and exactly limit of them allowed (allowed already).
@@ -299,7 +326,7 @@ START_TEST(test_ratetable_processes)
 	struct ratetable_ticket tk;
 	unsigned char seen[NPROC * EACH + 1];
 	int fds[2], i;
-	long n, allowed = 0;
+	long allowed = 0;
 
 	memset(seen, 0, sizeof(seen));
 	ck_assert_int_eq(pipe(fds), 0);
@@ -311,26 +338,8 @@ START_TEST(test_ratetable_processes)
 	allowed = 1;
 	for (i = 0; i < NPROC; i++) {
 		if (fork() == 0) {
-			int j;
-
 			close(fds[0]);
-			for (j = 0; j < EACH - (i == 0); j++) {
-				enum ratetable_verdict v;
-
-				/* No clock moves: only the batch size
-				 * (77) makes a request sync; the other
-				 * host is silent, so its total is ours. */
-				v = ratetable_count(t, KEY_A, 'r', "key_1",
-				    "ten_1", LIMIT, W0, 1000, &tk);
-				if (v == RATETABLE_SYNC)
-					ratetable_synced(t, &tk, 1, 0, 0,
-					    1000);
-				n = tk.count;
-				if (write(fds[1], &n, sizeof(n)) !=
-				    (ssize_t)sizeof(n))
-					_exit(1);
-			}
-			_exit(0);
+			child_count(t, fds[1], EACH - (i == 0), LIMIT);
 		}
 	}
 	close(fds[1]);
@@ -352,7 +361,7 @@ START_TEST(test_ratetable_attach)
 	struct ratetable_ticket tk;
 	unsigned char seen[NPROC * EACH + 1];
 	int fds[2], go[2], fd, i;
-	long n, allowed = 0;
+	long allowed = 0;
 	char c;
 
 	fd = mkstemp(conf);
@@ -366,8 +375,6 @@ START_TEST(test_ratetable_attach)
 	ck_assert_int_eq(pipe(go), 0);
 	for (i = 0; i < NPROC; i++) {
 		if (fork() == 0) {
-			int j;
-
 			close(fds[0]);
 			close(go[1]);
 			/* Every child attaches at the same moment. */
@@ -375,22 +382,7 @@ START_TEST(test_ratetable_attach)
 				_exit(2);
 			if ((t = ratetable_attach(conf)) == NULL)
 				_exit(3);
-			for (j = 0; j < EACH; j++) {
-				enum ratetable_verdict v;
-
-				v = ratetable_count(t, KEY_A, 'r', "key_1",
-				    "ten_1", LIMIT, W0, 1000, &tk);
-				if (v == RATETABLE_NONE)
-					_exit(4);
-				if (v == RATETABLE_SYNC)
-					ratetable_synced(t, &tk, 1, 0, 0,
-					    1000);
-				n = tk.count;
-				if (write(fds[1], &n, sizeof(n)) !=
-				    (ssize_t)sizeof(n))
-					_exit(1);
-			}
-			_exit(0);
+			child_count(t, fds[1], EACH, LIMIT);
 		}
 	}
 	close(fds[1]);
