@@ -30,6 +30,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "migrate.h"
+#include "vtime.h"
 
 #define MIGRATE_MAX_FILE (4 * 1024 * 1024)
 #define MIGRATE_MAX_FILES 1024
@@ -359,10 +360,12 @@ lease_wait(struct db *db, const char *holder, int wait_s, FILE *out)
 {
 	struct timespec pause = { 1, 0 }, blink = { 0, 50000000L };
 	char other[MIGRATE_HOLDER_MAX];
-	long long secs = 0, deadline;
+	long long secs = 0, deadline, left;
 	int rc, said = 0;
 
-	deadline = (long long)time(NULL) + wait_s;
+	/* On the monotonic clock, to the microsecond: a deadline in whole
+	 * seconds of time() waited up to a second less than wait_s. */
+	deadline = vtime_mono_us() + (long long)wait_s * 1000000;
 	for (;;) {
 		if ((rc = lease_take(db, holder)) != 0)
 			return rc;
@@ -376,7 +379,7 @@ lease_wait(struct db *db, const char *holder, int wait_s, FILE *out)
 			    "released it");
 			secs = 0;
 		}
-		if ((long long)time(NULL) >= deadline) {
+		if ((left = deadline - vtime_mono_us()) <= 0) {
 			fprintf(out, "migrate: another runner (%s) still holds "
 			    "the migration lease after %d s (it expires in %lld "
 			    "s unless renewed); run again later\n", other,
@@ -395,6 +398,9 @@ lease_wait(struct db *db, const char *holder, int wait_s, FILE *out)
 			fflush(out);
 			said = 1;
 		}
+		/* A second between looks, and no later than the deadline. */
+		pause.tv_sec = left >= 1000000 ? 1 : 0;
+		pause.tv_nsec = left >= 1000000 ? 0 : (long)(left * 1000);
 		(void)nanosleep(&pause, NULL);
 	}
 }
