@@ -2761,10 +2761,12 @@ class T13Fcgid(Base):
         """mod_fcgid's processes count a key's requests in memory they
         share, as a pool's workers do, not with a database write each: a
         burst of concurrent requests shorter than the second between
-        syncs writes the key's rate_limits row once (at its first
-        request), and still every answer's remaining count is a different
-        one, one step apart, whichever process served it. Counted in the
-        database, every request wrote the row and its count was theirs."""
+        syncs writes the key's rate_limits row only at its start (until
+        the first sync has answered, each request of the 4 clients syncs:
+        at most 4), and still every answer's remaining count is a
+        different one, one step apart, whichever process served it.
+        Counted in the database, every request wrote the row and its count
+        was theirs."""
         self.assertTrue(STACK.fcgid_warm(6, timeout=60))
         tenant, tid = new_tenant("fcgidrl")
         # A sync also comes every tenth of the limit: a limit far above
@@ -2790,16 +2792,16 @@ class T13Fcgid(Base):
                 t.start()
             for t in ts:
                 t.join()
-            if len(remaining) >= 8:
+            if len(remaining) >= 20:
                 break
-        self.assertGreaterEqual(len(remaining), 8, remaining)
+        self.assertGreaterEqual(len(remaining), 20, remaining)
         self.assertEqual({s for s, _ in remaining}, {200}, remaining)
         left = sorted((int(x) for _, x in remaining), reverse=True)
         self.assertEqual(left, list(range(999999, 999999 - len(left), -1)))
         rows = STACK.query("SELECT count FROM rate_limits WHERE key_id = "
                            "'%s' AND class = 'read'" % kid)
-        self.assertEqual([int(r[0]) for r in rows], [1],
-                         "%d requests" % len(left))
+        self.assertEqual(len(rows), 1, rows)
+        self.assertLessEqual(int(rows[0][0]), 4, "%d requests" % len(left))
 
     def test_killed_process_no_stall(self):
         self.assertTrue(STACK.fcgid_warm(8, timeout=60))
