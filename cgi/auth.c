@@ -205,7 +205,8 @@ identify(struct db *db, const char *hash, struct auth *a,
 	return 1;
 }
 
-/* Without a pool, or with its table full: check and count in one
+/* Without a shared table (plain CGI, or a mod_fcgid process that could
+ * not have one), or with it full: check and count in one
  * statement (r->auth already says what the key is). 0 with *count and
  * *limit set, or -1 after answering. */
 static int
@@ -225,7 +226,8 @@ count_in_db(struct request *r, struct db *db, const char *hash,
 }
 
 /*
- * With a pool: count in the shared table, syncing with the database when
+ * With a shared table (the pool's, or mod_fcgid's processes'): count in
+ * it, syncing with the database when
  * it says so (r->auth already says what the key is, expires when it
  * ends). 0 with *count, *limit and *window set, or -1 after answering; 1
  * when the table has no room: count in the database.

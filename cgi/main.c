@@ -215,9 +215,10 @@ main(int argc, char *argv[])
 		 * one vigil.conf and user count rate limits in a shared
 		 * memory object of their own, as a pool's workers do in
 		 * their master's mapping; without it (logged), in the
-		 * database, exact, one statement each. max_requests does not apply: mod_fcgid replaces a process
-		 * that exits only once a request has found none idle, and
-		 * that request sleeps a second first. The process stops
+		 * database, exact, one statement each. max_requests does
+		 * not apply: mod_fcgid replaces a process that exits only
+		 * once a request has found none idle, and that request
+		 * sleeps a second first. The process stops
 		 * when mod_fcgid tells it to (SIGTERM, between requests). */
 		if (g_conf.max_requests > 0)
 			log_info("spawned by mod_fcgid: max_requests (%d) "

@@ -4,12 +4,19 @@
  *
  * Named "/vigil-WHAT-UID-HASH", HASH the FNV-1a of vigil.conf's absolute
  * path: one per configuration (an editor that replaces the file must not
- * split a class of processes between two objects) and per user (a
- * process of another user, vigil-api run by hand as root, could neither
- * open the others' 0600 object nor should keep them from theirs). The
- * object outlives the processes, as mod_fcgid's classes come and go;
- * what it holds must therefore make sense to the next process of the
- * same layout, and a layout that changes takes another WHAT.
+ * split a class of processes between two objects; a path that cannot be
+ * made absolute is refused rather than hashed as given) and per user. The
+ * object outlives the processes, as mod_fcgid's classes come and go; what
+ * it holds must therefore make sense to the next process of the same
+ * layout, and a layout that changes takes another WHAT.
+ *
+ * /dev/shm is writable by every user and the name can be guessed: an
+ * object is used only when this user owns it and nobody else may open it
+ * (made 0600 here; one made by anybody else is refused, and the caller
+ * does without). Whoever opens it first sizes it; the preparation of its
+ * contents (the caller's init) runs under flock, which the kernel drops
+ * when its holder dies, so a process killed half way leaves nothing the
+ * next one cannot finish.
  */
 #include "vigil.h"
 
@@ -18,14 +25,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "shmconf.h"
-
-#define SIZE_WAIT_TRIES 100     /* × 10 ms for its maker to size it */
 
 /* FNV-1a, 64 bits. */
 static uint64_t
@@ -51,10 +56,10 @@ shmconf_name(const char *what, const char *conf_path, char *buf,
 		errno = EINVAL;
 		return -1;
 	}
-	real = realpath(conf_path, NULL);
+	if ((real = realpath(conf_path, NULL)) == NULL)
+		return -1;
 	n = snprintf(buf, bufsz, "/vigil-%s-%lu-%016llx", what,
-	    (unsigned long)geteuid(), (unsigned long long)fnv64(
-	    real != NULL ? real : conf_path));
+	    (unsigned long)geteuid(), (unsigned long long)fnv64(real));
 	free(real);
 	if (n < 0 || (size_t)n >= bufsz) {
 		errno = ENAMETOOLONG;
@@ -65,47 +70,47 @@ shmconf_name(const char *what, const char *conf_path, char *buf,
 
 void *
 shmconf_map(const char *what, const char *conf_path, size_t size,
-    int *created)
+    int (*init)(void *, void *), void *arg)
 {
-	const struct timespec tick = { 0, 10 * 1000 * 1000 };
 	struct stat st;
 	char name[128];
-	void *p;
-	int fd, e, i;
+	void *p = MAP_FAILED;
+	int fd, e;
 
-	*created = 0;
 	if (shmconf_name(what, conf_path, name, sizeof(name)) != 0)
 		return NULL;
-	if ((fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) >= 0) {
-		/* Ours: giving it its size zeroes it. */
-		*created = 1;
-		if (ftruncate(fd, (off_t)size) != 0)
-			goto fail;
-	} else {
-		if (errno != EEXIST ||
-		    (fd = shm_open(name, O_RDWR | O_CLOEXEC, 0600)) < 0)
-			return NULL;
-		/* Its maker may not have sized it yet. */
-		for (i = 0; ; i++) {
-			if (fstat(fd, &st) != 0)
-				goto fail;
-			if (st.st_size != 0 || i == SIZE_WAIT_TRIES)
-				break;
-			nanosleep(&tick, NULL);
-		}
-		if (st.st_size != (off_t)size) {
-			errno = EINVAL;
-			goto fail;
-		}
+	if ((fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return NULL;
+	if (flock(fd, LOCK_EX) != 0 || fstat(fd, &st) != 0)
+		goto fail;
+	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+		errno = EPERM;
+		goto fail;
+	}
+	/* New: giving it its size zeroes it. */
+	if (st.st_size == 0 && ftruncate(fd, (off_t)size) != 0)
+		goto fail;
+	if (st.st_size != 0 && st.st_size != (off_t)size) {
+		errno = EINVAL;
+		goto fail;
 	}
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		goto fail;
+	if (init != NULL && (e = init(p, arg)) != 0) {
+		errno = e;
+		goto fail;
+	}
+	/* Unlocked explicitly: the mapping keeps the open file, and with
+	 * it the lock, past close. */
+	flock(fd, LOCK_UN);
 	close(fd);
 	return p;
 fail:
 	e = errno;
+	if (p != MAP_FAILED)
+		munmap(p, size);
+	flock(fd, LOCK_UN);
 	close(fd);
 	errno = e;
 	return NULL;

@@ -130,34 +130,36 @@ metrics_new_shared(void)
 	return m;
 }
 
+/* shmconf_map's init, under the object's lock: a new block is stamped;
+ * one left by another layout is not used. */
+static int
+attach_init(void *p, void *arg)
+{
+	struct metrics *m = p;
+
+	(void)arg;
+	if (m->magic == 0)
+		stamp(m);
+	return m->magic == METRICS_MAGIC && m->version == METRICS_VERSION &&
+	    m->size == sizeof(*m) ? 0 : EINVAL;
+}
+
 struct metrics *
 metrics_attach(const char *conf_path)
 {
 	struct metrics *m;
-	int created;
 
-	if ((m = shmconf_map("metrics", conf_path, sizeof(*m),
-	    &created)) == NULL)
-		goto alone;
-	/* The first process stamps it (two at once write the same); one
-	 * left by another layout is not read. */
-	if (m->magic == 0)
-		stamp(m);
-	atomic_thread_fence(memory_order_acquire);
-	if (m->magic != METRICS_MAGIC || m->version != METRICS_VERSION ||
-	    m->size != sizeof(*m)) {
-		munmap(m, sizeof(*m));
-		errno = EINVAL;
-		goto alone;
+	if ((m = shmconf_map("metrics", conf_path, sizeof(*m), attach_init,
+	    NULL)) == NULL) {
+		log_warn("metrics: no memory shared with the other processes "
+		    "of %s (%s); this process counts its own requests",
+		    conf_path != NULL ? conf_path : "vigil.conf",
+		    strerror(errno));
+		cur_shared = 0;
+		return private_block();
 	}
 	cur_shared = 1;
 	return m;
-alone:
-	log_warn("metrics: no memory shared with the other processes of "
-	    "%s (%s); this process counts its own requests",
-	    conf_path != NULL ? conf_path : "vigil.conf", strerror(errno));
-	cur_shared = 0;
-	return private_block();
 }
 
 void

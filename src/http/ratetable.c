@@ -34,17 +34,19 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #include "ratetable.h"
 #include "shmconf.h"
 
 #define PROBE           32      /* slots looked at from a key's home */
-#define SYNC_STALE_MS   10000   /* a claimed sync this old was abandoned */
+#define SYNC_STALE_MS   3000    /* a claimed sync this old was abandoned
+				 * (its process killed): another syncs */
 #define RATETABLE_MAGIC 0x7669677261746531ULL  /* "vigrate1" */
-/* The shared object's name (shmconf.c): another layout, another name. */
-#define RATETABLE_SHM   "ratetable-1"
-#define MAKER_WAIT_TRIES 100    /* × 10 ms for the maker to make the lock */
+#define RATETABLE_VERSION 1     /* with RATETABLE_SHM_NAME's number */
+
+/* The magic is read and written by processes that map the table apart. */
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2,
+    "a shared table needs lock-free 64-bit atomics");
 
 struct slot {
 	char		 key[RATETABLE_KEY_LEN];
@@ -62,6 +64,8 @@ struct slot {
 
 struct ratetable {
 	_Atomic uint64_t magic;   /* RATETABLE_MAGIC once the lock is made */
+	uint32_t	 version;   /* RATETABLE_VERSION */
+	uint32_t	 size;      /* sizeof(struct ratetable) */
 	pthread_mutex_t	 lock;
 	struct slot	 slots[RATETABLE_SLOTS];
 	/* per worker slot: the tenant it waits on a body for; "" none */
@@ -83,9 +87,12 @@ make_lock(struct ratetable *t)
 	    (e = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST)) == 0)
 		e = pthread_mutex_init(&t->lock, &a);
 	pthread_mutexattr_destroy(&a);
-	if (e == 0)
+	if (e == 0) {
+		t->version = RATETABLE_VERSION;
+		t->size = (uint32_t)sizeof(*t);
 		atomic_store_explicit(&t->magic, RATETABLE_MAGIC,
 		    memory_order_release);
+	}
 	return e;
 }
 
@@ -107,33 +114,28 @@ ratetable_new(void)
 	return t;
 }
 
+/* shmconf_map's init, under the object's lock: a table made before is
+ * used if its layout is this one; one left half made by a process killed
+ * meanwhile (no magic yet) is made again from nothing. */
+static int
+attach_init(void *p, void *arg)
+{
+	struct ratetable *t = p;
+
+	(void)arg;
+	if (atomic_load_explicit(&t->magic, memory_order_acquire) ==
+	    RATETABLE_MAGIC)
+		return t->version == RATETABLE_VERSION &&
+		    t->size == sizeof(*t) ? 0 : EINVAL;
+	memset(t, 0, sizeof(*t));
+	return make_lock(t);
+}
+
 struct ratetable *
 ratetable_attach(const char *conf_path)
 {
-	const struct timespec tick = { 0, 10 * 1000 * 1000 };
-	struct ratetable *t;
-	int created, e, i;
-
-	if ((t = shmconf_map(RATETABLE_SHM, conf_path, sizeof(*t),
-	    &created)) == NULL)
-		return NULL;
-	if (created) {
-		if ((e = make_lock(t)) == 0)
-			return t;
-		munmap(t, sizeof(*t));
-		errno = e;
-		return NULL;
-	}
-	/* Its maker may still be making the lock. */
-	for (i = 0; i < MAKER_WAIT_TRIES; i++) {
-		if (atomic_load_explicit(&t->magic, memory_order_acquire) ==
-		    RATETABLE_MAGIC)
-			return t;
-		nanosleep(&tick, NULL);
-	}
-	munmap(t, sizeof(*t));
-	errno = EINVAL;
-	return NULL;
+	return shmconf_map(RATETABLE_SHM_NAME, conf_path,
+	    sizeof(struct ratetable), attach_init, NULL);
 }
 
 void

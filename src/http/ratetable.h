@@ -1,9 +1,10 @@
 /* ratetable.h: the per-host rate-limit counters, shared by the workers of
  * one pool through an anonymous shared mapping the master makes before it
- * forks them, or by the processes mod_fcgid spawns through a shared
- * memory object named after their vigil.conf. All workers of a host count into one slot per (key, class)
- * and window under a process-shared lock, so one host is exact; the
- * database hears from each host about once a second (see ratetable.c). */
+ * forks them, or by the processes mod_fcgid spawns for one vigil.conf
+ * through a shared memory object of their own. All workers of a host
+ * count into one slot per (key, class) and window under a process-shared
+ * lock, so one host is exact; the database hears from each host about
+ * once a second (see ratetable.c). */
 #ifndef VIGIL_RATETABLE_H
 #define VIGIL_RATETABLE_H
 
@@ -13,6 +14,9 @@
 #define RATETABLE_SYNC_MS 1000   /* longest time between database syncs */
 #define RATETABLE_KEY_LEN 64     /* a key's SHA-256 in hex */
 #define RATETABLE_ID_LEN  64     /* VIGIL_ID_LEN */
+/* The name of mod_fcgid's shared table (shmconf.h): another layout,
+ * another number. */
+#define RATETABLE_SHM_NAME "ratetable-1"
 #define RATETABLE_WAITERS 512    /* worker slots: twice the pool's maximum,
                                     so that a reload's new workers and the
                                     old ones finishing have their own */
@@ -46,8 +50,8 @@ struct ratetable *ratetable_new(void);
 /* The table every process of conf_path (and this user) shares without a
  * master to inherit it from, as mod_fcgid spawns them: a POSIX shared
  * memory object that outlives them (shmconf.h), made on first use. NULL
- * on failure (errno set; EINVAL: one of another layout, or one whose
- * maker died before it was ready, is in the way). */
+ * on failure (errno set; EINVAL: one of another layout is in the way;
+ * EPERM: one this user does not own alone). */
 struct ratetable *ratetable_attach(const char *conf_path);
 void	 ratetable_free(struct ratetable *);
 

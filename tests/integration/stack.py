@@ -1176,12 +1176,16 @@ Include {proxy}
             h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
         suffix = "-%016x" % h
         try:
-            for n in os.listdir("/dev/shm"):
-                if (n.startswith(("vigil-metrics-", "vigil-ratetable-"))
-                        and n.endswith(suffix)):
-                    os.unlink(os.path.join("/dev/shm", n))
+            names = os.listdir("/dev/shm")
         except OSError:
-            pass
+            names = []
+        for n in names:
+            if (n.startswith(("vigil-metrics-", "vigil-ratetable-"))
+                    and n.endswith(suffix)):
+                try:
+                    os.unlink(os.path.join("/dev/shm", n))
+                except OSError:
+                    pass
 
     def fcgid_warm(self, processes=48, timeout=60):
         """Run the shipped warm-up (contrib/fcgid-warm.sh), as the shipped

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -348,6 +349,20 @@ START_TEST(test_ratetable_processes)
 }
 END_TEST
 
+/* A shared memory object name of mode and size, as another process (or
+ * user) could have left it; its descriptor is closed. */
+static void
+shm_object(const char *name, mode_t mode, off_t size)
+{
+	int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	if (size > 0)
+		ck_assert_int_eq(ftruncate(fd, size), 0);
+	close(fd);
+}
+
 /* Processes that share no master, as mod_fcgid spawns them, attach to
  * one table by their vigil.conf's path, all at once: between them,
  * exactly limit requests are allowed, every number is handed out once,
@@ -357,7 +372,7 @@ START_TEST(test_ratetable_attach)
 {
 	enum { NPROC = 4, EACH = 300, LIMIT = 555 };
 	char conf[] = "/tmp/vigil-ratetable-XXXXXX", name[128];
-	struct ratetable *t;
+	struct ratetable *t, *first;
 	struct ratetable_ticket tk;
 	unsigned char seen[NPROC * EACH + 1];
 	int fds[2], go[2], fd, i;
@@ -367,10 +382,14 @@ START_TEST(test_ratetable_attach)
 	fd = mkstemp(conf);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	ck_assert_int_eq(shmconf_name("ratetable-1", conf, name,
+	ck_assert_int_eq(shmconf_name(RATETABLE_SHM_NAME, conf, name,
 	    sizeof(name)), 0);
 	shm_unlink(name);
 	memset(seen, 0, sizeof(seen));
+	/* A process that made it and keeps it mapped holds no lock on it
+	 * (a mapping keeps the open file, and a lock on it, past close). */
+	first = ratetable_attach(conf);
+	ck_assert_ptr_nonnull(first);
 	ck_assert_int_eq(pipe(fds), 0);
 	ck_assert_int_eq(pipe(go), 0);
 	for (i = 0; i < NPROC; i++) {
@@ -396,15 +415,69 @@ START_TEST(test_ratetable_attach)
 	    &tk);
 	ck_assert_int_eq(tk.count, NPROC * EACH + 1);
 	ratetable_free(t);
+	ratetable_free(first);
 	/* Another layout's object under the name. */
 	ck_assert_int_eq(shm_unlink(name), 0);
-	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, 4096), 0);
-	close(fd);
+	shm_object(name, 0600, 4096);
 	errno = 0;
 	ck_assert_ptr_null(ratetable_attach(conf));
 	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(shm_unlink(name), 0);
+	unlink(conf);
+}
+END_TEST
+
+/* An object that others may open (anyone can make one under the name in
+ * /dev/shm) is refused; one left by a maker killed before it sized it,
+ * or after it sized it but before the table was ready (a lock half made,
+ * garbage), is finished by the next process. */
+START_TEST(test_ratetable_attach_leftovers)
+{
+	char conf[] = "/tmp/vigil-ratetable-XXXXXX", name[128];
+	struct ratetable *t;
+	struct ratetable_ticket tk;
+	int fd;
+
+	fd = mkstemp(conf);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(shmconf_name(RATETABLE_SHM_NAME, conf, name,
+	    sizeof(name)), 0);
+	shm_unlink(name);
+	shm_object(name, 0644, 0);
+	errno = 0;
+	ck_assert_ptr_null(ratetable_attach(conf));
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(shm_unlink(name), 0);
+	/* Killed before sizing it. */
+	shm_object(name, 0600, 0);
+	t = ratetable_attach(conf);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(ratetable_count(t, KEY_A, 'r', "key_1", "ten_1",
+	    100, W0, 1000, &tk), RATETABLE_SYNC);
+	ratetable_free(t);
+	ck_assert_int_eq(shm_unlink(name), 0);
+	/* Killed while making the table: its size, garbage, no magic. */
+	shm_object(name, 0600, 0);
+	t = ratetable_attach(conf);
+	ck_assert_ptr_nonnull(t);
+	ratetable_free(t);
+	fd = shm_open(name, O_RDWR, 0);
+	ck_assert_int_ge(fd, 0);
+	{
+		static char junk[65536];
+
+		memset(junk, 0xa5, sizeof(junk));
+		ck_assert_int_eq(pwrite(fd, junk, sizeof(junk), 0),
+		    (ssize_t)sizeof(junk));
+	}
+	close(fd);
+	t = ratetable_attach(conf);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(ratetable_count(t, KEY_A, 'r', "key_1", "ten_1",
+	    100, W0, 1000, &tk), RATETABLE_SYNC);
+	ck_assert_int_eq(tk.count, 1);
+	ratetable_free(t);
 	ck_assert_int_eq(shm_unlink(name), 0);
 	unlink(conf);
 }
@@ -459,6 +532,7 @@ ratetable_suite(void)
 	tcase_add_test(tc, test_ratetable_two_hosts);
 	tcase_add_test(tc, test_ratetable_processes);
 	tcase_add_test(tc, test_ratetable_attach);
+	tcase_add_test(tc, test_ratetable_attach_leftovers);
 	tcase_add_test(tc, test_ratetable_wait_share);
 	suite_add_tcase(s, tc);
 	return s;
