@@ -11,7 +11,9 @@ import os
 import re
 import sys
 
-FENCE = re.compile(r"^```.*?^```", re.S | re.M)
+FENCE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1", re.S | re.M)
+MDLINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+TAG = re.compile(r"<[^>]+>")
 HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$", re.M)
 LINK = re.compile(r"\]\(([^)\s#]*)#([^)\s]+)\)")
 
@@ -22,11 +24,17 @@ def anchors(path, cache={}):
             text = FENCE.sub("", f.read())
         seen, out = {}, set()
         for m in HEADING.finditer(text):
-            slug = re.sub(r"[^\w\- ]", "", m.group(2).lower())
+            # As rendered: a link's text, no HTML tags or emphasis stars.
+            title = TAG.sub("", MDLINK.sub(r"\1", m.group(2)))
+            slug = re.sub(r"[^\w\- ]", "", title.replace("*", "").lower())
             slug = slug.replace(" ", "-")
-            n = seen.get(slug, 0)
-            seen[slug] = n + 1
-            out.add(slug if n == 0 else "%s-%d" % (slug, n))
+            # A repeated one takes the first free -N (github-slugger).
+            cand, n = slug, seen.get(slug, 0)
+            while cand in out:
+                n += 1
+                cand = "%s-%d" % (slug, n)
+            seen[slug] = n
+            out.add(cand)
         cache[path] = out
     return cache[path]
 
