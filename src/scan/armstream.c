@@ -61,9 +61,23 @@ armstream_init(struct armstream *s, size_t max_elem, int max_depth,
 	buf_init(&s->pruned, max_elem);
 }
 
+static void
+armstream_kept_free(struct armstream *s)
+{
+	struct armstream_kept	*k, *kn;
+
+	for (k = s->kept; k != NULL; k = kn) {
+		kn = k->next;
+		free(k);
+	}
+	s->kept = s->kept_tail = NULL;
+	s->kept_bytes = 0;
+}
+
 void
 armstream_free(struct armstream *s)
 {
+	armstream_kept_free(s);
 	buf_free(&s->elem);
 	buf_free(&s->key);
 	buf_free(&s->pruned);
@@ -345,8 +359,10 @@ prune_named(char *const *names, size_t n, const char *key, size_t len)
 {
 	size_t	 i;
 
+	/* No strlen() of each name: most differ at their first byte. key
+	 * holds no NUL (armstream_parse checked). */
 	for (i = 0; i < n; i++)
-		if (strlen(names[i]) == len && memcmp(names[i], key, len) == 0)
+		if (strncmp(names[i], key, len) == 0 && names[i][len] == '\0')
 			return 1;
 	return 0;
 }
@@ -487,36 +503,102 @@ armstream_parse(struct armstream *s, int depth, const char *what,
 	return obj;
 }
 
-/* The element is complete: hand an item over, or check a member. */
+/* Parse the item in s->elem (number s->items of the list) and hand it
+ * over: 0 or -1. */
 static int
-armstream_elem_end(struct armstream *s)
+armstream_item_end(struct armstream *s)
 {
 	json_object	*obj;
 	char		 what[64];
 	int		 r, isnull;
 
+	snprintf(what, sizeof(what), "item %zu", s->items);
+	/* The list is one level down in a page, none in a bare array. */
+	obj = armstream_parse(s, s->max_depth - (s->root == '{' ? 2 : 1),
+	    what, &isnull);
+	if (obj == NULL && !isnull)
+		return -1;
+	r = s->item != NULL ? s->item(s->arg, obj, s->items) : 0;
+	json_object_put(obj);
+	if (r != 0) {
+		s->stopped = r;
+		armstream_fail(s, "stopped by the caller (%d)", r);
+		return -1;
+	}
+	return 0;
+}
+
+/* Keep the item in s->elem for armstream_replay: 0 or -1. */
+static int
+armstream_keep(struct armstream *s)
+{
+	struct armstream_kept	*k;
+	size_t			 cost = sizeof(*k) + s->elem.len;
+
+	if (cost > ARMSTREAM_DEFER_MAX - s->kept_bytes) {
+		armstream_fail(s, "more than %zu bytes of items kept",
+		    ARMSTREAM_DEFER_MAX);
+		return -1;
+	}
+	if ((k = malloc(cost)) == NULL) {
+		armstream_fail(s, "out of memory");
+		return -1;
+	}
+	k->next = NULL;
+	k->idx = s->items;
+	k->nest = s->elem_nest;
+	k->len = s->elem.len;
+	if (k->len > 0)
+		memcpy(k->text, s->elem.data, k->len);
+	if (s->kept_tail != NULL)
+		s->kept_tail->next = k;
+	else
+		s->kept = k;
+	s->kept_tail = k;
+	s->kept_bytes += cost;
+	return 0;
+}
+
+int
+armstream_replay(struct armstream *s)
+{
+	struct armstream_kept	*k;
+	size_t			 items = s->items;
+	int			 rc = 0;
+
+	if (s->state == ARMSTREAM_FAILED)
+		return -1;
+	for (k = s->kept; k != NULL && rc == 0; k = k->next) {
+		buf_reset(&s->elem);
+		if (buf_append(&s->elem, k->text, k->len) == -1) {
+			armstream_fail(s, "out of memory");
+			rc = -1;
+			break;
+		}
+		s->items = k->idx;
+		s->elem_nest = k->nest;
+		s->in_list = 1;
+		rc = armstream_item_end(s);
+	}
+	s->items = items;
+	armstream_kept_free(s);
+	return rc;
+}
+
+/* The element is complete: hand an item over, or check a member. */
+static int
+armstream_elem_end(struct armstream *s)
+{
+	json_object	*obj;
+	int		 isnull;
+
 	s->state = s->after_elem;
 	if (s->in_list) {
 		if (!(s->flags & ARMSTREAM_FRAME_ONLY) && (s->want == NULL ||
 		    s->want(s->arg, s->elem.data != NULL ? s->elem.data : "",
-		    s->elem.len))) {
-			snprintf(what, sizeof(what), "item %zu", s->items);
-			/* The list is one level down in a page, none in a
-			 * bare array. */
-			obj = armstream_parse(s, s->max_depth -
-			    (s->root == '{' ? 2 : 1), what, &isnull);
-			if (obj == NULL && !isnull)
-				return -1;
-			r = s->item != NULL ? s->item(s->arg, obj, s->items) :
-			    0;
-			json_object_put(obj);
-			if (r != 0) {
-				s->stopped = r;
-				armstream_fail(s, "stopped by the caller (%d)",
-				    r);
-				return -1;
-			}
-		}
+		    s->elem.len)) && ((s->flags & ARMSTREAM_DEFER) ?
+		    armstream_keep(s) : armstream_item_end(s)) == -1)
+			return -1;
 		s->items++;
 		return 0;
 	}

@@ -20,6 +20,22 @@
 #define ARMSTREAM_DATA_LIST	0x4	/* a root "data" array is the list as
 					 * "value" is (Azure Resource Graph's
 					 * {"count":…,"data":[…]}) */
+#define ARMSTREAM_DEFER		0x8	/* the items want accepts are kept,
+					 * not parsed, until armstream_replay
+					 * (at most ARMSTREAM_DEFER_MAX bytes
+					 * of them: more fails the stream) */
+
+/* What ARMSTREAM_DEFER keeps of the items, text and bookkeeping. */
+#define ARMSTREAM_DEFER_MAX	((size_t)64 * 1024 * 1024)
+
+/* An item kept by ARMSTREAM_DEFER. */
+struct armstream_kept {
+	struct armstream_kept	*next;
+	size_t			 idx;		/* its rank in the list */
+	size_t			 nest;		/* its nesting, as framed */
+	size_t			 len;
+	char			 text[];
+};
 
 /* The length of the run of p[0..n) before its first '"' or '\\' (n if
  * none): the bytes inside a JSON string that need no look, skipped with
@@ -117,6 +133,8 @@ struct armstream {
 	struct buf		 key;		/* a root key's literal */
 	struct buf		 pruned;	/* an item without what prune
 						 * drops */
+	struct armstream_kept	*kept, *kept_tail;	/* ARMSTREAM_DEFER */
+	size_t			 kept_bytes;
 };
 
 /* Ready s to read one document; max_elem caps each list item and each
@@ -130,6 +148,13 @@ int	 armstream_feed(struct armstream *s, const char *data, size_t len);
 /* The input has ended: 0 when it held exactly one complete document, -1
  * with s->err set otherwise (truncated, or an earlier failure). */
 int	 armstream_finish(struct armstream *s);
+/* After armstream_finish returned 0 on a stream read with
+ * ARMSTREAM_DEFER: parse the items it kept and hand them to the callback,
+ * in order, as armstream_feed does without the flag (the same checks, the
+ * same failures, which name the item by its rank). 0, or -1 as
+ * armstream_feed. A reader that defers sees every failure of the page
+ * itself before any item reaches it. */
+int	 armstream_replay(struct armstream *s);
 void	 armstream_free(struct armstream *s);
 
 #endif

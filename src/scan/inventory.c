@@ -578,6 +578,53 @@ inventory_list_hint(const struct armstream *s)
 }
 
 /*
+ * An object's file read by the first pass of the join in one read, not
+ * two: as a list page, its items (those want accepts) kept by the reader
+ * until the page is known to be one ({"value":[…]} without an "id", each
+ * member good JSON, the whole well formed), then parsed and emitted in
+ * order. Returns how many items were read, or -1 with err set as
+ * inventory_stream would (an item's failure, a read error); -2 when the
+ * file is not such a page or fails as one, or its kept items pass
+ * ARMSTREAM_DEFER_MAX: nothing was emitted, and the caller reads it as
+ * before (the framing pass first, then as its shape says), so that what it
+ * says of the file is what it always said.
+ */
+static long
+inventory_stream_deferred(const struct inventory_src *src,
+    armstream_want_fn want, const struct armprune *prune,
+    struct inventory_lister *l, char *shape, char *err, size_t errsz)
+{
+	struct armstream	 s;
+	long			 rc = -2;
+	int			 r;
+
+	armstream_init(&s, INVENTORY_MAX_RESOURCE, INVENTORY_MAX_DEPTH,
+	    ARMSTREAM_ARRAY_ROOT | ARMSTREAM_DATA_LIST | ARMSTREAM_DEFER,
+	    inventory_item, l);
+	s.want = want;
+	s.prune = prune;
+	if ((r = inventory_feed(src, &s, err, errsz)) == -1) {
+		rc = -1;
+		goto out;
+	}
+	if (r == -2 || s.has_id || !s.has_value || !s.value_array)
+		goto out;
+	*shape = 'l';
+	rc = -1;
+	if (armstream_replay(&s) == -1) {
+		/* inventory_one said why it stopped. */
+		if (!s.stopped)
+			snprintf(err, errsz, "%s: malformed JSON: %s",
+			    src->name, s.err);
+		goto out;
+	}
+	rc = (long)s.items;
+out:
+	armstream_free(&s);
+	return rc;
+}
+
+/*
  * Read one inventory file as a stream, so that memory follows its largest
  * resource rather than its size: a bare array, or an object without "id"
  * whose "value" (or Resource Graph's "data") is an array (found by a
@@ -611,7 +658,13 @@ inventory_stream(const struct inventory_src *src, char *shape,
 		goto out;
 	if (*shape == 'l' || first == '[')
 		list = 1;
-	else if (first == '{') {
+	else if (first == '{' && want != NULL) {
+		if ((rc = inventory_stream_deferred(src, want, prune, &l,
+		    shape, err, errsz)) != -2)
+			goto out;
+		rc = -1;
+	}
+	if (!list && first == '{') {
 		if ((r = inventory_feed(src, &s, err, errsz)) == -1)
 			goto out;
 		if (r == -2) {
