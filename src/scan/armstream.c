@@ -354,6 +354,54 @@ prune_value(const char *p, size_t n, size_t *i)
 	return 0;
 }
 
+/* Past the value at p[*i] (no whitespace before it), which is kept:
+ * strings and brackets followed as the framer follows them, nothing
+ * checked. 0, or -1 when the text ends first or no value starts there. */
+static int
+prune_skip(const char *p, size_t n, size_t *i)
+{
+	size_t	 j = *i, depth = 0;
+	int	 c;
+
+	if (j >= n || p[j] == ',' || p[j] == ':' || p[j] == '}' ||
+	    p[j] == ']')
+		return -1;
+	if (p[j] != '"' && p[j] != '{' && p[j] != '[') {
+		/* A scalar: up to what ends it, as prune_number says. */
+		while (j < n && !armstream_ws((unsigned char)p[j]) &&
+		    p[j] != ',' && p[j] != ']' && p[j] != '}')
+			j++;
+		*i = j;
+		return 0;
+	}
+	for (; j < n; j++) {
+		c = (unsigned char)p[j];
+		if (c == '"') {
+			for (j++;;) {
+				j += armstream_str_run(p + j, n - j);
+				if (j >= n)
+					return -1;
+				if (p[j] == '"')
+					break;
+				/* A backslash and what it escapes. */
+				if (n - j < 2)
+					return -1;
+				j += 2;
+			}
+			if (depth == 0) {
+				*i = j + 1;
+				return 0;
+			}
+		} else if (c == '{' || c == '[')
+			depth++;
+		else if ((c == '}' || c == ']') && --depth == 0) {
+			*i = j + 1;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static int
 prune_named(char *const *names, size_t n, const char *key, size_t len)
 {
@@ -415,7 +463,11 @@ prune_object(const struct armprune *pr, const char *p, size_t n, size_t *i,
 				goto next;
 			}
 		}
-		if (prune_value(p, n, &j) == -1)
+		/* What is kept json-c checks as it parses the text kept
+		 * (and armstream_parse parses the whole when it fails):
+		 * only what is dropped must be vouched for here. */
+		if ((keep ? prune_skip(p, n, &j) : prune_value(p, n, &j)) ==
+		    -1)
 			return -1;
 		if (!keep) {
 			dropped = 1;
@@ -493,10 +545,12 @@ armstream_parse(struct armstream *s, int depth, const char *what,
 	 * the whole is parsed. */
 	if (s->in_list && s->prune != NULL && s->tok.nested <= depth &&
 	    memchr(text, '\0', len) == NULL && vjson_utf8_valid(text, len) &&
-	    armstream_prune(s->prune, text, len, &s->pruned) == 1) {
-		text = s->pruned.data;
-		len = s->pruned.len;
-	}
+	    armstream_prune(s->prune, text, len, &s->pruned) == 1 &&
+	    (obj = vjson_parse_with(&s->tok, s->pruned.data, s->pruned.len,
+	    depth, s->max_elem, &verr)) != NULL)
+		return obj;
+	/* Not pruned, or what was kept is not JSON: the whole says what is
+	 * wrong, as it would have without pruning. */
 	obj = vjson_parse_with(&s->tok, text, len, depth, s->max_elem, &verr);
 	if (obj == NULL)
 		armstream_fail(s, "%s: %s", what, verr.message);

@@ -61,7 +61,10 @@ struct armprune {
  * nothing dropped); -1 when a member to drop is not strict JSON (RFC
  * 8259; a \u escape of a surrogate counts as not), or on out of memory:
  * then too p is parsed as it is, so that json-c says what is wrong, and
- * nothing json-c would refuse is ever accepted by leaving it out. */
+ * nothing json-c would refuse is ever accepted by leaving it out. The
+ * members kept are copied as they are, not checked: json-c checks them
+ * in out, and a reader whose parse of out fails parses p instead (as
+ * armstream's own reading does), for json-c's word on the whole. */
 int	armstream_prune(const struct armprune *prune, const char *p,
 	    size_t n, struct buf *out);
 
