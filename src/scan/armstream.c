@@ -513,7 +513,8 @@ armstream_prune(const struct armprune *pr, const char *p, size_t n,
 }
 
 /* Parse the element's text: a new object, or NULL with *isnull set for a
- * JSON null, or NULL (s failed) when malformed. */
+ * JSON null, or NULL (s failed) when malformed. what names the element in
+ * the failure; NULL: "item N", N its rank (written only then). */
 static json_object *
 armstream_parse(struct armstream *s, int depth, const char *what,
     int *isnull)
@@ -521,6 +522,7 @@ armstream_parse(struct armstream *s, int depth, const char *what,
 	struct vjson_err	 verr;
 	json_object		*obj;
 	const char		*text;
+	char			 item[64];
 	size_t			 len;
 
 	*isnull = 0;
@@ -528,7 +530,14 @@ armstream_parse(struct armstream *s, int depth, const char *what,
 		*isnull = 1;
 		return NULL;
 	}
+	if (what == NULL) {
+		/* Not written for each item: named only when it fails. */
+		item[0] = '\0';
+		what = item;
+	}
 	if (depth < 1) {
+		if (*what == '\0')
+			snprintf(item, sizeof(item), "item %zu", s->items);
 		armstream_fail(s, "%s: nested deeper than %d levels", what,
 		    s->max_depth);
 		return NULL;
@@ -552,8 +561,11 @@ armstream_parse(struct armstream *s, int depth, const char *what,
 	/* Not pruned, or what was kept is not JSON: the whole says what is
 	 * wrong, as it would have without pruning. */
 	obj = vjson_parse_with(&s->tok, text, len, depth, s->max_elem, &verr);
-	if (obj == NULL)
+	if (obj == NULL) {
+		if (*what == '\0')
+			snprintf(item, sizeof(item), "item %zu", s->items);
 		armstream_fail(s, "%s: %s", what, verr.message);
+	}
 	return obj;
 }
 
@@ -563,13 +575,11 @@ static int
 armstream_item_end(struct armstream *s)
 {
 	json_object	*obj;
-	char		 what[64];
 	int		 r, isnull;
 
-	snprintf(what, sizeof(what), "item %zu", s->items);
 	/* The list is one level down in a page, none in a bare array. */
 	obj = armstream_parse(s, s->max_depth - (s->root == '{' ? 2 : 1),
-	    what, &isnull);
+	    NULL, &isnull);
 	if (obj == NULL && !isnull)
 		return -1;
 	r = s->item != NULL ? s->item(s->arg, obj, s->items) : 0;

@@ -306,8 +306,6 @@ inventory_one(json_object *res, const char *name, size_t idx, int listed,
 	char		 where[32] = "";
 	int		 r, ok;
 
-	if (listed)
-		snprintf(where, sizeof(where), " item %zu", idx);
 	buf_init(&tb, INVENTORY_PATH_MAX);
 	ok = json_object_is_type(res, json_type_object) &&
 	    json_object_object_get_ex(res, "id", &id) &&
@@ -317,6 +315,8 @@ inventory_one(json_object *res, const char *name, size_t idx, int listed,
 	    inventory_id_type(json_object_get_string(id), &tb) == 0);
 	buf_free(&tb);
 	if (!ok) {
+		if (listed)
+			snprintf(where, sizeof(where), " item %zu", idx);
 		snprintf(err, errsz, "%s%s: not an ARM resource (an object "
 		    "with string \"id\" and \"type\")", name, where);
 		return -1;
