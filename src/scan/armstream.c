@@ -99,6 +99,8 @@ armstream_elem_start(struct armstream *s, int in_list)
 {
 	s->in_list = in_list;
 	s->in_string = s->escape = s->scalar = 0;
+	memset(&s->top, 0, sizeof(s->top));
+	s->top_want_key = s->top_key = s->top_esc = 0;
 	s->depth = 0;
 	s->elem_nest = 0;
 	s->elem_len = 0;
@@ -118,6 +120,50 @@ armstream_str_run(const char *p, size_t n)
 	m = q != NULL ? (size_t)(q - p) : n;
 	b = memchr(p, '\\', m);
 	return b != NULL ? (size_t)(b - p) : m;
+}
+
+/* Byte k of the element, p[0..) being the bytes after its first
+ * s->elem_len (the chunk being framed; those before are in s->elem). */
+static int
+armstream_byte_at(const struct armstream *s, const char *p, size_t k)
+{
+	return k < s->elem_len ? (unsigned char)s->elem.data[k] :
+	    (unsigned char)p[k - s->elem_len];
+}
+
+/* ARMSTREAM_TOP_KEYS: a string of the item's own object ended at byte
+ * end of the element (its closing quote), p as armstream_byte_at's. The
+ * same reading as inventory's walk over an item's members. */
+static void
+armstream_top_str(struct armstream *s, const char *p, size_t end)
+{
+	size_t	 off = s->top_str, len = end - off;
+
+	if (s->top_want_key) {
+		s->top_want_key = 0;
+		s->top_key = 1;
+		if (s->top_esc)
+			s->top.esc_key = 1;
+		else if (len == 4 && armstream_byte_at(s, p, off) == 't' &&
+		    armstream_byte_at(s, p, off + 1) == 'y' &&
+		    armstream_byte_at(s, p, off + 2) == 'p' &&
+		    armstream_byte_at(s, p, off + 3) == 'e')
+			s->top_key = 2;
+		else if (len == 2 && armstream_byte_at(s, p, off) == 'i' &&
+		    armstream_byte_at(s, p, off + 1) == 'd')
+			s->top_key = 3;
+		return;
+	}
+	if (s->top_key == 2) {
+		s->top.has_type = 1;
+		s->top.type_off = off;
+		s->top.type_len = len;
+	} else if (s->top_key == 3) {
+		s->top.has_id = 1;
+		s->top.id_off = off;
+		s->top.id_len = len;
+	}
+	s->top_key = 0;
 }
 
 /* How many of p[0..n) belong to the current element; *done when its last
@@ -144,13 +190,16 @@ armstream_elem_scan(struct armstream *s, const char *p, size_t n, int *done)
 			if (s->escape)
 				s->escape = 0;
 			else if (c == '\\')
-				s->escape = 1;
+				s->escape = s->top_esc = 1;
 			else if (c == '"') {
 				s->in_string = 0;
 				if (s->depth == 0) {
 					*done = 1;
 					return i + 1;
 				}
+				if (s->depth == 1 &&
+				    (s->flags & ARMSTREAM_TOP_KEYS))
+					armstream_top_str(s, p, s->elem_len + i);
 			}
 			continue;
 		}
@@ -162,11 +211,15 @@ armstream_elem_scan(struct armstream *s, const char *p, size_t n, int *done)
 			}
 			continue;
 		}
-		if (c == '"')
+		if (c == '"') {
 			s->in_string = 1;
-		else if (c == '{' || c == '[') {
+			s->top_str = s->elem_len + i + 1;
+			s->top_esc = 0;
+		} else if (c == '{' || c == '[') {
 			if (++s->depth > s->elem_nest)
 				s->elem_nest = s->depth;
+			if (s->depth == 1)
+				s->top_want_key = c == '{';
 		} else if (c == '}' || c == ']') {
 			/* Never at depth 0: an element does not start with
 			 * a closing bracket (the states refuse it). */
@@ -176,6 +229,10 @@ armstream_elem_scan(struct armstream *s, const char *p, size_t n, int *done)
 			}
 		} else if (s->depth == 0)
 			s->scalar = 1;
+		else if (c == ',' && s->depth == 1) {
+			s->top_want_key = 1;
+			s->top_key = 0;
+		}
 	}
 	return n;
 }

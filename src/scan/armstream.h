@@ -25,6 +25,21 @@
 					 * (at most ARMSTREAM_DEFER_MAX bytes
 					 * of them: more fails the stream) */
 
+#define ARMSTREAM_TOP_KEYS	0x10	/* note each item's own "type" and
+					 * "id" (armstream_top) as it is
+					 * framed, for want */
+
+/* What the framer noted of an item's own members (ARMSTREAM_TOP_KEYS),
+ * valid while want runs: where the string values of its last "type" and
+ * last "id" are in the item's text (json-c keeps the last of two), and
+ * whether one of its keys has an escape (then it may name anything). */
+struct armstream_top {
+	size_t		 type_off, type_len;
+	size_t		 id_off, id_len;
+	int		 has_type, has_id;
+	int		 esc_key;
+};
+
 /* What ARMSTREAM_DEFER keeps of the items, text and bookkeeping. */
 #define ARMSTREAM_DEFER_MAX	((size_t)64 * 1024 * 1024)
 
@@ -138,6 +153,13 @@ struct armstream {
 						 * drops */
 	struct armstream_kept	*kept, *kept_tail;	/* ARMSTREAM_DEFER */
 	size_t			 kept_bytes;
+	struct armstream_top	 top;		/* ARMSTREAM_TOP_KEYS */
+	int			 top_want_key;	/* the next string at depth 1
+						 * is a key */
+	int			 top_key;	/* the value's key: 0 none, 1
+						 * another, 2 "type", 3 "id" */
+	size_t			 top_str;	/* where that string began */
+	int			 top_esc;	/* it holds a backslash */
 };
 
 /* Ready s to read one document; max_elem caps each list item and each

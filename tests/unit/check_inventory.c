@@ -757,6 +757,100 @@ START_TEST(test_inventory_first_pass_once)
 }
 END_TEST
 
+/* The first pass takes an item's own "type" and "id" from the framer as
+ * it reads the file in blocks (ARMSTREAM_TOP_KEYS), not from a walk over
+ * the item: the key of each placed across the 64 KiB boundary at every
+ * offset, nested "type"s and embedded children that do not count, an
+ * escaped key, and two "type"s (the last counts, as json-c keeps it),
+ * must keep exactly the children the walk keeps. */
+START_TEST(test_inventory_first_pass_blocks)
+{
+	struct inventory_stats	 st;
+	struct kept		 k;
+	struct buf		 page, item;
+	char			 err[512], tmpl[] = "/tmp/vigil-invXXXXXX";
+	char			 name[64], srv[160], *dir;
+	size_t			 q, pad, at;
+	int			 f, key;
+
+	ck_assert_ptr_nonnull(dir = mkdtemp(tmpl));
+	buf_init(&page, 1 << 20);
+	buf_init(&item, 1 << 16);
+	f = 0;
+	for (key = 0; key < 2; key++)
+		for (q = 65536 - 6; q <= 65536; q++, f++) {
+			snprintf(srv, sizeof(srv), "/subscriptions/s1/"
+			    "resourceGroups/rg/providers/Microsoft.Sql/servers/"
+			    "srv%d", f);
+			/* The child: by its last "type", or (key 1) by its
+			 * last id, each after one that names no child: a
+			 * key read wrong at the boundary would leave the
+			 * first to decide, and the child unkept. */
+			buf_reset(&item);
+			ck_assert_int_eq(buf_printf(&item, key == 0 ?
+			    "{\"type\":\"Microsoft.Sql/servers\",\"id\":"
+			    "\"%s/firewallRules/f\",\"type\":"
+			    "\"Microsoft.Sql/servers/firewallRules\","
+			    "\"properties\":{\"type\":\"x\"}}" : "{\"id\":"
+			    "\"%s\",\"id\":\"%s/firewallRules/f\","
+			    "\"properties\":{\"type\":\"x\"}}", srv, srv), 0);
+			/* Where that key's opening quote lands: q. */
+			at = (size_t)(strstr(item.data + 1, key == 0 ?
+			    ",\"type\"" : ",\"id\"") + 1 - item.data);
+			buf_reset(&page);
+			ck_assert_int_eq(buf_puts(&page, "{\"value\":["
+			    "{\"id\":\"/subscriptions/s1/resourceGroups/rg/"
+			    "providers/Microsoft.KeyVault/vaults/pad\",\"type\":"
+			    "\"Microsoft.KeyVault/vaults\",\"tags\":{\"p\":\""), 0);
+			pad = q - at - page.len - strlen("\"}},");
+			while (pad-- > 0)
+				ck_assert_int_eq(buf_puts(&page, "x"), 0);
+			ck_assert_int_eq(buf_puts(&page, "\"}},"), 0);
+			ck_assert_uint_eq(page.len + at, q);
+			ck_assert_int_eq(buf_printf(&page, "%s,{\"id\":\"%s\","
+			    "\"type\":\"Microsoft.Sql/servers\",\"properties\":"
+			    "{\"firewallRules\":[{\"id\":\"%s/firewallRules/e\","
+			    "\"type\":\"Microsoft.Sql/servers/firewallRules\"}]}}"
+			    "]}", item.data, srv, srv), 0);
+			snprintf(name, sizeof(name), "p%02d.json", f);
+			put_file(dir, name, page.data);
+		}
+	/* Small pages: an escaped key, two "type"s either way round, and a
+	 * parent that embeds a child and names its type in a nested
+	 * object. */
+	put_file(dir, "q1.json", "{\"value\":[{\"ty\\u0070e\":"
+	    "\"Microsoft.Sql/servers/firewallRules\",\"id\":\"" SQL
+	    "/firewallRules/g1\"},"
+	    "{\"type\":\"Microsoft.Sql/servers/firewallRules\",\"id\":\"" SQL
+	    "/firewallRules/g2\",\"type\":\"Microsoft.Sql/servers\"},"
+	    "{\"type\":\"Microsoft.Sql/servers\",\"id\":\"" SQL
+	    "/firewallRules/g3\",\"type\":"
+	    "\"Microsoft.Sql/servers/firewallRules\"},"
+	    "{\"id\":\"" SQL "\",\"sku\":{\"type\":"
+	    "\"Microsoft.Sql/servers/firewallRules\"},\"type\":"
+	    "\"Microsoft.Sql/servers\"}]}");
+	k.all = json_object_new_array();
+	ck_assert_msg(inventory_read(dir, kept_emit, &k, &st, err,
+	    sizeof(err)) == 0, "%s", err);
+	/* 14 pads, 14 servers, db1's g2 (a server by its last "type"), and
+	 * db1; 16 children: one per page and g1, g3. */
+	ck_assert_uint_eq(st.resources, 30);
+	ck_assert_uint_eq(st.children, 16);
+	ck_assert_uint_eq(st.joined, 16);
+	ck_assert_uint_eq(st.orphans, 0);
+	ck_assert_ptr_nonnull(strstr(kept_get(&k, SQL,
+	    "properties.firewallRules"), "/firewallRules/g1"));
+	ck_assert_ptr_nonnull(strstr(kept_get(&k, SQL,
+	    "properties.firewallRules"), "/firewallRules/g3"));
+	ck_assert_ptr_null(strstr(kept_get(&k, SQL,
+	    "properties.firewallRules"), "/firewallRules/g2"));
+	json_object_put(k.all);
+	buf_free(&page);
+	buf_free(&item);
+	rm_tree(dir);
+}
+END_TEST
+
 /* What the scanner stores of each finding over the shipped samples, read
  * as vigil-scan reads them (pruned to what the rules read): its id, its
  * fingerprint and its evidence's bytes, pinned. Anything that makes the
@@ -869,6 +963,7 @@ inventory_suite(void)
 	tcase_add_test(tc, test_inventory_join_halves);
 	tcase_add_test(tc, test_inventory_pruned);
 	tcase_add_test(tc, test_inventory_first_pass_once);
+	tcase_add_test(tc, test_inventory_first_pass_blocks);
 	tcase_add_test(tc, test_inventory_findings_pinned);
 	/* The caps test writes and reads a 60,000-resource file twice (both
 	 * passes of the join): seconds under ASan on a loaded machine. */
