@@ -58,6 +58,46 @@ findings_make_id(const char *provider, const char *rule_id,
 		snprintf(out, outsz, "%s-%s-%s", provider, rule_id, hex);
 }
 
+/* Append pre, the string s[0..len) quoted, and post (one byte each, or
+ * '\0' for none) as json-c writes a string with JSON_C_TO_STRING_PLAIN,
+ * in one append as before: 1, or 0 (nothing written) when s is long or
+ * not all printable ASCII other than '"' and '\\' (which json-c writes
+ * as they are, '/' as "\/"). Evidence has hundreds of keys and strings: a
+ * json_object (or its print buffer) and a printf for each were most of a
+ * fingerprint's time. */
+static int
+canonical_plain(struct buf *b, char pre, const char *s, size_t len,
+    char post)
+{
+	char	 tmp[1024];
+	size_t	 i, n = 0;
+
+	if (len > (sizeof(tmp) - 4) / 2)
+		return 0;
+	if (pre != '\0')
+		tmp[n++] = pre;
+	tmp[n++] = '"';
+	for (i = 0; i < len; i++) {
+		if (s[i] < 0x20 || s[i] > 0x7e || s[i] == '"' ||
+		    s[i] == '\\')
+			return 0;
+		if (s[i] == '/')
+			tmp[n++] = '\\';
+		tmp[n++] = s[i];
+	}
+	tmp[n++] = '"';
+	if (post != '\0')
+		tmp[n++] = post;
+	(void)buf_append(b, tmp, n);
+	return 1;
+}
+
+/* An object's member, for sorting. */
+struct canonical_member {
+	const char	*k;
+	json_object	*v;
+};
+
 /* Serialise with object keys sorted, so that equal configurations give
  * equal text whatever order the source listed them in. */
 static void
@@ -66,39 +106,45 @@ canonical(json_object *o, struct buf *b)
 	switch (json_object_get_type(o)) {
 	case json_type_object: {
 		size_t n = 0, i, j, cap = (size_t)json_object_object_length(o);
-		const char **keys = calloc(cap ? cap : 1, sizeof(*keys));
+		struct canonical_member *m = calloc(cap ? cap : 1,
+		    sizeof(*m));
 
-		if (keys == NULL) {
+		if (m == NULL) {
 			/* Out of memory: poison the text so no two differ
 			 * silently; the caller's hash still changes. */
 			buf_puts(b, "\x01");
 			break;
 		}
 		json_object_object_foreach(o, k, v) {
-			(void)v;
-			if (n < cap)
-				keys[n++] = k;
+			if (n < cap) {
+				m[n].k = k;
+				m[n++].v = v;
+			}
 		}
 		for (i = 1; i < n; i++)
-			for (j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0;
+			for (j = i; j > 0 && strcmp(m[j - 1].k, m[j].k) > 0;
 			    j--) {
-				const char *t = keys[j];
+				struct canonical_member t = m[j];
 
-				keys[j] = keys[j - 1];
-				keys[j - 1] = t;
+				m[j] = m[j - 1];
+				m[j - 1] = t;
 			}
 		buf_puts(b, "{");
 		for (i = 0; i < n; i++) {
-			json_object *ks = json_object_new_string(keys[i]);
+			json_object *ks;
 
-			buf_printf(b, "%s%s:", i ? "," : "",
-			    json_object_to_json_string_ext(ks,
-			    JSON_C_TO_STRING_PLAIN));
-			json_object_put(ks);
-			canonical(json_object_object_get(o, keys[i]), b);
+			if (!canonical_plain(b, i ? ',' : '\0', m[i].k,
+			    strlen(m[i].k), ':')) {
+				ks = json_object_new_string(m[i].k);
+				buf_printf(b, "%s%s:", i ? "," : "",
+				    json_object_to_json_string_ext(ks,
+				    JSON_C_TO_STRING_PLAIN));
+				json_object_put(ks);
+			}
+			canonical(m[i].v, b);
 		}
 		buf_puts(b, "}");
-		free(keys);
+		free(m);
 		break;
 	}
 	case json_type_array: {
@@ -113,6 +159,11 @@ canonical(json_object *o, struct buf *b)
 		buf_puts(b, "]");
 		break;
 	}
+	case json_type_string:
+		if (canonical_plain(b, '\0', json_object_get_string(o),
+		    (size_t)json_object_get_string_len(o), '\0'))
+			break;
+		/* FALLTHROUGH */
 	default:
 		buf_puts(b, o ? json_object_to_json_string_ext(o,
 		    JSON_C_TO_STRING_PLAIN) : "null");

@@ -61,9 +61,23 @@ armstream_init(struct armstream *s, size_t max_elem, int max_depth,
 	buf_init(&s->pruned, max_elem);
 }
 
+static void
+armstream_kept_free(struct armstream *s)
+{
+	struct armstream_kept	*k, *kn;
+
+	for (k = s->kept; k != NULL; k = kn) {
+		kn = k->next;
+		free(k);
+	}
+	s->kept = s->kept_tail = NULL;
+	s->kept_bytes = 0;
+}
+
 void
 armstream_free(struct armstream *s)
 {
+	armstream_kept_free(s);
 	buf_free(&s->elem);
 	buf_free(&s->key);
 	buf_free(&s->pruned);
@@ -85,6 +99,8 @@ armstream_elem_start(struct armstream *s, int in_list)
 {
 	s->in_list = in_list;
 	s->in_string = s->escape = s->scalar = 0;
+	memset(&s->top, 0, sizeof(s->top));
+	s->top_want_key = s->top_key = s->top_esc = 0;
 	s->depth = 0;
 	s->elem_nest = 0;
 	s->elem_len = 0;
@@ -104,6 +120,50 @@ armstream_str_run(const char *p, size_t n)
 	m = q != NULL ? (size_t)(q - p) : n;
 	b = memchr(p, '\\', m);
 	return b != NULL ? (size_t)(b - p) : m;
+}
+
+/* Byte k of the element, p[0..) being the bytes after its first
+ * s->elem_len (the chunk being framed; those before are in s->elem). */
+static int
+armstream_byte_at(const struct armstream *s, const char *p, size_t k)
+{
+	return k < s->elem_len ? (unsigned char)s->elem.data[k] :
+	    (unsigned char)p[k - s->elem_len];
+}
+
+/* ARMSTREAM_TOP_KEYS: a string of the item's own object ended at byte
+ * end of the element (its closing quote), p as armstream_byte_at's. The
+ * same reading as inventory's walk over an item's members. */
+static void
+armstream_top_str(struct armstream *s, const char *p, size_t end)
+{
+	size_t	 off = s->top_str, len = end - off;
+
+	if (s->top_want_key) {
+		s->top_want_key = 0;
+		s->top_key = 1;
+		if (s->top_esc)
+			s->top.esc_key = 1;
+		else if (len == 4 && armstream_byte_at(s, p, off) == 't' &&
+		    armstream_byte_at(s, p, off + 1) == 'y' &&
+		    armstream_byte_at(s, p, off + 2) == 'p' &&
+		    armstream_byte_at(s, p, off + 3) == 'e')
+			s->top_key = 2;
+		else if (len == 2 && armstream_byte_at(s, p, off) == 'i' &&
+		    armstream_byte_at(s, p, off + 1) == 'd')
+			s->top_key = 3;
+		return;
+	}
+	if (s->top_key == 2) {
+		s->top.has_type = 1;
+		s->top.type_off = off;
+		s->top.type_len = len;
+	} else if (s->top_key == 3) {
+		s->top.has_id = 1;
+		s->top.id_off = off;
+		s->top.id_len = len;
+	}
+	s->top_key = 0;
 }
 
 /* How many of p[0..n) belong to the current element; *done when its last
@@ -130,13 +190,16 @@ armstream_elem_scan(struct armstream *s, const char *p, size_t n, int *done)
 			if (s->escape)
 				s->escape = 0;
 			else if (c == '\\')
-				s->escape = 1;
+				s->escape = s->top_esc = 1;
 			else if (c == '"') {
 				s->in_string = 0;
 				if (s->depth == 0) {
 					*done = 1;
 					return i + 1;
 				}
+				if (s->depth == 1 &&
+				    (s->flags & ARMSTREAM_TOP_KEYS))
+					armstream_top_str(s, p, s->elem_len + i);
 			}
 			continue;
 		}
@@ -148,11 +211,15 @@ armstream_elem_scan(struct armstream *s, const char *p, size_t n, int *done)
 			}
 			continue;
 		}
-		if (c == '"')
+		if (c == '"') {
 			s->in_string = 1;
-		else if (c == '{' || c == '[') {
+			s->top_str = s->elem_len + i + 1;
+			s->top_esc = 0;
+		} else if (c == '{' || c == '[') {
 			if (++s->depth > s->elem_nest)
 				s->elem_nest = s->depth;
+			if (s->depth == 1)
+				s->top_want_key = c == '{';
 		} else if (c == '}' || c == ']') {
 			/* Never at depth 0: an element does not start with
 			 * a closing bracket (the states refuse it). */
@@ -162,6 +229,10 @@ armstream_elem_scan(struct armstream *s, const char *p, size_t n, int *done)
 			}
 		} else if (s->depth == 0)
 			s->scalar = 1;
+		else if (c == ',' && s->depth == 1) {
+			s->top_want_key = 1;
+			s->top_key = 0;
+		}
 	}
 	return n;
 }
@@ -340,13 +411,63 @@ prune_value(const char *p, size_t n, size_t *i)
 	return 0;
 }
 
+/* Past the value at p[*i] (no whitespace before it), which is kept:
+ * strings and brackets followed as the framer follows them, nothing
+ * checked. 0, or -1 when the text ends first or no value starts there. */
+static int
+prune_skip(const char *p, size_t n, size_t *i)
+{
+	size_t	 j = *i, depth = 0;
+	int	 c;
+
+	if (j >= n || p[j] == ',' || p[j] == ':' || p[j] == '}' ||
+	    p[j] == ']')
+		return -1;
+	if (p[j] != '"' && p[j] != '{' && p[j] != '[') {
+		/* A scalar: up to what ends it, as prune_number says. */
+		while (j < n && !armstream_ws((unsigned char)p[j]) &&
+		    p[j] != ',' && p[j] != ']' && p[j] != '}')
+			j++;
+		*i = j;
+		return 0;
+	}
+	for (; j < n; j++) {
+		c = (unsigned char)p[j];
+		if (c == '"') {
+			for (j++;;) {
+				j += armstream_str_run(p + j, n - j);
+				if (j >= n)
+					return -1;
+				if (p[j] == '"')
+					break;
+				/* A backslash and what it escapes. */
+				if (n - j < 2)
+					return -1;
+				j += 2;
+			}
+			if (depth == 0) {
+				*i = j + 1;
+				return 0;
+			}
+		} else if (c == '{' || c == '[')
+			depth++;
+		else if ((c == '}' || c == ']') && --depth == 0) {
+			*i = j + 1;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static int
 prune_named(char *const *names, size_t n, const char *key, size_t len)
 {
 	size_t	 i;
 
+	/* No strlen() of each name: most differ at their first byte. key
+	 * holds no NUL (armstream_parse checked). */
 	for (i = 0; i < n; i++)
-		if (strlen(names[i]) == len && memcmp(names[i], key, len) == 0)
+		if (strncmp(names[i], key, len) == 0 && names[i][len] == '\0')
 			return 1;
 	return 0;
 }
@@ -399,7 +520,11 @@ prune_object(const struct armprune *pr, const char *p, size_t n, size_t *i,
 				goto next;
 			}
 		}
-		if (prune_value(p, n, &j) == -1)
+		/* What is kept json-c checks as it parses the text kept
+		 * (and armstream_parse parses the whole when it fails):
+		 * only what is dropped must be vouched for here. */
+		if ((keep ? prune_skip(p, n, &j) : prune_value(p, n, &j)) ==
+		    -1)
 			return -1;
 		if (!keep) {
 			dropped = 1;
@@ -445,7 +570,8 @@ armstream_prune(const struct armprune *pr, const char *p, size_t n,
 }
 
 /* Parse the element's text: a new object, or NULL with *isnull set for a
- * JSON null, or NULL (s failed) when malformed. */
+ * JSON null, or NULL (s failed) when malformed. what names the element in
+ * the failure; NULL: "item N", N its rank (written only then). */
 static json_object *
 armstream_parse(struct armstream *s, int depth, const char *what,
     int *isnull)
@@ -453,6 +579,7 @@ armstream_parse(struct armstream *s, int depth, const char *what,
 	struct vjson_err	 verr;
 	json_object		*obj;
 	const char		*text;
+	char			 item[64];
 	size_t			 len;
 
 	*isnull = 0;
@@ -460,7 +587,14 @@ armstream_parse(struct armstream *s, int depth, const char *what,
 		*isnull = 1;
 		return NULL;
 	}
+	if (what == NULL) {
+		/* Not written for each item: named only when it fails. */
+		item[0] = '\0';
+		what = item;
+	}
 	if (depth < 1) {
+		if (*what == '\0')
+			snprintf(item, sizeof(item), "item %zu", s->items);
 		armstream_fail(s, "%s: nested deeper than %d levels", what,
 		    s->max_depth);
 		return NULL;
@@ -477,14 +611,99 @@ armstream_parse(struct armstream *s, int depth, const char *what,
 	 * the whole is parsed. */
 	if (s->in_list && s->prune != NULL && s->tok.nested <= depth &&
 	    memchr(text, '\0', len) == NULL && vjson_utf8_valid(text, len) &&
-	    armstream_prune(s->prune, text, len, &s->pruned) == 1) {
-		text = s->pruned.data;
-		len = s->pruned.len;
-	}
+	    armstream_prune(s->prune, text, len, &s->pruned) == 1 &&
+	    (obj = vjson_parse_with(&s->tok, s->pruned.data, s->pruned.len,
+	    depth, s->max_elem, &verr)) != NULL)
+		return obj;
+	/* Not pruned, or what was kept is not JSON: the whole says what is
+	 * wrong, as it would have without pruning. */
 	obj = vjson_parse_with(&s->tok, text, len, depth, s->max_elem, &verr);
-	if (obj == NULL)
+	if (obj == NULL) {
+		if (*what == '\0')
+			snprintf(item, sizeof(item), "item %zu", s->items);
 		armstream_fail(s, "%s: %s", what, verr.message);
+	}
 	return obj;
+}
+
+/* Parse the item in s->elem (number s->items of the list) and hand it
+ * over: 0 or -1. */
+static int
+armstream_item_end(struct armstream *s)
+{
+	json_object	*obj;
+	int		 r, isnull;
+
+	/* The list is one level down in a page, none in a bare array. */
+	obj = armstream_parse(s, s->max_depth - (s->root == '{' ? 2 : 1),
+	    NULL, &isnull);
+	if (obj == NULL && !isnull)
+		return -1;
+	r = s->item != NULL ? s->item(s->arg, obj, s->items) : 0;
+	json_object_put(obj);
+	if (r != 0) {
+		s->stopped = r;
+		armstream_fail(s, "stopped by the caller (%d)", r);
+		return -1;
+	}
+	return 0;
+}
+
+/* Keep the item in s->elem for armstream_replay: 0 or -1. */
+static int
+armstream_keep(struct armstream *s)
+{
+	struct armstream_kept	*k;
+	size_t			 cost = sizeof(*k) + s->elem.len;
+
+	if (cost > ARMSTREAM_DEFER_MAX - s->kept_bytes) {
+		armstream_fail(s, "more than %zu bytes of items kept",
+		    ARMSTREAM_DEFER_MAX);
+		return -1;
+	}
+	if ((k = malloc(cost)) == NULL) {
+		armstream_fail(s, "out of memory");
+		return -1;
+	}
+	k->next = NULL;
+	k->idx = s->items;
+	k->nest = s->elem_nest;
+	k->len = s->elem.len;
+	if (k->len > 0)
+		memcpy(k->text, s->elem.data, k->len);
+	if (s->kept_tail != NULL)
+		s->kept_tail->next = k;
+	else
+		s->kept = k;
+	s->kept_tail = k;
+	s->kept_bytes += cost;
+	return 0;
+}
+
+int
+armstream_replay(struct armstream *s)
+{
+	struct armstream_kept	*k;
+	size_t			 items = s->items;
+	int			 rc = 0;
+
+	if (s->state == ARMSTREAM_FAILED)
+		return -1;
+	for (k = s->kept; k != NULL && rc == 0; k = k->next) {
+		buf_reset(&s->elem);
+		if (buf_append(&s->elem, k->text, k->len) == -1) {
+			armstream_fail(s, "out of memory");
+			rc = -1;
+			break;
+		}
+		s->items = k->idx;
+		s->elem_nest = k->nest;
+		s->in_list = 1;
+		rc = armstream_item_end(s);
+	}
+	s->items = items;
+	armstream_kept_free(s);
+	return rc;
 }
 
 /* The element is complete: hand an item over, or check a member. */
@@ -492,31 +711,15 @@ static int
 armstream_elem_end(struct armstream *s)
 {
 	json_object	*obj;
-	char		 what[64];
-	int		 r, isnull;
+	int		 isnull;
 
 	s->state = s->after_elem;
 	if (s->in_list) {
 		if (!(s->flags & ARMSTREAM_FRAME_ONLY) && (s->want == NULL ||
 		    s->want(s->arg, s->elem.data != NULL ? s->elem.data : "",
-		    s->elem.len))) {
-			snprintf(what, sizeof(what), "item %zu", s->items);
-			/* The list is one level down in a page, none in a
-			 * bare array. */
-			obj = armstream_parse(s, s->max_depth -
-			    (s->root == '{' ? 2 : 1), what, &isnull);
-			if (obj == NULL && !isnull)
-				return -1;
-			r = s->item != NULL ? s->item(s->arg, obj, s->items) :
-			    0;
-			json_object_put(obj);
-			if (r != 0) {
-				s->stopped = r;
-				armstream_fail(s, "stopped by the caller (%d)",
-				    r);
-				return -1;
-			}
-		}
+		    s->elem.len)) && ((s->flags & ARMSTREAM_DEFER) ?
+		    armstream_keep(s) : armstream_item_end(s)) == -1)
+			return -1;
 		s->items++;
 		return 0;
 	}

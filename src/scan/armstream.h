@@ -20,6 +20,37 @@
 #define ARMSTREAM_DATA_LIST	0x4	/* a root "data" array is the list as
 					 * "value" is (Azure Resource Graph's
 					 * {"count":…,"data":[…]}) */
+#define ARMSTREAM_DEFER		0x8	/* the items want accepts are kept,
+					 * not parsed, until armstream_replay
+					 * (at most ARMSTREAM_DEFER_MAX bytes
+					 * of them: more fails the stream) */
+
+#define ARMSTREAM_TOP_KEYS	0x10	/* note each item's own "type" and
+					 * "id" (armstream_top) as it is
+					 * framed, for want */
+
+/* What the framer noted of an item's own members (ARMSTREAM_TOP_KEYS),
+ * valid while want runs: where the string values of its last "type" and
+ * last "id" are in the item's text (json-c keeps the last of two), and
+ * whether one of its keys has an escape (then it may name anything). */
+struct armstream_top {
+	size_t		 type_off, type_len;
+	size_t		 id_off, id_len;
+	int		 has_type, has_id;
+	int		 esc_key;
+};
+
+/* What ARMSTREAM_DEFER keeps of the items, text and bookkeeping. */
+#define ARMSTREAM_DEFER_MAX	((size_t)64 * 1024 * 1024)
+
+/* An item kept by ARMSTREAM_DEFER. */
+struct armstream_kept {
+	struct armstream_kept	*next;
+	size_t			 idx;		/* its rank in the list */
+	size_t			 nest;		/* its nesting, as framed */
+	size_t			 len;
+	char			 text[];
+};
 
 /* The length of the run of p[0..n) before its first '"' or '\\' (n if
  * none): the bytes inside a JSON string that need no look, skipped with
@@ -45,7 +76,10 @@ struct armprune {
  * nothing dropped); -1 when a member to drop is not strict JSON (RFC
  * 8259; a \u escape of a surrogate counts as not), or on out of memory:
  * then too p is parsed as it is, so that json-c says what is wrong, and
- * nothing json-c would refuse is ever accepted by leaving it out. */
+ * nothing json-c would refuse is ever accepted by leaving it out. The
+ * members kept are copied as they are, not checked: json-c checks them
+ * in out, and a reader whose parse of out fails parses p instead (as
+ * armstream's own reading does), for json-c's word on the whole. */
 int	armstream_prune(const struct armprune *prune, const char *p,
 	    size_t n, struct buf *out);
 
@@ -117,6 +151,15 @@ struct armstream {
 	struct buf		 key;		/* a root key's literal */
 	struct buf		 pruned;	/* an item without what prune
 						 * drops */
+	struct armstream_kept	*kept, *kept_tail;	/* ARMSTREAM_DEFER */
+	size_t			 kept_bytes;
+	struct armstream_top	 top;		/* ARMSTREAM_TOP_KEYS */
+	int			 top_want_key;	/* the next string at depth 1
+						 * is a key */
+	int			 top_key;	/* the value's key: 0 none, 1
+						 * another, 2 "type", 3 "id" */
+	size_t			 top_str;	/* where that string began */
+	int			 top_esc;	/* it holds a backslash */
 };
 
 /* Ready s to read one document; max_elem caps each list item and each
@@ -130,6 +173,13 @@ int	 armstream_feed(struct armstream *s, const char *data, size_t len);
 /* The input has ended: 0 when it held exactly one complete document, -1
  * with s->err set otherwise (truncated, or an earlier failure). */
 int	 armstream_finish(struct armstream *s);
+/* After armstream_finish returned 0 on a stream read with
+ * ARMSTREAM_DEFER: parse the items it kept and hand them to the callback,
+ * in order, as armstream_feed does without the flag (the same checks, the
+ * same failures, which name the item by its rank). 0, or -1 as
+ * armstream_feed. A reader that defers sees every failure of the page
+ * itself before any item reaches it. */
+int	 armstream_replay(struct armstream *s);
 void	 armstream_free(struct armstream *s);
 
 #endif

@@ -306,8 +306,6 @@ inventory_one(json_object *res, const char *name, size_t idx, int listed,
 	char		 where[32] = "";
 	int		 r, ok;
 
-	if (listed)
-		snprintf(where, sizeof(where), " item %zu", idx);
 	buf_init(&tb, INVENTORY_PATH_MAX);
 	ok = json_object_is_type(res, json_type_object) &&
 	    json_object_object_get_ex(res, "id", &id) &&
@@ -317,6 +315,8 @@ inventory_one(json_object *res, const char *name, size_t idx, int listed,
 	    inventory_id_type(json_object_get_string(id), &tb) == 0);
 	buf_free(&tb);
 	if (!ok) {
+		if (listed)
+			snprintf(where, sizeof(where), " item %zu", idx);
 		snprintf(err, errsz, "%s%s: not an ARM resource (an object "
 		    "with string \"id\" and \"type\")", name, where);
 		return -1;
@@ -556,6 +556,8 @@ struct inventory_lister {
 	void		*arg;
 	char		*err;
 	size_t		 errsz;
+	const struct armstream *s;	/* its framer, when it notes each
+					 * item's "type" and "id" */
 };
 
 static int
@@ -577,6 +579,62 @@ inventory_list_hint(const struct armstream *s)
 	    "";
 }
 
+static int inventory_maybe_child(void *, const char *, size_t);
+static int inventory_maybe_child_framed(void *, const char *, size_t);
+
+/*
+ * An object's file read by the first pass of the join in one read, not
+ * two: as a list page, its items (those want accepts) kept by the reader
+ * until the page is known to be one ({"value":[…]} without an "id", each
+ * member good JSON, the whole well formed), then parsed and emitted in
+ * order. Returns how many items were read, or -1 with err set as
+ * inventory_stream would (an item's failure, a read error); -2 when the
+ * file is not such a page or fails as one, or its kept items pass
+ * ARMSTREAM_DEFER_MAX: nothing was emitted, and the caller reads it as
+ * before (the framing pass first, then as its shape says), so that what it
+ * says of the file is what it always said.
+ */
+static long
+inventory_stream_deferred(const struct inventory_src *src,
+    armstream_want_fn want, const struct armprune *prune,
+    struct inventory_lister *l, char *shape, char *err, size_t errsz)
+{
+	struct armstream	 s;
+	long			 rc = -2;
+	int			 r;
+
+	armstream_init(&s, INVENTORY_MAX_RESOURCE, INVENTORY_MAX_DEPTH,
+	    ARMSTREAM_ARRAY_ROOT | ARMSTREAM_DATA_LIST | ARMSTREAM_DEFER |
+	    (want == inventory_maybe_child ? ARMSTREAM_TOP_KEYS : 0),
+	    inventory_item, l);
+	/* The framer notes each item's own members as it reads it: the
+	 * child filter need not walk the item again. */
+	l->s = &s;
+	s.want = want == inventory_maybe_child ? inventory_maybe_child_framed :
+	    want;
+	s.prune = prune;
+	if ((r = inventory_feed(src, &s, err, errsz)) == -1) {
+		rc = -1;
+		goto out;
+	}
+	if (r == -2 || s.has_id || !s.has_value || !s.value_array)
+		goto out;
+	*shape = 'l';
+	rc = -1;
+	if (armstream_replay(&s) == -1) {
+		/* inventory_one said why it stopped. */
+		if (!s.stopped)
+			snprintf(err, errsz, "%s: malformed JSON: %s",
+			    src->name, s.err);
+		goto out;
+	}
+	rc = (long)s.items;
+out:
+	l->s = NULL;
+	armstream_free(&s);
+	return rc;
+}
+
 /*
  * Read one inventory file as a stream, so that memory follows its largest
  * resource rather than its size: a bare array, or an object without "id"
@@ -595,7 +653,8 @@ inventory_stream(const struct inventory_src *src, char *shape,
     armstream_want_fn want, const struct armprune *prune,
     connector_emit emit, void *arg, char *err, size_t errsz)
 {
-	struct inventory_lister	 l = { src->name, emit, arg, err, errsz };
+	struct inventory_lister	 l = { src->name, emit, arg, err, errsz,
+	    NULL };
 	struct armstream	 s;
 	struct buf		 text;
 	long			 rc = -1;
@@ -611,7 +670,13 @@ inventory_stream(const struct inventory_src *src, char *shape,
 		goto out;
 	if (*shape == 'l' || first == '[')
 		list = 1;
-	else if (first == '{') {
+	else if (first == '{' && want != NULL) {
+		if ((rc = inventory_stream_deferred(src, want, prune, &l,
+		    shape, err, errsz)) != -2)
+			goto out;
+		rc = -1;
+	}
+	if (!list && first == '{') {
 		if ((r = inventory_feed(src, &s, err, errsz)) == -1)
 			goto out;
 		if (r == -2) {
@@ -810,6 +875,29 @@ inventory_join_type(const char *type, size_t len)
 	return 0;
 }
 
+/* May an item whose own "type" (or, without one, "id") is these bytes
+ * as written in JSON (NULL: none) be a child? */
+static int
+inventory_maybe_kind(const char *type, size_t typelen, const char *id,
+    size_t idlen)
+{
+	struct buf	 ib, tb;
+	int		 r;
+
+	if (type != NULL)
+		return inventory_join_type(type, typelen);
+	if (id == NULL || memchr(id, '\\', idlen) != NULL)
+		return 1;
+	/* An id too long for an ARM id is refused by the second pass. */
+	buf_init(&ib, INVENTORY_PATH_MAX);
+	buf_init(&tb, INVENTORY_PATH_MAX);
+	r = buf_append(&ib, id, idlen) == 0 && inventory_id_type(ib.data,
+	    &tb) == 0 && inventory_join_type(tb.data, tb.len);
+	buf_free(&ib);
+	buf_free(&tb);
+	return r;
+}
+
 /*
  * armstream_want_fn of the first pass: may the item in text be a child?
  * Only its own "type" (or, without one, the type its "id" names) decides,
@@ -821,10 +909,9 @@ inventory_join_type(const char *type, size_t len)
 static int
 inventory_maybe_child(void *arg, const char *text, size_t len)
 {
-	struct buf	 ib, tb;
 	const char	*key = NULL, *str = NULL, *type = NULL, *id = NULL;
 	size_t		 i, keylen = 0, typelen = 0, idlen = 0, depth = 0;
-	int		 c, in_str = 0, esc = 0, want_key = 0, r;
+	int		 c, in_str = 0, esc = 0, want_key = 0;
 
 	(void)arg;
 	for (i = 0; i < len; i++) {
@@ -882,18 +969,23 @@ inventory_maybe_child(void *arg, const char *text, size_t len)
 			key = NULL;
 		}
 	}
-	if (type != NULL)
-		return inventory_join_type(type, typelen);
-	if (id == NULL || memchr(id, '\\', idlen) != NULL)
+	return inventory_maybe_kind(type, typelen, id, idlen);
+}
+
+/* inventory_maybe_child from what the framer noted of the item's own
+ * members as it read it (ARMSTREAM_TOP_KEYS): the same answer, without
+ * walking the item again. */
+static int
+inventory_maybe_child_framed(void *arg, const char *text, size_t len)
+{
+	const struct armstream_top	*t = &((struct inventory_lister *)
+					    arg)->s->top;
+
+	(void)len;
+	if (t->esc_key)
 		return 1;
-	/* An id too long for an ARM id is refused by the second pass. */
-	buf_init(&ib, INVENTORY_PATH_MAX);
-	buf_init(&tb, INVENTORY_PATH_MAX);
-	r = buf_append(&ib, id, idlen) == 0 && inventory_id_type(ib.data,
-	    &tb) == 0 && inventory_join_type(tb.data, tb.len);
-	buf_free(&ib);
-	buf_free(&tb);
-	return r;
+	return inventory_maybe_kind(t->has_type ? text + t->type_off : NULL,
+	    t->type_len, t->has_id ? text + t->id_off : NULL, t->id_len);
 }
 
 /* One pass over every source. */

@@ -14,10 +14,14 @@
 #include <json-c/json.h>
 
 #include "armstream.h"
+#include "buf.h"
 #include "connector.h"
+#include "crypto.h"
+#include "findings.h"
 #include "inventory.h"
 #include "rules.h"
 #include "suites.h"
+#include "vjson.h"
 
 #ifndef VIGIL_TOP_SRCDIR
 #define VIGIL_TOP_SRCDIR "."
@@ -691,6 +695,260 @@ START_TEST(test_inventory_pruned)
 }
 END_TEST
 
+/* The join's first pass reads an object's file once as a list page,
+ * keeping the children for when the page is known to be one
+ * (ARMSTREAM_DEFER); a file that is not such a page, or fails as one, is
+ * read again as before, so what is said of a bad file is what a framing
+ * pass and a list pass said: the first failure in the file's order. */
+#define FWBAD(id) "{\"id\":" id ",\"type\":" \
+	"\"Microsoft.Sql/servers/firewallRules\"}"
+#define FWRULE "{\"id\":\"" SQL "/firewallRules/f1\",\"type\":" \
+	"\"Microsoft.Sql/servers/firewallRules\",\"properties\":{\"a\":"
+
+START_TEST(test_inventory_first_pass_once)
+{
+	static const struct {
+		const char	*text;
+		long		 n;
+		const char	*err;	/* the whole message, when n == -1 */
+	} t[] = {
+		/* A child that is no resource, then a bad nextLink: the
+		 * child's failure, the first in the file. */
+		{ "{\"value\":[" RES("s1", "a") "," FWBAD("5") "],\"nextLink\":"
+		    "5}", -1, "f.json item 1: not an ARM resource (an object "
+		    "with string \"id\" and \"type\")" },
+		{ "{\"nextLink\":5,\"value\":[" RES("s1", "a") "," FWBAD("5")
+		    "]}", -1, "f.json: malformed JSON: \"nextLink\" is not a "
+		    "string" },
+		/* A child json-c refuses, after a good one: named by its
+		 * rank, after every member was read. */
+		{ "{\"value\":[" FWRULE "1}}," RES("s1", "a") "," FWRULE "01}}"
+		    "],\"count\":3}", -1, "f.json: malformed JSON: item 2: body "
+		    "is not valid JSON: number expected" },
+		{ "{\"value\":[" FWRULE "01}}],\"count\":}", -1,
+		    "f.json: malformed JSON: unexpected '}' at byte 184" },
+		/* One resource with members named like a page's. */
+		{ "{\"value\":\"v\",\"id\":\"/subscriptions/s1/x\",\"type\":"
+		    "\"t\"}", 1, NULL },
+		{ "{\"value\":[" FWBAD("5") "],\"id\":\"/subscriptions/s1/x\","
+		    "\"type\":\"t\"}", 1, NULL },
+		/* A page whose children join a parent in it. */
+		{ "{\"value\":[" FWRULE "1}}," "{\"id\":\"" SQL "\",\"type\":"
+		    "\"Microsoft.Sql/servers\"}]}", 1, NULL },
+	};
+	struct seen	 s;
+	char		 err[256];
+	size_t		 i;
+	long		 got;
+
+	for (i = 0; i < NELEM(t); i++) {
+		memset(&s, 0, sizeof(s));
+		err[0] = '\0';
+		got = inventory_parse(t[i].text, strlen(t[i].text), "f.json",
+		    seen_emit, &s, err, sizeof(err));
+		ck_assert_msg(got == t[i].n, "row %zu: got %ld (%s)", i, got,
+		    err);
+		if (t[i].n >= 0)
+			ck_assert_uint_eq(s.n, (size_t)t[i].n);
+		else
+			ck_assert_msg(strcmp(err, t[i].err) == 0,
+			    "row %zu: err %s", i, err);
+	}
+}
+END_TEST
+
+/* The first pass takes an item's own "type" and "id" from the framer as
+ * it reads the file in blocks (ARMSTREAM_TOP_KEYS), not from a walk over
+ * the item: the key of each placed across the 64 KiB boundary at every
+ * offset, nested "type"s and embedded children that do not count, an
+ * escaped key, and two "type"s (the last counts, as json-c keeps it),
+ * must keep exactly the children the walk keeps. */
+START_TEST(test_inventory_first_pass_blocks)
+{
+	struct inventory_stats	 st;
+	struct kept		 k;
+	struct buf		 page, item;
+	char			 err[512], tmpl[] = "/tmp/vigil-invXXXXXX";
+	char			 name[64], srv[160], *dir;
+	size_t			 q, pad, at;
+	int			 f, key;
+
+	ck_assert_ptr_nonnull(dir = mkdtemp(tmpl));
+	buf_init(&page, 1 << 20);
+	buf_init(&item, 1 << 16);
+	f = 0;
+	for (key = 0; key < 2; key++)
+		for (q = 65536 - 6; q <= 65536; q++, f++) {
+			snprintf(srv, sizeof(srv), "/subscriptions/s1/"
+			    "resourceGroups/rg/providers/Microsoft.Sql/servers/"
+			    "srv%d", f);
+			/* The child: by its last "type", or (key 1) by its
+			 * last id, each after one that names no child: a
+			 * key read wrong at the boundary would leave the
+			 * first to decide, and the child unkept. */
+			buf_reset(&item);
+			ck_assert_int_eq(buf_printf(&item, key == 0 ?
+			    "{\"type\":\"Microsoft.Sql/servers\",\"id\":"
+			    "\"%s/firewallRules/f\",\"type\":"
+			    "\"Microsoft.Sql/servers/firewallRules\","
+			    "\"properties\":{\"type\":\"x\"}}" : "{\"id\":"
+			    "\"%s\",\"id\":\"%s/firewallRules/f\","
+			    "\"properties\":{\"type\":\"x\"}}", srv, srv), 0);
+			/* Where that key's opening quote lands: q. */
+			at = (size_t)(strstr(item.data + 1, key == 0 ?
+			    ",\"type\"" : ",\"id\"") + 1 - item.data);
+			buf_reset(&page);
+			ck_assert_int_eq(buf_puts(&page, "{\"value\":["
+			    "{\"id\":\"/subscriptions/s1/resourceGroups/rg/"
+			    "providers/Microsoft.KeyVault/vaults/pad\",\"type\":"
+			    "\"Microsoft.KeyVault/vaults\",\"tags\":{\"p\":\""), 0);
+			pad = q - at - page.len - strlen("\"}},");
+			while (pad-- > 0)
+				ck_assert_int_eq(buf_puts(&page, "x"), 0);
+			ck_assert_int_eq(buf_puts(&page, "\"}},"), 0);
+			ck_assert_uint_eq(page.len + at, q);
+			ck_assert_int_eq(buf_printf(&page, "%s,{\"id\":\"%s\","
+			    "\"type\":\"Microsoft.Sql/servers\",\"properties\":"
+			    "{\"firewallRules\":[{\"id\":\"%s/firewallRules/e\","
+			    "\"type\":\"Microsoft.Sql/servers/firewallRules\"}]}}"
+			    "]}", item.data, srv, srv), 0);
+			snprintf(name, sizeof(name), "p%02d.json", f);
+			put_file(dir, name, page.data);
+		}
+	/* Small pages: an escaped key, two "type"s either way round, and a
+	 * parent that embeds a child and names its type in a nested
+	 * object. */
+	put_file(dir, "q1.json", "{\"value\":[{\"ty\\u0070e\":"
+	    "\"Microsoft.Sql/servers/firewallRules\",\"id\":\"" SQL
+	    "/firewallRules/g1\"},"
+	    "{\"type\":\"Microsoft.Sql/servers/firewallRules\",\"id\":\"" SQL
+	    "/firewallRules/g2\",\"type\":\"Microsoft.Sql/servers\"},"
+	    "{\"type\":\"Microsoft.Sql/servers\",\"id\":\"" SQL
+	    "/firewallRules/g3\",\"type\":"
+	    "\"Microsoft.Sql/servers/firewallRules\"},"
+	    "{\"id\":\"" SQL "\",\"sku\":{\"type\":"
+	    "\"Microsoft.Sql/servers/firewallRules\"},\"type\":"
+	    "\"Microsoft.Sql/servers\"}]}");
+	k.all = json_object_new_array();
+	ck_assert_msg(inventory_read(dir, kept_emit, &k, &st, err,
+	    sizeof(err)) == 0, "%s", err);
+	/* 14 pads, 14 servers, db1's g2 (a server by its last "type"), and
+	 * db1; 16 children: one per page and g1, g3. */
+	ck_assert_uint_eq(st.resources, 30);
+	ck_assert_uint_eq(st.children, 16);
+	ck_assert_uint_eq(st.joined, 16);
+	ck_assert_uint_eq(st.orphans, 0);
+	ck_assert_ptr_nonnull(strstr(kept_get(&k, SQL,
+	    "properties.firewallRules"), "/firewallRules/g1"));
+	ck_assert_ptr_nonnull(strstr(kept_get(&k, SQL,
+	    "properties.firewallRules"), "/firewallRules/g3"));
+	ck_assert_ptr_null(strstr(kept_get(&k, SQL,
+	    "properties.firewallRules"), "/firewallRules/g2"));
+	json_object_put(k.all);
+	buf_free(&page);
+	buf_free(&item);
+	rm_tree(dir);
+}
+END_TEST
+
+/* What the scanner stores of each finding over the shipped samples, read
+ * as vigil-scan reads them (pruned to what the rules read): its id, its
+ * fingerprint and its evidence's bytes, pinned. Anything that makes the
+ * scanner faster must leave them as they are; a change here is a change
+ * of every user's findings (each would be "changed" at the next scan).
+ * The pinned checksum is of the lines "id fingerprint evidence", sorted,
+ * as main wrote them before the scanner's CPU work (61acaa0). */
+static void
+pinned_line(struct kept *k, const struct ruleset *rs, json_object *lines)
+{
+	json_object	*res, *ev, *v, *empty;
+	const char	*text;
+	char		 id[256], fp[65], line[16384];
+	size_t		 i, j, len;
+
+	for (i = 0; i < json_object_array_length(k->all); i++) {
+		res = json_object_array_get_idx(k->all, i);
+		json_object_object_get_ex(res, "id", &v);
+		for (j = 0; j < rs->n; j++) {
+			ev = NULL;
+			if (rules_eval(&rs->rules[j], res, &ev) != 1)
+				continue;
+			empty = ev == NULL ? json_object_new_object() : NULL;
+			findings_make_id(rs->rules[j].provider,
+			    rs->rules[j].id, json_object_get_string(v), id,
+			    sizeof(id));
+			findings_fingerprint(ev != NULL ? ev : empty, fp);
+			text = vjson_str(ev != NULL ? ev : empty, &len);
+			ck_assert_uint_lt(len, sizeof(line) - 400);
+			snprintf(line, sizeof(line), "%s %s %s\n", id, fp, text);
+			json_object_put(ev);
+			json_object_put(empty);
+			json_object_array_add(lines,
+			    json_object_new_string(line));
+		}
+	}
+}
+
+START_TEST(test_inventory_findings_pinned)
+{
+	const char		*top = getenv("VIGIL_SRCDIR");
+	struct ruleset		 rs = { NULL, 0, NULL, 0 };
+	struct inventory_stats	 st;
+	struct armprune		 pr;
+	struct kept		 k;
+	json_object		*lines, *ev;
+	char			 p[1024], err[512], fp[65];
+	size_t			 i, n;
+	struct buf		 all;
+
+	if (top == NULL || *top == '\0')
+		top = VIGIL_TOP_SRCDIR;
+	snprintf(p, sizeof(p), "%s/etc/rules", top);
+	ck_assert_msg(rules_load_dir(&rs, p, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_int_eq(rules_members(&rs, &pr), 0);
+	k.all = json_object_new_array();
+	snprintf(p, sizeof(p), "%s/etc/samples/azure", top);
+	ck_assert_msg(inventory_read_pruned(p, &pr, kept_emit, &k, &st, err,
+	    sizeof(err)) == 0, "%s", err);
+	lines = json_object_new_array();
+	pinned_line(&k, &rs, lines);
+	json_object_array_sort(lines, line_cmp);
+	n = json_object_array_length(lines);
+	buf_init(&all, 1 << 22);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(buf_puts(&all, json_object_get_string(
+		    json_object_array_get_idx(lines, i))), 0);
+	crypto_sha256_hex(all.data, all.len, fp);
+	ck_assert_uint_eq(n, 18);
+	ck_assert_str_eq(fp, "a14c32da6ddfd7bd713a0e7266671868f84d2ba951eac7421f066c32af9abb0a");
+	buf_free(&all);
+	json_object_put(lines);
+	json_object_put(k.all);
+	rules_members_free(&pr);
+	rules_free(&rs);
+
+	/* Keys and strings the fingerprint writes itself and those it
+	 * leaves to json-c: '/', quotes, escapes, control characters,
+	 * UTF-8, a long string, numbers, and keys out of order. */
+	ev = json_tokener_parse("[{\"path\":\"properties.a/b\",\"value\":"
+	    "{\"z\":\"x\\\"y\\\\z\",\"a/b\":\"/s/\",\"\\u00e9t\\u00e9\":"
+	    "\"\\u00e9\\t\\u0001\\u007f\",\"n\":[1,2.5,-0.0,1e300,true,null],"
+	    "\"long\":\"" "0123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123"
+	    "4567890123456789012345678901234567890123456789012345678901234567"
+	    "8901234567890123456789012345678901234567890123456789012345678901"
+	    "2345678901234567890123456789012345678901234567890123456789012345"
+	    "6789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123"
+	    "45678901234567890123456789/\",\"A\":{},\"\":\"\"}}]");
+	ck_assert_ptr_nonnull(ev);
+	findings_fingerprint(ev, fp);
+	ck_assert_str_eq(fp, "2937c91497695211882657738ee36f02cc0dd2034034703b849f331369880567");
+	json_object_put(ev);
+}
+END_TEST
+
 Suite *
 inventory_suite(void)
 {
@@ -704,6 +962,9 @@ inventory_suite(void)
 	tcase_add_test(tc, test_inventory_join_fixtures);
 	tcase_add_test(tc, test_inventory_join_halves);
 	tcase_add_test(tc, test_inventory_pruned);
+	tcase_add_test(tc, test_inventory_first_pass_once);
+	tcase_add_test(tc, test_inventory_first_pass_blocks);
+	tcase_add_test(tc, test_inventory_findings_pinned);
 	/* The caps test writes and reads a 60,000-resource file twice (both
 	 * passes of the join): seconds under ASan on a loaded machine. */
 	tcase_set_timeout(tc, 30);
