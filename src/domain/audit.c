@@ -199,7 +199,7 @@ deferred_head(struct db *db, const char *tenant_id, long long seq,
 
 int
 audit_append_many(struct db *db, const char *tenant_id,
-    const struct audit_entry *e, size_t n)
+    const struct audit_entry *e, size_t n, int deferred)
 {
 	struct db_res *res = NULL;
 	struct db_val *p = NULL;
@@ -249,7 +249,7 @@ audit_append_many(struct db *db, const char *tenant_id,
 		prev = hash[i];
 	}
 	if ((rc = db_exec_rows(db, SQL_AUDIT_INSERT_64, p, AUDIT_NCOLS,
-	    n)) != 0 ||
+	    n)) != 0 || !deferred ||
 	    (rc = deferred_head(db, tenant_id, seq - 1, hash[n - 1])) != 0)
 		goto out;
 	/* Per action, once each (a batch has few). */

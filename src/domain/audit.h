@@ -37,13 +37,14 @@ struct audit_entry {
 	const char	*detail;
 };
 /* audit_append for n entries in this order, with one read of the chain
- * head and multi-row inserts (the scanner's batches). When the caller has
- * set @vigil_defer to the tenant (findings.c batch_write, migration 0045),
- * the insert triggers leave the entries' list counts and the chain's head
- * to it, and it writes them once: one upsert per action and one of the
- * head. 0 or a DB_* code. */
+ * head and multi-row inserts (the scanner's batches). deferred: the
+ * caller has set @vigil_defer to the tenant (findings.c batch_write,
+ * migration 0045), so the insert triggers leave the entries' list counts
+ * and the chain's head to it, and it writes them once: one upsert per
+ * action and one of the head; otherwise the triggers keep them per entry
+ * and those statements are not sent. 0 or a DB_* code. */
 int	 audit_append_many(struct db *, const char *tenant_id,
-	    const struct audit_entry *e, size_t n);
+	    const struct audit_entry *e, size_t n, int deferred);
 
 /* A tenant's chain head as its transaction read it with the lock
  * (SQL_AUDIT_LOCK_HEAD, SQL_FINDING_LOCK_HEAD): the newest entry's seq

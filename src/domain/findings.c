@@ -1969,22 +1969,33 @@ batch_defer(struct batch *b)
 	    2, NULL);
 }
 
+/* Fewer rows to upsert than this, and the batch's writes take the
+ * triggers' way, row by row (as every other writer of findings does):
+ * the frame of the set-based counts, the session's SLA policy and the
+ * deferral of the history, events and audit entries cost a batch some
+ * 40 statements (20 of them in findings_batch_begin and _end) and three
+ * IN lists of 256 ids, whatever it changes, which a rescan or reimport
+ * with 1 % changed paid in nearly every batch. A few rows' triggers cost
+ * less; measured, the two ways cost the same at about 13 rows a batch
+ * (README, Benchmark, Imports). */
+#define BATCH_FRAME_MIN	16
+
 /* Write what the batch decided: the upserts, the unchanged findings'
- * last_seen_at, then history, events, audit and results, the list
- * counts, chain head and case look-up of the first three's insert
- * triggers left to the batch (batch_defer, 0045). With the
- * set-based counts (batch_mode), the upsert is framed by
- * findings_batch_begin, a copy of its rows before and after, and
- * findings_batch_end (0039), which keep every counter table once for the
- * batch instead of the triggers per row; the last_seen_at update changes
- * no counted column, so it needs no frame. 0 or DB_*. */
+ * last_seen_at, then history, events, audit and results. From
+ * BATCH_FRAME_MIN rows to upsert, the list counts, chain head and case
+ * look-up of the last three's insert triggers are left to the batch
+ * (batch_defer, 0045), and, with the set-based counts (batch_mode), the
+ * upsert is framed by findings_batch_begin, a copy of its rows before and
+ * after, and findings_batch_end (0039), which keep every counter table
+ * once for the batch instead of the triggers per row. The last_seen_at
+ * update changes no counted column, so it needs no frame. 0 or DB_*. */
 static int
 batch_write(struct batch *b)
 {
 	struct vals up;
 	struct db_val seen[3 + DB_MANY], ids[1 + DB_MANY];
 	size_t i, nup = 0, nseen = 0;
-	int rc = DB_ERR, framed = 0, deferred = 0, sla = 0;
+	int rc = DB_ERR, framed = 0, deferred = 0, sla = 0, few;
 
 	memset(&up, 0, sizeof(up));
 	for (i = 0; i < b->nslots; i++) {
@@ -2041,7 +2052,8 @@ batch_write(struct batch *b)
 	}
 	if (b->oom)
 		goto out;
-	if (b->setbased && nup > 0) {
+	few = nup < BATCH_FRAME_MIN;
+	if (b->setbased && nup > 0 && !few) {
 		batch_ids(b, ids);
 		framed = 1;
 		if ((rc = db_exec(b->db, SQL_FINDING_BATCH_BEGIN, NULL, 0,
@@ -2052,7 +2064,7 @@ batch_write(struct batch *b)
 	}
 	/* findings_sla_insert takes the tenant's policy from the session
 	 * instead of reading it for each row (0046). */
-	if (nup > 0) {
+	if (nup > 0 && !few) {
 		sla = 1;
 		if ((rc = db_exec(b->db, SQL_BATCH_SLA_BEGIN, (struct db_val[]){
 		    DB_STR(b->tenant_id), DB_STR(b->tenant_id) }, 2,
@@ -2091,7 +2103,7 @@ batch_write(struct batch *b)
 		    NELEM(seen), NULL)) != 0)
 			goto out;
 	}
-	if (b->hist.n > 0 || b->ev.n > 0 || b->naud > 0) {
+	if (!few && (b->hist.n > 0 || b->ev.n > 0 || b->naud > 0)) {
 		deferred = 1;
 		if ((rc = batch_defer(b)) != 0)
 			goto out;
@@ -2100,10 +2112,10 @@ batch_write(struct batch *b)
 	    HIST_NCOLS, b->hist.n / HIST_NCOLS)) != 0 ||
 	    (rc = db_exec_rows(b->db, SQL_EVENT_INSERT_64, b->ev.v, EV_NCOLS,
 	    b->ev.n / EV_NCOLS)) != 0 ||
-	    (rc = events_count_deferred(b->db, b->tenant_id, b->ev.v,
-	    b->ev.n / EV_NCOLS)) != 0 ||
-	    (rc = audit_append_many(b->db, b->tenant_id, b->aud,
-	    b->naud)) != 0)
+	    (deferred && (rc = events_count_deferred(b->db, b->tenant_id,
+	    b->ev.v, b->ev.n / EV_NCOLS)) != 0) ||
+	    (rc = audit_append_many(b->db, b->tenant_id, b->aud, b->naud,
+	    deferred)) != 0)
 		goto out;
 	if (deferred) {
 		deferred = 0;
