@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <sys/sem.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +41,16 @@
  * out in one write that cannot wait on the web server (see fcgi_write). */
 #define ANSWER_UNTIMED_MAX 4000
 #define WARM_HOLD_MS     1500    /* see fcgid_warm_hold */
+#define WORKER_HEAP_KEEP (2 * 1024 * 1024)	/* see worker_loop */
+/* libfcgi's output buffer (fcgiapp.c's LARGE_BUFF_LEN, fixed when libfcgi
+ * is built): an answer larger than this leaves through it in as many
+ * writes. See fcgi_write_records. */
+#define FCGI_STREAM_BUF  8192
+/* What fcgi_write_records puts in one FCGI_STDOUT record (at most 65535;
+ * a multiple of 8, so no record needs padding), and how many records go
+ * in one writev. */
+#define RECORD_MAX       61440
+#define RECORDS_PER_WRITE 16
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
 /* Spawned by mod_fcgid (worker_fcgid_mode): see worker_loop. */
@@ -293,6 +305,87 @@ fcgi_pause(void *ctx)
 	}
 }
 
+/* writev all of iov[0..cnt), however many calls it takes. 0, or -1 (the
+ * connection failed, or was shut down by the answer's deadline). */
+static int
+writev_all(int fd, struct iovec *iov, int cnt)
+{
+	ssize_t w;
+
+	while (cnt > 0) {
+		if ((w = writev(fd, iov, cnt)) < 0) {
+			/* The deadline's signal: it shuts the socket down
+			 * when it expires, so the next call fails. */
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		while (cnt > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			cnt--;
+		}
+		if (cnt > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Write buf (n bytes, more than libfcgi's buffer holds) as FCGI_STDOUT
+ * records of RECORD_MAX bytes, several to a writev, straight to the
+ * connection: through libfcgi a list page of 64 KB went out in eight
+ * writes of 8 KB, each a wake-up of the web server. What libfcgi had
+ * buffered goes first. The last n % RECORD_MAX bytes (fewer if that
+ * leaves too much for libfcgi's buffer) are left to libfcgi, so that
+ * FCGX_Finish_r writes them with the end-of-request records in one
+ * write, as for a small answer. A record is its 8-byte header (FastCGI
+ * 1.0, section 3.3: version 1, type, request id, content length, no
+ * padding) and its content. 0 or -1.
+ */
+static int
+fcgi_write_records(struct conn *c, const char *buf, size_t n)
+{
+	unsigned char head[RECORDS_PER_WRITE][FCGI_HEADER_LEN];
+	struct iovec iov[2 * RECORDS_PER_WRITE];
+	FCGX_Stream *out = c->req.out;
+	size_t tail = n % RECORD_MAX;
+	int k;
+
+	if (tail > FCGI_STREAM_BUF / 2)
+		tail %= FCGI_STREAM_BUF / 2;
+	if (out->isClosed || FCGX_FFlush(out) != 0)
+		return -1;
+	while (n > tail) {
+		for (k = 0; k < RECORDS_PER_WRITE && n > tail; k++) {
+			size_t len = n - tail > RECORD_MAX ? RECORD_MAX :
+			    n - tail;
+
+			head[k][0] = FCGI_VERSION_1;
+			head[k][1] = FCGI_STDOUT;
+			head[k][2] = (unsigned char)(c->req.requestId >> 8);
+			head[k][3] = (unsigned char)c->req.requestId;
+			head[k][4] = (unsigned char)(len >> 8);
+			head[k][5] = (unsigned char)len;
+			head[k][6] = 0;
+			head[k][7] = 0;
+			iov[2 * k].iov_base = head[k];
+			iov[2 * k].iov_len = FCGI_HEADER_LEN;
+			iov[2 * k + 1].iov_base = (void *)(uintptr_t)buf;
+			iov[2 * k + 1].iov_len = len;
+			buf += len;
+			n -= len;
+		}
+		if (writev_all(c->req.ipcFd, iov, 2 * k) != 0)
+			return -1;
+	}
+	if (n > 0 && FCGX_PutStr(buf, (int)n, out) != (int)n)
+		return -1;
+	return 0;
+}
+
 /*
  * dispatch writes the whole answer at once. An answer of at most
  * ANSWER_UNTIMED_MAX bytes, when there is no input left to drain, stays
@@ -313,6 +406,8 @@ fcgi_write(void *ctx, const char *buf, size_t n)
 	    input_done(c))
 		c->writing = 1;
 	answer_deadline(c);
+	if (n > FCGI_STREAM_BUF)
+		return fcgi_write_records(c, buf, n);
 	while (n > 0) {
 		int chunk = n > 65536 ? 65536 : (int)n;
 
@@ -450,6 +545,15 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
+	/* A list page builds and frees a few hundred KB (json-c's objects,
+	 * the answer's text, twice): glibc gave the top of the heap back
+	 * after each such request (its trim threshold is 128 KB by default)
+	 * and the next one faulted it in again a page at a time, two brk()
+	 * and 19 page faults a page of 100. Keep up to WORKER_HEAP_KEEP;
+	 * setting it stops glibc's own threshold moves, so the mmap
+	 * threshold is set too (a buffer of up to 1 MB from the heap). */
+	mallopt(M_MMAP_THRESHOLD, WORKER_HEAP_KEEP / 2);
+	mallopt(M_TRIM_THRESHOLD, WORKER_HEAP_KEEP);
 	worker_listen_fd = listen_fd;
 	worker_null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	set_handler(SIGTERM, on_worker_term);

@@ -154,6 +154,9 @@ struct findings_page {
 	size_t		  n;
 	long long	  total;     /* findings matching the filters */
 	int		  has_more;  /* then rows[n - 1]->seq is the cursor */
+	/* The result the rows' strings point into (they are not copies):
+	 * read them, never change or free them. */
+	struct db_res	 *res;
 };
 
 /* The tenant's findings matching f, a page of at most f->limit: 0 with

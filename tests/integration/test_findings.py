@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import tempfile
 import threading
 import time
@@ -2382,6 +2383,174 @@ class T54GetOneStatement(FBase):
                 r = request(base, "GET", "/api/v1/findings/" + fid,
                             headers=auth(soon))
                 self.assert_error(r, 401, "invalid_license_key")
+
+
+class T370LargePage(FBase):
+    """A page of 100 findings whose answer is larger than 64 KB (vigil-api
+    writes it as FastCGI records of its own, not through libfcgi's 8 KB
+    buffer, and the total comes from the page's own statement): every
+    front end gives the same bytes, which are exactly the serialisation of
+    what they parse to (nothing lost, doubled or cut at a record's edge);
+    the items, their order, the cursor and the total are what the
+    database holds; the records on the pool's socket are well formed."""
+
+    N = 130
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # Long texts with what JSON must escape (quotes, backslashes, tab,
+        # newline), what it need not (slashes) and multi-byte UTF-8, so
+        # that the record edges fall inside escapes and characters.
+        filler = ('Say "no" to C:\\temp\\ and /etc/passwd;\ttabs,\n'
+                  "new lines, caf\u00e9, \u4e2d\u6587, \U0001f512 ") * 10
+        cls.entries = []
+        for i in range(cls.N):
+            e = entry(SEVERITIES[i % 5], category=("network", "storage")[i % 2])
+            e["description"] = "%d: %s" % (i, filler)
+            e["recommendation"] = "Fix %d. %s" % (i, filler[::-1])
+            cls.entries.append(e)
+        import_findings(cls.tenant, cls.entries, reconcile=False)
+        cls.byid = {eid(e): e for e in cls.entries}
+
+    def db_ids(self, where=""):
+        """The tenant's open findings newest first, as the list orders
+        them (seq), from the database."""
+        return [r[0] for r in STACK.query(
+            "SELECT id FROM findings WHERE tenant_id = %s AND state = 'open' "
+            "%s ORDER BY seq DESC" % (q(self.tenant_id), where))]
+
+    def db_seq(self, fid):
+        return int(STACK.query("SELECT seq FROM findings WHERE tenant_id = %s "
+                               "AND id = %s" % (q(self.tenant_id), q(fid)))[0][0])
+
+    def check_page(self, r, want_ids, total):
+        self.assertEqual(r.status, 200, r)
+        self.assert_common_headers(r)
+        body = r.body
+        self.assertGreater(len(body), 65536)
+        if r.header("Content-Length") is not None:
+            self.assertEqual(int(r.header("Content-Length")), len(body))
+        page = json.loads(body.decode("utf-8"))
+        # Byte for byte what it parses to, in json-c's plain form.
+        self.assertEqual(body, json.dumps(
+            page, separators=(",", ":"), ensure_ascii=False).encode())
+        self.assertEqual(list(page), ["findings", "total", "has_more",
+                                      "next_cursor"])
+        self.assertEqual([f["id"] for f in page["findings"]], want_ids)
+        self.assertEqual(page["total"], total)
+        self.assertIs(page["has_more"], len(want_ids) < total)
+        self.assertEqual(page["next_cursor"],
+                         "s%d" % self.db_seq(want_ids[-1]))
+        for f in page["findings"]:
+            e = self.byid[f["id"]]
+            self.assertEqual(set(f), LIST_KEYS | {"due_at", "overdue"})
+            for k in ("title", "severity", "category", "description",
+                      "recommendation", "subscription_id", "environment",
+                      "resource_id", "layer", "framework"):
+                self.assertEqual(f[k], e[k], (f["id"], k))
+            self.assertEqual(f["state"], "open")
+        return body
+
+    def test_large_page_every_front(self):
+        ids = self.db_ids()
+        self.assertEqual(len(ids), self.N)
+        bodies = {}
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                r = request(base, "GET", "/api/v1/findings?limit=100",
+                            headers=auth(self.key))
+                bodies[name] = self.check_page(r, ids[:100], self.N)
+        self.assertEqual(len(set(bodies.values())), 1, list(bodies))
+        # The rest of it, and the filtered lists (another statement each).
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                cur = "s%d" % self.db_seq(ids[99])
+                page = self.list(base, "limit=100&cursor=" + cur)
+                self.assertEqual([f["id"] for f in page["findings"]],
+                                 ids[100:])
+                self.assertEqual(page["total"], self.N)
+                self.assertIs(page["has_more"], False)
+                net = self.db_ids("AND category = 'network'")
+                page = self.list(base, "limit=100&category=network")
+                self.assertEqual([f["id"] for f in page["findings"]], net)
+                self.assertEqual(page["total"], len(net))
+                hl = self.db_ids("AND severity IN ('high', 'low')")
+                page = self.list(base, "limit=100&severity=high,low")
+                self.assertEqual([f["id"] for f in page["findings"]], hl)
+                self.assertEqual(page["total"], len(hl))
+                page = self.list(base, "limit=100&state=all&environment=PROD")
+                self.assertEqual(len(page["findings"]), 100)
+                self.assertEqual(page["total"], self.N)
+
+    def test_empty_pages_keep_the_total(self):
+        """A page past the end, or a filter nothing matches: no items, and
+        the total is still the exact count."""
+        ids = self.db_ids()
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                last = "s%d" % self.db_seq(ids[-1])
+                page = self.list(base, "limit=100&cursor=" + last)
+                self.assertEqual(page["findings"], [])
+                self.assertEqual(page["total"], self.N)
+                self.assertIs(page["has_more"], False)
+                self.assertIsNone(page["next_cursor"])
+                page = self.list(base, "limit=100&category=nothing-here")
+                self.assertEqual((page["findings"], page["total"]), ([], 0))
+                page = self.list(base, "limit=100&state=all&environment=NONE")
+                self.assertEqual((page["findings"], page["total"]), ([], 0))
+
+    def test_records_on_the_pool_socket(self):
+        """The FastCGI answer itself: records of this request only, each
+        header's length matching what follows, STDOUT then its empty end
+        record then END_REQUEST, and the same bytes nginx passed on."""
+        ids = self.db_ids()
+        s = api.fcgi_begin(STACK.api_sock, {
+            "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL": "HTTP/1.1",
+            "REQUEST_METHOD": "GET",
+            "REQUEST_URI": "/api/v1/findings?limit=100",
+            "SCRIPT_NAME": "/api/v1/findings", "QUERY_STRING": "limit=100",
+            "REMOTE_ADDR": "127.0.0.1", "SERVER_NAME": "localhost",
+            "SERVER_PORT": "80", "CONTENT_LENGTH": "0",
+            "HTTP_X_API_KEY": self.key}, b"")
+        s.sendall(api._fcgi_record(5, b""))
+        data = b""
+        while True:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        out, types, ended = b"", [], False
+        while data:
+            self.assertGreaterEqual(len(data), 8)
+            ver, rtype, rid, clen, pad = struct.unpack(">BBHHBx", data[:8])
+            self.assertEqual((ver, rid), (1, 1))
+            self.assertGreaterEqual(len(data), 8 + clen + pad)
+            self.assertFalse(ended, "a record after END_REQUEST")
+            if rtype == 6:
+                self.assertNotIn(0, [c for t, c in types if t == 6],
+                                 "STDOUT after its end")
+                out += data[8:8 + clen]
+            else:
+                self.assertEqual(rtype, 3)
+                self.assertEqual(clen, 8)
+                self.assertEqual(data[8:16], b"\0" * 8)
+                ended = True
+            types.append((rtype, clen))
+            data = data[8 + clen + pad:]
+        self.assertTrue(ended)
+        self.assertEqual(types[-2:], [(6, 0), (3, 8)])
+        status, hdrs, body = api.parse_cgi(out)
+        self.assertEqual(status, 200)
+        self.assertEqual(int(hdrs["content-length"]), len(body))
+        self.assertGreater(len(body), 65536)
+        r = request(STACK.urls()["nginx"], "GET", "/api/v1/findings?limit=100",
+                    headers=auth(self.key))
+        self.assertEqual(r.status, 200)
+        self.assertEqual(body, r.body)
+        self.assertEqual([f["id"] for f in json.loads(body)["findings"]],
+                         ids[:100])
 
 
 class T59OpenApi(unittest.TestCase):
