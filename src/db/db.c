@@ -1894,8 +1894,8 @@ static const char *const sqls[SQL__COUNT] = {
 	 * ORDER BY: it made MariaDB 10.11 plan a temporary table and a
 	 * filesort for the one or two rows; findings.c sorts them.
 	 * The optimiser runs for every execution, so the statement leaves
-	 * it little to weigh: FORCE INDEX on both tables (findings has
-	 * fourteen indexes starting with tenant_id), and the sources
+	 * it little to weigh: FORCE INDEX on both tables (most of the
+	 * indexes of findings start with tenant_id), and the sources
 	 * joined on CONCAT(f.x), the same value, which the optimiser does
 	 * not propagate as a constant: with s.tenant_id = f.tenant_id it
 	 * made a range analysis of finding_sources (index dives and all)
