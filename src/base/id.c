@@ -2,6 +2,7 @@
  * Crockford base32, so ids sort by creation time. */
 #include "vigil.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -37,6 +38,58 @@ id_ulid_encode(uint64_t ms, const unsigned char rnd[10], char out[27])
 	out[ID_ULID_LEN] = '\0';
 }
 
+/*
+ * The random bits of ids come from crypto_random a block at a time: under
+ * OpenSSL 3 one RAND_bytes call, whatever its size, costs some 5 us of
+ * locks, lookups and a getpid (its fork check), and every API request
+ * draws an id (its request id). The block is the thread's own; a forked
+ * child starts with none (pthread_atfork), so that no two processes hand
+ * out the same bits. Bytes are wiped as they are taken. Should the
+ * handler not register, every id draws from crypto_random itself.
+ */
+#define ID_POOL	1000	/* 100 ids a draw */
+
+static _Thread_local unsigned char id_pool[ID_POOL];
+static _Thread_local size_t id_pool_left;
+static pthread_once_t id_once = PTHREAD_ONCE_INIT;
+static int id_pool_safe;
+
+static void
+id_pool_forked(void)
+{
+	crypto_wipe(id_pool, sizeof(id_pool));
+	id_pool_left = 0;
+}
+
+static void
+id_pool_init(void)
+{
+	id_pool_safe = pthread_atfork(NULL, NULL, id_pool_forked) == 0;
+}
+
+/* n (at most ID_POOL) random bytes into out: 0 or -1. */
+static int
+id_random(unsigned char *out, size_t n)
+{
+	unsigned char *p;
+
+	if (pthread_once(&id_once, id_pool_init) != 0 || !id_pool_safe ||
+	    n > sizeof(id_pool))
+		return crypto_random(out, n);
+	if (id_pool_left < n) {
+		if (crypto_random(id_pool, sizeof(id_pool)) == -1) {
+			id_pool_forked();
+			return -1;
+		}
+		id_pool_left = sizeof(id_pool);
+	}
+	p = id_pool + sizeof(id_pool) - id_pool_left;
+	memcpy(out, p, n);
+	crypto_wipe(p, n);
+	id_pool_left -= n;
+	return 0;
+}
+
 int
 id_new(const char *prefix, char *out, size_t outsz)
 {
@@ -49,7 +102,7 @@ id_new(const char *prefix, char *out, size_t outsz)
 	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
 		goto out;
 	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	if (crypto_random(rnd, sizeof(rnd)) == -1)
+	if (id_random(rnd, sizeof(rnd)) == -1)
 		goto out;
 	id_ulid_encode(ms & 0xffffffffffffULL, rnd, ulid);
 	n = snprintf(out, outsz, "%s_%s", prefix, ulid);

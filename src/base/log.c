@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,36 @@ static int		 log_debug_on;
 
 static const char *const log_names[] = { "ERR", "WARN", "INFO", "DEBUG" };
 static const int log_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+
+/* The pid every line names, looked up once per process (getpid is a
+ * system call, and an API worker logs every request): a forked child
+ * forgets its parent's (pthread_atfork); should that handler not
+ * register, every line asks. */
+static pid_t		 log_pid;
+static pthread_once_t	 log_pid_once = PTHREAD_ONCE_INIT;
+static int		 log_pid_safe;
+
+static void
+log_pid_forked(void)
+{
+	log_pid = 0;
+}
+
+static void
+log_pid_init(void)
+{
+	log_pid_safe = pthread_atfork(NULL, NULL, log_pid_forked) == 0;
+}
+
+static long
+log_getpid(void)
+{
+	if (pthread_once(&log_pid_once, log_pid_init) != 0 || !log_pid_safe)
+		return (long)getpid();
+	if (log_pid == 0)
+		log_pid = getpid();
+	return (long)log_pid;
+}
 
 /* Debug lines are only written when $VIGIL_DEBUG is set, so a busy
  * production log stays readable. */
@@ -108,7 +139,7 @@ log_msg(enum log_level level, const char *fmt, ...)
 	} else {
 		vtime_rfc3339(time(NULL), ts, sizeof(ts));
 		rc = snprintf(line, sizeof(line), "%s %s[%ld]: %s ", ts,
-		    log_ident, (long)getpid(), log_names[level]);
+		    log_ident, log_getpid(), log_names[level]);
 		if (rc < 0)
 			goto out;
 		hdr = (size_t)rc < sizeof(line) ? (size_t)rc : sizeof(line) - 1;

@@ -340,7 +340,7 @@ findings_load_sources(struct db *db, const char *tenant_id, const char *id,
 	*out = NULL;
 	*sources = NULL;
 	rc = db_exec(db, SQL_FINDING_GET_SOURCES, (struct db_val[]){
-	    DB_STR(tenant_id), DB_STR(id), DB_STR(tenant_id) }, 3, &res);
+	    DB_STR(tenant_id), DB_STR(id) }, 2, &res);
 	if (rc != 0)
 		return rc;
 	if (res->nrows == 0) {
@@ -399,7 +399,8 @@ add_new_str(json_object *o, const char *k, const char *v)
 }
 
 /* The stored tags as an object; {} if the text is not one (a row
- * written by hand). */
+ * written by hand). No tags, the usual case, is not parsed: json-c sets
+ * up a locale for every parse. */
 static json_object *
 tags_json(const char *text)
 {

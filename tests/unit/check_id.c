@@ -3,6 +3,8 @@
 
 #include <check.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "id.h"
 #include "suites.h"
@@ -68,6 +70,43 @@ START_TEST(test_id_new)
 }
 END_TEST
 
+/* A forked child draws other random bits than its parent: ids draw
+ * from a per-process block (id.c), which a child must not inherit. */
+START_TEST(test_id_new_fork)
+{
+	char	 mine[VIGIL_ID_LEN], theirs[VIGIL_ID_LEN];
+	int	 fd[2], status, i;
+	pid_t	 pid;
+
+	for (i = 0; i < 3; i++) {
+		/* the block filled, and part of it left for the next ids */
+		ck_assert_int_eq(id_new("req", mine, sizeof(mine)), 0);
+		ck_assert_int_eq(pipe(fd), 0);
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			close(fd[0]);
+			if (id_new("req", theirs, sizeof(theirs)) != 0 ||
+			    write(fd[1], theirs, sizeof(theirs)) !=
+			    (ssize_t)sizeof(theirs))
+				_exit(1);
+			_exit(0);
+		}
+		close(fd[1]);
+		memset(theirs, 0, sizeof(theirs));
+		ck_assert_int_eq(read(fd[0], theirs, sizeof(theirs)),
+		    (int)sizeof(theirs));
+		close(fd[0]);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		ck_assert_int_eq(id_new("req", mine, sizeof(mine)), 0);
+		ck_assert_int_eq(id_valid("req", theirs), 1);
+		/* the 80 random bits: the last 16 characters */
+		ck_assert_str_ne(mine + 4 + 10, theirs + 4 + 10);
+	}
+}
+END_TEST
+
 START_TEST(test_id_valid)
 {
 	static const struct {
@@ -106,6 +145,7 @@ id_suite(void)
 
 	tcase_add_test(tc, test_id_ulid_vectors);
 	tcase_add_test(tc, test_id_new);
+	tcase_add_test(tc, test_id_new_fork);
 	tcase_add_test(tc, test_id_valid);
 	suite_add_tcase(s, tc);
 	return s;

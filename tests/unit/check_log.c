@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -121,6 +122,30 @@ START_TEST(test_log_file)
 	ck_assert_int_eq(regcomp(&re, pat, REG_EXTENDED), 0);
 	ck_assert_msg(regexec(&re, text, 0, NULL, 0) == 0, "got: %s", text);
 	regfree(&re);
+
+	/* A forked child's lines name the child (the pid is kept per
+	 * process). */
+	{
+		char	 want[64];
+		pid_t	 pid;
+		int	 status;
+
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			log_info("from the child");
+			_exit(0);
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		snprintf(want, sizeof(want), "vigil-api[%ld]: INFO from the "
+		    "child\n", (long)pid);
+		ck_assert_msg(strstr(slurp(path), want) != NULL, "got: %s",
+		    slurp(path));
+		log_info("from the parent");
+		snprintf(want, sizeof(want), "vigil-api[%ld]: INFO from the "
+		    "parent\n", (long)getpid());
+		ck_assert_ptr_nonnull(strstr(slurp(path), want));
+	}
 
 	/* logrotate moves the file; SIGHUP makes us reopen the path. */
 	ck_assert_int_eq(rename(path, old), 0);
