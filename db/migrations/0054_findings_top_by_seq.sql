@@ -22,6 +22,12 @@
 -- stored first comes first (it was the smallest id). Still deterministic:
 -- the same rows give the same bytes.
 --
+-- Upgrades: the statement and the index go together. A binary of this
+-- version on a schema before 0054 (or an older one after it) still
+-- answers the same, but sorts the tenant's open findings of the top
+-- severities to do it instead of reading five entries: run vigilctl
+-- migrate with the upgrade, as always.
+--
 -- Run again, the index is built again, with the same columns. Upgrade
 -- cost: one pass over findings to build the index (ALGORITHM=INPLACE,
 -- LOCK=NONE: reads and writes continue).
