@@ -23,9 +23,9 @@
 -- the same rows give the same bytes.
 --
 -- Upgrades: the statement and the index go together. A binary of this
--- version on a schema before 0054 (or an older one after it) still
--- answers the same, but sorts the tenant's open findings of the top
--- severities to do it instead of reading five entries: run vigilctl
+-- version on a schema before 0054 (or an older one after it) answers
+-- in its own order, but sorts the tenant's open findings of the top
+-- severity to do it instead of reading five entries: run vigilctl
 -- migrate with the upgrade, as always.
 --
 -- Run again, the index is built again, with the same columns. Upgrade
