@@ -272,7 +272,7 @@ def explains(tid):
         "AND state = 'open' GROUP BY severity" % t,
         "SELECT id, title, severity, category, resource_id, detected_at "
         "FROM findings WHERE tenant_id = %s AND state = 'open' "
-        "ORDER BY severity, detected_at, id LIMIT 5" % t]
+        "ORDER BY severity, detected_at, seq LIMIT 5" % t]
     return [
         ("GET /risk-score", posture),
         ("GET /posture-summary", [

@@ -731,11 +731,13 @@ static const char *const sqls[SQL__COUNT] = {
 	    "FROM finding_tenant_counts WHERE tenant_id = ?), 0) "
 	    "ORDER BY part, v DESC, k",
 	/* ENUM columns sort by their declared order: critical first. The
-	 * first five entries of findings_top (0014), no sort. */
+	 * first five entries of findings_top (0014; since 0054 ties of
+	 * detected_at in seq order, the primary key InnoDB appends), no
+	 * sort. */
 	[SQL_POSTURE_TOP] =
 	    "SELECT id, title, severity, category, resource_id, detected_at "
 	    "FROM findings WHERE tenant_id = ? AND state = 'open' "
-	    "ORDER BY severity, detected_at, id LIMIT 5",
+	    "ORDER BY severity, detected_at, seq LIMIT 5",
 	/* audit: newest first after a keyset cursor (a seq); NULL filters
 	 * match everything. */
 	/* AUDIT_COLS order: audit.c AUDIT_C_* */

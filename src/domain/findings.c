@@ -1993,19 +1993,25 @@ batch_mode(struct batch *b)
 }
 
 /* The parameters of SQL_FINDING_BATCH_OLD and _NEW: the tenant, then the
- * ids batch_write upserts (at least one), the IN list's spare places
- * repeating the last. */
-static void
-batch_ids(struct batch *b, struct db_val *p)
+ * ids batch_write upserts, only those stored before when stored_only
+ * (the rows SQL_FINDING_BATCH_OLD can find: the batch read every id
+ * under the tenant's row lock, which every writer of findings holds, so
+ * an id it did not find has no row until this batch inserts it), the IN
+ * list's spare places repeating the last. How many ids: with none, p is
+ * not complete and the statement is not to be run. */
+static size_t
+batch_ids(struct batch *b, struct db_val *p, int stored_only)
 {
 	size_t i, n = 0;
 
 	p[0] = DB_STR(b->tenant_id);
 	for (i = 0; i < b->nslots; i++)
-		if (b->slots[i].row != NULL && b->slots[i].dirty)
+		if (b->slots[i].row != NULL && b->slots[i].dirty &&
+		    (!stored_only || b->slots[i].stored))
 			p[1 + n++] = DB_STR(b->slots[i].row->f.id);
-	for (i = n; i < DB_MANY; i++)
+	for (i = n; n > 0 && i < DB_MANY; i++)
 		p[1 + i] = p[n];
+	return n;
 }
 
 /* Before the batch's history, events and audit entries: their insert
@@ -2122,13 +2128,17 @@ batch_write(struct batch *b)
 	if (b->oom)
 		goto out;
 	few = nup < BATCH_FRAME_MIN;
+	/* The copy before the upsert holds the stored rows it rewrites: a
+	 * new finding has no row to copy (a first scan or import reads
+	 * nothing there; findings_batch_end takes a row missing from
+	 * findings_batch_old as new). */
 	if (b->setbased && nup > 0 && !few) {
-		batch_ids(b, ids);
 		framed = 1;
 		if ((rc = db_exec(b->db, SQL_FINDING_BATCH_BEGIN, NULL, 0,
 		    NULL)) != 0 ||
+		    (batch_ids(b, ids, 1) > 0 &&
 		    (rc = db_exec(b->db, SQL_FINDING_BATCH_OLD, ids,
-		    NELEM(ids), NULL)) != 0)
+		    NELEM(ids), NULL)) != 0))
 			goto out;
 	}
 	/* findings_sla_insert takes the tenant's policy from the session
@@ -2150,6 +2160,7 @@ batch_write(struct batch *b)
 			goto out;
 	}
 	if (framed) {
+		(void)batch_ids(b, ids, 0);
 		if ((rc = db_exec(b->db, SQL_FINDING_BATCH_NEW, ids,
 		    NELEM(ids), NULL)) != 0 ||
 		    (rc = db_exec(b->db, SQL_FINDING_BATCH_END,

@@ -362,6 +362,54 @@ class T314BatchRowsSchemaOnce(RBase):
         self.check_rows()
 
 
+class T375BatchOldStoredOnly(RBase):
+    """The copy of a batch's rows before its upsert (0039's
+    findings_batch_old) reads only the findings stored before: a batch of
+    new findings sends no such statement, a batch that rewrites stored
+    ones names only those; the counts still equal a recount."""
+
+    def logged(self, integ):
+        """The scan, and the ids each copy before the upsert named."""
+        STACK.sql("SET GLOBAL general_log = 0; TRUNCATE mysql.general_log;"
+                  " SET GLOBAL log_output = 'TABLE'; "
+                  "SET GLOBAL general_log = 1")
+        try:
+            self.scan(integ)
+        finally:
+            STACK.sql("SET GLOBAL general_log = 0")
+            rows = STACK.query(
+                "SELECT HEX(argument) FROM mysql.general_log WHERE "
+                "command_type = 'Execute' AND argument LIKE "
+                "'INSERT INTO findings_batch_old%'", database=None)
+            STACK.sql("TRUNCATE mysql.general_log; "
+                      "SET GLOBAL log_output = 'FILE'")
+        return [set(re.findall(r"'([^']*)'", bytes.fromhex(r[0]).decode())
+                    ) - {self.tenant_id} for r in rows]
+
+    def test_new_rows_not_copied(self):
+        names = ["bo-%04d" % i for i in range(300)]
+        ts.write_inventory(self.inv, tb.storages(names))
+        integ = self.integration()
+        # 300 new findings, two framed batches (before: a copy each)
+        self.assertEqual(self.logged(integ), [])
+        self.assertEqual(tc.num("SELECT COUNT(*) FROM findings WHERE "
+                                "tenant_id = %s" % q(self.tenant_id)), 300)
+        self.check_rows()
+        # 100 retagged beside 10 new: the copies name the stored ones.
+        ts.write_inventory(self.inv, tb.storages(names[:100], env="qa") +
+                           tb.storages(names[100:]) +
+                           tb.storages(["bn-%d" % i for i in range(10)]))
+        before = {r[0] for r in STACK.query(
+            "SELECT id FROM findings WHERE tenant_id = %s" % q(
+                self.tenant_id))}
+        copies = self.logged(integ)
+        self.assertTrue(copies, "no copy of stored rows")
+        named = set().union(*copies)
+        self.assertTrue(named <= before, named - before)
+        self.assertEqual(len(named), 100)
+        self.check_rows()
+
+
 class T345BatchSlaOneRead(RBase):
     """The batch writer reads the tenant's SLA policy for
     findings_sla_insert (0046) with one read of its row: the statement it

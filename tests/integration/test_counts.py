@@ -135,7 +135,7 @@ class CBase(FBase):
         total = sum(sev.values())
         top = [r[0] for r in STACK.query(
             "SELECT id FROM findings WHERE %s ORDER BY severity, "
-            "detected_at, id LIMIT 5" % openw)]
+            "detected_at, seq LIMIT 5" % openw)]
         risk = self.call("/risk-score", key)
         self.assertEqual(risk["severity_counts"], sev)
         self.assertEqual(risk["total_findings"], total)

@@ -2009,6 +2009,47 @@ class T51Posture(FBase):
                                         "identity": 1})
 
 
+class T376TopRisksTies(FBase):
+    """The top risks among findings of one severity detected in the same
+    second (a scan's or an import's): in the order they were stored (seq,
+    findings_top's last key since 0054), not by id; run again, 0054
+    leaves the index as it was."""
+
+    def top(self):
+        r = request(STACK.urls()["nginx"], "GET", "/api/v1/risk-score",
+                    headers=auth(self.key))
+        self.assertEqual(r.status, 200, r)
+        return [t["id"] for t in r.json()["top_risks"]]
+
+    def test_ties_by_seq(self):
+        ents = sorted((entry("critical") for _ in range(6)), key=eid)
+        # The larger ids stored first: their seq order is not id order.
+        import_findings(self.tenant, ents[3:], reconcile=False)
+        import_findings(self.tenant, ents[:3], reconcile=False)
+        t = q(self.tenant_id)
+        STACK.sql("UPDATE findings SET detected_at = '2026-01-02 03:04:05' "
+                  "WHERE tenant_id = %s" % t, database="vigil")
+        by_seq = [r[0] for r in STACK.query(
+            "SELECT id FROM findings WHERE tenant_id = %s AND state = "
+            "'open' ORDER BY seq LIMIT 5" % t)]
+        self.assertEqual(by_seq, [eid(e) for e in ents[3:] + ents[:2]])
+        self.assertEqual(self.top(), by_seq)
+        cols = ("SELECT GROUP_CONCAT(column_name ORDER BY seq_in_index) "
+                "FROM information_schema.statistics WHERE table_schema = "
+                "'vigil' AND table_name = 'findings' AND index_name = "
+                "'findings_top'")
+        self.assertEqual(STACK.query(cols), [
+            ["tenant_id,state,severity,detected_at"]])
+        with open(os.path.join(STACK.srcdir, "db", "migrations",
+                               "0054_findings_top_by_seq.sql")) as f:
+            sql = f.read()
+        for _ in range(2):
+            STACK.sql(sql, database="vigil")
+        self.assertEqual(STACK.query(cols), [
+            ["tenant_id,state,severity,detected_at"]])
+        self.assertEqual(self.top(), by_seq)
+
+
 class T52Audit(FBase):
 
     @classmethod
