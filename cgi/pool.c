@@ -104,6 +104,7 @@ struct conn {
 	FCGX_Request	 req;
 	int		 writing;
 	int		 paused;	/* see fcgi_pause */
+	int		 untimed;	/* see fcgi_write */
 };
 
 /*
@@ -378,8 +379,13 @@ fcgi_write_records(struct conn *c, const char *buf, size_t n)
 			buf += len;
 			n -= len;
 		}
-		if (writev_all(c->req.ipcFd, iov, 2 * k) != 0)
+		if (writev_all(c->req.ipcFd, iov, 2 * k) != 0) {
+			/* Part of a record may be out: nothing may follow
+			 * it, and the connection is not kept. */
+			shutdown(c->req.ipcFd, SHUT_RDWR);
+			c->req.keepConnection = 0;
 			return -1;
+		}
 	}
 	if (n > 0 && FCGX_PutStr(buf, (int)n, out) != (int)n)
 		return -1;
@@ -394,8 +400,9 @@ fcgi_write_records(struct conn *c, const char *buf, size_t n)
  * kernel takes that whole (a socket's send buffer is never smaller than
  * 4608 bytes), so it cannot wait on the web server and runs without the
  * timer (two system calls fewer). Anything larger, followed by a drain,
- * or on a connection the web server keeps (earlier answers may fill its
- * buffer), runs under the answer's deadline.
+ * on a connection the web server keeps (earlier answers may fill its
+ * buffer), or written after such a part (a download's body after its
+ * head), runs under the answer's deadline.
  */
 static int
 fcgi_write(void *ctx, const char *buf, size_t n)
@@ -403,8 +410,17 @@ fcgi_write(void *ctx, const char *buf, size_t n)
 	struct conn *c = ctx;
 
 	if (!c->writing && n <= ANSWER_UNTIMED_MAX && !c->req.keepConnection &&
-	    input_done(c))
+	    input_done(c)) {
 		c->writing = 1;
+		c->untimed = 1;
+	} else if (c->untimed) {
+		/* More after an untimed part (a download's head, then its
+		 * body): from here the answer can wait on the web server,
+		 * so it gets its deadline. */
+		c->untimed = 0;
+		c->writing = 0;
+		c->paused = 0;
+	}
 	answer_deadline(c);
 	if (n > FCGI_STREAM_BUF)
 		return fcgi_write_records(c, buf, n);
@@ -633,6 +649,7 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 			break;
 		c.writing = 0;
 		c.paused = 0;
+		c.untimed = 0;
 		if (fcgid_mode && first)
 			fcgid_warm_hold(&c.req);
 		first = 0;

@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import tempfile
 import time
@@ -282,6 +283,50 @@ class T170Export(ReportBase):
         k, _ = new_key(other, "read")
         r = self.req("GET", "/api/v1/findings/export?format=csv", key=k)
         self.assertEqual(len(parse_csv(r.body.decode())), 1)
+
+
+class T366SlowDownload(ReportBase):
+    """A report's download on the pool's socket by a client that stops
+    reading: the answer runs under request_timeout_ms like any other, so
+    the worker cuts it off and serves on instead of waiting on the client
+    for as long as it likes. (The head goes out without a timer, as a
+    small answer does; the body after it must not.)"""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        import_findings(cls.tenant, [entry(title="Slow download " + "x" *
+                                           240) for _ in range(8000)])
+
+    def test_unread_download_is_cut_off(self):
+        rep, d = self.rendered({"type": "findings", "format": "csv"})
+        # Far more than a socket's buffers hold.
+        self.assertGreater(rep["size"], 2 * 1024 * 1024)
+        limit = api.request_timeout()
+        params = api.slow_params(self.key, rep["download_url"])
+        params["REQUEST_METHOD"] = "GET"
+        params["CONTENT_LENGTH"] = "0"
+        del params["CONTENT_TYPE"]
+        with self.same_workers():
+            s = api.fcgi_begin(STACK.api_sock, params, b"")
+            try:
+                s.sendall(api._fcgi_record(5, b""))
+                time.sleep(limit + 1.5)
+                data = api.read_all(s, time.monotonic() + limit + 5)
+            finally:
+                s.close()
+        self.assertIsNotNone(data, "the worker still held the connection")
+        body, buf, ended = b"", data, False
+        while len(buf) >= 8:
+            _, rtype, _, clen, pad = struct.unpack(">BBHHBx", buf[:8])
+            if rtype == 6:
+                body += buf[8:8 + clen]
+            elif rtype == 3:
+                ended = True
+            buf = buf[8 + clen + pad:]
+        self.assertIn(b"200", body[:20], body[:200])
+        self.assertFalse(ended, "the whole answer waited for the client")
+        self.assertLess(len(body), rep["size"])
 
 
 class T171FindingsReport(ReportBase):
