@@ -24,13 +24,19 @@
 --
 -- Upgrades: the statement and the index go together. A binary of this
 -- version on a schema before 0054 (or an older one after it) answers
--- in its own order, but sorts the tenant's open findings of the top
--- severity to do it instead of reading five entries: run vigilctl
--- migrate with the upgrade, as always.
+-- in its own order, but cannot read it from the index: every
+-- GET /risk-score then sorts all the tenant's open findings (a filesort
+-- reading each row; seconds at a million), so upgrade the API hosts
+-- right after vigilctl migrate, not hours apart.
 --
 -- Run again, the index is built again, with the same columns. Upgrade
--- cost: one pass over findings to build the index (ALGORITHM=INPLACE,
--- LOCK=NONE: reads and writes continue).
+-- cost: one pass over findings to build the index. On one server
+-- ALGORITHM=INPLACE, LOCK=NONE lets reads and writes go on, but for a
+-- short exclusive metadata lock at the start and the end, which waits
+-- for (and makes later statements wait behind) any long transaction on
+-- findings. On Galera the ALTER runs in total order isolation: the whole
+-- cluster takes no write until every node has built the index (tens of
+-- seconds at a million findings): run it in a quiet hour.
 ALTER TABLE findings DROP INDEX IF EXISTS findings_top,
     ADD INDEX findings_top (tenant_id, state, severity, detected_at),
     ALGORITHM=INPLACE, LOCK=NONE;

@@ -36,15 +36,18 @@ static pid_t		 log_pid;
 static pthread_once_t	 log_pid_once = PTHREAD_ONCE_INIT;
 static int		 log_pid_safe;
 
+/* Set once under pthread_once and again in a forked child (which has one
+ * thread), so that threads logging at once only read it. */
 static void
 log_pid_forked(void)
 {
-	log_pid = 0;
+	log_pid = getpid();
 }
 
 static void
 log_pid_init(void)
 {
+	log_pid = getpid();
 	log_pid_safe = pthread_atfork(NULL, NULL, log_pid_forked) == 0;
 }
 
@@ -53,8 +56,6 @@ log_getpid(void)
 {
 	if (pthread_once(&log_pid_once, log_pid_init) != 0 || !log_pid_safe)
 		return (long)getpid();
-	if (log_pid == 0)
-		log_pid = getpid();
 	return (long)log_pid;
 }
 

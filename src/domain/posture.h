@@ -69,7 +69,7 @@ struct posture {
 	long long		 total_open;
 	int			 score;
 	struct posture_risk	*top;       /* the five open findings first */
-	size_t			 ntop;      /* by severity, detected_at, id */
+	size_t			 ntop;      /* by severity, detected_at, seq */
 	struct posture_category	*categories;  /* most open first, <= 100 */
 	size_t			 ncategories;
 };

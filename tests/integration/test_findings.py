@@ -2436,127 +2436,6 @@ class T370LargePage(FBase):
     database holds; the records on the pool's socket are well formed."""
 
     N = 130
-def lit(s):
-    """Any text as a SQL literal (quotes, backslashes and all)."""
-    if s is None:
-        return "NULL"
-    return "_utf8mb4 x'%s'" % s.encode().hex() if s else "''"
-
-
-def ordered(body):
-    """A JSON text as nested lists of (key, value) pairs: equal only when
-    the members are the same and in the same order."""
-    return json.loads(body, object_pairs_hook=list)
-
-
-class T365GetOneAnswer(FBase):
-    """What GET /findings/{id} answers, every member in its order, for
-    findings reported by no import source (a scanner's), by one and by
-    two, whatever the statement that reads them: the rows are written
-    straight into the tables, with text that needs escaping, so that
-    the answer is known to the byte. Another tenant's id is a 404 that
-    says no more than one for an id nobody has, and a tenant that has
-    the same id sees its own finding and sources only."""
-
-    COLS = ("id", "rule_id", "provider", "subscription_id", "environment",
-            "resource_id", "title", "severity", "category", "layer",
-            "framework", "description", "recommendation", "evidence",
-            "fingerprint", "state", "remediation", "resolved_by",
-            "awaiting_scan", "accepted_until", "snoozed_until",
-            "detected_at", "updated_at", "last_seen_at", "resolved_at",
-            "assignee", "notes", "resource_name", "resource_type",
-            "resource_group", "region", "account", "tags", "source",
-            "due_at")
-
-    def put(self, tenant_id, row, sources=()):
-        vals = []
-        for c in self.COLS:
-            v = row.get(c)
-            vals.append(str(v) if isinstance(v, int) else lit(v))
-        STACK.sql("INSERT INTO findings (tenant_id, %s) VALUES (%s, %s)" % (
-            ", ".join(self.COLS), q(tenant_id), ", ".join(vals)),
-            database="vigil")
-        # the due date is the SLA policy's (set by the triggers): as stored
-        due = STACK.query("SELECT IFNULL(due_at, '') FROM findings WHERE "
-                          "tenant_id = %s AND id = %s" % (
-                              q(tenant_id), q(row["id"])))[0][0]
-        row["due_at"] = due or None
-        for s in sources:
-            STACK.sql("INSERT INTO finding_sources (tenant_id, finding_id, "
-                      "source, format, external_id, first_seen_at, "
-                      "last_seen_at, import_id) VALUES (%s, %s, %s, %s, "
-                      "%s, %s, %s, 'imp_t365')" % (
-                          q(tenant_id), lit(row["id"]), lit(s[0]),
-                          lit(s[1]), lit(s[2]), lit(s[3]), lit(s[4])),
-                      database="vigil")
-
-    @staticmethod
-    def ts(s):
-        return s.replace(" ", "T") + "Z" if s else None
-
-    def expect(self, row, sources):
-        """The answer's members in the order README "Findings" shows."""
-        st = row["state"]
-        ts = self.ts
-        out = [(k, row[k]) for k in (
-            "id", "title", "severity", "category", "layer",
-            "subscription_id", "environment", "resource_id", "framework",
-            "description", "recommendation")]
-        out += [("detected_at", ts(row["detected_at"])),
-                ("updated_at", ts(row["updated_at"])), ("state", st)]
-        out += [(k, row[k]) for k in ("resource_name", "resource_type",
-                                      "resource_group", "region",
-                                      "account")]
-        out += [("tags", ordered(row["tags"])), ("source", row["source"]),
-                ("rule_id", row["rule_id"]), ("provider", row["provider"]),
-                ("last_seen_at", ts(row["last_seen_at"])),
-                ("resolved_at", ts(row.get("resolved_at"))),
-                ("resolved_by", row["resolved_by"] if st == "resolved"
-                 else None),
-                ("accepted_until", ts(row.get("accepted_until"))
-                 if st == "accepted" else None),
-                ("snoozed_until", ts(row.get("snoozed_until"))
-                 if st == "snoozed" else None),
-                ("remediation", row["remediation"]),
-                ("assignee", row.get("assignee")),
-                ("notes", row.get("notes")),
-                ("evidence", ordered(row["evidence"])),
-                ("due_at", ts(row.get("due_at"))),
-                ("overdue", row.get("due_at") is not None and
-                 row["due_at"] <= time.strftime("%Y-%m-%d %H:%M:%S",
-                                                time.gmtime()))]
-        out.append(("sources", [
-            [("source", s[0]), ("format", s[1]), ("external_id", s[2]),
-             ("first_seen_at", ts(s[3])), ("last_seen_at", ts(s[4]))]
-            for s in sorted(sources)]))
-        return out
-
-    def row(self, n, **kw):
-        r = {"id": "azure-t365-rule-%d-%08x" % (n, os.getpid()),
-             "rule_id": "azure-t365-rule-%d" % n, "provider": "azure",
-             "subscription_id": "sub-\u00e9-%d" % n, "environment": "PROD",
-             "resource_id": "/subscriptions/s/resourceGroups/RG-%d/"
-                            "providers/Microsoft.Network/nsg/n\"</x>" % n,
-             "title": "T365 \"quoted\" \\ back\tslash \u2603 %d" % n,
-             "severity": SEVERITIES[n % 5], "category": "network",
-             "layer": "infrastructure", "framework": "CIS 6.%d" % n,
-             "description": "line one\nline two \u00fc",
-             "recommendation": "Fix <b>it</b> & go",
-             "evidence": '{"z":1,"a":[true,null,2.5,"\\u00e9/\\""],'
-                         '"m":{"k":"v"}}',
-             "fingerprint": "%064x" % n, "state": "open",
-             "remediation": "none", "resolved_by": "none",
-             "awaiting_scan": 0, "detected_at": "2026-01-02 03:04:05",
-             "updated_at": "2026-02-03 04:05:06",
-             "last_seen_at": "2026-03-04 05:06:07",
-             "resource_name": "nsg-\u00e9-%d" % n,
-             "resource_type": "Microsoft.Network/networkSecurityGroups",
-             "resource_group": "RG-%d" % n, "region": "westeurope",
-             "account": "acct-%d" % n,
-             "tags": '{"env":"prod","owner":"sec \\"team\\""}',
-             "source": "scanner" if n == 0 else "import"}
-        r.update(kw)
-        return r
 
     @classmethod
     def setUpClass(cls):
@@ -2713,6 +2592,132 @@ class T365GetOneAnswer(FBase):
         self.assertEqual(body, r.body)
         self.assertEqual([f["id"] for f in json.loads(body)["findings"]],
                          ids[:100])
+
+def lit(s):
+    """Any text as a SQL literal (quotes, backslashes and all)."""
+    if s is None:
+        return "NULL"
+    return "_utf8mb4 x'%s'" % s.encode().hex() if s else "''"
+
+
+def ordered(body):
+    """A JSON text as nested lists of (key, value) pairs: equal only when
+    the members are the same and in the same order."""
+    return json.loads(body, object_pairs_hook=list)
+
+
+class T365GetOneAnswer(FBase):
+    """What GET /findings/{id} answers, every member in its order, for
+    findings reported by no import source (a scanner's), by one and by
+    two, whatever the statement that reads them: the rows are written
+    straight into the tables, with text that needs escaping, so that
+    the answer is known to the byte. Another tenant's id is a 404 that
+    says no more than one for an id nobody has, and a tenant that has
+    the same id sees its own finding and sources only."""
+
+    COLS = ("id", "rule_id", "provider", "subscription_id", "environment",
+            "resource_id", "title", "severity", "category", "layer",
+            "framework", "description", "recommendation", "evidence",
+            "fingerprint", "state", "remediation", "resolved_by",
+            "awaiting_scan", "accepted_until", "snoozed_until",
+            "detected_at", "updated_at", "last_seen_at", "resolved_at",
+            "assignee", "notes", "resource_name", "resource_type",
+            "resource_group", "region", "account", "tags", "source",
+            "due_at")
+
+    def put(self, tenant_id, row, sources=()):
+        vals = []
+        for c in self.COLS:
+            v = row.get(c)
+            vals.append(str(v) if isinstance(v, int) else lit(v))
+        STACK.sql("INSERT INTO findings (tenant_id, %s) VALUES (%s, %s)" % (
+            ", ".join(self.COLS), q(tenant_id), ", ".join(vals)),
+            database="vigil")
+        # the due date is the SLA policy's (set by the triggers): as stored
+        due = STACK.query("SELECT IFNULL(due_at, '') FROM findings WHERE "
+                          "tenant_id = %s AND id = %s" % (
+                              q(tenant_id), q(row["id"])))[0][0]
+        row["due_at"] = due or None
+        for s in sources:
+            STACK.sql("INSERT INTO finding_sources (tenant_id, finding_id, "
+                      "source, format, external_id, first_seen_at, "
+                      "last_seen_at, import_id) VALUES (%s, %s, %s, %s, "
+                      "%s, %s, %s, 'imp_t365')" % (
+                          q(tenant_id), lit(row["id"]), lit(s[0]),
+                          lit(s[1]), lit(s[2]), lit(s[3]), lit(s[4])),
+                      database="vigil")
+
+    @staticmethod
+    def ts(s):
+        return s.replace(" ", "T") + "Z" if s else None
+
+    def expect(self, row, sources):
+        """The answer's members in the order README "Findings" shows."""
+        st = row["state"]
+        ts = self.ts
+        out = [(k, row[k]) for k in (
+            "id", "title", "severity", "category", "layer",
+            "subscription_id", "environment", "resource_id", "framework",
+            "description", "recommendation")]
+        out += [("detected_at", ts(row["detected_at"])),
+                ("updated_at", ts(row["updated_at"])), ("state", st)]
+        out += [(k, row[k]) for k in ("resource_name", "resource_type",
+                                      "resource_group", "region",
+                                      "account")]
+        out += [("tags", ordered(row["tags"])), ("source", row["source"]),
+                ("rule_id", row["rule_id"]), ("provider", row["provider"]),
+                ("last_seen_at", ts(row["last_seen_at"])),
+                ("resolved_at", ts(row.get("resolved_at"))),
+                ("resolved_by", row["resolved_by"] if st == "resolved"
+                 else None),
+                ("accepted_until", ts(row.get("accepted_until"))
+                 if st == "accepted" else None),
+                ("snoozed_until", ts(row.get("snoozed_until"))
+                 if st == "snoozed" else None),
+                ("remediation", row["remediation"]),
+                ("assignee", row.get("assignee")),
+                ("notes", row.get("notes")),
+                ("evidence", ordered(row["evidence"])),
+                ("due_at", ts(row.get("due_at"))),
+                ("overdue", row.get("due_at") is not None and
+                 row["due_at"] <= time.strftime("%Y-%m-%d %H:%M:%S",
+                                                time.gmtime()))]
+        out.append(("sources", [
+            [("source", s[0]), ("format", s[1]), ("external_id", s[2]),
+             ("first_seen_at", ts(s[3])), ("last_seen_at", ts(s[4]))]
+            for s in sorted(sources)]))
+        return out
+
+    def row(self, n, **kw):
+        r = {"id": "azure-t365-rule-%d-%08x" % (n, os.getpid()),
+             "rule_id": "azure-t365-rule-%d" % n, "provider": "azure",
+             "subscription_id": "sub-\u00e9-%d" % n, "environment": "PROD",
+             "resource_id": "/subscriptions/s/resourceGroups/RG-%d/"
+                            "providers/Microsoft.Network/nsg/n\"</x>" % n,
+             "title": "T365 \"quoted\" \\ back\tslash \u2603 %d" % n,
+             "severity": SEVERITIES[n % 5], "category": "network",
+             "layer": "infrastructure", "framework": "CIS 6.%d" % n,
+             "description": "line one\nline two \u00fc",
+             "recommendation": "Fix <b>it</b> & go",
+             "evidence": '{"z":1,"a":[true,null,2.5,"\\u00e9/\\""],'
+                         '"m":{"k":"v"}}',
+             "fingerprint": "%064x" % n, "state": "open",
+             "remediation": "none", "resolved_by": "none",
+             "awaiting_scan": 0, "detected_at": "2026-01-02 03:04:05",
+             "updated_at": "2026-02-03 04:05:06",
+             "last_seen_at": "2026-03-04 05:06:07",
+             "resource_name": "nsg-\u00e9-%d" % n,
+             "resource_type": "Microsoft.Network/networkSecurityGroups",
+             "resource_group": "RG-%d" % n, "region": "westeurope",
+             "account": "acct-%d" % n,
+             "tags": '{"env":"prod","owner":"sec \\"team\\""}',
+             "source": "scanner" if n == 0 else "import"}
+        r.update(kw)
+        return r
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
         cls.other, cls.other_id = new_tenant("t365other")
         cls.okey, _ = new_key(cls.other, "read")
 
@@ -2779,7 +2784,6 @@ class T365GetOneAnswer(FBase):
                 self.assertEqual(answers[0], answers[1])
                 # and its owner still sees it
                 self.get(base, r["id"])
-
 
 class T59OpenApi(unittest.TestCase):
     """Runs last in this module: every response vigil-api gave it (through
