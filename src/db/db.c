@@ -23,34 +23,35 @@
 	"seq, id, case_id, name, content_type, size, sha256, created_by, " \
 	"created_at"
 
-#define FINDING_COLS \
-	"seq, id, rule_id, provider, subscription_id, environment, " \
-	"resource_id, title, severity, category, layer, framework, " \
-	"description, recommendation, evidence, fingerprint, state, " \
-	"remediation, resolved_by, awaiting_scan, accepted_until, " \
-	"snoozed_until, detected_at, updated_at, last_seen_at, resolved_at, " \
-	"assignee, notes, " FINDING_META_COLS ", " FINDING_SLA_COLS
+/* A finding's columns, each named with the prefix p (a string literal:
+ * "" or a table's alias and a dot), so that FINDING_COLS and
+ * FINDING_COLS_F cannot drift apart. */
+#define FINDING_COLS_P(p) \
+	p "seq, " p "id, " p "rule_id, " p "provider, " \
+	p "subscription_id, " p "environment, " p "resource_id, " \
+	p "title, " p "severity, " p "category, " p "layer, " \
+	p "framework, " p "description, " p "recommendation, " \
+	p "evidence, " p "fingerprint, " p "state, " p "remediation, " \
+	p "resolved_by, " p "awaiting_scan, " p "accepted_until, " \
+	p "snoozed_until, " p "detected_at, " p "updated_at, " \
+	p "last_seen_at, " p "resolved_at, " p "assignee, " p "notes, " \
+	FINDING_META_COLS_P(p) ", " p FINDING_SLA_COLS
+
+#define FINDING_COLS FINDING_COLS_P("")
 
 /* FINDING_COLS of the findings table named f, where a join brings
  * columns of the same names (finding_sources' seq, source, last_seen_at):
  * the same columns in the same order. */
-#define FINDING_COLS_F \
-	"f.seq, f.id, f.rule_id, f.provider, f.subscription_id, " \
-	"f.environment, f.resource_id, f.title, f.severity, f.category, " \
-	"f.layer, f.framework, f.description, f.recommendation, f.evidence, " \
-	"f.fingerprint, f.state, f.remediation, f.resolved_by, " \
-	"f.awaiting_scan, f.accepted_until, f.snoozed_until, f.detected_at, " \
-	"f.updated_at, f.last_seen_at, f.resolved_at, f.assignee, f.notes, " \
-	"f.resource_name, f.resource_type, f.resource_group, f.region, " \
-	"f.account, f.tags, f.source, f.due_at"
+#define FINDING_COLS_F FINDING_COLS_P("f.")
 
 /* The due date (0034), after the metadata: findings.c's C_DUE. */
 #define FINDING_SLA_COLS "due_at"
 
 /* The resource metadata (0026), in findings.c's C_RNAME.. order. */
-#define FINDING_META_COLS \
-	"resource_name, resource_type, resource_group, region, account, " \
-	"tags, source"
+#define FINDING_META_COLS_P(p) \
+	p "resource_name, " p "resource_type, " p "resource_group, " \
+	p "region, " p "account, " p "tags, " p "source"
+#define FINDING_META_COLS FINDING_META_COLS_P("")
 
 /* A list page shows part of a finding (findings_to_json without full):
  * the columns it does not show are NULL here, in FINDING_COLS' order, so
