@@ -477,7 +477,8 @@ static const char *const sqls[SQL__COUNT] = {
 	    "f.resource_type, f.resource_group, f.region, f.account, f.tags, "
 	    "f.source, f.due_at, h.seq, h.hash "
 	    "FROM tenants t "
-	    "LEFT JOIN findings f ON f.tenant_id = t.id AND f.id = ? "
+	    "LEFT JOIN findings f USE INDEX (findings_id) "
+	    "ON f.tenant_id = t.id AND f.id = ? "
 	    "LEFT JOIN audit_heads h ON h.tenant_id = t.id "
 	    "WHERE t.id = ? FOR UPDATE",
 	[SQL_FINDING_INSERT] =
@@ -492,11 +493,11 @@ static const char *const sqls[SQL__COUNT] = {
 	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
 	    "?, ?, ?, ?, ?, ?, ?)",
 	[SQL_FINDING_UPDATE_STATE] =
-	    "UPDATE findings SET severity = ?, state = ?, remediation = ?, "
+	    "UPDATE findings USE INDEX (PRIMARY) SET severity = ?, state = ?, remediation = ?, "
 	    "resolved_by = ?, awaiting_scan = ?, fingerprint = ?, "
 	    "accepted_until = ?, snoozed_until = ?, detected_at = ?, "
 	    "updated_at = ?, last_seen_at = ?, resolved_at = ? "
-	    "WHERE tenant_id = ? AND id = ?",
+	    "WHERE seq = ? AND tenant_id = ? AND id = ?",
 	[SQL_FINDING_UPDATE_DESC] =
 	    "UPDATE findings SET integration_id = ?, "
 	    "subscription_id = ?, environment = ?, "

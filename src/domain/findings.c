@@ -979,7 +979,8 @@ resolver_db(enum finding_resolver v)
 }
 
 static int
-write_state(struct db *db, const char *tenant_id, const struct finding *f)
+write_state(struct db *db, const char *tenant_id, long long seq,
+    const struct finding *f)
 {
 	char acc[VTIME_SQL_LEN], snz[VTIME_SQL_LEN], det[VTIME_SQL_LEN];
 	char upd[VTIME_SQL_LEN], seen[VTIME_SQL_LEN], res[VTIME_SQL_LEN];
@@ -996,7 +997,7 @@ write_state(struct db *db, const char *tenant_id, const struct finding *f)
 	    time_val(f->updated_at, upd, sizeof(upd)),
 	    time_val(f->last_seen_at, seen, sizeof(seen)),
 	    time_val(f->resolved_at, res, sizeof(res)),
-	    DB_STR(tenant_id), DB_STR(f->id) }, 14, NULL);
+	    DB_INT(seq), DB_STR(tenant_id), DB_STR(f->id) }, 15, NULL);
 }
 
 /* The history rows, events and audit entry of a decision applied to
@@ -1094,7 +1095,7 @@ findings_decide(struct db *db, const char *tenant_id,
 	 * with its history entry and event: write whenever there is
 	 * something to record. */
 	if (res->changed || res->nhistory > 0 || res->nevents > 0) {
-		if ((*rc = write_state(db, tenant_id, &row->f)) != 0 ||
+		if ((*rc = write_state(db, tenant_id, row->seq, &row->f)) != 0 ||
 		    (*rc = write_effects(db, tenant_id, row, res, actor,
 		    head)) != 0)
 			goto dberr;
@@ -1524,7 +1525,7 @@ observe_tx(struct db *db, void *arg)
 		    DB_STR(row->source),
 		    DB_STR(tenant_id), DB_STR(id) }, 20, NULL);
 		if (rc == 0 && res.changed)
-			rc = write_state(db, tenant_id, &row->f);
+			rc = write_state(db, tenant_id, row->seq, &row->f);
 	}
 	if (rc != 0 ||
 	    (rc = write_effects(db, tenant_id, row, &res, LC_BY_SCANNER,
