@@ -493,7 +493,8 @@ static const char *const sqls[SQL__COUNT] = {
 	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
 	    "?, ?, ?, ?, ?, ?, ?)",
 	[SQL_FINDING_UPDATE_STATE] =
-	    "UPDATE findings USE INDEX (PRIMARY) SET severity = ?, state = ?, remediation = ?, "
+	    "UPDATE findings USE INDEX (PRIMARY) SET severity = ?, "
+	    "state = ?, remediation = ?, "
 	    "resolved_by = ?, awaiting_scan = ?, fingerprint = ?, "
 	    "accepted_until = ?, snoozed_until = ?, detected_at = ?, "
 	    "updated_at = ?, last_seen_at = ?, resolved_at = ? "

@@ -1095,7 +1095,8 @@ findings_decide(struct db *db, const char *tenant_id,
 	 * with its history entry and event: write whenever there is
 	 * something to record. */
 	if (res->changed || res->nhistory > 0 || res->nevents > 0) {
-		if ((*rc = write_state(db, tenant_id, row->seq, &row->f)) != 0 ||
+		if ((*rc = write_state(db, tenant_id, row->seq,
+		    &row->f)) != 0 ||
 		    (*rc = write_effects(db, tenant_id, row, res, actor,
 		    head)) != 0)
 			goto dberr;

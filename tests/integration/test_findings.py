@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import struct
+import subprocess
 import tempfile
 import threading
 import time
@@ -1515,6 +1516,242 @@ class T48bChainUnderLoad(FBase):
         self.assertEqual(head, [[last[0][0], last[0][1]]])
         r = STACK.vigilctl("audit", "verify", "--tenant", self.tenant)
         self.assertTrue(r.stdout.startswith("ok: "), r.stdout)
+
+
+class SeqWatch(threading.Thread):
+    """Reads one query's seqs over and over on one connection (a mariadb
+    client kept open) while the test writes, and notes every read that
+    shows a seq below one an earlier read had already shown: a row that
+    committed after a row with a higher seq, which a client paging by seq
+    (a webhook's created_seq, a case timeline's cursor) would never see."""
+
+    def __init__(self, sql):
+        super().__init__(daemon=True)
+        self.sql = sql
+        self.stop = threading.Event()
+        self.reads = 0
+        self.late = []
+        self.error = None
+
+    def run(self):
+        p = subprocess.Popen(
+            [stackmod.which("mariadb", "mysql"), "--no-defaults", "-S",
+             STACK.db_sock, "-uroot", "-N", "-B", "-n", "vigil"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        seen, top = set(), 0
+        try:
+            while not self.stop.is_set():
+                p.stdin.write(self.sql + ";\nSELECT 'end';\n")
+                p.stdin.flush()
+                now = set()
+                for line in p.stdout:
+                    line = line.strip()
+                    if line == "end":
+                        break
+                    now.add(int(line))
+                new = now - seen
+                if new and min(new) < top:
+                    self.late.append((sorted(new)[:5], top))
+                seen |= now
+                top = max(seen) if seen else 0
+                self.reads += 1
+        except Exception as e:     # noqa: BLE001 (reported by the test)
+            self.error = e
+        finally:
+            p.stdin.close()
+            p.wait(timeout=10)
+
+
+class T385ActionsSideBySide(FBase):
+    """Actions on different findings of one tenant from many clients at
+    once: what they must keep. Every event, audit entry and case
+    timeline entry commits in the order of its seq, so that a reader that
+    polls for what is new never skips one; the chain stays one sequence;
+    every finding's history, events and entries agree."""
+
+    def act_all(self, plan, clients=8):
+        """plan: [(fid, action, body)], shared among clients threads, each
+        acting on its own share one after the other. [(fid, action, r)]."""
+        urls = [b for _, b in self.frontends()]
+        barrier = threading.Barrier(clients)
+
+        def go(k):
+            barrier.wait()
+            return [(fid, action, self.act(urls[k % len(urls)], fid, action,
+                                           body))
+                    for fid, action, body in plan[k::clients]]
+
+        with concurrent.futures.ThreadPoolExecutor(clients) as ex:
+            return [x for f in [ex.submit(go, k) for k in range(clients)]
+                    for x in f.result()]
+
+    def test_events_and_timeline_commit_in_seq_order(self):
+        base = self.frontends()[0][1]
+        # Four findings on each resource, of kinds and rules that differ:
+        # acting on three of them leaves the resource open, so that no
+        # counter row is shared by every action (a resource's last open
+        # finding closing changes the tenant's count of open resources,
+        # which would line them all up there).
+        entries, spare = [], []
+        for k in range(100):
+            e = entry(SEVERITIES[k % 5], category="c%d" % (k % 7),
+                      sub="sub-%d" % (k % 3), rule="t385-%d" % (k % 4))
+            if k % 4:
+                e["resource_id"] = entries[-1]["resource_id"]
+            (spare if k % 4 == 3 else entries).append(e)
+        import_findings(self.tenant, entries + spare, reconcile=False)
+        ids = [eid(e) for e in entries]
+        # A quarter of them on one case: their history writes its
+        # timeline.
+        r = request(base, "POST", "/api/v1/findings/%s/escalate" % ids[0],
+                    {"case_id": None}, auth(self.wkey))
+        self.assertIn(r.status, (200, 201), r)
+        case = r.json()["case_id"]
+        for fid in ids[4::4]:
+            r = request(base, "POST", "/api/v1/findings/%s/escalate" % fid,
+                        {"case_id": case}, auth(self.wkey))
+            self.assertEqual(r.status, 200, r)
+        oncase = set(ids[0::4])
+        t = q(self.tenant_id)
+        watches = [SeqWatch("SELECT seq FROM events WHERE tenant_id = %s"
+                            % t),
+                   SeqWatch("SELECT seq FROM case_timeline WHERE "
+                            "tenant_id = %s AND case_id = %s"
+                            % (t, q(case))),
+                   SeqWatch("SELECT seq FROM audit_log WHERE tenant_id = %s"
+                            % t)]
+        for w in watches:
+            w.start()
+        cycle = [("accept", {"justification": "t385"}),
+                 ("snooze", {"days": 3}), ("resolve", None),
+                 ("dismiss", {"reason": "t385"})]
+        plan = [(fid, cycle[i % 4][0], cycle[i % 4][1])
+                for i, fid in enumerate(ids)]
+        before = counts(self.tenant_id)
+        tl_before = int(STACK.query("SELECT COUNT(*) FROM case_timeline "
+                                    "WHERE case_id = %s" % q(case))[0][0])
+        results = self.act_all(plan)
+        time.sleep(0.3)
+        for w in watches:
+            w.stop.set()
+        for w in watches:
+            w.join(timeout=30)
+        for fid, action, r in results:
+            self.assertEqual(r.status, 200, (fid, action, r))
+        for w in watches:
+            self.assertIsNone(w.error, w.sql)
+            self.assertGreater(w.reads, 3, w.sql)
+            self.assertEqual(w.late, [], w.sql)
+        after = counts(self.tenant_id)
+        for table in ("finding_history", "events", "audit_log"):
+            self.assertEqual(after[table] - before[table], len(ids), table)
+        tl_after = int(STACK.query("SELECT COUNT(*) FROM case_timeline "
+                                   "WHERE case_id = %s" % q(case))[0][0])
+        self.assertEqual(tl_after - tl_before, len(oncase))
+        for fid in ids:
+            h = db_history(self.tenant_id, fid)
+            self.assertEqual([x[2] for x in db_audit(self.tenant_id, fid)
+                              if x[2] != "finding.escalate"],
+                             [x[0] for x in h if x[0] != "escalated"], fid)
+            self.assertEqual(int(STACK.query(
+                "SELECT COUNT(*) FROM events WHERE tenant_id = %s AND "
+                "JSON_VALUE(payload, '$.data.finding.id') = %s"
+                % (t, q(fid)))[0][0]), 2, fid)
+        chain = STACK.query("SELECT seq, prev_hash, hash FROM audit_log "
+                            "WHERE tenant_id = %s ORDER BY seq" % t)
+        self.assertEqual([int(c[0]) for c in chain],
+                         list(range(1, len(chain) + 1)))
+        head = STACK.query("SELECT seq, hash FROM audit_heads WHERE "
+                           "tenant_id = %s" % t)
+        self.assertEqual(head, [[chain[-1][0], chain[-1][2]]])
+        r = STACK.vigilctl("audit", "verify", "--tenant", self.tenant)
+        self.assertTrue(r.stdout.startswith("ok: "), r.stdout)
+
+
+class T386OneFindingOneWinner(FBase):
+    """The same finding acted on by many clients at once: its row lock
+    still decides, so exactly one resolve (or dismiss) succeeds and the
+    others are 409 with nothing written; accepts all succeed, the later
+    ones as renewals, one history entry, event and audit entry each."""
+
+    def race(self, fid, action, body, n=8):
+        urls = [b for _, b in self.frontends()]
+        barrier = threading.Barrier(n)
+
+        def go(k):
+            barrier.wait()
+            return self.act(urls[k % len(urls)], fid, action, body)
+
+        with concurrent.futures.ThreadPoolExecutor(n) as ex:
+            return [f.result() for f in [ex.submit(go, k)
+                                         for k in range(n)]]
+
+    def test_one_winner(self):
+        for action, body, state, hist in (
+                ("resolve", {"evidence": "t386"}, "resolved", "resolved"),
+                ("dismiss", {"reason": "t386"}, "dismissed", "dismissed")):
+            with self.subTest(action=action):
+                fid = self.fresh("high")
+                before = counts(self.tenant_id)
+                rs = self.race(fid, action, body)
+                self.assertEqual(sorted(r.status for r in rs),
+                                 [200] + [409] * 7, rs)
+                for r in rs:
+                    if r.status == 409:
+                        self.assert_error(r, 409, "conflict")
+                after = counts(self.tenant_id)
+                for table in ("finding_history", "events", "audit_log"):
+                    self.assertEqual(after[table] - before[table], 1, table)
+                self.assertEqual([x[0] for x in db_history(self.tenant_id,
+                                                           fid)],
+                                 ["detected", hist])
+                self.assertEqual(self.get(self.frontends()[0][1],
+                                          fid)["state"], state)
+
+    def test_accepts_renew(self):
+        fid = self.fresh("medium")
+        before = counts(self.tenant_id)
+        rs = self.race(fid, "accept", {"justification": "t386"})
+        self.assertEqual([r.status for r in rs], [200] * 8, rs)
+        after = counts(self.tenant_id)
+        for table in ("finding_history", "events", "audit_log"):
+            self.assertEqual(after[table] - before[table], 8, table)
+        self.assertEqual([x[0] for x in db_history(self.tenant_id, fid)],
+                         ["detected"] + ["accept_risk"] * 8)
+        r = STACK.vigilctl("audit", "verify", "--tenant", self.tenant)
+        self.assertTrue(r.stdout.startswith("ok: "), r.stdout)
+
+
+class T387FirstEntryOfAChain(FBase):
+    """A tenant with no audit entry yet has no head row: its first
+    actions, many at once, all succeed and the chain starts at 1."""
+
+    def test_first_entries(self):
+        ids = self.fresh(*(["low", "high"] * 6))
+        t = q(self.tenant_id)
+        STACK.sql("DELETE FROM audit_log WHERE tenant_id = %s; "
+                  "DELETE FROM audit_heads WHERE tenant_id = %s; "
+                  "DELETE FROM list_counts WHERE tenant_id = %s AND "
+                  "list = 'audit'" % (t, t, t), database="vigil")
+        urls = [b for _, b in self.frontends()]
+        barrier = threading.Barrier(len(ids))
+
+        def go(k):
+            barrier.wait()
+            return self.act(urls[k % len(urls)], ids[k], "accept",
+                            {"justification": "t387"})
+
+        with concurrent.futures.ThreadPoolExecutor(len(ids)) as ex:
+            rs = [f.result() for f in [ex.submit(go, k)
+                                       for k in range(len(ids))]]
+        self.assertEqual([r.status for r in rs], [200] * len(ids), rs)
+        chain = STACK.query("SELECT seq, prev_hash, hash FROM audit_log "
+                            "WHERE tenant_id = %s ORDER BY seq" % t)
+        self.assertEqual([int(c[0]) for c in chain],
+                         list(range(1, len(ids) + 1)))
+        r = STACK.vigilctl("audit", "verify", "--tenant", self.tenant)
+        self.assertEqual(r.stdout.strip(), "ok: tenant %s, %d entries, "
+                         "head %s" % (self.tenant, len(ids), chain[-1][2]))
 
 
 T43_TABLE = {
