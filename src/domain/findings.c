@@ -2055,6 +2055,52 @@ batch_defer(struct batch *b)
  * (README, Benchmark, Imports). */
 #define BATCH_FRAME_MIN	16
 
+static int
+cmp_seq(const void *a, const void *b)
+{
+	long long x = ((const struct db_val *)a)->i;
+	long long y = ((const struct db_val *)b)->i;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Mark the batch's unchanged findings seen: seen[3..3 + n) their seqs
+ * (distinct), seen[0..3) the statement's first parameters. Their seqs
+ * sorted, as ranges of consecutive seqs when they make at most
+ * DB_SEEN_RUNS (a rescan reads its findings in the order they were
+ * stored), else as one IN list. The same rows either way. 0 or DB_*. */
+static int
+batch_mark_seen(struct batch *b, struct db_val *seen, size_t n)
+{
+	struct db_val runs[3 + 2 * DB_SEEN_RUNS];
+	size_t i, k = 0;
+
+	qsort(seen + 3, n, sizeof(*seen), cmp_seq);
+	memcpy(runs, seen, 3 * sizeof(*seen));
+	for (i = 0; i < n; i++) {
+		if (i > 0 && seen[3 + i].i == seen[2 + i].i + 1) {
+			runs[3 + 2 * k - 1] = seen[3 + i];
+			continue;
+		}
+		if (k == DB_SEEN_RUNS)
+			break;
+		runs[3 + 2 * k] = runs[4 + 2 * k] = seen[3 + i];
+		k++;
+	}
+	if (i == n) {
+		for (i = k; i < DB_SEEN_RUNS; i++) {
+			runs[3 + 2 * i] = runs[3 + 2 * (k - 1)];
+			runs[4 + 2 * i] = runs[4 + 2 * (k - 1)];
+		}
+		return db_exec(b->db, SQL_FINDING_SEEN_RUNS, runs,
+		    NELEM(runs), NULL);
+	}
+	/* The IN list's spare places repeat the last id. */
+	for (i = n; i < DB_MANY; i++)
+		seen[3 + i] = seen[3 + n - 1];
+	return db_exec(b->db, SQL_FINDING_SEEN_MANY, seen, 3 + DB_MANY, NULL);
+}
+
 /* Write what the batch decided: the upserts, the unchanged findings'
  * last_seen_at, then history, events, audit and results. From
  * BATCH_FRAME_MIN rows to upsert, the list counts, chain head and case
@@ -2172,15 +2218,11 @@ batch_write(struct batch *b)
 		seen[0] = keep_time(b, b->now);
 		seen[1] = DB_STR0(b->scan_id);
 		seen[2] = DB_STR(b->tenant_id);
-		/* The IN list's spare places repeat the last id. */
-		for (i = nseen; i < DB_MANY; i++)
-			seen[3 + i] = seen[3 + nseen - 1];
 		if (b->oom) {
 			rc = DB_ERR;
 			goto out;
 		}
-		if ((rc = db_exec(b->db, SQL_FINDING_SEEN_MANY, seen,
-		    NELEM(seen), NULL)) != 0)
+		if ((rc = batch_mark_seen(b, seen, nseen)) != 0)
 			goto out;
 	}
 	if (!few && (b->hist.n > 0 || b->ev.n > 0 || b->naud > 0)) {
