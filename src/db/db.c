@@ -680,6 +680,16 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND (state IN ('open', 'accepted', 'snoozed', 'muted') "
 	    "OR (state = 'resolved' AND awaiting_scan = 1)) "
 	    "AND NOT (seen_scan_id <=> ?) ORDER BY id",
+	/* The same in one gap between the seqs a scan marked seen
+	 * (integration, provider, scan, first seq, last seq): a range of the
+	 * primary key, or of findings_integration_state checking seq in the
+	 * index, so the rows read are the gap's. */
+	[SQL_FINDING_ABSENT_SEQS] =
+	    "SELECT id FROM findings WHERE integration_id = ? "
+	    "AND provider = ? "
+	    "AND (state IN ('open', 'accepted', 'snoozed', 'muted') "
+	    "OR (state = 'resolved' AND awaiting_scan = 1)) "
+	    "AND NOT (seen_scan_id <=> ?) AND seq BETWEEN ? AND ?",
 	ROWS4(SQL_FINDING_UPSERT, FINDING_UPSERT_HEAD, FINDING_UPSERT_ROW,
 	    FINDING_UPSERT_TAIL),
 	ROWS4(SQL_HISTORY_INSERT, "INSERT INTO finding_history (tenant_id, "

@@ -3,6 +3,7 @@
  * entry and its events in one transaction. */
 #include "vigil.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2338,6 +2339,7 @@ batch_seen(struct batch *b, struct findings_seen *items, size_t n)
 		}
 		sl->integ = obs->integration_id;
 		sl->touched = 1;
+		it->seq = sl->stored ? row->seq : 0;
 		if (!plain)
 			batch_effects(b, row, &res);
 		if (isnew)
@@ -2534,27 +2536,150 @@ findings_resolve_ids(struct db *db, const char *tenant_id,
 	return total;
 }
 
+/* Insert [lo, hi] into q, merged with the ranges it meets or touches;
+ * past FINDINGS_SEQS_MAX ranges q is dropped (full). */
+static void
+seqs_put(struct findings_seqs *q, long long lo, long long hi)
+{
+	size_t i = q->n, j;
+
+	if (q->full)
+		return;
+	/* Most runs come after every range so far. */
+	while (i > 0 && q->r[i - 1][0] > lo)
+		i--;
+	if (i > 0 && q->r[i - 1][1] >= lo - 1) {
+		i--;
+		if (hi > q->r[i][1])
+			q->r[i][1] = hi;
+	} else {
+		if (q->n == q->a) {
+			size_t a = q->a ? q->a * 2 : 64;
+			long long (*p)[2];
+
+			if (a > FINDINGS_SEQS_MAX ||
+			    (p = realloc(q->r, a * sizeof(*p))) == NULL) {
+				findings_seqs_free(q);
+				q->full = 1;
+				return;
+			}
+			q->r = p;
+			q->a = a;
+		}
+		memmove(q->r + i + 1, q->r + i, (q->n - i) * sizeof(*q->r));
+		q->r[i][0] = lo;
+		q->r[i][1] = hi;
+		q->n++;
+	}
+	/* The ranges after it that it now meets or touches. */
+	for (j = i + 1; j < q->n && q->r[j][0] <= q->r[i][1] + 1; j++)
+		if (q->r[j][1] > q->r[i][1])
+			q->r[i][1] = q->r[j][1];
+	memmove(q->r + i + 1, q->r + j, (q->n - j) * sizeof(*q->r));
+	q->n -= j - i - 1;
+}
+
+void
+findings_seqs_add(struct findings_seqs *q, const struct findings_seen *items,
+    size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (items[i].seq > 0)
+			seqs_put(q, items[i].seq, items[i].seq);
+}
+
+void
+findings_seqs_free(struct findings_seqs *q)
+{
+	free(q->r);
+	memset(q, 0, sizeof(*q));
+}
+
+/* The ids SQL_FINDING_ABSENT gives, or with seen (not full) those
+ * SQL_FINDING_ABSENT_SEQS gives in each gap between its ranges: the
+ * same findings, as the rows in the ranges were marked seen by this
+ * scan; sorted. *out and *nout: the ids (owned). 0 or DB_*. */
+static int
+absent_ids(struct db *db, const char *integration_id, const char *provider,
+    const char *scan_id, const struct findings_seqs *seen, char ***out,
+    size_t *nout)
+{
+	struct db_res *res = NULL;
+	char **ids = NULL;
+	size_t n = 0, a = 0, g, i;
+	int rc = 0;
+
+	*out = NULL;
+	*nout = 0;
+	for (g = 0; rc == 0 && g <= (seen && !seen->full ? seen->n : 0);
+	    g++) {
+		if (seen == NULL || seen->full)
+			rc = db_exec(db, SQL_FINDING_ABSENT, (struct db_val[]){
+			    DB_STR(integration_id), DB_STR(provider),
+			    DB_STR(scan_id) }, 3, &res);
+		else
+			rc = db_exec(db, SQL_FINDING_ABSENT_SEQS,
+			    (struct db_val[]){ DB_STR(integration_id),
+			    DB_STR(provider), DB_STR(scan_id),
+			    DB_INT(g == 0 ? 0 : seen->r[g - 1][1] + 1),
+			    DB_INT(g == seen->n ? LLONG_MAX :
+			    seen->r[g][0] - 1) }, 5, &res);
+		for (i = 0; rc == 0 && i < res->nrows; i++) {
+			if (n == a) {
+				size_t na = a ? a * 2 : 256;
+				char **p = realloc(ids, na * sizeof(*p));
+
+				if (p == NULL) {
+					rc = DB_ERR;
+					break;
+				}
+				ids = p;
+				a = na;
+			}
+			if ((ids[n] = strdup(db_cell(res, i, 0))) == NULL) {
+				rc = DB_ERR;
+				break;
+			}
+			n++;
+		}
+		db_res_free(res);
+		res = NULL;
+	}
+	if (rc != 0) {
+		for (i = 0; i < n; i++)
+			free(ids[i]);
+		free(ids);
+		return rc;
+	}
+	if (n > 1)
+		qsort(ids, n, sizeof(*ids), cmp_str);
+	*out = ids;
+	*nout = n;
+	return 0;
+}
+
 long
 findings_resolve_absent(struct db *db, const char *tenant_id,
     const char *integration_id, const char *provider, const char *scan_id,
-    time_t now)
+    time_t now, const struct findings_seqs *seen)
 {
-	struct db_res *ids = NULL;
+	char **ids = NULL;
 	const char *batch[FINDINGS_BATCH];
 	struct absent_tx a;
 	long total = 0;
-	size_t i, k;
+	size_t i, k, nids = 0;
 	int rc = 0;
 
-	if (integration_id == NULL)
+	if (integration_id == NULL || scan_id == NULL)
 		return DB_ERR;
-	if ((rc = db_exec(db, SQL_FINDING_ABSENT, (struct db_val[]){
-	    DB_STR(integration_id), DB_STR(provider), DB_STR0(scan_id) }, 3,
-	    &ids)) != 0)
+	if ((rc = absent_ids(db, integration_id, provider, scan_id, seen,
+	    &ids, &nids)) != 0)
 		return rc;
-	for (i = 0; i < ids->nrows; i += k) {
-		for (k = 0; k < FINDINGS_BATCH && i + k < ids->nrows; k++)
-			batch[k] = db_cell(ids, i + k, 0);
+	for (i = 0; i < nids; i += k) {
+		for (k = 0; k < FINDINGS_BATCH && i + k < nids; k++)
+			batch[k] = ids[i + k];
 		memset(&a, 0, sizeof(a));
 		a.tenant_id = tenant_id;
 		a.scan_id = scan_id;
@@ -2565,6 +2690,8 @@ findings_resolve_absent(struct db *db, const char *tenant_id,
 			break;
 		total += a.resolved;
 	}
-	db_res_free(ids);
+	for (i = 0; i < nids; i++)
+		free(ids[i]);
+	free(ids);
 	return rc != 0 ? rc : total;
 }
