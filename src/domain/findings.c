@@ -1674,6 +1674,7 @@ struct slot {
 	const char		*integ;		/* integration_id to write */
 	char			*stored_integ;	/* as loaded (owned) */
 	char			*seen_scan;	/* as loaded (owned) */
+	size_t			 first;		/* its first item's place */
 };
 
 /* One batch's transaction: its findings and what it will write. */
@@ -1802,12 +1803,16 @@ batch_slots(struct batch *b, const char *const *ids, size_t n)
 
 	if ((b->slots = calloc(n ? n : 1, sizeof(*b->slots))) == NULL)
 		return -1;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		b->slots[i].id = ids[i];
+		b->slots[i].first = i;
+	}
 	qsort(b->slots, n, sizeof(*b->slots), cmp_slot);
 	for (i = j = 0; i < n; i++)
 		if (j == 0 || strcmp(b->slots[j - 1].id, b->slots[i].id) != 0)
 			b->slots[j++] = b->slots[i];
+		else if (b->slots[i].first < b->slots[j - 1].first)
+			b->slots[j - 1].first = b->slots[i].first;
 	b->nslots = j;
 	return 0;
 }
@@ -2102,6 +2107,15 @@ batch_mark_seen(struct batch *b, struct db_val *seen, size_t n)
 	return db_exec(b->db, SQL_FINDING_SEEN_MANY, seen, 3 + DB_MANY, NULL);
 }
 
+static int
+cmp_first(const void *a, const void *b)
+{
+	size_t x = (*(struct slot *const *)a)->first;
+	size_t y = (*(struct slot *const *)b)->first;
+
+	return x < y ? -1 : x > y;
+}
+
 /* Write what the batch decided: the upserts, the unchanged findings'
  * last_seen_at, then history, events, audit and results. From
  * BATCH_FRAME_MIN rows to upsert, the list counts, chain head and case
@@ -2116,12 +2130,22 @@ batch_write(struct batch *b)
 {
 	struct vals up;
 	struct db_val seen[3 + DB_MANY], ids[1 + DB_MANY];
+	struct slot **ord;
 	size_t i, nup = 0, nseen = 0;
 	int rc = DB_ERR, framed = 0, deferred = 0, sla = 0, few;
 
 	memset(&up, 0, sizeof(up));
+	/* The rows in the order the batch's items first named them: a new
+	 * finding's seq follows the order a scan or a report gives, so the
+	 * next scan of the same resources marks them seen as a few ranges
+	 * of seq (batch_mark_seen), wherever its batches begin. */
+	if ((ord = malloc((b->nslots ? b->nslots : 1) * sizeof(*ord))) == NULL)
+		return DB_ERR;
+	for (i = 0; i < b->nslots; i++)
+		ord[i] = &b->slots[i];
+	qsort(ord, b->nslots, sizeof(*ord), cmp_first);
 	for (i = 0; i < b->nslots; i++) {
-		const struct slot *sl = &b->slots[i];
+		const struct slot *sl = ord[i];
 		const struct finding_row *r = sl->row;
 		const struct finding *f;
 
@@ -2262,6 +2286,7 @@ out:
 	if (deferred)
 		(void)db_exec(b->db, SQL_BATCH_DEFER_END, NULL, 0, NULL);
 	free(up.v);
+	free(ord);
 	return rc;
 }
 
