@@ -8,6 +8,9 @@ it gave: every finding seen marked, exactly the absent live findings of
 the integration resolved (at the start, in the middle, at the end of the
 inventory; accepted ones too; dismissed ones, other integrations' and
 new ones never), counters equal to a recount, the audit chain whole.
+T390 and T392 fail on main before this change (eb52fdf: a batch's new
+findings were stored in id order, and marked seen by an IN list); T391
+passes there too: it holds what reconcile resolves, which must not move.
 
 Run by run.py, which sets STACK here (and in the modules used below).
 """
