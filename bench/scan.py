@@ -266,6 +266,9 @@ def plans(st, srcdir, integ):
         # Reads the integration's findings either way; with one
         # integration in the table MariaDB may rightly scan it all.
         ("SQL_FINDING_ABSENT", (integ, "azure", sid), None),
+        # What a scan runs instead: one gap between the seqs it marked
+        # seen (here the first thousand), its rows alone.
+        ("SQL_FINDING_ABSENT_SEQS", (integ, "azure", sid, 1, 1000), None),
         ("SQL_SCAN_RESULTS", (sid, "", 101),
          lambda r: r[0][5] == "PRIMARY"),
         ("SQL_SCAN_RESULTS_COUNT", (sid,),

@@ -13,6 +13,9 @@ struct conf;
 /* How many ids SQL_FINDING_GET_MANY* and SQL_FINDING_SEEN_MANY take (a
  * shorter list repeats its last id). */
 #define DB_MANY 256
+/* How many ranges of seqs SQL_FINDING_SEEN_RUNS takes (fewer repeat the
+ * last). */
+#define DB_SEEN_RUNS 8
 
 /* A list's total with a "since" filter counts the matches among at most
  * this many rows at or after the time (SQL_*_COUNT_SINCE): past it, the
@@ -80,7 +83,9 @@ enum db_stmt {
 	SQL_FINDING_GET_MANY,
 	SQL_FINDING_GET_MANY_EVID,
 	SQL_FINDING_SEEN_MANY,
+	SQL_FINDING_SEEN_RUNS,
 	SQL_FINDING_ABSENT,
+	SQL_FINDING_ABSENT_SEQS,
 	SQL_FINDING_UPSERT_64,
 	SQL_FINDING_UPSERT_16,
 	SQL_FINDING_UPSERT_4,

@@ -3,6 +3,7 @@
  * entry and its events in one transaction. */
 #include "vigil.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1675,6 +1676,7 @@ struct slot {
 	const char		*integ;		/* integration_id to write */
 	char			*stored_integ;	/* as loaded (owned) */
 	char			*seen_scan;	/* as loaded (owned) */
+	size_t			 first;		/* its first item's place */
 };
 
 /* One batch's transaction: its findings and what it will write. */
@@ -1803,12 +1805,16 @@ batch_slots(struct batch *b, const char *const *ids, size_t n)
 
 	if ((b->slots = calloc(n ? n : 1, sizeof(*b->slots))) == NULL)
 		return -1;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		b->slots[i].id = ids[i];
+		b->slots[i].first = i;
+	}
 	qsort(b->slots, n, sizeof(*b->slots), cmp_slot);
 	for (i = j = 0; i < n; i++)
 		if (j == 0 || strcmp(b->slots[j - 1].id, b->slots[i].id) != 0)
 			b->slots[j++] = b->slots[i];
+		else if (b->slots[i].first < b->slots[j - 1].first)
+			b->slots[j - 1].first = b->slots[i].first;
 	b->nslots = j;
 	return 0;
 }
@@ -2057,6 +2063,61 @@ batch_defer(struct batch *b)
  * (README, Benchmark, Imports). */
 #define BATCH_FRAME_MIN	16
 
+static int
+cmp_seq(const void *a, const void *b)
+{
+	long long x = ((const struct db_val *)a)->i;
+	long long y = ((const struct db_val *)b)->i;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Mark the batch's unchanged findings seen: seen[3..3 + n) their seqs
+ * (distinct), seen[0..3) the statement's first parameters. Their seqs
+ * sorted, as ranges of consecutive seqs when they make at most
+ * DB_SEEN_RUNS (a rescan reads its findings in the order they were
+ * stored), else as one IN list. The same rows either way. 0 or DB_*. */
+static int
+batch_mark_seen(struct batch *b, struct db_val *seen, size_t n)
+{
+	struct db_val runs[3 + 2 * DB_SEEN_RUNS];
+	size_t i, k = 0;
+
+	qsort(seen + 3, n, sizeof(*seen), cmp_seq);
+	memcpy(runs, seen, 3 * sizeof(*seen));
+	for (i = 0; i < n; i++) {
+		if (i > 0 && seen[3 + i].i == seen[2 + i].i + 1) {
+			runs[3 + 2 * k - 1] = seen[3 + i];
+			continue;
+		}
+		if (k == DB_SEEN_RUNS)
+			break;
+		runs[3 + 2 * k] = runs[4 + 2 * k] = seen[3 + i];
+		k++;
+	}
+	if (i == n) {
+		for (i = k; i < DB_SEEN_RUNS; i++) {
+			runs[3 + 2 * i] = runs[3 + 2 * (k - 1)];
+			runs[4 + 2 * i] = runs[4 + 2 * (k - 1)];
+		}
+		return db_exec(b->db, SQL_FINDING_SEEN_RUNS, runs,
+		    NELEM(runs), NULL);
+	}
+	/* The IN list's spare places repeat the last id. */
+	for (i = n; i < DB_MANY; i++)
+		seen[3 + i] = seen[3 + n - 1];
+	return db_exec(b->db, SQL_FINDING_SEEN_MANY, seen, 3 + DB_MANY, NULL);
+}
+
+static int
+cmp_first(const void *a, const void *b)
+{
+	size_t x = (*(struct slot *const *)a)->first;
+	size_t y = (*(struct slot *const *)b)->first;
+
+	return x < y ? -1 : x > y;
+}
+
 /* Write what the batch decided: the upserts, the unchanged findings'
  * last_seen_at, then history, events, audit and results. From
  * BATCH_FRAME_MIN rows to upsert, the list counts, chain head and case
@@ -2071,12 +2132,22 @@ batch_write(struct batch *b)
 {
 	struct vals up;
 	struct db_val seen[3 + DB_MANY], ids[1 + DB_MANY];
+	struct slot **ord;
 	size_t i, nup = 0, nseen = 0;
 	int rc = DB_ERR, framed = 0, deferred = 0, sla = 0, few;
 
 	memset(&up, 0, sizeof(up));
+	/* The rows in the order the batch's items first named them: a new
+	 * finding's seq follows the order a scan or a report gives, so the
+	 * next scan of the same resources marks them seen as a few ranges
+	 * of seq (batch_mark_seen), wherever its batches begin. */
+	if ((ord = malloc((b->nslots ? b->nslots : 1) * sizeof(*ord))) == NULL)
+		return DB_ERR;
+	for (i = 0; i < b->nslots; i++)
+		ord[i] = &b->slots[i];
+	qsort(ord, b->nslots, sizeof(*ord), cmp_first);
 	for (i = 0; i < b->nslots; i++) {
-		const struct slot *sl = &b->slots[i];
+		const struct slot *sl = ord[i];
 		const struct finding_row *r = sl->row;
 		const struct finding *f;
 
@@ -2174,15 +2245,11 @@ batch_write(struct batch *b)
 		seen[0] = keep_time(b, b->now);
 		seen[1] = DB_STR0(b->scan_id);
 		seen[2] = DB_STR(b->tenant_id);
-		/* The IN list's spare places repeat the last id. */
-		for (i = nseen; i < DB_MANY; i++)
-			seen[3 + i] = seen[3 + nseen - 1];
 		if (b->oom) {
 			rc = DB_ERR;
 			goto out;
 		}
-		if ((rc = db_exec(b->db, SQL_FINDING_SEEN_MANY, seen,
-		    NELEM(seen), NULL)) != 0)
+		if ((rc = batch_mark_seen(b, seen, nseen)) != 0)
 			goto out;
 	}
 	if (!few && (b->hist.n > 0 || b->ev.n > 0 || b->naud > 0)) {
@@ -2221,6 +2288,7 @@ out:
 	if (deferred)
 		(void)db_exec(b->db, SQL_BATCH_DEFER_END, NULL, 0, NULL);
 	free(up.v);
+	free(ord);
 	return rc;
 }
 
@@ -2298,6 +2366,7 @@ batch_seen(struct batch *b, struct findings_seen *items, size_t n)
 		}
 		sl->integ = obs->integration_id;
 		sl->touched = 1;
+		it->seq = sl->stored ? row->seq : 0;
 		if (!plain)
 			batch_effects(b, row, &res);
 		if (isnew)
@@ -2494,27 +2563,150 @@ findings_resolve_ids(struct db *db, const char *tenant_id,
 	return total;
 }
 
+/* Insert [lo, hi] into q, merged with the ranges it meets or touches;
+ * past FINDINGS_SEQS_MAX ranges q is dropped (full). */
+static void
+seqs_put(struct findings_seqs *q, long long lo, long long hi)
+{
+	size_t i = q->n, j;
+
+	if (q->full)
+		return;
+	/* Most runs come after every range so far. */
+	while (i > 0 && q->r[i - 1][0] > lo)
+		i--;
+	if (i > 0 && q->r[i - 1][1] >= lo - 1) {
+		i--;
+		if (hi > q->r[i][1])
+			q->r[i][1] = hi;
+	} else {
+		if (q->n == q->a) {
+			size_t a = q->a ? q->a * 2 : 64;
+			long long (*p)[2];
+
+			if (a > FINDINGS_SEQS_MAX ||
+			    (p = realloc(q->r, a * sizeof(*p))) == NULL) {
+				findings_seqs_free(q);
+				q->full = 1;
+				return;
+			}
+			q->r = p;
+			q->a = a;
+		}
+		memmove(q->r + i + 1, q->r + i, (q->n - i) * sizeof(*q->r));
+		q->r[i][0] = lo;
+		q->r[i][1] = hi;
+		q->n++;
+	}
+	/* The ranges after it that it now meets or touches. */
+	for (j = i + 1; j < q->n && q->r[j][0] <= q->r[i][1] + 1; j++)
+		if (q->r[j][1] > q->r[i][1])
+			q->r[i][1] = q->r[j][1];
+	memmove(q->r + i + 1, q->r + j, (q->n - j) * sizeof(*q->r));
+	q->n -= j - i - 1;
+}
+
+void
+findings_seqs_add(struct findings_seqs *q, const struct findings_seen *items,
+    size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (items[i].seq > 0)
+			seqs_put(q, items[i].seq, items[i].seq);
+}
+
+void
+findings_seqs_free(struct findings_seqs *q)
+{
+	free(q->r);
+	memset(q, 0, sizeof(*q));
+}
+
+/* The ids SQL_FINDING_ABSENT gives, or with seen (not full) those
+ * SQL_FINDING_ABSENT_SEQS gives in each gap between its ranges: the
+ * same findings, as the rows in the ranges were marked seen by this
+ * scan; sorted. *out and *nout: the ids (owned). 0 or DB_*. */
+static int
+absent_ids(struct db *db, const char *integration_id, const char *provider,
+    const char *scan_id, const struct findings_seqs *seen, char ***out,
+    size_t *nout)
+{
+	struct db_res *res = NULL;
+	char **ids = NULL;
+	size_t n = 0, a = 0, g, i;
+	int rc = 0;
+
+	*out = NULL;
+	*nout = 0;
+	for (g = 0; rc == 0 && g <= (seen && !seen->full ? seen->n : 0);
+	    g++) {
+		if (seen == NULL || seen->full)
+			rc = db_exec(db, SQL_FINDING_ABSENT, (struct db_val[]){
+			    DB_STR(integration_id), DB_STR(provider),
+			    DB_STR(scan_id) }, 3, &res);
+		else
+			rc = db_exec(db, SQL_FINDING_ABSENT_SEQS,
+			    (struct db_val[]){ DB_STR(integration_id),
+			    DB_STR(provider), DB_STR(scan_id),
+			    DB_INT(g == 0 ? 0 : seen->r[g - 1][1] + 1),
+			    DB_INT(g == seen->n ? LLONG_MAX :
+			    seen->r[g][0] - 1) }, 5, &res);
+		for (i = 0; rc == 0 && i < res->nrows; i++) {
+			if (n == a) {
+				size_t na = a ? a * 2 : 256;
+				char **p = realloc(ids, na * sizeof(*p));
+
+				if (p == NULL) {
+					rc = DB_ERR;
+					break;
+				}
+				ids = p;
+				a = na;
+			}
+			if ((ids[n] = strdup(db_cell(res, i, 0))) == NULL) {
+				rc = DB_ERR;
+				break;
+			}
+			n++;
+		}
+		db_res_free(res);
+		res = NULL;
+	}
+	if (rc != 0) {
+		for (i = 0; i < n; i++)
+			free(ids[i]);
+		free(ids);
+		return rc;
+	}
+	if (n > 1)
+		qsort(ids, n, sizeof(*ids), cmp_str);
+	*out = ids;
+	*nout = n;
+	return 0;
+}
+
 long
 findings_resolve_absent(struct db *db, const char *tenant_id,
     const char *integration_id, const char *provider, const char *scan_id,
-    time_t now)
+    time_t now, const struct findings_seqs *seen)
 {
-	struct db_res *ids = NULL;
+	char **ids = NULL;
 	const char *batch[FINDINGS_BATCH];
 	struct absent_tx a;
 	long total = 0;
-	size_t i, k;
+	size_t i, k, nids = 0;
 	int rc = 0;
 
-	if (integration_id == NULL)
+	if (integration_id == NULL || scan_id == NULL)
 		return DB_ERR;
-	if ((rc = db_exec(db, SQL_FINDING_ABSENT, (struct db_val[]){
-	    DB_STR(integration_id), DB_STR(provider), DB_STR0(scan_id) }, 3,
-	    &ids)) != 0)
+	if ((rc = absent_ids(db, integration_id, provider, scan_id, seen,
+	    &ids, &nids)) != 0)
 		return rc;
-	for (i = 0; i < ids->nrows; i += k) {
-		for (k = 0; k < FINDINGS_BATCH && i + k < ids->nrows; k++)
-			batch[k] = db_cell(ids, i + k, 0);
+	for (i = 0; i < nids; i += k) {
+		for (k = 0; k < FINDINGS_BATCH && i + k < nids; k++)
+			batch[k] = ids[i + k];
 		memset(&a, 0, sizeof(a));
 		a.tenant_id = tenant_id;
 		a.scan_id = scan_id;
@@ -2525,6 +2717,8 @@ findings_resolve_absent(struct db *db, const char *tenant_id,
 			break;
 		total += a.resolved;
 	}
-	db_res_free(ids);
+	for (i = 0; i < nids; i++)
+		free(ids[i]);
+	free(ids);
 	return rc != 0 ? rc : total;
 }

@@ -240,7 +240,25 @@ struct findings_seen {
 	char			 fingerprint[65];
 	char			 id[FINDING_ID_MAX];
 	enum findings_seen_outcome outcome;	/* set by the batch */
+	long long		 seq;		/* set by the batch: the
+						 * stored finding's, 0 new */
 };
+
+/* The seqs of stored findings a scan's written batches marked seen, as
+ * sorted, disjoint ranges (findings_seqs_add): findings_resolve_absent
+ * reads no row in them. At most FINDINGS_SEQS_MAX ranges; past that
+ * the set is dropped (full: every row is read, as without it). */
+#define FINDINGS_SEQS_MAX 4096
+struct findings_seqs {
+	long long	(*r)[2];
+	size_t		 n, a;
+	int		 full;
+};
+/* Add the seqs of a written batch's items[0..n) (the seq the batch set;
+ * 0, a new finding, is left out). */
+void	 findings_seqs_add(struct findings_seqs *,
+	    const struct findings_seen *items, size_t n);
+void	 findings_seqs_free(struct findings_seqs *);
 
 /* Observe n (<= FINDINGS_BATCH) findings in one transaction, marking
  * them seen by scan_id and recording the detected and reopened ones in
@@ -268,12 +286,13 @@ int	 findings_observe_batch_with(struct db *, const char *tenant_id,
 	    struct findings_seen *items, size_t n, time_t now,
 	    const char *scan_id, const struct findings_rows *rows);
 /* After a complete scan: LC_NOT_SEEN for every finding of the
- * integration (not NULL) and provider that SQL_FINDING_ABSENT offers (not marked
- * seen by scan_id), in batches as above, a "resolved" result for each
- * one it resolves. The number resolved, or a DB_* code. */
+ * integration (not NULL) and provider that SQL_FINDING_ABSENT offers (not
+ * marked seen by scan_id), in batches as above, a "resolved" result for
+ * each one it resolves. seen (NULL: none) names seqs the scan marked
+ * seen, whose rows are not read. The number resolved, or a DB_* code. */
 long	 findings_resolve_absent(struct db *, const char *tenant_id,
 	    const char *integration_id, const char *provider,
-	    const char *scan_id, time_t now);
+	    const char *scan_id, time_t now, const struct findings_seqs *seen);
 /* An import's complete report no longer lists ids[0..n) and no other
  * source reports them: LC_NOT_SEEN for each, in batches as above (no
  * scan results). The number resolved, or a DB_* code. */

@@ -73,6 +73,9 @@ struct ctx {
 	size_t			 secretlen;
 	char			**seen;		/* dry run: finding ids seen */
 	size_t			 nseen, aseen;
+	/* The stored findings the written batches marked seen (their
+	 * seqs), whose rows reconcile need not read. */
+	struct findings_seqs	 seqs;
 	/* Two batches: cur being filled, the other possibly being written
 	 * (w), and the strings their items borrow. */
 	struct findings_seen	 items[2][FINDINGS_BATCH];
@@ -335,8 +338,10 @@ count_outcomes(struct ctx *c, size_t buf, size_t n)
 			c->st->present++;
 			break;
 		}
-		if (!c->opts->dry_run)
+		if (!c->opts->dry_run) {
+			findings_seqs_add(&c->seqs, it, 1);
 			continue;
+		}
 		if (it->outcome != FINDINGS_SEEN_PRESENT && c->opts->change)
 			c->opts->change(c->opts->arg, it->outcome ==
 			    FINDINGS_SEEN_DETECTED ? "new" : "reopened",
@@ -735,7 +740,7 @@ reconcile(struct ctx *c)
 		if (j < i)
 			continue;
 		n = findings_resolve_absent(c->db, c->tenant_id,
-		    c->integration_id, prov, c->scan_id, c->now);
+		    c->integration_id, prov, c->scan_id, c->now, &c->seqs);
 		if (n < 0) {
 			snprintf(c->err, sizeof(c->err), "database error "
 			    "while resolving findings no longer seen");
@@ -1039,6 +1044,7 @@ ctx_free(struct ctx *c)
 	free(c->seen);
 	c->seen = NULL;
 	c->nseen = c->aseen = 0;
+	findings_seqs_free(&c->seqs);
 }
 
 /* -- recording ------------------------------------------------------------------- */

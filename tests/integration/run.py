@@ -7,7 +7,7 @@ mod_fcgid and mod_proxy_fcgi; see stack.py) in a fresh temporary directory,
 runs test_api.py, test_findings.py, test_scanner.py, test_webhooks.py,
 test_delivery.py, test_cron.py, test_counts.py, test_batchcounts.py,
 test_batchrows.py,
-test_trigmerge.py, test_changed.py, test_alerts.py,
+test_trigmerge.py, test_changed.py, test_rescan.py, test_alerts.py,
 test_attachments.py, test_metadata.py, test_observables.py,
 test_imports.py, test_mutes.py, test_cases.py, test_compliance.py,
 test_sla.py, test_reports.py, test_channels.py, test_galera.py,
@@ -135,6 +135,7 @@ def main():
     import test_batchrows
     import test_trigmerge
     import test_changed
+    import test_rescan
     import test_alerts
     import test_attachments
     import test_imports
@@ -202,7 +203,7 @@ def main():
         modules = (test_api, test_findings, test_scanner, test_webhooks,
                    test_delivery, test_cron, test_counts, test_batchcounts,
                    test_batchrows, test_trigmerge, test_changed,
-                   test_alerts,
+                   test_rescan, test_alerts,
                    test_attachments, test_metadata, test_observables,
                    test_imports, test_mutes, test_cases, test_compliance,
                    test_sla, test_reports, test_channels, test_galera,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "finding.h"
+#include "findings.h"
 #include "lifecycle.h"
 #include "suites.h"
 #include "vjson.h"
@@ -824,6 +825,73 @@ START_TEST(test_finding_enums)
 }
 END_TEST
 
+/* The seqs a scan marked seen (findings_seqs_add), which reconcile does
+ * not read: sorted, disjoint, merged where they meet or touch, new
+ * findings (seq 0) left out, and dropped whole (full) past
+ * FINDINGS_SEQS_MAX ranges, never kept in part. */
+static void
+seqs_feed(struct findings_seqs *q, const long long *v, size_t n)
+{
+	struct findings_seen it[8];
+	size_t i;
+
+	ck_assert_uint_le(n, NELEM(it));
+	memset(it, 0, sizeof(it));
+	for (i = 0; i < n; i++)
+		it[i].seq = v[i];
+	findings_seqs_add(q, it, n);
+}
+
+START_TEST(test_findings_seqs)
+{
+	static const long long a[] = { 7, 5, 6, 0, 20, 9 };
+	static const long long b[] = { 8, 19, 3, 30, 21, 4 };
+	static const long long c[] = { 10, 18 };
+	struct findings_seqs q;
+	long long i;
+
+	memset(&q, 0, sizeof(q));
+	seqs_feed(&q, a, NELEM(a));
+	ck_assert_uint_eq(q.n, 3);
+	ck_assert(q.r[0][0] == 5 && q.r[0][1] == 7);
+	ck_assert(q.r[1][0] == 9 && q.r[1][1] == 9);
+	ck_assert(q.r[2][0] == 20 && q.r[2][1] == 20);
+	seqs_feed(&q, b, NELEM(b));
+	ck_assert_uint_eq(q.n, 3);
+	ck_assert(q.r[0][0] == 3 && q.r[0][1] == 9);
+	ck_assert(q.r[1][0] == 19 && q.r[1][1] == 21);
+	ck_assert(q.r[2][0] == 30 && q.r[2][1] == 30);
+	/* Seqs next to a range extend it (twice: the same again). */
+	seqs_feed(&q, c, NELEM(c));
+	seqs_feed(&q, c, NELEM(c));
+	ck_assert_uint_eq(q.n, 3);
+	ck_assert(q.r[0][0] == 3 && q.r[0][1] == 10);
+	ck_assert(q.r[1][0] == 18 && q.r[1][1] == 21);
+	/* The gap between two filled: one range. */
+	for (i = 11; i < 18; i++)
+		seqs_feed(&q, &i, 1);
+	ck_assert_uint_eq(q.n, 2);
+	ck_assert(q.r[0][0] == 3 && q.r[0][1] == 21);
+	ck_assert(!q.full);
+	findings_seqs_free(&q);
+	/* Past the cap the whole set is dropped. */
+	for (i = 0; i <= FINDINGS_SEQS_MAX; i++) {
+		long long v = 1 + 2 * i;
+
+		seqs_feed(&q, &v, 1);
+		if (i < FINDINGS_SEQS_MAX)
+			ck_assert_uint_eq(q.n, (size_t)i + 1);
+	}
+	ck_assert(q.full);
+	ck_assert_uint_eq(q.n, 0);
+	ck_assert_ptr_null(q.r);
+	i = 2;
+	seqs_feed(&q, &i, 1);
+	ck_assert(q.full && q.n == 0);
+	findings_seqs_free(&q);
+}
+END_TEST
+
 Suite *
 lifecycle_suite(void)
 {
@@ -837,6 +905,7 @@ lifecycle_suite(void)
 	tcase_add_test(tc, test_lifecycle_history_example);
 	tcase_add_test(tc, test_lifecycle_remediation_chain);
 	tcase_add_test(tc, test_finding_enums);
+	tcase_add_test(tc, test_findings_seqs);
 	suite_add_tcase(s, tc);
 	return s;
 }

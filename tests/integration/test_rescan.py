@@ -1,0 +1,227 @@
+"""test_rescan.py: what an unchanged or little-changed rescan and reimport
+send the server (issues #11 and #13). New findings are stored in the
+order the scan or the report gives them, so their seqs follow it; a
+batch's unchanged findings are then marked seen by a few ranges of seq,
+not an IN list of 256 seqs; and the end of a complete scan reads only
+the rows between the seqs its batches marked seen. Each must give what
+it gave: every finding seen marked, exactly the absent live findings of
+the integration resolved (at the start, in the middle, at the end of the
+inventory; accepted ones too; dismissed ones, other integrations' and
+new ones never), counters equal to a recount, the audit chain whole.
+T390 and T392 fail on main before this change (eb52fdf: a batch's new
+findings were stored in id order, and marked seen by an IN list); T391
+passes there too: it holds what reconcile resolves, which must not move.
+
+Run by run.py, which sets STACK here (and in the modules used below).
+"""
+
+import unittest
+
+import test_api as api
+import test_batchcounts as tb
+import test_batchrows as tbr
+import test_changed as tch
+import test_counts as tc
+import test_scanner as ts
+from test_findings import entry, eid, import_findings, q
+
+STACK = None        # a stack.Stack, set by run.py
+
+
+def setUpModule():
+    global STACK
+    if STACK is None:
+        STACK = api.STACK
+    if STACK is None:
+        raise unittest.SkipTest("no stack: run tests/integration/run.py")
+    tch.STACK = STACK
+    tch.setUpModule()
+
+
+def tearDownModule():
+    tch.tearDownModule()
+
+
+def statements(run, like):
+    """run(), and the statements the server executed meanwhile whose
+    text is LIKE like (its general log)."""
+    STACK.sql("SET GLOBAL general_log = 0; TRUNCATE mysql.general_log; "
+              "SET GLOBAL log_output = 'TABLE'; SET GLOBAL general_log = 1")
+    try:
+        out = run()
+    finally:
+        STACK.sql("SET GLOBAL general_log = 0")
+        rows = STACK.query(
+            "SELECT REPLACE(REPLACE(CONVERT(argument USING utf8mb4), '\\n', "
+            "' '), '\\t', ' ') FROM mysql.general_log WHERE command_type IN "
+            "('Execute', 'Query') AND argument LIKE %s" % q(like))
+        STACK.sql("TRUNCATE mysql.general_log; "
+                  "SET GLOBAL log_output = 'FILE'")
+    return out, [r[0] for r in rows]
+
+
+def seen_marks(run):
+    """run(), and the seen marks of findings it sent: (by ranges of seq,
+    by an IN list of seqs)."""
+    out, rows = statements(run, "UPDATE findings%SET last_seen_at%")
+    return out, (sum("BETWEEN" in r for r in rows),
+                 sum("seq IN (" in r for r in rows))
+
+
+class RescanBase(tch.ChBase):
+
+    def by_seq(self, col="resource_id"):
+        return [r[0] for r in STACK.query(
+            "SELECT %s FROM findings WHERE tenant_id = %s ORDER BY seq"
+            % (col, q(self.tenant_id)))]
+
+    def seen_by(self, sid):
+        return tc.num("SELECT COUNT(*) FROM findings WHERE tenant_id = %s "
+                      "AND seen_scan_id <=> %s" % (q(self.tenant_id), q(sid)))
+
+    def last_scan(self):
+        s = self.req("GET", "/api/v1/scans?limit=1").json()["scans"][0]
+        self.assertEqual(s["status"], "completed", s)
+        return s
+
+
+class T390RescanSeenByRanges(RescanBase):
+    """800 storage accounts (four batches): the first scan stores them in
+    the inventory's order; an unchanged rescan marks them seen by ranges
+    of seq and runs no full read of the integration's findings; so does
+    a rescan whose batches begin elsewhere (two resources gone)."""
+
+    def test_ranges(self):
+        names = ["rs-%04d" % i for i in range(800)]
+        ts.write_inventory(self.inv, tb.storages(names))
+        integ = self.integration()
+        self.scan(integ)
+        # In the inventory's order, not each batch's in id order.
+        self.assertEqual(self.by_seq(), [ts.rid("st", n) for n in names])
+        self.check_rows()
+        _, (ranges, lists) = seen_marks(lambda: self.scan(integ))
+        s = self.last_scan()
+        self.assertEqual(s["findings_resolved"], 0, s)
+        self.assertEqual(lists, 0, "seen marks by an IN list of seqs")
+        self.assertGreaterEqual(ranges, 4)
+        self.assertEqual(self.seen_by(s["id"]), 800)
+        self.check_rows()
+        # The full read of the integration's findings (SQL_FINDING_ABSENT)
+        # is not run; the gaps between what was seen are.
+        _, rows = statements(lambda: self.scan(integ),
+                             "SELECT id FROM findings WHERE "
+                             "integration_id%AND provider%")
+        self.assertEqual([r for r in rows if "BETWEEN" not in r], [])
+        self.assertTrue(rows)
+        # Two gone: every batch begins one or two resources later.
+        gone = [names[0], names[401]]
+        ts.write_inventory(self.inv, tb.storages(
+            [n for n in names if n not in gone]))
+        _, (ranges, lists) = seen_marks(lambda: self.scan(integ))
+        s = self.last_scan()
+        self.assertEqual(s["findings_resolved"], 2, s)
+        self.assertEqual(lists, 0, "seen marks by an IN list of seqs")
+        self.assertEqual(self.seen_by(s["id"]), 798)
+        t = q(self.tenant_id)
+        self.assertEqual(STACK.query(
+            "SELECT resource_id FROM findings WHERE tenant_id = %s AND "
+            "state = 'resolved' ORDER BY seq" % t),
+            [[ts.rid("st", n)] for n in gone])
+        self.check_rows()
+
+
+class T391RescanAbsentGaps(RescanBase):
+    """What a complete scan resolves when it reads only the rows between
+    the seqs it marked seen: the live findings of the integration it did
+    not see, at the start, in the middle and at the end of the inventory,
+    an accepted one among them; not a dismissed one, not another
+    integration's (stored after all of these), not the new ones."""
+
+    def test_gaps(self):
+        names = ["ag-%04d" % i for i in range(600)]
+        ts.write_inventory(self.inv, tb.storages(names))
+        integ = self.integration()
+        self.scan(integ)
+        other = ts.tempfile.mkdtemp(prefix="inv-", dir=ts.TMP)
+        ts.os.chmod(other, 0o755)
+        ts.write_inventory(other, tb.storages(["ag-other-%d" % i
+                                               for i in range(5)]))
+        integ2 = self.integration(path=other, name="other")
+        self.scan(integ2)
+        fid = {n: ts.fid("t-storage-secure-transfer", ts.rid("st", n))
+               for n in names}
+        acc, dis = names[150], names[450]
+        r = self.req("POST", "/api/v1/findings/%s/accept" % fid[acc],
+                     {"justification": "j"})
+        self.assertEqual(r.status, 200, r)
+        r = self.req("POST", "/api/v1/findings/%s/dismiss" % fid[dis],
+                     {"reason": "r"})
+        self.assertEqual(r.status, 200, r)
+        gone = [names[0], names[1], names[299], names[598], names[599],
+                acc, dis]
+        keep = [n for n in names if n not in gone]
+        new = ["ag-new-a", "ag-new-b"]
+        ts.write_inventory(self.inv, tb.storages(new[:1] + keep + new[1:]))
+        self.scan(integ)
+        s = self.last_scan()
+        self.assertEqual(s["findings_resolved"], 6, s)
+        self.assertEqual(s["findings_detected"], 2, s)
+        t = q(self.tenant_id)
+        self.assertEqual(STACK.query(
+            "SELECT id, resolved_by FROM findings WHERE tenant_id = %s AND "
+            "state = 'resolved' ORDER BY id" % t),
+            sorted([fid[n], "scanner"] for n in gone if n != dis))
+        self.assertEqual(self.state(fid[dis]), "dismissed")
+        self.assertEqual(tc.num(
+            "SELECT COUNT(*) FROM findings WHERE tenant_id = %s AND "
+            "integration_id = %s AND state = 'open'" % (t, q(integ2))), 5)
+        self.assertEqual(tc.num(
+            "SELECT COUNT(*) FROM findings WHERE tenant_id = %s AND "
+            "integration_id = %s AND state = 'open'" % (t, q(integ))),
+            len(keep) + 2)
+        self.check_rows()
+        # Back: the five reopened (the accepted one too), nothing resolved.
+        ts.write_inventory(self.inv, tb.storages(names))
+        self.scan(integ)
+        s = self.last_scan()
+        self.assertEqual(s["findings_resolved"], 2, s)     # the new ones
+        self.assertEqual(s["findings_reopened"], 6, s)
+        self.check_rows()
+
+
+class T392ReimportSeenByRanges(RescanBase):
+    """A report of 700 findings is stored in its order; the same report
+    again marks its findings seen by ranges of seq; with three gone and
+    three rescored, the same, and the import's verdicts as before."""
+
+    def test_reimport(self):
+        es = [entry("medium", rule="rr-%d" % (i % 5),
+                    tags={"team": "t%d" % (i % 3)}) for i in range(700)]
+        import_findings(self.tenant, es)
+        self.assertEqual(self.by_seq("id"), [eid(e) for e in es])
+        self.check_rows()
+        _, (ranges, lists) = seen_marks(
+            lambda: import_findings(self.tenant, es))
+        self.assertEqual(lists, 0, "seen marks by an IN list of seqs")
+        self.assertGreaterEqual(ranges, 3)
+        gone = [es[i] for i in (0, 350, 699)]
+        resc = [es[i] for i in (10, 400, 600)]
+        again = [dict(e, severity="critical") if e in resc else e
+                 for e in es if e not in gone]
+        r, (ranges, lists) = seen_marks(
+            lambda: import_findings(self.tenant, again))
+        self.assertEqual(r.stdout.strip(), "imported 697 findings, "
+                         "resolved 3 no longer present")
+        self.assertEqual(lists, 0, "seen marks by an IN list of seqs")
+        t = q(self.tenant_id)
+        self.assertEqual(STACK.query(
+            "SELECT id FROM findings WHERE tenant_id = %s AND state = "
+            "'resolved' ORDER BY id" % t), sorted([eid(e)] for e in gone))
+        self.assertEqual(STACK.query(
+            "SELECT id FROM findings WHERE tenant_id = %s AND severity = "
+            "'critical' ORDER BY id" % t), sorted([eid(e)] for e in resc))
+        self.check_rows()
+
+
+if __name__ == "__main__":
+    unittest.main()
