@@ -247,7 +247,8 @@ struct findings_seen {
 /* The seqs of stored findings a scan's written batches marked seen, as
  * sorted, disjoint ranges (findings_seqs_add): findings_resolve_absent
  * reads no row in them. At most FINDINGS_SEQS_MAX ranges; past that
- * the set is dropped (full: every row is read, as without it). */
+ * the set is dropped (full: every row is read, as without it), and
+ * ranges of fewer than 16 findings on average are not used either. */
 #define FINDINGS_SEQS_MAX 4096
 struct findings_seqs {
 	long long	(*r)[2];
