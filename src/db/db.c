@@ -143,6 +143,18 @@
 	" UNION ALL " arm " UNION ALL " arm ") u ORDER BY seq DESC LIMIT ?) " \
 	"page USING (seq) ORDER BY seq DESC"
 #define FINDING_LIST_ONLY(ix, col) FINDING_BY_STATE(FINDING_ONLY_ARM(ix, col))
+/* The same for a tag beside state and severity, over finding_tags'
+ * finding_tags_state (tenant, key, value, state, seq, severity; 0056):
+ * the entries carry their finding's state and severity, so the walk
+ * reads no findings row but the page's. Parameters, six times: tenant,
+ * tag key, tag value, the state, five severities, cursor, limit; then
+ * the limit. */
+#define FINDING_TAG_ARM \
+	"(SELECT finding_seq AS seq FROM finding_tags " \
+	"FORCE INDEX (finding_tags_state) WHERE tenant_id = ? " \
+	"AND tag_key = ? AND tag_value = ? AND finding_state = ? " \
+	"AND finding_severity IN (?, ?, ?, ?, ?) AND finding_seq < ? " \
+	"ORDER BY finding_seq DESC LIMIT ?)"
 
 /* Repeat a piece of SQL text, comma-separated: multi-row statements and
  * IN lists stay constants (db_exec_rows picks the row count). */
@@ -597,6 +609,7 @@ static const char *const sqls[SQL__COUNT] = {
 	    FINDING_LIST_ONLY("findings_region_state", "region"),
 	[SQL_FINDING_LIST_SOURCE_ONLY] =
 	    FINDING_LIST_ONLY("findings_source_state", "source"),
+	[SQL_FINDING_LIST_TAG_ONLY] = FINDING_BY_STATE(FINDING_TAG_ARM),
 	/* The kept totals of one metadata value or one tag beside state
 	 * and severity (0055): tenant, the dimension (1 resource_type, 2
 	 * resource_group, 3 region, 4 source), the value as `value` (1-3) or

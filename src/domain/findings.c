@@ -935,6 +935,28 @@ findings_list(struct db *db, const char *tenant_id,
 		page = NULL;
 		goto out;
 	}
+	if (kept) {
+		/* A tag alone: one range of finding_tags_state per state
+		 * (0056), its entries' state and severity in the index. */
+		struct db_val head[9], q[6 * 11 + 1];
+
+		head[0] = p[LP_TENANT];
+		head[1] = p[LP_TAG + 1];
+		head[2] = p[LP_TAG + 2];
+		head[3] = DB_NUL;	/* the state, per range */
+		memcpy(head + 4, p + LP_SEV, 5 * sizeof(*head));
+		np = by_state_params(q, head, NELEM(head), 3, f, p);
+		if ((rc = db_exec(db, SQL_FINDING_LIST_TAG_ONLY, q, np,
+		    &res)) != 0)
+			goto out;
+		rc = page_fill(page, res, f->limit);
+		res = NULL;	/* the page's now */
+		if (rc == 0) {
+			*out = page;
+			page = NULL;
+		}
+		goto out;
+	}
 	/* The most selective metadata filter drives the walk: a tag, then
 	 * a resource group, a type, a source, a region. */
 	if (tag)

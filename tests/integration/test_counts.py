@@ -137,6 +137,13 @@ class CBase(FBase):
         self.assertEqual(
             num("SELECT COUNT(*) FROM finding_tag_counts WHERE tenant_id "
                 "= %s AND n < 0" % t), 0)
+        # Each tag entry carries its finding's state and severity (0056).
+        self.assertEqual(
+            rows("SELECT f.id, g.tag_key, g.finding_state, "
+                 "g.finding_severity FROM finding_tags g JOIN findings f "
+                 "ON f.seq = g.finding_seq WHERE g.tenant_id = %s AND NOT "
+                 "(g.finding_state = f.state AND g.finding_severity = "
+                 "f.severity)" % t), [])
         self.assertEqual(
             num("SELECT COALESCE(SUM(open_resources), 0) FROM "
                 "finding_tenant_counts WHERE tenant_id = %s" % t),

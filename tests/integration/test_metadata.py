@@ -766,8 +766,10 @@ class T378TagTotalPastCap(MBase):
 
 
 class T379MetaBackfill(MBase):
-    """0055 counts the rows present when it runs, and again the same when
-    it runs a second time: counts wiped and spoilt, then migrate."""
+    """0055 counts the rows present when it runs, and 0056 gives each tag
+    entry its finding's state and severity, the same when they run a
+    second time: counts wiped and spoilt, tag entries spoilt, then
+    migrate."""
 
     def test_backfill_twice(self):
         es = [entry(37900 + i, resource_type=TYPES[i % 4],
@@ -784,20 +786,32 @@ class T379MetaBackfill(MBase):
                       % t, database="vigil")
             STACK.sql("UPDATE finding_meta_counts SET n = n + 7 WHERE "
                       "tenant_id = %s" % t, database="vigil")
-            STACK.sql("DELETE FROM schema_migrations WHERE version = "
-                      "'0055'", database="vigil")
+            STACK.sql("UPDATE finding_tags SET finding_state = 'open', "
+                      "finding_severity = 'info' WHERE tenant_id = %s" % t,
+                      database="vigil")
+            STACK.sql("DELETE FROM schema_migrations WHERE version IN "
+                      "('0055', '0056')", database="vigil")
             r = STACK.vigilctl("migrate")
             self.assertIn("0055_finding_meta_counts.sql", r.stdout)
+            self.assertIn("0056_finding_tags_state.sql", r.stdout)
             tc.CBase.assert_counters(self, self.tenant_id)
             self.assertEqual(self.walk_total(
                 "resource_type=microsoft.web/sites&state=all"), 6)
             self.assertEqual(self.walk_total("tag=b:1&state=all"), 4)
+            r = self.req("GET", "/api/v1/findings?tag=b:0&state=dismissed")
+            self.assertEqual(
+                [f["id"] for f in r.json()["findings"]],
+                recount_ids(self.tenant_id, "tag", "b:0", ["dismissed"]))
         # The old indexes are gone, the new ones there.
         keys = {r[0] for r in STACK.query(
             "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS "
             "WHERE TABLE_SCHEMA = 'vigil' AND TABLE_NAME = 'findings'")}
         self.assertIn("findings_rtype_state", keys)
         self.assertNotIn("findings_rtype_seq", keys)
+        self.assertIn("finding_tags_state", {r[0] for r in STACK.query(
+            "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS "
+            "WHERE TABLE_SCHEMA = 'vigil' AND TABLE_NAME = "
+            "'finding_tags'")})
 
     def walk_total(self, query):
         r = self.req("GET", "/api/v1/findings?" + query)
