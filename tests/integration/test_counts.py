@@ -102,20 +102,22 @@ class CBase(FBase):
             STACK.query("SELECT rule_id, state, COUNT(*) FROM findings "
                         "WHERE tenant_id = %s GROUP BY 1, 2 ORDER BY 1, 2"
                         % t))
+        if getattr(self, "before_0055", False):
+            return CBase.assert_counters_after(self, t)
         # The metadata and tag totals of GET /findings (0055): per
         # value (resource_type, resource_group and region compare
         # case-insensitively, as their columns do), state and severity,
         # and per tag entry, state and severity.
         for dim, col in ((1, "resource_type"), (2, "resource_group"),
                          (3, "region")):
-            with self.subTest(meta=col):
-                self.assertEqual(
-                    rows("SELECT LOWER(value), state, severity, n FROM "
-                         "finding_meta_counts WHERE tenant_id = %s AND "
-                         "dim = %d AND n <> 0" % (t, dim)),
-                    rows("SELECT LOWER(%s), state, severity, COUNT(*) "
-                         "FROM findings WHERE tenant_id = %s "
-                         "GROUP BY 1, 2, 3" % (col, t)))
+            # (no subTest: a mutant of test_trigmerge must raise here)
+            self.assertEqual(
+                rows("SELECT LOWER(value), state, severity, n FROM "
+                     "finding_meta_counts WHERE tenant_id = %s AND "
+                     "dim = %d AND n <> 0" % (t, dim)),
+                rows("SELECT LOWER(%s), state, severity, COUNT(*) "
+                     "FROM findings WHERE tenant_id = %s "
+                     "GROUP BY 1, 2, 3" % (col, t)), col)
         self.assertEqual(
             rows("SELECT HEX(value_bin), state, severity, n FROM "
                  "finding_meta_counts WHERE tenant_id = %s AND dim = 4 "
@@ -144,6 +146,9 @@ class CBase(FBase):
                  "ON f.seq = g.finding_seq WHERE g.tenant_id = %s AND NOT "
                  "(g.finding_state = f.state AND g.finding_severity = "
                  "f.severity)" % t), [])
+        CBase.assert_counters_after(self, t)
+
+    def assert_counters_after(self, t):
         self.assertEqual(
             num("SELECT COALESCE(SUM(open_resources), 0) FROM "
                 "finding_tenant_counts WHERE tenant_id = %s" % t),
