@@ -22,6 +22,7 @@ BENCH_CONNECTIONS, BENCH_WORKERS (4). Use a release build.
 
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -192,7 +193,8 @@ def recount(st, tid):
          "tenant_id = %s AND dim = 4" % t,
          "SELECT COUNT(*) FROM findings WHERE tenant_id = %s" % t),
         ("env:dev dismissed",
-         "SELECT SUM(n) FROM finding_tag_counts WHERE tenant_id = %s AND "
+         "SELECT COALESCE(SUM(n), 0) FROM finding_tag_counts WHERE "
+         "tenant_id = %s AND "
          "tag_key = 'env' AND tag_value = 'dev' AND state = 'dismissed'"
          % t,
          "SELECT COUNT(*) FROM finding_tags g JOIN findings f ON f.seq = "
@@ -415,6 +417,12 @@ def rare(mpair):
             for path, ix, states, rt, rg in RARE]
 
 
+def unescape(cell):
+    """A cell as the client's batch mode escapes it (\\n, \\t, \\\\)."""
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "0": "\0"}.get(
+        m.group(1), m.group(1)), cell)
+
+
 def rows_read(plan):
     """The rows a statement's ANALYZE FORMAT=JSON says it read: r_rows
     times r_loops of every table access, summed."""
@@ -503,8 +511,8 @@ def main():
                 for row in st.query("EXPLAIN " + s):
                     print("      " + "\t".join(str(c) for c in row))
                 if "findings" in what:
-                    plan = json.loads(st.query("ANALYZE FORMAT=JSON " +
-                                               s)[0][0])
+                    plan = json.loads(unescape(st.query(
+                        "ANALYZE FORMAT=JSON " + s)[0][0]))
                     print("      ANALYZE: %.0f rows read, %.2f ms" % (
                         rows_read(plan), plan["query_block"].get(
                             "r_total_time_ms", 0.0)))

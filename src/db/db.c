@@ -2109,7 +2109,8 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND (finding_id, external_id) IN (" X256("(?, ?)") ")",
 
 	/* The batch writer's set-based counts (findings.c batch_write):
-	 * whether migration 0039 is applied; its temporary tables emptied
+	 * whether migrations 0039 and 0055 (its batch tables' metadata
+	 * columns, FINDING_BATCH_SNAP) are applied; its temporary tables emptied
 	 * and the triggers told to stand aside; the rows to be written as
 	 * they are, then as they were written (tenant_id, DB_MANY ids), in
 	 * FINDING_BATCH_SNAP's columns, the counters' keys
@@ -2117,7 +2118,9 @@ static const char *const sqls[SQL__COUNT] = {
 	 * difference (tenant); and the triggers back after a batch that
 	 * failed between begin and end. */
 	[SQL_FINDING_BATCH_SCHEMA] =
-	    "SELECT 1 FROM schema_migrations WHERE version = '0055'",
+	    "SELECT 1 FROM schema_migrations WHERE version = '0039' "
+	    "AND EXISTS (SELECT 1 FROM schema_migrations "
+	    "WHERE version = '0055')",
 	[SQL_FINDING_BATCH_BEGIN] = "CALL findings_batch_begin()",
 	[SQL_FINDING_BATCH_OLD] =
 	    "INSERT INTO findings_batch_old SELECT " FINDING_BATCH_SNAP

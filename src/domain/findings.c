@@ -2066,8 +2066,9 @@ meta_differs(const struct finding_row *row, const struct finding_obs *obs)
 }
 
 /* 1 when the schema has the set-based counts of migration 0039 (the
- * triggers on findings stand aside while @vigil_batch is set), 0 when it
- * does not (a binary newer than the schema: the triggers count), or
+ * triggers on findings stand aside while @vigil_batch is set) with the
+ * metadata columns 0055 gave its batch tables, 0 when it does not (a
+ * binary newer than the schema: the triggers count), or
  * DB_*. Read in the batch's transaction until the connection has seen it
  * (db_schema_has; 0039 is never taken back): a migration cannot change
  * the triggers under it (its DDL waits for the transaction's locks). */
