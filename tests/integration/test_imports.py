@@ -766,7 +766,7 @@ class T183TagCountBounded(ImportBase):
         # with another filter: the matches among the newest 1,000
         # carrying the tag
         capped = self.total("tag=team:bulk&limit=5&since="
-                            "1970-01-01T00:00:00Z")
+                            "1970-01-01T00:00:01Z")
         self.assertEqual(capped["total"], 1000, capped["total"])
         # every match is still listed, page after page
         seen = {f["id"] for f in page["findings"]}
