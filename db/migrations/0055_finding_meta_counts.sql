@@ -221,15 +221,14 @@ BEGIN
 				    OLD.state <=> NEW.state AND
 				    OLD.severity <=> NEW.severity AND
 				    OLD.tags <=> NEW.tags) AND OLD.tags <> '{}' THEN
-					UPDATE finding_tag_counts c
-					  JOIN finding_tags g ON
-					    c.tenant_id = g.tenant_id AND
-					    c.tag_key = g.tag_key AND
-					    c.tag_value = g.tag_value
-					   SET c.n = c.n - 1
-					 WHERE g.finding_seq = OLD.seq AND
-					    c.state = OLD.state AND
-					    c.severity = OLD.severity;
+					INSERT INTO finding_tag_counts
+					SELECT g.tenant_id, g.tag_key,
+					    g.tag_value, OLD.state,
+					    OLD.severity, -1
+					  FROM finding_tags g
+					 WHERE g.finding_seq = OLD.seq
+					ON DUPLICATE KEY UPDATE
+					    n = n + VALUES(n);
 				END IF;
 			END;
 			-- findings_tags_update
@@ -388,12 +387,12 @@ BEGIN
 	-- finding_tag_counts (0055): before the block below deletes the rows
 	BEGIN
 		IF OLD.tags <> '{}' THEN
-			UPDATE finding_tag_counts c
-			  JOIN finding_tags g ON c.tenant_id = g.tenant_id AND
-			    c.tag_key = g.tag_key AND c.tag_value = g.tag_value
-			   SET c.n = c.n - 1
-			 WHERE g.finding_seq = OLD.seq AND
-			    c.state = OLD.state AND c.severity = OLD.severity;
+			INSERT INTO finding_tag_counts
+			SELECT g.tenant_id, g.tag_key, g.tag_value, OLD.state,
+			    OLD.severity, -1
+			  FROM finding_tags g
+			 WHERE g.finding_seq = OLD.seq
+			ON DUPLICATE KEY UPDATE n = n + VALUES(n);
 		END IF;
 	END;
 	-- finding_meta_counts (0055)
