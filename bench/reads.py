@@ -20,7 +20,9 @@ VIGIL_SRCDIR, BENCH_READS_ROWS, BENCH_READS_RUNS, BENCH_READS_DURATION,
 BENCH_CONNECTIONS, BENCH_WORKERS (4). Use a release build.
 """
 
+import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -156,8 +158,16 @@ def load(st, tid, n):
           SELECT CONCAT('dlv_0', LPAD(seq, 25, '0')), '%s', '%s',
             CONCAT('evt_0', LPAD(seq, 25, '0')), seq, 'succeeded', 1,
             NOW(), NOW(), NOW() FROM seq_%d_to_%d""" % (tid, WEBHOOK, a, b))
+    # Three of the oldest findings of a storage account and of env:dev
+    # muted (through the triggers): a rare state whose matches are at the
+    # far end of their value's findings, the walk's worst case.
+    sql(st, "UPDATE findings SET state = 'muted' WHERE tenant_id = '%s' "
+        "AND id IN (%s)" % (tid, ", ".join(
+            "CONCAT('azure-reads-', LPAD(HEX(%d), 8, '0'))" % i
+            for i in (3, 4, 5, 30, 31, 32))))
     for t in ("findings", "events", "audit_log", "scans", "deliveries",
-              "finding_counts", "list_counts"):
+              "finding_counts", "list_counts", "finding_meta_counts",
+              "finding_tag_counts", "finding_tags"):
         sql(st, "ANALYZE TABLE " + t)
 
 
@@ -181,6 +191,22 @@ def recount(st, tid):
         ("audit entries", "SELECT SUM(n) FROM list_counts WHERE "
          "tenant_id = %s AND list = 'audit'" % t,
          "SELECT COUNT(*) FROM audit_log WHERE tenant_id = %s" % t),
+        ("storage findings",
+         "SELECT SUM(n) FROM finding_meta_counts WHERE tenant_id = %s AND "
+         "dim = 1 AND value = 'Microsoft.Storage/storageAccounts'" % t,
+         "SELECT COUNT(*) FROM findings WHERE tenant_id = %s AND "
+         "resource_type = 'Microsoft.Storage/storageAccounts'" % t),
+        ("sources", "SELECT SUM(n) FROM finding_meta_counts WHERE "
+         "tenant_id = %s AND dim = 4" % t,
+         "SELECT COUNT(*) FROM findings WHERE tenant_id = %s" % t),
+        ("env:dev dismissed",
+         "SELECT COALESCE(SUM(n), 0) FROM finding_tag_counts WHERE "
+         "tenant_id = %s AND "
+         "tag_key = 'env' AND tag_value = 'dev' AND state = 'dismissed'"
+         % t,
+         "SELECT COUNT(*) FROM finding_tags g JOIN findings f ON f.seq = "
+         "g.finding_seq WHERE g.tenant_id = %s AND g.tag_key = 'env' AND "
+         "g.tag_value = 'dev' AND f.state = 'dismissed'" % t),
         ("deliveries", "SELECT SUM(n) FROM list_counts WHERE "
          "tenant_id = %s AND list = 'deliveries'" % t,
          "SELECT COUNT(*) FROM deliveries WHERE tenant_id = %s" % t),
@@ -238,6 +264,8 @@ def explains(tid):
 
     def mpair(index, states, rtype="NULL", rgroup="NULL"):
         cond = mf % (states, rtype, rtype, rgroup, rgroup)
+        if index is not None or states.count(",") == 0:
+            return mkept(index, states, rtype, rgroup, cond)
         if index is None:
             page = ("SELECT f.seq FROM " + tagfrom + cond + tagc +
                     "AND t.finding_seq < " + top + " ORDER BY "
@@ -266,6 +294,40 @@ def explains(tid):
             count = "SELECT COUNT(*), COUNT(*) FROM (" + cnt + "LIMIT 10000) s"
         return [count,
                 "SELECT seq, id, title FROM findings JOIN (" + page +
+                ") page USING (seq) ORDER BY seq DESC"]
+    def mkept(index, states, rtype, rgroup, cond):
+        """One metadata filter or a tag beside state and severity (0055,
+        0056): the kept total, then one range per state newest first."""
+        sts = [x.strip() for x in states.split(",")]
+        if index is None:
+            count = ("SELECT COALESCE(SUM(n), 0) FROM finding_tag_counts "
+                     "WHERE tenant_id = " + t + " AND tag_key = 'env' AND "
+                     "tag_value = 'dev' AND state IN (" + states + ") AND "
+                     "severity IN (" + sev + ")")
+            arms = ["(SELECT finding_seq AS seq FROM finding_tags FORCE "
+                    "INDEX (finding_tags_state) WHERE tenant_id = %s AND "
+                    "tag_key = 'env' AND tag_value = 'dev' AND finding_state "
+                    "= %s AND finding_severity IN (%s) AND finding_seq < %s "
+                    "ORDER BY "
+                    "finding_seq DESC LIMIT 101)" % (t, x, sev, top)
+                    for x in sts]
+            page = ("SELECT seq FROM (" + " UNION ALL ".join(arms) +
+                    ") u ORDER BY seq DESC LIMIT 101")
+        else:
+            dim, col, val = (1, "resource_type", rtype) if rtype != "NULL" \
+                else (2, "resource_group", rgroup)
+            count = ("SELECT COALESCE(SUM(n), 0) FROM finding_meta_counts "
+                     "WHERE tenant_id = %s AND dim = %d AND value = %s AND "
+                     "value_bin = '' AND state IN (%s) AND severity IN (%s)"
+                     % (t, dim, val, states, sev))
+            arms = ["(SELECT seq FROM findings FORCE INDEX (%s) WHERE "
+                    "tenant_id = %s AND %s = %s AND state = %s AND "
+                    "severity IN (%s) AND seq < %s ORDER BY seq DESC "
+                    "LIMIT 101)" % (index, t, col, val, x, sev, top)
+                    for x in sts]
+            page = ("SELECT seq FROM (" + " UNION ALL ".join(arms) +
+                    ") u ORDER BY seq DESC LIMIT 101")
+        return [count, "SELECT seq, id, title FROM findings JOIN (" + page +
                 ") page USING (seq) ORDER BY seq DESC"]
     posture = [
         "SELECT severity, SUM(n) FROM finding_counts WHERE tenant_id = %s "
@@ -319,12 +381,13 @@ def explains(tid):
         ("GET /findings?limit=100&state=all&environment=PROD", fpair(
             "findings_tenant_seq", st_all, sev, env="'PROD'")),
         ("GET /findings?limit=100&resource_group=rg-7", mpair(
-            "findings_rgroup_seq", "'open'", rgroup="'rg-7'")),
+            "findings_rgroup_state", "'open'", rgroup="'rg-7'")),
         ("GET /findings?limit=100&state=all&resource_type=Microsoft.Storage/"
          "storageAccounts", mpair(
-            "findings_rtype_seq", st_all,
+            "findings_rtype_state", st_all,
             rtype="'Microsoft.Storage/storageAccounts'")),
         ("GET /findings?limit=100&tag=env:dev", mpair(None, "'open'")),
+    ] + rare(mpair) + [
         ("GET /scans?limit=100", [
             "SELECT id FROM scans WHERE tenant_id = %s AND id < '~' "
             "ORDER BY id DESC LIMIT 101" % t]),
@@ -333,6 +396,55 @@ def explains(tid):
             "e.id = d.event_id WHERE d.tenant_id = %s AND d.webhook_id = "
             "'%s' AND d.id > '' ORDER BY d.id LIMIT 101" % (t, WEBHOOK)]),
     ]
+
+
+# Rare states (a tenth dismissed, none of env:dev; three of the oldest
+# storage accounts' and env:dev's findings muted) and a value no finding
+# has: their totals come from the kept counts (0055) and their walks read
+# one range per state (0055, 0056), so none grows with the data.
+STORAGE = "Microsoft.Storage/storageAccounts"
+RARE = [
+    ("/findings?limit=100&state=dismissed&resource_type=" + STORAGE,
+     "findings_rtype_state", "'dismissed'", "'%s'" % STORAGE, "NULL"),
+    ("/findings?limit=100&state=muted&resource_type=" + STORAGE,
+     "findings_rtype_state", "'muted'", "'%s'" % STORAGE, "NULL"),
+    ("/findings?limit=100&state=all&resource_group=rg-none",
+     "findings_rgroup_state",
+     "'open','accepted','resolved','snoozed','dismissed','muted'",
+     "NULL", "'rg-none'"),
+    ("/findings?limit=100&state=dismissed&tag=env:dev", None,
+     "'dismissed'", "NULL", "NULL"),
+    ("/findings?limit=100&state=accepted&tag=env:dev", None,
+     "'accepted'", "NULL", "NULL"),
+    ("/findings?limit=100&state=muted&tag=env:dev", None, "'muted'",
+     "NULL", "NULL"),
+]
+
+
+def rare(mpair):
+    return [("GET " + path, mpair(ix, states, rtype=rt, rgroup=rg))
+            for path, ix, states, rt, rg in RARE]
+
+
+def unescape(cell):
+    """A cell as the client's batch mode escapes it (\\n, \\t, \\\\)."""
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "0": "\0"}.get(
+        m.group(1), m.group(1)), cell)
+
+
+def rows_read(plan):
+    """The rows a statement's ANALYZE FORMAT=JSON says it read: r_rows
+    times r_loops of every table access, summed."""
+    total = 0.0
+    if isinstance(plan, dict):
+        if "r_rows" in plan and "table_name" in plan:
+            total += (plan.get("r_rows") or 0) * (plan.get("r_loops") or 1)
+        for v in plan.values():
+            total += rows_read(v)
+    elif isinstance(plan, list):
+        for v in plan:
+            total += rows_read(v)
+    return total
 
 
 def main():
@@ -375,7 +487,8 @@ def main():
             "/findings?limit=100&resource_group=rg-7",
             "/findings?limit=100&state=all&resource_type="
             "Microsoft.Storage/storageAccounts",
-            "/findings?limit=100&tag=env:dev",
+            "/findings?limit=100&tag=env:dev"] + [
+            r[0] for r in RARE] + [
             "/scans?limit=100", "/webhooks", "/webhooks/" + WEBHOOK +
             "/deliveries?limit=100", "/integrations", "/api-keys",
             "/rules?limit=100"]
@@ -406,6 +519,12 @@ def main():
                 print("    " + " ".join(s.split())[:150])
                 for row in st.query("EXPLAIN " + s):
                     print("      " + "\t".join(str(c) for c in row))
+                if "findings" in what:
+                    plan = json.loads(unescape(st.query(
+                        "ANALYZE FORMAT=JSON " + s)[0][0]))
+                    print("      ANALYZE: %.0f rows read, %.2f ms" % (
+                        rows_read(plan), plan["query_block"].get(
+                            "r_total_time_ms", 0.0)))
         print("\n%d read(s) at or over %.0f ms (median p99); %d counter(s) "
               "different from a recount" % (over, TARGET_MS, bad))
         return 0 if bad == 0 else 1

@@ -78,13 +78,14 @@
 	", integration_id, seen_scan_id"
 
 /* What the batch writer's counts read of a row (findings_batch_begin in
- * migration 0039 has the table): the keys of the counters the triggers
- * on findings keep, and the hashes that stand for a resource (as
- * finding_resources keys it) and for the tags. */
+ * migration 0039 has the table, 0055 its metadata columns): the keys of
+ * the counters the triggers on findings keep, and the hashes that stand
+ * for a resource (as finding_resources keys it) and for the tags. */
 #define FINDING_BATCH_SNAP \
 	"id, seq, state, severity, category, subscription_id, environment, " \
 	"rule_id, UNHEX(SHA2(resource_id, 256)), due_at, sla_left_s, " \
-	"detected_at, resolved_at, UNHEX(SHA2(tags, 256))"
+	"detected_at, resolved_at, UNHEX(SHA2(tags, 256)), resource_type, " \
+	"resource_group, region, source"
 
 /* The filters of GET /findings after the tenant, in findings.c's LP_*
  * order: a NULL value matches everything (MariaDB optimises each
@@ -108,33 +109,53 @@
 	"AND (? IS NULL OR source = ?) "
 #define FINDING_TAG_DRIVE \
 	"AND ? IS NOT NULL AND t.tag_key = ? AND t.tag_value = ? "
-/* A list walking one metadata index newest first (0026): the index's
- * column is pinned by its filter, so its order is the page's. */
-#define FINDING_LIST_BY(ix) \
-	"SELECT " FINDING_LIST_COLS " FROM findings JOIN (" \
-	"SELECT seq FROM findings FORCE INDEX (" ix ") WHERE tenant_id = ? " \
-	FINDING_FILTERS FINDING_META_FILTERS \
-	"AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) " \
-	"ORDER BY seq DESC"
+/* A list walking one metadata index newest first (0026, 0055): the
+ * index's value and state are pinned, one range per state as in
+ * FINDING_BY_STATE. Parameters, six times: tenant, the state, five
+ * severities, the other filters (FINDING_FILTERS after its IN lists, and
+ * FINDING_META_FILTERS), the cursor and the limit; then the limit. */
+#define FINDING_BY_ARM(ix) \
+	"(SELECT seq FROM findings FORCE INDEX (" ix ") WHERE tenant_id = ? " \
+	"AND state = ? AND severity IN (?, ?, ?, ?, ?) " \
+	"AND (? IS NULL OR category = ?) " \
+	"AND (? IS NULL OR subscription_id = ?) " \
+	"AND (? IS NULL OR environment = ?) " \
+	"AND (? IS NULL OR updated_at > ?) " \
+	FINDING_META_FILTERS \
+	"AND seq < ? ORDER BY seq DESC LIMIT ?)"
+#define FINDING_LIST_BY(ix) FINDING_BY_STATE(FINDING_BY_ARM(ix))
 
 /* The same with one metadata filter and only state and severity beside
- * it (the usual question): every column named is in the index, so the
- * walk and the count read the index alone (a count of 10,000 matches
- * took 400 ms at 1,000,000 findings reading the rows, 3 ms without).
- * Parameters: tenant, the value, six states, five severities (then the
- * cursor and the limit). */
-#define FINDING_ONLY_WHERE(ix, col) \
-	"FROM findings FORCE INDEX (" ix ") WHERE tenant_id = ? " \
-	"AND " col " = ? AND state IN (?, ?, ?, ?, ?, ?) " \
-	"AND severity IN (?, ?, ?, ?, ?) "
-#define FINDING_LIST_ONLY(ix, col) \
-	"SELECT " FINDING_LIST_COLS " FROM findings JOIN (SELECT seq " \
-	FINDING_ONLY_WHERE(ix, col) \
-	"AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) " \
-	"ORDER BY seq DESC"
-#define FINDING_COUNT_ONLY(ix, col) \
-	"SELECT COUNT(*), COUNT(*) FROM (SELECT 1 " \
-	FINDING_ONLY_WHERE(ix, col) "LIMIT " LIST_SINCE_CAP_S ") s"
+ * it (the usual question), over its index (tenant, value, state, seq,
+ * severity) of 0055: one range per state, each newest first and at most
+ * a page long, the ranges merged; a state not asked for is NULL (and a
+ * limit of 0), which reads nothing. The walk reads the index alone and
+ * at most six pages of it, however rare the state is among the value's
+ * findings (only a severity that is rare within the state still walks:
+ * severity follows seq). Parameters, six times: tenant, the value, the
+ * state, five severities, the cursor, the limit; then the limit. */
+#define FINDING_ONLY_ARM(ix, col) \
+	"(SELECT seq FROM findings FORCE INDEX (" ix ") WHERE tenant_id = ? " \
+	"AND " col " = ? AND state = ? AND severity IN (?, ?, ?, ?, ?) " \
+	"AND seq < ? ORDER BY seq DESC LIMIT ?)"
+#define FINDING_BY_STATE(arm) \
+	"SELECT " FINDING_LIST_COLS " FROM findings JOIN (SELECT seq FROM (" \
+	arm " UNION ALL " arm " UNION ALL " arm " UNION ALL " arm \
+	" UNION ALL " arm " UNION ALL " arm ") u ORDER BY seq DESC LIMIT ?) " \
+	"page USING (seq) ORDER BY seq DESC"
+#define FINDING_LIST_ONLY(ix, col) FINDING_BY_STATE(FINDING_ONLY_ARM(ix, col))
+/* The same for a tag beside state and severity, over finding_tags'
+ * finding_tags_state (tenant, key, value, state, seq, severity; 0056):
+ * the entries carry their finding's state and severity, so the walk
+ * reads no findings row but the page's. Parameters, six times: tenant,
+ * tag key, tag value, the state, five severities, cursor, limit; then
+ * the limit. */
+#define FINDING_TAG_ARM \
+	"(SELECT finding_seq AS seq FROM finding_tags " \
+	"FORCE INDEX (finding_tags_state) WHERE tenant_id = ? " \
+	"AND tag_key = ? AND tag_value = ? AND finding_state = ? " \
+	"AND finding_severity IN (?, ?, ?, ?, ?) AND finding_seq < ? " \
+	"ORDER BY finding_seq DESC LIMIT ?)"
 
 /* Repeat a piece of SQL text, comma-separated: multi-row statements and
  * IN lists stay constants (db_exec_rows picks the row count). */
@@ -552,13 +573,15 @@ static const char *const sqls[SQL__COUNT] = {
 	/* By resource metadata (0026). A tag drives the walk from
 	 * finding_tags' primary key (tenant, key, value, seq) newest first,
 	 * each match's finding read by seq (findings_seq); the other
-	 * metadata filters walk their own index (findings_rtype_seq, ...).
-	 * Their totals are counted (no trigger keeps them) among at most
-	 * LIST_SINCE_CAP matches, as with since: a lower bound past it. */
-	[SQL_FINDING_LIST_RTYPE] = FINDING_LIST_BY("findings_rtype_seq"),
-	[SQL_FINDING_LIST_RGROUP] = FINDING_LIST_BY("findings_rgroup_seq"),
-	[SQL_FINDING_LIST_REGION] = FINDING_LIST_BY("findings_region_seq"),
-	[SQL_FINDING_LIST_SOURCE] = FINDING_LIST_BY("findings_source_seq"),
+	 * metadata filters walk their own index (findings_rtype_state, ...).
+	 * With filters the kept counts lack (category, subscription_id,
+	 * environment, since, a second metadata filter), their totals are
+	 * counted among at most LIST_SINCE_CAP matches, as with since: a
+	 * lower bound past it. */
+	[SQL_FINDING_LIST_RTYPE] = FINDING_LIST_BY("findings_rtype_state"),
+	[SQL_FINDING_LIST_RGROUP] = FINDING_LIST_BY("findings_rgroup_state"),
+	[SQL_FINDING_LIST_REGION] = FINDING_LIST_BY("findings_region_state"),
+	[SQL_FINDING_LIST_SOURCE] = FINDING_LIST_BY("findings_source_state"),
 	[SQL_FINDING_LIST_TAG] =
 	    "SELECT " FINDING_LIST_COLS " FROM findings JOIN ("
 	    "SELECT f.seq FROM finding_tags t STRAIGHT_JOIN findings f "
@@ -582,21 +605,27 @@ static const char *const sqls[SQL__COUNT] = {
 	    "LEFT JOIN findings f ON f.seq = t.finding_seq AND f.tenant_id = ? "
 	    FINDING_FILTERS FINDING_META_FILTERS,
 	[SQL_FINDING_LIST_RTYPE_ONLY] =
-	    FINDING_LIST_ONLY("findings_rtype_seq", "resource_type"),
+	    FINDING_LIST_ONLY("findings_rtype_state", "resource_type"),
 	[SQL_FINDING_LIST_RGROUP_ONLY] =
-	    FINDING_LIST_ONLY("findings_rgroup_seq", "resource_group"),
+	    FINDING_LIST_ONLY("findings_rgroup_state", "resource_group"),
 	[SQL_FINDING_LIST_REGION_ONLY] =
-	    FINDING_LIST_ONLY("findings_region_seq", "region"),
+	    FINDING_LIST_ONLY("findings_region_state", "region"),
 	[SQL_FINDING_LIST_SOURCE_ONLY] =
-	    FINDING_LIST_ONLY("findings_source_seq", "source"),
-	[SQL_FINDING_COUNT_RTYPE_ONLY] =
-	    FINDING_COUNT_ONLY("findings_rtype_seq", "resource_type"),
-	[SQL_FINDING_COUNT_RGROUP_ONLY] =
-	    FINDING_COUNT_ONLY("findings_rgroup_seq", "resource_group"),
-	[SQL_FINDING_COUNT_REGION_ONLY] =
-	    FINDING_COUNT_ONLY("findings_region_seq", "region"),
-	[SQL_FINDING_COUNT_SOURCE_ONLY] =
-	    FINDING_COUNT_ONLY("findings_source_seq", "source"),
+	    FINDING_LIST_ONLY("findings_source_state", "source"),
+	[SQL_FINDING_LIST_TAG_ONLY] = FINDING_BY_STATE(FINDING_TAG_ARM),
+	/* The kept totals of one metadata value or one tag beside state
+	 * and severity (0055): tenant, the dimension (1 resource_type, 2
+	 * resource_group, 3 region, 4 source), the value as `value` (1-3) or
+	 * `value_bin` (4; the other ''), six states, five severities; or
+	 * tenant, tag key, tag value, the states and severities. */
+	[SQL_FINDING_COUNT_META_KEPT] =
+	    "SELECT COALESCE(SUM(n), 0) FROM finding_meta_counts "
+	    "WHERE tenant_id = ? AND dim = ? AND value = ? AND value_bin = ? "
+	    "AND state IN (?, ?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?)",
+	[SQL_FINDING_COUNT_TAG_KEPT] =
+	    "SELECT COALESCE(SUM(n), 0) FROM finding_tag_counts "
+	    "WHERE tenant_id = ? AND tag_key = ? AND tag_value = ? "
+	    "AND state IN (?, ?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?)",
 	/* Without "since", the trigger-kept counts answer exactly. */
 	[SQL_FINDING_COUNT] =
 	    "SELECT COALESCE(SUM(n), 0) FROM finding_counts "
@@ -2114,7 +2143,8 @@ static const char *const sqls[SQL__COUNT] = {
 	    "AND (finding_id, external_id) IN (" X256("(?, ?)") ")",
 
 	/* The batch writer's set-based counts (findings.c batch_write):
-	 * whether migration 0039 is applied; its temporary tables emptied
+	 * whether migrations 0039 and 0055 (its batch tables' metadata
+	 * columns, FINDING_BATCH_SNAP) are applied; its temporary tables emptied
 	 * and the triggers told to stand aside; the rows to be written as
 	 * they are, then as they were written (tenant_id, DB_MANY ids), in
 	 * FINDING_BATCH_SNAP's columns, the counters' keys
@@ -2122,7 +2152,9 @@ static const char *const sqls[SQL__COUNT] = {
 	 * difference (tenant); and the triggers back after a batch that
 	 * failed between begin and end. */
 	[SQL_FINDING_BATCH_SCHEMA] =
-	    "SELECT 1 FROM schema_migrations WHERE version = '0039'",
+	    "SELECT 1 FROM schema_migrations WHERE version = '0039' "
+	    "AND EXISTS (SELECT 1 FROM schema_migrations "
+	    "WHERE version = '0055')",
 	[SQL_FINDING_BATCH_BEGIN] = "CALL findings_batch_begin()",
 	[SQL_FINDING_BATCH_OLD] =
 	    "INSERT INTO findings_batch_old SELECT " FINDING_BATCH_SNAP

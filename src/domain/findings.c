@@ -601,42 +601,82 @@ page_fill(struct findings_page *page, struct db_res *res, long limit)
 	return 0;
 }
 
+/* The parameters of one range of a list by state (FINDING_BY_STATE in
+ * db.c): SQL_FINDING_LIST_*_ONLY's (tenant, value, state, five
+ * severities, cursor, limit) and SQL_FINDING_LIST_RTYPE's and the other
+ * metadata lists' (tenant, state, five severities, the filters from
+ * category to source, cursor, limit). */
+enum { ARM_ONLY = 10, ARM_BY = 7 + (LP_TAG - LP_CAT) + 2 };
+
+/* Fill the six ranges' parameters of a list by state into q (six times
+ * the head's n parameters, where the head's state is at head[st], then
+ * the cursor and the limit; then the limit): a state asked for once gets
+ * its range, any other range a NULL state and a limit of 0, which read
+ * nothing. Returns how many parameters were written. */
+static size_t
+by_state_params(struct db_val *q, const struct db_val *head, size_t n,
+    size_t st, const struct findings_filter *f, const struct db_val *p)
+{
+	size_t a, b, k = 0;
+	int dup;
+
+	for (a = 0; a < 6; a++) {
+		dup = a >= f->nstate;
+		for (b = 0; !dup && b < a; b++)
+			dup = strcmp(f->state[a], f->state[b]) == 0;
+		memcpy(q + k, head, n * sizeof(*q));
+		q[k + st] = dup ? DB_NUL : DB_STR(f->state[a]);
+		q[k + n] = p[LP_BEFORE];
+		q[k + n + 1] = dup ? DB_INT(0) : p[LP_LIMIT];
+		k += n + 2;
+	}
+	q[k++] = p[LP_LIMIT];
+	return k;
+}
+
 /* A list with one metadata filter (its value at p[col]) beside state and
- * severity: SQL_FINDING_COUNT_*_ONLY, then SQL_FINDING_LIST_*_ONLY, whose
- * parameters are the tenant, the value, the states and severities, the
- * cursor and the limit. 0 or a DB_* code. */
+ * severity: the total from the kept counts (SQL_FINDING_COUNT_META_KEPT,
+ * exact), then SQL_FINDING_LIST_*_ONLY, one bounded range per state. 0
+ * or a DB_* code. */
 static int
 findings_list_only(struct db *db, const struct db_val *p, int col,
-    long limit, struct findings_page *page)
+    const struct findings_filter *f, struct findings_page *page)
 {
 	struct db_res *res = NULL, *cnt = NULL;
-	/* The tenant, the value, the states and severities, cursor, limit. */
-	struct db_val q[2 + (LP_CAT - LP_STATE) + 2];
+	struct db_val c[4 + (LP_CAT - LP_STATE)], head[ARM_ONLY - 2];
+	struct db_val q[6 * ARM_ONLY + 1];
 	const size_t nsel = LP_CAT - LP_STATE;
-	enum db_stmt list, count;
-	int rc;
+	enum db_stmt list;
+	size_t n;
+	int rc, dim;
 
 	list = col == LP_RTYPE ? SQL_FINDING_LIST_RTYPE_ONLY :
 	    col == LP_RGROUP ? SQL_FINDING_LIST_RGROUP_ONLY :
 	    col == LP_REGION ? SQL_FINDING_LIST_REGION_ONLY :
 	    SQL_FINDING_LIST_SOURCE_ONLY;
-	count = col == LP_RTYPE ? SQL_FINDING_COUNT_RTYPE_ONLY :
-	    col == LP_RGROUP ? SQL_FINDING_COUNT_RGROUP_ONLY :
-	    col == LP_REGION ? SQL_FINDING_COUNT_REGION_ONLY :
-	    SQL_FINDING_COUNT_SOURCE_ONLY;
-	q[0] = p[LP_TENANT];
-	q[1] = p[col];
-	memcpy(q + 2, p + LP_STATE, nsel * sizeof(*q));
-	q[2 + nsel] = p[LP_BEFORE];
-	q[3 + nsel] = p[LP_LIMIT];
-	if ((rc = db_exec(db, count, q, 2 + nsel, &cnt)) != 0)
+	dim = col == LP_RTYPE ? 1 : col == LP_RGROUP ? 2 :
+	    col == LP_REGION ? 3 : 4;
+	c[0] = p[LP_TENANT];
+	c[1] = DB_INT(dim);
+	c[2] = dim < 4 ? p[col] : DB_STR("");
+	c[3] = dim < 4 ? DB_STR("") : p[col];
+	memcpy(c + 4, p + LP_STATE, nsel * sizeof(*c));
+	if ((rc = db_exec(db, SQL_FINDING_COUNT_META_KEPT, c, NELEM(c),
+	    &cnt)) != 0)
 		goto out;
 	page->total = db_cell_int(cnt, 0, 0);
-	if (page->total == 0)
+	if (page->total <= 0) {
+		page->total = 0;
 		goto out;
-	if ((rc = db_exec(db, list, q, NELEM(q), &res)) != 0)
+	}
+	head[0] = p[LP_TENANT];
+	head[1] = p[col];
+	head[2] = DB_NUL;	/* the state, per range */
+	memcpy(head + 3, p + LP_SEV, 5 * sizeof(*head));
+	n = by_state_params(q, head, NELEM(head), 2, f, p);
+	if ((rc = db_exec(db, list, q, n, &res)) != 0)
 		goto out;
-	rc = page_fill(page, res, limit);
+	rc = page_fill(page, res, f->limit);
 	res = NULL;		/* the page's now */
 out:
 	db_res_free(res);
@@ -794,7 +834,7 @@ findings_list(struct db *db, const char *tenant_id,
 	char since_sql[VTIME_SQL_LEN];
 	enum db_stmt stmt;
 	size_t i, np;
-	int rc, tag, meta, only;
+	int rc, tag, meta, only, kept;
 
 	*out = NULL;
 	if ((page = calloc(1, sizeof(*page))) == NULL)
@@ -837,6 +877,10 @@ findings_list(struct db *db, const char *tenant_id,
 	/* One metadata filter beside state and severity: the statements
 	 * that read its index alone. */
 	only = -1;
+	/* A tag alone beside state and severity: its kept total (0055). */
+	kept = tag && f->category == NULL && f->subscription_id == NULL &&
+	    f->environment == NULL && !f->since && f->resource_type == NULL &&
+	    f->resource_group == NULL && f->region == NULL && f->source == NULL;
 	if (!tag && f->category == NULL && f->subscription_id == NULL &&
 	    f->environment == NULL && !f->since &&
 	    (f->resource_type != NULL) + (f->resource_group != NULL) +
@@ -845,7 +889,7 @@ findings_list(struct db *db, const char *tenant_id,
 		    f->resource_group != NULL ? LP_RGROUP :
 		    f->region != NULL ? LP_REGION : LP_SOURCE;
 	if (only >= 0) {
-		rc = findings_list_only(db, p, only, f->limit, page);
+		rc = findings_list_only(db, p, only, f, page);
 		if (rc == 0) {
 			*out = page;
 			page = NULL;
@@ -855,7 +899,17 @@ findings_list(struct db *db, const char *tenant_id,
 	/* The count first: an empty answer needs no walk at all. Then the
 	 * index whose order is the page's order and whose prefix the
 	 * filters pin down (EXPLAIN in make bench). */
-	if (tag) {
+	if (tag && kept) {
+		/* the tenant, the tag, the states and severities */
+		struct db_val q[3 + (LP_CAT - LP_STATE)];
+
+		q[0] = p[LP_TENANT];
+		memcpy(&q[1], &p[LP_TAG + 1], 2 * sizeof(q[0]));
+		memcpy(&q[3], &p[LP_STATE], (LP_CAT - LP_STATE) *
+		    sizeof(q[0]));
+		rc = db_exec(db, SQL_FINDING_COUNT_TAG_KEPT, q, NELEM(q),
+		    &cnt);
+	} else if (tag) {
 		/* the tenant and the tag first (the walk of finding_tags),
 		 * then the tenant and the filters */
 		struct db_val q[LP_TAG + 4];
@@ -874,12 +928,34 @@ findings_list(struct db *db, const char *tenant_id,
 		goto out;
 	page->total = db_cell_int(cnt, 0, 0);
 	/* With "since" or metadata, no match is certain only below the
-	 * cap. */
-	if (page->total == 0 && (!(f->since || meta) ||
+	 * cap (a kept count is exact). */
+	if (page->total <= 0 && (!(f->since || meta) || kept ||
 	    db_cell_int(cnt, 0, LIST_SINCE_C_READ) < (tag ? LIST_TAG_CAP :
 	    LIST_SINCE_CAP))) {
 		*out = page;
 		page = NULL;
+		goto out;
+	}
+	if (kept) {
+		/* A tag alone: one range of finding_tags_state per state
+		 * (0056), its entries' state and severity in the index. */
+		struct db_val head[9], q[6 * 11 + 1];
+
+		head[0] = p[LP_TENANT];
+		head[1] = p[LP_TAG + 1];
+		head[2] = p[LP_TAG + 2];
+		head[3] = DB_NUL;	/* the state, per range */
+		memcpy(head + 4, p + LP_SEV, 5 * sizeof(*head));
+		np = by_state_params(q, head, NELEM(head), 3, f, p);
+		if ((rc = db_exec(db, SQL_FINDING_LIST_TAG_ONLY, q, np,
+		    &res)) != 0)
+			goto out;
+		rc = page_fill(page, res, f->limit);
+		res = NULL;	/* the page's now */
+		if (rc == 0) {
+			*out = page;
+			page = NULL;
+		}
 		goto out;
 	}
 	/* The most selective metadata filter drives the walk: a tag, then
@@ -902,11 +978,25 @@ findings_list(struct db *db, const char *tenant_id,
 		stmt = SQL_FINDING_LIST_CAT;
 	else
 		stmt = SQL_FINDING_LIST;
-	/* The statement's prefix, then the cursor and the limit. */
-	np = tag ? LP_BEFORE : meta ? LP_TAG : LP_RTYPE;
-	p[np] = p[LP_BEFORE];
-	p[np + 1] = p[LP_LIMIT];
-	if ((rc = db_exec(db, stmt, p, np + 2, &res)) != 0)
+	if (meta && !tag) {
+		/* One range per state (FINDING_LIST_BY): the tenant, the
+		 * state, the severities and the other filters. */
+		struct db_val head[ARM_BY - 2], q[6 * ARM_BY + 1];
+
+		head[0] = p[LP_TENANT];
+		head[1] = DB_NUL;
+		memcpy(head + 2, p + LP_SEV, (LP_TAG - LP_SEV) *
+		    sizeof(*head));
+		np = by_state_params(q, head, NELEM(head), 1, f, p);
+		rc = db_exec(db, stmt, q, np, &res);
+	} else {
+		/* The statement's prefix, then the cursor and the limit. */
+		np = tag ? LP_BEFORE : LP_RTYPE;
+		p[np] = p[LP_BEFORE];
+		p[np + 1] = p[LP_LIMIT];
+		rc = db_exec(db, stmt, p, np + 2, &res);
+	}
+	if (rc != 0)
 		goto out;
 	rc = page_fill(page, res, f->limit);
 	res = NULL;		/* the page's now */
@@ -914,7 +1004,7 @@ findings_list(struct db *db, const char *tenant_id,
 		goto out;
 	/* A tag's total stopped at its cap is a lower bound: never below
 	 * what this page shows. */
-	if (tag && page->total < (long long)page->n + page->has_more)
+	if (tag && !kept && page->total < (long long)page->n + page->has_more)
 		page->total = (long long)page->n + page->has_more;
 	*out = page;
 	page = NULL;
@@ -1984,8 +2074,9 @@ meta_differs(const struct finding_row *row, const struct finding_obs *obs)
 }
 
 /* 1 when the schema has the set-based counts of migration 0039 (the
- * triggers on findings stand aside while @vigil_batch is set), 0 when it
- * does not (a binary newer than the schema: the triggers count), or
+ * triggers on findings stand aside while @vigil_batch is set) with the
+ * metadata columns 0055 gave its batch tables, 0 when it does not (a
+ * binary newer than the schema: the triggers count), or
  * DB_*. Read in the batch's transaction until the connection has seen it
  * (db_schema_has; 0039 is never taken back): a migration cannot change
  * the triggers under it (its DDL waits for the transaction's locks). */

@@ -55,6 +55,12 @@ def num(sql):
     return int(one(sql) or 0)
 
 
+def rows(sql):
+    """The rows of sql in Python's order (the counters' state and
+    severity columns are not the findings' ENUMs)."""
+    return sorted(STACK.query(sql))
+
+
 class CBase(FBase):
     """A tenant of its own, with the helpers of test_findings, and the
     check of every kept figure against a recount."""
@@ -98,6 +104,53 @@ class CBase(FBase):
             STACK.query("SELECT rule_id, state, COUNT(*) FROM findings "
                         "WHERE tenant_id = %s GROUP BY 1, 2 ORDER BY 1, 2"
                         % t))
+        if getattr(self, "before_0055", False):
+            return CBase.assert_counters_after(self, t)
+        # The metadata and tag totals of GET /findings (0055): per
+        # value (resource_type, resource_group and region compare
+        # case-insensitively, as their columns do), state and severity,
+        # and per tag entry, state and severity.
+        for dim, col in ((1, "resource_type"), (2, "resource_group"),
+                         (3, "region")):
+            # (no subTest: a mutant of test_trigmerge must raise here)
+            self.assertEqual(
+                rows("SELECT LOWER(value), state, severity, n FROM "
+                     "finding_meta_counts WHERE tenant_id = %s AND "
+                     "dim = %d AND n <> 0" % (t, dim)),
+                rows("SELECT LOWER(%s), state, severity, COUNT(*) "
+                     "FROM findings WHERE tenant_id = %s "
+                     "GROUP BY 1, 2, 3" % (col, t)), col)
+        self.assertEqual(
+            rows("SELECT HEX(value_bin), state, severity, n FROM "
+                 "finding_meta_counts WHERE tenant_id = %s AND dim = 4 "
+                 "AND n <> 0" % t),
+            rows("SELECT HEX(source), state, severity, COUNT(*) FROM "
+                 "findings WHERE tenant_id = %s GROUP BY 1, 2, 3" % t))
+        self.assertEqual(
+            num("SELECT COUNT(*) FROM finding_meta_counts WHERE tenant_id "
+                "= %s AND (n < 0 OR (dim < 4 AND value_bin <> '') OR "
+                "(dim = 4 AND value <> ''))" % t), 0)
+        self.assertEqual(
+            rows("SELECT HEX(tag_key), HEX(tag_value), state, severity, n "
+                 "FROM finding_tag_counts WHERE tenant_id = %s AND n <> 0"
+                 % t),
+            rows("SELECT HEX(g.tag_key), HEX(g.tag_value), f.state, "
+                 "f.severity, COUNT(*) FROM finding_tags g JOIN findings f "
+                 "ON f.seq = g.finding_seq WHERE g.tenant_id = %s "
+                 "GROUP BY 1, 2, 3, 4" % t))
+        self.assertEqual(
+            num("SELECT COUNT(*) FROM finding_tag_counts WHERE tenant_id "
+                "= %s AND n < 0" % t), 0)
+        # Each tag entry carries its finding's state and severity (0056).
+        self.assertEqual(
+            rows("SELECT f.id, g.tag_key, g.finding_state, "
+                 "g.finding_severity FROM finding_tags g JOIN findings f "
+                 "ON f.seq = g.finding_seq WHERE g.tenant_id = %s AND NOT "
+                 "(g.finding_state = f.state AND g.finding_severity = "
+                 "f.severity)" % t), [])
+        CBase.assert_counters_after(self, t)
+
+    def assert_counters_after(self, t):
         self.assertEqual(
             num("SELECT COALESCE(SUM(open_resources), 0) FROM "
                 "finding_tenant_counts WHERE tenant_id = %s" % t),
@@ -332,7 +385,8 @@ class T60CountsLifecycle(CBase):
                         reconcile=False)
         t = q(self.tenant_id)
         for table in ("finding_resources", "finding_tenant_counts",
-                      "list_counts", "finding_rule_counts"):
+                      "list_counts", "finding_rule_counts",
+                      "finding_meta_counts", "finding_tag_counts"):
             STACK.sql("DELETE FROM %s WHERE tenant_id = %s" % (table, t),
                       database="vigil")
         # 0032 redefines 0015's webhook triggers (webhooks and channels
@@ -344,6 +398,8 @@ class T60CountsLifecycle(CBase):
         self.assertIn("0015_list_counts.sql", r.stdout)
         self.assertIn("0032_channels.sql", r.stdout)
         self.assertIn("0035_finding_rule_counts.sql", r.stdout)
+        # 0055 restates the triggers 0014 put back, and recounts its own
+        self.assertIn("0055_finding_meta_counts.sql", r.stdout)
         self.check()
 
 

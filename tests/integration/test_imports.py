@@ -728,9 +728,11 @@ class T181ImportLease(ImportBase):
 
 
 class T183TagCountBounded(ImportBase):
-    """GET /findings?tag=k:v counts among the newest 1,000 findings
-    carrying the tag, whatever their number: exact below, a lower bound
-    past it; the pages still reach every match."""
+    """GET /findings?tag=k:v beside state and severity answers the kept
+    count (0055), exact whatever the tag's number of findings; with
+    another filter beside it, it counts among the newest 1,000 findings
+    carrying the tag: exact below, a lower bound past it; the pages still
+    reach every match."""
 
     def tagged(self, n, value):
         items = []
@@ -757,10 +759,15 @@ class T183TagCountBounded(ImportBase):
         self.assertEqual(self.total("tag=team:few&limit=10")["total"], 30)
         self.assertEqual(self.total("tag=team:few&severity=low")["total"],
                          0)
-        # many: the matches among the newest 1,000 carrying the tag
+        # many: kept, exact
         page = self.total("tag=team:bulk&limit=500")
-        self.assertEqual(page["total"], 1000, page["total"])
+        self.assertEqual(page["total"], 1100, page["total"])
         self.assertTrue(page["has_more"])
+        # with another filter: the matches among the newest 1,000
+        # carrying the tag
+        capped = self.total("tag=team:bulk&limit=5&since="
+                            "1970-01-01T00:00:01Z")
+        self.assertEqual(capped["total"], 1000, capped["total"])
         # every match is still listed, page after page
         seen = {f["id"] for f in page["findings"]}
         while page["has_more"]:

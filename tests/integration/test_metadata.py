@@ -538,3 +538,282 @@ class T83Since(MBase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# --- kept totals of the metadata and tag filters (0055) ----------------------
+
+TYPES = ("Microsoft.Web/sites", "MICROSOFT.WEB/SITES",
+         "Microsoft.KeyVault/vaults", "Microsoft.Sql/servers")
+GROUPS = ("rg-a", "RG-A", "rg-b", "rg-c")
+REGIONS = ("westeurope", "eastus")
+SEVS = ("critical", "high", "medium", "low", "info")
+STATE_QUERIES = (None, "all", "dismissed", "muted", "accepted,snoozed",
+                 "resolved,open,resolved")
+
+
+def recount_ids(tenant_id, col, value, states, sevs=None):
+    """The ids GET /findings?col=value&state=... must list, newest first:
+    SQL over the rows (the column's own collation compares)."""
+    if col == "tag":
+        k, v = value.split(":", 1)
+        where = ("seq IN (SELECT finding_seq FROM finding_tags WHERE "
+                 "tenant_id = %s AND tag_key = %s AND tag_value = %s)"
+                 % (q(tenant_id), q(k), q(v)))
+    else:
+        where = "%s = %s" % (col, q(value))
+    sql = ("SELECT id FROM findings WHERE tenant_id = %s AND %s AND "
+           "state IN (%s)" % (q(tenant_id), where,
+                              ", ".join(q(s) for s in states)))
+    if sevs:
+        sql += " AND severity IN (%s)" % ", ".join(q(s) for s in sevs)
+    return [r[0] for r in STACK.query(sql + " ORDER BY seq DESC")]
+
+
+class T377MetaTotals(MBase):
+    """The total of every metadata and tag filter beside state and
+    severity is the kept count (0055): equal to a recount after every
+    kind of write (an import, the API's actions one by one and in bulk,
+    a reimport that moves findings to other values and tags, a reconcile
+    that resolves, multi-row SQL updates as a batched writer makes them,
+    deletes), and every page of every state, rare, absent, several or
+    all, lists the recount's findings in order across cursors."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.entries = [entry(
+            3770 + i, severity=SEVS[i % 5],
+            resource_type=TYPES[i % 4], resource_group=GROUPS[i % 3],
+            region=REGIONS[i % 2],
+            tags={"env": ("prod", "dev")[i % 2], "team": "t%d" % (i % 3)}
+            if i % 4 else {})
+            for i in range(30)]
+        cls.ids_ = [entry_id(e) for e in cls.entries]
+
+    def walk(self, query, limit=4):
+        """Every page of GET /findings?query: (ids in order, total)."""
+        out, cursor, total = [], None, None
+        for _ in range(200):
+            qs = query + "&limit=%d" % limit + (
+                "&cursor=" + urllib.parse.quote(cursor) if cursor else "")
+            r = self.req("GET", "/api/v1/findings?" + qs)
+            self.assertEqual(r.status, 200, (query, r))
+            body = r.json()
+            if total is None:
+                total = body["total"]
+            out += [f["id"] for f in body["findings"]]
+            if not body["has_more"]:
+                break
+            cursor = body["next_cursor"]
+        return out, total
+
+    def check(self):
+        import test_counts as tc
+        tc.CBase.assert_counters(self, self.tenant_id)
+        filters = ([("resource_type", v) for v in TYPES[1:]] +
+                   [("resource_group", v) for v in GROUPS] +
+                   [("region", v) for v in REGIONS] +
+                   [("source", "import"), ("source", "IMPORT"),
+                    ("tag", "env:dev"), ("tag", "team:t1"),
+                    ("tag", "env:none"), ("resource_type", "none/none")])
+        states = ("open", "accepted", "resolved", "snoozed", "dismissed",
+                  "muted")
+        for col, value in filters:
+            for sq in STATE_QUERIES:
+                want_states = (["open"] if sq is None else states
+                               if sq == "all" else sq.split(","))
+                query = "%s=%s" % (col, urllib.parse.quote(value, safe=""))
+                if sq:
+                    query += "&state=" + sq
+                with self.subTest(query=query):
+                    got, total = self.walk(query)
+                    want = recount_ids(self.tenant_id, col, value,
+                                       want_states)
+                    self.assertEqual(got, want)
+                    self.assertEqual(total, len(want))
+        # With a severity list beside them, and two filters (counted
+        # among at most 10,000: exact here).
+        for query, col, value, sevs in (
+                ("resource_group=rg-a&severity=high,info&state=all",
+                 "resource_group", "rg-a", ("high", "info")),
+                ("tag=env:prod&severity=critical&state=all", "tag",
+                 "env:prod", ("critical",))):
+            with self.subTest(query=query):
+                got, total = self.walk(query, limit=3)
+                want = recount_ids(self.tenant_id, col, value, states, sevs)
+                self.assertEqual((got, total), (want, len(want)))
+        got, total = self.walk("resource_group=rg-b&region=eastus&"
+                               "state=all", limit=2)
+        want = [r[0] for r in STACK.query(
+            "SELECT id FROM findings WHERE tenant_id = %s AND "
+            "resource_group = 'rg-b' AND region = 'eastus' ORDER BY seq "
+            "DESC" % q(self.tenant_id))]
+        self.assertEqual((got, total), (want, len(want)))
+
+    def act(self, fid_, action, body):
+        r = self.req("POST", "/api/v1/findings/%s/%s" % (fid_, action),
+                     body)
+        self.assertEqual(r.status, 200, r)
+
+    def test_1_every_write(self):
+        t = q(self.tenant_id)
+        self.import_findings(self.tenant, self.entries)
+        self.check()
+        ids = self.ids_
+        for i in (0, 5, 10):
+            self.act(ids[i], "dismiss", {"reason": "test"})
+        self.act(ids[1], "accept", {"justification": "later",
+                                     "expires_at": rfc3339(
+                                         time.time() + 3600)})
+        self.act(ids[2], "snooze", {"days": 2})
+        self.act(ids[3], "resolve", {"evidence": "fixed"})
+        r = self.req("POST", "/api/v1/findings/bulk", {
+            "action": "dismiss", "ids": ids[20:23], "reason": "bulk"})
+        self.assertEqual(r.status, 200, r)
+        self.check()
+        # Set-based writes, as a batched writer makes them: one state to
+        # many rows, and metadata moved under them.
+        STACK.sql("UPDATE findings SET state = 'muted' WHERE tenant_id = "
+                  "%s AND id IN (%s)" % (t, ", ".join(
+                      q(i) for i in ids[6:9])), database="vigil")
+        STACK.sql("UPDATE findings SET resource_group = 'rg-c', "
+                  "severity = 'low' WHERE tenant_id = %s AND id IN (%s)"
+                  % (t, ", ".join(q(i) for i in ids[24:27])),
+                  database="vigil")
+        self.check()
+        # A reimport: other groups, types and tags for a third of them
+        # (the batch writer's counts), one finding's tags dropped.
+        moved = [dict(e, resource_group="rg-b", resource_type=TYPES[2],
+                      tags={"env": "dev", "new": "yes"})
+                 for e in self.entries[:10]]
+        moved[9]["tags"] = {}
+        self.import_findings(self.tenant, moved + self.entries[10:])
+        self.check()
+        # A full import that leaves ten out resolves them (reconcile),
+        # then brings them back.
+        for es in (self.entries[10:], moved + self.entries[10:]):
+            path = os.path.join(TMP, "reconcile-%d.json" %
+                                time.monotonic_ns())
+            with open(path, "w") as f:
+                json.dump({"findings": es}, f)
+            STACK.vigilctl("findings", "import", "--tenant", self.tenant,
+                           path)
+            self.check()
+        # Deletes: some rows, then the tenant's every finding.
+        STACK.sql("DELETE FROM findings WHERE tenant_id = %s AND id IN "
+                  "(%s)" % (t, ", ".join(q(i) for i in ids[12:16])),
+                  database="vigil")
+        self.check()
+        STACK.sql("DELETE FROM findings WHERE tenant_id = %s" % t,
+                  database="vigil")
+        self.check()
+        self.assertEqual(int(STACK.query(
+            "SELECT COALESCE(SUM(n), 0) + (SELECT COALESCE(SUM(n), 0) FROM "
+            "finding_tag_counts WHERE tenant_id = %s) FROM "
+            "finding_meta_counts WHERE tenant_id = %s" % (t, t))[0][0]), 0)
+
+    def test_2_hostile(self):
+        """Hostile values, repeated states and odd cases: 200 and an
+        empty, exact answer, or 400; nothing written."""
+        n = int(STACK.query("SELECT COUNT(*) FROM finding_meta_counts")[0][0])
+        for evil in SQL_EVIL + [EVIL_VALUE, "%", "_", "' OR dim = 4 --"]:
+            qe = urllib.parse.quote(evil, safe="")
+            for p in ("resource_type", "resource_group", "region",
+                      "source"):
+                for sq in ("all", "muted", "open,open"):
+                    with self.subTest(param=p, value=evil, state=sq):
+                        got, total = self.walk("%s=%s&state=%s" % (
+                            p, qe, sq))
+                        self.assertEqual((got, total), ([], 0))
+            with self.subTest(param="tag", value=evil):
+                got, total = self.walk("tag=%s:%s&state=all" % (
+                    urllib.parse.quote(evil.replace(":", ""), safe="") or
+                    "k", qe))
+                self.assertEqual((got, total), ([], 0))
+        r = self.req("GET", "/api/v1/findings?resource_type=x&"
+                     "state=open,nope")
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json()["error"]["details"]["field"], "state")
+        self.assertEqual(int(STACK.query(
+            "SELECT COUNT(*) FROM finding_meta_counts")[0][0]), n)
+
+
+class T378TagTotalPastCap(MBase):
+    """A tag's total with a state its newest 1,000 findings lack: the
+    kept count answers exactly. Before 0055 the total was counted among
+    the tag's newest 1,000 entries only, and was the page's lower bound
+    (101 here, against 150)."""
+
+    def test_rare_state_deep(self):
+        es = [entry(37800 + i, tags={"deep": "yes"}) for i in range(1100)]
+        self.import_findings(self.tenant, es)
+        t = q(self.tenant_id)
+        # The 150 oldest dismissed (seq order is the file's).
+        STACK.sql("UPDATE findings SET state = 'dismissed' WHERE "
+                  "tenant_id = %s ORDER BY seq LIMIT 150" % t,
+                  database="vigil")
+        r = self.req("GET", "/api/v1/findings?tag=deep:yes&"
+                     "state=dismissed&limit=100")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["total"], 150)
+        want = recount_ids(self.tenant_id, "tag", "deep:yes",
+                           ["dismissed"])
+        self.assertEqual([f["id"] for f in r.json()["findings"]],
+                         want[:100])
+        r = self.req("GET", "/api/v1/findings?tag=deep:yes&state=muted")
+        self.assertEqual(r.json()["total"], 0)
+        self.assertEqual(r.json()["findings"], [])
+
+
+class T379MetaBackfill(MBase):
+    """0055 counts the rows present when it runs, and 0056 gives each tag
+    entry its finding's state and severity, the same when they run a
+    second time: counts wiped and spoilt, tag entries spoilt, then
+    migrate."""
+
+    def test_backfill_twice(self):
+        es = [entry(37900 + i, resource_type=TYPES[i % 4],
+                    resource_group=GROUPS[i % 4], region=REGIONS[i % 2],
+                    tags={"b": str(i % 3)}) for i in range(12)]
+        self.import_findings(self.tenant, es)
+        t = q(self.tenant_id)
+        STACK.sql("UPDATE findings SET state = 'dismissed' WHERE "
+                  "tenant_id = %s ORDER BY seq LIMIT 4" % t,
+                  database="vigil")
+        import test_counts as tc
+        for _ in range(2):
+            STACK.sql("DELETE FROM finding_tag_counts WHERE tenant_id = %s"
+                      % t, database="vigil")
+            STACK.sql("UPDATE finding_meta_counts SET n = n + 7 WHERE "
+                      "tenant_id = %s" % t, database="vigil")
+            STACK.sql("UPDATE finding_tags SET finding_state = 'open', "
+                      "finding_severity = 'info' WHERE tenant_id = %s" % t,
+                      database="vigil")
+            STACK.sql("DELETE FROM schema_migrations WHERE version IN "
+                      "('0055', '0056')", database="vigil")
+            r = STACK.vigilctl("migrate")
+            self.assertIn("0055_finding_meta_counts.sql", r.stdout)
+            self.assertIn("0056_finding_tags_state.sql", r.stdout)
+            tc.CBase.assert_counters(self, self.tenant_id)
+            self.assertEqual(self.walk_total(
+                "resource_type=microsoft.web/sites&state=all"), 6)
+            self.assertEqual(self.walk_total("tag=b:1&state=all"), 4)
+            r = self.req("GET", "/api/v1/findings?tag=b:0&state=dismissed")
+            self.assertEqual(
+                [f["id"] for f in r.json()["findings"]],
+                recount_ids(self.tenant_id, "tag", "b:0", ["dismissed"]))
+        # The old indexes are gone, the new ones there.
+        keys = {r[0] for r in STACK.query(
+            "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS "
+            "WHERE TABLE_SCHEMA = 'vigil' AND TABLE_NAME = 'findings'")}
+        self.assertIn("findings_rtype_state", keys)
+        self.assertNotIn("findings_rtype_seq", keys)
+        self.assertIn("finding_tags_state", {r[0] for r in STACK.query(
+            "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS "
+            "WHERE TABLE_SCHEMA = 'vigil' AND TABLE_NAME = "
+            "'finding_tags'")})
+
+    def walk_total(self, query):
+        r = self.req("GET", "/api/v1/findings?" + query)
+        self.assertEqual(r.status, 200, r)
+        return r.json()["total"]

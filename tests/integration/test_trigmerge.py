@@ -35,6 +35,12 @@ MIG = "0048_one_trigger_per_event.sql"
 # 0049 restates events_count_insert and carries the same mark: a run that
 # applies anything older applies it again too, after 0048.
 MIG49 = "0049_events_defer_one.sql"
+# 0055 and 0056 restate the findings triggers (the merged ones, with the
+# metadata and tag counts added) and carry the mark too: applied again
+# after 0049. CUR is the text of the findings triggers as they stand.
+MIG55 = "0055_finding_meta_counts.sql"
+CUR = "0056_finding_tags_state.sql"
+LATER = (MIG55, CUR)
 AGAIN = " again (it restates triggers an older migration may have put back)"
 SEQ = itertools.count(1)
 
@@ -171,11 +177,20 @@ def back_to_0047():
               database="vigil")
 
 
-def without(body):
-    """0048's text with one replaced trigger's body left out of the merged
-    trigger: from the line "-- body" to the first line at its indentation
-    that ends a statement (its END;, END IF; or the statement itself)."""
-    lines = text(MIG).splitlines(keepends=True)
+def restore():
+    """The triggers as vigilctl migrate leaves them: 0048's (audit_log's
+    among them), then the findings ones of 0055 and 0056."""
+    for m in (MIG,) + LATER:
+        run_sql(text(m))
+
+
+def without(body, mig=CUR):
+    """The text of mig (the findings triggers as they stand, or 0048's
+    for audit_log's) with one replaced trigger's body left out of the
+    merged trigger: from the line "-- body" to the first line at its
+    indentation that ends a statement (its END;, END IF; or the statement
+    itself), at every place it is."""
+    lines = text(mig).splitlines(keepends=True)
     out, i = [], 0
     while i < len(lines):
         m = re.match(r"^(\t+)-- %s( \(|$)" % re.escape(body),
@@ -319,14 +334,17 @@ class T341ReRunOlder(MBase):
             self.assertEqual(out.count("applied " + v), 1, out)
         self.assertEqual(out.count("applied " + MIG + " again"), 1, out)
         self.assertEqual(out.count("applied " + MIG49 + " again"), 1, out)
+        for m in LATER:
+            self.assertEqual(out.count("applied " + m + " again"), 1, out)
         # 0046 and 0047 restate 0034's BEFORE triggers and are marked too;
         # 0032 and 0045, marked as well, are among those run again here.
         for v in ("0046_", "0047_"):
             self.assertEqual(out.count("applied " + v), 1, out)
             self.assertIn(AGAIN, out.split("applied " + v)[1].split("\n")[0])
-        self.assertEqual(out.count("applied "), 11, out)
+        self.assertEqual(out.count("applied "), 11 + len(LATER), out)
         self.assertTrue(out.rstrip().endswith(
-            "applied " + MIG + AGAIN + "\napplied " + MIG49 + AGAIN), out)
+            "applied " + MIG + AGAIN + "\napplied " + MIG49 + AGAIN +
+            "".join("\napplied " + m + AGAIN for m in LATER)), out)
         self.assertEqual(triggers(), MERGED)
         self.assertEqual(tc.num("SELECT COUNT(*) FROM schema_migrations "
                                 "WHERE version = '0048'"), 1)
@@ -341,13 +359,15 @@ class T341ReRunOlder(MBase):
         STACK.sql("DELETE FROM schema_migrations WHERE version = '0049'",
                   database="vigil")
         out = STACK.migrate()
-        self.assertEqual(out.strip(), "applied " + MIG49, out)
+        self.assertEqual(out.strip(), "applied " + MIG49 + "".join(
+            "\napplied " + m + AGAIN for m in LATER), out)
         self.assertEqual(triggers(), MERGED)
         STACK.sql("DELETE FROM schema_migrations WHERE version = '0048'",
                   database="vigil")
         out = STACK.migrate()
         self.assertEqual(out.strip(), "applied " + MIG + "\napplied " +
-                         MIG49 + AGAIN, out)
+                         MIG49 + AGAIN + "".join(
+                             "\napplied " + m + AGAIN for m in LATER), out)
         self.assertEqual(triggers(), MERGED)
 
 
@@ -381,7 +401,10 @@ class T341ReRunOlder(MBase):
         self.assertEqual(tc.num("SELECT COUNT(*) FROM schema_migrations "
                                 "WHERE version = '0049'"), 0)
         out = STACK.migrate()
-        self.assertEqual(out.strip(), "applied " + MIG49, out)
+        # the later marked ones' records were removed before anything
+        # was applied: applied, not again
+        self.assertEqual(out.strip(), "applied " + MIG49 + "".join(
+            "\napplied " + m for m in LATER), out)
         self.assertEqual(triggers(), MERGED)
         self.assertEqual(tc.num("SELECT COUNT(*) FROM schema_migrations "
                                 "WHERE version IN ('0039', '0048', "
@@ -394,6 +417,8 @@ class T342UpgradeFrom0047(MBase):
     counts stay exact, and stay so through more of every kind of write."""
 
     def test_upgrade(self):
+        # At 0047 the metadata and tag counts (0055) were not kept.
+        self.before_0055 = True
         try:
             back_to_0047()
             self.assertEqual(triggers(), AT_0047)
@@ -419,8 +444,10 @@ class T342UpgradeFrom0047(MBase):
             self.assert_chain()
         finally:
             out = STACK.migrate()
+            self.before_0055 = False
         self.assertEqual(out.strip(), "applied " + MIG + "\napplied " +
-                         MIG49 + AGAIN, out)
+                         MIG49 + AGAIN + "".join(
+                             "\napplied " + m + AGAIN for m in LATER), out)
         self.assertEqual(triggers(), MERGED)
         self.check_all()
         self.assert_chain()
@@ -515,28 +542,35 @@ class T343EachBodyCounts(tb.BBase):
         self.resolved = 1
         self.writes_and_checks()
         bodies = [n for _, n in REPLACED] + ["SET @vigil_deferred_audit",
-                                             "SET @vigil_deferred_heads"]
+                                             "SET @vigil_deferred_heads",
+                                             "finding_meta_counts",
+                                             "finding_tag_counts"]
         caught = []
         try:
             for body in bodies:
+                audit = body.startswith(("SET", "audit_"))
                 if body.startswith("SET"):
                     mutant = text(MIG).replace(body + " = " + body[4:] +
                                                " + 1;", "")
                     self.assertNotEqual(mutant, text(MIG))
                 else:
-                    mutant = without(body)
+                    mutant = without(body, MIG if audit else CUR)
                 with self.subTest(left_out=body):
                     # each on a tenant of its own: a mutant miscounts
                     self.tenant, self.tenant_id = api.new_tenant("t343")
                     self.resolved = 1
                     run_sql(mutant)
+                    if audit:
+                        # 0048's findings triggers, then today's
+                        for m in LATER:
+                            run_sql(text(m))
                     try:
                         self.writes_and_checks()
                     except AssertionError:
                         caught.append(body)
-                    run_sql(text(MIG))
+                    restore()
         finally:
-            run_sql(text(MIG))
+            restore()
         self.assertEqual(caught, bodies)
         self.assertEqual(triggers(), MERGED)
 
@@ -555,7 +589,9 @@ class T343EachBodyCounts(tb.BBase):
                        "category = 'storage'", "subscription_id = 'sub-y'",
                        "environment = 'QA'", "rule_id = 'r2'",
                        "state = 'accepted'", "severity = 'low'",
-                       "state = 'snoozed'"):
+                       "state = 'snoozed'", "resource_type = 'T2'",
+                       "resource_group = 'g2'", "region = 'r2'",
+                       "source = 's2'"):
             STACK.sql("UPDATE findings SET %s WHERE tenant_id = %s AND "
                       "id = %s" % (change, t, q(fid)), database="vigil")
             self.check_all()
@@ -565,19 +601,23 @@ class T343EachBodyCounts(tb.BBase):
         compares change?) names every such column: with one left out, a
         change of that column alone is not counted."""
         self.one_column_at_a_time()
-        sql = text(MIG)
+        sql = text(CUR)
         a = sql.index("IF NOT (OLD.tenant_id", sql.index(
             "-- Nothing a body below"))
         b = sql.index(") THEN", a)
         guard = sql[a:b]
         caught, cols = [], ("due_at", "resource_id", "tags", "category",
                             "subscription_id", "environment", "rule_id",
-                            "severity", "state")
+                            "severity", "state", "resource_type",
+                            "resource_group", "region", "source")
         try:
             for col in cols:
                 if col == "due_at":
                     g = re.sub(r" AND\s*DATE\(OLD\.due_at\) <=> "
                                r"DATE\(NEW\.due_at\)", "", guard)
+                elif col == "source":
+                    g = re.sub(r" AND\s*OLD\.source <=> NEW\.source", "",
+                               guard)
                 else:
                     g = re.sub(r"OLD\.%s <=> NEW\.%s AND\s*" % (col, col),
                                "", guard)
@@ -590,7 +630,7 @@ class T343EachBodyCounts(tb.BBase):
                     except AssertionError:
                         caught.append(col)
         finally:
-            run_sql(sql)
+            restore()
         self.assertEqual(caught, list(cols))
         self.assertEqual(triggers(), MERGED)
 
@@ -607,7 +647,9 @@ class T344UpgradeFreshDatabase(unittest.TestCase):
     def tearDownClass(cls):
         STACK.sql("DROP DATABASE IF EXISTS %s" % cls.DB, check=False)
 
-    def recount_equal(self):
+    def recount_equal(self, later=True):
+        """The kept figures against a recount; later: with those of 0055
+        (not there at 0047)."""
         db = self.DB
         for kept, recount in (
                 ("SELECT tenant_id, state, severity, category, "
@@ -642,6 +684,18 @@ class T344UpgradeFreshDatabase(unittest.TestCase):
                  "ORDINALITY, k VARCHAR(256) PATH '$')) k JOIN "
                  "JSON_TABLE(f.tags, '$.*' COLUMNS (n FOR ORDINALITY, "
                  "v VARCHAR(256) PATH '$')) v USING (n) ORDER BY 1, 2, 3"),
+                ("SELECT tenant_id, HEX(value_bin), state, severity, n FROM "
+                 "finding_meta_counts WHERE dim = 4 AND n <> 0 "
+                 "ORDER BY 1, 2, 3, 4",
+                 "SELECT tenant_id, HEX(source), state, severity, COUNT(*) "
+                 "FROM findings GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"),
+                ("SELECT tenant_id, tag_key, tag_value, state, severity, n "
+                 "FROM finding_tag_counts WHERE n <> 0 "
+                 "ORDER BY 1, 2, 3, 4, 5",
+                 "SELECT g.tenant_id, g.tag_key, g.tag_value, f.state, "
+                 "f.severity, COUNT(*) FROM finding_tags g JOIN findings f "
+                 "ON f.seq = g.finding_seq GROUP BY 1, 2, 3, 4, 5 "
+                 "ORDER BY 1, 2, 3, 4, 5"),
                 ("SELECT SUM(resolved) FROM finding_daily",
                  "SELECT COUNT(*) FROM findings WHERE state = 'resolved'"),
                 ("SELECT tenant_id, k, n FROM list_counts WHERE list = "
@@ -652,9 +706,13 @@ class T344UpgradeFreshDatabase(unittest.TestCase):
                  "SELECT a.tenant_id, a.seq, a.hash FROM audit_log a WHERE "
                  "a.seq = (SELECT MAX(seq) FROM audit_log b WHERE "
                  "b.tenant_id = a.tenant_id) ORDER BY 1")):
+            if not later and "finding_meta_counts" in kept + recount or \
+                    not later and "finding_tag_counts" in kept:
+                continue
             with self.subTest(kept=kept):
-                self.assertEqual(STACK.query(kept, database=db),
-                                 STACK.query(recount, database=db))
+                # sorted: the counts' state and severity are not ENUMs
+                self.assertEqual(sorted(STACK.query(kept, database=db)),
+                                 sorted(STACK.query(recount, database=db)))
 
     def tenant(self, conf, name):
         import test_galera as tg
@@ -722,7 +780,7 @@ class T344UpgradeFreshDatabase(unittest.TestCase):
             ta, tb_ = self.tenant(conf, "ta"), self.tenant(conf, "tb")
             self.writes(ta, 60, 0)
             self.writes(tb_, 40, 100)
-            self.recount_equal()
+            self.recount_equal(later=False)
             r = tg.ctl(conf, "migrate")
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             # 0048 and 0049, then any later migration (0054 ...)
