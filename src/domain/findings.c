@@ -932,6 +932,7 @@ findings_list(struct db *db, const char *tenant_id,
 	if (page->total <= 0 && (!(f->since || meta) || kept ||
 	    db_cell_int(cnt, 0, LIST_SINCE_C_READ) < (tag ? LIST_TAG_CAP :
 	    LIST_SINCE_CAP))) {
+		page->total = 0;	/* a kept count that drifted below */
 		*out = page;
 		page = NULL;
 		goto out;
