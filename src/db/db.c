@@ -26,16 +26,20 @@
 /* A finding's columns, each named with the prefix p (a string literal:
  * "" or a table's alias and a dot), so that FINDING_COLS and
  * FINDING_COLS_F cannot drift apart. */
-#define FINDING_COLS_P(p) \
+#define FINDING_COLS_P(p) FINDING_COLS_PE(p, p "evidence")
+
+/* The same with ev in the evidence's place (NULL: a batch that brings
+ * its own). */
+#define FINDING_COLS_PE(p, ev) \
 	p "seq, " p "id, " p "rule_id, " p "provider, " \
 	p "subscription_id, " p "environment, " p "resource_id, " \
 	p "title, " p "severity, " p "category, " p "layer, " \
 	p "framework, " p "description, " p "recommendation, " \
-	p "evidence, " p "fingerprint, " p "state, " p "remediation, " \
+	ev ", " p "fingerprint, " p "state, " p "remediation, " \
 	p "resolved_by, " p "awaiting_scan, " p "accepted_until, " \
 	p "snoozed_until, " p "detected_at, " p "updated_at, " \
 	p "last_seen_at, " p "resolved_at, " p "assignee, " p "notes, " \
-	FINDING_META_COLS_P(p) ", " p FINDING_SLA_COLS
+	FINDING_META_COLS_P(p) ", " FINDING_SLA_COLS_P(p)
 
 #define FINDING_COLS FINDING_COLS_P("")
 
@@ -45,7 +49,8 @@
 #define FINDING_COLS_F FINDING_COLS_P("f.")
 
 /* The due date (0034), after the metadata: findings.c's C_DUE. */
-#define FINDING_SLA_COLS "due_at"
+#define FINDING_SLA_COLS_P(p) p "due_at"
+#define FINDING_SLA_COLS FINDING_SLA_COLS_P("")
 
 /* The resource metadata (0026), in findings.c's C_RNAME.. order. */
 #define FINDING_META_COLS_P(p) \
@@ -69,13 +74,7 @@
  * brings its own. */
 #define FINDING_BATCH_COLS FINDING_COLS ", integration_id, seen_scan_id"
 #define FINDING_BATCH_COLS_NOEVID \
-	"seq, id, rule_id, provider, subscription_id, environment, " \
-	"resource_id, title, severity, category, layer, framework, " \
-	"description, recommendation, NULL, fingerprint, state, " \
-	"remediation, resolved_by, awaiting_scan, accepted_until, " \
-	"snoozed_until, detected_at, updated_at, last_seen_at, resolved_at, " \
-	"assignee, notes, " FINDING_META_COLS ", " FINDING_SLA_COLS \
-	", integration_id, seen_scan_id"
+	FINDING_COLS_PE("", "NULL") ", integration_id, seen_scan_id"
 
 /* What the batch writer's counts read of a row (findings_batch_begin in
  * migration 0039 has the table, 0055 its metadata columns): the keys of
@@ -488,15 +487,7 @@ static const char *const sqls[SQL__COUNT] = {
 	 * transaction (tenant, finding, counts, audit). FINDING_COLS in
 	 * f's columns, then AUDIT_HEAD_COLS. */
 	[SQL_FINDING_LOCK_HEAD] =
-	    "SELECT f.seq, f.id, f.rule_id, f.provider, f.subscription_id, "
-	    "f.environment, f.resource_id, f.title, f.severity, f.category, "
-	    "f.layer, f.framework, f.description, f.recommendation, "
-	    "f.evidence, f.fingerprint, f.state, f.remediation, "
-	    "f.resolved_by, f.awaiting_scan, f.accepted_until, "
-	    "f.snoozed_until, f.detected_at, f.updated_at, f.last_seen_at, "
-	    "f.resolved_at, f.assignee, f.notes, f.resource_name, "
-	    "f.resource_type, f.resource_group, f.region, f.account, f.tags, "
-	    "f.source, f.due_at, h.seq, h.hash "
+	    "SELECT " FINDING_COLS_F ", h.seq, h.hash "
 	    "FROM tenants t "
 	    "LEFT JOIN findings f USE INDEX (findings_id) "
 	    "ON f.tenant_id = t.id AND f.id = ? "
