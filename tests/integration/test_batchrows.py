@@ -38,12 +38,15 @@ def setUpModule():
     # whose triggers count every row themselves).
     # 0045 puts back the separate audit_log triggers 0048 merged and
     # 0042's events trigger 0049 restated: 0048 and 0049 after it, as
-    # vigilctl migrate would run them, then 0055 and 0056, which restate
-    # the findings triggers 0048 puts back with their counts.
+    # vigilctl migrate would run them, then 0055 to 0058, which restate
+    # the findings triggers 0048 puts back with their counts (and the
+    # batch procedures).
     for name in ("0045_batch_rows_deferred.sql", "0046_batch_sla_policy.sql",
                  "0048_one_trigger_per_event.sql",
                  "0049_events_defer_one.sql", "0055_finding_meta_counts.sql",
-                 "0056_finding_tags_state.sql"):
+                 "0056_finding_tags_state.sql",
+                 "0057_findings_triggers_lean.sql",
+                 "0058_count_rows_pruned.sql"):
         STACK.sql(migration(name), database="vigil")
 
 

@@ -697,16 +697,18 @@ class T155Backfill(SBase):
                            timeout=120)
         self.assertEqual(p.returncode, 0, p.stderr)
         # 0034 puts back its separate due-count triggers, which 0048
-        # merged: vigilctl migrate runs 0048 after it, and 0055 and 0056,
+        # merged: vigilctl migrate runs 0048 after it, and 0055 to 0058,
         # which restate the merged ones with their counts, as the stack's
-        # user (0055 and 0056 create the batch procedures, whose definer
-        # test_grants checks).
+        # user (0055, 0056 and 0058 create the batch procedures, whose
+        # definer test_grants checks).
         STACK.sql("DELETE FROM schema_migrations WHERE version = '0048'",
                   database="vigil")
         r = STACK.vigilctl("migrate")
         for name in ("0048_one_trigger_per_event.sql",
                      "0055_finding_meta_counts.sql",
-                     "0056_finding_tags_state.sql"):
+                     "0056_finding_tags_state.sql",
+                     "0057_findings_triggers_lean.sql",
+                     "0058_count_rows_pruned.sql"):
             self.assertIn(name, r.stdout)
         _, due, _, w, b, det = sla_row(self.tenant_id, ontime)
         self.assertEqual(due, det + 30 * DAY)
