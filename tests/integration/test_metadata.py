@@ -818,5 +818,195 @@ class T379MetaBackfill(MBase):
         return r.json()["total"]
 
 
+
+# --- count rows at n = 0 (0057, 0058) ----------------------------------------
+
+def zero_rows(tenant_id):
+    """The tenant's rows of the kept counts at n = 0: (dim or the tag's
+    key, value, state, severity)."""
+    t = q(tenant_id)
+    return sorted(tuple(r) for r in STACK.query(
+        "SELECT dim, CONCAT(value, value_bin), state, severity FROM "
+        "finding_meta_counts WHERE tenant_id = %s AND n = 0 UNION ALL "
+        "SELECT tag_key, tag_value, state, severity FROM finding_tag_counts "
+        "WHERE tenant_id = %s AND n = 0" % (t, t)))
+
+
+def lower(row):
+    return tuple(str(c).lower() for c in row)
+
+
+def keys(tenant_id):
+    """The keys of the kept counts the tenant's findings are counted in
+    now, as zero_rows names them (lower case)."""
+    t = q(tenant_id)
+    return {lower(r) for r in STACK.query(
+        "SELECT 1, resource_type, state, severity FROM findings WHERE "
+        "tenant_id = %s UNION SELECT 2, resource_group, state, severity "
+        "FROM findings WHERE tenant_id = %s UNION SELECT 3, region, state, "
+        "severity FROM findings WHERE tenant_id = %s UNION SELECT 4, "
+        "source, state, severity FROM findings WHERE tenant_id = %s UNION "
+        "SELECT g.tag_key, g.tag_value, f.state, f.severity FROM "
+        "finding_tags g JOIN findings f ON f.seq = g.finding_seq WHERE "
+        "g.tenant_id = %s" % (t, t, t, t, t))}
+
+
+class T401CountRowsPruned(MBase):
+    """A batch (an import) deletes the rows of finding_meta_counts and
+    finding_tag_counts that it took to n = 0 (0058): a tag whose value
+    changes on every import and a group that moves keep rows for the
+    values the findings have, not for every value they had; a key one
+    row of a batch leaves and another enters keeps its row, exact; every
+    count equals its recount and the API's totals follow. Before 0058
+    every old value kept its rows at 0 (here 4 imports: 3 values' rows).
+    Each import writes at least BATCH_FRAME_MIN (16) findings: fewer are
+    written through the triggers, whose zeros stay (T402)."""
+
+    def test_values_moved_by_batches(self):
+        import test_counts as tc
+        t = q(self.tenant_id)
+        base = [entry(40100 + i, severity=SEVS[i % 2],
+                      resource_group="rg-p0",
+                      tags={"deploy": "d0", "team": "t%d" % i})
+                for i in range(20)]
+        self.import_findings(self.tenant, base)
+        tc.CBase.assert_counters(self, self.tenant_id)
+        for k in range(1, 4):
+            es = [dict(e, resource_group="rg-p%d" % k,
+                       tags={"deploy": "d%d" % k,
+                             "team": e["tags"]["team"]}) for e in base]
+            self.import_findings(self.tenant, es)
+            tc.CBase.assert_counters(self, self.tenant_id)
+            self.assertEqual(zero_rows(self.tenant_id), [], k)
+            self.assertEqual(STACK.query(
+                "SELECT DISTINCT tag_value FROM finding_tag_counts WHERE "
+                "tenant_id = %s AND tag_key = 'deploy'" % t),
+                [["d%d" % k]])
+            self.assertEqual(STACK.query(
+                "SELECT DISTINCT value FROM finding_meta_counts WHERE "
+                "tenant_id = %s AND dim = 2" % t), [["rg-p%d" % k]])
+            r = self.req("GET", "/api/v1/findings?tag=deploy:d%d&"
+                         "state=all" % k)
+            self.assertEqual(r.json()["total"], 20)
+            r = self.req("GET", "/api/v1/findings?tag=deploy:d%d&"
+                         "state=all" % (k - 1))
+            self.assertEqual((r.json()["total"], r.json()["findings"]),
+                             (0, []))
+        # Two findings of one severity exchange their team in a batch
+        # that moves every finding to another group: each team key (n =
+        # 1) loses one and gains one (its row deleted at 0 between its -1
+        # and its +1, and written again); then every finding changes
+        # severity, and the rows they left go.
+        es = [dict(e, resource_group="rg-swap") for e in es]
+        es[0]["tags"] = dict(es[0]["tags"], team="t2")
+        es[2]["tags"] = dict(es[2]["tags"], team="t0")
+        before = STACK.query(
+            "SELECT tag_value, state, severity, n FROM finding_tag_counts "
+            "WHERE tenant_id = %s AND tag_key = 'team' ORDER BY 1, 2, 3"
+            % t)
+        self.import_findings(self.tenant, es)
+        self.assertEqual(STACK.query(
+            "SELECT tag_value, state, severity, n FROM finding_tag_counts "
+            "WHERE tenant_id = %s AND tag_key = 'team' ORDER BY 1, 2, 3"
+            % t), before)
+        tc.CBase.assert_counters(self, self.tenant_id)
+        self.assertEqual(zero_rows(self.tenant_id), [])
+        for i, e in enumerate(es):
+            e["severity"] = ("medium", "low")[i % 2]
+        self.import_findings(self.tenant, es)
+        tc.CBase.assert_counters(self, self.tenant_id)
+        self.assertEqual(zero_rows(self.tenant_id), [])
+        self.assertEqual(STACK.query(
+            "SELECT DISTINCT severity FROM finding_meta_counts WHERE "
+            "tenant_id = %s ORDER BY 1" % t), [["low"], ["medium"]])
+
+
+class T402CountsMixedWrites(MBase):
+    """Single writes (the API's actions, SQL updates and deletes through
+    the findings triggers as 0057 states them) and batches (imports) on
+    the same count rows, interleaved: every count, the resources with an
+    open finding (two findings on one resource among them) and the tag
+    entries equal a recount after each; a row a batch deleted at 0 is
+    written again by a trigger's upsert and taken back exactly; a batch
+    deletes the rows it takes to 0, whoever wrote them; the rows a single
+    write takes to 0 stay (README, Design decisions). Every import
+    writes at least 16 findings (BATCH_FRAME_MIN: fewer go through the
+    triggers)."""
+
+    def test_single_and_batch(self):
+        import test_counts as tc
+        t = q(self.tenant_id)
+
+        def check():
+            tc.CBase.assert_counters(self, self.tenant_id)
+
+        es = [entry(40200 + i, severity=SEVS[i % 3], resource_group="rg-m1",
+                    region=REGIONS[i % 2], tags={"env": "e1"})
+              for i in range(17)]
+        # a second finding on the first one's resource
+        es.append(dict(es[0], rule_id="kv-rule-2", tags={"env": "e1"}))
+        ids = [entry_id(e) for e in es]
+        self.import_findings(self.tenant, es)
+        check()
+        self.act(ids[0], "accept", {"justification": "later"})
+        self.act(ids[17], "dismiss", {"reason": "test"})  # its resource
+        self.act(ids[1], "resolve", {"evidence": "fixed"})
+        self.act(ids[2], "snooze", {"days": 2})
+        check()
+        # The batch moves every finding to e2 and rg-m2: the e1 and
+        # rg-m1 rows go, the accepted, resolved and snoozed ones too.
+        moved = [dict(e, resource_group="rg-m2", tags={"env": "e2"})
+                 for e in es]
+        self.import_findings(self.tenant, moved)
+        check()
+        self.assertEqual(zero_rows(self.tenant_id), [])
+        self.assertEqual(int(STACK.query(
+            "SELECT COUNT(*) FROM finding_tag_counts WHERE tenant_id = %s "
+            "AND tag_value = 'e1'" % t)[0][0]), 0)
+        # Single writes on keys the batch deleted: written again.
+        STACK.sql("UPDATE findings SET tags = '{\"env\": \"e1\"}', "
+                  "resource_group = 'rg-m1', severity = 'info' WHERE "
+                  "tenant_id = %s AND id IN (%s, %s)" % (
+                      t, q(ids[3]), q(ids[4])), database="vigil")
+        check()
+        STACK.sql("UPDATE findings SET state = 'dismissed' WHERE "
+                  "tenant_id = %s AND id = %s" % (t, q(ids[3])),
+                  database="vigil")
+        STACK.sql("UPDATE findings SET state = 'open', resolved_at = NULL "
+                  "WHERE tenant_id = %s AND id = %s" % (t, q(ids[1])),
+                  database="vigil")
+        self.act(ids[5], "accept", {"justification": "later"})
+        self.act(ids[6], "resolve", {"evidence": "fixed"})
+        check()
+        # Rows the single writes took to 0 stay; a batch deletes those
+        # of the keys its findings leave, and only those: every finding
+        # to e3 and rg-m3, back to its severity.
+        zeros = zero_rows(self.tenant_id)
+        self.assertNotEqual(zeros, [])
+        left = keys(self.tenant_id)
+        self.import_findings(self.tenant, [
+            dict(e, resource_group="rg-m3", tags={"env": "e3"})
+            for e in es])
+        check()
+        self.assertEqual(zero_rows(self.tenant_id),
+                         [z for z in zeros if lower(z) not in left])
+        # Deletes through the trigger, then the batch again.
+        STACK.sql("DELETE FROM findings WHERE tenant_id = %s AND id IN "
+                  "(%s, %s)" % (t, q(ids[0]), q(ids[4])), database="vigil")
+        check()
+        self.import_findings(self.tenant, es)
+        check()
+        self.assertEqual(tc.num(
+            "SELECT open_resources FROM finding_tenant_counts WHERE "
+            "tenant_id = %s" % t), tc.num(
+            "SELECT COUNT(DISTINCT resource_id) FROM findings WHERE "
+            "tenant_id = %s AND state = 'open'" % t))
+
+    def act(self, fid_, action, body):
+        r = self.req("POST", "/api/v1/findings/%s/%s" % (fid_, action),
+                     body)
+        self.assertEqual(r.status, 200, r)
+
+
 if __name__ == "__main__":
     unittest.main()
