@@ -246,7 +246,28 @@ def explains(tid):
           "AND (%s IS NULL OR subscription_id = %s) "
           "AND (%s IS NULL OR environment = %s)")
     sev = "'critical','high','medium','low','info'"
+    STATES = ("open", "accepted", "resolved", "snoozed", "dismissed",
+              "muted")
     st_all = "'open','accepted','resolved','snoozed','dismissed','muted'"
+
+    def ranges(index, pairs):
+        """SQL_FINDING_LIST_STATES and _PAIRS_*: a range per state (every
+        severity) or per (state, severity), merged; the count as
+        fpair's."""
+        arms = " UNION ALL ".join(
+            "(SELECT seq FROM findings FORCE INDEX (%s) WHERE tenant_id = "
+            "%s AND state = '%s' AND severity IN (%s) AND seq < %s "
+            "ORDER BY seq DESC LIMIT 101)" % (
+                index, t, st_, v if "'" in v else "'%s'" % v, top)
+            for st_, v in pairs)
+        states = ", ".join(sorted({"'%s'" % p[0] for p in pairs}))
+        sevs = ", ".join(sorted({p[1] if "'" in p[1] else "'%s'" % p[1]
+                                 for p in pairs}))
+        return [fc % (states, sevs, "NULL", "NULL", "NULL", "NULL", "NULL",
+                      "NULL"),
+                "SELECT seq, id, title, evidence FROM findings JOIN (SELECT "
+                "seq FROM (" + arms + ") u ORDER BY seq DESC LIMIT 101) page "
+                "USING (seq) ORDER BY seq DESC"]
 
     def fpair(index, states, sevs, cat="NULL", sub="NULL", env="NULL"):
         args = (states, sevs, cat, cat, sub, sub, env, env)
@@ -383,6 +404,13 @@ def explains(tid):
             "findings_state_seq", "'open'", sev, sub="'sub-7'")),
         ("GET /findings?limit=100&state=all&environment=PROD", fpair(
             "findings_tenant_seq", st_all, sev, env="'PROD'")),
+        ("GET /findings?limit=100&state=all", ranges(
+            "findings_state_seq", [(s, sev) for s in STATES])),
+        ("GET /findings?limit=100&state=muted,dismissed", ranges(
+            "findings_state_seq", [("muted", sev), ("dismissed", sev)])),
+        ("GET /findings?limit=100&state=all&severity=critical,high", ranges(
+            "findings_state_sev_seq", [(s, v) for s in STATES
+                                       for v in ("critical", "high")])),
         ("GET /findings?limit=100&resource_group=rg-7", mpair(
             "findings_rgroup_state", "'open'", rgroup="'rg-7'")),
         ("GET /findings?limit=100&state=all&resource_type=Microsoft.Storage/"
@@ -487,6 +515,9 @@ def main():
             "/findings?limit=100&category=network",
             "/findings?limit=100&subscription_id=sub-7",
             "/findings?limit=100&state=all&environment=PROD",
+            "/findings?limit=100&state=all",
+            "/findings?limit=100&state=muted,dismissed",
+            "/findings?limit=100&state=all&severity=critical,high",
             "/findings?limit=100&resource_group=rg-7",
             "/findings?limit=100&state=all&resource_type="
             "Microsoft.Storage/storageAccounts",

@@ -124,6 +124,35 @@
 	"AND seq < ? ORDER BY seq DESC LIMIT ?)"
 #define FINDING_LIST_BY(ix) FINDING_BY_STATE(FINDING_BY_ARM(ix))
 
+/* A list by state and severity (and the filters its indexes hold), for
+ * several states or a few severities: one range per state, or per
+ * (state, severity) pair, each newest first and at most a page long,
+ * merged, so that a page reads at most a page per range however rare
+ * the states or severities asked for are among the tenant's findings
+ * (one walk of (tenant, seq) or (tenant, state, seq), filtering, read
+ * until a page matched: all of a large tenant for a rare pair). A range
+ * not asked for has a NULL state and a limit of 0, and reads nothing.
+ * Parameters of a range: tenant, the state, five severities (or the one
+ * severity of a pair), category, subscription_id, environment and since
+ * twice each, the cursor and the limit; then the limit. */
+#define FINDING_PLAIN_ARM(ix, pin) \
+	"(SELECT seq FROM findings FORCE INDEX (" ix ") WHERE tenant_id = ? " \
+	pin \
+	"AND (? IS NULL OR category = ?) " \
+	"AND (? IS NULL OR subscription_id = ?) " \
+	"AND (? IS NULL OR environment = ?) " \
+	"AND (? IS NULL OR updated_at > ?) " \
+	"AND seq < ? ORDER BY seq DESC LIMIT ?)"
+#define FINDING_STATE_PIN "AND state = ? AND severity IN (?, ?, ?, ?, ?) "
+#define FINDING_PAIR_PIN "AND state = ? AND severity = ? "
+#define UNION2(s)	s " UNION ALL " s
+#define UNION4(s)	UNION2(UNION2(s))
+#define UNION8(s)	UNION2(UNION4(s))
+#define FINDING_BY_RANGES(ranges) \
+	"SELECT " FINDING_LIST_COLS " FROM findings JOIN (SELECT seq FROM (" \
+	ranges ") u ORDER BY seq DESC LIMIT ?) page USING (seq) " \
+	"ORDER BY seq DESC"
+
 /* The same with one metadata filter and only state and severity beside
  * it (the usual question), over its index (tenant, value, state, seq,
  * severity) of 0055: one range per state, each newest first and at most
@@ -561,6 +590,23 @@ static const char *const sqls[SQL__COUNT] = {
 	    FINDING_FILTERS
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) "
 	    "ORDER BY seq DESC",
+	/* Several states, every severity: a range of findings_state_seq
+	 * per state (or of findings_state_cat_seq, the category pinned). */
+	[SQL_FINDING_LIST_STATES] = FINDING_BY_STATE(
+	    FINDING_PLAIN_ARM("findings_state_seq", FINDING_STATE_PIN)),
+	[SQL_FINDING_LIST_STATES_CAT] = FINDING_BY_STATE(
+	    FINDING_PLAIN_ARM("findings_state_cat_seq", FINDING_STATE_PIN)),
+	/* Some severities: a range of findings_state_sev_seq per (state,
+	 * severity) pair asked for, 4 ranges or 24 (six states, four
+	 * severities; every severity is SQL_FINDING_LIST_STATES'). */
+	[SQL_FINDING_LIST_PAIRS_4] = FINDING_BY_RANGES(UNION4(
+	    FINDING_PLAIN_ARM("findings_state_sev_seq", FINDING_PAIR_PIN))),
+	[SQL_FINDING_LIST_PAIRS_24] = FINDING_BY_RANGES(UNION8(
+	    FINDING_PLAIN_ARM("findings_state_sev_seq", FINDING_PAIR_PIN))
+	    " UNION ALL " UNION8(
+	    FINDING_PLAIN_ARM("findings_state_sev_seq", FINDING_PAIR_PIN))
+	    " UNION ALL " UNION8(
+	    FINDING_PLAIN_ARM("findings_state_sev_seq", FINDING_PAIR_PIN))),
 	/* By resource metadata (0026). A tag drives the walk from
 	 * finding_tags' primary key (tenant, key, value, seq) newest first,
 	 * each match's finding read by seq (findings_seq); the other
@@ -618,6 +664,13 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE tenant_id = ? AND tag_key = ? AND tag_value = ? "
 	    "AND state IN (?, ?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?)",
 	/* Without "since", the trigger-kept counts answer exactly. */
+	/* The kept counts of a tenant per (state, severity): every
+	 * finding, and those of the category (NULL: every one). Parameters:
+	 * the category twice, the tenant. */
+	[SQL_FINDING_COUNT_PAIRS] =
+	    "SELECT state, severity, SUM(n), "
+	    "SUM(IF(? IS NULL OR category = ?, n, 0)) FROM finding_counts "
+	    "WHERE tenant_id = ? GROUP BY state, severity",
 	[SQL_FINDING_COUNT] =
 	    "SELECT COALESCE(SUM(n), 0) FROM finding_counts "
 	    "WHERE tenant_id = ? "
