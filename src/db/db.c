@@ -30,16 +30,26 @@
 
 /* The same with ev in the evidence's place (NULL: a batch that brings
  * its own). */
-#define FINDING_COLS_PE(p, ev) \
-	p "seq, " p "id, " p "rule_id, " p "provider, " \
+#define FINDING_COLS_PE(p, ev) FINDING_COLS_FULL(p, FINDING_COL, ev)
+
+/* Every column in FINDING_COLS' order, those a list page does not show
+ * (findings_to_json without full) as full(p, "name"): FINDING_COL names
+ * them, FINDING_COL_NULL puts a NULL in their place (FINDING_LIST_COLS),
+ * so that the two lists cannot drift apart. */
+#define FINDING_COLS_FULL(p, full, ev) \
+	p "seq, " p "id, " full(p, "rule_id") ", " full(p, "provider") ", " \
 	p "subscription_id, " p "environment, " p "resource_id, " \
 	p "title, " p "severity, " p "category, " p "layer, " \
 	p "framework, " p "description, " p "recommendation, " \
-	ev ", " p "fingerprint, " p "state, " p "remediation, " \
-	p "resolved_by, " p "awaiting_scan, " p "accepted_until, " \
-	p "snoozed_until, " p "detected_at, " p "updated_at, " \
-	p "last_seen_at, " p "resolved_at, " p "assignee, " p "notes, " \
+	ev ", " full(p, "fingerprint") ", " p "state, " \
+	full(p, "remediation") ", " full(p, "resolved_by") ", " \
+	full(p, "awaiting_scan") ", " full(p, "accepted_until") ", " \
+	full(p, "snoozed_until") ", " p "detected_at, " p "updated_at, " \
+	full(p, "last_seen_at") ", " full(p, "resolved_at") ", " \
+	full(p, "assignee") ", " full(p, "notes") ", " \
 	FINDING_META_COLS_P(p) ", " FINDING_SLA_COLS_P(p)
+#define FINDING_COL(p, name)		p name
+#define FINDING_COL_NULL(p, name)	"NULL"
 
 #define FINDING_COLS FINDING_COLS_P("")
 
@@ -61,13 +71,7 @@
 /* A list page shows part of a finding (findings_to_json without full):
  * the columns it does not show are NULL here, in FINDING_COLS' order, so
  * that findings_row_at reads both; evidence, the largest, is not sent. */
-#define FINDING_LIST_COLS \
-	"seq, id, NULL, NULL, subscription_id, environment, " \
-	"resource_id, title, severity, category, layer, framework, " \
-	"description, recommendation, NULL, NULL, state, " \
-	"NULL, NULL, NULL, NULL, " \
-	"NULL, detected_at, updated_at, NULL, NULL, " \
-	"NULL, NULL, " FINDING_META_COLS ", " FINDING_SLA_COLS
+#define FINDING_LIST_COLS FINDING_COLS_FULL("", FINDING_COL_NULL, "NULL")
 
 /* The scanner's batches (findings_observe_batch): FINDING_COLS, then
  * integration_id and seen_scan_id; without the evidence when the batch
