@@ -2067,6 +2067,13 @@ static const char *const sqls[SQL__COUNT] = {
 	    "UPDATE integrations SET secret = ? WHERE id = ? AND secret = ?",
 	[SQL_MIGRATIONS_APPLIED] =
 	    "SELECT version FROM schema_migrations ORDER BY version",
+	/* Every program's check of the schema (migrate.c migrate_schema):
+	 * the newest migration recorded and whether the one this build needs
+	 * (MIGRATE_NEED) is, one end of the primary key and one of its
+	 * values. */
+	[SQL_SCHEMA_VERSION] =
+	    "SELECT (SELECT MAX(version) FROM schema_migrations), "
+	    "(SELECT COUNT(*) FROM schema_migrations WHERE version = ?)",
 	/* GET /metrics and GET /healthz (ops.c): every part an index range
 	 * read at most as far as its LIMIT, or one end of an index, so that
 	 * its cost stays the same however many rows there are. Events not
@@ -2260,6 +2267,10 @@ struct db {
 	/* The probes db_schema_has found applied on this connection. */
 	unsigned short		 schema_has[8];
 	size_t			 nschema_has;
+	/* Connections made (db_connects). */
+	unsigned long		 connects;
+	/* The server's error number of the last statement (db_errno). */
+	unsigned int		 errnum;
 #ifdef VIGIL_DEBUG
 	/* Commits db_tx_run refuses per transaction (test hook). */
 	int			 debug_conflicts;
@@ -2499,7 +2510,20 @@ db_connect(struct db *db)
 		db_disconnect(db);
 		return DB_DOWN;
 	}
+	db->connects++;
 	return 0;
+}
+
+unsigned long
+db_connects(const struct db *db)
+{
+	return db->connects;
+}
+
+unsigned int
+db_errno(const struct db *db)
+{
+	return db->errnum;
 }
 
 /* vigil.conf's db_sync_wait on a new connection: on a Galera node, SET
@@ -2898,6 +2922,7 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 		if (db_connect(db) != 0)
 			return DB_DOWN;
 		e = exec_once(db, s, p, np, out, &sent);
+		db->errnum = e;
 		if (e == 0)
 			return 0;
 		if (out != NULL) {
