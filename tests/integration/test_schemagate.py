@@ -8,9 +8,8 @@ pool of its own (two workers) behind an nginx of its own, so that the
 suite's stack never sees a schema behind it:
 
 - T404: vigil-api answers every request that needs a key 503
-  schema_outdated (Retry-After, a message naming vigilctl migrate; a
-  filtered list that names what the newest migration makes answered 500
-  before), GET /healthz 503 with db "schema_outdated" and checks.schema,
+  schema_outdated (Retry-After, a message naming vigilctl migrate), GET
+  /healthz 503 with db "schema_outdated" and checks.schema,
   GET /metrics vigil_db_schema_behind 1; nothing is written.
 - T405: vigil-scan, vigil-spool --once and vigilctl's commands exit 76
   saying to run vigilctl migrate (vigilctl db check too, with its
@@ -254,7 +253,10 @@ class T404SchemaBehindApi(SBase):
     def test_every_request_that_needs_a_key(self):
         before = fingerprint()
         for method, path, body, key in (
-                # The tag list names 0056's table: 500 before the gate.
+                # The tag and metadata lists name 0055's and 0056's
+                # tables and indexes (on this empty database a binary
+                # without the check answered them 200 from the kept
+                # totals; with findings, a 500).
                 ("GET", "/api/v1/findings?tag=env:dev", None, True),
                 ("GET", "/api/v1/findings?resource_type=vm", None, True),
                 ("GET", "/api/v1/findings", None, True),
@@ -426,6 +428,30 @@ class T406SchemaMigrated(SBase):
         finally:
             STACK.sql("DELETE FROM schema_migrations WHERE version = '9999'",
                       database=DB)
+
+    def test_4_no_statement_per_request(self):
+        """The steady state costs no statement: GET /findings/{id} stays
+        one statement a request (the figure is printed: 1.00 here, 1.10
+        with the binaries before the check, whose difference is the rate
+        limit's report to the database about once a second, which may
+        fall inside the loop; a check per request would make it 2)."""
+        if st["need"] not in recorded():
+            ctl("migrate")
+        fid = "f-nope"
+        for _ in range(10):     # every worker past its first request
+            self.req("GET", "/api/v1/findings/" + fid)
+        n = 50
+        before = int(STACK.query("SHOW GLOBAL STATUS LIKE "
+                                 "'Com_stmt_execute'")[0][1])
+        for _ in range(n):
+            r = self.req("GET", "/api/v1/findings/" + fid)
+            self.assertEqual(r.status, 404, r)
+        after = int(STACK.query("SHOW GLOBAL STATUS LIKE "
+                                "'Com_stmt_execute'")[0][1])
+        per = (after - before) / n
+        print("\nT406: GET /findings/{id}: %.2f statements per request"
+              % per, flush=True)
+        self.assertLess(per, 1.5)
 
     def test_3_never_migrated(self):
         fresh_db("vigil_t406e")
