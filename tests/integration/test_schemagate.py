@@ -432,9 +432,9 @@ class T406SchemaMigrated(SBase):
     def test_4_no_statement_per_request(self):
         """The steady state costs no statement: GET /findings/{id} stays
         one statement a request (the figure is printed: 1.00 here, 1.10
-        with the binaries before the check, whose difference is the rate
-        limit's report to the database about once a second, which may
-        fall inside the loop; a check per request would make it 2)."""
+        in a run of the binaries before the check, probably the rate
+        limit's report to the database about once a second falling
+        inside the loop; a check per request would make it 2)."""
         if st["need"] not in recorded():
             ctl("migrate")
         fid = "f-nope"
