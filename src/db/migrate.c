@@ -1029,7 +1029,7 @@ migrate_check(struct db *db, int verbose, FILE *out)
 	struct migrate_schema sc = { { 0 }, MIGRATE_SCHEMA_OK };
 	struct migrate_server s;
 	char text[2048], *line, *nl;
-	int refused, lack = 0;
+	int refused, lack = 0, unread = 0;
 
 	if (server_read(db, &s) != 0) {
 		fprintf(out, "migrate: cannot read the server's settings: %s\n",
@@ -1051,12 +1051,10 @@ migrate_check(struct db *db, int verbose, FILE *out)
 	 * schema against this binary's. */
 	if (verbose && (lack = grants_check(db, 0, 1, "missing", "", out)) < 0)
 		return MIGRATE_ERR;
-	if (verbose) {
-		if (migrate_schema(db, &sc) != 0) {
-			fprintf(out, "schema: cannot read schema_migrations: "
-			    "%s\n", db_error(db));
-			return MIGRATE_ERR;
-		}
+	if (verbose && (unread = (migrate_schema(db, &sc) != 0)))
+		fprintf(out, "schema: cannot read schema_migrations: %s\n",
+		    db_error(db));
+	else if (verbose) {
 		migrate_schema_say(&sc, "vigilctl", text, sizeof(text));
 		fprintf(out, "schema: %s\n", text);
 	}
@@ -1071,6 +1069,9 @@ migrate_check(struct db *db, int verbose, FILE *out)
 		    "needs (above)\n");
 		return MIGRATE_NOPRIV;
 	}
+	/* Unread, and not for a privilege said above: an error. */
+	if (unread)
+		return MIGRATE_ERR;
 	if (verbose && sc.state == MIGRATE_SCHEMA_BEHIND) {
 		fprintf(out, "check: the database's schema is behind this "
 		    "vigilctl (above): run vigilctl migrate\n");

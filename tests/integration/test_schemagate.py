@@ -431,10 +431,11 @@ class T406SchemaMigrated(SBase):
 
     def test_4_no_statement_per_request(self):
         """The steady state costs no statement: GET /findings/{id} stays
-        one statement a request (the figure is printed: 1.00 here, 1.10
-        in a run of the binaries before the check, probably the rate
-        limit's report to the database about once a second falling
-        inside the loop; a check per request would make it 2)."""
+        one statement a request (the figure is printed: 1.00 and 1.06 in
+        two runs, 1.10 in one run of the binaries before the check: the
+        rest is probably the rate limit's report to the database about
+        once a second falling inside the loop; a check per request would
+        make it 2)."""
         if st["need"] not in recorded():
             ctl("migrate")
         fid = "f-nope"
