@@ -30,16 +30,26 @@
 
 /* The same with ev in the evidence's place (NULL: a batch that brings
  * its own). */
-#define FINDING_COLS_PE(p, ev) \
-	p "seq, " p "id, " p "rule_id, " p "provider, " \
+#define FINDING_COLS_PE(p, ev) FINDING_COLS_FULL(p, FINDING_COL, ev)
+
+/* Every column in FINDING_COLS' order, those a list page does not show
+ * (findings_to_json without full) as full(p, "name"): FINDING_COL names
+ * them, FINDING_COL_NULL puts a NULL in their place (FINDING_LIST_COLS),
+ * so that the two lists cannot drift apart. */
+#define FINDING_COLS_FULL(p, full, ev) \
+	p "seq, " p "id, " full(p, "rule_id") ", " full(p, "provider") ", " \
 	p "subscription_id, " p "environment, " p "resource_id, " \
 	p "title, " p "severity, " p "category, " p "layer, " \
 	p "framework, " p "description, " p "recommendation, " \
-	ev ", " p "fingerprint, " p "state, " p "remediation, " \
-	p "resolved_by, " p "awaiting_scan, " p "accepted_until, " \
-	p "snoozed_until, " p "detected_at, " p "updated_at, " \
-	p "last_seen_at, " p "resolved_at, " p "assignee, " p "notes, " \
+	ev ", " full(p, "fingerprint") ", " p "state, " \
+	full(p, "remediation") ", " full(p, "resolved_by") ", " \
+	full(p, "awaiting_scan") ", " full(p, "accepted_until") ", " \
+	full(p, "snoozed_until") ", " p "detected_at, " p "updated_at, " \
+	full(p, "last_seen_at") ", " full(p, "resolved_at") ", " \
+	full(p, "assignee") ", " full(p, "notes") ", " \
 	FINDING_META_COLS_P(p) ", " FINDING_SLA_COLS_P(p)
+#define FINDING_COL(p, name)		p name
+#define FINDING_COL_NULL(p, name)	"NULL"
 
 #define FINDING_COLS FINDING_COLS_P("")
 
@@ -61,13 +71,7 @@
 /* A list page shows part of a finding (findings_to_json without full):
  * the columns it does not show are NULL here, in FINDING_COLS' order, so
  * that findings_row_at reads both; evidence, the largest, is not sent. */
-#define FINDING_LIST_COLS \
-	"seq, id, NULL, NULL, subscription_id, environment, " \
-	"resource_id, title, severity, category, layer, framework, " \
-	"description, recommendation, NULL, NULL, state, " \
-	"NULL, NULL, NULL, NULL, " \
-	"NULL, detected_at, updated_at, NULL, NULL, " \
-	"NULL, NULL, " FINDING_META_COLS ", " FINDING_SLA_COLS
+#define FINDING_LIST_COLS FINDING_COLS_FULL("", FINDING_COL_NULL, "NULL")
 
 /* The scanner's batches (findings_observe_batch): FINDING_COLS, then
  * integration_id and seen_scan_id; without the evidence when the batch
@@ -2116,6 +2120,13 @@ static const char *const sqls[SQL__COUNT] = {
 	    "UPDATE integrations SET secret = ? WHERE id = ? AND secret = ?",
 	[SQL_MIGRATIONS_APPLIED] =
 	    "SELECT version FROM schema_migrations ORDER BY version",
+	/* Every program's check of the schema (migrate.c migrate_schema):
+	 * the newest migration recorded and whether the one this build needs
+	 * (MIGRATE_NEED) is, one end of the primary key and one of its
+	 * values. */
+	[SQL_SCHEMA_VERSION] =
+	    "SELECT (SELECT MAX(version) FROM schema_migrations), "
+	    "(SELECT COUNT(*) FROM schema_migrations WHERE version = ?)",
 	/* GET /metrics and GET /healthz (ops.c): every part an index range
 	 * read at most as far as its LIMIT, or one end of an index, so that
 	 * its cost stays the same however many rows there are. Events not
@@ -2309,6 +2320,10 @@ struct db {
 	/* The probes db_schema_has found applied on this connection. */
 	unsigned short		 schema_has[8];
 	size_t			 nschema_has;
+	/* Connections made (db_connects). */
+	unsigned long		 connects;
+	/* The server's error number of the last statement (db_errno). */
+	unsigned int		 errnum;
 #ifdef VIGIL_DEBUG
 	/* Commits db_tx_run refuses per transaction (test hook). */
 	int			 debug_conflicts;
@@ -2548,7 +2563,20 @@ db_connect(struct db *db)
 		db_disconnect(db);
 		return DB_DOWN;
 	}
+	db->connects++;
 	return 0;
+}
+
+unsigned long
+db_connects(const struct db *db)
+{
+	return db->connects;
+}
+
+unsigned int
+db_errno(const struct db *db)
+{
+	return db->errnum;
 }
 
 /* vigil.conf's db_sync_wait on a new connection: on a Galera node, SET
@@ -2947,6 +2975,7 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 		if (db_connect(db) != 0)
 			return DB_DOWN;
 		e = exec_once(db, s, p, np, out, &sent);
+		db->errnum = e;
 		if (e == 0)
 			return 0;
 		if (out != NULL) {

@@ -440,6 +440,8 @@ enum db_stmt {
 	SQL_SECRETS_INTEGRATIONS_RESEAL,
 	/* vigilctl config check: the migrations applied */
 	SQL_MIGRATIONS_APPLIED,
+	/* every program's check of the schema (migrate.c migrate_schema) */
+	SQL_SCHEMA_VERSION,
 	/* GET /metrics and /healthz: the outbox and scans (ops.c) */
 	SQL_OPS_OUTBOX,
 	SQL_OPS_SCANS,
@@ -617,6 +619,14 @@ int	 db_rollback(struct db *);
  * asked again at each call (a migration may run meanwhile). 1, 0 or a
  * DB_* code. */
 int	 db_schema_has(struct db *, enum db_stmt probe);
+/* How many connections the handle has made: it changes when a new one is
+ * made (the first, or after one was lost), for a caller that keeps what
+ * it learnt of the server for a connection (vigil-api's schema check). */
+unsigned long db_connects(const struct db *);
+/* The server's (or the client library's) error number of the last
+ * statement db_exec ran, 0 when it succeeded: for a caller that must tell
+ * one DB_ERR from another (a table that is not there, ER_NO_SUCH_TABLE). */
+unsigned int db_errno(const struct db *);
 /* The raw connection for the migration runner only. */
 void	*db_mysql(struct db *);
 /* The configuration the handle was made with. */
