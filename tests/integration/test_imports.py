@@ -1433,7 +1433,7 @@ class SourceRowsBase(ImportBase):
     def rows_of(self, source):
         """{finding id: (format, external_id, first_seen_at, import_id,
         seq)} of the source's rows."""
-        return {r[0]: tuple(r[1:]) for r in STACK.query(
+        return {r[0]: tuple(r[1:5]) + (int(r[5]),) for r in STACK.query(
             "SELECT finding_id, format, external_id, first_seen_at, "
             "import_id, seq FROM finding_sources WHERE tenant_id = %s AND "
             "source = %s" % (q(self.tenant_id), q(source)))}
@@ -1538,10 +1538,10 @@ class T399ImportSourcesOtherOrder(SourceRowsBase):
         imp, (ranges, lists, others) = source_marks(
             lambda: self.imported(listed, source="t399-a"))
         self.assertEqual((imp["imported"], imp["resolved"]), (39, 1))
-        self.assertEqual((ranges, lists, others), (0, 1, 0))
         fids = [self.fid(it) for it in listed]
-        self.assert_marked("t399-a", imp, fids, before)
         self.assertEqual(self.rows_of("t399-b"), bbefore)
+        self.assert_marked("t399-a", imp, fids, before)
+        self.assertEqual((ranges, lists, others), (0, 1, 0))
 
     def test_other_order(self):
         items = [ocsf_item(399100 + n, code="t399_order")
@@ -1596,18 +1596,19 @@ class T399ImportSourcesOtherOrder(SourceRowsBase):
                             for i, it in enumerate(items) if i != 150))
         imp, (ranges, lists, others) = source_marks(lambda: cli(gone))
         self.assertEqual((imp["imported"], imp["resolved"]), (299, 1))
-        self.assertEqual((ranges, lists, others), (0, 2, 0))
         self.assertEqual(len(self.rows_of("t399-s")), 299)
         for fid, row in self.rows_of("t399-s").items():
             self.assertEqual(row[3], imp["import_id"])
             self.assertEqual(row[2], before[fid][2])
+        self.assertEqual((ranges, lists, others), (0, 2, 0))
 
 
 def asff_item(n, code):
     """The ASFF of ocsf_item(n, code): the same finding id (provider,
-    rule, resource), another tool id."""
+    rule, resource) and the same tool id, another format."""
     return {
-        "SchemaVersion": "2018-10-08", "Id": "asff-%s-%d" % (code, n),
+        "SchemaVersion": "2018-10-08",
+        "Id": "prowler-aws-%s-%d" % (code, n),
         "ProductArn": "arn:aws:securityhub:eu-west-1::product/prowler/"
                       "prowler",
         "RecordState": "ACTIVE", "GeneratorId": "prowler-" + code,
@@ -1623,14 +1624,15 @@ def asff_item(n, code):
 
 class T400ImportSourcesChangedRows(SourceRowsBase):
     """What the batch's read decides per source row: the same source
-    sending its findings as ASFF after OCSF (the same findings, another
-    format and tool id) rewrites every row's format and tool id, keeping
+    sending its findings as ASFF after OCSF (the same findings and tool
+    ids, another format) rewrites every row's format, keeping
     first_seen_at, and back; a tool id changed in the middle of a run of
     marked rows is rewritten, its neighbours only marked; the same
     finding twice in one batch leaves one row; a finding resolved by a
     full report and listed again gets its row back. A mark that looked at
     the tool id alone, or at neither, keeps the old format or id and
-    fails here."""
+    fails here (the format alone: the first assertion of the ASFF's
+    rows)."""
 
     def test_format_and_ids(self):
         code = "t400_check"
@@ -1644,7 +1646,7 @@ class T400ImportSourcesChangedRows(SourceRowsBase):
         after = self.assert_marked("t400", imp, fids, before)
         for i, fid in enumerate(fids):
             self.assertEqual(after[fid][:2],
-                             ("asff", "asff-%s-%d" % (code, 400000 + i)))
+                             ("asff", items[i]["finding_info"]["uid"]))
         # back to OCSF, one tool id renamed in the middle, one finding
         # listed twice in its batch
         again = copy.deepcopy(items)
