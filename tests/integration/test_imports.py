@@ -9,7 +9,9 @@ same rule on the same resource make one finding listing both; malformed
 and hostile reports (cut off, deep nesting, a huge string, invalid UTF-8,
 SQL metacharacters, wrong types) are a 4xx or per-item errors with their
 position and change nothing; another tenant's import is 404; scopes; an
-import killed in the middle of its batches, then run again (T190).
+import killed in the middle of its batches, then run again (T190); the
+source rows of a reimport marked by their seqs, exactly the rows listed,
+whatever order they were stored in (T398-T400).
 
 Run by run.py, which sets STACK here.
 """
