@@ -2174,28 +2174,40 @@ static const char *const sqls[SQL__COUNT] = {
 	    "LEFT JOIN scans s ON s.id = x.last_id "
 	    "LEFT JOIN tenant_settings ts ON ts.tenant_id = x.tenant_id "
 	    "ORDER BY x.id",
-	/* importcpu: an import's source rows, read and marked per batch
-	 * (imports.c run_sources). The rows a batch's findings already have
-	 * from this source (tenant_id, source, DB_MANY ids), locked as the
-	 * findings are. */
-	[SQL_SOURCE_GET_MANY] =
-	    "SELECT seq, finding_id, format, external_id FROM finding_sources "
-	    "WHERE tenant_id = ? AND source = ? AND finding_id IN (" X256("?")
-	    ") FOR UPDATE",
+	/* importcpu, reimport: an import's source rows, read with the
+	 * batch's findings and marked by their seqs (imports.c
+	 * run_sources). A batch's stored rows, locked, as
+	 * SQL_FINDING_GET_MANY, each with its row of the import's source,
+	 * locked too (source, tenant_id, DB_MANY ids): one look-up of
+	 * finding_sources_finding per finding, where an UPDATE by (finding
+	 * id, external id) pairs built 256 ranges at every execution. */
+	[SQL_FINDING_GET_MANY_SRC] =
+	    "SELECT " FINDING_COLS_PE("f.", "NULL") ", f.integration_id, "
+	    "f.seen_scan_id, s.seq, s.format, s.external_id FROM findings f "
+	    "FORCE INDEX (findings_id) "
+	    "LEFT JOIN finding_sources s FORCE INDEX (finding_sources_finding) "
+	    "ON s.tenant_id = f.tenant_id AND s.finding_id = f.id "
+	    "AND s.source = ? "
+	    "WHERE f.tenant_id = ? AND f.id IN (" X256("?") ") FOR UPDATE",
 	/* Listed again as they were: (last_seen_at, import_id, DB_MANY
 	 * seqs); no index holds either column (0044). */
 	[SQL_SOURCE_SEEN_MANY] =
 	    "UPDATE finding_sources SET last_seen_at = ?, import_id = ? "
 	    "WHERE seq IN (" X256("?") ")",
-	/* A batch's findings listed again as they were, marked in one
-	 * statement: (last_seen_at, import_id, tenant_id, source, format,
-	 * DB_MANY pairs of finding id and external id), a range of
-	 * finding_sources_finding; the rows it changes are those whose
-	 * format and external id are the same. */
-	[SQL_SOURCE_MARK_MANY] =
-	    "UPDATE finding_sources SET last_seen_at = ?, import_id = ? "
-	    "WHERE tenant_id = ? AND source = ? AND format = ? "
-	    "AND (finding_id, external_id) IN (" X256("(?, ?)") ")",
+	/* The same for seqs that make at most DB_SEEN_RUNS ranges of
+	 * consecutive seqs, each seq of each range one of the rows read
+	 * (last_seen_at, import_id, tenant_id, then each range's first and
+	 * last seq; spare ranges repeat the last): a report listed in the
+	 * order of its first import finds its source rows stored in that
+	 * order (seq, 0030). */
+	[SQL_SOURCE_SEEN_RUNS] =
+	    "UPDATE finding_sources FORCE INDEX (PRIMARY) "
+	    "SET last_seen_at = ?, import_id = ? "
+	    "WHERE tenant_id = ? AND (seq BETWEEN ? AND ? "
+	    "OR seq BETWEEN ? AND ? OR seq BETWEEN ? AND ? "
+	    "OR seq BETWEEN ? AND ? OR seq BETWEEN ? AND ? "
+	    "OR seq BETWEEN ? AND ? OR seq BETWEEN ? AND ? "
+	    "OR seq BETWEEN ? AND ?)",
 
 	/* The batch writer's set-based counts (findings.c batch_write):
 	 * whether migrations 0039 and 0055 (its batch tables' metadata

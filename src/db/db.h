@@ -13,8 +13,8 @@ struct conf;
 /* How many ids SQL_FINDING_GET_MANY* and SQL_FINDING_SEEN_MANY take (a
  * shorter list repeats its last id). */
 #define DB_MANY 256
-/* How many ranges of seqs SQL_FINDING_SEEN_RUNS takes (fewer repeat the
- * last). */
+/* How many ranges of seqs SQL_FINDING_SEEN_RUNS and SQL_SOURCE_SEEN_RUNS
+ * take (fewer repeat the last). */
 #define DB_SEEN_RUNS 8
 
 /* A list's total with a "since" filter counts the matches among at most
@@ -446,9 +446,9 @@ enum db_stmt {
 	SQL_OPS_OUTBOX,
 	SQL_OPS_SCANS,
 	/* importcpu: an import's source rows per batch */
-	SQL_SOURCE_GET_MANY,
 	SQL_SOURCE_SEEN_MANY,
-	SQL_SOURCE_MARK_MANY,
+	SQL_SOURCE_SEEN_RUNS,
+	SQL_FINDING_GET_MANY_SRC,
 	/* the batch writer's set-based counts (findings.c batch_write,
 	 * migration 0039) */
 	SQL_FINDING_BATCH_SCHEMA,

@@ -1912,8 +1912,9 @@ findings_expire_due(struct db *db, time_t now)
 #define EV_NCOLS	EVENTS_ROW_NCOLS
 #define RES_NCOLS	6
 
-/* The columns SQL_FINDING_GET_MANY* add after FINDING_COLS. */
-enum { C_INTEG = C__N, C_SEEN_SCAN };
+/* The columns SQL_FINDING_GET_MANY* add after FINDING_COLS, then
+ * SQL_FINDING_GET_MANY_SRC's source row (NULLs: none). */
+enum { C_INTEG = C__N, C_SEEN_SCAN, C_SRC_SEQ, C_SRC_FMT, C_SRC_EXT };
 
 _Static_assert(FINDINGS_BATCH <= DB_MANY, "a batch's ids fit one IN list");
 
@@ -1934,6 +1935,8 @@ struct slot {
 	char			*stored_integ;	/* as loaded (owned) */
 	char			*seen_scan;	/* as loaded (owned) */
 	size_t			 first;		/* its first item's place */
+	long long		 src_seq;	/* its source row, 0 none */
+	char			*src_fmt, *src_ext;	/* (owned) */
 };
 
 /* One batch's transaction: its findings and what it will write. */
@@ -2041,6 +2044,8 @@ batch_free(struct batch *b)
 		findings_row_free(b->slots[i].row);
 		free(b->slots[i].stored_integ);
 		free(b->slots[i].seen_scan);
+		free(b->slots[i].src_fmt);
+		free(b->slots[i].src_ext);
 	}
 	free(b->slots);
 	free(b->hist.v);
@@ -2077,11 +2082,13 @@ batch_slots(struct batch *b, const char *const *ids, size_t n)
 }
 
 /* Read the stored rows of the batch's findings (locked when not a dry
- * run) into their slots. 0 or a DB_* code. */
+ * run) into their slots; with source (not NULL), each one's row of that
+ * source in finding_sources too, in the same statement
+ * (SQL_FINDING_GET_MANY_SRC: s is not used). 0 or a DB_* code. */
 static int
-batch_load(struct batch *b, enum db_stmt s)
+batch_load(struct batch *b, enum db_stmt s, const char *source)
 {
-	struct db_val p[1 + DB_MANY];
+	struct db_val p[2 + DB_MANY], *q = p;
 	struct db_res *res = NULL;
 	struct slot *sl;
 	size_t i;
@@ -2089,11 +2096,16 @@ batch_load(struct batch *b, enum db_stmt s)
 
 	if (b->nslots == 0)
 		return 0;
-	p[0] = DB_STR(b->tenant_id);
+	if (source != NULL) {
+		s = SQL_FINDING_GET_MANY_SRC;
+		*q++ = DB_STR(source);
+	}
+	q[0] = DB_STR(b->tenant_id);
 	for (i = 0; i < DB_MANY; i++)
-		p[1 + i] = DB_STR(b->slots[i < b->nslots ? i :
+		q[1 + i] = DB_STR(b->slots[i < b->nslots ? i :
 		    b->nslots - 1].id);
-	if ((rc = db_exec(b->db, s, p, NELEM(p), &res)) != 0)
+	if ((rc = db_exec(b->db, s, p, (size_t)(q - p) + 1 + DB_MANY,
+	    &res)) != 0)
 		return rc;
 	for (i = 0; i < res->nrows; i++) {
 		const char *v;
@@ -2113,6 +2125,12 @@ batch_load(struct batch *b, enum db_stmt s)
 		    (sl->seen_scan = strdup(v)) == NULL)
 			b->oom = 1;
 		sl->integ = sl->stored_integ;
+		if (source == NULL || db_cell(res, i, C_SRC_SEQ) == NULL)
+			continue;
+		sl->src_seq = db_cell_int(res, i, C_SRC_SEQ);
+		if ((sl->src_fmt = cell_dup(res, i, C_SRC_FMT)) == NULL ||
+		    (sl->src_ext = cell_dup(res, i, C_SRC_EXT)) == NULL)
+			b->oom = 1;
 	}
 	db_res_free(res);
 	return rc;
@@ -2625,6 +2643,9 @@ batch_seen(struct batch *b, struct findings_seen *items, size_t n)
 		sl->integ = obs->integration_id;
 		sl->touched = 1;
 		it->seq = sl->stored ? row->seq : 0;
+		it->src_seq = sl->src_seq;
+		it->src_format = sl->src_fmt;
+		it->src_external_id = sl->src_ext;
 		if (!plain)
 			batch_effects(b, row, &res);
 		if (isnew)
@@ -2678,7 +2699,8 @@ batch_tx(struct db *db, void *arg)
 	if ((rc = findings_tenant_settings(db, a->tenant_id,
 	    &b.tenant)) != 0 ||
 	    (rc = mutes_load_live(db, a->tenant_id, a->now, &b.mutes)) != 0 ||
-	    (rc = batch_load(&b, SQL_FINDING_GET_MANY)) != 0 ||
+	    (rc = batch_load(&b, SQL_FINDING_GET_MANY, a->rows != NULL &&
+	    a->rows->write != NULL ? a->rows->source : NULL)) != 0 ||
 	    (rc = batch_seen(&b, a->items, a->n)) != 0)
 		goto out;
 	if (a->dry_run)
@@ -2693,6 +2715,11 @@ batch_tx(struct db *db, void *arg)
 	    a->rows->ncols, a->rows->nrows)) != 0)
 		goto out;
 out:
+	/* the source rows' strings go with the batch */
+	for (i = 0; i < a->n; i++) {
+		a->items[i].src_format = NULL;
+		a->items[i].src_external_id = NULL;
+	}
 	batch_free(&b);
 	free(ids);
 	return rc;
@@ -2762,7 +2789,7 @@ absent_tx(struct db *db, void *arg)
 	if ((rc = lock_tenant(db, a->tenant_id)) != 0 ||
 	    (rc = batch_mode(&b)) != 0 ||
 	    (rc = findings_tenant_settings(db, a->tenant_id, &b.tenant)) != 0 ||
-	    (rc = batch_load(&b, SQL_FINDING_GET_MANY_EVID)) != 0)
+	    (rc = batch_load(&b, SQL_FINDING_GET_MANY_EVID, NULL)) != 0)
 		goto out;
 	for (i = 0; i < b.nslots; i++) {
 		struct slot *sl = &b.slots[i];
