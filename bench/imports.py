@@ -22,8 +22,11 @@ printed before and after: on a shared machine the wall times are upper
 bounds. Targets (issue 13): full >= 5,000 findings/s, changed >= 20,000
 findings/s. Environment: VIGIL_BUILDDIR, VIGIL_SRCDIR,
 BENCH_IMPORT_FINDINGS, BENCH_IMPORT_SMALL, BENCH_IMPORT_POOL_MB (the
-InnoDB buffer pool, default the test stack's 64), BENCH_IMPORT_KEEP (keep
-the database and the reports).
+InnoDB buffer pool in MiB, default the test stack's 64; a comma list,
+e.g. "64,1024", runs everything once per size, each on a fresh database,
+and ends with the rows of every size side by side), BENCH_IMPORT_FULL_ONLY
+(only the full import, e.g. to compare two builds), BENCH_IMPORT_KEEP
+(keep the database and the reports).
 """
 
 import json
@@ -42,7 +45,11 @@ import stack  # noqa: E402
 N = int(os.environ.get("BENCH_IMPORT_FINDINGS", "100000"))
 SMALL = int(os.environ.get("BENCH_IMPORT_SMALL", "10000"))
 KEEP = os.environ.get("BENCH_IMPORT_KEEP", "") not in ("", "0")
-POOL = int(os.environ.get("BENCH_IMPORT_POOL_MB", "0")) * 1024 * 1024
+POOLS = [int(x) for x in
+         (os.environ.get("BENCH_IMPORT_POOL_MB", "") or "64").split(",")
+         if x.strip()]
+FULL_ONLY = os.environ.get("BENCH_IMPORT_FULL_ONLY", "") not in ("", "0")
+STACK_POOL_MB = 64      # the test stack's innodb_buffer_pool_size
 CHECKS = ["s3_bucket_public_access", "ec2_securitygroup_allow_ingress_"
           "from_internet_to_tcp_port_22", "iam_user_mfa_enabled_console_"
           "access", "rds_instance_storage_encrypted", "cloudtrail_multi_"
@@ -114,6 +121,66 @@ def load():
     return "%.2f %.2f %.2f" % os.getloadavg()
 
 
+def run_pool(root, pool_mb, builddir, srcdir, reports):
+    """Every import on a fresh database with a buffer pool of pool_mb
+    MiB: (ok, rows, small row)."""
+    st = stack.Stack(os.path.join(root, "vigil-%d" % pool_mb),
+                     srcdir=srcdir, builddir=builddir)
+    big, chg, small = reports
+    ok = True
+    rows = []
+    try:
+        st.mkdirs()
+        st.db_init()
+        st.db_start()
+        if pool_mb != STACK_POOL_MB:
+            st.sql("SET GLOBAL innodb_buffer_pool_size = %d" %
+                   (pool_mb * 1024 * 1024))
+        st.db_setup()
+        st.write_conf()
+        st.migrate()
+        st.vigilctl("tenant", "create", "bench")
+        st.vigilctl("tenant", "create", "small")
+        print("buffer pool %d MiB (%s): load average %s" % (
+            int(st.query("SELECT @@innodb_buffer_pool_size", None)[0][0]) //
+            1048576, "the test stack's" if pool_mb == STACK_POOL_MB else
+            "BENCH_IMPORT_POOL_MB", load()), flush=True)
+        steps = (("full", big, N), ("same", big, N), ("changed", chg, N))
+        for label, path, count in steps[:1] if FULL_ONLY else steps:
+            dt, kib, imp, cpu, dbcpu = run_import(st, path)
+            rate = count / dt
+            rows.append((label, dt, rate, kib, cpu, dbcpu, imp))
+            print("  %-8s %7.2f s  %8.0f findings/s  peak RSS %6.1f MiB  "
+                  "CPU vigilctl %.1f s, mariadbd %.1f s (%.0f + %.0f us a "
+                  "finding)  (imported %d, resolved %d)" % (
+                      label, dt, rate, kib / 1024, cpu, dbcpu,
+                      cpu * 1e6 / count, dbcpu * 1e6 / count,
+                      imp["imported"], imp["resolved"]), flush=True)
+        if FULL_ONLY:
+            return ok, rows, None
+        dt, kib_small, imp, cpu, dbcpu = run_import(st, small, "small")
+        print("  %-8s %7.2f s  %8.0f findings/s  peak RSS %6.1f MiB "
+              "(%d findings)" % ("small", dt, SMALL / dt, kib_small / 1024,
+                                  SMALL), flush=True)
+        full = rows[0][2]
+        changed = rows[2][2]
+        print("targets: full %s 5,000/s (%.0f), 1 %% changed %s 20,000/s "
+              "(%.0f); peak RSS %.1f MiB at %d against %.1f MiB at %d; "
+              "load average after %s" % (
+                  ">=" if full >= 5000 else "BELOW", full,
+                  ">=" if changed >= 20000 else "BELOW", changed,
+                  rows[0][3] / 1024, N, kib_small / 1024, SMALL, load()),
+              flush=True)
+        if rows[2][6]["resolved"] != (N + 199) // 200:
+            print("REGRESSION: the changed report resolved %d, not %d" % (
+                rows[2][6]["resolved"], (N + 199) // 200))
+            ok = False
+        return ok, rows, kib_small
+    finally:
+        if not KEEP:
+            st.down()
+
+
 def main():
     builddir = os.environ.get("VIGIL_BUILDDIR") or os.getcwd()
     srcdir = os.environ.get("VIGIL_SRCDIR") or os.path.dirname(HERE)
@@ -127,60 +194,37 @@ def main():
         pass
     root = tempfile.mkdtemp(prefix="vigil-bench-imports-")
     os.chmod(root, 0o755)
-    st = stack.Stack(os.path.join(root, "vigil"), srcdir=srcdir,
-                     builddir=builddir)
     ok = True
+    results = []
     try:
-        st.mkdirs()
-        st.db_init()
-        st.db_start()
-        if POOL:
-            # The test stack's MariaDB has a 64 MiB buffer pool.
-            st.sql("SET GLOBAL innodb_buffer_pool_size = %d" % POOL)
-        st.db_setup()
-        st.write_conf()
-        st.migrate()
-        st.vigilctl("tenant", "create", "bench")
-        st.vigilctl("tenant", "create", "small")
         big = os.path.join(root, "report.jsonl")
         chg = os.path.join(root, "changed.jsonl")
         small = os.path.join(root, "small.jsonl")
         size = write_report(big, N)
-        write_report(chg, N, changed=True)
-        write_report(small, SMALL)
+        if not FULL_ONLY:
+            write_report(chg, N, changed=True)
+            write_report(small, SMALL)
         print("bench/imports.py: %d findings, OCSF JSON Lines of %.1f MiB; "
-              "load average %s" % (N, size / 1048576, load()), flush=True)
-        rows = []
-        for label, path, count in (("full", big, N), ("same", big, N),
-                                   ("changed", chg, N)):
-            dt, kib, imp, cpu, dbcpu = run_import(st, path)
-            rate = count / dt
-            rows.append((label, dt, rate, kib, cpu, dbcpu, imp))
-            print("  %-8s %7.2f s  %8.0f findings/s  peak RSS %6.1f MiB  "
-                  "CPU vigilctl %.1f s, mariadbd %.1f s (%.0f + %.0f us a "
-                  "finding)  (imported %d, resolved %d)" % (
-                      label, dt, rate, kib / 1024, cpu, dbcpu,
-                      cpu * 1e6 / count, dbcpu * 1e6 / count,
-                      imp["imported"], imp["resolved"]), flush=True)
-        dt, kib_small, imp, cpu, dbcpu = run_import(st, small, "small")
-        print("  %-8s %7.2f s  %8.0f findings/s  peak RSS %6.1f MiB "
-              "(%d findings)" % ("small", dt, SMALL / dt, kib_small / 1024,
-                                  SMALL), flush=True)
-        full = rows[0][2]
-        changed = rows[2][2]
-        print("targets: full %s 5,000/s (%.0f), 1 %% changed %s 20,000/s "
-              "(%.0f); peak RSS %.1f MiB at %d against %.1f MiB at %d; "
-              "load average after %s" % (
-                  ">=" if full >= 5000 else "BELOW", full,
-                  ">=" if changed >= 20000 else "BELOW", changed,
-                  rows[0][3] / 1024, N, kib_small / 1024, SMALL, load()))
-        if rows[2][6]["resolved"] != (N + 199) // 200:
-            print("REGRESSION: the changed report resolved %d, not %d" % (
-                rows[2][6]["resolved"], (N + 199) // 200))
-            ok = False
+              "buffer pool %s MiB; load average %s" % (
+                  N, size / 1048576, ", ".join(str(p) for p in POOLS),
+                  load()), flush=True)
+        for pool_mb in POOLS:
+            pok, rows, _ = run_pool(root, pool_mb, builddir, srcdir,
+                                    (big, chg, small))
+            ok = ok and pok
+            results.append((pool_mb, rows))
+        if len(results) > 1:
+            print("by buffer pool (findings/s; CPU us a finding, vigilctl + "
+                  "mariadbd):")
+            for k, label in enumerate(r[0] for r in results[0][1]):
+                print("  %-8s %s" % (label, "   ".join(
+                    "%d MiB: %6.0f/s (%.0f + %.0f us)" % (
+                        pool_mb, rows[k][2], rows[k][4] * 1e6 / N,
+                        rows[k][5] * 1e6 / N)
+                    for pool_mb, rows in results)))
+        print("load average after %s" % load())
     finally:
         if not KEEP:
-            st.down()
             shutil.rmtree(root, ignore_errors=True)
         else:
             print("kept under %s" % root)

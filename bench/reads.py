@@ -17,7 +17,10 @@ p99 < 50 ms.
 
 Needs wrk (apt-get install wrk). Environment: VIGIL_BUILDDIR,
 VIGIL_SRCDIR, BENCH_READS_ROWS, BENCH_READS_RUNS, BENCH_READS_DURATION,
-BENCH_CONNECTIONS, BENCH_WORKERS (4). Use a release build.
+BENCH_CONNECTIONS, BENCH_WORKERS (4), BENCH_READS_MATCH (a regular
+expression: only the reads whose path it matches are measured and
+explained, e.g. "resource_|tag=" to measure again a few reads on a quiet
+machine; the load and the recount always run). Use a release build.
 """
 
 import json
@@ -39,6 +42,7 @@ import wrkrun  # noqa: E402
 ROWS = int(os.environ.get("BENCH_READS_ROWS", "1000000"))
 RUNS = int(os.environ.get("BENCH_READS_RUNS", "5"))
 DURATION = int(os.environ.get("BENCH_READS_DURATION", "3"))
+MATCH = re.compile(os.environ.get("BENCH_READS_MATCH", ""))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
 CHUNK = 50000
@@ -242,7 +246,28 @@ def explains(tid):
           "AND (%s IS NULL OR subscription_id = %s) "
           "AND (%s IS NULL OR environment = %s)")
     sev = "'critical','high','medium','low','info'"
+    STATES = ("open", "accepted", "resolved", "snoozed", "dismissed",
+              "muted")
     st_all = "'open','accepted','resolved','snoozed','dismissed','muted'"
+
+    def ranges(index, pairs):
+        """SQL_FINDING_LIST_STATES and _PAIRS_*: a range per state (every
+        severity) or per (state, severity), merged; the count as
+        fpair's."""
+        arms = " UNION ALL ".join(
+            "(SELECT seq FROM findings FORCE INDEX (%s) WHERE tenant_id = "
+            "%s AND state = '%s' AND severity IN (%s) AND seq < %s "
+            "ORDER BY seq DESC LIMIT 101)" % (
+                index, t, st_, v if "'" in v else "'%s'" % v, top)
+            for st_, v in pairs)
+        states = ", ".join(sorted({"'%s'" % p[0] for p in pairs}))
+        sevs = ", ".join(sorted({p[1] if "'" in p[1] else "'%s'" % p[1]
+                                 for p in pairs}))
+        return [fc % (states, sevs, "NULL", "NULL", "NULL", "NULL", "NULL",
+                      "NULL"),
+                "SELECT seq, id, title, evidence FROM findings JOIN (SELECT "
+                "seq FROM (" + arms + ") u ORDER BY seq DESC LIMIT 101) page "
+                "USING (seq) ORDER BY seq DESC"]
 
     def fpair(index, states, sevs, cat="NULL", sub="NULL", env="NULL"):
         args = (states, sevs, cat, cat, sub, sub, env, env)
@@ -374,12 +399,18 @@ def explains(tid):
         ("GET /findings?limit=100&severity=critical", fpair(
             "findings_state_sev_seq", "'open'", "'critical'")),
         ("GET /findings?limit=100&category=network", fpair(
-            "findings_state_cat_seq", "'open'", sev, "'network'",
-            "'network'")),
+            "findings_state_cat_seq", "'open'", sev, "'network'")),
         ("GET /findings?limit=100&subscription_id=sub-7", fpair(
             "findings_state_seq", "'open'", sev, sub="'sub-7'")),
         ("GET /findings?limit=100&state=all&environment=PROD", fpair(
             "findings_tenant_seq", st_all, sev, env="'PROD'")),
+        ("GET /findings?limit=100&state=all", ranges(
+            "findings_state_seq", [(s, sev) for s in STATES])),
+        ("GET /findings?limit=100&state=muted,dismissed", ranges(
+            "findings_state_seq", [("muted", sev), ("dismissed", sev)])),
+        ("GET /findings?limit=100&state=all&severity=critical,high", ranges(
+            "findings_state_sev_seq", [(s, v) for s in STATES
+                                       for v in ("critical", "high")])),
         ("GET /findings?limit=100&resource_group=rg-7", mpair(
             "findings_rgroup_state", "'open'", rgroup="'rg-7'")),
         ("GET /findings?limit=100&state=all&resource_type=Microsoft.Storage/"
@@ -484,6 +515,9 @@ def main():
             "/findings?limit=100&category=network",
             "/findings?limit=100&subscription_id=sub-7",
             "/findings?limit=100&state=all&environment=PROD",
+            "/findings?limit=100&state=all",
+            "/findings?limit=100&state=muted,dismissed",
+            "/findings?limit=100&state=all&severity=critical,high",
             "/findings?limit=100&resource_group=rg-7",
             "/findings?limit=100&state=all&resource_type="
             "Microsoft.Storage/storageAccounts",
@@ -492,6 +526,7 @@ def main():
             "/scans?limit=100", "/webhooks", "/webhooks/" + WEBHOOK +
             "/deliveries?limit=100", "/integrations", "/api-keys",
             "/rules?limit=100"]
+        reads = [r for r in reads if MATCH.search(r)]
         print("\n%d runs x %d s per read, %d connections, %d workers"
               % (RUNS, DURATION, CONNECTIONS, WORKERS))
         # The server side of a request: mariadbd and the pool's workers.
@@ -514,6 +549,8 @@ def main():
                 ["uptime"], capture_output=True, text=True).stdout.strip()))
         print("\nEXPLAIN of the statements each read runs:")
         for what, stmts in explains(tid):
+            if not MATCH.search(what[len("GET "):]):
+                continue
             print("  " + what)
             for s in stmts:
                 print("    " + " ".join(s.split())[:150])

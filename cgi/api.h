@@ -113,6 +113,22 @@ void	 worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
  * the vigil.conf at conf_path share (first come, first served). */
 void	 worker_fcgid_mode(const char *conf_path);
 
+/* The database's schema against this binary's (schemagate.c). */
+struct migrate_schema;
+/* How often a process that found the schema behind reads it again. */
+#define SCHEMAGATE_RECHECK_S	5
+/* When a process starts (a pool's worker, a mod_fcgid process, a CGI
+ * request): read the schema, and log it if it is behind or ahead. */
+void	 schemagate_start(struct db *);
+/* Before a route that needs a key: 0 to go on, or -1 after answering 503
+ * (schema_outdated, with Retry-After; or service_unavailable when the
+ * database could not be asked). No statement while the schema read on
+ * this connection was as it should be (or ahead). */
+int	 schemagate_pass(struct request *, struct db *);
+/* Read the schema now (GET /healthz, /metrics), for the process too: 0
+ * with *out set (out may be NULL), or a DB_* code. */
+int	 schemagate_read(struct db *, struct migrate_schema *out);
+
 /* Idempotency-Key (replay.c), around the handler of every POST. */
 #include "idempotency.h"
 struct replay {

@@ -1,6 +1,7 @@
 /* dispatch.c: one request from parameters to response, in the order of
  * checks the README documents: route, declared size, auth, the IP
- * allowlist, scope, rate limit (all from the headers), then the body
+ * allowlist, scope, rate limit (all from the headers; the schema's
+ * check, schemagate.c, before them), then the body
  * (its deadline, size and the tenant's share of waiting workers), media
  * type, JSON, the Idempotency-Key of a POST (replay.c), handler. */
 #include "vigil.h"
@@ -195,6 +196,12 @@ handle(struct request *r, struct db *db, const struct api_io *io,
 		    "The request body is larger than 1 MiB.", "body");
 		return;
 	}
+	/* A database whose schema is behind this binary (vigilctl migrate
+	 * not yet run) answers 503 schema_outdated to everything that needs
+	 * a key, authentication's own statement included; the open routes
+	 * (health, metrics, the OpenAPI document) say it or need none. */
+	if (rt->scope != SCOPE_NONE && schemagate_pass(r, db) != 0)
+		return;
 	/* From the headers alone: no body is read for (or waited on by) a
 	 * client that has no usable key. */
 	if (rt->scope != SCOPE_NONE && auth_check(r, db, rt->scope) != 0)

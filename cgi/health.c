@@ -5,13 +5,18 @@
  * backlog of webhooks or a scan that stopped is nothing another host
  * would do better. Those are reported beside it, in "checks", each with a
  * status of its own ("ok", or "backlog" / "stale"), for a monitor to
- * alert on without the host being taken out. */
+ * alert on without the host being taken out. One of them says what the
+ * database's schema is to this binary ("schema"): a schema behind it
+ * (vigilctl migrate not yet run) fails the call, "degraded" with db
+ * "schema_outdated", as every API request then answers 503; one ahead of
+ * it (the binary rolled back) only says so. */
 #include "vigil.h"
 
 #include <stdlib.h>
 
 #include "api.h"
 #include "db.h"
+#include "migrate.h"
 #include "ops.h"
 
 #define HEALTH_COUNT_CAP    10000   /* counts stop here: "or more" */
@@ -79,21 +84,47 @@ scans_check(struct db *db)
 	return o;
 }
 
+/* The schema check, from s (NULL: its statement failed). */
+static json_object *
+schema_check(const struct migrate_schema *s)
+{
+	static const char *const states[] = {
+		[MIGRATE_SCHEMA_OK] = "ok",
+		[MIGRATE_SCHEMA_BEHIND] = "behind",
+		[MIGRATE_SCHEMA_AHEAD] = "ahead",
+	};
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "status", json_object_new_string(
+	    s != NULL ? states[s->state] : "unknown"));
+	if (s != NULL)
+		json_object_object_add(o, "version", s->newest[0] != '\0' ?
+		    json_object_new_string(s->newest) : NULL);
+	json_object_object_add(o, "required",
+	    json_object_new_string(MIGRATE_NEED));
+	return o;
+}
+
 static void
 health_get(struct request *r, struct db *db)
 {
 	json_object *o = json_object_new_object(), *checks;
+	struct migrate_schema s;
 	struct ops_outbox ob;
-	int obrc, ok;
+	int obrc, ok, behind = 0, src = DB_ERR;
 
 	/* The outbox's statement answering says the database is up: one
 	 * round trip fewer than a ping first. Failing, a ping decides. */
 	obrc = ops_outbox(db, HEALTH_COUNT_CAP, &ob);
 	ok = obrc == 0 || db_ping(db) == 0;
-	json_object_object_add(o, "status",
-	    json_object_new_string(ok ? "ok" : "degraded"));
-	json_object_object_add(o, "db",
-	    json_object_new_string(ok ? "ok" : "unreachable"));
+	if (ok) {
+		src = schemagate_read(db, &s);
+		behind = src == 0 && s.state == MIGRATE_SCHEMA_BEHIND;
+	}
+	json_object_object_add(o, "status", json_object_new_string(
+	    ok && !behind ? "ok" : "degraded"));
+	json_object_object_add(o, "db", json_object_new_string(!ok ?
+	    "unreachable" : behind ? "schema_outdated" : "ok"));
 	json_object_object_add(o, "version",
 	    json_object_new_string(VIGIL_VERSION));
 	if (ok) {
@@ -101,9 +132,11 @@ health_get(struct request *r, struct db *db)
 		json_object_object_add(checks, "outbox",
 		    outbox_check(obrc == 0 ? &ob : NULL));
 		json_object_object_add(checks, "scans", scans_check(db));
+		json_object_object_add(checks, "schema",
+		    schema_check(src == 0 ? &s : NULL));
 		json_object_object_add(o, "checks", checks);
 	}
-	response_json(r, ok ? 200 : 503, o);
+	response_json(r, ok && !behind ? 200 : 503, o);
 }
 
 const struct route health_routes[] = {

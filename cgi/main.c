@@ -68,6 +68,8 @@ run_cgi(void)
 		cgi_stdin = STDIN_FILENO;
 		deadline_start(g_conf.request_timeout_ms);
 	}
+	/* One request per process: its schema read is this request's. */
+	schemagate_start(db);
 	dispatch(db, environ, &io);
 	fflush(stdout);
 	db_free(db);

@@ -26,6 +26,7 @@
 #include "conf.h"
 #include "log.h"
 #include "metrics.h"
+#include "migrate.h"
 #include "ops.h"
 
 #define METRICS_MAX_OUT     (4 * 1024 * 1024)
@@ -152,6 +153,7 @@ metrics_get(struct request *r, struct db *db)
 {
 	const struct metrics_route *routes;
 	const char *lab[2];
+	struct migrate_schema s;
 	struct buf out, dbout;
 	size_t nroutes;
 	int dbrc, rc = 0;
@@ -189,6 +191,17 @@ metrics_get(struct request *r, struct db *db)
 	    "follow), else 0.", dbrc == 0);
 	if (dbrc == 0 && dbout.data != NULL)
 		rc |= buf_append(&out, dbout.data, dbout.len);
+	if (dbrc == 0 && schemagate_read(db, &s) == 0) {
+		rc |= gauge(&out, "vigil_db_schema_behind", "1 when the "
+		    "database has not recorded the newest migration this "
+		    "vigil-api needs (vigilctl migrate not run: requests are "
+		    "answered 503 schema_outdated), else 0.",
+		    s.state == MIGRATE_SCHEMA_BEHIND);
+		rc |= gauge(&out, "vigil_db_schema_version", "The newest "
+		    "migration the database has recorded, as a number (0: "
+		    "none); this vigil-api needs " MIGRATE_NEED ".",
+		    (double)strtol(s.newest, NULL, 10));
+	}
 	if (rc != 0 || out.data == NULL)
 		response_error(r, 500, "internal_error",
 		    "An unexpected error occurred.", NULL);

@@ -587,11 +587,13 @@ worker_loop(int listen_fd, int max_requests, struct ratetable *rt,
 	auth_use_ratetable(rt);
 	auth_use_wait_slot(slot, wait_cap);
 	/* Connect after fork: a connection is never shared between
-	 * processes. The first statement connects. */
+	 * processes. */
 	if ((db = db_new(&g_conf)) == NULL) {
 		log_err("worker: out of memory");
 		_exit(1);
 	}
+	/* The schema against this binary's: connects now. */
+	schemagate_start(db);
 	memset(&c, 0, sizeof(c));
 	if (FCGX_InitRequest(&c.req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) !=
 	    0) {

@@ -33,6 +33,13 @@
 #define VX_BUSY		EX_TEMPFAIL	/* 75: another process holds it
 					 * (another scanner on the same
 					 * integration); try again later */
+/* 76: the database's schema is older than this binary needs (the newest
+ * migration it needs, MIGRATE_NEED, is not recorded): run vigilctl
+ * migrate. sysexits.h's "remote error in protocol": the database does not
+ * speak the schema the binary does; neither an outage (69) nor a wrong
+ * vigil.conf (78), and a unit may restart on it until the migration has
+ * run. */
+#define VX_SCHEMA	EX_PROTOCOL
 #define VX_NOPERM	EX_NOPERM	/* 77: a file the program needs is
 					 * not readable or writable by it */
 #define VX_CONFIG	EX_CONFIG	/* 78: vigil.conf is missing or

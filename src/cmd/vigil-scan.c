@@ -20,6 +20,7 @@
 #include "id.h"
 #include "integrations.h"
 #include "log.h"
+#include "migrate.h"
 #include "compliance.h"
 #include "mutes.h"
 #include "rules.h"
@@ -64,7 +65,8 @@ usage(FILE *f, int full)
 	    "  -V, --version         the version\n"
 	    "\nExit status: 0 done, 1 a scan failed, 64 usage, 69 database "
 	    "unreachable,\n70 internal error, 75 another scanner holds the "
-	    "integration, 77 permission\ndenied, 78 configuration "
+	    "integration, 76 the database's\nschema is behind this binary "
+	    "(run vigilctl migrate), 77 permission denied,\n78 configuration "
 	    "(vigil-scan(8)).\n", SYSCONFDIR);
 }
 
@@ -276,6 +278,11 @@ main(int argc, char *argv[])
 		rc = db_exit(db);
 		goto out;
 	}
+	/* A schema behind this binary: say so and stop (VX_SCHEMA); the
+	 * next run from cron goes on once vigilctl migrate has run. */
+	if ((rc = migrate_require(db, "vigil-scan")) == VX_SCHEMA)
+		goto out;
+	rc = VX_OK;
 	memset(&show, 0, sizeof(show));
 	show.tty = isatty(STDERR_FILENO);
 	memset(&so, 0, sizeof(so));

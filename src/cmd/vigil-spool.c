@@ -22,6 +22,7 @@
 #include "db.h"
 #include "exits.h"
 #include "log.h"
+#include "migrate.h"
 #include "netguard.h"
 #include "notify.h"
 #include "sign.h"
@@ -113,7 +114,8 @@ usage(FILE *f, int full)
 	    "  -h, --help            this help\n"
 	    "  -V, --version         the version\n"
 	    "\nExit status: 0 done, 64 usage, 69 database unreachable, 70 "
-	    "internal error,\n77 permission denied, 78 configuration "
+	    "internal error,\n76 the database's schema is behind this binary "
+	    "(run vigilctl migrate), 77\npermission denied, 78 configuration "
 	    "(vigil-spool(8)).\n", SYSCONFDIR);
 }
 
@@ -784,6 +786,14 @@ main(int argc, char *argv[])
 		}
 		/* a daemon waits for the database */
 		log_err("database: %s (retrying)", db_error(s.db));
+	} else if ((rc = migrate_require(s.db, "vigil-spool")) ==
+	    VX_SCHEMA) {
+		/* A schema behind this binary: stop (a unit restarts it
+		 * until vigilctl migrate has run). */
+		log_err("the database's schema is behind this vigil-spool "
+		    "(it needs migration %s): run vigilctl migrate",
+		    MIGRATE_NEED);
+		goto out;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

@@ -104,9 +104,10 @@ help(void)
 	    "%s/vigil/vigil.conf)\n"
 	    "  -h, --help          this help\n"
 	    "  -V, --version       the version\n"
-	    "\ndb check: the database server's settings, and the privileges "
+	    "\ndb check: the database server's settings, the privileges "
 	    "of its user (each\none missing named, with the GRANT that adds "
-	    "it; exit 77).\n"
+	    "it; exit 77), and the schema\nagainst this binary's (behind: "
+	    "exit 76).\n"
 	    "config check: every key of vigil.conf, the files it names as "
 	    "the users that\nread them (--user, default vigil), the "
 	    "database reachable and migrated.\n"
@@ -115,8 +116,10 @@ help(void)
 	    "\nExit status: 0 done, 1 refused or failed (no such tenant, "
 	    "chain tampered), 64\nusage, 65 bad input file, 66 input file "
 	    "not found, 69 database unreachable, 70\ninternal error, 73 "
-	    "cannot write the output, 74 output error, 77 permission\n"
-	    "denied, 78 configuration (vigilctl(8)).\n", SYSCONFDIR);
+	    "cannot write the output, 74 output error, 76 the database's\n"
+	    "schema is behind this binary (run vigilctl migrate), 77 "
+	    "permission denied,\n78 configuration (vigilctl(8)).\n",
+	    SYSCONFDIR);
 }
 
 /* Print s (NULL as "-") with its control characters, backslashes and
@@ -239,6 +242,8 @@ migrate_exit(int rc)
 		return EX_MIGRATE_REFUSED;
 	case MIGRATE_NOPRIV:
 		return EX_MIGRATE_NOPRIV;
+	case MIGRATE_BEHIND:
+		return VX_SCHEMA;
 	default:
 		return EX_FAIL;
 	}
@@ -267,7 +272,8 @@ cmd_migrate(struct db *db, int argc, char **argv)
 
 /* db check: what the server is (one server, a Galera node) and whether
  * its settings suit Vigil, as migrate checks before it runs anything,
- * and whether the database user has the privileges the programs use. */
+ * whether the database user has the privileges the programs use, and the
+ * schema against this binary's. */
 static int
 cmd_db(struct db *db, int argc, char **argv)
 {
@@ -1680,11 +1686,19 @@ main(int argc, char *argv[])
 		return rc;
 	}
 	log_open("vigilctl", "stderr");
-	/* Nothing connects until a command's first statement, so that a
-	 * usage error is reported as one whether or not the database is
-	 * up; a command that cannot reach it says so and exits 69. */
+	/* Nothing connects before the command's name is known; a command
+	 * that cannot reach the database says so and exits 69. */
 	if ((db = db_new(&g_conf)) == NULL)
 		return VX_SOFTWARE;
+	/* Every command but migrate and db check works on the schema this
+	 * binary knows: one behind it stops here (VX_SCHEMA, said). A
+	 * database that does not answer is left to the command, which says
+	 * so as before. */
+	if (strcmp(argv[0], "migrate") != 0 && strcmp(argv[0], "db") != 0 &&
+	    migrate_require(db, "vigilctl") == VX_SCHEMA) {
+		db_free(db);
+		return VX_SCHEMA;
+	}
 	if (strcmp(argv[0], "migrate") == 0)
 		rc = cmd_migrate(db, argc, argv);
 	else if (strcmp(argv[0], "tenant") == 0)

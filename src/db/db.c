@@ -30,16 +30,26 @@
 
 /* The same with ev in the evidence's place (NULL: a batch that brings
  * its own). */
-#define FINDING_COLS_PE(p, ev) \
-	p "seq, " p "id, " p "rule_id, " p "provider, " \
+#define FINDING_COLS_PE(p, ev) FINDING_COLS_FULL(p, FINDING_COL, ev)
+
+/* Every column in FINDING_COLS' order, those a list page does not show
+ * (findings_to_json without full) as full(p, "name"): FINDING_COL names
+ * them, FINDING_COL_NULL puts a NULL in their place (FINDING_LIST_COLS),
+ * so that the two lists cannot drift apart. */
+#define FINDING_COLS_FULL(p, full, ev) \
+	p "seq, " p "id, " full(p, "rule_id") ", " full(p, "provider") ", " \
 	p "subscription_id, " p "environment, " p "resource_id, " \
 	p "title, " p "severity, " p "category, " p "layer, " \
 	p "framework, " p "description, " p "recommendation, " \
-	ev ", " p "fingerprint, " p "state, " p "remediation, " \
-	p "resolved_by, " p "awaiting_scan, " p "accepted_until, " \
-	p "snoozed_until, " p "detected_at, " p "updated_at, " \
-	p "last_seen_at, " p "resolved_at, " p "assignee, " p "notes, " \
+	ev ", " full(p, "fingerprint") ", " p "state, " \
+	full(p, "remediation") ", " full(p, "resolved_by") ", " \
+	full(p, "awaiting_scan") ", " full(p, "accepted_until") ", " \
+	full(p, "snoozed_until") ", " p "detected_at, " p "updated_at, " \
+	full(p, "last_seen_at") ", " full(p, "resolved_at") ", " \
+	full(p, "assignee") ", " full(p, "notes") ", " \
 	FINDING_META_COLS_P(p) ", " FINDING_SLA_COLS_P(p)
+#define FINDING_COL(p, name)		p name
+#define FINDING_COL_NULL(p, name)	"NULL"
 
 #define FINDING_COLS FINDING_COLS_P("")
 
@@ -61,13 +71,7 @@
 /* A list page shows part of a finding (findings_to_json without full):
  * the columns it does not show are NULL here, in FINDING_COLS' order, so
  * that findings_row_at reads both; evidence, the largest, is not sent. */
-#define FINDING_LIST_COLS \
-	"seq, id, NULL, NULL, subscription_id, environment, " \
-	"resource_id, title, severity, category, layer, framework, " \
-	"description, recommendation, NULL, NULL, state, " \
-	"NULL, NULL, NULL, NULL, " \
-	"NULL, detected_at, updated_at, NULL, NULL, " \
-	"NULL, NULL, " FINDING_META_COLS ", " FINDING_SLA_COLS
+#define FINDING_LIST_COLS FINDING_COLS_FULL("", FINDING_COL_NULL, "NULL")
 
 /* The scanner's batches (findings_observe_batch): FINDING_COLS, then
  * integration_id and seen_scan_id; without the evidence when the batch
@@ -123,6 +127,35 @@
 	FINDING_META_FILTERS \
 	"AND seq < ? ORDER BY seq DESC LIMIT ?)"
 #define FINDING_LIST_BY(ix) FINDING_BY_STATE(FINDING_BY_ARM(ix))
+
+/* A list by state and severity (and the filters its indexes hold), for
+ * several states or a few severities: one range per state, or per
+ * (state, severity) pair, each newest first and at most a page long,
+ * merged, so that a page reads at most a page per range however rare
+ * the states or severities asked for are among the tenant's findings
+ * (one walk of (tenant, seq) or (tenant, state, seq), filtering, read
+ * until a page matched: all of a large tenant for a rare pair). A range
+ * not asked for has a NULL state and a limit of 0, and reads nothing.
+ * Parameters of a range: tenant, the state, five severities (or the one
+ * severity of a pair), category, subscription_id, environment and since
+ * twice each, the cursor and the limit; then the limit. */
+#define FINDING_PLAIN_ARM(ix, pin) \
+	"(SELECT seq FROM findings FORCE INDEX (" ix ") WHERE tenant_id = ? " \
+	pin \
+	"AND (? IS NULL OR category = ?) " \
+	"AND (? IS NULL OR subscription_id = ?) " \
+	"AND (? IS NULL OR environment = ?) " \
+	"AND (? IS NULL OR updated_at > ?) " \
+	"AND seq < ? ORDER BY seq DESC LIMIT ?)"
+#define FINDING_STATE_PIN "AND state = ? AND severity IN (?, ?, ?, ?, ?) "
+#define FINDING_PAIR_PIN "AND state = ? AND severity = ? "
+#define UNION2(s)	s " UNION ALL " s
+#define UNION4(s)	UNION2(UNION2(s))
+#define UNION8(s)	UNION2(UNION4(s))
+#define FINDING_BY_RANGES(ranges) \
+	"SELECT " FINDING_LIST_COLS " FROM findings JOIN (SELECT seq FROM (" \
+	ranges ") u ORDER BY seq DESC LIMIT ?) page USING (seq) " \
+	"ORDER BY seq DESC"
 
 /* The same with one metadata filter and only state and severity beside
  * it (the usual question), over its index (tenant, value, state, seq,
@@ -561,6 +594,23 @@ static const char *const sqls[SQL__COUNT] = {
 	    FINDING_FILTERS
 	    "AND seq < ? ORDER BY seq DESC LIMIT ?) page USING (seq) "
 	    "ORDER BY seq DESC",
+	/* Several states, every severity: a range of findings_state_seq
+	 * per state (or of findings_state_cat_seq, the category pinned). */
+	[SQL_FINDING_LIST_STATES] = FINDING_BY_STATE(
+	    FINDING_PLAIN_ARM("findings_state_seq", FINDING_STATE_PIN)),
+	[SQL_FINDING_LIST_STATES_CAT] = FINDING_BY_STATE(
+	    FINDING_PLAIN_ARM("findings_state_cat_seq", FINDING_STATE_PIN)),
+	/* Some severities: a range of findings_state_sev_seq per (state,
+	 * severity) pair asked for, 4 ranges or 24 (six states, four
+	 * severities; every severity is SQL_FINDING_LIST_STATES'). */
+	[SQL_FINDING_LIST_PAIRS_4] = FINDING_BY_RANGES(UNION4(
+	    FINDING_PLAIN_ARM("findings_state_sev_seq", FINDING_PAIR_PIN))),
+	[SQL_FINDING_LIST_PAIRS_24] = FINDING_BY_RANGES(UNION8(
+	    FINDING_PLAIN_ARM("findings_state_sev_seq", FINDING_PAIR_PIN))
+	    " UNION ALL " UNION8(
+	    FINDING_PLAIN_ARM("findings_state_sev_seq", FINDING_PAIR_PIN))
+	    " UNION ALL " UNION8(
+	    FINDING_PLAIN_ARM("findings_state_sev_seq", FINDING_PAIR_PIN))),
 	/* By resource metadata (0026). A tag drives the walk from
 	 * finding_tags' primary key (tenant, key, value, seq) newest first,
 	 * each match's finding read by seq (findings_seq); the other
@@ -618,6 +668,13 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE tenant_id = ? AND tag_key = ? AND tag_value = ? "
 	    "AND state IN (?, ?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?)",
 	/* Without "since", the trigger-kept counts answer exactly. */
+	/* The kept counts of a tenant per (state, severity): every
+	 * finding, and those of the category (NULL: every one). Parameters:
+	 * the category twice, the tenant. */
+	[SQL_FINDING_COUNT_PAIRS] =
+	    "SELECT state, severity, SUM(n), "
+	    "SUM(IF(? IS NULL OR category = ?, n, 0)) FROM finding_counts "
+	    "WHERE tenant_id = ? GROUP BY state, severity",
 	[SQL_FINDING_COUNT] =
 	    "SELECT COALESCE(SUM(n), 0) FROM finding_counts "
 	    "WHERE tenant_id = ? "
@@ -2063,6 +2120,13 @@ static const char *const sqls[SQL__COUNT] = {
 	    "UPDATE integrations SET secret = ? WHERE id = ? AND secret = ?",
 	[SQL_MIGRATIONS_APPLIED] =
 	    "SELECT version FROM schema_migrations ORDER BY version",
+	/* Every program's check of the schema (migrate.c migrate_schema):
+	 * the newest migration recorded and whether the one this build needs
+	 * (MIGRATE_NEED) is, one end of the primary key and one of its
+	 * values. */
+	[SQL_SCHEMA_VERSION] =
+	    "SELECT (SELECT MAX(version) FROM schema_migrations), "
+	    "(SELECT COUNT(*) FROM schema_migrations WHERE version = ?)",
 	/* GET /metrics and GET /healthz (ops.c): every part an index range
 	 * read at most as far as its LIMIT, or one end of an index, so that
 	 * its cost stays the same however many rows there are. Events not
@@ -2110,28 +2174,40 @@ static const char *const sqls[SQL__COUNT] = {
 	    "LEFT JOIN scans s ON s.id = x.last_id "
 	    "LEFT JOIN tenant_settings ts ON ts.tenant_id = x.tenant_id "
 	    "ORDER BY x.id",
-	/* importcpu: an import's source rows, read and marked per batch
-	 * (imports.c run_sources). The rows a batch's findings already have
-	 * from this source (tenant_id, source, DB_MANY ids), locked as the
-	 * findings are. */
-	[SQL_SOURCE_GET_MANY] =
-	    "SELECT seq, finding_id, format, external_id FROM finding_sources "
-	    "WHERE tenant_id = ? AND source = ? AND finding_id IN (" X256("?")
-	    ") FOR UPDATE",
+	/* importcpu, reimport: an import's source rows, read with the
+	 * batch's findings and marked by their seqs (imports.c
+	 * run_sources). A batch's stored rows, locked, as
+	 * SQL_FINDING_GET_MANY, each with its row of the import's source,
+	 * locked too (source, tenant_id, DB_MANY ids): one look-up of
+	 * finding_sources_finding per finding, where an UPDATE by (finding
+	 * id, external id) pairs built 256 ranges at every execution. */
+	[SQL_FINDING_GET_MANY_SRC] =
+	    "SELECT " FINDING_COLS_PE("f.", "NULL") ", f.integration_id, "
+	    "f.seen_scan_id, s.seq, s.format, s.external_id FROM findings f "
+	    "FORCE INDEX (findings_id) "
+	    "LEFT JOIN finding_sources s FORCE INDEX (finding_sources_finding) "
+	    "ON s.tenant_id = f.tenant_id AND s.finding_id = f.id "
+	    "AND s.source = ? "
+	    "WHERE f.tenant_id = ? AND f.id IN (" X256("?") ") FOR UPDATE",
 	/* Listed again as they were: (last_seen_at, import_id, DB_MANY
 	 * seqs); no index holds either column (0044). */
 	[SQL_SOURCE_SEEN_MANY] =
 	    "UPDATE finding_sources SET last_seen_at = ?, import_id = ? "
 	    "WHERE seq IN (" X256("?") ")",
-	/* A batch's findings listed again as they were, marked in one
-	 * statement: (last_seen_at, import_id, tenant_id, source, format,
-	 * DB_MANY pairs of finding id and external id), a range of
-	 * finding_sources_finding; the rows it changes are those whose
-	 * format and external id are the same. */
-	[SQL_SOURCE_MARK_MANY] =
-	    "UPDATE finding_sources SET last_seen_at = ?, import_id = ? "
-	    "WHERE tenant_id = ? AND source = ? AND format = ? "
-	    "AND (finding_id, external_id) IN (" X256("(?, ?)") ")",
+	/* The same for seqs that make at most DB_SEEN_RUNS ranges of
+	 * consecutive seqs, each seq of each range one of the rows read
+	 * (last_seen_at, import_id, tenant_id, then each range's first and
+	 * last seq; spare ranges repeat the last): a report listed in the
+	 * order of its first import finds its source rows stored in that
+	 * order (seq, 0030). */
+	[SQL_SOURCE_SEEN_RUNS] =
+	    "UPDATE finding_sources FORCE INDEX (PRIMARY) "
+	    "SET last_seen_at = ?, import_id = ? "
+	    "WHERE tenant_id = ? AND (seq BETWEEN ? AND ? "
+	    "OR seq BETWEEN ? AND ? OR seq BETWEEN ? AND ? "
+	    "OR seq BETWEEN ? AND ? OR seq BETWEEN ? AND ? "
+	    "OR seq BETWEEN ? AND ? OR seq BETWEEN ? AND ? "
+	    "OR seq BETWEEN ? AND ?)",
 
 	/* The batch writer's set-based counts (findings.c batch_write):
 	 * whether migrations 0039 and 0055 (its batch tables' metadata
@@ -2256,6 +2332,10 @@ struct db {
 	/* The probes db_schema_has found applied on this connection. */
 	unsigned short		 schema_has[8];
 	size_t			 nschema_has;
+	/* Connections made (db_connects). */
+	unsigned long		 connects;
+	/* The server's error number of the last statement (db_errno). */
+	unsigned int		 errnum;
 #ifdef VIGIL_DEBUG
 	/* Commits db_tx_run refuses per transaction (test hook). */
 	int			 debug_conflicts;
@@ -2495,7 +2575,20 @@ db_connect(struct db *db)
 		db_disconnect(db);
 		return DB_DOWN;
 	}
+	db->connects++;
 	return 0;
+}
+
+unsigned long
+db_connects(const struct db *db)
+{
+	return db->connects;
+}
+
+unsigned int
+db_errno(const struct db *db)
+{
+	return db->errnum;
 }
 
 /* vigil.conf's db_sync_wait on a new connection: on a Galera node, SET
@@ -2894,6 +2987,7 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 		if (db_connect(db) != 0)
 			return DB_DOWN;
 		e = exec_once(db, s, p, np, out, &sent);
+		db->errnum = e;
 		if (e == 0)
 			return 0;
 		if (out != NULL) {

@@ -13,8 +13,8 @@ struct conf;
 /* How many ids SQL_FINDING_GET_MANY* and SQL_FINDING_SEEN_MANY take (a
  * shorter list repeats its last id). */
 #define DB_MANY 256
-/* How many ranges of seqs SQL_FINDING_SEEN_RUNS takes (fewer repeat the
- * last). */
+/* How many ranges of seqs SQL_FINDING_SEEN_RUNS and SQL_SOURCE_SEEN_RUNS
+ * take (fewer repeat the last). */
 #define DB_SEEN_RUNS 8
 
 /* A list's total with a "since" filter counts the matches among at most
@@ -69,6 +69,11 @@ enum db_stmt {
 	SQL_FINDING_PATCH,
 	SQL_FINDING_LIST,
 	SQL_FINDING_LIST_SCAN,
+	SQL_FINDING_LIST_STATES,
+	SQL_FINDING_LIST_STATES_CAT,
+	SQL_FINDING_LIST_PAIRS_4,
+	SQL_FINDING_LIST_PAIRS_24,
+	SQL_FINDING_COUNT_PAIRS,
 	SQL_FINDING_LIST_SEV,
 	SQL_FINDING_LIST_CAT,
 	SQL_FINDING_COUNT,
@@ -435,13 +440,15 @@ enum db_stmt {
 	SQL_SECRETS_INTEGRATIONS_RESEAL,
 	/* vigilctl config check: the migrations applied */
 	SQL_MIGRATIONS_APPLIED,
+	/* every program's check of the schema (migrate.c migrate_schema) */
+	SQL_SCHEMA_VERSION,
 	/* GET /metrics and /healthz: the outbox and scans (ops.c) */
 	SQL_OPS_OUTBOX,
 	SQL_OPS_SCANS,
 	/* importcpu: an import's source rows per batch */
-	SQL_SOURCE_GET_MANY,
 	SQL_SOURCE_SEEN_MANY,
-	SQL_SOURCE_MARK_MANY,
+	SQL_SOURCE_SEEN_RUNS,
+	SQL_FINDING_GET_MANY_SRC,
 	/* the batch writer's set-based counts (findings.c batch_write,
 	 * migration 0039) */
 	SQL_FINDING_BATCH_SCHEMA,
@@ -612,6 +619,14 @@ int	 db_rollback(struct db *);
  * asked again at each call (a migration may run meanwhile). 1, 0 or a
  * DB_* code. */
 int	 db_schema_has(struct db *, enum db_stmt probe);
+/* How many connections the handle has made: it changes when a new one is
+ * made (the first, or after one was lost), for a caller that keeps what
+ * it learnt of the server for a connection (vigil-api's schema check). */
+unsigned long db_connects(const struct db *);
+/* The server's (or the client library's) error number of the last
+ * statement db_exec ran, 0 when it succeeded: for a caller that must tell
+ * one DB_ERR from another (a table that is not there, ER_NO_SUCH_TABLE). */
+unsigned int db_errno(const struct db *);
 /* The raw connection for the migration runner only. */
 void	*db_mysql(struct db *);
 /* The configuration the handle was made with. */

@@ -24,11 +24,14 @@
 #include <unistd.h>
 
 #include <mysql.h>
+#include <mysqld_error.h>
 
 #include "buf.h"
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
+#include "exits.h"
+#include "log.h"
 #include "migrate.h"
 #include "vtime.h"
 
@@ -1023,9 +1026,10 @@ server_read(struct db *db, struct migrate_server *s)
 int
 migrate_check(struct db *db, int verbose, FILE *out)
 {
+	struct migrate_schema sc = { { 0 }, MIGRATE_SCHEMA_OK };
 	struct migrate_server s;
 	char text[2048], *line, *nl;
-	int refused, lack = 0;
+	int refused, lack = 0, unread = 0;
 
 	if (server_read(db, &s) != 0) {
 		fprintf(out, "migrate: cannot read the server's settings: %s\n",
@@ -1043,9 +1047,17 @@ migrate_check(struct db *db, int verbose, FILE *out)
 			fprintf(out, "%s%s\n", verbose ? "" : "migrate: ", line);
 	}
 	/* db check: and the privileges of the user the programs connect
-	 * as (migrate judges its own user apart: migrate_run). */
+	 * as (migrate judges its own user apart: migrate_run), and the
+	 * schema against this binary's. */
 	if (verbose && (lack = grants_check(db, 0, 1, "missing", "", out)) < 0)
 		return MIGRATE_ERR;
+	if (verbose && (unread = (migrate_schema(db, &sc) != 0)))
+		fprintf(out, "schema: cannot read schema_migrations: %s\n",
+		    db_error(db));
+	else if (verbose) {
+		migrate_schema_say(&sc, "vigilctl", text, sizeof(text));
+		fprintf(out, "schema: %s\n", text);
+	}
 	if (refused) {
 		fprintf(out, "%s: the server's settings are not fit for "
 		    "Vigil (above); nothing was changed\n", verbose ? "check" :
@@ -1056,6 +1068,14 @@ migrate_check(struct db *db, int verbose, FILE *out)
 		fprintf(out, "check: the database user lacks privileges Vigil "
 		    "needs (above)\n");
 		return MIGRATE_NOPRIV;
+	}
+	/* Unread, and not for a privilege said above: an error. */
+	if (unread)
+		return MIGRATE_ERR;
+	if (verbose && sc.state == MIGRATE_SCHEMA_BEHIND) {
+		fprintf(out, "check: the database's schema is behind this "
+		    "vigilctl (above): run vigilctl migrate\n");
+		return MIGRATE_BEHIND;
 	}
 	if (verbose)
 		fprintf(out, "ok\n");
@@ -1283,4 +1303,83 @@ out:
 		free(names[i]);
 	}
 	return rc;
+}
+
+int
+migrate_schema_judge(const char *newest, int has_need, const char *need)
+{
+	if (!has_need)
+		return MIGRATE_SCHEMA_BEHIND;
+	return strcmp(newest, need) > 0 ? MIGRATE_SCHEMA_AHEAD :
+	    MIGRATE_SCHEMA_OK;
+}
+
+void
+migrate_schema_say(const struct migrate_schema *s, const char *prog,
+    char *out, size_t outsz)
+{
+	const char *v = s->newest[0] != '\0' ? s->newest : "none";
+
+	switch (s->state) {
+	case MIGRATE_SCHEMA_BEHIND:
+		snprintf(out, outsz, "the database's schema is behind this "
+		    "%s: it needs migration %s, the newest recorded is %s; "
+		    "run vigilctl migrate", prog, MIGRATE_NEED, v);
+		break;
+	case MIGRATE_SCHEMA_AHEAD:
+		snprintf(out, outsz, "the database's schema is ahead of this "
+		    "%s: migration %s is recorded, this %s knows up to %s "
+		    "(an older binary on a newer schema; see the README's "
+		    "Upgrade)", prog, v, prog, MIGRATE_NEED);
+		break;
+	default:
+		snprintf(out, outsz, "the database's schema is at %s, as this "
+		    "%s needs", v, prog);
+		break;
+	}
+}
+
+int
+migrate_schema(struct db *db, struct migrate_schema *s)
+{
+	struct db_res *res = NULL;
+	const char *v;
+	int rc, has;
+
+	memset(s, 0, sizeof(*s));
+	rc = db_exec(db, SQL_SCHEMA_VERSION, (struct db_val[]){
+	    DB_STR(MIGRATE_NEED) }, 1, &res);
+	/* Never migrated: no schema_migrations at all. */
+	if (rc == DB_ERR && db_errno(db) == ER_NO_SUCH_TABLE) {
+		s->state = MIGRATE_SCHEMA_BEHIND;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	if ((v = db_cell(res, 0, 0)) != NULL)
+		snprintf(s->newest, sizeof(s->newest), "%s", v);
+	has = db_cell_int(res, 0, 1) > 0;
+	db_res_free(res);
+	s->state = migrate_schema_judge(s->newest, has, MIGRATE_NEED);
+	return 0;
+}
+
+int
+migrate_require(struct db *db, const char *prog)
+{
+	struct migrate_schema s;
+	char line[400];
+	int rc;
+
+	if ((rc = migrate_schema(db, &s)) != 0)
+		return rc;
+	if (s.state == MIGRATE_SCHEMA_OK)
+		return 0;
+	migrate_schema_say(&s, prog, line, sizeof(line));
+	if (s.state == MIGRATE_SCHEMA_AHEAD) {
+		log_warn("%s", line);
+		return 0;
+	}
+	fprintf(stderr, "%s: %s\n", prog, line);
+	return VX_SCHEMA;
 }

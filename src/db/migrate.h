@@ -21,6 +21,8 @@ struct db;
 #define MIGRATE_BUSY	(-2)	/* another runner held the lease throughout */
 #define MIGRATE_REFUSED	(-3)	/* the server's settings are not fit */
 #define MIGRATE_NOPRIV	(-4)	/* the database user lacks a right */
+#define MIGRATE_BEHIND	(-5)	/* the schema is behind this binary
+				 * (migrate_check verbose only) */
 
 /* Check the server (migrate_check), then take the migration lease
  * (waiting up to wait_s seconds for another runner to finish) and apply
@@ -32,14 +34,52 @@ int	 migrate_run(struct db *, const char *dir, int wait_s, FILE *out);
 /* Read the server's settings and judge them (migrate_judge): verbose
  * prints every line (vigilctl db check), otherwise only warnings and
  * refusals. Verbose also judges this connection's privileges on its
- * schema (migrate_grants_judge). MIGRATE_OK, MIGRATE_REFUSED (the
- * settings; said first), MIGRATE_NOPRIV or MIGRATE_ERR. */
+ * schema (migrate_grants_judge) and says what the schema is to this
+ * binary (migrate_schema: "schema: ..."). MIGRATE_OK, MIGRATE_REFUSED
+ * (the settings; said first), MIGRATE_NOPRIV, MIGRATE_BEHIND or
+ * MIGRATE_ERR. */
 int	 migrate_check(struct db *, int verbose, FILE *out);
 /* The migrations directory: $VIGIL_MIGRATIONS or PKGDATADIR/migrations. */
 const char *migrate_dir(void);
 /* 1 if a file name in that directory is a migration (NNNN_word.sql),
  * else 0: what migrate_run applies and vigilctl config check counts. */
 int	 migrate_is_file(const char *name);
+
+/* The newest migration this build needs (db/migrations/NNNN_*.sql): its
+ * programs refuse a database that has not recorded it, a schema behind
+ * the binary, until vigilctl migrate has run (vigil-api answers 503
+ * schema_outdated, the others exit VX_SCHEMA). The unit suite fails while
+ * it is not the highest-numbered file in db/migrations: a new migration
+ * bumps it. */
+#define MIGRATE_NEED	"0058"
+
+/* What a database's schema is to this build (migrate_schema). */
+#define MIGRATE_SCHEMA_OK	0	/* MIGRATE_NEED recorded, none newer */
+#define MIGRATE_SCHEMA_BEHIND	1	/* MIGRATE_NEED not recorded */
+#define MIGRATE_SCHEMA_AHEAD	2	/* newer ones recorded too (the binary
+					 * was rolled back): allowed, warned */
+struct migrate_schema {
+	char	 newest[5];	/* the newest migration recorded; "" none */
+	int	 state;		/* MIGRATE_SCHEMA_* */
+};
+/* Read the database's schema into *s: 0 or a DB_* code. One statement,
+ * two reads of schema_migrations' primary key; a database without that
+ * table (never migrated) is behind, with newest "". */
+int	 migrate_schema(struct db *, struct migrate_schema *);
+/* Pure: the state for the newest migration recorded (newest, "" none)
+ * and whether need is recorded (has_need). */
+int	 migrate_schema_judge(const char *newest, int has_need,
+	    const char *need);
+/* Pure: what s means, in one line without a newline, for prog (the
+ * program's name, "vigil-scan"): behind says to run vigilctl migrate. */
+void	 migrate_schema_say(const struct migrate_schema *, const char *prog,
+	    char *out, size_t outsz);
+/* For the command-line programs, before their work: read the schema; a
+ * schema behind is said on stderr and gives VX_SCHEMA, one ahead is
+ * warned of (the log) and gives 0, as does one as it should be. A
+ * failed read gives its DB_* code, unsaid: the caller's own statements
+ * meet the same failure and report it as they do. */
+int	 migrate_require(struct db *, const char *prog);
 
 /* The first line that marks a migration as restating triggers that older
  * migrations create (0048): "-- migrate: restates", then anything. Pure:

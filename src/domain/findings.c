@@ -634,6 +634,121 @@ by_state_params(struct db_val *q, const struct db_val *head, size_t n,
 	return k;
 }
 
+/* The distinct values of v[0..n) into out, in their order; their
+ * number. */
+static size_t
+distinct(const char *const *v, size_t n, const char **out)
+{
+	size_t a, b, k = 0;
+
+	for (a = 0; a < n; a++) {
+		for (b = 0; b < k && strcmp(v[a], out[b]) != 0; b++)
+			;
+		if (b == k)
+			out[k++] = v[a];
+	}
+	return k;
+}
+
+/* The parameters of SQL_FINDING_LIST_PAIRS_4 or _24 (narms ranges): a
+ * range per pair (st[k], sev[k]) of the n given, the others a NULL state
+ * and severity and a limit of 0. Returns how many were written. */
+static size_t
+pairs_params(struct db_val *q, size_t narms, const char *const *st,
+    const char *const *sev, size_t n, const struct db_val *p)
+{
+	const size_t nf = LP_RTYPE - LP_CAT;	/* category to since */
+	size_t a, k = 0;
+	int live;
+
+	for (a = 0; a < narms; a++) {
+		live = a < n;
+		q[k++] = p[LP_TENANT];
+		q[k++] = live ? DB_STR(st[a]) : DB_NUL;
+		q[k++] = live ? DB_STR(sev[a]) : DB_NUL;
+		memcpy(q + k, p + LP_CAT, nf * sizeof(*q));
+		k += nf;
+		q[k++] = p[LP_BEFORE];
+		q[k++] = live ? p[LP_LIMIT] : DB_INT(0);
+	}
+	q[k++] = p[LP_LIMIT];
+	return k;
+}
+
+enum { RANGE_WALK, RANGE_ONE, RANGE_PAIRS, RANGE_STATES };
+
+/* Whether the list of the states st[0..*ns) and severities sev[0..*nv)
+ * (and f's category) walks one index and filters (RANGE_WALK), or reads
+ * ranges, from the kept counts per (state, severity) in cnt
+ * (SQL_FINDING_COUNT_PAIRS). The walk's matches can be rare among what
+ * it passes over: all of a large tenant for a rare pair. So it is kept
+ * only when they make up at least a quarter of what it walks (the
+ * tenant's findings, or the one state's, of the category with one) or
+ * when nothing is filtered in its range. Else one range per (state,
+ * severity) pair that has findings (RANGE_ONE for one pair, RANGE_PAIRS:
+ * st and sev are then rewritten as the pairs, *ns their number; at most
+ * six states by four severities), or, with every severity or with a
+ * category, one range of the state (and category) per state that has
+ * matches (RANGE_STATES, st rewritten, *ns their number). Returns the
+ * exact total. */
+static long long
+ranges_choose(const struct db_res *cnt, const struct findings_filter *f,
+    const char **st, size_t *ns, const char **sev, size_t *nv, int *how)
+{
+	const char *pst[24], *psev[24], *sst[6];
+	long long total = 0, walked = 0, all, cat;
+	size_t i, a, b, np = 0, nss = 0;
+	int want_st, want_sev, seen;
+
+	for (i = 0; i < cnt->nrows; i++) {
+		all = db_cell_int(cnt, i, 2);
+		cat = db_cell_int(cnt, i, 3);
+		for (a = 0, want_st = 0; a < *ns && !want_st; a++)
+			want_st = strcmp(db_cell(cnt, i, 0), st[a]) == 0;
+		for (b = 0, want_sev = 0; b < *nv && !want_sev; b++)
+			want_sev = strcmp(db_cell(cnt, i, 1), sev[b]) == 0;
+		/* what the one walk passes over: every finding (several
+		 * states), or the state's (of the category with one) */
+		if (*ns > 1)
+			walked += all;
+		else if (want_st)
+			walked += f->category != NULL ? cat : all;
+		if (!want_st || !want_sev || cat <= 0)
+			continue;
+		total += cat;
+		a--;
+		b--;
+		if (np < NELEM(pst)) {
+			pst[np] = st[a];
+			psev[np++] = sev[b];
+		}
+		for (seen = 0, b = 0; b < nss && !seen; b++)
+			seen = sst[b] == st[a];
+		if (!seen)
+			sst[nss++] = st[a];
+	}
+	*how = RANGE_WALK;
+	/* one state with every severity, or one pair: its own range */
+	if (total <= 0 || (*ns == 1 && (*nv == 5 || *nv == 1)))
+		return total;
+	if (total * 4 >= walked)
+		return total;
+	if (f->category != NULL || *nv == 5) {
+		if (*ns == 1)
+			return total;	/* (state, category) pinned */
+		memcpy(st, sst, nss * sizeof(*st));
+		*ns = nss;
+		*how = RANGE_STATES;
+		return total;
+	}
+	memcpy(st, pst, np * sizeof(*st));
+	memcpy(sev, psev, np * sizeof(*sev));
+	*ns = np;
+	*nv = 1;
+	*how = np == 1 ? RANGE_ONE : RANGE_PAIRS;
+	return total;
+}
+
 /* A list with one metadata filter (its value at p[col]) beside state and
  * severity: the total from the kept counts (SQL_FINDING_COUNT_META_KEPT,
  * exact), then SQL_FINDING_LIST_*_ONLY, one bounded range per state. 0
@@ -833,8 +948,9 @@ findings_list(struct db *db, const char *tenant_id,
 	struct db_val p[LP__N];
 	char since_sql[VTIME_SQL_LEN];
 	enum db_stmt stmt;
-	size_t i, np;
-	int rc, tag, meta, only, kept;
+	const char *st[24], *sev[24];
+	size_t i, np, ns, nv;
+	int rc, tag, meta, only, kept, pairs, ranged;
 
 	*out = NULL;
 	if ((page = calloc(1, sizeof(*page))) == NULL)
@@ -874,6 +990,14 @@ findings_list(struct db *db, const char *tenant_id,
 	p[LP_BEFORE] = DB_INT(f->before);
 	/* One row more than asked tells whether there is a next page. */
 	p[LP_LIMIT] = DB_INT(f->limit + 1);
+	ns = distinct(f->state, f->nstate, st);
+	nv = distinct(f->severity, f->nseverity, sev);
+	/* States, severities and a category alone: the kept counts per
+	 * (state, severity) say how rare the findings asked for are among
+	 * those the one walk would pass over (ranges_choose). */
+	ranged = !meta && f->subscription_id == NULL &&
+	    f->environment == NULL && !f->since;
+	pairs = 0;
 	/* One metadata filter beside state and severity: the statements
 	 * that read its index alone. */
 	only = -1;
@@ -922,14 +1046,23 @@ findings_list(struct db *db, const char *tenant_id,
 		rc = db_exec(db, SQL_FINDING_COUNT_META, p, LP_TAG, &cnt);
 	else if (f->since)
 		rc = findings_count_since(db, p, &cnt);
-	else
+	else if (ranged) {
+		struct db_val c[3];
+
+		c[0] = c[1] = p[LP_CAT];
+		c[2] = p[LP_TENANT];
+		rc = db_exec(db, SQL_FINDING_COUNT_PAIRS, c, NELEM(c), &cnt);
+	} else
 		rc = db_exec(db, SQL_FINDING_COUNT, p, LP_SINCE, &cnt);
 	if (rc != 0)
 		goto out;
-	page->total = db_cell_int(cnt, 0, 0);
+	if (ranged)
+		page->total = ranges_choose(cnt, f, st, &ns, sev, &nv, &pairs);
+	else
+		page->total = db_cell_int(cnt, 0, 0);
 	/* With "since" or metadata, no match is certain only below the
 	 * cap (a kept count is exact). */
-	if (page->total <= 0 && (!(f->since || meta) || kept ||
+	if (page->total <= 0 && (!(f->since || meta) || kept || ranged ||
 	    db_cell_int(cnt, 0, LIST_SINCE_C_READ) < (tag ? LIST_TAG_CAP :
 	    LIST_SINCE_CAP))) {
 		page->total = 0;	/* a kept count that drifted below */
@@ -971,7 +1104,20 @@ findings_list(struct db *db, const char *tenant_id,
 		stmt = SQL_FINDING_LIST_SOURCE;
 	else if (f->region != NULL)
 		stmt = SQL_FINDING_LIST_REGION;
-	else if (f->nstate > 1)
+	else if (pairs == RANGE_PAIRS)
+		stmt = ns <= 4 ? SQL_FINDING_LIST_PAIRS_4 :
+		    SQL_FINDING_LIST_PAIRS_24;
+	else if (pairs == RANGE_STATES)
+		stmt = f->category != NULL ? SQL_FINDING_LIST_STATES_CAT :
+		    SQL_FINDING_LIST_STATES;
+	else if (pairs == RANGE_ONE) {
+		/* one (state, severity) range: every slot names it */
+		for (i = 0; i < 6; i++)
+			p[LP_STATE + i] = DB_STR(st[0]);
+		for (i = 0; i < 5; i++)
+			p[LP_SEV + i] = DB_STR(sev[0]);
+		stmt = SQL_FINDING_LIST_SEV;
+	} else if (f->nstate > 1)
 		stmt = SQL_FINDING_LIST_SCAN;
 	else if (f->nseverity == 1)
 		stmt = SQL_FINDING_LIST_SEV;
@@ -979,7 +1125,27 @@ findings_list(struct db *db, const char *tenant_id,
 		stmt = SQL_FINDING_LIST_CAT;
 	else
 		stmt = SQL_FINDING_LIST;
-	if (meta && !tag) {
+	if (pairs == RANGE_PAIRS) {
+		struct db_val q[24 * (LP_RTYPE - LP_CAT + 5) + 1];
+
+		np = pairs_params(q, ns <= 4 ? 4 : 24, st, sev, ns, p);
+		rc = db_exec(db, stmt, q, np, &res);
+	} else if (pairs == RANGE_STATES) {
+		/* One range per state: the tenant, the state, the
+		 * severities, the filters from category to since. */
+		struct db_val head[7 + LP_RTYPE - LP_CAT];
+		struct db_val q[6 * (NELEM(head) + 2) + 1];
+		struct findings_filter g = *f;
+
+		head[0] = p[LP_TENANT];
+		head[1] = DB_NUL;
+		memcpy(head + 2, p + LP_SEV, (LP_RTYPE - LP_SEV) *
+		    sizeof(*head));
+		memcpy(g.state, st, ns * sizeof(*st));
+		g.nstate = ns;
+		np = by_state_params(q, head, NELEM(head), 1, &g, p);
+		rc = db_exec(db, stmt, q, np, &res);
+	} else if (meta && !tag) {
 		/* One range per state (FINDING_LIST_BY): the tenant, the
 		 * state, the severities and the other filters. */
 		struct db_val head[ARM_BY - 2], q[6 * ARM_BY + 1];
@@ -1746,8 +1912,9 @@ findings_expire_due(struct db *db, time_t now)
 #define EV_NCOLS	EVENTS_ROW_NCOLS
 #define RES_NCOLS	6
 
-/* The columns SQL_FINDING_GET_MANY* add after FINDING_COLS. */
-enum { C_INTEG = C__N, C_SEEN_SCAN };
+/* The columns SQL_FINDING_GET_MANY* add after FINDING_COLS, then
+ * SQL_FINDING_GET_MANY_SRC's source row (NULLs: none). */
+enum { C_INTEG = C__N, C_SEEN_SCAN, C_SRC_SEQ, C_SRC_FMT, C_SRC_EXT };
 
 _Static_assert(FINDINGS_BATCH <= DB_MANY, "a batch's ids fit one IN list");
 
@@ -1768,6 +1935,8 @@ struct slot {
 	char			*stored_integ;	/* as loaded (owned) */
 	char			*seen_scan;	/* as loaded (owned) */
 	size_t			 first;		/* its first item's place */
+	long long		 src_seq;	/* its source row, 0 none */
+	char			*src_fmt, *src_ext;	/* (owned) */
 };
 
 /* One batch's transaction: its findings and what it will write. */
@@ -1875,6 +2044,8 @@ batch_free(struct batch *b)
 		findings_row_free(b->slots[i].row);
 		free(b->slots[i].stored_integ);
 		free(b->slots[i].seen_scan);
+		free(b->slots[i].src_fmt);
+		free(b->slots[i].src_ext);
 	}
 	free(b->slots);
 	free(b->hist.v);
@@ -1911,11 +2082,13 @@ batch_slots(struct batch *b, const char *const *ids, size_t n)
 }
 
 /* Read the stored rows of the batch's findings (locked when not a dry
- * run) into their slots. 0 or a DB_* code. */
+ * run) into their slots; with source (not NULL), each one's row of that
+ * source in finding_sources too, in the same statement
+ * (SQL_FINDING_GET_MANY_SRC: s is not used). 0 or a DB_* code. */
 static int
-batch_load(struct batch *b, enum db_stmt s)
+batch_load(struct batch *b, enum db_stmt s, const char *source)
 {
-	struct db_val p[1 + DB_MANY];
+	struct db_val p[2 + DB_MANY], *q = p;
 	struct db_res *res = NULL;
 	struct slot *sl;
 	size_t i;
@@ -1923,11 +2096,16 @@ batch_load(struct batch *b, enum db_stmt s)
 
 	if (b->nslots == 0)
 		return 0;
-	p[0] = DB_STR(b->tenant_id);
+	if (source != NULL) {
+		s = SQL_FINDING_GET_MANY_SRC;
+		*q++ = DB_STR(source);
+	}
+	q[0] = DB_STR(b->tenant_id);
 	for (i = 0; i < DB_MANY; i++)
-		p[1 + i] = DB_STR(b->slots[i < b->nslots ? i :
+		q[1 + i] = DB_STR(b->slots[i < b->nslots ? i :
 		    b->nslots - 1].id);
-	if ((rc = db_exec(b->db, s, p, NELEM(p), &res)) != 0)
+	if ((rc = db_exec(b->db, s, p, (size_t)(q - p) + 1 + DB_MANY,
+	    &res)) != 0)
 		return rc;
 	for (i = 0; i < res->nrows; i++) {
 		const char *v;
@@ -1947,6 +2125,12 @@ batch_load(struct batch *b, enum db_stmt s)
 		    (sl->seen_scan = strdup(v)) == NULL)
 			b->oom = 1;
 		sl->integ = sl->stored_integ;
+		if (source == NULL || db_cell(res, i, C_SRC_SEQ) == NULL)
+			continue;
+		sl->src_seq = db_cell_int(res, i, C_SRC_SEQ);
+		if ((sl->src_fmt = cell_dup(res, i, C_SRC_FMT)) == NULL ||
+		    (sl->src_ext = cell_dup(res, i, C_SRC_EXT)) == NULL)
+			b->oom = 1;
 	}
 	db_res_free(res);
 	return rc;
@@ -2459,6 +2643,9 @@ batch_seen(struct batch *b, struct findings_seen *items, size_t n)
 		sl->integ = obs->integration_id;
 		sl->touched = 1;
 		it->seq = sl->stored ? row->seq : 0;
+		it->src_seq = sl->src_seq;
+		it->src_format = sl->src_fmt;
+		it->src_external_id = sl->src_ext;
 		if (!plain)
 			batch_effects(b, row, &res);
 		if (isnew)
@@ -2512,7 +2699,8 @@ batch_tx(struct db *db, void *arg)
 	if ((rc = findings_tenant_settings(db, a->tenant_id,
 	    &b.tenant)) != 0 ||
 	    (rc = mutes_load_live(db, a->tenant_id, a->now, &b.mutes)) != 0 ||
-	    (rc = batch_load(&b, SQL_FINDING_GET_MANY)) != 0 ||
+	    (rc = batch_load(&b, SQL_FINDING_GET_MANY, a->rows != NULL &&
+	    a->rows->write != NULL ? a->rows->source : NULL)) != 0 ||
 	    (rc = batch_seen(&b, a->items, a->n)) != 0)
 		goto out;
 	if (a->dry_run)
@@ -2527,6 +2715,11 @@ batch_tx(struct db *db, void *arg)
 	    a->rows->ncols, a->rows->nrows)) != 0)
 		goto out;
 out:
+	/* the source rows' strings go with the batch */
+	for (i = 0; i < a->n; i++) {
+		a->items[i].src_format = NULL;
+		a->items[i].src_external_id = NULL;
+	}
 	batch_free(&b);
 	free(ids);
 	return rc;
@@ -2596,7 +2789,7 @@ absent_tx(struct db *db, void *arg)
 	if ((rc = lock_tenant(db, a->tenant_id)) != 0 ||
 	    (rc = batch_mode(&b)) != 0 ||
 	    (rc = findings_tenant_settings(db, a->tenant_id, &b.tenant)) != 0 ||
-	    (rc = batch_load(&b, SQL_FINDING_GET_MANY_EVID)) != 0)
+	    (rc = batch_load(&b, SQL_FINDING_GET_MANY_EVID, NULL)) != 0)
 		goto out;
 	for (i = 0; i < b.nslots; i++) {
 		struct slot *sl = &b.slots[i];

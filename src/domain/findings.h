@@ -242,6 +242,12 @@ struct findings_seen {
 	enum findings_seen_outcome outcome;	/* set by the batch */
 	long long		 seq;		/* set by the batch: the
 						 * stored finding's, 0 new */
+	/* Set by a batch whose rows name a source (findings_rows): the
+	 * stored finding's row of that source in finding_sources, read
+	 * with it under the same lock (0 and NULLs: none). The strings
+	 * are the batch's, valid until its rows' write returns. */
+	long long		 src_seq;
+	const char		*src_format, *src_external_id;
 };
 
 /* The seqs of stored findings a scan's written batches marked seen, as
@@ -282,6 +288,9 @@ struct findings_rows {
 	 * with the batch after a deadlock): 0 or a DB_* code. */
 	int			(*write)(struct db *, void *);
 	void			*arg;
+	/* With write: the source whose finding_sources rows the batch reads
+	 * with its findings (each item's src_*), or NULL. */
+	const char		*source;
 };
 int	 findings_observe_batch_with(struct db *, const char *tenant_id,
 	    struct findings_seen *items, size_t n, time_t now,

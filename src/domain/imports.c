@@ -280,19 +280,6 @@ run_error(struct run *r, const struct importfmt_pos *pos, const char *why)
 	json_object_array_add(r->errors, e);
 }
 
-/* A row of SQL_SOURCE_GET_MANY's answer, by finding id. */
-struct src_row {
-	const char	*id;
-	size_t		 row;
-};
-
-static int
-cmp_src_row(const void *a, const void *b)
-{
-	return strcmp(((const struct src_row *)a)->id,
-	    ((const struct src_row *)b)->id);
-}
-
 /* SQL_SOURCE_UPSERT's 8 parameters for the batch's i-th finding. */
 static void
 source_row(const struct run *r, struct db_val *v, size_t i, const char *at)
@@ -307,120 +294,96 @@ source_row(const struct run *r, struct db_val *v, size_t i, const char *at)
 	v[7] = DB_STR(r->import_id);
 }
 
-/* The source rows of the batch's findings, in the batch's transaction,
- * the slower way: the rows this source has for them read, those with the
- * same format and external id marked (one UPDATE by primary key), the
- * others (new, or the tool's id changed) upserted. 0 or a DB_* code. */
 static int
-sources_exact(struct db *db, struct run *r, const char *at)
+cmp_seq(const void *a, const void *b)
 {
-	struct db_val p[2 + DB_MANY], seen[2 + DB_MANY];
-	struct db_val *v = NULL;
-	struct db_res *res = NULL;
-	struct src_row *by = NULL, key, *hit;
-	const char *fmt = importfmt_str(r->fmt);
-	size_t i, nseen = 0, nup = 0;
-	int rc;
+	long long x = ((const struct db_val *)a)->i;
+	long long y = ((const struct db_val *)b)->i;
 
-	p[0] = DB_STR(r->tenant_id);
-	p[1] = DB_STR(r->source);
+	return x < y ? -1 : x > y;
+}
+
+/* Mark the source rows seq[0..n) (the seqs the batch's locked read gave,
+ * possibly repeated) seen by this import: as ranges of consecutive seqs
+ * when they make at most DB_SEEN_RUNS, else by an IN list. A range holds
+ * only seqs that were read, so both change the same rows: on a Galera
+ * cluster, whose nodes space their seqs, every row is a range of its own
+ * and the IN list serves. 0 or a DB_* code. */
+static int
+sources_mark(struct db *db, const struct run *r, const char *at,
+    struct db_val *seq, size_t n)
+{
+	struct db_val runs[3 + 2 * DB_SEEN_RUNS], in[2 + DB_MANY];
+	size_t i, k = 0;
+
+	qsort(seq, n, sizeof(*seq), cmp_seq);
+	runs[0] = in[0] = DB_STR(at);
+	runs[1] = in[1] = DB_STR(r->import_id);
+	runs[2] = DB_STR(r->tenant_id);
+	for (i = 0; i < n; i++) {
+		if (k > 0 && (seq[i].i == runs[2 + 2 * k].i ||
+		    seq[i].i == runs[2 + 2 * k].i + 1)) {
+			runs[2 + 2 * k] = seq[i];
+			continue;
+		}
+		if (k == DB_SEEN_RUNS)
+			break;
+		runs[3 + 2 * k] = runs[4 + 2 * k] = seq[i];
+		k++;
+	}
+	if (i == n) {
+		for (i = k; i < DB_SEEN_RUNS; i++) {
+			runs[3 + 2 * i] = runs[3 + 2 * (k - 1)];
+			runs[4 + 2 * i] = runs[4 + 2 * (k - 1)];
+		}
+		return db_exec(db, SQL_SOURCE_SEEN_RUNS, runs, NELEM(runs),
+		    NULL);
+	}
+	/* the IN list's spare places repeat the last seq */
 	for (i = 0; i < DB_MANY; i++)
-		p[2 + i] = DB_STR(r->fs[i < r->n ? i : r->n - 1].id);
-	if ((rc = db_exec(db, SQL_SOURCE_GET_MANY, p, NELEM(p), &res)) != 0)
-		return rc;
-	rc = DB_ERR;
-	if ((by = calloc(res->nrows ? res->nrows : 1, sizeof(*by))) == NULL ||
-	    (v = calloc(r->n * 8, sizeof(*v))) == NULL)
-		goto out;
-	for (i = 0; i < res->nrows; i++) {
-		by[i].id = db_cell(res, i, 1);
-		by[i].row = i;
-	}
-	qsort(by, res->nrows, sizeof(*by), cmp_src_row);
-	for (i = 0; i < r->n; i++) {
-		key.id = r->fs[i].id;
-		hit = bsearch(&key, by, res->nrows, sizeof(*by), cmp_src_row);
-		if (hit != NULL && strcmp(db_cell(res, hit->row, 2), fmt) == 0 &&
-		    strcmp(db_cell(res, hit->row, 3), r->fs[i].external_id) ==
-		    0)
-			seen[2 + nseen++] = DB_INT(db_cell_int(res, hit->row,
-			    0));
-		else
-			source_row(r, &v[8 * nup++], i, at);
-	}
-	if (nseen > 0) {
-		seen[0] = DB_STR(at);
-		seen[1] = DB_STR(r->import_id);
-		/* the IN list's spare places repeat the last seq */
-		for (i = nseen; i < DB_MANY; i++)
-			seen[2 + i] = seen[2 + nseen - 1];
-		if ((rc = db_exec(db, SQL_SOURCE_SEEN_MANY, seen, NELEM(seen),
-		    NULL)) != 0)
-			goto out;
-	}
-	rc = db_exec_rows(db, SQL_SOURCE_UPSERT_64, v, 8, nup);
-out:
-	free(v);
-	free(by);
-	db_res_free(res);
-	return rc;
+		in[2 + i] = seq[i < n ? i : n - 1];
+	return db_exec(db, SQL_SOURCE_SEEN_MANY, in, NELEM(in), NULL);
 }
 
 /* The batch's source rows, written in the batch's transaction (a crash
  * leaves a batch's findings with their source or neither), as
- * findings_observe_batch_with's write. An import of a report listed
- * before costs one statement for the batch: its findings already stored
- * and open or as they were (FINDINGS_SEEN_PRESENT) are marked
- * (last_seen_at, import_id) where their source row is as the item says
- * (SQL_SOURCE_MARK_MANY, no index changes: 0044); the findings new to the
- * tenant, and the reopened ones (a full report that resolved one took its
- * source row away), go through the upsert. When fewer rows were marked
- * than findings offered (a finding new to this source, the tool's id
- * changed, an id twice in the batch, the same second twice), the batch
- * takes sources_exact. 0 or a DB_* code. */
+ * findings_observe_batch_with's write. The batch's locked read brought
+ * each stored finding's row of this source (findings_rows' source: the
+ * items' src_*): a row with this format and the item's tool id is only
+ * marked (last_seen_at, import_id; no index changes: 0044), by its seq,
+ * so a report listed again in its order marks its rows by a few ranges
+ * of seq; every other finding (new to the tenant or to this source, a
+ * reopened one whose row a full report took away, the tool's id or the
+ * format changed) goes through the upsert. An id twice in the batch is
+ * marked or upserted for each item, in that order. 0 or a DB_* code. */
 static int
 run_sources(struct db *db, void *arg)
 {
 	struct run *r = arg;
-	struct db_val m[5 + 2 * DB_MANY], *v = NULL;
-	unsigned long long marked = 0;
+	struct db_val seq[DB_MANY], *v = NULL;
+	const char *fmt = importfmt_str(r->fmt);
 	char at[VTIME_SQL_LEN];
-	size_t i, k = 0, nnew = 0;
-	int rc;
+	size_t i, nseen = 0, nup = 0;
+	int rc = 0;
 
 	vtime_sql(r->now, at, sizeof(at));
-	for (i = 0; i < r->n; i++) {
-		if (r->seen[i].outcome != FINDINGS_SEEN_PRESENT)
-			continue;
-		m[5 + 2 * k] = DB_STR(r->fs[i].id);
-		m[6 + 2 * k] = DB_STR(r->fs[i].external_id);
-		k++;
-	}
-	if (k > 0) {
-		m[0] = DB_STR(at);
-		m[1] = DB_STR(r->import_id);
-		m[2] = DB_STR(r->tenant_id);
-		m[3] = DB_STR(r->source);
-		m[4] = DB_STR(importfmt_str(r->fmt));
-		/* the IN list's spare places repeat the last pair */
-		for (i = k; i < DB_MANY; i++) {
-			m[5 + 2 * i] = m[5 + 2 * (k - 1)];
-			m[6 + 2 * i] = m[6 + 2 * (k - 1)];
-		}
-		if ((rc = db_exec_affected(db, SQL_SOURCE_MARK_MANY, m,
-		    NELEM(m), &marked)) != 0)
-			return rc;
-		if (marked != k)
-			return sources_exact(db, r, at);
-	}
-	if (k == r->n)
-		return 0;
 	if ((v = calloc(r->n * 8, sizeof(*v))) == NULL)
 		return DB_ERR;
-	for (i = 0; i < r->n; i++)
-		if (r->seen[i].outcome != FINDINGS_SEEN_PRESENT)
-			source_row(r, &v[8 * nnew++], i, at);
-	rc = db_exec_rows(db, SQL_SOURCE_UPSERT_64, v, 8, nnew);
+	for (i = 0; i < r->n; i++) {
+		const struct findings_seen *s = &r->seen[i];
+
+		if (s->src_seq != 0 && s->src_format != NULL &&
+		    s->src_external_id != NULL &&
+		    strcmp(s->src_format, fmt) == 0 &&
+		    strcmp(s->src_external_id, r->fs[i].external_id) == 0)
+			seq[nseen++] = DB_INT(s->src_seq);
+		else
+			source_row(r, &v[8 * nup++], i, at);
+	}
+	if (nseen > 0)
+		rc = sources_mark(db, r, at, seq, nseen);
+	if (rc == 0)
+		rc = db_exec_rows(db, SQL_SOURCE_UPSERT_64, v, 8, nup);
 	free(v);
 	return rc;
 }
@@ -468,6 +431,7 @@ run_flush(struct run *r)
 	memset(&rows, 0, sizeof(rows));
 	rows.write = run_sources;
 	rows.arg = r;
+	rows.source = r->source;
 	if ((rc = findings_observe_batch_with(r->db, r->tenant_id, r->seen,
 	    r->n, r->now, NULL, &rows)) != 0)
 		goto out;

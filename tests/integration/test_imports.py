@@ -9,7 +9,9 @@ same rule on the same resource make one finding listing both; malformed
 and hostile reports (cut off, deep nesting, a huge string, invalid UTF-8,
 SQL metacharacters, wrong types) are a 4xx or per-item errors with their
 position and change nothing; another tenant's import is 404; scopes; an
-import killed in the middle of its batches, then run again (T190).
+import killed in the middle of its batches, then run again (T190); the
+source rows of a reimport marked by their seqs, exactly the rows listed,
+whatever order they were stored in (T398-T400).
 
 Run by run.py, which sets STACK here.
 """
@@ -17,6 +19,7 @@ Run by run.py, which sets STACK here.
 import copy
 import json
 import os
+import random
 import re
 import signal
 import subprocess
@@ -1402,3 +1405,549 @@ class T354VigilctlLocalFileKilled(LocalBase):
         a, b = tenant_state(self.tenant_id), tenant_state(clean_id)
         for k in ("findings", "history", "events", "audit", "sources"):
             self.assertEqual(a[k], b[k], k)
+
+
+def source_marks(run):
+    """run(), and the UPDATEs of finding_sources the server executed
+    meanwhile (its general log): (by ranges of seq, by an IN list of seqs,
+    any other)."""
+    STACK.sql("SET GLOBAL general_log = 0; TRUNCATE mysql.general_log; "
+              "SET GLOBAL log_output = 'TABLE'; SET GLOBAL general_log = 1")
+    try:
+        out = run()
+    finally:
+        STACK.sql("SET GLOBAL general_log = 0")
+        rows = [r[0] for r in STACK.query(
+            "SELECT REPLACE(REPLACE(CONVERT(argument USING utf8mb4), '\\n', "
+            "' '), '\\t', ' ') FROM mysql.general_log WHERE command_type IN "
+            "('Execute', 'Query') AND argument LIKE "
+            "'UPDATE finding_sources%'")]
+        STACK.sql("TRUNCATE mysql.general_log; "
+                  "SET GLOBAL log_output = 'FILE'")
+    ranges = sum("BETWEEN" in r for r in rows)
+    lists = sum("seq IN (" in r for r in rows)
+    return out, (ranges, lists, len(rows) - ranges - lists)
+
+
+class SourceRowsBase(ImportBase):
+    """Helpers of T398-T400: a source's rows as stored."""
+
+    def rows_of(self, source):
+        """{finding id: (format, external_id, first_seen_at, import_id,
+        seq)} of the source's rows."""
+        return {r[0]: tuple(r[1:5]) + (int(r[5]),) for r in STACK.query(
+            "SELECT finding_id, format, external_id, first_seen_at, "
+            "import_id, seq FROM finding_sources WHERE tenant_id = %s AND "
+            "source = %s" % (q(self.tenant_id), q(source)))}
+
+    def fid(self, item):
+        """The finding id an OCSF item of ocsf_item() is stored under."""
+        ext = item["finding_info"]["uid"]
+        r = STACK.query("SELECT finding_id FROM finding_sources WHERE "
+                        "tenant_id = %s AND external_id = %s LIMIT 1" % (
+                            q(self.tenant_id), q(ext)))
+        self.assertEqual(len(r), 1, ext)
+        return r[0][0]
+
+    def assert_marked(self, source, imp, listed, before):
+        """Exactly the findings listed (ids) carry the import's mark, each
+        with its first_seen_at of before where it had a row; the
+        source's other rows are gone."""
+        after = self.rows_of(source)
+        self.assertEqual(sorted(after), sorted(listed))
+        for fid, row in after.items():
+            self.assertEqual(row[3], imp["import_id"], fid)
+            if fid in before:
+                self.assertEqual(row[2], before[fid][2], fid)
+        return after
+
+
+class T398ImportSourcesByRanges(SourceRowsBase):
+    """A report listed again in the order of its first import marks its
+    findings' source rows by ranges of their own seqs (600 findings,
+    three batches, one UPDATE each), not by an IN list of (finding, tool
+    id) pairs; with findings gone (a full report) and a second source
+    sharing some of them, exactly the findings listed are marked, the
+    other source's rows are untouched, and what no source lists any more
+    is resolved. Fails on main (eb52fdf's SQL_SOURCE_MARK_MANY: no
+    range)."""
+
+    N = 600
+
+    def test_ranges(self):
+        items = [ocsf_item(398000 + n, code="t398_check")
+                 for n in range(self.N)]
+        self.imported(items, source="t398")
+        fids = [self.fid(it) for it in items]
+        # the second source reports two of them and one of its own
+        other = [items[10], items[300], ocsf_item(398999,
+                                                  code="t398_check")]
+        oimp = self.imported(other, source="t398-other")
+        obefore = self.rows_of("t398-other")
+        before = self.rows_of("t398")
+        seqs = [before[f][4] for f in fids]
+        self.assertEqual(seqs, sorted(seqs))
+        imp, (ranges, lists, others) = source_marks(
+            lambda: self.imported(items, source="t398"))
+        self.assertEqual((imp["imported"], imp["resolved"]), (self.N, 0))
+        self.assertEqual((ranges, lists, others), (3, 0, 0))
+        self.assert_marked("t398", imp, fids, before)
+        # gone: 0, 10 (the other source still has it), 299, 300 (the
+        # other's too), 599
+        gone = {0, 10, 299, 300, 599}
+        listed = [it for i, it in enumerate(items) if i not in gone]
+        imp, (ranges, lists, others) = source_marks(
+            lambda: self.imported(listed, source="t398"))
+        self.assertEqual((imp["imported"], imp["resolved"]),
+                         (self.N - 5, 3))
+        self.assertEqual((lists, others), (0, 0))
+        self.assertEqual(ranges, 3)
+        self.assert_marked("t398", imp, [fids[i] for i in range(self.N)
+                                         if i not in gone], before)
+        self.assertEqual(self.rows_of("t398-other"), obefore)
+        for i in gone:
+            self.assertEqual(self.state(fids[i]), "open" if i in (10, 300)
+                             else "resolved", i)
+        self.assertTrue(all(r[3] == oimp["import_id"]
+                            for r in obefore.values()))
+
+
+class T399ImportSourcesOtherOrder(SourceRowsBase):
+    """Source rows whose seqs do not follow the report: stored in another
+    order by the first import, interleaved with another source's rows
+    (the two sources' imports alternating, one finding at a time), or
+    spaced as on a Galera node (auto_increment_increment = 3). Each
+    reimport marks exactly the rows of the findings it lists, never a
+    row of the other source between them: a range of seqs holds only
+    seqs the batch read (a mark that took every step as consecutive
+    marks the other source's rows and fails here)."""
+
+    def test_interleaved(self):
+        items = [ocsf_item(399000 + n, code="t399_inter")
+                 for n in range(40)]
+        for k, it in enumerate(items):
+            self.imported([it], source="t399-a", mode="partial")
+            self.imported([ocsf_item(399500 + k, code="t399_inter")],
+                          source="t399-b", mode="partial")
+        before = self.rows_of("t399-a")
+        bbefore = self.rows_of("t399-b")
+        aseqs = sorted(r[4] for r in before.values())
+        bseqs = sorted(r[4] for r in bbefore.values())
+        # interleaved: a row of b between every two rows of a
+        self.assertTrue(all(any(x < s < y for s in bseqs)
+                            for x, y in zip(aseqs, aseqs[1:])))
+        listed = items[:17] + items[18:]
+        imp, (ranges, lists, others) = source_marks(
+            lambda: self.imported(listed, source="t399-a"))
+        self.assertEqual((imp["imported"], imp["resolved"]), (39, 1))
+        fids = [self.fid(it) for it in listed]
+        self.assertEqual(self.rows_of("t399-b"), bbefore)
+        self.assert_marked("t399-a", imp, fids, before)
+        self.assertEqual((ranges, lists, others), (0, 1, 0))
+
+    def test_other_order(self):
+        items = [ocsf_item(399100 + n, code="t399_order")
+                 for n in range(600)]
+        # stored in another order: the odd ones first, reversed; then
+        # shuffled
+        self.imported(items[1::2][::-1] + items[0::2], source="t399-o")
+        before = self.rows_of("t399-o")
+        fids = [self.fid(it) for it in items]
+        self.assertEqual(set(before), set(fids))
+        imp, (ranges, lists, others) = source_marks(
+            lambda: self.imported(items, source="t399-o"))
+        self.assertEqual((imp["imported"], imp["resolved"]), (600, 0))
+        self.assertEqual((ranges, lists, others), (3, 0, 0))
+        self.assert_marked("t399-o", imp, fids, before)
+        mixed = list(range(600))
+        random.Random(399).shuffle(mixed)
+        listed = [items[i] for i in mixed if i != mixed[7]]
+        imp, (ranges, lists, others) = source_marks(
+            lambda: self.imported(listed, source="t399-o"))
+        self.assertEqual((imp["imported"], imp["resolved"]), (599, 1))
+        self.assertEqual((ranges, lists, others), (0, 3, 0))
+        self.assert_marked("t399-o", imp, [fids[i] for i in mixed
+                                           if i != mixed[7]], before)
+        self.assertEqual(self.state(fids[mixed[7]]), "resolved")
+
+    def test_spaced(self):
+        items = [ocsf_item(399200 + n, code="t399_spaced")
+                 for n in range(300)]
+        path = os.path.join(STACK.root, "t399-spaced.jsonl")
+        with open(path, "w") as f:
+            f.write("".join(json.dumps(it) + "\n" for it in items))
+
+        def cli(p):
+            r = STACK.vigilctl("findings", "import", "--tenant",
+                               self.tenant, "--format", "ocsf", "--source",
+                               "t399-s", p, timeout=300)
+            return json.loads(r.stdout)
+
+        STACK.sql("SET GLOBAL auto_increment_increment = 3")
+        try:
+            cli(path)
+        finally:
+            STACK.sql("SET GLOBAL auto_increment_increment = 1")
+        before = self.rows_of("t399-s")
+        seqs = sorted(r[4] for r in before.values())
+        self.assertEqual(len(seqs), 300)
+        self.assertTrue(all(b - a >= 3 for a, b in zip(seqs, seqs[1:])))
+        gone = os.path.join(STACK.root, "t399-gone.jsonl")
+        with open(gone, "w") as f:
+            f.write("".join(json.dumps(it) + "\n"
+                            for i, it in enumerate(items) if i != 150))
+        imp, (ranges, lists, others) = source_marks(lambda: cli(gone))
+        self.assertEqual((imp["imported"], imp["resolved"]), (299, 1))
+        self.assertEqual(len(self.rows_of("t399-s")), 299)
+        for fid, row in self.rows_of("t399-s").items():
+            self.assertEqual(row[3], imp["import_id"])
+            self.assertEqual(row[2], before[fid][2])
+        self.assertEqual((ranges, lists, others), (0, 2, 0))
+
+
+def asff_item(n, code):
+    """The ASFF of ocsf_item(n, code): the same finding id (provider,
+    rule, resource) and the same tool id, another format."""
+    return {
+        "SchemaVersion": "2018-10-08",
+        "Id": "prowler-aws-%s-%d" % (code, n),
+        "ProductArn": "arn:aws:securityhub:eu-west-1::product/prowler/"
+                      "prowler",
+        "RecordState": "ACTIVE", "GeneratorId": "prowler-" + code,
+        "AwsAccountId": "123456789012", "Types": ["Data Exposure"],
+        "Severity": {"Label": "HIGH"}, "Title": "Bucket is public",
+        "Description": "An S3 bucket allows public access.",
+        "Resources": [{"Type": "AwsS3Bucket",
+                       "Id": "arn:aws:s3:::bucket-%d" % n,
+                       "Region": "eu-west-1"}],
+        "Compliance": {"Status": "FAILED"},
+    }
+
+
+class T400ImportSourcesChangedRows(SourceRowsBase):
+    """What the batch's read decides per source row: the same source
+    sending its findings as ASFF after OCSF (the same findings and tool
+    ids, another format) rewrites every row's format, keeping
+    first_seen_at, and back; a tool id changed in the middle of a run of
+    marked rows is rewritten, its neighbours only marked; the same
+    finding twice in one batch leaves one row; a finding resolved by a
+    full report and listed again gets its row back. A mark that looked at
+    the tool id alone, or at neither, keeps the old format or id and
+    fails here (the format alone: the first assertion of the ASFF's
+    rows)."""
+
+    def test_format_and_ids(self):
+        code = "t400_check"
+        items = [ocsf_item(400000 + n, code=code) for n in range(300)]
+        first = self.imported(items, source="t400")
+        before = self.rows_of("t400")
+        fids = [self.fid(it) for it in items]
+        asff = [asff_item(400000 + n, code) for n in range(300)]
+        imp = self.imported(asff, fmt="asff", source="t400")
+        self.assertEqual((imp["imported"], imp["resolved"]), (300, 0))
+        after = self.assert_marked("t400", imp, fids, before)
+        for i, fid in enumerate(fids):
+            self.assertEqual(after[fid][:2],
+                             ("asff", items[i]["finding_info"]["uid"]))
+        # back to OCSF, one tool id renamed in the middle, one finding
+        # listed twice in its batch
+        again = copy.deepcopy(items)
+        again[100]["finding_info"]["uid"] = "t400-renamed"
+        again.insert(50, copy.deepcopy(items[40]))
+        imp = self.imported(again, source="t400")
+        self.assertEqual((imp["imported"], imp["resolved"]), (301, 0))
+        after = self.assert_marked("t400", imp, fids, before)
+        for i, fid in enumerate(fids):
+            self.assertEqual(after[fid][:2], (
+                "ocsf", "t400-renamed" if i == 100 else
+                items[i]["finding_info"]["uid"]), i)
+        # the same report again: only marks, by ranges
+        imp, (ranges, lists, others) = source_marks(
+            lambda: self.imported(again, source="t400"))
+        self.assertEqual(others, 0)
+        self.assertEqual(lists, 0)
+        self.assertEqual(ranges, 2)
+        self.assert_marked("t400", imp, fids, before)
+        # resolved by a full report, then back: its row again
+        imp = self.imported(again[:-1], source="t400")
+        self.assertEqual(imp["resolved"], 1)
+        self.assertEqual(self.state(fids[-1]), "resolved")
+        imp = self.imported(again, source="t400")
+        self.assertEqual(imp["resolved"], 0)
+        self.assertEqual(self.state(fids[-1]), "open")
+        kept = dict(before)
+        del kept[fids[-1]]
+        after = self.assert_marked("t400", imp, fids, kept)
+        self.assertEqual(after[fids[-1]][:2],
+                         ("ocsf", items[-1]["finding_info"]["uid"]))
+        self.assertGreater(after[fids[-1]][4], before[fids[-1]][4])
+        self.assertEqual(first["imported"], 300)
+
+
+def jsonl(items):
+    """JSON Lines of items (dicts, or bytes kept as they are): the body,
+    and each item's (line, byte offset)."""
+    body, pos = b"", []
+    for n, x in enumerate(items):
+        pos.append((n + 1, len(body)))
+        body += (x if isinstance(x, bytes) else json.dumps(x).encode())
+        body += b"\n"
+    return body, pos
+
+
+def seq_order(tid, sql):
+    return [r[0] for r in STACK.query(sql % q(tid))]
+
+
+class PipeBase(LocalBase):
+    """What the importer's batches must keep whichever way they are
+    written (in turn, as now, or with the next batch mapped while one is
+    written, as a writer thread would: tried, README "Imports" of the
+    Benchmark): through both readers, vigilctl's local file
+    (imports_run_file) and a report queued through the API, read by
+    vigil-scan --due (imports_run, from its chunks)."""
+
+    BATCH = 256
+
+    def queued(self, body, source, key=None, mode=None):
+        self.assertGreater(len(body), 1024 * 1024)     # read by --due
+        r = self.post(body, source=source, ct="application/x-ndjson",
+                      key=key, mode=mode)
+        self.assertEqual(r.status, 202, r)
+        iid = r.json()["import_id"]
+        STACK.scan("--due")
+        r = request(self.base(), "GET", "/api/v1/imports/" + iid,
+                    headers=auth(key or self.key))
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def stored_resources(self, tid):
+        """The imported findings' resource numbers, in seq order."""
+        rows = STACK.query("SELECT resource_id FROM findings WHERE "
+                           "tenant_id = %s ORDER BY seq" % q(tid))
+        return [int(r[0].rsplit("-", 1)[1]) for r in rows]
+
+    def verify(self, tenant):
+        v = STACK.vigilctl("audit", "verify", "--tenant", tenant,
+                           check=False)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+
+
+class T395MalformedInLaterBatch(PipeBase):
+    """Malformed items in the second and the fifth of several batches are
+    counted and reported at their own positions (index, line, byte
+    offset), every other item of every batch is written (those before
+    them, in the batches already handed to the writer, and those after),
+    and the full report resolves nothing; the same through vigilctl and
+    through the API's queue. Failed with a writer thread whose hand-over
+    put back the counts and errors of the batch before."""
+
+    N = 5 * 256 + 41
+
+    def test_positions_and_batches(self):
+        bad = {self.BATCH + 37, 4 * self.BATCH + 3}
+        items = []
+        for i in range(self.N):
+            x = ocsf_item(395000 + i, code="t395_check")
+            if i == self.BATCH + 37:
+                # not valid UTF-8: never parsed
+                x = json.dumps(x).encode().replace(b"Bucket is public",
+                                                   b"Bucket \xff public")
+            elif i == 4 * self.BATCH + 3:
+                x["class_uid"] = 9999
+            items.append(x)
+        body, pos = jsonl(items)
+        # a finding the source reported before, absent from this report:
+        # the report has failed items, so it is not resolved
+        old = self.write("t395-old.jsonl", jsonl([ocsf_item(
+            394999, code="t395_check")])[0])
+        api_t, api_id = new_tenant("t395-api")
+        api_key, _ = new_key(api_t)
+        for tid, tenant, key in ((self.tenant_id, self.tenant, None),
+                                 (api_id, api_t, api_key)):
+            r = self.cli(old, source="t395", tenant=tenant)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            if key is None:
+                r = self.cli(self.write("t395.jsonl", body), source="t395")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                imp = json.loads(r.stdout)
+            else:
+                imp = self.queued(body, "t395", key=key)
+            self.assertEqual(
+                (imp["status"], imp["items"], imp["imported"],
+                 imp["failed"], imp["passed"], imp["resolved"]),
+                ("completed", self.N, self.N - 2, 2, 0, 0), imp)
+            self.assertEqual([(e["index"], e["line"], e["offset"])
+                              for e in imp["errors"]],
+                             [(i,) + pos[i] for i in sorted(bad)], imp)
+            self.assertIn("UTF-8", imp["errors"][0]["error"])
+            self.assertIn("class", imp["errors"][1]["error"])
+            want = [395000 + i for i in range(self.N) if i not in bad]
+            self.assertEqual(self.stored_resources(tid), [394999] + want)
+            st = tenant_state(tid)
+            self.assertEqual(len(st["sources"]), self.N - 1)
+            self.assertEqual(st["events"], [["finding.detected",
+                                             str(self.N - 1)]])
+            self.assertEqual(len(st["audit"]), self.N - 1)
+            self.assertEqual([f[1] for f in st["findings"]],
+                             ["open"] * (self.N - 1))
+            self.verify(tenant)
+
+
+class T396BatchFailsInFlight(PipeBase):
+    """A batch that fails in the database (a trigger refuses one of its
+    source rows) stops the import:
+    it ends failed with why, with the counts it had when that batch was
+    full; the batches before it are written whole (each finding with its
+    history, event, audit entry and source), nothing of it or after it
+    is; the failure is audited and the chain verifies; once the cause is
+    gone the same report leaves what one clean import leaves. Through
+    vigilctl and through the API's queue. Failed with a writer thread
+    whose failure was not taken up (the batches after it written, the
+    import completed) or whose counts went past the failed batch."""
+
+    N = 6 * 256
+    FAIL = 2 * 256 + 5          # in the third batch
+
+    def trigger(self, external_id):
+        STACK.sql("DELIMITER //\n"
+                  "CREATE TRIGGER t396_refuse BEFORE INSERT ON "
+                  "finding_sources FOR EACH ROW BEGIN IF NEW.external_id "
+                  "= '%s' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = "
+                  "'t396 refused'; END IF; END//\nDELIMITER ;" %
+                  external_id, database="vigil")
+        self.addCleanup(STACK.sql, "DROP TRIGGER IF EXISTS t396_refuse",
+                        database="vigil")
+
+    def test_failed_batch_stops_cleanly(self):
+        items = [ocsf_item(396000 + i, code="t396_check")
+                 for i in range(self.N)]
+        body, _ = jsonl(items)
+        path = self.write("t396.jsonl", body)
+        self.trigger(items[self.FAIL]["finding_info"]["uid"])
+        api_t, api_id = new_tenant("t396-api")
+        api_key, _ = new_key(api_t)
+        clean, clean_id = new_tenant("t396-clean")
+        done = 2 * self.BATCH
+        for tid, tenant, key in ((self.tenant_id, self.tenant, None),
+                                 (api_id, api_t, api_key)):
+            if key is None:
+                r = self.cli(path, source="t396")
+                self.assertNotEqual(r.returncode, 0, r.stdout)
+                self.assertIn("t396 refused", r.stderr)
+                iid = STACK.query("SELECT id FROM imports WHERE tenant_id "
+                                  "= %s AND source = 't396'" %
+                                  q(tid))[0][0]
+                imp = request(self.base(), "GET", "/api/v1/imports/" + iid,
+                              headers=auth(self.key)).json()
+            else:
+                imp = self.queued(body, "t396", key=key)
+            self.assertEqual(
+                (imp["status"], imp["items"], imp["imported"],
+                 imp["failed"], imp["resolved"]),
+                ("failed", 3 * self.BATCH, 3 * self.BATCH, 0, 0), imp)
+            self.assertIn("database error", imp["error"])
+            self.assertEqual(self.stored_resources(tid),
+                             [396000 + i for i in range(done)])
+            st = tenant_state(tid)
+            self.assertEqual((len(st["history"]), len(st["audit"]),
+                              len(st["sources"])), (done, done, done))
+            self.assertEqual(st["events"], [["finding.detected",
+                                             str(done)]])
+            last = STACK.query(
+                "SELECT action, object FROM audit_log WHERE tenant_id = %s "
+                "ORDER BY seq DESC LIMIT 1" % q(tid))
+            self.assertEqual(last, [["import.failed", imp["import_id"]]])
+            self.verify(tenant)
+        STACK.sql("DROP TRIGGER t396_refuse", database="vigil")
+        for tenant in (self.tenant, api_t, clean):
+            r = self.cli(path, source="t396", tenant=tenant)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(json.loads(r.stdout)["imported"], self.N)
+        want = tenant_state(clean_id)
+        for tid in (self.tenant_id, api_id):
+            got = tenant_state(tid)
+            for k in ("findings", "history", "events", "audit", "sources"):
+                self.assertEqual(got[k], want[k], k)
+
+
+class T397OrderAcrossBatches(PipeBase):
+    """Batches are written one after the other, in the report's order:
+    findings, their events and
+    their audit entries in the report's order across batches, the
+    import's own audit entry after all of them; a full report whose last
+    batch is full (so it is still being written when the report has been
+    read) resolves exactly the findings it no longer lists, after its
+    last batch (its resolutions' events and entries come after every
+    batch's), and nothing of that last batch. Through vigilctl and the
+    API's queue. Failed with a writer thread whose last batch was still
+    being written when the reconcile ran (256 resolved, not 4)."""
+
+    N = 5 * 256
+
+    def check_order(self, tid, iid, resources):
+        self.assertEqual(self.stored_resources(tid)[:len(resources)],
+                         resources)
+        ev = STACK.query(
+            "SELECT type, REGEXP_SUBSTR(payload, 'bucket-[0-9]+') FROM "
+            "events WHERE tenant_id = %s AND type = 'finding.detected' "
+            "ORDER BY seq" % q(tid))
+        self.assertEqual([int(r[1].rsplit("-", 1)[1]) for r in ev],
+                         resources)
+        au = STACK.query(
+            "SELECT a.action, f.resource_id FROM audit_log a JOIN findings "
+            "f ON f.tenant_id = a.tenant_id AND f.id = a.object WHERE "
+            "a.tenant_id = %s AND a.actor = 'scanner' AND a.action = "
+            "'detected' ORDER BY a.seq" % q(tid))
+        self.assertEqual([int(r[1].rsplit("-", 1)[1]) for r in au],
+                         resources)
+        last = STACK.query("SELECT action, object FROM audit_log WHERE "
+                           "tenant_id = %s ORDER BY seq DESC LIMIT 1" %
+                           q(tid))
+        self.assertEqual(last, [["import.completed", iid]])
+
+    def test_order_and_reconcile(self):
+        first = list(range(397000, 397000 + self.N))
+        gone = {397010, 397300, 397700, 397000 + self.N - 1}
+        second = [n for n in first if n not in gone] + \
+            list(range(399000, 399000 + len(gone)))
+        self.assertEqual(len(second) % self.BATCH, 0)
+        b1 = jsonl([ocsf_item(n, code="t397_check") for n in first])[0]
+        b2 = jsonl([ocsf_item(n, code="t397_check") for n in second])[0]
+        api_t, api_id = new_tenant("t397-api")
+        api_key, _ = new_key(api_t)
+        for tid, tenant, key in ((self.tenant_id, self.tenant, None),
+                                 (api_id, api_t, api_key)):
+            imps = []
+            for n, body in enumerate((b1, b2)):
+                if key is None:
+                    r = self.cli(self.write("t397-%d.jsonl" % n, body),
+                                 source="t397")
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    imps.append(json.loads(r.stdout))
+                else:
+                    imps.append(self.queued(body, "t397", key=key))
+                self.assertEqual(imps[-1]["status"], "completed", imps[-1])
+                if n == 0:
+                    self.check_order(tid, imps[0]["import_id"], first)
+            imp = imps[1]
+            self.assertEqual((imp["imported"], imp["resolved"]),
+                             (len(second), len(gone)), imp)
+            self.check_order(tid, imp["import_id"],
+                             first + list(range(399000, 399000 + len(gone))))
+            states = dict((int(r[0].rsplit("-", 1)[1]), r[1]) for r in
+                          STACK.query("SELECT resource_id, state FROM "
+                                      "findings WHERE tenant_id = %s" %
+                                      q(tid)))
+            self.assertEqual(sorted(n for n, s in states.items()
+                                    if s == "resolved"), sorted(gone))
+            self.assertEqual(len(states), self.N + len(gone))
+            # the resolutions after every batch's entries
+            rows = STACK.query(
+                "SELECT type FROM events WHERE tenant_id = %s ORDER BY seq"
+                % q(tid))
+            types = [r[0] for r in rows]
+            self.assertEqual(types[-len(gone):],
+                             ["finding.resolved"] * len(gone), types[-8:])
+            self.assertEqual(types.count("finding.resolved"), len(gone))
+            self.verify(tenant)

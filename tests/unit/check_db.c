@@ -3,6 +3,8 @@
 #include "vigil.h"
 
 #include <check.h>
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -321,6 +323,74 @@ START_TEST(test_migrate_restates)
 }
 END_TEST
 
+#ifndef VIGIL_TOP_SRCDIR
+#define VIGIL_TOP_SRCDIR "."
+#endif
+
+/* MIGRATE_NEED is the highest-numbered file in db/migrations: a new
+ * migration that did not bump it would leave the programs serving a
+ * schema that lacks it (vigil-api answering 500 where it names what the
+ * migration makes) instead of saying that vigilctl migrate must run. */
+START_TEST(test_migrate_need)
+{
+	const char *top = getenv("VIGIL_SRCDIR");
+	char dir[4096], newest[5] = "";
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/db/migrations", top != NULL &&
+	    *top != '\0' ? top : VIGIL_TOP_SRCDIR);
+	d = opendir(dir);
+	ck_assert_msg(d != NULL, "cannot read %s (set VIGIL_SRCDIR)", dir);
+	while ((de = readdir(d)) != NULL)
+		if (migrate_is_file(de->d_name) &&
+		    strncmp(de->d_name, newest, 4) > 0)
+			memcpy(newest, de->d_name, 4);
+	closedir(d);
+	ck_assert_msg(strcmp(newest, MIGRATE_NEED) == 0, "MIGRATE_NEED is "
+	    "%s, the newest file in %s is %s: set MIGRATE_NEED in "
+	    "src/db/migrate.h to it", MIGRATE_NEED, dir, newest);
+}
+END_TEST
+
+/* What a schema is to the binary: behind without the migration it needs
+ * (whatever else is recorded), ahead with a newer one too. */
+START_TEST(test_migrate_schema_judge)
+{
+	struct migrate_schema s;
+	char line[400];
+
+	ck_assert_int_eq(migrate_schema_judge("0056", 1, "0056"),
+	    MIGRATE_SCHEMA_OK);
+	ck_assert_int_eq(migrate_schema_judge("0055", 0, "0056"),
+	    MIGRATE_SCHEMA_BEHIND);
+	ck_assert_int_eq(migrate_schema_judge("", 0, "0056"),
+	    MIGRATE_SCHEMA_BEHIND);
+	/* A newer one recorded without the one needed (applied by hand,
+	 * out of order): still behind. */
+	ck_assert_int_eq(migrate_schema_judge("0057", 0, "0056"),
+	    MIGRATE_SCHEMA_BEHIND);
+	ck_assert_int_eq(migrate_schema_judge("0058", 1, "0056"),
+	    MIGRATE_SCHEMA_AHEAD);
+	ck_assert_int_eq(migrate_schema_judge("1000", 1, "0999"),
+	    MIGRATE_SCHEMA_AHEAD);
+
+	memset(&s, 0, sizeof(s));
+	s.state = MIGRATE_SCHEMA_BEHIND;
+	migrate_schema_say(&s, "vigil-scan", line, sizeof(line));
+	ck_assert_msg(strstr(line, "vigilctl migrate") != NULL, "%s", line);
+	ck_assert_msg(strstr(line, "recorded is none") != NULL, "%s", line);
+	ck_assert_msg(strstr(line, "migration " MIGRATE_NEED) != NULL, "%s",
+	    line);
+	snprintf(s.newest, sizeof(s.newest), "9999");
+	s.state = MIGRATE_SCHEMA_AHEAD;
+	migrate_schema_say(&s, "vigil-api", line, sizeof(line));
+	ck_assert_msg(strstr(line, "ahead of this vigil-api") != NULL, "%s",
+	    line);
+	ck_assert_msg(strstr(line, "9999") != NULL, "%s", line);
+}
+END_TEST
+
 Suite *
 db_suite(void)
 {
@@ -334,6 +404,8 @@ db_suite(void)
 	tcase_add_test(tc, test_migrate_is_file);
 	tcase_add_test(tc, test_db_tally);
 	tcase_add_test(tc, test_migrate_restates);
+	tcase_add_test(tc, test_migrate_need);
+	tcase_add_test(tc, test_migrate_schema_judge);
 	suite_add_tcase(s, tc);
 	return s;
 }

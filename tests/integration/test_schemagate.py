@@ -1,0 +1,469 @@
+"""test_schemagate.py: the programs on a database whose schema is behind
+them, as between installing a new release and running vigilctl migrate
+(README "Backup, restore and upgrade", exit status 76).
+
+A database of its own, vigil_t404, migrated with every migration but the
+newest (the one this build needs, MIGRATE_NEED), served by a vigil-api
+pool of its own (two workers) behind an nginx of its own, so that the
+suite's stack never sees a schema behind it:
+
+- T404: vigil-api answers every request that needs a key 503
+  schema_outdated (Retry-After, a message naming vigilctl migrate), GET
+  /healthz 503 with db "schema_outdated" and checks.schema,
+  GET /metrics vigil_db_schema_behind 1; nothing is written.
+- T405: vigil-scan, vigil-spool --once and vigilctl's commands exit 76
+  saying to run vigilctl migrate (vigilctl db check too, with its
+  "schema:" line); migrate, --help and --version do not.
+- T406: after vigilctl migrate the same pool, not restarted, serves again
+  within its re-check interval (SCHEMAGATE_RECHECK_S, 5 s), healthz and
+  the programs are as usual; a schema ahead of the binary (a newer
+  migration recorded: an older binary) is served with a warning; a
+  database never migrated is behind with no version.
+
+Run by run.py, which sets STACK here.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import time
+import unittest
+
+import stack as stackmod
+import test_api as api
+from test_api import auth, request
+
+STACK = None        # a stack.Stack, set by run.py
+
+DB = "vigil_t404"
+RECHECK_S = 5       # cgi/api.h SCHEMAGATE_RECHECK_S
+WORKERS = 2
+POOL = "vigil-api-t404"
+FRONT = "nginx-t404"
+
+st = {}             # the module's fixture: conf, dirs, port, key
+
+
+def setUpModule():
+    global STACK
+    if STACK is None:
+        STACK = api.STACK
+    if STACK is None:
+        raise unittest.SkipTest("no stack: run tests/integration/run.py")
+    d = os.path.join(STACK.srcdir, "db", "migrations")
+    files = sorted(f for f in os.listdir(d)
+                   if re.match(r"^\d{4}_.+\.sql$", f))
+    st["need"] = files[-1][:4]
+    st["before"] = files[-2][:4]
+    # Every migration but the newest.
+    older = os.path.join(STACK.root, "t404-migrations")
+    shutil.rmtree(older, ignore_errors=True)
+    os.makedirs(older)
+    for f in files[:-1]:
+        shutil.copy(os.path.join(d, f), older)
+    st["older"] = older
+    st["all"] = d
+    st["sock"] = os.path.join(STACK.run, "t404-api.sock")
+    st["conf"] = write_conf("t404.conf", db_name=DB, listen=st["sock"])
+    fresh_db(DB)
+    r = ctl("migrate", migrations=older)
+    assert r.returncode == 0, r.stdout + r.stderr
+    # A tenant and a key, made by vigilctl while the row of the newest
+    # migration is there (vigilctl refuses a schema behind it), then the
+    # row taken away: the schema is the one before the newest migration.
+    STACK.sql("INSERT INTO schema_migrations VALUES ('%s', 'fake', "
+              "UTC_TIMESTAMP())" % st["need"], database=DB)
+    r = ctl("tenant", "create", "t404")
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = ctl("key", "create", "--tenant", "t404", "--scopes",
+            "read,write,admin")
+    assert r.returncode == 0, r.stdout + r.stderr
+    st["key"] = r.stdout.splitlines()[0].strip()
+    STACK.sql("DELETE FROM schema_migrations WHERE version = '%s'"
+              % st["need"], database=DB)
+    pool_start()
+    front_start()
+
+
+def tearDownModule():
+    if STACK is None:
+        return
+    STACK.extra_stop(FRONT)
+    pool_stop()
+    for db in (DB, "vigil_t406e"):
+        STACK.sql("DROP DATABASE IF EXISTS %s" % db, check=False)
+
+
+# --- helpers -------------------------------------------------------------------
+
+def fresh_db(name):
+    STACK.sql("DROP DATABASE IF EXISTS %s" % name)
+    stmts = ["CREATE DATABASE %s CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+             % name]
+    for host in ("127.0.0.1", "localhost"):
+        stmts.append("GRANT ALL PRIVILEGES ON %s.* TO 'vigil'@'%s'" %
+                     (name, host))
+    STACK.sql("; ".join(stmts))
+
+
+def write_conf(fname, **keys):
+    """A copy of the stack's vigil.conf with keys set; its path."""
+    with open(STACK.conf) as f:
+        lines = [ln for ln in f.read().splitlines()
+                 if ln.split("=", 1)[0].strip() not in keys]
+    lines += ["%s = %s" % kv for kv in keys.items()]
+    path = os.path.join(STACK.root, fname)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.chmod(path, 0o644)
+    return path
+
+
+def env(migrations=None):
+    e = STACK.env()
+    if migrations:
+        e["VIGIL_MIGRATIONS"] = migrations
+    return e
+
+
+def run(binary, *args, conf=None, migrations=None, timeout=300):
+    return subprocess.run([binary, "-c", conf or st["conf"], *args],
+                          env=env(migrations), stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def ctl(*args, conf=None, migrations=None):
+    return run(STACK.vigilctl_bin, *args, conf=conf, migrations=migrations)
+
+
+def recorded():
+    return [r[0] for r in STACK.query(
+        "SELECT version FROM schema_migrations ORDER BY version",
+        database=DB)]
+
+
+def pool_start():
+    pidfile = os.path.join(STACK.run, "t404-api.pid")
+    try:
+        os.unlink(pidfile)
+    except FileNotFoundError:
+        pass
+    p = STACK._spawn(POOL, [STACK.vigil_api, "-c", st["conf"], "--listen",
+                            st["sock"], "--workers", str(WORKERS),
+                            "--pidfile", pidfile], env=env())
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert p.poll() is None, "the pool exited %s:\n%s" % (
+            p.returncode, STACK._tail(POOL + ".log"))
+        if (os.path.exists(st["sock"]) and
+                len(stackmod.children(p.pid)) >= WORKERS):
+            st["pool"] = p.pid
+            return
+        time.sleep(0.05)
+    raise AssertionError("the pool did not come up:\n" +
+                         STACK._tail(POOL + ".log"))
+
+
+def pool_stop():
+    STACK._stop(POOL, timeout=40, group=True)
+
+
+def pool_workers():
+    return sorted(stackmod.children(st["pool"]))
+
+
+def front_start():
+    d = os.path.join(STACK.root, FRONT)
+    os.makedirs(d, exist_ok=True)
+    shutil.copy(stackmod.NGINX_FASTCGI_PARAMS,
+                os.path.join(d, "fastcgi_params"))
+    port = stackmod.free_port()
+    site = os.path.join(d, "site.conf")
+    with open(site, "w") as f:
+        f.write("""server {
+    listen 127.0.0.1:%d;
+    server_name 127.0.0.1;
+    location / {
+        include %s/fastcgi_params;
+        fastcgi_pass unix:%s;
+    }
+}
+""" % (port, d, st["sock"]))
+    p, _ = STACK.nginx_extra_start(FRONT, [site])
+    STACK._wait_port(port, p, FRONT, FRONT + "-error.log")
+    st["base"] = "http://127.0.0.1:%d" % port
+
+
+def make_behind():
+    """The schema behind the binary again (for a class run on its own
+    after T406): the newest migration's row taken away and the pool
+    restarted, since a process that found it keeps that for its
+    connection."""
+    if st["need"] in recorded():
+        STACK.sql("DELETE FROM schema_migrations WHERE version = '%s'"
+                  % st["need"], database=DB)
+        pool_stop()
+        pool_start()
+
+
+def metrics(body):
+    out = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
+def fingerprint():
+    """What a refused request must not change."""
+    return STACK.query(
+        "SELECT (SELECT COUNT(*) FROM tenants), (SELECT COUNT(*) FROM "
+        "api_keys), (SELECT COUNT(*) FROM findings), (SELECT COUNT(*) "
+        "FROM audit_log), (SELECT COUNT(*) FROM integrations), "
+        "(SELECT COUNT(*) FROM webhooks), (SELECT GROUP_CONCAT(version "
+        "ORDER BY version) FROM schema_migrations)", database=DB)
+
+
+class SBase(unittest.TestCase):
+    maxDiff = 4000
+
+    def req(self, method, path, body=None, key=True):
+        return request(st["base"], method, path, body=body,
+                       headers=auth(st["key"]) if key else None)
+
+    def assert_outdated(self, r):
+        self.assertEqual(r.status, 503, r)
+        self.assertEqual(r.header("Retry-After"), str(RECHECK_S), r)
+        e = r.json()["error"]
+        self.assertEqual(e["code"], "schema_outdated", r)
+        self.assertIn("vigilctl migrate", e["message"], r)
+        self.assertIn(st["need"], e["message"], r)
+        self.assertEqual(e["request_id"], r.header("X-Request-Id"), r)
+
+
+class T404SchemaBehindApi(SBase):
+    """vigil-api on a schema one migration behind it."""
+
+    @classmethod
+    def setUpClass(cls):
+        make_behind()
+
+    def test_every_request_that_needs_a_key(self):
+        before = fingerprint()
+        for method, path, body, key in (
+                # The tag and metadata lists name 0055's and 0056's
+                # tables and indexes (on this empty database a binary
+                # without the check answered them 200 from the kept
+                # totals; with findings, a 500).
+                ("GET", "/api/v1/findings?tag=env:dev", None, True),
+                ("GET", "/api/v1/findings?resource_type=vm", None, True),
+                ("GET", "/api/v1/findings", None, True),
+                ("GET", "/api/v1/findings/f-nope", None, True),
+                ("HEAD", "/api/v1/findings", None, True),
+                ("GET", "/api/v1/api-keys", None, True),
+                ("GET", "/api/v1/api-keys", None, False),
+                ("POST", "/api/v1/webhooks", {"url": "https://example.com/h",
+                                              "events": ["finding.*"]}, True),
+                ("PUT", "/api/v1/settings", {"risk_weights": {}}, True),
+                ("DELETE", "/api/v1/api-keys/key_" + "0" * 26, None, True)):
+            with self.subTest(method=method, path=path):
+                r = self.req(method, path, body=body, key=key)
+                if method == "HEAD":
+                    self.assertEqual(r.status, 503, r)
+                    self.assertEqual(r.header("Retry-After"),
+                                     str(RECHECK_S), r)
+                else:
+                    self.assert_outdated(r)
+        self.assertEqual(fingerprint(), before)
+        # Open routes that need no schema still answer; unknown ones 404.
+        self.assertEqual(self.req("GET", "/api/v1/openapi.json",
+                                  key=False).status, 200)
+        self.assertEqual(self.req("GET", "/api/v1/nope").status, 404)
+
+    def test_healthz_and_metrics(self):
+        r = self.req("GET", "/healthz", key=False)
+        self.assertEqual(r.status, 503, r)
+        body = r.json()
+        self.assertEqual((body["status"], body["db"]),
+                         ("degraded", "schema_outdated"), body)
+        self.assertEqual(body["checks"]["schema"],
+                         {"status": "behind", "version": st["before"],
+                          "required": st["need"]}, body)
+        r = self.req("GET", "/metrics", key=False)
+        self.assertEqual(r.status, 200, r)
+        m = metrics(r.body)
+        self.assertEqual(m.get("vigil_db_schema_behind"), 1, m)
+        self.assertEqual(m.get("vigil_db_schema_version"),
+                         int(st["before"]), m)
+
+    def test_logged(self):
+        self.req("GET", "/api/v1/findings")
+        with open(STACK.logfile(POOL + ".log"), errors="replace") as f:
+            log = f.read()
+        self.assertRegex(log, r"schema is behind this vigil-api: it needs "
+                         r"migration %s, the newest recorded is %s; run "
+                         r"vigilctl migrate" % (st["need"], st["before"]))
+
+
+class T405SchemaBehindPrograms(SBase):
+    """vigil-scan, vigil-spool and vigilctl on a schema behind them: exit
+    76, saying what to run; nothing written."""
+
+    @classmethod
+    def setUpClass(cls):
+        make_behind()
+
+    def assert_76(self, r, prog):
+        self.assertEqual(r.returncode, 76, r.stdout + r.stderr)
+        self.assertIn("%s: the database's schema is behind this %s: it "
+                      "needs migration %s, the newest recorded is %s; run "
+                      "vigilctl migrate" % (prog, prog, st["need"],
+                                            st["before"]), r.stderr)
+
+    def test_programs_exit_76(self):
+        before = fingerprint()
+        self.assert_76(run(STACK.vigil_scan_bin, "--due"), "vigil-scan")
+        self.assert_76(run(STACK.vigil_scan_bin, "--once", "--integration",
+                           "int_" + "0" * 26), "vigil-scan")
+        self.assert_76(run(STACK.vigil_spool_bin, "--once"), "vigil-spool")
+        for args in (("tenant", "list"), ("tenant", "create", "t405"),
+                     ("key", "list", "--tenant", "t404"),
+                     ("findings", "expire"), ("audit", "verify"),
+                     ("events", "prune")):
+            with self.subTest(args=args):
+                self.assert_76(ctl(*args), "vigilctl")
+        self.assertEqual(fingerprint(), before)
+        # Not the ones that need no schema.
+        for args in (("--help",), ("--version",)):
+            r = ctl(*args)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("76 the database's", ctl("--help").stdout)
+
+    def test_db_check(self):
+        r = ctl("db", "check")
+        self.assertEqual(r.returncode, 76, r.stdout + r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertIn("schema: the database's schema is behind this "
+                      "vigilctl: it needs migration %s, the newest "
+                      "recorded is %s; run vigilctl migrate"
+                      % (st["need"], st["before"]), lines)
+        self.assertEqual(lines[-1], "check: the database's schema is behind "
+                         "this vigilctl (above): run vigilctl migrate")
+
+
+class T406SchemaMigrated(SBase):
+    """After vigilctl migrate: the pool serves again without a restart,
+    within its re-check interval; the programs run; a schema ahead is
+    warned of; a database never migrated is behind."""
+
+    def test_1_migrate_and_serve_again(self):
+        make_behind()
+        workers = pool_workers()
+        self.assert_outdated(self.req("GET", "/api/v1/findings?tag=env:dev"))
+        r = ctl("migrate")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("applied %s_" % st["need"], r.stdout)
+        t0 = time.monotonic()
+        # Every worker serves again within the interval (and some slack
+        # for a loaded machine): ten answers in a row, one per connection.
+        ok, deadline = 0, t0 + RECHECK_S + 10
+        while ok < 10 and time.monotonic() < deadline:
+            r = self.req("GET", "/api/v1/findings?tag=env:dev")
+            ok = ok + 1 if r.status == 200 else 0
+            if r.status != 200:
+                self.assertEqual(r.json()["error"]["code"], "schema_outdated",
+                                 r)
+                time.sleep(0.2)
+        took = time.monotonic() - t0
+        self.assertEqual(ok, 10, "not serving %.1f s after migrate" % took)
+        self.assertEqual(r.json()["findings"], [])
+        self.assertEqual(pool_workers(), workers, "the pool restarted")
+        r = self.req("GET", "/healthz", key=False)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["checks"]["schema"],
+                         {"status": "ok", "version": st["need"],
+                          "required": st["need"]})
+        m = metrics(self.req("GET", "/metrics", key=False).body)
+        self.assertEqual(m.get("vigil_db_schema_behind"), 0, m)
+        # The programs too.
+        r = run(STACK.vigil_scan_bin, "--due")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = run(STACK.vigil_spool_bin, "--once")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = ctl("tenant", "list")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("t404", r.stdout)
+        self.assertNotIn("schema", r.stderr)
+        r = ctl("db", "check")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertIn("schema: the database's schema is at %s, as this "
+                      "vigilctl needs" % st["need"], lines)
+        self.assertEqual(lines[-1], "ok")
+
+    def test_2_ahead_is_warned_of(self):
+        if st["need"] not in recorded():
+            ctl("migrate")
+        STACK.sql("INSERT INTO schema_migrations VALUES ('9999', "
+                  "'9999_future.sql', UTC_TIMESTAMP())", database=DB)
+        try:
+            r = ctl("tenant", "list")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("t404", r.stdout)
+            self.assertIn("schema is ahead of this vigilctl: migration 9999 "
+                          "is recorded", r.stderr)
+            r = ctl("db", "check")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertEqual(r.stdout.splitlines()[-1], "ok")
+            r = run(STACK.vigil_scan_bin, "--due")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            r = self.req("GET", "/healthz", key=False)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json()["checks"]["schema"],
+                             {"status": "ahead", "version": "9999",
+                              "required": st["need"]})
+            self.assertEqual(self.req("GET", "/api/v1/findings").status, 200)
+        finally:
+            STACK.sql("DELETE FROM schema_migrations WHERE version = '9999'",
+                      database=DB)
+
+    def test_4_no_statement_per_request(self):
+        """The steady state costs no statement: GET /findings/{id} stays
+        one statement a request (the figure is printed: 1.00 and 1.06 in
+        two runs, 1.10 in one run of the binaries before the check: the
+        rest is probably the rate limit's report to the database about
+        once a second falling inside the loop; a check per request would
+        make it 2)."""
+        if st["need"] not in recorded():
+            ctl("migrate")
+        fid = "f-nope"
+        for _ in range(10):     # every worker past its first request
+            self.req("GET", "/api/v1/findings/" + fid)
+        n = 50
+        before = int(STACK.query("SHOW GLOBAL STATUS LIKE "
+                                 "'Com_stmt_execute'")[0][1])
+        for _ in range(n):
+            r = self.req("GET", "/api/v1/findings/" + fid)
+            self.assertEqual(r.status, 404, r)
+        after = int(STACK.query("SHOW GLOBAL STATUS LIKE "
+                                "'Com_stmt_execute'")[0][1])
+        per = (after - before) / n
+        print("\nT406: GET /findings/{id}: %.2f statements per request"
+              % per, flush=True)
+        self.assertLess(per, 1.5)
+
+    def test_3_never_migrated(self):
+        fresh_db("vigil_t406e")
+        conf = write_conf("t406e.conf", db_name="vigil_t406e")
+        r = ctl("tenant", "list", conf=conf)
+        self.assertEqual(r.returncode, 76, r.stdout + r.stderr)
+        self.assertIn("it needs migration %s, the newest recorded is none; "
+                      "run vigilctl migrate" % st["need"], r.stderr)
+        r = run(STACK.vigil_scan_bin, "--due", conf=conf)
+        self.assertEqual(r.returncode, 76, r.stdout + r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
