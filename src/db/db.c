@@ -668,13 +668,15 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE tenant_id = ? AND tag_key = ? AND tag_value = ? "
 	    "AND state IN (?, ?, ?, ?, ?, ?) AND severity IN (?, ?, ?, ?, ?)",
 	/* Without "since", the trigger-kept counts answer exactly. */
-	/* The kept counts of a tenant per (state, severity): every
-	 * finding, and those of the category (NULL: every one). Parameters:
-	 * the category twice, the tenant. */
+	/* The kept counts of a tenant per (state, severity), of one state
+	 * or all: every finding, and those of the category (NULL: every
+	 * one). Parameters: the category twice, the tenant, the state twice
+	 * (NULL: every state). */
 	[SQL_FINDING_COUNT_PAIRS] =
 	    "SELECT state, severity, SUM(n), "
 	    "SUM(IF(? IS NULL OR category = ?, n, 0)) FROM finding_counts "
-	    "WHERE tenant_id = ? GROUP BY state, severity",
+	    "WHERE tenant_id = ? AND (? IS NULL OR state = ?) "
+	    "GROUP BY state, severity",
 	[SQL_FINDING_COUNT] =
 	    "SELECT COALESCE(SUM(n), 0) FROM finding_counts "
 	    "WHERE tenant_id = ? "

@@ -675,37 +675,37 @@ pairs_params(struct db_val *q, size_t narms, const char *const *st,
 	return k;
 }
 
-enum { RANGE_WALK, RANGE_ONE, RANGE_PAIRS, RANGE_STATES };
+enum { RANGE_WALK, RANGE_PAIRS, RANGE_STATES };
 
-/* Whether the list of the states st[0..*ns) and severities sev[0..*nv)
+/* Whether the list of the states st[0..*ns) and severities sev[0..nv)
  * (and f's category) walks one index and filters (RANGE_WALK), or reads
  * ranges, from the kept counts per (state, severity) in cnt
  * (SQL_FINDING_COUNT_PAIRS). The walk's matches can be rare among what
  * it passes over: all of a large tenant for a rare pair. So it is kept
  * only when they make up at least a quarter of what it walks (the
- * tenant's findings, or the one state's, of the category with one) or
- * when nothing is filtered in its range. Else one range per (state,
- * severity) pair that has findings (RANGE_ONE for one pair, RANGE_PAIRS:
- * st and sev are then rewritten as the pairs, *ns their number; at most
- * six states by four severities), or, with every severity or with a
- * category, one range of the state (and category) per state that has
- * matches (RANGE_STATES, st rewritten, *ns their number). Returns the
- * exact total. */
+ * tenant's findings for several states, the state's for one). Else one
+ * range per (state, severity) pair asked for (RANGE_PAIRS: st and sev
+ * rewritten as the pairs, *ns their number; at most six states by four
+ * severities), or, with every severity or with a category, one range of
+ * the state (and category) per state asked for (RANGE_STATES). Every
+ * pair or state asked for gets its range, whatever its count says: the
+ * counts only choose the way, the rows are the index's. Returns the
+ * total, as SQL_FINDING_COUNT would sum it. */
 static long long
 ranges_choose(const struct db_res *cnt, const struct findings_filter *f,
-    const char **st, size_t *ns, const char **sev, size_t *nv, int *how)
+    const char **st, size_t *ns, const char **sev, size_t nv, int *how)
 {
-	const char *pst[24], *psev[24], *sst[6];
+	const char *pst[24], *psev[24];
 	long long total = 0, walked = 0, all, cat;
-	size_t i, a, b, np = 0, nss = 0;
-	int want_st, want_sev, seen;
+	size_t i, a, b, np = 0;
+	int want_st, want_sev;
 
 	for (i = 0; i < cnt->nrows; i++) {
 		all = db_cell_int(cnt, i, 2);
 		cat = db_cell_int(cnt, i, 3);
 		for (a = 0, want_st = 0; a < *ns && !want_st; a++)
 			want_st = strcmp(db_cell(cnt, i, 0), st[a]) == 0;
-		for (b = 0, want_sev = 0; b < *nv && !want_sev; b++)
+		for (b = 0, want_sev = 0; b < nv && !want_sev; b++)
 			want_sev = strcmp(db_cell(cnt, i, 1), sev[b]) == 0;
 		/* what the one walk passes over: every finding (several
 		 * states), or the state's (of the category with one) */
@@ -713,39 +713,26 @@ ranges_choose(const struct db_res *cnt, const struct findings_filter *f,
 			walked += all;
 		else if (want_st)
 			walked += f->category != NULL ? cat : all;
-		if (!want_st || !want_sev || cat <= 0)
-			continue;
-		total += cat;
-		a--;
-		b--;
-		if (np < NELEM(pst)) {
+		if (want_st && want_sev)
+			total += cat;
+	}
+	*how = RANGE_WALK;
+	if (total <= 0 || total * 4 >= walked)
+		return total;
+	if (f->category != NULL || nv == 5) {
+		if (*ns > 1)
+			*how = RANGE_STATES;
+		return total;	/* one state: (state, category) pinned */
+	}
+	for (a = 0; a < *ns; a++)
+		for (b = 0; b < nv && np < NELEM(pst); b++) {
 			pst[np] = st[a];
 			psev[np++] = sev[b];
 		}
-		for (seen = 0, b = 0; b < nss && !seen; b++)
-			seen = sst[b] == st[a];
-		if (!seen)
-			sst[nss++] = st[a];
-	}
-	*how = RANGE_WALK;
-	/* one state with every severity, or one pair: its own range */
-	if (total <= 0 || (*ns == 1 && (*nv == 5 || *nv == 1)))
-		return total;
-	if (total * 4 >= walked)
-		return total;
-	if (f->category != NULL || *nv == 5) {
-		if (*ns == 1)
-			return total;	/* (state, category) pinned */
-		memcpy(st, sst, nss * sizeof(*st));
-		*ns = nss;
-		*how = RANGE_STATES;
-		return total;
-	}
 	memcpy(st, pst, np * sizeof(*st));
 	memcpy(sev, psev, np * sizeof(*sev));
 	*ns = np;
-	*nv = 1;
-	*how = np == 1 ? RANGE_ONE : RANGE_PAIRS;
+	*how = RANGE_PAIRS;
 	return total;
 }
 
@@ -994,9 +981,12 @@ findings_list(struct db *db, const char *tenant_id,
 	nv = distinct(f->severity, f->nseverity, sev);
 	/* States, severities and a category alone: the kept counts per
 	 * (state, severity) say how rare the findings asked for are among
-	 * those the one walk would pass over (ranges_choose). */
+	 * those the one walk would pass over (ranges_choose); not read when
+	 * nothing is filtered along the walk (one state with every
+	 * severity, one severity or a category: its own range). */
 	ranged = !meta && f->subscription_id == NULL &&
-	    f->environment == NULL && !f->since;
+	    f->environment == NULL && !f->since &&
+	    !(ns == 1 && (nv == 5 || nv == 1 || f->category != NULL));
 	pairs = 0;
 	/* One metadata filter beside state and severity: the statements
 	 * that read its index alone. */
@@ -1047,17 +1037,19 @@ findings_list(struct db *db, const char *tenant_id,
 	else if (f->since)
 		rc = findings_count_since(db, p, &cnt);
 	else if (ranged) {
-		struct db_val c[3];
+		/* one state: its rows alone (all that its walk passes) */
+		struct db_val c[5];
 
 		c[0] = c[1] = p[LP_CAT];
 		c[2] = p[LP_TENANT];
+		c[3] = c[4] = ns == 1 ? DB_STR(st[0]) : DB_NUL;
 		rc = db_exec(db, SQL_FINDING_COUNT_PAIRS, c, NELEM(c), &cnt);
 	} else
 		rc = db_exec(db, SQL_FINDING_COUNT, p, LP_SINCE, &cnt);
 	if (rc != 0)
 		goto out;
 	if (ranged)
-		page->total = ranges_choose(cnt, f, st, &ns, sev, &nv, &pairs);
+		page->total = ranges_choose(cnt, f, st, &ns, sev, nv, &pairs);
 	else
 		page->total = db_cell_int(cnt, 0, 0);
 	/* With "since" or metadata, no match is certain only below the
@@ -1110,14 +1102,7 @@ findings_list(struct db *db, const char *tenant_id,
 	else if (pairs == RANGE_STATES)
 		stmt = f->category != NULL ? SQL_FINDING_LIST_STATES_CAT :
 		    SQL_FINDING_LIST_STATES;
-	else if (pairs == RANGE_ONE) {
-		/* one (state, severity) range: every slot names it */
-		for (i = 0; i < 6; i++)
-			p[LP_STATE + i] = DB_STR(st[0]);
-		for (i = 0; i < 5; i++)
-			p[LP_SEV + i] = DB_STR(sev[0]);
-		stmt = SQL_FINDING_LIST_SEV;
-	} else if (f->nstate > 1)
+	else if (f->nstate > 1)
 		stmt = SQL_FINDING_LIST_SCAN;
 	else if (f->nseverity == 1)
 		stmt = SQL_FINDING_LIST_SEV;
