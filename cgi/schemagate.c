@@ -27,6 +27,7 @@ static struct {
 	unsigned long		 conn;
 	long long		 at;	/* when the last read was tried */
 	int			 said;	/* the state last logged, + 1 */
+	int			 warned; /* a failed read logged */
 } gate;
 
 /* Log a state the first time this process meets it, and the way back. */
@@ -55,6 +56,15 @@ schemagate_read(struct db *db, struct migrate_schema *out)
 	gate.at = vtime_mono_us();
 	if ((rc = migrate_schema(db, &gate.s)) != 0) {
 		gate.known = 0;
+		/* Not an outage (a privilege, say): said once, since the
+		 * requests are then served unchecked. */
+		if (rc != DB_DOWN && rc != DB_RETRY && !gate.warned) {
+			log_warn("the schema's version could not be read (%s): "
+			    "requests are served without the check, read "
+			    "again every %d s", db_error(db),
+			    SCHEMAGATE_RECHECK_S);
+			gate.warned = 1;
+		}
 		return rc;
 	}
 	gate.known = 1;
@@ -91,6 +101,12 @@ schemagate_pass(struct request *r, struct db *db)
 	long long now;
 	int rc, due;
 
+	/* A connection the last request lost is made again here, so that
+	 * the schema is read on it before the request's statements run. */
+	if ((rc = db_connect(db)) != 0) {
+		api_db_error(r, rc);
+		return -1;
+	}
 	if (gate.known && gate.conn == db_connects(db)) {
 		if (gate.s.state != MIGRATE_SCHEMA_BEHIND)
 			return 0;

@@ -354,8 +354,10 @@ sources_mark(struct db *db, const struct run *r, const char *at,
  * so a report listed again in its order marks its rows by a few ranges
  * of seq; every other finding (new to the tenant or to this source, a
  * reopened one whose row a full report took away, the tool's id or the
- * format changed) goes through the upsert. An id twice in the batch is
- * marked or upserted for each item, in that order. 0 or a DB_* code. */
+ * format changed) goes through the upsert. The marks run before the
+ * upserts: an id twice in the batch, once with its stored tool id and
+ * once with another, ends with the other (as before the marks by seq).
+ * 0 or a DB_* code. */
 static int
 run_sources(struct db *db, void *arg)
 {
