@@ -18,10 +18,15 @@
 --     trigger takes its four back the same way (four rows of -1).
 --   finding_resources (insert, update, delete): the procedures of 0014
 --     (finding_resource_open and finding_resource_close, a CALL and
---     three to five statements each) written inline. Closing deletes the
---     row at its last open finding (n <= 1) and is told by ROW_COUNT()
---     whether it did (then the tenant counts one resource fewer) or must
---     take one from n: two statements where there were four or five.
+--     three to five statements each) written inline. Closing takes one
+--     from n, then deletes the row if that was its last open finding
+--     (n <= 0), and is told by ROW_COUNT() whether it did (then the
+--     tenant counts one resource fewer): two statements where there were
+--     four or five. The UPDATE comes first so that it holds the row and
+--     the DELETE reads this transaction's n (under READ COMMITTED a
+--     DELETE that matches nothing keeps no lock: deleting first, two
+--     writers closing a resource's last two findings could both miss the
+--     row at n <= 1 and leave it at 0).
 --     Opening upserts and reads its row back, as the procedure did
 --     (ROW_COUNT() after an INSERT ... ON DUPLICATE KEY UPDATE answers 0
 --     in a trigger on MariaDB 10.11, so it cannot tell a new row). A row
@@ -182,23 +187,26 @@ BEGIN
 				    OLD.resource_id <=> NEW.resource_id AND
 				    (OLD.state = 'open') <=> (NEW.state = 'open')) THEN
 					IF OLD.state = 'open' THEN
-						-- its last open finding: the row
-						-- goes, the tenant counts one fewer
+						-- one fewer; at its last open
+						-- finding the row goes and the
+						-- tenant counts one fewer (the
+						-- UPDATE first: it holds the row,
+						-- so the DELETE reads this
+						-- transaction's n, as 0014 did)
+						UPDATE finding_resources
+						   SET n = n - 1
+						 WHERE tenant_id = OLD.tenant_id AND
+						    resource_hash = UNHEX(SHA2(
+						    OLD.resource_id, 256));
 						DELETE FROM finding_resources
 						 WHERE tenant_id = OLD.tenant_id AND
 						    resource_hash = UNHEX(SHA2(
-						    OLD.resource_id, 256)) AND n <= 1;
+						    OLD.resource_id, 256)) AND n <= 0;
 						IF ROW_COUNT() > 0 THEN
 							UPDATE finding_tenant_counts
 							   SET open_resources =
 							    open_resources - 1
 							 WHERE tenant_id = OLD.tenant_id;
-						ELSE
-							UPDATE finding_resources
-							   SET n = n - 1
-							 WHERE tenant_id = OLD.tenant_id AND
-							    resource_hash = UNHEX(SHA2(
-							    OLD.resource_id, 256));
 						END IF;
 					END IF;
 					IF NEW.state = 'open' THEN
@@ -393,19 +401,18 @@ BEGIN
 	-- findings_resource_delete (finding_resource_close, inline)
 	BEGIN
 		IF OLD.state = 'open' THEN
+			-- the UPDATE first, as above
+			UPDATE finding_resources SET n = n - 1
+			 WHERE tenant_id = OLD.tenant_id AND
+			    resource_hash = UNHEX(SHA2(OLD.resource_id, 256));
 			DELETE FROM finding_resources
 			 WHERE tenant_id = OLD.tenant_id AND
 			    resource_hash = UNHEX(SHA2(OLD.resource_id, 256)) AND
-			    n <= 1;
+			    n <= 0;
 			IF ROW_COUNT() > 0 THEN
 				UPDATE finding_tenant_counts
 				   SET open_resources = open_resources - 1
 				 WHERE tenant_id = OLD.tenant_id;
-			ELSE
-				UPDATE finding_resources SET n = n - 1
-				 WHERE tenant_id = OLD.tenant_id AND
-				    resource_hash = UNHEX(SHA2(OLD.resource_id,
-				    256));
 			END IF;
 		END IF;
 	END;
