@@ -274,6 +274,18 @@ class PackageTest:
         with open(mk, "w") as f:
             f.write(text)
         os.unlink(os.path.join(tree, newest))
+        # An older release's programs need the older newest migration:
+        # they check the schema against it (MIGRATE_NEED; exit 76 when
+        # the database lacks it).
+        need = os.path.basename(max(keep))[:4]
+        mh = os.path.join(tree, "src", "db", "migrate.h")
+        with open(mh) as f:
+            text = f.read()
+        text, n = re.subn(r'(#define MIGRATE_NEED\t)"\d{4}"',
+                          r'\g<1>"%s"' % need, text)
+        check(n == 1, "the older build needs migration %s" % need)
+        with open(mh, "w") as f:
+            f.write(text)
         return os.path.basename(newest)
 
     def changelog_version(self, tree):
