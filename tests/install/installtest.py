@@ -557,6 +557,49 @@ def run_path(work, tag, ca, proxy_log):
             shutil.rmtree(c.root, ignore_errors=True)
 
 
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def clear_stale_net():
+    """A run killed where it could not clean up (SIGKILL, the machine's
+    session ending under it) leaves its namespace and veth pair behind,
+    with HOST_ADDR still on the host's end. The next run then adds the
+    same /30 on a second link, the replies to its container leave by the
+    stale one and apt inside sees "Unable to connect" to the proxy. So
+    the namespaces and links this test names for a PID that is no longer
+    alive are removed first; HOST_ADDR held by anything else stops the
+    run, naming the link, before it changes anything."""
+    for ns in subprocess.run(["ip", "netns", "list"], capture_output=True,
+                             text=True).stdout.splitlines():
+        m = re.fullmatch(r"vit(\d+)", ns.split()[0]) if ns.split() else None
+        if m and not _pid_alive(int(m.group(1))):
+            say("removing namespace %s left by a run that is gone" % m[0])
+            run(["ip", "link", "del", m[0] + "h"], check=False)
+            run(["ip", "netns", "del", m[0]], check=False)
+    for line in subprocess.run(["ip", "-o", "-4", "addr", "show"],
+                               capture_output=True,
+                               text=True).stdout.splitlines():
+        f = line.split()
+        if len(f) < 4 or f[3].split("/")[0] != HOST_ADDR:
+            continue
+        dev = f[1].split("@")[0]
+        m = re.fullmatch(r"vit(\d+)h", dev)
+        if m and not _pid_alive(int(m.group(1))):
+            say("removing link %s left by a run that is gone" % dev)
+            run(["ip", "link", "del", dev], check=False)
+            continue
+        raise SystemExit("installtest: %s is already on %s (another install "
+                         "test running?); set INSTALLTEST_SUBNET to a free "
+                         "/24" % (HOST_ADDR, dev))
+
+
 def main():
     if os.geteuid() != 0:
         raise SystemExit("installtest: run as root (./dev test-install)")
@@ -570,6 +613,7 @@ def main():
                          % (", ".join(unknown), " ".join(PATHDEFS)))
     # SIGTERM (timeout -k, CI) ends as Ctrl-C does: through the cleanup.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    clear_stale_net()
     work = tempfile.mkdtemp(prefix="vigil-install-", dir="/var/tmp")
     os.makedirs(os.path.join(work, "log"))
     ok = False
