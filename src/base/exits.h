@@ -32,7 +32,9 @@
 #define VX_IOERR	EX_IOERR	/* 74: writing the output failed */
 #define VX_BUSY		EX_TEMPFAIL	/* 75: another process holds it
 					 * (another scanner on the same
-					 * integration); try again later */
+					 * integration, another session the
+					 * table vigilctl migrate changes);
+					 * try again later */
 /* 76: the database's schema is older than this binary needs (the newest
  * migration it needs, MIGRATE_NEED, is not recorded): run vigilctl
  * migrate. sysexits.h's "remote error in protocol": the database does not

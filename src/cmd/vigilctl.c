@@ -50,7 +50,8 @@ static void
 usage_to(FILE *f)
 {
 	fprintf(f,
-	    "usage: vigilctl [-c file] migrate [--wait SECONDS]\n"
+	    "usage: vigilctl [-c file] migrate [--wait SECONDS] "
+	    "[--lock-wait SECONDS]\n"
 	    "       vigilctl [-c file] db check\n"
 	    "       vigilctl [-c file] tenant create NAME\n"
 	    "       vigilctl [-c file] tenant list\n"
@@ -104,6 +105,10 @@ help(void)
 	    "%s/vigil/vigil.conf)\n"
 	    "  -h, --help          this help\n"
 	    "  -V, --version       the version\n"
+	    "\nmigrate: --wait: seconds to wait for another runner's lease "
+	    "(default %d);\n--lock-wait: seconds a statement waits for a "
+	    "lock another session holds\n(default %d, 1 to %d; then exit 75, "
+	    "naming the migration).\n"
 	    "\ndb check: the database server's settings, the privileges "
 	    "of its user (each\none missing named, with the GRANT that adds "
 	    "it; exit 77), and the schema\nagainst this binary's (behind: "
@@ -116,10 +121,12 @@ help(void)
 	    "\nExit status: 0 done, 1 refused or failed (no such tenant, "
 	    "chain tampered), 64\nusage, 65 bad input file, 66 input file "
 	    "not found, 69 database unreachable, 70\ninternal error, 73 "
-	    "cannot write the output, 74 output error, 76 the database's\n"
-	    "schema is behind this binary (run vigilctl migrate), 77 "
-	    "permission denied,\n78 configuration (vigilctl(8)).\n",
-	    SYSCONFDIR);
+	    "cannot write the output, 74 output error, 75 busy, try again\n"
+	    "later (migrate: the lease or a lock held by another session), "
+	    "76 the database's\nschema is behind this binary (run vigilctl "
+	    "migrate), 77 permission denied,\n78 configuration "
+	    "(vigilctl(8)).\n", SYSCONFDIR, MIGRATE_WAIT_S,
+	    MIGRATE_LOCK_WAIT_S, DB_LOCK_WAIT_MAX);
 }
 
 /* Print s (NULL as "-") with its control characters, backslashes and
@@ -221,11 +228,12 @@ tenant_lookup(struct db *db, const char *name, char *id, size_t idsz)
 	return 0;
 }
 
-/* migrate [--wait SECONDS] and db check: the exit codes of a runner that
- * found the migration lease held throughout (run again later), of a
- * server whose settings are refused, and of a database user that lacks a
- * privilege Vigil needs (sysexits' EX_NOPERM: "not sufficient permission
- * to perform the operation"). */
+/* migrate [--wait SECONDS] [--lock-wait SECONDS] and db check: the exit
+ * codes of a runner that found the migration lease held throughout or
+ * whose migration gave up waiting for a lock another session held (run
+ * again later, both), of a server whose settings are refused, and of a
+ * database user that lacks a privilege Vigil needs (sysexits'
+ * EX_NOPERM: "not sufficient permission to perform the operation"). */
 #define EX_MIGRATE_BUSY    VX_BUSY
 #define EX_MIGRATE_REFUSED VX_CONFIG
 #define EX_MIGRATE_NOPRIV  VX_NOPERM
@@ -237,6 +245,7 @@ migrate_exit(int rc)
 	case MIGRATE_OK:
 		return EX_OK;
 	case MIGRATE_BUSY:
+	case MIGRATE_LOCKED:
 		return EX_MIGRATE_BUSY;
 	case MIGRATE_REFUSED:
 		return EX_MIGRATE_REFUSED;
@@ -249,25 +258,58 @@ migrate_exit(int rc)
 	}
 }
 
+/* A whole number of seconds from lo to hi: 0 and *out set, or -1. */
+static int
+secs_arg(const char *s, long long lo, long long hi, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 static int
 cmd_migrate(struct db *db, int argc, char **argv)
 {
-	long long wait_s = MIGRATE_WAIT_S;
-	char *end;
+	static const struct option opts[] = {
+		{ "wait", required_argument, NULL, 0 },
+		{ "lock-wait", required_argument, NULL, 1 },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *vals[2] = { NULL, NULL };
+	long long wait_s = MIGRATE_WAIT_S, lock_s = MIGRATE_LOCK_WAIT_S;
+	int ch;
 
-	if (argc == 3 && strcmp(argv[1], "--wait") == 0) {
-		wait_s = strtoll(argv[2], &end, 10);
-		if (*argv[2] == '\0' || *end != '\0' || wait_s < 0 ||
-		    wait_s > 86400) {
+	/* The options follow "migrate" (argv[0]) itself. */
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch < 0 || ch > 1) {
 			usage();
 			return EX_USAGE;
 		}
-	} else if (argc != 1) {
+		vals[ch] = optarg;
+	}
+	if (optind != argc) {
+		usage();
+		return EX_USAGE;
+	}
+	if ((vals[0] != NULL && secs_arg(vals[0], 0, 86400, &wait_s) != 0) ||
+	    (vals[1] != NULL && secs_arg(vals[1], 1, DB_LOCK_WAIT_MAX,
+	    &lock_s) != 0)) {
+		fprintf(stderr, "vigilctl: migrate: --wait takes 0 to 86400 "
+		    "seconds, --lock-wait 1 to %d\n", DB_LOCK_WAIT_MAX);
 		usage();
 		return EX_USAGE;
 	}
 	return migrate_exit(migrate_run(db, migrate_dir(), (int)wait_s,
-	    stdout));
+	    (int)lock_s, stdout));
 }
 
 /* db check: what the server is (one server, a Galera node) and whether

@@ -2053,6 +2053,10 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT @@wsrep_on",
 	[SQL_DB_SYNC_WAIT] =
 	    "SET SESSION wsrep_sync_wait = ?",
+	/* How long a statement waits for a table's metadata lock and for a
+	 * row's lock (db_set_lock_wait). */
+	[SQL_DB_LOCK_WAIT] =
+	    "SET SESSION lock_wait_timeout = ?, innodb_lock_wait_timeout = ?",
 	/* vigilctl migrate's lease (migrate.c): one row, id 1, which
 	 * Galera replicates and certifies, where GET_LOCK lived on one node.
 	 * Taking it is one statement: a free (absent or expired) lease
@@ -2336,6 +2340,9 @@ struct db {
 	size_t			 nschema_has;
 	/* Connections made (db_connects). */
 	unsigned long		 connects;
+	/* Seconds a statement waits for a lock; 0 the server's default
+	 * (db_set_lock_wait). */
+	int			 lock_wait;
 	/* The server's error number of the last statement (db_errno). */
 	unsigned int		 errnum;
 #ifdef VIGIL_DEBUG
@@ -2418,6 +2425,19 @@ db_disconnect(struct db *db)
 	db->in_tx = 0;
 	db->desync = 0;
 	db->nschema_has = 0;
+}
+
+void
+db_set_lock_wait(struct db *db, int secs)
+{
+	if (secs < 0)
+		secs = 0;
+	if (secs > DB_LOCK_WAIT_MAX)
+		secs = DB_LOCK_WAIT_MAX;
+	if (secs == db->lock_wait)
+		return;
+	db_disconnect(db);
+	db->lock_wait = secs;
 }
 
 int
@@ -2531,6 +2551,7 @@ db_error_code(unsigned int e)
 }
 
 static int	 session_sync_wait(struct db *);
+static int	 session_lock_wait(struct db *);
 static unsigned int exec_once(struct db *, enum db_stmt,
 		    const struct db_val *, size_t, struct db_res **, int *);
 
@@ -2538,7 +2559,7 @@ int
 db_connect(struct db *db)
 {
 	const struct conf *c = db->conf;
-	unsigned int timeout = 3, rwtimeout = 30;
+	unsigned int timeout = 3, rwtimeout = 30, rtimeout;
 	const char *host, *sock;
 
 	if (db->my != NULL)
@@ -2548,8 +2569,13 @@ db_connect(struct db *db)
 		snprintf(db->err, sizeof(db->err), "mysql_init failed");
 		return DB_DOWN;
 	}
+	/* A statement that may wait lock_wait seconds for a lock: the
+	 * server's ER_LOCK_WAIT_TIMEOUT must come before the read timeout,
+	 * which would leave it waiting (queued ahead of every later
+	 * statement on the table) after the client went. */
+	rtimeout = rwtimeout + (unsigned int)db->lock_wait;
 	mysql_options(db->my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-	mysql_options(db->my, MYSQL_OPT_READ_TIMEOUT, &rwtimeout);
+	mysql_options(db->my, MYSQL_OPT_READ_TIMEOUT, &rtimeout);
 	mysql_options(db->my, MYSQL_OPT_WRITE_TIMEOUT, &rwtimeout);
 	mysql_options(db->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	/* READ COMMITTED: every writer takes the row locks it needs
@@ -2574,6 +2600,10 @@ db_connect(struct db *db)
 	/* A node that cannot answer this cannot take the session's
 	 * statements either: as unreachable (db->err says why). */
 	if (c->db_sync_wait != 0 && session_sync_wait(db) != 0) {
+		db_disconnect(db);
+		return DB_DOWN;
+	}
+	if (db->lock_wait > 0 && session_lock_wait(db) != 0) {
 		db_disconnect(db);
 		return DB_DOWN;
 	}
@@ -2633,6 +2663,20 @@ session_sync_wait(struct db *db)
 out:
 	db_res_free(res);
 	return rc;
+}
+
+/* db_set_lock_wait's seconds on a new connection: 0, or -1 with db->err
+ * set. */
+static int
+session_lock_wait(struct db *db)
+{
+	int sent;
+
+	if (exec_once(db, SQL_DB_LOCK_WAIT, (struct db_val[]){
+	    DB_INT(db->lock_wait), DB_INT(db->lock_wait) }, 2, NULL,
+	    &sent) != 0)
+		return -1;
+	return 0;
 }
 
 /* The prepared statement for s on the current connection, or NULL. */

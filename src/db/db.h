@@ -421,6 +421,7 @@ enum db_stmt {
 	 * check (migrate.c) */
 	SQL_DB_WSREP_ON,
 	SQL_DB_SYNC_WAIT,
+	SQL_DB_LOCK_WAIT,
 	SQL_MIGRATE_LEASE_TAKE,
 	SQL_MIGRATE_LEASE_RENEW,
 	SQL_MIGRATE_LEASE_GET,
@@ -540,6 +541,16 @@ void	 db_free(struct db *);
 int	 db_exit(struct db *);
 /* Connect now if not connected; 0 or DB_DOWN. */
 int	 db_connect(struct db *);
+/* vigilctl migrate's runner: every connection the handle makes from now
+ * on waits at most secs seconds (1 to DB_LOCK_WAIT_MAX) for a lock, a
+ * table's metadata lock (lock_wait_timeout, whose default is a day) or
+ * a row's (innodb_lock_wait_timeout), then fails with
+ * ER_LOCK_WAIT_TIMEOUT; and its read timeout is secs + 30 s instead of
+ * 30 s, so that the server's answer comes before the client gives up. A
+ * connection already made is dropped first. 0 goes back to the
+ * server's defaults. */
+#define DB_LOCK_WAIT_MAX 86400
+void	 db_set_lock_wait(struct db *, int secs);
 /* Execute a prepared statement with params; when out is not NULL the
  * result rows are returned (caller frees with db_res_free). Reconnects
  * and retries once when the connection was lost outside a transaction. */

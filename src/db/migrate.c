@@ -139,8 +139,28 @@ struct run_ctx {
 	MYSQL		*my;
 	const char	*file;
 	int		 n;
+	int		 lock_s;	/* each statement's wait for a lock */
+	int		 locked;	/* one gave up waiting for a lock */
 	FILE		*out;
 };
+
+/* Say why statement c->n failed. A lock wait that ran out (a table's
+ * metadata lock or a row's, ER_LOCK_WAIT_TIMEOUT either way) is told
+ * apart: nothing is wrong with the file, another session is in the way
+ * (migrate_run says what to do). */
+static void
+stmt_failed(struct run_ctx *c)
+{
+	if (mysql_errno(c->my) == ER_LOCK_WAIT_TIMEOUT) {
+		c->locked = 1;
+		fprintf(c->out, "migrate: %s: statement %d waited %d s for a "
+		    "lock another session holds and gave up (%s)\n", c->file,
+		    c->n, c->lock_s, mysql_error(c->my));
+		return;
+	}
+	fprintf(c->out, "migrate: %s: statement %d failed: %s\n", c->file,
+	    c->n, mysql_error(c->my));
+}
 
 static int
 run_stmt(const char *stmt, size_t len, void *arg)
@@ -151,8 +171,7 @@ run_stmt(const char *stmt, size_t len, void *arg)
 
 	c->n++;
 	if (mysql_real_query(c->my, stmt, (unsigned long)len) != 0) {
-		fprintf(c->out, "migrate: %s: statement %d failed: %s\n",
-		    c->file, c->n, mysql_error(c->my));
+		stmt_failed(c);
 		return -1;
 	}
 	/* Drain anything a statement returned; a later result can carry
@@ -163,8 +182,7 @@ run_stmt(const char *stmt, size_t len, void *arg)
 		if ((rc = mysql_next_result(c->my)) == -1)
 			break;
 		if (rc > 0) {
-			fprintf(c->out, "migrate: %s: statement %d failed: "
-			    "%s\n", c->file, c->n, mysql_error(c->my));
+			stmt_failed(c);
 			return -1;
 		}
 	}
@@ -1115,7 +1133,8 @@ own_tables(struct db *db)
 }
 
 int
-migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
+migrate_run(struct db *db, const char *dir, int wait_s, int lock_s,
+    FILE *out)
 {
 	DIR *d = NULL;
 	struct dirent *de;
@@ -1130,6 +1149,12 @@ migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
 	memset(&ren, 0, sizeof(ren));
 	memset(texts, 0, sizeof(texts));
 	memset(again, 0, sizeof(again));
+	/* Every statement of this connection, the migrations' DDL first,
+	 * waits at most lock_s for a lock: behind an open transaction that
+	 * read a table, an ALTER or a CREATE TRIGGER on it would wait
+	 * lock_wait_timeout (a day by default), and every statement on that
+	 * table after it, the programs' reads too, would queue behind it. */
+	db_set_lock_wait(db, lock_s);
 	if (db_connect(db) != 0) {
 		fprintf(out, "migrate: %s\n", db_error(db));
 		return MIGRATE_ERR;
@@ -1265,8 +1290,32 @@ migrate_run(struct db *db, const char *dir, int wait_s, FILE *out)
 		ctx.my = db_mysql(db);
 		ctx.file = names[i];
 		ctx.n = 0;
+		ctx.lock_s = lock_s;
+		ctx.locked = 0;
 		ctx.out = out;
 		a = migrate_split(texts[i], run_stmt, &ctx);
+		if (a != 0 && ctx.locked) {
+			fprintf(out, "migrate: stopped at %s, not recorded as "
+			    "applied: another session holds a lock on a table "
+			    "it changes, most likely a transaction left open "
+			    "after it read or wrote the table (a report, a "
+			    "dump, a client session); while this waited, every "
+			    "later statement on that table waited behind it\n",
+			    names[i]);
+			fprintf(out, "migrate: find that session: the oldest "
+			    "transactions in SELECT trx_mysql_thread_id, "
+			    "trx_started, trx_query FROM "
+			    "information_schema.INNODB_TRX ORDER BY "
+			    "trx_started; and SHOW FULL PROCESSLIST (who is "
+			    "\"Waiting for table metadata lock\", and who has "
+			    "been there long). End it (COMMIT or ROLLBACK in "
+			    "that client, or KILL its id), then run vigilctl "
+			    "migrate again: it applies %s from its start (a "
+			    "migration is safe to run twice); --lock-wait "
+			    "SECONDS waits longer\n", names[i]);
+			rc = MIGRATE_LOCKED;
+			goto out;
+		}
 		if (a != 0) {
 			if (a != -1 || ctx.n == 0)
 				fprintf(out, "migrate: %s: cannot parse\n",

@@ -14,6 +14,12 @@ struct db;
 #define MIGRATE_RENEW_S	10
 /* How long a second runner waits for the lease by default. */
 #define MIGRATE_WAIT_S	300
+/* How long a migration's statement waits by default for a lock held by
+ * another session (vigilctl migrate --lock-wait): a table's metadata
+ * lock, which DDL needs alone and which an open transaction that read
+ * the table holds until it ends, or a row's. Every later statement on
+ * the table queues behind the one waiting, so the wait is bounded. */
+#define MIGRATE_LOCK_WAIT_S 60
 
 /* What migrate_run and migrate_check return. */
 #define MIGRATE_OK	 0
@@ -23,14 +29,22 @@ struct db;
 #define MIGRATE_NOPRIV	(-4)	/* the database user lacks a right */
 #define MIGRATE_BEHIND	(-5)	/* the schema is behind this binary
 				 * (migrate_check verbose only) */
+#define MIGRATE_LOCKED	(-6)	/* a migration's statement waited
+				 * lock_s for a lock another session
+				 * held: not recorded, run again */
 
 /* Check the server (migrate_check), then take the migration lease
  * (waiting up to wait_s seconds for another runner to finish) and apply
  * every migration in dir that schema_migrations does not list, reporting
  * each to out, and, after an older one, again each listed one that
- * restates triggers (migrate_restates). MIGRATE_OK if all went well (or
- * nothing was to do), else one of the codes above after printing why. */
-int	 migrate_run(struct db *, const char *dir, int wait_s, FILE *out);
+ * restates triggers (migrate_restates). Each statement waits at most
+ * lock_s seconds for a lock (db_set_lock_wait); one that gives up stops
+ * the run with its migration unrecorded and the lease given back, after
+ * saying which migration and how to find the session in the way
+ * (MIGRATE_LOCKED). MIGRATE_OK if all went well (or nothing was to do),
+ * else one of the codes above after printing why. */
+int	 migrate_run(struct db *, const char *dir, int wait_s, int lock_s,
+	    FILE *out);
 /* Read the server's settings and judge them (migrate_judge): verbose
  * prints every line (vigilctl db check), otherwise only warnings and
  * refusals. Verbose also judges this connection's privileges on its

@@ -12,8 +12,8 @@ test_attachments.py, test_metadata.py, test_observables.py,
 test_imports.py, test_mutes.py, test_cases.py, test_compliance.py,
 test_sla.py, test_reports.py, test_channels.py, test_galera.py,
 test_web.py, test_ops.py, test_txn.py, test_contract.py, test_metrics.py,
-test_secrets.py, test_backup.py, test_grants.py and test_schemagate.py
-against it, checks
+test_secrets.py, test_backup.py, test_grants.py, test_schemagate.py and
+test_migratelock.py against it, checks
 that the stack survived and that no sanitizer reported anything, and stops
 everything by pid. Exit 0 pass, 1 fail, 99 hard error (the stack would not
 start).
@@ -158,6 +158,7 @@ def main():
     import test_backup
     import test_grants
     import test_schemagate
+    import test_migratelock
 
     srcdir = os.environ.get("VIGIL_SRCDIR") or os.path.dirname(
         os.path.dirname(HERE))
@@ -211,7 +212,8 @@ def main():
                    test_sla, test_reports, test_channels, test_galera,
                    test_web, test_ops, test_txn,
                    test_contract, test_metrics, test_secrets,
-                   test_backup, test_grants, test_schemagate)
+                   test_backup, test_grants, test_schemagate,
+                   test_migratelock)
         for mod in modules:
             mod.STACK = st
             mod.WORKERS = WORKERS
