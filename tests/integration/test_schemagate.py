@@ -32,6 +32,7 @@ import unittest
 
 import stack as stackmod
 import test_api as api
+import test_galera as tg     # fresh_db, write_conf, recorded
 from test_api import auth, request
 
 STACK = None        # a stack.Stack, set by run.py
@@ -51,6 +52,7 @@ def setUpModule():
         STACK = api.STACK
     if STACK is None:
         raise unittest.SkipTest("no stack: run tests/integration/run.py")
+    tg.STACK = STACK
     d = os.path.join(STACK.srcdir, "db", "migrations")
     files = sorted(f for f in os.listdir(d)
                    if re.match(r"^\d{4}_.+\.sql$", f))
@@ -65,8 +67,7 @@ def setUpModule():
     st["older"] = older
     st["all"] = d
     st["sock"] = os.path.join(STACK.run, "t404-api.sock")
-    st["conf"] = write_conf("t404.conf", db_name=DB, listen=st["sock"])
-    fresh_db(DB)
+    st["conf"] = tg.fresh_db(DB, listen=st["sock"])
     r = ctl("migrate", migrations=older)
     assert r.returncode == 0, r.stdout + r.stderr
     # A tenant and a key, made by vigilctl while the row of the newest
@@ -97,29 +98,6 @@ def tearDownModule():
 
 # --- helpers -------------------------------------------------------------------
 
-def fresh_db(name):
-    STACK.sql("DROP DATABASE IF EXISTS %s" % name)
-    stmts = ["CREATE DATABASE %s CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-             % name]
-    for host in ("127.0.0.1", "localhost"):
-        stmts.append("GRANT ALL PRIVILEGES ON %s.* TO 'vigil'@'%s'" %
-                     (name, host))
-    STACK.sql("; ".join(stmts))
-
-
-def write_conf(fname, **keys):
-    """A copy of the stack's vigil.conf with keys set; its path."""
-    with open(STACK.conf) as f:
-        lines = [ln for ln in f.read().splitlines()
-                 if ln.split("=", 1)[0].strip() not in keys]
-    lines += ["%s = %s" % kv for kv in keys.items()]
-    path = os.path.join(STACK.root, fname)
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    os.chmod(path, 0o644)
-    return path
-
-
 def env(migrations=None):
     e = STACK.env()
     if migrations:
@@ -135,12 +113,6 @@ def run(binary, *args, conf=None, migrations=None, timeout=300):
 
 def ctl(*args, conf=None, migrations=None):
     return run(STACK.vigilctl_bin, *args, conf=conf, migrations=migrations)
-
-
-def recorded():
-    return [r[0] for r in STACK.query(
-        "SELECT version FROM schema_migrations ORDER BY version",
-        database=DB)]
 
 
 def pool_start():
@@ -200,7 +172,7 @@ def make_behind():
     after T406): the newest migration's row taken away and the pool
     restarted, since a process that found it keeps that for its
     connection."""
-    if st["need"] in recorded():
+    if st["need"] in tg.recorded(DB):
         STACK.sql("DELETE FROM schema_migrations WHERE version = '%s'"
                   % st["need"], database=DB)
         pool_stop()
@@ -404,7 +376,7 @@ class T406SchemaMigrated(SBase):
         self.assertEqual(lines[-1], "ok")
 
     def test_2_ahead_is_warned_of(self):
-        if st["need"] not in recorded():
+        if st["need"] not in tg.recorded(DB):
             ctl("migrate")
         STACK.sql("INSERT INTO schema_migrations VALUES ('9999', "
                   "'9999_future.sql', UTC_TIMESTAMP())", database=DB)
@@ -436,7 +408,7 @@ class T406SchemaMigrated(SBase):
         rest is probably the rate limit's report to the database about
         once a second falling inside the loop; a check per request would
         make it 2)."""
-        if st["need"] not in recorded():
+        if st["need"] not in tg.recorded(DB):
             ctl("migrate")
         fid = "f-nope"
         for _ in range(10):     # every worker past its first request
@@ -455,8 +427,7 @@ class T406SchemaMigrated(SBase):
         self.assertLess(per, 1.5)
 
     def test_3_never_migrated(self):
-        fresh_db("vigil_t406e")
-        conf = write_conf("t406e.conf", db_name="vigil_t406e")
+        conf = tg.fresh_db("vigil_t406e")
         r = ctl("tenant", "list", conf=conf)
         self.assertEqual(r.returncode, 76, r.stdout + r.stderr)
         self.assertIn("it needs migration %s, the newest recorded is none; "
