@@ -19,6 +19,10 @@ suite's stack never sees a schema behind it:
   the programs are as usual; a schema ahead of the binary (a newer
   migration recorded: an older binary) is served with a warning; a
   database never migrated is behind with no version.
+- T407: vigilctl checks its command line before it connects: with the
+  database's port closed, or a server that never answers, a malformed
+  command exits 64 at once with the usage (or what is wrong with the
+  value), and connects to nothing; a well-formed one still exits 69.
 
 Run by run.py, which sets STACK here.
 """
@@ -26,7 +30,9 @@ Run by run.py, which sets STACK here.
 import os
 import re
 import shutil
+import socket
 import subprocess
+import threading
 import time
 import unittest
 
@@ -434,6 +440,149 @@ class T406SchemaMigrated(SBase):
                       "run vigilctl migrate" % st["need"], r.stderr)
         r = run(STACK.vigil_scan_bin, "--due", conf=conf)
         self.assertEqual(r.returncode, 76, r.stdout + r.stderr)
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts connections and never says a
+    word, as a database server that hangs (or a firewall that lets the
+    connection through and nothing else): a client waits for its greeting
+    until its connect timeout. Counts the connections it was offered."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+
+    def close(self):
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        self.thread.join(5)
+        for c in self.conns:
+            c.close()
+
+
+class T407UsageBeforeDatabase(unittest.TestCase):
+    """vigilctl checks a command's arguments before anything connects: a
+    usage error is told at once (64), whether the database's port is
+    closed or its server does not answer, and a refusal that needs no
+    database is not taken for an outage (69)."""
+
+    maxDiff = 4000
+
+    @classmethod
+    def setUpClass(cls):
+        # Bound, never listening: connections to it are refused, and
+        # nobody else can take the port meanwhile.
+        cls.closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        cls.closed.bind(("127.0.0.1", 0))
+        cls.silent = SilentServer()
+        cls.conf_closed = tg.write_conf(
+            "t407-closed.conf", db_host="127.0.0.1",
+            db_port=cls.closed.getsockname()[1])
+        cls.conf_silent = tg.write_conf(
+            "t407-silent.conf", db_host="127.0.0.1",
+            db_port=cls.silent.port)
+        cls.doc = os.path.join(STACK.root, "t407-findings.json")
+        with open(cls.doc, "w") as f:
+            f.write('{"findings": []}')
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.closed.close()
+        cls.silent.close()
+
+    def ctl_timed(self, conf, *args):
+        t0 = time.monotonic()
+        r = ctl(*args, conf=conf)
+        return r, time.monotonic() - t0
+
+    USAGE = "usage: vigilctl"
+    # (arguments, exit status, what stderr says)
+    MALFORMED = (
+        (("nope",), 64, USAGE),
+        (("findings", "import", "--tenant", "t407"), 64, USAGE),
+        (("tenant", "create"), 64, USAGE),
+        (("events", "prune", "--days", "abc"), 64, USAGE),
+        (("reports", "prune", "--days", "-1"), 64, USAGE),
+        (("migrate", "--wait", "soon"), 64, USAGE),
+        (("tenant", "limits", "t407", "--read", "0", "--write", "5"), 64,
+         USAGE),
+        (("key", "list"), 64, USAGE),
+        (("audit", "verify", "--head", "1:ab"), 64, USAGE),
+        (("secrets", "rotate"), 64, USAGE),
+        (("db", "check", "now"), 64, USAGE),
+        (("cases", "list", "--tenant", "t407", "--limit", "0"), 64,
+         "vigilctl: --limit must be 1 to 500"),
+        (("key", "create", "--tenant", "t407", "--scopes", "read,root"), 64,
+         "vigilctl: --scopes takes"),
+        (("key", "create", "--tenant", "t407", "--scopes", "read",
+          "--expires", "2001-01-01T00:00:00Z"), 64,
+         "vigilctl: --expires is in the past"),
+        (("tenant", "create", "No Such Name!"), 64,
+         "vigilctl: tenant names are 1 to 63"),
+        (("findings", "import", "--tenant", "t407", "--format", "xml",
+          "--source", "s", "{doc}"), 64, "vigilctl: --format must be"),
+        (("findings", "import", "--tenant", "t407", "--format", "ocsf",
+          "--source", "bad source", "{doc}"), 64,
+         "vigilctl: --source must be"),
+        # Not usage errors, but nothing a database is needed for: the
+        # answer is the command's, not "unreachable".
+        (("key", "revoke", "nope"), 1, "vigilctl: nope is not a key id"),
+        (("findings", "import", "--tenant", "t407", "/nonexistent/t407"),
+         66, "vigilctl: /nonexistent/t407: cannot open"),
+        (("reports", "prune", "--days", "0"), 0, ""),
+        (("--version",), 0, ""),
+    )
+
+    def check_malformed(self, conf):
+        for args, status, says in self.MALFORMED:
+            args = tuple(a.format(doc=self.doc) for a in args)
+            with self.subTest(args=args):
+                r, took = self.ctl_timed(conf, *args)
+                self.assertEqual(r.returncode, status, r.stderr)
+                self.assertLess(took, 2.0, args)
+                self.assertIn(says, r.stderr)
+                self.assertNotIn("connect", r.stderr)
+                self.assertNotIn("schema", r.stderr)
+
+    def test_malformed_port_closed(self):
+        self.check_malformed(self.conf_closed)
+
+    def test_malformed_server_silent(self):
+        """A server that does not answer: nothing waits for it, and no
+        connection is even tried."""
+        self.check_malformed(self.conf_silent)
+        self.assertEqual(len(self.silent.conns), 0)
+
+    def test_well_formed_still_69(self):
+        for args in (("tenant", "list"), ("findings", "expire"),
+                     ("key", "revoke", "key_" + "0" * 26)):
+            with self.subTest(args=args):
+                r, _ = self.ctl_timed(self.conf_closed, *args)
+                self.assertEqual(r.returncode, 69, r.stdout + r.stderr)
+                self.assertIn("vigilctl: connect: ", r.stderr)
+                self.assertNotIn(self.USAGE, r.stderr)
+        # And through the server that never answers: it was offered a
+        # connection (the count above is not zero for want of trying),
+        # and the command says the database is unreachable, after the
+        # connect timeout (3 s).
+        n = len(self.silent.conns)
+        r, took = self.ctl_timed(self.conf_silent, "tenant", "list")
+        self.assertEqual(r.returncode, 69, r.stdout + r.stderr)
+        self.assertGreater(len(self.silent.conns), n)
+        self.assertGreaterEqual(took, 2.5)
 
 
 if __name__ == "__main__":
