@@ -23,6 +23,10 @@ suite's stack never sees a schema behind it:
   database's port closed, or a server that never answers, a malformed
   command exits 64 at once with the usage (or what is wrong with the
   value), and connects to nothing; a well-formed one still exits 69.
+- T408: GET /metrics keeps vigil_db_schema_behind and
+  vigil_db_schema_version when the outbox and scan statements fail (a
+  table they read gone), with vigil_metrics_db_up 0, schema behind or
+  not.
 
 Run by run.py, which sets STACK here.
 """
@@ -583,6 +587,44 @@ class T407UsageBeforeDatabase(unittest.TestCase):
         self.assertEqual(r.returncode, 69, r.stdout + r.stderr)
         self.assertGreater(len(self.silent.conns), n)
         self.assertGreaterEqual(took, 2.5)
+
+
+class T408MetricsSchemaWithoutFigures(SBase):
+    """GET /metrics: the schema's gauges whenever the schema can be read,
+    also when the outbox and scan statements fail; vigil_metrics_db_up
+    says those failed."""
+
+    def scrape(self):
+        r = self.req("GET", "/metrics", key=False)
+        self.assertEqual(r.status, 200, r)
+        return metrics(r.body)
+
+    def check(self, behind, version):
+        # deliveries is read by the outbox's statement; the schema's
+        # read is schema_migrations alone.
+        STACK.sql("RENAME TABLE deliveries TO t408_deliveries", database=DB)
+        try:
+            for _ in range(WORKERS * 2):    # every worker of the pool
+                m = self.scrape()
+                self.assertEqual(m.get("vigil_metrics_db_up"), 0, m)
+                self.assertNotIn("vigil_outbox_events_pending", m)
+                self.assertEqual(m.get("vigil_db_schema_behind"), behind, m)
+                self.assertEqual(m.get("vigil_db_schema_version"), version,
+                                 m)
+        finally:
+            STACK.sql("RENAME TABLE t408_deliveries TO deliveries",
+                      database=DB)
+        m = self.scrape()
+        self.assertEqual(m.get("vigil_metrics_db_up"), 1, m)
+        self.assertEqual(m.get("vigil_webhook_deliveries_pending"), 0, m)
+        self.assertEqual(m.get("vigil_db_schema_behind"), behind, m)
+
+    def test_schema_gauges_when_the_figures_fail(self):
+        if st["need"] not in tg.recorded(DB):
+            self.assertEqual(ctl("migrate").returncode, 0)
+        self.check(0, int(st["need"]))
+        make_behind()
+        self.check(1, int(st["before"]))
 
 
 if __name__ == "__main__":
