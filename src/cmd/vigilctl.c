@@ -967,6 +967,13 @@ cmd_integration(struct db *db, int argc, char **argv)
 		    "without control characters\n");
 		return EX_USAGE;
 	}
+	/* Checked again by integrations_create (and so is the directory,
+	 * there); here so that a bad label is a usage error before
+	 * anything connects. */
+	if (!integrations_name_ok(name, &err)) {
+		fprintf(stderr, "vigilctl: %s\n", err.message);
+		return EX_USAGE;
+	}
 	if ((rc = schema_ready(db)) != 0)
 		return rc;
 	if (tenant_lookup(db, tenant, tid, sizeof(tid)) != 0)

@@ -541,6 +541,9 @@ class T407UsageBeforeDatabase(unittest.TestCase):
         (("findings", "import", "--tenant", "t407", "--format", "ocsf",
           "--source", "bad source", "{doc}"), 64,
          "vigilctl: --source must be"),
+        (("integration", "add-inventory", "--tenant", "t407", "--name",
+          "x" * 101, "--path", "/nonexistent/t407"), 64,
+         "vigilctl: name must be 1 to 100 characters long."),
         # Not usage errors, but nothing a database is needed for: the
         # answer is the command's, not "unreachable".
         (("key", "revoke", "nope"), 1, "vigilctl: nope is not a key id"),
