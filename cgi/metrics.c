@@ -191,7 +191,12 @@ metrics_get(struct request *r, struct db *db)
 	    "follow), else 0.", dbrc == 0);
 	if (dbrc == 0 && dbout.data != NULL)
 		rc |= buf_append(&out, dbout.data, dbout.len);
-	if (dbrc == 0 && schemagate_read(db, &s) == 0) {
+	/* The schema's state whenever it can be read, whatever became of
+	 * the figures above: a statement of theirs that failed (a table
+	 * missing from a schema behind, a privilege taken away) is when it
+	 * matters most. Not after an outage, which a second try would only
+	 * wait for again. */
+	if (dbrc != DB_DOWN && schemagate_read(db, &s) == 0) {
 		rc |= gauge(&out, "vigil_db_schema_behind", "1 when the "
 		    "database has not recorded the newest migration this "
 		    "vigil-api needs (vigilctl migrate not run: requests are "

@@ -195,6 +195,20 @@ sub_opts(int argc, char **argv, const struct option *opts,
 	return 0;
 }
 
+/* A command calls this once its arguments are checked, before its first
+ * statement: the schema against this binary's (migrate_require, the first
+ * connection). VX_SCHEMA, said, when it is behind; else 0, and a database
+ * that does not answer is left to the command's statements, which say
+ * so. Nothing connects before, so that a usage error is said at once and
+ * exits 64 whatever the database is doing (down, or not answering until
+ * the connect timeout). migrate and db check read the schema their own
+ * way. */
+static int
+schema_ready(struct db *db)
+{
+	return migrate_require(db, "vigilctl") == VX_SCHEMA ? VX_SCHEMA : 0;
+}
+
 /* Look a tenant up by name: 0 found (*out set, free with tenants_free),
  * 1 not found, -1 error; either failure is reported. */
 static int
@@ -384,6 +398,8 @@ tenant_limits(struct db *db, const char *name, int argc, char **argv)
 		usage();
 		return EX_USAGE;
 	}
+	if ((rc = schema_ready(db)) != 0)
+		return rc;
 	if (tenant_find(db, name, &t) != 0)
 		return EX_FAIL;
 	actor(who, sizeof(who));
@@ -416,16 +432,19 @@ cmd_tenant(struct db *db, int argc, char **argv)
 	int rc;
 
 	if (argc == 3 && strcmp(argv[1], "create") == 0) {
+		/* Checked again by tenants_create; here so that a bad name
+		 * is a usage error before anything connects. */
+		if (!tenants_name_valid(argv[2]))
+			goto bad_name;
+		if ((rc = schema_ready(db)) != 0)
+			return rc;
 		switch (tenants_create(db, argv[2], &t, &rc)) {
 		case TENANTS_OK:
 			printf("%s\n", t->id);
 			tenants_free(t);
 			return EX_OK;
 		case TENANTS_BAD_NAME:
-			fprintf(stderr, "vigilctl: tenant names are 1 to 63 "
-			    "of a-z, 0-9, '-' and '_', starting with a "
-			    "letter or digit\n");
-			return EX_USAGE;
+			goto bad_name;
 		case TENANTS_EXISTS:
 			fprintf(stderr, "vigilctl: tenant %s already exists\n",
 			    argv[2]);
@@ -438,6 +457,8 @@ cmd_tenant(struct db *db, int argc, char **argv)
 	if ((argc == 7 || argc == 5) && strcmp(argv[1], "limits") == 0)
 		return tenant_limits(db, argv[2], argc - 3, argv + 3);
 	if (argc == 2 && strcmp(argv[1], "list") == 0) {
+		if ((rc = schema_ready(db)) != 0)
+			return rc;
 		if (tenants_list(db, &l) != 0) {
 			fprintf(stderr, "vigilctl: %s\n", db_error(db));
 			return EX_FAIL;
@@ -460,6 +481,10 @@ cmd_tenant(struct db *db, int argc, char **argv)
 		return EX_OK;
 	}
 	usage();
+	return EX_USAGE;
+bad_name:
+	fprintf(stderr, "vigilctl: tenant names are 1 to 63 of a-z, 0-9, '-' "
+	    "and '_', starting with a letter or digit\n");
 	return EX_USAGE;
 }
 
@@ -518,10 +543,15 @@ key_create(struct db *db, const char *tenant, const char *scopes_in,
 		return EX_USAGE;
 	}
 	nk.expires = expires != NULL;
+	if (nk.expires && nk.expires_at <= time(NULL))
+		goto past;
 	/* Checked again by keys_create; here so that a bad label is a
-	 * usage error whether or not the tenant exists. */
+	 * usage error whether or not the tenant exists, before anything
+	 * connects. */
 	if (!keys_name_ok(name))
 		goto bad_name;
+	if ((rc = schema_ready(db)) != 0)
+		return rc;
 	if (tenant_lookup(db, tenant, tid, sizeof(tid)) != 0)
 		return EX_FAIL;
 	actor(who, sizeof(who));
@@ -531,8 +561,7 @@ key_create(struct db *db, const char *tenant, const char *scopes_in,
 	case KEYS_BAD_NAME:
 		goto bad_name;
 	case KEYS_BAD_EXPIRY:
-		fprintf(stderr, "vigilctl: --expires is in the past\n");
-		return EX_USAGE;
+		goto past;
 	case KEYS_LIMIT:
 		fprintf(stderr, "vigilctl: tenant %s has %d active keys "
 		    "already; revoke one first\n", tenant, KEYS_MAX_ACTIVE);
@@ -552,6 +581,9 @@ bad_name:
 	fprintf(stderr, "vigilctl: --name must be 1 to %d characters of "
 	    "UTF-8 without control characters\n", KEYS_NAME_MAX);
 	return EX_USAGE;
+past:
+	fprintf(stderr, "vigilctl: --expires is in the past\n");
+	return EX_USAGE;
 }
 
 static int
@@ -561,7 +593,10 @@ key_list(struct db *db, const char *tenant)
 	struct key_row *k;
 	char tid[VIGIL_ID_LEN], scopes[32];
 	size_t i;
+	int rc;
 
+	if ((rc = schema_ready(db)) != 0)
+		return rc;
 	if (tenant_lookup(db, tenant, tid, sizeof(tid)) != 0)
 		return EX_FAIL;
 	if (keys_list_all(db, tid, &p) != 0) {
@@ -598,6 +633,8 @@ key_revoke(struct db *db, const char *id)
 		fout(stderr, id, " is not a key id\n");
 		return EX_FAIL;
 	}
+	if ((rc = schema_ready(db)) != 0)
+		return rc;
 	actor(who, sizeof(who));
 	switch (keys_revoke(db, NULL, id, who, &k, &rc)) {
 	case KEYS_OK:
@@ -666,35 +703,20 @@ cmd_key(struct db *db, int argc, char **argv)
  * anything else (a pipe, a device, a file whose size the system does not
  * know, as /proc's say 0) is stored in chunks, then read by imports_run. With legacy (the form without --format: Vigil JSON,
  * source "import", all or nothing), the one line that form has always
- * printed, or the error. */
+ * printed, or the error. fp is file opened (by cmd_findings, before
+ * anything connects); closed here. */
 static int
-import_report(struct db *db, const char *tid, const char *file,
-    const char *format, const char *source, int partial, int legacy)
+import_report(struct db *db, const char *tid, FILE *fp, const char *file,
+    enum importfmt fmt, const char *source, int partial, int legacy)
 {
 	struct imports_upload *up = NULL;
-	enum importfmt fmt;
 	json_object *o = NULL;
-	FILE *fp = NULL;
 	char buf[64 * 1024], id[VIGIL_ID_LEN];
 	struct stat sb;
 	long long bytes;
 	size_t n;
 	int rc, ret = EX_FAIL;
 
-	if (importfmt_from_str(format, &fmt) != 0) {
-		fprintf(stderr, "vigilctl: --format must be ocsf, sarif, asff "
-		    "or vigil\n");
-		return EX_USAGE;
-	}
-	if (!imports_source_valid(source)) {
-		fprintf(stderr, "vigilctl: --source must be 1 to 64 letters, "
-		    "digits, '-', '_', '.' or ':'\n");
-		return EX_USAGE;
-	}
-	if ((fp = fopen(file, "rb")) == NULL) {
-		fprintf(stderr, "vigilctl: %s: cannot open\n", file);
-		return VX_NOINPUT;
-	}
 	if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) &&
 	    sb.st_size > 0) {
 		if (sb.st_size > IMPORT_MAX_BYTES) {
@@ -775,11 +797,15 @@ cmd_findings(struct db *db, int argc, char **argv)
 {
 	const char *tenant = NULL, *file = NULL, *format = NULL,
 	    *source = NULL;
+	enum importfmt fmt;
 	char tid[VIGIL_ID_LEN];
-	int i, reconcile = 1, partial = 0;
+	FILE *fp;
+	int i, rc, reconcile = 1, partial = 0;
 	long n;
 
 	if (argc == 2 && strcmp(argv[1], "expire") == 0) {
+		if ((rc = schema_ready(db)) != 0)
+			return rc;
 		if ((n = findings_expire_due(db, time(NULL))) < 0) {
 			fprintf(stderr, "vigilctl: %s\n", db_error(db));
 			return EX_FAIL;
@@ -828,12 +854,32 @@ cmd_findings(struct db *db, int argc, char **argv)
 		usage();
 		return EX_USAGE;
 	}
-	if (tenant_lookup(db, tenant, tid, sizeof(tid)) != 0)
-		return EX_FAIL;
+	/* Without --format: Vigil JSON from the source "import". */
+	if (importfmt_from_str(format ? format : "vigil", &fmt) != 0) {
+		fprintf(stderr, "vigilctl: --format must be ocsf, sarif, asff "
+		    "or vigil\n");
+		return EX_USAGE;
+	}
+	if (source != NULL && !imports_source_valid(source)) {
+		fprintf(stderr, "vigilctl: --source must be 1 to 64 letters, "
+		    "digits, '-', '_', '.' or ':'\n");
+		return EX_USAGE;
+	}
+	if ((fp = fopen(file, "rb")) == NULL) {
+		fprintf(stderr, "vigilctl: %s: cannot open\n", file);
+		return VX_NOINPUT;
+	}
+	if ((rc = schema_ready(db)) == 0 &&
+	    tenant_lookup(db, tenant, tid, sizeof(tid)) != 0)
+		rc = EX_FAIL;
+	if (rc != 0) {
+		fclose(fp);
+		return rc;
+	}
 	if (format != NULL)
-		return import_report(db, tid, file, format, source, partial,
+		return import_report(db, tid, fp, file, fmt, source, partial,
 		    0);
-	return import_report(db, tid, file, "vigil", "import", !reconcile, 1);
+	return import_report(db, tid, fp, file, fmt, "import", !reconcile, 1);
 }
 
 /* events prune [--days N]: finished deliveries (succeeded, failed, dead)
@@ -862,11 +908,14 @@ static int
 cmd_events(struct db *db, int argc, char **argv)
 {
 	long long days = g_conf.event_retention_days, nd = 0, ne = 0, nk = 0;
+	int rc;
 
 	if (prune_args(argc, argv, &days) != 0) {
 		usage();
 		return EX_USAGE;
 	}
+	if ((rc = schema_ready(db)) != 0)
+		return rc;
 	/* Idempotency keys last 24 hours whatever the retention. */
 	if (idempotency_prune(db, time(NULL), &nk) != 0)
 		goto fail;
@@ -894,6 +943,7 @@ static int
 cmd_reports(struct db *db, int argc, char **argv)
 {
 	long long days = g_conf.report_retention_days, n = 0;
+	int rc;
 
 	if (prune_args(argc, argv, &days) != 0) {
 		usage();
@@ -903,6 +953,8 @@ cmd_reports(struct db *db, int argc, char **argv)
 		printf("pruned nothing (retention 0: keep every report)\n");
 		return EX_OK;
 	}
+	if ((rc = schema_ready(db)) != 0)
+		return rc;
 	if (reports_prune(db, days, &n) != 0) {
 		fprintf(stderr, "vigilctl: %s (pruned %lld reports before)\n",
 		    db_error(db), n);
@@ -957,6 +1009,15 @@ cmd_integration(struct db *db, int argc, char **argv)
 		    "without control characters\n");
 		return EX_USAGE;
 	}
+	/* Checked again by integrations_create (and so is the directory,
+	 * there); here so that a bad label is a usage error before
+	 * anything connects. */
+	if (!integrations_name_ok(name, &err)) {
+		fprintf(stderr, "vigilctl: %s\n", err.message);
+		return EX_USAGE;
+	}
+	if ((rc = schema_ready(db)) != 0)
+		return rc;
 	if (tenant_lookup(db, tenant, tid, sizeof(tid)) != 0)
 		return EX_FAIL;
 	actor(who, sizeof(who));
@@ -1123,6 +1184,8 @@ cmd_audit(struct db *db, int argc, char **argv)
 		    "export's chain_head, e.g. 42:9f86d0…\n");
 		return EX_USAGE;
 	}
+	if ((rc = schema_ready(db)) != 0)
+		return rc;
 	/* One snapshot: entries appended meanwhile are not half seen. */
 	if (db_begin(db) != 0) {
 		fprintf(stderr, "vigilctl: %s\n", db_error(db));
@@ -1241,6 +1304,8 @@ cmd_cases(struct db *db, int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
+	if ((rc = schema_ready(db)) != 0)
+		return rc;
 	if (tenant_lookup(db, o[O_TENANT], tid, sizeof(tid)) != 0)
 		return EX_FAIL;
 	if (!show)
@@ -1496,6 +1561,9 @@ cmd_secrets(struct db *db, int argc, char **argv)
 	}
 
 	if (cmd == 0) {
+		if ((rc = schema_ready(db)) != 0)
+			goto out;
+		rc = EX_FAIL;
 		if ((dbrc = secrets_census(db, &ring, &tl)) != 0)
 			goto dberr;
 		for (i = 0; i < ring.n; i++)
@@ -1521,6 +1589,9 @@ cmd_secrets(struct db *db, int argc, char **argv)
 			    ring.k[0].id);
 			goto out;
 		}
+		if ((rc = schema_ready(db)) != 0)
+			goto out;
+		rc = EX_FAIL;
 		if ((dbrc = secrets_rotate(db, &ring, batch, max, &tl)) != 0)
 			goto dberr;
 		printf("re-sealed %zu value(s) under key %s; %zu left under "
@@ -1559,6 +1630,9 @@ cmd_secrets(struct db *db, int argc, char **argv)
 		memcpy(ring.k[i].id, id, sizeof(id));
 		ring.n++;
 	}
+	if ((rc = schema_ready(db)) != 0)
+		goto out;
+	rc = EX_FAIL;
 	if ((dbrc = secrets_census(db, &ring, &tl)) != 0)
 		goto dberr;
 	left = tl.by_key[i];
@@ -1728,19 +1802,13 @@ main(int argc, char *argv[])
 		return rc;
 	}
 	log_open("vigilctl", "stderr");
-	/* Nothing connects before the command's name is known; a command
-	 * that cannot reach the database says so and exits 69. */
+	/* Nothing connects here: each command checks its arguments first
+	 * (a usage error is said at once, whatever the database is doing),
+	 * then the schema (schema_ready: one behind this binary exits 76),
+	 * then works; one that cannot reach the database says so and exits
+	 * 69. */
 	if ((db = db_new(&g_conf)) == NULL)
 		return VX_SOFTWARE;
-	/* Every command but migrate and db check works on the schema this
-	 * binary knows: one behind it stops here (VX_SCHEMA, said). A
-	 * database that does not answer is left to the command, which says
-	 * so as before. */
-	if (strcmp(argv[0], "migrate") != 0 && strcmp(argv[0], "db") != 0 &&
-	    migrate_require(db, "vigilctl") == VX_SCHEMA) {
-		db_free(db);
-		return VX_SCHEMA;
-	}
 	if (strcmp(argv[0], "migrate") == 0)
 		rc = cmd_migrate(db, argc, argv);
 	else if (strcmp(argv[0], "tenant") == 0)

@@ -212,8 +212,8 @@ utf8_chars(const char *s)
 
 /* The name rule: valid UTF-8, no control character (text_control, as
  * every single-line string), 1 to INTEGRATIONS_NAME_CHARS characters. */
-static int
-name_ok(const char *name, struct integrations_err *err)
+int
+integrations_name_ok(const char *name, struct integrations_err *err)
 {
 	size_t len = strlen(name);
 
@@ -467,7 +467,7 @@ integrations_create(struct db *db, const struct integrations_new *nw,
 		invalid(err, "type", "type must be azure or inventory.");
 		return INTEGRATIONS_INVALID;
 	}
-	if (!name_ok(nw->name, err))
+	if (!integrations_name_ok(nw->name, err))
 		return INTEGRATIONS_INVALID;
 	if (nw->config == NULL ||
 	    !json_object_is_type(nw->config, json_type_object)) {

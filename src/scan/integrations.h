@@ -86,6 +86,12 @@ struct integrations_err {
 	char		 message[256];
 };
 
+/* Pure: 1 if name may name an integration (valid UTF-8, no control
+ * character, 1 to INTEGRATIONS_NAME_CHARS characters), else 0 with err
+ * set (field "name"): integrations_create's rule, for vigilctl to check
+ * before it connects. */
+int	 integrations_name_ok(const char *name, struct integrations_err *err);
+
 /* Check a new integration (name; the inventory directory is read as a
  * scan would; Azure credentials must get a token, within the connector's
  * bounded time), seal an Azure client secret under secret_key_file, and

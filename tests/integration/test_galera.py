@@ -58,7 +58,9 @@ def fresh_db(name, **conf):
 
 
 def write_conf(fname, **keys):
-    """A copy of the stack's vigil.conf with keys set; its path."""
+    """A copy of the stack's vigil.conf with keys set, readable by all as
+    that one is (a vigil-api of a test's own may run as another user);
+    its path."""
     with open(STACK.conf) as f:
         lines = [ln for ln in f.read().splitlines()
                  if ln.split("=", 1)[0].strip() not in keys]
@@ -66,6 +68,7 @@ def write_conf(fname, **keys):
     path = os.path.join(STACK.root, fname)
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
+    os.chmod(path, 0o644)
     return path
 
 

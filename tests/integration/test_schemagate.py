@@ -19,6 +19,14 @@ suite's stack never sees a schema behind it:
   the programs are as usual; a schema ahead of the binary (a newer
   migration recorded: an older binary) is served with a warning; a
   database never migrated is behind with no version.
+- T407: vigilctl checks its command line before it connects: with the
+  database's port closed, or a server that never answers, a malformed
+  command exits 64 at once with the usage (or what is wrong with the
+  value), and connects to nothing; a well-formed one still exits 69.
+- T408: GET /metrics keeps vigil_db_schema_behind and
+  vigil_db_schema_version when the outbox and scan statements fail (a
+  table they read gone), with vigil_metrics_db_up 0, schema behind or
+  not.
 
 Run by run.py, which sets STACK here.
 """
@@ -26,12 +34,15 @@ Run by run.py, which sets STACK here.
 import os
 import re
 import shutil
+import socket
 import subprocess
+import threading
 import time
 import unittest
 
 import stack as stackmod
 import test_api as api
+import test_galera as tg     # fresh_db, write_conf, recorded
 from test_api import auth, request
 
 STACK = None        # a stack.Stack, set by run.py
@@ -51,6 +62,7 @@ def setUpModule():
         STACK = api.STACK
     if STACK is None:
         raise unittest.SkipTest("no stack: run tests/integration/run.py")
+    tg.STACK = STACK
     d = os.path.join(STACK.srcdir, "db", "migrations")
     files = sorted(f for f in os.listdir(d)
                    if re.match(r"^\d{4}_.+\.sql$", f))
@@ -65,8 +77,7 @@ def setUpModule():
     st["older"] = older
     st["all"] = d
     st["sock"] = os.path.join(STACK.run, "t404-api.sock")
-    st["conf"] = write_conf("t404.conf", db_name=DB, listen=st["sock"])
-    fresh_db(DB)
+    st["conf"] = tg.fresh_db(DB, listen=st["sock"])
     r = ctl("migrate", migrations=older)
     assert r.returncode == 0, r.stdout + r.stderr
     # A tenant and a key, made by vigilctl while the row of the newest
@@ -97,29 +108,6 @@ def tearDownModule():
 
 # --- helpers -------------------------------------------------------------------
 
-def fresh_db(name):
-    STACK.sql("DROP DATABASE IF EXISTS %s" % name)
-    stmts = ["CREATE DATABASE %s CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-             % name]
-    for host in ("127.0.0.1", "localhost"):
-        stmts.append("GRANT ALL PRIVILEGES ON %s.* TO 'vigil'@'%s'" %
-                     (name, host))
-    STACK.sql("; ".join(stmts))
-
-
-def write_conf(fname, **keys):
-    """A copy of the stack's vigil.conf with keys set; its path."""
-    with open(STACK.conf) as f:
-        lines = [ln for ln in f.read().splitlines()
-                 if ln.split("=", 1)[0].strip() not in keys]
-    lines += ["%s = %s" % kv for kv in keys.items()]
-    path = os.path.join(STACK.root, fname)
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    os.chmod(path, 0o644)
-    return path
-
-
 def env(migrations=None):
     e = STACK.env()
     if migrations:
@@ -135,12 +123,6 @@ def run(binary, *args, conf=None, migrations=None, timeout=300):
 
 def ctl(*args, conf=None, migrations=None):
     return run(STACK.vigilctl_bin, *args, conf=conf, migrations=migrations)
-
-
-def recorded():
-    return [r[0] for r in STACK.query(
-        "SELECT version FROM schema_migrations ORDER BY version",
-        database=DB)]
 
 
 def pool_start():
@@ -200,7 +182,7 @@ def make_behind():
     after T406): the newest migration's row taken away and the pool
     restarted, since a process that found it keeps that for its
     connection."""
-    if st["need"] in recorded():
+    if st["need"] in tg.recorded(DB):
         STACK.sql("DELETE FROM schema_migrations WHERE version = '%s'"
                   % st["need"], database=DB)
         pool_stop()
@@ -404,7 +386,7 @@ class T406SchemaMigrated(SBase):
         self.assertEqual(lines[-1], "ok")
 
     def test_2_ahead_is_warned_of(self):
-        if st["need"] not in recorded():
+        if st["need"] not in tg.recorded(DB):
             ctl("migrate")
         STACK.sql("INSERT INTO schema_migrations VALUES ('9999', "
                   "'9999_future.sql', UTC_TIMESTAMP())", database=DB)
@@ -436,7 +418,7 @@ class T406SchemaMigrated(SBase):
         rest is probably the rate limit's report to the database about
         once a second falling inside the loop; a check per request would
         make it 2)."""
-        if st["need"] not in recorded():
+        if st["need"] not in tg.recorded(DB):
             ctl("migrate")
         fid = "f-nope"
         for _ in range(10):     # every worker past its first request
@@ -455,14 +437,197 @@ class T406SchemaMigrated(SBase):
         self.assertLess(per, 1.5)
 
     def test_3_never_migrated(self):
-        fresh_db("vigil_t406e")
-        conf = write_conf("t406e.conf", db_name="vigil_t406e")
+        conf = tg.fresh_db("vigil_t406e")
         r = ctl("tenant", "list", conf=conf)
         self.assertEqual(r.returncode, 76, r.stdout + r.stderr)
         self.assertIn("it needs migration %s, the newest recorded is none; "
                       "run vigilctl migrate" % st["need"], r.stderr)
         r = run(STACK.vigil_scan_bin, "--due", conf=conf)
         self.assertEqual(r.returncode, 76, r.stdout + r.stderr)
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts connections and never says a
+    word, as a database server that hangs (or a firewall that lets the
+    connection through and nothing else): a client waits for its greeting
+    until its connect timeout. Counts the connections it was offered."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+
+    def close(self):
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        self.thread.join(5)
+        for c in self.conns:
+            c.close()
+
+
+class T407UsageBeforeDatabase(unittest.TestCase):
+    """vigilctl checks a command's arguments before anything connects: a
+    usage error is told at once (64), whether the database's port is
+    closed or its server does not answer, and a refusal that needs no
+    database is not taken for an outage (69)."""
+
+    maxDiff = 4000
+
+    @classmethod
+    def setUpClass(cls):
+        # Bound, never listening: connections to it are refused, and
+        # nobody else can take the port meanwhile.
+        cls.closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        cls.closed.bind(("127.0.0.1", 0))
+        cls.silent = SilentServer()
+        cls.conf_closed = tg.write_conf(
+            "t407-closed.conf", db_host="127.0.0.1",
+            db_port=cls.closed.getsockname()[1])
+        cls.conf_silent = tg.write_conf(
+            "t407-silent.conf", db_host="127.0.0.1",
+            db_port=cls.silent.port)
+        cls.doc = os.path.join(STACK.root, "t407-findings.json")
+        with open(cls.doc, "w") as f:
+            f.write('{"findings": []}')
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.closed.close()
+        cls.silent.close()
+
+    def ctl_timed(self, conf, *args):
+        t0 = time.monotonic()
+        r = ctl(*args, conf=conf)
+        return r, time.monotonic() - t0
+
+    USAGE = "usage: vigilctl"
+    # (arguments, exit status, what stderr says)
+    MALFORMED = (
+        (("nope",), 64, USAGE),
+        (("findings", "import", "--tenant", "t407"), 64, USAGE),
+        (("tenant", "create"), 64, USAGE),
+        (("events", "prune", "--days", "abc"), 64, USAGE),
+        (("reports", "prune", "--days", "-1"), 64, USAGE),
+        (("migrate", "--wait", "soon"), 64, USAGE),
+        (("tenant", "limits", "t407", "--read", "0", "--write", "5"), 64,
+         USAGE),
+        (("key", "list"), 64, USAGE),
+        (("audit", "verify", "--head", "1:ab"), 64, USAGE),
+        (("secrets", "rotate"), 64, USAGE),
+        (("db", "check", "now"), 64, USAGE),
+        (("cases", "list", "--tenant", "t407", "--limit", "0"), 64,
+         "vigilctl: --limit must be 1 to 500"),
+        (("key", "create", "--tenant", "t407", "--scopes", "read,root"), 64,
+         "vigilctl: --scopes takes"),
+        (("key", "create", "--tenant", "t407", "--scopes", "read",
+          "--expires", "2001-01-01T00:00:00Z"), 64,
+         "vigilctl: --expires is in the past"),
+        (("tenant", "create", "No Such Name!"), 64,
+         "vigilctl: tenant names are 1 to 63"),
+        (("findings", "import", "--tenant", "t407", "--format", "xml",
+          "--source", "s", "{doc}"), 64, "vigilctl: --format must be"),
+        (("findings", "import", "--tenant", "t407", "--format", "ocsf",
+          "--source", "bad source", "{doc}"), 64,
+         "vigilctl: --source must be"),
+        (("integration", "add-inventory", "--tenant", "t407", "--name",
+          "x" * 101, "--path", "/nonexistent/t407"), 64,
+         "vigilctl: name must be 1 to 100 characters long."),
+        # Not usage errors, but nothing a database is needed for: the
+        # answer is the command's, not "unreachable".
+        (("key", "revoke", "nope"), 1, "vigilctl: nope is not a key id"),
+        (("findings", "import", "--tenant", "t407", "/nonexistent/t407"),
+         66, "vigilctl: /nonexistent/t407: cannot open"),
+        (("reports", "prune", "--days", "0"), 0, ""),
+        (("--version",), 0, ""),
+    )
+
+    def check_malformed(self, conf):
+        for args, status, says in self.MALFORMED:
+            args = tuple(a.format(doc=self.doc) for a in args)
+            with self.subTest(args=args):
+                r, took = self.ctl_timed(conf, *args)
+                self.assertEqual(r.returncode, status, r.stderr)
+                self.assertLess(took, 2.0, args)
+                self.assertIn(says, r.stderr)
+                self.assertNotIn("connect", r.stderr)
+                self.assertNotIn("schema", r.stderr)
+
+    def test_malformed_port_closed(self):
+        self.check_malformed(self.conf_closed)
+
+    def test_malformed_server_silent(self):
+        """A server that does not answer: nothing waits for it, and no
+        connection is even tried."""
+        self.check_malformed(self.conf_silent)
+        self.assertEqual(len(self.silent.conns), 0)
+
+    def test_well_formed_still_69(self):
+        for args in (("tenant", "list"), ("findings", "expire"),
+                     ("key", "revoke", "key_" + "0" * 26)):
+            with self.subTest(args=args):
+                r, _ = self.ctl_timed(self.conf_closed, *args)
+                self.assertEqual(r.returncode, 69, r.stdout + r.stderr)
+                self.assertIn("vigilctl: connect: ", r.stderr)
+                self.assertNotIn(self.USAGE, r.stderr)
+        # And through the server that never answers: it was offered a
+        # connection (the count above is not zero for want of trying),
+        # and the command says the database is unreachable, after the
+        # connect timeout (3 s).
+        n = len(self.silent.conns)
+        r, took = self.ctl_timed(self.conf_silent, "tenant", "list")
+        self.assertEqual(r.returncode, 69, r.stdout + r.stderr)
+        self.assertGreater(len(self.silent.conns), n)
+        self.assertGreaterEqual(took, 2.5)
+
+
+class T408MetricsSchemaWithoutFigures(SBase):
+    """GET /metrics: the schema's gauges whenever the schema can be read,
+    also when the outbox and scan statements fail; vigil_metrics_db_up
+    says those failed."""
+
+    def scrape(self):
+        r = self.req("GET", "/metrics", key=False)
+        self.assertEqual(r.status, 200, r)
+        return metrics(r.body)
+
+    def check(self, behind, version):
+        # deliveries is read by the outbox's statement; the schema's
+        # read is schema_migrations alone.
+        STACK.sql("RENAME TABLE deliveries TO t408_deliveries", database=DB)
+        try:
+            for _ in range(WORKERS * 2):    # every worker of the pool
+                m = self.scrape()
+                self.assertEqual(m.get("vigil_metrics_db_up"), 0, m)
+                self.assertNotIn("vigil_outbox_events_pending", m)
+                self.assertEqual(m.get("vigil_db_schema_behind"), behind, m)
+                self.assertEqual(m.get("vigil_db_schema_version"), version,
+                                 m)
+        finally:
+            STACK.sql("RENAME TABLE t408_deliveries TO deliveries",
+                      database=DB)
+        m = self.scrape()
+        self.assertEqual(m.get("vigil_metrics_db_up"), 1, m)
+        self.assertEqual(m.get("vigil_webhook_deliveries_pending"), 0, m)
+        self.assertEqual(m.get("vigil_db_schema_behind"), behind, m)
+
+    def test_schema_gauges_when_the_figures_fail(self):
+        if st["need"] not in tg.recorded(DB):
+            self.assertEqual(ctl("migrate").returncode, 0)
+        self.check(0, int(st["need"]))
+        make_behind()
+        self.check(1, int(st["before"]))
 
 
 if __name__ == "__main__":
