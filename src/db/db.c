@@ -2237,6 +2237,10 @@ static const char *const sqls[SQL__COUNT] = {
 	    " FROM findings WHERE tenant_id = ? AND id IN (" X256("?") ")",
 	[SQL_FINDING_BATCH_END] = "CALL findings_batch_end(?)",
 	[SQL_FINDING_BATCH_CLEAR] = "SET @vigil_batch = NULL",
+	/* The triggers told to stand aside for the batch's mark of its
+	 * unchanged findings (SQL_FINDING_SEEN_*), which changes nothing
+	 * they count; SQL_FINDING_BATCH_CLEAR after it. */
+	[SQL_FINDING_SEEN_ASIDE] = "SET @vigil_batch = 1",
 	/* vigilctl db check and migrate: the privileges of this connection
 	 * (its account's and its current role's; migrate_grants_add reads
 	 * the lines), who it is, and who the batch procedures run as (their

@@ -2387,7 +2387,8 @@ cmp_first(const void *a, const void *b)
  * upsert is framed by findings_batch_begin, a copy of its rows before and
  * after, and findings_batch_end (0039), which keep every counter table
  * once for the batch instead of the triggers per row. The last_seen_at
- * update changes no counted column, so it needs no frame. 0 or DB_*. */
+ * update changes no counted column, so it needs no frame: the triggers
+ * only stand aside for it. 0 or DB_*. */
 static int
 batch_write(struct batch *b)
 {
@@ -2395,7 +2396,7 @@ batch_write(struct batch *b)
 	struct db_val seen[3 + DB_MANY], ids[1 + DB_MANY];
 	struct slot **ord;
 	size_t i, nup = 0, nseen = 0;
-	int rc = DB_ERR, framed = 0, deferred = 0, sla = 0, few;
+	int rc = DB_ERR, framed = 0, deferred = 0, sla = 0, aside = 0, few;
 
 	memset(&up, 0, sizeof(up));
 	/* The rows in the order the batch's items first named them: a new
@@ -2510,8 +2511,24 @@ batch_write(struct batch *b)
 			rc = DB_ERR;
 			goto out;
 		}
+		/* The mark changes no column a trigger counts: the triggers
+		 * stand aside for it, as they do within the frame, rather
+		 * than test each row for what changed (findings_after_update,
+		 * 0057: 12 to 20 us of an unchanged finding). */
+		if (b->setbased) {
+			if ((rc = db_exec(b->db, SQL_FINDING_SEEN_ASIDE, NULL,
+			    0, NULL)) != 0)
+				goto out;
+			aside = 1;
+		}
 		if ((rc = batch_mark_seen(b, seen, nseen)) != 0)
 			goto out;
+		if (aside) {
+			aside = 0;
+			if ((rc = db_exec(b->db, SQL_FINDING_BATCH_CLEAR, NULL,
+			    0, NULL)) != 0)
+				goto out;
+		}
 	}
 	if (!few && (b->hist.n > 0 || b->ev.n > 0 || b->naud > 0)) {
 		deferred = 1;
@@ -2542,7 +2559,7 @@ out:
 	 * connection serves on (the next batch, the scan's other writes):
 	 * the triggers must count again. A connection that is gone takes the
 	 * variables with it. */
-	if (framed)
+	if (framed || aside)
 		(void)db_exec(b->db, SQL_FINDING_BATCH_CLEAR, NULL, 0, NULL);
 	if (sla)
 		(void)db_exec(b->db, SQL_BATCH_SLA_END, NULL, 0, NULL);

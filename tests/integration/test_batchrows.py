@@ -415,6 +415,66 @@ class T375BatchOldStoredOnly(RBase):
         self.check_rows()
 
 
+class T418BatchSeenMarkAside(RBase):
+    """The batch writer's mark of its unchanged findings seen (the
+    last_seen_at update of a rescan or a reimport) runs with the
+    findings triggers told to stand aside (@vigil_batch set just before
+    it and cleared just after, on the same connection), since it changes
+    nothing they count; the findings are marked, and every count still
+    equals a recount."""
+
+    def logged(self, integ):
+        """The statements of each connection, in order, as the general
+        log has them, around the scan."""
+        STACK.sql("SET GLOBAL general_log = 0; TRUNCATE mysql.general_log;"
+                  " SET GLOBAL log_output = 'TABLE'; "
+                  "SET GLOBAL general_log = 1")
+        try:
+            self.scan(integ)
+        finally:
+            STACK.sql("SET GLOBAL general_log = 0")
+            rows = STACK.query(
+                "SELECT thread_id, HEX(argument) FROM mysql.general_log "
+                "WHERE command_type IN ('Execute', 'Query')", database=None)
+            STACK.sql("TRUNCATE mysql.general_log; "
+                      "SET GLOBAL log_output = 'FILE'")
+        by = {}
+        for tid, arg in rows:
+            by.setdefault(tid, []).append(bytes.fromhex(arg).decode())
+        return by
+
+    def test_mark_with_triggers_aside(self):
+        names = ["bs-%04d" % i for i in range(300)]
+        ts.write_inventory(self.inv, tb.storages(names))
+        integ = self.integration()
+        self.scan(integ)
+        self.check_rows()
+        t = q(self.tenant_id)
+        STACK.sql("UPDATE findings SET last_seen_at = last_seen_at - "
+                  "INTERVAL 1 DAY WHERE tenant_id = %s" % t,
+                  database="vigil")
+        before = STACK.query("SELECT state, COUNT(*) FROM findings WHERE "
+                             "tenant_id = %s GROUP BY state" % t)
+        marks = 0
+        for stmts in self.logged(integ).values():
+            for i, x in enumerate(stmts):
+                if not x.startswith("UPDATE findings FORCE INDEX (PRIMARY) "
+                                    "SET last_seen_at"):
+                    continue
+                marks += 1
+                self.assertEqual(stmts[i - 1], "SET @vigil_batch = 1", x)
+                self.assertEqual(stmts[i + 1], "SET @vigil_batch = NULL",
+                                 x)
+        self.assertGreater(marks, 0, "no mark of the unchanged findings")
+        self.assertEqual(tc.num(
+            "SELECT COUNT(*) FROM findings WHERE tenant_id = %s AND "
+            "last_seen_at < UTC_TIMESTAMP() - INTERVAL 1 HOUR" % t), 0)
+        self.assertEqual(STACK.query(
+            "SELECT state, COUNT(*) FROM findings WHERE tenant_id = %s "
+            "GROUP BY state" % t), before)
+        self.check_rows()
+
+
 class T345BatchSlaOneRead(RBase):
     """The batch writer reads the tenant's SLA policy for
     findings_sla_insert (0046) with one read of its row: the statement it
