@@ -2479,6 +2479,12 @@ db_error(struct db *db)
 	return db->err;
 }
 
+void
+db_error_take(struct db *db, const struct db *from)
+{
+	snprintf(db->err, sizeof(db->err), "%s", from->err);
+}
+
 int
 db_exit(struct db *db)
 {

@@ -644,5 +644,8 @@ void	*db_mysql(struct db *);
 /* The configuration the handle was made with. */
 const struct conf *db_conf(const struct db *);
 const char *db_error(struct db *);
+/* db's last error becomes from's (the error of a writer thread's
+ * connection, reported by the thread that owns the work). */
+void	 db_error_take(struct db *db, const struct db *from);
 
 #endif

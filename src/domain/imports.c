@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,6 +221,21 @@ struct run {
 	size_t			 n;
 	long			 flushes;
 	int			 rc;		/* a DB_* code stops the run */
+	/* The second pass maps the next batch while a writer thread writes
+	 * the one before on a connection of its own: w is that batch, as
+	 * run_sources reads it (a struct run holding only the import's
+	 * identity and the batch), with at most one in flight; its counts
+	 * when it was handed over give a failed batch's import the counts
+	 * it had when the batch was full, as when batches were written in
+	 * turn. */
+	struct {
+		struct run	*w;
+		struct db	*db;
+		pthread_t	 th;
+		int		 busy, rc;
+		long		 items, imported, passed, failed;
+		size_t		 nerrors;
+	}			 pipe;
 	/* vigilctl's local report (imports_run_file), read in its place */
 	FILE			*fp;
 	struct stat		 fst;		/* as it was when claimed */
@@ -390,17 +406,152 @@ run_sources(struct db *db, void *arg)
 	return rc;
 }
 
-/* Write the batch: the findings through the scanner's batch, with the
- * source on each. 0 or a DB_* code. */
+static void
+run_clear(struct run *r)
+{
+	for (; r->n > 0; r->n--)
+		importfmt_finding_clear(&r->fs[r->n - 1]);
+}
+
+/* Write the batch w holds: the findings through the scanner's batch,
+ * with the source on each, on db. 0 or a DB_* code. */
 static int
-run_flush(struct run *r)
+run_write(struct db *db, struct run *w)
 {
 	struct findings_rows rows;
+
+	memset(&rows, 0, sizeof(rows));
+	rows.write = run_sources;
+	rows.arg = w;
+	rows.source = w->source;
+	return findings_observe_batch_with(db, w->tenant_id, w->seen, w->n,
+	    w->now, NULL, &rows);
+}
+
+/* The writer thread: the batch handed over, on the writer's connection. */
+static void *
+writer_main(void *arg)
+{
+	struct run *r = arg;
+
+	r->pipe.rc = run_write(r->pipe.db, r->pipe.w);
+	return NULL;
+}
+
+/* Start the writer thread on the batch handed over, every signal blocked
+ * in it (they are the importer's to take, never a thread's inside
+ * libmariadb). 0, or -1: no thread. */
+static int
+run_spawn(struct run *r)
+{
+	sigset_t all, was;
+	int rc;
+
+	sigfillset(&all);
+	if (pthread_sigmask(SIG_SETMASK, &all, &was) != 0)
+		return -1;
+	rc = pthread_create(&r->pipe.th, NULL, writer_main, r);
+	pthread_sigmask(SIG_SETMASK, &was, NULL);
+	return rc != 0 ? -1 : 0;
+}
+
+/* Wait for the batch in flight, if any. 0 or its DB_* code: then the run
+ * is stopped there, with the counts and errors it had when that batch
+ * was full (the items mapped since are not the import's). */
+static int
+run_join(struct run *r)
+{
+	size_t n;
+
+	if (!r->pipe.busy)
+		return 0;
+	pthread_join(r->pipe.th, NULL);
+	r->pipe.busy = 0;
+	run_clear(r->pipe.w);
+	if (r->pipe.rc == 0)
+		return 0;
+	db_error_take(r->db, r->pipe.db);
+	r->items = r->pipe.items;
+	r->imported = r->pipe.imported;
+	r->passed = r->pipe.passed;
+	r->failed = r->pipe.failed;
+	n = json_object_array_length(r->errors);
+	if (n > r->pipe.nerrors)
+		json_object_array_del_idx(r->errors, r->pipe.nerrors,
+		    n - r->pipe.nerrors);
+	return r->pipe.rc;
+}
+
+/* The writer's view of the run and its connection, made at the first
+ * batch handed over. 0 or DB_ERR. */
+static int
+run_pipe(struct run *r)
+{
+	struct run *w;
+
+	if (r->pipe.w != NULL)
+		return 0;
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    (w->fs = calloc(FINDINGS_BATCH, sizeof(*w->fs))) == NULL ||
+	    (w->seen = calloc(FINDINGS_BATCH, sizeof(*w->seen))) == NULL ||
+	    (r->pipe.db = db_new_like(r->db)) == NULL) {
+		if (w != NULL) {
+			free(w->fs);
+			free(w->seen);
+		}
+		free(w);
+		return DB_ERR;
+	}
+#ifdef VIGIL_DEBUG
+	{
+		/* the refused commits a test asked of the import's
+		 * connection, on the writer's too */
+		int dc = db_debug_conflicts(r->db, 0);
+
+		db_debug_conflicts(r->db, dc);
+		db_debug_conflicts(r->pipe.db, dc);
+	}
+#endif
+	w->tenant_id = r->tenant_id;
+	w->import_id = r->import_id;
+	w->source = r->source;
+	w->fmt = r->fmt;
+	w->now = r->now;
+	r->pipe.w = w;
+	return 0;
+}
+
+static void
+run_pipe_free(struct run *r)
+{
+	(void)run_join(r);
+	if (r->pipe.w != NULL) {
+		free(r->pipe.w->fs);
+		free(r->pipe.w->seen);
+		free(r->pipe.w);
+		r->pipe.w = NULL;
+	}
+	db_free(r->pipe.db);
+	r->pipe.db = NULL;
+}
+
+/* Write the batch being filled: once the one in flight is written, a
+ * full batch is handed to the writer thread, and the next one is mapped
+ * meanwhile; the last one (last set) is written here, on the import's
+ * connection, so a report of one batch (most reports sent to the API)
+ * needs no thread and no second connection. Batches are written one at
+ * a time, in the report's order, each in its own transaction. 0 or a
+ * DB_* code (the run stops; nothing after the failed batch is written). */
+static int
+run_flush(struct run *r, int last)
+{
+	struct importfmt_finding *fs;
+	struct findings_seen *seen;
 	size_t i;
 	int rc;
 
-	if (r->n == 0)
-		return 0;
+	if ((rc = run_join(r)) != 0 || r->n == 0)
+		goto out;
 	for (i = 0; i < r->n; i++) {
 		struct importfmt_finding *f = &r->fs[i];
 		struct findings_seen *s = &r->seen[i];
@@ -430,26 +581,54 @@ run_flush(struct run *r)
 		memcpy(s->fingerprint, f->fingerprint, sizeof(s->fingerprint));
 		memcpy(s->id, f->id, sizeof(s->id));
 	}
-	memset(&rows, 0, sizeof(rows));
-	rows.write = run_sources;
-	rows.arg = r;
-	rows.source = r->source;
-	if ((rc = findings_observe_batch_with(r->db, r->tenant_id, r->seen,
-	    r->n, r->now, NULL, &rows)) != 0)
-		goto out;
+	if (last) {
+		rc = run_write(r->db, r);
+		run_clear(r);
+		if (rc != 0)
+			return rc;
+	} else {
+		if ((rc = run_pipe(r)) != 0)
+			goto out;
+		/* the batch to the writer's view, its buffers to be filled */
+		fs = r->pipe.w->fs;
+		seen = r->pipe.w->seen;
+		r->pipe.w->fs = r->fs;
+		r->pipe.w->seen = r->seen;
+		r->pipe.w->n = r->n;
+		r->fs = fs;
+		r->seen = seen;
+		r->n = 0;
+		r->pipe.items = r->items;
+		r->pipe.imported = r->imported;
+		r->pipe.passed = r->passed;
+		r->pipe.failed = r->failed;
+		r->pipe.nerrors = json_object_array_length(r->errors);
+		r->pipe.rc = DB_ERR;
+		r->pipe.busy = 1;
+		if (run_spawn(r) != 0) {
+			/* No thread: write it here, on the writer's
+			 * connection. */
+			r->pipe.busy = 0;
+			writer_main(r);
+			run_clear(r->pipe.w);
+			if ((rc = r->pipe.rc) != 0) {
+				db_error_take(r->db, r->pipe.db);
+				return rc;
+			}
+		}
+	}
 	/* GET /imports/{id} shows the progress every 16 batches */
 	if (++r->flushes % 16 == 0 && (rc = db_exec(r->db,
 	    SQL_IMPORT_PROGRESS, (struct db_val[]){
 	    DB_INT(r->items), DB_INT(r->imported), DB_INT(r->passed),
 	    DB_INT(r->failed), DB_STR(r->import_id), DB_STR(r->owner) }, 6,
 	    NULL)) != 0)
-		goto out;
+		return rc;
 	if (run_beat(r) != 0)
-		rc = r->rc;
+		return r->rc;
+	return 0;
 out:
-	for (i = 0; i < r->n; i++)
-		importfmt_finding_clear(&r->fs[i]);
-	r->n = 0;
+	run_clear(r);
 	return rc;
 }
 
@@ -483,7 +662,7 @@ run_item(void *arg, json_object *item, json_object *ctx,
 		importfmt_finding_clear(f);
 		return 0;
 	}
-	if (++r->n == FINDINGS_BATCH && (r->rc = run_flush(r)) != 0)
+	if (++r->n == FINDINGS_BATCH && (r->rc = run_flush(r, 0)) != 0)
 		return 1;
 	return 0;
 }
@@ -602,7 +781,7 @@ static int
 run_pass(struct run *r, char *why, size_t whysz)
 {
 	struct importfmt_stream st, *s = &st;
-	int rc;
+	int rc, rc2;
 
 	r->items = r->imported = r->passed = r->failed = 0;
 	r->map = r->write || r->all_or_nothing;
@@ -657,10 +836,14 @@ end:
 		goto out;
 	if (!r->map)
 		r->items = (long)s->items;
-	rc = r->write ? run_flush(r) : 0;
+	/* the last batch, once the one before it is written */
+	rc = r->write ? run_flush(r, 1) : 0;
 out:
-	for (; r->n > 0; r->n--)
-		importfmt_finding_clear(&r->fs[r->n - 1]);
+	/* Stopped or not, the batch in flight is written (or failed) before
+	 * the run goes on: a failed one's DB_* code is the run's. */
+	if ((rc2 = run_join(r)) != 0 && rc >= 0)
+		rc = rc2;
+	run_clear(r);
 	importfmt_free(&st);
 	return rc;
 }
@@ -1049,6 +1232,7 @@ done:
 	json_object_put(r->errors);
 	if (r->has_tools)
 		importfmt_free(&r->tools);
+	run_pipe_free(r);
 	free(r->fs);
 	free(r->seen);
 	/* 1 from finish: the lease was lost at the last moment */
@@ -1068,6 +1252,7 @@ out:
 	json_object_put(r->errors);
 	if (r->has_tools)
 		importfmt_free(&r->tools);
+	run_pipe_free(r);
 	free(r->fs);
 	free(r->seen);
 	return rc;

@@ -1700,10 +1700,9 @@ def seq_order(tid, sql):
 
 
 class PipeBase(LocalBase):
-    """What the importer's batches must keep whichever way they are
-    written (in turn, as now, or with the next batch mapped while one is
-    written, as a writer thread would: tried, README "Imports" of the
-    Benchmark): through both readers, vigilctl's local file
+    """The importer writes a batch on a connection of its own while it
+    maps the next one (at most one batch in flight): what that pipeline
+    could break, through both readers: vigilctl's local file
     (imports_run_file) and a report queued through the API, read by
     vigil-scan --due (imports_run, from its chunks)."""
 
@@ -1739,8 +1738,8 @@ class T395MalformedInLaterBatch(PipeBase):
     offset), every other item of every batch is written (those before
     them, in the batches already handed to the writer, and those after),
     and the full report resolves nothing; the same through vigilctl and
-    through the API's queue. Failed with a writer thread whose hand-over
-    put back the counts and errors of the batch before."""
+    through the API's queue. Fails when a batch's errors or counts are
+    taken from the wrong batch or trimmed at a hand-over."""
 
     N = 5 * 256 + 41
 
@@ -1795,16 +1794,15 @@ class T395MalformedInLaterBatch(PipeBase):
 
 
 class T396BatchFailsInFlight(PipeBase):
-    """A batch that fails in the database (a trigger refuses one of its
-    source rows) stops the import:
+    """A batch that fails in the database while the next one is being
+    mapped (a trigger refuses one of its source rows) stops the import:
     it ends failed with why, with the counts it had when that batch was
     full; the batches before it are written whole (each finding with its
     history, event, audit entry and source), nothing of it or after it
     is; the failure is audited and the chain verifies; once the cause is
     gone the same report leaves what one clean import leaves. Through
-    vigilctl and through the API's queue. Failed with a writer thread
-    whose failure was not taken up (the batches after it written, the
-    import completed) or whose counts went past the failed batch."""
+    vigilctl and through the API's queue. Fails when the writer's failure
+    is lost or a batch after it is written."""
 
     N = 6 * 256
     FAIL = 2 * 256 + 5          # in the third batch
@@ -1872,16 +1870,16 @@ class T396BatchFailsInFlight(PipeBase):
 
 
 class T397OrderAcrossBatches(PipeBase):
-    """Batches are written one after the other, in the report's order:
-    findings, their events and
+    """Batches written while the next is mapped are still written one
+    after the other, in the report's order: findings, their events and
     their audit entries in the report's order across batches, the
     import's own audit entry after all of them; a full report whose last
     batch is full (so it is still being written when the report has been
     read) resolves exactly the findings it no longer lists, after its
     last batch (its resolutions' events and entries come after every
     batch's), and nothing of that last batch. Through vigilctl and the
-    API's queue. Failed with a writer thread whose last batch was still
-    being written when the reconcile ran (256 resolved, not 4)."""
+    API's queue. Fails when the reconcile or the import's end runs before
+    the batch in flight is written."""
 
     N = 5 * 256
 
