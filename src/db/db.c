@@ -2411,8 +2411,8 @@ debug_lose_seen(enum db_stmt s)
 		return 0;
 	if (__atomic_load_n(&left, __ATOMIC_SEQ_CST) < 0) {
 		v = getenv("VIGIL_DEBUG_LOSE_SEEN");
-		__atomic_store_n(&left, v != NULL ? atoi(v) : 0,
-		    __ATOMIC_SEQ_CST);
+		__atomic_store_n(&left, v != NULL ?
+		    (int)strtol(v, NULL, 10) : 0, __ATOMIC_SEQ_CST);
 	}
 	return __atomic_sub_fetch(&left, 1, __ATOMIC_SEQ_CST) >= 0;
 }
