@@ -187,7 +187,7 @@ imports_post(struct request *r, struct db *db)
 		api_db_error(r, rc);
 		return;
 	}
-	if (bytes <= IMPORT_SYNC_MAX && (rc = imports_run(db, id,
+	if (bytes <= IMPORT_SYNC_MAX && (rc = imports_run_here(db, id,
 	    time(NULL))) < 0) {
 		api_db_error(r, rc);
 		return;

@@ -2051,6 +2051,15 @@ static const char *const sqls[SQL__COUNT] = {
 	 * vigil.conf's db_sync_wait asks of one (db_connect). */
 	[SQL_DB_WSREP_ON] =
 	    "SELECT @@wsrep_on",
+	/* What the batch writers tell the triggers in their session
+	 * (findings.c: the frame, the triggers standing aside for the seen
+	 * mark, the SLA policy, the deferral of events, audit entries and
+	 * case look-ups), cleared: after a transaction lost in its body,
+	 * whose own clears were not run (db_tx_run). */
+	[SQL_DB_SESSION_RESET] =
+	    "SET @vigil_batch = NULL, @vigil_sla = NULL, @vigil_defer = NULL, "
+	    "@vigil_nocase = NULL, @vigil_deferred_events = 0, "
+	    "@vigil_deferred_audit = 0, @vigil_deferred_heads = 0",
 	[SQL_DB_SYNC_WAIT] =
 	    "SET SESSION wsrep_sync_wait = ?",
 	/* How long a statement waits for a table's metadata lock and for a
@@ -2384,6 +2393,28 @@ db_debug_conflicts(struct db *db, int n)
 
 	db->debug_conflicts = n < 0 ? db_debug_env() : n;
 	return was;
+}
+
+/* VIGIL_DEBUG_LOSE_SEEN (debug builds only): how many of the batch
+ * writer's seen marks (SQL_FINDING_SEEN_*) in this process fail as a
+ * deadlock would fail them, inside their transaction, so that a test can
+ * make a batch replay after a body lost midway. One count for the
+ * process: the importer's writer thread and its main thread take turns
+ * at batches. */
+static int
+debug_lose_seen(enum db_stmt s)
+{
+	static int left = -1;
+	const char *v;
+
+	if (s != SQL_FINDING_SEEN_RUNS && s != SQL_FINDING_SEEN_MANY)
+		return 0;
+	if (__atomic_load_n(&left, __ATOMIC_SEQ_CST) < 0) {
+		v = getenv("VIGIL_DEBUG_LOSE_SEEN");
+		__atomic_store_n(&left, v != NULL ?
+		    (int)strtol(v, NULL, 10) : 0, __ATOMIC_SEQ_CST);
+	}
+	return __atomic_sub_fetch(&left, 1, __ATOMIC_SEQ_CST) >= 0;
 }
 #endif
 
@@ -3037,6 +3068,13 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 		*out = NULL;
 	if (db->tx_run && db->tx_lost)
 		return db->tx_lost;
+#ifdef VIGIL_DEBUG
+	if (db->tx_run && debug_lose_seen(s)) {
+		snprintf(db->err, sizeof(db->err), "deadlock "
+		    "(VIGIL_DEBUG_LOSE_SEEN)");
+		return db->tx_lost = DB_RETRY;
+	}
+#endif
 	if (db->tx_run && db->ntx_used < NELEM(db->tx_used))
 		db->tx_used[db->ntx_used++] = (unsigned short)s;
 	for (;;) {
@@ -3143,7 +3181,7 @@ db_conflict_pause(int n)
 int
 db_tx_run(struct db *db, int (*fn)(struct db *, void *), void *arg)
 {
-	int attempt, rc = DB_RETRY;
+	int attempt, lost, rc = DB_RETRY;
 
 	/* Already inside a transaction (a domain function called from
 	 * another's body): part of that one, which its own db_tx_run
@@ -3168,8 +3206,15 @@ db_tx_run(struct db *db, int (*fn)(struct db *, void *), void *arg)
 		db->tx_lost = 0;
 		rc = fn(db, arg);
 		db->tx_run = 0;
-		/* Whatever the body made of it, a lost transaction is lost. */
-		if (db->tx_lost)
+		/* Whatever the body made of it, a lost transaction is lost;
+		 * and the body's statements after the loss were not run,
+		 * among them the clears of what it told the triggers in
+		 * the session (a user variable outlives a rollback): cleared
+		 * after the rollback below, before a replay or another
+		 * transaction on this connection counts with the triggers
+		 * standing aside. */
+		lost = db->tx_lost != 0;
+		if (lost)
 			rc = db->tx_lost;
 		/* The body asked for a rollback (db_rollback) and returned
 		 * what it decided: nothing to commit, nothing to replay
@@ -3204,6 +3249,8 @@ db_tx_run(struct db *db, int (*fn)(struct db *, void *), void *arg)
 			continue;
 		}
 		db_rollback(db);
+		if (lost)
+			(void)db_exec(db, SQL_DB_SESSION_RESET, NULL, 0, NULL);
 		if (rc != DB_RETRY && rc != DB_DOWN)
 			return rc;
 		/* The connection dropped mid-transaction (DB_DOWN): the

@@ -420,6 +420,7 @@ enum db_stmt {
 	/* the session (db_connect) and vigilctl migrate's lease and server
 	 * check (migrate.c) */
 	SQL_DB_WSREP_ON,
+	SQL_DB_SESSION_RESET,
 	SQL_DB_SYNC_WAIT,
 	SQL_DB_LOCK_WAIT,
 	SQL_MIGRATE_LEASE_TAKE,

@@ -220,6 +220,7 @@ struct run {
 	struct findings_seen	*seen;
 	size_t			 n;
 	long			 flushes;
+	int			 inline_writes;	/* no writer thread */
 	int			 rc;		/* a DB_* code stops the run */
 	/* The second pass maps the next batch while a writer thread writes
 	 * the one before on a connection of its own: w is that batch, as
@@ -581,7 +582,7 @@ run_flush(struct run *r, int last)
 		memcpy(s->fingerprint, f->fingerprint, sizeof(s->fingerprint));
 		memcpy(s->id, f->id, sizeof(s->id));
 	}
-	if (last) {
+	if (last || r->inline_writes) {
 		rc = run_write(r->db, r);
 		run_clear(r);
 		if (rc != 0)
@@ -1258,8 +1259,8 @@ out:
 	return rc;
 }
 
-int
-imports_run(struct db *db, const char *import_id, time_t now)
+static int
+run_import(struct db *db, const char *import_id, time_t now, int here)
 {
 	unsigned long long claimed = 0;
 	struct imp_info in;
@@ -1269,6 +1270,7 @@ imports_run(struct db *db, const char *import_id, time_t now)
 	int rc;
 
 	memset(&r, 0, sizeof(r));
+	r.inline_writes = here;
 	vtime_sql(now, at, sizeof(at));
 	vtime_sql(clock, t, sizeof(t));
 	vtime_sql(clock + IMPORT_LEASE, until, sizeof(until));
@@ -1288,6 +1290,18 @@ imports_run(struct db *db, const char *import_id, time_t now)
 		    "(attempt %ld of %d)", import_id, in.attempts,
 		    IMPORT_ATTEMPTS);
 	return run_claimed(db, &r, &in, import_id, now, clock);
+}
+
+int
+imports_run(struct db *db, const char *import_id, time_t now)
+{
+	return run_import(db, import_id, now, 0);
+}
+
+int
+imports_run_here(struct db *db, const char *import_id, time_t now)
+{
+	return run_import(db, import_id, now, 1);
 }
 
 int

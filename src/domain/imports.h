@@ -68,6 +68,13 @@ void	 imports_abort(struct imports_upload *);
  * actor "system"). 1 done, 0 not due (another worker has it, or lost its
  * lease to another), or a DB_*. */
 int	 imports_run(struct db *, const char *import_id, time_t now);
+/* imports_run for the API's answer at once (a report of at most
+ * IMPORT_SYNC_MAX, run inside its worker): its batches are written in
+ * turn on db, with no writer thread and no second connection (a pool's
+ * connections are one a worker). imports_run overlaps the reading of the
+ * next batch with the writing of the one before, on a connection of its
+ * own. */
+int	 imports_run_here(struct db *, const char *import_id, time_t now);
 /* vigilctl's import of a local report: as imports_begin, imports_finish
  * and imports_run with the same arguments, but the report's bytes are
  * read from fp (a regular file, at most IMPORT_MAX_BYTES) in place of

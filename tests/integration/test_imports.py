@@ -1732,6 +1732,39 @@ class PipeBase(LocalBase):
         self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
 
 
+class T420ImmediateImportOneConnection(PipeBase):
+    """A report the API answers at once (at most 1 MiB, run inside its
+    worker) is written batch after batch on the worker's own connection:
+    no writer thread and no second connection to the database (a pool's
+    connections are one a worker), however many batches it has; the
+    findings all written, in the report's order."""
+
+    N = 3 * 256 + 17
+
+    def connections(self):
+        return int(STACK.query("SHOW GLOBAL STATUS LIKE 'Connections'",
+                               database=None)[0][1])
+
+    def test_no_second_connection(self):
+        body, _ = jsonl([ocsf_item(420000 + i, code="t420_check")
+                         for i in range(self.N)])
+        self.assertLess(len(body), 1024 * 1024)
+        # the worker's connection made, the pool warm
+        r = self.post(jsonl([ocsf_item(419999, code="t420_check")])[0],
+                      source="t420-warm", ct="application/x-ndjson")
+        self.assertEqual(r.status, 201, r)
+        before = self.connections()
+        r = self.post(body, source="t420", ct="application/x-ndjson")
+        after = self.connections()
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["imported"], self.N, r.json())
+        # the one connection the second SHOW made itself
+        self.assertEqual(after - before, 1)
+        res = self.stored_resources(self.tenant_id)
+        got = [n for n in res if 420000 <= n < 420000 + self.N]
+        self.assertEqual(got, list(range(420000, 420000 + self.N)))
+
+
 class T395MalformedInLaterBatch(PipeBase):
     """Malformed items in the second and the fifth of several batches are
     counted and reported at their own positions (index, line, byte
