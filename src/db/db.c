@@ -3249,7 +3249,9 @@ db_tx_run(struct db *db, int (*fn)(struct db *, void *), void *arg)
 			continue;
 		}
 		db_rollback(db);
-		if (lost)
+		/* A connection that dropped took its variables with it:
+		 * nothing to clear, and no connection to make for it. */
+		if (lost && rc == DB_RETRY && db->my != NULL)
 			(void)db_exec(db, SQL_DB_SESSION_RESET, NULL, 0, NULL);
 		if (rc != DB_RETRY && rc != DB_DOWN)
 			return rc;
