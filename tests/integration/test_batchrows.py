@@ -103,6 +103,22 @@ class RBase(ts.ScanBase, tb.BBase):
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         return p
 
+    def scan_logged(self, integ, select):
+        """Scan integ with the server's general log on; the rows of
+        "SELECT " + select (its columns, FROM mysql.general_log and the
+        condition) as the log then holds them."""
+        STACK.sql("SET GLOBAL general_log = 0; TRUNCATE mysql.general_log;"
+                  " SET GLOBAL log_output = 'TABLE'; "
+                  "SET GLOBAL general_log = 1")
+        try:
+            self.scan(integ)
+        finally:
+            STACK.sql("SET GLOBAL general_log = 0")
+            rows = STACK.query("SELECT %s" % select, database=None)
+            STACK.sql("TRUNCATE mysql.general_log; "
+                      "SET GLOBAL log_output = 'FILE'")
+        return rows
+
     def assert_chain(self):
         """vigilctl audit verify passes, and the kept head is the chain's
         newest entry."""
@@ -345,19 +361,10 @@ class T314BatchRowsSchemaOnce(RBase):
         names = ["bs-%04d" % i for i in range(1000)]
         ts.write_inventory(self.inv, tb.storages(names))
         integ = self.integration()
-        STACK.sql("SET GLOBAL general_log = 0; TRUNCATE mysql.general_log;"
-                  " SET GLOBAL log_output = 'TABLE'; "
-                  "SET GLOBAL general_log = 1")
-        try:
-            self.scan(integ)
-        finally:
-            STACK.sql("SET GLOBAL general_log = 0")
-            rows = STACK.query(
-                "SELECT thread_id, argument FROM mysql.general_log WHERE "
-                "command_type = 'Execute' AND argument LIKE "
-                "'%schema_migrations%version = ''0039''%'", database=None)
-            STACK.sql("TRUNCATE mysql.general_log; "
-                      "SET GLOBAL log_output = 'FILE'")
+        rows = self.scan_logged(
+            integ, "thread_id, argument FROM mysql.general_log WHERE "
+            "command_type = 'Execute' AND argument LIKE "
+            "'%schema_migrations%version = ''0039''%'")
         # four batches of 256 new findings (before: a read each)
         self.assertEqual(tc.num("SELECT COUNT(*) FROM findings WHERE "
                                 "tenant_id = %s" % q(self.tenant_id)), 1000)
@@ -375,19 +382,10 @@ class T375BatchOldStoredOnly(RBase):
 
     def logged(self, integ):
         """The scan, and the ids each copy before the upsert named."""
-        STACK.sql("SET GLOBAL general_log = 0; TRUNCATE mysql.general_log;"
-                  " SET GLOBAL log_output = 'TABLE'; "
-                  "SET GLOBAL general_log = 1")
-        try:
-            self.scan(integ)
-        finally:
-            STACK.sql("SET GLOBAL general_log = 0")
-            rows = STACK.query(
-                "SELECT HEX(argument) FROM mysql.general_log WHERE "
-                "command_type = 'Execute' AND argument LIKE "
-                "'INSERT INTO findings_batch_old%'", database=None)
-            STACK.sql("TRUNCATE mysql.general_log; "
-                      "SET GLOBAL log_output = 'FILE'")
+        rows = self.scan_logged(
+            integ, "HEX(argument) FROM mysql.general_log WHERE "
+            "command_type = 'Execute' AND argument LIKE "
+            "'INSERT INTO findings_batch_old%'")
         return [set(re.findall(r"'([^']*)'", bytes.fromhex(r[0]).decode())
                     ) - {self.tenant_id} for r in rows]
 
@@ -426,18 +424,9 @@ class T418BatchSeenMarkAside(RBase):
     def logged(self, integ):
         """The statements of each connection, in order, as the general
         log has them, around the scan."""
-        STACK.sql("SET GLOBAL general_log = 0; TRUNCATE mysql.general_log;"
-                  " SET GLOBAL log_output = 'TABLE'; "
-                  "SET GLOBAL general_log = 1")
-        try:
-            self.scan(integ)
-        finally:
-            STACK.sql("SET GLOBAL general_log = 0")
-            rows = STACK.query(
-                "SELECT thread_id, HEX(argument) FROM mysql.general_log "
-                "WHERE command_type IN ('Execute', 'Query')", database=None)
-            STACK.sql("TRUNCATE mysql.general_log; "
-                      "SET GLOBAL log_output = 'FILE'")
+        rows = self.scan_logged(
+            integ, "thread_id, HEX(argument) FROM mysql.general_log "
+            "WHERE command_type IN ('Execute', 'Query')")
         by = {}
         for tid, arg in rows:
             by.setdefault(tid, []).append(bytes.fromhex(arg).decode())
@@ -512,19 +501,10 @@ class T345BatchSlaOneRead(RBase):
     def logged(self, integ):
         """The scan, and the statements that handed the policy over, as
         the general log has them."""
-        STACK.sql("SET GLOBAL general_log = 0; TRUNCATE mysql.general_log;"
-                  " SET GLOBAL log_output = 'TABLE'; "
-                  "SET GLOBAL general_log = 1")
-        try:
-            self.scan(integ)
-        finally:
-            STACK.sql("SET GLOBAL general_log = 0")
-            rows = STACK.query(
-                "SELECT HEX(argument) FROM mysql.general_log WHERE "
-                "command_type = 'Execute' AND argument LIKE "
-                "'%@vigil_sla_critical%'", database=None)
-            STACK.sql("TRUNCATE mysql.general_log; "
-                      "SET GLOBAL log_output = 'FILE'")
+        rows = self.scan_logged(
+            integ, "HEX(argument) FROM mysql.general_log WHERE "
+            "command_type = 'Execute' AND argument LIKE "
+            "'%@vigil_sla_critical%'")
         return [bytes.fromhex(r[0]).decode() for r in rows]
 
     def replay(self, stmt):
