@@ -2563,7 +2563,12 @@ is_conn_error(unsigned int e)
  * prepared node for application use", 1047), and a server in read-only
  * mode, as a demoted primary or a replica reached by mistake is (1290
  * for read_only, 1836 for a read-only transaction mode). The statement
- * did not run. */
+ * did not run. Also a statement the server stopped: killed (KILL QUERY,
+ * or a server on its way down, 1317), or a commit the engine or the
+ * cluster could not make ("Got error 6 during COMMIT" of a Galera node
+ * that lost the primary component, 1180); the transaction is then
+ * rolled back when db_exec drops the connection, and a failed commit is
+ * never run again (db_tx_run). */
 static int
 is_unavailable(unsigned int e)
 {
@@ -2571,6 +2576,8 @@ is_unavailable(unsigned int e)
 	case ER_UNKNOWN_COM_ERROR:
 	case ER_OPTION_PREVENTS_STATEMENT:
 	case ER_READ_ONLY_MODE:
+	case ER_QUERY_INTERRUPTED:
+	case ER_ERROR_DURING_COMMIT:
 		return 1;
 	default:
 		return 0;
@@ -3114,15 +3121,17 @@ db_exec(struct db *db, enum db_stmt s, const struct db_val *p, size_t np,
 		case DB_DOWN:
 			break;
 		default:
-			log_err("db: %s", db->err);
+			/* The server's error number too: what a 500 was
+			 * answered for. */
+			log_err("db: %s (error %u)", db->err, e);
 			return DB_ERR;
 		}
 		/* The connection is gone, or its server cannot take
 		 * statements now (a Galera node out of the primary component,
 		 * a read-only server): drop it, so that the next connection
 		 * goes where the proxy sends it now. */
-		log_warn("db: connection lost or server not ready (%s), "
-		    "reconnecting", db->err);
+		log_warn("db: connection lost or server not ready (%s, "
+		    "error %u), reconnecting", db->err, e);
 		/* Inside a transaction the work so far is lost: never go on
 		 * on a fresh connection in autocommit. And a statement the
 		 * server may have run is only repeated when running it twice
@@ -3404,7 +3413,7 @@ tx_command(struct db *db, const char *what)
 		if (mysql_rollback(db->my) == 0)
 			return e;
 	} else
-		log_err("db: %s", db->err);
+		log_err("db: %s (error %u)", db->err, mysql_errno(db->my));
 	/* Never leave a connection behind whose transaction may still be
 	 * open: the next statement would run inside it. */
 	db_disconnect(db);

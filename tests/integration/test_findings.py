@@ -1819,6 +1819,68 @@ class T48cDeadlockReplay(FBase):
         self.assertEqual(len(db_audit(self.tenant_id)), a0 + 1)
 
 
+class T421KilledStatementReplay(FBase):
+    """A statement of a findings transaction that the server stops
+    (KILL QUERY from an operator, or a server on its way down: error
+    1317) loses the transaction, not the request: it is run again on a
+    new connection and the client gets the answer of one run (a 500
+    before), and vigil-api's log names the server's error number."""
+
+    def test_patch_replayed_after_kill_query(self):
+        base = STACK.urls()["nginx"]
+        fid = self.fresh("low")
+        n0 = len(db_history(self.tenant_id, fid))
+        e0 = len(db_events(self.tenant_id, fid))
+        a0 = len(db_audit(self.tenant_id))
+        log = STACK.logfile("vigil-api.log")
+        size0 = os.path.getsize(log)
+        # The tenant's row held long enough for the PATCH to wait for it
+        # and be killed there; released before the replay needs it.
+        script = ("START TRANSACTION; "
+                  "SELECT id FROM vigil.tenants WHERE id = '%s' FOR UPDATE; "
+                  "SELECT SLEEP(2.5); ROLLBACK;" % self.tenant_id)
+        holder = stackmod.subprocess.Popen(
+            [stackmod.which("mariadb", "mysql"), "--no-defaults", "-S",
+             STACK.db_sock, "-uroot", "-N", "-B", "-e", script],
+            stdin=stackmod.subprocess.DEVNULL,
+            stdout=stackmod.subprocess.PIPE,
+            stderr=stackmod.subprocess.STDOUT, text=True)
+        killed = []
+
+        def killer():
+            # the PATCH's statement waiting for the tenant's row
+            for _ in range(40):
+                time.sleep(0.05)
+                ids = STACK.query(
+                    "SELECT id FROM information_schema.processlist "
+                    "WHERE user = 'vigil' AND command <> 'Sleep' AND "
+                    "info LIKE '%tenants%FOR UPDATE%'", None)
+                if ids:
+                    for (cid,) in ids:
+                        STACK.sql("KILL QUERY %s" % cid, check=False)
+                        killed.append(cid)
+                    return
+
+        try:
+            time.sleep(0.3)
+            t = threading.Thread(target=killer)
+            t.start()
+            r = request(base, "PATCH", "/api/v1/findings/" + fid,
+                        {"notes": "after a kill"}, auth(self.wkey))
+            t.join()
+        finally:
+            out = holder.communicate(timeout=30)[0]
+        self.assertTrue(killed, (r, out))
+        self.assertEqual(r.status, 200, (r, out))
+        self.assertEqual(r.json()["notes"], "after a kill", r)
+        with open(log, errors="replace") as f:
+            f.seek(size0)
+            self.assertIn("error 1317", f.read())
+        self.assertEqual(len(db_history(self.tenant_id, fid)), n0 + 1)
+        self.assertEqual(len(db_events(self.tenant_id, fid)), e0 + 1)
+        self.assertEqual(len(db_audit(self.tenant_id)), a0 + 1)
+
+
 class T49Atomicity(FBase):
     """A failure in the middle of a write leaves nothing behind; a write
     is one transaction with its history, audit entry and event."""

@@ -40,6 +40,11 @@ START_TEST(test_db_error_code)
 		 * primary or a replica cannot take writes now. */
 		{ 1290, DB_DOWN },
 		{ 1836, DB_DOWN },
+		/* A statement the server stopped (KILL QUERY, a shutdown),
+		 * and a commit a Galera node out of the primary component
+		 * could not make: 503, as for the node itself. */
+		{ ER_QUERY_INTERRUPTED, DB_DOWN },
+		{ ER_ERROR_DURING_COMMIT, DB_DOWN },
 		/* Anything else is a bug or a schema problem: 500. */
 		{ ER_PARSE_ERROR, DB_ERR },
 		{ ER_NO_SUCH_TABLE, DB_ERR },
