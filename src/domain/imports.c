@@ -228,11 +228,17 @@ struct run {
 	 * identity and the batch), with at most one in flight; its counts
 	 * when it was handed over give a failed batch's import the counts
 	 * it had when the batch was full, as when batches were written in
-	 * turn. */
+	 * turn. The thread lives for the run (started at the first batch
+	 * handed over, told to stop by run_pipe_free) and waits on cv for
+	 * each batch: job set hands it one, done says it is written, each
+	 * under mu; rc is its outcome. */
 	struct {
 		struct run	*w;
 		struct db	*db;
 		pthread_t	 th;
+		pthread_mutex_t	 mu;
+		pthread_cond_t	 cv;
+		int		 started, job, done, quit;
 		int		 busy, rc;
 		long		 items, imported, passed, failed;
 		size_t		 nerrors;
@@ -429,31 +435,93 @@ run_write(struct db *db, struct run *w)
 	    w->now, NULL, &rows);
 }
 
-/* The writer thread: the batch handed over, on the writer's connection. */
+/* The batch handed over, on the writer's connection. */
+static void
+writer_main(struct run *r)
+{
+	r->pipe.rc = run_write(r->pipe.db, r->pipe.w);
+}
+
+/* The writer thread: each batch handed over (job), until told to stop. */
 static void *
-writer_main(void *arg)
+writer_loop(void *arg)
 {
 	struct run *r = arg;
 
-	r->pipe.rc = run_write(r->pipe.db, r->pipe.w);
+	pthread_mutex_lock(&r->pipe.mu);
+	for (;;) {
+		while (!r->pipe.job && !r->pipe.quit)
+			pthread_cond_wait(&r->pipe.cv, &r->pipe.mu);
+		if (!r->pipe.job)
+			break;
+		r->pipe.job = 0;
+		pthread_mutex_unlock(&r->pipe.mu);
+		writer_main(r);
+		pthread_mutex_lock(&r->pipe.mu);
+		r->pipe.done = 1;
+		pthread_cond_broadcast(&r->pipe.cv);
+	}
+	pthread_mutex_unlock(&r->pipe.mu);
 	return NULL;
 }
 
-/* Start the writer thread on the batch handed over, every signal blocked
- * in it (they are the importer's to take, never a thread's inside
- * libmariadb). 0, or -1: no thread. */
+/* Hand the writer thread the batch, starting the thread at the first
+ * one, every signal blocked in it (they are the importer's to take,
+ * never a thread's inside libmariadb). A thread that waits for its next
+ * batch is woken at once when it comes; one created for each batch, as
+ * before, waited 1 to 1.5 ms on average to be first scheduled while the
+ * mapping and the server kept both cores busy (0.45 to 0.56 s of a
+ * 100,000-finding reimport of 5.3 s). 0, or -1: no thread. */
 static int
 run_spawn(struct run *r)
 {
 	sigset_t all, was;
 	int rc;
 
-	sigfillset(&all);
-	if (pthread_sigmask(SIG_SETMASK, &all, &was) != 0)
-		return -1;
-	rc = pthread_create(&r->pipe.th, NULL, writer_main, r);
-	pthread_sigmask(SIG_SETMASK, &was, NULL);
-	return rc != 0 ? -1 : 0;
+	if (!r->pipe.started) {
+		if (pthread_mutex_init(&r->pipe.mu, NULL) != 0)
+			return -1;
+		if (pthread_cond_init(&r->pipe.cv, NULL) != 0) {
+			pthread_mutex_destroy(&r->pipe.mu);
+			return -1;
+		}
+		r->pipe.job = r->pipe.done = r->pipe.quit = 0;
+		sigfillset(&all);
+		rc = pthread_sigmask(SIG_SETMASK, &all, &was);
+		if (rc == 0) {
+			rc = pthread_create(&r->pipe.th, NULL, writer_loop,
+			    r);
+			pthread_sigmask(SIG_SETMASK, &was, NULL);
+		}
+		if (rc != 0) {
+			pthread_cond_destroy(&r->pipe.cv);
+			pthread_mutex_destroy(&r->pipe.mu);
+			return -1;
+		}
+		r->pipe.started = 1;
+	}
+	pthread_mutex_lock(&r->pipe.mu);
+	r->pipe.done = 0;
+	r->pipe.job = 1;
+	pthread_cond_broadcast(&r->pipe.cv);
+	pthread_mutex_unlock(&r->pipe.mu);
+	return 0;
+}
+
+/* Stop the writer thread, if it was started (no batch in flight). */
+static void
+run_stop(struct run *r)
+{
+	if (!r->pipe.started)
+		return;
+	pthread_mutex_lock(&r->pipe.mu);
+	r->pipe.quit = 1;
+	pthread_cond_broadcast(&r->pipe.cv);
+	pthread_mutex_unlock(&r->pipe.mu);
+	pthread_join(r->pipe.th, NULL);
+	pthread_cond_destroy(&r->pipe.cv);
+	pthread_mutex_destroy(&r->pipe.mu);
+	r->pipe.started = 0;
 }
 
 /* Wait for the batch in flight, if any. 0 or its DB_* code: then the run
@@ -466,7 +534,10 @@ run_join(struct run *r)
 
 	if (!r->pipe.busy)
 		return 0;
-	pthread_join(r->pipe.th, NULL);
+	pthread_mutex_lock(&r->pipe.mu);
+	while (!r->pipe.done)
+		pthread_cond_wait(&r->pipe.cv, &r->pipe.mu);
+	pthread_mutex_unlock(&r->pipe.mu);
 	r->pipe.busy = 0;
 	run_clear(r->pipe.w);
 	if (r->pipe.rc == 0)
@@ -526,6 +597,7 @@ static void
 run_pipe_free(struct run *r)
 {
 	(void)run_join(r);
+	run_stop(r);
 	if (r->pipe.w != NULL) {
 		free(r->pipe.w->fs);
 		free(r->pipe.w->seen);
