@@ -229,6 +229,9 @@ enum findings_seen_outcome {
 	FINDINGS_SEEN_DETECTED,		/* new */
 	FINDINGS_SEEN_REOPENED,		/* was not open, is now */
 	FINDINGS_SEEN_PRESENT,		/* anything else */
+	FINDINGS_SEEN_DEFERRED,		/* left for a later batch
+					 * (findings_rows' defer_few):
+					 * nothing of it written */
 };
 
 /* One observation of a batch: obs with its evidence already serialised
@@ -291,6 +294,14 @@ struct findings_rows {
 	/* With write: the source whose finding_sources rows the batch reads
 	 * with its findings (each item's src_*), or NULL. */
 	const char		*source;
+	/* Set: when the batch would rewrite only a few stored findings
+	 * (fewer than the set-based frame pays for, and no new one), it
+	 * writes only the others' sightings, and leaves the few, with
+	 * their history, events and audit entries, to a later batch of the
+	 * caller's: their items' outcome is FINDINGS_SEEN_DEFERRED (write,
+	 * which runs after, skips them). The caller writes them again, in
+	 * order, before any later item of the same id. */
+	int			 defer_few;
 };
 int	 findings_observe_batch_with(struct db *, const char *tenant_id,
 	    struct findings_seen *items, size_t n, time_t now,

@@ -243,6 +243,16 @@ struct run {
 		long		 items, imported, passed, failed;
 		size_t		 nerrors;
 	}			 pipe;
+	/* The findings a batch left for later (findings_rows' defer_few),
+	 * gathered here in the report's order until a batch of them is
+	 * full, a later item names one of them, or the pass ends: the
+	 * run's own, which the writer's view points to as well (only the
+	 * side that writes touches it: the writer while a batch is in
+	 * flight, the run after). */
+	struct run_deferred {
+		struct importfmt_finding *fs;
+		size_t		 n;
+	}			 defer_store, *defer;
 	/* vigilctl's local report (imports_run_file), read in its place */
 	FILE			*fp;
 	struct stat		 fst;		/* as it was when claimed */
@@ -397,6 +407,9 @@ run_sources(struct db *db, void *arg)
 	for (i = 0; i < r->n; i++) {
 		const struct findings_seen *s = &r->seen[i];
 
+		/* left for a later batch: its row with it */
+		if (s->outcome == FINDINGS_SEEN_DEFERRED)
+			continue;
 		if (s->src_seq != 0 && s->src_format != NULL &&
 		    s->src_external_id != NULL &&
 		    strcmp(s->src_format, fmt) == 0 &&
@@ -413,6 +426,37 @@ run_sources(struct db *db, void *arg)
 	return rc;
 }
 
+/* The batch's view of f, a finding of the import's source. */
+static void
+seen_set(struct findings_seen *s, const struct importfmt_finding *f,
+    const char *source)
+{
+	memset(s, 0, sizeof(*s));
+	s->obs.rule_id = f->rule_id;
+	s->obs.provider = f->provider;
+	s->obs.subscription_id = f->subscription_id;
+	s->obs.environment = f->environment;
+	s->obs.resource_id = f->resource_id;
+	s->obs.title = f->title;
+	s->obs.severity = f->severity;
+	s->obs.category = f->category;
+	s->obs.layer = f->layer;
+	s->obs.framework = f->framework;
+	s->obs.description = f->description;
+	s->obs.recommendation = f->recommendation;
+	s->obs.resource_name = f->resource_name;
+	s->obs.resource_type = f->resource_type;
+	s->obs.resource_group = f->resource_group;
+	s->obs.region = f->region;
+	s->obs.account = f->account;
+	s->obs.tags = f->tags;
+	s->obs.source = source;
+	s->evidence = f->evidence;
+	s->evlen = strlen(f->evidence);
+	memcpy(s->fingerprint, f->fingerprint, sizeof(s->fingerprint));
+	memcpy(s->id, f->id, sizeof(s->id));
+}
+
 static void
 run_clear(struct run *r)
 {
@@ -421,9 +465,11 @@ run_clear(struct run *r)
 }
 
 /* Write the batch w holds: the findings through the scanner's batch,
- * with the source on each, on db. 0 or a DB_* code. */
+ * with the source on each, on db; with defer, a few changed findings
+ * may be left for later (their items' outcome says so). 0 or a DB_*
+ * code. */
 static int
-run_write(struct db *db, struct run *w)
+run_write_batch(struct db *db, struct run *w, int defer)
 {
 	struct findings_rows rows;
 
@@ -431,8 +477,119 @@ run_write(struct db *db, struct run *w)
 	rows.write = run_sources;
 	rows.arg = w;
 	rows.source = w->source;
+	rows.defer_few = defer;
 	return findings_observe_batch_with(db, w->tenant_id, w->seen, w->n,
 	    w->now, NULL, &rows);
+}
+
+/* Write the deferred findings of w's run as a batch of their own, in the
+ * order they were left. 0 or a DB_* code (they are dropped either way:
+ * a failed write stops the run). */
+static int
+defer_flush(struct db *db, struct run *w)
+{
+	struct run_deferred *d = w->defer;
+	struct findings_seen *seen;
+	struct run v;
+	size_t i;
+	int rc;
+
+	if (d == NULL || d->n == 0)
+		return 0;
+	if ((seen = calloc(d->n, sizeof(*seen))) == NULL)
+		rc = DB_ERR;
+	else {
+		memset(&v, 0, sizeof(v));
+		v.tenant_id = w->tenant_id;
+		v.import_id = w->import_id;
+		v.source = w->source;
+		v.fmt = w->fmt;
+		v.now = w->now;
+		v.fs = d->fs;
+		v.seen = seen;
+		v.n = d->n;
+		for (i = 0; i < d->n; i++)
+			seen_set(&seen[i], &d->fs[i], w->source);
+		rc = run_write_batch(db, &v, 0);
+		free(seen);
+	}
+	for (i = 0; i < d->n; i++)
+		importfmt_finding_clear(&d->fs[i]);
+	d->n = 0;
+	return rc;
+}
+
+static int
+cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* 1 if a finding w's batch names was left for later: the deferred ones
+ * are written first, so that the later item is the one that stays. */
+static int
+defer_named(const struct run *w)
+{
+	const struct run_deferred *d = w->defer;
+	const char **ids, *key;
+	size_t i;
+	int hit = 0;
+
+	if (d == NULL || d->n == 0 || w->n == 0)
+		return 0;
+	if ((ids = malloc(w->n * sizeof(*ids))) == NULL)
+		return 1;
+	for (i = 0; i < w->n; i++)
+		ids[i] = w->fs[i].id;
+	qsort(ids, w->n, sizeof(*ids), cmp_strp);
+	for (i = 0; i < d->n && !hit; i++) {
+		key = d->fs[i].id;
+		hit = bsearch(&key, ids, w->n, sizeof(*ids), cmp_strp) != NULL;
+	}
+	free(ids);
+	return hit;
+}
+
+/* Write the batch w holds, leaving a few changed findings for later when
+ * defer is set (taken from w's batch into its run's deferred ones, which
+ * are written whenever FINDINGS_BATCH of them are gathered); the
+ * deferred ones first if the batch names one of them. 0 or a DB_*
+ * code. */
+static int
+run_write_defer(struct db *db, struct run *w, int defer)
+{
+	struct run_deferred *d = w->defer;
+	size_t i;
+	int rc;
+
+	if (d == NULL)
+		defer = 0;
+	if (d != NULL && defer_named(w) && (rc = defer_flush(db, w)) != 0)
+		return rc;
+	if ((rc = run_write_batch(db, w, defer)) != 0 || !defer)
+		return rc;
+	for (i = 0; i < w->n; i++) {
+		struct importfmt_finding *f = &w->fs[i];
+
+		if (w->seen[i].outcome != FINDINGS_SEEN_DEFERRED)
+			continue;
+		if (d->fs == NULL && (d->fs = calloc(FINDINGS_BATCH,
+		    sizeof(*d->fs))) == NULL)
+			return DB_ERR;
+		if (d->n == FINDINGS_BATCH && (rc = defer_flush(db, w)) != 0)
+			return rc;
+		/* the strings go with it */
+		d->fs[d->n++] = *f;
+		f->description = f->recommendation = f->evidence = NULL;
+		f->tags = NULL;
+	}
+	return 0;
+}
+
+static int
+run_write(struct db *db, struct run *w)
+{
+	return run_write_defer(db, w, 1);
 }
 
 /* The batch handed over, on the writer's connection. */
@@ -589,6 +746,7 @@ run_pipe(struct run *r)
 	w->source = r->source;
 	w->fmt = r->fmt;
 	w->now = r->now;
+	w->defer = r->defer;
 	r->pipe.w = w;
 	return 0;
 }
@@ -596,8 +754,16 @@ run_pipe(struct run *r)
 static void
 run_pipe_free(struct run *r)
 {
+	size_t i;
+
 	(void)run_join(r);
 	run_stop(r);
+	/* a run stopped before writing what it left for later */
+	for (i = 0; i < r->defer_store.n; i++)
+		importfmt_finding_clear(&r->defer_store.fs[i]);
+	free(r->defer_store.fs);
+	r->defer_store.fs = NULL;
+	r->defer_store.n = 0;
 	if (r->pipe.w != NULL) {
 		free(r->pipe.w->fs);
 		free(r->pipe.w->seen);
@@ -625,37 +791,13 @@ run_flush(struct run *r, int last)
 
 	if ((rc = run_join(r)) != 0 || r->n == 0)
 		goto out;
-	for (i = 0; i < r->n; i++) {
-		struct importfmt_finding *f = &r->fs[i];
-		struct findings_seen *s = &r->seen[i];
-
-		memset(s, 0, sizeof(*s));
-		s->obs.rule_id = f->rule_id;
-		s->obs.provider = f->provider;
-		s->obs.subscription_id = f->subscription_id;
-		s->obs.environment = f->environment;
-		s->obs.resource_id = f->resource_id;
-		s->obs.title = f->title;
-		s->obs.severity = f->severity;
-		s->obs.category = f->category;
-		s->obs.layer = f->layer;
-		s->obs.framework = f->framework;
-		s->obs.description = f->description;
-		s->obs.recommendation = f->recommendation;
-		s->obs.resource_name = f->resource_name;
-		s->obs.resource_type = f->resource_type;
-		s->obs.resource_group = f->resource_group;
-		s->obs.region = f->region;
-		s->obs.account = f->account;
-		s->obs.tags = f->tags;
-		s->obs.source = r->source;
-		s->evidence = f->evidence;
-		s->evlen = strlen(f->evidence);
-		memcpy(s->fingerprint, f->fingerprint, sizeof(s->fingerprint));
-		memcpy(s->id, f->id, sizeof(s->id));
-	}
+	for (i = 0; i < r->n; i++)
+		seen_set(&r->seen[i], &r->fs[i], r->source);
 	if (last || r->inline_writes) {
-		rc = run_write(r->db, r);
+		/* The last batch leaves none for later unless some are
+		 * there already: they are written next, together. */
+		rc = run_write_defer(r->db, r, !last || (r->defer != NULL &&
+		    r->defer->n > 0));
 		run_clear(r);
 		if (rc != 0)
 			return rc;
@@ -909,8 +1051,11 @@ end:
 		goto out;
 	if (!r->map)
 		r->items = (long)s->items;
-	/* the last batch, once the one before it is written */
+	/* the last batch, once the one before it is written, then what
+	 * the batches left for later */
 	rc = r->write ? run_flush(r, 1) : 0;
+	if (rc == 0 && r->write)
+		rc = defer_flush(r->db, r);
 out:
 	/* Stopped or not, the batch in flight is written (or failed) before
 	 * the run goes on: a failed one's DB_* code is the run's. */
@@ -1241,6 +1386,7 @@ run_claimed(struct db *db, struct run *r, const struct imp_info *in,
 	r->errors = json_object_new_array();
 	r->fs = calloc(FINDINGS_BATCH, sizeof(*r->fs));
 	r->seen = calloc(FINDINGS_BATCH, sizeof(*r->seen));
+	r->defer = &r->defer_store;
 	if (r->errors == NULL || r->fs == NULL || r->seen == NULL) {
 		rc = DB_ERR;
 		goto out;

@@ -1465,7 +1465,8 @@ class SourceRowsBase(ImportBase):
 class T398ImportSourcesByRanges(SourceRowsBase):
     """A report listed again in the order of its first import marks its
     findings' source rows by ranges of their own seqs (600 findings,
-    three batches, one UPDATE each), not by an IN list of (finding, tool
+    three batches, one UPDATE each, and one for the two findings their
+    batches left for later), not by an IN list of (finding, tool
     id) pairs; with findings gone (a full report) and a second source
     sharing some of them, exactly the findings listed are marked, the
     other source's rows are untouched, and what no source lists any more
@@ -1490,7 +1491,11 @@ class T398ImportSourcesByRanges(SourceRowsBase):
         imp, (ranges, lists, others) = source_marks(
             lambda: self.imported(items, source="t398"))
         self.assertEqual((imp["imported"], imp["resolved"]), (self.N, 0))
-        self.assertEqual((ranges, lists, others), (3, 0, 0))
+        # one per batch, and one more: the other source's import made
+        # itself the source of 10 and 300 (their rows are rewritten), and
+        # their batches, with no other change, left the two for later,
+        # written together at the end (T422)
+        self.assertEqual((ranges, lists, others), (4, 0, 0))
         self.assert_marked("t398", imp, fids, before)
         # gone: 0, 10 (the other source still has it), 299, 300 (the
         # other's too), 599
@@ -1682,6 +1687,153 @@ class T400ImportSourcesChangedRows(SourceRowsBase):
                          ("ocsf", items[-1]["finding_info"]["uid"]))
         self.assertGreater(after[fids[-1]][4], before[fids[-1]][4])
         self.assertEqual(first["imported"], 300)
+
+
+def logged_statements(run, like):
+    """run(), and the statements the server executed meanwhile (its
+    general log) whose text is LIKE like, in order."""
+    STACK.sql("SET GLOBAL general_log = 0; TRUNCATE mysql.general_log; "
+              "SET GLOBAL log_output = 'TABLE'; SET GLOBAL general_log = 1")
+    try:
+        out = run()
+    finally:
+        STACK.sql("SET GLOBAL general_log = 0")
+        rows = [r[0] for r in STACK.query(
+            "SELECT REPLACE(REPLACE(CONVERT(argument USING utf8mb4), '\\n', "
+            "' '), '\\t', ' ') FROM mysql.general_log WHERE command_type IN "
+            "('Execute', 'Query') AND argument LIKE %s ORDER BY event_time"
+            % q(like))]
+        STACK.sql("TRUNCATE mysql.general_log; "
+                  "SET GLOBAL log_output = 'FILE'")
+    return out, rows
+
+
+class DeferBase(SourceRowsBase):
+    """Helpers of T422-T423: what a tenant's findings and their records
+    are, as stored."""
+
+    def severities(self, fids):
+        t = q(self.tenant_id)
+        rows = dict(STACK.query("SELECT id, severity FROM findings WHERE "
+                                "tenant_id = %s" % t))
+        return [rows[f] for f in fids]
+
+    def records(self):
+        """(history entries, events, audit entries) of the tenant."""
+        t = q(self.tenant_id)
+        return tuple(int(STACK.query("SELECT COUNT(*) FROM %s WHERE "
+                                     "tenant_id = %s" % (tab, t))[0][0])
+                     for tab in ("finding_history", "events", "audit_log"))
+
+    def assert_counts(self):
+        """The tenant's kept counts by state and severity are a recount,
+        and its audit chain verifies."""
+        t = q(self.tenant_id)
+        kept = STACK.query("SELECT state, severity, SUM(n) FROM "
+                           "finding_counts WHERE tenant_id = %s GROUP BY "
+                           "state, severity HAVING SUM(n) <> 0 ORDER BY "
+                           "state, severity" % t)
+        real = STACK.query("SELECT state, severity, COUNT(*) FROM findings "
+                           "WHERE tenant_id = %s GROUP BY state, severity "
+                           "ORDER BY state, severity" % t)
+        self.assertEqual(kept, real)
+        v = STACK.vigilctl("audit", "verify", "--tenant", self.tenant,
+                           check=False)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+
+
+class T422ImportGathersFewChanges(DeferBase):
+    """A reimport that changes a few findings in every batch (here 4 of
+    each 256, 16 in all, as 1 % changed spreads over a real report)
+    leaves them out of their batches, which only mark the rest seen, and
+    writes the 16 together at the end, through the batch frame (one
+    findings_batch_begin) instead of the triggers of each row (none
+    before). What a user sees is what writing them in place gave: each
+    rescored with its history entry, event and audit entry, every finding
+    and source row marked by the import, the counts a recount, the audit
+    chain whole; and the same report again changes nothing."""
+
+    N = 4 * 256
+
+    def test_gathered(self):
+        code = "t422_check"
+        items = [ocsf_item(422000 + n, code=code) for n in range(self.N)]
+        self.imported(items, source="t422")
+        fids = [self.fid(it) for it in items]
+        before = self.rows_of("t422")
+        changed = [i for i in range(self.N) if i % 64 == 5]
+        self.assertEqual(len(changed), 16)
+        again = copy.deepcopy(items)
+        for i in changed:
+            again[i]["severity_id"] = 5
+        recs = self.records()
+        imp, frames = logged_statements(
+            lambda: self.imported(again, source="t422"),
+            "CALL findings_batch_begin%")
+        self.assertEqual((imp["imported"], imp["resolved"]), (self.N, 0))
+        self.assertEqual(len(frames), 1)
+        sev = self.severities(fids)
+        for i in range(self.N):
+            self.assertEqual(sev[i], "critical" if i in changed else
+                             "high", i)
+        got = self.records()
+        # a history entry and an event per finding rescored, an audit
+        # entry each and the import's own
+        self.assertEqual((got[0] - recs[0], got[1] - recs[1]), (16, 16))
+        self.assertEqual(got[2] - recs[2], 16 + 1)
+        for i in changed:
+            r = STACK.query("SELECT COUNT(*) FROM finding_history WHERE "
+                            "tenant_id = %s AND finding_id = %s" % (
+                                q(self.tenant_id), q(fids[i])))
+            self.assertEqual(int(r[0][0]), 2, i)     # detected, rescored
+        self.assert_marked("t422", imp, fids, before)
+        last = STACK.query("SELECT COUNT(*) FROM findings WHERE tenant_id = "
+                           "%s AND last_seen_at < (SELECT started_at FROM "
+                           "imports WHERE id = %s)" % (
+                               q(self.tenant_id), q(imp["import_id"])))
+        self.assertEqual(int(last[0][0]), 0)
+        self.assert_counts()
+        # the same report again: nothing to write, nothing recorded
+        recs = self.records()
+        imp = self.imported(again, source="t422")
+        self.assertEqual(self.records(), (recs[0], recs[1], recs[2] + 1))
+        self.assert_counts()
+
+
+class T423ImportDeferredKeepsOrder(DeferBase):
+    """A finding left for later by its batch and named again by a later
+    item of the report: the one left is written first, then the later
+    item's batch, so the later item is the one that stays, as when each
+    batch wrote its own. Here a finding rescored early in the report and
+    listed again unchanged 300 items on, and another rescored twice;
+    a third listed twice in one batch, rescored."""
+
+    def test_order(self):
+        code = "t423_check"
+        items = [ocsf_item(423000 + n, code=code) for n in range(600)]
+        self.imported(items, source="t423")
+        fids = [self.fid(it) for it in items]
+        again = copy.deepcopy(items)
+        again[5]["severity_id"] = 5                 # critical, then back
+        again.insert(305, copy.deepcopy(items[5]))
+        again[7]["severity_id"] = 5                 # critical, then low
+        low = copy.deepcopy(items[7])
+        low["severity_id"] = 2
+        again.insert(400, low)
+        twice = copy.deepcopy(items[9])
+        twice["severity_id"] = 5
+        again[9] = twice
+        again.insert(12, copy.deepcopy(twice))
+        recs = self.records()
+        imp = self.imported(again, source="t423")
+        self.assertEqual((imp["imported"], imp["resolved"]),
+                         (len(again), 0))
+        self.assertEqual(self.severities([fids[5], fids[7], fids[9]]),
+                         ["high", "low", "critical"])
+        got = self.records()
+        # 5: rescored twice, 7: twice, 9: once
+        self.assertEqual(got[0] - recs[0], 5)
+        self.assert_counts()
 
 
 def jsonl(items):
