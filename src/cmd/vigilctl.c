@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1751,6 +1752,15 @@ main(int argc, char *argv[])
 	struct db *db;
 	char err[512];
 	int ch, rc;
+
+	/* An import's writer thread allocates and frees some 400 KB a batch;
+	 * glibc gave it back to the kernel after each batch (madvise) and
+	 * faulted it in again for the next: 16,700 page faults and 0.15 s of
+	 * system time in an import of 30,000 findings. Keep 4 MiB at the top
+	 * of each heap instead (vigil-scan does the same). */
+#ifdef M_TOP_PAD
+	(void)mallopt(M_TOP_PAD, 4 * 1024 * 1024);
+#endif
 
 	/* Options before the command only. */
 	while ((ch = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
