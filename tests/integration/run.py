@@ -52,7 +52,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 WORKERS = 4
-TIME_LIMIT = 1200     # seconds for the whole run; then it is a failure
+# Seconds for the whole run; then it is a failure. A guard against a hang,
+# not a measure: the ASan suite behind Prism's proxy came to 1,200 s on
+# 2026-12-06 with two thirds of its 566 tests run (a shared 2-core machine).
+TIME_LIMIT = 2700
 
 # Crashes the pool or mod_fcgid logged (SIGKILL is the suite's own doing).
 CRASH_RE = re.compile(r"killed by signal (?!9\b)\d+|died \(signal (?!9\b)\d+|"
