@@ -1768,6 +1768,16 @@ T43_TABLE = {
 }
 
 
+def sql_session(script):
+    """script run by a mariadb client of its own (root, through the
+    socket), started and left running: its Popen (text output)."""
+    return stackmod.subprocess.Popen(
+        [stackmod.which("mariadb", "mysql"), "--no-defaults", "-S",
+         STACK.db_sock, "-uroot", "-N", "-B", "-e", script],
+        stdin=stackmod.subprocess.DEVNULL, stdout=stackmod.subprocess.PIPE,
+        stderr=stackmod.subprocess.STDOUT, text=True)
+
+
 class T48cDeadlockReplay(FBase):
     """A findings transaction that the server rolls back as a deadlock
     victim (as Galera rolls back one of two conflicting commits, error
@@ -1798,12 +1808,7 @@ class T48cDeadlockReplay(FBase):
             "SELECT id FROM vigil.tenants WHERE id = '%s' FOR UPDATE; "
             "SELECT SLEEP(0.3); ROLLBACK;" % (self.tenant_id, fid,
                                               self.tenant_id))
-        holder = stackmod.subprocess.Popen(
-            [stackmod.which("mariadb", "mysql"), "--no-defaults", "-S",
-             STACK.db_sock, "-uroot", "-N", "-B", "-e", script],
-            stdin=stackmod.subprocess.DEVNULL,
-            stdout=stackmod.subprocess.PIPE,
-            stderr=stackmod.subprocess.STDOUT, text=True)
+        holder = sql_session(script)
         try:
             time.sleep(0.7)
             r = request(base, "PATCH", "/api/v1/findings/" + fid,
@@ -1839,12 +1844,7 @@ class T421KilledStatementReplay(FBase):
         script = ("START TRANSACTION; "
                   "SELECT id FROM vigil.tenants WHERE id = '%s' FOR UPDATE; "
                   "SELECT SLEEP(2.5); ROLLBACK;" % self.tenant_id)
-        holder = stackmod.subprocess.Popen(
-            [stackmod.which("mariadb", "mysql"), "--no-defaults", "-S",
-             STACK.db_sock, "-uroot", "-N", "-B", "-e", script],
-            stdin=stackmod.subprocess.DEVNULL,
-            stdout=stackmod.subprocess.PIPE,
-            stderr=stackmod.subprocess.STDOUT, text=True)
+        holder = sql_session(script)
         killed = []
 
         def killer():

@@ -1407,10 +1407,9 @@ class T354VigilctlLocalFileKilled(LocalBase):
             self.assertEqual(a[k], b[k], k)
 
 
-def source_marks(run):
-    """run(), and the UPDATEs of finding_sources the server executed
-    meanwhile (its general log): (by ranges of seq, by an IN list of seqs,
-    any other)."""
+def logged_statements(run, like):
+    """run(), and the statements the server executed meanwhile (its
+    general log) whose text is LIKE like, in order."""
     STACK.sql("SET GLOBAL general_log = 0; TRUNCATE mysql.general_log; "
               "SET GLOBAL log_output = 'TABLE'; SET GLOBAL general_log = 1")
     try:
@@ -1420,10 +1419,18 @@ def source_marks(run):
         rows = [r[0] for r in STACK.query(
             "SELECT REPLACE(REPLACE(CONVERT(argument USING utf8mb4), '\\n', "
             "' '), '\\t', ' ') FROM mysql.general_log WHERE command_type IN "
-            "('Execute', 'Query') AND argument LIKE "
-            "'UPDATE finding_sources%'")]
+            "('Execute', 'Query') AND argument LIKE %s ORDER BY event_time"
+            % q(like))]
         STACK.sql("TRUNCATE mysql.general_log; "
                   "SET GLOBAL log_output = 'FILE'")
+    return out, rows
+
+
+def source_marks(run):
+    """run(), and the UPDATEs of finding_sources the server executed
+    meanwhile (its general log): (by ranges of seq, by an IN list of seqs,
+    any other)."""
+    out, rows = logged_statements(run, "UPDATE finding_sources%")
     ranges = sum("BETWEEN" in r for r in rows)
     lists = sum("seq IN (" in r for r in rows)
     return out, (ranges, lists, len(rows) - ranges - lists)
@@ -1687,25 +1694,6 @@ class T400ImportSourcesChangedRows(SourceRowsBase):
                          ("ocsf", items[-1]["finding_info"]["uid"]))
         self.assertGreater(after[fids[-1]][4], before[fids[-1]][4])
         self.assertEqual(first["imported"], 300)
-
-
-def logged_statements(run, like):
-    """run(), and the statements the server executed meanwhile (its
-    general log) whose text is LIKE like, in order."""
-    STACK.sql("SET GLOBAL general_log = 0; TRUNCATE mysql.general_log; "
-              "SET GLOBAL log_output = 'TABLE'; SET GLOBAL general_log = 1")
-    try:
-        out = run()
-    finally:
-        STACK.sql("SET GLOBAL general_log = 0")
-        rows = [r[0] for r in STACK.query(
-            "SELECT REPLACE(REPLACE(CONVERT(argument USING utf8mb4), '\\n', "
-            "' '), '\\t', ' ') FROM mysql.general_log WHERE command_type IN "
-            "('Execute', 'Query') AND argument LIKE %s ORDER BY event_time"
-            % q(like))]
-        STACK.sql("TRUNCATE mysql.general_log; "
-                  "SET GLOBAL log_output = 'FILE'")
-    return out, rows
 
 
 class DeferBase(SourceRowsBase):
