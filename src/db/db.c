@@ -203,8 +203,13 @@
 	[name ## _4] = head X4(row) tail, \
 	[name ## _1] = head row tail
 
+/* A stored row comes with its seq, a new one with NULL (the next of the
+ * AUTO_INCREMENT): the insert then meets the stored row at once in the
+ * primary key, where by (tenant_id, id) alone it first made a clustered
+ * record for a new seq, found the duplicate in findings_id and undid
+ * that record before the update (README, Imports). */
 #define FINDING_UPSERT_HEAD \
-	"INSERT INTO findings (tenant_id, id, rule_id, provider, " \
+	"INSERT INTO findings (seq, tenant_id, id, rule_id, provider, " \
 	"integration_id, subscription_id, environment, resource_id, title, " \
 	"severity, category, layer, framework, description, recommendation, " \
 	"evidence, fingerprint, state, remediation, resolved_by, " \
@@ -213,7 +218,7 @@
 	FINDING_META_COLS ") VALUES "
 #define FINDING_UPSERT_ROW \
 	"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " \
-	"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 /* VALUES() in the update part: deprecated in MySQL 8 but the one form
  * MariaDB has for a multi-row upsert. assignee, notes and seq stay. */
 #define FINDING_UPSERT_TAIL \

@@ -1892,7 +1892,7 @@ findings_expire_due(struct db *db, time_t now)
 /* Parameters per row of SQL_FINDING_UPSERT_*, SQL_HISTORY_INSERT_*,
  * SQL_EVENT_INSERT_* (as events.h numbers them, for
  * events_count_deferred) and SQL_SCAN_RESULT_ADD_*. */
-#define UP_NCOLS	35
+#define UP_NCOLS	36
 #define HIST_NCOLS	6
 #define EV_NCOLS	EVENTS_ROW_NCOLS
 #define RES_NCOLS	6
@@ -2423,6 +2423,7 @@ batch_write(struct batch *b)
 			continue;
 		}
 		nup++;
+		vals_push(b, &up, sl->stored ? DB_INT(r->seq) : DB_NUL);
 		vals_push(b, &up, DB_STR(b->tenant_id));
 		vals_push(b, &up, DB_STR(f->id));
 		vals_push(b, &up, DB_STR(r->rule_id));

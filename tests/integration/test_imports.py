@@ -1788,6 +1788,56 @@ class T422ImportGathersFewChanges(DeferBase):
         self.assert_counts()
 
 
+class T424ImportRewriteKeepsSeq(DeferBase):
+    """A reimport that rewrites stored findings (here 20 of 64 rescored,
+    enough to be written in their batch, through the frame) upserts each
+    by its seq: the row is met in the primary key and updated in place.
+    It keeps its seq, and the table's AUTO_INCREMENT does not move, where
+    an upsert by (tenant_id, id) alone reserved a new seq for every row
+    it rewrote (the failed insert before each update). The findings are
+    rescored as before: history, events, counts, audit chain."""
+
+    N = 64
+
+    @staticmethod
+    def auto_increment():
+        r = STACK.query("SHOW TABLE STATUS LIKE 'findings'")
+        return int(r[0][10])
+
+    def test_in_place(self):
+        code = "t424_check"
+        items = [ocsf_item(424000 + n, code=code) for n in range(self.N)]
+        self.imported(items, source="t424")
+        fids = [self.fid(it) for it in items]
+        t = q(self.tenant_id)
+        seqs = dict(STACK.query("SELECT id, seq FROM findings WHERE "
+                                "tenant_id = %s" % t))
+        changed = [i for i in range(self.N) if i % 3 == 0][:20]
+        self.assertEqual(len(changed), 20)
+        again = copy.deepcopy(items)
+        for i in changed:
+            again[i]["severity_id"] = 5
+        recs = self.records()
+        ai = self.auto_increment()
+        imp, frames = logged_statements(
+            lambda: self.imported(again, source="t424"),
+            "CALL findings_batch_begin%")
+        self.assertEqual((imp["imported"], imp["resolved"]), (self.N, 0))
+        self.assertEqual(len(frames), 1)
+        self.assertEqual(self.auto_increment(), ai)
+        self.assertEqual(dict(STACK.query("SELECT id, seq FROM findings "
+                                          "WHERE tenant_id = %s" % t)),
+                         seqs)
+        sev = self.severities(fids)
+        for i in range(self.N):
+            self.assertEqual(sev[i], "critical" if i in changed else
+                             "high", i)
+        got = self.records()
+        self.assertEqual((got[0] - recs[0], got[1] - recs[1],
+                          got[2] - recs[2]), (20, 20, 20 + 1))
+        self.assert_counts()
+
+
 class T423ImportDeferredKeepsOrder(DeferBase):
     """A finding left for later by its batch and named again by a later
     item of the report: the one left is written first, then the later
