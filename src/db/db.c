@@ -2209,6 +2209,26 @@ static const char *const sqls[SQL__COUNT] = {
 	    "ON s.tenant_id = f.tenant_id AND s.finding_id = f.id "
 	    "AND s.source = ? "
 	    "WHERE f.tenant_id = ? AND f.id IN (" X256("?") ") FOR UPDATE",
+	/* The same rows read by a range of seq (findings_hint): the stored
+	 * rows of the tenant from one seq to another, locked, as
+	 * SQL_FINDING_GET_MANY (tenant_id, first seq, last seq) and
+	 * SQL_FINDING_GET_MANY_SRC (source, tenant_id, first, last). A
+	 * batch whose findings were stored in the order it lists them finds
+	 * them in one walk of the clustered key, where the IN list descends
+	 * findings_id for each id and then the clustered key (measured: 9.5
+	 * against 17 us a row, README, Imports). */
+	[SQL_FINDING_GET_RANGE] =
+	    "SELECT " FINDING_BATCH_COLS_NOEVID " FROM findings "
+	    "FORCE INDEX (PRIMARY) "
+	    "WHERE tenant_id = ? AND seq BETWEEN ? AND ? FOR UPDATE",
+	[SQL_FINDING_GET_RANGE_SRC] =
+	    "SELECT " FINDING_COLS_PE("f.", "NULL") ", f.integration_id, "
+	    "f.seen_scan_id, s.seq, s.format, s.external_id FROM findings f "
+	    "FORCE INDEX (PRIMARY) "
+	    "LEFT JOIN finding_sources s FORCE INDEX (finding_sources_finding) "
+	    "ON s.tenant_id = f.tenant_id AND s.finding_id = f.id "
+	    "AND s.source = ? "
+	    "WHERE f.tenant_id = ? AND f.seq BETWEEN ? AND ? FOR UPDATE",
 	/* Listed again as they were: (last_seen_at, import_id, DB_MANY
 	 * seqs); no index holds either column (0044). */
 	[SQL_SOURCE_SEEN_MANY] =

@@ -451,6 +451,8 @@ enum db_stmt {
 	SQL_SOURCE_SEEN_MANY,
 	SQL_SOURCE_SEEN_RUNS,
 	SQL_FINDING_GET_MANY_SRC,
+	SQL_FINDING_GET_RANGE,
+	SQL_FINDING_GET_RANGE_SRC,
 	/* the batch writer's set-based counts (findings.c batch_write,
 	 * migration 0039) */
 	SQL_FINDING_BATCH_SCHEMA,

@@ -2067,43 +2067,40 @@ batch_slots(struct batch *b, const char *const *ids, size_t n)
 	return 0;
 }
 
-/* Read the stored rows of the batch's findings (locked when not a dry
- * run) into their slots; with source (not NULL), each one's row of that
- * source in finding_sources too, in the same statement
- * (SQL_FINDING_GET_MANY_SRC: s is not used). 0 or a DB_* code. */
+/* findings_hint's step, at most: a batch's rows further apart than that
+ * are not in the order of its findings. */
+#define HINT_STEP_MAX	16
+
+/* db_vals of seqs (DB_INT) in order */
 static int
-batch_load(struct batch *b, enum db_stmt s, const char *source)
+cmp_seq(const void *a, const void *b)
 {
-	struct db_val p[2 + DB_MANY], *q = p;
-	struct db_res *res = NULL;
+	long long x = ((const struct db_val *)a)->i;
+	long long y = ((const struct db_val *)b)->i;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Take res's rows into the batch's slots, with source (not NULL) each
+ * one's row of that source too; a row of an id the batch does not name,
+ * or already took, is passed over. The number taken, or -1. */
+static long
+batch_take(struct batch *b, const struct db_res *res, const char *source)
+{
 	struct slot *sl;
 	size_t i;
-	int rc;
+	long n = 0;
 
-	if (b->nslots == 0)
-		return 0;
-	if (source != NULL) {
-		s = SQL_FINDING_GET_MANY_SRC;
-		*q++ = DB_STR(source);
-	}
-	q[0] = DB_STR(b->tenant_id);
-	for (i = 0; i < DB_MANY; i++)
-		q[1 + i] = DB_STR(b->slots[i < b->nslots ? i :
-		    b->nslots - 1].id);
-	if ((rc = db_exec(b->db, s, p, (size_t)(q - p) + 1 + DB_MANY,
-	    &res)) != 0)
-		return rc;
 	for (i = 0; i < res->nrows; i++) {
 		const char *v;
 
 		if ((sl = slot_find(b, db_cell(res, i, C_ID))) == NULL ||
 		    sl->stored)
 			continue;
-		if ((sl->row = findings_row_at(res, i)) == NULL) {
-			rc = DB_ERR;
-			break;
-		}
+		if ((sl->row = findings_row_at(res, i)) == NULL)
+			return -1;
 		sl->stored = 1;
+		n++;
 		if ((v = db_cell(res, i, C_INTEG)) != NULL &&
 		    (sl->stored_integ = strdup(v)) == NULL)
 			b->oom = 1;
@@ -2118,8 +2115,108 @@ batch_load(struct batch *b, enum db_stmt s, const char *source)
 		    (sl->src_ext = cell_dup(res, i, C_SRC_EXT)) == NULL)
 			b->oom = 1;
 	}
+	return n;
+}
+
+/* Read the stored rows of the batch's findings that no read took yet
+ * (all of them, for the first) by their ids, with s, or with
+ * SQL_FINDING_GET_MANY_SRC and source (not NULL). 0 or a DB_* code. */
+static int
+batch_load_ids(struct batch *b, enum db_stmt s, const char *source)
+{
+	struct db_val p[2 + DB_MANY], *q = p;
+	struct db_res *res = NULL;
+	size_t i, k = 0;
+	int rc;
+
+	if (source != NULL) {
+		s = SQL_FINDING_GET_MANY_SRC;
+		*q++ = DB_STR(source);
+	}
+	q[0] = DB_STR(b->tenant_id);
+	for (i = 0; i < b->nslots; i++)
+		if (!b->slots[i].stored)
+			q[1 + k++] = DB_STR(b->slots[i].id);
+	if (k == 0)
+		return 0;
+	/* the IN list's spare places repeat the last id */
+	for (i = k; i < DB_MANY; i++)
+		q[1 + i] = q[k];
+	if ((rc = db_exec(b->db, s, p, (size_t)(q - p) + 1 + DB_MANY,
+	    &res)) != 0)
+		return rc;
+	if (batch_take(b, res, source) < 0)
+		rc = DB_ERR;
 	db_res_free(res);
 	return rc;
+}
+
+/* Read the stored rows of the batch's findings (locked when not a dry
+ * run) into their slots; with source (not NULL), each one's row of that
+ * source in finding_sources too, in the same statement
+ * (SQL_FINDING_GET_MANY_SRC: s is not used). With h (not NULL, and s
+ * SQL_FINDING_GET_MANY), first the range of seq h guesses, then by ids
+ * the findings it did not hold; h is then the guess for the batch after
+ * this one (findings_hint). 0 or a DB_* code. */
+static int
+batch_load(struct batch *b, enum db_stmt s, const char *source,
+    struct findings_hint *h)
+{
+	struct db_val p[4], *q = p, *seqs;
+	struct db_res *res = NULL;
+	const struct slot *last = NULL;
+	size_t i, nstored = 0;
+	long got = 0;
+	int rc, ranged = 0;
+
+	if (b->nslots == 0)
+		return 0;
+	if (h != NULL && !h->off && h->next > 0) {
+		if (source != NULL)
+			*q++ = DB_STR(source);
+		q[0] = DB_STR(b->tenant_id);
+		q[1] = DB_INT(h->next);
+		q[2] = DB_INT(h->next + ((long long)b->nslots - 1 +
+		    (long long)b->nslots / 16) * (h->step > 0 ? h->step : 1));
+		if ((rc = db_exec(b->db, source != NULL ?
+		    SQL_FINDING_GET_RANGE_SRC : SQL_FINDING_GET_RANGE, p,
+		    (size_t)(q - p) + 3, &res)) != 0)
+			return rc;
+		got = batch_take(b, res, source);
+		db_res_free(res);
+		if (got < 0)
+			return DB_ERR;
+		ranged = 1;
+	}
+	if ((!ranged || (size_t)got < b->nslots) &&
+	    (rc = batch_load_ids(b, s, source)) != 0)
+		return rc;
+	if (h == NULL)
+		return 0;
+	if ((seqs = malloc(b->nslots * sizeof(*seqs))) == NULL)
+		return DB_ERR;
+	for (i = 0; i < b->nslots; i++) {
+		const struct slot *sl = &b->slots[i];
+
+		if (!sl->stored)
+			continue;
+		seqs[nstored++] = DB_INT(sl->row->seq);
+		if (last == NULL || sl->first > last->first)
+			last = sl;
+	}
+	if (ranged && (size_t)got * 2 < nstored)
+		h->off = 1;
+	h->next = last != NULL ? last->row->seq + 1 : 0;
+	/* the smallest gap, at most HINT_STEP_MAX */
+	qsort(seqs, nstored, sizeof(*seqs), cmp_seq);
+	h->step = HINT_STEP_MAX;
+	for (i = 1; i < nstored; i++)
+		if (seqs[i].i - seqs[i - 1].i < h->step)
+			h->step = seqs[i].i - seqs[i - 1].i;
+	if (nstored < 2)
+		h->step = 1;
+	free(seqs);
+	return 0;
 }
 
 /* The history rows, events and audit entry of res applied to row, as
@@ -2324,15 +2421,6 @@ batch_defer(struct batch *b)
  * less; measured, the two ways cost the same at about 13 rows a batch
  * (README, Benchmark, Imports). */
 #define BATCH_FRAME_MIN	16
-
-static int
-cmp_seq(const void *a, const void *b)
-{
-	long long x = ((const struct db_val *)a)->i;
-	long long y = ((const struct db_val *)b)->i;
-
-	return x < y ? -1 : x > y;
-}
 
 /* Mark the batch's unchanged findings seen: seen[3..3 + n) their seqs
  * (distinct), seen[0..3) the statement's first parameters. Their seqs
@@ -2721,6 +2809,9 @@ struct batch_tx {
 	time_t			 now;
 	int			 dry_run;
 	const struct findings_rows *rows;
+	/* rows' hint as this run of the batch leaves it (findings_hint):
+	 * the caller's is set from it once the batch has committed */
+	struct findings_hint	 hint;
 };
 
 static int
@@ -2728,10 +2819,16 @@ batch_tx(struct db *db, void *arg)
 {
 	struct batch_tx *a = arg;
 	struct batch b;
+	struct findings_hint *h = NULL;
 	const char **ids = NULL;
 	size_t i;
 	int rc = DB_ERR;
 
+	/* each run from the caller's guess: a run rolled back guessed too */
+	if (!a->dry_run && a->rows != NULL && a->rows->hint != NULL) {
+		a->hint = *a->rows->hint;
+		h = &a->hint;
+	}
 	memset(&b, 0, sizeof(b));
 	b.db = db;
 	b.tenant_id = a->tenant_id;
@@ -2750,7 +2847,7 @@ batch_tx(struct db *db, void *arg)
 	    &b.tenant)) != 0 ||
 	    (rc = mutes_load_live(db, a->tenant_id, a->now, &b.mutes)) != 0 ||
 	    (rc = batch_load(&b, SQL_FINDING_GET_MANY, a->rows != NULL &&
-	    a->rows->write != NULL ? a->rows->source : NULL)) != 0 ||
+	    a->rows->write != NULL ? a->rows->source : NULL, h)) != 0 ||
 	    (rc = batch_seen(&b, a->items, a->n)) != 0)
 		goto out;
 	if (a->dry_run)
@@ -2783,7 +2880,7 @@ findings_observe_batch(struct db *db, const char *tenant_id,
     int dry_run)
 {
 	struct batch_tx a = { tenant_id, scan_id, items, n, now, dry_run,
-	    NULL };
+	    NULL, { 0, 0, 0 } };
 
 	if (n > FINDINGS_BATCH)
 		return DB_ERR;
@@ -2799,11 +2896,16 @@ findings_observe_batch_with(struct db *db, const char *tenant_id,
     struct findings_seen *items, size_t n, time_t now, const char *scan_id,
     const struct findings_rows *rows)
 {
-	struct batch_tx a = { tenant_id, scan_id, items, n, now, 0, rows };
+	struct batch_tx a = { tenant_id, scan_id, items, n, now, 0, rows,
+	    { 0, 0, 0 } };
+	int rc;
 
 	if (n > FINDINGS_BATCH)
 		return DB_ERR;
-	return db_tx_run(db, batch_tx, &a);
+	if ((rc = db_tx_run(db, batch_tx, &a)) == 0 && rows != NULL &&
+	    rows->hint != NULL)
+		*rows->hint = a.hint;
+	return rc;
 }
 
 /* Resolving ids[0..n) in one transaction: resolved gets how many (set
@@ -2841,7 +2943,7 @@ absent_tx(struct db *db, void *arg)
 	if ((rc = lock_tenant(db, a->tenant_id)) != 0 ||
 	    (rc = batch_mode(&b)) != 0 ||
 	    (rc = findings_tenant_settings(db, a->tenant_id, &b.tenant)) != 0 ||
-	    (rc = batch_load(&b, SQL_FINDING_GET_MANY_EVID, NULL)) != 0)
+	    (rc = batch_load(&b, SQL_FINDING_GET_MANY_EVID, NULL, NULL)) != 0)
 		goto out;
 	for (i = 0; i < b.nslots; i++) {
 		struct slot *sl = &b.slots[i];

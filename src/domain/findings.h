@@ -282,6 +282,29 @@ int	 findings_observe_batch(struct db *, const char *tenant_id,
  * finding_sources), written by findings_observe_batch_with in the
  * batch's transaction, so a crash leaves both or neither: nrows rows of
  * ncols parameters for the multi-row statement stmt (a ROWS4 _64). */
+/* Where a caller's next batch's stored findings likely are
+ * (findings_rows' hint): a reimport lists its findings in the order of
+ * the report it first imported, which stored them in that order, so a
+ * batch's rows mostly follow the last one's, by seq. The batch first
+ * reads the rows of the range of seq that starts at next and holds as
+ * many seqs as the batch has findings and a sixteenth more (for
+ * findings gone from the report in between), step apart (the smallest
+ * gap between the last batch's seqs: 1, or a Galera node's
+ * auto_increment_increment), then by their ids only the findings that
+ * range did not hold (new ones among them). Rows of the range that are
+ * not the batch's (gone from the report, another source's, another
+ * tenant's are not read) are locked until the batch commits and left as
+ * they are. After each batch written, next is the seq after the one of
+ * its last stored finding (0: none stored, the next batch reads by
+ * ids). A range that held fewer than half of the batch's stored findings
+ * sets off, and the caller's batches read by ids from then on. Start
+ * with all 0. */
+struct findings_hint {
+	long long		 next;
+	long long		 step;
+	int			 off;
+};
+
 struct findings_rows {
 	int			 stmt;		/* enum db_stmt */
 	const struct db_val	*v;
@@ -302,6 +325,8 @@ struct findings_rows {
 	 * which runs after, skips them). The caller writes them again, in
 	 * order, before any later item of the same id. */
 	int			 defer_few;
+	/* Or NULL: the batch reads its stored findings by their ids. */
+	struct findings_hint	*hint;
 };
 int	 findings_observe_batch_with(struct db *, const char *tenant_id,
 	    struct findings_seen *items, size_t n, time_t now,

@@ -253,6 +253,11 @@ struct run {
 		struct importfmt_finding *fs;
 		size_t		 n;
 	}			 defer_store, *defer;
+	/* Where the next batch's stored findings likely are (a reimport in
+	 * its first import's order): the run's own, which the writer's view
+	 * points to as well (one batch is written at a time, in the report's
+	 * order). The batches of deferred findings have none. */
+	struct findings_hint	 hint_store, *hint;
 	/* vigilctl's local report (imports_run_file), read in its place */
 	FILE			*fp;
 	struct stat		 fst;		/* as it was when claimed */
@@ -478,6 +483,7 @@ run_write_batch(struct db *db, struct run *w, int defer)
 	rows.arg = w;
 	rows.source = w->source;
 	rows.defer_few = defer;
+	rows.hint = w->hint;
 	return findings_observe_batch_with(db, w->tenant_id, w->seen, w->n,
 	    w->now, NULL, &rows);
 }
@@ -747,6 +753,7 @@ run_pipe(struct run *r)
 	w->fmt = r->fmt;
 	w->now = r->now;
 	w->defer = r->defer;
+	w->hint = r->hint;
 	r->pipe.w = w;
 	return 0;
 }
@@ -1387,6 +1394,7 @@ run_claimed(struct db *db, struct run *r, const struct imp_info *in,
 	r->fs = calloc(FINDINGS_BATCH, sizeof(*r->fs));
 	r->seen = calloc(FINDINGS_BATCH, sizeof(*r->seen));
 	r->defer = &r->defer_store;
+	r->hint = &r->hint_store;
 	if (r->errors == NULL || r->fs == NULL || r->seen == NULL) {
 		rc = DB_ERR;
 		goto out;

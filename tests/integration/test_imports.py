@@ -1838,6 +1838,155 @@ class T424ImportRewriteKeepsSeq(DeferBase):
         self.assert_counts()
 
 
+def batch_reads(run):
+    """run(), and how the batches read their stored findings meanwhile
+    (the server's general log): (by a range of seq, by an IN list of
+    ids)."""
+    out, rows = logged_statements(run, "SELECT f.seq, f.id, f.rule_id%")
+    rows = [r for r in rows if r.endswith("FOR UPDATE")]
+    ranges = sum("f.seq BETWEEN" in r for r in rows)
+    lists = sum("f.id IN (" in r for r in rows)
+    return out, (ranges, lists, len(rows) - ranges - lists)
+
+
+class T425ImportReadsByRange(DeferBase):
+    """A reimport's batch reads its stored findings by the range of seq
+    where the batch before it ended (findings_hint: the first import
+    stored them in the report's order), and by their ids only what that
+    range did not hold; a report in another order finds its guess wrong
+    once and reads by ids from then on. What a user sees is the same
+    either way: the same report again changes nothing and records nothing
+    but the import's audit entry; a full report without some findings
+    resolves exactly those; listed again they reopen; rows the ranges
+    pass over (another source's findings between, the gone ones) stay as
+    they were. Reading by ids alone (main before this) fails the counts
+    of reads."""
+
+    N = 600
+
+    def setUp(self):
+        super().setUp()
+        self.items = [ocsf_item(425000 + n, code="t425_check")
+                      for n in range(self.N)]
+        self.imported(self.items, source="t425")
+        self.fids = [self.fid(it) for it in self.items]
+
+    def assert_seen(self, imp, fids):
+        r = STACK.query("SELECT COUNT(*) FROM findings WHERE tenant_id = "
+                        "%s AND id IN (%s) AND last_seen_at < (SELECT "
+                        "started_at FROM imports WHERE id = %s)" % (
+                            q(self.tenant_id), ", ".join(q(f) for f in fids),
+                            q(imp["import_id"])))
+        self.assertEqual(int(r[0][0]), 0)
+
+    def test_in_order(self):
+        recs = self.records()
+        imp, reads = batch_reads(lambda: self.imported(self.items,
+                                                       source="t425"))
+        self.assertEqual((imp["imported"], imp["resolved"]), (self.N, 0))
+        # three batches: the first by ids (no guess yet), two by ranges
+        self.assertEqual(reads, (2, 1, 0))
+        self.assertEqual(self.records(), (recs[0], recs[1], recs[2] + 1))
+        self.assert_seen(imp, self.fids)
+        # a full report without every fiftieth: 12 resolved, the ranges
+        # hold the gone ones and pass them over
+        gone = set(range(0, self.N, 50))
+        listed = [it for i, it in enumerate(self.items) if i not in gone]
+        imp, reads = batch_reads(lambda: self.imported(listed,
+                                                       source="t425"))
+        self.assertEqual((imp["imported"], imp["resolved"]),
+                         (self.N - 12, 12))
+        self.assertEqual(reads, (2, 1, 0))
+        states = dict(STACK.query("SELECT id, state FROM findings WHERE "
+                                  "tenant_id = %s" % q(self.tenant_id)))
+        for i, fid in enumerate(self.fids):
+            self.assertEqual(states[fid], "resolved" if i in gone else
+                             "open", i)
+        # listed again: reopened (each batch leaves its few for later,
+        # read by ids in a batch of their own, T422)
+        imp, reads = batch_reads(lambda: self.imported(self.items,
+                                                       source="t425"))
+        self.assertEqual((imp["imported"], imp["resolved"]), (self.N, 0))
+        self.assertEqual(reads, (2, 2, 0))
+        self.assertEqual(int(STACK.query(
+            "SELECT COUNT(*) FROM findings WHERE tenant_id = %s AND "
+            "state = 'open'" % q(self.tenant_id))[0][0]), self.N)
+        self.assert_seen(imp, self.fids)
+        self.assert_counts()
+
+    def test_other_order(self):
+        recs = self.records()
+        imp, reads = batch_reads(lambda: self.imported(self.items[::-1],
+                                                       source="t425"))
+        self.assertEqual((imp["imported"], imp["resolved"]), (self.N, 0))
+        # the first by ids; the second's range misses (then by ids) and
+        # stops the guesses; the third by ids
+        self.assertEqual(reads, (1, 3, 0))
+        self.assertEqual(self.records(), (recs[0], recs[1], recs[2] + 1))
+        self.assert_seen(imp, self.fids)
+        self.assert_counts()
+
+    def test_interleaved(self):
+        """Another finding's row between every two of the batch's (one
+        report of both, then a partial one of every other): the ranges
+        step over them (step 2), and they stay as they were."""
+        a = [ocsf_item(425700 + n, code="t425_mix") for n in range(300)]
+        b = [ocsf_item(426100 + n, code="t425_mix") for n in range(300)]
+        self.imported([x for pair in zip(a, b) for x in pair],
+                      source="t425-m")
+        bids = [self.fid(it) for it in b]
+
+        def rows():
+            return STACK.query(
+                "SELECT id, seq, state, severity, last_seen_at, updated_at, "
+                "seen_scan_id FROM findings WHERE tenant_id = %s AND id IN "
+                "(%s) ORDER BY id" % (q(self.tenant_id),
+                                      ", ".join(q(f) for f in bids)))
+        before = rows()
+        srows = {k: v for k, v in self.rows_of("t425-m").items()
+                 if k in bids}
+        recs = self.records()
+        imp, reads = batch_reads(lambda: self.imported(
+            a, source="t425-m", mode="partial"))
+        self.assertEqual((imp["imported"], imp["resolved"]), (300, 0))
+        self.assertEqual(reads, (1, 1, 0))
+        self.assertEqual(rows(), before)
+        self.assertEqual({k: v for k, v in self.rows_of("t425-m").items()
+                          if k in bids}, srows)
+        self.assertEqual(self.records(), (recs[0], recs[1], recs[2] + 1))
+        self.assert_seen(imp, [self.fid(it) for it in a])
+        self.assert_counts()
+
+    def test_spaced(self):
+        """Stored with auto_increment_increment = 3 (a Galera node's): the
+        ranges step by 3."""
+        items = [ocsf_item(425400 + n, code="t425_spaced")
+                 for n in range(600)]
+        path = os.path.join(STACK.root, "t425-spaced.jsonl")
+        with open(path, "w") as f:
+            f.write("".join(json.dumps(it) + "\n" for it in items))
+
+        def cli():
+            r = STACK.vigilctl("findings", "import", "--tenant",
+                               self.tenant, "--format", "ocsf", "--source",
+                               "t425-s", path, timeout=300)
+            return json.loads(r.stdout)
+
+        STACK.sql("SET GLOBAL auto_increment_increment = 3")
+        try:
+            cli()
+        finally:
+            STACK.sql("SET GLOBAL auto_increment_increment = 1")
+        seqs = sorted(r[4] for r in self.rows_of("t425-s").values())
+        self.assertTrue(all(y - x >= 3 for x, y in zip(seqs, seqs[1:])))
+        recs = self.records()
+        imp, reads = batch_reads(cli)
+        self.assertEqual((imp["imported"], imp["resolved"]), (600, 0))
+        self.assertEqual(reads, (2, 1, 0))
+        self.assertEqual(self.records(), (recs[0], recs[1], recs[2] + 1))
+        self.assert_counts()
+
+
 class T423ImportDeferredKeepsOrder(DeferBase):
     """A finding left for later by its batch and named again by a later
     item of the report: the one left is written first, then the later
