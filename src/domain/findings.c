@@ -2908,6 +2908,19 @@ findings_observe_batch_with(struct db *db, const char *tenant_id,
 	return rc;
 }
 
+int
+findings_observe_batch_hint(struct db *db, const char *tenant_id,
+    struct findings_seen *items, size_t n, time_t now, const char *scan_id,
+    struct findings_hint *hint)
+{
+	struct findings_rows rows;
+
+	memset(&rows, 0, sizeof(rows));
+	rows.hint = hint;
+	return findings_observe_batch_with(db, tenant_id, items, n, now,
+	    scan_id, &rows);
+}
+
 /* Resolving ids[0..n) in one transaction: resolved gets how many (set
  * afresh by each run). */
 struct absent_tx {

@@ -331,6 +331,11 @@ struct findings_rows {
 int	 findings_observe_batch_with(struct db *, const char *tenant_id,
 	    struct findings_seen *items, size_t n, time_t now,
 	    const char *scan_id, const struct findings_rows *rows);
+/* findings_observe_batch (not a dry run) with hint (findings_hint, not
+ * NULL): a scanner's batches, one after the other. */
+int	 findings_observe_batch_hint(struct db *, const char *tenant_id,
+	    struct findings_seen *items, size_t n, time_t now,
+	    const char *scan_id, struct findings_hint *hint);
 /* After a complete scan: LC_NOT_SEEN for every finding of the
  * integration (not NULL) and provider that SQL_FINDING_ABSENT offers (not
  * marked seen by scan_id), in batches as above, a "resolved" result for

@@ -87,12 +87,15 @@ struct ctx {
 		struct scan_meta meta;
 	}			 pend[2][FINDINGS_BATCH];
 	size_t			 nitems, cur;
-	/* The batch in flight: its thread, buffer, size and result. */
+	/* The batch in flight: its thread, buffer, size and result; where
+	 * the next one's stored findings likely are (a rescan reads them in
+	 * the order they were stored: findings_hint). */
 	struct {
 		struct db	*db;		/* the writer's connection */
 		pthread_t	 th;
 		int		 busy, rc;
 		size_t		 buf, n;
+		struct findings_hint hint;
 	}			 w;
 	time_t			 now;
 	long long		 t0_us, last_us;
@@ -368,8 +371,8 @@ writer_main(void *arg)
 {
 	struct ctx *c = arg;
 
-	c->w.rc = findings_observe_batch(c->w.db, c->tenant_id,
-	    c->items[c->w.buf], c->w.n, c->now, c->scan_id, 0);
+	c->w.rc = findings_observe_batch_hint(c->w.db, c->tenant_id,
+	    c->items[c->w.buf], c->w.n, c->now, c->scan_id, &c->w.hint);
 	return NULL;
 }
 

@@ -12,7 +12,8 @@ T390 and T392 fail on main before this change (eb52fdf: a batch's new
 findings were stored in id order, and marked seen by an IN list); T391
 passes there too: it holds what reconcile resolves, which must not move.
 T393 failed before the ranges' average length was checked (a statement
-per gap, 299 of them).
+per gap, 299 of them). T426: a rescan's batches read their stored
+findings by ranges of seq too.
 
 Run by run.py, which sets STACK here (and in the modules used below).
 """
@@ -128,6 +129,52 @@ class T390RescanSeenByRanges(RescanBase):
         self.assertEqual(STACK.query(
             "SELECT resource_id FROM findings WHERE tenant_id = %s AND "
             "state = 'resolved' ORDER BY seq" % t),
+            [[ts.rid("st", n)] for n in gone])
+        self.check_rows()
+
+
+def batch_reads(run):
+    """run(), and how the scan's batches read their stored findings (the
+    locked read of a batch, without the evidence): (by a range of seq, by
+    an IN list of ids)."""
+    out, rows = statements(run, "SELECT seq, id, rule_id%recommendation, "
+                           "NULL, fingerprint%FOR UPDATE")
+    return out, (sum("seq BETWEEN" in r for r in rows),
+                 sum(" id IN (" in r for r in rows))
+
+
+class T426RescanReadsByRange(RescanBase):
+    """A rescan's batch reads its stored findings by the range of seq
+    where the batch before it ended (the first scan stored them in the
+    inventory's order; findings_hint), and by ids only the first batch:
+    800 storage accounts, four batches, unchanged and with two gone (the
+    ranges hold the gone ones and pass them over). What the scan records
+    is what it recorded: every finding seen, exactly the two resolved,
+    the counts a recount. Reading by ids alone fails the counts of
+    reads."""
+
+    def test_ranges(self):
+        names = ["rr-%04d" % i for i in range(800)]
+        ts.write_inventory(self.inv, tb.storages(names))
+        integ = self.integration()
+        self.scan(integ)
+        _, reads = batch_reads(lambda: self.scan(integ))
+        s = self.last_scan()
+        self.assertEqual(s["findings_resolved"], 0, s)
+        self.assertEqual(reads, (3, 1))
+        self.assertEqual(self.seen_by(s["id"]), 800)
+        self.check_rows()
+        gone = [names[0], names[401]]
+        ts.write_inventory(self.inv, tb.storages(
+            [n for n in names if n not in gone]))
+        _, reads = batch_reads(lambda: self.scan(integ))
+        s = self.last_scan()
+        self.assertEqual(s["findings_resolved"], 2, s)
+        self.assertEqual(reads, (3, 1))
+        self.assertEqual(self.seen_by(s["id"]), 798)
+        self.assertEqual(STACK.query(
+            "SELECT resource_id FROM findings WHERE tenant_id = %s AND "
+            "state = 'resolved' ORDER BY seq" % q(self.tenant_id)),
             [[ts.rid("st", n)] for n in gone])
         self.check_rows()
 
