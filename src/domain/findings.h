@@ -278,10 +278,6 @@ void	 findings_seqs_free(struct findings_seqs *);
 int	 findings_observe_batch(struct db *, const char *tenant_id,
 	    struct findings_seen *items, size_t n, time_t now,
 	    const char *scan_id, int dry_run);
-/* Rows another table keeps about a batch's findings (an import's
- * finding_sources), written by findings_observe_batch_with in the
- * batch's transaction, so a crash leaves both or neither: nrows rows of
- * ncols parameters for the multi-row statement stmt (a ROWS4 _64). */
 /* Where a caller's next batch's stored findings likely are
  * (findings_rows' hint): a reimport lists its findings in the order of
  * the report it first imported, which stored them in that order, so a
@@ -292,9 +288,10 @@ int	 findings_observe_batch(struct db *, const char *tenant_id,
  * gap between the last batch's seqs: 1, or a Galera node's
  * auto_increment_increment), then by their ids only the findings that
  * range did not hold (new ones among them). Rows of the range that are
- * not the batch's (gone from the report, another source's, another
- * tenant's are not read) are locked until the batch commits and left as
- * they are. After each batch written, next is the seq after the one of
+ * not the batch's (gone from the report, another source's) are locked
+ * until the batch commits and left as they are; another tenant's are
+ * passed over by the server, their locks let go at once (READ
+ * COMMITTED). After each batch written, next is the seq after the one of
  * its last stored finding (0: none stored, the next batch reads by
  * ids). A range that held fewer than half of the batch's stored findings
  * sets off, and the caller's batches read by ids from then on. Start
@@ -305,6 +302,10 @@ struct findings_hint {
 	int			 off;
 };
 
+/* Rows another table keeps about a batch's findings (an import's
+ * finding_sources), written by findings_observe_batch_with in the
+ * batch's transaction, so a crash leaves both or neither: nrows rows of
+ * ncols parameters for the multi-row statement stmt (a ROWS4 _64). */
 struct findings_rows {
 	int			 stmt;		/* enum db_stmt */
 	const struct db_val	*v;
