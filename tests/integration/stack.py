@@ -541,6 +541,33 @@ class Stack:
         out = self.sql(statement, database=database).stdout
         return [line.split("\t") for line in out.splitlines()]
 
+    def logged(self, run, select):
+        """run() with the server's general log on, in mysql.general_log:
+        (what run returned, the rows of "SELECT " + select over the log as
+        it then holds the statements run sent). The log is emptied before
+        and after, and written to its file again."""
+        self.sql("SET GLOBAL general_log = 0; TRUNCATE mysql.general_log; "
+                 "SET GLOBAL log_output = 'TABLE'; SET GLOBAL general_log = 1")
+        try:
+            out = run()
+        finally:
+            self.sql("SET GLOBAL general_log = 0")
+            rows = self.query("SELECT " + select)
+            self.sql("TRUNCATE mysql.general_log; "
+                     "SET GLOBAL log_output = 'FILE'")
+        return out, rows
+
+    def logged_statements(self, run, like):
+        """run(), and the statements the server executed meanwhile whose
+        text is LIKE like (a string of SQL), in order, each on one line
+        (its newlines and tabs as spaces)."""
+        out, rows = self.logged(
+            run, "REPLACE(REPLACE(CONVERT(argument USING utf8mb4), '\\n', "
+            "' '), '\\t', ' ') FROM mysql.general_log WHERE command_type "
+            "IN ('Execute', 'Query') AND argument LIKE %s ORDER BY "
+            "event_time" % like)
+        return out, [r[0] for r in rows]
+
     def db_setup(self):
         pw = self.state.get("db_password")
         if not pw:

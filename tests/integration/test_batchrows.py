@@ -107,17 +107,7 @@ class RBase(ts.ScanBase, tb.BBase):
         """Scan integ with the server's general log on; the rows of
         "SELECT " + select (its columns, FROM mysql.general_log and the
         condition) as the log then holds them."""
-        STACK.sql("SET GLOBAL general_log = 0; TRUNCATE mysql.general_log;"
-                  " SET GLOBAL log_output = 'TABLE'; "
-                  "SET GLOBAL general_log = 1")
-        try:
-            self.scan(integ)
-        finally:
-            STACK.sql("SET GLOBAL general_log = 0")
-            rows = STACK.query("SELECT %s" % select, database=None)
-            STACK.sql("TRUNCATE mysql.general_log; "
-                      "SET GLOBAL log_output = 'FILE'")
-        return rows
+        return STACK.logged(lambda: self.scan(integ), select)[1]
 
     def assert_chain(self):
         """vigilctl audit verify passes, and the kept head is the chain's

@@ -48,18 +48,10 @@ def tearDownModule():
 def frames(run):
     """run(), and how many batch frames (CALL findings_batch_begin) the
     server executed meanwhile, as its general log has them."""
-    STACK.sql("SET GLOBAL general_log = 0; TRUNCATE mysql.general_log; "
-              "SET GLOBAL log_output = 'TABLE'; SET GLOBAL general_log = 1")
-    try:
-        out = run()
-    finally:
-        STACK.sql("SET GLOBAL general_log = 0")
-        n = tc.num("SELECT COUNT(*) FROM mysql.general_log WHERE "
-                   "command_type IN ('Execute', 'Query') AND argument "
-                   "LIKE '%findings_batch_begin%'")
-        STACK.sql("TRUNCATE mysql.general_log; "
-                  "SET GLOBAL log_output = 'FILE'")
-    return out, n
+    out, rows = STACK.logged(run, "COUNT(*) FROM mysql.general_log WHERE "
+                             "command_type IN ('Execute', 'Query') AND "
+                             "argument LIKE '%findings_batch_begin%'")
+    return out, int(rows[0][0])
 
 
 class ChBase(tbr.RBase):

@@ -1408,22 +1408,9 @@ class T354VigilctlLocalFileKilled(LocalBase):
 
 
 def logged_statements(run, like):
-    """run(), and the statements the server executed meanwhile (its
-    general log) whose text is LIKE like, in order."""
-    STACK.sql("SET GLOBAL general_log = 0; TRUNCATE mysql.general_log; "
-              "SET GLOBAL log_output = 'TABLE'; SET GLOBAL general_log = 1")
-    try:
-        out = run()
-    finally:
-        STACK.sql("SET GLOBAL general_log = 0")
-        rows = [r[0] for r in STACK.query(
-            "SELECT REPLACE(REPLACE(CONVERT(argument USING utf8mb4), '\\n', "
-            "' '), '\\t', ' ') FROM mysql.general_log WHERE command_type IN "
-            "('Execute', 'Query') AND argument LIKE %s ORDER BY event_time"
-            % q(like))]
-        STACK.sql("TRUNCATE mysql.general_log; "
-                  "SET GLOBAL log_output = 'FILE'")
-    return out, rows
+    """run(), and the statements the server executed meanwhile whose
+    text is LIKE like, in order."""
+    return STACK.logged_statements(run, q(like))
 
 
 def source_marks(run):

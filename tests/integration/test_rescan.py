@@ -48,19 +48,7 @@ def tearDownModule():
 def statements(run, like):
     """run(), and the statements the server executed meanwhile whose
     text is LIKE like (its general log)."""
-    STACK.sql("SET GLOBAL general_log = 0; TRUNCATE mysql.general_log; "
-              "SET GLOBAL log_output = 'TABLE'; SET GLOBAL general_log = 1")
-    try:
-        out = run()
-    finally:
-        STACK.sql("SET GLOBAL general_log = 0")
-        rows = STACK.query(
-            "SELECT REPLACE(REPLACE(CONVERT(argument USING utf8mb4), '\\n', "
-            "' '), '\\t', ' ') FROM mysql.general_log WHERE command_type IN "
-            "('Execute', 'Query') AND argument LIKE %s" % q(like))
-        STACK.sql("TRUNCATE mysql.general_log; "
-                  "SET GLOBAL log_output = 'FILE'")
-    return out, [r[0] for r in rows]
+    return STACK.logged_statements(run, q(like))
 
 
 def seen_marks(run):
