@@ -2216,11 +2216,18 @@ static const char *const sqls[SQL__COUNT] = {
 	 * batch whose findings were stored in the order it lists them finds
 	 * them in one walk of the clustered key, where the IN list descends
 	 * findings_id for each id and then the clustered key (measured: 9.9
-	 * against 17.4 us a row, README, Imports). */
+	 * against 17.4 us a row, README, Imports). The range may hold rows
+	 * of another tenant, which the server reads, locks and lets go (READ
+	 * COMMITTED): SKIP LOCKED, so that a row another transaction holds
+	 * is passed over instead of waited for. A finding of the batch
+	 * passed over so (held by a writer without the tenant's lock) is
+	 * then read by its id, locked, as before; a source row passed over
+	 * makes the source's upsert, which waits for it. */
 	[SQL_FINDING_GET_RANGE] =
 	    "SELECT " FINDING_BATCH_COLS_NOEVID " FROM findings "
 	    "FORCE INDEX (PRIMARY) "
-	    "WHERE tenant_id = ? AND seq BETWEEN ? AND ? FOR UPDATE",
+	    "WHERE tenant_id = ? AND seq BETWEEN ? AND ? "
+	    "FOR UPDATE SKIP LOCKED",
 	[SQL_FINDING_GET_RANGE_SRC] =
 	    "SELECT " FINDING_COLS_PE("f.", "NULL") ", f.integration_id, "
 	    "f.seen_scan_id, s.seq, s.format, s.external_id FROM findings f "
@@ -2228,7 +2235,8 @@ static const char *const sqls[SQL__COUNT] = {
 	    "LEFT JOIN finding_sources s FORCE INDEX (finding_sources_finding) "
 	    "ON s.tenant_id = f.tenant_id AND s.finding_id = f.id "
 	    "AND s.source = ? "
-	    "WHERE f.tenant_id = ? AND f.seq BETWEEN ? AND ? FOR UPDATE",
+	    "WHERE f.tenant_id = ? AND f.seq BETWEEN ? AND ? "
+	    "FOR UPDATE SKIP LOCKED",
 	/* Listed again as they were: (last_seen_at, import_id, DB_MANY
 	 * seqs); no index holds either column (0044). */
 	[SQL_SOURCE_SEEN_MANY] =

@@ -291,7 +291,8 @@ int	 findings_observe_batch(struct db *, const char *tenant_id,
  * not the batch's (gone from the report, another source's) are locked
  * until the batch commits and left as they are; another tenant's are
  * passed over by the server, their locks let go at once (READ
- * COMMITTED). After each batch written, next is the seq after the one of
+ * COMMITTED); a row another transaction holds is passed over (SKIP
+ * LOCKED), not waited for. After each batch written, next is the seq after the one of
  * its last stored finding (0: none stored, the next batch reads by
  * ids). A range that held fewer than half of the batch's stored findings
  * sets off, and the caller's batches read by ids from then on. Start

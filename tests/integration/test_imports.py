@@ -29,6 +29,7 @@ import unittest
 import test_api as api
 from test_api import Base, auth, new_key, new_tenant, request, wait_until
 from test_attachments import form
+from test_findings import sql_session
 
 STACK = None        # a stack.Stack, set by run.py
 WORKERS = 4
@@ -1830,7 +1831,7 @@ def batch_reads(run):
     (the server's general log): (by a range of seq, by an IN list of
     ids)."""
     out, rows = logged_statements(run, "SELECT f.seq, f.id, f.rule_id%")
-    rows = [r for r in rows if r.endswith("FOR UPDATE")]
+    rows = [r for r in rows if "FOR UPDATE" in r]
     ranges = sum("f.seq BETWEEN" in r for r in rows)
     lists = sum("f.id IN (" in r for r in rows)
     return out, (ranges, lists, len(rows) - ranges - lists)
@@ -1895,9 +1896,9 @@ class T425ImportReadsByRange(DeferBase):
                                                        source="t425"))
         self.assertEqual((imp["imported"], imp["resolved"]), (self.N, 0))
         self.assertEqual(reads, (2, 2, 0))
-        self.assertEqual(int(STACK.query(
-            "SELECT COUNT(*) FROM findings WHERE tenant_id = %s AND "
-            "state = 'open'" % q(self.tenant_id))[0][0]), self.N)
+        states = dict(STACK.query("SELECT id, state FROM findings WHERE "
+                                  "tenant_id = %s" % q(self.tenant_id)))
+        self.assertEqual([states[f] for f in self.fids], ["open"] * self.N)
         self.assert_seen(imp, self.fids)
         self.assert_counts()
 
@@ -1942,6 +1943,54 @@ class T425ImportReadsByRange(DeferBase):
                           if k in bids}, srows)
         self.assertEqual(self.records(), (recs[0], recs[1], recs[2] + 1))
         self.assert_seen(imp, [self.fid(it) for it in a])
+        self.assert_counts()
+
+    def test_held_row(self):
+        """A row of a range that is not the batch's, held by another
+        transaction (another tenant's writer, a SQL session): the batch
+        passes over it (SKIP LOCKED) instead of waiting for it. Here the
+        last batch's range reaches past the report's last finding into
+        another source's, which a session holds FOR UPDATE; with the
+        server's lock wait cut to 2 s, a read that waited would fail each
+        of the batch's five runs and the import."""
+        self.imported([ocsf_item(425900 + n, code="t425_held")
+                       for n in range(8)], source="t425-h")
+        last = max(int(r[4]) for r in self.rows_of("t425").values())
+        held = STACK.query("SELECT seq FROM findings WHERE tenant_id = %s "
+                           "AND seq > (SELECT seq FROM findings WHERE "
+                           "tenant_id = %s AND id = %s) ORDER BY seq LIMIT 1"
+                           % (q(self.tenant_id), q(self.tenant_id),
+                              q(self.fids[-1])))
+        self.assertEqual(len(held), 1)
+        self.assertGreater(last, 0)
+        holder = sql_session(
+            "START TRANSACTION; SELECT seq FROM vigil.findings WHERE seq = "
+            "%s FOR UPDATE; SELECT SLEEP(120); ROLLBACK;" % held[0][0])
+        path = os.path.join(STACK.root, "t425-held.jsonl")
+        with open(path, "w") as f:
+            f.write("".join(json.dumps(it) + "\n" for it in self.items))
+        try:
+            self.assertTrue(wait_until(lambda: int(STACK.query(
+                "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE "
+                "trx_rows_locked > 0", None)[0][0]) > 0, timeout=30))
+            STACK.sql("SET GLOBAL innodb_lock_wait_timeout = 2")
+
+            def cli():
+                return STACK.vigilctl("findings", "import", "--tenant",
+                                      self.tenant, "--format", "ocsf",
+                                      "--source", "t425", path,
+                                      timeout=300, check=False)
+            r, reads = batch_reads(cli)
+        finally:
+            STACK.sql("SET GLOBAL innodb_lock_wait_timeout = 50")
+            holder.kill()
+            holder.communicate(timeout=30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        imp = json.loads(r.stdout)
+        self.assertEqual((imp["status"], imp["imported"], imp["resolved"]),
+                         ("completed", self.N, 0))
+        self.assertEqual(reads, (2, 1, 0))
+        self.assert_seen(imp, self.fids)
         self.assert_counts()
 
     def test_spaced(self):

@@ -126,7 +126,7 @@ def batch_reads(run):
     locked read of a batch, without the evidence): (by a range of seq, by
     an IN list of ids)."""
     out, rows = statements(run, "SELECT seq, id, rule_id%recommendation, "
-                           "NULL, fingerprint%FOR UPDATE")
+                           "NULL, fingerprint%FOR UPDATE%")
     return out, (sum("seq BETWEEN" in r for r in rows),
                  sum(" id IN (" in r for r in rows))
 
