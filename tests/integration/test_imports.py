@@ -1955,17 +1955,15 @@ class T425ImportReadsByRange(DeferBase):
         of the batch's five runs and the import."""
         self.imported([ocsf_item(425900 + n, code="t425_held")
                        for n in range(8)], source="t425-h")
-        last = max(int(r[4]) for r in self.rows_of("t425").values())
         held = STACK.query("SELECT seq FROM findings WHERE tenant_id = %s "
                            "AND seq > (SELECT seq FROM findings WHERE "
                            "tenant_id = %s AND id = %s) ORDER BY seq LIMIT 1"
                            % (q(self.tenant_id), q(self.tenant_id),
                               q(self.fids[-1])))
         self.assertEqual(len(held), 1)
-        self.assertGreater(last, 0)
         holder = sql_session(
             "START TRANSACTION; SELECT seq FROM vigil.findings WHERE seq = "
-            "%s FOR UPDATE; SELECT SLEEP(120); ROLLBACK;" % held[0][0])
+            "%s FOR UPDATE; SELECT SLEEP(119); ROLLBACK;" % held[0][0])
         path = os.path.join(STACK.root, "t425-held.jsonl")
         with open(path, "w") as f:
             f.write("".join(json.dumps(it) + "\n" for it in self.items))
@@ -1983,8 +1981,17 @@ class T425ImportReadsByRange(DeferBase):
             r, reads = batch_reads(cli)
         finally:
             STACK.sql("SET GLOBAL innodb_lock_wait_timeout = 50")
-            holder.kill()
+            # the session's connection killed on the server, which rolls
+            # its transaction back at once (a client killed would leave
+            # it holding the row until its sleep ends)
+            for (cid,) in STACK.query(
+                    "SELECT id FROM information_schema.processlist WHERE "
+                    "info LIKE 'SELECT SLEEP(119)%'", None):
+                STACK.sql("KILL %s" % cid, check=False)
             holder.communicate(timeout=30)
+        self.assertTrue(wait_until(lambda: int(STACK.query(
+            "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE "
+            "trx_rows_locked > 0", None)[0][0]) == 0, timeout=30))
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         imp = json.loads(r.stdout)
         self.assertEqual((imp["status"], imp["imported"], imp["resolved"]),
