@@ -1424,7 +1424,7 @@ def source_marks(run):
     return out, (ranges, lists, len(rows) - ranges - lists)
 
 
-class SourceRowsBase(ImportBase):
+class SourceRowsBase(LocalBase):
     """Helpers of T398-T400: a source's rows as stored."""
 
     def rows_of(self, source):
@@ -1455,6 +1455,26 @@ class SourceRowsBase(ImportBase):
             if fid in before:
                 self.assertEqual(row[2], before[fid][2], fid)
         return after
+
+    def import_file(self, name, items, source, increment=1, check=True):
+        """items written as JSON Lines to name and imported from there by
+        vigilctl (LocalBase.cli): its JSON, or with check False the
+        completed process. increment: the server's
+        auto_increment_increment for the import (3 spaces the rows' seqs
+        as on a Galera node), then 1 again."""
+        path = self.write(name, "".join(json.dumps(it) + "\n"
+                                        for it in items))
+        if increment != 1:
+            STACK.sql("SET GLOBAL auto_increment_increment = %d" % increment)
+        try:
+            r = self.cli(path, source=source)
+        finally:
+            if increment != 1:
+                STACK.sql("SET GLOBAL auto_increment_increment = 1")
+        if not check:
+            return r
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return json.loads(r.stdout)
 
 
 class T398ImportSourcesByRanges(SourceRowsBase):
@@ -1573,30 +1593,14 @@ class T399ImportSourcesOtherOrder(SourceRowsBase):
     def test_spaced(self):
         items = [ocsf_item(399200 + n, code="t399_spaced")
                  for n in range(300)]
-        path = os.path.join(STACK.root, "t399-spaced.jsonl")
-        with open(path, "w") as f:
-            f.write("".join(json.dumps(it) + "\n" for it in items))
-
-        def cli(p):
-            r = STACK.vigilctl("findings", "import", "--tenant",
-                               self.tenant, "--format", "ocsf", "--source",
-                               "t399-s", p, timeout=300)
-            return json.loads(r.stdout)
-
-        STACK.sql("SET GLOBAL auto_increment_increment = 3")
-        try:
-            cli(path)
-        finally:
-            STACK.sql("SET GLOBAL auto_increment_increment = 1")
+        self.import_file("t399-spaced.jsonl", items, "t399-s", increment=3)
         before = self.rows_of("t399-s")
         seqs = sorted(r[4] for r in before.values())
         self.assertEqual(len(seqs), 300)
         self.assertTrue(all(b - a >= 3 for a, b in zip(seqs, seqs[1:])))
-        gone = os.path.join(STACK.root, "t399-gone.jsonl")
-        with open(gone, "w") as f:
-            f.write("".join(json.dumps(it) + "\n"
-                            for i, it in enumerate(items) if i != 150))
-        imp, (ranges, lists, others) = source_marks(lambda: cli(gone))
+        imp, (ranges, lists, others) = source_marks(
+            lambda: self.import_file("t399-gone.jsonl", [
+                it for i, it in enumerate(items) if i != 150], "t399-s"))
         self.assertEqual((imp["imported"], imp["resolved"]), (299, 1))
         self.assertEqual(len(self.rows_of("t399-s")), 299)
         for fid, row in self.rows_of("t399-s").items():
@@ -1964,21 +1968,13 @@ class T425ImportReadsByRange(DeferBase):
         holder = sql_session(
             "START TRANSACTION; SELECT seq FROM vigil.findings WHERE seq = "
             "%s FOR UPDATE; SELECT SLEEP(119); ROLLBACK;" % held[0][0])
-        path = os.path.join(STACK.root, "t425-held.jsonl")
-        with open(path, "w") as f:
-            f.write("".join(json.dumps(it) + "\n" for it in self.items))
         try:
             self.assertTrue(wait_until(lambda: int(STACK.query(
                 "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE "
                 "trx_rows_locked > 0", None)[0][0]) > 0, timeout=30))
             STACK.sql("SET GLOBAL innodb_lock_wait_timeout = 2")
-
-            def cli():
-                return STACK.vigilctl("findings", "import", "--tenant",
-                                      self.tenant, "--format", "ocsf",
-                                      "--source", "t425", path,
-                                      timeout=300, check=False)
-            r, reads = batch_reads(cli)
+            r, reads = batch_reads(lambda: self.import_file(
+                "t425-held.jsonl", self.items, "t425", check=False))
         finally:
             STACK.sql("SET GLOBAL innodb_lock_wait_timeout = 50")
             # the session's connection killed on the server, which rolls
@@ -2005,25 +2001,12 @@ class T425ImportReadsByRange(DeferBase):
         ranges step by 3."""
         items = [ocsf_item(425400 + n, code="t425_spaced")
                  for n in range(600)]
-        path = os.path.join(STACK.root, "t425-spaced.jsonl")
-        with open(path, "w") as f:
-            f.write("".join(json.dumps(it) + "\n" for it in items))
-
-        def cli():
-            r = STACK.vigilctl("findings", "import", "--tenant",
-                               self.tenant, "--format", "ocsf", "--source",
-                               "t425-s", path, timeout=300)
-            return json.loads(r.stdout)
-
-        STACK.sql("SET GLOBAL auto_increment_increment = 3")
-        try:
-            cli()
-        finally:
-            STACK.sql("SET GLOBAL auto_increment_increment = 1")
+        self.import_file("t425-spaced.jsonl", items, "t425-s", increment=3)
         seqs = sorted(r[4] for r in self.rows_of("t425-s").values())
         self.assertTrue(all(y - x >= 3 for x, y in zip(seqs, seqs[1:])))
         recs = self.records()
-        imp, reads = batch_reads(cli)
+        imp, reads = batch_reads(lambda: self.import_file(
+            "t425-spaced.jsonl", items, "t425-s"))
         self.assertEqual((imp["imported"], imp["resolved"]), (600, 0))
         self.assertEqual(reads, (2, 1, 0))
         self.assertEqual(self.records(), (recs[0], recs[1], recs[2] + 1))
