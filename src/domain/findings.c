@@ -2162,7 +2162,7 @@ static int
 batch_load(struct batch *b, enum db_stmt s, const char *source,
     struct findings_hint *h)
 {
-	struct db_val p[4], *q = p, *seqs;
+	struct db_val p[4], *q = p, seqs[DB_MANY];
 	struct db_res *res = NULL;
 	const struct slot *last = NULL;
 	size_t i, nstored = 0;
@@ -2193,8 +2193,7 @@ batch_load(struct batch *b, enum db_stmt s, const char *source,
 		return rc;
 	if (h == NULL)
 		return 0;
-	if ((seqs = malloc(b->nslots * sizeof(*seqs))) == NULL)
-		return DB_ERR;
+	/* a batch names at most DB_MANY findings (batch_load_ids too) */
 	for (i = 0; i < b->nslots; i++) {
 		const struct slot *sl = &b->slots[i];
 
@@ -2215,7 +2214,6 @@ batch_load(struct batch *b, enum db_stmt s, const char *source,
 			h->step = seqs[i].i - seqs[i - 1].i;
 	if (nstored < 2)
 		h->step = 1;
-	free(seqs);
 	return 0;
 }
 
