@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,7 @@
 #include "page.h"
 #include "vjson.h"
 #include "vtime.h"
+#include "worker.h"
 
 
 /* IMPORT_COLS order (db.c) */
@@ -228,18 +228,14 @@ struct run {
 	 * identity and the batch), with at most one in flight; its counts
 	 * when it was handed over give a failed batch's import the counts
 	 * it had when the batch was full, as when batches were written in
-	 * turn. The thread lives for the run (started at the first batch
-	 * handed over, told to stop by run_pipe_free) and waits on cv for
-	 * each batch: job set hands it one, done says it is written, each
-	 * under mu; rc is its outcome. */
+	 * turn. The thread (worker.h) lives for the run, started at the
+	 * first batch handed over and told to stop by run_pipe_free; rc is
+	 * a batch's outcome. */
 	struct {
 		struct run	*w;
 		struct db	*db;
-		pthread_t	 th;
-		pthread_mutex_t	 mu;
-		pthread_cond_t	 cv;
-		int		 started, job, done, quit;
-		int		 busy, rc;
+		struct worker	 wk;
+		int		 rc;
 		long		 items, imported, passed, failed;
 		size_t		 nerrors;
 	}			 pipe;
@@ -598,93 +594,14 @@ run_write(struct db *db, struct run *w)
 	return run_write_defer(db, w, 1);
 }
 
-/* The batch handed over, on the writer's connection. */
+/* The batch handed over, on the writer's connection (in the writer
+ * thread, if it could be started: worker.h). */
 static void
-writer_main(struct run *r)
-{
-	r->pipe.rc = run_write(r->pipe.db, r->pipe.w);
-}
-
-/* The writer thread: each batch handed over (job), until told to stop. */
-static void *
-writer_loop(void *arg)
+writer_main(void *arg)
 {
 	struct run *r = arg;
 
-	pthread_mutex_lock(&r->pipe.mu);
-	for (;;) {
-		while (!r->pipe.job && !r->pipe.quit)
-			pthread_cond_wait(&r->pipe.cv, &r->pipe.mu);
-		if (!r->pipe.job)
-			break;
-		r->pipe.job = 0;
-		pthread_mutex_unlock(&r->pipe.mu);
-		writer_main(r);
-		pthread_mutex_lock(&r->pipe.mu);
-		r->pipe.done = 1;
-		pthread_cond_broadcast(&r->pipe.cv);
-	}
-	pthread_mutex_unlock(&r->pipe.mu);
-	return NULL;
-}
-
-/* Hand the writer thread the batch, starting the thread at the first
- * one, every signal blocked in it (they are the importer's to take,
- * never a thread's inside libmariadb). A thread that waits for its next
- * batch is woken at once when it comes; one created for each batch, as
- * before, waited 1 to 1.5 ms on average to be first scheduled while the
- * mapping and the server kept both cores busy (0.45 to 0.56 s of a
- * 100,000-finding reimport of 5.3 s). 0, or -1: no thread. */
-static int
-run_spawn(struct run *r)
-{
-	sigset_t all, was;
-	int rc;
-
-	if (!r->pipe.started) {
-		if (pthread_mutex_init(&r->pipe.mu, NULL) != 0)
-			return -1;
-		if (pthread_cond_init(&r->pipe.cv, NULL) != 0) {
-			pthread_mutex_destroy(&r->pipe.mu);
-			return -1;
-		}
-		r->pipe.job = r->pipe.done = r->pipe.quit = 0;
-		sigfillset(&all);
-		rc = pthread_sigmask(SIG_SETMASK, &all, &was);
-		if (rc == 0) {
-			rc = pthread_create(&r->pipe.th, NULL, writer_loop,
-			    r);
-			pthread_sigmask(SIG_SETMASK, &was, NULL);
-		}
-		if (rc != 0) {
-			pthread_cond_destroy(&r->pipe.cv);
-			pthread_mutex_destroy(&r->pipe.mu);
-			return -1;
-		}
-		r->pipe.started = 1;
-	}
-	pthread_mutex_lock(&r->pipe.mu);
-	r->pipe.done = 0;
-	r->pipe.job = 1;
-	pthread_cond_broadcast(&r->pipe.cv);
-	pthread_mutex_unlock(&r->pipe.mu);
-	return 0;
-}
-
-/* Stop the writer thread, if it was started (no batch in flight). */
-static void
-run_stop(struct run *r)
-{
-	if (!r->pipe.started)
-		return;
-	pthread_mutex_lock(&r->pipe.mu);
-	r->pipe.quit = 1;
-	pthread_cond_broadcast(&r->pipe.cv);
-	pthread_mutex_unlock(&r->pipe.mu);
-	pthread_join(r->pipe.th, NULL);
-	pthread_cond_destroy(&r->pipe.cv);
-	pthread_mutex_destroy(&r->pipe.mu);
-	r->pipe.started = 0;
+	r->pipe.rc = run_write(r->pipe.db, r->pipe.w);
 }
 
 /* Wait for the batch in flight, if any. 0 or its DB_* code: then the run
@@ -695,13 +612,8 @@ run_join(struct run *r)
 {
 	size_t n;
 
-	if (!r->pipe.busy)
+	if (!worker_wait(&r->pipe.wk))
 		return 0;
-	pthread_mutex_lock(&r->pipe.mu);
-	while (!r->pipe.done)
-		pthread_cond_wait(&r->pipe.cv, &r->pipe.mu);
-	pthread_mutex_unlock(&r->pipe.mu);
-	r->pipe.busy = 0;
 	run_clear(r->pipe.w);
 	if (r->pipe.rc == 0)
 		return 0;
@@ -764,7 +676,7 @@ run_pipe_free(struct run *r)
 	size_t i;
 
 	(void)run_join(r);
-	run_stop(r);
+	worker_stop(&r->pipe.wk);
 	/* a run stopped before writing what it left for later */
 	for (i = 0; i < r->defer_store.n; i++)
 		importfmt_finding_clear(&r->defer_store.fs[i]);
@@ -826,11 +738,9 @@ run_flush(struct run *r, int last)
 		r->pipe.failed = r->failed;
 		r->pipe.nerrors = json_object_array_length(r->errors);
 		r->pipe.rc = DB_ERR;
-		r->pipe.busy = 1;
-		if (run_spawn(r) != 0) {
+		if (worker_hand(&r->pipe.wk, writer_main, r) != 0) {
 			/* No thread: write it here, on the writer's
 			 * connection. */
-			r->pipe.busy = 0;
 			writer_main(r);
 			run_clear(r->pipe.w);
 			if ((rc = r->pipe.rc) != 0) {

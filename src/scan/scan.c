@@ -13,7 +13,6 @@
 #include "vigil.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +38,7 @@
 #include "text.h"
 #include "vjson.h"
 #include "vtime.h"
+#include "worker.h"
 
 #define SCAN_ERR_MAX		512
 #define SCAN_PROGRESS_US	2000000LL	/* scans row refresh */
@@ -92,13 +92,9 @@ struct ctx {
 	 * the order they were stored: findings_hint). */
 	struct {
 		struct db	*db;		/* the writer's connection */
-		pthread_t	 th;
-		/* the thread lives for the scan: job handed over under mu,
-		 * done when written, quit to end it */
-		pthread_mutex_t	 mu;
-		pthread_cond_t	 cv;
-		int		 started, job, done, quit;
-		int		 busy, rc;
+		/* the thread lives for the scan (worker.h) */
+		struct worker	 wk;
+		int		 rc;
 		size_t		 buf, n;
 		struct findings_hint hint;
 	}			 w;
@@ -370,93 +366,16 @@ batch_failed(struct ctx *c, size_t buf, size_t n)
 	    "findings (a batch of %zu from %s)", n, c->items[buf][0].id);
 }
 
-/* One batch, on the writer's connection. */
+/* One batch, on the writer's connection (in the writer thread, if it
+ * could be started). The thread waits for its next batch rather than
+ * being created for each (worker.c). */
 static void
-writer_main(struct ctx *c)
-{
-	c->w.rc = findings_observe_batch_hint(c->w.db, c->tenant_id,
-	    c->items[c->w.buf], c->w.n, c->now, c->scan_id, &c->w.hint);
-}
-
-/* The writer thread: each batch handed over (job), until told to quit. */
-static void *
-writer_loop(void *arg)
+writer_main(void *arg)
 {
 	struct ctx *c = arg;
 
-	pthread_mutex_lock(&c->w.mu);
-	for (;;) {
-		while (!c->w.job && !c->w.quit)
-			pthread_cond_wait(&c->w.cv, &c->w.mu);
-		if (!c->w.job)
-			break;
-		c->w.job = 0;
-		pthread_mutex_unlock(&c->w.mu);
-		writer_main(c);
-		pthread_mutex_lock(&c->w.mu);
-		c->w.done = 1;
-		pthread_cond_broadcast(&c->w.cv);
-	}
-	pthread_mutex_unlock(&c->w.mu);
-	return NULL;
-}
-
-/* Hand the writer thread the batch, starting the thread at the first
- * one with every signal blocked in it (they are the scanner's to take,
- * never a thread's inside libmariadb). The thread waits for its next
- * batch rather than being created for each: a thread created per batch
- * waited a millisecond or more to be first scheduled while the rules and
- * the server kept both cores busy (as the importer's did). 0, or -1: no
- * thread. */
-static int
-writer_hand(struct ctx *c)
-{
-	sigset_t all, was;
-	int rc;
-
-	if (!c->w.started) {
-		if (pthread_mutex_init(&c->w.mu, NULL) != 0)
-			return -1;
-		if (pthread_cond_init(&c->w.cv, NULL) != 0) {
-			pthread_mutex_destroy(&c->w.mu);
-			return -1;
-		}
-		c->w.job = c->w.done = c->w.quit = 0;
-		sigfillset(&all);
-		rc = pthread_sigmask(SIG_SETMASK, &all, &was);
-		if (rc == 0) {
-			rc = pthread_create(&c->w.th, NULL, writer_loop, c);
-			pthread_sigmask(SIG_SETMASK, &was, NULL);
-		}
-		if (rc != 0) {
-			pthread_cond_destroy(&c->w.cv);
-			pthread_mutex_destroy(&c->w.mu);
-			return -1;
-		}
-		c->w.started = 1;
-	}
-	pthread_mutex_lock(&c->w.mu);
-	c->w.done = 0;
-	c->w.job = 1;
-	pthread_cond_broadcast(&c->w.cv);
-	pthread_mutex_unlock(&c->w.mu);
-	return 0;
-}
-
-/* End the writer thread, if it was started (no batch in flight). */
-static void
-writer_stop(struct ctx *c)
-{
-	if (!c->w.started)
-		return;
-	pthread_mutex_lock(&c->w.mu);
-	c->w.quit = 1;
-	pthread_cond_broadcast(&c->w.cv);
-	pthread_mutex_unlock(&c->w.mu);
-	pthread_join(c->w.th, NULL);
-	pthread_cond_destroy(&c->w.cv);
-	pthread_mutex_destroy(&c->w.mu);
-	c->w.started = 0;
+	c->w.rc = findings_observe_batch_hint(c->w.db, c->tenant_id,
+	    c->items[c->w.buf], c->w.n, c->now, c->scan_id, &c->w.hint);
 }
 
 /* Wait for the batch in flight, if any, and count its outcomes. 0, or
@@ -466,13 +385,8 @@ batch_join(struct ctx *c)
 {
 	int rc = 0;
 
-	if (!c->w.busy)
+	if (!worker_wait(&c->w.wk))
 		return 0;
-	pthread_mutex_lock(&c->w.mu);
-	while (!c->w.done)
-		pthread_cond_wait(&c->w.cv, &c->w.mu);
-	pthread_mutex_unlock(&c->w.mu);
-	c->w.busy = 0;
 	if (c->w.rc != 0) {
 		if (c->err[0] == '\0')
 			batch_failed(c, c->w.buf, c->w.n);
@@ -516,7 +430,7 @@ flush(struct ctx *c)
 	c->w.buf = c->cur;
 	c->w.n = c->nitems;
 	c->w.rc = DB_ERR;
-	if (writer_hand(c) != 0) {
+	if (worker_hand(&c->w.wk, writer_main, c) != 0) {
 		/* No thread: write it here. */
 		writer_main(c);
 		if (c->w.rc != 0) {
@@ -527,7 +441,6 @@ flush(struct ctx *c)
 		pending_clear(c);
 		return rc != 0 ? -1 : 0;
 	}
-	c->w.busy = 1;
 	c->cur ^= 1;
 	c->nitems = 0;
 	return 0;
@@ -1114,7 +1027,7 @@ ctx_free(struct ctx *c)
 	size_t i;
 
 	(void)batch_join(c);
-	writer_stop(c);
+	worker_stop(&c->w.wk);
 	db_free(c->w.db);
 	c->w.db = NULL;
 	if (c->conn != NULL)

@@ -23,6 +23,7 @@ main(void)
 		settings_suite, sign_suite, spool_suite, tenants_suite, text_suite,
 		vjson_suite,
 		vtime_suite,
+		worker_suite,
 		sla_suite,
 		db_suite,
 	};

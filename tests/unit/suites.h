@@ -49,5 +49,6 @@ Suite	*tenants_suite(void);
 Suite	*text_suite(void);
 Suite	*vjson_suite(void);
 Suite	*vtime_suite(void);
+Suite	*worker_suite(void);
 
 #endif
