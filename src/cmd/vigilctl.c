@@ -1751,7 +1751,7 @@ main(int argc, char *argv[])
 	const char *cfile = NULL, *path;
 	struct db *db;
 	char err[512];
-	int ch, rc;
+	int ch, rc, conf_rc = 0;
 
 	/* An import's writer thread allocates and frees some 400 KB a batch;
 	 * glibc gave it back to the kernel after each batch (madvise) and
@@ -1804,13 +1804,17 @@ main(int argc, char *argv[])
 		usage();
 		return EX_USAGE;
 	}
+	/* A vigil.conf that cannot be loaded is the command's failure, but
+	 * only once its arguments are checked: a usage error is told as
+	 * such (64) whatever vigil.conf holds. The handle refuses to
+	 * connect, with the configuration's error, and whatever the command
+	 * then fails with becomes that error's status (78, or 77 when the
+	 * file could not be read for want of permission). */
 	path = conf_path(cfile);
-	if (conf_load(&g_conf, path, err, sizeof(err)) != 0) {
+	if (conf_load(&g_conf, path, err, sizeof(err)) != 0)
 		/* errno is still open(2)'s or read(2)'s when that failed */
-		rc = errno == EACCES || errno == EPERM ? VX_NOPERM : VX_CONFIG;
-		fprintf(stderr, "vigilctl: %s\n", err);
-		return rc;
-	}
+		conf_rc = errno == EACCES || errno == EPERM ? VX_NOPERM :
+		    VX_CONFIG;
 	log_open("vigilctl", "stderr");
 	/* Nothing connects here: each command checks its arguments first
 	 * (a usage error is said at once, whatever the database is doing),
@@ -1819,6 +1823,8 @@ main(int argc, char *argv[])
 	 * 69. */
 	if ((db = db_new(&g_conf)) == NULL)
 		return VX_SOFTWARE;
+	if (conf_rc != 0)
+		db_refuse(db, err);
 	if (strcmp(argv[0], "migrate") == 0)
 		rc = cmd_migrate(db, argc, argv);
 	else if (strcmp(argv[0], "tenant") == 0)
@@ -1846,6 +1852,12 @@ main(int argc, char *argv[])
 	 * give for it. */
 	if (rc == EX_FAIL && db_exit(db) == VX_DBDOWN)
 		rc = VX_DBDOWN;
+	if (conf_rc != 0 && rc != EX_OK && rc != EX_USAGE) {
+		/* said by the command if it tried to connect */
+		if (db_exit(db) != VX_DBDOWN)
+			fprintf(stderr, "vigilctl: %s\n", err);
+		rc = conf_rc;
+	}
 	db_free(db);
 	return rc;
 }

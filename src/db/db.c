@@ -2367,6 +2367,7 @@ struct db {
 	MYSQL_STMT		*stmts[SQL__COUNT];
 	int			 in_tx;
 	int			 tried;		/* db_connect ran */
+	const char		*refuse;	/* db_refuse's why */
 	/* Inside db_tx_run: db_begin joins, db_commit waits for it,
 	 * db_rollback asks it to roll back (tx_abort). */
 	int			 tx_run, tx_abort;
@@ -2471,7 +2472,17 @@ db_new(const struct conf *conf)
 struct db *
 db_new_like(const struct db *db)
 {
-	return db_new(db->conf);
+	struct db *like = db_new(db->conf);
+
+	if (like != NULL)
+		like->refuse = db->refuse;
+	return like;
+}
+
+void
+db_refuse(struct db *db, const char *why)
+{
+	db->refuse = why;
 }
 
 /* Drop the connection (e.g. in a child after fork). */
@@ -2646,6 +2657,10 @@ db_connect(struct db *db)
 	if (db->my != NULL)
 		return 0;
 	db->tried = 1;
+	if (db->refuse != NULL) {
+		snprintf(db->err, sizeof(db->err), "%s", db->refuse);
+		return DB_DOWN;
+	}
 	if ((db->my = mysql_init(NULL)) == NULL) {
 		snprintf(db->err, sizeof(db->err), "mysql_init failed");
 		return DB_DOWN;

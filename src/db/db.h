@@ -538,6 +538,12 @@ void	 db_conflict_pause(int);
  * created before fork). */
 struct db *db_new(const struct conf *);
 struct db *db_new_like(const struct db *);
+/* Every connection of this handle (and of those made like it) fails at
+ * once with why as its error, as if the database could not be reached:
+ * vigilctl's handle when vigil.conf could not be loaded, so that a
+ * command checks its arguments first and meets the configuration's error
+ * where it would first need the database. why must outlive the handle. */
+void	 db_refuse(struct db *, const char *why);
 void	 db_free(struct db *);
 /* The exit status (exits.h) for a program stopped by this handle's last
  * failure: VX_DBDOWN if the database could not be reached or the
