@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "audit.h"
 #include "crypto.h"
@@ -594,6 +595,39 @@ run_write(struct db *db, struct run *w)
 	return run_write_defer(db, w, 1);
 }
 
+#ifdef VIGIL_DEBUG
+/* VIGIL_DEBUG_IMPORT_SLOW_WRITE (debug builds only): milliseconds (1 to
+ * 10000) the writer waits before each batch, so that a test's report is
+ * read to its end while its last batch is still being written: what
+ * follows the read (the full report's resolutions, the import's end)
+ * must wait for it (T397). Said once a process. */
+static void
+debug_slow_write(void)
+{
+	static int ms = -1;
+	const char *v;
+	struct timespec ts;
+	int m;
+
+	if ((m = __atomic_load_n(&ms, __ATOMIC_SEQ_CST)) < 0) {
+		v = getenv("VIGIL_DEBUG_IMPORT_SLOW_WRITE");
+		m = v != NULL ? (int)strtol(v, NULL, 10) : 0;
+		if (m < 1 || m > 10000)
+			m = 0;
+		else
+			log_warn("VIGIL_DEBUG_IMPORT_SLOW_WRITE: each batch "
+			    "written %d ms late", m);
+		__atomic_store_n(&ms, m, __ATOMIC_SEQ_CST);
+	}
+	if (m == 0)
+		return;
+	ts.tv_sec = m / 1000;
+	ts.tv_nsec = (long)(m % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+#endif
+
 /* The batch handed over, on the writer's connection (in the writer
  * thread, if it could be started: worker.h). */
 static void
@@ -601,6 +635,9 @@ writer_main(void *arg)
 {
 	struct run *r = arg;
 
+#ifdef VIGIL_DEBUG
+	debug_slow_write();
+#endif
 	r->pipe.rc = run_write(r->pipe.db, r->pipe.w);
 }
 

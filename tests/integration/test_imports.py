@@ -2277,7 +2277,10 @@ class T397OrderAcrossBatches(PipeBase):
     last batch (its resolutions' events and entries come after every
     batch's), and nothing of that last batch. Through vigilctl and the
     API's queue. Fails when the reconcile or the import's end runs before
-    the batch in flight is written."""
+    the batch in flight is written: through vigilctl each batch is
+    written 150 ms late (VIGIL_DEBUG_IMPORT_SLOW_WRITE, debug builds), so
+    the report is read to its end while its last batch is still being
+    written."""
 
     N = 5 * 256
 
@@ -2317,9 +2320,19 @@ class T397OrderAcrossBatches(PipeBase):
             imps = []
             for n, body in enumerate((b1, b2)):
                 if key is None:
-                    r = self.cli(self.write("t397-%d.jsonl" % n, body),
-                                 source="t397")
+                    r = subprocess.run(
+                        [STACK.vigilctl_bin, "findings", "import",
+                         "--tenant", tenant, "--format", "ocsf",
+                         "--source", "t397",
+                         self.write("t397-%d.jsonl" % n, body)],
+                        env=dict(STACK.env(),
+                                 VIGIL_DEBUG_IMPORT_SLOW_WRITE="150"),
+                        stdin=subprocess.DEVNULL, capture_output=True,
+                        text=True, timeout=300)
                     self.assertEqual(r.returncode, 0, r.stderr)
+                    self.assertIn("VIGIL_DEBUG_IMPORT_SLOW_WRITE: each "
+                                  "batch written 150 ms late", r.stderr,
+                                  "not an --enable-debug build?")
                     imps.append(json.loads(r.stdout))
                 else:
                     imps.append(self.queued(body, "t397", key=key))
