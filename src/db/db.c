@@ -2367,6 +2367,7 @@ struct db {
 	MYSQL_STMT		*stmts[SQL__COUNT];
 	int			 in_tx;
 	int			 tried;		/* db_connect ran */
+	int			 read_s;	/* db_set_read_timeout */
 	const char		*refuse;	/* db_refuse's why */
 	/* Inside db_tx_run: db_begin joins, db_commit waits for it,
 	 * db_rollback asks it to roll back (tx_abort). */
@@ -2519,6 +2520,19 @@ db_set_lock_wait(struct db *db, int secs)
 	db->lock_wait = secs;
 }
 
+void
+db_set_read_timeout(struct db *db, int secs)
+{
+	if (secs < 0)
+		secs = 0;
+	if (secs > DB_LOCK_WAIT_MAX)
+		secs = DB_LOCK_WAIT_MAX;
+	if (secs == db->read_s)
+		return;
+	db_disconnect(db);
+	db->read_s = secs;
+}
+
 int
 db_schema_has(struct db *db, enum db_stmt probe)
 {
@@ -2669,7 +2683,8 @@ db_connect(struct db *db)
 	 * server's ER_LOCK_WAIT_TIMEOUT must come before the read timeout,
 	 * which would leave it waiting (queued ahead of every later
 	 * statement on the table) after the client went. */
-	rtimeout = rwtimeout + (unsigned int)db->lock_wait;
+	rtimeout = (db->read_s > 0 ? (unsigned int)db->read_s : rwtimeout) +
+	    (unsigned int)db->lock_wait;
 	mysql_options(db->my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	mysql_options(db->my, MYSQL_OPT_READ_TIMEOUT, &rtimeout);
 	mysql_options(db->my, MYSQL_OPT_WRITE_TIMEOUT, &rwtimeout);

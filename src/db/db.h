@@ -561,6 +561,14 @@ int	 db_connect(struct db *);
  * server's defaults. */
 #define DB_LOCK_WAIT_MAX 86400
 void	 db_set_lock_wait(struct db *, int secs);
+/* vigilctl migrate's runner too: every connection the handle makes from
+ * now on waits secs seconds (1 to DB_LOCK_WAIT_MAX; 0: 30 s, as every
+ * other connection) for the server's answer to a statement, plus the
+ * lock wait above. A migration's DDL may run for many minutes on a large
+ * estate's tables (an index added to findings rebuilds it), and a read
+ * timeout cut such a statement off while the server went on with it. A
+ * connection already made is dropped first. */
+void	 db_set_read_timeout(struct db *, int secs);
 /* Execute a prepared statement with params; when out is not NULL the
  * result rows are returned (caller frees with db_res_free). Reconnects
  * and retries once when the connection was lost outside a transaction. */

@@ -1155,6 +1155,12 @@ migrate_run(struct db *db, const char *dir, int wait_s, int lock_s,
 	 * lock_wait_timeout (a day by default), and every statement on that
 	 * table after it, the programs' reads too, would queue behind it. */
 	db_set_lock_wait(db, lock_s);
+	/* ... and may run as long as it needs: an index added to a large
+	 * estate's findings rebuilds the table for many minutes, and the
+	 * 30 s every other statement is given cut the connection while the
+	 * server went on (the migration then failed, not recorded). A
+	 * server that does not answer for a day is given up on. */
+	db_set_read_timeout(db, DB_LOCK_WAIT_MAX);
 	if (db_connect(db) != 0) {
 		fprintf(out, "migrate: %s\n", db_error(db));
 		return MIGRATE_ERR;

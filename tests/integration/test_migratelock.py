@@ -21,6 +21,9 @@ seconds (default 60), then stops with exit 75.
   them: exit 75 naming 0058, 0057 recorded, 0058 not; then it finishes.
 - T413: --lock-wait and --wait values: out of range or not a number exit
   64 and run nothing; the bounds are taken.
+- T427: a migration statement that runs 34 s, past the 30 s (plus
+  --lock-wait) read timeout of every other connection, is applied and
+  recorded.
 
 Run by run.py, which sets STACK here.
 """
@@ -319,6 +322,44 @@ class T413MigrateWaitOptions(unittest.TestCase):
         r = ctl(STACK.conf, "--help")
         self.assertIn("--lock-wait: seconds a statement waits", r.stdout)
         self.assertIn("75 busy, try again", r.stdout)
+
+
+class T427MigrateLongStatement(unittest.TestCase):
+    """A migration's statement may run longer than the 30 s (plus
+    --lock-wait) every other statement is given: an index added to a
+    large estate's findings rebuilds the table for minutes. Before, the
+    client's read timeout cut the connection at 31 s while the server
+    went on, and migrate failed with the migration not recorded. Here a
+    migration of the test's own (after every real one) runs 34 s."""
+
+    DB = "vigil_t427"
+
+    def test_statement_past_the_read_timeout(self):
+        conf = tg.fresh_db(self.DB)
+        r = ctl(conf, "migrate", timeout=600)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        before = tg.recorded(self.DB)
+        tmp = tempfile.mkdtemp(prefix="t427-", dir=STACK.root)
+        src = os.path.join(STACK.srcdir, "db", "migrations")
+        for f in os.listdir(src):
+            shutil.copy(os.path.join(src, f), tmp)
+        slow = "%04d_t427_slow.sql" % (int(before[-1]) + 1)
+        with open(os.path.join(tmp, slow), "w") as f:
+            f.write("-- T427: a statement that runs 34 s\n"
+                    "CREATE TABLE t427_done (at DATETIME NOT NULL) "
+                    "SELECT NOW() AS at FROM (SELECT SLEEP(34)) s;\n")
+        r = ctl(conf, "migrate", "--lock-wait", "1", migrations=tmp,
+                timeout=300)
+        print("\nT427: a 34 s migration statement: exit %d after %.1f s"
+              % (r.returncode, r.took), flush=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("applied " + slow, r.stdout)
+        self.assertGreaterEqual(r.took, 34.0)
+        self.assertEqual(tg.recorded(self.DB), before + [slow[:4]])
+        self.assertEqual(STACK.query("SELECT COUNT(*) FROM t427_done",
+                                     database=self.DB), [["1"]])
+        self.assertIsNone(tg.lease(self.DB))
+        STACK.sql("DROP DATABASE %s" % self.DB)
 
 
 if __name__ == "__main__":
