@@ -2507,30 +2507,31 @@ db_disconnect(struct db *db)
 	db->nschema_has = 0;
 }
 
-void
-db_set_lock_wait(struct db *db, int secs)
+/* *field = secs, clamped to 0..DB_LOCK_WAIT_MAX; a connection made with
+ * the old value is closed, the next one is made with the new. */
+static void
+set_connect_secs(struct db *db, int *field, int secs)
 {
 	if (secs < 0)
 		secs = 0;
 	if (secs > DB_LOCK_WAIT_MAX)
 		secs = DB_LOCK_WAIT_MAX;
-	if (secs == db->lock_wait)
+	if (secs == *field)
 		return;
 	db_disconnect(db);
-	db->lock_wait = secs;
+	*field = secs;
+}
+
+void
+db_set_lock_wait(struct db *db, int secs)
+{
+	set_connect_secs(db, &db->lock_wait, secs);
 }
 
 void
 db_set_read_timeout(struct db *db, int secs)
 {
-	if (secs < 0)
-		secs = 0;
-	if (secs > DB_LOCK_WAIT_MAX)
-		secs = DB_LOCK_WAIT_MAX;
-	if (secs == db->read_s)
-		return;
-	db_disconnect(db);
-	db->read_s = secs;
+	set_connect_secs(db, &db->read_s, secs);
 }
 
 int
