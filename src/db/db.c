@@ -730,6 +730,14 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_SETTINGS_LIFECYCLE] =
 	    "SELECT allow_auto_remediate FROM tenant_settings "
 	    "WHERE tenant_id = ?",
+	/* The same with the tenant's row lock, in one round trip: a batch's
+	 * first statements. The rows locked in SQL_SETTINGS_GET_LOCK's
+	 * order, the tenant's then its settings', as its writer takes them;
+	 * NULL when the tenant has no settings row, no row when no tenant. */
+	[SQL_SETTINGS_LIFECYCLE_LOCK] =
+	    "SELECT s.allow_auto_remediate FROM tenants t "
+	    "LEFT JOIN tenant_settings s ON s.tenant_id = t.id "
+	    "WHERE t.id = ? FOR UPDATE",
 	/* A batch's stored rows, locked (tenant_id, DB_MANY ids). The index
 	 * named: the server otherwise weighs, at every execution, a range
 	 * of each of the other indexes that begin with tenant_id (measured:
@@ -756,15 +764,13 @@ static const char *const sqls[SQL__COUNT] = {
 	 * were stored in the order it reads them, so a batch's seqs are one
 	 * range or a few. The server builds a range for each element of an
 	 * IN list at every execution: for 256 seqs that was 15 % of its CPU
-	 * in an unchanged rescan, more than the rows' update. */
+	 * in an unchanged rescan, more than the rows' update. A CALL: the
+	 * procedure (0059) runs that UPDATE with the counting triggers told
+	 * to stand aside around it, one round trip where the SETs before
+	 * and after it were two more. */
 	[SQL_FINDING_SEEN_RUNS] =
-	    "UPDATE findings FORCE INDEX (PRIMARY) "
-	    "SET last_seen_at = ?, seen_scan_id = ? "
-	    "WHERE tenant_id = ? AND (seq BETWEEN ? AND ? "
-	    "OR seq BETWEEN ? AND ? OR seq BETWEEN ? AND ? "
-	    "OR seq BETWEEN ? AND ? OR seq BETWEEN ? AND ? "
-	    "OR seq BETWEEN ? AND ? OR seq BETWEEN ? AND ? "
-	    "OR seq BETWEEN ? AND ?)",
+	    "CALL findings_seen_mark(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?)",
 	/* What a complete scan of a provider did not see (SQL_FINDING_PRESENT
 	 * less the findings this scan marked seen), by the integration id
 	 * alone as SQL_SCAN_OPEN_COUNTS. */

@@ -112,6 +112,7 @@ enum db_stmt {
 	SQL_SCAN_RESULT_ADD_4,
 	SQL_SCAN_RESULT_ADD_1,
 	SQL_SETTINGS_LIFECYCLE,
+	SQL_SETTINGS_LIFECYCLE_LOCK,
 	/* settings, posture, audit API (add below this line) */
 	SQL_SETTINGS_GET,
 	SQL_SETTINGS_ALLOWLIST,

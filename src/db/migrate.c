@@ -598,19 +598,20 @@ static const struct {
 	{ "DELETE", MIGRATE_P_DELETE, "every program deletes rows" },
 	{ "EXECUTE", MIGRATE_P_EXECUTE, "the scanner's and importer's "
 	    "batches CALL findings_batch_begin and findings_batch_end "
-	    "(schema 0039 on), so every scan and import fails without it "
-	    "(and the triggers call procedures as the user that migrated)" },
+	    "(schema 0039 on) and findings_seen_mark (0059 on), so every "
+	    "scan and import fails without it (and the triggers call "
+	    "procedures as the user that migrated)" },
 	{ "CREATE TEMPORARY TABLES", MIGRATE_P_TMPTABLES, "the batch "
 	    "procedures run with the rights of the user that migrated them "
 	    "and create MEMORY temporary tables, so every scan and import "
 	    "fails without it" },
 };
 
-/* The batch procedures whose EXECUTE, granted by name, counts as
- * EXECUTE (a user that creates a routine gets it so, with
+/* The batch procedures whose EXECUTE, granted by name on all of them,
+ * counts as EXECUTE (a user that creates a routine gets it so, with
  * automatic_sp_privileges). */
 static const char *const grant_procs[] = {
-	"findings_batch_begin", "findings_batch_end",
+	"findings_batch_begin", "findings_batch_end", "findings_seen_mark",
 };
 
 /* An identifier of a grant's object at *pp: `quoted` (`` for a backtick)

@@ -212,10 +212,9 @@ audit_append_many(struct db *db, const char *tenant_id,
 
 	if (n == 0)
 		return 0;
-	/* As audit_append: the tenant row serialises the chain. */
-	if ((rc = db_exec(db, SQL_KEY_LOCK_TENANT,
-	    (struct db_val[]){ DB_STR(tenant_id) }, 1, NULL)) != 0 ||
-	    (rc = db_exec(db, SQL_AUDIT_LAST,
+	/* As audit_append: the tenant row serialises the chain; its lock
+	 * and the head in one round trip. */
+	if ((rc = db_exec(db, SQL_AUDIT_LOCK_HEAD,
 	    (struct db_val[]){ DB_STR(tenant_id) }, 1, &res)) != 0)
 		goto out;
 	rc = DB_ERR;

@@ -1184,22 +1184,39 @@ findings_history(struct db *db, const char *tenant_id, const char *id,
 	    "finding_id", out);
 }
 
-int
-findings_tenant_settings(struct db *db, const char *tenant_id,
+/* A tenant's lifecycle settings by statement s (allow_auto_remediate,
+ * or no row or NULL: the default). 0 or DB_*. */
+static int
+settings_read(struct db *db, enum db_stmt s, const char *tenant_id,
     struct lc_tenant *out)
 {
 	struct db_res *res = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = db_exec(db, SQL_SETTINGS_LIFECYCLE,
-	    (struct db_val[]){ DB_STR(tenant_id) }, 1, &res);
-	if (rc != 0)
+	if ((rc = db_exec(db, s, (struct db_val[]){ DB_STR(tenant_id) }, 1,
+	    &res)) != 0)
 		return rc;
 	if (res->nrows > 0)
 		out->allow_auto_remediate = db_cell_int(res, 0, 0) != 0;
 	db_res_free(res);
 	return 0;
+}
+
+int
+findings_tenant_settings(struct db *db, const char *tenant_id,
+    struct lc_tenant *out)
+{
+	return settings_read(db, SQL_SETTINGS_LIFECYCLE, tenant_id, out);
+}
+
+/* The tenant's row lock and its lifecycle settings, in one round trip:
+ * a batch's first statement. 0 or DB_*. */
+static int
+lock_tenant_settings(struct db *db, const char *tenant_id,
+    struct lc_tenant *out)
+{
+	return settings_read(db, SQL_SETTINGS_LIFECYCLE_LOCK, tenant_id, out);
 }
 
 /* A DATETIME parameter for t, or NULL for 0. buf holds the text. */
@@ -2424,12 +2441,20 @@ batch_defer(struct batch *b)
  * (distinct), seen[0..3) the statement's first parameters. Their seqs
  * sorted, as ranges of consecutive seqs when they make at most
  * DB_SEEN_RUNS (a rescan reads its findings in the order they were
- * stored), else as one IN list. The same rows either way. 0 or DB_*. */
+ * stored), else as one IN list. The same rows either way. The mark
+ * changes no column a trigger counts: the triggers stand aside for it,
+ * as they do within the frame, rather than test each row for what
+ * changed (findings_after_update, 0057: 12 to 20 us of an unchanged
+ * finding); the ranges' procedure (0059) tells them so itself, the IN
+ * list is framed by two more statements. *aside is set while they may
+ * stand aside: the caller clears @vigil_batch after a failure. 0 or
+ * DB_*. */
 static int
-batch_mark_seen(struct batch *b, struct db_val *seen, size_t n)
+batch_mark_seen(struct batch *b, struct db_val *seen, size_t n, int *aside)
 {
 	struct db_val runs[3 + 2 * DB_SEEN_RUNS];
 	size_t i, k = 0;
+	int rc;
 
 	qsort(seen + 3, n, sizeof(*seen), cmp_seq);
 	memcpy(runs, seen, 3 * sizeof(*seen));
@@ -2448,13 +2473,24 @@ batch_mark_seen(struct batch *b, struct db_val *seen, size_t n)
 			runs[3 + 2 * i] = runs[3 + 2 * (k - 1)];
 			runs[4 + 2 * i] = runs[4 + 2 * (k - 1)];
 		}
-		return db_exec(b->db, SQL_FINDING_SEEN_RUNS, runs,
-		    NELEM(runs), NULL);
+		*aside = 1;
+		if ((rc = db_exec(b->db, SQL_FINDING_SEEN_RUNS, runs,
+		    NELEM(runs), NULL)) == 0)
+			*aside = 0;
+		return rc;
 	}
 	/* The IN list's spare places repeat the last id. */
 	for (i = n; i < DB_MANY; i++)
 		seen[3 + i] = seen[3 + n - 1];
-	return db_exec(b->db, SQL_FINDING_SEEN_MANY, seen, 3 + DB_MANY, NULL);
+	if ((rc = db_exec(b->db, SQL_FINDING_SEEN_ASIDE, NULL, 0, NULL)) != 0)
+		return rc;
+	*aside = 1;
+	if ((rc = db_exec(b->db, SQL_FINDING_SEEN_MANY, seen, 3 + DB_MANY,
+	    NULL)) != 0 ||
+	    (rc = db_exec(b->db, SQL_FINDING_BATCH_CLEAR, NULL, 0, NULL)) != 0)
+		return rc;
+	*aside = 0;
+	return 0;
 }
 
 static int
@@ -2599,24 +2635,8 @@ batch_write(struct batch *b)
 			rc = DB_ERR;
 			goto out;
 		}
-		/* The mark changes no column a trigger counts: the triggers
-		 * stand aside for it, as they do within the frame, rather
-		 * than test each row for what changed (findings_after_update,
-		 * 0057: 12 to 20 us of an unchanged finding). */
-		if (b->setbased) {
-			if ((rc = db_exec(b->db, SQL_FINDING_SEEN_ASIDE, NULL,
-			    0, NULL)) != 0)
-				goto out;
-			aside = 1;
-		}
-		if ((rc = batch_mark_seen(b, seen, nseen)) != 0)
+		if ((rc = batch_mark_seen(b, seen, nseen, &aside)) != 0)
 			goto out;
-		if (aside) {
-			aside = 0;
-			if ((rc = db_exec(b->db, SQL_FINDING_BATCH_CLEAR, NULL,
-			    0, NULL)) != 0)
-				goto out;
-		}
 	}
 	if (!few && (b->hist.n > 0 || b->ev.n > 0 || b->naud > 0)) {
 		deferred = 1;
@@ -2838,11 +2858,10 @@ batch_tx(struct db *db, void *arg)
 		ids[i] = a->items[i].id;
 	if (batch_slots(&b, ids, a->n) != 0)
 		goto out;
-	if (!a->dry_run && ((rc = lock_tenant(db, a->tenant_id)) != 0 ||
-	    (rc = batch_mode(&b)) != 0))
-		goto out;
-	if ((rc = findings_tenant_settings(db, a->tenant_id,
+	if ((rc = a->dry_run ? findings_tenant_settings(db, a->tenant_id,
+	    &b.tenant) : lock_tenant_settings(db, a->tenant_id,
 	    &b.tenant)) != 0 ||
+	    (!a->dry_run && (rc = batch_mode(&b)) != 0) ||
 	    (rc = mutes_load_live(db, a->tenant_id, a->now, &b.mutes)) != 0 ||
 	    (rc = batch_load(&b, SQL_FINDING_GET_MANY, a->rows != NULL &&
 	    a->rows->write != NULL ? a->rows->source : NULL, h)) != 0 ||
@@ -2951,9 +2970,8 @@ absent_tx(struct db *db, void *arg)
 	rc = DB_ERR;
 	if (batch_slots(&b, a->ids, a->n) != 0)
 		goto out;
-	if ((rc = lock_tenant(db, a->tenant_id)) != 0 ||
+	if ((rc = lock_tenant_settings(db, a->tenant_id, &b.tenant)) != 0 ||
 	    (rc = batch_mode(&b)) != 0 ||
-	    (rc = findings_tenant_settings(db, a->tenant_id, &b.tenant)) != 0 ||
 	    (rc = batch_load(&b, SQL_FINDING_GET_MANY_EVID, NULL, NULL)) != 0)
 		goto out;
 	for (i = 0; i < b.nslots; i++) {

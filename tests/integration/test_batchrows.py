@@ -406,10 +406,12 @@ class T375BatchOldStoredOnly(RBase):
 class T418BatchSeenMarkAside(RBase):
     """The batch writer's mark of its unchanged findings seen (the
     last_seen_at update of a rescan or a reimport) runs with the
-    findings triggers told to stand aside (@vigil_batch set just before
-    it and cleared just after, on the same connection), since it changes
-    nothing they count; the findings are marked, and every count still
-    equals a recount."""
+    findings triggers told to stand aside, since it changes nothing they
+    count: by ranges of seq, one CALL of findings_seen_mark (0059), which
+    sets @vigil_batch around its UPDATE; by an IN list of seqs, that
+    UPDATE with @vigil_batch set just before it and cleared just after,
+    on the same connection. The findings are marked, and every count
+    still equals a recount."""
 
     def logged(self, integ):
         """The statements of each connection, in order, as the general
@@ -434,17 +436,24 @@ class T418BatchSeenMarkAside(RBase):
                   database="vigil")
         before = STACK.query("SELECT state, COUNT(*) FROM findings WHERE "
                              "tenant_id = %s GROUP BY state" % t)
-        marks = 0
+        calls = lists = 0
         for stmts in self.logged(integ).values():
             for i, x in enumerate(stmts):
+                if x.startswith("CALL findings_seen_mark("):
+                    calls += 1
+                    self.assertNotIn("@vigil_batch", stmts[i - 1], x)
+                    continue
                 if not x.startswith("UPDATE findings FORCE INDEX (PRIMARY) "
                                     "SET last_seen_at"):
                     continue
-                marks += 1
+                lists += 1
+                self.assertIn("seq IN (", x)
                 self.assertEqual(stmts[i - 1], "SET @vigil_batch = 1", x)
                 self.assertEqual(stmts[i + 1], "SET @vigil_batch = NULL",
                                  x)
-        self.assertGreater(marks, 0, "no mark of the unchanged findings")
+        # The rescan reads them in the order stored: ranges only.
+        self.assertGreater(calls, 0, "no mark of the unchanged findings")
+        self.assertEqual(lists, 0)
         self.assertEqual(tc.num(
             "SELECT COUNT(*) FROM findings WHERE tenant_id = %s AND "
             "last_seen_at < UTC_TIMESTAMP() - INTERVAL 1 HOUR" % t), 0)
@@ -458,9 +467,11 @@ class T419BatchReplayAfterLostMark(RBase):
     """A batch whose seen mark is lost as a deadlock loses it
     (VIGIL_DEBUG_LOSE_SEEN, debug builds) is run again whole, and what it
     told the triggers in its session before the loss (@vigil_batch, set
-    for the mark, whose clear was never run) does not outlive the
-    rollback: the replay's few changed rows, written through the
-    triggers, are counted, and every count equals a recount."""
+    for the mark by an IN list of seqs, whose clear was never run) does
+    not outlive the rollback: the replay's few changed rows, written
+    through the triggers, are counted, and every count equals a
+    recount. (The mark by ranges is one CALL, which clears @vigil_batch
+    itself: T428.)"""
 
     def test_replay_counts_the_few(self):
         names = ["br-%04d" % i for i in range(300)]
@@ -469,15 +480,73 @@ class T419BatchReplayAfterLostMark(RBase):
         self.scan(integ)
         self.check_rows()
         t = q(self.tenant_id)
-        # Five retagged (fewer than 16 rows to write in the first batch:
-        # the triggers count them), the rest seen again and marked.
-        ts.write_inventory(self.inv, tb.storages(names[:5], env="qa") +
-                           tb.storages(names[5:]))
-        p = self.scan(integ, {"VIGIL_DEBUG_LOSE_SEEN": "1"})
+        # Twelve retagged, one in every 20 (fewer than 16 rows to write
+        # in the first batch: the triggers count them), the rest seen
+        # again and marked: thirteen runs of seq, more than the eight
+        # ranges of a CALL, so by an IN list, framed by two SETs.
+        qa = set(names[0:240:20])
+        ts.write_inventory(self.inv, [
+            ts.storage(n, False, "qa" if n in qa else "prod")
+            for n in names])
+        p, rows = STACK.logged(
+            lambda: self.scan(integ, {"VIGIL_DEBUG_LOSE_SEEN": "1"}),
+            "argument FROM mysql.general_log WHERE command_type = "
+            "'Execute' AND argument LIKE '%@vigil_batch = 1%'")
         self.assertIn("VIGIL_DEBUG_LOSE_SEEN", p.stdout + p.stderr)
+        self.assertTrue(rows, "the IN list's mark was not framed")
         self.assertGreater(tc.num(
             "SELECT COUNT(*) FROM findings WHERE tenant_id = %s AND "
             "tags LIKE '%%qa%%'" % t), 0)
+        self.check_rows()
+
+
+class T428SeenMarkProcedure(RBase):
+    """findings_seen_mark (0059), the mark by ranges of seq in one
+    round trip: it marks the findings of the tenant in the ranges and
+    no other, leaves every count equal to a recount, and leaves
+    @vigil_batch NULL both when its UPDATE succeeds and when it fails
+    (here in a read-only transaction: the error reaches the caller, and
+    the connection's next writes are counted by the triggers)."""
+
+    def test_mark_and_failure(self):
+        names = ["bm-%03d" % i for i in range(20)]
+        ts.write_inventory(self.inv, tb.storages(names))
+        self.scan(self.integration())
+        self.check_rows()
+        t = q(self.tenant_id)
+        lo, hi = (int(v) for v in STACK.query(
+            "SELECT MIN(seq), MAX(seq) FROM findings WHERE tenant_id = "
+            "%s" % t)[0])
+        other = tc.num("SELECT COUNT(*) FROM findings WHERE tenant_id <> "
+                       "%s AND last_seen_at = '2031-01-01'" % t)
+        # The first ten by one range, the rest by seven more.
+        mid = lo + 9
+        ranges = ", ".join(["%d, %d" % (lo, mid)] +
+                           ["%d, %d" % (mid + 1, hi)] * 7)
+        call = ("CALL findings_seen_mark('2031-01-01 00:00:00', NULL, %s, "
+                "%s)" % (t, ranges))
+        out = STACK.sql(
+            "DELIMITER //\n"
+            "SET @vigil_batch = NULL, @err = NULL //\n"
+            "START TRANSACTION READ ONLY //\n"
+            "BEGIN NOT ATOMIC\n"
+            " DECLARE CONTINUE HANDLER FOR SQLEXCEPTION\n"
+            "  GET DIAGNOSTICS CONDITION 1 @err = MYSQL_ERRNO;\n"
+            " %s;\n"
+            "END //\n"
+            "ROLLBACK //\n"
+            "SELECT @err, @vigil_batch IS NULL //\n"
+            "%s //\n"
+            "SELECT @vigil_batch IS NULL //\n" % (call, call),
+            database="vigil").stdout.split()
+        # 1792: cannot execute statement in a READ ONLY transaction
+        self.assertEqual(out, ["1792", "1", "1"])
+        self.assertEqual(tc.num(
+            "SELECT COUNT(*) FROM findings WHERE tenant_id = %s AND "
+            "last_seen_at = '2031-01-01'" % t), 20)
+        self.assertEqual(tc.num(
+            "SELECT COUNT(*) FROM findings WHERE tenant_id <> %s AND "
+            "last_seen_at = '2031-01-01'" % t), other)
         self.check_rows()
 
 

@@ -2,7 +2,8 @@
 and migrate judge them (migrate.c, migrate_grants_*).
 
 From migration 0039 on, the scanner's and importer's batches CALL
-findings_batch_begin and findings_batch_end, so the programs' user needs
+findings_batch_begin and findings_batch_end (and from 0059 on
+findings_seen_mark), so the programs' user needs
 EXECUTE besides SELECT, INSERT, UPDATE and DELETE; the procedures (and the
 triggers) run with the rights of the user that migrated them, which needs
 CREATE TEMPORARY TABLES besides. The tests make accounts with exactly the

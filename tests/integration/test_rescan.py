@@ -53,9 +53,14 @@ def statements(run, like):
 
 def seen_marks(run):
     """run(), and the seen marks of findings it sent: (by ranges of seq,
-    by an IN list of seqs)."""
-    out, rows = statements(run, "UPDATE findings%SET last_seen_at%")
-    return out, (sum("BETWEEN" in r for r in rows),
+    a CALL of findings_seen_mark; by an IN list of seqs)."""
+    out, rows = STACK.logged(
+        run, "CONVERT(argument USING utf8mb4) FROM mysql.general_log "
+        "WHERE command_type = 'Execute' AND (argument LIKE "
+        "'CALL findings_seen_mark(%' OR argument LIKE "
+        "'UPDATE findings%SET last_seen_at%')")
+    rows = [r[0] for r in rows]
+    return out, (sum(r.startswith("CALL findings_seen_mark(") for r in rows),
                  sum("seq IN (" in r for r in rows))
 
 

@@ -161,14 +161,18 @@ START_TEST(test_migrate_grants)
 	    "findings_batch_begin"));
 	ck_assert_ptr_nonnull(strstr(out, "missing: to fix, as an "
 	    "administrator: GRANT EXECUTE ON `vigil`.* TO 'vigil'@'%'\n"));
-	/* EXECUTE on the two procedures by name (what creating them gives
-	 * their creator) is enough; on one of them is not. */
+	/* EXECUTE on the three procedures by name (what creating them
+	 * gives their creator) is enough; on some of them is not. */
 	migrate_grants_add(&g, "GRANT EXECUTE, ALTER ROUTINE ON PROCEDURE "
 	    "`vigil`.`findings_batch_begin` TO `vigil`@`%`", "vigil");
 	ck_assert_uint_eq(migrate_grants_missing(&g, MIGRATE_P_RUNTIME),
 	    MIGRATE_P_EXECUTE);
 	migrate_grants_add(&g, "GRANT EXECUTE, ALTER ROUTINE ON PROCEDURE "
 	    "`vigil`.`findings_batch_end` TO `vigil`@`%`", "vigil");
+	ck_assert_uint_eq(migrate_grants_missing(&g, MIGRATE_P_RUNTIME),
+	    MIGRATE_P_EXECUTE);
+	migrate_grants_add(&g, "GRANT EXECUTE, ALTER ROUTINE ON PROCEDURE "
+	    "`vigil`.`findings_seen_mark` TO `vigil`@`%`", "vigil");
 	ck_assert_uint_eq(migrate_grants_missing(&g, MIGRATE_P_RUNTIME), 0);
 
 	/* GRANT ALL, on the schema, on everything, or on a pattern. */
