@@ -66,18 +66,17 @@ audit_head_set(struct audit_head *head, const char *seq, const char *hash)
 	snprintf(head->hash, sizeof(head->hash), "%s", hash);
 }
 
-int
-audit_head_lock(struct db *db, const char *tenant_id,
+/* The head as the locking read s (SQL_AUDIT_LOCK_HEAD or SQL_AUDIT_LAST)
+ * returns it: 1 with *head set, 0 with no row (head at the genesis), or
+ * a DB_* code. */
+static int
+head_read(struct db *db, enum db_stmt s, const char *tenant_id,
     struct audit_head *head)
 {
 	struct db_res *res = NULL;
 	int rc, found;
 
-	/* Serialise appends per tenant on the tenant row, so that two
-	 * writers never take the same sequence number; the head comes with
-	 * the lock. */
-	rc = db_exec(db, SQL_AUDIT_LOCK_HEAD,
-	    (struct db_val[]){ DB_STR(tenant_id) }, 1, &res);
+	rc = db_exec(db, s, (struct db_val[]){ DB_STR(tenant_id) }, 1, &res);
 	if (rc != 0)
 		return rc;
 	found = res->nrows > 0;
@@ -88,21 +87,20 @@ audit_head_lock(struct db *db, const char *tenant_id,
 }
 
 int
+audit_head_lock(struct db *db, const char *tenant_id,
+    struct audit_head *head)
+{
+	/* Serialise appends per tenant on the tenant row, so that two
+	 * writers never take the same sequence number; the head comes with
+	 * the lock. */
+	return head_read(db, SQL_AUDIT_LOCK_HEAD, tenant_id, head);
+}
+
+int
 audit_head_lock_row(struct db *db, const char *tenant_id,
     struct audit_head *head)
 {
-	struct db_res *res = NULL;
-	int rc, found;
-
-	rc = db_exec(db, SQL_AUDIT_LAST,
-	    (struct db_val[]){ DB_STR(tenant_id) }, 1, &res);
-	if (rc != 0)
-		return rc;
-	found = res->nrows > 0;
-	audit_head_set(head, found ? db_cell(res, 0, AUDIT_HEAD_C_SEQ) : NULL,
-	    found ? db_cell(res, 0, AUDIT_HEAD_C_HASH) : NULL);
-	db_res_free(res);
-	return found;
+	return head_read(db, SQL_AUDIT_LAST, tenant_id, head);
 }
 
 int
@@ -125,17 +123,10 @@ audit_append_locked(struct db *db, const char *tenant_id, const char *actor,
     const char *action, const char *object, json_object *detail)
 {
 	struct audit_head head;
-	struct db_res *res = NULL;
 	int rc;
 
-	rc = db_exec(db, SQL_AUDIT_LAST,
-	    (struct db_val[]){ DB_STR(tenant_id) }, 1, &res);
-	if (rc != 0)
+	if ((rc = audit_head_lock_row(db, tenant_id, &head)) < 0)
 		return rc;
-	audit_head_set(&head,
-	    res->nrows > 0 ? db_cell(res, 0, AUDIT_HEAD_C_SEQ) : NULL,
-	    res->nrows > 0 ? db_cell(res, 0, AUDIT_HEAD_C_HASH) : NULL);
-	db_res_free(res);
 	return audit_append_head(db, tenant_id, &head, actor, action, object,
 	    detail);
 }
@@ -201,32 +192,28 @@ int
 audit_append_many(struct db *db, const char *tenant_id,
     const struct audit_entry *e, size_t n, int deferred)
 {
-	struct db_res *res = NULL;
+	struct audit_head head;
 	struct db_val *p = NULL;
 	char at[VTIME_SQL_LEN], (*ids)[VIGIL_ID_LEN] = NULL;
 	char (*hash)[65] = NULL;
 	const char *prev;
-	long long seq = 1;
+	long long seq;
 	size_t i;
 	int rc;
 
 	if (n == 0)
 		return 0;
-	/* As audit_append: the tenant row serialises the chain; its lock
-	 * and the head in one round trip. */
-	if ((rc = db_exec(db, SQL_AUDIT_LOCK_HEAD,
-	    (struct db_val[]){ DB_STR(tenant_id) }, 1, &res)) != 0)
-		goto out;
+	/* As audit_append: the tenant row serialises the chain (no such
+	 * row: the insert below fails on its own). */
+	if ((rc = audit_head_lock(db, tenant_id, &head)) < 0)
+		return rc;
 	rc = DB_ERR;
 	if ((p = calloc(n * AUDIT_NCOLS, sizeof(*p))) == NULL ||
 	    (ids = calloc(n, sizeof(*ids))) == NULL ||
 	    (hash = calloc(n, sizeof(*hash))) == NULL)
 		goto out;
-	prev = AUDIT_GENESIS;
-	if (res->nrows > 0 && db_cell(res, 0, AUDIT_HEAD_C_HASH) != NULL) {
-		seq = db_cell_int(res, 0, AUDIT_HEAD_C_SEQ) + 1;
-		prev = db_cell(res, 0, AUDIT_HEAD_C_HASH);
-	}
+	prev = head.hash;
+	seq = head.seq + 1;
 	vtime_sql(time(NULL), at, sizeof(at));
 	for (i = 0; i < n; i++, seq++) {
 		struct db_val *r = p + i * AUDIT_NCOLS;
@@ -258,7 +245,6 @@ out:
 	free(hash);
 	free(ids);
 	free(p);
-	db_res_free(res);
 	return rc;
 }
 
