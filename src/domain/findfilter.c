@@ -179,7 +179,8 @@ findfilter_parse(findfilter_get get, void *arg, time_t now,
 	}
 	if (due_filters(get, arg, f, now, field, why) != 0)
 		return -1;
-	if (f->since && get(arg, "state") == NULL) {
+	/* given, not nonzero: since=1970-01-01T00:00:00Z is 0 */
+	if (get(arg, "since") != NULL && get(arg, "state") == NULL) {
 		memcpy(f->state, states, sizeof(f->state));
 		f->nstate = NELEM(states);
 	}

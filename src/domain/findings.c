@@ -1421,13 +1421,43 @@ struct act_tx {
 	int			 rc;
 };
 
+/* The clock's tick on row: in (a copy of the tick) names the live mute
+ * rule that matches the finding, so that one its expiry makes open is
+ * muted at once, as a scan would mute it, not counted as open risk until
+ * the next scan (README, Mute rules). The rules are kept in *set until
+ * the decision is made. 0 or a DB_* code. */
+static int
+tick_mute(struct db *db, const char *tenant_id, const struct finding_row *row,
+    time_t now, struct lc_input *in, struct mute_set *set)
+{
+	struct mute_subject s;
+	int rc;
+
+	if ((rc = mutes_load_live(db, tenant_id, now, set)) != 0)
+		return rc;
+	memset(&s, 0, sizeof(s));
+	s.rule_id = row->rule_id;
+	s.source = row->source;
+	s.provider = row->provider;
+	s.resource_id = row->resource_id;
+	s.resource_group = row->resource_group;
+	s.subscription_id = row->subscription_id;
+	s.environment = row->environment;
+	s.tags = row->tags;
+	in->u.tick.mute = mutes_match(set, &s);
+	return 0;
+}
+
 static int
 act_tx(struct db *db, void *arg)
 {
 	struct act_tx *a = arg;
+	const struct lc_input *in = a->in;
+	struct lc_input tick;
+	struct mute_set mutes = { NULL, 0 };
 	struct finding_row *row;
 	struct audit_head head;
-	int found;
+	int found, rc;
 
 	/* A rerun starts from nothing: the result of a rolled-back run
 	 * (its history, events, the row after) is dropped. */
@@ -1444,8 +1474,22 @@ act_tx(struct db *db, void *arg)
 		a->o = FINDINGS_NOT_FOUND;
 		return 1;
 	}
-	a->o = findings_decide(db, a->tenant_id, row, &head, a->in, a->actor,
+	/* Only an expiry can make the finding open: the rules are read
+	 * for an accepted or snoozed one alone. */
+	if (in->kind == LC_TICK && (row->f.state == FINDING_ACCEPTED ||
+	    row->f.state == FINDING_SNOOZED)) {
+		tick = *in;
+		if ((rc = tick_mute(db, a->tenant_id, row, a->now, &tick,
+		    &mutes)) != 0) {
+			mutes_set_free(&mutes);
+			findings_row_free(row);
+			return rc;
+		}
+		in = &tick;
+	}
+	a->o = findings_decide(db, a->tenant_id, row, &head, in, a->actor,
 	    a->now, a->res, a->after, &a->rc);
+	mutes_set_free(&mutes);
 	if (a->o == FINDINGS_OK)
 		return 0;
 	if (a->o == FINDINGS_DB_ERROR)

@@ -75,7 +75,10 @@
  *   tick: step 3 only. Acceptance expiry -> open, history expired,
  *   finding.expired; snooze expiry -> open, history snooze_expired,
  *   finding.reopened. Either way the next scan records redetected or
- *   resolves the finding.
+ *   resolves the finding. With a live mute rule (u.tick.mute) a finding
+ *   open after its expiry is muted at once (history muted {mute_rule_id}
+ *   after expired; finding.muted after finding.expired, or instead of
+ *   finding.reopened), as a scan would mute it.
  *
  * Mute rules (README, Mute rules). "muted" is a state beside open: a
  * finding a live mute rule matches would be open, and is muted instead.
@@ -801,6 +804,8 @@ lifecycle_apply(const struct finding *in, const struct lc_input *what,
 		refused = do_remediation_result(&c);
 		break;
 	case LC_TICK:
+		if (c.f->state == FINDING_OPEN && what->u.tick.mute != NULL)
+			mute_as(&c, what->u.tick.mute, LC_BY_SYSTEM);
 		refused = 0;
 		break;
 	case LC_MUTE:

@@ -95,6 +95,11 @@ struct lc_input {
 			const char	*reason;
 		} mute;
 		struct {
+			/* The live mute rule that matches the finding, or
+			 * NULL: one its expiry makes open is muted. */
+			const char	*mute;
+		} tick;
+		struct {
 			const char	*rule_id;	/* required */
 			/* "rule_disabled" or "rule_deleted" */
 			const char	*reason;	/* required */

@@ -274,9 +274,11 @@ mutes_parse(json_object *body, time_t now, struct mute_rule *out,
 		    "resource group's name (no '/' and no pattern).");
 	if (tag != NULL) {
 		/* key:value; the key is 1-128 bytes, the value may be
-		 * empty. */
+		 * empty and holds at most the 256 characters of its column
+		 * (more was the database's error, a 500). */
 		if ((colon = strchr(tag, ':')) == NULL || colon == tag ||
 		    (size_t)(colon - tag) > 128 ||
+		    finding_utf8_chars(colon + 1) > FINDING_TAG_VALUE_MAX ||
 		    strlen(tag) >= tag_bufsz)
 			return bad(err, "tag", "tag must be key:value (a key "
 			    "of 1-128 bytes, a value of at most 256).");

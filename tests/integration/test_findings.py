@@ -387,6 +387,11 @@ class T40ImportList(FBase):
              self.open),
             ("since=" + rfc3339(time.time() + 3600), set()),
             ("since=2001-01-01T00:00:00Z&state=all", set(self.byid)),
+            # The epoch is a since like any other: every state, where it
+            # was taken for no since (open only).
+            ("since=1970-01-01T00:00:00Z", set(self.byid)),
+            ("since=1970-01-01T01:00:00%2B01:00", set(self.byid)),
+            ("since=1970-01-01T00:00:00Z&state=open", self.open),
         ]
         for name, base in self.frontends():
             with self.subTest(frontend=name):

@@ -219,6 +219,58 @@ class T95MuteRules(MBase):
         import_findings(self.tenant, [e], reconcile=False)
         self.assertEqual(self.state(eid(e)), "open")
 
+    def test_2b_expiry_under_a_live_rule(self):
+        """An acceptance or a snooze that runs out while a live rule
+        matches the finding leaves it muted, not open: it was counted as
+        open risk until the next scan saw it (never, for a finding only
+        imports report)."""
+        base = self.base()
+        acc = entry("high", env="STG", rule="keyvault-purge-acc")
+        snz = entry("high", env="STG", rule="keyvault-purge-snz")
+        import_findings(self.tenant, [acc, snz], reconcile=False)
+        r = self.act(base, eid(acc), "accept", {
+            "justification": "until the vendor's fix",
+            "expires_at": rfc3339(time.time() + 3)})
+        self.assertEqual(r.status, 200, r)
+        r = self.act(base, eid(snz), "snooze", {"days": 7})
+        self.assertEqual(r.status, 200, r)
+        STACK.sql("UPDATE findings SET snoozed_until = UTC_TIMESTAMP() + "
+                  "INTERVAL 3 SECOND WHERE tenant_id = %s AND id = %s" % (
+                      q(self.tenant_id), q(eid(snz))), database="vigil")
+        m = self.create({"rule_id": "keyvault-purge-*",
+                         "justification": "Vault purge handled by SEC-40"})
+        self.assertEqual(m["findings_muted"], 0)
+        time.sleep(4)
+        STACK.vigilctl("findings", "expire")
+        for e, first, gone in ((acc, "expired", None),
+                               (snz, "snooze_expired", "finding.reopened")):
+            fid = eid(e)
+            self.assertEqual(self.state(fid), "muted", first)
+            h = db_history(self.tenant_id, fid)
+            self.assertEqual([x[0:2] for x in h[-2:]],
+                             [(first, "system"), ("muted", "system")])
+            self.assertEqual(h[-1][2], {"mute_rule_id": m["id"]})
+            evs = [t for t, _ in db_events(self.tenant_id, fid)]
+            self.assertEqual(evs[-1], "finding.muted")
+            if gone is not None:
+                self.assertNotEqual(evs[-2], gone, evs)
+            else:
+                self.assertEqual(evs[-2], "finding.expired", evs)
+        # Not open risk: not in the default list; the muted list has both.
+        ids = [f["id"] for f in self.list(base, "limit=500")["findings"]]
+        self.assertNotIn(eid(acc), ids)
+        self.assertNotIn(eid(snz), ids)
+        ids = [f["id"] for f in self.list(
+            base, "state=muted&limit=500")["findings"]]
+        self.assertIn(eid(acc), ids)
+        self.assertIn(eid(snz), ids)
+        # Deleted, the rule gives them back open.
+        r = self.mreq("DELETE", "/" + m["id"])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["findings_unmuted"], 2)
+        self.assertEqual(self.state(eid(acc)), "open")
+        self.assertEqual(self.state(eid(snz)), "open")
+
     def test_3_hostile_input_changes_nothing(self):
         other, _ = new_tenant("mute-other")
         okey, _ = new_key(other, "read,write")
@@ -238,6 +290,11 @@ class T95MuteRules(MBase):
             ({"rule_id": "", "justification": "x"}, "rule_id"),
             ({"rule_id": "a" * 129, "justification": "x"}, "rule_id"),
             ({"tag": "no-colon", "justification": "x"}, "tag"),
+            # a value longer than its column (256): was the database's
+            # error, a 500
+            ({"tag": "env:" + "v" * 257, "justification": "x"}, "tag"),
+            ({"tag": "env:" + "\u00e9" * 257, "justification": "x"},
+             "tag"),
             ({"resource_group": "rg/x", "justification": "x"},
              "resource_group"),
             ({"environment": "PROD\u0007", "justification": "x"},

@@ -48,6 +48,7 @@
 #define SEEN_MUTE(fp, sev, m) { .kind = LC_SEEN,			\
 	.u.seen = { .fingerprint = (fp), .severity = FINDING_SEV_##sev,	\
 	.mute = (m) } }
+#define TICK_MUTE(m)	{ .kind = LC_TICK, .u.tick = { .mute = (m) } }
 #define MUTE(r)		{ .kind = LC_MUTE, .u.mute = { .rule_id = (r) } }
 #define UNMUTE(r, why)	{ .kind = LC_UNMUTE,				\
 	.u.mute = { .rule_id = (r), .reason = (why) } }
@@ -363,6 +364,23 @@ static const struct lc_case cases[] = {
 	  .snoozed_until = NOW }, .what = TICK, .state = FINDING_OPEN,
 	  .awaiting = 1, .history = { "snooze_expired system" },
 	  .events = { "finding.reopened" } },
+	/* An expiry under a live mute rule ends muted, not open. */
+	{ "acceptance expires under a mute rule",
+	  .in = { F(FINDING_ACCEPTED, HIGH), .accepted_until = NOW - 1 },
+	  .what = TICK_MUTE(MR), .state = FINDING_MUTED, .changed = CH_YES,
+	  .history = { "expired system", "muted system" },
+	  .events = { "finding.expired", "finding.muted" },
+	  .fields = "{\"mute_rule_id\":\"" MR "\"}" },
+	{ "snooze ends under a mute rule", .in = { F(FINDING_SNOOZED, HIGH),
+	  .snoozed_until = NOW }, .what = TICK_MUTE(MR),
+	  .state = FINDING_MUTED, .changed = CH_YES,
+	  .history = { "snooze_expired system", "muted system" },
+	  .events = { "finding.muted" },
+	  .fields = "{\"mute_rule_id\":\"" MR "\"}" },
+	{ "acceptance not yet due, a mute rule waits",
+	  .in = { F(FINDING_ACCEPTED, HIGH), .accepted_until = NOW + 1 },
+	  .what = TICK_MUTE(MR), .state = FINDING_ACCEPTED,
+	  .accepted_until = NOW + 1, .changed = CH_NO },
 	{ "snoozed, date not reached", .in = { F(FINDING_SNOOZED, HIGH),
 	  .snoozed_until = NOW + 1 }, .what = TICK, .state = FINDING_SNOOZED,
 	  .snoozed_until = NOW + 1, .changed = CH_NO },
