@@ -323,6 +323,12 @@ value_start(struct importfmt_stream *s, char c)
 		f = &s->fr[s->nfr++];
 		memset(f, 0, sizeof(*f));
 		f->kind = c;
+		/* a top-level array of items, or the array classify
+		 * descends into under the top-level object (findings,
+		 * Findings, SARIF's runs) */
+		if ((s->nfr == 1 && c == '[') ||
+		    (s->nfr == 2 && s->fr[0].kind == '{'))
+			s->found = 1;
 		s->state = c == '{' ? S_OBJ_FIRST : S_ARR_FIRST;
 		return 0;
 	}
@@ -529,6 +535,19 @@ importfmt_finish(struct importfmt_stream *s)
 	}
 	if (s->state != S_DONE) {
 		fail(s, "the report ends early (cut off?)");
+		return -1;
+	}
+	/* Taken for an empty report, a full import of it would resolve
+	 * every finding of its source (a SARIF file imported as vigil
+	 * JSON, a key misspelt). */
+	if (!s->found) {
+		fail(s, "%s", s->fmt == IMPORTFMT_SARIF ?
+		    "no \"runs\" array: not a SARIF log" :
+		    s->fmt == IMPORTFMT_ASFF ?
+		    "no \"Findings\" array and not an array of findings" :
+		    s->fmt == IMPORTFMT_VIGIL ?
+		    "no \"findings\" array and not an array of findings" :
+		    "expected an array");
 		return -1;
 	}
 	return 0;

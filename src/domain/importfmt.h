@@ -76,6 +76,9 @@ struct importfmt_stream {
 	size_t			 line;
 	size_t			 items;
 	int			 roots;
+	/* the report's array of items was met (SARIF: its "runs"); a
+	 * report without it is the wrong shape, not an empty one */
+	int			 found;
 	int			 stopped;
 	char			 item_why[400];	/* a vigil item's repeated key */
 	char			 err[256];

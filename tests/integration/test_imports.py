@@ -360,16 +360,22 @@ class T04Hostile(ImportBase):
         self.imported([ocsf_item(100)], source="hostile", mode="partial")
         before = self.snapshot()
         cases = [
-            ("cut off", json.dumps([ocsf_item(1), ocsf_item(2)])[:-40]),
-            ("empty", ""),
-            ("garbage after", json.dumps([ocsf_item(3)]) + " x"),
-            ("Findings not an array", '{"Findings": 5}'),
-            ("wrong root", '"x"'),
+            ("cut off", json.dumps([ocsf_item(1), ocsf_item(2)])[:-40],
+             "ocsf"),
+            ("empty", "", "ocsf"),
+            ("garbage after", json.dumps([ocsf_item(3)]) + " x", "ocsf"),
+            ("Findings not an array", '{"Findings": 5}', "asff"),
+            ("wrong root", '"x"', "vigil"),
+            # The wrong shape is not an empty report: taken for one,
+            # these full imports resolved every finding of the source.
+            ("a SARIF log as ASFF", '{"version": "2.1.0", "runs": []}',
+             "asff"),
+            ("ASFF as SARIF", '{"Findings": []}', "sarif"),
+            ("a misspelt key", '{"finding": []}', "vigil"),
+            ("ASFF as vigil", '{"Findings": [{"Id": "x"}]}', "vigil"),
         ]
-        for what, body in cases:
+        for what, body, fmt in cases:
             with self.subTest(what=what):
-                fmt = ("asff" if "Findings" in body else "vigil"
-                       if what == "wrong root" else "ocsf")
                 r = self.post(body, source="hostile", fmt=fmt)
                 e = self.assert_error(r, 400, "invalid_request", "body")
                 self.assertIn("not valid", e["message"])

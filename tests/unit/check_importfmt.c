@@ -274,6 +274,25 @@ START_TEST(test_hostile)
 		{ IMPORTFMT_VIGIL, "{\"findings\":[{\"rule_id\":5}]}", 0, 1,
 		    1 },
 		{ IMPORTFMT_VIGIL, "{\"findings\":[{]}", 1, 0, 0 },
+		/* The wrong shape is not an empty report (a full import of
+		 * one resolves every finding of its source): the format's
+		 * array of items, or SARIF's runs, must be there. */
+		{ IMPORTFMT_ASFF, "{}", 1, 0, 0 },
+		{ IMPORTFMT_ASFF, "{\"version\":\"2.1.0\",\"runs\":[]}", 1,
+		    0, 0 },
+		{ IMPORTFMT_SARIF, "{\"Findings\":[{\"Id\":\"x\"}]}", 1, 0,
+		    0 },
+		{ IMPORTFMT_SARIF, "{\"version\":\"2.1.0\"}", 1, 0, 0 },
+		{ IMPORTFMT_VIGIL, "{\"finding\":[{\"rule_id\":\"a\"}]}", 1,
+		    0, 0 },
+		{ IMPORTFMT_VIGIL, "{\"Findings\":[]}", 1, 0, 0 },
+		/* An empty report of the right shape is one. */
+		{ IMPORTFMT_VIGIL, "{\"findings\":[]}", 0, 0, 0 },
+		{ IMPORTFMT_VIGIL, "[]", 0, 0, 0 },
+		{ IMPORTFMT_ASFF, "{\"Findings\":[]}", 0, 0, 0 },
+		{ IMPORTFMT_SARIF, "{\"runs\":[]}", 0, 0, 0 },
+		{ IMPORTFMT_SARIF, "{\"runs\":[{\"tool\":{}}]}", 0, 0, 0 },
+		{ IMPORTFMT_OCSF, "[]", 0, 0, 0 },
 	};
 	struct got g;
 	char why[300], fwhy[300];
