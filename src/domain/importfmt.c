@@ -189,6 +189,9 @@ deliver(struct importfmt_stream *s)
 	}
 	if (s->toolong)
 		why = "the item is larger than 1 MiB";
+	else if (s->val.len > 0 && memchr(s->val.data, '\0',
+	    s->val.len) != NULL)
+		why = "the item contains a NUL byte";
 	else if ((o = (s->fmt == IMPORTFMT_VIGIL ? vjson_parse_unique :
 	    vjson_parse)(s->val.data ? s->val.data : "", s->val.len,
 	    IMPORTFMT_DEPTH, s->role == ROLE_CTX ? IMPORTFMT_CTX_MAX :
@@ -505,7 +508,16 @@ importfmt_feed(struct importfmt_stream *s, const char *p, size_t n)
 			i = k - 1;
 			continue;
 		}
-		if (p[i] == '\0') {
+		/* A NUL inside an item (or a SARIF tool) is that item's
+		 * error: kept, it fails the item's parse (deliver), and the
+		 * report goes on; anywhere else the report is broken. */
+		if (p[i] == '\0' && s->state == S_LINE) {
+			keep_run(s, p + i, 1);
+			s->offset++;
+			continue;
+		}
+		if (p[i] == '\0' && (s->state != S_IN_VAL ||
+		    s->role == ROLE_SKIP)) {
 			fail(s, "a NUL byte");
 			return -1;
 		}

@@ -416,6 +416,19 @@ class T04Hostile(ImportBase):
         self.assertEqual(errs[0]["offset"], len(good) + 3)
         self.assertIn("UTF-8", errs[0]["error"])
         self.assertIn("class_uid", errs[3]["error"])
+        # A NUL byte in an item fails that item, not the report (JSON
+        # Lines here; it used to fail the whole import).
+        lines = (json.dumps(ocsf_item(9)).encode() + b"\n" +
+                 b'{"class_uid": 2004, "x": "a\x00b"}\n' +
+                 json.dumps(ocsf_item(10)).encode() + b"\n")
+        r = self.post(lines, source="nul-item", mode="partial")
+        self.assertEqual(r.status, 201, r)
+        imp = r.json()
+        self.assertEqual((imp["items"], imp["imported"], imp["failed"]),
+                         (3, 2, 1), imp)
+        self.assertEqual([(e["index"], e["line"]) for e in imp["errors"]],
+                         [(1, 2)])
+        self.assertIn("NUL", imp["errors"][0]["error"])
 
     def test_huge_string_and_jsonl(self):
         # 1.5 MiB in one string: over the 1 MiB item cap, and over the

@@ -325,6 +325,61 @@ START_TEST(test_hostile)
 }
 END_TEST
 
+/* A NUL byte inside an item fails that item, with its position, and the
+ * report goes on (in JSON Lines and in an array, read whole or a byte at
+ * a time, and framed alike); between items it breaks the report. */
+START_TEST(test_nul_item)
+{
+	static const char lines[] = "{\"a\":1}\n{\"x\":\"a\0b\"}\n{\"b\":2}\n";
+	static const char arr[] = "[{\"a\":1}, {\"x\":\"a\0b\"}, {\"y\":\0}]";
+	static const char between[] = "[{\"a\":1},\0{\"b\":2}]";
+	static const struct {
+		const char	*text;
+		size_t		 len;
+		int		 fails;
+		long		 items, failed;
+	} t[] = {
+		{ lines, sizeof(lines) - 1, 0, 3, 3 },
+		{ arr, sizeof(arr) - 1, 0, 3, 3 },
+		{ between, sizeof(between) - 1, 1, 0, 0 },
+	};
+	struct got g;
+	char why[300], fwhy[300];
+	size_t i, piece, items;
+	int rc;
+
+	for (i = 0; i < NELEM(t); i++)
+		for (piece = 0; piece < 2; piece++) {
+			why[0] = fwhy[0] = '\0';
+			rc = read_report(IMPORTFMT_OCSF, t[i].text, t[i].len,
+			    piece, &g, why, sizeof(why));
+			ck_assert_msg((rc != 0) == t[i].fails, "case %zu: %s",
+			    i, why);
+			ck_assert_msg((frame_report(IMPORTFMT_OCSF, t[i].text,
+			    t[i].len, &items, fwhy, sizeof(fwhy)) != 0) ==
+			    t[i].fails, "case %zu: framed: %s", i, fwhy);
+			ck_assert_str_eq(fwhy, why);
+			if (rc == 0) {
+				json_object *e = json_object_array_get_idx(
+				    g.errors, 1);
+				json_object *w = NULL;
+
+				ck_assert_int_eq((long)items, t[i].items);
+				ck_assert_int_eq(g.items, t[i].items);
+				ck_assert_int_eq(g.failed, t[i].failed);
+				/* the second item (index 1) names the NUL */
+				ck_assert(e != NULL &&
+				    json_object_object_get_ex(e, "error", &w));
+				ck_assert_str_eq(json_object_get_string(w),
+				    "the item contains a NUL byte");
+			} else
+				ck_assert_msg(strstr(why, ": a NUL byte") !=
+				    NULL, "%s", why);
+			got_free(&g);
+		}
+}
+END_TEST
+
 /* 10,000 levels of nesting and a 3 MiB string: the item fails, the
  * stream goes on, memory stays at the item cap. */
 START_TEST(test_deep_and_huge)
@@ -381,6 +436,7 @@ importfmt_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_golden, 0, NELEM(golden));
 	tcase_add_test(tc, test_hostile);
+	tcase_add_test(tc, test_nul_item);
 	tcase_add_test(tc, test_deep_and_huge);
 	tcase_add_test(tc, test_slug);
 	suite_add_tcase(s, tc);
