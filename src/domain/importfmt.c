@@ -173,6 +173,30 @@ classify(const struct importfmt_stream *s, char *want)
 	return ROLE_SKIP;
 }
 
+/* The objects and arrays JSON text p would make (its '{' and '[' outside
+ * strings), counting no further than max + 1. */
+static size_t
+containers(const char *p, size_t n, size_t max)
+{
+	size_t i, k = 0;
+	int in = 0, esc = 0;
+
+	for (i = 0; i < n && k <= max; i++) {
+		if (in) {
+			if (esc)
+				esc = 0;
+			else if (p[i] == '\\')
+				esc = 1;
+			else if (p[i] == '"')
+				in = 0;
+		} else if (p[i] == '"')
+			in = 1;
+		else if (p[i] == '{' || p[i] == '[')
+			k++;
+	}
+	return k;
+}
+
 /* Hand the captured value over: parsed, or NULL with why. */
 static int
 deliver(struct importfmt_stream *s)
@@ -180,6 +204,7 @@ deliver(struct importfmt_stream *s)
 	struct vjson_err e;
 	json_object *o = NULL;
 	const char *why = NULL;
+	size_t nodes = 0, cap;
 	int rc;
 
 	if (s->frame_only && s->role != ROLE_CTX) {
@@ -187,11 +212,17 @@ deliver(struct importfmt_stream *s)
 		buf_reset(&s->val);
 		return 0;
 	}
+	cap = s->role == ROLE_CTX ? IMPORTFMT_CTX_NODES - s->ctx_nodes :
+	    IMPORTFMT_ITEM_NODES;
+	if (!s->toolong && s->val.len > 0)
+		nodes = containers(s->val.data, s->val.len, cap);
 	if (s->toolong)
 		why = "the item is larger than 1 MiB";
 	else if (s->val.len > 0 && memchr(s->val.data, '\0',
 	    s->val.len) != NULL)
 		why = "the item contains a NUL byte";
+	else if (nodes > cap)
+		why = "the item has more than 20,000 objects and arrays";
 	else if ((o = (s->fmt == IMPORTFMT_VIGIL ? vjson_parse_unique :
 	    vjson_parse)(s->val.data ? s->val.data : "", s->val.len,
 	    IMPORTFMT_DEPTH, s->role == ROLE_CTX ? IMPORTFMT_CTX_MAX :
@@ -209,8 +240,10 @@ deliver(struct importfmt_stream *s)
 	if (s->role == ROLE_CTX) {
 		/* a bad "tool" only loses rule details */
 		if (o != NULL && s->fr[1].idx < IMPORTFMT_RUNS &&
-		    s->ctx[s->fr[1].idx] == NULL)
+		    s->ctx[s->fr[1].idx] == NULL) {
 			s->ctx[s->fr[1].idx] = o;
+			s->ctx_nodes += nodes;
+		}
 		else if (o != NULL)
 			json_object_put(o);
 		buf_reset(&s->val);
@@ -846,16 +879,19 @@ category_of(const char *a, const char *b, const char *dflt, char *out,
 		{ "monitor", "logging" }, { "backup", "data" },
 		{ "bucket", "data" }, { "s3_", "data" }, { "storage", "data" },
 	};
+	const char *in[2];
 	char low[512];
-	size_t i;
+	size_t i, k;
 
-	for (i = 0; i < NELEM(t); i++) {
-		importfmt_slug(a, low, sizeof(low));
-		if (strstr(low, t[i].word) != NULL)
-			goto found;
-		importfmt_slug(b, low, sizeof(low));
-		if (strstr(low, t[i].word) != NULL)
-			goto found;
+	/* every word in the rule id first, then in the types: the rule
+	 * says more than a tool's broad type */
+	in[0] = a;
+	in[1] = b;
+	for (k = 0; k < NELEM(in); k++) {
+		importfmt_slug(in[k], low, sizeof(low));
+		for (i = 0; i < NELEM(t); i++)
+			if (strstr(low, t[i].word) != NULL)
+				goto found;
 	}
 	snprintf(out, outsz, "%s", dflt);
 	return;
@@ -890,6 +926,21 @@ sev_word(const char *s, enum finding_severity *out)
 	return -1;
 }
 
+/* 1 if the list fw ("a, b, c") has the entry c whole: CWE-20 is not in
+ * "CWE-200", nor "CIS-1.4 1.2" in "CIS-1.4 1.20". */
+static int
+fw_has(const char *fw, const char *c)
+{
+	size_t n = strlen(c);
+	const char *p;
+
+	for (p = fw; (p = strstr(p, c)) != NULL; p++)
+		if ((p == fw || (p - fw >= 2 && p[-2] == ',' &&
+		    p[-1] == ' ')) && (p[n] == '\0' || p[n] == ','))
+			return 1;
+	return 0;
+}
+
 /* Append "name" (and ":" ids) to a framework list, comma-separated. */
 static void
 fw_add(char *fw, size_t fwsz, const char *s)
@@ -898,7 +949,7 @@ fw_add(char *fw, size_t fwsz, const char *s)
 	char c[256];
 
 	clean(c, sizeof(c), s, 0);
-	if (c[0] == '\0' || strstr(fw, c) != NULL)
+	if (c[0] == '\0' || fw_has(fw, c))
 		return;
 	if (n > 0 && n + 2 < fwsz) {
 		fw[n++] = ',';
@@ -952,8 +1003,10 @@ map_ocsf(json_object *item, struct importfmt_finding *f, char *err,
 	long cls = 0, sev = 0;
 	size_t i;
 
-	jint(item, "class_uid", &cls);
-	if (cls != 0 && cls != 2001 && cls != 2003 && cls != 2004) {
+	/* a number, and one of these: a string "2002" or no class at all
+	 * is not taken for a finding */
+	if (!jint(item, "class_uid", &cls) ||
+	    (cls != 2001 && cls != 2003 && cls != 2004)) {
 		set_err(err, errsz, "class_uid", "not a finding class (2001, "
 		    "2003 or 2004)");
 		return IMPORTFMT_BAD;

@@ -27,6 +27,12 @@ const char *importfmt_str(enum importfmt);
 #define IMPORTFMT_ITEM_MAX	(1024 * 1024)	/* one item's JSON text */
 #define IMPORTFMT_CTX_MAX	(8 * 1024 * 1024) /* a SARIF run's tool */
 #define IMPORTFMT_DEPTH		32		/* inside one item */
+/* Objects and arrays, which json-c builds at some 100 to 700 bytes each
+ * (an object's hash table), so that a few MiB of "{}," cannot take
+ * gigabytes: in one item, and in a SARIF log's kept tools together (a
+ * tool past the second loses its rule details, as a broken one does). */
+#define IMPORTFMT_ITEM_NODES	20000
+#define IMPORTFMT_CTX_NODES	100000
 #define IMPORTFMT_EVIDENCE_MAX	(16 * 1024)	/* raw item kept */
 
 /* Where an item starts in the report. */
@@ -79,6 +85,7 @@ struct importfmt_stream {
 	/* the report's array of items was met (SARIF: its "runs"); a
 	 * report without it is the wrong shape, not an empty one */
 	int			 found;
+	size_t			 ctx_nodes;	/* the kept tools' */
 	int			 stopped;
 	char			 item_why[400];	/* a vigil item's repeated key */
 	char			 err[256];

@@ -293,6 +293,12 @@ START_TEST(test_hostile)
 		{ IMPORTFMT_SARIF, "{\"runs\":[]}", 0, 0, 0 },
 		{ IMPORTFMT_SARIF, "{\"runs\":[{\"tool\":{}}]}", 0, 0, 0 },
 		{ IMPORTFMT_OCSF, "[]", 0, 0, 0 },
+		/* a class named by a string, or none: not a finding */
+		{ IMPORTFMT_OCSF, "[{\"class_uid\":\"2004\",\"metadata\":{"
+		    "\"event_code\":\"r\"},\"finding_info\":{\"uid\":\"u\"},"
+		    "\"resources\":[{\"uid\":\"x\"}]},{\"metadata\":{"
+		    "\"event_code\":\"r\"},\"finding_info\":{\"uid\":\"v\"},"
+		    "\"resources\":[{\"uid\":\"x\"}]}]", 0, 2, 2 },
 	};
 	struct got g;
 	char why[300], fwhy[300];
@@ -380,6 +386,129 @@ START_TEST(test_nul_item)
 }
 END_TEST
 
+/* Append s at p (room made by the caller); the new end. */
+static char *
+put(char *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(p, s, n + 1);
+	return p + n;
+}
+
+/* Many empty objects in little text (json-c builds each at up to 700
+ * bytes): an item past IMPORTFMT_ITEM_NODES fails unparsed, one at it is
+ * parsed; a SARIF log's tools are kept up to IMPORTFMT_CTX_NODES in
+ * all, a tool past that dropped (its results lose the rule's details). */
+START_TEST(test_many_objects)
+{
+	struct importfmt_stream c;
+	struct got g;
+	char why[300], *text, *p;
+	size_t n, i, r, len;
+	json_object *e, *w;
+
+	for (n = IMPORTFMT_ITEM_NODES; n <= IMPORTFMT_ITEM_NODES + 1; n++) {
+		/* [ {"a":[{},{},...]} ]: the item's object and array, n - 2
+		 * empty objects */
+		text = malloc(n * 3 + 64);
+		ck_assert(text != NULL);
+		p = put(text, "[{\"a\":[");
+		for (i = 0; i < n - 2; i++)
+			p = put(p, i ? ",{}" : "{}");
+		p = put(p, "]}]");
+		ck_assert_int_eq(read_report(IMPORTFMT_OCSF, text,
+		    (size_t)(p - text), 0, &g, why, sizeof(why)), 0);
+		ck_assert_int_eq(g.failed, 1);	/* not a finding either way */
+		e = json_object_array_get_idx(g.errors, 0);
+		ck_assert(json_object_object_get_ex(e, "error", &w));
+		if (n > IMPORTFMT_ITEM_NODES)
+			ck_assert_str_eq(json_object_get_string(w),
+			    "the item has more than 20,000 objects and arrays");
+		else
+			ck_assert_str_ne(json_object_get_string(w),
+			    "the item has more than 20,000 objects and arrays");
+		got_free(&g);
+		free(text);
+	}
+	/* two runs' tools of 60,000 objects each: the first kept */
+	len = 2 * (60000 * 3 + 64) + 64;
+	text = malloc(len);
+	ck_assert(text != NULL);
+	p = put(text, "{\"runs\":[");
+	for (r = 0; r < 2; r++) {
+		p = put(p, r ? "," : "");
+		p = put(p, "{\"tool\":{\"driver\":{\"rules\":[");
+		for (i = 0; i < 60000 - 3; i++)
+			p = put(p, i ? ",{}" : "{}");
+		p = put(p, "]}},\"results\":[]}");
+	}
+	p = put(p, "]}");
+	importfmt_init(&c, IMPORTFMT_SARIF, 1, NULL, NULL);
+	ck_assert_int_eq(importfmt_feed(&c, text, (size_t)(p - text)), 0);
+	ck_assert_int_eq(importfmt_finish(&c), 0);
+	ck_assert(c.ctx[0] != NULL);
+	ck_assert(c.ctx[1] == NULL);
+	ck_assert(c.ctx_nodes <= IMPORTFMT_CTX_NODES);
+	importfmt_free(&c);
+	free(text);
+}
+END_TEST
+
+/* A rule's CWE references, each kept whole: CWE-20 after CWE-200 (and
+ * CWE-7 after CWE-79) was taken for a duplicate by a substring test. */
+START_TEST(test_framework_entries)
+{
+	static const char text[] =
+	    "{\"runs\":[{\"tool\":{\"driver\":{\"name\":\"t\","
+	    "\"rules\":[{\"id\":\"r1\",\"properties\":{\"tags\":["
+	    "\"external/cwe/cwe-200\",\"external/cwe/cwe-020\","
+	    "\"CWE-79: XSS\",\"external/cwe/cwe-7\","
+	    "\"external/cwe/cwe-79\"]}}]}},"
+	    "\"results\":[{\"ruleId\":\"r1\",\"message\":{\"text\":\"m\"},"
+	    "\"locations\":[{\"physicalLocation\":{\"artifactLocation\":"
+	    "{\"uri\":\"a.c\"},\"region\":{\"startLine\":3}}}]}]}]}";
+	struct got g;
+	char why[300];
+	json_object *o, *fw;
+
+	ck_assert_int_eq(read_report(IMPORTFMT_SARIF, text, sizeof(text) - 1,
+	    0, &g, why, sizeof(why)), 0);
+	ck_assert_int_eq(json_object_array_length(g.findings), 1);
+	o = json_object_array_get_idx(g.findings, 0);
+	ck_assert(json_object_object_get_ex(o, "framework", &fw));
+	ck_assert_str_eq(json_object_get_string(fw),
+	    "CWE-200, CWE-20, CWE-79, CWE-7");
+	got_free(&g);
+}
+END_TEST
+
+/* Category: every word in the rule id before any in the tool's types
+ * (README): kms in the rule wins over network in the type. */
+START_TEST(test_category_rule_first)
+{
+	static const char text[] =
+	    "[{\"class_uid\":2004,\"severity_id\":3,\"status_code\":\"FAIL\","
+	    "\"metadata\":{\"event_code\":\"kms_key_rotation_enabled\","
+	    "\"product\":{\"name\":\"Prowler\"}},"
+	    "\"finding_info\":{\"uid\":\"u1\",\"title\":\"t\","
+	    "\"types\":[\"Network Reachability\"]},"
+	    "\"resources\":[{\"uid\":\"arn:aws:kms:eu-west-1:1:key/k\"}],"
+	    "\"cloud\":{\"provider\":\"aws\"}}]";
+	struct got g;
+	char why[300];
+	json_object *o, *cat;
+
+	ck_assert_int_eq(read_report(IMPORTFMT_OCSF, text, sizeof(text) - 1,
+	    0, &g, why, sizeof(why)), 0);
+	ck_assert_int_eq(json_object_array_length(g.findings), 1);
+	o = json_object_array_get_idx(g.findings, 0);
+	ck_assert(json_object_object_get_ex(o, "category", &cat));
+	ck_assert_str_eq(json_object_get_string(cat), "encryption");
+	got_free(&g);
+}
+END_TEST
+
 /* 10,000 levels of nesting and a 3 MiB string: the item fails, the
  * stream goes on, memory stays at the item cap. */
 START_TEST(test_deep_and_huge)
@@ -437,6 +566,9 @@ importfmt_suite(void)
 	tcase_add_loop_test(tc, test_golden, 0, NELEM(golden));
 	tcase_add_test(tc, test_hostile);
 	tcase_add_test(tc, test_nul_item);
+	tcase_add_test(tc, test_many_objects);
+	tcase_add_test(tc, test_framework_entries);
+	tcase_add_test(tc, test_category_rule_first);
 	tcase_add_test(tc, test_deep_and_huge);
 	tcase_add_test(tc, test_slug);
 	suite_add_tcase(s, tc);
