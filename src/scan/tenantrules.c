@@ -241,11 +241,21 @@ set_once(struct db *db, const char *tenant_id,
 	enum finding_severity now_sev;
 
 	*disabled = 0;
-	if ((*rc = tenantrules_load(db, tenant_id, &t)) != 0)
+	/* The setting is read under the tenant's lock, which every writer
+	 * of rule settings takes first: read before it, a change made
+	 * meanwhile (a disable) was merged back over (enabled again). */
+	if ((*rc = db_begin(db)) != 0)
 		return TENANTRULES_ERROR;
+	if ((*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+	    DB_STR(tenant_id) }, 1, NULL)) != 0 ||
+	    (*rc = tenantrules_load(db, tenant_id, &t)) != 0) {
+		db_rollback(db);
+		return TENANTRULES_ERROR;
+	}
 	if ((r = find(builtin, rule_id)) == NULL &&
 	    (r = find(&t.custom, rule_id)) == NULL) {
 		tenantrules_free(&t);
+		db_rollback(db);
 		return TENANTRULES_NOT_FOUND;
 	}
 	s = tenantrules_setting(&t, rule_id);
@@ -259,23 +269,24 @@ set_once(struct db *db, const char *tenant_id,
 	    json_object_new_boolean(now_enabled));
 	json_object_object_add(detail, "severity", now_sev == FINDING_SEV_UNSET
 	    ? NULL : json_object_new_string(finding_severity_str(now_sev)));
-	if ((*rc = db_begin(db)) != 0) {
-		json_object_put(detail);
-		return TENANTRULES_ERROR;
-	}
-	if ((*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
-	    DB_STR(tenant_id) }, 1, NULL)) != 0 ||
-	    (*rc = db_exec(db, SQL_RULESET_SET, (struct db_val[]){
+	if ((*rc = db_exec(db, SQL_RULESET_SET, (struct db_val[]){
 	    DB_STR(tenant_id), DB_STR(rule_id), DB_INT(now_enabled),
 	    now_sev == FINDING_SEV_UNSET ? DB_NUL :
 	    DB_STR(finding_severity_str(now_sev)), DB_STR(at),
-	    DB_STR(actor) }, 6, NULL)) != 0 ||
-	    (*rc = audit_commit(db, tenant_id, actor, "rule.update", rule_id,
+	    DB_STR(actor) }, 6, NULL)) != 0) {
+		json_object_put(detail);
+		db_rollback(db);
+		return TENANTRULES_ERROR;
+	}
+	if ((*rc = audit_commit(db, tenant_id, actor, "rule.update", rule_id,
 	    detail)) != 0) {
 		db_rollback(db);
 		return TENANTRULES_ERROR;
 	}
-	*disabled = was_enabled && !now_enabled;
+	/* Disabled by this request, or disabled again: the resolve of a
+	 * first disable that stopped midway (the database gone) is
+	 * finished by sending it again; it finds nothing left otherwise. */
+	*disabled = enabled_set && !now_enabled;
 	return TENANTRULES_OK;
 }
 

@@ -16,6 +16,8 @@ Run by run.py, which sets STACK here (and in the modules used below).
 
 import json
 import os
+import subprocess
+import threading
 import time
 import unittest
 
@@ -556,6 +558,64 @@ class T97RuleSettings(ts.ScanBase):
         self.assertEqual(db_history(self.tenant_id, f)[-1][2]["reason"],
                          "rule_deleted")
         self.assertEqual(self.rreq("GET", "/it-custom-https").status, 404)
+
+    def test_1b_disable_again_and_at_once(self):
+        """A disable sent again resolves what a first one left open (its
+        resolve stopped midway: the database gone); two changes of one
+        rule made at once both stay (each read its setting before the
+        tenant's lock, so the last merged the first one away)."""
+        st = ts.storage("strules1b", False)
+        ts.write_inventory(self.inv, [st])
+        rid = "it-custom-again"
+        r = self.rreq("POST", "", dict(CUSTOM, id=rid))
+        self.assertEqual(r.status, 201, r)
+        f = ts.fid(rid, st["id"])
+        integ = self.integration()
+        self.scan(integ)
+        self.assertEqual(self.finding(f)["state"], "open")
+        r = self.rreq("PUT", "/" + rid, {"enabled": False})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.finding(f)["state"], "resolved")
+        # What a stopped resolve leaves: the finding still open.
+        STACK.sql("UPDATE findings SET state = 'open', resolved_at = NULL, "
+                  "resolved_by = 'none' WHERE tenant_id = %s AND id = %s" % (
+                      q(self.tenant_id), q(f)), database="vigil")
+        self.assertEqual(self.finding(f)["state"], "open")
+        r = self.rreq("PUT", "/" + rid, {"enabled": False})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.finding(f)["state"], "resolved")
+        self.assertEqual(db_history(self.tenant_id, f)[-1][2]["reason"],
+                         "rule_disabled")
+        self.assertEqual(self.rreq("DELETE", "/" + rid).status, 200)
+        # Two PUTs held behind the tenant's lock, then let go together.
+        holder = subprocess.Popen(
+            ["mariadb", "--no-defaults", "-S", STACK.db_sock, "-uroot",
+             "vigil"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE)
+        holder.stdin.write((
+            "START TRANSACTION; SELECT id FROM tenants WHERE id = %s FOR "
+            "UPDATE; SELECT SLEEP(3); COMMIT;\n" % q(self.tenant_id)).encode())
+        holder.stdin.close()
+        time.sleep(0.5)
+        out = {}
+
+        def put(name, body):
+            out[name] = self.rreq("PUT", "/storage-secure-transfer", body)
+
+        ths = [threading.Thread(target=put, args=a) for a in (
+            ("off", {"enabled": False}), ("sev", {"severity": "low"}))]
+        for t in ths:
+            t.start()
+        for t in ths:
+            t.join(60)
+        self.assertEqual(holder.wait(60), 0, holder.stderr.read())
+        self.assertEqual((out["off"].status, out["sev"].status),
+                         (200, 200), out)
+        got = self.rreq("GET", "/storage-secure-transfer").json()
+        self.assertEqual((got["enabled"], got["severity"]), (False, "low"),
+                         got)
+        self.rreq("PUT", "/storage-secure-transfer", {"enabled": True,
+                                                     "severity": None})
 
     def test_2_hostile(self):
         n0 = STACK.query("SELECT COUNT(*) FROM custom_rules WHERE "
