@@ -2736,11 +2736,17 @@ batch_seen(struct batch *b, struct findings_seen *items, size_t n)
 		const struct finding_obs *obs = &it->obs;
 		struct slot *sl = slot_find(b, it->id);
 		struct finding_row *row;
+		const char *integ;
 		enum finding_state was = FINDING_OPEN;
 		int isnew, plain;
 
 		if (sl == NULL)
 			return DB_ERR;
+		/* An import names no integration: a finding a scan found
+		 * stays that scan's (whose scans resolve it when they no
+		 * longer see it), where the import used to take it away. */
+		integ = obs->integration_id != NULL ? obs->integration_id :
+		    sl->integ;
 		row = sl->row;
 		isnew = row == NULL;
 		if (!isnew)
@@ -2773,7 +2779,7 @@ batch_seen(struct batch *b, struct findings_seen *items, size_t n)
 			plain = res.nhistory == 0 && res.nevents == 0 &&
 			    !more_than_seen(&row->f, &res.finding) &&
 			    strcmp(row->f.fingerprint, it->fingerprint) == 0 &&
-			    !str_differs(sl->integ, obs->integration_id) &&
+			    !str_differs(sl->integ, integ) &&
 			    !str_differs(row->resource_id, obs->resource_id) &&
 			    !meta_differs(row, obs);
 			row->f = res.finding;
@@ -2794,7 +2800,7 @@ batch_seen(struct batch *b, struct findings_seen *items, size_t n)
 			lifecycle_result_free(&res);
 			return DB_ERR;
 		}
-		sl->integ = obs->integration_id;
+		sl->integ = integ;
 		sl->touched = 1;
 		it->seq = sl->stored ? row->seq : 0;
 		it->src_seq = sl->src_seq;
@@ -2986,16 +2992,58 @@ findings_observe_batch_hint(struct db *db, const char *tenant_id,
  * afresh by each run). */
 struct absent_tx {
 	const char		*tenant_id, *scan_id;
-	const char		**ids;
+	const char *const	*ids;
 	size_t			 n;
 	time_t			 now;
 	long			 resolved;
+	/* findings_source_gone: the source whose rows of ids go first */
+	const char		*source;
 };
+
+/* findings_source_gone's first step, under the tenant's lock: the
+ * source's rows of a->ids deleted, and into left those of a->ids no
+ * other source reports. 0 or a DB_* code. */
+static int
+source_drop(struct db *db, const struct absent_tx *a, const char **left,
+    size_t *nleft)
+{
+	struct db_val p[2 + DB_MANY], q[1 + DB_MANY];
+	struct db_res *rem = NULL;
+	size_t i, j;
+	int rc;
+
+	*nleft = 0;
+	p[0] = DB_STR(a->tenant_id);
+	p[1] = DB_STR(a->source);
+	q[0] = DB_STR(a->tenant_id);
+	for (i = 0; i < DB_MANY; i++) {
+		p[2 + i] = DB_STR(a->ids[i < a->n ? i : a->n - 1]);
+		q[1 + i] = p[2 + i];
+	}
+	if ((rc = db_exec(db, SQL_SOURCE_DELETE_MANY, p, NELEM(p),
+	    NULL)) != 0 || (rc = db_exec(db, SQL_SOURCE_REMAINING_MANY, q,
+	    NELEM(q), &rem)) != 0) {
+		db_res_free(rem);
+		return rc;
+	}
+	for (i = 0; i < a->n; i++) {
+		for (j = 0; j < rem->nrows; j++)
+			if (strcmp(db_cell(rem, j, 0), a->ids[i]) == 0)
+				break;
+		if (j == rem->nrows)
+			left[(*nleft)++] = a->ids[i];
+	}
+	db_res_free(rem);
+	return 0;
+}
 
 static int
 absent_tx(struct db *db, void *arg)
 {
 	struct absent_tx *a = arg;
+	const char *left[DB_MANY];
+	const char *const *ids = a->ids;
+	size_t n = a->n;
 	struct batch b;
 	struct lc_result res;
 	struct lc_input in;
@@ -3011,11 +3059,20 @@ absent_tx(struct db *db, void *arg)
 	b.tenant_id = a->tenant_id;
 	b.scan_id = a->scan_id;
 	b.now = a->now;
-	rc = DB_ERR;
-	if (batch_slots(&b, a->ids, a->n) != 0)
+	if ((rc = lock_tenant_settings(db, a->tenant_id, &b.tenant)) != 0)
 		goto out;
-	if ((rc = lock_tenant_settings(db, a->tenant_id, &b.tenant)) != 0 ||
-	    (rc = batch_mode(&b)) != 0 ||
+	/* The other sources are read under the lock every writer of
+	 * source rows takes first: one that lists a finding meanwhile
+	 * keeps it open. */
+	if (a->source != NULL) {
+		if ((rc = source_drop(db, a, left, &n)) != 0)
+			goto out;
+		ids = left;
+	}
+	rc = DB_ERR;
+	if (batch_slots(&b, ids, n) != 0)
+		goto out;
+	if ((rc = batch_mode(&b)) != 0 ||
 	    (rc = batch_load(&b, SQL_FINDING_GET_MANY_EVID, NULL, NULL)) != 0)
 		goto out;
 	for (i = 0; i < b.nslots; i++) {
@@ -3023,6 +3080,10 @@ absent_tx(struct db *db, void *arg)
 		enum finding_state was;
 
 		if (sl->row == NULL)
+			continue;
+		/* A finding a scan owns is that scan's to resolve, when its
+		 * integration no longer sees it. */
+		if (a->source != NULL && sl->stored_integ != NULL)
 			continue;
 		was = sl->row->f.state;
 		if (lifecycle_apply(&sl->row->f, &in, a->now, &b.tenant,
@@ -3050,29 +3111,25 @@ out:
 }
 
 long
-findings_resolve_ids(struct db *db, const char *tenant_id,
-    const char *const *ids, size_t n, time_t now)
+findings_source_gone(struct db *db, const char *tenant_id,
+    const char *source, const char *const *ids, size_t n, time_t now)
 {
-	const char *batch[FINDINGS_BATCH];
 	struct absent_tx a;
-	long total = 0;
-	size_t i, j, k;
 	int rc;
 
-	for (i = 0; i < n; i += k) {
-		k = n - i < FINDINGS_BATCH ? n - i : FINDINGS_BATCH;
-		for (j = 0; j < k; j++)
-			batch[j] = ids[i + j];
-		memset(&a, 0, sizeof(a));
-		a.tenant_id = tenant_id;
-		a.ids = batch;
-		a.n = k;
-		a.now = now;
-		if ((rc = db_tx_run(db, absent_tx, &a)) != 0)
-			return rc;
-		total += a.resolved;
-	}
-	return total;
+	if (n == 0)
+		return 0;
+	if (n > FINDINGS_BATCH)
+		return DB_ERR;
+	memset(&a, 0, sizeof(a));
+	a.tenant_id = tenant_id;
+	a.ids = ids;
+	a.n = n;
+	a.now = now;
+	a.source = source;
+	if ((rc = db_tx_run(db, absent_tx, &a)) != 0)
+		return rc;
+	return a.resolved;
 }
 
 /* Insert [lo, hi] into q, merged with the ranges it meets or touches;

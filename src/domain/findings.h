@@ -346,11 +346,15 @@ int	 findings_observe_batch_hint(struct db *, const char *tenant_id,
 long	 findings_resolve_absent(struct db *, const char *tenant_id,
 	    const char *integration_id, const char *provider,
 	    const char *scan_id, time_t now, const struct findings_seqs *seen);
-/* An import's complete report no longer lists ids[0..n) and no other
- * source reports them: LC_NOT_SEEN for each, in batches as above (no
- * scan results). The number resolved, or a DB_* code. */
-long	 findings_resolve_ids(struct db *, const char *tenant_id,
-	    const char *const *ids, size_t n, time_t now);
+/* An import's complete report of source no longer lists ids[0..n) (n at
+ * most FINDINGS_BATCH, at least 1): in one transaction under the
+ * tenant's lock, their rows of that source go, and those no other source
+ * reports any more and no scan owns (integration_id) get LC_NOT_SEEN (no
+ * scan results). A run stopped anywhere leaves the rows and the states
+ * as they were, for the next full import to find again. The number
+ * resolved, or a DB_* code. */
+long	 findings_source_gone(struct db *, const char *tenant_id,
+	    const char *source, const char *const *ids, size_t n, time_t now);
 /* Expire acceptances and snoozes whose time has passed, across all
  * tenants (LC_TICK). Returns the number changed or a DB_* code. */
 long	 findings_expire_due(struct db *, time_t now);

@@ -1021,16 +1021,18 @@ out:
 }
 
 /* A full report: the findings of the source it no longer lists lose the
- * source; those no source reports any more are resolved. */
+ * source; those no source reports any more are resolved. Each page of
+ * the walk is one transaction (findings_source_gone): a run stopped
+ * between pages leaves the rest of the source's rows for the next full
+ * import, never a row gone with its finding left open. */
 static long
 run_reconcile(struct run *r)
 {
-	struct db_val p[2 + DB_MANY], q[1 + DB_MANY];
-	struct db_res *abs = NULL, *rem = NULL;
-	const char *gone[DB_MANY];
+	struct db_res *abs = NULL;
+	const char *ids[DB_MANY];
 	long long after = 0;
 	long total = 0, got;
-	size_t i, j, n, ngone;
+	size_t i, n;
 	int rc;
 
 	/* One walk of the source's rows in seq order, a batch at a time. */
@@ -1042,30 +1044,10 @@ run_reconcile(struct run *r)
 		if ((n = abs->nrows) == 0)
 			break;
 		after = db_cell_int(abs, n - 1, 0);
-		p[0] = DB_STR(r->tenant_id);
-		p[1] = DB_STR(r->source);
-		q[0] = DB_STR(r->tenant_id);
-		for (i = 0; i < DB_MANY; i++) {
-			p[2 + i] = DB_STR(db_cell(abs, i < n ? i : n - 1, 1));
-			q[1 + i] = p[2 + i];
-		}
-		if ((rc = db_exec(r->db, SQL_SOURCE_DELETE_MANY, p, NELEM(p),
-		    NULL)) != 0 || (rc = db_exec(r->db,
-		    SQL_SOURCE_REMAINING_MANY, q, NELEM(q), &rem)) != 0)
-			goto fail;
-		for (i = ngone = 0; i < n; i++) {
-			const char *id = db_cell(abs, i, 1);
-
-			for (j = 0; j < rem->nrows; j++)
-				if (strcmp(db_cell(rem, j, 0), id) == 0)
-					break;
-			if (j == rem->nrows)
-				gone[ngone++] = id;
-		}
-		got = findings_resolve_ids(r->db, r->tenant_id, gone, ngone,
-		    r->now);
-		db_res_free(rem);
-		rem = NULL;
+		for (i = 0; i < n && i < DB_MANY; i++)
+			ids[i] = db_cell(abs, i, 1);
+		got = findings_source_gone(r->db, r->tenant_id, r->source, ids,
+		    i, r->now);
 		db_res_free(abs);
 		abs = NULL;
 		if (got < 0)
@@ -1076,10 +1058,6 @@ run_reconcile(struct run *r)
 	}
 	db_res_free(abs);
 	return total;
-fail:
-	db_res_free(rem);
-	db_res_free(abs);
-	return rc;
 }
 
 /* What an import's audit entry holds: who imported what, and how it went

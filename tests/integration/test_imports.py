@@ -750,6 +750,135 @@ class T181ImportLease(ImportBase):
         self.assertEqual(e[0]["actor"], "system")
 
 
+class T429ImportReconcileKilled(ImportBase):
+    """A full import killed while it resolves what its report no longer
+    lists: a page of its source's rows goes with its findings' resolve in
+    one transaction, so nothing of the page is gone, and the same report
+    imported again resolves every one. The rows used to be deleted first,
+    committed: a kill before the resolve left findings open with no
+    source row for any later import to find."""
+
+    def test_killed_in_reconcile(self):
+        t, tid = new_tenant("imp-recon-kill")
+        items = [ocsf_item(429000 + i, code="t429_check") for i in range(300)]
+        paths = {}
+        for name, part in (("all", items), ("one", items[:1])):
+            paths[name] = os.path.join(STACK.root, "t429-%s.jsonl" % name)
+            with open(paths[name], "w") as f:
+                for it in part:
+                    f.write(json.dumps(it) + "\n")
+        argv = ["findings", "import", "--tenant", t, "--format", "ocsf",
+                "--source", "t429"]
+        STACK.vigilctl(*(argv + [paths["all"]]), timeout=600)
+        # A finding of the walk's first page held by another session: the
+        # reconcile's transaction waits for it, with the page's source rows
+        # deleted in it.
+        held = STACK.query("SELECT id FROM findings WHERE tenant_id = %s "
+                           "ORDER BY seq LIMIT 1 OFFSET 5" % q(tid))[0][0]
+        holder = subprocess.Popen(
+            ["mariadb", "--no-defaults", "-S", STACK.db_sock, "-uroot",
+             "vigil", "-e",
+             "START TRANSACTION; SELECT seq FROM findings WHERE tenant_id = "
+             "%s AND id = %s FOR UPDATE; SELECT SLEEP(30); COMMIT" % (
+                 q(tid), q(held))], stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True)
+
+        def waiting():
+            return int(STACK.query(
+                "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE "
+                "trx_state = 'LOCK WAIT'")[0][0]) > 0
+
+        try:
+            time.sleep(0.5)
+            p = subprocess.Popen([STACK.vigilctl_bin] + argv +
+                                 [paths["one"]], env=STACK.env(),
+                                 stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE,
+                                 start_new_session=True)
+            ok = wait_until(waiting, 60, 0.2)
+            os.killpg(p.pid, signal.SIGKILL)
+            pout = p.communicate()
+        finally:
+            os.killpg(holder.pid, signal.SIGKILL)
+            hout = holder.communicate()
+        self.assertTrue(ok, ("the reconcile never waited for the held row",
+                             pout, hout))
+        self.assertTrue(wait_until(lambda: int(STACK.query(
+            "SELECT COUNT(*) FROM information_schema.innodb_trx")[0][0])
+            == 0, 60, 0.1))
+        # Nothing of the page went.
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM finding_sources WHERE tenant_id = %s AND "
+            "source = 't429'" % q(tid)), [["300"]])
+        self.assertEqual(STACK.query(
+            "SELECT state, COUNT(*) FROM findings WHERE tenant_id = %s "
+            "GROUP BY state" % q(tid)), [["open", "300"]])
+        # The same report again, not stopped: every one it left resolved.
+        out = json.loads(STACK.vigilctl(*(argv + [paths["one"]]),
+                                        timeout=600).stdout)
+        self.assertEqual((out["status"], out["resolved"]),
+                         ("completed", 299), out)
+        self.assertEqual(STACK.query(
+            "SELECT state, COUNT(*) FROM findings WHERE tenant_id = %s "
+            "GROUP BY state ORDER BY state" % q(tid)),
+            [["open", "1"], ["resolved", "299"]])
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM finding_sources WHERE tenant_id = %s"
+            % q(tid)), [["1"]])
+
+
+class T430ImportKeepsScannedFinding(ImportBase):
+    """A finding a scan owns (its integration_id) and an import also lists
+    stays the scan's: the import does not clear its integration (the scan
+    then no longer resolved it when its resource was fixed), and the
+    import's full report no longer listing it does not resolve it (the
+    scan still sees it; its next scan reopened it)."""
+
+    def test_scan_keeps_its_finding(self):
+        t, tid = new_tenant("imp-scanned")
+        key, _ = new_key(t, "read,write,admin")
+        inv = os.path.join(STACK.root, "t430-inv")
+        os.makedirs(inv, exist_ok=True)
+        with open(os.path.join(inv, "empty.json"), "w") as f:
+            f.write('{"value": []}')
+        os.chmod(os.path.join(inv, "empty.json"), 0o644)
+        r = request(self.base(), "POST", "/api/v1/integrations", {
+            "type": "inventory", "name": "inv",
+            "config": {"path": inv}}, auth(key))
+        self.assertEqual(r.status, 201, r)
+        integ = r.json()["id"]
+        # no scans of it in later tests' vigil-scan --due
+        self.addCleanup(request, self.base(), "DELETE",
+                        "/api/v1/integrations/" + integ, None, auth(key))
+        a, b = ocsf_item(430001), ocsf_item(430002)
+        imp = self.imported([a, b], source="t430", key=key)
+        self.assertEqual(imp["imported"], 2)
+        fid = STACK.query("SELECT id FROM findings WHERE tenant_id = %s "
+                          "ORDER BY seq LIMIT 1" % q(tid))[0][0]
+        # as if a scan of integ had found it
+        STACK.sql("UPDATE findings SET integration_id = %s WHERE tenant_id "
+                  "= %s AND id = %s" % (q(integ), q(tid), q(fid)),
+                  database="vigil")
+        self.imported([a, b], source="t430", key=key)
+        self.assertEqual(STACK.query(
+            "SELECT integration_id FROM findings WHERE tenant_id = %s AND "
+            "id = %s" % (q(tid), q(fid))), [[integ]])
+        # the full report without either: the other one resolved, the
+        # scanned one left to its scans, without this source
+        imp = self.imported([ocsf_item(430003)], source="t430", key=key)
+        self.assertEqual(imp["resolved"], 1, imp)
+        r = self.finding(fid, key=key)
+        self.assertEqual(r.status, 200, r)
+        f = r.json()
+        self.assertEqual(f["state"], "open", f)
+        self.assertEqual(f["sources"], [], f)
+        self.assertEqual(STACK.query(
+            "SELECT integration_id FROM findings WHERE tenant_id = %s AND "
+            "id = %s" % (q(tid), q(fid))), [[integ]])
+
+
 class T183TagCountBounded(ImportBase):
     """GET /findings?tag=k:v beside state and severity answers the kept
     count (0055), exact whatever the tag's number of findings; with
