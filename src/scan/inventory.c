@@ -1149,10 +1149,11 @@ inventory_join_into(struct inventory_pass *p, json_object *res,
 				goto oom;
 			}
 		} else {
-			if (slot != NULL) {
-				json_object_put(child);
-				continue;
-			}
+			/* The child exported on its own replaces what its
+			 * parent embeds, as the Azure connector's own GET of
+			 * it does: a list or a GET of sites embeds a
+			 * siteConfig with most fields null, config/web has
+			 * them (json_object_object_add replaces the key). */
 			if (json_object_object_get_ex(child, "properties", &v) &&
 			    json_object_is_type(v, json_type_object))
 				v = json_object_get(v);

@@ -581,12 +581,17 @@ START_TEST(test_inventory_join_fixtures)
 	ck_assert_ptr_nonnull(strstr(a, "sql-auditing-disabled "));
 	ck_assert_ptr_nonnull(strstr(a, "nsg-http-internet "));
 	ck_assert_ptr_nonnull(strstr(a, "storage-blob-soft-delete "));
-	ck_assert_uint_eq(sep.resources, 3);
-	ck_assert_uint_eq(emb.resources, 3);
+	/* the site's config/web replaces the siteConfig its list embeds,
+	 * whose fields are null */
+	ck_assert_ptr_nonnull(strstr(a, "webapp-ftp-enabled "));
+	ck_assert_ptr_nonnull(strstr(a, "webapp-min-tls "));
+	ck_assert_uint_eq(sep.resources, 4);
+	ck_assert_uint_eq(emb.resources, 4);
 	/* 5 firewall rules, the auditing settings, 1 NSG rule, the blob
-	 * service; the orphan rule of a server not exported is not. */
-	ck_assert_uint_eq(sep.children, 9);
-	ck_assert_uint_eq(sep.joined, 8);
+	 * service, the site's config; the orphan rule of a server not
+	 * exported is not. */
+	ck_assert_uint_eq(sep.children, 10);
+	ck_assert_uint_eq(sep.joined, 9);
 	ck_assert_uint_eq(sep.orphans, 1);
 	ck_assert_uint_eq(sep.orphan_parents, 1);
 	ck_assert_uint_eq(emb.children, 0);
@@ -687,7 +692,7 @@ START_TEST(test_inventory_pruned)
 	a = findings_of(&rs, p, NULL, &st);
 	b = findings_of(&rs, p, &pr, &st);
 	ck_assert_str_eq(a, b);
-	ck_assert_uint_eq(st.joined, 8);
+	ck_assert_uint_eq(st.joined, 9);
 	free(a);
 	free(b);
 	rules_members_free(&pr);
