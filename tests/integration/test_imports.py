@@ -789,8 +789,16 @@ class T429ImportReconcileKilled(ImportBase):
                 "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE "
                 "trx_state = 'LOCK WAIT'")[0][0]) > 0
 
+        def holding():
+            return int(STACK.query(
+                "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE "
+                "trx_query LIKE 'SELECT SLEEP%' AND trx_rows_locked > 0")
+                [0][0]) > 0
+
         try:
-            time.sleep(0.5)
+            # the row is held before the import starts (on a busy machine
+            # the client's connection can take longer than the import)
+            self.assertTrue(wait_until(holding, 30, 0.05))
             p = subprocess.Popen([STACK.vigilctl_bin] + argv +
                                  [paths["one"]], env=STACK.env(),
                                  stdin=subprocess.DEVNULL,
