@@ -1175,6 +1175,8 @@ class T76InventoryChildren(ScanBase):
            "Microsoft.Network/networkSecurityGroups/testnsg")
     ST = ("/subscriptions/{subscription-id}/resourceGroups/res4410/providers/"
           "Microsoft.Storage/storageAccounts/sto8607")
+    SITE = ("/subscriptions/subid/resourceGroups/testrg123/providers/"
+            "Microsoft.Web/sites/sitef6141")
 
     def run_shipped(self, path, key):
         """Scan path with the shipped rules (the stack's own vigil.conf) in
@@ -1212,7 +1214,7 @@ class T76InventoryChildren(ScanBase):
         s2, _, emb = self.run_shipped(os.path.join(data, "embedded"), okey)
         for s in (s1, s2):
             self.assertEqual((s["status"], s["resources_scanned"]),
-                             ("completed", 3), s)
+                             ("completed", 4), s)
         self.assertEqual(s1["findings_detected"], s2["findings_detected"])
         self.assertEqual(sep, emb)
         rules = sorted((v[0], v[1]) for v in sep.values())
@@ -1220,7 +1222,11 @@ class T76InventoryChildren(ScanBase):
                      ("sql-firewall-azure-services", self.SQL),
                      ("sql-auditing-disabled", self.SQL),
                      ("nsg-http-internet", self.NSG),
-                     ("storage-blob-soft-delete", self.ST)]:
+                     ("storage-blob-soft-delete", self.ST),
+                     # the site's config/web over its list's null
+                     # siteConfig
+                     ("webapp-ftp-enabled", self.SITE),
+                     ("webapp-min-tls", self.SITE)]:
             self.assertIn(want, rules)
         # The finding is on the server a user would fix, its evidence the
         # offending firewall rule as listed.
