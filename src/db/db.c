@@ -286,7 +286,7 @@
 #define IMPORT_COLS \
 	"seq, id, source, format, mode, status, actor, bytes, items, " \
 	"imported, passed, failed, resolved, errors, error, created_at, " \
-	"started_at, finished_at, attempts"
+	"started_at, finished_at, attempts, note"
 
 /* tenants and API keys: the column orders tenants.c and keys.c name */
 #define TENANT_COLS \
@@ -1501,8 +1501,8 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_IMPORT_FINISH] =
 	    "UPDATE imports SET status = ?, finished_at = ?, items = ?, "
 	    "imported = ?, passed = ?, failed = ?, resolved = ?, errors = ?, "
-	    "error = ?, lease_until = NULL WHERE id = ? AND lease_owner = ? "
-	    "AND status = 'running'",
+	    "error = ?, note = ?, lease_until = NULL WHERE id = ? AND "
+	    "lease_owner = ? AND status = 'running'",
 	/* While a report is written: what is done so far. */
 	[SQL_IMPORT_PROGRESS] =
 	    "UPDATE imports SET items = ?, imported = ?, passed = ?, "
@@ -1727,6 +1727,20 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_IMPORT_LEASE] =
 	    "UPDATE imports SET lease_until = ? WHERE id = ? AND "
 	    "lease_owner = ? AND status = 'running'",
+	/* Another import of an import's source running under a live lease
+	 * (along imports_status): tenant, source, id, now. */
+	[SQL_IMPORT_RUNNING_OTHER] =
+	    "SELECT id FROM imports WHERE status = 'running' AND "
+	    "tenant_id = ? AND source = ? AND id <> ? AND lease_until >= ? "
+	    "ORDER BY seq LIMIT 1",
+	/* Ran beside another import of its source (0060): other, id. The
+	 * first one met stays. */
+	[SQL_IMPORT_OVERLAP_SET] =
+	    "UPDATE imports SET overlap_id = ? WHERE id = ? AND "
+	    "overlap_id IS NULL",
+	[SQL_IMPORT_OVERLAP_GET] =
+	    "SELECT overlap_id FROM imports WHERE id = ? AND "
+	    "overlap_id IS NOT NULL",
 	/* An import IMPORT_ATTEMPTS workers claimed and none finished:
 	 * finished at, error, id, now, attempts. */
 	[SQL_IMPORT_ABANDON] =

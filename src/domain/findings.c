@@ -2998,6 +2998,9 @@ struct absent_tx {
 	long			 resolved;
 	/* findings_source_gone: the source whose rows of ids go first */
 	const char		*source;
+	int			(*check)(struct db *, void *);
+	void			*check_arg;
+	int			 held;		/* check said stop */
 };
 
 /* findings_source_gone's first step, under the tenant's lock: the
@@ -3059,8 +3062,18 @@ absent_tx(struct db *db, void *arg)
 	b.tenant_id = a->tenant_id;
 	b.scan_id = a->scan_id;
 	b.now = a->now;
+	a->held = 0;
 	if ((rc = lock_tenant_settings(db, a->tenant_id, &b.tenant)) != 0)
 		goto out;
+	/* Asked under the lock every batch of an import takes first: a
+	 * writer that begins after the answer waits for this commit. */
+	if (a->check != NULL && (rc = a->check(db, a->check_arg)) != 0) {
+		if (rc == 1) {
+			a->held = 1;
+			rc = 0;
+		}
+		goto out;
+	}
 	/* The other sources are read under the lock every writer of
 	 * source rows takes first: one that lists a finding meanwhile
 	 * keeps it open. */
@@ -3112,7 +3125,8 @@ out:
 
 long
 findings_source_gone(struct db *db, const char *tenant_id,
-    const char *source, const char *const *ids, size_t n, time_t now)
+    const char *source, const char *const *ids, size_t n, time_t now,
+    int (*check)(struct db *, void *), void *arg)
 {
 	struct absent_tx a;
 	int rc;
@@ -3127,9 +3141,11 @@ findings_source_gone(struct db *db, const char *tenant_id,
 	a.n = n;
 	a.now = now;
 	a.source = source;
+	a.check = check;
+	a.check_arg = arg;
 	if ((rc = db_tx_run(db, absent_tx, &a)) != 0)
 		return rc;
-	return a.resolved;
+	return a.held ? FINDINGS_HELD : a.resolved;
 }
 
 /* Insert [lo, hi] into q, merged with the ranges it meets or touches;

@@ -351,10 +351,14 @@ long	 findings_resolve_absent(struct db *, const char *tenant_id,
  * tenant's lock, their rows of that source go, and those no other source
  * reports any more and no scan owns (integration_id) get LC_NOT_SEEN (no
  * scan results). A run stopped anywhere leaves the rows and the states
- * as they were, for the next full import to find again. The number
- * resolved, or a DB_* code. */
+ * as they were, for the next full import to find again. With check (not
+ * NULL), check(db, arg) runs first under the lock: an answer other than
+ * 0 (1: do not go on; or a DB_* code) is returned with nothing changed.
+ * The number resolved, or a DB_* code, or check's 1 as FINDINGS_HELD. */
+#define FINDINGS_HELD	(-1000)
 long	 findings_source_gone(struct db *, const char *tenant_id,
-	    const char *source, const char *const *ids, size_t n, time_t now);
+	    const char *source, const char *const *ids, size_t n, time_t now,
+	    int (*check)(struct db *, void *), void *arg);
 /* Expire acceptances and snoozes whose time has passed, across all
  * tenants (LC_TICK). Returns the number changed or a DB_* code. */
 long	 findings_expire_due(struct db *, time_t now);

@@ -35,7 +35,8 @@ enum {
 	IMP_C_SEQ, IMP_C_ID, IMP_C_SOURCE, IMP_C_FORMAT, IMP_C_MODE,
 	IMP_C_STATUS, IMP_C_ACTOR, IMP_C_BYTES, IMP_C_ITEMS, IMP_C_IMPORTED,
 	IMP_C_PASSED, IMP_C_FAILED, IMP_C_RESOLVED, IMP_C_ERRORS, IMP_C_ERROR,
-	IMP_C_CREATED, IMP_C_STARTED, IMP_C_FINISHED, IMP_C_ATTEMPTS
+	IMP_C_CREATED, IMP_C_STARTED, IMP_C_FINISHED, IMP_C_ATTEMPTS,
+	IMP_C_NOTE
 };
 
 int
@@ -267,6 +268,7 @@ struct run {
 	char			 owner[VIGIL_ID_LEN];	/* our lease */
 	time_t			 beat;		/* last renewed (the clock) */
 	int			 lost;		/* another worker has it */
+	char			 note[512];	/* why it reconciled nothing */
 };
 
 /* Renew the lease once IMPORT_BEAT seconds of the clock have passed since
@@ -1020,11 +1022,41 @@ out:
 	return rc;
 }
 
+/* findings_source_gone's check, under the tenant's lock: 1 (and r's
+ * note) when another import of the source ran beside this one
+ * (run_register named it). Its marks on the source's rows carry its own
+ * import_id, so the rows it listed would look gone from this report.
+ * 0, or a DB_* code. */
+static int
+run_overlap(struct db *db, void *arg)
+{
+	struct run *r = arg;
+	struct db_res *res = NULL;
+	int rc;
+
+	if ((rc = db_exec(db, SQL_IMPORT_OVERLAP_GET, (struct db_val[]){
+	    DB_STR(r->import_id) }, 1, &res)) != 0)
+		return rc;
+	if (res->nrows > 0) {
+		snprintf(r->note, sizeof(r->note), "not reconciled: import "
+		    "%s of this source ran at the same time, and what it "
+		    "listed cannot be told from what this report no longer "
+		    "lists; nothing more was resolved (the next full import "
+		    "of the source resolves what it does not list)",
+		    db_cell(res, 0, 0));
+		rc = 1;
+	}
+	db_res_free(res);
+	return rc;
+}
+
 /* A full report: the findings of the source it no longer lists lose the
  * source; those no source reports any more are resolved. Each page of
  * the walk is one transaction (findings_source_gone): a run stopped
  * between pages leaves the rest of the source's rows for the next full
- * import, never a row gone with its finding left open. */
+ * import, never a row gone with its finding left open. A page stops
+ * the walk when another import of the source ran beside this one
+ * (run_overlap). */
 static long
 run_reconcile(struct run *r)
 {
@@ -1047,9 +1079,13 @@ run_reconcile(struct run *r)
 		for (i = 0; i < n && i < DB_MANY; i++)
 			ids[i] = db_cell(abs, i, 1);
 		got = findings_source_gone(r->db, r->tenant_id, r->source, ids,
-		    i, r->now);
+		    i, r->now, run_overlap, r);
 		db_res_free(abs);
 		abs = NULL;
+		if (got == FINDINGS_HELD) {
+			log_warn("import %s: %s", r->import_id, r->note);
+			break;
+		}
 		if (got < 0)
 			return got;
 		total += got;
@@ -1102,6 +1138,9 @@ audit_detail(const struct imp_info *in, const char *status,
 	json_object_object_add(d, "attempts", json_object_new_int64(
 	    in->attempts));
 	json_object_object_add(d, "error", vjson_new_string_or_null(error));
+	if (r != NULL && r->note[0] != '\0')
+		json_object_object_add(d, "note",
+		    json_object_new_string(r->note));
 	return d;
 }
 
@@ -1118,6 +1157,7 @@ finish_once(struct db *db, const struct imp_info *in, const char *id,
 	char at[VTIME_SQL_LEN], action[32];
 	size_t len;
 	const char *errs = vjson_str(r->errors, &len);
+	const char *note = r->note[0] != '\0' ? r->note : NULL;
 
 	json_object *detail;
 	int rc;
@@ -1127,8 +1167,9 @@ finish_once(struct db *db, const struct imp_info *in, const char *id,
 	if ((rc = db_exec_affected(db, SQL_IMPORT_FINISH, (struct db_val[]){
 	    DB_STR(status), DB_STR(at), DB_INT(r->items), DB_INT(r->imported),
 	    DB_INT(r->passed), DB_INT(r->failed), DB_INT(resolved),
-	    DB_STRN(errs, len), DB_STR0(error), DB_STR(id),
-	    DB_STR(r->owner) }, 11, &n)) != 0)
+	    DB_STRN(errs, len), DB_STR0(error),
+	    DB_STR0(note), DB_STR(id),
+	    DB_STR(r->owner) }, 12, &n)) != 0)
 		return rc;
 	if (n == 0) {
 		db_rollback(db);	/* nothing to commit */
@@ -1293,6 +1334,41 @@ info_load(struct db *db, const char *id, struct imp_info *in)
 	return rc;
 }
 
+/* An import that begins while another of its source runs under a live
+ * lease (a worker's, or one killed less than IMPORT_LEASE seconds ago):
+ * each names the other in overlap_id, which keeps either full report
+ * from resolving anything (run_overlap). Under the tenant's lock, which
+ * every batch and reconcile page of an import takes first, so of two
+ * imports that begin at once the second to take it sees the first. 0 or
+ * a DB_* code (db_tx_run rolls back). */
+static int
+register_tx(struct db *db, void *arg)
+{
+	struct run *r = arg;
+	struct db_res *res = NULL;
+	char t[VTIME_SQL_LEN];
+	int rc;
+
+	vtime_sql(time(NULL), t, sizeof(t));
+	if ((rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
+	    DB_STR(r->tenant_id) }, 1, NULL)) != 0 ||
+	    (rc = db_exec(db, SQL_IMPORT_RUNNING_OTHER, (struct db_val[]){
+	    DB_STR(r->tenant_id), DB_STR(r->source), DB_STR(r->import_id),
+	    DB_STR(t) }, 4, &res)) != 0)
+		goto out;
+	if (res->nrows > 0 &&
+	    ((rc = db_exec(db, SQL_IMPORT_OVERLAP_SET, (struct db_val[]){
+	    DB_STR(db_cell(res, 0, 0)), DB_STR(r->import_id) }, 2,
+	    NULL)) != 0 ||
+	    (rc = db_exec(db, SQL_IMPORT_OVERLAP_SET, (struct db_val[]){
+	    DB_STR(r->import_id), DB_STR(db_cell(res, 0, 0)) }, 2,
+	    NULL)) != 0))
+		goto out;
+out:
+	db_res_free(res);
+	return rc;
+}
+
 /* Read a claimed import (r->owner holds its lease since clock): the
  * whole report first, writing nothing, then again writing its findings,
  * then a full report's reconcile, and its end. From its chunks, or from
@@ -1325,6 +1401,8 @@ run_claimed(struct db *db, struct run *r, const struct imp_info *in,
 		goto out;
 	}
 	why[0] = '\0';
+	if ((rc = db_tx_run(db, register_tx, r)) != 0)
+		goto out;
 	/* Its bytes are a local file of a vigilctl that stopped before
 	 * finishing: they are not here to read again. */
 	if (r->fp == NULL && in->bytes > 0 && in->chunks == 0) {
@@ -1357,8 +1435,10 @@ run_claimed(struct db *db, struct run *r, const struct imp_info *in,
 #ifdef VIGIL_DEBUG
 	/* VIGIL_DEBUG_IMPORT_STOP (debug builds only): the reader of a local
 	 * report stops itself (SIGSTOP) between its two reads, for a test to
-	 * change the file there. */
-	if (r->fp != NULL && getenv("VIGIL_DEBUG_IMPORT_STOP") != NULL)
+	 * change the file there; set to "reconcile", before a full report's
+	 * reconcile instead, for a test to run another import there. */
+	if (r->fp != NULL && getenv("VIGIL_DEBUG_IMPORT_STOP") != NULL &&
+	    strcmp(getenv("VIGIL_DEBUG_IMPORT_STOP"), "reconcile") != 0)
 		raise(SIGSTOP);
 #endif
 	r->write = 1;
@@ -1373,6 +1453,12 @@ run_claimed(struct db *db, struct run *r, const struct imp_info *in,
 		rc = rc > 0 ? DB_ERR : rc;
 		goto out;
 	}
+#ifdef VIGIL_DEBUG
+	if (r->fp != NULL && full && getenv("VIGIL_DEBUG_IMPORT_STOP") !=
+	    NULL && strcmp(getenv("VIGIL_DEBUG_IMPORT_STOP"),
+	    "reconcile") == 0)
+		raise(SIGSTOP);
+#endif
 	/* An item that could not be read may be a finding still there: a
 	 * report with any resolves nothing. */
 	if (full && r->failed == 0 && (resolved = run_reconcile(r)) < 0) {
@@ -1578,6 +1664,8 @@ import_json(const struct db_res *res, size_t i)
 	    vjson_new_string_or_null(db_cell(res, i, IMP_C_ERROR)));
 	json_object_object_add(o, "attempts",
 	    json_object_new_int64(db_cell_int(res, i, IMP_C_ATTEMPTS)));
+	json_object_object_add(o, "note",
+	    vjson_new_string_or_null(db_cell(res, i, IMP_C_NOTE)));
 	s = db_cell(res, i, IMP_C_ERRORS);
 	if (s != NULL)
 		errs = vjson_parse(s, strlen(s), 8, 16 * 1024 * 1024, &e);

@@ -826,6 +826,11 @@ class T429ImportReconcileKilled(ImportBase):
         self.assertEqual(STACK.query(
             "SELECT state, COUNT(*) FROM findings WHERE tenant_id = %s "
             "GROUP BY state" % q(tid)), [["open", "300"]])
+        # The killed import counts as running until its lease passes (a
+        # full import begun before would not reconcile: T439).
+        STACK.sql("UPDATE vigil.imports SET lease_until = lease_until - "
+                  "INTERVAL 1 HOUR WHERE tenant_id = %s AND status = "
+                  "'running'" % q(tid))
         # The same report again, not stopped: every one it left resolved.
         out = json.loads(STACK.vigilctl(*(argv + [paths["one"]]),
                                         timeout=600).stdout)
@@ -2519,3 +2524,88 @@ class T397OrderAcrossBatches(PipeBase):
                              ["finding.resolved"] * len(gone), types[-8:])
             self.assertEqual(types.count("finding.resolved"), len(gone))
             self.verify(tenant)
+
+
+class T439ImportsOfOneSourceAtOnce(ImportBase):
+    """Two full imports of one source at the same time. Each marks the
+    source rows of what it lists with its own import id, and a full
+    report resolved what its source's rows did not carry its id: A wrote
+    its findings, B (a report without half of them) marked the other
+    half with B's id, and A's reconcile then resolved the half both
+    reports list. Now each names the other (overlap_id, migration 0060)
+    and neither full report resolves anything; its note says why. A
+    later import, alone, resolves again."""
+
+    def report(self, name, ns):
+        path = os.path.join(STACK.root, "t439-%s.jsonl" % name)
+        with open(path, "w") as f:
+            for n in ns:
+                f.write(json.dumps(ocsf_item(439000 + n, code="t439_check"))
+                        + "\n")
+        return path
+
+    def states(self, tid):
+        return dict(STACK.query(
+            "SELECT state, COUNT(*) FROM findings WHERE tenant_id = %s "
+            "GROUP BY state" % q(tid)))
+
+    def test_overlap_resolves_nothing(self):
+        t, tid = new_tenant("imp-overlap")
+        whole = self.report("whole", range(10))
+        half = self.report("half", range(5))
+        argv = ["findings", "import", "--tenant", t, "--format", "ocsf",
+                "--source", "t439"]
+        first = json.loads(STACK.vigilctl(*(argv + [whole]),
+                                          timeout=300).stdout)
+        self.assertEqual((first["imported"], first["note"]), (10, None))
+        # A: the whole report again, stopped once written, before its
+        # reconcile
+        env = dict(STACK.env(), VIGIL_DEBUG_IMPORT_STOP="reconcile")
+        a = vigilctl_popen(t, whole, "t439", env=env)
+        try:
+            ok = wait_until(lambda: stopped(a.pid) or a.poll() is not None,
+                            120, 0.01)
+            self.assertTrue(ok and stopped(a.pid),
+                            "vigilctl did not stop before its reconcile "
+                            "(not an --enable-debug build?)")
+            # B: half of it, while A waits; the other half carry A's id
+            b = json.loads(STACK.vigilctl(*(argv + [half]),
+                                          timeout=300).stdout)
+        finally:
+            try:
+                os.killpg(a.pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        out, err = a.communicate(timeout=300)
+        self.assertEqual(a.returncode, 0, (out, err))
+        a_imp = json.loads(out)
+        for imp, other in ((b, a_imp), (a_imp, b)):
+            self.assertEqual((imp["status"], imp["imported"],
+                              imp["resolved"]),
+                             ("completed", 10 if imp is a_imp else 5, 0),
+                             imp)
+            self.assertIn("not reconciled: import %s of this source ran at "
+                          "the same time" % other["import_id"], imp["note"])
+        # Before, A resolved the five both list (B had marked them).
+        self.assertEqual(self.states(tid), {"open": "10"})
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM finding_sources WHERE tenant_id = %s AND "
+            "source = 't439'" % q(tid)), [["10"]])
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM events WHERE tenant_id = %s AND type = "
+            "'finding.resolved'" % q(tid)), [["0"]])
+        # what GET /imports/{id} and the audit entry say
+        key, _ = new_key(t, "read")
+        r = request(self.base(), "GET", "/api/v1/imports/%s" %
+                    b["import_id"], headers=auth(key))
+        self.assertEqual((r.status, r.json()["note"]), (200, b["note"]), r)
+        detail = json.loads(STACK.query(
+            "SELECT detail FROM audit_log WHERE tenant_id = %s AND "
+            "object = %s" % (q(tid), q(a_imp["import_id"])))[0][0])
+        self.assertEqual(detail["note"], a_imp["note"])
+        # Alone again: the half report resolves the other half.
+        c = json.loads(STACK.vigilctl(*(argv + [half]), timeout=300).stdout)
+        self.assertEqual((c["resolved"], c["note"]), (5, None), c)
+        self.assertEqual(self.states(tid), {"open": "5", "resolved": "5"})
+        r = STACK.vigilctl("audit", "verify", "--tenant", t, check=False)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
