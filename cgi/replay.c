@@ -200,10 +200,13 @@ replay_end(struct request *r, struct db *db, const struct route *rt,
 	    (withheld || r->out.len <= REPLAY_BODY_MAX);
 	/* A streamed body's answer is kept for its bytes: what the handler
 	 * left unread (an epilogue, or all of a body it refused early) is
-	 * read and hashed now, and if too much is left, or it has not
-	 * arrived, the key is released and a retry runs again. */
+	 * read and hashed now, and if too much is left, it has not arrived,
+	 * or it ended short of its announced length (cut off), the key is
+	 * released and a retry runs again. */
 	if (keep && rp->req.streamed) {
 		if (api_body_rest(r, REPLAY_REST_MAX) &&
+		    (r->content_length < 0 ||
+		    r->body_seen == r->content_length) &&
 		    crypto_sha256_end_hex(r->body_sha, hex) == 0)
 			stream_hash = hex;
 		else
