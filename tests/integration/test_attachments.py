@@ -597,3 +597,27 @@ class T435UploadIdempotencyKey(Base):
         e = self.assert_error(r, 409, "conflict", "Idempotency-Key")
         self.assertIn("different request body", e["message"])
         self.assertEqual(stored(tid), (0, 0))
+
+    def test_refusal_kept_for_its_bytes(self):
+        """An upload refused before its body was read (no such case) is
+        kept for the body's bytes all the same: the worker reads the
+        rest after the answer. The same upload again gets the 404 back;
+        another file of the same length is 409."""
+        name_, tid = new_tenant("attidem")
+        key, _ = new_key(name_, "read,write")
+        case = "case_0" + "0" * 25
+        idem = "upload-" + os.urandom(8).hex()
+        data = os.urandom(4000)
+        other = data[:-1] + bytes([data[-1] ^ 1])
+        base = STACK.urls()["nginx"]
+        r1 = self.send(base, key, case, data, idem)
+        self.assert_error(r1, 404, "not_found", "id")
+        r2 = self.send(base, key, case, data, idem)
+        self.assertEqual((r2.status, r2.body), (r1.status, r1.body))
+        self.assertEqual(r2.header("Idempotent-Replayed"), "true")
+        r3 = self.send(base, key, case, other, idem)
+        self.assert_error(r3, 409, "conflict", "Idempotency-Key")
+        _, body = form(data)
+        self.assertEqual([list(x) for x in STACK.query(
+            "SELECT status, body_len FROM idempotency_keys WHERE "
+            "tenant_id = '%s'" % tid)], [["404", str(len(body))]])
