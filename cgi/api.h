@@ -53,6 +53,11 @@ void	 dispatch(struct db *, char *const *envp, const struct api_io *);
  * unreadable, 429). Call api_body_end once done reading. */
 long	 api_body_read(struct request *, char *buf, size_t n);
 void	 api_body_end(struct request *);
+/* After the handler (replay.c): read what it left of its streamed body,
+ * into r->body_sha, as long as the client has sent it already and it is
+ * at most max bytes more. 1 once the body's end was seen, else 0 (more
+ * left, or a read failed); answers nothing. */
+int	 api_body_rest(struct request *, long long max);
 /* For a handler that writes a long answer itself (dispatch.c): the
  * status line and headers, as response_serialize makes them (r->status
  * and r->headers), announcing body_len bytes; then api_send the body in
@@ -136,12 +141,15 @@ struct replay {
 	struct idempotency_req	 req;
 	struct idempotency_stored claim;
 };
-/* Before the handler: 0 to run it (rp->active when the request's key is
- * now claimed), or -1 after answering (the stored answer, 400, 409, or a
- * database error). Without a key, or on another method: 0. */
-int	 replay_begin(struct request *, struct db *, struct replay *rp);
+/* Before the handler of rt: 0 to run it (rp->active when the request's
+ * key is now claimed), or -1 after answering (the stored answer, 400,
+ * 409, or a database error). Without a key, or on another method: 0. A
+ * retry of a streamed body's request has its body read here. */
+int	 replay_begin(struct request *, struct db *, const struct route *rt,
+	    struct replay *rp);
 /* After the handler: keep the answer for the key, or give the key up
- * (5xx, 429, too large). Logs what it cannot store. */
+ * (5xx, 429, too large, a streamed body not all read). Logs what it
+ * cannot store. */
 void	 replay_end(struct request *, struct db *, const struct route *,
 	    struct replay *rp);
 

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "cidr.h"
 #include "conf.h"
+#include "crypto.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
@@ -95,6 +96,29 @@ out:
 	return ret;
 }
 
+/* Count got bytes of a streamed body (0: its end) and feed them to the
+ * hash its Idempotency-Key asked for, if any. */
+static void
+body_seen(struct request *r, const char *buf, long got)
+{
+	if (got > 0 && r->body_sha != NULL)
+		crypto_sha256_update(r->body_sha, buf, (size_t)got);
+	r->body_seen += got;
+	if (got == 0 || (r->content_length >= 0 &&
+	    r->body_seen >= r->content_length))
+		r->body_end = 1;
+}
+
+/* No more than announced: a read waits for all it asks (CGI). */
+static size_t
+body_want(const struct request *r, size_t n)
+{
+	if (r->content_length >= 0 &&
+	    r->content_length - r->body_seen < (long long)n)
+		return (size_t)(r->content_length - r->body_seen);
+	return n;
+}
+
 long
 api_body_read(struct request *r, char *buf, size_t n)
 {
@@ -117,7 +141,28 @@ api_body_read(struct request *r, char *buf, size_t n)
 		    "The request body could not be read.", "body");
 		return -1;
 	}
+	body_seen(r, buf, got);
 	return got;
+}
+
+int
+api_body_rest(struct request *r, long long max)
+{
+	const struct api_io *io = r->io;
+	char buf[16384];
+	long long from = r->body_seen;
+	long got;
+
+	while (!r->body_end) {
+		if (r->body_seen - from > max ||
+		    (io->starved != NULL && io->starved(io->ctx)))
+			return 0;
+		if ((got = io->read(io->ctx, buf, body_want(r,
+		    sizeof(buf)))) < 0)
+			return 0;
+		body_seen(r, buf, got);
+	}
+	return 1;
 }
 
 void
@@ -267,7 +312,7 @@ handle(struct request *r, struct db *db, const struct api_io *io,
 	}
 	/* Last of the checks: a request refused above never ran, so its
 	 * key is neither claimed nor kept. */
-	if (replay_begin(r, db, &rp) != 0)
+	if (replay_begin(r, db, rt, &rp) != 0)
 		return;
 	rt->handler(r, db);
 	if (r->sent)

@@ -7,7 +7,15 @@
  * successful answer of a ROUTE_SECRET_REPLY route is recorded without
  * its body (a secret shown once is not kept in the database), so that
  * its retry is told it was done rather than given the secret again or
- * run twice. */
+ * run twice.
+ *
+ * A body its handler streams (ROUTE_STREAM_BODY: an import's report, an
+ * attachment's upload) is not read before the handler runs: the claim
+ * holds its length's hash (what a retry meanwhile is compared with), the
+ * bytes feed a SHA-256 as the handler reads them (api_body_read), and
+ * the answer is stored with that hash and the bytes' count. A retry once
+ * it is answered has its body read and hashed here before it is given
+ * the answer (or 409); it writes nothing. */
 #include "vigil.h"
 
 #include <stdio.h>
@@ -15,10 +23,22 @@
 #include <time.h>
 
 #include "api.h"
+#include "conf.h"
+#include "crypto.h"
 #include "idempotency.h"
 #include "log.h"
 
 #define REPLAY_BODY_MAX (1024 * 1024)
+/* One read of a streamed body here; as the handlers do, each this many
+ * bytes received give the client request_timeout_ms again. */
+#define REPLAY_READ     (64 * 1024)
+/* What the worker reads after the handler of a streamed body to hash
+ * the rest (a multipart epilogue, or a body refused before its end):
+ * more than this left, and the answer is not kept. */
+#define REPLAY_REST_MAX (1024 * 1024)
+
+#define OTHER_BODY "This Idempotency-Key was already used with a " \
+	"different request body; send the same body, or use a new key."
 
 static void
 conflict(struct request *r, const char *msg)
@@ -26,11 +46,56 @@ conflict(struct request *r, const char *msg)
 	response_error(r, 409, "conflict", msg, "Idempotency-Key");
 }
 
+/*
+ * A retry of a streamed request already answered: read its body (within
+ * the request's time and the first body's length) and hash it. 1 if it
+ * is the body st was the answer to, 0 if not, -1 after answering (the
+ * body late or unreadable, 429, 500).
+ */
+static int
+same_stream(struct request *r, const struct idempotency_stored *st)
+{
+	char buf[REPLAY_READ], hex[CRYPTO_SHA256_HEX];
+	long long fresh = 0;
+	long got;
+
+	if (r->content_length >= 0 && r->content_length != st->stream_len)
+		return 0;
+	if ((r->body_sha = crypto_sha256_begin()) == NULL) {
+		response_error(r, 500, "internal_error",
+		    "An unexpected error occurred.", NULL);
+		return -1;
+	}
+	/* One byte past the first body's length is enough to tell. */
+	while (r->body_seen <= st->stream_len) {
+		if ((got = api_body_read(r, buf, sizeof(buf))) < 0) {
+			api_body_end(r);
+			return -1;
+		}
+		if (got == 0)
+			break;
+		if ((fresh += got) >= REPLAY_READ) {
+			fresh = 0;
+			deadline_start(g_conf.request_timeout_ms);
+		}
+	}
+	api_body_end(r);
+	if (r->body_seen != st->stream_len)
+		return 0;
+	if (crypto_sha256_end_hex(r->body_sha, hex) != 0) {
+		response_error(r, 500, "internal_error",
+		    "An unexpected error occurred.", NULL);
+		return -1;
+	}
+	return strcmp(hex, st->stream_hash) == 0;
+}
+
 int
-replay_begin(struct request *r, struct db *db, struct replay *rp)
+replay_begin(struct request *r, struct db *db, const struct route *rt,
+    struct replay *rp)
 {
 	struct idempotency_stored *st = &rp->claim;
-	char msg[256], len[48];
+	char msg[256];
 	int rc;
 
 	memset(rp, 0, sizeof(*rp));
@@ -49,11 +114,15 @@ replay_begin(struct request *r, struct db *db, struct replay *rp)
 	rp->req.key_id = r->auth.key_id;
 	idempotency_target_hash(r->method, r->path, r->query,
 	    rp->req.target_hash);
-	if (r->body == NULL && r->content_length > 0) {
-		/* A body its handler streams (an upload) has not been read
-		 * here: the key covers its length, not its bytes. */
-		snprintf(len, sizeof(len), "streamed %lld", r->content_length);
-		idempotency_body_hash(len, strlen(len), rp->req.body_hash);
+	if (rt->flags & ROUTE_STREAM_BODY) {
+		/* Not read yet: its length until it is answered. */
+		rp->req.streamed = 1;
+		idempotency_stream_hash(r->content_length, rp->req.body_hash);
+		if ((r->body_sha = crypto_sha256_begin()) == NULL) {
+			response_error(r, 500, "internal_error",
+			    "An unexpected error occurred.", NULL);
+			return -1;
+		}
 	} else
 		idempotency_body_hash(r->body, r->body_len,
 		    rp->req.body_hash);
@@ -62,6 +131,14 @@ replay_begin(struct request *r, struct db *db, struct replay *rp)
 		rp->active = 1;
 		return 0;
 	case IDEMPOTENCY_REPLAY:
+		/* The hash begun above was for the handler's reads. */
+		crypto_sha256_free(r->body_sha);
+		r->body_sha = NULL;
+		if (st->stream_len >= 0 && (rc = same_stream(r, st)) != 1) {
+			if (rc == 0)
+				conflict(r, OTHER_BODY);
+			break;
+		}
 		if (st->withheld) {
 			snprintf(msg, sizeof(msg), "The request with this "
 			    "Idempotency-Key was already done (status %d); "
@@ -97,9 +174,7 @@ replay_begin(struct request *r, struct db *db, struct replay *rp)
 		    "operation (method or path); use a new key.");
 		break;
 	case IDEMPOTENCY_OTHER_BODY:
-		conflict(r, "This Idempotency-Key was already used with a "
-		    "different request body; send the same body, or use a new "
-		    "key.");
+		conflict(r, OTHER_BODY);
 		break;
 	case IDEMPOTENCY_DB_ERROR:
 		api_db_error(r, rc);
@@ -113,23 +188,40 @@ void
 replay_end(struct request *r, struct db *db, const struct route *rt,
     struct replay *rp)
 {
-	int rc, withheld;
+	char hex[CRYPTO_SHA256_HEX];
+	const char *stream_hash = NULL;
+	int rc, withheld, keep;
 
 	if (!rp->active)
 		return;
 	withheld = (rt->flags & ROUTE_SECRET_REPLY) && r->status >= 200 &&
 	    r->status < 300;
-	if (r->status >= 500 || r->status == 429 ||
-	    (!withheld && r->out.len > REPLAY_BODY_MAX))
+	keep = r->status < 500 && r->status != 429 &&
+	    (withheld || r->out.len <= REPLAY_BODY_MAX);
+	/* A streamed body's answer is kept for its bytes: what the handler
+	 * left unread (an epilogue, or all of a body it refused early) is
+	 * read and hashed now, and if too much is left, it has not arrived,
+	 * or it ended short of its announced length (cut off), the key is
+	 * released and a retry runs again. */
+	if (keep && rp->req.streamed) {
+		if (api_body_rest(r, REPLAY_REST_MAX) &&
+		    (r->content_length < 0 ||
+		    r->body_seen == r->content_length) &&
+		    crypto_sha256_end_hex(r->body_sha, hex) == 0)
+			stream_hash = hex;
+		else
+			keep = 0;
+	}
+	if (!keep)
 		rc = idempotency_release(db, &rp->req, &rp->claim);
 	else
 		rc = idempotency_finish(db, &rp->req, &rp->claim, r->status,
 		    r->headers.data, r->headers.len, r->out.data, r->out.len,
-		    withheld);
+		    withheld, stream_hash, r->body_seen);
 	if (rc != 0)
 		log_warn("request %s: its Idempotency-Key could not be %s "
-		    "(database error %d)", r->id, r->status >= 500 ?
-		    "released" : "stored", rc);
+		    "(database error %d)", r->id, keep ? "stored" :
+		    "released", rc);
 	idempotency_stored_free(&rp->claim);
 	rp->active = 0;
 }

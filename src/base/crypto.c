@@ -55,6 +55,58 @@ crypto_sha256_hex(const void *data, size_t len, char out[65])
 	crypto_hex(md, sizeof(md), out);
 }
 
+struct crypto_sha256_ctx {
+	EVP_MD_CTX	*md;
+	int		 failed;   /* an update failed: _end_hex says so */
+};
+
+struct crypto_sha256_ctx *
+crypto_sha256_begin(void)
+{
+	struct crypto_sha256_ctx *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if ((c->md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(c->md, sha256_md(), NULL) != 1) {
+		crypto_sha256_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+crypto_sha256_update(struct crypto_sha256_ctx *c, const void *data,
+    size_t len)
+{
+	if (len > 0 && EVP_DigestUpdate(c->md, data, len) != 1)
+		c->failed = 1;
+}
+
+int
+crypto_sha256_end_hex(struct crypto_sha256_ctx *c, char out[65])
+{
+	unsigned char	 md[CRYPTO_SHA256_LEN];
+	unsigned int	 len = 0;
+
+	if (c->failed || EVP_DigestFinal_ex(c->md, md, &len) != 1 ||
+	    len != CRYPTO_SHA256_LEN) {
+		c->failed = 1;
+		return -1;
+	}
+	crypto_hex(md, sizeof(md), out);
+	return 0;
+}
+
+void
+crypto_sha256_free(struct crypto_sha256_ctx *c)
+{
+	if (c == NULL)
+		return;
+	EVP_MD_CTX_free(c->md);
+	free(c);
+}
+
 int
 crypto_hmac_sha256(const void *key, size_t keylen, const void *data,
     size_t len, unsigned char out[32])

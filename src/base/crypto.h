@@ -12,6 +12,16 @@
 void	 crypto_sha256(const void *data, size_t len, unsigned char out[32]);
 /* Lowercase hex SHA-256 into out[65]. */
 void	 crypto_sha256_hex(const void *data, size_t len, char out[65]);
+/* SHA-256 of bytes that come in pieces (a streamed body): _begin gives
+ * a context (NULL if out of memory), _update adds bytes, _end_hex writes
+ * the lowercase hex of all of them into out[65] (0, or -1 when OpenSSL
+ * failed at any step); _free frees the context, NULL allowed. */
+struct crypto_sha256_ctx;
+struct crypto_sha256_ctx *crypto_sha256_begin(void);
+void	 crypto_sha256_update(struct crypto_sha256_ctx *, const void *data,
+	    size_t len);
+int	 crypto_sha256_end_hex(struct crypto_sha256_ctx *, char out[65]);
+void	 crypto_sha256_free(struct crypto_sha256_ctx *);
 /* HMAC-SHA256 of data under key into out[32]; 0 or -1. */
 int	 crypto_hmac_sha256(const void *key, size_t keylen,
 	    const void *data, size_t len, unsigned char out[32]);

@@ -354,7 +354,7 @@
  * idempotency.c and observables.c name (IDEM_COL_*, OBS_COL_*,
  * HIT_COL_*, SUP_COL_*) */
 #define IDEM_COLS "key_id, target_hash, body_hash, state, status, " \
-	"headers, body, withheld, created_at"
+	"headers, body, withheld, created_at, body_len"
 /* the alerts carrying it are counted by triggers (0023), its cases here:
  * a value is in few cases */
 #define OBSERVABLE_COLS "o.seq, o.id, o.type, o.value, o.first_seen_at, " \
@@ -1402,13 +1402,14 @@ static const char *const sqls[SQL__COUNT] = {
 	    "WHERE tenant_id = ? AND idem_key = ?",
 	[SQL_IDEM_TAKEOVER] =
 	    "UPDATE idempotency_keys SET key_id = ?, target_hash = ?, "
-	    "body_hash = ?, state = 'running', status = NULL, headers = NULL, "
-	    "body = NULL, withheld = 0, created_at = ? "
+	    "body_hash = ?, body_len = NULL, state = 'running', status = NULL, "
+	    "headers = NULL, body = NULL, withheld = 0, created_at = ? "
 	    "WHERE tenant_id = ? AND idem_key = ? AND created_at = ? "
 	    "AND state = ?",
 	[SQL_IDEM_FINISH] =
 	    "UPDATE idempotency_keys SET state = 'done', status = ?, "
-	    "headers = ?, body = ?, withheld = ? "
+	    "headers = ?, body = ?, withheld = ?, body_hash = ?, "
+	    "body_len = ? "
 	    "WHERE tenant_id = ? AND idem_key = ? AND state = 'running' "
 	    "AND created_at = ? AND key_id = ? AND target_hash = ? "
 	    "AND body_hash = ?",

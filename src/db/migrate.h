@@ -65,7 +65,7 @@ int	 migrate_is_file(const char *name);
  * schema_outdated, the others exit VX_SCHEMA). The unit suite fails while
  * it is not the highest-numbered file in db/migrations: a new migration
  * bumps it. */
-#define MIGRATE_NEED	"0060"
+#define MIGRATE_NEED	"0061"
 
 /* What a database's schema is to this build (migrate_schema). */
 #define MIGRATE_SCHEMA_OK	0	/* MIGRATE_NEED recorded, none newer */

@@ -18,7 +18,7 @@
 /* The columns of db.c's IDEM_COLS (SQL_IDEM_GET). */
 enum { IDEM_COL_KEY_ID, IDEM_COL_TARGET, IDEM_COL_BODY_HASH, IDEM_COL_STATE,
     IDEM_COL_STATUS, IDEM_COL_HEADERS, IDEM_COL_BODY, IDEM_COL_WITHHELD,
-    IDEM_COL_CREATED };
+    IDEM_COL_CREATED, IDEM_COL_BODY_LEN };
 
 int
 idempotency_key_valid(const char *key)
@@ -56,6 +56,15 @@ idempotency_body_hash(const char *body, size_t len, char hex[65])
 }
 
 void
+idempotency_stream_hash(long long length, char hex[65])
+{
+	char s[48];
+
+	snprintf(s, sizeof(s), "streamed %lld", length);
+	crypto_sha256_hex(s, strlen(s), hex);
+}
+
+void
 idempotency_stored_free(struct idempotency_stored *s)
 {
 	if (s == NULL)
@@ -63,6 +72,7 @@ idempotency_stored_free(struct idempotency_stored *s)
 	free(s->headers);
 	free(s->body);
 	memset(s, 0, sizeof(*s));
+	s->stream_len = -1;
 }
 
 /* A copy of cell (row 0, col) of res with its length; NULL cell: NULL. -1
@@ -84,6 +94,20 @@ cell_dup(const struct db_res *res, size_t col, char **out, size_t *len)
 	(*out)[n] = '\0';
 	*len = n;
 	return 0;
+}
+
+/* The answer of row 0 of res into out: IDEMPOTENCY_REPLAY, or
+ * IDEMPOTENCY_DB_ERROR when out of memory. */
+static enum idempotency_outcome
+stored_answer(const struct db_res *res, struct idempotency_stored *out)
+{
+	out->status = (int)db_cell_int(res, 0, IDEM_COL_STATUS);
+	out->withheld = db_cell_int(res, 0, IDEM_COL_WITHHELD) != 0;
+	if (cell_dup(res, IDEM_COL_HEADERS, &out->headers,
+	    &out->headers_len) != 0 ||
+	    cell_dup(res, IDEM_COL_BODY, &out->body, &out->body_len) != 0)
+		return IDEMPOTENCY_DB_ERROR;
+	return IDEMPOTENCY_REPLAY;
 }
 
 /* 1 if the row may be taken over by req at now: older than the TTL
@@ -116,6 +140,7 @@ idempotency_begin(struct db *db, const struct idempotency_req *req,
 	int attempt;
 
 	memset(out, 0, sizeof(*out));
+	out->stream_len = -1;
 	*rc = 0;
 	vtime_sql(now, now_sql, sizeof(now_sql));
 	/* A row can vanish between the failed INSERT and the read (its
@@ -164,24 +189,24 @@ idempotency_begin(struct db *db, const struct idempotency_req *req,
 		else if (strcmp(db_cell(res, 0, IDEM_COL_TARGET),
 		    req->target_hash) != 0)
 			oc = IDEMPOTENCY_OTHER_TARGET;
-		else if (strcmp(db_cell(res, 0, IDEM_COL_BODY_HASH),
+		else if (req->streamed && db_cell(res, 0,
+		    IDEM_COL_BODY_LEN) != NULL &&
+		    strcmp(db_cell(res, 0, IDEM_COL_STATE), "done") == 0) {
+			/* Answered, with the bytes' hash in place of the
+			 * length's: the caller reads the retry's bytes. */
+			snprintf(out->stream_hash, sizeof(out->stream_hash),
+			    "%s", db_cell(res, 0, IDEM_COL_BODY_HASH));
+			out->stream_len = db_cell_int(res, 0,
+			    IDEM_COL_BODY_LEN);
+			if ((oc = stored_answer(res, out)) != IDEMPOTENCY_REPLAY)
+				*rc = DB_ERR;
+		} else if (strcmp(db_cell(res, 0, IDEM_COL_BODY_HASH),
 		    req->body_hash) != 0)
 			oc = IDEMPOTENCY_OTHER_BODY;
 		else if (strcmp(db_cell(res, 0, IDEM_COL_STATE), "running") == 0)
 			oc = IDEMPOTENCY_IN_PROGRESS;
-		else {
-			out->status = (int)db_cell_int(res, 0, IDEM_COL_STATUS);
-			out->withheld = db_cell_int(res, 0,
-			    IDEM_COL_WITHHELD) != 0;
-			if (cell_dup(res, IDEM_COL_HEADERS, &out->headers,
-			    &out->headers_len) != 0 ||
-			    cell_dup(res, IDEM_COL_BODY, &out->body,
-			    &out->body_len) != 0) {
-				*rc = DB_ERR;
-				goto out;
-			}
-			oc = IDEMPOTENCY_REPLAY;
-		}
+		else if ((oc = stored_answer(res, out)) != IDEMPOTENCY_REPLAY)
+			*rc = DB_ERR;
 		goto out;
 	}
 	/* Claimed and released three times over by others meanwhile. */
@@ -194,18 +219,24 @@ out:
 int
 idempotency_finish(struct db *db, const struct idempotency_req *req,
     const struct idempotency_stored *claim, int status, const char *headers,
-    size_t hlen, const char *body, size_t blen, int withheld)
+    size_t hlen, const char *body, size_t blen, int withheld,
+    const char *stream_hash, long long stream_len)
 {
 	unsigned long long n;
 	int rc;
 
+	/* A streamed body's claim held its length's hash: the bytes' hash
+	 * takes its place, with their count. */
 	if ((rc = db_exec_affected(db, SQL_IDEM_FINISH, (struct db_val[]){
 	    DB_INT(status), DB_STRN(headers ? headers : "", headers ? hlen : 0),
 	    withheld ? DB_NUL : DB_STRN(body ? body : "", body ? blen : 0),
-	    DB_INT(withheld ? 1 : 0), DB_STR(req->tenant_id),
-	    DB_STR(req->key), DB_STR(claim->claimed_at),
-	    DB_STR(req->key_id), DB_STR(req->target_hash),
-	    DB_STR(req->body_hash) }, 10, &n)) != 0)
+	    DB_INT(withheld ? 1 : 0),
+	    DB_STR(stream_hash != NULL ? stream_hash : req->body_hash),
+	    stream_hash != NULL ? DB_INT(stream_len) : DB_NUL,
+	    DB_STR(req->tenant_id), DB_STR(req->key),
+	    DB_STR(claim->claimed_at), DB_STR(req->key_id),
+	    DB_STR(req->target_hash), DB_STR(req->body_hash) }, 12,
+	    &n)) != 0)
 		return rc;
 	if (n != 1)
 		log_warn("idempotency key of tenant %s: the claim was taken "

@@ -31,14 +31,22 @@ int	 idempotency_key_valid(const char *key);
 void	 idempotency_target_hash(const char *method, const char *path,
 	    const char *query, char hex[65]);
 void	 idempotency_body_hash(const char *body, size_t len, char hex[65]);
+/* What a streamed body's claim holds until it is answered: the hash of
+ * its announced length (-1: none announced). Pure. */
+void	 idempotency_stream_hash(long long length, char hex[65]);
 
-/* The request a key is used for (borrowed). */
+/* The request a key is used for (borrowed). A body its handler streams
+ * is not read when the key is claimed: body_hash then holds
+ * idempotency_stream_hash of its announced length, which is what a
+ * retry meanwhile is compared with, until idempotency_finish stores the
+ * hash of the bytes and their count in its place. */
 struct idempotency_req {
 	const char	*tenant_id;
 	const char	*key;         /* the Idempotency-Key, valid */
 	const char	*key_id;      /* the API key sending it */
 	char		 target_hash[65];
 	char		 body_hash[65];
+	int		 streamed;    /* its handler streams the body */
 };
 
 /* An answer as stored (owned; free with idempotency_stored_free). */
@@ -50,6 +58,11 @@ struct idempotency_stored {
 	char	*body;
 	size_t	 body_len;
 	char	 claimed_at[32];      /* the claim's created_at (SQL text) */
+	/* A streamed request's answer (IDEMPOTENCY_REPLAY): the SHA-256 of
+	 * the body it was given for and the body's length, which the caller
+	 * compares with the retry's before replaying; -1 for any other. */
+	char	 stream_hash[65];
+	long long stream_len;
 };
 void	 idempotency_stored_free(struct idempotency_stored *);
 
@@ -65,18 +78,21 @@ enum idempotency_outcome {
 
 /* Claim req's key at now, or say why not. On IDEMPOTENCY_PROCEED
  * out->claimed_at names the claim (pass out to _finish or _release); on
- * IDEMPOTENCY_REPLAY out holds the stored answer. Free out with
- * idempotency_stored_free in every case. */
+ * IDEMPOTENCY_REPLAY out holds the stored answer, which for a streamed
+ * req (out->stream_len >= 0) is its answer only if the retry's body
+ * hashes to out->stream_hash: the caller reads and compares it. Free out
+ * with idempotency_stored_free in every case. */
 enum idempotency_outcome idempotency_begin(struct db *,
 	    const struct idempotency_req *, time_t now,
 	    struct idempotency_stored *out, int *rc);
 /* Store the answer of the claim in stored->claimed_at: status, headers,
- * body (withheld: not the body, only that there was one). 0 or a DB_*
- * code. */
+ * body (withheld: not the body, only that there was one); for a
+ * streamed req, stream_hash (hex SHA-256) and stream_len, what its body
+ * was (else NULL and -1). 0 or a DB_* code. */
 int	 idempotency_finish(struct db *, const struct idempotency_req *,
 	    const struct idempotency_stored *claim, int status,
 	    const char *headers, size_t hlen, const char *body, size_t blen,
-	    int withheld);
+	    int withheld, const char *stream_hash, long long stream_len);
 /* Give the claim up (the answer is not to be replayed: a retry runs
  * again). 0 or a DB_* code. */
 int	 idempotency_release(struct db *, const struct idempotency_req *,

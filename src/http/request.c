@@ -302,6 +302,7 @@ request_free(struct request *r)
 	for (i = 0; i < r->npathvars; i++)
 		free(r->pathvars[i]);
 	free(r->body);
+	crypto_sha256_free(r->body_sha);
 	if (r->json != NULL)
 		json_object_put(r->json);
 	buf_free(&r->headers);

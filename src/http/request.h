@@ -15,6 +15,8 @@
 #define REQUEST_MAX_QUERY    8192
 #define REQUEST_MAX_LINK     (REQUEST_MAX_PATH + 256)
 
+struct crypto_sha256_ctx;
+
 struct param {
 	char	*name;
 	char	*value;
@@ -52,6 +54,13 @@ struct request {
 	 * answer: how the request's body is read and its answer written
 	 * (cgi/api.h's struct api_io), else NULL. */
 	const void *io;
+	/* A ROUTE_STREAM_BODY body as api_body_read has given it: how many
+	 * bytes, 1 once its end was seen; and the SHA-256 those bytes feed
+	 * when its Idempotency-Key is to cover them (cgi/replay.c), else
+	 * NULL. request_free frees it. */
+	long long body_seen;
+	int	 body_end;
+	struct crypto_sha256_ctx *body_sha;
 	/* The handler wrote the answer itself (api_send_head): dispatch
 	 * writes nothing more; sent_bytes is its body's length. */
 	int	 sent;

@@ -497,3 +497,127 @@ class T80Attachments(Base):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class T435UploadIdempotencyKey(Base):
+    """An upload's Idempotency-Key covers its bytes: the same upload sent
+    again gets the first answer, and the same key with another file, of
+    the same length or not, is 409 and stores nothing, on every front
+    end (nginx and mod_fcgid send the body whole, mod_proxy_fcgi as it
+    comes)."""
+
+    def send(self, base, key, case_id, data, idem, **kw):
+        ct, body = form(data, **kw)
+        return request(base, "POST", "/api/v1/cases/%s/attachments" %
+                       case_id, body, dict(auth(key), **{
+                           "Content-Type": ct, "Idempotency-Key": idem}),
+                       timeout=120)
+
+    def timeline(self, tenant_id):
+        return int(STACK.query("SELECT COUNT(*) FROM audit_log WHERE "
+                               "tenant_id = '%s'" % tenant_id)[0][0])
+
+    def test_same_bytes_replayed_other_bytes_conflict(self):
+        data = os.urandom(300 * 1024)
+        other = bytearray(data)
+        other[len(other) // 2] ^= 0xff
+        other = bytes(other)
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                name_, tid = new_tenant("attidem")
+                key, _ = new_key(name_, "read,write")
+                case = new_case(tid)
+                idem = "upload-" + os.urandom(8).hex()
+                r1 = self.send(base, key, case, data, idem)
+                self.assertEqual(r1.status, 201, r1)
+                self.assertIsNone(r1.header("Idempotent-Replayed"))
+                n, audit = stored(tid), self.timeline(tid)
+                self.assertEqual(n[0], 1)
+
+                r2 = self.send(base, key, case, data, idem)
+                self.assertEqual((r2.status, r2.body), (r1.status, r1.body))
+                self.assertEqual(r2.header("Idempotent-Replayed"), "true")
+                self.assertEqual(r2.header("Location"), r1.header("Location"))
+
+                r3 = self.send(base, key, case, other, idem)
+                e = self.assert_error(r3, 409, "conflict", "Idempotency-Key")
+                self.assertIn("different request body", e["message"])
+                self.assertIsNone(r3.header("Retry-After"))
+
+                r4 = self.send(base, key, case, data + b"x", idem)
+                self.assert_error(r4, 409, "conflict", "Idempotency-Key")
+                r5 = self.send(base, key, case, data[:-1], idem)
+                self.assert_error(r5, 409, "conflict", "Idempotency-Key")
+                # Another file name: another body, though the same file.
+                r6 = self.send(base, key, case, data, idem,
+                               filename=b"b.bin")
+                self.assert_error(r6, 409, "conflict", "Idempotency-Key")
+
+                self.assertEqual(stored(tid), n)
+                self.assertEqual(self.timeline(tid), audit)
+                # The record holds the SHA-256 of the first body's bytes
+                # and their count, as the first request left it; the same
+                # upload still gets its answer.
+                _, body = form(data)
+                self.assertEqual([list(x) for x in STACK.query(
+                    "SELECT body_hash, body_len, state FROM "
+                    "idempotency_keys WHERE tenant_id = '%s'" % tid)],
+                    [[hashlib.sha256(body).hexdigest(), str(len(body)),
+                      "done"]])
+                r7 = self.send(base, key, case, data, idem)
+                self.assertEqual((r7.status, r7.body), (r1.status, r1.body))
+                self.assertEqual(stored(tid), n)
+
+    def test_while_first_still_running(self):
+        """A claim still being served is compared by the body's length,
+        as before: the same length is told to retry later, another is
+        409 at once; neither runs."""
+        name_, tid = new_tenant("attidem")
+        key, key_id = new_key(name_, "read,write")
+        case = new_case(tid)
+        idem = "upload-" + os.urandom(8).hex()
+        data = os.urandom(1000)
+        ct, body = form(data)
+        path = "/api/v1/cases/%s/attachments" % case
+        target = hashlib.sha256(b"POST\0" + path.encode() + b"\0")
+        length = hashlib.sha256(b"streamed %d" % len(body))
+        STACK.sql("INSERT INTO idempotency_keys (tenant_id, idem_key, "
+                  "key_id, target_hash, body_hash, state, created_at) "
+                  "VALUES ('%s', '%s', '%s', '%s', '%s', 'running', "
+                  "UTC_TIMESTAMP())" % (tid, idem, key_id,
+                                        target.hexdigest(),
+                                        length.hexdigest()),
+                  database="vigil")
+        base = STACK.urls()["nginx"]
+        r = self.send(base, key, case, data, idem)
+        e = self.assert_error(r, 409, "conflict", "Idempotency-Key")
+        self.assertIn("still being processed", e["message"])
+        self.assertEqual(r.header("Retry-After"), "1")
+        r = self.send(base, key, case, data + b"x", idem)
+        e = self.assert_error(r, 409, "conflict", "Idempotency-Key")
+        self.assertIn("different request body", e["message"])
+        self.assertEqual(stored(tid), (0, 0))
+
+    def test_refusal_kept_for_its_bytes(self):
+        """An upload refused before its body was read (no such case) is
+        kept for the body's bytes all the same: the worker reads the
+        rest after the answer. The same upload again gets the 404 back;
+        another file of the same length is 409."""
+        name_, tid = new_tenant("attidem")
+        key, _ = new_key(name_, "read,write")
+        case = "case_0" + "0" * 25
+        idem = "upload-" + os.urandom(8).hex()
+        data = os.urandom(4000)
+        other = data[:-1] + bytes([data[-1] ^ 1])
+        base = STACK.urls()["nginx"]
+        r1 = self.send(base, key, case, data, idem)
+        self.assert_error(r1, 404, "not_found", "id")
+        r2 = self.send(base, key, case, data, idem)
+        self.assertEqual((r2.status, r2.body), (r1.status, r1.body))
+        self.assertEqual(r2.header("Idempotent-Replayed"), "true")
+        r3 = self.send(base, key, case, other, idem)
+        self.assert_error(r3, 409, "conflict", "Idempotency-Key")
+        _, body = form(data)
+        self.assertEqual([list(x) for x in STACK.query(
+            "SELECT status, body_len FROM idempotency_keys WHERE "
+            "tenant_id = '%s'" % tid)], [["404", str(len(body))]])

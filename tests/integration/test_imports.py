@@ -17,6 +17,7 @@ Run by run.py, which sets STACK here.
 """
 
 import copy
+import hashlib
 import json
 import os
 import random
@@ -588,6 +589,71 @@ class T190ImportKilledMidBatch(ImportBase):
         for t in (crash, clean):
             r = STACK.vigilctl("audit", "verify", "--tenant", t, check=False)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+
+class T435ImportIdempotencyKey(ImportBase):
+    """An import's Idempotency-Key covers the report's bytes, not only
+    its length: the same report sent again gets the first answer and
+    imports nothing more; another report under the key, of the same
+    length or not, is 409 and imports nothing, on every front end."""
+
+    def send(self, base, key, body, idem):
+        return request(base, "POST", "/api/v1/imports?format=ocsf&source="
+                       "idem", body, dict(auth(key), **{
+                           "Content-Type": "application/json",
+                           "Idempotency-Key": idem}), timeout=120)
+
+    def counts(self, tenant_id):
+        return tuple(int(STACK.query(
+            "SELECT COUNT(*) FROM %s WHERE tenant_id = %s" %
+            (t, q(tenant_id)))[0][0]) for t in ("imports", "findings",
+                                                "finding_sources", "events"))
+
+    def test_same_report_replayed_other_report_conflict(self):
+        first = json.dumps([ocsf_item(1), ocsf_item(2)]).encode()
+        # Another finding, in a report of the very same length.
+        other = json.dumps([ocsf_item(1), ocsf_item(3)]).encode()
+        self.assertEqual(len(first), len(other))
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                tname, tid = new_tenant("impidem")
+                key, _ = new_key(tname, "read,write")
+                idem = "import-" + os.urandom(8).hex()
+                r1 = self.send(base, key, first, idem)
+                self.assertEqual(r1.status, 201, r1)
+                self.assertEqual(r1.json()["imported"], 2, r1)
+                n = self.counts(tid)
+                self.assertEqual(n[:2], (1, 2))
+
+                r2 = self.send(base, key, first, idem)
+                self.assertEqual((r2.status, r2.body), (r1.status, r1.body))
+                self.assertEqual(r2.header("Idempotent-Replayed"), "true")
+                self.assertEqual(r2.header("Location"), r1.header("Location"))
+                self.assertEqual(self.counts(tid), n)
+
+                r3 = self.send(base, key, other, idem)
+                e = self.assert_error(r3, 409, "conflict", "Idempotency-Key")
+                self.assertIn("different request body", e["message"])
+                self.assertIsNone(r3.header("Idempotent-Replayed"))
+                r4 = self.send(base, key, other + b" ", idem)
+                self.assert_error(r4, 409, "conflict", "Idempotency-Key")
+                r5 = self.send(base, key, first[:-1], idem)
+                self.assert_error(r5, 409, "conflict", "Idempotency-Key")
+                self.assertEqual(self.counts(tid), n)
+                rows = STACK.query("SELECT body_hash, body_len FROM "
+                                   "idempotency_keys WHERE tenant_id = %s"
+                                   % q(tid))
+                self.assertEqual([list(x) for x in rows],
+                                 [[hashlib.sha256(first).hexdigest(),
+                                   str(len(first))]])
+
+                # The same report still gets its answer; and the other
+                # report, under a key of its own, is imported.
+                r6 = self.send(base, key, first, idem)
+                self.assertEqual((r6.status, r6.body), (r1.status, r1.body))
+                r7 = self.send(base, key, other, idem + "-2")
+                self.assertEqual(r7.status, 201, r7)
+                self.assertEqual(self.counts(tid)[:2], (2, 3))
 
 
 def big_report(n, code="lease_check"):

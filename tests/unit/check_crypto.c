@@ -40,6 +40,40 @@ START_TEST(test_crypto_sha256)
 }
 END_TEST
 
+/* The digest of bytes given in pieces is the digest of the whole,
+ * wherever they are cut (a streamed body arrives as it arrives). */
+START_TEST(test_crypto_sha256_pieces)
+{
+	static const char in[] =
+	    "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	struct crypto_sha256_ctx *c;
+	char	 hex[CRYPTO_SHA256_HEX];
+	size_t	 cut, step, at, n;
+
+	for (cut = 0; cut <= sizeof(in) - 1; cut++)
+		for (step = 1; step <= 7; step += 3) {
+			ck_assert_ptr_nonnull(c = crypto_sha256_begin());
+			crypto_sha256_update(c, in, cut);
+			for (at = cut; at < sizeof(in) - 1; at += n) {
+				n = sizeof(in) - 1 - at < step ?
+				    sizeof(in) - 1 - at : step;
+				crypto_sha256_update(c, in + at, n);
+			}
+			ck_assert_int_eq(crypto_sha256_end_hex(c, hex), 0);
+			ck_assert_str_eq(hex, "248d6a61d20638b8e5c026930c3e6039"
+			    "a33ce45964ff2167f6ecedd419db06c1");
+			crypto_sha256_free(c);
+		}
+	/* Nothing given: the digest of no bytes. */
+	ck_assert_ptr_nonnull(c = crypto_sha256_begin());
+	ck_assert_int_eq(crypto_sha256_end_hex(c, hex), 0);
+	ck_assert_str_eq(hex, "e3b0c44298fc1c149afbf4c8996fb924"
+	    "27ae41e4649b934ca495991b7852b855");
+	crypto_sha256_free(c);
+	crypto_sha256_free(NULL);
+}
+END_TEST
+
 START_TEST(test_crypto_hmac)
 {
 	/* RFC 4231 test cases 1, 2 and 6. */
@@ -545,6 +579,7 @@ crypto_suite(void)
 	TCase	*tc = tcase_create("core");
 
 	tcase_add_test(tc, test_crypto_sha256);
+	tcase_add_test(tc, test_crypto_sha256_pieces);
 	tcase_add_test(tc, test_crypto_hmac);
 	tcase_add_test(tc, test_crypto_base64);
 	tcase_add_test(tc, test_crypto_base64_roundtrip);
