@@ -113,6 +113,27 @@ tag_matches(const char *text, const char *key, const char *value)
 	return hit;
 }
 
+/* A rule's source: the finding's provider ("azure", every source of that
+ * kind), or else every import source that lists it; a finding none
+ * lists (only a scan found it), its source (the integration's id). So a
+ * finding two sources list is not muted by a rule naming one of them,
+ * whichever imported last (README, Mute rules). */
+static int
+source_matches(const char *want, const struct mute_subject *s)
+{
+	size_t i;
+
+	if (same_ci(want, s->provider))
+		return 1;
+	if (s->nsources == 0 && s->importing == NULL)
+		return same_ci(want, s->source);
+	if (s->importing != NULL && !same_ci(want, s->importing))
+		return 0;
+	for (i = 0; i < s->nsources; i++)
+		if (!same_ci(want, s->sources[i]))
+			return 0;
+	return 1;
+}
 
 int
 mutes_rule_matches(const struct mute_rule *r, const struct mute_subject *s)
@@ -122,10 +143,7 @@ mutes_rule_matches(const struct mute_rule *r, const struct mute_subject *s)
 	if (r->rule_pattern != NULL && !mutes_glob(r->rule_pattern,
 	    s->rule_id))
 		return 0;
-	/* The source a finding came from (an integration's id, an import's
-	 * name) or, for every source of one kind, its provider ("azure"). */
-	if (r->source != NULL && !same_ci(r->source, s->source) &&
-	    !same_ci(r->source, s->provider))
+	if (r->source != NULL && !source_matches(r->source, s))
 		return 0;
 	if (r->resource_pattern != NULL && !mutes_glob(r->resource_pattern,
 	    s->resource_id))
@@ -162,6 +180,17 @@ mutes_match(const struct mute_set *set, const struct mute_subject *s)
 		if (mutes_rule_matches(&set->rules[i], s))
 			return set->rules[i].id;
 	return NULL;
+}
+
+int
+mutes_need_sources(const struct mute_set *set)
+{
+	size_t i;
+
+	for (i = 0; set != NULL && i < set->n; i++)
+		if (set->rules[i].source != NULL)
+			return 1;
+	return 0;
 }
 
 void

@@ -52,10 +52,16 @@ struct mute_rule {
 	int		 lapsed;
 };
 
-/* What a rule is matched against: one finding or observation. */
+/* What a rule is matched against: one finding or observation. A rule's
+ * source holds when every import source that lists the finding is that
+ * source (sources, and importing: the import at hand, which lists it
+ * too); when none lists it, when source (the scan's integration) is. */
 struct mute_subject {
 	const char	*rule_id;
 	const char	*source;	/* its source, or NULL */
+	const char *const *sources;	/* its rows of finding_sources */
+	size_t		 nsources;
+	const char	*importing;	/* the import at hand's, or NULL */
 	const char	*provider;
 	const char	*resource_id;
 	const char	*resource_group; /* "" or NULL: from resource_id */
@@ -86,6 +92,9 @@ int	 mutes_rule_matches(const struct mute_rule *r,
 /* The id of the first rule of set (oldest first) matching s, or NULL. */
 const char *mutes_match(const struct mute_set *set,
 	    const struct mute_subject *s);
+/* 1 if a rule of set names a source: only then does a match need the
+ * finding's sources. */
+int	 mutes_need_sources(const struct mute_set *set);
 /* The subject of an observation (scanner, vigil JSON import, imports). */
 void	 mutes_subject_from_obs(const struct finding_obs *obs,
 	    struct mute_subject *s);
