@@ -1544,6 +1544,15 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_SOURCE_REMAINING_MANY] =
 	    "SELECT DISTINCT finding_id FROM finding_sources "
 	    "WHERE tenant_id = ? AND finding_id IN (" X256("?") ")",
+	/* The sources that list some findings, for mute rules that name a
+	 * source (mutes.c mutes_sources_load): (tenant_id, DB_MANY ids),
+	 * read from finding_sources_finding alone, which holds all three
+	 * columns. Under the tenant's lock in a batch, which every writer of
+	 * source rows takes first. */
+	[SQL_SOURCE_OF_MANY] =
+	    "SELECT finding_id, source FROM finding_sources "
+	    "FORCE INDEX (finding_sources_finding) "
+	    "WHERE tenant_id = ? AND finding_id IN (" X256("?") ")",
 	[SQL_SOURCE_LIST] =
 	    "SELECT source, format, external_id, first_seen_at, last_seen_at "
 	    "FROM finding_sources WHERE tenant_id = ? AND finding_id = ? "

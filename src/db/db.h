@@ -298,6 +298,7 @@ enum db_stmt {
 	SQL_SOURCE_ABSENT,
 	SQL_SOURCE_DELETE_MANY,
 	SQL_SOURCE_REMAINING_MANY,
+	SQL_SOURCE_OF_MANY,
 	SQL_SOURCE_LIST,
 	/* followed by its 16-, 4- and 1-row forms (db_exec_rows) */
 	SQL_SOURCE_UPSERT_64,

@@ -1421,6 +1421,24 @@ struct act_tx {
 	int			 rc;
 };
 
+/* The subject a mute rule is matched against: a stored finding, with
+ * its sources in ms (NULL: none read, no rule names a source). */
+static void
+row_subject(const struct finding_row *row, const struct mute_sources *ms,
+    struct mute_subject *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->rule_id = row->rule_id;
+	s->source = row->source;
+	s->provider = row->provider;
+	s->resource_id = row->resource_id;
+	s->resource_group = row->resource_group;
+	s->subscription_id = row->subscription_id;
+	s->environment = row->environment;
+	s->tags = row->tags;
+	mutes_sources_of(ms, row->f.id, s);
+}
+
 /* The clock's tick on row: in (a copy of the tick) names the live mute
  * rule that matches the finding, so that one its expiry makes open is
  * muted at once, as a scan would mute it, not counted as open risk until
@@ -1430,21 +1448,19 @@ static int
 tick_mute(struct db *db, const char *tenant_id, const struct finding_row *row,
     time_t now, struct lc_input *in, struct mute_set *set)
 {
+	struct mute_sources ms;
 	struct mute_subject s;
+	const char *id = row->f.id;
 	int rc;
 
-	if ((rc = mutes_load_live(db, tenant_id, now, set)) != 0)
+	memset(&ms, 0, sizeof(ms));
+	if ((rc = mutes_load_live(db, tenant_id, now, set)) != 0 ||
+	    (mutes_need_sources(set) &&
+	    (rc = mutes_sources_load(db, tenant_id, &id, 1, &ms)) != 0))
 		return rc;
-	memset(&s, 0, sizeof(s));
-	s.rule_id = row->rule_id;
-	s.source = row->source;
-	s.provider = row->provider;
-	s.resource_id = row->resource_id;
-	s.resource_group = row->resource_group;
-	s.subscription_id = row->subscription_id;
-	s.environment = row->environment;
-	s.tags = row->tags;
+	row_subject(row, &ms, &s);
 	in->u.tick.mute = mutes_match(set, &s);
+	mutes_sources_free(&ms);
 	return 0;
 }
 
@@ -1786,7 +1802,20 @@ observe_tx(struct db *db, void *arg)
 	if ((rc = findings_tenant_settings(db, tenant_id, &tenant)) != 0 ||
 	    (rc = mutes_load_live(db, tenant_id, now, &mutes)) != 0)
 		goto out;
-	in.u.seen.mute = mutes_match_obs(&mutes, obs);
+	if (found && mutes_need_sources(&mutes)) {
+		const char *ids[1] = { id };
+		struct mute_sources ms;
+		struct mute_subject s;
+
+		if ((rc = mutes_sources_load(db, tenant_id, ids, 1,
+		    &ms)) != 0)
+			goto out;
+		mutes_subject_from_obs(obs, &s);
+		mutes_sources_of(&ms, id, &s);
+		in.u.seen.mute = mutes_match(&mutes, &s);
+		mutes_sources_free(&ms);
+	} else
+		in.u.seen.mute = mutes_match_obs(&mutes, obs);
 	if (lifecycle_apply(found ? &row->f : NULL, &in, now, &tenant,
 	    &res) != 0 || res.status != 0) {
 		log_err("findings: observation of %s refused: %s", id,
@@ -1984,6 +2013,7 @@ struct slot {
 	int			 deferred;	/* left to a later batch */
 	long long		 src_seq;	/* its source row, 0 none */
 	char			*src_fmt, *src_ext;	/* (owned) */
+	int			 gone;		/* no source lists it now */
 };
 
 /* One batch's transaction: its findings and what it will write. */
@@ -1994,6 +2024,10 @@ struct batch {
 	time_t			 now;
 	struct lc_tenant	 tenant;
 	struct mute_set		 mutes;		/* the tenant's live rules */
+	/* the stored findings' sources, read when a rule names a source,
+	 * and the import's source (NULL: a scan), which lists them all */
+	struct mute_sources	 srcs;
+	const char		*importing;
 	struct slot		*slots;		/* sorted by id */
 	size_t			 nslots;
 	struct vals		 hist, ev, res;
@@ -2103,6 +2137,7 @@ batch_free(struct batch *b)
 		free(b->keep[i]);
 	free(b->keep);
 	mutes_set_free(&b->mutes);
+	mutes_sources_free(&b->srcs);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -2722,6 +2757,23 @@ out:
 	return rc;
 }
 
+/* When a live rule names a source: the sources that list the batch's
+ * stored findings, in one statement (a new finding has none), for
+ * batch_seen's matches. 0 or a DB_* code. */
+static int
+batch_sources(struct batch *b)
+{
+	const char *ids[FINDINGS_BATCH];
+	size_t i, n = 0;
+
+	if (!mutes_need_sources(&b->mutes))
+		return 0;
+	for (i = 0; i < b->nslots && n < FINDINGS_BATCH; i++)
+		if (b->slots[i].stored)
+			ids[n++] = b->slots[i].id;
+	return mutes_sources_load(b->db, b->tenant_id, ids, n, &b->srcs);
+}
+
 /* Apply the batch's observations in order to their slots. 0 or DB_*. */
 static int
 batch_seen(struct batch *b, struct findings_seen *items, size_t n)
@@ -2738,6 +2790,7 @@ batch_seen(struct batch *b, struct findings_seen *items, size_t n)
 		struct finding_row *row;
 		const char *integ;
 		enum finding_state was = FINDING_OPEN;
+		struct mute_subject subj;
 		int isnew, plain;
 
 		if (sl == NULL)
@@ -2755,7 +2808,10 @@ batch_seen(struct batch *b, struct findings_seen *items, size_t n)
 		in.kind = LC_SEEN;
 		in.u.seen.fingerprint = it->fingerprint;
 		in.u.seen.severity = obs->severity;
-		in.u.seen.mute = mutes_match_obs(&b->mutes, obs);
+		mutes_subject_from_obs(obs, &subj);
+		mutes_sources_of(&b->srcs, it->id, &subj);
+		subj.importing = b->importing;
+		in.u.seen.mute = mutes_match(&b->mutes, &subj);
 		if (lifecycle_apply(isnew ? NULL : &row->f, &in, b->now,
 		    &b->tenant, &res) != 0 || res.status != 0) {
 			log_err("findings: observation of %s refused: %s",
@@ -2902,6 +2958,8 @@ batch_tx(struct db *db, void *arg)
 	b.tenant_id = a->tenant_id;
 	b.scan_id = a->scan_id;
 	b.now = a->now;
+	b.importing = a->rows != NULL && a->rows->write != NULL ?
+	    a->rows->source : NULL;
 	if ((ids = calloc(a->n ? a->n : 1, sizeof(*ids))) == NULL)
 		goto out;
 	for (i = 0; i < a->n; i++)
@@ -2913,8 +2971,8 @@ batch_tx(struct db *db, void *arg)
 	    &b.tenant)) != 0 ||
 	    (!a->dry_run && (rc = batch_mode(&b)) != 0) ||
 	    (rc = mutes_load_live(db, a->tenant_id, a->now, &b.mutes)) != 0 ||
-	    (rc = batch_load(&b, SQL_FINDING_GET_MANY, a->rows != NULL &&
-	    a->rows->write != NULL ? a->rows->source : NULL, h)) != 0 ||
+	    (rc = batch_load(&b, SQL_FINDING_GET_MANY, b.importing, h)) != 0 ||
+	    (rc = batch_sources(&b)) != 0 ||
 	    (rc = batch_seen(&b, a->items, a->n)) != 0)
 		goto out;
 	if (a->dry_run)
@@ -3040,24 +3098,50 @@ source_drop(struct db *db, const struct absent_tx *a, const char **left,
 	return 0;
 }
 
+/* absent_tx's verdict on a finding that a source no longer lists but
+ * which stays (another source lists it, or a scan owns it): a rule
+ * naming a source may match it now, or, for one no source lists any
+ * more, no longer (mutes.c source_matches). in gets LC_MUTE or
+ * LC_UNMUTE; 0 when neither applies. */
+static int
+absent_mute(const struct batch *b, const struct slot *sl, struct lc_input *in)
+{
+	struct mute_subject s;
+	const char *hit;
+
+	row_subject(sl->row, &b->srcs, &s);
+	hit = mutes_match(&b->mutes, &s);
+	memset(in, 0, sizeof(*in));
+	if (sl->row->f.state == FINDING_OPEN && hit != NULL) {
+		in->kind = LC_MUTE;
+		in->u.mute.rule_id = hit;
+	} else if (sl->row->f.state == FINDING_MUTED && hit == NULL) {
+		in->kind = LC_UNMUTE;
+		in->u.mute.rule_id = "-";
+		in->u.mute.reason = "no_rule";
+	} else
+		return 0;
+	return 1;
+}
+
 static int
 absent_tx(struct db *db, void *arg)
 {
 	struct absent_tx *a = arg;
 	const char *left[DB_MANY];
 	const char *const *ids = a->ids;
-	size_t n = a->n;
+	size_t n = a->n, nleft = 0;
 	struct batch b;
 	struct lc_result res;
-	struct lc_input in;
+	struct lc_input gone, in;
 	size_t i;
-	int rc;
+	int rc, remute = 0;
 
 	a->resolved = 0;
 	memset(&b, 0, sizeof(b));
 	memset(&res, 0, sizeof(res));
-	memset(&in, 0, sizeof(in));
-	in.kind = LC_NOT_SEEN;
+	memset(&gone, 0, sizeof(gone));
+	gone.kind = LC_NOT_SEEN;
 	b.db = db;
 	b.tenant_id = a->tenant_id;
 	b.scan_id = a->scan_id;
@@ -3076,17 +3160,34 @@ absent_tx(struct db *db, void *arg)
 	}
 	/* The other sources are read under the lock every writer of
 	 * source rows takes first: one that lists a finding meanwhile
-	 * keeps it open. */
+	 * keeps it open. With a live rule that names a source, the
+	 * findings other sources still list are judged again too: the
+	 * source gone may have been the one the rule does not name. */
 	if (a->source != NULL) {
-		if ((rc = source_drop(db, a, left, &n)) != 0)
+		if ((rc = source_drop(db, a, left, &nleft)) != 0 ||
+		    (rc = mutes_load_live(db, a->tenant_id, a->now,
+		    &b.mutes)) != 0)
 			goto out;
-		ids = left;
+		if (!(remute = mutes_need_sources(&b.mutes))) {
+			ids = left;
+			n = nleft;
+		}
 	}
 	rc = DB_ERR;
 	if (batch_slots(&b, ids, n) != 0)
 		goto out;
+	for (i = 0; i < b.nslots; i++)
+		b.slots[i].gone = !remute;
+	for (i = 0; remute && i < nleft; i++) {
+		struct slot *sl = slot_find(&b, left[i]);
+
+		if (sl != NULL)
+			sl->gone = 1;
+	}
 	if ((rc = batch_mode(&b)) != 0 ||
-	    (rc = batch_load(&b, SQL_FINDING_GET_MANY_EVID, NULL, NULL)) != 0)
+	    (rc = batch_load(&b, SQL_FINDING_GET_MANY_EVID, NULL, NULL)) != 0 ||
+	    (remute && (rc = mutes_sources_load(db, a->tenant_id, a->ids,
+	    a->n, &b.srcs)) != 0))
 		goto out;
 	for (i = 0; i < b.nslots; i++) {
 		struct slot *sl = &b.slots[i];
@@ -3096,7 +3197,9 @@ absent_tx(struct db *db, void *arg)
 			continue;
 		/* A finding a scan owns is that scan's to resolve, when its
 		 * integration no longer sees it. */
-		if (a->source != NULL && sl->stored_integ != NULL)
+		if (sl->gone && !(a->source != NULL && sl->stored_integ != NULL))
+			in = gone;
+		else if (!remute || !absent_mute(&b, sl, &in))
 			continue;
 		was = sl->row->f.state;
 		if (lifecycle_apply(&sl->row->f, &in, a->now, &b.tenant,

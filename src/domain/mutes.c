@@ -113,6 +113,27 @@ tag_matches(const char *text, const char *key, const char *value)
 	return hit;
 }
 
+/* A rule's source: the finding's provider ("azure", every source of that
+ * kind), or else every import source that lists it; a finding none
+ * lists (only a scan found it), its source (the integration's id). So a
+ * finding two sources list is not muted by a rule naming one of them,
+ * whichever imported last (README, Mute rules). */
+static int
+source_matches(const char *want, const struct mute_subject *s)
+{
+	size_t i;
+
+	if (same_ci(want, s->provider))
+		return 1;
+	if (s->nsources == 0 && s->importing == NULL)
+		return same_ci(want, s->source);
+	if (s->importing != NULL && !same_ci(want, s->importing))
+		return 0;
+	for (i = 0; i < s->nsources; i++)
+		if (!same_ci(want, s->sources[i]))
+			return 0;
+	return 1;
+}
 
 int
 mutes_rule_matches(const struct mute_rule *r, const struct mute_subject *s)
@@ -122,10 +143,7 @@ mutes_rule_matches(const struct mute_rule *r, const struct mute_subject *s)
 	if (r->rule_pattern != NULL && !mutes_glob(r->rule_pattern,
 	    s->rule_id))
 		return 0;
-	/* The source a finding came from (an integration's id, an import's
-	 * name) or, for every source of one kind, its provider ("azure"). */
-	if (r->source != NULL && !same_ci(r->source, s->source) &&
-	    !same_ci(r->source, s->provider))
+	if (r->source != NULL && !source_matches(r->source, s))
 		return 0;
 	if (r->resource_pattern != NULL && !mutes_glob(r->resource_pattern,
 	    s->resource_id))
@@ -162,6 +180,17 @@ mutes_match(const struct mute_set *set, const struct mute_subject *s)
 		if (mutes_rule_matches(&set->rules[i], s))
 			return set->rules[i].id;
 	return NULL;
+}
+
+int
+mutes_need_sources(const struct mute_set *set)
+{
+	size_t i;
+
+	for (i = 0; set != NULL && i < set->n; i++)
+		if (set->rules[i].source != NULL)
+			return 1;
+	return 0;
 }
 
 void
@@ -473,6 +502,102 @@ mutes_load_live(struct db *db, const char *tenant_id, time_t now,
 	return 0;
 }
 
+/* A finding's source, to sort by finding id. */
+struct src_pair {
+	const char	*id, *name;
+};
+
+static int
+cmp_pair(const void *a, const void *b)
+{
+	return strcmp(((const struct src_pair *)a)->id,
+	    ((const struct src_pair *)b)->id);
+}
+
+int
+mutes_sources_load(struct db *db, const char *tenant_id,
+    const char *const *ids, size_t n, struct mute_sources *out)
+{
+	struct db_val p[1 + DB_MANY];
+	struct src_pair *pairs = NULL;
+	size_t i, k = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (n == 0)
+		return 0;
+	if (n > DB_MANY)
+		return DB_ERR;
+	p[0] = DB_STR(tenant_id);
+	/* the IN list's spare places repeat the last id */
+	for (i = 0; i < DB_MANY; i++)
+		p[1 + i] = DB_STR(ids[i < n ? i : n - 1]);
+	if ((rc = db_exec(db, SQL_SOURCE_OF_MANY, p, NELEM(p),
+	    &out->res)) != 0)
+		return rc;
+	if (out->res->nrows == 0)
+		return 0;
+	if ((pairs = calloc(out->res->nrows, sizeof(*pairs))) == NULL ||
+	    (out->ids = calloc(out->res->nrows, sizeof(*out->ids))) == NULL ||
+	    (out->names = calloc(out->res->nrows,
+	    sizeof(*out->names))) == NULL) {
+		free(pairs);
+		mutes_sources_free(out);
+		return DB_ERR;
+	}
+	for (i = 0; i < out->res->nrows; i++) {
+		pairs[k].id = db_cell(out->res, i, 0);
+		pairs[k].name = db_cell(out->res, i, 1);
+		if (pairs[k].id != NULL && pairs[k].name != NULL)
+			k++;
+	}
+	qsort(pairs, k, sizeof(*pairs), cmp_pair);
+	for (i = 0; i < k; i++) {
+		out->ids[i] = pairs[i].id;
+		out->names[i] = pairs[i].name;
+	}
+	out->n = k;
+	free(pairs);
+	return 0;
+}
+
+void
+mutes_sources_of(const struct mute_sources *ms, const char *id,
+    struct mute_subject *s)
+{
+	size_t lo = 0, hi = ms != NULL ? ms->n : 0, end;
+
+	s->sources = NULL;
+	s->nsources = 0;
+	/* the first of id's rows */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(ms->ids[mid], id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (end = lo; ms != NULL && end < ms->n &&
+	    strcmp(ms->ids[end], id) == 0; end++)
+		;
+	if (end > lo) {
+		s->sources = ms->names + lo;
+		s->nsources = end - lo;
+	}
+}
+
+void
+mutes_sources_free(struct mute_sources *ms)
+{
+	if (ms == NULL)
+		return;
+	db_res_free(ms->res);
+	free(ms->ids);
+	free(ms->names);
+	memset(ms, 0, sizeof(*ms));
+}
+
 int
 mutes_get(struct db *db, const char *tenant_id, const char *id,
     struct mute_rule **out)
@@ -609,10 +734,13 @@ walk(struct db *db, const char *tenant_id, time_t now, const char *gone_rule,
 {
 	struct db_res *page = NULL;
 	struct mute_set set;
+	struct mute_sources srcs;
+	const char *ids[FINDINGS_BATCH];
 	long rows = 0, changes = 0;
 	size_t i;
 	int rc, done = 0, stopped = 0;
 
+	memset(&srcs, 0, sizeof(srcs));
 	if ((rc = mutes_load_live(db, tenant_id, now, &set)) != 0)
 		return rc;
 	for (;;) {
@@ -620,6 +748,16 @@ walk(struct db *db, const char *tenant_id, time_t now, const char *gone_rule,
 		    DB_STR(tenant_id), DB_INT(w->before),
 		    DB_INT(FINDINGS_BATCH) }, 3, &page)) != 0)
 			break;
+		/* The page's sources, in one statement, when a rule names
+		 * a source: read before the findings' own transactions, as
+		 * their columns are (an import in between decides afresh). */
+		if (mutes_need_sources(&set)) {
+			for (i = 0; i < page->nrows && i < FINDINGS_BATCH; i++)
+				ids[i] = db_cell(page, i, PASS_C_ID);
+			if ((rc = mutes_sources_load(db, tenant_id, ids, i,
+			    &srcs)) != 0)
+				break;
+		}
 		for (i = 0; i < page->nrows; i++) {
 			const char *id = db_cell(page, i, PASS_C_ID);
 			const char *st = db_cell(page, i, PASS_C_STATE);
@@ -644,6 +782,7 @@ walk(struct db *db, const char *tenant_id, time_t now, const char *gone_rule,
 			s.resource_id = db_cell(page, i, PASS_C_RESOURCE);
 			s.subscription_id = db_cell(page, i, PASS_C_SUB);
 			s.environment = db_cell(page, i, PASS_C_ENV);
+			mutes_sources_of(&srcs, id, &s);
 			hit = mutes_match(&set, &s);
 			if (st != NULL && strcmp(st, "open") == 0 &&
 			    hit != NULL) {
@@ -673,10 +812,12 @@ walk(struct db *db, const char *tenant_id, time_t now, const char *gone_rule,
 		}
 		db_res_free(page);
 		page = NULL;
+		mutes_sources_free(&srcs);
 		if (save != NULL && (rc = save(db, arg, w)) != 0)
 			break;
 	}
 	db_res_free(page);
+	mutes_sources_free(&srcs);
 	mutes_set_free(&set);
 	return rc != 0 ? rc : done;
 }

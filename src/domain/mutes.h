@@ -1,6 +1,6 @@
 /* mutes.h: mute rules (README, Mute rules). A live rule (not expired)
  * that matches an open finding makes it muted; the scanner and the
- * importers ask mutes_match_obs for each observation, and creation,
+ * importers ask mutes_match for each observation, and creation,
  * deletion and expiry pass over the tenant's open and muted findings. */
 #ifndef VIGIL_MUTES_H
 #define VIGIL_MUTES_H
@@ -52,10 +52,16 @@ struct mute_rule {
 	int		 lapsed;
 };
 
-/* What a rule is matched against: one finding or observation. */
+/* What a rule is matched against: one finding or observation. A rule's
+ * source holds when every import source that lists the finding is that
+ * source (sources, and importing: the import at hand, which lists it
+ * too); when none lists it, when source (the scan's integration) is. */
 struct mute_subject {
 	const char	*rule_id;
 	const char	*source;	/* its source, or NULL */
+	const char *const *sources;	/* its rows of finding_sources */
+	size_t		 nsources;
+	const char	*importing;	/* the import at hand's, or NULL */
 	const char	*provider;
 	const char	*resource_id;
 	const char	*resource_group; /* "" or NULL: from resource_id */
@@ -86,12 +92,16 @@ int	 mutes_rule_matches(const struct mute_rule *r,
 /* The id of the first rule of set (oldest first) matching s, or NULL. */
 const char *mutes_match(const struct mute_set *set,
 	    const struct mute_subject *s);
+/* 1 if a rule of set names a source: only then does a match need the
+ * finding's sources (mutes_sources_load). */
+int	 mutes_need_sources(const struct mute_set *set);
 /* The subject of an observation (scanner, vigil JSON import, imports). */
 void	 mutes_subject_from_obs(const struct finding_obs *obs,
 	    struct mute_subject *s);
-/* THE function for importers and the scanner: the live rule that mutes
- * this observation, or NULL. findings_observe and findings_observe_batch
- * call it themselves (with the set they load in their transaction). */
+/* The live rule that mutes this observation, or NULL, for a finding no
+ * import source lists (or a set that names no source). findings_observe
+ * and findings_observe_batch match themselves, with the set they load in
+ * their transaction and, when it names a source, the finding's sources. */
 const char *mutes_match_obs(const struct mute_set *set,
 	    const struct finding_obs *obs);
 /* Validate a POST body into *out (strings borrowed from body). 0, or -1
@@ -107,6 +117,25 @@ void	 mutes_set_free(struct mute_set *);
 /* The tenant's live rules at now. 0 or a DB_* code. */
 int	 mutes_load_live(struct db *, const char *tenant_id, time_t now,
 	    struct mute_set *out);
+
+/* The import sources that list some findings (finding_sources), read in
+ * one statement, for their subjects. */
+struct mute_sources {
+	struct db_res	 *res;
+	const char	**names;	/* res's sources, by finding id */
+	const char	**ids;		/* their findings' ids, sorted */
+	size_t		  n;
+};
+
+/* The sources of ids[0..n) (n at most DB_MANY) into *out (free with
+ * mutes_sources_free). 0 or a DB_* code. */
+int	 mutes_sources_load(struct db *, const char *tenant_id,
+	    const char *const *ids, size_t n, struct mute_sources *out);
+/* Point s's sources at those of finding id in ms (none: nsources 0);
+ * they live as long as ms. */
+void	 mutes_sources_of(const struct mute_sources *ms, const char *id,
+	    struct mute_subject *s);
+void	 mutes_sources_free(struct mute_sources *);
 
 enum mutes_outcome {
 	MUTES_OK = 0,

@@ -9,7 +9,9 @@ changes nothing; another tenant's rule is 404. Rules per tenant (T97):
 a custom rule is evaluated for its tenant only, a disable or a severity
 override of one tenant leaves another's alone, a disabled rule's findings
 are resolved with the reason in their history, and a bad rule is a 400
-naming the place.
+naming the place. A rule naming a source (T431-T434) matches a finding
+when every source that lists it is that source, in the imports, the
+scans, the pass of a new rule and the expiry alike.
 
 Run by run.py, which sets STACK here (and in the modules used below).
 """
@@ -732,3 +734,247 @@ class T182MutePassBounded(MBase):
             "SELECT status, unmuted FROM mute_passes WHERE tenant_id = %s "
             "AND kind = 'delete'" % q(self.tenant_id)),
             [["done", str(self.N)]])
+
+
+class SourcesBase(MBase):
+    """A tenant of its own for each test (its rules would mute the other
+    tests' findings), and OCSF imports under the source names given: one
+    item on one resource is one finding whichever source lists it."""
+
+    A, B = "scanner-a", "scanner-b"
+
+    def setUp(self):
+        self.tenant, self.tenant_id = new_tenant("mutesrc")
+        self.key, _ = new_key(self.tenant, "read,write,admin")
+        self.wkey = self.key
+
+    def imp(self, source, items, mode="full"):
+        body = "".join(json.dumps(i) + "\n" for i in items)
+        r = api.request(self.base(), "POST", "/api/v1/imports?format=ocsf&"
+                        "source=%s&mode=%s" % (source, mode), body,
+                        dict(auth(self.key),
+                             **{"Content-Type": "application/x-ndjson"}),
+                        timeout=120)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["status"], "completed", r.json())
+        return r.json()
+
+    def fid(self, n, code):
+        rows = STACK.query("SELECT id FROM findings WHERE tenant_id = %s "
+                           "AND resource_id = %s AND rule_id = %s" % (
+                               q(self.tenant_id),
+                               q("arn:aws:s3:::bucket-%d" % n), q(code)))
+        self.assertEqual(len(rows), 1, rows)
+        return rows[0][0]
+
+    def sources(self, fid):
+        return [s["source"] for s in self.get(self.base(), fid)["sources"]]
+
+    def trail(self, fid):
+        """The finding's history actions and its event types."""
+        return ([a for a, _, _ in db_history(self.tenant_id, fid)],
+                [t for t, _ in db_events(self.tenant_id, fid)])
+
+
+class T431MuteSourceEverySource(SourcesBase):
+    """A rule naming a source mutes a finding only when every source that
+    lists it is that source: a finding two sources report no longer
+    turns muted and open again with each one's import (it was matched
+    against the source of the import at hand, the last one)."""
+
+    def test_1_listed_by_two_stays_open(self):
+        import test_imports as ti
+        code = "t431_shared"
+        item = ti.ocsf_item(431001, code=code)
+        self.imp(self.B, [item])
+        fid = self.fid(431001, code)
+        m = self.create({"source": self.A,
+                         "justification": "scanner A's noise (SEC-431)"})
+        self.assertEqual(m["findings_muted"], 0, m)
+        self.assertEqual(self.state(fid), "open")
+        first = self.trail(fid)
+        self.assertEqual(first, (["detected"], ["finding.detected"]))
+        for source in (self.A, self.B, self.A):
+            self.imp(source, [item])
+            self.assertEqual(self.state(fid), "open", source)
+        self.assertEqual(self.sources(fid), [self.A, self.B])
+        self.assertEqual(self.trail(fid), first)
+        # B's full report no longer lists it: only A does, so the rule
+        # matches it now
+        other = ti.ocsf_item(431002, code="t431_other")
+        imp = self.imp(self.B, [other])
+        self.assertEqual(imp["resolved"], 0, imp)
+        self.assertEqual(self.sources(fid), [self.A])
+        self.assertEqual(self.state(fid), "muted")
+        h = db_history(self.tenant_id, fid)
+        self.assertEqual(h[-1][0], "muted")
+        self.assertEqual(h[-1][2], {"mute_rule_id": m["id"]})
+        muted = self.trail(fid)
+        self.assertEqual(muted[1][-1], "finding.muted")
+        # A lists it again: nothing changes
+        self.imp(self.A, [item])
+        self.assertEqual(self.state(fid), "muted")
+        self.assertEqual(self.trail(fid), muted)
+        # B lists it again: a second tool reports it, open again
+        self.imp(self.B, [item, other])
+        self.assertEqual(self.state(fid), "open")
+        h = db_history(self.tenant_id, fid)
+        self.assertEqual((h[-1][0], h[-1][2].get("reason")),
+                         ("unmuted", "no_rule"))
+        # the finding B alone lists was never muted
+        self.assertEqual(self.state(self.fid(431002, "t431_other")), "open")
+
+    def test_2_rule_first(self):
+        """The rule before any import: A alone lists the finding, muted;
+        B lists it too, open; the imports after that change nothing."""
+        import test_imports as ti
+        code = "t431_first"
+        item = ti.ocsf_item(431003, code=code)
+        m = self.create({"source": self.A,
+                         "justification": "scanner A's noise (SEC-431)"})
+        self.imp(self.A, [item])
+        fid = self.fid(431003, code)
+        self.assertEqual(self.state(fid), "muted")
+        self.imp(self.B, [item])
+        self.assertEqual(self.state(fid), "open")
+        after = self.trail(fid)
+        self.assertEqual(after, (["detected", "muted", "unmuted"],
+                                 ["finding.muted", "finding.unmuted"]))
+        for source in (self.A, self.B, self.A):
+            self.imp(source, [item])
+            self.assertEqual(self.state(fid), "open", source)
+        self.assertEqual(self.trail(fid), after)
+        h = db_history(self.tenant_id, fid)
+        self.assertEqual(h[1][2], {"mute_rule_id": m["id"]})
+
+    def test_3_rule_over_both_sources(self):
+        """A rule whose source criterion holds for both sources (their
+        provider, aws, names every source of that kind) mutes the
+        finding both list, and their imports leave it muted."""
+        import test_imports as ti
+        code = "t431_both"
+        item = ti.ocsf_item(431004, code=code)
+        self.imp(self.A, [item])
+        self.imp(self.B, [item])
+        fid = self.fid(431004, code)
+        m = self.create({"source": "AWS", "rule_id": code,
+                         "justification": "every tool's view of it"})
+        self.assertEqual(m["findings_muted"], 1, m)
+        self.assertEqual(self.state(fid), "muted")
+        muted = self.trail(fid)
+        for source in (self.A, self.B, self.A):
+            self.imp(source, [item])
+            self.assertEqual(self.state(fid), "muted", source)
+        self.assertEqual(self.trail(fid), muted)
+
+
+class T432MuteSourcePass(SourcesBase):
+    """The pass over stored findings when a rule naming a source is
+    created decides as the imports do: by every source that lists the
+    finding, not by the last one that imported it."""
+
+    def test_pass(self):
+        import test_imports as ti
+        both = ti.ocsf_item(432001, code="t432_both")
+        only_a = ti.ocsf_item(432002, code="t432_a")
+        only_b = ti.ocsf_item(432003, code="t432_b")
+        self.imp(self.B, [both, only_b])
+        self.imp(self.A, [both, only_a])     # A imported `both` last
+        f_both = self.fid(432001, "t432_both")
+        f_a = self.fid(432002, "t432_a")
+        f_b = self.fid(432003, "t432_b")
+        self.assertEqual(self.sources(f_both), [self.A, self.B])
+        m = self.create({"source": self.A.upper(),
+                         "justification": "scanner A's noise (SEC-432)"})
+        self.assertEqual((m["apply_status"], m["findings_muted"]),
+                         ("done", 1), m)
+        self.assertEqual([self.state(f) for f in (f_both, f_a, f_b)],
+                         ["open", "muted", "open"])
+        self.assertEqual(self.trail(f_both), (["detected"],
+                                              ["finding.detected"]))
+        r = self.mreq("DELETE", "/" + m["id"])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["findings_unmuted"], 1, r.json())
+        self.assertEqual([self.state(f) for f in (f_both, f_a, f_b)],
+                         ["open", "open", "open"])
+
+
+class T433MuteSourceExpiry(SourcesBase):
+    """An acceptance that runs out under a live rule naming a source
+    leaves muted only the finding that source alone lists; one that
+    another source lists too is open again."""
+
+    def test_expiry(self):
+        import test_imports as ti
+        both = ti.ocsf_item(433001, code="t433_both")
+        only_a = ti.ocsf_item(433002, code="t433_a")
+        self.imp(self.B, [both])
+        self.imp(self.A, [both, only_a])     # A imported `both` last
+        f_both = self.fid(433001, "t433_both")
+        f_a = self.fid(433002, "t433_a")
+        until = rfc3339(time.time() + 3)
+        for f in (f_both, f_a):
+            r = self.act(self.base(), f, "accept", {
+                "justification": "until the vendor's fix",
+                "expires_at": until})
+            self.assertEqual(r.status, 200, r)
+        m = self.create({"source": self.A,
+                         "justification": "scanner A's noise (SEC-433)"})
+        self.assertEqual(m["findings_muted"], 0, m)
+        time.sleep(4)
+        STACK.vigilctl("findings", "expire")
+        self.assertEqual(self.state(f_both), "open")
+        self.assertEqual(self.state(f_a), "muted")
+        self.assertEqual([a for a, _, _ in db_history(self.tenant_id,
+                                                      f_both)][-1],
+                         "expired")
+
+
+class T434MuteSourceScanned(ts.ScanBase):
+    """The scanner's batches decide as the imports do. A rule naming the
+    integration mutes what only its scans report; once an import lists
+    the finding too, the scans leave it open (they muted it again at
+    each scan, and the import's next batch gave it back)."""
+
+    def mreq(self, method, path, body=None):
+        return self.req(method, "/api/v1/mute-rules" + path, body)
+
+    def vigil_import(self, entries, mode):
+        r = api.request(self.base, "POST", "/api/v1/imports?format=vigil&"
+                        "source=t434-tool&mode=" + mode,
+                        json.dumps({"findings": entries}),
+                        dict(auth(self.key),
+                             **{"Content-Type": "application/json"}),
+                        timeout=120)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["status"], "completed", r.json())
+        return r.json()
+
+    def test_scan_and_import(self):
+        st = ts.storage("stt434", False)
+        ts.write_inventory(self.inv, [st])
+        rule = "t-storage-secure-transfer"
+        f = ts.fid(rule, st["id"])
+        integ = self.integration()
+        m = self.mreq("POST", "", {"source": integ,
+                                   "justification": "the lab's estate"})
+        self.assertEqual(m.status, 201, m)
+        self.scan(integ)
+        self.assertEqual(self.finding(f)["state"], "muted")
+        # The same finding from another tool: open, whoever reports it
+        e = entry("high", rule=rule, resource_id=st["id"])
+        self.assertEqual(eid(e), f)
+        self.vigil_import([e], "partial")
+        self.assertEqual(self.finding(f)["state"], "open")
+        seq = ts.last_event_seq()
+        for _ in range(2):
+            self.scan(integ)
+            self.assertEqual(self.finding(f)["state"], "open")
+        self.vigil_import([e], "partial")
+        self.assertEqual(self.finding(f)["state"], "open")
+        # (the two tools' severity and text differ: those changes are
+        # recorded at each turn, as before; muting is not)
+        for t in ("finding.muted", "finding.unmuted"):
+            self.assertEqual(ts.events(self.tenant_id, t, seq), [], t)
+        self.assertEqual([s["source"] for s in self.finding(f)["sources"]],
+                         ["t434-tool"])

@@ -104,6 +104,74 @@ START_TEST(test_mutes_match)
 }
 END_TEST
 
+/* A rule's source against the import sources that list a finding: each
+ * case one subject, and whether a rule naming "prowler-aws" matches. */
+START_TEST(test_mutes_match_sources)
+{
+	static const char *const a[] = { "prowler-aws" };
+	static const char *const ab[] = { "prowler-aws", "securityhub" };
+	static const char *const aa[] = { "Prowler-AWS", "prowler-aws" };
+	static const struct {
+		const char		*source;	/* the field */
+		const char *const	*sources;
+		size_t			 n;
+		const char		*importing;
+		const char		*provider;
+		int			 match;
+	} cases[] = {
+		/* no import lists it: its source field, as before */
+		{ "prowler-aws", NULL, 0, NULL, "aws", 1 },
+		{ "int_scan", NULL, 0, NULL, "aws", 0 },
+		{ NULL, NULL, 0, NULL, "aws", 0 },
+		/* only the named source lists it, any case */
+		{ "prowler-aws", a, 1, NULL, "aws", 1 },
+		{ "int_scan", a, 1, NULL, "aws", 1 },
+		{ "prowler-aws", aa, 2, NULL, "aws", 1 },
+		/* a second source lists it: whichever imports last */
+		{ "prowler-aws", ab, 2, NULL, "aws", 0 },
+		{ "securityhub", ab, 2, NULL, "aws", 0 },
+		{ "prowler-aws", a, 1, "securityhub", "aws", 0 },
+		{ "securityhub", NULL, 0, "securityhub", "aws", 0 },
+		/* the import at hand is the named source */
+		{ "prowler-aws", NULL, 0, "prowler-aws", "aws", 1 },
+		{ "prowler-aws", a, 1, "PROWLER-AWS", "aws", 1 },
+	};
+	struct mute_rule r;
+	struct mute_subject s;
+	size_t i;
+
+	memset(&r, 0, sizeof(r));
+	r.id = "mute_src";
+	r.source = "prowler-aws";
+	for (i = 0; i < NELEM(cases); i++) {
+		memset(&s, 0, sizeof(s));
+		s.rule_id = "s3_bucket_public_access";
+		s.resource_id = "arn:aws:s3:::bucket-1";
+		s.source = cases[i].source;
+		s.sources = cases[i].sources;
+		s.nsources = cases[i].n;
+		s.importing = cases[i].importing;
+		s.provider = cases[i].provider;
+		ck_assert_msg(mutes_rule_matches(&r, &s) == cases[i].match,
+		    "case %zu", i);
+	}
+	/* The provider names every source of its kind: both sources. */
+	r.source = "AWS";
+	s.sources = ab;
+	s.nsources = 2;
+	s.importing = "securityhub";
+	ck_assert_int_eq(mutes_rule_matches(&r, &s), 1);
+	/* A rule without a source does not look at them. */
+	r.source = NULL;
+	r.rule_pattern = "s3_*";
+	ck_assert_int_eq(mutes_rule_matches(&r, &s), 1);
+	ck_assert_int_eq(mutes_need_sources(&(struct mute_set){ &r, 1 }), 0);
+	r.source = "x";
+	ck_assert_int_eq(mutes_need_sources(&(struct mute_set){ &r, 1 }), 1);
+	ck_assert_int_eq(mutes_need_sources(NULL), 0);
+}
+END_TEST
+
 /* parse: 0, or -1 with err.field == field. */
 static void
 parse(const char *body, int ok, const char *field)
@@ -164,6 +232,7 @@ mutes_suite(void)
 	tcase_add_test(tc, test_mutes_glob);
 	tcase_add_test(tc, test_mutes_resource_group);
 	tcase_add_test(tc, test_mutes_match);
+	tcase_add_test(tc, test_mutes_match_sources);
 	tcase_add_test(tc, test_mutes_parse);
 	suite_add_tcase(s, tc);
 	return s;
