@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -711,6 +712,7 @@ import_report(struct db *db, const char *tid, FILE *fp, const char *file,
     enum importfmt fmt, const char *source, int partial, int legacy)
 {
 	struct imports_upload *up = NULL;
+	struct sigaction sa;
 	json_object *o = NULL;
 	char buf[64 * 1024], id[VIGIL_ID_LEN];
 	struct stat sb;
@@ -718,6 +720,15 @@ import_report(struct db *db, const char *tid, FILE *fp, const char *file,
 	size_t n;
 	int rc, ret = EX_FAIL;
 
+	/* Interrupted, the import ends failed at its next batch rather than
+	 * hold its source until its lease passes (imports_stop). */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = imports_stop;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGHUP, &sa, NULL);
 	if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) &&
 	    sb.st_size > 0) {
 		if (sb.st_size > IMPORT_MAX_BYTES) {
@@ -737,7 +748,8 @@ import_report(struct db *db, const char *tid, FILE *fp, const char *file,
 	    IMPORT_FULL, legacy ? IMPORT_ALL_OR_NOTHING : 0, "vigilctl",
 	    time(NULL), &up, &rc) != IMPORT_OK)
 		goto dberr;
-	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
+	while (!imports_stopped() && (n = fread(buf, 1, sizeof(buf), fp)) >
+	    0) {
 		enum imports_outcome oc = imports_write(up, buf, n, &rc);
 
 		if (oc == IMPORT_TOO_LARGE) {
@@ -756,23 +768,42 @@ import_report(struct db *db, const char *tid, FILE *fp, const char *file,
 		fprintf(stderr, "vigilctl: %s: read error\n", file);
 		goto out;
 	}
+	/* stopped while it was stored: nothing of it stays */
+	if (imports_stopped()) {
+		imports_abort(up);
+		fprintf(stderr, "vigilctl: %s: stopped by signal %d (%s); "
+		    "nothing was imported\n", file, imports_stopped(),
+		    strsignal(imports_stopped()));
+		ret = VX_FAILED;
+		goto out;
+	}
 	if (imports_finish(up, id, sizeof(id), &bytes, &rc) != IMPORT_OK ||
 	    imports_run(db, id, time(NULL)) < 0 ||
 	    imports_get(db, tid, id, &o) != 1)
 		goto dberr;
 done:
-	/* A failed import is a file it could not take. */
+	/* A failed import is a file it could not take, unless a signal
+	 * stopped it. */
 	ret = strcmp(json_object_get_string(json_object_object_get(o,
-	    "status")), "completed") == 0 ? EX_OK : VX_DATAERR;
+	    "status")), "completed") == 0 ? EX_OK : imports_stopped() ?
+	    VX_FAILED : VX_DATAERR;
 	if (!legacy)
 		printf("%s\n", json_object_to_json_string_ext(o,
 		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-	else if (ret == EX_OK)
+	else if (ret == EX_OK) {
+		const char *note = json_object_get_string(
+		    json_object_object_get(o, "note"));
+
 		printf("imported %lld findings, resolved %lld no longer "
 		    "present\n", (long long)json_object_get_int64(
 		    json_object_object_get(o, "imported")),
 		    (long long)json_object_get_int64(json_object_object_get(o,
 		    "resolved")));
+		if (note != NULL) {
+			fprintf(stderr, "vigilctl: %s: ", file);
+			fout(stderr, note, "\n");
+		}
+	}
 	else {
 		fprintf(stderr, "vigilctl: %s: ", file);
 		fout(stderr, json_object_get_string(json_object_object_get(o,

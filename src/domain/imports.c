@@ -268,8 +268,29 @@ struct run {
 	char			 owner[VIGIL_ID_LEN];	/* our lease */
 	time_t			 beat;		/* last renewed (the clock) */
 	int			 lost;		/* another worker has it */
+	int			 stopped;	/* by this signal (imports_stop) */
+	long			 resolved_done;	/* by the reconcile's pages */
 	char			 note[512];	/* why it reconciled nothing */
 };
+
+static volatile sig_atomic_t stop_sig;
+
+void
+imports_stop(int sig)
+{
+	if (stop_sig != 0) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	stop_sig = sig;
+}
+
+int
+imports_stopped(void)
+{
+	return stop_sig;
+}
 
 /* Renew the lease once IMPORT_BEAT seconds of the clock have passed since
  * the last time (so lease_until changes and the row counts as updated).
@@ -282,6 +303,11 @@ run_beat(struct run *r)
 	char until[VTIME_SQL_LEN];
 	time_t t = time(NULL);
 
+	if (stop_sig != 0) {
+		r->stopped = stop_sig;
+		r->rc = DB_ERR;
+		return -1;
+	}
 	if (t - r->beat < IMPORT_BEAT)
 		return 0;
 	vtime_sql(t + IMPORT_LEASE, until, sizeof(until));
@@ -1089,6 +1115,7 @@ run_reconcile(struct run *r)
 		if (got < 0)
 			return got;
 		total += got;
+		r->resolved_done = total;
 		if (run_beat(r) != 0)
 			return r->rc;
 	}
@@ -1481,6 +1508,13 @@ out:
 		    "held its lease past %d s); stopped", import_id,
 		    IMPORT_LEASE);
 		rc = 0;
+	} else if (r->stopped) {
+		snprintf(why, sizeof(why), "stopped by signal %d (%s)%s",
+		    r->stopped, strsignal(r->stopped), r->flushes > 0 ?
+		    "; what was written before stays" : "");
+		rc = finish(db, in, import_id, "failed", now, r,
+		    r->resolved_done, why);
+		rc = rc < 0 ? rc : rc == 0;
 	} else {
 		log_err("import %s: database error %d", import_id, rc);
 		finish(db, in, import_id, "failed", now, r, resolved,

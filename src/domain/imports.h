@@ -92,6 +92,14 @@ int	 imports_run_file(struct db *, const char *tenant_id,
 	    const char *source, enum importfmt fmt, enum imports_mode mode,
 	    unsigned flags, const char *actor, time_t now, FILE *fp,
 	    char *id_out, size_t idsz);
+/* A signal handler (vigilctl's, for SIGINT, SIGTERM and SIGHUP): the
+ * import being read stops at its next batch, or its next page of a full
+ * report's reconcile, and ends failed, "stopped by signal N", what was
+ * written before staying; its lease ends with it, so another import of
+ * its source is not held back (run_register). A second signal kills the
+ * process as it would have. imports_stopped() is the signal, or 0. */
+void	 imports_stop(int sig);
+int	 imports_stopped(void);
 /* imports_run for every queued import and every running one whose
  * lease has passed (vigil-scan --due): how many were run, or a DB_*
  * code. */

@@ -2675,3 +2675,70 @@ class T439ImportsOfOneSourceAtOnce(ImportBase):
         self.assertEqual(self.states(tid), {"open": "5", "resolved": "5"})
         r = STACK.vigilctl("audit", "verify", "--tenant", t, check=False)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+
+class T440ImportInterrupted(ImportBase):
+    """vigilctl interrupted (SIGINT, as Ctrl-C sends) while it writes: the
+    import stops at its next batch and ends failed, "stopped by signal",
+    the batches written before staying, its lease ended with it; so a
+    full import of the same source run at once reconciles (a killed one
+    holds the source until its lease passes, T439). Before, the signal
+    killed vigilctl as SIGKILL does, leaving the import running."""
+
+    BATCH = 256
+
+    def test_interrupted_then_again(self):
+        t, tid = new_tenant("imp-sigint")
+        n = 48 * self.BATCH
+        path = os.path.join(STACK.root, "t440.jsonl")
+        with open(path, "w") as f:
+            for i in range(n):
+                f.write(json.dumps(ocsf_item(440000 + i, code="t440_check"))
+                        + "\n")
+        few = os.path.join(STACK.root, "t440-few.jsonl")
+        with open(few, "w") as f:
+            for i in range(100):
+                f.write(json.dumps(ocsf_item(440000 + i, code="t440_check"))
+                        + "\n")
+
+        def count():
+            return int(STACK.query("SELECT COUNT(*) FROM findings WHERE "
+                                   "tenant_id = %s" % q(tid))[0][0])
+
+        p = vigilctl_popen(t, path, "t440")
+        ok = wait_until(lambda: count() >= 2 * self.BATCH or
+                        p.poll() is not None, 300, 0.01)
+        os.kill(p.pid, signal.SIGINT)
+        out, err = p.communicate(timeout=300)
+        self.assertTrue(ok, "no batch was written")
+        self.assertEqual(p.returncode, 1, (out, err))
+        imp = json.loads(out)
+        self.assertEqual(imp["status"], "failed", imp)
+        self.assertEqual(imp["error"], "stopped by signal 2 (Interrupt); "
+                         "what was written before stays", imp)
+        got = count()
+        self.assertLess(got, n, "the import ended before the signal")
+        self.assertEqual(got % self.BATCH, 0, got)
+        self.assertEqual(STACK.query(
+            "SELECT status, lease_until IS NULL FROM imports WHERE id = %s"
+            % q(imp["import_id"])), [["failed", "1"]])
+        e = self.import_audit(tid, imp["import_id"])
+        self.assertEqual((e[0], e[2]["error"]),
+                         ("import.failed", imp["error"]))
+        # At once: a full report of the first hundred resolves the rest.
+        r = STACK.vigilctl("findings", "import", "--tenant", t, "--format",
+                           "ocsf", "--source", "t440", few, timeout=300)
+        again = json.loads(r.stdout)
+        self.assertEqual((again["status"], again["resolved"],
+                          again["note"]), ("completed", got - 100, None),
+                         again)
+        self.assertEqual(dict(STACK.query(
+            "SELECT state, COUNT(*) FROM findings WHERE tenant_id = %s "
+            "GROUP BY state" % q(tid))),
+            {"open": "100", "resolved": str(got - 100)})
+
+    def import_audit(self, tid, iid):
+        r = STACK.query("SELECT action, actor, detail FROM audit_log WHERE "
+                        "tenant_id = %s AND object = %s" % (q(tid), q(iid)))
+        self.assertEqual(len(r), 1, r)
+        return r[0][0], r[0][1], json.loads(r[0][2])
