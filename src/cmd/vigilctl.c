@@ -712,12 +712,13 @@ import_report(struct db *db, const char *tid, FILE *fp, const char *file,
     enum importfmt fmt, const char *source, int partial, int legacy)
 {
 	struct imports_upload *up = NULL;
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	struct sigaction sa;
 	json_object *o = NULL;
 	char buf[64 * 1024], id[VIGIL_ID_LEN];
 	struct stat sb;
 	long long bytes;
-	size_t n;
+	size_t n, k;
 	int rc, ret = EX_FAIL;
 
 	/* Interrupted, the import ends failed at its next batch rather than
@@ -726,9 +727,15 @@ import_report(struct db *db, const char *tid, FILE *fp, const char *file,
 	sa.sa_handler = imports_stop;
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGINT, &sa, NULL);
-	(void)sigaction(SIGTERM, &sa, NULL);
-	(void)sigaction(SIGHUP, &sa, NULL);
+	for (k = 0; k < NELEM(sigs); k++) {
+		struct sigaction was;
+
+		/* one ignored when started (nohup's SIGHUP, a background
+		 * job's SIGINT) stays ignored */
+		if (sigaction(sigs[k], NULL, &was) == 0 &&
+		    was.sa_handler != SIG_IGN)
+			(void)sigaction(sigs[k], &sa, NULL);
+	}
 	if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) &&
 	    sb.st_size > 0) {
 		if (sb.st_size > IMPORT_MAX_BYTES) {
@@ -785,8 +792,10 @@ done:
 	/* A failed import is a file it could not take, unless a signal
 	 * stopped it. */
 	ret = strcmp(json_object_get_string(json_object_object_get(o,
-	    "status")), "completed") == 0 ? EX_OK : imports_stopped() ?
-	    VX_FAILED : VX_DATAERR;
+	    "status")), "completed") == 0 ? EX_OK : imports_stopped() &&
+	    strncmp(json_object_get_string(json_object_object_get(o,
+	    "error")), "stopped by signal", 17) == 0 ? VX_FAILED :
+	    VX_DATAERR;
 	if (!legacy)
 		printf("%s\n", json_object_to_json_string_ext(o,
 		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -1748,6 +1748,8 @@ static const char *const sqls[SQL__COUNT] = {
 	[SQL_IMPORT_OVERLAP_SET] =
 	    "UPDATE imports SET overlap_id = ? WHERE id = ? AND "
 	    "overlap_id IS NULL",
+	[SQL_IMPORT_OVERLAP_CLEAR] =
+	    "UPDATE imports SET overlap_id = NULL WHERE id = ?",
 	[SQL_IMPORT_OVERLAP_GET] =
 	    "SELECT overlap_id FROM imports WHERE id = ? AND "
 	    "overlap_id IS NOT NULL",

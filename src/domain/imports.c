@@ -1361,10 +1361,13 @@ info_load(struct db *db, const char *id, struct imp_info *in)
 	return rc;
 }
 
-/* An import that begins while another of its source runs under a live
- * lease (a worker's, or one killed less than IMPORT_LEASE seconds ago):
- * each names the other in overlap_id, which keeps either full report
- * from resolving anything (run_overlap). Under the tenant's lock, which
+/* An import about to write while another of its source runs under a
+ * live lease (a worker's, or one killed less than IMPORT_LEASE seconds
+ * ago): each names the other in overlap_id, which keeps either full
+ * report from resolving anything (run_overlap). An import taken over
+ * by another worker writes its whole report again, after whatever ran
+ * beside its earlier attempt: what that attempt was named is forgotten
+ * first. Under the tenant's lock, which
  * every batch and reconcile page of an import takes first, so of two
  * imports that begin at once the second to take it sees the first. 0 or
  * a DB_* code (db_tx_run rolls back). */
@@ -1379,6 +1382,8 @@ register_tx(struct db *db, void *arg)
 	vtime_sql(time(NULL), t, sizeof(t));
 	if ((rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
 	    DB_STR(r->tenant_id) }, 1, NULL)) != 0 ||
+	    (rc = db_exec(db, SQL_IMPORT_OVERLAP_CLEAR, (struct db_val[]){
+	    DB_STR(r->import_id) }, 1, NULL)) != 0 ||
 	    (rc = db_exec(db, SQL_IMPORT_RUNNING_OTHER, (struct db_val[]){
 	    DB_STR(r->tenant_id), DB_STR(r->source), DB_STR(r->import_id),
 	    DB_STR(t) }, 4, &res)) != 0)
@@ -1428,8 +1433,6 @@ run_claimed(struct db *db, struct run *r, const struct imp_info *in,
 		goto out;
 	}
 	why[0] = '\0';
-	if ((rc = db_tx_run(db, register_tx, r)) != 0)
-		goto out;
 	/* Its bytes are a local file of a vigilctl that stopped before
 	 * finishing: they are not here to read again. */
 	if (r->fp == NULL && in->bytes > 0 && in->chunks == 0) {
@@ -1468,6 +1471,10 @@ run_claimed(struct db *db, struct run *r, const struct imp_info *in,
 	    strcmp(getenv("VIGIL_DEBUG_IMPORT_STOP"), "reconcile") != 0)
 		raise(SIGSTOP);
 #endif
+	/* About to write: another import of the source running now is
+	 * named (one that only reads, or fails, writes no source row). */
+	if ((rc = db_tx_run(db, register_tx, r)) != 0)
+		goto out;
 	r->write = 1;
 	if ((rc = run_pass(r, why, sizeof(why))) != 0) {
 		/* a local file that changed: what was written stays, and
@@ -1517,9 +1524,10 @@ out:
 		rc = rc < 0 ? rc : rc == 0;
 	} else {
 		log_err("import %s: database error %d", import_id, rc);
-		finish(db, in, import_id, "failed", now, r, resolved,
-		    "a database error interrupted the import; what was "
-		    "written before it stays");
+		finish(db, in, import_id, "failed", now, r, resolved < 0 ?
+		    r->resolved_done : resolved, "a database error "
+		    "interrupted the import; what was written before it "
+		    "stays");
 	}
 	json_object_put(r->errors);
 	if (r->has_tools)

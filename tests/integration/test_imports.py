@@ -2742,3 +2742,83 @@ class T440ImportInterrupted(ImportBase):
                         "tenant_id = %s AND object = %s" % (q(tid), q(iid)))
         self.assertEqual(len(r), 1, r)
         return r[0][0], r[0][1], json.loads(r[0][2])
+
+
+class T441ImportOverlapOnlyWhenWriting(ImportBase):
+    """Only an import about to write names another import of its source:
+    one that fails before writing (a report that is not one) leaves a
+    full import running beside it free to reconcile. And vigilctl keeps
+    a signal ignored when it started (nohup's SIGHUP): the import runs to
+    its end. Before, the failing import named the other at its claim (the
+    full import then resolved nothing), and SIGHUP stopped an import
+    started under nohup."""
+
+    def report(self, name, ns, broken=False):
+        path = os.path.join(STACK.root, "t441-%s.jsonl" % name)
+        items = [json.dumps(ocsf_item(441000 + n, code="t441_check"))
+                 for n in ns]
+        with open(path, "w") as f:
+            if broken:
+                # an array cut off before its end: not a report
+                f.write("[" + ",\n".join(items) + ",\n")
+            else:
+                f.write("".join(x + "\n" for x in items))
+        return path
+
+    def test_failed_import_does_not_hold(self):
+        t, tid = new_tenant("imp-overlap-fail")
+        argv = ["findings", "import", "--tenant", t, "--format", "ocsf",
+                "--source", "t441"]
+        STACK.vigilctl(*(argv + [self.report("whole", range(10))]),
+                       timeout=300)
+        env = dict(STACK.env(), VIGIL_DEBUG_IMPORT_STOP="reconcile")
+        a = vigilctl_popen(t, self.report("half", range(5)), "t441",
+                           env=env)
+        try:
+            ok = wait_until(lambda: stopped(a.pid) or a.poll() is not None,
+                            120, 0.01)
+            self.assertTrue(ok and stopped(a.pid),
+                            "vigilctl did not stop before its reconcile "
+                            "(not an --enable-debug build?)")
+            r = STACK.vigilctl(*(argv + [self.report("broken", range(3),
+                                                     broken=True)]),
+                               timeout=300, check=False)
+            self.assertEqual(r.returncode, 65, r.stdout + r.stderr)
+            self.assertEqual(json.loads(r.stdout)["status"], "failed")
+        finally:
+            try:
+                os.killpg(a.pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        out, err = a.communicate(timeout=300)
+        self.assertEqual(a.returncode, 0, (out, err))
+        imp = json.loads(out)
+        self.assertEqual((imp["status"], imp["resolved"], imp["note"]),
+                         ("completed", 5, None), imp)
+
+    def test_sighup_ignored_under_nohup(self):
+        t, tid = new_tenant("imp-nohup")
+        n = 24 * 256
+        path = self.report("nohup", range(n))
+
+        def count():
+            return int(STACK.query("SELECT COUNT(*) FROM findings WHERE "
+                                   "tenant_id = %s" % q(tid))[0][0])
+
+        argv = [STACK.vigilctl_bin, "findings", "import", "--tenant", t,
+                "--format", "ocsf", "--source", "t441", path]
+        p = subprocess.Popen(
+            argv, env=STACK.env(), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+        ok = wait_until(lambda: count() >= 256 or p.poll() is not None,
+                        300, 0.01)
+        self.assertTrue(ok, "no batch was written")
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGHUP)
+        out, err = p.communicate(timeout=300)
+        self.assertEqual(p.returncode, 0, (out, err))
+        imp = json.loads(out)
+        self.assertEqual((imp["status"], imp["imported"]),
+                         ("completed", n), imp)
