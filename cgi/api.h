@@ -54,7 +54,7 @@ void	 dispatch(struct db *, char *const *envp, const struct api_io *);
 long	 api_body_read(struct request *, char *buf, size_t n);
 void	 api_body_end(struct request *);
 /* After the handler (replay.c): read what it left of its streamed body,
- * into r->body_sha, as long as the client has sent it already and it is
+ * into r->body_hash, as long as the client has sent it already and it is
  * at most max bytes more. 1 once the body's end was seen, else 0 (more
  * left, or a read failed); answers nothing. */
 int	 api_body_rest(struct request *, long long max);

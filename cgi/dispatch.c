@@ -12,10 +12,10 @@
 #include <arpa/inet.h>
 
 #include "api.h"
+#include "bodyhash.h"
 #include "buf.h"
 #include "cidr.h"
 #include "conf.h"
-#include "crypto.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
@@ -101,8 +101,8 @@ out:
 static void
 body_seen(struct request *r, const char *buf, long got)
 {
-	if (got > 0 && r->body_sha != NULL)
-		crypto_sha256_update(r->body_sha, buf, (size_t)got);
+	if (got > 0 && r->body_hash != NULL)
+		body_hash_update(r->body_hash, buf, (size_t)got);
 	r->body_seen += got;
 	if (got == 0 || (r->content_length >= 0 &&
 	    r->body_seen >= r->content_length))

@@ -11,11 +11,14 @@
  *
  * A body its handler streams (ROUTE_STREAM_BODY: an import's report, an
  * attachment's upload) is not read before the handler runs: the claim
- * holds its length's hash (what a retry meanwhile is compared with), the
- * bytes feed a SHA-256 as the handler reads them (api_body_read), and
- * the answer is stored with that hash and the bytes' count. A retry once
- * it is answered has its body read and hashed here before it is given
- * the answer (or 409); it writes nothing. */
+ * holds its length's hash (what a retry meanwhile is compared with; a
+ * form's length says nothing, so every retry of a form meanwhile is
+ * told to wait), the bytes feed a SHA-256 as the handler reads them
+ * (api_body_read; a multipart/form-data body's is of its parts, not its
+ * boundary, bodyhash.h), and the answer is stored with that hash and the
+ * bytes' count. A retry once it is answered has its body read and hashed
+ * here before it is given the answer (or 409); it writes nothing. A form
+ * that is malformed or cut short has no hash: its answer is not kept. */
 #include "vigil.h"
 
 #include <stdio.h>
@@ -23,6 +26,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "bodyhash.h"
 #include "conf.h"
 #include "crypto.h"
 #include "idempotency.h"
@@ -56,18 +60,24 @@ static int
 same_stream(struct request *r, const struct idempotency_stored *st)
 {
 	char buf[REPLAY_READ], hex[CRYPTO_SHA256_HEX];
-	long long fresh = 0;
+	long long fresh = 0, most;
 	long got;
+	int form, rc;
 
-	if (r->content_length >= 0 && r->content_length != st->stream_len)
-		return 0;
-	if ((r->body_sha = crypto_sha256_begin()) == NULL) {
+	if ((r->body_hash = body_hash_begin(r->content_type)) == NULL) {
 		response_error(r, 500, "internal_error",
 		    "An unexpected error occurred.", NULL);
 		return -1;
 	}
-	/* One byte past the first body's length is enough to tell. */
-	while (r->body_seen <= st->stream_len) {
+	/* A form's framing may differ in length (another boundary): its
+	 * parts are what is compared, read to their end. Other bytes: one
+	 * past the first body's length is enough to tell. */
+	form = body_hash_is_form(r->body_hash);
+	most = form ? st->stream_len + REPLAY_REST_MAX : st->stream_len;
+	if (r->content_length >= 0 && (form ?
+	    r->content_length > most : r->content_length != st->stream_len))
+		return 0;
+	while (r->body_seen <= most) {
 		if ((got = api_body_read(r, buf, sizeof(buf))) < 0) {
 			api_body_end(r);
 			return -1;
@@ -80,14 +90,14 @@ same_stream(struct request *r, const struct idempotency_stored *st)
 		}
 	}
 	api_body_end(r);
-	if (r->body_seen != st->stream_len)
+	if (form ? r->body_seen > most : r->body_seen != st->stream_len)
 		return 0;
-	if (crypto_sha256_end_hex(r->body_sha, hex) != 0) {
+	if ((rc = body_hash_end_hex(r->body_hash, hex)) < 0) {
 		response_error(r, 500, "internal_error",
 		    "An unexpected error occurred.", NULL);
 		return -1;
 	}
-	return strcmp(hex, st->stream_hash) == 0;
+	return rc == 0 && strcmp(hex, st->stream_hash) == 0;
 }
 
 int
@@ -115,14 +125,16 @@ replay_begin(struct request *r, struct db *db, const struct route *rt,
 	idempotency_target_hash(r->method, r->path, r->query,
 	    rp->req.target_hash);
 	if (rt->flags & ROUTE_STREAM_BODY) {
-		/* Not read yet: its length until it is answered. */
+		/* Not read yet: its length (a form: none) until it is
+		 * answered. */
 		rp->req.streamed = 1;
-		idempotency_stream_hash(r->content_length, rp->req.body_hash);
-		if ((r->body_sha = crypto_sha256_begin()) == NULL) {
+		if ((r->body_hash = body_hash_begin(r->content_type)) == NULL) {
 			response_error(r, 500, "internal_error",
 			    "An unexpected error occurred.", NULL);
 			return -1;
 		}
+		idempotency_stream_hash(body_hash_is_form(r->body_hash) ? -1 :
+		    r->content_length, rp->req.body_hash);
 	} else
 		idempotency_body_hash(r->body, r->body_len,
 		    rp->req.body_hash);
@@ -132,8 +144,8 @@ replay_begin(struct request *r, struct db *db, const struct route *rt,
 		return 0;
 	case IDEMPOTENCY_REPLAY:
 		/* The hash begun above was for the handler's reads. */
-		crypto_sha256_free(r->body_sha);
-		r->body_sha = NULL;
+		body_hash_free(r->body_hash);
+		r->body_hash = NULL;
 		if (st->stream_len >= 0 && (rc = same_stream(r, st)) != 1) {
 			if (rc == 0)
 				conflict(r, OTHER_BODY);
@@ -207,7 +219,7 @@ replay_end(struct request *r, struct db *db, const struct route *rt,
 		if (api_body_rest(r, REPLAY_REST_MAX) &&
 		    (r->content_length < 0 ||
 		    r->body_seen == r->content_length) &&
-		    crypto_sha256_end_hex(r->body_sha, hex) == 0)
+		    body_hash_end_hex(r->body_hash, hex) == 0)
 			stream_hash = hex;
 		else
 			keep = 0;

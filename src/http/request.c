@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bodyhash.h"
 #include "crypto.h"
 #include "id.h"
 #include "request.h"
@@ -302,7 +303,7 @@ request_free(struct request *r)
 	for (i = 0; i < r->npathvars; i++)
 		free(r->pathvars[i]);
 	free(r->body);
-	crypto_sha256_free(r->body_sha);
+	body_hash_free(r->body_hash);
 	if (r->json != NULL)
 		json_object_put(r->json);
 	buf_free(&r->headers);

@@ -15,7 +15,7 @@
 #define REQUEST_MAX_QUERY    8192
 #define REQUEST_MAX_LINK     (REQUEST_MAX_PATH + 256)
 
-struct crypto_sha256_ctx;
+struct body_hash;
 
 struct param {
 	char	*name;
@@ -55,12 +55,12 @@ struct request {
 	 * (cgi/api.h's struct api_io), else NULL. */
 	const void *io;
 	/* A ROUTE_STREAM_BODY body as api_body_read has given it: how many
-	 * bytes, 1 once its end was seen; and the SHA-256 those bytes feed
-	 * when its Idempotency-Key is to cover them (cgi/replay.c), else
-	 * NULL. request_free frees it. */
+	 * bytes, 1 once its end was seen; and the hash those bytes feed
+	 * when its Idempotency-Key is to cover them (cgi/replay.c; a form's
+	 * by its parts, bodyhash.h), else NULL. request_free frees it. */
 	long long body_seen;
 	int	 body_end;
-	struct crypto_sha256_ctx *body_sha;
+	struct body_hash *body_hash;
 	/* The handler wrote the answer itself (api_send_head): dispatch
 	 * writes nothing more; sent_bytes is its body's length. */
 	int	 sent;

@@ -19,6 +19,7 @@ import random
 import re
 import signal
 import socket
+import struct
 import subprocess
 import time
 import unittest
@@ -71,6 +72,24 @@ def form(data, filename=b"a.bin", ctype=b"application/octet-stream",
     body = (b"--" + boundary + b"\r\n" + head + b"\r\n" + data + b"\r\n" +
             extra + b"--" + boundary + b"--\r\n")
     return "multipart/form-data; boundary=" + boundary.decode(), body
+
+
+def form_hash(parts):
+    """The hash an Idempotency-Key keeps for a form, as the README
+    describes it: for each part (name, filename or None, Content-Type or
+    b"", content), each field as its 8-byte length and bytes (no
+    filename: the length 2^64 - 1), the content's length and its
+    SHA-256 in hex, after b"multipart/form-data"."""
+    h = hashlib.sha256(b"multipart/form-data")
+    for name, filename, ctype, data in parts:
+        for field in (name, filename, ctype):
+            if field is None:
+                h.update(b"\xff" * 8)
+            else:
+                h.update(struct.pack(">Q", len(field)) + field)
+        h.update(struct.pack(">Q", len(data)))
+        h.update(hashlib.sha256(data).hexdigest().encode())
+    return h.hexdigest()
 
 
 def upload(base, key, case_id, data=b"hello", **kw):
@@ -555,23 +574,38 @@ class T435UploadIdempotencyKey(Base):
 
                 self.assertEqual(stored(tid), n)
                 self.assertEqual(self.timeline(tid), audit)
-                # The record holds the SHA-256 of the first body's bytes
-                # and their count, as the first request left it; the same
-                # upload still gets its answer.
+                # The record holds the hash of the first body's form
+                # (its part, not its boundary) and its bytes' count, as
+                # the first request left it; the same upload still gets
+                # its answer, framed by another boundary, as curl -F and
+                # other clients frame each request.
                 _, body = form(data)
                 self.assertEqual([list(x) for x in STACK.query(
                     "SELECT body_hash, body_len, state FROM "
                     "idempotency_keys WHERE tenant_id = '%s'" % tid)],
-                    [[hashlib.sha256(body).hexdigest(), str(len(body)),
-                      "done"]])
+                    [[form_hash([(b"file", b"a.bin",
+                                  b"application/octet-stream", data)]),
+                      str(len(body)), "done"]])
                 r7 = self.send(base, key, case, data, idem)
                 self.assertEqual((r7.status, r7.body), (r1.status, r1.body))
+                for boundary in (b"x", b"-" * 24 + os.urandom(8).hex()
+                                 .encode(), b"B" * 70):
+                    r8 = self.send(base, key, case, data, idem,
+                                   boundary=boundary)
+                    self.assertEqual((r8.status, r8.body),
+                                     (r1.status, r1.body))
+                    self.assertEqual(r8.header("Idempotent-Replayed"),
+                                     "true")
+                # Another boundary does not make another file the same.
+                r9 = self.send(base, key, case, other, idem, boundary=b"x")
+                self.assert_error(r9, 409, "conflict", "Idempotency-Key")
                 self.assertEqual(stored(tid), n)
+                self.assertEqual(self.timeline(tid), audit)
 
     def test_while_first_still_running(self):
-        """A claim still being served is compared by the body's length,
-        as before: the same length is told to retry later, another is
-        409 at once; neither runs."""
+        """A form's claim still being served says nothing of its body
+        (another boundary changes its length): every retry meanwhile is
+        told to retry later, and none runs."""
         name_, tid = new_tenant("attidem")
         key, key_id = new_key(name_, "read,write")
         case = new_case(tid)
@@ -580,7 +614,7 @@ class T435UploadIdempotencyKey(Base):
         ct, body = form(data)
         path = "/api/v1/cases/%s/attachments" % case
         target = hashlib.sha256(b"POST\0" + path.encode() + b"\0")
-        length = hashlib.sha256(b"streamed %d" % len(body))
+        length = hashlib.sha256(b"streamed -1")
         STACK.sql("INSERT INTO idempotency_keys (tenant_id, idem_key, "
                   "key_id, target_hash, body_hash, state, created_at) "
                   "VALUES ('%s', '%s', '%s', '%s', '%s', 'running', "
@@ -593,9 +627,10 @@ class T435UploadIdempotencyKey(Base):
         e = self.assert_error(r, 409, "conflict", "Idempotency-Key")
         self.assertIn("still being processed", e["message"])
         self.assertEqual(r.header("Retry-After"), "1")
-        r = self.send(base, key, case, data + b"x", idem)
+        r = self.send(base, key, case, data + b"x", idem, boundary=b"q")
         e = self.assert_error(r, 409, "conflict", "Idempotency-Key")
-        self.assertIn("different request body", e["message"])
+        self.assertIn("still being processed", e["message"])
+        self.assertEqual(r.header("Retry-After"), "1")
         self.assertEqual(stored(tid), (0, 0))
 
     def test_refusal_kept_for_its_bytes(self):

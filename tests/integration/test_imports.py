@@ -655,6 +655,42 @@ class T435ImportIdempotencyKey(ImportBase):
                 self.assertEqual(r7.status, 201, r7)
                 self.assertEqual(self.counts(tid)[:2], (2, 3))
 
+    def test_form_retry_with_another_boundary(self):
+        """curl -F, Python's requests and Go frame each request with a
+        new boundary: a retry of a form-posted report is the same body
+        all the same, and gets the first answer; another report in the
+        same framing is still 409. Nothing is imported twice."""
+        report = json.dumps([ocsf_item(1), ocsf_item(2)]).encode()
+        other = json.dumps([ocsf_item(1), ocsf_item(3)]).encode()
+        for name, base in self.frontends():
+            with self.subTest(frontend=name):
+                tname, tid = new_tenant("impidem")
+                key, _ = new_key(tname, "read,write")
+                idem = "import-" + os.urandom(8).hex()
+
+                def send(data, boundary):
+                    ct, body = form(data, filename=b"r.json",
+                                    ctype=b"application/json",
+                                    boundary=boundary)
+                    return request(base, "POST", "/api/v1/imports?format="
+                                   "ocsf&source=idem", body,
+                                   dict(auth(key), **{
+                                       "Content-Type": ct,
+                                       "Idempotency-Key": idem}),
+                                   timeout=120)
+                r1 = send(report, b"-" * 24 + os.urandom(8).hex().encode())
+                self.assertEqual(r1.status, 201, r1)
+                n = self.counts(tid)
+                self.assertEqual(n[:2], (1, 2))
+                for boundary in (b"-" * 24 + os.urandom(8).hex().encode(),
+                                 os.urandom(16).hex().encode(), b"z"):
+                    r = send(report, boundary)
+                    self.assertEqual((r.status, r.body), (r1.status, r1.body))
+                    self.assertEqual(r.header("Idempotent-Replayed"), "true")
+                r = send(other, b"z")
+                self.assert_error(r, 409, "conflict", "Idempotency-Key")
+                self.assertEqual(self.counts(tid), n)
+
 
 def big_report(n, code="lease_check"):
     """n OCSF items as JSON Lines: large enough (about 1 KiB each) that

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bodyhash.h"
+#include "crypto.h"
 #include "multipart.h"
 #include "suites.h"
 
@@ -261,6 +263,117 @@ START_TEST(test_multipart_stop)
 }
 END_TEST
 
+/* The hash of body under content type ct, fed step bytes at a time: 0
+ * and hex, or body_hash_end_hex's 1. */
+static int
+hash_of(const char *ct, const char *body, size_t len, size_t step,
+    char hex[CRYPTO_SHA256_HEX])
+{
+	struct body_hash *h;
+	size_t i, n;
+	int rc;
+
+	ck_assert_ptr_nonnull(h = body_hash_begin(ct));
+	for (i = 0; i < len; i += n) {
+		n = len - i < step ? len - i : step;
+		body_hash_update(h, body + i, n);
+	}
+	rc = body_hash_end_hex(h, hex);
+	body_hash_free(h);
+	return rc;
+}
+
+#define FORM_CT(b) "multipart/form-data; boundary=" b
+#define CD "Content-Disposition: form-data; "
+/* A boundary as curl makes one. */
+#define CURL_BND "------------------------d74496d66958873e"
+
+START_TEST(test_bodyhash_form)
+{
+	/* One form, framed by two clients: another boundary (of another
+	 * length), a preamble, an epilogue. */
+	static const char a[] = "--short\r\n" CD "name=\"file\"; "
+	    "filename=\"r.json\"\r\nContent-Type: application/json\r\n\r\n"
+	    "[1,2]\r\n--short\r\n" CD "name=note\r\n\r\nhi\r\n--short--\r\n";
+	static const char b[] = "preamble\r\n--" CURL_BND "\r\n" CD
+	    "name=\"file\"; filename=\"r.json\"\r\nContent-Type: "
+	    "application/json\r\n\r\n[1,2]\r\n--" CURL_BND "\r\n" CD
+	    "name=\"note\"\r\n\r\nhi\r\n--" CURL_BND "--\r\nepilogue";
+	char ha[CRYPTO_SHA256_HEX], hb[CRYPTO_SHA256_HEX],
+	    hc[CRYPTO_SHA256_HEX];
+	size_t step;
+
+	ck_assert_int_eq(hash_of(FORM_CT("short"), a, sizeof(a) - 1, 4096,
+	    ha), 0);
+	for (step = 1; step <= 7; step++) {
+		ck_assert_int_eq(hash_of(FORM_CT(CURL_BND), b, sizeof(b) - 1,
+		    step, hb), 0);
+		ck_assert_str_eq(ha, hb);
+		ck_assert_int_eq(hash_of(FORM_CT("\"short\""), a,
+		    sizeof(a) - 1, step, hc), 0);
+		ck_assert_str_eq(ha, hc);
+	}
+	/* Not the bytes' hash. */
+	crypto_sha256_hex(a, sizeof(a) - 1, hb);
+	ck_assert_str_ne(ha, hb);
+}
+END_TEST
+
+START_TEST(test_bodyhash_form_differs)
+{
+	/* Each differs from the first in one thing a form says. */
+	static const char *const forms[] = {
+	    "--b\r\n" CD "name=file; filename=r\r\n\r\nabc\r\n--b--",
+	    "--b\r\n" CD "name=file; filename=r\r\n\r\nabd\r\n--b--",
+	    "--b\r\n" CD "name=file; filename=s\r\n\r\nabc\r\n--b--",
+	    "--b\r\n" CD "name=file; filename=\"\"\r\n\r\nabc\r\n--b--",
+	    "--b\r\n" CD "name=file\r\n\r\nabc\r\n--b--",
+	    "--b\r\n" CD "name=filf; filename=r\r\n\r\nabc\r\n--b--",
+	    "--b\r\n" CD "name=file; filename=r\r\nContent-Type: a/b\r\n"
+		"\r\nabc\r\n--b--",
+	    "--b\r\n" CD "name=file; filename=r\r\n\r\nab\r\n--b\r\n" CD
+		"name=file; filename=r\r\n\r\nc\r\n--b--",
+	    "--b\r\n" CD "name=file; filename=r\r\n\r\nabc\r\n--b\r\n" CD
+		"name=file; filename=r\r\n\r\n\r\n--b--",
+	};
+	char hex[sizeof(forms) / sizeof(forms[0])][CRYPTO_SHA256_HEX];
+	size_t i, j;
+
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		ck_assert_int_eq(hash_of(FORM_CT("b"), forms[i],
+		    strlen(forms[i]), 3, hex[i]), 0);
+		for (j = 0; j < i; j++)
+			ck_assert_msg(strcmp(hex[i], hex[j]) != 0,
+			    "forms %zu and %zu hash alike", j, i);
+	}
+}
+END_TEST
+
+START_TEST(test_bodyhash_bytes_and_broken)
+{
+	static const char raw[] = "--b\r\n" CD "name=f\r\n\r\nx\r\n--b--";
+	char hex[CRYPTO_SHA256_HEX], want[CRYPTO_SHA256_HEX];
+
+	/* Not a form: the bytes, whatever they look like. */
+	crypto_sha256_hex(raw, sizeof(raw) - 1, want);
+	ck_assert_int_eq(hash_of("application/json", raw, sizeof(raw) - 1,
+	    5, hex), 0);
+	ck_assert_str_eq(hex, want);
+	ck_assert_int_eq(hash_of(NULL, raw, sizeof(raw) - 1, 64, hex), 0);
+	ck_assert_str_eq(hex, want);
+	/* A form with a bad boundary parameter is no form either. */
+	ck_assert_int_eq(hash_of("multipart/form-data", raw, sizeof(raw) - 1,
+	    64, hex), 0);
+	ck_assert_str_eq(hex, want);
+	/* A form cut short, or malformed, has no hash. */
+	ck_assert_int_eq(hash_of(FORM_CT("b"), raw, sizeof(raw) - 3, 2, hex),
+	    1);
+	ck_assert_int_eq(hash_of(FORM_CT("b"), "junk\r\n--c--", 11, 64, hex),
+	    1);
+	ck_assert_int_eq(hash_of(FORM_CT("b"), "", 0, 64, hex), 1);
+}
+END_TEST
+
 Suite *
 multipart_suite(void)
 {
@@ -271,6 +384,11 @@ multipart_suite(void)
 	tcase_add_test(tc, test_multipart_parts);
 	tcase_add_test(tc, test_multipart_refused);
 	tcase_add_test(tc, test_multipart_stop);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("bodyhash");
+	tcase_add_test(tc, test_bodyhash_form);
+	tcase_add_test(tc, test_bodyhash_form_differs);
+	tcase_add_test(tc, test_bodyhash_bytes_and_broken);
 	suite_add_tcase(s, tc);
 	return s;
 }
