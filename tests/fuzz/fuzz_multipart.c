@@ -5,11 +5,15 @@
  * begins, nothing after the closing delimiter); no more content comes out
  * than went in; and feeding the body whole, one byte at a time or in
  * pieces of a size the input chooses gives the same events, content, part
- * headers and result. Built by "make fuzz". */
+ * headers and result; and the hash an Idempotency-Key keeps for the body
+ * (bodyhash.c) is the same in all three, and a form's is had only when
+ * the reader read it whole. Built by "make fuzz". */
 #include "vigil.h"
 
 #include <string.h>
 
+#include "bodyhash.h"
+#include "crypto.h"
 #include "fuzz.h"
 #include "multipart.h"
 
@@ -93,14 +97,35 @@ run(const char *boundary, const char *body, size_t len, size_t step,
 	return multipart_finish(&m);
 }
 
+/* body_hash_end_hex of body under ct, fed step bytes at a time. */
+static int
+hashed(const char *ct, const char *body, size_t len, size_t step,
+    char hex[CRYPTO_SHA256_HEX])
+{
+	struct body_hash *h;
+	size_t off, n;
+	int rc;
+
+	FUZZ_CHECK((h = body_hash_begin(ct)) != NULL);
+	for (off = 0; off < len; off += n) {
+		n = len - off < step ? len - off : step;
+		body_hash_update(h, body + off, n);
+	}
+	rc = body_hash_end_hex(h, hex);
+	body_hash_free(h);
+	return rc;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char ct[512], boundary[MULTIPART_BOUNDARY_MAX + 1];
 	const char *nl, *body;
+	char h0[CRYPTO_SHA256_HEX], h1[CRYPTO_SHA256_HEX],
+	    h2[CRYPTO_SHA256_HEX];
 	struct trace whole, bytes, pieces;
 	size_t ctlen, blen, step;
-	int rc, rc1, rc2;
+	int rc, rc1, rc2, ctrc;
 
 	nl = memchr(data, '\n', size);
 	ctlen = nl ? (size_t)(nl - (const char *)data) : size;
@@ -108,7 +133,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(ct, data, ctlen);
 	ct[ctlen] = '\0';
-	rc = multipart_boundary(ct, boundary, sizeof(boundary));
+	rc = ctrc = multipart_boundary(ct, boundary, sizeof(boundary));
 	FUZZ_CHECK(rc >= -1 && rc <= 1);
 	if (rc != 1) {
 		/* The body as if the boundary were "b". */
@@ -130,5 +155,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    whole.content == pieces.content);
 	FUZZ_CHECK(whole.parts == bytes.parts && whole.done == bytes.done);
 	FUZZ_CHECK(rc != 0 || whole.done);
+
+	rc = hashed(ct, body, blen, blen ? blen : 1, h0);
+	FUZZ_CHECK(rc == hashed(ct, body, blen, 1, h1));
+	FUZZ_CHECK(rc == hashed(ct, body, blen, step, h2));
+	FUZZ_CHECK(rc >= 0);
+	/* Not a form: always a hash; a form: one if it was read whole. */
+	FUZZ_CHECK(rc == (ctrc == 1 && (rc1 != 0 || !whole.done)));
+	if (rc == 0)
+		FUZZ_CHECK(strcmp(h0, h1) == 0 && strcmp(h0, h2) == 0);
 	return 0;
 }
