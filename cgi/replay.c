@@ -202,7 +202,7 @@ replay_end(struct request *r, struct db *db, const struct route *rt,
 {
 	char hex[CRYPTO_SHA256_HEX];
 	const char *stream_hash = NULL;
-	int rc, withheld, keep;
+	int rc, withheld, keep, whole;
 
 	if (!rp->active)
 		return;
@@ -214,11 +214,15 @@ replay_end(struct request *r, struct db *db, const struct route *rt,
 	 * left unread (an epilogue, or all of a body it refused early) is
 	 * read and hashed now, and if too much is left, it has not arrived,
 	 * or it ended short of its announced length (cut off), the key is
-	 * released and a retry runs again. */
+	 * released and a retry runs again. A form whose closing delimiter
+	 * was read is whole whatever follows it (framing, not hashed): its
+	 * answer is kept even if the rest, the CRLF after that delimiter
+	 * say, is late. */
 	if (keep && rp->req.streamed) {
-		if (api_body_rest(r, REPLAY_REST_MAX) &&
+		whole = api_body_rest(r, REPLAY_REST_MAX) &&
 		    (r->content_length < 0 ||
-		    r->body_seen == r->content_length) &&
+		    r->body_seen == r->content_length);
+		if ((whole || body_hash_is_form(r->body_hash)) &&
 		    body_hash_end_hex(r->body_hash, hex) == 0)
 			stream_hash = hex;
 		else

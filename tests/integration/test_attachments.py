@@ -14,6 +14,7 @@ Run by run.py, which sets STACK here.
 """
 
 import hashlib
+import json
 import os
 import random
 import re
@@ -90,6 +91,17 @@ def form_hash(parts):
         h.update(struct.pack(">Q", len(data)))
         h.update(hashlib.sha256(data).hexdigest().encode())
     return h.hexdigest()
+
+
+def fcgi_stdout(raw):
+    """The STDOUT records' content in a FastCGI stream."""
+    out = b""
+    while len(raw) >= 8:
+        _, rtype, _, clen, pad = struct.unpack(">BBHHBx", raw[:8])
+        if rtype == 6:
+            out += raw[8:8 + clen]
+        raw = raw[8 + clen + pad:]
+    return out
 
 
 def upload(base, key, case_id, data=b"hello", **kw):
@@ -601,6 +613,55 @@ class T435UploadIdempotencyKey(Base):
                 self.assert_error(r9, 409, "conflict", "Idempotency-Key")
                 self.assertEqual(stored(tid), n)
                 self.assertEqual(self.timeline(tid), audit)
+
+    def test_late_crlf_after_closing_boundary(self):
+        """As mod_proxy_fcgi passes a body on as it comes: an upload whose
+        last bytes after the closing boundary (its CRLF) arrive late is
+        still kept under its key, so that its retry is given the first
+        answer rather than storing the file a second time."""
+        name_, tid = new_tenant("attidem")
+        key, _ = new_key(name_, "read,write")
+        case = new_case(tid)
+        idem = "upload-" + os.urandom(8).hex()
+        data = os.urandom(5000)
+        ct, body = form(data)
+        self.assertTrue(body.endswith(b"--\r\n"))
+        path = "/api/v1/cases/%s/attachments" % case
+        params = {"GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL":
+                  "HTTP/1.1", "REQUEST_METHOD": "POST", "REQUEST_URI": path,
+                  "SCRIPT_NAME": path, "QUERY_STRING": "",
+                  "REMOTE_ADDR": "127.0.0.1", "SERVER_NAME": "localhost",
+                  "SERVER_PORT": "80", "CONTENT_LENGTH": str(len(body)),
+                  "CONTENT_TYPE": ct, "HTTP_X_API_KEY": key,
+                  "HTTP_IDEMPOTENCY_KEY": idem}
+        s = fcgi_begin(STACK.api_sock, params, body[:-2])
+        # The worker has the closing boundary, stores the file and
+        # answers; the CRLF comes well after the 100 ms it waits for it.
+        self.assertTrue(wait_until(lambda: stored(tid)[0] == 1, 10))
+        time.sleep(1)
+        try:
+            s.sendall(api._fcgi_record(5, body[-2:]))
+        except (BrokenPipeError, ConnectionResetError):
+            pass        # the worker is done with the request already
+        raw = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            raw += chunk
+        s.close()
+        status, _, out = parse_cgi(fcgi_stdout(raw))
+        self.assertEqual(status, 201, out)
+        self.assertEqual([list(x) for x in STACK.query(
+            "SELECT state FROM idempotency_keys WHERE tenant_id = '%s'" %
+            tid)], [["done"]])
+        r = self.send(STACK.urls()["nginx"], key, case, data, idem,
+                      boundary=b"retry")
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.header("Idempotent-Replayed"), "true")
+        self.assertEqual(json.loads(out)["attachment_id"],
+                         r.json()["attachment_id"])
+        self.assertEqual(stored(tid)[0], 1)
 
     def test_while_first_still_running(self):
         """A form's claim still being served says nothing of its body
