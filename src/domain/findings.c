@@ -1419,6 +1419,9 @@ struct act_tx {
 	struct finding_row	**after;
 	enum findings_outcome	 o;
 	int			 rc;
+	/* findings_act_mute: in is decided afresh under the row's lock */
+	const struct mute_set	*recheck;
+	const char		*gone_rule, *reason;
 };
 
 /* The subject a mute rule is matched against: a stored finding, with
@@ -1464,12 +1467,45 @@ tick_mute(struct db *db, const char *tenant_id, const struct finding_row *row,
 	return 0;
 }
 
+/* findings_act_mute's decision on row, locked: 1 with in filled (mute
+ * or unmute), 0 when neither applies, or a DB_* code. */
+static int
+recheck_mute(struct db *db, const struct act_tx *a,
+    const struct finding_row *row, struct lc_input *in)
+{
+	struct mute_sources ms;
+	struct mute_subject s;
+	const char *id = row->f.id, *hit;
+	int rc;
+
+	if (row->f.state != FINDING_OPEN && row->f.state != FINDING_MUTED)
+		return 0;
+	memset(&ms, 0, sizeof(ms));
+	if (mutes_need_sources(a->recheck) && (rc = mutes_sources_load(db,
+	    a->tenant_id, &id, 1, &ms)) != 0)
+		return rc;
+	row_subject(row, &ms, &s);
+	hit = mutes_match(a->recheck, &s);
+	mutes_sources_free(&ms);
+	memset(in, 0, sizeof(*in));
+	if (row->f.state == FINDING_OPEN && hit != NULL) {
+		in->kind = LC_MUTE;
+		in->u.mute.rule_id = hit;	/* the set's: lives on */
+	} else if (row->f.state == FINDING_MUTED && hit == NULL) {
+		in->kind = LC_UNMUTE;
+		in->u.mute.rule_id = a->gone_rule;
+		in->u.mute.reason = a->reason;
+	} else
+		return 0;
+	return 1;
+}
+
 static int
 act_tx(struct db *db, void *arg)
 {
 	struct act_tx *a = arg;
 	const struct lc_input *in = a->in;
-	struct lc_input tick;
+	struct lc_input tick, pass;
 	struct mute_set mutes = { NULL, 0 };
 	struct finding_row *row;
 	struct audit_head head;
@@ -1489,6 +1525,16 @@ act_tx(struct db *db, void *arg)
 	if (found == 0) {
 		a->o = FINDINGS_NOT_FOUND;
 		return 1;
+	}
+	if (a->recheck != NULL) {
+		if ((rc = recheck_mute(db, a, row, &pass)) <= 0) {
+			findings_row_free(row);
+			if (rc < 0)
+				return rc;
+			a->o = FINDINGS_OK;	/* nothing to do */
+			return 1;
+		}
+		in = &pass;
 	}
 	/* Only an expiry can make the finding open: the rules are read
 	 * for an accepted or snoozed one alone. */
@@ -1519,7 +1565,7 @@ findings_act(struct db *db, const char *tenant_id, const char *id,
     struct lc_result *res, struct finding_row **after, int *rc)
 {
 	struct act_tx a = { tenant_id, id, actor, in, now, res, after,
-	    FINDINGS_DB_ERROR, 0 };
+	    FINDINGS_DB_ERROR, 0, NULL, NULL, NULL };
 	int r;
 
 	/* A deadlock, a lock timeout or a certification failure rolls the
@@ -1527,6 +1573,29 @@ findings_act(struct db *db, const char *tenant_id, const char *id,
 	 * which reads the finding afresh and decides again, so the result
 	 * is what a first run at that moment would give, with one history
 	 * entry, event and audit entry. */
+	*after = NULL;
+	memset(res, 0, sizeof(*res));
+	r = db_tx_run(db, act_tx, &a);
+	*rc = r < 0 ? r : 0;
+	if (r < 0) {
+		findings_row_free(*after);
+		*after = NULL;
+		return FINDINGS_DB_ERROR;
+	}
+	return a.o;
+}
+
+enum findings_outcome
+findings_act_mute(struct db *db, const char *tenant_id, const char *id,
+    const struct mute_set *set, const char *gone_rule, const char *reason,
+    time_t now, struct lc_result *res, struct finding_row **after, int *rc)
+{
+	struct lc_input none;
+	struct act_tx a = { tenant_id, id, LC_BY_SYSTEM, &none, now, res,
+	    after, FINDINGS_DB_ERROR, 0, set, gone_rule, reason };
+	int r;
+
+	memset(&none, 0, sizeof(none));
 	*after = NULL;
 	memset(res, 0, sizeof(*res));
 	r = db_tx_run(db, act_tx, &a);
@@ -3124,6 +3193,27 @@ absent_mute(const struct batch *b, const struct slot *sl, struct lc_input *in)
 	return 1;
 }
 
+/* A finding no import source lists any more but a scan owns is that
+ * scan's alone again: its source, which named the import that wrote it
+ * last, names the scan's integration, so that GET /findings?source=,
+ * channel filters and a mute rule's source judge it by the scan (as
+ * after a scan's own write) rather than by the import gone. 0 or
+ * DB_ERR. */
+static int
+scan_owns_again(struct slot *sl)
+{
+	char *integ;
+
+	if (strcmp(sl->row->source, sl->stored_integ) == 0)
+		return 0;
+	if ((integ = strdup(sl->stored_integ)) == NULL)
+		return DB_ERR;
+	free(sl->row->source);
+	sl->row->source = integ;
+	sl->dirty = 1;
+	return 0;
+}
+
 static int
 absent_tx(struct db *db, void *arg)
 {
@@ -3199,8 +3289,12 @@ absent_tx(struct db *db, void *arg)
 		 * integration no longer sees it. */
 		if (sl->gone && !(a->source != NULL && sl->stored_integ != NULL))
 			in = gone;
-		else if (!remute || !absent_mute(&b, sl, &in))
-			continue;
+		else {
+			if (sl->gone && (rc = scan_owns_again(sl)) != 0)
+				goto out;
+			if (!remute || !absent_mute(&b, sl, &in))
+				continue;
+		}
 		was = sl->row->f.state;
 		if (lifecycle_apply(&sl->row->f, &in, a->now, &b.tenant,
 		    &res) != 0) {

@@ -6,6 +6,9 @@
 #include "vigil.h"
 
 #include <ctype.h>
+#ifdef VIGIL_DEBUG
+#include <signal.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -675,26 +678,26 @@ out:
 
 /* -- the passes ------------------------------------------------------------ */
 
-/* One LC_MUTE or LC_UNMUTE on one finding, in its own transaction (the
- * lifecycle re-checks the state under the row lock). 1 changed, 0 not,
- * or DB_DOWN. */
+/* The pass's step on one finding, in its own transaction, decided there
+ * on the row as locked (findings_act_mute). ACT_MUTED or ACT_UNMUTED if
+ * it changed, 0 if not, or DB_DOWN. */
+#define ACT_MUTED   1
+#define ACT_UNMUTED 2
 static int
-act(struct db *db, const char *tenant_id, const char *id, enum lc_kind kind,
-    const char *rule_id, const char *reason, time_t now)
+act(struct db *db, const char *tenant_id, const char *id,
+    const struct mute_set *set, const char *gone_rule, const char *reason,
+    time_t now)
 {
 	struct finding_row *after = NULL;
 	struct lc_result res;
-	struct lc_input in;
 	enum findings_outcome o;
-	int rc, changed;
+	int rc, changed = 0;
 
-	memset(&in, 0, sizeof(in));
-	in.kind = kind;
-	in.u.mute.rule_id = rule_id;
-	in.u.mute.reason = reason;
-	o = findings_act(db, tenant_id, id, &in, LC_BY_SYSTEM, now, &res,
-	    &after, &rc);
-	changed = o == FINDINGS_OK && res.changed;
+	o = findings_act_mute(db, tenant_id, id, set, gone_rule, reason, now,
+	    &res, &after, &rc);
+	if (o == FINDINGS_OK && res.changed && after != NULL)
+		changed = after->f.state == FINDING_MUTED ? ACT_MUTED :
+		    ACT_UNMUTED;
 	lifecycle_result_free(&res);
 	findings_row_free(after);
 	if (o == FINDINGS_DB_ERROR && rc == DB_DOWN)
@@ -750,7 +753,7 @@ walk(struct db *db, const char *tenant_id, time_t now, const char *gone_rule,
 			break;
 		/* The page's sources, in one statement, when a rule names
 		 * a source: read before the findings' own transactions, as
-		 * their columns are (an import in between decides afresh). */
+		 * their columns are, to pick the candidates. */
 		if (mutes_need_sources(&set)) {
 			for (i = 0; i < page->nrows && i < FINDINGS_BATCH; i++)
 				ids[i] = db_cell(page, i, PASS_C_ID);
@@ -758,6 +761,14 @@ walk(struct db *db, const char *tenant_id, time_t now, const char *gone_rule,
 			    &srcs)) != 0)
 				break;
 		}
+#ifdef VIGIL_DEBUG
+		/* VIGIL_DEBUG_MUTE_PASS_STOP (debug builds only): a pass of
+		 * vigil-scan --due stops itself (SIGSTOP) once, after reading
+		 * its first page, for a test to import there. */
+		if (save != NULL && getenv("VIGIL_DEBUG_MUTE_PASS_STOP") !=
+		    NULL && unsetenv("VIGIL_DEBUG_MUTE_PASS_STOP") == 0)
+			raise(SIGSTOP);
+#endif
 		for (i = 0; i < page->nrows; i++) {
 			const char *id = db_cell(page, i, PASS_C_ID);
 			const char *st = db_cell(page, i, PASS_C_STATE);
@@ -770,9 +781,9 @@ walk(struct db *db, const char *tenant_id, time_t now, const char *gone_rule,
 				stopped = 1;
 				break;
 			}
-			/* The pass reads the identity columns, which never
-			 * change; the state is judged again under the row's
-			 * lock by the lifecycle. */
+			/* The page's columns and sources, read outside
+			 * the findings' transactions, only pick the
+			 * candidates (below). */
 			memset(&s, 0, sizeof(s));
 			s.rule_id = db_cell(page, i, PASS_C_RULE);
 			s.provider = db_cell(page, i, PASS_C_PROVIDER);
@@ -784,23 +795,23 @@ walk(struct db *db, const char *tenant_id, time_t now, const char *gone_rule,
 			s.environment = db_cell(page, i, PASS_C_ENV);
 			mutes_sources_of(&srcs, id, &s);
 			hit = mutes_match(&set, &s);
-			if (st != NULL && strcmp(st, "open") == 0 &&
-			    hit != NULL) {
-				if ((ch = act(db, tenant_id, id, LC_MUTE, hit,
-				    NULL, now)) > 0)
-					w->muted++;
-			} else if (st != NULL && strcmp(st, "muted") == 0 &&
-			    hit == NULL) {
-				if ((ch = act(db, tenant_id, id, LC_UNMUTE,
-				    gone_rule ? gone_rule : "-", reason,
-				    now)) > 0)
-					w->unmuted++;
-			}
+			/* What the page says picks the candidates; the
+			 * finding's transaction decides on what it locked
+			 * (an import may have changed its sources since). */
+			if (st != NULL && ((strcmp(st, "open") == 0 &&
+			    hit != NULL) || (strcmp(st, "muted") == 0 &&
+			    hit == NULL)))
+				ch = act(db, tenant_id, id, &set,
+				    gone_rule ? gone_rule : "-", reason, now);
 			if (ch < 0) {
 				rc = ch;
 				break;
 			}
-			changes += ch;
+			if (ch == ACT_MUTED)
+				w->muted++;
+			else if (ch == ACT_UNMUTED)
+				w->unmuted++;
+			changes += ch != 0;
 			rows++;
 			w->before = db_cell_int(page, i, PASS_C_SEQ);
 		}

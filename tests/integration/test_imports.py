@@ -1500,6 +1500,25 @@ def stopped(pid):
         return False
 
 
+def while_stopped(test, proc, where, action):
+    """Wait until proc, started with a VIGIL_DEBUG_*_STOP of debug builds,
+    has stopped itself (SIGSTOP) where the test wants it, run action, and
+    let it go on (SIGCONT to its group) whatever happened. action's
+    result."""
+    try:
+        ok = wait_until(lambda: stopped(proc.pid) or proc.poll() is not None,
+                        120, 0.01)
+        test.assertTrue(ok and stopped(proc.pid),
+                        "%s did not stop %s (not an --enable-debug build?)"
+                        % (os.path.basename(proc.args[0]), where))
+        return action()
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+
+
 class T352VigilctlFileChangedBetweenReads(LocalBase):
     """A file changed, cut or grown between vigilctl's two reads of it
     (VIGIL_DEBUG_IMPORT_STOP, debug builds: the reader stops itself
@@ -1522,18 +1541,7 @@ class T352VigilctlFileChangedBetweenReads(LocalBase):
         before = tenant_state(self.tenant_id)
         env = dict(STACK.env(), VIGIL_DEBUG_IMPORT_STOP="1")
         p = vigilctl_popen(self.tenant, path, "t352", env=env)
-        try:
-            ok = wait_until(lambda: stopped(p.pid) or p.poll() is not None,
-                            120, 0.01)
-            self.assertTrue(ok and stopped(p.pid),
-                            "vigilctl did not stop between its reads "
-                            "(not an --enable-debug build?)")
-            change(path)
-        finally:
-            try:
-                os.killpg(p.pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
+        while_stopped(self, p, "between its reads", lambda: change(path))
         out, err = p.communicate(timeout=300)
         self.assertEqual(p.returncode, 65, (out, err))
         imp = json.loads(out)
@@ -2664,20 +2672,9 @@ class T439ImportsOfOneSourceAtOnce(ImportBase):
         # reconcile
         env = dict(STACK.env(), VIGIL_DEBUG_IMPORT_STOP="reconcile")
         a = vigilctl_popen(t, whole, "t439", env=env)
-        try:
-            ok = wait_until(lambda: stopped(a.pid) or a.poll() is not None,
-                            120, 0.01)
-            self.assertTrue(ok and stopped(a.pid),
-                            "vigilctl did not stop before its reconcile "
-                            "(not an --enable-debug build?)")
-            # B: half of it, while A waits; the other half carry A's id
-            b = json.loads(STACK.vigilctl(*(argv + [half]),
-                                          timeout=300).stdout)
-        finally:
-            try:
-                os.killpg(a.pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
+        # B: half of it, while A waits; the other half carry A's id
+        b = while_stopped(self, a, "before its reconcile", lambda: json.loads(
+            STACK.vigilctl(*(argv + [half]), timeout=300).stdout))
         out, err = a.communicate(timeout=300)
         self.assertEqual(a.returncode, 0, (out, err))
         a_imp = json.loads(out)
@@ -2810,22 +2807,12 @@ class T441ImportOverlapOnlyWhenWriting(ImportBase):
         env = dict(STACK.env(), VIGIL_DEBUG_IMPORT_STOP="reconcile")
         a = vigilctl_popen(t, self.report("half", range(5)), "t441",
                            env=env)
-        try:
-            ok = wait_until(lambda: stopped(a.pid) or a.poll() is not None,
-                            120, 0.01)
-            self.assertTrue(ok and stopped(a.pid),
-                            "vigilctl did not stop before its reconcile "
-                            "(not an --enable-debug build?)")
-            r = STACK.vigilctl(*(argv + [self.report("broken", range(3),
-                                                     broken=True)]),
-                               timeout=300, check=False)
-            self.assertEqual(r.returncode, 65, r.stdout + r.stderr)
-            self.assertEqual(json.loads(r.stdout)["status"], "failed")
-        finally:
-            try:
-                os.killpg(a.pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
+        r = while_stopped(self, a, "before its reconcile", lambda:
+                          STACK.vigilctl(*(argv + [self.report(
+                              "broken", range(3), broken=True)]),
+                              timeout=300, check=False))
+        self.assertEqual(r.returncode, 65, r.stdout + r.stderr)
+        self.assertEqual(json.loads(r.stdout)["status"], "failed")
         out, err = a.communicate(timeout=300)
         self.assertEqual(a.returncode, 0, (out, err))
         imp = json.loads(out)

@@ -930,6 +930,46 @@ class T433MuteSourceExpiry(SourcesBase):
                          "expired")
 
 
+class T442MutePassDecidesUnderLock(SourcesBase):
+    """A pass over stored findings (here vigil-scan --due finishing what a
+    rule's request left) picks its candidates from a page it read before
+    their transactions; an import that lists a finding under a second
+    source in between is seen by that finding's own transaction, which
+    leaves it open. (The pass muted it from what its page said, and it
+    stayed muted until the second source's next import.)"""
+
+    def test_import_between_page_and_mute(self):
+        import test_imports as ti
+        code = "t442"
+        first = ti.ocsf_item(442000, code=code)
+        self.imp(self.A, [first], mode="partial")   # the oldest: walked last
+        self.imp(self.A, [ti.ocsf_item(442001 + i, code=code)
+                          for i in range(300)], mode="partial")
+        f = self.fid(442000, code)
+        m = self.create({"source": self.A, "justification": "tool A noise"})
+        self.assertEqual((m["apply_status"], m["findings_muted"]),
+                         ("pending", 256), m)
+        self.assertEqual(self.get(self.base(), f)["state"], "open")
+        p = subprocess.Popen(
+            [STACK.vigil_scan_bin, "-c", STACK.conf, "--due"],
+            env=dict(STACK.env(), VIGIL_DEBUG_MUTE_PASS_STOP="1"),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, start_new_session=True)
+        # It stops after reading its page (F open, listed by A alone);
+        # B lists F meanwhile, which leaves it open.
+        ti.while_stopped(self, p, "after its pass's first page",
+                         lambda: self.imp(self.B, [first], mode="partial"))
+        out, err = p.communicate(timeout=300)
+        self.assertEqual(p.returncode, 0, out + err)
+        got = self.get(self.base(), f)
+        self.assertEqual((got["state"], sorted(self.sources(f))),
+                         ("open", [self.A, self.B]), got)
+        self.assertNotIn("muted", self.trail(f)[0])
+        r = self.mreq("GET", "/" + m["id"])
+        self.assertEqual((r.json()["apply_status"],
+                          r.json()["findings_muted"]), ("done", 300), r)
+
+
 class T434MuteSourceScanned(ts.ScanBase):
     """The scanner's batches decide as the imports do. A rule naming the
     integration mutes what only its scans report; once an import lists
@@ -978,3 +1018,43 @@ class T434MuteSourceScanned(ts.ScanBase):
             self.assertEqual(ts.events(self.tenant_id, t, seq), [], t)
         self.assertEqual([s["source"] for s in self.finding(f)["sources"]],
                          ["t434-tool"])
+
+    def test_import_drops_scanned(self):
+        """A full import that no longer lists a finding a scan owns leaves
+        it the scan's alone: its source names the integration again at
+        once, so a rule naming the integration mutes it in that import's
+        reconcile (it stayed open until the next scan, judged by the
+        source of the import gone), and ?source= finds it under the
+        integration."""
+        st = ts.storage("stt434b", False)
+        ts.write_inventory(self.inv, [st])
+        rule = "t-storage-secure-transfer"
+        f = ts.fid(rule, st["id"])
+        integ = self.integration()
+        self.assertEqual(self.mreq("POST", "", {
+            "source": integ, "justification": "the lab's estate"}).status,
+            201)
+        self.scan(integ)
+        self.assertEqual(self.finding(f)["state"], "muted")
+        e = entry("high", rule=rule, resource_id=st["id"])
+        self.vigil_import([e], "full")
+        got = self.finding(f)
+        self.assertEqual((got["state"], got["source"]), ("open", "t434-tool"))
+        # The tool's next full report no longer has it.
+        other = entry("low", rule="t434-other", resource_id=st["id"])
+        imp = self.vigil_import([other], "full")
+        self.assertEqual(imp["resolved"], 0, imp)
+        got = self.finding(f)
+        self.assertEqual((got["state"], got["source"], got["sources"]),
+                         ("muted", integ, []), got)
+        r = self.req("GET", "/api/v1/findings?source=" + integ +
+                     "&state=muted&limit=500")
+        self.assertIn(f, [x["id"] for x in r.json()["findings"]])
+        r = self.req("GET", "/api/v1/findings?source=t434-tool&limit=500")
+        self.assertNotIn(f, [x["id"] for x in r.json()["findings"]])
+        # and the next scan changes nothing
+        seq = ts.last_event_seq()
+        self.scan(integ)
+        self.assertEqual(self.finding(f)["state"], "muted")
+        for t in ("finding.muted", "finding.unmuted", "finding.resolved"):
+            self.assertEqual(ts.events(self.tenant_id, t, seq), [], t)
