@@ -105,8 +105,9 @@ replay_begin(struct request *r, struct db *db, const struct route *rt,
     struct replay *rp)
 {
 	struct idempotency_stored *st = &rp->claim;
+	enum idempotency_outcome oc;
 	char msg[256];
-	int rc;
+	int rc, form = 0;
 
 	memset(rp, 0, sizeof(*rp));
 	/* Keys are a tenant's: an open route has none to keep them under. */
@@ -133,12 +134,23 @@ replay_begin(struct request *r, struct db *db, const struct route *rt,
 			    "An unexpected error occurred.", NULL);
 			return -1;
 		}
-		idempotency_stream_hash(body_hash_is_form(r->body_hash) ? -1 :
-		    r->content_length, rp->req.body_hash);
+		form = body_hash_is_form(r->body_hash);
+		idempotency_stream_hash(form ? -1 : r->content_length,
+		    rp->req.body_hash);
 	} else
 		idempotency_body_hash(r->body, r->body_len,
 		    rp->req.body_hash);
-	switch (idempotency_begin(db, &rp->req, time(NULL), st, &rc)) {
+	oc = idempotency_begin(db, &rp->req, time(NULL), st, &rc);
+	/* A form's claim made by an earlier version held its announced
+	 * length's hash (as did its answer before migration 0061): such a
+	 * record is asked for by that length (a claim still running is
+	 * waited for or taken over, an old answer replayed by length). */
+	if (oc == IDEMPOTENCY_OTHER_BODY && form && r->content_length >= 0) {
+		idempotency_stored_free(st);
+		idempotency_stream_hash(r->content_length, rp->req.body_hash);
+		oc = idempotency_begin(db, &rp->req, time(NULL), st, &rc);
+	}
+	switch (oc) {
 	case IDEMPOTENCY_PROCEED:
 		rp->active = 1;
 		return 0;

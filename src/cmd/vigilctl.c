@@ -3,6 +3,7 @@
 #include "vigil.h"
 
 #include <sys/stat.h>
+#include <poll.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -698,6 +699,36 @@ cmd_key(struct db *db, int argc, char **argv)
 	return EX_USAGE;
 }
 
+/* What fd has (a pipe, a device), up to n bytes: the count, 0 at its end
+ * or once a signal stopped the import (imports_stopped), -1 on an error.
+ * Waits in poll, a fifth of a second at a time, so that a stop is seen
+ * while the pipe sends nothing (a read would be restarted: SA_RESTART). */
+static ssize_t
+read_stoppable(int fd, char *buf, size_t n)
+{
+	struct pollfd pfd;
+	ssize_t got;
+
+	for (;;) {
+		if (imports_stopped())
+			return 0;
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 200) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (pfd.revents == 0)
+			continue;
+		if ((got = read(fd, buf, n)) >= 0)
+			return got;
+		if (errno != EINTR && errno != EAGAIN)
+			return -1;
+	}
+}
+
 /* findings import --tenant NAME --format F --source S [--partial] FILE:
  * the file through POST /imports' own path, its outcome printed as the
  * import. A regular file is read where it is (imports_run_file: the same
@@ -718,7 +749,8 @@ import_report(struct db *db, const char *tid, FILE *fp, const char *file,
 	char buf[64 * 1024], id[VIGIL_ID_LEN];
 	struct stat sb;
 	long long bytes;
-	size_t n, k;
+	ssize_t n;
+	size_t k;
 	int rc, ret = EX_FAIL;
 
 	/* Interrupted, the import ends failed at its next batch rather than
@@ -755,9 +787,11 @@ import_report(struct db *db, const char *tid, FILE *fp, const char *file,
 	    IMPORT_FULL, legacy ? IMPORT_ALL_OR_NOTHING : 0, "vigilctl",
 	    time(NULL), &up, &rc) != IMPORT_OK)
 		goto dberr;
-	while (!imports_stopped() && (n = fread(buf, 1, sizeof(buf), fp)) >
-	    0) {
-		enum imports_outcome oc = imports_write(up, buf, n, &rc);
+	/* Read from the descriptor (nothing was read through fp): a stop
+	 * is seen while a pipe sends nothing. */
+	while ((n = read_stoppable(fileno(fp), buf, sizeof(buf))) > 0) {
+		enum imports_outcome oc = imports_write(up, buf, (size_t)n,
+		    &rc);
 
 		if (oc == IMPORT_TOO_LARGE) {
 			imports_abort(up);
@@ -770,9 +804,12 @@ import_report(struct db *db, const char *tid, FILE *fp, const char *file,
 			goto dberr;
 		}
 	}
-	if (ferror(fp)) {
+	if (n < 0) {
+		int e = errno;
+
 		imports_abort(up);
-		fprintf(stderr, "vigilctl: %s: read error\n", file);
+		fprintf(stderr, "vigilctl: %s: read error: %s\n", file,
+		    strerror(e));
 		goto out;
 	}
 	/* stopped while it was stored: nothing of it stays */

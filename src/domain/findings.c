@@ -1420,7 +1420,7 @@ struct act_tx {
 	enum findings_outcome	 o;
 	int			 rc;
 	/* findings_act_mute: in is decided afresh under the row's lock */
-	const struct mute_set	*recheck;
+	int			 recheck;
 	const char		*gone_rule, *reason;
 };
 
@@ -1467,11 +1467,13 @@ tick_mute(struct db *db, const char *tenant_id, const struct finding_row *row,
 	return 0;
 }
 
-/* findings_act_mute's decision on row, locked: 1 with in filled (mute
+/* findings_act_mute's decision on row, locked, by the live rules read
+ * into *set (kept until the decision is made): 1 with in filled (mute
  * or unmute), 0 when neither applies, or a DB_* code. */
 static int
 recheck_mute(struct db *db, const struct act_tx *a,
-    const struct finding_row *row, struct lc_input *in)
+    const struct finding_row *row, struct lc_input *in,
+    struct mute_set *set)
 {
 	struct mute_sources ms;
 	struct mute_subject s;
@@ -1481,16 +1483,17 @@ recheck_mute(struct db *db, const struct act_tx *a,
 	if (row->f.state != FINDING_OPEN && row->f.state != FINDING_MUTED)
 		return 0;
 	memset(&ms, 0, sizeof(ms));
-	if (mutes_need_sources(a->recheck) && (rc = mutes_sources_load(db,
-	    a->tenant_id, &id, 1, &ms)) != 0)
+	if ((rc = mutes_load_live(db, a->tenant_id, a->now, set)) != 0 ||
+	    (mutes_need_sources(set) && (rc = mutes_sources_load(db,
+	    a->tenant_id, &id, 1, &ms)) != 0))
 		return rc;
 	row_subject(row, &ms, &s);
-	hit = mutes_match(a->recheck, &s);
+	hit = mutes_match(set, &s);
 	mutes_sources_free(&ms);
 	memset(in, 0, sizeof(*in));
 	if (row->f.state == FINDING_OPEN && hit != NULL) {
 		in->kind = LC_MUTE;
-		in->u.mute.rule_id = hit;	/* the set's: lives on */
+		in->u.mute.rule_id = hit;	/* set's: lives on */
 	} else if (row->f.state == FINDING_MUTED && hit == NULL) {
 		in->kind = LC_UNMUTE;
 		in->u.mute.rule_id = a->gone_rule;
@@ -1526,8 +1529,9 @@ act_tx(struct db *db, void *arg)
 		a->o = FINDINGS_NOT_FOUND;
 		return 1;
 	}
-	if (a->recheck != NULL) {
-		if ((rc = recheck_mute(db, a, row, &pass)) <= 0) {
+	if (a->recheck) {
+		if ((rc = recheck_mute(db, a, row, &pass, &mutes)) <= 0) {
+			mutes_set_free(&mutes);
 			findings_row_free(row);
 			if (rc < 0)
 				return rc;
@@ -1565,7 +1569,7 @@ findings_act(struct db *db, const char *tenant_id, const char *id,
     struct lc_result *res, struct finding_row **after, int *rc)
 {
 	struct act_tx a = { tenant_id, id, actor, in, now, res, after,
-	    FINDINGS_DB_ERROR, 0, NULL, NULL, NULL };
+	    FINDINGS_DB_ERROR, 0, 0, NULL, NULL };
 	int r;
 
 	/* A deadlock, a lock timeout or a certification failure rolls the
@@ -1587,12 +1591,12 @@ findings_act(struct db *db, const char *tenant_id, const char *id,
 
 enum findings_outcome
 findings_act_mute(struct db *db, const char *tenant_id, const char *id,
-    const struct mute_set *set, const char *gone_rule, const char *reason,
-    time_t now, struct lc_result *res, struct finding_row **after, int *rc)
+    const char *gone_rule, const char *reason, time_t now,
+    struct lc_result *res, struct finding_row **after, int *rc)
 {
 	struct lc_input none;
 	struct act_tx a = { tenant_id, id, LC_BY_SYSTEM, &none, now, res,
-	    after, FINDINGS_DB_ERROR, 0, set, gone_rule, reason };
+	    after, FINDINGS_DB_ERROR, 0, 1, gone_rule, reason };
 	int r;
 
 	memset(&none, 0, sizeof(none));

@@ -194,17 +194,17 @@ enum findings_outcome findings_act(struct db *, const char *tenant_id,
 	    time_t now, struct lc_result *res, struct finding_row **after,
 	    int *rc);
 /* A mute rule pass's step on one finding (mutes.c), by the system, as
- * findings_act: the live rules in set are matched against the finding as
- * its transaction has locked and read it, with its sources read there
- * too, so that what an import changed since the pass read its page
- * decides. An open finding a rule matches is muted by it; a muted one
- * none matches is given back (history: gone_rule, reason). Anything else
- * writes nothing: FINDINGS_OK with res unchanged and *after NULL. */
-struct mute_set;
+ * findings_act: the tenant's live rules, read in the finding's
+ * transaction, are matched against the finding as that transaction has
+ * locked and read it, with its sources read there too, so that what an
+ * import or a rule changed since the pass read its page decides. An open
+ * finding a rule matches is muted by it; a muted one none matches is
+ * given back (history: gone_rule, reason). Anything else writes nothing:
+ * FINDINGS_OK with res unchanged and *after NULL. */
 enum findings_outcome findings_act_mute(struct db *, const char *tenant_id,
-	    const char *id, const struct mute_set *set, const char *gone_rule,
-	    const char *reason, time_t now, struct lc_result *res,
-	    struct finding_row **after, int *rc);
+	    const char *id, const char *gone_rule, const char *reason,
+	    time_t now, struct lc_result *res, struct finding_row **after,
+	    int *rc);
 
 /* PATCH: set assignee and/or notes (a NULL value clears; *_set says which
  * to touch) in one transaction with an "updated" history entry, its audit

@@ -1043,6 +1043,19 @@ out:
 	 * the run goes on: a failed one's DB_* code is the run's. */
 	if ((rc2 = run_join(r)) != 0 && rc >= 0)
 		rc = rc2;
+	/* Stopped after that batch was written (a signal, a local file
+	 * changed or unreadable): the few changes the batches written left
+	 * for later are written now, so that each batch handed over is
+	 * whole; and the items mapped since the last one, not written, are
+	 * not counted as imported. A lost lease writes nothing more. */
+	if (rc2 == 0 && r->write && !r->lost) {
+		if ((r->stopped || r->fchanged || r->ferrno != 0) &&
+		    (rc2 = defer_flush(r->db, r)) != 0)
+			log_warn("import %s: the changes left for later could "
+			    "not be written (database error %d)", r->import_id,
+			    rc2);
+		r->imported -= (long)r->n;
+	}
 	run_clear(r);
 	importfmt_free(&st);
 	return rc;

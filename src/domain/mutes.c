@@ -685,16 +685,15 @@ out:
 #define ACT_UNMUTED 2
 static int
 act(struct db *db, const char *tenant_id, const char *id,
-    const struct mute_set *set, const char *gone_rule, const char *reason,
-    time_t now)
+    const char *gone_rule, const char *reason, time_t now)
 {
 	struct finding_row *after = NULL;
 	struct lc_result res;
 	enum findings_outcome o;
 	int rc, changed = 0;
 
-	o = findings_act_mute(db, tenant_id, id, set, gone_rule, reason, now,
-	    &res, &after, &rc);
+	o = findings_act_mute(db, tenant_id, id, gone_rule, reason, now, &res,
+	    &after, &rc);
 	if (o == FINDINGS_OK && res.changed && after != NULL)
 		changed = after->f.state == FINDING_MUTED ? ACT_MUTED :
 		    ACT_UNMUTED;
@@ -762,11 +761,14 @@ walk(struct db *db, const char *tenant_id, time_t now, const char *gone_rule,
 				break;
 		}
 #ifdef VIGIL_DEBUG
-		/* VIGIL_DEBUG_MUTE_PASS_STOP (debug builds only): a pass of
-		 * vigil-scan --due stops itself (SIGSTOP) once, after reading
-		 * its first page, for a test to import there. */
+		/* VIGIL_DEBUG_MUTE_PASS_STOP=tenant id (debug builds only):
+		 * vigil-scan --due's pass of that tenant stops itself
+		 * (SIGSTOP) once, after reading its first page, for a test to
+		 * import there. */
 		if (save != NULL && getenv("VIGIL_DEBUG_MUTE_PASS_STOP") !=
-		    NULL && unsetenv("VIGIL_DEBUG_MUTE_PASS_STOP") == 0)
+		    NULL && strcmp(getenv("VIGIL_DEBUG_MUTE_PASS_STOP"),
+		    tenant_id) == 0 &&
+		    unsetenv("VIGIL_DEBUG_MUTE_PASS_STOP") == 0)
 			raise(SIGSTOP);
 #endif
 		for (i = 0; i < page->nrows; i++) {
@@ -797,11 +799,12 @@ walk(struct db *db, const char *tenant_id, time_t now, const char *gone_rule,
 			hit = mutes_match(&set, &s);
 			/* What the page says picks the candidates; the
 			 * finding's transaction decides on what it locked
-			 * (an import may have changed its sources since). */
+			 * and the rules live then (an import may have
+			 * changed its sources since, a rule come or gone). */
 			if (st != NULL && ((strcmp(st, "open") == 0 &&
 			    hit != NULL) || (strcmp(st, "muted") == 0 &&
 			    hit == NULL)))
-				ch = act(db, tenant_id, id, &set,
+				ch = act(db, tenant_id, id,
 				    gone_rule ? gone_rule : "-", reason, now);
 			if (ch < 0) {
 				rc = ch;

@@ -4,8 +4,11 @@
  * has the length 2^64 - 1 and no bytes, unlike an empty one), then its
  * content's length (8 bytes) and the hex SHA-256 of its content (64
  * bytes). Everything is counted, so no two forms give the same bytes to
- * hash. The whole is preceded by "multipart/form-data", so no body of
- * another type whose bytes are these has the same hash either. */
+ * hash. The whole is preceded by "multipart/form-data". (A body of
+ * another type is hashed as its raw bytes, unprefixed, so one whose
+ * bytes are exactly a form's encoding would hash alike: a key is
+ * compared only with the same API key's same operation, so only a
+ * client confusing itself could meet that.) */
 #include "vigil.h"
 
 #include <stdint.h>

@@ -635,10 +635,13 @@ class T435UploadIdempotencyKey(Base):
                   "CONTENT_TYPE": ct, "HTTP_X_API_KEY": key,
                   "HTTP_IDEMPOTENCY_KEY": idem}
         s = fcgi_begin(STACK.api_sock, params, body[:-2])
-        # The worker has the closing boundary, stores the file and
-        # answers; the CRLF comes well after the 100 ms it waits for it.
-        self.assertTrue(wait_until(lambda: stored(tid)[0] == 1, 10))
-        time.sleep(1)
+        # The worker has the closing boundary, stores the file, answers
+        # and keeps the answer, the CRLF not yet sent (it waits 100 ms
+        # for it, then no more).
+        self.assertTrue(wait_until(lambda: STACK.query(
+            "SELECT state FROM idempotency_keys WHERE tenant_id = '%s'" %
+            tid) == [["done"]], 10), "the answer was not kept")
+        self.assertEqual(stored(tid)[0], 1)
         try:
             s.sendall(api._fcgi_record(5, body[-2:]))
         except (BrokenPipeError, ConnectionResetError):
@@ -693,6 +696,47 @@ class T435UploadIdempotencyKey(Base):
         self.assertIn("still being processed", e["message"])
         self.assertEqual(r.header("Retry-After"), "1")
         self.assertEqual(stored(tid), (0, 0))
+
+    def test_claim_of_an_earlier_version(self):
+        """A claim an earlier version made for a form (say, of an upload
+        its restart cut off) holds the announced length's hash: a retry
+        of that length is told to wait, as it was, and once the claim is
+        older than 5 minutes takes it over and runs; another length is
+        409 as before."""
+        name_, tid = new_tenant("attidem")
+        key, key_id = new_key(name_, "read,write")
+        case = new_case(tid)
+        idem = "upload-" + os.urandom(8).hex()
+        data = os.urandom(1000)
+        ct, body = form(data)
+        path = "/api/v1/cases/%s/attachments" % case
+        target = hashlib.sha256(b"POST\0" + path.encode() + b"\0")
+        length = hashlib.sha256(b"streamed %d" % len(body))
+        STACK.sql("INSERT INTO idempotency_keys (tenant_id, idem_key, "
+                  "key_id, target_hash, body_hash, state, created_at) "
+                  "VALUES ('%s', '%s', '%s', '%s', '%s', 'running', "
+                  "UTC_TIMESTAMP())" % (tid, idem, key_id,
+                                        target.hexdigest(),
+                                        length.hexdigest()),
+                  database="vigil")
+        base = STACK.urls()["nginx"]
+        r = self.send(base, key, case, data, idem)
+        e = self.assert_error(r, 409, "conflict", "Idempotency-Key")
+        self.assertIn("still being processed", e["message"])
+        r = self.send(base, key, case, data + b"x", idem)
+        e = self.assert_error(r, 409, "conflict", "Idempotency-Key")
+        self.assertIn("different request body", e["message"])
+        self.assertEqual(stored(tid), (0, 0))
+        STACK.sql("UPDATE idempotency_keys SET created_at = created_at - "
+                  "INTERVAL 6 MINUTE WHERE tenant_id = '%s'" % tid,
+                  database="vigil")
+        r1 = self.send(base, key, case, data, idem)
+        self.assertEqual(r1.status, 201, r1)
+        self.assertEqual(stored(tid)[0], 1)
+        r2 = self.send(base, key, case, data, idem, boundary=b"q")
+        self.assertEqual((r2.status, r2.body), (r1.status, r1.body))
+        self.assertEqual(r2.header("Idempotent-Replayed"), "true")
+        self.assertEqual(stored(tid)[0], 1)
 
     def test_refusal_kept_for_its_bytes(self):
         """An upload refused before its body was read (no such case) is

@@ -1500,6 +1500,18 @@ def stopped(pid):
         return False
 
 
+def catches(pid, sig):
+    """Whether process pid has a handler for sig (SigCgt)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("SigCgt:"):
+                    return bool(int(line.split()[1], 16) >> (sig - 1) & 1)
+    except OSError:
+        pass
+    return False
+
+
 def while_stopped(test, proc, where, action):
     """Wait until proc, started with a VIGIL_DEBUG_*_STOP of debug builds,
     has stopped itself (SIGSTOP) where the test wants it, run action, and
@@ -2752,6 +2764,9 @@ class T440ImportInterrupted(ImportBase):
         got = count()
         self.assertLess(got, n, "the import ended before the signal")
         self.assertEqual(got % self.BATCH, 0, got)
+        # what it counts is what it wrote, not the items it had read
+        # since its last batch
+        self.assertEqual(imp["imported"], got, imp)
         self.assertEqual(STACK.query(
             "SELECT status, lease_until IS NULL FROM imports WHERE id = %s"
             % q(imp["import_id"])), [["failed", "1"]])
@@ -2775,6 +2790,55 @@ class T440ImportInterrupted(ImportBase):
                         "tenant_id = %s AND object = %s" % (q(tid), q(iid)))
         self.assertEqual(len(r), 1, r)
         return r[0][0], r[0][1], json.loads(r[0][2])
+
+
+class T443ImportStoppedWhilePipeIdle(ImportBase):
+    """vigilctl storing a report from a pipe that sends nothing more (a
+    producer hung, or still thinking) stops within a moment of SIGINT,
+    keeps nothing of the report and leaves no import running. Before, the
+    read was restarted after the signal and the stop waited for the
+    pipe's next bytes or its end."""
+
+    def test_sigint_while_pipe_idle(self):
+        t, tid = new_tenant("imp-pipe")
+        p = subprocess.Popen(
+            [STACK.vigilctl_bin, "findings", "import", "--tenant", t,
+             "--format", "ocsf", "--source", "t443", "/dev/stdin"],
+            env=STACK.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            p.stdin.write(json.dumps(ocsf_item(443000, code="t443"))
+                          .encode() + b"\n")
+            p.stdin.flush()
+            # It has begun storing the report (its import's row written in
+            # its transaction), so it is reading the pipe, which sends
+            # nothing more.
+            self.assertTrue(wait_until(lambda: catches(
+                p.pid, signal.SIGINT) and int(STACK.query(
+                    "SELECT COUNT(*) FROM information_schema.innodb_trx "
+                    "WHERE trx_rows_modified > 0", database=None)[0][0]) > 0,
+                60), "vigilctl did not begin storing the report")
+            time.sleep(0.5)
+            os.kill(p.pid, signal.SIGINT)
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.fail("vigilctl did not stop while its pipe was idle")
+            err = p.stderr.read().decode()
+        finally:
+            p.stdin.close()
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.assertEqual(p.returncode, 1, err)
+        self.assertIn("stopped by signal 2 (Interrupt); nothing was "
+                      "imported", err)
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM imports WHERE tenant_id = %s" % q(tid)),
+            [["0"]])
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM findings WHERE tenant_id = %s" % q(tid)),
+            [["0"]])
 
 
 class T441ImportOverlapOnlyWhenWriting(ImportBase):

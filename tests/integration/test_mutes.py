@@ -952,7 +952,7 @@ class T442MutePassDecidesUnderLock(SourcesBase):
         self.assertEqual(self.get(self.base(), f)["state"], "open")
         p = subprocess.Popen(
             [STACK.vigil_scan_bin, "-c", STACK.conf, "--due"],
-            env=dict(STACK.env(), VIGIL_DEBUG_MUTE_PASS_STOP="1"),
+            env=dict(STACK.env(), VIGIL_DEBUG_MUTE_PASS_STOP=self.tenant_id),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, start_new_session=True)
         # It stops after reading its page (F open, listed by A alone);
