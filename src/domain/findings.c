@@ -1424,6 +1424,27 @@ struct act_tx {
 	const char		*gone_rule, *reason;
 };
 
+/* What a rule pass or a reconcile does to a finding in state st that
+ * rule hit matches (NULL: none does): an open one is muted by it, a
+ * muted one given back (its history naming gone_rule and reason). 1 with
+ * in filled, 0 when neither applies. */
+static int
+mute_verdict(enum finding_state st, const char *hit, const char *gone_rule,
+    const char *reason, struct lc_input *in)
+{
+	memset(in, 0, sizeof(*in));
+	if (st == FINDING_OPEN && hit != NULL) {
+		in->kind = LC_MUTE;
+		in->u.mute.rule_id = hit;
+	} else if (st == FINDING_MUTED && hit == NULL) {
+		in->kind = LC_UNMUTE;
+		in->u.mute.rule_id = gone_rule;
+		in->u.mute.reason = reason;
+	} else
+		return 0;
+	return 1;
+}
+
 /* The subject a mute rule is matched against: a stored finding, with
  * its sources in ms (NULL: none read, no rule names a source). */
 static void
@@ -1488,19 +1509,9 @@ recheck_mute(struct db *db, const struct act_tx *a,
 	    a->tenant_id, &id, 1, &ms)) != 0))
 		return rc;
 	row_subject(row, &ms, &s);
-	hit = mutes_match(set, &s);
+	hit = mutes_match(set, &s);	/* set's: lives on */
 	mutes_sources_free(&ms);
-	memset(in, 0, sizeof(*in));
-	if (row->f.state == FINDING_OPEN && hit != NULL) {
-		in->kind = LC_MUTE;
-		in->u.mute.rule_id = hit;	/* set's: lives on */
-	} else if (row->f.state == FINDING_MUTED && hit == NULL) {
-		in->kind = LC_UNMUTE;
-		in->u.mute.rule_id = a->gone_rule;
-		in->u.mute.reason = a->reason;
-	} else
-		return 0;
-	return 1;
+	return mute_verdict(row->f.state, hit, a->gone_rule, a->reason, in);
 }
 
 static int
@@ -1563,6 +1574,28 @@ act_tx(struct db *db, void *arg)
 	return 1;
 }
 
+/* Run act_tx for a (findings_act, findings_act_mute). A deadlock, a
+ * lock timeout or a certification failure rolls the whole transaction
+ * back; db_tx_run runs it again from the start, which reads the finding
+ * afresh and decides again, so the result is what a first run at that
+ * moment would give, with one history entry, event and audit entry. */
+static enum findings_outcome
+act_run(struct db *db, struct act_tx *a, int *rc)
+{
+	int r;
+
+	*a->after = NULL;
+	memset(a->res, 0, sizeof(*a->res));
+	r = db_tx_run(db, act_tx, a);
+	*rc = r < 0 ? r : 0;
+	if (r < 0) {
+		findings_row_free(*a->after);
+		*a->after = NULL;
+		return FINDINGS_DB_ERROR;
+	}
+	return a->o;
+}
+
 enum findings_outcome
 findings_act(struct db *db, const char *tenant_id, const char *id,
     const struct lc_input *in, const char *actor, time_t now,
@@ -1570,23 +1603,8 @@ findings_act(struct db *db, const char *tenant_id, const char *id,
 {
 	struct act_tx a = { tenant_id, id, actor, in, now, res, after,
 	    FINDINGS_DB_ERROR, 0, 0, NULL, NULL };
-	int r;
 
-	/* A deadlock, a lock timeout or a certification failure rolls the
-	 * whole transaction back; db_tx_run runs it again from the start,
-	 * which reads the finding afresh and decides again, so the result
-	 * is what a first run at that moment would give, with one history
-	 * entry, event and audit entry. */
-	*after = NULL;
-	memset(res, 0, sizeof(*res));
-	r = db_tx_run(db, act_tx, &a);
-	*rc = r < 0 ? r : 0;
-	if (r < 0) {
-		findings_row_free(*after);
-		*after = NULL;
-		return FINDINGS_DB_ERROR;
-	}
-	return a.o;
+	return act_run(db, &a, rc);
 }
 
 enum findings_outcome
@@ -1597,19 +1615,9 @@ findings_act_mute(struct db *db, const char *tenant_id, const char *id,
 	struct lc_input none;
 	struct act_tx a = { tenant_id, id, LC_BY_SYSTEM, &none, now, res,
 	    after, FINDINGS_DB_ERROR, 0, 1, gone_rule, reason };
-	int r;
 
 	memset(&none, 0, sizeof(none));
-	*after = NULL;
-	memset(res, 0, sizeof(*res));
-	r = db_tx_run(db, act_tx, &a);
-	*rc = r < 0 ? r : 0;
-	if (r < 0) {
-		findings_row_free(*after);
-		*after = NULL;
-		return FINDINGS_DB_ERROR;
-	}
-	return a.o;
+	return act_run(db, &a, rc);
 }
 
 /* findings_patch's transaction. */
@@ -3184,17 +3192,7 @@ absent_mute(const struct batch *b, const struct slot *sl, struct lc_input *in)
 
 	row_subject(sl->row, &b->srcs, &s);
 	hit = mutes_match(&b->mutes, &s);
-	memset(in, 0, sizeof(*in));
-	if (sl->row->f.state == FINDING_OPEN && hit != NULL) {
-		in->kind = LC_MUTE;
-		in->u.mute.rule_id = hit;
-	} else if (sl->row->f.state == FINDING_MUTED && hit == NULL) {
-		in->kind = LC_UNMUTE;
-		in->u.mute.rule_id = "-";
-		in->u.mute.reason = "no_rule";
-	} else
-		return 0;
-	return 1;
+	return mute_verdict(sl->row->f.state, hit, "-", "no_rule", in);
 }
 
 /* A finding no import source lists any more but a scan owns is that

@@ -93,6 +93,36 @@ def form_hash(parts):
     return h.hexdigest()
 
 
+def fcgi_upload(key, case, first, ct, idem=None, length=None):
+    """A FastCGI connection to the pool with an upload's parameters sent
+    (CONTENT_LENGTH length, default len(first)) and first sent of its
+    body, the rest to follow."""
+    path = "/api/v1/cases/%s/attachments" % case
+    params = {"GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL": "HTTP/1.1",
+              "REQUEST_METHOD": "POST", "REQUEST_URI": path,
+              "SCRIPT_NAME": path, "QUERY_STRING": "",
+              "REMOTE_ADDR": "127.0.0.1", "SERVER_NAME": "localhost",
+              "SERVER_PORT": "80", "CONTENT_TYPE": ct, "HTTP_X_API_KEY": key,
+              "CONTENT_LENGTH": str(len(first) if length is None
+                                    else length)}
+    if idem is not None:
+        params["HTTP_IDEMPOTENCY_KEY"] = idem
+    return fcgi_begin(STACK.api_sock, params, first)
+
+
+def read_all(s):
+    """What the socket s receives until the other end closes it; closed
+    then."""
+    buf = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    s.close()
+    return buf
+
+
 def fcgi_stdout(raw):
     """The STDOUT records' content in a FastCGI stream."""
     out = b""
@@ -261,18 +291,6 @@ class T80Attachments(Base):
         self.assertIn(b'"field":"body"', out)
         self.assertEqual(stored(tid), (0, 0))
 
-    def fcgi_upload(self, key, case, body, ct):
-        """A FastCGI connection to the pool with an upload's parameters
-        sent, its body to follow."""
-        path = "/api/v1/cases/%s/attachments" % case
-        params = {"GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL":
-                  "HTTP/1.1", "REQUEST_METHOD": "POST", "REQUEST_URI": path,
-                  "SCRIPT_NAME": path, "QUERY_STRING": "",
-                  "REMOTE_ADDR": "127.0.0.1", "SERVER_NAME": "localhost",
-                  "SERVER_PORT": "80", "CONTENT_LENGTH": str(len(body)),
-                  "CONTENT_TYPE": ct, "HTTP_X_API_KEY": key}
-        return fcgi_begin(STACK.api_sock, params, b"")
-
     def test_slow_and_stalled_uploads(self):
         """As mod_proxy_fcgi passes a body on: an upload that keeps
         coming (64 KiB every 0.25 s, longer in all than run.py's 3 s
@@ -281,7 +299,7 @@ class T80Attachments(Base):
         tid, key, case = self.fresh_tenant()
         data = os.urandom(24 * 65536)
         ct, body = form(data)
-        s = self.fcgi_upload(key, case, body, ct)
+        s = fcgi_upload(key, case, b"", ct, length=len(body))
         t0 = time.monotonic()
         for i in range(0, len(body), 65536):
             if i > 0:
@@ -293,16 +311,10 @@ class T80Attachments(Base):
         self.assertEqual(status, 201, out)
         self.assertEqual(stored(tid), (1, 6))
         tid, key, case = self.fresh_tenant()
-        s = self.fcgi_upload(key, case, body, ct)
+        s = fcgi_upload(key, case, b"", ct, length=len(body))
         s.sendall(api._fcgi_record(5, body[:60000]))
         t0 = time.monotonic()
-        buf = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-        s.close()
+        buf = read_all(s)
         self.assertGreater(time.monotonic() - t0, 2.5)
         self.assertIn(b"Status: 400", buf)
         self.assertIn(b'"field":"body"', buf)
@@ -626,15 +638,7 @@ class T435UploadIdempotencyKey(Base):
         data = os.urandom(5000)
         ct, body = form(data)
         self.assertTrue(body.endswith(b"--\r\n"))
-        path = "/api/v1/cases/%s/attachments" % case
-        params = {"GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL":
-                  "HTTP/1.1", "REQUEST_METHOD": "POST", "REQUEST_URI": path,
-                  "SCRIPT_NAME": path, "QUERY_STRING": "",
-                  "REMOTE_ADDR": "127.0.0.1", "SERVER_NAME": "localhost",
-                  "SERVER_PORT": "80", "CONTENT_LENGTH": str(len(body)),
-                  "CONTENT_TYPE": ct, "HTTP_X_API_KEY": key,
-                  "HTTP_IDEMPOTENCY_KEY": idem}
-        s = fcgi_begin(STACK.api_sock, params, body[:-2])
+        s = fcgi_upload(key, case, body[:-2], ct, idem, len(body))
         # The worker has the closing boundary, stores the file, answers
         # and keeps the answer, the CRLF not yet sent (it waits 100 ms
         # for it, then no more).
@@ -646,14 +650,7 @@ class T435UploadIdempotencyKey(Base):
             s.sendall(api._fcgi_record(5, body[-2:]))
         except (BrokenPipeError, ConnectionResetError):
             pass        # the worker is done with the request already
-        raw = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            raw += chunk
-        s.close()
-        status, _, out = parse_cgi(fcgi_stdout(raw))
+        status, _, out = parse_cgi(fcgi_stdout(read_all(s)))
         self.assertEqual(status, 201, out)
         self.assertEqual([list(x) for x in STACK.query(
             "SELECT state FROM idempotency_keys WHERE tenant_id = '%s'" %
@@ -666,26 +663,32 @@ class T435UploadIdempotencyKey(Base):
                          r.json()["attachment_id"])
         self.assertEqual(stored(tid)[0], 1)
 
-    def test_while_first_still_running(self):
-        """A form's claim still being served says nothing of its body
-        (another boundary changes its length): every retry meanwhile is
-        told to retry later, and none runs."""
+    def running_claim(self, claim, data=None):
+        """A new tenant and case, and a claim of an upload to it still
+        running, its body hash the SHA-256 of claim, as a worker serving
+        it (or a dead one) leaves it: (tenant id, API key, case id,
+        Idempotency-Key, the file's data)."""
         name_, tid = new_tenant("attidem")
         key, key_id = new_key(name_, "read,write")
         case = new_case(tid)
         idem = "upload-" + os.urandom(8).hex()
-        data = os.urandom(1000)
-        ct, body = form(data)
+        data = os.urandom(1000) if data is None else data
         path = "/api/v1/cases/%s/attachments" % case
         target = hashlib.sha256(b"POST\0" + path.encode() + b"\0")
-        length = hashlib.sha256(b"streamed -1")
         STACK.sql("INSERT INTO idempotency_keys (tenant_id, idem_key, "
                   "key_id, target_hash, body_hash, state, created_at) "
                   "VALUES ('%s', '%s', '%s', '%s', '%s', 'running', "
                   "UTC_TIMESTAMP())" % (tid, idem, key_id,
                                         target.hexdigest(),
-                                        length.hexdigest()),
+                                        hashlib.sha256(claim).hexdigest()),
                   database="vigil")
+        return tid, key, case, idem, data
+
+    def test_while_first_still_running(self):
+        """A form's claim still being served says nothing of its body
+        (another boundary changes its length): every retry meanwhile is
+        told to retry later, and none runs."""
+        tid, key, case, idem, data = self.running_claim(b"streamed -1")
         base = STACK.urls()["nginx"]
         r = self.send(base, key, case, data, idem)
         e = self.assert_error(r, 409, "conflict", "Idempotency-Key")
@@ -703,22 +706,10 @@ class T435UploadIdempotencyKey(Base):
         of that length is told to wait, as it was, and once the claim is
         older than 5 minutes takes it over and runs; another length is
         409 as before."""
-        name_, tid = new_tenant("attidem")
-        key, key_id = new_key(name_, "read,write")
-        case = new_case(tid)
-        idem = "upload-" + os.urandom(8).hex()
         data = os.urandom(1000)
-        ct, body = form(data)
-        path = "/api/v1/cases/%s/attachments" % case
-        target = hashlib.sha256(b"POST\0" + path.encode() + b"\0")
-        length = hashlib.sha256(b"streamed %d" % len(body))
-        STACK.sql("INSERT INTO idempotency_keys (tenant_id, idem_key, "
-                  "key_id, target_hash, body_hash, state, created_at) "
-                  "VALUES ('%s', '%s', '%s', '%s', '%s', 'running', "
-                  "UTC_TIMESTAMP())" % (tid, idem, key_id,
-                                        target.hexdigest(),
-                                        length.hexdigest()),
-                  database="vigil")
+        _, body = form(data)
+        tid, key, case, idem, _ = self.running_claim(
+            b"streamed %d" % len(body), data)
         base = STACK.urls()["nginx"]
         r = self.send(base, key, case, data, idem)
         e = self.assert_error(r, 409, "conflict", "Idempotency-Key")
