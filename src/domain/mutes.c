@@ -1,7 +1,8 @@
 /* mutes.c: mute rules (README, Mute rules): validation and matching
  * (pure), the rows, and the passes that mute and give back a tenant's
  * findings. The state change itself is the lifecycle's (LC_MUTE,
- * LC_UNMUTE, u.seen.mute), written through findings_act, so a muted
+ * LC_UNMUTE, u.seen.mute), written through findings_act (a pass:
+ * findings_act_mute, deciding on the locked row), so a muted
  * finding has its history entry, audit entry and event like any other. */
 #include "vigil.h"
 

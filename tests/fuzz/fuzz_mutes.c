@@ -56,10 +56,10 @@ int audit_append(struct db *d, const char *t, const char *a, const char *x,
 int audit_commit(struct db *d, const char *t, const char *a, const char *x,
     const char *o, json_object *j) { (void)d; (void)t; (void)a; (void)x;
     (void)o; (void)j; FUZZ_CHECK(0); return -1; }
-enum findings_outcome findings_act(struct db *d, const char *t,
-    const char *i, const struct lc_input *in, const char *a, time_t now,
+enum findings_outcome findings_act_mute(struct db *d, const char *t,
+    const char *i, const char *g, const char *why, time_t now,
     struct lc_result *r, struct finding_row **f, int *rc) { (void)d;
-    (void)t; (void)i; (void)in; (void)a; (void)now; (void)r; (void)f;
+    (void)t; (void)i; (void)g; (void)why; (void)now; (void)r; (void)f;
     (void)rc; FUZZ_CHECK(0); return FINDINGS_DB_ERROR; }
 void lifecycle_result_free(struct lc_result *r) { (void)r; }
 void findings_row_free(struct finding_row *r) { (void)r; }
