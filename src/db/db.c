@@ -2235,7 +2235,8 @@ static const char *const sqls[SQL__COUNT] = {
 	 * id, external id) pairs built 256 ranges at every execution. */
 	[SQL_FINDING_GET_MANY_SRC] =
 	    "SELECT " FINDING_COLS_PE("f.", "NULL") ", f.integration_id, "
-	    "f.seen_scan_id, s.seq, s.format, s.external_id FROM findings f "
+	    "f.seen_scan_id, s.seq, s.format, s.external_id, s.import_id "
+	    "FROM findings f "
 	    "FORCE INDEX (findings_id) "
 	    "LEFT JOIN finding_sources s FORCE INDEX (finding_sources_finding) "
 	    "ON s.tenant_id = f.tenant_id AND s.finding_id = f.id "
@@ -2262,7 +2263,8 @@ static const char *const sqls[SQL__COUNT] = {
 	    "FOR UPDATE SKIP LOCKED",
 	[SQL_FINDING_GET_RANGE_SRC] =
 	    "SELECT " FINDING_COLS_PE("f.", "NULL") ", f.integration_id, "
-	    "f.seen_scan_id, s.seq, s.format, s.external_id FROM findings f "
+	    "f.seen_scan_id, s.seq, s.format, s.external_id, s.import_id "
+	    "FROM findings f "
 	    "FORCE INDEX (PRIMARY) "
 	    "LEFT JOIN finding_sources s FORCE INDEX (finding_sources_finding) "
 	    "ON s.tenant_id = f.tenant_id AND s.finding_id = f.id "

@@ -2070,7 +2070,8 @@ findings_expire_due(struct db *db, time_t now)
 
 /* The columns SQL_FINDING_GET_MANY* add after FINDING_COLS, then
  * SQL_FINDING_GET_MANY_SRC's source row (NULLs: none). */
-enum { C_INTEG = C__N, C_SEEN_SCAN, C_SRC_SEQ, C_SRC_FMT, C_SRC_EXT };
+enum { C_INTEG = C__N, C_SEEN_SCAN, C_SRC_SEQ, C_SRC_FMT, C_SRC_EXT,
+    C_SRC_IMP };
 
 _Static_assert(FINDINGS_BATCH <= DB_MANY, "a batch's ids fit one IN list");
 
@@ -2094,6 +2095,8 @@ struct slot {
 	int			 deferred;	/* left to a later batch */
 	long long		 src_seq;	/* its source row, 0 none */
 	char			*src_fmt, *src_ext;	/* (owned) */
+	int			 repeated;	/* its row of the source
+						 * carries the batch's import */
 	int			 gone;		/* no source lists it now */
 };
 
@@ -2109,6 +2112,7 @@ struct batch {
 	 * and the import's source (NULL: a scan), which lists them all */
 	struct mute_sources	 srcs;
 	const char		*importing;
+	const char		*import_id;	/* findings_rows' */
 	struct slot		*slots;		/* sorted by id */
 	size_t			 nslots;
 	struct vals		 hist, ev, res;
@@ -2288,6 +2292,9 @@ batch_take(struct batch *b, const struct db_res *res, const char *source)
 		if (source == NULL || db_cell(res, i, C_SRC_SEQ) == NULL)
 			continue;
 		sl->src_seq = db_cell_int(res, i, C_SRC_SEQ);
+		sl->repeated = b->import_id != NULL &&
+		    (v = db_cell(res, i, C_SRC_IMP)) != NULL &&
+		    strcmp(v, b->import_id) == 0;
 		if ((sl->src_fmt = cell_dup(res, i, C_SRC_FMT)) == NULL ||
 		    (sl->src_ext = cell_dup(res, i, C_SRC_EXT)) == NULL)
 			b->oom = 1;
@@ -2876,6 +2883,14 @@ batch_seen(struct batch *b, struct findings_seen *items, size_t n)
 
 		if (sl == NULL)
 			return DB_ERR;
+		/* An import's first item of a finding stays (findings_rows'
+		 * import_id): a later one, in an earlier batch or this one,
+		 * is passed over. */
+		if (b->import_id != NULL && (sl->repeated || sl->first != i)) {
+			it->outcome = FINDINGS_SEEN_REPEATED;
+			it->seq = sl->stored ? sl->row->seq : 0;
+			continue;
+		}
 		/* An import names no integration: a finding a scan found
 		 * stays that scan's (whose scans resolve it when they no
 		 * longer see it), where the import used to take it away. */
@@ -2997,7 +3012,8 @@ batch_defer_few(struct batch *b, struct findings_seen *items, size_t n)
 	for (i = 0; i < n; i++) {
 		const struct slot *sl = slot_find(b, items[i].id);
 
-		if (sl != NULL && sl->deferred)
+		if (sl != NULL && sl->deferred &&
+		    items[i].outcome != FINDINGS_SEEN_REPEATED)
 			items[i].outcome = FINDINGS_SEEN_DEFERRED;
 	}
 	b->hist.n = b->ev.n = b->res.n = 0;
@@ -3041,6 +3057,7 @@ batch_tx(struct db *db, void *arg)
 	b.now = a->now;
 	b.importing = a->rows != NULL && a->rows->write != NULL ?
 	    a->rows->source : NULL;
+	b.import_id = b.importing != NULL ? a->rows->import_id : NULL;
 	if ((ids = calloc(a->n ? a->n : 1, sizeof(*ids))) == NULL)
 		goto out;
 	for (i = 0; i < a->n; i++)

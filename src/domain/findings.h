@@ -244,6 +244,10 @@ enum findings_seen_outcome {
 	FINDINGS_SEEN_DEFERRED,		/* left for a later batch
 					 * (findings_rows' defer_few):
 					 * nothing of it written */
+	FINDINGS_SEEN_REPEATED,		/* its finding was named by an
+					 * earlier item of the same import
+					 * (findings_rows' import_id):
+					 * nothing of it written */
 };
 
 /* One observation of a batch: obs with its evidence already serialised
@@ -331,6 +335,14 @@ struct findings_rows {
 	/* With write: the source whose finding_sources rows the batch reads
 	 * with its findings (each item's src_*), or NULL. */
 	const char		*source;
+	/* With source: the import that writes the batch, or NULL. The first
+	 * item of an import that names a finding is the one that stays: an
+	 * item whose finding's row of the source already carries this
+	 * import's id (an earlier batch wrote it), or that an earlier item
+	 * of the same batch names, is passed over (FINDINGS_SEEN_REPEATED,
+	 * which write skips), so that a report listing one finding twice,
+	 * differently, does not change it back and forth at every import. */
+	const char		*import_id;
 	/* Set: when the batch would rewrite only a few stored findings
 	 * (fewer than the set-based frame pays for, and no new one), it
 	 * writes only the others' sightings, and leaves the few, with

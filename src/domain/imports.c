@@ -417,10 +417,9 @@ sources_mark(struct db *db, const struct run *r, const char *at,
  * so a report listed again in its order marks its rows by a few ranges
  * of seq; every other finding (new to the tenant or to this source, a
  * reopened one whose row a full report took away, the tool's id or the
- * format changed) goes through the upsert. The marks run before the
- * upserts: an id twice in the batch, once with its stored tool id and
- * once with another, ends with the other (as before the marks by seq).
- * 0 or a DB_* code. */
+ * format changed) goes through the upsert. An item the batch passed
+ * over (its finding named by an earlier item of the import) writes no
+ * row: the first item's stays. 0 or a DB_* code. */
 static int
 run_sources(struct db *db, void *arg)
 {
@@ -437,8 +436,10 @@ run_sources(struct db *db, void *arg)
 	for (i = 0; i < r->n; i++) {
 		const struct findings_seen *s = &r->seen[i];
 
-		/* left for a later batch: its row with it */
-		if (s->outcome == FINDINGS_SEEN_DEFERRED)
+		/* left for a later batch: its row with it; or an earlier
+		 * item of the import named its finding */
+		if (s->outcome == FINDINGS_SEEN_DEFERRED ||
+		    s->outcome == FINDINGS_SEEN_REPEATED)
 			continue;
 		if (s->src_seq != 0 && s->src_format != NULL &&
 		    s->src_external_id != NULL &&
@@ -507,6 +508,7 @@ run_write_batch(struct db *db, struct run *w, int defer)
 	rows.write = run_sources;
 	rows.arg = w;
 	rows.source = w->source;
+	rows.import_id = w->import_id;
 	rows.defer_few = defer;
 	rows.hint = w->hint;
 	return findings_observe_batch_with(db, w->tenant_id, w->seen, w->n,
@@ -557,7 +559,9 @@ cmp_strp(const void *a, const void *b)
 }
 
 /* 1 if a finding w's batch names was left for later: the deferred ones
- * are written first, so that the later item is the one that stays. */
+ * are written first, so that the earlier item is the one that stays
+ * (the later one's batch finds the finding's row of the source marked
+ * by this import, and passes it over: findings_rows' import_id). */
 static int
 defer_named(const struct run *w)
 {

@@ -2302,10 +2302,13 @@ class T425ImportReadsByRange(DeferBase):
 class T423ImportDeferredKeepsOrder(DeferBase):
     """A finding left for later by its batch and named again by a later
     item of the report: the one left is written first, then the later
-    item's batch, so the later item is the one that stays, as when each
-    batch wrote its own. Here a finding rescored early in the report and
-    listed again unchanged 300 items on, and another rescored twice;
-    a third listed twice in one batch, rescored."""
+    item's batch passes the later item over, so the first item is the
+    one that stays, as when each batch wrote its own. Here a finding
+    rescored early in the report and listed again unchanged 300 items
+    on, and another rescored and listed again rescored otherwise; a
+    third listed twice in one batch, rescored. The same report again
+    then changes nothing: before, the later item stayed, and every
+    reimport rescored the first two twice over."""
 
     def test_order(self):
         code = "t423_check"
@@ -2313,7 +2316,7 @@ class T423ImportDeferredKeepsOrder(DeferBase):
         self.imported(items, source="t423")
         fids = [self.fid(it) for it in items]
         again = copy.deepcopy(items)
-        again[5]["severity_id"] = 5                 # critical, then back
+        again[5]["severity_id"] = 5                 # critical, then high
         again.insert(305, copy.deepcopy(items[5]))
         again[7]["severity_id"] = 5                 # critical, then low
         low = copy.deepcopy(items[7])
@@ -2328,10 +2331,97 @@ class T423ImportDeferredKeepsOrder(DeferBase):
         self.assertEqual((imp["imported"], imp["resolved"]),
                          (len(again), 0))
         self.assertEqual(self.severities([fids[5], fids[7], fids[9]]),
-                         ["high", "low", "critical"])
+                         ["critical", "critical", "critical"])
         got = self.records()
-        # 5: rescored twice, 7: twice, 9: once
-        self.assertEqual(got[0] - recs[0], 5)
+        # each rescored once, by its first item
+        self.assertEqual(got[0] - recs[0], 3)
+        self.assert_counts()
+        # the same report again: no history entry, no event; only the
+        # import's own audit entry
+        imp = self.imported(again, source="t423")
+        self.assertEqual((imp["imported"], imp["resolved"]),
+                         (len(again), 0))
+        self.assertEqual(self.records(), (got[0], got[1], got[2] + 1))
+        self.assertEqual(self.severities([fids[5], fids[7], fids[9]]),
+                         ["critical", "critical", "critical"])
+        self.assert_counts()
+
+
+class T444ImportFirstItemStays(DeferBase):
+    """A report that lists one finding more than once, differently (two
+    Prowler checks mapped to one uid, a tool that repeats a result per
+    location), is imported as its first item of that finding: the later
+    ones are counted in imported but change nothing, whether they are
+    in the same batch of 256, a later batch or a later batch after the
+    first item's was left for later, and whether the finding is new or
+    stored; the first item's tool id keeps the source row. So the same
+    report imported again, through the API or vigilctl's writer thread,
+    changes nothing and raises no event. Before, the last item stayed,
+    and each reimport rescored the finding back and forth."""
+
+    def report(self, base):
+        items = [ocsf_item(base + n, code="t444_check") for n in range(600)]
+        out = copy.deepcopy(items)
+        # a new finding, listed again low in a later batch
+        out[3]["severity_id"] = 5
+        low = copy.deepcopy(items[3])
+        low["severity_id"] = 2
+        out.insert(280, low)
+        # renamed, then listed again as it was in the same batch
+        out[20]["finding_info"]["title"] = "Renamed first"
+        out.insert(40, copy.deepcopy(items[20]))
+        return items, out
+
+    def check(self, out, imp, fids):
+        self.assertEqual((imp["imported"], imp["failed"], imp["resolved"]),
+                         (len(out), 0, 0))
+        self.assertEqual(self.severities([fids[3], fids[20]]),
+                         ["critical", "high"])
+        t = STACK.query("SELECT title FROM findings WHERE tenant_id = %s "
+                        "AND id = %s" % (q(self.tenant_id), q(fids[20])))
+        self.assertEqual(t[0][0], "Renamed first")
+
+    def test_new_and_again(self):
+        items, out = self.report(444000)
+        imp = self.imported(out, source="t444")
+        fids = [self.fid(it) for it in items]
+        self.assertEqual(len(set(fids)), 600)
+        self.check(out, imp, fids)
+        rows = self.rows_of("t444")
+        self.assertEqual(len(rows), 600)
+        recs = self.records()
+        self.assert_counts()
+        # again through the API, then through vigilctl's file (the
+        # writer thread): nothing changes
+        imp = self.imported(out, source="t444")
+        self.check(out, imp, fids)
+        self.assertEqual(self.records(), (recs[0], recs[1], recs[2] + 1))
+        path = self.write("t444.json", json.dumps(out))
+        r = self.cli(path, source="t444")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.records(), (recs[0], recs[1], recs[2] + 2))
+        self.assertEqual(self.severities([fids[3], fids[20]]),
+                         ["critical", "high"])
+        self.assert_counts()
+
+    def test_stored_then_listed_twice(self):
+        items, out = self.report(445000)
+        self.imported(items, source="t444s")
+        fids = [self.fid(it) for it in items]
+        recs = self.records()
+        # a finding changed in only a few per batch is left for later by
+        # its batch; its later item must not undo it
+        imp = self.imported(out, source="t444s")
+        self.check(out, imp, fids)
+        got = self.records()
+        self.assertGreater(got[0], recs[0])
+        path = self.write("t444s.json", json.dumps(out))
+        for _ in range(2):
+            r = self.cli(path, source="t444s")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        imp = self.imported(out, source="t444s")
+        self.check(out, imp, fids)
+        self.assertEqual(self.records(), (got[0], got[1], got[2] + 3))
         self.assert_counts()
 
 
