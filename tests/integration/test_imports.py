@@ -1308,6 +1308,16 @@ def sarif_ok():
     return data("trivy.sarif")
 
 
+def interruptible():
+    """In the child before exec: SIGINT and SIGQUIT as a terminal's
+    program has them. A suite started in the background of a shell
+    without job control (`./dev test &`, nohup under a script) inherits
+    them ignored, and vigilctl keeps a signal ignored when it started
+    (T441), so the tests that send SIGINT would find it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 def vigilctl_popen(tenant, path, source, env=None, mode=None):
     argv = [STACK.vigilctl_bin, "findings", "import", "--tenant", tenant,
             "--format", "ocsf", "--source", source]
@@ -1315,7 +1325,8 @@ def vigilctl_popen(tenant, path, source, env=None, mode=None):
         argv.append("--partial")
     return subprocess.Popen(argv + [path], env=env or STACK.env(),
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
+                            stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=interruptible)
 
 
 def tenant_state(tid):
@@ -2895,7 +2906,8 @@ class T443ImportStoppedWhilePipeIdle(ImportBase):
             [STACK.vigilctl_bin, "findings", "import", "--tenant", t,
              "--format", "ocsf", "--source", "t443", "/dev/stdin"],
             env=STACK.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, start_new_session=True)
+            stderr=subprocess.PIPE, start_new_session=True,
+            preexec_fn=interruptible)
         try:
             p.stdin.write(json.dumps(ocsf_item(443000, code="t443"))
                           .encode() + b"\n")
