@@ -1382,9 +1382,12 @@ info_load(struct db *db, const char *id, struct imp_info *in)
  * live lease (a worker's, or one killed less than IMPORT_LEASE seconds
  * ago): each names the other in overlap_id, which keeps either full
  * report from resolving anything (run_overlap). An import taken over
- * by another worker writes its whole report again, after whatever ran
+ * by another worker reads its whole report again, after whatever ran
  * beside its earlier attempt: what that attempt was named is forgotten
- * first. Under the tenant's lock, which
+ * first. The findings that attempt wrote carry the import's id, so
+ * their items are passed over (findings_rows' import_id: it wrote them
+ * from the same first items), and a change made to one of them in
+ * between, by hand, stays. Under the tenant's lock, which
  * every batch and reconcile page of an import takes first, so of two
  * imports that begin at once the second to take it sees the first. 0 or
  * a DB_* code (db_tx_run rolls back). */
