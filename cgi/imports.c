@@ -69,7 +69,7 @@ imports_post(struct request *r, struct db *db)
 	enum imports_outcome oc;
 	enum imports_mode mode = IMPORT_FULL;
 	enum importfmt fmt;
-	const char *s, *source;
+	const char *s, *source, *status;
 	char buf[IMPORTS_READ], actor[128], id[VIGIL_ID_LEN],
 	    boundary[MULTIPART_BOUNDARY_MAX + 1];
 	struct form form;
@@ -110,7 +110,11 @@ imports_post(struct request *r, struct db *db)
 	multi = rc > 0;
 	if (multi)
 		multipart_init(&form.mp, boundary);
-	if (r->content_length > IMPORT_MAX_BYTES) {
+	/* The limit is the report's: a form may carry it with its own
+	 * framing around it (the part's size is checked exactly as it
+	 * streams, multipart_feed). */
+	if (r->content_length > IMPORT_MAX_BYTES + (multi ?
+	    IMPORT_FORM_SLACK : 0)) {
 		response_error(r, 413, "payload_too_large", "A report may be "
 		    "at most 100 MiB.", "body");
 		return;
@@ -196,10 +200,11 @@ imports_post(struct request *r, struct db *db)
 		api_db_error(r, rc < 0 ? rc : DB_ERR);
 		return;
 	}
+	status = json_object_get_string(json_object_object_get(out,
+	    "status"));
 	/* A report read here that is not one: 400, and nothing changed
 	 * (the import stays listed, failed, with the same error). */
-	if (bytes <= IMPORT_SYNC_MAX && strcmp(json_object_get_string(
-	    json_object_object_get(out, "status")), "failed") == 0) {
+	if (bytes <= IMPORT_SYNC_MAX && strcmp(status, "failed") == 0) {
 		char msg[400];
 
 		snprintf(msg, sizeof(msg), "The report is not valid %s: %s",
@@ -210,7 +215,12 @@ imports_post(struct request *r, struct db *db)
 		response_error(r, 400, "invalid_request", msg, "body");
 		return;
 	}
-	response_json(r, bytes <= IMPORT_SYNC_MAX ? 201 : 202, out);
+	/* 201 only for an import that has ended: a small one that a
+	 * vigil-scan --due claimed first (it found the row queued before
+	 * this worker did) is still running, and is answered as a large
+	 * one is. */
+	response_json(r, bytes <= IMPORT_SYNC_MAX &&
+	    strcmp(status, "completed") == 0 ? 201 : 202, out);
 	response_header(r, "Location", "%s/api/v1/imports/%s", r->prefix,
 	    id);
 	return;

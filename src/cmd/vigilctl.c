@@ -773,6 +773,7 @@ import_report(struct db *db, const char *tid, FILE *fp, const char *file,
 		if (sb.st_size > IMPORT_MAX_BYTES) {
 			fprintf(stderr, "vigilctl: %s: larger than 100 MiB\n",
 			    file);
+			ret = VX_DATAERR;
 			goto out;
 		}
 		id[0] = '\0';
@@ -797,6 +798,7 @@ import_report(struct db *db, const char *tid, FILE *fp, const char *file,
 			imports_abort(up);
 			fprintf(stderr, "vigilctl: %s: larger than 100 MiB\n",
 			    file);
+			ret = VX_DATAERR;
 			goto out;
 		}
 		if (oc != IMPORT_OK) {
@@ -810,6 +812,7 @@ import_report(struct db *db, const char *tid, FILE *fp, const char *file,
 		imports_abort(up);
 		fprintf(stderr, "vigilctl: %s: read error: %s\n", file,
 		    strerror(e));
+		ret = VX_IOERR;
 		goto out;
 	}
 	/* stopped while it was stored: nothing of it stays */
@@ -858,6 +861,7 @@ done:
 	goto out;
 dberr:
 	fprintf(stderr, "vigilctl: %s\n", db_error(db));
+	ret = db_exit(db);
 out:
 	if (o != NULL)
 		json_object_put(o);

@@ -14,6 +14,10 @@ struct db;
 
 
 #define IMPORT_MAX_BYTES	(100LL * 1024 * 1024)	/* one report */
+/* What a multipart/form-data body may add to the report's size (its
+ * boundaries and part headers) before POST /imports refuses it by its
+ * Content-Length alone. */
+#define IMPORT_FORM_SLACK	(64 * 1024)
 #define IMPORT_CHUNK		(256 * 1024)
 #define IMPORT_SYNC_MAX		(1024 * 1024)	/* answered at once */
 #define IMPORT_ERRORS_MAX	100		/* per-item errors kept */

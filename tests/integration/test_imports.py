@@ -3011,3 +3011,75 @@ class T441ImportOverlapOnlyWhenWriting(ImportBase):
         imp = json.loads(out)
         self.assertEqual((imp["status"], imp["imported"]),
                          ("completed", n), imp)
+
+
+class T445ImportReportLimit(ImportBase):
+    """The 100 MiB limit is the report's: a raw body over it is 413 by
+    its Content-Length and nothing is stored; a form may carry a report of
+    exactly 100 MiB with its framing around it (202), and that report, one
+    string of 100 MiB, is a per-item error read by vigil-scan --due, not a
+    crash; a form whose file part is one byte over is 413, nothing kept.
+    vigilctl: a file over the limit is refused (65), one it cannot read is
+    an I/O error (74)."""
+
+    MAX = 100 * 1024 * 1024
+
+    def imports(self):
+        return STACK.query("SELECT COUNT(*) FROM imports WHERE tenant_id "
+                           "= %s" % q(self.tenant_id))
+
+    def one_string(self, size):
+        head, tail = b'{"class_uid": 2004, "x": "', b'"}\n'
+        return head + b"a" * (size - len(head) - len(tail)) + tail
+
+    def test_api(self):
+        n = self.imports()
+        r = self.post(b"x" * (self.MAX + 1), source="over",
+                      ct="application/x-ndjson")
+        self.assert_error(r, 413, "payload_too_large", "body")
+        # the file part one byte over: refused as it streams
+        ct, body = form(self.one_string(self.MAX + 1),
+                        filename=b"big.jsonl")
+        r = self.post(body, source="form-over", ct=ct)
+        self.assert_error(r, 413, "payload_too_large", "body")
+        self.assertEqual(self.imports(), n)
+        # exactly 100 MiB of report, the body some 200 bytes more
+        ct, body = form(self.one_string(self.MAX), filename=b"big.jsonl")
+        self.assertGreater(len(body), self.MAX)
+        r = self.post(body, source="form-max", mode="partial", ct=ct)
+        self.assertEqual(r.status, 202, r)
+        imp = r.json()
+        self.assertEqual((imp["status"], imp["bytes"]),
+                         ("queued", self.MAX), imp)
+        STACK.scan("--due", timeout=600)
+        r = request(self.base(), "GET",
+                    "/api/v1/imports/" + imp["import_id"],
+                    headers=auth(self.key))
+        imp = r.json()
+        self.assertEqual((imp["status"], imp["items"], imp["imported"],
+                          imp["failed"]), ("completed", 1, 0, 1), imp)
+        self.assertEqual(imp["errors"][0]["line"], 1)
+        self.assertIn("1 MiB", imp["errors"][0]["error"])
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM import_chunks WHERE import_id = %s" %
+            q(imp["import_id"]))[0][0], "0")
+
+    def test_vigilctl(self):
+        n = self.imports()
+        path = os.path.join(STACK.root, "t445-over.jsonl")
+        with open(path, "wb") as f:
+            f.truncate(self.MAX + 1)
+        try:
+            r = STACK.vigilctl("findings", "import", "--tenant", self.tenant,
+                               "--format", "ocsf", "--source", "t445",
+                               path, check=False)
+        finally:
+            os.unlink(path)
+        self.assertEqual(r.returncode, 65, r)
+        self.assertIn("larger than 100 MiB", r.stderr)
+        r = STACK.vigilctl("findings", "import", "--tenant", self.tenant,
+                           "--format", "ocsf", "--source", "t445",
+                           STACK.root, check=False)
+        self.assertEqual(r.returncode, 74, r)
+        self.assertIn("read error", r.stderr)
+        self.assertEqual(self.imports(), n)
