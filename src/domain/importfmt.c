@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "crypto.h"
@@ -819,7 +820,9 @@ evidence(enum importfmt fmt, json_object *item)
 
 /* The resource's tags as canonical JSON: an object of strings as it is,
  * or a list of {Key, Value} (AWS), {key, value} or {name, value} (OCSF)
- * pairs; what is not a string tag is left out. */
+ * pairs, or of "key:value" strings (OCSF labels, as Prowler writes them:
+ * split at the first ':', a label without one a key with an empty
+ * value); what is not a string tag is left out. */
 static char *
 tags_of(json_object *t)
 {
@@ -834,6 +837,19 @@ tags_of(json_object *t)
 		o = json_object_new_object();
 		for (i = 0; i < json_object_array_length(t) && i < 256; i++) {
 			e = json_object_array_get_idx(t, i);
+			if (json_object_is_type(e, json_type_string)) {
+				const char *l = json_object_get_string(e);
+				const char *c = strchr(l, ':');
+				char key[257];
+
+				if (*l == '\0' || c == l)
+					continue;
+				snprintf(key, sizeof(key), "%.*s", c ? (int)(c -
+				    l) : (int)strlen(l), l);
+				json_object_object_add(o, key,
+				    json_object_new_string(c ? c + 1 : ""));
+				continue;
+			}
 			if ((k = jstr(e, "Key")) == NULL &&
 			    (k = jstr(e, "key")) == NULL)
 				k = jstr(e, "name");
@@ -912,17 +928,21 @@ sev_word(const char *s, enum finding_severity *out)
 		FINDING_SEV_INFO }, { "info", FINDING_SEV_INFO },
 		{ "none", FINDING_SEV_INFO }, { "unknown", FINDING_SEV_INFO },
 	};
-	char low[32];
+	char low[64], *w, *save = NULL;
 	size_t i;
 
 	if (s == NULL)
 		return -1;
+	/* each word in turn ("Very High" is high), the first one in the
+	 * table deciding */
 	importfmt_slug(s, low, sizeof(low));
-	for (i = 0; i < NELEM(t); i++)
-		if (strcmp(low, t[i].w) == 0) {
-			*out = t[i].s;
-			return 0;
-		}
+	for (w = strtok_r(low, "-_.", &save); w != NULL;
+	    w = strtok_r(NULL, "-_.", &save))
+		for (i = 0; i < NELEM(t); i++)
+			if (strcmp(w, t[i].w) == 0) {
+				*out = t[i].s;
+				return 0;
+			}
 	return -1;
 }
 
@@ -991,6 +1011,11 @@ common_tail(enum importfmt fmt, json_object *item,
 	return IMPORTFMT_FINDING;
 }
 
+/* Where an OCSF event's resource carries its tags: Prowler's tags, its
+ * metadata's, the labels. */
+static const char *const ocsf_tags[] = { "resources.0.tags",
+    "resources.0.data.metadata.tags", "resources.0.labels" };
+
 /* OCSF 1.x: Detection Finding (2004), Compliance Finding (2003) and the
  * older Security Finding (2001), as Prowler writes them. */
 static int
@@ -1000,7 +1025,7 @@ map_ocsf(json_object *item, struct importfmt_finding *f, char *err,
 	const char *rule, *res, *uid, *s, *status;
 	char identity[1400], buf[256];
 	json_object *o, *v;
-	long cls = 0, sev = 0;
+	long cls = 0, cls2 = 0, sev = 0;
 	size_t i;
 
 	/* a number, and one of these: a string "2002" or no class at all
@@ -1012,15 +1037,21 @@ map_ocsf(json_object *item, struct importfmt_finding *f, char *err,
 		return IMPORTFMT_BAD;
 	}
 	status = jstr(item, "status_code");
-	/* Prowler's MANUAL: a check it cannot decide, not a finding. */
-	if (status != NULL && (strcmp(status, "PASS") == 0 ||
-	    strcmp(status, "pass") == 0 || strcmp(status, "MANUAL") == 0))
+	/* Prowler's MANUAL: a check it cannot decide, not a finding. The
+	 * captions in any case, and their ids where the caption is not
+	 * given: status_id 3 Suppressed, 4 Resolved, 5 Archived;
+	 * compliance.status_id 1 Pass. */
+	if (status != NULL && (strcasecmp(status, "PASS") == 0 ||
+	    strcasecmp(status, "MANUAL") == 0))
 		return IMPORTFMT_PASS;
-	if ((s = jstr(item, "compliance.status")) != NULL &&
-	    strcmp(s, "Pass") == 0)
+	if (((s = jstr(item, "compliance.status")) != NULL &&
+	    strcasecmp(s, "Pass") == 0) || (s == NULL &&
+	    jint(item, "compliance.status_id", &cls2) && cls2 == 1))
 		return IMPORTFMT_PASS;
-	if ((s = jstr(item, "status")) != NULL && (strcmp(s, "Resolved") ==
-	    0 || strcmp(s, "Suppressed") == 0))
+	if (((s = jstr(item, "status")) != NULL && (strcasecmp(s,
+	    "Resolved") == 0 || strcasecmp(s, "Suppressed") == 0 ||
+	    strcasecmp(s, "Archived") == 0)) || (s == NULL &&
+	    jint(item, "status_id", &cls2) && cls2 >= 3 && cls2 <= 5))
 		return IMPORTFMT_PASS;
 	uid = jstr(item, "finding_info.uid");
 	rule = jstr(item, "metadata.event_code");
@@ -1051,10 +1082,13 @@ map_ocsf(json_object *item, struct importfmt_finding *f, char *err,
 	    jstr(item, "resources.0.group.name"), 0);
 	clean(f->region, sizeof(f->region), jstr(item, "resources.0.region") ?
 	    jstr(item, "resources.0.region") : jstr(item, "cloud.region"), 0);
-	if ((o = jget(item, "resources.0.tags")) == NULL &&
-	    (o = jget(item, "resources.0.data.metadata.tags")) == NULL)
-		o = jget(item, "resources.0.labels");
-	f->tags = tags_of(o);
+	/* the first of these that holds a tag */
+	f->tags = NULL;
+	for (i = 0; i < NELEM(ocsf_tags) && (f->tags == NULL ||
+	    strcmp(f->tags, "{}") == 0); i++) {
+		free(f->tags);
+		f->tags = tags_of(jget(item, ocsf_tags[i]));
+	}
 	if (!jint(item, "severity_id", &sev) || sev < 1 || sev > 6) {
 		if (sev_word(jstr(item, "severity"), &f->severity) != 0)
 			f->severity = FINDING_SEV_INFO;
@@ -1101,14 +1135,20 @@ static int
 map_asff(json_object *item, struct importfmt_finding *f, char *err,
     size_t errsz)
 {
-	const char *rule, *res, *id, *s;
+	const char *rule, *res, *id, *s, *g;
+	char identity[1400];
 	json_object *o;
 	long norm;
 	size_t i;
+	int by_id = 0;
 
 	id = jstr(item, "Id");
+	/* A control's result is a finding only when FAILED: PASSED,
+	 * WARNING (Security Hub: not determined; Prowler: a check its
+	 * user muted) and NOT_AVAILABLE are not. A finding of another
+	 * product has no Compliance. */
 	if ((s = jstr(item, "Compliance.Status")) != NULL &&
-	    strcmp(s, "PASSED") == 0)
+	    strcmp(s, "FAILED") != 0)
 		return IMPORTFMT_PASS;
 	if ((s = jstr(item, "RecordState")) != NULL &&
 	    strcmp(s, "ARCHIVED") == 0)
@@ -1122,10 +1162,22 @@ map_asff(json_object *item, struct importfmt_finding *f, char *err,
 		rule = jstr(item, "ProductFields.prowler/CheckId");
 	if (rule == NULL)
 		rule = jstr(item, "Compliance.SecurityControlId");
-	if (rule == NULL) {
-		rule = jstr(item, "GeneratorId");
-		if (rule != NULL && strncmp(rule, "prowler-", 8) == 0)
-			rule += 8;
+	g = jstr(item, "GeneratorId");
+	if (rule == NULL && g != NULL && strncmp(g, "prowler-", 8) == 0)
+		rule = g + 8;
+	else if (rule == NULL) {
+		/* Another product's finding: its vulnerability (Inspector:
+		 * the CVE), else its GeneratorId unless that is an ARN (a
+		 * GuardDuty detector's), else the last part of its first
+		 * type ("…/Backdoor:EC2-C&CActivity.B!DNS"). */
+		const char *t = jstr(item, "Types.0");
+
+		by_id = 1;
+		if ((rule = jstr(item, "Vulnerabilities.0.Id")) == NULL &&
+		    (g == NULL || strncmp(g, "arn:", 4) == 0) && t != NULL)
+			rule = strrchr(t, '/') != NULL ? strrchr(t, '/') + 1 : t;
+		if (rule == NULL)
+			rule = g;
 	}
 	importfmt_slug(rule, f->rule_id, sizeof(f->rule_id));
 	res = jstr(item, "Resources.0.Id");
@@ -1167,24 +1219,32 @@ map_asff(json_object *item, struct importfmt_finding *f, char *err,
 				fw_add(f->framework, sizeof(f->framework), s);
 	category_of(f->rule_id, jstr(item, "Types.0"), "configuration",
 	    f->category, sizeof(f->category));
-	return common_tail(IMPORTFMT_ASFF, item, f, res ? res : id,
+	/* A GeneratorId is often the product's (Inspector's, a GuardDuty
+	 * detector's): its findings on one resource are told apart by
+	 * their Id, which ASFF keeps stable across updates. */
+	if (by_id && res != NULL && id != NULL)
+		snprintf(identity, sizeof(identity), "%s#%s", res, id);
+	else
+		snprintf(identity, sizeof(identity), "%s", res ? res : id ?
+		    id : "");
+	return common_tail(IMPORTFMT_ASFF, item, f, identity,
 	    jstr(item, "Description"), jstr(item, "Remediation.Recommendation."
 	    "Text"), jstr(item, "Compliance.Status"), err, errsz);
 }
 
-/* The rule a SARIF result names, from its run's tool. */
+/* The rule with id rule in rules (at idx first, when idx >= 0), or
+ * the one at idx when rule is NULL. */
 static json_object *
-sarif_rule(json_object *ctx, json_object *item, const char *rule)
+rule_in(json_object *rules, long idx, const char *rule)
 {
-	json_object *rules = jget(ctx, "driver.rules"), *r;
-	long idx;
-	size_t i, n;
+	json_object *r;
 	const char *id;
+	size_t i, n;
 
 	if (rules == NULL || !json_object_is_type(rules, json_type_array))
 		return NULL;
 	n = json_object_array_length(rules);
-	if (jint(item, "ruleIndex", &idx) && idx >= 0 && (size_t)idx < n &&
+	if (idx >= 0 && (size_t)idx < n &&
 	    (r = json_object_array_get_idx(rules, (size_t)idx)) != NULL &&
 	    (rule == NULL || ((id = jstr(r, "id")) != NULL &&
 	    strcmp(id, rule) == 0)))
@@ -1197,25 +1257,82 @@ sarif_rule(json_object *ctx, json_object *item, const char *rule)
 	return NULL;
 }
 
+/* The rule a SARIF result names, from its run's tool: the driver's
+ * rules, or those of the extension its rule.toolComponent.index names
+ * (CodeQL keeps its queries' rules in tool.extensions[], the driver's
+ * list empty); by id, else any extension's with that id. */
+static json_object *
+sarif_rule(json_object *ctx, json_object *item, const char *rule)
+{
+	json_object *ext = jget(ctx, "extensions"), *r;
+	char path[64];
+	long idx = -1, comp = -1;
+	size_t i;
+
+	if (!jint(item, "ruleIndex", &idx))
+		(void)jint(item, "rule.index", &idx);
+	if (jint(item, "rule.toolComponent.index", &comp) && comp >= 0) {
+		snprintf(path, sizeof(path), "extensions.%ld.rules", comp);
+		if ((r = rule_in(jget(ctx, path), idx, rule)) != NULL)
+			return r;
+	}
+	if ((r = rule_in(jget(ctx, "driver.rules"), comp >= 0 ? -1 : idx,
+	    rule)) != NULL)
+		return r;
+	for (i = 0; rule != NULL && ext != NULL && json_object_is_type(ext,
+	    json_type_array) && i < json_object_array_length(ext) &&
+	    i < 64; i++)
+		if ((r = rule_in(jget(json_object_array_get_idx(ext, i),
+		    "rules"), -1, rule)) != NULL)
+			return r;
+	return NULL;
+}
+
+/* 1 if one of a result's suppressions is in force: SARIF's status
+ * "accepted", or none given; "underReview" and "rejected" are not. */
+static int
+suppressed(json_object *item)
+{
+	json_object *o = jget(item, "suppressions");
+	const char *st;
+	size_t i;
+
+	if (o == NULL || !json_object_is_type(o, json_type_array))
+		return 0;
+	for (i = 0; i < json_object_array_length(o); i++) {
+		st = jstr(json_object_array_get_idx(o, i), "status");
+		if (st == NULL || strcmp(st, "accepted") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 if a fingerprint's value is a tool's placeholder rather than one:
+ * Semgrep's "requires login", written for every result when not logged
+ * in, would make all of a rule's results in one file one finding. */
+static int
+fp_placeholder(const char *v)
+{
+	return strcmp(v, "requires login") == 0;
+}
+
 /* SARIF 2.1.0: a result located in a file and line (Semgrep, CodeQL,
  * Trivy). */
 static int
 map_sarif(json_object *item, json_object *ctx, struct importfmt_finding *f,
     char *err, size_t errsz)
 {
-	const char *rule, *uri, *s, *fp = NULL, *level;
+	const char *rule, *uri, *s, *fp = NULL, *level, *kind;
 	char identity[1400], ss[32];
 	json_object *r, *o, *tags;
 	long line = 0;
 	double score;
 	size_t i;
 
-	if ((s = jstr(item, "kind")) != NULL && (strcmp(s, "pass") == 0 ||
-	    strcmp(s, "notApplicable") == 0))
+	if ((kind = jstr(item, "kind")) != NULL && (strcmp(kind, "pass") == 0 ||
+	    strcmp(kind, "notApplicable") == 0))
 		return IMPORTFMT_PASS;
-	if ((o = jget(item, "suppressions")) != NULL &&
-	    json_object_is_type(o, json_type_array) &&
-	    json_object_array_length(o) > 0)
+	if (suppressed(item))
 		return IMPORTFMT_PASS;
 	rule = jstr(item, "ruleId");
 	if (rule == NULL)
@@ -1242,7 +1359,8 @@ map_sarif(json_object *item, json_object *ctx, struct importfmt_finding *f,
 	    json_object_is_type(o, json_type_object)) {
 		json_object_object_foreach(o, k, v) {
 			(void)k;
-			if (json_object_is_type(v, json_type_string)) {
+			if (json_object_is_type(v, json_type_string) &&
+			    !fp_placeholder(json_object_get_string(v))) {
 				fp = json_object_get_string(v);
 				break;
 			}
@@ -1252,7 +1370,8 @@ map_sarif(json_object *item, json_object *ctx, struct importfmt_finding *f,
 	    json_object_is_type(o, json_type_object)) {
 		json_object_object_foreach(o, k, v) {
 			(void)k;
-			if (json_object_is_type(v, json_type_string)) {
+			if (json_object_is_type(v, json_type_string) &&
+			    !fp_placeholder(json_object_get_string(v))) {
 				fp = json_object_get_string(v);
 				break;
 			}
@@ -1282,9 +1401,13 @@ map_sarif(json_object *item, json_object *ctx, struct importfmt_finding *f,
 	else if (s == NULL && r != NULL)
 		s = jstr(r, "fullDescription.text");
 	clean(f->title, sizeof(f->title), s, 0);
-	/* security-severity (CodeQL, Trivy) first, then the level. */
+	/* A result of another kind than fail (open, review,
+	 * informational) has the level none (SARIF 2.1.0, 3.27.10); else
+	 * security-severity (CodeQL, Trivy) first, then the level. */
 	s = r ? jstr(r, "properties.security-severity") : NULL;
-	if (s != NULL) {
+	if (kind != NULL && strcmp(kind, "fail") != 0)
+		f->severity = FINDING_SEV_INFO;
+	else if (s != NULL) {
 		snprintf(ss, sizeof(ss), "%s", s);
 		score = strtod(ss, NULL);
 		f->severity = score >= 9.0 ? FINDING_SEV_CRITICAL : score >= 7.0 ?

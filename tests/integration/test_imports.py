@@ -145,7 +145,11 @@ class T01Golden(ImportBase):
               ("semgrep.sarif", "sarif"),
               ("trivy.sarif", "sarif"),
               ("spec-minimal.sarif", "sarif"),
-              ("findings.vigil.json", "vigil"))
+              ("findings.vigil.json", "vigil"),
+              ("codeql.sarif", "sarif"),
+              ("semgrep-ce.sarif", "sarif"),
+              ("securityhub.asff.json", "asff"),
+              ("ocsf-edge.ocsf.json", "ocsf"))
 
     def test_golden_reports(self):
         for name, fmt in self.GOLDEN:

@@ -196,6 +196,10 @@ static const struct {
 	{ "trivy.sarif", IMPORTFMT_SARIF },
 	{ "spec-minimal.sarif", IMPORTFMT_SARIF },
 	{ "findings.vigil.json", IMPORTFMT_VIGIL },
+	{ "codeql.sarif", IMPORTFMT_SARIF },
+	{ "semgrep-ce.sarif", IMPORTFMT_SARIF },
+	{ "securityhub.asff.json", IMPORTFMT_ASFF },
+	{ "ocsf-edge.ocsf.json", IMPORTFMT_OCSF },
 };
 
 START_TEST(test_golden)
