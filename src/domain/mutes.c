@@ -11,6 +11,7 @@
 #include <signal.h>
 #endif
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -35,14 +36,96 @@ enum {
 
 /* -- matching ---------------------------------------------------------- */
 
+/* The glob's automaton, a bit per position of the pattern (set: the
+ * pattern's first j bytes match what was read), stepped over s one byte
+ * at a time: |s| steps of |p| / 64 words each, whatever the pattern
+ * (the backtracking below can take |p| x |s|). 1 if it matches, 0 if
+ * not, -1 out of memory. */
+int
+mutes_glob_nfa(const char *p, const char *s)
+{
+	char *q;
+	uint64_t *tab, *d, *e, *star, *any, carry, x;
+	size_t m = 0, w, i, j, n = strlen(p);
+	int r;
+
+	w = (n + 1 + 63) / 64;
+	if ((tab = calloc(256 + 4, w * sizeof(*tab))) == NULL)
+		return -1;
+	if ((q = malloc(n + 1)) == NULL) {
+		free(tab);
+		return -1;
+	}
+	/* consecutive stars are one */
+	for (i = 0; p[i] != '\0'; i++)
+		if (p[i] != '*' || m == 0 || q[m - 1] != '*')
+			q[m++] = p[i];
+	q[m] = '\0';
+	d = tab + 256 * w;
+	e = d + w;
+	star = e + w;
+	any = star + w;
+#define BIT(v, j) ((v)[(j) / 64] |= (uint64_t)1 << ((j) % 64))
+	for (j = 0; j < m; j++) {
+		if (q[j] == '*')
+			BIT(star, j);
+		else if (q[j] == '?')
+			BIT(any, j);
+		else {
+			BIT(tab + w * (unsigned char)tolower((unsigned char)q[j]),
+			    j);
+			BIT(tab + w * (unsigned char)toupper((unsigned char)q[j]),
+			    j);
+		}
+	}
+	BIT(d, 0);
+#undef BIT
+	for (;;) {
+		/* a star matches nothing too: its position lets the next
+		 * one in (one step: stars are not consecutive) */
+		for (carry = 0, i = 0; i < w; i++) {
+			x = d[i] & star[i];
+			d[i] |= (x << 1) | carry;
+			carry = x >> 63;
+		}
+		if (*s == '\0')
+			break;
+		/* one byte: a literal or '?' moves on, a star stays */
+		for (carry = 0, i = 0; i < w; i++) {
+			x = d[i] & (tab[w * (unsigned char)*s + i] | any[i]);
+			e[i] = (x << 1) | carry | (d[i] & star[i]);
+			carry = x >> 63;
+		}
+		memcpy(d, e, w * sizeof(*d));
+		s++;
+	}
+	r = (d[m / 64] >> (m % 64)) & 1;
+	free(q);
+	free(tab);
+	return r;
+}
+
 int
 mutes_glob(const char *p, const char *s)
 {
-	const char *star = NULL, *mark = NULL;
+	const char *star = NULL, *mark = NULL, *p0 = p, *s0 = s;
+	size_t steps = 0, budget;
 
 	if (p == NULL || s == NULL)
 		return 0;
+	/* Backtracking, as fast as it gets for what people write; a
+	 * pattern that makes it retry too long (many bytes after a star
+	 * that almost match, again and again) goes to the automaton,
+	 * whose cost does not depend on the pattern's shape. */
+	budget = 4 * (strlen(p) + strlen(s)) + 64;
 	while (*s != '\0') {
+		if (++steps > budget) {
+			int r = mutes_glob_nfa(p0, s0);
+
+			if (r >= 0)
+				return r;
+			budget = (size_t)-1;	/* no memory: on as before */
+		}
 		if (*p == '*') {
 			star = p++;
 			mark = s;

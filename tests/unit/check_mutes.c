@@ -4,6 +4,8 @@
 #include "vigil.h"
 
 #include <check.h>
+#include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mutes.h"
@@ -34,6 +36,72 @@ START_TEST(test_mutes_glob)
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
 	    0);
 	ck_assert_int_eq(mutes_glob(NULL, "x"), 0);
+}
+END_TEST
+
+/* A reference: the glob's definition, recursively (small inputs). */
+static int
+ref_glob(const char *p, const char *s)
+{
+	if (*p == '\0')
+		return *s == '\0';
+	if (*p == '*')
+		return ref_glob(p + 1, s) || (*s != '\0' && ref_glob(p, s + 1));
+	if (*s == '\0')
+		return 0;
+	if (*p != '?' && tolower((unsigned char)*p) !=
+	    tolower((unsigned char)*s))
+		return 0;
+	return ref_glob(p + 1, s + 1);
+}
+
+/* The automaton and the backtracking give the definition's answer on
+ * random patterns and ids; a pattern that makes backtracking retry at
+ * every byte (one star, then 511 bytes that almost match a 1,023-byte
+ * id) goes to the automaton and gives the same answers. */
+START_TEST(test_mutes_glob_automaton)
+{
+	static const char pa[] = "aAb?**", sa[] = "aAbB";
+	char p[16], s[24], *hp, *hs;
+	unsigned seed = 12345;
+	int i, k, n, want;
+
+	for (i = 0; i < 20000; i++) {
+		n = (int)((seed = seed * 1103515245 + 12345) >> 16) % 12;
+		for (k = 0; k < n; k++)
+			p[k] = pa[((seed = seed * 1103515245 + 12345) >> 16) %
+			    (sizeof(pa) - 1)];
+		p[n] = '\0';
+		n = (int)((seed = seed * 1103515245 + 12345) >> 16) % 20;
+		for (k = 0; k < n; k++)
+			s[k] = sa[((seed = seed * 1103515245 + 12345) >> 16) %
+			    (sizeof(sa) - 1)];
+		s[n] = '\0';
+		want = ref_glob(p, s);
+		ck_assert_msg(mutes_glob_nfa(p, s) == want, "nfa %s %s", p, s);
+		ck_assert_msg(mutes_glob(p, s) == want, "glob %s %s", p, s);
+	}
+	ck_assert_int_eq(mutes_glob_nfa("", ""), 1);
+	ck_assert_int_eq(mutes_glob_nfa("**", ""), 1);
+	ck_assert_int_eq(mutes_glob_nfa("*/RESOURCEGROUPS/rg-sandbox/*", RID),
+	    1);
+	hp = malloc(514);
+	hs = malloc(1025);
+	ck_assert(hp != NULL && hs != NULL);
+	hp[0] = '*';
+	memset(hp + 1, 'a', 511);
+	hp[512] = 'b';
+	hp[513] = '\0';
+	memset(hs, 'a', 1023);
+	hs[1023] = '\0';
+	ck_assert_int_eq(mutes_glob(hp, hs), 0);
+	hs[1022] = 'B';
+	ck_assert_int_eq(mutes_glob(hp, hs), 1);
+	hp[300] = '?';
+	ck_assert_int_eq(mutes_glob(hp, hs), 1);
+	ck_assert_int_eq(mutes_glob_nfa(hp, hs), 1);
+	free(hp);
+	free(hs);
 }
 END_TEST
 
@@ -230,6 +298,7 @@ mutes_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_mutes_glob);
+	tcase_add_test(tc, test_mutes_glob_automaton);
 	tcase_add_test(tc, test_mutes_resource_group);
 	tcase_add_test(tc, test_mutes_match);
 	tcase_add_test(tc, test_mutes_match_sources);
