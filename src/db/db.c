@@ -1592,8 +1592,13 @@ static const char *const sqls[SQL__COUNT] = {
 	    "SELECT tenant_id, id FROM mute_rules "
 	    "WHERE lapsed = 0 AND expires_at <= ? ORDER BY expires_at "
 	    "LIMIT 100",
+	/* Only a rule not yet lapsed: of two runs of vigilctl findings
+	 * expire that both finished its pass, one writes the audit entry
+	 * (mutes.c lapse_tx, by the rows changed); a rule deleted meanwhile
+	 * has no row left. */
 	[SQL_MUTE_LAPSE] =
-	    "UPDATE mute_rules SET lapsed = 1 WHERE tenant_id = ? AND id = ?",
+	    "UPDATE mute_rules SET lapsed = 1 WHERE tenant_id = ? AND id = ? "
+	    "AND lapsed = 0",
 	/* A page of the pass over open and muted findings, newest first,
 	 * along the index that holds seq and state (no sort); the columns a
 	 * rule matches on (mutes.c PASS_C_*). */

@@ -1272,13 +1272,18 @@ static int
 lapse_tx(struct db *db, void *arg)
 {
 	struct lapse_tx *l = arg;
+	unsigned long long n = 0;
 	int rc;
 
 	if ((rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
 	    DB_STR(l->tenant) }, 1, NULL)) != 0 ||
-	    (rc = db_exec(db, SQL_MUTE_LAPSE, (struct db_val[]){
-	    DB_STR(l->tenant), DB_STR(l->id) }, 2, NULL)) != 0)
+	    (rc = db_exec_affected(db, SQL_MUTE_LAPSE, (struct db_val[]){
+	    DB_STR(l->tenant), DB_STR(l->id) }, 2, &n)) != 0)
 		return rc;
+	/* another run lapsed it first, or it was deleted: said once, by
+	 * that run or by its deletion */
+	if (n == 0)
+		return 0;
 	return audit_append(db, l->tenant, LC_BY_SYSTEM, "mute_rule.expired",
 	    l->id, NULL);
 }

@@ -736,6 +736,58 @@ class T182MutePassBounded(MBase):
             [["done", str(self.N)]])
 
 
+class T446MuteExpiryOnce(MBase):
+    """Two runs of vigilctl findings expire at once (cron on two hosts,
+    or one run that outlasts its minute) both pick a rule that ran out
+    and both walk its findings: the rule is said expired once in the
+    audit log, and each finding is given back once."""
+
+    N = 700
+
+    def test_two_runs_at_once(self):
+        import test_imports as ti
+        body = "".join(json.dumps(ti.ocsf_item(i, code="expire_once")) +
+                       "\n" for i in range(self.N))
+        r = api.request(self.base(), "POST", "/api/v1/imports?format=ocsf&"
+                        "source=expire-once&mode=partial", body,
+                        dict(auth(self.wkey),
+                             **{"Content-Type": "application/x-ndjson"}),
+                        timeout=120)
+        self.assertEqual(r.status, 201, r)
+        m = self.create({"rule_id": "expire_once",
+                         "justification": "Until the migration (SEC-12)",
+                         "expires_at": rfc3339(time.time() + 3600)})
+        STACK.scan("--due")
+        self.assertEqual(STACK.query(
+            "SELECT state, COUNT(*) FROM findings WHERE tenant_id = %s "
+            "AND rule_id = 'expire_once' GROUP BY state" %
+            q(self.tenant_id)), [["muted", str(self.N)]])
+        STACK.sql("UPDATE mute_rules SET expires_at = "
+                  "UTC_TIMESTAMP() - INTERVAL 1 SECOND WHERE id = %s" %
+                  q(m["id"]), database="vigil")
+        runs = [subprocess.Popen([STACK.vigilctl_bin, "findings", "expire"],
+                                 env=STACK.env(), stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+                for _ in range(2)]
+        for p in runs:
+            out, err = p.communicate(timeout=300)
+            self.assertEqual(p.returncode, 0, (out, err))
+        self.assertEqual(audit_actions(self.tenant_id, "mute_rule.expired"),
+                         [[m["id"]]])
+        self.assertEqual(STACK.query(
+            "SELECT state, COUNT(*) FROM findings WHERE tenant_id = %s "
+            "AND rule_id = 'expire_once' GROUP BY state" %
+            q(self.tenant_id)), [["open", str(self.N)]])
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM finding_history WHERE tenant_id = %s "
+            "AND action = 'unmuted'" % q(self.tenant_id)),
+            [[str(self.N)]])
+        v = STACK.vigilctl("audit", "verify", "--tenant", self.tenant,
+                           check=False)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+
+
 class SourcesBase(MBase):
     """A tenant of its own for each test (its rules would mute the other
     tests' findings), and OCSF imports under the source names given: one
