@@ -530,6 +530,23 @@ importfmt_feed(struct importfmt_stream *s, const char *p, size_t n)
 	for (i = 0; i < n; i++) {
 		if (s->state == S_FAILED)
 			return -1;
+		/* A UTF-8 byte order mark before the report (Windows tools
+		 * write one) is not part of it; its bytes still count in
+		 * the offsets. */
+		if (s->offset < 3 && s->bom == s->offset &&
+		    s->state == S_START) {
+			static const char bom[] = "\xef\xbb\xbf";
+
+			if (p[i] == bom[s->offset]) {
+				s->bom++;
+				s->offset++;
+				continue;
+			}
+			if (s->bom > 0) {
+				fail(s, "a broken byte order mark");
+				return -1;
+			}
+		}
 		/* Inside a JSON Lines item every byte up to the newline (or a
 		 * NUL, failed below) is kept as it is: take the run at once
 		 * rather than a byte at a time (a 100,000-event report spent
@@ -1011,6 +1028,15 @@ common_tail(enum importfmt fmt, json_object *item,
 	return IMPORTFMT_FINDING;
 }
 
+/* The string at path a, else at path b. */
+static const char *
+either(json_object *o, const char *a, const char *b)
+{
+	const char *s = jstr(o, a);
+
+	return s != NULL ? s : jstr(o, b);
+}
+
 /* Where an OCSF event's resource carries its tags: Prowler's tags, its
  * metadata's, the labels. */
 static const char *const ocsf_tags[] = { "resources.0.tags",
@@ -1045,20 +1071,28 @@ map_ocsf(json_object *item, struct importfmt_finding *f, char *err,
 	    strcasecmp(status, "MANUAL") == 0))
 		return IMPORTFMT_PASS;
 	if (((s = jstr(item, "compliance.status")) != NULL &&
-	    strcasecmp(s, "Pass") == 0) || (s == NULL &&
+	    (strcasecmp(s, "Pass") == 0 || strcasecmp(s, "Success") == 0)) ||
+	    (s == NULL &&
 	    jint(item, "compliance.status_id", &cls2) && cls2 == 1))
 		return IMPORTFMT_PASS;
+	/* Prowler 3's Security Finding (OCSF 1.0.0-rc.3): status Success
+	 * for a check that passed, Failure for one that failed. */
 	if (((s = jstr(item, "status")) != NULL && (strcasecmp(s,
 	    "Resolved") == 0 || strcasecmp(s, "Suppressed") == 0 ||
-	    strcasecmp(s, "Archived") == 0)) || (s == NULL &&
+	    strcasecmp(s, "Archived") == 0 || strcasecmp(s, "Success") ==
+	    0)) || (s == NULL &&
 	    jint(item, "status_id", &cls2) && cls2 >= 3 && cls2 <= 5))
 		return IMPORTFMT_PASS;
-	uid = jstr(item, "finding_info.uid");
+	/* OCSF 1.x's finding_info, else 1.0.0-rc.3's finding (Prowler 3,
+	 * whose check id is metadata.product.feature.uid). */
+	uid = either(item, "finding_info.uid", "finding.uid");
 	rule = jstr(item, "metadata.event_code");
 	if (rule == NULL)
-		rule = jstr(item, "finding_info.types.0");
+		rule = jstr(item, "metadata.product.feature.uid");
 	if (rule == NULL)
-		rule = jstr(item, "finding_info.title");
+		rule = either(item, "finding_info.types.0", "finding.types.0");
+	if (rule == NULL)
+		rule = either(item, "finding_info.title", "finding.title");
 	importfmt_slug(rule, f->rule_id, sizeof(f->rule_id));
 	res = jstr(item, "resources.0.uid");
 	if (res == NULL)
@@ -1069,8 +1103,8 @@ map_ocsf(json_object *item, struct importfmt_finding *f, char *err,
 		snprintf(f->provider, sizeof(f->provider), "ocsf");
 	clean(f->resource_id, sizeof(f->resource_id), res ? res : uid, 0);
 	clean(f->external_id, sizeof(f->external_id), uid, 0);
-	clean(f->title, sizeof(f->title), jstr(item, "finding_info.title"),
-	    0);
+	clean(f->title, sizeof(f->title), either(item, "finding_info.title",
+	    "finding.title"), 0);
 	s = jstr(item, "cloud.account.uid");
 	clean(f->subscription_id, sizeof(f->subscription_id), s, 0);
 	clean(f->account, sizeof(f->account), s, 0);
@@ -1117,16 +1151,18 @@ map_ocsf(json_object *item, struct importfmt_finding *f, char *err,
 			if ((s = json_object_get_string(
 			    json_object_array_get_idx(o, i))) != NULL)
 				fw_add(f->framework, sizeof(f->framework), s);
-	category_of(f->rule_id, jstr(item, "finding_info.types.0"),
+	category_of(f->rule_id, either(item, "finding_info.types.0",
+	    "finding.types.0"),
 	    cls == 2003 ? "compliance" : "detection", f->category,
 	    sizeof(f->category));
 	/* The resource names the finding; the tool's uid stands in for a
 	 * finding without a resource. */
 	snprintf(identity, sizeof(identity), "%s", res ? res : uid ? uid : "");
 	return common_tail(IMPORTFMT_OCSF, item, f, identity,
-	    jstr(item, "finding_info.desc") ? jstr(item,
-	    "finding_info.desc") : jstr(item, "message"),
-	    jstr(item, "remediation.desc"), jstr(item, "status_detail"), err,
+	    either(item, "finding_info.desc", "finding.desc") ?
+	    either(item, "finding_info.desc", "finding.desc") :
+	    jstr(item, "message"), either(item, "remediation.desc",
+	    "finding.remediation.desc"), jstr(item, "status_detail"), err,
 	    errsz);
 }
 
@@ -1353,6 +1389,26 @@ map_sarif(json_object *item, json_object *ctx, struct importfmt_finding *f,
 		clean(f->resource_id, sizeof(f->resource_id), identity, 0);
 		clean(f->resource_name, sizeof(f->resource_name), uri, 0);
 		snprintf(f->resource_type, sizeof(f->resource_type), "file");
+	} else {
+		/* No file: a logical location (a function, a package,
+		 * what the tool names), else the artifact the tool
+		 * analysed, stands for the resource. */
+		const char *type = "logical";
+
+		if ((uri = either(item,
+		    "locations.0.logicalLocations.0.fullyQualifiedName",
+		    "locations.0.logicalLocations.0.name")) == NULL) {
+			uri = jstr(item, "analysisTarget.uri");
+			type = "file";
+		}
+		if (uri != NULL) {
+			snprintf(identity, sizeof(identity), "%s", uri);
+			clean(f->resource_id, sizeof(f->resource_id), uri, 0);
+			clean(f->resource_name, sizeof(f->resource_name), uri,
+			    0);
+			snprintf(f->resource_type, sizeof(f->resource_type),
+			    "%s", type);
+		}
 	}
 	/* A fingerprint the tool gives survives the lines moving. */
 	if ((o = jget(item, "partialFingerprints")) != NULL &&

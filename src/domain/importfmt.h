@@ -79,6 +79,7 @@ struct importfmt_stream {
 	json_object		*ctx[IMPORTFMT_RUNS];	/* SARIF tools */
 	struct importfmt_pos	 cur;		/* the value's start */
 	unsigned long long	 offset;
+	unsigned		 bom;	/* bytes of a leading BOM read */
 	size_t			 line;
 	size_t			 items;
 	int			 roots;

@@ -149,7 +149,9 @@ class T01Golden(ImportBase):
               ("codeql.sarif", "sarif"),
               ("semgrep-ce.sarif", "sarif"),
               ("securityhub.asff.json", "asff"),
-              ("ocsf-edge.ocsf.json", "ocsf"))
+              ("ocsf-edge.ocsf.json", "ocsf"),
+              ("prowler3-aws.ocsf.json", "ocsf"),
+              ("nolocation.sarif", "sarif"))
 
     def test_golden_reports(self):
         for name, fmt in self.GOLDEN:

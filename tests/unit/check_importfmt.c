@@ -200,6 +200,8 @@ static const struct {
 	{ "semgrep-ce.sarif", IMPORTFMT_SARIF },
 	{ "securityhub.asff.json", IMPORTFMT_ASFF },
 	{ "ocsf-edge.ocsf.json", IMPORTFMT_OCSF },
+	{ "prowler3-aws.ocsf.json", IMPORTFMT_OCSF },
+	{ "nolocation.sarif", IMPORTFMT_SARIF },
 };
 
 START_TEST(test_golden)
@@ -487,6 +489,47 @@ START_TEST(test_framework_entries)
 }
 END_TEST
 
+/* A UTF-8 byte order mark before a report is passed over (an array and
+ * JSON Lines alike, whatever pieces the bytes arrive in); one cut short
+ * fails the report. */
+START_TEST(test_byte_order_mark)
+{
+	static const char item[] =
+	    "{\"class_uid\":2004,\"severity_id\":3,\"status_code\":\"FAIL\","
+	    "\"metadata\":{\"event_code\":\"bom_check\"},"
+	    "\"finding_info\":{\"uid\":\"u1\",\"title\":\"t\"},"
+	    "\"resources\":[{\"uid\":\"r1\"}]}";
+	char text[1024], why[300];
+	struct got g, plain;
+	size_t piece, len;
+	int jsonl;
+
+	for (jsonl = 0; jsonl < 2; jsonl++) {
+		len = (size_t)snprintf(text, sizeof(text), jsonl ? "%s\n" :
+		    "[%s]", item);
+		ck_assert_int_eq(read_report(IMPORTFMT_OCSF, text, len, 0,
+		    &plain, why, sizeof(why)), 0);
+		ck_assert_int_eq(json_object_array_length(plain.findings), 1);
+		len = (size_t)snprintf(text, sizeof(text), jsonl ?
+		    "\xef\xbb\xbf%s\n" : "\xef\xbb\xbf[%s]", item);
+		for (piece = 0; piece <= 2; piece++) {
+			ck_assert_msg(read_report(IMPORTFMT_OCSF, text, len,
+			    piece, &g, why, sizeof(why)) == 0, "%s", why);
+			ck_assert_int_eq(g.failed, 0);
+			ck_assert_str_eq(json_object_to_json_string(g.findings),
+			    json_object_to_json_string(plain.findings));
+			got_free(&g);
+		}
+		got_free(&plain);
+	}
+	len = (size_t)snprintf(text, sizeof(text), "\xef\xbb[%s]", item);
+	ck_assert_int_eq(read_report(IMPORTFMT_OCSF, text, len, 0, &g, why,
+	    sizeof(why)), -1);
+	ck_assert_ptr_nonnull(strstr(why, "byte order mark"));
+	got_free(&g);
+}
+END_TEST
+
 /* Category: every word in the rule id before any in the tool's types
  * (README): kms in the rule wins over network in the type. */
 START_TEST(test_category_rule_first)
@@ -575,6 +618,7 @@ importfmt_suite(void)
 	tcase_add_test(tc, test_category_rule_first);
 	tcase_add_test(tc, test_deep_and_huge);
 	tcase_add_test(tc, test_slug);
+	tcase_add_test(tc, test_byte_order_mark);
 	suite_add_tcase(s, tc);
 	return s;
 }
