@@ -125,7 +125,7 @@ rules_list(struct request *r, struct db *db)
 		    "The rules could not be loaded.", NULL);
 		return;
 	}
-	if ((rc = tenantrules_load(db, r->auth.tenant_id, &t)) != 0) {
+	if ((rc = tenantrules_load(db, r->auth.tenant_id, &loaded, &t)) != 0) {
 		api_db_error(r, rc);
 		return;
 	}
@@ -174,7 +174,7 @@ reply_rule(struct request *r, struct db *db, const char *id, int status)
 	size_t i;
 	int custom, rc;
 
-	if ((rc = tenantrules_load(db, r->auth.tenant_id, &t)) != 0) {
+	if ((rc = tenantrules_load(db, r->auth.tenant_id, &loaded, &t)) != 0) {
 		api_db_error(r, rc);
 		return;
 	}

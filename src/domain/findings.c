@@ -3209,7 +3209,7 @@ absent_mute(const struct batch *b, const struct slot *sl, struct lc_input *in)
 
 	row_subject(sl->row, &b->srcs, &s);
 	hit = mutes_match(&b->mutes, &s);
-	return mute_verdict(sl->row->f.state, hit, "-", "no_rule", in);
+	return mute_verdict(sl->row->f.state, hit, NULL, "no_rule", in);
 }
 
 /* A finding no import source lists any more but a scan owns is that

@@ -240,10 +240,17 @@ validate(const struct finding *in, const struct lc_input *w, time_t now,
 			    "low, info");
 		break;
 	case LC_MUTE:
-	case LC_UNMUTE:
 		if (!text_ok(w->u.mute.rule_id, 1, LC_USER_MAX))
 			return refuse(out, 400, LC_ERR_INVALID, "rule_id",
 			    "rule_id is required");
+		break;
+	case LC_UNMUTE:
+		/* no rule when none is gone (no live rule matches any
+		 * more): the history entry then names none */
+		if (w->u.mute.rule_id != NULL &&
+		    !text_ok(w->u.mute.rule_id, 1, LC_USER_MAX))
+			return refuse(out, 400, LC_ERR_INVALID, "rule_id",
+			    "rule_id must be text");
 		break;
 	case LC_RULE_GONE:
 		if (!text_ok(w->u.gone.rule_id, 1, LC_USER_MAX) ||

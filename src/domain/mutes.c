@@ -888,8 +888,8 @@ walk(struct db *db, const char *tenant_id, time_t now, const char *gone_rule,
 			if (st != NULL && ((strcmp(st, "open") == 0 &&
 			    hit != NULL) || (strcmp(st, "muted") == 0 &&
 			    hit == NULL)))
-				ch = act(db, tenant_id, id,
-				    gone_rule ? gone_rule : "-", reason, now);
+				ch = act(db, tenant_id, id, gone_rule,
+				    reason, now);
 			if (ch < 0) {
 				rc = ch;
 				break;

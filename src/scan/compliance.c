@@ -131,7 +131,7 @@ tctx_load(struct tctx *x, struct db *db, const char *tenant_id)
 	x->tenant_id = tenant_id;
 	if (pack_ready() != 0)
 		return DB_ERR;
-	if ((rc = tenantrules_load(db, tenant_id, &x->t)) != 0)
+	if ((rc = tenantrules_load(db, tenant_id, &pack, &x->t)) != 0)
 		return rc;
 	x->t_loaded = 1;
 	if (tenantrules_effective(&x->t, &pack, &x->eff) != 0 ||

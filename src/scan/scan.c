@@ -979,7 +979,8 @@ scan_body(struct ctx *c, const struct db_res *integration)
 	int rc, pr;
 
 	if (findings_tenant_settings(c->db, c->tenant_id, &c->tenant) != 0 ||
-	    tenantrules_load(c->db, c->tenant_id, &c->trules) != 0) {
+	    tenantrules_load(c->db, c->tenant_id, c->opts->rules,
+	    &c->trules) != 0) {
 		snprintf(c->err, sizeof(c->err), "database error");
 		return -1;
 	}

@@ -51,9 +51,20 @@ absorb(struct ruleset *dst, struct ruleset *set)
 	return 0;
 }
 
+static const struct rule *
+find(const struct ruleset *set, const char *id)
+{
+	size_t i;
+
+	for (i = 0; set != NULL && i < set->n; i++)
+		if (strcmp(set->rules[i].id, id) == 0)
+			return &set->rules[i];
+	return NULL;
+}
+
 int
 tenantrules_load(struct db *db, const char *tenant_id,
-    struct tenantrules *out)
+    const struct ruleset *builtin, struct tenantrules *out)
 {
 	struct db_res *res = NULL;
 	size_t i;
@@ -93,6 +104,18 @@ tenantrules_load(struct db *db, const char *tenant_id,
 		    sizeof(err)) != 0) {
 			log_warn("tenant %s: custom rule %s skipped: %s",
 			    tenant_id, db_cell(res, i, CUSTOM_C_ID), err);
+			continue;
+		}
+		/* made before the rule pack gave a built-in rule its id:
+		 * the built-in one is the rule of that id (the scan would
+		 * otherwise observe each finding twice) */
+		if (find(builtin, one.rules[0].id) != NULL) {
+			log_warn("tenant %s: custom rule %s skipped: a "
+			    "built-in rule has its id now; delete it (DELETE "
+			    "/api/v1/rules/%s) or create it again under "
+			    "another id", tenant_id, one.rules[0].id,
+			    one.rules[0].id);
+			rules_free(&one);
 			continue;
 		}
 		if (absorb(&out->custom, &one) != 0) {
@@ -173,16 +196,6 @@ tenantrules_to_json(const struct tenantrules *t, const struct rule *r,
 
 /* -- changes ------------------------------------------------------------- */
 
-static const struct rule *
-find(const struct ruleset *set, const char *id)
-{
-	size_t i;
-
-	for (i = 0; set != NULL && i < set->n; i++)
-		if (strcmp(set->rules[i].id, id) == 0)
-			return &set->rules[i];
-	return NULL;
-}
 
 /* Resolve the tenant's findings of rule_id that are not resolved or
  * dismissed, each in its own transaction (LC_RULE_GONE). The number
@@ -248,7 +261,7 @@ set_once(struct db *db, const char *tenant_id,
 		return TENANTRULES_ERROR;
 	if ((*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
 	    DB_STR(tenant_id) }, 1, NULL)) != 0 ||
-	    (*rc = tenantrules_load(db, tenant_id, &t)) != 0) {
+	    (*rc = tenantrules_load(db, tenant_id, builtin, &t)) != 0) {
 		db_rollback(db);
 		return TENANTRULES_ERROR;
 	}
@@ -371,10 +384,12 @@ delete_once(struct db *db, const char *tenant_id,
 	unsigned long long deleted = 0;
 
 	*rc = 0;
-	if (find(builtin, rule_id) != NULL)
-		return TENANTRULES_CONFLICT;
 	if ((*rc = db_begin(db)) != 0)
 		return TENANTRULES_ERROR;
+	/* The tenant's custom rule of that id first: one the rule pack
+	 * has since given a built-in id to is set aside, and deleted here
+	 * like any other (its setting stays: it is the built-in rule's
+	 * now). */
 	if ((*rc = db_exec(db, SQL_KEY_LOCK_TENANT, (struct db_val[]){
 	    DB_STR(tenant_id) }, 1, NULL)) != 0 ||
 	    (*rc = db_exec_affected(db, SQL_RULESET_CUSTOM_DELETE,
@@ -383,10 +398,12 @@ delete_once(struct db *db, const char *tenant_id,
 		goto fail;
 	if (deleted == 0) {
 		db_rollback(db);
-		return TENANTRULES_NOT_FOUND;
+		return find(builtin, rule_id) != NULL ? TENANTRULES_CONFLICT :
+		    TENANTRULES_NOT_FOUND;
 	}
-	if ((*rc = db_exec(db, SQL_RULESET_SETTING_DELETE, (struct db_val[]){
-	    DB_STR(tenant_id), DB_STR(rule_id) }, 2, NULL)) != 0 ||
+	if ((find(builtin, rule_id) == NULL &&
+	    (*rc = db_exec(db, SQL_RULESET_SETTING_DELETE, (struct db_val[]){
+	    DB_STR(tenant_id), DB_STR(rule_id) }, 2, NULL)) != 0) ||
 	    (*rc = audit_commit(db, tenant_id, actor, "rule.delete", rule_id,
 	    NULL)) != 0)
 		goto fail;
@@ -536,7 +553,10 @@ tenantrules_delete(struct db *db, const char *tenant_id,
 	t.rule_id = rule_id;
 	t.actor = actor;
 	t.now = now;
-	if ((o = tr_run(db, &t, rc)) == TENANTRULES_OK)
+	/* A custom rule set aside for a built-in one of its id leaves its
+	 * findings to that rule, which goes on evaluating them. */
+	if ((o = tr_run(db, &t, rc)) == TENANTRULES_OK &&
+	    find(builtin, rule_id) == NULL)
 		resolve_after(db, tenant_id, rule_id, "rule_deleted", now,
 		    resolved);
 	return o;

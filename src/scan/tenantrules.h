@@ -32,9 +32,10 @@ struct tenantrules {
 
 /* Load the tenant's settings and custom rules. 0, or a DB_* code (a
  * stored custom rule that no longer passes the checker is skipped with a
- * log line). */
+ * log line, and so is one whose id builtin now gives a built-in rule: a
+ * rule pack upgraded after it was made; it can still be deleted). */
 int	 tenantrules_load(struct db *, const char *tenant_id,
-	    struct tenantrules *out);
+	    const struct ruleset *builtin, struct tenantrules *out);
 void	 tenantrules_free(struct tenantrules *);
 /* The setting of rule id, or NULL. */
 const struct tenantrules_setting *tenantrules_setting(

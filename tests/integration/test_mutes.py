@@ -471,6 +471,70 @@ CUSTOM = {"id": "it-custom-https", "provider": "azure",
                         "ne": True, "default": False}}
 
 
+class T448CustomRuleShadowed(ts.ScanBase):
+    """A custom rule made before the rule pack gave a built-in rule its
+    id (an upgrade; stored here by hand, as the API refuses it now): the
+    built-in rule is the rule of that id, listed once and observed once
+    a scan; the custom one can still be deleted, which leaves the
+    built-in rule and its setting as they are. (The API's rule pack is
+    the stack's, the scanner's here test_scanner's RULES.)"""
+
+    def rreq(self, method, path, body=None, key=None):
+        return self.req(method, "/api/v1/rules" + path, body, key)
+
+    def store(self, rid):
+        body = dict(CUSTOM, id=rid, title="House copy of the rule",
+                    severity="low")
+        STACK.sql("INSERT INTO custom_rules (tenant_id, id, body, "
+                  "created_at, created_by) VALUES (%s, %s, %s, "
+                  "UTC_TIMESTAMP(), 'before-the-upgrade')" % (
+                      q(self.tenant_id), q(rid), q(json.dumps(body))),
+                  database="vigil")
+        return body
+
+    def test_1_scanned_once(self):
+        rid = ts.RULES[0]["id"]
+        body = self.store(rid)
+        st = ts.storage("stshadow1", False)
+        ts.write_inventory(self.inv, [st])
+        f = ts.fid(rid, st["id"])
+        integ = self.integration()
+        for _ in range(2):
+            self.assertEqual(self.scan(integ)["status"], "completed")
+        got = self.finding(f)
+        self.assertEqual((got["state"], got["title"], got["severity"]),
+                         ("open", ts.RULES[0]["title"],
+                          ts.RULES[0]["severity"]))
+        self.assertNotEqual(got["title"], body["title"])
+        self.assertEqual([h[0] for h in db_history(self.tenant_id, f)],
+                         ["detected"])
+        STACK.sql("DELETE FROM custom_rules WHERE tenant_id = %s" %
+                  q(self.tenant_id), database="vigil")
+
+    def test_2_listed_once_then_deleted(self):
+        rid = "storage-secure-transfer"        # the stack's pack has it
+        body = self.store(rid)
+        r = self.rreq("PUT", "/" + rid, {"severity": "critical"})
+        self.assertEqual(r.status, 200, r)
+        r = self.rreq("GET", "?limit=500")
+        self.assertEqual(r.status, 200, r)
+        mine = [x for x in r.json()["rules"] if x["id"] == rid]
+        self.assertEqual(len(mine), 1, mine)
+        self.assertFalse(mine[0]["custom"])
+        self.assertNotEqual(mine[0]["title"], body["title"])
+        r = self.rreq("DELETE", "/" + rid)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(STACK.query(
+            "SELECT COUNT(*) FROM custom_rules WHERE tenant_id = %s" %
+            q(self.tenant_id)), [["0"]])
+        r = self.rreq("GET", "/" + rid)
+        self.assertEqual((r.status, r.json()["custom"],
+                          r.json()["severity"]), (200, False, "critical"), r)
+        # the built-in rule itself cannot be deleted
+        r = self.rreq("DELETE", "/" + rid)
+        self.assertEqual(r.status, 409, r)
+
+
 class T97RuleSettings(ts.ScanBase):
     """Custom rules, disable and severity override, per tenant."""
 
@@ -786,6 +850,47 @@ class T446MuteExpiryOnce(MBase):
         v = STACK.vigilctl("audit", "verify", "--tenant", self.tenant,
                            check=False)
         self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+
+
+class T447UnmuteNamesNoRule(MBase):
+    """A finding muted by a rule whose deletion is still pending, given
+    back by another rule's pass because no live rule matches it any
+    more: its history says why (no_rule) and names no rule (it used to
+    name "-")."""
+
+    N = 300
+
+    def test_no_rule_named(self):
+        import test_imports as ti
+        body = "".join(json.dumps(ti.ocsf_item(i, code="t447")) + "\n"
+                       for i in range(self.N))
+        r = api.request(self.base(), "POST", "/api/v1/imports?format=ocsf&"
+                        "source=t447&mode=partial", body,
+                        dict(auth(self.wkey),
+                             **{"Content-Type": "application/x-ndjson"}),
+                        timeout=120)
+        self.assertEqual(r.status, 201, r)
+        m = self.create({"rule_id": "t447", "justification": "SEC-447"})
+        STACK.scan("--due")
+        r = self.mreq("DELETE", "/" + m["id"])
+        self.assertEqual((r.json()["apply_status"],
+                          r.json()["findings_unmuted"]), ("pending", 256))
+        # another rule's pass gives back what no live rule matches
+        self.create({"rule_id": "t447-nothing", "justification": "x"})
+        rows = STACK.query(
+            "SELECT fields FROM finding_history WHERE tenant_id = %s AND "
+            "action = 'unmuted'" % q(self.tenant_id))
+        self.assertEqual(len(rows), self.N)
+        fields = [json.loads(x[0]) for x in rows]
+        self.assertEqual(sum(f == {"mute_rule_id": m["id"],
+                                   "reason": "deleted"} for f in fields), 256)
+        self.assertEqual(sum(f == {"reason": "no_rule"} for f in fields),
+                         self.N - 256, fields[256:260])
+        STACK.scan("--due")
+        self.assertEqual(STACK.query(
+            "SELECT state, COUNT(*) FROM findings WHERE tenant_id = %s "
+            "AND rule_id = 't447' GROUP BY state" % q(self.tenant_id)),
+            [["open", str(self.N)]])
 
 
 class SourcesBase(MBase):
