@@ -76,6 +76,20 @@ class MBase(FBase):
     def state(self, fid):
         return self.get(self.base(), fid)["state"]
 
+    def import_items(self, code, n, source):
+        """n Prowler-shaped OCSF findings of check code, imported through
+        the API (partial) from source."""
+        import test_imports as ti
+        body = "".join(json.dumps(ti.ocsf_item(i, code=code)) + "\n"
+                       for i in range(n))
+        r = api.request(self.base(), "POST", "/api/v1/imports?format=ocsf&"
+                        "source=%s&mode=partial" % source, body,
+                        dict(auth(self.wkey),
+                             **{"Content-Type": "application/x-ndjson"}),
+                        timeout=120)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["imported"], n)
+
 
 class T95MuteRules(MBase):
     def test_1_existing_new_and_deleted(self):
@@ -756,16 +770,7 @@ class T182MutePassBounded(MBase):
         return {k: int(v) for k, v in rows}
 
     def test_bounded_then_due(self):
-        import test_imports as ti
-        body = "".join(json.dumps(ti.ocsf_item(i, code="pass_bound")) + "\n"
-                       for i in range(self.N))
-        r = api.request(self.base(), "POST", "/api/v1/imports?format=ocsf&"
-                        "source=pass-bound&mode=partial", body,
-                        dict(auth(self.wkey),
-                             **{"Content-Type": "application/x-ndjson"}),
-                        timeout=120)
-        self.assertEqual(r.status, 201, r)
-        self.assertEqual(r.json()["imported"], self.N)
+        self.import_items("pass_bound", self.N, "pass-bound")
         self.assertEqual(self.states(), {"open": self.N})
         m = self.create({"rule_id": "pass_bound",
                          "justification": "Known public buckets (SEC-9)"})
@@ -809,15 +814,7 @@ class T446MuteExpiryOnce(MBase):
     N = 700
 
     def test_two_runs_at_once(self):
-        import test_imports as ti
-        body = "".join(json.dumps(ti.ocsf_item(i, code="expire_once")) +
-                       "\n" for i in range(self.N))
-        r = api.request(self.base(), "POST", "/api/v1/imports?format=ocsf&"
-                        "source=expire-once&mode=partial", body,
-                        dict(auth(self.wkey),
-                             **{"Content-Type": "application/x-ndjson"}),
-                        timeout=120)
-        self.assertEqual(r.status, 201, r)
+        self.import_items("expire_once", self.N, "expire-once")
         m = self.create({"rule_id": "expire_once",
                          "justification": "Until the migration (SEC-12)",
                          "expires_at": rfc3339(time.time() + 3600)})
@@ -861,15 +858,7 @@ class T447UnmuteNamesNoRule(MBase):
     N = 300
 
     def test_no_rule_named(self):
-        import test_imports as ti
-        body = "".join(json.dumps(ti.ocsf_item(i, code="t447")) + "\n"
-                       for i in range(self.N))
-        r = api.request(self.base(), "POST", "/api/v1/imports?format=ocsf&"
-                        "source=t447&mode=partial", body,
-                        dict(auth(self.wkey),
-                             **{"Content-Type": "application/x-ndjson"}),
-                        timeout=120)
-        self.assertEqual(r.status, 201, r)
+        self.import_items("t447", self.N, "t447")
         m = self.create({"rule_id": "t447", "justification": "SEC-447"})
         STACK.scan("--due")
         r = self.mreq("DELETE", "/" + m["id"])
